@@ -1,0 +1,214 @@
+//! Wiring: builds every client once from a validated [`Config`] and assembles the application.
+//!
+//! This is the only module that chooses implementations: Bedrock or offline models, S3 or
+//! local storage, Lambda self-invocation or in-process dispatch. Binaries call [`build`] and
+//! hand the result to the runtime; nothing else constructs AWS clients.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use aws_config::BehaviorVersion;
+use aws_config::retry::RetryConfig;
+
+use crate::config::{Config, Secret, SecretSource, StoreConfig};
+use crate::dispatch::{Dispatcher, InProcessDispatcher, LambdaDispatcher};
+use crate::http::{AppState, system_clock};
+use crate::model::bedrock::BedrockModel;
+use crate::model::offline::OfflineModel;
+use crate::model::{ModelId, Models};
+use crate::pipeline::Pipeline;
+use crate::slack::SlackClient;
+use crate::slack::command::ModelPolicy;
+use crate::store::ObjectStore;
+use crate::store::local::LocalStore;
+use crate::store::s3::S3Store;
+
+/// Where the process runs, which decides how work is dispatched.
+#[derive(Debug, Clone)]
+pub enum Mode {
+    /// Inside AWS Lambda: jobs are queued as asynchronous invocations.
+    Lambda,
+    /// A local server: jobs run in-process; local links point at `public_url`.
+    Local { public_url: String },
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum StartError {
+    #[error("not running in Lambda (AWS_LAMBDA_FUNCTION_NAME is unset) and MARQUEE_WORKER_FUNCTION is not set")]
+    NoWorkerFunction,
+    #[error("could not read secret {arn}")]
+    Secret {
+        arn: String,
+        #[source]
+        source: Box<dyn std::error::Error + Send + Sync>,
+    },
+    #[error("secret {arn} has no string value")]
+    EmptySecret { arn: String },
+    #[error("could not open the local poster directory {dir}")]
+    LocalStore {
+        dir: String,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("could not build the HTTP client")]
+    Http(#[source] reqwest::Error),
+}
+
+/// The assembled application.
+pub struct App {
+    pub state: AppState,
+    pub pipeline: Arc<Pipeline>,
+    /// Present in local mode, so a server can wait for running jobs before it exits.
+    pub in_process: Option<InProcessDispatcher>,
+}
+
+/// Whether `config` needs the AWS SDK's shared configuration at all.
+fn needs_aws(config: &Config, mode: &Mode) -> bool {
+    matches!(mode, Mode::Lambda)
+        || config.uses_bedrock()
+        || matches!(config.store, StoreConfig::S3 { .. })
+        || matches!(config.signing_secret, Some(SecretSource::SecretsManager { .. }))
+        || matches!(config.bot_token, Some(SecretSource::SecretsManager { .. }))
+}
+
+async fn resolve(
+    source: &Option<SecretSource>,
+    sdk: Option<&aws_config::SdkConfig>,
+) -> Result<Option<Secret>, StartError> {
+    match source {
+        None => Ok(None),
+        Some(SecretSource::Value(s)) => Ok(Some(s.clone())),
+        Some(SecretSource::SecretsManager { arn }) => {
+            let Some(sdk) = sdk else {
+                unreachable!("needs_aws is true whenever a secret comes from Secrets Manager")
+            };
+            let client = aws_sdk_secretsmanager::Client::new(sdk);
+            let out = client
+                .get_secret_value()
+                .secret_id(arn)
+                .send()
+                .await
+                .map_err(|e| StartError::Secret {
+                    arn: arn.clone(),
+                    source: Box::new(e),
+                })?;
+            let value = out
+                .secret_string()
+                .map(str::trim)
+                .filter(|s| !s.is_empty())
+                .ok_or_else(|| StartError::EmptySecret { arn: arn.clone() })?;
+            Ok(Some(Secret::new(value)))
+        }
+    }
+}
+
+/// Builds the application for `mode` from `config`.
+pub async fn build(config: &Config, mode: Mode) -> Result<App, StartError> {
+    let sdk = if needs_aws(config, &mode) {
+        Some(aws_config::load_defaults(BehaviorVersion::latest()).await)
+    } else {
+        None
+    };
+
+    // Secrets are read once per process (a Lambda cold start) and kept in memory.
+    let signing_secret = resolve(&config.signing_secret, sdk.as_ref()).await?;
+
+    let mut models = Models::new().with(ModelId::Offline, Arc::new(OfflineModel));
+    if let Some(sdk) = sdk.as_ref().filter(|_| config.uses_bedrock()) {
+        let mut builder = aws_sdk_bedrockruntime::config::Builder::from(sdk)
+            // The pipeline owns the retry policy for model calls (with the user's deadline in
+            // view), so the SDK does not retry on its own.
+            .retry_config(RetryConfig::disabled());
+        if let Some(region) = &config.bedrock_region {
+            builder = builder.region(aws_config::Region::new(region.clone()));
+        }
+        let client = aws_sdk_bedrockruntime::Client::from_conf(builder.build());
+        for id in config.allowed_models.iter().filter(|m| **m != ModelId::Offline) {
+            models = models.with(*id, Arc::new(BedrockModel::new(client.clone(), *id, config.model_timeout)));
+        }
+    }
+
+    let mut local_files = None;
+    let store: Arc<dyn ObjectStore> = match (&config.store, sdk.as_ref()) {
+        (StoreConfig::S3 { bucket }, Some(sdk)) => {
+            let s3 = aws_sdk_s3::config::Builder::from(sdk)
+                .force_path_style(config.s3_force_path_style)
+                .build();
+            Arc::new(S3Store::new(
+                aws_sdk_s3::Client::from_conf(s3),
+                bucket.clone(),
+                sdk.credentials_provider(),
+            ))
+        }
+        (StoreConfig::S3 { .. }, None) => unreachable!("needs_aws is true for an S3 store"),
+        (StoreConfig::Local { dir }, _) => {
+            let base = match (&config.public_url, &mode) {
+                (Some(url), _) => url.clone(),
+                (None, Mode::Local { public_url }) => public_url.clone(),
+                (None, Mode::Lambda) => String::new(),
+            };
+            let store = Arc::new(LocalStore::open(dir, base).map_err(|source| StartError::LocalStore {
+                dir: dir.display().to_string(),
+                source,
+            })?);
+            local_files = Some(Arc::clone(&store));
+            store
+        }
+    };
+
+    let http = reqwest::Client::builder()
+        .connect_timeout(Duration::from_secs(5))
+        .user_agent(concat!("marquee/", env!("CARGO_PKG_VERSION")))
+        .build()
+        .map_err(StartError::Http)?;
+    let slack = SlackClient::new(http, &config.response_url_hosts);
+    let pipeline = Arc::new(Pipeline::new(models, store, slack, config.link_ttl));
+
+    let mut in_process = None;
+    let dispatcher: Arc<dyn Dispatcher> = match (&mode, sdk.as_ref()) {
+        (Mode::Lambda, Some(sdk)) => {
+            let function = config
+                .worker_function
+                .clone()
+                .or_else(|| config.lambda_function_name.clone())
+                .ok_or(StartError::NoWorkerFunction)?;
+            Arc::new(LambdaDispatcher::new(aws_sdk_lambda::Client::new(sdk), function))
+        }
+        (Mode::Lambda, None) => unreachable!("needs_aws is true in Lambda"),
+        (Mode::Local { .. }, _) => {
+            let d = InProcessDispatcher::new(Arc::clone(&pipeline));
+            in_process = Some(d.clone());
+            Arc::new(d)
+        }
+    };
+
+    let state = AppState {
+        signing_secret,
+        policy: ModelPolicy {
+            default: config.default_model,
+            allowed: config.allowed_models.clone(),
+        },
+        pipeline: Arc::clone(&pipeline),
+        dispatcher,
+        files: local_files,
+        clock: system_clock,
+    };
+    Ok(App {
+        state,
+        pipeline,
+        in_process,
+    })
+}
+
+/// Sets up `tracing`: JSON lines in Lambda (CloudWatch parses them), readable text locally.
+pub fn init_tracing(filter: &str, json: bool) {
+    let filter = tracing_subscriber::EnvFilter::try_new(filter)
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+    let builder = tracing_subscriber::fmt().with_env_filter(filter).with_target(false);
+    // A second initialisation (tests, repeated calls) is harmless: keep the first.
+    let _ = if json {
+        builder.json().flatten_event(true).without_time().try_init()
+    } else {
+        builder.with_writer(std::io::stderr).try_init()
+    };
+}

@@ -1,0 +1,19 @@
+//! The AWS Lambda function: the Slack front door and the worker, in one binary.
+
+use lambda_runtime::{Error, service_fn};
+use marquee::app::{self, Mode};
+use marquee::config::Config;
+use marquee::lambda::Handler;
+
+#[tokio::main]
+async fn main() -> Result<(), Error> {
+    let config = Config::from_env()?;
+    app::init_tracing(&config.log, true);
+    let app = app::build(&config, Mode::Lambda).await?;
+    let handler = Handler::new(marquee::http::router(app.state), app.pipeline);
+    lambda_runtime::run(service_fn(move |event| {
+        let handler = handler.clone();
+        async move { handler.handle(event).await }
+    }))
+    .await
+}

@@ -1,0 +1,381 @@
+//! The `marquee` command line: `serve`, `demo`, `sign`, `poster`, `gallery` and `manifest`.
+//!
+//! Each subcommand is a thin use of the library: the same router, pipeline and messages as the
+//! Lambda function. `demo` plays Slack's part on this machine: it signs a slash command exactly
+//! as Slack does, receives the `response_url` POST on a local listener, and fetches the image
+//! link the way Slack would.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::time::{Duration, Instant};
+
+use axum::Json;
+use axum::extract::State;
+use axum::routing::post;
+use clap::{Parser, Subcommand};
+use serde_json::Value;
+use tokio::net::TcpListener;
+use tokio::sync::mpsc;
+
+use crate::app::{self, Mode};
+use crate::config::{Config, Secret, SecretSource};
+use crate::slack::command::{self, ModelPolicy, PosterCommand};
+use crate::slack::verify;
+
+#[derive(Debug, Parser)]
+#[command(name = "marquee", version, about = "Movie posters from a sentence, for Slack and beyond")]
+pub struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Run the local server: Slack routes, the REST API and local poster links.
+    Serve {
+        #[arg(long, default_value = "127.0.0.1:3000")]
+        addr: SocketAddr,
+    },
+    /// Send a signed /poster to a local server, as Slack would, and show what Slack would show.
+    Demo {
+        /// What to draw, with any /poster options, e.g. "a kraken attacks --style horror".
+        #[arg(required = true, num_args = 1.., allow_hyphen_values = true, trailing_var_arg = true)]
+        text: Vec<String>,
+        /// Where to save the poster.
+        #[arg(short, long, default_value = "poster.png")]
+        out: PathBuf,
+        /// Exit once the poster is delivered, instead of serving its link until Ctrl-C.
+        #[arg(long)]
+        exit: bool,
+        #[arg(long, default_value = "127.0.0.1:0")]
+        addr: SocketAddr,
+    },
+    /// Print curl-ready Slack signature headers for a request body (uses SLACK_SIGNING_SECRET).
+    Sign {
+        /// The exact request body; read from standard input when omitted.
+        body: Option<String>,
+        /// Unix time to sign at (default: now).
+        #[arg(long)]
+        timestamp: Option<i64>,
+    },
+    /// Render one poster to a file with any configured model.
+    Poster {
+        #[arg(short, long, default_value = "poster.png")]
+        out: PathBuf,
+        /// What to draw, with any /poster options.
+        #[arg(required = true, num_args = 1.., allow_hyphen_values = true, trailing_var_arg = true)]
+        text: Vec<String>,
+    },
+    /// Render every style on a fixed set of prompts, plus a contact sheet.
+    Gallery {
+        #[arg(long, default_value = "gallery")]
+        out: PathBuf,
+    },
+}
+
+/// Runs the command line and returns the process's exit code.
+pub fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+        Ok(r) => r,
+        Err(e) => {
+            eprintln!("error: could not start the async runtime: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    match runtime.block_on(run(cli)) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("error: {e}");
+            let mut source = e.source();
+            while let Some(s) = source {
+                eprintln!("  caused by: {s}");
+                source = s.source();
+            }
+            ExitCode::FAILURE
+        }
+    }
+}
+
+type BoxError = Box<dyn std::error::Error + Send + Sync>;
+
+async fn run(cli: Cli) -> Result<(), BoxError> {
+    let config = Config::from_env()?;
+    app::init_tracing(&config.log, false);
+    match cli.command {
+        Command::Serve { addr } => serve(config, addr).await,
+        Command::Demo {
+            mut text,
+            out,
+            mut exit,
+            addr,
+        } => {
+            // `marquee demo "a cat" --exit` reads naturally; the flag lands in the text.
+            while text.last().is_some_and(|t| t == "--exit") {
+                text.pop();
+                exit = true;
+            }
+            demo(config, &join_args(&text), out, exit, addr).await
+        }
+        Command::Sign { body, timestamp } => sign(&config, body, timestamp),
+        Command::Poster { out, text } => poster(config, &join_args(&text), out).await,
+        Command::Gallery { out } => {
+            let files = tokio::task::spawn_blocking(move || crate::poster::gallery::write_gallery(&out)).await??;
+            for f in files {
+                println!("{}", f.display());
+            }
+            Ok(())
+        }
+    }
+}
+
+/// Rejoins shell words into `/poster` text, quoting words that contain spaces, so that
+/// `--title "The Long Night"` survives the shell.
+fn join_args(args: &[String]) -> String {
+    args.iter()
+        .map(|a| {
+            if a.contains(char::is_whitespace) && !a.contains('"') {
+                format!("\"{a}\"")
+            } else {
+                a.clone()
+            }
+        })
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
+async fn serve(config: Config, addr: SocketAddr) -> Result<(), BoxError> {
+    let listener = TcpListener::bind(addr).await?;
+    let local = listener.local_addr()?;
+    let app = app::build(&config, Mode::Local {
+        public_url: format!("http://{local}"),
+    })
+    .await?;
+    if app.state.signing_secret.is_none() {
+        tracing::warn!("SLACK_SIGNING_SECRET is not set: Slack routes will answer 503 until it is");
+    }
+    let in_process = app.in_process.clone();
+    eprintln!("marquee listening on http://{local} (Ctrl-C to stop)");
+    axum::serve(listener, crate::http::router(app.state))
+        .with_graceful_shutdown(async {
+            let _ = tokio::signal::ctrl_c().await;
+        })
+        .await?;
+    if let Some(d) = in_process {
+        eprintln!("waiting for running jobs to finish…");
+        d.wait_idle().await;
+    }
+    Ok(())
+}
+
+fn sign(config: &Config, body: Option<String>, timestamp: Option<i64>) -> Result<(), BoxError> {
+    let secret = match &config.signing_secret {
+        Some(SecretSource::Value(s)) => s.clone(),
+        _ => return Err("set SLACK_SIGNING_SECRET to the app's signing secret (Basic Information → App Credentials)".into()),
+    };
+    let body = match body {
+        Some(b) => b,
+        None => std::io::read_to_string(std::io::stdin())?,
+    };
+    let ts = timestamp.unwrap_or_else(crate::http::system_clock);
+    println!("-H 'X-Slack-Request-Timestamp: {ts}' -H 'X-Slack-Signature: {}'", verify::sign(&secret, ts, body.as_bytes()));
+    Ok(())
+}
+
+async fn poster(config: Config, text: &str, out: PathBuf) -> Result<(), BoxError> {
+    let policy = ModelPolicy {
+        default: config.default_model,
+        allowed: config.allowed_models.clone(),
+    };
+    let spec = match command::parse(text, &policy)? {
+        PosterCommand::Help => {
+            let usage = crate::slack::blocks::usage(&policy.allowed, policy.default);
+            print_message(&serde_json::to_value(&usage)?);
+            return Ok(());
+        }
+        PosterCommand::Poster(spec) => spec,
+    };
+    let app = app::build(&config, Mode::Local {
+        public_url: "http://127.0.0.1".into(),
+    })
+    .await?;
+    let drawn = app.pipeline.draw(&spec, None).await?;
+    tokio::fs::write(&out, &drawn.png).await?;
+    println!(
+        "{} ({}×{}, {}, {}, seed {}) in {} ms",
+        out.display(),
+        drawn.width,
+        drawn.height,
+        spec.model.display_name(),
+        spec.style,
+        drawn.seed,
+        drawn.total_ms
+    );
+    Ok(())
+}
+
+/// Prints a Block Kit message roughly as Slack would show it.
+fn print_message(message: &Value) {
+    let visibility = match message["response_type"].as_str() {
+        Some("in_channel") => "shared in the channel",
+        _ => "only visible to you",
+    };
+    println!("┌─ Marquee ({visibility})");
+    for block in message["blocks"].as_array().into_iter().flatten() {
+        match block["type"].as_str() {
+            Some("section") => {
+                for line in block["text"]["text"].as_str().unwrap_or_default().lines() {
+                    println!("│ {line}");
+                }
+            }
+            Some("context") => {
+                for e in block["elements"].as_array().into_iter().flatten() {
+                    println!("│ ({})", e["text"].as_str().unwrap_or_default());
+                }
+            }
+            Some("image") => println!(
+                "│ [image: {}]",
+                block["title"]["text"].as_str().or(block["alt_text"].as_str()).unwrap_or_default()
+            ),
+            Some("divider") => println!("│ ───"),
+            _ => {}
+        }
+    }
+    println!("└─");
+}
+
+async fn receive(State(tx): State<mpsc::Sender<Value>>, Json(body): Json<Value>) -> &'static str {
+    let _ = tx.send(body).await;
+    "ok"
+}
+
+async fn demo(mut config: Config, text: &str, out: PathBuf, exit: bool, addr: SocketAddr) -> Result<(), BoxError> {
+    // The demo plays Slack: it listens for the response_url POST, and signs with a secret of
+    // its own unless one is configured.
+    let slack_listener = TcpListener::bind("127.0.0.1:0").await?;
+    let slack_origin = format!("http://{}", slack_listener.local_addr()?);
+    let (tx, mut rx) = mpsc::channel::<Value>(8);
+    let slack_app = axum::Router::new()
+        .route("/commands/{team}/{id}/{token}", post(receive))
+        .with_state(tx);
+    tokio::spawn(async move {
+        let _ = axum::serve(slack_listener, slack_app).await;
+    });
+    config.response_url_hosts.push(slack_origin.clone());
+    let secret = match &config.signing_secret {
+        Some(SecretSource::Value(s)) => s.clone(),
+        _ => {
+            let s = Secret::new(uuid::Uuid::new_v4().simple().to_string());
+            config.signing_secret = Some(SecretSource::Value(s.clone()));
+            s
+        }
+    };
+
+    let listener = TcpListener::bind(addr).await?;
+    let local = listener.local_addr()?;
+    let app = app::build(&config, Mode::Local {
+        public_url: format!("http://{local}"),
+    })
+    .await?;
+    let in_process = app.in_process.clone();
+    let server = tokio::spawn(async move {
+        axum::serve(listener, crate::http::router(app.state))
+            .with_graceful_shutdown(async {
+                let _ = tokio::signal::ctrl_c().await;
+            })
+            .await
+    });
+
+    let response_url = format!("{slack_origin}/commands/T0MARQUEE/{}/{}", fastrand::u64(..), uuid::Uuid::new_v4().simple());
+    let form = serde_urlencoded::to_string([
+        ("token", "demo-verification-token"),
+        ("team_id", "T0MARQUEE"),
+        ("team_domain", "marquee-demo"),
+        ("channel_id", "C0MARQUEE"),
+        ("channel_name", "posters"),
+        ("user_id", "U0DEMO"),
+        ("user_name", "demo"),
+        ("command", "/poster"),
+        ("text", text),
+        ("api_app_id", "A0MARQUEE"),
+        ("is_enterprise_install", "false"),
+        ("response_url", &response_url),
+        ("trigger_id", "0000000000.0000000000.demo"),
+    ])?;
+    let ts = crate::http::system_clock();
+    let signature = verify::sign(&secret, ts, form.as_bytes());
+    let client = reqwest::Client::new();
+    println!("/poster {text}");
+    let started = Instant::now();
+    let ack = client
+        .post(format!("http://{local}/slack/commands"))
+        .header("content-type", "application/x-www-form-urlencoded")
+        .header(verify::TIMESTAMP_HEADER, ts.to_string())
+        .header(verify::SIGNATURE_HEADER, signature)
+        .body(form)
+        .send()
+        .await?;
+    let ack_ms = started.elapsed().as_millis();
+    let status = ack.status();
+    let ack_body: Value = ack.json().await.unwrap_or(Value::Null);
+    println!("\nack: HTTP {status} in {ack_ms} ms");
+    print_message(&ack_body);
+    if !status.is_success() || ack_body["response_type"] != "ephemeral" || ack_body["text"].as_str().is_some_and(|t| !t.contains("Generating")) {
+        // Help and mistakes end here: there is no job to wait for.
+        return Ok(());
+    }
+
+    let message = tokio::time::timeout(Duration::from_secs(180), rx.recv())
+        .await
+        .map_err(|_| "no message arrived at the response_url within 3 minutes")?
+        .ok_or("the response_url listener stopped")?;
+    println!("\nresponse_url message after {} ms:", started.elapsed().as_millis());
+    print_message(&message);
+
+    let image = message["blocks"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .find(|b| b["type"] == "image")
+        .and_then(|b| b["image_url"].as_str().map(str::to_owned));
+    let Some(url) = image else {
+        return Err("the final message has no poster image".into());
+    };
+    // Fetch the image as Slack does when it shows the message.
+    let png = client.get(&url).send().await?.error_for_status()?.bytes().await?;
+    tokio::fs::write(&out, &png).await?;
+    println!("\nposter saved to {} ({} KiB)", out.display(), png.len() / 1024);
+    println!("link (works until it expires{}):\n{url}", if exit { "; this demo server stops now" } else { " or you press Ctrl-C" });
+
+    if exit {
+        if let Some(d) = in_process {
+            d.wait_idle().await;
+        }
+        server.abort();
+        return Ok(());
+    }
+    let _ = server.await;
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn shell_words_are_rejoined_with_quotes() {
+        let args: Vec<String> = ["a", "cat", "--title", "The Long Night", "--style", "noir"]
+            .map(String::from)
+            .to_vec();
+        assert_eq!(join_args(&args), "a cat --title \"The Long Night\" --style noir");
+    }
+
+    #[test]
+    fn the_command_line_parses() {
+        Cli::try_parse_from(["marquee", "demo", "--exit", "a", "cat", "--style", "noir"]).unwrap();
+        Cli::try_parse_from(["marquee", "poster", "-o", "x.png", "a", "cat"]).unwrap();
+        Cli::try_parse_from(["marquee", "serve", "--addr", "127.0.0.1:0"]).unwrap();
+        assert!(Cli::try_parse_from(["marquee", "demo"]).is_err());
+    }
+}

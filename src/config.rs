@@ -1,0 +1,387 @@
+//! Typed configuration, read once at start.
+//!
+//! Every environment variable Marquee understands is read here, in one pass, into a validated
+//! [`Config`]; nothing else in the crate calls `std::env::var`. [`Config::from_lookup`] takes the
+//! lookup as a function so tests never touch the process environment. The AWS SDK's own
+//! variables (`AWS_REGION`, `AWS_ENDPOINT_URL_*`, credentials) are left to the SDK's loader.
+//!
+//! This module knows the *names* of things (models, buckets, secrets) but not how to use them.
+
+use std::fmt;
+use std::path::PathBuf;
+use std::time::Duration;
+
+use crate::model::ModelId;
+
+/// The names of every variable [`Config::from_lookup`] reads. The deployment template and its
+/// drift test are checked against this list.
+pub const ENV_VARS: &[&str] = &[
+    "SLACK_SIGNING_SECRET",
+    "SLACK_SIGNING_SECRET_ARN",
+    "SLACK_BOT_TOKEN",
+    "SLACK_BOT_TOKEN_ARN",
+    "MARQUEE_MODEL",
+    "MARQUEE_ALLOWED_MODELS",
+    "MARQUEE_BEDROCK_REGION",
+    "MARQUEE_BUCKET",
+    "MARQUEE_S3_FORCE_PATH_STYLE",
+    "MARQUEE_DATA_DIR",
+    "MARQUEE_PUBLIC_URL",
+    "MARQUEE_LINK_TTL",
+    "MARQUEE_RESPONSE_URL_HOSTS",
+    "MARQUEE_MODEL_TIMEOUT",
+    "MARQUEE_WORKER_FUNCTION",
+    "MARQUEE_LOG",
+];
+
+/// Variables set by the Lambda runtime rather than by the deployment, also read here.
+pub const RUNTIME_VARS: &[&str] = &["AWS_LAMBDA_FUNCTION_NAME"];
+
+/// The longest a presigned link may live: SigV4 presigning refuses more than seven days.
+pub const MAX_LINK_TTL: Duration = Duration::from_secs(7 * 24 * 3600);
+/// How long links live unless configured otherwise.
+pub const DEFAULT_LINK_TTL: Duration = Duration::from_secs(24 * 3600);
+
+/// A secret string whose `Debug` shows only its length, so it can sit inside structs that are
+/// logged without ever being printed.
+#[derive(Clone, PartialEq, Eq)]
+pub struct Secret(String);
+
+impl Secret {
+    pub fn new(value: impl Into<String>) -> Self {
+        Self(value.into())
+    }
+
+    /// The secret itself. Call sites are the few places that must use it (HMAC keys, headers).
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Debug for Secret {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "Secret({} bytes)", self.0.len())
+    }
+}
+
+/// Where a Slack secret comes from: the environment (local use) or AWS Secrets Manager (the
+/// deployed template, which never puts secret values into function configuration).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum SecretSource {
+    Value(Secret),
+    SecretsManager { arn: String },
+}
+
+/// Where posters are kept.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum StoreConfig {
+    /// A private S3 bucket (the endpoint comes from the SDK's configuration).
+    S3 { bucket: String },
+    /// Files under a directory, served by Marquee itself behind signed, expiring links.
+    Local { dir: PathBuf },
+}
+
+#[derive(Debug, Clone)]
+pub struct Config {
+    /// Slack's signing secret. `None` only for commands that never verify Slack requests.
+    pub signing_secret: Option<SecretSource>,
+    pub bot_token: Option<SecretSource>,
+    /// The model used when a request names none.
+    pub default_model: ModelId,
+    /// The models users may choose with `--model` (always includes the default).
+    pub allowed_models: Vec<ModelId>,
+    /// Region for Bedrock when it differs from the function's own (`None`: the SDK default).
+    pub bedrock_region: Option<String>,
+    pub store: StoreConfig,
+    /// Path-style S3 addressing, for S3-compatible stores reached through a custom endpoint.
+    pub s3_force_path_style: bool,
+    /// The base URL under which this process serves `/files/...` links (local store only).
+    pub public_url: Option<String>,
+    pub link_ttl: Duration,
+    /// Hosts whose `response_url`s Marquee will POST to.
+    pub response_url_hosts: Vec<String>,
+    /// How long one model call may take before it is abandoned.
+    pub model_timeout: Duration,
+    /// The function the front door invokes for work; defaults to the running function itself.
+    pub worker_function: Option<String>,
+    /// Set by the Lambda runtime (`AWS_LAMBDA_FUNCTION_NAME`); `None` outside Lambda.
+    pub lambda_function_name: Option<String>,
+    /// A `tracing` filter directive.
+    pub log: String,
+}
+
+#[derive(Debug, thiserror::Error, PartialEq, Eq)]
+pub enum ConfigError {
+    #[error("{name} is set but empty")]
+    Empty { name: &'static str },
+    #[error("{name}={value:?} is not valid: {reason}")]
+    Invalid {
+        name: &'static str,
+        value: String,
+        reason: String,
+    },
+    #[error("{a} and {b} are both set; set only one")]
+    Conflict { a: &'static str, b: &'static str },
+}
+
+impl Config {
+    /// Reads the process environment.
+    pub fn from_env() -> Result<Self, ConfigError> {
+        Self::from_lookup(|name| std::env::var(name).ok())
+    }
+
+    /// Reads configuration through `lookup`, validating every value.
+    pub fn from_lookup(lookup: impl Fn(&str) -> Option<String>) -> Result<Self, ConfigError> {
+        let get = |name: &'static str| -> Result<Option<String>, ConfigError> {
+            match lookup(name) {
+                None => Ok(None),
+                Some(v) if v.trim().is_empty() => Err(ConfigError::Empty { name }),
+                Some(v) => Ok(Some(v.trim().to_owned())),
+            }
+        };
+        let secret = |value: &'static str, arn: &'static str| -> Result<_, ConfigError> {
+            match (get(value)?, get(arn)?) {
+                (Some(_), Some(_)) => Err(ConfigError::Conflict { a: value, b: arn }),
+                (Some(v), None) => Ok(Some(SecretSource::Value(Secret::new(v)))),
+                (None, Some(arn)) => Ok(Some(SecretSource::SecretsManager { arn })),
+                (None, None) => Ok(None),
+            }
+        };
+
+        let default_model = match get("MARQUEE_MODEL")? {
+            Some(v) => parse_model("MARQUEE_MODEL", &v)?,
+            None => ModelId::Offline,
+        };
+        let mut allowed_models = match get("MARQUEE_ALLOWED_MODELS")? {
+            Some(list) => list
+                .split(',')
+                .map(str::trim)
+                .filter(|s| !s.is_empty())
+                .map(|s| parse_model("MARQUEE_ALLOWED_MODELS", s))
+                .collect::<Result<Vec<_>, _>>()?,
+            None => vec![],
+        };
+        if !allowed_models.contains(&default_model) {
+            allowed_models.insert(0, default_model);
+        }
+
+        let store = match (get("MARQUEE_BUCKET")?, get("MARQUEE_DATA_DIR")?) {
+            (Some(_), Some(_)) => {
+                return Err(ConfigError::Conflict {
+                    a: "MARQUEE_BUCKET",
+                    b: "MARQUEE_DATA_DIR",
+                });
+            }
+            (Some(bucket), None) => StoreConfig::S3 { bucket },
+            (None, dir) => StoreConfig::Local {
+                dir: PathBuf::from(dir.unwrap_or_else(|| "marquee-data".to_owned())),
+            },
+        };
+
+        let public_url = get("MARQUEE_PUBLIC_URL")?
+            .map(|v| {
+                let parsed = url::Url::parse(&v).map_err(|e| ConfigError::Invalid {
+                    name: "MARQUEE_PUBLIC_URL",
+                    value: v.clone(),
+                    reason: e.to_string(),
+                })?;
+                Ok(parsed.as_str().trim_end_matches('/').to_owned())
+            })
+            .transpose()?;
+
+        let link_ttl = match get("MARQUEE_LINK_TTL")? {
+            Some(v) => {
+                let ttl = parse_duration("MARQUEE_LINK_TTL", &v)?;
+                if ttl > MAX_LINK_TTL || ttl < Duration::from_secs(60) {
+                    return Err(ConfigError::Invalid {
+                        name: "MARQUEE_LINK_TTL",
+                        value: v,
+                        reason: "links must live between 1 minute and 7 days".into(),
+                    });
+                }
+                ttl
+            }
+            None => DEFAULT_LINK_TTL,
+        };
+
+        let response_url_hosts = match get("MARQUEE_RESPONSE_URL_HOSTS")? {
+            Some(v) => v
+                .split(',')
+                .map(|h| h.trim().to_ascii_lowercase())
+                .filter(|h| !h.is_empty())
+                .collect(),
+            None => vec!["hooks.slack.com".to_owned()],
+        };
+
+        let s3_force_path_style = match get("MARQUEE_S3_FORCE_PATH_STYLE")?.as_deref() {
+            None | Some("false" | "0" | "no") => false,
+            Some("true" | "1" | "yes") => true,
+            Some(other) => {
+                return Err(ConfigError::Invalid {
+                    name: "MARQUEE_S3_FORCE_PATH_STYLE",
+                    value: other.to_owned(),
+                    reason: "expected true or false".into(),
+                });
+            }
+        };
+
+        let model_timeout = match get("MARQUEE_MODEL_TIMEOUT")? {
+            Some(v) => parse_duration("MARQUEE_MODEL_TIMEOUT", &v)?,
+            None => Duration::from_secs(60),
+        };
+
+        Ok(Self {
+            signing_secret: secret("SLACK_SIGNING_SECRET", "SLACK_SIGNING_SECRET_ARN")?,
+            bot_token: secret("SLACK_BOT_TOKEN", "SLACK_BOT_TOKEN_ARN")?,
+            default_model,
+            allowed_models,
+            bedrock_region: get("MARQUEE_BEDROCK_REGION")?,
+            store,
+            s3_force_path_style,
+            public_url,
+            link_ttl,
+            response_url_hosts,
+            model_timeout,
+            worker_function: get("MARQUEE_WORKER_FUNCTION")?,
+            lambda_function_name: get("AWS_LAMBDA_FUNCTION_NAME")?,
+            log: get("MARQUEE_LOG")?.unwrap_or_else(|| "info".to_owned()),
+        })
+    }
+
+    /// Whether any configured model needs Bedrock.
+    pub fn uses_bedrock(&self) -> bool {
+        self.allowed_models.iter().any(|m| m != &ModelId::Offline)
+    }
+}
+
+fn parse_model(name: &'static str, value: &str) -> Result<ModelId, ConfigError> {
+    ModelId::parse(value).ok_or_else(|| ConfigError::Invalid {
+        name,
+        value: value.to_owned(),
+        reason: format!(
+            "unknown model; use one of {} or a full Bedrock model id",
+            ModelId::short_names().join(", ")
+        ),
+    })
+}
+
+/// Parses `90`, `90s`, `15m`, `24h` or `7d`.
+pub fn parse_duration(name: &'static str, value: &str) -> Result<Duration, ConfigError> {
+    let invalid = |reason: &str| ConfigError::Invalid {
+        name,
+        value: value.to_owned(),
+        reason: reason.to_owned(),
+    };
+    let (digits, unit) = match value.find(|c: char| !c.is_ascii_digit()) {
+        Some(i) => value.split_at(i),
+        None => (value, "s"),
+    };
+    let n: u64 = digits
+        .parse()
+        .map_err(|_| invalid("expected a number with an optional unit s, m, h or d"))?;
+    let secs = match unit {
+        "s" => n,
+        "m" => n.saturating_mul(60),
+        "h" => n.saturating_mul(3600),
+        "d" => n.saturating_mul(86_400),
+        _ => return Err(invalid("unknown unit; use s, m, h or d")),
+    };
+    Ok(Duration::from_secs(secs))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::collections::HashMap;
+
+    fn config(vars: &[(&str, &str)]) -> Result<Config, ConfigError> {
+        let map: HashMap<String, String> = vars
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect();
+        Config::from_lookup(|k| map.get(k).cloned())
+    }
+
+    #[test]
+    fn empty_environment_gives_the_embedded_defaults() {
+        let c = config(&[]).unwrap();
+        assert_eq!(c.default_model, ModelId::Offline);
+        assert_eq!(c.allowed_models, vec![ModelId::Offline]);
+        assert_eq!(
+            c.store,
+            StoreConfig::Local {
+                dir: "marquee-data".into()
+            }
+        );
+        assert_eq!(c.link_ttl, DEFAULT_LINK_TTL);
+        assert_eq!(c.response_url_hosts, vec!["hooks.slack.com"]);
+        assert!(!c.uses_bedrock());
+    }
+
+    #[test]
+    fn secrets_never_show_in_debug_output() {
+        let c = config(&[("SLACK_SIGNING_SECRET", "s3cr3t-value")]).unwrap();
+        let shown = format!("{c:?}");
+        assert!(!shown.contains("s3cr3t-value"), "{shown}");
+        assert!(shown.contains("Secret(12 bytes)"), "{shown}");
+    }
+
+    #[test]
+    fn invalid_values_are_named_in_the_error() {
+        let cases: &[(&[(&str, &str)], &str)] = &[
+            (&[("MARQUEE_LINK_TTL", "8d")], "MARQUEE_LINK_TTL"),
+            (&[("MARQUEE_LINK_TTL", "soon")], "MARQUEE_LINK_TTL"),
+            (&[("MARQUEE_MODEL", "dalle")], "MARQUEE_MODEL"),
+            (&[("MARQUEE_BUCKET", " ")], "MARQUEE_BUCKET"),
+            (&[("MARQUEE_PUBLIC_URL", "not a url")], "MARQUEE_PUBLIC_URL"),
+            (
+                &[("MARQUEE_BUCKET", "b"), ("MARQUEE_DATA_DIR", "d")],
+                "MARQUEE_DATA_DIR",
+            ),
+            (
+                &[
+                    ("SLACK_SIGNING_SECRET", "x"),
+                    ("SLACK_SIGNING_SECRET_ARN", "arn:x"),
+                ],
+                "SLACK_SIGNING_SECRET_ARN",
+            ),
+        ];
+        for (vars, name) in cases {
+            let err = config(vars).unwrap_err().to_string();
+            assert!(err.contains(name), "{vars:?}: {err}");
+        }
+    }
+
+    #[test]
+    fn bedrock_settings_are_read() {
+        let c = config(&[
+            ("MARQUEE_MODEL", "sd3.5"),
+            ("MARQUEE_ALLOWED_MODELS", "nova, offline"),
+            ("MARQUEE_BUCKET", "posters"),
+            ("MARQUEE_LINK_TTL", "2h"),
+        ])
+        .unwrap();
+        assert_eq!(c.default_model, ModelId::Sd35Large);
+        assert_eq!(
+            c.allowed_models,
+            vec![ModelId::Sd35Large, ModelId::NovaCanvas, ModelId::Offline]
+        );
+        assert_eq!(
+            c.store,
+            StoreConfig::S3 {
+                bucket: "posters".into()
+            }
+        );
+        assert_eq!(c.link_ttl, Duration::from_secs(7200));
+        assert!(c.uses_bedrock());
+    }
+
+    #[test]
+    fn durations_parse_with_units() {
+        for (text, secs) in [("90", 90), ("90s", 90), ("15m", 900), ("24h", 86_400)] {
+            assert_eq!(parse_duration("X", text).unwrap().as_secs(), secs, "{text}");
+        }
+        assert!(parse_duration("X", "1w").is_err());
+        assert!(parse_duration("X", "").is_err());
+    }
+}

@@ -1,0 +1,337 @@
+//! The one HTTP router: every route Marquee serves, in Lambda (through `lambda_http`) and on a
+//! local TCP listener alike.
+//!
+//! Slack routes verify the signature over the raw body before reading anything else, then ack
+//! at once: nothing on the ack path awaits the model, the store or the worker — only the
+//! dispatcher's enqueue. [`ApiError`] is the one place where request failures become statuses
+//! and messages.
+
+use std::sync::Arc;
+
+use axum::Json;
+use axum::Router;
+use axum::body::Bytes;
+use axum::extract::{DefaultBodyLimit, Path, Query, State};
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use serde::Deserialize;
+use serde_json::json;
+use time::OffsetDateTime;
+use uuid::Uuid;
+
+use crate::config::Secret;
+use crate::dispatch::Dispatcher;
+use crate::job::{Job, PosterSpec, ReplyTo, Requester};
+use crate::model::{Aspect, ModelId};
+use crate::pipeline::{Pipeline, PipelineError};
+use crate::poster::PosterText;
+use crate::poster::style::Style;
+use crate::slack::blocks;
+use crate::slack::command::{self, ModelPolicy, ParseError, PosterCommand, SlashCommand};
+use crate::slack::verify::{self, VerifyError};
+use crate::store::local::{LinkError, LocalStore};
+
+/// Every route, as (method, path). The deployment template is checked against this list.
+pub const ROUTES: &[(&str, &str)] = &[
+    ("POST", "/slack/commands"),
+    ("POST", "/slack/interactions"),
+    ("POST", "/v1/posters"),
+    ("GET", "/healthz"),
+    ("GET", "/files/{*key}"),
+];
+
+/// Routes that exist only when posters are on local disk; never exposed by the template.
+pub const LOCAL_ONLY_ROUTES: &[(&str, &str)] = &[("GET", "/files/{*key}")];
+
+/// The largest request body accepted. Slack's slash-command and interaction bodies are a few
+/// kilobytes; anything bigger is refused with 413 before any work is done.
+pub const MAX_BODY_BYTES: usize = 64 * 1024;
+
+/// A source of "now" in unix seconds; a parameter so signature windows can be tested.
+pub type Clock = fn() -> i64;
+
+pub fn system_clock() -> i64 {
+    OffsetDateTime::now_utc().unix_timestamp()
+}
+
+/// What every handler shares. Built once at start.
+#[derive(Clone)]
+pub struct AppState {
+    pub signing_secret: Option<Secret>,
+    pub policy: ModelPolicy,
+    pub pipeline: Arc<Pipeline>,
+    pub dispatcher: Arc<dyn Dispatcher>,
+    /// Present when posters live on local disk and this process serves them.
+    pub files: Option<Arc<LocalStore>>,
+    pub clock: Clock,
+}
+
+/// Builds the router.
+pub fn router(state: AppState) -> Router {
+    let mut app = Router::new()
+        .route("/slack/commands", post(slash_command))
+        .route("/slack/interactions", post(interaction))
+        .route("/v1/posters", post(create_poster))
+        .route("/healthz", get(healthz));
+    if state.files.is_some() {
+        app = app.route("/files/{*key}", get(serve_file));
+    }
+    app.layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
+        .with_state(state)
+}
+
+/// Request failures, each with its status and a message for the caller.
+#[derive(Debug, thiserror::Error)]
+pub enum ApiError {
+    #[error("invalid slack signature: {0}")]
+    Unauthorized(#[from] VerifyError),
+    #[error("slack signing is not configured on this server")]
+    NoSigningSecret,
+    #[error("malformed request body: {0}")]
+    BadRequest(String),
+    #[error("{0}")]
+    Invalid(#[from] ParseError),
+    #[error("poster generation failed")]
+    Pipeline(#[from] PipelineError),
+    #[error("{0}")]
+    Forbidden(&'static str),
+    #[error("not found")]
+    NotFound,
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        let (status, code, message) = match &self {
+            ApiError::Unauthorized(e) => {
+                tracing::warn!(reason = %e, "rejected a request with a bad slack signature");
+                (StatusCode::UNAUTHORIZED, "invalid_signature", self.to_string())
+            }
+            ApiError::NoSigningSecret => {
+                tracing::error!("a slack request arrived but SLACK_SIGNING_SECRET is not set");
+                (
+                    StatusCode::SERVICE_UNAVAILABLE,
+                    "not_configured",
+                    "this Marquee has no Slack signing secret configured — set SLACK_SIGNING_SECRET".to_owned(),
+                )
+            }
+            ApiError::BadRequest(_) => (StatusCode::BAD_REQUEST, "bad_request", self.to_string()),
+            ApiError::Invalid(_) => (StatusCode::UNPROCESSABLE_ENTITY, "invalid_request", self.to_string()),
+            ApiError::Pipeline(e) => {
+                let x = e.explain();
+                if x.status >= 500 {
+                    tracing::error!(kind = x.kind, error = %crate::pipeline::ErrorChain(e), "poster request failed");
+                }
+                let status = StatusCode::from_u16(x.status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+                return (status, Json(json!({"error": x.kind, "message": format!("{} {}", x.headline, x.advice)}))).into_response();
+            }
+            ApiError::Forbidden(m) => (StatusCode::FORBIDDEN, "forbidden", (*m).to_owned()),
+            ApiError::NotFound => (StatusCode::NOT_FOUND, "not_found", self.to_string()),
+        };
+        (status, Json(json!({"error": code, "message": message}))).into_response()
+    }
+}
+
+async fn healthz() -> impl IntoResponse {
+    Json(json!({"status": "ok", "version": env!("CARGO_PKG_VERSION")}))
+}
+
+fn verified(state: &AppState, headers: &HeaderMap, body: &[u8]) -> Result<(), ApiError> {
+    let secret = state.signing_secret.as_ref().ok_or(ApiError::NoSigningSecret)?;
+    verify::verify(secret, headers, body, (state.clock)())?;
+    Ok(())
+}
+
+/// Slack's slash command. Answers within milliseconds: help, a problem with the command, or
+/// "generating", after queueing the job.
+async fn slash_command(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Result<Response, ApiError> {
+    verified(&state, &headers, &body)?;
+    let command = SlashCommand::from_form(&body).map_err(|e| ApiError::BadRequest(e.to_string()))?;
+    if !state.pipeline.slack().is_allowed(&command.response_url) {
+        tracing::warn!(team = ?command.team_id, "refused a slash command whose response_url is not an allowed Slack URL");
+        return Err(ApiError::BadRequest("response_url is not a Slack URL".into()));
+    }
+    let spec = match command::parse(&command.text, &state.policy) {
+        Ok(PosterCommand::Help) => {
+            return Ok(Json(blocks::usage(&state.policy.allowed, state.policy.default)).into_response());
+        }
+        // Slack shows a reply only on 200, so a mistake in the command is a 200 with advice.
+        Err(e) => return Ok(Json(blocks::invalid(&e.to_string())).into_response()),
+        Ok(PosterCommand::Poster(spec)) => spec,
+    };
+    let ack = blocks::accepted(&spec);
+    let job = Job::new(
+        spec,
+        Requester {
+            user_id: command.user_id,
+            user_name: command.user_name,
+            team_id: command.team_id,
+            channel_id: command.channel_id,
+        },
+        ReplyTo::SlackResponseUrl {
+            response_url: command.response_url,
+        },
+        (state.clock)(),
+    );
+    let id = job.id;
+    if let Err(e) = state.dispatcher.dispatch(job).await {
+        tracing::error!(job = %id, error = %crate::pipeline::ErrorChain(&e), "could not queue a poster job");
+        return Ok(Json(blocks::failure(
+            "Marquee couldn't start your poster.",
+            "Nothing was generated or charged. Please try again in a moment; if it keeps happening, tell your Marquee admin.",
+            "",
+        ))
+        .into_response());
+    }
+    tracing::info!(job = %id, "slash command accepted");
+    Ok(Json(ack).into_response())
+}
+
+/// Slack's interactivity endpoint (buttons and menus on poster messages).
+async fn interaction(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Result<Response, ApiError> {
+    verified(&state, &headers, &body)?;
+    #[derive(Deserialize)]
+    struct Form {
+        payload: String,
+    }
+    let form: Form = serde_urlencoded::from_bytes(&body).map_err(|e| ApiError::BadRequest(e.to_string()))?;
+    let payload: serde_json::Value =
+        serde_json::from_str(&form.payload).map_err(|e| ApiError::BadRequest(format!("payload is not JSON: {e}")))?;
+    let kind = payload.get("type").and_then(|t| t.as_str()).unwrap_or("unknown");
+    tracing::info!(kind, "interaction received");
+    // An empty 200 acknowledges the interaction; Slack expects it within 3 seconds.
+    Ok(StatusCode::OK.into_response())
+}
+
+/// The REST door's request: the reference design's fields plus Marquee's typography.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CreatePoster {
+    pub prompt: String,
+    #[serde(default)]
+    pub aspect_ratio: Option<String>,
+    #[serde(default)]
+    pub seed: Option<u32>,
+    #[serde(default)]
+    pub negative_prompt: Option<String>,
+    #[serde(default)]
+    pub model: Option<String>,
+    #[serde(default)]
+    pub style: Option<String>,
+    #[serde(default)]
+    pub title: Option<String>,
+    #[serde(default)]
+    pub tagline: Option<String>,
+    #[serde(default)]
+    pub credits: Option<String>,
+}
+
+impl CreatePoster {
+    /// Validates the request into a spec with the same rules and messages as `/poster`.
+    pub fn into_spec(self, policy: &ModelPolicy) -> Result<PosterSpec, ParseError> {
+        let model = match self.model {
+            None => policy.default,
+            Some(name) => ModelId::parse(&name)
+                .filter(|m| policy.allowed.contains(m))
+                .ok_or_else(|| ParseError::UnknownModel {
+                    given: name,
+                    valid: policy.allowed.iter().map(|m| m.short_name()).collect::<Vec<_>>().join(", "),
+                })?,
+        };
+        let style = match self.style {
+            None => Style::guess(&self.prompt),
+            Some(s) => Style::parse(&s).ok_or_else(|| ParseError::UnknownStyle {
+                given: s,
+                valid: Style::ALL.map(|s| s.name()).join(", "),
+            })?,
+        };
+        let aspect = match self.aspect_ratio {
+            None => Aspect::default(),
+            Some(a) => Aspect::parse(&a).ok_or_else(|| ParseError::UnknownAspect {
+                given: a,
+                valid: Aspect::ALL.map(|a| a.stability()).join(", "),
+            })?,
+        };
+        let spec = PosterSpec {
+            description: self.prompt.trim().to_owned(),
+            text: PosterText {
+                title: self.title,
+                tagline: self.tagline,
+                credits: self.credits,
+            },
+            style,
+            aspect,
+            seed: self.seed,
+            avoid: self.negative_prompt,
+            model,
+        };
+        command::check_spec(&spec)?;
+        Ok(spec)
+    }
+}
+
+/// `POST /v1/posters`: generates synchronously and answers with a presigned link.
+async fn create_poster(State(state): State<AppState>, body: Bytes) -> Result<Response, ApiError> {
+    let request: CreatePoster = serde_json::from_slice(&body).map_err(|e| ApiError::BadRequest(e.to_string()))?;
+    let spec = request.into_spec(&state.policy)?;
+    let id = Uuid::new_v4();
+    let rendered = state.pipeline.render(id, &spec, "rest-api", None).await?;
+    let expires_at = rendered
+        .link
+        .expires_at
+        .format(&time::format_description::well_known::Rfc3339)
+        .unwrap_or_default();
+    Ok((
+        StatusCode::CREATED,
+        Json(json!({
+            "url": rendered.link.url,
+            "expires_at": expires_at,
+            "key": rendered.key,
+            "model": rendered.model.short_name(),
+            "seed": rendered.seed,
+            "width": rendered.width,
+            "height": rendered.height,
+        })),
+    )
+        .into_response())
+}
+
+#[derive(Deserialize)]
+struct FileQuery {
+    #[serde(default)]
+    exp: String,
+    #[serde(default)]
+    sig: String,
+}
+
+/// Serves a locally stored poster behind its signed, expiring link.
+async fn serve_file(
+    State(state): State<AppState>,
+    Path(key): Path<String>,
+    Query(q): Query<FileQuery>,
+) -> Result<Response, ApiError> {
+    let files = state.files.as_ref().ok_or(ApiError::NotFound)?;
+    let path = match files.check(&key, &q.exp, &q.sig, (state.clock)()) {
+        Ok(p) => p,
+        Err(LinkError::Expired) => return Err(ApiError::Forbidden("this link has expired")),
+        Err(LinkError::BadSignature) => return Err(ApiError::Forbidden("this link is not valid")),
+        Err(LinkError::NotFound) => return Err(ApiError::NotFound),
+    };
+    let bytes = tokio::fs::read(&path).await.map_err(|_| ApiError::NotFound)?;
+    Ok((
+        [
+            (header::CONTENT_TYPE, HeaderValue::from_static("image/png")),
+            (header::CACHE_CONTROL, HeaderValue::from_static("private, max-age=3600")),
+        ],
+        bytes,
+    )
+        .into_response())
+}

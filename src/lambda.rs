@@ -1,0 +1,90 @@
+//! The Lambda entry: one function, two kinds of event.
+//!
+//! API Gateway events go through the same [`crate::http::router`] as the local server (via
+//! `lambda_http`'s request and response conversions). A Marquee job — recognised by its
+//! [`crate::job::JOB_MARKER`] field, which no API Gateway event has — runs the worker. The
+//! worker is reachable only by invoking the function; no HTTP route leads to it, because an
+//! HTTP event is always converted to a request and routed, never read as a job.
+
+use std::sync::Arc;
+use std::time::{Duration, SystemTime};
+
+use axum::Router;
+use lambda_http::request::LambdaRequest;
+use lambda_runtime::{Diagnostic, LambdaEvent, Service};
+use serde_json::Value;
+
+use crate::job::Job;
+use crate::pipeline::{Outcome, Pipeline};
+
+#[derive(Debug, thiserror::Error)]
+pub enum LambdaError {
+    #[error("the event is neither an API Gateway request nor a Marquee job")]
+    UnknownEvent(#[source] serde_json::Error),
+    #[error("the job event could not be read")]
+    BadJob(#[from] crate::job::JobError),
+    #[error("the job could not be delivered to Slack ({kind})")]
+    Undeliverable { kind: &'static str },
+    #[error("could not encode the HTTP response")]
+    Response(#[source] serde_json::Error),
+}
+
+impl From<LambdaError> for Diagnostic {
+    fn from(e: LambdaError) -> Self {
+        let error_type = match &e {
+            LambdaError::UnknownEvent(_) => "UnknownEvent".to_owned(),
+            LambdaError::BadJob(_) => "BadJob".to_owned(),
+            LambdaError::Undeliverable { kind } => format!("Undeliverable.{kind}"),
+            LambdaError::Response(_) => "ResponseEncoding".to_owned(),
+        };
+        Diagnostic {
+            error_type,
+            error_message: crate::pipeline::ErrorChain(&e).to_string(),
+        }
+    }
+}
+
+/// What the function holds between invocations.
+#[derive(Clone)]
+pub struct Handler {
+    router: Router,
+    pipeline: Arc<Pipeline>,
+}
+
+impl Handler {
+    pub fn new(router: Router, pipeline: Arc<Pipeline>) -> Self {
+        Self { router, pipeline }
+    }
+
+    /// Handles one invocation.
+    pub async fn handle(&self, event: LambdaEvent<Value>) -> Result<Value, LambdaError> {
+        let LambdaEvent { payload, context } = event;
+        if Job::is_job_event(&payload) {
+            let job = Job::from_event(payload)?;
+            let id = job.id;
+            // Lambda kills the function at its deadline; the pipeline stops early enough to
+            // tell the requester instead.
+            let left = context
+                .deadline()
+                .duration_since(SystemTime::now())
+                .unwrap_or(Duration::ZERO);
+            let deadline = tokio::time::Instant::now() + left;
+            return match self.pipeline.run(job, Some(deadline)).await {
+                Outcome::Delivered => Ok(serde_json::json!({"job": id, "outcome": "delivered"})),
+                Outcome::FailedAndTold { kind } => {
+                    // The requester knows; a runtime error here would only make Lambda retry.
+                    Ok(serde_json::json!({"job": id, "outcome": "failed", "kind": kind}))
+                }
+                Outcome::Undeliverable { kind } => Err(LambdaError::Undeliverable { kind }),
+            };
+        }
+
+        let request: LambdaRequest = serde_json::from_value(payload).map_err(LambdaError::UnknownEvent)?;
+        let mut adapter = lambda_http::Adapter::from(self.router.clone());
+        let response = match adapter.call(LambdaEvent::new(request, context)).await {
+            Ok(r) => r,
+            Err(never) => match never {},
+        };
+        serde_json::to_value(response).map_err(LambdaError::Response)
+    }
+}

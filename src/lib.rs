@@ -1,0 +1,19 @@
+//! Marquee turns `/poster <prompt>` into a finished movie poster and a shareable, expiring link.
+//!
+//! The crate is the whole application; the binaries only wire it up. See `ARCHITECTURE.md` for
+//! the map. In short: [`slack`] speaks Slack, [`http`] is the one router, [`dispatch`] hands
+//! jobs to the worker, [`pipeline`] runs them through a [`model`], the [`poster`] composer and a
+//! [`store`], and [`config`] and [`app`] read the environment and build everything once.
+
+pub mod app;
+pub mod cli;
+pub mod config;
+pub mod dispatch;
+pub mod http;
+pub mod job;
+pub mod lambda;
+pub mod model;
+pub mod pipeline;
+pub mod poster;
+pub mod slack;
+pub mod store;

@@ -1,0 +1,347 @@
+//! Amazon Bedrock image models: the exact InvokeModel request and response formats of the
+//! Stability family (SD3.5 Large, Stable Image Core, Stable Image Ultra) and Amazon Nova Canvas.
+//!
+//! Requests are built from an [`ImageRequest`] with each model's poster defaults (portrait 2:3,
+//! PNG, a seed inside the model's range); responses are decoded into pixels; every service error
+//! is mapped onto a [`ModelError`] the pipeline can explain to a person. Retrying is the
+//! pipeline's job: the SDK's own retries are turned off for this client so there is one policy.
+
+use std::time::Duration;
+
+use async_trait::async_trait;
+use aws_sdk_bedrockruntime::error::SdkError;
+use aws_sdk_bedrockruntime::operation::invoke_model::InvokeModelError;
+use aws_sdk_bedrockruntime::primitives::Blob;
+use base64::Engine as _;
+use serde::Deserialize;
+use serde_json::{Value, json};
+
+use super::{FilterStage, Family, GeneratedImage, ImageModel, ImageRequest, ModelError, ModelId};
+
+/// Nova Canvas accepts at most this many characters of prompt and of negative prompt.
+const NOVA_MAX_TEXT: usize = 1024;
+/// Stability's limit for both prompts.
+const STABILITY_MAX_TEXT: usize = 10_000;
+
+#[derive(Debug, Clone)]
+pub struct BedrockModel {
+    client: aws_sdk_bedrockruntime::Client,
+    model: ModelId,
+    timeout: Duration,
+}
+
+impl BedrockModel {
+    /// `model` must not be [`ModelId::Offline`]. `timeout` bounds one call.
+    pub fn new(client: aws_sdk_bedrockruntime::Client, model: ModelId, timeout: Duration) -> Self {
+        Self {
+            client,
+            model,
+            timeout,
+        }
+    }
+}
+
+fn clip(text: &str, max: usize) -> String {
+    text.chars().take(max).collect()
+}
+
+/// The InvokeModel body for `request`.
+pub fn request_body(request: &ImageRequest) -> Value {
+    let negative = request
+        .negative_prompt
+        .as_deref()
+        .map(str::trim)
+        .filter(|n| !n.is_empty());
+    match request.model.family() {
+        Family::Nova => {
+            let (width, height) = request.aspect.nova_size();
+            let mut params = json!({"text": clip(&request.prompt, NOVA_MAX_TEXT)});
+            if let Some(n) = negative {
+                params["negativeText"] = clip(n, NOVA_MAX_TEXT).into();
+            }
+            json!({
+                "taskType": "TEXT_IMAGE",
+                "textToImageParams": params,
+                "imageGenerationConfig": {
+                    "numberOfImages": 1,
+                    "width": width,
+                    "height": height,
+                    "cfgScale": 6.5,
+                    "seed": request.seed.min(ModelId::NovaCanvas.max_seed()),
+                    "quality": "standard",
+                }
+            })
+        }
+        // The offline generator never reaches Bedrock; Stability's shape is the default.
+        Family::Stability | Family::Offline => {
+            let mut body = json!({
+                "prompt": clip(&request.prompt, STABILITY_MAX_TEXT),
+                "aspect_ratio": request.aspect.stability(),
+                "seed": request.seed.min(request.model.max_seed()),
+                "output_format": "png",
+            });
+            if let Some(n) = negative {
+                body["negative_prompt"] = clip(n, STABILITY_MAX_TEXT).into();
+            }
+            body
+        }
+    }
+}
+
+#[derive(Deserialize)]
+struct StabilityResponse {
+    #[serde(default)]
+    seeds: Vec<u64>,
+    #[serde(default)]
+    finish_reasons: Vec<Option<String>>,
+    #[serde(default)]
+    images: Vec<String>,
+}
+
+#[derive(Deserialize)]
+struct NovaResponse {
+    #[serde(default)]
+    images: Vec<String>,
+    #[serde(default)]
+    error: Option<String>,
+}
+
+fn malformed(detail: impl Into<String>) -> ModelError {
+    ModelError::Malformed {
+        detail: detail.into(),
+    }
+}
+
+fn decode_png(b64: &str) -> Result<tiny_skia::Pixmap, ModelError> {
+    let bytes = base64::engine::general_purpose::STANDARD
+        .decode(b64.trim())
+        .map_err(|e| malformed(format!("image is not base64: {e}")))?;
+    crate::poster::decode_image(&bytes).map_err(|e| malformed(format!("image is not a PNG: {e}")))
+}
+
+/// Reads an InvokeModel response body for `request`'s model.
+pub fn parse_response(request: &ImageRequest, body: &[u8]) -> Result<GeneratedImage, ModelError> {
+    match request.model.family() {
+        Family::Nova => {
+            let r: NovaResponse = serde_json::from_slice(body)
+                .map_err(|e| malformed(format!("not a Nova Canvas response: {e}")))?;
+            if let Some(error) = r.error.filter(|e| !e.is_empty()) {
+                return Err(ModelError::Filtered {
+                    stage: FilterStage::Output,
+                    detail: error,
+                });
+            }
+            let image = r.images.first().ok_or_else(|| malformed("no image in the response"))?;
+            Ok(GeneratedImage {
+                pixmap: decode_png(image)?,
+                seed: request.seed,
+            })
+        }
+        Family::Stability | Family::Offline => {
+            let r: StabilityResponse = serde_json::from_slice(body)
+                .map_err(|e| malformed(format!("not a Stability response: {e}")))?;
+            match r.finish_reasons.first().cloned().flatten() {
+                None => {}
+                Some(reason) if reason.contains("prompt") => {
+                    return Err(ModelError::Filtered {
+                        stage: FilterStage::Prompt,
+                        detail: reason,
+                    });
+                }
+                Some(reason) if reason.contains("output") => {
+                    return Err(ModelError::Filtered {
+                        stage: FilterStage::Output,
+                        detail: reason,
+                    });
+                }
+                Some(reason) => return Err(ModelError::Unavailable { detail: reason }),
+            }
+            let image = r.images.first().ok_or_else(|| malformed("no image in the response"))?;
+            let seed = r
+                .seeds
+                .first()
+                .and_then(|s| u32::try_from(*s).ok())
+                .unwrap_or(request.seed);
+            Ok(GeneratedImage {
+                pixmap: decode_png(image)?,
+                seed,
+            })
+        }
+    }
+}
+
+/// Maps an InvokeModel failure onto what Marquee can tell people.
+pub fn map_error(error: SdkError<InvokeModelError>) -> ModelError {
+    let detail_of = |message: Option<&str>| message.unwrap_or("no detail").chars().take(300).collect::<String>();
+    match error {
+        SdkError::ServiceError(context) => {
+            let err = context.into_err();
+            match &err {
+                InvokeModelError::ThrottlingException(_) => ModelError::Throttled,
+                InvokeModelError::ServiceUnavailableException(e) => ModelError::Unavailable {
+                    detail: detail_of(e.message()),
+                },
+                InvokeModelError::InternalServerException(e) => ModelError::Unavailable {
+                    detail: detail_of(e.message()),
+                },
+                InvokeModelError::ModelNotReadyException(e) => ModelError::Unavailable {
+                    detail: detail_of(e.message()),
+                },
+                InvokeModelError::ModelTimeoutException(_) => ModelError::Timeout { secs: 0 },
+                InvokeModelError::ServiceQuotaExceededException(e) => ModelError::QuotaExceeded {
+                    detail: detail_of(e.message()),
+                },
+                InvokeModelError::AccessDeniedException(e) => ModelError::AccessDenied {
+                    detail: detail_of(e.message()),
+                },
+                InvokeModelError::ResourceNotFoundException(e) => ModelError::NotFound {
+                    detail: detail_of(e.message()),
+                },
+                InvokeModelError::ValidationException(e) => {
+                    let detail = detail_of(e.message());
+                    let lower = detail.to_lowercase();
+                    // Nova Canvas reports a blocked prompt as a ValidationException that names
+                    // its content filters.
+                    if lower.contains("content filter") || lower.contains("blocked") {
+                        ModelError::Filtered {
+                            stage: FilterStage::Prompt,
+                            detail,
+                        }
+                    } else {
+                        ModelError::Invalid { detail }
+                    }
+                }
+                InvokeModelError::ModelErrorException(e) => ModelError::Unavailable {
+                    detail: detail_of(e.message()),
+                },
+                _ => ModelError::Other(Box::new(err)),
+            }
+        }
+        SdkError::TimeoutError(_) => ModelError::Timeout { secs: 0 },
+        SdkError::DispatchFailure(e) => ModelError::Unavailable {
+            detail: format!("could not reach Bedrock: {e:?}").chars().take(300).collect(),
+        },
+        SdkError::ResponseError(_) => malformed("the response could not be read"),
+        other => ModelError::Other(Box::new(other)),
+    }
+}
+
+#[async_trait]
+impl ImageModel for BedrockModel {
+    async fn generate(&self, request: &ImageRequest) -> Result<GeneratedImage, ModelError> {
+        let model_id = self
+            .model
+            .bedrock_id()
+            .ok_or_else(|| ModelError::NotFound {
+                detail: "the offline model is not a Bedrock model".into(),
+            })?;
+        let body = serde_json::to_vec(&request_body(request))
+            .map_err(|e| ModelError::Other(Box::new(e)))?;
+        let call = self
+            .client
+            .invoke_model()
+            .model_id(model_id)
+            .content_type("application/json")
+            .accept("application/json")
+            .body(Blob::new(body))
+            .send();
+        let output = match tokio::time::timeout(self.timeout, call).await {
+            Err(_) => {
+                return Err(ModelError::Timeout {
+                    secs: self.timeout.as_secs(),
+                });
+            }
+            Ok(result) => result.map_err(map_error)?,
+        };
+        let bytes = output.body.into_inner();
+        // Decoding a megapixel PNG is CPU work: keep it off the async executor.
+        let request = request.clone();
+        tokio::task::spawn_blocking(move || parse_response(&request, &bytes))
+            .await
+            .map_err(|e| ModelError::Other(Box::new(e)))?
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::Aspect;
+    use crate::poster::style::Style;
+
+    fn request(model: ModelId) -> ImageRequest {
+        ImageRequest {
+            model,
+            prompt: "a lighthouse".into(),
+            negative_prompt: Some("text, watermark".into()),
+            aspect: Aspect::Portrait2x3,
+            seed: 4_000_000_000,
+            style: Style::Horror,
+        }
+    }
+
+    #[test]
+    fn stability_bodies_use_only_documented_keys() {
+        let body = request_body(&request(ModelId::Sd35Large));
+        assert_eq!(
+            body,
+            json!({"prompt": "a lighthouse", "negative_prompt": "text, watermark",
+                   "aspect_ratio": "2:3", "seed": 4_000_000_000u32, "output_format": "png"})
+        );
+        let mut no_negative = request(ModelId::StableImageCore);
+        no_negative.negative_prompt = Some("  ".into());
+        assert!(request_body(&no_negative).get("negative_prompt").is_none());
+    }
+
+    #[test]
+    fn nova_bodies_fit_nova_limits() {
+        let mut r = request(ModelId::NovaCanvas);
+        r.prompt = "x".repeat(5000);
+        let body = request_body(&r);
+        assert_eq!(body["taskType"], "TEXT_IMAGE");
+        assert_eq!(body["textToImageParams"]["text"].as_str().unwrap().len(), 1024);
+        assert_eq!(body["textToImageParams"]["negativeText"], "text, watermark");
+        let cfg = &body["imageGenerationConfig"];
+        assert_eq!((cfg["width"].as_u64(), cfg["height"].as_u64()), (Some(832), Some(1248)));
+        assert_eq!(cfg["seed"], 858_993_459, "seed clamped into Nova's range");
+        assert_eq!(cfg["numberOfImages"], 1);
+    }
+
+    fn png_b64() -> String {
+        let p = tiny_skia::Pixmap::new(8, 12).unwrap();
+        base64::engine::general_purpose::STANDARD.encode(p.encode_png().unwrap())
+    }
+
+    #[test]
+    fn responses_are_decoded_and_filters_recognised() {
+        let r = request(ModelId::Sd35Large);
+        let ok = json!({"seeds": [77], "finish_reasons": [null], "images": [png_b64()]});
+        let img = parse_response(&r, ok.to_string().as_bytes()).unwrap();
+        assert_eq!((img.pixmap.width(), img.pixmap.height(), img.seed), (8, 12, 77));
+
+        let filtered = json!({"seeds": [1], "finish_reasons": ["Filter reason: prompt"]});
+        assert!(matches!(
+            parse_response(&r, filtered.to_string().as_bytes()),
+            Err(ModelError::Filtered { stage: FilterStage::Prompt, .. })
+        ));
+        let filtered = json!({"seeds": [1], "finish_reasons": ["Filter reason: output image"], "images": []});
+        assert!(matches!(
+            parse_response(&r, filtered.to_string().as_bytes()),
+            Err(ModelError::Filtered { stage: FilterStage::Output, .. })
+        ));
+        assert!(matches!(parse_response(&r, b"{not json"), Err(ModelError::Malformed { .. })));
+        let not_png = json!({"seeds": [1], "finish_reasons": [null], "images": ["aGVsbG8="]});
+        assert!(matches!(
+            parse_response(&r, not_png.to_string().as_bytes()),
+            Err(ModelError::Malformed { .. })
+        ));
+
+        let nova = request(ModelId::NovaCanvas);
+        let ok = json!({"images": [png_b64()]});
+        assert_eq!(parse_response(&nova, ok.to_string().as_bytes()).unwrap().seed, nova.seed);
+        let blocked = json!({"images": [], "error": "An image was blocked by the content filter"});
+        assert!(matches!(
+            parse_response(&nova, blocked.to_string().as_bytes()),
+            Err(ModelError::Filtered { stage: FilterStage::Output, .. })
+        ));
+    }
+}

@@ -1,0 +1,564 @@
+//! The pipeline: spec → art → poster → stored object → link → Slack message.
+//!
+//! [`Pipeline::render`] does the work for both front doors (the worker behind Slack, and the
+//! synchronous REST route); [`Pipeline::run`] is the worker: it renders a [`Job`] and delivers
+//! the result, or tells the requester exactly what went wrong. It never returns an error for a
+//! job whose requester was told, so Lambda never retries (and re-bills, and re-posts) a job.
+//! [`PipelineError::explain`] is the one place where failures become words for people.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use sha2::Digest;
+use time::OffsetDateTime;
+use tokio::time::Instant;
+use uuid::Uuid;
+
+use crate::job::{Job, PosterSpec, ReplyTo};
+use crate::model::{FilterStage, ImageRequest, ModelError, ModelId, Models};
+use crate::poster::{self, PosterError};
+use crate::slack::blocks::{self, PosterResult};
+use crate::slack::{SlackClient, SlackError};
+use crate::store::{Link, ObjectMeta, ObjectStore, StoreError, poster_key};
+
+/// What every AI prompt avoids, whatever the style: garbled lettering above all, since Marquee
+/// sets real type itself.
+pub const DEFAULT_NEGATIVE: &str =
+    "text, letters, words, typography, watermark, signature, logo, caption, blurry, low quality, deformed";
+
+/// Time kept back from a deadline for storing the poster and posting to Slack.
+const DELIVERY_RESERVE: Duration = Duration::from_secs(8);
+
+/// How model calls are retried.
+#[derive(Debug, Clone, Copy)]
+pub struct RetryPolicy {
+    /// Attempts in all, for throttling and unavailability.
+    pub attempts: u32,
+    /// Attempts in all, for timeouts (each one may take the whole timeout).
+    pub timeout_attempts: u32,
+    pub base: Duration,
+    pub cap: Duration,
+}
+
+impl Default for RetryPolicy {
+    fn default() -> Self {
+        Self {
+            attempts: 4,
+            timeout_attempts: 2,
+            base: Duration::from_millis(500),
+            cap: Duration::from_secs(8),
+        }
+    }
+}
+
+impl RetryPolicy {
+    /// "Full jitter" backoff: a random wait up to an exponentially growing ceiling, so that
+    /// many throttled workers do not retry in lockstep.
+    fn backoff(&self, attempt: u32) -> Duration {
+        let ceiling = self
+            .base
+            .saturating_mul(2u32.saturating_pow(attempt.saturating_sub(1)))
+            .min(self.cap);
+        let millis = u64::try_from(ceiling.as_millis()).unwrap_or(u64::MAX);
+        Duration::from_millis(fastrand::u64(millis / 2..=millis.max(1)))
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum PipelineError {
+    #[error("model {0} is not configured here")]
+    ModelNotConfigured(ModelId),
+    #[error(transparent)]
+    Model(#[from] ModelError),
+    #[error("could not compose the poster")]
+    Poster(#[from] PosterError),
+    #[error("could not store the poster")]
+    Store(#[from] StoreError),
+    #[error("a rendering task failed")]
+    Task(#[from] tokio::task::JoinError),
+    #[error("ran out of time before the model answered")]
+    OutOfTime,
+}
+
+/// A failure in words: a headline, what to do, and the HTTP status for the REST door.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Explanation {
+    pub headline: &'static str,
+    pub advice: String,
+    pub status: u16,
+    /// A stable name for logs, metrics and Lambda's `errorType`.
+    pub kind: &'static str,
+}
+
+impl PipelineError {
+    /// What the requester is told. User-caused problems say how to fix them; service problems
+    /// say when to try again; configuration problems say to ask the admin.
+    pub fn explain(&self) -> Explanation {
+        let e = |headline, advice: &str, status, kind| Explanation {
+            headline,
+            advice: advice.to_owned(),
+            status,
+            kind,
+        };
+        match self {
+            PipelineError::Model(m) => match m {
+                ModelError::Filtered {
+                    stage: FilterStage::Prompt,
+                    ..
+                } => e(
+                    "The image model's safety filter declined this description.",
+                    "Try rephrasing it — describe the scene without graphic or sensitive details. Nothing was charged for the blocked request.",
+                    422,
+                    m.kind(),
+                ),
+                ModelError::Filtered {
+                    stage: FilterStage::Output,
+                    ..
+                } => e(
+                    "The image model's safety filter blocked the picture it made.",
+                    "Run the same command again for a new seed, or soften the description.",
+                    422,
+                    m.kind(),
+                ),
+                ModelError::Throttled => e(
+                    "The image model is busy right now (too many requests).",
+                    "Please try again in a minute.",
+                    503,
+                    m.kind(),
+                ),
+                ModelError::Unavailable { .. } => e(
+                    "The image model is having trouble right now.",
+                    "Please try again in a few minutes.",
+                    503,
+                    m.kind(),
+                ),
+                ModelError::Timeout { .. } => e(
+                    "The image model took too long to answer.",
+                    "Please try again; a shorter description or `--model core` is usually faster.",
+                    504,
+                    m.kind(),
+                ),
+                ModelError::AccessDenied { .. } => e(
+                    "This workspace's AWS account can't use that image model yet.",
+                    "Ask your Marquee admin to enable model access in Amazon Bedrock for this region (see docs/INSTALL.md), or try `--model offline`.",
+                    502,
+                    m.kind(),
+                ),
+                ModelError::NotFound { .. } => e(
+                    "That image model isn't available in this AWS region.",
+                    "Ask your Marquee admin to check the model id and Bedrock region, or try another `--model`.",
+                    502,
+                    m.kind(),
+                ),
+                ModelError::QuotaExceeded { .. } => e(
+                    "This AWS account has reached its image-model quota.",
+                    "Try again later, or ask your Marquee admin to raise the Bedrock quota.",
+                    503,
+                    m.kind(),
+                ),
+                ModelError::Invalid { .. } => e(
+                    "The image model refused these settings.",
+                    "Try a different `--ar` or `--model`; if it keeps happening, tell your Marquee admin.",
+                    422,
+                    m.kind(),
+                ),
+                ModelError::Malformed { .. } | ModelError::Other(_) => e(
+                    "Something went wrong while generating the poster.",
+                    "Please try again; if it keeps happening, tell your Marquee admin.",
+                    502,
+                    m.kind(),
+                ),
+            },
+            PipelineError::OutOfTime => e(
+                "The image model took too long to answer.",
+                "Please try again in a minute.",
+                504,
+                "OutOfTime",
+            ),
+            PipelineError::ModelNotConfigured(_) => e(
+                "That model isn't set up on this Marquee.",
+                "Type `/poster help` to see the models you can use.",
+                400,
+                "ModelNotConfigured",
+            ),
+            PipelineError::Store(_) => e(
+                "The poster was made but could not be saved.",
+                "Please try again; if it keeps happening, tell your Marquee admin (storage).",
+                502,
+                "StoreFailed",
+            ),
+            PipelineError::Poster(_) | PipelineError::Task(_) => e(
+                "Something went wrong while composing the poster.",
+                "Please try again; if it keeps happening, tell your Marquee admin.",
+                500,
+                "ComposeFailed",
+            ),
+        }
+    }
+}
+
+/// A finished, stored poster.
+#[derive(Debug, Clone)]
+pub struct Rendered {
+    pub key: String,
+    pub link: Link,
+    pub model: ModelId,
+    pub seed: u32,
+    pub width: u32,
+    pub height: u32,
+}
+
+/// A composed poster, not yet stored.
+#[derive(Debug, Clone)]
+pub struct Drawn {
+    pub png: Vec<u8>,
+    pub seed: u32,
+    pub width: u32,
+    pub height: u32,
+    pub model_ms: u64,
+    pub total_ms: u64,
+}
+
+/// How a job ended.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Outcome {
+    /// The poster was posted to Slack.
+    Delivered,
+    /// The job failed and the requester was told why.
+    FailedAndTold { kind: &'static str },
+    /// Slack could not be reached to deliver the poster or the failure: the one case that is
+    /// an error for the runtime, so it shows in Lambda's error metrics.
+    Undeliverable { kind: &'static str },
+}
+
+pub struct Pipeline {
+    models: Models,
+    store: Arc<dyn ObjectStore>,
+    slack: SlackClient,
+    link_ttl: Duration,
+    retry: RetryPolicy,
+}
+
+impl Pipeline {
+    pub fn new(models: Models, store: Arc<dyn ObjectStore>, slack: SlackClient, link_ttl: Duration) -> Self {
+        Self {
+            models,
+            store,
+            slack,
+            link_ttl,
+            retry: RetryPolicy::default(),
+        }
+    }
+
+    pub fn with_retry(mut self, retry: RetryPolicy) -> Self {
+        self.retry = retry;
+        self
+    }
+
+    pub fn slack(&self) -> &SlackClient {
+        &self.slack
+    }
+
+    /// The request a model gets for `spec`: the style's prompt additions and the negatives.
+    pub fn image_request(spec: &PosterSpec, seed: u32) -> ImageRequest {
+        let mut negative = DEFAULT_NEGATIVE.to_owned();
+        for extra in [spec.style.negative_suffix(), spec.avoid.as_deref().unwrap_or("")] {
+            if !extra.trim().is_empty() {
+                negative.push_str(", ");
+                negative.push_str(extra.trim());
+            }
+        }
+        ImageRequest {
+            model: spec.model,
+            prompt: format!("{}. {}", spec.description.trim_end_matches('.'), spec.style.prompt_suffix()),
+            negative_prompt: Some(negative),
+            aspect: spec.aspect,
+            seed,
+            style: spec.style,
+        }
+    }
+
+    async fn generate(
+        &self,
+        request: &ImageRequest,
+        deadline: Option<Instant>,
+    ) -> Result<crate::model::GeneratedImage, PipelineError> {
+        let model = self
+            .models
+            .get(request.model)
+            .ok_or(PipelineError::ModelNotConfigured(request.model))?;
+        let mut attempt = 0;
+        let mut timeouts = 0;
+        loop {
+            attempt += 1;
+            let call = model.generate(request);
+            let result = match deadline {
+                Some(d) => {
+                    let left = d.saturating_duration_since(Instant::now()).saturating_sub(DELIVERY_RESERVE);
+                    if left.is_zero() {
+                        return Err(PipelineError::OutOfTime);
+                    }
+                    match tokio::time::timeout(left, call).await {
+                        Ok(r) => r,
+                        Err(_) => return Err(PipelineError::OutOfTime),
+                    }
+                }
+                None => call.await,
+            };
+            let error = match result {
+                Ok(image) => return Ok(image),
+                Err(e) => e,
+            };
+            if matches!(error, ModelError::Timeout { .. }) {
+                timeouts += 1;
+            }
+            let may_retry = error.is_retryable()
+                && attempt < self.retry.attempts
+                && timeouts < self.retry.timeout_attempts.max(1);
+            if !may_retry {
+                return Err(error.into());
+            }
+            let wait = self.retry.backoff(attempt);
+            if let Some(d) = deadline {
+                if Instant::now() + wait + DELIVERY_RESERVE >= d {
+                    return Err(error.into());
+                }
+            }
+            tracing::warn!(model = %request.model, attempt, kind = error.kind(), wait_ms = wait.as_millis() as u64, "model call failed; retrying");
+            tokio::time::sleep(wait).await;
+        }
+    }
+
+    /// Draws and composes the poster for `spec`, without storing it.
+    pub async fn draw(&self, spec: &PosterSpec, deadline: Option<Instant>) -> Result<Drawn, PipelineError> {
+        let seed = spec
+            .seed
+            .unwrap_or_else(|| fastrand::u32(1..=spec.model.max_seed()));
+        let request = Self::image_request(spec, seed);
+        let started = Instant::now();
+        let art = self.generate(&request, deadline).await?;
+        let model_ms = started.elapsed().as_millis() as u64;
+
+        // The offline generator always composes a full poster; AI art is delivered clean unless
+        // the user asked for words on it.
+        let mut text = spec.text.clone();
+        if spec.model == ModelId::Offline && text.title.is_none() {
+            text.title = Some(poster::default_title(&spec.description));
+        }
+        let style = spec.style;
+        let seed = art.seed;
+        let mut pixmap = art.pixmap;
+        let (png, width, height) = tokio::task::spawn_blocking(move || {
+            if !text.is_empty() {
+                poster::compose(&mut pixmap, &text, style);
+            }
+            poster::encode_png(&pixmap).map(|png| (png, pixmap.width(), pixmap.height()))
+        })
+        .await??;
+        Ok(Drawn {
+            png,
+            seed,
+            width,
+            height,
+            model_ms,
+            total_ms: started.elapsed().as_millis() as u64,
+        })
+    }
+
+    /// Draws, composes and stores the poster for `spec`, and signs a link to it.
+    pub async fn render(
+        &self,
+        id: Uuid,
+        spec: &PosterSpec,
+        requester: &str,
+        deadline: Option<Instant>,
+    ) -> Result<Rendered, PipelineError> {
+        let drawn = self.draw(spec, deadline).await?;
+        let Drawn {
+            png,
+            seed,
+            width,
+            height,
+            model_ms,
+            total_ms,
+        } = drawn;
+        let key = poster_key(id, OffsetDateTime::now_utc());
+        let meta = ObjectMeta {
+            prompt_sha256: hex::encode(sha2::Sha256::digest(spec.description.as_bytes())),
+            model: spec.model.short_name().to_owned(),
+            seed,
+            requester: requester.to_owned(),
+        };
+        let bytes = png.len();
+        let stored = Instant::now();
+        self.store.put_png(&key, png, &meta).await?;
+        let link = self.store.link(&key, self.link_ttl).await?;
+        tracing::info!(
+            job = %id,
+            model = %spec.model,
+            seed,
+            width,
+            height,
+            bytes,
+            model_ms,
+            draw_ms = total_ms,
+            store_ms = stored.elapsed().as_millis() as u64,
+            "poster rendered"
+        );
+        Ok(Rendered {
+            key,
+            link,
+            model: spec.model,
+            seed,
+            width,
+            height,
+        })
+    }
+
+    /// The worker: renders `job` and delivers it, or tells the requester what went wrong.
+    pub async fn run(&self, job: Job, deadline: Option<Instant>) -> Outcome {
+        let ReplyTo::SlackResponseUrl { response_url } = &job.reply_to;
+        match self.render(job.id, &job.spec, &job.requester.user_id, deadline).await {
+            Ok(rendered) => {
+                let result = PosterResult {
+                    spec: &job.spec,
+                    requester_id: &job.requester.user_id,
+                    url: &rendered.link.url,
+                    expires_at: rendered.link.expires_at.unix_timestamp(),
+                    seed: rendered.seed,
+                    width: rendered.width,
+                    height: rendered.height,
+                };
+                let mut sent = self.slack.respond(response_url, &blocks::poster(&result)).await;
+                if let Err(e) = &sent {
+                    if e.is_invalid_blocks() {
+                        // Slack could not fetch the image (a firewall, a bucket policy): the link
+                        // still works in a browser, so post it without the image block.
+                        tracing::warn!(job = %job.id, "slack could not show the image; posting the link alone");
+                        sent = self.slack.respond(response_url, &blocks::poster_link_only(&result)).await;
+                    }
+                }
+                match sent {
+                    Ok(()) => {
+                        tracing::info!(job = %job.id, "poster delivered");
+                        Outcome::Delivered
+                    }
+                    Err(e) => self.tell_failure(&job, response_url, &DeliveryFailed(e)).await,
+                }
+            }
+            Err(e) => {
+                let explanation = e.explain();
+                tracing::warn!(job = %job.id, kind = explanation.kind, error = %ErrorChain(&e), "poster failed");
+                let message = blocks::failure(explanation.headline, &explanation.advice, &job.spec.description);
+                match self.slack.respond(response_url, &message).await {
+                    Ok(()) => Outcome::FailedAndTold {
+                        kind: explanation.kind,
+                    },
+                    Err(slack) => {
+                        tracing::error!(job = %job.id, kind = explanation.kind, error = %ErrorChain(&slack), "could not tell the requester that their poster failed");
+                        Outcome::Undeliverable {
+                            kind: explanation.kind,
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    async fn tell_failure(&self, job: &Job, response_url: &str, failure: &DeliveryFailed) -> Outcome {
+        tracing::warn!(job = %job.id, error = %ErrorChain(&failure.0), "could not post the poster to slack");
+        // An expired or forbidden response_url will not take a second message either.
+        if matches!(failure.0, SlackError::ForbiddenUrl) || matches!(&failure.0, SlackError::Rejected { reason, .. } if reason.contains("expired") || reason.contains("used_url")) {
+            tracing::error!(job = %job.id, "poster made but undeliverable: the response_url can no longer be used");
+            return Outcome::Undeliverable {
+                kind: "SlackRejected",
+            };
+        }
+        let message = blocks::failure(
+            "Your poster was made, but Slack would not accept the message.",
+            "Please try again; if it keeps happening, tell your Marquee admin.",
+            &job.spec.description,
+        );
+        match self.slack.respond(response_url, &message).await {
+            Ok(()) => Outcome::FailedAndTold {
+                kind: "SlackRejected",
+            },
+            Err(e) => {
+                tracing::error!(job = %job.id, error = %ErrorChain(&e), "slack unreachable; poster undeliverable");
+                Outcome::Undeliverable {
+                    kind: "SlackUnreachable",
+                }
+            }
+        }
+    }
+}
+
+struct DeliveryFailed(SlackError);
+
+/// Displays an error with all its causes, `a: b: c`, for logs.
+pub struct ErrorChain<'a>(pub &'a (dyn std::error::Error + 'static));
+
+impl std::fmt::Display for ErrorChain<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}", self.0)?;
+        let mut source = self.0.source();
+        while let Some(s) = source {
+            write!(f, ": {s}")?;
+            source = s.source();
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn backoff_grows_and_is_capped() {
+        let p = RetryPolicy::default();
+        for attempt in 1..10 {
+            let d = p.backoff(attempt);
+            assert!(d <= p.cap, "{attempt}: {d:?}");
+        }
+        assert!(p.backoff(1) <= Duration::from_millis(500));
+        assert!(p.backoff(6) >= Duration::from_secs(4));
+    }
+
+    #[test]
+    fn every_error_explains_itself_distinctly() {
+        let errors = [
+            PipelineError::Model(ModelError::Filtered { stage: FilterStage::Prompt, detail: String::new() }),
+            PipelineError::Model(ModelError::Filtered { stage: FilterStage::Output, detail: String::new() }),
+            PipelineError::Model(ModelError::Throttled),
+            PipelineError::Model(ModelError::Timeout { secs: 1 }),
+            PipelineError::Model(ModelError::AccessDenied { detail: String::new() }),
+            PipelineError::Model(ModelError::NotFound { detail: String::new() }),
+            PipelineError::Model(ModelError::QuotaExceeded { detail: String::new() }),
+        ];
+        let headlines: std::collections::HashSet<_> = errors.iter().map(|e| e.explain().headline).collect();
+        assert_eq!(headlines.len(), errors.len());
+        for e in &errors {
+            let x = e.explain();
+            assert!(!x.advice.is_empty() && x.advice.ends_with('.'), "{x:?}");
+        }
+    }
+
+    #[test]
+    fn prompts_carry_the_style_and_the_negatives() {
+        let spec = PosterSpec {
+            description: "a lighthouse keeper.".into(),
+            text: Default::default(),
+            style: crate::poster::style::Style::Noir,
+            aspect: Default::default(),
+            seed: None,
+            avoid: Some("boats".into()),
+            model: ModelId::Sd35Large,
+        };
+        let r = Pipeline::image_request(&spec, 9);
+        assert!(r.prompt.starts_with("a lighthouse keeper. film noir"), "{}", r.prompt);
+        let neg = r.negative_prompt.unwrap();
+        assert!(neg.starts_with(DEFAULT_NEGATIVE) && neg.ends_with("boats"), "{neg}");
+        assert_eq!(r.seed, 9);
+    }
+}

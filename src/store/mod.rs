@@ -1,0 +1,135 @@
+//! Storage for finished posters: private objects and links that expire.
+//!
+//! Two implementations of [`ObjectStore`]: a private S3 bucket with SigV4-presigned GETs
+//! ([`s3`]), and a directory on local disk whose files Marquee serves itself behind
+//! HMAC-signed, expiring query strings ([`local`]). Nothing here knows about Slack or models.
+
+pub mod local;
+pub mod s3;
+
+use std::time::Duration;
+
+use async_trait::async_trait;
+use time::OffsetDateTime;
+use uuid::Uuid;
+
+/// Facts stored beside a poster, for audit and for later features (approval, re-rolls).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ObjectMeta {
+    /// SHA-256 of the description, hex: lets an admin group posters without storing prompts
+    /// in metadata headers.
+    pub prompt_sha256: String,
+    pub model: String,
+    pub seed: u32,
+    pub requester: String,
+}
+
+impl ObjectMeta {
+    pub fn pairs(&self) -> [(&'static str, String); 4] {
+        [
+            ("prompt-sha256", self.prompt_sha256.clone()),
+            ("model", self.model.clone()),
+            ("seed", self.seed.to_string()),
+            ("requester", self.requester.clone()),
+        ]
+    }
+}
+
+/// A link that serves an object until `expires_at`.
+#[derive(Clone, PartialEq, Eq)]
+pub struct Link {
+    pub url: String,
+    pub expires_at: OffsetDateTime,
+}
+
+impl std::fmt::Debug for Link {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        // A presigned URL is a bearer credential; show only where it points.
+        let shown = self.url.split('?').next().unwrap_or_default();
+        f.debug_struct("Link")
+            .field("url", &format_args!("{shown}?<signature>"))
+            .field("expires_at", &self.expires_at)
+            .finish()
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    #[error("could not write {key}")]
+    Put {
+        key: String,
+        #[source]
+        source: Box<dyn std::error::Error + Send + Sync>,
+    },
+    #[error("could not sign a link for {key}")]
+    Presign {
+        key: String,
+        #[source]
+        source: Box<dyn std::error::Error + Send + Sync>,
+    },
+    #[error("{0} is not a valid object key")]
+    BadKey(String),
+}
+
+/// Where finished posters go.
+#[async_trait]
+pub trait ObjectStore: Send + Sync {
+    /// Stores a PNG privately under `key`.
+    async fn put_png(&self, key: &str, png: Vec<u8>, meta: &ObjectMeta) -> Result<(), StoreError>;
+    /// A link that serves `key` for `ttl` (or less, when the signing credentials expire first).
+    async fn link(&self, key: &str, ttl: Duration) -> Result<Link, StoreError>;
+}
+
+/// The object key for a job's poster: dated, and unguessable thanks to the job's random id.
+pub fn poster_key(job_id: Uuid, at: OffsetDateTime) -> String {
+    format!(
+        "posters/{:04}/{:02}/{:02}/{}.png",
+        at.year(),
+        u8::from(at.month()),
+        at.day(),
+        job_id
+    )
+}
+
+/// Whether `key` is one Marquee could have written: no traversal, no odd characters.
+pub fn is_valid_key(key: &str) -> bool {
+    !key.is_empty()
+        && key.len() <= 256
+        && !key.starts_with('/')
+        && key
+            .split('/')
+            .all(|seg| !seg.is_empty() && seg != "." && seg != "..")
+        && key
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'/' | b'-' | b'_' | b'.'))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn poster_keys_are_dated_and_valid() {
+        let id = Uuid::nil();
+        let at = OffsetDateTime::from_unix_timestamp(1_767_225_600).unwrap(); // 2026-01-01
+        let key = poster_key(id, at);
+        assert_eq!(key, "posters/2026/01/01/00000000-0000-0000-0000-000000000000.png");
+        assert!(is_valid_key(&key));
+    }
+
+    #[test]
+    fn traversal_and_odd_keys_are_invalid() {
+        for bad in ["", "/etc/passwd", "posters/../secret", "a//b", "posters/./x", "x y", "a\\b", "é"] {
+            assert!(!is_valid_key(bad), "{bad:?}");
+        }
+    }
+
+    #[test]
+    fn links_never_debug_print_their_signature() {
+        let link = Link {
+            url: "https://b.s3.amazonaws.com/posters/x.png?X-Amz-Signature=deadbeef".into(),
+            expires_at: OffsetDateTime::UNIX_EPOCH,
+        };
+        assert!(!format!("{link:?}").contains("deadbeef"));
+    }
+}
