@@ -1,8 +1,145 @@
-//! The gallery: every style on a fixed set of prompts, plus a contact sheet.
+//! The style gallery: every style on a fixed set of prompts, rendered offline with fixed seeds,
+//! plus a labelled contact sheet — the page to look at when changing a look.
+//!
+//! It uses the offline generator and the composer exactly as the pipeline does, and knows
+//! nothing of Slack or storage beyond writing PNG files into a directory.
 
 use std::path::{Path, PathBuf};
 
+use tiny_skia::{FillRule, FilterQuality, Paint, PathBuilder, Pixmap, PixmapPaint, Transform};
+
+use super::fonts::{self, Face};
+use super::style::Style;
+use super::{PosterText, compose, default_title, encode_png};
+use crate::model::offline::render;
+
+/// The gallery's prompts, with the text each poster carries.
+pub const PROMPTS: [(&str, &str, &str); 3] = [
+    (
+        "a kraken attacks brooklyn at midnight",
+        "The deep has come ashore.",
+        "a harbor lights production directed by Ada Lovelace starring Grace Hopper Alan Turing and Hedy Lamarr music by Clara Schumann",
+    ),
+    (
+        "a lone cowboy rides into a dusty town",
+        "Some debts are paid in dust.",
+        "directed by Sergio Leone written by Luciano Vincenzoni starring Eli Wallach",
+    ),
+    (
+        "the last lighthouse keeper at the end of the world",
+        "",
+        "a film by Agnès Varda",
+    ),
+];
+
+const WIDTH: u32 = 1024;
+const HEIGHT: u32 = 1536;
+const SEED: u32 = 1977;
+
+fn io_err(e: impl std::fmt::Display) -> std::io::Error {
+    std::io::Error::other(e.to_string())
+}
+
+/// Renders the gallery into `dir` and returns the files written, contact sheet last.
 pub fn write_gallery(dir: &Path) -> std::io::Result<Vec<PathBuf>> {
     std::fs::create_dir_all(dir)?;
-    Ok(vec![])
+    let mut written = Vec::new();
+    let mut thumbs = Vec::new();
+    for (i, (prompt, tagline, credits)) in PROMPTS.iter().enumerate() {
+        for style in Style::ALL {
+            let mut art = render(prompt, style, SEED + i as u32, WIDTH, HEIGHT);
+            let text = PosterText {
+                title: Some(default_title(prompt)),
+                tagline: (!tagline.is_empty()).then(|| tagline.to_string()),
+                credits: Some(credits.to_string()),
+            };
+            compose(&mut art, &text, style);
+            let path = dir.join(format!("{}-{}.png", i + 1, style.name()));
+            std::fs::write(&path, encode_png(&art).map_err(io_err)?)?;
+            written.push(path);
+            thumbs.push((art, format!("{} · {}", style.name(), i + 1)));
+        }
+    }
+    let sheet = contact_sheet(&thumbs, Style::ALL.len());
+    let path = dir.join("contact-sheet.png");
+    std::fs::write(&path, encode_png(&sheet).map_err(io_err)?)?;
+    written.push(path);
+    Ok(written)
+}
+
+/// Lays `images` out in rows of `cols` thumbnails, each labelled underneath.
+pub fn contact_sheet(images: &[(Pixmap, String)], cols: usize) -> Pixmap {
+    const TW: u32 = 200;
+    const TH: u32 = 300;
+    const PAD: u32 = 12;
+    const LABEL: u32 = 26;
+    let cols = cols.max(1);
+    let rows = images.len().div_ceil(cols).max(1);
+    let w = cols as u32 * (TW + PAD) + PAD;
+    let h = rows as u32 * (TH + LABEL + PAD) + PAD;
+    let mut sheet =
+        Pixmap::new(w, h).expect("the contact sheet's size is a small non-zero constant product");
+    sheet.fill(tiny_skia::Color::from_rgba8(18, 18, 20, 255));
+    let paint = PixmapPaint {
+        quality: FilterQuality::Bicubic,
+        ..PixmapPaint::default()
+    };
+    for (k, (img, label)) in images.iter().enumerate() {
+        let (c, r) = ((k % cols) as u32, (k / cols) as u32);
+        let (x, y) = (PAD + c * (TW + PAD), PAD + r * (TH + LABEL + PAD));
+        // Fit inside the cell keeping the aspect ratio: thumbnails are never stretched.
+        let s = (TW as f32 / img.width() as f32).min(TH as f32 / img.height() as f32);
+        let t = Transform::from_row(s, 0.0, 0.0, s, x as f32, y as f32);
+        sheet.draw_pixmap(0, 0, img.as_ref(), &paint, t, None);
+        label_at(
+            &mut sheet,
+            label,
+            x as f32 + 2.0,
+            (y + TH + 18) as f32,
+            14.0,
+        );
+    }
+    sheet
+}
+
+fn label_at(p: &mut Pixmap, text: &str, x: f32, baseline: f32, size: f32) {
+    let shaped = fonts::shape(text, Face::Sans, 0.02);
+    let mut pb = PathBuilder::new();
+    for g in &shaped.glyphs {
+        fonts::append_outline(&mut pb, g.face, g.id, x + g.x * size, baseline, size);
+    }
+    if let Some(path) = pb.finish() {
+        let mut paint = Paint::default();
+        paint.set_color_rgba8(220, 220, 224, 255);
+        paint.anti_alias = true;
+        p.fill_path(
+            &path,
+            &paint,
+            FillRule::Winding,
+            Transform::identity(),
+            None,
+        );
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn contact_sheet_grid_has_the_expected_size() {
+        let img = Pixmap::new(20, 30).expect("non-zero size");
+        let sheet = contact_sheet(
+            &[
+                (img.clone(), "a".into()),
+                (img.clone(), "b".into()),
+                (img, "c".into()),
+            ],
+            2,
+        );
+        assert_eq!(
+            (sheet.width(), sheet.height()),
+            (2 * 212 + 12, 2 * 338 + 12)
+        );
+    }
 }

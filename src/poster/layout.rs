@@ -1,0 +1,884 @@
+//! Typographic layout: where every line of the title, tagline and billing block goes.
+//!
+//! Layout is pure geometry. It sizes each block to the largest type that fits its zone,
+//! breaks lines for balance (minimising the longest line, never leaving one word alone on the
+//! last line when that can be avoided), shrinks to a minimum size and then ellipsizes, and
+//! returns one [`TextBox`] per line with its ink bounds in canvas pixels. The guarantees the
+//! tests hold it to: every box lies inside the safe area and no two boxes overlap.
+//!
+//! This module knows nothing of pixels or colours; drawing is `poster::draw`'s job.
+
+use super::PosterText;
+use super::fonts::{self, Face, Shaped};
+use super::style::{Case, Placement, Style};
+
+/// A rectangle in canvas pixels.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Rect {
+    pub x: f32,
+    pub y: f32,
+    pub w: f32,
+    pub h: f32,
+}
+
+impl Rect {
+    pub fn right(&self) -> f32 {
+        self.x + self.w
+    }
+
+    pub fn bottom(&self) -> f32 {
+        self.y + self.h
+    }
+
+    /// True when `o` lies entirely inside `self`.
+    pub fn contains(&self, o: &Rect) -> bool {
+        o.x >= self.x && o.y >= self.y && o.right() <= self.right() && o.bottom() <= self.bottom()
+    }
+
+    /// True when the interiors of the two rectangles share any area.
+    pub fn overlaps(&self, o: &Rect) -> bool {
+        self.x < o.right() && o.x < self.right() && self.y < o.bottom() && o.y < self.bottom()
+    }
+
+    /// Grows the rectangle by `d` on every side.
+    pub fn inflate(&self, d: f32) -> Rect {
+        Rect {
+            x: self.x - d,
+            y: self.y - d,
+            w: self.w + 2.0 * d,
+            h: self.h + 2.0 * d,
+        }
+    }
+
+    pub fn union(&self, o: &Rect) -> Rect {
+        let x = self.x.min(o.x);
+        let y = self.y.min(o.y);
+        Rect {
+            x,
+            y,
+            w: self.right().max(o.right()) - x,
+            h: self.bottom().max(o.bottom()) - y,
+        }
+    }
+}
+
+/// Which block a line belongs to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Role {
+    Title,
+    Tagline,
+    Credits,
+}
+
+/// A glyph ready to draw, in canvas pixels.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct PlacedGlyph {
+    pub face: Face,
+    pub id: u16,
+    pub x: f32,
+    pub baseline: f32,
+    pub size: f32,
+}
+
+/// One laid-out line of text.
+#[derive(Debug, Clone, PartialEq)]
+pub struct TextBox {
+    pub role: Role,
+    /// The ink bounds of the line: every pixel the glyphs touch lies inside.
+    pub rect: Rect,
+    /// The line's text as set (after casing, ellipsis and dropped glyphs).
+    pub text: String,
+    /// The block's type size in pixels (small words in credits are set smaller).
+    pub size: f32,
+    pub glyphs: Vec<PlacedGlyph>,
+}
+
+/// The laid-out poster text.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Layout {
+    pub safe: Rect,
+    pub boxes: Vec<TextBox>,
+}
+
+impl Layout {
+    /// The union of the boxes of one block, if it has any.
+    pub fn block(&self, role: Role) -> Option<Rect> {
+        self.boxes
+            .iter()
+            .filter(|b| b.role == role)
+            .map(|b| b.rect)
+            .reduce(|a, b| a.union(&b))
+    }
+}
+
+/// The area text must stay inside: 6% margins on every side.
+pub fn safe_area(width: u32, height: u32) -> Rect {
+    let (w, h) = (width as f32, height as f32);
+    Rect {
+        x: (w * 0.06).ceil(),
+        y: (h * 0.06).ceil(),
+        w: w - 2.0 * (w * 0.06).ceil(),
+        h: h - 2.0 * (h * 0.06).ceil(),
+    }
+}
+
+/// How one block is set.
+struct Spec {
+    role: Role,
+    face: Face,
+    upper: bool,
+    tracking: f32,
+    max_lines: usize,
+    max_size: f32,
+    min_size: f32,
+    /// Baseline-to-baseline distance in ems, before any increase needed to avoid collisions.
+    leading: f32,
+    /// Set billing-block function words ("directed by", "a film") smaller than names.
+    billing: bool,
+}
+
+/// Words that a billing block sets small, so the names stand out.
+const BILLING_SMALL: &[&str] = &[
+    "a",
+    "an",
+    "the",
+    "by",
+    "and",
+    "&",
+    "of",
+    "in",
+    "with",
+    "from",
+    "as",
+    "also",
+    "film",
+    "picture",
+    "pictures",
+    "presents",
+    "presentation",
+    "production",
+    "productions",
+    "directed",
+    "director",
+    "written",
+    "writer",
+    "produced",
+    "producer",
+    "producers",
+    "executive",
+    "associate",
+    "starring",
+    "co-starring",
+    "featuring",
+    "introducing",
+    "music",
+    "score",
+    "screenplay",
+    "story",
+    "based",
+    "on",
+    "novel",
+    "edited",
+    "editor",
+    "photography",
+    "cinematography",
+    "design",
+    "designer",
+    "costume",
+    "costumes",
+    "casting",
+    "for",
+];
+
+const SMALL_SCALE: f32 = 0.62;
+/// Extra clearance between lines, in ems, on top of touching ink.
+const LINE_CLEARANCE: f32 = 0.06;
+/// More words than this are cut before layout: no poster block holds more, and it bounds the
+/// cost of line breaking.
+const MAX_WORDS: usize = 60;
+
+#[derive(Debug, Clone)]
+struct Word {
+    text: String,
+    shaped: Shaped,
+    scale: f32,
+}
+
+impl Word {
+    fn new(text: String, spec: &Spec, scale: f32) -> Option<Word> {
+        let shaped = fonts::shape(&text, spec.face, spec.tracking);
+        shaped.ink?;
+        Some(Word {
+            text,
+            shaped,
+            scale,
+        })
+    }
+}
+
+fn words_of(text: &str, spec: &Spec) -> Vec<Word> {
+    text.split_whitespace()
+        .take(MAX_WORDS)
+        .filter_map(|w| {
+            let small = spec.billing
+                && BILLING_SMALL.contains(
+                    &w.to_lowercase()
+                        .trim_matches(|c: char| !c.is_alphanumeric() && c != '&'),
+                );
+            let cased = if spec.upper {
+                w.to_uppercase()
+            } else {
+                w.to_string()
+            };
+            Word::new(cased, spec, if small { SMALL_SCALE } else { 1.0 })
+        })
+        .collect()
+}
+
+/// Metrics of one line at a block size of one em.
+#[derive(Debug, Clone, Copy)]
+struct LineMetrics {
+    x0: f32,
+    x1: f32,
+    top: f32,
+    bottom: f32,
+}
+
+impl LineMetrics {
+    fn width(&self) -> f32 {
+        self.x1 - self.x0
+    }
+}
+
+fn line_metrics(words: &[Word], space: f32) -> LineMetrics {
+    let mut pen = 0.0;
+    let mut m = LineMetrics {
+        x0: f32::MAX,
+        x1: f32::MIN,
+        top: 0.0,
+        bottom: 0.0,
+    };
+    for w in words {
+        if let Some(ink) = w.shaped.ink {
+            let b = ink.scale(w.scale).offset(pen);
+            m.x0 = m.x0.min(b.x0);
+            m.x1 = m.x1.max(b.x1);
+            m.top = m.top.min(b.y0);
+            m.bottom = m.bottom.max(b.y1);
+        }
+        pen += w.shaped.advance * w.scale + space;
+    }
+    if m.x0 > m.x1 {
+        m.x0 = 0.0;
+        m.x1 = 0.0;
+    }
+    m
+}
+
+/// Baseline offsets of each line from the first, and the block's ink height, at one em.
+fn stack(lines: &[LineMetrics], leading: f32) -> (Vec<f32>, f32) {
+    let mut baselines = Vec::with_capacity(lines.len());
+    let mut y = 0.0;
+    for (i, l) in lines.iter().enumerate() {
+        if i > 0 {
+            let prev = &lines[i - 1];
+            y += leading.max(prev.bottom - l.top + LINE_CLEARANCE);
+        }
+        baselines.push(y);
+    }
+    let height = match (lines.first(), lines.last()) {
+        (Some(f), Some(l)) => y - f.top + l.bottom,
+        _ => 0.0,
+    };
+    (baselines, height)
+}
+
+/// Breaks `n` words into `lines` lines minimising the widest line; with the orphan rule the
+/// last line must hold at least two words. Returns the break indices (line starts), or `None`.
+fn balanced_breaks(
+    width: &dyn Fn(usize, usize) -> f32,
+    n: usize,
+    lines: usize,
+    no_orphan: bool,
+) -> Option<Vec<usize>> {
+    if lines == 0 || lines > n {
+        return None;
+    }
+    // cost[k][i]: the best widest line for words i.. in k lines.
+    let inf = f32::INFINITY;
+    let mut cost = vec![vec![inf; n + 1]; lines + 1];
+    let mut next = vec![vec![n; n + 1]; lines + 1];
+    for (i, c) in cost[1].iter_mut().enumerate().take(n) {
+        if !no_orphan || n - i >= 2 {
+            *c = width(i, n);
+        }
+    }
+    for k in 2..=lines {
+        for i in 0..n {
+            for j in (i + 1)..n {
+                if n - j < k - 1 {
+                    break;
+                }
+                let c = width(i, j).max(cost[k - 1][j]);
+                if c < cost[k][i] {
+                    cost[k][i] = c;
+                    next[k][i] = j;
+                }
+            }
+        }
+    }
+    if !cost[lines][0].is_finite() {
+        return None;
+    }
+    let mut starts = vec![0];
+    let mut i = 0;
+    for k in (2..=lines).rev() {
+        i = next[k][i];
+        starts.push(i);
+    }
+    Some(starts)
+}
+
+fn split_lines(words: &[Word], starts: &[usize]) -> Vec<Vec<Word>> {
+    starts
+        .iter()
+        .enumerate()
+        .map(|(k, &s)| {
+            let e = starts.get(k + 1).copied().unwrap_or(words.len());
+            words[s..e].to_vec()
+        })
+        .collect()
+}
+
+fn ellipsis(spec: &Spec) -> &'static str {
+    if fonts::has_char(spec.face, '…') {
+        "…"
+    } else {
+        "..."
+    }
+}
+
+/// The longest prefix of `w` that fits `max_w` ems once an ellipsis is appended. Width grows
+/// with the prefix, so a binary search finds it in a handful of shapings.
+fn truncate_word(w: &Word, spec: &Spec, max_w: f32) -> Option<Word> {
+    let chars: Vec<char> = w.text.chars().collect();
+    let attempt = |k: usize| -> Option<Word> {
+        let text: String = chars[..k].iter().collect::<String>() + ellipsis(spec);
+        Word::new(text, spec, w.scale)
+            .filter(|t| line_metrics(std::slice::from_ref(t), 0.0).width() <= max_w)
+    };
+    let (mut lo, mut hi) = (0, chars.len().saturating_sub(1));
+    let mut best = attempt(0);
+    best.as_ref()?;
+    while lo < hi {
+        let mid = (lo + hi).div_ceil(2);
+        match attempt(mid) {
+            Some(t) => {
+                best = Some(t);
+                lo = mid;
+            }
+            None => hi = mid - 1,
+        }
+    }
+    best
+}
+
+/// Greedy filling at a fixed size for text that cannot fit otherwise: full lines, then an
+/// ellipsis on the last one.
+fn greedy_ellipsized(words: &[Word], spec: &Spec, space: f32, max_w: f32) -> Vec<Vec<Word>> {
+    let mut lines: Vec<Vec<Word>> = Vec::new();
+    let mut i = 0;
+    while i < words.len() && lines.len() < spec.max_lines {
+        let mut line: Vec<Word> = Vec::new();
+        while i < words.len() {
+            let mut trial = line.clone();
+            trial.push(words[i].clone());
+            if line_metrics(&trial, space).width() <= max_w {
+                line = trial;
+                i += 1;
+            } else {
+                break;
+            }
+        }
+        if line.is_empty() {
+            // A single word wider than the line: cut it and mark the cut.
+            if let Some(t) = truncate_word(&words[i], spec, max_w) {
+                line.push(t);
+            }
+            i += 1;
+        }
+        lines.push(line);
+    }
+    if i < words.len()
+        && let Some(last) = lines.last_mut()
+    {
+        // Text remains: end the last line with an ellipsis, dropping words until it fits.
+        while let Some(w) = last.pop() {
+            let mut t = w.clone();
+            t.text.push_str(ellipsis(spec));
+            if let Some(t) = Word::new(t.text, spec, w.scale) {
+                last.push(t);
+                if line_metrics(last, space).width() <= max_w {
+                    break;
+                }
+                last.pop();
+            }
+            if last.is_empty() {
+                if let Some(t) = truncate_word(&w, spec, max_w) {
+                    last.push(t);
+                }
+                break;
+            }
+        }
+    }
+    lines.retain(|l| !l.is_empty());
+    lines
+}
+
+/// A block set at its size, positioned with its top-left ink corner at the origin.
+struct Block {
+    lines: Vec<(Vec<Word>, LineMetrics, f32)>,
+    size: f32,
+    height: f32,
+    top: f32,
+}
+
+/// Fits `text` into a `max_w` × `max_h` zone as large as `spec` allows.
+fn fit(text: &str, spec: &Spec, max_w: f32, max_h: f32) -> Option<Block> {
+    let words = words_of(text, spec);
+    if words.is_empty() || max_w <= 0.0 || max_h <= 0.0 {
+        return None;
+    }
+    let space = fonts::space_width(spec.face) + spec.tracking;
+    let n = words.len();
+    // Line widths for every word range, computed once for the line breaker.
+    let mut widths = vec![vec![0.0_f32; n + 1]; n + 1];
+    for (i, row) in widths.iter_mut().enumerate() {
+        for j in (i + 1)..=n {
+            row[j] = line_metrics(&words[i..j], space).width();
+        }
+    }
+    let width = |i: usize, j: usize| widths[i][j];
+    let size_for = |lines: &[Vec<Word>]| -> f32 {
+        let metrics: Vec<LineMetrics> = lines.iter().map(|l| line_metrics(l, space)).collect();
+        let w = metrics.iter().map(LineMetrics::width).fold(0.0, f32::max);
+        let (_, h) = stack(&metrics, spec.leading);
+        (max_w / w.max(1e-3))
+            .min(max_h / h.max(1e-3))
+            .min(spec.max_size)
+    };
+
+    let mut best: Option<(Vec<Vec<Word>>, f32)> = None;
+    for count in 1..=spec.max_lines.min(n) {
+        let starts = balanced_breaks(&width, n, count, n >= 3 && count >= 2)
+            .or_else(|| balanced_breaks(&width, n, count, false));
+        let Some(starts) = starts else { continue };
+        let lines = split_lines(&words, &starts);
+        let s = size_for(&lines);
+        // Another line must buy clearly larger type to be worth the extra break.
+        if best.as_ref().is_none_or(|(_, b)| s > b * 1.12) {
+            best = Some((lines, s));
+        }
+    }
+    let (mut lines, mut size) = best?;
+    if size < spec.min_size || lines.iter().map(Vec::len).sum::<usize>() < n {
+        // Too much text for the zone even at the smallest readable size: fill lines at that
+        // size and cut the rest with an ellipsis.
+        lines = greedy_ellipsized(&words, spec, space, max_w / spec.min_size);
+        if lines.is_empty() {
+            return None;
+        }
+        size = size_for(&lines);
+    }
+    let metrics: Vec<LineMetrics> = lines.iter().map(|l| line_metrics(l, space)).collect();
+    let (baselines, height) = stack(&metrics, spec.leading);
+    let top = metrics[0].top;
+    Some(Block {
+        lines: lines
+            .into_iter()
+            .zip(metrics)
+            .zip(baselines)
+            .map(|((l, m), b)| (l, m, b))
+            .collect(),
+        size,
+        height: height * size,
+        top: top * size,
+    })
+}
+
+/// Places `block` centred horizontally in the safe area with its ink top at `y`.
+fn place(block: &Block, spec: &Spec, safe: &Rect, y: f32) -> Vec<TextBox> {
+    let space = fonts::space_width(spec.face) + spec.tracking;
+    let s = block.size;
+    let first_baseline = y - block.top;
+    block
+        .lines
+        .iter()
+        .map(|(words, m, b)| {
+            let baseline = first_baseline + b * s;
+            let left = safe.x + (safe.w - m.width() * s) / 2.0 - m.x0 * s;
+            let mut glyphs = Vec::new();
+            let mut pen = 0.0;
+            for w in words {
+                for g in &w.shaped.glyphs {
+                    glyphs.push(PlacedGlyph {
+                        face: g.face,
+                        id: g.id,
+                        x: left + (pen + g.x * w.scale) * s,
+                        baseline,
+                        size: s * w.scale,
+                    });
+                }
+                pen += w.shaped.advance * w.scale + space;
+            }
+            TextBox {
+                role: spec.role,
+                rect: Rect {
+                    x: left + m.x0 * s,
+                    y: baseline + m.top * s,
+                    w: m.width() * s,
+                    h: (m.bottom - m.top) * s,
+                },
+                text: words
+                    .iter()
+                    .map(|w| w.text.as_str())
+                    .collect::<Vec<_>>()
+                    .join(" "),
+                size: s,
+                glyphs,
+            }
+        })
+        .collect()
+}
+
+fn present(s: &Option<String>) -> Option<&str> {
+    s.as_deref().map(str::trim).filter(|t| !t.is_empty())
+}
+
+/// Lays out `text` for a `width` × `height` poster in the look of `style`.
+pub fn layout(width: u32, height: u32, text: &PosterText, style: Style) -> Layout {
+    let look = style.look();
+    let reported = safe_area(width, height);
+    // Fit and place against an area a hair smaller than the one reported, so that rounding in
+    // the float arithmetic can never push ink across the reported edge.
+    let safe = reported.inflate(-0.5);
+    // Type scales with the poster's height, but very tall, narrow sheets are limited by width.
+    let base = (height as f32).min(width as f32 * 1.5);
+    let gap = base * 0.025;
+    let title_max = match look.title_face {
+        Face::Display => 0.15,
+        _ => 0.115,
+    };
+    let title = Spec {
+        role: Role::Title,
+        face: look.title_face,
+        upper: look.case == Case::Upper,
+        tracking: look.title_tracking,
+        max_lines: 3,
+        max_size: base * title_max,
+        min_size: base * 0.04,
+        leading: match look.title_face {
+            Face::Display => 0.9,
+            Face::Script => 1.0,
+            _ => 1.0,
+        },
+        billing: false,
+    };
+    let tagline = Spec {
+        role: Role::Tagline,
+        face: Face::Sans,
+        upper: true,
+        tracking: 0.16,
+        max_lines: 2,
+        max_size: base * 0.022,
+        min_size: base * 0.012,
+        leading: 1.35,
+        billing: false,
+    };
+    let credits = Spec {
+        role: Role::Credits,
+        face: Face::Display,
+        upper: true,
+        tracking: 0.05,
+        max_lines: 4,
+        max_size: base * 0.03,
+        min_size: base * 0.011,
+        leading: 0.98,
+        billing: true,
+    };
+
+    let mut boxes = Vec::new();
+    // The billing block anchors the bottom of the safe area; everything else sits above it.
+    let mut floor = safe.bottom();
+    if let Some(c) = present(&text.credits)
+        && let Some(b) = fit(c, &credits, safe.w, safe.h * 0.13)
+    {
+        let y = safe.bottom() - b.height;
+        boxes.extend(place(&b, &credits, &safe, y));
+        floor = y - gap;
+    }
+    let title_block = present(&text.title).and_then(|t| fit(t, &title, safe.w, safe.h * 0.36));
+    let tagline_block =
+        |max_h: f32| present(&text.tagline).and_then(|t| fit(t, &tagline, safe.w * 0.9, max_h));
+
+    match look.placement {
+        Placement::Bottom => {
+            if let Some(b) = &title_block {
+                boxes.extend(place(b, &title, &safe, floor - b.height));
+            }
+            if let Some(b) = tagline_block(safe.h * 0.09) {
+                boxes.extend(place(&b, &tagline, &safe, safe.y));
+            }
+        }
+        Placement::Top => {
+            let mut y = safe.y;
+            if let Some(b) = &title_block {
+                boxes.extend(place(b, &title, &safe, y));
+                y += b.height + gap * 0.8;
+            }
+            if let Some(b) = tagline_block(safe.h * 0.09) {
+                boxes.extend(place(&b, &tagline, &safe, y));
+            }
+        }
+        Placement::Center => {
+            let mut top = safe.y + safe.h * 0.5;
+            if let Some(b) = &title_block {
+                // Optically centred: a little below the middle, clear of the billing block.
+                let y = (height as f32 * 0.54 - b.height / 2.0).min(floor - b.height);
+                boxes.extend(place(b, &title, &safe, y));
+                top = y;
+            }
+            let room = (top - gap - safe.y).min(safe.h * 0.09);
+            if let Some(b) = tagline_block(room) {
+                boxes.extend(place(&b, &tagline, &safe, top - gap - b.height));
+            }
+        }
+    }
+    Layout {
+        safe: reported,
+        boxes,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn text(title: &str, tagline: &str, credits: &str) -> PosterText {
+        let opt = |s: &str| (!s.is_empty()).then(|| s.to_string());
+        PosterText {
+            title: opt(title),
+            tagline: opt(tagline),
+            credits: opt(credits),
+        }
+    }
+
+    /// A small xorshift generator so the fuzz cases are reproducible.
+    struct Rng(u64);
+    impl Rng {
+        fn next(&mut self) -> u64 {
+            self.0 ^= self.0 << 13;
+            self.0 ^= self.0 >> 7;
+            self.0 ^= self.0 << 17;
+            self.0
+        }
+        fn pick<'a>(&mut self, items: &[&'a str]) -> &'a str {
+            items[(self.next() % items.len() as u64) as usize]
+        }
+    }
+
+    const WORDS: &[&str] = &[
+        "the",
+        "last",
+        "Kraken",
+        "of",
+        "Brooklyn",
+        "Midnight",
+        "ÉTÉ",
+        "café",
+        "Ölfjord",
+        "Ñandú",
+        "Supercalifragilisticexpialidocious",
+        "東京",
+        "物語",
+        "🎬",
+        "🦑🦑",
+        "—",
+        "a",
+        "I",
+        "WWWWWWWW",
+        "Łódź",
+        "Αθήνα",
+        "Москва",
+        "x",
+        "in",
+        "love",
+        "!!!",
+        "directed",
+        "by",
+        "Ada",
+        "Lovelace",
+    ];
+
+    fn random_text(r: &mut Rng) -> PosterText {
+        let mut field = |max: u64| -> String {
+            let n = r.next() % (max + 1);
+            (0..n).map(|_| r.pick(WORDS)).collect::<Vec<_>>().join(" ")
+        };
+        let title = field(14);
+        let tagline = field(30);
+        let credits = field(70);
+        text(&title, &tagline, &credits)
+    }
+
+    fn assert_invariants(l: &Layout, what: &str) {
+        for b in &l.boxes {
+            assert!(
+                l.safe.contains(&b.rect),
+                "{what}: {:?} {:?} outside {:?}",
+                b.role,
+                b.rect,
+                l.safe
+            );
+            assert!(b.rect.w > 0.0 && b.rect.h > 0.0, "{what}: empty box {b:?}");
+            assert!(!b.glyphs.is_empty());
+            assert!(b.glyphs.iter().all(|g| g.id != 0), "{what}: tofu drawn");
+        }
+        for (i, a) in l.boxes.iter().enumerate() {
+            for b in &l.boxes[i + 1..] {
+                assert!(
+                    !a.rect.overlaps(&b.rect),
+                    "{what}: {:?} '{}' overlaps {:?} '{}'",
+                    a.role,
+                    a.text,
+                    b.role,
+                    b.text
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn fuzzed_text_stays_inside_the_safe_area_without_overlaps() {
+        let mut r = Rng(0x9E37_79B9_7F4A_7C15);
+        let sizes = [
+            (1024, 1536),
+            (832, 1216),
+            (1536, 656),
+            (656, 1536),
+            (1280, 1280),
+            (200, 300),
+        ];
+        let mut laid = 0;
+        for case in 0..120 {
+            let t = random_text(&mut r);
+            let style = Style::ALL[case % Style::ALL.len()];
+            let (w, h) = sizes[case % sizes.len()];
+            let l = layout(w, h, &t, style);
+            assert_invariants(&l, &format!("case {case} {style} {w}x{h} {t:?}"));
+            laid += l.boxes.len();
+        }
+        assert!(laid > 200, "the fuzz cases must actually lay text out");
+    }
+
+    #[test]
+    fn edge_cases_hold_the_invariants_in_every_style() {
+        let long = "word ".repeat(200);
+        let cases = [
+            text("Jaws", "", ""),
+            text("Supercalifragilisticexpialidocious", "", ""),
+            text(&"W".repeat(300), &"M".repeat(300), &"Q".repeat(300)),
+            text(&long, &long, &long),
+            text("   ", "\t", "\n"),
+            text("東京物語", "🎬🎬🎬", "監督 小津安二郎"),
+            text(
+                "Amélie à Paris",
+                "Une comédie d'été",
+                "réalisé par Zoë Ñúñez",
+            ),
+        ];
+        for style in Style::ALL {
+            for (i, t) in cases.iter().enumerate() {
+                for (w, h) in [(1024, 1536), (1536, 656), (64, 64)] {
+                    assert_invariants(
+                        &layout(w, h, t, style),
+                        &format!("{style} case {i} {w}x{h}"),
+                    );
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn unrenderable_text_is_skipped_not_drawn_as_tofu() {
+        let l = layout(1024, 1536, &text("東京物語", "🎬", ""), Style::Noir);
+        assert!(l.boxes.is_empty());
+        // Mixed text keeps what it can draw.
+        let l = layout(1024, 1536, &text("Tokyo 東京 Story", "", ""), Style::Noir);
+        let all: String = l
+            .boxes
+            .iter()
+            .map(|b| b.text.clone())
+            .collect::<Vec<_>>()
+            .join(" ");
+        assert_eq!(all, "TOKYO STORY");
+    }
+
+    #[test]
+    fn lines_are_balanced_and_avoid_orphans() {
+        let l = layout(
+            1024,
+            1536,
+            &text(
+                "The Unbearable Lightness of Being Somewhere Else Tonight",
+                "",
+                "",
+            ),
+            Style::Thriller,
+        );
+        let lines: Vec<&TextBox> = l.boxes.iter().filter(|b| b.role == Role::Title).collect();
+        assert!(lines.len() >= 2, "{lines:?}");
+        assert!(
+            lines.last().is_some_and(|b| b.text.split(' ').count() >= 2),
+            "orphan: {lines:?}"
+        );
+        let widths: Vec<f32> = lines.iter().map(|b| b.rect.w).collect();
+        let (lo, hi) = widths
+            .iter()
+            .fold((f32::MAX, 0.0_f32), |(a, b), w| (a.min(*w), b.max(*w)));
+        assert!(lo > hi * 0.5, "unbalanced: {widths:?}");
+    }
+
+    #[test]
+    fn overlong_text_is_ellipsized() {
+        let l = layout(
+            1024,
+            1536,
+            &text(&"word ".repeat(200), "", ""),
+            Style::Thriller,
+        );
+        let titles: Vec<&TextBox> = l.boxes.iter().filter(|b| b.role == Role::Title).collect();
+        assert_eq!(titles.len(), 3);
+        assert!(titles[2].text.ends_with('…'), "{:?}", titles[2].text);
+    }
+
+    #[test]
+    fn billing_words_are_set_smaller_than_names() {
+        let l = layout(
+            1024,
+            1536,
+            &text("", "", "directed by Ada Lovelace"),
+            Style::Thriller,
+        );
+        let g = &l.boxes[0].glyphs;
+        let sizes: Vec<f32> = g.iter().map(|g| g.size).collect();
+        let max = sizes.iter().copied().fold(0.0, f32::max);
+        assert!(sizes[0] < max * 0.7, "{sizes:?}");
+    }
+
+    #[test]
+    fn short_titles_are_set_large() {
+        let l = layout(1024, 1536, &text("Jaws", "", ""), Style::Thriller);
+        assert!(l.boxes[0].size > 1536.0 * 0.12);
+    }
+}
