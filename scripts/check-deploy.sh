@@ -1,0 +1,197 @@
+#!/usr/bin/env bash
+# Proves the deployment offline: lints the SAM template, validates it with SAM, and builds the
+# Lambda binary the template deploys, for the template's architecture when this machine can.
+#
+# Usage: scripts/check-deploy.sh [--arch arm64|x86_64] [--no-build] [--sam-build]
+#   --arch       build for this architecture instead of the template's default
+#   --no-build   only lint and validate (seconds instead of minutes)
+#   --sam-build  also run `sam build` in a temporary copy of the repository
+#
+# Needs no AWS account, credentials or network beyond package registries. Tools come from
+# .tools/venv (installed by scripts/test-tools.sh). The commands here are the ones
+# docs/INSTALL.md tells admins to run; keep the two in step.
+#
+# arm64 is built with rustup's aarch64 target when it is installed or can be added. Where
+# rustup cannot download it, Debian's rustc-web and its arm64 standard library are fetched with
+# apt into .tools/debian-rust (private apt state: the system's apt configuration is not
+# touched) and used through RUSTC (set MARQUEE_ARM64_TOOLCHAIN=debian to force this route).
+# If neither works the script proves the x86_64 build and says so; the template's
+# Architecture parameter can then be set to x86_64.
+set -euo pipefail
+
+cd "$(dirname "$0")/.."
+ROOT=$PWD
+BIN=marquee-lambda
+export SAM_CLI_TELEMETRY=0
+
+arch=""
+build=1
+sam_build=0
+while [[ $# -gt 0 ]]; do
+    case $1 in
+        --arch) arch=${2:?--arch needs arm64 or x86_64}; shift 2 ;;
+        --no-build) build=0; shift ;;
+        --sam-build) sam_build=1; shift ;;
+        -h|--help) sed -n '2,8p' "$0"; exit 0 ;;
+        *) echo "unknown option: $1" >&2; exit 2 ;;
+    esac
+done
+
+step() { printf '\n==> %s\n' "$*"; }
+die() { printf 'check-deploy: %s\n' "$*" >&2; exit 1; }
+
+# --- tools ----------------------------------------------------------------------------------
+if [[ -x scripts/test-tools.sh ]]; then
+    scripts/test-tools.sh --with-zig
+fi
+export PATH="$ROOT/.tools/venv/bin:$PATH"
+for tool in cfn-lint sam cargo; do
+    command -v "$tool" >/dev/null || die "$tool not found (run scripts/test-tools.sh --with-zig)"
+done
+
+# --- template -------------------------------------------------------------------------------
+step "cfn-lint template.yaml"
+cfn-lint template.yaml
+echo "cfn-lint: clean"
+
+step "sam validate --lint --template template.yaml"
+sam validate --lint --template template.yaml
+
+# --- build ----------------------------------------------------------------------------------
+# The architecture the template deploys unless told otherwise: the Architecture parameter's
+# Default (the first `Default:` after the parameter's name).
+template_arch() {
+    awk '/^  Architecture:/ { p = 1; next } p && /Default:/ { print $2; exit }' template.yaml
+}
+
+# Which machine a built ELF file is for, from its e_machine field (bytes 18-19).
+elf_arch() {
+    case $(od -An -j18 -N2 -tu2 "$1" | tr -d ' ') in
+        183) echo arm64 ;;
+        62) echo x86_64 ;;
+        *) echo unknown ;;
+    esac
+}
+
+target_dir=${CARGO_TARGET_DIR:-target}
+[[ $target_dir == /* ]] || target_dir="$ROOT/$target_dir"
+bootstrap="$target_dir/lambda/$BIN/bootstrap"
+
+# Debian's rustc-web with the aarch64 standard library, unpacked (not installed) under
+# .tools/debian-rust. Host and target libraries come from the same private apt lists, so their
+# versions match. Leaves a wrapper usable as RUSTC at $DEBIAN_RUSTC.
+DEBIAN_DIR="$ROOT/.tools/debian-rust"
+DEBIAN_RUSTC="$DEBIAN_DIR/rustc"
+prepare_debian_rustc() {
+    command -v apt-get >/dev/null && command -v dpkg-deb >/dev/null || return 1
+    [[ $(uname -m) == x86_64 ]] || return 1
+    local dir=$DEBIAN_DIR root=$DEBIAN_DIR/root
+    if [[ ! -x "$root/usr/bin/rustc" ]]; then
+        step "fetching Debian rustc-web and libstd-rust-web-dev:arm64 into .tools/debian-rust" >&2
+        mkdir -p "$dir/apt/lists/partial" "$dir/apt/cache/archives/partial" "$dir/debs" "$root"
+        local apt=(-o "Dir::State::Lists=$dir/apt/lists" -o "Dir::Cache=$dir/apt/cache"
+            -o APT::Architecture=amd64 -o APT::Architectures::=amd64
+            -o APT::Architectures::=arm64 -o Debug::NoLocking=1)
+        apt-get "${apt[@]}" -qq update >&2 || return 1
+        # rustc-web -> libstd-rust-web-dev -> libstd-rust-web-1.NN -> libllvmNN: resolve the
+        # versioned names rather than hard-coding them.
+        local std_so llvm deb
+        std_so=$(apt-cache "${apt[@]}" depends libstd-rust-web-dev |
+            awk '/Depends: libstd-rust-web-1/ { print $2; exit }')
+        [[ -n $std_so ]] || return 1
+        llvm=$(apt-cache "${apt[@]}" depends "$std_so" | awk '/Depends: libllvm/ { print $2; exit }')
+        [[ -n $llvm ]] || return 1
+        (cd "$dir/debs" && apt-get "${apt[@]}" -qq download rustc-web libstd-rust-web-dev \
+            "$std_so" "$llvm" "libstd-rust-web-dev:arm64" "$std_so:arm64") >&2 || return 1
+        for deb in "$dir"/debs/*.deb; do dpkg-deb -x "$deb" "$root" || return 1; done
+        # The unpacked tree is all that is needed; the archives would double the disk use.
+        rm -rf "$dir/debs" "$dir/apt/cache"
+    fi
+    # rustc finds its sysroot next to its binary but its own shared libraries only through
+    # the loader path, so cargo gets a wrapper to call.
+    printf '#!/bin/sh\nLD_LIBRARY_PATH="%s${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}" exec "%s" "$@"\n' \
+        "$root/usr/lib/x86_64-linux-gnu" "$root/usr/bin/rustc" >"$DEBIAN_RUSTC"
+    chmod +x "$DEBIAN_RUSTC"
+    "$DEBIAN_RUSTC" -V >&2
+}
+
+# Picks how to build arm64 before building anything, so that a compile error in the crate
+# fails once instead of being retried with every toolchain. Prints rustup, debian or nothing.
+arm64_toolchain() {
+    if [[ ${MARQUEE_ARM64_TOOLCHAIN:-} == debian ]]; then
+        prepare_debian_rustc && echo debian
+        return 0
+    fi
+    if command -v rustup >/dev/null &&
+        { rustup target list --installed | grep -qx aarch64-unknown-linux-gnu ||
+            rustup target add aarch64-unknown-linux-gnu >&2; }; then
+        echo rustup
+    elif prepare_debian_rustc; then
+        echo debian
+    fi
+}
+
+proven=""
+toolchain=""
+if [[ $build == 1 ]]; then
+    command -v cargo-lambda >/dev/null || die "cargo-lambda not found (run scripts/test-tools.sh --with-zig)"
+    want=${arch:-$(template_arch)}
+    [[ $want == arm64 || $want == x86_64 ]] || die "unknown architecture '$want'"
+    rm -f "$bootstrap"
+    toolchain=x86_64
+    if [[ $want == arm64 ]]; then
+        toolchain=$(arm64_toolchain || true)
+        if [[ -z $toolchain ]]; then
+            echo "check-deploy: no aarch64 toolchain here; proving the x86_64 build instead" >&2
+            toolchain=x86_64
+        fi
+    fi
+    case $toolchain in
+        rustup)
+            step "cargo lambda build --release --arm64 --bin $BIN"
+            cargo lambda build --release --arm64 --bin "$BIN"
+            proven=arm64 ;;
+        debian)
+            step "RUSTC=.tools/debian-rust/rustc cargo lambda build --release --arm64 --skip-target-check --bin $BIN"
+            RUSTC="$DEBIAN_RUSTC" cargo lambda build --release --arm64 --skip-target-check --bin "$BIN"
+            proven=arm64 ;;
+        x86_64)
+            step "cargo lambda build --release --x86-64 --bin $BIN"
+            cargo lambda build --release --x86-64 --bin "$BIN"
+            proven=x86_64 ;;
+    esac
+    [[ -s $bootstrap ]] || die "$bootstrap was not produced"
+    got=$(elf_arch "$bootstrap")
+    [[ $got == "$proven" ]] || die "$bootstrap is for $got, expected $proven"
+    printf 'built %s (%s, %s bytes, toolchain: %s)\n' \
+        "$bootstrap" "$got" "$(wc -c <"$bootstrap")" "$toolchain"
+fi
+
+if [[ $sam_build == 1 ]]; then
+    # In a copy, so .aws-sam and any build state stay out of the working tree.
+    tmp=$(mktemp -d)
+    trap 'rm -rf "$tmp"' EXIT
+    tar --exclude=./target --exclude=./.git --exclude=./.tools --exclude=./.aws-sam -cf - . |
+        tar -xf - -C "$tmp"
+    sam_arch=${proven:-${arch:-$(template_arch)}}
+    sam_env=(CARGO_TARGET_DIR="$target_dir")
+    if [[ $toolchain == debian ]]; then
+        # sam build cannot pass --skip-target-check; cargo-lambda's global config can.
+        printf '[build]\nskip_target_check = true\n' >"$tmp/.cargo-lambda-global.toml"
+        sam_env+=(RUSTC="$DEBIAN_RUSTC" CARGO_LAMBDA_GLOBAL="$tmp/.cargo-lambda-global.toml")
+    fi
+    step "sam build --template template.yaml --parameter-overrides Architecture=$sam_arch"
+    (cd "$tmp" && env "${sam_env[@]}" \
+        sam build --template template.yaml --parameter-overrides "Architecture=$sam_arch")
+    built="$tmp/.aws-sam/build/MarqueeFunction/bootstrap"
+    [[ -s $built ]] || die "sam build produced no bootstrap"
+    echo "sam build: $(elf_arch "$built") bootstrap, $(wc -c <"$built") bytes"
+fi
+
+step "summary"
+echo "cfn-lint: clean; sam validate --lint: valid"
+if [[ -n $proven ]]; then
+    echo "build proven for $proven (template default: $(template_arch))"
+else
+    echo "build: skipped (--no-build)"
+fi
