@@ -34,7 +34,9 @@ pub enum Mode {
 
 #[derive(Debug, thiserror::Error)]
 pub enum StartError {
-    #[error("not running in Lambda (AWS_LAMBDA_FUNCTION_NAME is unset) and MARQUEE_WORKER_FUNCTION is not set")]
+    #[error(
+        "not running in Lambda (AWS_LAMBDA_FUNCTION_NAME is unset) and MARQUEE_WORKER_FUNCTION is not set"
+    )]
     NoWorkerFunction,
     #[error("could not read secret {arn}")]
     Secret {
@@ -67,7 +69,10 @@ fn needs_aws(config: &Config, mode: &Mode) -> bool {
     matches!(mode, Mode::Lambda)
         || config.uses_bedrock()
         || matches!(config.store, StoreConfig::S3 { .. })
-        || matches!(config.signing_secret, Some(SecretSource::SecretsManager { .. }))
+        || matches!(
+            config.signing_secret,
+            Some(SecretSource::SecretsManager { .. })
+        )
         || matches!(config.bot_token, Some(SecretSource::SecretsManager { .. }))
 }
 
@@ -123,8 +128,15 @@ pub async fn build(config: &Config, mode: Mode) -> Result<App, StartError> {
             builder = builder.region(aws_config::Region::new(region.clone()));
         }
         let client = aws_sdk_bedrockruntime::Client::from_conf(builder.build());
-        for id in config.allowed_models.iter().filter(|m| **m != ModelId::Offline) {
-            models = models.with(*id, Arc::new(BedrockModel::new(client.clone(), *id, config.model_timeout)));
+        for id in config
+            .allowed_models
+            .iter()
+            .filter(|m| **m != ModelId::Offline)
+        {
+            models = models.with(
+                *id,
+                Arc::new(BedrockModel::new(client.clone(), *id, config.model_timeout)),
+            );
         }
     }
 
@@ -147,10 +159,13 @@ pub async fn build(config: &Config, mode: Mode) -> Result<App, StartError> {
                 (None, Mode::Local { public_url }) => public_url.clone(),
                 (None, Mode::Lambda) => String::new(),
             };
-            let store = Arc::new(LocalStore::open(dir, base).map_err(|source| StartError::LocalStore {
-                dir: dir.display().to_string(),
-                source,
-            })?);
+            let store =
+                Arc::new(
+                    LocalStore::open(dir, base).map_err(|source| StartError::LocalStore {
+                        dir: dir.display().to_string(),
+                        source,
+                    })?,
+                );
             local_files = Some(Arc::clone(&store));
             store
         }
@@ -172,7 +187,10 @@ pub async fn build(config: &Config, mode: Mode) -> Result<App, StartError> {
                 .clone()
                 .or_else(|| config.lambda_function_name.clone())
                 .ok_or(StartError::NoWorkerFunction)?;
-            Arc::new(LambdaDispatcher::new(aws_sdk_lambda::Client::new(sdk), function))
+            Arc::new(LambdaDispatcher::new(
+                aws_sdk_lambda::Client::new(sdk),
+                function,
+            ))
         }
         (Mode::Lambda, None) => unreachable!("needs_aws is true in Lambda"),
         (Mode::Local { .. }, _) => {
@@ -204,7 +222,9 @@ pub async fn build(config: &Config, mode: Mode) -> Result<App, StartError> {
 pub fn init_tracing(filter: &str, json: bool) {
     let filter = tracing_subscriber::EnvFilter::try_new(filter)
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
-    let builder = tracing_subscriber::fmt().with_env_filter(filter).with_target(false);
+    let builder = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_target(false);
     // A second initialisation (tests, repeated calls) is harmless: keep the first.
     let _ = if json {
         builder.json().flatten_event(true).without_time().try_init()

@@ -24,7 +24,11 @@ use crate::slack::command::{self, ModelPolicy, PosterCommand};
 use crate::slack::verify;
 
 #[derive(Debug, Parser)]
-#[command(name = "marquee", version, about = "Movie posters from a sentence, for Slack and beyond")]
+#[command(
+    name = "marquee",
+    version,
+    about = "Movie posters from a sentence, for Slack and beyond"
+)]
 pub struct Cli {
     #[command(subcommand)]
     command: Command,
@@ -77,7 +81,10 @@ enum Command {
 /// Runs the command line and returns the process's exit code.
 pub fn main() -> ExitCode {
     let cli = Cli::parse();
-    let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
         Ok(r) => r,
         Err(e) => {
             eprintln!("error: could not start the async runtime: {e}");
@@ -102,7 +109,10 @@ type BoxError = Box<dyn std::error::Error + Send + Sync>;
 
 async fn run(cli: Cli) -> Result<(), BoxError> {
     let config = Config::from_env()?;
-    app::init_tracing(&config.log, false);
+    // The demo and one-shot tools print their own story; the server logs what it does.
+    let quiet = !matches!(cli.command, Command::Serve { .. });
+    let default_log = if quiet { "warn" } else { "info" };
+    app::init_tracing(config.log.as_deref().unwrap_or(default_log), false);
     match cli.command {
         Command::Serve { addr } => serve(config, addr).await,
         Command::Demo {
@@ -121,7 +131,9 @@ async fn run(cli: Cli) -> Result<(), BoxError> {
         Command::Sign { body, timestamp } => sign(&config, body, timestamp),
         Command::Poster { out, text } => poster(config, &join_args(&text), out).await,
         Command::Gallery { out } => {
-            let files = tokio::task::spawn_blocking(move || crate::poster::gallery::write_gallery(&out)).await??;
+            let files =
+                tokio::task::spawn_blocking(move || crate::poster::gallery::write_gallery(&out))
+                    .await??;
             for f in files {
                 println!("{}", f.display());
             }
@@ -148,9 +160,12 @@ fn join_args(args: &[String]) -> String {
 async fn serve(config: Config, addr: SocketAddr) -> Result<(), BoxError> {
     let listener = TcpListener::bind(addr).await?;
     let local = listener.local_addr()?;
-    let app = app::build(&config, Mode::Local {
-        public_url: format!("http://{local}"),
-    })
+    let app = app::build(
+        &config,
+        Mode::Local {
+            public_url: format!("http://{local}"),
+        },
+    )
     .await?;
     if app.state.signing_secret.is_none() {
         tracing::warn!("SLACK_SIGNING_SECRET is not set: Slack routes will answer 503 until it is");
@@ -179,7 +194,10 @@ fn sign(config: &Config, body: Option<String>, timestamp: Option<i64>) -> Result
         None => std::io::read_to_string(std::io::stdin())?,
     };
     let ts = timestamp.unwrap_or_else(crate::http::system_clock);
-    println!("-H 'X-Slack-Request-Timestamp: {ts}' -H 'X-Slack-Signature: {}'", verify::sign(&secret, ts, body.as_bytes()));
+    println!(
+        "-H 'X-Slack-Request-Timestamp: {ts}' -H 'X-Slack-Signature: {}'",
+        verify::sign(&secret, ts, body.as_bytes())
+    );
     Ok(())
 }
 
@@ -196,9 +214,12 @@ async fn poster(config: Config, text: &str, out: PathBuf) -> Result<(), BoxError
         }
         PosterCommand::Poster(spec) => spec,
     };
-    let app = app::build(&config, Mode::Local {
-        public_url: "http://127.0.0.1".into(),
-    })
+    let app = app::build(
+        &config,
+        Mode::Local {
+            public_url: "http://127.0.0.1".into(),
+        },
+    )
     .await?;
     let drawn = app.pipeline.draw(&spec, None).await?;
     tokio::fs::write(&out, &drawn.png).await?;
@@ -215,6 +236,34 @@ async fn poster(config: Config, text: &str, out: PathBuf) -> Result<(), BoxError
     Ok(())
 }
 
+/// Renders Slack `mrkdwn` for a terminal: links, mentions and dates as Slack would show them.
+fn mrkdwn_to_terminal(text: &str) -> String {
+    let mut out = String::new();
+    let mut rest = text;
+    while let Some(start) = rest.find('<') {
+        out.push_str(&rest[..start]);
+        let Some(len) = rest[start..].find('>') else {
+            out.push_str(&rest[start..]);
+            rest = "";
+            break;
+        };
+        let inner = &rest[start + 1..start + len];
+        let shown = match inner.split_once('|') {
+            // `<!date^…|fallback>`: the fallback is the plain rendering.
+            Some((target, label)) if target.starts_with("!date") => label.to_owned(),
+            Some((_, label)) => format!("[{label}]"),
+            None if inner.starts_with('@') => inner.to_owned(),
+            None => inner.to_owned(),
+        };
+        out.push_str(&shown);
+        rest = &rest[start + len + 1..];
+    }
+    out.push_str(rest);
+    out.replace("&lt;", "<")
+        .replace("&gt;", ">")
+        .replace("&amp;", "&")
+}
+
 /// Prints a Block Kit message roughly as Slack would show it.
 fn print_message(message: &Value) {
     let visibility = match message["response_type"].as_str() {
@@ -225,18 +274,26 @@ fn print_message(message: &Value) {
     for block in message["blocks"].as_array().into_iter().flatten() {
         match block["type"].as_str() {
             Some("section") => {
-                for line in block["text"]["text"].as_str().unwrap_or_default().lines() {
+                for line in
+                    mrkdwn_to_terminal(block["text"]["text"].as_str().unwrap_or_default()).lines()
+                {
                     println!("│ {line}");
                 }
             }
             Some("context") => {
                 for e in block["elements"].as_array().into_iter().flatten() {
-                    println!("│ ({})", e["text"].as_str().unwrap_or_default());
+                    println!(
+                        "│ ({})",
+                        mrkdwn_to_terminal(e["text"].as_str().unwrap_or_default())
+                    );
                 }
             }
             Some("image") => println!(
                 "│ [image: {}]",
-                block["title"]["text"].as_str().or(block["alt_text"].as_str()).unwrap_or_default()
+                block["title"]["text"]
+                    .as_str()
+                    .or(block["alt_text"].as_str())
+                    .unwrap_or_default()
             ),
             Some("divider") => println!("│ ───"),
             _ => {}
@@ -250,7 +307,13 @@ async fn receive(State(tx): State<mpsc::Sender<Value>>, Json(body): Json<Value>)
     "ok"
 }
 
-async fn demo(mut config: Config, text: &str, out: PathBuf, exit: bool, addr: SocketAddr) -> Result<(), BoxError> {
+async fn demo(
+    mut config: Config,
+    text: &str,
+    out: PathBuf,
+    exit: bool,
+    addr: SocketAddr,
+) -> Result<(), BoxError> {
     // The demo plays Slack: it listens for the response_url POST, and signs with a secret of
     // its own unless one is configured.
     let slack_listener = TcpListener::bind("127.0.0.1:0").await?;
@@ -274,9 +337,12 @@ async fn demo(mut config: Config, text: &str, out: PathBuf, exit: bool, addr: So
 
     let listener = TcpListener::bind(addr).await?;
     let local = listener.local_addr()?;
-    let app = app::build(&config, Mode::Local {
-        public_url: format!("http://{local}"),
-    })
+    let app = app::build(
+        &config,
+        Mode::Local {
+            public_url: format!("http://{local}"),
+        },
+    )
     .await?;
     let in_process = app.in_process.clone();
     let server = tokio::spawn(async move {
@@ -287,7 +353,11 @@ async fn demo(mut config: Config, text: &str, out: PathBuf, exit: bool, addr: So
             .await
     });
 
-    let response_url = format!("{slack_origin}/commands/T0MARQUEE/{}/{}", fastrand::u64(..), uuid::Uuid::new_v4().simple());
+    let response_url = format!(
+        "{slack_origin}/commands/T0MARQUEE/{}/{}",
+        fastrand::u64(..),
+        uuid::Uuid::new_v4().simple()
+    );
     let form = serde_urlencoded::to_string([
         ("token", "demo-verification-token"),
         ("team_id", "T0MARQUEE"),
@@ -321,7 +391,12 @@ async fn demo(mut config: Config, text: &str, out: PathBuf, exit: bool, addr: So
     let ack_body: Value = ack.json().await.unwrap_or(Value::Null);
     println!("\nack: HTTP {status} in {ack_ms} ms");
     print_message(&ack_body);
-    if !status.is_success() || ack_body["response_type"] != "ephemeral" || ack_body["text"].as_str().is_some_and(|t| !t.contains("Generating")) {
+    if !status.is_success()
+        || ack_body["response_type"] != "ephemeral"
+        || ack_body["text"]
+            .as_str()
+            .is_some_and(|t| !t.contains("Generating"))
+    {
         // Help and mistakes end here: there is no job to wait for.
         return Ok(());
     }
@@ -330,7 +405,10 @@ async fn demo(mut config: Config, text: &str, out: PathBuf, exit: bool, addr: So
         .await
         .map_err(|_| "no message arrived at the response_url within 3 minutes")?
         .ok_or("the response_url listener stopped")?;
-    println!("\nresponse_url message after {} ms:", started.elapsed().as_millis());
+    println!(
+        "\nresponse_url message after {} ms:",
+        started.elapsed().as_millis()
+    );
     print_message(&message);
 
     let image = message["blocks"]
@@ -343,10 +421,28 @@ async fn demo(mut config: Config, text: &str, out: PathBuf, exit: bool, addr: So
         return Err("the final message has no poster image".into());
     };
     // Fetch the image as Slack does when it shows the message.
-    let png = client.get(&url).send().await?.error_for_status()?.bytes().await?;
+    let png = client
+        .get(&url)
+        .send()
+        .await?
+        .error_for_status()?
+        .bytes()
+        .await?;
     tokio::fs::write(&out, &png).await?;
-    println!("\nposter saved to {} ({} KiB)", out.display(), png.len() / 1024);
-    println!("link (works until it expires{}):\n{url}", if exit { "; this demo server stops now" } else { " or you press Ctrl-C" });
+    println!(
+        "\nposter saved to {} ({} KiB)",
+        out.display(),
+        png.len() / 1024
+    );
+    if exit {
+        println!(
+            "link (served by this demo, so it stops working as the demo exits; run without --exit to keep it):\n{url}"
+        );
+    } else {
+        println!(
+            "link (works until it expires; this demo keeps serving it until you press Ctrl-C):\n{url}"
+        );
+    }
 
     if exit {
         if let Some(d) = in_process {
@@ -368,7 +464,20 @@ mod tests {
         let args: Vec<String> = ["a", "cat", "--title", "The Long Night", "--style", "noir"]
             .map(String::from)
             .to_vec();
-        assert_eq!(join_args(&args), "a cat --title \"The Long Night\" --style noir");
+        assert_eq!(
+            join_args(&args),
+            "a cat --title \"The Long Night\" --style noir"
+        );
+    }
+
+    #[test]
+    fn mrkdwn_reads_like_slack_renders_it() {
+        assert_eq!(
+            mrkdwn_to_terminal(
+                "*T* — for <@U1> · <https://x/y?sig=1|Open full size> (expires <!date^1^{date}|2026-01-01T00:00:00Z>) &lt;3"
+            ),
+            "*T* — for @U1 · [Open full size] (expires 2026-01-01T00:00:00Z) <3"
+        );
     }
 
     #[test]

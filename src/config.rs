@@ -106,8 +106,8 @@ pub struct Config {
     pub worker_function: Option<String>,
     /// Set by the Lambda runtime (`AWS_LAMBDA_FUNCTION_NAME`); `None` outside Lambda.
     pub lambda_function_name: Option<String>,
-    /// A `tracing` filter directive.
-    pub log: String,
+    /// A `tracing` filter directive; `None` leaves the choice to the binary.
+    pub log: Option<String>,
 }
 
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
@@ -244,7 +244,7 @@ impl Config {
             model_timeout,
             worker_function: get("MARQUEE_WORKER_FUNCTION")?,
             lambda_function_name: get("AWS_LAMBDA_FUNCTION_NAME")?,
-            log: get("MARQUEE_LOG")?.unwrap_or_else(|| "info".to_owned()),
+            log: get("MARQUEE_LOG")?,
         })
     }
 

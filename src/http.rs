@@ -11,6 +11,7 @@ use std::sync::Arc;
 use axum::Json;
 use axum::Router;
 use axum::body::Bytes;
+use axum::extract::rejection::BytesRejection;
 use axum::extract::{DefaultBodyLimit, Path, Query, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
@@ -94,6 +95,8 @@ pub enum ApiError {
     Invalid(#[from] ParseError),
     #[error("poster generation failed")]
     Pipeline(#[from] PipelineError),
+    #[error("the request body is larger than {MAX_BODY_BYTES} bytes")]
+    TooLarge,
     #[error("{0}")]
     Forbidden(&'static str),
     #[error("not found")]
@@ -105,7 +108,11 @@ impl IntoResponse for ApiError {
         let (status, code, message) = match &self {
             ApiError::Unauthorized(e) => {
                 tracing::warn!(reason = %e, "rejected a request with a bad slack signature");
-                (StatusCode::UNAUTHORIZED, "invalid_signature", self.to_string())
+                (
+                    StatusCode::UNAUTHORIZED,
+                    "invalid_signature",
+                    self.to_string(),
+                )
             }
             ApiError::NoSigningSecret => {
                 tracing::error!("a slack request arrived but SLACK_SIGNING_SECRET is not set");
@@ -116,15 +123,27 @@ impl IntoResponse for ApiError {
                 )
             }
             ApiError::BadRequest(_) => (StatusCode::BAD_REQUEST, "bad_request", self.to_string()),
-            ApiError::Invalid(_) => (StatusCode::UNPROCESSABLE_ENTITY, "invalid_request", self.to_string()),
+            ApiError::Invalid(_) => (
+                StatusCode::UNPROCESSABLE_ENTITY,
+                "invalid_request",
+                self.to_string(),
+            ),
             ApiError::Pipeline(e) => {
                 let x = e.explain();
                 if x.status >= 500 {
                     tracing::error!(kind = x.kind, error = %crate::pipeline::ErrorChain(e), "poster request failed");
                 }
-                let status = StatusCode::from_u16(x.status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
-                return (status, Json(json!({"error": x.kind, "message": format!("{} {}", x.headline, x.advice)}))).into_response();
+                let status =
+                    StatusCode::from_u16(x.status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+                return (
+                    status,
+                    Json(
+                        json!({"error": x.kind, "message": format!("{} {}", x.headline, x.advice)}),
+                    ),
+                )
+                    .into_response();
             }
+            ApiError::TooLarge => (StatusCode::PAYLOAD_TOO_LARGE, "too_large", self.to_string()),
             ApiError::Forbidden(m) => (StatusCode::FORBIDDEN, "forbidden", (*m).to_owned()),
             ApiError::NotFound => (StatusCode::NOT_FOUND, "not_found", self.to_string()),
         };
@@ -136,8 +155,22 @@ async fn healthz() -> impl IntoResponse {
     Json(json!({"status": "ok", "version": env!("CARGO_PKG_VERSION")}))
 }
 
+/// Reads the body, turning axum's rejections (over the limit, a broken stream) into ours.
+fn body_bytes(body: Result<Bytes, BytesRejection>) -> Result<Bytes, ApiError> {
+    body.map_err(|rejection| {
+        if rejection.status() == StatusCode::PAYLOAD_TOO_LARGE {
+            ApiError::TooLarge
+        } else {
+            ApiError::BadRequest(rejection.body_text())
+        }
+    })
+}
+
 fn verified(state: &AppState, headers: &HeaderMap, body: &[u8]) -> Result<(), ApiError> {
-    let secret = state.signing_secret.as_ref().ok_or(ApiError::NoSigningSecret)?;
+    let secret = state
+        .signing_secret
+        .as_ref()
+        .ok_or(ApiError::NoSigningSecret)?;
     verify::verify(secret, headers, body, (state.clock)())?;
     Ok(())
 }
@@ -147,17 +180,23 @@ fn verified(state: &AppState, headers: &HeaderMap, body: &[u8]) -> Result<(), Ap
 async fn slash_command(
     State(state): State<AppState>,
     headers: HeaderMap,
-    body: Bytes,
+    body: Result<Bytes, BytesRejection>,
 ) -> Result<Response, ApiError> {
+    let body = body_bytes(body)?;
     verified(&state, &headers, &body)?;
-    let command = SlashCommand::from_form(&body).map_err(|e| ApiError::BadRequest(e.to_string()))?;
+    let command =
+        SlashCommand::from_form(&body).map_err(|e| ApiError::BadRequest(e.to_string()))?;
     if !state.pipeline.slack().is_allowed(&command.response_url) {
         tracing::warn!(team = ?command.team_id, "refused a slash command whose response_url is not an allowed Slack URL");
-        return Err(ApiError::BadRequest("response_url is not a Slack URL".into()));
+        return Err(ApiError::BadRequest(
+            "response_url is not a Slack URL".into(),
+        ));
     }
     let spec = match command::parse(&command.text, &state.policy) {
         Ok(PosterCommand::Help) => {
-            return Ok(Json(blocks::usage(&state.policy.allowed, state.policy.default)).into_response());
+            return Ok(
+                Json(blocks::usage(&state.policy.allowed, state.policy.default)).into_response(),
+            );
         }
         // Slack shows a reply only on 200, so a mistake in the command is a 200 with advice.
         Err(e) => return Ok(Json(blocks::invalid(&e.to_string())).into_response()),
@@ -195,17 +234,22 @@ async fn slash_command(
 async fn interaction(
     State(state): State<AppState>,
     headers: HeaderMap,
-    body: Bytes,
+    body: Result<Bytes, BytesRejection>,
 ) -> Result<Response, ApiError> {
+    let body = body_bytes(body)?;
     verified(&state, &headers, &body)?;
     #[derive(Deserialize)]
     struct Form {
         payload: String,
     }
-    let form: Form = serde_urlencoded::from_bytes(&body).map_err(|e| ApiError::BadRequest(e.to_string()))?;
-    let payload: serde_json::Value =
-        serde_json::from_str(&form.payload).map_err(|e| ApiError::BadRequest(format!("payload is not JSON: {e}")))?;
-    let kind = payload.get("type").and_then(|t| t.as_str()).unwrap_or("unknown");
+    let form: Form =
+        serde_urlencoded::from_bytes(&body).map_err(|e| ApiError::BadRequest(e.to_string()))?;
+    let payload: serde_json::Value = serde_json::from_str(&form.payload)
+        .map_err(|e| ApiError::BadRequest(format!("payload is not JSON: {e}")))?;
+    let kind = payload
+        .get("type")
+        .and_then(|t| t.as_str())
+        .unwrap_or("unknown");
     tracing::info!(kind, "interaction received");
     // An empty 200 acknowledges the interaction; Slack expects it within 3 seconds.
     Ok(StatusCode::OK.into_response())
@@ -243,7 +287,12 @@ impl CreatePoster {
                 .filter(|m| policy.allowed.contains(m))
                 .ok_or_else(|| ParseError::UnknownModel {
                     given: name,
-                    valid: policy.allowed.iter().map(|m| m.short_name()).collect::<Vec<_>>().join(", "),
+                    valid: policy
+                        .allowed
+                        .iter()
+                        .map(|m| m.short_name())
+                        .collect::<Vec<_>>()
+                        .join(", "),
                 })?,
         };
         let style = match self.style {
@@ -279,8 +328,13 @@ impl CreatePoster {
 }
 
 /// `POST /v1/posters`: generates synchronously and answers with a presigned link.
-async fn create_poster(State(state): State<AppState>, body: Bytes) -> Result<Response, ApiError> {
-    let request: CreatePoster = serde_json::from_slice(&body).map_err(|e| ApiError::BadRequest(e.to_string()))?;
+async fn create_poster(
+    State(state): State<AppState>,
+    body: Result<Bytes, BytesRejection>,
+) -> Result<Response, ApiError> {
+    let body = body_bytes(body)?;
+    let request: CreatePoster =
+        serde_json::from_slice(&body).map_err(|e| ApiError::BadRequest(e.to_string()))?;
     let spec = request.into_spec(&state.policy)?;
     let id = Uuid::new_v4();
     let rendered = state.pipeline.render(id, &spec, "rest-api", None).await?;
@@ -325,11 +379,16 @@ async fn serve_file(
         Err(LinkError::BadSignature) => return Err(ApiError::Forbidden("this link is not valid")),
         Err(LinkError::NotFound) => return Err(ApiError::NotFound),
     };
-    let bytes = tokio::fs::read(&path).await.map_err(|_| ApiError::NotFound)?;
+    let bytes = tokio::fs::read(&path)
+        .await
+        .map_err(|_| ApiError::NotFound)?;
     Ok((
         [
             (header::CONTENT_TYPE, HeaderValue::from_static("image/png")),
-            (header::CACHE_CONTROL, HeaderValue::from_static("private, max-age=3600")),
+            (
+                header::CACHE_CONTROL,
+                HeaderValue::from_static("private, max-age=3600"),
+            ),
         ],
         bytes,
     )

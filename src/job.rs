@@ -82,7 +82,12 @@ pub struct Job {
 }
 
 impl Job {
-    pub fn new(spec: PosterSpec, requester: Requester, reply_to: ReplyTo, accepted_at: i64) -> Self {
+    pub fn new(
+        spec: PosterSpec,
+        requester: Requester,
+        reply_to: ReplyTo,
+        accepted_at: i64,
+    ) -> Self {
         Self {
             marquee_job: JOB_VERSION,
             id: Uuid::new_v4(),

@@ -79,7 +79,8 @@ impl Handler {
             };
         }
 
-        let request: LambdaRequest = serde_json::from_value(payload).map_err(LambdaError::UnknownEvent)?;
+        let request: LambdaRequest =
+            serde_json::from_value(payload).map_err(LambdaError::UnknownEvent)?;
         let mut adapter = lambda_http::Adapter::from(self.router.clone());
         let response = match adapter.call(LambdaEvent::new(request, context)).await {
             Ok(r) => r,

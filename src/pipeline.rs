@@ -23,8 +23,7 @@ use crate::store::{Link, ObjectMeta, ObjectStore, StoreError, poster_key};
 
 /// What every AI prompt avoids, whatever the style: garbled lettering above all, since Marquee
 /// sets real type itself.
-pub const DEFAULT_NEGATIVE: &str =
-    "text, letters, words, typography, watermark, signature, logo, caption, blurry, low quality, deformed";
+pub const DEFAULT_NEGATIVE: &str = "text, letters, words, typography, watermark, signature, logo, caption, blurry, low quality, deformed";
 
 /// Time kept back from a deadline for storing the poster and posting to Slack.
 const DELIVERY_RESERVE: Duration = Duration::from_secs(8);
@@ -240,7 +239,12 @@ pub struct Pipeline {
 }
 
 impl Pipeline {
-    pub fn new(models: Models, store: Arc<dyn ObjectStore>, slack: SlackClient, link_ttl: Duration) -> Self {
+    pub fn new(
+        models: Models,
+        store: Arc<dyn ObjectStore>,
+        slack: SlackClient,
+        link_ttl: Duration,
+    ) -> Self {
         Self {
             models,
             store,
@@ -262,7 +266,10 @@ impl Pipeline {
     /// The request a model gets for `spec`: the style's prompt additions and the negatives.
     pub fn image_request(spec: &PosterSpec, seed: u32) -> ImageRequest {
         let mut negative = DEFAULT_NEGATIVE.to_owned();
-        for extra in [spec.style.negative_suffix(), spec.avoid.as_deref().unwrap_or("")] {
+        for extra in [
+            spec.style.negative_suffix(),
+            spec.avoid.as_deref().unwrap_or(""),
+        ] {
             if !extra.trim().is_empty() {
                 negative.push_str(", ");
                 negative.push_str(extra.trim());
@@ -270,7 +277,11 @@ impl Pipeline {
         }
         ImageRequest {
             model: spec.model,
-            prompt: format!("{}. {}", spec.description.trim_end_matches('.'), spec.style.prompt_suffix()),
+            prompt: format!(
+                "{}. {}",
+                spec.description.trim_end_matches('.'),
+                spec.style.prompt_suffix()
+            ),
             negative_prompt: Some(negative),
             aspect: spec.aspect,
             seed,
@@ -294,7 +305,9 @@ impl Pipeline {
             let call = model.generate(request);
             let result = match deadline {
                 Some(d) => {
-                    let left = d.saturating_duration_since(Instant::now()).saturating_sub(DELIVERY_RESERVE);
+                    let left = d
+                        .saturating_duration_since(Instant::now())
+                        .saturating_sub(DELIVERY_RESERVE);
                     if left.is_zero() {
                         return Err(PipelineError::OutOfTime);
                     }
@@ -330,7 +343,11 @@ impl Pipeline {
     }
 
     /// Draws and composes the poster for `spec`, without storing it.
-    pub async fn draw(&self, spec: &PosterSpec, deadline: Option<Instant>) -> Result<Drawn, PipelineError> {
+    pub async fn draw(
+        &self,
+        spec: &PosterSpec,
+        deadline: Option<Instant>,
+    ) -> Result<Drawn, PipelineError> {
         let seed = spec
             .seed
             .unwrap_or_else(|| fastrand::u32(1..=spec.model.max_seed()));
@@ -418,7 +435,10 @@ impl Pipeline {
     /// The worker: renders `job` and delivers it, or tells the requester what went wrong.
     pub async fn run(&self, job: Job, deadline: Option<Instant>) -> Outcome {
         let ReplyTo::SlackResponseUrl { response_url } = &job.reply_to;
-        match self.render(job.id, &job.spec, &job.requester.user_id, deadline).await {
+        match self
+            .render(job.id, &job.spec, &job.requester.user_id, deadline)
+            .await
+        {
             Ok(rendered) => {
                 let result = PosterResult {
                     spec: &job.spec,
@@ -429,13 +449,19 @@ impl Pipeline {
                     width: rendered.width,
                     height: rendered.height,
                 };
-                let mut sent = self.slack.respond(response_url, &blocks::poster(&result)).await;
+                let mut sent = self
+                    .slack
+                    .respond(response_url, &blocks::poster(&result))
+                    .await;
                 if let Err(e) = &sent {
                     if e.is_invalid_blocks() {
                         // Slack could not fetch the image (a firewall, a bucket policy): the link
                         // still works in a browser, so post it without the image block.
                         tracing::warn!(job = %job.id, "slack could not show the image; posting the link alone");
-                        sent = self.slack.respond(response_url, &blocks::poster_link_only(&result)).await;
+                        sent = self
+                            .slack
+                            .respond(response_url, &blocks::poster_link_only(&result))
+                            .await;
                     }
                 }
                 match sent {
@@ -443,13 +469,20 @@ impl Pipeline {
                         tracing::info!(job = %job.id, "poster delivered");
                         Outcome::Delivered
                     }
-                    Err(e) => self.tell_failure(&job, response_url, &DeliveryFailed(e)).await,
+                    Err(e) => {
+                        self.tell_failure(&job, response_url, &DeliveryFailed(e))
+                            .await
+                    }
                 }
             }
             Err(e) => {
                 let explanation = e.explain();
                 tracing::warn!(job = %job.id, kind = explanation.kind, error = %ErrorChain(&e), "poster failed");
-                let message = blocks::failure(explanation.headline, &explanation.advice, &job.spec.description);
+                let message = blocks::failure(
+                    explanation.headline,
+                    &explanation.advice,
+                    &job.spec.description,
+                );
                 match self.slack.respond(response_url, &message).await {
                     Ok(()) => Outcome::FailedAndTold {
                         kind: explanation.kind,
@@ -465,10 +498,17 @@ impl Pipeline {
         }
     }
 
-    async fn tell_failure(&self, job: &Job, response_url: &str, failure: &DeliveryFailed) -> Outcome {
+    async fn tell_failure(
+        &self,
+        job: &Job,
+        response_url: &str,
+        failure: &DeliveryFailed,
+    ) -> Outcome {
         tracing::warn!(job = %job.id, error = %ErrorChain(&failure.0), "could not post the poster to slack");
         // An expired or forbidden response_url will not take a second message either.
-        if matches!(failure.0, SlackError::ForbiddenUrl) || matches!(&failure.0, SlackError::Rejected { reason, .. } if reason.contains("expired") || reason.contains("used_url")) {
+        if matches!(failure.0, SlackError::ForbiddenUrl)
+            || matches!(&failure.0, SlackError::Rejected { reason, .. } if reason.contains("expired") || reason.contains("used_url"))
+        {
             tracing::error!(job = %job.id, "poster made but undeliverable: the response_url can no longer be used");
             return Outcome::Undeliverable {
                 kind: "SlackRejected",
@@ -528,15 +568,28 @@ mod tests {
     #[test]
     fn every_error_explains_itself_distinctly() {
         let errors = [
-            PipelineError::Model(ModelError::Filtered { stage: FilterStage::Prompt, detail: String::new() }),
-            PipelineError::Model(ModelError::Filtered { stage: FilterStage::Output, detail: String::new() }),
+            PipelineError::Model(ModelError::Filtered {
+                stage: FilterStage::Prompt,
+                detail: String::new(),
+            }),
+            PipelineError::Model(ModelError::Filtered {
+                stage: FilterStage::Output,
+                detail: String::new(),
+            }),
             PipelineError::Model(ModelError::Throttled),
             PipelineError::Model(ModelError::Timeout { secs: 1 }),
-            PipelineError::Model(ModelError::AccessDenied { detail: String::new() }),
-            PipelineError::Model(ModelError::NotFound { detail: String::new() }),
-            PipelineError::Model(ModelError::QuotaExceeded { detail: String::new() }),
+            PipelineError::Model(ModelError::AccessDenied {
+                detail: String::new(),
+            }),
+            PipelineError::Model(ModelError::NotFound {
+                detail: String::new(),
+            }),
+            PipelineError::Model(ModelError::QuotaExceeded {
+                detail: String::new(),
+            }),
         ];
-        let headlines: std::collections::HashSet<_> = errors.iter().map(|e| e.explain().headline).collect();
+        let headlines: std::collections::HashSet<_> =
+            errors.iter().map(|e| e.explain().headline).collect();
         assert_eq!(headlines.len(), errors.len());
         for e in &errors {
             let x = e.explain();
@@ -556,9 +609,16 @@ mod tests {
             model: ModelId::Sd35Large,
         };
         let r = Pipeline::image_request(&spec, 9);
-        assert!(r.prompt.starts_with("a lighthouse keeper. film noir"), "{}", r.prompt);
+        assert!(
+            r.prompt.starts_with("a lighthouse keeper. film noir"),
+            "{}",
+            r.prompt
+        );
         let neg = r.negative_prompt.unwrap();
-        assert!(neg.starts_with(DEFAULT_NEGATIVE) && neg.ends_with("boats"), "{neg}");
+        assert!(
+            neg.starts_with(DEFAULT_NEGATIVE) && neg.ends_with("boats"),
+            "{neg}"
+        );
         assert_eq!(r.seed, 9);
     }
 }

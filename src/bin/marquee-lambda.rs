@@ -8,7 +8,7 @@ use marquee::lambda::Handler;
 #[tokio::main]
 async fn main() -> Result<(), Error> {
     let config = Config::from_env()?;
-    app::init_tracing(&config.log, true);
+    app::init_tracing(config.log.as_deref().unwrap_or("info"), true);
     let app = app::build(&config, Mode::Lambda).await?;
     let handler = Handler::new(marquee::http::router(app.state), app.pipeline);
     lambda_runtime::run(service_fn(move |event| {

@@ -16,7 +16,7 @@ use base64::Engine as _;
 use serde::Deserialize;
 use serde_json::{Value, json};
 
-use super::{FilterStage, Family, GeneratedImage, ImageModel, ImageRequest, ModelError, ModelId};
+use super::{Family, FilterStage, GeneratedImage, ImageModel, ImageRequest, ModelError, ModelId};
 
 /// Nova Canvas accepts at most this many characters of prompt and of negative prompt.
 const NOVA_MAX_TEXT: usize = 1024;
@@ -131,7 +131,10 @@ pub fn parse_response(request: &ImageRequest, body: &[u8]) -> Result<GeneratedIm
                     detail: error,
                 });
             }
-            let image = r.images.first().ok_or_else(|| malformed("no image in the response"))?;
+            let image = r
+                .images
+                .first()
+                .ok_or_else(|| malformed("no image in the response"))?;
             Ok(GeneratedImage {
                 pixmap: decode_png(image)?,
                 seed: request.seed,
@@ -156,7 +159,10 @@ pub fn parse_response(request: &ImageRequest, body: &[u8]) -> Result<GeneratedIm
                 }
                 Some(reason) => return Err(ModelError::Unavailable { detail: reason }),
             }
-            let image = r.images.first().ok_or_else(|| malformed("no image in the response"))?;
+            let image = r
+                .images
+                .first()
+                .ok_or_else(|| malformed("no image in the response"))?;
             let seed = r
                 .seeds
                 .first()
@@ -172,7 +178,13 @@ pub fn parse_response(request: &ImageRequest, body: &[u8]) -> Result<GeneratedIm
 
 /// Maps an InvokeModel failure onto what Marquee can tell people.
 pub fn map_error(error: SdkError<InvokeModelError>) -> ModelError {
-    let detail_of = |message: Option<&str>| message.unwrap_or("no detail").chars().take(300).collect::<String>();
+    let detail_of = |message: Option<&str>| {
+        message
+            .unwrap_or("no detail")
+            .chars()
+            .take(300)
+            .collect::<String>()
+    };
     match error {
         SdkError::ServiceError(context) => {
             let err = context.into_err();
@@ -219,7 +231,10 @@ pub fn map_error(error: SdkError<InvokeModelError>) -> ModelError {
         }
         SdkError::TimeoutError(_) => ModelError::Timeout { secs: 0 },
         SdkError::DispatchFailure(e) => ModelError::Unavailable {
-            detail: format!("could not reach Bedrock: {e:?}").chars().take(300).collect(),
+            detail: format!("could not reach Bedrock: {e:?}")
+                .chars()
+                .take(300)
+                .collect(),
         },
         SdkError::ResponseError(_) => malformed("the response could not be read"),
         other => ModelError::Other(Box::new(other)),
@@ -298,10 +313,16 @@ mod tests {
         r.prompt = "x".repeat(5000);
         let body = request_body(&r);
         assert_eq!(body["taskType"], "TEXT_IMAGE");
-        assert_eq!(body["textToImageParams"]["text"].as_str().unwrap().len(), 1024);
+        assert_eq!(
+            body["textToImageParams"]["text"].as_str().unwrap().len(),
+            1024
+        );
         assert_eq!(body["textToImageParams"]["negativeText"], "text, watermark");
         let cfg = &body["imageGenerationConfig"];
-        assert_eq!((cfg["width"].as_u64(), cfg["height"].as_u64()), (Some(832), Some(1248)));
+        assert_eq!(
+            (cfg["width"].as_u64(), cfg["height"].as_u64()),
+            (Some(832), Some(1248))
+        );
         assert_eq!(cfg["seed"], 858_993_459, "seed clamped into Nova's range");
         assert_eq!(cfg["numberOfImages"], 1);
     }
@@ -316,19 +337,32 @@ mod tests {
         let r = request(ModelId::Sd35Large);
         let ok = json!({"seeds": [77], "finish_reasons": [null], "images": [png_b64()]});
         let img = parse_response(&r, ok.to_string().as_bytes()).unwrap();
-        assert_eq!((img.pixmap.width(), img.pixmap.height(), img.seed), (8, 12, 77));
+        assert_eq!(
+            (img.pixmap.width(), img.pixmap.height(), img.seed),
+            (8, 12, 77)
+        );
 
         let filtered = json!({"seeds": [1], "finish_reasons": ["Filter reason: prompt"]});
         assert!(matches!(
             parse_response(&r, filtered.to_string().as_bytes()),
-            Err(ModelError::Filtered { stage: FilterStage::Prompt, .. })
+            Err(ModelError::Filtered {
+                stage: FilterStage::Prompt,
+                ..
+            })
         ));
-        let filtered = json!({"seeds": [1], "finish_reasons": ["Filter reason: output image"], "images": []});
+        let filtered =
+            json!({"seeds": [1], "finish_reasons": ["Filter reason: output image"], "images": []});
         assert!(matches!(
             parse_response(&r, filtered.to_string().as_bytes()),
-            Err(ModelError::Filtered { stage: FilterStage::Output, .. })
+            Err(ModelError::Filtered {
+                stage: FilterStage::Output,
+                ..
+            })
         ));
-        assert!(matches!(parse_response(&r, b"{not json"), Err(ModelError::Malformed { .. })));
+        assert!(matches!(
+            parse_response(&r, b"{not json"),
+            Err(ModelError::Malformed { .. })
+        ));
         let not_png = json!({"seeds": [1], "finish_reasons": [null], "images": ["aGVsbG8="]});
         assert!(matches!(
             parse_response(&r, not_png.to_string().as_bytes()),
@@ -337,11 +371,19 @@ mod tests {
 
         let nova = request(ModelId::NovaCanvas);
         let ok = json!({"images": [png_b64()]});
-        assert_eq!(parse_response(&nova, ok.to_string().as_bytes()).unwrap().seed, nova.seed);
+        assert_eq!(
+            parse_response(&nova, ok.to_string().as_bytes())
+                .unwrap()
+                .seed,
+            nova.seed
+        );
         let blocked = json!({"images": [], "error": "An image was blocked by the content filter"});
         assert!(matches!(
             parse_response(&nova, blocked.to_string().as_bytes()),
-            Err(ModelError::Filtered { stage: FilterStage::Output, .. })
+            Err(ModelError::Filtered {
+                stage: FilterStage::Output,
+                ..
+            })
         ));
     }
 }

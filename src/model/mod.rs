@@ -117,7 +117,8 @@ impl ModelId {
         let text = text.trim();
         ModelId::ALL.into_iter().find(|m| {
             m.short_name().eq_ignore_ascii_case(text)
-                || m.bedrock_id().is_some_and(|id| id.eq_ignore_ascii_case(text))
+                || m.bedrock_id()
+                    .is_some_and(|id| id.eq_ignore_ascii_case(text))
         })
     }
 
@@ -134,7 +135,9 @@ impl fmt::Display for ModelId {
 
 /// Aspect ratios a poster may take. Every model supports all of them; each maps them to its own
 /// parameters ([`Aspect::stability`], [`Aspect::nova_size`], [`Aspect::offline_size`]).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default, serde::Serialize, serde::Deserialize)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, Hash, Default, serde::Serialize, serde::Deserialize,
+)]
 pub enum Aspect {
     /// The one-sheet: the classic theatrical poster.
     #[default]
@@ -189,7 +192,9 @@ impl Aspect {
     /// Parses `2:3`, `2x3` or `2/3`.
     pub fn parse(text: &str) -> Option<Aspect> {
         let normalized = text.trim().replace(['x', 'X', '/', '×'], ":");
-        Aspect::ALL.into_iter().find(|a| a.stability() == normalized)
+        Aspect::ALL
+            .into_iter()
+            .find(|a| a.stability() == normalized)
     }
 
     /// The size Stability's models return for this ratio (about one megapixel).
@@ -409,7 +414,10 @@ mod tests {
             assert!((320..=4096).contains(&w) && (320..=4096).contains(&h));
             assert!(w * h <= 4_194_304);
             let (w, h) = a.stability_size();
-            assert!((640..=1536).contains(&w) && (640..=1536).contains(&h), "{a}");
+            assert!(
+                (640..=1536).contains(&w) && (640..=1536).contains(&h),
+                "{a}"
+            );
         }
     }
 

@@ -86,8 +86,16 @@ pub fn usage(models: &[ModelId], default_model: ModelId) -> Message {
             } else {
                 format!("about ${:.2} per poster", m.list_price_usd())
             };
-            let default = if *m == default_model { " — default" } else { "" };
-            format!("• `{}` {} ({price}){default}", m.short_name(), m.display_name())
+            let default = if *m == default_model {
+                " — default"
+            } else {
+                ""
+            };
+            format!(
+                "• `{}` {} ({price}){default}",
+                m.short_name(),
+                m.display_name()
+            )
         })
         .collect::<Vec<_>>()
         .join("\n");
@@ -158,7 +166,10 @@ pub fn failure(headline: &str, advice: &str, description: &str) -> Message {
         text: format!("😕 {headline} {advice}"),
         blocks: vec![
             section(&format!("😕 *{}*\n{}", escape(headline), escape(advice))),
-            context(&format!("Your request: {}", escape(&truncate(description, 300)))),
+            context(&format!(
+                "Your request: {}",
+                escape(&truncate(description, 300))
+            )),
         ],
         replace_original: None,
     }
@@ -190,7 +201,9 @@ fn expiry_phrase(expires_at: i64) -> String {
         "<!date^{expires_at}^{{date_short_pretty}} at {{time}}|{}>",
         time::OffsetDateTime::from_unix_timestamp(expires_at)
             .ok()
-            .and_then(|t| t.format(&time::format_description::well_known::Rfc3339).ok())
+            .and_then(|t| t
+                .format(&time::format_description::well_known::Rfc3339)
+                .ok())
             .unwrap_or_else(|| expires_at.to_string())
     )
 }
@@ -249,10 +262,9 @@ pub fn poster(result: &PosterResult<'_>) -> Message {
 pub fn poster_link_only(result: &PosterResult<'_>) -> Message {
     let mut message = poster(result);
     message.blocks.retain(|b| b["type"] != "image");
-    message.blocks.insert(
-        1,
-        section(&format!("🖼️ <{}|Open the poster>", result.url)),
-    );
+    message
+        .blocks
+        .insert(1, section(&format!("🖼️ <{}|Open the poster>", result.url)));
     message
 }
 
@@ -311,7 +323,15 @@ mod tests {
         assert_eq!(m.response_type, Visibility::InChannel);
         assert_within_limits(&m);
         let json = all_text(&m);
-        for needle in ["<@U123>", "The Keeper", "seed 42", "832×1216", "<!date^1800000000^", "Stable Diffusion 3.5 Large", "horror"] {
+        for needle in [
+            "<@U123>",
+            "The Keeper",
+            "seed 42",
+            "832×1216",
+            "<!date^1800000000^",
+            "Stable Diffusion 3.5 Large",
+            "horror",
+        ] {
             assert!(json.contains(needle), "missing {needle} in {json}");
         }
         // User text is escaped for mrkdwn.
@@ -347,7 +367,10 @@ mod tests {
 
     #[test]
     fn the_usage_card_lists_styles_models_and_prices() {
-        let m = usage(&[ModelId::Offline, ModelId::NovaCanvas], ModelId::NovaCanvas);
+        let m = usage(
+            &[ModelId::Offline, ModelId::NovaCanvas],
+            ModelId::NovaCanvas,
+        );
         assert_eq!(m.response_type, Visibility::Ephemeral);
         assert_within_limits(&m);
         let json = all_text(&m);

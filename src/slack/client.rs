@@ -133,7 +133,11 @@ impl SlackClient {
                 .unwrap_or_else(|| Duration::from_millis(250 * 2u64.pow(attempt)))
                 .min(Duration::from_secs(10));
             let jitter = Duration::from_millis(fastrand::u64(0..=250));
-            tracing::warn!(attempt, ?backoff, "slack response_url post failed; retrying");
+            tracing::warn!(
+                attempt,
+                ?backoff,
+                "slack response_url post failed; retrying"
+            );
             tokio::time::sleep(backoff + jitter).await;
         }
     }

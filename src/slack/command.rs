@@ -77,7 +77,9 @@ pub enum PosterCommand {
 /// A mistake in what the user typed, worded for them.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum ParseError {
-    #[error("`--{0}` is not an option. Options: --title, --tagline, --credits, --style, --ar, --seed, --no, --model")]
+    #[error(
+        "`--{0}` is not an option. Options: --title, --tagline, --credits, --style, --ar, --seed, --no, --model"
+    )]
     UnknownFlag(String),
     #[error("`--{0}` needs a value, e.g. {1}")]
     MissingValue(&'static str, &'static str),
@@ -103,7 +105,9 @@ pub enum ParseError {
     },
     #[error("a quote opened with {0} is never closed")]
     UnclosedQuote(char),
-    #[error("describe the poster before the options, e.g. `/poster a lighthouse keeper fights a kraken --style horror`")]
+    #[error(
+        "describe the poster before the options, e.g. `/poster a lighthouse keeper fights a kraken --style horror`"
+    )]
     NoDescription,
 }
 
@@ -116,7 +120,9 @@ enum Token {
 
 /// Undoes Slack's HTML escaping of `&`, `<` and `>` in command text.
 pub fn unescape_slack(text: &str) -> String {
-    text.replace("&lt;", "<").replace("&gt;", ">").replace("&amp;", "&")
+    text.replace("&lt;", "<")
+        .replace("&gt;", ">")
+        .replace("&amp;", "&")
 }
 
 fn closing_quote(open: char) -> Option<char> {
@@ -172,7 +178,8 @@ fn tokenize(text: &str) -> Result<Vec<Token>, ParseError> {
         if let Some(close) = closing_quote(c) {
             let start = i + 1;
             let mut end = start;
-            while end < chars.len() && chars[end] != close && !(close == '”' && chars[end] == '"') {
+            while end < chars.len() && chars[end] != close && !(close == '”' && chars[end] == '"')
+            {
                 end += 1;
             }
             if end >= chars.len() {
@@ -259,7 +266,10 @@ impl Flag {
 
     /// Free-text flags take every word up to the next flag; the others take one token.
     fn is_free_text(self) -> bool {
-        matches!(self, Flag::Title | Flag::Tagline | Flag::Credits | Flag::Avoid)
+        matches!(
+            self,
+            Flag::Title | Flag::Tagline | Flag::Credits | Flag::Avoid
+        )
     }
 }
 
@@ -294,7 +304,8 @@ pub fn parse(text: &str, policy: &ModelPolicy) -> Result<PosterCommand, ParseErr
                 i += 1;
             }
             Token::Flag(name) => {
-                let flag = Flag::parse(name).ok_or_else(|| ParseError::UnknownFlag(name.clone()))?;
+                let flag =
+                    Flag::parse(name).ok_or_else(|| ParseError::UnknownFlag(name.clone()))?;
                 if values.iter().any(|(f, _)| *f == flag) {
                     return Err(ParseError::Repeated(flag.name()));
                 }
@@ -334,7 +345,12 @@ pub fn parse(text: &str, policy: &ModelPolicy) -> Result<PosterCommand, ParseErr
     if description.is_empty() {
         return Err(ParseError::NoDescription);
     }
-    let get = |flag: Flag| values.iter().find(|(f, _)| *f == flag).map(|(_, v)| v.clone());
+    let get = |flag: Flag| {
+        values
+            .iter()
+            .find(|(f, _)| *f == flag)
+            .map(|(_, v)| v.clone())
+    };
 
     let model = match get(Flag::Model) {
         None => policy.default,
@@ -460,7 +476,10 @@ mod tests {
     #[test]
     fn a_plain_description_takes_the_defaults() {
         let s = spec("a lighthouse keeper fights a kraken, 1950s pulp");
-        assert_eq!(s.description, "a lighthouse keeper fights a kraken, 1950s pulp");
+        assert_eq!(
+            s.description,
+            "a lighthouse keeper fights a kraken, 1950s pulp"
+        );
         assert_eq!(s.model, ModelId::Offline);
         assert_eq!(s.aspect, Aspect::Portrait2x3);
         assert_eq!(s.style, Style::Horror, "kraken reads as horror");
@@ -488,7 +507,9 @@ mod tests {
 
     #[test]
     fn curly_quotes_and_dashes_from_slack_clients_work() {
-        let s = spec("a detective — alone in the rain —title “The Long Night” –tagline ‘Nobody sleeps’ —style Noir");
+        let s = spec(
+            "a detective — alone in the rain —title “The Long Night” –tagline ‘Nobody sleeps’ —style Noir",
+        );
         assert_eq!(s.description, "a detective — alone in the rain");
         assert_eq!(s.text.title.as_deref(), Some("The Long Night"));
         assert_eq!(s.text.tagline.as_deref(), Some("Nobody sleeps"));
@@ -507,14 +528,20 @@ mod tests {
     #[test]
     fn slack_escaping_mentions_emoji_and_unicode_survive() {
         let s = spec("Tom &amp; Jerry &lt;3 <@U123ABC> :rocket: 東京の夜 café --title “Ça va?”");
-        assert_eq!(s.description, "Tom & Jerry <3 <@U123ABC> :rocket: 東京の夜 café");
+        assert_eq!(
+            s.description,
+            "Tom & Jerry <3 <@U123ABC> :rocket: 東京の夜 café"
+        );
         assert_eq!(s.text.title.as_deref(), Some("Ça va?"));
     }
 
     #[test]
     fn apostrophes_inside_words_are_not_quotes() {
         let s = spec("don't look back, it's 'the end' of the world's last day");
-        assert_eq!(s.description, "don't look back, it's the end of the world's last day");
+        assert_eq!(
+            s.description,
+            "don't look back, it's the end of the world's last day"
+        );
     }
 
     #[test]
@@ -524,34 +551,76 @@ mod tests {
         assert!(e.to_string().contains("noir"), "{e}");
 
         let e = err("a cat --ar 7:3");
-        assert!(e.to_string().contains("2:3") && e.to_string().contains("7:3"), "{e}");
+        assert!(
+            e.to_string().contains("2:3") && e.to_string().contains("7:3"),
+            "{e}"
+        );
 
         let e = err("a cat --model dalle");
         assert!(e.to_string().contains("offline, nova, sd3.5"), "{e}");
         // A real model that this workspace does not allow is refused the same way.
-        assert!(matches!(err("a cat --model ultra"), ParseError::UnknownModel { .. }));
+        assert!(matches!(
+            err("a cat --model ultra"),
+            ParseError::UnknownModel { .. }
+        ));
 
         assert!(matches!(err("a cat --seed -1"), ParseError::BadSeed { .. }));
-        assert!(matches!(err("a cat --seed lucky"), ParseError::BadSeed { .. }));
+        assert!(matches!(
+            err("a cat --seed lucky"),
+            ParseError::BadSeed { .. }
+        ));
         // Nova's seeds stop at 858993459.
         let e = err("a cat --model nova --seed 900000000");
-        assert!(matches!(e, ParseError::BadSeed { max: 858_993_459, .. }), "{e}");
-        assert_eq!(spec("a cat --model sd3.5 --seed 4294967294").seed, Some(4_294_967_294));
+        assert!(
+            matches!(
+                e,
+                ParseError::BadSeed {
+                    max: 858_993_459,
+                    ..
+                }
+            ),
+            "{e}"
+        );
+        assert_eq!(
+            spec("a cat --model sd3.5 --seed 4294967294").seed,
+            Some(4_294_967_294)
+        );
 
-        assert_eq!(err("a cat --color red"), ParseError::UnknownFlag("color".into()));
-        assert_eq!(err("a cat --title"), ParseError::MissingValue("title", Flag::Title.example()));
-        assert_eq!(err("a cat --title --style noir").to_string(), err("a cat --title").to_string());
+        assert_eq!(
+            err("a cat --color red"),
+            ParseError::UnknownFlag("color".into())
+        );
+        assert_eq!(
+            err("a cat --title"),
+            ParseError::MissingValue("title", Flag::Title.example())
+        );
+        assert_eq!(
+            err("a cat --title --style noir").to_string(),
+            err("a cat --title").to_string()
+        );
         assert_eq!(err("a cat --seed 1 --seed 2"), ParseError::Repeated("seed"));
         assert_eq!(err("--style noir"), ParseError::NoDescription);
-        assert_eq!(err("a cat --title \"unclosed"), ParseError::UnclosedQuote('"'));
+        assert_eq!(
+            err("a cat --title \"unclosed"),
+            ParseError::UnclosedQuote('"')
+        );
     }
 
     #[test]
     fn lengths_are_limited() {
         let long = "x".repeat(MAX_DESCRIPTION_CHARS + 1);
-        assert!(matches!(err(&long), ParseError::TooLong { what: "description", .. }));
+        assert!(matches!(
+            err(&long),
+            ParseError::TooLong {
+                what: "description",
+                ..
+            }
+        ));
         let title = format!("a cat --title \"{}\"", "é".repeat(MAX_TITLE_CHARS + 1));
-        assert!(matches!(err(&title), ParseError::TooLong { what: "title", .. }));
+        assert!(matches!(
+            err(&title),
+            ParseError::TooLong { what: "title", .. }
+        ));
         // Characters, not bytes, are counted.
         let ok = format!("a cat --title \"{}\"", "é".repeat(MAX_TITLE_CHARS));
         assert!(spec(&ok).text.title.is_some());

@@ -25,7 +25,9 @@ pub enum VerifyError {
     Duplicated(&'static str),
     #[error("the request timestamp is not a unix time")]
     BadTimestamp,
-    #[error("the request timestamp is {skew} s away from now; Slack requests are valid for 5 minutes")]
+    #[error(
+        "the request timestamp is {skew} s away from now; Slack requests are valid for 5 minutes"
+    )]
     Stale { skew: i64 },
     #[error("the signature is not of the form v0=<64 hex digits>")]
     BadSignatureFormat,
@@ -63,7 +65,12 @@ fn single<'h>(headers: &'h HeaderMap, name: &'static str) -> Result<&'h str, Ver
 }
 
 /// Checks that `body` was signed by Slack with `secret`, at a time close to `now` (unix secs).
-pub fn verify(secret: &Secret, headers: &HeaderMap, body: &[u8], now: i64) -> Result<(), VerifyError> {
+pub fn verify(
+    secret: &Secret,
+    headers: &HeaderMap,
+    body: &[u8],
+    now: i64,
+) -> Result<(), VerifyError> {
     let timestamp_text = single(headers, TIMESTAMP_HEADER)?;
     let signature = single(headers, SIGNATURE_HEADER)?;
 
@@ -74,7 +81,9 @@ pub fn verify(secret: &Secret, headers: &HeaderMap, body: &[u8], now: i64) -> Re
     {
         return Err(VerifyError::BadTimestamp);
     }
-    let timestamp: i64 = timestamp_text.parse().map_err(|_| VerifyError::BadTimestamp)?;
+    let timestamp: i64 = timestamp_text
+        .parse()
+        .map_err(|_| VerifyError::BadTimestamp)?;
     let skew = now - timestamp;
     if skew.abs() > MAX_SKEW_SECS {
         return Err(VerifyError::Stale { skew });
@@ -84,7 +93,11 @@ pub fn verify(secret: &Secret, headers: &HeaderMap, body: &[u8], now: i64) -> Re
         .strip_prefix("v0=")
         .ok_or(VerifyError::BadSignatureFormat)?;
     // Slack sends lowercase hex; accept nothing else, so one signature has one spelling.
-    if hex_part.len() != 64 || !hex_part.bytes().all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f')) {
+    if hex_part.len() != 64
+        || !hex_part
+            .bytes()
+            .all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f'))
+    {
         return Err(VerifyError::BadSignatureFormat);
     }
     let expected = hex::decode(hex_part).map_err(|_| VerifyError::BadSignatureFormat)?;
@@ -125,7 +138,11 @@ mod tests {
         let ts = TIMESTAMP.to_string();
         let now = TIMESTAMP;
         let cases: Vec<(HeaderMap, &str, VerifyError)> = vec![
-            (headers(&ts, EXPECTED), "token=changed", VerifyError::Mismatch),
+            (
+                headers(&ts, EXPECTED),
+                "token=changed",
+                VerifyError::Mismatch,
+            ),
             (
                 headers(&ts, &EXPECTED.replace("a2114", "a2115")),
                 BODY,
@@ -136,14 +153,26 @@ mod tests {
                 BODY,
                 VerifyError::BadSignatureFormat,
             ),
-            (headers(&ts, &EXPECTED[..60]), BODY, VerifyError::BadSignatureFormat),
+            (
+                headers(&ts, &EXPECTED[..60]),
+                BODY,
+                VerifyError::BadSignatureFormat,
+            ),
             (
                 headers(&ts, &EXPECTED.replace("v0=", "v1=")),
                 BODY,
                 VerifyError::BadSignatureFormat,
             ),
-            (headers("1531420618.5", EXPECTED), BODY, VerifyError::BadTimestamp),
-            (headers("-1531420618", EXPECTED), BODY, VerifyError::BadTimestamp),
+            (
+                headers("1531420618.5", EXPECTED),
+                BODY,
+                VerifyError::BadTimestamp,
+            ),
+            (
+                headers("-1531420618", EXPECTED),
+                BODY,
+                VerifyError::BadTimestamp,
+            ),
             (headers("", EXPECTED), BODY, VerifyError::BadTimestamp),
             (
                 headers(&(TIMESTAMP - 301).to_string(), EXPECTED),
@@ -155,10 +184,18 @@ mod tests {
                 BODY,
                 VerifyError::Stale { skew: -301 },
             ),
-            (HeaderMap::new(), BODY, VerifyError::Missing(TIMESTAMP_HEADER)),
+            (
+                HeaderMap::new(),
+                BODY,
+                VerifyError::Missing(TIMESTAMP_HEADER),
+            ),
         ];
         for (h, body, want) in cases {
-            assert_eq!(verify(&secret, &h, body.as_bytes(), now), Err(want.clone()), "{want}");
+            assert_eq!(
+                verify(&secret, &h, body.as_bytes(), now),
+                Err(want.clone()),
+                "{want}"
+            );
         }
     }
 
@@ -166,7 +203,12 @@ mod tests {
     fn a_wrong_secret_or_duplicated_header_is_rejected() {
         let h = headers(&TIMESTAMP.to_string(), EXPECTED);
         assert_eq!(
-            verify(&Secret::new("another secret"), &h, BODY.as_bytes(), TIMESTAMP),
+            verify(
+                &Secret::new("another secret"),
+                &h,
+                BODY.as_bytes(),
+                TIMESTAMP
+            ),
             Err(VerifyError::Mismatch)
         );
         let mut dup = h.clone();

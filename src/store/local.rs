@@ -46,7 +46,11 @@ impl LocalStore {
         let key = match std::fs::read_to_string(&key_path) {
             Ok(k) if k.trim().len() >= 32 => k.trim().to_owned(),
             _ => {
-                let k = format!("{}{}", uuid::Uuid::new_v4().simple(), uuid::Uuid::new_v4().simple());
+                let k = format!(
+                    "{}{}",
+                    uuid::Uuid::new_v4().simple(),
+                    uuid::Uuid::new_v4().simple()
+                );
                 write_private(&key_path, k.as_bytes())?;
                 k
             }
@@ -146,9 +150,7 @@ impl ObjectStore for LocalStore {
             return Err(StoreError::BadKey(key.to_owned()));
         }
         let expires_at = OffsetDateTime::now_utc() + ttl;
-        let expires_at = expires_at
-            .replace_nanosecond(0)
-            .unwrap_or(expires_at);
+        let expires_at = expires_at.replace_nanosecond(0).unwrap_or(expires_at);
         Ok(Link {
             url: self.signed_url(key, expires_at.unix_timestamp()),
             expires_at,
@@ -182,9 +184,17 @@ mod tests {
             seed: 1,
             requester: "U1".into(),
         };
-        s.put_png("posters/2026/01/01/x.png", vec![1, 2, 3], &meta).await.unwrap();
-        let link = s.link("posters/2026/01/01/x.png", Duration::from_secs(60)).await.unwrap();
-        assert!(link.url.starts_with("http://127.0.0.1:3000/files/posters/2026/01/01/x.png?exp="));
+        s.put_png("posters/2026/01/01/x.png", vec![1, 2, 3], &meta)
+            .await
+            .unwrap();
+        let link = s
+            .link("posters/2026/01/01/x.png", Duration::from_secs(60))
+            .await
+            .unwrap();
+        assert!(
+            link.url
+                .starts_with("http://127.0.0.1:3000/files/posters/2026/01/01/x.png?exp=")
+        );
         let (key, exp, sig) = query(&link.url);
         let now = OffsetDateTime::now_utc().unix_timestamp();
         let path = s.check(&key, &exp, &sig, now).unwrap();
@@ -192,7 +202,10 @@ mod tests {
 
         assert_eq!(s.check(&key, &exp, &sig, now + 61), Err(LinkError::Expired));
         let later = (exp.parse::<i64>().unwrap() + 3600).to_string();
-        assert_eq!(s.check(&key, &later, &sig, now), Err(LinkError::BadSignature));
+        assert_eq!(
+            s.check(&key, &later, &sig, now),
+            Err(LinkError::BadSignature)
+        );
         assert_eq!(
             s.check("posters/2026/01/01/y.png", &exp, &sig, now),
             Err(LinkError::BadSignature)
@@ -200,8 +213,14 @@ mod tests {
         let mut flipped = sig.clone().into_bytes();
         flipped[0] = if flipped[0] == b'0' { b'1' } else { b'0' };
         let flipped = String::from_utf8(flipped).unwrap();
-        assert_eq!(s.check(&key, &exp, &flipped, now), Err(LinkError::BadSignature));
-        assert_eq!(s.check("../etc/passwd", &exp, &sig, now), Err(LinkError::NotFound));
+        assert_eq!(
+            s.check(&key, &exp, &flipped, now),
+            Err(LinkError::BadSignature)
+        );
+        assert_eq!(
+            s.check("../etc/passwd", &exp, &sig, now),
+            Err(LinkError::NotFound)
+        );
     }
 
     #[tokio::test]

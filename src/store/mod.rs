@@ -113,13 +113,25 @@ mod tests {
         let id = Uuid::nil();
         let at = OffsetDateTime::from_unix_timestamp(1_767_225_600).unwrap(); // 2026-01-01
         let key = poster_key(id, at);
-        assert_eq!(key, "posters/2026/01/01/00000000-0000-0000-0000-000000000000.png");
+        assert_eq!(
+            key,
+            "posters/2026/01/01/00000000-0000-0000-0000-000000000000.png"
+        );
         assert!(is_valid_key(&key));
     }
 
     #[test]
     fn traversal_and_odd_keys_are_invalid() {
-        for bad in ["", "/etc/passwd", "posters/../secret", "a//b", "posters/./x", "x y", "a\\b", "é"] {
+        for bad in [
+            "",
+            "/etc/passwd",
+            "posters/../secret",
+            "a//b",
+            "posters/./x",
+            "x y",
+            "a\\b",
+            "é",
+        ] {
             assert!(!is_valid_key(bad), "{bad:?}");
         }
     }

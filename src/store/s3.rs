@@ -60,7 +60,10 @@ impl ObjectStore for S3Store {
             .body(ByteStream::from(png));
         for (k, v) in meta.pairs() {
             // S3 metadata travels in HTTP headers: keep it ASCII.
-            let v: String = v.chars().filter(|c| c.is_ascii_graphic() || *c == ' ').collect();
+            let v: String = v
+                .chars()
+                .filter(|c| c.is_ascii_graphic() || *c == ' ')
+                .collect();
             put = put.metadata(k, v);
         }
         put.send().await.map_err(|e| StoreError::Put {

@@ -1,0 +1,525 @@
+//! The front door through the real router, in process: every request Slack or a REST client
+//! can send — good, malformed or hostile — gets the right status and message, and only good
+//! requests create a job. The dispatcher here records jobs instead of running them, so each
+//! case can assert that nothing was queued.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use async_trait::async_trait;
+use axum::body::Body;
+use axum::http::{Request, StatusCode};
+use http_body_util::BodyExt;
+use marquee::config::Secret;
+use marquee::dispatch::{DispatchError, Dispatcher};
+use marquee::http::{AppState, MAX_BODY_BYTES, router};
+use marquee::job::{Job, ReplyTo};
+use marquee::model::offline::OfflineModel;
+use marquee::model::{Aspect, ModelId, Models};
+use marquee::pipeline::Pipeline;
+use marquee::poster::style::Style;
+use marquee::slack::SlackClient;
+use marquee::slack::command::ModelPolicy;
+use marquee::slack::verify;
+use marquee::store::local::LocalStore;
+use serde_json::Value;
+use tower::ServiceExt;
+
+const SECRET: &str = "test-signing-secret-0123456789abcdef";
+const RESPONSE_URL: &str = "https://hooks.slack.com/commands/T1/123/abc";
+
+#[derive(Default)]
+struct Recorder {
+    jobs: Mutex<Vec<Job>>,
+    fail: bool,
+}
+
+#[async_trait]
+impl Dispatcher for Recorder {
+    async fn dispatch(&self, job: Job) -> Result<(), DispatchError> {
+        if self.fail {
+            return Err(DispatchError::Status { status: 500 });
+        }
+        self.jobs.lock().unwrap().push(job);
+        Ok(())
+    }
+}
+
+struct Harness {
+    app: axum::Router,
+    jobs: Arc<Recorder>,
+    store_dir: tempfile::TempDir,
+}
+
+fn harness_with(recorder: Recorder) -> Harness {
+    let dir = tempfile::tempdir().unwrap();
+    let store = Arc::new(LocalStore::open(dir.path(), "http://127.0.0.1:3000").unwrap());
+    let slack = SlackClient::new(reqwest::Client::new(), &["hooks.slack.com".into()]);
+    let pipeline = Arc::new(Pipeline::new(
+        Models::new().with(ModelId::Offline, Arc::new(OfflineModel)),
+        store.clone(),
+        slack,
+        Duration::from_secs(3600),
+    ));
+    let jobs = Arc::new(recorder);
+    let state = AppState {
+        signing_secret: Some(Secret::new(SECRET)),
+        policy: ModelPolicy {
+            default: ModelId::Offline,
+            allowed: vec![ModelId::Offline],
+        },
+        pipeline,
+        dispatcher: jobs.clone(),
+        files: Some(store),
+        clock: marquee::http::system_clock,
+    };
+    Harness {
+        app: router(state),
+        jobs,
+        store_dir: dir,
+    }
+}
+
+fn harness() -> Harness {
+    harness_with(Recorder::default())
+}
+
+fn form(text: &str) -> String {
+    serde_urlencoded::to_string([
+        ("token", "x"),
+        ("team_id", "T1"),
+        ("team_domain", "acme"),
+        ("channel_id", "C1"),
+        ("channel_name", "posters"),
+        ("user_id", "U1"),
+        ("user_name", "ada"),
+        ("command", "/poster"),
+        ("text", text),
+        ("api_app_id", "A1"),
+        ("response_url", RESPONSE_URL),
+        ("trigger_id", "1.2.3"),
+    ])
+    .unwrap()
+}
+
+fn signed(path: &str, body: impl Into<Vec<u8>>, ts: i64) -> Request<Body> {
+    let body = body.into();
+    let sig = verify::sign(&Secret::new(SECRET), ts, &body);
+    Request::post(path)
+        .header("content-type", "application/x-www-form-urlencoded")
+        .header(verify::TIMESTAMP_HEADER, ts.to_string())
+        .header(verify::SIGNATURE_HEADER, sig)
+        .body(Body::from(body))
+        .unwrap()
+}
+
+async fn send(h: &Harness, req: Request<Body>) -> (StatusCode, Value) {
+    let res = h.app.clone().oneshot(req).await.unwrap();
+    let status = res.status();
+    let bytes = res.into_body().collect().await.unwrap().to_bytes();
+    let json = serde_json::from_slice(&bytes).unwrap_or(Value::Null);
+    (status, json)
+}
+
+/// The router's clock is the system clock; signatures are made against it.
+fn now() -> i64 {
+    marquee::http::system_clock()
+}
+
+fn job_count(h: &Harness) -> usize {
+    h.jobs.jobs.lock().unwrap().len()
+}
+
+#[tokio::test]
+async fn a_signed_poster_command_is_acked_and_queued() {
+    let h = harness();
+    let (status, body) = send(
+        &h,
+        signed(
+            "/slack/commands",
+            form("a lighthouse keeper fights a kraken --title “The Keeper” --ar 4:5 --seed 7"),
+            now(),
+        ),
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(body["response_type"], "ephemeral");
+    assert!(
+        body["text"]
+            .as_str()
+            .unwrap()
+            .contains("Generating your poster"),
+        "{body}"
+    );
+    let jobs = h.jobs.jobs.lock().unwrap();
+    assert_eq!(jobs.len(), 1);
+    let job = &jobs[0];
+    assert_eq!(job.spec.description, "a lighthouse keeper fights a kraken");
+    assert_eq!(job.spec.text.title.as_deref(), Some("The Keeper"));
+    assert_eq!(job.spec.aspect, Aspect::Portrait4x5);
+    assert_eq!(job.spec.seed, Some(7));
+    assert_eq!(job.spec.style, Style::Horror);
+    assert_eq!(job.requester.user_id, "U1");
+    assert_eq!(job.requester.channel_id.as_deref(), Some("C1"));
+    assert_eq!(
+        job.reply_to,
+        ReplyTo::SlackResponseUrl {
+            response_url: RESPONSE_URL.into()
+        }
+    );
+    assert!((job.accepted_at - now()).abs() <= 5);
+}
+
+#[tokio::test]
+async fn help_and_mistakes_answer_in_slack_without_a_job() {
+    let h = harness();
+    for (text, needle) in [
+        ("", "Make a movie poster"),
+        ("help", "Make a movie poster"),
+        ("a cat --style musical", "no style called `musical`"),
+        ("a cat --ar 7:3", "`7:3` is not a supported aspect ratio"),
+        ("a cat --model ultra", "no model called `ultra`"),
+        ("a cat --seed many", "is not a seed"),
+        ("a cat --colour red", "`--colour` is not an option"),
+    ] {
+        let (status, body) = send(&h, signed("/slack/commands", form(text), now())).await;
+        assert_eq!(status, StatusCode::OK, "{text}");
+        assert_eq!(body["response_type"], "ephemeral", "{text}");
+        assert!(body.to_string().contains(needle), "{text}: {body}");
+    }
+    assert_eq!(job_count(&h), 0);
+}
+
+#[tokio::test]
+async fn a_dispatch_failure_is_explained_and_nothing_is_lost_silently() {
+    let h = harness_with(Recorder {
+        fail: true,
+        ..Default::default()
+    });
+    let (status, body) = send(&h, signed("/slack/commands", form("a cat"), now())).await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(
+        body.to_string().contains("couldn't start your poster"),
+        "{body}"
+    );
+}
+
+/// One hostile or broken request: what is sent and what must come back.
+struct Case {
+    name: &'static str,
+    request: Request<Body>,
+    status: StatusCode,
+}
+
+fn raw(path: &str, body: impl Into<Vec<u8>>, headers: &[(&str, &str)]) -> Request<Body> {
+    let mut b = Request::post(path);
+    for (k, v) in headers {
+        b = b.header(*k, *v);
+    }
+    b.body(Body::from(body.into())).unwrap()
+}
+
+fn hostile_cases() -> Vec<Case> {
+    let good = form("a cat");
+    let sig = verify::sign(&Secret::new(SECRET), now(), good.as_bytes());
+    let ts = now().to_string();
+    let with = |headers: &[(&str, &str)]| raw("/slack/commands", good.clone(), headers);
+    let signed_body = |body: Vec<u8>| signed("/slack/commands", body, now());
+    let mut cases = vec![
+        Case {
+            name: "no headers",
+            request: with(&[]),
+            status: StatusCode::UNAUTHORIZED,
+        },
+        Case {
+            name: "no signature",
+            request: with(&[("x-slack-request-timestamp", &ts)]),
+            status: StatusCode::UNAUTHORIZED,
+        },
+        Case {
+            name: "no timestamp",
+            request: with(&[("x-slack-signature", &sig)]),
+            status: StatusCode::UNAUTHORIZED,
+        },
+        Case {
+            name: "signature upper-cased",
+            request: with(&[
+                ("x-slack-request-timestamp", &ts),
+                ("x-slack-signature", &sig.to_uppercase()),
+            ]),
+            status: StatusCode::UNAUTHORIZED,
+        },
+        Case {
+            name: "signature truncated",
+            request: with(&[
+                ("x-slack-request-timestamp", &ts),
+                ("x-slack-signature", &sig[..40]),
+            ]),
+            status: StatusCode::UNAUTHORIZED,
+        },
+        Case {
+            name: "signature for another body",
+            request: raw(
+                "/slack/commands",
+                form("a dog"),
+                &[
+                    ("x-slack-request-timestamp", &ts),
+                    ("x-slack-signature", &sig),
+                ],
+            ),
+            status: StatusCode::UNAUTHORIZED,
+        },
+        Case {
+            name: "duplicated signature header",
+            request: with(&[
+                ("x-slack-request-timestamp", &ts),
+                ("x-slack-signature", &sig),
+                ("x-slack-signature", &sig),
+            ]),
+            status: StatusCode::UNAUTHORIZED,
+        },
+        Case {
+            name: "non-numeric timestamp",
+            request: with(&[
+                ("x-slack-request-timestamp", "yesterday"),
+                ("x-slack-signature", &sig),
+            ]),
+            status: StatusCode::UNAUTHORIZED,
+        },
+        Case {
+            name: "stale timestamp",
+            request: signed("/slack/commands", good.clone(), now() - 301),
+            status: StatusCode::UNAUTHORIZED,
+        },
+        Case {
+            name: "future timestamp",
+            request: signed("/slack/commands", good.clone(), now() + 3600),
+            status: StatusCode::UNAUTHORIZED,
+        },
+        Case {
+            name: "empty body",
+            request: signed_body(vec![]),
+            status: StatusCode::BAD_REQUEST,
+        },
+        Case {
+            name: "JSON instead of a form",
+            request: signed_body(br#"{"text":"a cat"}"#.to_vec()),
+            status: StatusCode::BAD_REQUEST,
+        },
+        Case {
+            name: "duplicate fields",
+            request: signed_body(format!("{good}&user_id=U2").into_bytes()),
+            status: StatusCode::BAD_REQUEST,
+        },
+        Case {
+            name: "invalid UTF-8",
+            request: signed_body([good.as_bytes(), b"&text=%FF%FE"].concat()),
+            status: StatusCode::BAD_REQUEST,
+        },
+        Case {
+            name: "response_url elsewhere",
+            request: signed_body(good.replace("hooks.slack.com", "evil.example").into_bytes()),
+            status: StatusCode::BAD_REQUEST,
+        },
+        Case {
+            name: "response_url to the metadata service",
+            request: signed_body(
+                good.replace(
+                    "https%3A%2F%2Fhooks.slack.com%2Fcommands%2FT1%2F123%2Fabc",
+                    "http%3A%2F%2F169.254.169.254%2Flatest",
+                )
+                .into_bytes(),
+            ),
+            status: StatusCode::BAD_REQUEST,
+        },
+        Case {
+            name: "over the body limit",
+            request: signed_body(format!("{good}&pad={}", "x".repeat(MAX_BODY_BYTES)).into_bytes()),
+            status: StatusCode::PAYLOAD_TOO_LARGE,
+        },
+        Case {
+            name: "interaction without a signature",
+            request: raw("/slack/interactions", "payload=%7B%7D", &[]),
+            status: StatusCode::UNAUTHORIZED,
+        },
+        Case {
+            name: "interaction payload not JSON",
+            request: signed("/slack/interactions", "payload=not-json", now()),
+            status: StatusCode::BAD_REQUEST,
+        },
+    ];
+    // The REST door.
+    let json = |body: &str| {
+        raw(
+            "/v1/posters",
+            body.to_owned(),
+            &[("content-type", "application/json")],
+        )
+    };
+    cases.extend([
+        Case {
+            name: "REST: not JSON",
+            request: json("prompt=a cat"),
+            status: StatusCode::BAD_REQUEST,
+        },
+        Case {
+            name: "REST: missing prompt",
+            request: json(r#"{"seed": 1}"#),
+            status: StatusCode::BAD_REQUEST,
+        },
+        Case {
+            name: "REST: wrong type",
+            request: json(r#"{"prompt": "a cat", "seed": "seven"}"#),
+            status: StatusCode::BAD_REQUEST,
+        },
+        Case {
+            name: "REST: negative seed",
+            request: json(r#"{"prompt": "a cat", "seed": -1}"#),
+            status: StatusCode::BAD_REQUEST,
+        },
+        Case {
+            name: "REST: extra field",
+            request: json(r#"{"prompt": "a cat", "steps": 50}"#),
+            status: StatusCode::BAD_REQUEST,
+        },
+        Case {
+            name: "REST: empty prompt",
+            request: json(r#"{"prompt": "  "}"#),
+            status: StatusCode::UNPROCESSABLE_ENTITY,
+        },
+        Case {
+            name: "REST: 10,000-character prompt",
+            request: json(&format!(r#"{{"prompt": "{}"}}"#, "x".repeat(10_000))),
+            status: StatusCode::UNPROCESSABLE_ENTITY,
+        },
+        Case {
+            name: "REST: unknown model",
+            request: json(r#"{"prompt": "a cat", "model": "dalle"}"#),
+            status: StatusCode::UNPROCESSABLE_ENTITY,
+        },
+        Case {
+            name: "REST: bad ratio",
+            request: json(r#"{"prompt": "a cat", "aspect_ratio": "7:3"}"#),
+            status: StatusCode::UNPROCESSABLE_ENTITY,
+        },
+    ]);
+    cases
+}
+
+#[tokio::test]
+async fn hostile_and_broken_requests_get_clear_answers_and_do_no_work() {
+    let h = harness();
+    for case in hostile_cases() {
+        let (status, body) = send(&h, case.request).await;
+        assert_eq!(status, case.status, "{}: {body}", case.name);
+        let message = body["message"].as_str().unwrap_or_default();
+        assert!(!message.is_empty(), "{}: no message in {body}", case.name);
+    }
+    assert_eq!(job_count(&h), 0, "no hostile request may queue a job");
+    // And nothing was stored: only the link key sits in the data directory.
+    let entries: Vec<_> = std::fs::read_dir(h.store_dir.path()).unwrap().collect();
+    assert_eq!(entries.len(), 1, "{entries:?}");
+}
+
+#[tokio::test]
+async fn the_rest_door_returns_a_working_expiring_link() {
+    let h = harness();
+    let req = raw(
+        "/v1/posters",
+        r#"{"prompt": "a derelict starship wakes up", "aspect_ratio": "16:9", "seed": 42, "title": "Adrift"}"#,
+        &[("content-type", "application/json")],
+    );
+    let (status, body) = send(&h, req).await;
+    assert_eq!(status, StatusCode::CREATED, "{body}");
+    assert_eq!(body["model"], "offline");
+    assert_eq!(body["seed"], 42);
+    assert_eq!(
+        (body["width"].as_u64(), body["height"].as_u64()),
+        (Some(1536), Some(864))
+    );
+    assert!(body["key"].as_str().unwrap().starts_with("posters/"));
+    assert!(body["expires_at"].as_str().unwrap().ends_with('Z'));
+
+    // The link is served by the same router; its path and query are all that matter here.
+    let url = url::Url::parse(body["url"].as_str().unwrap()).unwrap();
+    let path_and_query = format!("{}?{}", url.path(), url.query().unwrap());
+    let res = h
+        .app
+        .clone()
+        .oneshot(Request::get(&path_and_query).body(Body::empty()).unwrap())
+        .await
+        .unwrap();
+    assert_eq!(res.status(), StatusCode::OK);
+    assert_eq!(res.headers()["content-type"], "image/png");
+    let png = res.into_body().collect().await.unwrap().to_bytes();
+    let decoded = marquee::poster::decode_image(&png).unwrap();
+    assert_eq!((decoded.width(), decoded.height()), (1536, 864));
+
+    // Tampered, or signed for another key: 403.
+    let tampered = path_and_query.replace("sig=", "sig=0");
+    let res = h
+        .app
+        .clone()
+        .oneshot(Request::get(&tampered).body(Body::empty()).unwrap())
+        .await
+        .unwrap();
+    assert_eq!(res.status(), StatusCode::FORBIDDEN);
+    let other = path_and_query.replacen("posters/", "posters/x", 1);
+    let res = h
+        .app
+        .clone()
+        .oneshot(Request::get(&other).body(Body::empty()).unwrap())
+        .await
+        .unwrap();
+    assert_eq!(res.status(), StatusCode::FORBIDDEN);
+    // No signature at all.
+    let res = h
+        .app
+        .clone()
+        .oneshot(Request::get(url.path()).body(Body::empty()).unwrap())
+        .await
+        .unwrap();
+    assert_eq!(res.status(), StatusCode::FORBIDDEN);
+}
+
+#[tokio::test]
+async fn an_expired_local_link_is_refused() {
+    let h = harness();
+    let key = "posters/2026/01/01/old.png";
+    std::fs::create_dir_all(h.store_dir.path().join("posters/2026/01/01")).unwrap();
+    std::fs::write(h.store_dir.path().join(key), b"png").unwrap();
+    let store = LocalStore::open(h.store_dir.path(), "http://127.0.0.1:3000").unwrap();
+    let url = url::Url::parse(&store.signed_url(key, now() - 1)).unwrap();
+    let res = h
+        .app
+        .clone()
+        .oneshot(
+            Request::get(format!("{}?{}", url.path(), url.query().unwrap()))
+                .body(Body::empty())
+                .unwrap(),
+        )
+        .await
+        .unwrap();
+    assert_eq!(res.status(), StatusCode::FORBIDDEN);
+    let fresh = url::Url::parse(&store.signed_url(key, now() + 60)).unwrap();
+    let res = h
+        .app
+        .clone()
+        .oneshot(
+            Request::get(format!("{}?{}", fresh.path(), fresh.query().unwrap()))
+                .body(Body::empty())
+                .unwrap(),
+        )
+        .await
+        .unwrap();
+    assert_eq!(res.status(), StatusCode::OK);
+}
+
+#[tokio::test]
+async fn health_is_reported() {
+    let h = harness();
+    let (status, body) = send(&h, Request::get("/healthz").body(Body::empty()).unwrap()).await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(body["status"], "ok");
+}
