@@ -76,6 +76,12 @@ enum Command {
         #[arg(long, default_value = "gallery")]
         out: PathBuf,
     },
+    /// Print the Slack app manifest for a deployment, ready for "Create app from manifest".
+    Manifest {
+        /// The deployment's base URL (the stack's HttpApiUrl output).
+        #[arg(long)]
+        url: String,
+    },
 }
 
 /// Runs the command line and returns the process's exit code.
@@ -130,6 +136,10 @@ async fn run(cli: Cli) -> Result<(), BoxError> {
         }
         Command::Sign { body, timestamp } => sign(&config, body, timestamp),
         Command::Poster { out, text } => poster(config, &join_args(&text), out).await,
+        Command::Manifest { url } => {
+            print!("{}", crate::slack::manifest::render(&url)?);
+            Ok(())
+        }
         Command::Gallery { out } => {
             let files =
                 tokio::task::spawn_blocking(move || crate::poster::gallery::write_gallery(&out))
