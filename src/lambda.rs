@@ -63,13 +63,16 @@ impl Handler {
             let job = Job::from_event(payload)?;
             let id = job.id;
             // Lambda kills the function at its deadline; the pipeline stops early enough to
-            // tell the requester instead.
+            // tell the requester instead. A runtime that reports no usable deadline (one already
+            // past at the start, as local emulators may) leaves the pipeline to its own
+            // per-call timeouts rather than failing every job at once.
             let left = context
                 .deadline()
                 .duration_since(SystemTime::now())
                 .unwrap_or(Duration::ZERO);
-            let deadline = tokio::time::Instant::now() + left;
-            return match self.pipeline.run(job, Some(deadline)).await {
+            let deadline = (!left.is_zero()).then(|| tokio::time::Instant::now() + left);
+            tracing::info!(job = %id, ms_left = left.as_millis() as u64, "worker started");
+            return match self.pipeline.run(job, deadline).await {
                 Outcome::Delivered => Ok(serde_json::json!({"job": id, "outcome": "delivered"})),
                 Outcome::FailedAndTold { kind } => {
                     // The requester knows; a runtime error here would only make Lambda retry.

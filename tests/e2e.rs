@@ -1,0 +1,371 @@
+//! End to end on real local parts: the `marquee-lambda` binary under `cargo lambda watch`,
+//! SeaweedFS's S3 gateway with authentication on, and wire-exact Bedrock and Slack stand-ins,
+//! all reached through the standard `AWS_ENDPOINT_URL_*` variables and the response-URL
+//! allow-list (see `tests/support/`). A signed slash command travels the whole way: ack,
+//! asynchronous self-invoke, Bedrock, S3, presigned link, and the Slack message whose image
+//! Slack's stand-in downloads at post time, as Slack does.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+mod support;
+
+use std::time::{Duration, Instant};
+
+use serde_json::Value;
+use support::bedrock::Fault;
+use support::{slack, stack};
+
+const DELIVERY: Duration = Duration::from_secs(60);
+
+/// Starts the stack and the function (compiling it on first use) off the test's runtime.
+async fn lambda_base() -> String {
+    tokio::task::spawn_blocking(|| stack().lambda().http_base())
+        .await
+        .unwrap()
+}
+
+/// Sends `/poster <text>` signed with `secret` at the function's front door.
+async fn slash(base: &str, text: &str, response_url: &str, secret: &str) -> (u16, Value, Duration) {
+    let body = slack::slash_command_body(text, response_url);
+    let mut req = reqwest::Client::new().post(format!("{base}/slack/commands"));
+    for (k, v) in slack::signed_headers(secret, body.as_bytes()) {
+        req = req.header(k, v);
+    }
+    let started = Instant::now();
+    let res = req.body(body).send().await.unwrap();
+    let elapsed = started.elapsed();
+    let status = res.status().as_u16();
+    let json = res.json().await.unwrap_or(Value::Null);
+    (status, json, elapsed)
+}
+
+/// Waits for `n` messages at `url`; when they do not come, shows the function's log.
+async fn wait_messages(url: &str, n: usize) -> Vec<Value> {
+    let messages = stack().slack().wait_for(url, n, DELIVERY).await;
+    if messages.len() < n {
+        eprintln!("--- function log ---\n{}", stack().lambda().log_tail(6000));
+    }
+    messages
+}
+
+fn image_url(message: &Value) -> Option<String> {
+    message["blocks"]
+        .as_array()?
+        .iter()
+        .find(|b| b["type"] == "image")
+        .and_then(|b| b["image_url"].as_str())
+        .map(str::to_owned)
+}
+
+async fn png_size(url: &str) -> (u16, Option<(u32, u32)>) {
+    let res = reqwest::get(url).await.unwrap();
+    let status = res.status().as_u16();
+    let bytes = res.bytes().await.unwrap();
+    let size = marquee::poster::decode_image(&bytes)
+        .ok()
+        .map(|p| (p.width(), p.height()));
+    (status, size)
+}
+
+/// Changes one hex digit of the presigned URL's signature.
+fn tamper(url: &str) -> String {
+    let at =
+        url.find("X-Amz-Signature=").expect("a SigV4 presigned URL") + "X-Amz-Signature=".len();
+    let mut bytes = url.as_bytes().to_vec();
+    bytes[at] = if bytes[at] == b'0' { b'1' } else { b'0' };
+    String::from_utf8(bytes).unwrap()
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_slash_command_becomes_a_poster_in_the_channel() {
+    let base = lambda_base().await;
+    let s = stack();
+    let url = s.slack().response_url();
+    let text = "E2E-SD35 a lighthouse keeper fights a kraken --title “The Keeper” --tagline 'The sea wants him back' --seed 42 --style horror";
+
+    let (status, ack, latency) = slash(&base, text, &url, s.signing_secret()).await;
+    assert_eq!(status, 200, "{ack}");
+    assert_eq!(ack["response_type"], "ephemeral");
+    assert!(
+        ack["text"]
+            .as_str()
+            .unwrap()
+            .contains("Generating your poster"),
+        "{ack}"
+    );
+    assert!(latency < Duration::from_secs(3), "ack took {latency:?}");
+    eprintln!("ack latency through cargo lambda watch: {latency:?}");
+
+    let messages = wait_messages(&url, 1).await;
+    assert_eq!(messages.len(), 1, "exactly one message: {messages:?}");
+    let m = &messages[0];
+    assert_eq!(m["response_type"], "in_channel", "{m}");
+    let text = m.to_string();
+    for needle in [
+        "The Keeper",
+        "<@U0001>",
+        "seed 42",
+        "Stable Diffusion 3.5 Large",
+        "832×1216",
+        "<!date^",
+    ] {
+        assert!(text.contains(needle), "missing {needle}: {m}");
+    }
+    // Slack's stand-in fetched the image when the message was posted, and accepted it.
+    let posts = s.slack().posts(&url);
+    assert!(posts.iter().all(|p| p.accepted()), "{posts:?}");
+
+    // The link is a SigV4-presigned GET on SeaweedFS, serving a PNG of the model's size.
+    let link = image_url(m).expect("an image block");
+    assert!(link.starts_with(&s.s3().endpoint()), "{link}");
+    assert!(
+        link.contains(&format!("/{}/posters/", s.s3().bucket())),
+        "{link}"
+    );
+    assert_eq!(png_size(&link).await, (200, Some((832, 1216))));
+    assert_eq!(
+        reqwest::get(tamper(&link)).await.unwrap().status().as_u16(),
+        403
+    );
+    let unsigned = link.split('?').next().unwrap();
+    assert_eq!(reqwest::get(unsigned).await.unwrap().status().as_u16(), 403);
+
+    // Bedrock got exactly one request in SD3.5's format, with the style and the negatives.
+    let calls = s.bedrock().calls_for_prompt("E2E-SD35");
+    assert_eq!(calls.len(), 1, "{calls:?}");
+    let body = &calls[0].body;
+    assert_eq!(calls[0].model_id, "stability.sd3-5-large-v1:0");
+    assert_eq!(body["aspect_ratio"], "2:3");
+    assert_eq!(body["seed"], 42);
+    assert_eq!(body["output_format"], "png");
+    assert!(
+        body["prompt"]
+            .as_str()
+            .unwrap()
+            .contains("horror movie poster"),
+        "{body}"
+    );
+    assert!(
+        body["negative_prompt"]
+            .as_str()
+            .unwrap()
+            .contains("watermark"),
+        "{body}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn nova_canvas_gets_its_own_sizes() {
+    let base = lambda_base().await;
+    let s = stack();
+    let url = s.slack().response_url();
+    let (status, _, _) = slash(
+        &base,
+        "E2E-NOVA a derelict starship wakes up --model nova --ar 16:9",
+        &url,
+        s.signing_secret(),
+    )
+    .await;
+    assert_eq!(status, 200);
+    let messages = wait_messages(&url, 1).await;
+    let Some(link) = image_url(&messages[0]) else {
+        panic!(
+            "no image in {}\n--- function log ---\n{}",
+            messages[0],
+            stack().lambda().log_tail(6000)
+        );
+    };
+    // Clean AI art (no --title): delivered at Nova's 16:9 size.
+    assert_eq!(png_size(&link).await, (200, Some((1280, 720))));
+    let calls = s.bedrock().calls_for_prompt("E2E-NOVA");
+    assert_eq!(calls.len(), 1);
+    assert_eq!(calls[0].model_id, "amazon.nova-canvas-v1:0");
+    let config = &calls[0].body["imageGenerationConfig"];
+    assert_eq!(
+        (config["width"].as_u64(), config["height"].as_u64()),
+        (Some(1280), Some(720))
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn the_rest_door_answers_with_a_presigned_link() {
+    let base = lambda_base().await;
+    let s = stack();
+    let res = reqwest::Client::new()
+        .post(format!("{base}/v1/posters"))
+        .json(&serde_json::json!({"prompt": "E2E-REST a quiet harbour at dawn", "aspect_ratio": "1:1", "model": "core", "seed": 7}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status().as_u16(), 201);
+    let body: Value = res.json().await.unwrap();
+    assert_eq!(body["model"], "core");
+    assert_eq!(body["seed"], 7);
+    assert_eq!(
+        (body["width"].as_u64(), body["height"].as_u64()),
+        (Some(1024), Some(1024))
+    );
+    let link = body["url"].as_str().unwrap();
+    assert_eq!(png_size(link).await, (200, Some((1024, 1024))));
+    assert_eq!(
+        reqwest::get(tamper(link)).await.unwrap().status().as_u16(),
+        403
+    );
+    assert_eq!(
+        s.bedrock().calls_for_prompt("E2E-REST")[0].model_id,
+        "stability.stable-image-core-v1:1"
+    );
+
+    let bad = reqwest::Client::new()
+        .post(format!("{base}/v1/posters"))
+        .json(&serde_json::json!({"prompt": "x", "steps": 50}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(bad.status().as_u16(), 400);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn bad_and_stale_signatures_are_refused_with_no_work_done() {
+    let base = lambda_base().await;
+    let s = stack();
+    let url = s.slack().response_url();
+    let (status, body, _) = slash(&base, "E2E-BADSIG a cat", &url, "not-the-signing-secret").await;
+    assert_eq!(status, 401, "{body}");
+
+    // A correct signature made six minutes ago.
+    let form = slack::slash_command_body("E2E-BADSIG a cat", &url);
+    let old = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs() as i64
+        - 360;
+    let res = reqwest::Client::new()
+        .post(format!("{base}/slack/commands"))
+        .header("content-type", "application/x-www-form-urlencoded")
+        .header("x-slack-request-timestamp", old.to_string())
+        .header(
+            "x-slack-signature",
+            slack::signature(s.signing_secret(), old, form.as_bytes()),
+        )
+        .body(form)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status().as_u16(), 401);
+
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    assert!(s.bedrock().calls_for_prompt("E2E-BADSIG").is_empty());
+    assert!(s.slack().messages(&url).is_empty());
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_filtered_prompt_is_explained_to_the_requester() {
+    let base = lambda_base().await;
+    let s = stack();
+    s.bedrock()
+        .fault_for_prompt("E2E-FILTER", Fault::FilterPrompt, 1);
+    let url = s.slack().response_url();
+    let (status, _, _) = slash(
+        &base,
+        "E2E-FILTER something the filter dislikes",
+        &url,
+        s.signing_secret(),
+    )
+    .await;
+    assert_eq!(status, 200);
+    let messages = wait_messages(&url, 1).await;
+    assert_eq!(messages.len(), 1);
+    assert_eq!(messages[0]["response_type"], "ephemeral");
+    let text = messages[0].to_string();
+    assert!(
+        text.contains("safety filter") && text.contains("rephras"),
+        "{text}"
+    );
+    // A filtered prompt is not retried: it would be filtered again.
+    assert_eq!(s.bedrock().calls_for_prompt("E2E-FILTER").len(), 1);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn throttling_is_retried_then_explained_when_it_persists() {
+    let base = lambda_base().await;
+    let s = stack();
+
+    // Twice throttled, then served: the poster arrives and nothing is posted twice.
+    s.bedrock()
+        .fault_for_prompt("E2E-THROTTLE-2", Fault::Throttle, 2);
+    let url = s.slack().response_url();
+    slash(
+        &base,
+        "E2E-THROTTLE-2 a busy night",
+        &url,
+        s.signing_secret(),
+    )
+    .await;
+    let messages = wait_messages(&url, 1).await;
+    assert_eq!(
+        messages[0]["response_type"], "in_channel",
+        "{}",
+        messages[0]
+    );
+    assert_eq!(s.bedrock().calls_for_prompt("E2E-THROTTLE-2").len(), 3);
+
+    // Throttled every time: a bounded number of attempts, then one clear message.
+    s.bedrock()
+        .fault_for_prompt("E2E-THROTTLE-ALL", Fault::Throttle, 100);
+    let url = s.slack().response_url();
+    slash(
+        &base,
+        "E2E-THROTTLE-ALL a busier night",
+        &url,
+        s.signing_secret(),
+    )
+    .await;
+    let messages = wait_messages(&url, 1).await;
+    assert_eq!(messages[0]["response_type"], "ephemeral");
+    assert!(
+        messages[0].to_string().contains("busy right now"),
+        "{}",
+        messages[0]
+    );
+    assert_eq!(s.bedrock().calls_for_prompt("E2E-THROTTLE-ALL").len(), 4);
+    tokio::time::sleep(Duration::from_secs(1)).await;
+    assert_eq!(s.slack().messages(&url).len(), 1, "exactly one message");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn access_denied_tells_the_user_to_ask_the_admin() {
+    let base = lambda_base().await;
+    let s = stack();
+    s.bedrock()
+        .fault_for_prompt("E2E-DENIED", Fault::AccessDenied, 1);
+    let url = s.slack().response_url();
+    slash(&base, "E2E-DENIED a locked door", &url, s.signing_secret()).await;
+    let messages = wait_messages(&url, 1).await;
+    let text = messages[0].to_string();
+    assert!(
+        text.contains("admin") && text.contains("model access"),
+        "{text}"
+    );
+    assert_eq!(
+        s.bedrock().calls_for_prompt("E2E-DENIED").len(),
+        1,
+        "not retryable"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn help_and_mistakes_are_answered_at_the_door() {
+    let base = lambda_base().await;
+    let s = stack();
+    let url = s.slack().response_url();
+    let (status, help, _) = slash(&base, "help", &url, s.signing_secret()).await;
+    assert_eq!(status, 200);
+    assert!(help.to_string().contains("Make a movie poster"), "{help}");
+    let (status, wrong, _) =
+        slash(&base, "E2E-WRONG a cat --ar 7:3", &url, s.signing_secret()).await;
+    assert_eq!(status, 200);
+    assert!(wrong.to_string().contains("7:3"), "{wrong}");
+    tokio::time::sleep(Duration::from_secs(1)).await;
+    assert!(s.bedrock().calls_for_prompt("E2E-WRONG").is_empty());
+    assert!(s.slack().messages(&url).is_empty());
+}

@@ -1,0 +1,315 @@
+//! The end-to-end test stack: real SeaweedFS and `cargo lambda watch` processes plus wire-exact
+//! stand-ins for Bedrock Runtime, Slack and Lambda's async Invoke, all on 127.0.0.1.
+//!
+//! Integration tests include this tree with `mod support;` and call [`stack()`]. Each
+//! `#[tokio::test]` owns a short-lived runtime, so the servers live on one dedicated background
+//! thread with its own multi-thread runtime, created once per test binary; they outlive any
+//! single test. The stack is shared by every test in a binary, so tests keep apart by using their
+//! own `response_url`s and prompt markers rather than by resetting global state.
+//!
+//! Nothing here knows Marquee's internals: the product is reached only through its environment
+//! (the env file written for `cargo lambda watch`) and its HTTP surface.
+
+// Each integration test binary compiles this tree but uses only part of it.
+#![allow(dead_code)]
+
+pub mod bedrock;
+pub mod lambda_async;
+pub mod process;
+pub mod seaweed;
+pub mod slack;
+pub mod watch;
+
+use std::future::Future;
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::sync::OnceLock;
+use std::time::{Duration, Instant};
+
+use bedrock::Bedrock;
+use lambda_async::AsyncInvoke;
+use seaweed::Seaweed;
+use slack::Slack;
+use watch::Watch;
+
+/// The Lambda binary `cargo lambda watch` serves. `MARQUEE_TEST_LAMBDA_BIN` exists only so the
+/// harness can prove itself against a stand-in binary before the product's binary exists.
+const DEFAULT_LAMBDA_BIN: &str = "marquee-lambda";
+
+/// How long the first request to `cargo lambda watch` may take; it compiles the crate first.
+const WATCH_READY_TIMEOUT: Duration = Duration::from_secs(15 * 60);
+
+/// Errors from starting or driving the local stack. Test code usually panics on them with
+/// `{e}`, which keeps the full context (including the failing tool's log tail) in the message.
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    #[error(
+        "`{tool}` was not found on PATH or in {venv}: run `scripts/test.sh` (it installs the test \
+         tools with scripts/test-tools.sh) or put the directory printed by scripts/test-tools.sh \
+         on PATH"
+    )]
+    ToolMissing { tool: String, venv: String },
+    #[error("could not {action}")]
+    Io {
+        action: String,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error(
+        "{what} did not become ready within {waited:?}: {detail}\n--- {what} log (tail) ---\n{log}"
+    )]
+    NotReady {
+        what: String,
+        waited: Duration,
+        detail: String,
+        log: String,
+    },
+    #[error("{what} exited early (status {status})\n--- {what} log (tail) ---\n{log}")]
+    Exited {
+        what: String,
+        status: String,
+        log: String,
+    },
+}
+
+impl Error {
+    pub(crate) fn io(action: impl Into<String>, source: std::io::Error) -> Self {
+        Error::Io {
+            action: action.into(),
+            source,
+        }
+    }
+}
+
+/// All parts of the local stack. Get it with [`stack()`].
+pub struct Stack {
+    bedrock: Bedrock,
+    slack: Slack,
+    s3: Seaweed,
+    invoke: AsyncInvoke,
+    signing_secret: String,
+    lambda: OnceLock<Result<Watch, String>>,
+}
+
+/// The shared stack, started on first use. Panics (with the cause) if a part cannot start; a
+/// missing tool is a failure, never a silent skip.
+pub fn stack() -> &'static Stack {
+    static STACK: OnceLock<Result<Stack, String>> = OnceLock::new();
+    // The result, not the value, is cached so that a failed start is reported to every test
+    // with its real cause instead of being retried (30 s each) by every test in the binary.
+    match STACK.get_or_init(|| Stack::start().map_err(|e| e.to_string())) {
+        Ok(stack) => stack,
+        Err(e) => panic!("the local test stack could not start: {e}"),
+    }
+}
+
+impl Stack {
+    fn start() -> Result<Stack, Error> {
+        let started = Instant::now();
+        let s3 = Seaweed::start()?;
+        eprintln!(
+            "[support] SeaweedFS S3 ready at {} in {:.1?}",
+            s3.endpoint(),
+            started.elapsed()
+        );
+        Ok(Stack {
+            bedrock: Bedrock::start(),
+            slack: Slack::start(),
+            invoke: AsyncInvoke::start(),
+            s3,
+            signing_secret: random_token(32),
+            lambda: OnceLock::new(),
+        })
+    }
+
+    pub fn bedrock(&self) -> &Bedrock {
+        &self.bedrock
+    }
+
+    pub fn slack(&self) -> &Slack {
+        &self.slack
+    }
+
+    pub fn s3(&self) -> &Seaweed {
+        &self.s3
+    }
+
+    /// The async-invoke stand-in that `AWS_ENDPOINT_URL_LAMBDA` points at.
+    pub fn invoke(&self) -> &AsyncInvoke {
+        &self.invoke
+    }
+
+    /// The Slack signing secret the function under test is configured with.
+    pub fn signing_secret(&self) -> &str {
+        &self.signing_secret
+    }
+
+    /// The exact environment the function under test gets, in env-file order.
+    pub fn env(&self) -> Vec<(String, String)> {
+        let pairs = [
+            ("SLACK_SIGNING_SECRET", self.signing_secret.clone()),
+            ("MARQUEE_MODEL", "sd3.5".into()),
+            (
+                "MARQUEE_ALLOWED_MODELS",
+                "sd3.5,core,ultra,nova,offline".into(),
+            ),
+            ("MARQUEE_BUCKET", self.s3.bucket().into()),
+            ("MARQUEE_S3_FORCE_PATH_STYLE", "true".into()),
+            ("MARQUEE_RESPONSE_URL_HOSTS", self.slack.base_url()),
+            ("MARQUEE_MODEL_TIMEOUT", "5s".into()),
+            ("MARQUEE_LOG", "info".into()),
+            ("AWS_ENDPOINT_URL_S3", self.s3.endpoint()),
+            ("AWS_ENDPOINT_URL_BEDROCK_RUNTIME", self.bedrock.endpoint()),
+            ("AWS_ENDPOINT_URL_LAMBDA", self.invoke.endpoint()),
+            ("AWS_ACCESS_KEY_ID", self.s3.access_key().into()),
+            ("AWS_SECRET_ACCESS_KEY", self.s3.secret_key().into()),
+            ("AWS_REGION", "us-east-1".into()),
+        ];
+        pairs.into_iter().map(|(k, v)| (k.to_string(), v)).collect()
+    }
+
+    /// The function under `cargo lambda watch`, started (and compiled) on first use. Only tests
+    /// that need the Lambda pay for it. Once it is up, the async-invoke stand-in forwards to it.
+    pub fn lambda(&self) -> &Watch {
+        let watch = self.lambda.get_or_init(|| {
+            let bin = std::env::var("MARQUEE_TEST_LAMBDA_BIN")
+                .unwrap_or_else(|_| DEFAULT_LAMBDA_BIN.to_string());
+            let watch = Watch::start(&crate_root(), &bin, &self.env(), WATCH_READY_TIMEOUT)
+                .map_err(|e| e.to_string())?;
+            self.invoke.set_target(&watch.invoke_base());
+            Ok(watch)
+        });
+        match watch {
+            Ok(watch) => watch,
+            Err(e) => panic!("cargo lambda watch could not start: {e}"),
+        }
+    }
+}
+
+/// The crate whose tests include this module (where `cargo lambda watch` runs).
+pub fn crate_root() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+}
+
+/// The background runtime every server and child-process task runs on.
+pub fn runtime() -> &'static tokio::runtime::Handle {
+    static HANDLE: OnceLock<tokio::runtime::Handle> = OnceLock::new();
+    HANDLE.get_or_init(|| {
+        let (tx, rx) = std::sync::mpsc::channel();
+        std::thread::Builder::new()
+            .name("support-runtime".into())
+            .spawn(move || {
+                let rt = tokio::runtime::Builder::new_multi_thread()
+                    .worker_threads(2)
+                    .thread_name("support-worker")
+                    .enable_all()
+                    .build()
+                    .expect("the support runtime must build (out of threads or fds?)");
+                let _ = tx.send(rt.handle().clone());
+                // Parking this thread in `block_on` keeps the runtime alive for the whole binary.
+                rt.block_on(std::future::pending::<()>());
+            })
+            .expect("could not spawn the support runtime thread");
+        rx.recv()
+            .expect("the support runtime thread died while starting")
+    })
+}
+
+/// Runs `fut` to completion on the background runtime and blocks the caller until it is done.
+/// It runs on a helper thread because blocking inside a test's own runtime is not allowed.
+pub fn block_on<F>(fut: F) -> F::Output
+where
+    F: Future + Send,
+    F::Output: Send,
+{
+    std::thread::scope(|scope| {
+        scope
+            .spawn(|| runtime().block_on(fut))
+            .join()
+            .unwrap_or_else(|panic| std::panic::resume_unwind(panic))
+    })
+}
+
+/// Serves the router `make` builds (given its own address) on a fresh loopback port on the
+/// background runtime.
+pub(crate) fn serve(
+    name: &'static str,
+    make: impl FnOnce(SocketAddr) -> axum::Router,
+) -> SocketAddr {
+    // Binding synchronously hands the address back before any request can race the server.
+    let listener = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap_or_else(|e| panic!("could not bind a loopback port for the {name} stand-in: {e}"));
+    listener
+        .set_nonblocking(true)
+        .unwrap_or_else(|e| panic!("could not make the {name} listener non-blocking: {e}"));
+    let addr = listener
+        .local_addr()
+        .unwrap_or_else(|e| panic!("the {name} listener has no address: {e}"));
+    let app = make(addr);
+    runtime().spawn(async move {
+        let listener = match tokio::net::TcpListener::from_std(listener) {
+            Ok(l) => l,
+            Err(e) => return eprintln!("[support] the {name} stand-in could not start: {e}"),
+        };
+        if let Err(e) = axum::serve(listener, app).await {
+            eprintln!("[support] the {name} stand-in stopped: {e}");
+        }
+    });
+    addr
+}
+
+/// Picks `n` distinct free loopback ports for a child process to bind. They are held open
+/// together so they differ, then released; a collision with another process in the short window
+/// before the child binds is possible but rare, and surfaces as a readiness error.
+pub fn free_ports(n: usize) -> Vec<u16> {
+    let listeners: Vec<_> = (0..n)
+        .map(|_| {
+            std::net::TcpListener::bind("127.0.0.1:0")
+                .unwrap_or_else(|e| panic!("could not bind a loopback port: {e}"))
+        })
+        .collect();
+    listeners
+        .iter()
+        .map(|l| l.local_addr().map(|a| a.port()).unwrap_or_default())
+        .collect()
+}
+
+/// Finds a tool on PATH, or in the venv `scripts/test-tools.sh` creates under the crate.
+pub fn find_tool(tool: &str) -> Result<PathBuf, Error> {
+    let venv = crate_root().join(".tools/venv/bin");
+    let path = std::env::var_os("PATH").unwrap_or_default();
+    std::env::split_paths(&path)
+        .chain(std::iter::once(venv.clone()))
+        .map(|dir| dir.join(tool))
+        .find(|candidate| is_executable(candidate))
+        .ok_or_else(|| Error::ToolMissing {
+            tool: tool.to_string(),
+            venv: venv.display().to_string(),
+        })
+}
+
+fn is_executable(path: &Path) -> bool {
+    use std::os::unix::fs::PermissionsExt;
+    path.metadata()
+        .map(|m| m.is_file() && m.permissions().mode() & 0o111 != 0)
+        .unwrap_or(false)
+}
+
+/// A random alphanumeric token (secrets, keys, URL parts). Not cryptographic; tests only.
+pub fn random_token(len: usize) -> String {
+    (0..len).map(|_| fastrand::alphanumeric()).collect()
+}
+
+/// Polls `probe` every 50 ms until it yields a value or `timeout` passes.
+pub async fn poll<T>(timeout: Duration, mut probe: impl FnMut() -> Option<T>) -> Option<T> {
+    let deadline = Instant::now() + timeout;
+    loop {
+        if let Some(value) = probe() {
+            return Some(value);
+        }
+        if Instant::now() >= deadline {
+            return None;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}

@@ -1,0 +1,574 @@
+//! Stand-in for Slack's side of a slash command: the `response_url`s Marquee posts results to.
+//!
+//! It behaves like Slack where Marquee can get it wrong: each URL takes at most 5 messages within
+//! 30 minutes (then `expired_url`), Block Kit limits are enforced, and every image block's
+//! `image_url` is downloaded while the post is handled, exactly when Slack fetches it; an
+//! unreachable URL or a body that is not PNG/JPEG/GIF fails the post with `invalid_blocks` /
+//! `downloading image failed`, as Slack answers. Only loopback image URLs are fetched (tests
+//! never reach out); any other host counts as a failed download. Every attempt is recorded.
+//!
+//! It also holds the request-signing helpers a test needs to play Slack towards Marquee.
+
+use std::collections::HashMap;
+use std::net::SocketAddr;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, MutexGuard};
+use std::time::{Duration, Instant, SystemTime};
+
+use axum::Router;
+use axum::body::Bytes;
+use axum::extract::State;
+use axum::http::{StatusCode, Uri, header};
+use axum::response::{IntoResponse, Response};
+use axum::routing::post;
+use hmac::{Hmac, KeyInit, Mac};
+use serde_json::{Value, json};
+use sha2::Sha256;
+
+/// Slack's limit on messages per `response_url`.
+pub const POSTS_PER_URL: usize = 5;
+/// How long a `response_url` stays usable.
+pub const URL_LIFETIME: Duration = Duration::from_secs(30 * 60);
+
+/// A way for a `response_url` to misbehave.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Fault {
+    /// 500 with body `rollup_error`.
+    ServerError,
+    /// 404 `{"ok":false,"error":"expired_url"}` as if the URL were used up or too old.
+    Expired,
+    /// Wait this long before handling the post normally.
+    Hang(Duration),
+}
+
+/// One image download made while handling a post.
+#[derive(Clone, Debug)]
+pub struct ImageFetch {
+    pub url: String,
+    /// HTTP status, if a response arrived.
+    pub status: Option<u16>,
+    pub content_type: Option<String>,
+    pub bytes: Bytes,
+    /// Why the download counts as failed, if it does.
+    pub error: Option<String>,
+}
+
+/// One POST to a `response_url`, accepted or not.
+#[derive(Clone, Debug)]
+pub struct Post {
+    pub url: String,
+    /// The parsed JSON body, or `Value::Null` if it was not JSON.
+    pub body: Value,
+    pub at: SystemTime,
+    pub status: u16,
+    /// The Slack error code answered (`invalid_blocks`, `expired_url`, ...), if any.
+    pub error: Option<String>,
+    /// Details, e.g. `downloading image failed [json-pointer:/blocks/1/image_url]`.
+    pub errors: Vec<String>,
+    pub images: Vec<ImageFetch>,
+    pub fault: Option<Fault>,
+}
+
+impl Post {
+    pub fn accepted(&self) -> bool {
+        self.status == 200
+    }
+}
+
+struct UrlState {
+    created: Instant,
+    accepted: usize,
+}
+
+struct Rule {
+    path: Option<String>,
+    fault: Fault,
+    remaining: u32,
+}
+
+#[derive(Default)]
+struct Inner {
+    urls: HashMap<String, UrlState>,
+    posts: Vec<Post>,
+    rules: Vec<Rule>,
+}
+
+#[derive(Clone)]
+struct App {
+    addr: SocketAddr,
+    inner: Arc<Mutex<Inner>>,
+    http: reqwest::Client,
+}
+
+/// Handle to the Slack stand-in. Cheap to clone.
+#[derive(Clone)]
+pub struct Slack {
+    app: App,
+    next: Arc<AtomicU64>,
+}
+
+impl Slack {
+    /// Starts the stand-in on the background runtime.
+    pub fn start() -> Slack {
+        let inner = Arc::new(Mutex::new(Inner::default()));
+        let http = reqwest::Client::builder()
+            .timeout(Duration::from_secs(10))
+            .build()
+            .unwrap_or_else(|e| panic!("could not build the Slack stand-in's HTTP client: {e}"));
+        let addr = super::serve("slack", |addr| {
+            Router::new()
+                .route("/commands/{team}/{id}/{token}", post(response_url_post))
+                .with_state(App {
+                    addr,
+                    inner: inner.clone(),
+                    http: http.clone(),
+                })
+        });
+        Slack {
+            app: App { addr, inner, http },
+            next: Arc::new(AtomicU64::new(1)),
+        }
+    }
+
+    /// `http://127.0.0.1:PORT`, the value for `MARQUEE_RESPONSE_URL_HOSTS`.
+    pub fn base_url(&self) -> String {
+        format!("http://{}", self.app.addr)
+    }
+
+    /// A fresh, unique `response_url` like `http://127.0.0.1:PORT/commands/T0001/<n>/<token>`.
+    pub fn response_url(&self) -> String {
+        let n = 397_700_000_000 + self.next.fetch_add(1, Ordering::Relaxed);
+        let path = format!("/commands/T0001/{n}/{}", super::random_token(24));
+        self.lock().urls.insert(
+            path.clone(),
+            UrlState {
+                created: Instant::now(),
+                accepted: 0,
+            },
+        );
+        format!("{}{path}", self.base_url())
+    }
+
+    /// The accepted messages posted to `url`, oldest first.
+    pub fn messages(&self, url: &str) -> Vec<Value> {
+        self.posts(url)
+            .into_iter()
+            .filter(Post::accepted)
+            .map(|p| p.body)
+            .collect()
+    }
+
+    /// Every post to `url`, including rejected ones.
+    pub fn posts(&self, url: &str) -> Vec<Post> {
+        self.lock()
+            .posts
+            .iter()
+            .filter(|p| p.url == url)
+            .cloned()
+            .collect()
+    }
+
+    /// Every post to any URL.
+    pub fn all_posts(&self) -> Vec<Post> {
+        self.lock().posts.clone()
+    }
+
+    /// Accepted messages across all URLs.
+    pub fn total_messages(&self) -> usize {
+        self.lock().posts.iter().filter(|p| p.accepted()).count()
+    }
+
+    /// Waits until `url` has at least `n` accepted messages and returns them; panics after
+    /// `timeout` with everything that did arrive, rejected posts included.
+    pub async fn wait_for(&self, url: &str, n: usize, timeout: Duration) -> Vec<Value> {
+        let found = super::poll(timeout, || {
+            let messages = self.messages(url);
+            (messages.len() >= n).then_some(messages)
+        })
+        .await;
+        match found {
+            Some(messages) => messages,
+            None => panic!(
+                "waited {timeout:?} for {n} message(s) at a response_url; posts there: {:#?}",
+                self.posts(url)
+            ),
+        }
+    }
+
+    /// Applies `fault` to the next `times` posts to any URL. Prefer [`Self::fault_for`].
+    pub fn fault(&self, fault: Fault, times: u32) {
+        self.lock().rules.push(Rule {
+            path: None,
+            fault,
+            remaining: times,
+        });
+    }
+
+    /// Applies `fault` to the next `times` posts to `url`.
+    pub fn fault_for(&self, url: &str, fault: Fault, times: u32) {
+        let path = url
+            .strip_prefix(&self.base_url())
+            .unwrap_or(url)
+            .to_string();
+        self.lock().rules.push(Rule {
+            path: Some(path),
+            fault,
+            remaining: times,
+        });
+    }
+
+    pub fn clear_faults(&self) {
+        self.lock().rules.clear();
+    }
+
+    fn lock(&self) -> MutexGuard<'_, Inner> {
+        lock(&self.app.inner)
+    }
+}
+
+fn lock(inner: &Mutex<Inner>) -> MutexGuard<'_, Inner> {
+    // A test that panicked while holding the lock must not break every later test.
+    inner.lock().unwrap_or_else(|p| p.into_inner())
+}
+
+/// The outcome of one post before it is recorded.
+struct Outcome {
+    status: StatusCode,
+    error: Option<String>,
+    errors: Vec<String>,
+    images: Vec<ImageFetch>,
+}
+
+impl Outcome {
+    fn ok(images: Vec<ImageFetch>) -> Outcome {
+        Outcome {
+            status: StatusCode::OK,
+            error: None,
+            errors: Vec::new(),
+            images,
+        }
+    }
+
+    fn fail(status: StatusCode, error: &str, errors: Vec<String>) -> Outcome {
+        Outcome {
+            status,
+            error: Some(error.to_string()),
+            errors,
+            images: Vec::new(),
+        }
+    }
+
+    fn response(&self) -> Response {
+        let body = match &self.error {
+            None => json!({"ok": true}),
+            Some(error) if self.errors.is_empty() => json!({"ok": false, "error": error}),
+            Some(error) => json!({
+                "ok": false,
+                "error": error,
+                "errors": self.errors,
+                "response_metadata": {
+                    "messages": self.errors.iter().map(|e| format!("[ERROR] {e}")).collect::<Vec<_>>(),
+                },
+            }),
+        };
+        (
+            self.status,
+            [(header::CONTENT_TYPE, "application/json; charset=utf-8")],
+            body.to_string(),
+        )
+            .into_response()
+    }
+}
+
+async fn response_url_post(State(app): State<App>, uri: Uri, body: Bytes) -> Response {
+    let path = uri.path().to_string();
+    let url = format!("http://{}{path}", app.addr);
+    let parsed: Value = serde_json::from_slice(&body).unwrap_or(Value::Null);
+    let fault = take_fault(&app.inner, &path);
+    let outcome = handle(&app, &path, &body, &parsed, fault.as_ref()).await;
+    let response = outcome.response();
+    lock(&app.inner).posts.push(Post {
+        url,
+        body: parsed,
+        at: SystemTime::now(),
+        status: outcome.status.as_u16(),
+        error: outcome.error,
+        errors: outcome.errors,
+        images: outcome.images,
+        fault,
+    });
+    response
+}
+
+async fn handle(app: &App, path: &str, raw: &[u8], body: &Value, fault: Option<&Fault>) -> Outcome {
+    match fault {
+        Some(Fault::ServerError) => {
+            return Outcome::fail(StatusCode::INTERNAL_SERVER_ERROR, "rollup_error", vec![]);
+        }
+        Some(Fault::Expired) => return Outcome::fail(StatusCode::NOT_FOUND, "expired_url", vec![]),
+        Some(Fault::Hang(duration)) => tokio::time::sleep(*duration).await,
+        None => {}
+    }
+    {
+        let inner = lock(&app.inner);
+        match inner.urls.get(path) {
+            Some(state)
+                if state.accepted < POSTS_PER_URL && state.created.elapsed() < URL_LIFETIME => {}
+            _ => return Outcome::fail(StatusCode::NOT_FOUND, "expired_url", vec![]),
+        }
+    }
+    if serde_json::from_slice::<Value>(raw).is_err() || !body.is_object() {
+        return Outcome::fail(StatusCode::BAD_REQUEST, "invalid_payload", vec![]);
+    }
+    if let Err(errors) = validate(body) {
+        return Outcome::fail(StatusCode::BAD_REQUEST, "invalid_blocks", errors);
+    }
+    if body.get("delete_original").and_then(Value::as_bool) != Some(true)
+        && body
+            .get("text")
+            .and_then(Value::as_str)
+            .is_none_or(|t| t.trim().is_empty())
+    {
+        // Slack itself only warns (`missing_text`); Marquee promises a fallback, so it fails here.
+        return Outcome::fail(
+            StatusCode::BAD_REQUEST,
+            "no_text",
+            vec!["a plain `text` fallback is required alongside blocks".into()],
+        );
+    }
+
+    let mut images = Vec::new();
+    let mut errors = Vec::new();
+    let blocks = body.get("blocks").and_then(Value::as_array);
+    for (i, block) in blocks.into_iter().flatten().enumerate() {
+        if block.get("type").and_then(Value::as_str) != Some("image") {
+            continue;
+        }
+        let Some(image_url) = block.get("image_url").and_then(Value::as_str) else {
+            continue;
+        };
+        let fetch = download(&app.http, image_url).await;
+        if fetch.error.is_some() {
+            errors.push(format!(
+                "downloading image failed [json-pointer:/blocks/{i}/image_url]"
+            ));
+        }
+        images.push(fetch);
+    }
+    if !errors.is_empty() {
+        let mut outcome = Outcome::fail(StatusCode::BAD_REQUEST, "invalid_blocks", errors);
+        outcome.images = images;
+        return outcome;
+    }
+
+    let mut inner = lock(&app.inner);
+    match inner.urls.get_mut(path) {
+        // Counted at acceptance so two racing posts cannot both be the fifth.
+        Some(state) if state.accepted < POSTS_PER_URL => state.accepted += 1,
+        _ => return Outcome::fail(StatusCode::NOT_FOUND, "expired_url", vec![]),
+    }
+    Outcome::ok(images)
+}
+
+fn take_fault(inner: &Mutex<Inner>, path: &str) -> Option<Fault> {
+    let mut inner = lock(inner);
+    let rules = &mut inner.rules;
+    let index = rules
+        .iter()
+        .position(|r| r.remaining > 0 && r.path.as_deref() == Some(path))
+        .or_else(|| {
+            rules
+                .iter()
+                .position(|r| r.remaining > 0 && r.path.is_none())
+        })?;
+    let rule = &mut rules[index];
+    rule.remaining -= 1;
+    let fault = rule.fault.clone();
+    rules.retain(|r| r.remaining > 0);
+    Some(fault)
+}
+
+/// Block Kit limits Marquee could break; each violation is reported with a JSON pointer.
+fn validate(body: &Value) -> Result<(), Vec<String>> {
+    let mut errors = Vec::new();
+    let Some(blocks) = body.get("blocks") else {
+        return Ok(());
+    };
+    let Some(blocks) = blocks.as_array() else {
+        return Err(vec!["must be an array [json-pointer:/blocks]".into()]);
+    };
+    if blocks.len() > 50 {
+        errors.push("no more than 50 items allowed [json-pointer:/blocks]".into());
+    }
+    let text_len = |v: Option<&Value>| {
+        v.and_then(|t| t.get("text"))
+            .and_then(Value::as_str)
+            .map(|s| s.chars().count())
+    };
+    for (i, block) in blocks.iter().enumerate() {
+        let at = |field: &str| format!("[json-pointer:/blocks/{i}{field}]");
+        match block.get("type").and_then(Value::as_str) {
+            Some("image") => {
+                let url = block.get("image_url").and_then(Value::as_str);
+                let file = block.get("slack_file");
+                match (url, file) {
+                    (None, None) => {
+                        errors.push(format!("missing required field: image_url {}", at("")))
+                    }
+                    (Some(url), _) if url.chars().count() > 3000 => errors.push(format!(
+                        "must be less than 3001 characters {}",
+                        at("/image_url")
+                    )),
+                    _ => {}
+                }
+                match block.get("alt_text").and_then(Value::as_str) {
+                    None => errors.push(format!("missing required field: alt_text {}", at(""))),
+                    Some(alt) if alt.chars().count() > 2000 => errors.push(format!(
+                        "must be less than 2001 characters {}",
+                        at("/alt_text")
+                    )),
+                    Some(_) => {}
+                }
+                if text_len(block.get("title")).is_some_and(|n| n > 2000) {
+                    errors.push(format!(
+                        "must be less than 2001 characters {}",
+                        at("/title/text")
+                    ));
+                }
+            }
+            Some("section") => {
+                if text_len(block.get("text")).is_some_and(|n| n > 3000) {
+                    errors.push(format!(
+                        "must be less than 3001 characters {}",
+                        at("/text/text")
+                    ));
+                }
+                if block.get("text").is_none() && block.get("fields").is_none() {
+                    errors.push(format!("must provide text or fields {}", at("")));
+                }
+            }
+            Some("header") => {
+                if text_len(block.get("text")).is_some_and(|n| n > 150) {
+                    errors.push(format!(
+                        "must be less than 151 characters {}",
+                        at("/text/text")
+                    ));
+                }
+            }
+            Some(_) => {}
+            None => errors.push(format!("missing required field: type {}", at(""))),
+        }
+    }
+    if errors.is_empty() {
+        Ok(())
+    } else {
+        Err(errors)
+    }
+}
+
+/// Fetches an image the way Slack does at post time; only loopback hosts are contacted.
+async fn download(http: &reqwest::Client, image_url: &str) -> ImageFetch {
+    let mut fetch = ImageFetch {
+        url: image_url.to_string(),
+        status: None,
+        content_type: None,
+        bytes: Bytes::new(),
+        error: None,
+    };
+    let loopback = url::Url::parse(image_url).ok().is_some_and(|u| {
+        matches!(u.scheme(), "http" | "https")
+            && matches!(u.host_str(), Some("127.0.0.1" | "localhost" | "[::1]"))
+    });
+    if !loopback {
+        fetch.error = Some("not a loopback http(s) URL; the stand-in fetches nothing else".into());
+        return fetch;
+    }
+    let response = match http.get(image_url).send().await {
+        Ok(r) => r,
+        Err(e) => {
+            fetch.error = Some(format!("request failed: {e}"));
+            return fetch;
+        }
+    };
+    fetch.status = Some(response.status().as_u16());
+    fetch.content_type = response
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_string);
+    let ok_status = response.status().is_success();
+    match response.bytes().await {
+        Ok(bytes) => fetch.bytes = bytes,
+        Err(e) => {
+            fetch.error = Some(format!("reading the body failed: {e}"));
+            return fetch;
+        }
+    }
+    if !ok_status {
+        fetch.error = Some(format!("HTTP {}", fetch.status.unwrap_or_default()));
+    } else if image_kind(&fetch.bytes).is_none() {
+        fetch.error = Some("the body is not a PNG, JPEG or GIF".into());
+    }
+    fetch
+}
+
+/// Sniffs the formats Slack renders in image blocks.
+pub fn image_kind(bytes: &[u8]) -> Option<&'static str> {
+    if bytes.starts_with(b"\x89PNG\r\n\x1a\n") {
+        Some("png")
+    } else if bytes.starts_with(&[0xFF, 0xD8, 0xFF]) {
+        Some("jpeg")
+    } else if bytes.starts_with(b"GIF87a") || bytes.starts_with(b"GIF89a") {
+        Some("gif")
+    } else {
+        None
+    }
+}
+
+/// `X-Slack-Signature` for `body` sent at `timestamp` (unix seconds): `v0=` + hex HMAC-SHA256
+/// of `v0:{timestamp}:{body}`.
+pub fn signature(secret: &str, timestamp: i64, body: &[u8]) -> String {
+    let mut mac = match Hmac::<Sha256>::new_from_slice(secret.as_bytes()) {
+        Ok(mac) => mac,
+        Err(e) => panic!("HMAC accepts keys of any length: {e}"),
+    };
+    mac.update(format!("v0:{timestamp}:").as_bytes());
+    mac.update(body);
+    format!("v0={}", hex::encode(mac.finalize().into_bytes()))
+}
+
+/// The form body Slack posts for `/poster <text>`, with `response_url`.
+pub fn slash_command_body(text: &str, response_url: &str) -> String {
+    let trigger = format!("{}.{}", fastrand::u64(..), super::random_token(16));
+    serde_urlencoded::to_string([
+        ("token", "legacy-verification-token"),
+        ("team_id", "T0001"),
+        ("team_domain", "marquee-test"),
+        ("channel_id", "C0001"),
+        ("channel_name", "general"),
+        ("user_id", "U0001"),
+        ("user_name", "tester"),
+        ("command", "/poster"),
+        ("text", text),
+        ("api_app_id", "A0001"),
+        ("response_url", response_url),
+        ("trigger_id", &trigger),
+    ])
+    .unwrap_or_else(|e| panic!("a form of plain strings always encodes: {e}"))
+}
+
+/// Headers that sign `body` as Slack would, now.
+pub fn signed_headers(secret: &str, body: &[u8]) -> [(String, String); 3] {
+    let now = SystemTime::now()
+        .duration_since(SystemTime::UNIX_EPOCH)
+        .map(|d| d.as_secs() as i64)
+        .unwrap_or_default();
+    [
+        ("X-Slack-Request-Timestamp".into(), now.to_string()),
+        ("X-Slack-Signature".into(), signature(secret, now, body)),
+        (
+            "Content-Type".into(),
+            "application/x-www-form-urlencoded".into(),
+        ),
+    ]
+}

@@ -1,0 +1,164 @@
+//! The function under test, run by `cargo lambda watch` (the real Lambda emulator) on a free
+//! loopback port with an env file, with enough concurrency that the function can invoke itself.
+//!
+//! watch compiles the binary on the first request, so readiness is a `GET .../healthz` that
+//! answers 200; the first one can take minutes on a cold target dir. Progress is printed so a
+//! slow start does not look like a hang.
+
+use std::path::Path;
+use std::sync::Mutex;
+use std::time::{Duration, Instant};
+
+use super::Error;
+use super::process::Supervised;
+
+/// At least 2 so a self-invoking function cannot deadlock; 4 lets a few jobs overlap.
+const CONCURRENCY: u32 = 4;
+
+pub struct Watch {
+    port: u16,
+    bin: String,
+    // Declared before `dir` so the process stops before the env file and log are removed.
+    process: Mutex<Supervised>,
+    dir: tempfile::TempDir,
+}
+
+impl Watch {
+    /// Starts `cargo-lambda lambda watch` in `crate_dir` for binary `bin` with `env`, and waits
+    /// until `GET /lambda-url/<bin>/healthz` answers 200 (up to `timeout`).
+    pub fn start(
+        crate_dir: &Path,
+        bin: &str,
+        env: &[(String, String)],
+        timeout: Duration,
+    ) -> Result<Watch, Error> {
+        let cargo_lambda = super::find_tool("cargo-lambda")?;
+        let dir = tempfile::Builder::new()
+            .prefix("marquee-watch-")
+            .tempdir()
+            .map_err(|e| Error::io("create a temp dir for cargo lambda watch", e))?;
+        let env_file = dir.path().join("function.env");
+        let contents: String = env.iter().map(|(k, v)| format!("{k}={v}\n")).collect();
+        std::fs::write(&env_file, contents)
+            .map_err(|e| Error::io(format!("write {}", env_file.display()), e))?;
+
+        let port = super::free_ports(1)[0];
+        let args: Vec<String> = vec![
+            "lambda".into(),
+            "watch".into(),
+            "-A".into(),
+            "127.0.0.1".into(),
+            "-P".into(),
+            port.to_string(),
+            "--env-file".into(),
+            env_file.display().to_string(),
+            "--concurrency".into(),
+            CONCURRENCY.to_string(),
+        ];
+        let process = Supervised::spawn(
+            "cargo-lambda-watch",
+            &cargo_lambda,
+            &args,
+            crate_dir,
+            &[],
+            dir.path(),
+        )?;
+        let watch = Watch {
+            port,
+            bin: bin.to_string(),
+            process: Mutex::new(process),
+            dir,
+        };
+        watch.wait_ready(timeout)?;
+        Ok(watch)
+    }
+
+    /// `http://127.0.0.1:PORT/lambda-url/<bin>`: the function's HTTP surface (API Gateway v2
+    /// events); append the route, e.g. `/slack/commands`.
+    pub fn http_base(&self) -> String {
+        format!("http://127.0.0.1:{}/lambda-url/{}", self.port, self.bin)
+    }
+
+    /// `http://127.0.0.1:PORT`: watch's Invoke API root.
+    pub fn invoke_base(&self) -> String {
+        format!("http://127.0.0.1:{}", self.port)
+    }
+
+    /// The full Invoke URL of the function.
+    pub fn invoke_url(&self) -> String {
+        format!(
+            "{}/2015-03-31/functions/{}/invocations",
+            self.invoke_base(),
+            self.bin
+        )
+    }
+
+    /// The last `max` bytes of watch's output (cargo's and the function's logs).
+    pub fn log_tail(&self, max: u64) -> String {
+        self.lock().log_tail(max)
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, Supervised> {
+        self.process.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    fn wait_ready(&self, timeout: Duration) -> Result<(), Error> {
+        let started = Instant::now();
+        let url = format!("{}/healthz", self.http_base());
+        eprintln!(
+            "[support] starting cargo lambda watch for `{}` on port {} (the first request compiles it; log: {})",
+            self.bin,
+            self.port,
+            self.lock().log_path().display()
+        );
+        super::block_on(async {
+            // One request, left pending for the whole compile: watch starts a new function
+            // instance (another `cargo run`, all fighting over the build lock) for every request
+            // it holds, so timing out and retrying would multiply the work.
+            let http = reqwest::Client::new();
+            let mut last = String::from("no attempt finished");
+            let mut ticker = tokio::time::interval(Duration::from_secs(15));
+            ticker.tick().await;
+            while started.elapsed() < timeout {
+                let attempt = http
+                    .get(&url)
+                    .timeout(timeout.saturating_sub(started.elapsed()))
+                    .send();
+                tokio::pin!(attempt);
+                let result = loop {
+                    tokio::select! {
+                        result = &mut attempt => break result,
+                        _ = ticker.tick() => {
+                            self.lock().check_alive()?;
+                            eprintln!(
+                                "[support] still waiting for cargo lambda watch to build `{}` ({:.0?})",
+                                self.bin,
+                                started.elapsed()
+                            );
+                        }
+                    }
+                };
+                match result {
+                    Ok(r) if r.status().is_success() => {
+                        eprintln!(
+                            "[support] cargo lambda watch ready in {:.1?}",
+                            started.elapsed()
+                        );
+                        return Ok(());
+                    }
+                    Ok(r) => last = format!("GET {url} answered {}", r.status()),
+                    Err(e) => last = format!("GET {url} failed: {e}"),
+                }
+                // Before the server listens, requests fail at once; watch may also exit.
+                self.lock().check_alive()?;
+                tokio::time::sleep(Duration::from_millis(250)).await;
+            }
+            Err(Error::NotReady {
+                what: "cargo lambda watch".into(),
+                waited: started.elapsed(),
+                detail: last,
+                log: self.log_tail(8000),
+            })
+        })
+    }
+}
