@@ -19,6 +19,7 @@ use crate::model::{ModelId, Models};
 use crate::pipeline::Pipeline;
 use crate::slack::SlackClient;
 use crate::slack::command::ModelPolicy;
+use crate::slack::web::WebClient;
 use crate::store::ObjectStore;
 use crate::store::local::LocalStore;
 use crate::store::s3::S3Store;
@@ -117,6 +118,7 @@ pub async fn build(config: &Config, mode: Mode) -> Result<App, StartError> {
 
     // Secrets are read once per process (a Lambda cold start) and kept in memory.
     let signing_secret = resolve(&config.signing_secret, sdk.as_ref()).await?;
+    let bot_token = resolve(&config.bot_token, sdk.as_ref()).await?;
 
     let mut models = Models::new().with(ModelId::Offline, Arc::new(OfflineModel));
     if let Some(sdk) = sdk.as_ref().filter(|_| config.uses_bedrock()) {
@@ -176,8 +178,12 @@ pub async fn build(config: &Config, mode: Mode) -> Result<App, StartError> {
         .user_agent(concat!("marquee/", env!("CARGO_PKG_VERSION")))
         .build()
         .map_err(StartError::Http)?;
-    let slack = SlackClient::new(http, &config.response_url_hosts);
-    let pipeline = Arc::new(Pipeline::new(models, store, slack, config.link_ttl));
+    let slack = SlackClient::new(http.clone(), &config.response_url_hosts);
+    let mut pipeline = Pipeline::new(models, store, slack, config.link_ttl);
+    if let Some(token) = bot_token {
+        pipeline = pipeline.with_web(WebClient::new(http, &config.slack_api_url, token));
+    }
+    let pipeline = Arc::new(pipeline);
 
     let mut in_process = None;
     let dispatcher: Arc<dyn Dispatcher> = match (&mode, sdk.as_ref()) {

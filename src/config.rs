@@ -20,6 +20,7 @@ pub const ENV_VARS: &[&str] = &[
     "SLACK_SIGNING_SECRET_ARN",
     "SLACK_BOT_TOKEN",
     "SLACK_BOT_TOKEN_ARN",
+    "SLACK_API_URL",
     "MARQUEE_MODEL",
     "MARQUEE_ALLOWED_MODELS",
     "MARQUEE_BEDROCK_REGION",
@@ -86,6 +87,8 @@ pub struct Config {
     /// Slack's signing secret. `None` only for commands that never verify Slack requests.
     pub signing_secret: Option<SecretSource>,
     pub bot_token: Option<SecretSource>,
+    /// The Slack Web API base, used only with a bot token.
+    pub slack_api_url: String,
     /// The model used when a request names none.
     pub default_model: ModelId,
     /// The models users may choose with `--model` (always includes the default).
@@ -233,6 +236,16 @@ impl Config {
         Ok(Self {
             signing_secret: secret("SLACK_SIGNING_SECRET", "SLACK_SIGNING_SECRET_ARN")?,
             bot_token: secret("SLACK_BOT_TOKEN", "SLACK_BOT_TOKEN_ARN")?,
+            slack_api_url: match get("SLACK_API_URL")? {
+                Some(v) => url::Url::parse(&v)
+                    .map(|u| u.as_str().trim_end_matches('/').to_owned())
+                    .map_err(|e| ConfigError::Invalid {
+                        name: "SLACK_API_URL",
+                        value: v.clone(),
+                        reason: e.to_string(),
+                    })?,
+                None => crate::slack::web::DEFAULT_API_URL.to_owned(),
+            },
             default_model,
             allowed_models,
             bedrock_region: get("MARQUEE_BEDROCK_REGION")?,

@@ -23,13 +23,14 @@ use uuid::Uuid;
 
 use crate::config::Secret;
 use crate::dispatch::Dispatcher;
-use crate::job::{Job, PosterSpec, ReplyTo, Requester};
+use crate::job::{Change, Job, PosterSpec, ReplyTo, Requester, SlackMessageRef, Task};
 use crate::model::{Aspect, ModelId};
 use crate::pipeline::{Pipeline, PipelineError};
 use crate::poster::PosterText;
 use crate::poster::style::Style;
 use crate::slack::blocks;
 use crate::slack::command::{self, ModelPolicy, ParseError, PosterCommand, SlashCommand};
+use crate::slack::interaction::{self, Action, InteractionError};
 use crate::slack::verify::{self, VerifyError};
 use crate::store::local::{LinkError, LocalStore};
 
@@ -204,16 +205,14 @@ async fn slash_command(
     };
     let ack = blocks::accepted(&spec);
     let job = Job::new(
-        spec,
+        Task::Poster { spec },
         Requester {
             user_id: command.user_id,
             user_name: command.user_name,
             team_id: command.team_id,
             channel_id: command.channel_id,
         },
-        ReplyTo::SlackResponseUrl {
-            response_url: command.response_url,
-        },
+        ReplyTo::response_url(command.response_url),
         (state.clock)(),
     );
     let id = job.id;
@@ -230,7 +229,9 @@ async fn slash_command(
     Ok(Json(ack).into_response())
 }
 
-/// Slack's interactivity endpoint (buttons and menus on poster messages).
+/// Slack's interactivity endpoint: the buttons and menu on poster messages. Verified like a
+/// slash command, acked at once with an empty 200; the work is queued for the worker exactly
+/// as slash commands are, and the worker answers through the interaction's `response_url`.
 async fn interaction(
     State(state): State<AppState>,
     headers: HeaderMap,
@@ -244,14 +245,78 @@ async fn interaction(
     }
     let form: Form =
         serde_urlencoded::from_bytes(&body).map_err(|e| ApiError::BadRequest(e.to_string()))?;
-    let payload: serde_json::Value = serde_json::from_str(&form.payload)
-        .map_err(|e| ApiError::BadRequest(format!("payload is not JSON: {e}")))?;
-    let kind = payload
-        .get("type")
-        .and_then(|t| t.as_str())
-        .unwrap_or("unknown");
-    tracing::info!(kind, "interaction received");
-    // An empty 200 acknowledges the interaction; Slack expects it within 3 seconds.
+    let click = match interaction::parse(&form.payload) {
+        Ok(click) => click,
+        // Interactions Marquee does not offer (shortcuts, other apps' leftovers) are acked and
+        // ignored, so Slack does not show the user an error for them.
+        Err(InteractionError::Unsupported(kind)) => {
+            tracing::info!(kind, "ignored an unsupported interaction");
+            return Ok(StatusCode::OK.into_response());
+        }
+        Err(e) => return Err(ApiError::BadRequest(e.to_string())),
+    };
+    if !state.pipeline.slack().is_allowed(&click.response_url) {
+        tracing::warn!(team = ?click.team_id, "refused an interaction whose response_url is not an allowed Slack URL");
+        return Err(ApiError::BadRequest(
+            "response_url is not a Slack URL".into(),
+        ));
+    }
+    let task = match click.action {
+        Action::Regenerate => Task::Retake {
+            source: click.source,
+            change: Change::Regenerate,
+        },
+        Action::Variations => Task::Retake {
+            source: click.source,
+            change: Change::Variations {
+                count: interaction::VARIATIONS,
+            },
+        },
+        Action::Restyle(style) => Task::Retake {
+            source: click.source,
+            change: Change::Restyle { style },
+        },
+        Action::Approve => Task::Approve {
+            source: click.source,
+            message_blocks: click.message_blocks,
+        },
+    };
+    let response_url = click.response_url.clone();
+    let thread = match (click.channel_id.clone(), click.thread_ts) {
+        (Some(channel_id), Some(thread_ts)) => Some(SlackMessageRef {
+            channel_id,
+            thread_ts,
+        }),
+        _ => None,
+    };
+    let job = Job::new(
+        task,
+        Requester {
+            user_id: click.user_id,
+            user_name: click.user_name,
+            team_id: click.team_id,
+            channel_id: click.channel_id,
+        },
+        ReplyTo::SlackResponseUrl {
+            response_url: click.response_url,
+            thread,
+        },
+        (state.clock)(),
+    );
+    let id = job.id;
+    if let Err(e) = state.dispatcher.dispatch(job).await {
+        tracing::error!(job = %id, error = %crate::pipeline::ErrorChain(&e), "could not queue an interaction job");
+        // Slack ignores response bodies for button clicks, so the clicker is told through the
+        // response_url: a rare failure path, and better than silence.
+        let note = blocks::note_to_clicker(
+            "Marquee couldn't start that just now. Nothing was generated or charged; please click again in a moment.",
+        );
+        if let Err(e) = state.pipeline.slack().respond(&response_url, &note).await {
+            tracing::error!(job = %id, error = %crate::pipeline::ErrorChain(&e), "could not tell the clicker either");
+        }
+        return Ok(StatusCode::OK.into_response());
+    }
+    tracing::info!(job = %id, "interaction accepted");
     Ok(StatusCode::OK.into_response())
 }
 
@@ -337,7 +402,13 @@ async fn create_poster(
         serde_json::from_slice(&body).map_err(|e| ApiError::BadRequest(e.to_string()))?;
     let spec = request.into_spec(&state.policy)?;
     let id = Uuid::new_v4();
-    let rendered = state.pipeline.render(id, &spec, "rest-api", None).await?;
+    let requester = Requester {
+        user_id: "rest-api".into(),
+        user_name: None,
+        team_id: None,
+        channel_id: None,
+    };
+    let rendered = state.pipeline.render(id, &spec, &requester, None).await?;
     let expires_at = rendered
         .link
         .expires_at

@@ -50,20 +50,98 @@ pub struct Requester {
     pub channel_id: Option<String>,
 }
 
+/// A message in a Slack conversation, which replies can thread under.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SlackMessageRef {
+    pub channel_id: String,
+    /// The thread's root: replies to a reply still go to the original poster's thread.
+    pub thread_ts: String,
+}
+
 /// Where the finished poster goes.
 #[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "kind", rename_all = "snake_case")]
 pub enum ReplyTo {
-    /// A slash command's or interaction's `response_url`.
-    SlackResponseUrl { response_url: String },
+    /// A slash command's or interaction's `response_url`, and, for interactions, the poster
+    /// message clicked, so that with a bot token results can go to its thread.
+    SlackResponseUrl {
+        response_url: String,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        thread: Option<SlackMessageRef>,
+    },
+}
+
+impl ReplyTo {
+    pub fn response_url(response_url: impl Into<String>) -> Self {
+        ReplyTo::SlackResponseUrl {
+            response_url: response_url.into(),
+            thread: None,
+        }
+    }
 }
 
 impl fmt::Debug for ReplyTo {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             // response_urls are bearer capabilities: anyone holding one can post as the app.
-            ReplyTo::SlackResponseUrl { .. } => f.write_str("SlackResponseUrl(<redacted>)"),
+            ReplyTo::SlackResponseUrl { thread, .. } => f
+                .debug_struct("SlackResponseUrl")
+                .field("response_url", &"<redacted>")
+                .field("thread", thread)
+                .finish(),
         }
+    }
+}
+
+/// What a follow-up on an earlier poster changes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum Change {
+    /// The same prompt and options with a new seed.
+    Regenerate,
+    /// Several new seeds, same look.
+    Variations { count: u8 },
+    /// The same prompt in another style, with a new seed.
+    Restyle { style: Style },
+}
+
+/// What the worker is asked to do.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "task", rename_all = "snake_case")]
+pub enum Task {
+    /// Draw a new poster.
+    Poster { spec: PosterSpec },
+    /// Another take on a stored poster: its recorded spec, with one change. The spec is read
+    /// by the worker, so a button click acks without touching storage.
+    Retake { source: Uuid, change: Change },
+    /// Mark a stored poster approved and update its message.
+    Approve {
+        source: Uuid,
+        /// The clicked message's blocks, to be re-posted with the approval in place of the
+        /// buttons.
+        message_blocks: serde_json::Value,
+    },
+}
+
+/// What is kept beside every poster: enough to re-take it, and its approval.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct PosterRecord {
+    pub id: Uuid,
+    /// The spec as drawn, with the seed actually used.
+    pub spec: PosterSpec,
+    pub requester: Requester,
+    pub key: String,
+    pub created_at: i64,
+    #[serde(default)]
+    pub approved_by: Option<String>,
+    #[serde(default)]
+    pub approved_at: Option<i64>,
+}
+
+impl PosterRecord {
+    /// Where the record of poster `id` is stored.
+    pub fn key(id: Uuid) -> String {
+        format!("jobs/{id}.json")
     }
 }
 
@@ -74,7 +152,8 @@ pub struct Job {
     pub marquee_job: u32,
     /// Unique per request; names the stored object, so a duplicate delivery cannot store twice.
     pub id: Uuid,
-    pub spec: PosterSpec,
+    #[serde(flatten)]
+    pub task: Task,
     pub requester: Requester,
     pub reply_to: ReplyTo,
     /// Unix seconds when the request was accepted.
@@ -82,16 +161,11 @@ pub struct Job {
 }
 
 impl Job {
-    pub fn new(
-        spec: PosterSpec,
-        requester: Requester,
-        reply_to: ReplyTo,
-        accepted_at: i64,
-    ) -> Self {
+    pub fn new(task: Task, requester: Requester, reply_to: ReplyTo, accepted_at: i64) -> Self {
         Self {
             marquee_job: JOB_VERSION,
             id: Uuid::new_v4(),
-            spec,
+            task,
             requester,
             reply_to,
             accepted_at,
@@ -130,14 +204,16 @@ mod tests {
 
     fn job() -> Job {
         Job::new(
-            PosterSpec {
-                description: "a lighthouse keeper fights a kraken".into(),
-                text: PosterText::default(),
-                style: Style::Horror,
-                aspect: Aspect::Portrait2x3,
-                seed: Some(7),
-                avoid: None,
-                model: ModelId::Offline,
+            Task::Poster {
+                spec: PosterSpec {
+                    description: "a lighthouse keeper fights a kraken".into(),
+                    text: PosterText::default(),
+                    style: Style::Horror,
+                    aspect: Aspect::Portrait2x3,
+                    seed: Some(7),
+                    avoid: None,
+                    model: ModelId::Offline,
+                },
             },
             Requester {
                 user_id: "U1".into(),
@@ -145,9 +221,7 @@ mod tests {
                 team_id: None,
                 channel_id: None,
             },
-            ReplyTo::SlackResponseUrl {
-                response_url: "https://hooks.slack.com/commands/T/1/secret".into(),
-            },
+            ReplyTo::response_url("https://hooks.slack.com/commands/T/1/secret"),
             1_700_000_000,
         )
     }
@@ -158,6 +232,7 @@ mod tests {
         let value = serde_json::to_value(&j).unwrap();
         assert!(Job::is_job_event(&value));
         assert_eq!(value["marquee_job"], 1);
+        assert_eq!(value["task"], "poster");
         assert_eq!(value["spec"]["aspect"], "2:3");
         assert_eq!(Job::from_event(value).unwrap(), j);
     }
@@ -172,6 +247,19 @@ mod tests {
             Job::from_event(value),
             Err(JobError::Version { found: 2 })
         ));
+    }
+
+    #[test]
+    fn follow_up_tasks_round_trip() {
+        let mut j = job();
+        j.task = Task::Retake {
+            source: Uuid::nil(),
+            change: Change::Restyle { style: Style::Noir },
+        };
+        let value = serde_json::to_value(&j).unwrap();
+        assert_eq!(value["task"], "retake");
+        assert_eq!(value["change"]["kind"], "restyle");
+        assert_eq!(Job::from_event(value).unwrap(), j);
     }
 
     #[test]

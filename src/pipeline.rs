@@ -14,16 +14,20 @@ use time::OffsetDateTime;
 use tokio::time::Instant;
 use uuid::Uuid;
 
-use crate::job::{Job, PosterSpec, ReplyTo};
+use crate::job::{Change, Job, PosterRecord, PosterSpec, ReplyTo, Requester, Task};
 use crate::model::{FilterStage, ImageRequest, ModelError, ModelId, Models};
 use crate::poster::{self, PosterError};
 use crate::slack::blocks::{self, PosterResult};
+use crate::slack::web::WebClient;
 use crate::slack::{SlackClient, SlackError};
 use crate::store::{Link, ObjectMeta, ObjectStore, StoreError, poster_key};
 
 /// What every AI prompt avoids, whatever the style: garbled lettering above all, since Marquee
 /// sets real type itself.
 pub const DEFAULT_NEGATIVE: &str = "text, letters, words, typography, watermark, signature, logo, caption, blurry, low quality, deformed";
+
+/// A retake lock older than this is left over from a crash and may be taken over.
+const LOCK_STALE_SECS: i64 = 15 * 60;
 
 /// Time kept back from a deadline for storing the poster and posting to Slack.
 const DELIVERY_RESERVE: Duration = Duration::from_secs(8);
@@ -77,6 +81,10 @@ pub enum PipelineError {
     Task(#[from] tokio::task::JoinError),
     #[error("ran out of time before the model answered")]
     OutOfTime,
+    #[error("poster {0} has no stored record")]
+    UnknownPoster(Uuid),
+    #[error("a poster record could not be read or written")]
+    Record(#[source] Box<dyn std::error::Error + Send + Sync>),
 }
 
 /// A failure in words: a headline, what to do, and the HTTP status for the REST door.
@@ -186,6 +194,18 @@ impl PipelineError {
                 502,
                 "StoreFailed",
             ),
+            PipelineError::UnknownPoster(_) => e(
+                "Marquee no longer has that poster's details.",
+                "Its record may have passed the retention period; start a new one with `/poster`.",
+                404,
+                "UnknownPoster",
+            ),
+            PipelineError::Record(_) => e(
+                "Marquee couldn't read that poster's details.",
+                "Please try again; if it keeps happening, tell your Marquee admin (storage).",
+                502,
+                "RecordFailed",
+            ),
             PipelineError::Poster(_) | PipelineError::Task(_) => e(
                 "Something went wrong while composing the poster.",
                 "Please try again; if it keeps happening, tell your Marquee admin.",
@@ -197,10 +217,13 @@ impl PipelineError {
 }
 
 /// A finished, stored poster.
-#[derive(Debug, Clone)]
+#[derive(Clone)]
 pub struct Rendered {
+    pub id: Uuid,
     pub key: String,
     pub link: Link,
+    /// The PNG itself, for uploading into Slack.
+    pub png: Vec<u8>,
     pub model: ModelId,
     pub seed: u32,
     pub width: u32,
@@ -234,6 +257,8 @@ pub struct Pipeline {
     models: Models,
     store: Arc<dyn ObjectStore>,
     slack: SlackClient,
+    /// The Web API, when the workspace gave Marquee a bot token.
+    web: Option<WebClient>,
     link_ttl: Duration,
     retry: RetryPolicy,
 }
@@ -249,9 +274,16 @@ impl Pipeline {
             models,
             store,
             slack,
+            web: None,
             link_ttl,
             retry: RetryPolicy::default(),
         }
+    }
+
+    /// Delivers through the Web API (threads, uploads) where it can, with this client.
+    pub fn with_web(mut self, web: WebClient) -> Self {
+        self.web = Some(web);
+        self
     }
 
     pub fn with_retry(mut self, retry: RetryPolicy) -> Self {
@@ -387,7 +419,7 @@ impl Pipeline {
         &self,
         id: Uuid,
         spec: &PosterSpec,
-        requester: &str,
+        requester: &Requester,
         deadline: Option<Instant>,
     ) -> Result<Rendered, PipelineError> {
         let drawn = self.draw(spec, deadline).await?;
@@ -404,11 +436,25 @@ impl Pipeline {
             prompt_sha256: hex::encode(sha2::Sha256::digest(spec.description.as_bytes())),
             model: spec.model.short_name().to_owned(),
             seed,
-            requester: requester.to_owned(),
+            requester: requester.user_id.clone(),
         };
         let bytes = png.len();
         let stored = Instant::now();
-        self.store.put_png(&key, png, &meta).await?;
+        self.store.put_png(&key, png.clone(), &meta).await?;
+        // The record lets buttons on the message re-take the poster without carrying its spec.
+        let record = PosterRecord {
+            id,
+            spec: PosterSpec {
+                seed: Some(seed),
+                ..spec.clone()
+            },
+            requester: requester.clone(),
+            key: key.clone(),
+            created_at: OffsetDateTime::now_utc().unix_timestamp(),
+            approved_by: None,
+            approved_at: None,
+        };
+        self.put_record(&record).await?;
         let link = self.store.link(&key, self.link_ttl).await?;
         tracing::info!(
             job = %id,
@@ -423,8 +469,10 @@ impl Pipeline {
             "poster rendered"
         );
         Ok(Rendered {
+            id,
             key,
             link,
+            png,
             model: spec.model,
             seed,
             width,
@@ -432,68 +480,284 @@ impl Pipeline {
         })
     }
 
-    /// The worker: renders `job` and delivers it, or tells the requester what went wrong.
+    async fn put_record(&self, record: &PosterRecord) -> Result<(), PipelineError> {
+        let json = serde_json::to_vec(record).map_err(|e| PipelineError::Record(Box::new(e)))?;
+        self.store
+            .put_json(&PosterRecord::key(record.id), json)
+            .await?;
+        Ok(())
+    }
+
+    async fn record(&self, id: Uuid) -> Result<PosterRecord, PipelineError> {
+        let bytes = self
+            .store
+            .get(&PosterRecord::key(id))
+            .await?
+            .ok_or(PipelineError::UnknownPoster(id))?;
+        serde_json::from_slice(&bytes).map_err(|e| PipelineError::Record(Box::new(e)))
+    }
+
+    /// The worker: does what `job` asks and reports to the requester however it ends.
     pub async fn run(&self, job: Job, deadline: Option<Instant>) -> Outcome {
-        let ReplyTo::SlackResponseUrl { response_url } = &job.reply_to;
-        match self
-            .render(job.id, &job.spec, &job.requester.user_id, deadline)
-            .await
-        {
-            Ok(rendered) => {
-                let result = PosterResult {
-                    spec: &job.spec,
-                    requester_id: &job.requester.user_id,
-                    url: &rendered.link.url,
-                    expires_at: rendered.link.expires_at.unix_timestamp(),
-                    seed: rendered.seed,
-                    width: rendered.width,
-                    height: rendered.height,
-                };
-                let mut sent = self
-                    .slack
-                    .respond(response_url, &blocks::poster(&result))
-                    .await;
-                if let Err(e) = &sent {
-                    if e.is_invalid_blocks() {
-                        // Slack could not fetch the image (a firewall, a bucket policy): the link
-                        // still works in a browser, so post it without the image block.
-                        tracing::warn!(job = %job.id, "slack could not show the image; posting the link alone");
-                        sent = self
-                            .slack
-                            .respond(response_url, &blocks::poster_link_only(&result))
-                            .await;
-                    }
-                }
-                match sent {
-                    Ok(()) => {
-                        tracing::info!(job = %job.id, "poster delivered");
-                        Outcome::Delivered
-                    }
-                    Err(e) => {
-                        self.tell_failure(&job, response_url, &DeliveryFailed(e))
-                            .await
-                    }
+        let ReplyTo::SlackResponseUrl { response_url, .. } = &job.reply_to;
+        let result = match &job.task {
+            Task::Poster { spec } => {
+                self.make_and_deliver(&job, job.id, spec, None, deadline)
+                    .await
+            }
+            Task::Retake { source, change } => self.retake(&job, *source, *change, deadline).await,
+            Task::Approve {
+                source,
+                message_blocks,
+            } => self.approve(&job, *source, message_blocks).await,
+        };
+        let (error, description) = match result {
+            Ok(outcome) => return outcome,
+            Err(failure) => failure,
+        };
+        let explanation = error.explain();
+        tracing::warn!(job = %job.id, kind = explanation.kind, error = %ErrorChain(&error), "job failed");
+        let message = blocks::failure(explanation.headline, &explanation.advice, &description);
+        match self.slack.respond(response_url, &message).await {
+            Ok(()) => Outcome::FailedAndTold {
+                kind: explanation.kind,
+            },
+            Err(slack) => {
+                tracing::error!(job = %job.id, kind = explanation.kind, error = %ErrorChain(&slack), "could not tell the requester that their job failed");
+                Outcome::Undeliverable {
+                    kind: explanation.kind,
                 }
             }
+        }
+    }
+
+    /// Renders one poster and posts it. Errors carry the description for the failure message.
+    async fn make_and_deliver(
+        &self,
+        job: &Job,
+        id: Uuid,
+        spec: &PosterSpec,
+        note: Option<String>,
+        deadline: Option<Instant>,
+    ) -> Result<Outcome, (PipelineError, String)> {
+        let rendered = self
+            .render(id, spec, &job.requester, deadline)
+            .await
+            .map_err(|e| (e, spec.description.clone()))?;
+        Ok(self.deliver(job, spec, &rendered, note).await)
+    }
+
+    /// Another take on a stored poster. One take per poster runs at a time: a second click
+    /// while one is running is told so instead of paying for a duplicate.
+    async fn retake(
+        &self,
+        job: &Job,
+        source: Uuid,
+        change: Change,
+        deadline: Option<Instant>,
+    ) -> Result<Outcome, (PipelineError, String)> {
+        let ReplyTo::SlackResponseUrl { response_url, .. } = &job.reply_to;
+        let record = self.record(source).await.map_err(|e| (e, String::new()))?;
+        let description = record.spec.description.clone();
+        let lock = format!("locks/{source}.json");
+        let now = OffsetDateTime::now_utc().unix_timestamp();
+        let stamp = serde_json::json!({"job": job.id, "at": now})
+            .to_string()
+            .into_bytes();
+        let mut acquired = self
+            .store
+            .put_json_if_absent(&lock, stamp.clone())
+            .await
+            .map_err(|e| (e.into(), description.clone()))?;
+        if !acquired {
+            // A lock older than any job can run is left over from a crash: take it over.
+            let held_since = self
+                .store
+                .get(&lock)
+                .await
+                .ok()
+                .flatten()
+                .and_then(|b| serde_json::from_slice::<serde_json::Value>(&b).ok())
+                .and_then(|v| v["at"].as_i64())
+                .unwrap_or(now);
+            if now - held_since > LOCK_STALE_SECS {
+                let _ = self.store.delete(&lock).await;
+                acquired = self
+                    .store
+                    .put_json_if_absent(&lock, stamp)
+                    .await
+                    .map_err(|e| (e.into(), description.clone()))?;
+            }
+        }
+        if !acquired {
+            let note = blocks::note_to_clicker(
+                "⏳ A new take of this poster is already being made — it will appear here shortly.",
+            );
+            let _ = self.slack.respond(response_url, &note).await;
+            tracing::info!(job = %job.id, %source, "retake refused: one is already running");
+            return Ok(Outcome::FailedAndTold {
+                kind: "AlreadyRunning",
+            });
+        }
+
+        let working = match change {
+            Change::Regenerate => "🎲 Regenerating with a new seed…".to_owned(),
+            Change::Variations { count } => format!("🎞️ Making {count} variations…"),
+            Change::Restyle { style } => format!("🎨 Restyling as {style}…"),
+        };
+        let _ = self
+            .slack
+            .respond(response_url, &blocks::note_to_clicker(&working))
+            .await;
+
+        let mut base = record.spec.clone();
+        base.seed = None;
+        let takes: Vec<(PosterSpec, Option<String>)> = match change {
+            Change::Regenerate => vec![(base, Some("Regenerated".to_owned()))],
+            Change::Variations { count } => (1..=count)
+                .map(|i| (base.clone(), Some(format!("Variation {i} of {count}"))))
+                .collect(),
+            Change::Restyle { style } => vec![(
+                PosterSpec { style, ..base },
+                Some(format!("Restyled as {style}")),
+            )],
+        };
+        let mut outcome = Ok(Outcome::Delivered);
+        for (spec, note) in takes {
+            match self
+                .make_and_deliver(job, Uuid::new_v4(), &spec, note, deadline)
+                .await
+            {
+                Ok(Outcome::Delivered) => {}
+                other => {
+                    outcome = other;
+                    break;
+                }
+            }
+        }
+        if let Err(e) = self.store.delete(&lock).await {
+            tracing::warn!(job = %job.id, error = %ErrorChain(&e), "could not release the retake lock; it expires on its own");
+        }
+        outcome
+    }
+
+    /// Records the approval with the stored poster and shows it on the message.
+    async fn approve(
+        &self,
+        job: &Job,
+        source: Uuid,
+        message_blocks: &serde_json::Value,
+    ) -> Result<Outcome, (PipelineError, String)> {
+        let ReplyTo::SlackResponseUrl { response_url, .. } = &job.reply_to;
+        let mut record = self.record(source).await.map_err(|e| (e, String::new()))?;
+        let now = OffsetDateTime::now_utc().unix_timestamp();
+        record.approved_by = Some(job.requester.user_id.clone());
+        record.approved_at = Some(now);
+        self.put_record(&record)
+            .await
+            .map_err(|e| (e, record.spec.description.clone()))?;
+        tracing::info!(job = %job.id, %source, "poster approved");
+        let message = blocks::approved(message_blocks, &job.requester.user_id, now);
+        match self.slack.respond(response_url, &message).await {
+            Ok(()) => Ok(Outcome::Delivered),
             Err(e) => {
-                let explanation = e.explain();
-                tracing::warn!(job = %job.id, kind = explanation.kind, error = %ErrorChain(&e), "poster failed");
-                let message = blocks::failure(
-                    explanation.headline,
-                    &explanation.advice,
-                    &job.spec.description,
-                );
-                match self.slack.respond(response_url, &message).await {
-                    Ok(()) => Outcome::FailedAndTold {
-                        kind: explanation.kind,
-                    },
-                    Err(slack) => {
-                        tracing::error!(job = %job.id, kind = explanation.kind, error = %ErrorChain(&slack), "could not tell the requester that their poster failed");
-                        Outcome::Undeliverable {
-                            kind: explanation.kind,
+                tracing::error!(job = %job.id, error = %ErrorChain(&e), "approval recorded but the message could not be updated");
+                Ok(Outcome::Undeliverable {
+                    kind: "SlackRejected",
+                })
+            }
+        }
+    }
+
+    /// Posts a finished poster: into Slack through the Web API when there is a bot token (in
+    /// the original poster's thread for follow-ups, with the PNG uploaded so it outlives its
+    /// link), otherwise, or when that fails, to the `response_url`.
+    async fn deliver(
+        &self,
+        job: &Job,
+        spec: &PosterSpec,
+        rendered: &Rendered,
+        note: Option<String>,
+    ) -> Outcome {
+        let ReplyTo::SlackResponseUrl {
+            response_url,
+            thread,
+        } = &job.reply_to;
+        let result = PosterResult {
+            spec,
+            requester_id: &job.requester.user_id,
+            url: &rendered.link.url,
+            expires_at: rendered.link.expires_at.unix_timestamp(),
+            seed: rendered.seed,
+            width: rendered.width,
+            height: rendered.height,
+            controls: Some(rendered.id),
+            note,
+        };
+        let message = blocks::poster(&result);
+
+        let channel = thread
+            .as_ref()
+            .map(|t| t.channel_id.clone())
+            .or_else(|| job.requester.channel_id.clone());
+        if let (Some(web), Some(channel)) = (&self.web, channel) {
+            let thread_ts = thread.as_ref().map(|t| t.thread_ts.as_str());
+            match web.post_message(&channel, thread_ts, &message).await {
+                Ok(ts) => {
+                    let root = thread_ts.unwrap_or(&ts);
+                    let title = spec
+                        .text
+                        .title
+                        .clone()
+                        .unwrap_or_else(|| crate::poster::default_title(&spec.description));
+                    let alt = format!("Movie poster: {}", spec.description);
+                    match web
+                        .upload_png(
+                            &channel,
+                            Some(root),
+                            &format!("poster-{}.png", rendered.id),
+                            &title,
+                            &alt,
+                            rendered.png.clone(),
+                        )
+                        .await
+                    {
+                        Ok(file) => {
+                            tracing::info!(job = %job.id, file, "poster uploaded into slack")
+                        }
+                        Err(e) => {
+                            tracing::warn!(job = %job.id, error = %ErrorChain(&e), "poster posted, but the upload into slack failed; the link remains")
                         }
                     }
+                    tracing::info!(job = %job.id, threaded = thread_ts.is_some(), "poster delivered through the web api");
+                    return Outcome::Delivered;
                 }
+                Err(e) => {
+                    tracing::warn!(job = %job.id, code = e.code(), error = %ErrorChain(&e), "web api delivery failed; using the response_url");
+                }
+            }
+        }
+
+        let mut sent = self.slack.respond(response_url, &message).await;
+        if let Err(e) = &sent {
+            if e.is_invalid_blocks() {
+                // Slack could not fetch the image (a firewall, a bucket policy): the link
+                // still works in a browser, so post it without the image block.
+                tracing::warn!(job = %job.id, "slack could not show the image; posting the link alone");
+                sent = self
+                    .slack
+                    .respond(response_url, &blocks::poster_link_only(&result))
+                    .await;
+            }
+        }
+        match sent {
+            Ok(()) => {
+                tracing::info!(job = %job.id, "poster delivered");
+                Outcome::Delivered
+            }
+            Err(e) => {
+                self.tell_failure(job, response_url, &DeliveryFailed(e), &spec.description)
+                    .await
             }
         }
     }
@@ -503,6 +767,7 @@ impl Pipeline {
         job: &Job,
         response_url: &str,
         failure: &DeliveryFailed,
+        description: &str,
     ) -> Outcome {
         tracing::warn!(job = %job.id, error = %ErrorChain(&failure.0), "could not post the poster to slack");
         // An expired or forbidden response_url will not take a second message either.
@@ -517,7 +782,7 @@ impl Pipeline {
         let message = blocks::failure(
             "Your poster was made, but Slack would not accept the message.",
             "Please try again; if it keeps happening, tell your Marquee admin.",
-            &job.spec.description,
+            description,
         );
         match self.slack.respond(response_url, &message).await {
             Ok(()) => Outcome::FailedAndTold {

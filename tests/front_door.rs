@@ -14,7 +14,7 @@ use http_body_util::BodyExt;
 use marquee::config::Secret;
 use marquee::dispatch::{DispatchError, Dispatcher};
 use marquee::http::{AppState, MAX_BODY_BYTES, router};
-use marquee::job::{Job, ReplyTo};
+use marquee::job::{Change, Job, ReplyTo, SlackMessageRef, Task};
 use marquee::model::offline::OfflineModel;
 use marquee::model::{Aspect, ModelId, Models};
 use marquee::pipeline::Pipeline;
@@ -155,19 +155,17 @@ async fn a_signed_poster_command_is_acked_and_queued() {
     let jobs = h.jobs.jobs.lock().unwrap();
     assert_eq!(jobs.len(), 1);
     let job = &jobs[0];
-    assert_eq!(job.spec.description, "a lighthouse keeper fights a kraken");
-    assert_eq!(job.spec.text.title.as_deref(), Some("The Keeper"));
-    assert_eq!(job.spec.aspect, Aspect::Portrait4x5);
-    assert_eq!(job.spec.seed, Some(7));
-    assert_eq!(job.spec.style, Style::Horror);
+    let Task::Poster { spec } = &job.task else {
+        panic!("a poster task: {job:?}")
+    };
+    assert_eq!(spec.description, "a lighthouse keeper fights a kraken");
+    assert_eq!(spec.text.title.as_deref(), Some("The Keeper"));
+    assert_eq!(spec.aspect, Aspect::Portrait4x5);
+    assert_eq!(spec.seed, Some(7));
+    assert_eq!(spec.style, Style::Horror);
     assert_eq!(job.requester.user_id, "U1");
     assert_eq!(job.requester.channel_id.as_deref(), Some("C1"));
-    assert_eq!(
-        job.reply_to,
-        ReplyTo::SlackResponseUrl {
-            response_url: RESPONSE_URL.into()
-        }
-    );
+    assert_eq!(job.reply_to, ReplyTo::response_url(RESPONSE_URL));
     assert!((job.accepted_at - now()).abs() <= 5);
 }
 
@@ -522,4 +520,100 @@ async fn health_is_reported() {
     let (status, body) = send(&h, Request::get("/healthz").body(Body::empty()).unwrap()).await;
     assert_eq!(status, StatusCode::OK);
     assert_eq!(body["status"], "ok");
+}
+
+fn click(action: serde_json::Value) -> Request<Body> {
+    let payload = serde_json::json!({
+        "type": "block_actions",
+        "user": {"id": "U2", "username": "grace"},
+        "team": {"id": "T1"},
+        "container": {"type": "message", "message_ts": "1700000000.000200", "channel_id": "C1"},
+        "channel": {"id": "C1"},
+        "message": {"ts": "1700000000.000200", "thread_ts": "1700000000.000100", "blocks": [{"type": "image"}]},
+        "response_url": "https://hooks.slack.com/actions/T1/2/xyz",
+        "trigger_id": "1.2.3",
+        "actions": [action],
+    });
+    let body = serde_urlencoded::to_string([("payload", payload.to_string())]).unwrap();
+    signed("/slack/interactions", body, now())
+}
+
+#[tokio::test]
+async fn button_clicks_are_acked_and_queued_for_the_worker() {
+    let h = harness();
+    let id = uuid::Uuid::new_v4();
+    let block_id = format!("marquee.actions.{id}");
+    let clicks = [
+        serde_json::json!({"action_id": "poster.regenerate", "block_id": block_id, "value": id.to_string()}),
+        serde_json::json!({"action_id": "poster.variations", "block_id": block_id, "value": id.to_string()}),
+        serde_json::json!({"action_id": "poster.restyle", "block_id": block_id, "selected_option": {"value": "noir"}}),
+        serde_json::json!({"action_id": "poster.approve", "block_id": block_id, "value": id.to_string()}),
+    ];
+    for c in clicks {
+        let res = h.app.clone().oneshot(click(c)).await.unwrap();
+        assert_eq!(res.status(), StatusCode::OK);
+    }
+    let jobs = h.jobs.jobs.lock().unwrap();
+    assert_eq!(jobs.len(), 4);
+    let tasks: Vec<_> = jobs.iter().map(|j| j.task.clone()).collect();
+    assert_eq!(
+        tasks[0],
+        Task::Retake {
+            source: id,
+            change: Change::Regenerate
+        }
+    );
+    assert_eq!(
+        tasks[1],
+        Task::Retake {
+            source: id,
+            change: Change::Variations { count: 2 }
+        }
+    );
+    assert_eq!(
+        tasks[2],
+        Task::Retake {
+            source: id,
+            change: Change::Restyle { style: Style::Noir }
+        }
+    );
+    assert!(
+        matches!(&tasks[3], Task::Approve { source, message_blocks } if *source == id && message_blocks[0]["type"] == "image")
+    );
+    for j in jobs.iter() {
+        assert_eq!(j.requester.user_id, "U2");
+        assert_eq!(
+            j.reply_to,
+            ReplyTo::SlackResponseUrl {
+                response_url: "https://hooks.slack.com/actions/T1/2/xyz".into(),
+                // A click on a reply threads under the original poster.
+                thread: Some(SlackMessageRef {
+                    channel_id: "C1".into(),
+                    thread_ts: "1700000000.000100".into()
+                }),
+            }
+        );
+    }
+}
+
+#[tokio::test]
+async fn odd_interactions_queue_nothing() {
+    let h = harness();
+    let bad_id =
+        click(serde_json::json!({"action_id": "poster.regenerate", "value": "not-a-uuid"}));
+    assert_eq!(send(&h, bad_id).await.0, StatusCode::BAD_REQUEST);
+    let unknown = click(
+        serde_json::json!({"action_id": "poster.delete", "value": uuid::Uuid::nil().to_string()}),
+    );
+    assert_eq!(send(&h, unknown).await.0, StatusCode::BAD_REQUEST);
+    let shortcut =
+        serde_urlencoded::to_string([("payload", r#"{"type":"shortcut","callback_id":"x"}"#)])
+            .unwrap();
+    assert_eq!(
+        send(&h, signed("/slack/interactions", shortcut, now()))
+            .await
+            .0,
+        StatusCode::OK
+    );
+    assert_eq!(job_count(&h), 0);
 }

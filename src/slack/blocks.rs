@@ -186,6 +186,11 @@ pub struct PosterResult<'a> {
     pub seed: u32,
     pub width: u32,
     pub height: u32,
+    /// The poster's id, when the message should carry Regenerate / Variations / Restyle /
+    /// Approve controls.
+    pub controls: Option<uuid::Uuid>,
+    /// A line above the details, e.g. "Variation 1 of 2" or "Restyled as noir".
+    pub note: Option<String>,
 }
 
 fn title_of(spec: &PosterSpec) -> String {
@@ -225,9 +230,14 @@ pub fn poster(result: &PosterResult<'_>) -> Message {
         result.height,
         result.seed
     );
+    let note = result
+        .note
+        .as_deref()
+        .map(|n| format!(" · _{}_", escape(n)))
+        .unwrap_or_default();
     let mut blocks = vec![
         section(&format!(
-            "*{}* — for <@{}>\n>{}",
+            "*{}* — for <@{}>{note}\n>{}",
             escape(&truncate(&title, 200)),
             escape(result.requester_id),
             escape(&truncate(&spec.description, 1500))
@@ -244,6 +254,9 @@ pub fn poster(result: &PosterResult<'_>) -> Message {
             expiry_phrase(result.expires_at)
         )),
     ];
+    if let Some(id) = result.controls {
+        blocks.push(crate::slack::interaction::actions_block(id, spec.style));
+    }
     blocks.truncate(MAX_BLOCKS);
     Message {
         response_type: Visibility::InChannel,
@@ -254,6 +267,38 @@ pub fn poster(result: &PosterResult<'_>) -> Message {
         ),
         blocks,
         replace_original: None,
+    }
+}
+
+/// The clicked poster message with its controls replaced by who approved it and when.
+pub fn approved(original_blocks: &Value, approver_id: &str, at: i64) -> Message {
+    let mut blocks: Vec<Value> = original_blocks
+        .as_array()
+        .cloned()
+        .unwrap_or_default()
+        .into_iter()
+        .filter(|b| b["type"] != "actions")
+        .collect();
+    blocks.truncate(MAX_BLOCKS - 1);
+    blocks.push(context(&format!(
+        "✅ *Approved* by <@{}> · <!date^{at}^{{date_short_pretty}} at {{time}}|{at}>",
+        escape(approver_id)
+    )));
+    Message {
+        response_type: Visibility::InChannel,
+        text: format!("✅ Poster approved by <@{approver_id}>"),
+        blocks,
+        replace_original: Some(true),
+    }
+}
+
+/// A short ephemeral note to the person who clicked.
+pub fn note_to_clicker(text: &str) -> Message {
+    Message {
+        response_type: Visibility::Ephemeral,
+        text: text.to_owned(),
+        blocks: vec![section(&escape(text))],
+        replace_original: Some(false),
     }
 }
 
@@ -318,6 +363,8 @@ mod tests {
             seed: 42,
             width: 832,
             height: 1216,
+            controls: Some(uuid::Uuid::nil()),
+            note: Some("Variation 1 of 2".into()),
         };
         let m = poster(&r);
         assert_eq!(m.response_type, Visibility::InChannel);
@@ -337,6 +384,18 @@ mod tests {
         // User text is escaped for mrkdwn.
         assert!(json.contains("&lt;kraken&gt; &amp; wins"), "{json}");
         assert_eq!(m.blocks[1]["type"], "image");
+        assert_eq!(m.blocks.last().unwrap()["type"], "actions");
+        assert!(json.contains("Variation 1 of 2"));
+
+        let approved = approved(
+            &serde_json::to_value(&m.blocks).unwrap(),
+            "U7",
+            1_800_000_000,
+        );
+        assert_eq!(approved.replace_original, Some(true));
+        assert!(approved.blocks.iter().all(|b| b["type"] != "actions"));
+        assert!(all_text(&approved).contains("Approved* by <@U7>"));
+        assert_eq!(approved.blocks[1]["type"], "image", "the poster stays");
         assert_eq!(m.blocks[1]["image_url"], r.url);
 
         let fallback = poster_link_only(&r);
@@ -358,6 +417,8 @@ mod tests {
             seed: 1,
             width: 1,
             height: 1,
+            controls: Some(uuid::Uuid::nil()),
+            note: None,
         };
         assert_within_limits(&poster(&r));
         assert_within_limits(&accepted(&s));

@@ -8,7 +8,9 @@
 pub mod blocks;
 pub mod client;
 pub mod command;
+pub mod interaction;
 pub mod manifest;
 pub mod verify;
+pub mod web;
 
 pub use client::{SlackClient, SlackError};

@@ -44,6 +44,41 @@ impl S3Store {
     }
 }
 
+impl S3Store {
+    /// Writes a JSON document; with `if_absent`, only when no object exists (S3's conditional
+    /// write, `If-None-Match: *`), answering `false` when one does.
+    async fn put_json_with(
+        &self,
+        key: &str,
+        json: Vec<u8>,
+        if_absent: bool,
+    ) -> Result<bool, StoreError> {
+        if !is_valid_key(key) {
+            return Err(StoreError::BadKey(key.to_owned()));
+        }
+        let mut put = self
+            .client
+            .put_object()
+            .bucket(&self.bucket)
+            .key(key)
+            .content_type("application/json")
+            .body(ByteStream::from(json));
+        if if_absent {
+            put = put.if_none_match("*");
+        }
+        match put.send().await {
+            Ok(_) => Ok(true),
+            Err(e) if if_absent && e.raw_response().is_some_and(|r| r.status().as_u16() == 412) => {
+                Ok(false)
+            }
+            Err(e) => Err(StoreError::Put {
+                key: key.to_owned(),
+                source: Box::new(e),
+            }),
+        }
+    }
+}
+
 #[async_trait]
 impl ObjectStore for S3Store {
     async fn put_png(&self, key: &str, png: Vec<u8>, meta: &ObjectMeta) -> Result<(), StoreError> {
@@ -70,6 +105,58 @@ impl ObjectStore for S3Store {
             key: key.to_owned(),
             source: Box::new(e),
         })?;
+        Ok(())
+    }
+
+    async fn put_json(&self, key: &str, json: Vec<u8>) -> Result<(), StoreError> {
+        self.put_json_with(key, json, false).await.map(|_| ())
+    }
+
+    async fn get(&self, key: &str) -> Result<Option<Vec<u8>>, StoreError> {
+        if !is_valid_key(key) {
+            return Err(StoreError::BadKey(key.to_owned()));
+        }
+        match self
+            .client
+            .get_object()
+            .bucket(&self.bucket)
+            .key(key)
+            .send()
+            .await
+        {
+            Ok(out) => {
+                let bytes = out.body.collect().await.map_err(|e| StoreError::Get {
+                    key: key.to_owned(),
+                    source: Box::new(e),
+                })?;
+                Ok(Some(bytes.into_bytes().to_vec()))
+            }
+            Err(e) if e.as_service_error().is_some_and(|s| s.is_no_such_key()) => Ok(None),
+            Err(e) => Err(StoreError::Get {
+                key: key.to_owned(),
+                source: Box::new(e),
+            }),
+        }
+    }
+
+    async fn put_json_if_absent(&self, key: &str, json: Vec<u8>) -> Result<bool, StoreError> {
+        self.put_json_with(key, json, true).await
+    }
+
+    async fn delete(&self, key: &str) -> Result<(), StoreError> {
+        if !is_valid_key(key) {
+            return Err(StoreError::BadKey(key.to_owned()));
+        }
+        self.client
+            .delete_object()
+            .bucket(&self.bucket)
+            .key(key)
+            .send()
+            .await
+            .map_err(|e| StoreError::Delete {
+                key: key.to_owned(),
+                source: Box::new(e),
+            })?;
         Ok(())
     }
 

@@ -1,0 +1,341 @@
+//! Interactivity: the buttons and menu on every poster message, and the `block_actions`
+//! payloads Slack sends when someone uses them.
+//!
+//! Each control carries only the poster's id (a UUID, far inside Slack's 2,000-character
+//! `value` limit); the poster's full spec is kept with the stored poster and read by the worker,
+//! so a click is acked without touching storage and a spec of any length still works.
+
+use serde::Deserialize;
+use serde_json::{Value, json};
+use uuid::Uuid;
+
+use crate::poster::style::Style;
+
+pub const ACTION_REGENERATE: &str = "poster.regenerate";
+pub const ACTION_VARIATIONS: &str = "poster.variations";
+pub const ACTION_RESTYLE: &str = "poster.restyle";
+pub const ACTION_APPROVE: &str = "poster.approve";
+/// The block that holds the controls, so an approval can replace it.
+pub const ACTIONS_BLOCK_PREFIX: &str = "marquee.actions.";
+/// How many posters one click on Variations makes.
+pub const VARIATIONS: u8 = 2;
+
+/// The actions block for the poster `id`.
+pub fn actions_block(id: Uuid, current: Style) -> Value {
+    let options: Vec<Value> = Style::ALL
+        .iter()
+        .filter(|s| **s != current)
+        .map(|s| {
+            json!({
+                "text": {"type": "plain_text", "text": capitalise(s.name())},
+                "value": s.name(),
+            })
+        })
+        .collect();
+    json!({
+        "type": "actions",
+        "block_id": format!("{ACTIONS_BLOCK_PREFIX}{id}"),
+        "elements": [
+            {"type": "button", "action_id": ACTION_REGENERATE, "value": id.to_string(),
+             "text": {"type": "plain_text", "text": "🎲 Regenerate", "emoji": true}},
+            {"type": "button", "action_id": ACTION_VARIATIONS, "value": id.to_string(),
+             "text": {"type": "plain_text", "text": "🎞️ Variations", "emoji": true}},
+            {"type": "static_select", "action_id": ACTION_RESTYLE,
+             "placeholder": {"type": "plain_text", "text": "🎨 Restyle…", "emoji": true},
+             "options": options},
+            {"type": "button", "action_id": ACTION_APPROVE, "value": id.to_string(), "style": "primary",
+             "text": {"type": "plain_text", "text": "✅ Approve", "emoji": true}},
+        ]
+    })
+}
+
+fn capitalise(name: &str) -> String {
+    let mut c = name.chars();
+    match c.next() {
+        Some(f) => f.to_uppercase().chain(c).collect(),
+        None => String::new(),
+    }
+}
+
+/// What a click asks for.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Action {
+    Regenerate,
+    Variations,
+    Restyle(Style),
+    Approve,
+}
+
+/// A click on one of Marquee's controls, with everything the worker needs.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Click {
+    pub action: Action,
+    /// The poster whose message was clicked.
+    pub source: Uuid,
+    pub user_id: String,
+    pub user_name: Option<String>,
+    pub team_id: Option<String>,
+    pub channel_id: Option<String>,
+    /// The root of the clicked message's thread (the message itself when it is not a reply).
+    pub thread_ts: Option<String>,
+    pub response_url: String,
+    /// The clicked message's blocks.
+    pub message_blocks: Value,
+}
+
+#[derive(Debug, thiserror::Error, PartialEq, Eq)]
+pub enum InteractionError {
+    #[error("the payload is not JSON: {0}")]
+    NotJson(String),
+    #[error("the payload is missing {0}")]
+    Missing(&'static str),
+    #[error("unsupported interaction type {0:?}")]
+    Unsupported(String),
+    #[error("unknown action {0:?}")]
+    UnknownAction(String),
+    #[error("the action's poster id is not valid")]
+    BadPosterId,
+    #[error("unknown style {0:?}")]
+    UnknownStyle(String),
+}
+
+#[derive(Deserialize)]
+struct Payload {
+    #[serde(rename = "type")]
+    kind: String,
+    #[serde(default)]
+    user: Option<IdName>,
+    #[serde(default)]
+    team: Option<IdName>,
+    #[serde(default)]
+    channel: Option<IdName>,
+    #[serde(default)]
+    container: Option<Container>,
+    #[serde(default)]
+    message: Option<MessagePart>,
+    #[serde(default)]
+    response_url: Option<String>,
+    #[serde(default)]
+    actions: Vec<ActionPart>,
+}
+
+#[derive(Deserialize)]
+struct IdName {
+    id: String,
+    #[serde(default, alias = "username")]
+    name: Option<String>,
+}
+
+#[derive(Deserialize)]
+struct Container {
+    #[serde(default)]
+    channel_id: Option<String>,
+    #[serde(default)]
+    message_ts: Option<String>,
+    #[serde(default)]
+    thread_ts: Option<String>,
+}
+
+#[derive(Deserialize)]
+struct MessagePart {
+    #[serde(default)]
+    ts: Option<String>,
+    #[serde(default)]
+    thread_ts: Option<String>,
+    #[serde(default)]
+    blocks: Value,
+}
+
+#[derive(Deserialize)]
+struct ActionPart {
+    action_id: String,
+    #[serde(default)]
+    block_id: Option<String>,
+    #[serde(default)]
+    value: Option<String>,
+    #[serde(default)]
+    selected_option: Option<SelectedOption>,
+}
+
+#[derive(Deserialize)]
+struct SelectedOption {
+    value: String,
+}
+
+/// Reads the `payload` field of an interaction POST (already verified).
+pub fn parse(payload: &str) -> Result<Click, InteractionError> {
+    let p: Payload =
+        serde_json::from_str(payload).map_err(|e| InteractionError::NotJson(e.to_string()))?;
+    if p.kind != "block_actions" {
+        return Err(InteractionError::Unsupported(p.kind));
+    }
+    let action = p
+        .actions
+        .first()
+        .ok_or(InteractionError::Missing("actions"))?;
+    let source_text = match (&action.value, &action.block_id) {
+        (Some(v), _) => v.as_str(),
+        (None, Some(block)) => block.strip_prefix(ACTIONS_BLOCK_PREFIX).unwrap_or(block),
+        (None, None) => return Err(InteractionError::BadPosterId),
+    };
+    let source = Uuid::parse_str(source_text).map_err(|_| InteractionError::BadPosterId)?;
+    let kind = match action.action_id.as_str() {
+        ACTION_REGENERATE => Action::Regenerate,
+        ACTION_VARIATIONS => Action::Variations,
+        ACTION_APPROVE => Action::Approve,
+        ACTION_RESTYLE => {
+            let chosen = action
+                .selected_option
+                .as_ref()
+                .ok_or(InteractionError::Missing("selected_option"))?;
+            Action::Restyle(
+                Style::parse(&chosen.value)
+                    .ok_or_else(|| InteractionError::UnknownStyle(chosen.value.clone()))?,
+            )
+        }
+        other => return Err(InteractionError::UnknownAction(other.to_owned())),
+    };
+    let user = p.user.ok_or(InteractionError::Missing("user"))?;
+    let response_url = p
+        .response_url
+        .ok_or(InteractionError::Missing("response_url"))?;
+    let container = p.container;
+    let message = p.message;
+    let channel_id = p
+        .channel
+        .map(|c| c.id)
+        .or_else(|| container.as_ref().and_then(|c| c.channel_id.clone()));
+    // Replies to a reply belong to the original thread, whose root is the thread_ts.
+    let thread_ts = message
+        .as_ref()
+        .and_then(|m| m.thread_ts.clone().or_else(|| m.ts.clone()))
+        .or_else(|| {
+            container
+                .as_ref()
+                .and_then(|c| c.thread_ts.clone().or_else(|| c.message_ts.clone()))
+        });
+    Ok(Click {
+        action: kind,
+        source,
+        user_id: user.id,
+        user_name: user.name,
+        team_id: p.team.map(|t| t.id),
+        channel_id,
+        thread_ts,
+        response_url,
+        message_blocks: message.map(|m| m.blocks).unwrap_or(Value::Null),
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn payload(action: Value, thread_ts: Option<&str>) -> String {
+        let mut message =
+            json!({"type": "message", "ts": "1700000000.000200", "blocks": [{"type": "section"}]});
+        if let Some(t) = thread_ts {
+            message["thread_ts"] = t.into();
+        }
+        json!({
+            "type": "block_actions",
+            "user": {"id": "U9", "username": "grace", "team_id": "T1"},
+            "team": {"id": "T1", "domain": "acme"},
+            "container": {"type": "message", "message_ts": "1700000000.000200", "channel_id": "C1", "is_ephemeral": false},
+            "channel": {"id": "C1", "name": "posters"},
+            "message": message,
+            "response_url": "https://hooks.slack.com/actions/T1/1/abc",
+            "trigger_id": "1.2.3",
+            "actions": [action],
+        })
+        .to_string()
+    }
+
+    #[test]
+    fn every_control_fits_slacks_limits_and_round_trips() {
+        let id = Uuid::new_v4();
+        let block = actions_block(id, Style::Noir);
+        assert!(block["block_id"].as_str().unwrap().len() <= 255);
+        let elements = block["elements"].as_array().unwrap();
+        assert!(elements.len() <= 25);
+        for e in elements {
+            assert!(e["action_id"].as_str().unwrap().len() <= 255);
+            if let Some(v) = e["value"].as_str() {
+                assert!(v.len() <= 2000);
+            }
+            if e["type"] == "static_select" {
+                let options = e["options"].as_array().unwrap();
+                assert_eq!(
+                    options.len(),
+                    Style::ALL.len() - 1,
+                    "the current style is not offered"
+                );
+                for o in options {
+                    assert!(o["text"]["text"].as_str().unwrap().chars().count() <= 75);
+                    assert!(o["value"].as_str().unwrap().len() <= 150);
+                }
+            }
+        }
+        for (action_id, want) in [
+            (ACTION_REGENERATE, Action::Regenerate),
+            (ACTION_VARIATIONS, Action::Variations),
+            (ACTION_APPROVE, Action::Approve),
+        ] {
+            let click = parse(&payload(
+                json!({"action_id": action_id, "block_id": format!("{ACTIONS_BLOCK_PREFIX}{id}"), "value": id.to_string(), "type": "button", "action_ts": "1"}),
+                None,
+            ))
+            .unwrap();
+            assert_eq!(click.action, want);
+            assert_eq!(click.source, id);
+            assert_eq!(click.user_id, "U9");
+            assert_eq!(click.user_name.as_deref(), Some("grace"));
+            assert_eq!(click.channel_id.as_deref(), Some("C1"));
+            assert_eq!(click.thread_ts.as_deref(), Some("1700000000.000200"));
+        }
+    }
+
+    #[test]
+    fn restyle_reads_the_selected_option_and_replies_stay_in_the_original_thread() {
+        let id = Uuid::new_v4();
+        let click = parse(&payload(
+            json!({"action_id": ACTION_RESTYLE, "block_id": format!("{ACTIONS_BLOCK_PREFIX}{id}"), "type": "static_select",
+                   "selected_option": {"text": {"type": "plain_text", "text": "Western"}, "value": "western"}}),
+            Some("1700000000.000100"),
+        ))
+        .unwrap();
+        assert_eq!(click.action, Action::Restyle(Style::Western));
+        assert_eq!(click.source, id);
+        assert_eq!(click.thread_ts.as_deref(), Some("1700000000.000100"));
+    }
+
+    #[test]
+    fn broken_payloads_are_errors() {
+        assert!(matches!(parse("{"), Err(InteractionError::NotJson(_))));
+        assert_eq!(
+            parse(r#"{"type":"view_submission"}"#),
+            Err(InteractionError::Unsupported("view_submission".into()))
+        );
+        assert_eq!(
+            parse(&payload(
+                json!({"action_id": "poster.delete", "value": Uuid::nil().to_string()}),
+                None
+            )),
+            Err(InteractionError::UnknownAction("poster.delete".into()))
+        );
+        assert_eq!(
+            parse(&payload(
+                json!({"action_id": ACTION_REGENERATE, "value": "../../etc"}),
+                None
+            )),
+            Err(InteractionError::BadPosterId)
+        );
+        assert_eq!(
+            parse(&payload(
+                json!({"action_id": ACTION_RESTYLE, "block_id": format!("{ACTIONS_BLOCK_PREFIX}{}", Uuid::nil()), "selected_option": {"value": "musical"}}),
+                None
+            )),
+            Err(InteractionError::UnknownStyle("musical".into()))
+        );
+    }
+}

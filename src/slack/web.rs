@@ -1,0 +1,227 @@
+//! The Slack Web API, for workspaces that gave Marquee a bot token: posting into a poster's
+//! thread (`chat.postMessage` with `thread_ts`) and uploading the PNG into Slack
+//! (`files.getUploadURLExternal` → upload → `files.completeUploadExternal`) so the image
+//! outlives its presigned link.
+//!
+//! Every method is optional for the product: callers fall back to `response_url` delivery
+//! when a call fails, so a missing scope or a channel the bot is not in degrades gracefully.
+
+use std::time::Duration;
+
+use serde_json::{Value, json};
+
+use crate::config::Secret;
+use crate::slack::blocks::Message;
+
+/// The production Web API base.
+pub const DEFAULT_API_URL: &str = "https://slack.com/api";
+
+#[derive(Debug, thiserror::Error)]
+pub enum WebError {
+    /// Slack answered `ok: false` (e.g. `not_in_channel`, `invalid_auth`, `missing_scope`).
+    #[error("slack {method} failed: {error}")]
+    Api { method: &'static str, error: String },
+    #[error("slack {method} is rate limited (retry after {retry_after:?})")]
+    RateLimited {
+        method: &'static str,
+        retry_after: Duration,
+    },
+    #[error("slack {method} answered HTTP {status}")]
+    Http { method: &'static str, status: u16 },
+    #[error("could not reach slack for {method}")]
+    Transport {
+        method: &'static str,
+        #[source]
+        source: reqwest::Error,
+    },
+}
+
+impl WebError {
+    /// The Slack error code, when Slack gave one.
+    pub fn code(&self) -> Option<&str> {
+        match self {
+            WebError::Api { error, .. } => Some(error),
+            _ => None,
+        }
+    }
+}
+
+#[derive(Clone)]
+pub struct WebClient {
+    http: reqwest::Client,
+    base: String,
+    token: Secret,
+}
+
+impl std::fmt::Debug for WebClient {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("WebClient")
+            .field("base", &self.base)
+            .field("token", &self.token)
+            .finish()
+    }
+}
+
+/// The longest Marquee waits on a `Retry-After` before giving up on the Web API for this call.
+const MAX_RETRY_AFTER: Duration = Duration::from_secs(10);
+
+impl WebClient {
+    pub fn new(http: reqwest::Client, base: impl Into<String>, token: Secret) -> Self {
+        Self {
+            http,
+            base: base.into().trim_end_matches('/').to_owned(),
+            token,
+        }
+    }
+
+    async fn send(
+        &self,
+        method: &'static str,
+        request: reqwest::RequestBuilder,
+    ) -> Result<Value, WebError> {
+        let mut attempt = 0;
+        loop {
+            attempt += 1;
+            let Some(request) = request.try_clone() else {
+                unreachable!("web API bodies are buffered, so requests can be cloned")
+            };
+            let response = request
+                .bearer_auth(self.token.expose())
+                .timeout(Duration::from_secs(30))
+                .send()
+                .await
+                .map_err(|source| WebError::Transport { method, source })?;
+            let status = response.status().as_u16();
+            if status == 429 {
+                let retry_after = response
+                    .headers()
+                    .get(http::header::RETRY_AFTER)
+                    .and_then(|v| v.to_str().ok())
+                    .and_then(|v| v.parse::<u64>().ok())
+                    .map(Duration::from_secs)
+                    .unwrap_or(Duration::from_secs(1));
+                // Slack rejected the call before doing anything, so one patient retry is safe.
+                if attempt == 1 && retry_after <= MAX_RETRY_AFTER {
+                    tracing::warn!(method, ?retry_after, "slack web api rate limited; waiting");
+                    tokio::time::sleep(retry_after).await;
+                    continue;
+                }
+                return Err(WebError::RateLimited {
+                    method,
+                    retry_after,
+                });
+            }
+            if !(200..300).contains(&status) {
+                return Err(WebError::Http { method, status });
+            }
+            let body: Value = response
+                .json()
+                .await
+                .map_err(|source| WebError::Transport { method, source })?;
+            if body["ok"] != true {
+                return Err(WebError::Api {
+                    method,
+                    error: body["error"].as_str().unwrap_or("unknown_error").to_owned(),
+                });
+            }
+            return Ok(body);
+        }
+    }
+
+    async fn call_json(&self, method: &'static str, body: &Value) -> Result<Value, WebError> {
+        let request = self
+            .http
+            .post(format!("{}/{method}", self.base))
+            .header("content-type", "application/json; charset=utf-8")
+            .body(body.to_string());
+        self.send(method, request).await
+    }
+
+    /// Posts `message` to `channel`, in the thread under `thread_ts` when given; returns the
+    /// new message's `ts`.
+    pub async fn post_message(
+        &self,
+        channel: &str,
+        thread_ts: Option<&str>,
+        message: &Message,
+    ) -> Result<String, WebError> {
+        let mut body = json!({
+            "channel": channel,
+            "text": message.text,
+            "blocks": message.blocks,
+            "unfurl_links": false,
+            "unfurl_media": false,
+        });
+        if let Some(ts) = thread_ts {
+            body["thread_ts"] = ts.into();
+        }
+        let answer = self.call_json("chat.postMessage", &body).await?;
+        Ok(answer["ts"].as_str().unwrap_or_default().to_owned())
+    }
+
+    /// Uploads a PNG into `channel` (in the thread under `thread_ts` when given); returns the
+    /// file's id.
+    pub async fn upload_png(
+        &self,
+        channel: &str,
+        thread_ts: Option<&str>,
+        filename: &str,
+        title: &str,
+        alt_text: &str,
+        png: Vec<u8>,
+    ) -> Result<String, WebError> {
+        let length = png.len().to_string();
+        let alt: String = alt_text.chars().take(1000).collect();
+        let form = serde_urlencoded::to_string([
+            ("filename", filename),
+            ("length", length.as_str()),
+            ("alt_txt", alt.as_str()),
+        ])
+        .unwrap_or_default();
+        let request = self
+            .http
+            .post(format!("{}/files.getUploadURLExternal", self.base))
+            .header("content-type", "application/x-www-form-urlencoded")
+            .body(form);
+        let answer = self.send("files.getUploadURLExternal", request).await?;
+        let (Some(upload_url), Some(file_id)) =
+            (answer["upload_url"].as_str(), answer["file_id"].as_str())
+        else {
+            return Err(WebError::Api {
+                method: "files.getUploadURLExternal",
+                error: "missing_upload_url".into(),
+            });
+        };
+        let file_id = file_id.to_owned();
+
+        let uploaded = self
+            .http
+            .post(upload_url)
+            .header("content-type", "application/octet-stream")
+            .body(png)
+            .timeout(Duration::from_secs(60))
+            .send()
+            .await
+            .map_err(|source| WebError::Transport {
+                method: "file upload",
+                source,
+            })?;
+        if !uploaded.status().is_success() {
+            return Err(WebError::Http {
+                method: "file upload",
+                status: uploaded.status().as_u16(),
+            });
+        }
+
+        let mut body = json!({
+            "files": [{"id": file_id, "title": title}],
+            "channel_id": channel,
+        });
+        if let Some(ts) = thread_ts {
+            body["thread_ts"] = ts.into();
+        }
+        self.call_json("files.completeUploadExternal", &body)
+            .await?;
+        Ok(file_id)
+    }
+}
