@@ -89,7 +89,7 @@ pub struct Call {
     /// The parsed body, or `Value::Null` if it was not JSON.
     pub body: Value,
     pub at: SystemTime,
-    /// The HTTP status answered.
+    /// The HTTP status answered; 0 while unanswered (or when the client gave up first).
     pub status: u16,
     /// The fault applied, if any.
     pub fault: Option<Fault>,
@@ -246,14 +246,24 @@ async fn invoke(
     // The SDK sends `stability.sd3-5-large-v1%3A0`; axum's `Path` percent-decodes the segment.
     let model_id = raw_id;
     let parsed: Value = serde_json::from_slice(&body).unwrap_or(Value::Null);
+    // Recorded on arrival, so a call whose client gave up during a hang still counts; the
+    // status is filled in when (if) it is answered.
+    let index = {
+        let mut guard = lock(&inner);
+        guard.calls.push(Call {
+            model_id: model_id.clone(),
+            body: parsed.clone(),
+            at: SystemTime::now(),
+            status: 0,
+            fault: None,
+        });
+        guard.calls.len() - 1
+    };
     let (status, fault, response) = answer(&inner, &model_id, &headers, &parsed, &body).await;
-    lock(&inner).calls.push(Call {
-        model_id,
-        body: parsed,
-        at: SystemTime::now(),
-        status,
-        fault,
-    });
+    if let Some(call) = lock(&inner).calls.get_mut(index) {
+        call.status = status;
+        call.fault = fault;
+    }
     response
 }
 

@@ -18,6 +18,7 @@ pub mod lambda_async;
 pub mod process;
 pub mod seaweed;
 pub mod slack;
+pub mod slack_api;
 pub mod watch;
 
 use std::future::Future;
@@ -89,6 +90,10 @@ pub struct Stack {
     invoke: AsyncInvoke,
     signing_secret: String,
     lambda: OnceLock<Result<Watch, String>>,
+    /// A second function instance configured with a Slack bot token, with its own
+    /// async-invoke stand-in so its self-invocations reach it and not the first one.
+    bot_invoke: AsyncInvoke,
+    bot_lambda: OnceLock<Result<Watch, String>>,
 }
 
 /// The shared stack, started on first use. Panics (with the cause) if a part cannot start; a
@@ -119,6 +124,8 @@ impl Stack {
             s3,
             signing_secret: random_token(32),
             lambda: OnceLock::new(),
+            bot_invoke: AsyncInvoke::start(),
+            bot_lambda: OnceLock::new(),
         })
     }
 
@@ -166,6 +173,49 @@ impl Stack {
             ("AWS_REGION", "us-east-1".into()),
         ];
         pairs.into_iter().map(|(k, v)| (k.to_string(), v)).collect()
+    }
+
+    /// The environment of the bot-token instance: the same, plus the bot token and the Web
+    /// API stand-in, and its own async-invoke stand-in.
+    pub fn bot_env(&self) -> Vec<(String, String)> {
+        let mut env: Vec<(String, String)> = self
+            .env()
+            .into_iter()
+            .map(|(k, v)| {
+                if k == "AWS_ENDPOINT_URL_LAMBDA" {
+                    (k, self.bot_invoke.endpoint())
+                } else {
+                    (k, v)
+                }
+            })
+            .collect();
+        env.push(("SLACK_BOT_TOKEN".into(), self.slack.bot_token()));
+        env.push((
+            "SLACK_API_URL".into(),
+            format!("{}/api", self.slack.base_url()),
+        ));
+        env
+    }
+
+    /// The async-invoke stand-in of the bot-token instance.
+    pub fn bot_invoke(&self) -> &AsyncInvoke {
+        &self.bot_invoke
+    }
+
+    /// A second function instance, configured with a bot token (see [`Stack::bot_env`]).
+    pub fn lambda_with_bot(&self) -> &Watch {
+        let watch = self.bot_lambda.get_or_init(|| {
+            let bin = std::env::var("MARQUEE_TEST_LAMBDA_BIN")
+                .unwrap_or_else(|_| DEFAULT_LAMBDA_BIN.to_string());
+            let watch = Watch::start(&crate_root(), &bin, &self.bot_env(), WATCH_READY_TIMEOUT)
+                .map_err(|e| e.to_string())?;
+            self.bot_invoke.set_target(&watch.invoke_base());
+            Ok(watch)
+        });
+        match watch {
+            Ok(watch) => watch,
+            Err(e) => panic!("cargo lambda watch (bot token) could not start: {e}"),
+        }
     }
 
     /// The function under `cargo lambda watch`, started (and compiled) on first use. Only tests

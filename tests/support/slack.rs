@@ -7,6 +7,10 @@
 //! `downloading image failed`, as Slack answers. Only loopback image URLs are fetched (tests
 //! never reach out); any other host counts as a failed download. Every attempt is recorded.
 //!
+//! The same server also plays Slack's Web API for a bot token (`chat.postMessage`, `chat.update`,
+//! external file uploads); that part lives in [`super::slack_api`] and shares this file's message
+//! checks, so a message is judged the same way whichever road it takes.
+//!
 //! It also holds the request-signing helpers a test needs to play Slack towards Marquee.
 
 use std::collections::HashMap;
@@ -24,6 +28,8 @@ use axum::routing::post;
 use hmac::{Hmac, KeyInit, Mac};
 use serde_json::{Value, json};
 use sha2::Sha256;
+
+use super::slack_api::SlackApi;
 
 /// Slack's limit on messages per `response_url`.
 pub const POSTS_PER_URL: usize = 5;
@@ -104,6 +110,7 @@ struct App {
 #[derive(Clone)]
 pub struct Slack {
     app: App,
+    api: SlackApi,
     next: Arc<AtomicU64>,
 }
 
@@ -115,6 +122,7 @@ impl Slack {
             .timeout(Duration::from_secs(10))
             .build()
             .unwrap_or_else(|e| panic!("could not build the Slack stand-in's HTTP client: {e}"));
+        let api = SlackApi::new();
         let addr = super::serve("slack", |addr| {
             Router::new()
                 .route("/commands/{team}/{id}/{token}", post(response_url_post))
@@ -123,11 +131,24 @@ impl Slack {
                     inner: inner.clone(),
                     http: http.clone(),
                 })
+                .merge(api.router(format!("http://{addr}"), http.clone()))
         });
         Slack {
             app: App { addr, inner, http },
+            api,
             next: Arc::new(AtomicU64::new(1)),
         }
+    }
+
+    /// The Web API side of the stand-in (`base_url()` + `/api/...`): bot token, channels,
+    /// messages, files, faults.
+    pub fn api(&self) -> &SlackApi {
+        &self.api
+    }
+
+    /// The only bot token the Web API stand-in accepts (`xoxb-test-...`).
+    pub fn bot_token(&self) -> String {
+        self.api.bot_token()
     }
 
     /// `http://127.0.0.1:PORT`, the value for `MARQUEE_RESPONSE_URL_HOSTS`.
@@ -320,21 +341,64 @@ async fn handle(app: &App, path: &str, raw: &[u8], body: &Value, fault: Option<&
     if serde_json::from_slice::<Value>(raw).is_err() || !body.is_object() {
         return Outcome::fail(StatusCode::BAD_REQUEST, "invalid_payload", vec![]);
     }
-    if let Err(errors) = validate(body) {
-        return Outcome::fail(StatusCode::BAD_REQUEST, "invalid_blocks", errors);
+    // Slack itself only warns (`missing_text`) when a fallback is missing; Marquee promises one,
+    // so the stand-in fails the post instead. Deleting needs no text.
+    let needs_text = body.get("delete_original").and_then(Value::as_bool) != Some(true);
+    let images = match check_message(&app.http, body, needs_text).await {
+        Ok(images) => images,
+        Err(rejection) => {
+            let mut outcome =
+                Outcome::fail(StatusCode::BAD_REQUEST, rejection.error, rejection.errors);
+            outcome.images = rejection.images;
+            return outcome;
+        }
+    };
+
+    let mut inner = lock(&app.inner);
+    match inner.urls.get_mut(path) {
+        // Counted at acceptance so two racing posts cannot both be the fifth.
+        Some(state) if state.accepted < POSTS_PER_URL => state.accepted += 1,
+        _ => return Outcome::fail(StatusCode::NOT_FOUND, "expired_url", vec![]),
     }
-    if body.get("delete_original").and_then(Value::as_bool) != Some(true)
+    Outcome::ok(images)
+}
+
+/// Why a message was refused: Slack's error code and its `[json-pointer:...]` details.
+#[derive(Debug)]
+pub(crate) struct Rejection {
+    pub error: &'static str,
+    pub errors: Vec<String>,
+    /// Downloads made before the refusal (an image that failed is among them).
+    pub images: Vec<ImageFetch>,
+}
+
+/// Judges a message body (`text`, `blocks`) as Slack does when it is posted, whichever way it
+/// comes (`response_url` or `chat.postMessage`/`chat.update`/file comments): Block Kit limits
+/// first, then the text fallback when `needs_text`, then every image block's `image_url` is
+/// downloaded, because Slack fetches it at post time and refuses the message if it cannot.
+pub(crate) async fn check_message(
+    http: &reqwest::Client,
+    body: &Value,
+    needs_text: bool,
+) -> Result<Vec<ImageFetch>, Rejection> {
+    if let Err(errors) = validate(body) {
+        return Err(Rejection {
+            error: "invalid_blocks",
+            errors,
+            images: Vec::new(),
+        });
+    }
+    if needs_text
         && body
             .get("text")
             .and_then(Value::as_str)
             .is_none_or(|t| t.trim().is_empty())
     {
-        // Slack itself only warns (`missing_text`); Marquee promises a fallback, so it fails here.
-        return Outcome::fail(
-            StatusCode::BAD_REQUEST,
-            "no_text",
-            vec!["a plain `text` fallback is required alongside blocks".into()],
-        );
+        return Err(Rejection {
+            error: "no_text",
+            errors: vec!["a plain `text` fallback is required alongside blocks".into()],
+            images: Vec::new(),
+        });
     }
 
     let mut images = Vec::new();
@@ -347,7 +411,7 @@ async fn handle(app: &App, path: &str, raw: &[u8], body: &Value, fault: Option<&
         let Some(image_url) = block.get("image_url").and_then(Value::as_str) else {
             continue;
         };
-        let fetch = download(&app.http, image_url).await;
+        let fetch = download(http, image_url).await;
         if fetch.error.is_some() {
             errors.push(format!(
                 "downloading image failed [json-pointer:/blocks/{i}/image_url]"
@@ -355,19 +419,15 @@ async fn handle(app: &App, path: &str, raw: &[u8], body: &Value, fault: Option<&
         }
         images.push(fetch);
     }
-    if !errors.is_empty() {
-        let mut outcome = Outcome::fail(StatusCode::BAD_REQUEST, "invalid_blocks", errors);
-        outcome.images = images;
-        return outcome;
+    if errors.is_empty() {
+        Ok(images)
+    } else {
+        Err(Rejection {
+            error: "invalid_blocks",
+            errors,
+            images,
+        })
     }
-
-    let mut inner = lock(&app.inner);
-    match inner.urls.get_mut(path) {
-        // Counted at acceptance so two racing posts cannot both be the fifth.
-        Some(state) if state.accepted < POSTS_PER_URL => state.accepted += 1,
-        _ => return Outcome::fail(StatusCode::NOT_FOUND, "expired_url", vec![]),
-    }
-    Outcome::ok(images)
 }
 
 fn take_fault(inner: &Mutex<Inner>, path: &str) -> Option<Fault> {
@@ -388,81 +448,213 @@ fn take_fault(inner: &Mutex<Inner>, path: &str) -> Option<Fault> {
     Some(fault)
 }
 
+// Block Kit limits, as Slack documents them (docs.slack.dev/reference/block-kit/...). The block
+// count, `block_id` length and actions element count also appear in Slack's Block Kit JSON schema
+// (`https://api.slack.com/json-schema/block-kit/input/blocks`: `maxItems` 50, `block_id`
+// `maxLength` 255, actions `elements` 1..=25).
+
+/// Blocks per message (`.../blocks`).
+pub const MAX_BLOCKS: usize = 50;
+/// Any block's `block_id` (`.../blocks`, "Maximum length for this field is 255 characters").
+pub const MAX_BLOCK_ID: usize = 255;
+/// Section `text` (`.../blocks/section-block`).
+pub const MAX_SECTION_TEXT: usize = 3000;
+/// Section `fields`: at most 10 items of at most 2000 characters each (`.../blocks/section-block`).
+pub const MAX_SECTION_FIELDS: usize = 10;
+pub const MAX_SECTION_FIELD_TEXT: usize = 2000;
+/// Header `text` (`.../blocks/header-block`).
+pub const MAX_HEADER_TEXT: usize = 150;
+/// Elements in an actions block (`.../blocks/actions-block`; it was 5 until Slack raised it).
+pub const MAX_ACTIONS_ELEMENTS: usize = 25;
+/// Any interactive element's `action_id` (`.../block-elements/button-element` and the others).
+pub const MAX_ACTION_ID: usize = 255;
+/// Button `text.text`, `value` and `url` (`.../block-elements/button-element`).
+pub const MAX_BUTTON_TEXT: usize = 75;
+pub const MAX_BUTTON_VALUE: usize = 2000;
+pub const MAX_URL: usize = 3000;
+/// Static select `options`/`option_groups` and `placeholder`
+/// (`.../block-elements/select-menu-element`).
+pub const MAX_SELECT_OPTIONS: usize = 100;
+pub const MAX_PLACEHOLDER: usize = 150;
+/// Option object `text` and `value` (`.../composition-objects/option-object`; older copies of
+/// the docs and `@slack/types` still say 75 for `value`, the current page says 150).
+pub const MAX_OPTION_TEXT: usize = 75;
+pub const MAX_OPTION_VALUE: usize = 150;
+
+/// Collects Block Kit violations in Slack's own wording, each with a JSON pointer.
+struct Violations(Vec<String>);
+
+impl Violations {
+    fn push(&mut self, what: &str, pointer: &str) {
+        self.0.push(format!("{what} [json-pointer:{pointer}]"));
+    }
+
+    /// Checks a string against a limit of `max` characters (Slack counts characters, not bytes).
+    fn max_len(&mut self, value: Option<&str>, max: usize, pointer: &str) {
+        if value.is_some_and(|v| v.chars().count() > max) {
+            self.push(
+                &format!("must be less than {} characters", max + 1),
+                pointer,
+            );
+        }
+    }
+
+    fn max_items(&mut self, items: Option<&Vec<Value>>, max: usize, pointer: &str) {
+        if items.is_some_and(|items| items.len() > max) {
+            self.push(&format!("no more than {max} items allowed"), pointer);
+        }
+    }
+}
+
+fn text_of(v: &Value) -> Option<&str> {
+    v.get("text").and_then(Value::as_str)
+}
+
 /// Block Kit limits Marquee could break; each violation is reported with a JSON pointer.
 fn validate(body: &Value) -> Result<(), Vec<String>> {
-    let mut errors = Vec::new();
     let Some(blocks) = body.get("blocks") else {
         return Ok(());
     };
     let Some(blocks) = blocks.as_array() else {
         return Err(vec!["must be an array [json-pointer:/blocks]".into()]);
     };
-    if blocks.len() > 50 {
-        errors.push("no more than 50 items allowed [json-pointer:/blocks]".into());
-    }
-    let text_len = |v: Option<&Value>| {
-        v.and_then(|t| t.get("text"))
-            .and_then(Value::as_str)
-            .map(|s| s.chars().count())
-    };
+    let mut v = Violations(Vec::new());
+    v.max_items(Some(blocks), MAX_BLOCKS, "/blocks");
     for (i, block) in blocks.iter().enumerate() {
-        let at = |field: &str| format!("[json-pointer:/blocks/{i}{field}]");
+        let at = format!("/blocks/{i}");
+        v.max_len(
+            block.get("block_id").and_then(Value::as_str),
+            MAX_BLOCK_ID,
+            &format!("{at}/block_id"),
+        );
         match block.get("type").and_then(Value::as_str) {
             Some("image") => {
                 let url = block.get("image_url").and_then(Value::as_str);
-                let file = block.get("slack_file");
-                match (url, file) {
-                    (None, None) => {
-                        errors.push(format!("missing required field: image_url {}", at("")))
-                    }
-                    (Some(url), _) if url.chars().count() > 3000 => errors.push(format!(
-                        "must be less than 3001 characters {}",
-                        at("/image_url")
-                    )),
-                    _ => {}
+                if url.is_none() && block.get("slack_file").is_none() {
+                    v.push("missing required field: image_url", &at);
                 }
+                v.max_len(url, 3000, &format!("{at}/image_url"));
                 match block.get("alt_text").and_then(Value::as_str) {
-                    None => errors.push(format!("missing required field: alt_text {}", at(""))),
-                    Some(alt) if alt.chars().count() > 2000 => errors.push(format!(
-                        "must be less than 2001 characters {}",
-                        at("/alt_text")
-                    )),
-                    Some(_) => {}
+                    None => v.push("missing required field: alt_text", &at),
+                    Some(alt) => v.max_len(Some(alt), 2000, &format!("{at}/alt_text")),
                 }
-                if text_len(block.get("title")).is_some_and(|n| n > 2000) {
-                    errors.push(format!(
-                        "must be less than 2001 characters {}",
-                        at("/title/text")
-                    ));
-                }
+                v.max_len(
+                    block.get("title").and_then(text_of),
+                    2000,
+                    &format!("{at}/title/text"),
+                );
             }
             Some("section") => {
-                if text_len(block.get("text")).is_some_and(|n| n > 3000) {
-                    errors.push(format!(
-                        "must be less than 3001 characters {}",
-                        at("/text/text")
-                    ));
+                v.max_len(
+                    block.get("text").and_then(text_of),
+                    MAX_SECTION_TEXT,
+                    &format!("{at}/text/text"),
+                );
+                let fields = block.get("fields").and_then(Value::as_array);
+                if block.get("text").is_none() && fields.is_none() {
+                    v.push("must provide text or fields", &at);
                 }
-                if block.get("text").is_none() && block.get("fields").is_none() {
-                    errors.push(format!("must provide text or fields {}", at("")));
+                v.max_items(fields, MAX_SECTION_FIELDS, &format!("{at}/fields"));
+                for (j, field) in fields.into_iter().flatten().enumerate() {
+                    v.max_len(
+                        text_of(field),
+                        MAX_SECTION_FIELD_TEXT,
+                        &format!("{at}/fields/{j}/text"),
+                    );
+                }
+                if let Some(accessory) = block.get("accessory") {
+                    validate_element(&mut v, accessory, &format!("{at}/accessory"));
                 }
             }
-            Some("header") => {
-                if text_len(block.get("text")).is_some_and(|n| n > 150) {
-                    errors.push(format!(
-                        "must be less than 151 characters {}",
-                        at("/text/text")
-                    ));
+            Some("header") => v.max_len(
+                block.get("text").and_then(text_of),
+                MAX_HEADER_TEXT,
+                &format!("{at}/text/text"),
+            ),
+            Some("actions") => match block.get("elements").and_then(Value::as_array) {
+                None => v.push("missing required field: elements", &at),
+                Some(elements) if elements.is_empty() => {
+                    v.push("must provide at least 1 items", &format!("{at}/elements"))
                 }
-            }
+                Some(elements) => {
+                    v.max_items(
+                        Some(elements),
+                        MAX_ACTIONS_ELEMENTS,
+                        &format!("{at}/elements"),
+                    );
+                    for (j, element) in elements.iter().enumerate() {
+                        validate_element(&mut v, element, &format!("{at}/elements/{j}"));
+                    }
+                }
+            },
             Some(_) => {}
-            None => errors.push(format!("missing required field: type {}", at(""))),
+            None => v.push("missing required field: type", &at),
         }
     }
-    if errors.is_empty() {
-        Ok(())
-    } else {
-        Err(errors)
+    if v.0.is_empty() { Ok(()) } else { Err(v.0) }
+}
+
+/// The interactive elements Marquee may send (buttons, static selects); others pass unchecked.
+fn validate_element(v: &mut Violations, element: &Value, at: &str) {
+    let str_field = |name: &str| element.get(name).and_then(Value::as_str);
+    v.max_len(
+        str_field("action_id"),
+        MAX_ACTION_ID,
+        &format!("{at}/action_id"),
+    );
+    match str_field("type") {
+        Some("button") => {
+            match element.get("text").and_then(text_of) {
+                None => v.push("missing required field: text", at),
+                Some(text) => v.max_len(Some(text), MAX_BUTTON_TEXT, &format!("{at}/text/text")),
+            }
+            v.max_len(str_field("value"), MAX_BUTTON_VALUE, &format!("{at}/value"));
+            v.max_len(str_field("url"), MAX_URL, &format!("{at}/url"));
+        }
+        Some("static_select") => {
+            v.max_len(
+                element.get("placeholder").and_then(text_of),
+                MAX_PLACEHOLDER,
+                &format!("{at}/placeholder/text"),
+            );
+            let options = element.get("options").and_then(Value::as_array);
+            let groups = element.get("option_groups").and_then(Value::as_array);
+            if options.is_none() && groups.is_none() {
+                v.push("must provide options or option_groups", at);
+            }
+            v.max_items(options, MAX_SELECT_OPTIONS, &format!("{at}/options"));
+            v.max_items(groups, MAX_SELECT_OPTIONS, &format!("{at}/option_groups"));
+            for (k, option) in options.into_iter().flatten().enumerate() {
+                validate_option(v, option, &format!("{at}/options/{k}"));
+            }
+            for (g, group) in groups.into_iter().flatten().enumerate() {
+                let options = group.get("options").and_then(Value::as_array);
+                v.max_items(
+                    options,
+                    MAX_SELECT_OPTIONS,
+                    &format!("{at}/option_groups/{g}/options"),
+                );
+                for (k, option) in options.into_iter().flatten().enumerate() {
+                    validate_option(v, option, &format!("{at}/option_groups/{g}/options/{k}"));
+                }
+            }
+            if let Some(initial) = element.get("initial_option") {
+                validate_option(v, initial, &format!("{at}/initial_option"));
+            }
+        }
+        Some(_) => {}
+        None => v.push("missing required field: type", at),
+    }
+}
+
+fn validate_option(v: &mut Violations, option: &Value, at: &str) {
+    match option.get("text").and_then(text_of) {
+        None => v.push("missing required field: text", at),
+        Some(text) => v.max_len(Some(text), MAX_OPTION_TEXT, &format!("{at}/text/text")),
+    }
+    match option.get("value").and_then(Value::as_str) {
+        None => v.push("missing required field: value", at),
+        Some(value) => v.max_len(Some(value), MAX_OPTION_VALUE, &format!("{at}/value")),
     }
 }
 

@@ -1,0 +1,240 @@
+//! Faults on the real local stack: Bedrock failing in every documented way, Slack refusing or
+//! stalling, and SeaweedFS going away mid-run. For each: bounded retries where the error is
+//! retryable, then exactly one clear message to the requester (or, when Slack itself cannot be
+//! reached, no duplicate post) — never a poster billed twice, never silence.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+mod support;
+
+use std::time::Duration;
+
+use serde_json::Value;
+use support::bedrock::Fault;
+use support::slack::{self as slack_standin, Fault as SlackFault};
+use support::stack;
+use tokio::sync::RwLock;
+
+/// Stopping SeaweedFS affects every test in this binary: that test takes the write side.
+static S3_IN_USE: RwLock<()> = RwLock::const_new(());
+
+const DELIVERY: Duration = Duration::from_secs(90);
+
+async fn lambda_base() -> String {
+    tokio::task::spawn_blocking(|| stack().lambda().http_base())
+        .await
+        .unwrap()
+}
+
+async fn slash(base: &str, text: &str, response_url: &str) -> u16 {
+    let body = slack_standin::slash_command_body(text, response_url);
+    let mut req = reqwest::Client::new().post(format!("{base}/slack/commands"));
+    for (k, v) in slack_standin::signed_headers(stack().signing_secret(), body.as_bytes()) {
+        req = req.header(k, v);
+    }
+    req.body(body).send().await.unwrap().status().as_u16()
+}
+
+/// Sends `/poster <marker> …` and returns every message that reached the response_url once
+/// the job is done (a short quiet period after the first one catches duplicates).
+async fn run(marker: &str, extra: &str) -> Vec<Value> {
+    let base = lambda_base().await;
+    let url = stack().slack().response_url();
+    assert_eq!(
+        slash(
+            &base,
+            &format!("{marker} a lighthouse at night {extra}"),
+            &url
+        )
+        .await,
+        200
+    );
+    finish(&url, marker).await
+}
+
+async fn finish(url: &str, marker: &str) -> Vec<Value> {
+    let first = stack().slack().wait_for(url, 1, DELIVERY).await;
+    if first.is_empty() {
+        panic!(
+            "{marker}: no message arrived\n--- function log ---\n{}",
+            stack().lambda().log_tail(6000)
+        );
+    }
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    stack().slack().messages(url)
+}
+
+fn is_poster(m: &Value) -> bool {
+    m["response_type"] == "in_channel"
+        && m["blocks"]
+            .as_array()
+            .is_some_and(|b| b.iter().any(|b| b["type"] == "image"))
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn transient_bedrock_errors_are_retried_until_the_poster_arrives() {
+    let _s3 = S3_IN_USE.read().await;
+    for (marker, fault) in [
+        ("F-500", Fault::InternalError),
+        ("F-503", Fault::Unavailable),
+        ("F-NOTREADY", Fault::ModelNotReady),
+    ] {
+        stack().bedrock().fault_for_prompt(marker, fault, 2);
+        let messages = run(marker, "").await;
+        assert_eq!(messages.len(), 1, "{marker}: {messages:?}");
+        assert!(is_poster(&messages[0]), "{marker}: {}", messages[0]);
+        assert_eq!(
+            stack().bedrock().calls_for_prompt(marker).len(),
+            3,
+            "{marker}"
+        );
+    }
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_persistent_outage_is_explained_after_bounded_attempts() {
+    let _s3 = S3_IN_USE.read().await;
+    stack()
+        .bedrock()
+        .fault_for_prompt("F-DOWN", Fault::Unavailable, 100);
+    let messages = run("F-DOWN", "").await;
+    assert_eq!(messages.len(), 1, "{messages:?}");
+    assert_eq!(messages[0]["response_type"], "ephemeral");
+    assert!(
+        messages[0].to_string().contains("having trouble"),
+        "{}",
+        messages[0]
+    );
+    assert_eq!(stack().bedrock().calls_for_prompt("F-DOWN").len(), 4);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_hung_model_times_out_is_retried_once_and_then_explained() {
+    let _s3 = S3_IN_USE.read().await;
+    // The function's model timeout is 5 s; the stand-in hangs longer, every time.
+    stack()
+        .bedrock()
+        .fault_for_prompt("F-HANG", Fault::Hang(Duration::from_secs(20)), 10);
+    let messages = run("F-HANG", "").await;
+    assert_eq!(messages.len(), 1, "{messages:?}");
+    assert!(
+        messages[0].to_string().contains("took too long"),
+        "{}",
+        messages[0]
+    );
+    assert_eq!(stack().bedrock().calls_for_prompt("F-HANG").len(), 2);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn answers_that_are_not_images_are_explained_without_retrying() {
+    let _s3 = S3_IN_USE.read().await;
+    for (marker, fault, needle) in [
+        ("F-OUTPUT", Fault::FilterOutput, "blocked the picture"),
+        (
+            "F-MALFORMED",
+            Fault::MalformedJson,
+            "went wrong while generating",
+        ),
+        (
+            "F-NOTIMAGE",
+            Fault::NotAnImage,
+            "went wrong while generating",
+        ),
+        ("F-TIMEOUTX", Fault::ModelTimeout, "took too long"),
+    ] {
+        stack().bedrock().fault_for_prompt(marker, fault, 100);
+        let messages = run(marker, "").await;
+        assert_eq!(messages.len(), 1, "{marker}: {messages:?}");
+        assert_eq!(messages[0]["response_type"], "ephemeral", "{marker}");
+        assert!(
+            messages[0].to_string().contains(needle),
+            "{marker}: {}",
+            messages[0]
+        );
+        let calls = stack().bedrock().calls_for_prompt(marker).len();
+        // A model-side timeout is retried once; a response that cannot be read is not.
+        let expected = if marker == "F-TIMEOUTX" { 2 } else { 1 };
+        assert_eq!(calls, expected, "{marker}");
+    }
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_flaky_slack_gets_the_poster_exactly_once() {
+    let _s3 = S3_IN_USE.read().await;
+    let base = lambda_base().await;
+    let url = stack().slack().response_url();
+    stack().slack().fault_for(&url, SlackFault::ServerError, 2);
+    assert_eq!(
+        slash(&base, "F-SLACK500 a lighthouse at night", &url).await,
+        200
+    );
+    let messages = finish(&url, "F-SLACK500").await;
+    assert_eq!(messages.len(), 1, "{messages:?}");
+    assert!(is_poster(&messages[0]));
+    let posts = stack().slack().posts(&url);
+    assert_eq!(posts.len(), 3, "two refused, one accepted: {posts:?}");
+    assert_eq!(posts.iter().filter(|p| p.accepted()).count(), 1);
+    assert_eq!(
+        stack().bedrock().calls_for_prompt("F-SLACK500").len(),
+        1,
+        "billed once"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn an_expired_response_url_is_not_hammered() {
+    let _s3 = S3_IN_USE.read().await;
+    let base = lambda_base().await;
+    let url = stack().slack().response_url();
+    stack().slack().fault_for(&url, SlackFault::Expired, 100);
+    assert_eq!(
+        slash(&base, "F-EXPIRED a lighthouse at night", &url).await,
+        200
+    );
+    // The poster is made once; the one post is refused with expired_url and not retried.
+    let posts = support::poll(DELIVERY, || {
+        let p = stack().slack().posts(&url);
+        (!p.is_empty()).then_some(p)
+    })
+    .await
+    .expect("one post attempt");
+    tokio::time::sleep(Duration::from_secs(3)).await;
+    let posts_after = stack().slack().posts(&url);
+    assert_eq!(posts_after.len(), posts.len().max(1), "{posts_after:?}");
+    assert_eq!(posts_after.len(), 1, "{posts_after:?}");
+    assert!(!posts_after[0].accepted());
+    assert_eq!(stack().bedrock().calls_for_prompt("F-EXPIRED").len(), 1);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn losing_storage_mid_run_is_explained_and_recovers() {
+    let _s3 = S3_IN_USE.write().await;
+    let base = lambda_base().await;
+    tokio::task::spawn_blocking(|| stack().s3().stop())
+        .await
+        .unwrap();
+    let url = stack().slack().response_url();
+    assert_eq!(
+        slash(&base, "F-NOS3 a lighthouse at night", &url).await,
+        200
+    );
+    let messages = finish(&url, "F-NOS3").await;
+    tokio::task::spawn_blocking(|| stack().s3().restart())
+        .await
+        .unwrap()
+        .expect("SeaweedFS restarts");
+    assert_eq!(messages.len(), 1, "{messages:?}");
+    assert!(
+        messages[0].to_string().contains("could not be saved"),
+        "{}",
+        messages[0]
+    );
+
+    // Once storage is back, the next poster goes through.
+    let url = stack().slack().response_url();
+    assert_eq!(
+        slash(&base, "F-S3BACK a lighthouse at night", &url).await,
+        200
+    );
+    let messages = finish(&url, "F-S3BACK").await;
+    assert!(is_poster(&messages[0]), "{}", messages[0]);
+}

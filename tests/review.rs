@@ -1,0 +1,481 @@
+//! Team review end to end, on the real local stack: a poster, then Regenerate, Variations,
+//! Restyle and Approve clicked as Slack sends them (signed `block_actions` payloads built from
+//! the message Slack received), with and without a bot token. Without one, everything goes
+//! through `response_url`s; with one, follow-ups land in the poster's thread and every PNG is
+//! uploaded into Slack.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+mod support;
+
+use std::time::Duration;
+
+use serde_json::{Value, json};
+use support::bedrock::Fault;
+use support::slack as slack_standin;
+use support::stack;
+
+const DELIVERY: Duration = Duration::from_secs(90);
+
+async fn post_form(url: String, body: String) -> u16 {
+    let mut req = reqwest::Client::new().post(url);
+    for (k, v) in slack_standin::signed_headers(stack().signing_secret(), body.as_bytes()) {
+        req = req.header(k, v);
+    }
+    req.body(body).send().await.unwrap().status().as_u16()
+}
+
+async fn slash(base: &str, text: &str, response_url: &str, channel: &str) -> u16 {
+    let body = slack_standin::slash_command_body(text, response_url)
+        .replace("channel_id=C0001", &format!("channel_id={channel}"));
+    post_form(format!("{base}/slack/commands"), body).await
+}
+
+/// The actions block of a poster message.
+fn actions(message: &Value) -> Value {
+    message["blocks"]
+        .as_array()
+        .and_then(|b| b.iter().find(|b| b["type"] == "actions"))
+        .cloned()
+        .unwrap_or_else(|| panic!("no actions block in {message}"))
+}
+
+/// What Slack sends when `user` uses control `action_id` on `message` (posted at `ts`, maybe
+/// in the thread under `thread_ts`).
+fn click_payload(
+    message: &Value,
+    action_id: &str,
+    response_url: &str,
+    channel: &str,
+    ts: &str,
+    thread_ts: Option<&str>,
+    choice: Option<&str>,
+) -> String {
+    let block = actions(message);
+    let element = block["elements"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|e| e["action_id"] == action_id)
+        .unwrap_or_else(|| panic!("no {action_id} in {block}"))
+        .clone();
+    let mut action = json!({
+        "action_id": action_id,
+        "block_id": block["block_id"],
+        "type": element["type"],
+        "action_ts": "1700000001.000001",
+    });
+    if let Some(v) = element.get("value") {
+        action["value"] = v.clone();
+    }
+    if let Some(choice) = choice {
+        let option = element["options"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|o| o["value"] == choice)
+            .unwrap_or_else(|| panic!("no option {choice}"))
+            .clone();
+        action["selected_option"] = option;
+    }
+    let mut msg =
+        json!({"type": "message", "ts": ts, "blocks": message["blocks"], "text": message["text"]});
+    if let Some(t) = thread_ts {
+        msg["thread_ts"] = t.into();
+    }
+    let payload = json!({
+        "type": "block_actions",
+        "user": {"id": "U0002", "username": "reviewer", "team_id": "T0001"},
+        "api_app_id": "A0001",
+        "team": {"id": "T0001", "domain": "marquee-test"},
+        "container": {"type": "message", "message_ts": ts, "channel_id": channel, "is_ephemeral": false},
+        "channel": {"id": channel, "name": "general"},
+        "message": msg,
+        "response_url": response_url,
+        "trigger_id": "1.2.3",
+        "actions": [action],
+    });
+    serde_urlencoded::to_string([("payload", payload.to_string())]).unwrap()
+}
+
+fn posters(messages: &[Value]) -> Vec<Value> {
+    messages
+        .iter()
+        .filter(|m| {
+            m["blocks"]
+                .as_array()
+                .is_some_and(|b| b.iter().any(|b| b["type"] == "image"))
+        })
+        .cloned()
+        .collect()
+}
+
+async fn wait_posters(url: &str, n: usize) -> Vec<Value> {
+    let found = support::poll(DELIVERY, || {
+        let p = posters(&stack().slack().messages(url));
+        (p.len() >= n).then_some(p)
+    })
+    .await;
+    found.unwrap_or_else(|| {
+        panic!(
+            "fewer than {n} posters at {url}: {:?}\n--- log ---\n{}",
+            stack().slack().messages(url),
+            stack().lambda().log_tail(6000)
+        )
+    })
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_full_review_round_through_response_urls() {
+    let base = tokio::task::spawn_blocking(|| stack().lambda().http_base())
+        .await
+        .unwrap();
+    let s = stack();
+    let marker = "REVIEW-URL";
+    let url = s.slack().response_url();
+    assert_eq!(
+        slash(
+            &base,
+            &format!("{marker} two rival chefs in Lyon --title \"Too Many Cooks\" --style comedy"),
+            &url,
+            "C0001"
+        )
+        .await,
+        200
+    );
+    let original = wait_posters(&url, 1).await.remove(0);
+    let poster_id = actions(&original)["block_id"]
+        .as_str()
+        .unwrap()
+        .trim_start_matches("marquee.actions.")
+        .to_owned();
+    let interactions = format!("{base}/slack/interactions");
+    let ts = "1700000000.000100";
+
+    // Regenerate: a new seed, same everything else.
+    let u1 = s.slack().response_url();
+    assert_eq!(
+        post_form(
+            interactions.clone(),
+            click_payload(&original, "poster.regenerate", &u1, "C0001", ts, None, None)
+        )
+        .await,
+        200
+    );
+    let regenerated = wait_posters(&u1, 1).await;
+    assert!(
+        regenerated[0].to_string().contains("Regenerated"),
+        "{}",
+        regenerated[0]
+    );
+    assert!(regenerated[0].to_string().contains("Too Many Cooks"));
+
+    // Variations: two more, each with its own seed.
+    let u2 = s.slack().response_url();
+    assert_eq!(
+        post_form(
+            interactions.clone(),
+            click_payload(&original, "poster.variations", &u2, "C0001", ts, None, None)
+        )
+        .await,
+        200
+    );
+    let variations = wait_posters(&u2, 2).await;
+    assert!(variations[0].to_string().contains("Variation 1 of 2"));
+    assert!(variations[1].to_string().contains("Variation 2 of 2"));
+
+    // Restyle as noir.
+    let u3 = s.slack().response_url();
+    assert_eq!(
+        post_form(
+            interactions.clone(),
+            click_payload(
+                &original,
+                "poster.restyle",
+                &u3,
+                "C0001",
+                ts,
+                None,
+                Some("noir")
+            )
+        )
+        .await,
+        200
+    );
+    let restyled = wait_posters(&u3, 1).await;
+    assert!(
+        restyled[0].to_string().contains("Restyled as noir"),
+        "{}",
+        restyled[0]
+    );
+
+    // Every take went to the model with the original prompt; seeds all differ.
+    let calls = s.bedrock().calls_for_prompt(marker);
+    assert_eq!(
+        calls.len(),
+        5,
+        "poster + regenerate + 2 variations + restyle"
+    );
+    assert!(
+        calls[4].body["prompt"]
+            .as_str()
+            .unwrap()
+            .contains("film noir"),
+        "{}",
+        calls[4].body
+    );
+    let seeds: std::collections::HashSet<_> =
+        calls.iter().map(|c| c.body["seed"].as_u64()).collect();
+    assert_eq!(seeds.len(), 5, "{seeds:?}");
+    // The clicker was told what was happening, ephemerally, before each take.
+    assert!(
+        s.slack()
+            .messages(&u1)
+            .iter()
+            .any(|m| m["response_type"] == "ephemeral" && m.to_string().contains("Regenerating"))
+    );
+
+    // Approve: the message is replaced, and the approval is kept with the poster.
+    let u4 = s.slack().response_url();
+    assert_eq!(
+        post_form(
+            interactions.clone(),
+            click_payload(&original, "poster.approve", &u4, "C0001", ts, None, None)
+        )
+        .await,
+        200
+    );
+    let approved = s.slack().wait_for(&u4, 1, DELIVERY).await;
+    assert_eq!(approved[0]["replace_original"], true);
+    assert!(
+        approved[0].to_string().contains("Approved* by <@U0002>"),
+        "{}",
+        approved[0]
+    );
+    assert!(
+        approved[0]["blocks"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|b| b["type"] != "actions")
+    );
+    let record = s
+        .s3()
+        .client()
+        .get_object()
+        .bucket(s.s3().bucket())
+        .key(format!("jobs/{poster_id}.json"))
+        .send()
+        .await
+        .unwrap();
+    let record: Value =
+        serde_json::from_slice(&record.body.collect().await.unwrap().into_bytes()).unwrap();
+    assert_eq!(record["approved_by"], "U0002");
+    assert_eq!(record["spec"]["text"]["title"], "Too Many Cooks");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_second_click_while_a_take_runs_is_told_instead_of_billed() {
+    let base = tokio::task::spawn_blocking(|| stack().lambda().http_base())
+        .await
+        .unwrap();
+    let s = stack();
+    let marker = "REVIEW-DOUBLE";
+    let url = s.slack().response_url();
+    slash(&base, &format!("{marker} a slow lighthouse"), &url, "C0001").await;
+    let original = wait_posters(&url, 1).await.remove(0);
+    // The next model call takes 3 s, so the second click lands while the first take runs.
+    s.bedrock()
+        .fault_for_prompt(marker, Fault::Hang(Duration::from_secs(3)), 1);
+    let interactions = format!("{base}/slack/interactions");
+    let (u1, u2) = (s.slack().response_url(), s.slack().response_url());
+    post_form(
+        interactions.clone(),
+        click_payload(
+            &original,
+            "poster.regenerate",
+            &u1,
+            "C0001",
+            "1.1",
+            None,
+            None,
+        ),
+    )
+    .await;
+    tokio::time::sleep(Duration::from_millis(800)).await;
+    post_form(
+        interactions,
+        click_payload(
+            &original,
+            "poster.regenerate",
+            &u2,
+            "C0001",
+            "1.1",
+            None,
+            None,
+        ),
+    )
+    .await;
+    let told = s.slack().wait_for(&u2, 1, DELIVERY).await;
+    assert!(
+        told[0].to_string().contains("already being made"),
+        "{}",
+        told[0]
+    );
+    wait_posters(&u1, 1).await;
+    tokio::time::sleep(Duration::from_secs(1)).await;
+    assert!(posters(&s.slack().messages(&u2)).is_empty());
+    assert_eq!(
+        s.bedrock().calls_for_prompt(marker).len(),
+        2,
+        "the original and one take"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn with_a_bot_token_takes_go_to_the_thread_and_images_into_slack() {
+    let base = tokio::task::spawn_blocking(|| stack().lambda_with_bot().http_base())
+        .await
+        .unwrap();
+    let s = stack();
+    let api = s.slack().api();
+    let marker = "REVIEW-BOT";
+    let url = s.slack().response_url();
+    assert_eq!(
+        slash(
+            &base,
+            &format!("{marker} a derelict starship wakes up --style sci-fi"),
+            &url,
+            "C0001"
+        )
+        .await,
+        200
+    );
+
+    // The poster is posted by the bot (not through the response_url), with its PNG uploaded
+    // into its thread so it outlives the link.
+    let mine = |api: &support::slack_api::SlackApi| -> Vec<Value> {
+        api.channel_messages("C0001")
+            .into_iter()
+            .filter(|m| m.to_string().contains(marker))
+            .collect()
+    };
+    let root = support::poll(DELIVERY, || {
+        mine(api)
+            .into_iter()
+            .find(|m| m["blocks"].to_string().contains("\"image\""))
+    })
+    .await
+    .unwrap_or_else(|| panic!("no bot post\n{}", stack().lambda_with_bot().log_tail(6000)));
+    let root_ts = root["ts"].as_str().unwrap().to_owned();
+    assert!(
+        s.slack()
+            .messages(&url)
+            .iter()
+            .all(|m| m["response_type"] != "in_channel"),
+        "not via response_url"
+    );
+    let file = support::poll(DELIVERY, || {
+        api.files()
+            .into_iter()
+            .find(|f| f.completed && f.thread_ts.as_deref() == Some(root_ts.as_str()))
+    })
+    .await
+    .expect("the PNG uploaded into the poster's thread");
+    assert_eq!(slack_standin::image_kind(&file.bytes), Some("png"));
+
+    // Regenerate from the root: the new take is a reply in the root's thread.
+    let u1 = s.slack().response_url();
+    let body = click_payload(
+        &root,
+        "poster.regenerate",
+        &u1,
+        "C0001",
+        &root_ts,
+        None,
+        None,
+    );
+    assert_eq!(
+        post_form(format!("{base}/slack/interactions"), body).await,
+        200
+    );
+    let reply = support::poll(DELIVERY, || {
+        api.thread("C0001", &root_ts)
+            .into_iter()
+            .find(|m| m.to_string().contains("Regenerated"))
+    })
+    .await
+    .expect("the regenerated poster in the thread");
+
+    // Restyle from that reply: still the original thread, never a thread on a reply.
+    let reply_ts = reply["ts"].as_str().unwrap().to_owned();
+    let u2 = s.slack().response_url();
+    let body = click_payload(
+        &reply,
+        "poster.restyle",
+        &u2,
+        "C0001",
+        &reply_ts,
+        Some(&root_ts),
+        Some("western"),
+    );
+    assert_eq!(
+        post_form(format!("{base}/slack/interactions"), body).await,
+        200
+    );
+    support::poll(DELIVERY, || {
+        api.thread("C0001", &root_ts)
+            .into_iter()
+            .find(|m| m.to_string().contains("Restyled as western"))
+    })
+    .await
+    .expect("the restyled poster in the original thread");
+    let uploads = support::poll(DELIVERY, || {
+        let f: Vec<_> = api
+            .files()
+            .into_iter()
+            .filter(|f| f.completed && f.thread_ts.as_deref() == Some(root_ts.as_str()))
+            .collect();
+        (f.len() >= 3).then_some(f)
+    })
+    .await;
+    assert!(
+        uploads.is_some(),
+        "three PNGs in the thread: {:?}",
+        api.files().len()
+    );
+    let bad_threads: Vec<_> = api
+        .calls_to("chat.postMessage")
+        .into_iter()
+        .filter(|c| !c.notes.is_empty())
+        .collect();
+    assert!(
+        bad_threads.is_empty(),
+        "{:?}",
+        bad_threads.iter().map(|c| &c.notes).collect::<Vec<_>>()
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_bot_outside_the_channel_falls_back_to_the_response_url() {
+    let base = tokio::task::spawn_blocking(|| stack().lambda_with_bot().http_base())
+        .await
+        .unwrap();
+    let s = stack();
+    s.slack().api().set_member("C0002", false);
+    let url = s.slack().response_url();
+    assert_eq!(
+        slash(&base, "REVIEW-OUTSIDE a quiet harbour", &url, "C0002").await,
+        200
+    );
+    let delivered = wait_posters(&url, 1).await;
+    assert_eq!(delivered[0]["response_type"], "in_channel");
+    let refused: Vec<_> = s
+        .slack()
+        .api()
+        .calls_to("chat.postMessage")
+        .into_iter()
+        .filter(|c| c.body["channel"] == "C0002")
+        .collect();
+    assert_eq!(refused.len(), 1);
+    assert!(!refused[0].ok());
+}

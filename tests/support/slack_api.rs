@@ -1,0 +1,1179 @@
+//! Stand-in for the part of Slack's Web API that Marquee may call with a bot token:
+//! `chat.postMessage`, `chat.update`, and the three-step external file upload
+//! (`files.getUploadURLExternal`, a POST of the bytes to the `upload_url` it returns, then
+//! `files.completeUploadExternal`).
+//!
+//! The `response_url` stand-in's server also serves this part, at `base_url()` + `/api/<method>`.
+//! It answers as Slack does: API errors come back as HTTP 200 with `{"ok":false,"error":...}`,
+//! rate limiting as HTTP 429 with `Retry-After`. A message is judged exactly as a `response_url`
+//! post is (Block Kit limits, text fallback, and each image block's `image_url` downloaded at post
+//! time; see [`super::slack::check_message`]). The stand-in keeps channels with their messages
+//! and threads, and uploaded files, so tests can assert on what a user would see. It records
+//! every call, refused or not.
+//!
+//! Wire facts come from Slack's method reference (`docs.slack.dev/reference/methods/<method>`,
+//! mirrored in `slack-ruby/slack-api-ref`) unless a comment names another source. Where Slack's
+//! behaviour is undocumented, the stand-in is strict. When Slack accepts something that no user
+//! would ever see, the stand-in accepts it too and writes a note on the call
+//! ([`ApiCall::notes`]); tests can assert that there are none.
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex, MutexGuard};
+use std::time::{Duration, SystemTime};
+
+use axum::Router;
+use axum::body::Bytes;
+use axum::extract::{Path, State};
+use axum::http::{HeaderMap, StatusCode, Uri, header};
+use axum::response::{IntoResponse, Response};
+use axum::routing::post;
+use serde_json::{Map, Value, json};
+
+use super::slack::{ImageFetch, Rejection, check_message};
+
+/// The channel the bot is a member of from the start (the slash-command fixtures' channel).
+pub const DEFAULT_CHANNEL: &str = "C0001";
+/// Message `text` beyond this many characters is truncated by Slack rather than refused
+/// (chat.postMessage's `text` argument: "Provide no more than 40,000 characters or risk
+/// truncation"; Slack changelog 2018-04 "truncating really long messages").
+pub const MAX_MESSAGE_TEXT: usize = 40_000;
+/// `alt_txt` limit of `files.getUploadURLExternal` (its `alt_txt_too_large` error).
+pub const MAX_ALT_TXT: usize = 1000;
+
+/// Who the stand-in's bot is, as it appears on messages it posts.
+const BOT_ID: &str = "B0001MARQ";
+const BOT_USER: &str = "U0001MARQ";
+const APP_ID: &str = "A0001";
+
+/// A way for a Web API method to misbehave.
+#[derive(Clone, Debug, PartialEq)]
+pub enum ApiFault {
+    /// HTTP 429, `Retry-After: N`, body `{"ok":false,"error":"ratelimited"}` (Slack's rate-limit
+    /// answer per docs.slack.dev/apis/web-api/rate-limits).
+    RateLimited { retry_after_secs: u64 },
+    /// HTTP 200 `{"ok":false,"error":<code>}`, e.g. `Error("internal_error")`.
+    Error(&'static str),
+    /// HTTP 500 with a plain-text body, as a failing edge answers (no JSON to parse).
+    ServerError,
+    /// Wait this long, then handle the call normally.
+    Hang(Duration),
+}
+
+/// What the `Authorization` header (or a form `token`) carried.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Auth {
+    Missing,
+    Valid,
+    Invalid,
+}
+
+/// One call to the Web API or to an `upload_url` (method `"upload"`), accepted or not.
+#[derive(Clone, Debug)]
+pub struct ApiCall {
+    /// `chat.postMessage`, `files.completeUploadExternal`, ..., or `upload` for an `upload_url`.
+    pub method: String,
+    /// The arguments as JSON: the JSON body, or form/query fields as strings. For `upload`:
+    /// `{file_id, bytes, multipart, content_type}`.
+    pub body: Value,
+    pub auth: Auth,
+    pub status: u16,
+    /// The body answered: JSON, or a string for plain-text answers.
+    pub response: Value,
+    /// The Slack error code answered, if any.
+    pub error: Option<String>,
+    /// What the stand-in saw that Slack accepts silently but a user would not see as intended
+    /// (text truncated, a `thread_ts` naming no message, ...).
+    pub notes: Vec<String>,
+    pub images: Vec<ImageFetch>,
+    pub fault: Option<ApiFault>,
+    pub at: SystemTime,
+}
+
+impl ApiCall {
+    pub fn ok(&self) -> bool {
+        self.status == 200 && self.error.is_none()
+    }
+}
+
+/// A file announced with `files.getUploadURLExternal`, and what became of it.
+#[derive(Clone, Debug)]
+pub struct UploadedFile {
+    pub id: String,
+    pub filename: String,
+    /// The `length` declared when the upload URL was requested.
+    pub declared_length: u64,
+    pub alt_txt: Option<String>,
+    pub snippet_type: Option<String>,
+    /// Whether bytes were POSTed to the `upload_url`.
+    pub uploaded: bool,
+    /// The bytes received at the `upload_url` (empty until then).
+    pub bytes: Bytes,
+    /// Why completing this upload must fail (e.g. a length mismatch), if it must.
+    pub upload_error: Option<String>,
+    pub completed: bool,
+    /// From `files.completeUploadExternal` (defaults to the filename, as Slack shows it).
+    pub title: Option<String>,
+    pub channel_id: Option<String>,
+    pub thread_ts: Option<String>,
+    pub initial_comment: Option<String>,
+}
+
+struct Rule {
+    method: String,
+    fault: ApiFault,
+    remaining: u32,
+}
+
+struct Inner {
+    token: String,
+    /// Channel ID → whether the bot is a member. Channels missing here do not exist.
+    channels: HashMap<String, bool>,
+    /// Channel ID → its messages (top level and replies) in post order, as they now stand.
+    messages: HashMap<String, Vec<Value>>,
+    files: Vec<UploadedFile>,
+    /// The opaque part of an `upload_url` → the file it is for.
+    upload_keys: HashMap<String, String>,
+    calls: Vec<ApiCall>,
+    rules: Vec<Rule>,
+    last_ts_micros: u64,
+}
+
+/// Handle to the Web API side of the Slack stand-in. Cheap to clone; get it with
+/// `Slack::api()`.
+#[derive(Clone)]
+pub struct SlackApi {
+    inner: Arc<Mutex<Inner>>,
+}
+
+#[derive(Clone)]
+struct ApiApp {
+    api: SlackApi,
+    base: String,
+    http: reqwest::Client,
+}
+
+impl SlackApi {
+    pub(crate) fn new() -> SlackApi {
+        let inner = Inner {
+            token: format!("xoxb-test-{}", super::random_token(24)),
+            channels: HashMap::from([(DEFAULT_CHANNEL.to_string(), true)]),
+            messages: HashMap::new(),
+            files: Vec::new(),
+            upload_keys: HashMap::new(),
+            calls: Vec::new(),
+            rules: Vec::new(),
+            last_ts_micros: 0,
+        };
+        SlackApi {
+            inner: Arc::new(Mutex::new(inner)),
+        }
+    }
+
+    /// The routes, merged into the Slack stand-in's router. `base` is `http://127.0.0.1:PORT`,
+    /// from which `upload_url`s are made; `http` downloads image blocks.
+    pub(crate) fn router(&self, base: String, http: reqwest::Client) -> Router {
+        Router::new()
+            .route("/api/{method}", post(api_call))
+            .route("/upload/v1/{key}", post(upload))
+            .with_state(ApiApp {
+                api: self.clone(),
+                base,
+                http,
+            })
+    }
+
+    /// The only bot token accepted (`xoxb-test-<random>`).
+    pub fn bot_token(&self) -> String {
+        self.lock().token.clone()
+    }
+
+    /// Makes `channel` exist, with the bot in it or not. `C0001` exists with the bot in it.
+    pub fn set_member(&self, channel: &str, member: bool) {
+        self.lock().channels.insert(channel.to_string(), member);
+    }
+
+    /// Applies `fault` to the next `times` calls of `method` (`chat.postMessage`, ...; `upload`
+    /// for `upload_url` POSTs; `*` for any).
+    pub fn fault_api(&self, method: &str, fault: ApiFault, times: u32) {
+        self.lock().rules.push(Rule {
+            method: method.to_string(),
+            fault,
+            remaining: times,
+        });
+    }
+
+    pub fn clear_api_faults(&self) {
+        self.lock().rules.clear();
+    }
+
+    /// Every call so far, oldest first.
+    pub fn api_calls(&self) -> Vec<ApiCall> {
+        self.lock().calls.clone()
+    }
+
+    /// The calls of one method, oldest first.
+    pub fn calls_to(&self, method: &str) -> Vec<ApiCall> {
+        self.lock()
+            .calls
+            .iter()
+            .filter(|c| c.method == method)
+            .cloned()
+            .collect()
+    }
+
+    /// The messages in `channel` as a user would now see them, in post order, replies
+    /// included: every accepted `chat.postMessage`, every file shared by
+    /// `files.completeUploadExternal`, with `chat.update`s applied in place (those carry
+    /// `edited`). Each has `ts`, `channel`, and `thread_ts` when in a thread.
+    pub fn channel_messages(&self, channel: &str) -> Vec<Value> {
+        self.lock()
+            .messages
+            .get(channel)
+            .cloned()
+            .unwrap_or_default()
+    }
+
+    /// The replies in the thread whose parent is `ts`, oldest first (the parent excluded).
+    pub fn thread(&self, channel: &str, ts: &str) -> Vec<Value> {
+        self.channel_messages(channel)
+            .into_iter()
+            .filter(|m| m["thread_ts"] == ts && m["ts"] != ts)
+            .collect()
+    }
+
+    /// Every file announced, completed or not.
+    pub fn files(&self) -> Vec<UploadedFile> {
+        self.lock().files.clone()
+    }
+
+    /// Waits until `channel` holds at least `n` messages and returns them; panics after
+    /// `timeout` with every call made, refused ones included.
+    pub async fn wait_for_channel_messages(
+        &self,
+        channel: &str,
+        n: usize,
+        timeout: Duration,
+    ) -> Vec<Value> {
+        let found = super::poll(timeout, || {
+            let messages = self.channel_messages(channel);
+            (messages.len() >= n).then_some(messages)
+        })
+        .await;
+        match found {
+            Some(messages) => messages,
+            None => panic!(
+                "waited {timeout:?} for {n} message(s) in {channel}; it holds {:#?}\nWeb API calls: {:#?}",
+                self.channel_messages(channel),
+                self.api_calls()
+            ),
+        }
+    }
+
+    /// Waits until at least `n` uploads are completed and returns the completed ones; panics
+    /// after `timeout` with every file and call.
+    pub async fn wait_for_files(&self, n: usize, timeout: Duration) -> Vec<UploadedFile> {
+        let completed = || {
+            self.files()
+                .into_iter()
+                .filter(|f| f.completed)
+                .collect::<Vec<_>>()
+        };
+        let found = super::poll(timeout, || {
+            let files = completed();
+            (files.len() >= n).then_some(files)
+        })
+        .await;
+        match found {
+            Some(files) => files,
+            None => panic!(
+                "waited {timeout:?} for {n} completed upload(s); files: {:#?}\nWeb API calls: {:#?}",
+                self.files(),
+                self.api_calls()
+            ),
+        }
+    }
+
+    fn lock(&self) -> MutexGuard<'_, Inner> {
+        // A test that panicked while holding the lock must not break every later test.
+        self.inner.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    fn take_fault(&self, method: &str) -> Option<ApiFault> {
+        let mut inner = self.lock();
+        let rules = &mut inner.rules;
+        let index = rules
+            .iter()
+            .position(|r| r.remaining > 0 && r.method == method)
+            .or_else(|| {
+                rules
+                    .iter()
+                    .position(|r| r.remaining > 0 && r.method == "*")
+            })?;
+        let rule = &mut rules[index];
+        rule.remaining -= 1;
+        let fault = rule.fault.clone();
+        rules.retain(|r| r.remaining > 0);
+        Some(fault)
+    }
+}
+
+/// A fresh message `ts`, strictly increasing, shaped like Slack's (`<unix secs>.<6 digits>`).
+fn next_ts(inner: &mut Inner) -> String {
+    let now = SystemTime::now()
+        .duration_since(SystemTime::UNIX_EPOCH)
+        .map(|d| d.as_micros() as u64)
+        .unwrap_or_default();
+    let micros = now.max(inner.last_ts_micros + 1);
+    inner.last_ts_micros = micros;
+    format!("{}.{:06}", micros / 1_000_000, micros % 1_000_000)
+}
+
+/// A Slack-looking ID: `prefix` and ten upper-case letters or digits.
+fn slack_id(prefix: char) -> String {
+    const ALPHABET: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789";
+    std::iter::once(prefix)
+        .chain((0..10).map(|_| char::from(ALPHABET[fastrand::usize(..ALPHABET.len())])))
+        .collect()
+}
+
+/// `ts` as Slack writes it. Anything else in `thread_ts` is refused with `invalid_thread_ts`,
+/// as Slack answered `"[ERROR] 0 is not a valid thread_ts"` in jenkinsci/slack-plugin#584.
+fn is_ts(ts: &str) -> bool {
+    ts.split_once('.').is_some_and(|(secs, frac)| {
+        !secs.is_empty()
+            && !frac.is_empty()
+            && secs.bytes().all(|b| b.is_ascii_digit())
+            && frac.bytes().all(|b| b.is_ascii_digit())
+    })
+}
+
+/// The outcome of one call before it is recorded.
+struct Outcome {
+    status: StatusCode,
+    /// JSON, or a string sent as `text/plain`.
+    body: Value,
+    error: Option<String>,
+    notes: Vec<String>,
+    images: Vec<ImageFetch>,
+    retry_after: Option<u64>,
+}
+
+impl Outcome {
+    /// `{"ok":true, ...fields}`, with Slack's `warning`s when there are any.
+    fn ok(fields: Value, warnings: &[&str]) -> Outcome {
+        let mut body = json!({"ok": true});
+        if let (Some(body), Value::Object(fields)) = (body.as_object_mut(), fields) {
+            body.extend(fields);
+            if !warnings.is_empty() {
+                body.insert("warning".into(), json!(warnings.join(",")));
+                body.insert("response_metadata".into(), json!({ "warnings": warnings }));
+            }
+        }
+        Outcome::with(StatusCode::OK, body, None)
+    }
+
+    /// HTTP 200 `{"ok":false,"error":...}`, with `response_metadata.messages` when there are
+    /// details, as Slack answers API errors.
+    fn fail(error: &str, details: &[String]) -> Outcome {
+        let mut body = json!({"ok": false, "error": error});
+        if !details.is_empty() {
+            body["errors"] = json!(details);
+            body["response_metadata"] = json!({
+                "messages": details.iter().map(|d| format!("[ERROR] {d}")).collect::<Vec<_>>(),
+            });
+        }
+        Outcome::with(StatusCode::OK, body, Some(error.to_string()))
+    }
+
+    fn with(status: StatusCode, body: Value, error: Option<String>) -> Outcome {
+        Outcome {
+            status,
+            body,
+            error,
+            notes: Vec::new(),
+            images: Vec::new(),
+            retry_after: None,
+        }
+    }
+
+    fn response(&self) -> Response {
+        let mut response = match &self.body {
+            Value::String(text) => (
+                self.status,
+                [(header::CONTENT_TYPE, "text/plain; charset=utf-8")],
+                text.clone(),
+            )
+                .into_response(),
+            json => (
+                self.status,
+                [(header::CONTENT_TYPE, "application/json; charset=utf-8")],
+                json.to_string(),
+            )
+                .into_response(),
+        };
+        if let Some(secs) = self.retry_after {
+            response
+                .headers_mut()
+                .insert(header::RETRY_AFTER, secs.into());
+        }
+        response
+    }
+}
+
+/// What a fault turns the call into, after any hang. `None`: handle the call normally.
+async fn apply_fault(fault: Option<&ApiFault>) -> Option<Outcome> {
+    match fault? {
+        ApiFault::RateLimited { retry_after_secs } => {
+            let mut outcome = Outcome::with(
+                StatusCode::TOO_MANY_REQUESTS,
+                json!({"ok": false, "error": "ratelimited"}),
+                Some("ratelimited".into()),
+            );
+            outcome.retry_after = Some(*retry_after_secs);
+            Some(outcome)
+        }
+        ApiFault::Error(code) => Some(Outcome::fail(code, &[])),
+        ApiFault::ServerError => Some(Outcome::with(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            json!("Internal Server Error"),
+            Some("server_error".into()),
+        )),
+        ApiFault::Hang(duration) => {
+            tokio::time::sleep(*duration).await;
+            None
+        }
+    }
+}
+
+/// A method's arguments, wherever they came from.
+struct Args {
+    fields: Map<String, Value>,
+    /// Whether they came as a JSON body (some methods refuse that).
+    json: bool,
+    /// Slack warnings earned by the request's form (e.g. `missing_charset`).
+    warnings: Vec<&'static str>,
+}
+
+impl Args {
+    /// A string argument; numbers and booleans are taken as Slack takes form values, as text.
+    fn str(&self, name: &str) -> Option<String> {
+        match self.fields.get(name)? {
+            Value::String(s) => Some(s.clone()),
+            Value::Null => None,
+            other => Some(other.to_string()),
+        }
+    }
+
+    /// A JSON-typed argument (`blocks`, `files`): inline in a JSON body, a JSON string in a form.
+    /// `Err` when the string does not parse.
+    fn json(&self, name: &str) -> Result<Option<Value>, ()> {
+        match self.fields.get(name) {
+            None | Some(Value::Null) => Ok(None),
+            Some(Value::String(s)) => serde_json::from_str(s).map(Some).map_err(|_| ()),
+            Some(other) => Ok(Some(other.clone())),
+        }
+    }
+}
+
+/// Reads the arguments as Slack does: a JSON object body, a form body (url-encoded or
+/// multipart), and query-string arguments underneath. `Err` is the Slack error code for a
+/// request it cannot read (`invalid_post_type`, `missing_post_type`, `invalid_json`,
+/// `invalid_form_data`).
+fn parse_args(headers: &HeaderMap, query: Option<&str>, body: &[u8]) -> Result<Args, &'static str> {
+    let mut fields = Map::new();
+    if let Some(query) = query {
+        let pairs: Vec<(String, String)> =
+            serde_urlencoded::from_str(query).map_err(|_| "invalid_arguments")?;
+        fields.extend(pairs.into_iter().map(|(k, v)| (k, Value::String(v))));
+    }
+    let raw_content_type = headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok());
+    let content_type = raw_content_type.map(str::to_ascii_lowercase);
+    let mut args = Args {
+        fields,
+        json: false,
+        warnings: Vec::new(),
+    };
+    let Some(content_type) = content_type else {
+        return if body.is_empty() {
+            Ok(args)
+        } else {
+            Err("missing_post_type")
+        };
+    };
+    let mime = content_type.split(';').next().unwrap_or_default().trim();
+    match mime {
+        "application/json" => {
+            // Slack answers a JSON body without a charset with the `missing_charset` warning
+            // (seen in jenkinsci/slack-plugin#584's response).
+            if !content_type.contains("charset=") {
+                args.warnings.push("missing_charset");
+            }
+            let Ok(Value::Object(object)) = serde_json::from_slice(body) else {
+                return Err("invalid_json");
+            };
+            args.fields.extend(object);
+            args.json = true;
+        }
+        "application/x-www-form-urlencoded" => {
+            let pairs: Vec<(String, String)> =
+                serde_urlencoded::from_bytes(body).map_err(|_| "invalid_form_data")?;
+            args.fields
+                .extend(pairs.into_iter().map(|(k, v)| (k, Value::String(v))));
+        }
+        "multipart/form-data" => {
+            // The boundary is case-sensitive, so it is read from the header as sent.
+            let parts = multipart_parts(raw_content_type.unwrap_or_default(), body)
+                .ok_or("invalid_form_data")?;
+            for part in parts {
+                let text = String::from_utf8_lossy(&part.bytes).into_owned();
+                args.fields.insert(part.name, Value::String(text));
+            }
+        }
+        _ => return Err("invalid_post_type"),
+    }
+    Ok(args)
+}
+
+fn authenticate(token: &str, headers: &HeaderMap, args: Option<&Args>) -> Auth {
+    let bearer = headers
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.strip_prefix("Bearer "))
+        .map(str::trim)
+        .map(str::to_string);
+    // A form `token` argument is also accepted (the method reference's `token` argument); a
+    // JSON body must use the header.
+    let given = bearer.or_else(|| args.filter(|a| !a.json).and_then(|a| a.str("token")));
+    match given {
+        None => Auth::Missing,
+        Some(given) if given == token => Auth::Valid,
+        Some(_) => Auth::Invalid,
+    }
+}
+
+async fn api_call(
+    State(app): State<ApiApp>,
+    Path(method): Path<String>,
+    headers: HeaderMap,
+    uri: Uri,
+    body: Bytes,
+) -> Response {
+    let args = parse_args(&headers, uri.query(), &body);
+    let recorded = match &args {
+        Ok(args) => Value::Object(args.fields.clone()),
+        Err(_) => Value::String(String::from_utf8_lossy(&body).into_owned()),
+    };
+    let token = app.api.bot_token();
+    let auth = authenticate(&token, &headers, args.as_ref().ok());
+    let fault = app.api.take_fault(&method);
+    let outcome = match apply_fault(fault.as_ref()).await {
+        Some(outcome) => outcome,
+        None => match (auth, args) {
+            (Auth::Missing, _) => Outcome::fail("not_authed", &[]),
+            (Auth::Invalid, _) => Outcome::fail("invalid_auth", &[]),
+            (Auth::Valid, Err(code)) => Outcome::fail(code, &[]),
+            (Auth::Valid, Ok(args)) => match method.as_str() {
+                "chat.postMessage" => post_message(&app, &args).await,
+                "chat.update" => update_message(&app, &args).await,
+                "files.getUploadURLExternal" => get_upload_url(&app, &args),
+                "files.completeUploadExternal" => complete_upload(&app, &args).await,
+                _ => Outcome::fail("unknown_method", &[]),
+            },
+        },
+    };
+    let response = outcome.response();
+    app.api.lock().calls.push(ApiCall {
+        method,
+        body: recorded,
+        auth,
+        status: outcome.status.as_u16(),
+        response: outcome.body,
+        error: outcome.error,
+        notes: outcome.notes,
+        images: outcome.images,
+        fault,
+        at: SystemTime::now(),
+    });
+    response
+}
+
+/// `text` and `blocks` as one body for [`check_message`]; `Err` is the Slack error code when
+/// `blocks` is not JSON.
+fn message_body(args: &Args) -> Result<Value, &'static str> {
+    let mut body = json!({});
+    if let Some(text) = args.str("text") {
+        body["text"] = json!(text);
+    }
+    match args.json("blocks") {
+        Ok(Some(blocks)) => body["blocks"] = blocks,
+        Ok(None) => {}
+        Err(()) => {
+            // chat.update's reference: "The blocks is not a valid JSON object or doesn't match
+            // the Block Kit syntax."
+            return Err("invalid_blocks_format");
+        }
+    }
+    Ok(body)
+}
+
+/// A refused message as Slack's Web API answers it: HTTP 200, the code, the pointers.
+fn refused(rejection: Rejection) -> Outcome {
+    let mut outcome = Outcome::fail(rejection.error, &rejection.errors);
+    outcome.images = rejection.images;
+    outcome
+}
+
+/// Notes on a `thread_ts` Slack would accept but file where no one looks.
+fn thread_notes(inner: &Inner, channel: &str, thread_ts: &str) -> Vec<String> {
+    let parent = inner
+        .messages
+        .get(channel)
+        .and_then(|messages| messages.iter().find(|m| m["ts"] == thread_ts));
+    match parent {
+        None => vec![format!(
+            "thread_ts {thread_ts} names no message in {channel}: Slack accepts the reply, but \
+             no one will find it"
+        )],
+        Some(parent) if parent["thread_ts"].as_str().is_some_and(|t| t != thread_ts) => {
+            vec![format!(
+                "thread_ts {thread_ts} names a reply, not a thread's parent (Slack: \"use its \
+                 parent instead\")"
+            )]
+        }
+        Some(_) => Vec::new(),
+    }
+}
+
+/// Stores `message` in `channel` and, for a reply, updates its parent as Slack does
+/// (`thread_ts`, `reply_count`, `latest_reply` on the parent).
+fn store_message(inner: &mut Inner, channel: &str, message: Value) {
+    let messages = inner.messages.entry(channel.to_string()).or_default();
+    if let (Some(thread_ts), Some(ts)) = (message["thread_ts"].as_str(), message["ts"].as_str())
+        && let Some(parent) = messages.iter_mut().find(|m| m["ts"] == thread_ts)
+    {
+        let count = parent["reply_count"].as_u64().unwrap_or(0) + 1;
+        parent["thread_ts"] = json!(thread_ts);
+        parent["reply_count"] = json!(count);
+        parent["latest_reply"] = json!(ts);
+    }
+    messages.push(message);
+}
+
+async fn post_message(app: &ApiApp, args: &Args) -> Outcome {
+    let Some(channel) = args.str("channel").filter(|c| !c.is_empty()) else {
+        return Outcome::fail("channel_not_found", &[]);
+    };
+    match app.api.lock().channels.get(&channel) {
+        None => return Outcome::fail("channel_not_found", &[]),
+        Some(false) => return Outcome::fail("not_in_channel", &[]),
+        Some(true) => {}
+    }
+    let thread_ts = args.str("thread_ts").filter(|t| !t.is_empty());
+    if let Some(thread_ts) = &thread_ts
+        && !is_ts(thread_ts)
+    {
+        return Outcome::fail(
+            "invalid_thread_ts",
+            &[format!("{thread_ts} is not a valid thread_ts")],
+        );
+    }
+    let mut body = match message_body(args) {
+        Ok(body) => body,
+        Err(code) => return Outcome::fail(code, &[]),
+    };
+    // Slack says `text` is optional when there are blocks; Marquee promises a fallback, so the
+    // stand-in holds it to that, as on the `response_url` road.
+    let images = match check_message(&app.http, &body, true).await {
+        Ok(images) => images,
+        Err(rejection) => return refused(rejection),
+    };
+
+    let mut notes = Vec::new();
+    if let Some(text) = body["text"].as_str()
+        && text.chars().count() > MAX_MESSAGE_TEXT
+    {
+        notes.push(format!(
+            "text of {} characters truncated to {MAX_MESSAGE_TEXT}",
+            text.chars().count()
+        ));
+        body["text"] = json!(text.chars().take(MAX_MESSAGE_TEXT).collect::<String>());
+    }
+
+    let mut inner = app.api.lock();
+    if let Some(thread_ts) = &thread_ts {
+        notes.extend(thread_notes(&inner, &channel, thread_ts));
+    }
+    let ts = next_ts(&mut inner);
+    let mut message = json!({
+        "type": "message",
+        "subtype": "bot_message",
+        "text": body["text"],
+        "user": BOT_USER,
+        "bot_id": BOT_ID,
+        "app_id": APP_ID,
+        "ts": ts,
+    });
+    if let Some(blocks) = body.get("blocks") {
+        message["blocks"] = blocks.clone();
+    }
+    if let Some(thread_ts) = &thread_ts {
+        message["thread_ts"] = json!(thread_ts);
+    }
+    let answer = json!({"channel": channel, "ts": ts, "message": message});
+    message["channel"] = json!(channel);
+    store_message(&mut inner, &channel, message);
+    drop(inner);
+
+    let mut outcome = Outcome::ok(answer, &args.warnings);
+    outcome.notes = notes;
+    outcome.images = images;
+    outcome
+}
+
+async fn update_message(app: &ApiApp, args: &Args) -> Outcome {
+    let Some(channel) = args.str("channel").filter(|c| !c.is_empty()) else {
+        return Outcome::fail("channel_not_found", &[]);
+    };
+    if !app.api.lock().channels.contains_key(&channel) {
+        return Outcome::fail("channel_not_found", &[]);
+    }
+    let Some(ts) = args.str("ts").filter(|t| !t.is_empty()) else {
+        return Outcome::fail(
+            "invalid_arguments",
+            &["missing required field: ts".to_string()],
+        );
+    };
+    let exists = |api: &SlackApi| {
+        api.lock()
+            .messages
+            .get(&channel)
+            .is_some_and(|messages| messages.iter().any(|m| m["ts"] == ts))
+    };
+    if !exists(&app.api) {
+        return Outcome::fail("message_not_found", &[]);
+    }
+    let body = match message_body(args) {
+        Ok(body) => body,
+        Err(code) => return Outcome::fail(code, &[]),
+    };
+    let images = match check_message(&app.http, &body, true).await {
+        Ok(images) => images,
+        Err(rejection) => return refused(rejection),
+    };
+
+    let mut inner = app.api.lock();
+    let edited_ts = next_ts(&mut inner);
+    let Some(message) = inner
+        .messages
+        .get_mut(&channel)
+        .and_then(|messages| messages.iter_mut().find(|m| m["ts"] == ts))
+    else {
+        return Outcome::fail("message_not_found", &[]);
+    };
+    if let Some(text) = body.get("text") {
+        message["text"] = text.clone();
+    }
+    // chat.update's reference: blocks are replaced when given, and removed when only `text` is.
+    match (body.get("blocks"), body.get("text")) {
+        (Some(blocks), _) => message["blocks"] = blocks.clone(),
+        (None, Some(_)) => {
+            if let Some(message) = message.as_object_mut() {
+                message.remove("blocks");
+            }
+        }
+        (None, None) => {}
+    }
+    message["edited"] = json!({"user": BOT_USER, "ts": edited_ts});
+    let mut shown = message.clone();
+    if let Some(shown) = shown.as_object_mut() {
+        shown.remove("channel");
+    }
+    drop(inner);
+
+    let answer = json!({"channel": channel, "ts": ts, "text": shown["text"], "message": shown});
+    let mut outcome = Outcome::ok(answer, &args.warnings);
+    outcome.images = images;
+    outcome
+}
+
+fn get_upload_url(app: &ApiApp, args: &Args) -> Outcome {
+    // Observed live: this method refuses a JSON body, answering `invalid_arguments` with
+    // "missing required field" for fields that were present (Octember/earshot#10). So the
+    // stand-in takes only form or query arguments, and the product must send a form.
+    if args.json {
+        return Outcome::fail(
+            "invalid_arguments",
+            &[
+                "missing required field: filename".to_string(),
+                "missing required field: length".to_string(),
+            ],
+        );
+    }
+    let mut missing = Vec::new();
+    let filename = args.str("filename").filter(|f| !f.is_empty());
+    if filename.is_none() {
+        missing.push("missing required field: filename".to_string());
+    }
+    let length = args.str("length");
+    if length.is_none() {
+        missing.push("missing required field: length".to_string());
+    }
+    if !missing.is_empty() {
+        return Outcome::fail("invalid_arguments", &missing);
+    }
+    let (Some(filename), Some(length)) = (filename, length) else {
+        return Outcome::fail("invalid_arguments", &[]);
+    };
+    let Ok(declared_length) = length.trim().parse::<u64>() else {
+        return Outcome::fail(
+            "invalid_arguments",
+            &["must be an integer [json-pointer:/length]".to_string()],
+        );
+    };
+    if declared_length == 0 {
+        // The reference: `missing_argument` "typically only occurs when the length provided is 0".
+        return Outcome::fail("missing_argument", &[]);
+    }
+    let alt_txt = args.str("alt_txt");
+    if alt_txt
+        .as_deref()
+        .is_some_and(|a| a.chars().count() > MAX_ALT_TXT)
+    {
+        return Outcome::fail("alt_txt_too_large", &[]);
+    }
+
+    let id = slack_id('F');
+    // Like Slack's (`https://files.slack.com/upload/v1/<opaque>`), the URL does not reveal the
+    // file ID, so the product cannot build it instead of using the one it was given.
+    let key = super::random_token(32);
+    let upload_url = format!("{}/upload/v1/{key}", app.base);
+    let mut inner = app.api.lock();
+    inner.upload_keys.insert(key, id.clone());
+    inner.files.push(UploadedFile {
+        id: id.clone(),
+        filename,
+        declared_length,
+        alt_txt,
+        snippet_type: args.str("snippet_type"),
+        uploaded: false,
+        bytes: Bytes::new(),
+        upload_error: None,
+        completed: false,
+        title: None,
+        channel_id: None,
+        thread_ts: None,
+        initial_comment: None,
+    });
+    drop(inner);
+    Outcome::ok(json!({"upload_url": upload_url, "file_id": id}), &[])
+}
+
+/// A POST of the file's bytes to an `upload_url`. The method reference (usage info of
+/// files.getUploadURLExternal): "Files can be sent as raw bytes or can be multipart form
+/// encoded. Slack will return HTTP 200 if the upload is successful".
+async fn upload(
+    State(app): State<ApiApp>,
+    Path(key): Path<String>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    let content_type = headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or_default()
+        .to_string();
+    let multipart = content_type
+        .to_ascii_lowercase()
+        .starts_with("multipart/form-data");
+    let auth = match headers.get(header::AUTHORIZATION) {
+        None => Auth::Missing,
+        Some(_) => {
+            let token = app.api.bot_token();
+            authenticate(&token, &headers, None)
+        }
+    };
+    let fault = app.api.take_fault("upload");
+    let file_id = app.api.lock().upload_keys.get(&key).cloned();
+    let mut received = 0;
+    let outcome = match apply_fault(fault.as_ref()).await {
+        Some(outcome) => outcome,
+        None => match &file_id {
+            None => Outcome::with(
+                StatusCode::NOT_FOUND,
+                json!("Not Found"),
+                Some("unknown_upload_url".into()),
+            ),
+            Some(file_id) => {
+                let bytes = if multipart {
+                    // Slack's own example posts the file as a form part (`-F filename=@...`);
+                    // take the `file` part, else the first part that carries a filename.
+                    multipart_parts(&content_type, &body).and_then(|parts| {
+                        let pick = parts
+                            .iter()
+                            .position(|p| p.name == "file")
+                            .or_else(|| parts.iter().position(|p| p.filename.is_some()))
+                            .or(if parts.is_empty() { None } else { Some(0) })?;
+                        parts.into_iter().nth(pick).map(|p| p.bytes)
+                    })
+                } else {
+                    Some(body.clone())
+                };
+                match bytes {
+                    None => Outcome::with(
+                        StatusCode::BAD_REQUEST,
+                        json!("Bad Request: no file in the multipart body"),
+                        Some("invalid_form_data".into()),
+                    ),
+                    Some(bytes) => {
+                        received = bytes.len();
+                        receive_upload(&app.api, file_id, bytes)
+                    }
+                }
+            }
+        },
+    };
+    let response = outcome.response();
+    app.api.lock().calls.push(ApiCall {
+        method: "upload".into(),
+        body: json!({
+            "file_id": file_id,
+            "bytes": received,
+            "multipart": multipart,
+            "content_type": content_type,
+        }),
+        auth,
+        status: outcome.status.as_u16(),
+        response: outcome.body,
+        error: outcome.error,
+        notes: outcome.notes,
+        images: Vec::new(),
+        fault,
+        at: SystemTime::now(),
+    });
+    response
+}
+
+fn receive_upload(api: &SlackApi, file_id: &str, bytes: Bytes) -> Outcome {
+    let mut inner = api.lock();
+    let Some(file) = inner.files.iter_mut().find(|f| f.id == file_id) else {
+        return Outcome::with(StatusCode::NOT_FOUND, json!("Not Found"), None);
+    };
+    let mut notes = Vec::new();
+    if file.uploaded {
+        notes.push(format!(
+            "{file_id} uploaded again; the new bytes replace the old"
+        ));
+    }
+    // Slack does not document what a length mismatch does; the stand-in takes the bytes (as an
+    // edge would) and refuses to complete the upload, so the mistake cannot pass unseen.
+    file.upload_error = (bytes.len() as u64 != file.declared_length).then(|| {
+        format!(
+            "received {} bytes for {file_id}, but files.getUploadURLExternal declared {}",
+            bytes.len(),
+            file.declared_length
+        )
+    });
+    file.uploaded = true;
+    let len = bytes.len();
+    file.bytes = bytes;
+    let mut outcome = Outcome::with(StatusCode::OK, json!(format!("OK - {len}")), None);
+    outcome.notes = notes;
+    outcome
+}
+
+async fn complete_upload(app: &ApiApp, args: &Args) -> Outcome {
+    let files = match args.json("files") {
+        Ok(Some(Value::Array(files))) if !files.is_empty() => files,
+        Ok(None) => {
+            return Outcome::fail(
+                "invalid_arguments",
+                &["missing required field: files".to_string()],
+            );
+        }
+        _ => {
+            return Outcome::fail(
+                "invalid_arguments",
+                &["must be a non-empty array of {id, title} [json-pointer:/files]".to_string()],
+            );
+        }
+    };
+    let mut wanted = Vec::new();
+    for (i, file) in files.iter().enumerate() {
+        let Some(id) = file.get("id").and_then(Value::as_str) else {
+            return Outcome::fail(
+                "invalid_arguments",
+                &[format!(
+                    "missing required field: id [json-pointer:/files/{i}]"
+                )],
+            );
+        };
+        let title = file.get("title").and_then(Value::as_str).map(str::to_owned);
+        wanted.push((id.to_string(), title));
+    }
+
+    let channel = args.str("channel_id").filter(|c| !c.is_empty());
+    if let Some(channel) = &channel {
+        // Slack checks `^[CGDZ][A-Z0-9]{8,}$` (bolt-js#2115: a user ID there earns this error).
+        // Only the prefix and alphabet are checked, so the short fixture ID `C0001` still works.
+        let well_formed = channel.starts_with(['C', 'G', 'D', 'Z'])
+            && channel
+                .bytes()
+                .all(|b| b.is_ascii_uppercase() || b.is_ascii_digit());
+        if !well_formed {
+            return Outcome::fail(
+                "invalid_arguments",
+                &["input must match regex pattern: ^[CGDZ][A-Z0-9]{8,}$ [json-pointer:/channel_id]"
+                    .to_string()],
+            );
+        }
+        match app.api.lock().channels.get(channel) {
+            None => return Outcome::fail("invalid_channel", &[]),
+            // Seen in the field when the bot was never invited (getnao/nao#1372), although the
+            // reference does not list it for this method.
+            Some(false) => return Outcome::fail("not_in_channel", &[]),
+            Some(true) => {}
+        }
+    }
+    let thread_ts = args.str("thread_ts").filter(|t| !t.is_empty());
+    if let Some(thread_ts) = &thread_ts
+        && !is_ts(thread_ts)
+    {
+        return Outcome::fail(
+            "invalid_thread_ts",
+            &[format!("{thread_ts} is not a valid thread_ts")],
+        );
+    }
+    let initial_comment = args.str("initial_comment");
+    let blocks = match args.json("blocks") {
+        Ok(blocks) => blocks,
+        Err(()) => return Outcome::fail("invalid_blocks_format", &[]),
+    };
+    let images = match &blocks {
+        Some(blocks) => match check_message(&app.http, &json!({"blocks": blocks}), false).await {
+            Ok(images) => images,
+            Err(rejection) => return refused(rejection),
+        },
+        None => Vec::new(),
+    };
+
+    let mut inner = app.api.lock();
+    for (id, _) in &wanted {
+        let Some(file) = inner.files.iter().find(|f| &f.id == id) else {
+            return Outcome::fail("file_not_found", &[]);
+        };
+        // A file never uploaded, or already completed, has no usable upload ticket: the
+        // reference's `file_not_found` is "Could not find the file from the upload ticket".
+        if !file.uploaded || file.completed {
+            return Outcome::fail("file_not_found", &[]);
+        }
+        if let Some(error) = &file.upload_error {
+            return Outcome::fail("invalid_arguments", std::slice::from_ref(error));
+        }
+    }
+    let mut notes = Vec::new();
+    if let (Some(channel), Some(thread_ts)) = (&channel, &thread_ts) {
+        notes.extend(thread_notes(&inner, channel, thread_ts));
+    }
+    let mut answered = Vec::new();
+    for (id, title) in &wanted {
+        if let Some(file) = inner.files.iter_mut().find(|f| &f.id == id) {
+            let title = title.clone().unwrap_or_else(|| file.filename.clone());
+            file.completed = true;
+            file.title = Some(title.clone());
+            file.channel_id = channel.clone();
+            file.thread_ts = thread_ts.clone();
+            file.initial_comment = initial_comment.clone();
+            answered.push(json!({"id": id, "title": title}));
+        }
+    }
+    // Sharing into a channel shows as a message carrying the files, in the thread if one was
+    // named. Without a channel the files stay private and nothing is posted.
+    if let Some(channel) = &channel {
+        let ts = next_ts(&mut inner);
+        let mut message = json!({
+            "type": "message",
+            "text": initial_comment.clone().unwrap_or_default(),
+            "user": BOT_USER,
+            "bot_id": BOT_ID,
+            "app_id": APP_ID,
+            "upload": true,
+            "files": answered,
+            "ts": ts,
+            "channel": channel,
+        });
+        if let Some(blocks) = &blocks {
+            message["blocks"] = blocks.clone();
+        }
+        if let Some(thread_ts) = &thread_ts {
+            message["thread_ts"] = json!(thread_ts);
+        }
+        store_message(&mut inner, channel, message);
+    }
+    drop(inner);
+
+    let mut outcome = Outcome::ok(json!({"files": answered}), &args.warnings);
+    outcome.notes = notes;
+    outcome.images = images;
+    outcome
+}
+
+/// One part of a `multipart/form-data` body.
+struct Part {
+    name: String,
+    filename: Option<String>,
+    bytes: Bytes,
+}
+
+/// Splits a `multipart/form-data` body (RFC 7578) into its parts; `None` when it is malformed.
+/// Written here because the crate's axum is built without its `multipart` feature.
+fn multipart_parts(content_type: &str, body: &[u8]) -> Option<Vec<Part>> {
+    let boundary = content_type
+        .split(';')
+        .find_map(|p| {
+            let (key, value) = p.trim().split_once('=')?;
+            key.eq_ignore_ascii_case("boundary").then_some(value)
+        })?
+        .trim_matches('"');
+    let delimiter = format!("--{boundary}");
+    let next_delimiter = format!("\r\n{delimiter}");
+    let mut rest = &body[find(body, delimiter.as_bytes())? + delimiter.len()..];
+    let mut parts = Vec::new();
+    while !rest.starts_with(b"--") {
+        rest = rest.strip_prefix(b"\r\n")?;
+        let headers_end = find(rest, b"\r\n\r\n")?;
+        let headers = std::str::from_utf8(&rest[..headers_end]).ok()?;
+        rest = &rest[headers_end + 4..];
+        let end = find(rest, next_delimiter.as_bytes())?;
+        let bytes = Bytes::copy_from_slice(&rest[..end]);
+        rest = &rest[end + next_delimiter.len()..];
+        let mut name = String::new();
+        let mut filename = None;
+        for line in headers.split("\r\n") {
+            let Some((key, value)) = line.split_once(':') else {
+                continue;
+            };
+            if !key.trim().eq_ignore_ascii_case("content-disposition") {
+                continue;
+            }
+            for param in value.split(';').map(str::trim) {
+                if let Some(v) = param.strip_prefix("name=") {
+                    name = v.trim_matches('"').to_string();
+                } else if let Some(v) = param.strip_prefix("filename=") {
+                    filename = Some(v.trim_matches('"').to_string());
+                }
+            }
+        }
+        parts.push(Part {
+            name,
+            filename,
+            bytes,
+        });
+    }
+    Some(parts)
+}
+
+fn find(haystack: &[u8], needle: &[u8]) -> Option<usize> {
+    haystack.windows(needle.len()).position(|w| w == needle)
+}
