@@ -233,6 +233,12 @@ async fn poster(config: Config, text: &str, out: PathBuf) -> Result<(), BoxError
     .await?;
     let drawn = app.pipeline.draw(&spec, None).await?;
     tokio::fs::write(&out, &drawn.png).await?;
+    if !drawn.missing_glyphs.is_empty() {
+        let chars: String = drawn.missing_glyphs.iter().collect();
+        eprintln!(
+            "note: the poster fonts cannot draw {chars:?}; those characters were left out of the lettering"
+        );
+    }
     println!(
         "{} ({}×{}, {}, {}, seed {}) in {} ms",
         out.display(),
@@ -306,6 +312,21 @@ fn print_message(message: &Value) {
                     .unwrap_or_default()
             ),
             Some("divider") => println!("│ ───"),
+            Some("actions") => {
+                let controls: Vec<String> = block["elements"]
+                    .as_array()
+                    .into_iter()
+                    .flatten()
+                    .map(|e| {
+                        let label = e["text"]["text"]
+                            .as_str()
+                            .or(e["placeholder"]["text"].as_str())
+                            .unwrap_or("?");
+                        format!("[{label}]")
+                    })
+                    .collect();
+                println!("│ {}", controls.join(" "));
+            }
             _ => {}
         }
     }

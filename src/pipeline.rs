@@ -224,6 +224,7 @@ pub struct Rendered {
     pub link: Link,
     /// The PNG itself, for uploading into Slack.
     pub png: Vec<u8>,
+    pub missing_glyphs: Vec<char>,
     pub model: ModelId,
     pub seed: u32,
     pub width: u32,
@@ -234,6 +235,8 @@ pub struct Rendered {
 #[derive(Debug, Clone)]
 pub struct Drawn {
     pub png: Vec<u8>,
+    /// Characters of the lettering that no embedded face can draw, left out of the poster.
+    pub missing_glyphs: Vec<char>,
     pub seed: u32,
     pub width: u32,
     pub height: u32,
@@ -396,6 +399,7 @@ impl Pipeline {
         }
         let style = spec.style;
         let seed = art.seed;
+        let missing_glyphs = poster::missing_glyphs(&text, style);
         let mut pixmap = art.pixmap;
         let (png, width, height) = tokio::task::spawn_blocking(move || {
             if !text.is_empty() {
@@ -406,6 +410,7 @@ impl Pipeline {
         .await??;
         Ok(Drawn {
             png,
+            missing_glyphs,
             seed,
             width,
             height,
@@ -425,6 +430,7 @@ impl Pipeline {
         let drawn = self.draw(spec, deadline).await?;
         let Drawn {
             png,
+            missing_glyphs,
             seed,
             width,
             height,
@@ -473,6 +479,7 @@ impl Pipeline {
             key,
             link,
             png,
+            missing_glyphs,
             model: spec.model,
             seed,
             width,
@@ -693,6 +700,7 @@ impl Pipeline {
             height: rendered.height,
             controls: Some(rendered.id),
             note,
+            missing_glyphs: &rendered.missing_glyphs,
         };
         let message = blocks::poster(&result);
 

@@ -191,6 +191,8 @@ pub struct PosterResult<'a> {
     pub controls: Option<uuid::Uuid>,
     /// A line above the details, e.g. "Variation 1 of 2" or "Restyled as noir".
     pub note: Option<String>,
+    /// Characters left out of the lettering because no embedded face has them.
+    pub missing_glyphs: &'a [char],
 }
 
 fn title_of(spec: &PosterSpec) -> String {
@@ -254,6 +256,18 @@ pub fn poster(result: &PosterResult<'_>) -> Message {
             expiry_phrase(result.expires_at)
         )),
     ];
+    if !result.missing_glyphs.is_empty() {
+        let chars: String = result.missing_glyphs.iter().take(40).collect();
+        blocks.push(context(&format!(
+            "⚠️ Marquee's poster fonts can't draw {}, so {} left out of the lettering.",
+            escape(&chars),
+            if result.missing_glyphs.len() == 1 {
+                "it was"
+            } else {
+                "they were"
+            }
+        )));
+    }
     if let Some(id) = result.controls {
         blocks.push(crate::slack::interaction::actions_block(id, spec.style));
     }
@@ -365,6 +379,7 @@ mod tests {
             height: 1216,
             controls: Some(uuid::Uuid::nil()),
             note: Some("Variation 1 of 2".into()),
+            missing_glyphs: &['東', '京'],
         };
         let m = poster(&r);
         assert_eq!(m.response_type, Visibility::InChannel);
@@ -386,6 +401,10 @@ mod tests {
         assert_eq!(m.blocks[1]["type"], "image");
         assert_eq!(m.blocks.last().unwrap()["type"], "actions");
         assert!(json.contains("Variation 1 of 2"));
+        assert!(
+            json.contains("can't draw 東京, so they were left out"),
+            "{json}"
+        );
 
         let approved = approved(
             &serde_json::to_value(&m.blocks).unwrap(),
@@ -419,6 +438,7 @@ mod tests {
             height: 1,
             controls: Some(uuid::Uuid::nil()),
             note: None,
+            missing_glyphs: &[],
         };
         assert_within_limits(&poster(&r));
         assert_within_limits(&accepted(&s));
