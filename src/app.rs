@@ -118,7 +118,16 @@ pub async fn build(config: &Config, mode: Mode) -> Result<App, StartError> {
 
     // Secrets are read once per process (a Lambda cold start) and kept in memory.
     let signing_secret = resolve(&config.signing_secret, sdk.as_ref()).await?;
-    let bot_token = resolve(&config.bot_token, sdk.as_ref()).await?;
+    // A bot token only adds threads and uploads; without it everything still works through
+    // response_urls, so a token that cannot be read (not stored yet, say) degrades instead of
+    // taking the whole app down.
+    let bot_token = match resolve(&config.bot_token, sdk.as_ref()).await {
+        Ok(token) => token,
+        Err(e) => {
+            tracing::error!(error = %crate::pipeline::ErrorChain(&e), "could not read the Slack bot token; continuing without threads and uploads");
+            None
+        }
+    };
 
     let mut models = Models::new().with(ModelId::Offline, Arc::new(OfflineModel));
     if let Some(sdk) = sdk.as_ref().filter(|_| config.uses_bedrock()) {
