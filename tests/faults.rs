@@ -238,3 +238,74 @@ async fn losing_storage_mid_run_is_explained_and_recovers() {
     let messages = finish(&url, "F-S3BACK").await;
     assert!(is_poster(&messages[0]), "{}", messages[0]);
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn when_slack_cannot_fetch_the_image_the_link_is_posted_instead() {
+    let _s3 = S3_IN_USE.read().await;
+    let base = lambda_base().await;
+    let url = stack().slack().response_url();
+    stack()
+        .slack()
+        .fault_for(&url, SlackFault::ImageFetchFails, 5);
+    assert_eq!(
+        slash(&base, "F-NOFETCH a lighthouse at night", &url).await,
+        200
+    );
+    let messages = finish(&url, "F-NOFETCH").await;
+    assert_eq!(messages.len(), 1, "{messages:?}");
+    let m = &messages[0];
+    assert_eq!(m["response_type"], "in_channel");
+    assert!(
+        m["blocks"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|b| b["type"] != "image"),
+        "{m}"
+    );
+    assert!(m.to_string().contains("Open the poster"), "{m}");
+    let posts = stack().slack().posts(&url);
+    assert_eq!(
+        posts.len(),
+        2,
+        "the refused post, then the link-only one: {posts:?}"
+    );
+    assert_eq!(
+        stack().bedrock().calls_for_prompt("F-NOFETCH").len(),
+        1,
+        "billed once"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_stalled_slack_never_gets_a_duplicate_poster() {
+    let _s3 = S3_IN_USE.read().await;
+    let base = lambda_base().await;
+    let url = stack().slack().response_url();
+    // Longer than the client's 15 s timeout: the post may or may not have landed, so it is
+    // not repeated; at most one poster can appear.
+    stack()
+        .slack()
+        .fault_for(&url, SlackFault::Hang(Duration::from_secs(20)), 1);
+    assert_eq!(
+        slash(&base, "F-STALL a lighthouse at night", &url).await,
+        200
+    );
+    tokio::time::sleep(Duration::from_secs(30)).await;
+    let accepted: Vec<_> = stack()
+        .slack()
+        .posts(&url)
+        .into_iter()
+        .filter(|p| p.accepted())
+        .collect();
+    let posters = accepted
+        .iter()
+        .filter(|p| p.body["response_type"] == "in_channel")
+        .count();
+    assert!(posters <= 1, "{accepted:?}");
+    assert_eq!(
+        stack().bedrock().calls_for_prompt("F-STALL").len(),
+        1,
+        "billed once"
+    );
+}

@@ -45,6 +45,9 @@ pub enum Fault {
     Expired,
     /// Wait this long before handling the post normally.
     Hang(Duration),
+    /// Slack cannot download the message's images (a firewall or bucket policy in the way):
+    /// a post with an image block fails with `invalid_blocks`, one without is handled normally.
+    ImageFetchFails,
 }
 
 /// One image download made while handling a post.
@@ -328,6 +331,20 @@ async fn handle(app: &App, path: &str, raw: &[u8], body: &Value, fault: Option<&
         }
         Some(Fault::Expired) => return Outcome::fail(StatusCode::NOT_FOUND, "expired_url", vec![]),
         Some(Fault::Hang(duration)) => tokio::time::sleep(*duration).await,
+        Some(Fault::ImageFetchFails) => {
+            let image_at = body["blocks"]
+                .as_array()
+                .and_then(|blocks| blocks.iter().position(|b| b["type"] == "image"));
+            if let Some(i) = image_at {
+                return Outcome::fail(
+                    StatusCode::BAD_REQUEST,
+                    "invalid_blocks",
+                    vec![format!(
+                        "downloading image failed [json-pointer:/blocks/{i}/image_url]"
+                    )],
+                );
+            }
+        }
         None => {}
     }
     {
