@@ -24,10 +24,8 @@ use uuid::Uuid;
 use crate::config::Secret;
 use crate::dispatch::Dispatcher;
 use crate::job::{Change, Job, PosterSpec, ReplyTo, Requester, SlackMessageRef, Task};
-use crate::model::{Aspect, ModelId};
 use crate::pipeline::{Pipeline, PipelineError};
 use crate::poster::PosterText;
-use crate::poster::style::Style;
 use crate::slack::blocks;
 use crate::slack::command::{self, ModelPolicy, ParseError, PosterCommand, SlashCommand};
 use crate::slack::interaction::{self, Action, InteractionError};
@@ -346,34 +344,9 @@ pub struct CreatePoster {
 impl CreatePoster {
     /// Validates the request into a spec with the same rules and messages as `/poster`.
     pub fn into_spec(self, policy: &ModelPolicy) -> Result<PosterSpec, ParseError> {
-        let model = match self.model {
-            None => policy.default,
-            Some(name) => ModelId::parse(&name)
-                .filter(|m| policy.allowed.contains(m))
-                .ok_or_else(|| ParseError::UnknownModel {
-                    given: name,
-                    valid: policy
-                        .allowed
-                        .iter()
-                        .map(|m| m.short_name())
-                        .collect::<Vec<_>>()
-                        .join(", "),
-                })?,
-        };
-        let style = match self.style {
-            None => Style::guess(&self.prompt),
-            Some(s) => Style::parse(&s).ok_or_else(|| ParseError::UnknownStyle {
-                given: s,
-                valid: Style::ALL.map(|s| s.name()).join(", "),
-            })?,
-        };
-        let aspect = match self.aspect_ratio {
-            None => Aspect::default(),
-            Some(a) => Aspect::parse(&a).ok_or_else(|| ParseError::UnknownAspect {
-                given: a,
-                valid: Aspect::ALL.map(|a| a.stability()).join(", "),
-            })?,
-        };
+        let model = command::choose_model(self.model, policy)?;
+        let style = command::choose_style(self.style, &self.prompt)?;
+        let aspect = command::choose_aspect(self.aspect_ratio)?;
         let spec = PosterSpec {
             description: self.prompt.trim().to_owned(),
             text: PosterText {

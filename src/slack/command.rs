@@ -352,34 +352,9 @@ pub fn parse(text: &str, policy: &ModelPolicy) -> Result<PosterCommand, ParseErr
             .map(|(_, v)| v.clone())
     };
 
-    let model = match get(Flag::Model) {
-        None => policy.default,
-        Some(name) => ModelId::parse(&name)
-            .filter(|m| policy.allowed.contains(m))
-            .ok_or_else(|| ParseError::UnknownModel {
-                given: name,
-                valid: policy
-                    .allowed
-                    .iter()
-                    .map(|m| m.short_name())
-                    .collect::<Vec<_>>()
-                    .join(", "),
-            })?,
-    };
-    let style = match get(Flag::Style) {
-        None => Style::guess(&description),
-        Some(name) => Style::parse(&name).ok_or_else(|| ParseError::UnknownStyle {
-            given: name,
-            valid: Style::ALL.map(|s| s.name()).join(", "),
-        })?,
-    };
-    let aspect = match get(Flag::Aspect) {
-        None => Aspect::default(),
-        Some(given) => Aspect::parse(&given).ok_or_else(|| ParseError::UnknownAspect {
-            given,
-            valid: Aspect::ALL.map(|a| a.stability()).join(", "),
-        })?,
-    };
+    let model = choose_model(get(Flag::Model), policy)?;
+    let style = choose_style(get(Flag::Style), &description)?;
+    let aspect = choose_aspect(get(Flag::Aspect))?;
     let seed = match get(Flag::Seed) {
         None => None,
         Some(given) => {
@@ -411,6 +386,46 @@ pub fn parse(text: &str, policy: &ModelPolicy) -> Result<PosterCommand, ParseErr
     };
     check_spec(&spec)?;
     Ok(PosterCommand::Poster(spec))
+}
+
+/// The model a user named (or the default), if this workspace allows it.
+pub fn choose_model(name: Option<String>, policy: &ModelPolicy) -> Result<ModelId, ParseError> {
+    let Some(name) = name else {
+        return Ok(policy.default);
+    };
+    ModelId::parse(&name)
+        .filter(|m| policy.allowed.contains(m))
+        .ok_or_else(|| ParseError::UnknownModel {
+            given: name,
+            valid: policy
+                .allowed
+                .iter()
+                .map(|m| m.short_name())
+                .collect::<Vec<_>>()
+                .join(", "),
+        })
+}
+
+/// The style a user named, or the one their description suggests.
+pub fn choose_style(name: Option<String>, description: &str) -> Result<Style, ParseError> {
+    let Some(name) = name else {
+        return Ok(Style::guess(description));
+    };
+    Style::parse(&name).ok_or_else(|| ParseError::UnknownStyle {
+        given: name,
+        valid: Style::ALL.map(|s| s.name()).join(", "),
+    })
+}
+
+/// The aspect ratio a user named, or the one-sheet's 2:3.
+pub fn choose_aspect(name: Option<String>) -> Result<Aspect, ParseError> {
+    let Some(given) = name else {
+        return Ok(Aspect::default());
+    };
+    Aspect::parse(&given).ok_or_else(|| ParseError::UnknownAspect {
+        given,
+        valid: Aspect::ALL.map(|a| a.stability()).join(", "),
+    })
 }
 
 /// Checks the limits every spec must meet, however it arrived (slash command or REST).
