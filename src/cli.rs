@@ -167,16 +167,25 @@ fn join_args(args: &[String]) -> String {
         .join(" ")
 }
 
-async fn serve(config: Config, addr: SocketAddr) -> Result<(), BoxError> {
+/// Binds `addr` and builds the local application, whose links point at the bound address.
+async fn bind_local(
+    config: &Config,
+    addr: SocketAddr,
+) -> Result<(TcpListener, SocketAddr, app::App), BoxError> {
     let listener = TcpListener::bind(addr).await?;
     let local = listener.local_addr()?;
     let app = app::build(
-        &config,
+        config,
         Mode::Local {
             public_url: format!("http://{local}"),
         },
     )
     .await?;
+    Ok((listener, local, app))
+}
+
+async fn serve(config: Config, addr: SocketAddr) -> Result<(), BoxError> {
+    let (listener, local, app) = bind_local(&config, addr).await?;
     if app.state.signing_secret.is_none() {
         tracing::warn!("SLACK_SIGNING_SECRET is not set: Slack routes will answer 503 until it is");
     }
@@ -366,15 +375,7 @@ async fn demo(
         }
     };
 
-    let listener = TcpListener::bind(addr).await?;
-    let local = listener.local_addr()?;
-    let app = app::build(
-        &config,
-        Mode::Local {
-            public_url: format!("http://{local}"),
-        },
-    )
-    .await?;
+    let (listener, local, app) = bind_local(&config, addr).await?;
     let in_process = app.in_process.clone();
     let server = tokio::spawn(async move {
         axum::serve(listener, crate::http::router(app.state))
