@@ -262,6 +262,8 @@ pub struct Pipeline {
     slack: SlackClient,
     /// The Web API, when the workspace gave Marquee a bot token.
     web: Option<WebClient>,
+    /// Bounds how many posters are drawn and composed at once (one per core).
+    cpu_slots: tokio::sync::Semaphore,
     link_ttl: Duration,
     retry: RetryPolicy,
 }
@@ -278,6 +280,9 @@ impl Pipeline {
             store,
             slack,
             web: None,
+            cpu_slots: tokio::sync::Semaphore::new(
+                std::thread::available_parallelism().map_or(2, |n| n.get()),
+            ),
             link_ttl,
             retry: RetryPolicy::default(),
         }
@@ -388,8 +393,21 @@ impl Pipeline {
             .unwrap_or_else(|| fastrand::u32(1..=spec.model.max_seed()));
         let request = Self::image_request(spec, seed);
         let started = Instant::now();
+        // Drawing and composing are CPU work on blocking threads, each holding a few
+        // megapixels: without a bound, a burst of jobs starts them all at once and memory
+        // follows (measured: 8 GB for 1,000 queued offline jobs). The offline generator is all
+        // CPU, so it holds a slot throughout; a Bedrock call waits on the network without one.
+        let offline_slot = if spec.model == ModelId::Offline {
+            self.cpu_slots.acquire().await.ok()
+        } else {
+            None
+        };
         let art = self.generate(&request, deadline).await?;
         let model_ms = started.elapsed().as_millis() as u64;
+        let _slot = match offline_slot {
+            Some(slot) => Some(slot),
+            None => self.cpu_slots.acquire().await.ok(),
+        };
 
         // The offline generator always composes a full poster; AI art is delivered clean unless
         // the user asked for words on it.
