@@ -37,9 +37,6 @@ cargo fmt --all -- --check
 step "cargo clippy --all-targets -- -D warnings"
 cargo clippy --all-targets -- -D warnings
 
-step "cargo build (the binaries the end-to-end tests run)"
-cargo build --bins
-
 step "cargo test"
 cargo test --no-fail-fast
 
