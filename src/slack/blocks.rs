@@ -161,17 +161,24 @@ pub fn invalid(problem: &str) -> Message {
 
 /// Something went wrong after the request was accepted: what happened and what to do.
 pub fn failure(headline: &str, advice: &str, description: &str) -> Message {
+    let mut blocks = vec![section(&format!(
+        "😕 *{}*\n{}",
+        escape(headline),
+        escape(advice)
+    ))];
+    if !description.trim().is_empty() {
+        blocks.push(context(&format!(
+            "Your request: {}",
+            escape(&truncate(description, 300))
+        )));
+    }
     Message {
         response_type: Visibility::Ephemeral,
         text: format!("😕 {headline} {advice}"),
-        blocks: vec![
-            section(&format!("😕 *{}*\n{}", escape(headline), escape(advice))),
-            context(&format!(
-                "Your request: {}",
-                escape(&truncate(description, 300))
-            )),
-        ],
-        replace_original: None,
+        blocks,
+        // Posted to an interaction's response_url, a message without this may replace the
+        // poster that was clicked; a failure must never hide a poster.
+        replace_original: Some(false),
     }
 }
 
@@ -280,7 +287,8 @@ pub fn poster(result: &PosterResult<'_>) -> Message {
             result.requester_id
         ),
         blocks,
-        replace_original: None,
+        // A new take arrives beside the poster that was clicked, never in its place.
+        replace_original: Some(false),
     }
 }
 
