@@ -764,6 +764,7 @@ impl Pipeline {
             }
         }
 
+        let posting = Instant::now();
         let mut sent = self.slack.respond(response_url, &message).await;
         if let Err(e) = &sent {
             if e.is_invalid_blocks() {
@@ -778,7 +779,7 @@ impl Pipeline {
         }
         match sent {
             Ok(()) => {
-                tracing::info!(job = %job.id, "poster delivered");
+                tracing::info!(job = %job.id, slack_ms = posting.elapsed().as_millis() as u64, "poster delivered");
                 Outcome::Delivered
             }
             Err(e) => {

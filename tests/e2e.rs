@@ -129,6 +129,13 @@ async fn a_slash_command_becomes_a_poster_in_the_channel() {
     let unsigned = link.split('?').next().unwrap();
     assert_eq!(reqwest::get(unsigned).await.unwrap().status().as_u16(), 403);
 
+    // The function's own timings, for BENCHMARKS.md's "overhead beyond the model" figure.
+    for line in stack().lambda().log_tail(200_000).lines() {
+        if line.contains("\"poster rendered\"") || line.contains("\"poster delivered\"") {
+            eprintln!("function log: {line}");
+        }
+    }
+
     // Bedrock got exactly one request in SD3.5's format, with the style and the negatives.
     let calls = s.bedrock().calls_for_prompt("E2E-SD35");
     assert_eq!(calls.len(), 1, "{calls:?}");
