@@ -108,6 +108,22 @@ impl LocalStore {
     }
 }
 
+/// Writes `bytes` to `path` through a temporary file and a rename, so a reader never sees half
+/// a file. `key` names the object in errors.
+async fn write_atomic(key: &str, path: &Path, bytes: &[u8]) -> Result<(), StoreError> {
+    let put_err = |e: std::io::Error| StoreError::Put {
+        key: key.to_owned(),
+        source: Box::new(e),
+    };
+    if let Some(parent) = path.parent() {
+        tokio::fs::create_dir_all(parent).await.map_err(put_err)?;
+    }
+    let mut tmp = path.as_os_str().to_owned();
+    tmp.push(".tmp");
+    tokio::fs::write(&tmp, bytes).await.map_err(put_err)?;
+    tokio::fs::rename(&tmp, path).await.map_err(put_err)
+}
+
 fn write_private(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
     use std::io::Write;
     let mut options = std::fs::OpenOptions::new();
@@ -123,47 +139,20 @@ fn write_private(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
 #[async_trait]
 impl ObjectStore for LocalStore {
     async fn put_png(&self, key: &str, png: Vec<u8>, meta: &ObjectMeta) -> Result<(), StoreError> {
-        if !is_valid_key(key) {
-            return Err(StoreError::BadKey(key.to_owned()));
-        }
-        let path = self.dir.join(key);
-        let put_err = |e: std::io::Error| StoreError::Put {
-            key: key.to_owned(),
-            source: Box::new(e),
-        };
-        if let Some(parent) = path.parent() {
-            tokio::fs::create_dir_all(parent).await.map_err(put_err)?;
-        }
-        // Write then rename, so a reader never sees half a file.
-        let tmp = path.with_extension("png.tmp");
-        tokio::fs::write(&tmp, &png).await.map_err(put_err)?;
-        tokio::fs::rename(&tmp, &path).await.map_err(put_err)?;
+        let path = self.path_for(key)?;
+        write_atomic(key, &path, &png).await?;
         let sidecar: serde_json::Map<String, serde_json::Value> = meta
             .pairs()
             .into_iter()
             .map(|(k, v)| (k.to_owned(), v.into()))
             .collect();
-        tokio::fs::write(
-            path.with_extension("json"),
-            serde_json::to_vec_pretty(&sidecar).unwrap_or_default(),
-        )
-        .await
-        .map_err(put_err)?;
-        Ok(())
+        let sidecar = serde_json::to_vec_pretty(&sidecar).unwrap_or_default();
+        write_atomic(key, &path.with_extension("json"), &sidecar).await
     }
 
     async fn put_json(&self, key: &str, json: Vec<u8>) -> Result<(), StoreError> {
         let path = self.path_for(key)?;
-        let put_err = |e: std::io::Error| StoreError::Put {
-            key: key.to_owned(),
-            source: Box::new(e),
-        };
-        if let Some(parent) = path.parent() {
-            tokio::fs::create_dir_all(parent).await.map_err(put_err)?;
-        }
-        let tmp = path.with_extension("json.tmp");
-        tokio::fs::write(&tmp, &json).await.map_err(put_err)?;
-        tokio::fs::rename(&tmp, &path).await.map_err(put_err)
+        write_atomic(key, &path, &json).await
     }
 
     async fn get(&self, key: &str) -> Result<Option<Vec<u8>>, StoreError> {
