@@ -38,15 +38,20 @@ TEXTS = [
 ]
 
 
-def rss_kib(pids):
-    total = 0
+def rss_by_pid(pids):
+    """VmRSS in KiB of each process still alive."""
+    out = {}
     for pid in pids:
         try:
             with open(f"/proc/{pid}/status") as f:
-                total += next(int(l.split()[1]) for l in f if l.startswith("VmRSS:"))
+                out[pid] = next(int(l.split()[1]) for l in f if l.startswith("VmRSS:"))
         except (OSError, StopIteration):
             pass
-    return total
+    return out
+
+
+def rss_kib(pids):
+    return sum(rss_by_pid(pids).values())
 
 
 def pids_of(args):
@@ -207,7 +212,8 @@ async def run(args):
             break
         await asyncio.sleep(0.1)
     pids = pids_of(args)
-    rss_before = rss_kib(pids)
+    before_by_pid = rss_by_pid(pids)
+    rss_before = sum(before_by_pid.values())
     warm_deliveries = Counter(slack.deliveries)
 
     peak = [rss_before]
@@ -225,7 +231,12 @@ async def run(args):
     delivered_in = time.monotonic() - started
     await asyncio.sleep(args.idle)
     sampler.cancel()
-    rss_after = rss_kib(pids_of(args))
+    after_by_pid = rss_by_pid(pids_of(args))
+    rss_after = sum(after_by_pid.values())
+    # Memory limits are per process (a Lambda instance has its own), so "flat" is judged on the
+    # process that grew most; the total is reported too.
+    per_process = [after_by_pid[p] - before_by_pid[p] for p in after_by_pid if p in before_by_pid]
+    worst_growth_mb = max(per_process, default=rss_after - rss_before) / 1024
 
     counts = [slack.deliveries[p] for p in expected]
     missing = sum(1 for c in counts if c == 0)
@@ -245,7 +256,7 @@ async def run(args):
         print(f"  async invokes: {invoke.events} queued (202), {invoke.forward_errors} forward errors")
     print(f"  server RSS ({len(pids_of(args))} process(es)): after warm-up {rss_before / 1024:.1f} MB, "
           f"peak {peak[0] / 1024:.1f} MB, after the run (+{args.idle:.0f} s idle) {rss_after / 1024:.1f} MB "
-          f"(growth {growth_mb:+.1f} MB)")
+          f"(growth {growth_mb:+.1f} MB in all, {worst_growth_mb:+.1f} MB for the process that grew most)")
     for i, text in failures[:5]:
         print(f"  failed ack #{i}: {text}")
 
@@ -256,8 +267,8 @@ async def run(args):
         problems.append(f"{late} acks slower than {args.ack_limit} s")
     if missing or duplicated or strays:
         problems.append("deliveries not exactly once")
-    if growth_mb > args.rss_growth_mb:
-        problems.append(f"RSS grew {growth_mb:.1f} MB (limit {args.rss_growth_mb} MB)")
+    if worst_growth_mb > args.rss_growth_mb:
+        problems.append(f"a process's RSS grew {worst_growth_mb:.1f} MB (limit {args.rss_growth_mb} MB)")
     await session.close()
     await runner.cleanup()
     if problems:
@@ -285,7 +296,8 @@ def main():
     p.add_argument("--ack-limit", type=float, default=3.0)
     p.add_argument("--deliver-timeout", type=float, default=300.0)
     p.add_argument("--idle", type=float, default=2.0, help="seconds to wait before the after-sample")
-    p.add_argument("--rss-growth-mb", type=float, default=64.0)
+    p.add_argument("--rss-growth-mb", type=float, default=64.0,
+                   help="the most any one server process may grow over the measured round")
     p.add_argument("--max-seconds", type=float, default=900.0, help="hard bound on the whole run")
     args = p.parse_args()
     try:
