@@ -13,7 +13,7 @@ use async_trait::async_trait;
 use hmac::{KeyInit, Mac};
 use time::OffsetDateTime;
 
-use super::{Link, ObjectMeta, ObjectStore, StoreError, is_valid_key};
+use super::{Link, ObjectMeta, ObjectStore, StoreError, check_key, is_valid_key};
 use crate::config::Secret;
 
 type HmacSha256 = hmac::Hmac<sha2::Sha256>;
@@ -67,17 +67,20 @@ impl LocalStore {
     }
 
     fn path_for(&self, key: &str) -> Result<PathBuf, StoreError> {
-        if !is_valid_key(key) {
-            return Err(StoreError::BadKey(key.to_owned()));
-        }
+        check_key(key)?;
         Ok(self.dir.join(key))
     }
 
-    fn signature(&self, key: &str, expires: i64) -> String {
+    /// The MAC over what a link grants: reading `key` until `expires`.
+    fn mac(&self, key: &str, expires: i64) -> HmacSha256 {
         let mut mac = <HmacSha256 as KeyInit>::new_from_slice(self.key.expose().as_bytes())
             .unwrap_or_else(|_| unreachable!("HMAC takes keys of any length"));
         mac.update(format!("GET\n{key}\n{expires}").as_bytes());
-        hex::encode(mac.finalize().into_bytes())
+        mac
+    }
+
+    fn signature(&self, key: &str, expires: i64) -> String {
+        hex::encode(self.mac(key, expires).finalize().into_bytes())
     }
 
     /// A signed link for `key` valid until `expires` (unix seconds).
@@ -96,10 +99,9 @@ impl LocalStore {
         }
         let expires: i64 = exp.parse().map_err(|_| LinkError::BadSignature)?;
         let expected = hex::decode(sig).map_err(|_| LinkError::BadSignature)?;
-        let mut mac = <HmacSha256 as KeyInit>::new_from_slice(self.key.expose().as_bytes())
-            .unwrap_or_else(|_| unreachable!("HMAC takes keys of any length"));
-        mac.update(format!("GET\n{key}\n{expires}").as_bytes());
-        mac.verify_slice(&expected)
+        // `verify_slice` compares in constant time.
+        self.mac(key, expires)
+            .verify_slice(&expected)
             .map_err(|_| LinkError::BadSignature)?;
         if now >= expires {
             return Err(LinkError::Expired);
@@ -206,9 +208,7 @@ impl ObjectStore for LocalStore {
     }
 
     async fn link(&self, key: &str, ttl: Duration) -> Result<Link, StoreError> {
-        if !is_valid_key(key) {
-            return Err(StoreError::BadKey(key.to_owned()));
-        }
+        check_key(key)?;
         let expires_at = OffsetDateTime::now_utc() + ttl;
         let expires_at = expires_at.replace_nanosecond(0).unwrap_or(expires_at);
         Ok(Link {

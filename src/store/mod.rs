@@ -111,6 +111,16 @@ pub fn poster_key(job_id: Uuid, at: OffsetDateTime) -> String {
     )
 }
 
+/// `Ok` when `key` is valid (see [`is_valid_key`]); every store checks keys with this before
+/// touching anything.
+pub fn check_key(key: &str) -> Result<(), StoreError> {
+    if is_valid_key(key) {
+        Ok(())
+    } else {
+        Err(StoreError::BadKey(key.to_owned()))
+    }
+}
+
 /// Whether `key` is one Marquee could have written: no traversal, no odd characters.
 pub fn is_valid_key(key: &str) -> bool {
     !key.is_empty()

@@ -14,7 +14,7 @@ use aws_sdk_s3::presigning::PresigningConfig;
 use aws_sdk_s3::primitives::ByteStream;
 use time::OffsetDateTime;
 
-use super::{Link, ObjectMeta, ObjectStore, StoreError, is_valid_key};
+use super::{Link, ObjectMeta, ObjectStore, StoreError, check_key};
 
 #[derive(Debug, Clone)]
 pub struct S3Store {
@@ -45,6 +45,21 @@ impl S3Store {
 }
 
 impl S3Store {
+    /// A PutObject for `key` in the bucket, with its body and content type.
+    fn put_request(
+        &self,
+        key: &str,
+        body: Vec<u8>,
+        content_type: &str,
+    ) -> aws_sdk_s3::operation::put_object::builders::PutObjectFluentBuilder {
+        self.client
+            .put_object()
+            .bucket(&self.bucket)
+            .key(key)
+            .content_type(content_type)
+            .body(ByteStream::from(body))
+    }
+
     /// Writes a JSON document; with `if_absent`, only when no object exists (S3's conditional
     /// write, `If-None-Match: *`), answering `false` when one does.
     async fn put_json_with(
@@ -53,16 +68,8 @@ impl S3Store {
         json: Vec<u8>,
         if_absent: bool,
     ) -> Result<bool, StoreError> {
-        if !is_valid_key(key) {
-            return Err(StoreError::BadKey(key.to_owned()));
-        }
-        let mut put = self
-            .client
-            .put_object()
-            .bucket(&self.bucket)
-            .key(key)
-            .content_type("application/json")
-            .body(ByteStream::from(json));
+        check_key(key)?;
+        let mut put = self.put_request(key, json, "application/json");
         if if_absent {
             put = put.if_none_match("*");
         }
@@ -82,17 +89,10 @@ impl S3Store {
 #[async_trait]
 impl ObjectStore for S3Store {
     async fn put_png(&self, key: &str, png: Vec<u8>, meta: &ObjectMeta) -> Result<(), StoreError> {
-        if !is_valid_key(key) {
-            return Err(StoreError::BadKey(key.to_owned()));
-        }
+        check_key(key)?;
         let mut put = self
-            .client
-            .put_object()
-            .bucket(&self.bucket)
-            .key(key)
-            .content_type("image/png")
-            .cache_control("private, max-age=86400, immutable")
-            .body(ByteStream::from(png));
+            .put_request(key, png, "image/png")
+            .cache_control("private, max-age=86400, immutable");
         for (k, v) in meta.pairs() {
             // S3 metadata travels in HTTP headers: keep it ASCII.
             let v: String = v
@@ -113,9 +113,7 @@ impl ObjectStore for S3Store {
     }
 
     async fn get(&self, key: &str) -> Result<Option<Vec<u8>>, StoreError> {
-        if !is_valid_key(key) {
-            return Err(StoreError::BadKey(key.to_owned()));
-        }
+        check_key(key)?;
         match self
             .client
             .get_object()
@@ -144,9 +142,7 @@ impl ObjectStore for S3Store {
     }
 
     async fn delete(&self, key: &str) -> Result<(), StoreError> {
-        if !is_valid_key(key) {
-            return Err(StoreError::BadKey(key.to_owned()));
-        }
+        check_key(key)?;
         self.client
             .delete_object()
             .bucket(&self.bucket)
@@ -161,9 +157,7 @@ impl ObjectStore for S3Store {
     }
 
     async fn link(&self, key: &str, ttl: Duration) -> Result<Link, StoreError> {
-        if !is_valid_key(key) {
-            return Err(StoreError::BadKey(key.to_owned()));
-        }
+        check_key(key)?;
         let presign_err = |e: Box<dyn std::error::Error + Send + Sync>| StoreError::Presign {
             key: key.to_owned(),
             source: e,
