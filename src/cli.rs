@@ -123,19 +123,20 @@ async fn run(cli: Cli) -> Result<(), BoxError> {
         Command::Serve { addr } => serve(config, addr).await,
         Command::Demo {
             mut text,
-            out,
+            mut out,
             mut exit,
             addr,
         } => {
-            // `marquee demo "a cat" --exit` reads naturally; the flag lands in the text.
-            while text.last().is_some_and(|t| t == "--exit") {
-                text.pop();
-                exit = true;
-            }
+            // `marquee demo "a cat" --exit -o cat.png` reads naturally; the flags land in the
+            // text, which swallows everything after the first word.
+            take_own_flags(&mut text, &mut out, Some(&mut exit))?;
             demo(config, &join_args(&text), out, exit, addr).await
         }
         Command::Sign { body, timestamp } => sign(&config, body, timestamp),
-        Command::Poster { out, text } => poster(config, &join_args(&text), out).await,
+        Command::Poster { mut text, mut out } => {
+            take_own_flags(&mut text, &mut out, None)?;
+            poster(config, &join_args(&text), out).await
+        }
         Command::Manifest { url } => {
             print!("{}", crate::slack::manifest::render(&url)?);
             Ok(())
@@ -150,6 +151,38 @@ async fn run(cli: Cli) -> Result<(), BoxError> {
             Ok(())
         }
     }
+}
+
+/// Takes the command's own flags out of the `/poster` words, wherever they stand: `-o FILE`,
+/// `-oFILE`, `--out FILE`, `--out=FILE` and, for the demo, `--exit`. None of them is a
+/// `/poster` option, so they cannot be meant as part of the text.
+fn take_own_flags(
+    words: &mut Vec<String>,
+    out: &mut PathBuf,
+    mut exit: Option<&mut bool>,
+) -> Result<(), BoxError> {
+    let mut kept = Vec::with_capacity(words.len());
+    let mut iter = std::mem::take(words).into_iter();
+    while let Some(word) = iter.next() {
+        if word == "-o" || word == "--out" {
+            let file = iter
+                .next()
+                .ok_or_else(|| format!("{word} needs a file name"))?;
+            *out = PathBuf::from(file);
+        } else if let Some(file) = word.strip_prefix("--out=") {
+            *out = PathBuf::from(file);
+        } else if let Some(file) = word.strip_prefix("-o").filter(|f| !f.is_empty()) {
+            *out = PathBuf::from(file);
+        } else if word == "--exit" && exit.is_some() {
+            if let Some(flag) = exit.as_deref_mut() {
+                *flag = true;
+            }
+        } else {
+            kept.push(word);
+        }
+    }
+    *words = kept;
+    Ok(())
 }
 
 /// Rejoins shell words into `/poster` text, quoting words that contain spaces, so that
@@ -518,5 +551,76 @@ mod tests {
         Cli::try_parse_from(["marquee", "poster", "-o", "x.png", "a", "cat"]).unwrap();
         Cli::try_parse_from(["marquee", "serve", "--addr", "127.0.0.1:0"]).unwrap();
         assert!(Cli::try_parse_from(["marquee", "demo"]).is_err());
+    }
+
+    /// What `marquee poster …` would write to, and the `/poster` text it would draw.
+    fn poster_args(args: &[&str]) -> (PathBuf, String) {
+        let cli = Cli::try_parse_from(args).unwrap();
+        let Command::Poster { mut text, mut out } = cli.command else {
+            panic!("not a poster command")
+        };
+        take_own_flags(&mut text, &mut out, None).unwrap();
+        (out, join_args(&text))
+    }
+
+    #[test]
+    fn the_output_file_is_honoured_wherever_it_stands() {
+        for args in [
+            &[
+                "marquee", "poster", "-o", "out.png", "a cat", "--style", "noir",
+            ][..],
+            &[
+                "marquee", "poster", "a cat", "-o", "out.png", "--style", "noir",
+            ],
+            &[
+                "marquee", "poster", "a cat", "--style", "noir", "-o", "out.png",
+            ],
+            &[
+                "marquee",
+                "poster",
+                "a cat",
+                "--style",
+                "noir",
+                "--out=out.png",
+            ],
+            &[
+                "marquee", "poster", "a cat", "--out", "out.png", "--style", "noir",
+            ],
+            &["marquee", "poster", "a cat", "-oout.png", "--style", "noir"],
+        ] {
+            let (out, text) = poster_args(args);
+            assert_eq!(out, PathBuf::from("out.png"), "{args:?}");
+            assert_eq!(text, "\"a cat\" --style noir", "{args:?}");
+        }
+        assert_eq!(
+            poster_args(&["marquee", "poster", "a cat"]).0,
+            PathBuf::from("poster.png")
+        );
+        let cli = Cli::try_parse_from(["marquee", "poster", "a cat", "-o"]).unwrap();
+        let Command::Poster { mut text, mut out } = cli.command else {
+            panic!("not a poster command")
+        };
+        assert!(take_own_flags(&mut text, &mut out, None).is_err());
+    }
+
+    #[test]
+    fn the_demo_takes_exit_and_out_from_anywhere() {
+        let cli = Cli::try_parse_from([
+            "marquee", "demo", "a cat", "--exit", "-o", "c.png", "--style", "noir",
+        ])
+        .unwrap();
+        let Command::Demo {
+            mut text,
+            mut out,
+            mut exit,
+            ..
+        } = cli.command
+        else {
+            panic!("not a demo command")
+        };
+        take_own_flags(&mut text, &mut out, Some(&mut exit)).unwrap();
+        assert!(exit);
+        assert_eq!(out, PathBuf::from("c.png"));
+        assert_eq!(join_args(&text), "\"a cat\" --style noir");
     }
 }
