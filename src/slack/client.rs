@@ -1,10 +1,15 @@
 //! Talking back to Slack: POSTs to `response_url`s, only to allowed hosts.
 //!
 //! A `response_url` arrives inside a request body, so it is attacker-controlled until checked:
-//! only `https://hooks.slack.com/...` is followed by default (an allow-list, configurable so
-//! local tests can point at a stand-in). Transient failures (connection refused, 429, 5xx) are
-//! retried a few times with jitter; a request that may have reached Slack (a timeout) is never
-//! retried, so a message is never posted twice.
+//! only Slack's response-URL paths (`/commands/…` for slash commands, `/actions/…` for
+//! interactions) on `https://hooks.slack.com` are used by default (an allow-list of origins,
+//! configurable so local tests can point at a stand-in), and redirects are never followed
+//! (the HTTP client is built without them), so nothing can bounce a post elsewhere. Transient
+//! failures (connection refused, 429, 5xx) are retried a few times with jitter; a request that
+//! may have reached Slack (a timeout) is never retried, so a message is never posted twice.
+//!
+//! A `response_url` is a write capability for 30 minutes, so no error from here carries one:
+//! transport errors are stripped of their URL before they are kept.
 
 use std::time::Duration;
 
@@ -22,9 +27,24 @@ pub enum SlackError {
     Rejected { status: u16, reason: String },
     #[error("slack is unavailable: {status}")]
     Unavailable { status: u16 },
+    /// The cause has had its URL removed ([`reqwest::Error::without_url`]).
     #[error("could not reach slack")]
     Transport(#[source] reqwest::Error),
 }
+
+/// The HTTP client for everything Marquee sends to Slack: response_urls, the Web API and file
+/// uploads. Every URL is checked before the request, so redirects, which would carry a request
+/// past that check, are never followed.
+pub fn http_client() -> Result<reqwest::Client, reqwest::Error> {
+    reqwest::Client::builder()
+        .connect_timeout(Duration::from_secs(5))
+        .user_agent(concat!("marquee/", env!("CARGO_PKG_VERSION")))
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+}
+
+/// The paths under which Slack issues `response_url`s: slash commands and interactions.
+const RESPONSE_URL_PATHS: &[&str] = &["/commands/", "/actions/"];
 
 impl SlackError {
     /// Whether Slack said it could not fetch or render the blocks (most often the image).
@@ -69,6 +89,12 @@ impl SlackClient {
             return false;
         };
         if !parsed.username().is_empty() || parsed.password().is_some() {
+            return false;
+        }
+        if !RESPONSE_URL_PATHS
+            .iter()
+            .any(|prefix| parsed.path().starts_with(prefix))
+        {
             return false;
         }
         let origin = parsed.origin().ascii_serialization();
@@ -127,7 +153,7 @@ impl SlackClient {
                 }
                 // A connection that was never made cannot have posted anything: safe to retry.
                 Err(e) if e.is_connect() && attempt < ATTEMPTS => None,
-                Err(e) => return Err(SlackError::Transport(e)),
+                Err(e) => return Err(SlackError::Transport(e.without_url())),
             };
             let backoff = retry_after
                 .unwrap_or_else(|| Duration::from_millis(250 * 2u64.pow(attempt)))
@@ -157,6 +183,7 @@ mod tests {
             "https://hooks.slack.com/commands/T1/2/abc",
             "https://HOOKS.slack.com/actions/T1/2/abc",
             "http://127.0.0.1:9000/commands/x",
+            "http://127.0.0.1:9000/actions/T1/2/abc",
         ] {
             assert!(client.is_allowed(ok), "{ok}");
         }
@@ -168,11 +195,81 @@ mod tests {
             "https://user@hooks.slack.com/commands",
             "http://127.0.0.1:9001/commands/x",
             "http://169.254.169.254/latest/meta-data",
+            // The right host, but not a response-URL path: incoming webhooks, the Web API's
+            // host paths, or anything else the host serves is not ours to post to.
+            "https://hooks.slack.com/services/T1/B1/xyz",
+            "https://hooks.slack.com/",
+            "https://hooks.slack.com/commandsX/T1/2/abc",
+            "http://127.0.0.1:9000/elsewhere",
             "file:///etc/passwd",
             "not a url",
             "",
         ] {
             assert!(!client.is_allowed(bad), "{bad}");
         }
+    }
+
+    /// Serves one canned HTTP response to every connection on a loopback port.
+    async fn canned(response: &'static str) -> std::net::SocketAddr {
+        use tokio::io::{AsyncReadExt, AsyncWriteExt};
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        tokio::spawn(async move {
+            while let Ok((mut socket, _)) = listener.accept().await {
+                let mut buf = [0u8; 4096];
+                let _ = socket.read(&mut buf).await;
+                let _ = socket.write_all(response.as_bytes()).await;
+            }
+        });
+        addr
+    }
+
+    fn client_for(addr: std::net::SocketAddr) -> SlackClient {
+        SlackClient::new(http_client().unwrap(), &[format!("http://{addr}")])
+    }
+
+    fn message() -> Message {
+        crate::slack::blocks::note_to_clicker("hi")
+    }
+
+    #[tokio::test]
+    async fn transport_errors_never_carry_the_response_url() {
+        // A server that accepts and hangs up without answering: reqwest reports the URL in
+        // its error unless Marquee strips it.
+        use tokio::io::AsyncReadExt;
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        tokio::spawn(async move {
+            while let Ok((mut socket, _)) = listener.accept().await {
+                let mut buf = [0u8; 4096];
+                let _ = socket.read(&mut buf).await;
+                drop(socket);
+            }
+        });
+        let client = client_for(addr);
+        let secret_part = "SECRETTOKEN0123456789abcdef";
+        let url = format!("http://{addr}/commands/T1/99/{secret_part}");
+        let err = client.respond(&url, &message()).await.unwrap_err();
+        assert!(matches!(err, SlackError::Transport(_)), "{err:?}");
+        let shown = format!("{} / {:?}", crate::pipeline::ErrorChain(&err), err);
+        assert!(!shown.contains(secret_part), "{shown}");
+        assert!(!shown.contains("/commands/"), "{shown}");
+    }
+
+    #[tokio::test]
+    async fn redirects_are_not_followed() {
+        let addr = canned(
+            "HTTP/1.1 307 Temporary Redirect\r\nLocation: http://169.254.169.254/latest\r\nContent-Length: 0\r\nConnection: close\r\n\r\n",
+        )
+        .await;
+        let client = client_for(addr);
+        let err = client
+            .respond(&format!("http://{addr}/commands/T1/1/abc"), &message())
+            .await
+            .unwrap_err();
+        assert!(
+            matches!(err, SlackError::Rejected { status: 307, .. }),
+            "{err:?}"
+        );
     }
 }

@@ -1,7 +1,7 @@
 //! The Slack Web API, for workspaces that gave Marquee a bot token: posting into a poster's
 //! thread (`chat.postMessage` with `thread_ts`) and uploading the PNG into Slack
 //! (`files.getUploadURLExternal` → upload → `files.completeUploadExternal`) so the image
-//! outlives its presigned link.
+//! outlives its link.
 //!
 //! Every method is optional for the product: callers fall back to `response_url` delivery
 //! when a call fails, so a missing scope or a channel the bot is not in degrades gracefully.
@@ -90,7 +90,10 @@ impl WebClient {
                 .timeout(Duration::from_secs(30))
                 .send()
                 .await
-                .map_err(|source| WebError::Transport { method, source })?;
+                .map_err(|source| WebError::Transport {
+                    method,
+                    source: source.without_url(),
+                })?;
             let status = response.status().as_u16();
             if status == 429 {
                 let retry_after = response
@@ -117,7 +120,10 @@ impl WebClient {
             let body: Value = response
                 .json()
                 .await
-                .map_err(|source| WebError::Transport { method, source })?;
+                .map_err(|source| WebError::Transport {
+                    method,
+                    source: source.without_url(),
+                })?;
             if body["ok"] != true {
                 return Err(WebError::Api {
                     method,
@@ -204,7 +210,8 @@ impl WebClient {
             .await
             .map_err(|source| WebError::Transport {
                 method: "file upload",
-                source,
+                // The upload URL is a capability to put bytes into this workspace.
+                source: source.without_url(),
             })?;
         if !uploaded.status().is_success() {
             return Err(WebError::Http {
