@@ -19,7 +19,7 @@ use axum::http::{Request, StatusCode};
 use http_body_util::BodyExt;
 use marquee::config::Secret;
 use marquee::dispatch::{DispatchError, Dispatcher};
-use marquee::http::{AppState, router};
+use marquee::http::{AppState, PublicUrl, router};
 use marquee::job::Job;
 use marquee::model::offline::OfflineModel;
 use marquee::model::{ModelId, Models};
@@ -27,6 +27,7 @@ use marquee::pipeline::Pipeline;
 use marquee::slack::SlackClient;
 use marquee::slack::command::ModelPolicy;
 use marquee::slack::verify;
+use marquee::store::LinkSigner;
 use marquee::store::local::LocalStore;
 use tokio::sync::mpsc;
 use tower::ServiceExt;
@@ -107,12 +108,14 @@ fn main() {
         .unwrap();
     runtime.block_on(async move {
         let dir = tempfile::tempdir().unwrap();
-        let store = Arc::new(LocalStore::open(dir.path(), "http://127.0.0.1:3000").unwrap());
+        let store = Arc::new(LocalStore::open(dir.path()).unwrap());
+        let links = LinkSigner::from_dir(dir.path()).unwrap();
         let slack = SlackClient::new(reqwest::Client::new(), &["hooks.slack.com".into()]);
         let pipeline = Arc::new(Pipeline::new(
             Models::new().with(ModelId::Offline, Arc::new(OfflineModel)),
             store.clone(),
             slack,
+            links.clone(),
             Duration::from_secs(3600),
         ));
         let (tx, mut rx) = mpsc::unbounded_channel();
@@ -131,7 +134,9 @@ fn main() {
             },
             pipeline,
             dispatcher: Arc::new(Enqueue(tx)),
-            files: Some(store),
+            store,
+            links,
+            public_url: PublicUrl::Fixed("http://127.0.0.1:3000".into()),
             clock: marquee::http::system_clock,
         });
 

@@ -5,14 +5,13 @@
 //! hand the result to the runtime; nothing else constructs AWS clients.
 
 use std::sync::Arc;
-use std::time::Duration;
 
 use aws_config::BehaviorVersion;
 use aws_config::retry::RetryConfig;
 
 use crate::config::{Config, Secret, SecretSource, StoreConfig};
 use crate::dispatch::{Dispatcher, InProcessDispatcher, LambdaDispatcher};
-use crate::http::{AppState, system_clock};
+use crate::http::{AppState, PublicUrl, system_clock};
 use crate::model::bedrock::BedrockModel;
 use crate::model::offline::OfflineModel;
 use crate::model::{ModelId, Models};
@@ -20,9 +19,10 @@ use crate::pipeline::Pipeline;
 use crate::slack::SlackClient;
 use crate::slack::command::ModelPolicy;
 use crate::slack::web::WebClient;
-use crate::store::ObjectStore;
+use crate::store::links::LinkKeyError;
 use crate::store::local::LocalStore;
 use crate::store::s3::S3Store;
+use crate::store::{LinkSigner, ObjectStore};
 
 /// Where the process runs, which decides how work is dispatched.
 #[derive(Debug, Clone)]
@@ -53,6 +53,12 @@ pub enum StartError {
         #[source]
         source: std::io::Error,
     },
+    #[error(
+        "poster links need a signing key: set MARQUEE_LINK_KEY_ARN (the template does) or MARQUEE_LINK_KEY"
+    )]
+    NoLinkKey,
+    #[error("the poster link key is not usable")]
+    LinkKey(#[from] LinkKeyError),
     #[error("could not build the HTTP client")]
     Http(#[source] reqwest::Error),
 }
@@ -75,6 +81,7 @@ fn needs_aws(config: &Config, mode: &Mode) -> bool {
             Some(SecretSource::SecretsManager { .. })
         )
         || matches!(config.bot_token, Some(SecretSource::SecretsManager { .. }))
+        || matches!(config.link_key, Some(SecretSource::SecretsManager { .. }))
 }
 
 async fn resolve(
@@ -151,44 +158,53 @@ pub async fn build(config: &Config, mode: Mode) -> Result<App, StartError> {
         }
     }
 
-    let mut local_files = None;
-    let store: Arc<dyn ObjectStore> = match (&config.store, sdk.as_ref()) {
-        (StoreConfig::S3 { bucket }, Some(sdk)) => {
-            let s3 = aws_sdk_s3::config::Builder::from(sdk)
-                .force_path_style(config.s3_force_path_style)
-                .build();
-            Arc::new(S3Store::new(
-                aws_sdk_s3::Client::from_conf(s3),
-                bucket.clone(),
-                sdk.credentials_provider(),
-            ))
-        }
-        (StoreConfig::S3 { .. }, None) => unreachable!("needs_aws is true for an S3 store"),
-        (StoreConfig::Local { dir }, _) => {
-            let base = match (&config.public_url, &mode) {
-                (Some(url), _) => url.clone(),
-                (None, Mode::Local { public_url }) => public_url.clone(),
-                (None, Mode::Lambda) => String::new(),
-            };
-            let store =
-                Arc::new(
-                    LocalStore::open(dir, base).map_err(|source| StartError::LocalStore {
-                        dir: dir.display().to_string(),
-                        source,
-                    })?,
-                );
-            local_files = Some(Arc::clone(&store));
-            store
-        }
+    let store: Arc<dyn ObjectStore> =
+        match (&config.store, sdk.as_ref()) {
+            (StoreConfig::S3 { bucket }, Some(sdk)) => {
+                let s3 = aws_sdk_s3::config::Builder::from(sdk)
+                    .force_path_style(config.s3_force_path_style)
+                    .build();
+                Arc::new(S3Store::new(
+                    aws_sdk_s3::Client::from_conf(s3),
+                    bucket.clone(),
+                ))
+            }
+            (StoreConfig::S3 { .. }, None) => unreachable!("needs_aws is true for an S3 store"),
+            (StoreConfig::Local { dir }, _) => Arc::new(LocalStore::open(dir).map_err(
+                |source| StartError::LocalStore {
+                    dir: dir.display().to_string(),
+                    source,
+                },
+            )?),
+        };
+    let links = match (
+        resolve(&config.link_key, sdk.as_ref()).await?,
+        &config.store,
+    ) {
+        (Some(key), _) => LinkSigner::new(key)?,
+        (None, StoreConfig::Local { dir }) => LinkSigner::from_dir(dir)?,
+        (None, StoreConfig::S3 { .. }) => return Err(StartError::NoLinkKey),
+    };
+    let public_url = match (&config.public_url, &mode) {
+        (Some(url), _) => PublicUrl::Fixed(url.clone()),
+        (None, Mode::Local { public_url }) => PublicUrl::Fixed(public_url.clone()),
+        (None, Mode::Lambda) => PublicUrl::FromRequest,
     };
 
-    let http = reqwest::Client::builder()
-        .connect_timeout(Duration::from_secs(5))
-        .user_agent(concat!("marquee/", env!("CARGO_PKG_VERSION")))
-        .build()
-        .map_err(StartError::Http)?;
+    let http = crate::slack::client::http_client().map_err(StartError::Http)?;
     let slack = SlackClient::new(http.clone(), &config.response_url_hosts);
-    let mut pipeline = Pipeline::new(models, store, slack, config.link_ttl);
+    let fixed_url = match &public_url {
+        PublicUrl::Fixed(url) => Some(url.clone()),
+        PublicUrl::FromRequest => None,
+    };
+    let mut pipeline = Pipeline::new(
+        models,
+        Arc::clone(&store),
+        slack,
+        links.clone(),
+        config.link_ttl,
+    )
+    .with_public_url(fixed_url);
     if let Some(token) = bot_token {
         pipeline = pipeline.with_web(WebClient::new(http, &config.slack_api_url, token));
     }
@@ -223,7 +239,9 @@ pub async fn build(config: &Config, mode: Mode) -> Result<App, StartError> {
         },
         pipeline: Arc::clone(&pipeline),
         dispatcher,
-        files: local_files,
+        store,
+        links,
+        public_url,
         clock: system_clock,
     };
     Ok(App {

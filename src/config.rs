@@ -21,6 +21,8 @@ pub const ENV_VARS: &[&str] = &[
     "SLACK_BOT_TOKEN",
     "SLACK_BOT_TOKEN_ARN",
     "SLACK_API_URL",
+    "MARQUEE_LINK_KEY",
+    "MARQUEE_LINK_KEY_ARN",
     "MARQUEE_MODEL",
     "MARQUEE_ALLOWED_MODELS",
     "MARQUEE_BEDROCK_REGION",
@@ -38,7 +40,8 @@ pub const ENV_VARS: &[&str] = &[
 /// Variables set by the Lambda runtime rather than by the deployment, also read here.
 pub const RUNTIME_VARS: &[&str] = &["AWS_LAMBDA_FUNCTION_NAME"];
 
-/// The longest a presigned link may live: SigV4 presigning refuses more than seven days.
+/// The longest a poster link may live. Links are Marquee's own (not presigned), so this is a
+/// product limit: a week covers any review cycle without making posters permanent URLs.
 pub const MAX_LINK_TTL: Duration = Duration::from_secs(7 * 24 * 3600);
 /// How long links live unless configured otherwise.
 pub const DEFAULT_LINK_TTL: Duration = Duration::from_secs(24 * 3600);
@@ -87,6 +90,9 @@ pub struct Config {
     /// Slack's signing secret. `None` only for commands that never verify Slack requests.
     pub signing_secret: Option<SecretSource>,
     pub bot_token: Option<SecretSource>,
+    /// The key that signs poster links. `None`: a local store keeps a generated key in its
+    /// directory; an S3 store cannot start without one.
+    pub link_key: Option<SecretSource>,
     /// The Slack Web API base, used only with a bot token.
     pub slack_api_url: String,
     /// The model used when a request names none.
@@ -98,7 +104,8 @@ pub struct Config {
     pub store: StoreConfig,
     /// Path-style S3 addressing, for S3-compatible stores reached through a custom endpoint.
     pub s3_force_path_style: bool,
-    /// The base URL under which this process serves `/files/...` links (local store only).
+    /// The base URL under which poster links are served (`{public_url}/files/...`). `None` in
+    /// Lambda: the front door takes it from the request that reached it.
     pub public_url: Option<String>,
     pub link_ttl: Duration,
     /// Hosts whose `response_url`s Marquee will POST to.
@@ -236,6 +243,7 @@ impl Config {
         Ok(Self {
             signing_secret: secret("SLACK_SIGNING_SECRET", "SLACK_SIGNING_SECRET_ARN")?,
             bot_token: secret("SLACK_BOT_TOKEN", "SLACK_BOT_TOKEN_ARN")?,
+            link_key: secret("MARQUEE_LINK_KEY", "MARQUEE_LINK_KEY_ARN")?,
             slack_api_url: match get("SLACK_API_URL")? {
                 Some(v) => url::Url::parse(&v)
                     .map(|u| u.as_str().trim_end_matches('/').to_owned())

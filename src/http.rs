@@ -30,7 +30,7 @@ use crate::slack::blocks;
 use crate::slack::command::{self, ModelPolicy, ParseError, PosterCommand, SlashCommand};
 use crate::slack::interaction::{self, Action, InteractionError};
 use crate::slack::verify::{self, VerifyError};
-use crate::store::local::{LinkError, LocalStore};
+use crate::store::{LinkError, LinkSigner, ObjectStore};
 
 /// Every route, as (method, path). The deployment template is checked against this list.
 pub const ROUTES: &[(&str, &str)] = &[
@@ -41,8 +41,12 @@ pub const ROUTES: &[(&str, &str)] = &[
     ("GET", "/files/{*key}"),
 ];
 
-/// Routes that exist only when posters are on local disk; never exposed by the template.
-pub const LOCAL_ONLY_ROUTES: &[(&str, &str)] = &[("GET", "/files/{*key}")];
+/// Routes that exist only on a local server; never exposed by the template.
+pub const LOCAL_ONLY_ROUTES: &[(&str, &str)] = &[];
+
+/// The largest poster `/files/` serves itself. Lambda's synchronous responses are capped at
+/// 6 MB, which a PNG reaches base64-encoded at about 4.5 MB; a poster is about a quarter of that.
+pub const MAX_FILE_BYTES: usize = 4_400_000;
 
 /// The largest request body accepted. Slack's slash-command and interaction bodies are a few
 /// kilobytes; anything bigger is refused with 413 before any work is done.
@@ -62,22 +66,53 @@ pub struct AppState {
     pub policy: ModelPolicy,
     pub pipeline: Arc<Pipeline>,
     pub dispatcher: Arc<dyn Dispatcher>,
-    /// Present when posters live on local disk and this process serves them.
-    pub files: Option<Arc<LocalStore>>,
+    /// Where posters are read from for `/files/` links.
+    pub store: Arc<dyn ObjectStore>,
+    /// Checks `/files/` links.
+    pub links: LinkSigner,
+    /// The address links are served under.
+    pub public_url: PublicUrl,
     pub clock: Clock,
+}
+
+/// The address under which this deployment serves `/files/` links.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum PublicUrl {
+    /// Configured (`MARQUEE_PUBLIC_URL`), or a local server's own address.
+    Fixed(String),
+    /// Behind API Gateway: `https://` plus the `Host` the request arrived on. API Gateway
+    /// routes by that host, so only the API's own domains (or its custom domain) get here.
+    FromRequest,
+}
+
+impl PublicUrl {
+    /// The base URL for links made for a request with these `headers`.
+    pub fn resolve(&self, headers: &HeaderMap) -> Option<String> {
+        match self {
+            PublicUrl::Fixed(url) => Some(url.clone()),
+            PublicUrl::FromRequest => {
+                let host = headers.get(header::HOST)?.to_str().ok()?;
+                // A host name with an optional port: nothing that could reshape the URL.
+                let plausible = !host.is_empty()
+                    && host.len() <= 253
+                    && host
+                        .bytes()
+                        .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'-' | b':'));
+                plausible.then(|| format!("https://{}", host.to_ascii_lowercase()))
+            }
+        }
+    }
 }
 
 /// Builds the router.
 pub fn router(state: AppState) -> Router {
-    let mut app = Router::new()
+    Router::new()
         .route("/slack/commands", post(slash_command))
         .route("/slack/interactions", post(interaction))
         .route("/v1/posters", post(create_poster))
-        .route("/healthz", get(healthz));
-    if state.files.is_some() {
-        app = app.route("/files/{*key}", get(serve_file));
-    }
-    app.layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
+        .route("/healthz", get(healthz))
+        .route("/files/{*key}", get(serve_file))
+        .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
         .with_state(state)
 }
 
@@ -98,8 +133,12 @@ pub enum ApiError {
     TooLarge,
     #[error("{0}")]
     Forbidden(&'static str),
+    #[error("{0}")]
+    Gone(&'static str),
     #[error("not found")]
     NotFound,
+    #[error("the service is temporarily unavailable; try again shortly")]
+    Unavailable,
 }
 
 impl IntoResponse for ApiError {
@@ -144,7 +183,13 @@ impl IntoResponse for ApiError {
             }
             ApiError::TooLarge => (StatusCode::PAYLOAD_TOO_LARGE, "too_large", self.to_string()),
             ApiError::Forbidden(m) => (StatusCode::FORBIDDEN, "forbidden", (*m).to_owned()),
+            ApiError::Gone(m) => (StatusCode::GONE, "gone", (*m).to_owned()),
             ApiError::NotFound => (StatusCode::NOT_FOUND, "not_found", self.to_string()),
+            ApiError::Unavailable => (
+                StatusCode::SERVICE_UNAVAILABLE,
+                "unavailable",
+                self.to_string(),
+            ),
         };
         (status, Json(json!({"error": code, "message": message}))).into_response()
     }
@@ -212,7 +257,8 @@ async fn slash_command(
         },
         ReplyTo::response_url(command.response_url),
         (state.clock)(),
-    );
+    )
+    .with_public_url(state.public_url.resolve(&headers));
     let id = job.id;
     if let Err(e) = state.dispatcher.dispatch(job).await {
         tracing::error!(job = %id, error = %crate::pipeline::ErrorChain(&e), "could not queue a poster job");
@@ -276,7 +322,6 @@ async fn interaction(
         },
         Action::Approve => Task::Approve {
             source: click.source,
-            message_blocks: click.message_blocks,
         },
     };
     let response_url = click.response_url.clone();
@@ -300,7 +345,8 @@ async fn interaction(
             thread,
         },
         (state.clock)(),
-    );
+    )
+    .with_public_url(state.public_url.resolve(&headers));
     let id = job.id;
     if let Err(e) = state.dispatcher.dispatch(job).await {
         tracing::error!(job = %id, error = %crate::pipeline::ErrorChain(&e), "could not queue an interaction job");
@@ -365,9 +411,10 @@ impl CreatePoster {
     }
 }
 
-/// `POST /v1/posters`: generates synchronously and answers with a presigned link.
+/// `POST /v1/posters`: generates synchronously and answers with a signed, expiring link.
 async fn create_poster(
     State(state): State<AppState>,
+    headers: HeaderMap,
     body: Result<Bytes, BytesRejection>,
 ) -> Result<Response, ApiError> {
     let body = body_bytes(body)?;
@@ -381,7 +428,11 @@ async fn create_poster(
         team_id: None,
         channel_id: None,
     };
-    let rendered = state.pipeline.render(id, &spec, &requester, None).await?;
+    let public_url = state.public_url.resolve(&headers);
+    let rendered = state
+        .pipeline
+        .render(id, &spec, &requester, public_url.as_deref(), None)
+        .await?;
     let expires_at = rendered
         .link
         .expires_at
@@ -410,28 +461,47 @@ struct FileQuery {
     sig: String,
 }
 
-/// Serves a locally stored poster behind its signed, expiring link.
+/// Serves a stored poster behind its signed, expiring link, reading it from the store with this
+/// process's own credentials. Only posters are ever served, whatever a signature covers.
 async fn serve_file(
     State(state): State<AppState>,
     Path(key): Path<String>,
     Query(q): Query<FileQuery>,
 ) -> Result<Response, ApiError> {
-    let files = state.files.as_ref().ok_or(ApiError::NotFound)?;
-    let path = match files.check(&key, &q.exp, &q.sig, (state.clock)()) {
-        Ok(p) => p,
-        Err(LinkError::Expired) => return Err(ApiError::Forbidden("this link has expired")),
+    if !key.starts_with("posters/") || !key.ends_with(".png") {
+        return Err(ApiError::NotFound);
+    }
+    let now = (state.clock)();
+    match state.links.verify(&key, &q.exp, &q.sig, now) {
+        Ok(()) => {}
+        Err(LinkError::Expired) => return Err(ApiError::Gone("this link has expired")),
         Err(LinkError::BadSignature) => return Err(ApiError::Forbidden("this link is not valid")),
         Err(LinkError::NotFound) => return Err(ApiError::NotFound),
+    }
+    let bytes = match state.store.get(&key).await {
+        Ok(Some(bytes)) => bytes,
+        // Past the bucket's retention period the object is gone while a link may not be.
+        Ok(None) => return Err(ApiError::Gone("this poster is no longer kept")),
+        Err(e) => {
+            tracing::error!(error = %crate::pipeline::ErrorChain(&e), "could not read a linked poster");
+            return Err(ApiError::Unavailable);
+        }
     };
-    let bytes = tokio::fs::read(&path)
-        .await
-        .map_err(|_| ApiError::NotFound)?;
+    if bytes.len() > MAX_FILE_BYTES {
+        tracing::error!(bytes = bytes.len(), "a linked poster is too large to serve");
+        return Err(ApiError::Unavailable);
+    }
+    // Cacheable privately until the link expires, and never beyond.
+    let max_age = q.exp.parse::<i64>().map_or(0, |exp| (exp - now).max(0));
+    let cache = HeaderValue::from_str(&format!("private, max-age={max_age}"))
+        .unwrap_or_else(|_| HeaderValue::from_static("private, no-cache"));
     Ok((
         [
             (header::CONTENT_TYPE, HeaderValue::from_static("image/png")),
+            (header::CACHE_CONTROL, cache),
             (
-                header::CACHE_CONTROL,
-                HeaderValue::from_static("private, max-age=3600"),
+                header::X_CONTENT_TYPE_OPTIONS,
+                HeaderValue::from_static("nosniff"),
             ),
         ],
         bytes,

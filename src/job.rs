@@ -114,13 +114,10 @@ pub enum Task {
     /// Another take on a stored poster: its recorded spec, with one change. The spec is read
     /// by the worker, so a button click acks without touching storage.
     Retake { source: Uuid, change: Change },
-    /// Mark a stored poster approved and update its message.
-    Approve {
-        source: Uuid,
-        /// The clicked message's blocks, to be re-posted with the approval in place of the
-        /// buttons.
-        message_blocks: serde_json::Value,
-    },
+    /// Mark a stored poster approved and update its message. The message is rebuilt from the
+    /// stored record, never from the click's copy of it: Slack's copy of a message carries
+    /// read-only keys it refuses on input, and its image link may have expired.
+    Approve { source: Uuid },
 }
 
 /// What is kept beside every poster: enough to re-take it, and its approval.
@@ -131,6 +128,14 @@ pub struct PosterRecord {
     pub spec: PosterSpec,
     pub requester: Requester,
     pub key: String,
+    /// The finished poster's size in pixels.
+    #[serde(default)]
+    pub width: u32,
+    #[serde(default)]
+    pub height: u32,
+    /// Characters left out of the lettering, to repeat the warning when the message is rebuilt.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub missing_glyphs: Vec<char>,
     pub created_at: i64,
     #[serde(default)]
     pub approved_by: Option<String>,
@@ -158,6 +163,10 @@ pub struct Job {
     pub reply_to: ReplyTo,
     /// Unix seconds when the request was accepted.
     pub accepted_at: i64,
+    /// The base URL of the front door that accepted the job, under which its poster links are
+    /// served (`{public_url}/files/...`); `None` when the deployment configures one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub public_url: Option<String>,
 }
 
 impl Job {
@@ -169,7 +178,14 @@ impl Job {
             requester,
             reply_to,
             accepted_at,
+            public_url: None,
         }
+    }
+
+    /// The same job, with links served under `public_url`.
+    pub fn with_public_url(mut self, public_url: Option<String>) -> Self {
+        self.public_url = public_url;
+        self
     }
 
     /// Whether `event` (any Lambda payload) is a Marquee job rather than an HTTP event.

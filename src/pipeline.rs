@@ -20,7 +20,7 @@ use crate::poster::{self, PosterError};
 use crate::slack::blocks::{self, PosterResult};
 use crate::slack::web::WebClient;
 use crate::slack::{SlackClient, SlackError};
-use crate::store::{Link, ObjectMeta, ObjectStore, StoreError, poster_key};
+use crate::store::{Link, LinkSigner, ObjectMeta, ObjectStore, StoreError, poster_key};
 
 /// What every AI prompt avoids, whatever the style: garbled lettering above all, since Marquee
 /// sets real type itself.
@@ -77,6 +77,10 @@ pub enum PipelineError {
     Poster(#[from] PosterError),
     #[error("could not store the poster")]
     Store(#[from] StoreError),
+    #[error("could not take or check the poster's retake lock")]
+    Lock(#[source] StoreError),
+    #[error("no public URL is known to serve poster links under")]
+    NoPublicUrl,
     #[error("a rendering task failed")]
     Task(#[from] tokio::task::JoinError),
     #[error("ran out of time before the model answered")]
@@ -194,6 +198,18 @@ impl PipelineError {
                 502,
                 "StoreFailed",
             ),
+            PipelineError::Lock(_) => e(
+                "Marquee couldn't start a new take of this poster.",
+                "Nothing was generated or charged. Please click again in a moment; if it keeps happening, tell your Marquee admin (storage).",
+                503,
+                "LockFailed",
+            ),
+            PipelineError::NoPublicUrl => e(
+                "Marquee doesn't know its own address, so it can't link to the poster.",
+                "Tell your Marquee admin to set MARQUEE_PUBLIC_URL.",
+                500,
+                "NoPublicUrl",
+            ),
             PipelineError::UnknownPoster(_) => e(
                 "Marquee no longer has that poster's details.",
                 "Its record may have passed the retention period; start a new one with `/poster`.",
@@ -264,6 +280,9 @@ pub struct Pipeline {
     web: Option<WebClient>,
     /// Bounds how many posters are drawn and composed at once (one per core).
     cpu_slots: tokio::sync::Semaphore,
+    links: LinkSigner,
+    /// Where links are served when a job does not say (a configured or local address).
+    public_url: Option<String>,
     link_ttl: Duration,
     retry: RetryPolicy,
 }
@@ -273,6 +292,7 @@ impl Pipeline {
         models: Models,
         store: Arc<dyn ObjectStore>,
         slack: SlackClient,
+        links: LinkSigner,
         link_ttl: Duration,
     ) -> Self {
         Self {
@@ -283,6 +303,8 @@ impl Pipeline {
             cpu_slots: tokio::sync::Semaphore::new(
                 std::thread::available_parallelism().map_or(2, |n| n.get()),
             ),
+            links,
+            public_url: None,
             link_ttl,
             retry: RetryPolicy::default(),
         }
@@ -294,6 +316,12 @@ impl Pipeline {
         self
     }
 
+    /// Serves links under `public_url` when a job names no address of its own.
+    pub fn with_public_url(mut self, public_url: Option<String>) -> Self {
+        self.public_url = public_url;
+        self
+    }
+
     pub fn with_retry(mut self, retry: RetryPolicy) -> Self {
         self.retry = retry;
         self
@@ -301,6 +329,17 @@ impl Pipeline {
 
     pub fn slack(&self) -> &SlackClient {
         &self.slack
+    }
+
+    /// A fresh link to the stored poster `key`, served under `public_url` (or the configured
+    /// address), valid for the configured time from now.
+    pub fn link(&self, key: &str, public_url: Option<&str>) -> Result<Link, PipelineError> {
+        let base = public_url
+            .or(self.public_url.as_deref())
+            .ok_or(PipelineError::NoPublicUrl)?;
+        Ok(self
+            .links
+            .sign(base, key, self.link_ttl, OffsetDateTime::now_utc())?)
     }
 
     /// The request a model gets for `spec`: the style's prompt additions and the negatives.
@@ -443,6 +482,7 @@ impl Pipeline {
         id: Uuid,
         spec: &PosterSpec,
         requester: &Requester,
+        public_url: Option<&str>,
         deadline: Option<Instant>,
     ) -> Result<Rendered, PipelineError> {
         let drawn = self.draw(spec, deadline).await?;
@@ -474,12 +514,15 @@ impl Pipeline {
             },
             requester: requester.clone(),
             key: key.clone(),
+            width,
+            height,
+            missing_glyphs: missing_glyphs.clone(),
             created_at: OffsetDateTime::now_utc().unix_timestamp(),
             approved_by: None,
             approved_at: None,
         };
         self.put_record(&record).await?;
-        let link = self.store.link(&key, self.link_ttl).await?;
+        let link = self.link(&key, public_url)?;
         tracing::info!(
             job = %id,
             model = %spec.model,
@@ -531,10 +574,7 @@ impl Pipeline {
                     .await
             }
             Task::Retake { source, change } => self.retake(&job, *source, *change, deadline).await,
-            Task::Approve {
-                source,
-                message_blocks,
-            } => self.approve(&job, *source, message_blocks).await,
+            Task::Approve { source } => self.approve(&job, *source).await,
         };
         let (error, description) = match result {
             Ok(outcome) => return outcome,
@@ -566,7 +606,13 @@ impl Pipeline {
         deadline: Option<Instant>,
     ) -> Result<Outcome, (PipelineError, String)> {
         let rendered = self
-            .render(id, spec, &job.requester, deadline)
+            .render(
+                id,
+                spec,
+                &job.requester,
+                job.public_url.as_deref(),
+                deadline,
+            )
             .await
             .map_err(|e| (e, spec.description.clone()))?;
         Ok(self.deliver(job, spec, &rendered, note).await)
@@ -593,7 +639,7 @@ impl Pipeline {
             .store
             .put_json_if_absent(&lock, stamp.clone())
             .await
-            .map_err(|e| (e.into(), description.clone()))?;
+            .map_err(|e| (PipelineError::Lock(e), description.clone()))?;
         if !acquired {
             // A lock older than any job can run is left over from a crash: take it over.
             let held_since = self
@@ -606,12 +652,15 @@ impl Pipeline {
                 .and_then(|v| v["at"].as_i64())
                 .unwrap_or(now);
             if now - held_since > LOCK_STALE_SECS {
-                let _ = self.store.delete(&lock).await;
+                self.store
+                    .delete(&lock)
+                    .await
+                    .map_err(|e| (PipelineError::Lock(e), description.clone()))?;
                 acquired = self
                     .store
                     .put_json_if_absent(&lock, stamp)
                     .await
-                    .map_err(|e| (e.into(), description.clone()))?;
+                    .map_err(|e| (PipelineError::Lock(e), description.clone()))?;
             }
         }
         if !acquired {
@@ -666,27 +715,50 @@ impl Pipeline {
         outcome
     }
 
-    /// Records the approval with the stored poster and shows it on the message.
-    async fn approve(
-        &self,
-        job: &Job,
-        source: Uuid,
-        message_blocks: &serde_json::Value,
-    ) -> Result<Outcome, (PipelineError, String)> {
+    /// Records the approval with the stored poster and shows it on the message, rebuilt from
+    /// the record with a fresh link. When Slack will not update the message, the approver is
+    /// told that the approval stands anyway.
+    async fn approve(&self, job: &Job, source: Uuid) -> Result<Outcome, (PipelineError, String)> {
         let ReplyTo::SlackResponseUrl { response_url, .. } = &job.reply_to;
         let mut record = self.record(source).await.map_err(|e| (e, String::new()))?;
+        let description = record.spec.description.clone();
         let now = OffsetDateTime::now_utc().unix_timestamp();
         record.approved_by = Some(job.requester.user_id.clone());
         record.approved_at = Some(now);
         self.put_record(&record)
             .await
-            .map_err(|e| (e, record.spec.description.clone()))?;
+            .map_err(|e| (e, description.clone()))?;
         tracing::info!(job = %job.id, %source, "poster approved");
-        let message = blocks::approved(message_blocks, &job.requester.user_id, now);
-        match self.slack.respond(response_url, &message).await {
-            Ok(()) => Ok(Outcome::Delivered),
+        let link = self
+            .link(&record.key, job.public_url.as_deref())
+            .map_err(|e| (e, description.clone()))?;
+        let shown = PosterResult {
+            spec: &record.spec,
+            requester_id: &record.requester.user_id,
+            url: &link.url,
+            expires_at: link.expires_at.unix_timestamp(),
+            seed: record.spec.seed.unwrap_or_default(),
+            width: record.width,
+            height: record.height,
+            controls: None,
+            note: None,
+            missing_glyphs: &record.missing_glyphs,
+        };
+        let message = blocks::approved(&shown, &job.requester.user_id, now);
+        let refused = match self.slack.respond(response_url, &message).await {
+            Ok(()) => return Ok(Outcome::Delivered),
+            Err(e) => e,
+        };
+        tracing::warn!(job = %job.id, error = %ErrorChain(&refused), "approval recorded but the message could not be updated");
+        let note = blocks::note_to_clicker(
+            "✅ Your approval is recorded, but Slack wouldn't update the poster message to show it. The approval stands; the buttons may still show until the message is refreshed.",
+        );
+        match self.slack.respond(response_url, &note).await {
+            Ok(()) => Ok(Outcome::FailedAndTold {
+                kind: "ApprovalNotShown",
+            }),
             Err(e) => {
-                tracing::error!(job = %job.id, error = %ErrorChain(&e), "approval recorded but the message could not be updated");
+                tracing::error!(job = %job.id, error = %ErrorChain(&e), "could not tell the approver either");
                 Ok(Outcome::Undeliverable {
                     kind: "SlackRejected",
                 })
@@ -726,6 +798,9 @@ impl Pipeline {
             .as_ref()
             .map(|t| t.channel_id.clone())
             .or_else(|| job.requester.channel_id.clone());
+        // Set when the bot token works but the bot is not in the channel, so the poster ends up
+        // as an expiring link instead of a file in the channel's history.
+        let mut not_a_member = false;
         if let (Some(web), Some(channel)) = (&self.web, channel) {
             let thread_ts = thread.as_ref().map(|t| t.thread_ts.as_str());
             match web.post_message(&channel, thread_ts, &message).await {
@@ -752,13 +827,18 @@ impl Pipeline {
                             tracing::info!(job = %job.id, file, "poster uploaded into slack")
                         }
                         Err(e) => {
-                            tracing::warn!(job = %job.id, error = %ErrorChain(&e), "poster posted, but the upload into slack failed; the link remains")
+                            tracing::warn!(job = %job.id, code = e.code(), error = %ErrorChain(&e), "poster posted, but the upload into slack failed; the link remains");
+                            if is_not_member(&e) {
+                                self.tell_how_to_keep_posters(job, response_url, &rendered.link)
+                                    .await;
+                            }
                         }
                     }
                     tracing::info!(job = %job.id, threaded = thread_ts.is_some(), "poster delivered through the web api");
                     return Outcome::Delivered;
                 }
                 Err(e) => {
+                    not_a_member = is_not_member(&e);
                     tracing::warn!(job = %job.id, code = e.code(), error = %ErrorChain(&e), "web api delivery failed; using the response_url");
                 }
             }
@@ -780,12 +860,26 @@ impl Pipeline {
         match sent {
             Ok(()) => {
                 tracing::info!(job = %job.id, slack_ms = posting.elapsed().as_millis() as u64, "poster delivered");
+                if not_a_member {
+                    self.tell_how_to_keep_posters(job, response_url, &rendered.link)
+                        .await;
+                }
                 Outcome::Delivered
             }
             Err(e) => {
                 self.tell_failure(job, response_url, &DeliveryFailed(e), &spec.description)
                     .await
             }
+        }
+    }
+
+    /// Tells the requester, privately and once for this poster, that the bot is not in the
+    /// channel, so the poster is a link that expires rather than a file that stays, and how to
+    /// change that. Best effort: the poster itself was delivered.
+    async fn tell_how_to_keep_posters(&self, job: &Job, response_url: &str, link: &Link) {
+        let note = blocks::membership_tip(link.expires_at.unix_timestamp());
+        if let Err(e) = self.slack.respond(response_url, &note).await {
+            tracing::warn!(job = %job.id, error = %ErrorChain(&e), "could not send the channel-membership tip");
         }
     }
 
@@ -826,6 +920,12 @@ impl Pipeline {
 }
 
 struct DeliveryFailed(SlackError);
+
+/// Whether a Web API refusal means the bot is not a member of the channel: `not_in_channel`,
+/// or `channel_not_found` for a private channel it cannot see.
+fn is_not_member(e: &crate::slack::web::WebError) -> bool {
+    matches!(e.code(), Some("not_in_channel" | "channel_not_found"))
+}
 
 /// Displays an error with all its causes, `a: b: c`, for logs.
 pub struct ErrorChain<'a>(pub &'a (dyn std::error::Error + 'static));

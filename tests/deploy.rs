@@ -34,6 +34,7 @@ const REQUIRED_ENV_VARS: &[&str] = &[
     "MARQUEE_LINK_TTL",
     "MARQUEE_LOG",
     "SLACK_SIGNING_SECRET_ARN",
+    "MARQUEE_LINK_KEY_ARN",
 ];
 
 /// Variables that must never appear in the deployed configuration: secret values (they go
@@ -43,10 +44,11 @@ const FORBIDDEN_ENV_VARS: &[&str] = &[
     "SLACK_BOT_TOKEN",
     "MARQUEE_DATA_DIR",
     "MARQUEE_PUBLIC_URL",
+    "MARQUEE_LINK_KEY",
 ];
 
 /// The bot scopes the manifest asks for; see docs/INSTALL.md for why each is needed.
-const EXPECTED_SCOPES: &[&str] = &["commands", "chat:write", "files:write"];
+const EXPECTED_SCOPES: &[&str] = &["commands", "chat:write", "chat:write.public", "files:write"];
 
 fn repo_file(name: &str) -> String {
     let path = Path::new(env!("CARGO_MANIFEST_DIR")).join(name);
@@ -107,7 +109,7 @@ fn template_routes_are_the_routers_routes_minus_local_ones() {
     let expected: BTreeSet<(String, String)> = ROUTES
         .iter()
         .filter(|route| !LOCAL_ONLY_ROUTES.contains(route))
-        .map(|(m, p)| (m.to_ascii_uppercase(), p.to_string()))
+        .map(|(m, p)| (m.to_ascii_uppercase(), api_gateway_path(p)))
         .collect();
     assert_eq!(served, expected, "template routes vs marquee::http::ROUTES");
 
@@ -117,6 +119,17 @@ fn template_routes_are_the_routers_routes_minus_local_ones() {
             "{method} {path} is local-only and must not be deployed"
         );
     }
+}
+
+/// An axum route path as API Gateway writes it: a greedy `{*key}` is `{key+}` there.
+fn api_gateway_path(axum: &str) -> String {
+    axum.split('/')
+        .map(|segment| match segment.strip_prefix("{*") {
+            Some(rest) => format!("{{{}+}}", rest.trim_end_matches('}')),
+            None => segment.to_owned(),
+        })
+        .collect::<Vec<_>>()
+        .join("/")
 }
 
 #[test]
@@ -222,14 +235,22 @@ fn template_holds_no_secret_values() {
         let hexish = word.len() >= 32 && word.chars().all(|c| c.is_ascii_hexdigit());
         assert!(!hexish, "template contains a secret-looking {word:?}");
     }
-    // The stack creates the secrets empty; values are put afterwards, outside CloudFormation.
+    // The stack creates Slack's secrets empty; values are put afterwards, outside
+    // CloudFormation. The link key is nobody's to type: Secrets Manager generates it.
     let t = parse_yaml(&text);
     for (name, resource) in t.at(&["Resources"]).entries() {
         if resource.at(&["Type"]).scalar() == "AWS::SecretsManager::Secret" {
             let props = resource.at(&["Properties"]);
-            for key in ["SecretString", "GenerateSecretString"] {
-                assert!(props.get(&[key]).is_none(), "{name} sets {key}");
-            }
+            assert!(
+                props.get(&["SecretString"]).is_none(),
+                "{name} sets SecretString"
+            );
+            let generated = props.get(&["GenerateSecretString"]).is_some();
+            assert_eq!(
+                generated,
+                name == "LinkKeySecret",
+                "{name}: only the link key is generated"
+            );
         }
     }
 }

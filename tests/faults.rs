@@ -59,7 +59,9 @@ async fn finish(url: &str, marker: &str) -> Vec<Value> {
             stack().lambda().log_tail(6000)
         );
     }
-    tokio::time::sleep(Duration::from_secs(2)).await;
+    // Once the worker has returned it can post nothing more: every message is in.
+    let done = stack().invoke().wait_finished(url, 1, DELIVERY).await;
+    assert_eq!(done.len(), 1, "{marker}: the job did not finish");
     stack().slack().messages(url)
 }
 
@@ -197,7 +199,15 @@ async fn an_expired_response_url_is_not_hammered() {
     })
     .await
     .expect("one post attempt");
-    tokio::time::sleep(Duration::from_secs(3)).await;
+    assert_eq!(
+        stack()
+            .invoke()
+            .wait_finished(&url, 1, DELIVERY)
+            .await
+            .len(),
+        1,
+        "the job did not finish"
+    );
     let posts_after = stack().slack().posts(&url);
     assert_eq!(posts_after.len(), posts.len().max(1), "{posts_after:?}");
     assert_eq!(posts_after.len(), 1, "{posts_after:?}");
@@ -291,7 +301,15 @@ async fn a_stalled_slack_never_gets_a_duplicate_poster() {
         slash(&base, "F-STALL a lighthouse at night", &url).await,
         200
     );
-    tokio::time::sleep(Duration::from_secs(30)).await;
+    assert_eq!(
+        stack()
+            .invoke()
+            .wait_finished(&url, 1, DELIVERY)
+            .await
+            .len(),
+        1,
+        "the job did not finish"
+    );
     let accepted: Vec<_> = stack()
         .slack()
         .posts(&url)

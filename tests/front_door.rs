@@ -13,7 +13,7 @@ use axum::http::{Request, StatusCode};
 use http_body_util::BodyExt;
 use marquee::config::Secret;
 use marquee::dispatch::{DispatchError, Dispatcher};
-use marquee::http::{AppState, MAX_BODY_BYTES, router};
+use marquee::http::{AppState, MAX_BODY_BYTES, PublicUrl, router};
 use marquee::job::{Change, Job, ReplyTo, SlackMessageRef, Task};
 use marquee::model::offline::OfflineModel;
 use marquee::model::{Aspect, ModelId, Models};
@@ -22,12 +22,14 @@ use marquee::poster::style::Style;
 use marquee::slack::SlackClient;
 use marquee::slack::command::ModelPolicy;
 use marquee::slack::verify;
+use marquee::store::LinkSigner;
 use marquee::store::local::LocalStore;
 use serde_json::Value;
 use tower::ServiceExt;
 
 const SECRET: &str = "test-signing-secret-0123456789abcdef";
 const RESPONSE_URL: &str = "https://hooks.slack.com/commands/T1/123/abc";
+const PUBLIC_URL: &str = "http://127.0.0.1:3000";
 
 #[derive(Default)]
 struct Recorder {
@@ -54,14 +56,19 @@ struct Harness {
 
 fn harness_with(recorder: Recorder) -> Harness {
     let dir = tempfile::tempdir().unwrap();
-    let store = Arc::new(LocalStore::open(dir.path(), "http://127.0.0.1:3000").unwrap());
+    let store = Arc::new(LocalStore::open(dir.path()).unwrap());
+    let links = LinkSigner::from_dir(dir.path()).unwrap();
     let slack = SlackClient::new(reqwest::Client::new(), &["hooks.slack.com".into()]);
-    let pipeline = Arc::new(Pipeline::new(
-        Models::new().with(ModelId::Offline, Arc::new(OfflineModel)),
-        store.clone(),
-        slack,
-        Duration::from_secs(3600),
-    ));
+    let pipeline = Arc::new(
+        Pipeline::new(
+            Models::new().with(ModelId::Offline, Arc::new(OfflineModel)),
+            store.clone(),
+            slack,
+            links.clone(),
+            Duration::from_secs(3600),
+        )
+        .with_public_url(Some(PUBLIC_URL.into())),
+    );
     let jobs = Arc::new(recorder);
     let state = AppState {
         signing_secret: Some(Secret::new(SECRET)),
@@ -71,7 +78,9 @@ fn harness_with(recorder: Recorder) -> Harness {
         },
         pipeline,
         dispatcher: jobs.clone(),
-        files: Some(store),
+        store,
+        links,
+        public_url: PublicUrl::Fixed(PUBLIC_URL.into()),
         clock: marquee::http::system_clock,
     };
     Harness {
@@ -487,8 +496,15 @@ async fn an_expired_local_link_is_refused() {
     let key = "posters/2026/01/01/old.png";
     std::fs::create_dir_all(h.store_dir.path().join("posters/2026/01/01")).unwrap();
     std::fs::write(h.store_dir.path().join(key), b"png").unwrap();
-    let store = LocalStore::open(h.store_dir.path(), "http://127.0.0.1:3000").unwrap();
-    let url = url::Url::parse(&store.signed_url(key, now() - 1)).unwrap();
+    let links = LinkSigner::from_dir(h.store_dir.path()).unwrap();
+    let sign = |at: i64| {
+        let at = time::OffsetDateTime::from_unix_timestamp(at).unwrap();
+        let link = links
+            .sign(PUBLIC_URL, key, Duration::from_secs(60), at)
+            .unwrap();
+        url::Url::parse(&link.url).unwrap()
+    };
+    let url = sign(now() - 61);
     let res = h
         .app
         .clone()
@@ -499,8 +515,12 @@ async fn an_expired_local_link_is_refused() {
         )
         .await
         .unwrap();
-    assert_eq!(res.status(), StatusCode::FORBIDDEN);
-    let fresh = url::Url::parse(&store.signed_url(key, now() + 60)).unwrap();
+    assert_eq!(
+        res.status(),
+        StatusCode::GONE,
+        "an expired link says so: 410 Gone"
+    );
+    let fresh = sign(now());
     let res = h
         .app
         .clone()
@@ -577,9 +597,9 @@ async fn button_clicks_are_acked_and_queued_for_the_worker() {
             change: Change::Restyle { style: Style::Noir }
         }
     );
-    assert!(
-        matches!(&tasks[3], Task::Approve { source, message_blocks } if *source == id && message_blocks[0]["type"] == "image")
-    );
+    // The approval carries only the poster's id: the worker rebuilds the message from the
+    // stored record, never from the click's copy of it.
+    assert_eq!(tasks[3], Task::Approve { source: id });
     for j in jobs.iter() {
         assert_eq!(j.requester.user_id, "U2");
         assert_eq!(

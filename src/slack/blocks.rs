@@ -292,25 +292,39 @@ pub fn poster(result: &PosterResult<'_>) -> Message {
     }
 }
 
-/// The clicked poster message with its controls replaced by who approved it and when.
-pub fn approved(original_blocks: &Value, approver_id: &str, at: i64) -> Message {
-    let mut blocks: Vec<Value> = original_blocks
-        .as_array()
-        .cloned()
-        .unwrap_or_default()
-        .into_iter()
-        .filter(|b| b["type"] != "actions")
-        .collect();
-    blocks.truncate(MAX_BLOCKS - 1);
-    blocks.push(context(&format!(
+/// An approved poster: the poster message, rebuilt from its record with a fresh link, with the
+/// controls replaced by who approved it and when. It replaces the message that was clicked.
+pub fn approved(result: &PosterResult<'_>, approver_id: &str, at: i64) -> Message {
+    let mut message = poster(&PosterResult {
+        controls: None,
+        ..result.clone()
+    });
+    message.blocks.truncate(MAX_BLOCKS - 1);
+    message.blocks.push(context(&format!(
         "✅ *Approved* by <@{}> · <!date^{at}^{{date_short_pretty}} at {{time}}|{at}>",
         escape(approver_id)
     )));
+    message.text = format!(
+        "✅ {} — approved by <@{}>",
+        message.text,
+        escape(approver_id)
+    );
+    message.replace_original = Some(true);
+    message
+}
+
+/// Told to a requester whose poster arrived as a link because Marquee's bot is not in the
+/// channel: the image disappears when the link expires, unless the bot is invited.
+pub fn membership_tip(expires_at: i64) -> Message {
+    let text = format!(
+        "💡 Marquee isn't a member of this channel, so this poster was shared as a link that expires {}. To keep posters in the channel's history (uploaded, threaded, never expiring), invite the app once: `/invite @Marquee`.",
+        expiry_phrase(expires_at)
+    );
     Message {
-        response_type: Visibility::InChannel,
-        text: format!("✅ Poster approved by <@{approver_id}>"),
-        blocks,
-        replace_original: Some(true),
+        response_type: Visibility::Ephemeral,
+        text: "💡 Invite Marquee to this channel to keep posters in its history.".to_owned(),
+        blocks: vec![context(&text)],
+        replace_original: Some(false),
     }
 }
 
@@ -414,15 +428,15 @@ mod tests {
             "{json}"
         );
 
-        let approved = approved(
-            &serde_json::to_value(&m.blocks).unwrap(),
-            "U7",
-            1_800_000_000,
-        );
+        let approved = approved(&r, "U7", 1_800_000_000);
         assert_eq!(approved.replace_original, Some(true));
         assert!(approved.blocks.iter().all(|b| b["type"] != "actions"));
         assert!(all_text(&approved).contains("Approved* by <@U7>"));
         assert_eq!(approved.blocks[1]["type"], "image", "the poster stays");
+        assert_eq!(
+            approved.blocks[1]["image_url"], r.url,
+            "with the link it was given"
+        );
         assert_eq!(m.blocks[1]["image_url"], r.url);
 
         let fallback = poster_link_only(&r);

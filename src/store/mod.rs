@@ -1,13 +1,13 @@
 //! Storage for finished posters: private objects and links that expire.
 //!
-//! Two implementations of [`ObjectStore`]: a private S3 bucket with SigV4-presigned GETs
-//! ([`s3`]), and a directory on local disk whose files Marquee serves itself behind
-//! HMAC-signed, expiring query strings ([`local`]). Nothing here knows about Slack or models.
+//! Two implementations of [`ObjectStore`]: a private S3 bucket ([`s3`]) and a directory on
+//! local disk ([`local`]). Either way, people reach a poster only through a link Marquee signs
+//! itself ([`links`]) and serves from its own `/files/` route, so a link lives exactly as long
+//! as it says, whatever credentials the store uses. Nothing here knows about Slack or models.
 
+pub mod links;
 pub mod local;
 pub mod s3;
-
-use std::time::Duration;
 
 use async_trait::async_trait;
 use time::OffsetDateTime;
@@ -35,34 +35,12 @@ impl ObjectMeta {
     }
 }
 
-/// A link that serves an object until `expires_at`.
-#[derive(Clone, PartialEq, Eq)]
-pub struct Link {
-    pub url: String,
-    pub expires_at: OffsetDateTime,
-}
-
-impl std::fmt::Debug for Link {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        // A presigned URL is a bearer credential; show only where it points.
-        let shown = self.url.split('?').next().unwrap_or_default();
-        f.debug_struct("Link")
-            .field("url", &format_args!("{shown}?<signature>"))
-            .field("expires_at", &self.expires_at)
-            .finish()
-    }
-}
+pub use links::{Link, LinkError, LinkSigner};
 
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
     #[error("could not write {key}")]
     Put {
-        key: String,
-        #[source]
-        source: Box<dyn std::error::Error + Send + Sync>,
-    },
-    #[error("could not sign a link for {key}")]
-    Presign {
         key: String,
         #[source]
         source: Box<dyn std::error::Error + Send + Sync>,
@@ -88,8 +66,6 @@ pub enum StoreError {
 pub trait ObjectStore: Send + Sync {
     /// Stores a PNG privately under `key`.
     async fn put_png(&self, key: &str, png: Vec<u8>, meta: &ObjectMeta) -> Result<(), StoreError>;
-    /// A link that serves `key` for `ttl` (or less, when the signing credentials expire first).
-    async fn link(&self, key: &str, ttl: Duration) -> Result<Link, StoreError>;
     /// Stores a small JSON document (poster records, locks) under `key`, replacing any.
     async fn put_json(&self, key: &str, json: Vec<u8>) -> Result<(), StoreError>;
     /// Reads `key`; `None` when there is no such object.
@@ -164,14 +140,5 @@ mod tests {
         ] {
             assert!(!is_valid_key(bad), "{bad:?}");
         }
-    }
-
-    #[test]
-    fn links_never_debug_print_their_signature() {
-        let link = Link {
-            url: "https://b.s3.amazonaws.com/posters/x.png?X-Amz-Signature=deadbeef".into(),
-            expires_at: OffsetDateTime::UNIX_EPOCH,
-        };
-        assert!(!format!("{link:?}").contains("deadbeef"));
     }
 }

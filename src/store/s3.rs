@@ -1,46 +1,28 @@
-//! A private S3 bucket with SigV4-presigned GET links.
+//! A private S3 bucket.
 //!
 //! Objects are written with `Content-Type: image/png` and user metadata; the bucket itself is
-//! private (the template blocks public access), so the only way in is a presigned link. A link
-//! presigned with temporary credentials dies when they do, whatever its nominal expiry: when the
-//! credentials report an expiry, the link's stated expiry is capped to it so the message never
-//! promises more than the link delivers.
-
-use std::time::{Duration, SystemTime};
+//! private (the template blocks public access). Nobody outside reaches it directly: links are
+//! Marquee's own ([`super::links`]), served by the function, which reads the object here with
+//! its role. No presigned URL is ever handed out, because one signed with the function's
+//! temporary credentials would die with them, hours before the expiry the message states.
 
 use async_trait::async_trait;
-use aws_credential_types::provider::{ProvideCredentials, SharedCredentialsProvider};
-use aws_sdk_s3::presigning::PresigningConfig;
 use aws_sdk_s3::primitives::ByteStream;
-use time::OffsetDateTime;
 
-use super::{Link, ObjectMeta, ObjectStore, StoreError, check_key};
+use super::{ObjectMeta, ObjectStore, StoreError, check_key};
 
 #[derive(Debug, Clone)]
 pub struct S3Store {
     client: aws_sdk_s3::Client,
     bucket: String,
-    /// The provider the client signs with, asked for the credentials' expiry.
-    credentials: Option<SharedCredentialsProvider>,
 }
 
 impl S3Store {
-    pub fn new(
-        client: aws_sdk_s3::Client,
-        bucket: impl Into<String>,
-        credentials: Option<SharedCredentialsProvider>,
-    ) -> Self {
+    pub fn new(client: aws_sdk_s3::Client, bucket: impl Into<String>) -> Self {
         Self {
             client,
             bucket: bucket.into(),
-            credentials,
         }
-    }
-
-    /// When the credentials that will sign links stop working, if they say.
-    async fn credentials_expiry(&self) -> Option<SystemTime> {
-        let provider = self.credentials.as_ref()?;
-        provider.provide_credentials().await.ok()?.expiry()
     }
 }
 
@@ -154,41 +136,5 @@ impl ObjectStore for S3Store {
                 source: Box::new(e),
             })?;
         Ok(())
-    }
-
-    async fn link(&self, key: &str, ttl: Duration) -> Result<Link, StoreError> {
-        check_key(key)?;
-        let presign_err = |e: Box<dyn std::error::Error + Send + Sync>| StoreError::Presign {
-            key: key.to_owned(),
-            source: e,
-        };
-        let now = SystemTime::now();
-        let config = PresigningConfig::builder()
-            .start_time(now)
-            .expires_in(ttl)
-            .build()
-            .map_err(|e| presign_err(Box::new(e)))?;
-        let request = self
-            .client
-            .get_object()
-            .bucket(&self.bucket)
-            .key(key)
-            .presigned(config)
-            .await
-            .map_err(|e| presign_err(Box::new(e)))?;
-        let mut expires = now + ttl;
-        if let Some(cred_expiry) = self.credentials_expiry().await {
-            if cred_expiry < expires {
-                tracing::info!(
-                    nominal_secs = ttl.as_secs(),
-                    "link expiry capped at the signing credentials' expiry"
-                );
-                expires = cred_expiry;
-            }
-        }
-        Ok(Link {
-            url: request.uri().to_owned(),
-            expires_at: OffsetDateTime::from(expires),
-        })
     }
 }

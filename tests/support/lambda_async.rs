@@ -44,6 +44,8 @@ impl Invocation {
 pub struct Forward {
     pub function: String,
     pub invocation_type: String,
+    /// The invocation's payload, so a forward can be matched to the job it carried.
+    pub payload: Bytes,
     /// The target's HTTP status, if it answered.
     pub status: Option<u16>,
     /// `X-Amz-Function-Error` from the target (`Unhandled` when the function failed).
@@ -118,6 +120,36 @@ impl AsyncInvoke {
         self.lock().forwards.clone()
     }
 
+    /// The invocations whose payload contains `needle` (a response_url, a prompt marker).
+    pub fn invocations_with(&self, needle: &str) -> Vec<Invocation> {
+        self.lock()
+            .invocations
+            .iter()
+            .filter(|i| contains(&i.payload, needle))
+            .cloned()
+            .collect()
+    }
+
+    /// Waits until `n` invocations whose payload contains `needle` have been forwarded and
+    /// have finished (the function returned), and returns those forwards; fewer on timeout.
+    /// Once a job's forward finished, its worker has done everything it will ever do.
+    pub async fn wait_finished(&self, needle: &str, n: usize, timeout: Duration) -> Vec<Forward> {
+        let finished = || -> Vec<Forward> {
+            self.lock()
+                .forwards
+                .iter()
+                .filter(|f| contains(&f.payload, needle))
+                .cloned()
+                .collect()
+        };
+        super::poll(timeout, || {
+            let done = finished();
+            (done.len() >= n).then_some(done)
+        })
+        .await
+        .unwrap_or_else(finished)
+    }
+
     /// Waits until no forward is in flight; false on timeout.
     pub async fn wait_idle(&self, timeout: Duration) -> bool {
         super::poll(timeout, || (self.lock().in_flight == 0).then_some(()))
@@ -128,6 +160,11 @@ impl AsyncInvoke {
     fn lock(&self) -> MutexGuard<'_, Inner> {
         lock(&self.inner)
     }
+}
+
+fn contains(payload: &[u8], needle: &str) -> bool {
+    let needle = needle.as_bytes();
+    !needle.is_empty() && payload.windows(needle.len()).any(|w| w == needle)
 }
 
 fn lock(inner: &Mutex<Inner>) -> MutexGuard<'_, Inner> {
@@ -196,6 +233,7 @@ async fn forward(
     let mut result = Forward {
         function,
         invocation_type,
+        payload: payload.clone(),
         status: None,
         function_error: None,
         body: Bytes::new(),

@@ -89,6 +89,12 @@ pub struct Stack {
     s3: Seaweed,
     invoke: AsyncInvoke,
     signing_secret: String,
+    /// The key the function signs poster links with.
+    link_key: String,
+    /// The ports the two function instances will serve on, chosen up front so that each
+    /// instance's environment can name its own public address.
+    lambda_port: u16,
+    bot_lambda_port: u16,
     lambda: OnceLock<Result<Watch, String>>,
     /// A second function instance configured with a Slack bot token, with its own
     /// async-invoke stand-in so its self-invocations reach it and not the first one.
@@ -117,12 +123,16 @@ impl Stack {
             s3.endpoint(),
             started.elapsed()
         );
+        let lambda_ports = free_ports(2);
         Ok(Stack {
             bedrock: Bedrock::start(),
             slack: Slack::start(),
             invoke: AsyncInvoke::start(),
             s3,
             signing_secret: random_token(32),
+            link_key: random_token(48),
+            lambda_port: lambda_ports[0],
+            bot_lambda_port: lambda_ports[1],
             lambda: OnceLock::new(),
             bot_invoke: AsyncInvoke::start(),
             bot_lambda: OnceLock::new(),
@@ -153,8 +163,19 @@ impl Stack {
 
     /// The exact environment the function under test gets, in env-file order.
     pub fn env(&self) -> Vec<(String, String)> {
+        self.env_at(self.lambda_port)
+    }
+
+    /// The environment of a function instance serving on `port`. Behind API Gateway the
+    /// function takes its public address from the request's host; under `cargo lambda watch`
+    /// the address has a path prefix, so it is configured, as an admin with a custom domain
+    /// would.
+    fn env_at(&self, port: u16) -> Vec<(String, String)> {
+        let bin = lambda_bin();
         let pairs = [
             ("SLACK_SIGNING_SECRET", self.signing_secret.clone()),
+            ("MARQUEE_LINK_KEY", self.link_key.clone()),
+            ("MARQUEE_PUBLIC_URL", Watch::http_base_at(port, &bin)),
             ("MARQUEE_MODEL", "sd3.5".into()),
             (
                 "MARQUEE_ALLOWED_MODELS",
@@ -179,7 +200,7 @@ impl Stack {
     /// API stand-in, and its own async-invoke stand-in.
     pub fn bot_env(&self) -> Vec<(String, String)> {
         let mut env: Vec<(String, String)> = self
-            .env()
+            .env_at(self.bot_lambda_port)
             .into_iter()
             .map(|(k, v)| {
                 if k == "AWS_ENDPOINT_URL_LAMBDA" {
@@ -205,10 +226,14 @@ impl Stack {
     /// A second function instance, configured with a bot token (see [`Stack::bot_env`]).
     pub fn lambda_with_bot(&self) -> &Watch {
         let watch = self.bot_lambda.get_or_init(|| {
-            let bin = std::env::var("MARQUEE_TEST_LAMBDA_BIN")
-                .unwrap_or_else(|_| DEFAULT_LAMBDA_BIN.to_string());
-            let watch = Watch::start(&crate_root(), &bin, &self.bot_env(), WATCH_READY_TIMEOUT)
-                .map_err(|e| e.to_string())?;
+            let watch = Watch::start(
+                &crate_root(),
+                &lambda_bin(),
+                self.bot_lambda_port,
+                &self.bot_env(),
+                WATCH_READY_TIMEOUT,
+            )
+            .map_err(|e| e.to_string())?;
             self.bot_invoke.set_target(&watch.invoke_base());
             Ok(watch)
         });
@@ -222,10 +247,14 @@ impl Stack {
     /// that need the Lambda pay for it. Once it is up, the async-invoke stand-in forwards to it.
     pub fn lambda(&self) -> &Watch {
         let watch = self.lambda.get_or_init(|| {
-            let bin = std::env::var("MARQUEE_TEST_LAMBDA_BIN")
-                .unwrap_or_else(|_| DEFAULT_LAMBDA_BIN.to_string());
-            let watch = Watch::start(&crate_root(), &bin, &self.env(), WATCH_READY_TIMEOUT)
-                .map_err(|e| e.to_string())?;
+            let watch = Watch::start(
+                &crate_root(),
+                &lambda_bin(),
+                self.lambda_port,
+                &self.env(),
+                WATCH_READY_TIMEOUT,
+            )
+            .map_err(|e| e.to_string())?;
             self.invoke.set_target(&watch.invoke_base());
             Ok(watch)
         });
@@ -234,6 +263,11 @@ impl Stack {
             Err(e) => panic!("cargo lambda watch could not start: {e}"),
         }
     }
+}
+
+/// The Lambda binary under test.
+fn lambda_bin() -> String {
+    std::env::var("MARQUEE_TEST_LAMBDA_BIN").unwrap_or_else(|_| DEFAULT_LAMBDA_BIN.to_string())
 }
 
 /// The crate whose tests include this module (where `cargo lambda watch` runs).

@@ -24,11 +24,14 @@ pub struct Watch {
 }
 
 impl Watch {
-    /// Starts `cargo-lambda lambda watch` in `crate_dir` for binary `bin` with `env`, and waits
-    /// until `GET /lambda-url/<bin>/healthz` answers 200 (up to `timeout`).
+    /// Starts `cargo-lambda lambda watch` on `port` in `crate_dir` for binary `bin` with `env`,
+    /// and waits until `GET /lambda-url/<bin>/healthz` answers 200 (up to `timeout`). The
+    /// caller picks the port (see [`super::free_ports`]) so the environment can name the
+    /// function's own address ([`Watch::http_base_at`]).
     pub fn start(
         crate_dir: &Path,
         bin: &str,
+        port: u16,
         env: &[(String, String)],
         timeout: Duration,
     ) -> Result<Watch, Error> {
@@ -42,7 +45,6 @@ impl Watch {
         std::fs::write(&env_file, contents)
             .map_err(|e| Error::io(format!("write {}", env_file.display()), e))?;
 
-        let port = super::free_ports(1)[0];
         let args: Vec<String> = vec![
             "lambda".into(),
             "watch".into(),
@@ -76,7 +78,12 @@ impl Watch {
     /// `http://127.0.0.1:PORT/lambda-url/<bin>`: the function's HTTP surface (API Gateway v2
     /// events); append the route, e.g. `/slack/commands`.
     pub fn http_base(&self) -> String {
-        format!("http://127.0.0.1:{}/lambda-url/{}", self.port, self.bin)
+        Self::http_base_at(self.port, &self.bin)
+    }
+
+    /// The HTTP surface of binary `bin` served on `port`, before it starts.
+    pub fn http_base_at(port: u16, bin: &str) -> String {
+        format!("http://127.0.0.1:{port}/lambda-url/{bin}")
     }
 
     /// `http://127.0.0.1:PORT`: watch's Invoke API root.
