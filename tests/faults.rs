@@ -198,7 +198,12 @@ async fn an_expired_response_url_is_not_hammered() {
         (!p.is_empty()).then_some(p)
     })
     .await
-    .expect("one post attempt");
+    .unwrap_or_else(|| {
+        panic!(
+            "no post attempt\n--- function log ---\n{}",
+            stack().lambda().log_tail(8000)
+        )
+    });
     assert_eq!(
         stack()
             .invoke()
@@ -246,7 +251,12 @@ async fn losing_storage_mid_run_is_explained_and_recovers() {
         200
     );
     let messages = finish(&url, "F-S3BACK").await;
-    assert!(is_poster(&messages[0]), "{}", messages[0]);
+    assert!(
+        is_poster(&messages[0]),
+        "{}\n--- function log ---\n{}",
+        messages[0],
+        stack().lambda().log_tail(6000)
+    );
 }
 
 #[tokio::test(flavor = "multi_thread")]

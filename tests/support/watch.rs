@@ -12,8 +12,11 @@ use std::time::{Duration, Instant};
 use super::Error;
 use super::process::Supervised;
 
-/// At least 2 so a self-invoking function cannot deadlock; 4 lets a few jobs overlap.
-const CONCURRENCY: u32 = 4;
+/// At least 2 so a self-invoking function cannot deadlock. Real Lambda scales out; here every
+/// worker that waits on a stalled model or Slack holds an instance, and Slack's image fetch of
+/// a poster link (served by the function itself) needs a free one, so tests that stall in
+/// parallel need headroom: 12 instances.
+const CONCURRENCY: u32 = 12;
 
 pub struct Watch {
     port: u16,
