@@ -209,6 +209,11 @@ async fn a_full_review_round_through_response_urls() {
         .await,
         200
     );
+    // FIXME(#9 approve): fails until Approve rebuilds the message from the stored record. The
+    // click now carries Slack's normalised copy of the poster (its image block has the read-only
+    // image_width, image_height, image_bytes, is_animated and fallback), and Approve echoes those
+    // blocks back with replace_original, which Slack refuses with invalid_blocks
+    // (slackapi/bolt-js#1841), as the stand-in now does. Do not weaken the stand-in to pass this.
     let approved = s.slack().wait_for(&u4, 1, DELIVERY).await;
     assert_eq!(approved[0]["replace_original"], true);
     assert!(
