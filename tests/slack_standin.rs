@@ -801,7 +801,8 @@ async fn clicks_are_built_in_slacks_shape_from_slacks_copy() {
         k.sort();
         k
     };
-    let answer_url = slack.response_url();
+    let answer_url = slack.action_response_url();
+    assert!(answer_url.contains("/actions/T0001/"), "{answer_url}");
     let payload_of = |form: String| -> Value {
         let fields: Vec<(String, String)> = serde_urlencoded::from_str(&form).unwrap();
         assert_eq!(fields.len(), 1);
@@ -857,6 +858,12 @@ async fn clicks_are_built_in_slacks_shape_from_slacks_copy() {
     assert_eq!(keys(&select["message"]), keys(&select_fixture["message"]));
     assert_eq!(select["actions"][0]["selected_option"]["value"], "noir");
     assert_eq!(select["message"]["thread_ts"], "1699999999.000001");
+
+    // The interaction's response_url takes Marquee's answer like a command's does.
+    let answer =
+        json!({"response_type": "ephemeral", "text": "Regenerating…", "replace_original": false});
+    assert_eq!(respond(&answer_url, &answer).await, 200);
+    assert_eq!(slack.messages(&answer_url).len(), 1);
 }
 
 #[tokio::test]

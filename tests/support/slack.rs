@@ -132,6 +132,7 @@ impl Slack {
         let addr = super::serve("slack", |addr| {
             Router::new()
                 .route("/commands/{team}/{id}/{token}", post(response_url_post))
+                .route("/actions/{team}/{id}/{token}", post(response_url_post))
                 .with_state(App {
                     addr,
                     inner: inner.clone(),
@@ -162,10 +163,21 @@ impl Slack {
         format!("http://{}", self.app.addr)
     }
 
-    /// A fresh, unique `response_url` like `http://127.0.0.1:PORT/commands/T0001/<n>/<token>`.
+    /// A fresh, unique `response_url` like `http://127.0.0.1:PORT/commands/T0001/<n>/<token>`,
+    /// as a slash command carries.
     pub fn response_url(&self) -> String {
+        self.new_url("commands")
+    }
+
+    /// A fresh, unique `response_url` like `http://127.0.0.1:PORT/actions/T0001/<n>/<token>`,
+    /// as a `block_actions` payload carries (Slack's interaction URLs live under `/actions/`).
+    pub fn action_response_url(&self) -> String {
+        self.new_url("actions")
+    }
+
+    fn new_url(&self, kind: &str) -> String {
         let n = 397_700_000_000 + self.next.fetch_add(1, Ordering::Relaxed);
-        let path = format!("/commands/T0001/{n}/{}", super::random_token(24));
+        let path = format!("/{kind}/T0001/{n}/{}", super::random_token(24));
         self.lock().urls.insert(
             path.clone(),
             UrlState {
