@@ -11,7 +11,14 @@
 //! external file uploads); that part lives in [`super::slack_api`] and shares this file's message
 //! checks, so a message is judged the same way whichever road it takes.
 //!
-//! It also holds the request-signing helpers a test needs to play Slack towards Marquee.
+//! It refuses what Slack refuses beyond the limits: block types and keys outside the Block Kit
+//! reference, including the read-only keys of Slack's own normalised image blocks. What Slack
+//! accepts but Marquee must never send (broadcast mentions, links to foreign hosts) is recorded
+//! per post as a violation; [`Slack::violations`] gathers them for tests to assert on.
+//!
+//! It also plays Slack towards Marquee: [`Slack::normalise`] gives Slack's stored copy of a
+//! message it received, [`Slack::block_actions`] a signed-ready click payload in Slack's shape
+//! (`tests/fixtures/slack/`), and the request-signing helpers sign it.
 
 use std::collections::HashMap;
 use std::net::SocketAddr;
