@@ -243,6 +243,10 @@ async fn slash_command(
             );
         }
         // Slack shows a reply only on 200, so a mistake in the command is a 200 with advice.
+        // That includes control characters in the text: unlike bytes that are not UTF-8 (a
+        // malformed body, refused above with 400), they can come from a real user pasting text,
+        // and a 4xx would only show them Slack's opaque "/poster failed" with no hint of what
+        // to fix. So they get the same ephemeral "invalid" reply, naming the character.
         Err(e) => return Ok(Json(blocks::invalid(&e.to_string())).into_response()),
         Ok(PosterCommand::Poster(spec)) => spec,
     };
@@ -288,7 +292,7 @@ async fn interaction(
         payload: String,
     }
     let form: Form =
-        serde_urlencoded::from_bytes(&body).map_err(|e| ApiError::BadRequest(e.to_string()))?;
+        crate::slack::form::decode(&body).map_err(|e| ApiError::BadRequest(e.to_string()))?;
     let click = match interaction::parse(&form.payload) {
         Ok(click) => click,
         // Interactions Marquee does not offer (shortcuts, other apps' leftovers) are acked and

@@ -424,3 +424,41 @@ async fn the_ack_never_waits_for_a_slow_model() {
         "never re-invoked"
     );
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn hostile_titles_reach_slack_escaped_and_broadcast_nothing() {
+    let base = lambda_base().await;
+    let s = stack();
+    let url = s.slack().response_url();
+    let (status, ack, _) = slash(
+        &base,
+        "E2E-HOSTILE a quiet harbour <!everyone> --title \"<!channel> <https://evil.example|free pizza>\" --tagline \"<!here> <@U0BOSS>\"",
+        &url,
+        s.signing_secret(),
+    )
+    .await;
+    assert_eq!(status, 200, "{ack}");
+    assert_eq!(slack::broadcast_violations(&ack), Vec::<String>::new());
+    let poster = support::poll(DELIVERY, || {
+        s.slack()
+            .messages(&url)
+            .into_iter()
+            .find(|m| image_url(m).is_some())
+    })
+    .await
+    .unwrap_or_else(|| panic!("no poster\n{}", s.lambda().log_tail(6000)));
+    assert!(
+        poster["text"]
+            .as_str()
+            .unwrap()
+            .contains("&lt;!channel&gt;"),
+        "{poster}"
+    );
+    let violations: Vec<_> = s
+        .slack()
+        .posts(&url)
+        .into_iter()
+        .flat_map(|p| p.violations)
+        .collect();
+    assert!(violations.is_empty(), "{violations:#?}");
+}

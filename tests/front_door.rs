@@ -637,3 +637,149 @@ async fn odd_interactions_queue_nothing() {
     );
     assert_eq!(job_count(&h), 0);
 }
+
+// Slack-shaped payloads; tests/fixtures/slack/README.md names the source of each shape.
+const BUTTON: &str = include_str!("fixtures/slack/block_actions_button.json");
+const SELECT: &str = include_str!("fixtures/slack/block_actions_static_select.json");
+const ORG_INSTALL: &str = include_str!("fixtures/slack/block_actions_org_install.json");
+const SLASH: &str = include_str!("fixtures/slack/slash_command.form");
+const SLASH_ORG_INSTALL: &str = include_str!("fixtures/slack/slash_command_org_install.form");
+const FIXTURE_POSTER: &str = "3f2b8c4e-9d1a-4e6b-8f7c-2a5d9e1b4c60";
+
+fn signed_payload(payload: &str) -> Request<Body> {
+    let body = serde_urlencoded::to_string([("payload", payload)]).unwrap();
+    signed("/slack/interactions", body, now())
+}
+
+#[tokio::test]
+async fn clicks_exactly_as_slack_sends_them_are_acked_and_queued() {
+    let h = harness();
+    let source = uuid::Uuid::parse_str(FIXTURE_POSTER).unwrap();
+    for (name, payload) in [
+        ("button", BUTTON),
+        ("select on a reply", SELECT),
+        ("org-wide install", ORG_INSTALL),
+    ] {
+        let (status, body) = send(&h, signed_payload(payload)).await;
+        assert_eq!(status, StatusCode::OK, "{name}: {body}");
+    }
+    let jobs = h.jobs.jobs.lock().unwrap();
+    assert_eq!(jobs.len(), 3);
+    assert_eq!(
+        jobs[0].task,
+        Task::Retake {
+            source,
+            change: Change::Regenerate
+        }
+    );
+    assert_eq!(jobs[0].requester.user_id, "U07ADAPARK");
+    assert_eq!(jobs[0].requester.user_name.as_deref(), Some("ada.park"));
+    assert_eq!(jobs[0].requester.team_id.as_deref(), Some("T07MARQEE"));
+    assert_eq!(
+        jobs[0].reply_to,
+        ReplyTo::SlackResponseUrl {
+            response_url:
+                "https://hooks.slack.com/actions/T07MARQEE/8123456789013/Qm7rT2xYk9LpWc3vHs8dNf4a"
+                    .into(),
+            thread: Some(SlackMessageRef {
+                channel_id: "C07POSTERS".into(),
+                thread_ts: "1764633600.000200".into()
+            }),
+        }
+    );
+    assert_eq!(
+        jobs[1].task,
+        Task::Retake {
+            source,
+            change: Change::Restyle { style: Style::Noir }
+        }
+    );
+    // The select was used on a reply: the take goes to the original thread.
+    assert!(
+        matches!(&jobs[1].reply_to, ReplyTo::SlackResponseUrl { thread: Some(t), .. } if t.thread_ts == "1764633600.000200"),
+        "{:?}",
+        jobs[1].reply_to
+    );
+    assert!(matches!(&jobs[2].task, Task::Approve { source: s, .. } if *s == source));
+    assert_eq!(jobs[2].requester.user_id, "W07GRACEH");
+    // `team` is null on an org-wide install; the clicker's workspace comes from the user.
+    assert_eq!(jobs[2].requester.team_id.as_deref(), Some("T07STUDIO"));
+}
+
+#[tokio::test]
+async fn slash_commands_exactly_as_slack_sends_them_are_queued() {
+    let h = harness();
+    for (name, form) in [
+        ("workspace", SLASH),
+        ("org-wide install", SLASH_ORG_INSTALL),
+    ] {
+        let (status, body) = send(&h, signed("/slack/commands", form, now())).await;
+        assert_eq!(status, StatusCode::OK, "{name}: {body}");
+        assert!(body.to_string().contains("Generating"), "{name}: {body}");
+    }
+    let jobs = h.jobs.jobs.lock().unwrap();
+    assert_eq!(jobs.len(), 2);
+    let Task::Poster { spec } = &jobs[0].task else {
+        panic!("{:?}", jobs[0].task)
+    };
+    assert_eq!(spec.text.title.as_deref(), Some("Too Many Cooks"));
+    assert_eq!(jobs[0].requester.team_id.as_deref(), Some("T07MARQEE"));
+    assert_eq!(jobs[1].requester.user_id, "W07GRACEH");
+    assert_eq!(jobs[1].requester.team_id.as_deref(), Some("T07STUDIO"));
+}
+
+#[tokio::test]
+async fn command_text_that_is_not_utf8_is_a_malformed_body() {
+    let h = harness();
+    // `text=%ff%fe%00` in place of the real text, so no field is duplicated.
+    let body = form("a cat").replace("text=a+cat", "text=%ff%fe%00");
+    assert!(body.contains("text=%ff%fe%00"), "{body}");
+    let (status, answer) = send(&h, signed("/slack/commands", body, now())).await;
+    assert_eq!(status, StatusCode::BAD_REQUEST, "{answer}");
+    assert_eq!(answer["error"], "bad_request");
+    let message = answer["message"].as_str().unwrap();
+    assert!(
+        message.contains("`text`") && message.contains("not valid UTF-8"),
+        "{message}"
+    );
+    // The same holds for a click's payload.
+    let click = signed(
+        "/slack/interactions",
+        "payload=%7B%22type%22%3A%ff%7D",
+        now(),
+    );
+    assert_eq!(send(&h, click).await.0, StatusCode::BAD_REQUEST);
+    assert_eq!(job_count(&h), 0);
+}
+
+#[tokio::test]
+async fn control_characters_in_command_text_are_refused_with_no_job() {
+    let h = harness();
+    for c in [
+        '\0', '\u{7}', '\u{8}', '\u{b}', '\u{1b}', '\u{7f}', '\u{85}', '\u{9b}',
+    ] {
+        for text in [
+            format!("a cat{c}"),
+            format!("a cat --title \"The{c}Keeper\""),
+        ] {
+            let (status, body) = send(&h, signed("/slack/commands", form(&text), now())).await;
+            assert_eq!(status, StatusCode::OK, "{text:?}: {body}");
+            assert_eq!(body["response_type"], "ephemeral", "{text:?}");
+            let code = format!("U+{:04X}", u32::from(c));
+            assert!(body.to_string().contains(&code), "{text:?}: {body}");
+            assert!(
+                !body.to_string().contains(c),
+                "the character is named, not echoed: {body}"
+            );
+        }
+    }
+    assert_eq!(job_count(&h), 0);
+    // Tabs and line breaks are ordinary text.
+    let (status, _) = send(
+        &h,
+        signed("/slack/commands", form("a cat\ton a\r\nmat"), now()),
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(job_count(&h), 1);
+}

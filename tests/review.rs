@@ -9,7 +9,7 @@ mod support;
 
 use std::time::Duration;
 
-use serde_json::{Value, json};
+use serde_json::Value;
 use support::bedrock::Fault;
 use support::slack as slack_standin;
 use support::stack;
@@ -40,7 +40,8 @@ fn actions(message: &Value) -> Value {
 }
 
 /// What Slack sends when `user` uses control `action_id` on `message` (posted at `ts`, maybe
-/// in the thread under `thread_ts`).
+/// in the thread under `thread_ts`): built by the stand-in from Slack's normalised copy of the
+/// message it received, never from Marquee's own blocks.
 fn click_payload(
     message: &Value,
     action_id: &str,
@@ -50,51 +51,15 @@ fn click_payload(
     thread_ts: Option<&str>,
     choice: Option<&str>,
 ) -> String {
-    let block = actions(message);
-    let element = block["elements"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|e| e["action_id"] == action_id)
-        .unwrap_or_else(|| panic!("no {action_id} in {block}"))
-        .clone();
-    let mut action = json!({
-        "action_id": action_id,
-        "block_id": block["block_id"],
-        "type": element["type"],
-        "action_ts": "1700000001.000001",
-    });
-    if let Some(v) = element.get("value") {
-        action["value"] = v.clone();
-    }
-    if let Some(choice) = choice {
-        let option = element["options"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .find(|o| o["value"] == choice)
-            .unwrap_or_else(|| panic!("no option {choice}"))
-            .clone();
-        action["selected_option"] = option;
-    }
-    let mut msg =
-        json!({"type": "message", "ts": ts, "blocks": message["blocks"], "text": message["text"]});
-    if let Some(t) = thread_ts {
-        msg["thread_ts"] = t.into();
-    }
-    let payload = json!({
-        "type": "block_actions",
-        "user": {"id": "U0002", "username": "reviewer", "team_id": "T0001"},
-        "api_app_id": "A0001",
-        "team": {"id": "T0001", "domain": "marquee-test"},
-        "container": {"type": "message", "message_ts": ts, "channel_id": channel, "is_ephemeral": false},
-        "channel": {"id": channel, "name": "general"},
-        "message": msg,
-        "response_url": response_url,
-        "trigger_id": "1.2.3",
-        "actions": [action],
-    });
-    serde_urlencoded::to_string([("payload", payload.to_string())]).unwrap()
+    stack().slack().block_actions(&slack_standin::Click {
+        message,
+        action_id,
+        choice,
+        response_url,
+        channel,
+        ts,
+        thread_ts,
+    })
 }
 
 fn posters(messages: &[Value]) -> Vec<Value> {
@@ -244,6 +209,11 @@ async fn a_full_review_round_through_response_urls() {
         .await,
         200
     );
+    // FIXME(#9 approve): fails until Approve rebuilds the message from the stored record. The
+    // click now carries Slack's normalised copy of the poster (its image block has the read-only
+    // image_width, image_height, image_bytes, is_animated and fallback), and Approve echoes those
+    // blocks back with replace_original, which Slack refuses with invalid_blocks
+    // (slackapi/bolt-js#1841), as the stand-in now does. Do not weaken the stand-in to pass this.
     let approved = s.slack().wait_for(&u4, 1, DELIVERY).await;
     assert_eq!(approved[0]["replace_original"], true);
     assert!(

@@ -601,3 +601,321 @@ async fn upload_mistakes_are_refused() {
     .await;
     assert_eq!(answer["error"], "not_authed");
 }
+
+/// The first 24 bytes of an 832×1216 PNG: signature, then the IHDR chunk's length, type, width
+/// and height, which is all Slack (and the stand-in) reads for the normalised copy.
+const PNG_832X1216: &[u8] = b"\x89PNG\r\n\x1a\n\0\0\0\rIHDR\0\0\x03\x40\0\0\x04\xc0";
+
+/// A poster message shaped as Marquee posts it, with the image at `image_url`.
+fn poster_message(image_url: &str) -> Value {
+    json!({
+        "response_type": "in_channel",
+        "replace_original": false,
+        "text": "🎬 “Adrift” — a poster for <@U0001>",
+        "blocks": [
+            {"type": "section", "text": {"type": "mrkdwn", "text": "*Adrift* — for <@U0001>"}},
+            {"type": "image", "image_url": image_url, "alt_text": "Movie poster “Adrift”",
+             "title": {"type": "plain_text", "text": "Adrift", "emoji": true}},
+            {"type": "context", "elements": [{"type": "mrkdwn",
+              "text": format!("seed 7 · <{image_url}|Open full size>")}]},
+            {"type": "actions", "block_id": "marquee.actions.00000000-0000-0000-0000-000000000000",
+             "elements": [
+                {"type": "button", "action_id": "poster.regenerate", "value": "x",
+                 "text": {"type": "plain_text", "text": "🎲 Regenerate", "emoji": true}},
+                {"type": "static_select", "action_id": "poster.restyle",
+                 "placeholder": {"type": "plain_text", "text": "🎨 Restyle…", "emoji": true},
+                 "options": [{"text": {"type": "plain_text", "text": "Noir"}, "value": "noir"}]},
+                {"type": "button", "action_id": "poster.approve", "value": "x", "style": "primary",
+                 "text": {"type": "plain_text", "text": "✅ Approve", "emoji": true}},
+             ]},
+        ],
+    })
+}
+
+async fn respond(url: &str, body: &Value) -> u16 {
+    reqwest::Client::new()
+        .post(url)
+        .json(body)
+        .send()
+        .await
+        .unwrap()
+        .status()
+        .as_u16()
+}
+
+#[tokio::test]
+async fn unknown_block_types_and_keys_are_refused_as_slack_refuses_them() {
+    let slack = slack();
+    let image = image_server(PNG_832X1216);
+    let cases = [
+        (
+            json!([{"type": "poster", "text": "x"}]),
+            "unsupported type: poster [json-pointer:/blocks/0/type]",
+        ),
+        (
+            json!([{"type": "section", "text": {"type": "mrkdwn", "text": "x"}, "colour": "red"}]),
+            "invalid additional property: colour [json-pointer:/blocks/0/colour]",
+        ),
+        (
+            json!([{"type": "divider", "text": "x"}]),
+            "invalid additional property: text [json-pointer:/blocks/0/text]",
+        ),
+        // Slack's normalised image block, echoed back (slackapi/bolt-js#1841).
+        (
+            json!([{"type": "image", "block_id": "FACJU", "image_url": image, "alt_text": "a",
+                    "image_width": 832, "image_height": 1216, "image_bytes": 24,
+                    "is_animated": false, "fallback": "832x1216px image"}]),
+            "invalid additional property: image_width [json-pointer:/blocks/0/image_width]",
+        ),
+        (
+            json!([{"type": "actions", "elements": [{"type": "button", "action_id": "a",
+                    "text": {"type": "plain_text", "text": "t"}, "emoji": true}]}]),
+            "invalid additional property: emoji [json-pointer:/blocks/0/elements/0/emoji]",
+        ),
+        (
+            json!([{"type": "actions", "elements": [{"type": "static_select", "action_id": "m",
+                    "options": [{"text": {"type": "plain_text", "text": "o"}, "value": "v",
+                                 "selected": true}]}]}]),
+            "invalid additional property: selected [json-pointer:/blocks/0/elements/0/options/0/selected]",
+        ),
+    ];
+    for (blocks, expected) in cases {
+        let answer = post(
+            &slack,
+            json!({"channel": DEFAULT_CHANNEL, "text": "fallback", "blocks": blocks.clone()}),
+        )
+        .await;
+        assert_eq!(answer["error"], "invalid_blocks", "{answer}");
+        assert!(
+            errors(&answer).contains(expected),
+            "{expected}\nnot in {answer}"
+        );
+
+        let url = slack.response_url();
+        let status = respond(&url, &json!({"text": "fallback", "blocks": blocks})).await;
+        assert_eq!(status, 400, "{expected}");
+        assert!(
+            slack.posts(&url)[0].errors.iter().any(|e| e == expected),
+            "{expected}\nnot in {:?}",
+            slack.posts(&url)[0].errors
+        );
+    }
+    for key in ["image_height", "image_bytes", "is_animated", "fallback"] {
+        let url = slack.response_url();
+        let block = json!({"type": "image", "image_url": image, "alt_text": "a", key: 1});
+        assert_eq!(
+            respond(&url, &json!({"text": "t", "blocks": [block]})).await,
+            400,
+            "{key}"
+        );
+    }
+    // Every key the reference allows passes.
+    let url = slack.response_url();
+    assert_eq!(respond(&url, &poster_message(&image)).await, 200);
+}
+
+#[tokio::test]
+async fn the_normalised_copy_is_what_slack_sends_back_and_is_refused_on_input() {
+    let slack = slack();
+    let image = image_server(PNG_832X1216);
+    let url = slack.response_url();
+    let sent = poster_message(&image);
+    assert_eq!(respond(&url, &sent).await, 200);
+
+    let copy = slack.normalise(&slack.messages(&url)[0]);
+    let blocks = copy["blocks"].as_array().unwrap();
+    assert_eq!(blocks.len(), 4);
+    for b in blocks {
+        assert!(
+            b["block_id"].as_str().is_some_and(|id| !id.is_empty()),
+            "{b}"
+        );
+    }
+    assert_eq!(
+        blocks[3]["block_id"], sent["blocks"][3]["block_id"],
+        "an app's own block_id is kept"
+    );
+    let img = &blocks[1];
+    assert_eq!(img["image_width"], 832);
+    assert_eq!(img["image_height"], 1216);
+    assert_eq!(img["image_bytes"], PNG_832X1216.len());
+    assert_eq!(img["is_animated"], false);
+    assert_eq!(img["fallback"], "832x1216px image");
+    assert_eq!(blocks[0]["text"]["verbatim"], false);
+    assert_eq!(
+        blocks[3]["elements"][1]["options"][0]["text"]["emoji"],
+        true
+    );
+    assert!(copy.get("response_type").is_none());
+    assert_eq!(slack.normalise(&sent), copy, "normalising is stable");
+
+    // The shape matches the fixture's Slack-captured copy, key for key.
+    let fixture: Value =
+        serde_json::from_str(include_str!("fixtures/slack/block_actions_button.json")).unwrap();
+    let keys = |v: &Value| {
+        let mut k: Vec<String> = v.as_object().unwrap().keys().cloned().collect();
+        k.sort();
+        k
+    };
+    for i in 0..4 {
+        assert_eq!(
+            keys(&blocks[i]),
+            keys(&fixture["message"]["blocks"][i]),
+            "block {i}"
+        );
+    }
+
+    // Echoing Slack's copy back fails as it does on Slack.
+    let again = slack.response_url();
+    let mut echo = copy.clone();
+    echo["replace_original"] = true.into();
+    assert_eq!(respond(&again, &echo).await, 400);
+    let errors = &slack.posts(&again)[0].errors;
+    for key in [
+        "image_width",
+        "image_height",
+        "image_bytes",
+        "is_animated",
+        "fallback",
+    ] {
+        let expected = format!("invalid additional property: {key} [json-pointer:/blocks/1/{key}]");
+        assert!(errors.contains(&expected), "{expected} not in {errors:?}");
+    }
+}
+
+#[tokio::test]
+async fn clicks_are_built_in_slacks_shape_from_slacks_copy() {
+    let slack = slack();
+    let image = image_server(PNG_832X1216);
+    let url = slack.response_url();
+    assert_eq!(respond(&url, &poster_message(&image)).await, 200);
+    let message = slack.messages(&url).remove(0);
+    let fixture: Value =
+        serde_json::from_str(include_str!("fixtures/slack/block_actions_button.json")).unwrap();
+    let select_fixture: Value = serde_json::from_str(include_str!(
+        "fixtures/slack/block_actions_static_select.json"
+    ))
+    .unwrap();
+    let keys = |v: &Value| {
+        let mut k: Vec<String> = v.as_object().unwrap().keys().cloned().collect();
+        k.sort();
+        k
+    };
+    let answer_url = slack.action_response_url();
+    assert!(answer_url.contains("/actions/T0001/"), "{answer_url}");
+    let payload_of = |form: String| -> Value {
+        let fields: Vec<(String, String)> = serde_urlencoded::from_str(&form).unwrap();
+        assert_eq!(fields.len(), 1);
+        assert_eq!(fields[0].0, "payload");
+        serde_json::from_str(&fields[0].1).unwrap()
+    };
+    let click = |action_id, choice, thread_ts| support::slack::Click {
+        message: &message,
+        action_id,
+        choice,
+        response_url: &answer_url,
+        channel: "C0001",
+        ts: "1700000000.000100",
+        thread_ts,
+    };
+
+    let button = payload_of(slack.block_actions(&click("poster.regenerate", None, None)));
+    assert_eq!(keys(&button), keys(&fixture));
+    for part in ["user", "team", "container", "channel", "state"] {
+        assert_eq!(keys(&button[part]), keys(&fixture[part]), "{part}");
+    }
+    assert_eq!(keys(&button["actions"][0]), keys(&fixture["actions"][0]));
+    assert_eq!(keys(&button["message"]), keys(&fixture["message"]));
+    assert_eq!(button["user"]["username"], button["user"]["name"]);
+    assert_eq!(button["enterprise"], Value::Null);
+    assert_eq!(button["is_enterprise_install"], false);
+    assert_eq!(button["response_url"], answer_url.as_str());
+    assert_eq!(
+        button["message"]["blocks"],
+        slack.normalise(&message)["blocks"]
+    );
+    assert_eq!(
+        button["actions"][0]["block_id"],
+        "marquee.actions.00000000-0000-0000-0000-000000000000"
+    );
+
+    let approve = payload_of(slack.block_actions(&click("poster.approve", None, None)));
+    assert_eq!(approve["actions"][0]["style"], "primary");
+
+    let select = payload_of(slack.block_actions(&click(
+        "poster.restyle",
+        Some("noir"),
+        Some("1699999999.000001"),
+    )));
+    assert_eq!(
+        keys(&select["actions"][0]),
+        keys(&select_fixture["actions"][0])
+    );
+    assert_eq!(
+        keys(&select["container"]),
+        keys(&select_fixture["container"])
+    );
+    assert_eq!(keys(&select["message"]), keys(&select_fixture["message"]));
+    assert_eq!(select["actions"][0]["selected_option"]["value"], "noir");
+    assert_eq!(select["message"]["thread_ts"], "1699999999.000001");
+
+    // The interaction's response_url takes Marquee's answer like a command's does.
+    let answer =
+        json!({"response_type": "ephemeral", "text": "Regenerating…", "replace_original": false});
+    assert_eq!(respond(&answer_url, &answer).await, 200);
+    assert_eq!(slack.messages(&answer_url).len(), 1);
+}
+
+#[tokio::test]
+async fn broadcasts_and_foreign_links_are_recorded_as_violations() {
+    let slack = slack();
+    let url = slack.response_url();
+    // Slack delivers all of these; the stand-in accepts them too and records what it saw.
+    let status = respond(
+        &url,
+        &json!({"text": "🎬 “<!channel> free pizza” — a poster", "blocks": [
+            {"type": "section", "text": {"type": "mrkdwn",
+             "text": "*<https://evil.example/login|Open full size>* <!here|here>"}},
+            {"type": "context", "elements": [{"type": "mrkdwn", "text": "<!subteam^S123|@team>"}]},
+        ]}),
+    )
+    .await;
+    assert_eq!(status, 200);
+    let post = &slack.posts(&url)[0];
+    assert_eq!(post.violations.len(), 4, "{:?}", post.violations);
+    assert!(post.violations[0].contains("<!channel>") && post.violations[0].contains("/text"));
+
+    let answer = post_form_message(&slack, "<!everyone> look").await;
+    assert_eq!(answer["ok"], true, "{answer}");
+
+    // What Marquee does send is clean: escaped user text, mentions of one person, links to its
+    // own (loopback) store, dates.
+    let clean = slack.response_url();
+    let status = respond(
+        &clean,
+        &json!({"text": "🎬 “&lt;!channel&gt; &amp; co” — a poster for <@U0001>", "blocks": [
+            {"type": "context", "elements": [{"type": "mrkdwn",
+             "text": "<http://127.0.0.1:9/p.png?a=1&b=2|Open full size> (link expires <!date^1800000000^{date_short_pretty}|soon>)"}]},
+        ]}),
+    )
+    .await;
+    assert_eq!(status, 200);
+    assert!(slack.posts(&clean)[0].violations.is_empty());
+
+    let all = slack.violations();
+    assert_eq!(all.len(), 5, "{all:#?}");
+    assert!(
+        all.iter()
+            .any(|v| v.starts_with("chat.postMessage: ") && v.contains("<!everyone>"))
+    );
+}
+
+async fn post_form_message(slack: &Slack, text: &str) -> Value {
+    call_form(
+        slack,
+        "chat.postMessage",
+        &[("channel", DEFAULT_CHANNEL), ("text", text)],
+    )
+    .await
+    .1
+}

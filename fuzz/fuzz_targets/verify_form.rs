@@ -8,8 +8,9 @@
 //! - the body signed with the secret at an in-window time always verifies, and a one-byte change
 //!   to the body, a one-character change to the signature, or a different timestamp never does;
 //! - `SlashCommand::from_form` never panics and agrees with a plain decoding of the form: it
-//!   succeeds exactly when each required field is present once and no known field repeats, and
-//!   then returns those values;
+//!   succeeds exactly when each required field is present once, no known field repeats and
+//!   every name and value is UTF-8 once decoded, and then returns those values; it refuses a
+//!   form as not UTF-8 only when the plain (lossy) decoding shows a replacement character;
 //! - `command::parse` of the decoded `text` never panics (the rest of the ack path).
 #![no_main]
 
@@ -18,6 +19,7 @@ use libfuzzer_sys::fuzz_target;
 use marquee::config::Secret;
 use marquee::model::ModelId;
 use marquee::slack::command::{self, ModelPolicy, SlashCommand};
+use marquee::slack::form::FormError;
 use marquee::slack::verify::{self, SIGNATURE_HEADER, TIMESTAMP_HEADER, VerifyError};
 
 /// Slack's published example secret and timestamp (shared/reference/SLACK.md), so the committed
@@ -136,6 +138,12 @@ fn check_form(body: &[u8]) {
             };
             let _ = command::parse(&c.text, &policy);
         }
+        // Bytes that are not UTF-8 decode lossily to U+FFFD in the plain decoding, so a refusal
+        // for that reason must show one there.
+        Err(e @ FormError::NotUtf8 { .. }) => assert!(
+            pairs.iter().any(|(k, v)| k.contains('\u{FFFD}') || v.contains('\u{FFFD}')),
+            "from_form called UTF-8 not UTF-8: {e}"
+        ),
         Err(e) => assert!(!well_formed, "from_form rejected a well-formed form: {e}"),
     }
 }

@@ -30,7 +30,9 @@ pub enum Visibility {
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Message {
     pub response_type: Visibility,
-    /// The fallback shown in notifications and by clients that cannot render blocks.
+    /// The fallback shown in notifications and by clients that cannot render blocks. Slack
+    /// parses it as mrkdwn, so every user string in it is [`escape`]d like block text: unescaped,
+    /// a title of `<!channel>` would notify the whole channel.
     pub text: String,
     pub blocks: Vec<Value>,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -150,7 +152,7 @@ pub fn accepted(spec: &PosterSpec) -> Message {
 pub fn invalid(problem: &str) -> Message {
     Message {
         response_type: Visibility::Ephemeral,
-        text: format!("⚠️ {problem}"),
+        text: format!("⚠️ {}", escape(problem)),
         blocks: vec![
             section(&format!("⚠️ {}", escape(problem))),
             context("Nothing was generated. Type `/poster help` for the options."),
@@ -174,7 +176,7 @@ pub fn failure(headline: &str, advice: &str, description: &str) -> Message {
     }
     Message {
         response_type: Visibility::Ephemeral,
-        text: format!("😕 {headline} {advice}"),
+        text: format!("😕 {} {}", escape(headline), escape(advice)),
         blocks,
         // Posted to an interaction's response_url, a message without this may replace the
         // poster that was clicked; a failure must never hide a poster.
@@ -283,8 +285,8 @@ pub fn poster(result: &PosterResult<'_>) -> Message {
         response_type: Visibility::InChannel,
         text: format!(
             "🎬 “{}” — a poster for <@{}>",
-            truncate(&title, 200),
-            result.requester_id
+            escape(&truncate(&title, 200)),
+            escape(result.requester_id)
         ),
         blocks,
         // A new take arrives beside the poster that was clicked, never in its place.
@@ -332,7 +334,7 @@ pub fn membership_tip(expires_at: i64) -> Message {
 pub fn note_to_clicker(text: &str) -> Message {
     Message {
         response_type: Visibility::Ephemeral,
-        text: text.to_owned(),
+        text: escape(text),
         blocks: vec![section(&escape(text))],
         replace_original: Some(false),
     }
@@ -483,6 +485,80 @@ mod tests {
         assert!(json.contains("`nova` Amazon Nova Canvas (about $0.04 per poster) — default"));
         assert!(json.contains("`offline` Marquee offline (free)"));
         assert!(json.contains("16:9"));
+    }
+
+    /// Every field Slack parses as mrkdwn: the top-level `text` and every `mrkdwn` text object.
+    fn mrkdwn_fields(m: &Message) -> Vec<String> {
+        fn walk(v: &Value, out: &mut Vec<String>) {
+            match v {
+                Value::Object(o) => {
+                    if o.get("type").and_then(Value::as_str) == Some("mrkdwn") {
+                        out.extend(o.get("text").and_then(Value::as_str).map(str::to_owned));
+                    }
+                    o.values().for_each(|v| walk(v, out));
+                }
+                Value::Array(a) => a.iter().for_each(|v| walk(v, out)),
+                _ => {}
+            }
+        }
+        let mut out = vec![m.text.clone()];
+        walk(&serde_json::to_value(&m.blocks).unwrap(), &mut out);
+        out
+    }
+
+    #[test]
+    fn hostile_user_text_is_escaped_in_every_mrkdwn_field_of_every_message() {
+        for hostile in [
+            "<!channel>",
+            "<!here>",
+            "<!everyone>",
+            "<https://evil.example|click>",
+            "<@U123>",
+            "<!subteam^S123>",
+        ] {
+            let mut s = spec();
+            s.description = format!("a cat {hostile} & more");
+            s.text.title = Some(format!("The {hostile} Keeper"));
+            let result = PosterResult {
+                spec: &s,
+                requester_id: hostile,
+                url: "https://x/y.png",
+                expires_at: 1_800_000_000,
+                seed: 1,
+                width: 832,
+                height: 1216,
+                controls: Some(uuid::Uuid::nil()),
+                note: Some(format!("Restyled {hostile}")),
+                missing_glyphs: &['<', '>', '&'],
+            };
+            let posted = poster(&result);
+            let messages = [
+                ("accepted", accepted(&s)),
+                (
+                    "invalid",
+                    invalid(&format!("there is no style called `{hostile}`")),
+                ),
+                ("failure", failure(hostile, hostile, &s.description)),
+                ("poster", posted.clone()),
+                ("poster_link_only", poster_link_only(&result)),
+                ("approved", approved(&result, hostile, 0)),
+                ("membership_tip", membership_tip(1_800_000_000)),
+                ("note_to_clicker", note_to_clicker(hostile)),
+            ];
+            for (name, m) in messages {
+                let fields = mrkdwn_fields(&m);
+                assert!(fields.len() > 1, "{name}: no mrkdwn found");
+                for field in fields {
+                    assert!(
+                        !field.contains(hostile),
+                        "{name}: user text reaches Slack's mrkdwn unescaped: {field:?}"
+                    );
+                    for broadcast in ["<!channel", "<!here", "<!everyone", "<!subteam"] {
+                        assert!(!field.contains(broadcast), "{name}: {field:?}");
+                    }
+                }
+            }
+        }
     }
 
     #[test]

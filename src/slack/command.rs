@@ -46,9 +46,9 @@ impl fmt::Debug for SlashCommand {
 }
 
 impl SlashCommand {
-    /// Parses a form-encoded body (already verified).
-    pub fn from_form(body: &[u8]) -> Result<Self, serde_urlencoded::de::Error> {
-        serde_urlencoded::from_bytes(body)
+    /// Parses a form-encoded body (already verified); bytes that are not UTF-8 are refused.
+    pub fn from_form(body: &[u8]) -> Result<Self, crate::slack::form::FormError> {
+        crate::slack::form::decode(body)
     }
 }
 
@@ -105,6 +105,10 @@ pub enum ParseError {
     },
     #[error("a quote opened with {0} is never closed")]
     UnclosedQuote(char),
+    #[error(
+        "the {what} contains an invisible control character (U+{code:04X}); type it again without it"
+    )]
+    ControlCharacter { what: &'static str, code: u32 },
     #[error(
         "describe the poster before the options, e.g. `/poster a lighthouse keeper fights a kraken --style horror`"
     )]
@@ -281,8 +285,27 @@ fn check_len(what: &'static str, text: &str, max: usize) -> Result<(), ParseErro
     Ok(())
 }
 
+/// Refuses control characters (C0, DEL, C1, NUL) other than tab, newline and carriage return:
+/// no poster text needs them, they reach the model and the lettering as garbage, and a
+/// pasted one is invisible to the user, so they are named by code point instead.
+fn check_controls(what: &'static str, text: &str) -> Result<(), ParseError> {
+    match text
+        .chars()
+        .find(|c| c.is_control() && !matches!(c, '\t' | '\n' | '\r'))
+    {
+        Some(c) => Err(ParseError::ControlCharacter {
+            what,
+            code: u32::from(c),
+        }),
+        None => Ok(()),
+    }
+}
+
 /// Parses the text after `/poster`.
 pub fn parse(text: &str, policy: &ModelPolicy) -> Result<PosterCommand, ParseError> {
+    // Checked before anything else: the tokenizer treats some control characters (VT, FF, NEL)
+    // as spaces and would hide them.
+    check_controls("command", text)?;
     let text = unescape_slack(text);
     let trimmed = text.trim();
     if trimmed.is_empty()
@@ -434,6 +457,7 @@ pub fn check_spec(spec: &PosterSpec) -> Result<(), ParseError> {
         return Err(ParseError::NoDescription);
     }
     check_len("description", &spec.description, MAX_DESCRIPTION_CHARS)?;
+    check_controls("description", &spec.description)?;
     let optional = [
         ("title", &spec.text.title, MAX_TITLE_CHARS),
         ("tagline", &spec.text.tagline, MAX_TAGLINE_CHARS),
@@ -443,6 +467,7 @@ pub fn check_spec(spec: &PosterSpec) -> Result<(), ParseError> {
     for (what, value, max) in optional {
         if let Some(v) = value {
             check_len(what, v, max)?;
+            check_controls(what, v)?;
         }
     }
     if let Some(seed) = spec.seed {
@@ -642,6 +667,37 @@ mod tests {
     }
 
     #[test]
+    fn control_characters_are_refused_and_named_but_tabs_and_newlines_are_text() {
+        for c in [
+            '\0', '\u{1}', '\u{b}', '\u{c}', '\u{1f}', '\u{7f}', '\u{85}', '\u{9f}',
+        ] {
+            let e = err(&format!("a cat{c} --style noir"));
+            assert_eq!(
+                e,
+                ParseError::ControlCharacter {
+                    what: "command",
+                    code: u32::from(c)
+                }
+            );
+            assert!(
+                e.to_string().contains(&format!("U+{:04X}", u32::from(c))),
+                "{e}"
+            );
+        }
+        assert_eq!(spec("a cat\ton a\r\nmat").description, "a cat on a mat");
+        // Specs that arrive another way (the REST door) are held to the same rule.
+        let mut s = spec("a cat");
+        s.text.tagline = Some("bell\u{7}".into());
+        assert!(matches!(
+            check_spec(&s),
+            Err(ParseError::ControlCharacter {
+                what: "tagline",
+                code: 7
+            })
+        ));
+    }
+
+    #[test]
     fn the_form_slack_posts_is_read() {
         let body = "token=x&team_id=T1&team_domain=d&channel_id=C1&channel_name=general&user_id=U1&user_name=ada&command=%2Fposter&text=a+cat+--style+noir&api_app_id=A1&response_url=https%3A%2F%2Fhooks.slack.com%2Fcommands%2FT1%2F1%2Fabc&trigger_id=1.2.3";
         let c = SlashCommand::from_form(body.as_bytes()).unwrap();
@@ -650,8 +706,13 @@ mod tests {
         assert_eq!(c.user_id, "U1");
         assert_eq!(c.response_url, "https://hooks.slack.com/commands/T1/1/abc");
         assert!(!format!("{c:?}").contains("hooks.slack.com"));
-        // Missing required fields and duplicated fields are errors.
+        // Missing required fields, duplicated fields and bytes that are not UTF-8 are errors.
         assert!(SlashCommand::from_form(b"command=%2Fposter&text=x").is_err());
+        let not_utf8 = body.replace("text=a+cat+--style+noir", "text=%ff%fe%00");
+        assert!(matches!(
+            SlashCommand::from_form(not_utf8.as_bytes()),
+            Err(crate::slack::form::FormError::NotUtf8 { field }) if field == "text"
+        ));
         let dup = format!("{body}&user_id=U2");
         assert!(SlashCommand::from_form(dup.as_bytes()).is_err());
     }

@@ -99,16 +99,22 @@ pub enum InteractionError {
     UnknownStyle(String),
 }
 
+// What Slack really sends (tests/fixtures/slack/README.md names the sources): every field
+// Marquee does not need is ignored, never refused, because Slack adds fields over time; every
+// field Slack may leave out or send as `null` is an `Option`; and no field is an alias of
+// another, because Slack sends both `user.username` and `user.name` and serde refuses an alias
+// whose target is also present (`duplicate field`).
 #[derive(Deserialize)]
 struct Payload {
     #[serde(rename = "type")]
     kind: String,
     #[serde(default)]
-    user: Option<IdName>,
+    user: Option<User>,
+    /// `null` on org-wide installs (Enterprise Grid); the user's `team_id` names the workspace.
     #[serde(default)]
-    team: Option<IdName>,
+    team: Option<Id>,
     #[serde(default)]
-    channel: Option<IdName>,
+    channel: Option<Id>,
     #[serde(default)]
     container: Option<Container>,
     #[serde(default)]
@@ -116,14 +122,25 @@ struct Payload {
     #[serde(default)]
     response_url: Option<String>,
     #[serde(default)]
-    actions: Vec<ActionPart>,
+    actions: Option<Vec<ActionPart>>,
 }
 
 #[derive(Deserialize)]
-struct IdName {
+struct User {
     id: String,
-    #[serde(default, alias = "username")]
+    /// The handle; Slack's docs show only this key.
+    #[serde(default)]
+    username: Option<String>,
+    /// Sent beside `username` in captured payloads (and alone from a Home tab, per Bolt).
+    #[serde(default)]
     name: Option<String>,
+    #[serde(default)]
+    team_id: Option<String>,
+}
+
+#[derive(Deserialize)]
+struct Id {
+    id: String,
 }
 
 #[derive(Deserialize)]
@@ -171,7 +188,8 @@ pub fn parse(payload: &str) -> Result<Click, InteractionError> {
     }
     let action = p
         .actions
-        .first()
+        .as_deref()
+        .and_then(<[ActionPart]>::first)
         .ok_or(InteractionError::Missing("actions"))?;
     let source_text = match (&action.value, &action.block_id) {
         (Some(v), _) => v.as_str(),
@@ -214,12 +232,14 @@ pub fn parse(payload: &str) -> Result<Click, InteractionError> {
                 .as_ref()
                 .and_then(|c| c.thread_ts.clone().or_else(|| c.message_ts.clone()))
         });
+    // On an org-wide install `team` is null and the clicker's own workspace is the only one.
+    let team_id = p.team.map(|t| t.id).or(user.team_id);
     Ok(Click {
         action: kind,
         source,
         user_id: user.id,
-        user_name: user.name,
-        team_id: p.team.map(|t| t.id),
+        user_name: user.username.or(user.name),
+        team_id,
         channel_id,
         thread_ts,
         response_url,
@@ -307,6 +327,90 @@ mod tests {
         assert_eq!(click.action, Action::Restyle(Style::Western));
         assert_eq!(click.source, id);
         assert_eq!(click.thread_ts.as_deref(), Some("1700000000.000100"));
+    }
+
+    // Slack-shaped payloads (tests/fixtures/slack/README.md names the source of each shape).
+    const BUTTON: &str = include_str!("../../tests/fixtures/slack/block_actions_button.json");
+    const SELECT: &str =
+        include_str!("../../tests/fixtures/slack/block_actions_static_select.json");
+    const ORG_INSTALL: &str =
+        include_str!("../../tests/fixtures/slack/block_actions_org_install.json");
+    const FIXTURE_POSTER: &str = "3f2b8c4e-9d1a-4e6b-8f7c-2a5d9e1b4c60";
+
+    #[test]
+    fn slacks_button_click_with_username_and_name_is_read() {
+        let click = parse(BUTTON).unwrap();
+        assert_eq!(click.action, Action::Regenerate);
+        assert_eq!(click.source.to_string(), FIXTURE_POSTER);
+        assert_eq!(click.user_id, "U07ADAPARK");
+        assert_eq!(click.user_name.as_deref(), Some("ada.park"));
+        assert_eq!(click.team_id.as_deref(), Some("T07MARQEE"));
+        assert_eq!(click.channel_id.as_deref(), Some("C07POSTERS"));
+        assert_eq!(click.thread_ts.as_deref(), Some("1764633600.000200"));
+        assert!(click.response_url.contains("/actions/T07MARQEE/"));
+        assert_eq!(click.message_blocks[1]["image_width"], 832);
+    }
+
+    #[test]
+    fn slacks_select_on_a_reply_is_read_and_stays_in_the_thread() {
+        let click = parse(SELECT).unwrap();
+        assert_eq!(click.action, Action::Restyle(Style::Noir));
+        assert_eq!(click.source.to_string(), FIXTURE_POSTER);
+        assert_eq!(click.thread_ts.as_deref(), Some("1764633600.000200"));
+    }
+
+    #[test]
+    fn an_org_wide_install_takes_the_team_from_the_user() {
+        let click = parse(ORG_INSTALL).unwrap();
+        assert_eq!(click.action, Action::Approve);
+        assert_eq!(click.user_id, "W07GRACEH");
+        assert_eq!(click.team_id.as_deref(), Some("T07STUDIO"));
+    }
+
+    /// A change to a Slack payload that Slack may really make.
+    type Edit = fn(&mut Value);
+
+    #[test]
+    fn fields_slack_may_omit_or_send_as_null_are_accepted() {
+        let edits: [(&str, Edit); 9] = [
+            ("user.name only", |p| {
+                p["user"].as_object_mut().unwrap().remove("username");
+            }),
+            ("user.username only", |p| {
+                p["user"].as_object_mut().unwrap().remove("name");
+            }),
+            ("user names null", |p| {
+                p["user"]["name"] = Value::Null;
+                p["user"]["username"] = Value::Null;
+            }),
+            ("team null", |p| p["team"] = Value::Null),
+            ("channel null", |p| p["channel"] = Value::Null),
+            ("container null", |p| p["container"] = Value::Null),
+            ("message null", |p| p["message"] = Value::Null),
+            ("thread_ts null", |p| {
+                p["message"]["thread_ts"] = Value::Null
+            }),
+            ("unknown new fields", |p| {
+                p["is_ext_shared_channel"] = true.into();
+                p["user"]["display_name"] = "Ada".into();
+                p["actions"][0]["confirm"] = json!({"title": {"type": "plain_text", "text": "?"}});
+            }),
+        ];
+        for (what, edit) in edits {
+            let mut payload: Value = serde_json::from_str(BUTTON).unwrap();
+            edit(&mut payload);
+            let click = parse(&payload.to_string())
+                .unwrap_or_else(|e| panic!("{what}: Slack may send this, but: {e}"));
+            assert_eq!(click.action, Action::Regenerate, "{what}");
+            assert_eq!(click.user_id, "U07ADAPARK", "{what}");
+            assert_eq!(click.team_id.as_deref(), Some("T07MARQEE"), "{what}");
+        }
+        let mut payload: Value = serde_json::from_str(BUTTON).unwrap();
+        payload["actions"] = Value::Null;
+        assert_eq!(
+            parse(&payload.to_string()),
+            Err(InteractionError::Missing("actions"))
+        );
     }
 
     #[test]

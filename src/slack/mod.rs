@@ -8,6 +8,7 @@
 pub mod blocks;
 pub mod client;
 pub mod command;
+pub mod form;
 pub mod interaction;
 pub mod manifest;
 pub mod verify;

@@ -11,7 +11,14 @@
 //! external file uploads); that part lives in [`super::slack_api`] and shares this file's message
 //! checks, so a message is judged the same way whichever road it takes.
 //!
-//! It also holds the request-signing helpers a test needs to play Slack towards Marquee.
+//! It refuses what Slack refuses beyond the limits: block types and keys outside the Block Kit
+//! reference, including the read-only keys of Slack's own normalised image blocks. What Slack
+//! accepts but Marquee must never send (broadcast mentions, links to foreign hosts) is recorded
+//! per post as a violation; [`Slack::violations`] gathers them for tests to assert on.
+//!
+//! It also plays Slack towards Marquee: [`Slack::normalise`] gives Slack's stored copy of a
+//! message it received, [`Slack::block_actions`] a signed-ready click payload in Slack's shape
+//! (`tests/fixtures/slack/`), and the request-signing helpers sign it.
 
 use std::collections::HashMap;
 use std::net::SocketAddr;
@@ -76,6 +83,9 @@ pub struct Post {
     pub errors: Vec<String>,
     pub images: Vec<ImageFetch>,
     pub fault: Option<Fault>,
+    /// Broadcasts and foreign links in the message's mrkdwn (see [`broadcast_violations`]).
+    /// Slack would accept and deliver them; tests assert there are none.
+    pub violations: Vec<String>,
 }
 
 impl Post {
@@ -129,6 +139,7 @@ impl Slack {
         let addr = super::serve("slack", |addr| {
             Router::new()
                 .route("/commands/{team}/{id}/{token}", post(response_url_post))
+                .route("/actions/{team}/{id}/{token}", post(response_url_post))
                 .with_state(App {
                     addr,
                     inner: inner.clone(),
@@ -159,10 +170,21 @@ impl Slack {
         format!("http://{}", self.app.addr)
     }
 
-    /// A fresh, unique `response_url` like `http://127.0.0.1:PORT/commands/T0001/<n>/<token>`.
+    /// A fresh, unique `response_url` like `http://127.0.0.1:PORT/commands/T0001/<n>/<token>`,
+    /// as a slash command carries.
     pub fn response_url(&self) -> String {
+        self.new_url("commands")
+    }
+
+    /// A fresh, unique `response_url` like `http://127.0.0.1:PORT/actions/T0001/<n>/<token>`,
+    /// as a `block_actions` payload carries (Slack's interaction URLs live under `/actions/`).
+    pub fn action_response_url(&self) -> String {
+        self.new_url("actions")
+    }
+
+    fn new_url(&self, kind: &str) -> String {
         let n = 397_700_000_000 + self.next.fetch_add(1, Ordering::Relaxed);
-        let path = format!("/commands/T0001/{n}/{}", super::random_token(24));
+        let path = format!("/{kind}/T0001/{n}/{}", super::random_token(24));
         self.lock().urls.insert(
             path.clone(),
             UrlState {
@@ -248,6 +270,364 @@ impl Slack {
     fn lock(&self) -> MutexGuard<'_, Inner> {
         lock(&self.app.inner)
     }
+
+    /// Every broadcast mention or foreign link Marquee sent, on either road (`response_url` posts
+    /// and Web API calls), each prefixed with where it was seen. Tests assert this is empty.
+    pub fn violations(&self) -> Vec<String> {
+        let posts = self.all_posts().into_iter().flat_map(|p| {
+            let url = p.url.clone();
+            p.violations
+                .into_iter()
+                .map(move |v| format!("response_url {url}: {v}"))
+        });
+        let calls = self.api.api_calls().into_iter().flat_map(|c| {
+            let method = c.method.clone();
+            c.violations
+                .into_iter()
+                .map(move |v| format!("{method}: {v}"))
+        });
+        posts.chain(calls).collect()
+    }
+
+    /// The last successful download of `image_url` the stand-in made while accepting a message,
+    /// on either road.
+    fn downloaded(&self, image_url: &str) -> Option<ImageFetch> {
+        let from_posts = self.all_posts().into_iter().flat_map(|p| p.images);
+        let from_calls = self.api.api_calls().into_iter().flat_map(|c| c.images);
+        from_posts
+            .chain(from_calls)
+            .filter(|f| f.url == image_url && f.error.is_none())
+            .last()
+    }
+
+    /// Slack's normalised copy of `message`, a message the stand-in accepted: what Slack sends
+    /// back as `message` in a `block_actions` payload (and in `conversations.history`). Every
+    /// block gets a `block_id` (a made-up 5-character one when it had none), `mrkdwn` text gains
+    /// `verbatim: false` and `plain_text` `emoji: true`, and every image block gains the
+    /// read-only `image_width`, `image_height`, `image_bytes`, `is_animated` and `fallback`
+    /// from the image Slack downloaded when the message was posted (slackapi/bolt-js#1841 shows
+    /// a block before and after; tests/fixtures/slack/README.md). Reply-only fields
+    /// (`response_type`, `replace_original`) are not part of a stored message and are dropped.
+    ///
+    /// Panics if an image in `message` was never downloaded by the stand-in: then Slack never
+    /// received this message, and no one could click on it.
+    pub fn normalise(&self, message: &Value) -> Value {
+        let mut copy = message.clone();
+        if let Some(fields) = copy.as_object_mut() {
+            for key in ["response_type", "replace_original", "delete_original"] {
+                fields.remove(key);
+            }
+        }
+        let Some(blocks) = copy.get_mut("blocks").and_then(Value::as_array_mut) else {
+            return copy;
+        };
+        for (i, block) in blocks.iter_mut().enumerate() {
+            if block.get("block_id").is_none() {
+                block["block_id"] = made_up_block_id(i, block).into();
+            }
+            if block["type"] == "image"
+                && let Some(url) = block["image_url"].as_str().map(str::to_owned)
+            {
+                let fetch = self.downloaded(&url).unwrap_or_else(|| {
+                    panic!("the stand-in never downloaded {url}: Slack never received this message")
+                });
+                let (w, h) = image_size(&fetch.bytes)
+                    .unwrap_or_else(|| panic!("{url} was accepted but has no readable size"));
+                block["image_width"] = w.into();
+                block["image_height"] = h.into();
+                block["image_bytes"] = fetch.bytes.len().into();
+                block["is_animated"] = false.into();
+                block["fallback"] = format!("{w}x{h}px image").into();
+            }
+            default_text_keys(block);
+        }
+        copy
+    }
+
+    /// The signed form body Slack would POST to Marquee's interactivity URL for `click`, in the
+    /// shape of `tests/fixtures/slack/block_actions_button.json` (Slack's, per that folder's
+    /// README): the user with both `username` and `name`, `enterprise: null`, `state`, and
+    /// `message` as Slack's [`Self::normalise`]d copy of the message the stand-in received,
+    /// never the blocks as Marquee built them.
+    pub fn block_actions(&self, click: &Click<'_>) -> String {
+        let mut payload: Value = match serde_json::from_str(BLOCK_ACTIONS_SHAPE) {
+            Ok(p) => p,
+            Err(e) => panic!("the block_actions fixture is JSON: {e}"),
+        };
+        let mut message = self.normalise(click.message);
+        let (block_id, element) = message["blocks"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .filter(|b| b["type"] == "actions")
+            .find_map(|b| {
+                let element = b["elements"]
+                    .as_array()?
+                    .iter()
+                    .find(|e| e["action_id"] == click.action_id)?;
+                Some((b["block_id"].clone(), element.clone()))
+            })
+            .unwrap_or_else(|| panic!("no {} control in {}", click.action_id, click.message));
+        let action_ts = format!("{}.{:06}", unix_now(), fastrand::u32(..1_000_000));
+        let action = match element["type"].as_str() {
+            Some("static_select") => {
+                let choice = click
+                    .choice
+                    .unwrap_or_else(|| panic!("a select needs a choice"));
+                let option = element["options"]
+                    .as_array()
+                    .into_iter()
+                    .flatten()
+                    .find(|o| o["value"] == choice)
+                    .unwrap_or_else(|| panic!("no option {choice} in {element}"));
+                json!({
+                    "type": "static_select",
+                    "action_id": click.action_id,
+                    "block_id": block_id,
+                    "selected_option": {"text": option["text"], "value": option["value"]},
+                    "placeholder": element["placeholder"],
+                    "action_ts": action_ts,
+                })
+            }
+            _ => {
+                let mut action = json!({
+                    "action_id": click.action_id,
+                    "block_id": block_id,
+                    "text": element["text"],
+                    "value": element["value"],
+                    "type": element["type"],
+                    "action_ts": action_ts,
+                });
+                if let Some(style) = element.get("style") {
+                    action["style"] = style.clone();
+                }
+                action
+            }
+        };
+        // A message posted through a response_url carries no author fields; Slack's copy does.
+        for (key, value) in [
+            ("type", "message"),
+            ("user", "U0001MARQ"),
+            ("bot_id", "B0001MARQ"),
+            ("app_id", "A0001"),
+            ("team", "T0001"),
+            ("ts", click.ts),
+        ] {
+            if message.get(key).is_none() {
+                message[key] = value.into();
+            }
+        }
+        let mut container = json!({
+            "type": "message",
+            "message_ts": click.ts,
+            "channel_id": click.channel,
+            "is_ephemeral": false,
+        });
+        if let Some(thread_ts) = click.thread_ts {
+            message["thread_ts"] = thread_ts.into();
+            message["parent_user_id"] = "U0001MARQ".into();
+            container["thread_ts"] = thread_ts.into();
+        }
+        payload["user"] =
+            json!({"id": "U0002", "username": "reviewer", "name": "reviewer", "team_id": "T0001"});
+        payload["api_app_id"] = "A0001".into();
+        payload["token"] = "legacy-verification-token".into();
+        payload["container"] = container;
+        payload["trigger_id"] = format!("{}.{}", fastrand::u64(..), super::random_token(16)).into();
+        payload["team"] = json!({"id": "T0001", "domain": "marquee-test"});
+        payload["enterprise"] = Value::Null;
+        payload["is_enterprise_install"] = false.into();
+        payload["channel"] = json!({"id": click.channel, "name": "general"});
+        payload["message"] = message;
+        payload["state"] = json!({"values": {}});
+        payload["response_url"] = click.response_url.into();
+        payload["actions"] = json!([action]);
+        serde_urlencoded::to_string([("payload", payload.to_string())])
+            .unwrap_or_else(|e| panic!("a form of one string always encodes: {e}"))
+    }
+}
+
+/// The shape every `block_actions` payload built here copies (Slack's; see the fixture's README).
+const BLOCK_ACTIONS_SHAPE: &str = include_str!("../fixtures/slack/block_actions_button.json");
+
+/// Someone using a control on a message the stand-in received.
+pub struct Click<'a> {
+    /// The message as Marquee sent it (a `response_url` body or a stored channel message).
+    pub message: &'a Value,
+    pub action_id: &'a str,
+    /// For a select: the value of the option chosen.
+    pub choice: Option<&'a str>,
+    /// Where Marquee must answer (a fresh stand-in `response_url`).
+    pub response_url: &'a str,
+    pub channel: &'a str,
+    /// The clicked message's `ts`.
+    pub ts: &'a str,
+    /// Its thread's root, when the clicked message is a reply.
+    pub thread_ts: Option<&'a str>,
+}
+
+fn unix_now() -> u64 {
+    SystemTime::now()
+        .duration_since(SystemTime::UNIX_EPOCH)
+        .map(|d| d.as_secs())
+        .unwrap_or_default()
+}
+
+/// A 5-character `block_id` like the ones Slack makes up (`XDFOE`, `p9Wx+`), stable for a given
+/// block so repeated normalisations agree.
+fn made_up_block_id(index: usize, block: &Value) -> String {
+    use std::hash::{Hash, Hasher};
+    const ALPHABET: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/=";
+    let mut hasher = std::collections::hash_map::DefaultHasher::new();
+    index.hash(&mut hasher);
+    block.to_string().hash(&mut hasher);
+    let mut n = hasher.finish();
+    (0..5)
+        .map(|_| {
+            let c = ALPHABET[(n % ALPHABET.len() as u64) as usize] as char;
+            n /= ALPHABET.len() as u64;
+            c
+        })
+        .collect()
+}
+
+/// Adds the keys Slack's stored copy gives every text object: `verbatim` on `mrkdwn`, `emoji` on
+/// `plain_text`.
+fn default_text_keys(value: &mut Value) {
+    match value {
+        Value::Object(fields) => {
+            let default = match fields.get("type").and_then(Value::as_str) {
+                Some("mrkdwn") if fields.contains_key("text") => Some(("verbatim", false)),
+                Some("plain_text") if fields.contains_key("text") => Some(("emoji", true)),
+                _ => None,
+            };
+            if let Some((key, v)) = default {
+                fields.entry(key).or_insert(Value::Bool(v));
+            }
+            fields.values_mut().for_each(default_text_keys);
+        }
+        Value::Array(items) => items.iter_mut().for_each(default_text_keys),
+        _ => {}
+    }
+}
+
+/// Width and height of a PNG, GIF or JPEG, read from its header as Slack reports them.
+pub fn image_size(bytes: &[u8]) -> Option<(u32, u32)> {
+    let be16 = |at: usize| {
+        Some(u32::from(u16::from_be_bytes([
+            *bytes.get(at)?,
+            *bytes.get(at + 1)?,
+        ])))
+    };
+    match image_kind(bytes)? {
+        "png" => {
+            let be32 =
+                |at: usize| Some(u32::from_be_bytes(bytes.get(at..at + 4)?.try_into().ok()?));
+            Some((be32(16)?, be32(20)?))
+        }
+        "gif" => {
+            let le16 = |at: usize| {
+                Some(u32::from(u16::from_le_bytes([
+                    *bytes.get(at)?,
+                    *bytes.get(at + 1)?,
+                ])))
+            };
+            Some((le16(6)?, le16(8)?))
+        }
+        _ => {
+            // JPEG: walk the segments to the first start-of-frame marker.
+            let mut at = 2;
+            loop {
+                if *bytes.get(at)? != 0xFF {
+                    return None;
+                }
+                let marker = *bytes.get(at + 1)?;
+                if (0xC0..=0xCF).contains(&marker) && !matches!(marker, 0xC4 | 0xC8 | 0xCC) {
+                    return Some((be16(at + 7)?, be16(at + 5)?));
+                }
+                at += 2 + usize::try_from(be16(at + 2)?).ok()?;
+            }
+        }
+    }
+}
+
+// What Slack accepts but a Marquee message must never contain. Slack delivers both; neither is a
+// Block Kit error, so they are recorded as violations rather than refused.
+
+/// Special mentions that notify everyone in a channel or workspace, or a whole user group
+/// (Slack's "Formatting text for app surfaces" reference: `<!here>`, `<!channel>`,
+/// `<!everyone>`, `<!subteam^ID>`). Marquee never broadcasts, so one in its output came from
+/// user text that was not escaped (`&`, `<`, `>` → `&amp;`, `&lt;`, `&gt;`, the same page).
+const BROADCASTS: &[&str] = &["!channel", "!here", "!everyone", "!subteam^"];
+
+/// Broadcast mentions and links to foreign hosts in every field Slack parses as mrkdwn: the
+/// top-level `text` (the notification text), `initial_comment` (a file's message) and every
+/// `mrkdwn` text object in `blocks` (an array, or a JSON string as form arguments carry it).
+/// A link (`<https://host/…|label>`) counts when its host is not loopback: Marquee links only its
+/// own store, which in tests always listens on loopback, so any other link target was typed by a
+/// user and would be rendered as a disguised link.
+pub fn broadcast_violations(body: &Value) -> Vec<String> {
+    let mut fields: Vec<(String, String)> = Vec::new();
+    for key in ["text", "initial_comment"] {
+        if let Some(text) = body.get(key).and_then(Value::as_str) {
+            fields.push((format!("/{key}"), text.to_owned()));
+        }
+    }
+    let blocks = match body.get("blocks") {
+        Some(Value::String(s)) => serde_json::from_str(s).unwrap_or(Value::Null),
+        Some(other) => other.clone(),
+        None => Value::Null,
+    };
+    collect_mrkdwn(&blocks, "/blocks", &mut fields);
+    let mut found = Vec::new();
+    for (pointer, text) in fields {
+        let mut rest = text.as_str();
+        while let Some(open) = rest.find('<') {
+            let after = &rest[open + 1..];
+            let Some(close) = after.find('>') else { break };
+            let inner = &after[..close];
+            rest = &after[close + 1..];
+            if BROADCASTS.iter().any(|b| inner.starts_with(b)) {
+                found.push(format!(
+                    "broadcast mention <{inner}> [json-pointer:{pointer}]"
+                ));
+                continue;
+            }
+            let target = inner.split('|').next().unwrap_or_default();
+            if target.starts_with("http://") || target.starts_with("https://") {
+                let host = url::Url::parse(target)
+                    .ok()
+                    .and_then(|u| u.host_str().map(str::to_owned));
+                if !matches!(host.as_deref(), Some("127.0.0.1" | "localhost" | "[::1]")) {
+                    found.push(format!(
+                        "link to a foreign host <{inner}> [json-pointer:{pointer}]"
+                    ));
+                }
+            }
+        }
+    }
+    found
+}
+
+fn collect_mrkdwn(value: &Value, pointer: &str, out: &mut Vec<(String, String)>) {
+    match value {
+        Value::Object(fields) => {
+            if fields.get("type").and_then(Value::as_str) == Some("mrkdwn")
+                && let Some(text) = fields.get("text").and_then(Value::as_str)
+            {
+                out.push((format!("{pointer}/text"), text.to_owned()));
+            }
+            for (key, v) in fields {
+                collect_mrkdwn(v, &format!("{pointer}/{key}"), out);
+            }
+        }
+        Value::Array(items) => {
+            for (i, v) in items.iter().enumerate() {
+                collect_mrkdwn(v, &format!("{pointer}/{i}"), out);
+            }
+        }
+        _ => {}
+    }
 }
 
 fn lock(inner: &Mutex<Inner>) -> MutexGuard<'_, Inner> {
@@ -311,6 +691,7 @@ async fn response_url_post(State(app): State<App>, uri: Uri, body: Bytes) -> Res
     let fault = take_fault(&app.inner, &path);
     let outcome = handle(&app, &path, &body, &parsed, fault.as_ref()).await;
     let response = outcome.response();
+    let violations = broadcast_violations(&parsed);
     lock(&app.inner).posts.push(Post {
         url,
         body: parsed,
@@ -320,6 +701,7 @@ async fn response_url_post(State(app): State<App>, uri: Uri, body: Bytes) -> Res
         errors: outcome.errors,
         images: outcome.images,
         fault,
+        violations,
     });
     response
 }
@@ -498,10 +880,110 @@ pub const MAX_PLACEHOLDER: usize = 150;
 pub const MAX_OPTION_TEXT: usize = 75;
 pub const MAX_OPTION_VALUE: usize = 150;
 
+/// Every block type in the Block Kit reference ("Blocks" page and one page per block), with the
+/// keys each accepts on input. Slack refuses any other type, and any other key, with
+/// `invalid_blocks`. The image block's list is the reference's ("Image block": `type`,
+/// `image_url` or `slack_file`, `alt_text`, `title`, `block_id`); Slack's normalised copy of a
+/// posted image block adds `image_width`, `image_height`, `image_bytes`, `is_animated` and
+/// `fallback`, which are read-only: posting them back fails with `invalid_blocks` ("additional
+/// invalid properties", slackapi/bolt-js#1841). So a message rebuilt from a payload's
+/// `message.blocks` is refused here as Slack refuses it.
+const BLOCK_KEYS: &[(&str, &[&str])] = &[
+    ("actions", &["type", "block_id", "elements"]),
+    ("context", &["type", "block_id", "elements"]),
+    ("context_actions", &["type", "block_id", "elements"]),
+    ("divider", &["type", "block_id"]),
+    ("file", &["type", "block_id", "external_id", "source"]),
+    ("header", &["type", "block_id", "text"]),
+    (
+        "image",
+        &[
+            "type",
+            "block_id",
+            "image_url",
+            "slack_file",
+            "alt_text",
+            "title",
+        ],
+    ),
+    (
+        "input",
+        &[
+            "type",
+            "block_id",
+            "label",
+            "element",
+            "dispatch_action",
+            "hint",
+            "optional",
+        ],
+    ),
+    ("markdown", &["type", "block_id", "text"]),
+    ("rich_text", &["type", "block_id", "elements"]),
+    (
+        "section",
+        &["type", "block_id", "text", "fields", "accessory", "expand"],
+    ),
+    ("table", &["type", "block_id", "rows", "column_settings"]),
+    (
+        "video",
+        &[
+            "type",
+            "block_id",
+            "alt_text",
+            "author_name",
+            "description",
+            "provider_icon_url",
+            "provider_name",
+            "title",
+            "title_url",
+            "thumbnail_url",
+            "video_url",
+        ],
+    ),
+];
+
+/// The keys of the elements Marquee sends, per the Block Kit reference pages "Button element",
+/// "Select menu element" (static) and "Option object"; anything else is refused like an unknown
+/// block key.
+const BUTTON_KEYS: &[&str] = &[
+    "type",
+    "text",
+    "action_id",
+    "url",
+    "value",
+    "style",
+    "confirm",
+    "accessibility_label",
+];
+const STATIC_SELECT_KEYS: &[&str] = &[
+    "type",
+    "action_id",
+    "options",
+    "option_groups",
+    "initial_option",
+    "confirm",
+    "focus_on_load",
+    "placeholder",
+];
+const OPTION_KEYS: &[&str] = &["text", "value", "description", "url"];
+
 /// Collects Block Kit violations in Slack's own wording, each with a JSON pointer.
 struct Violations(Vec<String>);
 
 impl Violations {
+    /// Refuses every key of `object` not in `keys`.
+    fn only_keys(&mut self, object: &Value, keys: &[&str], pointer: &str) {
+        for key in object.as_object().into_iter().flat_map(|o| o.keys()) {
+            if !keys.contains(&key.as_str()) {
+                self.push(
+                    &format!("invalid additional property: {key}"),
+                    &format!("{pointer}/{key}"),
+                );
+            }
+        }
+    }
+
     fn push(&mut self, what: &str, pointer: &str) {
         self.0.push(format!("{what} [json-pointer:{pointer}]"));
     }
@@ -539,6 +1021,15 @@ fn validate(body: &Value) -> Result<(), Vec<String>> {
     v.max_items(Some(blocks), MAX_BLOCKS, "/blocks");
     for (i, block) in blocks.iter().enumerate() {
         let at = format!("/blocks/{i}");
+        if let Some(kind) = block.get("type").and_then(Value::as_str) {
+            match BLOCK_KEYS.iter().find(|(k, _)| *k == kind) {
+                None => {
+                    v.push(&format!("unsupported type: {kind}"), &format!("{at}/type"));
+                    continue;
+                }
+                Some((_, keys)) => v.only_keys(block, keys, &at),
+            }
+        }
         v.max_len(
             block.get("block_id").and_then(Value::as_str),
             MAX_BLOCK_ID,
@@ -621,6 +1112,7 @@ fn validate_element(v: &mut Violations, element: &Value, at: &str) {
     );
     match str_field("type") {
         Some("button") => {
+            v.only_keys(element, BUTTON_KEYS, at);
             match element.get("text").and_then(text_of) {
                 None => v.push("missing required field: text", at),
                 Some(text) => v.max_len(Some(text), MAX_BUTTON_TEXT, &format!("{at}/text/text")),
@@ -629,6 +1121,7 @@ fn validate_element(v: &mut Violations, element: &Value, at: &str) {
             v.max_len(str_field("url"), MAX_URL, &format!("{at}/url"));
         }
         Some("static_select") => {
+            v.only_keys(element, STATIC_SELECT_KEYS, at);
             v.max_len(
                 element.get("placeholder").and_then(text_of),
                 MAX_PLACEHOLDER,
@@ -665,6 +1158,7 @@ fn validate_element(v: &mut Violations, element: &Value, at: &str) {
 }
 
 fn validate_option(v: &mut Violations, option: &Value, at: &str) {
+    v.only_keys(option, OPTION_KEYS, at);
     match option.get("text").and_then(text_of) {
         None => v.push("missing required field: text", at),
         Some(text) => v.max_len(Some(text), MAX_OPTION_TEXT, &format!("{at}/text/text")),

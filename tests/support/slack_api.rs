@@ -29,7 +29,7 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::post;
 use serde_json::{Map, Value, json};
 
-use super::slack::{ImageFetch, Rejection, check_message};
+use super::slack::{ImageFetch, Rejection, broadcast_violations, check_message};
 
 /// The channel the bot is a member of from the start (the slash-command fixtures' channel).
 pub const DEFAULT_CHANNEL: &str = "C0001";
@@ -87,6 +87,10 @@ pub struct ApiCall {
     pub images: Vec<ImageFetch>,
     pub fault: Option<ApiFault>,
     pub at: SystemTime,
+    /// Broadcast mentions and foreign links in the call's `text`, `initial_comment` or mrkdwn
+    /// blocks ([`super::slack::broadcast_violations`]): Slack delivers them, tests assert there
+    /// are none.
+    pub violations: Vec<String>,
 }
 
 impl ApiCall {
@@ -584,8 +588,10 @@ async fn api_call(
         },
     };
     let response = outcome.response();
+    let violations = broadcast_violations(&recorded);
     app.api.lock().calls.push(ApiCall {
         method,
+        violations,
         body: recorded,
         auth,
         status: outcome.status.as_u16(),
@@ -951,6 +957,7 @@ async fn upload(
         images: Vec::new(),
         fault,
         at: SystemTime::now(),
+        violations: Vec::new(),
     });
     response
 }
