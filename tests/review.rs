@@ -12,6 +12,7 @@ use std::time::Duration;
 use serde_json::Value;
 use support::bedrock::Fault;
 use support::slack as slack_standin;
+use support::slack::Fault as SlackFault;
 use support::stack;
 
 const DELIVERY: Duration = Duration::from_secs(90);
@@ -117,7 +118,7 @@ async fn a_full_review_round_through_response_urls() {
     let ts = "1700000000.000100";
 
     // Regenerate: a new seed, same everything else.
-    let u1 = s.slack().response_url();
+    let u1 = s.slack().action_response_url();
     assert_eq!(
         post_form(
             interactions.clone(),
@@ -135,7 +136,7 @@ async fn a_full_review_round_through_response_urls() {
     assert!(regenerated[0].to_string().contains("Too Many Cooks"));
 
     // Variations: two more, each with its own seed.
-    let u2 = s.slack().response_url();
+    let u2 = s.slack().action_response_url();
     assert_eq!(
         post_form(
             interactions.clone(),
@@ -149,7 +150,7 @@ async fn a_full_review_round_through_response_urls() {
     assert!(variations[1].to_string().contains("Variation 2 of 2"));
 
     // Restyle as noir.
-    let u3 = s.slack().response_url();
+    let u3 = s.slack().action_response_url();
     assert_eq!(
         post_form(
             interactions.clone(),
@@ -200,7 +201,7 @@ async fn a_full_review_round_through_response_urls() {
     );
 
     // Approve: the message is replaced, and the approval is kept with the poster.
-    let u4 = s.slack().response_url();
+    let u4 = s.slack().action_response_url();
     assert_eq!(
         post_form(
             interactions.clone(),
@@ -209,13 +210,29 @@ async fn a_full_review_round_through_response_urls() {
         .await,
         200
     );
-    // FIXME(#9 approve): fails until Approve rebuilds the message from the stored record. The
-    // click now carries Slack's normalised copy of the poster (its image block has the read-only
-    // image_width, image_height, image_bytes, is_animated and fallback), and Approve echoes those
-    // blocks back with replace_original, which Slack refuses with invalid_blocks
-    // (slackapi/bolt-js#1841), as the stand-in now does. Do not weaken the stand-in to pass this.
+    // The click carries Slack's normalised copy of the poster (its image block has the
+    // read-only image_width, image_height, image_bytes, is_animated and fallback, which Slack
+    // refuses on input: slackapi/bolt-js#1841, and the stand-in with it). Approve rebuilds the
+    // message from the stored record instead, with a fresh link that serves the poster.
     let approved = s.slack().wait_for(&u4, 1, DELIVERY).await;
+    assert!(
+        s.slack().posts(&u4).iter().all(|p| p.accepted()),
+        "{:?}",
+        s.slack().posts(&u4)
+    );
     assert_eq!(approved[0]["replace_original"], true);
+    let image = approved[0]["blocks"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|b| b["type"] == "image")
+        .unwrap_or_else(|| panic!("the approved poster keeps its image: {}", approved[0]));
+    let link = image["image_url"].as_str().unwrap();
+    assert!(
+        link.starts_with(&format!("{base}/files/posters/")),
+        "{link}"
+    );
+    assert_eq!(reqwest::get(link).await.unwrap().status().as_u16(), 200);
     assert!(
         approved[0].to_string().contains("Approved* by <@U0002>"),
         "{}",
@@ -257,7 +274,10 @@ async fn a_second_click_while_a_take_runs_is_told_instead_of_billed() {
     s.bedrock()
         .fault_for_prompt(marker, Fault::Hang(Duration::from_secs(3)), 1);
     let interactions = format!("{base}/slack/interactions");
-    let (u1, u2) = (s.slack().response_url(), s.slack().response_url());
+    let (u1, u2) = (
+        s.slack().action_response_url(),
+        s.slack().action_response_url(),
+    );
     post_form(
         interactions.clone(),
         click_payload(
@@ -271,7 +291,13 @@ async fn a_second_click_while_a_take_runs_is_told_instead_of_billed() {
         ),
     )
     .await;
-    tokio::time::sleep(Duration::from_millis(800)).await;
+    // The clicker is told "Regenerating…" once the take holds the poster's lock.
+    let working = s.slack().wait_for(&u1, 1, DELIVERY).await;
+    assert!(
+        working[0].to_string().contains("Regenerating"),
+        "{}",
+        working[0]
+    );
     post_form(
         interactions,
         click_payload(
@@ -292,7 +318,10 @@ async fn a_second_click_while_a_take_runs_is_told_instead_of_billed() {
         told[0]
     );
     wait_posters(&u1, 1).await;
-    tokio::time::sleep(Duration::from_secs(1)).await;
+    // Both jobs have returned, so nothing more can be posted.
+    for url in [&u1, &u2] {
+        assert_eq!(s.invoke().wait_finished(url, 1, DELIVERY).await.len(), 1);
+    }
     assert!(posters(&s.slack().messages(&u2)).is_empty());
     assert_eq!(
         s.bedrock().calls_for_prompt(marker).len(),
@@ -354,7 +383,7 @@ async fn with_a_bot_token_takes_go_to_the_thread_and_images_into_slack() {
     assert_eq!(slack_standin::image_kind(&file.bytes), Some("png"));
 
     // Regenerate from the root: the new take is a reply in the root's thread.
-    let u1 = s.slack().response_url();
+    let u1 = s.slack().action_response_url();
     let body = click_payload(
         &root,
         "poster.regenerate",
@@ -378,7 +407,7 @@ async fn with_a_bot_token_takes_go_to_the_thread_and_images_into_slack() {
 
     // Restyle from that reply: still the original thread, never a thread on a reply.
     let reply_ts = reply["ts"].as_str().unwrap().to_owned();
-    let u2 = s.slack().response_url();
+    let u2 = s.slack().action_response_url();
     let body = click_payload(
         &reply,
         "poster.restyle",
@@ -425,8 +454,19 @@ async fn with_a_bot_token_takes_go_to_the_thread_and_images_into_slack() {
     );
 }
 
+/// The tip a requester gets, privately, when the bot could not keep their poster in the
+/// channel's history.
+fn membership_tips(url: &str) -> Vec<Value> {
+    stack()
+        .slack()
+        .messages(url)
+        .into_iter()
+        .filter(|m| m["response_type"] == "ephemeral" && m.to_string().contains("/invite @Marquee"))
+        .collect()
+}
+
 #[tokio::test(flavor = "multi_thread")]
-async fn a_bot_outside_the_channel_falls_back_to_the_response_url() {
+async fn a_bot_outside_a_public_channel_posts_there_and_says_how_to_keep_posters() {
     let base = tokio::task::spawn_blocking(|| stack().lambda_with_bot().http_base())
         .await
         .unwrap();
@@ -437,6 +477,54 @@ async fn a_bot_outside_the_channel_falls_back_to_the_response_url() {
         slash(&base, "REVIEW-OUTSIDE a quiet harbour", &url, "C0002").await,
         200
     );
+    // `chat:write.public` (granted by the manifest) lets the bot post in a public channel it
+    // is not in; the upload needs membership and is refused, so the link is what remains.
+    let posted = support::poll(DELIVERY, || {
+        let m = s.slack().api().channel_messages("C0002");
+        (!m.is_empty()).then_some(m)
+    })
+    .await
+    .unwrap_or_else(|| panic!("no poster in C0002\n{}", s.lambda_with_bot().log_tail(6000)));
+    assert!(
+        posted[0].to_string().contains("REVIEW-OUTSIDE"),
+        "{}",
+        posted[0]
+    );
+    let uploads: Vec<_> = s
+        .slack()
+        .api()
+        .calls_to("files.completeUploadExternal")
+        .into_iter()
+        .filter(|c| c.body.to_string().contains("C0002"))
+        .collect();
+    assert!(uploads.iter().all(|c| !c.ok()), "{uploads:?}");
+    assert_eq!(
+        s.bot_invoke().wait_finished(&url, 1, DELIVERY).await.len(),
+        1
+    );
+    // Told once, privately, and nothing posted twice.
+    assert_eq!(
+        membership_tips(&url).len(),
+        1,
+        "{:?}",
+        s.slack().messages(&url)
+    );
+    assert!(posters(&s.slack().messages(&url)).is_empty());
+    assert_eq!(s.slack().api().channel_messages("C0002").len(), 1);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_bot_outside_a_private_channel_falls_back_to_the_response_url() {
+    let base = tokio::task::spawn_blocking(|| stack().lambda_with_bot().http_base())
+        .await
+        .unwrap();
+    let s = stack();
+    s.slack().api().set_private("G0003", false);
+    let url = s.slack().response_url();
+    assert_eq!(
+        slash(&base, "REVIEW-PRIVATE a quiet harbour", &url, "G0003").await,
+        200
+    );
     let delivered = wait_posters(&url, 1).await;
     assert_eq!(delivered[0]["response_type"], "in_channel");
     let refused: Vec<_> = s
@@ -444,8 +532,75 @@ async fn a_bot_outside_the_channel_falls_back_to_the_response_url() {
         .api()
         .calls_to("chat.postMessage")
         .into_iter()
-        .filter(|c| c.body["channel"] == "C0002")
+        .filter(|c| c.body["channel"] == "G0003")
         .collect();
     assert_eq!(refused.len(), 1);
     assert!(!refused[0].ok());
+    assert_eq!(
+        s.bot_invoke().wait_finished(&url, 1, DELIVERY).await.len(),
+        1
+    );
+    assert_eq!(
+        membership_tips(&url).len(),
+        1,
+        "{:?}",
+        s.slack().messages(&url)
+    );
+    assert_eq!(posters(&s.slack().messages(&url)).len(), 1, "posted once");
+}
+
+/// When Slack will not update the approved message, the approval still stands and the
+/// approver is told so, instead of the failure only reaching the logs.
+#[tokio::test(flavor = "multi_thread")]
+async fn an_approval_slack_will_not_show_is_still_recorded_and_the_approver_told() {
+    let base = tokio::task::spawn_blocking(|| stack().lambda().http_base())
+        .await
+        .unwrap();
+    let s = stack();
+    let marker = "REVIEW-APPROVE-REFUSED";
+    let url = s.slack().response_url();
+    slash(
+        &base,
+        &format!("{marker} a lantern festival"),
+        &url,
+        "C0001",
+    )
+    .await;
+    let original = wait_posters(&url, 1).await.remove(0);
+    let poster_id = actions(&original)["elements"][0]["value"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let u = s.slack().action_response_url();
+    // Slack cannot fetch the image of the rebuilt message, so it refuses the update.
+    s.slack().fault_for(&u, SlackFault::ImageFetchFails, 1);
+    post_form(
+        format!("{base}/slack/interactions"),
+        click_payload(&original, "poster.approve", &u, "C0001", "1.2", None, None),
+    )
+    .await;
+    assert_eq!(s.invoke().wait_finished(&u, 1, DELIVERY).await.len(), 1);
+    let posts = s.slack().posts(&u);
+    assert_eq!(posts.len(), 2, "{posts:?}");
+    assert!(!posts[0].accepted());
+    assert!(posts[1].accepted());
+    assert_eq!(posts[1].body["response_type"], "ephemeral");
+    assert_eq!(posts[1].body["replace_original"], false);
+    assert!(
+        posts[1].body.to_string().contains("approval is recorded"),
+        "{}",
+        posts[1].body
+    );
+    let record = s
+        .s3()
+        .client()
+        .get_object()
+        .bucket(s.s3().bucket())
+        .key(format!("jobs/{poster_id}.json"))
+        .send()
+        .await
+        .unwrap();
+    let record: Value =
+        serde_json::from_slice(&record.body.collect().await.unwrap().into_bytes()).unwrap();
+    assert_eq!(record["approved_by"], "U0002");
 }

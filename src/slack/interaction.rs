@@ -79,8 +79,6 @@ pub struct Click {
     /// The root of the clicked message's thread (the message itself when it is not a reply).
     pub thread_ts: Option<String>,
     pub response_url: String,
-    /// The clicked message's blocks.
-    pub message_blocks: Value,
 }
 
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
@@ -153,14 +151,14 @@ struct Container {
     thread_ts: Option<String>,
 }
 
+/// The clicked message: only where it sits. Its `blocks` are Slack's normalised copy, which
+/// Marquee never reads, let alone echoes back (Slack refuses its read-only keys on input).
 #[derive(Deserialize)]
 struct MessagePart {
     #[serde(default)]
     ts: Option<String>,
     #[serde(default)]
     thread_ts: Option<String>,
-    #[serde(default)]
-    blocks: Value,
 }
 
 #[derive(Deserialize)]
@@ -243,7 +241,6 @@ pub fn parse(payload: &str) -> Result<Click, InteractionError> {
         channel_id,
         thread_ts,
         response_url,
-        message_blocks: message.map(|m| m.blocks).unwrap_or(Value::Null),
     })
 }
 
@@ -348,7 +345,6 @@ mod tests {
         assert_eq!(click.channel_id.as_deref(), Some("C07POSTERS"));
         assert_eq!(click.thread_ts.as_deref(), Some("1764633600.000200"));
         assert!(click.response_url.contains("/actions/T07MARQEE/"));
-        assert_eq!(click.message_blocks[1]["image_width"], 832);
     }
 
     #[test]

@@ -31,6 +31,34 @@ use serde_json::{Map, Value, json};
 
 use super::slack::{ImageFetch, Rejection, broadcast_violations, check_message};
 
+/// The bot scopes `manifest/manifest.yaml` asks for: what an installed token is granted, no
+/// more. (The file is read as lines: the `bot:` list under `oauth_config.scopes`.)
+fn manifest_bot_scopes() -> Vec<String> {
+    let path = super::crate_root().join("manifest/manifest.yaml");
+    let text = std::fs::read_to_string(&path)
+        .unwrap_or_else(|e| panic!("reading {}: {e}", path.display()));
+    let mut scopes = Vec::new();
+    let mut in_bot = false;
+    for line in text.lines() {
+        let trimmed = line.trim();
+        if trimmed == "bot:" {
+            in_bot = true;
+        } else if in_bot {
+            match trimmed.strip_prefix("- ") {
+                Some(scope) => scopes.push(scope.trim().to_string()),
+                None if trimmed.is_empty() => {}
+                None => break,
+            }
+        }
+    }
+    assert!(
+        !scopes.is_empty(),
+        "no bot scopes found in {}",
+        path.display()
+    );
+    scopes
+}
+
 /// The channel the bot is a member of from the start (the slash-command fixtures' channel).
 pub const DEFAULT_CHANNEL: &str = "C0001";
 /// Message `text` beyond this many characters is truncated by Slack rather than refused
@@ -132,6 +160,10 @@ struct Inner {
     token: String,
     /// Channel ID → whether the bot is a member. Channels missing here do not exist.
     channels: HashMap<String, bool>,
+    /// Channels that are private (the rest are public).
+    private: std::collections::HashSet<String>,
+    /// The bot scopes the token was granted: exactly what `manifest/manifest.yaml` asks for.
+    scopes: Vec<String>,
     /// Channel ID → its messages (top level and replies) in post order, as they now stand.
     messages: HashMap<String, Vec<Value>>,
     files: Vec<UploadedFile>,
@@ -161,6 +193,8 @@ impl SlackApi {
         let inner = Inner {
             token: format!("xoxb-test-{}", super::random_token(24)),
             channels: HashMap::from([(DEFAULT_CHANNEL.to_string(), true)]),
+            private: std::collections::HashSet::new(),
+            scopes: manifest_bot_scopes(),
             messages: HashMap::new(),
             files: Vec::new(),
             upload_keys: HashMap::new(),
@@ -191,9 +225,17 @@ impl SlackApi {
         self.lock().token.clone()
     }
 
-    /// Makes `channel` exist, with the bot in it or not. `C0001` exists with the bot in it.
+    /// Makes `channel` exist, public, with the bot in it or not. `C0001` exists with the bot
+    /// in it.
     pub fn set_member(&self, channel: &str, member: bool) {
         self.lock().channels.insert(channel.to_string(), member);
+    }
+
+    /// Makes `channel` exist as a private channel, with the bot in it or not.
+    pub fn set_private(&self, channel: &str, member: bool) {
+        let mut inner = self.lock();
+        inner.channels.insert(channel.to_string(), member);
+        inner.private.insert(channel.to_string());
     }
 
     /// Applies `fault` to the next `times` calls of `method` (`chat.postMessage`, ...; `upload`
@@ -671,10 +713,21 @@ async fn post_message(app: &ApiApp, args: &Args) -> Outcome {
     let Some(channel) = args.str("channel").filter(|c| !c.is_empty()) else {
         return Outcome::fail("channel_not_found", &[]);
     };
-    match app.api.lock().channels.get(&channel) {
-        None => return Outcome::fail("channel_not_found", &[]),
-        Some(false) => return Outcome::fail("not_in_channel", &[]),
-        Some(true) => {}
+    {
+        let api = app.api.lock();
+        match api.channels.get(&channel) {
+            None => return Outcome::fail("channel_not_found", &[]),
+            // A private channel the bot is not in does not exist for it; a public one takes
+            // posts only with `chat:write.public` ("Send messages to channels @app isn't a
+            // member of", Slack's scope reference; chat.postMessage's `not_in_channel` error).
+            Some(false) if api.private.contains(&channel) => {
+                return Outcome::fail("channel_not_found", &[]);
+            }
+            Some(false) if !api.scopes.iter().any(|s| s == "chat:write.public") => {
+                return Outcome::fail("not_in_channel", &[]);
+            }
+            Some(_) => {}
+        }
     }
     let thread_ts = args.str("thread_ts").filter(|t| !t.is_empty());
     if let Some(thread_ts) = &thread_ts
