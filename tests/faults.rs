@@ -59,10 +59,20 @@ async fn finish(url: &str, marker: &str) -> Vec<Value> {
             stack().lambda().log_tail(6000)
         );
     }
-    // Once the worker has returned it can post nothing more: every message is in.
-    let done = stack().invoke().wait_finished(url, 1, DELIVERY).await;
-    assert_eq!(done.len(), 1, "{marker}: the job did not finish");
+    job_finished(url).await;
     stack().slack().messages(url)
+}
+
+/// Waits until the one job answering at `url` has returned: from then on it can post nothing
+/// more, so every message it will ever send is in.
+async fn job_finished(url: &str) {
+    let done = stack().invoke().wait_finished(url, 1, DELIVERY).await;
+    assert_eq!(
+        done.len(),
+        1,
+        "the job did not finish\n--- function log ---\n{}",
+        stack().lambda().log_tail(6000)
+    );
 }
 
 fn is_poster(m: &Value) -> bool {
@@ -204,15 +214,7 @@ async fn an_expired_response_url_is_not_hammered() {
             stack().lambda().log_tail(8000)
         )
     });
-    assert_eq!(
-        stack()
-            .invoke()
-            .wait_finished(&url, 1, DELIVERY)
-            .await
-            .len(),
-        1,
-        "the job did not finish"
-    );
+    job_finished(&url).await;
     let posts_after = stack().slack().posts(&url);
     assert_eq!(posts_after.len(), posts.len().max(1), "{posts_after:?}");
     assert_eq!(posts_after.len(), 1, "{posts_after:?}");
@@ -311,15 +313,7 @@ async fn a_stalled_slack_never_gets_a_duplicate_poster() {
         slash(&base, "F-STALL a lighthouse at night", &url).await,
         200
     );
-    assert_eq!(
-        stack()
-            .invoke()
-            .wait_finished(&url, 1, DELIVERY)
-            .await
-            .len(),
-        1,
-        "the job did not finish"
-    );
+    job_finished(&url).await;
     let accepted: Vec<_> = stack()
         .slack()
         .posts(&url)

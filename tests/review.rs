@@ -63,6 +63,20 @@ fn click_payload(
     })
 }
 
+/// The record kept beside poster `id` (`jobs/<id>.json`), read with the harness's identity.
+async fn stored_record(id: &str) -> Value {
+    let s3 = stack().s3();
+    let object = s3
+        .client()
+        .get_object()
+        .bucket(s3.bucket())
+        .key(format!("jobs/{id}.json"))
+        .send()
+        .await
+        .unwrap();
+    serde_json::from_slice(&object.body.collect().await.unwrap().into_bytes()).unwrap()
+}
+
 fn posters(messages: &[Value]) -> Vec<Value> {
     messages
         .iter()
@@ -245,17 +259,7 @@ async fn a_full_review_round_through_response_urls() {
             .iter()
             .all(|b| b["type"] != "actions")
     );
-    let record = s
-        .s3()
-        .client()
-        .get_object()
-        .bucket(s.s3().bucket())
-        .key(format!("jobs/{poster_id}.json"))
-        .send()
-        .await
-        .unwrap();
-    let record: Value =
-        serde_json::from_slice(&record.body.collect().await.unwrap().into_bytes()).unwrap();
+    let record = stored_record(&poster_id).await;
     assert_eq!(record["approved_by"], "U0002");
     assert_eq!(record["spec"]["text"]["title"], "Too Many Cooks");
 }
@@ -591,16 +595,6 @@ async fn an_approval_slack_will_not_show_is_still_recorded_and_the_approver_told
         "{}",
         posts[1].body
     );
-    let record = s
-        .s3()
-        .client()
-        .get_object()
-        .bucket(s.s3().bucket())
-        .key(format!("jobs/{poster_id}.json"))
-        .send()
-        .await
-        .unwrap();
-    let record: Value =
-        serde_json::from_slice(&record.body.collect().await.unwrap().into_bytes()).unwrap();
+    let record = stored_record(&poster_id).await;
     assert_eq!(record["approved_by"], "U0002");
 }

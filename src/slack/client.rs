@@ -209,7 +209,8 @@ mod tests {
         }
     }
 
-    /// Serves one canned HTTP response to every connection on a loopback port.
+    /// Serves one canned HTTP response (or, with an empty one, a hang-up) to every connection
+    /// on a loopback port.
     async fn canned(response: &'static str) -> std::net::SocketAddr {
         use tokio::io::{AsyncReadExt, AsyncWriteExt};
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
@@ -236,16 +237,7 @@ mod tests {
     async fn transport_errors_never_carry_the_response_url() {
         // A server that accepts and hangs up without answering: reqwest reports the URL in
         // its error unless Marquee strips it.
-        use tokio::io::AsyncReadExt;
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-        let addr = listener.local_addr().unwrap();
-        tokio::spawn(async move {
-            while let Ok((mut socket, _)) = listener.accept().await {
-                let mut buf = [0u8; 4096];
-                let _ = socket.read(&mut buf).await;
-                drop(socket);
-            }
-        });
+        let addr = canned("").await;
         let client = client_for(addr);
         let secret_part = "SECRETTOKEN0123456789abcdef";
         let url = format!("http://{addr}/commands/T1/99/{secret_part}");
