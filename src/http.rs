@@ -1,10 +1,12 @@
 //! The one HTTP router: every route Marquee serves, in Lambda (through `lambda_http`) and on a
 //! local TCP listener alike.
 //!
-//! Slack routes verify the signature over the raw body before reading anything else, then ack
-//! at once: nothing on the ack path awaits the model, the store or the worker — only the
-//! dispatcher's enqueue. [`ApiError`] is the one place where request failures become statuses
-//! and messages.
+//! Slack routes take a [`SlackSigned`] body: the extractor reads it within the size limit,
+//! verifies the signature over the raw bytes and only then decodes it, so a handler never sees
+//! an unverified byte. They ack at once: nothing on the ack path awaits the model, the store or
+//! the worker — only the dispatcher's enqueue. [`ApiError`] is the one place where request
+//! failures become statuses and messages. The router and [`routes`] (what the deployment
+//! template is checked against) are built from one table, so they cannot drift.
 
 use std::sync::Arc;
 
@@ -12,10 +14,11 @@ use axum::Json;
 use axum::Router;
 use axum::body::Bytes;
 use axum::extract::rejection::BytesRejection;
-use axum::extract::{DefaultBodyLimit, Path, Query, State};
-use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::extract::{DefaultBodyLimit, FromRequest, Path, Query, Request, State};
+use axum::handler::Handler;
+use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use axum::routing::{get, post};
+use axum::routing::{MethodFilter, MethodRouter, on};
 use serde::Deserialize;
 use serde_json::json;
 use time::OffsetDateTime;
@@ -28,21 +31,39 @@ use crate::pipeline::{Pipeline, PipelineError};
 use crate::poster::PosterText;
 use crate::slack::blocks;
 use crate::slack::command::{self, ModelPolicy, ParseError, PosterCommand, SlashCommand};
-use crate::slack::interaction::{self, Action, InteractionError};
+use crate::slack::interaction::{self, Action, Click, InteractionError};
 use crate::slack::verify::{self, VerifyError};
 use crate::store::{LinkError, LinkSigner, ObjectStore};
 
-/// Every route, as (method, path). The deployment template is checked against this list.
-pub const ROUTES: &[(&str, &str)] = &[
-    ("POST", "/slack/commands"),
-    ("POST", "/slack/interactions"),
-    ("POST", "/v1/posters"),
-    ("GET", "/healthz"),
-    ("GET", "/files/{*key}"),
-];
+/// One route: its method, its path (axum's syntax) and its handler.
+type Route = (Method, &'static str, MethodRouter<AppState>);
 
-/// Routes that exist only on a local server; never exposed by the template.
-pub const LOCAL_ONLY_ROUTES: &[(&str, &str)] = &[];
+fn route<H, T>(method: Method, path: &'static str, handler: H) -> Route
+where
+    H: Handler<T, AppState>,
+    T: 'static,
+{
+    let filter = MethodFilter::try_from(method.clone())
+        .unwrap_or_else(|_| unreachable!("the table uses only standard methods"));
+    (method, path, on(filter, handler))
+}
+
+/// Every route Marquee serves, in Lambda and locally alike.
+fn table() -> [Route; 5] {
+    [
+        route(Method::POST, "/slack/commands", slash_command),
+        route(Method::POST, "/slack/interactions", interaction),
+        route(Method::POST, "/v1/posters", create_poster),
+        route(Method::GET, "/healthz", healthz),
+        route(Method::GET, "/files/{*key}", serve_file),
+    ]
+}
+
+/// Every route as (method, path), from the same table as [`router`]; the deployment template
+/// is checked against it.
+pub fn routes() -> Vec<(Method, &'static str)> {
+    table().into_iter().map(|(m, p, _)| (m, p)).collect()
+}
 
 /// The largest poster `/files/` serves itself. Lambda's synchronous responses are capped at
 /// 6 MB, which a PNG reaches base64-encoded at about 4.5 MB; a poster is about a quarter of that.
@@ -106,14 +127,113 @@ impl PublicUrl {
 
 /// Builds the router.
 pub fn router(state: AppState) -> Router {
-    Router::new()
-        .route("/slack/commands", post(slash_command))
-        .route("/slack/interactions", post(interaction))
-        .route("/v1/posters", post(create_poster))
-        .route("/healthz", get(healthz))
-        .route("/files/{*key}", get(serve_file))
+    table()
+        .into_iter()
+        .fold(Router::new(), |app, (_, path, handler)| {
+            app.route(path, handler)
+        })
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
         .with_state(state)
+}
+
+/// A request from Slack, read within [`MAX_BODY_BYTES`], its signature verified over the raw
+/// body (`slack::verify`), and only then decoded as `T`.
+pub struct SlackSigned<T>(pub T);
+
+/// What a verified Slack body decodes into.
+pub trait SlackBody: Sized {
+    fn decode(body: &[u8]) -> Result<Self, ApiError>;
+}
+
+impl SlackBody for SlashCommand {
+    fn decode(body: &[u8]) -> Result<Self, ApiError> {
+        SlashCommand::from_form(body).map_err(|e| ApiError::BadRequest(e.to_string()))
+    }
+}
+
+/// The interactivity POST: one form field, `payload`, holding the interaction as JSON.
+pub struct InteractionPayload(pub String);
+
+impl SlackBody for InteractionPayload {
+    fn decode(body: &[u8]) -> Result<Self, ApiError> {
+        #[derive(Deserialize)]
+        struct Form {
+            payload: String,
+        }
+        let form: Form =
+            crate::slack::form::decode(body).map_err(|e| ApiError::BadRequest(e.to_string()))?;
+        Ok(InteractionPayload(form.payload))
+    }
+}
+
+impl<T: SlackBody> FromRequest<AppState> for SlackSigned<T> {
+    type Rejection = ApiError;
+
+    async fn from_request(req: Request, state: &AppState) -> Result<Self, ApiError> {
+        let headers = req.headers().clone();
+        let body = body_bytes(Bytes::from_request(req, state).await)?;
+        let secret = state
+            .signing_secret
+            .as_ref()
+            .ok_or(ApiError::NoSigningSecret)?;
+        verify::verify(secret, &headers, &body, (state.clock)())?;
+        T::decode(&body).map(SlackSigned)
+    }
+}
+
+impl From<&SlashCommand> for Requester {
+    fn from(c: &SlashCommand) -> Self {
+        Requester {
+            user_id: c.user_id.clone(),
+            user_name: c.user_name.clone(),
+            team_id: c.team_id.clone(),
+            channel_id: c.channel_id.clone(),
+        }
+    }
+}
+
+impl From<&Click> for Requester {
+    fn from(c: &Click) -> Self {
+        Requester {
+            user_id: c.user_id.clone(),
+            user_name: c.user_name.clone(),
+            team_id: c.team_id.clone(),
+            channel_id: c.channel_id.clone(),
+        }
+    }
+}
+
+/// What a click asks the worker to do with the poster it was made on.
+impl From<&Click> for Task {
+    fn from(click: &Click) -> Self {
+        let source = click.source;
+        let retake = |change| Task::Retake { source, change };
+        match click.action {
+            Action::Regenerate => retake(Change::Regenerate),
+            Action::Variations => retake(Change::Variations {
+                count: interaction::VARIATIONS,
+            }),
+            Action::Restyle(style) => retake(Change::Restyle { style }),
+            Action::Approve => Task::Approve { source },
+        }
+    }
+}
+
+/// Where a click's results go: its `response_url`, and its poster's thread when known.
+impl From<&Click> for ReplyTo {
+    fn from(click: &Click) -> Self {
+        let thread = match (&click.channel_id, &click.thread_ts) {
+            (Some(channel_id), Some(thread_ts)) => Some(SlackMessageRef {
+                channel_id: channel_id.clone(),
+                thread_ts: thread_ts.clone(),
+            }),
+            _ => None,
+        };
+        ReplyTo::SlackResponseUrl {
+            response_url: click.response_url.clone(),
+            thread,
+        }
+    }
 }
 
 /// Request failures, each with its status and a message for the caller.
@@ -210,26 +330,13 @@ fn body_bytes(body: Result<Bytes, BytesRejection>) -> Result<Bytes, ApiError> {
     })
 }
 
-fn verified(state: &AppState, headers: &HeaderMap, body: &[u8]) -> Result<(), ApiError> {
-    let secret = state
-        .signing_secret
-        .as_ref()
-        .ok_or(ApiError::NoSigningSecret)?;
-    verify::verify(secret, headers, body, (state.clock)())?;
-    Ok(())
-}
-
 /// Slack's slash command. Answers within milliseconds: help, a problem with the command, or
 /// "generating", after queueing the job.
 async fn slash_command(
     State(state): State<AppState>,
     headers: HeaderMap,
-    body: Result<Bytes, BytesRejection>,
+    SlackSigned(command): SlackSigned<SlashCommand>,
 ) -> Result<Response, ApiError> {
-    let body = body_bytes(body)?;
-    verified(&state, &headers, &body)?;
-    let command =
-        SlashCommand::from_form(&body).map_err(|e| ApiError::BadRequest(e.to_string()))?;
     if !state.pipeline.slack().is_allowed(&command.response_url) {
         tracing::warn!(team = ?command.team_id, "refused a slash command whose response_url is not an allowed Slack URL");
         return Err(ApiError::BadRequest(
@@ -253,12 +360,7 @@ async fn slash_command(
     let ack = blocks::accepted(&spec);
     let job = Job::new(
         Task::Poster { spec },
-        Requester {
-            user_id: command.user_id,
-            user_name: command.user_name,
-            team_id: command.team_id,
-            channel_id: command.channel_id,
-        },
+        Requester::from(&command),
         ReplyTo::response_url(command.response_url),
         (state.clock)(),
     )
@@ -277,23 +379,15 @@ async fn slash_command(
     Ok(Json(ack).into_response())
 }
 
-/// Slack's interactivity endpoint: the buttons and menu on poster messages. Verified like a
-/// slash command, acked at once with an empty 200; the work is queued for the worker exactly
-/// as slash commands are, and the worker answers through the interaction's `response_url`.
+/// Slack's interactivity endpoint: the buttons and menu on poster messages. Acked at once with
+/// an empty 200; the work is queued for the worker exactly as slash commands are, and the
+/// worker answers through the interaction's `response_url`.
 async fn interaction(
     State(state): State<AppState>,
     headers: HeaderMap,
-    body: Result<Bytes, BytesRejection>,
+    SlackSigned(InteractionPayload(payload)): SlackSigned<InteractionPayload>,
 ) -> Result<Response, ApiError> {
-    let body = body_bytes(body)?;
-    verified(&state, &headers, &body)?;
-    #[derive(Deserialize)]
-    struct Form {
-        payload: String,
-    }
-    let form: Form =
-        crate::slack::form::decode(&body).map_err(|e| ApiError::BadRequest(e.to_string()))?;
-    let click = match interaction::parse(&form.payload) {
+    let click = match interaction::parse(&payload) {
         Ok(click) => click,
         // Interactions Marquee does not offer (shortcuts, other apps' leftovers) are acked and
         // ignored, so Slack does not show the user an error for them.
@@ -309,45 +403,10 @@ async fn interaction(
             "response_url is not a Slack URL".into(),
         ));
     }
-    let task = match click.action {
-        Action::Regenerate => Task::Retake {
-            source: click.source,
-            change: Change::Regenerate,
-        },
-        Action::Variations => Task::Retake {
-            source: click.source,
-            change: Change::Variations {
-                count: interaction::VARIATIONS,
-            },
-        },
-        Action::Restyle(style) => Task::Retake {
-            source: click.source,
-            change: Change::Restyle { style },
-        },
-        Action::Approve => Task::Approve {
-            source: click.source,
-        },
-    };
-    let response_url = click.response_url.clone();
-    let thread = match (click.channel_id.clone(), click.thread_ts) {
-        (Some(channel_id), Some(thread_ts)) => Some(SlackMessageRef {
-            channel_id,
-            thread_ts,
-        }),
-        _ => None,
-    };
     let job = Job::new(
-        task,
-        Requester {
-            user_id: click.user_id,
-            user_name: click.user_name,
-            team_id: click.team_id,
-            channel_id: click.channel_id,
-        },
-        ReplyTo::SlackResponseUrl {
-            response_url: click.response_url,
-            thread,
-        },
+        Task::from(&click),
+        Requester::from(&click),
+        ReplyTo::from(&click),
         (state.clock)(),
     )
     .with_public_url(state.public_url.resolve(&headers));
@@ -359,7 +418,12 @@ async fn interaction(
         let note = blocks::note_to_clicker(
             "Marquee couldn't start that just now. Nothing was generated or charged; please click again in a moment.",
         );
-        if let Err(e) = state.pipeline.slack().respond(&response_url, &note).await {
+        if let Err(e) = state
+            .pipeline
+            .slack()
+            .respond(&click.response_url, &note)
+            .await
+        {
             tracing::error!(job = %id, error = %crate::pipeline::ErrorChain(&e), "could not tell the clicker either");
         }
         return Ok(StatusCode::OK.into_response());

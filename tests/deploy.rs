@@ -16,7 +16,7 @@ use std::collections::BTreeSet;
 use std::path::Path;
 
 use marquee::config::ENV_VARS;
-use marquee::http::{LOCAL_ONLY_ROUTES, ROUTES};
+use marquee::http::routes;
 use marquee::slack::manifest::{MANIFEST_TEMPLATE, PLACEHOLDER_BASE_URL, render};
 
 /// The name of the Lambda binary, as in `src/bin/marquee-lambda.rs`.
@@ -89,7 +89,7 @@ fn template_sets_only_environment_variables_the_config_reads() {
 }
 
 #[test]
-fn template_routes_are_the_routers_routes_minus_local_ones() {
+fn template_routes_are_the_routers_routes() {
     let t = template();
     let events = function(&t).at(&["Properties", "Events"]);
     let mut served = BTreeSet::new();
@@ -106,19 +106,14 @@ fn template_routes_are_the_routers_routes_minus_local_ones() {
         );
     }
 
-    let expected: BTreeSet<(String, String)> = ROUTES
-        .iter()
-        .filter(|route| !LOCAL_ONLY_ROUTES.contains(route))
-        .map(|(m, p)| (m.to_ascii_uppercase(), api_gateway_path(p)))
+    let expected: BTreeSet<(String, String)> = routes()
+        .into_iter()
+        .map(|(m, p)| (m.as_str().to_owned(), api_gateway_path(p)))
         .collect();
-    assert_eq!(served, expected, "template routes vs marquee::http::ROUTES");
-
-    for (method, path) in LOCAL_ONLY_ROUTES {
-        assert!(
-            !served.contains(&(method.to_string(), path.to_string())),
-            "{method} {path} is local-only and must not be deployed"
-        );
-    }
+    assert_eq!(
+        served, expected,
+        "template routes vs marquee::http::routes()"
+    );
 }
 
 /// An axum route path as API Gateway writes it: a greedy `{*key}` is `{key+}` there.
@@ -295,12 +290,10 @@ fn chars(node: &Node) -> usize {
 fn assert_routed(url: &str, route: &str) {
     assert_eq!(url, format!("{BASE}{route}"));
     assert!(
-        ROUTES.contains(&("POST", route)),
-        "POST {route} is not in ROUTES"
-    );
-    assert!(
-        !LOCAL_ONLY_ROUTES.contains(&("POST", route)),
-        "POST {route} is local-only, so Slack could not reach it"
+        routes()
+            .iter()
+            .any(|(m, p)| m == http::Method::POST && *p == route),
+        "POST {route} is not a route"
     );
 }
 
