@@ -392,6 +392,42 @@ fn retake_locks_are_granted_and_expire() {
     );
 }
 
+/// `sam build` of a rust-cargolambda function is a SAM beta feature: without the opt-in SAM
+/// prompts `[y/N]` and a build without a terminal aborts. samconfig.toml opts in and carries the
+/// deploy defaults docs/INSTALL.md relies on.
+#[test]
+fn samconfig_opts_into_the_rust_build_and_sets_deploy_defaults() {
+    let text = repo_file("samconfig.toml");
+    let mut section = String::new();
+    let mut settings = BTreeSet::new();
+    for line in text.lines().map(str::trim) {
+        if line.starts_with('[') {
+            section = line.trim_matches(['[', ']']).to_owned();
+        } else if let Some((k, v)) = line.split_once('=')
+            && !line.starts_with('#')
+        {
+            settings.insert(format!("{section}.{}={}", k.trim(), v.trim()));
+        }
+    }
+    for expected in [
+        "default.build.parameters.beta_features=true",
+        "default.deploy.parameters.capabilities=\"CAPABILITY_IAM\"",
+        "default.deploy.parameters.confirm_changeset=true",
+        "default.deploy.parameters.resolve_s3=true",
+    ] {
+        assert!(
+            settings.contains(expected),
+            "{expected} not in {settings:?}"
+        );
+    }
+    assert_eq!(
+        function(&template())
+            .at(&["Metadata", "BuildMethod"])
+            .scalar(),
+        "rust-cargolambda"
+    );
+}
+
 // ---------------------------------------------------------------------------------------------
 // manifest/manifest.yaml
 // ---------------------------------------------------------------------------------------------
