@@ -494,6 +494,22 @@ async fn storage_allows_the_function_only_what_the_template_grants() {
             "{key}"
         );
     }
+    // Posters and job specs may be written but not deleted (SeaweedFS's Write would allow it;
+    // the harness's bucket policy denies what the template does not grant).
+    for key in ["posters/e2e-iam.png", "jobs/e2e-iam.json"] {
+        let err = function
+            .delete_object()
+            .bucket(&bucket)
+            .key(key)
+            .send()
+            .await
+            .expect_err(key);
+        assert_eq!(
+            err.raw_response().map(|r| r.status().as_u16()),
+            Some(403),
+            "{key}"
+        );
+    }
     // The lock prefix may be deleted; listing the bucket is not granted at all.
     function
         .delete_object()

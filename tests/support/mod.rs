@@ -144,6 +144,9 @@ impl Stack {
         let statements = deployment(&bucket).function_statements(FUNCTION);
         // Key 0: the main and bot-token instances (one deployment); key 1: the misplaced one.
         let s3 = Seaweed::start(&bucket, |b| seaweed::actions_for(&statements, b), 2)?;
+        if let Some(policy) = seaweed::write_gap_policy(&statements, s3.function_actions()) {
+            s3.set_bucket_policy(&policy)?;
+        }
         eprintln!(
             "[support] SeaweedFS S3 ready at {} in {:.1?}",
             s3.endpoint(),

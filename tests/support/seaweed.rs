@@ -34,7 +34,8 @@ const READY_TIMEOUT: Duration = Duration::from_secs(30);
 /// Each S3 action the template grants on `arn:aws:s3:::bucket/prefix*` maps to the narrowest
 /// SeaweedFS action on `bucket/prefix*`. One gap cannot be closed this way: `Write` covers both
 /// PutObject and DeleteObject, so a prefix where the template grants only s3:PutObject (posters/,
-/// jobs/) also lets the function delete there. Granting DeleteObject alone likewise allows puts.
+/// jobs/) would also let the function delete there (and DeleteObject alone would allow puts);
+/// [`write_gap_policy`] closes it with a bucket policy.
 /// Everything else the template does not grant is refused, including any key outside the
 /// granted prefixes and every bucket-level call (ListBucket, HeadBucket, CreateBucket).
 ///
@@ -97,6 +98,40 @@ pub fn actions_for(statements: &[super::cfn::Statement], bucket: &str) -> Vec<St
         }
     }
     out
+}
+
+/// A bucket policy that closes the gap [`actions_for`] leaves: SeaweedFS's `Write` covers both
+/// PutObject and DeleteObject, so for every prefix where the template grants only one of them
+/// the other is denied explicitly. SeaweedFS evaluates bucket policies after authentication,
+/// and an explicit Deny refuses a request its identity's actions would allow (the bucket policy
+/// engine described in seaweedfs/seaweedfs's "Bucket Policy Engine Integration" notes; the e2e
+/// storage test proves it against the weed release the tests use). The Deny names every
+/// principal: the harness's admin never deletes there either. `None` when nothing needs denying.
+pub fn write_gap_policy(
+    statements: &[super::cfn::Statement],
+    function_actions: &[String],
+) -> Option<serde_json::Value> {
+    let mut deny = Vec::new();
+    for scope in function_actions
+        .iter()
+        .filter_map(|a| a.strip_prefix("Write:"))
+    {
+        // `bucket/prefix*` as an S3 ARN, and one key inside it to ask IAM about.
+        let resource = format!("arn:aws:s3:::{scope}");
+        let probe = format!("{}probe", resource.trim_end_matches('*'));
+        for action in ["s3:PutObject", "s3:DeleteObject"] {
+            if !super::cfn::allows(statements, action, &probe) {
+                deny.push(serde_json::json!({
+                    "Sid": format!("NotGranted{}", deny.len()),
+                    "Effect": "Deny",
+                    "Principal": "*",
+                    "Action": action,
+                    "Resource": resource,
+                }));
+            }
+        }
+    }
+    (!deny.is_empty()).then(|| serde_json::json!({"Version": "2012-10-17", "Statement": deny}))
 }
 
 /// One S3 identity's credentials.
@@ -225,6 +260,29 @@ impl Seaweed {
     /// The function's `n`th key (one per deployment), for its environment.
     pub fn function_credentials(&self, n: usize) -> &Credentials {
         &self.function[n]
+    }
+
+    /// Sets the bucket's policy, as the harness's admin.
+    pub fn set_bucket_policy(&self, policy: &serde_json::Value) -> Result<(), Error> {
+        let client = self.client();
+        let (bucket, policy) = (self.bucket.clone(), policy.to_string());
+        super::block_on(async move {
+            client
+                .put_bucket_policy()
+                .bucket(bucket)
+                .policy(policy)
+                .send()
+                .await
+                .map(|_| ())
+                .map_err(|e| {
+                    Error::io(
+                        "set the bucket policy on SeaweedFS",
+                        std::io::Error::other(
+                            aws_sdk_s3::error::DisplayErrorContext(&e).to_string(),
+                        ),
+                    )
+                })
+        })
     }
 
     /// The function identity's SeaweedFS actions, as generated from the template.
