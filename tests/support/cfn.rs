@@ -137,7 +137,6 @@ impl Deployment {
             ("AWS::Region", "us-east-1".to_owned()),
             ("AWS::AccountId", "123456789012".to_owned()),
             ("AWS::StackName", "marquee-test".to_owned()),
-            ("AWS::URLSuffix", "amazonaws.com".to_owned()),
         ]);
         Deployment {
             root,
