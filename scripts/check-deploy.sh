@@ -50,6 +50,9 @@ for tool in cfn-lint sam cargo; do
 done
 
 # --- template -------------------------------------------------------------------------------
+grep -q '^beta_features = true' samconfig.toml ||
+    die "samconfig.toml does not opt into SAM's beta rust-cargolambda build (beta_features = true)"
+
 step "cfn-lint template.yaml"
 cfn-lint template.yaml
 echo "cfn-lint: clean"
@@ -180,9 +183,14 @@ if [[ $sam_build == 1 ]]; then
         printf '[build]\nskip_target_check = true\n' >"$tmp/.cargo-lambda-global.toml"
         sam_env+=(RUSTC="$DEBIAN_RUSTC" CARGO_LAMBDA_GLOBAL="$tmp/.cargo-lambda-global.toml")
     fi
-    step "sam build --template template.yaml --parameter-overrides Architecture=$sam_arch"
+    # samconfig.toml (copied along) opts into SAM's beta rust-cargolambda build method; the flag
+    # says so again, so a samconfig.toml rewritten by `sam deploy --guided` cannot bring back
+    # SAM's [y/N] prompt, which aborts a build without a terminal. stdin is closed for the same
+    # reason: a prompt must fail here, not wait.
+    step "sam build --beta-features --template template.yaml --parameter-overrides Architecture=$sam_arch"
     (cd "$tmp" && env "${sam_env[@]}" \
-        sam build --template template.yaml --parameter-overrides "Architecture=$sam_arch")
+        sam build --beta-features --template template.yaml \
+            --parameter-overrides "Architecture=$sam_arch" </dev/null)
     built="$tmp/.aws-sam/build/MarqueeFunction/bootstrap"
     [[ -s $built ]] || die "sam build produced no bootstrap"
     echo "sam build: $(elf_arch "$built") bootstrap, $(wc -c <"$built") bytes"

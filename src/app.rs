@@ -4,6 +4,7 @@
 //! local storage, Lambda self-invocation or in-process dispatch. Binaries call [`build`] and
 //! hand the result to the runtime; nothing else constructs AWS clients.
 
+use std::collections::HashMap;
 use std::sync::Arc;
 
 use aws_config::BehaviorVersion;
@@ -138,22 +139,28 @@ pub async fn build(config: &Config, mode: Mode) -> Result<App, StartError> {
 
     let mut models = Models::new().with(ModelId::Offline, Arc::new(OfflineModel));
     if let Some(sdk) = sdk.as_ref().filter(|_| config.uses_bedrock()) {
-        let mut builder = aws_sdk_bedrockruntime::config::Builder::from(sdk)
-            // The pipeline owns the retry policy for model calls (with the user's deadline in
-            // view), so the SDK does not retry on its own.
-            .retry_config(RetryConfig::disabled());
-        if let Some(region) = &config.bedrock_region {
-            builder = builder.region(aws_config::Region::new(region.clone()));
-        }
-        let client = aws_sdk_bedrockruntime::Client::from_conf(builder.build());
-        for id in config
-            .allowed_models
-            .iter()
-            .filter(|m| **m != ModelId::Offline)
-        {
+        // One client per region in use: Bedrock serves each model only in some regions, so a
+        // deployment that allows, say, SD3.5 (us-west-2) and Nova Canvas (us-east-1) calls
+        // two regional endpoints. Clients are cheap to clone and share one HTTP connector.
+        let mut clients: HashMap<&str, aws_sdk_bedrockruntime::Client> = HashMap::new();
+        for (id, region) in &config.model_regions {
+            let client = clients.entry(region.as_str()).or_insert_with(|| {
+                let conf = aws_sdk_bedrockruntime::config::Builder::from(sdk)
+                    .region(aws_config::Region::new(region.clone()))
+                    // The pipeline owns the retry policy for model calls (with the user's
+                    // deadline in view), so the SDK does not retry on its own.
+                    .retry_config(RetryConfig::disabled())
+                    .build();
+                aws_sdk_bedrockruntime::Client::from_conf(conf)
+            });
             models = models.with(
                 *id,
-                Arc::new(BedrockModel::new(client.clone(), *id, config.model_timeout)),
+                Arc::new(BedrockModel::new(
+                    client.clone(),
+                    region.clone(),
+                    *id,
+                    config.model_timeout,
+                )),
             );
         }
     }

@@ -7,11 +7,12 @@
 //!
 //! This module knows the *names* of things (models, buckets, secrets) but not how to use them.
 
+use std::collections::BTreeMap;
 use std::fmt;
 use std::path::PathBuf;
 use std::time::Duration;
 
-use crate::model::ModelId;
+use crate::model::{Family, ModelId};
 
 /// The names of every variable [`Config::from_lookup`] reads. The deployment template and its
 /// drift test are checked against this list.
@@ -25,6 +26,7 @@ pub const ENV_VARS: &[&str] = &[
     "MARQUEE_LINK_KEY_ARN",
     "MARQUEE_MODEL",
     "MARQUEE_ALLOWED_MODELS",
+    "MARQUEE_MODEL_REGIONS",
     "MARQUEE_BEDROCK_REGION",
     "MARQUEE_BUCKET",
     "MARQUEE_S3_FORCE_PATH_STYLE",
@@ -99,8 +101,10 @@ pub struct Config {
     pub default_model: ModelId,
     /// The models users may choose with `--model` (always includes the default).
     pub allowed_models: Vec<ModelId>,
-    /// Region for Bedrock when it differs from the function's own (`None`: the SDK default).
-    pub bedrock_region: Option<String>,
+    /// The Bedrock region of every allowed Bedrock model (the offline model has none). Bedrock
+    /// serves each model only in some regions, and no one region serves every model Marquee
+    /// knows, so each model is called in its own: see [`Config::region_for`].
+    pub model_regions: BTreeMap<ModelId, String>,
     pub store: StoreConfig,
     /// Path-style S3 addressing, for S3-compatible stores reached through a custom endpoint.
     pub s3_force_path_style: bool,
@@ -240,6 +244,12 @@ impl Config {
             None => Duration::from_secs(60),
         };
 
+        let model_regions = model_regions(
+            &allowed_models,
+            get("MARQUEE_MODEL_REGIONS")?.as_deref(),
+            get("MARQUEE_BEDROCK_REGION")?.as_deref(),
+        )?;
+
         Ok(Self {
             signing_secret: secret("SLACK_SIGNING_SECRET", "SLACK_SIGNING_SECRET_ARN")?,
             bot_token: secret("SLACK_BOT_TOKEN", "SLACK_BOT_TOKEN_ARN")?,
@@ -256,7 +266,7 @@ impl Config {
             },
             default_model,
             allowed_models,
-            bedrock_region: get("MARQUEE_BEDROCK_REGION")?,
+            model_regions,
             store,
             s3_force_path_style,
             public_url,
@@ -272,6 +282,110 @@ impl Config {
     /// Whether any configured model needs Bedrock.
     pub fn uses_bedrock(&self) -> bool {
         self.allowed_models.iter().any(|m| m != &ModelId::Offline)
+    }
+
+    /// The region `model` is called in; `None` for the offline model and for models that are
+    /// not allowed.
+    pub fn region_for(&self, model: ModelId) -> Option<&str> {
+        self.model_regions.get(&model).map(String::as_str)
+    }
+}
+
+/// Resolves each allowed Bedrock model's region. In order of precedence:
+///
+/// 1. an entry for the model itself in `MARQUEE_MODEL_REGIONS` (`nova=eu-west-1`, or its full
+///    Bedrock id),
+/// 2. an entry for its family there (`stability=us-west-2`, `nova=us-east-1`),
+/// 3. `MARQUEE_BEDROCK_REGION`, one region for every model (the single-region setting of
+///    earlier versions, kept for deployments whose region serves all the models they allow),
+/// 4. the family's default, [`Family::default_region`].
+///
+/// Entries for models or families the deployment does not allow are accepted and unused, so
+/// one setting (the template's) fits any choice of models.
+fn model_regions(
+    allowed: &[ModelId],
+    map: Option<&str>,
+    global: Option<&str>,
+) -> Result<BTreeMap<ModelId, String>, ConfigError> {
+    const NAME: &str = "MARQUEE_MODEL_REGIONS";
+    let invalid = |value: &str, reason: String| ConfigError::Invalid {
+        name: NAME,
+        value: value.to_owned(),
+        reason,
+    };
+    if let Some(region) = global {
+        check_region("MARQUEE_BEDROCK_REGION", region)?;
+    }
+    let mut by_model: BTreeMap<ModelId, String> = BTreeMap::new();
+    let mut by_family: BTreeMap<&'static str, String> = BTreeMap::new();
+    for entry in map.unwrap_or_default().split(',').map(str::trim) {
+        if entry.is_empty() {
+            continue;
+        }
+        let (key, region) = entry
+            .split_once('=')
+            .map(|(k, r)| (k.trim(), r.trim()))
+            .ok_or_else(|| invalid(entry, "expected model=region or family=region".into()))?;
+        check_region(NAME, region)?;
+        let family = [Family::Stability, Family::Nova]
+            .into_iter()
+            .find(|f| f.name().eq_ignore_ascii_case(key));
+        // `nova` names both a family and its one model; as a model entry it wins either way.
+        let model = ModelId::parse(key).filter(|m| *m != ModelId::Offline);
+        let fresh = match (model, family) {
+            (Some(model), _) => by_model.insert(model, region.to_owned()).is_none(),
+            (None, Some(family)) => by_family.insert(family.name(), region.to_owned()).is_none(),
+            (None, None) => {
+                return Err(invalid(
+                    entry,
+                    format!(
+                        "unknown model or family {key:?}; use stability, nova, one of {} or a full Bedrock model id",
+                        ModelId::short_names().join(", ")
+                    ),
+                ));
+            }
+        };
+        if !fresh {
+            return Err(invalid(entry, format!("{key} is given a region twice")));
+        }
+    }
+    Ok(allowed
+        .iter()
+        .filter_map(|&model| {
+            let region = by_model
+                .get(&model)
+                .or_else(|| by_family.get(model.family().name()))
+                .map(String::as_str)
+                .or(global)
+                .or(model.default_region())?;
+            Some((model, region.to_owned()))
+        })
+        .collect())
+}
+
+/// Accepts region names such as `us-west-2`, `eu-central-1` or `us-gov-west-1`. A typo here
+/// would otherwise surface only on the first poster, as a DNS failure.
+fn check_region(name: &'static str, region: &str) -> Result<(), ConfigError> {
+    let parts: Vec<&str> = region.split('-').collect();
+    let valid = parts.len() >= 3
+        && parts[0].len() == 2
+        && parts.iter().all(|p| {
+            !p.is_empty()
+                && p.chars()
+                    .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit())
+        })
+        && parts[parts.len() - 1].chars().all(|c| c.is_ascii_digit())
+        && parts[..parts.len() - 1]
+            .iter()
+            .all(|p| p.chars().all(|c| c.is_ascii_lowercase()));
+    if valid {
+        Ok(())
+    } else {
+        Err(ConfigError::Invalid {
+            name,
+            value: region.to_owned(),
+            reason: "expected a region name such as us-west-2".into(),
+        })
     }
 }
 
@@ -395,6 +509,78 @@ mod tests {
         );
         assert_eq!(c.link_ttl, Duration::from_secs(7200));
         assert!(c.uses_bedrock());
+    }
+
+    /// A mixed deployment calls each model in a region that serves it, without any setting;
+    /// the template's family settings and a per-model entry refine that, in that order.
+    #[test]
+    fn each_model_gets_its_own_region() {
+        let c = config(&[
+            ("MARQUEE_MODEL", "sd3.5"),
+            ("MARQUEE_ALLOWED_MODELS", "nova,core,offline"),
+        ])
+        .unwrap();
+        assert_eq!(c.region_for(ModelId::Sd35Large), Some("us-west-2"));
+        assert_eq!(c.region_for(ModelId::StableImageCore), Some("us-west-2"));
+        assert_eq!(c.region_for(ModelId::NovaCanvas), Some("us-east-1"));
+        assert_eq!(c.region_for(ModelId::Offline), None);
+        assert_eq!(c.region_for(ModelId::StableImageUltra), None, "not allowed");
+
+        let c = config(&[
+            ("MARQUEE_MODEL", "sd3.5"),
+            ("MARQUEE_ALLOWED_MODELS", "nova,core"),
+            (
+                "MARQUEE_MODEL_REGIONS",
+                "stability=us-east-2, nova=eu-west-1, stability.stable-image-core-v1:1=us-west-2",
+            ),
+            ("MARQUEE_BEDROCK_REGION", "ap-northeast-1"),
+        ])
+        .unwrap();
+        assert_eq!(
+            c.region_for(ModelId::Sd35Large),
+            Some("us-east-2"),
+            "family"
+        );
+        assert_eq!(
+            c.region_for(ModelId::StableImageCore),
+            Some("us-west-2"),
+            "model"
+        );
+        assert_eq!(c.region_for(ModelId::NovaCanvas), Some("eu-west-1"));
+
+        // The single-region setting still overrides the defaults of unnamed families.
+        let c = config(&[
+            ("MARQUEE_MODEL", "nova"),
+            ("MARQUEE_ALLOWED_MODELS", "ultra"),
+            ("MARQUEE_MODEL_REGIONS", "nova=us-east-1"),
+            ("MARQUEE_BEDROCK_REGION", "us-east-1"),
+        ])
+        .unwrap();
+        assert_eq!(c.region_for(ModelId::StableImageUltra), Some("us-east-1"));
+    }
+
+    #[test]
+    fn bad_region_settings_are_refused() {
+        for value in [
+            "stability",
+            "dalle=us-west-2",
+            "stability=us-west-2,stability=us-east-1",
+            "nova=US-EAST-1",
+            "nova=useast1",
+            "sd3.5=us-west-2 ,sd3.5=us-west-2",
+        ] {
+            let err = config(&[("MARQUEE_MODEL_REGIONS", value)])
+                .unwrap_err()
+                .to_string();
+            assert!(err.contains("MARQUEE_MODEL_REGIONS"), "{value}: {err}");
+        }
+        let err = config(&[("MARQUEE_BEDROCK_REGION", "oregon")])
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("MARQUEE_BEDROCK_REGION"), "{err}");
+        for ok in ["us-gov-west-1", "eu-central-2", "ap-southeast-5"] {
+            assert!(check_region("X", ok).is_ok(), "{ok}");
+        }
     }
 
     #[test]

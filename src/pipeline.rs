@@ -149,15 +149,21 @@ impl PipelineError {
                     504,
                     m.kind(),
                 ),
-                ModelError::AccessDenied { .. } => e(
+                // Configuration, not the request: the advice names the admin and never the
+                // user's settings, and says which region was called so the admin can act.
+                ModelError::AccessDenied { region, .. } => e(
                     "This workspace's AWS account can't use that image model yet.",
-                    "Ask your Marquee admin to enable model access in Amazon Bedrock for this region (see docs/INSTALL.md), or try `--model offline`.",
+                    &format!(
+                        "Ask your Marquee admin to enable model access in Amazon Bedrock in {region} (see docs/INSTALL.md), or try another `--model`."
+                    ),
                     502,
                     m.kind(),
                 ),
-                ModelError::NotFound { .. } => e(
-                    "That image model isn't available in this AWS region.",
-                    "Ask your Marquee admin to check the model id and Bedrock region, or try another `--model`.",
+                ModelError::NotInRegion { region, .. } => e(
+                    "That image model is not available in the AWS region Marquee calls it in.",
+                    &format!(
+                        "Amazon Bedrock does not serve it in {region}. Ask your Marquee admin to set the model's region (see docs/INSTALL.md), or try another `--model`."
+                    ),
                     502,
                     m.kind(),
                 ),
@@ -971,9 +977,14 @@ mod tests {
             PipelineError::Model(ModelError::Throttled),
             PipelineError::Model(ModelError::Timeout { secs: 1 }),
             PipelineError::Model(ModelError::AccessDenied {
+                region: "us-west-2".into(),
                 detail: String::new(),
             }),
-            PipelineError::Model(ModelError::NotFound {
+            PipelineError::Model(ModelError::NotInRegion {
+                region: "us-west-2".into(),
+                detail: String::new(),
+            }),
+            PipelineError::Model(ModelError::Invalid {
                 detail: String::new(),
             }),
             PipelineError::Model(ModelError::QuotaExceeded {
@@ -987,6 +998,24 @@ mod tests {
             let x = e.explain();
             assert!(!x.advice.is_empty() && x.advice.ends_with('.'), "{x:?}");
         }
+    }
+
+    /// A model called in a region that does not serve it is the admin's to fix: the message
+    /// names the region and never sends the user after their `--ar`.
+    #[test]
+    fn a_model_outside_its_region_is_explained_as_configuration() {
+        let x = PipelineError::Model(ModelError::NotInRegion {
+            region: "us-west-2".into(),
+            detail: "The provided model identifier is invalid.".into(),
+        })
+        .explain();
+        assert!(x.headline.contains("not available"), "{x:?}");
+        assert!(
+            x.advice.contains("us-west-2") && x.advice.contains("admin"),
+            "{x:?}"
+        );
+        assert!(!x.advice.contains("--ar"), "{x:?}");
+        assert_eq!(x.kind, "ModelNotInRegion");
     }
 
     #[test]

@@ -12,11 +12,17 @@
 //! and panics, naming the line, on anything outside it, so a template edit that leaves the
 //! subset fails loudly here instead of being misread.
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 use std::path::Path;
 
-use marquee::config::ENV_VARS;
+// The CloudFormation evaluator the test stack also uses; it is included alone so that these
+// pure tests do not compile the stack.
+#[path = "support/cfn.rs"]
+mod cfn;
+
+use marquee::config::{Config, ENV_VARS};
 use marquee::http::routes;
+use marquee::model::ModelId;
 use marquee::slack::manifest::{MANIFEST_TEMPLATE, PLACEHOLDER_BASE_URL, render};
 
 /// The name of the Lambda binary, as in `src/bin/marquee-lambda.rs`.
@@ -29,7 +35,7 @@ const AWS_ENV_VARS: &[&str] = &["AWS_LAMBDA_LOG_FORMAT", "AWS_LAMBDA_LOG_LEVEL"]
 const REQUIRED_ENV_VARS: &[&str] = &[
     "MARQUEE_MODEL",
     "MARQUEE_ALLOWED_MODELS",
-    "MARQUEE_BEDROCK_REGION",
+    "MARQUEE_MODEL_REGIONS",
     "MARQUEE_BUCKET",
     "MARQUEE_LINK_TTL",
     "MARQUEE_LOG",
@@ -270,6 +276,171 @@ fn bucket_is_private_encrypted_and_expires_posters() {
             .iter()
             .any(|r| r.get(&["Prefix"]).map(Node::scalar) == Some("posters/")),
         "no lifecycle rule for posters/"
+    );
+}
+
+/// The `bedrock:InvokeModel` ARNs the function's role is granted for these parameter values.
+fn invoke_model_arns(params: &[(&str, &str)]) -> BTreeSet<String> {
+    let mut d = cfn::Deployment::from_repo().bucket("PosterBucket", "posters-bucket");
+    for (k, v) in params {
+        d = d.param(k, v);
+    }
+    let statements = d.function_statements("MarqueeFunction");
+    let bedrock: Vec<_> = statements
+        .iter()
+        .filter(|s| s.actions.iter().any(|a| a.starts_with("bedrock:")))
+        .collect();
+    for s in &bedrock {
+        assert!(s.allow, "{s:?}");
+        assert_eq!(s.actions, ["bedrock:InvokeModel"], "{s:?}");
+    }
+    bedrock
+        .iter()
+        .flat_map(|s| s.resources.iter().cloned())
+        .collect()
+}
+
+fn model_arn(region: &str, model: &str) -> String {
+    format!("arn:aws:bedrock:{region}::foundation-model/{model}")
+}
+
+/// Least privilege across regions: exactly the configured models, each in its family's region
+/// (Stability in StabilityRegion, Nova Canvas in NovaRegion), whatever the mix.
+#[test]
+fn iam_grants_each_configured_model_in_its_familys_region() {
+    let sd = "stability.sd3-5-large-v1:0";
+    let core = "stability.stable-image-core-v1:1";
+    let nova = "amazon.nova-canvas-v1:0";
+    assert_eq!(
+        invoke_model_arns(&[]),
+        BTreeSet::from([model_arn("us-west-2", sd)]),
+        "the defaults"
+    );
+    assert_eq!(
+        invoke_model_arns(&[
+            ("DefaultModel", sd),
+            ("AllowedModels", &format!("{core},{nova}")),
+        ]),
+        BTreeSet::from([
+            model_arn("us-west-2", sd),
+            model_arn("us-west-2", core),
+            model_arn("us-east-1", nova),
+        ])
+    );
+    assert_eq!(
+        invoke_model_arns(&[
+            ("DefaultModel", nova),
+            ("AllowedModels", &format!("{nova},{core},offline")),
+            ("NovaRegion", "eu-west-1"),
+            ("StabilityRegion", "us-east-2"),
+        ]),
+        BTreeSet::from([
+            model_arn("eu-west-1", nova),
+            model_arn("us-east-2", core),
+            // The offline model is never sent to Bedrock; its ARN names nothing that exists.
+            model_arn("us-east-2", "offline"),
+        ])
+    );
+}
+
+/// What the template tells the function (MARQUEE_MODEL_REGIONS from the family parameters)
+/// makes `marquee::config` call every model where the IAM policy allows it, and where Bedrock
+/// serves it.
+#[test]
+fn the_templates_model_settings_put_each_model_in_its_granted_region() {
+    let allowed = "stability.stable-image-core-v1:1,amazon.nova-canvas-v1:0,offline";
+    let d = cfn::Deployment::from_repo()
+        .bucket("PosterBucket", "posters-bucket")
+        .param("AllowedModels", allowed);
+    let env: BTreeMap<String, String> = d.function_env("MarqueeFunction");
+    let config = Config::from_lookup(|k| env.get(k).cloned()).expect("the template's env");
+    let arns = invoke_model_arns(&[("AllowedModels", allowed)]);
+    let expected = [
+        (ModelId::Sd35Large, "us-west-2"),
+        (ModelId::StableImageCore, "us-west-2"),
+        (ModelId::NovaCanvas, "us-east-1"),
+    ];
+    for (model, region) in expected {
+        assert_eq!(config.region_for(model), Some(region), "{model}");
+        let arn = model_arn(region, model.bedrock_id().unwrap());
+        assert!(arns.contains(&arn), "{arn} not granted: {arns:?}");
+    }
+    assert_eq!(config.region_for(ModelId::Offline), None);
+}
+
+/// Retake locks live under locks/: the role may take (conditional put), read and release
+/// them, and S3 expires any a crash leaves behind.
+#[test]
+fn retake_locks_are_granted_and_expire() {
+    let d = cfn::Deployment::from_repo().bucket("PosterBucket", "posters-bucket");
+    let statements = d.function_statements("MarqueeFunction");
+    for action in ["s3:PutObject", "s3:GetObject", "s3:DeleteObject"] {
+        assert!(
+            cfn::allows(
+                &statements,
+                action,
+                "arn:aws:s3:::posters-bucket/locks/0b7c.json"
+            ),
+            "{action} on locks/"
+        );
+    }
+    assert!(!cfn::allows(
+        &statements,
+        "s3:DeleteObject",
+        "arn:aws:s3:::posters-bucket/posters/0b7c.png"
+    ));
+    let t = template();
+    let rules = t
+        .at(&[
+            "Resources",
+            "PosterBucket",
+            "Properties",
+            "LifecycleConfiguration",
+            "Rules",
+        ])
+        .items();
+    assert!(
+        rules
+            .iter()
+            .any(|r| r.get(&["Prefix"]).map(Node::scalar) == Some("locks/")
+                && r.get(&["ExpirationInDays"]).map(Node::scalar) == Some("1")),
+        "no one-day lifecycle rule for locks/"
+    );
+}
+
+/// `sam build` of a rust-cargolambda function is a SAM beta feature: without the opt-in SAM
+/// prompts `[y/N]` and a build without a terminal aborts. samconfig.toml opts in and carries the
+/// deploy defaults docs/INSTALL.md relies on.
+#[test]
+fn samconfig_opts_into_the_rust_build_and_sets_deploy_defaults() {
+    let text = repo_file("samconfig.toml");
+    let mut section = String::new();
+    let mut settings = BTreeSet::new();
+    for line in text.lines().map(str::trim) {
+        if line.starts_with('[') {
+            section = line.trim_matches(['[', ']']).to_owned();
+        } else if let Some((k, v)) = line.split_once('=')
+            && !line.starts_with('#')
+        {
+            settings.insert(format!("{section}.{}={}", k.trim(), v.trim()));
+        }
+    }
+    for expected in [
+        "default.build.parameters.beta_features=true",
+        "default.deploy.parameters.capabilities=\"CAPABILITY_IAM\"",
+        "default.deploy.parameters.confirm_changeset=true",
+        "default.deploy.parameters.resolve_s3=true",
+    ] {
+        assert!(
+            settings.contains(expected),
+            "{expected} not in {settings:?}"
+        );
+    }
+    assert_eq!(
+        function(&template())
+            .at(&["Metadata", "BuildMethod"])
+            .scalar(),
+        "rust-cargolambda"
     );
 }
 

@@ -462,3 +462,231 @@ async fn hostile_titles_reach_slack_escaped_and_broadcast_nothing() {
         .collect();
     assert!(violations.is_empty(), "{violations:#?}");
 }
+
+/// One deployment allows Stability models and Nova Canvas (the stack's AllowedModels is
+/// mixed): each is called in a region that serves it, so both draw posters.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_mixed_deployment_serves_stability_and_nova_each_in_its_region() {
+    let base = lambda_base().await;
+    let s = stack();
+    let (sd_url, nova_url) = (s.slack().response_url(), s.slack().response_url());
+    let (a, _, _) = slash(
+        &base,
+        "E2E-MIX-SD a neon diner",
+        &sd_url,
+        s.signing_secret(),
+    )
+    .await;
+    let (b, _, _) = slash(
+        &base,
+        "E2E-MIX-NOVA a neon diner --model nova",
+        &nova_url,
+        s.signing_secret(),
+    )
+    .await;
+    assert_eq!((a, b), (200, 200));
+    for (url, marker) in [(&sd_url, "E2E-MIX-SD"), (&nova_url, "E2E-MIX-NOVA")] {
+        let messages = wait_messages(url, 1).await;
+        assert!(
+            image_url(&messages[0]).is_some(),
+            "{marker}: no poster in {}",
+            messages[0]
+        );
+    }
+    let sd = s.bedrock().calls_for_prompt("E2E-MIX-SD");
+    let nova = s.bedrock().calls_for_prompt("E2E-MIX-NOVA");
+    assert_eq!(sd.len(), 1, "{sd:?}");
+    assert_eq!(nova.len(), 1, "{nova:?}");
+    assert_eq!(
+        (sd[0].model_id.as_str(), sd[0].region.as_str(), sd[0].status),
+        ("stability.sd3-5-large-v1:0", "us-west-2", 200)
+    );
+    assert_eq!(
+        (
+            nova[0].model_id.as_str(),
+            nova[0].region.as_str(),
+            nova[0].status
+        ),
+        ("amazon.nova-canvas-v1:0", "us-east-1", 200)
+    );
+}
+
+/// An admin who puts Nova Canvas in a region that does not serve it (NovaRegion=us-west-2)
+/// gets Bedrock's "invalid model identifier" there; the user is told it is a configuration
+/// matter for the admin, never to change their `--ar`.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_model_in_a_region_that_does_not_serve_it_is_explained_honestly() {
+    let base = tokio::task::spawn_blocking(|| stack().lambda_with_misplaced_nova().http_base())
+        .await
+        .unwrap();
+    let s = stack();
+    let url = s.slack().response_url();
+    let (status, _, _) = slash(
+        &base,
+        "E2E-MISPLACED a lighthouse --model nova --ar 16:9",
+        &url,
+        s.signing_secret(),
+    )
+    .await;
+    assert_eq!(status, 200);
+    let messages = s.slack().wait_for(&url, 1, DELIVERY).await;
+    assert_eq!(messages.len(), 1, "{messages:?}");
+    let text = messages[0].to_string();
+    assert!(image_url(&messages[0]).is_none(), "{text}");
+    assert!(
+        text.contains("not available") && text.contains("us-west-2") && text.contains("admin"),
+        "{text}"
+    );
+    assert!(!text.contains("--ar"), "{text}");
+    let calls = s.bedrock().calls_for_prompt("E2E-MISPLACED");
+    assert_eq!(calls.len(), 1, "not retried: {calls:?}");
+    assert_eq!(
+        (calls[0].region.as_str(), calls[0].status),
+        ("us-west-2", 400)
+    );
+}
+
+/// The function's S3 identity is generated from the template: it may read and write exactly
+/// the granted prefixes and nothing else, while the harness keeps an admin of its own.
+#[tokio::test(flavor = "multi_thread")]
+async fn storage_allows_the_function_only_what_the_template_grants() {
+    let s = stack();
+    let bucket = s.s3().bucket().to_owned();
+    let function = s.s3().function_client();
+    let put = |key: &'static str| {
+        let (function, bucket) = (function.clone(), bucket.clone());
+        async move {
+            function
+                .put_object()
+                .bucket(bucket)
+                .key(key)
+                .body(b"{}".to_vec().into())
+                .send()
+                .await
+        }
+    };
+    for key in [
+        "posters/e2e-iam.png",
+        "jobs/e2e-iam.json",
+        "locks/e2e-iam.json",
+    ] {
+        put(key).await.unwrap_or_else(|e| panic!("{key}: {e:?}"));
+    }
+    for key in ["elsewhere/e2e-iam.json", "e2e-iam.json"] {
+        let err = put(key).await.expect_err(key);
+        assert_eq!(
+            err.raw_response().map(|r| r.status().as_u16()),
+            Some(403),
+            "{key}"
+        );
+    }
+    // Posters and job specs may be written but not deleted (SeaweedFS's Write would allow it;
+    // the harness's bucket policy denies what the template does not grant).
+    for key in ["posters/e2e-iam.png", "jobs/e2e-iam.json"] {
+        let err = function
+            .delete_object()
+            .bucket(&bucket)
+            .key(key)
+            .send()
+            .await
+            .expect_err(key);
+        assert_eq!(
+            err.raw_response().map(|r| r.status().as_u16()),
+            Some(403),
+            "{key}"
+        );
+    }
+    // The lock prefix may be deleted; listing the bucket is not granted at all.
+    function
+        .delete_object()
+        .bucket(&bucket)
+        .key("locks/e2e-iam.json")
+        .send()
+        .await
+        .unwrap();
+    let list = function.list_objects_v2().bucket(&bucket).send().await;
+    assert!(list.is_err(), "ListBucket is not in the template");
+    // The harness's own admin still can.
+    s.s3()
+        .client()
+        .list_objects_v2()
+        .bucket(&bucket)
+        .send()
+        .await
+        .unwrap();
+    assert!(
+        s.s3()
+            .function_actions()
+            .iter()
+            .all(|a| a.contains(&format!(":{bucket}/"))),
+        "{:?}",
+        s.s3().function_actions()
+    );
+}
+
+/// The Bedrock stand-in answers as Bedrock and IAM would: a model outside the regions that
+/// serve it gets ValidationException, and a call the template's policy does not allow (SD3.5
+/// in us-east-1: the template grants it only in StabilityRegion) gets AccessDeniedException.
+#[tokio::test(flavor = "multi_thread")]
+async fn the_bedrock_stand_in_enforces_regions_and_the_templates_policy() {
+    use aws_sdk_bedrockruntime::config::{Credentials, Region};
+    use aws_sdk_bedrockruntime::error::ProvideErrorMetadata;
+    let s = stack();
+    let key = s.s3().function_credentials(0).clone();
+    let client = |region: &'static str| {
+        let conf = s
+            .bedrock()
+            .sdk_config()
+            .region(Region::new(region))
+            .credentials_provider(Credentials::new(
+                &key.access_key,
+                &key.secret_key,
+                None,
+                None,
+                "function",
+            ))
+            .build();
+        aws_sdk_bedrockruntime::Client::from_conf(conf)
+    };
+    let body = serde_json::json!({"prompt": "E2E-STANDIN a moth", "aspect_ratio": "2:3"});
+    let call = |region: &'static str, model: &'static str| {
+        let (client, body) = (client(region), body.to_string());
+        async move {
+            client
+                .invoke_model()
+                .model_id(model)
+                .content_type("application/json")
+                .accept("application/json")
+                .body(aws_sdk_bedrockruntime::primitives::Blob::new(body))
+                .send()
+                .await
+        }
+    };
+    call("us-west-2", support::bedrock::SD35_LARGE)
+        .await
+        .unwrap();
+    let denied = call("us-east-1", support::bedrock::SD35_LARGE)
+        .await
+        .unwrap_err();
+    assert_eq!(denied.code(), Some("AccessDeniedException"), "{denied:?}");
+    assert!(denied.into_service_error().is_access_denied_exception());
+
+    // The harness key may call anything, so the region check shows on its own.
+    let harness = s.bedrock().client();
+    let invalid = harness
+        .invoke_model()
+        .model_id(support::bedrock::IMAGE_CORE)
+        .content_type("application/json")
+        .body(aws_sdk_bedrockruntime::primitives::Blob::new(
+            body.to_string(),
+        ))
+        .send()
+        .await
+        .unwrap_err()
+        .into_service_error();
+    assert!(invalid.is_validation_exception(), "{invalid:?}");
+    assert_eq!(
+        invalid.meta().message(),
+        Some(support::bedrock::INVALID_MODEL_ID)
+    );
+}

@@ -141,7 +141,16 @@ async fn auth_and_channel_errors_are_http_200_with_slack_codes() {
 
     let answer = post(&slack, json!({"channel": "C0NOPE", "text": "hi"})).await;
     assert_eq!(answer["error"], "channel_not_found");
+    // A private channel the bot is not in does not exist for it.
+    slack.api().set_private("G0009", false);
+    let answer = post(&slack, json!({"channel": "G0009", "text": "hi"})).await;
+    assert_eq!(answer["error"], "channel_not_found");
+    // A public one takes the post, with the manifest's chat:write.public...
     slack.api().set_member("C0002", false);
+    let answer = post(&slack, json!({"channel": "C0002", "text": "hi"})).await;
+    assert_eq!(answer["ok"], true, "{answer}");
+    // ...and refuses it without.
+    slack.api().revoke_scope("chat:write.public");
     let answer = post(&slack, json!({"channel": "C0002", "text": "hi"})).await;
     assert_eq!(answer["error"], "not_in_channel");
     slack.api().set_member("C0002", true);
@@ -156,6 +165,7 @@ async fn auth_and_channel_errors_are_http_200_with_slack_codes() {
     .await;
     assert_eq!(answer["error"], "invalid_thread_ts");
     assert!(slack.api().channel_messages(DEFAULT_CHANNEL).is_empty());
+    assert_eq!(slack.api().channel_messages("C0002").len(), 2);
 }
 
 #[tokio::test]

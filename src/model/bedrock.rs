@@ -25,16 +25,26 @@ const STABILITY_MAX_TEXT: usize = 10_000;
 
 #[derive(Debug, Clone)]
 pub struct BedrockModel {
+    /// A client for `region`: Bedrock serves each model only in some regions, so every model
+    /// is called through the client of its own region.
     client: aws_sdk_bedrockruntime::Client,
+    region: String,
     model: ModelId,
     timeout: Duration,
 }
 
 impl BedrockModel {
-    /// `model` must not be [`ModelId::Offline`]. `timeout` bounds one call.
-    pub fn new(client: aws_sdk_bedrockruntime::Client, model: ModelId, timeout: Duration) -> Self {
+    /// `model` must not be [`ModelId::Offline`]; `client` must be configured for `region`,
+    /// which is named in errors. `timeout` bounds one call.
+    pub fn new(
+        client: aws_sdk_bedrockruntime::Client,
+        region: impl Into<String>,
+        model: ModelId,
+        timeout: Duration,
+    ) -> Self {
         Self {
             client,
+            region: region.into(),
             model,
             timeout,
         }
@@ -176,62 +186,32 @@ pub fn parse_response(request: &ImageRequest, body: &[u8]) -> Result<GeneratedIm
     }
 }
 
-/// Maps an InvokeModel failure onto what Marquee can tell people.
-pub fn map_error(error: SdkError<InvokeModelError>) -> ModelError {
-    let detail_of = |message: Option<&str>| {
-        message
-            .unwrap_or("no detail")
-            .chars()
-            .take(300)
-            .collect::<String>()
-    };
+/// Bedrock's message when the model id is not served in the region called (also seen for ids
+/// that do not exist at all). Bedrock sends it as a ValidationException, so matching on the
+/// error type alone would blame the request's parameters.
+const NOT_IN_REGION_MESSAGES: [&str; 2] = [
+    // "The provided model identifier is invalid." (HTTP 400, ValidationException).
+    "model identifier is invalid",
+    // "Invocation of model ID ... with on-demand throughput isn't supported": the model exists
+    // here only behind an inference profile, which is not on-demand use of the model.
+    "on-demand throughput",
+];
+
+fn detail_of(message: Option<&str>) -> String {
+    message
+        .unwrap_or("no detail")
+        .chars()
+        .take(300)
+        .collect::<String>()
+}
+
+/// Maps an InvokeModel failure in `region` onto what Marquee can tell people.
+pub fn map_error(error: SdkError<InvokeModelError>, region: &str) -> ModelError {
     match error {
-        SdkError::ServiceError(context) => {
-            let err = context.into_err();
-            match &err {
-                InvokeModelError::ThrottlingException(_) => ModelError::Throttled,
-                InvokeModelError::ServiceUnavailableException(e) => ModelError::Unavailable {
-                    detail: detail_of(e.message()),
-                },
-                InvokeModelError::InternalServerException(e) => ModelError::Unavailable {
-                    detail: detail_of(e.message()),
-                },
-                InvokeModelError::ModelNotReadyException(e) => ModelError::Unavailable {
-                    detail: detail_of(e.message()),
-                },
-                InvokeModelError::ModelTimeoutException(_) => ModelError::Timeout { secs: 0 },
-                InvokeModelError::ServiceQuotaExceededException(e) => ModelError::QuotaExceeded {
-                    detail: detail_of(e.message()),
-                },
-                InvokeModelError::AccessDeniedException(e) => ModelError::AccessDenied {
-                    detail: detail_of(e.message()),
-                },
-                InvokeModelError::ResourceNotFoundException(e) => ModelError::NotFound {
-                    detail: detail_of(e.message()),
-                },
-                InvokeModelError::ValidationException(e) => {
-                    let detail = detail_of(e.message());
-                    let lower = detail.to_lowercase();
-                    // Nova Canvas reports a blocked prompt as a ValidationException that names
-                    // its content filters.
-                    if lower.contains("content filter") || lower.contains("blocked") {
-                        ModelError::Filtered {
-                            stage: FilterStage::Prompt,
-                            detail,
-                        }
-                    } else {
-                        ModelError::Invalid { detail }
-                    }
-                }
-                InvokeModelError::ModelErrorException(e) => ModelError::Unavailable {
-                    detail: detail_of(e.message()),
-                },
-                _ => ModelError::Other(Box::new(err)),
-            }
-        }
+        SdkError::ServiceError(context) => map_service_error(context.into_err(), region),
         SdkError::TimeoutError(_) => ModelError::Timeout { secs: 0 },
         SdkError::DispatchFailure(e) => ModelError::Unavailable {
-            detail: format!("could not reach Bedrock: {e:?}")
+            detail: format!("could not reach Bedrock in {region}: {e:?}")
                 .chars()
                 .take(300)
                 .collect(),
@@ -241,13 +221,65 @@ pub fn map_error(error: SdkError<InvokeModelError>) -> ModelError {
     }
 }
 
+/// Maps an error Bedrock answered with, in `region`.
+pub fn map_service_error(err: InvokeModelError, region: &str) -> ModelError {
+    let region = region.to_owned();
+    match &err {
+        InvokeModelError::ThrottlingException(_) => ModelError::Throttled,
+        InvokeModelError::ServiceUnavailableException(e) => ModelError::Unavailable {
+            detail: detail_of(e.message()),
+        },
+        InvokeModelError::InternalServerException(e) => ModelError::Unavailable {
+            detail: detail_of(e.message()),
+        },
+        InvokeModelError::ModelNotReadyException(e) => ModelError::Unavailable {
+            detail: detail_of(e.message()),
+        },
+        InvokeModelError::ModelTimeoutException(_) => ModelError::Timeout { secs: 0 },
+        InvokeModelError::ServiceQuotaExceededException(e) => ModelError::QuotaExceeded {
+            detail: detail_of(e.message()),
+        },
+        // "You don't have access to the model with the specified model ID." (model access or
+        // its Marketplace subscription missing), or an IAM denial naming bedrock:InvokeModel.
+        InvokeModelError::AccessDeniedException(e) => ModelError::AccessDenied {
+            region,
+            detail: detail_of(e.message()),
+        },
+        InvokeModelError::ResourceNotFoundException(e) => ModelError::NotInRegion {
+            region,
+            detail: detail_of(e.message()),
+        },
+        InvokeModelError::ValidationException(e) => {
+            let detail = detail_of(e.message());
+            let lower = detail.to_lowercase();
+            if NOT_IN_REGION_MESSAGES.iter().any(|m| lower.contains(m)) {
+                ModelError::NotInRegion { region, detail }
+            } else if lower.contains("content filter") || lower.contains("blocked") {
+                // Nova Canvas reports a blocked prompt as a ValidationException that names
+                // its content filters.
+                ModelError::Filtered {
+                    stage: FilterStage::Prompt,
+                    detail,
+                }
+            } else {
+                ModelError::Invalid { detail }
+            }
+        }
+        InvokeModelError::ModelErrorException(e) => ModelError::Unavailable {
+            detail: detail_of(e.message()),
+        },
+        _ => ModelError::Other(Box::new(err)),
+    }
+}
+
 #[async_trait]
 impl ImageModel for BedrockModel {
     async fn generate(&self, request: &ImageRequest) -> Result<GeneratedImage, ModelError> {
         let model_id = self
             .model
             .bedrock_id()
-            .ok_or_else(|| ModelError::NotFound {
+            .ok_or_else(|| ModelError::NotInRegion {
+                region: self.region.clone(),
                 detail: "the offline model is not a Bedrock model".into(),
             })?;
         let body = serde_json::to_vec(&request_body(request))
@@ -266,7 +298,7 @@ impl ImageModel for BedrockModel {
                     secs: self.timeout.as_secs(),
                 });
             }
-            Ok(result) => result.map_err(map_error)?,
+            Ok(result) => result.map_err(|e| map_error(e, &self.region))?,
         };
         let bytes = output.body.into_inner();
         // Decoding a megapixel PNG is CPU work: keep it off the async executor.
@@ -325,6 +357,52 @@ mod tests {
         );
         assert_eq!(cfg["seed"], 858_993_459, "seed clamped into Nova's range");
         assert_eq!(cfg["numberOfImages"], 1);
+    }
+
+    /// What Bedrock answers for a model id it does not serve in the region called, and for a
+    /// model whose access is not in place: neither may be blamed on the user's settings.
+    #[test]
+    fn a_model_outside_its_region_is_not_blamed_on_the_request() {
+        use aws_sdk_bedrockruntime::types::error::{
+            AccessDeniedException, ResourceNotFoundException, ValidationException,
+        };
+        let invalid_id = InvokeModelError::ValidationException(
+            ValidationException::builder()
+                .message("The provided model identifier is invalid.")
+                .build(),
+        );
+        match map_service_error(invalid_id, "us-west-2") {
+            ModelError::NotInRegion { region, .. } => assert_eq!(region, "us-west-2"),
+            other => panic!("{other:?}"),
+        }
+        let not_found = InvokeModelError::ResourceNotFoundException(
+            ResourceNotFoundException::builder()
+                .message("Model not found.")
+                .build(),
+        );
+        assert!(matches!(
+            map_service_error(not_found, "eu-west-3"),
+            ModelError::NotInRegion { .. }
+        ));
+        let denied = InvokeModelError::AccessDeniedException(
+            AccessDeniedException::builder()
+                .message("You don't have access to the model with the specified model ID.")
+                .build(),
+        );
+        match map_service_error(denied, "us-east-1") {
+            ModelError::AccessDenied { region, .. } => assert_eq!(region, "us-east-1"),
+            other => panic!("{other:?}"),
+        }
+        // A real parameter problem still says so.
+        let bad_params = InvokeModelError::ValidationException(
+            ValidationException::builder()
+                .message("Malformed input request: #/seed: 5000000000 is not in the range")
+                .build(),
+        );
+        assert!(matches!(
+            map_service_error(bad_params, "us-west-2"),
+            ModelError::Invalid { .. }
+        ));
     }
 
     fn png_b64() -> String {

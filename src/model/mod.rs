@@ -19,7 +19,9 @@ use async_trait::async_trait;
 use crate::poster::style::Style;
 
 /// The models Marquee knows how to call.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, serde::Serialize, serde::Deserialize,
+)]
 #[serde(rename_all = "kebab-case")]
 pub enum ModelId {
     /// The embedded generator: deterministic art from prompt, style and seed.
@@ -40,6 +42,34 @@ pub enum Family {
     Offline,
     Stability,
     Nova,
+}
+
+impl Family {
+    /// The family's name in configuration (`MARQUEE_MODEL_REGIONS=stability=us-west-2`).
+    pub fn name(self) -> &'static str {
+        match self {
+            Family::Offline => "offline",
+            Family::Stability => "stability",
+            Family::Nova => "nova",
+        }
+    }
+
+    /// The region that serves the family's models on demand when configuration names none.
+    ///
+    /// Bedrock serves each model only in some regions and answers a call anywhere else with a
+    /// ValidationException ("The provided model identifier is invalid."). Per the Bedrock user
+    /// guide (model cards and "Supported Regions and models for model copy"), Stability's
+    /// SD3.5 Large, Stable Image Core and Stable Image Ultra are served on demand in us-west-2,
+    /// and Amazon Nova Canvas in us-east-1, ap-northeast-2 and eu-west-1, not us-west-2. No one
+    /// region serves both families, so each family carries its own default (see
+    /// docs/INSTALL.md, section 2, for sources).
+    pub fn default_region(self) -> Option<&'static str> {
+        match self {
+            Family::Offline => None,
+            Family::Stability => Some("us-west-2"),
+            Family::Nova => Some("us-east-1"),
+        }
+    }
 }
 
 impl ModelId {
@@ -90,6 +120,12 @@ impl ModelId {
             ModelId::NovaCanvas => Family::Nova,
             _ => Family::Stability,
         }
+    }
+
+    /// The region Marquee calls this model in unless configured otherwise; `None` for the
+    /// offline generator, which needs no region. See [`Family::default_region`].
+    pub fn default_region(self) -> Option<&'static str> {
+        self.family().default_region()
     }
 
     /// The largest seed the model accepts (Stability: 4294967294, Nova Canvas: 858993459).
@@ -304,10 +340,14 @@ pub enum ModelError {
     Unavailable { detail: String },
     #[error("the model did not answer within {secs} s")]
     Timeout { secs: u64 },
-    #[error("access to the model is denied ({detail})")]
-    AccessDenied { detail: String },
-    #[error("the model was not found in this region ({detail})")]
-    NotFound { detail: String },
+    /// Bedrock's AccessDeniedException: model access (the Marketplace subscription of a
+    /// third-party model) is not in place in this account and region, or IAM refuses the call.
+    #[error("access to the model in {region} is denied ({detail})")]
+    AccessDenied { region: String, detail: String },
+    /// The model id is not served in the region called: Bedrock answers a ValidationException
+    /// ("The provided model identifier is invalid.") or a ResourceNotFoundException.
+    #[error("the model is not available in {region} ({detail})")]
+    NotInRegion { region: String, detail: String },
     #[error("the account's model quota is exhausted ({detail})")]
     QuotaExceeded { detail: String },
     #[error("the model rejected the request ({detail})")]
@@ -335,7 +375,7 @@ impl ModelError {
             ModelError::Unavailable { .. } => "ModelUnavailable",
             ModelError::Timeout { .. } => "ModelTimeout",
             ModelError::AccessDenied { .. } => "ModelAccessDenied",
-            ModelError::NotFound { .. } => "ModelNotFound",
+            ModelError::NotInRegion { .. } => "ModelNotInRegion",
             ModelError::QuotaExceeded { .. } => "QuotaExceeded",
             ModelError::Invalid { .. } => "InvalidModelRequest",
             ModelError::Malformed { .. } => "MalformedModelResponse",
@@ -388,6 +428,20 @@ mod tests {
     }
 
     #[test]
+    fn each_family_defaults_to_a_region_that_serves_it() {
+        for m in ModelId::ALL {
+            let want = match m {
+                ModelId::Offline => None,
+                ModelId::NovaCanvas => Some("us-east-1"),
+                ModelId::Sd35Large | ModelId::StableImageCore | ModelId::StableImageUltra => {
+                    Some("us-west-2")
+                }
+            };
+            assert_eq!(m.default_region(), want, "{m}");
+        }
+    }
+
+    #[test]
     fn aspects_parse_in_several_spellings() {
         assert_eq!(Aspect::parse("2:3"), Some(Aspect::Portrait2x3));
         assert_eq!(Aspect::parse("16x9"), Some(Aspect::Landscape16x9));
@@ -434,6 +488,14 @@ mod tests {
         );
         assert!(
             !ModelError::AccessDenied {
+                region: "us-west-2".into(),
+                detail: String::new()
+            }
+            .is_retryable()
+        );
+        assert!(
+            !ModelError::NotInRegion {
+                region: "us-west-2".into(),
                 detail: String::new()
             }
             .is_retryable()

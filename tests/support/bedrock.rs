@@ -7,8 +7,17 @@
 //! make it misbehave with [`Fault`]s, globally or only for prompts containing a marker, each
 //! consumed once per request ("throttle twice, then succeed"). Every call is recorded.
 //!
+//! Like the real service it answers per region and per caller: the region comes from the SigV4
+//! credential scope (`Credential=AKID/20261201/us-west-2/bedrock/aws4_request`), and a model is
+//! served only in the regions Bedrock serves it in ([`MODEL_REGIONS`]); anywhere else the answer
+//! is Bedrock's 400 ValidationException "The provided model identifier is invalid.". The caller
+//! is known by its access key, and each key carries the IAM statements of its role (for the
+//! function: the statements `template.yaml` grants, evaluated by `support::cfn`), so a call the
+//! template would not allow is refused with IAM's AccessDeniedException, and a key the stand-in
+//! does not know with UnrecognizedClientException.
+//!
 //! Known differences: `output_format: "jpeg"` still returns a PNG; SD3.5 image-to-image (`mode`,
-//! `image`, `strength`) is rejected as unsupported.
+//! `image`, `strength`) is rejected as unsupported; the signature itself is not verified.
 
 use std::collections::HashMap;
 use std::net::SocketAddr;
@@ -31,6 +40,26 @@ pub const NOVA_CANVAS: &str = "amazon.nova-canvas-v1:0";
 
 /// Every model id the stand-in serves.
 pub const MODEL_IDS: [&str; 4] = [SD35_LARGE, IMAGE_CORE, IMAGE_ULTRA, NOVA_CANVAS];
+
+/// Where Bedrock serves each model on demand. Sources (see docs/INSTALL.md, section 2): the
+/// Bedrock user guide's model pages and Regional availability (Stability's image models in
+/// us-west-2) and "Supported Regions and models for model copy" (Nova Canvas: us-east-1,
+/// eu-west-1, ap-northeast-2; not us-west-2, as aws-samples/amazon-bedrock-workshop#340 also
+/// found).
+pub const MODEL_REGIONS: [(&str, &[&str]); 4] = [
+    (SD35_LARGE, &["us-west-2"]),
+    (IMAGE_CORE, &["us-west-2"]),
+    (IMAGE_ULTRA, &["us-west-2"]),
+    (NOVA_CANVAS, &["us-east-1", "eu-west-1", "ap-northeast-2"]),
+];
+
+/// Bedrock's answer (400 ValidationException) for a model id it does not serve in the region
+/// called, as reported in aws-samples/amazon-bedrock-workshop#315 and #340 (Nova Canvas called in
+/// us-west-2) and many SDK issue threads.
+pub const INVALID_MODEL_ID: &str = "The provided model identifier is invalid.";
+
+/// The access key of [`Bedrock::client`]: a harness identity allowed every model.
+pub const HARNESS_ACCESS_KEY: &str = "AKIDSTANDIN";
 
 /// Stability's output size for each aspect ratio (about one megapixel).
 pub const STABILITY_SIZES: [(&str, u32, u32); 9] = [
@@ -93,6 +122,8 @@ pub struct Call {
     pub status: u16,
     /// The fault applied, if any.
     pub fault: Option<Fault>,
+    /// The region of the SigV4 credential scope (empty when the request was not signed).
+    pub region: String,
 }
 
 impl Call {
@@ -112,6 +143,8 @@ struct Rule {
 struct Inner {
     calls: Vec<Call>,
     rules: Vec<Rule>,
+    /// Each known access key's IAM statements.
+    principals: HashMap<String, Vec<super::cfn::Statement>>,
     // PNG encoding costs tens of milliseconds in debug builds; sizes and seed variants repeat.
     images: HashMap<(u32, u32, u8), Arc<String>>,
 }
@@ -127,6 +160,15 @@ impl Bedrock {
     /// Starts the stand-in on the background runtime.
     pub fn start() -> Bedrock {
         let inner = Arc::new(Mutex::new(Inner::default()));
+        lock(&inner).principals.insert(
+            HARNESS_ACCESS_KEY.into(),
+            vec![super::cfn::Statement {
+                sid: "Harness".into(),
+                allow: true,
+                actions: vec!["bedrock:*".into()],
+                resources: vec!["*".into()],
+            }],
+        );
         let app = Router::new()
             .route("/model/{model_id}/invoke", post(invoke))
             .with_state(inner.clone());
@@ -148,7 +190,7 @@ impl Bedrock {
             .region(Region::new("us-east-1"))
             .endpoint_url(self.endpoint())
             .credentials_provider(Credentials::new(
-                "AKIDSTANDIN",
+                HARNESS_ACCESS_KEY,
                 "standin-secret",
                 None,
                 None,
@@ -159,6 +201,14 @@ impl Bedrock {
     /// A client with the SDK's default retries.
     pub fn client(&self) -> aws_sdk_bedrockruntime::Client {
         aws_sdk_bedrockruntime::Client::from_conf(self.sdk_config().build())
+    }
+
+    /// Lets `access_key` call Bedrock with the given IAM statements (a role's policy), replacing
+    /// any it had. Calls signed with other keys are refused as AWS refuses unknown keys.
+    pub fn grant(&self, access_key: &str, statements: Vec<super::cfn::Statement>) {
+        self.lock()
+            .principals
+            .insert(access_key.to_owned(), statements);
     }
 
     /// Applies `fault` to the next `times` requests, whatever their prompt. Prefer
@@ -246,6 +296,9 @@ async fn invoke(
     // The SDK sends `stability.sd3-5-large-v1%3A0`; axum's `Path` percent-decodes the segment.
     let model_id = raw_id;
     let parsed: Value = serde_json::from_slice(&body).unwrap_or(Value::Null);
+    let region = credential_scope(&headers)
+        .map(|(_, region)| region)
+        .unwrap_or_default();
     // Recorded on arrival, so a call whose client gave up during a hang still counts; the
     // status is filled in when (if) it is answered.
     let index = {
@@ -256,6 +309,7 @@ async fn invoke(
             at: SystemTime::now(),
             status: 0,
             fault: None,
+            region,
         });
         guard.calls.len() - 1
     };
@@ -280,11 +334,20 @@ async fn answer(
     if let Err((status, code, message)) = check_headers(headers) {
         return fail(status, code, &message);
     }
-    let Some(family) = family(model_id) else {
+    if let Err((status, code, message)) = authorize(inner, headers, model_id) {
+        return fail(status, code, &message);
+    }
+    let region = credential_scope(headers)
+        .map(|(_, r)| r)
+        .unwrap_or_default();
+    let served_here = MODEL_REGIONS
+        .iter()
+        .any(|(id, regions)| *id == model_id && regions.contains(&region.as_str()));
+    let (Some(family), true) = (family(model_id), served_here) else {
         return fail(
-            StatusCode::NOT_FOUND,
-            "ResourceNotFoundException",
-            "Could not resolve the foundation model from the provided model identifier.",
+            StatusCode::BAD_REQUEST,
+            "ValidationException",
+            INVALID_MODEL_ID,
         );
     };
     if serde_json::from_slice::<Value>(raw).is_err() {
@@ -450,6 +513,58 @@ fn check_headers(headers: &HeaderMap) -> Result<(), (StatusCode, &'static str, S
         ));
     }
     Ok(())
+}
+
+/// The access key and region of a SigV4 `Authorization` header's credential scope.
+fn credential_scope(headers: &HeaderMap) -> Option<(String, String)> {
+    let auth = headers.get(header::AUTHORIZATION)?.to_str().ok()?;
+    let credential = auth
+        .split([' ', ','])
+        .find_map(|part| part.trim().strip_prefix("Credential="))?;
+    // AKID/20261201/us-west-2/bedrock/aws4_request
+    let mut parts = credential.split('/');
+    let key = parts.next()?.to_owned();
+    let _date = parts.next()?;
+    let region = parts.next()?.to_owned();
+    Some((key, region))
+}
+
+/// IAM's part: the caller must be a known key whose statements allow `bedrock:InvokeModel` on
+/// the model's ARN in the region called. The wording is IAM's for an identity-based denial.
+fn authorize(
+    inner: &Mutex<Inner>,
+    headers: &HeaderMap,
+    model_id: &str,
+) -> Result<(), (StatusCode, &'static str, String)> {
+    let Some((key, region)) = credential_scope(headers) else {
+        return Err((
+            StatusCode::FORBIDDEN,
+            "InvalidSignatureException",
+            "the Authorization header has no credential scope".into(),
+        ));
+    };
+    let guard = lock(inner);
+    let Some(statements) = guard.principals.get(&key) else {
+        return Err((
+            StatusCode::FORBIDDEN,
+            "UnrecognizedClientException",
+            "The security token included in the request is invalid.".into(),
+        ));
+    };
+    let arn = format!("arn:aws:bedrock:{region}::foundation-model/{model_id}");
+    if super::cfn::allows(statements, "bedrock:InvokeModel", &arn) {
+        Ok(())
+    } else {
+        Err((
+            StatusCode::FORBIDDEN,
+            "AccessDeniedException",
+            format!(
+                "User: arn:aws:sts::123456789012:assumed-role/marquee-function/{key} is not \
+                 authorized to perform: bedrock:InvokeModel on resource: {arn} because no \
+                 identity-based policy allows the bedrock:InvokeModel action"
+            ),
+        ))
+    }
 }
 
 fn prompt_of(body: &Value) -> Option<&str> {

@@ -14,6 +14,7 @@
 #![allow(dead_code)]
 
 pub mod bedrock;
+pub mod cfn;
 pub mod lambda_async;
 pub mod process;
 pub mod seaweed;
@@ -36,6 +37,30 @@ use watch::Watch;
 /// The Lambda binary `cargo lambda watch` serves. `MARQUEE_TEST_LAMBDA_BIN` exists only so the
 /// harness can prove itself against a stand-in binary before the product's binary exists.
 const DEFAULT_LAMBDA_BIN: &str = "marquee-lambda";
+
+/// The test deployment's model parameters: a mixed AllowedModels, so one function calls
+/// Stability's models in their region and Nova Canvas in its own (plus the offline model).
+pub const DEFAULT_MODEL: &str = "stability.sd3-5-large-v1:0";
+pub const ALLOWED_MODELS: &str = "stability.stable-image-core-v1:1,stability.stable-image-ultra-v1:1,amazon.nova-canvas-v1:0,offline";
+
+/// The function's logical id in `template.yaml`.
+const FUNCTION: &str = "MarqueeFunction";
+
+/// `template.yaml` with the test deployment's values: the stack's bucket and the models above;
+/// every other parameter keeps its default. Tests derive the function's model settings and its
+/// permissions from this, never from hand-written copies.
+pub fn deployment(bucket: &str) -> cfn::Deployment {
+    cfn::Deployment::from_repo()
+        .param("DefaultModel", DEFAULT_MODEL)
+        .param("AllowedModels", ALLOWED_MODELS)
+        .bucket("PosterBucket", bucket)
+}
+
+/// The same deployment with Nova Canvas put, by the admin, in a region Bedrock does not serve
+/// it in (us-west-2, where the Stability models live).
+pub fn misplaced_nova_deployment(bucket: &str) -> cfn::Deployment {
+    deployment(bucket).param("NovaRegion", "us-west-2")
+}
 
 /// How long the first request to `cargo lambda watch` may take; it compiles the crate first.
 const WATCH_READY_TIMEOUT: Duration = Duration::from_secs(15 * 60);
@@ -95,11 +120,16 @@ pub struct Stack {
     /// instance's environment can name its own public address.
     lambda_port: u16,
     bot_lambda_port: u16,
+    misplaced_lambda_port: u16,
     lambda: OnceLock<Result<Watch, String>>,
     /// A second function instance configured with a Slack bot token, with its own
     /// async-invoke stand-in so its self-invocations reach it and not the first one.
     bot_invoke: AsyncInvoke,
     bot_lambda: OnceLock<Result<Watch, String>>,
+    /// A third instance, deployed with Nova Canvas in the wrong region (see
+    /// [`misplaced_nova_deployment`]), with its own key and async-invoke stand-in.
+    misplaced_invoke: AsyncInvoke,
+    misplaced_lambda: OnceLock<Result<Watch, String>>,
 }
 
 /// The shared stack, started on first use. Panics (with the cause) if a part cannot start; a
@@ -117,15 +147,27 @@ pub fn stack() -> &'static Stack {
 impl Stack {
     fn start() -> Result<Stack, Error> {
         let started = Instant::now();
-        let s3 = Seaweed::start()?;
+        let bucket = format!("marquee-test-{}", random_token(8).to_lowercase());
+        let statements = deployment(&bucket).function_statements(FUNCTION);
+        // Key 0: the main and bot-token instances (one deployment); key 1: the misplaced one.
+        let s3 = Seaweed::start(&bucket, |b| seaweed::actions_for(&statements, b), 2)?;
+        if let Some(policy) = seaweed::write_gap_policy(&statements, s3.function_actions()) {
+            s3.set_bucket_policy(&policy)?;
+        }
         eprintln!(
             "[support] SeaweedFS S3 ready at {} in {:.1?}",
             s3.endpoint(),
             started.elapsed()
         );
-        let lambda_ports = free_ports(2);
+        let lambda_ports = free_ports(3);
+        let bedrock = Bedrock::start();
+        bedrock.grant(&s3.function_credentials(0).access_key, statements);
+        bedrock.grant(
+            &s3.function_credentials(1).access_key,
+            misplaced_nova_deployment(&bucket).function_statements(FUNCTION),
+        );
         Ok(Stack {
-            bedrock: Bedrock::start(),
+            bedrock,
             slack: Slack::start(),
             invoke: AsyncInvoke::start(),
             s3,
@@ -133,9 +175,12 @@ impl Stack {
             link_key: random_token(48),
             lambda_port: lambda_ports[0],
             bot_lambda_port: lambda_ports[1],
+            misplaced_lambda_port: lambda_ports[2],
             lambda: OnceLock::new(),
             bot_invoke: AsyncInvoke::start(),
             bot_lambda: OnceLock::new(),
+            misplaced_invoke: AsyncInvoke::start(),
+            misplaced_lambda: OnceLock::new(),
         })
     }
 
@@ -163,52 +208,102 @@ impl Stack {
 
     /// The exact environment the function under test gets, in env-file order.
     pub fn env(&self) -> Vec<(String, String)> {
-        self.env_at(self.lambda_port)
+        self.env_for(
+            &deployment(self.s3.bucket()),
+            0,
+            &self.invoke,
+            self.lambda_port,
+        )
     }
 
-    /// The environment of a function instance serving on `port`. Behind API Gateway the
-    /// function takes its public address from the request's host; under `cargo lambda watch`
-    /// the address has a path prefix, so it is configured, as an admin with a custom domain
-    /// would.
-    fn env_at(&self, port: u16) -> Vec<(String, String)> {
-        let bin = lambda_bin();
+    /// The environment of one deployment serving on `port`: the model settings and bucket
+    /// exactly as the template sets them, the stand-ins' endpoints, and the deployment's own
+    /// key. Behind API Gateway the function takes its public address from the request's host;
+    /// under `cargo lambda watch` the address has a path prefix, so it is configured, as an
+    /// admin with a custom domain would.
+    fn env_for(
+        &self,
+        deployment: &cfn::Deployment,
+        key: usize,
+        invoke: &AsyncInvoke,
+        port: u16,
+    ) -> Vec<(String, String)> {
+        let template = deployment.function_env(FUNCTION);
+        let from_template = |name: &str| {
+            template
+                .get(name)
+                .cloned()
+                .unwrap_or_else(|| panic!("template.yaml does not set {name}"))
+        };
+        let credentials = self.s3.function_credentials(key);
         let pairs = [
             ("SLACK_SIGNING_SECRET", self.signing_secret.clone()),
             ("MARQUEE_LINK_KEY", self.link_key.clone()),
-            ("MARQUEE_PUBLIC_URL", Watch::http_base_at(port, &bin)),
-            ("MARQUEE_MODEL", "sd3.5".into()),
+            (
+                "MARQUEE_PUBLIC_URL",
+                Watch::http_base_at(port, &lambda_bin()),
+            ),
+            ("MARQUEE_MODEL", from_template("MARQUEE_MODEL")),
             (
                 "MARQUEE_ALLOWED_MODELS",
-                "sd3.5,core,ultra,nova,offline".into(),
+                from_template("MARQUEE_ALLOWED_MODELS"),
             ),
-            ("MARQUEE_BUCKET", self.s3.bucket().into()),
+            (
+                "MARQUEE_MODEL_REGIONS",
+                from_template("MARQUEE_MODEL_REGIONS"),
+            ),
+            ("MARQUEE_BUCKET", from_template("MARQUEE_BUCKET")),
             ("MARQUEE_S3_FORCE_PATH_STYLE", "true".into()),
             ("MARQUEE_RESPONSE_URL_HOSTS", self.slack.base_url()),
             ("MARQUEE_MODEL_TIMEOUT", "5s".into()),
             ("MARQUEE_LOG", "info".into()),
             ("AWS_ENDPOINT_URL_S3", self.s3.endpoint()),
             ("AWS_ENDPOINT_URL_BEDROCK_RUNTIME", self.bedrock.endpoint()),
-            ("AWS_ENDPOINT_URL_LAMBDA", self.invoke.endpoint()),
-            ("AWS_ACCESS_KEY_ID", self.s3.access_key().into()),
-            ("AWS_SECRET_ACCESS_KEY", self.s3.secret_key().into()),
+            ("AWS_ENDPOINT_URL_LAMBDA", invoke.endpoint()),
+            ("AWS_ACCESS_KEY_ID", credentials.access_key.clone()),
+            ("AWS_SECRET_ACCESS_KEY", credentials.secret_key.clone()),
             ("AWS_REGION", "us-east-1".into()),
         ];
         pairs.into_iter().map(|(k, v)| (k.to_string(), v)).collect()
+    }
+
+    /// The instance deployed with Nova Canvas in a region that does not serve it.
+    pub fn lambda_with_misplaced_nova(&self) -> &Watch {
+        let watch = self.misplaced_lambda.get_or_init(|| {
+            let env = self.env_for(
+                &misplaced_nova_deployment(self.s3.bucket()),
+                1,
+                &self.misplaced_invoke,
+                self.misplaced_lambda_port,
+            );
+            let watch = Watch::start(
+                &crate_root(),
+                &lambda_bin(),
+                self.misplaced_lambda_port,
+                &env,
+                WATCH_READY_TIMEOUT,
+            )
+            .map_err(|e| e.to_string())?;
+            self.misplaced_invoke.set_target(&watch.invoke_base());
+            Ok(watch)
+        });
+        match watch {
+            Ok(watch) => watch,
+            Err(e) => panic!("cargo lambda watch (misplaced Nova) could not start: {e}"),
+        }
     }
 
     /// The environment of the bot-token instance: the same, plus the bot token and the Web
     /// API stand-in, and its own async-invoke stand-in.
     pub fn bot_env(&self) -> Vec<(String, String)> {
         let mut env: Vec<(String, String)> = self
-            .env_at(self.bot_lambda_port)
+            .env_for(
+                &deployment(self.s3.bucket()),
+                0,
+                &self.bot_invoke,
+                self.bot_lambda_port,
+            )
             .into_iter()
-            .map(|(k, v)| {
-                if k == "AWS_ENDPOINT_URL_LAMBDA" {
-                    (k, self.bot_invoke.endpoint())
-                } else {
-                    (k, v)
-                }
-            })
             .collect();
         env.push(("SLACK_BOT_TOKEN".into(), self.slack.bot_token()));
         env.push((

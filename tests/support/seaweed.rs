@@ -5,12 +5,17 @@
 //! Marquee gets wrong fails here as it would on AWS. Readiness is a signed CreateBucket that
 //! succeeds (the port answers about a second before signed requests do). The process can be
 //! stopped and restarted mid-test (same ports, same data) for fault tests.
+//!
+//! Two identities, as on AWS: the harness's own admin (bucket creation, reading results back),
+//! which the product never gets, and the function's, whose SeaweedFS actions are generated from
+//! `template.yaml`'s S3 statements by [`actions_for`], so code that touches a key or an action
+//! the template does not grant fails here as it would in Lambda.
 
 use std::path::PathBuf;
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
-use aws_sdk_s3::config::{BehaviorVersion, Credentials, Region};
+use aws_sdk_s3::config::{BehaviorVersion, Region};
 use aws_sdk_s3::error::ProvideErrorMetadata;
 
 use super::Error;
@@ -18,9 +23,130 @@ use super::process::Supervised;
 
 const READY_TIMEOUT: Duration = Duration::from_secs(30);
 
+/// How SeaweedFS scopes an identity's actions (weed/s3api/auth_credentials.go, `canDo`, and
+/// s3_constants/s3_actions.go in seaweedfs/seaweedfs): an action is `Read`, `Write`, `List`,
+/// `Tagging`, `Admin` (and `ReadAcp`, `WriteAcp`, `DeleteBucket`), alone for every bucket, as
+/// `Action:bucket` for one bucket, or as `Action:bucket/prefix*`, which matches any object whose
+/// `bucket/key` starts with `bucket/prefix`. The S3 routes check: GetObject and HeadObject `Read`;
+/// PutObject, DeleteObject (and multi-object delete) `Write`; ListObjects `List`; object tagging
+/// `Tagging`; bucket creation `Admin`.
+///
+/// Each S3 action the template grants on `arn:aws:s3:::bucket/prefix*` maps to the narrowest
+/// SeaweedFS action on `bucket/prefix*`. One gap cannot be closed this way: `Write` covers both
+/// PutObject and DeleteObject, so a prefix where the template grants only s3:PutObject (posters/,
+/// jobs/) would also let the function delete there (and DeleteObject alone would allow puts);
+/// [`write_gap_policy`] closes it with a bucket policy.
+/// Everything else the template does not grant is refused, including any key outside the
+/// granted prefixes and every bucket-level call (ListBucket, HeadBucket, CreateBucket).
+///
+/// Panics on an S3 statement it cannot express (a Deny, `s3:*`, a wildcard inside a key), so
+/// that a template change is looked at instead of silently widened or narrowed.
+pub fn actions_for(statements: &[super::cfn::Statement], bucket: &str) -> Vec<String> {
+    let bucket_arn = format!("arn:aws:s3:::{bucket}");
+    let mut out: Vec<String> = Vec::new();
+    for statement in statements {
+        let s3_actions: Vec<&String> = statement
+            .actions
+            .iter()
+            .filter(|a| a.to_ascii_lowercase().starts_with("s3:"))
+            .collect();
+        if s3_actions.is_empty() {
+            continue;
+        }
+        assert!(
+            statement.allow,
+            "statement {}: an S3 Deny cannot be expressed in SeaweedFS identities",
+            statement.sid
+        );
+        for resource in &statement.resources {
+            let scope = if resource == &bucket_arn {
+                bucket.to_owned()
+            } else if let Some(key) = resource.strip_prefix(&format!("{bucket_arn}/")) {
+                let prefix = key.strip_suffix('*').unwrap_or(key);
+                assert!(
+                    !prefix.contains(['*', '?']),
+                    "statement {}: wildcard inside {resource} has no SeaweedFS equivalent",
+                    statement.sid
+                );
+                if key.ends_with('*') {
+                    format!("{bucket}/{prefix}*")
+                } else {
+                    format!("{bucket}/{prefix}")
+                }
+            } else {
+                panic!(
+                    "statement {}: S3 resource {resource} is not bucket {bucket}",
+                    statement.sid
+                );
+            };
+            for action in &s3_actions {
+                let seaweed = match action.to_ascii_lowercase().as_str() {
+                    "s3:getobject" => "Read",
+                    "s3:putobject" | "s3:deleteobject" => "Write",
+                    "s3:listbucket" => "List",
+                    "s3:getobjecttagging" | "s3:putobjecttagging" => "Tagging",
+                    other => panic!(
+                        "statement {}: {other} has no exact SeaweedFS action; map it in tests/support/seaweed.rs",
+                        statement.sid
+                    ),
+                };
+                let entry = format!("{seaweed}:{scope}");
+                if !out.contains(&entry) {
+                    out.push(entry);
+                }
+            }
+        }
+    }
+    out
+}
+
+/// A bucket policy that closes the gap [`actions_for`] leaves: SeaweedFS's `Write` covers both
+/// PutObject and DeleteObject, so for every prefix where the template grants only one of them
+/// the other is denied explicitly. SeaweedFS evaluates bucket policies after authentication,
+/// and an explicit Deny refuses a request its identity's actions would allow (the bucket policy
+/// engine described in seaweedfs/seaweedfs's "Bucket Policy Engine Integration" notes; the e2e
+/// storage test proves it against the weed release the tests use). The Deny names every
+/// principal: the harness's admin never deletes there either. `None` when nothing needs denying.
+pub fn write_gap_policy(
+    statements: &[super::cfn::Statement],
+    function_actions: &[String],
+) -> Option<serde_json::Value> {
+    let mut deny = Vec::new();
+    for scope in function_actions
+        .iter()
+        .filter_map(|a| a.strip_prefix("Write:"))
+    {
+        // `bucket/prefix*` as an S3 ARN, and one key inside it to ask IAM about.
+        let resource = format!("arn:aws:s3:::{scope}");
+        let probe = format!("{}probe", resource.trim_end_matches('*'));
+        for action in ["s3:PutObject", "s3:DeleteObject"] {
+            if !super::cfn::allows(statements, action, &probe) {
+                deny.push(serde_json::json!({
+                    "Sid": format!("NotGranted{}", deny.len()),
+                    "Effect": "Deny",
+                    "Principal": "*",
+                    "Action": action,
+                    "Resource": resource,
+                }));
+            }
+        }
+    }
+    (!deny.is_empty()).then(|| serde_json::json!({"Version": "2012-10-17", "Statement": deny}))
+}
+
+/// One S3 identity's credentials.
+#[derive(Clone, Debug)]
+pub struct Credentials {
+    pub access_key: String,
+    pub secret_key: String,
+}
+
 pub struct Seaweed {
-    access_key: String,
-    secret_key: String,
+    /// The harness's admin identity.
+    admin: Credentials,
+    /// The function's keys: one identity (the role), one key per deployment that uses it.
+    function: Vec<Credentials>,
+    function_actions: Vec<String>,
     bucket: String,
     weed: PathBuf,
     args: Vec<String>,
@@ -32,21 +158,43 @@ pub struct Seaweed {
 
 impl Seaweed {
     /// Starts SeaweedFS and waits until a signed CreateBucket of [`Self::bucket`] succeeds.
-    pub fn start() -> Result<Seaweed, Error> {
+    /// `bucket` is its name; `function_actions` builds the function identity's SeaweedFS actions
+    /// from the bucket name (see [`actions_for`]); the identity gets `function_keys` keys.
+    pub fn start(
+        bucket: &str,
+        function_actions: impl FnOnce(&str) -> Vec<String>,
+        function_keys: usize,
+    ) -> Result<Seaweed, Error> {
         let weed = super::find_tool("weed")?;
         let dir = tempfile::Builder::new()
             .prefix("marquee-seaweed-")
             .tempdir()
             .map_err(|e| Error::io("create a temp dir for SeaweedFS", e))?;
-        let access_key = format!("AK{}", super::random_token(18).to_uppercase());
-        let secret_key = super::random_token(40);
-        let bucket = format!("marquee-test-{}", super::random_token(8).to_lowercase());
-
-        let config = serde_json::json!({"identities": [{
-            "name": "marquee-test",
-            "credentials": [{"accessKey": access_key, "secretKey": secret_key}],
-            "actions": ["Admin", "Read", "List", "Tagging", "Write"],
-        }]});
+        let credentials = || Credentials {
+            access_key: format!("AK{}", super::random_token(18).to_uppercase()),
+            secret_key: super::random_token(40),
+        };
+        let admin = credentials();
+        let function: Vec<Credentials> = (0..function_keys).map(|_| credentials()).collect();
+        let bucket = bucket.to_owned();
+        let function_actions = function_actions(&bucket);
+        let keys = |c: &[Credentials]| -> Vec<serde_json::Value> {
+            c.iter()
+                .map(|c| serde_json::json!({"accessKey": c.access_key, "secretKey": c.secret_key}))
+                .collect()
+        };
+        let config = serde_json::json!({"identities": [
+            {
+                "name": "harness-admin",
+                "credentials": keys(std::slice::from_ref(&admin)),
+                "actions": ["Admin", "Read", "List", "Tagging", "Write"],
+            },
+            {
+                "name": "marquee-function",
+                "credentials": keys(&function),
+                "actions": function_actions,
+            },
+        ]});
         let config_path = dir.path().join("s3.json");
         std::fs::write(&config_path, config.to_string())
             .map_err(|e| Error::io(format!("write {}", config_path.display()), e))?;
@@ -90,8 +238,9 @@ impl Seaweed {
         );
 
         let seaweed = Seaweed {
-            access_key,
-            secret_key,
+            admin,
+            function,
+            function_actions,
             bucket,
             weed,
             args,
@@ -108,12 +257,37 @@ impl Seaweed {
         format!("http://127.0.0.1:{}", self.s3_port)
     }
 
-    pub fn access_key(&self) -> &str {
-        &self.access_key
+    /// The function's `n`th key (one per deployment), for its environment.
+    pub fn function_credentials(&self, n: usize) -> &Credentials {
+        &self.function[n]
     }
 
-    pub fn secret_key(&self) -> &str {
-        &self.secret_key
+    /// Sets the bucket's policy, as the harness's admin.
+    pub fn set_bucket_policy(&self, policy: &serde_json::Value) -> Result<(), Error> {
+        let client = self.client();
+        let (bucket, policy) = (self.bucket.clone(), policy.to_string());
+        super::block_on(async move {
+            client
+                .put_bucket_policy()
+                .bucket(bucket)
+                .policy(policy)
+                .send()
+                .await
+                .map(|_| ())
+                .map_err(|e| {
+                    Error::io(
+                        "set the bucket policy on SeaweedFS",
+                        std::io::Error::other(
+                            aws_sdk_s3::error::DisplayErrorContext(&e).to_string(),
+                        ),
+                    )
+                })
+        })
+    }
+
+    /// The function identity's SeaweedFS actions, as generated from the template.
+    pub fn function_actions(&self) -> &[String] {
+        &self.function_actions
     }
 
     /// A bucket created at start.
@@ -121,15 +295,24 @@ impl Seaweed {
         &self.bucket
     }
 
-    /// A path-style S3 client with the stack's credentials.
+    /// A path-style S3 client with the harness's admin credentials (never the function's).
     pub fn client(&self) -> aws_sdk_s3::Client {
+        self.client_with(&self.admin)
+    }
+
+    /// A path-style S3 client with the function's first key: what the product may do.
+    pub fn function_client(&self) -> aws_sdk_s3::Client {
+        self.client_with(&self.function[0])
+    }
+
+    fn client_with(&self, credentials: &Credentials) -> aws_sdk_s3::Client {
         let config = aws_sdk_s3::Config::builder()
             .behavior_version(BehaviorVersion::latest())
             .region(Region::new("us-east-1"))
             .endpoint_url(self.endpoint())
-            .credentials_provider(Credentials::new(
-                &self.access_key,
-                &self.secret_key,
+            .credentials_provider(aws_sdk_s3::config::Credentials::new(
+                &credentials.access_key,
+                &credentials.secret_key,
                 None,
                 None,
                 "seaweed-test",

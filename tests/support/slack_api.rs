@@ -231,6 +231,11 @@ impl SlackApi {
         self.lock().channels.insert(channel.to_string(), member);
     }
 
+    /// Takes `scope` back from the bot token, as an admin could by editing the app's scopes.
+    pub fn revoke_scope(&self, scope: &str) {
+        self.lock().scopes.retain(|s| s != scope);
+    }
+
     /// Makes `channel` exist as a private channel, with the bot in it or not.
     pub fn set_private(&self, channel: &str, member: bool) {
         let mut inner = self.lock();

@@ -44,7 +44,18 @@ impl Watch {
             .tempdir()
             .map_err(|e| Error::io("create a temp dir for cargo lambda watch", e))?;
         let env_file = dir.path().join("function.env");
-        let contents: String = env.iter().map(|(k, v)| format!("{k}={v}\n")).collect();
+        // Single quotes keep values literal: the env-file parser refuses an unquoted `=` inside a
+        // value (MARQUEE_MODEL_REGIONS=stability=us-west-2,...).
+        let contents: String = env
+            .iter()
+            .map(|(k, v)| {
+                assert!(
+                    !v.contains(['\'', '\n']),
+                    "{k} cannot be written to an env file"
+                );
+                format!("{k}='{v}'\n")
+            })
+            .collect();
         std::fs::write(&env_file, contents)
             .map_err(|e| Error::io(format!("write {}", env_file.display()), e))?;
 
