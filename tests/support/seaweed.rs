@@ -297,15 +297,25 @@ impl Seaweed {
 
     /// A path-style S3 client with the harness's admin credentials (never the function's).
     pub fn client(&self) -> aws_sdk_s3::Client {
-        self.client_with(&self.admin)
+        self.client_with(&self.admin, None)
     }
 
     /// A path-style S3 client with the function's first key: what the product may do.
     pub fn function_client(&self) -> aws_sdk_s3::Client {
-        self.client_with(&self.function[0])
+        self.client_with(&self.function[0], None)
     }
 
-    fn client_with(&self, credentials: &Credentials) -> aws_sdk_s3::Client {
+    /// A client with the function's `n`th key, as temporary credentials that say they expire
+    /// at `expiry` (as a Lambda role's session credentials do).
+    pub fn function_session(&self, n: usize, expiry: std::time::SystemTime) -> aws_sdk_s3::Client {
+        self.client_with(&self.function[n], Some(expiry))
+    }
+
+    fn client_with(
+        &self,
+        credentials: &Credentials,
+        expiry: Option<std::time::SystemTime>,
+    ) -> aws_sdk_s3::Client {
         let config = aws_sdk_s3::Config::builder()
             .behavior_version(BehaviorVersion::latest())
             .region(Region::new("us-east-1"))
@@ -314,7 +324,7 @@ impl Seaweed {
                 &credentials.access_key,
                 &credentials.secret_key,
                 None,
-                None,
+                expiry,
                 "seaweed-test",
             ))
             .force_path_style(true)
