@@ -10,13 +10,14 @@ use std::sync::Arc;
 use aws_config::BehaviorVersion;
 use aws_config::retry::RetryConfig;
 
-use crate::config::{Config, Secret, SecretSource, StoreConfig};
+use crate::config::{Config, SecretSource, StoreConfig};
 use crate::dispatch::{Dispatcher, InProcessDispatcher, LambdaDispatcher};
 use crate::http::{AppState, PublicUrl, system_clock};
 use crate::model::bedrock::BedrockModel;
 use crate::model::offline::OfflineModel;
 use crate::model::{ModelId, Models};
 use crate::pipeline::Pipeline;
+use crate::secret::Secret;
 use crate::slack::SlackClient;
 use crate::slack::command::ModelPolicy;
 use crate::slack::web::WebClient;
@@ -132,7 +133,7 @@ pub async fn build(config: &Config, mode: Mode) -> Result<App, StartError> {
     let bot_token = match resolve(&config.bot_token, sdk.as_ref()).await {
         Ok(token) => token,
         Err(e) => {
-            tracing::error!(error = %crate::pipeline::ErrorChain(&e), "could not read the Slack bot token; continuing without threads and uploads");
+            tracing::error!(error = %crate::errors::ErrorChain(&e), "could not read the Slack bot token; continuing without threads and uploads");
             None
         }
     };

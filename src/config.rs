@@ -8,11 +8,11 @@
 //! This module knows the *names* of things (models, buckets, secrets) but not how to use them.
 
 use std::collections::BTreeMap;
-use std::fmt;
 use std::path::PathBuf;
 use std::time::Duration;
 
 use crate::model::{Family, ModelId};
+use crate::secret::Secret;
 
 /// The names of every variable [`Config::from_lookup`] reads. The deployment template and its
 /// drift test are checked against this list.
@@ -39,6 +39,10 @@ pub const ENV_VARS: &[&str] = &[
     "MARQUEE_LOG",
 ];
 
+/// The production Slack Web API base, used with a bot token unless `SLACK_API_URL` says
+/// otherwise.
+pub const DEFAULT_SLACK_API_URL: &str = "https://slack.com/api";
+
 /// Variables set by the Lambda runtime rather than by the deployment, also read here.
 pub const RUNTIME_VARS: &[&str] = &["AWS_LAMBDA_FUNCTION_NAME"];
 
@@ -47,28 +51,6 @@ pub const RUNTIME_VARS: &[&str] = &["AWS_LAMBDA_FUNCTION_NAME"];
 pub const MAX_LINK_TTL: Duration = Duration::from_secs(7 * 24 * 3600);
 /// How long links live unless configured otherwise.
 pub const DEFAULT_LINK_TTL: Duration = Duration::from_secs(24 * 3600);
-
-/// A secret string whose `Debug` shows only its length, so it can sit inside structs that are
-/// logged without ever being printed.
-#[derive(Clone, PartialEq, Eq)]
-pub struct Secret(String);
-
-impl Secret {
-    pub fn new(value: impl Into<String>) -> Self {
-        Self(value.into())
-    }
-
-    /// The secret itself. Call sites are the few places that must use it (HMAC keys, headers).
-    pub fn expose(&self) -> &str {
-        &self.0
-    }
-}
-
-impl fmt::Debug for Secret {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "Secret({} bytes)", self.0.len())
-    }
-}
 
 /// Where a Slack secret comes from: the environment (local use) or AWS Secrets Manager (the
 /// deployed template, which never puts secret values into function configuration).
@@ -262,7 +244,7 @@ impl Config {
                         value: v.clone(),
                         reason: e.to_string(),
                     })?,
-                None => crate::slack::web::DEFAULT_API_URL.to_owned(),
+                None => DEFAULT_SLACK_API_URL.to_owned(),
             },
             default_model,
             allowed_models,

@@ -24,11 +24,11 @@ use serde_json::json;
 use time::OffsetDateTime;
 use uuid::Uuid;
 
-use crate::config::Secret;
 use crate::dispatch::Dispatcher;
 use crate::job::{Change, Job, PosterSpec, ReplyTo, Requester, SlackMessageRef, Task};
 use crate::pipeline::{Pipeline, PipelineError};
 use crate::poster::PosterText;
+use crate::secret::Secret;
 use crate::slack::blocks;
 use crate::slack::command::{self, ModelPolicy, ParseError, PosterCommand, SlashCommand};
 use crate::slack::interaction::{self, Action, Click, InteractionError};
@@ -289,7 +289,7 @@ impl IntoResponse for ApiError {
             ApiError::Pipeline(e) => {
                 let x = e.explain();
                 if x.status >= 500 {
-                    tracing::error!(kind = x.kind, error = %crate::pipeline::ErrorChain(e), "poster request failed");
+                    tracing::error!(kind = x.kind, error = %crate::errors::ErrorChain(e), "poster request failed");
                 }
                 let status =
                     StatusCode::from_u16(x.status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
@@ -367,7 +367,7 @@ async fn slash_command(
     .with_public_url(state.public_url.resolve(&headers));
     let id = job.id;
     if let Err(e) = state.dispatcher.dispatch(job).await {
-        tracing::error!(job = %id, error = %crate::pipeline::ErrorChain(&e), "could not queue a poster job");
+        tracing::error!(job = %id, error = %crate::errors::ErrorChain(&e), "could not queue a poster job");
         return Ok(Json(blocks::failure(
             "Marquee couldn't start your poster.",
             "Nothing was generated or charged. Please try again in a moment; if it keeps happening, tell your Marquee admin.",
@@ -412,7 +412,7 @@ async fn interaction(
     .with_public_url(state.public_url.resolve(&headers));
     let id = job.id;
     if let Err(e) = state.dispatcher.dispatch(job).await {
-        tracing::error!(job = %id, error = %crate::pipeline::ErrorChain(&e), "could not queue an interaction job");
+        tracing::error!(job = %id, error = %crate::errors::ErrorChain(&e), "could not queue an interaction job");
         // Slack ignores response bodies for button clicks, so the clicker is told through the
         // response_url: a rare failure path, and better than silence.
         let note = blocks::note_to_clicker(
@@ -424,7 +424,7 @@ async fn interaction(
             .respond(&click.response_url, &note)
             .await
         {
-            tracing::error!(job = %id, error = %crate::pipeline::ErrorChain(&e), "could not tell the clicker either");
+            tracing::error!(job = %id, error = %crate::errors::ErrorChain(&e), "could not tell the clicker either");
         }
         return Ok(StatusCode::OK.into_response());
     }
@@ -551,7 +551,7 @@ async fn serve_file(
         // Past the bucket's retention period the object is gone while a link may not be.
         Ok(None) => return Err(ApiError::Gone("this poster is no longer kept")),
         Err(e) => {
-            tracing::error!(error = %crate::pipeline::ErrorChain(&e), "could not read a linked poster");
+            tracing::error!(error = %crate::errors::ErrorChain(&e), "could not read a linked poster");
             return Err(ApiError::Unavailable);
         }
     };

@@ -39,7 +39,7 @@ impl From<LambdaError> for Diagnostic {
         };
         Diagnostic {
             error_type,
-            error_message: crate::pipeline::ErrorChain(&e).to_string(),
+            error_message: crate::errors::ErrorChain(&e).to_string(),
         }
     }
 }

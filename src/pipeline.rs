@@ -14,6 +14,7 @@ use time::OffsetDateTime;
 use tokio::time::Instant;
 use uuid::Uuid;
 
+use crate::errors::ErrorChain;
 use crate::job::{Change, Job, PosterRecord, PosterSpec, ReplyTo, Requester, Task};
 use crate::model::{FilterStage, ImageRequest, ModelError, ModelId, Models};
 use crate::poster::{self, PosterError};
@@ -931,21 +932,6 @@ struct DeliveryFailed(SlackError);
 /// or `channel_not_found` for a private channel it cannot see.
 fn is_not_member(e: &crate::slack::web::WebError) -> bool {
     matches!(e.code(), Some("not_in_channel" | "channel_not_found"))
-}
-
-/// Displays an error with all its causes, `a: b: c`, for logs.
-pub struct ErrorChain<'a>(pub &'a (dyn std::error::Error + 'static));
-
-impl std::fmt::Display for ErrorChain<'_> {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "{}", self.0)?;
-        let mut source = self.0.source();
-        while let Some(s) = source {
-            write!(f, ": {s}")?;
-            source = s.source();
-        }
-        Ok(())
-    }
 }
 
 #[cfg(test)]

@@ -713,7 +713,7 @@ async fn a_link_outlives_the_credentials_that_made_it() {
     const TTL: Duration = Duration::from_secs(24 * 3600);
     const PUBLIC: &str = "https://posters.example.test";
     let s = stack();
-    let key = marquee::config::Secret::new(support::random_token(48));
+    let key = marquee::secret::Secret::new(support::random_token(48));
     let links = LinkSigner::new(key).unwrap();
     let pipeline = |client: aws_sdk_s3::Client| {
         Arc::new(

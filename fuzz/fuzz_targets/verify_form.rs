@@ -16,7 +16,7 @@
 
 use http::{HeaderMap, HeaderValue};
 use libfuzzer_sys::fuzz_target;
-use marquee::config::Secret;
+use marquee::secret::Secret;
 use marquee::model::ModelId;
 use marquee::slack::command::{self, ModelPolicy, SlashCommand};
 use marquee::slack::form::FormError;

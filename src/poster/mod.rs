@@ -4,13 +4,12 @@
 //! for, and lays them out inside the safe area with a legibility treatment chosen from the art
 //! under the text. Fonts are embedded in the binary (see `assets/fonts/`, with their licences).
 //! Submodules: [`style`] (genre looks), [`fonts`] (faces and shaping), [`layout`] (geometry),
-//! [`draw`] (pixels) and [`gallery`] (a review sheet of every style).
+//! [`draw`] (pixels).
 //!
 //! This module knows nothing of Slack, models' wire formats or storage.
 
 pub mod draw;
 pub mod fonts;
-pub mod gallery;
 pub mod layout;
 pub mod style;
 

@@ -243,7 +243,7 @@ mod tests {
         let url = format!("http://{addr}/commands/T1/99/{secret_part}");
         let err = client.respond(&url, &message()).await.unwrap_err();
         assert!(matches!(err, SlackError::Transport(_)), "{err:?}");
-        let shown = format!("{} / {:?}", crate::pipeline::ErrorChain(&err), err);
+        let shown = format!("{} / {:?}", crate::errors::ErrorChain(&err), err);
         assert!(!shown.contains(secret_part), "{shown}");
         assert!(!shown.contains("/commands/"), "{shown}");
     }

@@ -8,7 +8,7 @@
 use hmac::{KeyInit, Mac};
 use http::HeaderMap;
 
-use crate::config::Secret;
+use crate::secret::Secret;
 
 pub const TIMESTAMP_HEADER: &str = "x-slack-request-timestamp";
 pub const SIGNATURE_HEADER: &str = "x-slack-signature";

@@ -10,11 +10,8 @@ use std::time::Duration;
 
 use serde_json::{Value, json};
 
-use crate::config::Secret;
+use crate::secret::Secret;
 use crate::slack::blocks::Message;
-
-/// The production Web API base.
-pub const DEFAULT_API_URL: &str = "https://slack.com/api";
 
 #[derive(Debug, thiserror::Error)]
 pub enum WebError {

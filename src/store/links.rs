@@ -19,7 +19,7 @@ use hmac::{KeyInit, Mac};
 use time::OffsetDateTime;
 
 use super::{StoreError, check_key, is_valid_key};
-use crate::config::Secret;
+use crate::secret::Secret;
 
 type HmacSha256 = hmac::Hmac<sha2::Sha256>;
 

@@ -2,16 +2,18 @@
 //! plus a labelled contact sheet — the page to look at when changing a look.
 //!
 //! It uses the offline generator and the composer exactly as the pipeline does, and knows
-//! nothing of Slack or storage beyond writing PNG files into a directory.
+//! nothing of Slack or storage beyond writing PNG files into a directory. It lives with the
+//! command line because it is the one place that puts a model and the composer together
+//! outside the pipeline.
 
 use std::path::{Path, PathBuf};
 
 use tiny_skia::{FillRule, FilterQuality, Paint, PathBuilder, Pixmap, PixmapPaint, Transform};
 
-use super::fonts::{self, Face};
-use super::style::Style;
-use super::{PosterText, compose, default_title, encode_png};
 use crate::model::offline::render;
+use crate::poster::fonts::{self, Face};
+use crate::poster::style::Style;
+use crate::poster::{PosterText, compose, default_title, encode_png};
 
 /// The gallery's prompts, with the text each poster carries.
 pub const PROMPTS: [(&str, &str, &str); 3] = [

@@ -5,6 +5,8 @@
 //! as Slack does, receives the `response_url` POST on a local listener, and fetches the image
 //! link the way Slack would.
 
+mod gallery;
+
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -19,7 +21,8 @@ use tokio::net::TcpListener;
 use tokio::sync::mpsc;
 
 use crate::app::{self, Mode};
-use crate::config::{Config, Secret, SecretSource};
+use crate::config::{Config, SecretSource};
+use crate::secret::Secret;
 use crate::slack::command::{self, ModelPolicy, PosterCommand};
 use crate::slack::verify;
 
@@ -142,9 +145,7 @@ async fn run(cli: Cli) -> Result<(), BoxError> {
             Ok(())
         }
         Command::Gallery { out } => {
-            let files =
-                tokio::task::spawn_blocking(move || crate::poster::gallery::write_gallery(&out))
-                    .await??;
+            let files = tokio::task::spawn_blocking(move || gallery::write_gallery(&out)).await??;
             for f in files {
                 println!("{}", f.display());
             }
