@@ -28,9 +28,10 @@ use crate::dispatch::Dispatcher;
 use crate::job::{Change, Job, PosterSpec, ReplyTo, Requester, SlackMessageRef, Task};
 use crate::pipeline::{Pipeline, PipelineError};
 use crate::poster::PosterText;
+use crate::request::{self, ModelPolicy, RequestError};
 use crate::secret::Secret;
 use crate::slack::blocks;
-use crate::slack::command::{self, ModelPolicy, ParseError, PosterCommand, SlashCommand};
+use crate::slack::command::{self, PosterCommand, SlashCommand};
 use crate::slack::interaction::{self, Action, Click, InteractionError};
 use crate::slack::verify::{self, VerifyError};
 use crate::store::{LinkError, LinkSigner, ObjectStore};
@@ -246,7 +247,7 @@ pub enum ApiError {
     #[error("malformed request body: {0}")]
     BadRequest(String),
     #[error("{0}")]
-    Invalid(#[from] ParseError),
+    Invalid(#[from] RequestError),
     #[error("poster generation failed")]
     Pipeline(#[from] PipelineError),
     #[error("the request body is larger than {MAX_BODY_BYTES} bytes")]
@@ -457,10 +458,10 @@ pub struct CreatePoster {
 
 impl CreatePoster {
     /// Validates the request into a spec with the same rules and messages as `/poster`.
-    pub fn into_spec(self, policy: &ModelPolicy) -> Result<PosterSpec, ParseError> {
-        let model = command::choose_model(self.model, policy)?;
-        let style = command::choose_style(self.style, &self.prompt)?;
-        let aspect = command::choose_aspect(self.aspect_ratio)?;
+    pub fn into_spec(self, policy: &ModelPolicy) -> Result<PosterSpec, RequestError> {
+        let model = request::choose_model(self.model, policy)?;
+        let style = request::choose_style(self.style, &self.prompt)?;
+        let aspect = request::choose_aspect(self.aspect_ratio)?;
         let spec = PosterSpec {
             description: self.prompt.trim().to_owned(),
             text: PosterText {
@@ -474,7 +475,7 @@ impl CreatePoster {
             avoid: self.negative_prompt,
             model,
         };
-        command::check_spec(&spec)?;
+        request::check_spec(&spec)?;
         Ok(spec)
     }
 }

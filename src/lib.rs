@@ -16,6 +16,7 @@ pub mod lambda;
 pub mod model;
 pub mod pipeline;
 pub mod poster;
+pub mod request;
 pub mod secret;
 pub mod slack;
 pub mod store;

@@ -704,8 +704,8 @@ async fn a_link_outlives_the_credentials_that_made_it() {
     use marquee::model::offline::OfflineModel;
     use marquee::model::{ModelId, Models};
     use marquee::pipeline::Pipeline;
+    use marquee::request::ModelPolicy;
     use marquee::slack::SlackClient;
-    use marquee::slack::command::ModelPolicy;
     use marquee::store::LinkSigner;
     use marquee::store::s3::S3Store;
     use tower::ServiceExt;

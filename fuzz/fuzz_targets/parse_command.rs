@@ -12,7 +12,8 @@
 
 use libfuzzer_sys::fuzz_target;
 use marquee::model::ModelId;
-use marquee::slack::command::{self, ModelPolicy, PosterCommand};
+use marquee::request::{self, ModelPolicy};
+use marquee::slack::command::{self, PosterCommand};
 
 fn policy(byte: u8) -> ModelPolicy {
     let mut allowed: Vec<ModelId> = ModelId::ALL
@@ -54,7 +55,7 @@ fuzz_target!(|data: &[u8]| {
             );
         }
         Ok(PosterCommand::Poster(spec)) => {
-            assert_eq!(command::check_spec(&spec), Ok(()), "{spec:?}");
+            assert_eq!(request::check_spec(&spec), Ok(()), "{spec:?}");
             assert!(!spec.description.trim().is_empty(), "{spec:?}");
             assert!(policy.allowed.contains(&spec.model), "{spec:?}");
             for value in [&spec.text.title, &spec.text.tagline, &spec.text.credits, &spec.avoid]

@@ -22,8 +22,9 @@ use tokio::sync::mpsc;
 
 use crate::app::{self, Mode};
 use crate::config::{Config, SecretSource};
+use crate::request::ModelPolicy;
 use crate::secret::Secret;
-use crate::slack::command::{self, ModelPolicy, PosterCommand};
+use crate::slack::command::{self, PosterCommand};
 use crate::slack::verify;
 
 #[derive(Debug, Parser)]

@@ -12,9 +12,11 @@ use std::fmt;
 use serde::Deserialize;
 
 use crate::job::PosterSpec;
-use crate::model::{Aspect, ModelId};
 use crate::poster::PosterText;
-use crate::poster::style::Style;
+use crate::request::{
+    ModelPolicy, RequestError, check_controls, check_spec, choose_aspect, choose_model,
+    choose_style,
+};
 
 /// The fields of a slash-command POST that Marquee uses. Unknown fields are ignored, as Slack
 /// adds new ones over time; a duplicated field is an error.
@@ -52,21 +54,6 @@ impl SlashCommand {
     }
 }
 
-/// Limits on what a user may type, chosen to stay inside every model's prompt limit (Nova
-/// Canvas: 1024 characters including the style's additions) and a poster's space.
-pub const MAX_DESCRIPTION_CHARS: usize = 600;
-pub const MAX_TITLE_CHARS: usize = 80;
-pub const MAX_TAGLINE_CHARS: usize = 140;
-pub const MAX_CREDITS_CHARS: usize = 400;
-pub const MAX_AVOID_CHARS: usize = 300;
-
-/// Which models a user may pick, and which one they get when they pick none.
-#[derive(Debug, Clone)]
-pub struct ModelPolicy {
-    pub default: ModelId,
-    pub allowed: Vec<ModelId>,
-}
-
 /// What the user asked for.
 #[derive(Debug, Clone, PartialEq)]
 pub enum PosterCommand {
@@ -85,34 +72,11 @@ pub enum ParseError {
     MissingValue(&'static str, &'static str),
     #[error("`--{0}` was given twice")]
     Repeated(&'static str),
-    #[error("there is no style called `{given}`. Styles: {valid}")]
-    UnknownStyle { given: String, valid: String },
-    #[error("`{given}` is not a supported aspect ratio. Use one of: {valid}")]
-    UnknownAspect { given: String, valid: String },
-    #[error("`{given}` is not a seed: use a whole number from 0 to {max} for {model}")]
-    BadSeed {
-        given: String,
-        max: u32,
-        model: &'static str,
-    },
-    #[error("there is no model called `{given}` here. Models you can use: {valid}")]
-    UnknownModel { given: String, valid: String },
-    #[error("the {what} is {len} characters long; the most is {max}")]
-    TooLong {
-        what: &'static str,
-        len: usize,
-        max: usize,
-    },
     #[error("a quote opened with {0} is never closed")]
     UnclosedQuote(char),
-    #[error(
-        "the {what} contains an invisible control character (U+{code:04X}); type it again without it"
-    )]
-    ControlCharacter { what: &'static str, code: u32 },
-    #[error(
-        "describe the poster before the options, e.g. `/poster a lighthouse keeper fights a kraken --style horror`"
-    )]
-    NoDescription,
+    /// A value the request itself may not have, whichever door it came through.
+    #[error(transparent)]
+    Request(#[from] RequestError),
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -277,30 +241,6 @@ impl Flag {
     }
 }
 
-fn check_len(what: &'static str, text: &str, max: usize) -> Result<(), ParseError> {
-    let len = text.chars().count();
-    if len > max {
-        return Err(ParseError::TooLong { what, len, max });
-    }
-    Ok(())
-}
-
-/// Refuses control characters (C0, DEL, C1, NUL) other than tab, newline and carriage return:
-/// no poster text needs them, they reach the model and the lettering as garbage, and a
-/// pasted one is invisible to the user, so they are named by code point instead.
-fn check_controls(what: &'static str, text: &str) -> Result<(), ParseError> {
-    match text
-        .chars()
-        .find(|c| c.is_control() && !matches!(c, '\t' | '\n' | '\r'))
-    {
-        Some(c) => Err(ParseError::ControlCharacter {
-            what,
-            code: u32::from(c),
-        }),
-        None => Ok(()),
-    }
-}
-
 /// Parses the text after `/poster`.
 pub fn parse(text: &str, policy: &ModelPolicy) -> Result<PosterCommand, ParseError> {
     // Checked before anything else: the tokenizer treats some control characters (VT, FF, NEL)
@@ -366,7 +306,7 @@ pub fn parse(text: &str, policy: &ModelPolicy) -> Result<PosterCommand, ParseErr
 
     let description = description.join(" ");
     if description.is_empty() {
-        return Err(ParseError::NoDescription);
+        return Err(RequestError::NoDescription.into());
     }
     let get = |flag: Flag| {
         values
@@ -381,14 +321,14 @@ pub fn parse(text: &str, policy: &ModelPolicy) -> Result<PosterCommand, ParseErr
     let seed = match get(Flag::Seed) {
         None => None,
         Some(given) => {
-            let bad = || ParseError::BadSeed {
+            let bad = || RequestError::BadSeed {
                 given: given.clone(),
                 max: model.max_seed(),
                 model: model.short_name(),
             };
             let n: u32 = given.parse().map_err(|_| bad())?;
             if n > model.max_seed() {
-                return Err(bad());
+                return Err(bad().into());
             }
             Some(n)
         }
@@ -411,79 +351,12 @@ pub fn parse(text: &str, policy: &ModelPolicy) -> Result<PosterCommand, ParseErr
     Ok(PosterCommand::Poster(spec))
 }
 
-/// The model a user named (or the default), if this workspace allows it.
-pub fn choose_model(name: Option<String>, policy: &ModelPolicy) -> Result<ModelId, ParseError> {
-    let Some(name) = name else {
-        return Ok(policy.default);
-    };
-    ModelId::parse(&name)
-        .filter(|m| policy.allowed.contains(m))
-        .ok_or_else(|| ParseError::UnknownModel {
-            given: name,
-            valid: policy
-                .allowed
-                .iter()
-                .map(|m| m.short_name())
-                .collect::<Vec<_>>()
-                .join(", "),
-        })
-}
-
-/// The style a user named, or the one their description suggests.
-pub fn choose_style(name: Option<String>, description: &str) -> Result<Style, ParseError> {
-    let Some(name) = name else {
-        return Ok(Style::guess(description));
-    };
-    Style::parse(&name).ok_or_else(|| ParseError::UnknownStyle {
-        given: name,
-        valid: Style::ALL.map(|s| s.name()).join(", "),
-    })
-}
-
-/// The aspect ratio a user named, or the one-sheet's 2:3.
-pub fn choose_aspect(name: Option<String>) -> Result<Aspect, ParseError> {
-    let Some(given) = name else {
-        return Ok(Aspect::default());
-    };
-    Aspect::parse(&given).ok_or_else(|| ParseError::UnknownAspect {
-        given,
-        valid: Aspect::ALL.map(|a| a.stability()).join(", "),
-    })
-}
-
-/// Checks the limits every spec must meet, however it arrived (slash command or REST).
-pub fn check_spec(spec: &PosterSpec) -> Result<(), ParseError> {
-    if spec.description.trim().is_empty() {
-        return Err(ParseError::NoDescription);
-    }
-    check_len("description", &spec.description, MAX_DESCRIPTION_CHARS)?;
-    check_controls("description", &spec.description)?;
-    let optional = [
-        ("title", &spec.text.title, MAX_TITLE_CHARS),
-        ("tagline", &spec.text.tagline, MAX_TAGLINE_CHARS),
-        ("credits", &spec.text.credits, MAX_CREDITS_CHARS),
-        ("--no list", &spec.avoid, MAX_AVOID_CHARS),
-    ];
-    for (what, value, max) in optional {
-        if let Some(v) = value {
-            check_len(what, v, max)?;
-            check_controls(what, v)?;
-        }
-    }
-    if let Some(seed) = spec.seed {
-        if seed > spec.model.max_seed() {
-            return Err(ParseError::BadSeed {
-                given: seed.to_string(),
-                max: spec.model.max_seed(),
-                model: spec.model.short_name(),
-            });
-        }
-    }
-    Ok(())
-}
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::model::{Aspect, ModelId};
+    use crate::poster::style::Style;
+    use crate::request::{MAX_DESCRIPTION_CHARS, MAX_TITLE_CHARS};
 
     fn policy() -> ModelPolicy {
         ModelPolicy {
@@ -503,6 +376,14 @@ mod tests {
         match parse(text, &policy()) {
             Err(e) => e,
             other => panic!("{text:?} gave {other:?}"),
+        }
+    }
+
+    /// A mistake in the request itself rather than in the command's syntax.
+    fn invalid(text: &str) -> RequestError {
+        match err(text) {
+            ParseError::Request(e) => e,
+            other => panic!("{text:?} gave the syntax error {other:?}"),
         }
     }
 
@@ -586,35 +467,38 @@ mod tests {
 
     #[test]
     fn bad_values_name_the_problem_and_the_choices() {
-        let e = err("a cat --style musical");
-        assert!(matches!(&e, ParseError::UnknownStyle { given, .. } if given == "musical"));
+        let e = invalid("a cat --style musical");
+        assert!(matches!(&e, RequestError::UnknownStyle { given, .. } if given == "musical"));
         assert!(e.to_string().contains("noir"), "{e}");
 
-        let e = err("a cat --ar 7:3");
+        let e = invalid("a cat --ar 7:3");
         assert!(
             e.to_string().contains("2:3") && e.to_string().contains("7:3"),
             "{e}"
         );
 
-        let e = err("a cat --model dalle");
+        let e = invalid("a cat --model dalle");
         assert!(e.to_string().contains("offline, nova, sd3.5"), "{e}");
         // A real model that this workspace does not allow is refused the same way.
         assert!(matches!(
-            err("a cat --model ultra"),
-            ParseError::UnknownModel { .. }
+            invalid("a cat --model ultra"),
+            RequestError::UnknownModel { .. }
         ));
 
-        assert!(matches!(err("a cat --seed -1"), ParseError::BadSeed { .. }));
         assert!(matches!(
-            err("a cat --seed lucky"),
-            ParseError::BadSeed { .. }
+            invalid("a cat --seed -1"),
+            RequestError::BadSeed { .. }
+        ));
+        assert!(matches!(
+            invalid("a cat --seed lucky"),
+            RequestError::BadSeed { .. }
         ));
         // Nova's seeds stop at 858993459.
-        let e = err("a cat --model nova --seed 900000000");
+        let e = invalid("a cat --model nova --seed 900000000");
         assert!(
             matches!(
                 e,
-                ParseError::BadSeed {
+                RequestError::BadSeed {
                     max: 858_993_459,
                     ..
                 }
@@ -639,7 +523,7 @@ mod tests {
             err("a cat --title").to_string()
         );
         assert_eq!(err("a cat --seed 1 --seed 2"), ParseError::Repeated("seed"));
-        assert_eq!(err("--style noir"), ParseError::NoDescription);
+        assert_eq!(invalid("--style noir"), RequestError::NoDescription);
         assert_eq!(
             err("a cat --title \"unclosed"),
             ParseError::UnclosedQuote('"')
@@ -650,16 +534,16 @@ mod tests {
     fn lengths_are_limited() {
         let long = "x".repeat(MAX_DESCRIPTION_CHARS + 1);
         assert!(matches!(
-            err(&long),
-            ParseError::TooLong {
+            invalid(&long),
+            RequestError::TooLong {
                 what: "description",
                 ..
             }
         ));
         let title = format!("a cat --title \"{}\"", "é".repeat(MAX_TITLE_CHARS + 1));
         assert!(matches!(
-            err(&title),
-            ParseError::TooLong { what: "title", .. }
+            invalid(&title),
+            RequestError::TooLong { what: "title", .. }
         ));
         // Characters, not bytes, are counted.
         let ok = format!("a cat --title \"{}\"", "é".repeat(MAX_TITLE_CHARS));
@@ -671,10 +555,10 @@ mod tests {
         for c in [
             '\0', '\u{1}', '\u{b}', '\u{c}', '\u{1f}', '\u{7f}', '\u{85}', '\u{9f}',
         ] {
-            let e = err(&format!("a cat{c} --style noir"));
+            let e = invalid(&format!("a cat{c} --style noir"));
             assert_eq!(
                 e,
-                ParseError::ControlCharacter {
+                RequestError::ControlCharacter {
                     what: "command",
                     code: u32::from(c)
                 }
@@ -690,7 +574,7 @@ mod tests {
         s.text.tagline = Some("bell\u{7}".into());
         assert!(matches!(
             check_spec(&s),
-            Err(ParseError::ControlCharacter {
+            Err(RequestError::ControlCharacter {
                 what: "tagline",
                 code: 7
             })
