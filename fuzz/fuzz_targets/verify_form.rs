@@ -16,9 +16,9 @@
 
 use http::{HeaderMap, HeaderValue};
 use libfuzzer_sys::fuzz_target;
-use marquee::secret::Secret;
 use marquee::model::ModelId;
 use marquee::request::ModelPolicy;
+use marquee::secret::Secret;
 use marquee::slack::command::{self, SlashCommand};
 use marquee::slack::form::FormError;
 use marquee::slack::verify::{self, SIGNATURE_HEADER, TIMESTAMP_HEADER, VerifyError};
