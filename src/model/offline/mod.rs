@@ -2,13 +2,13 @@
 //! weights and no network. The same inputs always give the same pixels.
 //!
 //! The art is built the way a poster designer would layer it, one submodule per layer:
-//! [`scene`] reads the prompt and style into choices (ground, hero, time of day, palette
-//! jitter); [`sky`] paints the sky field, stars, light source, beams and clouds; [`land`] the
+//! `scene` reads the prompt and style into choices (ground, hero, time of day, palette
+//! jitter); `sky` paints the sky field, stars, light source, beams and clouds; `land` the
 //! receding silhouette layers (skyline, peaks, mesas, forest, sea, hills, dunes or alien
-//! ground); [`figure`] the hero with its rim light; [`props`] the genre details (tentacles, fog,
-//! a street lamp, blinds, birds, bokeh, confetti, rain); and [`finish`] the foot shade, then
-//! film grain and a vignette in one per-pixel pass. [`canvas`] holds the drawing surface and
-//! the helpers every layer shares, and [`rng`] the randomness: a stable FNV-1a hash of the
+//! ground); `figure` the hero with its rim light; `props` the genre details (tentacles, fog,
+//! a street lamp, blinds, birds, bokeh, confetti, rain); and `finish` the foot shade, then
+//! film grain and a vignette in one per-pixel pass. `canvas` holds the drawing surface and
+//! the helpers every layer shares, and `rng` the randomness: a stable FNV-1a hash of the
 //! prompt and a SplitMix64 generator written here, never std's hasher, whose output may change
 //! between Rust releases. This module owns [`render`] and the [`OfflineModel`] that serves it
 //! as an [`ImageModel`]; it knows nothing of typography (titles are set later by

@@ -1,7 +1,7 @@
 //! The sky layer: the graded sky field with the light's halo, stars at night and in space,
 //! the light source itself (sun, moon or ringed planet), genre beams and sunbursts, and
-//! cartoon clouds. Everything here lies behind the land; nothing here draws below the horizon
-//! on purpose.
+//! cartoon clouds. Everything here is painted before the land, which covers whatever reaches
+//! below the horizon; nothing here knows what the ground will be.
 
 use tiny_skia::{
     BlendMode, GradientStop, LinearGradient, Paint, PathBuilder, Point, Rect, SpreadMode, Stroke,
