@@ -1,0 +1,325 @@
+//! The Lambda handler driven in process with raw events, the way the runtime hands them over:
+//! API Gateway v2 events (fixtures under `tests/fixtures/apigw/`, in the shape of
+//! aws-lambda-rust-runtime's own test events) and Marquee jobs as the dispatcher writes them.
+//! Nothing here starts an emulator: the handler gets a `serde_json::Value` and a default
+//! `Context`, the pipeline draws with the offline model into a temporary directory, and Slack's
+//! `response_url` is a tiny local server that records what it is sent.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use async_trait::async_trait;
+use axum::Json;
+use axum::extract::State;
+use axum::routing::post;
+use base64::Engine;
+use base64::engine::general_purpose::STANDARD;
+use lambda_runtime::{Context, Diagnostic, LambdaEvent};
+use marquee::config::Secret;
+use marquee::dispatch::{DispatchError, Dispatcher};
+use marquee::http::{AppState, PublicUrl, router};
+use marquee::job::{Job, PosterSpec, ReplyTo, Requester, Task};
+use marquee::lambda::{Handler, LambdaError};
+use marquee::model::offline::OfflineModel;
+use marquee::model::{Aspect, ModelId, Models};
+use marquee::pipeline::Pipeline;
+use marquee::poster::PosterText;
+use marquee::poster::style::Style;
+use marquee::slack::SlackClient;
+use marquee::slack::command::ModelPolicy;
+use marquee::slack::verify;
+use marquee::store::LinkSigner;
+use marquee::store::local::LocalStore;
+use serde_json::{Value, json};
+
+const SECRET: &str = "test-signing-secret-0123456789abcdef";
+const PUBLIC_URL: &str = "http://127.0.0.1:3000";
+
+const HEALTHZ: &str = include_str!("fixtures/apigw/healthz.json");
+const SLACK_COMMAND: &str = include_str!("fixtures/apigw/slack_command.json");
+const JOB_SHAPED_BODY: &str = include_str!("fixtures/apigw/posters_job_shaped_body.json");
+const SLASH_COMMAND_FORM: &str = include_str!("fixtures/slack/slash_command.form");
+
+/// Records the jobs the front door queues instead of running them.
+#[derive(Default)]
+struct Queued(Mutex<Vec<Job>>);
+
+#[async_trait]
+impl Dispatcher for Queued {
+    async fn dispatch(&self, job: Job) -> Result<(), DispatchError> {
+        self.0.lock().unwrap().push(job);
+        Ok(())
+    }
+}
+
+/// Slack's side of `response_url`s: a local server that records every message posted to it.
+struct ResponseUrls {
+    origin: String,
+    posts: Arc<Mutex<Vec<Value>>>,
+}
+
+impl ResponseUrls {
+    async fn start() -> ResponseUrls {
+        let posts = Arc::new(Mutex::new(Vec::new()));
+        let app = axum::Router::new()
+            .route("/commands/{*rest}", post(record))
+            .with_state(posts.clone());
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let origin = format!("http://{}", listener.local_addr().unwrap());
+        tokio::spawn(async move { axum::serve(listener, app).await });
+        ResponseUrls { origin, posts }
+    }
+
+    fn url(&self) -> String {
+        format!(
+            "{}/commands/T07MARQEE/8123456789001/vB3nQ8rTs2WpKd6c",
+            self.origin
+        )
+    }
+
+    fn posts(&self) -> Vec<Value> {
+        self.posts.lock().unwrap().clone()
+    }
+}
+
+async fn record(State(posts): State<Arc<Mutex<Vec<Value>>>>, Json(message): Json<Value>) {
+    posts.lock().unwrap().push(message);
+}
+
+struct Harness {
+    handler: Handler,
+    queued: Arc<Queued>,
+    slack: ResponseUrls,
+    _store_dir: tempfile::TempDir,
+}
+
+/// The host of the `response_url` in Slack's slash-command fixture: the front door accepts a
+/// command only if its `response_url` is one the Slack client may post to.
+fn fixture_response_host() -> String {
+    let form: Vec<(String, String)> = serde_urlencoded::from_str(SLASH_COMMAND_FORM).unwrap();
+    let (_, response_url) = form.iter().find(|(k, _)| k == "response_url").unwrap();
+    let url = url::Url::parse(response_url).unwrap();
+    url.host_str().unwrap().to_owned()
+}
+
+/// The function as `marquee-lambda` builds it, with local parts: the same router and pipeline
+/// types, an offline model and a store on disk. Jobs reply to the local server; the fixture's
+/// Slack host is allowed too so its command passes the front door, but nothing here posts there.
+async fn harness() -> Harness {
+    let slack = ResponseUrls::start().await;
+    let dir = tempfile::tempdir().unwrap();
+    let store = Arc::new(LocalStore::open(dir.path()).unwrap());
+    let links = LinkSigner::from_dir(dir.path()).unwrap();
+    let client = SlackClient::new(
+        reqwest::Client::new(),
+        &[slack.origin.clone(), fixture_response_host()],
+    );
+    let pipeline = Arc::new(
+        Pipeline::new(
+            Models::new().with(ModelId::Offline, Arc::new(OfflineModel)),
+            store.clone(),
+            client,
+            links.clone(),
+            Duration::from_secs(3600),
+        )
+        .with_public_url(Some(PUBLIC_URL.into())),
+    );
+    let queued = Arc::new(Queued::default());
+    let state = AppState {
+        signing_secret: Some(Secret::new(SECRET)),
+        policy: ModelPolicy {
+            default: ModelId::Offline,
+            allowed: vec![ModelId::Offline],
+        },
+        pipeline: pipeline.clone(),
+        dispatcher: queued.clone(),
+        store,
+        links,
+        public_url: PublicUrl::Fixed(PUBLIC_URL.into()),
+        clock: marquee::http::system_clock,
+    };
+    Harness {
+        handler: Handler::new(router(state), pipeline),
+        queued,
+        slack,
+        _store_dir: dir,
+    }
+}
+
+impl Harness {
+    /// One invocation, with the context a runtime that reports no deadline would give.
+    async fn invoke(&self, event: Value) -> Result<Value, LambdaError> {
+        self.handler
+            .handle(LambdaEvent::new(event, Context::default()))
+            .await
+    }
+
+    fn queued(&self) -> usize {
+        self.queued.0.lock().unwrap().len()
+    }
+}
+
+fn fixture(text: &str) -> Value {
+    serde_json::from_str(text).unwrap()
+}
+
+/// The status and body of an API Gateway v2 response, decoding the body as lambda_http
+/// encodes it (base64 when it is not text).
+fn http_response(response: &Value) -> (u64, Vec<u8>) {
+    let status = response["statusCode"]
+        .as_u64()
+        .expect("an HTTP response has a status code");
+    let body = response["body"].as_str().unwrap_or_default();
+    let body = if response["isBase64Encoded"] == json!(true) {
+        STANDARD.decode(body).unwrap()
+    } else {
+        body.as_bytes().to_vec()
+    };
+    (status, body)
+}
+
+fn poster_job(response_url: String) -> Job {
+    Job::new(
+        Task::Poster {
+            spec: PosterSpec {
+                description: "a lighthouse keeper fights a kraken".into(),
+                text: PosterText::default(),
+                style: Style::Horror,
+                aspect: Aspect::Portrait2x3,
+                seed: Some(7),
+                avoid: None,
+                model: ModelId::Offline,
+            },
+        },
+        Requester {
+            user_id: "U07ADAPARK".into(),
+            user_name: Some("ada.park".into()),
+            team_id: Some("T07MARQEE".into()),
+            channel_id: Some("C07POSTERS".into()),
+        },
+        ReplyTo::response_url(response_url),
+        marquee::http::system_clock(),
+    )
+    .with_public_url(Some(PUBLIC_URL.into()))
+}
+
+#[tokio::test]
+async fn a_healthz_event_is_routed_and_answered() {
+    let h = harness().await;
+    let response = h.invoke(fixture(HEALTHZ)).await.unwrap();
+    let (status, body) = http_response(&response);
+    assert_eq!(status, 200);
+    let body: Value = serde_json::from_slice(&body).unwrap();
+    assert_eq!(body["status"], "ok");
+}
+
+#[tokio::test]
+async fn a_job_in_an_http_body_is_answered_by_the_router_never_run() {
+    let h = harness().await;
+    let mut event = fixture(JOB_SHAPED_BODY);
+    // Make the smuggled job a real one that would post to the recorder if it ever ran.
+    let mut job: Value = serde_json::from_str(event["body"].as_str().unwrap()).unwrap();
+    job["reply_to"]["response_url"] = json!(h.slack.url());
+    Job::from_event(job.clone()).expect("the body is a well-formed job");
+    let body = job.to_string();
+    event["headers"]["content-length"] = json!(body.len().to_string());
+    event["body"] = json!(body);
+
+    let response = h.invoke(event).await.unwrap();
+    assert!(
+        response.get("outcome").is_none(),
+        "read as a job: {response}"
+    );
+    let (status, _) = http_response(&response);
+    assert!((400..500).contains(&status), "status {status}");
+    assert!(h.slack.posts().is_empty(), "the worker ran");
+    assert_eq!(h.queued(), 0, "the front door queued it");
+}
+
+#[tokio::test]
+async fn a_job_event_runs_the_worker_and_replies_to_slack() {
+    let h = harness().await;
+    let job = poster_job(h.slack.url());
+    let id = job.id;
+
+    let result = h.invoke(serde_json::to_value(&job).unwrap()).await.unwrap();
+    assert_eq!(
+        result,
+        json!({"job": id, "outcome": "delivered"}),
+        "{result}"
+    );
+    let posts = h.slack.posts();
+    assert_eq!(posts.len(), 1, "{posts:?}");
+    assert!(
+        posts[0]
+            .to_string()
+            .contains(&format!("{PUBLIC_URL}/files/")),
+        "the reply links the poster: {}",
+        posts[0]
+    );
+}
+
+#[tokio::test]
+async fn malformed_and_future_jobs_are_reported_not_dropped() {
+    let h = harness().await;
+    for event in [
+        json!({"marquee_job": 1, "id": "not-a-uuid"}),
+        json!({"marquee_job": 99}),
+        json!({"marquee_job": "one"}),
+    ] {
+        let error = h.invoke(event.clone()).await.unwrap_err();
+        assert!(
+            matches!(error, LambdaError::BadJob(_)),
+            "{event}: {error:?}"
+        );
+        let diagnostic = Diagnostic::from(error);
+        assert_eq!(diagnostic.error_type, "BadJob", "{event}");
+        assert!(!diagnostic.error_message.is_empty(), "{event}");
+    }
+    assert!(h.slack.posts().is_empty());
+}
+
+#[tokio::test]
+async fn a_signed_slack_command_with_a_base64_body_is_acked() {
+    let h = harness().await;
+    let mut event = fixture(SLACK_COMMAND);
+    // API Gateway base64-encodes form bodies; lambda_http decodes them with the standard
+    // alphabet before the router sees them, so the signature covers the decoded bytes.
+    assert_eq!(event["isBase64Encoded"], json!(true));
+    let body = STANDARD
+        .decode(event["body"].as_str().unwrap())
+        .expect("the fixture's body is standard base64");
+    assert_eq!(body, SLASH_COMMAND_FORM.as_bytes());
+    let ts = marquee::http::system_clock();
+    let headers = &mut event["headers"];
+    headers[verify::TIMESTAMP_HEADER] = json!(ts.to_string());
+    headers[verify::SIGNATURE_HEADER] = json!(verify::sign(&Secret::new(SECRET), ts, &body));
+
+    let response = h.invoke(event).await.unwrap();
+    let (status, reply) = http_response(&response);
+    assert_eq!(status, 200, "{}", String::from_utf8_lossy(&reply));
+    assert_eq!(h.queued(), 1, "the command queued one job");
+    let job = &h.queued.0.lock().unwrap()[0];
+    assert_eq!(job.requester.user_id, "U07ADAPARK");
+}
+
+#[tokio::test]
+async fn an_unsigned_slack_command_event_is_refused() {
+    let h = harness().await;
+    let response = h.invoke(fixture(SLACK_COMMAND)).await.unwrap();
+    let (status, _) = http_response(&response);
+    assert_eq!(status, 401);
+    assert_eq!(h.queued(), 0);
+}
+
+#[tokio::test]
+async fn an_event_that_is_neither_is_reported() {
+    let h = harness().await;
+    let error = h
+        .invoke(json!({"Records": [{"eventSource": "aws:sqs"}]}))
+        .await
+        .unwrap_err();
+    assert!(matches!(error, LambdaError::UnknownEvent(_)), "{error:?}");
+    assert_eq!(Diagnostic::from(error).error_type, "UnknownEvent");
+}
