@@ -4,8 +4,8 @@
 
 use std::time::{Duration, Instant};
 
+use marquee::genre::Style;
 use marquee::model::offline::render;
-use marquee::poster::style::Style;
 use marquee::poster::{PosterText, compose, default_title};
 
 const RUNS: usize = 30;

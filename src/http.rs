@@ -26,7 +26,7 @@ use uuid::Uuid;
 
 use crate::dispatch::Dispatcher;
 use crate::job::{Change, Job, PosterSpec, ReplyTo, Requester, SlackMessageRef, Task};
-use crate::pipeline::{Pipeline, PipelineError};
+use crate::pipeline::{Cause, Pipeline, PipelineError};
 use crate::poster::PosterText;
 use crate::request::{self, ModelPolicy, RequestError};
 use crate::secret::Secret;
@@ -289,11 +289,10 @@ impl IntoResponse for ApiError {
             ),
             ApiError::Pipeline(e) => {
                 let x = e.explain();
-                if x.status >= 500 {
+                let status = status_for(x.cause);
+                if status.is_server_error() {
                     tracing::error!(kind = x.kind, error = %crate::errors::ErrorChain(e), "poster request failed");
                 }
-                let status =
-                    StatusCode::from_u16(x.status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
                 return (
                     status,
                     Json(
@@ -313,6 +312,19 @@ impl IntoResponse for ApiError {
             ),
         };
         (status, Json(json!({"error": code, "message": message}))).into_response()
+    }
+}
+
+/// The REST door's status for each kind of pipeline failure.
+fn status_for(cause: Cause) -> StatusCode {
+    match cause {
+        Cause::Refused => StatusCode::UNPROCESSABLE_ENTITY,
+        Cause::NotOffered => StatusCode::BAD_REQUEST,
+        Cause::Gone => StatusCode::NOT_FOUND,
+        Cause::Busy => StatusCode::SERVICE_UNAVAILABLE,
+        Cause::TimedOut => StatusCode::GATEWAY_TIMEOUT,
+        Cause::Upstream => StatusCode::BAD_GATEWAY,
+        Cause::Internal => StatusCode::INTERNAL_SERVER_ERROR,
     }
 }
 

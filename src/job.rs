@@ -10,9 +10,9 @@ use std::fmt;
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
+use crate::genre::Style;
 use crate::model::{Aspect, ModelId};
 use crate::poster::PosterText;
-use crate::poster::style::Style;
 
 /// The field that marks a Lambda event as a Marquee job; its value is the schema version.
 pub const JOB_MARKER: &str = "marquee_job";

@@ -10,6 +10,7 @@ pub mod cli;
 pub mod config;
 pub mod dispatch;
 pub mod errors;
+pub mod genre;
 pub mod http;
 pub mod job;
 pub mod lambda;

@@ -92,12 +92,32 @@ pub enum PipelineError {
     Record(#[source] Box<dyn std::error::Error + Send + Sync>),
 }
 
-/// A failure in words: a headline, what to do, and the HTTP status for the REST door.
+/// What kind of failure it was, for whoever turns it into a protocol's terms (the REST door's
+/// status codes).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Cause {
+    /// The request cannot be served as asked (a filtered prompt, settings the model refuses).
+    Refused,
+    /// The request names something this deployment does not offer.
+    NotOffered,
+    /// The poster asked about is no longer kept.
+    Gone,
+    /// A service is busy or briefly unavailable: trying again later works.
+    Busy,
+    /// A service took too long.
+    TimedOut,
+    /// A service failed or refused us (access, configuration, a bad answer).
+    Upstream,
+    /// Marquee itself failed.
+    Internal,
+}
+
+/// A failure in words: a headline, what to do, and what kind of failure it was.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Explanation {
     pub headline: &'static str,
     pub advice: String,
-    pub status: u16,
+    pub cause: Cause,
     /// A stable name for logs, metrics and Lambda's `errorType`.
     pub kind: &'static str,
 }
@@ -106,10 +126,10 @@ impl PipelineError {
     /// What the requester is told. User-caused problems say how to fix them; service problems
     /// say when to try again; configuration problems say to ask the admin.
     pub fn explain(&self) -> Explanation {
-        let e = |headline, advice: &str, status, kind| Explanation {
+        let e = |headline, advice: &str, cause, kind| Explanation {
             headline,
             advice: advice.to_owned(),
-            status,
+            cause,
             kind,
         };
         match self {
@@ -120,7 +140,7 @@ impl PipelineError {
                 } => e(
                     "The image model's safety filter declined this description.",
                     "Try rephrasing it — describe the scene without graphic or sensitive details. Nothing was charged for the blocked request.",
-                    422,
+                    Cause::Refused,
                     m.kind(),
                 ),
                 ModelError::Filtered {
@@ -129,25 +149,25 @@ impl PipelineError {
                 } => e(
                     "The image model's safety filter blocked the picture it made.",
                     "Run the same command again for a new seed, or soften the description.",
-                    422,
+                    Cause::Refused,
                     m.kind(),
                 ),
                 ModelError::Throttled => e(
                     "The image model is busy right now (too many requests).",
                     "Please try again in a minute.",
-                    503,
+                    Cause::Busy,
                     m.kind(),
                 ),
                 ModelError::Unavailable { .. } => e(
                     "The image model is having trouble right now.",
                     "Please try again in a few minutes.",
-                    503,
+                    Cause::Busy,
                     m.kind(),
                 ),
                 ModelError::Timeout { .. } => e(
                     "The image model took too long to answer.",
                     "Please try again; a shorter description or `--model core` is usually faster.",
-                    504,
+                    Cause::TimedOut,
                     m.kind(),
                 ),
                 // Configuration, not the request: the advice names the admin and never the
@@ -157,7 +177,7 @@ impl PipelineError {
                     &format!(
                         "Ask your Marquee admin to enable model access in Amazon Bedrock in {region} (see docs/INSTALL.md), or try another `--model`."
                     ),
-                    502,
+                    Cause::Upstream,
                     m.kind(),
                 ),
                 ModelError::NotInRegion { region, .. } => e(
@@ -165,74 +185,74 @@ impl PipelineError {
                     &format!(
                         "Amazon Bedrock does not serve it in {region}. Ask your Marquee admin to set the model's region (see docs/INSTALL.md), or try another `--model`."
                     ),
-                    502,
+                    Cause::Upstream,
                     m.kind(),
                 ),
                 ModelError::QuotaExceeded { .. } => e(
                     "This AWS account has reached its image-model quota.",
                     "Try again later, or ask your Marquee admin to raise the Bedrock quota.",
-                    503,
+                    Cause::Busy,
                     m.kind(),
                 ),
                 ModelError::Invalid { .. } => e(
                     "The image model refused these settings.",
                     "Try a different `--ar` or `--model`; if it keeps happening, tell your Marquee admin.",
-                    422,
+                    Cause::Refused,
                     m.kind(),
                 ),
                 ModelError::Malformed { .. } | ModelError::Other(_) => e(
                     "Something went wrong while generating the poster.",
                     "Please try again; if it keeps happening, tell your Marquee admin.",
-                    502,
+                    Cause::Upstream,
                     m.kind(),
                 ),
             },
             PipelineError::OutOfTime => e(
                 "The image model took too long to answer.",
                 "Please try again in a minute.",
-                504,
+                Cause::TimedOut,
                 "OutOfTime",
             ),
             PipelineError::ModelNotConfigured(_) => e(
                 "That model isn't set up on this Marquee.",
                 "Type `/poster help` to see the models you can use.",
-                400,
+                Cause::NotOffered,
                 "ModelNotConfigured",
             ),
             PipelineError::Store(_) => e(
                 "The poster was made but could not be saved.",
                 "Please try again; if it keeps happening, tell your Marquee admin (storage).",
-                502,
+                Cause::Upstream,
                 "StoreFailed",
             ),
             PipelineError::Lock(_) => e(
                 "Marquee couldn't start a new take of this poster.",
                 "Nothing was generated or charged. Please click again in a moment; if it keeps happening, tell your Marquee admin (storage).",
-                503,
+                Cause::Busy,
                 "LockFailed",
             ),
             PipelineError::NoPublicUrl => e(
                 "Marquee doesn't know its own address, so it can't link to the poster.",
                 "Tell your Marquee admin to set MARQUEE_PUBLIC_URL.",
-                500,
+                Cause::Internal,
                 "NoPublicUrl",
             ),
             PipelineError::UnknownPoster(_) => e(
                 "Marquee no longer has that poster's details.",
                 "Its record may have passed the retention period; start a new one with `/poster`.",
-                404,
+                Cause::Gone,
                 "UnknownPoster",
             ),
             PipelineError::Record(_) => e(
                 "Marquee couldn't read that poster's details.",
                 "Please try again; if it keeps happening, tell your Marquee admin (storage).",
-                502,
+                Cause::Upstream,
                 "RecordFailed",
             ),
             PipelineError::Poster(_) | PipelineError::Task(_) => e(
                 "Something went wrong while composing the poster.",
                 "Please try again; if it keeps happening, tell your Marquee admin.",
-                500,
+                Cause::Internal,
                 "ComposeFailed",
             ),
         }
@@ -1009,7 +1029,7 @@ mod tests {
         let spec = PosterSpec {
             description: "a lighthouse keeper.".into(),
             text: Default::default(),
-            style: crate::poster::style::Style::Noir,
+            style: crate::genre::Style::Noir,
             aspect: Default::default(),
             seed: None,
             avoid: Some("boats".into()),

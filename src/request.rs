@@ -4,9 +4,9 @@
 //!
 //! This module knows the spec and the vocabulary it is made of, nothing of Slack or HTTP.
 
+use crate::genre::Style;
 use crate::job::PosterSpec;
 use crate::model::{Aspect, ModelId};
-use crate::poster::style::Style;
 
 /// Limits on what a user may type, chosen to stay inside every model's prompt limit (Nova
 /// Canvas: 1024 characters including the style's additions) and a poster's space.

@@ -61,7 +61,7 @@ async fn png_size(url: &str) -> (u16, Option<(u32, u32)>) {
     let res = reqwest::get(url).await.unwrap();
     let status = res.status().as_u16();
     let bytes = res.bytes().await.unwrap();
-    let size = marquee::poster::decode_image(&bytes)
+    let size = marquee::model::image::decode_image(&bytes)
         .ok()
         .map(|p| (p.width(), p.height()));
     (status, size)

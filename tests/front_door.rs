@@ -12,12 +12,12 @@ use axum::body::Body;
 use axum::http::{Request, StatusCode};
 use http_body_util::BodyExt;
 use marquee::dispatch::{DispatchError, Dispatcher};
+use marquee::genre::Style;
 use marquee::http::{AppState, MAX_BODY_BYTES, PublicUrl, router};
 use marquee::job::{Change, Job, ReplyTo, SlackMessageRef, Task};
 use marquee::model::offline::OfflineModel;
 use marquee::model::{Aspect, ModelId, Models};
 use marquee::pipeline::Pipeline;
-use marquee::poster::style::Style;
 use marquee::request::ModelPolicy;
 use marquee::secret::Secret;
 use marquee::slack::SlackClient;
@@ -460,7 +460,7 @@ async fn the_rest_door_returns_a_working_expiring_link() {
     assert_eq!(res.status(), StatusCode::OK);
     assert_eq!(res.headers()["content-type"], "image/png");
     let png = res.into_body().collect().await.unwrap().to_bytes();
-    let decoded = marquee::poster::decode_image(&png).unwrap();
+    let decoded = marquee::model::image::decode_image(&png).unwrap();
     assert_eq!((decoded.width(), decoded.height()), (1536, 864));
 
     // Tampered, or signed for another key: 403.

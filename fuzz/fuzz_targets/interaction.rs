@@ -8,7 +8,7 @@
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
-use marquee::poster::style::Style;
+use marquee::genre::Style;
 use marquee::slack::interaction::{Action, parse};
 use serde::Deserialize;
 use serde_json::Value;

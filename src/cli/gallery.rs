@@ -10,9 +10,9 @@ use std::path::{Path, PathBuf};
 
 use tiny_skia::{FillRule, FilterQuality, Paint, PathBuilder, Pixmap, PixmapPaint, Transform};
 
+use crate::genre::Style;
 use crate::model::offline::render;
 use crate::poster::fonts::{self, Face};
-use crate::poster::style::Style;
 use crate::poster::{PosterText, compose, default_title, encode_png};
 
 /// The gallery's prompts, with the text each poster carries.

@@ -126,7 +126,7 @@ fn decode_png(b64: &str) -> Result<tiny_skia::Pixmap, ModelError> {
     let bytes = base64::engine::general_purpose::STANDARD
         .decode(b64.trim())
         .map_err(|e| malformed(format!("image is not base64: {e}")))?;
-    crate::poster::decode_image(&bytes).map_err(|e| malformed(format!("image is not a PNG: {e}")))
+    super::image::decode_image(&bytes).map_err(|e| malformed(format!("image is not a PNG: {e}")))
 }
 
 /// Reads an InvokeModel response body for `request`'s model.
@@ -312,8 +312,8 @@ impl ImageModel for BedrockModel {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::genre::Style;
     use crate::model::Aspect;
-    use crate::poster::style::Style;
 
     fn request(model: ModelId) -> ImageRequest {
         ImageRequest {

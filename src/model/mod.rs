@@ -8,6 +8,7 @@
 //! [`crate::poster`], and errors are reported to people by [`crate::pipeline`].
 
 pub mod bedrock;
+pub mod image;
 pub mod offline;
 
 use std::collections::HashMap;
@@ -16,7 +17,7 @@ use std::sync::Arc;
 
 use async_trait::async_trait;
 
-use crate::poster::style::Style;
+use crate::genre::Style;
 
 /// The models Marquee knows how to call.
 #[derive(

@@ -13,7 +13,8 @@ use tiny_skia::{
 
 use super::fonts;
 use super::layout::{Layout, Rect, Role, TextBox};
-use super::style::{Look, Rgb, luminance};
+use super::style::Look;
+use crate::genre::{Rgb, luminance};
 
 /// Mean luminance and its standard deviation over `r`, sampled on a grid of about 48×48.
 pub fn region_stats(p: &Pixmap, r: Rect) -> (f32, f32) {

@@ -10,7 +10,8 @@
 
 use super::PosterText;
 use super::fonts::{self, Face, Shaped};
-use super::style::{Case, Placement, Style};
+use super::style::Case;
+use crate::genre::{Placement, Style};
 
 /// A rectangle in canvas pixels.
 #[derive(Debug, Clone, Copy, PartialEq)]

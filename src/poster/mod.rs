@@ -13,8 +13,8 @@ pub mod fonts;
 pub mod layout;
 pub mod style;
 
+use crate::genre::Style;
 pub use layout::{Layout, Rect, Role, TextBox, layout, safe_area};
-use style::Style;
 
 /// The words on a poster. All optional: art without words is delivered clean.
 #[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
@@ -34,24 +34,7 @@ impl PosterText {
 pub enum PosterError {
     #[error("could not encode the poster as PNG")]
     Encode(#[source] Box<dyn std::error::Error + Send + Sync>),
-    #[error("could not decode the model's image")]
-    Decode(#[source] Box<dyn std::error::Error + Send + Sync>),
 }
-
-/// Why an image could not be decoded, beyond what the PNG decoder itself reports.
-#[derive(Debug, thiserror::Error)]
-pub enum ImageFormatError {
-    #[error("the image is a JPEG; only PNG is supported, so ask the model for PNG output")]
-    Jpeg,
-    #[error("the image is not a PNG")]
-    NotPng,
-    #[error("the image is {width}×{height}, larger than the {MAX_SIDE} px per side accepted")]
-    TooLarge { width: u32, height: u32 },
-}
-
-/// The largest side accepted from a model: well above any model's output, well below sizes
-/// whose decoding would exhaust memory.
-pub const MAX_SIDE: u32 = 8192;
 
 /// Sets `text` over `art` in the look of `style`. The art keeps its size and is never
 /// stretched; text that no embedded face can draw is dropped (see [`missing_glyphs`]).
@@ -184,28 +167,6 @@ pub fn encode_png(pixmap: &tiny_skia::Pixmap) -> Result<Vec<u8>, PosterError> {
     Ok(out)
 }
 
-/// Decodes a model's PNG output. JPEG is recognised and refused with a clear error rather than
-/// decoded: no model Marquee calls needs it, and a decoder would be the largest dependency here.
-pub fn decode_image(bytes: &[u8]) -> Result<tiny_skia::Pixmap, PosterError> {
-    const PNG_MAGIC: &[u8] = b"\x89PNG\r\n\x1a\n";
-    if bytes.starts_with(&[0xFF, 0xD8, 0xFF]) {
-        return Err(PosterError::Decode(Box::new(ImageFormatError::Jpeg)));
-    }
-    if !bytes.starts_with(PNG_MAGIC) || bytes.len() < 24 {
-        return Err(PosterError::Decode(Box::new(ImageFormatError::NotPng)));
-    }
-    // The IHDR chunk always comes first: check the size before allocating for it.
-    let be = |o: usize| u32::from_be_bytes([bytes[o], bytes[o + 1], bytes[o + 2], bytes[o + 3]]);
-    let (width, height) = (be(16), be(20));
-    if width > MAX_SIDE || height > MAX_SIDE {
-        return Err(PosterError::Decode(Box::new(ImageFormatError::TooLarge {
-            width,
-            height,
-        })));
-    }
-    tiny_skia::Pixmap::decode_png(bytes).map_err(|e| PosterError::Decode(Box::new(e)))
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -230,42 +191,6 @@ mod tests {
         assert_eq!(default_title("été à paris"), "Été à Paris");
         assert_eq!(default_title("\"quoted\" heist"), "Quoted Heist");
         assert_eq!(default_title("東京物語"), "東京物語");
-    }
-
-    #[test]
-    fn png_round_trips_pixel_for_pixel() {
-        let mut p = tiny_skia::Pixmap::new(33, 17).expect("non-zero size");
-        for (i, px) in p.pixels_mut().iter_mut().enumerate() {
-            let v = (i * 7 % 256) as u8;
-            *px = tiny_skia::ColorU8::from_rgba(v, 255 - v, v / 2, 255).premultiply();
-        }
-        let png = encode_png(&p).expect("encodes");
-        let back = decode_image(&png).expect("decodes");
-        assert_eq!(back.data(), p.data());
-    }
-
-    #[test]
-    fn decode_refuses_what_it_cannot_take() {
-        assert!(matches!(
-            decode_image(b"\xFF\xD8\xFF\xE0 jfif"),
-            Err(PosterError::Decode(_))
-        ));
-        assert!(matches!(
-            decode_image(b"hello"),
-            Err(PosterError::Decode(_))
-        ));
-        let mut huge = b"\x89PNG\r\n\x1a\n\0\0\0\x0dIHDR".to_vec();
-        huge.extend_from_slice(&100_000_u32.to_be_bytes());
-        huge.extend_from_slice(&10_u32.to_be_bytes());
-        let err = decode_image(&huge).expect_err("too large");
-        let source = std::error::Error::source(&err)
-            .map(ToString::to_string)
-            .unwrap_or_default();
-        assert!(source.contains("larger than"), "{source}");
-        // A truncated PNG is an error, not a panic.
-        let good =
-            encode_png(&tiny_skia::Pixmap::new(4, 4).expect("non-zero size")).expect("encodes");
-        assert!(decode_image(&good[..good.len() / 2]).is_err());
     }
 
     #[test]

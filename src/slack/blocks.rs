@@ -7,9 +7,9 @@
 use serde::Serialize;
 use serde_json::{Value, json};
 
+use crate::genre::Style;
 use crate::job::PosterSpec;
 use crate::model::{Aspect, ModelId};
-use crate::poster::style::Style;
 
 pub const MAX_SECTION_TEXT: usize = 3000;
 pub const MAX_IMAGE_URL: usize = 3000;

@@ -354,8 +354,8 @@ pub fn parse(text: &str, policy: &ModelPolicy) -> Result<PosterCommand, ParseErr
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::genre::Style;
     use crate::model::{Aspect, ModelId};
-    use crate::poster::style::Style;
     use crate::request::{MAX_DESCRIPTION_CHARS, MAX_TITLE_CHARS};
 
     fn policy() -> ModelPolicy {

@@ -9,7 +9,7 @@ use serde::Deserialize;
 use serde_json::{Value, json};
 use uuid::Uuid;
 
-use crate::poster::style::Style;
+use crate::genre::Style;
 
 pub const ACTION_REGENERATE: &str = "poster.regenerate";
 pub const ACTION_VARIATIONS: &str = "poster.variations";

@@ -8,7 +8,7 @@ use tiny_skia::{
 };
 
 use super::rng::Rng;
-use crate::poster::style::{Palette, Rgb};
+use crate::genre::{Palette, Rgb};
 
 /// The drawing surface with the scene's palette and random stream.
 pub(super) struct Canvas<'a> {

@@ -6,7 +6,7 @@ use tiny_skia::{FillRule, PathBuilder, Rect, Transform};
 
 use super::canvas::{Canvas, solid};
 use super::scene::{Hero, Scene};
-use crate::poster::style::{Placement, Rgb, Style};
+use crate::genre::{Placement, Rgb, Style};
 
 impl Canvas<'_> {
     pub(super) fn hero(&mut self, s: &Scene) {

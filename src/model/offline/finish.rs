@@ -5,7 +5,7 @@
 use tiny_skia::Pixmap;
 
 use super::canvas::Canvas;
-use crate::poster::style::{Palette, Rgb};
+use crate::genre::{Palette, Rgb};
 
 impl Canvas<'_> {
     /// Darkens the bottom fifth towards the near colour: the billing block's ground.

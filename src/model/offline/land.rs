@@ -7,7 +7,7 @@ use tiny_skia::{BlendMode, LineCap, PathBuilder, Rect, Stroke, Transform};
 
 use super::canvas::{Canvas, circle, ridge_noise, solid};
 use super::scene::Scene;
-use crate::poster::style::{Rgb, Style};
+use crate::genre::{Rgb, Style};
 
 impl Canvas<'_> {
     /// Colour of silhouette layer `i` of `n`, receding into the sky's haze.

@@ -33,7 +33,7 @@ use self::finish::finish;
 use self::rng::{Rng, fnv1a};
 use self::scene::{Land, Scene, Time, jitter};
 use super::{GeneratedImage, ImageModel, ImageRequest, ModelError};
-use crate::poster::style::Style;
+use crate::genre::Style;
 
 #[derive(Debug, Default, Clone)]
 pub struct OfflineModel;

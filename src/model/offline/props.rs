@@ -6,7 +6,7 @@ use tiny_skia::{BlendMode, GradientStop, LineCap, Paint, PathBuilder, Rect, Stro
 
 use super::canvas::{Canvas, circle, solid, vertical};
 use super::scene::Scene;
-use crate::poster::style::{Rgb, Style};
+use crate::genre::{Rgb, Style};
 
 impl Canvas<'_> {
     pub(super) fn tentacles(&mut self, gy: f32) {

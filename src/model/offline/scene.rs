@@ -4,7 +4,7 @@
 //! before anything is drawn; nothing here touches pixels.
 
 use super::rng::Rng;
-use crate::poster::style::{Palette, Rgb, Style};
+use crate::genre::{Palette, Rgb, Style};
 
 /// The ground the scene stands on.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

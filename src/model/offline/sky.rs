@@ -10,7 +10,7 @@ use tiny_skia::{
 
 use super::canvas::{Canvas, circle, solid};
 use super::scene::{Scene, Time};
-use crate::poster::style::{Rgb, Style};
+use crate::genre::{Rgb, Style};
 
 impl Canvas<'_> {
     /// The sky field and the light's halo, written directly: a vertical gradient is constant

@@ -4,7 +4,7 @@
 use tiny_skia::Pixmap;
 
 use super::render;
-use crate::poster::style::Style;
+use crate::genre::Style;
 
 /// Prompts that between them reach every ground, hero, landmark and genre detail.
 const PROMPTS: [&str; 6] = [
