@@ -2,7 +2,7 @@
 //! form and `/poster` parsing, the job's enqueue, the JSON ack — with no network in between.
 //!
 //! Run: `cargo bench --bench ack` (N requests after a warm-up; `ACK_BENCH_N=50000` for more).
-//! The router is built as `tests/front_door.rs` builds it: an offline model, a local store in a
+//! The router is built as `tests/it/front_door.rs` builds it: an offline model, a local store in a
 //! temporary directory, and a dispatcher that only sends the job into a channel (a task drains
 //! it), so what is timed is exactly the work between Slack's request and Marquee's answer.
 //! Requests are signed before the clock starts; each timing covers `oneshot` and reading the

@@ -8,7 +8,7 @@
 //!
 //! This module knows the manifest's text and what a usable base URL looks like. It must not
 //! know how requests are routed or verified (that is `http` and `slack::verify`); the drift
-//! test in `tests/deploy.rs` checks that the routes named here exist in the router.
+//! test in `tests/it/deploy.rs` checks that the routes named here exist in the router.
 
 use thiserror::Error;
 

@@ -86,7 +86,7 @@ pub fn actions_for(statements: &[super::cfn::Statement], bucket: &str) -> Vec<St
                     "s3:listbucket" => "List",
                     "s3:getobjecttagging" | "s3:putobjecttagging" => "Tagging",
                     other => panic!(
-                        "statement {}: {other} has no exact SeaweedFS action; map it in tests/support/seaweed.rs",
+                        "statement {}: {other} has no exact SeaweedFS action; map it in tests/it/support/seaweed.rs",
                         statement.sid
                     ),
                 };
@@ -330,14 +330,6 @@ impl Seaweed {
             .force_path_style(true)
             .build();
         aws_sdk_s3::Client::from_conf(config)
-    }
-
-    /// The last `max` bytes of SeaweedFS's log.
-    pub fn log_tail(&self, max: u64) -> String {
-        match &*self.lock() {
-            Some(p) => p.log_tail(max),
-            None => "(SeaweedFS is stopped)".into(),
-        }
     }
 
     /// Stops SeaweedFS (takes a few seconds); S3 calls then fail with connection errors.

@@ -2,37 +2,17 @@
 //! stalling, and SeaweedFS going away mid-run. For each: bounded retries where the error is
 //! retryable, then exactly one clear message to the requester (or, when Slack itself cannot be
 //! reached, no duplicate post) — never a poster billed twice, never silence.
-#![allow(clippy::unwrap_used, clippy::expect_used)]
-
-mod support;
 
 use std::time::Duration;
 
+use crate::support;
+use crate::support::bedrock::Fault;
+use crate::support::client::{
+    DELIVERY, finish, finish_on, is_poster, job_finished, lambda_base, slash,
+};
+use crate::support::slack::Fault as SlackFault;
+use crate::support::stack;
 use serde_json::Value;
-use support::bedrock::Fault;
-use support::slack::{self as slack_standin, Fault as SlackFault};
-use support::stack;
-use tokio::sync::RwLock;
-
-/// Stopping SeaweedFS affects every test in this binary: that test takes the write side.
-static S3_IN_USE: RwLock<()> = RwLock::const_new(());
-
-const DELIVERY: Duration = Duration::from_secs(90);
-
-async fn lambda_base() -> String {
-    tokio::task::spawn_blocking(|| stack().lambda().http_base())
-        .await
-        .unwrap()
-}
-
-async fn slash(base: &str, text: &str, response_url: &str) -> u16 {
-    let body = slack_standin::slash_command_body(text, response_url);
-    let mut req = reqwest::Client::new().post(format!("{base}/slack/commands"));
-    for (k, v) in slack_standin::signed_headers(stack().signing_secret(), body.as_bytes()) {
-        req = req.header(k, v);
-    }
-    req.body(body).send().await.unwrap().status().as_u16()
-}
 
 /// Sends `/poster <marker> …` and returns every message that reached the response_url once
 /// the job is done (a short quiet period after the first one catches duplicates).
@@ -45,46 +25,15 @@ async fn run(marker: &str, extra: &str) -> Vec<Value> {
             &format!("{marker} a lighthouse at night {extra}"),
             &url
         )
-        .await,
+        .await
+        .status,
         200
     );
     finish(&url, marker).await
 }
 
-async fn finish(url: &str, marker: &str) -> Vec<Value> {
-    let first = stack().slack().wait_for(url, 1, DELIVERY).await;
-    if first.is_empty() {
-        panic!(
-            "{marker}: no message arrived\n--- function log ---\n{}",
-            stack().lambda().log_tail(6000)
-        );
-    }
-    job_finished(url).await;
-    stack().slack().messages(url)
-}
-
-/// Waits until the one job answering at `url` has returned: from then on it can post nothing
-/// more, so every message it will ever send is in.
-async fn job_finished(url: &str) {
-    let done = stack().invoke().wait_finished(url, 1, DELIVERY).await;
-    assert_eq!(
-        done.len(),
-        1,
-        "the job did not finish\n--- function log ---\n{}",
-        stack().lambda().log_tail(6000)
-    );
-}
-
-fn is_poster(m: &Value) -> bool {
-    m["response_type"] == "in_channel"
-        && m["blocks"]
-            .as_array()
-            .is_some_and(|b| b.iter().any(|b| b["type"] == "image"))
-}
-
 #[tokio::test(flavor = "multi_thread")]
 async fn transient_bedrock_errors_are_retried_until_the_poster_arrives() {
-    let _s3 = S3_IN_USE.read().await;
     for (marker, fault) in [
         ("F-500", Fault::InternalError),
         ("F-503", Fault::Unavailable),
@@ -104,7 +53,6 @@ async fn transient_bedrock_errors_are_retried_until_the_poster_arrives() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn a_persistent_outage_is_explained_after_bounded_attempts() {
-    let _s3 = S3_IN_USE.read().await;
     stack()
         .bedrock()
         .fault_for_prompt("F-DOWN", Fault::Unavailable, 100);
@@ -121,7 +69,6 @@ async fn a_persistent_outage_is_explained_after_bounded_attempts() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn a_hung_model_times_out_is_retried_once_and_then_explained() {
-    let _s3 = S3_IN_USE.read().await;
     // The function's model timeout is 5 s; the stand-in hangs longer, every time.
     stack()
         .bedrock()
@@ -138,7 +85,6 @@ async fn a_hung_model_times_out_is_retried_once_and_then_explained() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn answers_that_are_not_images_are_explained_without_retrying() {
-    let _s3 = S3_IN_USE.read().await;
     for (marker, fault, needle) in [
         ("F-OUTPUT", Fault::FilterOutput, "blocked the picture"),
         (
@@ -171,12 +117,13 @@ async fn answers_that_are_not_images_are_explained_without_retrying() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn a_flaky_slack_gets_the_poster_exactly_once() {
-    let _s3 = S3_IN_USE.read().await;
     let base = lambda_base().await;
     let url = stack().slack().response_url();
     stack().slack().fault_for(&url, SlackFault::ServerError, 2);
     assert_eq!(
-        slash(&base, "F-SLACK500 a lighthouse at night", &url).await,
+        slash(&base, "F-SLACK500 a lighthouse at night", &url)
+            .await
+            .status,
         200
     );
     let messages = finish(&url, "F-SLACK500").await;
@@ -194,12 +141,13 @@ async fn a_flaky_slack_gets_the_poster_exactly_once() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn an_expired_response_url_is_not_hammered() {
-    let _s3 = S3_IN_USE.read().await;
     let base = lambda_base().await;
     let url = stack().slack().response_url();
     stack().slack().fault_for(&url, SlackFault::Expired, 100);
     assert_eq!(
-        slash(&base, "F-EXPIRED a lighthouse at night", &url).await,
+        slash(&base, "F-EXPIRED a lighthouse at night", &url)
+            .await
+            .status,
         200
     );
     // The poster is made once; the one post is refused with expired_url and not retried.
@@ -224,18 +172,23 @@ async fn an_expired_response_url_is_not_hammered() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn losing_storage_mid_run_is_explained_and_recovers() {
-    let _s3 = S3_IN_USE.write().await;
-    let base = lambda_base().await;
-    tokio::task::spawn_blocking(|| stack().s3().stop())
+    // Its own SeaweedFS and function instance: stopping the shared one would fail every test
+    // running beside this one.
+    let (s3, instance) = tokio::task::spawn_blocking(|| stack().own_storage())
         .await
         .unwrap();
+    let lambda = instance.watch();
+    let base = lambda.http_base();
+    tokio::task::spawn_blocking(|| s3.stop()).await.unwrap();
     let url = stack().slack().response_url();
     assert_eq!(
-        slash(&base, "F-NOS3 a lighthouse at night", &url).await,
+        slash(&base, "F-NOS3 a lighthouse at night", &url)
+            .await
+            .status,
         200
     );
-    let messages = finish(&url, "F-NOS3").await;
-    tokio::task::spawn_blocking(|| stack().s3().restart())
+    let messages = finish_on(lambda, instance.invoke(), &url, "F-NOS3").await;
+    tokio::task::spawn_blocking(|| s3.restart())
         .await
         .unwrap()
         .expect("SeaweedFS restarts");
@@ -249,28 +202,31 @@ async fn losing_storage_mid_run_is_explained_and_recovers() {
     // Once storage is back, the next poster goes through.
     let url = stack().slack().response_url();
     assert_eq!(
-        slash(&base, "F-S3BACK a lighthouse at night", &url).await,
+        slash(&base, "F-S3BACK a lighthouse at night", &url)
+            .await
+            .status,
         200
     );
-    let messages = finish(&url, "F-S3BACK").await;
+    let messages = finish_on(lambda, instance.invoke(), &url, "F-S3BACK").await;
     assert!(
         is_poster(&messages[0]),
         "{}\n--- function log ---\n{}",
         messages[0],
-        stack().lambda().log_tail(6000)
+        lambda.log_tail(6000)
     );
 }
 
 #[tokio::test(flavor = "multi_thread")]
 async fn when_slack_cannot_fetch_the_image_the_link_is_posted_instead() {
-    let _s3 = S3_IN_USE.read().await;
     let base = lambda_base().await;
     let url = stack().slack().response_url();
     stack()
         .slack()
         .fault_for(&url, SlackFault::ImageFetchFails, 5);
     assert_eq!(
-        slash(&base, "F-NOFETCH a lighthouse at night", &url).await,
+        slash(&base, "F-NOFETCH a lighthouse at night", &url)
+            .await
+            .status,
         200
     );
     let messages = finish(&url, "F-NOFETCH").await;
@@ -301,7 +257,6 @@ async fn when_slack_cannot_fetch_the_image_the_link_is_posted_instead() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn a_stalled_slack_never_gets_a_duplicate_poster() {
-    let _s3 = S3_IN_USE.read().await;
     let base = lambda_base().await;
     let url = stack().slack().response_url();
     // Longer than the client's 15 s timeout: the post may or may not have landed, so it is
@@ -310,7 +265,9 @@ async fn a_stalled_slack_never_gets_a_duplicate_poster() {
         .slack()
         .fault_for(&url, SlackFault::Hang(Duration::from_secs(20)), 1);
     assert_eq!(
-        slash(&base, "F-STALL a lighthouse at night", &url).await,
+        slash(&base, "F-STALL a lighthouse at night", &url)
+            .await
+            .status,
         200
     );
     job_finished(&url).await;

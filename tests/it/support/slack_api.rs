@@ -21,6 +21,8 @@ use std::collections::HashMap;
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::{Duration, SystemTime};
 
+use super::faults::FaultRules;
+
 use axum::Router;
 use axum::body::Bytes;
 use axum::extract::{Path, State};
@@ -83,8 +85,6 @@ pub enum ApiFault {
     Error(&'static str),
     /// HTTP 500 with a plain-text body, as a failing edge answers (no JSON to parse).
     ServerError,
-    /// Wait this long, then handle the call normally.
-    Hang(Duration),
 }
 
 /// What the `Authorization` header (or a form `token`) carried.
@@ -105,16 +105,12 @@ pub struct ApiCall {
     pub body: Value,
     pub auth: Auth,
     pub status: u16,
-    /// The body answered: JSON, or a string for plain-text answers.
-    pub response: Value,
     /// The Slack error code answered, if any.
     pub error: Option<String>,
     /// What the stand-in saw that Slack accepts silently but a user would not see as intended
     /// (text truncated, a `thread_ts` naming no message, ...).
     pub notes: Vec<String>,
     pub images: Vec<ImageFetch>,
-    pub fault: Option<ApiFault>,
-    pub at: SystemTime,
     /// Broadcast mentions and foreign links in the call's `text`, `initial_comment` or mrkdwn
     /// blocks ([`super::slack::broadcast_violations`]): Slack delivers them, tests assert there
     /// are none.
@@ -135,7 +131,6 @@ pub struct UploadedFile {
     /// The `length` declared when the upload URL was requested.
     pub declared_length: u64,
     pub alt_txt: Option<String>,
-    pub snippet_type: Option<String>,
     /// Whether bytes were POSTed to the `upload_url`.
     pub uploaded: bool,
     /// The bytes received at the `upload_url` (empty until then).
@@ -148,12 +143,6 @@ pub struct UploadedFile {
     pub channel_id: Option<String>,
     pub thread_ts: Option<String>,
     pub initial_comment: Option<String>,
-}
-
-struct Rule {
-    method: String,
-    fault: ApiFault,
-    remaining: u32,
 }
 
 struct Inner {
@@ -170,7 +159,7 @@ struct Inner {
     /// The opaque part of an `upload_url` → the file it is for.
     upload_keys: HashMap<String, String>,
     calls: Vec<ApiCall>,
-    rules: Vec<Rule>,
+    rules: FaultRules<ApiFault>,
     last_ts_micros: u64,
 }
 
@@ -199,7 +188,7 @@ impl SlackApi {
             files: Vec::new(),
             upload_keys: HashMap::new(),
             calls: Vec::new(),
-            rules: Vec::new(),
+            rules: FaultRules::default(),
             last_ts_micros: 0,
         };
         SlackApi {
@@ -246,15 +235,7 @@ impl SlackApi {
     /// Applies `fault` to the next `times` calls of `method` (`chat.postMessage`, ...; `upload`
     /// for `upload_url` POSTs; `*` for any).
     pub fn fault_api(&self, method: &str, fault: ApiFault, times: u32) {
-        self.lock().rules.push(Rule {
-            method: method.to_string(),
-            fault,
-            remaining: times,
-        });
-    }
-
-    pub fn clear_api_faults(&self) {
-        self.lock().rules.clear();
+        self.lock().rules.add(method, fault, times);
     }
 
     /// Every call so far, oldest first.
@@ -349,22 +330,13 @@ impl SlackApi {
         self.inner.lock().unwrap_or_else(|p| p.into_inner())
     }
 
+    /// Takes one use of the first fault rule for `method`, else of the first for any method.
     fn take_fault(&self, method: &str) -> Option<ApiFault> {
         let mut inner = self.lock();
         let rules = &mut inner.rules;
-        let index = rules
-            .iter()
-            .position(|r| r.remaining > 0 && r.method == method)
-            .or_else(|| {
-                rules
-                    .iter()
-                    .position(|r| r.remaining > 0 && r.method == "*")
-            })?;
-        let rule = &mut rules[index];
-        rule.remaining -= 1;
-        let fault = rule.fault.clone();
-        rules.retain(|r| r.remaining > 0);
-        Some(fault)
+        rules
+            .take(|m| m == method)
+            .or_else(|| rules.take(|m| m == "*"))
     }
 }
 
@@ -489,10 +461,6 @@ async fn apply_fault(fault: Option<&ApiFault>) -> Option<Outcome> {
             json!("Internal Server Error"),
             Some("server_error".into()),
         )),
-        ApiFault::Hang(duration) => {
-            tokio::time::sleep(*duration).await;
-            None
-        }
     }
 }
 
@@ -642,12 +610,9 @@ async fn api_call(
         body: recorded,
         auth,
         status: outcome.status.as_u16(),
-        response: outcome.body,
         error: outcome.error,
         notes: outcome.notes,
         images: outcome.images,
-        fault,
-        at: SystemTime::now(),
     });
     response
 }
@@ -920,7 +885,6 @@ fn get_upload_url(app: &ApiApp, args: &Args) -> Outcome {
         filename,
         declared_length,
         alt_txt,
-        snippet_type: args.str("snippet_type"),
         uploaded: false,
         bytes: Bytes::new(),
         upload_error: None,
@@ -1009,12 +973,9 @@ async fn upload(
         }),
         auth,
         status: outcome.status.as_u16(),
-        response: outcome.body,
         error: outcome.error,
         notes: outcome.notes,
         images: Vec::new(),
-        fault,
-        at: SystemTime::now(),
         violations: Vec::new(),
     });
     response

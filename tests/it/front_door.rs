@@ -2,7 +2,6 @@
 //! can send — good, malformed or hostile — gets the right status and message, and only good
 //! requests create a job. The dispatcher here records jobs instead of running them, so each
 //! case can assert that nothing was queued.
-#![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -639,11 +638,11 @@ async fn odd_interactions_queue_nothing() {
 }
 
 // Slack-shaped payloads; tests/fixtures/slack/README.md names the source of each shape.
-const BUTTON: &str = include_str!("fixtures/slack/block_actions_button.json");
-const SELECT: &str = include_str!("fixtures/slack/block_actions_static_select.json");
-const ORG_INSTALL: &str = include_str!("fixtures/slack/block_actions_org_install.json");
-const SLASH: &str = include_str!("fixtures/slack/slash_command.form");
-const SLASH_ORG_INSTALL: &str = include_str!("fixtures/slack/slash_command_org_install.form");
+const BUTTON: &str = include_str!("../fixtures/slack/block_actions_button.json");
+const SELECT: &str = include_str!("../fixtures/slack/block_actions_static_select.json");
+const ORG_INSTALL: &str = include_str!("../fixtures/slack/block_actions_org_install.json");
+const SLASH: &str = include_str!("../fixtures/slack/slash_command.form");
+const SLASH_ORG_INSTALL: &str = include_str!("../fixtures/slack/slash_command_org_install.form");
 const FIXTURE_POSTER: &str = "3f2b8c4e-9d1a-4e6b-8f7c-2a5d9e1b4c60";
 
 fn signed_payload(payload: &str) -> Request<Body> {

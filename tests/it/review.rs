@@ -3,33 +3,18 @@
 //! the message Slack received), with and without a bot token. Without one, everything goes
 //! through `response_url`s; with one, follow-ups land in the poster's thread and every PNG is
 //! uploaded into Slack.
-#![allow(clippy::unwrap_used, clippy::expect_used)]
-
-mod support;
 
 use std::time::Duration;
 
+use crate::support;
+use crate::support::bedrock::Fault;
+use crate::support::client::{
+    DELIVERY, bot_base, lambda_base, post_signed, posters, slash_in, wait_posters,
+};
+use crate::support::slack as slack_standin;
+use crate::support::slack::Fault as SlackFault;
+use crate::support::stack;
 use serde_json::Value;
-use support::bedrock::Fault;
-use support::slack as slack_standin;
-use support::slack::Fault as SlackFault;
-use support::stack;
-
-const DELIVERY: Duration = Duration::from_secs(90);
-
-async fn post_form(url: String, body: String) -> u16 {
-    let mut req = reqwest::Client::new().post(url);
-    for (k, v) in slack_standin::signed_headers(stack().signing_secret(), body.as_bytes()) {
-        req = req.header(k, v);
-    }
-    req.body(body).send().await.unwrap().status().as_u16()
-}
-
-async fn slash(base: &str, text: &str, response_url: &str, channel: &str) -> u16 {
-    let body = slack_standin::slash_command_body(text, response_url)
-        .replace("channel_id=C0001", &format!("channel_id={channel}"));
-    post_form(format!("{base}/slack/commands"), body).await
-}
 
 /// The actions block of a poster message.
 fn actions(message: &Value) -> Value {
@@ -77,47 +62,6 @@ async fn stored_record(id: &str) -> Value {
     serde_json::from_slice(&object.body.collect().await.unwrap().into_bytes()).unwrap()
 }
 
-/// Starts the stack and the function (compiling it on first use) off the test's runtime.
-async fn lambda_base() -> String {
-    tokio::task::spawn_blocking(|| stack().lambda().http_base())
-        .await
-        .unwrap()
-}
-
-/// The same for the instance configured with a bot token.
-async fn bot_base() -> String {
-    tokio::task::spawn_blocking(|| stack().lambda_with_bot().http_base())
-        .await
-        .unwrap()
-}
-
-fn posters(messages: &[Value]) -> Vec<Value> {
-    messages
-        .iter()
-        .filter(|m| {
-            m["blocks"]
-                .as_array()
-                .is_some_and(|b| b.iter().any(|b| b["type"] == "image"))
-        })
-        .cloned()
-        .collect()
-}
-
-async fn wait_posters(url: &str, n: usize) -> Vec<Value> {
-    let found = support::poll(DELIVERY, || {
-        let p = posters(&stack().slack().messages(url));
-        (p.len() >= n).then_some(p)
-    })
-    .await;
-    found.unwrap_or_else(|| {
-        panic!(
-            "fewer than {n} posters at {url}: {:?}\n--- log ---\n{}",
-            stack().slack().messages(url),
-            stack().lambda().log_tail(6000)
-        )
-    })
-}
-
 #[tokio::test(flavor = "multi_thread")]
 async fn a_full_review_round_through_response_urls() {
     let base = lambda_base().await;
@@ -125,13 +69,14 @@ async fn a_full_review_round_through_response_urls() {
     let marker = "REVIEW-URL";
     let url = s.slack().response_url();
     assert_eq!(
-        slash(
+        slash_in(
             &base,
             &format!("{marker} two rival chefs in Lyon --title \"Too Many Cooks\" --style comedy"),
             &url,
             "C0001"
         )
-        .await,
+        .await
+        .status,
         200
     );
     let original = wait_posters(&url, 1).await.remove(0);
@@ -146,11 +91,12 @@ async fn a_full_review_round_through_response_urls() {
     // Regenerate: a new seed, same everything else.
     let u1 = s.slack().action_response_url();
     assert_eq!(
-        post_form(
+        post_signed(
             interactions.clone(),
             click_payload(&original, "poster.regenerate", &u1, "C0001", ts, None, None)
         )
-        .await,
+        .await
+        .status,
         200
     );
     let regenerated = wait_posters(&u1, 1).await;
@@ -164,11 +110,12 @@ async fn a_full_review_round_through_response_urls() {
     // Variations: two more, each with its own seed.
     let u2 = s.slack().action_response_url();
     assert_eq!(
-        post_form(
+        post_signed(
             interactions.clone(),
             click_payload(&original, "poster.variations", &u2, "C0001", ts, None, None)
         )
-        .await,
+        .await
+        .status,
         200
     );
     let variations = wait_posters(&u2, 2).await;
@@ -178,7 +125,7 @@ async fn a_full_review_round_through_response_urls() {
     // Restyle as noir.
     let u3 = s.slack().action_response_url();
     assert_eq!(
-        post_form(
+        post_signed(
             interactions.clone(),
             click_payload(
                 &original,
@@ -190,7 +137,8 @@ async fn a_full_review_round_through_response_urls() {
                 Some("noir")
             )
         )
-        .await,
+        .await
+        .status,
         200
     );
     let restyled = wait_posters(&u3, 1).await;
@@ -229,11 +177,12 @@ async fn a_full_review_round_through_response_urls() {
     // Approve: the message is replaced, and the approval is kept with the poster.
     let u4 = s.slack().action_response_url();
     assert_eq!(
-        post_form(
+        post_signed(
             interactions.clone(),
             click_payload(&original, "poster.approve", &u4, "C0001", ts, None, None)
         )
-        .await,
+        .await
+        .status,
         200
     );
     // The click carries Slack's normalised copy of the poster (its image block has the
@@ -282,7 +231,9 @@ async fn a_second_click_while_a_take_runs_is_told_instead_of_billed() {
     let s = stack();
     let marker = "REVIEW-DOUBLE";
     let url = s.slack().response_url();
-    slash(&base, &format!("{marker} a slow lighthouse"), &url, "C0001").await;
+    slash_in(&base, &format!("{marker} a slow lighthouse"), &url, "C0001")
+        .await
+        .status;
     let original = wait_posters(&url, 1).await.remove(0);
     // The next model call takes 3 s, so the second click lands while the first take runs.
     s.bedrock()
@@ -292,7 +243,7 @@ async fn a_second_click_while_a_take_runs_is_told_instead_of_billed() {
         s.slack().action_response_url(),
         s.slack().action_response_url(),
     );
-    post_form(
+    post_signed(
         interactions.clone(),
         click_payload(
             &original,
@@ -304,7 +255,8 @@ async fn a_second_click_while_a_take_runs_is_told_instead_of_billed() {
             None,
         ),
     )
-    .await;
+    .await
+    .status;
     // The clicker is told "Regenerating…" once the take holds the poster's lock.
     let working = s.slack().wait_for(&u1, 1, DELIVERY).await;
     assert!(
@@ -312,7 +264,7 @@ async fn a_second_click_while_a_take_runs_is_told_instead_of_billed() {
         "{}",
         working[0]
     );
-    post_form(
+    post_signed(
         interactions,
         click_payload(
             &original,
@@ -324,7 +276,8 @@ async fn a_second_click_while_a_take_runs_is_told_instead_of_billed() {
             None,
         ),
     )
-    .await;
+    .await
+    .status;
     let told = s.slack().wait_for(&u2, 1, DELIVERY).await;
     assert!(
         told[0].to_string().contains("already being made"),
@@ -352,13 +305,14 @@ async fn with_a_bot_token_takes_go_to_the_thread_and_images_into_slack() {
     let marker = "REVIEW-BOT";
     let url = s.slack().response_url();
     assert_eq!(
-        slash(
+        slash_in(
             &base,
             &format!("{marker} a derelict starship wakes up --style sci-fi"),
             &url,
             "C0001"
         )
-        .await,
+        .await
+        .status,
         200
     );
 
@@ -406,7 +360,9 @@ async fn with_a_bot_token_takes_go_to_the_thread_and_images_into_slack() {
         None,
     );
     assert_eq!(
-        post_form(format!("{base}/slack/interactions"), body).await,
+        post_signed(format!("{base}/slack/interactions"), body)
+            .await
+            .status,
         200
     );
     let reply = support::poll(DELIVERY, || {
@@ -430,7 +386,9 @@ async fn with_a_bot_token_takes_go_to_the_thread_and_images_into_slack() {
         Some("western"),
     );
     assert_eq!(
-        post_form(format!("{base}/slack/interactions"), body).await,
+        post_signed(format!("{base}/slack/interactions"), body)
+            .await
+            .status,
         200
     );
     support::poll(DELIVERY, || {
@@ -484,7 +442,9 @@ async fn a_bot_outside_a_public_channel_posts_there_and_says_how_to_keep_posters
     s.slack().api().set_member("C0002", false);
     let url = s.slack().response_url();
     assert_eq!(
-        slash(&base, "REVIEW-OUTSIDE a quiet harbour", &url, "C0002").await,
+        slash_in(&base, "REVIEW-OUTSIDE a quiet harbour", &url, "C0002")
+            .await
+            .status,
         200
     );
     // `chat:write.public` (granted by the manifest) lets the bot post in a public channel it
@@ -533,7 +493,9 @@ async fn a_bot_outside_a_private_channel_falls_back_to_the_response_url() {
     s.slack().api().set_private("G0003", false);
     let url = s.slack().response_url();
     assert_eq!(
-        slash(&base, "REVIEW-PRIVATE a quiet harbour", &url, "G0003").await,
+        slash_in(&base, "REVIEW-PRIVATE a quiet harbour", &url, "G0003")
+            .await
+            .status,
         200
     );
     let delivered = wait_posters(&url, 1).await;
@@ -568,13 +530,14 @@ async fn an_approval_slack_will_not_show_is_still_recorded_and_the_approver_told
     let s = stack();
     let marker = "REVIEW-APPROVE-REFUSED";
     let url = s.slack().response_url();
-    slash(
+    slash_in(
         &base,
         &format!("{marker} a lantern festival"),
         &url,
         "C0001",
     )
-    .await;
+    .await
+    .status;
     let original = wait_posters(&url, 1).await.remove(0);
     let poster_id = actions(&original)["elements"][0]["value"]
         .as_str()
@@ -583,11 +546,12 @@ async fn an_approval_slack_will_not_show_is_still_recorded_and_the_approver_told
     let u = s.slack().action_response_url();
     // Slack cannot fetch the image of the rebuilt message, so it refuses the update.
     s.slack().fault_for(&u, SlackFault::ImageFetchFails, 1);
-    post_form(
+    post_signed(
         format!("{base}/slack/interactions"),
         click_payload(&original, "poster.approve", &u, "C0001", "1.2", None, None),
     )
-    .await;
+    .await
+    .status;
     assert_eq!(s.invoke().wait_finished(&u, 1, DELIVERY).await.len(), 1);
     let posts = s.slack().posts(&u);
     assert_eq!(posts.len(), 2, "{posts:?}");

@@ -36,6 +36,7 @@ use hmac::{Hmac, KeyInit, Mac};
 use serde_json::{Value, json};
 use sha2::Sha256;
 
+use super::faults::FaultRules;
 use super::slack_api::SlackApi;
 
 /// Slack's limit on messages per `response_url`.
@@ -75,14 +76,12 @@ pub struct Post {
     pub url: String,
     /// The parsed JSON body, or `Value::Null` if it was not JSON.
     pub body: Value,
-    pub at: SystemTime,
     pub status: u16,
     /// The Slack error code answered (`invalid_blocks`, `expired_url`, ...), if any.
     pub error: Option<String>,
     /// Details, e.g. `downloading image failed [json-pointer:/blocks/1/image_url]`.
     pub errors: Vec<String>,
     pub images: Vec<ImageFetch>,
-    pub fault: Option<Fault>,
     /// Broadcasts and foreign links in the message's mrkdwn (see [`broadcast_violations`]).
     /// Slack would accept and deliver them; tests assert there are none.
     pub violations: Vec<String>,
@@ -99,17 +98,11 @@ struct UrlState {
     accepted: usize,
 }
 
-struct Rule {
-    path: Option<String>,
-    fault: Fault,
-    remaining: u32,
-}
-
 #[derive(Default)]
 struct Inner {
     urls: HashMap<String, UrlState>,
     posts: Vec<Post>,
-    rules: Vec<Rule>,
+    rules: FaultRules<Fault>,
 }
 
 #[derive(Clone)]
@@ -219,11 +212,6 @@ impl Slack {
         self.lock().posts.clone()
     }
 
-    /// Accepted messages across all URLs.
-    pub fn total_messages(&self) -> usize {
-        self.lock().posts.iter().filter(|p| p.accepted()).count()
-    }
-
     /// Waits until `url` has at least `n` accepted messages and returns them; panics after
     /// `timeout` with everything that did arrive, rejected posts included.
     pub async fn wait_for(&self, url: &str, n: usize, timeout: Duration) -> Vec<Value> {
@@ -241,30 +229,13 @@ impl Slack {
         }
     }
 
-    /// Applies `fault` to the next `times` posts to any URL. Prefer [`Self::fault_for`].
-    pub fn fault(&self, fault: Fault, times: u32) {
-        self.lock().rules.push(Rule {
-            path: None,
-            fault,
-            remaining: times,
-        });
-    }
-
     /// Applies `fault` to the next `times` posts to `url`.
     pub fn fault_for(&self, url: &str, fault: Fault, times: u32) {
         let path = url
             .strip_prefix(&self.base_url())
             .unwrap_or(url)
             .to_string();
-        self.lock().rules.push(Rule {
-            path: Some(path),
-            fault,
-            remaining: times,
-        });
-    }
-
-    pub fn clear_faults(&self) {
-        self.lock().rules.clear();
+        self.lock().rules.add(path, fault, times);
     }
 
     fn lock(&self) -> MutexGuard<'_, Inner> {
@@ -448,7 +419,7 @@ impl Slack {
 }
 
 /// The shape every `block_actions` payload built here copies (Slack's; see the fixture's README).
-const BLOCK_ACTIONS_SHAPE: &str = include_str!("../fixtures/slack/block_actions_button.json");
+const BLOCK_ACTIONS_SHAPE: &str = include_str!("../../fixtures/slack/block_actions_button.json");
 
 /// Someone using a control on a message the stand-in received.
 pub struct Click<'a> {
@@ -695,12 +666,10 @@ async fn response_url_post(State(app): State<App>, uri: Uri, body: Bytes) -> Res
     lock(&app.inner).posts.push(Post {
         url,
         body: parsed,
-        at: SystemTime::now(),
         status: outcome.status.as_u16(),
         error: outcome.error,
         errors: outcome.errors,
         images: outcome.images,
-        fault,
         violations,
     });
     response
@@ -829,22 +798,9 @@ pub(crate) async fn check_message(
     }
 }
 
+/// Takes one use of the first fault rule for `path`.
 fn take_fault(inner: &Mutex<Inner>, path: &str) -> Option<Fault> {
-    let mut inner = lock(inner);
-    let rules = &mut inner.rules;
-    let index = rules
-        .iter()
-        .position(|r| r.remaining > 0 && r.path.as_deref() == Some(path))
-        .or_else(|| {
-            rules
-                .iter()
-                .position(|r| r.remaining > 0 && r.path.is_none())
-        })?;
-    let rule = &mut rules[index];
-    rule.remaining -= 1;
-    let fault = rule.fault.clone();
-    rules.retain(|r| r.remaining > 0);
-    Some(fault)
+    lock(inner).rules.take(|p| p == path)
 }
 
 // Block Kit limits, as Slack documents them (docs.slack.dev/reference/block-kit/...). The block

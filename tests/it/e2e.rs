@@ -1,61 +1,20 @@
 //! End to end on real local parts: the `marquee-lambda` binary under `cargo lambda watch`,
 //! SeaweedFS's S3 gateway with authentication on, and wire-exact Bedrock and Slack stand-ins,
 //! all reached through the standard `AWS_ENDPOINT_URL_*` variables and the response-URL
-//! allow-list (see `tests/support/`). A signed slash command travels the whole way: ack,
+//! allow-list (see `tests/it/support/`). A signed slash command travels the whole way: ack,
 //! asynchronous self-invoke, Bedrock, S3, a signed link served by the function from the
 //! bucket, and the Slack message whose image
 //! Slack's stand-in downloads at post time, as Slack does.
-#![allow(clippy::unwrap_used, clippy::expect_used)]
 
-mod support;
+use std::time::Duration;
 
-use std::time::{Duration, Instant};
-
+use crate::support;
+use crate::support::bedrock::Fault;
+use crate::support::client::{
+    Answer, DELIVERY, image_url, lambda_base, post_signed_with, slash, wait_messages,
+};
+use crate::support::{slack, stack};
 use serde_json::Value;
-use support::bedrock::Fault;
-use support::{slack, stack};
-
-const DELIVERY: Duration = Duration::from_secs(60);
-
-/// Starts the stack and the function (compiling it on first use) off the test's runtime.
-async fn lambda_base() -> String {
-    tokio::task::spawn_blocking(|| stack().lambda().http_base())
-        .await
-        .unwrap()
-}
-
-/// Sends `/poster <text>` signed with `secret` at the function's front door.
-async fn slash(base: &str, text: &str, response_url: &str, secret: &str) -> (u16, Value, Duration) {
-    let body = slack::slash_command_body(text, response_url);
-    let mut req = reqwest::Client::new().post(format!("{base}/slack/commands"));
-    for (k, v) in slack::signed_headers(secret, body.as_bytes()) {
-        req = req.header(k, v);
-    }
-    let started = Instant::now();
-    let res = req.body(body).send().await.unwrap();
-    let elapsed = started.elapsed();
-    let status = res.status().as_u16();
-    let json = res.json().await.unwrap_or(Value::Null);
-    (status, json, elapsed)
-}
-
-/// Waits for `n` messages at `url`; when they do not come, shows the function's log.
-async fn wait_messages(url: &str, n: usize) -> Vec<Value> {
-    let messages = stack().slack().wait_for(url, n, DELIVERY).await;
-    if messages.len() < n {
-        eprintln!("--- function log ---\n{}", stack().lambda().log_tail(6000));
-    }
-    messages
-}
-
-fn image_url(message: &Value) -> Option<String> {
-    message["blocks"]
-        .as_array()?
-        .iter()
-        .find(|b| b["type"] == "image")
-        .and_then(|b| b["image_url"].as_str())
-        .map(str::to_owned)
-}
 
 async fn png_size(url: &str) -> (u16, Option<(u32, u32)>) {
     let res = reqwest::get(url).await.unwrap();
@@ -82,7 +41,11 @@ async fn a_slash_command_becomes_a_poster_in_the_channel() {
     let url = s.slack().response_url();
     let text = "E2E-SD35 a lighthouse keeper fights a kraken --title “The Keeper” --tagline 'The sea wants him back' --seed 42 --style horror";
 
-    let (status, ack, latency) = slash(&base, text, &url, s.signing_secret()).await;
+    let Answer {
+        status,
+        body: ack,
+        took: latency,
+    } = slash(&base, text, &url).await;
     assert_eq!(status, 200, "{ack}");
     assert_eq!(ack["response_type"], "ephemeral");
     assert!(
@@ -166,11 +129,10 @@ async fn nova_canvas_gets_its_own_sizes() {
     let base = lambda_base().await;
     let s = stack();
     let url = s.slack().response_url();
-    let (status, _, _) = slash(
+    let Answer { status, .. } = slash(
         &base,
         "E2E-NOVA a derelict starship wakes up --model nova --ar 16:9",
         &url,
-        s.signing_secret(),
     )
     .await;
     assert_eq!(status, 200);
@@ -237,7 +199,12 @@ async fn bad_and_stale_signatures_are_refused_with_no_work_done() {
     let base = lambda_base().await;
     let s = stack();
     let url = s.slack().response_url();
-    let (status, body, _) = slash(&base, "E2E-BADSIG a cat", &url, "not-the-signing-secret").await;
+    let Answer { status, body, .. } = post_signed_with(
+        "not-the-signing-secret",
+        format!("{base}/slack/commands"),
+        slack::slash_command_body("E2E-BADSIG a cat", &url),
+    )
+    .await;
     assert_eq!(status, 401, "{body}");
 
     // A correct signature made six minutes ago.
@@ -275,13 +242,8 @@ async fn a_filtered_prompt_is_explained_to_the_requester() {
     s.bedrock()
         .fault_for_prompt("E2E-FILTER", Fault::FilterPrompt, 1);
     let url = s.slack().response_url();
-    let (status, _, _) = slash(
-        &base,
-        "E2E-FILTER something the filter dislikes",
-        &url,
-        s.signing_secret(),
-    )
-    .await;
+    let Answer { status, .. } =
+        slash(&base, "E2E-FILTER something the filter dislikes", &url).await;
     assert_eq!(status, 200);
     let messages = wait_messages(&url, 1).await;
     assert_eq!(messages.len(), 1);
@@ -304,13 +266,7 @@ async fn throttling_is_retried_then_explained_when_it_persists() {
     s.bedrock()
         .fault_for_prompt("E2E-THROTTLE-2", Fault::Throttle, 2);
     let url = s.slack().response_url();
-    slash(
-        &base,
-        "E2E-THROTTLE-2 a busy night",
-        &url,
-        s.signing_secret(),
-    )
-    .await;
+    slash(&base, "E2E-THROTTLE-2 a busy night", &url).await;
     let messages = wait_messages(&url, 1).await;
     assert_eq!(
         messages[0]["response_type"], "in_channel",
@@ -323,13 +279,7 @@ async fn throttling_is_retried_then_explained_when_it_persists() {
     s.bedrock()
         .fault_for_prompt("E2E-THROTTLE-ALL", Fault::Throttle, 100);
     let url = s.slack().response_url();
-    slash(
-        &base,
-        "E2E-THROTTLE-ALL a busier night",
-        &url,
-        s.signing_secret(),
-    )
-    .await;
+    slash(&base, "E2E-THROTTLE-ALL a busier night", &url).await;
     let messages = wait_messages(&url, 1).await;
     assert_eq!(messages[0]["response_type"], "ephemeral");
     assert!(
@@ -350,7 +300,7 @@ async fn access_denied_tells_the_user_to_ask_the_admin() {
     s.bedrock()
         .fault_for_prompt("E2E-DENIED", Fault::AccessDenied, 1);
     let url = s.slack().response_url();
-    slash(&base, "E2E-DENIED a locked door", &url, s.signing_secret()).await;
+    slash(&base, "E2E-DENIED a locked door", &url).await;
     let messages = wait_messages(&url, 1).await;
     let text = messages[0].to_string();
     assert!(
@@ -369,11 +319,16 @@ async fn help_and_mistakes_are_answered_at_the_door() {
     let base = lambda_base().await;
     let s = stack();
     let url = s.slack().response_url();
-    let (status, help, _) = slash(&base, "help", &url, s.signing_secret()).await;
+    let Answer {
+        status, body: help, ..
+    } = slash(&base, "help", &url).await;
     assert_eq!(status, 200);
     assert!(help.to_string().contains("Make a movie poster"), "{help}");
-    let (status, wrong, _) =
-        slash(&base, "E2E-WRONG a cat --ar 7:3", &url, s.signing_secret()).await;
+    let Answer {
+        status,
+        body: wrong,
+        ..
+    } = slash(&base, "E2E-WRONG a cat --ar 7:3", &url).await;
     assert_eq!(status, 200);
     assert!(wrong.to_string().contains("7:3"), "{wrong}");
     // Answered at the door: no job was queued (the door queues before it answers).
@@ -393,11 +348,14 @@ async fn the_ack_never_waits_for_a_slow_model() {
     s.bedrock()
         .fault_for_prompt("E2E-SLOWMODEL", Fault::Hang(Duration::from_secs(4)), 1);
     let url = s.slack().response_url();
-    let (status, ack, latency) = slash(
+    let Answer {
+        status,
+        body: ack,
+        took: latency,
+    } = slash(
         &base,
         "E2E-SLOWMODEL a glacier creeping --model sd3.5",
         &url,
-        s.signing_secret(),
     )
     .await;
     assert_eq!(status, 200, "{ack}");
@@ -430,12 +388,10 @@ async fn hostile_titles_reach_slack_escaped_and_broadcast_nothing() {
     let base = lambda_base().await;
     let s = stack();
     let url = s.slack().response_url();
-    let (status, ack, _) = slash(
+    let Answer { status, body: ack, .. } = slash(
         &base,
         "E2E-HOSTILE a quiet harbour <!everyone> --title \"<!channel> <https://evil.example|free pizza>\" --tagline \"<!here> <@U0BOSS>\"",
-        &url,
-        s.signing_secret(),
-    )
+        &url)
     .await;
     assert_eq!(status, 200, "{ack}");
     assert_eq!(slack::broadcast_violations(&ack), Vec::<String>::new());
@@ -470,20 +426,9 @@ async fn a_mixed_deployment_serves_stability_and_nova_each_in_its_region() {
     let base = lambda_base().await;
     let s = stack();
     let (sd_url, nova_url) = (s.slack().response_url(), s.slack().response_url());
-    let (a, _, _) = slash(
-        &base,
-        "E2E-MIX-SD a neon diner",
-        &sd_url,
-        s.signing_secret(),
-    )
-    .await;
-    let (b, _, _) = slash(
-        &base,
-        "E2E-MIX-NOVA a neon diner --model nova",
-        &nova_url,
-        s.signing_secret(),
-    )
-    .await;
+    let Answer { status: a, .. } = slash(&base, "E2E-MIX-SD a neon diner", &sd_url).await;
+    let Answer { status: b, .. } =
+        slash(&base, "E2E-MIX-NOVA a neon diner --model nova", &nova_url).await;
     assert_eq!((a, b), (200, 200));
     for (url, marker) in [(&sd_url, "E2E-MIX-SD"), (&nova_url, "E2E-MIX-NOVA")] {
         let messages = wait_messages(url, 1).await;
@@ -521,11 +466,10 @@ async fn a_model_in_a_region_that_does_not_serve_it_is_explained_honestly() {
         .unwrap();
     let s = stack();
     let url = s.slack().response_url();
-    let (status, _, _) = slash(
+    let Answer { status, .. } = slash(
         &base,
         "E2E-MISPLACED a lighthouse --model nova --ar 16:9",
         &url,
-        s.signing_secret(),
     )
     .await;
     assert_eq!(status, 200);

@@ -15,11 +15,7 @@
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::Path;
 
-// The CloudFormation evaluator the test stack also uses; it is included alone so that these
-// pure tests do not compile the stack.
-#[path = "support/cfn.rs"]
-mod cfn;
-
+use crate::support::cfn;
 use marquee::config::{Config, ENV_VARS};
 use marquee::http::routes;
 use marquee::model::ModelId;

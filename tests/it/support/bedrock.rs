@@ -22,7 +22,7 @@
 use std::collections::HashMap;
 use std::net::SocketAddr;
 use std::sync::{Arc, Mutex, MutexGuard};
-use std::time::{Duration, SystemTime};
+use std::time::Duration;
 
 use axum::Router;
 use axum::body::Bytes;
@@ -33,13 +33,14 @@ use axum::routing::post;
 use base64::Engine;
 use serde_json::{Map, Value, json};
 
+use super::faults::FaultRules;
+
 pub const SD35_LARGE: &str = "stability.sd3-5-large-v1:0";
 pub const IMAGE_CORE: &str = "stability.stable-image-core-v1:1";
 pub const IMAGE_ULTRA: &str = "stability.stable-image-ultra-v1:1";
 pub const NOVA_CANVAS: &str = "amazon.nova-canvas-v1:0";
 
 /// Every model id the stand-in serves.
-pub const MODEL_IDS: [&str; 4] = [SD35_LARGE, IMAGE_CORE, IMAGE_ULTRA, NOVA_CANVAS];
 
 /// Where Bedrock serves each model on demand. Sources (see docs/INSTALL.md, section 2): the
 /// Bedrock user guide's model pages and Regional availability (Stability's image models in
@@ -117,7 +118,6 @@ pub struct Call {
     pub model_id: String,
     /// The parsed body, or `Value::Null` if it was not JSON.
     pub body: Value,
-    pub at: SystemTime,
     /// The HTTP status answered; 0 while unanswered (or when the client gave up first).
     pub status: u16,
     /// The fault applied, if any.
@@ -133,16 +133,10 @@ impl Call {
     }
 }
 
-struct Rule {
-    marker: Option<String>,
-    fault: Fault,
-    remaining: u32,
-}
-
 #[derive(Default)]
 struct Inner {
     calls: Vec<Call>,
-    rules: Vec<Rule>,
+    rules: FaultRules<Fault>,
     /// Each known access key's IAM statements.
     principals: HashMap<String, Vec<super::cfn::Statement>>,
     // PNG encoding costs tens of milliseconds in debug builds; sizes and seed variants repeat.
@@ -211,33 +205,9 @@ impl Bedrock {
             .insert(access_key.to_owned(), statements);
     }
 
-    /// Applies `fault` to the next `times` requests, whatever their prompt. Prefer
-    /// [`Self::fault_for_prompt`]: a global fault hits every test running in parallel.
-    pub fn fault(&self, fault: Fault, times: u32) {
-        self.lock().rules.push(Rule {
-            marker: None,
-            fault,
-            remaining: times,
-        });
-    }
-
     /// Applies `fault` to the next `times` requests whose prompt contains `marker`.
     pub fn fault_for_prompt(&self, marker: &str, fault: Fault, times: u32) {
-        self.lock().rules.push(Rule {
-            marker: Some(marker.to_string()),
-            fault,
-            remaining: times,
-        });
-    }
-
-    /// Drops every fault rule still pending.
-    pub fn clear_faults(&self) {
-        self.lock().rules.clear();
-    }
-
-    /// Every call so far, oldest first.
-    pub fn calls(&self) -> Vec<Call> {
-        self.lock().calls.clone()
+        self.lock().rules.add(marker, fault, times);
     }
 
     /// The calls whose prompt contains `marker`.
@@ -306,7 +276,6 @@ async fn invoke(
         guard.calls.push(Call {
             model_id: model_id.clone(),
             body: parsed.clone(),
-            at: SystemTime::now(),
             status: 0,
             fault: None,
             region,
@@ -573,24 +542,9 @@ fn prompt_of(body: &Value) -> Option<&str> {
         .and_then(Value::as_str)
 }
 
-/// Takes one use of the first rule that matches: marker rules first, so a test's own rule wins
-/// over a global one.
+/// Takes one use of the first fault rule whose marker the prompt contains.
 fn take_fault(inner: &Mutex<Inner>, prompt: &str) -> Option<Fault> {
-    let mut inner = lock(inner);
-    let rules = &mut inner.rules;
-    let index = rules
-        .iter()
-        .position(|r| r.remaining > 0 && r.marker.as_deref().is_some_and(|m| prompt.contains(m)))
-        .or_else(|| {
-            rules
-                .iter()
-                .position(|r| r.remaining > 0 && r.marker.is_none())
-        })?;
-    let rule = &mut rules[index];
-    rule.remaining -= 1;
-    let fault = rule.fault.clone();
-    rules.retain(|r| r.remaining > 0);
-    Some(fault)
+    lock(inner).rules.take(|marker| prompt.contains(marker))
 }
 
 fn object<'a>(value: &'a Value, path: &str) -> Result<&'a Map<String, Value>, String> {

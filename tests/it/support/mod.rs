@@ -10,11 +10,10 @@
 //! Nothing here knows Marquee's internals: the product is reached only through its environment
 //! (the env file written for `cargo lambda watch`) and its HTTP surface.
 
-// Each integration test binary compiles this tree but uses only part of it.
-#![allow(dead_code)]
-
 pub mod bedrock;
 pub mod cfn;
+pub mod client;
+pub mod faults;
 pub mod lambda_async;
 pub mod process;
 pub mod seaweed;
@@ -112,24 +111,67 @@ pub struct Stack {
     bedrock: Bedrock,
     slack: Slack,
     s3: Seaweed,
-    invoke: AsyncInvoke,
     signing_secret: String,
     /// The key the function signs poster links with.
     link_key: String,
-    /// The ports the two function instances will serve on, chosen up front so that each
-    /// instance's environment can name its own public address.
-    lambda_port: u16,
-    bot_lambda_port: u16,
-    misplaced_lambda_port: u16,
-    lambda: OnceLock<Result<Watch, String>>,
-    /// A second function instance configured with a Slack bot token, with its own
-    /// async-invoke stand-in so its self-invocations reach it and not the first one.
-    bot_invoke: AsyncInvoke,
-    bot_lambda: OnceLock<Result<Watch, String>>,
-    /// A third instance, deployed with Nova Canvas in the wrong region (see
-    /// [`misplaced_nova_deployment`]), with its own key and async-invoke stand-in.
-    misplaced_invoke: AsyncInvoke,
-    misplaced_lambda: OnceLock<Result<Watch, String>>,
+    /// The main function instance: the test deployment, response URLs only.
+    main: Instance,
+    /// The same deployment configured with a Slack bot token.
+    bot: Instance,
+    /// A deployment with Nova Canvas in the wrong region (see [`misplaced_nova_deployment`]),
+    /// with its own storage key.
+    misplaced: Instance,
+    /// A deployment with storage of its own, for the test that takes storage away: stopping
+    /// the shared SeaweedFS would fail every other test running beside it.
+    own_storage: OnceLock<Result<(Seaweed, Instance), String>>,
+}
+
+/// One function instance under `cargo lambda watch`, with its own async-invoke stand-in so
+/// that its self-invocations reach it and not another instance. Started on first use.
+pub struct Instance {
+    name: &'static str,
+    /// Chosen up front so that the instance's environment can name its own public address.
+    port: u16,
+    invoke: AsyncInvoke,
+    watch: OnceLock<Result<Watch, String>>,
+}
+
+impl Instance {
+    fn new(name: &'static str, port: u16) -> Instance {
+        Instance {
+            name,
+            port,
+            invoke: AsyncInvoke::start(),
+            watch: OnceLock::new(),
+        }
+    }
+
+    /// The function, started (and compiled, the first time) with `env` on first use. Once it
+    /// is up, its async-invoke stand-in forwards to it.
+    fn lambda(&self, env: impl FnOnce(&AsyncInvoke, u16) -> Vec<(String, String)>) -> &Watch {
+        let watch = self.watch.get_or_init(|| {
+            let env = env(&self.invoke, self.port);
+            let watch = Watch::start(
+                &crate_root(),
+                &lambda_bin(),
+                self.port,
+                &env,
+                WATCH_READY_TIMEOUT,
+            )
+            .map_err(|e| e.to_string())?;
+            self.invoke.set_target(&watch.invoke_base());
+            Ok(watch)
+        });
+        match watch {
+            Ok(watch) => watch,
+            Err(e) => panic!("cargo lambda watch ({}) could not start: {e}", self.name),
+        }
+    }
+
+    /// The async-invoke stand-in that this instance's `AWS_ENDPOINT_URL_LAMBDA` points at.
+    pub fn invoke(&self) -> &AsyncInvoke {
+        &self.invoke
+    }
 }
 
 /// The shared stack, started on first use. Panics (with the cause) if a part cannot start; a
@@ -159,7 +201,7 @@ impl Stack {
             s3.endpoint(),
             started.elapsed()
         );
-        let lambda_ports = free_ports(3);
+        let ports = free_ports(3);
         let bedrock = Bedrock::start();
         bedrock.grant(&s3.function_credentials(0).access_key, statements);
         bedrock.grant(
@@ -169,18 +211,13 @@ impl Stack {
         Ok(Stack {
             bedrock,
             slack: Slack::start(),
-            invoke: AsyncInvoke::start(),
             s3,
             signing_secret: random_token(32),
             link_key: random_token(48),
-            lambda_port: lambda_ports[0],
-            bot_lambda_port: lambda_ports[1],
-            misplaced_lambda_port: lambda_ports[2],
-            lambda: OnceLock::new(),
-            bot_invoke: AsyncInvoke::start(),
-            bot_lambda: OnceLock::new(),
-            misplaced_invoke: AsyncInvoke::start(),
-            misplaced_lambda: OnceLock::new(),
+            main: Instance::new("main", ports[0]),
+            bot: Instance::new("bot token", ports[1]),
+            misplaced: Instance::new("misplaced Nova", ports[2]),
+            own_storage: OnceLock::new(),
         })
     }
 
@@ -196,9 +233,14 @@ impl Stack {
         &self.s3
     }
 
-    /// The async-invoke stand-in that `AWS_ENDPOINT_URL_LAMBDA` points at.
+    /// The async-invoke stand-in of the main instance.
     pub fn invoke(&self) -> &AsyncInvoke {
-        &self.invoke
+        &self.main.invoke
+    }
+
+    /// The async-invoke stand-in of the bot-token instance.
+    pub fn bot_invoke(&self) -> &AsyncInvoke {
+        &self.bot.invoke
     }
 
     /// The Slack signing secret the function under test is configured with.
@@ -206,24 +248,15 @@ impl Stack {
         &self.signing_secret
     }
 
-    /// The exact environment the function under test gets, in env-file order.
-    pub fn env(&self) -> Vec<(String, String)> {
-        self.env_for(
-            &deployment(self.s3.bucket()),
-            0,
-            &self.invoke,
-            self.lambda_port,
-        )
-    }
-
     /// The environment of one deployment serving on `port`: the model settings and bucket
-    /// exactly as the template sets them, the stand-ins' endpoints, and the deployment's own
-    /// key. Behind API Gateway the function takes its public address from the request's host;
-    /// under `cargo lambda watch` the address has a path prefix, so it is configured, as an
-    /// admin with a custom domain would.
+    /// exactly as the template sets them, the stand-ins' endpoints, and the storage key
+    /// `key` of `s3`. Behind API Gateway the function takes its public address from the
+    /// request's host; under `cargo lambda watch` the address has a path prefix, so it is
+    /// configured, as an admin with a custom domain would.
     fn env_for(
         &self,
         deployment: &cfn::Deployment,
+        s3: &Seaweed,
         key: usize,
         invoke: &AsyncInvoke,
         port: u16,
@@ -235,7 +268,7 @@ impl Stack {
                 .cloned()
                 .unwrap_or_else(|| panic!("template.yaml does not set {name}"))
         };
-        let credentials = self.s3.function_credentials(key);
+        let credentials = s3.function_credentials(key);
         let pairs = [
             ("SLACK_SIGNING_SECRET", self.signing_secret.clone()),
             ("MARQUEE_LINK_KEY", self.link_key.clone()),
@@ -257,7 +290,7 @@ impl Stack {
             ("MARQUEE_RESPONSE_URL_HOSTS", self.slack.base_url()),
             ("MARQUEE_MODEL_TIMEOUT", "5s".into()),
             ("MARQUEE_LOG", "info".into()),
-            ("AWS_ENDPOINT_URL_S3", self.s3.endpoint()),
+            ("AWS_ENDPOINT_URL_S3", s3.endpoint()),
             ("AWS_ENDPOINT_URL_BEDROCK_RUNTIME", self.bedrock.endpoint()),
             ("AWS_ENDPOINT_URL_LAMBDA", invoke.endpoint()),
             ("AWS_ACCESS_KEY_ID", credentials.access_key.clone()),
@@ -267,95 +300,65 @@ impl Stack {
         pairs.into_iter().map(|(k, v)| (k.to_string(), v)).collect()
     }
 
-    /// The instance deployed with Nova Canvas in a region that does not serve it.
-    pub fn lambda_with_misplaced_nova(&self) -> &Watch {
-        let watch = self.misplaced_lambda.get_or_init(|| {
-            let env = self.env_for(
-                &misplaced_nova_deployment(self.s3.bucket()),
-                1,
-                &self.misplaced_invoke,
-                self.misplaced_lambda_port,
-            );
-            let watch = Watch::start(
-                &crate_root(),
-                &lambda_bin(),
-                self.misplaced_lambda_port,
-                &env,
-                WATCH_READY_TIMEOUT,
-            )
-            .map_err(|e| e.to_string())?;
-            self.misplaced_invoke.set_target(&watch.invoke_base());
-            Ok(watch)
-        });
-        match watch {
-            Ok(watch) => watch,
-            Err(e) => panic!("cargo lambda watch (misplaced Nova) could not start: {e}"),
-        }
-    }
-
-    /// The environment of the bot-token instance: the same, plus the bot token and the Web
-    /// API stand-in, and its own async-invoke stand-in.
-    pub fn bot_env(&self) -> Vec<(String, String)> {
-        let mut env: Vec<(String, String)> = self
-            .env_for(
-                &deployment(self.s3.bucket()),
-                0,
-                &self.bot_invoke,
-                self.bot_lambda_port,
-            )
-            .into_iter()
-            .collect();
-        env.push(("SLACK_BOT_TOKEN".into(), self.slack.bot_token()));
-        env.push((
-            "SLACK_API_URL".into(),
-            format!("{}/api", self.slack.base_url()),
-        ));
-        env
-    }
-
-    /// The async-invoke stand-in of the bot-token instance.
-    pub fn bot_invoke(&self) -> &AsyncInvoke {
-        &self.bot_invoke
-    }
-
-    /// A second function instance, configured with a bot token (see [`Stack::bot_env`]).
-    pub fn lambda_with_bot(&self) -> &Watch {
-        let watch = self.bot_lambda.get_or_init(|| {
-            let watch = Watch::start(
-                &crate_root(),
-                &lambda_bin(),
-                self.bot_lambda_port,
-                &self.bot_env(),
-                WATCH_READY_TIMEOUT,
-            )
-            .map_err(|e| e.to_string())?;
-            self.bot_invoke.set_target(&watch.invoke_base());
-            Ok(watch)
-        });
-        match watch {
-            Ok(watch) => watch,
-            Err(e) => panic!("cargo lambda watch (bot token) could not start: {e}"),
-        }
-    }
-
-    /// The function under `cargo lambda watch`, started (and compiled) on first use. Only tests
-    /// that need the Lambda pay for it. Once it is up, the async-invoke stand-in forwards to it.
+    /// The main function instance: the test deployment, replying through response URLs.
     pub fn lambda(&self) -> &Watch {
-        let watch = self.lambda.get_or_init(|| {
-            let watch = Watch::start(
-                &crate_root(),
-                &lambda_bin(),
-                self.lambda_port,
-                &self.env(),
-                WATCH_READY_TIMEOUT,
-            )
-            .map_err(|e| e.to_string())?;
-            self.invoke.set_target(&watch.invoke_base());
-            Ok(watch)
+        self.main.lambda(|invoke, port| {
+            self.env_for(&deployment(self.s3.bucket()), &self.s3, 0, invoke, port)
+        })
+    }
+
+    /// The same deployment with a Slack bot token and the Web API stand-in.
+    pub fn lambda_with_bot(&self) -> &Watch {
+        self.bot.lambda(|invoke, port| {
+            let mut env = self.env_for(&deployment(self.s3.bucket()), &self.s3, 0, invoke, port);
+            env.push(("SLACK_BOT_TOKEN".into(), self.slack.bot_token()));
+            env.push((
+                "SLACK_API_URL".into(),
+                format!("{}/api", self.slack.base_url()),
+            ));
+            env
+        })
+    }
+
+    /// The deployment with Nova Canvas in a region that does not serve it.
+    pub fn lambda_with_misplaced_nova(&self) -> &Watch {
+        self.misplaced.lambda(|invoke, port| {
+            let deployment = misplaced_nova_deployment(self.s3.bucket());
+            self.env_for(&deployment, &self.s3, 1, invoke, port)
+        })
+    }
+
+    /// The test deployment on a SeaweedFS of its own (the storage it may stop and restart),
+    /// and its function instance, both started on first use.
+    pub fn own_storage(&self) -> (&Seaweed, &Instance) {
+        let started = self.own_storage.get_or_init(|| {
+            let bucket = format!("marquee-own-{}", random_token(8).to_lowercase());
+            let statements = deployment(&bucket).function_statements(FUNCTION);
+            let s3 = Seaweed::start(&bucket, |b| seaweed::actions_for(&statements, b), 1)
+                .map_err(|e| e.to_string())?;
+            if let Some(policy) = seaweed::write_gap_policy(&statements, s3.function_actions()) {
+                s3.set_bucket_policy(&policy).map_err(|e| e.to_string())?;
+            }
+            self.bedrock
+                .grant(&s3.function_credentials(0).access_key, statements);
+            let port = free_ports(1)[0];
+            Ok((s3, Instance::new("own storage", port)))
         });
-        match watch {
-            Ok(watch) => watch,
-            Err(e) => panic!("cargo lambda watch could not start: {e}"),
+        let (s3, instance) = match started {
+            Ok(started) => started,
+            Err(e) => panic!("the own-storage deployment could not start: {e}"),
+        };
+        instance.lambda(|invoke, port| self.env_for(&deployment(s3.bucket()), s3, 0, invoke, port));
+        (s3, instance)
+    }
+}
+
+impl Instance {
+    /// This instance's function (already started by the accessor that returned it).
+    pub fn watch(&self) -> &Watch {
+        match self.watch.get() {
+            Some(Ok(watch)) => watch,
+            _ => panic!("the {} instance was not started", self.name),
         }
     }
 }

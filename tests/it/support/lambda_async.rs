@@ -9,7 +9,7 @@
 
 use std::net::SocketAddr;
 use std::sync::{Arc, Mutex, MutexGuard};
-use std::time::{Duration, Instant, SystemTime};
+use std::time::{Duration, Instant};
 
 use axum::Router;
 use axum::body::Bytes;
@@ -24,12 +24,9 @@ const FUNCTION_ERROR: &str = "x-amz-function-error";
 /// One Invoke call as received.
 #[derive(Clone, Debug)]
 pub struct Invocation {
-    /// The function name from the path (an ARN is reduced to its name).
-    pub function: String,
     /// `Event`, `RequestResponse` or `DryRun`.
     pub invocation_type: String,
     pub payload: Bytes,
-    pub at: SystemTime,
 }
 
 impl Invocation {
@@ -43,7 +40,6 @@ impl Invocation {
 #[derive(Clone, Debug)]
 pub struct Forward {
     pub function: String,
-    pub invocation_type: String,
     /// The invocation's payload, so a forward can be matched to the job it carried.
     pub payload: Bytes,
     /// The target's HTTP status, if it answered.
@@ -60,7 +56,6 @@ struct Inner {
     target: Option<String>,
     invocations: Vec<Invocation>,
     forwards: Vec<Forward>,
-    in_flight: usize,
 }
 
 #[derive(Clone)]
@@ -106,20 +101,6 @@ impl AsyncInvoke {
         self.lock().target = Some(base.trim_end_matches('/').to_string());
     }
 
-    /// How many Invoke calls arrived.
-    pub fn count(&self) -> usize {
-        self.lock().invocations.len()
-    }
-
-    pub fn invocations(&self) -> Vec<Invocation> {
-        self.lock().invocations.clone()
-    }
-
-    /// Finished forwards, in completion order.
-    pub fn forwards(&self) -> Vec<Forward> {
-        self.lock().forwards.clone()
-    }
-
     /// The invocations whose payload contains `needle` (a response_url, a prompt marker).
     pub fn invocations_with(&self, needle: &str) -> Vec<Invocation> {
         self.lock()
@@ -148,13 +129,6 @@ impl AsyncInvoke {
         })
         .await
         .unwrap_or_else(finished)
-    }
-
-    /// Waits until no forward is in flight; false on timeout.
-    pub async fn wait_idle(&self, timeout: Duration) -> bool {
-        super::poll(timeout, || (self.lock().in_flight == 0).then_some(()))
-            .await
-            .is_some()
     }
 
     fn lock(&self) -> MutexGuard<'_, Inner> {
@@ -191,32 +165,24 @@ async fn invoke(
     let target = {
         let mut inner = lock(&app.inner);
         inner.invocations.push(Invocation {
-            function: function.clone(),
             invocation_type: invocation_type.clone(),
             payload: payload.clone(),
-            at: SystemTime::now(),
         });
         inner.target.clone()
     };
     match invocation_type.as_str() {
         "DryRun" => with_request_id(StatusCode::NO_CONTENT.into_response()),
         "Event" => {
-            lock(&app.inner).in_flight += 1;
             tokio::spawn(async move {
-                let forward = forward(&app.http, target, function, invocation_type, payload).await;
-                let mut inner = lock(&app.inner);
-                inner.forwards.push(forward);
-                inner.in_flight -= 1;
+                let forward = forward(&app.http, target, function, payload).await;
+                lock(&app.inner).forwards.push(forward);
             });
             with_request_id(StatusCode::ACCEPTED.into_response())
         }
         _ => {
-            lock(&app.inner).in_flight += 1;
-            let forward = forward(&app.http, target, function, invocation_type, payload).await;
+            let forward = forward(&app.http, target, function, payload).await;
             let response = relay(&forward);
-            let mut inner = lock(&app.inner);
-            inner.forwards.push(forward);
-            inner.in_flight -= 1;
+            lock(&app.inner).forwards.push(forward);
             response
         }
     }
@@ -226,13 +192,11 @@ async fn forward(
     http: &reqwest::Client,
     target: Option<String>,
     function: String,
-    invocation_type: String,
     payload: Bytes,
 ) -> Forward {
     let started = Instant::now();
     let mut result = Forward {
         function,
-        invocation_type,
         payload: payload.clone(),
         status: None,
         function_error: None,

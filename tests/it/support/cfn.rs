@@ -9,10 +9,7 @@
 //! grant fails locally as it would on AWS. An intrinsic function outside this list panics,
 //! naming it, rather than being misread.
 //!
-//! The file is shared: `tests/support/mod.rs` includes it as `support::cfn`, and `tests/deploy.rs`
-//! includes it alone with `#[path]` (it needs nothing else from the stack).
-
-#![allow(dead_code)]
+//! The stack (`support`) and the deployment-drift tests (`deploy`) both read the template here.
 
 use std::collections::BTreeMap;
 use std::path::Path;
@@ -421,7 +418,7 @@ impl Deployment {
                         .join(delimiter),
                 )
             }
-            other => panic!("intrinsic function {other} is not evaluated by tests/support/cfn.rs"),
+            other => panic!("intrinsic function {other} is not evaluated by tests/it/support/cfn.rs"),
         }
     }
 

@@ -1,17 +1,15 @@
 //! The Slack stand-in proves itself: its Web API side (`chat.postMessage`, `chat.update`, the
 //! external file upload) and the Block Kit limits shared with `response_url` posts are driven
 //! with reqwest, with the same requests the product sends, and must answer as Slack does.
-#![allow(clippy::unwrap_used, clippy::expect_used)]
-
-mod support;
 
 use std::time::Duration;
 
+use crate::support;
+use crate::support::slack::Slack;
+use crate::support::slack_api::{ApiFault, Auth, DEFAULT_CHANNEL};
 use axum::Router;
 use axum::routing::get;
 use serde_json::{Value, json};
-use support::slack::Slack;
-use support::slack_api::{ApiFault, Auth, DEFAULT_CHANNEL};
 
 /// A minimal PNG signature; the stand-in sniffs only the magic bytes.
 const PNG: &[u8] = b"\x89PNG\r\n\x1a\n\0\0\0\rIHDR";
@@ -761,7 +759,7 @@ async fn the_normalised_copy_is_what_slack_sends_back_and_is_refused_on_input() 
 
     // The shape matches the fixture's Slack-captured copy, key for key.
     let fixture: Value =
-        serde_json::from_str(include_str!("fixtures/slack/block_actions_button.json")).unwrap();
+        serde_json::from_str(include_str!("../fixtures/slack/block_actions_button.json")).unwrap();
     let keys = |v: &Value| {
         let mut k: Vec<String> = v.as_object().unwrap().keys().cloned().collect();
         k.sort();
@@ -801,9 +799,9 @@ async fn clicks_are_built_in_slacks_shape_from_slacks_copy() {
     assert_eq!(respond(&url, &poster_message(&image)).await, 200);
     let message = slack.messages(&url).remove(0);
     let fixture: Value =
-        serde_json::from_str(include_str!("fixtures/slack/block_actions_button.json")).unwrap();
+        serde_json::from_str(include_str!("../fixtures/slack/block_actions_button.json")).unwrap();
     let select_fixture: Value = serde_json::from_str(include_str!(
-        "fixtures/slack/block_actions_static_select.json"
+        "../fixtures/slack/block_actions_static_select.json"
     ))
     .unwrap();
     let keys = |v: &Value| {

@@ -4,7 +4,6 @@
 //! Nothing here starts an emulator: the handler gets a `serde_json::Value` and a default
 //! `Context`, the pipeline draws with the offline model into a temporary directory, and Slack's
 //! `response_url` is a tiny local server that records what it is sent.
-#![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -36,10 +35,10 @@ use serde_json::{Value, json};
 const SECRET: &str = "test-signing-secret-0123456789abcdef";
 const PUBLIC_URL: &str = "http://127.0.0.1:3000";
 
-const HEALTHZ: &str = include_str!("fixtures/apigw/healthz.json");
-const SLACK_COMMAND: &str = include_str!("fixtures/apigw/slack_command.json");
-const JOB_SHAPED_BODY: &str = include_str!("fixtures/apigw/posters_job_shaped_body.json");
-const SLASH_COMMAND_FORM: &str = include_str!("fixtures/slack/slash_command.form");
+const HEALTHZ: &str = include_str!("../fixtures/apigw/healthz.json");
+const SLACK_COMMAND: &str = include_str!("../fixtures/apigw/slack_command.json");
+const JOB_SHAPED_BODY: &str = include_str!("../fixtures/apigw/posters_job_shaped_body.json");
+const SLASH_COMMAND_FORM: &str = include_str!("../fixtures/slack/slash_command.form");
 
 /// Records the jobs the front door queues instead of running them.
 #[derive(Default)]

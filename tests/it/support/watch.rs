@@ -21,9 +21,9 @@ const CONCURRENCY: u32 = 12;
 pub struct Watch {
     port: u16,
     bin: String,
-    // Declared before `dir` so the process stops before the env file and log are removed.
+    // Declared before `_dir` so the process stops before the env file and log are removed.
     process: Mutex<Supervised>,
-    dir: tempfile::TempDir,
+    _dir: tempfile::TempDir,
 }
 
 impl Watch {
@@ -83,7 +83,7 @@ impl Watch {
             port,
             bin: bin.to_string(),
             process: Mutex::new(process),
-            dir,
+            _dir: dir,
         };
         watch.wait_ready(timeout)?;
         Ok(watch)
@@ -103,15 +103,6 @@ impl Watch {
     /// `http://127.0.0.1:PORT`: watch's Invoke API root.
     pub fn invoke_base(&self) -> String {
         format!("http://127.0.0.1:{}", self.port)
-    }
-
-    /// The full Invoke URL of the function.
-    pub fn invoke_url(&self) -> String {
-        format!(
-            "{}/2015-03-31/functions/{}/invocations",
-            self.invoke_base(),
-            self.bin
-        )
     }
 
     /// The last `max` bytes of watch's output (cargo's and the function's logs).

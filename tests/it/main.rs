@@ -1,0 +1,23 @@
+//! Marquee's integration tests, one binary: every module below shares one local stack
+//! (`support`), so SeaweedFS, the stand-ins and each `cargo lambda watch` instance start once
+//! per run, and the whole suite links once.
+//!
+//! - In process, milliseconds: `architecture` (the layering, as a tidy test), `deploy`
+//!   (template and manifest drift), `front_door` (the real router with good and hostile
+//!   requests), `lambda_handler` (API Gateway v2 and job events through the Lambda handler),
+//!   `slack_standin` (the Slack stand-in proves itself against Slack's documented behaviour).
+//! - On the local stack (`support`, started on first use): `e2e`, `faults`, `review`.
+//!
+//! Run one module with a filter: `cargo test --test it e2e::`.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+mod support;
+
+mod architecture;
+mod deploy;
+mod e2e;
+mod faults;
+mod front_door;
+mod lambda_handler;
+mod review;
+mod slack_standin;
