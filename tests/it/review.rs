@@ -25,27 +25,48 @@ fn actions(message: &Value) -> Value {
         .unwrap_or_else(|| panic!("no actions block in {message}"))
 }
 
-/// What Slack sends when `user` uses control `action_id` on `message` (posted at `ts`, maybe
-/// in the thread under `thread_ts`): built by the stand-in from Slack's normalised copy of the
-/// message it received, never from Marquee's own blocks.
-fn click_payload(
+/// Where a clicked message sits in Slack: its channel, its `ts`, and the thread it replies in.
+#[derive(Clone, Copy)]
+struct Posted<'a> {
+    channel: &'a str,
+    ts: &'a str,
+    thread_ts: Option<&'a str>,
+}
+
+impl<'a> Posted<'a> {
+    /// A top-level message in channel `C0001`.
+    fn top(ts: &'a str) -> Self {
+        Posted {
+            channel: "C0001",
+            ts,
+            thread_ts: None,
+        }
+    }
+}
+
+/// Uses control `action_id` (choosing `choice` in a menu) on `message`, posted `at`, as Slack
+/// does: a signed `block_actions` payload the stand-in builds from Slack's normalised copy of
+/// the message, never from Marquee's own blocks. Gives the front door's status.
+async fn click(
+    base: &str,
     message: &Value,
     action_id: &str,
-    response_url: &str,
-    channel: &str,
-    ts: &str,
-    thread_ts: Option<&str>,
     choice: Option<&str>,
-) -> String {
-    stack().slack().block_actions(&slack_standin::Click {
+    response_url: &str,
+    at: Posted<'_>,
+) -> u16 {
+    let form = stack().slack().block_actions(&slack_standin::Click {
         message,
         action_id,
         choice,
         response_url,
-        channel,
-        ts,
-        thread_ts,
-    })
+        channel: at.channel,
+        ts: at.ts,
+        thread_ts: at.thread_ts,
+    });
+    post_signed(format!("{base}/slack/interactions"), form)
+        .await
+        .status
 }
 
 /// The record kept beside poster `id` (`jobs/<id>.json`), read with the harness's identity.
@@ -85,18 +106,20 @@ async fn a_full_review_round_through_response_urls() {
         .unwrap()
         .trim_start_matches("marquee.actions.")
         .to_owned();
-    let interactions = format!("{base}/slack/interactions");
     let ts = "1700000000.000100";
 
     // Regenerate: a new seed, same everything else.
     let u1 = s.slack().action_response_url();
     assert_eq!(
-        post_signed(
-            interactions.clone(),
-            click_payload(&original, "poster.regenerate", &u1, "C0001", ts, None, None)
+        click(
+            &base,
+            &original,
+            "poster.regenerate",
+            None,
+            &u1,
+            Posted::top(ts)
         )
-        .await
-        .status,
+        .await,
         200
     );
     let regenerated = wait_posters(&u1, 1).await;
@@ -110,12 +133,15 @@ async fn a_full_review_round_through_response_urls() {
     // Variations: two more, each with its own seed.
     let u2 = s.slack().action_response_url();
     assert_eq!(
-        post_signed(
-            interactions.clone(),
-            click_payload(&original, "poster.variations", &u2, "C0001", ts, None, None)
+        click(
+            &base,
+            &original,
+            "poster.variations",
+            None,
+            &u2,
+            Posted::top(ts)
         )
-        .await
-        .status,
+        .await,
         200
     );
     let variations = wait_posters(&u2, 2).await;
@@ -125,20 +151,15 @@ async fn a_full_review_round_through_response_urls() {
     // Restyle as noir.
     let u3 = s.slack().action_response_url();
     assert_eq!(
-        post_signed(
-            interactions.clone(),
-            click_payload(
-                &original,
-                "poster.restyle",
-                &u3,
-                "C0001",
-                ts,
-                None,
-                Some("noir")
-            )
+        click(
+            &base,
+            &original,
+            "poster.restyle",
+            Some("noir"),
+            &u3,
+            Posted::top(ts)
         )
-        .await
-        .status,
+        .await,
         200
     );
     let restyled = wait_posters(&u3, 1).await;
@@ -177,12 +198,15 @@ async fn a_full_review_round_through_response_urls() {
     // Approve: the message is replaced, and the approval is kept with the poster.
     let u4 = s.slack().action_response_url();
     assert_eq!(
-        post_signed(
-            interactions.clone(),
-            click_payload(&original, "poster.approve", &u4, "C0001", ts, None, None)
+        click(
+            &base,
+            &original,
+            "poster.approve",
+            None,
+            &u4,
+            Posted::top(ts)
         )
-        .await
-        .status,
+        .await,
         200
     );
     // The click carries Slack's normalised copy of the poster (its image block has the
@@ -231,32 +255,32 @@ async fn a_second_click_while_a_take_runs_is_told_instead_of_billed() {
     let s = stack();
     let marker = "REVIEW-DOUBLE";
     let url = s.slack().response_url();
-    slash_in(&base, &format!("{marker} a slow lighthouse"), &url, "C0001")
-        .await
-        .status;
+    assert_eq!(
+        slash_in(&base, &format!("{marker} a slow lighthouse"), &url, "C0001")
+            .await
+            .status,
+        200
+    );
     let original = wait_posters(&url, 1).await.remove(0);
     // The next model call takes 3 s, so the second click lands while the first take runs.
     s.bedrock()
         .fault_for_prompt(marker, Fault::Hang(Duration::from_secs(3)), 1);
-    let interactions = format!("{base}/slack/interactions");
     let (u1, u2) = (
         s.slack().action_response_url(),
         s.slack().action_response_url(),
     );
-    post_signed(
-        interactions.clone(),
-        click_payload(
+    assert_eq!(
+        click(
+            &base,
             &original,
             "poster.regenerate",
+            None,
             &u1,
-            "C0001",
-            "1.1",
-            None,
-            None,
-        ),
-    )
-    .await
-    .status;
+            Posted::top("1.1")
+        )
+        .await,
+        200
+    );
     // The clicker is told "Regenerating…" once the take holds the poster's lock.
     let working = s.slack().wait_for(&u1, 1, DELIVERY).await;
     assert!(
@@ -264,20 +288,18 @@ async fn a_second_click_while_a_take_runs_is_told_instead_of_billed() {
         "{}",
         working[0]
     );
-    post_signed(
-        interactions,
-        click_payload(
+    assert_eq!(
+        click(
+            &base,
             &original,
             "poster.regenerate",
+            None,
             &u2,
-            "C0001",
-            "1.1",
-            None,
-            None,
-        ),
-    )
-    .await
-    .status;
+            Posted::top("1.1")
+        )
+        .await,
+        200
+    );
     let told = s.slack().wait_for(&u2, 1, DELIVERY).await;
     assert!(
         told[0].to_string().contains("already being made"),
@@ -350,19 +372,16 @@ async fn with_a_bot_token_takes_go_to_the_thread_and_images_into_slack() {
 
     // Regenerate from the root: the new take is a reply in the root's thread.
     let u1 = s.slack().action_response_url();
-    let body = click_payload(
-        &root,
-        "poster.regenerate",
-        &u1,
-        "C0001",
-        &root_ts,
-        None,
-        None,
-    );
     assert_eq!(
-        post_signed(format!("{base}/slack/interactions"), body)
-            .await
-            .status,
+        click(
+            &base,
+            &root,
+            "poster.regenerate",
+            None,
+            &u1,
+            Posted::top(&root_ts)
+        )
+        .await,
         200
     );
     let reply = support::poll(DELIVERY, || {
@@ -376,19 +395,20 @@ async fn with_a_bot_token_takes_go_to_the_thread_and_images_into_slack() {
     // Restyle from that reply: still the original thread, never a thread on a reply.
     let reply_ts = reply["ts"].as_str().unwrap().to_owned();
     let u2 = s.slack().action_response_url();
-    let body = click_payload(
-        &reply,
-        "poster.restyle",
-        &u2,
-        "C0001",
-        &reply_ts,
-        Some(&root_ts),
-        Some("western"),
-    );
     assert_eq!(
-        post_signed(format!("{base}/slack/interactions"), body)
-            .await
-            .status,
+        click(
+            &base,
+            &reply,
+            "poster.restyle",
+            Some("western"),
+            &u2,
+            Posted {
+                channel: "C0001",
+                ts: &reply_ts,
+                thread_ts: Some(&root_ts)
+            }
+        )
+        .await,
         200
     );
     support::poll(DELIVERY, || {
@@ -530,14 +550,17 @@ async fn an_approval_slack_will_not_show_is_still_recorded_and_the_approver_told
     let s = stack();
     let marker = "REVIEW-APPROVE-REFUSED";
     let url = s.slack().response_url();
-    slash_in(
-        &base,
-        &format!("{marker} a lantern festival"),
-        &url,
-        "C0001",
-    )
-    .await
-    .status;
+    assert_eq!(
+        slash_in(
+            &base,
+            &format!("{marker} a lantern festival"),
+            &url,
+            "C0001",
+        )
+        .await
+        .status,
+        200
+    );
     let original = wait_posters(&url, 1).await.remove(0);
     let poster_id = actions(&original)["elements"][0]["value"]
         .as_str()
@@ -546,12 +569,18 @@ async fn an_approval_slack_will_not_show_is_still_recorded_and_the_approver_told
     let u = s.slack().action_response_url();
     // Slack cannot fetch the image of the rebuilt message, so it refuses the update.
     s.slack().fault_for(&u, SlackFault::ImageFetchFails, 1);
-    post_signed(
-        format!("{base}/slack/interactions"),
-        click_payload(&original, "poster.approve", &u, "C0001", "1.2", None, None),
-    )
-    .await
-    .status;
+    assert_eq!(
+        click(
+            &base,
+            &original,
+            "poster.approve",
+            None,
+            &u,
+            Posted::top("1.2")
+        )
+        .await,
+        200
+    );
     assert_eq!(s.invoke().wait_finished(&u, 1, DELIVERY).await.len(), 1);
     let posts = s.slack().posts(&u);
     assert_eq!(posts.len(), 2, "{posts:?}");

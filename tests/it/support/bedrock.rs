@@ -40,8 +40,6 @@ pub const IMAGE_CORE: &str = "stability.stable-image-core-v1:1";
 pub const IMAGE_ULTRA: &str = "stability.stable-image-ultra-v1:1";
 pub const NOVA_CANVAS: &str = "amazon.nova-canvas-v1:0";
 
-/// Every model id the stand-in serves.
-
 /// Where Bedrock serves each model on demand. Sources (see docs/INSTALL.md, section 2): the
 /// Bedrock user guide's model pages and Regional availability (Stability's image models in
 /// us-west-2) and "Supported Regions and models for model copy" (Nova Canvas: us-east-1,

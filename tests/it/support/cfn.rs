@@ -418,7 +418,9 @@ impl Deployment {
                         .join(delimiter),
                 )
             }
-            other => panic!("intrinsic function {other} is not evaluated by tests/it/support/cfn.rs"),
+            other => {
+                panic!("intrinsic function {other} is not evaluated by tests/it/support/cfn.rs")
+            }
         }
     }
 
