@@ -7,15 +7,19 @@
 //! job, no secret value sits in the template, and the manifest points Slack at routes that
 //! exist, within Slack's field limits.
 //!
-//! Both files are YAML. Rather than add a YAML dependency (and teach it CloudFormation's
-//! `!Ref`/`!Sub` tags), a small indentation parser below reads the subset these two files use
-//! and panics, naming the line, on anything outside it, so a template edit that leaves the
-//! subset fails loudly here instead of being misread.
+//! The template is read through `tests/it/support/cfn.rs`, the CloudFormation evaluator the test
+//! stack also uses, so `!Ref`, `!Sub` and `!If` mean here what they mean on AWS. Values are
+//! checked as the stack would get them with the parameters' defaults; what must never be
+//! written (a secret, an authorizer on Slack's routes) or left to a parameter (the retry
+//! count) is checked in the YAML as written, whatever the conditions. The manifest has no
+//! tags and is read as plain YAML.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::Path;
 
-use crate::support::cfn;
+use serde_yaml::Value;
+
+use crate::support::cfn::{self, Deployment, Evaluated};
 use marquee::config::{Config, ENV_VARS};
 use marquee::http::routes;
 use marquee::model::ModelId;
@@ -57,12 +61,35 @@ fn repo_file(name: &str) -> String {
     std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("reading {}: {e}", path.display()))
 }
 
-fn template() -> Node {
-    parse_yaml(&repo_file("template.yaml"))
+/// The Lambda function's logical id in the template.
+const FUNCTION: &str = "MarqueeFunction";
+
+/// The template with its parameters' defaults; the bucket is named so `!GetAtt` of it evaluates.
+fn deployment() -> Deployment {
+    Deployment::from_repo().bucket("PosterBucket", "posters-bucket")
 }
 
-fn function(template: &Node) -> &Node {
-    template.at(&["Resources", "MarqueeFunction"])
+/// The function resource's value at `path` (e.g. `["Properties", "Timeout"]`), evaluated.
+fn function_at(d: &Deployment, path: &[&str]) -> Evaluated {
+    let full: Vec<&str> = ["Resources", FUNCTION]
+        .iter()
+        .chain(path)
+        .copied()
+        .collect();
+    d.eval_at(&full)
+}
+
+/// The entries of a YAML map, by their string keys; panics on anything else.
+fn entries(map: &Value) -> impl Iterator<Item = (&str, &Value)> {
+    map.as_mapping()
+        .unwrap_or_else(|| panic!("expected a map, found {map:?}"))
+        .iter()
+        .map(|(k, v)| {
+            let key = k
+                .as_str()
+                .unwrap_or_else(|| panic!("expected a string key, found {k:?}"));
+            (key, v)
+        })
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -71,9 +98,17 @@ fn function(template: &Node) -> &Node {
 
 #[test]
 fn template_sets_only_environment_variables_the_config_reads() {
-    let t = template();
-    let vars = function(&t).at(&["Properties", "Environment", "Variables"]);
-    let names: BTreeSet<&str> = vars.keys().collect();
+    // The names as written, whatever the conditions: one an `!If` leaves out at the defaults
+    // is still one a deployment may set.
+    let d = deployment();
+    let vars = d.at(&[
+        "Resources",
+        FUNCTION,
+        "Properties",
+        "Environment",
+        "Variables",
+    ]);
+    let names: BTreeSet<&str> = entries(vars).map(|(name, _)| name).collect();
     assert!(!names.is_empty(), "no environment variables found");
 
     for name in &names {
@@ -92,16 +127,15 @@ fn template_sets_only_environment_variables_the_config_reads() {
 
 #[test]
 fn template_routes_are_the_routers_routes() {
-    let t = template();
-    let events = function(&t).at(&["Properties", "Events"]);
+    let events = function_at(&deployment(), &["Properties", "Events"]);
     let mut served = BTreeSet::new();
-    for (name, event) in events.entries() {
-        assert_eq!(event.at(&["Type"]).scalar(), "HttpApi", "event {name}");
+    for (name, event) in events.as_map() {
+        assert_eq!(event.at(&["Type"]).as_str(), "HttpApi", "event {name}");
         let method = event
             .at(&["Properties", "Method"])
-            .scalar()
+            .as_str()
             .to_ascii_uppercase();
-        let path = event.at(&["Properties", "Path"]).scalar().to_owned();
+        let path = event.at(&["Properties", "Path"]).as_str().to_owned();
         assert!(
             served.insert((method, path)),
             "event {name} repeats a route"
@@ -131,43 +165,51 @@ fn api_gateway_path(axum: &str) -> String {
 
 #[test]
 fn only_the_rest_door_requires_iam_auth() {
-    let t = template();
-    let events = function(&t).at(&["Properties", "Events"]);
-    for (name, event) in events.entries() {
-        let path = event.at(&["Properties", "Path"]).scalar();
-        let authorizer = event
-            .get(&["Properties", "Auth", "Authorizer"])
-            .map(Node::scalar);
+    let d = deployment();
+    let events = function_at(&d, &["Properties", "Events"]);
+    for (name, event) in events.as_map() {
+        let path = event.at(&["Properties", "Path"]).as_str();
         if path == "/v1/posters" {
+            let authorizer = event
+                .find(&["Properties", "Auth", "Authorizer"])
+                .map(Evaluated::as_str);
             assert_eq!(authorizer, Some("AWS_IAM"), "event {name}");
         } else {
-            // Slack cannot sign with SigV4; its requests are verified by the function.
-            assert_eq!(authorizer, None, "event {name} ({path})");
+            // Slack cannot sign with SigV4; its requests are verified by the function. Read as
+            // written, so no condition can put an authorizer on these routes either.
+            let written = d.find(&[
+                "Resources",
+                FUNCTION,
+                "Properties",
+                "Events",
+                name,
+                "Properties",
+                "Auth",
+                "Authorizer",
+            ]);
+            assert_eq!(written, None, "event {name} ({path})");
         }
     }
-    let api_auth = t.at(&["Resources", "HttpApi", "Properties", "Auth"]);
-    assert_eq!(api_auth.at(&["EnableIamAuthorizer"]).scalar(), "true");
+    let api_auth = &["Resources", "HttpApi", "Properties", "Auth"];
+    assert_eq!(
+        d.eval_at(api_auth).at(&["EnableIamAuthorizer"]).as_str(),
+        "true"
+    );
     assert!(
-        api_auth.get(&["DefaultAuthorizer"]).is_none(),
+        d.at(api_auth).get("DefaultAuthorizer").is_none(),
         "a default authorizer would lock Slack out"
     );
 }
 
 #[test]
 fn template_builds_the_lambda_binary_of_this_crate() {
-    let t = template();
-    let f = function(&t);
-    assert_eq!(
-        f.at(&["Metadata", "BuildMethod"]).scalar(),
-        "rust-cargolambda"
-    );
-    assert_eq!(
-        f.at(&["Metadata", "BuildProperties", "Binary"]).scalar(),
-        LAMBDA_BINARY
-    );
-    assert_eq!(f.at(&["Properties", "Handler"]).scalar(), "bootstrap");
-    assert_eq!(f.at(&["Properties", "Runtime"]).scalar(), "provided.al2023");
-    assert_eq!(f.at(&["Properties", "CodeUri"]).scalar(), ".");
+    let d = deployment();
+    let f = |path: &[&str]| function_at(&d, path).as_str().to_owned();
+    assert_eq!(f(&["Metadata", "BuildMethod"]), "rust-cargolambda");
+    assert_eq!(f(&["Metadata", "BuildProperties", "Binary"]), LAMBDA_BINARY);
+    assert_eq!(f(&["Properties", "Handler"]), "bootstrap");
+    assert_eq!(f(&["Properties", "Runtime"]), "provided.al2023");
+    assert_eq!(f(&["Properties", "CodeUri"]), ".");
 
     // Cargo builds integration tests after every binary of the package and tells them where
     // each one is; its absence means no binary of that name exists.
@@ -185,12 +227,18 @@ fn template_builds_the_lambda_binary_of_this_crate() {
 
 #[test]
 fn lambda_never_retries_a_job() {
-    let t = template();
-    let config = function(&t).at(&["Properties", "EventInvokeConfig"]);
-    assert_eq!(config.at(&["MaximumRetryAttempts"]).scalar(), "0");
-    let age: u32 = config
+    let d = deployment();
+    let config = &["Resources", FUNCTION, "Properties", "EventInvokeConfig"];
+    // A literal 0, not merely 0 at the defaults: a parameter here would let a deploy turn
+    // retries back on.
+    assert_eq!(
+        d.at(config).get("MaximumRetryAttempts"),
+        Some(&Value::from(0))
+    );
+    let age: u32 = d
+        .eval_at(config)
         .at(&["MaximumEventAgeInSeconds"])
-        .scalar()
+        .as_str()
         .parse()
         .unwrap();
     // Slack's response_url lives 30 minutes; a job delivered later cannot answer anyone.
@@ -199,12 +247,12 @@ fn lambda_never_retries_a_job() {
 
 #[test]
 fn function_timeout_outlasts_the_model_timeout() {
-    let t = template();
-    let props = function(&t).at(&["Properties"]);
-    let timeout: u64 = props.at(&["Timeout"]).scalar().parse().unwrap();
+    let d = deployment();
+    let props = function_at(&d, &["Properties"]);
+    let timeout: u64 = props.at(&["Timeout"]).as_str().parse().unwrap();
     let model = props
         .at(&["Environment", "Variables", "MARQUEE_MODEL_TIMEOUT"])
-        .scalar();
+        .as_str();
     let model_secs = marquee_duration_secs(model);
     assert!(timeout >= 60, "Timeout {timeout}");
     assert!(
@@ -233,16 +281,17 @@ fn template_holds_no_secret_values() {
         assert!(!hexish, "template contains a secret-looking {word:?}");
     }
     // The stack creates Slack's secrets empty; values are put afterwards, outside
-    // CloudFormation. The link key is nobody's to type: Secrets Manager generates it.
-    let t = parse_yaml(&text);
-    for (name, resource) in t.at(&["Resources"]).entries() {
-        if resource.at(&["Type"]).scalar() == "AWS::SecretsManager::Secret" {
-            let props = resource.at(&["Properties"]);
+    // CloudFormation. The link key is nobody's to type: Secrets Manager generates it. Read as
+    // written, so no condition can slip a value in.
+    let d = Deployment::parse(&text);
+    for (name, _) in entries(d.at(&["Resources"])) {
+        if d.eval_at(&["Resources", name, "Type"]).as_str() == "AWS::SecretsManager::Secret" {
+            let props = d.at(&["Resources", name, "Properties"]);
             assert!(
-                props.get(&["SecretString"]).is_none(),
+                props.get("SecretString").is_none(),
                 "{name} sets SecretString"
             );
-            let generated = props.get(&["GenerateSecretString"]).is_some();
+            let generated = props.get("GenerateSecretString").is_some();
             assert_eq!(
                 generated,
                 name == "LinkKeySecret",
@@ -254,8 +303,7 @@ fn template_holds_no_secret_values() {
 
 #[test]
 fn bucket_is_private_encrypted_and_expires_posters() {
-    let t = template();
-    let bucket = t.at(&["Resources", "PosterBucket", "Properties"]);
+    let bucket = deployment().eval_at(&["Resources", "PosterBucket", "Properties"]);
     let block = bucket.at(&["PublicAccessBlockConfiguration"]);
     for key in [
         "BlockPublicAcls",
@@ -263,25 +311,25 @@ fn bucket_is_private_encrypted_and_expires_posters() {
         "IgnorePublicAcls",
         "RestrictPublicBuckets",
     ] {
-        assert_eq!(block.at(&[key]).scalar(), "true", "{key}");
+        assert_eq!(block.at(&[key]).as_str(), "true", "{key}");
     }
-    assert!(bucket.get(&["BucketEncryption"]).is_some());
-    let rules = bucket.at(&["LifecycleConfiguration", "Rules"]).items();
+    assert!(bucket.get("BucketEncryption").is_some());
+    let rules = bucket.at(&["LifecycleConfiguration", "Rules"]).as_list();
     assert!(
         rules
             .iter()
-            .any(|r| r.get(&["Prefix"]).map(Node::scalar) == Some("posters/")),
+            .any(|r| r.get("Prefix").map(Evaluated::as_str) == Some("posters/")),
         "no lifecycle rule for posters/"
     );
 }
 
 /// The `bedrock:InvokeModel` ARNs the function's role is granted for these parameter values.
 fn invoke_model_arns(params: &[(&str, &str)]) -> BTreeSet<String> {
-    let mut d = cfn::Deployment::from_repo().bucket("PosterBucket", "posters-bucket");
+    let mut d = deployment();
     for (k, v) in params {
         d = d.param(k, v);
     }
-    let statements = d.function_statements("MarqueeFunction");
+    let statements = d.function_statements(FUNCTION);
     let bedrock: Vec<_> = statements
         .iter()
         .filter(|s| s.actions.iter().any(|a| a.starts_with("bedrock:")))
@@ -345,10 +393,8 @@ fn iam_grants_each_configured_model_in_its_familys_region() {
 #[test]
 fn the_templates_model_settings_put_each_model_in_its_granted_region() {
     let allowed = "stability.stable-image-core-v1:1,amazon.nova-canvas-v1:0,offline";
-    let d = cfn::Deployment::from_repo()
-        .bucket("PosterBucket", "posters-bucket")
-        .param("AllowedModels", allowed);
-    let env: BTreeMap<String, String> = d.function_env("MarqueeFunction");
+    let d = deployment().param("AllowedModels", allowed);
+    let env: BTreeMap<String, String> = d.function_env(FUNCTION);
     let config = Config::from_lookup(|k| env.get(k).cloned()).expect("the template's env");
     let arns = invoke_model_arns(&[("AllowedModels", allowed)]);
     let expected = [
@@ -368,8 +414,8 @@ fn the_templates_model_settings_put_each_model_in_its_granted_region() {
 /// them, and S3 expires any a crash leaves behind.
 #[test]
 fn retake_locks_are_granted_and_expire() {
-    let d = cfn::Deployment::from_repo().bucket("PosterBucket", "posters-bucket");
-    let statements = d.function_statements("MarqueeFunction");
+    let d = deployment();
+    let statements = d.function_statements(FUNCTION);
     for action in ["s3:PutObject", "s3:GetObject", "s3:DeleteObject"] {
         assert!(
             cfn::allows(
@@ -385,21 +431,19 @@ fn retake_locks_are_granted_and_expire() {
         "s3:DeleteObject",
         "arn:aws:s3:::posters-bucket/posters/0b7c.png"
     ));
-    let t = template();
-    let rules = t
-        .at(&[
-            "Resources",
-            "PosterBucket",
-            "Properties",
-            "LifecycleConfiguration",
-            "Rules",
-        ])
-        .items();
+    let rules = d.eval_at(&[
+        "Resources",
+        "PosterBucket",
+        "Properties",
+        "LifecycleConfiguration",
+        "Rules",
+    ]);
     assert!(
         rules
+            .as_list()
             .iter()
-            .any(|r| r.get(&["Prefix"]).map(Node::scalar) == Some("locks/")
-                && r.get(&["ExpirationInDays"]).map(Node::scalar) == Some("1")),
+            .any(|r| r.get("Prefix").map(Evaluated::as_str) == Some("locks/")
+                && r.get("ExpirationInDays").map(Evaluated::as_str) == Some("1")),
         "no one-day lifecycle rule for locks/"
     );
 }
@@ -433,9 +477,7 @@ fn samconfig_opts_into_the_rust_build_and_sets_deploy_defaults() {
         );
     }
     assert_eq!(
-        function(&template())
-            .at(&["Metadata", "BuildMethod"])
-            .scalar(),
+        function_at(&deployment(), &["Metadata", "BuildMethod"]).as_str(),
         "rust-cargolambda"
     );
 }
@@ -446,12 +488,33 @@ fn samconfig_opts_into_the_rust_build_and_sets_deploy_defaults() {
 
 const BASE: &str = "https://abc123.execute-api.us-west-2.amazonaws.com";
 
-fn rendered_manifest() -> Node {
-    parse_yaml(&render(BASE).unwrap_or_else(|e| panic!("render: {e}")))
+fn rendered_manifest() -> Value {
+    let text = render(BASE).unwrap_or_else(|e| panic!("render: {e}"));
+    serde_yaml::from_str(&text).unwrap_or_else(|e| panic!("the rendered manifest: {e}"))
 }
 
-fn chars(node: &Node) -> usize {
-    node.scalar().chars().count()
+/// The manifest's value at `path` (map keys); panics, naming the path, when it is missing.
+fn at<'a>(yaml: &'a Value, path: &[&str]) -> &'a Value {
+    path.iter()
+        .try_fold(yaml, |node, key| node.get(*key))
+        .unwrap_or_else(|| panic!("the manifest has no {}", path.join(".")))
+}
+
+fn text<'a>(yaml: &'a Value, path: &[&str]) -> &'a str {
+    at(yaml, path)
+        .as_str()
+        .unwrap_or_else(|| panic!("{} is not a string", path.join(".")))
+}
+
+/// A boolean setting; Slack's manifest schema types these as booleans, not strings.
+fn boolean(yaml: &Value, path: &[&str]) -> bool {
+    at(yaml, path)
+        .as_bool()
+        .unwrap_or_else(|| panic!("{} is not a boolean", path.join(".")))
+}
+
+fn chars(yaml: &Value, path: &[&str]) -> usize {
+    text(yaml, path).chars().count()
 }
 
 fn assert_routed(url: &str, route: &str) {
@@ -469,34 +532,36 @@ fn manifest_display_information_is_within_slacks_limits() {
     // Limits from Slack's manifest schema (slackapi/manifest-schema): name 1..=35,
     // description 1..=140, long_description 175..=4000, background_color #rgb or #rrggbb.
     let m = rendered_manifest();
-    let info = m.at(&["display_information"]);
-    assert_eq!(info.at(&["name"]).scalar(), "Marquee");
-    assert!((1..=35).contains(&chars(info.at(&["name"]))));
-    assert!((1..=140).contains(&chars(info.at(&["description"]))));
-    assert!((175..=4000).contains(&chars(info.at(&["long_description"]))));
-    let color = info.at(&["background_color"]).scalar();
+    let info = at(&m, &["display_information"]);
+    assert_eq!(text(info, &["name"]), "Marquee");
+    assert!((1..=35).contains(&chars(info, &["name"])));
+    assert!((1..=140).contains(&chars(info, &["description"])));
+    assert!((175..=4000).contains(&chars(info, &["long_description"])));
+    let color = text(info, &["background_color"]);
     let hex = color.strip_prefix('#').unwrap_or("");
     assert!(
         matches!(hex.len(), 3 | 6) && hex.chars().all(|c| c.is_ascii_hexdigit()),
         "background_color {color:?}"
     );
-    let bot = m.at(&["features", "bot_user"]);
-    assert_eq!(bot.at(&["display_name"]).scalar(), "Marquee");
-    assert_eq!(bot.at(&["always_online"]).scalar(), "true");
+    let bot = at(&m, &["features", "bot_user"]);
+    assert_eq!(text(bot, &["display_name"]), "Marquee");
+    assert!(boolean(bot, &["always_online"]));
 }
 
 #[test]
 fn manifest_slash_command_is_poster_on_a_real_route() {
     let m = rendered_manifest();
-    let commands = m.at(&["features", "slash_commands"]).items();
+    let commands = at(&m, &["features", "slash_commands"])
+        .as_sequence()
+        .expect("slash_commands is a list");
     assert_eq!(commands.len(), 1);
     let poster = &commands[0];
     // Schema limits: command 2..=32 starting with '/', description 1..=2000,
     // usage_hint 1..=1000. Slack's settings page shows far less, so keep both short.
-    assert_eq!(poster.at(&["command"]).scalar(), "/poster");
-    assert_routed(poster.at(&["url"]).scalar(), "/slack/commands");
-    assert!((1..=100).contains(&chars(poster.at(&["description"]))));
-    let hint = poster.at(&["usage_hint"]).scalar();
+    assert_eq!(text(poster, &["command"]), "/poster");
+    assert_routed(text(poster, &["url"]), "/slack/commands");
+    assert!((1..=100).contains(&chars(poster, &["description"])));
+    let hint = text(poster, &["usage_hint"]);
     assert!((1..=1000).contains(&hint.chars().count()));
     for flag in [
         "--title",
@@ -509,40 +574,37 @@ fn manifest_slash_command_is_poster_on_a_real_route() {
         assert!(hint.contains(flag), "usage_hint lacks {flag}: {hint}");
     }
     // Marquee parses the raw text itself; escaping would turn @mentions into <@U…> markup.
-    assert_eq!(poster.at(&["should_escape"]).scalar(), "false");
+    assert!(!boolean(poster, &["should_escape"]));
 }
 
 #[test]
 fn manifest_interactivity_and_settings() {
     let m = rendered_manifest();
-    let interactivity = m.at(&["settings", "interactivity"]);
-    assert_eq!(interactivity.at(&["is_enabled"]).scalar(), "true");
-    assert_routed(
-        interactivity.at(&["request_url"]).scalar(),
-        "/slack/interactions",
-    );
+    let interactivity = at(&m, &["settings", "interactivity"]);
+    assert!(boolean(interactivity, &["is_enabled"]));
+    assert_routed(text(interactivity, &["request_url"]), "/slack/interactions");
     for key in [
         "org_deploy_enabled",
         "socket_mode_enabled",
         "token_rotation_enabled",
     ] {
-        assert_eq!(m.at(&["settings", key]).scalar(), "false", "{key}");
+        assert!(!boolean(&m, &["settings", key]), "{key}");
     }
 }
 
 #[test]
 fn manifest_asks_for_exactly_the_needed_scopes() {
     let m = rendered_manifest();
-    let scopes: BTreeSet<&str> = m
-        .at(&["oauth_config", "scopes", "bot"])
-        .items()
+    let scopes: BTreeSet<&str> = at(&m, &["oauth_config", "scopes", "bot"])
+        .as_sequence()
+        .expect("bot scopes are a list")
         .iter()
-        .map(Node::scalar)
+        .map(|s| s.as_str().unwrap_or_else(|| panic!("scope {s:?}")))
         .collect();
     let expected: BTreeSet<&str> = EXPECTED_SCOPES.iter().copied().collect();
     assert_eq!(scopes, expected);
     assert!(
-        m.get(&["oauth_config", "scopes", "user"]).is_none(),
+        at(&m, &["oauth_config", "scopes"]).get("user").is_none(),
         "no user scopes"
     );
 }
@@ -557,20 +619,21 @@ fn rendering_only_replaces_the_base_url() {
         MANIFEST_TEMPLATE.replace(PLACEHOLDER_BASE_URL, BASE)
     );
     // The unrendered file parses to the same shape, so Slack sees what the tests checked.
-    let raw = parse_yaml(MANIFEST_TEMPLATE);
+    let raw: Value = serde_yaml::from_str(MANIFEST_TEMPLATE).expect("manifest/manifest.yaml");
+    let parsed = rendered_manifest();
     assert_eq!(
-        raw.keys().collect::<Vec<_>>(),
-        rendered_manifest().keys().collect::<Vec<_>>()
+        entries(&raw).map(|(k, _)| k).collect::<Vec<_>>(),
+        entries(&parsed).map(|(k, _)| k).collect::<Vec<_>>()
     );
 }
 
 #[test]
 fn manifest_routes_are_served_by_the_template() {
-    let t = template();
-    let paths: BTreeSet<String> = function(&t)
-        .at(&["Properties", "Events"])
-        .entries()
-        .map(|(_, e)| e.at(&["Properties", "Path"]).scalar().to_owned())
+    let events = function_at(&deployment(), &["Properties", "Events"]);
+    let paths: BTreeSet<&str> = events
+        .as_map()
+        .values()
+        .map(|e| e.at(&["Properties", "Path"]).as_str())
         .collect();
     for route in ["/slack/commands", "/slack/interactions"] {
         assert!(paths.contains(route), "template does not serve {route}");
@@ -578,7 +641,7 @@ fn manifest_routes_are_served_by_the_template() {
 }
 
 // ---------------------------------------------------------------------------------------------
-// Helpers: Cargo.toml binaries, durations, and the YAML subset parser.
+// Helpers: Cargo.toml binaries and durations.
 // ---------------------------------------------------------------------------------------------
 
 /// Names of `[[bin]]` targets in a Cargo.toml (line-based; the file is simple TOML).
@@ -614,323 +677,4 @@ fn marquee_duration_secs(text: &str) -> u64 {
         "d" => n * 86_400,
         _ => panic!("duration {text:?}"),
     }
-}
-
-/// A YAML value in the subset these files use. A tag with a nested block (`!If` followed by
-/// an indented list) becomes a one-entry map from the tag to the block; a tag with an inline
-/// argument (`!Ref Bucket`) and flow collections (`[a, b]`) stay scalars, as written.
-#[derive(Debug, Clone, PartialEq)]
-enum Node {
-    Scalar(String),
-    Map(Vec<(String, Node)>),
-    Seq(Vec<Node>),
-}
-
-impl Node {
-    fn get(&self, path: &[&str]) -> Option<&Node> {
-        let mut node = self;
-        for key in path {
-            node = match node {
-                Node::Map(entries) => entries.iter().find(|(k, _)| k == key).map(|(_, v)| v)?,
-                _ => return None,
-            };
-        }
-        Some(node)
-    }
-
-    fn at(&self, path: &[&str]) -> &Node {
-        self.get(path)
-            .unwrap_or_else(|| panic!("no {} in the YAML", path.join(".")))
-    }
-
-    fn scalar(&self) -> &str {
-        match self {
-            Node::Scalar(s) => s,
-            other => panic!("expected a scalar, found {other:?}"),
-        }
-    }
-
-    fn entries(&self) -> impl Iterator<Item = (&str, &Node)> {
-        match self {
-            Node::Map(entries) => entries.iter().map(|(k, v)| (k.as_str(), v)),
-            other => panic!("expected a map, found {other:?}"),
-        }
-    }
-
-    fn keys(&self) -> impl Iterator<Item = &str> {
-        self.entries().map(|(k, _)| k)
-    }
-
-    fn items(&self) -> &[Node] {
-        match self {
-            Node::Seq(items) => items,
-            other => panic!("expected a list, found {other:?}"),
-        }
-    }
-}
-
-struct Line {
-    number: usize,
-    indent: usize,
-    text: String,
-    /// The text of a `>`/`|` block scalar that followed this line, already folded.
-    block: Option<String>,
-}
-
-fn parse_yaml(source: &str) -> Node {
-    let lines = lex(source);
-    let mut pos = 0;
-    let indent = lines.first().map_or(0, |l| l.indent);
-    let node = parse_block(&lines, &mut pos, indent);
-    if let Some(line) = lines.get(pos) {
-        panic!(
-            "line {}: unexpected indentation: {}",
-            line.number, line.text
-        );
-    }
-    node
-}
-
-/// Splits the source into meaningful lines: comments and blank lines dropped, block scalars
-/// gathered onto the line that introduces them.
-fn lex(source: &str) -> Vec<Line> {
-    let raw: Vec<&str> = source.lines().collect();
-    let mut lines: Vec<Line> = Vec::new();
-    let mut i = 0;
-    while i < raw.len() {
-        let line = raw[i];
-        i += 1;
-        assert!(
-            !line.starts_with('\t'),
-            "line {i}: tabs are not YAML indentation"
-        );
-        let indent = line.len() - line.trim_start().len();
-        let text = strip_comment(line.trim());
-        if text.is_empty() {
-            continue;
-        }
-        let number = i;
-        let mut block = None;
-        let style = text
-            .rsplit_once(' ')
-            .map_or(text.as_str(), |(_, last)| last);
-        if text.ends_with(':') || !matches!(style, ">" | ">-" | "|" | "|-") {
-            lines.push(Line {
-                number,
-                indent,
-                text,
-                block,
-            });
-            continue;
-        }
-        let mut parts = Vec::new();
-        while i < raw.len() {
-            let next = raw[i];
-            let next_indent = next.len() - next.trim_start().len();
-            if !next.trim().is_empty() && next_indent <= indent {
-                break;
-            }
-            parts.push(next.trim());
-            i += 1;
-        }
-        while parts.last() == Some(&"") {
-            parts.pop();
-        }
-        let sep = if style.starts_with('>') { " " } else { "\n" };
-        block = Some(parts.join(sep));
-        let head = text[..text.len() - style.len()].trim_end().to_owned();
-        lines.push(Line {
-            number,
-            indent,
-            text: head,
-            block,
-        });
-    }
-    lines
-}
-
-/// Removes a trailing ` # comment` that is not inside quotes.
-fn strip_comment(text: &str) -> String {
-    if text.starts_with('#') {
-        return String::new();
-    }
-    let (mut single, mut double) = (false, false);
-    let mut prev = ' ';
-    for (i, c) in text.char_indices() {
-        match c {
-            '\'' if !double => single = !single,
-            '"' if !single && prev != '\\' => double = !double,
-            '#' if !single && !double && prev == ' ' => return text[..i].trim_end().to_owned(),
-            _ => {}
-        }
-        prev = c;
-    }
-    text.to_owned()
-}
-
-fn parse_block(lines: &[Line], pos: &mut usize, indent: usize) -> Node {
-    if is_seq_item(&lines[*pos].text) {
-        parse_seq(lines, pos, indent)
-    } else {
-        parse_map(lines, pos, indent)
-    }
-}
-
-fn is_seq_item(text: &str) -> bool {
-    text == "-" || text.starts_with("- ")
-}
-
-/// `key: value` or `key:`; `None` for anything else. Keys are never quoted in these files.
-fn split_key(text: &str) -> Option<(&str, &str)> {
-    if text.starts_with(['"', '\'', '!', '[', '{']) {
-        return None;
-    }
-    if let Some(key) = text.strip_suffix(':')
-        && !key.contains(": ")
-    {
-        return Some((key, ""));
-    }
-    text.split_once(": ").map(|(k, v)| (k, v.trim()))
-}
-
-/// The value after a key or dash: a block scalar, an inline scalar, a tag introducing a
-/// nested block, or a nested block.
-fn parse_value(
-    lines: &[Line],
-    pos: &mut usize,
-    owner: usize,
-    value: &str,
-    block: Option<&String>,
-) -> Node {
-    if let Some(text) = block {
-        return Node::Scalar(text.clone());
-    }
-    let nested = lines
-        .get(*pos)
-        .filter(|l| l.indent > owner)
-        .map(|l| l.indent);
-    match (value, nested) {
-        ("", Some(indent)) => parse_block(lines, pos, indent),
-        ("", None) => Node::Scalar(String::new()),
-        (tag, Some(indent)) if tag.starts_with('!') && !tag.contains(' ') => {
-            Node::Map(vec![(tag.to_owned(), parse_block(lines, pos, indent))])
-        }
-        (_, Some(_)) => panic!(
-            "line {}: multi-line plain scalars are outside the supported subset",
-            lines[*pos].number
-        ),
-        (scalar, None) => Node::Scalar(unquote(scalar)),
-    }
-}
-
-fn parse_map(lines: &[Line], pos: &mut usize, indent: usize) -> Node {
-    let mut entries = Vec::new();
-    while let Some(line) = lines.get(*pos) {
-        if line.indent < indent {
-            break;
-        }
-        assert!(
-            line.indent == indent && !is_seq_item(&line.text),
-            "line {}: unexpected indentation: {}",
-            line.number,
-            line.text
-        );
-        let (key, value) = split_key(&line.text).unwrap_or_else(|| {
-            panic!("line {}: expected `key: value`: {}", line.number, line.text)
-        });
-        *pos += 1;
-        let node = parse_value(lines, pos, indent, value, line.block.as_ref());
-        assert!(
-            !entries.iter().any(|(k, _)| k == key),
-            "line {}: duplicate key {key}",
-            line.number
-        );
-        entries.push((key.to_owned(), node));
-    }
-    Node::Map(entries)
-}
-
-fn parse_seq(lines: &[Line], pos: &mut usize, indent: usize) -> Node {
-    let mut items = Vec::new();
-    while let Some(line) = lines.get(*pos) {
-        if line.indent < indent || !is_seq_item(&line.text) || line.indent != indent {
-            assert!(
-                line.indent <= indent,
-                "line {}: unexpected indentation: {}",
-                line.number,
-                line.text
-            );
-            break;
-        }
-        let rest = line.text[1..].trim_start();
-        let item_indent = indent + (line.text.len() - rest.len());
-        if split_key(rest).is_some() {
-            // `- key: value` opens a map whose further keys sit under `key`.
-            let mut inner: Vec<Line> = vec![Line {
-                number: line.number,
-                indent: item_indent,
-                text: rest.to_owned(),
-                block: line.block.clone(),
-            }];
-            let mut end = *pos + 1;
-            while let Some(next) = lines.get(end) {
-                if next.indent < item_indent {
-                    break;
-                }
-                inner.push(Line {
-                    number: next.number,
-                    indent: next.indent,
-                    text: next.text.clone(),
-                    block: next.block.clone(),
-                });
-                end += 1;
-            }
-            let mut inner_pos = 0;
-            items.push(parse_map(&inner, &mut inner_pos, item_indent));
-            *pos = end;
-        } else {
-            *pos += 1;
-            items.push(parse_value(lines, pos, indent, rest, line.block.as_ref()));
-        }
-    }
-    Node::Seq(items)
-}
-
-fn unquote(value: &str) -> String {
-    if value.len() >= 2 && value.starts_with('"') && value.ends_with('"') {
-        value[1..value.len() - 1]
-            .replace("\\\"", "\"")
-            .replace("\\\\", "\\")
-    } else if value.len() >= 2 && value.starts_with('\'') && value.ends_with('\'') {
-        value[1..value.len() - 1].replace("''", "'")
-    } else {
-        value.to_owned()
-    }
-}
-
-#[test]
-fn the_yaml_subset_parser_reads_what_the_files_use() {
-    let doc = "\
-# comment
-a: 1
-b:
-  - x
-  - key: v # trailing comment
-    other: 'it''s'
-c: >-
-  folded
-  text: with colon
-d: !If
-  - Cond
-  - !Ref X
-e: \"quoted # not a comment\"
-";
-    let n = parse_yaml(doc);
-    assert_eq!(n.at(&["a"]).scalar(), "1");
-    assert_eq!(n.at(&["b"]).items()[0].scalar(), "x");
-    assert_eq!(n.at(&["b"]).items()[1].at(&["key"]).scalar(), "v");
-    assert_eq!(n.at(&["b"]).items()[1].at(&["other"]).scalar(), "it's");
-    assert_eq!(n.at(&["c"]).scalar(), "folded text: with colon");
-    assert_eq!(n.at(&["d", "!If"]).items()[1].scalar(), "!Ref X");
-    assert_eq!(n.at(&["e"]).scalar(), "quoted # not a comment");
 }

@@ -7,7 +7,8 @@
 //! The test stand-ins take what the deployed function may do from here (its IAM statements, its
 //! environment) instead of from hand-written copies, so a permission the template does not
 //! grant fails locally as it would on AWS. An intrinsic function outside this list panics,
-//! naming it, rather than being misread.
+//! naming it, rather than being misread. The drift tests also read the YAML as written
+//! (`Deployment::at`), for what must hold whatever the parameters.
 //!
 //! The stack (`support`) and the deployment-drift tests (`deploy`) both read the template here.
 
@@ -47,6 +48,34 @@ impl Evaluated {
         match self {
             Evaluated::Map(m) => m.get(key),
             _ => None,
+        }
+    }
+
+    /// The value at `path` (map keys), if every step is a map holding the next key. An entry
+    /// that evaluated to `AWS::NoValue` is absent.
+    pub fn find(&self, path: &[&str]) -> Option<&Evaluated> {
+        path.iter().try_fold(self, |value, key| value.get(key))
+    }
+
+    /// The value at `path`; panics, naming the path, when it is absent.
+    pub fn at(&self, path: &[&str]) -> &Evaluated {
+        self.find(path)
+            .unwrap_or_else(|| panic!("no {} in {self:?}", path.join(".")))
+    }
+
+    /// The entries of a map; panics on anything else.
+    pub fn as_map(&self) -> &BTreeMap<String, Evaluated> {
+        match self {
+            Evaluated::Map(m) => m,
+            other => panic!("expected a map, found {other:?}"),
+        }
+    }
+
+    /// The items of a list; panics on anything else.
+    pub fn as_list(&self) -> &[Evaluated] {
+        match self {
+            Evaluated::List(items) => items,
+            other => panic!("expected a list, found {other:?}"),
         }
     }
 }
@@ -173,15 +202,22 @@ impl Deployment {
         &self.root
     }
 
+    /// The YAML as written at `path` (map keys from the root), unevaluated. For checks that
+    /// must hold whatever the parameters: a key under an `!If` is written even when this
+    /// deployment's conditions evaluate it away.
+    pub fn find(&self, path: &[&str]) -> Option<&Value> {
+        path.iter().try_fold(&self.root, |node, key| node.get(*key))
+    }
+
+    /// The YAML as written at `path`; panics, naming the path, when the template lacks it.
+    pub fn at(&self, path: &[&str]) -> &Value {
+        self.find(path)
+            .unwrap_or_else(|| panic!("template.yaml has no {}", path.join(".")))
+    }
+
     /// Evaluates the value at `path` (map keys from the root).
     pub fn eval_at(&self, path: &[&str]) -> Evaluated {
-        let mut node = &self.root;
-        for key in path {
-            node = node
-                .get(*key)
-                .unwrap_or_else(|| panic!("template.yaml has no {}", path.join(".")));
-        }
-        self.eval(node)
+        self.eval(self.at(path))
     }
 
     /// The function's environment variables, evaluated (`AWS::NoValue` ones left out).
@@ -486,5 +522,35 @@ mod tests {
         ));
         assert!(wildcard_match("s3:*", "s3:getobject"));
         assert!(wildcard_match("a?c", "abc") && !wildcard_match("a?c", "ac"));
+    }
+
+    #[test]
+    fn evaluates_both_forms_and_drops_no_value() {
+        let d = Deployment::parse(
+            r#"
+Parameters:
+  Name: { Type: String, Default: posters }
+Conditions:
+  IsPosters: !Equals [!Ref Name, posters]
+Resources:
+  R:
+    Properties:
+      Short: !Sub "${Name}-${AWS::Region}"
+      Long:
+        Fn::If: [IsPosters, { Ref: Name }, other]
+      Gone: !If [IsPosters, !Ref AWS::NoValue, here]
+      List: [a, !Ref AWS::NoValue, 1, true]
+      Folded: >-
+        one
+        two # not a comment
+"#,
+        );
+        let props = d.eval_at(&["Resources", "R", "Properties"]);
+        assert_eq!(props.at(&["Short"]).as_str(), "posters-us-east-1");
+        assert_eq!(props.at(&["Long"]).as_str(), "posters");
+        assert_eq!(props.find(&["Gone"]), None);
+        assert!(d.find(&["Resources", "R", "Properties", "Gone"]).is_some());
+        assert_eq!(props.at(&["List"]).strings(), ["a", "1", "true"]);
+        assert_eq!(props.at(&["Folded"]).as_str(), "one two # not a comment");
     }
 }
