@@ -8,13 +8,13 @@
 //!
 //! This module knows nothing of Slack, models' wire formats or storage.
 
-pub mod draw;
-pub mod fonts;
-pub mod layout;
-pub mod style;
+pub(crate) mod draw;
+pub(crate) mod fonts;
+pub(crate) mod layout;
+pub(crate) mod style;
 
 use crate::genre::Style;
-pub use layout::{Layout, Rect, Role, TextBox, layout, safe_area};
+pub(crate) use layout::{Layout, Rect, Role, TextBox, layout, safe_area};
 
 /// The words on a poster. All optional: art without words is delivered clean.
 #[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
@@ -25,7 +25,7 @@ pub struct PosterText {
 }
 
 impl PosterText {
-    pub fn is_empty(&self) -> bool {
+    pub(crate) fn is_empty(&self) -> bool {
         self.title.is_none() && self.tagline.is_none() && self.credits.is_none()
     }
 }
@@ -45,7 +45,7 @@ pub fn compose(art: &mut tiny_skia::Pixmap, text: &PosterText, style: Style) {
 
 /// Characters of `text` that `style`'s faces cannot draw and that [`compose`] will leave out,
 /// so callers can tell the user (e.g. CJK or emoji in a title).
-pub fn missing_glyphs(text: &PosterText, style: Style) -> Vec<char> {
+pub(crate) fn missing_glyphs(text: &PosterText, style: Style) -> Vec<char> {
     let look = style.look();
     let mut out = Vec::new();
     for (field, face) in [
@@ -135,7 +135,7 @@ pub fn default_title(description: &str) -> String {
 /// Encodes a finished poster as PNG: RGB when every pixel is opaque (posters always are),
 /// RGBA otherwise, with the png crate's fast fdeflate path. Film grain makes posters nearly
 /// incompressible, and the default zlib level spends several times longer for a few percent.
-pub fn encode_png(pixmap: &tiny_skia::Pixmap) -> Result<Vec<u8>, PosterError> {
+pub(crate) fn encode_png(pixmap: &tiny_skia::Pixmap) -> Result<Vec<u8>, PosterError> {
     let opaque = pixmap.pixels().iter().all(|p| p.alpha() == 255);
     let channels = if opaque { 3 } else { 4 };
     let mut data = Vec::with_capacity(pixmap.pixels().len() * channels);

@@ -23,7 +23,7 @@ impl LocalStore {
         Ok(Self { dir })
     }
 
-    pub fn dir(&self) -> &Path {
+    pub(crate) fn dir(&self) -> &Path {
         &self.dir
     }
 
