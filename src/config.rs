@@ -43,9 +43,6 @@ pub const ENV_VARS: &[&str] = &[
 /// otherwise.
 pub(crate) const DEFAULT_SLACK_API_URL: &str = "https://slack.com/api";
 
-/// Variables set by the Lambda runtime rather than by the deployment, also read here.
-pub(crate) const RUNTIME_VARS: &[&str] = &["AWS_LAMBDA_FUNCTION_NAME"];
-
 /// The longest a poster link may live. Links are Marquee's own (not presigned), so this is a
 /// product limit: a week covers any review cycle without making posters permanent URLs.
 pub(crate) const MAX_LINK_TTL: Duration = Duration::from_secs(7 * 24 * 3600);

@@ -349,11 +349,6 @@ impl Pipeline {
         self
     }
 
-    pub(crate) fn with_retry(mut self, retry: RetryPolicy) -> Self {
-        self.retry = retry;
-        self
-    }
-
     pub(crate) fn slack(&self) -> &SlackClient {
         &self.slack
     }

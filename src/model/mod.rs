@@ -234,21 +234,6 @@ impl Aspect {
             .find(|a| a.stability() == normalized)
     }
 
-    /// The size Stability's models return for this ratio (about one megapixel).
-    pub(crate) fn stability_size(self) -> (u32, u32) {
-        match self {
-            Aspect::Portrait2x3 => (832, 1216),
-            Aspect::Square => (1024, 1024),
-            Aspect::Portrait4x5 => (896, 1088),
-            Aspect::Portrait9x16 => (768, 1344),
-            Aspect::Portrait9x21 => (640, 1536),
-            Aspect::Landscape3x2 => (1216, 832),
-            Aspect::Landscape5x4 => (1088, 896),
-            Aspect::Landscape16x9 => (1344, 768),
-            Aspect::Landscape21x9 => (1536, 640),
-        }
-    }
-
     /// Nova Canvas width and height: each divisible by 16, about one megapixel, ratio kept.
     pub(crate) fn nova_size(self) -> (u32, u32) {
         match self {
@@ -276,15 +261,6 @@ impl Aspect {
             Aspect::Landscape5x4 => (1536, 1232),
             Aspect::Landscape16x9 => (1536, 864),
             Aspect::Landscape21x9 => (1536, 656),
-        }
-    }
-
-    /// The pixel size `model` produces for this ratio.
-    pub(crate) fn size_for(self, model: ModelId) -> (u32, u32) {
-        match model.family() {
-            Family::Offline => self.offline_size(),
-            Family::Stability => self.stability_size(),
-            Family::Nova => self.nova_size(),
         }
     }
 }
@@ -460,7 +436,7 @@ mod tests {
                 .map(|(w, h)| (w.parse::<f64>().unwrap(), h.parse::<f64>().unwrap()))
                 .unwrap();
             let want = rw / rh;
-            for (w, h) in [a.stability_size(), a.nova_size(), a.offline_size()] {
+            for (w, h) in [a.nova_size(), a.offline_size()] {
                 let got = w as f64 / h as f64;
                 assert!((got - want).abs() / want < 0.03, "{a}: {w}x{h}");
             }
@@ -468,11 +444,6 @@ mod tests {
             assert!(w % 16 == 0 && h % 16 == 0, "{a}: nova {w}x{h}");
             assert!((320..=4096).contains(&w) && (320..=4096).contains(&h));
             assert!(w * h <= 4_194_304);
-            let (w, h) = a.stability_size();
-            assert!(
-                (640..=1536).contains(&w) && (640..=1536).contains(&h),
-                "{a}"
-            );
         }
     }
 

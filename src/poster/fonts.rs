@@ -296,14 +296,6 @@ pub(crate) fn space_width(face: Face) -> f32 {
     l.font.h_advance_unscaled(l.font.glyph_id(' ')) / l.upem
 }
 
-/// The height of capitals above the baseline in `face`, in ems; used to size scrims.
-pub(crate) fn cap_height(face: Face) -> f32 {
-    let l = loaded(face);
-    l.face
-        .capital_height()
-        .map_or(0.7, |h| f32::from(h) / l.upem)
-}
-
 struct PathSink<'a> {
     pb: &'a mut tiny_skia::PathBuilder,
     x: f32,

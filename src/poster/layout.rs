@@ -32,12 +32,14 @@ impl Rect {
     }
 
     /// True when `o` lies entirely inside `self`.
-    pub(crate) fn contains(&self, o: &Rect) -> bool {
+    #[cfg(test)]
+    fn contains(&self, o: &Rect) -> bool {
         o.x >= self.x && o.y >= self.y && o.right() <= self.right() && o.bottom() <= self.bottom()
     }
 
     /// True when the interiors of the two rectangles share any area.
-    pub(crate) fn overlaps(&self, o: &Rect) -> bool {
+    #[cfg(test)]
+    fn overlaps(&self, o: &Rect) -> bool {
         self.x < o.right() && o.x < self.right() && self.y < o.bottom() && o.y < self.bottom()
     }
 

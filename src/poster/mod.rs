@@ -14,7 +14,7 @@ pub(crate) mod layout;
 pub(crate) mod style;
 
 use crate::genre::Style;
-pub(crate) use layout::{Layout, Rect, Role, TextBox, layout, safe_area};
+pub(crate) use layout::layout;
 
 /// The words on a poster. All optional: art without words is delivered clean.
 #[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]

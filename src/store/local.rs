@@ -23,10 +23,6 @@ impl LocalStore {
         Ok(Self { dir })
     }
 
-    pub(crate) fn dir(&self) -> &Path {
-        &self.dir
-    }
-
     fn path_for(&self, key: &str) -> Result<PathBuf, StoreError> {
         check_key(key)?;
         Ok(self.dir.join(key))
