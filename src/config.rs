@@ -41,13 +41,13 @@ pub const ENV_VARS: &[&str] = &[
 
 /// The production Slack Web API base, used with a bot token unless `SLACK_API_URL` says
 /// otherwise.
-pub(crate) const DEFAULT_SLACK_API_URL: &str = "https://slack.com/api";
+const DEFAULT_SLACK_API_URL: &str = "https://slack.com/api";
 
 /// The longest a poster link may live. Links are Marquee's own (not presigned), so this is a
 /// product limit: a week covers any review cycle without making posters permanent URLs.
-pub(crate) const MAX_LINK_TTL: Duration = Duration::from_secs(7 * 24 * 3600);
+const MAX_LINK_TTL: Duration = Duration::from_secs(7 * 24 * 3600);
 /// How long links live unless configured otherwise.
-pub(crate) const DEFAULT_LINK_TTL: Duration = Duration::from_secs(24 * 3600);
+const DEFAULT_LINK_TTL: Duration = Duration::from_secs(24 * 3600);
 
 /// Where a Slack secret comes from: the environment (local use) or AWS Secrets Manager (the
 /// deployed template, which never puts secret values into function configuration).
@@ -380,7 +380,7 @@ fn parse_model(name: &'static str, value: &str) -> Result<ModelId, ConfigError> 
 }
 
 /// Parses `90`, `90s`, `15m`, `24h` or `7d`.
-pub(crate) fn parse_duration(name: &'static str, value: &str) -> Result<Duration, ConfigError> {
+fn parse_duration(name: &'static str, value: &str) -> Result<Duration, ConfigError> {
     let invalid = |reason: &str| ConfigError::Invalid {
         name,
         value: value.to_owned(),

@@ -15,9 +15,9 @@ use crate::model::{Aspect, ModelId};
 use crate::poster::PosterText;
 
 /// The field that marks a Lambda event as a Marquee job; its value is the schema version.
-pub(crate) const JOB_MARKER: &str = "marquee_job";
+const JOB_MARKER: &str = "marquee_job";
 /// The job schema this build writes and reads.
-pub(crate) const JOB_VERSION: u32 = 1;
+const JOB_VERSION: u32 = 1;
 
 /// Everything needed to draw one poster, however it was asked for.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -154,7 +154,7 @@ impl PosterRecord {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Job {
     /// Always [`JOB_VERSION`] when written by this build; see [`JOB_MARKER`].
-    pub(crate) marquee_job: u32,
+    marquee_job: u32,
     /// Unique per request; names the stored object, so a duplicate delivery cannot store twice.
     pub id: Uuid,
     #[serde(flatten)]

@@ -14,7 +14,7 @@ pub mod app;
 pub mod cli;
 pub mod config;
 pub mod dispatch;
-pub(crate) mod errors;
+mod errors;
 pub mod genre;
 pub mod http;
 pub mod job;

@@ -25,7 +25,7 @@ use crate::store::{Link, LinkSigner, ObjectMeta, ObjectStore, StoreError, poster
 
 /// What every AI prompt avoids, whatever the style: garbled lettering above all, since Marquee
 /// sets real type itself.
-pub(crate) const DEFAULT_NEGATIVE: &str = "text, letters, words, typography, watermark, signature, logo, caption, blurry, low quality, deformed";
+const DEFAULT_NEGATIVE: &str = "text, letters, words, typography, watermark, signature, logo, caption, blurry, low quality, deformed";
 
 /// A retake lock older than this is left over from a crash and may be taken over.
 const LOCK_STALE_SECS: i64 = 15 * 60;
@@ -35,13 +35,13 @@ const DELIVERY_RESERVE: Duration = Duration::from_secs(8);
 
 /// How model calls are retried.
 #[derive(Debug, Clone, Copy)]
-pub(crate) struct RetryPolicy {
+struct RetryPolicy {
     /// Attempts in all, for throttling and unavailability.
-    pub(crate) attempts: u32,
+    attempts: u32,
     /// Attempts in all, for timeouts (each one may take the whole timeout).
-    pub(crate) timeout_attempts: u32,
-    pub(crate) base: Duration,
-    pub(crate) cap: Duration,
+    timeout_attempts: u32,
+    base: Duration,
+    cap: Duration,
 }
 
 impl Default for RetryPolicy {
@@ -262,12 +262,12 @@ impl PipelineError {
 /// A finished, stored poster.
 #[derive(Clone)]
 pub struct Rendered {
-    pub(crate) id: Uuid,
+    id: Uuid,
     pub(crate) key: String,
     pub link: Link,
     /// The PNG itself, for uploading into Slack.
     pub png: Vec<u8>,
-    pub(crate) missing_glyphs: Vec<char>,
+    missing_glyphs: Vec<char>,
     pub(crate) model: ModelId,
     pub(crate) seed: u32,
     pub(crate) width: u32,
@@ -283,7 +283,7 @@ pub(crate) struct Drawn {
     pub(crate) seed: u32,
     pub(crate) width: u32,
     pub(crate) height: u32,
-    pub(crate) model_ms: u64,
+    model_ms: u64,
     pub(crate) total_ms: u64,
 }
 
@@ -355,7 +355,7 @@ impl Pipeline {
 
     /// A fresh link to the stored poster `key`, served under `public_url` (or the configured
     /// address), valid for the configured time from now.
-    pub(crate) fn link(&self, key: &str, public_url: Option<&str>) -> Result<Link, PipelineError> {
+    fn link(&self, key: &str, public_url: Option<&str>) -> Result<Link, PipelineError> {
         let base = public_url
             .or(self.public_url.as_deref())
             .ok_or(PipelineError::NoPublicUrl)?;
@@ -365,7 +365,7 @@ impl Pipeline {
     }
 
     /// The request a model gets for `spec`: the style's prompt additions and the negatives.
-    pub(crate) fn image_request(spec: &PosterSpec, seed: u32) -> ImageRequest {
+    fn image_request(spec: &PosterSpec, seed: u32) -> ImageRequest {
         let mut negative = DEFAULT_NEGATIVE.to_owned();
         for extra in [
             spec.style.negative_suffix(),

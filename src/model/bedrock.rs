@@ -56,7 +56,7 @@ fn clip(text: &str, max: usize) -> String {
 }
 
 /// The InvokeModel body for `request`.
-pub(crate) fn request_body(request: &ImageRequest) -> Value {
+fn request_body(request: &ImageRequest) -> Value {
     let negative = request
         .negative_prompt
         .as_deref()
@@ -130,10 +130,7 @@ fn decode_png(b64: &str) -> Result<tiny_skia::Pixmap, ModelError> {
 }
 
 /// Reads an InvokeModel response body for `request`'s model.
-pub(crate) fn parse_response(
-    request: &ImageRequest,
-    body: &[u8],
-) -> Result<GeneratedImage, ModelError> {
+fn parse_response(request: &ImageRequest, body: &[u8]) -> Result<GeneratedImage, ModelError> {
     match request.model.family() {
         Family::Nova => {
             let r: NovaResponse = serde_json::from_slice(body)
@@ -209,7 +206,7 @@ fn detail_of(message: Option<&str>) -> String {
 }
 
 /// Maps an InvokeModel failure in `region` onto what Marquee can tell people.
-pub(crate) fn map_error(error: SdkError<InvokeModelError>, region: &str) -> ModelError {
+fn map_error(error: SdkError<InvokeModelError>, region: &str) -> ModelError {
     match error {
         SdkError::ServiceError(context) => map_service_error(context.into_err(), region),
         SdkError::TimeoutError(_) => ModelError::Timeout { secs: 0 },
@@ -225,7 +222,7 @@ pub(crate) fn map_error(error: SdkError<InvokeModelError>, region: &str) -> Mode
 }
 
 /// Maps an error Bedrock answered with, in `region`.
-pub(crate) fn map_service_error(err: InvokeModelError, region: &str) -> ModelError {
+fn map_service_error(err: InvokeModelError, region: &str) -> ModelError {
     let region = region.to_owned();
     match &err {
         InvokeModelError::ThrottlingException(_) => ModelError::Throttled,

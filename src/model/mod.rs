@@ -64,7 +64,7 @@ impl Family {
     /// and Amazon Nova Canvas in us-east-1, ap-northeast-2 and eu-west-1, not us-west-2. No one
     /// region serves both families, so each family carries its own default (see
     /// docs/INSTALL.md, section 2, for sources).
-    pub(crate) fn default_region(self) -> Option<&'static str> {
+    fn default_region(self) -> Option<&'static str> {
         match self {
             Family::Offline => None,
             Family::Stability => Some("us-west-2"),
@@ -235,7 +235,7 @@ impl Aspect {
     }
 
     /// Nova Canvas width and height: each divisible by 16, about one megapixel, ratio kept.
-    pub(crate) fn nova_size(self) -> (u32, u32) {
+    fn nova_size(self) -> (u32, u32) {
         match self {
             Aspect::Portrait2x3 => (832, 1248),
             Aspect::Square => (1024, 1024),
@@ -250,7 +250,7 @@ impl Aspect {
     }
 
     /// The offline generator's canvas: 1536 px on the long side.
-    pub(crate) fn offline_size(self) -> (u32, u32) {
+    fn offline_size(self) -> (u32, u32) {
         match self {
             Aspect::Portrait2x3 => (1024, 1536),
             Aspect::Square => (1280, 1280),

@@ -31,7 +31,7 @@ pub(crate) enum Face {
 }
 
 impl Face {
-    pub(crate) const ALL: [Face; 4] = [Face::Display, Face::Slab, Face::Script, Face::Sans];
+    const ALL: [Face; 4] = [Face::Display, Face::Slab, Face::Script, Face::Sans];
 
     fn bytes(self) -> &'static [u8] {
         match self {
@@ -158,7 +158,7 @@ pub(crate) struct Bounds {
 }
 
 impl Bounds {
-    pub(crate) fn union(self, o: Bounds) -> Bounds {
+    fn union(self, o: Bounds) -> Bounds {
         Bounds {
             x0: self.x0.min(o.x0),
             y0: self.y0.min(o.y0),
@@ -278,7 +278,7 @@ pub(crate) fn shape(text: &str, face: Face, tracking: f32) -> Shaped {
 }
 
 /// The ink box of one glyph at one em, or `None` for glyphs without an outline (spaces).
-pub(crate) fn glyph_ink(face: Face, id: u16) -> Option<Bounds> {
+fn glyph_ink(face: Face, id: u16) -> Option<Bounds> {
     let l = loaded(face);
     let r = l.face.glyph_bounding_box(ttf_parser::GlyphId(id))?;
     let s = 1.0 / l.upem;

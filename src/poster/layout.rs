@@ -53,7 +53,7 @@ impl Rect {
         }
     }
 
-    pub(crate) fn union(&self, o: &Rect) -> Rect {
+    fn union(&self, o: &Rect) -> Rect {
         let x = self.x.min(o.x);
         let y = self.y.min(o.y);
         Rect {
@@ -90,7 +90,7 @@ pub(crate) struct TextBox {
     /// The ink bounds of the line: every pixel the glyphs touch lies inside.
     pub(crate) rect: Rect,
     /// The line's text as set (after casing, ellipsis and dropped glyphs).
-    pub(crate) text: String,
+    text: String,
     /// The block's type size in pixels (small words in credits are set smaller).
     pub(crate) size: f32,
     pub(crate) glyphs: Vec<PlacedGlyph>,
@@ -99,7 +99,7 @@ pub(crate) struct TextBox {
 /// The laid-out poster text.
 #[derive(Debug, Clone, PartialEq)]
 pub(crate) struct Layout {
-    pub(crate) safe: Rect,
+    safe: Rect,
     pub(crate) boxes: Vec<TextBox>,
 }
 
@@ -115,7 +115,7 @@ impl Layout {
 }
 
 /// The area text must stay inside: 6% margins on every side.
-pub(crate) fn safe_area(width: u32, height: u32) -> Rect {
+fn safe_area(width: u32, height: u32) -> Rect {
     let (w, h) = (width as f32, height as f32);
     Rect {
         x: (w * 0.06).ceil(),

@@ -8,10 +8,10 @@
 //!
 //! This module knows nothing of Slack, models' wire formats or storage.
 
-pub(crate) mod draw;
+mod draw;
 pub(crate) mod fonts;
-pub(crate) mod layout;
-pub(crate) mod style;
+mod layout;
+mod style;
 
 use crate::genre::Style;
 pub(crate) use layout::layout;

@@ -11,17 +11,17 @@ use crate::genre::Style;
 use crate::job::PosterSpec;
 use crate::model::{Aspect, ModelId};
 
-pub(crate) const MAX_SECTION_TEXT: usize = 3000;
+const MAX_SECTION_TEXT: usize = 3000;
 /// Our links are far shorter than Slack's limit on an image URL, so only the tests check it.
 #[cfg(test)]
 const MAX_IMAGE_URL: usize = 3000;
-pub(crate) const MAX_ALT_TEXT: usize = 2000;
-pub(crate) const MAX_BLOCKS: usize = 50;
+const MAX_ALT_TEXT: usize = 2000;
+const MAX_BLOCKS: usize = 50;
 
 /// Who sees a message.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "snake_case")]
-pub(crate) enum Visibility {
+enum Visibility {
     /// Only the person who asked.
     Ephemeral,
     /// Everyone in the channel.
@@ -31,25 +31,25 @@ pub(crate) enum Visibility {
 /// A message for a slash-command reply or a `response_url` POST.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub(crate) struct Message {
-    pub(crate) response_type: Visibility,
+    response_type: Visibility,
     /// The fallback shown in notifications and by clients that cannot render blocks. Slack
     /// parses it as mrkdwn, so every user string in it is [`escape`]d like block text: unescaped,
     /// a title of `<!channel>` would notify the whole channel.
     pub(crate) text: String,
     pub(crate) blocks: Vec<Value>,
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub(crate) replace_original: Option<bool>,
+    replace_original: Option<bool>,
 }
 
 /// Escapes user text for Slack's `mrkdwn` (`&`, `<`, `>` are control characters there).
-pub(crate) fn escape(text: &str) -> String {
+fn escape(text: &str) -> String {
     text.replace('&', "&amp;")
         .replace('<', "&lt;")
         .replace('>', "&gt;")
 }
 
 /// Cuts `text` to at most `max` characters, marking the cut with an ellipsis.
-pub(crate) fn truncate(text: &str, max: usize) -> String {
+fn truncate(text: &str, max: usize) -> String {
     if text.chars().count() <= max {
         return text.to_owned();
     }

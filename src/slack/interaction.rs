@@ -11,12 +11,12 @@ use uuid::Uuid;
 
 use crate::genre::Style;
 
-pub(crate) const ACTION_REGENERATE: &str = "poster.regenerate";
-pub(crate) const ACTION_VARIATIONS: &str = "poster.variations";
-pub(crate) const ACTION_RESTYLE: &str = "poster.restyle";
-pub(crate) const ACTION_APPROVE: &str = "poster.approve";
+const ACTION_REGENERATE: &str = "poster.regenerate";
+const ACTION_VARIATIONS: &str = "poster.variations";
+const ACTION_RESTYLE: &str = "poster.restyle";
+const ACTION_APPROVE: &str = "poster.approve";
 /// The block that holds the controls, so an approval can replace it.
-pub(crate) const ACTIONS_BLOCK_PREFIX: &str = "marquee.actions.";
+const ACTIONS_BLOCK_PREFIX: &str = "marquee.actions.";
 /// How many posters one click on Variations makes.
 pub(crate) const VARIATIONS: u8 = 2;
 

@@ -24,7 +24,7 @@ use crate::secret::Secret;
 type HmacSha256 = hmac::Hmac<sha2::Sha256>;
 
 /// The file, inside a local data directory, that holds a generated link key.
-pub(crate) const KEY_FILE: &str = ".link-key";
+const KEY_FILE: &str = ".link-key";
 
 /// The shortest key accepted: 32 bytes of randomness, as hex or otherwise.
 const MIN_KEY_LEN: usize = 32;

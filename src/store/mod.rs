@@ -25,7 +25,7 @@ pub struct ObjectMeta {
 }
 
 impl ObjectMeta {
-    pub(crate) fn pairs(&self) -> [(&'static str, String); 4] {
+    fn pairs(&self) -> [(&'static str, String); 4] {
         [
             ("prompt-sha256", self.prompt_sha256.clone()),
             ("model", self.model.clone()),
@@ -90,7 +90,7 @@ pub(crate) fn poster_key(job_id: Uuid, at: OffsetDateTime) -> String {
 
 /// `Ok` when `key` is valid (see [`is_valid_key`]); every store checks keys with this before
 /// touching anything.
-pub(crate) fn check_key(key: &str) -> Result<(), StoreError> {
+fn check_key(key: &str) -> Result<(), StoreError> {
     if is_valid_key(key) {
         Ok(())
     } else {
@@ -99,7 +99,7 @@ pub(crate) fn check_key(key: &str) -> Result<(), StoreError> {
 }
 
 /// Whether `key` is one Marquee could have written: no traversal, no odd characters.
-pub(crate) fn is_valid_key(key: &str) -> bool {
+fn is_valid_key(key: &str) -> bool {
     !key.is_empty()
         && key.len() <= 256
         && !key.starts_with('/')
