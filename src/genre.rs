@@ -1,5 +1,5 @@
 //! Genres: the vocabulary every part of Marquee shares — a [`Style`] a user picks, the
-//! words it adds to a model's prompt, its [`Palette`] of colours and where its title sits.
+//! words it adds to a model's prompt, its `Palette` of colours and where its title sits.
 //!
 //! A leaf module. Models read the palette and the title's place to draw art that leaves room
 //! for the type; the composer (`poster`) adds typography per genre; Slack lists the names.

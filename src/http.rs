@@ -1,10 +1,10 @@
 //! The one HTTP router: every route Marquee serves, in Lambda (through `lambda_http`) and on a
 //! local TCP listener alike.
 //!
-//! Slack routes take a [`SlackSigned`] body: the extractor reads it within the size limit,
+//! Slack routes take a `SlackSigned` body: the extractor reads it within the size limit,
 //! verifies the signature over the raw bytes and only then decodes it, so a handler never sees
 //! an unverified byte. They ack at once: nothing on the ack path awaits the model, the store or
-//! the worker — only the dispatcher's enqueue. [`ApiError`] is the one place where request
+//! the worker — only the dispatcher's enqueue. `ApiError` is the one place where request
 //! failures become statuses and messages. The router and [`routes`] (what the deployment
 //! template is checked against) are built from one table, so they cannot drift.
 

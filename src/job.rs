@@ -2,7 +2,7 @@
 //!
 //! A [`Job`] is the whole contract between the ack path and the worker. It travels as the
 //! payload of an asynchronous Lambda invocation, so it carries a version and a marker field
-//! ([`JOB_MARKER`]) by which the function tells a job apart from an HTTP event. It holds no
+//! (`JOB_MARKER`) by which the function tells a job apart from an HTTP event. It holds no
 //! secrets; its `response_url` is treated as one in logs (see [`ReplyTo`]'s `Debug`).
 
 use std::fmt;

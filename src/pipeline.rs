@@ -1,10 +1,10 @@
 //! The pipeline: spec → art → poster → stored object → link → Slack message.
 //!
 //! [`Pipeline::render`] does the work for both front doors (the worker behind Slack, and the
-//! synchronous REST route); [`Pipeline::run`] is the worker: it renders a [`Job`] and delivers
+//! synchronous REST route); `Pipeline::run` is the worker: it renders a [`Job`] and delivers
 //! the result, or tells the requester exactly what went wrong. It never returns an error for a
 //! job whose requester was told, so Lambda never retries (and re-bills, and re-posts) a job.
-//! [`PipelineError::explain`] is the one place where failures become words for people.
+//! `PipelineError::explain` is the one place where failures become words for people.
 
 use std::sync::Arc;
 use std::time::Duration;

@@ -1,7 +1,7 @@
 //! Image models: the one trait every generator implements, and the vocabulary they share.
 //!
 //! A model turns an [`ImageRequest`] (prompt, aspect, seed, style) into raw art. Two families
-//! implement [`ImageModel`]: Amazon Bedrock ([`bedrock`], Stability and Nova Canvas wire formats)
+//! implement [`ImageModel`]: Amazon Bedrock (`bedrock`, Stability and Nova Canvas wire formats)
 //! and the embedded [`offline`] generator that needs no weights and no network.
 //!
 //! This module knows nothing of Slack, storage or typography: titles are set later by
@@ -171,7 +171,7 @@ impl fmt::Display for ModelId {
 }
 
 /// Aspect ratios a poster may take. Every model supports all of them; each maps them to its own
-/// parameters ([`Aspect::stability`], [`Aspect::nova_size`], [`Aspect::offline_size`]).
+/// parameters (`Aspect::stability`, `Aspect::nova_size`, `Aspect::offline_size`).
 #[derive(
     Debug, Clone, Copy, PartialEq, Eq, Hash, Default, serde::Serialize, serde::Deserialize,
 )]

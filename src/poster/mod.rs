@@ -3,8 +3,8 @@
 //! The composer takes art from any model (a `tiny_skia::Pixmap`) and the words a user asked
 //! for, and lays them out inside the safe area with a legibility treatment chosen from the art
 //! under the text. Fonts are embedded in the binary (see `assets/fonts/`, with their licences).
-//! Submodules: [`style`] (genre looks), [`fonts`] (faces and shaping), [`layout`] (geometry),
-//! [`draw`] (pixels).
+//! Submodules: `style` (genre looks), `fonts` (faces and shaping), `layout` (geometry), `draw`
+//! (pixels).
 //!
 //! This module knows nothing of Slack, models' wire formats or storage.
 
@@ -37,7 +37,7 @@ pub enum PosterError {
 }
 
 /// Sets `text` over `art` in the look of `style`. The art keeps its size and is never
-/// stretched; text that no embedded face can draw is dropped (see [`missing_glyphs`]).
+/// stretched; text that no embedded face can draw is dropped (see `missing_glyphs`).
 pub fn compose(art: &mut tiny_skia::Pixmap, text: &PosterText, style: Style) {
     let laid = layout(art.width(), art.height(), text, style);
     draw::draw(art, &laid, &style.look());

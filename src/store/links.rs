@@ -83,7 +83,7 @@ impl LinkSigner {
         Ok(Self { key })
     }
 
-    /// Reads the key kept in `dir` ([`KEY_FILE`]), creating it on first use.
+    /// Reads the key kept in `dir` (`KEY_FILE`), creating it on first use.
     pub fn from_dir(dir: &Path) -> Result<Self, LinkKeyError> {
         let path = dir.join(KEY_FILE);
         let file_err = |source| LinkKeyError::File {

@@ -1,7 +1,7 @@
 //! Local-disk storage: the embedded default, for laptops with no AWS account.
 //!
 //! Posters are files under a data directory, records and locks small JSON files beside them.
-//! People reach posters through links signed by [`super::links`] and served by Marquee's own
+//! People reach posters through links signed by [`LinkSigner`](super::LinkSigner) and served by Marquee's own
 //! `/files/` route, exactly as they do in AWS.
 
 use std::path::{Path, PathBuf};

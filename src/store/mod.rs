@@ -2,7 +2,7 @@
 //!
 //! Two implementations of [`ObjectStore`]: a private S3 bucket ([`s3`]) and a directory on
 //! local disk ([`local`]). Either way, people reach a poster only through a link Marquee signs
-//! itself ([`links`]) and serves from its own `/files/` route, so a link lives exactly as long
+//! itself ([`LinkSigner`]) and serves from its own `/files/` route, so a link lives exactly as long
 //! as it says, whatever credentials the store uses. Nothing here knows about Slack or models.
 
 pub(crate) mod links;
