@@ -70,7 +70,7 @@ pub struct App {
     pub state: AppState,
     pub pipeline: Arc<Pipeline>,
     /// Present in local mode, so a server can wait for running jobs before it exits.
-    pub in_process: Option<InProcessDispatcher>,
+    pub(crate) in_process: Option<InProcessDispatcher>,
 }
 
 /// Whether `config` needs the AWS SDK's shared configuration at all.

@@ -41,28 +41,25 @@ pub const ENV_VARS: &[&str] = &[
 
 /// The production Slack Web API base, used with a bot token unless `SLACK_API_URL` says
 /// otherwise.
-pub const DEFAULT_SLACK_API_URL: &str = "https://slack.com/api";
-
-/// Variables set by the Lambda runtime rather than by the deployment, also read here.
-pub const RUNTIME_VARS: &[&str] = &["AWS_LAMBDA_FUNCTION_NAME"];
+const DEFAULT_SLACK_API_URL: &str = "https://slack.com/api";
 
 /// The longest a poster link may live. Links are Marquee's own (not presigned), so this is a
 /// product limit: a week covers any review cycle without making posters permanent URLs.
-pub const MAX_LINK_TTL: Duration = Duration::from_secs(7 * 24 * 3600);
+const MAX_LINK_TTL: Duration = Duration::from_secs(7 * 24 * 3600);
 /// How long links live unless configured otherwise.
-pub const DEFAULT_LINK_TTL: Duration = Duration::from_secs(24 * 3600);
+const DEFAULT_LINK_TTL: Duration = Duration::from_secs(24 * 3600);
 
 /// Where a Slack secret comes from: the environment (local use) or AWS Secrets Manager (the
 /// deployed template, which never puts secret values into function configuration).
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum SecretSource {
+pub(crate) enum SecretSource {
     Value(Secret),
     SecretsManager { arn: String },
 }
 
 /// Where posters are kept.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum StoreConfig {
+pub(crate) enum StoreConfig {
     /// A private S3 bucket (the endpoint comes from the SDK's configuration).
     S3 { bucket: String },
     /// Files under a directory, served by Marquee itself behind signed, expiring links.
@@ -72,36 +69,36 @@ pub enum StoreConfig {
 #[derive(Debug, Clone)]
 pub struct Config {
     /// Slack's signing secret. `None` only for commands that never verify Slack requests.
-    pub signing_secret: Option<SecretSource>,
-    pub bot_token: Option<SecretSource>,
+    pub(crate) signing_secret: Option<SecretSource>,
+    pub(crate) bot_token: Option<SecretSource>,
     /// The key that signs poster links. `None`: a local store keeps a generated key in its
     /// directory; an S3 store cannot start without one.
-    pub link_key: Option<SecretSource>,
+    pub(crate) link_key: Option<SecretSource>,
     /// The Slack Web API base, used only with a bot token.
-    pub slack_api_url: String,
+    pub(crate) slack_api_url: String,
     /// The model used when a request names none.
-    pub default_model: ModelId,
+    pub(crate) default_model: ModelId,
     /// The models users may choose with `--model` (always includes the default).
-    pub allowed_models: Vec<ModelId>,
+    pub(crate) allowed_models: Vec<ModelId>,
     /// The Bedrock region of every allowed Bedrock model (the offline model has none). Bedrock
     /// serves each model only in some regions, and no one region serves every model Marquee
     /// knows, so each model is called in its own: see [`Config::region_for`].
-    pub model_regions: BTreeMap<ModelId, String>,
-    pub store: StoreConfig,
+    pub(crate) model_regions: BTreeMap<ModelId, String>,
+    pub(crate) store: StoreConfig,
     /// Path-style S3 addressing, for S3-compatible stores reached through a custom endpoint.
-    pub s3_force_path_style: bool,
+    pub(crate) s3_force_path_style: bool,
     /// The base URL under which poster links are served (`{public_url}/files/...`). `None` in
     /// Lambda: the front door takes it from the request that reached it.
-    pub public_url: Option<String>,
-    pub link_ttl: Duration,
+    pub(crate) public_url: Option<String>,
+    pub(crate) link_ttl: Duration,
     /// Hosts whose `response_url`s Marquee will POST to.
-    pub response_url_hosts: Vec<String>,
+    pub(crate) response_url_hosts: Vec<String>,
     /// How long one model call may take before it is abandoned.
-    pub model_timeout: Duration,
+    pub(crate) model_timeout: Duration,
     /// The function the front door invokes for work; defaults to the running function itself.
-    pub worker_function: Option<String>,
+    pub(crate) worker_function: Option<String>,
     /// Set by the Lambda runtime (`AWS_LAMBDA_FUNCTION_NAME`); `None` outside Lambda.
-    pub lambda_function_name: Option<String>,
+    pub(crate) lambda_function_name: Option<String>,
     /// A `tracing` filter directive; `None` leaves the choice to the binary.
     pub log: Option<String>,
 }
@@ -262,7 +259,7 @@ impl Config {
     }
 
     /// Whether any configured model needs Bedrock.
-    pub fn uses_bedrock(&self) -> bool {
+    pub(crate) fn uses_bedrock(&self) -> bool {
         self.allowed_models.iter().any(|m| m != &ModelId::Offline)
     }
 
@@ -383,7 +380,7 @@ fn parse_model(name: &'static str, value: &str) -> Result<ModelId, ConfigError> 
 }
 
 /// Parses `90`, `90s`, `15m`, `24h` or `7d`.
-pub fn parse_duration(name: &'static str, value: &str) -> Result<Duration, ConfigError> {
+fn parse_duration(name: &'static str, value: &str) -> Result<Duration, ConfigError> {
     let invalid = |reason: &str| ConfigError::Invalid {
         name,
         value: value.to_owned(),

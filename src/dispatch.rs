@@ -33,13 +33,13 @@ pub trait Dispatcher: Send + Sync {
 
 /// Queues jobs as asynchronous invocations of a Lambda function (normally this one).
 #[derive(Debug, Clone)]
-pub struct LambdaDispatcher {
+pub(crate) struct LambdaDispatcher {
     client: aws_sdk_lambda::Client,
     function: String,
 }
 
 impl LambdaDispatcher {
-    pub fn new(client: aws_sdk_lambda::Client, function: impl Into<String>) -> Self {
+    pub(crate) fn new(client: aws_sdk_lambda::Client, function: impl Into<String>) -> Self {
         Self {
             client,
             function: function.into(),
@@ -73,13 +73,13 @@ impl Dispatcher for LambdaDispatcher {
 
 /// Runs jobs as tasks in this process (the local server and `marquee demo`).
 #[derive(Clone)]
-pub struct InProcessDispatcher {
+pub(crate) struct InProcessDispatcher {
     pipeline: Arc<Pipeline>,
     tasks: TaskTracker,
 }
 
 impl InProcessDispatcher {
-    pub fn new(pipeline: Arc<Pipeline>) -> Self {
+    pub(crate) fn new(pipeline: Arc<Pipeline>) -> Self {
         Self {
             pipeline,
             tasks: TaskTracker::new(),
@@ -87,7 +87,7 @@ impl InProcessDispatcher {
     }
 
     /// Waits for every job started so far to finish (for a graceful shutdown).
-    pub async fn wait_idle(&self) {
+    pub(crate) async fn wait_idle(&self) {
         self.tasks.close();
         self.tasks.wait().await;
         self.tasks.reopen();

@@ -5,7 +5,7 @@
 //! `response_url`, an upload URL) are stripped where they are made, never here.
 
 /// Displays an error with all its causes, `a: b: c`, for logs.
-pub struct ErrorChain<'a>(pub &'a (dyn std::error::Error + 'static));
+pub(crate) struct ErrorChain<'a>(pub(crate) &'a (dyn std::error::Error + 'static));
 
 impl std::fmt::Display for ErrorChain<'_> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {

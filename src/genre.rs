@@ -1,5 +1,5 @@
 //! Genres: the vocabulary every part of Marquee shares — a [`Style`] a user picks, the
-//! words it adds to a model's prompt, its [`Palette`] of colours and where its title sits.
+//! words it adds to a model's prompt, its `Palette` of colours and where its title sits.
 //!
 //! A leaf module. Models read the palette and the title's place to draw art that leaves room
 //! for the type; the composer (`poster`) adds typography per genre; Slack lists the names.
@@ -9,10 +9,10 @@ use std::fmt;
 
 /// An sRGB colour.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Rgb(pub u8, pub u8, pub u8);
+pub(crate) struct Rgb(pub(crate) u8, pub(crate) u8, pub(crate) u8);
 
 impl Rgb {
-    pub fn color(self, alpha: f32) -> tiny_skia::Color {
+    pub(crate) fn color(self, alpha: f32) -> tiny_skia::Color {
         tiny_skia::Color::from_rgba8(
             self.0,
             self.1,
@@ -22,12 +22,12 @@ impl Rgb {
     }
 
     /// Relative luminance (WCAG), 0 for black to 1 for white.
-    pub fn luminance(self) -> f32 {
+    pub(crate) fn luminance(self) -> f32 {
         luminance(self.0, self.1, self.2)
     }
 
     /// The colour `t` of the way from `self` to `o`.
-    pub fn mix(self, o: Rgb, t: f32) -> Rgb {
+    pub(crate) fn mix(self, o: Rgb, t: f32) -> Rgb {
         let t = t.clamp(0.0, 1.0);
         let m = |a: u8, b: u8| (f32::from(a) + (f32::from(b) - f32::from(a)) * t).round() as u8;
         Rgb(m(self.0, o.0), m(self.1, o.1), m(self.2, o.2))
@@ -35,7 +35,7 @@ impl Rgb {
 }
 
 /// WCAG relative luminance of an sRGB triple.
-pub fn luminance(r: u8, g: u8, b: u8) -> f32 {
+pub(crate) fn luminance(r: u8, g: u8, b: u8) -> f32 {
     fn lin(c: u8) -> f32 {
         let c = f32::from(c) / 255.0;
         if c <= 0.04045 {
@@ -49,7 +49,7 @@ pub fn luminance(r: u8, g: u8, b: u8) -> f32 {
 
 /// Where the title sits on the sheet.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Placement {
+pub(crate) enum Placement {
     Top,
     Center,
     Bottom,
@@ -57,23 +57,23 @@ pub enum Placement {
 
 /// The colours of the offline key art, from the top of the sky down to the nearest silhouette.
 #[derive(Debug, Clone, Copy, PartialEq)]
-pub struct Palette {
+pub(crate) struct Palette {
     /// Sky gradient: zenith, middle, horizon.
-    pub sky: [Rgb; 3],
+    pub(crate) sky: [Rgb; 3],
     /// The light source: sun, moon, planet or lamp, and its glow.
-    pub light: Rgb,
+    pub(crate) light: Rgb,
     /// The farthest silhouette layer; nearer layers blend from this towards `near`.
-    pub far: Rgb,
+    pub(crate) far: Rgb,
     /// The nearest silhouettes and figures.
-    pub near: Rgb,
+    pub(crate) near: Rgb,
     /// Small bright details: windows, stars, bokeh, confetti.
-    pub accent: Rgb,
+    pub(crate) accent: Rgb,
     /// Film grain strength, 0 to about 0.1.
-    pub grain: f32,
+    pub(crate) grain: f32,
     /// Vignette strength at the corners, 0 to 1.
-    pub vignette: f32,
+    pub(crate) vignette: f32,
     /// Render in monochrome (noir).
-    pub mono: bool,
+    pub(crate) mono: bool,
 }
 
 /// A genre look. Every preset works with every model.
@@ -96,7 +96,7 @@ pub enum Style {
 }
 
 impl Style {
-    pub const ALL: [Style; 10] = [
+    pub(crate) const ALL: [Style; 10] = [
         Style::Noir,
         Style::SciFi,
         Style::Horror,
@@ -138,7 +138,7 @@ impl Style {
     }
 
     /// Picks a style from the description's words when the user names none.
-    pub fn guess(description: &str) -> Style {
+    pub(crate) fn guess(description: &str) -> Style {
         let text = description.to_lowercase();
         let cues: &[(Style, &[&str])] = &[
             (
@@ -221,7 +221,7 @@ impl Style {
     }
 
     /// Words added to the prompt for the AI models.
-    pub fn prompt_suffix(self) -> &'static str {
+    pub(crate) fn prompt_suffix(self) -> &'static str {
         match self {
             Style::Noir => {
                 "film noir movie poster, high-contrast black and white, hard shadows, venetian blinds, 1940s"
@@ -249,7 +249,7 @@ impl Style {
     }
 
     /// Things the AI models should avoid for this look, beyond the defaults.
-    pub fn negative_suffix(self) -> &'static str {
+    pub(crate) fn negative_suffix(self) -> &'static str {
         match self {
             Style::Noir => "colour, saturated",
             Style::Animation => "photorealistic, gore",
@@ -262,7 +262,7 @@ impl Style {
 impl Style {
     /// The colours of this genre's offline key art (the composer also takes its scrim from
     /// them).
-    pub fn palette(self) -> Palette {
+    pub(crate) fn palette(self) -> Palette {
         match self {
             Style::Thriller => Palette {
                 sky: [Rgb(6, 24, 34), Rgb(22, 78, 92), Rgb(236, 128, 52)],
@@ -368,7 +368,7 @@ impl Style {
     }
 
     /// Where this genre sets its title: the art keeps that part of the sheet quiet.
-    pub fn title_placement(self) -> Placement {
+    pub(crate) fn title_placement(self) -> Placement {
         match self {
             Style::Thriller => Placement::Bottom,
             Style::Noir => Placement::Top,

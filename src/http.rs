@@ -1,10 +1,10 @@
 //! The one HTTP router: every route Marquee serves, in Lambda (through `lambda_http`) and on a
 //! local TCP listener alike.
 //!
-//! Slack routes take a [`SlackSigned`] body: the extractor reads it within the size limit,
+//! Slack routes take a `SlackSigned` body: the extractor reads it within the size limit,
 //! verifies the signature over the raw bytes and only then decodes it, so a handler never sees
 //! an unverified byte. They ack at once: nothing on the ack path awaits the model, the store or
-//! the worker — only the dispatcher's enqueue. [`ApiError`] is the one place where request
+//! the worker — only the dispatcher's enqueue. `ApiError` is the one place where request
 //! failures become statuses and messages. The router and [`routes`] (what the deployment
 //! template is checked against) are built from one table, so they cannot drift.
 
@@ -68,14 +68,14 @@ pub fn routes() -> Vec<(Method, &'static str)> {
 
 /// The largest poster `/files/` serves itself. Lambda's synchronous responses are capped at
 /// 6 MB, which a PNG reaches base64-encoded at about 4.5 MB; a poster is about a quarter of that.
-pub const MAX_FILE_BYTES: usize = 4_400_000;
+const MAX_FILE_BYTES: usize = 4_400_000;
 
 /// The largest request body accepted. Slack's slash-command and interaction bodies are a few
 /// kilobytes; anything bigger is refused with 413 before any work is done.
 pub const MAX_BODY_BYTES: usize = 64 * 1024;
 
 /// A source of "now" in unix seconds; a parameter so signature windows can be tested.
-pub type Clock = fn() -> i64;
+type Clock = fn() -> i64;
 
 pub fn system_clock() -> i64 {
     OffsetDateTime::now_utc().unix_timestamp()
@@ -109,7 +109,7 @@ pub enum PublicUrl {
 
 impl PublicUrl {
     /// The base URL for links made for a request with these `headers`.
-    pub fn resolve(&self, headers: &HeaderMap) -> Option<String> {
+    fn resolve(&self, headers: &HeaderMap) -> Option<String> {
         match self {
             PublicUrl::Fixed(url) => Some(url.clone()),
             PublicUrl::FromRequest => {
@@ -139,10 +139,10 @@ pub fn router(state: AppState) -> Router {
 
 /// A request from Slack, read within [`MAX_BODY_BYTES`], its signature verified over the raw
 /// body (`slack::verify`), and only then decoded as `T`.
-pub struct SlackSigned<T>(pub T);
+struct SlackSigned<T>(T);
 
 /// What a verified Slack body decodes into.
-pub trait SlackBody: Sized {
+trait SlackBody: Sized {
     fn decode(body: &[u8]) -> Result<Self, ApiError>;
 }
 
@@ -153,7 +153,7 @@ impl SlackBody for SlashCommand {
 }
 
 /// The interactivity POST: one form field, `payload`, holding the interaction as JSON.
-pub struct InteractionPayload(pub String);
+struct InteractionPayload(String);
 
 impl SlackBody for InteractionPayload {
     fn decode(body: &[u8]) -> Result<Self, ApiError> {
@@ -239,7 +239,7 @@ impl From<&Click> for ReplyTo {
 
 /// Request failures, each with its status and a message for the caller.
 #[derive(Debug, thiserror::Error)]
-pub enum ApiError {
+enum ApiError {
     #[error("invalid slack signature: {0}")]
     Unauthorized(#[from] VerifyError),
     #[error("slack signing is not configured on this server")]
@@ -448,29 +448,29 @@ async fn interaction(
 /// The REST door's request: the reference design's fields plus Marquee's typography.
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
-pub struct CreatePoster {
-    pub prompt: String,
+struct CreatePoster {
+    prompt: String,
     #[serde(default)]
-    pub aspect_ratio: Option<String>,
+    aspect_ratio: Option<String>,
     #[serde(default)]
-    pub seed: Option<u32>,
+    seed: Option<u32>,
     #[serde(default)]
-    pub negative_prompt: Option<String>,
+    negative_prompt: Option<String>,
     #[serde(default)]
-    pub model: Option<String>,
+    model: Option<String>,
     #[serde(default)]
-    pub style: Option<String>,
+    style: Option<String>,
     #[serde(default)]
-    pub title: Option<String>,
+    title: Option<String>,
     #[serde(default)]
-    pub tagline: Option<String>,
+    tagline: Option<String>,
     #[serde(default)]
-    pub credits: Option<String>,
+    credits: Option<String>,
 }
 
 impl CreatePoster {
     /// Validates the request into a spec with the same rules and messages as `/poster`.
-    pub fn into_spec(self, policy: &ModelPolicy) -> Result<PosterSpec, RequestError> {
+    fn into_spec(self, policy: &ModelPolicy) -> Result<PosterSpec, RequestError> {
         let model = request::choose_model(self.model, policy)?;
         let style = request::choose_style(self.style, &self.prompt)?;
         let aspect = request::choose_aspect(self.aspect_ratio)?;

@@ -2,7 +2,7 @@
 //!
 //! A [`Job`] is the whole contract between the ack path and the worker. It travels as the
 //! payload of an asynchronous Lambda invocation, so it carries a version and a marker field
-//! ([`JOB_MARKER`]) by which the function tells a job apart from an HTTP event. It holds no
+//! (`JOB_MARKER`) by which the function tells a job apart from an HTTP event. It holds no
 //! secrets; its `response_url` is treated as one in logs (see [`ReplyTo`]'s `Debug`).
 
 use std::fmt;
@@ -15,9 +15,9 @@ use crate::model::{Aspect, ModelId};
 use crate::poster::PosterText;
 
 /// The field that marks a Lambda event as a Marquee job; its value is the schema version.
-pub const JOB_MARKER: &str = "marquee_job";
+const JOB_MARKER: &str = "marquee_job";
 /// The job schema this build writes and reads.
-pub const JOB_VERSION: u32 = 1;
+const JOB_VERSION: u32 = 1;
 
 /// Everything needed to draw one poster, however it was asked for.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -122,30 +122,30 @@ pub enum Task {
 
 /// What is kept beside every poster: enough to re-take it, and its approval.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct PosterRecord {
-    pub id: Uuid,
+pub(crate) struct PosterRecord {
+    pub(crate) id: Uuid,
     /// The spec as drawn, with the seed actually used.
-    pub spec: PosterSpec,
-    pub requester: Requester,
-    pub key: String,
+    pub(crate) spec: PosterSpec,
+    pub(crate) requester: Requester,
+    pub(crate) key: String,
     /// The finished poster's size in pixels.
     #[serde(default)]
-    pub width: u32,
+    pub(crate) width: u32,
     #[serde(default)]
-    pub height: u32,
+    pub(crate) height: u32,
     /// Characters left out of the lettering, to repeat the warning when the message is rebuilt.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
-    pub missing_glyphs: Vec<char>,
-    pub created_at: i64,
+    pub(crate) missing_glyphs: Vec<char>,
+    pub(crate) created_at: i64,
     #[serde(default)]
-    pub approved_by: Option<String>,
+    pub(crate) approved_by: Option<String>,
     #[serde(default)]
-    pub approved_at: Option<i64>,
+    pub(crate) approved_at: Option<i64>,
 }
 
 impl PosterRecord {
     /// Where the record of poster `id` is stored.
-    pub fn key(id: Uuid) -> String {
+    pub(crate) fn key(id: Uuid) -> String {
         format!("jobs/{id}.json")
     }
 }
@@ -154,7 +154,7 @@ impl PosterRecord {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Job {
     /// Always [`JOB_VERSION`] when written by this build; see [`JOB_MARKER`].
-    pub marquee_job: u32,
+    marquee_job: u32,
     /// Unique per request; names the stored object, so a duplicate delivery cannot store twice.
     pub id: Uuid,
     #[serde(flatten)]
@@ -166,7 +166,7 @@ pub struct Job {
     /// The base URL of the front door that accepted the job, under which its poster links are
     /// served (`{public_url}/files/...`); `None` when the deployment configures one.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub public_url: Option<String>,
+    pub(crate) public_url: Option<String>,
 }
 
 impl Job {
@@ -189,7 +189,7 @@ impl Job {
     }
 
     /// Whether `event` (any Lambda payload) is a Marquee job rather than an HTTP event.
-    pub fn is_job_event(event: &serde_json::Value) -> bool {
+    pub(crate) fn is_job_event(event: &serde_json::Value) -> bool {
         event.get(JOB_MARKER).is_some()
     }
 }

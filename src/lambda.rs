@@ -2,7 +2,7 @@
 //!
 //! API Gateway events go through the same [`crate::http::router`] as the local server (via
 //! `lambda_http`'s request and response conversions). A Marquee job — recognised by its
-//! [`crate::job::JOB_MARKER`] field, which no API Gateway event has — runs the worker. The
+//! `job::JOB_MARKER` field, which no API Gateway event has — runs the worker. The
 //! worker is reachable only by invoking the function; no HTTP route leads to it, because an
 //! HTTP event is always converted to a request and routed, never read as a job.
 

@@ -4,12 +4,17 @@
 //! the map. In short: [`slack`] speaks Slack, [`http`] is the one router, [`dispatch`] hands
 //! jobs to the worker, [`pipeline`] runs them through a [`model`], the [`poster`] composer and a
 //! [`store`], and [`config`] and [`app`] read the environment and build everything once.
+//!
+//! The public API is what the binaries, tests, benches and fuzz targets use; everything else
+//! is `pub(crate)`, which `unreachable_pub` holds us to, so rustc's dead-code lint keeps working.
+
+#![warn(unreachable_pub)]
 
 pub mod app;
 pub mod cli;
 pub mod config;
 pub mod dispatch;
-pub mod errors;
+mod errors;
 pub mod genre;
 pub mod http;
 pub mod job;

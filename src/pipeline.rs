@@ -1,10 +1,10 @@
 //! The pipeline: spec → art → poster → stored object → link → Slack message.
 //!
 //! [`Pipeline::render`] does the work for both front doors (the worker behind Slack, and the
-//! synchronous REST route); [`Pipeline::run`] is the worker: it renders a [`Job`] and delivers
+//! synchronous REST route); `Pipeline::run` is the worker: it renders a [`Job`] and delivers
 //! the result, or tells the requester exactly what went wrong. It never returns an error for a
 //! job whose requester was told, so Lambda never retries (and re-bills, and re-posts) a job.
-//! [`PipelineError::explain`] is the one place where failures become words for people.
+//! `PipelineError::explain` is the one place where failures become words for people.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -25,7 +25,7 @@ use crate::store::{Link, LinkSigner, ObjectMeta, ObjectStore, StoreError, poster
 
 /// What every AI prompt avoids, whatever the style: garbled lettering above all, since Marquee
 /// sets real type itself.
-pub const DEFAULT_NEGATIVE: &str = "text, letters, words, typography, watermark, signature, logo, caption, blurry, low quality, deformed";
+const DEFAULT_NEGATIVE: &str = "text, letters, words, typography, watermark, signature, logo, caption, blurry, low quality, deformed";
 
 /// A retake lock older than this is left over from a crash and may be taken over.
 const LOCK_STALE_SECS: i64 = 15 * 60;
@@ -35,13 +35,13 @@ const DELIVERY_RESERVE: Duration = Duration::from_secs(8);
 
 /// How model calls are retried.
 #[derive(Debug, Clone, Copy)]
-pub struct RetryPolicy {
+struct RetryPolicy {
     /// Attempts in all, for throttling and unavailability.
-    pub attempts: u32,
+    attempts: u32,
     /// Attempts in all, for timeouts (each one may take the whole timeout).
-    pub timeout_attempts: u32,
-    pub base: Duration,
-    pub cap: Duration,
+    timeout_attempts: u32,
+    base: Duration,
+    cap: Duration,
 }
 
 impl Default for RetryPolicy {
@@ -95,7 +95,7 @@ pub enum PipelineError {
 /// What kind of failure it was, for whoever turns it into a protocol's terms (the REST door's
 /// status codes).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Cause {
+pub(crate) enum Cause {
     /// The request cannot be served as asked (a filtered prompt, settings the model refuses).
     Refused,
     /// The request names something this deployment does not offer.
@@ -114,18 +114,18 @@ pub enum Cause {
 
 /// A failure in words: a headline, what to do, and what kind of failure it was.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Explanation {
-    pub headline: &'static str,
-    pub advice: String,
-    pub cause: Cause,
+pub(crate) struct Explanation {
+    pub(crate) headline: &'static str,
+    pub(crate) advice: String,
+    pub(crate) cause: Cause,
     /// A stable name for logs, metrics and Lambda's `errorType`.
-    pub kind: &'static str,
+    pub(crate) kind: &'static str,
 }
 
 impl PipelineError {
     /// What the requester is told. User-caused problems say how to fix them; service problems
     /// say when to try again; configuration problems say to ask the admin.
-    pub fn explain(&self) -> Explanation {
+    pub(crate) fn explain(&self) -> Explanation {
         let e = |headline, advice: &str, cause, kind| Explanation {
             headline,
             advice: advice.to_owned(),
@@ -262,34 +262,34 @@ impl PipelineError {
 /// A finished, stored poster.
 #[derive(Clone)]
 pub struct Rendered {
-    pub id: Uuid,
-    pub key: String,
+    id: Uuid,
+    pub(crate) key: String,
     pub link: Link,
     /// The PNG itself, for uploading into Slack.
     pub png: Vec<u8>,
-    pub missing_glyphs: Vec<char>,
-    pub model: ModelId,
-    pub seed: u32,
-    pub width: u32,
-    pub height: u32,
+    missing_glyphs: Vec<char>,
+    pub(crate) model: ModelId,
+    pub(crate) seed: u32,
+    pub(crate) width: u32,
+    pub(crate) height: u32,
 }
 
 /// A composed poster, not yet stored.
 #[derive(Debug, Clone)]
-pub struct Drawn {
-    pub png: Vec<u8>,
+pub(crate) struct Drawn {
+    pub(crate) png: Vec<u8>,
     /// Characters of the lettering that no embedded face can draw, left out of the poster.
-    pub missing_glyphs: Vec<char>,
-    pub seed: u32,
-    pub width: u32,
-    pub height: u32,
-    pub model_ms: u64,
-    pub total_ms: u64,
+    pub(crate) missing_glyphs: Vec<char>,
+    pub(crate) seed: u32,
+    pub(crate) width: u32,
+    pub(crate) height: u32,
+    model_ms: u64,
+    pub(crate) total_ms: u64,
 }
 
 /// How a job ended.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Outcome {
+pub(crate) enum Outcome {
     /// The poster was posted to Slack.
     Delivered,
     /// The job failed and the requester was told why.
@@ -338,7 +338,7 @@ impl Pipeline {
     }
 
     /// Delivers through the Web API (threads, uploads) where it can, with this client.
-    pub fn with_web(mut self, web: WebClient) -> Self {
+    pub(crate) fn with_web(mut self, web: WebClient) -> Self {
         self.web = Some(web);
         self
     }
@@ -349,18 +349,13 @@ impl Pipeline {
         self
     }
 
-    pub fn with_retry(mut self, retry: RetryPolicy) -> Self {
-        self.retry = retry;
-        self
-    }
-
-    pub fn slack(&self) -> &SlackClient {
+    pub(crate) fn slack(&self) -> &SlackClient {
         &self.slack
     }
 
     /// A fresh link to the stored poster `key`, served under `public_url` (or the configured
     /// address), valid for the configured time from now.
-    pub fn link(&self, key: &str, public_url: Option<&str>) -> Result<Link, PipelineError> {
+    fn link(&self, key: &str, public_url: Option<&str>) -> Result<Link, PipelineError> {
         let base = public_url
             .or(self.public_url.as_deref())
             .ok_or(PipelineError::NoPublicUrl)?;
@@ -370,7 +365,7 @@ impl Pipeline {
     }
 
     /// The request a model gets for `spec`: the style's prompt additions and the negatives.
-    pub fn image_request(spec: &PosterSpec, seed: u32) -> ImageRequest {
+    fn image_request(spec: &PosterSpec, seed: u32) -> ImageRequest {
         let mut negative = DEFAULT_NEGATIVE.to_owned();
         for extra in [
             spec.style.negative_suffix(),
@@ -449,7 +444,7 @@ impl Pipeline {
     }
 
     /// Draws and composes the poster for `spec`, without storing it.
-    pub async fn draw(
+    pub(crate) async fn draw(
         &self,
         spec: &PosterSpec,
         deadline: Option<Instant>,
@@ -593,7 +588,7 @@ impl Pipeline {
     }
 
     /// The worker: does what `job` asks and reports to the requester however it ends.
-    pub async fn run(&self, job: Job, deadline: Option<Instant>) -> Outcome {
+    pub(crate) async fn run(&self, job: Job, deadline: Option<Instant>) -> Outcome {
         let ReplyTo::SlackResponseUrl { response_url, .. } = &job.reply_to;
         let result = match &job.task {
             Task::Poster { spec } => {

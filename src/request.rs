@@ -10,11 +10,11 @@ use crate::model::{Aspect, ModelId};
 
 /// Limits on what a user may type, chosen to stay inside every model's prompt limit (Nova
 /// Canvas: 1024 characters including the style's additions) and a poster's space.
-pub const MAX_DESCRIPTION_CHARS: usize = 600;
-pub const MAX_TITLE_CHARS: usize = 80;
-pub const MAX_TAGLINE_CHARS: usize = 140;
-pub const MAX_CREDITS_CHARS: usize = 400;
-pub const MAX_AVOID_CHARS: usize = 300;
+pub(crate) const MAX_DESCRIPTION_CHARS: usize = 600;
+pub(crate) const MAX_TITLE_CHARS: usize = 80;
+const MAX_TAGLINE_CHARS: usize = 140;
+const MAX_CREDITS_CHARS: usize = 400;
+const MAX_AVOID_CHARS: usize = 300;
 
 /// Which models a user may pick, and which one they get when they pick none.
 #[derive(Debug, Clone)]
@@ -55,7 +55,10 @@ pub enum RequestError {
 }
 
 /// The model a user named (or the default), if this workspace allows it.
-pub fn choose_model(name: Option<String>, policy: &ModelPolicy) -> Result<ModelId, RequestError> {
+pub(crate) fn choose_model(
+    name: Option<String>,
+    policy: &ModelPolicy,
+) -> Result<ModelId, RequestError> {
     let Some(name) = name else {
         return Ok(policy.default);
     };
@@ -73,7 +76,7 @@ pub fn choose_model(name: Option<String>, policy: &ModelPolicy) -> Result<ModelI
 }
 
 /// The style a user named, or the one their description suggests.
-pub fn choose_style(name: Option<String>, description: &str) -> Result<Style, RequestError> {
+pub(crate) fn choose_style(name: Option<String>, description: &str) -> Result<Style, RequestError> {
     let Some(name) = name else {
         return Ok(Style::guess(description));
     };
@@ -84,7 +87,7 @@ pub fn choose_style(name: Option<String>, description: &str) -> Result<Style, Re
 }
 
 /// The aspect ratio a user named, or the one-sheet's 2:3.
-pub fn choose_aspect(name: Option<String>) -> Result<Aspect, RequestError> {
+pub(crate) fn choose_aspect(name: Option<String>) -> Result<Aspect, RequestError> {
     let Some(given) = name else {
         return Ok(Aspect::default());
     };

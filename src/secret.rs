@@ -16,7 +16,7 @@ impl Secret {
     }
 
     /// The secret itself. Call sites are the few places that must use it (HMAC keys, headers).
-    pub fn expose(&self) -> &str {
+    pub(crate) fn expose(&self) -> &str {
         &self.0
     }
 }

@@ -16,7 +16,7 @@ use crate::poster::fonts::{self, Face};
 use crate::poster::{PosterText, compose, default_title, encode_png};
 
 /// The gallery's prompts, with the text each poster carries.
-pub const PROMPTS: [(&str, &str, &str); 3] = [
+const PROMPTS: [(&str, &str, &str); 3] = [
     (
         "a kraken attacks brooklyn at midnight",
         "The deep has come ashore.",
@@ -43,7 +43,7 @@ fn io_err(e: impl std::fmt::Display) -> std::io::Error {
 }
 
 /// Renders the gallery into `dir` and returns the files written, contact sheet last.
-pub fn write_gallery(dir: &Path) -> std::io::Result<Vec<PathBuf>> {
+pub(crate) fn write_gallery(dir: &Path) -> std::io::Result<Vec<PathBuf>> {
     std::fs::create_dir_all(dir)?;
     let mut written = Vec::new();
     let mut thumbs = Vec::new();
@@ -70,7 +70,7 @@ pub fn write_gallery(dir: &Path) -> std::io::Result<Vec<PathBuf>> {
 }
 
 /// Lays `images` out in rows of `cols` thumbnails, each labelled underneath.
-pub fn contact_sheet(images: &[(Pixmap, String)], cols: usize) -> Pixmap {
+fn contact_sheet(images: &[(Pixmap, String)], cols: usize) -> Pixmap {
     const TW: u32 = 200;
     const TH: u32 = 300;
     const PAD: u32 = 12;

@@ -33,7 +33,7 @@ use crate::slack::verify;
     version,
     about = "Movie posters from a sentence, for Slack and beyond"
 )]
-pub struct Cli {
+struct Cli {
     #[command(subcommand)]
     command: Command,
 }

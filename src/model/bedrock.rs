@@ -24,7 +24,7 @@ const NOVA_MAX_TEXT: usize = 1024;
 const STABILITY_MAX_TEXT: usize = 10_000;
 
 #[derive(Debug, Clone)]
-pub struct BedrockModel {
+pub(crate) struct BedrockModel {
     /// A client for `region`: Bedrock serves each model only in some regions, so every model
     /// is called through the client of its own region.
     client: aws_sdk_bedrockruntime::Client,
@@ -36,7 +36,7 @@ pub struct BedrockModel {
 impl BedrockModel {
     /// `model` must not be [`ModelId::Offline`]; `client` must be configured for `region`,
     /// which is named in errors. `timeout` bounds one call.
-    pub fn new(
+    pub(crate) fn new(
         client: aws_sdk_bedrockruntime::Client,
         region: impl Into<String>,
         model: ModelId,
@@ -56,7 +56,7 @@ fn clip(text: &str, max: usize) -> String {
 }
 
 /// The InvokeModel body for `request`.
-pub fn request_body(request: &ImageRequest) -> Value {
+fn request_body(request: &ImageRequest) -> Value {
     let negative = request
         .negative_prompt
         .as_deref()
@@ -130,7 +130,7 @@ fn decode_png(b64: &str) -> Result<tiny_skia::Pixmap, ModelError> {
 }
 
 /// Reads an InvokeModel response body for `request`'s model.
-pub fn parse_response(request: &ImageRequest, body: &[u8]) -> Result<GeneratedImage, ModelError> {
+fn parse_response(request: &ImageRequest, body: &[u8]) -> Result<GeneratedImage, ModelError> {
     match request.model.family() {
         Family::Nova => {
             let r: NovaResponse = serde_json::from_slice(body)
@@ -206,7 +206,7 @@ fn detail_of(message: Option<&str>) -> String {
 }
 
 /// Maps an InvokeModel failure in `region` onto what Marquee can tell people.
-pub fn map_error(error: SdkError<InvokeModelError>, region: &str) -> ModelError {
+fn map_error(error: SdkError<InvokeModelError>, region: &str) -> ModelError {
     match error {
         SdkError::ServiceError(context) => map_service_error(context.into_err(), region),
         SdkError::TimeoutError(_) => ModelError::Timeout { secs: 0 },
@@ -222,7 +222,7 @@ pub fn map_error(error: SdkError<InvokeModelError>, region: &str) -> ModelError 
 }
 
 /// Maps an error Bedrock answered with, in `region`.
-pub fn map_service_error(err: InvokeModelError, region: &str) -> ModelError {
+fn map_service_error(err: InvokeModelError, region: &str) -> ModelError {
     let region = region.to_owned();
     match &err {
         InvokeModelError::ThrottlingException(_) => ModelError::Throttled,

@@ -2,7 +2,7 @@
 
 /// The largest side accepted from a model: well above any model's output, well below sizes
 /// whose decoding would exhaust memory.
-pub const MAX_SIDE: u32 = 8192;
+const MAX_SIDE: u32 = 8192;
 
 /// Why a model's image could not be decoded.
 #[derive(Debug, thiserror::Error)]

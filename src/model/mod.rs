@@ -1,13 +1,13 @@
 //! Image models: the one trait every generator implements, and the vocabulary they share.
 //!
 //! A model turns an [`ImageRequest`] (prompt, aspect, seed, style) into raw art. Two families
-//! implement [`ImageModel`]: Amazon Bedrock ([`bedrock`], Stability and Nova Canvas wire formats)
+//! implement [`ImageModel`]: Amazon Bedrock (`bedrock`, Stability and Nova Canvas wire formats)
 //! and the embedded [`offline`] generator that needs no weights and no network.
 //!
 //! This module knows nothing of Slack, storage or typography: titles are set later by
 //! [`crate::poster`], and errors are reported to people by [`crate::pipeline`].
 
-pub mod bedrock;
+pub(crate) mod bedrock;
 pub mod image;
 pub mod offline;
 
@@ -39,7 +39,7 @@ pub enum ModelId {
 
 /// The wire format a Bedrock model speaks.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Family {
+pub(crate) enum Family {
     Offline,
     Stability,
     Nova,
@@ -47,7 +47,7 @@ pub enum Family {
 
 impl Family {
     /// The family's name in configuration (`MARQUEE_MODEL_REGIONS=stability=us-west-2`).
-    pub fn name(self) -> &'static str {
+    pub(crate) fn name(self) -> &'static str {
         match self {
             Family::Offline => "offline",
             Family::Stability => "stability",
@@ -64,7 +64,7 @@ impl Family {
     /// and Amazon Nova Canvas in us-east-1, ap-northeast-2 and eu-west-1, not us-west-2. No one
     /// region serves both families, so each family carries its own default (see
     /// docs/INSTALL.md, section 2, for sources).
-    pub fn default_region(self) -> Option<&'static str> {
+    fn default_region(self) -> Option<&'static str> {
         match self {
             Family::Offline => None,
             Family::Stability => Some("us-west-2"),
@@ -83,7 +83,7 @@ impl ModelId {
     ];
 
     /// The short name users type after `--model`.
-    pub fn short_name(self) -> &'static str {
+    pub(crate) fn short_name(self) -> &'static str {
         match self {
             ModelId::Offline => "offline",
             ModelId::Sd35Large => "sd3.5",
@@ -105,7 +105,7 @@ impl ModelId {
     }
 
     /// A name fit for people: shown in messages and in help.
-    pub fn display_name(self) -> &'static str {
+    pub(crate) fn display_name(self) -> &'static str {
         match self {
             ModelId::Offline => "Marquee offline",
             ModelId::Sd35Large => "Stable Diffusion 3.5 Large",
@@ -115,7 +115,7 @@ impl ModelId {
         }
     }
 
-    pub fn family(self) -> Family {
+    pub(crate) fn family(self) -> Family {
         match self {
             ModelId::Offline => Family::Offline,
             ModelId::NovaCanvas => Family::Nova,
@@ -125,7 +125,7 @@ impl ModelId {
 
     /// The region Marquee calls this model in unless configured otherwise; `None` for the
     /// offline generator, which needs no region. See [`Family::default_region`].
-    pub fn default_region(self) -> Option<&'static str> {
+    pub(crate) fn default_region(self) -> Option<&'static str> {
         self.family().default_region()
     }
 
@@ -139,7 +139,7 @@ impl ModelId {
     }
 
     /// Public on-demand list price per image in US dollars (2026), for help and the admin guide.
-    pub fn list_price_usd(self) -> f64 {
+    pub(crate) fn list_price_usd(self) -> f64 {
         match self {
             ModelId::Offline => 0.0,
             ModelId::Sd35Large => 0.08,
@@ -150,7 +150,7 @@ impl ModelId {
     }
 
     /// Accepts a short name or a full Bedrock model id, case-insensitively.
-    pub fn parse(text: &str) -> Option<ModelId> {
+    pub(crate) fn parse(text: &str) -> Option<ModelId> {
         let text = text.trim();
         ModelId::ALL.into_iter().find(|m| {
             m.short_name().eq_ignore_ascii_case(text)
@@ -159,7 +159,7 @@ impl ModelId {
         })
     }
 
-    pub fn short_names() -> Vec<&'static str> {
+    pub(crate) fn short_names() -> Vec<&'static str> {
         ModelId::ALL.iter().map(|m| m.short_name()).collect()
     }
 }
@@ -171,7 +171,7 @@ impl fmt::Display for ModelId {
 }
 
 /// Aspect ratios a poster may take. Every model supports all of them; each maps them to its own
-/// parameters ([`Aspect::stability`], [`Aspect::nova_size`], [`Aspect::offline_size`]).
+/// parameters (`Aspect::stability`, `Aspect::nova_size`, `Aspect::offline_size`).
 #[derive(
     Debug, Clone, Copy, PartialEq, Eq, Hash, Default, serde::Serialize, serde::Deserialize,
 )]
@@ -199,7 +199,7 @@ pub enum Aspect {
 }
 
 impl Aspect {
-    pub const ALL: [Aspect; 9] = [
+    pub(crate) const ALL: [Aspect; 9] = [
         Aspect::Portrait2x3,
         Aspect::Square,
         Aspect::Portrait4x5,
@@ -212,7 +212,7 @@ impl Aspect {
     ];
 
     /// The ratio as users write it, which is also Stability's `aspect_ratio` value.
-    pub fn stability(self) -> &'static str {
+    pub(crate) fn stability(self) -> &'static str {
         match self {
             Aspect::Portrait2x3 => "2:3",
             Aspect::Square => "1:1",
@@ -227,30 +227,15 @@ impl Aspect {
     }
 
     /// Parses `2:3`, `2x3` or `2/3`.
-    pub fn parse(text: &str) -> Option<Aspect> {
+    pub(crate) fn parse(text: &str) -> Option<Aspect> {
         let normalized = text.trim().replace(['x', 'X', '/', '×'], ":");
         Aspect::ALL
             .into_iter()
             .find(|a| a.stability() == normalized)
     }
 
-    /// The size Stability's models return for this ratio (about one megapixel).
-    pub fn stability_size(self) -> (u32, u32) {
-        match self {
-            Aspect::Portrait2x3 => (832, 1216),
-            Aspect::Square => (1024, 1024),
-            Aspect::Portrait4x5 => (896, 1088),
-            Aspect::Portrait9x16 => (768, 1344),
-            Aspect::Portrait9x21 => (640, 1536),
-            Aspect::Landscape3x2 => (1216, 832),
-            Aspect::Landscape5x4 => (1088, 896),
-            Aspect::Landscape16x9 => (1344, 768),
-            Aspect::Landscape21x9 => (1536, 640),
-        }
-    }
-
     /// Nova Canvas width and height: each divisible by 16, about one megapixel, ratio kept.
-    pub fn nova_size(self) -> (u32, u32) {
+    fn nova_size(self) -> (u32, u32) {
         match self {
             Aspect::Portrait2x3 => (832, 1248),
             Aspect::Square => (1024, 1024),
@@ -265,7 +250,7 @@ impl Aspect {
     }
 
     /// The offline generator's canvas: 1536 px on the long side.
-    pub fn offline_size(self) -> (u32, u32) {
+    fn offline_size(self) -> (u32, u32) {
         match self {
             Aspect::Portrait2x3 => (1024, 1536),
             Aspect::Square => (1280, 1280),
@@ -276,15 +261,6 @@ impl Aspect {
             Aspect::Landscape5x4 => (1536, 1232),
             Aspect::Landscape16x9 => (1536, 864),
             Aspect::Landscape21x9 => (1536, 656),
-        }
-    }
-
-    /// The pixel size `model` produces for this ratio.
-    pub fn size_for(self, model: ModelId) -> (u32, u32) {
-        match model.family() {
-            Family::Offline => self.offline_size(),
-            Family::Stability => self.stability_size(),
-            Family::Nova => self.nova_size(),
         }
     }
 }
@@ -298,19 +274,19 @@ impl fmt::Display for Aspect {
 /// What a model is asked to draw. The prompt already carries the style's additions.
 #[derive(Debug, Clone, PartialEq)]
 pub struct ImageRequest {
-    pub model: ModelId,
-    pub prompt: String,
-    pub negative_prompt: Option<String>,
-    pub aspect: Aspect,
-    pub seed: u32,
-    pub style: Style,
+    pub(crate) model: ModelId,
+    pub(crate) prompt: String,
+    pub(crate) negative_prompt: Option<String>,
+    pub(crate) aspect: Aspect,
+    pub(crate) seed: u32,
+    pub(crate) style: Style,
 }
 
 /// Raw art from a model, before any typography.
 pub struct GeneratedImage {
-    pub pixmap: tiny_skia::Pixmap,
+    pub(crate) pixmap: tiny_skia::Pixmap,
     /// The seed the model reports it used.
-    pub seed: u32,
+    pub(crate) seed: u32,
 }
 
 impl fmt::Debug for GeneratedImage {
@@ -361,7 +337,7 @@ pub enum ModelError {
 
 impl ModelError {
     /// Whether trying again later might succeed.
-    pub fn is_retryable(&self) -> bool {
+    pub(crate) fn is_retryable(&self) -> bool {
         matches!(
             self,
             ModelError::Throttled | ModelError::Unavailable { .. } | ModelError::Timeout { .. }
@@ -369,7 +345,7 @@ impl ModelError {
     }
 
     /// A short, stable name for logs and Lambda's `errorType`.
-    pub fn kind(&self) -> &'static str {
+    pub(crate) fn kind(&self) -> &'static str {
         match self {
             ModelError::Filtered { .. } => "ContentFiltered",
             ModelError::Throttled => "Throttled",
@@ -407,7 +383,7 @@ impl Models {
         self
     }
 
-    pub fn get(&self, id: ModelId) -> Option<&Arc<dyn ImageModel>> {
+    pub(crate) fn get(&self, id: ModelId) -> Option<&Arc<dyn ImageModel>> {
         self.by_id.get(&id)
     }
 }
@@ -460,7 +436,7 @@ mod tests {
                 .map(|(w, h)| (w.parse::<f64>().unwrap(), h.parse::<f64>().unwrap()))
                 .unwrap();
             let want = rw / rh;
-            for (w, h) in [a.stability_size(), a.nova_size(), a.offline_size()] {
+            for (w, h) in [a.nova_size(), a.offline_size()] {
                 let got = w as f64 / h as f64;
                 assert!((got - want).abs() / want < 0.03, "{a}: {w}x{h}");
             }
@@ -468,11 +444,6 @@ mod tests {
             assert!(w % 16 == 0 && h % 16 == 0, "{a}: nova {w}x{h}");
             assert!((320..=4096).contains(&w) && (320..=4096).contains(&h));
             assert!(w * h <= 4_194_304);
-            let (w, h) = a.stability_size();
-            assert!(
-                (640..=1536).contains(&w) && (640..=1536).contains(&h),
-                "{a}"
-            );
         }
     }
 

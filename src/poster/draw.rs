@@ -17,7 +17,7 @@ use super::style::Look;
 use crate::genre::{Rgb, luminance};
 
 /// Mean luminance and its standard deviation over `r`, sampled on a grid of about 48×48.
-pub fn region_stats(p: &Pixmap, r: Rect) -> (f32, f32) {
+fn region_stats(p: &Pixmap, r: Rect) -> (f32, f32) {
     let (w, h) = (p.width() as i64, p.height() as i64);
     let x0 = (r.x.floor() as i64).clamp(0, w - 1);
     let y0 = (r.y.floor() as i64).clamp(0, h - 1);
@@ -234,7 +234,7 @@ fn draw_halo(
 }
 
 /// Draws every block of `layout` over `p` in `look`.
-pub fn draw(p: &mut Pixmap, layout: &Layout, look: &Look) {
+pub(crate) fn draw(p: &mut Pixmap, layout: &Layout, look: &Look) {
     let roles = [Role::Credits, Role::Tagline, Role::Title];
     // Decide every treatment from the untouched art first, so one block's scrim does not
     // change the measurement for the next.

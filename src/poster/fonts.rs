@@ -18,7 +18,7 @@ use ttf_parser::gpos::{PairAdjustment, PositioningSubtable};
 
 /// An embedded typeface.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum Face {
+pub(crate) enum Face {
     /// Bebas Neue: the condensed all-caps display face of a thousand one-sheets; also the
     /// billing block, because its narrow caps are what real credits are set in.
     Display,
@@ -31,7 +31,7 @@ pub enum Face {
 }
 
 impl Face {
-    pub const ALL: [Face; 4] = [Face::Display, Face::Slab, Face::Script, Face::Sans];
+    const ALL: [Face; 4] = [Face::Display, Face::Slab, Face::Script, Face::Sans];
 
     fn bytes(self) -> &'static [u8] {
         match self {
@@ -150,15 +150,15 @@ fn loaded(face: Face) -> &'static Loaded {
 
 /// An axis-aligned box, y growing downwards, relative to a baseline origin.
 #[derive(Debug, Clone, Copy, PartialEq)]
-pub struct Bounds {
-    pub x0: f32,
-    pub y0: f32,
-    pub x1: f32,
-    pub y1: f32,
+pub(crate) struct Bounds {
+    pub(crate) x0: f32,
+    pub(crate) y0: f32,
+    pub(crate) x1: f32,
+    pub(crate) y1: f32,
 }
 
 impl Bounds {
-    pub fn union(self, o: Bounds) -> Bounds {
+    fn union(self, o: Bounds) -> Bounds {
         Bounds {
             x0: self.x0.min(o.x0),
             y0: self.y0.min(o.y0),
@@ -167,7 +167,7 @@ impl Bounds {
         }
     }
 
-    pub fn offset(self, dx: f32) -> Bounds {
+    pub(crate) fn offset(self, dx: f32) -> Bounds {
         Bounds {
             x0: self.x0 + dx,
             x1: self.x1 + dx,
@@ -175,7 +175,7 @@ impl Bounds {
         }
     }
 
-    pub fn scale(self, s: f32) -> Bounds {
+    pub(crate) fn scale(self, s: f32) -> Bounds {
         Bounds {
             x0: self.x0 * s,
             y0: self.y0 * s,
@@ -187,19 +187,19 @@ impl Bounds {
 
 /// A glyph placed along a run, in ems of the run's size.
 #[derive(Debug, Clone, Copy, PartialEq)]
-pub struct Glyph {
-    pub face: Face,
-    pub id: u16,
-    pub x: f32,
+pub(crate) struct Glyph {
+    pub(crate) face: Face,
+    pub(crate) id: u16,
+    pub(crate) x: f32,
 }
 
 /// Text shaped at one em: glyphs, the pen advance and the ink bounds (`None` when no glyph
 /// has an outline, e.g. every character was dropped).
 #[derive(Debug, Clone, PartialEq)]
-pub struct Shaped {
-    pub glyphs: Vec<Glyph>,
-    pub advance: f32,
-    pub ink: Option<Bounds>,
+pub(crate) struct Shaped {
+    pub(crate) glyphs: Vec<Glyph>,
+    pub(crate) advance: f32,
+    pub(crate) ink: Option<Bounds>,
 }
 
 /// Picks the face that draws `c`, following the fallback rule, or `None` to drop it.
@@ -222,7 +222,7 @@ fn is_format(c: char) -> bool {
 }
 
 /// Characters of `text` that no embedded face can draw and that will therefore be dropped.
-pub fn missing_chars(text: &str, face: Face) -> Vec<char> {
+pub(crate) fn missing_chars(text: &str, face: Face) -> Vec<char> {
     let mut out: Vec<char> = text
         .chars()
         .filter(|c| !c.is_whitespace() && !is_format(*c) && resolve(face, *c).is_none())
@@ -232,12 +232,12 @@ pub fn missing_chars(text: &str, face: Face) -> Vec<char> {
 }
 
 /// True when `face` (or its fallback) can draw `c`.
-pub fn has_char(face: Face, c: char) -> bool {
+pub(crate) fn has_char(face: Face, c: char) -> bool {
     resolve(face, c).is_some()
 }
 
 /// Shapes `text` at one em with `tracking` ems of extra space between letters.
-pub fn shape(text: &str, face: Face, tracking: f32) -> Shaped {
+pub(crate) fn shape(text: &str, face: Face, tracking: f32) -> Shaped {
     let mut glyphs = Vec::new();
     let mut pen = 0.0_f32;
     let mut ink: Option<Bounds> = None;
@@ -278,7 +278,7 @@ pub fn shape(text: &str, face: Face, tracking: f32) -> Shaped {
 }
 
 /// The ink box of one glyph at one em, or `None` for glyphs without an outline (spaces).
-pub fn glyph_ink(face: Face, id: u16) -> Option<Bounds> {
+fn glyph_ink(face: Face, id: u16) -> Option<Bounds> {
     let l = loaded(face);
     let r = l.face.glyph_bounding_box(ttf_parser::GlyphId(id))?;
     let s = 1.0 / l.upem;
@@ -291,17 +291,9 @@ pub fn glyph_ink(face: Face, id: u16) -> Option<Bounds> {
 }
 
 /// The width of a space in `face`, in ems.
-pub fn space_width(face: Face) -> f32 {
+pub(crate) fn space_width(face: Face) -> f32 {
     let l = loaded(face);
     l.font.h_advance_unscaled(l.font.glyph_id(' ')) / l.upem
-}
-
-/// The height of capitals above the baseline in `face`, in ems; used to size scrims.
-pub fn cap_height(face: Face) -> f32 {
-    let l = loaded(face);
-    l.face
-        .capital_height()
-        .map_or(0.7, |h| f32::from(h) / l.upem)
 }
 
 struct PathSink<'a> {
@@ -342,7 +334,7 @@ impl ttf_parser::OutlineBuilder for PathSink<'_> {
 }
 
 /// Appends the outline of glyph `id` of `face` at `size` px with its origin at (`x`, `baseline`).
-pub fn append_outline(
+pub(crate) fn append_outline(
     pb: &mut tiny_skia::PathBuilder,
     face: Face,
     id: u16,

@@ -15,34 +15,36 @@ use crate::genre::{Placement, Style};
 
 /// A rectangle in canvas pixels.
 #[derive(Debug, Clone, Copy, PartialEq)]
-pub struct Rect {
-    pub x: f32,
-    pub y: f32,
-    pub w: f32,
-    pub h: f32,
+pub(crate) struct Rect {
+    pub(crate) x: f32,
+    pub(crate) y: f32,
+    pub(crate) w: f32,
+    pub(crate) h: f32,
 }
 
 impl Rect {
-    pub fn right(&self) -> f32 {
+    pub(crate) fn right(&self) -> f32 {
         self.x + self.w
     }
 
-    pub fn bottom(&self) -> f32 {
+    pub(crate) fn bottom(&self) -> f32 {
         self.y + self.h
     }
 
     /// True when `o` lies entirely inside `self`.
-    pub fn contains(&self, o: &Rect) -> bool {
+    #[cfg(test)]
+    fn contains(&self, o: &Rect) -> bool {
         o.x >= self.x && o.y >= self.y && o.right() <= self.right() && o.bottom() <= self.bottom()
     }
 
     /// True when the interiors of the two rectangles share any area.
-    pub fn overlaps(&self, o: &Rect) -> bool {
+    #[cfg(test)]
+    fn overlaps(&self, o: &Rect) -> bool {
         self.x < o.right() && o.x < self.right() && self.y < o.bottom() && o.y < self.bottom()
     }
 
     /// Grows the rectangle by `d` on every side.
-    pub fn inflate(&self, d: f32) -> Rect {
+    pub(crate) fn inflate(&self, d: f32) -> Rect {
         Rect {
             x: self.x - d,
             y: self.y - d,
@@ -51,7 +53,7 @@ impl Rect {
         }
     }
 
-    pub fn union(&self, o: &Rect) -> Rect {
+    fn union(&self, o: &Rect) -> Rect {
         let x = self.x.min(o.x);
         let y = self.y.min(o.y);
         Rect {
@@ -65,7 +67,7 @@ impl Rect {
 
 /// Which block a line belongs to.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum Role {
+pub(crate) enum Role {
     Title,
     Tagline,
     Credits,
@@ -73,37 +75,37 @@ pub enum Role {
 
 /// A glyph ready to draw, in canvas pixels.
 #[derive(Debug, Clone, Copy, PartialEq)]
-pub struct PlacedGlyph {
-    pub face: Face,
-    pub id: u16,
-    pub x: f32,
-    pub baseline: f32,
-    pub size: f32,
+pub(crate) struct PlacedGlyph {
+    pub(crate) face: Face,
+    pub(crate) id: u16,
+    pub(crate) x: f32,
+    pub(crate) baseline: f32,
+    pub(crate) size: f32,
 }
 
 /// One laid-out line of text.
 #[derive(Debug, Clone, PartialEq)]
-pub struct TextBox {
-    pub role: Role,
+pub(crate) struct TextBox {
+    pub(crate) role: Role,
     /// The ink bounds of the line: every pixel the glyphs touch lies inside.
-    pub rect: Rect,
+    pub(crate) rect: Rect,
     /// The line's text as set (after casing, ellipsis and dropped glyphs).
-    pub text: String,
+    text: String,
     /// The block's type size in pixels (small words in credits are set smaller).
-    pub size: f32,
-    pub glyphs: Vec<PlacedGlyph>,
+    pub(crate) size: f32,
+    pub(crate) glyphs: Vec<PlacedGlyph>,
 }
 
 /// The laid-out poster text.
 #[derive(Debug, Clone, PartialEq)]
-pub struct Layout {
-    pub safe: Rect,
-    pub boxes: Vec<TextBox>,
+pub(crate) struct Layout {
+    safe: Rect,
+    pub(crate) boxes: Vec<TextBox>,
 }
 
 impl Layout {
     /// The union of the boxes of one block, if it has any.
-    pub fn block(&self, role: Role) -> Option<Rect> {
+    pub(crate) fn block(&self, role: Role) -> Option<Rect> {
         self.boxes
             .iter()
             .filter(|b| b.role == role)
@@ -113,7 +115,7 @@ impl Layout {
 }
 
 /// The area text must stay inside: 6% margins on every side.
-pub fn safe_area(width: u32, height: u32) -> Rect {
+fn safe_area(width: u32, height: u32) -> Rect {
     let (w, h) = (width as f32, height as f32);
     Rect {
         x: (w * 0.06).ceil(),
@@ -557,7 +559,7 @@ fn present(s: &Option<String>) -> Option<&str> {
 }
 
 /// Lays out `text` for a `width` × `height` poster in the look of `style`.
-pub fn layout(width: u32, height: u32, text: &PosterText, style: Style) -> Layout {
+pub(crate) fn layout(width: u32, height: u32, text: &PosterText, style: Style) -> Layout {
     let look = style.look();
     let reported = safe_area(width, height);
     // Fit and place against an area a hair smaller than the one reported, so that rounding in

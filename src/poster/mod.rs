@@ -3,18 +3,18 @@
 //! The composer takes art from any model (a `tiny_skia::Pixmap`) and the words a user asked
 //! for, and lays them out inside the safe area with a legibility treatment chosen from the art
 //! under the text. Fonts are embedded in the binary (see `assets/fonts/`, with their licences).
-//! Submodules: [`style`] (genre looks), [`fonts`] (faces and shaping), [`layout`] (geometry),
-//! [`draw`] (pixels).
+//! Submodules: `style` (genre looks), `fonts` (faces and shaping), `layout` (geometry), `draw`
+//! (pixels).
 //!
 //! This module knows nothing of Slack, models' wire formats or storage.
 
-pub mod draw;
-pub mod fonts;
-pub mod layout;
-pub mod style;
+mod draw;
+pub(crate) mod fonts;
+mod layout;
+mod style;
 
 use crate::genre::Style;
-pub use layout::{Layout, Rect, Role, TextBox, layout, safe_area};
+pub(crate) use layout::layout;
 
 /// The words on a poster. All optional: art without words is delivered clean.
 #[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
@@ -25,7 +25,7 @@ pub struct PosterText {
 }
 
 impl PosterText {
-    pub fn is_empty(&self) -> bool {
+    pub(crate) fn is_empty(&self) -> bool {
         self.title.is_none() && self.tagline.is_none() && self.credits.is_none()
     }
 }
@@ -37,7 +37,7 @@ pub enum PosterError {
 }
 
 /// Sets `text` over `art` in the look of `style`. The art keeps its size and is never
-/// stretched; text that no embedded face can draw is dropped (see [`missing_glyphs`]).
+/// stretched; text that no embedded face can draw is dropped (see `missing_glyphs`).
 pub fn compose(art: &mut tiny_skia::Pixmap, text: &PosterText, style: Style) {
     let laid = layout(art.width(), art.height(), text, style);
     draw::draw(art, &laid, &style.look());
@@ -45,7 +45,7 @@ pub fn compose(art: &mut tiny_skia::Pixmap, text: &PosterText, style: Style) {
 
 /// Characters of `text` that `style`'s faces cannot draw and that [`compose`] will leave out,
 /// so callers can tell the user (e.g. CJK or emoji in a title).
-pub fn missing_glyphs(text: &PosterText, style: Style) -> Vec<char> {
+pub(crate) fn missing_glyphs(text: &PosterText, style: Style) -> Vec<char> {
     let look = style.look();
     let mut out = Vec::new();
     for (field, face) in [
@@ -135,7 +135,7 @@ pub fn default_title(description: &str) -> String {
 /// Encodes a finished poster as PNG: RGB when every pixel is opaque (posters always are),
 /// RGBA otherwise, with the png crate's fast fdeflate path. Film grain makes posters nearly
 /// incompressible, and the default zlib level spends several times longer for a few percent.
-pub fn encode_png(pixmap: &tiny_skia::Pixmap) -> Result<Vec<u8>, PosterError> {
+pub(crate) fn encode_png(pixmap: &tiny_skia::Pixmap) -> Result<Vec<u8>, PosterError> {
     let opaque = pixmap.pixels().iter().all(|p| p.alpha() == 255);
     let channels = if opaque { 3 } else { 4 };
     let mut data = Vec::with_capacity(pixmap.pixels().len() * channels);

@@ -8,33 +8,33 @@ use crate::genre::{Palette, Placement, Rgb, Style};
 
 /// How the title's letters are cased.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Case {
+pub(crate) enum Case {
     Upper,
     AsTyped,
 }
 
 /// A complete look: typography for the composer and palette for the offline art.
 #[derive(Debug, Clone, Copy, PartialEq)]
-pub struct Look {
-    pub title_face: Face,
-    pub case: Case,
-    pub placement: Placement,
+pub(crate) struct Look {
+    pub(crate) title_face: Face,
+    pub(crate) case: Case,
+    pub(crate) placement: Placement,
     /// Title fill: top colour, and the bottom colour of a vertical gradient (equal for solid).
-    pub title_fill: (Rgb, Rgb),
+    pub(crate) title_fill: (Rgb, Rgb),
     /// A stroke around the title's letters (the cartoon treatment), if any.
-    pub title_outline: Option<Rgb>,
+    pub(crate) title_outline: Option<Rgb>,
     /// The colour of the soft halo behind the title; dark means a drop shadow, bright a glow.
-    pub title_halo: Rgb,
+    pub(crate) title_halo: Rgb,
     /// Extra letter spacing of the title, in ems.
-    pub title_tracking: f32,
-    pub tagline_color: Rgb,
-    pub credits_color: Rgb,
-    pub palette: Palette,
+    pub(crate) title_tracking: f32,
+    pub(crate) tagline_color: Rgb,
+    pub(crate) credits_color: Rgb,
+    pub(crate) palette: Palette,
 }
 
 impl Style {
     /// The composer's and the offline generator's look for this genre.
-    pub fn look(self) -> Look {
+    pub(crate) fn look(self) -> Look {
         const WHITE: Rgb = Rgb(246, 244, 238);
         const BLACK: Rgb = Rgb(8, 8, 10);
         match self {

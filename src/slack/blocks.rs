@@ -11,15 +11,17 @@ use crate::genre::Style;
 use crate::job::PosterSpec;
 use crate::model::{Aspect, ModelId};
 
-pub const MAX_SECTION_TEXT: usize = 3000;
-pub const MAX_IMAGE_URL: usize = 3000;
-pub const MAX_ALT_TEXT: usize = 2000;
-pub const MAX_BLOCKS: usize = 50;
+const MAX_SECTION_TEXT: usize = 3000;
+/// Our links are far shorter than Slack's limit on an image URL, so only the tests check it.
+#[cfg(test)]
+const MAX_IMAGE_URL: usize = 3000;
+const MAX_ALT_TEXT: usize = 2000;
+const MAX_BLOCKS: usize = 50;
 
 /// Who sees a message.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "snake_case")]
-pub enum Visibility {
+enum Visibility {
     /// Only the person who asked.
     Ephemeral,
     /// Everyone in the channel.
@@ -28,26 +30,26 @@ pub enum Visibility {
 
 /// A message for a slash-command reply or a `response_url` POST.
 #[derive(Debug, Clone, PartialEq, Serialize)]
-pub struct Message {
-    pub response_type: Visibility,
+pub(crate) struct Message {
+    response_type: Visibility,
     /// The fallback shown in notifications and by clients that cannot render blocks. Slack
     /// parses it as mrkdwn, so every user string in it is [`escape`]d like block text: unescaped,
     /// a title of `<!channel>` would notify the whole channel.
-    pub text: String,
-    pub blocks: Vec<Value>,
+    pub(crate) text: String,
+    pub(crate) blocks: Vec<Value>,
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub replace_original: Option<bool>,
+    replace_original: Option<bool>,
 }
 
 /// Escapes user text for Slack's `mrkdwn` (`&`, `<`, `>` are control characters there).
-pub fn escape(text: &str) -> String {
+fn escape(text: &str) -> String {
     text.replace('&', "&amp;")
         .replace('<', "&lt;")
         .replace('>', "&gt;")
 }
 
 /// Cuts `text` to at most `max` characters, marking the cut with an ellipsis.
-pub fn truncate(text: &str, max: usize) -> String {
+fn truncate(text: &str, max: usize) -> String {
     if text.chars().count() <= max {
         return text.to_owned();
     }
@@ -65,7 +67,7 @@ fn context(text: &str) -> Value {
 }
 
 /// The usage card for `/poster help` and an empty `/poster`.
-pub fn usage(models: &[ModelId], default_model: ModelId) -> Message {
+pub(crate) fn usage(models: &[ModelId], default_model: ModelId) -> Message {
     let syntax = "*Make a movie poster* 🎬\n\
         `/poster <description> [--title \"…\"] [--tagline \"…\"] [--credits \"…\"] [--style NAME] [--ar W:H] [--seed N] [--no \"…\"] [--model NAME]`";
     let examples = "*Try*\n\
@@ -125,7 +127,7 @@ pub fn usage(models: &[ModelId], default_model: ModelId) -> Message {
 }
 
 /// The immediate reply to an accepted `/poster`.
-pub fn accepted(spec: &PosterSpec) -> Message {
+pub(crate) fn accepted(spec: &PosterSpec) -> Message {
     let summary = format!(
         "{} · {} · {}",
         spec.model.display_name(),
@@ -149,7 +151,7 @@ pub fn accepted(spec: &PosterSpec) -> Message {
 }
 
 /// A mistake in the user's command, with the usage line to fix it.
-pub fn invalid(problem: &str) -> Message {
+pub(crate) fn invalid(problem: &str) -> Message {
     Message {
         response_type: Visibility::Ephemeral,
         text: format!("⚠️ {}", escape(problem)),
@@ -162,7 +164,7 @@ pub fn invalid(problem: &str) -> Message {
 }
 
 /// Something went wrong after the request was accepted: what happened and what to do.
-pub fn failure(headline: &str, advice: &str, description: &str) -> Message {
+pub(crate) fn failure(headline: &str, advice: &str, description: &str) -> Message {
     let mut blocks = vec![section(&format!(
         "😕 *{}*\n{}",
         escape(headline),
@@ -186,22 +188,22 @@ pub fn failure(headline: &str, advice: &str, description: &str) -> Message {
 
 /// What a finished poster message needs to say.
 #[derive(Debug, Clone)]
-pub struct PosterResult<'a> {
-    pub spec: &'a PosterSpec,
-    pub requester_id: &'a str,
-    pub url: &'a str,
+pub(crate) struct PosterResult<'a> {
+    pub(crate) spec: &'a PosterSpec,
+    pub(crate) requester_id: &'a str,
+    pub(crate) url: &'a str,
     /// When the link stops working, as unix seconds.
-    pub expires_at: i64,
-    pub seed: u32,
-    pub width: u32,
-    pub height: u32,
+    pub(crate) expires_at: i64,
+    pub(crate) seed: u32,
+    pub(crate) width: u32,
+    pub(crate) height: u32,
     /// The poster's id, when the message should carry Regenerate / Variations / Restyle /
     /// Approve controls.
-    pub controls: Option<uuid::Uuid>,
+    pub(crate) controls: Option<uuid::Uuid>,
     /// A line above the details, e.g. "Variation 1 of 2" or "Restyled as noir".
-    pub note: Option<String>,
+    pub(crate) note: Option<String>,
     /// Characters left out of the lettering because no embedded face has them.
-    pub missing_glyphs: &'a [char],
+    pub(crate) missing_glyphs: &'a [char],
 }
 
 fn title_of(spec: &PosterSpec) -> String {
@@ -225,7 +227,7 @@ fn expiry_phrase(expires_at: i64) -> String {
 }
 
 /// The finished poster, shared with the channel.
-pub fn poster(result: &PosterResult<'_>) -> Message {
+pub(crate) fn poster(result: &PosterResult<'_>) -> Message {
     let spec = result.spec;
     let title = title_of(spec);
     let alt = truncate(
@@ -296,7 +298,7 @@ pub fn poster(result: &PosterResult<'_>) -> Message {
 
 /// An approved poster: the poster message, rebuilt from its record with a fresh link, with the
 /// controls replaced by who approved it and when. It replaces the message that was clicked.
-pub fn approved(result: &PosterResult<'_>, approver_id: &str, at: i64) -> Message {
+pub(crate) fn approved(result: &PosterResult<'_>, approver_id: &str, at: i64) -> Message {
     let mut message = poster(&PosterResult {
         controls: None,
         ..result.clone()
@@ -317,7 +319,7 @@ pub fn approved(result: &PosterResult<'_>, approver_id: &str, at: i64) -> Messag
 
 /// Told to a requester whose poster arrived as a link because Marquee's bot is not in the
 /// channel: the image disappears when the link expires, unless the bot is invited.
-pub fn membership_tip(expires_at: i64) -> Message {
+pub(crate) fn membership_tip(expires_at: i64) -> Message {
     let text = format!(
         "💡 Marquee isn't a member of this channel, so this poster was shared as a link that expires {}. To keep posters in the channel's history (uploaded, threaded, never expiring), invite the app once: `/invite @Marquee`.",
         expiry_phrase(expires_at)
@@ -331,7 +333,7 @@ pub fn membership_tip(expires_at: i64) -> Message {
 }
 
 /// A short ephemeral note to the person who clicked.
-pub fn note_to_clicker(text: &str) -> Message {
+pub(crate) fn note_to_clicker(text: &str) -> Message {
     Message {
         response_type: Visibility::Ephemeral,
         text: escape(text),
@@ -342,7 +344,7 @@ pub fn note_to_clicker(text: &str) -> Message {
 
 /// The same poster without the image block, for when Slack could not fetch the image: the link
 /// still works in a browser.
-pub fn poster_link_only(result: &PosterResult<'_>) -> Message {
+pub(crate) fn poster_link_only(result: &PosterResult<'_>) -> Message {
     let mut message = poster(result);
     message.blocks.retain(|b| b["type"] != "image");
     message

@@ -19,7 +19,7 @@ use crate::slack::blocks::Message;
 const ATTEMPTS: u32 = 3;
 
 #[derive(Debug, thiserror::Error)]
-pub enum SlackError {
+pub(crate) enum SlackError {
     #[error("response_url is not an allowed Slack URL")]
     ForbiddenUrl,
     /// Slack refused the message (for example `expired_url`, `invalid_blocks`).
@@ -35,7 +35,7 @@ pub enum SlackError {
 /// The HTTP client for everything Marquee sends to Slack: response_urls, the Web API and file
 /// uploads. Every URL is checked before the request, so redirects, which would carry a request
 /// past that check, are never followed.
-pub fn http_client() -> Result<reqwest::Client, reqwest::Error> {
+pub(crate) fn http_client() -> Result<reqwest::Client, reqwest::Error> {
     reqwest::Client::builder()
         .connect_timeout(Duration::from_secs(5))
         .user_agent(concat!("marquee/", env!("CARGO_PKG_VERSION")))
@@ -48,7 +48,7 @@ const RESPONSE_URL_PATHS: &[&str] = &["/commands/", "/actions/"];
 
 impl SlackError {
     /// Whether Slack said it could not fetch or render the blocks (most often the image).
-    pub fn is_invalid_blocks(&self) -> bool {
+    pub(crate) fn is_invalid_blocks(&self) -> bool {
         matches!(self, SlackError::Rejected { reason, .. } if reason.contains("invalid_blocks") || reason.contains("downloading image failed"))
     }
 }
@@ -84,7 +84,7 @@ impl SlackClient {
     }
 
     /// Whether Marquee may POST to `url`.
-    pub fn is_allowed(&self, url: &str) -> bool {
+    pub(crate) fn is_allowed(&self, url: &str) -> bool {
         let Ok(parsed) = url::Url::parse(url) else {
             return false;
         };
@@ -109,7 +109,11 @@ impl SlackClient {
     }
 
     /// Posts `message` to a `response_url`.
-    pub async fn respond(&self, response_url: &str, message: &Message) -> Result<(), SlackError> {
+    pub(crate) async fn respond(
+        &self,
+        response_url: &str,
+        message: &Message,
+    ) -> Result<(), SlackError> {
         if !self.is_allowed(response_url) {
             return Err(SlackError::ForbiddenUrl);
         }

@@ -27,7 +27,7 @@ pub struct SlashCommand {
     pub text: String,
     pub user_id: String,
     #[serde(default)]
-    pub user_name: Option<String>,
+    pub(crate) user_name: Option<String>,
     #[serde(default)]
     pub team_id: Option<String>,
     #[serde(default)]

@@ -18,7 +18,7 @@ pub enum FormError {
 }
 
 /// Decodes a form body into `T`, refusing any name or value that is not UTF-8 once decoded.
-pub fn decode<T: DeserializeOwned>(body: &[u8]) -> Result<T, FormError> {
+pub(crate) fn decode<T: DeserializeOwned>(body: &[u8]) -> Result<T, FormError> {
     for pair in body.split(|b| *b == b'&').filter(|p| !p.is_empty()) {
         let (name, value) = match pair.iter().position(|b| *b == b'=') {
             Some(at) => (&pair[..at], &pair[at + 1..]),

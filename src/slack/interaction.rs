@@ -11,17 +11,17 @@ use uuid::Uuid;
 
 use crate::genre::Style;
 
-pub const ACTION_REGENERATE: &str = "poster.regenerate";
-pub const ACTION_VARIATIONS: &str = "poster.variations";
-pub const ACTION_RESTYLE: &str = "poster.restyle";
-pub const ACTION_APPROVE: &str = "poster.approve";
+const ACTION_REGENERATE: &str = "poster.regenerate";
+const ACTION_VARIATIONS: &str = "poster.variations";
+const ACTION_RESTYLE: &str = "poster.restyle";
+const ACTION_APPROVE: &str = "poster.approve";
 /// The block that holds the controls, so an approval can replace it.
-pub const ACTIONS_BLOCK_PREFIX: &str = "marquee.actions.";
+const ACTIONS_BLOCK_PREFIX: &str = "marquee.actions.";
 /// How many posters one click on Variations makes.
-pub const VARIATIONS: u8 = 2;
+pub(crate) const VARIATIONS: u8 = 2;
 
 /// The actions block for the poster `id`.
-pub fn actions_block(id: Uuid, current: Style) -> Value {
+pub(crate) fn actions_block(id: Uuid, current: Style) -> Value {
     let options: Vec<Value> = Style::ALL
         .iter()
         .filter(|s| **s != current)
@@ -71,11 +71,11 @@ pub enum Action {
 pub struct Click {
     pub action: Action,
     /// The poster whose message was clicked.
-    pub source: Uuid,
+    pub(crate) source: Uuid,
     pub user_id: String,
-    pub user_name: Option<String>,
-    pub team_id: Option<String>,
-    pub channel_id: Option<String>,
+    pub(crate) user_name: Option<String>,
+    pub(crate) team_id: Option<String>,
+    pub(crate) channel_id: Option<String>,
     /// The root of the clicked message's thread (the message itself when it is not a reply).
     pub thread_ts: Option<String>,
     pub response_url: String,

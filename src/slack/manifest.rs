@@ -65,7 +65,7 @@ pub fn render(base_url: &str) -> Result<String, ManifestError> {
 }
 
 /// Validates `input` and returns it as `https://host[:port][/stage]` without a trailing slash.
-pub fn normalize_base_url(input: &str) -> Result<String, ManifestError> {
+fn normalize_base_url(input: &str) -> Result<String, ManifestError> {
     let trimmed = input.trim();
     let url = url::Url::parse(trimmed).map_err(|source| ManifestError::NotAUrl {
         input: input.to_owned(),

@@ -5,13 +5,14 @@
 //! models or storage: it turns Slack requests into [`crate::job::PosterSpec`]s and messages
 //! into Slack requests.
 
-pub mod blocks;
-pub mod client;
+pub(crate) mod blocks;
+pub(crate) mod client;
 pub mod command;
 pub mod form;
 pub mod interaction;
 pub mod manifest;
 pub mod verify;
-pub mod web;
+pub(crate) mod web;
 
-pub use client::{SlackClient, SlackError};
+pub use client::SlackClient;
+pub(crate) use client::SlackError;

@@ -13,7 +13,7 @@ use crate::secret::Secret;
 pub const TIMESTAMP_HEADER: &str = "x-slack-request-timestamp";
 pub const SIGNATURE_HEADER: &str = "x-slack-signature";
 /// Slack's replay window.
-pub const MAX_SKEW_SECS: i64 = 300;
+const MAX_SKEW_SECS: i64 = 300;
 
 type HmacSha256 = hmac::Hmac<sha2::Sha256>;
 

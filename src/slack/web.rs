@@ -14,7 +14,7 @@ use crate::secret::Secret;
 use crate::slack::blocks::Message;
 
 #[derive(Debug, thiserror::Error)]
-pub enum WebError {
+pub(crate) enum WebError {
     /// Slack answered `ok: false` (e.g. `not_in_channel`, `invalid_auth`, `missing_scope`).
     #[error("slack {method} failed: {error}")]
     Api { method: &'static str, error: String },
@@ -35,7 +35,7 @@ pub enum WebError {
 
 impl WebError {
     /// The Slack error code, when Slack gave one.
-    pub fn code(&self) -> Option<&str> {
+    pub(crate) fn code(&self) -> Option<&str> {
         match self {
             WebError::Api { error, .. } => Some(error),
             _ => None,
@@ -44,7 +44,7 @@ impl WebError {
 }
 
 #[derive(Clone)]
-pub struct WebClient {
+pub(crate) struct WebClient {
     http: reqwest::Client,
     base: String,
     token: Secret,
@@ -63,7 +63,7 @@ impl std::fmt::Debug for WebClient {
 const MAX_RETRY_AFTER: Duration = Duration::from_secs(10);
 
 impl WebClient {
-    pub fn new(http: reqwest::Client, base: impl Into<String>, token: Secret) -> Self {
+    pub(crate) fn new(http: reqwest::Client, base: impl Into<String>, token: Secret) -> Self {
         Self {
             http,
             base: base.into().trim_end_matches('/').to_owned(),
@@ -142,7 +142,7 @@ impl WebClient {
 
     /// Posts `message` to `channel`, in the thread under `thread_ts` when given; returns the
     /// new message's `ts`.
-    pub async fn post_message(
+    pub(crate) async fn post_message(
         &self,
         channel: &str,
         thread_ts: Option<&str>,
@@ -164,7 +164,7 @@ impl WebClient {
 
     /// Uploads a PNG into `channel` (in the thread under `thread_ts` when given); returns the
     /// file's id.
-    pub async fn upload_png(
+    pub(crate) async fn upload_png(
         &self,
         channel: &str,
         thread_ts: Option<&str>,

@@ -24,7 +24,7 @@ use crate::secret::Secret;
 type HmacSha256 = hmac::Hmac<sha2::Sha256>;
 
 /// The file, inside a local data directory, that holds a generated link key.
-pub const KEY_FILE: &str = ".link-key";
+const KEY_FILE: &str = ".link-key";
 
 /// The shortest key accepted: 32 bytes of randomness, as hex or otherwise.
 const MIN_KEY_LEN: usize = 32;
@@ -48,7 +48,7 @@ impl std::fmt::Debug for Link {
 }
 
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
-pub enum LinkError {
+pub(crate) enum LinkError {
     #[error("the link has expired")]
     Expired,
     #[error("the link's signature is not valid")]
@@ -83,7 +83,7 @@ impl LinkSigner {
         Ok(Self { key })
     }
 
-    /// Reads the key kept in `dir` ([`KEY_FILE`]), creating it on first use.
+    /// Reads the key kept in `dir` (`KEY_FILE`), creating it on first use.
     pub fn from_dir(dir: &Path) -> Result<Self, LinkKeyError> {
         let path = dir.join(KEY_FILE);
         let file_err = |source| LinkKeyError::File {
@@ -138,7 +138,13 @@ impl LinkSigner {
     }
 
     /// Checks a link's key and query parameters at `now` (unix seconds).
-    pub fn verify(&self, key: &str, exp: &str, sig: &str, now: i64) -> Result<(), LinkError> {
+    pub(crate) fn verify(
+        &self,
+        key: &str,
+        exp: &str,
+        sig: &str,
+        now: i64,
+    ) -> Result<(), LinkError> {
         if !is_valid_key(key) {
             return Err(LinkError::NotFound);
         }

@@ -1,7 +1,7 @@
 //! Local-disk storage: the embedded default, for laptops with no AWS account.
 //!
 //! Posters are files under a data directory, records and locks small JSON files beside them.
-//! People reach posters through links signed by [`super::links`] and served by Marquee's own
+//! People reach posters through links signed by [`LinkSigner`](super::LinkSigner) and served by Marquee's own
 //! `/files/` route, exactly as they do in AWS.
 
 use std::path::{Path, PathBuf};
@@ -21,10 +21,6 @@ impl LocalStore {
         let dir = dir.into();
         std::fs::create_dir_all(&dir)?;
         Ok(Self { dir })
-    }
-
-    pub fn dir(&self) -> &Path {
-        &self.dir
     }
 
     fn path_for(&self, key: &str) -> Result<PathBuf, StoreError> {

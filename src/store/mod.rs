@@ -2,10 +2,10 @@
 //!
 //! Two implementations of [`ObjectStore`]: a private S3 bucket ([`s3`]) and a directory on
 //! local disk ([`local`]). Either way, people reach a poster only through a link Marquee signs
-//! itself ([`links`]) and serves from its own `/files/` route, so a link lives exactly as long
+//! itself ([`LinkSigner`]) and serves from its own `/files/` route, so a link lives exactly as long
 //! as it says, whatever credentials the store uses. Nothing here knows about Slack or models.
 
-pub mod links;
+pub(crate) mod links;
 pub mod local;
 pub mod s3;
 
@@ -18,14 +18,14 @@ use uuid::Uuid;
 pub struct ObjectMeta {
     /// SHA-256 of the description, hex: lets an admin group posters without storing prompts
     /// in metadata headers.
-    pub prompt_sha256: String,
-    pub model: String,
-    pub seed: u32,
-    pub requester: String,
+    pub(crate) prompt_sha256: String,
+    pub(crate) model: String,
+    pub(crate) seed: u32,
+    pub(crate) requester: String,
 }
 
 impl ObjectMeta {
-    pub fn pairs(&self) -> [(&'static str, String); 4] {
+    fn pairs(&self) -> [(&'static str, String); 4] {
         [
             ("prompt-sha256", self.prompt_sha256.clone()),
             ("model", self.model.clone()),
@@ -35,7 +35,8 @@ impl ObjectMeta {
     }
 }
 
-pub use links::{Link, LinkError, LinkSigner};
+pub(crate) use links::LinkError;
+pub use links::{Link, LinkKeyError, LinkSigner};
 
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
@@ -77,7 +78,7 @@ pub trait ObjectStore: Send + Sync {
 }
 
 /// The object key for a job's poster: dated, and unguessable thanks to the job's random id.
-pub fn poster_key(job_id: Uuid, at: OffsetDateTime) -> String {
+pub(crate) fn poster_key(job_id: Uuid, at: OffsetDateTime) -> String {
     format!(
         "posters/{:04}/{:02}/{:02}/{}.png",
         at.year(),
@@ -89,7 +90,7 @@ pub fn poster_key(job_id: Uuid, at: OffsetDateTime) -> String {
 
 /// `Ok` when `key` is valid (see [`is_valid_key`]); every store checks keys with this before
 /// touching anything.
-pub fn check_key(key: &str) -> Result<(), StoreError> {
+fn check_key(key: &str) -> Result<(), StoreError> {
     if is_valid_key(key) {
         Ok(())
     } else {
@@ -98,7 +99,7 @@ pub fn check_key(key: &str) -> Result<(), StoreError> {
 }
 
 /// Whether `key` is one Marquee could have written: no traversal, no odd characters.
-pub fn is_valid_key(key: &str) -> bool {
+fn is_valid_key(key: &str) -> bool {
     !key.is_empty()
         && key.len() <= 256
         && !key.starts_with('/')

@@ -2,7 +2,7 @@
 //!
 //! Objects are written with `Content-Type: image/png` and user metadata; the bucket itself is
 //! private (the template blocks public access). Nobody outside reaches it directly: links are
-//! Marquee's own ([`super::links`]), served by the function, which reads the object here with
+//! Marquee's own ([`LinkSigner`](super::LinkSigner)), served by the function, which reads the object here with
 //! its role. No presigned URL is ever handed out, because one signed with the function's
 //! temporary credentials would die with them, hours before the expiry the message states.
 

@@ -1,7 +1,8 @@
 //! Tidy checks that turn ARCHITECTURE.md's layering into facts, after rust-analyzer's
 //! `xtask/src/tidy.rs`: this test reads `src/` and fails on any `crate::…` edge between
 //! top-level modules that the architecture does not allow, on a dependency cycle, and on the
-//! few things only one module may do (read the environment, build AWS clients).
+//! few things only one module may do (read the environment, build AWS clients), and keeps the
+//! library private by default.
 //!
 //! Product code only: each file is read up to its `#[cfg(test)]` module, and comments (doc
 //! links included) are not edges.
@@ -243,6 +244,21 @@ fn only_app_builds_aws_clients() {
     // reqwest clients are not AWS clients.
     hits.retain(|h| !h.contains("reqwest"));
     assert!(hits.is_empty(), "{hits:#?}");
+}
+
+/// Without this lint a stray `pub` hides an item from rustc's dead-code lint again: in a
+/// library every `pub` item counts as used.
+#[test]
+fn the_library_is_private_by_default() {
+    let lib = std::fs::read_to_string(src().join("lib.rs")).unwrap();
+    assert!(
+        lib.lines().any(|l| matches!(
+            l.trim(),
+            "#![warn(unreachable_pub)]" | "#![deny(unreachable_pub)]"
+        )),
+        "src/lib.rs must keep #![warn(unreachable_pub)]: pub(crate) unless the binaries, tests, \
+         benches or fuzz targets use it"
+    );
 }
 
 #[test]
