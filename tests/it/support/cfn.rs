@@ -183,23 +183,12 @@ impl Deployment {
         self
     }
 
-    /// Sets a pseudo parameter such as `AWS::Region`.
-    pub fn pseudo(mut self, name: &'static str, value: &str) -> Self {
-        self.pseudo.insert(name, value.to_owned());
-        self
-    }
-
     /// Names the S3 bucket resource `logical_id` as CloudFormation would have created it.
     pub fn bucket(mut self, logical_id: &str, name: &str) -> Self {
         self.refs.insert(logical_id.to_owned(), name.to_owned());
         self.attributes
             .insert(format!("{logical_id}.Arn"), format!("arn:aws:s3:::{name}"));
         self
-    }
-
-    /// The raw YAML, for structural checks.
-    pub fn yaml(&self) -> &Value {
-        &self.root
     }
 
     /// The YAML as written at `path` (map keys from the root), unevaluated. For checks that
