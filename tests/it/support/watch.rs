@@ -15,8 +15,10 @@ use super::process::Supervised;
 /// At least 2 so a self-invoking function cannot deadlock. Real Lambda scales out; here every
 /// worker that waits on a stalled model or Slack holds an instance, and Slack's image fetch of
 /// a poster link (served by the function itself) needs a free one, so tests that stall in
-/// parallel need headroom: 12 instances.
-const CONCURRENCY: u32 = 12;
+/// parallel need headroom. Every stack test shares the main instance (the fault tests alone
+/// hold up to ten workers on hung models and Slack); at 12, Slack's image fetches sometimes
+/// found no free instance and timed out. Instances start only when needed.
+const CONCURRENCY: u32 = 32;
 
 pub struct Watch {
     port: u16,
