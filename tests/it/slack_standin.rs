@@ -461,48 +461,6 @@ async fn external_upload_completes_into_a_thread() {
 }
 
 #[tokio::test]
-async fn multipart_upload_with_a_form_complete() {
-    let slack = slack();
-    let (_, ticket) = call_form(
-        &slack,
-        "files.getUploadURLExternal",
-        &[("filename", "p.png"), ("length", &PNG.len().to_string())],
-    )
-    .await;
-    let boundary = "XyZBoundary42";
-    let mut body = format!(
-        "--{boundary}\r\nContent-Disposition: form-data; name=\"file\"; filename=\"p.png\"\r\n\
-         Content-Type: image/png\r\n\r\n"
-    )
-    .into_bytes();
-    body.extend_from_slice(PNG);
-    body.extend_from_slice(format!("\r\n--{boundary}--\r\n").as_bytes());
-    let res = reqwest::Client::new()
-        .post(ticket["upload_url"].as_str().unwrap())
-        .header(
-            "Content-Type",
-            format!("multipart/form-data; boundary={boundary}"),
-        )
-        .body(body)
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(res.status().as_u16(), 200);
-
-    let files = json!([{"id": ticket["file_id"]}]).to_string();
-    let (_, done) = call_form(&slack, "files.completeUploadExternal", &[("files", &files)]).await;
-    assert_eq!(done["ok"], true, "{done}");
-    let file = &slack.api().files()[0];
-    assert!(file.completed && file.channel_id.is_none());
-    assert_eq!(&file.bytes[..], PNG);
-    assert_eq!(
-        file.title.as_deref(),
-        Some("p.png"),
-        "the title defaults to the filename"
-    );
-}
-
-#[tokio::test]
 async fn upload_mistakes_are_refused() {
     let slack = slack();
     let token = slack.bot_token();

@@ -494,8 +494,9 @@ impl Args {
     }
 }
 
-/// Reads the arguments as Slack does: a JSON object body, a form body (url-encoded or
-/// multipart), and query-string arguments underneath. `Err` is the Slack error code for a
+/// Reads the arguments as Slack does: a JSON object body, a url-encoded form body, and
+/// query-string arguments underneath. Slack also takes multipart forms; Marquee never sends
+/// one, so the stand-in does not model them and refuses them. `Err` is the Slack error code for a
 /// request it cannot read (`invalid_post_type`, `missing_post_type`, `invalid_json`,
 /// `invalid_form_data`).
 fn parse_args(headers: &HeaderMap, query: Option<&str>, body: &[u8]) -> Result<Args, &'static str> {
@@ -540,15 +541,6 @@ fn parse_args(headers: &HeaderMap, query: Option<&str>, body: &[u8]) -> Result<A
                 serde_urlencoded::from_bytes(body).map_err(|_| "invalid_form_data")?;
             args.fields
                 .extend(pairs.into_iter().map(|(k, v)| (k, Value::String(v))));
-        }
-        "multipart/form-data" => {
-            // The boundary is case-sensitive, so it is read from the header as sent.
-            let parts = multipart_parts(raw_content_type.unwrap_or_default(), body)
-                .ok_or("invalid_form_data")?;
-            for part in parts {
-                let text = String::from_utf8_lossy(&part.bytes).into_owned();
-                args.fields.insert(part.name, Value::String(text));
-            }
         }
         _ => return Err("invalid_post_type"),
     }
@@ -900,7 +892,7 @@ fn get_upload_url(app: &ApiApp, args: &Args) -> Outcome {
 
 /// A POST of the file's bytes to an `upload_url`. The method reference (usage info of
 /// files.getUploadURLExternal): "Files can be sent as raw bytes or can be multipart form
-/// encoded. Slack will return HTTP 200 if the upload is successful".
+/// encoded. Slack will return HTTP 200 if the upload is successful". Marquee sends raw bytes.
 async fn upload(
     State(app): State<ApiApp>,
     Path(key): Path<String>,
@@ -912,6 +904,8 @@ async fn upload(
         .and_then(|v| v.to_str().ok())
         .unwrap_or_default()
         .to_string();
+    // Slack also takes a multipart form here; Marquee sends raw bytes, and only those are
+    // modelled.
     let multipart = content_type
         .to_ascii_lowercase()
         .starts_with("multipart/form-data");
@@ -934,24 +928,11 @@ async fn upload(
                 Some("unknown_upload_url".into()),
             ),
             Some(file_id) => {
-                let bytes = if multipart {
-                    // Slack's own example posts the file as a form part (`-F filename=@...`);
-                    // take the `file` part, else the first part that carries a filename.
-                    multipart_parts(&content_type, &body).and_then(|parts| {
-                        let pick = parts
-                            .iter()
-                            .position(|p| p.name == "file")
-                            .or_else(|| parts.iter().position(|p| p.filename.is_some()))
-                            .or(if parts.is_empty() { None } else { Some(0) })?;
-                        parts.into_iter().nth(pick).map(|p| p.bytes)
-                    })
-                } else {
-                    Some(body.clone())
-                };
+                let bytes = (!multipart).then(|| body.clone());
                 match bytes {
                     None => Outcome::with(
                         StatusCode::BAD_REQUEST,
-                        json!("Bad Request: no file in the multipart body"),
+                        json!("Bad Request: the stand-in models raw-byte uploads only"),
                         Some("invalid_form_data".into()),
                     ),
                     Some(bytes) => {
@@ -1143,63 +1124,4 @@ async fn complete_upload(app: &ApiApp, args: &Args) -> Outcome {
     outcome.notes = notes;
     outcome.images = images;
     outcome
-}
-
-/// One part of a `multipart/form-data` body.
-struct Part {
-    name: String,
-    filename: Option<String>,
-    bytes: Bytes,
-}
-
-/// Splits a `multipart/form-data` body (RFC 7578) into its parts; `None` when it is malformed.
-/// Written here because the crate's axum is built without its `multipart` feature.
-fn multipart_parts(content_type: &str, body: &[u8]) -> Option<Vec<Part>> {
-    let boundary = content_type
-        .split(';')
-        .find_map(|p| {
-            let (key, value) = p.trim().split_once('=')?;
-            key.eq_ignore_ascii_case("boundary").then_some(value)
-        })?
-        .trim_matches('"');
-    let delimiter = format!("--{boundary}");
-    let next_delimiter = format!("\r\n{delimiter}");
-    let mut rest = &body[find(body, delimiter.as_bytes())? + delimiter.len()..];
-    let mut parts = Vec::new();
-    while !rest.starts_with(b"--") {
-        rest = rest.strip_prefix(b"\r\n")?;
-        let headers_end = find(rest, b"\r\n\r\n")?;
-        let headers = std::str::from_utf8(&rest[..headers_end]).ok()?;
-        rest = &rest[headers_end + 4..];
-        let end = find(rest, next_delimiter.as_bytes())?;
-        let bytes = Bytes::copy_from_slice(&rest[..end]);
-        rest = &rest[end + next_delimiter.len()..];
-        let mut name = String::new();
-        let mut filename = None;
-        for line in headers.split("\r\n") {
-            let Some((key, value)) = line.split_once(':') else {
-                continue;
-            };
-            if !key.trim().eq_ignore_ascii_case("content-disposition") {
-                continue;
-            }
-            for param in value.split(';').map(str::trim) {
-                if let Some(v) = param.strip_prefix("name=") {
-                    name = v.trim_matches('"').to_string();
-                } else if let Some(v) = param.strip_prefix("filename=") {
-                    filename = Some(v.trim_matches('"').to_string());
-                }
-            }
-        }
-        parts.push(Part {
-            name,
-            filename,
-            bytes,
-        });
-    }
-    Some(parts)
-}
-
-fn find(haystack: &[u8], needle: &[u8]) -> Option<usize> {
-    haystack.windows(needle.len()).position(|w| w == needle)
 }
