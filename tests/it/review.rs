@@ -511,6 +511,11 @@ async fn a_bot_outside_a_public_channel_posts_there_and_says_how_to_keep_posters
         "{}",
         posted[0]
     );
+    // The upload comes after the post: look once the job has returned.
+    assert_eq!(
+        s.bot_invoke().wait_finished(&url, 1, DELIVERY).await.len(),
+        1
+    );
     let uploads: Vec<_> = s
         .slack()
         .api()
@@ -521,10 +526,6 @@ async fn a_bot_outside_a_public_channel_posts_there_and_says_how_to_keep_posters
     assert!(
         !uploads.is_empty() && uploads.iter().all(|c| !c.ok()),
         "the upload is tried and refused: {uploads:?}"
-    );
-    assert_eq!(
-        s.bot_invoke().wait_finished(&url, 1, DELIVERY).await.len(),
-        1
     );
     // Told once, privately, and nothing posted twice.
     assert_eq!(
