@@ -46,7 +46,11 @@ step "cargo fmt --check"
 cargo fmt --all -- --check
 
 step "cargo clippy --all-targets -- -D warnings (as the test build's compiler)"
-RUSTC_WORKSPACE_WRAPPER=$(rustup which clippy-driver 2>/dev/null || command -v clippy-driver)
+# Never an empty wrapper: that would build without linting and still pass.
+RUSTC_WORKSPACE_WRAPPER=$(rustup which clippy-driver 2>/dev/null || command -v clippy-driver) || {
+    echo "test.sh: clippy-driver not found (rustup component add clippy)" >&2
+    exit 1
+}
 export RUSTC_WORKSPACE_WRAPPER
 # cargo clippy passes its arguments to clippy-driver this way.
 export CLIPPY_ARGS="-D__CLIPPY_HACKERY__warnings__CLIPPY_HACKERY__"
