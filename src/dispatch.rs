@@ -196,7 +196,8 @@ mod tests {
             "{err:?}"
         );
 
-        // Throttled (TooManyRequestsException, 429, per the Invoke reference's error list).
+        // Throttled: TooManyRequestsException, 429, per the Invoke reference's error list; the
+        // body's fields (Type, message, Reason) are the exception's shape in AWS's SDK references.
         let (endpoint, received) = invoke_api(|| {
             (
                 StatusCode::TOO_MANY_REQUESTS,
@@ -206,10 +207,10 @@ mod tests {
                 .into_response()
         })
         .await;
-        let conf_err = dispatcher(&endpoint).dispatch(sample_job()).await;
+        let throttled = dispatcher(&endpoint).dispatch(sample_job()).await;
         assert!(
-            matches!(conf_err, Err(DispatchError::Invoke(_))),
-            "{conf_err:?}"
+            matches!(throttled, Err(DispatchError::Invoke(_))),
+            "{throttled:?}"
         );
         assert!(
             !received
