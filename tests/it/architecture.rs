@@ -22,6 +22,8 @@ const ALLOWED: &[(&str, &[&str])] = &[
     ("model", &["genre"]),
     ("poster", &["genre"]),
     ("store", &["secret"]),
+    // Durable state (run markers, locks, records, counters): generic items, no domain types.
+    ("state", &[]),
     // The job contract and what a request may ask for.
     ("job", &["genre", "model", "poster"]),
     ("request", &["genre", "job", "model", "poster"]),
@@ -37,7 +39,7 @@ const ALLOWED: &[(&str, &[&str])] = &[
     (
         "pipeline",
         &[
-            "errors", "genre", "job", "model", "poster", "slack", "store",
+            "errors", "genre", "job", "model", "poster", "slack", "state", "store",
         ],
     ),
     ("dispatch", &["errors", "job", "pipeline"]),
@@ -46,7 +48,7 @@ const ALLOWED: &[(&str, &[&str])] = &[
         "http",
         &[
             "dispatch", "errors", "genre", "job", "pipeline", "poster", "request", "secret",
-            "slack", "store",
+            "slack", "state", "store",
         ],
     ),
     ("lambda", &["errors", "http", "job", "pipeline"]),
@@ -54,7 +56,7 @@ const ALLOWED: &[(&str, &[&str])] = &[
         "app",
         &[
             "config", "dispatch", "errors", "http", "model", "pipeline", "request", "secret",
-            "slack", "store",
+            "slack", "state", "store",
         ],
     ),
     (
