@@ -1,0 +1,259 @@
+//! Failures in words: [`PipelineError`], and `explain`, the one place a failure becomes a
+//! headline and advice for people, with a [`Cause`] for doors that speak in status codes.
+
+use uuid::Uuid;
+
+use crate::model::{FilterStage, ModelError, ModelId};
+use crate::poster::PosterError;
+use crate::store::StoreError;
+
+#[derive(Debug, thiserror::Error)]
+pub enum PipelineError {
+    #[error("model {0} is not configured here")]
+    ModelNotConfigured(ModelId),
+    #[error(transparent)]
+    Model(#[from] ModelError),
+    #[error("could not compose the poster")]
+    Poster(#[from] PosterError),
+    #[error("could not store the poster")]
+    Store(#[from] StoreError),
+    #[error("could not take or check the poster's retake lock")]
+    Lock(#[source] StoreError),
+    #[error("no public URL is known to serve poster links under")]
+    NoPublicUrl,
+    #[error("a rendering task failed")]
+    Task(#[from] tokio::task::JoinError),
+    #[error("ran out of time before the model answered")]
+    OutOfTime,
+    #[error("poster {0} has no stored record")]
+    UnknownPoster(Uuid),
+    #[error("a poster record could not be read or written")]
+    Record(#[source] Box<dyn std::error::Error + Send + Sync>),
+}
+
+/// What kind of failure it was, for whoever turns it into a protocol's terms (the REST door's
+/// status codes).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Cause {
+    /// The request cannot be served as asked (a filtered prompt, settings the model refuses).
+    Refused,
+    /// The request names something this deployment does not offer.
+    NotOffered,
+    /// The poster asked about is no longer kept.
+    Gone,
+    /// A service is busy or briefly unavailable: trying again later works.
+    Busy,
+    /// A service took too long.
+    TimedOut,
+    /// A service failed or refused us (access, configuration, a bad answer).
+    Upstream,
+    /// Marquee itself failed.
+    Internal,
+}
+
+/// A failure in words: a headline, what to do, and what kind of failure it was.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct Explanation {
+    pub(crate) headline: &'static str,
+    pub(crate) advice: String,
+    pub(crate) cause: Cause,
+    /// A stable name for logs, metrics and Lambda's `errorType`.
+    pub(crate) kind: &'static str,
+}
+
+impl PipelineError {
+    /// What the requester is told. User-caused problems say how to fix them; service problems
+    /// say when to try again; configuration problems say to ask the admin.
+    pub(crate) fn explain(&self) -> Explanation {
+        let e = |headline, advice: &str, cause, kind| Explanation {
+            headline,
+            advice: advice.to_owned(),
+            cause,
+            kind,
+        };
+        match self {
+            PipelineError::Model(m) => match m {
+                ModelError::Filtered {
+                    stage: FilterStage::Prompt,
+                    ..
+                } => e(
+                    "The image model's safety filter declined this description.",
+                    "Try rephrasing it — describe the scene without graphic or sensitive details. Nothing was charged for the blocked request.",
+                    Cause::Refused,
+                    m.kind(),
+                ),
+                ModelError::Filtered {
+                    stage: FilterStage::Output,
+                    ..
+                } => e(
+                    "The image model's safety filter blocked the picture it made.",
+                    "Run the same command again for a new seed, or soften the description.",
+                    Cause::Refused,
+                    m.kind(),
+                ),
+                ModelError::Throttled => e(
+                    "The image model is busy right now (too many requests).",
+                    "Please try again in a minute.",
+                    Cause::Busy,
+                    m.kind(),
+                ),
+                ModelError::Unavailable { .. } => e(
+                    "The image model is having trouble right now.",
+                    "Please try again in a few minutes.",
+                    Cause::Busy,
+                    m.kind(),
+                ),
+                ModelError::Timeout { .. } => e(
+                    "The image model took too long to answer.",
+                    "Please try again; a shorter description or `--model core` is usually faster.",
+                    Cause::TimedOut,
+                    m.kind(),
+                ),
+                // Configuration, not the request: the advice names the admin and never the
+                // user's settings, and says which region was called so the admin can act.
+                ModelError::AccessDenied { region, .. } => e(
+                    "This workspace's AWS account can't use that image model yet.",
+                    &format!(
+                        "Ask your Marquee admin to enable model access in Amazon Bedrock in {region} (see docs/INSTALL.md), or try another `--model`."
+                    ),
+                    Cause::Upstream,
+                    m.kind(),
+                ),
+                ModelError::NotInRegion { region, .. } => e(
+                    "That image model is not available in the AWS region Marquee calls it in.",
+                    &format!(
+                        "Amazon Bedrock does not serve it in {region}. Ask your Marquee admin to set the model's region (see docs/INSTALL.md), or try another `--model`."
+                    ),
+                    Cause::Upstream,
+                    m.kind(),
+                ),
+                ModelError::QuotaExceeded { .. } => e(
+                    "This AWS account has reached its image-model quota.",
+                    "Try again later, or ask your Marquee admin to raise the Bedrock quota.",
+                    Cause::Busy,
+                    m.kind(),
+                ),
+                ModelError::Invalid { .. } => e(
+                    "The image model refused these settings.",
+                    "Try a different `--ar` or `--model`; if it keeps happening, tell your Marquee admin.",
+                    Cause::Refused,
+                    m.kind(),
+                ),
+                ModelError::Malformed { .. } | ModelError::Other(_) => e(
+                    "Something went wrong while generating the poster.",
+                    "Please try again; if it keeps happening, tell your Marquee admin.",
+                    Cause::Upstream,
+                    m.kind(),
+                ),
+            },
+            PipelineError::OutOfTime => e(
+                "The image model took too long to answer.",
+                "Please try again in a minute.",
+                Cause::TimedOut,
+                "OutOfTime",
+            ),
+            PipelineError::ModelNotConfigured(_) => e(
+                "That model isn't set up on this Marquee.",
+                "Type `/poster help` to see the models you can use.",
+                Cause::NotOffered,
+                "ModelNotConfigured",
+            ),
+            PipelineError::Store(_) => e(
+                "The poster was made but could not be saved.",
+                "Please try again; if it keeps happening, tell your Marquee admin (storage).",
+                Cause::Upstream,
+                "StoreFailed",
+            ),
+            PipelineError::Lock(_) => e(
+                "Marquee couldn't start a new take of this poster.",
+                "Nothing was generated or charged. Please click again in a moment; if it keeps happening, tell your Marquee admin (storage).",
+                Cause::Busy,
+                "LockFailed",
+            ),
+            PipelineError::NoPublicUrl => e(
+                "Marquee doesn't know its own address, so it can't link to the poster.",
+                "Tell your Marquee admin to set MARQUEE_PUBLIC_URL.",
+                Cause::Internal,
+                "NoPublicUrl",
+            ),
+            PipelineError::UnknownPoster(_) => e(
+                "Marquee no longer has that poster's details.",
+                "Its record may have passed the retention period; start a new one with `/poster`.",
+                Cause::Gone,
+                "UnknownPoster",
+            ),
+            PipelineError::Record(_) => e(
+                "Marquee couldn't read that poster's details.",
+                "Please try again; if it keeps happening, tell your Marquee admin (storage).",
+                Cause::Upstream,
+                "RecordFailed",
+            ),
+            PipelineError::Poster(_) | PipelineError::Task(_) => e(
+                "Something went wrong while composing the poster.",
+                "Please try again; if it keeps happening, tell your Marquee admin.",
+                Cause::Internal,
+                "ComposeFailed",
+            ),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_error_explains_itself_distinctly() {
+        let errors = [
+            PipelineError::Model(ModelError::Filtered {
+                stage: FilterStage::Prompt,
+                detail: String::new(),
+            }),
+            PipelineError::Model(ModelError::Filtered {
+                stage: FilterStage::Output,
+                detail: String::new(),
+            }),
+            PipelineError::Model(ModelError::Throttled),
+            PipelineError::Model(ModelError::Timeout { secs: 1 }),
+            PipelineError::Model(ModelError::AccessDenied {
+                region: "us-west-2".into(),
+                detail: String::new(),
+            }),
+            PipelineError::Model(ModelError::NotInRegion {
+                region: "us-west-2".into(),
+                detail: String::new(),
+            }),
+            PipelineError::Model(ModelError::Invalid {
+                detail: String::new(),
+            }),
+            PipelineError::Model(ModelError::QuotaExceeded {
+                detail: String::new(),
+            }),
+        ];
+        let headlines: std::collections::HashSet<_> =
+            errors.iter().map(|e| e.explain().headline).collect();
+        assert_eq!(headlines.len(), errors.len());
+        for e in &errors {
+            let x = e.explain();
+            assert!(!x.advice.is_empty() && x.advice.ends_with('.'), "{x:?}");
+        }
+    }
+
+    /// A model called in a region that does not serve it is the admin's to fix: the message
+    /// names the region and never sends the user after their `--ar`.
+    #[test]
+    fn a_model_outside_its_region_is_explained_as_configuration() {
+        let x = PipelineError::Model(ModelError::NotInRegion {
+            region: "us-west-2".into(),
+            detail: "The provided model identifier is invalid.".into(),
+        })
+        .explain();
+        assert!(x.headline.contains("not available"), "{x:?}");
+        assert!(
+            x.advice.contains("us-west-2") && x.advice.contains("admin"),
+            "{x:?}"
+        );
+        assert!(!x.advice.contains("--ar"), "{x:?}");
+        assert_eq!(x.kind, "ModelNotInRegion");
+    }
+}

@@ -1,0 +1,403 @@
+//! The pipeline: spec → art → poster → stored object → link → Slack message.
+//!
+//! [`Pipeline::render`] does the work for both front doors (the worker behind Slack, and the
+//! synchronous REST route); `Pipeline::run` is the worker: it renders a [`Job`] and delivers
+//! the result, or tells the requester exactly what went wrong. It never returns an error for a
+//! job whose requester was told, so Lambda never retries (and re-bills, and re-posts) a job.
+//! `PipelineError::explain` is the one place where failures become words for people.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use sha2::Digest;
+use time::OffsetDateTime;
+use tokio::time::Instant;
+use uuid::Uuid;
+
+use crate::errors::ErrorChain;
+use crate::job::{Job, PosterRecord, PosterSpec, ReplyTo, Requester, Task};
+use crate::model::{ImageRequest, ModelId, Models};
+use crate::poster;
+use crate::slack::SlackClient;
+use crate::slack::blocks;
+use crate::slack::web::WebClient;
+use crate::store::{Link, LinkSigner, ObjectMeta, ObjectStore, poster_key};
+
+/// What every AI prompt avoids, whatever the style: garbled lettering above all, since Marquee
+/// sets real type itself.
+const DEFAULT_NEGATIVE: &str = "text, letters, words, typography, watermark, signature, logo, caption, blurry, low quality, deformed";
+
+/// A retake lock older than this is left over from a crash and may be taken over.
+const LOCK_STALE_SECS: i64 = 15 * 60;
+
+/// Time kept back from a deadline for storing the poster and posting to Slack.
+const DELIVERY_RESERVE: Duration = Duration::from_secs(8);
+
+mod approve;
+mod deliver;
+mod error;
+mod retake;
+mod retry;
+
+pub(crate) use error::Cause;
+pub use error::PipelineError;
+use retry::RetryPolicy;
+
+/// A finished, stored poster.
+#[derive(Clone)]
+pub struct Rendered {
+    id: Uuid,
+    pub(crate) key: String,
+    pub link: Link,
+    /// The PNG itself, for uploading into Slack.
+    pub png: Vec<u8>,
+    missing_glyphs: Vec<char>,
+    pub(crate) model: ModelId,
+    pub(crate) seed: u32,
+    pub(crate) width: u32,
+    pub(crate) height: u32,
+}
+
+/// A composed poster, not yet stored.
+#[derive(Debug, Clone)]
+pub(crate) struct Drawn {
+    pub(crate) png: Vec<u8>,
+    /// Characters of the lettering that no embedded face can draw, left out of the poster.
+    pub(crate) missing_glyphs: Vec<char>,
+    pub(crate) seed: u32,
+    pub(crate) width: u32,
+    pub(crate) height: u32,
+    model_ms: u64,
+    pub(crate) total_ms: u64,
+}
+
+/// How a job ended.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum Outcome {
+    /// The poster was posted to Slack.
+    Delivered,
+    /// The job failed and the requester was told why.
+    FailedAndTold { kind: &'static str },
+    /// Slack could not be reached to deliver the poster or the failure: the one case that is
+    /// an error for the runtime, so it shows in Lambda's error metrics.
+    Undeliverable { kind: &'static str },
+}
+
+pub struct Pipeline {
+    models: Models,
+    store: Arc<dyn ObjectStore>,
+    slack: SlackClient,
+    /// The Web API, when the workspace gave Marquee a bot token.
+    web: Option<WebClient>,
+    /// Bounds how many posters are drawn and composed at once (one per core).
+    cpu_slots: tokio::sync::Semaphore,
+    links: LinkSigner,
+    /// Where links are served when a job does not say (a configured or local address).
+    public_url: Option<String>,
+    link_ttl: Duration,
+    retry: RetryPolicy,
+}
+
+impl Pipeline {
+    pub fn new(
+        models: Models,
+        store: Arc<dyn ObjectStore>,
+        slack: SlackClient,
+        links: LinkSigner,
+        link_ttl: Duration,
+    ) -> Self {
+        Self {
+            models,
+            store,
+            slack,
+            web: None,
+            cpu_slots: tokio::sync::Semaphore::new(
+                std::thread::available_parallelism().map_or(2, |n| n.get()),
+            ),
+            links,
+            public_url: None,
+            link_ttl,
+            retry: RetryPolicy::default(),
+        }
+    }
+
+    /// Delivers through the Web API (threads, uploads) where it can, with this client.
+    pub(crate) fn with_web(mut self, web: WebClient) -> Self {
+        self.web = Some(web);
+        self
+    }
+
+    /// Serves links under `public_url` when a job names no address of its own.
+    pub fn with_public_url(mut self, public_url: Option<String>) -> Self {
+        self.public_url = public_url;
+        self
+    }
+
+    pub(crate) fn slack(&self) -> &SlackClient {
+        &self.slack
+    }
+
+    /// A fresh link to the stored poster `key`, served under `public_url` (or the configured
+    /// address), valid for the configured time from now.
+    fn link(&self, key: &str, public_url: Option<&str>) -> Result<Link, PipelineError> {
+        let base = public_url
+            .or(self.public_url.as_deref())
+            .ok_or(PipelineError::NoPublicUrl)?;
+        Ok(self
+            .links
+            .sign(base, key, self.link_ttl, OffsetDateTime::now_utc())?)
+    }
+
+    /// The request a model gets for `spec`: the style's prompt additions and the negatives.
+    fn image_request(spec: &PosterSpec, seed: u32) -> ImageRequest {
+        let mut negative = DEFAULT_NEGATIVE.to_owned();
+        for extra in [
+            spec.style.negative_suffix(),
+            spec.avoid.as_deref().unwrap_or(""),
+        ] {
+            if !extra.trim().is_empty() {
+                negative.push_str(", ");
+                negative.push_str(extra.trim());
+            }
+        }
+        ImageRequest {
+            model: spec.model,
+            prompt: format!(
+                "{}. {}",
+                spec.description.trim_end_matches('.'),
+                spec.style.prompt_suffix()
+            ),
+            negative_prompt: Some(negative),
+            aspect: spec.aspect,
+            seed,
+            style: spec.style,
+        }
+    }
+
+    /// Draws and composes the poster for `spec`, without storing it.
+    pub(crate) async fn draw(
+        &self,
+        spec: &PosterSpec,
+        deadline: Option<Instant>,
+    ) -> Result<Drawn, PipelineError> {
+        let seed = spec
+            .seed
+            .unwrap_or_else(|| fastrand::u32(1..=spec.model.max_seed()));
+        let request = Self::image_request(spec, seed);
+        let started = Instant::now();
+        // Drawing and composing are CPU work on blocking threads, each holding a few
+        // megapixels: without a bound, a burst of jobs starts them all at once and memory
+        // follows (measured: 8 GB for 1,000 queued offline jobs). The offline generator is all
+        // CPU, so it holds a slot throughout; a Bedrock call waits on the network without one.
+        let offline_slot = if spec.model == ModelId::Offline {
+            self.cpu_slots.acquire().await.ok()
+        } else {
+            None
+        };
+        let art = self.generate(&request, deadline).await?;
+        let model_ms = started.elapsed().as_millis() as u64;
+        let _slot = match offline_slot {
+            Some(slot) => Some(slot),
+            None => self.cpu_slots.acquire().await.ok(),
+        };
+
+        // The offline generator always composes a full poster; AI art is delivered clean unless
+        // the user asked for words on it.
+        let mut text = spec.text.clone();
+        if spec.model == ModelId::Offline && text.title.is_none() {
+            text.title = Some(poster::default_title(&spec.description));
+        }
+        let style = spec.style;
+        let seed = art.seed;
+        let missing_glyphs = poster::missing_glyphs(&text, style);
+        let mut pixmap = art.pixmap;
+        let (png, width, height) = tokio::task::spawn_blocking(move || {
+            if !text.is_empty() {
+                poster::compose(&mut pixmap, &text, style);
+            }
+            poster::encode_png(&pixmap).map(|png| (png, pixmap.width(), pixmap.height()))
+        })
+        .await??;
+        Ok(Drawn {
+            png,
+            missing_glyphs,
+            seed,
+            width,
+            height,
+            model_ms,
+            total_ms: started.elapsed().as_millis() as u64,
+        })
+    }
+
+    /// Draws, composes and stores the poster for `spec`, and signs a link to it.
+    pub async fn render(
+        &self,
+        id: Uuid,
+        spec: &PosterSpec,
+        requester: &Requester,
+        public_url: Option<&str>,
+        deadline: Option<Instant>,
+    ) -> Result<Rendered, PipelineError> {
+        let drawn = self.draw(spec, deadline).await?;
+        let Drawn {
+            png,
+            missing_glyphs,
+            seed,
+            width,
+            height,
+            model_ms,
+            total_ms,
+        } = drawn;
+        let key = poster_key(id, OffsetDateTime::now_utc());
+        let meta = ObjectMeta {
+            prompt_sha256: hex::encode(sha2::Sha256::digest(spec.description.as_bytes())),
+            model: spec.model.short_name().to_owned(),
+            seed,
+            requester: requester.user_id.clone(),
+        };
+        let bytes = png.len();
+        let stored = Instant::now();
+        self.store.put_png(&key, png.clone(), &meta).await?;
+        // The record lets buttons on the message re-take the poster without carrying its spec.
+        let record = PosterRecord {
+            id,
+            spec: PosterSpec {
+                seed: Some(seed),
+                ..spec.clone()
+            },
+            requester: requester.clone(),
+            key: key.clone(),
+            width,
+            height,
+            missing_glyphs: missing_glyphs.clone(),
+            created_at: OffsetDateTime::now_utc().unix_timestamp(),
+            approved_by: None,
+            approved_at: None,
+        };
+        self.put_record(&record).await?;
+        let link = self.link(&key, public_url)?;
+        tracing::info!(
+            job = %id,
+            model = %spec.model,
+            seed,
+            width,
+            height,
+            bytes,
+            model_ms,
+            draw_ms = total_ms,
+            store_ms = stored.elapsed().as_millis() as u64,
+            "poster rendered"
+        );
+        Ok(Rendered {
+            id,
+            key,
+            link,
+            png,
+            missing_glyphs,
+            model: spec.model,
+            seed,
+            width,
+            height,
+        })
+    }
+
+    async fn put_record(&self, record: &PosterRecord) -> Result<(), PipelineError> {
+        let json = serde_json::to_vec(record).map_err(|e| PipelineError::Record(Box::new(e)))?;
+        self.store
+            .put_json(&PosterRecord::key(record.id), json)
+            .await?;
+        Ok(())
+    }
+
+    async fn record(&self, id: Uuid) -> Result<PosterRecord, PipelineError> {
+        let bytes = self
+            .store
+            .get(&PosterRecord::key(id))
+            .await?
+            .ok_or(PipelineError::UnknownPoster(id))?;
+        serde_json::from_slice(&bytes).map_err(|e| PipelineError::Record(Box::new(e)))
+    }
+
+    /// The worker: does what `job` asks and reports to the requester however it ends.
+    pub(crate) async fn run(&self, job: Job, deadline: Option<Instant>) -> Outcome {
+        let ReplyTo::SlackResponseUrl { response_url, .. } = &job.reply_to;
+        let result = match &job.task {
+            Task::Poster { spec } => {
+                self.make_and_deliver(&job, job.id, spec, None, deadline)
+                    .await
+            }
+            Task::Retake { source, change } => self.retake(&job, *source, *change, deadline).await,
+            Task::Approve { source } => self.approve(&job, *source).await,
+        };
+        let (error, description) = match result {
+            Ok(outcome) => return outcome,
+            Err(failure) => failure,
+        };
+        let explanation = error.explain();
+        tracing::warn!(job = %job.id, kind = explanation.kind, error = %ErrorChain(&error), "job failed");
+        let message = blocks::failure(explanation.headline, &explanation.advice, &description);
+        match self.slack.respond(response_url, &message).await {
+            Ok(()) => Outcome::FailedAndTold {
+                kind: explanation.kind,
+            },
+            Err(slack) => {
+                tracing::error!(job = %job.id, kind = explanation.kind, error = %ErrorChain(&slack), "could not tell the requester that their job failed");
+                Outcome::Undeliverable {
+                    kind: explanation.kind,
+                }
+            }
+        }
+    }
+
+    /// Renders one poster and posts it. Errors carry the description for the failure message.
+    async fn make_and_deliver(
+        &self,
+        job: &Job,
+        id: Uuid,
+        spec: &PosterSpec,
+        note: Option<String>,
+        deadline: Option<Instant>,
+    ) -> Result<Outcome, (PipelineError, String)> {
+        let rendered = self
+            .render(
+                id,
+                spec,
+                &job.requester,
+                job.public_url.as_deref(),
+                deadline,
+            )
+            .await
+            .map_err(|e| (e, spec.description.clone()))?;
+        Ok(self.deliver(job, spec, &rendered, note).await)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn prompts_carry_the_style_and_the_negatives() {
+        let spec = PosterSpec {
+            description: "a lighthouse keeper.".into(),
+            text: Default::default(),
+            style: crate::genre::Style::Noir,
+            aspect: Default::default(),
+            seed: None,
+            avoid: Some("boats".into()),
+            model: ModelId::Sd35Large,
+        };
+        let r = Pipeline::image_request(&spec, 9);
+        assert!(
+            r.prompt.starts_with("a lighthouse keeper. film noir"),
+            "{}",
+            r.prompt
+        );
+        let neg = r.negative_prompt.unwrap();
+        assert!(
+            neg.starts_with(DEFAULT_NEGATIVE) && neg.ends_with("boats"),
+            "{neg}"
+        );
+        assert_eq!(r.seed, 9);
+    }
+}

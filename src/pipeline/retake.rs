@@ -1,0 +1,109 @@
+//! Retakes: another take on a stored poster, one at a time per poster.
+
+use time::OffsetDateTime;
+use tokio::time::Instant;
+use uuid::Uuid;
+
+use super::{LOCK_STALE_SECS, Outcome, Pipeline, PipelineError};
+use crate::errors::ErrorChain;
+use crate::job::{Change, Job, PosterSpec, ReplyTo};
+use crate::slack::blocks;
+
+impl Pipeline {
+    /// Another take on a stored poster. One take per poster runs at a time: a second click
+    /// while one is running is told so instead of paying for a duplicate.
+    pub(super) async fn retake(
+        &self,
+        job: &Job,
+        source: Uuid,
+        change: Change,
+        deadline: Option<Instant>,
+    ) -> Result<Outcome, (PipelineError, String)> {
+        let ReplyTo::SlackResponseUrl { response_url, .. } = &job.reply_to;
+        let record = self.record(source).await.map_err(|e| (e, String::new()))?;
+        let description = record.spec.description.clone();
+        let lock = format!("locks/{source}.json");
+        let now = OffsetDateTime::now_utc().unix_timestamp();
+        let stamp = serde_json::json!({"job": job.id, "at": now})
+            .to_string()
+            .into_bytes();
+        let mut acquired = self
+            .store
+            .put_json_if_absent(&lock, stamp.clone())
+            .await
+            .map_err(|e| (PipelineError::Lock(e), description.clone()))?;
+        if !acquired {
+            // A lock older than any job can run is left over from a crash: take it over.
+            let held_since = self
+                .store
+                .get(&lock)
+                .await
+                .ok()
+                .flatten()
+                .and_then(|b| serde_json::from_slice::<serde_json::Value>(&b).ok())
+                .and_then(|v| v["at"].as_i64())
+                .unwrap_or(now);
+            if now - held_since > LOCK_STALE_SECS {
+                self.store
+                    .delete(&lock)
+                    .await
+                    .map_err(|e| (PipelineError::Lock(e), description.clone()))?;
+                acquired = self
+                    .store
+                    .put_json_if_absent(&lock, stamp)
+                    .await
+                    .map_err(|e| (PipelineError::Lock(e), description.clone()))?;
+            }
+        }
+        if !acquired {
+            let note = blocks::note_to_clicker(
+                "⏳ A new take of this poster is already being made — it will appear here shortly.",
+            );
+            let _ = self.slack.respond(response_url, &note).await;
+            tracing::info!(job = %job.id, %source, "retake refused: one is already running");
+            return Ok(Outcome::FailedAndTold {
+                kind: "AlreadyRunning",
+            });
+        }
+
+        let working = match change {
+            Change::Regenerate => "🎲 Regenerating with a new seed…".to_owned(),
+            Change::Variations { count } => format!("🎞️ Making {count} variations…"),
+            Change::Restyle { style } => format!("🎨 Restyling as {style}…"),
+        };
+        let _ = self
+            .slack
+            .respond(response_url, &blocks::note_to_clicker(&working))
+            .await;
+
+        let mut base = record.spec.clone();
+        base.seed = None;
+        let takes: Vec<(PosterSpec, Option<String>)> = match change {
+            Change::Regenerate => vec![(base, Some("Regenerated".to_owned()))],
+            Change::Variations { count } => (1..=count)
+                .map(|i| (base.clone(), Some(format!("Variation {i} of {count}"))))
+                .collect(),
+            Change::Restyle { style } => vec![(
+                PosterSpec { style, ..base },
+                Some(format!("Restyled as {style}")),
+            )],
+        };
+        let mut outcome = Ok(Outcome::Delivered);
+        for (spec, note) in takes {
+            match self
+                .make_and_deliver(job, Uuid::new_v4(), &spec, note, deadline)
+                .await
+            {
+                Ok(Outcome::Delivered) => {}
+                other => {
+                    outcome = other;
+                    break;
+                }
+            }
+        }
+        if let Err(e) = self.store.delete(&lock).await {
+            tracing::warn!(job = %job.id, error = %ErrorChain(&e), "could not release the retake lock; it expires on its own");
+        }
+        outcome
+    }
+}

@@ -1,0 +1,115 @@
+//! How model calls are retried: bounded attempts, full-jitter backoff, and never past the
+//! invocation's deadline.
+
+use std::time::Duration;
+
+use tokio::time::Instant;
+
+use super::{DELIVERY_RESERVE, Pipeline, PipelineError};
+use crate::model::{GeneratedImage, ImageRequest, ModelError};
+
+/// How model calls are retried.
+#[derive(Debug, Clone, Copy)]
+pub(super) struct RetryPolicy {
+    /// Attempts in all, for throttling and unavailability.
+    attempts: u32,
+    /// Attempts in all, for timeouts (each one may take the whole timeout).
+    timeout_attempts: u32,
+    base: Duration,
+    cap: Duration,
+}
+
+impl Default for RetryPolicy {
+    fn default() -> Self {
+        Self {
+            attempts: 4,
+            timeout_attempts: 2,
+            base: Duration::from_millis(500),
+            cap: Duration::from_secs(8),
+        }
+    }
+}
+
+impl RetryPolicy {
+    /// "Full jitter" backoff: a random wait up to an exponentially growing ceiling, so that
+    /// many throttled workers do not retry in lockstep.
+    fn backoff(&self, attempt: u32) -> Duration {
+        let ceiling = self
+            .base
+            .saturating_mul(2u32.saturating_pow(attempt.saturating_sub(1)))
+            .min(self.cap);
+        let millis = u64::try_from(ceiling.as_millis()).unwrap_or(u64::MAX);
+        Duration::from_millis(fastrand::u64(millis / 2..=millis.max(1)))
+    }
+}
+
+impl Pipeline {
+    pub(super) async fn generate(
+        &self,
+        request: &ImageRequest,
+        deadline: Option<Instant>,
+    ) -> Result<GeneratedImage, PipelineError> {
+        let model = self
+            .models
+            .get(request.model)
+            .ok_or(PipelineError::ModelNotConfigured(request.model))?;
+        let mut attempt = 0;
+        let mut timeouts = 0;
+        loop {
+            attempt += 1;
+            let call = model.generate(request);
+            let result = match deadline {
+                Some(d) => {
+                    let left = d
+                        .saturating_duration_since(Instant::now())
+                        .saturating_sub(DELIVERY_RESERVE);
+                    if left.is_zero() {
+                        return Err(PipelineError::OutOfTime);
+                    }
+                    match tokio::time::timeout(left, call).await {
+                        Ok(r) => r,
+                        Err(_) => return Err(PipelineError::OutOfTime),
+                    }
+                }
+                None => call.await,
+            };
+            let error = match result {
+                Ok(image) => return Ok(image),
+                Err(e) => e,
+            };
+            if matches!(error, ModelError::Timeout { .. }) {
+                timeouts += 1;
+            }
+            let may_retry = error.is_retryable()
+                && attempt < self.retry.attempts
+                && timeouts < self.retry.timeout_attempts.max(1);
+            if !may_retry {
+                return Err(error.into());
+            }
+            let wait = self.retry.backoff(attempt);
+            if let Some(d) = deadline {
+                if Instant::now() + wait + DELIVERY_RESERVE >= d {
+                    return Err(error.into());
+                }
+            }
+            tracing::warn!(model = %request.model, attempt, kind = error.kind(), wait_ms = wait.as_millis() as u64, "model call failed; retrying");
+            tokio::time::sleep(wait).await;
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn backoff_grows_and_is_capped() {
+        let p = RetryPolicy::default();
+        for attempt in 1..10 {
+            let d = p.backoff(attempt);
+            assert!(d <= p.cap, "{attempt}: {d:?}");
+        }
+        assert!(p.backoff(1) <= Duration::from_millis(500));
+        assert!(p.backoff(6) >= Duration::from_secs(4));
+    }
+}
