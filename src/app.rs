@@ -10,17 +10,20 @@ use std::sync::Arc;
 use aws_config::BehaviorVersion;
 use aws_config::retry::RetryConfig;
 
-use crate::config::{Config, SecretSource, StoreConfig};
+use crate::config::{Config, SecretSource, StateConfig, StoreConfig};
 use crate::dispatch::{Dispatcher, InProcessDispatcher, LambdaDispatcher};
 use crate::http::{AppState, PublicUrl, system_clock};
 use crate::model::bedrock::BedrockModel;
 use crate::model::offline::OfflineModel;
 use crate::model::{ModelId, Models};
-use crate::pipeline::Pipeline;
+use crate::pipeline::{Approvers, Pipeline};
 use crate::request::ModelPolicy;
 use crate::secret::Secret;
 use crate::slack::SlackClient;
 use crate::slack::web::WebClient;
+use crate::state::StateStore;
+use crate::state::dynamo::DynamoState;
+use crate::state::local::LocalState;
 use crate::store::links::LinkKeyError;
 use crate::store::local::LocalStore;
 use crate::store::s3::S3Store;
@@ -78,6 +81,7 @@ fn needs_aws(config: &Config, mode: &Mode) -> bool {
     matches!(mode, Mode::Lambda)
         || config.uses_bedrock()
         || matches!(config.store, StoreConfig::S3 { .. })
+        || matches!(config.state, StateConfig::Dynamo { .. })
         || matches!(
             config.signing_secret,
             Some(SecretSource::SecretsManager { .. })
@@ -185,6 +189,22 @@ pub async fn build(config: &Config, mode: Mode) -> Result<App, StartError> {
                 },
             )?),
         };
+    let state: Arc<dyn StateStore> =
+        match (&config.state, sdk.as_ref()) {
+            (StateConfig::Dynamo { table }, Some(sdk)) => Arc::new(DynamoState::new(
+                aws_sdk_dynamodb::Client::new(sdk),
+                table.clone(),
+            )),
+            (StateConfig::Dynamo { .. }, None) => {
+                unreachable!("needs_aws is true for a DynamoDB table")
+            }
+            (StateConfig::Local { dir }, _) => Arc::new(LocalState::open(dir).map_err(
+                |source| StartError::LocalStore {
+                    dir: dir.display().to_string(),
+                    source,
+                },
+            )?),
+        };
     let links = match (
         resolve(&config.link_key, sdk.as_ref()).await?,
         &config.store,
@@ -208,11 +228,18 @@ pub async fn build(config: &Config, mode: Mode) -> Result<App, StartError> {
     let mut pipeline = Pipeline::new(
         models,
         Arc::clone(&store),
+        state,
         slack,
         links.clone(),
         config.link_ttl,
     )
-    .with_public_url(fixed_url);
+    .with_public_url(fixed_url)
+    .with_retention(config.retention)
+    .with_approvers(match &config.approvers {
+        None => Approvers::AnyoneButRequester,
+        Some(ids) if ids.is_empty() => Approvers::Anyone,
+        Some(ids) => Approvers::Only(ids.clone()),
+    });
     if let Some(token) = bot_token {
         pipeline = pipeline.with_web(WebClient::new(http, &config.slack_api_url, token));
     }

@@ -31,6 +31,9 @@ pub const ENV_VARS: &[&str] = &[
     "MARQUEE_BUCKET",
     "MARQUEE_S3_FORCE_PATH_STYLE",
     "MARQUEE_DATA_DIR",
+    "MARQUEE_TABLE",
+    "MARQUEE_RETENTION_DAYS",
+    "MARQUEE_APPROVERS",
     "MARQUEE_PUBLIC_URL",
     "MARQUEE_LINK_TTL",
     "MARQUEE_RESPONSE_URL_HOSTS",
@@ -66,6 +69,15 @@ pub(crate) enum StoreConfig {
     Local { dir: PathBuf },
 }
 
+/// Where durable state (run markers, locks, records, approvals, quotas) is kept.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum StateConfig {
+    /// A DynamoDB table (the endpoint comes from the SDK's configuration).
+    Dynamo { table: String },
+    /// Files under a directory, for one local process.
+    Local { dir: PathBuf },
+}
+
 #[derive(Debug, Clone)]
 pub struct Config {
     /// Slack's signing secret. `None` only for commands that never verify Slack requests.
@@ -85,6 +97,12 @@ pub struct Config {
     /// knows, so each model is called in its own: see [`Config::region_for`].
     pub(crate) model_regions: BTreeMap<ModelId, String>,
     pub(crate) store: StoreConfig,
+    pub(crate) state: StateConfig,
+    /// How long posters, and so their records, are kept (the bucket's lifecycle rule).
+    pub(crate) retention: Duration,
+    /// Who may approve: `None` for anyone but the requester, `Some(empty)` for anyone,
+    /// otherwise these Slack user ids.
+    pub(crate) approvers: Option<Vec<String>>,
     /// Path-style S3 addressing, for S3-compatible stores reached through a custom endpoint.
     pub(crate) s3_force_path_style: bool,
     /// The base URL under which poster links are served (`{public_url}/files/...`). `None` in
@@ -115,6 +133,11 @@ pub enum ConfigError {
     },
     #[error("{a} and {b} are both set; set only one")]
     Conflict { a: &'static str, b: &'static str },
+    #[error("{name} must be set: {why}")]
+    Required {
+        name: &'static str,
+        why: &'static str,
+    },
 }
 
 impl Config {
@@ -169,6 +192,63 @@ impl Config {
             (None, dir) => StoreConfig::Local {
                 dir: PathBuf::from(dir.unwrap_or_else(|| "marquee-data".to_owned())),
             },
+        };
+
+        let state = match (get("MARQUEE_TABLE")?, &store) {
+            (Some(table), _) => StateConfig::Dynamo { table },
+            (None, StoreConfig::Local { dir }) => StateConfig::Local {
+                dir: dir.join("state"),
+            },
+            (None, StoreConfig::S3 { .. }) => {
+                return Err(ConfigError::Required {
+                    name: "MARQUEE_TABLE",
+                    why: "a deployment that keeps posters in S3 keeps its state (run markers, approvals, quotas) in DynamoDB",
+                });
+            }
+        };
+
+        let retention = match get("MARQUEE_RETENTION_DAYS")? {
+            Some(v) => match v.parse::<u64>() {
+                Ok(days @ 1..=3650) => Duration::from_secs(days * 24 * 3600),
+                _ => {
+                    return Err(ConfigError::Invalid {
+                        name: "MARQUEE_RETENTION_DAYS",
+                        value: v,
+                        reason: "a whole number of days from 1 to 3650".into(),
+                    });
+                }
+            },
+            None => Duration::from_secs(30 * 24 * 3600),
+        };
+
+        let approvers = match get("MARQUEE_APPROVERS")? {
+            None => None,
+            Some(v) if v.trim().eq_ignore_ascii_case("anyone") => Some(Vec::new()),
+            Some(v) if v.trim().eq_ignore_ascii_case("anyone-but-requester") => None,
+            Some(v) => {
+                let ids: Vec<String> = v
+                    .split(',')
+                    .map(str::trim)
+                    .filter(|s| !s.is_empty())
+                    .map(str::to_owned)
+                    .collect();
+                // Slack user ids: U or W, then upper-case letters and digits.
+                let valid = |id: &String| {
+                    id.len() >= 3
+                        && id.starts_with(['U', 'W'])
+                        && id
+                            .bytes()
+                            .all(|b| b.is_ascii_uppercase() || b.is_ascii_digit())
+                };
+                if ids.is_empty() || !ids.iter().all(valid) {
+                    return Err(ConfigError::Invalid {
+                        name: "MARQUEE_APPROVERS",
+                        value: v,
+                        reason: "`anyone`, `anyone-but-requester`, or Slack user ids (U…) separated by commas".into(),
+                    });
+                }
+                Some(ids)
+            }
         };
 
         let public_url = get("MARQUEE_PUBLIC_URL")?
@@ -247,6 +327,9 @@ impl Config {
             allowed_models,
             model_regions,
             store,
+            state,
+            retention,
+            approvers,
             s3_force_path_style,
             public_url,
             link_ttl,
@@ -427,6 +510,12 @@ mod tests {
                 dir: "marquee-data".into()
             }
         );
+        assert_eq!(
+            c.state,
+            StateConfig::Local {
+                dir: "marquee-data/state".into()
+            }
+        );
         assert_eq!(c.link_ttl, DEFAULT_LINK_TTL);
         assert_eq!(c.response_url_hosts, vec!["hooks.slack.com"]);
         assert!(!c.uses_bedrock());
@@ -447,6 +536,9 @@ mod tests {
             (&[("MARQUEE_LINK_TTL", "soon")], "MARQUEE_LINK_TTL"),
             (&[("MARQUEE_MODEL", "dalle")], "MARQUEE_MODEL"),
             (&[("MARQUEE_BUCKET", " ")], "MARQUEE_BUCKET"),
+            (&[("MARQUEE_BUCKET", "b")], "MARQUEE_TABLE"),
+            (&[("MARQUEE_RETENTION_DAYS", "0")], "MARQUEE_RETENTION_DAYS"),
+            (&[("MARQUEE_APPROVERS", "alice,bob")], "MARQUEE_APPROVERS"),
             (&[("MARQUEE_PUBLIC_URL", "not a url")], "MARQUEE_PUBLIC_URL"),
             (
                 &[("MARQUEE_BUCKET", "b"), ("MARQUEE_DATA_DIR", "d")],
@@ -472,6 +564,7 @@ mod tests {
             ("MARQUEE_MODEL", "sd3.5"),
             ("MARQUEE_ALLOWED_MODELS", "nova, offline"),
             ("MARQUEE_BUCKET", "posters"),
+            ("MARQUEE_TABLE", "marquee-state"),
             ("MARQUEE_LINK_TTL", "2h"),
         ])
         .unwrap();
@@ -484,6 +577,12 @@ mod tests {
             c.store,
             StoreConfig::S3 {
                 bucket: "posters".into()
+            }
+        );
+        assert_eq!(
+            c.state,
+            StateConfig::Dynamo {
+                table: "marquee-state".into()
             }
         );
         assert_eq!(c.link_ttl, Duration::from_secs(7200));

@@ -142,7 +142,7 @@ pub fn router(state: AppState) -> Router {
 struct SlackSigned<T>(T);
 
 /// What a verified Slack body decodes into.
-trait SlackBody: Sized {
+trait SlackBody: Sized + Send {
     fn decode(body: &[u8]) -> Result<Self, ApiError>;
 }
 
@@ -178,7 +178,23 @@ impl<T: SlackBody> FromRequest<AppState> for SlackSigned<T> {
             .as_ref()
             .ok_or(ApiError::NoSigningSecret)?;
         verify::verify(secret, &headers, &body, (state.clock)())?;
-        T::decode(&body).map(SlackSigned)
+        let decoded = T::decode(&body)?;
+        // A replay inside the five-minute window verifies like the original; its signature
+        // (over the timestamp and body, which carries a fresh trigger_id per request) is what
+        // gives it away. The first sight is recorded before anything is queued.
+        let signature = headers
+            .get(verify::SIGNATURE_HEADER)
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or_default();
+        match state.pipeline.first_sight(signature).await {
+            Ok(true) => {}
+            Ok(false) => return Err(ApiError::Replayed),
+            Err(e) => {
+                tracing::error!(error = %crate::errors::ErrorChain(&e), "could not record a slack request; refusing it rather than risk running it twice");
+                return Err(ApiError::Unavailable);
+            }
+        }
+        Ok(SlackSigned(decoded))
     }
 }
 
@@ -260,11 +276,19 @@ enum ApiError {
     NotFound,
     #[error("the service is temporarily unavailable; try again shortly")]
     Unavailable,
+    #[error("this request was already received")]
+    Replayed,
 }
 
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
         let (status, code, message) = match &self {
+            // The original is being handled; acknowledging the copy with an empty 200 starts
+            // nothing and shows nothing, whoever sent it.
+            ApiError::Replayed => {
+                tracing::warn!("ignored a replayed slack request (its signature was seen before)");
+                return StatusCode::OK.into_response();
+            }
             ApiError::Unauthorized(e) => {
                 tracing::warn!(reason = %e, "rejected a request with a bad slack signature");
                 (

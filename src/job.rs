@@ -143,13 +143,6 @@ pub(crate) struct PosterRecord {
     pub(crate) approved_at: Option<i64>,
 }
 
-impl PosterRecord {
-    /// Where the record of poster `id` is stored.
-    pub(crate) fn key(id: Uuid) -> String {
-        format!("jobs/{id}.json")
-    }
-}
-
 /// One unit of work for the worker.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Job {

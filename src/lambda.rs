@@ -74,6 +74,8 @@ impl Handler {
             tracing::info!(job = %id, ms_left = left.as_millis() as u64, "worker started");
             return match self.pipeline.run(job, deadline).await {
                 Outcome::Delivered => Ok(serde_json::json!({"job": id, "outcome": "delivered"})),
+                // A second delivery of the same event: success, so nothing retries it either.
+                Outcome::Duplicate => Ok(serde_json::json!({"job": id, "outcome": "duplicate"})),
                 Outcome::FailedAndTold { kind } => {
                     // The requester knows; a runtime error here would only make Lambda retry.
                     Ok(serde_json::json!({"job": id, "outcome": "failed", "kind": kind}))

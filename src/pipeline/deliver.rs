@@ -82,9 +82,28 @@ impl Pipeline {
                     tracing::info!(job = %job.id, threaded = thread_ts.is_some(), "poster delivered through the web api");
                     return Outcome::Delivered;
                 }
-                Err(e) => {
+                Err(e) if e.is_definite_refusal() => {
                     not_a_member = is_not_member(&e);
-                    tracing::warn!(job = %job.id, code = e.code(), error = %ErrorChain(&e), "web api delivery failed; using the response_url");
+                    tracing::warn!(job = %job.id, code = e.code(), error = %ErrorChain(&e), "web api delivery refused; using the response_url");
+                }
+                Err(e) => {
+                    // Slack may have posted it (a timeout, a 5xx): posting again through the
+                    // response_url could show the poster twice. Tell the requester privately
+                    // instead, with the link, so nothing is lost either way.
+                    tracing::warn!(job = %job.id, error = %ErrorChain(&e), "web api delivery unconfirmed; not posting again");
+                    let note = blocks::delivery_unconfirmed(
+                        &rendered.link.url,
+                        rendered.link.expires_at.unix_timestamp(),
+                    );
+                    return match self.slack.respond(response_url, &note).await {
+                        Ok(()) => Outcome::Delivered,
+                        Err(e) => {
+                            tracing::error!(job = %job.id, error = %ErrorChain(&e), "could not tell the requester that delivery is unconfirmed");
+                            Outcome::Undeliverable {
+                                kind: "SlackUnconfirmed",
+                            }
+                        }
+                    };
                 }
             }
         }

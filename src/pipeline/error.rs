@@ -5,6 +5,7 @@ use uuid::Uuid;
 
 use crate::model::{FilterStage, ModelError, ModelId};
 use crate::poster::PosterError;
+use crate::state::StateError;
 use crate::store::StoreError;
 
 #[derive(Debug, thiserror::Error)]
@@ -18,7 +19,9 @@ pub enum PipelineError {
     #[error("could not store the poster")]
     Store(#[from] StoreError),
     #[error("could not take or check the poster's retake lock")]
-    Lock(#[source] StoreError),
+    Lock(#[source] StateError),
+    #[error("could not read or write durable state")]
+    State(#[from] StateError),
     #[error("no public URL is known to serve poster links under")]
     NoPublicUrl,
     #[error("a rendering task failed")]
@@ -169,6 +172,12 @@ impl PipelineError {
                 "Nothing was generated or charged. Please click again in a moment; if it keeps happening, tell your Marquee admin (storage).",
                 Cause::Busy,
                 "LockFailed",
+            ),
+            PipelineError::State(_) => e(
+                "Marquee couldn't reach its records just now.",
+                "Nothing was generated or charged. Please try again in a moment; if it keeps happening, tell your Marquee admin (state table).",
+                Cause::Busy,
+                "StateFailed",
             ),
             PipelineError::NoPublicUrl => e(
                 "Marquee doesn't know its own address, so it can't link to the poster.",

@@ -21,21 +21,24 @@ use crate::poster;
 use crate::slack::SlackClient;
 use crate::slack::blocks;
 use crate::slack::web::WebClient;
+use crate::state::StateStore;
 use crate::store::{Link, LinkSigner, ObjectMeta, ObjectStore, poster_key};
 
 /// What every AI prompt avoids, whatever the style: garbled lettering above all, since Marquee
 /// sets real type itself.
 const DEFAULT_NEGATIVE: &str = "text, letters, words, typography, watermark, signature, logo, caption, blurry, low quality, deformed";
 
-/// A retake lock older than this is left over from a crash and may be taken over.
-const LOCK_STALE_SECS: i64 = 15 * 60;
+/// How long records are kept unless configured: the template's default poster retention.
+const DEFAULT_RETENTION: Duration = Duration::from_secs(30 * 24 * 3600);
 
 /// Time kept back from a deadline for storing the poster and posting to Slack.
 const DELIVERY_RESERVE: Duration = Duration::from_secs(8);
 
 mod approve;
+pub use approve::Approvers;
 mod deliver;
 mod error;
+mod records;
 mod retake;
 mod retry;
 
@@ -78,6 +81,8 @@ pub(crate) enum Outcome {
     Delivered,
     /// The job failed and the requester was told why.
     FailedAndTold { kind: &'static str },
+    /// This job had already run: a second delivery, which did nothing.
+    Duplicate,
     /// Slack could not be reached to deliver the poster or the failure: the one case that is
     /// an error for the runtime, so it shows in Lambda's error metrics.
     Undeliverable { kind: &'static str },
@@ -86,6 +91,8 @@ pub(crate) enum Outcome {
 pub struct Pipeline {
     models: Models,
     store: Arc<dyn ObjectStore>,
+    /// Records, approvals, run markers, locks and quotas.
+    state: Arc<dyn StateStore>,
     slack: SlackClient,
     /// The Web API, when the workspace gave Marquee a bot token.
     web: Option<WebClient>,
@@ -95,6 +102,9 @@ pub struct Pipeline {
     /// Where links are served when a job does not say (a configured or local address).
     public_url: Option<String>,
     link_ttl: Duration,
+    /// How long records are kept: as long as the posters they describe.
+    retention: Duration,
+    approvers: Approvers,
     retry: RetryPolicy,
 }
 
@@ -102,6 +112,7 @@ impl Pipeline {
     pub fn new(
         models: Models,
         store: Arc<dyn ObjectStore>,
+        state: Arc<dyn StateStore>,
         slack: SlackClient,
         links: LinkSigner,
         link_ttl: Duration,
@@ -109,6 +120,7 @@ impl Pipeline {
         Self {
             models,
             store,
+            state,
             slack,
             web: None,
             cpu_slots: tokio::sync::Semaphore::new(
@@ -117,6 +129,8 @@ impl Pipeline {
             links,
             public_url: None,
             link_ttl,
+            retention: DEFAULT_RETENTION,
+            approvers: Approvers::default(),
             retry: RetryPolicy::default(),
         }
     }
@@ -124,6 +138,18 @@ impl Pipeline {
     /// Delivers through the Web API (threads, uploads) where it can, with this client.
     pub(crate) fn with_web(mut self, web: WebClient) -> Self {
         self.web = Some(web);
+        self
+    }
+
+    /// Who may approve posters.
+    pub fn with_approvers(mut self, approvers: Approvers) -> Self {
+        self.approvers = approvers;
+        self
+    }
+
+    /// Keeps records as long as posters are kept (the bucket's lifecycle rule).
+    pub fn with_retention(mut self, retention: Duration) -> Self {
+        self.retention = retention;
         self
     }
 
@@ -301,33 +327,16 @@ impl Pipeline {
         })
     }
 
-    async fn put_record(&self, record: &PosterRecord) -> Result<(), PipelineError> {
-        let json = serde_json::to_vec(record).map_err(|e| PipelineError::Record(Box::new(e)))?;
-        self.store
-            .put_json(&PosterRecord::key(record.id), json)
-            .await?;
-        Ok(())
-    }
-
-    async fn record(&self, id: Uuid) -> Result<PosterRecord, PipelineError> {
-        let bytes = self
-            .store
-            .get(&PosterRecord::key(id))
-            .await?
-            .ok_or(PipelineError::UnknownPoster(id))?;
-        serde_json::from_slice(&bytes).map_err(|e| PipelineError::Record(Box::new(e)))
-    }
-
     /// The worker: does what `job` asks and reports to the requester however it ends.
     pub(crate) async fn run(&self, job: Job, deadline: Option<Instant>) -> Outcome {
         let ReplyTo::SlackResponseUrl { response_url, .. } = &job.reply_to;
-        let result = match &job.task {
-            Task::Poster { spec } => {
-                self.make_and_deliver(&job, job.id, spec, None, deadline)
-                    .await
+        let result = match self.claim_run(&job).await {
+            Ok(true) => self.do_task(&job, deadline).await,
+            Ok(false) => {
+                tracing::warn!(job = %job.id, "a second delivery of a job that already ran; ignored");
+                return Outcome::Duplicate;
             }
-            Task::Retake { source, change } => self.retake(&job, *source, *change, deadline).await,
-            Task::Approve { source } => self.approve(&job, *source).await,
+            Err(e) => Err((e, String::new())),
         };
         let (error, description) = match result {
             Ok(outcome) => return outcome,
@@ -346,6 +355,22 @@ impl Pipeline {
                     kind: explanation.kind,
                 }
             }
+        }
+    }
+
+    /// Does what `job` asks, once its run marker is taken.
+    async fn do_task(
+        &self,
+        job: &Job,
+        deadline: Option<Instant>,
+    ) -> Result<Outcome, (PipelineError, String)> {
+        match &job.task {
+            Task::Poster { spec } => {
+                self.make_and_deliver(job, job.id, spec, None, deadline)
+                    .await
+            }
+            Task::Retake { source, change } => self.retake(job, *source, *change, deadline).await,
+            Task::Approve { source } => self.approve(job, *source).await,
         }
     }
 

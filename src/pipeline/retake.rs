@@ -1,10 +1,9 @@
 //! Retakes: another take on a stored poster, one at a time per poster.
 
-use time::OffsetDateTime;
 use tokio::time::Instant;
 use uuid::Uuid;
 
-use super::{LOCK_STALE_SECS, Outcome, Pipeline, PipelineError};
+use super::{Outcome, Pipeline, PipelineError};
 use crate::errors::ErrorChain;
 use crate::job::{Change, Job, PosterSpec, ReplyTo};
 use crate::slack::blocks;
@@ -22,39 +21,10 @@ impl Pipeline {
         let ReplyTo::SlackResponseUrl { response_url, .. } = &job.reply_to;
         let record = self.record(source).await.map_err(|e| (e, String::new()))?;
         let description = record.spec.description.clone();
-        let lock = format!("locks/{source}.json");
-        let now = OffsetDateTime::now_utc().unix_timestamp();
-        let stamp = serde_json::json!({"job": job.id, "at": now})
-            .to_string()
-            .into_bytes();
-        let mut acquired = self
-            .store
-            .put_json_if_absent(&lock, stamp.clone())
+        let acquired = self
+            .take_lock(source, job)
             .await
-            .map_err(|e| (PipelineError::Lock(e), description.clone()))?;
-        if !acquired {
-            // A lock older than any job can run is left over from a crash: take it over.
-            let held_since = self
-                .store
-                .get(&lock)
-                .await
-                .ok()
-                .flatten()
-                .and_then(|b| serde_json::from_slice::<serde_json::Value>(&b).ok())
-                .and_then(|v| v["at"].as_i64())
-                .unwrap_or(now);
-            if now - held_since > LOCK_STALE_SECS {
-                self.store
-                    .delete(&lock)
-                    .await
-                    .map_err(|e| (PipelineError::Lock(e), description.clone()))?;
-                acquired = self
-                    .store
-                    .put_json_if_absent(&lock, stamp)
-                    .await
-                    .map_err(|e| (PipelineError::Lock(e), description.clone()))?;
-            }
-        }
+            .map_err(|e| (e, description.clone()))?;
         if !acquired {
             let note = blocks::note_to_clicker(
                 "⏳ A new take of this poster is already being made — it will appear here shortly.",
@@ -101,7 +71,7 @@ impl Pipeline {
                 }
             }
         }
-        if let Err(e) = self.store.delete(&lock).await {
+        if let Err(e) = self.release_lock(source, job).await {
             tracing::warn!(job = %job.id, error = %ErrorChain(&e), "could not release the retake lock; it expires on its own");
         }
         outcome

@@ -332,6 +332,36 @@ pub(crate) fn membership_tip(expires_at: i64) -> Message {
     }
 }
 
+/// Told, privately, to a requester when Slack did not confirm that the poster was posted (a
+/// timeout): it may be in the channel already, so it is not posted again; the link is here.
+pub(crate) fn delivery_unconfirmed(url: &str, expires_at: i64) -> Message {
+    let text = format!(
+        "⏳ Your poster is ready, but Slack didn't confirm it was posted. If it doesn't appear in the channel within a minute, <{}|here it is> (the link works until {}).",
+        url,
+        expiry_phrase(expires_at)
+    );
+    Message {
+        response_type: Visibility::Ephemeral,
+        text: "⏳ Your poster is ready, but Slack didn't confirm it was posted.".to_owned(),
+        blocks: vec![section(&text)],
+        replace_original: Some(false),
+    }
+}
+
+/// Told, privately, to someone who clicks Approve on a poster someone else approved first.
+pub(crate) fn already_approved(approver_id: &str, at: i64) -> Message {
+    let text = format!(
+        "✅ This poster was already approved by <@{}> on <!date^{at}^{{date_short_pretty}} at {{time}}|{at}>. The first approval stands.",
+        escape(approver_id)
+    );
+    Message {
+        response_type: Visibility::Ephemeral,
+        text: "✅ This poster was already approved.".to_owned(),
+        blocks: vec![section(&text)],
+        replace_original: Some(false),
+    }
+}
+
 /// A short ephemeral note to the person who clicked.
 pub(crate) fn note_to_clicker(text: &str) -> Message {
     Message {

@@ -34,6 +34,18 @@ pub(crate) enum WebError {
 }
 
 impl WebError {
+    /// Whether Slack certainly did not post anything: it answered with a refusal (`ok:
+    /// false`, 429, a 4xx), or the request never left (no connection). A timeout, a 5xx or a
+    /// broken answer may come after Slack posted, so falling back to the `response_url` then
+    /// could post the poster twice.
+    pub(crate) fn is_definite_refusal(&self) -> bool {
+        match self {
+            WebError::Api { .. } | WebError::RateLimited { .. } => true,
+            WebError::Http { status, .. } => (400..500).contains(status),
+            WebError::Transport { source, .. } => source.is_connect() && !source.is_timeout(),
+        }
+    }
+
     /// The Slack error code, when Slack gave one.
     pub(crate) fn code(&self) -> Option<&str> {
         match self {

@@ -659,11 +659,13 @@ async fn a_link_outlives_the_credentials_that_made_it() {
     let s = stack();
     let key = marquee::secret::Secret::new(support::random_token(48));
     let links = LinkSigner::new(key).unwrap();
+    let state_dir = tempfile::tempdir().unwrap();
     let pipeline = |client: aws_sdk_s3::Client| {
         Arc::new(
             Pipeline::new(
                 Models::new().with(ModelId::Offline, Arc::new(OfflineModel)),
                 Arc::new(S3Store::new(client, s.s3().bucket())),
+                Arc::new(marquee::state::local::LocalState::open(state_dir.path()).unwrap()),
                 SlackClient::new(reqwest::Client::new(), &[]),
                 links.clone(),
                 TTL,

@@ -62,6 +62,7 @@ fn harness_with(recorder: Recorder) -> Harness {
         Pipeline::new(
             Models::new().with(ModelId::Offline, Arc::new(OfflineModel)),
             store.clone(),
+            Arc::new(marquee::state::local::LocalState::open(dir.path().join("state")).unwrap()),
             slack,
             links.clone(),
             Duration::from_secs(3600),
@@ -423,9 +424,21 @@ async fn hostile_and_broken_requests_get_clear_answers_and_do_no_work() {
         assert!(!message.is_empty(), "{}: no message in {body}", case.name);
     }
     assert_eq!(job_count(&h), 0, "no hostile request may queue a job");
-    // And nothing was stored: only the link key sits in the data directory.
-    let entries: Vec<_> = std::fs::read_dir(h.store_dir.path()).unwrap().collect();
-    assert_eq!(entries.len(), 1, "{entries:?}");
+    // And nothing was stored: only the link key and the state directory sit in the data
+    // directory, and the state holds nothing but the replay guard's record of signed requests
+    // seen (a validly signed request that is refused later is still not run twice).
+    let mut entries: Vec<_> = std::fs::read_dir(h.store_dir.path())
+        .unwrap()
+        .map(|e| e.unwrap().file_name().into_string().unwrap())
+        .collect();
+    entries.sort();
+    assert_eq!(entries, [".link-key", "state"]);
+    let state: Vec<String> = std::fs::read_dir(h.store_dir.path().join("state"))
+        .unwrap()
+        .map(|e| e.unwrap().file_name().into_string().unwrap())
+        .filter(|name| !name.starts_with("request%23"))
+        .collect();
+    assert!(state.is_empty(), "{state:?}");
 }
 
 #[tokio::test]

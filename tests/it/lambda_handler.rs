@@ -118,6 +118,7 @@ async fn harness() -> Harness {
         Pipeline::new(
             Models::new().with(ModelId::Offline, Arc::new(OfflineModel)),
             store.clone(),
+            Arc::new(marquee::state::local::LocalState::open(dir.path().join("state")).unwrap()),
             client,
             links.clone(),
             Duration::from_secs(3600),
@@ -321,4 +322,109 @@ async fn an_event_that_is_neither_is_reported() {
         .unwrap_err();
     assert!(matches!(error, LambdaError::UnknownEvent(_)), "{error:?}");
     assert_eq!(Diagnostic::from(error).error_type, "UnknownEvent");
+}
+
+/// Lambda delivers async events at least once, and the SDK retries an `Invoke` whose answer
+/// was lost: the same job can arrive twice, even at once. It runs once, posts once, and the
+/// copy succeeds so nothing retries it.
+#[tokio::test]
+async fn the_same_job_delivered_twice_runs_once() {
+    let h = harness().await;
+    let job = serde_json::to_value(poster_job(h.slack.url())).unwrap();
+    let (a, b) = tokio::join!(h.invoke(job.clone()), h.invoke(job.clone()));
+    let mut outcomes = vec![
+        a.unwrap()["outcome"].as_str().unwrap().to_owned(),
+        b.unwrap()["outcome"].as_str().unwrap().to_owned(),
+    ];
+    outcomes.sort();
+    assert_eq!(outcomes, ["delivered", "duplicate"]);
+    let third = h.invoke(job).await.unwrap();
+    assert_eq!(third["outcome"], "duplicate", "{third}");
+    assert_eq!(h.slack.posts().len(), 1, "{:?}", h.slack.posts());
+}
+
+/// A signed request replayed inside Slack's five-minute window verifies like the original;
+/// it is acknowledged and starts nothing.
+#[tokio::test]
+async fn a_replayed_slash_command_starts_nothing() {
+    let h = harness().await;
+    let mut event = fixture(SLACK_COMMAND);
+    let body = STANDARD.decode(event["body"].as_str().unwrap()).unwrap();
+    let ts = marquee::http::system_clock();
+    let headers = &mut event["headers"];
+    headers[verify::TIMESTAMP_HEADER] = json!(ts.to_string());
+    headers[verify::SIGNATURE_HEADER] = json!(verify::sign(&Secret::new(SECRET), ts, &body));
+
+    for _ in 0..3 {
+        let (status, _) = http_response(&h.invoke(event.clone()).await.unwrap());
+        assert_eq!(status, 200);
+    }
+    assert_eq!(h.queued(), 1, "a replay queued another job");
+}
+
+fn approve_job(h: &Harness, source: uuid::Uuid, user: &str, team: &str) -> Value {
+    let mut job = poster_job(h.slack.url());
+    job.task = Task::Approve { source };
+    job.requester.user_id = user.into();
+    job.requester.team_id = Some(team.into());
+    serde_json::to_value(job).unwrap()
+}
+
+/// The first approval is the one that counts; a later (or simultaneous) click is told who
+/// approved and when. The requester cannot approve their own poster by default, and nobody
+/// from another workspace can.
+#[tokio::test]
+async fn the_first_approval_wins_and_everyone_is_told_the_truth() {
+    let h = harness().await;
+    let poster = poster_job(h.slack.url());
+    let id = poster.id;
+    h.invoke(serde_json::to_value(&poster).unwrap())
+        .await
+        .unwrap();
+    assert_eq!(h.slack.posts().len(), 1);
+
+    let own = h
+        .invoke(approve_job(&h, id, "U07ADAPARK", "T07MARQEE"))
+        .await
+        .unwrap();
+    assert_eq!(own["kind"], "NotAnApprover", "{own}");
+    let foreign = h
+        .invoke(approve_job(&h, id, "U09OUTSIDE", "T09OTHER"))
+        .await
+        .unwrap();
+    assert_eq!(foreign["kind"], "NotAnApprover", "{foreign}");
+
+    let (a, b) = tokio::join!(
+        h.invoke(approve_job(&h, id, "U07REVIEWA", "T07MARQEE")),
+        h.invoke(approve_job(&h, id, "U07REVIEWB", "T07MARQEE")),
+    );
+    let (a, b) = (a.unwrap(), b.unwrap());
+    let won: Vec<&Value> = [&a, &b]
+        .into_iter()
+        .filter(|r| r["outcome"] == "delivered")
+        .collect();
+    assert_eq!(won.len(), 1, "{a} {b}");
+
+    let posts = h.slack.posts();
+    let approved: Vec<&Value> = posts
+        .iter()
+        .filter(|p| p["replace_original"] == true)
+        .collect();
+    assert_eq!(approved.len(), 1, "{posts:#?}");
+    let winner = if approved[0].to_string().contains("<@U07REVIEWA>") {
+        "U07REVIEWA"
+    } else {
+        "U07REVIEWB"
+    };
+    let told: Vec<&Value> = posts
+        .iter()
+        .filter(|p| p.to_string().contains("already approved"))
+        .collect();
+    assert_eq!(told.len(), 1, "{posts:#?}");
+    assert!(
+        told[0].to_string().contains(&format!("<@{winner}>")),
+        "the loser is told who won: {}",
+        told[0]
+    );
+    assert_eq!(told[0]["response_type"], "ephemeral");
 }

@@ -1,0 +1,215 @@
+//! What the pipeline remembers, typed over the [`StateStore`]: poster records, first-wins
+//! approvals, run markers, retake locks, the requester's history and the front door's replay
+//! guard. Every "at most once" here is one conditional write ([`StateStore::claim`]).
+//!
+//! | item | key (`pk` / `sk`) | expires |
+//! |---|---|---|
+//! | poster record | `poster#<id>` / `record` | with the poster (retention) |
+//! | approval | `poster#<id>` / `approval` | with the poster |
+//! | retake lock | `poster#<id>` / `lock` | after [`LOCK_SECS`] (taken over atomically) |
+//! | run marker | `job#<id>` / `run` | after [`RUN_MARKER_SECS`] |
+//! | history entry | `history#<team>#<user>` / `<created_at>#<id>` | with the poster |
+//! | seen request | `request#<sha256 of the signature>` / `seen` | after [`REPLAY_SECS`] |
+
+use serde::{Deserialize, Serialize};
+use sha2::Digest;
+use time::OffsetDateTime;
+use uuid::Uuid;
+
+use super::{Pipeline, PipelineError};
+use crate::job::{Job, PosterRecord, Requester};
+use crate::state::{Claim, Key};
+
+/// How long a retake may hold its poster's lock; longer than any invocation (Lambda's limit is
+/// 15 minutes), so only a crashed take's lock ever expires, and then it is taken over.
+pub(super) const LOCK_SECS: i64 = 15 * 60;
+/// How long a job's run marker is kept: far longer than Lambda keeps an async event (six
+/// hours at most) or retries an `Invoke`, so any duplicate delivery finds it.
+const RUN_MARKER_SECS: i64 = 2 * 24 * 3600;
+/// How long a request's signature is remembered: Slack's replay window (five minutes either
+/// side of the request's timestamp) with a margin.
+const REPLAY_SECS: i64 = 15 * 60;
+
+pub(super) fn now() -> i64 {
+    OffsetDateTime::now_utc().unix_timestamp()
+}
+
+/// Who approved a poster, and when: written once, by the first approval.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub(crate) struct Approval {
+    pub(crate) by: String,
+    pub(crate) at: i64,
+}
+
+/// One poster in a requester's history.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub(crate) struct HistoryEntry {
+    pub(crate) id: Uuid,
+    pub(crate) created_at: i64,
+}
+
+fn record_key(id: Uuid) -> Key {
+    Key::new(format!("poster#{id}"), "record")
+}
+
+fn approval_key(id: Uuid) -> Key {
+    Key::new(format!("poster#{id}"), "approval")
+}
+
+fn lock_key(id: Uuid) -> Key {
+    Key::new(format!("poster#{id}"), "lock")
+}
+
+fn history_pk(requester: &Requester) -> String {
+    format!(
+        "history#{}#{}",
+        requester.team_id.as_deref().unwrap_or("-"),
+        requester.user_id
+    )
+}
+
+fn json<T: Serialize>(value: &T) -> Result<String, PipelineError> {
+    serde_json::to_string(value).map_err(|e| PipelineError::Record(Box::new(e)))
+}
+
+fn parse<T: for<'de> Deserialize<'de>>(text: &str) -> Result<T, PipelineError> {
+    serde_json::from_str(text).map_err(|e| PipelineError::Record(Box::new(e)))
+}
+
+impl Pipeline {
+    /// When a record made now stops being kept: with its poster.
+    fn retention_end(&self, from: i64) -> i64 {
+        from + i64::try_from(self.retention.as_secs()).unwrap_or(i64::MAX / 2)
+    }
+
+    /// Keeps `record` (what a retake or an approval needs) and lists it in its requester's
+    /// history.
+    pub(super) async fn put_record(&self, record: &PosterRecord) -> Result<(), PipelineError> {
+        let until = self.retention_end(record.created_at);
+        self.state
+            .put(&record_key(record.id), json(record)?, Some(until))
+            .await?;
+        let entry = HistoryEntry {
+            id: record.id,
+            created_at: record.created_at,
+        };
+        // Sort keys order by time, then id: zero-padded seconds sort as numbers do.
+        let sk = format!("{:012}#{}", record.created_at, record.id);
+        self.state
+            .put(
+                &Key::new(history_pk(&record.requester), sk),
+                json(&entry)?,
+                Some(until),
+            )
+            .await?;
+        Ok(())
+    }
+
+    /// The record of poster `id`, with its approval if it has one.
+    pub(super) async fn record(&self, id: Uuid) -> Result<PosterRecord, PipelineError> {
+        let now = now();
+        let item = self
+            .state
+            .get(&record_key(id), now)
+            .await?
+            .ok_or(PipelineError::UnknownPoster(id))?;
+        let mut record: PosterRecord = parse(&item.value)?;
+        if let Some(approval) = self.approval(id).await? {
+            record.approved_by = Some(approval.by);
+            record.approved_at = Some(approval.at);
+        }
+        Ok(record)
+    }
+
+    pub(super) async fn approval(&self, id: Uuid) -> Result<Option<Approval>, PipelineError> {
+        match self.state.get(&approval_key(id), now()).await? {
+            Some(item) => Ok(Some(parse(&item.value)?)),
+            None => Ok(None),
+        }
+    }
+
+    /// Records `approval` of poster `record` unless it already has one: `Ok(None)` when this
+    /// approval won, `Ok(Some(first))` with the approval that got there first.
+    pub(super) async fn claim_approval(
+        &self,
+        record: &PosterRecord,
+        approval: &Approval,
+    ) -> Result<Option<Approval>, PipelineError> {
+        let until = self.retention_end(record.created_at);
+        match self
+            .state
+            .claim(
+                &approval_key(record.id),
+                json(approval)?,
+                Some(until),
+                now(),
+            )
+            .await?
+        {
+            Claim::Won => Ok(None),
+            Claim::Held(item) => Ok(Some(parse(&item.value)?)),
+        }
+    }
+
+    /// Marks `job` as started. `false`: it already was — this is a second delivery of the
+    /// same job (Lambda delivers async events at least once, and the SDK retries ambiguous
+    /// `Invoke`s), which must have no effect.
+    pub(super) async fn claim_run(&self, job: &Job) -> Result<bool, PipelineError> {
+        let now = now();
+        let value = serde_json::json!({ "started_at": now }).to_string();
+        let claim = self
+            .state
+            .claim(
+                &Key::new(format!("job#{}", job.id), "run"),
+                value,
+                Some(job.accepted_at.max(now) + RUN_MARKER_SECS),
+                now,
+            )
+            .await?;
+        Ok(claim == Claim::Won)
+    }
+
+    /// Takes poster `source`'s retake lock for `job`. `false`: another take holds it. A lock
+    /// left by a crashed take expires and is taken over in the same conditional write.
+    pub(super) async fn take_lock(&self, source: Uuid, job: &Job) -> Result<bool, PipelineError> {
+        let now = now();
+        let claim = self
+            .state
+            .claim(
+                &lock_key(source),
+                job.id.to_string(),
+                Some(now + LOCK_SECS),
+                now,
+            )
+            .await
+            .map_err(PipelineError::Lock)?;
+        Ok(claim == Claim::Won)
+    }
+
+    /// Releases the lock `job` holds on `source`; never someone else's.
+    pub(super) async fn release_lock(&self, source: Uuid, job: &Job) -> Result<(), PipelineError> {
+        self.state
+            .delete(&lock_key(source), Some(&job.id.to_string()))
+            .await
+            .map_err(PipelineError::Lock)?;
+        Ok(())
+    }
+
+    /// Whether this is the first time a request with `signature` arrives. A replay inside
+    /// Slack's five-minute window verifies like the original, so the signature itself is what
+    /// tells them apart: a second sight starts nothing.
+    pub(crate) async fn first_sight(&self, signature: &str) -> Result<bool, PipelineError> {
+        let now = now();
+        let digest = hex::encode(sha2::Sha256::digest(signature.as_bytes()));
+        let claim = self
+            .state
+            .claim(
+                &Key::new(format!("request#{digest}"), "seen"),
+                String::new(),
+                Some(now + REPLAY_SECS),
+                now,
+            )
+            .await?;
+        Ok(claim == Claim::Won)
+    }
+}
