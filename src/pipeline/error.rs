@@ -28,6 +28,8 @@ pub enum PipelineError {
     Task(#[from] tokio::task::JoinError),
     #[error("ran out of time before the model answered")]
     OutOfTime,
+    #[error("the job ran out of time before it finished")]
+    Overran,
     #[error("poster {0} has no stored record")]
     UnknownPoster(Uuid),
     #[error("a poster record could not be read or written")]
@@ -154,6 +156,12 @@ impl PipelineError {
                 "Please try again in a minute.",
                 Cause::TimedOut,
                 "OutOfTime",
+            ),
+            PipelineError::Overran => e(
+                "Marquee ran out of time before your poster was finished.",
+                "Slack or storage was unusually slow. If the poster doesn't appear in a minute, please try again.",
+                Cause::TimedOut,
+                "Overran",
             ),
             PipelineError::ModelNotConfigured(_) => e(
                 "That model isn't set up on this Marquee.",

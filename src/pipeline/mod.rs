@@ -18,9 +18,9 @@ use crate::errors::ErrorChain;
 use crate::job::{Job, PosterRecord, PosterSpec, ReplyTo, Requester, Task};
 use crate::model::{ImageRequest, ModelId, Models};
 use crate::poster;
-use crate::slack::SlackClient;
 use crate::slack::blocks;
 use crate::slack::web::WebClient;
+use crate::slack::{SlackClient, SlackError};
 use crate::state::StateStore;
 use crate::store::{Link, LinkSigner, ObjectMeta, ObjectStore, poster_key};
 
@@ -33,6 +33,12 @@ const DEFAULT_RETENTION: Duration = Duration::from_secs(30 * 24 * 3600);
 
 /// Time kept back from a deadline for storing the poster and posting to Slack.
 const DELIVERY_RESERVE: Duration = Duration::from_secs(8);
+
+/// Time kept back from a deadline, whatever the job is doing, for one failure message: the
+/// whole task is cut off this long before Lambda would kill the invocation, so the requester
+/// always hears what happened. Smaller than [`DELIVERY_RESERVE`]: a job that has its art
+/// still gets most of the delivery time before it is cut off.
+const FAILURE_RESERVE: Duration = Duration::from_secs(5);
 
 mod approve;
 pub use approve::Approvers;
@@ -330,13 +336,24 @@ impl Pipeline {
     /// The worker: does what `job` asks and reports to the requester however it ends.
     pub(crate) async fn run(&self, job: Job, deadline: Option<Instant>) -> Outcome {
         let ReplyTo::SlackResponseUrl { response_url, .. } = &job.reply_to;
-        let result = match self.claim_run(&job).await {
-            Ok(true) => self.do_task(&job, deadline).await,
-            Ok(false) => {
-                tracing::warn!(job = %job.id, "a second delivery of a job that already ran; ignored");
-                return Outcome::Duplicate;
+        let work = async {
+            match self.claim_run(&job).await {
+                Ok(true) => Some(self.do_task(&job, deadline).await),
+                Ok(false) => None,
+                Err(e) => Some(Err((e, String::new()))),
             }
-            Err(e) => Err((e, String::new())),
+        };
+        // Every call the task makes (model, store, Slack) ends before the cut-off, however
+        // slow, so the failure message below always has its reserve.
+        let finished = match deadline {
+            Some(d) => tokio::time::timeout_at(d - FAILURE_RESERVE, work)
+                .await
+                .unwrap_or(Some(Err((PipelineError::Overran, String::new())))),
+            None => work.await,
+        };
+        let Some(result) = finished else {
+            tracing::warn!(job = %job.id, "a second delivery of a job that already ran; ignored");
+            return Outcome::Duplicate;
         };
         let (error, description) = match result {
             Ok(outcome) => return outcome,
@@ -345,7 +362,13 @@ impl Pipeline {
         let explanation = error.explain();
         tracing::warn!(job = %job.id, kind = explanation.kind, error = %ErrorChain(&error), "job failed");
         let message = blocks::failure(explanation.headline, &explanation.advice, &description);
-        match self.slack.respond(response_url, &message).await {
+        let told = match deadline {
+            Some(d) => tokio::time::timeout_at(d, self.slack.respond(response_url, &message))
+                .await
+                .unwrap_or(Err(SlackError::OutOfTime)),
+            None => self.slack.respond(response_url, &message).await,
+        };
+        match told {
             Ok(()) => Outcome::FailedAndTold {
                 kind: explanation.kind,
             },

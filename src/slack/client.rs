@@ -30,6 +30,9 @@ pub(crate) enum SlackError {
     /// The cause has had its URL removed ([`reqwest::Error::without_url`]).
     #[error("could not reach slack")]
     Transport(#[source] reqwest::Error),
+    /// The invocation's time ran out before Slack answered.
+    #[error("slack did not answer before the invocation's deadline")]
+    OutOfTime,
 }
 
 /// The HTTP client for everything Marquee sends to Slack: response_urls, the Web API and file

@@ -56,18 +56,35 @@ impl Dispatcher for Queued {
 struct ResponseUrls {
     origin: String,
     posts: Arc<Mutex<Vec<Value>>>,
+    /// How long the next post is held before it is answered (it is recorded on arrival, as
+    /// Slack shows a message it has taken even when its answer is slow).
+    stall_next: Arc<Mutex<Option<Duration>>>,
+}
+
+#[derive(Clone)]
+struct Recorder {
+    posts: Arc<Mutex<Vec<Value>>>,
+    stall_next: Arc<Mutex<Option<Duration>>>,
 }
 
 impl ResponseUrls {
     async fn start() -> ResponseUrls {
         let posts = Arc::new(Mutex::new(Vec::new()));
+        let stall_next = Arc::new(Mutex::new(None));
         let app = axum::Router::new()
             .route("/commands/{*rest}", post(record))
-            .with_state(posts.clone());
+            .with_state(Recorder {
+                posts: posts.clone(),
+                stall_next: stall_next.clone(),
+            });
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let origin = format!("http://{}", listener.local_addr().unwrap());
         tokio::spawn(async move { axum::serve(listener, app).await });
-        ResponseUrls { origin, posts }
+        ResponseUrls {
+            origin,
+            posts,
+            stall_next,
+        }
     }
 
     fn url(&self) -> String {
@@ -82,8 +99,12 @@ impl ResponseUrls {
     }
 }
 
-async fn record(State(posts): State<Arc<Mutex<Vec<Value>>>>, Json(message): Json<Value>) {
-    posts.lock().unwrap().push(message);
+async fn record(State(recorder): State<Recorder>, Json(message): Json<Value>) {
+    recorder.posts.lock().unwrap().push(message);
+    let stall = recorder.stall_next.lock().unwrap().take();
+    if let Some(stall) = stall {
+        tokio::time::sleep(stall).await;
+    }
 }
 
 struct Harness {
@@ -427,4 +448,41 @@ async fn the_first_approval_wins_and_everyone_is_told_the_truth() {
         told[0]
     );
     assert_eq!(told[0]["response_type"], "ephemeral");
+}
+
+/// Whatever the job is doing when its time runs out — here, waiting on a Slack that took the
+/// poster but will not answer — it is cut off with enough of the invocation left to tell the
+/// requester, rather than killed by Lambda in silence.
+#[tokio::test]
+async fn a_job_out_of_time_tells_the_requester_before_the_deadline() {
+    let h = harness().await;
+    *h.slack.stall_next.lock().unwrap() = Some(Duration::from_secs(30));
+    let job = poster_job(h.slack.url());
+    let mut context = Context::default();
+    // Enough for the offline model (the model is given what is left after the delivery
+    // reserve), not for a Slack that never answers.
+    let budget = Duration::from_secs(14);
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap();
+    context.deadline = u64::try_from((now + budget).as_millis()).unwrap();
+
+    let started = std::time::Instant::now();
+    let result = h
+        .handler
+        .handle(LambdaEvent::new(
+            serde_json::to_value(&job).unwrap(),
+            context,
+        ))
+        .await
+        .unwrap();
+    assert!(started.elapsed() < budget, "took {:?}", started.elapsed());
+    assert_eq!(result["kind"], "Overran", "{result}");
+    let posts = h.slack.posts();
+    assert_eq!(posts.len(), 2, "{posts:#?}");
+    assert!(
+        posts[1].to_string().contains("ran out of time"),
+        "{}",
+        posts[1]
+    );
 }
