@@ -4,7 +4,11 @@
 # acked within 3 s, every job is delivered exactly once, and the server's memory stays flat.
 #
 # Usage: scripts/load.sh [serve|lambda|all] [--requests N] [--concurrency C]
-#   serve   `marquee serve` (release build), jobs run in-process            (default)
+#                        [--binary PATH] [--state local|dynamo]
+#   serve   `marquee serve` (release build, or --binary), jobs run in-process  (default)
+#           --state dynamo keeps its state (the replay guard on the ack path, run markers,
+#           records) in a DynamoDB table on dynalite instead of files (dynalite comes from
+#           scripts/test-tools.sh)
 #   lambda  the `marquee-lambda` binary under `cargo lambda watch --release --ignore-changes`
 #           (a file change elsewhere in the tree must not restart instances mid-job), its
 #           self-invocations going through load.py's async-invoke stand-in (202 now, forwarded)
@@ -19,11 +23,15 @@ cd "$(dirname "$0")/.."
 ROOT=$PWD
 mode=serve
 extra=()
+binary=target/release/marquee
+state=local
 while [[ $# -gt 0 ]]; do
     case $1 in
         serve | lambda | all) mode=$1; shift ;;
         --requests | --concurrency) extra+=("$1" "$2"); shift 2 ;;
-        -h | --help) sed -n '2,14p' "$0"; exit 0 ;;
+        --binary) binary=$2; shift 2 ;;
+        --state) state=$2; shift 2 ;;
+        -h | --help) sed -n '2,18p' "$0"; exit 0 ;;
         *) echo "load.sh: unknown argument $1" >&2; exit 2 ;;
     esac
 done
@@ -37,8 +45,10 @@ if [[ ! -x $venv/bin/python ]] || ! "$venv/bin/python" -c 'import aiohttp' 2>/de
 fi
 py="$venv/bin/python"
 
-echo "==> cargo build --release --bins" >&2
-nice -n 19 cargo build --release --bins >&2
+if [[ $binary == target/release/marquee ]]; then
+    echo "==> cargo build --release --bins" >&2
+    nice -n 19 cargo build --release --bins >&2
+fi
 
 free_port() { "$py" -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
 
@@ -68,20 +78,48 @@ wait_http() { # url seconds
     return 1
 }
 
+# Starts dynalite and creates the state table (the template's key schema); sets state_env to
+# the environment the server needs to use it.
+start_dynamo() {
+    local dport tools
+    dport=$(free_port)
+    tools=$(scripts/test-tools.sh)
+    setsid nice -n 19 "$tools/dynalite" --port "$dport" >"$work/dynalite.log" 2>&1 &
+    pids+=("$!")
+    for _ in $(seq 100); do
+        (exec 3<>"/dev/tcp/127.0.0.1/$dport") 2>/dev/null && break
+        sleep 0.1
+    done
+    # dynalite checks that a request is signed, not the signature.
+    curl -fsS -o /dev/null "http://127.0.0.1:$dport/" \
+        -H 'X-Amz-Target: DynamoDB_20120810.CreateTable' \
+        -H 'Content-Type: application/x-amz-json-1.0' \
+        -H 'Authorization: AWS4-HMAC-SHA256 Credential=AKIDLOCALLOAD/20260101/us-east-1/dynamodb/aws4_request, SignedHeaders=host, Signature=0' \
+        -d '{"TableName":"marquee-load","BillingMode":"PAY_PER_REQUEST","AttributeDefinitions":[{"AttributeName":"pk","AttributeType":"S"},{"AttributeName":"sk","AttributeType":"S"}],"KeySchema":[{"AttributeName":"pk","KeyType":"HASH"},{"AttributeName":"sk","KeyType":"RANGE"}]}'
+    sleep 1
+    state_env=(MARQUEE_TABLE=marquee-load "AWS_ENDPOINT_URL_DYNAMODB=http://127.0.0.1:$dport"
+        AWS_REGION=us-east-1 AWS_ACCESS_KEY_ID=AKIDLOCALLOAD
+        AWS_SECRET_ACCESS_KEY=local-load-secret AWS_EC2_METADATA_DISABLED=true)
+}
+
 run_serve() {
     local port rport
     port=$(free_port)
     rport=$(free_port)
-    echo "==> (a) marquee serve on 127.0.0.1:$port, receiver on :$rport" >&2
-    SLACK_SIGNING_SECRET=$SECRET MARQUEE_MODEL=offline MARQUEE_DATA_DIR="$work/serve-data" \
+    state_env=()
+    if [[ $state == dynamo ]]; then
+        start_dynamo
+    fi
+    echo "==> (a) $binary serve on 127.0.0.1:$port (state: $state), receiver on :$rport" >&2
+    env "${state_env[@]}" SLACK_SIGNING_SECRET=$SECRET MARQUEE_MODEL=offline MARQUEE_DATA_DIR="$work/serve-data" \
         MARQUEE_RESPONSE_URL_HOSTS="http://127.0.0.1:$rport" MARQUEE_LOG=warn \
-        setsid nice -n 19 target/release/marquee serve --addr "127.0.0.1:$port" \
+        setsid nice -n 19 "$binary" serve --addr "127.0.0.1:$port" \
         >"$work/serve.log" 2>&1 &
     local server=$!
     pids+=("$server")
     wait_http "http://127.0.0.1:$port/healthz" 30
     machine
-    echo "command: scripts/load.sh serve ${extra[*]}"
+    echo "command: scripts/load.sh serve ${extra[*]} --binary $binary --state $state"
     "$py" tools/load/load.py --url "http://127.0.0.1:$port/slack/commands" --secret "$SECRET" \
         --receiver-port "$rport" --pid "$server" "${extra[@]}"
 }

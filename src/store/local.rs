@@ -59,55 +59,12 @@ impl ObjectStore for LocalStore {
         write_atomic(key, &path.with_extension("json"), &sidecar).await
     }
 
-    async fn put_json(&self, key: &str, json: Vec<u8>) -> Result<(), StoreError> {
-        let path = self.path_for(key)?;
-        write_atomic(key, &path, &json).await
-    }
-
     async fn get(&self, key: &str) -> Result<Option<Vec<u8>>, StoreError> {
         let path = self.path_for(key)?;
         match tokio::fs::read(&path).await {
             Ok(bytes) => Ok(Some(bytes)),
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
             Err(e) => Err(StoreError::Get {
-                key: key.to_owned(),
-                source: Box::new(e),
-            }),
-        }
-    }
-
-    async fn put_json_if_absent(&self, key: &str, json: Vec<u8>) -> Result<bool, StoreError> {
-        let path = self.path_for(key)?;
-        let put_err = |e: std::io::Error| StoreError::Put {
-            key: key.to_owned(),
-            source: Box::new(e),
-        };
-        if let Some(parent) = path.parent() {
-            tokio::fs::create_dir_all(parent).await.map_err(put_err)?;
-        }
-        // `create_new` is atomic: of two racing writers exactly one creates the file.
-        match tokio::fs::OpenOptions::new()
-            .write(true)
-            .create_new(true)
-            .open(&path)
-            .await
-        {
-            Ok(mut file) => {
-                use tokio::io::AsyncWriteExt;
-                file.write_all(&json).await.map_err(put_err)?;
-                Ok(true)
-            }
-            Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => Ok(false),
-            Err(e) => Err(put_err(e)),
-        }
-    }
-
-    async fn delete(&self, key: &str) -> Result<(), StoreError> {
-        let path = self.path_for(key)?;
-        match tokio::fs::remove_file(&path).await {
-            Ok(()) => Ok(()),
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(()),
-            Err(e) => Err(StoreError::Delete {
                 key: key.to_owned(),
                 source: Box::new(e),
             }),
@@ -147,29 +104,9 @@ mod tests {
     }
 
     #[tokio::test]
-    async fn json_documents_and_exclusive_creation() {
+    async fn missing_objects_read_as_none_and_keys_are_checked() {
         let (_d, s) = store();
-        assert_eq!(s.get("jobs/a.json").await.unwrap(), None);
-        s.put_json("jobs/a.json", b"{}".to_vec()).await.unwrap();
-        assert_eq!(s.get("jobs/a.json").await.unwrap(), Some(b"{}".to_vec()));
-        assert!(
-            s.put_json_if_absent("locks/a.json", b"1".to_vec())
-                .await
-                .unwrap()
-        );
-        assert!(
-            !s.put_json_if_absent("locks/a.json", b"2".to_vec())
-                .await
-                .unwrap()
-        );
-        assert_eq!(s.get("locks/a.json").await.unwrap(), Some(b"1".to_vec()));
-        s.delete("locks/a.json").await.unwrap();
-        s.delete("locks/a.json").await.unwrap();
-        assert!(
-            s.put_json_if_absent("locks/a.json", b"3".to_vec())
-                .await
-                .unwrap()
-        );
+        assert_eq!(s.get("posters/a.png").await.unwrap(), None);
         assert!(s.get("../x").await.is_err());
     }
 }

@@ -52,29 +52,19 @@ pub enum StoreError {
         #[source]
         source: Box<dyn std::error::Error + Send + Sync>,
     },
-    #[error("could not delete {key}")]
-    Delete {
-        key: String,
-        #[source]
-        source: Box<dyn std::error::Error + Send + Sync>,
-    },
     #[error("{0} is not a valid object key")]
     BadKey(String),
 }
 
-/// Where finished posters go.
+/// Where finished posters go: bytes only. Everything Marquee remembers about a poster (its
+/// record, approval, locks) is in the [state store](crate::state), which has the conditional
+/// writes and counters S3 lacks.
 #[async_trait]
 pub trait ObjectStore: Send + Sync {
     /// Stores a PNG privately under `key`.
     async fn put_png(&self, key: &str, png: Vec<u8>, meta: &ObjectMeta) -> Result<(), StoreError>;
-    /// Stores a small JSON document (poster records, locks) under `key`, replacing any.
-    async fn put_json(&self, key: &str, json: Vec<u8>) -> Result<(), StoreError>;
     /// Reads `key`; `None` when there is no such object.
     async fn get(&self, key: &str) -> Result<Option<Vec<u8>>, StoreError>;
-    /// Stores `json` under `key` only if nothing is there yet; `false` when something is.
-    async fn put_json_if_absent(&self, key: &str, json: Vec<u8>) -> Result<bool, StoreError>;
-    /// Removes `key`; removing a missing object is not an error.
-    async fn delete(&self, key: &str) -> Result<(), StoreError>;
 }
 
 /// The object key for a job's poster: dated, and unguessable thanks to the job's random id.

@@ -41,31 +41,6 @@ impl S3Store {
             .content_type(content_type)
             .body(ByteStream::from(body))
     }
-
-    /// Writes a JSON document; with `if_absent`, only when no object exists (S3's conditional
-    /// write, `If-None-Match: *`), answering `false` when one does.
-    async fn put_json_with(
-        &self,
-        key: &str,
-        json: Vec<u8>,
-        if_absent: bool,
-    ) -> Result<bool, StoreError> {
-        check_key(key)?;
-        let mut put = self.put_request(key, json, "application/json");
-        if if_absent {
-            put = put.if_none_match("*");
-        }
-        match put.send().await {
-            Ok(_) => Ok(true),
-            Err(e) if if_absent && e.raw_response().is_some_and(|r| r.status().as_u16() == 412) => {
-                Ok(false)
-            }
-            Err(e) => Err(StoreError::Put {
-                key: key.to_owned(),
-                source: Box::new(e),
-            }),
-        }
-    }
 }
 
 #[async_trait]
@@ -88,10 +63,6 @@ impl ObjectStore for S3Store {
             source: Box::new(e),
         })?;
         Ok(())
-    }
-
-    async fn put_json(&self, key: &str, json: Vec<u8>) -> Result<(), StoreError> {
-        self.put_json_with(key, json, false).await.map(|_| ())
     }
 
     async fn get(&self, key: &str) -> Result<Option<Vec<u8>>, StoreError> {
@@ -117,24 +88,5 @@ impl ObjectStore for S3Store {
                 source: Box::new(e),
             }),
         }
-    }
-
-    async fn put_json_if_absent(&self, key: &str, json: Vec<u8>) -> Result<bool, StoreError> {
-        self.put_json_with(key, json, true).await
-    }
-
-    async fn delete(&self, key: &str) -> Result<(), StoreError> {
-        check_key(key)?;
-        self.client
-            .delete_object()
-            .bucket(&self.bucket)
-            .key(key)
-            .send()
-            .await
-            .map_err(|e| StoreError::Delete {
-                key: key.to_owned(),
-                source: Box::new(e),
-            })?;
-        Ok(())
     }
 }
