@@ -45,14 +45,20 @@ pub const ALLOWED_MODELS: &str = "stability.stable-image-core-v1:1,stability.sta
 /// The function's logical id in `template.yaml`.
 const FUNCTION: &str = "MarqueeFunction";
 
-/// `template.yaml` with the test deployment's values: the stack's bucket and the models above;
-/// every other parameter keeps its default. Tests derive the function's model settings and its
-/// permissions from this, never from hand-written copies.
+/// The state table's logical id in `template.yaml`, and its name in the test deployment (one
+/// dynalite per test run holds it, so the name need not be unique).
+const STATE_TABLE: &str = "StateTable";
+const TABLE_NAME: &str = "marquee-test-state";
+
+/// `template.yaml` with the test deployment's values: the stack's bucket and table and the
+/// models above; every other parameter keeps its default. Tests derive the function's model
+/// settings and its permissions from this, never from hand-written copies.
 pub fn deployment(bucket: &str) -> cfn::Deployment {
     cfn::Deployment::from_repo()
         .param("DefaultModel", DEFAULT_MODEL)
         .param("AllowedModels", ALLOWED_MODELS)
         .bucket("PosterBucket", bucket)
+        .table(STATE_TABLE, TABLE_NAME)
 }
 
 /// The same deployment with Nova Canvas put, by the admin, in a region Bedrock does not serve
