@@ -204,6 +204,11 @@ impl Deployment {
         self
     }
 
+    /// What `Fn::GetAtt` of `target` (`LogicalId.Attribute`) returns in this deployment.
+    pub fn get_att(&self, target: &str) -> String {
+        self.attribute(target).as_str().to_owned()
+    }
+
     /// The YAML as written at `path` (map keys from the root), unevaluated. For checks that
     /// must hold whatever the parameters: a key under an `!If` is written even when this
     /// deployment's conditions evaluate it away.
