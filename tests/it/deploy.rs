@@ -504,10 +504,9 @@ fn state_table_is_the_state_stores_table_and_is_kept_safe() {
             .as_str(),
         "true"
     );
-    assert_eq!(
-        props.at(&["SSESpecification", "SSEEnabled"]).as_str(),
-        "true"
-    );
+    let sse = props.at(&["SSESpecification"]);
+    assert_eq!(sse.at(&["SSEEnabled"]).as_str(), "true");
+    assert_eq!(sse.at(&["SSEType"]).as_str(), "KMS");
     assert_eq!(
         d.function_env(FUNCTION)
             .get("MARQUEE_TABLE")
