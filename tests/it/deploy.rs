@@ -599,27 +599,41 @@ fn function_may_make_only_the_state_stores_calls_on_its_table() {
     ));
 }
 
-/// Retake locks live under locks/: the role may take (conditional put), read and release
-/// them, and S3 expires any a crash leaves behind.
+/// The bucket holds only posters: the role may write and read `posters/` and list the bucket
+/// (so a missing poster is a 404), nothing else, and deletes nothing. Records and retake locks
+/// are in the state table, and no lifecycle rule is left for prefixes nobody writes.
 #[test]
-fn retake_locks_are_granted_and_expire() {
+fn the_bucket_holds_only_posters() {
     let d = deployment();
     let statements = d.function_statements(FUNCTION);
-    for action in ["s3:PutObject", "s3:GetObject", "s3:DeleteObject"] {
+    let object = |key: &str| format!("arn:aws:s3:::posters-bucket/{key}");
+    for action in ["s3:PutObject", "s3:GetObject"] {
         assert!(
-            cfn::allows(
-                &statements,
-                action,
-                "arn:aws:s3:::posters-bucket/locks/0b7c.json"
-            ),
-            "{action} on locks/"
+            cfn::allows(&statements, action, &object("posters/0b7c.png")),
+            "{action} on posters/"
         );
+        for key in ["jobs/0b7c.json", "locks/0b7c.json", "0b7c.png"] {
+            assert!(
+                !cfn::allows(&statements, action, &object(key)),
+                "{action} on {key}"
+            );
+        }
     }
     assert!(!cfn::allows(
         &statements,
         "s3:DeleteObject",
-        "arn:aws:s3:::posters-bucket/posters/0b7c.png"
+        &object("posters/0b7c.png")
     ));
+    let s3_actions: BTreeSet<&str> = statements
+        .iter()
+        .flat_map(|s| &s.actions)
+        .map(String::as_str)
+        .filter(|a| a.starts_with("s3:"))
+        .collect();
+    assert_eq!(
+        s3_actions,
+        BTreeSet::from(["s3:PutObject", "s3:GetObject", "s3:ListBucket"])
+    );
     let rules = d.eval_at(&[
         "Resources",
         "PosterBucket",
@@ -627,14 +641,12 @@ fn retake_locks_are_granted_and_expire() {
         "LifecycleConfiguration",
         "Rules",
     ]);
-    assert!(
-        rules
-            .as_list()
-            .iter()
-            .any(|r| r.get("Prefix").map(Evaluated::as_str) == Some("locks/")
-                && r.get("ExpirationInDays").map(Evaluated::as_str) == Some("1")),
-        "no one-day lifecycle rule for locks/"
-    );
+    let prefixes: Vec<&str> = rules
+        .as_list()
+        .iter()
+        .filter_map(|r| r.get("Prefix").map(Evaluated::as_str))
+        .collect();
+    assert_eq!(prefixes, ["posters/"]);
 }
 
 /// `sam build` of a rust-cargolambda function is a SAM beta feature: without the opt-in SAM
