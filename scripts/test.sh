@@ -1,10 +1,10 @@
 #!/usr/bin/env bash
 # The whole test suite, on a fresh machine or a laptop: installs the local stack's tools
-# (cargo-lambda, SeaweedFS, cfn-lint, SAM CLI; zig for the Lambda build) into .tools/, then runs
-# formatting and lint checks, every unit, integration and end-to-end test (the end-to-end tests
-# start SeaweedFS, `cargo lambda watch` and the Bedrock, Slack and Lambda stand-ins themselves),
-# and the deployment checks: cfn-lint, `sam validate --lint` and the Lambda build for the
-# template's architecture.
+# (cargo-lambda, SeaweedFS, dynalite, cfn-lint, SAM CLI; zig for the Lambda build) into .tools/,
+# then runs formatting and lint checks, every unit, integration and end-to-end test (the
+# end-to-end tests start SeaweedFS, dynalite behind its IAM proxy, `cargo lambda watch` and the
+# Bedrock, Slack and Lambda stand-ins themselves), and the deployment checks: cfn-lint,
+# `sam validate --lint` and the Lambda build for the template's architecture.
 #
 # Usage: scripts/test.sh [--quick]
 #   --quick  skip the Lambda build (the slowest step, and the only one that needs zig)
@@ -21,7 +21,7 @@ quick=0
 for arg in "$@"; do
     case $arg in
         --quick) quick=1 ;;
-        -h | --help) sed -n '2,9p' "$0"; exit 0 ;;
+        -h | --help) sed -n '2,10p' "$0"; exit 0 ;;
         *) echo "test.sh: unknown argument: $arg" >&2; exit 2 ;;
     esac
 done

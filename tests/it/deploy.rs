@@ -37,6 +37,7 @@ const REQUIRED_ENV_VARS: &[&str] = &[
     "MARQUEE_ALLOWED_MODELS",
     "MARQUEE_MODEL_REGIONS",
     "MARQUEE_BUCKET",
+    "MARQUEE_TABLE",
     "MARQUEE_LINK_TTL",
     "MARQUEE_LOG",
     "SLACK_SIGNING_SECRET_ARN",
@@ -64,9 +65,19 @@ fn repo_file(name: &str) -> String {
 /// The Lambda function's logical id in the template.
 const FUNCTION: &str = "MarqueeFunction";
 
-/// The template with its parameters' defaults; the bucket is named so `!GetAtt` of it evaluates.
+/// The state table's logical id in the template.
+const STATE_TABLE: &str = "StateTable";
+
+/// The state table's name and ARN in [`deployment`].
+const TABLE_NAME: &str = "state-table";
+const TABLE_ARN: &str = "arn:aws:dynamodb:us-east-1:123456789012:table/state-table";
+
+/// The template with its parameters' defaults; the bucket and the table are named so `!GetAtt`
+/// of them evaluates.
 fn deployment() -> Deployment {
-    Deployment::from_repo().bucket("PosterBucket", "posters-bucket")
+    Deployment::from_repo()
+        .bucket("PosterBucket", "posters-bucket")
+        .table(STATE_TABLE, TABLE_NAME)
 }
 
 /// The function resource's value at `path` (e.g. `["Properties", "Timeout"]`), evaluated.
@@ -410,27 +421,219 @@ fn the_templates_model_settings_put_each_model_in_its_granted_region() {
     assert_eq!(config.region_for(ModelId::Offline), None);
 }
 
-/// Retake locks live under locks/: the role may take (conditional put), read and release
-/// them, and S3 expires any a crash leaves behind.
+/// A string constant of a Rust source file (`const NAME: &str = "value";`), so the drift tests
+/// read the state store's attribute names where the store declares them.
+fn str_const(source: &str, name: &str) -> String {
+    let decl = format!("const {name}: &str = \"");
+    let start = source
+        .find(&decl)
+        .unwrap_or_else(|| panic!("no `{decl}...\";`"))
+        + decl.len();
+    let len = source[start..]
+        .find('"')
+        .unwrap_or_else(|| panic!("`{decl}` is not closed"));
+    source[start..start + len].to_owned()
+}
+
+/// The table is the one `src/state/dynamo.rs` talks to: string keys `pk` (HASH) and `sk`
+/// (RANGE), TTL on its expiry attribute, no index (the role is granted none). And it is kept
+/// safe: on demand, point-in-time recovery, encrypted with a KMS key, retained on delete.
 #[test]
-fn retake_locks_are_granted_and_expire() {
+fn state_table_is_the_state_stores_table_and_is_kept_safe() {
+    let d = deployment();
+    let source = repo_file("src/state/dynamo.rs");
+    let (pk, sk, expires) = (
+        str_const(&source, "PK"),
+        str_const(&source, "SK"),
+        str_const(&source, "EXPIRES"),
+    );
+    let table = d.eval_at(&["Resources", STATE_TABLE]);
+    assert_eq!(table.at(&["Type"]).as_str(), "AWS::DynamoDB::Table");
+    // Literals, not parameters: approvals and the usage ledger must outlive the stack.
+    for policy in ["DeletionPolicy", "UpdateReplacePolicy"] {
+        assert_eq!(
+            d.at(&["Resources", STATE_TABLE, policy]),
+            &Value::from("Retain"),
+            "{policy}"
+        );
+    }
+    let props = table.at(&["Properties"]);
+    assert_eq!(props.at(&["BillingMode"]).as_str(), "PAY_PER_REQUEST");
+    let pairs = |list: &str, a: &str, b: &str| -> Vec<(String, String)> {
+        props
+            .at(&[list])
+            .as_list()
+            .iter()
+            .map(|e| {
+                (
+                    e.at(&[a]).as_str().to_owned(),
+                    e.at(&[b]).as_str().to_owned(),
+                )
+            })
+            .collect()
+    };
+    assert_eq!(
+        pairs("KeySchema", "AttributeName", "KeyType"),
+        [
+            (pk.clone(), "HASH".to_owned()),
+            (sk.clone(), "RANGE".to_owned())
+        ]
+    );
+    assert_eq!(
+        pairs("AttributeDefinitions", "AttributeName", "AttributeType")
+            .into_iter()
+            .collect::<BTreeSet<_>>(),
+        BTreeSet::from([(pk, "S".to_owned()), (sk, "S".to_owned())])
+    );
+    for index in ["GlobalSecondaryIndexes", "LocalSecondaryIndexes"] {
+        assert!(
+            d.find(&["Resources", STATE_TABLE, "Properties", index])
+                .is_none(),
+            "{index}: the function is granted no index"
+        );
+    }
+    let ttl = props.at(&["TimeToLiveSpecification"]);
+    assert_eq!(ttl.at(&["AttributeName"]).as_str(), expires);
+    assert_eq!(ttl.at(&["Enabled"]).as_str(), "true");
+    assert_eq!(
+        props
+            .at(&[
+                "PointInTimeRecoverySpecification",
+                "PointInTimeRecoveryEnabled"
+            ])
+            .as_str(),
+        "true"
+    );
+    let sse = props.at(&["SSESpecification"]);
+    assert_eq!(sse.at(&["SSEEnabled"]).as_str(), "true");
+    assert_eq!(sse.at(&["SSEType"]).as_str(), "KMS");
+    assert_eq!(
+        d.function_env(FUNCTION)
+            .get("MARQUEE_TABLE")
+            .map(String::as_str),
+        Some(TABLE_NAME)
+    );
+}
+
+/// The DynamoDB operations `src/state/dynamo.rs` calls outside its tests, as IAM actions:
+/// every `self.client.<operation>()` chain, `get_item` read as `dynamodb:GetItem`.
+fn state_store_calls() -> BTreeSet<String> {
+    let source = repo_file("src/state/dynamo.rs");
+    let product = source.split("#[cfg(test)]").next().unwrap_or_default();
+    product
+        .match_indices(".client")
+        .filter_map(|(i, _)| {
+            let rest = product[i + ".client".len()..]
+                .trim_start()
+                .strip_prefix('.')?;
+            let op = &rest[..rest.find('(')?];
+            let camel: String = op
+                .split('_')
+                .map(|word| {
+                    let mut chars = word.chars();
+                    chars
+                        .next()
+                        .map(|c| c.to_ascii_uppercase().to_string() + chars.as_str())
+                        .unwrap_or_default()
+                })
+                .collect();
+            Some(format!("dynamodb:{camel}"))
+        })
+        .collect()
+}
+
+/// Least privilege on the table: one statement, exactly the five item operations
+/// `src/state/dynamo.rs` makes, on exactly the table's ARN (no index, no wildcard).
+#[test]
+fn function_may_make_only_the_state_stores_calls_on_its_table() {
+    let statements = deployment().function_statements(FUNCTION);
+    let dynamo: Vec<_> = statements
+        .iter()
+        .filter(|s| {
+            s.actions
+                .iter()
+                .any(|a| a.to_ascii_lowercase().starts_with("dynamodb:"))
+        })
+        .collect();
+    assert_eq!(dynamo.len(), 1, "{dynamo:?}");
+    let granted = dynamo[0];
+    assert!(granted.allow, "{granted:?}");
+    let actions: BTreeSet<&str> = granted.actions.iter().map(String::as_str).collect();
+    assert_eq!(actions.len(), granted.actions.len(), "repeated actions");
+    assert_eq!(
+        actions,
+        BTreeSet::from([
+            "dynamodb:PutItem",
+            "dynamodb:GetItem",
+            "dynamodb:UpdateItem",
+            "dynamodb:DeleteItem",
+            "dynamodb:Query",
+        ])
+    );
+    assert_eq!(granted.resources, [TABLE_ARN]);
+    assert_eq!(
+        actions,
+        state_store_calls()
+            .iter()
+            .map(String::as_str)
+            .collect::<BTreeSet<_>>(),
+        "granted vs the calls src/state/dynamo.rs makes"
+    );
+    // The same through IAM's evaluation, for what a wildcard elsewhere could let in.
+    for action in [
+        "dynamodb:Scan",
+        "dynamodb:BatchWriteItem",
+        "dynamodb:DeleteTable",
+    ] {
+        assert!(!cfn::allows(&statements, action, TABLE_ARN), "{action}");
+    }
+    assert!(!cfn::allows(
+        &statements,
+        "dynamodb:Query",
+        &format!("{TABLE_ARN}/index/any")
+    ));
+    assert!(!cfn::allows(
+        &statements,
+        "dynamodb:GetItem",
+        "arn:aws:dynamodb:us-east-1:123456789012:table/other"
+    ));
+}
+
+/// The bucket holds only posters: the role may write and read `posters/` and list the bucket
+/// (so a missing poster is a 404), nothing else, and deletes nothing. Records and retake locks
+/// are in the state table, and no lifecycle rule is left for prefixes nobody writes.
+#[test]
+fn the_bucket_holds_only_posters() {
     let d = deployment();
     let statements = d.function_statements(FUNCTION);
-    for action in ["s3:PutObject", "s3:GetObject", "s3:DeleteObject"] {
+    let object = |key: &str| format!("arn:aws:s3:::posters-bucket/{key}");
+    for action in ["s3:PutObject", "s3:GetObject"] {
         assert!(
-            cfn::allows(
-                &statements,
-                action,
-                "arn:aws:s3:::posters-bucket/locks/0b7c.json"
-            ),
-            "{action} on locks/"
+            cfn::allows(&statements, action, &object("posters/0b7c.png")),
+            "{action} on posters/"
         );
+        for key in ["jobs/0b7c.json", "locks/0b7c.json", "0b7c.png"] {
+            assert!(
+                !cfn::allows(&statements, action, &object(key)),
+                "{action} on {key}"
+            );
+        }
     }
     assert!(!cfn::allows(
         &statements,
         "s3:DeleteObject",
-        "arn:aws:s3:::posters-bucket/posters/0b7c.png"
+        &object("posters/0b7c.png")
     ));
+    let s3_actions: BTreeSet<&str> = statements
+        .iter()
+        .flat_map(|s| &s.actions)
+        .map(String::as_str)
+        .filter(|a| a.starts_with("s3:"))
+        .collect();
+    assert_eq!(
+        s3_actions,
+        BTreeSet::from(["s3:PutObject", "s3:GetObject", "s3:ListBucket"])
+    );
     let rules = d.eval_at(&[
         "Resources",
         "PosterBucket",
@@ -438,14 +641,12 @@ fn retake_locks_are_granted_and_expire() {
         "LifecycleConfiguration",
         "Rules",
     ]);
-    assert!(
-        rules
-            .as_list()
-            .iter()
-            .any(|r| r.get("Prefix").map(Evaluated::as_str) == Some("locks/")
-                && r.get("ExpirationInDays").map(Evaluated::as_str) == Some("1")),
-        "no one-day lifecycle rule for locks/"
-    );
+    let prefixes: Vec<&str> = rules
+        .as_list()
+        .iter()
+        .filter_map(|r| r.get("Prefix").map(Evaluated::as_str))
+        .collect();
+    assert_eq!(prefixes, ["posters/"]);
 }
 
 /// `sam build` of a rust-cargolambda function is a SAM beta feature: without the opt-in SAM

@@ -6,7 +6,8 @@
 //!   (template and manifest drift), `front_door` (the real router with good and hostile
 //!   requests), `lambda_handler` (API Gateway v2 and job events through the Lambda handler),
 //!   `slack_standin` (the Slack stand-in proves itself against Slack's documented behaviour).
-//! - On the local stack (`support`, started on first use): `e2e`, `faults`, `review`.
+//! - On the local stack (`support`, started on first use): `e2e`, `faults`, `review`, and
+//!   `state_stack` (the state table and the IAM proxy the function reaches it through).
 //!
 //! Run one module with a filter: `cargo test --test it e2e::`.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
@@ -21,3 +22,4 @@ mod front_door;
 mod lambda_handler;
 mod review;
 mod slack_standin;
+mod state_stack;

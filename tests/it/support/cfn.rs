@@ -191,6 +191,24 @@ impl Deployment {
         self
     }
 
+    /// Names the DynamoDB table resource `logical_id` as CloudFormation would have created it.
+    pub fn table(mut self, logical_id: &str, name: &str) -> Self {
+        let arn = format!(
+            "arn:{}:dynamodb:{}:{}:table/{name}",
+            self.pseudo["AWS::Partition"],
+            self.pseudo["AWS::Region"],
+            self.pseudo["AWS::AccountId"]
+        );
+        self.refs.insert(logical_id.to_owned(), name.to_owned());
+        self.attributes.insert(format!("{logical_id}.Arn"), arn);
+        self
+    }
+
+    /// What `Fn::GetAtt` of `target` (`LogicalId.Attribute`) returns in this deployment.
+    pub fn get_att(&self, target: &str) -> String {
+        self.attribute(target).as_str().to_owned()
+    }
+
     /// The YAML as written at `path` (map keys from the root), unevaluated. For checks that
     /// must hold whatever the parameters: a key under an `!If` is written even when this
     /// deployment's conditions evaluate it away.

@@ -1,5 +1,6 @@
-//! The end-to-end test stack: real SeaweedFS and `cargo lambda watch` processes plus wire-exact
-//! stand-ins for Bedrock Runtime, Slack and Lambda's async Invoke, all on 127.0.0.1.
+//! The end-to-end test stack: real SeaweedFS, dynalite and `cargo lambda watch` processes plus
+//! wire-exact stand-ins for Bedrock Runtime, Slack and Lambda's async Invoke, and an IAM proxy
+//! in front of dynalite, all on 127.0.0.1.
 //!
 //! Integration tests include this tree with `mod support;` and call [`stack()`]. Each
 //! `#[tokio::test]` owns a short-lived runtime, so the servers live on one dedicated background
@@ -13,6 +14,7 @@
 pub mod bedrock;
 pub mod cfn;
 pub mod client;
+pub mod dynamo;
 pub mod faults;
 pub mod lambda_async;
 pub mod process;
@@ -28,6 +30,7 @@ use std::sync::OnceLock;
 use std::time::{Duration, Instant};
 
 use bedrock::Bedrock;
+use dynamo::Dynamo;
 use lambda_async::AsyncInvoke;
 use seaweed::Seaweed;
 use slack::Slack;
@@ -45,14 +48,20 @@ pub const ALLOWED_MODELS: &str = "stability.stable-image-core-v1:1,stability.sta
 /// The function's logical id in `template.yaml`.
 const FUNCTION: &str = "MarqueeFunction";
 
-/// `template.yaml` with the test deployment's values: the stack's bucket and the models above;
-/// every other parameter keeps its default. Tests derive the function's model settings and its
-/// permissions from this, never from hand-written copies.
+/// The state table's logical id in `template.yaml`, and its name in the test deployment (one
+/// dynalite per test run holds it, so the name need not be unique).
+const STATE_TABLE: &str = "StateTable";
+const TABLE_NAME: &str = "marquee-test-state";
+
+/// `template.yaml` with the test deployment's values: the stack's bucket and table and the
+/// models above; every other parameter keeps its default. Tests derive the function's model
+/// settings and its permissions from this, never from hand-written copies.
 pub fn deployment(bucket: &str) -> cfn::Deployment {
     cfn::Deployment::from_repo()
         .param("DefaultModel", DEFAULT_MODEL)
         .param("AllowedModels", ALLOWED_MODELS)
         .bucket("PosterBucket", bucket)
+        .table(STATE_TABLE, TABLE_NAME)
 }
 
 /// The same deployment with Nova Canvas put, by the admin, in a region Bedrock does not serve
@@ -111,6 +120,8 @@ pub struct Stack {
     bedrock: Bedrock,
     slack: Slack,
     s3: Seaweed,
+    /// The state table, shared by every deployment (they are one stack's function).
+    dynamo: Dynamo,
     signing_secret: String,
     /// The key the function signs poster links with.
     link_key: String,
@@ -190,7 +201,8 @@ impl Stack {
     fn start() -> Result<Stack, Error> {
         let started = Instant::now();
         let bucket = format!("marquee-test-{}", random_token(8).to_lowercase());
-        let statements = deployment(&bucket).function_statements(FUNCTION);
+        let test_deployment = deployment(&bucket);
+        let statements = test_deployment.function_statements(FUNCTION);
         // Key 0: the main and bot-token instances (one deployment); key 1: the misplaced one.
         let s3 = Seaweed::start(&bucket, |b| seaweed::actions_for(&statements, b), 2)?;
         if let Some(policy) = seaweed::write_gap_policy(&statements, s3.function_actions()) {
@@ -200,6 +212,18 @@ impl Stack {
             "[support] SeaweedFS S3 ready at {} in {:.1?}",
             s3.endpoint(),
             started.elapsed()
+        );
+        let dynamo_started = Instant::now();
+        let dynamo = Dynamo::start(
+            TABLE_NAME,
+            &test_deployment.get_att(&format!("{STATE_TABLE}.Arn")),
+            &test_deployment.eval_at(&["Resources", STATE_TABLE, "Properties"]),
+            statements.clone(),
+        )?;
+        eprintln!(
+            "[support] dynalite ready behind the IAM proxy at {} in {:.1?}",
+            dynamo.endpoint(),
+            dynamo_started.elapsed()
         );
         let ports = free_ports(3);
         let bedrock = Bedrock::start();
@@ -212,6 +236,7 @@ impl Stack {
             bedrock,
             slack: Slack::start(),
             s3,
+            dynamo,
             signing_secret: random_token(32),
             link_key: random_token(48),
             main: Instance::new("main", ports[0]),
@@ -233,6 +258,10 @@ impl Stack {
         &self.s3
     }
 
+    pub fn dynamo(&self) -> &Dynamo {
+        &self.dynamo
+    }
+
     /// The async-invoke stand-in of the main instance.
     pub fn invoke(&self) -> &AsyncInvoke {
         &self.main.invoke
@@ -248,8 +277,8 @@ impl Stack {
         &self.signing_secret
     }
 
-    /// The environment of one deployment serving on `port`: the model settings and bucket
-    /// exactly as the template sets them, the stand-ins' endpoints, and the storage key
+    /// The environment of one deployment serving on `port`: the model settings, bucket and
+    /// table exactly as the template sets them, the stand-ins' endpoints, and the storage key
     /// `key` of `s3`. Behind API Gateway the function takes its public address from the
     /// request's host; under `cargo lambda watch` the address has a path prefix, so it is
     /// configured, as an admin with a custom domain would.
@@ -286,12 +315,14 @@ impl Stack {
                 from_template("MARQUEE_MODEL_REGIONS"),
             ),
             ("MARQUEE_BUCKET", from_template("MARQUEE_BUCKET")),
+            ("MARQUEE_TABLE", from_template("MARQUEE_TABLE")),
             ("MARQUEE_S3_FORCE_PATH_STYLE", "true".into()),
             ("MARQUEE_RESPONSE_URL_HOSTS", self.slack.base_url()),
             ("MARQUEE_MODEL_TIMEOUT", "5s".into()),
             ("MARQUEE_LOG", "info".into()),
             ("AWS_ENDPOINT_URL_S3", s3.endpoint()),
             ("AWS_ENDPOINT_URL_BEDROCK_RUNTIME", self.bedrock.endpoint()),
+            ("AWS_ENDPOINT_URL_DYNAMODB", self.dynamo.endpoint()),
             ("AWS_ENDPOINT_URL_LAMBDA", invoke.endpoint()),
             ("AWS_ACCESS_KEY_ID", credentials.access_key.clone()),
             ("AWS_SECRET_ACCESS_KEY", credentials.secret_key.clone()),

@@ -33,8 +33,8 @@ const READY_TIMEOUT: Duration = Duration::from_secs(30);
 ///
 /// Each S3 action the template grants on `arn:aws:s3:::bucket/prefix*` maps to the narrowest
 /// SeaweedFS action on `bucket/prefix*`. One gap cannot be closed this way: `Write` covers both
-/// PutObject and DeleteObject, so a prefix where the template grants only s3:PutObject (posters/,
-/// jobs/) would also let the function delete there (and DeleteObject alone would allow puts);
+/// PutObject and DeleteObject, so a prefix where the template grants only s3:PutObject
+/// (posters/) would also let the function delete there (and DeleteObject alone would allow puts);
 /// [`write_gap_policy`] closes it with a bucket policy.
 /// Everything else the template does not grant is refused, including any key outside the
 /// granted prefixes and every bucket-level call (ListBucket, HeadBucket, CreateBucket).
