@@ -289,7 +289,7 @@ pub async fn build(config: &Config, mode: Mode) -> Result<App, StartError> {
 }
 
 /// The limits and prices posters are metered against, as configured.
-pub(crate) fn limits(config: &Config) -> Limits {
+pub fn limits(config: &Config) -> Limits {
     Limits {
         user_daily: config.user_daily_limit,
         channel_daily: config.channel_daily_limit,
