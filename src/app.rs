@@ -17,6 +17,7 @@ use crate::model::bedrock::BedrockModel;
 use crate::model::offline::OfflineModel;
 use crate::model::{ModelId, Models};
 use crate::pipeline::{Approvers, Pipeline};
+use crate::quota::Limits;
 use crate::request::ModelPolicy;
 use crate::secret::Secret;
 use crate::slack::SlackClient;
@@ -235,6 +236,7 @@ pub async fn build(config: &Config, mode: Mode) -> Result<App, StartError> {
     )
     .with_public_url(fixed_url)
     .with_retention(config.retention)
+    .with_limits(limits(config))
     .with_approvers(match &config.approvers {
         None => Approvers::AnyoneButRequester,
         Some(ids) if ids.is_empty() => Approvers::Anyone,
@@ -284,6 +286,16 @@ pub async fn build(config: &Config, mode: Mode) -> Result<App, StartError> {
         pipeline,
         in_process,
     })
+}
+
+/// The limits and prices posters are metered against, as configured.
+pub fn limits(config: &Config) -> Limits {
+    Limits {
+        user_daily: config.user_daily_limit,
+        channel_daily: config.channel_daily_limit,
+        monthly_budget_micros: config.monthly_budget_micros,
+        prices: config.model_prices.clone(),
+    }
 }
 
 /// Sets up `tracing`: JSON lines in Lambda (CloudWatch parses them), readable text locally.

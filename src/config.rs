@@ -34,6 +34,10 @@ pub const ENV_VARS: &[&str] = &[
     "MARQUEE_TABLE",
     "MARQUEE_RETENTION_DAYS",
     "MARQUEE_APPROVERS",
+    "MARQUEE_USER_DAILY_LIMIT",
+    "MARQUEE_CHANNEL_DAILY_LIMIT",
+    "MARQUEE_MONTHLY_BUDGET_USD",
+    "MARQUEE_MODEL_PRICES",
     "MARQUEE_PUBLIC_URL",
     "MARQUEE_LINK_TTL",
     "MARQUEE_RESPONSE_URL_HOSTS",
@@ -103,6 +107,14 @@ pub struct Config {
     /// Who may approve: `None` for anyone but the requester, `Some(empty)` for anyone,
     /// otherwise these Slack user ids.
     pub(crate) approvers: Option<Vec<String>>,
+    /// Metered posters one person may start per UTC day; `None` is unlimited.
+    pub(crate) user_daily_limit: Option<i64>,
+    /// Metered posters one channel may get per UTC day; `None` is unlimited.
+    pub(crate) channel_daily_limit: Option<i64>,
+    /// The workspace's spend ceiling per calendar month, in micro-dollars; `None` is unlimited.
+    pub(crate) monthly_budget_micros: Option<i64>,
+    /// Prices per poster in micro-dollars that replace the models' list prices.
+    pub(crate) model_prices: BTreeMap<ModelId, i64>,
     /// Path-style S3 addressing, for S3-compatible stores reached through a custom endpoint.
     pub(crate) s3_force_path_style: bool,
     /// The base URL under which poster links are served (`{public_url}/files/...`). `None` in
@@ -251,6 +263,20 @@ impl Config {
             }
         };
 
+        // The template passes every quota parameter through, empty when the admin set none,
+        // so for these an empty value means "unlimited" rather than a mistake.
+        let quota = |name: &'static str| lookup(name).filter(|v| !v.trim().is_empty());
+        let user_daily_limit = quota("MARQUEE_USER_DAILY_LIMIT")
+            .map(|v| parse_count("MARQUEE_USER_DAILY_LIMIT", &v))
+            .transpose()?;
+        let channel_daily_limit = quota("MARQUEE_CHANNEL_DAILY_LIMIT")
+            .map(|v| parse_count("MARQUEE_CHANNEL_DAILY_LIMIT", &v))
+            .transpose()?;
+        let monthly_budget_micros = quota("MARQUEE_MONTHLY_BUDGET_USD")
+            .map(|v| parse_usd("MARQUEE_MONTHLY_BUDGET_USD", &v))
+            .transpose()?;
+        let model_prices = model_prices(quota("MARQUEE_MODEL_PRICES").as_deref())?;
+
         let public_url = get("MARQUEE_PUBLIC_URL")?
             .map(|v| {
                 let parsed = url::Url::parse(&v).map_err(|e| ConfigError::Invalid {
@@ -330,6 +356,10 @@ impl Config {
             state,
             retention,
             approvers,
+            user_daily_limit,
+            channel_daily_limit,
+            monthly_budget_micros,
+            model_prices,
             s3_force_path_style,
             public_url,
             link_ttl,
@@ -451,6 +481,82 @@ fn check_region(name: &'static str, region: &str) -> Result<(), ConfigError> {
     }
 }
 
+/// The most a limit or price may be: far beyond any real use, and far from overflowing the
+/// counters (micro-dollars in an `i64`).
+const MAX_QUOTA: i64 = 1_000_000_000;
+
+/// A number of posters: a whole number from 0 (none at all) up.
+fn parse_count(name: &'static str, value: &str) -> Result<i64, ConfigError> {
+    match value.trim().parse::<i64>() {
+        Ok(n @ 0..=MAX_QUOTA) => Ok(n),
+        _ => Err(ConfigError::Invalid {
+            name,
+            value: value.to_owned(),
+            reason: "a whole number of posters, 0 or more (leave it empty for no limit)".into(),
+        }),
+    }
+}
+
+/// US dollars (`250`, `12.50`, `$0.0025`) as whole micro-dollars, without floating point:
+/// at most six decimal places.
+fn parse_usd(name: &'static str, value: &str) -> Result<i64, ConfigError> {
+    let invalid = || ConfigError::Invalid {
+        name,
+        value: value.to_owned(),
+        reason: "an amount in US dollars such as 50 or 0.04, with at most six decimal places"
+            .into(),
+    };
+    let text = value.trim();
+    let text = text.strip_prefix('$').unwrap_or(text);
+    let (whole, fraction) = text.split_once('.').unwrap_or((text, ""));
+    let digits = |s: &str| s.bytes().all(|b| b.is_ascii_digit());
+    if whole.is_empty() && fraction.is_empty()
+        || !digits(whole)
+        || !digits(fraction)
+        || fraction.len() > 6
+        || whole.len() > 9
+    {
+        return Err(invalid());
+    }
+    let whole: i64 = if whole.is_empty() {
+        0
+    } else {
+        whole.parse().map_err(|_| invalid())?
+    };
+    let fraction: i64 = format!("{fraction:0<6}").parse().map_err(|_| invalid())?;
+    let micros = whole * 1_000_000 + fraction;
+    if micros > MAX_QUOTA * 1_000_000 {
+        return Err(invalid());
+    }
+    Ok(micros)
+}
+
+/// `MARQUEE_MODEL_PRICES`: `model=dollars` pairs (`sd3.5=0.08,nova=0.04`), by short name or
+/// full Bedrock id. Models not named keep their list prices.
+fn model_prices(value: Option<&str>) -> Result<BTreeMap<ModelId, i64>, ConfigError> {
+    const NAME: &str = "MARQUEE_MODEL_PRICES";
+    let mut prices = BTreeMap::new();
+    for entry in value.unwrap_or_default().split(',').map(str::trim) {
+        if entry.is_empty() {
+            continue;
+        }
+        let invalid = |reason: String| ConfigError::Invalid {
+            name: NAME,
+            value: entry.to_owned(),
+            reason,
+        };
+        let (model, price) = entry
+            .split_once('=')
+            .ok_or_else(|| invalid("expected model=price in US dollars, e.g. sd3.5=0.08".into()))?;
+        let model = parse_model(NAME, model.trim())?;
+        let price = parse_usd(NAME, price)?;
+        if prices.insert(model, price).is_some() {
+            return Err(invalid(format!("{model} is given a price twice")));
+        }
+    }
+    Ok(prices)
+}
+
 fn parse_model(name: &'static str, value: &str) -> Result<ModelId, ConfigError> {
     ModelId::parse(value).ok_or_else(|| ConfigError::Invalid {
         name,
@@ -527,6 +633,67 @@ mod tests {
         let shown = format!("{c:?}");
         assert!(!shown.contains("s3cr3t-value"), "{shown}");
         assert!(shown.contains("Secret(12 bytes)"), "{shown}");
+    }
+
+    /// Unset and empty (the template's default) are both unlimited; offline stays free.
+    #[test]
+    fn quotas_default_to_unlimited_at_list_prices() {
+        for vars in [
+            &[][..],
+            &[
+                ("MARQUEE_USER_DAILY_LIMIT", ""),
+                ("MARQUEE_CHANNEL_DAILY_LIMIT", " "),
+                ("MARQUEE_MONTHLY_BUDGET_USD", ""),
+                ("MARQUEE_MODEL_PRICES", ""),
+            ][..],
+        ] {
+            let c = config(vars).unwrap();
+            assert_eq!(c.user_daily_limit, None);
+            assert_eq!(c.channel_daily_limit, None);
+            assert_eq!(c.monthly_budget_micros, None);
+            assert!(c.model_prices.is_empty());
+        }
+    }
+
+    #[test]
+    fn quotas_and_prices_are_read_in_whole_micro_dollars() {
+        let c = config(&[
+            ("MARQUEE_USER_DAILY_LIMIT", "5"),
+            ("MARQUEE_CHANNEL_DAILY_LIMIT", "0"),
+            ("MARQUEE_MONTHLY_BUDGET_USD", "$250.5"),
+            (
+                "MARQUEE_MODEL_PRICES",
+                "sd3.5=0.08, amazon.nova-canvas-v1:0=.045,offline=0.000125",
+            ),
+        ])
+        .unwrap();
+        assert_eq!(c.user_daily_limit, Some(5));
+        assert_eq!(c.channel_daily_limit, Some(0));
+        assert_eq!(c.monthly_budget_micros, Some(250_500_000));
+        assert_eq!(
+            c.model_prices,
+            BTreeMap::from([
+                (ModelId::Offline, 125),
+                (ModelId::Sd35Large, 80_000),
+                (ModelId::NovaCanvas, 45_000),
+            ])
+        );
+        for (name, value) in [
+            ("MARQUEE_USER_DAILY_LIMIT", "-1"),
+            ("MARQUEE_USER_DAILY_LIMIT", "2.5"),
+            ("MARQUEE_CHANNEL_DAILY_LIMIT", "lots"),
+            ("MARQUEE_MONTHLY_BUDGET_USD", "1e3"),
+            ("MARQUEE_MONTHLY_BUDGET_USD", "0.0000001"),
+            ("MARQUEE_MONTHLY_BUDGET_USD", "-5"),
+            ("MARQUEE_MONTHLY_BUDGET_USD", "."),
+            ("MARQUEE_MODEL_PRICES", "sd3.5"),
+            ("MARQUEE_MODEL_PRICES", "dalle=0.04"),
+            ("MARQUEE_MODEL_PRICES", "nova=0.04,nova=0.05"),
+            ("MARQUEE_MODEL_PRICES", "nova=four cents"),
+        ] {
+            let err = config(&[(name, value)]).unwrap_err().to_string();
+            assert!(err.contains(name), "{name}={value}: {err}");
+        }
     }
 
     #[test]

@@ -380,11 +380,16 @@ async fn slash_command(
             "response_url is not a Slack URL".into(),
         ));
     }
-    let spec = match command::parse(&command.text, &state.policy) {
+    // What the worker is asked to do, and the ack: "generating" for a poster; nothing for a
+    // lookup, whose private answer follows within a second (the ack reads no state).
+    let (task, ack) = match command::parse(&command.text, &state.policy) {
         Ok(PosterCommand::Help) => {
-            return Ok(
-                Json(blocks::usage(&state.policy.allowed, state.policy.default)).into_response(),
+            let card = blocks::usage(
+                &state.policy.allowed,
+                state.policy.default,
+                state.pipeline.limits(),
             );
+            return Ok(Json(card).into_response());
         }
         // Slack shows a reply only on 200, so a mistake in the command is a 200 with advice.
         // That includes control characters in the text: unlike bytes that are not UTF-8 (a
@@ -392,11 +397,16 @@ async fn slash_command(
         // and a 4xx would only show them Slack's opaque "/poster failed" with no hint of what
         // to fix. So they get the same ephemeral "invalid" reply, naming the character.
         Err(e) => return Ok(Json(blocks::invalid(&e.to_string())).into_response()),
-        Ok(PosterCommand::Poster(spec)) => spec,
+        Ok(PosterCommand::Usage) => (Task::Usage, None),
+        Ok(PosterCommand::History) => (Task::History, None),
+        Ok(PosterCommand::Poster(spec)) => {
+            let ack = blocks::accepted(&spec);
+            (Task::Poster { spec }, Some(ack))
+        }
     };
-    let ack = blocks::accepted(&spec);
+    let is_poster = ack.is_some();
     let job = Job::new(
-        Task::Poster { spec },
+        task,
         Requester::from(&command),
         ReplyTo::response_url(command.response_url),
         (state.clock)(),
@@ -404,16 +414,24 @@ async fn slash_command(
     .with_public_url(state.public_url.resolve(&headers));
     let id = job.id;
     if let Err(e) = state.dispatcher.dispatch(job).await {
-        tracing::error!(job = %id, error = %crate::errors::ErrorChain(&e), "could not queue a poster job");
+        tracing::error!(job = %id, error = %crate::errors::ErrorChain(&e), "could not queue a slash command job");
+        let headline = if is_poster {
+            "Marquee couldn't start your poster."
+        } else {
+            "Marquee couldn't look that up just now."
+        };
         return Ok(Json(blocks::failure(
-            "Marquee couldn't start your poster.",
+            headline,
             "Nothing was generated or charged. Please try again in a moment; if it keeps happening, tell your Marquee admin.",
             "",
         ))
         .into_response());
     }
     tracing::info!(job = %id, "slash command accepted");
-    Ok(Json(ack).into_response())
+    Ok(match ack {
+        Some(ack) => Json(ack).into_response(),
+        None => StatusCode::OK.into_response(),
+    })
 }
 
 /// Slack's interactivity endpoint: the buttons and menu on poster messages. Acked at once with

@@ -118,6 +118,11 @@ pub enum Task {
     /// stored record, never from the click's copy of it: Slack's copy of a message carries
     /// read-only keys it refuses on input, and its image link may have expired.
     Approve { source: Uuid },
+    /// Tell the requester, privately, what they, their channel and their workspace have used
+    /// of their limits. The worker reads the counters, so the ack path reads no state.
+    Usage,
+    /// List the requester's latest posters, privately, each with a fresh link.
+    History,
 }
 
 /// What is kept beside every poster: enough to re-take it, and its approval.
@@ -275,6 +280,17 @@ mod tests {
         assert_eq!(value["task"], "retake");
         assert_eq!(value["change"]["kind"], "restyle");
         assert_eq!(Job::from_event(value).unwrap(), j);
+    }
+
+    #[test]
+    fn usage_and_history_jobs_round_trip() {
+        for (task, name) in [(Task::Usage, "usage"), (Task::History, "history")] {
+            let mut j = job();
+            j.task = task;
+            let value = serde_json::to_value(&j).unwrap();
+            assert_eq!(value["task"], name);
+            assert_eq!(Job::from_event(value).unwrap(), j);
+        }
     }
 
     #[test]

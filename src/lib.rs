@@ -22,6 +22,7 @@ pub mod lambda;
 pub mod model;
 pub mod pipeline;
 pub mod poster;
+pub mod quota;
 pub mod request;
 pub mod secret;
 pub mod slack;

@@ -6,7 +6,8 @@
 //! - `parse` never panics and is deterministic;
 //! - an `Ok` spec passes `check_spec`, has a non-empty description, an allowed model, and flag
 //!   values that are non-empty and already whitespace-normalised;
-//! - `Help` comes only from empty text or a help word;
+//! - `Help` comes only from empty text or a help word, `Usage` and `History` only from
+//!   their one word;
 //! - every error has a message to show the user.
 #![no_main]
 
@@ -53,6 +54,11 @@ fuzz_target!(|data: &[u8]| {
                 t.is_empty() || ["help", "-h", "--help", "?"].iter().any(|h| t.eq_ignore_ascii_case(h)),
                 "help for {text:?}"
             );
+        }
+        Ok(command @ (PosterCommand::Usage | PosterCommand::History)) => {
+            let t = command::unescape_slack(text);
+            let word = if command == PosterCommand::Usage { "usage" } else { "history" };
+            assert!(t.trim().eq_ignore_ascii_case(word), "{command:?} for {text:?}");
         }
         Ok(PosterCommand::Poster(spec)) => {
             assert_eq!(request::check_spec(&spec), Ok(()), "{spec:?}");

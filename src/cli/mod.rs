@@ -262,9 +262,15 @@ async fn poster(config: Config, text: &str, out: PathBuf) -> Result<(), BoxError
     };
     let spec = match command::parse(text, &policy)? {
         PosterCommand::Help => {
-            let usage = crate::slack::blocks::usage(&policy.allowed, policy.default);
+            let usage =
+                crate::slack::blocks::usage(&policy.allowed, policy.default, &app::limits(&config));
             print_message(&serde_json::to_value(&usage)?);
             return Ok(());
+        }
+        PosterCommand::Usage | PosterCommand::History => {
+            return Err(
+                "`usage` and `history` answer in Slack (/poster usage, /poster history); this command only draws a poster".into(),
+            );
         }
         PosterCommand::Poster(spec) => spec,
     };

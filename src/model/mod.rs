@@ -138,14 +138,26 @@ impl ModelId {
         }
     }
 
-    /// Public on-demand list price per image in US dollars (2026), for help and the admin guide.
-    pub(crate) fn list_price_usd(self) -> f64 {
+    /// The on-demand price of one image in micro-dollars (US$ 1 = 1,000,000): what a poster
+    /// costs unless the admin configures otherwise (`MARQUEE_MODEL_PRICES`). Money is kept in
+    /// whole micro-dollars everywhere, never in floating point.
+    ///
+    /// Sources, read 2026-12: AWS's Bedrock pricing page (aws.amazon.com/bedrock/pricing) could
+    /// not be read for numbers in the stored copies this project can reach (they render prices
+    /// client-side). Stable Image Core ($0.04) and Stable Image Ultra ($0.14) match the AWS
+    /// Marketplace rate cards for those models in us-west-2 as a public build log reads them
+    /// through Bedrock's `ListFoundationModelAgreementOffers` ("per output image"). SD3.5 Large
+    /// ($0.08) and Nova Canvas ($0.04, standard quality up to 1024×1024) are **assumed**: the
+    /// list prices this project has documented since its first release, not confirmed in a
+    /// stored AWS source. Admins should check the pricing page for their region.
+    pub(crate) fn list_price_micros(self) -> i64 {
         match self {
-            ModelId::Offline => 0.0,
-            ModelId::Sd35Large => 0.08,
-            ModelId::StableImageCore => 0.04,
-            ModelId::StableImageUltra => 0.14,
-            ModelId::NovaCanvas => 0.04,
+            // Drawn by the function itself: free, and unlimited unless an admin prices it.
+            ModelId::Offline => 0,
+            ModelId::Sd35Large => 80_000,
+            ModelId::StableImageCore => 40_000,
+            ModelId::StableImageUltra => 140_000,
+            ModelId::NovaCanvas => 40_000,
         }
     }
 
@@ -344,6 +356,35 @@ impl ModelError {
         )
     }
 
+    /// Whether Bedrock may have charged for the call that ended in this error, so its
+    /// reservation is kept rather than refunded. Bedrock bills per generated image: a call it
+    /// refused (throttling, validation, access, quota, a blocked prompt) or that ended before
+    /// an answer (a timeout, the service unavailable) made no image and is refunded. An image
+    /// the output filter blocked was generated first, and an answer Marquee could not read
+    /// (or an error it cannot classify) may have been billed; those keep their charge, so the
+    /// spend Marquee counts errs high, never low.
+    pub(crate) fn may_be_billed(&self) -> bool {
+        match self {
+            ModelError::Filtered {
+                stage: FilterStage::Output,
+                ..
+            }
+            | ModelError::Malformed { .. }
+            | ModelError::Other(_) => true,
+            ModelError::Filtered {
+                stage: FilterStage::Prompt,
+                ..
+            }
+            | ModelError::Throttled
+            | ModelError::Unavailable { .. }
+            | ModelError::Timeout { .. }
+            | ModelError::AccessDenied { .. }
+            | ModelError::NotInRegion { .. }
+            | ModelError::QuotaExceeded { .. }
+            | ModelError::Invalid { .. } => false,
+        }
+    }
+
     /// A short, stable name for logs and Lambda's `errorType`.
     pub(crate) fn kind(&self) -> &'static str {
         match self {
@@ -385,6 +426,14 @@ impl Models {
 
     pub(crate) fn get(&self, id: ModelId) -> Option<&Arc<dyn ImageModel>> {
         self.by_id.get(&id)
+    }
+
+    /// The models configured here, in [`ModelId::ALL`]'s order.
+    pub(crate) fn ids(&self) -> Vec<ModelId> {
+        ModelId::ALL
+            .into_iter()
+            .filter(|m| self.by_id.contains_key(m))
+            .collect()
     }
 }
 
@@ -445,6 +494,44 @@ mod tests {
             assert!((320..=4096).contains(&w) && (320..=4096).contains(&h));
             assert!(w * h <= 4_194_304);
         }
+    }
+
+    /// Refused or unanswered calls are refunded; an image blocked after it was made, or an
+    /// answer that could not be read, keeps its charge.
+    #[test]
+    fn only_calls_that_may_have_made_an_image_keep_their_charge() {
+        let filtered = |stage| ModelError::Filtered {
+            stage,
+            detail: String::new(),
+        };
+        assert!(filtered(FilterStage::Output).may_be_billed());
+        assert!(
+            ModelError::Malformed {
+                detail: String::new()
+            }
+            .may_be_billed()
+        );
+        for unbilled in [
+            filtered(FilterStage::Prompt),
+            ModelError::Throttled,
+            ModelError::Timeout { secs: 60 },
+            ModelError::Invalid {
+                detail: String::new(),
+            },
+            ModelError::AccessDenied {
+                region: "us-west-2".into(),
+                detail: String::new(),
+            },
+        ] {
+            assert!(!unbilled.may_be_billed(), "{unbilled:?}");
+        }
+        assert_eq!(ModelId::Offline.list_price_micros(), 0);
+        assert!(
+            ModelId::ALL
+                .iter()
+                .filter(|m| **m != ModelId::Offline)
+                .all(|m| m.list_price_micros() > 0)
+        );
     }
 
     #[test]

@@ -67,6 +67,19 @@ pub(crate) struct Explanation {
 }
 
 impl PipelineError {
+    /// Whether the image model may have billed for the work that ended in this error, so a
+    /// poster's reservation is kept rather than refunded. Only the model call itself can fail
+    /// unbilled: everything after it (composing, storing, recording) fails once the image was
+    /// made and paid for.
+    pub(crate) fn may_be_billed(&self) -> bool {
+        match self {
+            PipelineError::Model(m) => m.may_be_billed(),
+            // Never called, or abandoned before it answered.
+            PipelineError::ModelNotConfigured(_) | PipelineError::OutOfTime => false,
+            _ => true,
+        }
+    }
+
     /// What the requester is told. User-caused problems say how to fix them; service problems
     /// say when to try again; configuration problems say to ask the admin.
     pub(crate) fn explain(&self) -> Explanation {

@@ -18,6 +18,7 @@ use crate::errors::ErrorChain;
 use crate::job::{Job, PosterRecord, PosterSpec, ReplyTo, Requester, Task};
 use crate::model::{ImageRequest, ModelId, Models};
 use crate::poster;
+use crate::quota::Limits;
 use crate::slack::blocks;
 use crate::slack::web::WebClient;
 use crate::slack::{SlackClient, SlackError};
@@ -44,12 +45,15 @@ mod approve;
 pub use approve::Approvers;
 mod deliver;
 mod error;
+mod history;
+mod metering;
 mod records;
 mod retake;
 mod retry;
 
 pub(crate) use error::Cause;
 pub use error::PipelineError;
+use metering::{Reservation, Reserved};
 use retry::RetryPolicy;
 
 /// A finished, stored poster.
@@ -111,6 +115,8 @@ pub struct Pipeline {
     /// How long records are kept: as long as the posters they describe.
     retention: Duration,
     approvers: Approvers,
+    /// Who may make how many metered posters, and what each costs.
+    limits: Limits,
     retry: RetryPolicy,
 }
 
@@ -137,6 +143,7 @@ impl Pipeline {
             link_ttl,
             retention: DEFAULT_RETENTION,
             approvers: Approvers::default(),
+            limits: Limits::default(),
             retry: RetryPolicy::default(),
         }
     }
@@ -151,6 +158,17 @@ impl Pipeline {
     pub fn with_approvers(mut self, approvers: Approvers) -> Self {
         self.approvers = approvers;
         self
+    }
+
+    /// Meters posters against these limits and prices (by default: list prices, no limits).
+    pub fn with_limits(mut self, limits: Limits) -> Self {
+        self.limits = limits;
+        self
+    }
+
+    /// The limits and prices posters are metered against, for the help card.
+    pub(crate) fn limits(&self) -> &Limits {
+        &self.limits
     }
 
     /// Keeps records as long as posters are kept (the bucket's lifecycle rule).
@@ -388,16 +406,35 @@ impl Pipeline {
         deadline: Option<Instant>,
     ) -> Result<Outcome, (PipelineError, String)> {
         match &job.task {
-            Task::Poster { spec } => {
-                self.make_and_deliver(job, job.id, spec, None, deadline)
-                    .await
-            }
+            Task::Poster { spec } => self.new_poster(job, spec, deadline).await,
             Task::Retake { source, change } => self.retake(job, *source, *change, deadline).await,
             Task::Approve { source } => self.approve(job, *source).await,
+            Task::Usage => self.usage(job).await,
+            Task::History => self.show_history(job).await,
         }
     }
 
+    /// A new poster: quota is reserved before the model is called, and a request over a
+    /// limit is told so at once, with nothing generated or charged.
+    async fn new_poster(
+        &self,
+        job: &Job,
+        spec: &PosterSpec,
+        deadline: Option<Instant>,
+    ) -> Result<Outcome, (PipelineError, String)> {
+        let mut reservation = match self.reserve(&job.requester, spec.model, 1).await {
+            Ok(Reserved::Free) => None,
+            Ok(Reserved::Taken(r)) => Some(r),
+            Ok(Reserved::Refused(refusal)) => return Ok(self.tell_over_limit(job, &refusal).await),
+            Err(e) => return Err((e, spec.description.clone())),
+        };
+        self.make_and_deliver(job, job.id, spec, None, deadline, reservation.as_mut())
+            .await
+    }
+
     /// Renders one poster and posts it. Errors carry the description for the failure message.
+    /// With a `reservation`, the poster is charged to it once the model has (or may have)
+    /// billed for it, and refunded when the model made nothing Bedrock bills.
     async fn make_and_deliver(
         &self,
         job: &Job,
@@ -405,6 +442,7 @@ impl Pipeline {
         spec: &PosterSpec,
         note: Option<String>,
         deadline: Option<Instant>,
+        reservation: Option<&mut Reservation>,
     ) -> Result<Outcome, (PipelineError, String)> {
         let rendered = self
             .render(
@@ -414,8 +452,14 @@ impl Pipeline {
                 job.public_url.as_deref(),
                 deadline,
             )
-            .await
-            .map_err(|e| (e, spec.description.clone()))?;
+            .await;
+        if let Some(reservation) = reservation {
+            match &rendered {
+                Err(e) if !e.may_be_billed() => self.refund(reservation, 1).await,
+                _ => self.charge(reservation, job, id).await,
+            }
+        }
+        let rendered = rendered.map_err(|e| (e, spec.description.clone()))?;
         Ok(self.deliver(job, spec, &rendered, note).await)
     }
 }

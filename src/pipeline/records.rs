@@ -105,6 +105,29 @@ impl Pipeline {
         Ok(())
     }
 
+    /// The latest `n` posters `requester` made that are still kept, newest first.
+    pub(crate) async fn history(
+        &self,
+        requester: &Requester,
+        n: usize,
+    ) -> Result<Vec<PosterRecord>, PipelineError> {
+        let items = self
+            .state
+            .query_latest(&history_pk(requester), n, now())
+            .await?;
+        let mut records = Vec::with_capacity(items.len());
+        for item in items {
+            let entry: HistoryEntry = parse(&item.value)?;
+            match self.record(entry.id).await {
+                Ok(record) => records.push(record),
+                // Listed but gone (retention ran between the two reads): leave it out.
+                Err(PipelineError::UnknownPoster(_)) => {}
+                Err(e) => return Err(e),
+            }
+        }
+        Ok(records)
+    }
+
     /// The record of poster `id`, with its approval if it has one.
     pub(super) async fn record(&self, id: Uuid) -> Result<PosterRecord, PipelineError> {
         let now = now();

@@ -3,6 +3,7 @@
 use tokio::time::Instant;
 use uuid::Uuid;
 
+use super::metering::Reserved;
 use super::{Outcome, Pipeline, PipelineError};
 use crate::errors::ErrorChain;
 use crate::job::{Change, Job, PosterSpec, ReplyTo};
@@ -36,6 +37,28 @@ impl Pipeline {
             });
         }
 
+        // Every take is reserved before any is drawn: a click for two variations with one
+        // poster left is refused whole rather than half made.
+        let takes_wanted = match change {
+            Change::Variations { count } => i64::from(count),
+            Change::Regenerate | Change::Restyle { .. } => 1,
+        };
+        let mut reservation = match self
+            .reserve(&job.requester, record.spec.model, takes_wanted)
+            .await
+        {
+            Ok(Reserved::Free) => None,
+            Ok(Reserved::Taken(r)) => Some(r),
+            Ok(Reserved::Refused(refusal)) => {
+                self.release_lock_or_log(source, job).await;
+                return Ok(self.tell_over_limit(job, &refusal).await);
+            }
+            Err(e) => {
+                self.release_lock_or_log(source, job).await;
+                return Err((e, description));
+            }
+        };
+
         let working = match change {
             Change::Regenerate => "🎲 Regenerating with a new seed…".to_owned(),
             Change::Variations { count } => format!("🎞️ Making {count} variations…"),
@@ -61,7 +84,14 @@ impl Pipeline {
         let mut outcome = Ok(Outcome::Delivered);
         for (spec, note) in takes {
             match self
-                .make_and_deliver(job, Uuid::new_v4(), &spec, note, deadline)
+                .make_and_deliver(
+                    job,
+                    Uuid::new_v4(),
+                    &spec,
+                    note,
+                    deadline,
+                    reservation.as_mut(),
+                )
                 .await
             {
                 Ok(Outcome::Delivered) => {}
@@ -71,9 +101,17 @@ impl Pipeline {
                 }
             }
         }
+        // Takes never started (the run stopped at a failure) give back what they reserved.
+        if let Some(reservation) = reservation.as_mut() {
+            self.refund(reservation, takes_wanted).await;
+        }
+        self.release_lock_or_log(source, job).await;
+        outcome
+    }
+
+    async fn release_lock_or_log(&self, source: Uuid, job: &Job) {
         if let Err(e) = self.release_lock(source, job).await {
             tracing::warn!(job = %job.id, error = %ErrorChain(&e), "could not release the retake lock; it expires on its own");
         }
-        outcome
     }
 }

@@ -8,8 +8,9 @@ use serde::Serialize;
 use serde_json::{Value, json};
 
 use crate::genre::Style;
-use crate::job::PosterSpec;
+use crate::job::{PosterRecord, PosterSpec};
 use crate::model::{Aspect, ModelId};
+use crate::quota::{LimitKind, Limits, usd};
 
 const MAX_SECTION_TEXT: usize = 3000;
 /// Our links are far shorter than Slack's limit on an image URL, so only the tests check it.
@@ -66,14 +67,26 @@ fn context(text: &str) -> Value {
     json!({"type": "context", "elements": [{"type": "mrkdwn", "text": truncate(text, MAX_SECTION_TEXT)}]})
 }
 
-/// The usage card for `/poster help` and an empty `/poster`.
-pub(crate) fn usage(models: &[ModelId], default_model: ModelId) -> Message {
+/// "3 posters", "1 poster".
+fn posters(n: i64) -> String {
+    if n == 1 {
+        "1 poster".to_owned()
+    } else {
+        format!("{n} posters")
+    }
+}
+
+/// The usage card for `/poster help` and an empty `/poster`: the syntax, the styles, the
+/// models with what each poster costs here, and the limits where the admin set any.
+pub(crate) fn usage(models: &[ModelId], default_model: ModelId, limits: &Limits) -> Message {
     let syntax = "*Make a movie poster* 🎬\n\
         `/poster <description> [--title \"…\"] [--tagline \"…\"] [--credits \"…\"] [--style NAME] [--ar W:H] [--seed N] [--no \"…\"] [--model NAME]`";
     let examples = "*Try*\n\
         • `/poster a lighthouse keeper fights a kraken, 1950s pulp`\n\
         • `/poster two rival chefs in Lyon --style comedy --title \"Too Many Cooks\"`\n\
-        • `/poster a derelict starship wakes up --style sci-fi --ar 16:9 --tagline \"It remembers\"`";
+        • `/poster a derelict starship wakes up --style sci-fi --ar 16:9 --tagline \"It remembers\"`\n\
+        • `/poster usage` — your posters today, your channel's, and the workspace's spend this month\n\
+        • `/poster history` — your latest posters, each with a fresh link";
     let styles = format!(
         "*Styles* (`--style`; picked from your words when omitted)\n{}",
         Style::ALL
@@ -85,10 +98,12 @@ pub(crate) fn usage(models: &[ModelId], default_model: ModelId) -> Message {
     let model_lines = models
         .iter()
         .map(|m| {
-            let price = if m.list_price_usd() == 0.0 {
-                "free".to_owned()
+            let price = if limits.is_metered(*m) {
+                format!("{} per poster", usd(limits.price_micros(*m)))
+            } else if limits.any() {
+                "free, not counted against limits".to_owned()
             } else {
-                format!("about ${:.2} per poster", m.list_price_usd())
+                "free".to_owned()
             };
             let default = if *m == default_model {
                 " — default"
@@ -111,17 +126,36 @@ pub(crate) fn usage(models: &[ModelId], default_model: ModelId) -> Message {
             .collect::<Vec<_>>()
             .join(" · ")
     );
+    let mut blocks = vec![
+        section(syntax),
+        section(examples),
+        json!({"type": "divider"}),
+        section(&styles),
+        section(&options),
+    ];
+    if limits.any() {
+        let mut parts = Vec::new();
+        if let Some(n) = limits.user_daily {
+            parts.push(format!("{} per person per day", posters(n)));
+        }
+        if let Some(n) = limits.channel_daily {
+            parts.push(format!("{} per channel per day", posters(n)));
+        }
+        if let Some(budget) = limits.monthly_budget_micros {
+            parts.push(format!("{} per month for the workspace", usd(budget)));
+        }
+        blocks.push(section(&format!(
+            "*Limits here* (days and months in UTC)\n{}. Each poster counts at its model's price above; a variation counts as a poster. `/poster usage` shows what is left.",
+            parts.join(" · ")
+        )));
+    }
+    blocks.push(context(
+        "Titles, taglines and credits are set in real type over the art. Posters are shared with the channel; links expire.",
+    ));
     Message {
         response_type: Visibility::Ephemeral,
-        text: "Usage: /poster <description> [--title \"…\"] [--style NAME] [--ar W:H] [--seed N] [--model NAME]".into(),
-        blocks: vec![
-            section(syntax),
-            section(examples),
-            json!({"type": "divider"}),
-            section(&styles),
-            section(&options),
-            context("Titles, taglines and credits are set in real type over the art. Posters are shared with the channel; links expire."),
-        ],
+        text: "Usage: /poster <description> [--title \"…\"] [--style NAME] [--ar W:H] [--seed N] [--model NAME] · /poster usage · /poster history".into(),
+        blocks,
         replace_original: None,
     }
 }
@@ -213,16 +247,16 @@ fn title_of(spec: &PosterSpec) -> String {
         .unwrap_or_else(|| crate::poster::default_title(&spec.description))
 }
 
-fn expiry_phrase(expires_at: i64) -> String {
+fn date_phrase(at: i64) -> String {
     // Slack renders `<!date^…>` in the reader's own time zone, with a fallback for old clients.
     format!(
-        "<!date^{expires_at}^{{date_short_pretty}} at {{time}}|{}>",
-        time::OffsetDateTime::from_unix_timestamp(expires_at)
+        "<!date^{at}^{{date_short_pretty}} at {{time}}|{}>",
+        time::OffsetDateTime::from_unix_timestamp(at)
             .ok()
             .and_then(|t| t
                 .format(&time::format_description::well_known::Rfc3339)
                 .ok())
-            .unwrap_or_else(|| expires_at.to_string())
+            .unwrap_or_else(|| at.to_string())
     )
 }
 
@@ -264,7 +298,7 @@ pub(crate) fn poster(result: &PosterResult<'_>) -> Message {
         context(&format!(
             "{details} · <{}|Open full size> (link expires {})",
             result.url,
-            expiry_phrase(result.expires_at)
+            date_phrase(result.expires_at)
         )),
     ];
     if !result.missing_glyphs.is_empty() {
@@ -322,7 +356,7 @@ pub(crate) fn approved(result: &PosterResult<'_>, approver_id: &str, at: i64) ->
 pub(crate) fn membership_tip(expires_at: i64) -> Message {
     let text = format!(
         "💡 Marquee isn't a member of this channel, so this poster was shared as a link that expires {}. To keep posters in the channel's history (uploaded, threaded, never expiring), invite the app once: `/invite @Marquee`.",
-        expiry_phrase(expires_at)
+        date_phrase(expires_at)
     );
     Message {
         response_type: Visibility::Ephemeral,
@@ -338,7 +372,7 @@ pub(crate) fn delivery_unconfirmed(url: &str, expires_at: i64) -> Message {
     let text = format!(
         "⏳ Your poster is ready, but Slack didn't confirm it was posted. If it doesn't appear in the channel within a minute, <{}|here it is> (the link works until {}).",
         url,
-        expiry_phrase(expires_at)
+        date_phrase(expires_at)
     );
     Message {
         response_type: Visibility::Ephemeral,
@@ -368,6 +402,196 @@ pub(crate) fn note_to_clicker(text: &str) -> Message {
         response_type: Visibility::Ephemeral,
         text: escape(text),
         blocks: vec![section(&escape(text))],
+        replace_original: Some(false),
+    }
+}
+
+/// Told, privately, to a requester whose poster would pass a limit: which one, what is
+/// left, and when it resets. Nothing was generated or charged.
+pub(crate) fn over_limit(
+    kind: LimitKind,
+    used: i64,
+    limit: i64,
+    asked: i64,
+    resets_at: i64,
+) -> Message {
+    let left = (limit - used).max(0);
+    let resets = date_phrase(resets_at);
+    let (headline, detail) = match kind {
+        LimitKind::User => (
+            format!("You've reached your limit of {} a day.", posters(limit)),
+            format!(
+                "You have {} left today{}. Your count resets {resets}.",
+                posters(left),
+                needs(asked, left, posters)
+            ),
+        ),
+        LimitKind::Channel => (
+            format!(
+                "This channel has reached its limit of {} a day.",
+                posters(limit)
+            ),
+            format!(
+                "It has {} left today{}. The count resets {resets}.",
+                posters(left),
+                needs(asked, left, posters)
+            ),
+        ),
+        LimitKind::Budget => (
+            format!(
+                "This workspace has reached its Marquee budget of {} for the month.",
+                usd(limit)
+            ),
+            format!(
+                "{} of it is left{}. The budget resets {resets}.",
+                usd(left),
+                needs(asked, left, usd)
+            ),
+        ),
+    };
+    Message {
+        response_type: Visibility::Ephemeral,
+        text: format!("🚦 {headline}"),
+        blocks: vec![
+            section(&format!("🚦 *{headline}*\n{detail}")),
+            context(
+                "Nothing was generated or charged. `/poster usage` shows what is left; your Marquee admin sets the limits.",
+            ),
+        ],
+        replace_original: Some(false),
+    }
+}
+
+/// "; this needs 2 posters", when more was asked than is left.
+fn needs(asked: i64, left: i64, show: fn(i64) -> String) -> String {
+    if asked > left && left > 0 {
+        format!("; this needs {}", show(asked))
+    } else {
+        String::new()
+    }
+}
+
+/// One line of `/poster usage`: what was used of a limit, and what is left.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct Used {
+    pub(crate) used: i64,
+    pub(crate) limit: Option<i64>,
+}
+
+/// What `/poster usage` reports.
+#[derive(Debug, Clone)]
+pub(crate) struct UsageReport {
+    pub(crate) user: Used,
+    /// `None` outside a channel.
+    pub(crate) channel: Option<Used>,
+    /// Micro-dollars.
+    pub(crate) spend: Used,
+    /// When the daily counts reset (Unix seconds).
+    pub(crate) day_ends: i64,
+    /// When the month's spend resets.
+    pub(crate) month_ends: i64,
+    /// The models whose posters are not counted (free here).
+    pub(crate) free_models: Vec<ModelId>,
+}
+
+/// The private answer to `/poster usage`.
+pub(crate) fn usage_report(r: &UsageReport) -> Message {
+    let count = |u: Used, when: &str| match u.limit {
+        Some(limit) => format!(
+            "*{}* of {} {when} ({} left)",
+            u.used,
+            posters(limit),
+            (limit - u.used).max(0)
+        ),
+        None => format!("*{}* {when} (no limit)", posters(u.used)),
+    };
+    let day = date_phrase(r.day_ends);
+    let mut lines = vec![format!(
+        "• *You*: {} — resets {day}",
+        count(r.user, "today")
+    )];
+    if let Some(channel) = r.channel {
+        lines.push(format!(
+            "• *This channel*: {} — resets {day}",
+            count(channel, "today")
+        ));
+    }
+    let spend = match r.spend.limit {
+        Some(budget) => format!(
+            "*{}* of {} this month ({} left)",
+            usd(r.spend.used),
+            usd(budget),
+            usd((budget - r.spend.used).max(0))
+        ),
+        None => format!("*{}* this month (no budget set)", usd(r.spend.used)),
+    };
+    lines.push(format!(
+        "• *This workspace*: {spend} — resets {}",
+        date_phrase(r.month_ends)
+    ));
+    let mut note = "Days and months are UTC. Posters being made right now are included.".to_owned();
+    if !r.free_models.is_empty() {
+        let names: Vec<String> = r
+            .free_models
+            .iter()
+            .map(|m| format!("`{}`", m.short_name()))
+            .collect();
+        note = format!(
+            "Posters from {} are free and not counted. {note}",
+            names.join(", ")
+        );
+    }
+    Message {
+        response_type: Visibility::Ephemeral,
+        text: "📊 Your Marquee usage".to_owned(),
+        blocks: vec![
+            section(&format!("📊 *Your Marquee usage*\n{}", lines.join("\n"))),
+            context(&note),
+        ],
+        replace_original: Some(false),
+    }
+}
+
+/// One poster in `/poster history`, with a fresh link to it.
+#[derive(Debug, Clone)]
+pub(crate) struct HistoryItem<'a> {
+    pub(crate) record: &'a PosterRecord,
+    pub(crate) url: &'a str,
+    pub(crate) expires_at: i64,
+}
+
+/// The private answer to `/poster history`: the requester's latest posters, newest first.
+pub(crate) fn history(items: &[HistoryItem<'_>]) -> Message {
+    let mut blocks = vec![section("🗂️ *Your latest posters*")];
+    if items.is_empty() {
+        blocks = vec![section(
+            "🗂️ You have no posters here yet — or they have passed this workspace's retention period. Make one with `/poster <description>`.",
+        )];
+    }
+    for item in items.iter().take(MAX_BLOCKS - 2) {
+        let spec = &item.record.spec;
+        let approval = match &item.record.approved_by {
+            Some(by) => format!("✅ approved by <@{}>", escape(by)),
+            None => "not approved".to_owned(),
+        };
+        blocks.push(section(&format!(
+            "*{}* · {} · {} · {}\n{} · <{}|Open> (link expires {})",
+            escape(&truncate(&title_of(spec), 200)),
+            spec.style,
+            spec.model.display_name(),
+            date_phrase(item.record.created_at),
+            approval,
+            item.url,
+            date_phrase(item.expires_at)
+        )));
+    }
+    blocks.push(context(
+        "Only you can see this. Links are fresh, and expire like every poster link.",
+    ));
+    Message {
+        response_type: Visibility::Ephemeral,
+        text: format!("🗂️ Your latest posters ({})", items.len()),
+        blocks,
         replace_original: Some(false),
     }
 }
@@ -507,6 +731,7 @@ mod tests {
         let m = usage(
             &[ModelId::Offline, ModelId::NovaCanvas],
             ModelId::NovaCanvas,
+            &Limits::default(),
         );
         assert_eq!(m.response_type, Visibility::Ephemeral);
         assert_within_limits(&m);
@@ -514,9 +739,149 @@ mod tests {
         for s in Style::ALL {
             assert!(json.contains(s.name()), "{s}");
         }
-        assert!(json.contains("`nova` Amazon Nova Canvas (about $0.04 per poster) — default"));
+        assert!(json.contains("`nova` Amazon Nova Canvas ($0.04 per poster) — default"));
         assert!(json.contains("`offline` Marquee offline (free)"));
         assert!(json.contains("16:9"));
+        assert!(json.contains("/poster usage") && json.contains("/poster history"));
+        assert!(!json.contains("Limits here"), "no limits are set");
+
+        // With limits, the card says what they are and what counts against them.
+        let limits = Limits {
+            user_daily: Some(5),
+            channel_daily: Some(1),
+            monthly_budget_micros: Some(50_000_000),
+            prices: [(ModelId::NovaCanvas, 45_000)].into(),
+        };
+        let m = usage(
+            &[ModelId::Offline, ModelId::NovaCanvas],
+            ModelId::Offline,
+            &limits,
+        );
+        assert_within_limits(&m);
+        let json = all_text(&m);
+        assert!(
+            json.contains("`nova` Amazon Nova Canvas ($0.045 per poster)"),
+            "{json}"
+        );
+        assert!(
+            json.contains("(free, not counted against limits) — default"),
+            "{json}"
+        );
+        assert!(
+            json.contains("5 posters per person per day · 1 poster per channel per day · $50.00 per month for the workspace"),
+            "{json}"
+        );
+    }
+
+    #[test]
+    fn a_refusal_says_which_limit_what_is_left_and_when_it_resets() {
+        let m = over_limit(LimitKind::User, 4, 5, 2, 1_800_000_000);
+        assert_eq!(m.response_type, Visibility::Ephemeral);
+        assert_within_limits(&m);
+        let json = all_text(&m);
+        assert!(json.contains("your limit of 5 posters a day"), "{json}");
+        assert!(
+            json.contains("You have 1 poster left today; this needs 2 posters"),
+            "{json}"
+        );
+        assert!(json.contains("<!date^1800000000^"), "{json}");
+        assert!(json.contains("Nothing was generated or charged"), "{json}");
+
+        let json = all_text(&over_limit(
+            LimitKind::Budget,
+            49_960_000,
+            50_000_000,
+            80_000,
+            1,
+        ));
+        assert!(json.contains("budget of $50.00 for the month"), "{json}");
+        assert!(
+            json.contains("$0.04 of it is left; this needs $0.08"),
+            "{json}"
+        );
+        let json = all_text(&over_limit(LimitKind::Channel, 20, 20, 1, 1));
+        assert!(json.contains("This channel has reached its limit of 20 posters a day"));
+        assert!(json.contains("It has 0 posters left today."), "{json}");
+    }
+
+    #[test]
+    fn the_usage_report_shows_each_count_against_its_limit() {
+        let report = UsageReport {
+            user: Used {
+                used: 3,
+                limit: Some(5),
+            },
+            channel: Some(Used {
+                used: 7,
+                limit: None,
+            }),
+            spend: Used {
+                used: 1_240_000,
+                limit: Some(50_000_000),
+            },
+            day_ends: 1_800_000_000,
+            month_ends: 1_800_100_000,
+            free_models: vec![ModelId::Offline],
+        };
+        let m = usage_report(&report);
+        assert_eq!(m.response_type, Visibility::Ephemeral);
+        assert_within_limits(&m);
+        let json = all_text(&m);
+        for needle in [
+            "*You*: *3* of 5 posters today (2 left) — resets <!date^1800000000^",
+            "*This channel*: *7 posters* today (no limit)",
+            "*$1.24* of $50.00 this month ($48.76 left) — resets <!date^1800100000^",
+            "`offline` are free and not counted",
+        ] {
+            assert!(json.contains(needle), "missing {needle} in {json}");
+        }
+    }
+
+    #[test]
+    fn history_lists_posters_with_fresh_links_and_approvals() {
+        let s = spec();
+        let record = PosterRecord {
+            id: uuid::Uuid::nil(),
+            spec: s.clone(),
+            requester: crate::job::Requester {
+                user_id: "U1".into(),
+                user_name: None,
+                team_id: None,
+                channel_id: None,
+            },
+            key: "posters/x.png".into(),
+            width: 832,
+            height: 1248,
+            missing_glyphs: vec![],
+            created_at: 1_799_000_000,
+            approved_by: Some("U7".into()),
+            approved_at: Some(1_799_000_100),
+        };
+        let mut unapproved = record.clone();
+        unapproved.approved_by = None;
+        let items = [
+            HistoryItem {
+                record: &record,
+                url: "https://x/files/posters/x.png?exp=1&sig=a",
+                expires_at: 1_800_000_000,
+            },
+            HistoryItem {
+                record: &unapproved,
+                url: "https://x/files/posters/y.png?exp=1&sig=b",
+                expires_at: 1_800_000_000,
+            },
+        ];
+        let m = history(&items);
+        assert_eq!(m.response_type, Visibility::Ephemeral);
+        assert_within_limits(&m);
+        let json = all_text(&m);
+        assert!(
+            json.contains("*The Keeper* · horror · Stable Diffusion 3.5 Large"),
+            "{json}"
+        );
+        assert!(json.contains("✅ approved by <@U7>"), "{json}");
+        assert!(json.contains("not approved · <https://x/files/posters/y.png?exp=1&sig=b|Open>"));
+        assert!(all_text(&history(&[])).contains("no posters here yet"));
     }
 
     /// Every field Slack parses as mrkdwn: the top-level `text` and every `mrkdwn` text object.
@@ -576,6 +941,30 @@ mod tests {
                 ("approved", approved(&result, hostile, 0)),
                 ("membership_tip", membership_tip(1_800_000_000)),
                 ("note_to_clicker", note_to_clicker(hostile)),
+                ("history", {
+                    let record = PosterRecord {
+                        id: uuid::Uuid::nil(),
+                        spec: s.clone(),
+                        requester: crate::job::Requester {
+                            user_id: hostile.into(),
+                            user_name: None,
+                            team_id: None,
+                            channel_id: None,
+                        },
+                        key: "posters/x.png".into(),
+                        width: 1,
+                        height: 1,
+                        missing_glyphs: vec![],
+                        created_at: 0,
+                        approved_by: Some(hostile.into()),
+                        approved_at: Some(0),
+                    };
+                    history(&[HistoryItem {
+                        record: &record,
+                        url: "https://x/y.png",
+                        expires_at: 0,
+                    }])
+                }),
             ];
             for (name, m) in messages {
                 let fields = mrkdwn_fields(&m);

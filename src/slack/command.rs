@@ -58,6 +58,10 @@ impl SlashCommand {
 #[derive(Debug, Clone, PartialEq)]
 pub enum PosterCommand {
     Help,
+    /// `/poster usage`: what the caller, their channel and their workspace have used.
+    Usage,
+    /// `/poster history`: the caller's latest posters.
+    History,
     Poster(PosterSpec),
 }
 
@@ -255,6 +259,13 @@ pub fn parse(text: &str, policy: &ModelPolicy) -> Result<PosterCommand, ParseErr
     {
         return Ok(PosterCommand::Help);
     }
+    // One word on its own is a command; the same word in a description is just a word.
+    if trimmed.eq_ignore_ascii_case("usage") {
+        return Ok(PosterCommand::Usage);
+    }
+    if trimmed.eq_ignore_ascii_case("history") {
+        return Ok(PosterCommand::History);
+    }
 
     let tokens = tokenize(trimmed)?;
     let mut description: Vec<String> = Vec::new();
@@ -392,6 +403,23 @@ mod tests {
         for t in ["", "   ", "help", "HELP", "--help", "-h", "?"] {
             assert_eq!(parse(t, &policy()), Ok(PosterCommand::Help), "{t:?}");
         }
+    }
+
+    #[test]
+    fn usage_and_history_are_commands_only_on_their_own() {
+        for t in ["usage", " USAGE ", "Usage"] {
+            assert_eq!(parse(t, &policy()), Ok(PosterCommand::Usage), "{t:?}");
+        }
+        for t in ["history", "History\t"] {
+            assert_eq!(parse(t, &policy()), Ok(PosterCommand::History), "{t:?}");
+        }
+        // In a description, or with options, they are words of the poster.
+        assert_eq!(
+            spec("usage of water in the desert").description,
+            "usage of water in the desert"
+        );
+        assert_eq!(spec("history --style noir").description, "history");
+        assert_eq!(spec("\"usage\"").description, "usage");
     }
 
     #[test]

@@ -27,11 +27,13 @@ const ALLOWED: &[(&str, &[&str])] = &[
     // The job contract and what a request may ask for.
     ("job", &["genre", "model", "poster"]),
     ("request", &["genre", "job", "model", "poster"]),
+    // What a workspace lets its people make and spend: limits, prices, periods.
+    ("quota", &["model"]),
     // Slack's wire formats: they build messages from jobs and specs, never run anything.
     (
         "slack",
         &[
-            "errors", "genre", "job", "model", "poster", "request", "secret",
+            "errors", "genre", "job", "model", "poster", "quota", "request", "secret",
         ],
     ),
     ("config", &["model", "secret"]),
@@ -39,7 +41,7 @@ const ALLOWED: &[(&str, &[&str])] = &[
     (
         "pipeline",
         &[
-            "errors", "genre", "job", "model", "poster", "slack", "state", "store",
+            "errors", "genre", "job", "model", "poster", "quota", "slack", "state", "store",
         ],
     ),
     ("dispatch", &["errors", "job", "pipeline"]),
@@ -55,8 +57,8 @@ const ALLOWED: &[(&str, &[&str])] = &[
     (
         "app",
         &[
-            "config", "dispatch", "errors", "http", "model", "pipeline", "request", "secret",
-            "slack", "state", "store",
+            "config", "dispatch", "errors", "http", "model", "pipeline", "quota", "request",
+            "secret", "slack", "state", "store",
         ],
     ),
     (

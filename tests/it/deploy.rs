@@ -879,3 +879,31 @@ fn marquee_duration_secs(text: &str) -> u64 {
         _ => panic!("duration {text:?}"),
     }
 }
+
+/// The quota parameters reach the function as the config reads them: empty (the defaults) is
+/// unlimited at list prices, and set values arrive whole.
+#[test]
+fn the_templates_quota_parameters_reach_the_config() {
+    let config_of = |d: Deployment| {
+        let mut env: BTreeMap<String, String> = d.function_env(FUNCTION);
+        // The state table's variable comes with the template's table (branch state-stack);
+        // until then it is supplied here so the rest of the environment can be read.
+        env.entry("MARQUEE_TABLE".into())
+            .or_insert_with(|| "marquee-state".into());
+        Config::from_lookup(|k| env.get(k).cloned()).expect("the template's env")
+    };
+    let defaults = marquee::app::limits(&config_of(deployment()));
+    assert_eq!(defaults, marquee::quota::Limits::default());
+
+    let set = marquee::app::limits(&config_of(
+        deployment()
+            .param("UserDailyLimit", "5")
+            .param("ChannelDailyLimit", "20")
+            .param("MonthlyBudgetUsd", "50")
+            .param("ModelPrices", "sd3.5=0.08,offline=0.001"),
+    ));
+    assert_eq!(set.user_daily, Some(5));
+    assert_eq!(set.channel_daily, Some(20));
+    assert_eq!(set.monthly_budget_micros, Some(50_000_000));
+    assert_eq!(set.prices.get(&ModelId::Offline), Some(&1_000));
+}

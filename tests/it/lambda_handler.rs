@@ -24,6 +24,7 @@ use marquee::model::offline::OfflineModel;
 use marquee::model::{Aspect, ModelId, Models};
 use marquee::pipeline::Pipeline;
 use marquee::poster::PosterText;
+use marquee::quota::Limits;
 use marquee::request::ModelPolicy;
 use marquee::secret::Secret;
 use marquee::slack::SlackClient;
@@ -127,6 +128,12 @@ fn fixture_response_host() -> String {
 /// types, an offline model and a store on disk. Jobs reply to the local server; the fixture's
 /// Slack host is allowed too so its command passes the front door, but nothing here posts there.
 async fn harness() -> Harness {
+    harness_with(Limits::default()).await
+}
+
+/// The harness with the admin's `limits`. The offline model is free and uncounted unless an
+/// admin prices it, as these tests do to meter posters without Bedrock.
+async fn harness_with(limits: Limits) -> Harness {
     let slack = ResponseUrls::start().await;
     let dir = tempfile::tempdir().unwrap();
     let store = Arc::new(LocalStore::open(dir.path()).unwrap());
@@ -144,7 +151,8 @@ async fn harness() -> Harness {
             links.clone(),
             Duration::from_secs(3600),
         )
-        .with_public_url(Some(PUBLIC_URL.into())),
+        .with_public_url(Some(PUBLIC_URL.into()))
+        .with_limits(limits),
     );
     let queued = Arc::new(Queued::default());
     let state = AppState {
@@ -485,4 +493,226 @@ async fn a_job_out_of_time_tells_the_requester_before_the_deadline() {
         "{}",
         posts[1]
     );
+}
+
+/// An offline poster priced at one cent, as an admin would with `MARQUEE_MODEL_PRICES`.
+fn priced_offline(limits: Limits) -> Limits {
+    Limits {
+        prices: [(ModelId::Offline, 10_000)].into(),
+        ..limits
+    }
+}
+
+fn task_job(h: &Harness, task: Task) -> Job {
+    let mut job = poster_job(h.slack.url());
+    job.task = task;
+    job
+}
+
+async fn outcome(h: &Harness, job: &Job) -> Value {
+    h.invoke(serde_json::to_value(job).unwrap()).await.unwrap()
+}
+
+/// Past the requester's daily limit a poster is refused at once, privately, with what is left
+/// and when it resets; `/poster usage` then reports the count, the limit and the spend.
+#[tokio::test]
+async fn a_poster_over_the_daily_limit_is_refused_and_usage_reports_it() {
+    let h = harness_with(priced_offline(Limits {
+        user_daily: Some(2),
+        ..Limits::default()
+    }))
+    .await;
+    for _ in 0..2 {
+        let done = outcome(&h, &poster_job(h.slack.url())).await;
+        assert_eq!(done["outcome"], "delivered", "{done}");
+    }
+    let refused = outcome(&h, &poster_job(h.slack.url())).await;
+    assert_eq!(refused["kind"], "OverLimit", "{refused}");
+    let posts = h.slack.posts();
+    assert_eq!(posts.len(), 3, "{posts:#?}");
+    let told = posts[2].to_string();
+    assert_eq!(posts[2]["response_type"], "ephemeral");
+    assert!(told.contains("your limit of 2 posters a day"), "{told}");
+    assert!(told.contains("You have 0 posters left today"), "{told}");
+    assert!(told.contains("<!date^"), "when it resets: {told}");
+
+    let usage = outcome(&h, &task_job(&h, Task::Usage)).await;
+    assert_eq!(usage["outcome"], "delivered", "{usage}");
+    let posts = h.slack.posts();
+    let report = posts.last().unwrap();
+    assert_eq!(report["response_type"], "ephemeral");
+    let report = report.to_string();
+    assert!(
+        report.contains("*2* of 2 posters today (0 left)"),
+        "{report}"
+    );
+    assert!(
+        report.contains("*This channel*: *2 posters* today (no limit)"),
+        "{report}"
+    );
+    assert!(
+        report.contains("*$0.02* this month (no budget set)"),
+        "{report}"
+    );
+}
+
+/// Ten posters at once against a budget of three: exactly three are made and charged, the
+/// other seven are told the budget is spent, and nothing is left reserved.
+#[tokio::test]
+async fn a_burst_never_spends_past_the_monthly_budget() {
+    let h = harness_with(priced_offline(Limits {
+        monthly_budget_micros: Some(30_000),
+        ..Limits::default()
+    }))
+    .await;
+    // The handler's futures are not Send, so the burst shares this test's thread: every job
+    // interleaves with the others at each await, as concurrent invocations do.
+    let local = tokio::task::LocalSet::new();
+    let mut burst = Vec::new();
+    for _ in 0..10 {
+        let handler = h.handler.clone();
+        let job = serde_json::to_value(poster_job(h.slack.url())).unwrap();
+        burst.push(local.spawn_local(async move {
+            handler
+                .handle(LambdaEvent::new(job, Context::default()))
+                .await
+                .unwrap()
+        }));
+    }
+    let results: Vec<Value> = local
+        .run_until(async {
+            let mut results = Vec::new();
+            for task in burst {
+                results.push(task.await.unwrap());
+            }
+            results
+        })
+        .await;
+    let delivered = results
+        .iter()
+        .filter(|r| r["outcome"] == "delivered")
+        .count();
+    let refused = results.iter().filter(|r| r["kind"] == "OverLimit").count();
+    assert_eq!((delivered, refused), (3, 7), "{results:#?}");
+    let told = h
+        .slack
+        .posts()
+        .iter()
+        .filter(|p| p.to_string().contains("budget of $0.03 for the month"))
+        .count();
+    assert_eq!(told, 7);
+
+    outcome(&h, &task_job(&h, Task::Usage)).await;
+    let report = h.slack.posts().last().unwrap().to_string();
+    assert!(
+        report.contains("*$0.03* of $0.03 this month ($0.00 left)"),
+        "{report}"
+    );
+}
+
+/// Free posters (the offline model, unpriced) are neither counted nor limited.
+#[tokio::test]
+async fn free_posters_are_not_limited() {
+    let h = harness_with(Limits {
+        user_daily: Some(0),
+        ..Limits::default()
+    })
+    .await;
+    let done = outcome(&h, &poster_job(h.slack.url())).await;
+    assert_eq!(done["outcome"], "delivered", "{done}");
+    outcome(&h, &task_job(&h, Task::Usage)).await;
+    let report = h.slack.posts().last().unwrap().to_string();
+    assert!(report.contains("*0* of 0 posters today"), "{report}");
+    assert!(
+        report.contains("`offline` are free and not counted"),
+        "{report}"
+    );
+}
+
+/// `/poster history` lists the caller's posters, newest first, each with a fresh link, and
+/// says which were approved.
+#[tokio::test]
+async fn history_lists_the_callers_posters_with_fresh_links() {
+    let h = harness().await;
+    let first = poster_job(h.slack.url());
+    let mut second = poster_job(h.slack.url());
+    if let Task::Poster { spec } = &mut second.task {
+        spec.text.title = Some("The Second Take".into());
+    }
+    outcome(&h, &first).await;
+    outcome(&h, &second).await;
+    let approved = outcome(&h, &{
+        let mut j = task_job(&h, Task::Approve { source: first.id });
+        j.requester.user_id = "U07REVIEWA".into();
+        j
+    })
+    .await;
+    assert_eq!(approved["outcome"], "delivered", "{approved}");
+    // Someone else's posters are not listed.
+    let mut theirs = poster_job(h.slack.url());
+    theirs.requester.user_id = "U07OTHER".into();
+    if let Task::Poster { spec } = &mut theirs.task {
+        spec.text.title = Some("Not Yours".into());
+    }
+    outcome(&h, &theirs).await;
+
+    let listed = outcome(&h, &task_job(&h, Task::History)).await;
+    assert_eq!(listed["outcome"], "delivered", "{listed}");
+    let posts = h.slack.posts();
+    let message = posts.last().unwrap();
+    assert_eq!(message["response_type"], "ephemeral");
+    let text = message.to_string();
+    assert!(!text.contains("Not Yours"), "{text}");
+    let newest = text
+        .find("The Second Take")
+        .expect("the second poster is listed");
+    let oldest = text
+        .find("✅ approved by <@U07REVIEWA>")
+        .expect("the first, approved");
+    assert!(newest < oldest, "newest first: {text}");
+    assert!(text.contains("not approved"), "{text}");
+    assert_eq!(
+        text.matches(&format!("{PUBLIC_URL}/files/posters/"))
+            .count(),
+        2,
+        "{text}"
+    );
+}
+
+/// `/poster usage` and `/poster history` are queued for the worker like posters; the ack is
+/// an empty 200 (it reads no state) and the answer follows through the `response_url`.
+#[tokio::test]
+async fn usage_and_history_commands_are_queued_and_acked_empty() {
+    let h = harness().await;
+    for (word, task) in [("usage", Task::Usage), ("history", Task::History)] {
+        let mut event = fixture(SLACK_COMMAND);
+        let form: Vec<(String, String)> = serde_urlencoded::from_str(SLASH_COMMAND_FORM).unwrap();
+        let form: Vec<(String, String)> = form
+            .into_iter()
+            .map(|(k, v)| {
+                if k == "text" {
+                    (k, word.to_owned())
+                } else {
+                    (k, v)
+                }
+            })
+            .collect();
+        let body = serde_urlencoded::to_string(&form).unwrap();
+        let ts = marquee::http::system_clock();
+        event["body"] = json!(STANDARD.encode(&body));
+        let headers = &mut event["headers"];
+        headers["content-length"] = json!(body.len().to_string());
+        headers[verify::TIMESTAMP_HEADER] = json!(ts.to_string());
+        headers[verify::SIGNATURE_HEADER] =
+            json!(verify::sign(&Secret::new(SECRET), ts, body.as_bytes()));
+        let (status, reply) = http_response(&h.invoke(event).await.unwrap());
+        assert_eq!(status, 200, "{word}");
+        assert!(
+            reply.is_empty(),
+            "{word}: {}",
+            String::from_utf8_lossy(&reply)
+        );
+        assert_eq!(h.queued.0.lock().unwrap().last().unwrap().task, task);
+    }
+    assert_eq!(h.queued(), 2);
 }

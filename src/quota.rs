@@ -1,0 +1,176 @@
+//! Quotas: what a workspace lets its people make and spend, in words every layer shares.
+//!
+//! [`Limits`] is the admin's choice (posters per person and per channel per UTC day, a spend
+//! ceiling per calendar month in US dollars, and a price per model); [`Periods`] names the day
+//! and month a moment falls in and when each ends; [`usd`] writes money for people. Money is
+//! kept in whole micro-dollars (US$ 1 = 1,000,000) from configuration to the ledger, never in
+//! floating point.
+//!
+//! This module counts nothing: the pipeline keeps the counters in the state store. It knows
+//! models by name and price only, nothing of Slack, storage or the counters themselves.
+
+use std::collections::BTreeMap;
+
+use time::{Date, Month, OffsetDateTime, Time};
+
+use crate::model::ModelId;
+
+/// How long a counter outlives its period, so a refund that lands just after midnight (or
+/// the first of the month) still finds the item it reserved on.
+pub(crate) const COUNTER_GRACE_SECS: i64 = 2 * 24 * 3600;
+
+/// The admin's limits and prices. `None` is unlimited; a model without a price of its own
+/// costs its list price ([`ModelId::list_price_micros`]).
+///
+/// A poster is *metered* — counted against every limit and its price added to the month's
+/// spend — when its model's price is above zero. The offline model is free by default, so
+/// it is neither counted nor limited; an admin who prices it (`offline=0.001`) meters it like
+/// any other model, and a Bedrock model priced at 0 becomes free and unlimited.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Limits {
+    /// Metered posters one person may start per UTC day.
+    pub user_daily: Option<i64>,
+    /// Metered posters one channel may get per UTC day.
+    pub channel_daily: Option<i64>,
+    /// The workspace's spend ceiling per calendar month (UTC), in micro-dollars.
+    pub monthly_budget_micros: Option<i64>,
+    /// Prices per poster in micro-dollars, overriding the list prices.
+    pub prices: BTreeMap<ModelId, i64>,
+}
+
+impl Limits {
+    /// What one poster from `model` costs, in micro-dollars.
+    pub(crate) fn price_micros(&self, model: ModelId) -> i64 {
+        self.prices
+            .get(&model)
+            .copied()
+            .unwrap_or_else(|| model.list_price_micros())
+    }
+
+    /// Whether posters from `model` are counted and charged.
+    pub(crate) fn is_metered(&self, model: ModelId) -> bool {
+        self.price_micros(model) > 0
+    }
+
+    /// Whether any limit is set at all.
+    pub(crate) fn any(&self) -> bool {
+        self.user_daily.is_some()
+            || self.channel_daily.is_some()
+            || self.monthly_budget_micros.is_some()
+    }
+}
+
+/// Which limit a request ran into.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum LimitKind {
+    /// The requester's posters today.
+    User,
+    /// The channel's posters today.
+    Channel,
+    /// The workspace's spend this month.
+    Budget,
+}
+
+/// The UTC day and calendar month a moment falls in: the periods quotas count over.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct Periods {
+    /// `YYYY-MM-DD`.
+    pub(crate) day: String,
+    /// `YYYY-MM`.
+    pub(crate) month: String,
+    /// Unix seconds when the next day starts (when daily counts reset).
+    pub(crate) day_ends: i64,
+    /// Unix seconds when the next month starts (when the spend resets).
+    pub(crate) month_ends: i64,
+}
+
+impl Periods {
+    /// The periods `now` (Unix seconds) falls in.
+    pub(crate) fn at(now: i64) -> Periods {
+        let date = OffsetDateTime::from_unix_timestamp(now)
+            .unwrap_or(OffsetDateTime::UNIX_EPOCH)
+            .date();
+        let midnight = |d: Date| d.with_time(Time::MIDNIGHT).assume_utc().unix_timestamp();
+        let next_day = date.next_day().unwrap_or(date);
+        let (year, month) = match date.month() {
+            Month::December => (date.year() + 1, Month::January),
+            m => (date.year(), m.next()),
+        };
+        let next_month = Date::from_calendar_date(year, month, 1).unwrap_or(next_day);
+        Periods {
+            day: format!(
+                "{:04}-{:02}-{:02}",
+                date.year(),
+                u8::from(date.month()),
+                date.day()
+            ),
+            month: format!("{:04}-{:02}", date.year(), u8::from(date.month())),
+            day_ends: midnight(next_day),
+            month_ends: midnight(next_month),
+        }
+    }
+}
+
+/// Micro-dollars as people write dollars: `$0.08`, `$12.50`, and sub-cent prices in full
+/// (`$0.0025`).
+pub(crate) fn usd(micros: i64) -> String {
+    let sign = if micros < 0 { "-" } else { "" };
+    let micros = micros.unsigned_abs();
+    let dollars = micros / 1_000_000;
+    let fraction = micros % 1_000_000;
+    let cents = if fraction % 10_000 == 0 {
+        format!("{:02}", fraction / 10_000)
+    } else {
+        format!("{fraction:06}").trim_end_matches('0').to_owned()
+    };
+    format!("{sign}${dollars}.{cents}")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn periods_are_utc_days_and_calendar_months() {
+        // 2026-12-31T23:59:59Z: the last second of a day, a month and a year.
+        let p = Periods::at(1_798_761_599);
+        assert_eq!(p.day, "2026-12-31");
+        assert_eq!(p.month, "2026-12");
+        assert_eq!(p.day_ends, 1_798_761_600);
+        assert_eq!(p.month_ends, 1_798_761_600);
+        // One second later everything has reset.
+        let q = Periods::at(1_798_761_600);
+        assert_eq!(
+            (q.day.as_str(), q.month.as_str()),
+            ("2027-01-01", "2027-01")
+        );
+        assert_eq!(q.day_ends, 1_798_761_600 + 86_400);
+        // February of a leap year ends on the 29th.
+        let leap = Periods::at(1_835_308_800); // 2028-02-28T00:00:00Z
+        assert_eq!(leap.day, "2028-02-28");
+        assert_eq!(leap.month_ends, 1_835_308_800 + 2 * 86_400);
+    }
+
+    #[test]
+    fn money_is_written_as_people_write_it() {
+        assert_eq!(usd(80_000), "$0.08");
+        assert_eq!(usd(12_500_000), "$12.50");
+        assert_eq!(usd(0), "$0.00");
+        assert_eq!(usd(2_500), "$0.0025");
+        assert_eq!(usd(1), "$0.000001");
+        assert_eq!(usd(-40_000), "-$0.04");
+    }
+
+    #[test]
+    fn the_offline_model_is_free_until_an_admin_prices_it() {
+        let mut limits = Limits::default();
+        assert!(!limits.is_metered(ModelId::Offline));
+        assert!(limits.is_metered(ModelId::Sd35Large));
+        assert_eq!(limits.price_micros(ModelId::Sd35Large), 80_000);
+        limits.prices.insert(ModelId::Offline, 1_000);
+        limits.prices.insert(ModelId::NovaCanvas, 0);
+        assert!(limits.is_metered(ModelId::Offline));
+        assert!(!limits.is_metered(ModelId::NovaCanvas));
+        assert!(!limits.any());
+    }
+}
