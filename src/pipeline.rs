@@ -23,12 +23,20 @@ use crate::slack::web::WebClient;
 use crate::slack::{SlackClient, SlackError};
 use crate::store::{Link, LinkSigner, ObjectMeta, ObjectStore, StoreError, poster_key};
 
+mod unfinished;
+
+pub(crate) use unfinished::{Notice, Unfinished};
+
 /// What every AI prompt avoids, whatever the style: garbled lettering above all, since Marquee
 /// sets real type itself.
 const DEFAULT_NEGATIVE: &str = "text, letters, words, typography, watermark, signature, logo, caption, blurry, low quality, deformed";
 
 /// A retake lock older than this is left over from a crash and may be taken over.
 const LOCK_STALE_SECS: i64 = 15 * 60;
+
+/// The kind of an [`Outcome::Undeliverable`] whose `response_url` Slack refused (expired, used
+/// up, not allowed): no later message to it can get through either.
+pub(crate) const SLACK_REFUSED: &str = "SlackRejected";
 
 /// Time kept back from a deadline for storing the poster and posting to Slack.
 const DELIVERY_RESERVE: Duration = Duration::from_secs(8);
@@ -781,9 +789,13 @@ impl Pipeline {
             }),
             Err(e) => {
                 tracing::error!(job = %job.id, error = %ErrorChain(&e), "could not tell the approver either");
-                Ok(Outcome::Undeliverable {
-                    kind: "SlackRejected",
-                })
+                // Only a refusal is final; a Slack that was down may take a later message.
+                let kind = if e.may_pass() {
+                    "SlackUnreachable"
+                } else {
+                    SLACK_REFUSED
+                };
+                Ok(Outcome::Undeliverable { kind })
             }
         }
     }
@@ -919,7 +931,7 @@ impl Pipeline {
         {
             tracing::error!(job = %job.id, "poster made but undeliverable: the response_url can no longer be used");
             return Outcome::Undeliverable {
-                kind: "SlackRejected",
+                kind: SLACK_REFUSED,
             };
         }
         let message = blocks::failure(
