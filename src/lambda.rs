@@ -1,10 +1,16 @@
-//! The Lambda entry: one function, two kinds of event.
+//! The Lambda entry: one function, three kinds of event.
 //!
 //! API Gateway events go through the same [`crate::http::router`] as the local server (via
 //! `lambda_http`'s request and response conversions). A Marquee job — recognised by its
 //! `job::JOB_MARKER` field, which no API Gateway event has — runs the worker. The
 //! worker is reachable only by invoking the function; no HTTP route leads to it, because an
 //! HTTP event is always converted to a request and routed, never read as a job.
+//!
+//! The third kind is an SQS event from the function's on-failure destination (`failed`): each
+//! record is Lambda's account of a job that ended without the requester being told, and the
+//! requester is told now.
+
+mod failed;
 
 use std::sync::Arc;
 use std::time::{Duration, SystemTime};
@@ -17,6 +23,10 @@ use serde_json::Value;
 use crate::job::Job;
 use crate::pipeline::{Outcome, Pipeline};
 
+/// The `errorType` prefix of a job Slack could not be told about (`Undeliverable.<kind>`), which
+/// the failed-job records carry back to [`failed`].
+const UNDELIVERABLE: &str = "Undeliverable";
+
 #[derive(Debug, thiserror::Error)]
 pub enum LambdaError {
     #[error("the event is neither an API Gateway request nor a Marquee job")]
@@ -27,6 +37,8 @@ pub enum LambdaError {
     Undeliverable { kind: &'static str },
     #[error("could not encode the HTTP response")]
     Response(#[source] serde_json::Error),
+    #[error("the SQS event could not be read")]
+    BadSqsEvent(#[source] serde_json::Error),
 }
 
 impl From<LambdaError> for Diagnostic {
@@ -34,8 +46,9 @@ impl From<LambdaError> for Diagnostic {
         let error_type = match &e {
             LambdaError::UnknownEvent(_) => "UnknownEvent".to_owned(),
             LambdaError::BadJob(_) => "BadJob".to_owned(),
-            LambdaError::Undeliverable { kind } => format!("Undeliverable.{kind}"),
+            LambdaError::Undeliverable { kind } => format!("{UNDELIVERABLE}.{kind}"),
             LambdaError::Response(_) => "ResponseEncoding".to_owned(),
+            LambdaError::BadSqsEvent(_) => "BadSqsEvent".to_owned(),
         };
         Diagnostic {
             error_type,
@@ -82,6 +95,11 @@ impl Handler {
                 }
                 Outcome::Undeliverable { kind } => Err(LambdaError::Undeliverable { kind }),
             };
+        }
+
+        if failed::is_sqs_event(&payload) {
+            let batch = failed::read_batch(payload)?;
+            return Ok(failed::handle(&self.pipeline, batch).await);
         }
 
         let request: LambdaRequest =

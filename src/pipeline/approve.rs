@@ -3,7 +3,7 @@
 use uuid::Uuid;
 
 use super::records::{Approval, now};
-use super::{Outcome, Pipeline, PipelineError};
+use super::{Outcome, Pipeline, PipelineError, undeliverable};
 use crate::errors::ErrorChain;
 use crate::job::{Job, PosterRecord, ReplyTo};
 use crate::slack::blocks::{self, PosterResult};
@@ -116,9 +116,7 @@ impl Pipeline {
             }),
             Err(e) => {
                 tracing::error!(job = %job.id, error = %ErrorChain(&e), "could not tell the approver either");
-                Ok(Outcome::Undeliverable {
-                    kind: "SlackRejected",
-                })
+                Ok(undeliverable(&e))
             }
         }
     }
@@ -135,9 +133,7 @@ impl Pipeline {
             Ok(()) => Ok(Outcome::FailedAndTold { kind }),
             Err(e) => {
                 tracing::error!(job = %job.id, error = %ErrorChain(&e), "could not tell the clicker");
-                Ok(Outcome::Undeliverable {
-                    kind: "SlackRejected",
-                })
+                Ok(undeliverable(&e))
             }
         }
     }

@@ -161,7 +161,7 @@ impl Pipeline {
         {
             tracing::error!(job = %job.id, "poster made but undeliverable: the response_url can no longer be used");
             return Outcome::Undeliverable {
-                kind: "SlackRejected",
+                kind: super::SLACK_REFUSED,
             };
         }
         let message = blocks::failure(

@@ -322,9 +322,7 @@ impl Pipeline {
             Ok(()) => told,
             Err(e) => {
                 tracing::error!(job = %job.id, error = %ErrorChain(&e), "could not reply to the requester");
-                Outcome::Undeliverable {
-                    kind: "SlackRejected",
-                }
+                super::undeliverable(&e)
             }
         }
     }

@@ -32,6 +32,21 @@ const DEFAULT_NEGATIVE: &str = "text, letters, words, typography, watermark, sig
 /// How long records are kept unless configured: the template's default poster retention.
 const DEFAULT_RETENTION: Duration = Duration::from_secs(30 * 24 * 3600);
 
+/// The kind of an [`Outcome::Undeliverable`] whose `response_url` Slack refused (expired, used
+/// up, not allowed): no later message to it can get through either.
+pub(crate) const SLACK_REFUSED: &str = "SlackRejected";
+
+/// How a job ends when Slack would not take the message that tells its requester: a refusal
+/// is final, but a Slack that was down may take a later one (the on-failure path tries).
+fn undeliverable(e: &SlackError) -> Outcome {
+    let kind = if e.may_pass() {
+        "SlackUnreachable"
+    } else {
+        SLACK_REFUSED
+    };
+    Outcome::Undeliverable { kind }
+}
+
 /// Time kept back from a deadline for storing the poster and posting to Slack.
 const DELIVERY_RESERVE: Duration = Duration::from_secs(8);
 
@@ -42,7 +57,10 @@ const DELIVERY_RESERVE: Duration = Duration::from_secs(8);
 const FAILURE_RESERVE: Duration = Duration::from_secs(5);
 
 mod approve;
+mod unfinished;
+
 pub use approve::Approvers;
+pub(crate) use unfinished::{Notice, Unfinished};
 mod deliver;
 mod error;
 mod history;

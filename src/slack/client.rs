@@ -49,7 +49,23 @@ pub(crate) fn http_client() -> Result<reqwest::Client, reqwest::Error> {
 /// The paths under which Slack issues `response_url`s: slash commands and interactions.
 const RESPONSE_URL_PATHS: &[&str] = &["/commands/", "/actions/"];
 
+/// How long Slack accepts posts to a `response_url` after the command or click that issued it
+/// (Slack's "Handling user interaction" guide: five posts within 30 minutes).
+pub(crate) const RESPONSE_URL_LIFETIME: time::Duration = time::Duration::minutes(30);
+
 impl SlackError {
+    /// Whether a later attempt may succeed where this one failed without posting anything:
+    /// Slack was busy or down, or no connection was made. A refusal is final, and a post that
+    /// timed out may have landed, so neither is worth repeating.
+    pub(crate) fn may_pass(&self) -> bool {
+        match self {
+            SlackError::Unavailable { .. } => true,
+            SlackError::Transport(e) => e.is_connect(),
+            // Our own deadline cut the post off: it may have landed.
+            SlackError::ForbiddenUrl | SlackError::Rejected { .. } | SlackError::OutOfTime => false,
+        }
+    }
+
     /// Whether Slack said it could not fetch or render the blocks (most often the image).
     pub(crate) fn is_invalid_blocks(&self) -> bool {
         matches!(self, SlackError::Rejected { reason, .. } if reason.contains("invalid_blocks") || reason.contains("downloading image failed"))

@@ -136,12 +136,30 @@ fn template_sets_only_environment_variables_the_config_reads() {
     }
 }
 
+/// The function's HTTP API events (its routes), by name; the one other event is the
+/// failed-job queue (checked by `failed_jobs_are_recorded_encrypted_and_read_back`).
+fn http_events(d: &Deployment) -> BTreeMap<String, Evaluated> {
+    let events = function_at(d, &["Properties", "Events"]);
+    let mut http = BTreeMap::new();
+    for (name, event) in events.as_map() {
+        match event.at(&["Type"]).as_str() {
+            "HttpApi" => {
+                http.insert(name.clone(), event.clone());
+            }
+            "SQS" => assert_eq!(
+                name, "FailedJobs",
+                "an SQS event other than the failed jobs"
+            ),
+            other => panic!("event {name} has type {other}"),
+        }
+    }
+    http
+}
+
 #[test]
 fn template_routes_are_the_routers_routes() {
-    let events = function_at(&deployment(), &["Properties", "Events"]);
     let mut served = BTreeSet::new();
-    for (name, event) in events.as_map() {
-        assert_eq!(event.at(&["Type"]).as_str(), "HttpApi", "event {name}");
+    for (name, event) in http_events(&deployment()) {
         let method = event
             .at(&["Properties", "Method"])
             .as_str()
@@ -177,8 +195,7 @@ fn api_gateway_path(axum: &str) -> String {
 #[test]
 fn only_the_rest_door_requires_iam_auth() {
     let d = deployment();
-    let events = function_at(&d, &["Properties", "Events"]);
-    for (name, event) in events.as_map() {
+    for (name, event) in &http_events(&d) {
         let path = event.at(&["Properties", "Path"]).as_str();
         if path == "/v1/posters" {
             let authorizer = event
@@ -649,6 +666,222 @@ fn the_bucket_holds_only_posters() {
     assert_eq!(prefixes, ["posters/"]);
 }
 
+/// The on-failure destination: a job Lambda gave up on (a function error with retries off,
+/// a kill at Timeout, an event past its maximum age) is recorded in an encrypted queue, which
+/// the same function reads a few records at a time, reporting failures per record; a record it
+/// cannot handle moves to a dead-letter queue after three receives instead of looping.
+#[test]
+fn failed_jobs_are_recorded_encrypted_and_read_back() {
+    let d = deployment();
+    let queue = queue_arn(&d, "FailedJobQueue");
+    let dead = queue_arn(&d, "FailedJobDeadLetterQueue");
+    let on_failure = function_at(
+        &d,
+        &[
+            "Properties",
+            "EventInvokeConfig",
+            "DestinationConfig",
+            "OnFailure",
+        ],
+    );
+    assert_eq!(on_failure.at(&["Type"]).as_str(), "SQS");
+    assert_eq!(on_failure.at(&["Destination"]).as_str(), queue);
+    // Written, not conditional: no parameter may switch the destination off.
+    let written = d.at(&[
+        "Resources",
+        FUNCTION,
+        "Properties",
+        "EventInvokeConfig",
+        "DestinationConfig",
+        "OnFailure",
+        "Destination",
+    ]);
+    assert!(
+        matches!(written, Value::Tagged(t) if t.tag.to_string().trim_start_matches('!') == "GetAtt"),
+        "{written:?}"
+    );
+
+    let timeout: u64 = function_at(&d, &["Properties", "Timeout"])
+        .as_str()
+        .parse()
+        .unwrap();
+    let props = d.eval_at(&["Resources", "FailedJobQueue", "Properties"]);
+    let number = |v: &Evaluated, key: &str| -> u64 { v.at(&[key]).as_str().parse().unwrap() };
+    assert_eq!(props.at(&["SqsManagedSseEnabled"]).as_str(), "true");
+    // AWS's advice for a queue that is a Lambda event source: at least six times the
+    // function's timeout, so a batch still being handled is not handed out again.
+    let visibility = number(&props, "VisibilityTimeout");
+    assert!(
+        visibility >= 6 * timeout,
+        "VisibilityTimeout {visibility} < 6 × Timeout {timeout}"
+    );
+    let retention = number(&props, "MessageRetentionPeriod");
+    // Longer than the response_url lives, at most SQS's maximum of 14 days.
+    assert!(
+        (1800..=1_209_600).contains(&retention),
+        "MessageRetentionPeriod {retention}"
+    );
+    let redrive = props.at(&["RedrivePolicy"]);
+    assert_eq!(redrive.at(&["deadLetterTargetArn"]).as_str(), dead);
+    assert_eq!(redrive.at(&["maxReceiveCount"]).as_str(), "3");
+
+    let dead_props = d.eval_at(&["Resources", "FailedJobDeadLetterQueue", "Properties"]);
+    assert_eq!(dead_props.at(&["SqsManagedSseEnabled"]).as_str(), "true");
+    // SQS ages a message from its first send: a dead-letter queue that expires sooner than its
+    // source would drop records as they arrive.
+    assert!(number(&dead_props, "MessageRetentionPeriod") >= retention);
+    assert!(
+        dead_props.get("RedrivePolicy").is_none(),
+        "the dead-letter queue is the end of the line"
+    );
+
+    // The event source mapping: this function reads the destination queue, never the
+    // dead-letter queue, a few records at a time with per-record failures.
+    let events = function_at(&d, &["Properties", "Events"]);
+    let sqs: Vec<_> = events
+        .as_map()
+        .iter()
+        .filter(|(_, e)| e.at(&["Type"]).as_str() == "SQS")
+        .collect();
+    assert_eq!(sqs.len(), 1, "{sqs:?}");
+    let source = sqs[0].1.at(&["Properties"]);
+    assert_eq!(source.at(&["Queue"]).as_str(), queue);
+    let batch = number(source, "BatchSize");
+    assert!((1..=5).contains(&batch), "BatchSize {batch}");
+    assert_eq!(
+        source.at(&["FunctionResponseTypes"]).strings(),
+        ["ReportBatchItemFailures"]
+    );
+}
+
+/// A queue's ARN in this deployment.
+fn queue_arn(d: &Deployment, logical_id: &str) -> String {
+    d.eval(&serde_yaml::from_str(&format!("!GetAtt {logical_id}.Arn")).unwrap())
+        .as_str()
+        .to_owned()
+}
+
+/// What the role may do once SAM has added its own policies to the template's: for the
+/// on-failure destination of Type SQS, `sqs:SendMessage` on exactly that destination
+/// (aws-sam-translator's `SamFunction._add_event_invoke_managed_policy` and
+/// `IAMRolePolicies.sqs_send_message_role_policy`); for an SQS event source, the AWS managed
+/// policy AWSLambdaSQSQueueExecutionRole (`SQS.get_policy_arn` in
+/// `samtranslator/model/eventsources/pull.py`), whose SQS statement allows `sqs:ReceiveMessage`,
+/// `sqs:DeleteMessage` and `sqs:GetQueueAttributes` on `*`. Checked by translating the template
+/// with aws-sam-translator 1.115 (the SAM CLI's).
+fn effective_statements(d: &Deployment) -> Vec<cfn::Statement> {
+    let mut statements = d.function_statements(FUNCTION);
+    let on_failure = function_at(
+        d,
+        &[
+            "Properties",
+            "EventInvokeConfig",
+            "DestinationConfig",
+            "OnFailure",
+        ],
+    );
+    if on_failure.at(&["Type"]).as_str() == "SQS" {
+        statements.push(cfn::Statement {
+            sid: "SAM: EventInvokeConfigOnFailureSQSPolicy".into(),
+            allow: true,
+            actions: vec!["sqs:SendMessage".into()],
+            resources: vec![on_failure.at(&["Destination"]).as_str().to_owned()],
+            not_resources: Vec::new(),
+        });
+    }
+    let events = function_at(d, &["Properties", "Events"]);
+    if events
+        .as_map()
+        .values()
+        .any(|e| e.at(&["Type"]).as_str() == "SQS")
+    {
+        statements.push(cfn::Statement {
+            sid: "SAM: AWSLambdaSQSQueueExecutionRole".into(),
+            allow: true,
+            actions: [
+                "sqs:ReceiveMessage",
+                "sqs:DeleteMessage",
+                "sqs:GetQueueAttributes",
+            ]
+            .map(String::from)
+            .to_vec(),
+            resources: vec!["*".into()],
+            not_resources: Vec::new(),
+        });
+    }
+    statements
+}
+
+/// Least privilege for the queues: the function may record failed jobs only in their queue
+/// and read only that queue, and it may not touch the dead-letter queue or any other.
+#[test]
+fn the_role_reaches_only_the_failed_job_queue() {
+    let d = deployment();
+    let statements = effective_statements(&d);
+    let queue = queue_arn(&d, "FailedJobQueue");
+    let dead = queue_arn(&d, "FailedJobDeadLetterQueue");
+    let other = "arn:aws:sqs:us-east-1:123456789012:someone-elses-queue";
+    for action in [
+        "sqs:SendMessage",
+        "sqs:ReceiveMessage",
+        "sqs:DeleteMessage",
+        "sqs:GetQueueAttributes",
+    ] {
+        assert!(
+            cfn::allows(&statements, action, &queue),
+            "{action} on {queue}"
+        );
+        for elsewhere in [dead.as_str(), other] {
+            assert!(
+                !cfn::allows(&statements, action, elsewhere),
+                "{action} on {elsewhere}"
+            );
+        }
+    }
+    for action in [
+        "sqs:PurgeQueue",
+        "sqs:DeleteQueue",
+        "sqs:SetQueueAttributes",
+    ] {
+        assert!(!cfn::allows(&statements, action, &queue), "{action}");
+    }
+    // SAM grants the send; a statement of the template's own would be a second, wider copy.
+    let own = d.function_statements(FUNCTION);
+    assert!(
+        own.iter()
+            .filter(|s| s.allow)
+            .all(|s| !s.covers_action("sqs:SendMessage")),
+        "{own:?}"
+    );
+}
+
+/// No statement the template writes allows a wildcard action or every resource: each names
+/// the actions Marquee calls on the resources it owns.
+#[test]
+fn no_statement_grants_wildcards() {
+    for s in deployment().function_statements(FUNCTION) {
+        if !s.allow {
+            continue;
+        }
+        for action in &s.actions {
+            assert!(!action.contains('*'), "{}: action {action}", s.sid);
+        }
+        assert!(
+            s.not_resources.is_empty(),
+            "{}: an Allow with NotResource",
+            s.sid
+        );
+        for resource in &s.resources {
+            let service_wide = resource == "*"
+                || resource
+                    .split(':')
+                    .nth(5)
+                    .is_some_and(|r| r == "*" || r.is_empty());
+            assert!(!service_wide, "{}: resource {resource}", s.sid);
+        }
+    }
+}
+
 /// `sam build` of a rust-cargolambda function is a SAM beta feature: without the opt-in SAM
 /// prompts `[y/N]` and a build without a terminal aborts. samconfig.toml opts in and carries the
 /// deploy defaults docs/INSTALL.md relies on.
@@ -830,9 +1063,8 @@ fn rendering_only_replaces_the_base_url() {
 
 #[test]
 fn manifest_routes_are_served_by_the_template() {
-    let events = function_at(&deployment(), &["Properties", "Events"]);
+    let events = http_events(&deployment());
     let paths: BTreeSet<&str> = events
-        .as_map()
         .values()
         .map(|e| e.at(&["Properties", "Path"]).as_str())
         .collect();

@@ -168,6 +168,9 @@ async fn an_expired_response_url_is_not_hammered() {
     assert_eq!(posts_after.len(), 1, "{posts_after:?}");
     assert!(!posts_after[0].accepted());
     assert_eq!(stack().bedrock().calls_for_prompt("F-EXPIRED").len(), 1);
+    // The worker's error reaches the failure destination, which knows Slack refused this
+    // response_url and posts nothing more to it.
+    assert_eq!(stack().invoke().deliveries_with(&url).len(), 1);
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -284,6 +287,61 @@ async fn a_stalled_slack_never_gets_a_duplicate_poster() {
     assert!(posters <= 1, "{accepted:?}");
     assert_eq!(
         stack().bedrock().calls_for_prompt("F-STALL").len(),
+        1,
+        "billed once"
+    );
+}
+
+/// A worker that cannot tell anyone is told about through Lambda's on-failure destination.
+/// Slack answers 500 to all three attempts at the poster and all three at the failure message,
+/// so the worker gives up, logs and returns an error; Lambda (the stand-in, following
+/// template.yaml) records the invocation in the destination queue, which the function reads,
+/// and Slack, up again, takes the one message that says the poster could not be finished.
+/// Without the destination in the template, nothing ever reaches the requester.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_worker_that_cannot_tell_anyone_is_told_about_through_the_failure_destination() {
+    let base = lambda_base().await;
+    let url = stack().slack().response_url();
+    stack().slack().fault_for(&url, SlackFault::ServerError, 6);
+    assert_eq!(
+        slash(&base, "F-DEST a lighthouse at night", &url)
+            .await
+            .status,
+        200
+    );
+    let messages = finish(&url, "F-DEST").await;
+    assert_eq!(messages.len(), 1, "{messages:?}");
+    let text = messages[0].to_string();
+    for expected in [
+        "Your poster could not be finished.",
+        "couldn't reach Slack",
+        "Please try again",
+    ] {
+        assert!(text.contains(expected), "{expected} in {text}");
+    }
+    assert_eq!(messages[0]["response_type"], "ephemeral");
+
+    let posts = stack().slack().posts(&url);
+    assert_eq!(
+        posts.len(),
+        7,
+        "six refused, then the destination's: {posts:?}"
+    );
+    assert_eq!(posts.iter().filter(|p| p.accepted()).count(), 1);
+    let done = stack().invoke().wait_finished(&url, 1, DELIVERY).await;
+    // watch answers a function error with a 500 and the error as body.
+    let worker: Value = serde_json::from_slice(&done[0].body).unwrap();
+    assert_eq!(
+        worker["errorType"], "Undeliverable.SlackUnreachable",
+        "the worker's invocation failed"
+    );
+    let deliveries = stack().invoke().deliveries_with(&url);
+    assert_eq!(deliveries.len(), 1, "{deliveries:?}");
+    assert_eq!(deliveries[0].function_error, None);
+    let answer: Value = serde_json::from_slice(&deliveries[0].body).unwrap();
+    assert_eq!(answer, serde_json::json!({"batchItemFailures": []}));
+    assert_eq!(
+        stack().bedrock().calls_for_prompt("F-DEST").len(),
         1,
         "billed once"
     );

@@ -1,6 +1,7 @@
 //! The Lambda handler driven in process with raw events, the way the runtime hands them over:
 //! API Gateway v2 events (fixtures under `tests/fixtures/apigw/`, in the shape of
-//! aws-lambda-rust-runtime's own test events) and Marquee jobs as the dispatcher writes them.
+//! aws-lambda-rust-runtime's own test events), Marquee jobs as the dispatcher writes them, and
+//! SQS events carrying Lambda's records of failed jobs (`tests/fixtures/lambda/`).
 //! Nothing here starts an emulator: the handler gets a `serde_json::Value` and a default
 //! `Context`, the pipeline draws with the offline model into a temporary directory, and Slack's
 //! `response_url` is a tiny local server that records what it is sent.
@@ -40,6 +41,9 @@ const HEALTHZ: &str = include_str!("../fixtures/apigw/healthz.json");
 const SLACK_COMMAND: &str = include_str!("../fixtures/apigw/slack_command.json");
 const JOB_SHAPED_BODY: &str = include_str!("../fixtures/apigw/posters_job_shaped_body.json");
 const SLASH_COMMAND_FORM: &str = include_str!("../fixtures/slack/slash_command.form");
+const SQS_EVENT: &str = include_str!("../fixtures/lambda/sqs_event.json");
+const DESTINATION_RECORD: &str =
+    include_str!("../fixtures/lambda/destination_record_retries_exhausted.json");
 
 /// Records the jobs the front door queues instead of running them.
 #[derive(Default)]
@@ -100,12 +104,24 @@ impl ResponseUrls {
     }
 }
 
-async fn record(State(recorder): State<Recorder>, Json(message): Json<Value>) {
+/// Records a post (then holds the answer if a stall is set); a `response_url` with a `/BUSY/`
+/// segment answers 503, as Slack does when it is down, and records nothing.
+async fn record(
+    State(recorder): State<Recorder>,
+    uri: axum::http::Uri,
+    Json(message): Json<Value>,
+) -> axum::http::StatusCode {
+    // A response_url with a `/BUSY/` segment answers 503, as Slack does when it is down, and
+    // records nothing.
+    if uri.path().contains("/BUSY/") {
+        return axum::http::StatusCode::SERVICE_UNAVAILABLE;
+    }
     recorder.posts.lock().unwrap().push(message);
     let stall = recorder.stall_next.lock().unwrap().take();
     if let Some(stall) = stall {
         tokio::time::sleep(stall).await;
     }
+    axum::http::StatusCode::OK
 }
 
 struct Harness {
@@ -343,10 +359,10 @@ async fn an_unsigned_slack_command_event_is_refused() {
 }
 
 #[tokio::test]
-async fn an_event_that_is_neither_is_reported() {
+async fn an_event_that_is_none_of_them_is_reported() {
     let h = harness().await;
     let error = h
-        .invoke(json!({"Records": [{"eventSource": "aws:sqs"}]}))
+        .invoke(json!({"Records": [{"EventSource": "aws:sns"}]}))
         .await
         .unwrap_err();
     assert!(matches!(error, LambdaError::UnknownEvent(_)), "{error:?}");
@@ -715,4 +731,129 @@ async fn usage_and_history_commands_are_queued_and_acked_empty() {
         assert_eq!(h.queued.0.lock().unwrap().last().unwrap().task, task);
     }
     assert_eq!(h.queued(), 2);
+}
+
+/// Lambda's record of a failed invocation (the fixture), as the on-failure destination queue
+/// delivers it, for the job `reply_to` accepted at `accepted_at`.
+fn destination_record(response_url: &str, accepted_at: i64) -> Value {
+    let mut record = fixture(DESTINATION_RECORD);
+    record["requestPayload"]["reply_to"]["response_url"] = json!(response_url);
+    record["requestPayload"]["accepted_at"] = json!(accepted_at);
+    record
+}
+
+/// The SQS event of the fixture carrying `records` as message bodies, each with its own id.
+fn sqs_event(records: &[(&str, String)]) -> Value {
+    let mut event = fixture(SQS_EVENT);
+    let template = event["Records"][0].clone();
+    event["Records"] = records
+        .iter()
+        .map(|(id, body)| {
+            let mut message = template.clone();
+            message["messageId"] = json!(id);
+            message["body"] = json!(body);
+            message
+        })
+        .collect();
+    event
+}
+
+#[tokio::test]
+async fn a_failed_job_record_tells_the_requester_once_that_it_could_not_be_finished() {
+    let h = harness().await;
+    let record = destination_record(&h.slack.url(), marquee::http::system_clock());
+    let event = sqs_event(&[("MessageID_1", record.to_string())]);
+
+    let result = h.invoke(event).await.unwrap();
+    assert_eq!(result, json!({"batchItemFailures": []}));
+    let posts = h.slack.posts();
+    assert_eq!(posts.len(), 1, "{posts:?}");
+    let text = posts[0].to_string();
+    for expected in [
+        "Your poster could not be finished.",
+        // The record says the process exited: neither a timeout nor an expiry.
+        "stopped unexpectedly",
+        "Please try again",
+        "a lighthouse keeper fights a kraken",
+    ] {
+        assert!(text.contains(expected), "{expected} in {text}");
+    }
+    assert_eq!(posts[0]["response_type"], "ephemeral");
+}
+
+#[tokio::test]
+async fn each_condition_is_told_in_its_own_words() {
+    let h = harness().await;
+    let now = marquee::http::system_clock();
+    let mut timed_out = destination_record(&h.slack.url(), now);
+    timed_out["responsePayload"] = json!({
+        "errorType": "Sandbox.Timedout",
+        "errorMessage": "RequestId: e4b46cbf-b738-xmpl-8880-a18cdf61200e Error: Task timed out after 180.00 seconds"
+    });
+    let mut expired = destination_record(&h.slack.url(), now);
+    expired["requestContext"]["condition"] = json!("EventAgeExceeded");
+    expired["requestContext"]["approximateInvokeCount"] = json!(0);
+    for key in ["responseContext", "responsePayload"] {
+        expired.as_object_mut().unwrap().remove(key);
+    }
+    for (record, words) in [
+        (timed_out, "longer than Marquee's time limit"),
+        (expired, "waited too long in the queue"),
+    ] {
+        let before = h.slack.posts().len();
+        let result = h
+            .invoke(sqs_event(&[("m", record.to_string())]))
+            .await
+            .unwrap();
+        assert_eq!(result, json!({"batchItemFailures": []}));
+        let posts = h.slack.posts();
+        assert_eq!(posts.len(), before + 1);
+        assert!(
+            posts[before].to_string().contains(words),
+            "{}",
+            posts[before]
+        );
+    }
+}
+
+/// In one batch: a record that is told, one whose Slack is down (offered again, alone), and
+/// three that can never be told — not a record, not a job, and a job older than its
+/// response_url — which are logged and let go rather than offered again forever.
+#[tokio::test]
+async fn only_records_that_may_yet_get_through_are_offered_again() {
+    let h = harness().await;
+    let now = marquee::http::system_clock();
+    let told = destination_record(&h.slack.url(), now);
+    let busy_url = h.slack.url().replace("/commands/", "/commands/BUSY/");
+    let busy = destination_record(&busy_url, now);
+    let stale = destination_record(&h.slack.url(), now - 31 * 60);
+    let mut not_a_job = destination_record(&h.slack.url(), now);
+    not_a_job["requestPayload"] = json!({"ORDER_IDS": ["9e07af03-ce31-4ff3-xmpl-36dce652cb4f"]});
+    let event = sqs_event(&[
+        ("told", told.to_string()),
+        ("busy", busy.to_string()),
+        ("stale", stale.to_string()),
+        ("not-a-job", not_a_job.to_string()),
+        ("not-a-record", "Message Body".into()),
+    ]);
+
+    let result = h.invoke(event).await.unwrap();
+    assert_eq!(
+        result,
+        json!({"batchItemFailures": [{"itemIdentifier": "busy"}]})
+    );
+    assert_eq!(h.slack.posts().len(), 1, "{:?}", h.slack.posts());
+}
+
+#[tokio::test]
+async fn an_sqs_event_without_message_ids_fails_whole() {
+    let h = harness().await;
+    // SQS keeps every message of a batch the function fails, and moves them to the dead-letter
+    // queue after maxReceiveCount; without ids the records cannot be answered one by one.
+    let error = h
+        .invoke(json!({"Records": [{"eventSource": "aws:sqs"}]}))
+        .await
+        .unwrap_err();
+    assert!(matches!(error, LambdaError::BadSqsEvent(_)), "{error:?}");
+    assert_eq!(Diagnostic::from(error).error_type, "BadSqsEvent");
 }

@@ -4,8 +4,9 @@
 //!
 //! - In process, milliseconds: `architecture` (the layering, as a tidy test), `deploy`
 //!   (template and manifest drift), `front_door` (the real router with good and hostile
-//!   requests), `lambda_handler` (API Gateway v2 and job events through the Lambda handler),
-//!   `slack_standin` (the Slack stand-in proves itself against Slack's documented behaviour).
+//!   requests), `lambda_handler` (API Gateway v2, job and failed-job SQS events through the
+//!   Lambda handler), `slack_standin` (the Slack stand-in proves itself against Slack's
+//!   documented behaviour).
 //! - On the local stack (`support`, started on first use): `e2e`, `faults`, `review`, and
 //!   `state_stack` (the state table and the IAM proxy the function reaches it through).
 //!

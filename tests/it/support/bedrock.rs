@@ -159,6 +159,7 @@ impl Bedrock {
                 allow: true,
                 actions: vec!["bedrock:*".into()],
                 resources: vec!["*".into()],
+                not_resources: Vec::new(),
             }],
         );
         let app = Router::new()

@@ -86,7 +86,10 @@ pub struct Statement {
     pub sid: String,
     pub allow: bool,
     pub actions: Vec<String>,
+    /// `Resource`; empty when the statement names `NotResource` instead.
     pub resources: Vec<String>,
+    /// `NotResource`: the statement applies to every resource but these.
+    pub not_resources: Vec<String>,
 }
 
 impl Statement {
@@ -97,8 +100,12 @@ impl Statement {
             .any(|a| wildcard_match(&a.to_ascii_lowercase(), &action.to_ascii_lowercase()))
     }
 
-    /// Whether this statement names `arn` (with `*` and `?` wildcards, as IAM matches them).
+    /// Whether this statement applies to `arn` (with `*` and `?` wildcards, as IAM matches
+    /// them): `arn` is named in `Resource`, or, with `NotResource`, is not named there.
     pub fn covers_resource(&self, arn: &str) -> bool {
+        if self.resources.is_empty() && !self.not_resources.is_empty() {
+            return !self.not_resources.iter().any(|r| wildcard_match(r, arn));
+        }
         self.resources.iter().any(|r| wildcard_match(r, arn))
     }
 }
@@ -263,6 +270,11 @@ impl Deployment {
                     s.get(k)
                         .unwrap_or_else(|| panic!("statement {s:?} has no {k}"))
                 };
+                let (resources, not_resources) = match (s.get("Resource"), s.get("NotResource")) {
+                    (Some(r), None) => (r.strings(), Vec::new()),
+                    (None, Some(n)) => (Vec::new(), n.strings()),
+                    _ => panic!("statement {s:?} needs exactly one of Resource and NotResource"),
+                };
                 out.push(Statement {
                     sid: s
                         .get("Sid")
@@ -270,7 +282,8 @@ impl Deployment {
                         .unwrap_or_default(),
                     allow: field("Effect").as_str() == "Allow",
                     actions: field("Action").strings(),
-                    resources: field("Resource").strings(),
+                    resources,
+                    not_resources,
                 });
             }
         }
@@ -323,10 +336,35 @@ impl Deployment {
     }
 
     fn attribute(&self, target: &str) -> Evaluated {
-        match self.attributes.get(target) {
-            Some(v) => Evaluated::Str(v.clone()),
-            None => panic!("Fn::GetAtt {target} has no value in this deployment"),
+        if let Some(v) = self.attributes.get(target) {
+            return Evaluated::Str(v.clone());
         }
+        if let Some(v) = self.queue_attribute(target) {
+            return Evaluated::Str(v);
+        }
+        panic!("Fn::GetAtt {target} has no value in this deployment")
+    }
+
+    /// `Fn::GetAtt` of an `AWS::SQS::Queue` of the template, named as CloudFormation names a
+    /// queue it creates without a `QueueName`: `<stack>-<LogicalId>` (plus a random suffix on
+    /// AWS, left out here so tests can name it).
+    fn queue_attribute(&self, target: &str) -> Option<String> {
+        let (logical_id, attribute) = target.split_once('.')?;
+        let resource = self.root["Resources"].get(logical_id)?;
+        if resource.get("Type")?.as_str()? != "AWS::SQS::Queue" {
+            return None;
+        }
+        let name = format!("{}-{logical_id}", self.pseudo["AWS::StackName"]);
+        let (region, account) = (&self.pseudo["AWS::Region"], &self.pseudo["AWS::AccountId"]);
+        Some(match attribute {
+            "Arn" => format!(
+                "arn:{}:sqs:{region}:{account}:{name}",
+                self.pseudo["AWS::Partition"]
+            ),
+            "QueueName" => name,
+            "QueueUrl" => format!("https://sqs.{region}.amazonaws.com/{account}/{name}"),
+            _ => return None,
+        })
     }
 
     fn substitute(&self, template: &str, vars: &BTreeMap<String, Evaluated>) -> String {

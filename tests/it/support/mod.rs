@@ -277,7 +277,8 @@ impl Stack {
         &self.signing_secret
     }
 
-    /// The environment of one deployment serving on `port`: the model settings, bucket and
+    /// The environment of one deployment serving on `port` (and its async-invoke stand-in set
+    /// to follow the deployment's on-failure destination): the model settings, bucket and
     /// table exactly as the template sets them, the stand-ins' endpoints, and the storage key
     /// `key` of `s3`. Behind API Gateway the function takes its public address from the
     /// request's host; under `cargo lambda watch` the address has a path prefix, so it is
@@ -290,6 +291,8 @@ impl Stack {
         invoke: &AsyncInvoke,
         port: u16,
     ) -> Vec<(String, String)> {
+        // The async-invoke stand-in records this deployment's failed jobs as its template says.
+        invoke.follow(deployment, FUNCTION);
         let template = deployment.function_env(FUNCTION);
         let from_template = |name: &str| {
             template
