@@ -73,13 +73,13 @@ impl Dispatcher for LambdaDispatcher {
 
 /// Runs jobs as tasks in this process (the local server and `marquee demo`).
 #[derive(Clone)]
-pub(crate) struct InProcessDispatcher {
+pub struct InProcessDispatcher {
     pipeline: Arc<Pipeline>,
     tasks: TaskTracker,
 }
 
 impl InProcessDispatcher {
-    pub(crate) fn new(pipeline: Arc<Pipeline>) -> Self {
+    pub fn new(pipeline: Arc<Pipeline>) -> Self {
         Self {
             pipeline,
             tasks: TaskTracker::new(),

@@ -9,6 +9,7 @@
 //! template is checked against) are built from one table, so they cannot drift.
 
 use std::sync::Arc;
+use std::time::Duration;
 
 use axum::Json;
 use axum::Router;
@@ -26,7 +27,7 @@ use uuid::Uuid;
 
 use crate::dispatch::Dispatcher;
 use crate::job::{Change, Job, PosterSpec, ReplyTo, Requester, SlackMessageRef, Task};
-use crate::pipeline::{Cause, Pipeline, PipelineError};
+use crate::pipeline::{Cause, Pipeline, PipelineError, RestStatus};
 use crate::poster::PosterText;
 use crate::request::{self, ModelPolicy, RequestError};
 use crate::secret::Secret;
@@ -50,11 +51,12 @@ where
 }
 
 /// Every route Marquee serves, in Lambda and locally alike.
-fn table() -> [Route; 5] {
+fn table() -> [Route; 6] {
     [
         route(Method::POST, "/slack/commands", slash_command),
         route(Method::POST, "/slack/interactions", interaction),
         route(Method::POST, "/v1/posters", create_poster),
+        route(Method::GET, "/v1/posters/{id}", poster_status),
         route(Method::GET, "/healthz", healthz),
         route(Method::GET, "/files/{*key}", serve_file),
     ]
@@ -534,46 +536,172 @@ impl CreatePoster {
     }
 }
 
-/// `POST /v1/posters`: generates synchronously and answers with a signed, expiring link.
+/// The longest `POST /v1/posters` waits for a poster when asked to (`Prefer: wait=N`):
+/// under API Gateway's 30-second limit on an HTTP API integration, with room for the answer.
+const MAX_WAIT: Duration = Duration::from_secs(25);
+
+/// Who is calling the REST door: the IAM principal API Gateway authorised (the route requires
+/// IAM auth in the template), or `local` when there is no API Gateway in front.
+fn rest_caller(context: Option<&lambda_http::request::RequestContext>) -> String {
+    use lambda_http::request::RequestContext;
+    match context {
+        Some(RequestContext::ApiGatewayV2(c)) => c
+            .authorizer
+            .as_ref()
+            .and_then(|a| a.iam.as_ref())
+            .and_then(|iam| iam.user_arn.clone().or_else(|| iam.caller_id.clone()))
+            .unwrap_or_else(|| "unauthenticated".to_owned()),
+        _ => "local".to_owned(),
+    }
+}
+
+/// How long the caller asked to wait (RFC 7240 `Prefer: wait=N`), at most [`MAX_WAIT`].
+fn preferred_wait(headers: &HeaderMap) -> Option<Duration> {
+    headers
+        .get_all("prefer")
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split([',', ';']))
+        .find_map(|p| p.trim().strip_prefix("wait=")?.trim().parse::<u64>().ok())
+        .map(|secs| Duration::from_secs(secs).min(MAX_WAIT))
+}
+
+/// A REST job's status as the caller sees it, with a fresh link once the poster is done, and
+/// the HTTP status that goes with it for `POST` (201 done, 202 pending, 429 over a limit, 422
+/// otherwise failed).
+fn status_document(
+    state: &AppState,
+    id: Uuid,
+    status: &RestStatus,
+    public_url: Option<&str>,
+) -> Result<(StatusCode, serde_json::Value), ApiError> {
+    // Absolute under the address the door was reached at (with any stage or prefix), so a
+    // client can follow it as it is.
+    let status_url = format!("{}/v1/posters/{id}", public_url.unwrap_or_default());
+    Ok(match status {
+        RestStatus::Pending { .. } => (
+            StatusCode::ACCEPTED,
+            json!({"id": id, "status": "pending", "status_url": status_url}),
+        ),
+        RestStatus::Done {
+            key,
+            model,
+            seed,
+            width,
+            height,
+            ..
+        } => {
+            let link = state.pipeline.link(key, public_url)?;
+            let expires_at = link
+                .expires_at
+                .format(&time::format_description::well_known::Rfc3339)
+                .unwrap_or_default();
+            (
+                StatusCode::CREATED,
+                json!({
+                    "id": id,
+                    "status": "done",
+                    "status_url": status_url,
+                    "url": link.url,
+                    "expires_at": expires_at,
+                    "key": key,
+                    "model": model,
+                    "seed": seed,
+                    "width": width,
+                    "height": height,
+                }),
+            )
+        }
+        RestStatus::Failed { error, message, .. } => (
+            if error == "OverLimit" {
+                StatusCode::TOO_MANY_REQUESTS
+            } else {
+                StatusCode::UNPROCESSABLE_ENTITY
+            },
+            json!({"id": id, "status": "failed", "status_url": status_url, "error": error, "message": message}),
+        ),
+    })
+}
+
+/// `POST /v1/posters`: checks the request, records it as pending, queues it for the worker
+/// exactly as a Slack command is queued (same run marker, quotas and pipeline), and answers
+/// `202` with the job's id and status URL. With `Prefer: wait=N` it waits up to N seconds
+/// (at most 25) for the poster and answers `201` with its link when it is done in time.
 async fn create_poster(
     State(state): State<AppState>,
     headers: HeaderMap,
+    context: Option<axum::Extension<lambda_http::request::RequestContext>>,
     body: Result<Bytes, BytesRejection>,
 ) -> Result<Response, ApiError> {
     let body = body_bytes(body)?;
     let request: CreatePoster =
         serde_json::from_slice(&body).map_err(|e| ApiError::BadRequest(e.to_string()))?;
     let spec = request.into_spec(&state.policy)?;
-    let id = Uuid::new_v4();
     let requester = Requester {
-        user_id: "rest-api".into(),
+        user_id: rest_caller(context.as_ref().map(|c| &c.0)),
         user_name: None,
         team_id: None,
         channel_id: None,
     };
     let public_url = state.public_url.resolve(&headers);
-    let rendered = state
-        .pipeline
-        .render(id, &spec, &requester, public_url.as_deref(), None)
-        .await?;
-    let expires_at = rendered
-        .link
-        .expires_at
-        .format(&time::format_description::well_known::Rfc3339)
-        .unwrap_or_default();
-    Ok((
-        StatusCode::CREATED,
-        Json(json!({
-            "url": rendered.link.url,
-            "expires_at": expires_at,
-            "key": rendered.key,
-            "model": rendered.model.short_name(),
-            "seed": rendered.seed,
-            "width": rendered.width,
-            "height": rendered.height,
-        })),
+    let job = Job::new(
+        Task::Poster { spec },
+        requester,
+        ReplyTo::Status,
+        (state.clock)(),
     )
-        .into_response())
+    .with_public_url(public_url.clone());
+    let id = job.id;
+    if !state.pipeline.accept_rest(&job).await? {
+        return Err(ApiError::Unavailable);
+    }
+    if let Err(e) = state.dispatcher.dispatch(job).await {
+        tracing::error!(job = %id, error = %crate::errors::ErrorChain(&e), "could not queue a REST poster job");
+        return Err(ApiError::Unavailable);
+    }
+    tracing::info!(job = %id, "REST poster accepted");
+    let mut status = RestStatus::Pending {
+        caller: String::new(),
+        accepted_at: 0,
+    };
+    if let Some(wait) = preferred_wait(&headers) {
+        let until = tokio::time::Instant::now() + wait;
+        loop {
+            if let Some(now) = state.pipeline.rest_status(id).await? {
+                status = now;
+            }
+            if !matches!(status, RestStatus::Pending { .. }) || tokio::time::Instant::now() >= until
+            {
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(250)).await;
+        }
+    }
+    let (code, document) = status_document(&state, id, &status, public_url.as_deref())?;
+    let location = document["status_url"]
+        .as_str()
+        .and_then(|url| HeaderValue::from_str(url).ok())
+        .unwrap_or_else(|| HeaderValue::from_static("/v1/posters"));
+    Ok((code, [(header::LOCATION, location)], Json(document)).into_response())
+}
+
+/// `GET /v1/posters/{id}`: where a REST job stands, for the caller who started it only (any
+/// other caller gets the same 404 as for a job that does not exist).
+async fn poster_status(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    context: Option<axum::Extension<lambda_http::request::RequestContext>>,
+    Path(id): Path<String>,
+) -> Result<Response, ApiError> {
+    let id = Uuid::parse_str(&id).map_err(|_| ApiError::NotFound)?;
+    let caller = rest_caller(context.as_ref().map(|c| &c.0));
+    let status = match state.pipeline.rest_status(id).await? {
+        Some(status) if status.caller() == caller => status,
+        _ => return Err(ApiError::NotFound),
+    };
+    let public_url = state.public_url.resolve(&headers);
+    let (_, document) = status_document(&state, id, &status, public_url.as_deref())?;
+    Ok(Json(document).into_response())
 }
 
 #[derive(Deserialize)]

@@ -69,9 +69,29 @@ pub enum ReplyTo {
         #[serde(default, skip_serializing_if = "Option::is_none")]
         thread: Option<SlackMessageRef>,
     },
+    /// Nobody to post to: the outcome is kept as the job's status record, which the REST
+    /// door's `GET /v1/posters/{id}` reads.
+    Status,
 }
 
 impl ReplyTo {
+    /// The `response_url` Slack replies go to; empty for a status job, which Slack's client
+    /// refuses like any URL it may not post to, so nothing reaches Slack by mistake.
+    pub(crate) fn slack_url(&self) -> &str {
+        match self {
+            ReplyTo::SlackResponseUrl { response_url, .. } => response_url,
+            ReplyTo::Status => "",
+        }
+    }
+
+    /// The Slack thread replies belong in, if any.
+    pub(crate) fn thread(&self) -> Option<&SlackMessageRef> {
+        match self {
+            ReplyTo::SlackResponseUrl { thread, .. } => thread.as_ref(),
+            ReplyTo::Status => None,
+        }
+    }
+
     pub fn response_url(response_url: impl Into<String>) -> Self {
         ReplyTo::SlackResponseUrl {
             response_url: response_url.into(),
@@ -89,6 +109,7 @@ impl fmt::Debug for ReplyTo {
                 .field("response_url", &"<redacted>")
                 .field("thread", thread)
                 .finish(),
+            ReplyTo::Status => f.write_str("Status"),
         }
     }
 }

@@ -5,7 +5,7 @@ use uuid::Uuid;
 use super::records::{Approval, now};
 use super::{Outcome, Pipeline, PipelineError, undeliverable};
 use crate::errors::ErrorChain;
-use crate::job::{Job, PosterRecord, ReplyTo};
+use crate::job::{Job, PosterRecord};
 use crate::slack::blocks::{self, PosterResult};
 
 /// Who may approve a poster.
@@ -55,7 +55,7 @@ impl Pipeline {
         job: &Job,
         source: Uuid,
     ) -> Result<Outcome, (PipelineError, String)> {
-        let ReplyTo::SlackResponseUrl { response_url, .. } = &job.reply_to;
+        let response_url = job.reply_to.slack_url();
         let mut record = self.record(source).await.map_err(|e| (e, String::new()))?;
         let description = record.spec.description.clone();
         if let Some(why) = refusal(&self.approvers, &record, job) {
@@ -128,7 +128,7 @@ impl Pipeline {
         note: &blocks::Message,
         kind: &'static str,
     ) -> Result<Outcome, (PipelineError, String)> {
-        let ReplyTo::SlackResponseUrl { response_url, .. } = &job.reply_to;
+        let response_url = job.reply_to.slack_url();
         match self.slack.respond(response_url, note).await {
             Ok(()) => Ok(Outcome::FailedAndTold { kind }),
             Err(e) => {

@@ -5,7 +5,7 @@ use tokio::time::Instant;
 
 use super::{Outcome, Pipeline, Rendered};
 use crate::errors::ErrorChain;
-use crate::job::{Job, PosterSpec, ReplyTo};
+use crate::job::{Job, PosterSpec};
 use crate::slack::SlackError;
 use crate::slack::blocks::{self, PosterResult};
 use crate::store::Link;
@@ -21,10 +21,8 @@ impl Pipeline {
         rendered: &Rendered,
         note: Option<String>,
     ) -> Outcome {
-        let ReplyTo::SlackResponseUrl {
-            response_url,
-            thread,
-        } = &job.reply_to;
+        let response_url = job.reply_to.slack_url();
+        let thread = job.reply_to.thread();
         let result = PosterResult {
             spec,
             requester_id: &job.requester.user_id,

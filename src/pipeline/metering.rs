@@ -26,7 +26,7 @@ use uuid::Uuid;
 use super::records::now;
 use super::{Outcome, Pipeline, PipelineError};
 use crate::errors::ErrorChain;
-use crate::job::{Job, ReplyTo, Requester};
+use crate::job::{Job, Requester};
 use crate::model::ModelId;
 use crate::quota::{COUNTER_GRACE_SECS, LimitKind, Periods};
 use crate::slack::blocks::{self, Used};
@@ -317,7 +317,7 @@ impl Pipeline {
         message: &blocks::Message,
         told: Outcome,
     ) -> Outcome {
-        let ReplyTo::SlackResponseUrl { response_url, .. } = &job.reply_to;
+        let response_url = job.reply_to.slack_url();
         match self.slack.respond(response_url, message).await {
             Ok(()) => told,
             Err(e) => {

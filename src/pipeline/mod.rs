@@ -57,9 +57,11 @@ const DELIVERY_RESERVE: Duration = Duration::from_secs(8);
 const FAILURE_RESERVE: Duration = Duration::from_secs(5);
 
 mod approve;
+mod rest;
 mod unfinished;
 
 pub use approve::Approvers;
+pub(crate) use rest::RestStatus;
 pub(crate) use unfinished::{Notice, Unfinished};
 mod deliver;
 mod error;
@@ -207,7 +209,7 @@ impl Pipeline {
 
     /// A fresh link to the stored poster `key`, served under `public_url` (or the configured
     /// address), valid for the configured time from now.
-    fn link(&self, key: &str, public_url: Option<&str>) -> Result<Link, PipelineError> {
+    pub(crate) fn link(&self, key: &str, public_url: Option<&str>) -> Result<Link, PipelineError> {
         let base = public_url
             .or(self.public_url.as_deref())
             .ok_or(PipelineError::NoPublicUrl)?;
@@ -371,7 +373,10 @@ impl Pipeline {
 
     /// The worker: does what `job` asks and reports to the requester however it ends.
     pub(crate) async fn run(&self, job: Job, deadline: Option<Instant>) -> Outcome {
-        let ReplyTo::SlackResponseUrl { response_url, .. } = &job.reply_to;
+        if job.reply_to == ReplyTo::Status {
+            return self.run_for_status(&job, deadline).await;
+        }
+        let response_url = job.reply_to.slack_url();
         let work = async {
             match self.claim_run(&job).await {
                 Ok(true) => Some(self.do_task(&job, deadline).await),

@@ -78,7 +78,7 @@ fn parse<T: for<'de> Deserialize<'de>>(text: &str) -> Result<T, PipelineError> {
 
 impl Pipeline {
     /// When a record made now stops being kept: with its poster.
-    fn retention_end(&self, from: i64) -> i64 {
+    pub(super) fn retention_end(&self, from: i64) -> i64 {
         from + i64::try_from(self.retention.as_secs()).unwrap_or(i64::MAX / 2)
     }
 

@@ -6,7 +6,7 @@ use uuid::Uuid;
 use super::metering::Reserved;
 use super::{Outcome, Pipeline, PipelineError};
 use crate::errors::ErrorChain;
-use crate::job::{Change, Job, PosterSpec, ReplyTo};
+use crate::job::{Change, Job, PosterSpec};
 use crate::slack::blocks;
 
 impl Pipeline {
@@ -19,7 +19,7 @@ impl Pipeline {
         change: Change,
         deadline: Option<Instant>,
     ) -> Result<Outcome, (PipelineError, String)> {
-        let ReplyTo::SlackResponseUrl { response_url, .. } = &job.reply_to;
+        let response_url = job.reply_to.slack_url();
         let record = self.record(source).await.map_err(|e| (e, String::new()))?;
         let description = record.spec.description.clone();
         let acquired = self

@@ -8,6 +8,7 @@
 //! decides the words and whether anyone can still be told. It knows nothing of Lambda's record
 //! format or of SQS.
 
+use super::Outcome;
 use crate::job::{Job, ReplyTo, Task};
 use crate::slack::blocks;
 use crate::slack::client::RESPONSE_URL_LIFETIME;
@@ -73,12 +74,23 @@ impl Pipeline {
     /// [`Notice::Told`] as an error: each is a requester left without an answer, for now or
     /// for good.
     pub(crate) async fn tell_unfinished(&self, job: &Job, why: Unfinished, now: i64) -> Notice {
+        if job.reply_to == ReplyTo::Status {
+            // A REST caller polls the job's status: record the failure there, whatever its age.
+            let message = format!(
+                "Your poster could not be finished. {} Please try again.",
+                why.what_happened()
+            );
+            return match self.fail_rest(job, "Unfinished", message).await {
+                Outcome::Undeliverable { .. } => Notice::Unreachable,
+                _ => Notice::Told,
+            };
+        }
         let age = now.saturating_sub(job.accepted_at);
         if age >= RESPONSE_URL_LIFETIME.whole_seconds() {
             tracing::error!(job = %job.id, why = why.kind(), age_secs = age, "job never finished and its response_url has expired; the requester cannot be told");
             return Notice::TooLate;
         }
-        let ReplyTo::SlackResponseUrl { response_url, .. } = &job.reply_to;
+        let response_url = job.reply_to.slack_url();
         let (headline, description) = match &job.task {
             Task::Poster { spec } => (
                 "Your poster could not be finished.",

@@ -197,7 +197,7 @@ fn only_the_rest_door_requires_iam_auth() {
     let d = deployment();
     for (name, event) in &http_events(&d) {
         let path = event.at(&["Properties", "Path"]).as_str();
-        if path == "/v1/posters" {
+        if path.starts_with("/v1/posters") {
             let authorizer = event
                 .find(&["Properties", "Auth", "Authorizer"])
                 .map(Evaluated::as_str);

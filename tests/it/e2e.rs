@@ -160,14 +160,30 @@ async fn nova_canvas_gets_its_own_sizes() {
 async fn the_rest_door_answers_with_a_signed_link() {
     let base = lambda_base().await;
     let s = stack();
+    // The door queues the job to the worker (a self-invoke, as for Slack) and, asked to wait,
+    // polls its status record in the state table until the poster is done.
     let res = reqwest::Client::new()
         .post(format!("{base}/v1/posters"))
+        .header("prefer", "wait=25")
         .json(&serde_json::json!({"prompt": "E2E-REST a quiet harbour at dawn", "aspect_ratio": "1:1", "model": "core", "seed": 7}))
         .send()
         .await
         .unwrap();
     assert_eq!(res.status().as_u16(), 201);
     let body: Value = res.json().await.unwrap();
+    assert_eq!(body["status"], "done", "{body}");
+    let status_url = body["status_url"].as_str().unwrap();
+    assert_eq!(
+        status_url,
+        format!("{base}/v1/posters/{}", body["id"].as_str().unwrap())
+    );
+    let again: Value = reqwest::get(status_url)
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(again["status"], "done", "{again}");
     assert_eq!(body["model"], "core");
     assert_eq!(body["seed"], 7);
     assert_eq!(

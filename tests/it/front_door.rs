@@ -54,6 +54,12 @@ struct Harness {
 }
 
 fn harness_with(recorder: Recorder) -> Harness {
+    harness_dispatching(recorder, false)
+}
+
+/// A harness whose jobs run in this process (as `marquee serve` runs them) when `run` is
+/// set, besides being recorded.
+fn harness_dispatching(recorder: Recorder, run: bool) -> Harness {
     let dir = tempfile::tempdir().unwrap();
     let store = Arc::new(LocalStore::open(dir.path()).unwrap());
     let links = LinkSigner::from_dir(dir.path()).unwrap();
@@ -70,6 +76,13 @@ fn harness_with(recorder: Recorder) -> Harness {
         .with_public_url(Some(PUBLIC_URL.into())),
     );
     let jobs = Arc::new(recorder);
+    let dispatcher: Arc<dyn Dispatcher> = if run {
+        Arc::new(marquee::dispatch::InProcessDispatcher::new(
+            pipeline.clone(),
+        ))
+    } else {
+        jobs.clone()
+    };
     let state = AppState {
         signing_secret: Some(Secret::new(SECRET)),
         policy: ModelPolicy {
@@ -77,7 +90,7 @@ fn harness_with(recorder: Recorder) -> Harness {
             allowed: vec![ModelId::Offline],
         },
         pipeline,
-        dispatcher: jobs.clone(),
+        dispatcher,
         store,
         links,
         public_url: PublicUrl::Fixed(PUBLIC_URL.into()),
@@ -443,14 +456,27 @@ async fn hostile_and_broken_requests_get_clear_answers_and_do_no_work() {
 
 #[tokio::test]
 async fn the_rest_door_returns_a_working_expiring_link() {
-    let h = harness();
+    let h = harness_dispatching(Recorder::default(), true);
     let req = raw(
         "/v1/posters",
         r#"{"prompt": "a derelict starship wakes up", "aspect_ratio": "16:9", "seed": 42, "title": "Adrift"}"#,
-        &[("content-type", "application/json")],
+        &[("content-type", "application/json"), ("prefer", "wait=25")],
     );
     let (status, body) = send(&h, req).await;
     assert_eq!(status, StatusCode::CREATED, "{body}");
+    assert_eq!(body["status"], "done");
+    let id = body["id"].as_str().unwrap();
+    // The status URL answers the same, with a fresh link.
+    let (status, again) = send(
+        &h,
+        Request::get(format!("/v1/posters/{id}"))
+            .body(Body::empty())
+            .unwrap(),
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK, "{again}");
+    assert_eq!(again["status"], "done");
+    assert_eq!(again["key"], body["key"]);
     assert_eq!(body["model"], "offline");
     assert_eq!(body["seed"], 42);
     assert_eq!(
@@ -794,4 +820,44 @@ async fn control_characters_in_command_text_are_refused_with_no_job() {
     .await;
     assert_eq!(status, StatusCode::OK);
     assert_eq!(job_count(&h), 1);
+}
+
+/// API Gateway allows 30 s and a poster can take longer: the REST door answers 202 at once with
+/// the job's id and status URL, having recorded it as pending and queued it exactly as a Slack
+/// command is queued. Nobody else's job, and no job at all, is a 404.
+#[tokio::test]
+async fn the_rest_door_accepts_at_once_and_reports_status() {
+    let h = harness();
+    let req = raw(
+        "/v1/posters",
+        r#"{"prompt": "a derelict starship wakes up"}"#,
+        &[("content-type", "application/json")],
+    );
+    let res = h.app.clone().oneshot(req).await.unwrap();
+    assert_eq!(res.status(), StatusCode::ACCEPTED);
+    let location = res.headers()["location"].to_str().unwrap().to_owned();
+    let bytes = res.into_body().collect().await.unwrap().to_bytes();
+    let body: Value = serde_json::from_slice(&bytes).unwrap();
+    assert_eq!(body["status"], "pending");
+    assert_eq!(body["status_url"], location.as_str());
+    let id = body["id"].as_str().unwrap();
+    assert_eq!(location, format!("{PUBLIC_URL}/v1/posters/{id}"));
+
+    let jobs = h.jobs.jobs.lock().unwrap().clone();
+    assert_eq!(jobs.len(), 1);
+    assert_eq!(jobs[0].id.to_string(), id);
+    assert_eq!(jobs[0].reply_to, marquee::job::ReplyTo::Status);
+    assert_eq!(jobs[0].requester.user_id, "local", "no IAM caller locally");
+
+    let get = |path: String| Request::get(path).body(Body::empty()).unwrap();
+    let (status, pending) = send(&h, get(format!("/v1/posters/{id}"))).await;
+    assert_eq!(status, StatusCode::OK, "{pending}");
+    assert_eq!(pending["status"], "pending");
+    for missing in [
+        format!("/v1/posters/{}", uuid::Uuid::new_v4()),
+        "/v1/posters/not-an-id".to_owned(),
+    ] {
+        let (status, _) = send(&h, get(missing.clone())).await;
+        assert_eq!(status, StatusCode::NOT_FOUND, "{missing}");
+    }
 }

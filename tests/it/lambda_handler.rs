@@ -857,3 +857,84 @@ async fn an_sqs_event_without_message_ids_fails_whole() {
     assert!(matches!(error, LambdaError::BadSqsEvent(_)), "{error:?}");
     assert_eq!(Diagnostic::from(error).error_type, "BadSqsEvent");
 }
+
+const IAM_REQUEST: &str = include_str!("../fixtures/apigw/iam_request.json");
+
+/// The REST door's request as API Gateway hands it over with IAM auth, from `caller`.
+fn rest_event(method: &str, path: &str, body: Option<&str>, caller: &str) -> Value {
+    let mut event = fixture(IAM_REQUEST);
+    event["rawPath"] = json!(path);
+    event["rawQueryString"] = json!("");
+    event["queryStringParameters"] = json!({});
+    event["pathParameters"] = json!({});
+    event["cookies"] = json!([]);
+    event["requestContext"]["http"]["method"] = json!(method);
+    event["requestContext"]["http"]["path"] = json!(path);
+    event["requestContext"]["authorizer"]["iam"]["userArn"] = json!(caller);
+    let mut headers = json!({"host": "id.execute-api.us-east-1.amazonaws.com"});
+    match body {
+        Some(body) => {
+            headers["content-type"] = json!("application/json");
+            headers["content-length"] = json!(body.len().to_string());
+            event["body"] = json!(body);
+        }
+        None => event["body"] = Value::Null,
+    }
+    event["headers"] = headers;
+    event
+}
+
+/// A REST poster is the IAM caller's: it is recorded as theirs (and counts against their
+/// limits), its status is theirs to read, and the worker's outcome reaches it through the
+/// status record — a pending job becomes a done one with a working link.
+#[tokio::test]
+async fn a_rest_poster_belongs_to_its_iam_caller() {
+    const ADMIN: &str = "arn:aws:iam::1234567890:user/Admin";
+    const OTHER: &str = "arn:aws:iam::1234567890:user/Someone";
+    let h = harness().await;
+    let accepted = h
+        .invoke(rest_event(
+            "POST",
+            "/v1/posters",
+            Some(r#"{"prompt": "a derelict starship wakes up", "seed": 5}"#),
+            ADMIN,
+        ))
+        .await
+        .unwrap();
+    let (status, body) = http_response(&accepted);
+    assert_eq!(status, 202, "{}", String::from_utf8_lossy(&body));
+    let body: Value = serde_json::from_slice(&body).unwrap();
+    let id = body["id"].as_str().unwrap().to_owned();
+    let job = h.queued.0.lock().unwrap()[0].clone();
+    assert_eq!(job.requester.user_id, ADMIN);
+    assert_eq!(job.reply_to, ReplyTo::Status);
+
+    let status_of = |caller| rest_event("GET", &format!("/v1/posters/{id}"), None, caller);
+    let (status, pending) = http_response(&h.invoke(status_of(ADMIN)).await.unwrap());
+    assert_eq!(status, 200);
+    assert_eq!(
+        serde_json::from_slice::<Value>(&pending).unwrap()["status"],
+        "pending"
+    );
+    let (status, _) = http_response(&h.invoke(status_of(OTHER)).await.unwrap());
+    assert_eq!(status, 404, "another caller must not see the job");
+
+    let ran = h.invoke(serde_json::to_value(&job).unwrap()).await.unwrap();
+    assert_eq!(ran["outcome"], "delivered", "{ran}");
+    assert!(
+        h.slack.posts().is_empty(),
+        "a REST job posts nothing to Slack"
+    );
+    let (status, done) = http_response(&h.invoke(status_of(ADMIN)).await.unwrap());
+    assert_eq!(status, 200);
+    let done: Value = serde_json::from_slice(&done).unwrap();
+    assert_eq!(done["status"], "done", "{done}");
+    assert_eq!(done["seed"], 5);
+    let url = url::Url::parse(done["url"].as_str().unwrap()).unwrap();
+    let file = rest_event("GET", url.path(), None, ADMIN);
+    let mut file = file;
+    file["rawQueryString"] = json!(url.query().unwrap());
+    let (status, png) = http_response(&h.invoke(file).await.unwrap());
+    assert_eq!(status, 200);
+    assert!(png.starts_with(b"\x89PNG"), "the link serves the poster");
+}
