@@ -635,3 +635,49 @@ async fn an_approval_slack_will_not_show_is_still_recorded_and_the_approver_told
     let approval = stored(&poster_id, "approval").await;
     assert_eq!(approval["by"], "U0002");
 }
+
+/// Slack may take a message and still fail to answer (an edge's 500 after the post, or a
+/// timeout): the Web API cannot say whether the poster is in the channel, so posting it again
+/// through the `response_url` could show it twice. The poster is not posted again; the
+/// requester gets a private note with its link instead.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_post_slack_took_without_confirming_is_not_posted_twice() {
+    use support::slack_api::ApiFault;
+    let base = bot_base().await;
+    let s = stack();
+    s.slack().api().set_member("C0UNSURE", true);
+    s.slack().api().fault_api_in(
+        "chat.postMessage",
+        "C0UNSURE",
+        ApiFault::DoneThenServerError,
+        1,
+    );
+    let url = s.slack().response_url();
+    assert_eq!(
+        slash_in(&base, "REVIEW-UNSURE a quiet harbour", &url, "C0UNSURE")
+            .await
+            .status,
+        200
+    );
+    assert_eq!(
+        s.bot_invoke().wait_finished(&url, 1, DELIVERY).await.len(),
+        1
+    );
+    assert_eq!(
+        s.slack().api().channel_messages("C0UNSURE").len(),
+        1,
+        "the poster Slack took is there once"
+    );
+    let replies = s.slack().messages(&url);
+    assert!(posters(&replies).is_empty(), "posted again: {replies:?}");
+    let notes: Vec<_> = replies
+        .iter()
+        .filter(|m| m["response_type"] == "ephemeral" && m.to_string().contains("didn't confirm"))
+        .collect();
+    assert_eq!(notes.len(), 1, "{replies:?}");
+    assert!(
+        notes[0].to_string().contains("/files/posters/"),
+        "{}",
+        notes[0]
+    );
+}

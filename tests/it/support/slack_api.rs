@@ -85,6 +85,9 @@ pub enum ApiFault {
     Error(&'static str),
     /// HTTP 500 with a plain-text body, as a failing edge answers (no JSON to parse).
     ServerError,
+    /// The call is carried out (a message is posted), then answered with [`ApiFault::ServerError`]:
+    /// the edge failed after the backend acted, so the client cannot tell that it did.
+    DoneThenServerError,
 }
 
 /// What the `Authorization` header (or a form `token`) carried.
@@ -238,6 +241,14 @@ impl SlackApi {
         self.lock().rules.add(method, fault, times);
     }
 
+    /// As [`Self::fault_api`], for calls of `method` into `channel` only, so a test can break
+    /// its own channel on the shared stand-in.
+    pub fn fault_api_in(&self, method: &str, channel: &str, fault: ApiFault, times: u32) {
+        self.lock()
+            .rules
+            .add(format!("{method}@{channel}"), fault, times);
+    }
+
     /// Every call so far, oldest first.
     pub fn api_calls(&self) -> Vec<ApiCall> {
         self.lock().calls.clone()
@@ -331,11 +342,13 @@ impl SlackApi {
     }
 
     /// Takes one use of the first fault rule for `method`, else of the first for any method.
-    fn take_fault(&self, method: &str) -> Option<ApiFault> {
+    fn take_fault(&self, method: &str, channel: Option<&str>) -> Option<ApiFault> {
         let mut inner = self.lock();
         let rules = &mut inner.rules;
-        rules
-            .take(|m| m == method)
+        let scoped = channel.map(|c| format!("{method}@{c}"));
+        scoped
+            .and_then(|key| rules.take(|m| m == key))
+            .or_else(|| rules.take(|m| m == method))
             .or_else(|| rules.take(|m| m == "*"))
     }
 }
@@ -456,6 +469,7 @@ async fn apply_fault(fault: Option<&ApiFault>) -> Option<Outcome> {
             Some(outcome)
         }
         ApiFault::Error(code) => Some(Outcome::fail(code, &[])),
+        ApiFault::DoneThenServerError => None,
         ApiFault::ServerError => Some(Outcome::with(
             StatusCode::INTERNAL_SERVER_ERROR,
             json!("Internal Server Error"),
@@ -578,7 +592,8 @@ async fn api_call(
     };
     let token = app.api.bot_token();
     let auth = authenticate(&token, &headers, args.as_ref().ok());
-    let fault = app.api.take_fault(&method);
+    let channel = args.as_ref().ok().and_then(|a| a.str("channel"));
+    let fault = app.api.take_fault(&method, channel.as_deref());
     let outcome = match apply_fault(fault.as_ref()).await {
         Some(outcome) => outcome,
         None => match (auth, args) {
@@ -593,6 +608,14 @@ async fn api_call(
                 _ => Outcome::fail("unknown_method", &[]),
             },
         },
+    };
+    let outcome = match fault {
+        Some(ApiFault::DoneThenServerError) => Outcome::with(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            json!("Internal Server Error"),
+            Some("server_error".into()),
+        ),
+        _ => outcome,
     };
     let response = outcome.response();
     let violations = broadcast_violations(&recorded);
@@ -916,7 +939,7 @@ async fn upload(
             authenticate(&token, &headers, None)
         }
     };
-    let fault = app.api.take_fault("upload");
+    let fault = app.api.take_fault("upload", None);
     let file_id = app.api.lock().upload_keys.get(&key).cloned();
     let mut received = 0;
     let outcome = match apply_fault(fault.as_ref()).await {
