@@ -105,7 +105,7 @@ pub struct Config {
     /// How long posters, and so their records, are kept (the bucket's lifecycle rule).
     pub(crate) retention: Duration,
     /// Who may approve: `None` for anyone but the requester, `Some(empty)` for anyone,
-    /// otherwise these Slack user ids.
+    /// otherwise these Slack user ids and user group ids.
     pub(crate) approvers: Option<Vec<String>>,
     /// Metered posters one person may start per UTC day; `None` is unlimited.
     pub(crate) user_daily_limit: Option<i64>,
@@ -244,10 +244,11 @@ impl Config {
                     .filter(|s| !s.is_empty())
                     .map(str::to_owned)
                     .collect();
-                // Slack user ids: U or W, then upper-case letters and digits.
+                // Slack user ids (U or W) and user group ids (S), then upper-case letters
+                // and digits.
                 let valid = |id: &String| {
                     id.len() >= 3
-                        && id.starts_with(['U', 'W'])
+                        && id.starts_with(['U', 'W', 'S'])
                         && id
                             .bytes()
                             .all(|b| b.is_ascii_uppercase() || b.is_ascii_digit())
@@ -256,7 +257,7 @@ impl Config {
                     return Err(ConfigError::Invalid {
                         name: "MARQUEE_APPROVERS",
                         value: v,
-                        reason: "`anyone`, `anyone-but-requester`, or Slack user ids (U…) separated by commas".into(),
+                        reason: "`anyone`, `anyone-but-requester`, or Slack user ids (U…) and user group ids (S…) separated by commas".into(),
                     });
                 }
                 Some(ids)

@@ -17,11 +17,20 @@ pub enum Approvers {
     AnyoneButRequester,
     /// Any member of the poster's workspace, the requester included.
     Anyone,
-    /// Only these Slack user ids.
+    /// Only these Slack users (`U…`, `W…`) and members of these user groups (`S…`, looked up
+    /// with the bot token when someone not named clicks).
     Only(Vec<String>),
 }
 
-/// Why a click may not approve.
+/// Whether `id` names a Slack user group rather than a user.
+fn is_group(id: &str) -> bool {
+    id.starts_with('S')
+}
+
+const NOT_A_REVIEWER: &str = "🚫 Only the reviewers your Marquee admin named can approve posters. Ask one of them to take a look.";
+
+/// Why a click may not approve, as far as the rule and the click tell (user groups are looked
+/// up separately).
 fn refusal(approvers: &Approvers, record: &PosterRecord, job: &Job) -> Option<&'static str> {
     let clicker = &job.requester;
     // A poster shared into another workspace (Slack Connect) is not that workspace's to
@@ -40,9 +49,7 @@ fn refusal(approvers: &Approvers, record: &PosterRecord, job: &Job) -> Option<&'
         ),
         Approvers::AnyoneButRequester => None,
         Approvers::Only(ids) if ids.contains(&clicker.user_id) => None,
-        Approvers::Only(_) => Some(
-            "🚫 Only the reviewers your Marquee admin named can approve posters. Ask one of them to take a look.",
-        ),
+        Approvers::Only(_) => Some(NOT_A_REVIEWER),
     }
 }
 
@@ -58,7 +65,7 @@ impl Pipeline {
         let response_url = job.reply_to.slack_url();
         let mut record = self.record(source).await.map_err(|e| (e, String::new()))?;
         let description = record.spec.description.clone();
-        if let Some(why) = refusal(&self.approvers, &record, job) {
+        if let Some(why) = self.refusal_after_groups(&record, job).await {
             tracing::info!(job = %job.id, %source, "approval refused: not an approver");
             return self
                 .tell_clicker(job, &blocks::note_to_clicker(why), "NotAnApprover")
@@ -119,6 +126,37 @@ impl Pipeline {
                 Ok(undeliverable(&e))
             }
         }
+    }
+
+    /// [`refusal`], and when the clicker is not named but user groups are, whether they are a
+    /// member of one. Without a bot token, or when Slack will not say, they are refused, and
+    /// the admin learns why from the log.
+    async fn refusal_after_groups(&self, record: &PosterRecord, job: &Job) -> Option<&'static str> {
+        let why = refusal(&self.approvers, record, job)?;
+        let Approvers::Only(ids) = &self.approvers else {
+            return Some(why);
+        };
+        if why != NOT_A_REVIEWER {
+            return Some(why);
+        }
+        let groups: Vec<&String> = ids.iter().filter(|id| is_group(id)).collect();
+        if groups.is_empty() {
+            return Some(why);
+        }
+        let Some(web) = &self.web else {
+            tracing::error!(job = %job.id, "MARQUEE_APPROVERS names user groups, but there is no bot token to look them up");
+            return Some(why);
+        };
+        for group in groups {
+            match web.usergroup_members(group).await {
+                Ok(members) if members.contains(&job.requester.user_id) => return None,
+                Ok(_) => {}
+                Err(e) => {
+                    tracing::error!(job = %job.id, %group, code = e.code(), error = %ErrorChain(&e), "could not list an approver group's members");
+                }
+            }
+        }
+        Some(why)
     }
 
     /// Tells the clicker, privately, why nothing happened.
@@ -199,5 +237,91 @@ mod tests {
             let why = refusal(&rule, &record, &click_by("U7", "T2")).unwrap();
             assert!(why.contains("workspace"), "{why}");
         }
+    }
+
+    /// A pipeline whose approvers are `approvers`, with the Web API at `web` (a local
+    /// stand-in) when given.
+    fn pipeline(dir: &std::path::Path, approvers: Approvers, web: Option<String>) -> Pipeline {
+        use std::sync::Arc;
+        let http = reqwest::Client::new();
+        let mut p = Pipeline::new(
+            crate::model::Models::new(),
+            Arc::new(crate::store::local::LocalStore::open(dir).unwrap()),
+            Arc::new(crate::state::local::LocalState::open(dir.join("state")).unwrap()),
+            crate::slack::SlackClient::new(http.clone(), &[]),
+            crate::store::LinkSigner::from_dir(dir).unwrap(),
+            std::time::Duration::from_secs(60),
+        )
+        .with_approvers(approvers);
+        if let Some(base) = web {
+            p = p.with_web(crate::slack::web::WebClient::new(
+                http,
+                base,
+                crate::secret::Secret::new("xoxb-test"),
+            ));
+        }
+        p
+    }
+
+    /// `usergroups.users.list` as Slack's method reference describes it: group `S1` has `U9`;
+    /// any other group is `no_such_subteam`.
+    async fn groups_api() -> String {
+        use axum::response::IntoResponse;
+        let app = axum::Router::new().route(
+            "/api/usergroups.users.list",
+            axum::routing::post(|body: String| async move {
+                let answer = if body == "usergroup=S1" {
+                    serde_json::json!({"ok": true, "users": ["U9"]})
+                } else {
+                    serde_json::json!({"ok": false, "error": "no_such_subteam"})
+                };
+                axum::Json(answer).into_response()
+            }),
+        );
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        tokio::spawn(async move { axum::serve(listener, app).await });
+        format!("http://{addr}/api")
+    }
+
+    #[tokio::test]
+    async fn members_of_a_named_user_group_approve() {
+        let dir = tempfile::tempdir().unwrap();
+        let rule = Approvers::Only(vec!["U7".into(), "S0BOGUS".into(), "S1".into()]);
+        let p = pipeline(dir.path(), rule.clone(), Some(groups_api().await));
+        let record = record_by("U1", "T1");
+        assert!(
+            p.refusal_after_groups(&record, &click_by("U9", "T1"))
+                .await
+                .is_none()
+        );
+        assert!(
+            p.refusal_after_groups(&record, &click_by("U7", "T1"))
+                .await
+                .is_none()
+        );
+        assert!(
+            p.refusal_after_groups(&record, &click_by("U8", "T1"))
+                .await
+                .is_some()
+        );
+        // Another workspace's member of the group is still refused.
+        assert!(
+            p.refusal_after_groups(&record, &click_by("U9", "T2"))
+                .await
+                .is_some()
+        );
+        // Without a bot token nobody can be looked up: only named users approve.
+        let p = pipeline(dir.path(), rule, None);
+        assert!(
+            p.refusal_after_groups(&record, &click_by("U9", "T1"))
+                .await
+                .is_some()
+        );
+        assert!(
+            p.refusal_after_groups(&record, &click_by("U7", "T1"))
+                .await
+                .is_none()
+        );
     }
 }

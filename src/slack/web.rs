@@ -152,6 +152,26 @@ impl WebClient {
         self.send(method, request).await
     }
 
+    /// The members of Slack user group `group` (`S…`): `usergroups.users.list`, which needs
+    /// the `usergroups:read` scope and answers `{"ok": true, "users": ["U…", "W…"]}`, or
+    /// `no_such_subteam` for an unknown group (Slack's method reference; `users` as typed in
+    /// the Node SDK's `UsergroupsUsersListResponse`).
+    pub(crate) async fn usergroup_members(&self, group: &str) -> Result<Vec<String>, WebError> {
+        let method = "usergroups.users.list";
+        let request = self
+            .http
+            .post(format!("{}/{method}", self.base))
+            .header("content-type", "application/x-www-form-urlencoded")
+            .body(serde_urlencoded::to_string([("usergroup", group)]).unwrap_or_default());
+        let answer = self.send(method, request).await?;
+        Ok(answer["users"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .filter_map(|u| u.as_str().map(str::to_owned))
+            .collect())
+    }
+
     /// Posts `message` to `channel`, in the thread under `thread_ts` when given; returns the
     /// new message's `ts`.
     pub(crate) async fn post_message(
@@ -431,5 +451,23 @@ mod tests {
         assert!(!shown.contains(&base), "{shown}");
         assert!(!shown.contains("/api/chat.postMessage"), "{shown}");
         assert!(!format!("{client:?}").contains(TOKEN));
+    }
+
+    #[tokio::test]
+    async fn user_group_members_are_listed_by_form_post() {
+        let (web, api) = web_api(vec![
+            axum::Json(json!({"ok": true, "users": ["U060R4BJ4", "W123A4BC5"]})).into_response(),
+            slack_error("no_such_subteam"),
+        ])
+        .await;
+        let members = web.usergroup_members("S0604QSJC").await.unwrap();
+        assert_eq!(members, ["U060R4BJ4", "W123A4BC5"]);
+        let err = web.usergroup_members("S0000NONE").await.unwrap_err();
+        assert_eq!(err.code(), Some("no_such_subteam"));
+        let seen = api.seen();
+        assert_eq!(seen[0].0, "usergroups.users.list");
+        assert_eq!(seen[0].1, format!("Bearer {TOKEN}"));
+        assert_eq!(seen[0].2, "application/x-www-form-urlencoded");
+        assert_eq!(seen[0].3, "usergroup=S0604QSJC");
     }
 }

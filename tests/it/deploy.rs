@@ -55,7 +55,13 @@ const FORBIDDEN_ENV_VARS: &[&str] = &[
 ];
 
 /// The bot scopes the manifest asks for; see docs/INSTALL.md for why each is needed.
-const EXPECTED_SCOPES: &[&str] = &["commands", "chat:write", "chat:write.public", "files:write"];
+const EXPECTED_SCOPES: &[&str] = &[
+    "commands",
+    "chat:write",
+    "chat:write.public",
+    "files:write",
+    "usergroups:read",
+];
 
 fn repo_file(name: &str) -> String {
     let path = Path::new(env!("CARGO_MANIFEST_DIR")).join(name);
