@@ -76,10 +76,13 @@ impl Pipeline {
     pub(crate) async fn tell_unfinished(&self, job: &Job, why: Unfinished, now: i64) -> Notice {
         if job.reply_to == ReplyTo::Status {
             // A REST caller polls the job's status: record the failure there, whatever its age.
-            let message = format!(
-                "Your poster could not be finished. {} Please try again.",
-                why.what_happened()
-            );
+            // (Slack plays no part in a REST job, so its "couldn't reach Slack" reason reads as
+            // the worker stopping.)
+            let what = match why {
+                Unfinished::SlackUnreachable => Unfinished::Stopped.what_happened(),
+                other => other.what_happened(),
+            };
+            let message = format!("Your poster could not be finished. {what} Please try again.");
             return match self.fail_rest(job, "Unfinished", message).await {
                 Outcome::Undeliverable { .. } => Notice::Unreachable,
                 _ => Notice::Told,
@@ -247,5 +250,28 @@ mod tests {
             .tell_unfinished(&job, Unfinished::Stopped, job.accepted_at)
             .await;
         assert_eq!(notice, Notice::Unreachable);
+    }
+
+    /// A REST job has no `response_url`: what Lambda gave up on is recorded as its status,
+    /// which the caller polls, and nothing is posted anywhere.
+    #[tokio::test]
+    async fn a_rest_job_that_never_finished_is_marked_failed() {
+        let dir = tempfile::tempdir().unwrap();
+        let (origin, posts) = slack(OK).await;
+        let p = pipeline(&origin, dir.path());
+        let mut job = job_for(&origin);
+        job.reply_to = ReplyTo::Status;
+        assert!(p.accept_rest(&job).await.unwrap());
+        let notice = p
+            .tell_unfinished(&job, Unfinished::SlackUnreachable, job.accepted_at + 60)
+            .await;
+        assert_eq!(notice, Notice::Told);
+        assert!(posts.lock().unwrap().is_empty());
+        match p.rest_status(job.id).await.unwrap() {
+            Some(crate::pipeline::RestStatus::Failed { message, .. }) => {
+                assert!(message.contains("stopped unexpectedly"), "{message}");
+            }
+            other => panic!("{other:?}"),
+        }
     }
 }
