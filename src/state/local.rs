@@ -1,11 +1,14 @@
 //! State on local disk: the embedded default, for one process on a laptop.
 //!
 //! One small JSON file per item, `<dir>/<partition>/<sort key>.json` (both names
-//! percent-encoded), written through a temporary file and a rename. One process owns the
-//! directory, so a mutex makes each operation atomic exactly as a conditional write is in
-//! DynamoDB; files make the state survive restarts (`marquee serve` can be stopped and started
+//! percent-encoded), written through a temporary file and a rename, so a reader never sees half
+//! an item. One process owns the directory, so a mutex per item makes each operation atomic
+//! exactly as a conditional write is in DynamoDB (items hash onto a fixed set of [`STRIPES`]
+//! locks: operations on different items rarely wait for each other, as they do not in
+//! DynamoDB). Files make the state survive restarts (`marquee serve` can be stopped and started
 //! without forgetting approvals or quotas).
 
+use std::hash::{DefaultHasher, Hash, Hasher};
 use std::path::{Path, PathBuf};
 
 use async_trait::async_trait;
@@ -14,11 +17,15 @@ use tokio::sync::Mutex;
 
 use super::{Added, Claim, Item, Key, StateError, StateStore};
 
+/// How many locks the items hash onto.
+const STRIPES: usize = 64;
+
 #[derive(Debug)]
 pub struct LocalState {
     dir: PathBuf,
-    /// Held across each read-check-write, which makes every operation atomic in-process.
-    lock: Mutex<()>,
+    /// One is held across each read-check-write of an item, which makes every operation on
+    /// that item atomic in-process.
+    locks: Vec<Mutex<()>>,
 }
 
 /// An item as kept on disk.
@@ -39,8 +46,16 @@ impl LocalState {
         std::fs::create_dir_all(&dir)?;
         Ok(Self {
             dir,
-            lock: Mutex::new(()),
+            locks: (0..STRIPES).map(|_| Mutex::new(())).collect(),
         })
+    }
+
+    /// The lock that guards `key`.
+    fn lock(&self, key: &Key) -> &Mutex<()> {
+        let mut h = DefaultHasher::new();
+        key.hash(&mut h);
+        let i = usize::try_from(h.finish() % STRIPES as u64).unwrap_or(0);
+        &self.locks[i]
     }
 
     fn partition(&self, pk: &str) -> PathBuf {
@@ -132,7 +147,7 @@ impl StateStore for LocalState {
         expires_at: Option<i64>,
         now: i64,
     ) -> Result<Claim, StateError> {
-        let _guard = self.lock.lock().await;
+        let _guard = self.lock(key).lock().await;
         if let Some(item) = self.read(key).await? {
             if item.is_live(now) {
                 return Ok(Claim::Held(item));
@@ -156,7 +171,7 @@ impl StateStore for LocalState {
         value: String,
         expires_at: Option<i64>,
     ) -> Result<(), StateError> {
-        let _guard = self.lock.lock().await;
+        let _guard = self.lock(key).lock().await;
         self.write(
             key,
             &Stored {
@@ -169,12 +184,12 @@ impl StateStore for LocalState {
     }
 
     async fn get(&self, key: &Key, now: i64) -> Result<Option<Item>, StateError> {
-        let _guard = self.lock.lock().await;
+        let _guard = self.lock(key).lock().await;
         Ok(self.read(key).await?.filter(|i| i.is_live(now)))
     }
 
     async fn delete(&self, key: &Key, only_if: Option<&str>) -> Result<bool, StateError> {
-        let _guard = self.lock.lock().await;
+        let _guard = self.lock(key).lock().await;
         let Some(item) = self.read(key).await? else {
             return Ok(only_if.is_none());
         };
@@ -196,7 +211,7 @@ impl StateStore for LocalState {
         expires_at: Option<i64>,
         now: i64,
     ) -> Result<Added, StateError> {
-        let _guard = self.lock.lock().await;
+        let _guard = self.lock(key).lock().await;
         let current = self.read(key).await?.filter(|i| i.is_live(now));
         let (value, count, old_expiry) = match current {
             Some(item) => (item.value, item.count, item.expires_at),
@@ -224,7 +239,7 @@ impl StateStore for LocalState {
         limit: usize,
         now: i64,
     ) -> Result<Vec<Item>, StateError> {
-        let _guard = self.lock.lock().await;
+        // Each item file is replaced whole by a rename, so reads need no lock.
         let dir = self.partition(pk);
         let mut entries = match tokio::fs::read_dir(&dir).await {
             Ok(e) => e,
