@@ -90,12 +90,15 @@ start_dynamo() {
         (exec 3<>"/dev/tcp/127.0.0.1/$dport") 2>/dev/null && break
         sleep 0.1
     done
-    # dynalite checks that a request is signed, not the signature.
+    # dynalite checks that a request is signed (an Authorization and a date header), not the
+    # signature. A table that cannot be created ends the run here, not in 1,000 refusals.
     curl -fsS -o /dev/null "http://127.0.0.1:$dport/" \
         -H 'X-Amz-Target: DynamoDB_20120810.CreateTable' \
+        -H "X-Amz-Date: $(date -u +%Y%m%dT%H%M%SZ)" \
         -H 'Content-Type: application/x-amz-json-1.0' \
         -H 'Authorization: AWS4-HMAC-SHA256 Credential=AKIDLOCALLOAD/20260101/us-east-1/dynamodb/aws4_request, SignedHeaders=host, Signature=0' \
-        -d '{"TableName":"marquee-load","BillingMode":"PAY_PER_REQUEST","AttributeDefinitions":[{"AttributeName":"pk","AttributeType":"S"},{"AttributeName":"sk","AttributeType":"S"}],"KeySchema":[{"AttributeName":"pk","KeyType":"HASH"},{"AttributeName":"sk","KeyType":"RANGE"}]}'
+        -d '{"TableName":"marquee-load","BillingMode":"PAY_PER_REQUEST","AttributeDefinitions":[{"AttributeName":"pk","AttributeType":"S"},{"AttributeName":"sk","AttributeType":"S"}],"KeySchema":[{"AttributeName":"pk","KeyType":"HASH"},{"AttributeName":"sk","KeyType":"RANGE"}]}' ||
+        { echo "load.sh: could not create the state table in dynalite" >&2; exit 1; }
     sleep 1
     state_env=(MARQUEE_TABLE=marquee-load "AWS_ENDPOINT_URL_DYNAMODB=http://127.0.0.1:$dport"
         AWS_REGION=us-east-1 AWS_ACCESS_KEY_ID=AKIDLOCALLOAD
