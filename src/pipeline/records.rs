@@ -236,3 +236,126 @@ impl Pipeline {
         Ok(claim == Claim::Won)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Arc;
+    use std::time::Duration;
+
+    use super::*;
+    use crate::job::{PosterSpec, Task, sample_job};
+    use crate::state::StateStore;
+    use crate::state::local::LocalState;
+
+    fn pipeline(dir: &std::path::Path) -> (Pipeline, Arc<LocalState>) {
+        let state = Arc::new(LocalState::open(dir.join("state")).unwrap());
+        let p = Pipeline::new(
+            crate::model::Models::new(),
+            Arc::new(crate::store::local::LocalStore::open(dir).unwrap()),
+            state.clone(),
+            crate::slack::SlackClient::new(reqwest::Client::new(), &[]),
+            crate::store::LinkSigner::from_dir(dir).unwrap(),
+            Duration::from_secs(60),
+        );
+        (p, state)
+    }
+
+    fn record(job: &Job, created_at: i64) -> PosterRecord {
+        let Task::Poster { spec } = &job.task else {
+            unreachable!()
+        };
+        PosterRecord {
+            id: Uuid::new_v4(),
+            spec: PosterSpec {
+                seed: Some(1),
+                ..spec.clone()
+            },
+            requester: job.requester.clone(),
+            key: "posters/x.png".into(),
+            width: 2,
+            height: 3,
+            missing_glyphs: vec![],
+            created_at,
+            approved_by: None,
+            approved_at: None,
+        }
+    }
+
+    #[tokio::test]
+    async fn a_job_runs_once_and_a_request_is_seen_once() {
+        let dir = tempfile::tempdir().unwrap();
+        let (p, _) = pipeline(dir.path());
+        let job = sample_job();
+        assert!(p.claim_run(&job).await.unwrap());
+        assert!(!p.claim_run(&job).await.unwrap());
+        assert!(
+            p.claim_run(&sample_job()).await.unwrap(),
+            "another job runs"
+        );
+        assert!(p.first_sight("v0=abc").await.unwrap());
+        assert!(!p.first_sight("v0=abc").await.unwrap());
+        assert!(p.first_sight("v0=abd").await.unwrap());
+    }
+
+    #[tokio::test]
+    async fn a_lock_is_its_holders_and_a_crashed_ones_is_taken_over() {
+        let dir = tempfile::tempdir().unwrap();
+        let (p, state) = pipeline(dir.path());
+        let (a, b) = (sample_job(), sample_job());
+        let poster = Uuid::new_v4();
+        assert!(p.take_lock(poster, &a).await.unwrap());
+        assert!(!p.take_lock(poster, &b).await.unwrap());
+        // Another's release leaves the lock alone.
+        p.release_lock(poster, &b).await.unwrap();
+        assert!(!p.take_lock(poster, &b).await.unwrap());
+        p.release_lock(poster, &a).await.unwrap();
+        assert!(p.take_lock(poster, &b).await.unwrap());
+        // b crashes holding it: once it has expired, a takes it over.
+        state
+            .put(&lock_key(poster), b.id.to_string(), Some(now() - 1))
+            .await
+            .unwrap();
+        assert!(p.take_lock(poster, &a).await.unwrap());
+    }
+
+    #[tokio::test]
+    async fn records_come_back_with_their_first_approval_and_in_history() {
+        let dir = tempfile::tempdir().unwrap();
+        let (p, _) = pipeline(dir.path());
+        let job = sample_job();
+        let now = now();
+        let older = record(&job, now - 10);
+        let newer = record(&job, now);
+        p.put_record(&older).await.unwrap();
+        p.put_record(&newer).await.unwrap();
+
+        let first = Approval {
+            by: "U2".into(),
+            at: now,
+        };
+        let second = Approval {
+            by: "U3".into(),
+            at: now + 1,
+        };
+        assert_eq!(p.claim_approval(&newer, &first).await.unwrap(), None);
+        assert_eq!(
+            p.claim_approval(&newer, &second).await.unwrap(),
+            Some(first.clone())
+        );
+        let read = p.record(newer.id).await.unwrap();
+        assert_eq!(read.approved_by.as_deref(), Some("U2"));
+
+        let listed: Vec<Uuid> = p
+            .history(&job.requester, 10)
+            .await
+            .unwrap()
+            .into_iter()
+            .map(|r| r.id)
+            .collect();
+        assert_eq!(listed, [newer.id, older.id]);
+        assert!(matches!(
+            p.record(Uuid::new_v4()).await,
+            Err(PipelineError::UnknownPoster(_))
+        ));
+    }
+}
