@@ -259,6 +259,30 @@ pub(crate) fn sample_job() -> Job {
     )
 }
 
+/// The record a pipeline keeps of `job`'s poster (a [`Task::Poster`]), made at `created_at`,
+/// with a fresh id, for other modules' unit tests.
+#[cfg(test)]
+pub(crate) fn sample_record(job: &Job, created_at: i64) -> PosterRecord {
+    let Task::Poster { spec } = &job.task else {
+        unreachable!("a sample record is of a new poster")
+    };
+    PosterRecord {
+        id: Uuid::new_v4(),
+        spec: PosterSpec {
+            seed: Some(spec.seed.unwrap_or(1)),
+            ..spec.clone()
+        },
+        requester: job.requester.clone(),
+        key: "posters/x.png".into(),
+        width: 2,
+        height: 3,
+        missing_glyphs: vec![],
+        created_at,
+        approved_by: None,
+        approved_at: None,
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

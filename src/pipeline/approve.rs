@@ -180,30 +180,10 @@ impl Pipeline {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::job::{Requester, Task, sample_job};
+    use crate::job::{sample_job, sample_record};
 
     fn record_by(user: &str, team: &str) -> PosterRecord {
-        let job = sample_job();
-        let Task::Poster { spec } = job.task else {
-            unreachable!()
-        };
-        PosterRecord {
-            id: Uuid::nil(),
-            spec,
-            requester: Requester {
-                user_id: user.into(),
-                user_name: None,
-                team_id: Some(team.into()),
-                channel_id: None,
-            },
-            key: "posters/x.png".into(),
-            width: 1,
-            height: 1,
-            missing_glyphs: vec![],
-            created_at: 0,
-            approved_by: None,
-            approved_at: None,
-        }
+        sample_record(&click_by(user, team), 0)
     }
 
     fn click_by(user: &str, team: &str) -> Job {

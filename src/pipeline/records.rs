@@ -243,7 +243,7 @@ mod tests {
     use std::time::Duration;
 
     use super::*;
-    use crate::job::{PosterSpec, Task, sample_job};
+    use crate::job::{sample_job, sample_record as record};
     use crate::state::StateStore;
     use crate::state::local::LocalState;
 
@@ -258,27 +258,6 @@ mod tests {
             Duration::from_secs(60),
         );
         (p, state)
-    }
-
-    fn record(job: &Job, created_at: i64) -> PosterRecord {
-        let Task::Poster { spec } = &job.task else {
-            unreachable!()
-        };
-        PosterRecord {
-            id: Uuid::new_v4(),
-            spec: PosterSpec {
-                seed: Some(1),
-                ..spec.clone()
-            },
-            requester: job.requester.clone(),
-            key: "posters/x.png".into(),
-            width: 2,
-            height: 3,
-            missing_glyphs: vec![],
-            created_at,
-            approved_by: None,
-            approved_at: None,
-        }
     }
 
     #[tokio::test]
