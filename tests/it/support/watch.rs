@@ -72,6 +72,11 @@ impl Watch {
             env_file.display().to_string(),
             "--concurrency".into(),
             CONCURRENCY.to_string(),
+            // The binary under test is fixed for the run: a file changing in the tree (an
+            // editor, a tool writing beside the sources) must not restart instances mid-job,
+            // which fails the requests in flight (seen as a poster whose image Slack could not
+            // fetch). scripts/load.sh passes the same flag for the same reason.
+            "--ignore-changes".into(),
         ];
         let process = Supervised::spawn(
             "cargo-lambda-watch",
