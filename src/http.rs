@@ -712,22 +712,69 @@ struct FileQuery {
     sig: String,
 }
 
-/// Serves a stored poster behind its signed, expiring link, reading it from the store with this
-/// process's own credentials. Only posters are ever served, whatever a signature covers.
+/// How long a redirect to a print file's direct URL works: enough to start the download,
+/// short enough that a copied URL is useless soon after.
+const DIRECT_URL_TTL: Duration = Duration::from_secs(300);
+
+/// What `/files/` serves: posters (`posters/….png`) and print files (`prints/…/<sheet>.png` or
+/// `.pdf`), with their content type and, for print files, the name they are saved as. Art
+/// before typography is never served.
+fn servable(key: &str) -> Option<(&'static str, Option<String>)> {
+    if key.starts_with("posters/") && key.ends_with(".png") {
+        return Some(("image/png", None));
+    }
+    let rest = key.strip_prefix("prints/")?;
+    let (take, file) = rest.rsplit_once('/')?;
+    let take = take.rsplit('/').next()?;
+    let short = take.get(..8).unwrap_or(take);
+    let name = format!("marquee-{short}-{file}");
+    if file.ends_with(".pdf") {
+        Some(("application/pdf", Some(name)))
+    } else if file.ends_with(".png") {
+        Some(("image/png", Some(name)))
+    } else {
+        None
+    }
+}
+
+/// Serves a stored poster or print file behind its signed, expiring link, reading it from the
+/// store with this process's own credentials. Print files are too large for a function's
+/// response: from S3 they are answered with a redirect to a URL presigned now, for minutes.
 async fn serve_file(
     State(state): State<AppState>,
     Path(key): Path<String>,
     Query(q): Query<FileQuery>,
 ) -> Result<Response, ApiError> {
-    if !key.starts_with("posters/") || !key.ends_with(".png") {
+    let Some((content_type, download_name)) = servable(&key) else {
         return Err(ApiError::NotFound);
-    }
+    };
     let now = (state.clock)();
     match state.links.verify(&key, &q.exp, &q.sig, now) {
         Ok(()) => {}
         Err(LinkError::Expired) => return Err(ApiError::Gone("this link has expired")),
         Err(LinkError::BadSignature) => return Err(ApiError::Forbidden("this link is not valid")),
         Err(LinkError::NotFound) => return Err(ApiError::NotFound),
+    }
+    if let Some(name) = &download_name {
+        match state.store.direct_url(&key, DIRECT_URL_TTL, name).await {
+            Ok(Some(url)) => {
+                let location =
+                    HeaderValue::from_str(&url).map_err(|_| ApiError::Unavailable)?;
+                return Ok((
+                    StatusCode::SEE_OTHER,
+                    [
+                        (header::LOCATION, location),
+                        (header::CACHE_CONTROL, HeaderValue::from_static("no-store")),
+                    ],
+                )
+                    .into_response());
+            }
+            Ok(None) => {}
+            Err(e) => {
+                tracing::error!(error = %crate::errors::ErrorChain(&e), "could not sign a print file's direct url");
+                return Err(ApiError::Unavailable);
+            }
+        }
     }
     let bytes = match state.store.get(&key).await {
         Ok(Some(bytes)) => bytes,
@@ -738,7 +785,7 @@ async fn serve_file(
             return Err(ApiError::Unavailable);
         }
     };
-    if bytes.len() > MAX_FILE_BYTES {
+    if download_name.is_none() && bytes.len() > MAX_FILE_BYTES {
         tracing::error!(bytes = bytes.len(), "a linked poster is too large to serve");
         return Err(ApiError::Unavailable);
     }
@@ -746,9 +793,9 @@ async fn serve_file(
     let max_age = q.exp.parse::<i64>().map_or(0, |exp| (exp - now).max(0));
     let cache = HeaderValue::from_str(&format!("private, max-age={max_age}"))
         .unwrap_or_else(|_| HeaderValue::from_static("private, no-cache"));
-    Ok((
+    let mut response = (
         [
-            (header::CONTENT_TYPE, HeaderValue::from_static("image/png")),
+            (header::CONTENT_TYPE, HeaderValue::from_static(content_type)),
             (header::CACHE_CONTROL, cache),
             (
                 header::X_CONTENT_TYPE_OPTIONS,
@@ -757,5 +804,13 @@ async fn serve_file(
         ],
         bytes,
     )
-        .into_response())
+        .into_response();
+    if let Some(name) = download_name {
+        if let Ok(value) = HeaderValue::from_str(&format!("attachment; filename=\"{name}\"")) {
+            response
+                .headers_mut()
+                .insert(header::CONTENT_DISPOSITION, value);
+        }
+    }
+    Ok(response)
 }

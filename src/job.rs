@@ -167,6 +167,40 @@ pub(crate) struct PosterRecord {
     pub(crate) approved_by: Option<String>,
     #[serde(default)]
     pub(crate) approved_at: Option<i64>,
+    /// The take's art before typography (`art/…`): words are re-set and details changed over
+    /// it without drawing again. Shared by takes that changed only the words. `None` for
+    /// posters made before art was kept.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub(crate) art_key: Option<String>,
+    /// Where a take came from; `None` for a poster's first take.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub(crate) lineage: Option<Lineage>,
+}
+
+/// Where a take came from: every take after the first remembers its parent and how it was
+/// made from it, so a thread reads as a history ("take 3, from take 2 via Vary strong").
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub(crate) struct Lineage {
+    /// The poster's first take, which names the whole family (one approval per family).
+    pub(crate) root: Uuid,
+    pub(crate) parent: Uuid,
+    pub(crate) parent_take: u32,
+    /// This take's number in its family; the first take is 1.
+    pub(crate) take: u32,
+    /// How it was made from its parent, for people: "Vary strong", "Edit words".
+    pub(crate) via: String,
+}
+
+impl PosterRecord {
+    /// The poster family this take belongs to: its first take's id.
+    pub(crate) fn root(&self) -> Uuid {
+        self.lineage.as_ref().map_or(self.id, |l| l.root)
+    }
+
+    /// This take's number in its family.
+    pub(crate) fn take(&self) -> u32 {
+        self.lineage.as_ref().map_or(1, |l| l.take)
+    }
 }
 
 /// One unit of work for the worker.
@@ -280,6 +314,8 @@ pub(crate) fn sample_record(job: &Job, created_at: i64) -> PosterRecord {
         created_at,
         approved_by: None,
         approved_at: None,
+        art_key: None,
+        lineage: None,
     }
 }
 

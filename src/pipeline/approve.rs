@@ -75,6 +75,8 @@ impl Pipeline {
         let approval = Approval {
             by: job.requester.user_id.clone(),
             at: now,
+            take: Some(record.id),
+            take_number: Some(record.take()),
         };
         if let Some(first) = self
             .claim_approval(&record, &approval)

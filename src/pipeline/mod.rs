@@ -15,7 +15,7 @@ use tokio::time::Instant;
 use uuid::Uuid;
 
 use crate::errors::ErrorChain;
-use crate::job::{Job, PosterRecord, PosterSpec, ReplyTo, Requester, Task};
+use crate::job::{Job, Lineage, PosterRecord, PosterSpec, ReplyTo, Requester, Task};
 use crate::model::{ImageRequest, ModelId, Models};
 use crate::poster;
 use crate::quota::Limits;
@@ -23,7 +23,7 @@ use crate::slack::blocks;
 use crate::slack::web::WebClient;
 use crate::slack::{SlackClient, SlackError};
 use crate::state::StateStore;
-use crate::store::{Link, LinkSigner, ObjectMeta, ObjectStore, poster_key};
+use crate::store::{Link, LinkSigner, ObjectMeta, ObjectStore, art_key, poster_key};
 
 /// What every AI prompt avoids, whatever the style: garbled lettering above all, since Marquee
 /// sets real type itself.
@@ -89,6 +89,8 @@ pub struct Rendered {
     pub(crate) seed: u32,
     pub(crate) width: u32,
     pub(crate) height: u32,
+    /// The take's number in its poster family (1 for a new poster).
+    pub(crate) take: u32,
 }
 
 /// A composed poster, not yet stored.
@@ -100,8 +102,28 @@ pub(crate) struct Drawn {
     pub(crate) seed: u32,
     pub(crate) width: u32,
     pub(crate) height: u32,
-    model_ms: u64,
     pub(crate) total_ms: u64,
+}
+
+/// A take's art before typography.
+pub(crate) struct Art {
+    pub(crate) pixmap: tiny_skia::Pixmap,
+    /// The seed the model reports it used.
+    pub(crate) seed: u32,
+    pub(crate) model_ms: u64,
+    /// Where the art is stored already: a take that changes only the words shares its
+    /// parent's art.
+    pub(crate) stored: Option<String>,
+}
+
+/// A poster composed over its art, encoded.
+struct Composed {
+    png: Vec<u8>,
+    /// The art, encoded for storing, unless it is stored already.
+    art_png: Option<Vec<u8>>,
+    missing_glyphs: Vec<char>,
+    width: u32,
+    height: u32,
 }
 
 /// How a job ended.
@@ -244,12 +266,12 @@ impl Pipeline {
         }
     }
 
-    /// Draws and composes the poster for `spec`, without storing it.
-    pub(crate) async fn draw(
+    /// Draws the art for `spec`: the model call, within the deadline.
+    pub(crate) async fn art(
         &self,
         spec: &PosterSpec,
         deadline: Option<Instant>,
-    ) -> Result<Drawn, PipelineError> {
+    ) -> Result<Art, PipelineError> {
         let seed = spec
             .seed
             .unwrap_or_else(|| fastrand::u32(1..=spec.model.max_seed()));
@@ -259,18 +281,24 @@ impl Pipeline {
         // megapixels: without a bound, a burst of jobs starts them all at once and memory
         // follows (measured: 8 GB for 1,000 queued offline jobs). The offline generator is all
         // CPU, so it holds a slot throughout; a Bedrock call waits on the network without one.
-        let offline_slot = if spec.model == ModelId::Offline {
+        let _slot = if spec.model == ModelId::Offline {
             self.cpu_slots.acquire().await.ok()
         } else {
             None
         };
         let art = self.generate(&request, deadline).await?;
-        let model_ms = started.elapsed().as_millis() as u64;
-        let _slot = match offline_slot {
-            Some(slot) => Some(slot),
-            None => self.cpu_slots.acquire().await.ok(),
-        };
+        Ok(Art {
+            seed: art.seed,
+            pixmap: art.pixmap,
+            model_ms: started.elapsed().as_millis() as u64,
+            stored: None,
+        })
+    }
 
+    /// Sets `spec`'s words over `art` and encodes the poster, and the art itself unless it is
+    /// stored already; CPU work, under one of the CPU slots.
+    async fn compose(&self, spec: &PosterSpec, art: &Art) -> Result<Composed, PipelineError> {
+        let _slot = self.cpu_slots.acquire().await.ok();
         // The offline generator always composes a full poster; AI art is delivered clean unless
         // the user asked for words on it.
         let mut text = spec.text.clone();
@@ -278,28 +306,51 @@ impl Pipeline {
             text.title = Some(poster::default_title(&spec.description));
         }
         let style = spec.style;
-        let seed = art.seed;
         let missing_glyphs = poster::missing_glyphs(&text, style);
-        let mut pixmap = art.pixmap;
-        let (png, width, height) = tokio::task::spawn_blocking(move || {
+        let mut pixmap = art.pixmap.clone();
+        let encode_art = art.stored.is_none();
+        let (png, art_png, width, height) = tokio::task::spawn_blocking(move || {
+            let art_png = if encode_art {
+                Some(poster::encode_png(&pixmap)?)
+            } else {
+                None
+            };
             if !text.is_empty() {
                 poster::compose(&mut pixmap, &text, style);
             }
-            poster::encode_png(&pixmap).map(|png| (png, pixmap.width(), pixmap.height()))
+            poster::encode_png(&pixmap)
+                .map(|png| (png, art_png, pixmap.width(), pixmap.height()))
         })
         .await??;
-        Ok(Drawn {
+        Ok(Composed {
             png,
+            art_png,
             missing_glyphs,
-            seed,
             width,
             height,
-            model_ms,
+        })
+    }
+
+    /// Draws and composes the poster for `spec`, without storing it.
+    pub(crate) async fn draw(
+        &self,
+        spec: &PosterSpec,
+        deadline: Option<Instant>,
+    ) -> Result<Drawn, PipelineError> {
+        let started = Instant::now();
+        let art = self.art(spec, deadline).await?;
+        let composed = self.compose(spec, &art).await?;
+        Ok(Drawn {
+            png: composed.png,
+            missing_glyphs: composed.missing_glyphs,
+            seed: art.seed,
+            width: composed.width,
+            height: composed.height,
             total_ms: started.elapsed().as_millis() as u64,
         })
     }
 
-    /// Draws, composes and stores the poster for `spec`, and signs a link to it.
+    /// Draws, composes and stores the poster for `spec` (its first take), and signs a link.
     pub async fn render(
         &self,
         id: Uuid,
@@ -308,31 +359,56 @@ impl Pipeline {
         public_url: Option<&str>,
         deadline: Option<Instant>,
     ) -> Result<Rendered, PipelineError> {
-        let drawn = self.draw(spec, deadline).await?;
-        let Drawn {
+        let art = self.art(spec, deadline).await?;
+        self.finish_take(id, spec, art, None, requester, public_url)
+            .await
+    }
+
+    /// Composes `spec`'s words over `art`, stores the art (unless it is shared with the parent
+    /// take) and the poster, keeps the take's record with its `lineage`, and signs a link.
+    pub(super) async fn finish_take(
+        &self,
+        id: Uuid,
+        spec: &PosterSpec,
+        art: Art,
+        lineage: Option<Lineage>,
+        requester: &Requester,
+        public_url: Option<&str>,
+    ) -> Result<Rendered, PipelineError> {
+        let composing = Instant::now();
+        let Composed {
             png,
+            art_png,
             missing_glyphs,
-            seed,
             width,
             height,
-            model_ms,
-            total_ms,
-        } = drawn;
-        let key = poster_key(id, OffsetDateTime::now_utc());
+        } = self.compose(spec, &art).await?;
+        let compose_ms = composing.elapsed().as_millis() as u64;
+        let now = OffsetDateTime::now_utc();
+        let key = poster_key(id, now);
         let meta = ObjectMeta {
             prompt_sha256: hex::encode(sha2::Sha256::digest(spec.description.as_bytes())),
             model: spec.model.short_name().to_owned(),
-            seed,
+            seed: art.seed,
             requester: requester.user_id.clone(),
         };
         let bytes = png.len();
         let stored = Instant::now();
+        let art_key = match (art.stored, art_png) {
+            (Some(key), _) => key,
+            (None, Some(art_png)) => {
+                let key = art_key(id, now);
+                self.store.put_png(&key, art_png, &meta).await?;
+                key
+            }
+            (None, None) => unreachable!("art that is not stored is encoded to be stored"),
+        };
         self.store.put_png(&key, png.clone(), &meta).await?;
         // The record lets buttons on the message re-take the poster without carrying its spec.
         let record = PosterRecord {
             id,
             spec: PosterSpec {
-                seed: Some(seed),
+                seed: Some(art.seed),
                 ..spec.clone()
             },
             requester: requester.clone(),
@@ -340,21 +416,23 @@ impl Pipeline {
             width,
             height,
             missing_glyphs: missing_glyphs.clone(),
-            created_at: OffsetDateTime::now_utc().unix_timestamp(),
+            created_at: now.unix_timestamp(),
             approved_by: None,
             approved_at: None,
+            art_key: Some(art_key),
+            lineage,
         };
         self.put_record(&record).await?;
         let link = self.link(&key, public_url)?;
         tracing::info!(
             job = %id,
             model = %spec.model,
-            seed,
+            seed = art.seed,
             width,
             height,
             bytes,
-            model_ms,
-            draw_ms = total_ms,
+            model_ms = art.model_ms,
+            compose_ms,
             store_ms = stored.elapsed().as_millis() as u64,
             "poster rendered"
         );
@@ -365,9 +443,10 @@ impl Pipeline {
             png,
             missing_glyphs,
             model: spec.model,
-            seed,
+            seed: art.seed,
             width,
             height,
+            take: record.take(),
         })
     }
 

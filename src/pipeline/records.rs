@@ -5,7 +5,8 @@
 //! | item | key (`pk` / `sk`) | expires |
 //! |---|---|---|
 //! | poster record | `poster#<id>` / `record` | with the poster (retention) |
-//! | approval | `poster#<id>` / `approval` | with the poster |
+//! | approval (one per family: the first take's id) | `poster#<root>` / `approval` | with the poster |
+//! | take counter (per family) | `poster#<root>` / `takes` | with the poster |
 //! | retake lock | `poster#<id>` / `lock` | after [`LOCK_SECS`] (taken over atomically) |
 //! | run marker | `job#<id>` / `run` | after [`RUN_MARKER_SECS`] |
 //! | history entry | `history#<team>#<user>` / `<created_at>#<id>` | with the poster |
@@ -34,11 +35,26 @@ pub(super) fn now() -> i64 {
     OffsetDateTime::now_utc().unix_timestamp()
 }
 
-/// Who approved a poster, and when: written once, by the first approval.
+/// Who approved a poster, when, and which take: written once per poster family, by the first
+/// approval, so exactly one take of a poster is ever approved.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub(crate) struct Approval {
     pub(crate) by: String,
     pub(crate) at: i64,
+    /// The approved take; `None` in approvals written before takes had numbers, which were of
+    /// the family's first take.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub(crate) take: Option<Uuid>,
+    /// The approved take's number, for "take 3 was approved by …".
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub(crate) take_number: Option<u32>,
+}
+
+impl Approval {
+    /// The take this approval marks, given its family's first take.
+    pub(crate) fn approved_take(&self, root: Uuid) -> Uuid {
+        self.take.unwrap_or(root)
+    }
 }
 
 /// One poster in a requester's history.
@@ -54,6 +70,10 @@ fn record_key(id: Uuid) -> Key {
 
 fn approval_key(id: Uuid) -> Key {
     Key::new(format!("poster#{id}"), "approval")
+}
+
+fn takes_key(root: Uuid) -> Key {
+    Key::new(format!("poster#{root}"), "takes")
 }
 
 fn lock_key(id: Uuid) -> Key {
@@ -128,8 +148,9 @@ impl Pipeline {
         Ok(records)
     }
 
-    /// The record of poster `id`, with its approval if it has one.
-    pub(super) async fn record(&self, id: Uuid) -> Result<PosterRecord, PipelineError> {
+    /// The record of take `id`, marked approved when it is the take its family's approval
+    /// names.
+    pub(crate) async fn record(&self, id: Uuid) -> Result<PosterRecord, PipelineError> {
         let now = now();
         let item = self
             .state
@@ -137,33 +158,58 @@ impl Pipeline {
             .await?
             .ok_or(PipelineError::UnknownPoster(id))?;
         let mut record: PosterRecord = parse(&item.value)?;
-        if let Some(approval) = self.approval(id).await? {
-            record.approved_by = Some(approval.by);
-            record.approved_at = Some(approval.at);
+        if let Some(approval) = self.approval(record.root()).await? {
+            if approval.approved_take(record.root()) == id {
+                record.approved_by = Some(approval.by);
+                record.approved_at = Some(approval.at);
+            }
         }
         Ok(record)
     }
 
-    pub(super) async fn approval(&self, id: Uuid) -> Result<Option<Approval>, PipelineError> {
-        match self.state.get(&approval_key(id), now()).await? {
+    /// The approval of the poster family whose first take is `root`, if any.
+    pub(super) async fn approval(&self, root: Uuid) -> Result<Option<Approval>, PipelineError> {
+        match self.state.get(&approval_key(root), now()).await? {
             Some(item) => Ok(Some(parse(&item.value)?)),
             None => Ok(None),
         }
     }
 
-    /// Records `approval` of poster `record` unless it already has one: `Ok(None)` when this
-    /// approval won, `Ok(Some(first))` with the approval that got there first.
+    /// The next take number in the family whose first take is `root` (the first take is 1, so
+    /// this starts at 2). One atomic counter per family: concurrent takes never share a number.
+    pub(super) async fn next_take(&self, record: &PosterRecord) -> Result<u32, PipelineError> {
+        let until = self.retention_end(now());
+        let added = self
+            .state
+            .add(&takes_key(record.root()), 1, None, Some(until), now())
+            .await?;
+        match added {
+            crate::state::Added::To(n) => Ok(u32::try_from(n).unwrap_or(u32::MAX).saturating_add(1)),
+            crate::state::Added::Refused(_) => {
+                unreachable!("a counter without a limit never refuses")
+            }
+        }
+    }
+
+    /// Records `approval` of take `record` unless its family already has one: `Ok(None)` when
+    /// this approval won, `Ok(Some(first))` with the approval that got there first (perhaps of
+    /// another take).
     pub(super) async fn claim_approval(
         &self,
         record: &PosterRecord,
         approval: &Approval,
     ) -> Result<Option<Approval>, PipelineError> {
         let until = self.retention_end(record.created_at);
+        let approval = Approval {
+            take: Some(record.id),
+            take_number: Some(record.take()),
+            ..approval.clone()
+        };
         match self
             .state
             .claim(
-                &approval_key(record.id),
-                json(approval)?,
+                &approval_key(record.root()),
+                json(&approval)?,
                 Some(until),
                 now(),
             )
@@ -311,15 +357,20 @@ mod tests {
         let first = Approval {
             by: "U2".into(),
             at: now,
+            take: None,
+            take_number: None,
         };
         let second = Approval {
             by: "U3".into(),
             at: now + 1,
+            take: None,
+            take_number: None,
         };
         assert_eq!(p.claim_approval(&newer, &first).await.unwrap(), None);
+        let held = p.claim_approval(&newer, &second).await.unwrap().unwrap();
         assert_eq!(
-            p.claim_approval(&newer, &second).await.unwrap(),
-            Some(first.clone())
+            (held.by.as_str(), held.take, held.take_number),
+            ("U2", Some(newer.id), Some(1))
         );
         let read = p.record(newer.id).await.unwrap();
         assert_eq!(read.approved_by.as_deref(), Some("U2"));

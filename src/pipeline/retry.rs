@@ -44,6 +44,7 @@ impl RetryPolicy {
 }
 
 impl Pipeline {
+    /// Asks `request.model` for art, retrying what may pass, within the deadline.
     pub(super) async fn generate(
         &self,
         request: &ImageRequest,
@@ -53,11 +54,29 @@ impl Pipeline {
             .models
             .get(request.model)
             .ok_or(PipelineError::ModelNotConfigured(request.model))?;
+        let label = request.model.to_string();
+        self.with_retries(&label, deadline, || model.generate(request))
+            .await
+    }
+
+    /// Runs one model call (`call`, named `label` in logs) under the retry policy: throttling,
+    /// unavailability and timeouts are tried again after a full-jitter wait, never past the
+    /// point where the poster could no longer be delivered before `deadline`.
+    pub(super) async fn with_retries<'a, F, Fut>(
+        &self,
+        label: &str,
+        deadline: Option<Instant>,
+        mut call: F,
+    ) -> Result<GeneratedImage, PipelineError>
+    where
+        F: FnMut() -> Fut,
+        Fut: std::future::Future<Output = Result<GeneratedImage, ModelError>> + 'a,
+    {
         let mut attempt = 0;
         let mut timeouts = 0;
         loop {
             attempt += 1;
-            let call = model.generate(request);
+            let call = call();
             let result = match deadline {
                 Some(d) => {
                     let left = d
@@ -92,7 +111,7 @@ impl Pipeline {
                     return Err(error.into());
                 }
             }
-            tracing::warn!(model = %request.model, attempt, kind = error.kind(), wait_ms = wait.as_millis() as u64, "model call failed; retrying");
+            tracing::warn!(model = label, attempt, kind = error.kind(), wait_ms = wait.as_millis() as u64, "model call failed; retrying");
             tokio::time::sleep(wait).await;
         }
     }

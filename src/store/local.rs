@@ -47,16 +47,26 @@ async fn write_atomic(key: &str, path: &Path, bytes: &[u8]) -> Result<(), StoreE
 
 #[async_trait]
 impl ObjectStore for LocalStore {
-    async fn put_png(&self, key: &str, png: Vec<u8>, meta: &ObjectMeta) -> Result<(), StoreError> {
+    async fn put(
+        &self,
+        key: &str,
+        bytes: Vec<u8>,
+        content_type: &str,
+        meta: &ObjectMeta,
+    ) -> Result<(), StoreError> {
         let path = self.path_for(key)?;
-        write_atomic(key, &path, &png).await?;
-        let sidecar: serde_json::Map<String, serde_json::Value> = meta
+        write_atomic(key, &path, &bytes).await?;
+        let mut sidecar: serde_json::Map<String, serde_json::Value> = meta
             .pairs()
             .into_iter()
             .map(|(k, v)| (k.to_owned(), v.into()))
             .collect();
+        sidecar.insert("content-type".to_owned(), content_type.into());
         let sidecar = serde_json::to_vec_pretty(&sidecar).unwrap_or_default();
-        write_atomic(key, &path.with_extension("json"), &sidecar).await
+        // `<file>.json`, extension kept: a print's PDF and PNG share a stem.
+        let mut sidecar_path = path.into_os_string();
+        sidecar_path.push(".json");
+        write_atomic(key, Path::new(&sidecar_path), &sidecar).await
     }
 
     async fn get(&self, key: &str) -> Result<Option<Vec<u8>>, StoreError> {
@@ -98,7 +108,7 @@ mod tests {
             s.get("posters/2026/01/01/x.png").await.unwrap(),
             Some(vec![1, 2, 3])
         );
-        let sidecar = std::fs::read_to_string(d.path().join("posters/2026/01/01/x.json")).unwrap();
+        let sidecar = std::fs::read_to_string(d.path().join("posters/2026/01/01/x.png.json")).unwrap();
         assert!(sidecar.contains("\"requester\": \"U1\""), "{sidecar}");
         assert!(s.put_png("../x.png", vec![], &meta).await.is_err());
     }

@@ -56,15 +56,40 @@ pub enum StoreError {
     BadKey(String),
 }
 
-/// Where finished posters go: bytes only. Everything Marquee remembers about a poster (its
-/// record, approval, locks) is in the [state store](crate::state), which has the conditional
-/// writes and counters S3 lacks.
+/// Where posters, their art and their print files go: bytes only. Everything Marquee remembers
+/// about a poster (its record, approval, locks) is in the [state store](crate::state), which
+/// has the conditional writes and counters S3 lacks.
 #[async_trait]
 pub trait ObjectStore: Send + Sync {
+    /// Stores `bytes` of `content_type` privately under `key`.
+    async fn put(
+        &self,
+        key: &str,
+        bytes: Vec<u8>,
+        content_type: &str,
+        meta: &ObjectMeta,
+    ) -> Result<(), StoreError>;
+
     /// Stores a PNG privately under `key`.
-    async fn put_png(&self, key: &str, png: Vec<u8>, meta: &ObjectMeta) -> Result<(), StoreError>;
+    async fn put_png(&self, key: &str, png: Vec<u8>, meta: &ObjectMeta) -> Result<(), StoreError> {
+        self.put(key, png, "image/png", meta).await
+    }
+
     /// Reads `key`; `None` when there is no such object.
     async fn get(&self, key: &str) -> Result<Option<Vec<u8>>, StoreError>;
+
+    /// A URL that reads `key` directly for the next `ttl`, saved as `filename`, for objects too
+    /// large to pass through the function (print files). Made when someone opens Marquee's own
+    /// link, never handed out in a message, so it is always signed with fresh credentials.
+    /// `None` when this store has no such URLs (the local store serves everything itself).
+    async fn direct_url(
+        &self,
+        _key: &str,
+        _ttl: std::time::Duration,
+        _filename: &str,
+    ) -> Result<Option<String>, StoreError> {
+        Ok(None)
+    }
 }
 
 /// The object key for a job's poster: dated, and unguessable thanks to the job's random id.
@@ -75,6 +100,36 @@ pub(crate) fn poster_key(job_id: Uuid, at: OffsetDateTime) -> String {
         u8::from(at.month()),
         at.day(),
         job_id
+    )
+}
+
+/// Every prefix Marquee writes under, one per kind of object: finished posters, each take's
+/// art before typography, print files. The template grants the function exactly these, and
+/// keeps each as long as posters (`tests/it/deploy.rs` checks both).
+pub const KEY_PREFIXES: [&str; 3] = ["posters/", "art/", "prints/"];
+
+/// The key of a take's art before typography, beside its poster: edits re-set words over it
+/// and change details in it without drawing again.
+pub(crate) fn art_key(take: Uuid, at: OffsetDateTime) -> String {
+    format!(
+        "art/{:04}/{:02}/{:02}/{}.png",
+        at.year(),
+        u8::from(at.month()),
+        at.day(),
+        take
+    )
+}
+
+/// The key of one print file of a take: `prints/<date>/<take>/<sheet>.<ext>`.
+pub(crate) fn print_key(take: Uuid, sheet: &str, ext: &str, at: OffsetDateTime) -> String {
+    format!(
+        "prints/{:04}/{:02}/{:02}/{}/{}.{}",
+        at.year(),
+        u8::from(at.month()),
+        at.day(),
+        take,
+        sheet,
+        ext
     )
 }
 
@@ -115,6 +170,16 @@ mod tests {
             "posters/2026/01/01/00000000-0000-0000-0000-000000000000.png"
         );
         assert!(is_valid_key(&key));
+        assert_eq!(
+            art_key(id, at),
+            "art/2026/01/01/00000000-0000-0000-0000-000000000000.png"
+        );
+        let print = print_key(id, "one-sheet", "pdf", at);
+        assert_eq!(
+            print,
+            "prints/2026/01/01/00000000-0000-0000-0000-000000000000/one-sheet.pdf"
+        );
+        assert!(is_valid_key(&art_key(id, at)) && is_valid_key(&print));
     }
 
     #[test]

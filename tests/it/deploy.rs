@@ -622,20 +622,23 @@ fn function_may_make_only_the_state_stores_calls_on_its_table() {
     ));
 }
 
-/// The bucket holds only posters: the role may write and read `posters/` and list the bucket
-/// (so a missing poster is a 404), nothing else, and deletes nothing. Records and retake locks
-/// are in the state table, and no lifecycle rule is left for prefixes nobody writes.
+/// The bucket holds only what the code writes (`store::KEY_PREFIXES`: posters, their art, print
+/// files): the role may write and read exactly those prefixes and list the bucket (so a missing
+/// poster is a 404), nothing else, and deletes nothing. Records and retake locks are in the
+/// state table, and each prefix, and no other, has a lifecycle rule.
 #[test]
-fn the_bucket_holds_only_posters() {
+fn the_bucket_holds_only_posters_their_art_and_prints() {
     let d = deployment();
     let statements = d.function_statements(FUNCTION);
     let object = |key: &str| format!("arn:aws:s3:::posters-bucket/{key}");
     for action in ["s3:PutObject", "s3:GetObject"] {
-        assert!(
-            cfn::allows(&statements, action, &object("posters/0b7c.png")),
-            "{action} on posters/"
-        );
-        for key in ["jobs/0b7c.json", "locks/0b7c.json", "0b7c.png"] {
+        for prefix in marquee::store::KEY_PREFIXES {
+            assert!(
+                cfn::allows(&statements, action, &object(&format!("{prefix}0b7c.png"))),
+                "{action} on {prefix}"
+            );
+        }
+        for key in ["jobs/0b7c.json", "locks/0b7c.json", "0b7c.png", "artwork/x.png"] {
             assert!(
                 !cfn::allows(&statements, action, &object(key)),
                 "{action} on {key}"
@@ -669,7 +672,14 @@ fn the_bucket_holds_only_posters() {
         .iter()
         .filter_map(|r| r.get("Prefix").map(Evaluated::as_str))
         .collect();
-    assert_eq!(prefixes, ["posters/"]);
+    assert_eq!(prefixes, marquee::store::KEY_PREFIXES);
+    let kept: BTreeSet<&str> = rules
+        .as_list()
+        .iter()
+        .filter(|r| r.get("Prefix").is_some())
+        .map(|r| r.at(&["ExpirationInDays"]).as_str())
+        .collect();
+    assert_eq!(kept.len(), 1, "every prefix is kept as long as posters: {kept:?}");
 }
 
 /// The on-failure destination: a job Lambda gave up on (a function error with retries off,
