@@ -279,11 +279,11 @@ impl Pipeline {
         }
         let style = spec.style;
         let seed = art.seed;
-        let missing_glyphs = poster::missing_glyphs(&text, style);
+        let missing_glyphs = poster::missing_glyphs(&text, poster::Typography::of(style));
         let mut pixmap = art.pixmap;
         let (png, width, height) = tokio::task::spawn_blocking(move || {
             if !text.is_empty() {
-                poster::compose(&mut pixmap, &text, style);
+                poster::compose(&mut pixmap, &text, poster::Typography::of(style));
             }
             poster::encode_png(&pixmap).map(|png| (png, pixmap.width(), pixmap.height()))
         })
