@@ -6,7 +6,7 @@ use std::time::{Duration, Instant};
 
 use marquee::genre::Style;
 use marquee::model::offline::render;
-use marquee::poster::{PosterText, compose, default_title};
+use marquee::poster::{PosterText, Typography, compose, default_title};
 
 const RUNS: usize = 30;
 
@@ -47,7 +47,7 @@ fn main() {
     let prompt = "a kraken attacks brooklyn at midnight";
     // Warm up: the first call parses the embedded fonts.
     let mut warm = render(prompt, Style::Thriller, 0, 1024, 1536);
-    compose(&mut warm, &text(prompt), Style::Thriller);
+    compose(&mut warm, &text(prompt), Typography::of(Style::Thriller));
 
     for style in [Style::Thriller, Style::Noir, Style::Horror] {
         let t = text(prompt);
@@ -55,7 +55,7 @@ fn main() {
             .map(|i| {
                 let start = Instant::now();
                 let mut art = render(prompt, style, i as u32, 1024, 1536);
-                compose(&mut art, &t, style);
+                compose(&mut art, &t, Typography::of(style));
                 std::hint::black_box(&art);
                 start.elapsed()
             })
@@ -72,7 +72,7 @@ fn main() {
         .map(|_| {
             let mut copy = art.clone();
             let start = Instant::now();
-            compose(&mut copy, &t, Style::Fantasy);
+            compose(&mut copy, &t, Typography::of(Style::Fantasy));
             let e = start.elapsed();
             std::hint::black_box(&copy);
             e

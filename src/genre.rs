@@ -48,11 +48,38 @@ pub(crate) fn luminance(r: u8, g: u8, b: u8) -> f32 {
 }
 
 /// Where the title sits on the sheet.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) enum Placement {
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Placement {
     Top,
     Center,
     Bottom,
+}
+
+impl Placement {
+    pub const ALL: [Placement; 3] = [Placement::Top, Placement::Center, Placement::Bottom];
+
+    /// The name users type after `--placement`.
+    pub fn name(self) -> &'static str {
+        match self {
+            Placement::Top => "top",
+            Placement::Center => "center",
+            Placement::Bottom => "bottom",
+        }
+    }
+
+    /// Accepts the name, case-insensitively, and the British "centre".
+    pub fn parse(text: &str) -> Option<Placement> {
+        let t = text.trim().to_lowercase();
+        let t = if t == "centre" { "center" } else { t.as_str() };
+        Placement::ALL.into_iter().find(|p| p.name() == t)
+    }
+}
+
+impl fmt::Display for Placement {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.name())
+    }
 }
 
 /// The colours of the offline key art, from the top of the sky down to the nearest silhouette.
@@ -401,6 +428,13 @@ mod tests {
         }
         assert_eq!(Style::parse("SciFi"), Some(Style::SciFi));
         assert_eq!(Style::parse("musical"), None);
+        for p in Placement::ALL {
+            assert_eq!(Placement::parse(p.name()), Some(p));
+            let json = serde_json::to_string(&p).expect("serialises");
+            assert_eq!(json, format!("\"{}\"", p.name()));
+        }
+        assert_eq!(Placement::parse(" Centre "), Some(Placement::Center));
+        assert_eq!(Placement::parse("middle"), None);
     }
 
     #[test]

@@ -530,6 +530,7 @@ impl CreatePoster {
             seed: self.seed,
             avoid: self.negative_prompt,
             model,
+            typography: None,
         };
         request::check_spec(&spec)?;
         Ok(spec)
@@ -758,8 +759,7 @@ async fn serve_file(
     if let Some(name) = &download_name {
         match state.store.direct_url(&key, DIRECT_URL_TTL, name).await {
             Ok(Some(url)) => {
-                let location =
-                    HeaderValue::from_str(&url).map_err(|_| ApiError::Unavailable)?;
+                let location = HeaderValue::from_str(&url).map_err(|_| ApiError::Unavailable)?;
                 return Ok((
                     StatusCode::SEE_OTHER,
                     [

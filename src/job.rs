@@ -12,7 +12,7 @@ use uuid::Uuid;
 
 use crate::genre::Style;
 use crate::model::{Aspect, ModelId};
-use crate::poster::PosterText;
+use crate::poster::{PosterText, Typography};
 
 /// The field that marks a Lambda event as a Marquee job; its value is the schema version.
 const JOB_MARKER: &str = "marquee_job";
@@ -36,6 +36,17 @@ pub struct PosterSpec {
     #[serde(default)]
     pub avoid: Option<String>,
     pub model: ModelId,
+    /// How the words are set, when a reviewer chose otherwise than the style's own look.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub typography: Option<Typography>,
+}
+
+impl PosterSpec {
+    /// How the words are set: the reviewer's choice, or the style's own look.
+    pub fn typography(&self) -> Typography {
+        self.typography
+            .unwrap_or_else(|| Typography::of(self.style))
+    }
 }
 
 /// Who asked, for attribution in the message and the stored object's metadata.
@@ -280,6 +291,7 @@ pub(crate) fn sample_job() -> Job {
                 seed: Some(7),
                 avoid: None,
                 model: ModelId::Offline,
+                typography: None,
             },
         },
         Requester {

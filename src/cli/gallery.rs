@@ -13,7 +13,7 @@ use tiny_skia::{FillRule, FilterQuality, Paint, PathBuilder, Pixmap, PixmapPaint
 use crate::genre::Style;
 use crate::model::offline::render;
 use crate::poster::fonts::{self, Face};
-use crate::poster::{PosterText, compose, default_title, encode_png};
+use crate::poster::{PosterText, Typography, compose, default_title, encode_png};
 
 /// The gallery's prompts, with the text each poster carries.
 const PROMPTS: [(&str, &str, &str); 3] = [
@@ -55,7 +55,7 @@ pub(crate) fn write_gallery(dir: &Path) -> std::io::Result<Vec<PathBuf>> {
                 tagline: (!tagline.is_empty()).then(|| tagline.to_string()),
                 credits: Some(credits.to_string()),
             };
-            compose(&mut art, &text, style);
+            compose(&mut art, &text, Typography::of(style));
             let path = dir.join(format!("{}-{}.png", i + 1, style.name()));
             std::fs::write(&path, encode_png(&art).map_err(io_err)?)?;
             written.push(path);

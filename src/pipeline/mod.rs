@@ -305,8 +305,8 @@ impl Pipeline {
         if spec.model == ModelId::Offline && text.title.is_none() {
             text.title = Some(poster::default_title(&spec.description));
         }
-        let style = spec.style;
-        let missing_glyphs = poster::missing_glyphs(&text, style);
+        let typography = spec.typography();
+        let missing_glyphs = poster::missing_glyphs(&text, typography);
         let mut pixmap = art.pixmap.clone();
         let encode_art = art.stored.is_none();
         let (png, art_png, width, height) = tokio::task::spawn_blocking(move || {
@@ -316,10 +316,9 @@ impl Pipeline {
                 None
             };
             if !text.is_empty() {
-                poster::compose(&mut pixmap, &text, style);
+                poster::compose(&mut pixmap, &text, typography);
             }
-            poster::encode_png(&pixmap)
-                .map(|png| (png, art_png, pixmap.width(), pixmap.height()))
+            poster::encode_png(&pixmap).map(|png| (png, art_png, pixmap.width(), pixmap.height()))
         })
         .await??;
         Ok(Composed {
@@ -580,6 +579,7 @@ mod tests {
             seed: None,
             avoid: Some("boats".into()),
             model: ModelId::Sd35Large,
+            typography: None,
         };
         let r = Pipeline::image_request(&spec, 9);
         assert!(

@@ -184,7 +184,9 @@ impl Pipeline {
             .add(&takes_key(record.root()), 1, None, Some(until), now())
             .await?;
         match added {
-            crate::state::Added::To(n) => Ok(u32::try_from(n).unwrap_or(u32::MAX).saturating_add(1)),
+            crate::state::Added::To(n) => {
+                Ok(u32::try_from(n).unwrap_or(u32::MAX).saturating_add(1))
+            }
             crate::state::Added::Refused(_) => {
                 unreachable!("a counter without a limit never refuses")
             }

@@ -111,7 +111,13 @@ impl Pipeline {
                     return Err(error.into());
                 }
             }
-            tracing::warn!(model = label, attempt, kind = error.kind(), wait_ms = wait.as_millis() as u64, "model call failed; retrying");
+            tracing::warn!(
+                model = label,
+                attempt,
+                kind = error.kind(),
+                wait_ms = wait.as_millis() as u64,
+                "model call failed; retrying"
+            );
             tokio::time::sleep(wait).await;
         }
     }

@@ -8,10 +8,12 @@
 //!
 //! This module knows nothing of pixels or colours; drawing is `poster::draw`'s job.
 
-use super::PosterText;
 use super::fonts::{self, Face, Shaped};
 use super::style::Case;
-use crate::genre::{Placement, Style};
+use super::{PosterText, Typography};
+use crate::genre::Placement;
+#[cfg(test)]
+use crate::genre::Style;
 
 /// A rectangle in canvas pixels.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -558,9 +560,10 @@ fn present(s: &Option<String>) -> Option<&str> {
     s.as_deref().map(str::trim).filter(|t| !t.is_empty())
 }
 
-/// Lays out `text` for a `width` × `height` poster in the look of `style`.
-pub(crate) fn layout(width: u32, height: u32, text: &PosterText, style: Style) -> Layout {
-    let look = style.look();
+/// Lays out `text` for a `width` × `height` poster in `typography`: its look's faces and case,
+/// with the title where `typography.placement` (not the look) puts it.
+pub(crate) fn layout(width: u32, height: u32, text: &PosterText, typography: Typography) -> Layout {
+    let look = typography.look.look();
     let reported = safe_area(width, height);
     // Fit and place against an area a hair smaller than the one reported, so that rounding in
     // the float arithmetic can never push ink across the reported edge.
@@ -624,7 +627,7 @@ pub(crate) fn layout(width: u32, height: u32, text: &PosterText, style: Style) -
     let tagline_block =
         |max_h: f32| present(&text.tagline).and_then(|t| fit(t, &tagline, safe.w * 0.9, max_h));
 
-    match look.placement {
+    match typography.placement {
         Placement::Bottom => {
             if let Some(b) = &title_block {
                 boxes.extend(place(b, &title, &safe, floor - b.height));
@@ -777,7 +780,7 @@ mod tests {
             let t = random_text(&mut r);
             let style = Style::ALL[case % Style::ALL.len()];
             let (w, h) = sizes[case % sizes.len()];
-            let l = layout(w, h, &t, style);
+            let l = layout(w, h, &t, Typography::of(style));
             assert_invariants(&l, &format!("case {case} {style} {w}x{h} {t:?}"));
             laid += l.boxes.len();
         }
@@ -804,7 +807,7 @@ mod tests {
             for (i, t) in cases.iter().enumerate() {
                 for (w, h) in [(1024, 1536), (1536, 656), (64, 64)] {
                     assert_invariants(
-                        &layout(w, h, t, style),
+                        &layout(w, h, t, Typography::of(style)),
                         &format!("{style} case {i} {w}x{h}"),
                     );
                 }
@@ -814,10 +817,20 @@ mod tests {
 
     #[test]
     fn unrenderable_text_is_skipped_not_drawn_as_tofu() {
-        let l = layout(1024, 1536, &text("東京物語", "🎬", ""), Style::Noir);
+        let l = layout(
+            1024,
+            1536,
+            &text("東京物語", "🎬", ""),
+            Typography::of(Style::Noir),
+        );
         assert!(l.boxes.is_empty());
         // Mixed text keeps what it can draw.
-        let l = layout(1024, 1536, &text("Tokyo 東京 Story", "", ""), Style::Noir);
+        let l = layout(
+            1024,
+            1536,
+            &text("Tokyo 東京 Story", "", ""),
+            Typography::of(Style::Noir),
+        );
         let all: String = l
             .boxes
             .iter()
@@ -837,7 +850,7 @@ mod tests {
                 "",
                 "",
             ),
-            Style::Thriller,
+            Typography::of(Style::Thriller),
         );
         let lines: Vec<&TextBox> = l.boxes.iter().filter(|b| b.role == Role::Title).collect();
         assert!(lines.len() >= 2, "{lines:?}");
@@ -858,7 +871,7 @@ mod tests {
             1024,
             1536,
             &text(&"word ".repeat(200), "", ""),
-            Style::Thriller,
+            Typography::of(Style::Thriller),
         );
         let titles: Vec<&TextBox> = l.boxes.iter().filter(|b| b.role == Role::Title).collect();
         assert_eq!(titles.len(), 3);
@@ -871,7 +884,7 @@ mod tests {
             1024,
             1536,
             &text("", "", "directed by Ada Lovelace"),
-            Style::Thriller,
+            Typography::of(Style::Thriller),
         );
         let g = &l.boxes[0].glyphs;
         let sizes: Vec<f32> = g.iter().map(|g| g.size).collect();
@@ -881,7 +894,12 @@ mod tests {
 
     #[test]
     fn short_titles_are_set_large() {
-        let l = layout(1024, 1536, &text("Jaws", "", ""), Style::Thriller);
+        let l = layout(
+            1024,
+            1536,
+            &text("Jaws", "", ""),
+            Typography::of(Style::Thriller),
+        );
         assert!(l.boxes[0].size > 1536.0 * 0.12);
     }
 }

@@ -13,8 +13,28 @@ pub(crate) mod fonts;
 mod layout;
 mod style;
 
-use crate::genre::Style;
+use crate::genre::{Placement, Style};
 pub(crate) use layout::layout;
+
+/// How the words are set: whose typography (a style's look: faces, case, colours, treatment)
+/// and where the title sits. Reviewers change it independently of the art's style, which only
+/// decides how the art was drawn.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct Typography {
+    pub look: Style,
+    pub placement: Placement,
+}
+
+impl Typography {
+    /// The style's own look with the title where the style puts it (and where its art leaves
+    /// room).
+    pub fn of(style: Style) -> Self {
+        Typography {
+            look: style,
+            placement: style.title_placement(),
+        }
+    }
+}
 
 /// The words on a poster. All optional: art without words is delivered clean.
 #[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
@@ -36,17 +56,17 @@ pub enum PosterError {
     Encode(#[source] Box<dyn std::error::Error + Send + Sync>),
 }
 
-/// Sets `text` over `art` in the look of `style`. The art keeps its size and is never
-/// stretched; text that no embedded face can draw is dropped (see `missing_glyphs`).
-pub fn compose(art: &mut tiny_skia::Pixmap, text: &PosterText, style: Style) {
-    let laid = layout(art.width(), art.height(), text, style);
-    draw::draw(art, &laid, &style.look());
+/// Sets `text` over `art` in `typography`. The art keeps its size and is never stretched; text
+/// that no embedded face can draw is dropped (see `missing_glyphs`).
+pub fn compose(art: &mut tiny_skia::Pixmap, text: &PosterText, typography: Typography) {
+    let laid = layout(art.width(), art.height(), text, typography);
+    draw::draw(art, &laid, &typography.look.look());
 }
 
-/// Characters of `text` that `style`'s faces cannot draw and that [`compose`] will leave out,
-/// so callers can tell the user (e.g. CJK or emoji in a title).
-pub(crate) fn missing_glyphs(text: &PosterText, style: Style) -> Vec<char> {
-    let look = style.look();
+/// Characters of `text` that `typography`'s faces cannot draw and that [`compose`] will leave
+/// out, so callers can tell the user (e.g. CJK or emoji in a title).
+pub(crate) fn missing_glyphs(text: &PosterText, typography: Typography) -> Vec<char> {
+    let look = typography.look.look();
     let mut out = Vec::new();
     for (field, face) in [
         (&text.title, look.title_face),
@@ -202,12 +222,16 @@ mod tests {
             title: Some("Kraken".into()),
             ..Default::default()
         };
-        compose(&mut p, &text, Style::Thriller);
+        compose(&mut p, &text, Typography::of(Style::Thriller));
         assert_eq!((p.width(), p.height()), (400, 600));
         assert_ne!(p.data(), before.data());
         // Empty text leaves the art untouched.
         let mut q = before.clone();
-        compose(&mut q, &PosterText::default(), Style::Thriller);
+        compose(
+            &mut q,
+            &PosterText::default(),
+            Typography::of(Style::Thriller),
+        );
         assert_eq!(q.data(), before.data());
     }
 
@@ -218,6 +242,64 @@ mod tests {
             tagline: Some("Ça va".into()),
             credits: None,
         };
-        assert_eq!(missing_glyphs(&t, Style::Noir), vec!['東', '京', '🎬']);
+        assert_eq!(
+            missing_glyphs(&t, Typography::of(Style::Noir)),
+            vec!['東', '京', '🎬']
+        );
+        // The typography's look decides the faces, whatever the art's style: Lobster and Lato
+        // both lack CJK, so a romance look reports the same characters.
+        let romance = Typography {
+            look: Style::Romance,
+            placement: Placement::Top,
+        };
+        assert_eq!(missing_glyphs(&t, romance), vec!['東', '京', '🎬']);
+    }
+
+    #[test]
+    fn typography_of_a_style_is_its_own_look_and_placement() {
+        for style in Style::ALL {
+            let t = Typography::of(style);
+            assert_eq!(t.look, style);
+            assert_eq!(t.placement, style.look().placement);
+        }
+        let t = Typography {
+            look: Style::Noir,
+            placement: Placement::Bottom,
+        };
+        let json = serde_json::to_string(&t).expect("serialises");
+        assert_eq!(json, r#"{"look":"noir","placement":"bottom"}"#);
+        assert_eq!(
+            serde_json::from_str::<Typography>(&json).expect("parses"),
+            t
+        );
+    }
+
+    #[test]
+    fn the_placement_override_moves_the_title() {
+        let text = PosterText {
+            title: Some("Kraken".into()),
+            ..Default::default()
+        };
+        let title_y = |placement| {
+            let t = Typography {
+                look: Style::Noir,
+                placement,
+            };
+            layout(1024, 1536, &text, t)
+                .block(layout::Role::Title)
+                .map(|r| r.y + r.h / 2.0)
+                .expect("a title is set")
+        };
+        let (top, center, bottom) = (
+            title_y(Placement::Top),
+            title_y(Placement::Center),
+            title_y(Placement::Bottom),
+        );
+        assert!(top < 1536.0 / 3.0, "{top}");
+        assert!(
+            center > 1536.0 / 3.0 && center < 1536.0 * 2.0 / 3.0,
+            "{center}"
+        );
+        assert!(bottom > 1536.0 * 2.0 / 3.0, "{bottom}");
     }
 }

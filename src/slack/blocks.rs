@@ -624,6 +624,7 @@ mod tests {
             seed: None,
             avoid: None,
             model: ModelId::Sd35Large,
+            typography: None,
         }
     }
 
@@ -856,6 +857,8 @@ mod tests {
             created_at: 1_799_000_000,
             approved_by: Some("U7".into()),
             approved_at: Some(1_799_000_100),
+            art_key: None,
+            lineage: None,
         };
         let mut unapproved = record.clone();
         unapproved.approved_by = None;
@@ -958,6 +961,8 @@ mod tests {
                         created_at: 0,
                         approved_by: Some(hostile.into()),
                         approved_at: Some(0),
+                        art_key: None,
+                        lineage: None,
                     };
                     history(&[HistoryItem {
                         record: &record,

@@ -357,6 +357,7 @@ pub fn parse(text: &str, policy: &ModelPolicy) -> Result<PosterCommand, ParseErr
         seed,
         avoid: get(Flag::Avoid),
         model,
+        typography: None,
     };
     check_spec(&spec)?;
     Ok(PosterCommand::Poster(spec))

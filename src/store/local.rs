@@ -108,7 +108,8 @@ mod tests {
             s.get("posters/2026/01/01/x.png").await.unwrap(),
             Some(vec![1, 2, 3])
         );
-        let sidecar = std::fs::read_to_string(d.path().join("posters/2026/01/01/x.png.json")).unwrap();
+        let sidecar =
+            std::fs::read_to_string(d.path().join("posters/2026/01/01/x.png.json")).unwrap();
         assert!(sidecar.contains("\"requester\": \"U1\""), "{sidecar}");
         assert!(s.put_png("../x.png", vec![], &meta).await.is_err());
     }

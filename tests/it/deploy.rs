@@ -638,7 +638,12 @@ fn the_bucket_holds_only_posters_their_art_and_prints() {
                 "{action} on {prefix}"
             );
         }
-        for key in ["jobs/0b7c.json", "locks/0b7c.json", "0b7c.png", "artwork/x.png"] {
+        for key in [
+            "jobs/0b7c.json",
+            "locks/0b7c.json",
+            "0b7c.png",
+            "artwork/x.png",
+        ] {
             assert!(
                 !cfn::allows(&statements, action, &object(key)),
                 "{action} on {key}"
@@ -679,7 +684,11 @@ fn the_bucket_holds_only_posters_their_art_and_prints() {
         .filter(|r| r.get("Prefix").is_some())
         .map(|r| r.at(&["ExpirationInDays"]).as_str())
         .collect();
-    assert_eq!(kept.len(), 1, "every prefix is kept as long as posters: {kept:?}");
+    assert_eq!(
+        kept.len(),
+        1,
+        "every prefix is kept as long as posters: {kept:?}"
+    );
 }
 
 /// The on-failure destination: a job Lambda gave up on (a function error with retries off,

@@ -235,6 +235,7 @@ fn poster_job(response_url: String) -> Job {
                 seed: Some(7),
                 avoid: None,
                 model: ModelId::Offline,
+                typography: None,
             },
         },
         Requester {
