@@ -126,15 +126,32 @@ impl fmt::Debug for ReplyTo {
 }
 
 /// What a follow-up on an earlier poster changes.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "kind", rename_all = "snake_case")]
 pub enum Change {
-    /// The same prompt and options with a new seed.
+    /// The same prompt and options with a new seed: same words, new art.
     Regenerate,
-    /// Several new seeds, same look.
+    /// Several new seeds, same look (the control older messages carry).
     Variations { count: u8 },
     /// The same prompt in another style, with a new seed.
     Restyle { style: Style },
+    /// New words, set as the reviewer chose, over the same art: no model call, no charge.
+    EditWords {
+        text: PosterText,
+        typography: Typography,
+    },
+}
+
+impl Change {
+    /// How a take made by this change came from its parent, for people: "Edit words".
+    pub(crate) fn via(&self) -> String {
+        match self {
+            Change::Regenerate => "Regenerate".to_owned(),
+            Change::Variations { .. } => "Variations".to_owned(),
+            Change::Restyle { style } => format!("Restyle as {style}"),
+            Change::EditWords { .. } => "Edit words".to_owned(),
+        }
+    }
 }
 
 /// What the worker is asked to do.

@@ -32,6 +32,8 @@ pub enum PipelineError {
     Overran,
     #[error("poster {0} has no stored record")]
     UnknownPoster(Uuid),
+    #[error("poster {0} has no stored art")]
+    NoArt(Uuid),
     #[error("a poster record could not be read or written")]
     Record(#[source] Box<dyn std::error::Error + Send + Sync>),
 }
@@ -211,6 +213,12 @@ impl PipelineError {
                 "Its record may have passed the retention period; start a new one with `/poster`.",
                 Cause::Gone,
                 "UnknownPoster",
+            ),
+            PipelineError::NoArt(_) => e(
+                "This poster's art wasn't kept, so its words can't be re-set or a detail changed.",
+                "It was made before Marquee kept each take's art, or its art has passed the retention period. Use 🎲 Regenerate for a new take with the same words, then edit that one.",
+                Cause::Gone,
+                "NoArt",
             ),
             PipelineError::Record(_) => e(
                 "Marquee couldn't read that poster's details.",

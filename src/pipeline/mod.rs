@@ -89,8 +89,6 @@ pub struct Rendered {
     pub(crate) seed: u32,
     pub(crate) width: u32,
     pub(crate) height: u32,
-    /// The take's number in its poster family (1 for a new poster).
-    pub(crate) take: u32,
 }
 
 /// A composed poster, not yet stored.
@@ -106,6 +104,7 @@ pub(crate) struct Drawn {
 }
 
 /// A take's art before typography.
+#[derive(Clone)]
 pub(crate) struct Art {
     pub(crate) pixmap: tiny_skia::Pixmap,
     /// The seed the model reports it used.
@@ -445,7 +444,6 @@ impl Pipeline {
             seed: art.seed,
             width,
             height,
-            take: record.take(),
         })
     }
 
@@ -508,7 +506,7 @@ impl Pipeline {
     ) -> Result<Outcome, (PipelineError, String)> {
         match &job.task {
             Task::Poster { spec } => self.new_poster(job, spec, deadline).await,
-            Task::Retake { source, change } => self.retake(job, *source, *change, deadline).await,
+            Task::Retake { source, change } => self.retake(job, *source, change, deadline).await,
             Task::Approve { source } => self.approve(job, *source).await,
             Task::Usage => self.usage(job).await,
             Task::History => self.show_history(job).await,
@@ -545,15 +543,42 @@ impl Pipeline {
         deadline: Option<Instant>,
         reservation: Option<&mut Reservation>,
     ) -> Result<Outcome, (PipelineError, String)> {
-        let rendered = self
-            .render(
-                id,
-                spec,
-                &job.requester,
-                job.public_url.as_deref(),
-                deadline,
-            )
-            .await;
+        self.make_take(job, id, spec, Take::first(), note, deadline, reservation)
+            .await
+    }
+
+    /// Makes one take — its art as `take.art` says, then the words, storage and record — and
+    /// posts it. Charging works as in [`Self::make_and_deliver`].
+    #[allow(clippy::too_many_arguments)]
+    async fn make_take(
+        &self,
+        job: &Job,
+        id: Uuid,
+        spec: &PosterSpec,
+        take: Take,
+        note: Option<String>,
+        deadline: Option<Instant>,
+        reservation: Option<&mut Reservation>,
+    ) -> Result<Outcome, (PipelineError, String)> {
+        let Take { art, lineage } = take;
+        let art = match art {
+            ArtPlan::Draw => self.art(spec, deadline).await,
+            ArtPlan::Reuse(art) => Ok(art),
+        };
+        let rendered = match art {
+            Ok(art) => {
+                self.finish_take(
+                    id,
+                    spec,
+                    art,
+                    lineage,
+                    &job.requester,
+                    job.public_url.as_deref(),
+                )
+                .await
+            }
+            Err(e) => Err(e),
+        };
         if let Some(reservation) = reservation {
             match &rendered {
                 Err(e) if !e.may_be_billed() => self.refund(reservation, 1).await,
@@ -562,6 +587,29 @@ impl Pipeline {
         }
         let rendered = rendered.map_err(|e| (e, spec.description.clone()))?;
         Ok(self.deliver(job, spec, &rendered, note).await)
+    }
+}
+
+/// How a take's art is made.
+enum ArtPlan {
+    /// Drawn afresh by the spec's model.
+    Draw,
+    /// The parent's art, as stored: only the words change.
+    Reuse(Art),
+}
+
+/// What one take is made from: its art, and where it came from (`None` for a first take).
+struct Take {
+    art: ArtPlan,
+    lineage: Option<Lineage>,
+}
+
+impl Take {
+    fn first() -> Self {
+        Take {
+            art: ArtPlan::Draw,
+            lineage: None,
+        }
     }
 }
 

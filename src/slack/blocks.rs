@@ -234,7 +234,8 @@ pub(crate) struct PosterResult<'a> {
     /// The poster's id, when the message should carry Regenerate / Variations / Restyle /
     /// Approve controls.
     pub(crate) controls: Option<uuid::Uuid>,
-    /// A line above the details, e.g. "Variation 1 of 2" or "Restyled as noir".
+    /// A line above the details: where a take came from ("Take 3 · from take 2 via Vary
+    /// strong").
     pub(crate) note: Option<String>,
     /// Characters left out of the lettering because no embedded face has them.
     pub(crate) missing_glyphs: &'a [char],

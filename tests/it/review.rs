@@ -146,7 +146,9 @@ async fn a_full_review_round_through_response_urls() {
     );
     let regenerated = wait_posters(&u1, 1).await;
     assert!(
-        regenerated[0].to_string().contains("Regenerated"),
+        regenerated[0]
+            .to_string()
+            .contains("Take 2 · from take 1 via Regenerate"),
         "{}",
         regenerated[0]
     );
@@ -167,8 +169,19 @@ async fn a_full_review_round_through_response_urls() {
         200
     );
     let variations = wait_posters(&u2, 2).await;
-    assert!(variations[0].to_string().contains("Variation 1 of 2"));
-    assert!(variations[1].to_string().contains("Variation 2 of 2"));
+    // Each take is numbered in the poster's family and says where it came from.
+    assert!(
+        variations[0]
+            .to_string()
+            .contains("Take 3 · from take 1 via Variations (1 of 2)"),
+        "{}",
+        variations[0]
+    );
+    assert!(
+        variations[1]
+            .to_string()
+            .contains("Take 4 · from take 1 via Variations (2 of 2)")
+    );
 
     // Restyle as noir.
     let u3 = s.slack().action_response_url();
@@ -186,7 +199,9 @@ async fn a_full_review_round_through_response_urls() {
     );
     let restyled = wait_posters(&u3, 1).await;
     assert!(
-        restyled[0].to_string().contains("Restyled as noir"),
+        restyled[0]
+            .to_string()
+            .contains("Take 5 · from take 1 via Restyle as noir"),
         "{}",
         restyled[0]
     );
@@ -415,7 +430,7 @@ async fn with_a_bot_token_takes_go_to_the_thread_and_images_into_slack() {
     let reply = support::poll(DELIVERY, || {
         api.thread("C0001", &root_ts)
             .into_iter()
-            .find(|m| m.to_string().contains("Regenerated"))
+            .find(|m| m.to_string().contains("via Regenerate"))
     })
     .await
     .unwrap_or_else(|| {
@@ -447,7 +462,7 @@ async fn with_a_bot_token_takes_go_to_the_thread_and_images_into_slack() {
     support::poll(DELIVERY, || {
         api.thread("C0001", &root_ts)
             .into_iter()
-            .find(|m| m.to_string().contains("Restyled as western"))
+            .find(|m| m.to_string().contains("from take 2 via Restyle as western"))
     })
     .await
     .unwrap_or_else(|| {
