@@ -87,7 +87,13 @@ impl Pipeline {
             return self
                 .tell_clicker(
                     job,
-                    &blocks::already_approved(&first.by, first.at),
+                    &blocks::already_approved(
+                        &first.by,
+                        first.at,
+                        first
+                            .take_number
+                            .filter(|_| first.approved_take(record.root()) != record.id),
+                    ),
                     "AlreadyApproved",
                 )
                 .await;

@@ -383,10 +383,15 @@ pub(crate) fn delivery_unconfirmed(url: &str, expires_at: i64) -> Message {
     }
 }
 
-/// Told, privately, to someone who clicks Approve on a poster someone else approved first.
-pub(crate) fn already_approved(approver_id: &str, at: i64) -> Message {
+/// Told, privately, to someone who clicks Approve on a poster someone else approved first:
+/// one take of a poster is approved, so `take` names which (`None`: this one, or not known).
+pub(crate) fn already_approved(approver_id: &str, at: i64, take: Option<u32>) -> Message {
+    let which = match take {
+        Some(n) => format!("Take {n} of this poster was"),
+        None => "This poster was".to_owned(),
+    };
     let text = format!(
-        "✅ This poster was already approved by <@{}> on <!date^{at}^{{date_short_pretty}} at {{time}}|{at}>. The first approval stands.",
+        "✅ {which} already approved by <@{}> on <!date^{at}^{{date_short_pretty}} at {{time}}|{at}>. The first approval stands: one take of a poster is approved.",
         escape(approver_id)
     );
     Message {
@@ -593,6 +598,64 @@ pub(crate) fn history(items: &[HistoryItem<'_>]) -> Message {
         response_type: Visibility::Ephemeral,
         text: format!("🗂️ Your latest posters ({})", items.len()),
         blocks,
+        replace_original: Some(false),
+    }
+}
+
+/// One print-ready file, linked.
+pub(crate) struct PrintFile<'a> {
+    /// "One-sheet 27×40 in".
+    pub(crate) sheet: &'a str,
+    pub(crate) pdf_url: &'a str,
+    pub(crate) png_url: &'a str,
+    /// Pixels of the PNG (and of the PDF's image), with bleed and marks.
+    pub(crate) width: u32,
+    pub(crate) height: u32,
+}
+
+/// The print-ready files of an approved take, shared in its thread: each sheet as PDF and PNG,
+/// how they were made, and when the links expire.
+pub(crate) fn prints(
+    title: &str,
+    take: u32,
+    files: &[PrintFile<'_>],
+    how: &str,
+    expires_at: i64,
+    uploaded: bool,
+) -> Message {
+    let mut lines = vec![format!(
+        "🖨️ *Print-ready files* for *{}* (take {take})",
+        escape(&truncate(title, 200))
+    )];
+    for f in files {
+        lines.push(format!(
+            "• {} — <{}|PDF> · <{}|PNG> ({}×{} px)",
+            escape(f.sheet),
+            f.pdf_url,
+            f.png_url,
+            f.width,
+            f.height
+        ));
+    }
+    let kept = if uploaded {
+        "The PDFs are uploaded below and stay in the thread; these links"
+    } else {
+        "Links"
+    };
+    Message {
+        response_type: Visibility::InChannel,
+        text: format!(
+            "🖨️ Print-ready files for “{}”",
+            escape(&truncate(title, 200))
+        ),
+        blocks: vec![
+            section(&lines.join("\n")),
+            context(&format!(
+                "{} · {kept} expire {}",
+                escape(how),
+                date_phrase(expires_at)
+            )),
+        ],
         replace_original: Some(false),
     }
 }
