@@ -865,4 +865,107 @@ mod tests {
             .is_retryable()
         );
     }
+
+    /// A model that claims exactly `kinds`.
+    struct Claims(Vec<EditKind>);
+
+    #[async_trait]
+    impl ImageModel for Claims {
+        async fn generate(&self, _: &ImageRequest) -> Result<GeneratedImage, ModelError> {
+            Err(ModelError::Throttled)
+        }
+        fn can(&self, kind: EditKind) -> bool {
+            self.0.contains(&kind)
+        }
+    }
+
+    #[test]
+    fn edits_go_to_the_takes_model_or_to_a_service() {
+        let conservative = EditKind::Upscale(Upscaler::Conservative);
+        let creative = EditKind::Upscale(Upscaler::Creative);
+        let bare = Models::new()
+            .with(ModelId::Offline, Arc::new(offline::OfflineModel))
+            .with(ModelId::Sd35Large, Arc::new(Claims(vec![EditKind::Vary])))
+            .with(ModelId::StableImageCore, Arc::new(Claims(vec![])))
+            .with(
+                ModelId::NovaCanvas,
+                Arc::new(Claims(vec![EditKind::Vary, EditKind::Replace])),
+            );
+        let priced = |m: &Models, model, kind| m.editor(model, kind).map(|(p, _)| p);
+        // Without services: only what the models do themselves.
+        assert_eq!(
+            priced(&bare, ModelId::Sd35Large, EditKind::Vary),
+            Some(Priced::Model(ModelId::Sd35Large))
+        );
+        assert_eq!(
+            priced(&bare, ModelId::StableImageCore, EditKind::Vary),
+            None
+        );
+        assert_eq!(priced(&bare, ModelId::Sd35Large, EditKind::Replace), None);
+        assert!(!bare.can(ModelId::Offline, conservative));
+        assert!(bare.can(ModelId::Offline, EditKind::Replace));
+
+        let services = bare
+            .with_service(
+                Service::SearchReplace,
+                Arc::new(Claims(vec![EditKind::Replace])),
+            )
+            .with_service(Service::CreativeUpscale, Arc::new(Claims(vec![creative])));
+        // Replace: the take's own model first (offline, Nova), then Search and Replace.
+        let replace = |m| priced(&services, m, EditKind::Replace);
+        assert_eq!(
+            replace(ModelId::Offline),
+            Some(Priced::Model(ModelId::Offline))
+        );
+        assert_eq!(
+            replace(ModelId::NovaCanvas),
+            Some(Priced::Model(ModelId::NovaCanvas))
+        );
+        assert_eq!(
+            replace(ModelId::Sd35Large),
+            Some(Priced::Service(Service::SearchReplace))
+        );
+        assert_eq!(
+            replace(ModelId::StableImageUltra),
+            Some(Priced::Service(Service::SearchReplace)),
+            "the service edits any art, whichever model drew it"
+        );
+        // Vary never goes to a service; upscales only to the configured upscaler.
+        assert_eq!(
+            priced(&services, ModelId::StableImageCore, EditKind::Vary),
+            None
+        );
+        assert_eq!(
+            priced(&services, ModelId::NovaCanvas, creative),
+            Some(Priced::Service(Service::CreativeUpscale))
+        );
+        assert_eq!(priced(&services, ModelId::NovaCanvas, conservative), None);
+        assert_eq!(
+            Priced::Service(Service::CreativeUpscale).to_string(),
+            "upscale-creative"
+        );
+        assert_eq!(Priced::Model(ModelId::Sd35Large).to_string(), "sd3.5");
+    }
+
+    #[test]
+    fn edit_kinds_and_strengths_follow_the_docs_ranges() {
+        for s in [Strength::Subtle, Strength::Strong] {
+            assert!((0.0..=1.0).contains(&s.image_strength()));
+            assert!((0.2..=1.0).contains(&s.similarity()));
+        }
+        assert!(Strength::Subtle.image_strength() < Strength::Strong.image_strength());
+        assert!(Strength::Subtle.similarity() > Strength::Strong.similarity());
+        assert_eq!(
+            Edit::Upscale {
+                upscaler: Upscaler::Creative
+            }
+            .kind(),
+            EditKind::Upscale(Upscaler::Creative)
+        );
+        assert_eq!(Upscaler::parse(" Creative "), Some(Upscaler::Creative));
+        assert_eq!(Upscaler::parse("none"), None);
+        let e = ModelError::Unsupported { what: "x".into() };
+        assert_eq!(e.kind(), "EditUnsupported");
+        assert!(!e.is_retryable() && !e.may_be_billed());
+    }
 }
