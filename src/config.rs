@@ -438,7 +438,7 @@ impl Config {
     /// Stability's image services this deployment calls: Search and Replace when the services
     /// are on, a Stability model is allowed and the Stability region serves the services'
     /// profile; and the print upscaler, if one is chosen.
-    pub(crate) fn services(&self) -> Vec<Service> {
+    pub fn services(&self) -> Vec<Service> {
         let reachable = Service::PROFILE_REGIONS.contains(&self.service_region.as_str());
         let stability = self
             .allowed_models
