@@ -243,3 +243,31 @@ mod edits {
         ));
     }
 }
+
+/// The pixels of two renders, pinned: variations and replacements re-seed only their own
+/// randomness, so what `render` draws for existing inputs never changes (a poster re-rendered
+/// from its record must be the poster people saw). Pinned on x86_64, where the suite runs;
+/// floating-point rasterisation may differ in the last bits on other architectures.
+#[cfg(target_arch = "x86_64")]
+#[test]
+fn renders_of_existing_inputs_are_pinned() {
+    let hash = |p: &Pixmap| super::rng::fnv1a(p.data());
+    let a = render(
+        "a kraken attacks brooklyn at midnight",
+        Style::Horror,
+        7,
+        90,
+        135,
+    );
+    let b = render(
+        "two lovers in a meadow at sunset",
+        Style::Romance,
+        123_456,
+        64,
+        64,
+    );
+    assert_eq!(
+        (hash(&a), hash(&b)),
+        (10_788_243_030_953_537_600, 2_873_785_419_853_963_487)
+    );
+}
