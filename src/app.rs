@@ -17,7 +17,7 @@ use crate::model::bedrock::BedrockModel;
 use crate::model::offline::OfflineModel;
 use crate::model::{ModelId, Models};
 use crate::pipeline::{Approvers, Pipeline};
-use crate::quota::Limits;
+use crate::quota::{Limits, Prices};
 use crate::request::ModelPolicy;
 use crate::secret::Secret;
 use crate::slack::SlackClient;
@@ -148,23 +148,43 @@ pub async fn build(config: &Config, mode: Mode) -> Result<App, StartError> {
         // One client per region in use: Bedrock serves each model only in some regions, so a
         // deployment that allows, say, SD3.5 (us-west-2) and Nova Canvas (us-east-1) calls
         // two regional endpoints. Clients are cheap to clone and share one HTTP connector.
-        let mut clients: HashMap<&str, aws_sdk_bedrockruntime::Client> = HashMap::new();
+        let mut clients: HashMap<String, aws_sdk_bedrockruntime::Client> = HashMap::new();
+        let mut client_for = |region: &str| {
+            clients
+                .entry(region.to_owned())
+                .or_insert_with(|| {
+                    let conf = aws_sdk_bedrockruntime::config::Builder::from(sdk)
+                        .region(aws_config::Region::new(region.to_owned()))
+                        // The pipeline owns the retry policy for model calls (with the user's
+                        // deadline in view), so the SDK does not retry on its own.
+                        .retry_config(RetryConfig::disabled())
+                        .build();
+                    aws_sdk_bedrockruntime::Client::from_conf(conf)
+                })
+                .clone()
+        };
         for (id, region) in &config.model_regions {
-            let client = clients.entry(region.as_str()).or_insert_with(|| {
-                let conf = aws_sdk_bedrockruntime::config::Builder::from(sdk)
-                    .region(aws_config::Region::new(region.clone()))
-                    // The pipeline owns the retry policy for model calls (with the user's
-                    // deadline in view), so the SDK does not retry on its own.
-                    .retry_config(RetryConfig::disabled())
-                    .build();
-                aws_sdk_bedrockruntime::Client::from_conf(conf)
-            });
+            let client = client_for(region);
             models = models.with(
                 *id,
                 Arc::new(BedrockModel::new(
-                    client.clone(),
+                    client,
                     region.clone(),
                     *id,
+                    config.model_timeout,
+                )),
+            );
+        }
+        // Stability's image services, through the Stability family's regional client.
+        let region = config.service_region();
+        for service in config.services() {
+            let client = client_for(region);
+            models = models.with_service(
+                service,
+                Arc::new(BedrockModel::service(
+                    client,
+                    region,
+                    service,
                     config.model_timeout,
                 )),
             );
@@ -290,11 +310,15 @@ pub async fn build(config: &Config, mode: Mode) -> Result<App, StartError> {
 
 /// The limits and prices posters are metered against, as configured.
 pub fn limits(config: &Config) -> Limits {
+    let prices = config.service_prices.iter().fold(
+        Prices::from(config.model_prices.clone()),
+        |prices, (service, micros)| prices.with_service(*service, *micros),
+    );
     Limits {
         user_daily: config.user_daily_limit,
         channel_daily: config.channel_daily_limit,
         monthly_budget_micros: config.monthly_budget_micros,
-        prices: config.model_prices.clone(),
+        prices,
     }
 }
 

@@ -11,7 +11,7 @@ use std::collections::BTreeMap;
 use std::path::PathBuf;
 use std::time::Duration;
 
-use crate::model::{Family, ModelId};
+use crate::model::{Family, ModelId, Service, Upscaler};
 use crate::secret::Secret;
 
 /// The names of every variable [`Config::from_lookup`] reads. The deployment template and its
@@ -38,6 +38,8 @@ pub const ENV_VARS: &[&str] = &[
     "MARQUEE_CHANNEL_DAILY_LIMIT",
     "MARQUEE_MONTHLY_BUDGET_USD",
     "MARQUEE_MODEL_PRICES",
+    "MARQUEE_IMAGE_SERVICES",
+    "MARQUEE_PRINT_UPSCALER",
     "MARQUEE_PUBLIC_URL",
     "MARQUEE_LINK_TTL",
     "MARQUEE_RESPONSE_URL_HOSTS",
@@ -115,6 +117,17 @@ pub struct Config {
     pub(crate) monthly_budget_micros: Option<i64>,
     /// Prices per poster in micro-dollars that replace the models' list prices.
     pub(crate) model_prices: BTreeMap<ModelId, i64>,
+    /// Prices per call of Stability's image services that replace their list prices (named
+    /// in `MARQUEE_MODEL_PRICES` by their short names, `upscale-creative=0.60`).
+    pub(crate) service_prices: BTreeMap<Service, i64>,
+    /// Whether Stability's image services may be called (`MARQUEE_IMAGE_SERVICES`, default
+    /// on): Search and Replace changes details of art Stability's models drew.
+    pub(crate) image_services: bool,
+    /// The upscaler prints use (`MARQUEE_PRINT_UPSCALER`); `None`, the default, resamples
+    /// only, so prints cost nothing beyond the poster.
+    pub(crate) print_upscaler: Option<Upscaler>,
+    /// The region Stability's image services are called in: the Stability family's region.
+    pub(crate) service_region: String,
     /// Path-style S3 addressing, for S3-compatible stores reached through a custom endpoint.
     pub(crate) s3_force_path_style: bool,
     /// The base URL under which poster links are served (`{public_url}/files/...`). `None` in
@@ -276,7 +289,34 @@ impl Config {
         let monthly_budget_micros = quota("MARQUEE_MONTHLY_BUDGET_USD")
             .map(|v| parse_usd("MARQUEE_MONTHLY_BUDGET_USD", &v))
             .transpose()?;
-        let model_prices = model_prices(quota("MARQUEE_MODEL_PRICES").as_deref())?;
+        let (model_prices, service_prices) =
+            model_prices(quota("MARQUEE_MODEL_PRICES").as_deref())?;
+        let image_services = match quota("MARQUEE_IMAGE_SERVICES").as_deref().map(str::trim) {
+            None | Some("on" | "true" | "1" | "yes") => true,
+            Some("off" | "false" | "0" | "no") => false,
+            Some(other) => {
+                return Err(ConfigError::Invalid {
+                    name: "MARQUEE_IMAGE_SERVICES",
+                    value: other.to_owned(),
+                    reason: "expected on or off".into(),
+                });
+            }
+        };
+        // The template passes the parameter through; `none` (or empty) resamples only.
+        let print_upscaler = match quota("MARQUEE_PRINT_UPSCALER").as_deref().map(str::trim) {
+            None | Some("none") => None,
+            Some(v) => Some(Upscaler::parse(v).ok_or_else(|| ConfigError::Invalid {
+                name: "MARQUEE_PRINT_UPSCALER",
+                value: v.to_owned(),
+                reason: "expected conservative, creative or none".into(),
+            })?),
+        };
+        if print_upscaler.is_some() && !image_services {
+            return Err(ConfigError::Conflict {
+                a: "MARQUEE_PRINT_UPSCALER",
+                b: "MARQUEE_IMAGE_SERVICES=off",
+            });
+        }
 
         let public_url = get("MARQUEE_PUBLIC_URL")?
             .map(|v| {
@@ -330,11 +370,25 @@ impl Config {
             None => Duration::from_secs(60),
         };
 
-        let model_regions = model_regions(
+        let (model_regions, service_region) = model_regions(
             &allowed_models,
             get("MARQUEE_MODEL_REGIONS")?.as_deref(),
             get("MARQUEE_BEDROCK_REGION")?.as_deref(),
         )?;
+        // The services are reached through their `us.` inference profile, which only US
+        // regions serve: an upscaler the admin chose must be reachable.
+        if print_upscaler.is_some() && !Service::PROFILE_REGIONS.contains(&service_region.as_str())
+        {
+            return Err(ConfigError::Invalid {
+                name: "MARQUEE_PRINT_UPSCALER",
+                value: format!("{print_upscaler:?}"),
+                reason: format!(
+                    "Stability's image services are served through a US inference profile, \
+                     but the Stability region is {service_region}; use one of {}",
+                    Service::PROFILE_REGIONS.join(", ")
+                ),
+            });
+        }
 
         Ok(Self {
             signing_secret: secret("SLACK_SIGNING_SECRET", "SLACK_SIGNING_SECRET_ARN")?,
@@ -361,6 +415,10 @@ impl Config {
             channel_daily_limit,
             monthly_budget_micros,
             model_prices,
+            service_prices,
+            image_services,
+            print_upscaler,
+            service_region,
             s3_force_path_style,
             public_url,
             link_ttl,
@@ -374,7 +432,29 @@ impl Config {
 
     /// Whether any configured model needs Bedrock.
     pub(crate) fn uses_bedrock(&self) -> bool {
-        self.allowed_models.iter().any(|m| m != &ModelId::Offline)
+        self.allowed_models.iter().any(|m| m != &ModelId::Offline) || self.print_upscaler.is_some()
+    }
+
+    /// Stability's image services this deployment calls: Search and Replace when the services
+    /// are on, a Stability model is allowed and the Stability region serves the services'
+    /// profile; and the print upscaler, if one is chosen.
+    pub fn services(&self) -> Vec<Service> {
+        let reachable = Service::PROFILE_REGIONS.contains(&self.service_region.as_str());
+        let stability = self
+            .allowed_models
+            .iter()
+            .any(|m| m.family() == Family::Stability);
+        let mut services = Vec::new();
+        if self.image_services && reachable && stability {
+            services.push(Service::SearchReplace);
+        }
+        services.extend(self.print_upscaler.map(Upscaler::service));
+        services
+    }
+
+    /// The region Stability's image services are called in.
+    pub(crate) fn service_region(&self) -> &str {
+        &self.service_region
     }
 
     /// The region `model` is called in; `None` for the offline model and for models that are
@@ -399,7 +479,7 @@ fn model_regions(
     allowed: &[ModelId],
     map: Option<&str>,
     global: Option<&str>,
-) -> Result<BTreeMap<ModelId, String>, ConfigError> {
+) -> Result<(BTreeMap<ModelId, String>, String), ConfigError> {
     const NAME: &str = "MARQUEE_MODEL_REGIONS";
     let invalid = |value: &str, reason: String| ConfigError::Invalid {
         name: NAME,
@@ -442,7 +522,7 @@ fn model_regions(
             return Err(invalid(entry, format!("{key} is given a region twice")));
         }
     }
-    Ok(allowed
+    let regions = allowed
         .iter()
         .filter_map(|&model| {
             let region = by_model
@@ -453,7 +533,16 @@ fn model_regions(
                 .or(model.default_region())?;
             Some((model, region.to_owned()))
         })
-        .collect())
+        .collect();
+    // Stability's image services follow the family's setting, whichever models are allowed.
+    let service_region = by_family
+        .get(Family::Stability.name())
+        .map(String::as_str)
+        .or(global)
+        .or(ModelId::Sd35Large.default_region())
+        .unwrap_or("us-west-2")
+        .to_owned();
+    Ok((regions, service_region))
 }
 
 /// Accepts region names such as `us-west-2`, `eu-central-1` or `us-gov-west-1`. A typo here
@@ -532,11 +621,17 @@ fn parse_usd(name: &'static str, value: &str) -> Result<i64, ConfigError> {
     Ok(micros)
 }
 
+/// Prices by model and by image service.
+type PriceMaps = (BTreeMap<ModelId, i64>, BTreeMap<Service, i64>);
+
 /// `MARQUEE_MODEL_PRICES`: `model=dollars` pairs (`sd3.5=0.08,nova=0.04`), by short name or
-/// full Bedrock id. Models not named keep their list prices.
-fn model_prices(value: Option<&str>) -> Result<BTreeMap<ModelId, i64>, ConfigError> {
+/// full Bedrock id, and likewise for Stability's image services (`search-replace=0.04`,
+/// `upscale-conservative=0.40`, `upscale-creative=0.60`). Those not named keep their list
+/// prices.
+fn model_prices(value: Option<&str>) -> Result<PriceMaps, ConfigError> {
     const NAME: &str = "MARQUEE_MODEL_PRICES";
     let mut prices = BTreeMap::new();
+    let mut service_prices = BTreeMap::new();
     for entry in value.unwrap_or_default().split(',').map(str::trim) {
         if entry.is_empty() {
             continue;
@@ -549,13 +644,19 @@ fn model_prices(value: Option<&str>) -> Result<BTreeMap<ModelId, i64>, ConfigErr
         let (model, price) = entry
             .split_once('=')
             .ok_or_else(|| invalid("expected model=price in US dollars, e.g. sd3.5=0.08".into()))?;
-        let model = parse_model(NAME, model.trim())?;
         let price = parse_usd(NAME, price)?;
+        if let Some(service) = Service::parse(model) {
+            if service_prices.insert(service, price).is_some() {
+                return Err(invalid(format!("{service} is given a price twice")));
+            }
+            continue;
+        }
+        let model = parse_model(NAME, model.trim())?;
         if prices.insert(model, price).is_some() {
             return Err(invalid(format!("{model} is given a price twice")));
         }
     }
-    Ok(prices)
+    Ok((prices, service_prices))
 }
 
 fn parse_model(name: &'static str, value: &str) -> Result<ModelId, ConfigError> {
@@ -653,6 +754,94 @@ mod tests {
             assert_eq!(c.channel_daily_limit, None);
             assert_eq!(c.monthly_budget_micros, None);
             assert!(c.model_prices.is_empty());
+        }
+    }
+
+    #[test]
+    fn image_services_and_the_print_upscaler_are_chosen_by_the_admin() {
+        let sd = [("MARQUEE_MODEL", "sd3.5")];
+        let c = config(&sd).unwrap();
+        assert!(c.image_services);
+        assert_eq!(
+            c.print_upscaler, None,
+            "prints are free unless an upscaler is chosen"
+        );
+        assert_eq!(c.services(), [Service::SearchReplace]);
+        assert_eq!(c.service_region(), "us-west-2");
+        // No Stability model: no Search and Replace (Nova and offline replace by themselves).
+        assert!(
+            config(&[("MARQUEE_MODEL", "nova")])
+                .unwrap()
+                .services()
+                .is_empty()
+        );
+        let c = config(&[
+            ("MARQUEE_MODEL", "nova"),
+            ("MARQUEE_PRINT_UPSCALER", "creative"),
+            (
+                "MARQUEE_MODEL_REGIONS",
+                "stability=us-east-2,nova=us-east-1",
+            ),
+            (
+                "MARQUEE_MODEL_PRICES",
+                "upscale-creative=0.5,us.stability.stable-image-search-replace-v1:0=0.05",
+            ),
+        ])
+        .unwrap();
+        assert_eq!(c.services(), [Service::CreativeUpscale]);
+        assert_eq!(c.service_region(), "us-east-2");
+        assert!(c.uses_bedrock());
+        assert_eq!(
+            c.service_prices,
+            BTreeMap::from([
+                (Service::SearchReplace, 50_000),
+                (Service::CreativeUpscale, 500_000)
+            ])
+        );
+        assert!(c.model_prices.is_empty());
+        let off = config(&[
+            ("MARQUEE_MODEL", "sd3.5"),
+            ("MARQUEE_IMAGE_SERVICES", "off"),
+            ("MARQUEE_PRINT_UPSCALER", "none"),
+        ])
+        .unwrap();
+        assert!(off.services().is_empty());
+        // Empty, as the template passes unset parameters: the defaults.
+        let empty = config(&[
+            ("MARQUEE_PRINT_UPSCALER", ""),
+            ("MARQUEE_IMAGE_SERVICES", ""),
+        ]);
+        assert_eq!(empty.unwrap().print_upscaler, None);
+        for (vars, name) in [
+            (
+                vec![("MARQUEE_PRINT_UPSCALER", "fast")],
+                "MARQUEE_PRINT_UPSCALER",
+            ),
+            (
+                vec![("MARQUEE_IMAGE_SERVICES", "maybe")],
+                "MARQUEE_IMAGE_SERVICES",
+            ),
+            (
+                vec![
+                    ("MARQUEE_PRINT_UPSCALER", "conservative"),
+                    ("MARQUEE_IMAGE_SERVICES", "off"),
+                ],
+                "MARQUEE_PRINT_UPSCALER",
+            ),
+            (
+                vec![
+                    ("MARQUEE_PRINT_UPSCALER", "conservative"),
+                    ("MARQUEE_MODEL_REGIONS", "stability=eu-west-1"),
+                ],
+                "MARQUEE_PRINT_UPSCALER",
+            ),
+            (
+                vec![("MARQUEE_MODEL_PRICES", "search-replace=1,search-replace=2")],
+                "MARQUEE_MODEL_PRICES",
+            ),
+        ] {
+            let err = config(&vars).unwrap_err().to_string();
+            assert!(err.contains(name), "{vars:?}: {err}");
         }
     }
 

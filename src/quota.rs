@@ -13,7 +13,7 @@ use std::collections::BTreeMap;
 
 use time::{Date, Month, OffsetDateTime, Time};
 
-use crate::model::ModelId;
+use crate::model::{ModelId, Priced, Service};
 
 /// How long a counter outlives its period, so a refund that lands just after midnight (or
 /// the first of the month) still finds the item it reserved on.
@@ -34,17 +34,83 @@ pub struct Limits {
     pub channel_daily: Option<i64>,
     /// The workspace's spend ceiling per calendar month (UTC), in micro-dollars.
     pub monthly_budget_micros: Option<i64>,
-    /// Prices per poster in micro-dollars, overriding the list prices.
-    pub prices: BTreeMap<ModelId, i64>,
+    /// Prices per poster (and per call of one of Stability's image services) in micro-dollars,
+    /// overriding the list prices.
+    pub prices: Prices,
+}
+
+/// Configured prices in micro-dollars: per model, and per image service. Built from model
+/// pairs like the map it replaced (`[(ModelId::NovaCanvas, 45_000)].into()`), with service
+/// prices added by [`Prices::with_service`].
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Prices {
+    models: BTreeMap<ModelId, i64>,
+    services: BTreeMap<Service, i64>,
+}
+
+impl Prices {
+    /// The configured price of `model`, if any.
+    pub fn get(&self, model: &ModelId) -> Option<&i64> {
+        self.models.get(model)
+    }
+
+    /// Sets `model`'s price, returning the one it replaces.
+    pub fn insert(&mut self, model: ModelId, micros: i64) -> Option<i64> {
+        self.models.insert(model, micros)
+    }
+
+    /// These prices with `service` priced at `micros`.
+    pub fn with_service(mut self, service: Service, micros: i64) -> Self {
+        self.services.insert(service, micros);
+        self
+    }
+
+    /// The configured price of `service`, if any.
+    pub fn service(&self, service: Service) -> Option<i64> {
+        self.services.get(&service).copied()
+    }
+
+    /// Whether no price is configured at all.
+    pub fn is_empty(&self) -> bool {
+        self.models.is_empty() && self.services.is_empty()
+    }
+}
+
+impl From<BTreeMap<ModelId, i64>> for Prices {
+    fn from(models: BTreeMap<ModelId, i64>) -> Self {
+        Prices {
+            models,
+            services: BTreeMap::new(),
+        }
+    }
+}
+
+impl<const N: usize> From<[(ModelId, i64); N]> for Prices {
+    fn from(pairs: [(ModelId, i64); N]) -> Self {
+        BTreeMap::from(pairs).into()
+    }
 }
 
 impl Limits {
     /// What one poster from `model` costs, in micro-dollars.
     pub(crate) fn price_micros(&self, model: ModelId) -> i64 {
-        self.prices
-            .get(&model)
-            .copied()
-            .unwrap_or_else(|| model.list_price_micros())
+        self.price_of(Priced::Model(model))
+    }
+
+    /// What one call billed as `priced` costs, in micro-dollars: the configured price, else
+    /// the list price ([`ModelId::list_price_micros`], [`Service::list_price_micros`]).
+    pub(crate) fn price_of(&self, priced: Priced) -> i64 {
+        match priced {
+            Priced::Model(model) => self
+                .prices
+                .get(&model)
+                .copied()
+                .unwrap_or_else(|| model.list_price_micros()),
+            Priced::Service(service) => self
+                .prices
+                .service(service)
+                .unwrap_or_else(|| service.list_price_micros()),
+        }
     }
 
     /// Whether posters from `model` are counted and charged.
@@ -172,5 +238,27 @@ mod tests {
         assert!(limits.is_metered(ModelId::Offline));
         assert!(!limits.is_metered(ModelId::NovaCanvas));
         assert!(!limits.any());
+    }
+
+    #[test]
+    fn edits_are_priced_as_what_makes_them() {
+        let limits = Limits {
+            prices: Prices::from([(ModelId::Sd35Large, 70_000)])
+                .with_service(Service::CreativeUpscale, 500_000),
+            ..Limits::default()
+        };
+        assert_eq!(limits.price_of(Priced::Model(ModelId::Sd35Large)), 70_000);
+        assert_eq!(limits.price_of(Priced::Model(ModelId::NovaCanvas)), 40_000);
+        assert_eq!(
+            limits.price_of(Priced::Service(Service::CreativeUpscale)),
+            500_000
+        );
+        assert_eq!(
+            limits.price_of(Priced::Service(Service::SearchReplace)),
+            Service::SearchReplace.list_price_micros()
+        );
+        assert_eq!(limits.price_micros(ModelId::Sd35Large), 70_000);
+        assert!(!limits.prices.is_empty());
+        assert!(Prices::default().is_empty());
     }
 }

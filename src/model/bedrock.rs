@@ -1,5 +1,12 @@
 //! Amazon Bedrock image models: the exact InvokeModel request and response formats of the
-//! Stability family (SD3.5 Large, Stable Image Core, Stable Image Ultra) and Amazon Nova Canvas.
+//! Stability family (SD3.5 Large, Stable Image Core, Stable Image Ultra), Amazon Nova Canvas,
+//! and Stability's image services (Search and Replace, Conservative and Creative Upscale).
+//!
+//! Edits of existing art use only what Bedrock documents: SD3.5 Large image-to-image
+//! (`mode: "image-to-image"`, `image`, `strength`; no `aspect_ratio`, which its page says is
+//! valid for text-to-image only), Nova Canvas `IMAGE_VARIATION` and `INPAINTING` with a
+//! `maskPrompt`, and the services' own bodies. Stable Image Core and Ultra make no edits: their
+//! Bedrock pages document text-to-image only.
 //!
 //! Requests are built from an [`ImageRequest`] with each model's poster defaults (portrait 2:3,
 //! PNG, a seed inside the model's range); responses are decoded into pixels; every service error
@@ -16,12 +23,27 @@ use base64::Engine as _;
 use serde::Deserialize;
 use serde_json::{Value, json};
 
-use super::{Family, FilterStage, GeneratedImage, ImageModel, ImageRequest, ModelError, ModelId};
+use super::{
+    Edit, EditKind, EditRequest, Family, FilterStage, GeneratedImage, ImageModel, ImageRequest,
+    ModelError, ModelId, Service,
+};
 
 /// Nova Canvas accepts at most this many characters of prompt and of negative prompt.
 const NOVA_MAX_TEXT: usize = 1024;
 /// Stability's limit for both prompts.
 const STABILITY_MAX_TEXT: usize = 10_000;
+/// Stability's largest seed (0 means random).
+const STABILITY_MAX_SEED: u32 = 4_294_967_294;
+/// The most pixels Creative Upscale takes ("images between 64x64 and 1 megapixel"): larger
+/// art is scaled down to fit before either upscaler is called.
+const UPSCALE_MAX_PIXELS: u64 = 1_048_576;
+
+/// What a [`BedrockModel`] calls: one of the image models, or one of Stability's services.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Target {
+    Model(ModelId),
+    Service(Service),
+}
 
 #[derive(Debug, Clone)]
 pub(crate) struct BedrockModel {
@@ -29,7 +51,7 @@ pub(crate) struct BedrockModel {
     /// is called through the client of its own region.
     client: aws_sdk_bedrockruntime::Client,
     region: String,
-    model: ModelId,
+    target: Target,
     timeout: Duration,
 }
 
@@ -45,9 +67,70 @@ impl BedrockModel {
         Self {
             client,
             region: region.into(),
-            model,
+            target: Target::Model(model),
             timeout,
         }
+    }
+
+    /// One of Stability's image services, invoked through its US inference profile from
+    /// `region` (a US region: the profile's source regions are us-east-1, us-east-2 and
+    /// us-west-2).
+    pub(crate) fn service(
+        client: aws_sdk_bedrockruntime::Client,
+        region: impl Into<String>,
+        service: Service,
+        timeout: Duration,
+    ) -> Self {
+        Self {
+            client,
+            region: region.into(),
+            target: Target::Service(service),
+            timeout,
+        }
+    }
+
+    /// The id in the InvokeModel path.
+    fn invoke_id(&self) -> Result<&'static str, ModelError> {
+        match self.target {
+            Target::Model(model) => model.bedrock_id().ok_or_else(|| ModelError::NotInRegion {
+                region: self.region.clone(),
+                detail: "the offline model is not a Bedrock model".into(),
+            }),
+            Target::Service(service) => Ok(service.profile_id()),
+        }
+    }
+
+    /// One InvokeModel call with `body`, within the timeout; the raw response body.
+    async fn invoke(&self, body: Vec<u8>) -> Result<Vec<u8>, ModelError> {
+        let call = self
+            .client
+            .invoke_model()
+            .model_id(self.invoke_id()?)
+            .content_type("application/json")
+            .accept("application/json")
+            .body(Blob::new(body))
+            .send();
+        let output = match tokio::time::timeout(self.timeout, call).await {
+            Err(_) => {
+                return Err(ModelError::Timeout {
+                    secs: self.timeout.as_secs(),
+                });
+            }
+            Ok(result) => result.map_err(|e| map_error(e, &self.region))?,
+        };
+        Ok(output.body.into_inner())
+    }
+}
+
+/// Whether `target` can make edits of `kind`, per Bedrock's documentation of each model.
+fn target_can(target: Target, kind: EditKind) -> bool {
+    match (target, kind) {
+        // SD3.5 Large: image-to-image. Core and Ultra: text-to-image only on Bedrock.
+        (Target::Model(ModelId::Sd35Large), EditKind::Vary) => true,
+        // Nova Canvas: IMAGE_VARIATION, and INPAINTING with a maskPrompt.
+        (Target::Model(ModelId::NovaCanvas), EditKind::Vary | EditKind::Replace) => true,
+        (Target::Model(_), _) => false,
+        (Target::Service(service), kind) => service.kind() == kind,
     }
 }
 
@@ -131,7 +214,13 @@ fn decode_png(b64: &str) -> Result<tiny_skia::Pixmap, ModelError> {
 
 /// Reads an InvokeModel response body for `request`'s model.
 fn parse_response(request: &ImageRequest, body: &[u8]) -> Result<GeneratedImage, ModelError> {
-    match request.model.family() {
+    parse_body(request.model.family(), request.seed, body)
+}
+
+/// Reads a response body in `family`'s format; `seed` is the seed asked for, reported when the
+/// model reports none (Nova Canvas never does).
+fn parse_body(family: Family, seed: u32, body: &[u8]) -> Result<GeneratedImage, ModelError> {
+    match family {
         Family::Nova => {
             let r: NovaResponse = serde_json::from_slice(body)
                 .map_err(|e| malformed(format!("not a Nova Canvas response: {e}")))?;
@@ -147,7 +236,7 @@ fn parse_response(request: &ImageRequest, body: &[u8]) -> Result<GeneratedImage,
                 .ok_or_else(|| malformed("no image in the response"))?;
             Ok(GeneratedImage {
                 pixmap: decode_png(image)?,
-                seed: request.seed,
+                seed,
             })
         }
         Family::Stability | Family::Offline => {
@@ -167,6 +256,14 @@ fn parse_response(request: &ImageRequest, body: &[u8]) -> Result<GeneratedImage,
                         detail: reason,
                     });
                 }
+                // "Filter reason: input image": the source art was refused before anything
+                // was made, which bills like a refused prompt.
+                Some(reason) if reason.contains("input") => {
+                    return Err(ModelError::Filtered {
+                        stage: FilterStage::Prompt,
+                        detail: reason,
+                    });
+                }
                 Some(reason) => return Err(ModelError::Unavailable { detail: reason }),
             }
             let image = r
@@ -177,7 +274,7 @@ fn parse_response(request: &ImageRequest, body: &[u8]) -> Result<GeneratedImage,
                 .seeds
                 .first()
                 .and_then(|s| u32::try_from(*s).ok())
-                .unwrap_or(request.seed);
+                .unwrap_or(seed);
             Ok(GeneratedImage {
                 pixmap: decode_png(image)?,
                 seed,
@@ -275,37 +372,198 @@ fn map_service_error(err: InvokeModelError, region: &str) -> ModelError {
 #[async_trait]
 impl ImageModel for BedrockModel {
     async fn generate(&self, request: &ImageRequest) -> Result<GeneratedImage, ModelError> {
-        let model_id = self
-            .model
-            .bedrock_id()
-            .ok_or_else(|| ModelError::NotInRegion {
-                region: self.region.clone(),
-                detail: "the offline model is not a Bedrock model".into(),
-            })?;
+        if let Target::Service(service) = self.target {
+            return Err(ModelError::Unsupported {
+                what: format!(
+                    "{} edits art; it cannot draw new art",
+                    service.display_name()
+                ),
+            });
+        }
         let body = serde_json::to_vec(&request_body(request))
             .map_err(|e| ModelError::Other(Box::new(e)))?;
-        let call = self
-            .client
-            .invoke_model()
-            .model_id(model_id)
-            .content_type("application/json")
-            .accept("application/json")
-            .body(Blob::new(body))
-            .send();
-        let output = match tokio::time::timeout(self.timeout, call).await {
-            Err(_) => {
-                return Err(ModelError::Timeout {
-                    secs: self.timeout.as_secs(),
-                });
-            }
-            Ok(result) => result.map_err(|e| map_error(e, &self.region))?,
-        };
-        let bytes = output.body.into_inner();
+        let bytes = self.invoke(body).await?;
         // Decoding a megapixel PNG is CPU work: keep it off the async executor.
         let request = request.clone();
         tokio::task::spawn_blocking(move || parse_response(&request, &bytes))
             .await
             .map_err(|e| ModelError::Other(Box::new(e)))?
+    }
+
+    fn can(&self, kind: EditKind) -> bool {
+        target_can(self.target, kind)
+    }
+
+    async fn edit(&self, request: &EditRequest) -> Result<GeneratedImage, ModelError> {
+        let kind = request.edit.kind();
+        if !target_can(self.target, kind) {
+            let name = match self.target {
+                Target::Model(m) => m.display_name(),
+                Target::Service(s) => s.display_name(),
+            };
+            return Err(ModelError::Unsupported {
+                what: format!("{name} cannot {}", kind.describe()),
+            });
+        }
+        // Encoding the source art as PNG (and scaling it for an upscaler) is CPU work.
+        let (target, edit) = (self.target, request.clone());
+        let body = tokio::task::spawn_blocking(move || {
+            let body = edit_body(target, &edit)?;
+            serde_json::to_vec(&body).map_err(|e| ModelError::Other(Box::new(e)))
+        })
+        .await
+        .map_err(|e| ModelError::Other(Box::new(e)))??;
+        let bytes = self.invoke(body).await?;
+        let family = match self.target {
+            Target::Model(m) => m.family(),
+            Target::Service(s) => s.family(),
+        };
+        let seed = request.base.seed;
+        tokio::task::spawn_blocking(move || parse_body(family, seed, &bytes))
+            .await
+            .map_err(|e| ModelError::Other(Box::new(e)))?
+    }
+}
+
+/// The source art as base64 PNG, scaled down to at most `max_pixels` (keeping its ratio).
+fn source_b64(source: &tiny_skia::Pixmap, max_pixels: u64) -> Result<String, ModelError> {
+    let pixels = u64::from(source.width()) * u64::from(source.height());
+    let png = if pixels > max_pixels {
+        let scale = (max_pixels as f64 / pixels as f64).sqrt();
+        // Floor, so rounding can never push the result back over the limit.
+        let w = ((f64::from(source.width()) * scale).floor() as u32).max(1);
+        let h = ((f64::from(source.height()) * scale).floor() as u32).max(1);
+        let mut small = tiny_skia::Pixmap::new(w, h)
+            .ok_or_else(|| malformed(format!("cannot scale the source art to {w}x{h}")))?;
+        let paint = tiny_skia::PixmapPaint {
+            quality: tiny_skia::FilterQuality::Bicubic,
+            ..tiny_skia::PixmapPaint::default()
+        };
+        let transform = tiny_skia::Transform::from_scale(
+            w as f32 / source.width() as f32,
+            h as f32 / source.height() as f32,
+        );
+        small.draw_pixmap(0, 0, source.as_ref(), &paint, transform, None);
+        small.encode_png()
+    } else {
+        source.encode_png()
+    };
+    let png = png.map_err(|e| ModelError::Other(Box::new(e)))?;
+    Ok(base64::engine::general_purpose::STANDARD.encode(png))
+}
+
+fn negative_of(request: &ImageRequest) -> Option<&str> {
+    request
+        .negative_prompt
+        .as_deref()
+        .map(str::trim)
+        .filter(|n| !n.is_empty())
+}
+
+/// The InvokeModel body for an edit by `target` (which must be able to make it).
+fn edit_body(target: Target, request: &EditRequest) -> Result<Value, ModelError> {
+    let base = &request.base;
+    let negative = negative_of(base);
+    let unsupported = || ModelError::Unsupported {
+        what: format!("that model cannot {}", request.edit.kind().describe()),
+    };
+    match (target, &request.edit) {
+        // "Stability.ai Stable Diffusion 3.5 Large", image-to-image: prompt, mode, image,
+        // strength required; negative_prompt, seed, output_format optional; aspect_ratio is
+        // valid for text-to-image only (the output takes the input's ratio).
+        (Target::Model(ModelId::Sd35Large), Edit::Vary { strength }) => {
+            let mut body = json!({
+                "prompt": clip(&base.prompt, STABILITY_MAX_TEXT),
+                "mode": "image-to-image",
+                "image": source_b64(&request.source, u64::MAX)?,
+                "strength": strength.image_strength(),
+                "seed": base.seed.min(STABILITY_MAX_SEED),
+                "output_format": "png",
+            });
+            if let Some(n) = negative {
+                body["negative_prompt"] = clip(n, STABILITY_MAX_TEXT).into();
+            }
+            Ok(body)
+        }
+        // Amazon Nova user guide, "Request and response structure for image generation",
+        // image variation: imageVariationParams {images (1-5), similarityStrength (0.2-1.0),
+        // text?, negativeText?} and the shared imageGenerationConfig.
+        (Target::Model(ModelId::NovaCanvas), Edit::Vary { strength }) => {
+            let (width, height) = base.aspect.nova_size();
+            let mut params = json!({
+                "text": clip(&base.prompt, NOVA_MAX_TEXT),
+                "images": [source_b64(&request.source, u64::MAX)?],
+                "similarityStrength": strength.similarity(),
+            });
+            if let Some(n) = negative {
+                params["negativeText"] = clip(n, NOVA_MAX_TEXT).into();
+            }
+            Ok(json!({
+                "taskType": "IMAGE_VARIATION",
+                "imageVariationParams": params,
+                "imageGenerationConfig": {
+                    "numberOfImages": 1,
+                    "width": width,
+                    "height": height,
+                    "cfgScale": 6.5,
+                    "seed": base.seed.min(ModelId::NovaCanvas.max_seed()),
+                    "quality": "standard",
+                }
+            }))
+        }
+        // Same page, inpainting: inPaintingParams {image, maskPrompt | maskImage, text?,
+        // negativeText?}; the output keeps the input's size, so the config has no width or
+        // height.
+        (Target::Model(ModelId::NovaCanvas), Edit::Replace { search, replace }) => {
+            let mut params = json!({
+                "image": source_b64(&request.source, u64::MAX)?,
+                "maskPrompt": clip(search.trim(), NOVA_MAX_TEXT),
+                "text": clip(replace.trim(), NOVA_MAX_TEXT),
+            });
+            if let Some(n) = negative {
+                params["negativeText"] = clip(n, NOVA_MAX_TEXT).into();
+            }
+            Ok(json!({
+                "taskType": "INPAINTING",
+                "inPaintingParams": params,
+                "imageGenerationConfig": {
+                    "numberOfImages": 1,
+                    "cfgScale": 6.5,
+                    "seed": base.seed.min(ModelId::NovaCanvas.max_seed()),
+                    "quality": "standard",
+                }
+            }))
+        }
+        // "Stability AI Image Services", Edit, Search and Replace: image, prompt (what to put
+        // there) and search_prompt required; negative_prompt, seed, output_format optional.
+        (Target::Service(Service::SearchReplace), Edit::Replace { search, replace }) => {
+            let mut body = json!({
+                "image": source_b64(&request.source, u64::MAX)?,
+                "prompt": clip(replace.trim(), STABILITY_MAX_TEXT),
+                "search_prompt": clip(search.trim(), STABILITY_MAX_TEXT),
+                "seed": base.seed.min(STABILITY_MAX_SEED),
+                "output_format": "png",
+            });
+            if let Some(n) = negative {
+                body["negative_prompt"] = clip(n, STABILITY_MAX_TEXT).into();
+            }
+            Ok(body)
+        }
+        // "Stability AI Image Services", Upscale: image and prompt required; negative_prompt,
+        // seed, output_format (and creativity, left at its default) optional.
+        (Target::Service(service), Edit::Upscale { upscaler }) if service == upscaler.service() => {
+            let mut body = json!({
+                "image": source_b64(&request.source, UPSCALE_MAX_PIXELS)?,
+                "prompt": clip(&base.prompt, STABILITY_MAX_TEXT),
+                "seed": base.seed.min(STABILITY_MAX_SEED),
+                "output_format": "png",
+            });
+            if let Some(n) = negative {
+                body["negative_prompt"] = clip(n, STABILITY_MAX_TEXT).into();
+            }
+            Ok(body)
+        }
+        _ => Err(unsupported()),
     }
 }
 
@@ -463,5 +721,243 @@ mod tests {
                 ..
             })
         ));
+    }
+
+    mod edits {
+        use std::sync::Arc;
+
+        use super::*;
+        use crate::model::{Strength, Upscaler};
+
+        fn edit(model: ModelId, edit: Edit, w: u32, h: u32) -> EditRequest {
+            let mut source = tiny_skia::Pixmap::new(w, h).unwrap();
+            source.fill(tiny_skia::Color::from_rgba8(200, 40, 40, 255));
+            EditRequest {
+                base: request(model),
+                source_seed: 11,
+                source: Arc::new(source),
+                edit,
+            }
+        }
+
+        fn keys(v: &Value) -> Vec<&str> {
+            let mut k: Vec<&str> = v.as_object().unwrap().keys().map(String::as_str).collect();
+            k.sort_unstable();
+            k
+        }
+
+        fn decoded_size(b64: &Value) -> (u32, u32) {
+            let bytes = base64::engine::general_purpose::STANDARD
+                .decode(b64.as_str().unwrap())
+                .unwrap();
+            let p = tiny_skia::Pixmap::decode_png(&bytes).unwrap();
+            (p.width(), p.height())
+        }
+
+        const VARY_SUBTLE: Edit = Edit::Vary {
+            strength: Strength::Subtle,
+        };
+
+        /// SD3.5 Large image-to-image: the documented keys only, and no aspect_ratio.
+        #[test]
+        fn sd35_variations_are_image_to_image() {
+            let r = edit(ModelId::Sd35Large, VARY_SUBTLE, 8, 12);
+            let body = edit_body(Target::Model(ModelId::Sd35Large), &r).unwrap();
+            assert_eq!(
+                keys(&body),
+                [
+                    "image",
+                    "mode",
+                    "negative_prompt",
+                    "output_format",
+                    "prompt",
+                    "seed",
+                    "strength"
+                ]
+            );
+            assert_eq!(body["mode"], "image-to-image");
+            assert_eq!(body["strength"], 0.35);
+            assert_eq!(body["seed"], 4_000_000_000u32);
+            assert_eq!(decoded_size(&body["image"]), (8, 12));
+            let strong = edit(
+                ModelId::Sd35Large,
+                Edit::Vary {
+                    strength: Strength::Strong,
+                },
+                8,
+                12,
+            );
+            let body = edit_body(Target::Model(ModelId::Sd35Large), &strong).unwrap();
+            assert_eq!(body["strength"], 0.7);
+        }
+
+        #[test]
+        fn nova_variations_and_inpainting_use_nova_task_types() {
+            let r = edit(ModelId::NovaCanvas, VARY_SUBTLE, 8, 12);
+            let body = edit_body(Target::Model(ModelId::NovaCanvas), &r).unwrap();
+            assert_eq!(
+                keys(&body),
+                ["imageGenerationConfig", "imageVariationParams", "taskType"]
+            );
+            assert_eq!(body["taskType"], "IMAGE_VARIATION");
+            let params = &body["imageVariationParams"];
+            assert_eq!(
+                keys(params),
+                ["images", "negativeText", "similarityStrength", "text"]
+            );
+            assert_eq!(params["similarityStrength"], 0.8);
+            assert_eq!(params["images"].as_array().unwrap().len(), 1);
+            assert_eq!(body["imageGenerationConfig"]["seed"], 858_993_459);
+            assert_eq!(body["imageGenerationConfig"]["width"], 832);
+
+            let r = edit(
+                ModelId::NovaCanvas,
+                Edit::Replace {
+                    search: " the lighthouse ".into(),
+                    replace: "a windmill".into(),
+                },
+                8,
+                12,
+            );
+            let body = edit_body(Target::Model(ModelId::NovaCanvas), &r).unwrap();
+            assert_eq!(body["taskType"], "INPAINTING");
+            let params = &body["inPaintingParams"];
+            assert_eq!(
+                keys(params),
+                ["image", "maskPrompt", "negativeText", "text"]
+            );
+            assert_eq!(params["maskPrompt"], "the lighthouse");
+            assert_eq!(params["text"], "a windmill");
+            // The output keeps the input's size: no width or height.
+            assert_eq!(
+                keys(&body["imageGenerationConfig"]),
+                ["cfgScale", "numberOfImages", "quality", "seed"]
+            );
+        }
+
+        #[test]
+        fn service_bodies_use_the_documented_keys() {
+            let r = edit(
+                ModelId::Sd35Large,
+                Edit::Replace {
+                    search: "lighthouse".into(),
+                    replace: "windmill".into(),
+                },
+                8,
+                12,
+            );
+            let body = edit_body(Target::Service(Service::SearchReplace), &r).unwrap();
+            assert_eq!(
+                keys(&body),
+                [
+                    "image",
+                    "negative_prompt",
+                    "output_format",
+                    "prompt",
+                    "search_prompt",
+                    "seed"
+                ]
+            );
+            assert_eq!(
+                (&body["search_prompt"], &body["prompt"]),
+                (&json!("lighthouse"), &json!("windmill"))
+            );
+            for upscaler in [Upscaler::Conservative, Upscaler::Creative] {
+                let r = edit(ModelId::NovaCanvas, Edit::Upscale { upscaler }, 8, 12);
+                let body = edit_body(Target::Service(upscaler.service()), &r).unwrap();
+                assert_eq!(
+                    keys(&body),
+                    [
+                        "image",
+                        "negative_prompt",
+                        "output_format",
+                        "prompt",
+                        "seed"
+                    ]
+                );
+                // The wrong upscaler is not asked.
+                let other = match upscaler {
+                    Upscaler::Conservative => Service::CreativeUpscale,
+                    Upscaler::Creative => Service::ConservativeUpscale,
+                };
+                assert!(edit_body(Target::Service(other), &r).is_err());
+            }
+        }
+
+        /// Creative Upscale takes at most one megapixel: larger art is scaled down to fit,
+        /// keeping its ratio.
+        #[test]
+        fn upscale_sources_are_scaled_to_a_megapixel() {
+            let r = edit(
+                ModelId::Offline,
+                Edit::Upscale {
+                    upscaler: Upscaler::Creative,
+                },
+                1024,
+                1536,
+            );
+            let body = edit_body(Target::Service(Service::CreativeUpscale), &r).unwrap();
+            let (w, h) = decoded_size(&body["image"]);
+            assert!(u64::from(w) * u64::from(h) <= UPSCALE_MAX_PIXELS, "{w}x{h}");
+            assert!((f64::from(w) / f64::from(h) - 1024.0 / 1536.0).abs() < 0.01);
+            assert!(w >= 800, "{w}x{h}");
+        }
+
+        #[test]
+        fn only_documented_edits_are_claimed() {
+            let t = Target::Model;
+            assert!(target_can(t(ModelId::Sd35Large), EditKind::Vary));
+            assert!(!target_can(t(ModelId::Sd35Large), EditKind::Replace));
+            for m in [ModelId::StableImageCore, ModelId::StableImageUltra] {
+                assert!(!target_can(t(m), EditKind::Vary), "{m}");
+                assert!(!target_can(t(m), EditKind::Replace), "{m}");
+            }
+            assert!(target_can(t(ModelId::NovaCanvas), EditKind::Replace));
+            let up = EditKind::Upscale(Upscaler::Conservative);
+            assert!(!target_can(t(ModelId::NovaCanvas), up));
+            assert!(target_can(
+                Target::Service(Service::ConservativeUpscale),
+                up
+            ));
+            assert!(!target_can(Target::Service(Service::CreativeUpscale), up));
+            assert!(target_can(
+                Target::Service(Service::SearchReplace),
+                EditKind::Replace
+            ));
+            // Core cannot vary: the body is never built.
+            let r = edit(ModelId::StableImageCore, VARY_SUBTLE, 8, 12);
+            assert!(matches!(
+                edit_body(t(ModelId::StableImageCore), &r),
+                Err(ModelError::Unsupported { .. })
+            ));
+        }
+
+        #[test]
+        fn service_responses_are_stability_responses() {
+            let ok = json!({"seeds": [5], "finish_reasons": [null], "images": [png_b64()]});
+            let img = parse_body(Family::Stability, 9, ok.to_string().as_bytes()).unwrap();
+            assert_eq!((img.pixmap.width(), img.seed), (8, 5));
+            let refused = json!({"seeds": [5], "finish_reasons": ["Filter reason: input image"]});
+            let err = parse_body(Family::Stability, 9, refused.to_string().as_bytes());
+            assert!(
+                matches!(err, Err(ref e @ ModelError::Filtered { .. }) if !e.may_be_billed()),
+                "{err:?}"
+            );
+            let nova = json!({"images": [png_b64()]});
+            let img = parse_body(Family::Nova, 9, nova.to_string().as_bytes()).unwrap();
+            assert_eq!(img.seed, 9);
+        }
+
+        #[test]
+        fn services_are_invoked_by_their_us_profile() {
+            for s in Service::ALL {
+                assert_eq!(s.profile_id(), format!("us.{}", s.bedrock_id()));
+                assert_eq!(Service::parse(s.short_name()), Some(s));
+                assert_eq!(Service::parse(s.bedrock_id()), Some(s));
+                assert_eq!(Service::parse(s.profile_id()), Some(s));
+                assert!(s.list_price_micros() > 0);
+            }
+            assert_eq!(Service::parse("sd3.5"), None);
+        }
     }
 }

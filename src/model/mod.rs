@@ -345,6 +345,10 @@ pub enum ModelError {
     Malformed { detail: String },
     #[error("the model call failed")]
     Other(#[source] Box<dyn std::error::Error + Send + Sync>),
+    /// The edit asked for is not one this model (or any configured service) can make; `what`
+    /// says which, in words fit for the requester. Nothing was called, so nothing is billed.
+    #[error("{what}")]
+    Unsupported { what: String },
 }
 
 impl ModelError {
@@ -381,7 +385,8 @@ impl ModelError {
             | ModelError::AccessDenied { .. }
             | ModelError::NotInRegion { .. }
             | ModelError::QuotaExceeded { .. }
-            | ModelError::Invalid { .. } => false,
+            | ModelError::Invalid { .. }
+            | ModelError::Unsupported { .. } => false,
         }
     }
 
@@ -398,20 +403,279 @@ impl ModelError {
             ModelError::Invalid { .. } => "InvalidModelRequest",
             ModelError::Malformed { .. } => "MalformedModelResponse",
             ModelError::Other(_) => "ModelError",
+            ModelError::Unsupported { .. } => "EditUnsupported",
         }
     }
 }
 
-/// A generator of art.
+/// A generator of art, and, for those that can, an editor of art it (or another model) drew.
 #[async_trait]
 pub trait ImageModel: Send + Sync {
     async fn generate(&self, request: &ImageRequest) -> Result<GeneratedImage, ModelError>;
+
+    /// Whether this model can make edits of `kind` itself.
+    fn can(&self, kind: EditKind) -> bool {
+        let _ = kind;
+        false
+    }
+
+    /// Makes `request`'s edit to its source art. Models that cannot say so without calling
+    /// anything ([`ModelError::Unsupported`], never billed).
+    async fn edit(&self, request: &EditRequest) -> Result<GeneratedImage, ModelError> {
+        Err(ModelError::Unsupported {
+            what: format!(
+                "{} cannot {}",
+                request.base.model.display_name(),
+                request.edit.kind().describe()
+            ),
+        })
+    }
+}
+
+/// How far a variation strays from its source.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Strength {
+    Subtle,
+    Strong,
+}
+
+impl Strength {
+    /// SD3.5 image-to-image `strength` (0..1): "how much influence the image parameter has on
+    /// the output; 0 returns the input unchanged, 1 ignores it" (Stability's parameter text on
+    /// Bedrock's SD3.5 Large page). Subtle keeps about two thirds of the source, strong keeps
+    /// the composition and little else.
+    pub(crate) fn image_strength(self) -> f64 {
+        match self {
+            Strength::Subtle => 0.35,
+            Strength::Strong => 0.7,
+        }
+    }
+
+    /// Nova Canvas IMAGE_VARIATION `similarityStrength` (0.2..1.0, default 0.7): "how similar
+    /// the generated image should be to the input images; lower values introduce more
+    /// randomness" (Amazon Nova user guide, request and response structure). Subtle sits above
+    /// the default, strong well below it.
+    pub(crate) fn similarity(self) -> f64 {
+        match self {
+            Strength::Subtle => 0.8,
+            Strength::Strong => 0.4,
+        }
+    }
+}
+
+/// The upscaler a print uses (the admin's choice; none = resampling only).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Upscaler {
+    Conservative,
+    Creative,
+}
+
+impl Upscaler {
+    /// The Stability image service that does this upscale.
+    pub(crate) fn service(self) -> Service {
+        match self {
+            Upscaler::Conservative => Service::ConservativeUpscale,
+            Upscaler::Creative => Service::CreativeUpscale,
+        }
+    }
+
+    /// `conservative` or `creative` (`MARQUEE_PRINT_UPSCALER`).
+    pub(crate) fn parse(text: &str) -> Option<Upscaler> {
+        match text.trim().to_ascii_lowercase().as_str() {
+            "conservative" => Some(Upscaler::Conservative),
+            "creative" => Some(Upscaler::Creative),
+            _ => None,
+        }
+    }
+}
+
+/// Stability's image services on Bedrock: model ids of their own, priced per call.
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize, serde::Deserialize,
+)]
+pub enum Service {
+    /// Stable Image Search and Replace: finds what `search_prompt` names and repaints it.
+    SearchReplace,
+    /// Stable Image Conservative Upscale: to about 4K, changing as little as it can.
+    ConservativeUpscale,
+    /// Stable Image Creative Upscale: to about 4K, re-imagining detail.
+    CreativeUpscale,
+}
+
+impl Service {
+    pub const ALL: [Service; 3] = [
+        Service::SearchReplace,
+        Service::ConservativeUpscale,
+        Service::CreativeUpscale,
+    ];
+
+    /// The foundation-model id (Bedrock user guide, "Stability AI Image Services" and each
+    /// service's model card). IAM grants name this id in every region the profile routes to.
+    pub fn bedrock_id(self) -> &'static str {
+        match self {
+            Service::SearchReplace => "stability.stable-image-search-replace-v1:0",
+            Service::ConservativeUpscale => "stability.stable-conservative-upscale-v1:0",
+            Service::CreativeUpscale => "stability.stable-creative-upscale-v1:0",
+        }
+    }
+
+    /// The id Marquee invokes: the US cross-region inference profile of the model. The image
+    /// services are served in us-east-1, us-east-2 and us-west-2 through the `us.` profile;
+    /// their on-demand ids are refused ("Invocation of model ID ... with on-demand throughput
+    /// isn't supported"). See /work/shared/reference/BEDROCK.md for what is assumed here.
+    pub fn profile_id(self) -> &'static str {
+        match self {
+            Service::SearchReplace => "us.stability.stable-image-search-replace-v1:0",
+            Service::ConservativeUpscale => "us.stability.stable-conservative-upscale-v1:0",
+            Service::CreativeUpscale => "us.stability.stable-creative-upscale-v1:0",
+        }
+    }
+
+    /// The regions the `us.` profile may route a call to, and so the regions whose
+    /// foundation-model ARNs IAM must grant.
+    pub const PROFILE_REGIONS: [&'static str; 3] = ["us-east-1", "us-east-2", "us-west-2"];
+
+    /// The name used in configuration (`MARQUEE_MODEL_PRICES=upscale-creative=0.60`).
+    pub(crate) fn short_name(self) -> &'static str {
+        match self {
+            Service::SearchReplace => "search-replace",
+            Service::ConservativeUpscale => "upscale-conservative",
+            Service::CreativeUpscale => "upscale-creative",
+        }
+    }
+
+    pub(crate) fn display_name(self) -> &'static str {
+        match self {
+            Service::SearchReplace => "Stable Image Search and Replace",
+            Service::ConservativeUpscale => "Stable Image Conservative Upscale",
+            Service::CreativeUpscale => "Stable Image Creative Upscale",
+        }
+    }
+
+    /// Stability's, so the services are called with the Stability family's region client.
+    pub(crate) fn family(self) -> Family {
+        Family::Stability
+    }
+
+    /// The price of one call in micro-dollars unless configured otherwise.
+    ///
+    /// **ASSUMED**: no stored AWS source gives Bedrock's prices for the image services (the
+    /// Bedrock pricing page renders them client-side). These are Stability AI's own platform
+    /// prices at US$0.01 per credit — Search and Replace 4 credits, Conservative Upscale 40,
+    /// Creative Upscale 60 — taken as the Bedrock list price. Admins should confirm them on the
+    /// pricing page for their region and set `MARQUEE_MODEL_PRICES` when they differ.
+    pub(crate) fn list_price_micros(self) -> i64 {
+        match self {
+            Service::SearchReplace => 40_000,
+            Service::ConservativeUpscale => 400_000,
+            Service::CreativeUpscale => 600_000,
+        }
+    }
+
+    /// Accepts a short name, the foundation-model id or the profile id, case-insensitively.
+    pub(crate) fn parse(text: &str) -> Option<Service> {
+        let text = text.trim();
+        Service::ALL.into_iter().find(|s| {
+            [s.short_name(), s.bedrock_id(), s.profile_id()]
+                .iter()
+                .any(|n| n.eq_ignore_ascii_case(text))
+        })
+    }
+
+    /// What this service does, as an edit.
+    pub(crate) fn kind(self) -> EditKind {
+        match self {
+            Service::SearchReplace => EditKind::Replace,
+            Service::ConservativeUpscale => EditKind::Upscale(Upscaler::Conservative),
+            Service::CreativeUpscale => EditKind::Upscale(Upscaler::Creative),
+        }
+    }
+}
+
+impl fmt::Display for Service {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.short_name())
+    }
+}
+
+/// What an edit does to the source art.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Edit {
+    /// The same picture, varied.
+    Vary { strength: Strength },
+    /// The same picture with what `search` names changed into `replace`.
+    Replace { search: String, replace: String },
+    /// The same picture at print size.
+    Upscale { upscaler: Upscaler },
+}
+
+/// The kind of an edit, for asking who can do it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum EditKind {
+    Vary,
+    Replace,
+    Upscale(Upscaler),
+}
+
+impl EditKind {
+    /// The edit as words after "cannot", for people.
+    pub(crate) fn describe(self) -> &'static str {
+        match self {
+            EditKind::Vary => "make variations of existing art",
+            EditKind::Replace => "change a detail of existing art",
+            EditKind::Upscale(_) => "upscale art for print",
+        }
+    }
+}
+
+impl Edit {
+    pub fn kind(&self) -> EditKind {
+        match self {
+            Edit::Vary { .. } => EditKind::Vary,
+            Edit::Replace { .. } => EditKind::Replace,
+            Edit::Upscale { upscaler } => EditKind::Upscale(*upscaler),
+        }
+    }
+}
+
+/// An operation on a take's art (before typography).
+#[derive(Debug, Clone)]
+pub struct EditRequest {
+    /// The take's request: its model, prompt (with the style's words), negatives, aspect,
+    /// style; `seed` is the NEW seed for this edit.
+    pub(crate) base: ImageRequest,
+    /// The seed the source art was drawn with (the offline generator re-derives its scene
+    /// from it).
+    pub(crate) source_seed: u32,
+    /// The source art, exactly as stored (before any typography).
+    pub(crate) source: Arc<tiny_skia::Pixmap>,
+    pub(crate) edit: Edit,
+}
+
+/// What an edit call is billed as: the take's own model, or one of Stability's services.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Priced {
+    Model(ModelId),
+    Service(Service),
+}
+
+impl fmt::Display for Priced {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Priced::Model(m) => m.fmt(f),
+            Priced::Service(s) => s.fmt(f),
+        }
+    }
 }
 
 /// The configured models, by id. Built once at start and shared.
 #[derive(Clone, Default)]
 pub struct Models {
     by_id: HashMap<ModelId, Arc<dyn ImageModel>>,
+    services: HashMap<Service, Arc<dyn ImageModel>>,
 }
 
 impl Models {
@@ -426,6 +690,55 @@ impl Models {
 
     pub(crate) fn get(&self, id: ModelId) -> Option<&Arc<dyn ImageModel>> {
         self.by_id.get(&id)
+    }
+
+    /// Adds the client of one of Stability's image services.
+    pub fn with_service(mut self, service: Service, model: Arc<dyn ImageModel>) -> Self {
+        self.services.insert(service, model);
+        self
+    }
+
+    /// Who makes an edit of `kind` to art `model` drew, and what the call is billed as:
+    ///
+    /// - Vary: the take's own model, if it can (a variation of Stability art by another model
+    ///   would not be a variation of it);
+    /// - Replace: the take's own model if it can (offline; Nova Canvas by inpainting with a
+    ///   mask prompt), else Stability's Search and Replace service when configured;
+    /// - Upscale: the matching upscale service when configured, whatever drew the art.
+    #[allow(
+        dead_code,
+        reason = "the pipeline's review edits (issue #12) call it; they are integrated separately"
+    )]
+    pub(crate) fn editor(
+        &self,
+        model: ModelId,
+        kind: EditKind,
+    ) -> Option<(Priced, &Arc<dyn ImageModel>)> {
+        let own = self
+            .by_id
+            .get(&model)
+            .filter(|m| m.can(kind))
+            .map(|m| (Priced::Model(model), m));
+        let service = |s: Service| {
+            self.services
+                .get(&s)
+                .filter(|m| m.can(kind))
+                .map(|m| (Priced::Service(s), m))
+        };
+        match kind {
+            EditKind::Vary => own,
+            EditKind::Replace => own.or_else(|| service(Service::SearchReplace)),
+            EditKind::Upscale(upscaler) => service(upscaler.service()),
+        }
+    }
+
+    /// Whether an edit of `kind` to `model`'s art can be made here.
+    #[allow(
+        dead_code,
+        reason = "the pipeline's review edits (issue #12) call it; they are integrated separately"
+    )]
+    pub(crate) fn can(&self, model: ModelId, kind: EditKind) -> bool {
+        self.editor(model, kind).is_some()
     }
 
     /// The models configured here, in [`ModelId::ALL`]'s order.
@@ -559,5 +872,108 @@ mod tests {
             }
             .is_retryable()
         );
+    }
+
+    /// A model that claims exactly `kinds`.
+    struct Claims(Vec<EditKind>);
+
+    #[async_trait]
+    impl ImageModel for Claims {
+        async fn generate(&self, _: &ImageRequest) -> Result<GeneratedImage, ModelError> {
+            Err(ModelError::Throttled)
+        }
+        fn can(&self, kind: EditKind) -> bool {
+            self.0.contains(&kind)
+        }
+    }
+
+    #[test]
+    fn edits_go_to_the_takes_model_or_to_a_service() {
+        let conservative = EditKind::Upscale(Upscaler::Conservative);
+        let creative = EditKind::Upscale(Upscaler::Creative);
+        let bare = Models::new()
+            .with(ModelId::Offline, Arc::new(offline::OfflineModel))
+            .with(ModelId::Sd35Large, Arc::new(Claims(vec![EditKind::Vary])))
+            .with(ModelId::StableImageCore, Arc::new(Claims(vec![])))
+            .with(
+                ModelId::NovaCanvas,
+                Arc::new(Claims(vec![EditKind::Vary, EditKind::Replace])),
+            );
+        let priced = |m: &Models, model, kind| m.editor(model, kind).map(|(p, _)| p);
+        // Without services: only what the models do themselves.
+        assert_eq!(
+            priced(&bare, ModelId::Sd35Large, EditKind::Vary),
+            Some(Priced::Model(ModelId::Sd35Large))
+        );
+        assert_eq!(
+            priced(&bare, ModelId::StableImageCore, EditKind::Vary),
+            None
+        );
+        assert_eq!(priced(&bare, ModelId::Sd35Large, EditKind::Replace), None);
+        assert!(!bare.can(ModelId::Offline, conservative));
+        assert!(bare.can(ModelId::Offline, EditKind::Replace));
+
+        let services = bare
+            .with_service(
+                Service::SearchReplace,
+                Arc::new(Claims(vec![EditKind::Replace])),
+            )
+            .with_service(Service::CreativeUpscale, Arc::new(Claims(vec![creative])));
+        // Replace: the take's own model first (offline, Nova), then Search and Replace.
+        let replace = |m| priced(&services, m, EditKind::Replace);
+        assert_eq!(
+            replace(ModelId::Offline),
+            Some(Priced::Model(ModelId::Offline))
+        );
+        assert_eq!(
+            replace(ModelId::NovaCanvas),
+            Some(Priced::Model(ModelId::NovaCanvas))
+        );
+        assert_eq!(
+            replace(ModelId::Sd35Large),
+            Some(Priced::Service(Service::SearchReplace))
+        );
+        assert_eq!(
+            replace(ModelId::StableImageUltra),
+            Some(Priced::Service(Service::SearchReplace)),
+            "the service edits any art, whichever model drew it"
+        );
+        // Vary never goes to a service; upscales only to the configured upscaler.
+        assert_eq!(
+            priced(&services, ModelId::StableImageCore, EditKind::Vary),
+            None
+        );
+        assert_eq!(
+            priced(&services, ModelId::NovaCanvas, creative),
+            Some(Priced::Service(Service::CreativeUpscale))
+        );
+        assert_eq!(priced(&services, ModelId::NovaCanvas, conservative), None);
+        assert_eq!(
+            Priced::Service(Service::CreativeUpscale).to_string(),
+            "upscale-creative"
+        );
+        assert_eq!(Priced::Model(ModelId::Sd35Large).to_string(), "sd3.5");
+    }
+
+    #[test]
+    fn edit_kinds_and_strengths_follow_the_docs_ranges() {
+        for s in [Strength::Subtle, Strength::Strong] {
+            assert!((0.0..=1.0).contains(&s.image_strength()));
+            assert!((0.2..=1.0).contains(&s.similarity()));
+        }
+        assert!(Strength::Subtle.image_strength() < Strength::Strong.image_strength());
+        assert!(Strength::Subtle.similarity() > Strength::Strong.similarity());
+        assert_eq!(
+            Edit::Upscale {
+                upscaler: Upscaler::Creative
+            }
+            .kind(),
+            EditKind::Upscale(Upscaler::Creative)
+        );
+        assert_eq!(Upscaler::parse(" Creative "), Some(Upscaler::Creative));
+        assert_eq!(Upscaler::parse("none"), None);
+        let e = ModelError::Unsupported { what: "x".into() };
+        assert_eq!(e.kind(), "EditUnsupported");
+        assert!(!e.is_retryable() && !e.may_be_billed());
     }
 }

@@ -159,6 +159,21 @@ impl PipelineError {
                     Cause::Refused,
                     m.kind(),
                 ),
+                // `what` is written for people by the model layer ("the offline generator can
+                // only change things named in the description", "... cannot upscale art").
+                ModelError::Unsupported { what } => e(
+                    "Marquee can't make that change to this poster.",
+                    &format!(
+                        "{}{}. Nothing was charged. Try a different change, or a new poster with another `--model`.",
+                        what.chars()
+                            .take(1)
+                            .flat_map(char::to_uppercase)
+                            .collect::<String>(),
+                        what.chars().skip(1).collect::<String>()
+                    ),
+                    Cause::Refused,
+                    m.kind(),
+                ),
                 ModelError::Malformed { .. } | ModelError::Other(_) => e(
                     "Something went wrong while generating the poster.",
                     "Please try again; if it keeps happening, tell your Marquee admin.",

@@ -22,7 +22,7 @@ use serde_yaml::Value;
 use crate::support::cfn::{self, Deployment, Evaluated};
 use marquee::config::{Config, ENV_VARS};
 use marquee::http::routes;
-use marquee::model::ModelId;
+use marquee::model::{ModelId, Service};
 use marquee::slack::manifest::{MANIFEST_TEMPLATE, PLACEHOLDER_BASE_URL, render};
 
 /// The name of the Lambda binary, as in `src/bin/marquee-lambda.rs`.
@@ -382,6 +382,19 @@ fn model_arn(region: &str, model: &str) -> String {
     format!("arn:aws:bedrock:{region}::foundation-model/{model}")
 }
 
+/// What a Stability image service called from `region` needs: its US inference profile there,
+/// and its model in every region the profile routes to.
+fn service_arns(region: &str, service: Service) -> Vec<String> {
+    let mut arns = vec![format!(
+        "arn:aws:bedrock:{region}:123456789012:inference-profile/{}",
+        service.profile_id()
+    )];
+    for r in Service::PROFILE_REGIONS {
+        arns.push(model_arn(r, service.bedrock_id()));
+    }
+    arns
+}
+
 /// Least privilege across regions: exactly the configured models, each in its family's region
 /// (Stability in StabilityRegion, Nova Canvas in NovaRegion), whatever the mix.
 #[test]
@@ -389,15 +402,24 @@ fn iam_grants_each_configured_model_in_its_familys_region() {
     let sd = "stability.sd3-5-large-v1:0";
     let core = "stability.stable-image-core-v1:1";
     let nova = "amazon.nova-canvas-v1:0";
+    let with = |models: &[String], services: &[Vec<String>]| -> BTreeSet<String> {
+        models
+            .iter()
+            .cloned()
+            .chain(services.iter().flatten().cloned())
+            .collect()
+    };
+    let search_replace = service_arns("us-west-2", Service::SearchReplace);
     assert_eq!(
         invoke_model_arns(&[]),
-        BTreeSet::from([model_arn("us-west-2", sd)]),
-        "the defaults"
+        with(&[model_arn("us-west-2", sd)], &[search_replace.clone()]),
+        "the defaults: SD3.5, and Search and Replace for its art"
     );
     assert_eq!(
         invoke_model_arns(&[
             ("DefaultModel", sd),
             ("AllowedModels", &format!("{core},{nova}")),
+            ("ImageServices", "off"),
         ]),
         BTreeSet::from([
             model_arn("us-west-2", sd),
@@ -411,14 +433,73 @@ fn iam_grants_each_configured_model_in_its_familys_region() {
             ("AllowedModels", &format!("{nova},{core},offline")),
             ("NovaRegion", "eu-west-1"),
             ("StabilityRegion", "us-east-2"),
+            ("PrintUpscaler", "creative"),
         ]),
-        BTreeSet::from([
-            model_arn("eu-west-1", nova),
-            model_arn("us-east-2", core),
-            // The offline model is never sent to Bedrock; its ARN names nothing that exists.
-            model_arn("us-east-2", "offline"),
-        ])
+        with(
+            &[
+                model_arn("eu-west-1", nova),
+                model_arn("us-east-2", core),
+                // The offline model is never sent to Bedrock; its ARN names nothing that exists.
+                model_arn("us-east-2", "offline"),
+            ],
+            &[
+                service_arns("us-east-2", Service::SearchReplace),
+                service_arns("us-east-2", Service::CreativeUpscale),
+            ]
+        )
     );
+    // Only Nova Canvas: its own inpainting replaces details, so no Search and Replace; the
+    // conservative upscaler alone.
+    assert_eq!(
+        invoke_model_arns(&[
+            ("DefaultModel", nova),
+            ("AllowedModels", nova),
+            ("PrintUpscaler", "conservative"),
+        ]),
+        with(
+            &[model_arn("us-east-1", nova)],
+            &[service_arns("us-west-2", Service::ConservativeUpscale)]
+        )
+    );
+}
+
+/// The template's service settings give the function exactly the services IAM grants.
+#[test]
+fn the_templates_service_settings_match_the_granted_services() {
+    for (params, want) in [
+        (vec![], vec![Service::SearchReplace]),
+        (vec![("ImageServices", "off")], vec![]),
+        (
+            vec![("PrintUpscaler", "conservative")],
+            vec![Service::SearchReplace, Service::ConservativeUpscale],
+        ),
+        (
+            vec![
+                ("DefaultModel", "amazon.nova-canvas-v1:0"),
+                ("AllowedModels", "amazon.nova-canvas-v1:0"),
+                ("PrintUpscaler", "creative"),
+            ],
+            vec![Service::CreativeUpscale],
+        ),
+    ] {
+        let mut d = deployment();
+        for (k, v) in &params {
+            d = d.param(k, v);
+        }
+        let env: BTreeMap<String, String> = d.function_env(FUNCTION);
+        let config = Config::from_lookup(|k| env.get(k).cloned()).expect("the template's env");
+        let arns = invoke_model_arns(&params);
+        let granted: Vec<Service> = Service::ALL
+            .into_iter()
+            .filter(|s| {
+                service_arns("us-west-2", *s)
+                    .iter()
+                    .all(|a| arns.contains(a))
+            })
+            .collect();
+        assert_eq!(granted, want, "{params:?}");
+        assert_eq!(config.services(), want, "{params:?}");
+    }
 }
 
 /// What the template tells the function (MARQUEE_MODEL_REGIONS from the family parameters)

@@ -32,7 +32,9 @@ use self::canvas::Canvas;
 use self::finish::finish;
 use self::rng::{Rng, fnv1a};
 use self::scene::{Land, Scene, Time, jitter};
-use super::{GeneratedImage, ImageModel, ImageRequest, ModelError};
+use super::{
+    Edit, EditKind, EditRequest, GeneratedImage, ImageModel, ImageRequest, ModelError, Strength,
+};
 use crate::genre::Style;
 
 #[derive(Debug, Default, Clone)]
@@ -54,6 +56,93 @@ impl ImageModel for OfflineModel {
             seed: request.seed,
         })
     }
+
+    /// Variations and replacements are re-renders of the source's own scene; upscaling is
+    /// left to resampling at print time, so the offline generator does not claim it.
+    fn can(&self, kind: EditKind) -> bool {
+        matches!(kind, EditKind::Vary | EditKind::Replace)
+    }
+
+    async fn edit(&self, request: &EditRequest) -> Result<GeneratedImage, ModelError> {
+        let (w, h) = (request.source.width(), request.source.height());
+        let base = &request.base;
+        let (prompt, style) = (base.prompt.clone(), base.style);
+        let (source_seed, seed) = (request.source_seed, base.seed);
+        let job = match &request.edit {
+            Edit::Vary { strength } => {
+                let strength = *strength;
+                OfflineEdit::Vary { seed, strength }
+            }
+            Edit::Replace { search, replace } => {
+                let words =
+                    replaced(&prompt, search, replace).ok_or_else(|| ModelError::Unsupported {
+                        what: format!(
+                            "the offline generator can only change things named in the \
+                             poster's description, and \"{}\" is not in it",
+                            search.trim()
+                        ),
+                    })?;
+                OfflineEdit::Replace { words }
+            }
+            Edit::Upscale { .. } => {
+                return Err(ModelError::Unsupported {
+                    what: "the offline generator cannot upscale art; prints of offline \
+                           posters are resampled"
+                        .into(),
+                });
+            }
+        };
+        let pixmap = tokio::task::spawn_blocking(move || match job {
+            OfflineEdit::Vary { seed, strength } => {
+                render_variation(&prompt, style, source_seed, seed, strength, w, h)
+            }
+            OfflineEdit::Replace { words } => draw(&prompt, &words, style, source_seed, None, w, h),
+        })
+        .await
+        .map_err(|e| ModelError::Other(Box::new(e)))?;
+        let seed = match request.edit {
+            // A replacement is the source's scene, drawn with the source's seed.
+            Edit::Replace { .. } => source_seed,
+            _ => seed,
+        };
+        Ok(GeneratedImage { pixmap, seed })
+    }
+}
+
+enum OfflineEdit {
+    Vary { seed: u32, strength: Strength },
+    Replace { words: String },
+}
+
+/// `prompt` with every case-insensitive occurrence of `search` replaced by `replace`, or
+/// `None` when `search` is empty or does not occur.
+fn replaced(prompt: &str, search: &str, replace: &str) -> Option<String> {
+    let search = search.trim();
+    if search.is_empty() {
+        return None;
+    }
+    // Lower-casing can change byte lengths outside ASCII; match on chars to stay on boundaries.
+    let lower: Vec<char> = prompt.chars().flat_map(char::to_lowercase).collect();
+    let needle: Vec<char> = search.chars().flat_map(char::to_lowercase).collect();
+    if lower.len() != prompt.chars().count() {
+        // A character whose lower case is longer: fall back to an exact match.
+        return prompt
+            .contains(search)
+            .then(|| prompt.replace(search, replace.trim()));
+    }
+    let chars: Vec<char> = prompt.chars().collect();
+    let (mut out, mut i, mut found) = (String::new(), 0, false);
+    while i < chars.len() {
+        if lower[i..].starts_with(&needle) {
+            out.push_str(replace.trim());
+            i += needle.len();
+            found = true;
+        } else {
+            out.push(chars[i]);
+            i += 1;
+        }
+    }
+    found.then_some(out)
 }
 
 /// The largest side rendered; larger requests are clamped so allocation cannot fail.
@@ -62,15 +151,68 @@ const MAX_SIDE: u32 = 8192;
 /// Renders the art for `prompt` in `style` with `seed` at `width`×`height` (each side clamped
 /// to 1..=8192).
 pub fn render(prompt: &str, style: Style, seed: u32, width: u32, height: u32) -> Pixmap {
+    draw(prompt, prompt, style, seed, None, width, height)
+}
+
+/// The art [`render`] draws for `prompt`, `style` and `source_seed`, varied with
+/// `variation_seed`: the same scene (ground, hero, what the words ask for) with its details
+/// re-rolled — prop and figure placement, stars, clouds, silhouettes, grain. A strong
+/// variation also re-rolls the palette's jitter, the time of day, the horizon and the light.
+pub(crate) fn render_variation(
+    prompt: &str,
+    style: Style,
+    source_seed: u32,
+    variation_seed: u32,
+    strength: Strength,
+    width: u32,
+    height: u32,
+) -> Pixmap {
+    let variation = Some((variation_seed, strength));
+    draw(prompt, prompt, style, source_seed, variation, width, height)
+}
+
+/// The renderer. Randomness comes in two streams: the *scene* stream, seeded from
+/// `seed_text` (the prompt the source was drawn from), `style` and `seed`, which chooses the
+/// scene and the palette's jitter; and the *detail* stream every layer paints from. Without a
+/// variation the detail stream simply continues the scene stream, which is what [`render`]
+/// has always drawn; a variation re-seeds it (and, when strong, re-rolls part of the scene).
+/// `words` is what the scene is read from: the prompt itself, or for a replacement the
+/// prompt with the detail changed, so the composition follows the source's seed while the
+/// changed words choose what is drawn.
+fn draw(
+    seed_text: &str,
+    words: &str,
+    style: Style,
+    seed: u32,
+    variation: Option<(u32, Strength)>,
+    width: u32,
+    height: u32,
+) -> Pixmap {
     let (w, h) = (width.clamp(1, MAX_SIDE), height.clamp(1, MAX_SIDE));
     let mut p = Pixmap::new(w, h).expect("sides are clamped to 1..=8192, which always allocates");
     let mut rng = Rng::new(
-        fnv1a(prompt.trim().to_lowercase().as_bytes())
+        fnv1a(seed_text.trim().to_lowercase().as_bytes())
             ^ (u64::from(seed) << 20)
             ^ fnv1a(style.name().as_bytes()),
     );
-    let scene = Scene::choose(prompt, style, &mut rng);
-    let pal = jitter(style.look().palette, &mut rng);
+    let mut scene = Scene::choose(words, style, &mut rng);
+    let mut pal = jitter(style.look().palette, &mut rng);
+    if let Some((variation_seed, strength)) = variation {
+        // A stream of its own for the variation, from the scene stream and the new seed.
+        let mut varied = Rng::new(
+            rng.next_u64() ^ u64::from(variation_seed).wrapping_mul(0x9E37_79B9_7F4A_7C15),
+        );
+        if strength == Strength::Strong {
+            // Same ground, hero and named things; new light, time, horizon and colours.
+            let alt = Scene::choose(words, style, &mut varied);
+            scene.time = alt.time;
+            scene.horizon = alt.horizon;
+            scene.light = alt.light;
+            scene.rain = alt.rain;
+            pal = jitter(style.look().palette, &mut varied);
+        }
+        rng = Rng::new(varied.next_u64());
+    }
     let mut c = Canvas {
         p: &mut p,
         w: w as f32,

@@ -95,3 +95,179 @@ fn odd_sizes_render_without_panicking() {
         assert!(p.pixels().iter().all(|c| c.alpha() == 255), "art is opaque");
     }
 }
+
+mod edits {
+    use std::sync::Arc;
+
+    use super::super::{OfflineModel, render, render_variation, replaced};
+    use super::difference;
+    use crate::genre::Style;
+    use crate::model::{
+        Aspect, Edit, EditKind, EditRequest, ImageModel, ImageRequest, ModelError, ModelId,
+        Strength, Upscaler,
+    };
+
+    const CASES: [(&str, Style); 4] = [
+        ("a lone cowboy in the desert canyon", Style::Western),
+        ("haunted forest cabin", Style::Horror),
+        ("the lighthouse keeper in the rain", Style::Thriller),
+        ("two lovers in a meadow at sunset", Style::Romance),
+    ];
+
+    #[test]
+    fn variations_are_deterministic_and_differ_from_their_source() {
+        for (prompt, style) in CASES {
+            for strength in [Strength::Subtle, Strength::Strong] {
+                let a = render_variation(prompt, style, 7, 99, strength, 96, 144);
+                let b = render_variation(prompt, style, 7, 99, strength, 96, 144);
+                assert!(
+                    a.data() == b.data(),
+                    "{prompt:?} {strength:?} not repeatable"
+                );
+                let source = render(prompt, style, 7, 96, 144);
+                assert!(
+                    a.data() != source.data(),
+                    "{prompt:?} {strength:?} is the source"
+                );
+                let other = render_variation(prompt, style, 7, 100, strength, 96, 144);
+                assert!(
+                    a.data() != other.data(),
+                    "{prompt:?}: seeds 99 and 100 agree"
+                );
+            }
+        }
+    }
+
+    /// Mean absolute channel difference from the source, summed over several scenes and seeds:
+    /// a subtle variation keeps the scene and palette, a strong one moves light and colour too.
+    #[test]
+    fn subtle_variations_stay_closer_to_the_source_than_strong_ones() {
+        let (mut subtle, mut strong) = (0.0, 0.0);
+        for (prompt, style) in CASES {
+            let source = render(prompt, style, 7, 96, 144);
+            for v in 1..=3 {
+                let s = render_variation(prompt, style, 7, v, Strength::Subtle, 96, 144);
+                let t = render_variation(prompt, style, 7, v, Strength::Strong, 96, 144);
+                subtle += difference(&source, &s);
+                strong += difference(&source, &t);
+            }
+        }
+        assert!(subtle > 0.0);
+        assert!(subtle < strong, "subtle {subtle:.1} vs strong {strong:.1}");
+    }
+
+    #[test]
+    fn replacement_finds_words_case_insensitively() {
+        assert_eq!(
+            replaced("A Cowboy in the desert", "cowboy", "astronaut").as_deref(),
+            Some("A astronaut in the desert")
+        );
+        assert_eq!(replaced("a cowboy", "sheriff", "x"), None);
+        assert_eq!(replaced("a cowboy", "  ", "x"), None);
+    }
+
+    fn edit_request(prompt: &str, edit: Edit) -> EditRequest {
+        let source = render(prompt, Style::Western, 7, 64, 96);
+        EditRequest {
+            base: ImageRequest {
+                model: ModelId::Offline,
+                prompt: prompt.into(),
+                negative_prompt: None,
+                aspect: Aspect::Portrait2x3,
+                seed: 8,
+                style: Style::Western,
+            },
+            source_seed: 7,
+            source: Arc::new(source),
+            edit,
+        }
+    }
+
+    #[tokio::test]
+    async fn the_offline_model_varies_and_replaces_at_the_sources_size() {
+        let model = OfflineModel;
+        assert!(model.can(EditKind::Vary) && model.can(EditKind::Replace));
+        assert!(!model.can(EditKind::Upscale(Upscaler::Creative)));
+        let prompt = "a lone cowboy in the desert canyon";
+        let vary = edit_request(
+            prompt,
+            Edit::Vary {
+                strength: Strength::Subtle,
+            },
+        );
+        let out = model.edit(&vary).await.unwrap();
+        assert_eq!(
+            (out.pixmap.width(), out.pixmap.height(), out.seed),
+            (64, 96, 8)
+        );
+        assert!(out.pixmap.data() != vary.source.data());
+
+        let replace = edit_request(
+            prompt,
+            Edit::Replace {
+                search: "desert canyon".into(),
+                replace: "stormy sea".into(),
+            },
+        );
+        let out = model.edit(&replace).await.unwrap();
+        assert_eq!(
+            (out.pixmap.width(), out.pixmap.height(), out.seed),
+            (64, 96, 7)
+        );
+        assert!(difference(&out.pixmap, &replace.source) > 4.0);
+
+        let missing = edit_request(
+            prompt,
+            Edit::Replace {
+                search: "dragon".into(),
+                replace: "unicorn".into(),
+            },
+        );
+        match model.edit(&missing).await {
+            Err(e @ ModelError::Unsupported { .. }) => {
+                assert!(e.to_string().contains("named in the"), "{e}");
+                assert!(e.to_string().contains("\"dragon\""), "{e}");
+                assert!(!e.may_be_billed());
+            }
+            other => panic!("{other:?}"),
+        }
+        let upscale = edit_request(
+            prompt,
+            Edit::Upscale {
+                upscaler: Upscaler::Conservative,
+            },
+        );
+        assert!(matches!(
+            model.edit(&upscale).await,
+            Err(ModelError::Unsupported { .. })
+        ));
+    }
+}
+
+/// The pixels of two renders, pinned: variations and replacements re-seed only their own
+/// randomness, so what `render` draws for existing inputs never changes (a poster re-rendered
+/// from its record must be the poster people saw). Pinned on x86_64, where the suite runs;
+/// floating-point rasterisation may differ in the last bits on other architectures.
+#[cfg(target_arch = "x86_64")]
+#[test]
+fn renders_of_existing_inputs_are_pinned() {
+    let hash = |p: &Pixmap| super::rng::fnv1a(p.data());
+    let a = render(
+        "a kraken attacks brooklyn at midnight",
+        Style::Horror,
+        7,
+        90,
+        135,
+    );
+    let b = render(
+        "two lovers in a meadow at sunset",
+        Style::Romance,
+        123_456,
+        64,
+        64,
+    );
+    assert_eq!(
+        (hash(&a), hash(&b)),
+        (10_788_243_030_953_537_600, 2_873_785_419_853_963_487)
+    );
+}

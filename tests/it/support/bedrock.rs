@@ -16,8 +16,16 @@
 //! template would not allow is refused with IAM's AccessDeniedException, and a key the stand-in
 //! does not know with UnrecognizedClientException.
 //!
-//! Known differences: `output_format: "jpeg"` still returns a PNG; SD3.5 image-to-image (`mode`,
-//! `image`, `strength`) is rejected as unsupported; the signature itself is not verified.
+//! Edits of existing art are served in their documented formats: SD3.5 Large image-to-image,
+//! Nova Canvas `IMAGE_VARIATION` and `INPAINTING`, and Stability's image services (Search and
+//! Replace, Conservative and Creative Upscale), the services only through their `us.` cross-region
+//! inference profile, as Bedrock serves them. Each answer to an edit is derived from the input
+//! image (a tinted copy, at the documented output size), so a test can tell an edit from a fresh
+//! generation with [`is_edit_of`].
+//!
+//! Known differences: `output_format: "jpeg"` (or `webp`) still returns a PNG; input images must
+//! be PNGs (Bedrock also takes JPEG, and the services WebP); an upscale is assumed to be four times
+//! the input per side (the docs say "to 4K"); the signature itself is not verified.
 
 use std::collections::HashMap;
 use std::net::SocketAddr;
@@ -39,6 +47,16 @@ pub const SD35_LARGE: &str = "stability.sd3-5-large-v1:0";
 pub const IMAGE_CORE: &str = "stability.stable-image-core-v1:1";
 pub const IMAGE_ULTRA: &str = "stability.stable-image-ultra-v1:1";
 pub const NOVA_CANVAS: &str = "amazon.nova-canvas-v1:0";
+/// Stability's image services (Bedrock user guide, "Stability AI Image Services"), by their
+/// foundation-model ids and by the US cross-region inference profiles they are invoked through.
+pub const SEARCH_REPLACE: &str = "stability.stable-image-search-replace-v1:0";
+pub const CONSERVATIVE_UPSCALE: &str = "stability.stable-conservative-upscale-v1:0";
+pub const CREATIVE_UPSCALE: &str = "stability.stable-creative-upscale-v1:0";
+pub const SERVICES: [&str; 3] = [SEARCH_REPLACE, CONSERVATIVE_UPSCALE, CREATIVE_UPSCALE];
+/// The regions the services' `us.` profile is served from and routes to.
+pub const PROFILE_REGIONS: [&str; 3] = ["us-east-1", "us-east-2", "us-west-2"];
+/// The account of every ARN the stand-in checks (the pseudo parameter `support::cfn` uses).
+const ACCOUNT: &str = "123456789012";
 
 /// Where Bedrock serves each model on demand. Sources (see docs/INSTALL.md, section 2): the
 /// Bedrock user guide's model pages and Regional availability (Stability's image models in
@@ -56,6 +74,15 @@ pub const MODEL_REGIONS: [(&str, &[&str]); 4] = [
 /// called, as reported in aws-samples/amazon-bedrock-workshop#315 and #340 (Nova Canvas called in
 /// us-west-2) and many SDK issue threads.
 pub const INVALID_MODEL_ID: &str = "The provided model identifier is invalid.";
+
+/// Bedrock's answer (400 ValidationException) for a model served only through an inference
+/// profile when it is invoked by its own id.
+pub fn on_demand_unsupported(model_id: &str) -> String {
+    format!(
+        "Invocation of model ID {model_id} with on-demand throughput isn't supported. Retry your \
+         request with the ID or ARN of an inference profile that contains this model."
+    )
+}
 
 /// The access key of [`Bedrock::client`]: a harness identity allowed every model.
 pub const HARNESS_ACCESS_KEY: &str = "AKIDSTANDIN";
@@ -231,8 +258,12 @@ fn lock(inner: &Mutex<Inner>) -> MutexGuard<'_, Inner> {
 
 #[derive(Clone, Copy, PartialEq)]
 enum Family {
-    Stability { image_to_image: bool },
+    Stability {
+        image_to_image: bool,
+    },
     Nova,
+    /// One of Stability's image services, by foundation-model id.
+    Service(&'static str),
 }
 
 fn family(model_id: &str) -> Option<Family> {
@@ -248,12 +279,28 @@ fn family(model_id: &str) -> Option<Family> {
     }
 }
 
+/// The service a `us.` inference profile id names.
+fn profile_service(model_id: &str) -> Option<&'static str> {
+    let base = model_id.strip_prefix("us.")?;
+    SERVICES.into_iter().find(|s| *s == base)
+}
+
+/// An input image, decoded.
+struct Rgb {
+    width: u32,
+    height: u32,
+    /// Row-major RGB.
+    pixels: Vec<u8>,
+}
+
 /// What a valid request asks for.
 struct Job {
     width: u32,
     height: u32,
     seed: u64,
     count: usize,
+    /// For an edit: the input image the answer is derived from.
+    source: Option<Rgb>,
 }
 
 async fn invoke(
@@ -308,10 +355,27 @@ async fn answer(
     let region = credential_scope(headers)
         .map(|(_, r)| r)
         .unwrap_or_default();
-    let served_here = MODEL_REGIONS
-        .iter()
-        .any(|(id, regions)| *id == model_id && regions.contains(&region.as_str()));
-    let (Some(family), true) = (family(model_id), served_here) else {
+    // The image services exist only behind their US profile, which only US regions serve.
+    if SERVICES.contains(&model_id) {
+        return fail(
+            StatusCode::BAD_REQUEST,
+            "ValidationException",
+            &on_demand_unsupported(model_id),
+        );
+    }
+    let family = match profile_service(model_id) {
+        Some(service) if PROFILE_REGIONS.contains(&region.as_str()) => {
+            Some(Family::Service(service))
+        }
+        Some(_) => None,
+        None => {
+            let served_here = MODEL_REGIONS
+                .iter()
+                .any(|(id, regions)| *id == model_id && regions.contains(&region.as_str()));
+            family(model_id).filter(|_| served_here)
+        }
+    };
+    let Some(family) = family else {
         return fail(
             StatusCode::BAD_REQUEST,
             "ValidationException",
@@ -328,6 +392,7 @@ async fn answer(
     let validated = match family {
         Family::Stability { image_to_image } => validate_stability(parsed, image_to_image),
         Family::Nova => validate_nova(parsed),
+        Family::Service(service) => validate_service(service, parsed),
     };
     let job = match validated {
         Ok(job) => job,
@@ -431,7 +496,19 @@ async fn answer(
         None => {}
     }
 
-    let image = image_b64(inner, job.width, job.height, job.seed).await;
+    let image = match job.source {
+        // An edit: a tinted copy of the input at the output size.
+        Some(source) => {
+            let (width, height) = (job.width, job.height);
+            let encoded = tokio::task::spawn_blocking(move || {
+                base64::engine::general_purpose::STANDARD.encode(edited_png(&source, width, height))
+            })
+            .await
+            .unwrap_or_else(|e| panic!("encoding an edit panicked: {e}"));
+            Arc::new(encoded)
+        }
+        None => image_b64(inner, job.width, job.height, job.seed).await,
+    };
     let images: Vec<&str> = (0..job.count).map(|_| image.as_str()).collect();
     let body = if nova {
         json!({"images": images})
@@ -519,25 +596,52 @@ fn authorize(
             "The security token included in the request is invalid.".into(),
         ));
     };
-    let arn = format!("arn:aws:bedrock:{region}::foundation-model/{model_id}");
-    if super::cfn::allows(statements, "bedrock:InvokeModel", &arn) {
-        Ok(())
-    } else {
+    // A cross-region inference profile needs the profile in the region called and the model
+    // in every region it may route to (Bedrock user guide, "Prerequisites for inference
+    // profiles"); the first ARN refused is the one named.
+    let arns: Vec<String> = match profile_service(model_id) {
+        Some(service) => std::iter::once(format!(
+            "arn:aws:bedrock:{region}:{ACCOUNT}:inference-profile/{model_id}"
+        ))
+        .chain(
+            PROFILE_REGIONS
+                .iter()
+                .map(|r| format!("arn:aws:bedrock:{r}::foundation-model/{service}")),
+        )
+        .collect(),
+        None => vec![format!(
+            "arn:aws:bedrock:{region}::foundation-model/{model_id}"
+        )],
+    };
+    let refused = arns
+        .into_iter()
+        .find(|arn| !super::cfn::allows(statements, "bedrock:InvokeModel", arn));
+    if let Some(arn) = refused {
         Err((
             StatusCode::FORBIDDEN,
             "AccessDeniedException",
             format!(
-                "User: arn:aws:sts::123456789012:assumed-role/marquee-function/{key} is not \
+                "User: arn:aws:sts::{ACCOUNT}:assumed-role/marquee-function/{key} is not \
                  authorized to perform: bedrock:InvokeModel on resource: {arn} because no \
                  identity-based policy allows the bedrock:InvokeModel action"
             ),
         ))
+    } else {
+        Ok(())
     }
 }
 
 fn prompt_of(body: &Value) -> Option<&str> {
     body.get("prompt")
-        .or_else(|| body.get("textToImageParams").and_then(|p| p.get("text")))
+        .or_else(|| {
+            [
+                "textToImageParams",
+                "imageVariationParams",
+                "inPaintingParams",
+            ]
+            .iter()
+            .find_map(|k| body.get(k).and_then(|p| p.get("text")))
+        })
         .and_then(Value::as_str)
 }
 
@@ -638,6 +742,115 @@ fn one_of<'a>(
     Ok(Some(value))
 }
 
+fn number_field(
+    map: &Map<String, Value>,
+    path: &str,
+    key: &str,
+    range: std::ops::RangeInclusive<f64>,
+) -> Result<Option<f64>, String> {
+    let Some(value) = map.get(key) else {
+        return Ok(None);
+    };
+    let n = value.as_f64().ok_or_else(|| {
+        format!(
+            "{path}/{key}: expected type: Number, found: {}",
+            kind(value)
+        )
+    })?;
+    if !range.contains(&n) {
+        return Err(format!(
+            "{path}/{key}: {n} is not in the range {}..={}",
+            range.start(),
+            range.end()
+        ));
+    }
+    Ok(Some(n))
+}
+
+/// The size limits a model puts on an input image.
+struct ImageLimits {
+    /// The shortest side allowed.
+    min_side: u32,
+    /// The longest side allowed.
+    max_side: u32,
+    /// Total pixels allowed.
+    pixels: std::ops::RangeInclusive<u64>,
+    /// The largest long-side-to-short-side ratio.
+    max_ratio: f64,
+}
+
+/// Stability's image services and SD3.5 image-to-image ("Stability AI Image Services": every
+/// side at least 64 px; total pixels 4,096 to 9,437,184; aspect ratio between 1:2.5 and 2.5:1).
+const STABILITY_INPUT: ImageLimits = ImageLimits {
+    min_side: 64,
+    max_side: 16_384,
+    pixels: 4_096..=9_437_184,
+    max_ratio: 2.5,
+};
+/// Creative Upscale takes "images between 64x64 and 1 megapixel" (same page, Upscale).
+const CREATIVE_UPSCALE_INPUT: ImageLimits = ImageLimits {
+    pixels: 4_096..=1_048_576,
+    ..STABILITY_INPUT
+};
+/// Nova Canvas input images (Amazon Nova user guide, "Input images for image generation"):
+/// 320 to 4,096 px per side, at most 4,194,304 pixels, ratio between 1:4 and 4:1.
+const NOVA_INPUT: ImageLimits = ImageLimits {
+    min_side: 320,
+    max_side: 4_096,
+    pixels: 102_400..=4_194_304,
+    max_ratio: 4.0,
+};
+
+/// A required base64 image (PNG here; see "Known differences"), within `limits`.
+fn image_field(
+    map: &Map<String, Value>,
+    path: &str,
+    key: &str,
+    limits: &ImageLimits,
+) -> Result<Rgb, String> {
+    let text = string_field(map, path, key, 1..=usize::MAX)?
+        .ok_or_else(|| format!("{path}: required key [{key}] not found"))?;
+    let bytes = base64::engine::general_purpose::STANDARD
+        .decode(text)
+        .map_err(|e| format!("{path}/{key}: the image is not valid base64: {e}"))?;
+    let image = decode_png(&bytes).map_err(|e| format!("{path}/{key}: {e}"))?;
+    let (w, h) = (image.width, image.height);
+    let pixels = u64::from(w) * u64::from(h);
+    let ratio = f64::from(w.max(h)) / f64::from(w.min(h).max(1));
+    if w.min(h) < limits.min_side || w.max(h) > limits.max_side {
+        return Err(format!(
+            "{path}/{key}: each side must be {}..={} px, got {w}x{h}",
+            limits.min_side, limits.max_side
+        ));
+    }
+    if !limits.pixels.contains(&pixels) {
+        return Err(format!(
+            "{path}/{key}: the image must have {}..={} pixels, got {w}x{h}",
+            limits.pixels.start(),
+            limits.pixels.end()
+        ));
+    }
+    if ratio > limits.max_ratio {
+        return Err(format!(
+            "{path}/{key}: the aspect ratio must be within 1:{0} and {0}:1, got {w}x{h}",
+            limits.max_ratio
+        ));
+    }
+    Ok(image)
+}
+
+fn stability_seed(map: &Map<String, Value>) -> Result<u64, String> {
+    Ok(match integer_field(map, "#", "seed", 0..=4_294_967_294)? {
+        // Like the service, seed 0 (or none) means "random"; the seed used is reported back.
+        None | Some(0) => fastrand::u64(1..=4_294_967_294),
+        Some(seed) => seed,
+    })
+}
+
+/// "Stability.ai Stable Diffusion 3.5 Large" (Bedrock user guide): text-to-image takes
+/// prompt, negative_prompt, aspect_ratio, mode, seed, output_format; image-to-image
+/// (`mode: "image-to-image"`) requires prompt, image and strength (0..1), and aspect_ratio is
+/// "valid for text-to-image requests only". Stable Image Core and Ultra: text-to-image only.
 fn validate_stability(body: &Value, image_to_image: bool) -> Result<Job, String> {
     let map = object(body, "#")?;
     let mut allowed = vec![
@@ -650,6 +863,16 @@ fn validate_stability(body: &Value, image_to_image: bool) -> Result<Job, String>
     if image_to_image {
         allowed.push("mode");
     }
+    let mode = if image_to_image {
+        one_of(map, "#", "mode", &["text-to-image", "image-to-image"])?
+    } else {
+        None
+    };
+    let i2i = mode == Some("image-to-image");
+    if i2i {
+        allowed.retain(|k| *k != "aspect_ratio");
+        allowed.extend(["image", "strength"]);
+    }
     only_keys(map, "#", &allowed)?;
     if string_field(map, "#", "prompt", 1..=10_000)?.is_none() {
         return Err("#: required key [prompt] not found".into());
@@ -658,14 +881,22 @@ fn validate_stability(body: &Value, image_to_image: bool) -> Result<Job, String>
     let ratios: Vec<&str> = STABILITY_SIZES.iter().map(|(r, _, _)| *r).collect();
     let ratio = one_of(map, "#", "aspect_ratio", &ratios)?.unwrap_or("1:1");
     one_of(map, "#", "output_format", &["png", "jpeg"])?;
-    if one_of(map, "#", "mode", &["text-to-image", "image-to-image"])? == Some("image-to-image") {
-        return Err("#/mode: image-to-image is not supported by the test stand-in".into());
+    let seed = stability_seed(map)?;
+    if i2i {
+        let source = image_field(map, "#", "image", &STABILITY_INPUT)?;
+        if number_field(map, "#", "strength", 0.0..=1.0)?.is_none() {
+            return Err("#: required key [strength] not found".into());
+        }
+        // The output keeps the input's aspect ratio, at about a megapixel: our inputs are
+        // already about a megapixel, so the stand-in keeps their size.
+        return Ok(Job {
+            width: source.width,
+            height: source.height,
+            seed,
+            count: 1,
+            source: Some(source),
+        });
     }
-    let seed = match integer_field(map, "#", "seed", 0..=4_294_967_294)? {
-        // Like the service, seed 0 (or none) means "random"; the seed used is reported back.
-        None | Some(0) => fastrand::u64(1..=4_294_967_294),
-        Some(seed) => seed,
-    };
     let (_, width, height) = STABILITY_SIZES
         .iter()
         .find(|(r, _, _)| *r == ratio)
@@ -676,35 +907,176 @@ fn validate_stability(body: &Value, image_to_image: bool) -> Result<Job, String>
         height,
         seed,
         count: 1,
+        source: None,
     })
 }
 
+/// Stability's image services ("Stability AI Image Services", Bedrock user guide):
+/// - Edit, Search and Replace: image, prompt, search_prompt required; negative_prompt, seed,
+///   output_format (jpeg, png, webp), grow_mask (0..20), style_preset optional; the output
+///   has the input's size.
+/// - Upscale, Conservative: image, prompt required; negative_prompt, seed, output_format,
+///   creativity (0.2..0.5) optional. Creative: the same with creativity 0.1..0.5 and
+///   style_preset, and inputs of at most one megapixel. Both upscale "to 4K"; the stand-in
+///   answers four times the input per side.
+fn validate_service(service: &str, body: &Value) -> Result<Job, String> {
+    const STYLES: [&str; 17] = [
+        "3d-model",
+        "analog-film",
+        "anime",
+        "cinematic",
+        "comic-book",
+        "digital-art",
+        "enhance",
+        "fantasy-art",
+        "isometric",
+        "line-art",
+        "low-poly",
+        "modeling-compound",
+        "neon-punk",
+        "origami",
+        "photographic",
+        "pixel-art",
+        "tile-texture",
+    ];
+    let map = object(body, "#")?;
+    let common = [
+        "image",
+        "prompt",
+        "negative_prompt",
+        "seed",
+        "output_format",
+    ];
+    let (extra, limits, scale): (&[&str], &ImageLimits, u32) = match service {
+        SEARCH_REPLACE => (
+            &["search_prompt", "grow_mask", "style_preset"],
+            &STABILITY_INPUT,
+            1,
+        ),
+        CONSERVATIVE_UPSCALE => (&["creativity"], &STABILITY_INPUT, 4),
+        CREATIVE_UPSCALE => (&["creativity", "style_preset"], &CREATIVE_UPSCALE_INPUT, 4),
+        other => return Err(format!("#: {other} is not served by the test stand-in")),
+    };
+    let allowed: Vec<&str> = common.iter().chain(extra).copied().collect();
+    only_keys(map, "#", &allowed)?;
+    if string_field(map, "#", "prompt", 1..=10_000)?.is_none() {
+        return Err("#: required key [prompt] not found".into());
+    }
+    string_field(map, "#", "negative_prompt", 0..=10_000)?;
+    one_of(map, "#", "output_format", &["jpeg", "png", "webp"])?;
+    one_of(map, "#", "style_preset", &STYLES)?;
+    match service {
+        SEARCH_REPLACE => {
+            if string_field(map, "#", "search_prompt", 1..=10_000)?.is_none() {
+                return Err("#: required key [search_prompt] not found".into());
+            }
+            integer_field(map, "#", "grow_mask", 0..=20)?;
+        }
+        CONSERVATIVE_UPSCALE => {
+            number_field(map, "#", "creativity", 0.2..=0.5)?;
+        }
+        _ => {
+            number_field(map, "#", "creativity", 0.1..=0.5)?;
+        }
+    }
+    let seed = stability_seed(map)?;
+    let source = image_field(map, "#", "image", limits)?;
+    Ok(Job {
+        width: source.width * scale,
+        height: source.height * scale,
+        seed,
+        count: 1,
+        source: Some(source),
+    })
+}
+
+/// Amazon Nova user guide, "Request and response structure for image generation":
+/// TEXT_IMAGE (textToImageParams {text, negativeText?}), IMAGE_VARIATION
+/// (imageVariationParams {images: 1..5, similarityStrength?: 0.2..1.0, text?, negativeText?})
+/// and INPAINTING (inPaintingParams {image, exactly one of maskPrompt and maskImage, text?,
+/// negativeText?}, whose output keeps the input's size, so its imageGenerationConfig takes no
+/// width or height).
 fn validate_nova(body: &Value) -> Result<Job, String> {
     let map = object(body, "#")?;
-    only_keys(
-        map,
-        "#",
-        &["taskType", "textToImageParams", "imageGenerationConfig"],
-    )?;
-    match map.get("taskType").and_then(Value::as_str) {
-        Some("TEXT_IMAGE") => {}
+    let task = match map.get("taskType").and_then(Value::as_str) {
+        Some(t @ ("TEXT_IMAGE" | "IMAGE_VARIATION" | "INPAINTING")) => t,
         Some(other) => {
             return Err(format!(
                 "#/taskType: {other} is not supported by the test stand-in"
             ));
         }
         None => return Err("#: required key [taskType] not found".into()),
-    }
+    };
+    let params_key = match task {
+        "TEXT_IMAGE" => "textToImageParams",
+        "IMAGE_VARIATION" => "imageVariationParams",
+        _ => "inPaintingParams",
+    };
+    only_keys(map, "#", &["taskType", params_key, "imageGenerationConfig"])?;
+    let path = format!("#/{params_key}");
     let params = object(
-        map.get("textToImageParams")
-            .ok_or("#: required key [textToImageParams] not found")?,
-        "#/textToImageParams",
+        map.get(params_key)
+            .ok_or_else(|| format!("#: required key [{params_key}] not found"))?,
+        &path,
     )?;
-    only_keys(params, "#/textToImageParams", &["text", "negativeText"])?;
-    if string_field(params, "#/textToImageParams", "text", 1..=1024)?.is_none() {
-        return Err("#/textToImageParams: required key [text] not found".into());
+    let mut source = None;
+    match task {
+        "TEXT_IMAGE" => {
+            only_keys(params, &path, &["text", "negativeText"])?;
+            if string_field(params, &path, "text", 1..=1024)?.is_none() {
+                return Err(format!("{path}: required key [text] not found"));
+            }
+        }
+        "IMAGE_VARIATION" => {
+            only_keys(
+                params,
+                &path,
+                &["images", "similarityStrength", "text", "negativeText"],
+            )?;
+            string_field(params, &path, "text", 1..=1024)?;
+            number_field(params, &path, "similarityStrength", 0.2..=1.0)?;
+            let images = params
+                .get("images")
+                .ok_or_else(|| format!("{path}: required key [images] not found"))?
+                .as_array()
+                .ok_or_else(|| format!("{path}/images: expected type: JSONArray"))?;
+            if !(1..=5).contains(&images.len()) {
+                return Err(format!(
+                    "{path}/images: expected 1..=5 items, found {}",
+                    images.len()
+                ));
+            }
+            for (i, image) in images.iter().enumerate() {
+                let one = Map::from_iter([("image".to_owned(), image.clone())]);
+                let decoded =
+                    image_field(&one, &format!("{path}/images/{i}"), "image", &NOVA_INPUT)?;
+                source.get_or_insert(decoded);
+            }
+        }
+        _ => {
+            only_keys(
+                params,
+                &path,
+                &["image", "maskPrompt", "maskImage", "text", "negativeText"],
+            )?;
+            string_field(params, &path, "text", 1..=1024)?;
+            match (params.get("maskPrompt"), params.get("maskImage")) {
+                (Some(_), None) => {
+                    string_field(params, &path, "maskPrompt", 1..=1024)?;
+                }
+                (None, Some(_)) => {
+                    image_field(params, &path, "maskImage", &NOVA_INPUT)?;
+                }
+                _ => {
+                    return Err(format!(
+                        "{path}: exactly one of [maskPrompt, maskImage] is required"
+                    ));
+                }
+            }
+            source = Some(image_field(params, &path, "image", &NOVA_INPUT)?);
+        }
     }
-    string_field(params, "#/textToImageParams", "negativeText", 1..=1024)?;
+    string_field(params, &path, "negativeText", 1..=1024)?;
 
     let empty = Map::new();
     let config = match map.get("imageGenerationConfig") {
@@ -712,18 +1084,11 @@ fn validate_nova(body: &Value) -> Result<Job, String> {
         None => &empty,
     };
     let path = "#/imageGenerationConfig";
-    only_keys(
-        config,
-        path,
-        &[
-            "numberOfImages",
-            "width",
-            "height",
-            "cfgScale",
-            "seed",
-            "quality",
-        ],
-    )?;
+    let mut keys = vec!["numberOfImages", "cfgScale", "seed", "quality"];
+    if task != "INPAINTING" {
+        keys.extend(["width", "height"]);
+    }
+    only_keys(config, path, &keys)?;
     let count = integer_field(config, path, "numberOfImages", 1..=5)?.unwrap_or(1);
     let width = integer_field(config, path, "width", 320..=4096)?.unwrap_or(1024);
     let height = integer_field(config, path, "height", 320..=4096)?.unwrap_or(1024);
@@ -742,25 +1107,96 @@ fn validate_nova(body: &Value) -> Result<Job, String> {
             "{path}: image must be at most 4194304 pixels, got {width}x{height}"
         ));
     }
-    if let Some(value) = config.get("cfgScale") {
-        let cfg = value
-            .as_f64()
-            .ok_or_else(|| format!("{path}/cfgScale: expected type: Number, found: {value}"))?;
-        if !(1.1..=10.0).contains(&cfg) {
-            return Err(format!(
-                "{path}/cfgScale: {cfg} is not in the range 1.1..=10"
-            ));
-        }
-    }
+    number_field(config, path, "cfgScale", 1.1..=10.0)?;
     let seed = integer_field(config, path, "seed", 0..=858_993_459)?.unwrap_or(12);
     one_of(config, path, "quality", &["standard", "premium"])?;
-    // The bounds above keep these in u32 and usize.
+    // Inpainting keeps the input's size; the bounds above keep these in u32 and usize.
+    let (width, height) = match (&source, task) {
+        (Some(s), "INPAINTING") => (s.width, s.height),
+        _ => (width as u32, height as u32),
+    };
     Ok(Job {
-        width: width as u32,
-        height: height as u32,
+        width,
+        height,
         seed,
         count: count as usize,
+        source,
     })
+}
+
+/// Decodes an 8-bit RGB or RGBA PNG.
+fn decode_png(bytes: &[u8]) -> Result<Rgb, String> {
+    let decoder = png::Decoder::new(std::io::Cursor::new(bytes));
+    let mut reader = decoder
+        .read_info()
+        .map_err(|e| format!("the image could not be decoded: {e}"))?;
+    let size = reader
+        .output_buffer_size()
+        .ok_or("the image is too large to decode")?;
+    let mut buf = vec![0; size];
+    let info = reader
+        .next_frame(&mut buf)
+        .map_err(|e| format!("the image could not be decoded: {e}"))?;
+    let channels = match (info.color_type, info.bit_depth) {
+        (png::ColorType::Rgb, png::BitDepth::Eight) => 3,
+        (png::ColorType::Rgba, png::BitDepth::Eight) => 4,
+        other => return Err(format!("unsupported PNG format {other:?}")),
+    };
+    let pixels = buf[..info.buffer_size()]
+        .chunks_exact(channels)
+        .flat_map(|p| [p[0], p[1], p[2]])
+        .collect();
+    Ok(Rgb {
+        width: info.width,
+        height: info.height,
+        pixels,
+    })
+}
+
+/// The colour every edit is tinted toward, so an edit is told from a fresh generation.
+const EDIT_TINT: [u8; 3] = [255, 0, 255];
+
+/// `source` resampled (nearest neighbour) to `width`×`height` and tinted a quarter of the way
+/// toward [`EDIT_TINT`].
+fn edited_png(source: &Rgb, width: u32, height: u32) -> Vec<u8> {
+    let mut pixels = Vec::with_capacity(width as usize * height as usize * 3);
+    for y in 0..height {
+        let sy = (u64::from(y) * u64::from(source.height) / u64::from(height)) as usize;
+        for x in 0..width {
+            let sx = (u64::from(x) * u64::from(source.width) / u64::from(width)) as usize;
+            let at = (sy * source.width as usize + sx) * 3;
+            for c in 0..3 {
+                let v = u16::from(source.pixels[at + c]);
+                pixels.push(((v * 3 + u16::from(EDIT_TINT[c])) / 4) as u8);
+            }
+        }
+    }
+    encode_rgb(width, height, &pixels)
+}
+
+/// Whether `answer` (a PNG) is the stand-in's edit of `input` (a PNG): the input, tinted,
+/// at the answer's size.
+pub fn is_edit_of(answer: &[u8], input: &[u8]) -> bool {
+    let (Ok(answer), Ok(input)) = (decode_png(answer), decode_png(input)) else {
+        return false;
+    };
+    let expected = edited_png(&input, answer.width, answer.height);
+    decode_png(&expected).is_ok_and(|e| e.pixels == answer.pixels)
+}
+
+fn encode_rgb(width: u32, height: u32, pixels: &[u8]) -> Vec<u8> {
+    let mut out = Vec::new();
+    let mut encoder = png::Encoder::new(&mut out, width, height);
+    encoder.set_color(png::ColorType::Rgb);
+    encoder.set_depth(png::BitDepth::Eight);
+    encoder.set_compression(png::Compression::Fast);
+    let written = encoder
+        .write_header()
+        .and_then(|mut writer| writer.write_image_data(pixels));
+    if let Err(e) = written {
+        panic!("encoding a {width}x{height} PNG failed: {e}");
+    }
+    out
 }
 
 fn ok_json(body: String) -> Response {
@@ -842,4 +1278,246 @@ pub fn gradient_png(width: u32, height: u32, variant: u8) -> Vec<u8> {
         panic!("encoding a {width}x{height} PNG failed: {e}");
     }
     out
+}
+
+/// The edit formats, against the stand-in alone: each documented body is answered with an edit
+/// of its input at the documented size, and a malformed one of each kind is refused as Bedrock
+/// refuses it. (The bodies are the shapes `marquee::model::bedrock`'s unit tests pin.)
+mod edit_formats {
+    use aws_sdk_bedrockruntime::config::Region;
+    use aws_sdk_bedrockruntime::operation::invoke_model::InvokeModelError;
+    use aws_sdk_bedrockruntime::primitives::Blob;
+
+    use super::*;
+
+    fn b64(png: &[u8]) -> String {
+        base64::engine::general_purpose::STANDARD.encode(png)
+    }
+
+    async fn call(
+        bedrock: &Bedrock,
+        region: &str,
+        model_id: &str,
+        body: &Value,
+    ) -> Result<Vec<u8>, InvokeModelError> {
+        let conf = bedrock
+            .sdk_config()
+            .region(Region::new(region.to_owned()))
+            .build();
+        let out = aws_sdk_bedrockruntime::Client::from_conf(conf)
+            .invoke_model()
+            .model_id(model_id)
+            .content_type("application/json")
+            .accept("application/json")
+            .body(Blob::new(body.to_string()))
+            .send()
+            .await
+            .map_err(|e| e.into_service_error())?;
+        let answer: Value = serde_json::from_slice(out.body.as_ref()).expect("JSON");
+        let image = answer["images"][0].as_str().expect("an image");
+        Ok(base64::engine::general_purpose::STANDARD
+            .decode(image)
+            .expect("base64"))
+    }
+
+    fn size(png: &[u8]) -> (u32, u32) {
+        let rgb = decode_png(png).expect("a PNG");
+        (rgb.width, rgb.height)
+    }
+
+    /// Every documented edit format, with a malformed twin.
+    fn cases(
+        stability_png: &str,
+        nova_png: &str,
+    ) -> Vec<(&'static str, &'static str, Value, Value)> {
+        let sd = json!({"prompt": "a lighthouse", "mode": "image-to-image",
+            "image": stability_png, "strength": 0.35, "seed": 7, "output_format": "png",
+            "negative_prompt": "text"});
+        let mut sd_bad = sd.clone();
+        sd_bad["aspect_ratio"] = json!("2:3");
+        let variation = json!({"taskType": "IMAGE_VARIATION",
+            "imageVariationParams": {"text": "a lighthouse", "images": [nova_png],
+                "similarityStrength": 0.8, "negativeText": "text"},
+            "imageGenerationConfig": {"numberOfImages": 1, "width": 832, "height": 1248,
+                "cfgScale": 6.5, "seed": 7, "quality": "standard"}});
+        let mut variation_bad = variation.clone();
+        variation_bad["imageVariationParams"]["similarityStrength"] = json!(0.1);
+        let inpaint = json!({"taskType": "INPAINTING",
+            "inPaintingParams": {"image": nova_png, "maskPrompt": "the lighthouse",
+                "text": "a windmill", "negativeText": "text"},
+            "imageGenerationConfig": {"numberOfImages": 1, "cfgScale": 6.5, "seed": 7,
+                "quality": "standard"}});
+        let mut inpaint_bad = inpaint.clone();
+        inpaint_bad["imageGenerationConfig"]["width"] = json!(832);
+        let replace = json!({"image": stability_png, "prompt": "a windmill",
+            "search_prompt": "the lighthouse", "seed": 7, "output_format": "png",
+            "negative_prompt": "text"});
+        let mut replace_bad = replace.clone();
+        replace_bad.as_object_mut().unwrap().remove("search_prompt");
+        let upscale = json!({"image": stability_png, "prompt": "a lighthouse", "seed": 7,
+            "output_format": "png", "negative_prompt": "text"});
+        let mut conservative_bad = upscale.clone();
+        conservative_bad["creativity"] = json!(0.1);
+        let mut creative_bad = upscale.clone();
+        creative_bad["strength"] = json!(0.5);
+        vec![
+            ("us-west-2", SD35_LARGE, sd, sd_bad),
+            ("us-east-1", NOVA_CANVAS, variation, variation_bad),
+            ("us-east-1", NOVA_CANVAS, inpaint, inpaint_bad),
+            (
+                "us-west-2",
+                "us.stability.stable-image-search-replace-v1:0",
+                replace,
+                replace_bad,
+            ),
+            (
+                "us-east-2",
+                "us.stability.stable-conservative-upscale-v1:0",
+                upscale.clone(),
+                conservative_bad,
+            ),
+            (
+                "us-west-2",
+                "us.stability.stable-creative-upscale-v1:0",
+                upscale,
+                creative_bad,
+            ),
+        ]
+    }
+
+    #[tokio::test]
+    async fn documented_edit_bodies_are_answered_with_edits_and_malformed_ones_refused() {
+        let bedrock = Bedrock::start();
+        let stability_input = gradient_png(64, 96, 3);
+        let nova_input = gradient_png(320, 480, 5);
+        let (s, n) = (b64(&stability_input), b64(&nova_input));
+        let want = [
+            (64, 96),
+            (832, 1248),
+            (320, 480),
+            (64, 96),
+            (256, 384),
+            (256, 384),
+        ];
+        for ((region, model, good, bad), want) in cases(&s, &n).into_iter().zip(want) {
+            let answer = call(&bedrock, region, model, &good)
+                .await
+                .unwrap_or_else(|e| panic!("{model} refused {good:.200}: {e:?}"));
+            assert_eq!(size(&answer), want, "{model}");
+            let input = if model == NOVA_CANVAS {
+                &nova_input
+            } else {
+                &stability_input
+            };
+            assert!(
+                is_edit_of(&answer, input),
+                "{model}: not an edit of its input"
+            );
+            match call(&bedrock, region, model, &bad).await {
+                Err(InvokeModelError::ValidationException(e)) => {
+                    assert!(
+                        e.message().unwrap_or_default().contains("Malformed"),
+                        "{e:?}"
+                    );
+                }
+                other => panic!("{model} accepted a malformed body: {:?}", other.map(|_| ())),
+            }
+        }
+        // A fresh generation is not an edit of anything.
+        let fresh = json!({"prompt": "a lighthouse", "aspect_ratio": "1:1"});
+        let answer = call(&bedrock, "us-west-2", SD35_LARGE, &fresh)
+            .await
+            .unwrap();
+        assert!(!is_edit_of(&answer, &stability_input));
+    }
+
+    #[tokio::test]
+    async fn inputs_outside_the_documented_sizes_are_refused() {
+        let bedrock = Bedrock::start();
+        // Creative Upscale takes at most a megapixel; Conservative more.
+        let big = b64(&gradient_png(1100, 1100, 1));
+        let body = json!({"image": big, "prompt": "a lighthouse"});
+        let creative = "us.stability.stable-creative-upscale-v1:0";
+        assert!(matches!(
+            call(&bedrock, "us-west-2", creative, &body).await,
+            Err(InvokeModelError::ValidationException(_))
+        ));
+        // Wider than 2.5:1 for the services; smaller than 320 px for Nova.
+        let wide = json!({"image": b64(&gradient_png(400, 100, 1)), "prompt": "x",
+            "search_prompt": "y"});
+        let replace = "us.stability.stable-image-search-replace-v1:0";
+        assert!(matches!(
+            call(&bedrock, "us-west-2", replace, &wide).await,
+            Err(InvokeModelError::ValidationException(_))
+        ));
+        let small = json!({"taskType": "IMAGE_VARIATION",
+            "imageVariationParams": {"images": [b64(&gradient_png(64, 96, 1))]}});
+        assert!(matches!(
+            call(&bedrock, "us-east-1", NOVA_CANVAS, &small).await,
+            Err(InvokeModelError::ValidationException(_))
+        ));
+        // Stable Image Core has no image-to-image mode.
+        let core = json!({"prompt": "x", "mode": "image-to-image"});
+        assert!(matches!(
+            call(&bedrock, "us-west-2", IMAGE_CORE, &core).await,
+            Err(InvokeModelError::ValidationException(_))
+        ));
+    }
+
+    /// The services exist only behind their US profile, and IAM must allow the profile and the
+    /// model in every region it routes to.
+    #[tokio::test]
+    async fn services_are_served_through_their_us_profile_only() {
+        let bedrock = Bedrock::start();
+        let body = json!({"image": b64(&gradient_png(64, 96, 2)), "prompt": "a lighthouse"});
+        match call(&bedrock, "us-west-2", CONSERVATIVE_UPSCALE, &body).await {
+            Err(InvokeModelError::ValidationException(e)) => {
+                assert!(
+                    e.message()
+                        .unwrap_or_default()
+                        .contains("on-demand throughput")
+                )
+            }
+            other => panic!("{:?}", other.map(|_| ())),
+        }
+        let profile = "us.stability.stable-conservative-upscale-v1:0";
+        match call(&bedrock, "eu-west-1", profile, &body).await {
+            Err(InvokeModelError::ValidationException(e)) => {
+                assert_eq!(e.message(), Some(INVALID_MODEL_ID))
+            }
+            other => panic!("{:?}", other.map(|_| ())),
+        }
+        // A role granted the profile but not the models it routes to is refused.
+        let statement = |resources: Vec<String>| super::super::cfn::Statement {
+            sid: "Test".into(),
+            allow: true,
+            actions: vec!["bedrock:InvokeModel".into()],
+            resources,
+            not_resources: Vec::new(),
+        };
+        let profile_arn =
+            format!("arn:aws:bedrock:us-west-2:{ACCOUNT}:inference-profile/{profile}");
+        bedrock.grant(
+            HARNESS_ACCESS_KEY,
+            vec![statement(vec![profile_arn.clone()])],
+        );
+        match call(&bedrock, "us-west-2", profile, &body).await {
+            Err(InvokeModelError::AccessDeniedException(e)) => assert!(
+                e.message()
+                    .unwrap_or_default()
+                    .contains("foundation-model/"),
+                "{e:?}"
+            ),
+            other => panic!("{:?}", other.map(|_| ())),
+        }
+        let mut arns = vec![profile_arn];
+        arns.extend(
+            PROFILE_REGIONS
+                .iter()
+                .map(|r| format!("arn:aws:bedrock:{r}::foundation-model/{CONSERVATIVE_UPSCALE}")),
+        );
+        bedrock.grant(HARNESS_ACCESS_KEY, vec![statement(arns)]);
+        let answer = call(&bedrock, "us-west-2", profile, &body).await.unwrap();
+        assert_eq!(size(&answer), (256, 384));
+    }
 }
