@@ -732,6 +732,42 @@ mod tests {
         assert!(bare.to_string().matches("initial_value").count() == 0);
     }
 
+    /// (block_id, element type, action_id) of every input of `view`.
+    fn inputs(view: &Value) -> Vec<(String, String, String)> {
+        view["blocks"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|b| b["type"] == "input")
+            .map(|b| {
+                let s = |v: &Value| v.as_str().unwrap().to_owned();
+                (
+                    s(&b["block_id"]),
+                    s(&b["element"]["type"]),
+                    s(&b["element"]["action_id"]),
+                )
+            })
+            .collect()
+    }
+
+    #[test]
+    fn the_fixtures_hold_these_modals_inputs() {
+        // Slack echoes the app's own inputs in a submission; the fixtures must still name the
+        // inputs these modals have, or the parsing tests above prove nothing.
+        for (fixture, view) in [
+            (EDIT_WORDS_FIXTURE, edit_words_view(&ctx(), &text(), TYPE)),
+            (CHANGE_DETAIL_FIXTURE, change_detail_view(&ctx(), "a cat")),
+        ] {
+            let fixture: Value = serde_json::from_str(fixture).unwrap();
+            assert_eq!(inputs(&fixture["view"]), inputs(&view));
+            assert_eq!(fixture["view"]["callback_id"], view["callback_id"]);
+            for (block, kind, action) in inputs(&view) {
+                let state = &fixture["view"]["state"]["values"][&block][&action];
+                assert_eq!(state["type"], kind.as_str(), "{block}");
+            }
+        }
+    }
+
     #[test]
     fn marquees_limits_are_check_specs() {
         let spec = |title: &str, tagline: &str, credits: &str| PosterSpec {
