@@ -8,7 +8,7 @@ use std::time::Duration;
 use crate::support;
 use crate::support::slack::Slack;
 use crate::support::slack_api::{
-    ApiFault, Auth, DEFAULT_CHANNEL, Field, expired_trigger, issue_trigger,
+    ApiFault, Auth, DEFAULT_CHANNEL, Field, ViewAnswer, expired_trigger, issue_trigger,
 };
 use axum::Router;
 use axum::routing::get;
@@ -1123,6 +1123,18 @@ async fn an_opened_view_is_submitted_in_slacks_shape() {
     let (_, next) = open(&slack, payload["trigger_id"].as_str().unwrap(), modal()).await;
     assert_eq!(next["ok"], true, "{next}");
 
+    // The app's answer: field errors keep the view open, keyed by its input blocks only.
+    let api = slack.api();
+    let errors = json!({"response_action": "errors", "errors": {"marquee.title": "Too long"}});
+    assert!(matches!(
+        api.view_answer(id, 200, &errors),
+        Ok(ViewAnswer::Errors(_))
+    ));
+    let stray = json!({"response_action": "errors", "errors": {"title": "Too long"}});
+    assert!(api.view_answer(id, 200, &stray).is_err());
+    assert!(api.view_answer(id, 500, &Value::Null).is_err());
+    assert!(api.view_answer(id, 200, &json!({"ok": true})).is_err());
+
     // What Slack's client refuses before sending anything.
     let refused =
         |fields: &[(&str, Field<'_>)]| slack.api().view_submission(id, fields).unwrap_err();
@@ -1136,6 +1148,16 @@ async fn an_opened_view_is_submitted_in_slacks_shape() {
         .view_submission(strict, &[("marquee.title", Field::Text(""))])
         .unwrap_err();
     assert!(err.contains("required"), "{err}");
+
+    // An empty 200 closes the modal; nothing more can be submitted from it.
+    assert_eq!(
+        api.view_answer(id, 200, &Value::Null),
+        Ok(ViewAnswer::Closed)
+    );
+    let closed = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+        slack.api().view_submission(id, &[])
+    }));
+    assert!(closed.is_err(), "a closed view cannot be submitted");
 }
 
 #[tokio::test]

@@ -1276,6 +1276,19 @@ pub struct OpenedView {
     /// How long after its trigger was handed out (the click) the view was opened: under
     /// [`TRIGGER_LIFETIME`], or Slack would have refused it.
     pub trigger_age: Duration,
+    /// Whether the app's answer to a submission closed it ([`SlackApi::view_answer`]).
+    pub closed: bool,
+}
+
+/// What Slack does with the app's HTTP answer to a `view_submission`.
+#[derive(Clone, Debug, PartialEq)]
+pub enum ViewAnswer {
+    /// An empty 200: the modal closes.
+    Closed,
+    /// `response_action: errors`: the modal stays open with each message under its input.
+    Errors(Map<String, Value>),
+    /// `response_action: update` / `push` with a new view, or `clear`.
+    Other(Value),
 }
 
 impl OpenedView {
@@ -1498,6 +1511,7 @@ fn open_view(api: &SlackApi, args: &Args) -> Outcome {
         view: copy.clone(),
         user,
         trigger_age,
+        closed: false,
     });
     // The reference's success response shows the new view's empty state as `"values": []`.
     let mut shown = copy;
@@ -1536,6 +1550,67 @@ impl SlackApi {
         })
     }
 
+    /// What Slack makes of the app's answer (`status`, and `body`: `Value::Null` when empty)
+    /// to a submission of view `view_id`, per bolt-js's `ViewResponseAction` and Slack's "Modals"
+    /// guide: an empty 200 closes the modal; `{"response_action": "errors", "errors":
+    /// {block_id: message}}` keeps it open. `Err` when Slack would show the person an error
+    /// instead: not a 200, not one of those shapes, or errors keyed by anything but the view's
+    /// input blocks (Slack documents only input `block_id`s as keys; the stand-in is strict).
+    pub fn view_answer(
+        &self,
+        view_id: &str,
+        status: u16,
+        body: &Value,
+    ) -> Result<ViewAnswer, String> {
+        let mut inner = self.lock();
+        let Some(view) = inner.views.iter_mut().find(|v| v.id == view_id) else {
+            panic!("no view {view_id} was opened");
+        };
+        if status != 200 {
+            return Err(format!("HTTP {status}: Slack shows the person an error"));
+        }
+        let answer = match body {
+            Value::Null => ViewAnswer::Closed,
+            Value::Object(o) if o.is_empty() => ViewAnswer::Closed,
+            Value::Object(o) => match o.get("response_action").and_then(Value::as_str) {
+                Some("errors") => {
+                    let Some(errors) = o.get("errors").and_then(Value::as_object) else {
+                        return Err(format!(
+                            "response_action errors without an errors object: {body}"
+                        ));
+                    };
+                    let inputs: Vec<&str> = view.view["blocks"]
+                        .as_array()
+                        .into_iter()
+                        .flatten()
+                        .filter(|b| b["type"] == "input")
+                        .filter_map(|b| b["block_id"].as_str())
+                        .collect();
+                    for (key, message) in errors {
+                        if !inputs.contains(&key.as_str()) {
+                            return Err(format!(
+                                "error for {key}, which is not an input block of the view"
+                            ));
+                        }
+                        if !message.is_string() {
+                            return Err(format!("the error for {key} is not a string"));
+                        }
+                    }
+                    ViewAnswer::Errors(errors.clone())
+                }
+                Some("update" | "push") if o.get("view").is_some() => {
+                    ViewAnswer::Other(body.clone())
+                }
+                Some("clear") => ViewAnswer::Other(body.clone()),
+                _ => return Err(format!("not a response_action Slack knows: {body}")),
+            },
+            other => return Err(format!("not a JSON object: {other}")),
+        };
+        view.closed = matches!(answer, ViewAnswer::Closed)
+            || body.get("response_action").and_then(Value::as_str) == Some("clear");
+        Ok(answer)
+    }
+
     /// The form body (`payload=<json>`, to be signed) Slack POSTs to the interactivity URL when
     /// the person the view `view_id` was opened for submits it after making `fields`' changes.
     /// Inputs they leave alone keep their initial values, as in Slack's `state.values`, which
@@ -1556,6 +1631,10 @@ impl SlackApi {
             .into_iter()
             .find(|v| v.id == view_id)
             .unwrap_or_else(|| panic!("no view {view_id} was opened"));
+        assert!(
+            !opened.closed,
+            "view {view_id} was closed: no one can submit it"
+        );
         for (block_id, _) in fields {
             opened.input(block_id);
         }
