@@ -11,6 +11,7 @@ use crate::genre::Style;
 use crate::job::{PosterRecord, PosterSpec};
 use crate::model::{Aspect, ModelId};
 use crate::quota::{LimitKind, Limits, usd};
+use crate::slack::interaction::Controls;
 
 const MAX_SECTION_TEXT: usize = 3000;
 /// Our links are far shorter than Slack's limit on an image URL, so only the tests check it.
@@ -261,8 +262,15 @@ fn date_phrase(at: i64) -> String {
     )
 }
 
-/// The finished poster, shared with the channel.
+/// The finished poster, shared with the channel, with the controls of a poster in review that
+/// need nothing more than a click (the modal ones need a bot token; see [`poster_with`]).
 pub(crate) fn poster(result: &PosterResult<'_>) -> Message {
+    poster_with(result, Controls::default())
+}
+
+/// The finished poster, shared with the channel, offering `controls` when `result` asks for
+/// controls at all.
+pub(crate) fn poster_with(result: &PosterResult<'_>, controls: Controls) -> Message {
     let spec = result.spec;
     let title = title_of(spec);
     let alt = truncate(
@@ -315,7 +323,9 @@ pub(crate) fn poster(result: &PosterResult<'_>) -> Message {
         )));
     }
     if let Some(id) = result.controls {
-        blocks.push(crate::slack::interaction::actions_block(id, spec.style));
+        blocks.push(crate::slack::interaction::actions_block(
+            id, spec.style, controls,
+        ));
     }
     blocks.truncate(MAX_BLOCKS);
     Message {
@@ -333,16 +343,31 @@ pub(crate) fn poster(result: &PosterResult<'_>) -> Message {
 
 /// An approved poster: the poster message, rebuilt from its record with a fresh link, with the
 /// controls replaced by who approved it and when. It replaces the message that was clicked.
+///
+/// When `result` asks for controls, the approved poster offers 🖨️ Print, and only that.
 pub(crate) fn approved(result: &PosterResult<'_>, approver_id: &str, at: i64) -> Message {
     let mut message = poster(&PosterResult {
         controls: None,
         ..result.clone()
     });
-    message.blocks.truncate(MAX_BLOCKS - 1);
+    message.blocks.truncate(MAX_BLOCKS - 2);
     message.blocks.push(context(&format!(
         "✅ *Approved* by <@{}> · <!date^{at}^{{date_short_pretty}} at {{time}}|{at}>",
         escape(approver_id)
     )));
+    if let Some(id) = result.controls {
+        let print = Controls {
+            print: true,
+            ..Controls::default()
+        };
+        message
+            .blocks
+            .push(crate::slack::interaction::actions_block(
+                id,
+                result.spec.style,
+                print,
+            ));
+    }
     message.text = format!(
         "✅ {} — approved by <@{}>",
         message.text,
@@ -753,7 +778,25 @@ mod tests {
 
         let approved = approved(&r, "U7", 1_800_000_000);
         assert_eq!(approved.replace_original, Some(true));
-        assert!(approved.blocks.iter().all(|b| b["type"] != "actions"));
+        // The review controls are gone; only Print is offered on an approved poster.
+        let actions: Vec<&Value> = approved
+            .blocks
+            .iter()
+            .filter(|b| b["type"] == "actions")
+            .collect();
+        assert_eq!(actions.len(), 1);
+        assert_eq!(actions[0]["elements"].as_array().unwrap().len(), 1);
+        assert_eq!(actions[0]["elements"][0]["action_id"], "poster.print");
+        assert_within_limits(&approved);
+        let unasked = super::approved(
+            &PosterResult {
+                controls: None,
+                ..r.clone()
+            },
+            "U7",
+            0,
+        );
+        assert!(unasked.blocks.iter().all(|b| b["type"] != "actions"));
         assert!(all_text(&approved).contains("Approved* by <@U7>"));
         assert_eq!(approved.blocks[1]["type"], "image", "the poster stays");
         assert_eq!(

@@ -1,5 +1,6 @@
-//! Interactivity: the buttons and menu on every poster message, and the `block_actions`
-//! payloads Slack sends when someone uses them.
+//! Interactivity: the buttons and menu on every poster message, the `block_actions`
+//! payloads Slack sends when someone uses them, and (through [`parse_interaction`]) the
+//! `view_submission` payloads of the review modals ([`super::modal`]).
 //!
 //! Each control carries only the poster's id (a UUID, far inside Slack's 2,000-character
 //! `value` limit); the poster's full spec is kept with the stored poster and read by the worker,
@@ -12,44 +13,80 @@ use uuid::Uuid;
 use crate::genre::Style;
 
 const ACTION_REGENERATE: &str = "poster.regenerate";
+/// Offered no more (Vary subtle / Vary strong replaced it), but still on older messages.
 const ACTION_VARIATIONS: &str = "poster.variations";
 const ACTION_RESTYLE: &str = "poster.restyle";
 const ACTION_APPROVE: &str = "poster.approve";
+const ACTION_EDIT_WORDS: &str = "poster.edit_words";
+const ACTION_VARY_SUBTLE: &str = "poster.vary_subtle";
+const ACTION_VARY_STRONG: &str = "poster.vary_strong";
+const ACTION_CHANGE_DETAIL: &str = "poster.change_detail";
+const ACTION_PRINT: &str = "poster.print";
 /// The block that holds the controls, so an approval can replace it.
 const ACTIONS_BLOCK_PREFIX: &str = "marquee.actions.";
 /// How many posters one click on Variations makes.
 pub(crate) const VARIATIONS: u8 = 2;
 
-/// The actions block for the poster `id`.
-pub(crate) fn actions_block(id: Uuid, current: Style) -> Value {
-    let options: Vec<Value> = Style::ALL
-        .iter()
-        .filter(|s| **s != current)
-        .map(|s| {
-            json!({
-                "text": {"type": "plain_text", "text": capitalise(s.name())},
-                "value": s.name(),
+/// Which of the controls that not every poster can use a message offers.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub(crate) struct Controls {
+    /// Edit words and Change a detail open a modal, which needs the workspace's bot token
+    /// (`views.open`); without one they are not offered.
+    pub(crate) modals: bool,
+    /// The poster's model can replace a detail of its art (search and replace).
+    pub(crate) change_detail: bool,
+    /// The poster is approved: it offers Print, and nothing that would change it.
+    pub(crate) print: bool,
+}
+
+/// A button whose `value` is the poster's id (far inside Slack's 2,000-character limit).
+fn button(action_id: &str, id: Uuid, text: &str) -> Value {
+    json!({"type": "button", "action_id": action_id, "value": id.to_string(),
+           "text": {"type": "plain_text", "text": text, "emoji": true}})
+}
+
+/// The actions block for the poster `id`, in style `current`, with the controls `controls`
+/// allows. An approved poster offers only Print: the first approval stands, and a new take is
+/// made from the poster's earlier takes.
+pub(crate) fn actions_block(id: Uuid, current: Style, controls: Controls) -> Value {
+    let mut elements = Vec::new();
+    if controls.print {
+        elements.push(button(ACTION_PRINT, id, "🖨️ Print"));
+    } else {
+        let options: Vec<Value> = Style::ALL
+            .iter()
+            .filter(|s| **s != current)
+            .map(|s| {
+                json!({
+                    "text": {"type": "plain_text", "text": capitalise(s.name())},
+                    "value": s.name(),
+                })
             })
-        })
-        .collect();
+            .collect();
+        elements.push(button(ACTION_REGENERATE, id, "🎲 Regenerate"));
+        elements.push(button(ACTION_VARY_SUBTLE, id, "🎞️ Vary subtle"));
+        elements.push(button(ACTION_VARY_STRONG, id, "🎞️ Vary strong"));
+        elements.push(json!({"type": "static_select", "action_id": ACTION_RESTYLE,
+            "placeholder": {"type": "plain_text", "text": "🎨 Restyle…", "emoji": true},
+            "options": options}));
+        if controls.modals {
+            elements.push(button(ACTION_EDIT_WORDS, id, "✏️ Edit words"));
+            if controls.change_detail {
+                elements.push(button(ACTION_CHANGE_DETAIL, id, "🖌️ Change a detail"));
+            }
+        }
+        let mut approve = button(ACTION_APPROVE, id, "✅ Approve");
+        approve["style"] = "primary".into();
+        elements.push(approve);
+    }
     json!({
         "type": "actions",
         "block_id": format!("{ACTIONS_BLOCK_PREFIX}{id}"),
-        "elements": [
-            {"type": "button", "action_id": ACTION_REGENERATE, "value": id.to_string(),
-             "text": {"type": "plain_text", "text": "🎲 Regenerate", "emoji": true}},
-            {"type": "button", "action_id": ACTION_VARIATIONS, "value": id.to_string(),
-             "text": {"type": "plain_text", "text": "🎞️ Variations", "emoji": true}},
-            {"type": "static_select", "action_id": ACTION_RESTYLE,
-             "placeholder": {"type": "plain_text", "text": "🎨 Restyle…", "emoji": true},
-             "options": options},
-            {"type": "button", "action_id": ACTION_APPROVE, "value": id.to_string(), "style": "primary",
-             "text": {"type": "plain_text", "text": "✅ Approve", "emoji": true}},
-        ]
+        "elements": elements,
     })
 }
 
-fn capitalise(name: &str) -> String {
+pub(super) fn capitalise(name: &str) -> String {
     let mut c = name.chars();
     match c.next() {
         Some(f) => f.to_uppercase().chain(c).collect(),
@@ -66,10 +103,34 @@ pub enum Action {
     Approve,
 }
 
-/// A click on one of Marquee's controls, with everything the worker needs.
+/// How far a variation may stray from the take it varies. (A local name until
+/// `crate::model::Strength` lands; the two are the same idea.)
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum VaryStrength {
+    Subtle,
+    Strong,
+}
+
+/// What a click on one of the review controls asks for. Kept apart from [`Action`] until the
+/// front door and the worker handle them, so that [`parse`] and its callers are unchanged: it
+/// acks and ignores these as unsupported.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum Review {
+    /// Open the Edit words modal (with the click's `trigger_id`, within 3 s).
+    EditWords,
+    /// True variations of this take's art.
+    Vary(VaryStrength),
+    /// Open the Change a detail modal.
+    ChangeDetail,
+    /// Print an approved poster.
+    Print,
+}
+
+/// A click on one of Marquee's controls, with everything the worker needs. `A` is [`Action`]
+/// for the controls of old, [`Review`] for the review controls.
 #[derive(Debug, Clone, PartialEq)]
-pub struct Click {
-    pub action: Action,
+pub struct Click<A = Action> {
+    pub action: A,
     /// The poster whose message was clicked.
     pub(crate) source: Uuid,
     pub user_id: String,
@@ -79,6 +140,20 @@ pub struct Click {
     /// The root of the clicked message's thread (the message itself when it is not a reply).
     pub thread_ts: Option<String>,
     pub response_url: String,
+    /// What opens a modal for the clicker: single use, valid for 3 seconds (Slack's "Handling
+    /// user interaction" and `views.open` reference).
+    pub(crate) trigger_id: Option<String>,
+}
+
+/// Anything Slack posts to the interactivity URL that Marquee handles.
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) enum Interaction {
+    /// One of the controls of old: a job for the worker.
+    Click(Click),
+    /// One of the review controls.
+    Review(Click<Review>),
+    /// A review modal was submitted.
+    Submission(super::modal::Submission),
 }
 
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
@@ -95,6 +170,12 @@ pub enum InteractionError {
     BadPosterId,
     #[error("unknown style {0:?}")]
     UnknownStyle(String),
+    #[error("unknown view {0:?}")]
+    UnknownView(String),
+    #[error("the view's private_metadata is not Marquee's")]
+    BadMetadata,
+    #[error("unknown title placement {0:?}")]
+    UnknownPlacement(String),
 }
 
 // What Slack really sends (tests/fixtures/slack/README.md names the sources): every field
@@ -104,8 +185,6 @@ pub enum InteractionError {
 // whose target is also present (`duplicate field`).
 #[derive(Deserialize)]
 struct Payload {
-    #[serde(rename = "type")]
-    kind: String,
     #[serde(default)]
     user: Option<User>,
     /// `null` on org-wide installs (Enterprise Grid); the user's `team_id` names the workspace.
@@ -121,24 +200,26 @@ struct Payload {
     response_url: Option<String>,
     #[serde(default)]
     actions: Option<Vec<ActionPart>>,
+    #[serde(default)]
+    trigger_id: Option<String>,
 }
 
 #[derive(Deserialize)]
-struct User {
-    id: String,
+pub(super) struct User {
+    pub(super) id: String,
     /// The handle; Slack's docs show only this key.
     #[serde(default)]
-    username: Option<String>,
+    pub(super) username: Option<String>,
     /// Sent beside `username` in captured payloads (and alone from a Home tab, per Bolt).
     #[serde(default)]
-    name: Option<String>,
+    pub(super) name: Option<String>,
     #[serde(default)]
-    team_id: Option<String>,
+    pub(super) team_id: Option<String>,
 }
 
 #[derive(Deserialize)]
-struct Id {
-    id: String,
+pub(super) struct Id {
+    pub(super) id: String,
 }
 
 #[derive(Deserialize)]
@@ -177,13 +258,46 @@ struct SelectedOption {
     value: String,
 }
 
-/// Reads the `payload` field of an interaction POST (already verified).
+/// Reads the `payload` field of an interaction POST (already verified): a click on one of the
+/// controls of old. The review controls and modal submissions are [`parse_interaction`]'s;
+/// here they are [`InteractionError::Unsupported`], which the front door acks and ignores.
 pub fn parse(payload: &str) -> Result<Click, InteractionError> {
+    match parse_interaction(payload)? {
+        Interaction::Click(click) => Ok(click),
+        Interaction::Review(click) => Err(InteractionError::Unsupported(format!(
+            "block_actions review control {:?}",
+            click.action
+        ))),
+        Interaction::Submission(_) => Err(InteractionError::Unsupported("view_submission".into())),
+    }
+}
+
+/// Reads the `payload` field of an interaction POST (already verified): a click on any
+/// control, or a review modal's submission.
+pub(crate) fn parse_interaction(payload: &str) -> Result<Interaction, InteractionError> {
+    #[derive(Deserialize)]
+    struct Kind {
+        #[serde(rename = "type")]
+        kind: String,
+    }
+    let kind: Kind =
+        serde_json::from_str(payload).map_err(|e| InteractionError::NotJson(e.to_string()))?;
+    match kind.kind.as_str() {
+        "block_actions" => parse_click(payload),
+        "view_submission" => super::modal::parse_submission(payload).map(Interaction::Submission),
+        _ => Err(InteractionError::Unsupported(kind.kind)),
+    }
+}
+
+/// What an action id asks for.
+enum Asked {
+    Action(Action),
+    Review(Review),
+}
+
+fn parse_click(payload: &str) -> Result<Interaction, InteractionError> {
     let p: Payload =
         serde_json::from_str(payload).map_err(|e| InteractionError::NotJson(e.to_string()))?;
-    if p.kind != "block_actions" {
-        return Err(InteractionError::Unsupported(p.kind));
-    }
     let action = p
         .actions
         .as_deref()
@@ -196,19 +310,23 @@ pub fn parse(payload: &str) -> Result<Click, InteractionError> {
     };
     let source = Uuid::parse_str(source_text).map_err(|_| InteractionError::BadPosterId)?;
     let kind = match action.action_id.as_str() {
-        ACTION_REGENERATE => Action::Regenerate,
-        ACTION_VARIATIONS => Action::Variations,
-        ACTION_APPROVE => Action::Approve,
+        ACTION_REGENERATE => Asked::Action(Action::Regenerate),
+        ACTION_VARIATIONS => Asked::Action(Action::Variations),
+        ACTION_APPROVE => Asked::Action(Action::Approve),
         ACTION_RESTYLE => {
             let chosen = action
                 .selected_option
                 .as_ref()
                 .ok_or(InteractionError::Missing("selected_option"))?;
-            Action::Restyle(
-                Style::parse(&chosen.value)
-                    .ok_or_else(|| InteractionError::UnknownStyle(chosen.value.clone()))?,
-            )
+            Asked::Action(Action::Restyle(Style::parse(&chosen.value).ok_or_else(
+                || InteractionError::UnknownStyle(chosen.value.clone()),
+            )?))
         }
+        ACTION_EDIT_WORDS => Asked::Review(Review::EditWords),
+        ACTION_VARY_SUBTLE => Asked::Review(Review::Vary(VaryStrength::Subtle)),
+        ACTION_VARY_STRONG => Asked::Review(Review::Vary(VaryStrength::Strong)),
+        ACTION_CHANGE_DETAIL => Asked::Review(Review::ChangeDetail),
+        ACTION_PRINT => Asked::Review(Review::Print),
         other => return Err(InteractionError::UnknownAction(other.to_owned())),
     };
     let user = p.user.ok_or(InteractionError::Missing("user"))?;
@@ -232,8 +350,8 @@ pub fn parse(payload: &str) -> Result<Click, InteractionError> {
         });
     // On an org-wide install `team` is null and the clicker's own workspace is the only one.
     let team_id = p.team.map(|t| t.id).or(user.team_id);
-    Ok(Click {
-        action: kind,
+    let click = Click {
+        action: (),
         source,
         user_id: user.id,
         user_name: user.username.or(user.name),
@@ -241,7 +359,28 @@ pub fn parse(payload: &str) -> Result<Click, InteractionError> {
         channel_id,
         thread_ts,
         response_url,
+        trigger_id: p.trigger_id,
+    };
+    Ok(match kind {
+        Asked::Action(action) => Interaction::Click(click.with(action)),
+        Asked::Review(review) => Interaction::Review(click.with(review)),
     })
+}
+
+impl Click<()> {
+    fn with<A>(self, action: A) -> Click<A> {
+        Click {
+            action,
+            source: self.source,
+            user_id: self.user_id,
+            user_name: self.user_name,
+            team_id: self.team_id,
+            channel_id: self.channel_id,
+            thread_ts: self.thread_ts,
+            response_url: self.response_url,
+            trigger_id: self.trigger_id,
+        }
+    }
 }
 
 #[cfg(test)]
@@ -271,11 +410,19 @@ mod tests {
     #[test]
     fn every_control_fits_slacks_limits_and_round_trips() {
         let id = Uuid::new_v4();
-        let block = actions_block(id, Style::Noir);
+        let all = Controls {
+            modals: true,
+            change_detail: true,
+            print: false,
+        };
+        let block = actions_block(id, Style::Noir, all);
         assert!(block["block_id"].as_str().unwrap().len() <= 255);
         let elements = block["elements"].as_array().unwrap();
         assert!(elements.len() <= 25);
         for e in elements {
+            if e["type"] == "button" {
+                assert!(e["text"]["text"].as_str().unwrap().chars().count() <= 75);
+            }
             assert!(e["action_id"].as_str().unwrap().len() <= 255);
             if let Some(v) = e["value"].as_str() {
                 assert!(v.len() <= 2000);
@@ -309,7 +456,103 @@ mod tests {
             assert_eq!(click.user_name.as_deref(), Some("grace"));
             assert_eq!(click.channel_id.as_deref(), Some("C1"));
             assert_eq!(click.thread_ts.as_deref(), Some("1700000000.000200"));
+            assert_eq!(click.trigger_id.as_deref(), Some("1.2.3"));
         }
+        for (action_id, want) in [
+            (ACTION_EDIT_WORDS, Review::EditWords),
+            (ACTION_VARY_SUBTLE, Review::Vary(VaryStrength::Subtle)),
+            (ACTION_VARY_STRONG, Review::Vary(VaryStrength::Strong)),
+            (ACTION_CHANGE_DETAIL, Review::ChangeDetail),
+            (ACTION_PRINT, Review::Print),
+        ] {
+            let payload = payload(
+                json!({"action_id": action_id, "block_id": format!("{ACTIONS_BLOCK_PREFIX}{id}"), "value": id.to_string(), "type": "button", "action_ts": "1"}),
+                None,
+            );
+            let Ok(Interaction::Review(click)) = parse_interaction(&payload) else {
+                panic!("{action_id}: {:?}", parse_interaction(&payload))
+            };
+            assert_eq!(click.action, want);
+            assert_eq!(click.source, id);
+            assert_eq!(click.trigger_id.as_deref(), Some("1.2.3"));
+            assert_eq!(
+                click.response_url,
+                "https://hooks.slack.com/actions/T1/1/abc"
+            );
+            // The front door of today acks and ignores them.
+            assert!(
+                matches!(parse(&payload), Err(InteractionError::Unsupported(_))),
+                "{action_id}"
+            );
+        }
+    }
+
+    /// The action ids of the elements of `block`.
+    fn offered(block: &Value) -> Vec<&str> {
+        block["elements"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|e| e["action_id"].as_str().unwrap())
+            .collect()
+    }
+
+    #[test]
+    fn controls_are_offered_only_where_they_can_work() {
+        let id = Uuid::new_v4();
+        let with = |modals, change_detail, print| {
+            actions_block(
+                id,
+                Style::Horror,
+                Controls {
+                    modals,
+                    change_detail,
+                    print,
+                },
+            )
+        };
+        assert_eq!(
+            offered(&with(false, false, false)),
+            [
+                ACTION_REGENERATE,
+                ACTION_VARY_SUBTLE,
+                ACTION_VARY_STRONG,
+                ACTION_RESTYLE,
+                ACTION_APPROVE
+            ],
+            "no bot token: nothing that opens a modal; Variations is gone"
+        );
+        assert_eq!(
+            offered(&with(false, true, false)),
+            offered(&with(false, false, false)),
+            "Change a detail needs a modal too"
+        );
+        assert_eq!(
+            offered(&with(true, false, false)),
+            [
+                ACTION_REGENERATE,
+                ACTION_VARY_SUBTLE,
+                ACTION_VARY_STRONG,
+                ACTION_RESTYLE,
+                ACTION_EDIT_WORDS,
+                ACTION_APPROVE
+            ]
+        );
+        assert_eq!(
+            offered(&with(true, true, false)),
+            [
+                ACTION_REGENERATE,
+                ACTION_VARY_SUBTLE,
+                ACTION_VARY_STRONG,
+                ACTION_RESTYLE,
+                ACTION_EDIT_WORDS,
+                ACTION_CHANGE_DETAIL,
+                ACTION_APPROVE
+            ]
+        );
+        assert_eq!(offered(&with(true, true, true)), [ACTION_PRINT]);
+        let approve = with(false, false, false)["elements"][4].clone();
+        assert_eq!(approve["style"], "primary");
     }
 
     #[test]
@@ -414,7 +657,12 @@ mod tests {
         assert!(matches!(parse("{"), Err(InteractionError::NotJson(_))));
         assert_eq!(
             parse(r#"{"type":"view_submission"}"#),
-            Err(InteractionError::Unsupported("view_submission".into()))
+            Err(InteractionError::Missing("view")),
+            "a submission with nothing in it is broken"
+        );
+        assert_eq!(
+            parse(r#"{"type":"shortcut"}"#),
+            Err(InteractionError::Unsupported("shortcut".into()))
         );
         assert_eq!(
             parse(&payload(

@@ -11,6 +11,7 @@ pub mod command;
 pub mod form;
 pub mod interaction;
 pub mod manifest;
+pub(crate) mod modal;
 pub mod verify;
 pub(crate) mod web;
 

@@ -3,6 +3,9 @@
 //! (`files.getUploadURLExternal` → upload → `files.completeUploadExternal`) so the image
 //! outlives its link.
 //!
+//! It also opens the review modals (`views.open`) for the front door, with the `trigger_id` of
+//! the click that asked for one.
+//!
 //! Every method is optional for the product: callers fall back to `response_url` delivery
 //! when a call fails, so a missing scope or a channel the bot is not in degrades gracefully.
 
@@ -73,6 +76,14 @@ impl std::fmt::Debug for WebClient {
 
 /// The longest Marquee waits on a `Retry-After` before giving up on the Web API for this call.
 const MAX_RETRY_AFTER: Duration = Duration::from_secs(10);
+/// How long `views.open` may take: a `trigger_id` expires 3 seconds after the click (the
+/// method's reference, `expired_trigger_id`), and the front door must ack within the same 3
+/// seconds, so a slower answer is worth nothing.
+#[cfg_attr(
+    not(test),
+    allow(dead_code, reason = "wired into the front door with issue #12")
+)]
+const VIEWS_OPEN_TIMEOUT: Duration = Duration::from_millis(2500);
 
 impl WebClient {
     pub(crate) fn new(http: reqwest::Client, base: impl Into<String>, token: Secret) -> Self {
@@ -88,6 +99,19 @@ impl WebClient {
         method: &'static str,
         request: reqwest::RequestBuilder,
     ) -> Result<Value, WebError> {
+        self.send_within(method, request, Duration::from_secs(30), MAX_RETRY_AFTER)
+            .await
+    }
+
+    /// Sends `request`, giving each attempt `timeout`, and waiting out one `Retry-After` of at
+    /// most `max_retry_after`.
+    async fn send_within(
+        &self,
+        method: &'static str,
+        request: reqwest::RequestBuilder,
+        timeout: Duration,
+        max_retry_after: Duration,
+    ) -> Result<Value, WebError> {
         let mut attempt = 0;
         loop {
             attempt += 1;
@@ -96,7 +120,7 @@ impl WebClient {
             };
             let response = request
                 .bearer_auth(self.token.expose())
-                .timeout(Duration::from_secs(30))
+                .timeout(timeout)
                 .send()
                 .await
                 .map_err(|source| WebError::Transport {
@@ -113,7 +137,7 @@ impl WebClient {
                     .map(Duration::from_secs)
                     .unwrap_or(Duration::from_secs(1));
                 // Slack rejected the call before doing anything, so one patient retry is safe.
-                if attempt == 1 && retry_after <= MAX_RETRY_AFTER {
+                if attempt == 1 && retry_after <= max_retry_after {
                     tracing::warn!(method, ?retry_after, "slack web api rate limited; waiting");
                     tokio::time::sleep(retry_after).await;
                     continue;
@@ -150,6 +174,31 @@ impl WebClient {
             .header("content-type", "application/json; charset=utf-8")
             .body(body.to_string());
         self.send(method, request).await
+    }
+
+    /// Opens `view` (a modal) for the person whose click carried `trigger_id`: `views.open`
+    /// with a JSON body `{trigger_id, view}` (the method's reference; no scope needed). Slack
+    /// answers `expired_trigger_id` after 3 seconds, `exchanged_trigger_id` for a trigger
+    /// already used and `invalid_arguments` for a view it refuses, with details under
+    /// `response_metadata.messages`. A rate limit is not waited out: the trigger would expire.
+    #[cfg_attr(
+        not(test),
+        allow(dead_code, reason = "wired into the front door with issue #12")
+    )]
+    pub(crate) async fn open_view(&self, trigger_id: &str, view: &Value) -> Result<(), WebError> {
+        let method = "views.open";
+        let request = self
+            .http
+            .post(format!("{}/{method}", self.base))
+            .header("content-type", "application/json; charset=utf-8")
+            .body(json!({"trigger_id": trigger_id, "view": view}).to_string());
+        let answer = self
+            .send_within(method, request, VIEWS_OPEN_TIMEOUT, Duration::ZERO)
+            .await;
+        if let Err(WebError::Api { error, .. }) = &answer {
+            tracing::warn!(method, error, "slack refused to open a modal");
+        }
+        answer.map(|_| ())
     }
 
     /// The members of Slack user group `group` (`S…`): `usergroups.users.list`, which needs
@@ -451,6 +500,47 @@ mod tests {
         assert!(!shown.contains(&base), "{shown}");
         assert!(!shown.contains("/api/chat.postMessage"), "{shown}");
         assert!(!format!("{client:?}").contains(TOKEN));
+    }
+
+    #[tokio::test]
+    async fn a_modal_is_opened_with_the_trigger_and_slacks_refusals_keep_their_code() {
+        let (web, api) = web_api(vec![
+            axum::Json(
+                serde_json::from_str::<Value>(include_str!(
+                    "../../tests/fixtures/slack/views_open_response.json"
+                ))
+                .unwrap(),
+            )
+            .into_response(),
+            slack_error("expired_trigger_id"),
+            rate_limited("1"),
+        ])
+        .await;
+        let view = json!({"type": "modal", "title": {"type": "plain_text", "text": "Edit the words"}, "blocks": []});
+        web.open_view("8123456789012.7123456789012.5f0c2a9b", &view)
+            .await
+            .expect("opened");
+        let err = web
+            .open_view("8123456789012.7123456789012.5f0c2a9b", &view)
+            .await
+            .unwrap_err();
+        assert_eq!(err.code(), Some("expired_trigger_id"));
+        let started = Instant::now();
+        let err = web.open_view("1.2.3", &view).await.unwrap_err();
+        assert!(matches!(err, WebError::RateLimited { .. }), "{err:?}");
+        assert!(
+            started.elapsed() < Duration::from_millis(900),
+            "a trigger lives 3 s: no waiting"
+        );
+        let seen = api.seen();
+        assert_eq!(seen.len(), 3, "no retry");
+        let (method, auth, content_type, body) = &seen[0];
+        assert_eq!(method, "views.open");
+        assert_eq!(auth, &format!("Bearer {TOKEN}"));
+        assert_eq!(content_type, "application/json; charset=utf-8");
+        let body: Value = serde_json::from_str(body).unwrap();
+        assert_eq!(body["trigger_id"], "8123456789012.7123456789012.5f0c2a9b");
+        assert_eq!(body["view"], view);
     }
 
     #[tokio::test]

@@ -1,12 +1,15 @@
 //! The Slack stand-in proves itself: its Web API side (`chat.postMessage`, `chat.update`, the
-//! external file upload) and the Block Kit limits shared with `response_url` posts are driven
-//! with reqwest, with the same requests the product sends, and must answer as Slack does.
+//! external file upload, `views.open` and the submission of an opened view) and the Block Kit
+//! limits shared with `response_url` posts are driven with reqwest, with the same requests the
+//! product sends, and must answer as Slack does.
 
 use std::time::Duration;
 
 use crate::support;
 use crate::support::slack::Slack;
-use crate::support::slack_api::{ApiFault, Auth, DEFAULT_CHANNEL};
+use crate::support::slack_api::{
+    ApiFault, Auth, DEFAULT_CHANNEL, Field, ViewAnswer, expired_trigger, issue_trigger,
+};
 use axum::Router;
 use axum::routing::get;
 use serde_json::{Value, json};
@@ -830,6 +833,331 @@ async fn clicks_are_built_in_slacks_shape_from_slacks_copy() {
         json!({"response_type": "ephemeral", "text": "Regenerating…", "replace_original": false});
     assert_eq!(respond(&answer_url, &answer).await, 200);
     assert_eq!(slack.messages(&answer_url).len(), 1);
+
+    // A click's trigger opens one modal, for the person who clicked.
+    let (_, opened) = open(&slack, button["trigger_id"].as_str().unwrap(), modal()).await;
+    assert_eq!(opened["ok"], true, "{opened}");
+    let view = slack.api().opened_views().pop().unwrap();
+    assert_eq!(view.user, button["user"]);
+}
+
+/// A modal in the shape of Marquee's review modals: a text input, a multiline optional one, a
+/// static select and a radio group, each pre-filled.
+fn modal() -> Value {
+    let plain = |t: &str| json!({"type": "plain_text", "text": t});
+    let option = |t: &str, v: &str| json!({"text": plain(t), "value": v});
+    json!({
+        "type": "modal",
+        "callback_id": "marquee.edit_words",
+        "title": plain("Edit the words"),
+        "submit": plain("Set the type"),
+        "close": plain("Cancel"),
+        "private_metadata": "{\"p\":\"3f2b8c4e-9d1a-4e6b-8f7c-2a5d9e1b4c60\"}",
+        "blocks": [
+            {"type": "context", "elements": [plain("Same art, no charge.")]},
+            {"type": "input", "block_id": "marquee.title", "label": plain("Title"), "optional": true,
+             "element": {"type": "plain_text_input", "action_id": "title", "max_length": 80, "initial_value": "The Keeper"}},
+            {"type": "input", "block_id": "marquee.tagline", "label": plain("Tagline"), "optional": true,
+             "hint": plain("One line."),
+             "element": {"type": "plain_text_input", "action_id": "tagline", "max_length": 140, "initial_value": "It remembers"}},
+            {"type": "input", "block_id": "marquee.credits", "label": plain("Billing block"), "optional": true,
+             "element": {"type": "plain_text_input", "action_id": "credits", "multiline": true, "max_length": 400}},
+            {"type": "input", "block_id": "marquee.look", "label": plain("Look of the type"),
+             "element": {"type": "static_select", "action_id": "look", "placeholder": plain("Choose"),
+                         "options": [option("Noir", "noir"), option("Horror", "horror")],
+                         "initial_option": option("Horror", "horror")}},
+            {"type": "input", "block_id": "marquee.placement", "label": plain("Where the title sits"),
+             "element": {"type": "radio_buttons", "action_id": "placement",
+                         "options": [option("At the top", "top"), option("At the bottom", "bottom")],
+                         "initial_option": option("At the top", "top")}},
+        ],
+    })
+}
+
+async fn open(slack: &Slack, trigger_id: &str, view: Value) -> (u16, Value) {
+    call(
+        slack,
+        "views.open",
+        Some(&slack.bot_token()),
+        json!({"trigger_id": trigger_id, "view": view}),
+    )
+    .await
+}
+
+fn reviewer() -> Value {
+    json!({"id": "U0002", "username": "reviewer", "name": "reviewer", "team_id": "T0001"})
+}
+
+#[tokio::test]
+async fn views_open_takes_a_fresh_trigger_once() {
+    let slack = slack();
+    let trigger = issue_trigger(reviewer());
+    let (status, answer) = call(
+        &slack,
+        "views.open",
+        None,
+        json!({"trigger_id": trigger, "view": modal()}),
+    )
+    .await;
+    assert_eq!(
+        (status, answer["error"].as_str()),
+        (200, Some("not_authed"))
+    );
+
+    let (status, answer) = open(&slack, &trigger, modal()).await;
+    assert_eq!(status, 200);
+    assert_eq!(answer["ok"], true, "{answer}");
+    // The reference's success response: the view as Slack keeps it.
+    let fixture: Value =
+        serde_json::from_str(include_str!("../fixtures/slack/views_open_response.json")).unwrap();
+    let keys = |v: &Value| {
+        let mut k: Vec<String> = v.as_object().unwrap().keys().cloned().collect();
+        k.sort();
+        k
+    };
+    let mut expected = keys(&fixture["view"]);
+    // bolt-python's view_submission bodies show two more keys on Slack's copy of a view.
+    expected.extend([
+        "app_installed_team_id".to_owned(),
+        "previous_view_id".to_owned(),
+    ]);
+    expected.sort();
+    assert_eq!(keys(&answer["view"]), expected);
+    assert!(answer["view"]["id"].as_str().unwrap().starts_with('V'));
+    assert_eq!(answer["view"]["root_view_id"], answer["view"]["id"]);
+    assert_eq!(answer["view"]["state"], json!({"values": []}));
+    let blocks = answer["view"]["blocks"].as_array().unwrap();
+    assert!(blocks.iter().all(|b| b["block_id"].is_string()));
+    assert_eq!(blocks[1]["optional"], true);
+    assert_eq!(blocks[4]["optional"], false, "Slack's copy says so");
+    assert_eq!(
+        blocks[1]["element"]["dispatch_action_config"],
+        json!({"trigger_actions_on": ["on_enter_pressed"]})
+    );
+    assert_eq!(blocks[1]["label"]["emoji"], true);
+
+    let (_, again) = open(&slack, &trigger, modal()).await;
+    assert_eq!(again["error"], "exchanged_trigger_id");
+    let (_, old) = open(&slack, &expired_trigger(reviewer()), modal()).await;
+    assert_eq!(old["error"], "expired_trigger_id");
+    let (_, unknown) = open(&slack, "1234567890123.1234567890123.abcdef", modal()).await;
+    assert_eq!(unknown["error"], "invalid_trigger_id");
+    let (_, malformed) = open(&slack, "not-a-trigger", modal()).await;
+    assert_eq!(malformed["error"], "invalid_trigger_id");
+    let (_, missing) = call(
+        &slack,
+        "views.open",
+        Some(&slack.bot_token()),
+        json!({"view": modal()}),
+    )
+    .await;
+    assert_eq!(missing["error"], "invalid_arguments");
+    assert_eq!(slack.api().opened_views().len(), 1);
+    assert_eq!(slack.api().calls_to("views.open").len(), 7);
+}
+
+#[tokio::test]
+async fn views_open_judges_the_view_as_slack_does() {
+    let slack = slack();
+    type Break = fn(&mut Value);
+    let cases: [(Break, &str); 13] = [
+        (
+            |v| {
+                v["title"]["text"] = "A title of 25 characters"
+                    .to_owned()
+                    .replace("A ", "A  ")
+                    .into()
+            },
+            "must be less than 25 characters [json-pointer:/view/title/text]",
+        ),
+        (
+            |v| {
+                v.as_object_mut().unwrap().remove("submit");
+            },
+            "must define submit to use input block [json-pointer:/view/blocks/1/input]",
+        ),
+        (
+            |v| v["blocks"] = json!(vec![json!({"type": "divider"}); 101]),
+            "no more than 100 items allowed [json-pointer:/view/blocks]",
+        ),
+        (
+            |v| v["private_metadata"] = "m".repeat(3001).into(),
+            "must be less than 3001 characters [json-pointer:/view/private_metadata]",
+        ),
+        (
+            |v| v["callback_id"] = "c".repeat(256).into(),
+            "must be less than 256 characters [json-pointer:/view/callback_id]",
+        ),
+        (
+            |v| v["type"] = "home".into(),
+            "unsupported type: home [json-pointer:/view/type]",
+        ),
+        (
+            |v| v["hash"] = "1.abc".into(),
+            "invalid additional property: hash [json-pointer:/view/hash]",
+        ),
+        (
+            |v| v["blocks"][4]["element"]["initial_option"]["value"] = "western".into(),
+            "must match one of the options [json-pointer:/view/blocks/4/element/initial_option]",
+        ),
+        (
+            |v| {
+                let option = v["blocks"][5]["element"]["options"][0].clone();
+                v["blocks"][5]["element"]["options"] = json!(vec![option; 11]);
+            },
+            "no more than 10 items allowed [json-pointer:/view/blocks/5/element/options]",
+        ),
+        (
+            |v| v["blocks"][1]["element"]["max_length"] = 3001.into(),
+            "must be between 1 and 3000 [json-pointer:/view/blocks/1/element/max_length]",
+        ),
+        (
+            |v| v["blocks"][1]["element"]["initial_value"] = "t".repeat(81).into(),
+            "must be no longer than max_length (80) [json-pointer:/view/blocks/1/element/initial_value]",
+        ),
+        (
+            |v| v["blocks"][2]["label"]["text"] = "l".repeat(2001).into(),
+            "must be less than 2001 characters [json-pointer:/view/blocks/2/label/text]",
+        ),
+        (
+            |v| v["blocks"][2]["element"] = json!({"type": "button", "action_id": "b", "text": {"type": "plain_text", "text": "B"}}),
+            "unsupported type: button [json-pointer:/view/blocks/2/element/type]",
+        ),
+    ];
+    for (i, (break_it, expected)) in cases.into_iter().enumerate() {
+        let mut view = modal();
+        break_it(&mut view);
+        let (status, answer) = open(&slack, &issue_trigger(reviewer()), view).await;
+        assert_eq!(status, 200, "case {i}");
+        assert_eq!(answer["error"], "invalid_arguments", "case {i}: {answer}");
+        let errors = errors(&answer);
+        assert!(
+            errors.contains(expected),
+            "case {i}: {expected} not in {errors}"
+        );
+    }
+    assert!(slack.api().opened_views().is_empty());
+}
+
+#[tokio::test]
+async fn an_opened_view_is_submitted_in_slacks_shape() {
+    let slack = slack();
+    let (_, answer) = open(&slack, &issue_trigger(reviewer()), modal()).await;
+    let id = answer["view"]["id"].as_str().unwrap();
+    let opened = slack
+        .api()
+        .wait_for_view("3f2b8c4e", Duration::from_secs(1))
+        .await;
+    assert_eq!(opened.id, id);
+    assert_eq!(opened.callback_id(), "marquee.edit_words");
+    assert!(opened.trigger_age < support::slack_api::TRIGGER_LIFETIME);
+    assert_eq!(
+        opened.input("marquee.look")["element"]["type"],
+        "static_select"
+    );
+
+    let form = slack
+        .api()
+        .view_submission(
+            id,
+            &[
+                ("marquee.title", Field::Text("The Keeper Returns")),
+                ("marquee.tagline", Field::Text("")),
+                ("marquee.look", Field::Choose("noir")),
+            ],
+        )
+        .unwrap();
+    let fields: Vec<(String, String)> = serde_urlencoded::from_str(&form).unwrap();
+    assert_eq!(fields.len(), 1);
+    assert_eq!(fields[0].0, "payload");
+    let payload: Value = serde_json::from_str(&fields[0].1).unwrap();
+    let fixture: Value = serde_json::from_str(include_str!(
+        "../fixtures/slack/view_submission_edit_words.json"
+    ))
+    .unwrap();
+    let keys = |v: &Value| {
+        let mut k: Vec<String> = v.as_object().unwrap().keys().cloned().collect();
+        k.sort();
+        k
+    };
+    assert_eq!(keys(&payload), keys(&fixture));
+    assert_eq!(keys(&payload["view"]), keys(&fixture["view"]));
+    assert_eq!(keys(&payload["user"]), keys(&fixture["user"]));
+    assert_eq!(
+        payload["user"],
+        reviewer(),
+        "the person the view was opened for"
+    );
+    assert_eq!(payload["type"], "view_submission");
+    assert_eq!(payload["view"]["id"], id);
+    assert_eq!(
+        payload["view"]["private_metadata"],
+        modal()["private_metadata"]
+    );
+    let values = &payload["view"]["state"]["values"];
+    assert_eq!(
+        values["marquee.title"]["title"],
+        json!({"type": "plain_text_input", "value": "The Keeper Returns"})
+    );
+    assert_eq!(
+        values["marquee.tagline"]["tagline"],
+        json!({"type": "plain_text_input", "value": null}),
+        "a cleared input is null"
+    );
+    assert_eq!(
+        values["marquee.credits"]["credits"],
+        json!({"type": "plain_text_input", "value": null}),
+        "never filled"
+    );
+    assert_eq!(values["marquee.look"]["look"]["type"], "static_select");
+    assert_eq!(
+        values["marquee.look"]["look"]["selected_option"]["value"],
+        "noir"
+    );
+    assert_eq!(
+        values["marquee.placement"]["placement"],
+        json!({"type": "radio_buttons", "selected_option": {"text": {"type": "plain_text", "text": "At the top", "emoji": true}, "value": "top"}}),
+        "untouched: its initial option"
+    );
+    // The submission's own trigger can open a modal, as Slack's can.
+    let (_, next) = open(&slack, payload["trigger_id"].as_str().unwrap(), modal()).await;
+    assert_eq!(next["ok"], true, "{next}");
+
+    // The app's answer: field errors keep the view open, keyed by its input blocks only.
+    let api = slack.api();
+    let errors = json!({"response_action": "errors", "errors": {"marquee.title": "Too long"}});
+    assert!(matches!(
+        api.view_answer(id, 200, &errors),
+        Ok(ViewAnswer::Errors(_))
+    ));
+    let stray = json!({"response_action": "errors", "errors": {"title": "Too long"}});
+    assert!(api.view_answer(id, 200, &stray).is_err());
+    assert!(api.view_answer(id, 500, &Value::Null).is_err());
+    assert!(api.view_answer(id, 200, &json!({"ok": true})).is_err());
+
+    // What Slack's client refuses before sending anything.
+    let refused =
+        |fields: &[(&str, Field<'_>)]| slack.api().view_submission(id, fields).unwrap_err();
+    assert!(refused(&[("marquee.title", Field::Text(&"t".repeat(81)))]).contains("at most 80"));
+    let mut required = modal();
+    required["blocks"][1]["optional"] = false.into();
+    let (_, answer) = open(&slack, &issue_trigger(reviewer()), required).await;
+    let strict = answer["view"]["id"].as_str().unwrap();
+    let err = slack
+        .api()
+        .view_submission(strict, &[("marquee.title", Field::Text(""))])
+        .unwrap_err();
+    assert!(err.contains("required"), "{err}");
+
+    // An empty 200 closes the modal; nothing more can be submitted from it.
+    assert_eq!(
+        api.view_answer(id, 200, &Value::Null),
+        Ok(ViewAnswer::Closed)
+    );
+    let closed = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+        slack.api().view_submission(id, &[])
+    }));
+    assert!(closed.is_err(), "a closed view cannot be submitted");
 }
 
 #[tokio::test]

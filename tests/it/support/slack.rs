@@ -18,7 +18,9 @@
 //!
 //! It also plays Slack towards Marquee: [`Slack::normalise`] gives Slack's stored copy of a
 //! message it received, [`Slack::block_actions`] a signed-ready click payload in Slack's shape
-//! (`tests/fixtures/slack/`), and the request-signing helpers sign it.
+//! (`tests/fixtures/slack/`) with a `trigger_id` good for one `views.open` within 3 seconds,
+//! [`super::slack_api::SlackApi::view_submission`] the payload of submitting a modal Marquee
+//! opened, and the request-signing helpers sign them.
 
 use std::collections::HashMap;
 use std::net::SocketAddr;
@@ -399,12 +401,14 @@ impl Slack {
             message["parent_user_id"] = "U0001MARQ".into();
             container["thread_ts"] = thread_ts.into();
         }
-        payload["user"] =
+        let user =
             json!({"id": "U0002", "username": "reviewer", "name": "reviewer", "team_id": "T0001"});
+        payload["user"] = user.clone();
         payload["api_app_id"] = "A0001".into();
         payload["token"] = "legacy-verification-token".into();
         payload["container"] = container;
-        payload["trigger_id"] = format!("{}.{}", fastrand::u64(..), super::random_token(16)).into();
+        // Good for one `views.open` within 3 seconds, for this user, as Slack's is.
+        payload["trigger_id"] = super::slack_api::issue_trigger(user).into();
         payload["team"] = json!({"id": "T0001", "domain": "marquee-test"});
         payload["enterprise"] = Value::Null;
         payload["is_enterprise_install"] = false.into();
@@ -835,6 +839,14 @@ pub const MAX_PLACEHOLDER: usize = 150;
 /// the docs and `@slack/types` still say 75 for `value`, the current page says 150).
 pub const MAX_OPTION_TEXT: usize = 75;
 pub const MAX_OPTION_VALUE: usize = 150;
+/// An input block's `label` and `hint` (`.../blocks/input-block`).
+pub const MAX_INPUT_LABEL: usize = 2000;
+/// Radio buttons' `options` (`.../block-elements/radio-button-group-element`; @slack/types:
+/// "A maximum of 10 options are allowed").
+pub const MAX_RADIO_OPTIONS: usize = 10;
+/// A plain-text input's `min_length`/`max_length` bound (`.../block-elements/
+/// plain-text-input-element`: "between 1 and 3000, inclusive").
+pub const MAX_TEXT_INPUT_LENGTH: u64 = 3000;
 
 /// Every block type in the Block Kit reference ("Blocks" page and one page per block), with the
 /// keys each accepts on input. Slack refuses any other type, and any other key, with
@@ -923,13 +935,59 @@ const STATIC_SELECT_KEYS: &[&str] = &[
     "placeholder",
 ];
 const OPTION_KEYS: &[&str] = &["text", "value", "description", "url"];
+/// "Radio button group element" reference.
+const RADIO_BUTTONS_KEYS: &[&str] = &[
+    "type",
+    "action_id",
+    "options",
+    "initial_option",
+    "confirm",
+    "focus_on_load",
+];
+/// "Plain-text input element" reference.
+const PLAIN_TEXT_INPUT_KEYS: &[&str] = &[
+    "type",
+    "action_id",
+    "initial_value",
+    "multiline",
+    "min_length",
+    "max_length",
+    "dispatch_action_config",
+    "focus_on_load",
+    "placeholder",
+];
+/// The elements an input block holds ("Input block" reference, "element": "See above for full
+/// list").
+const INPUT_ELEMENTS: &[&str] = &[
+    "checkboxes",
+    "datepicker",
+    "datetimepicker",
+    "email_text_input",
+    "file_input",
+    "multi_static_select",
+    "multi_external_select",
+    "multi_users_select",
+    "multi_conversations_select",
+    "multi_channels_select",
+    "number_input",
+    "plain_text_input",
+    "radio_buttons",
+    "rich_text_input",
+    "static_select",
+    "external_select",
+    "users_select",
+    "conversations_select",
+    "channels_select",
+    "timepicker",
+    "url_text_input",
+];
 
 /// Collects Block Kit violations in Slack's own wording, each with a JSON pointer.
-struct Violations(Vec<String>);
+pub(crate) struct Violations(pub(crate) Vec<String>);
 
 impl Violations {
     /// Refuses every key of `object` not in `keys`.
-    fn only_keys(&mut self, object: &Value, keys: &[&str], pointer: &str) {
+    pub(crate) fn only_keys(&mut self, object: &Value, keys: &[&str], pointer: &str) {
         for key in object.as_object().into_iter().flat_map(|o| o.keys()) {
             if !keys.contains(&key.as_str()) {
                 self.push(
@@ -940,17 +998,31 @@ impl Violations {
         }
     }
 
-    fn push(&mut self, what: &str, pointer: &str) {
+    pub(crate) fn push(&mut self, what: &str, pointer: &str) {
         self.0.push(format!("{what} [json-pointer:{pointer}]"));
     }
 
     /// Checks a string against a limit of `max` characters (Slack counts characters, not bytes).
-    fn max_len(&mut self, value: Option<&str>, max: usize, pointer: &str) {
+    pub(crate) fn max_len(&mut self, value: Option<&str>, max: usize, pointer: &str) {
         if value.is_some_and(|v| v.chars().count() > max) {
             self.push(
                 &format!("must be less than {} characters", max + 1),
                 pointer,
             );
+        }
+    }
+
+    /// A text object that must be `plain_text`, with text of at most `max` characters.
+    pub(crate) fn plain_text(&mut self, object: &Value, max: usize, pointer: &str) {
+        if object.get("type").and_then(Value::as_str) != Some("plain_text") {
+            self.push(
+                "must be a plain_text text object",
+                &format!("{pointer}/type"),
+            );
+        }
+        match text_of(object) {
+            None => self.push("missing required field: text", pointer),
+            Some(text) => self.max_len(Some(text), max, &format!("{pointer}/text")),
         }
     }
 
@@ -973,10 +1045,23 @@ fn validate(body: &Value) -> Result<(), Vec<String>> {
     let Some(blocks) = blocks.as_array() else {
         return Err(vec!["must be an array [json-pointer:/blocks]".into()]);
     };
+    let errors = validate_blocks(blocks, MAX_BLOCKS, "/blocks");
+    if errors.is_empty() {
+        Ok(())
+    } else {
+        Err(errors)
+    }
+}
+
+/// Judges `blocks` (at JSON pointer `pointer`: `/blocks` in a message, `/view/blocks` in a
+/// view), allowing at most `max_blocks` of them (50 in a message, 100 in a modal).
+pub(crate) fn validate_blocks(blocks: &[Value], max_blocks: usize, pointer: &str) -> Vec<String> {
     let mut v = Violations(Vec::new());
-    v.max_items(Some(blocks), MAX_BLOCKS, "/blocks");
+    if blocks.len() > max_blocks {
+        v.push(&format!("no more than {max_blocks} items allowed"), pointer);
+    }
     for (i, block) in blocks.iter().enumerate() {
-        let at = format!("/blocks/{i}");
+        let at = format!("{pointer}/{i}");
         if let Some(kind) = block.get("type").and_then(Value::as_str) {
             match BLOCK_KEYS.iter().find(|(k, _)| *k == kind) {
                 None => {
@@ -1051,11 +1136,38 @@ fn validate(body: &Value) -> Result<(), Vec<String>> {
                     }
                 }
             },
+            Some("input") => {
+                // The "Input block" reference: `label` (plain_text, ≤ 2000) and `element` are
+                // required, `hint` is plain_text ≤ 2000, and only input elements fit.
+                match block.get("label") {
+                    None => v.push("missing required field: label", &at),
+                    Some(label) => v.plain_text(label, MAX_INPUT_LABEL, &format!("{at}/label")),
+                }
+                if let Some(hint) = block.get("hint") {
+                    v.plain_text(hint, MAX_INPUT_LABEL, &format!("{at}/hint"));
+                }
+                match block.get("element") {
+                    None => v.push("missing required field: element", &at),
+                    Some(element) => {
+                        let kind = element
+                            .get("type")
+                            .and_then(Value::as_str)
+                            .unwrap_or_default();
+                        if !INPUT_ELEMENTS.contains(&kind) {
+                            v.push(
+                                &format!("unsupported type: {kind}"),
+                                &format!("{at}/element/type"),
+                            );
+                        }
+                        validate_element(&mut v, element, &format!("{at}/element"));
+                    }
+                }
+            }
             Some(_) => {}
             None => v.push("missing required field: type", &at),
         }
     }
-    if v.0.is_empty() { Ok(()) } else { Err(v.0) }
+    v.0
 }
 
 /// The interactive elements Marquee may send (buttons, static selects); others pass unchecked.
@@ -1106,6 +1218,101 @@ fn validate_element(v: &mut Violations, element: &Value, at: &str) {
             }
             if let Some(initial) = element.get("initial_option") {
                 validate_option(v, initial, &format!("{at}/initial_option"));
+                // "A single option that exactly matches one of the options within `options` or
+                // `option_groups`" (@slack/types `StaticSelect.initial_option`; the "Select menu
+                // element" reference).
+                let grouped = groups
+                    .into_iter()
+                    .flatten()
+                    .filter_map(|g| g.get("options").and_then(Value::as_array))
+                    .flatten();
+                if !options
+                    .into_iter()
+                    .flatten()
+                    .chain(grouped)
+                    .any(|o| o == initial)
+                {
+                    v.push(
+                        "must match one of the options",
+                        &format!("{at}/initial_option"),
+                    );
+                }
+            }
+        }
+        Some("radio_buttons") => {
+            // The "Radio button group element" reference and @slack/types `RadioButtons`:
+            // `options` (1 to 10), `initial_option` exactly one of them.
+            v.only_keys(element, RADIO_BUTTONS_KEYS, at);
+            match element.get("options").and_then(Value::as_array) {
+                None => v.push("missing required field: options", at),
+                Some(options) => {
+                    if options.is_empty() {
+                        v.push("must provide at least 1 items", &format!("{at}/options"));
+                    }
+                    v.max_items(Some(options), MAX_RADIO_OPTIONS, &format!("{at}/options"));
+                    for (k, option) in options.iter().enumerate() {
+                        validate_option(v, option, &format!("{at}/options/{k}"));
+                    }
+                    if let Some(initial) = element.get("initial_option") {
+                        validate_option(v, initial, &format!("{at}/initial_option"));
+                        if !options.contains(initial) {
+                            v.push(
+                                "must match one of the options",
+                                &format!("{at}/initial_option"),
+                            );
+                        }
+                    }
+                }
+            }
+        }
+        Some("plain_text_input") => {
+            // The "Plain-text input element" reference: `min_length` 0..=3000, `max_length`
+            // 1..=3000, a placeholder ≤ 150.
+            v.only_keys(element, PLAIN_TEXT_INPUT_KEYS, at);
+            let number = |name: &str| element.get(name).map(|n| n.as_u64());
+            let max = match number("max_length") {
+                None => None,
+                Some(Some(n)) if (1..=MAX_TEXT_INPUT_LENGTH).contains(&n) => Some(n),
+                Some(_) => {
+                    v.push(
+                        &format!("must be between 1 and {MAX_TEXT_INPUT_LENGTH}"),
+                        &format!("{at}/max_length"),
+                    );
+                    None
+                }
+            };
+            let min = match number("min_length") {
+                None => None,
+                Some(Some(n)) if n <= MAX_TEXT_INPUT_LENGTH => Some(n),
+                Some(_) => {
+                    v.push(
+                        &format!("must be between 0 and {MAX_TEXT_INPUT_LENGTH}"),
+                        &format!("{at}/min_length"),
+                    );
+                    None
+                }
+            };
+            // Not in the reference: a field that could never be valid, or one pre-filled with
+            // text its own limit refuses. Slack's behaviour is undocumented, so the stand-in
+            // is strict (this file's rule).
+            if let (Some(min), Some(max)) = (min, max)
+                && min > max
+            {
+                v.push(
+                    "min_length must not exceed max_length",
+                    &format!("{at}/min_length"),
+                );
+            }
+            if let (Some(initial), Some(max)) = (str_field("initial_value"), max)
+                && initial.chars().count() as u64 > max
+            {
+                v.push(
+                    &format!("must be no longer than max_length ({max})"),
+                    &format!("{at}/initial_value"),
+                );
+            }
+            if let Some(placeholder) = element.get("placeholder") {
+                v.plain_text(placeholder, MAX_PLACEHOLDER, &format!("{at}/placeholder"));
             }
         }
         Some(_) => {}
@@ -1226,7 +1433,9 @@ pub fn signature(secret: &str, timestamp: i64, body: &[u8]) -> String {
 
 /// The form body Slack posts for `/poster <text>`, with `response_url`.
 pub fn slash_command_body(text: &str, response_url: &str) -> String {
-    let trigger = format!("{}.{}", fastrand::u64(..), super::random_token(16));
+    let trigger = super::slack_api::issue_trigger(
+        json!({"id": "U0001", "username": "tester", "name": "tester", "team_id": "T0001"}),
+    );
     serde_urlencoded::to_string([
         ("token", "legacy-verification-token"),
         ("team_id", "T0001"),

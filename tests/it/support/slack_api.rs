@@ -1,7 +1,14 @@
 //! Stand-in for the part of Slack's Web API that Marquee may call with a bot token:
-//! `chat.postMessage`, `chat.update`, and the three-step external file upload
+//! `chat.postMessage`, `chat.update`, the three-step external file upload
 //! (`files.getUploadURLExternal`, a POST of the bytes to the `upload_url` it returns, then
-//! `files.completeUploadExternal`).
+//! `files.completeUploadExternal`), and `views.open` for the review modals.
+//!
+//! Modals: every `trigger_id` the stand-in hands out (in a click's `block_actions` payload, a
+//! slash command, a `view_submission`) is remembered with who it belongs to and when it was
+//! issued; `views.open` takes it once, within 3 seconds, and judges the view as Slack's "Modal
+//! views" reference and the Block Kit references do. An opened view is kept as Slack keeps it
+//! ([`OpenedView`]), and [`SlackApi::view_submission`] builds the payload Slack posts when the
+//! person submits it, after the checks Slack's client makes before letting them.
 //!
 //! The `response_url` stand-in's server also serves this part, at `base_url()` + `/api/<method>`.
 //! It answers as Slack does: API errors come back as HTTP 200 with `{"ok":false,"error":...}`,
@@ -18,8 +25,8 @@
 //! ([`ApiCall::notes`]); tests can assert that there are none.
 
 use std::collections::HashMap;
-use std::sync::{Arc, Mutex, MutexGuard};
-use std::time::{Duration, SystemTime};
+use std::sync::{Arc, LazyLock, Mutex, MutexGuard};
+use std::time::{Duration, Instant, SystemTime};
 
 use super::faults::FaultRules;
 
@@ -31,7 +38,9 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::post;
 use serde_json::{Map, Value, json};
 
-use super::slack::{ImageFetch, Rejection, broadcast_violations, check_message};
+use super::slack::{
+    ImageFetch, Rejection, Violations, broadcast_violations, check_message, validate_blocks,
+};
 
 /// The bot scopes `manifest/manifest.yaml` asks for: what an installed token is granted, no
 /// more. (The file is read as lines: the `bot:` list under `oauth_config.scopes`.)
@@ -150,6 +159,8 @@ pub struct UploadedFile {
 
 struct Inner {
     token: String,
+    /// Every view opened, oldest first.
+    views: Vec<OpenedView>,
     /// Channel ID → whether the bot is a member. Channels missing here do not exist.
     channels: HashMap<String, bool>,
     /// Channels that are private (the rest are public).
@@ -184,6 +195,7 @@ impl SlackApi {
     pub(crate) fn new() -> SlackApi {
         let inner = Inner {
             token: format!("xoxb-test-{}", super::random_token(24)),
+            views: Vec::new(),
             channels: HashMap::from([(DEFAULT_CHANNEL.to_string(), true)]),
             private: std::collections::HashSet::new(),
             scopes: manifest_bot_scopes(),
@@ -605,6 +617,7 @@ async fn api_call(
                 "chat.update" => update_message(&app, &args).await,
                 "files.getUploadURLExternal" => get_upload_url(&app, &args),
                 "files.completeUploadExternal" => complete_upload(&app, &args).await,
+                "views.open" => open_view(&app.api, &args),
                 _ => Outcome::fail("unknown_method", &[]),
             },
         },
@@ -1147,4 +1160,562 @@ async fn complete_upload(app: &ApiApp, args: &Args) -> Outcome {
     outcome.notes = notes;
     outcome.images = images;
     outcome
+}
+
+// ---------------------------------------------------------------------------------------------
+// Modals: triggers, views.open, and submitting an opened view as Slack would.
+// ---------------------------------------------------------------------------------------------
+
+/// How long a `trigger_id` can open a view: "trigger_id ... expires after 3 seconds"
+/// (Slack's "Handling user interaction" guide; `views.open`'s `expired_trigger_id`).
+pub const TRIGGER_LIFETIME: Duration = Duration::from_secs(3);
+/// Modal view object limits ("Modal views" reference: title, submit and close ≤ 24
+/// characters, ≤ 100 blocks, `private_metadata` ≤ 3000, `callback_id` ≤ 255; `external_id`
+/// ≤ 255 per `views.open`'s usage info).
+pub const MAX_VIEW_TITLE: usize = 24;
+pub const MAX_VIEW_BLOCKS: usize = 100;
+pub const MAX_PRIVATE_METADATA: usize = 3000;
+pub const MAX_CALLBACK_ID: usize = 255;
+/// `views.open`'s `view_too_large`: "the provided view is greater than 250kb".
+pub const MAX_VIEW_BYTES: usize = 250 * 1024;
+
+/// The keys a modal view object may carry on input ("Modal views" reference). Anything else —
+/// including what Slack adds to its own copy (`id`, `hash`, `state`, ...) — is refused.
+const MODAL_KEYS: &[&str] = &[
+    "type",
+    "title",
+    "blocks",
+    "close",
+    "submit",
+    "private_metadata",
+    "callback_id",
+    "clear_on_close",
+    "notify_on_close",
+    "external_id",
+    "submit_disabled",
+];
+
+/// A `trigger_id` handed out, and to whom.
+struct Trigger {
+    issued: Instant,
+    /// The payload's `user` object: whoever clicked.
+    user: Value,
+    used: bool,
+}
+
+/// Every trigger handed out by this process's stand-ins. Process-wide, so the free
+/// `slash_command_body` can register its own; ids are random, so tests cannot collide.
+static TRIGGERS: LazyLock<Mutex<HashMap<String, Trigger>>> =
+    LazyLock::new(|| Mutex::new(HashMap::new()));
+
+fn triggers() -> MutexGuard<'static, HashMap<String, Trigger>> {
+    TRIGGERS.lock().unwrap_or_else(|p| p.into_inner())
+}
+
+/// A fresh `trigger_id` for `user` (a payload's `user` object), shaped like Slack's
+/// (`8123456789012.7123456789012.5f0c…`: the method reference's expected format is
+/// `"132456.7890123.abcdef"`).
+pub fn issue_trigger(user: Value) -> String {
+    let digits = |n: usize| -> String {
+        (0..n)
+            .map(|i| char::from(b'0' + fastrand::u8(if i == 0 { 1..10 } else { 0..10 })))
+            .collect()
+    };
+    let hex: String = (0..32)
+        .map(|_| char::from(b"0123456789abcdef"[fastrand::usize(..16)]))
+        .collect();
+    let id = format!("{}.{}.{hex}", digits(13), digits(13));
+    triggers().insert(
+        id.clone(),
+        Trigger {
+            issued: Instant::now(),
+            user,
+            used: false,
+        },
+    );
+    id
+}
+
+/// A trigger for `user` that was handed out longer ago than [`TRIGGER_LIFETIME`], for tests of
+/// `expired_trigger_id` that do not wait 3 seconds.
+pub fn expired_trigger(user: Value) -> String {
+    let id = issue_trigger(user);
+    if let Some(trigger) = triggers().get_mut(&id) {
+        trigger.issued = Instant::now()
+            .checked_sub(TRIGGER_LIFETIME + Duration::from_secs(1))
+            .unwrap_or_else(Instant::now);
+    }
+    id
+}
+
+/// The method reference's `invalid_trigger_id`: "The expected format for the trigger_id
+/// argument is "132456.7890123.abcdef"".
+fn is_trigger_shape(id: &str) -> bool {
+    let parts: Vec<&str> = id.split('.').collect();
+    parts.len() == 3
+        && parts[..2]
+            .iter()
+            .all(|p| !p.is_empty() && p.bytes().all(|b| b.is_ascii_digit()))
+        && !parts[2].is_empty()
+        && parts[2].bytes().all(|b| b.is_ascii_alphanumeric())
+}
+
+/// A view a user has open, as Slack keeps it: the view Marquee sent plus Slack's keys.
+#[derive(Clone, Debug)]
+pub struct OpenedView {
+    /// `V…`, Slack's id for the view.
+    pub id: String,
+    /// Slack's copy of the view: the app's view, normalised (every block has a `block_id`,
+    /// input blocks say `optional` and `dispatch_action`, plain-text inputs carry
+    /// `dispatch_action_config`, text objects `emoji`), with `id`, `team_id`, `state`, `hash`,
+    /// `root_view_id`, `previous_view_id`, `app_id`, `bot_id`, ... (the `views.open` reference's
+    /// success response; the view in bolt-python's `view_submission` test bodies).
+    pub view: Value,
+    /// Who the view was opened for: the user of the trigger.
+    pub user: Value,
+    /// How long after its trigger was handed out (the click) the view was opened: under
+    /// [`TRIGGER_LIFETIME`], or Slack would have refused it.
+    pub trigger_age: Duration,
+    /// Whether the app's answer to a submission closed it ([`SlackApi::view_answer`]).
+    pub closed: bool,
+}
+
+/// What Slack does with the app's HTTP answer to a `view_submission`.
+#[derive(Clone, Debug, PartialEq)]
+pub enum ViewAnswer {
+    /// An empty 200: the modal closes.
+    Closed,
+    /// `response_action: errors`: the modal stays open with each message under its input.
+    Errors(Map<String, Value>),
+    /// `response_action: update` / `push` with a new view, or `clear`.
+    Other(Value),
+}
+
+impl OpenedView {
+    pub fn callback_id(&self) -> &str {
+        self.view["callback_id"].as_str().unwrap_or_default()
+    }
+
+    /// The input block `block_id` (panics if there is none: the test asked for a field the
+    /// view does not have).
+    pub fn input(&self, block_id: &str) -> &Value {
+        self.view["blocks"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .find(|b| b["type"] == "input" && b["block_id"] == block_id)
+            .unwrap_or_else(|| panic!("no input {block_id} in {:#}", self.view))
+    }
+}
+
+/// What a person does to one input before submitting.
+#[derive(Clone, Copy, Debug)]
+pub enum Field<'a> {
+    /// Types this into a plain-text input, replacing what was there; `""` clears it.
+    Text(&'a str),
+    /// Picks the option whose `value` is this, in a select or a radio group.
+    Choose(&'a str),
+}
+
+/// Slack's stored copy of `view` as sent by the app: what `views.open` answers and what a
+/// `view_submission` carries. The keys added are those in Slack's own examples (the views.open
+/// reference's response; bolt-python's `tests/scenario_tests/test_view_submission.py`).
+fn slack_copy(view: &Value, id: &str) -> Value {
+    let mut copy = view.clone();
+    if let Some(blocks) = copy.get_mut("blocks").and_then(Value::as_array_mut) {
+        for (i, block) in blocks.iter_mut().enumerate() {
+            if block.get("block_id").is_none() {
+                block["block_id"] = made_up_block_id(i).into();
+            }
+            if block["type"] == "input" {
+                for (key, default) in [("optional", false), ("dispatch_action", false)] {
+                    if block.get(key).is_none() {
+                        block[key] = default.into();
+                    }
+                }
+                let element = &mut block["element"];
+                if element["type"] == "plain_text_input"
+                    && element.get("dispatch_action_config").is_none()
+                {
+                    element["dispatch_action_config"] =
+                        json!({"trigger_actions_on": ["on_enter_pressed"]});
+                }
+            }
+        }
+    }
+    add_emoji_keys(&mut copy);
+    let now = SystemTime::now()
+        .duration_since(SystemTime::UNIX_EPOCH)
+        .map(|d| d.as_secs())
+        .unwrap_or_default();
+    for (key, value) in [
+        ("id", json!(id)),
+        ("team_id", json!("T0001")),
+        ("private_metadata", json!("")),
+        ("callback_id", json!("")),
+        ("external_id", json!("")),
+        ("state", json!({"values": {}})),
+        ("hash", json!(format!("{now}.{}", super::random_token(8)))),
+        ("clear_on_close", json!(false)),
+        ("notify_on_close", json!(false)),
+        ("previous_view_id", Value::Null),
+        ("root_view_id", json!(id)),
+        ("app_id", json!(APP_ID)),
+        ("app_installed_team_id", json!("T0001")),
+        ("bot_id", json!(BOT_ID)),
+    ] {
+        if copy.get(key).is_none() {
+            copy[key] = value;
+        }
+    }
+    copy
+}
+
+/// `plain_text` objects gain `emoji: true` in Slack's copy (every text object in bolt-python's
+/// and the captured bodies).
+fn add_emoji_keys(value: &mut Value) {
+    match value {
+        Value::Object(fields) => {
+            if fields.get("type").and_then(Value::as_str) == Some("plain_text")
+                && fields.contains_key("text")
+            {
+                fields.entry("emoji").or_insert(Value::Bool(true));
+            }
+            fields.values_mut().for_each(add_emoji_keys);
+        }
+        Value::Array(items) => items.iter_mut().for_each(add_emoji_keys),
+        _ => {}
+    }
+}
+
+/// A 4–5 character block id like Slack makes up (`hspI`, `zniAM` in bolt-python's bodies).
+fn made_up_block_id(index: usize) -> String {
+    format!("{}{index}", super::random_token(4))
+}
+
+/// Judges a modal view for `views.open`; each problem is Slack's `[ERROR]` detail with a JSON
+/// pointer under `/view`.
+fn validate_view(view: &Value) -> Vec<String> {
+    let mut v = Violations(Vec::new());
+    if !view.is_object() {
+        v.push("must be an object", "/view");
+        return v.0;
+    }
+    v.only_keys(view, MODAL_KEYS, "/view");
+    match view.get("type").and_then(Value::as_str) {
+        Some("modal") => {}
+        // views.open opens modals; a Home tab is views.publish's.
+        Some(other) => v.push(&format!("unsupported type: {other}"), "/view/type"),
+        None => v.push("missing required field: type", "/view"),
+    }
+    match view.get("title") {
+        None => v.push("missing required field: title", "/view"),
+        Some(title) => v.plain_text(title, MAX_VIEW_TITLE, "/view/title"),
+    }
+    for key in ["submit", "close"] {
+        if let Some(button) = view.get(key) {
+            v.plain_text(button, MAX_VIEW_TITLE, &format!("/view/{key}"));
+        }
+    }
+    let str_field = |key: &str| view.get(key).and_then(Value::as_str);
+    v.max_len(
+        str_field("callback_id"),
+        MAX_CALLBACK_ID,
+        "/view/callback_id",
+    );
+    v.max_len(
+        str_field("private_metadata"),
+        MAX_PRIVATE_METADATA,
+        "/view/private_metadata",
+    );
+    v.max_len(
+        str_field("external_id"),
+        MAX_CALLBACK_ID,
+        "/view/external_id",
+    );
+    match view.get("blocks").and_then(Value::as_array) {
+        None => v.push("missing required field: blocks", "/view"),
+        Some(blocks) => {
+            v.0.extend(validate_blocks(blocks, MAX_VIEW_BLOCKS, "/view/blocks"));
+            // "submit is required when an input block is within the blocks array" (the
+            // reference); Slack's words for it, from slackapi/node-slack-sdk#875.
+            if view.get("submit").is_none()
+                && let Some(i) = blocks.iter().position(|b| b["type"] == "input")
+            {
+                v.push(
+                    "must define submit to use input block",
+                    &format!("/view/blocks/{i}/input"),
+                );
+            }
+        }
+    }
+    v.0
+}
+
+/// `views.open`, per its method reference: `trigger_id` (format, single use, 3 seconds) and a
+/// `view` (JSON, a JSON string in a form) judged as Slack judges it. Slack does not document
+/// whether a refused view spends the trigger; the stand-in is strict and spends it once the
+/// trigger itself was good.
+fn open_view(api: &SlackApi, args: &Args) -> Outcome {
+    let view = match args.json("view") {
+        Ok(Some(view)) => view,
+        Ok(None) => {
+            return Outcome::fail(
+                "invalid_arguments",
+                &["missing required field: view".to_string()],
+            );
+        }
+        Err(()) => {
+            return Outcome::fail(
+                "invalid_arguments",
+                &["must be a JSON object [json-pointer:/view]".to_string()],
+            );
+        }
+    };
+    // One of trigger_id and interactivity_pointer is required (the reference; @slack/web-api
+    // `ViewsOpenArguments`); Marquee's modals open from clicks, so only triggers are modelled.
+    let Some(trigger_id) = args.str("trigger_id").filter(|t| !t.is_empty()) else {
+        return Outcome::fail(
+            "invalid_arguments",
+            &["missing required field: trigger_id".to_string()],
+        );
+    };
+    if !is_trigger_shape(&trigger_id) {
+        return Outcome::fail("invalid_trigger_id", &[]);
+    }
+    let (user, trigger_age) = {
+        let mut triggers = triggers();
+        let Some(trigger) = triggers.get_mut(&trigger_id) else {
+            return Outcome::fail("invalid_trigger_id", &[]);
+        };
+        if trigger.used {
+            return Outcome::fail("exchanged_trigger_id", &[]);
+        }
+        if trigger.issued.elapsed() > TRIGGER_LIFETIME {
+            return Outcome::fail("expired_trigger_id", &[]);
+        }
+        trigger.used = true;
+        (trigger.user.clone(), trigger.issued.elapsed())
+    };
+    if view.to_string().len() > MAX_VIEW_BYTES {
+        return Outcome::fail("view_too_large", &[]);
+    }
+    let problems = validate_view(&view);
+    if !problems.is_empty() {
+        return Outcome::fail("invalid_arguments", &problems);
+    }
+    let id = slack_id('V');
+    let copy = slack_copy(&view, &id);
+    api.lock().views.push(OpenedView {
+        id,
+        view: copy.clone(),
+        user,
+        trigger_age,
+        closed: false,
+    });
+    // The reference's success response shows the new view's empty state as `"values": []`.
+    let mut shown = copy;
+    shown["state"] = json!({"values": []});
+    Outcome::ok(json!({ "view": shown }), &args.warnings)
+}
+
+/// The shape every `view_submission` payload built here copies (Slack's; see the fixtures'
+/// README).
+const VIEW_SUBMISSION_SHAPE: &str =
+    include_str!("../../fixtures/slack/view_submission_edit_words.json");
+
+impl SlackApi {
+    /// Every view opened so far, oldest first.
+    pub fn opened_views(&self) -> Vec<OpenedView> {
+        self.lock().views.clone()
+    }
+
+    /// Waits for the view opened with `marker` in its `private_metadata` (a test's own
+    /// `response_url`, which Marquee carries there) and returns it; panics after `timeout` with
+    /// every `views.open` call.
+    pub async fn wait_for_view(&self, marker: &str, timeout: Duration) -> OpenedView {
+        let found = super::poll(timeout, || {
+            self.opened_views().into_iter().find(|v| {
+                v.view["private_metadata"]
+                    .as_str()
+                    .is_some_and(|m| m.contains(marker))
+            })
+        })
+        .await;
+        found.unwrap_or_else(|| {
+            panic!(
+                "waited {timeout:?} for a view carrying {marker}; views.open calls: {:#?}",
+                self.calls_to("views.open")
+            )
+        })
+    }
+
+    /// What Slack makes of the app's answer (`status`, and `body`: `Value::Null` when empty)
+    /// to a submission of view `view_id`, per bolt-js's `ViewResponseAction` and Slack's "Modals"
+    /// guide: an empty 200 closes the modal; `{"response_action": "errors", "errors":
+    /// {block_id: message}}` keeps it open. `Err` when Slack would show the person an error
+    /// instead: not a 200, not one of those shapes, or errors keyed by anything but the view's
+    /// input blocks (Slack documents only input `block_id`s as keys; the stand-in is strict).
+    pub fn view_answer(
+        &self,
+        view_id: &str,
+        status: u16,
+        body: &Value,
+    ) -> Result<ViewAnswer, String> {
+        let mut inner = self.lock();
+        let Some(view) = inner.views.iter_mut().find(|v| v.id == view_id) else {
+            panic!("no view {view_id} was opened");
+        };
+        if status != 200 {
+            return Err(format!("HTTP {status}: Slack shows the person an error"));
+        }
+        let answer = match body {
+            Value::Null => ViewAnswer::Closed,
+            Value::Object(o) if o.is_empty() => ViewAnswer::Closed,
+            Value::Object(o) => match o.get("response_action").and_then(Value::as_str) {
+                Some("errors") => {
+                    let Some(errors) = o.get("errors").and_then(Value::as_object) else {
+                        return Err(format!(
+                            "response_action errors without an errors object: {body}"
+                        ));
+                    };
+                    let inputs: Vec<&str> = view.view["blocks"]
+                        .as_array()
+                        .into_iter()
+                        .flatten()
+                        .filter(|b| b["type"] == "input")
+                        .filter_map(|b| b["block_id"].as_str())
+                        .collect();
+                    for (key, message) in errors {
+                        if !inputs.contains(&key.as_str()) {
+                            return Err(format!(
+                                "error for {key}, which is not an input block of the view"
+                            ));
+                        }
+                        if !message.is_string() {
+                            return Err(format!("the error for {key} is not a string"));
+                        }
+                    }
+                    ViewAnswer::Errors(errors.clone())
+                }
+                Some("update" | "push") if o.get("view").is_some() => {
+                    ViewAnswer::Other(body.clone())
+                }
+                Some("clear") => ViewAnswer::Other(body.clone()),
+                _ => return Err(format!("not a response_action Slack knows: {body}")),
+            },
+            other => return Err(format!("not a JSON object: {other}")),
+        };
+        view.closed = matches!(answer, ViewAnswer::Closed)
+            || body.get("response_action").and_then(Value::as_str) == Some("clear");
+        Ok(answer)
+    }
+
+    /// The form body (`payload=<json>`, to be signed) Slack POSTs to the interactivity URL when
+    /// the person the view `view_id` was opened for submits it after making `fields`' changes.
+    /// Inputs they leave alone keep their initial values, as in Slack's `state.values`, which
+    /// holds every input by `block_id` and `action_id`: a `plain_text_input` as `{type, value}`
+    /// (`null` when empty), a `static_select` or `radio_buttons` as `{type, selected_option}`
+    /// (`{text, value}`, or `null`) — bolt-js `ViewStateValue`.
+    ///
+    /// `Err` is what Slack's client tells the person instead of submitting: a required input
+    /// left empty, or text outside an input's `min_length`/`max_length` (the "Plain-text input
+    /// element" reference: "If the user provides more, they will receive an error").
+    pub fn view_submission(
+        &self,
+        view_id: &str,
+        fields: &[(&str, Field<'_>)],
+    ) -> Result<String, String> {
+        let opened = self
+            .opened_views()
+            .into_iter()
+            .find(|v| v.id == view_id)
+            .unwrap_or_else(|| panic!("no view {view_id} was opened"));
+        assert!(
+            !opened.closed,
+            "view {view_id} was closed: no one can submit it"
+        );
+        for (block_id, _) in fields {
+            opened.input(block_id);
+        }
+        let mut values = serde_json::Map::new();
+        let blocks = opened.view["blocks"]
+            .as_array()
+            .cloned()
+            .unwrap_or_default();
+        for block in blocks.iter().filter(|b| b["type"] == "input") {
+            let block_id = block["block_id"].as_str().unwrap_or_default();
+            let element = &block["element"];
+            let action_id = element["action_id"].as_str().unwrap_or_default();
+            let kind = element["type"].as_str().unwrap_or_default();
+            let change = fields.iter().find(|(b, _)| *b == block_id).map(|(_, f)| *f);
+            let state = match kind {
+                "plain_text_input" => {
+                    let text = match change {
+                        Some(Field::Text(text)) => Some(text.to_owned()),
+                        Some(Field::Choose(_)) => panic!("{block_id} is a text input"),
+                        None => element["initial_value"].as_str().map(str::to_owned),
+                    }
+                    .filter(|t| !t.is_empty());
+                    let len = text.as_deref().map_or(0, |t| t.chars().count()) as u64;
+                    if let Some(max) = element["max_length"].as_u64()
+                        && len > max
+                    {
+                        return Err(format!("{block_id}: at most {max} characters"));
+                    }
+                    if let Some(min) = element["min_length"].as_u64()
+                        && len > 0
+                        && len < min
+                    {
+                        return Err(format!("{block_id}: at least {min} characters"));
+                    }
+                    json!({"type": kind, "value": text})
+                }
+                "static_select" | "radio_buttons" => {
+                    let option = match change {
+                        Some(Field::Choose(value)) => Some(
+                            element["options"]
+                                .as_array()
+                                .into_iter()
+                                .flatten()
+                                .find(|o| o["value"] == value)
+                                .cloned()
+                                .unwrap_or_else(|| panic!("no option {value} in {block_id}")),
+                        ),
+                        Some(Field::Text(_)) => panic!("{block_id} is a choice"),
+                        None => element.get("initial_option").cloned(),
+                    };
+                    // The selected option as bolt-js types it: its `text` and `value`.
+                    let selected = option.map(|o| json!({"text": o["text"], "value": o["value"]}));
+                    json!({"type": kind, "selected_option": selected})
+                }
+                other => panic!("the stand-in does not submit {other} inputs"),
+            };
+            let empty = state.get("value").is_some_and(Value::is_null)
+                || state.get("selected_option").is_some_and(Value::is_null);
+            if empty && block["optional"] != true {
+                return Err(format!("{block_id}: this field is required"));
+            }
+            values
+                .entry(block_id.to_owned())
+                .or_insert_with(|| json!({}))[action_id] = state;
+        }
+        let mut payload: Value = serde_json::from_str(VIEW_SUBMISSION_SHAPE)
+            .unwrap_or_else(|e| panic!("the view_submission fixture is JSON: {e}"));
+        let mut view = opened.view.clone();
+        view["state"] = json!({ "values": values });
+        payload["team"] = json!({"id": "T0001", "domain": "marquee-test"});
+        payload["user"] = opened.user.clone();
+        payload["api_app_id"] = APP_ID.into();
+        payload["token"] = "legacy-verification-token".into();
+        payload["trigger_id"] = issue_trigger(opened.user.clone()).into();
+        payload["view"] = view;
+        payload["response_urls"] = json!([]);
+        payload["is_enterprise_install"] = false.into();
+        payload["enterprise"] = Value::Null;
+        Ok(
+            serde_urlencoded::to_string([("payload", payload.to_string())])
+                .unwrap_or_else(|e| panic!("a form of one string always encodes: {e}")),
+        )
+    }
 }
