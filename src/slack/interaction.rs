@@ -103,13 +103,7 @@ pub enum Action {
     Approve,
 }
 
-/// How far a variation may stray from the take it varies. (A local name until
-/// `crate::model::Strength` lands; the two are the same idea.)
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) enum VaryStrength {
-    Subtle,
-    Strong,
-}
+use crate::model::Strength as VaryStrength;
 
 /// What a click on one of the review controls asks for. Kept apart from [`Action`] until the
 /// front door and the worker handle them, so that [`parse`] and its callers are unchanged: it

@@ -30,17 +30,8 @@ use uuid::Uuid;
 
 use super::interaction::{Click, Id, InteractionError, User, capitalise};
 use crate::genre::{Placement, Style};
-use crate::poster::PosterText;
+use crate::poster::{PosterText, Typography};
 
-/// The look of a poster's type and where its title sits.
-///
-/// A local stand-in for `crate::poster::Typography { look: Style, placement: Placement }`, which
-/// is being added on another branch: at the merge, delete this struct and import that one.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) struct Typography {
-    pub(crate) look: Style,
-    pub(crate) placement: Placement,
-}
 
 pub(crate) const EDIT_WORDS: &str = "marquee.edit_words";
 pub(crate) const CHANGE_DETAIL: &str = "marquee.change_detail";
@@ -188,20 +179,11 @@ fn look_option(style: Style) -> Value {
 }
 
 fn placement_name(placement: Placement) -> &'static str {
-    match placement {
-        Placement::Top => "top",
-        Placement::Center => "center",
-        Placement::Bottom => "bottom",
-    }
+    placement.name()
 }
 
 fn parse_placement(name: &str) -> Option<Placement> {
-    match name {
-        "top" => Some(Placement::Top),
-        "center" => Some(Placement::Center),
-        "bottom" => Some(Placement::Bottom),
-        _ => None,
-    }
+    Placement::parse(name)
 }
 
 fn placement_option(placement: Placement) -> Value {
@@ -522,7 +504,7 @@ pub(crate) fn validate(sub: &Submission) -> Result<(), Value> {
                         ..PosterText::default()
                     },
                 };
-                let missing = crate::poster::missing_glyphs(&alone, typography.look);
+                let missing = crate::poster::missing_glyphs(&alone, *typography);
                 if !missing.is_empty() {
                     let shown: Vec<String> = missing.iter().take(12).map(char::to_string).collect();
                     let more = if missing.len() > 12 { " and more" } else { "" };
@@ -782,6 +764,7 @@ mod tests {
             seed: None,
             avoid: None,
             model: ModelId::Offline,
+            typography: None,
         };
         let (t, g, c) = (
             "t".repeat(MAX_TITLE),
