@@ -135,6 +135,7 @@ struct PtBox {
 }
 
 impl PtBox {
+    #[cfg(test)]
     fn inset(self, d: f64) -> PtBox {
         PtBox {
             x0: self.x0 + d,
@@ -679,7 +680,11 @@ mod tests {
             flate2::read::ZlibDecoder::new(&pdf[start..start + length])
                 .read_to_end(&mut raw)
                 .expect("inflates");
-            assert_eq!(raw.len(), g.bleed_px.0 as usize * g.bleed_px.1 as usize * 3);
+            // One filter-type byte per row, then the row's RGB.
+            assert_eq!(
+                raw.len(),
+                (g.bleed_px.0 as usize * 3 + 1) * g.bleed_px.1 as usize
+            );
             assert!(pdf[start + length..].starts_with(b"\nendstream"));
             // Every mark is a stroked line in the content stream.
             assert_eq!(text.matches(" l S\n").count(), marks(&g).len());

@@ -247,7 +247,10 @@ mod tests {
         // from the top and bottom: the band (20 px) disappears.
         let out = resample_cover(&src, 400, 560).expect("non-zero size");
         let c = cover(sw, sh, 400, 560);
-        assert!((c.y - 30.0).abs() < 1e-9 && (c.scale - 4.0).abs() < 1e-9, "{c:?}");
+        assert!(
+            (c.y - 30.0).abs() < 1e-9 && (c.scale - 4.0).abs() < 1e-9,
+            "{c:?}"
+        );
         assert!(
             px(&out, 100, 2).red() < 10,
             "the top band must be cropped away"
