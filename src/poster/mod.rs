@@ -166,7 +166,7 @@ pub fn default_title(description: &str) -> String {
 /// Encodes a finished poster as PNG: RGB when every pixel is opaque (posters always are),
 /// RGBA otherwise, with the png crate's fast fdeflate path. Film grain makes posters nearly
 /// incompressible, and the default zlib level spends several times longer for a few percent.
-pub(crate) fn encode_png(pixmap: &tiny_skia::Pixmap) -> Result<Vec<u8>, PosterError> {
+pub fn encode_png(pixmap: &tiny_skia::Pixmap) -> Result<Vec<u8>, PosterError> {
     let opaque = pixmap.pixels().iter().all(|p| p.alpha() == 255);
     let channels = if opaque { 3 } else { 4 };
     let mut data = Vec::with_capacity(pixmap.pixels().len() * channels);
