@@ -129,9 +129,9 @@ impl Writer {
 /// Writes `page` as a complete PDF file.
 pub(crate) fn write(page: &PdfPage<'_>) -> std::io::Result<Vec<u8>> {
     let (iw, ih) = (page.image.width() as usize, page.image.height() as usize);
-    // Posters are film-grained and barely compress; reserve for most of the raw size.
+    // About a byte a pixel once predicted and deflated, as for the PNG.
     let mut w = Writer {
-        out: Vec::with_capacity(iw * ih * 3 * 3 / 4 + 4096),
+        out: Vec::with_capacity(iw * ih + 4096),
         offsets: Vec::new(),
     };
     // The binary comment tells transfer tools the file is binary (ISO 32000-1 §7.5.2).

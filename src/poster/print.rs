@@ -361,7 +361,9 @@ fn page_png(image: &Pixmap, g: &Geometry, marks: &[Mark]) -> Result<Vec<u8>, Pos
             }
         })
         .collect();
-    let mut out = Vec::with_capacity(pw as usize * ph as usize * 3 * 3 / 4);
+    // About a byte a pixel is typical for a poster page (grain and all); growing past it is
+    // cheap, and untouched capacity is never resident.
+    let mut out = Vec::with_capacity(pw as usize * ph as usize);
     let mut encoder = png::Encoder::new(&mut out, pw, ph);
     encoder.set_color(png::ColorType::Rgb);
     encoder.set_depth(png::BitDepth::Eight);
