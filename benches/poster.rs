@@ -1,14 +1,23 @@
 //! Poster benchmarks with plain `Instant` timing (no criterion): the offline 1024×1536 poster
-//! (render + compose) and compose alone on an 832×1216 image, as median and p95 over 30 runs,
-//! then the process's peak resident memory. Run with `cargo bench --bench poster`.
+//! (render + compose) and compose alone on an 832×1216 image, as median and p95 over 30 runs;
+//! the review paths of #12: the "edit words" round trip (decode stored 1024×1536 art, compose
+//! new words, encode PNG) and a print render per sheet at 150 dpi (fewer runs: each is
+//! seconds); then the process's peak resident memory. Run with `cargo bench --bench poster`.
+//! The peak of one print alone is measured in a process of its own by
+//! `cargo run --release --example print_peak`.
 
 use std::time::{Duration, Instant};
 
+use marquee::genre::Placement;
 use marquee::genre::Style;
+use marquee::model::image::decode_image;
 use marquee::model::offline::render;
-use marquee::poster::{PosterText, Typography, compose, default_title};
+use marquee::poster::{
+    PRINT_DPI, PosterText, Sheet, Typography, compose, default_title, encode_png, print,
+};
 
 const RUNS: usize = 30;
+const PRINT_RUNS: usize = 5;
 
 fn stats(mut samples: Vec<Duration>) -> (Duration, Duration) {
     samples.sort();
@@ -79,6 +88,48 @@ fn main() {
         })
         .collect();
     report("compose alone 832x1216 (fantasy)", samples);
+
+    // Review (#12): new words over stored art. The store keeps the art as a PNG.
+    let stored = render(prompt, Style::Noir, 7, 1024, 1536)
+        .encode_png()
+        .expect("encodes");
+    let edited = PosterText {
+        title: Some("The Kraken Returns".into()),
+        ..text(prompt)
+    };
+    let moved = Typography {
+        look: Style::Horror,
+        placement: Placement::Center,
+    };
+    let samples = (0..RUNS)
+        .map(|_| {
+            let start = Instant::now();
+            let mut art = decode_image(&stored).expect("decodes");
+            compose(&mut art, &edited, moved);
+            let png = encode_png(&art).expect("encodes");
+            let e = start.elapsed();
+            std::hint::black_box(png);
+            e
+        })
+        .collect();
+    report("edit words: decode+compose+encode 1024x1536", samples);
+
+    let art = decode_image(&stored).expect("decodes");
+    for sheet in Sheet::ALL {
+        let samples = (0..PRINT_RUNS)
+            .map(|_| {
+                let start = Instant::now();
+                let printed = print(&art, &edited, moved, sheet, PRINT_DPI).expect("prints");
+                let e = start.elapsed();
+                std::hint::black_box(printed);
+                e
+            })
+            .collect();
+        report(
+            &format!("print {} at {PRINT_DPI} dpi (PDF+PNG)", sheet.name()),
+            samples,
+        );
+    }
 
     println!(
         "peak RSS (VmHWM): {}",

@@ -1,4 +1,5 @@
-//! The `marquee` command line: `serve`, `demo`, `sign`, `poster`, `gallery` and `manifest`.
+//! The `marquee` command line: `serve`, `demo`, `sign`, `poster`, `edit`, `print`, `gallery` and
+//! `manifest`.
 //!
 //! Each subcommand is a thin use of the library: the same router, pipeline and messages as the
 //! Lambda function. `demo` plays Slack's part on this machine: it signs a slash command exactly
@@ -6,6 +7,7 @@
 //! link the way Slack would.
 
 mod gallery;
+mod print;
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -75,6 +77,10 @@ enum Command {
         #[arg(required = true, num_args = 1.., allow_hyphen_values = true, trailing_var_arg = true)]
         text: Vec<String>,
     },
+    /// Set new words over existing art and write the poster.
+    Edit(print::EditArgs),
+    /// Print-ready PDF and PNG files (trim, bleed and marks) of new words over existing art.
+    Print(print::PrintArgs),
     /// Render every style on a fixed set of prompts, plus a contact sheet.
     Gallery {
         #[arg(long, default_value = "gallery")]
@@ -143,6 +149,18 @@ async fn run(cli: Cli) -> Result<(), BoxError> {
         }
         Command::Manifest { url } => {
             print!("{}", crate::slack::manifest::render(&url)?);
+            Ok(())
+        }
+        Command::Edit(args) => {
+            let file = tokio::task::spawn_blocking(move || print::edit(&args)).await??;
+            println!("{}", file.display());
+            Ok(())
+        }
+        Command::Print(args) => {
+            let files = tokio::task::spawn_blocking(move || print::print(&args)).await??;
+            for f in files {
+                println!("{}", f.display());
+            }
             Ok(())
         }
         Command::Gallery { out } => {
@@ -559,6 +577,53 @@ mod tests {
         Cli::try_parse_from(["marquee", "poster", "-o", "x.png", "a", "cat"]).unwrap();
         Cli::try_parse_from(["marquee", "serve", "--addr", "127.0.0.1:0"]).unwrap();
         assert!(Cli::try_parse_from(["marquee", "demo"]).is_err());
+    }
+
+    #[test]
+    fn print_and_edit_take_art_words_and_typography() {
+        let cli = Cli::try_parse_from([
+            "marquee",
+            "print",
+            "--art",
+            "a.png",
+            "--title",
+            "Kraken",
+            "--style",
+            "noir",
+            "--placement",
+            "bottom",
+            "--sheet",
+            "a1",
+            "--out",
+            "prints",
+        ])
+        .unwrap();
+        let Command::Print(args) = cli.command else {
+            panic!("not a print command")
+        };
+        assert_eq!(args.sheet, print::Sheets(vec![crate::poster::Sheet::A1]));
+        assert_eq!(args.dpi, crate::poster::PRINT_DPI);
+        let all =
+            Cli::try_parse_from(["marquee", "print", "--art", "a.png", "--out", "d"]).unwrap();
+        let Command::Print(args) = all.command else {
+            panic!("not a print command")
+        };
+        assert_eq!(args.sheet.0, crate::poster::Sheet::ALL.to_vec());
+        Cli::try_parse_from([
+            "marquee", "edit", "--art", "a.png", "--title", "X", "-o", "p.png",
+        ])
+        .unwrap();
+        // The art is required, and unknown names are refused before any work.
+        assert!(Cli::try_parse_from(["marquee", "edit", "--title", "X", "-o", "p.png"]).is_err());
+        for bad in [
+            &["--placement", "middle"][..],
+            &["--style", "musical"],
+            &["--sheet", "a0"],
+        ] {
+            let mut args = vec!["marquee", "print", "--art", "a.png", "--out", "d"];
+            args.extend_from_slice(bad);
+            assert!(Cli::try_parse_from(args).is_err(), "{bad:?}");
+        }
     }
 
     /// What `marquee poster …` would write to, and the `/poster` text it would draw.

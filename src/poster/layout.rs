@@ -106,6 +106,22 @@ pub(crate) struct Layout {
 }
 
 impl Layout {
+    /// The same layout moved by (`dx`, `dy`): for setting type for a trim box that sits inside
+    /// a larger canvas (the bleed of a print).
+    pub(crate) fn translate(mut self, dx: f32, dy: f32) -> Layout {
+        self.safe.x += dx;
+        self.safe.y += dy;
+        for b in &mut self.boxes {
+            b.rect.x += dx;
+            b.rect.y += dy;
+            for g in &mut b.glyphs {
+                g.x += dx;
+                g.baseline += dy;
+            }
+        }
+        self
+    }
+
     /// The union of the boxes of one block, if it has any.
     pub(crate) fn block(&self, role: Role) -> Option<Rect> {
         self.boxes

@@ -4,17 +4,22 @@
 //! for, and lays them out inside the safe area with a legibility treatment chosen from the art
 //! under the text. Fonts are embedded in the binary (see `assets/fonts/`, with their licences).
 //! Submodules: `style` (genre looks), `fonts` (faces and shaping), `layout` (geometry), `draw`
-//! (pixels).
+//! (pixels), and for print-ready files `print` (sheets, bleed, marks), `resample` (Lanczos-3
+//! scaling of the art) and `pdf` (the one-page PDF).
 //!
 //! This module knows nothing of Slack, models' wire formats or storage.
 
 mod draw;
 pub(crate) mod fonts;
 mod layout;
+mod pdf;
+mod print;
+mod resample;
 mod style;
 
 use crate::genre::{Placement, Style};
 pub(crate) use layout::layout;
+pub use print::{MAX_PRINT_DPI, PRINT_DPI, Printed, Sheet, print};
 
 /// How the words are set: whose typography (a style's look: faces, case, colours, treatment)
 /// and where the title sits. Reviewers change it independently of the art's style, which only
@@ -54,6 +59,12 @@ impl PosterText {
 pub enum PosterError {
     #[error("could not encode the poster as PNG")]
     Encode(#[source] Box<dyn std::error::Error + Send + Sync>),
+    #[error("a print is made at {PRINT_DPI} to {MAX_PRINT_DPI} dpi, not {dpi}")]
+    Resolution { dpi: u32 },
+    #[error("could not allocate a {width}×{height} print")]
+    Size { width: u32, height: u32 },
+    #[error("could not write the print PDF")]
+    Pdf(#[source] std::io::Error),
 }
 
 /// Sets `text` over `art` in `typography`. The art keeps its size and is never stretched; text
@@ -155,7 +166,7 @@ pub fn default_title(description: &str) -> String {
 /// Encodes a finished poster as PNG: RGB when every pixel is opaque (posters always are),
 /// RGBA otherwise, with the png crate's fast fdeflate path. Film grain makes posters nearly
 /// incompressible, and the default zlib level spends several times longer for a few percent.
-pub(crate) fn encode_png(pixmap: &tiny_skia::Pixmap) -> Result<Vec<u8>, PosterError> {
+pub fn encode_png(pixmap: &tiny_skia::Pixmap) -> Result<Vec<u8>, PosterError> {
     let opaque = pixmap.pixels().iter().all(|p| p.alpha() == 255);
     let channels = if opaque { 3 } else { 4 };
     let mut data = Vec::with_capacity(pixmap.pixels().len() * channels);

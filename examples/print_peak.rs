@@ -1,0 +1,91 @@
+//! Peak memory and time of one print render, the way a worker would do it: decode stored art
+//! (a 1024×1536 PNG), print one sheet, write the files. Each run is its own process, so the
+//! peak resident set (VmHWM) belongs to this one print.
+//!
+//! `cargo run --release --example print_peak -- [one-sheet|a1] [dpi] [out-dir]`
+
+use std::time::Instant;
+
+use marquee::genre::Style;
+use marquee::model::image::decode_image;
+use marquee::model::offline::render;
+use marquee::poster::{PRINT_DPI, PosterText, Sheet, Typography, print};
+
+/// A line of /proc/self/status, in kB (Linux only).
+fn status_kb(key: &str) -> Option<u64> {
+    let status = std::fs::read_to_string("/proc/self/status").ok()?;
+    let line = status.lines().find(|l| l.starts_with(key))?;
+    line[key.len()..]
+        .trim()
+        .trim_end_matches("kB")
+        .trim()
+        .parse()
+        .ok()
+}
+
+fn main() -> Result<(), Box<dyn std::error::Error>> {
+    let mut args = std::env::args().skip(1);
+    let sheet = match args.next() {
+        Some(s) => Sheet::parse(&s).ok_or("sheet: one-sheet or a1")?,
+        None => Sheet::OneSheet,
+    };
+    let dpi = match args.next() {
+        Some(d) => d.parse()?,
+        None => PRINT_DPI,
+    };
+    let out = args.next().map(std::path::PathBuf::from);
+
+    // Stored art as the store would hold it: a PNG. Rendering it is not part of the print.
+    let stored = render(
+        "a kraken attacks brooklyn at midnight",
+        Style::Thriller,
+        1977,
+        1024,
+        1536,
+    )
+    .encode_png()?;
+    if let Some(dir) = &out {
+        std::fs::create_dir_all(dir)?;
+        std::fs::write(dir.join("art.png"), &stored)?;
+    }
+    let text = PosterText {
+        title: Some("The Kraken of Brooklyn".into()),
+        tagline: Some("The deep has come ashore.".into()),
+        credits: Some(
+            "a harbor lights production directed by Ada Lovelace starring Grace Hopper \
+             Alan Turing and Hedy Lamarr music by Clara Schumann"
+                .into(),
+        ),
+    };
+    let before = status_kb("VmHWM:").unwrap_or(0);
+
+    let start = Instant::now();
+    let art = decode_image(&stored)?;
+    drop(stored);
+    let printed = print(&art, &text, Typography::of(Style::Thriller), sheet, dpi)?;
+    let elapsed = start.elapsed();
+    if let Some(dir) = &out {
+        std::fs::write(
+            dir.join(format!("kraken-{}.pdf", sheet.name())),
+            &printed.pdf,
+        )?;
+        std::fs::write(
+            dir.join(format!("kraken-{}.png", sheet.name())),
+            &printed.png,
+        )?;
+    }
+    let peak = status_kb("VmHWM:").unwrap_or(0);
+    println!(
+        "{} at {dpi} dpi: {}×{} px page, PDF {:.1} MB, PNG {:.1} MB, {:.0} ms, peak RSS {:.0} MB \
+         (before the print {:.0} MB)",
+        sheet.display_name(),
+        printed.width,
+        printed.height,
+        printed.pdf.len() as f64 / 1e6,
+        printed.png.len() as f64 / 1e6,
+        elapsed.as_secs_f64() * 1e3,
+        peak as f64 / 1024.0,
+        before as f64 / 1024.0,
+    );
+    Ok(())
+}
