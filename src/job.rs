@@ -11,7 +11,7 @@ use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
 use crate::genre::Style;
-use crate::model::{Aspect, ModelId};
+use crate::model::{Aspect, ModelId, Strength};
 use crate::poster::{PosterText, Typography};
 
 /// The field that marks a Lambda event as a Marquee job; its value is the schema version.
@@ -140,6 +140,11 @@ pub enum Change {
         text: PosterText,
         typography: Typography,
     },
+    /// A variation of this take's own art (image-to-image), not a new seed.
+    Vary { strength: Strength },
+    /// What `search` names in the art, changed into `replace`; the words are re-set over the
+    /// result.
+    ChangeDetail { search: String, replace: String },
 }
 
 impl Change {
@@ -150,6 +155,13 @@ impl Change {
             Change::Variations { .. } => "Variations".to_owned(),
             Change::Restyle { style } => format!("Restyle as {style}"),
             Change::EditWords { .. } => "Edit words".to_owned(),
+            Change::Vary {
+                strength: Strength::Subtle,
+            } => "Vary subtle".to_owned(),
+            Change::Vary {
+                strength: Strength::Strong,
+            } => "Vary strong".to_owned(),
+            Change::ChangeDetail { .. } => "Change a detail".to_owned(),
         }
     }
 }
@@ -172,6 +184,8 @@ pub enum Task {
     Usage,
     /// List the requester's latest posters, privately, each with a fresh link.
     History,
+    /// Print-ready files of an approved take: each standard sheet as PDF and PNG.
+    Print { source: Uuid },
 }
 
 /// What is kept beside every poster: enough to re-take it, and its approval.

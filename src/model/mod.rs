@@ -662,6 +662,12 @@ pub enum Priced {
     Service(Service),
 }
 
+impl From<ModelId> for Priced {
+    fn from(model: ModelId) -> Self {
+        Priced::Model(model)
+    }
+}
+
 impl fmt::Display for Priced {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {

@@ -168,7 +168,7 @@ impl Pipeline {
     }
 
     /// Tells the clicker, privately, why nothing happened.
-    async fn tell_clicker(
+    pub(super) async fn tell_clicker(
         &self,
         job: &Job,
         note: &blocks::Message,

@@ -56,7 +56,7 @@ impl Pipeline {
                         .unwrap_or_else(|| crate::poster::default_title(&spec.description));
                     let alt = format!("Movie poster: {}", spec.description);
                     match web
-                        .upload_png(
+                        .upload_file(
                             &channel,
                             Some(root),
                             &format!("poster-{}.png", rendered.id),

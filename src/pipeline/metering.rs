@@ -27,7 +27,7 @@ use super::records::now;
 use super::{Outcome, Pipeline, PipelineError};
 use crate::errors::ErrorChain;
 use crate::job::{Job, Requester};
-use crate::model::ModelId;
+use crate::model::Priced;
 use crate::quota::{COUNTER_GRACE_SECS, LimitKind, Periods};
 use crate::slack::blocks::{self, Used};
 use crate::state::{Added, Key, StateError};
@@ -81,7 +81,8 @@ pub(super) struct Reservation {
     taken: Vec<(Key, i64, i64)>,
     /// Posters reserved and neither charged nor refunded yet.
     open: i64,
-    model: ModelId,
+    /// What each call is billed as: a model, or one of Stability's image services.
+    priced: Priced,
     price: i64,
     periods: Periods,
 }
@@ -100,28 +101,43 @@ pub(super) enum Reserved {
 struct LedgerLine<'a> {
     user: &'a str,
     channel: Option<&'a str>,
-    model: ModelId,
+    /// The model (`sd35-large`) or image service (`search-replace`) billed.
+    model: String,
     micros: i64,
     job: Uuid,
     poster: Uuid,
 }
 
+/// The ledger's name for what was billed: a model's wire name (`sd35-large`), or an image
+/// service's short name (`search-replace`).
+fn billed_name(priced: Priced) -> String {
+    match priced {
+        Priced::Model(model) => serde_json::to_value(model)
+            .ok()
+            .and_then(|v| v.as_str().map(str::to_owned))
+            .unwrap_or_else(|| model.to_string()),
+        Priced::Service(service) => service.short_name().to_owned(),
+    }
+}
+
 impl Pipeline {
-    /// Reserves `posters` posters from `model` for `requester` against every limit, before
-    /// any model is called. All or nothing: when a limit refuses, what was already taken is
-    /// given back and the refusal says which limit it was.
+    /// Reserves `posters` calls billed as `priced` (a poster from a model, or one of
+    /// Stability's image services) for `requester` against every limit, before any model is
+    /// called. All or nothing: when a limit refuses, what was already taken is given back and
+    /// the refusal says which limit it was.
     pub(super) async fn reserve(
         &self,
         requester: &Requester,
-        model: ModelId,
+        priced: impl Into<Priced>,
         posters: i64,
     ) -> Result<Reserved, PipelineError> {
-        if posters <= 0 || !self.limits.is_metered(model) {
+        let priced = priced.into();
+        let price = self.limits.price_of(priced);
+        if posters <= 0 || price <= 0 {
             return Ok(Reserved::Free);
         }
         let now = now();
         let periods = Periods::at(now);
-        let price = self.limits.price_micros(model);
         let day_expiry = periods.day_ends + COUNTER_GRACE_SECS;
         let month_expiry = periods.month_ends + COUNTER_GRACE_SECS;
         let mut wanted = vec![(
@@ -154,7 +170,7 @@ impl Pipeline {
         let mut reservation = Reservation {
             taken: Vec::with_capacity(wanted.len()),
             open: posters,
-            model,
+            priced,
             price,
             periods,
         };
@@ -217,7 +233,7 @@ impl Pipeline {
         let line = LedgerLine {
             user: &requester.user_id,
             channel: requester.channel_id.as_deref(),
-            model: reservation.model,
+            model: billed_name(reservation.priced),
             micros: reservation.price,
             job: job.id,
             poster,
@@ -241,7 +257,7 @@ impl Pipeline {
         match written {
             // The counters already hold the charge; the ledger is the itemised record of it.
             Ok(()) => {
-                tracing::info!(job = %job.id, %poster, model = %reservation.model, micros = reservation.price, "poster charged")
+                tracing::info!(job = %job.id, %poster, billed = %reservation.priced, micros = reservation.price, "poster charged")
             }
             Err(e) => {
                 tracing::error!(job = %job.id, %poster, error = %ErrorChain(e.as_ref()), "poster charged, but its ledger line could not be written")

@@ -16,7 +16,7 @@ use uuid::Uuid;
 
 use crate::errors::ErrorChain;
 use crate::job::{Job, Lineage, PosterRecord, PosterSpec, ReplyTo, Requester, Task};
-use crate::model::{ImageRequest, ModelId, Models};
+use crate::model::{Edit, EditRequest, ImageRequest, ModelError, ModelId, Models, Priced, Upscaler};
 use crate::poster;
 use crate::quota::Limits;
 use crate::slack::blocks;
@@ -57,6 +57,7 @@ const DELIVERY_RESERVE: Duration = Duration::from_secs(8);
 const FAILURE_RESERVE: Duration = Duration::from_secs(5);
 
 mod approve;
+mod print;
 mod rest;
 mod unfinished;
 
@@ -156,6 +157,8 @@ pub struct Pipeline {
     /// How long records are kept: as long as the posters they describe.
     retention: Duration,
     approvers: Approvers,
+    /// The upscaler print-ready files use; `None`: resampling only.
+    print_upscaler: Option<Upscaler>,
     /// Who may make how many metered posters, and what each costs.
     limits: Limits,
     retry: RetryPolicy,
@@ -184,6 +187,7 @@ impl Pipeline {
             link_ttl,
             retention: DEFAULT_RETENTION,
             approvers: Approvers::default(),
+            print_upscaler: None,
             limits: Limits::default(),
             retry: RetryPolicy::default(),
         }
@@ -198,6 +202,13 @@ impl Pipeline {
     /// Who may approve posters.
     pub fn with_approvers(mut self, approvers: Approvers) -> Self {
         self.approvers = approvers;
+        self
+    }
+
+    /// Upscales art for print-ready files with `upscaler` (one of Stability's services);
+    /// `None` resamples only.
+    pub(crate) fn with_print_upscaler(mut self, upscaler: Option<Upscaler>) -> Self {
+        self.print_upscaler = upscaler;
         self
     }
 
@@ -289,6 +300,50 @@ impl Pipeline {
         Ok(Art {
             seed: art.seed,
             pixmap: art.pixmap,
+            model_ms: started.elapsed().as_millis() as u64,
+            stored: None,
+        })
+    }
+
+    /// Edits `source` (the parent take's art) as `edit` asks, with whoever makes such edits to
+    /// `spec.model`'s art, under the model retry policy. The new art keeps the parent's seed:
+    /// it is the same scene, and the offline generator re-derives the scene from that seed.
+    pub(super) async fn edit_art(
+        &self,
+        spec: &PosterSpec,
+        source: Art,
+        edit: Edit,
+        deadline: Option<Instant>,
+    ) -> Result<Art, PipelineError> {
+        let kind = edit.kind();
+        let (priced, editor) = self
+            .models
+            .editor(spec.model, kind)
+            .ok_or_else(|| PipelineError::Model(ModelError::Unsupported {
+                what: format!("{} cannot {}", spec.model.display_name(), kind.describe()),
+            }))?;
+        let editor = editor.clone();
+        let seed = fastrand::u32(1..=spec.model.max_seed());
+        let request = EditRequest {
+            base: Self::image_request(spec, seed),
+            source_seed: source.seed,
+            source: std::sync::Arc::new(source.pixmap),
+            edit,
+        };
+        let started = Instant::now();
+        let _slot = if priced == Priced::Model(ModelId::Offline) {
+            self.cpu_slots.acquire().await.ok()
+        } else {
+            None
+        };
+        let label = priced.to_string();
+        let edited = self
+            .with_retries(&label, deadline, || editor.edit(&request))
+            .await?;
+        tracing::info!(billed = %priced, edit_seed = edited.seed, "art edited");
+        Ok(Art {
+            pixmap: edited.pixmap,
+            seed: source.seed,
             model_ms: started.elapsed().as_millis() as u64,
             stored: None,
         })
@@ -510,6 +565,7 @@ impl Pipeline {
             Task::Approve { source } => self.approve(job, *source).await,
             Task::Usage => self.usage(job).await,
             Task::History => self.show_history(job).await,
+            Task::Print { source } => self.print(job, *source, deadline).await,
         }
     }
 
@@ -564,6 +620,7 @@ impl Pipeline {
         let art = match art {
             ArtPlan::Draw => self.art(spec, deadline).await,
             ArtPlan::Reuse(art) => Ok(art),
+            ArtPlan::Edit { source, edit } => self.edit_art(spec, source, edit, deadline).await,
         };
         let rendered = match art {
             Ok(art) => {
@@ -596,6 +653,8 @@ enum ArtPlan {
     Draw,
     /// The parent's art, as stored: only the words change.
     Reuse(Art),
+    /// The parent's art, edited by whoever [`Models::editor`] names for the spec's model.
+    Edit { source: Art, edit: Edit },
 }
 
 /// What one take is made from: its art, and where it came from (`None` for a first take).

@@ -9,13 +9,16 @@ use super::metering::Reserved;
 use super::{Art, ArtPlan, Outcome, Pipeline, PipelineError, Take};
 use crate::errors::ErrorChain;
 use crate::job::{Change, Job, Lineage, PosterRecord, PosterSpec};
+use crate::model::{Edit, ModelError, Priced};
 use crate::slack::blocks;
 
-/// One take a change asks for: its spec, a note for its message, and how its art is made.
+/// One take a change asks for: its spec, a note for its message, how its art is made, and
+/// what that is billed as (`None`: free, no model call).
 struct Planned {
     spec: PosterSpec,
     note: Option<String>,
     art: ArtPlan,
+    billed: Option<Priced>,
 }
 
 impl Pipeline {
@@ -65,15 +68,15 @@ impl Pipeline {
             .map_err(|e| (e, description.clone()))?;
 
         // Every paid take is reserved before any is drawn: a click for two variations with one
-        // poster left is refused whole rather than half made.
-        let paid = takes
-            .iter()
-            .filter(|t| matches!(t.art, ArtPlan::Draw))
-            .count() as i64;
-        let mut reservation = match self
-            .reserve(&job.requester, record.spec.model, paid)
-            .await
-        {
+        // poster left is refused whole rather than half made. The takes of one change are all
+        // billed alike.
+        let billed = takes.iter().find_map(|t| t.billed);
+        let paid = takes.iter().filter(|t| t.billed.is_some()).count() as i64;
+        let reserved = match billed {
+            Some(priced) => self.reserve(&job.requester, priced, paid).await,
+            None => Ok(Reserved::Free),
+        };
+        let mut reservation = match reserved {
             Ok(Reserved::Free) => None,
             Ok(Reserved::Taken(r)) => Some(r),
             Ok(Reserved::Refused(refusal)) => return Ok(self.tell_over_limit(job, &refusal).await),
@@ -85,6 +88,12 @@ impl Pipeline {
             Change::Variations { count } => format!("🎞️ Making {count} variations…"),
             Change::Restyle { style } => format!("🎨 Restyling as {style}…"),
             Change::EditWords { .. } => "✏️ Setting the new words over the same art…".to_owned(),
+            Change::Vary { .. } => "🎞️ Varying this take's art…".to_owned(),
+            Change::ChangeDetail { search, replace } => format!(
+                "🖌️ Changing “{}” into “{}”…",
+                search.trim(),
+                replace.trim()
+            ),
         };
         let _ = self
             .slack
@@ -95,7 +104,7 @@ impl Pipeline {
         let mut outcome = Ok(Outcome::Delivered);
         let mut made = 0;
         for planned in takes {
-            let paid_take = matches!(planned.art, ArtPlan::Draw);
+            let paid_take = planned.billed.is_some();
             let lineage = match self.next_take(record).await {
                 Ok(take) => Lineage {
                     root: record.root(),
@@ -157,6 +166,7 @@ impl Pipeline {
         let mut fresh = record.spec.clone();
         fresh.seed = None;
         let drawn = |spec: PosterSpec, note: Option<String>| Planned {
+            billed: Some(Priced::Model(spec.model)),
             spec,
             note,
             art: ArtPlan::Draw,
@@ -185,8 +195,60 @@ impl Pipeline {
                     spec,
                     note: None,
                     art: ArtPlan::Reuse(art),
+                    billed: None,
                 }]
             }
+            Change::Vary { strength } => {
+                let edit = Edit::Vary {
+                    strength: *strength,
+                };
+                vec![self.edited(record, record.spec.clone(), edit).await?]
+            }
+            Change::ChangeDetail { search, replace } => {
+                // The new take describes what it now shows, so a later Regenerate or Vary
+                // draws the changed scene.
+                let description = replaced(&record.spec.description, search, replace)
+                    .unwrap_or_else(|| record.spec.description.clone());
+                let spec = PosterSpec {
+                    description,
+                    ..record.spec.clone()
+                };
+                let edit = Edit::Replace {
+                    search: search.trim().to_owned(),
+                    replace: replace.trim().to_owned(),
+                };
+                vec![self.edited(record, spec, edit).await?]
+            }
+        })
+    }
+
+    /// A take whose art is `record`'s art edited as `edit` asks, refused before anything is
+    /// reserved when nobody here makes such edits to that model's art.
+    async fn edited(
+        &self,
+        record: &PosterRecord,
+        spec: PosterSpec,
+        edit: Edit,
+    ) -> Result<Planned, PipelineError> {
+        let kind = edit.kind();
+        let (priced, _) = self
+            .models
+            .editor(record.spec.model, kind)
+            .ok_or_else(|| {
+                PipelineError::Model(ModelError::Unsupported {
+                    what: format!(
+                        "{} art cannot be used to {} here",
+                        record.spec.model.display_name(),
+                        kind.describe()
+                    ),
+                })
+            })?;
+        let source = self.stored_art(record).await?;
+        Ok(Planned {
+            spec,
+            note: None,
+            art: ArtPlan::Edit { source, edit },
+            billed: Some(priced),
         })
     }
 
@@ -219,6 +281,42 @@ impl Pipeline {
     }
 }
 
+const ARTICLES: [&str; 3] = ["the ", "an ", "a "];
+
+/// `text` with the first case-insensitive occurrence of `search` replaced by `replace`, or
+/// `None` when it does not occur. People write "the kraken" for a description's "a Kraken":
+/// a leading article of `search` may be left out of the match, and when `replace` brings its
+/// own article the one before the match goes.
+fn replaced(text: &str, search: &str, replace: &str) -> Option<String> {
+    let (search, replace) = (search.trim(), replace.trim());
+    let lower = text.to_lowercase();
+    // Lower-casing can change byte lengths outside ASCII; then offsets would not line up.
+    if search.is_empty() || lower.len() != text.len() {
+        return None;
+    }
+    let needle = search.to_lowercase();
+    let bare = ARTICLES
+        .iter()
+        .find_map(|a| needle.strip_prefix(a))
+        .unwrap_or(&needle);
+    let (at, len) = match lower.find(&needle) {
+        Some(at) => (at, needle.len()),
+        None if !bare.is_empty() => (lower.find(bare)?, bare.len()),
+        None => return None,
+    };
+    let mut start = at;
+    let replace_lower = replace.to_lowercase();
+    if ARTICLES.iter().any(|a| replace_lower.starts_with(a)) {
+        if let Some(article) = ARTICLES.iter().find(|a| lower[..at].ends_with(*a)) {
+            let before = at - article.len();
+            if before == 0 || lower[..before].ends_with(' ') {
+                start = before;
+            }
+        }
+    }
+    Some(format!("{}{replace}{}", &text[..start], &text[at + len..]))
+}
+
 /// The line a take's message carries about where it came from: "Take 3 · from take 2 via Vary
 /// strong", with the change's own detail ("1 of 2") when it has one.
 fn take_note(lineage: &Lineage, detail: Option<&str>) -> String {
@@ -232,6 +330,25 @@ fn take_note(lineage: &Lineage, detail: Option<&str>) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_changed_detail_changes_the_description_it_names() {
+        let text = "A keeper fights a Kraken at dawn";
+        assert_eq!(
+            replaced(text, "the kraken", "a dragon").as_deref(),
+            Some("A keeper fights a dragon at dawn")
+        );
+        assert_eq!(
+            replaced(text, " kraken ", "sea serpent").as_deref(),
+            Some("A keeper fights a sea serpent at dawn")
+        );
+        assert_eq!(
+            replaced(text, "keeper", "the night watchman").as_deref(),
+            Some("the night watchman fights a Kraken at dawn")
+        );
+        assert_eq!(replaced(text, "dragon", "kraken"), None);
+        assert_eq!(replaced(text, "  ", "y"), None);
+    }
 
     #[test]
     fn a_take_says_where_it_came_from() {

@@ -103,6 +103,7 @@ impl Pipeline {
             Task::Approve { .. } => ("Your approval could not be finished.", ""),
             Task::Usage => ("Marquee couldn't look up your usage.", ""),
             Task::History => ("Marquee couldn't look up your posters.", ""),
+            Task::Print { .. } => ("Your print-ready files could not be finished.", ""),
         };
         let advice = format!(
             "{} Please try again; if it keeps happening, tell your Marquee admin.",

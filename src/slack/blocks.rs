@@ -43,6 +43,13 @@ pub(crate) struct Message {
     replace_original: Option<bool>,
 }
 
+impl Message {
+    /// Shows this message only to the person who asked, not the channel.
+    pub(crate) fn make_private(&mut self) {
+        self.response_type = Visibility::Ephemeral;
+    }
+}
+
 /// Escapes user text for Slack's `mrkdwn` (`&`, `<`, `>` are control characters there).
 fn escape(text: &str) -> String {
     text.replace('&', "&amp;")

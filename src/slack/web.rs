@@ -243,18 +243,18 @@ impl WebClient {
         Ok(answer["ts"].as_str().unwrap_or_default().to_owned())
     }
 
-    /// Uploads a PNG into `channel` (in the thread under `thread_ts` when given); returns the
-    /// file's id.
-    pub(crate) async fn upload_png(
+    /// Uploads a file (a poster's PNG, a print's PDF) into `channel`, in the thread under
+    /// `thread_ts` when given; returns the file's id.
+    pub(crate) async fn upload_file(
         &self,
         channel: &str,
         thread_ts: Option<&str>,
         filename: &str,
         title: &str,
         alt_text: &str,
-        png: Vec<u8>,
+        bytes: Vec<u8>,
     ) -> Result<String, WebError> {
-        let length = png.len().to_string();
+        let length = bytes.len().to_string();
         let alt: String = alt_text.chars().take(1000).collect();
         let form = serde_urlencoded::to_string([
             ("filename", filename),
@@ -282,8 +282,8 @@ impl WebClient {
             .http
             .post(upload_url)
             .header("content-type", "application/octet-stream")
-            .body(png)
-            .timeout(Duration::from_secs(60))
+            .body(bytes)
+            .timeout(Duration::from_secs(120))
             .send()
             .await
             .map_err(|source| WebError::Transport {
