@@ -1165,9 +1165,8 @@ fn edited_png(source: &Rgb, width: u32, height: u32) -> Vec<u8> {
         for x in 0..width {
             let sx = (u64::from(x) * u64::from(source.width) / u64::from(width)) as usize;
             let at = (sy * source.width as usize + sx) * 3;
-            for c in 0..3 {
-                let v = u16::from(source.pixels[at + c]);
-                pixels.push(((v * 3 + u16::from(EDIT_TINT[c])) / 4) as u8);
+            for (v, tint) in source.pixels[at..at + 3].iter().zip(EDIT_TINT) {
+                pixels.push(((u16::from(*v) * 3 + u16::from(tint)) / 4) as u8);
             }
         }
     }
