@@ -283,6 +283,44 @@ impl fmt::Display for Aspect {
     }
 }
 
+/// `prompt` with every case-insensitive occurrence of `search` replaced by `replace`, or
+/// `None` when `search` is empty or does not occur.
+pub(crate) fn replaced(prompt: &str, search: &str, replace: &str) -> Option<String> {
+    let search = search.trim();
+    if search.is_empty() {
+        return None;
+    }
+    // Lower-casing can change byte lengths outside ASCII; match on chars to stay on boundaries.
+    let lower: Vec<char> = prompt.chars().flat_map(char::to_lowercase).collect();
+    let needle: Vec<char> = search.chars().flat_map(char::to_lowercase).collect();
+    if lower.len() != prompt.chars().count() {
+        // A character whose lower case is longer: fall back to an exact match.
+        return prompt
+            .contains(search)
+            .then(|| prompt.replace(search, replace.trim()));
+    }
+    let chars: Vec<char> = prompt.chars().collect();
+    let (mut out, mut i, mut found) = (String::new(), 0, false);
+    while i < chars.len() {
+        if lower[i..].starts_with(&needle) {
+            out.push_str(replace.trim());
+            i += needle.len();
+            found = true;
+        } else {
+            out.push(chars[i]);
+            i += 1;
+        }
+    }
+    found.then_some(out)
+}
+
+/// The text that guides a repaint of what `search` finds: the replacement first, then the
+/// whole description with the change made, so the new detail matches the scene's style.
+pub(crate) fn replacement_prompt(prompt: &str, search: &str, replace: &str) -> String {
+    let scene = replaced(prompt, search, replace).unwrap_or_else(|| prompt.trim().to_owned());
+    format!("{}, {scene}", replace.trim())
+}
+
 /// What a model is asked to draw. The prompt already carries the style's additions.
 #[derive(Debug, Clone, PartialEq)]
 pub struct ImageRequest {

@@ -236,6 +236,21 @@ impl Bedrock {
         self.lock().rules.add(marker, fault, times);
     }
 
+    /// Every call so far, in arrival order.
+    pub fn calls(&self) -> Vec<Call> {
+        self.lock().calls.clone()
+    }
+
+    /// The calls to `model_id` (a model id or an inference profile id) so far.
+    pub fn calls_to(&self, model_id: &str) -> Vec<Call> {
+        self.lock()
+            .calls
+            .iter()
+            .filter(|c| c.model_id == model_id)
+            .cloned()
+            .collect()
+    }
+
     /// The calls whose prompt contains `marker`.
     pub fn calls_for_prompt(&self, marker: &str) -> Vec<Call> {
         self.lock()
@@ -1428,6 +1443,13 @@ mod edit_formats {
             .await
             .unwrap();
         assert!(!is_edit_of(&answer, &stability_input));
+        // Every call is recorded, answered or refused, with what was sent.
+        let replace = bedrock.calls_to("us.stability.stable-image-search-replace-v1:0");
+        assert_eq!(replace.len(), 2);
+        assert_eq!(replace[0].body["search_prompt"], "the lighthouse");
+        assert_eq!((replace[0].status, replace[1].status), (200, 400));
+        assert_eq!(replace[0].region, "us-west-2");
+        assert_eq!(bedrock.calls().len(), 13);
     }
 
     #[tokio::test]
