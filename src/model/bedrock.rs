@@ -6,7 +6,8 @@
 //! (`mode: "image-to-image"`, `image`, `strength`; no `aspect_ratio`, which its page says is
 //! valid for text-to-image only), Nova Canvas `IMAGE_VARIATION` and `INPAINTING` with a
 //! `maskPrompt`, and the services' own bodies. Stable Image Core and Ultra make no edits: their
-//! Bedrock pages document text-to-image only.
+//! Bedrock pages, as this project could read them, document text-to-image only, and an edit
+//! that is not documented is not attempted.
 //!
 //! Requests are built from an [`ImageRequest`] with each model's poster defaults (portrait 2:3,
 //! PNG, a seed inside the model's range); responses are decoded into pixels; every service error
