@@ -6,7 +6,8 @@
 //! (`mode: "image-to-image"`, `image`, `strength`; no `aspect_ratio`, which its page says is
 //! valid for text-to-image only), Nova Canvas `IMAGE_VARIATION` and `INPAINTING` with a
 //! `maskPrompt`, and the services' own bodies. Stable Image Core and Ultra make no edits: their
-//! Bedrock pages document text-to-image only.
+//! Bedrock pages, as this project could read them, document text-to-image only, and an edit
+//! that is not documented is not attempted.
 //!
 //! Requests are built from an [`ImageRequest`] with each model's poster defaults (portrait 2:3,
 //! PNG, a seed inside the model's range); responses are decoded into pixels; every service error
@@ -25,7 +26,7 @@ use serde_json::{Value, json};
 
 use super::{
     Edit, EditKind, EditRequest, Family, FilterStage, GeneratedImage, ImageModel, ImageRequest,
-    ModelError, ModelId, Service,
+    ModelError, ModelId, Service, replacement_prompt,
 };
 
 /// Nova Canvas accepts at most this many characters of prompt and of negative prompt.
@@ -518,7 +519,7 @@ fn edit_body(target: Target, request: &EditRequest) -> Result<Value, ModelError>
             let mut params = json!({
                 "image": source_b64(&request.source, u64::MAX)?,
                 "maskPrompt": clip(search.trim(), NOVA_MAX_TEXT),
-                "text": clip(replace.trim(), NOVA_MAX_TEXT),
+                "text": clip(&replacement_prompt(&base.prompt, search, replace), NOVA_MAX_TEXT),
             });
             if let Some(n) = negative {
                 params["negativeText"] = clip(n, NOVA_MAX_TEXT).into();
@@ -539,7 +540,10 @@ fn edit_body(target: Target, request: &EditRequest) -> Result<Value, ModelError>
         (Target::Service(Service::SearchReplace), Edit::Replace { search, replace }) => {
             let mut body = json!({
                 "image": source_b64(&request.source, u64::MAX)?,
-                "prompt": clip(replace.trim(), STABILITY_MAX_TEXT),
+                "prompt": clip(
+                    &replacement_prompt(&base.prompt, search, replace),
+                    STABILITY_MAX_TEXT
+                ),
                 "search_prompt": clip(search.trim(), STABILITY_MAX_TEXT),
                 "seed": base.seed.min(STABILITY_MAX_SEED),
                 "output_format": "png",
@@ -827,7 +831,9 @@ mod tests {
                 ["image", "maskPrompt", "negativeText", "text"]
             );
             assert_eq!(params["maskPrompt"], "the lighthouse");
-            assert_eq!(params["text"], "a windmill");
+            // The replacement first, then the scene with the change made (its style, and the
+            // description's words, which tests use to tell their calls apart).
+            assert_eq!(params["text"], "a windmill, a lighthouse");
             // The output keeps the input's size: no width or height.
             assert_eq!(
                 keys(&body["imageGenerationConfig"]),
@@ -860,7 +866,7 @@ mod tests {
             );
             assert_eq!(
                 (&body["search_prompt"], &body["prompt"]),
-                (&json!("lighthouse"), &json!("windmill"))
+                (&json!("lighthouse"), &json!("windmill, a windmill"))
             );
             for upscaler in [Upscaler::Conservative, Upscaler::Creative] {
                 let r = edit(ModelId::NovaCanvas, Edit::Upscale { upscaler }, 8, 12);
@@ -901,6 +907,19 @@ mod tests {
             assert!(u64::from(w) * u64::from(h) <= UPSCALE_MAX_PIXELS, "{w}x{h}");
             assert!((f64::from(w) / f64::from(h) - 1024.0 / 1536.0).abs() < 0.01);
             assert!(w >= 800, "{w}x{h}");
+        }
+
+        #[test]
+        fn replacement_prompts_lead_with_the_replacement_in_the_scene() {
+            use crate::model::replacement_prompt;
+            assert_eq!(
+                replacement_prompt("A Cowboy at dusk, western poster", "cowboy", " robot "),
+                "robot, A robot at dusk, western poster"
+            );
+            assert_eq!(
+                replacement_prompt("a cowboy at dusk", "the hat", "a crown"),
+                "a crown, a cowboy at dusk"
+            );
         }
 
         #[test]

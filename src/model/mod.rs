@@ -283,6 +283,44 @@ impl fmt::Display for Aspect {
     }
 }
 
+/// `prompt` with every case-insensitive occurrence of `search` replaced by `replace`, or
+/// `None` when `search` is empty or does not occur.
+pub(crate) fn replaced(prompt: &str, search: &str, replace: &str) -> Option<String> {
+    let search = search.trim();
+    if search.is_empty() {
+        return None;
+    }
+    // Lower-casing can change byte lengths outside ASCII; match on chars to stay on boundaries.
+    let lower: Vec<char> = prompt.chars().flat_map(char::to_lowercase).collect();
+    let needle: Vec<char> = search.chars().flat_map(char::to_lowercase).collect();
+    if lower.len() != prompt.chars().count() {
+        // A character whose lower case is longer: fall back to an exact match.
+        return prompt
+            .contains(search)
+            .then(|| prompt.replace(search, replace.trim()));
+    }
+    let chars: Vec<char> = prompt.chars().collect();
+    let (mut out, mut i, mut found) = (String::new(), 0, false);
+    while i < chars.len() {
+        if lower[i..].starts_with(&needle) {
+            out.push_str(replace.trim());
+            i += needle.len();
+            found = true;
+        } else {
+            out.push(chars[i]);
+            i += 1;
+        }
+    }
+    found.then_some(out)
+}
+
+/// The text that guides a repaint of what `search` finds: the replacement first, then the
+/// whole description with the change made, so the new detail matches the scene's style.
+pub(crate) fn replacement_prompt(prompt: &str, search: &str, replace: &str) -> String {
+    let scene = replaced(prompt, search, replace).unwrap_or_else(|| prompt.trim().to_owned());
+    format!("{}, {scene}", replace.trim())
+}
+
 /// What a model is asked to draw. The prompt already carries the style's additions.
 #[derive(Debug, Clone, PartialEq)]
 pub struct ImageRequest {
@@ -441,10 +479,11 @@ pub enum Strength {
 }
 
 impl Strength {
-    /// SD3.5 image-to-image `strength` (0..1): "how much influence the image parameter has on
-    /// the output; 0 returns the input unchanged, 1 ignores it" (Stability's parameter text on
-    /// Bedrock's SD3.5 Large page). Subtle keeps about two thirds of the source, strong keeps
-    /// the composition and little else.
+    /// SD3.5 image-to-image `strength` (0..1). Bedrock's SD3.5 Large page makes it required
+    /// for image-to-image; its meaning is Stability's API text (assumed the same on Bedrock):
+    /// how much influence the input image has, 0 returning the input unchanged and 1 ignoring
+    /// it. Subtle (0.35) keeps about two thirds of the source, strong (0.7) its composition and
+    /// colour masses and little else.
     pub(crate) fn image_strength(self) -> f64 {
         match self {
             Strength::Subtle => 0.35,
@@ -452,10 +491,11 @@ impl Strength {
         }
     }
 
-    /// Nova Canvas IMAGE_VARIATION `similarityStrength` (0.2..1.0, default 0.7): "how similar
-    /// the generated image should be to the input images; lower values introduce more
-    /// randomness" (Amazon Nova user guide, request and response structure). Subtle sits above
-    /// the default, strong well below it.
+    /// Nova Canvas IMAGE_VARIATION `similarityStrength` (0.2..1.0, default 0.7): how similar
+    /// the generated image should be to the input images, lower values introducing more
+    /// randomness (Amazon Nova user guide, "Request and response structure for image
+    /// generation"; the range as every public caller validates it). Subtle (0.8) sits above the
+    /// default, strong (0.4) well below it.
     pub(crate) fn similarity(self) -> f64 {
         match self {
             Strength::Subtle => 0.8,
@@ -522,9 +562,10 @@ impl Service {
     }
 
     /// The id Marquee invokes: the US cross-region inference profile of the model. The image
-    /// services are served in us-east-1, us-east-2 and us-west-2 through the `us.` profile;
-    /// their on-demand ids are refused ("Invocation of model ID ... with on-demand throughput
-    /// isn't supported"). See /work/shared/reference/BEDROCK.md for what is assumed here.
+    /// services are served in us-east-1, us-east-2 and us-west-2, and every public caller found
+    /// invokes them through the `us.` profile (ASSUMED: by its own id Bedrock would answer
+    /// "Invocation of model ID ... with on-demand throughput isn't supported", which Marquee
+    /// reports as not served in the region).
     pub fn profile_id(self) -> &'static str {
         match self {
             Service::SearchReplace => "us.stability.stable-image-search-replace-v1:0",

@@ -409,10 +409,12 @@ fn iam_grants_each_configured_model_in_its_familys_region() {
             .chain(services.iter().flatten().cloned())
             .collect()
     };
-    let search_replace = service_arns("us-west-2", Service::SearchReplace);
     assert_eq!(
         invoke_model_arns(&[]),
-        with(&[model_arn("us-west-2", sd)], &[search_replace.clone()]),
+        with(
+            &[model_arn("us-west-2", sd)],
+            &[service_arns("us-west-2", Service::SearchReplace)]
+        ),
         "the defaults: SD3.5, and Search and Replace for its art"
     );
     assert_eq!(

@@ -34,6 +34,7 @@ use self::rng::{Rng, fnv1a};
 use self::scene::{Land, Scene, Time, jitter};
 use super::{
     Edit, EditKind, EditRequest, GeneratedImage, ImageModel, ImageRequest, ModelError, Strength,
+    replaced,
 };
 use crate::genre::Style;
 
@@ -112,37 +113,6 @@ impl ImageModel for OfflineModel {
 enum OfflineEdit {
     Vary { seed: u32, strength: Strength },
     Replace { words: String },
-}
-
-/// `prompt` with every case-insensitive occurrence of `search` replaced by `replace`, or
-/// `None` when `search` is empty or does not occur.
-fn replaced(prompt: &str, search: &str, replace: &str) -> Option<String> {
-    let search = search.trim();
-    if search.is_empty() {
-        return None;
-    }
-    // Lower-casing can change byte lengths outside ASCII; match on chars to stay on boundaries.
-    let lower: Vec<char> = prompt.chars().flat_map(char::to_lowercase).collect();
-    let needle: Vec<char> = search.chars().flat_map(char::to_lowercase).collect();
-    if lower.len() != prompt.chars().count() {
-        // A character whose lower case is longer: fall back to an exact match.
-        return prompt
-            .contains(search)
-            .then(|| prompt.replace(search, replace.trim()));
-    }
-    let chars: Vec<char> = prompt.chars().collect();
-    let (mut out, mut i, mut found) = (String::new(), 0, false);
-    while i < chars.len() {
-        if lower[i..].starts_with(&needle) {
-            out.push_str(replace.trim());
-            i += needle.len();
-            found = true;
-        } else {
-            out.push(chars[i]);
-            i += 1;
-        }
-    }
-    found.then_some(out)
 }
 
 /// The largest side rendered; larger requests are clamped so allocation cannot fail.

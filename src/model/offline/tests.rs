@@ -99,9 +99,10 @@ fn odd_sizes_render_without_panicking() {
 mod edits {
     use std::sync::Arc;
 
-    use super::super::{OfflineModel, render, render_variation, replaced};
+    use super::super::{OfflineModel, render, render_variation};
     use super::difference;
     use crate::genre::Style;
+    use crate::model::replaced;
     use crate::model::{
         Aspect, Edit, EditKind, EditRequest, ImageModel, ImageRequest, ModelError, ModelId,
         Strength, Upscaler,

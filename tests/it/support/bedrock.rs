@@ -236,6 +236,21 @@ impl Bedrock {
         self.lock().rules.add(marker, fault, times);
     }
 
+    /// Every call so far, in arrival order.
+    pub fn calls(&self) -> Vec<Call> {
+        self.lock().calls.clone()
+    }
+
+    /// The calls to `model_id` (a model id or an inference profile id) so far.
+    pub fn calls_to(&self, model_id: &str) -> Vec<Call> {
+        self.lock()
+            .calls
+            .iter()
+            .filter(|c| c.model_id == model_id)
+            .cloned()
+            .collect()
+    }
+
     /// The calls whose prompt contains `marker`.
     pub fn calls_for_prompt(&self, marker: &str) -> Vec<Call> {
         self.lock()
@@ -1165,9 +1180,8 @@ fn edited_png(source: &Rgb, width: u32, height: u32) -> Vec<u8> {
         for x in 0..width {
             let sx = (u64::from(x) * u64::from(source.width) / u64::from(width)) as usize;
             let at = (sy * source.width as usize + sx) * 3;
-            for c in 0..3 {
-                let v = u16::from(source.pixels[at + c]);
-                pixels.push(((v * 3 + u16::from(EDIT_TINT[c])) / 4) as u8);
+            for (v, tint) in source.pixels[at..at + 3].iter().zip(EDIT_TINT) {
+                pixels.push(((u16::from(*v) * 3 + u16::from(tint)) / 4) as u8);
             }
         }
     }
@@ -1429,6 +1443,13 @@ mod edit_formats {
             .await
             .unwrap();
         assert!(!is_edit_of(&answer, &stability_input));
+        // Every call is recorded, answered or refused, with what was sent.
+        let replace = bedrock.calls_to("us.stability.stable-image-search-replace-v1:0");
+        assert_eq!(replace.len(), 2);
+        assert_eq!(replace[0].body["search_prompt"], "the lighthouse");
+        assert_eq!((replace[0].status, replace[1].status), (200, 400));
+        assert_eq!(replace[0].region, "us-west-2");
+        assert_eq!(bedrock.calls().len(), 13);
     }
 
     #[tokio::test]
