@@ -33,7 +33,8 @@ use crate::request::{self, ModelPolicy, RequestError};
 use crate::secret::Secret;
 use crate::slack::blocks;
 use crate::slack::command::{self, PosterCommand, SlashCommand};
-use crate::slack::interaction::{self, Action, Click, InteractionError};
+use crate::slack::interaction::{self, Action, Click, Interaction, InteractionError, Review};
+use crate::slack::modal::{self, Form, ModalContext, Submission};
 use crate::slack::verify::{self, VerifyError};
 use crate::store::{LinkError, LinkSigner, ObjectStore};
 
@@ -211,8 +212,8 @@ impl From<&SlashCommand> for Requester {
     }
 }
 
-impl From<&Click> for Requester {
-    fn from(c: &Click) -> Self {
+impl<A> From<&Click<A>> for Requester {
+    fn from(c: &Click<A>) -> Self {
         Requester {
             user_id: c.user_id.clone(),
             user_name: c.user_name.clone(),
@@ -239,8 +240,8 @@ impl From<&Click> for Task {
 }
 
 /// Where a click's results go: its `response_url`, and its poster's thread when known.
-impl From<&Click> for ReplyTo {
-    fn from(click: &Click) -> Self {
+impl<A> From<&Click<A>> for ReplyTo {
+    fn from(click: &Click<A>) -> Self {
         let thread = match (&click.channel_id, &click.thread_ts) {
             (Some(channel_id), Some(thread_ts)) => Some(SlackMessageRef {
                 channel_id: channel_id.clone(),
@@ -436,16 +437,18 @@ async fn slash_command(
     })
 }
 
-/// Slack's interactivity endpoint: the buttons and menu on poster messages. Acked at once with
-/// an empty 200; the work is queued for the worker exactly as slash commands are, and the
-/// worker answers through the interaction's `response_url`.
+/// Slack's interactivity endpoint: the controls on poster messages and the review modals.
+/// Clicks are acked at once with an empty 200 and queued for the worker exactly as slash
+/// commands are; the worker answers through the interaction's `response_url`. Edit words and
+/// Change a detail open a modal first (within the click's 3-second trigger); a submitted modal
+/// is checked here, so field errors show inside it, then queued like a click.
 async fn interaction(
     State(state): State<AppState>,
     headers: HeaderMap,
     SlackSigned(InteractionPayload(payload)): SlackSigned<InteractionPayload>,
 ) -> Result<Response, ApiError> {
-    let click = match interaction::parse(&payload) {
-        Ok(click) => click,
+    let interaction = match interaction::parse_interaction(&payload) {
+        Ok(interaction) => interaction,
         // Interactions Marquee does not offer (shortcuts, other apps' leftovers) are acked and
         // ignored, so Slack does not show the user an error for them.
         Err(InteractionError::Unsupported(kind)) => {
@@ -454,6 +457,39 @@ async fn interaction(
         }
         Err(e) => return Err(ApiError::BadRequest(e.to_string())),
     };
+    let public_url = state.public_url.resolve(&headers);
+    match interaction {
+        Interaction::Click(click) => {
+            let task = Task::from(&click);
+            queue_click(&state, &click, task, public_url).await
+        }
+        Interaction::Review(click) => match click.action {
+            Review::Vary(strength) => {
+                let task = Task::Retake {
+                    source: click.source,
+                    change: Change::Vary { strength },
+                };
+                queue_click(&state, &click, task, public_url).await
+            }
+            Review::Print => {
+                let task = Task::Print {
+                    source: click.source,
+                };
+                queue_click(&state, &click, task, public_url).await
+            }
+            Review::EditWords | Review::ChangeDetail => open_modal(&state, &click).await,
+        },
+        Interaction::Submission(submission) => submit(&state, submission, public_url).await,
+    }
+}
+
+/// Queues the worker's job for a click, or tells the clicker it could not be started.
+async fn queue_click<A>(
+    state: &AppState,
+    click: &Click<A>,
+    task: Task,
+    public_url: Option<String>,
+) -> Result<Response, ApiError> {
     if !state.pipeline.slack().is_allowed(&click.response_url) {
         tracing::warn!(team = ?click.team_id, "refused an interaction whose response_url is not an allowed Slack URL");
         return Err(ApiError::BadRequest(
@@ -461,31 +497,152 @@ async fn interaction(
         ));
     }
     let job = Job::new(
-        Task::from(&click),
-        Requester::from(&click),
-        ReplyTo::from(&click),
+        task,
+        Requester::from(click),
+        ReplyTo::from(click),
         (state.clock)(),
     )
-    .with_public_url(state.public_url.resolve(&headers));
+    .with_public_url(public_url);
     let id = job.id;
     if let Err(e) = state.dispatcher.dispatch(job).await {
         tracing::error!(job = %id, error = %crate::errors::ErrorChain(&e), "could not queue an interaction job");
         // Slack ignores response bodies for button clicks, so the clicker is told through the
         // response_url: a rare failure path, and better than silence.
-        let note = blocks::note_to_clicker(
+        tell_clicker(
+            state,
+            &click.response_url,
             "Marquee couldn't start that just now. Nothing was generated or charged; please click again in a moment.",
-        );
-        if let Err(e) = state
-            .pipeline
-            .slack()
-            .respond(&click.response_url, &note)
-            .await
-        {
-            tracing::error!(job = %id, error = %crate::errors::ErrorChain(&e), "could not tell the clicker either");
-        }
+        )
+        .await;
         return Ok(StatusCode::OK.into_response());
     }
     tracing::info!(job = %id, "interaction accepted");
+    Ok(StatusCode::OK.into_response())
+}
+
+/// A private note to whoever clicked, through the click's `response_url`; best effort.
+async fn tell_clicker(state: &AppState, response_url: &str, text: &str) {
+    let note = blocks::note_to_clicker(text);
+    if let Err(e) = state.pipeline.slack().respond(response_url, &note).await {
+        tracing::error!(error = %crate::errors::ErrorChain(&e), "could not tell the clicker");
+    }
+}
+
+/// Opens the Edit words or Change a detail modal for a click, pre-filled from the poster's
+/// record. Slack's trigger lives 3 seconds, so this is the one click that reads state on the
+/// ack path (one item) and calls Slack before answering.
+async fn open_modal(state: &AppState, click: &Click<Review>) -> Result<Response, ApiError> {
+    if !state.pipeline.slack().is_allowed(&click.response_url) {
+        tracing::warn!(team = ?click.team_id, "refused an interaction whose response_url is not an allowed Slack URL");
+        return Err(ApiError::BadRequest(
+            "response_url is not a Slack URL".into(),
+        ));
+    }
+    let (Some(web), Some(trigger)) = (state.pipeline.web(), click.trigger_id.as_deref()) else {
+        // Not offered without a bot token; an old message may still carry the control.
+        tell_clicker(
+            state,
+            &click.response_url,
+            "✏️ Editing a poster opens a form, which needs Marquee's bot token. Ask your Marquee admin to add one (see the install guide), or use 🎲 Regenerate and 🎨 Restyle meanwhile.",
+        )
+        .await;
+        return Ok(StatusCode::OK.into_response());
+    };
+    let record = match state.pipeline.record(click.source).await {
+        Ok(record) => record,
+        Err(e) => {
+            tracing::warn!(poster = %click.source, error = %crate::errors::ErrorChain(&e), "could not read a poster to edit");
+            let explained = e.explain();
+            tell_clicker(
+                state,
+                &click.response_url,
+                &format!("{} {}", explained.headline, explained.advice),
+            )
+            .await;
+            return Ok(StatusCode::OK.into_response());
+        }
+    };
+    let ctx = ModalContext::from_click(click);
+    let view = match click.action {
+        Review::ChangeDetail => modal::change_detail_view(&ctx, &record.spec.description),
+        _ => {
+            let mut text = record.spec.text.clone();
+            if record.spec.model == crate::model::ModelId::Offline && text.title.is_none() {
+                text.title = Some(crate::poster::default_title(&record.spec.description));
+            }
+            modal::edit_words_view(&ctx, &text, record.spec.typography())
+        }
+    };
+    if let Err(e) = web.open_view(trigger, &view).await {
+        tracing::warn!(poster = %click.source, code = e.code(), error = %crate::errors::ErrorChain(&e), "could not open a review modal");
+        tell_clicker(
+            state,
+            &click.response_url,
+            "Slack didn't open the form in time. Please click again.",
+        )
+        .await;
+    }
+    Ok(StatusCode::OK.into_response())
+}
+
+/// A submitted review modal: field errors go back into the modal (`response_action: errors`);
+/// a good one is queued as a retake of its poster and the modal closes.
+async fn submit(
+    state: &AppState,
+    submission: Submission,
+    public_url: Option<String>,
+) -> Result<Response, ApiError> {
+    let ctx = submission.context().clone();
+    if !state.pipeline.slack().is_allowed(&ctx.response_url) {
+        tracing::warn!(team = ?submission.team_id, "refused a modal whose response_url is not an allowed Slack URL");
+        return Err(ApiError::BadRequest(
+            "response_url is not a Slack URL".into(),
+        ));
+    }
+    if let Err(errors) = modal::validate(&submission) {
+        return Ok(Json(errors).into_response());
+    }
+    let not_started = modal::could_not_start(&submission);
+    let change = match submission.form {
+        Form::EditWords {
+            text, typography, ..
+        } => Change::EditWords { text, typography },
+        Form::ChangeDetail {
+            search, replace, ..
+        } => Change::ChangeDetail { search, replace },
+    };
+    let thread = match (&ctx.channel_id, &ctx.thread_ts) {
+        (Some(channel_id), Some(thread_ts)) => Some(SlackMessageRef {
+            channel_id: channel_id.clone(),
+            thread_ts: thread_ts.clone(),
+        }),
+        _ => None,
+    };
+    let job = Job::new(
+        Task::Retake {
+            source: ctx.poster,
+            change,
+        },
+        Requester {
+            user_id: submission.user_id.clone(),
+            user_name: submission.user_name.clone(),
+            team_id: submission.team_id.clone(),
+            channel_id: ctx.channel_id.clone(),
+        },
+        ReplyTo::SlackResponseUrl {
+            response_url: ctx.response_url.clone(),
+            thread,
+        },
+        (state.clock)(),
+    )
+    .with_public_url(public_url);
+    let id = job.id;
+    if let Err(e) = state.dispatcher.dispatch(job).await {
+        tracing::error!(job = %id, error = %crate::errors::ErrorChain(&e), "could not queue a modal's job");
+        // Keep the modal open with what was typed, and say so where it is seen.
+        return Ok(Json(not_started).into_response());
+    }
+    tracing::info!(job = %id, "modal submission accepted");
     Ok(StatusCode::OK.into_response())
 }
 

@@ -752,10 +752,6 @@ impl Models {
     /// - Replace: the take's own model if it can (offline; Nova Canvas by inpainting with a
     ///   mask prompt), else Stability's Search and Replace service when configured;
     /// - Upscale: the matching upscale service when configured, whatever drew the art.
-    #[allow(
-        dead_code,
-        reason = "the pipeline's review edits (issue #12) call it; they are integrated separately"
-    )]
     pub(crate) fn editor(
         &self,
         model: ModelId,
@@ -780,10 +776,6 @@ impl Models {
     }
 
     /// Whether an edit of `kind` to `model`'s art can be made here.
-    #[allow(
-        dead_code,
-        reason = "the pipeline's review edits (issue #12) call it; they are integrated separately"
-    )]
     pub(crate) fn can(&self, model: ModelId, kind: EditKind) -> bool {
         self.editor(model, kind).is_some()
     }

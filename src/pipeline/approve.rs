@@ -112,7 +112,8 @@ impl Pipeline {
             seed: record.spec.seed.unwrap_or_default(),
             width: record.width,
             height: record.height,
-            controls: None,
+            // The approved take offers Print, and only that.
+            controls: Some(record.id),
             note: None,
             missing_glyphs: &record.missing_glyphs,
         };

@@ -6,8 +6,10 @@ use tokio::time::Instant;
 use super::{Outcome, Pipeline, Rendered};
 use crate::errors::ErrorChain;
 use crate::job::{Job, PosterSpec};
+use crate::model::EditKind;
 use crate::slack::SlackError;
 use crate::slack::blocks::{self, PosterResult};
+use crate::slack::interaction::Controls;
 use crate::store::Link;
 
 impl Pipeline {
@@ -35,7 +37,12 @@ impl Pipeline {
             note,
             missing_glyphs: &rendered.missing_glyphs,
         };
-        let message = blocks::poster(&result);
+        let controls = Controls {
+            modals: self.web.is_some(),
+            change_detail: self.models.can(spec.model, EditKind::Replace),
+            print: false,
+        };
+        let message = blocks::poster_with(&result, controls);
 
         let channel = thread
             .as_ref()
@@ -115,7 +122,7 @@ impl Pipeline {
                 tracing::warn!(job = %job.id, "slack could not show the image; posting the link alone");
                 sent = self
                     .slack
-                    .respond(response_url, &blocks::poster_link_only(&result))
+                    .respond(response_url, &blocks::poster_link_only(&result, controls))
                     .await;
             }
         }

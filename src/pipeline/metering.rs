@@ -350,6 +350,7 @@ mod tests {
     use std::time::Duration;
 
     use super::*;
+    use crate::model::ModelId;
     use crate::model::Models;
     use crate::quota::Limits;
     use crate::slack::SlackClient;

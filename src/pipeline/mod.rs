@@ -16,7 +16,9 @@ use uuid::Uuid;
 
 use crate::errors::ErrorChain;
 use crate::job::{Job, Lineage, PosterRecord, PosterSpec, ReplyTo, Requester, Task};
-use crate::model::{Edit, EditRequest, ImageRequest, ModelError, ModelId, Models, Priced, Upscaler};
+use crate::model::{
+    Edit, EditRequest, ImageRequest, ModelError, ModelId, Models, Priced, Upscaler,
+};
 use crate::poster;
 use crate::quota::Limits;
 use crate::slack::blocks;
@@ -235,6 +237,11 @@ impl Pipeline {
         self
     }
 
+    /// The Web API client, when the workspace gave Marquee a bot token.
+    pub(crate) fn web(&self) -> Option<&WebClient> {
+        self.web.as_ref()
+    }
+
     pub(crate) fn slack(&self) -> &SlackClient {
         &self.slack
     }
@@ -316,12 +323,11 @@ impl Pipeline {
         deadline: Option<Instant>,
     ) -> Result<Art, PipelineError> {
         let kind = edit.kind();
-        let (priced, editor) = self
-            .models
-            .editor(spec.model, kind)
-            .ok_or_else(|| PipelineError::Model(ModelError::Unsupported {
+        let (priced, editor) = self.models.editor(spec.model, kind).ok_or_else(|| {
+            PipelineError::Model(ModelError::Unsupported {
                 what: format!("{} cannot {}", spec.model.display_name(), kind.describe()),
-            }))?;
+            })
+        })?;
         let editor = editor.clone();
         let seed = fastrand::u32(1..=spec.model.max_seed());
         let request = EditRequest {

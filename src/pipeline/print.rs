@@ -126,9 +126,7 @@ impl Pipeline {
         }
         let typography = record.spec.typography();
         let meta = ObjectMeta {
-            prompt_sha256: hex::encode(sha2::Sha256::digest(
-                record.spec.description.as_bytes(),
-            )),
+            prompt_sha256: hex::encode(sha2::Sha256::digest(record.spec.description.as_bytes())),
             model: record.spec.model.short_name().to_owned(),
             seed: record.spec.seed.unwrap_or_default(),
             requester: record.requester.user_id.clone(),
@@ -164,8 +162,13 @@ impl Pipeline {
         }
         drop(art);
         tracing::info!(job = %job.id, poster = %record.id, print_ms = started.elapsed().as_millis() as u64, upscaled = upscaler.is_some(), "print-ready files made");
-        self.deliver_prints(job, record, stored, upscaler.map(|u| u.service().display_name()))
-            .await
+        self.deliver_prints(
+            job,
+            record,
+            stored,
+            upscaler.map(|u| u.service().display_name()),
+        )
+        .await
     }
 
     /// Posts the links to the print files into the poster's thread (Web API) or to the
@@ -197,8 +200,12 @@ impl Pipeline {
             })
             .collect();
         let how = match upscaled_with {
-            Some(name) => format!("{PRINT_DPI} dpi at trim size, with bleed and trim marks · art upscaled by {name}"),
-            None => format!("{PRINT_DPI} dpi at trim size, with bleed and trim marks · art resampled (Lanczos-3)"),
+            Some(name) => format!(
+                "{PRINT_DPI} dpi at trim size, with bleed and trim marks · art upscaled by {name}"
+            ),
+            None => format!(
+                "{PRINT_DPI} dpi at trim size, with bleed and trim marks · art resampled (Lanczos-3)"
+            ),
         };
         let title = record
             .spec
@@ -240,22 +247,27 @@ impl Pipeline {
                     // Slack may have posted it; a second copy through the response_url would
                     // repeat it. The files are stored; tell the clicker privately with links.
                     tracing::warn!(job = %job.id, error = %ErrorChain(&e), "web api delivery of the print message unconfirmed");
-                    let mut note = blocks::prints(&title, record.take(), &files, &how, expires_at, false);
+                    let mut note =
+                        blocks::prints(&title, record.take(), &files, &how, expires_at, false);
                     note.make_private();
-                    return Ok(match self.slack.respond(job.reply_to.slack_url(), &note).await {
-                        Ok(()) => Outcome::Delivered,
-                        Err(e) => undeliverable(&e),
-                    });
+                    return Ok(
+                        match self.slack.respond(job.reply_to.slack_url(), &note).await {
+                            Ok(()) => Outcome::Delivered,
+                            Err(e) => undeliverable(&e),
+                        },
+                    );
                 }
             }
         }
         let message = blocks::prints(&title, record.take(), &files, &how, expires_at, false);
-        Ok(match self.slack.respond(job.reply_to.slack_url(), &message).await {
-            Ok(()) => Outcome::Delivered,
-            Err(e) => {
-                tracing::error!(job = %job.id, error = %ErrorChain(&e), "print files made but could not be posted");
-                undeliverable(&e)
-            }
-        })
+        Ok(
+            match self.slack.respond(job.reply_to.slack_url(), &message).await {
+                Ok(()) => Outcome::Delivered,
+                Err(e) => {
+                    tracing::error!(job = %job.id, error = %ErrorChain(&e), "print files made but could not be posted");
+                    undeliverable(&e)
+                }
+            },
+        )
     }
 }

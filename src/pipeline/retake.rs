@@ -89,11 +89,9 @@ impl Pipeline {
             Change::Restyle { style } => format!("🎨 Restyling as {style}…"),
             Change::EditWords { .. } => "✏️ Setting the new words over the same art…".to_owned(),
             Change::Vary { .. } => "🎞️ Varying this take's art…".to_owned(),
-            Change::ChangeDetail { search, replace } => format!(
-                "🖌️ Changing “{}” into “{}”…",
-                search.trim(),
-                replace.trim()
-            ),
+            Change::ChangeDetail { search, replace } => {
+                format!("🖌️ Changing “{}” into “{}”…", search.trim(), replace.trim())
+            }
         };
         let _ = self
             .slack
@@ -231,18 +229,15 @@ impl Pipeline {
         edit: Edit,
     ) -> Result<Planned, PipelineError> {
         let kind = edit.kind();
-        let (priced, _) = self
-            .models
-            .editor(record.spec.model, kind)
-            .ok_or_else(|| {
-                PipelineError::Model(ModelError::Unsupported {
-                    what: format!(
-                        "{} art cannot be used to {} here",
-                        record.spec.model.display_name(),
-                        kind.describe()
-                    ),
-                })
-            })?;
+        let (priced, _) = self.models.editor(record.spec.model, kind).ok_or_else(|| {
+            PipelineError::Model(ModelError::Unsupported {
+                what: format!(
+                    "{} art cannot be used to {} here",
+                    record.spec.model.display_name(),
+                    kind.describe()
+                ),
+            })
+        })?;
         let source = self.stored_art(record).await?;
         Ok(Planned {
             spec,

@@ -694,8 +694,8 @@ pub(crate) fn prints(
 
 /// The same poster without the image block, for when Slack could not fetch the image: the link
 /// still works in a browser.
-pub(crate) fn poster_link_only(result: &PosterResult<'_>) -> Message {
-    let mut message = poster(result);
+pub(crate) fn poster_link_only(result: &PosterResult<'_>, controls: Controls) -> Message {
+    let mut message = poster_with(result, controls);
     message.blocks.retain(|b| b["type"] != "image");
     message
         .blocks
@@ -812,7 +812,7 @@ mod tests {
         );
         assert_eq!(m.blocks[1]["image_url"], r.url);
 
-        let fallback = poster_link_only(&r);
+        let fallback = poster_link_only(&r, Controls::default());
         assert!(fallback.blocks.iter().all(|b| b["type"] != "image"));
         assert!(all_text(&fallback).contains("Open the poster"));
         assert_within_limits(&fallback);
@@ -1054,7 +1054,10 @@ mod tests {
                 ),
                 ("failure", failure(hostile, hostile, &s.description)),
                 ("poster", posted.clone()),
-                ("poster_link_only", poster_link_only(&result)),
+                (
+                    "poster_link_only",
+                    poster_link_only(&result, Controls::default()),
+                ),
                 ("approved", approved(&result, hostile, 0)),
                 ("membership_tip", membership_tip(1_800_000_000)),
                 ("note_to_clicker", note_to_clicker(hostile)),

@@ -17,13 +17,6 @@
 //! too) and answered with `ViewErrorsResponseAction` (`{"response_action": "errors", "errors":
 //! {block_id: message}}`). This module formats and reads; it neither sends nor decides.
 
-// Until the front door opens these modals and answers their submissions (issue #12), only
-// `parse_submission` is reached from outside the tests.
-#![cfg_attr(
-    not(test),
-    allow(dead_code, reason = "wired into the front door with issue #12")
-)]
-
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value, json};
 use uuid::Uuid;
@@ -31,7 +24,6 @@ use uuid::Uuid;
 use super::interaction::{Click, Id, InteractionError, User, capitalise};
 use crate::genre::{Placement, Style};
 use crate::poster::{PosterText, Typography};
-
 
 pub(crate) const EDIT_WORDS: &str = "marquee.edit_words";
 pub(crate) const CHANGE_DETAIL: &str = "marquee.change_detail";
@@ -62,7 +54,8 @@ const MAX_CREDITS: usize = 400;
 /// What to change and what it becomes: a few words each, like `--no`'s list.
 const MAX_DETAIL: usize = 300;
 /// Slack's limit on `private_metadata`.
-pub(crate) const MAX_PRIVATE_METADATA: usize = 3000;
+#[cfg(test)]
+const MAX_PRIVATE_METADATA: usize = 3000;
 
 /// What a modal carries from the click that opened it to its submission, in the view's
 /// `private_metadata`: the poster, and where the worker answers — the click's `response_url`
@@ -561,6 +554,18 @@ pub(crate) fn validate(sub: &Submission) -> Result<(), Value> {
     } else {
         Err(json!({"response_action": "errors", "errors": errors}))
     }
+}
+
+/// The answer to a good submission whose job could not be queued: the modal stays open with
+/// what was typed, and says so under its first field.
+pub(crate) fn could_not_start(sub: &Submission) -> Value {
+    let first = match sub.form {
+        Form::EditWords { .. } => TITLE_BLOCK,
+        Form::ChangeDetail { .. } => SEARCH_BLOCK,
+    };
+    json!({"response_action": "errors", "errors": {
+        first: "Marquee couldn't start that just now. Nothing was changed or charged; please submit again in a moment.",
+    }})
 }
 
 fn too_long(what: &str, value: &str, max: usize) -> Option<String> {

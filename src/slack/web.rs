@@ -79,10 +79,6 @@ const MAX_RETRY_AFTER: Duration = Duration::from_secs(10);
 /// How long `views.open` may take: a `trigger_id` expires 3 seconds after the click (the
 /// method's reference, `expired_trigger_id`), and the front door must ack within the same 3
 /// seconds, so a slower answer is worth nothing.
-#[cfg_attr(
-    not(test),
-    allow(dead_code, reason = "wired into the front door with issue #12")
-)]
 const VIEWS_OPEN_TIMEOUT: Duration = Duration::from_millis(2500);
 
 impl WebClient {
@@ -181,10 +177,6 @@ impl WebClient {
     /// answers `expired_trigger_id` after 3 seconds, `exchanged_trigger_id` for a trigger
     /// already used and `invalid_arguments` for a view it refuses, with details under
     /// `response_metadata.messages`. A rate limit is not waited out: the trigger would expire.
-    #[cfg_attr(
-        not(test),
-        allow(dead_code, reason = "wired into the front door with issue #12")
-    )]
     pub(crate) async fn open_view(&self, trigger_id: &str, view: &Value) -> Result<(), WebError> {
         let method = "views.open";
         let request = self
