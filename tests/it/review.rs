@@ -13,6 +13,7 @@ use crate::support::client::{
 };
 use crate::support::slack as slack_standin;
 use crate::support::slack::Fault as SlackFault;
+use crate::support::slack_api::{Field, ViewAnswer};
 use crate::support::stack;
 use serde_json::Value;
 
@@ -47,6 +48,8 @@ struct Posted<'a> {
     channel: &'a str,
     ts: &'a str,
     thread_ts: Option<&'a str>,
+    /// Who clicks (`None`: the stand-in's reviewer, U0002).
+    user: Option<&'a str>,
 }
 
 impl<'a> Posted<'a> {
@@ -56,6 +59,7 @@ impl<'a> Posted<'a> {
             channel: "C0001",
             ts,
             thread_ts: None,
+            user: None,
         }
     }
 }
@@ -79,6 +83,7 @@ async fn click(
         channel: at.channel,
         ts: at.ts,
         thread_ts: at.thread_ts,
+        user: at.user,
     });
     post_signed(format!("{base}/slack/interactions"), form)
         .await
@@ -154,13 +159,13 @@ async fn a_full_review_round_through_response_urls() {
     );
     assert!(regenerated[0].to_string().contains("Too Many Cooks"));
 
-    // Variations: two more, each with its own seed.
+    // Vary subtle: a variation of this take's own art (SD3.5 image-to-image), not a new seed.
     let u2 = s.slack().action_response_url();
     assert_eq!(
         click(
             &base,
             &original,
-            "poster.variations",
+            "poster.vary_subtle",
             None,
             &u2,
             Posted::top(ts)
@@ -168,19 +173,14 @@ async fn a_full_review_round_through_response_urls() {
         .await,
         200
     );
-    let variations = wait_posters(&u2, 2).await;
+    let varied = wait_posters(&u2, 1).await;
     // Each take is numbered in the poster's family and says where it came from.
     assert!(
-        variations[0]
+        varied[0]
             .to_string()
-            .contains("Take 3 · from take 1 via Variations (1 of 2)"),
+            .contains("Take 3 · from take 1 via Vary subtle"),
         "{}",
-        variations[0]
-    );
-    assert!(
-        variations[1]
-            .to_string()
-            .contains("Take 4 · from take 1 via Variations (2 of 2)")
+        varied[0]
     );
 
     // Restyle as noir.
@@ -201,20 +201,23 @@ async fn a_full_review_round_through_response_urls() {
     assert!(
         restyled[0]
             .to_string()
-            .contains("Take 5 · from take 1 via Restyle as noir"),
+            .contains("Take 4 · from take 1 via Restyle as noir"),
         "{}",
         restyled[0]
     );
 
-    // Every take went to the model with the original prompt; seeds all differ.
+    // Every take went to the model with the original prompt; seeds all differ, and the
+    // variation sent the first take's art.
     let calls = s.bedrock().calls_for_prompt(marker);
-    assert_eq!(
-        calls.len(),
-        5,
-        "poster + regenerate + 2 variations + restyle"
+    assert_eq!(calls.len(), 4, "poster + regenerate + vary + restyle");
+    assert_eq!(calls[2].body["mode"], "image-to-image", "{}", calls[2].body);
+    assert!(
+        calls[2].body["image"]
+            .as_str()
+            .is_some_and(|i| i.len() > 1000)
     );
     assert!(
-        calls[4].body["prompt"]
+        calls[3].body["prompt"]
             .as_str()
             .unwrap()
             .contains("film noir"),
@@ -223,7 +226,7 @@ async fn a_full_review_round_through_response_urls() {
     );
     let seeds: std::collections::HashSet<_> =
         calls.iter().map(|c| c.body["seed"].as_u64()).collect();
-    assert_eq!(seeds.len(), 5, "{seeds:?}");
+    assert_eq!(seeds.len(), 4, "{seeds:?}");
     // The clicker was told what was happening, ephemerally, before each take.
     assert!(
         s.slack()
@@ -274,13 +277,8 @@ async fn a_full_review_round_through_response_urls() {
         "{}",
         approved[0]
     );
-    assert!(
-        approved[0]["blocks"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .all(|b| b["type"] != "actions")
-    );
+    // The approved take offers Print, and nothing that would change it.
+    assert_eq!(controls(&approved[0]), ["poster.print"]);
     let approval = stored(&poster_id, "approval").await;
     assert_eq!(approval["by"], "U0002");
     let record = stored(&poster_id, "record").await;
@@ -453,7 +451,8 @@ async fn with_a_bot_token_takes_go_to_the_thread_and_images_into_slack() {
             Posted {
                 channel: "C0001",
                 ts: &reply_ts,
-                thread_ts: Some(&root_ts)
+                thread_ts: Some(&root_ts),
+                user: None,
             }
         )
         .await,
@@ -695,4 +694,520 @@ async fn a_post_slack_took_without_confirming_is_not_posted_twice() {
         "{}",
         notes[0]
     );
+}
+
+/// Saves take `n` of review round `round` where a person can look at it, and says where.
+fn keep_for_people(round: &str, name: &str, bytes: &[u8]) {
+    let dir = std::path::Path::new(env!("CARGO_TARGET_TMPDIR"))
+        .join("review-round")
+        .join(round);
+    std::fs::create_dir_all(&dir).unwrap();
+    let path = dir.join(name);
+    std::fs::write(&path, bytes).unwrap();
+    println!("{round}: {name} → {}", path.display());
+}
+
+/// The bytes behind a poster message's image link.
+async fn image_of(message: &Value) -> Vec<u8> {
+    let url =
+        support::client::image_url(message).unwrap_or_else(|| panic!("no image in {message}"));
+    let answer = reqwest::get(&url).await.unwrap();
+    assert_eq!(answer.status().as_u16(), 200, "{url}");
+    answer.bytes().await.unwrap().to_vec()
+}
+
+/// The action ids a poster message offers.
+fn controls(message: &Value) -> Vec<String> {
+    actions(message)["elements"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|e| e["action_id"].as_str().map(str::to_owned))
+        .collect()
+}
+
+/// The poster id a message's controls carry.
+fn poster_id_of(message: &Value) -> String {
+    actions(message)["block_id"]
+        .as_str()
+        .unwrap()
+        .trim_start_matches("marquee.actions.")
+        .to_owned()
+}
+
+/// Submits view `view` (opened for a click) with `fields` as Slack would, and gives what
+/// Slack makes of the app's answer.
+async fn submit_view(
+    base: &str,
+    view: &support::slack_api::OpenedView,
+    fields: &[(&str, support::slack_api::Field<'_>)],
+) -> support::slack_api::ViewAnswer {
+    let api = stack().slack().api();
+    let form = api
+        .view_submission(&view.id, fields)
+        .unwrap_or_else(|e| panic!("Slack's client would not submit: {e}"));
+    let answer = post_signed(format!("{base}/slack/interactions"), form).await;
+    api.view_answer(&view.id, answer.status, &answer.body)
+        .unwrap_or_else(|e| panic!("Slack would show an error: {e}"))
+}
+
+/// The print-ready files a print message links: `(sheet line, pdf url, png url)`.
+fn print_links(message: &Value) -> Vec<(String, String, String)> {
+    let text = message["blocks"][0]["text"]["text"]
+        .as_str()
+        .unwrap_or_default();
+    text.lines()
+        .filter(|l| l.starts_with('•'))
+        .map(|line| {
+            let urls: Vec<String> = line
+                .split('<')
+                .skip(1)
+                .filter_map(|part| part.split_once('|').map(|(url, _)| url.to_owned()))
+                .collect();
+            assert_eq!(urls.len(), 2, "{line}");
+            (line.to_owned(), urls[0].clone(), urls[1].clone())
+        })
+        .collect()
+}
+
+/// Opens every print file a print message links, as a person would: the PDF and PNG of each
+/// sheet, at print resolution. Print files are too big for a function's answer, so from S3 the
+/// link answers with a redirect to the bucket, presigned at that moment.
+async fn check_print_files(round: &str, message: &Value) {
+    let links = print_links(message);
+    assert_eq!(links.len(), 2, "one-sheet and A1: {message}");
+    let no_redirects = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap();
+    for (line, pdf_url, png_url) in links {
+        let first = no_redirects.get(&pdf_url).send().await.unwrap();
+        assert_eq!(first.status().as_u16(), 303, "{pdf_url}");
+        let location = first.headers()["location"].to_str().unwrap().to_owned();
+        assert!(
+            location.starts_with(&stack().s3().endpoint()) && location.contains("X-Amz-Signature"),
+            "a presigned bucket URL, not {location}"
+        );
+        let pdf = reqwest::get(&pdf_url).await.unwrap();
+        assert_eq!(pdf.status().as_u16(), 200, "{line}");
+        let pdf = pdf.bytes().await.unwrap();
+        assert!(pdf.starts_with(b"%PDF-"), "{line}");
+        assert!(
+            pdf.windows(8).any(|w| w == b"/TrimBox") && pdf.windows(9).any(|w| w == b"/BleedBox"),
+            "{line}"
+        );
+        let png = reqwest::get(&png_url).await.unwrap().bytes().await.unwrap();
+        let (w, h) = slack_standin::image_size(&png).unwrap_or_else(|| panic!("{line}"));
+        // At least 150 dpi at trim: 27×40 in is 4050×6000, A1 (23.4×33.1 in) 3508×4967.
+        let (min_w, min_h) = if line.contains("One-sheet") {
+            (4050, 6000)
+        } else {
+            (3508, 4967)
+        };
+        assert!(w >= min_w && h >= min_h, "{line}: {w}×{h}");
+        let sheet = if line.contains("One-sheet") {
+            "one-sheet"
+        } else {
+            "a1"
+        };
+        keep_for_people(round, &format!("print-{sheet}.png"), &png);
+        keep_for_people(round, &format!("print-{sheet}.pdf"), &pdf);
+    }
+}
+
+/// The whole design review a team does in a poster's thread, with a bot token: Edit words
+/// (a modal, with an error shown inside it first), Vary strong, Change a detail (a modal, then
+/// Stability's Search and Replace), Approve by someone else, and Print (upscaled by Stability's
+/// Conservative Upscale, set for print, linked and the PDFs uploaded). Each take's PNG is kept
+/// under `target/tmp/review-round/bot/` for a person to look at.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_design_review_round_in_the_thread_with_a_bot_token() {
+    let base = bot_base().await;
+    let s = stack();
+    let api = s.slack().api();
+    let marker = "DESIGN-BOT";
+    let url = s.slack().response_url();
+    let asked = format!(
+        "{marker} a lighthouse keeper fights the kraken --title \"The Keeper\" --style horror"
+    );
+    assert_eq!(slash_in(&base, &asked, &url, "C0001").await.status, 200);
+    let root = support::poll(DELIVERY, || {
+        api.channel_messages("C0001").into_iter().find(|m| {
+            m.to_string().contains(marker) && m["blocks"].to_string().contains("\"image\"")
+        })
+    })
+    .await
+    .unwrap_or_else(|| panic!("no poster\n{}", bot_log()));
+    let root_ts = root["ts"].as_str().unwrap().to_owned();
+    let in_thread = |ts: &str| Posted {
+        channel: "C0001",
+        ts: string_leak(ts),
+        thread_ts: Some(string_leak(&root_ts)),
+        user: None,
+    };
+    let offered = controls(&root);
+    for control in [
+        "poster.regenerate",
+        "poster.vary_subtle",
+        "poster.vary_strong",
+        "poster.restyle",
+        "poster.edit_words",
+        "poster.change_detail",
+        "poster.approve",
+    ] {
+        assert!(
+            offered.iter().any(|c| c == control),
+            "{control}: {offered:?}"
+        );
+    }
+    keep_for_people("bot", "take-1.png", &image_of(&root).await);
+    let take = |via: &'static str| {
+        let root_ts = root_ts.clone();
+        async move {
+            support::poll(DELIVERY, || {
+                api.thread("C0001", &root_ts)
+                    .into_iter()
+                    .find(|m| m.to_string().contains(via))
+            })
+            .await
+            .unwrap_or_else(|| panic!("no take {via:?} in the thread\n{}", bot_log()))
+        }
+    };
+
+    // ✏️ Edit words: the modal opens pre-filled from the poster.
+    let u1 = s.slack().action_response_url();
+    assert_eq!(
+        click(
+            &base,
+            &root,
+            "poster.edit_words",
+            None,
+            &u1,
+            Posted::top(&root_ts)
+        )
+        .await,
+        200
+    );
+    let view = api.wait_for_view(&u1, DELIVERY).await;
+    assert_eq!(view.callback_id(), "marquee.edit_words");
+    assert_eq!(
+        view.input("marquee.title")["element"]["initial_value"],
+        "The Keeper"
+    );
+    // A title the poster's type cannot draw is refused inside the modal, which stays open.
+    match submit_view(&base, &view, &[("marquee.title", Field::Text("灯台守"))]).await {
+        ViewAnswer::Errors(errors) => {
+            assert!(errors.contains_key("marquee.title"), "{errors:?}")
+        }
+        other => panic!("the modal should stay open with an error: {other:?}"),
+    }
+    let model_calls = s.bedrock().calls().len();
+    let answer = submit_view(
+        &base,
+        &view,
+        &[
+            ("marquee.title", Field::Text("Keeper of the Deep")),
+            ("marquee.tagline", Field::Text("The sea wants him back")),
+            ("marquee.look", Field::Choose("noir")),
+            ("marquee.placement", Field::Choose("bottom")),
+        ],
+    )
+    .await;
+    assert_eq!(answer, ViewAnswer::Closed);
+    let take2 = take("Take 2 · from take 1 via Edit words").await;
+    assert!(take2.to_string().contains("Keeper of the Deep"), "{take2}");
+    assert_eq!(
+        s.bedrock().calls().len(),
+        model_calls,
+        "new words over the same art call no model"
+    );
+    let (root_id, take2_id) = (poster_id_of(&root), poster_id_of(&take2));
+    let (first, second) = (
+        stored(&root_id, "record").await,
+        stored(&take2_id, "record").await,
+    );
+    assert_eq!(second["art_key"], first["art_key"], "the same art");
+    assert_eq!(second["lineage"]["parent"], root_id.as_str());
+    assert_eq!(second["spec"]["typography"]["placement"], "bottom");
+    keep_for_people("bot", "take-2-edit-words.png", &image_of(&take2).await);
+
+    // 🎞️ Vary strong on take 2: SD3.5 image-to-image from take 2's art; the words stay.
+    let take2_ts = take2["ts"].as_str().unwrap().to_owned();
+    let u2 = s.slack().action_response_url();
+    assert_eq!(
+        click(
+            &base,
+            &take2,
+            "poster.vary_strong",
+            None,
+            &u2,
+            in_thread(&take2_ts)
+        )
+        .await,
+        200
+    );
+    let take3 = take("Take 3 · from take 2 via Vary strong").await;
+    assert!(take3.to_string().contains("Keeper of the Deep"), "{take3}");
+    let varied = s.bedrock().calls_for_prompt(marker);
+    let vary = varied.last().unwrap();
+    assert_eq!(vary.body["mode"], "image-to-image", "{}", vary.body);
+    assert_eq!(vary.body["strength"], 0.7);
+    keep_for_people("bot", "take-3-vary-strong.png", &image_of(&take3).await);
+
+    // 🖌️ Change a detail on take 3: Stability's Search and Replace service.
+    let take3_ts = take3["ts"].as_str().unwrap().to_owned();
+    let u3 = s.slack().action_response_url();
+    assert_eq!(
+        click(
+            &base,
+            &take3,
+            "poster.change_detail",
+            None,
+            &u3,
+            in_thread(&take3_ts)
+        )
+        .await,
+        200
+    );
+    let view = api.wait_for_view(&u3, DELIVERY).await;
+    assert_eq!(view.callback_id(), "marquee.change_detail");
+    let answer = submit_view(
+        &base,
+        &view,
+        &[
+            ("marquee.search", Field::Text("the kraken")),
+            ("marquee.replace", Field::Text("a dragon")),
+        ],
+    )
+    .await;
+    assert_eq!(answer, ViewAnswer::Closed);
+    let take4 = take("Take 4 · from take 3 via Change a detail").await;
+    let replaced = s
+        .bedrock()
+        .calls_to("us.stability.stable-image-search-replace-v1:0");
+    let call = replaced
+        .iter()
+        .find(|c| {
+            c.body["prompt"]
+                .as_str()
+                .is_some_and(|p| p.contains(marker))
+        })
+        .unwrap_or_else(|| panic!("no search and replace call: {replaced:?}"));
+    assert_eq!(call.body["search_prompt"], "the kraken");
+    let take4_id = poster_id_of(&take4);
+    let fourth = stored(&take4_id, "record").await;
+    assert!(
+        fourth["spec"]["description"]
+            .as_str()
+            .unwrap()
+            .contains("a dragon"),
+        "{fourth}"
+    );
+    keep_for_people("bot", "take-4-change-detail.png", &image_of(&take4).await);
+
+    // ✅ Approve take 4: U0002 made it, so someone else approves it.
+    let take4_ts = take4["ts"].as_str().unwrap().to_owned();
+    let u4 = s.slack().action_response_url();
+    let by_u3 = Posted {
+        user: Some("U0003"),
+        ..in_thread(&take4_ts)
+    };
+    assert_eq!(
+        click(&base, &take4, "poster.approve", None, &u4, by_u3).await,
+        200
+    );
+    let approved = s.slack().wait_for(&u4, 1, DELIVERY).await.remove(0);
+    assert!(
+        approved.to_string().contains("Approved* by <@U0003>"),
+        "{approved}"
+    );
+    assert_eq!(controls(&approved), ["poster.print"]);
+    // Exactly one take is approved: a click on another take is told which one was.
+    let u5 = s.slack().action_response_url();
+    assert_eq!(
+        click(
+            &base,
+            &take2,
+            "poster.approve",
+            None,
+            &u5,
+            Posted {
+                user: Some("U0003"),
+                ..in_thread(&take2_ts)
+            }
+        )
+        .await,
+        200
+    );
+    let told = s.slack().wait_for(&u5, 1, DELIVERY).await;
+    assert!(
+        told[0]
+            .to_string()
+            .contains("Take 4 of this poster was already approved"),
+        "{}",
+        told[0]
+    );
+
+    // 🖨️ Print the approved take.
+    let u6 = s.slack().action_response_url();
+    let upscales = s
+        .bedrock()
+        .calls_to("us.stability.stable-conservative-upscale-v1:0")
+        .len();
+    assert_eq!(
+        click(
+            &base,
+            &approved,
+            "poster.print",
+            None,
+            &u6,
+            in_thread(&take4_ts)
+        )
+        .await,
+        200
+    );
+    let printed = take("Print-ready files").await;
+    assert!(printed.to_string().contains("take 4"), "{printed}");
+    assert_eq!(
+        s.bedrock()
+            .calls_to("us.stability.stable-conservative-upscale-v1:0")
+            .len(),
+        upscales + 1,
+        "the art was upscaled once"
+    );
+    check_print_files("bot", &printed).await;
+    let uploaded = support::poll(DELIVERY, || {
+        let pdfs: Vec<_> = api
+            .files()
+            .into_iter()
+            .filter(|f| {
+                f.completed && f.filename.contains(&take4_id) && f.filename.ends_with(".pdf")
+            })
+            .collect();
+        (pdfs.len() == 2).then_some(pdfs)
+    })
+    .await
+    .unwrap_or_else(|| panic!("the two PDFs were not uploaded\n{}", bot_log()));
+    for f in uploaded {
+        assert_eq!(f.thread_ts.as_deref(), Some(root_ts.as_str()));
+        assert!(f.bytes.starts_with(b"%PDF-"));
+    }
+}
+
+/// The same round without a bot token: no modal controls are offered (they need the token),
+/// Vary and Print work through response URLs, and the print files are linked.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_design_review_round_through_response_urls() {
+    let base = lambda_base().await;
+    let s = stack();
+    let marker = "DESIGN-URL";
+    let url = s.slack().response_url();
+    assert_eq!(
+        slash_in(
+            &base,
+            &format!("{marker} a lighthouse keeper fights the kraken --title \"The Keeper\""),
+            &url,
+            "C0001"
+        )
+        .await
+        .status,
+        200
+    );
+    let original = wait_posters(&url, 1).await.remove(0);
+    let ts = "1700000000.000300";
+    let offered = controls(&original);
+    assert!(
+        !offered
+            .iter()
+            .any(|c| c == "poster.edit_words" || c == "poster.change_detail"),
+        "modal controls need a bot token: {offered:?}"
+    );
+    keep_for_people("url", "take-1.png", &image_of(&original).await);
+
+    let u1 = s.slack().action_response_url();
+    assert_eq!(
+        click(
+            &base,
+            &original,
+            "poster.vary_strong",
+            None,
+            &u1,
+            Posted::top(ts)
+        )
+        .await,
+        200
+    );
+    let varied = wait_posters(&u1, 1).await.remove(0);
+    assert!(
+        varied
+            .to_string()
+            .contains("Take 2 · from take 1 via Vary strong"),
+        "{varied}"
+    );
+    keep_for_people("url", "take-2-vary-strong.png", &image_of(&varied).await);
+
+    // Print before approval is refused, privately.
+    let u2 = s.slack().action_response_url();
+    let unapproved = serde_json::json!({"blocks": [{"type": "actions",
+        "block_id": format!("marquee.actions.{}", poster_id_of(&varied)),
+        "elements": [{"type": "button", "action_id": "poster.print",
+            "value": poster_id_of(&varied), "text": {"type": "plain_text", "text": "🖨️ Print"}}]}]});
+    assert_eq!(
+        click(
+            &base,
+            &unapproved,
+            "poster.print",
+            None,
+            &u2,
+            Posted::top(ts)
+        )
+        .await,
+        200
+    );
+    let told = s.slack().wait_for(&u2, 1, DELIVERY).await;
+    assert!(
+        told[0].to_string().contains("Approve this take first"),
+        "{}",
+        told[0]
+    );
+
+    let u3 = s.slack().action_response_url();
+    assert_eq!(
+        click(
+            &base,
+            &varied,
+            "poster.approve",
+            None,
+            &u3,
+            Posted {
+                user: Some("U0003"),
+                ..Posted::top(ts)
+            }
+        )
+        .await,
+        200
+    );
+    let approved = s.slack().wait_for(&u3, 1, DELIVERY).await.remove(0);
+    assert_eq!(controls(&approved), ["poster.print"]);
+
+    let u4 = s.slack().action_response_url();
+    assert_eq!(
+        click(&base, &approved, "poster.print", None, &u4, Posted::top(ts)).await,
+        200
+    );
+    let printed = support::poll(DELIVERY, || {
+        s.slack()
+            .messages(&u4)
+            .into_iter()
+            .find(|m| m.to_string().contains("Print-ready files"))
+    })
+    .await
+    .unwrap_or_else(|| panic!("no print message\n{}", s.lambda().log_tail(6000)));
+    assert_eq!(printed["response_type"], "in_channel");
+    check_print_files("url", &printed).await;
+}
+
+/// A `&'static str` for a test's short-lived strings (a handful per test run).
+fn string_leak(s: &str) -> &'static str {
+    Box::leak(s.to_owned().into_boxed_str())
 }

@@ -786,6 +786,7 @@ async fn clicks_are_built_in_slacks_shape_from_slacks_copy() {
         channel: "C0001",
         ts: "1700000000.000100",
         thread_ts,
+        user: None,
     };
 
     let button = payload_of(slack.block_actions(&click("poster.regenerate", None, None)));

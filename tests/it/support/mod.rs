@@ -60,6 +60,8 @@ pub fn deployment(bucket: &str) -> cfn::Deployment {
     cfn::Deployment::from_repo()
         .param("DefaultModel", DEFAULT_MODEL)
         .param("AllowedModels", ALLOWED_MODELS)
+        // Prints upscale through Stability's service, so the review round calls it.
+        .param("PrintUpscaler", "conservative")
         .bucket("PosterBucket", bucket)
         .table(STATE_TABLE, TABLE_NAME)
 }
@@ -319,6 +321,14 @@ impl Stack {
             ),
             ("MARQUEE_BUCKET", from_template("MARQUEE_BUCKET")),
             ("MARQUEE_TABLE", from_template("MARQUEE_TABLE")),
+            (
+                "MARQUEE_IMAGE_SERVICES",
+                from_template("MARQUEE_IMAGE_SERVICES"),
+            ),
+            (
+                "MARQUEE_PRINT_UPSCALER",
+                from_template("MARQUEE_PRINT_UPSCALER"),
+            ),
             ("MARQUEE_S3_FORCE_PATH_STYLE", "true".into()),
             ("MARQUEE_RESPONSE_URL_HOSTS", self.slack.base_url()),
             ("MARQUEE_MODEL_TIMEOUT", "5s".into()),

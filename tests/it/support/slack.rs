@@ -401,8 +401,13 @@ impl Slack {
             message["parent_user_id"] = "U0001MARQ".into();
             container["thread_ts"] = thread_ts.into();
         }
-        let user =
-            json!({"id": "U0002", "username": "reviewer", "name": "reviewer", "team_id": "T0001"});
+        let id = click.user.unwrap_or("U0002");
+        let handle = if id == "U0002" {
+            "reviewer".to_owned()
+        } else {
+            format!("user-{}", id.to_lowercase())
+        };
+        let user = json!({"id": id, "username": handle, "name": handle, "team_id": "T0001"});
         payload["user"] = user.clone();
         payload["api_app_id"] = "A0001".into();
         payload["token"] = "legacy-verification-token".into();
@@ -439,6 +444,8 @@ pub struct Click<'a> {
     pub ts: &'a str,
     /// Its thread's root, when the clicked message is a reply.
     pub thread_ts: Option<&'a str>,
+    /// Who clicks: `U0002` (a reviewer) unless another user id is given.
+    pub user: Option<&'a str>,
 }
 
 fn unix_now() -> u64 {
