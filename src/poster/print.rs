@@ -688,8 +688,43 @@ mod tests {
                 (g.bleed_px.0 as usize * 3 + 1) * g.bleed_px.1 as usize
             );
             assert!(pdf[start + length..].starts_with(b"\nendstream"));
-            // Every mark is a stroked line in the content stream.
-            assert_eq!(text.matches(" l S\n").count(), marks(&g).len());
+            // Every mark is a stroked line in the content stream, in the slug: between the
+            // bleed box and the media box's edge, never over the bleed.
+            let lines: Vec<Vec<f64>> = text
+                .lines()
+                .filter(|l| l.ends_with(" l S"))
+                .map(|l| {
+                    l.split_whitespace()
+                        .filter_map(|n| n.parse().ok())
+                        .collect()
+                })
+                .collect();
+            assert_eq!(lines.len(), marks(&g).len());
+            for l in &lines {
+                let (x0, y0, x1, y1) = (l[0], l[1], l[2], l[3]);
+                assert!(x0 == x1 || y0 == y1, "{l:?}");
+                let w = MARK_WIDTH / 2.0;
+                let area = PtBox {
+                    x0: x0.min(x1) - w,
+                    y0: y0.min(y1) - w,
+                    x1: x0.max(x1) + w,
+                    y1: y0.max(y1) + w,
+                };
+                let bleed_box = PtBox {
+                    x0: bleed[0],
+                    y0: bleed[1],
+                    x1: bleed[2],
+                    y1: bleed[3],
+                };
+                let media = PtBox {
+                    x0: 0.0,
+                    y0: 0.0,
+                    x1: mw,
+                    y1: mh,
+                };
+                assert!(!overlaps(&area, &bleed_box), "{l:?} over the bleed");
+                assert!(inside(&media, &area), "{l:?} off the page");
+            }
         }
     }
 
