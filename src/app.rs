@@ -15,7 +15,7 @@ use crate::dispatch::{Dispatcher, InProcessDispatcher, LambdaDispatcher};
 use crate::http::{AppState, PublicUrl, system_clock};
 use crate::model::bedrock::BedrockModel;
 use crate::model::offline::OfflineModel;
-use crate::model::{ModelId, Models};
+use crate::model::{ModelId, Models, Service};
 use crate::pipeline::{Approvers, Pipeline};
 use crate::quota::{Limits, Prices};
 use crate::request::ModelPolicy;
@@ -123,6 +123,10 @@ async fn resolve(
 }
 
 /// Builds the application for `mode` from `config`.
+/// The least time an upscale call is given: its answer is a 4K image, and a print job has the
+/// function's whole timeout (180 s in the template) for one upscale and two sheets.
+const UPSCALE_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(90);
+
 pub async fn build(config: &Config, mode: Mode) -> Result<App, StartError> {
     let sdk = if needs_aws(config, &mode) {
         Some(aws_config::load_defaults(BehaviorVersion::latest()).await)
@@ -175,18 +179,21 @@ pub async fn build(config: &Config, mode: Mode) -> Result<App, StartError> {
                 )),
             );
         }
-        // Stability's image services, through the Stability family's regional client.
+        // Stability's image services, through the Stability family's regional client. An
+        // upscale to about 4K takes far longer than drawing a poster, so its calls get at least
+        // UPSCALE_TIMEOUT whatever the model timeout.
         let region = config.service_region();
         for service in config.services() {
             let client = client_for(region);
+            let timeout = match service {
+                Service::SearchReplace => config.model_timeout,
+                Service::ConservativeUpscale | Service::CreativeUpscale => {
+                    config.model_timeout.max(UPSCALE_TIMEOUT)
+                }
+            };
             models = models.with_service(
                 service,
-                Arc::new(BedrockModel::service(
-                    client,
-                    region,
-                    service,
-                    config.model_timeout,
-                )),
+                Arc::new(BedrockModel::service(client, region, service, timeout)),
             );
         }
     }
