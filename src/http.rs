@@ -391,6 +391,7 @@ async fn slash_command(
                 &state.policy.allowed,
                 state.policy.default,
                 state.pipeline.limits(),
+                &state.pipeline.review_offer(),
             );
             return Ok(Json(card).into_response());
         }

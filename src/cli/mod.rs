@@ -152,12 +152,16 @@ async fn run(cli: Cli) -> Result<(), BoxError> {
             Ok(())
         }
         Command::Edit(args) => {
-            let file = tokio::task::spawn_blocking(move || print::edit(&args)).await??;
+            let stored = stored_take(&config, args.source.id).await?;
+            let file =
+                tokio::task::spawn_blocking(move || print::edit(&args, stored.as_ref())).await??;
             println!("{}", file.display());
             Ok(())
         }
         Command::Print(args) => {
-            let files = tokio::task::spawn_blocking(move || print::print(&args)).await??;
+            let stored = stored_take(&config, args.source.id).await?;
+            let files =
+                tokio::task::spawn_blocking(move || print::print(&args, stored.as_ref())).await??;
             for f in files {
                 println!("{}", f.display());
             }
@@ -280,8 +284,20 @@ async fn poster(config: Config, text: &str, out: PathBuf) -> Result<(), BoxError
     };
     let spec = match command::parse(text, &policy)? {
         PosterCommand::Help => {
-            let usage =
-                crate::slack::blocks::usage(&policy.allowed, policy.default, &app::limits(&config));
+            // The card as a local server shows it: no bot token, the configured print upscaler.
+            let app = app::build(
+                &config,
+                Mode::Local {
+                    public_url: "http://127.0.0.1".into(),
+                },
+            )
+            .await?;
+            let usage = crate::slack::blocks::usage(
+                &policy.allowed,
+                policy.default,
+                app.pipeline.limits(),
+                &app.pipeline.review_offer(),
+            );
             print_message(&serde_json::to_value(&usage)?);
             return Ok(());
         }
@@ -346,6 +362,33 @@ fn mrkdwn_to_terminal(text: &str) -> String {
     out.replace("&lt;", "<")
         .replace("&gt;", ">")
         .replace("&amp;", "&")
+}
+
+/// The take `id` from this machine's store (the configured data directory, or the bucket and
+/// table when they are configured), when `--id` was given.
+async fn stored_take(
+    config: &Config,
+    id: Option<uuid::Uuid>,
+) -> Result<Option<print::StoredTake>, BoxError> {
+    let Some(id) = id else { return Ok(None) };
+    let app = app::build(
+        config,
+        Mode::Local {
+            public_url: "http://127.0.0.1".into(),
+        },
+    )
+    .await?;
+    let (record, art) = app.pipeline.take_with_art(id).await?;
+    let mut text = record.spec.text.clone();
+    if record.spec.model == crate::model::ModelId::Offline && text.title.is_none() {
+        text.title = Some(crate::poster::default_title(&record.spec.description));
+    }
+    Ok(Some(print::StoredTake {
+        art,
+        text,
+        typography: record.spec.typography(),
+        id,
+    }))
 }
 
 /// Prints a Block Kit message roughly as Slack would show it.

@@ -1,9 +1,10 @@
 //! `marquee print` and `marquee edit`: new words over existing art, for review (#12). `edit`
 //! writes a screen poster; `print` writes print-ready PDF and PNG files per sheet.
 //!
-//! Both read the art from a PNG file today; the art source is a group of its own so that a
-//! stored poster (`--id`) can join it as an alternative without touching the rest. The work is
-//! the library's (`poster::compose`, `poster::print`); this file only reads and writes files.
+//! The art comes from a PNG file (`--art`) or from a take in this machine's store (`--id`, as
+//! `marquee demo` and `marquee serve` keep them): then its words and typography are the
+//! defaults, and the flags change only what they name. The work is the library's
+//! (`poster::compose`, `poster::print`); this file only reads and writes files.
 
 use std::path::{Path, PathBuf};
 
@@ -21,13 +22,28 @@ pub(super) struct ArtSource {
     /// The art as a PNG file, ideally without words on it.
     #[arg(long, value_name = "ART.png")]
     art: Option<PathBuf>,
+    /// A take in this machine's store (the id in its link, `…/files/posters/…/<id>.png`): its
+    /// art before typography, with its own words and type unless the flags say otherwise.
+    #[arg(long, value_name = "POSTER_ID")]
+    pub(super) id: Option<uuid::Uuid>,
+}
+
+/// A stored take, read by the caller (it needs the store): its art, words and typography.
+pub(super) struct StoredTake {
+    pub(super) art: tiny_skia::Pixmap,
+    pub(super) text: PosterText,
+    pub(super) typography: Typography,
+    pub(super) id: uuid::Uuid,
 }
 
 impl ArtSource {
     /// The art, and a name for the files made from it.
-    fn load(&self) -> Result<(tiny_skia::Pixmap, String), BoxError> {
+    fn load(&self, stored: Option<&StoredTake>) -> Result<(tiny_skia::Pixmap, String), BoxError> {
+        if let Some(take) = stored {
+            return Ok((take.art.clone(), format!("marquee-{}", take.id)));
+        }
         let Some(path) = &self.art else {
-            return Err("give the art with --art ART.png".into());
+            return Err("give the art with --art ART.png or a stored take with --id".into());
         };
         let bytes =
             std::fs::read(path).map_err(|e| format!("could not read {}: {e}", path.display()))?;
@@ -50,25 +66,39 @@ pub(super) struct Words {
     tagline: Option<String>,
     #[arg(long)]
     credits: Option<String>,
-    /// Whose typography: a style's faces, case, colours and treatment.
-    #[arg(long, default_value = "thriller", value_parser = parse_style)]
-    style: Style,
+    /// Whose typography: a style's faces, case, colours and treatment (default: the stored
+    /// take's, else thriller).
+    #[arg(long, value_parser = parse_style)]
+    style: Option<Style>,
     /// Where the title sits: top, center or bottom (default: where the style puts it).
     #[arg(long, value_parser = parse_placement)]
     placement: Option<Placement>,
 }
 
 impl Words {
-    fn text(&self) -> PosterText {
+    /// The words: each flag given, else the stored take's (an empty flag clears a field).
+    fn text(&self, stored: Option<&StoredTake>) -> PosterText {
+        let base = stored.map(|t| t.text.clone()).unwrap_or_default();
+        let pick = |flag: &Option<String>, kept: Option<String>| match flag {
+            Some(v) if v.trim().is_empty() => None,
+            Some(v) => Some(v.clone()),
+            None => kept,
+        };
         PosterText {
-            title: self.title.clone(),
-            tagline: self.tagline.clone(),
-            credits: self.credits.clone(),
+            title: pick(&self.title, base.title),
+            tagline: pick(&self.tagline, base.tagline),
+            credits: pick(&self.credits, base.credits),
         }
     }
 
-    fn typography(&self) -> Typography {
-        let mut t = Typography::of(self.style);
+    /// The typography: `--style` (its own placement), else the stored take's, else thriller;
+    /// then `--placement`.
+    fn typography(&self, stored: Option<&StoredTake>) -> Typography {
+        let mut t = match (self.style, stored) {
+            (Some(style), _) => Typography::of(style),
+            (None, Some(take)) => take.typography,
+            (None, None) => Typography::of(Style::Thriller),
+        };
         if let Some(p) = self.placement {
             t.placement = p;
         }
@@ -76,8 +106,8 @@ impl Words {
     }
 
     /// Tells the user about characters the fonts cannot draw.
-    fn warn_missing(&self) {
-        let missing = poster::missing_glyphs(&self.text(), self.typography());
+    fn warn_missing(&self, stored: Option<&StoredTake>) {
+        let missing = poster::missing_glyphs(&self.text(stored), self.typography(stored));
         if !missing.is_empty() {
             let chars: String = missing.iter().collect();
             eprintln!(
@@ -116,7 +146,7 @@ fn parse_sheets(s: &str) -> Result<Sheets, String> {
 #[derive(Debug, Clone, Args)]
 pub(super) struct PrintArgs {
     #[command(flatten)]
-    source: ArtSource,
+    pub(super) source: ArtSource,
     #[command(flatten)]
     words: Words,
     /// Which sheet: one-sheet (27×40 in), a1 (594×841 mm) or all.
@@ -134,7 +164,7 @@ pub(super) struct PrintArgs {
 #[derive(Debug, Clone, Args)]
 pub(super) struct EditArgs {
     #[command(flatten)]
-    source: ArtSource,
+    pub(super) source: ArtSource,
     #[command(flatten)]
     words: Words,
     /// Where to write the poster PNG.
@@ -148,17 +178,20 @@ fn write(path: &Path, bytes: &[u8]) -> Result<(), BoxError> {
 }
 
 /// Writes a PDF and a PNG per sheet and returns the files written.
-pub(super) fn print(args: &PrintArgs) -> Result<Vec<PathBuf>, BoxError> {
-    let (art, name) = args.source.load()?;
-    args.words.warn_missing();
+pub(super) fn print(
+    args: &PrintArgs,
+    stored: Option<&StoredTake>,
+) -> Result<Vec<PathBuf>, BoxError> {
+    let (art, name) = args.source.load(stored)?;
+    args.words.warn_missing(stored);
     std::fs::create_dir_all(&args.out)?;
     let mut written = Vec::new();
     for &sheet in &args.sheet.0 {
         // One sheet at a time: each print is a few hundred megabytes until it is written.
         let printed = poster::print(
             &art,
-            &args.words.text(),
-            args.words.typography(),
+            &args.words.text(stored),
+            args.words.typography(stored),
             sheet,
             args.dpi,
         )?;
@@ -172,10 +205,14 @@ pub(super) fn print(args: &PrintArgs) -> Result<Vec<PathBuf>, BoxError> {
 }
 
 /// Sets new words over the art and writes the poster.
-pub(super) fn edit(args: &EditArgs) -> Result<PathBuf, BoxError> {
-    let (mut art, _) = args.source.load()?;
-    args.words.warn_missing();
-    poster::compose(&mut art, &args.words.text(), args.words.typography());
+pub(super) fn edit(args: &EditArgs, stored: Option<&StoredTake>) -> Result<PathBuf, BoxError> {
+    let (mut art, _) = args.source.load(stored)?;
+    args.words.warn_missing(stored);
+    poster::compose(
+        &mut art,
+        &args.words.text(stored),
+        args.words.typography(stored),
+    );
     write(&args.out, &poster::encode_png(&art)?)?;
     Ok(args.out.clone())
 }

@@ -775,6 +775,11 @@ impl Models {
         }
     }
 
+    /// Whether `service` is configured here.
+    pub(crate) fn has_service(&self, service: Service) -> bool {
+        self.services.contains_key(&service)
+    }
+
     /// Whether an edit of `kind` to `model`'s art can be made here.
     pub(crate) fn can(&self, model: ModelId, kind: EditKind) -> bool {
         self.editor(model, kind).is_some()

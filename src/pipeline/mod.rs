@@ -220,6 +220,25 @@ impl Pipeline {
         self
     }
 
+    /// What reviewing a poster offers here, and at what price, for the help card.
+    pub(crate) fn review_offer(&self) -> blocks::ReviewOffer {
+        let search_replace = crate::model::Service::SearchReplace;
+        blocks::ReviewOffer {
+            modals: self.web.is_some(),
+            search_replace_micros: self
+                .models
+                .has_service(search_replace)
+                .then(|| self.limits.price_of(Priced::Service(search_replace))),
+            upscale: self.print_upscaler.map(|u| {
+                let service = u.service();
+                (
+                    service.display_name(),
+                    self.limits.price_of(Priced::Service(service)),
+                )
+            }),
+        }
+    }
+
     /// The limits and prices posters are metered against, for the help card.
     pub(crate) fn limits(&self) -> &Limits {
         &self.limits

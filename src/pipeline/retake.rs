@@ -247,6 +247,17 @@ impl Pipeline {
         })
     }
 
+    /// Take `id`'s record and its art before typography, for tools that set words over it
+    /// (`marquee edit --id`, `marquee print --id`).
+    pub(crate) async fn take_with_art(
+        &self,
+        id: Uuid,
+    ) -> Result<(PosterRecord, tiny_skia::Pixmap), PipelineError> {
+        let record = self.record(id).await?;
+        let art = self.stored_art(&record).await?;
+        Ok((record, art.pixmap))
+    }
+
     /// The art of take `record` before typography, as stored.
     pub(super) async fn stored_art(&self, record: &PosterRecord) -> Result<Art, PipelineError> {
         let key = record

@@ -84,9 +84,71 @@ fn posters(n: i64) -> String {
     }
 }
 
+/// What this deployment offers for reviewing a poster, for the help card.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct ReviewOffer {
+    /// Edit words and Change a detail open a modal, which needs a bot token.
+    pub(crate) modals: bool,
+    /// What one change of a detail costs with Stability's Search and Replace, when that
+    /// service is configured (Marquee's offline art and Nova Canvas change details themselves,
+    /// at their own price).
+    pub(crate) search_replace_micros: Option<i64>,
+    /// The upscaler prints use and what one upscale costs; `None`: resampling only, free.
+    pub(crate) upscale: Option<(&'static str, i64)>,
+}
+
+/// The review controls, for the help card: what each does and what it costs here.
+fn review_help(offer: &ReviewOffer) -> String {
+    let mut lines = vec![
+        "*Reviewing a poster* (the buttons under it; each new take says where it came from)".to_owned(),
+        "• 🎲 *Regenerate* — same words, new art: one poster at its model's price".to_owned(),
+        "• 🎞️ *Vary subtle / strong* — a variation of _this_ take's art (SD3.5, Nova Canvas and offline art): one poster at its model's price".to_owned(),
+        "• 🎨 *Restyle…* — the same description in another style: one poster".to_owned(),
+    ];
+    if offer.modals {
+        lines.push(
+            "• ✏️ *Edit words* — a form with the title, tagline, billing block, the look of the type and where the title sits; the words are re-set over the same art — *free*, no new art".to_owned(),
+        );
+        let detail_price = match offer.search_replace_micros {
+            Some(p) if p > 0 => format!(
+                "{} per change with Stability's Search and Replace; offline and Nova Canvas art at their model's price",
+                usd(p)
+            ),
+            _ => "at the poster's model price (offline art is free)".to_owned(),
+        };
+        lines.push(format!(
+            "• 🖌️ *Change a detail* — “the kraken” into “a dragon”, the words re-set over the result: {detail_price}"
+        ));
+    } else {
+        lines.push(
+            "• ✏️ *Edit words* and 🖌️ *Change a detail* open a form, which needs Marquee's bot token: ask your Marquee admin to add one".to_owned(),
+        );
+    }
+    lines.push(
+        "• ✅ *Approve* — marks one take of the poster as approved (not your own)".to_owned(),
+    );
+    lines.push(match offer.upscale {
+        Some((name, p)) if p > 0 => format!(
+            "• 🖨️ *Print* (on the approved take) — one-sheet 27×40 in and A1, PDF and PNG, with bleed and trim marks; the art upscaled by {name}: {} per print",
+            usd(p)
+        ),
+        Some((name, _)) => format!(
+            "• 🖨️ *Print* (on the approved take) — one-sheet 27×40 in and A1, PDF and PNG, with bleed and trim marks; the art upscaled by {name}"
+        ),
+        None => "• 🖨️ *Print* (on the approved take) — one-sheet 27×40 in and A1, PDF and PNG, with bleed and trim marks — *free*".to_owned(),
+    });
+    lines.join("\n")
+}
+
 /// The usage card for `/poster help` and an empty `/poster`: the syntax, the styles, the
-/// models with what each poster costs here, and the limits where the admin set any.
-pub(crate) fn usage(models: &[ModelId], default_model: ModelId, limits: &Limits) -> Message {
+/// models with what each poster costs here, the review controls and what each costs, and the
+/// limits where the admin set any.
+pub(crate) fn usage(
+    models: &[ModelId],
+    default_model: ModelId,
+    limits: &Limits,
+    review: &ReviewOffer,
+) -> Message {
     let syntax = "*Make a movie poster* 🎬\n\
         `/poster <description> [--title \"…\"] [--tagline \"…\"] [--credits \"…\"] [--style NAME] [--ar W:H] [--seed N] [--no \"…\"] [--model NAME]`";
     let examples = "*Try*\n\
@@ -140,6 +202,7 @@ pub(crate) fn usage(models: &[ModelId], default_model: ModelId, limits: &Limits)
         json!({"type": "divider"}),
         section(&styles),
         section(&options),
+        section(&review_help(review)),
     ];
     if limits.any() {
         let mut parts = Vec::new();
@@ -843,10 +906,16 @@ mod tests {
 
     #[test]
     fn the_usage_card_lists_styles_models_and_prices() {
+        let no_token = ReviewOffer {
+            modals: false,
+            search_replace_micros: None,
+            upscale: None,
+        };
         let m = usage(
             &[ModelId::Offline, ModelId::NovaCanvas],
             ModelId::NovaCanvas,
             &Limits::default(),
+            &no_token,
         );
         assert_eq!(m.response_type, Visibility::Ephemeral);
         assert_within_limits(&m);
@@ -859,6 +928,33 @@ mod tests {
         assert!(json.contains("16:9"));
         assert!(json.contains("/poster usage") && json.contains("/poster history"));
         assert!(!json.contains("Limits here"), "no limits are set");
+        // The review controls and what each costs; the modal ones say they need a token.
+        assert!(json.contains("*Vary subtle / strong*"), "{json}");
+        assert!(json.contains("needs Marquee's bot token"), "{json}");
+        assert!(
+            json.contains("*Print*") && json.contains("*free*"),
+            "{json}"
+        );
+        let m = usage(
+            &[ModelId::Sd35Large],
+            ModelId::Sd35Large,
+            &Limits::default(),
+            &ReviewOffer {
+                modals: true,
+                search_replace_micros: Some(40_000),
+                upscale: Some(("Stable Image Conservative Upscale", 400_000)),
+            },
+        );
+        let json = all_text(&m);
+        assert!(json.contains("re-set over the same art — *free*"), "{json}");
+        assert!(
+            json.contains("$0.04 per change with Stability's Search and Replace"),
+            "{json}"
+        );
+        assert!(
+            json.contains("upscaled by Stable Image Conservative Upscale: $0.40 per print"),
+            "{json}"
+        );
 
         // With limits, the card says what they are and what counts against them.
         let limits = Limits {
@@ -871,6 +967,7 @@ mod tests {
             &[ModelId::Offline, ModelId::NovaCanvas],
             ModelId::Offline,
             &limits,
+            &no_token,
         );
         assert_within_limits(&m);
         let json = all_text(&m);
