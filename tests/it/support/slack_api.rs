@@ -216,7 +216,12 @@ impl SlackApi {
     pub(crate) fn router(&self, base: String, http: reqwest::Client) -> Router {
         Router::new()
             .route("/api/{method}", post(api_call))
-            .route("/upload/v1/{key}", post(upload))
+            // Slack takes files of up to 1 GB (Slack Help Center, "Add files to Slack"); axum's
+            // own 2 MB default would refuse a print's PDF that Slack accepts.
+            .route(
+                "/upload/v1/{key}",
+                post(upload).layer(axum::extract::DefaultBodyLimit::max(1 << 30)),
+            )
             .with_state(ApiApp {
                 api: self.clone(),
                 base,
