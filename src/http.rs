@@ -566,13 +566,7 @@ async fn open_modal(state: &AppState, click: &Click<Review>) -> Result<Response,
     let ctx = ModalContext::from_click(click);
     let view = match click.action {
         Review::ChangeDetail => modal::change_detail_view(&ctx, &record.spec.description),
-        _ => {
-            let mut text = record.spec.text.clone();
-            if record.spec.model == crate::model::ModelId::Offline && text.title.is_none() {
-                text.title = Some(crate::poster::default_title(&record.spec.description));
-            }
-            modal::edit_words_view(&ctx, &text, record.spec.typography())
-        }
+        _ => modal::edit_words_view(&ctx, &record.spec.shown_text(), record.spec.typography()),
     };
     if let Err(e) = web.open_view(trigger, &view).await {
         tracing::warn!(poster = %click.source, code = e.code(), error = %crate::errors::ErrorChain(&e), "could not open a review modal");

@@ -42,6 +42,16 @@ pub struct PosterSpec {
 }
 
 impl PosterSpec {
+    /// The words the poster shows: the offline generator always composes a full poster, so it
+    /// titles one its user left untitled; AI art is delivered clean unless words were asked for.
+    pub(crate) fn shown_text(&self) -> PosterText {
+        let mut text = self.text.clone();
+        if self.model == ModelId::Offline && text.title.is_none() {
+            text.title = Some(crate::poster::default_title(&self.description));
+        }
+        text
+    }
+
     /// How the words are set: the reviewer's choice, or the style's own look.
     pub fn typography(&self) -> Typography {
         self.typography

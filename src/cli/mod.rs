@@ -379,10 +379,7 @@ async fn stored_take(
     )
     .await?;
     let (record, art) = app.pipeline.take_with_art(id).await?;
-    let mut text = record.spec.text.clone();
-    if record.spec.model == crate::model::ModelId::Offline && text.title.is_none() {
-        text.title = Some(crate::poster::default_title(&record.spec.description));
-    }
+    let text = record.spec.shown_text();
     Ok(Some(print::StoredTake {
         art,
         text,

@@ -378,12 +378,7 @@ impl Pipeline {
     /// stored already; CPU work, under one of the CPU slots.
     async fn compose(&self, spec: &PosterSpec, art: &Art) -> Result<Composed, PipelineError> {
         let _slot = self.cpu_slots.acquire().await.ok();
-        // The offline generator always composes a full poster; AI art is delivered clean unless
-        // the user asked for words on it.
-        let mut text = spec.text.clone();
-        if spec.model == ModelId::Offline && text.title.is_none() {
-            text.title = Some(poster::default_title(&spec.description));
-        }
+        let text = spec.shown_text();
         let typography = spec.typography();
         let missing_glyphs = poster::missing_glyphs(&text, typography);
         let mut pixmap = art.pixmap.clone();

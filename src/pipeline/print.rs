@@ -13,7 +13,7 @@ use super::metering::Reserved;
 use super::{Outcome, Pipeline, PipelineError, undeliverable};
 use crate::errors::ErrorChain;
 use crate::job::{Job, PosterRecord};
-use crate::model::{Edit, EditKind, ModelId};
+use crate::model::{Edit, EditKind};
 use crate::poster::{self, PRINT_DPI, Sheet};
 use crate::slack::blocks::{self, PrintFile};
 use crate::store::{ObjectMeta, print_key};
@@ -120,10 +120,7 @@ impl Pipeline {
             art = upscaled?;
         }
 
-        let mut text = record.spec.text.clone();
-        if record.spec.model == ModelId::Offline && text.title.is_none() {
-            text.title = Some(poster::default_title(&record.spec.description));
-        }
+        let text = record.spec.shown_text();
         let typography = record.spec.typography();
         let meta = ObjectMeta {
             prompt_sha256: hex::encode(sha2::Sha256::digest(record.spec.description.as_bytes())),
