@@ -1,8 +1,9 @@
-//! Team review end to end, on the real local stack: a poster, then Regenerate, Variations,
-//! Restyle and Approve clicked as Slack sends them (signed `block_actions` payloads built from
-//! the message Slack received), with and without a bot token. Without one, everything goes
-//! through `response_url`s; with one, follow-ups land in the poster's thread and every PNG is
-//! uploaded into Slack.
+//! Team review end to end, on the real local stack: a poster, then Regenerate, Vary, Restyle,
+//! Edit words and Change a detail (through Slack modals), Approve and Print, clicked and
+//! submitted as Slack sends them (signed `block_actions` payloads built from the message Slack
+//! received; `view_submission` payloads built from the view Slack opened), with and without a
+//! bot token. Without one, everything goes through `response_url`s; with one, follow-ups land
+//! in the poster's thread and every PNG (and a print's PDFs) is uploaded into Slack.
 
 use std::time::Duration;
 
@@ -128,11 +129,7 @@ async fn a_full_review_round_through_response_urls() {
         200
     );
     let original = wait_posters(&url, 1).await.remove(0);
-    let poster_id = actions(&original)["block_id"]
-        .as_str()
-        .unwrap()
-        .trim_start_matches("marquee.actions.")
-        .to_owned();
+    let poster_id = poster_id_of(&original);
     let ts = "1700000000.000100";
 
     // Regenerate: a new seed, same everything else.
