@@ -10,7 +10,7 @@ use std::time::Duration;
 use crate::support;
 use crate::support::bedrock::Fault;
 use crate::support::client::{
-    DELIVERY, bot_base, lambda_base, post_signed, posters, slash_in, wait_posters,
+    DELIVERY, bot_base, get_link, lambda_base, post_signed, posters, slash_in, wait_posters,
 };
 use crate::support::slack as slack_standin;
 use crate::support::slack::Fault as SlackFault;
@@ -268,7 +268,7 @@ async fn a_full_review_round_through_response_urls() {
         link.starts_with(&format!("{base}/files/posters/")),
         "{link}"
     );
-    assert_eq!(reqwest::get(link).await.unwrap().status().as_u16(), 200);
+    assert_eq!(get_link(&reqwest::Client::new(), link).await.0, 200);
     assert!(
         approved[0].to_string().contains("Approved* by <@U0002>"),
         "{}",
@@ -713,9 +713,9 @@ fn keep_for_people(round: &str, name: &str, bytes: &[u8]) {
 async fn image_of(message: &Value) -> Vec<u8> {
     let url =
         support::client::image_url(message).unwrap_or_else(|| panic!("no image in {message}"));
-    let answer = reqwest::get(&url).await.unwrap();
-    assert_eq!(answer.status().as_u16(), 200, "{url}");
-    answer.bytes().await.unwrap().to_vec()
+    let (status, _, body) = get_link(&reqwest::Client::new(), &url).await;
+    assert_eq!(status, 200, "{url}");
+    body.to_vec()
 }
 
 /// The action ids a poster message offers.
@@ -783,22 +783,22 @@ async fn check_print_files(round: &str, message: &Value) {
         .build()
         .unwrap();
     for (line, pdf_url, png_url) in links {
-        let first = no_redirects.get(&pdf_url).send().await.unwrap();
-        assert_eq!(first.status().as_u16(), 303, "{pdf_url}");
-        let location = first.headers()["location"].to_str().unwrap().to_owned();
+        let (status, headers, _) = get_link(&no_redirects, &pdf_url).await;
+        assert_eq!(status, 303, "{pdf_url}");
+        let location = headers["location"].to_str().unwrap().to_owned();
         assert!(
             location.starts_with(&stack().s3().endpoint()) && location.contains("X-Amz-Signature"),
             "a presigned bucket URL, not {location}"
         );
-        let pdf = reqwest::get(&pdf_url).await.unwrap();
-        assert_eq!(pdf.status().as_u16(), 200, "{line}");
-        let pdf = pdf.bytes().await.unwrap();
+        let (status, _, pdf) = get_link(&reqwest::Client::new(), &pdf_url).await;
+        assert_eq!(status, 200, "{line}");
         assert!(pdf.starts_with(b"%PDF-"), "{line}");
         assert!(
             pdf.windows(8).any(|w| w == b"/TrimBox") && pdf.windows(9).any(|w| w == b"/BleedBox"),
             "{line}"
         );
-        let png = reqwest::get(&png_url).await.unwrap().bytes().await.unwrap();
+        let (status, _, png) = get_link(&reqwest::Client::new(), &png_url).await;
+        assert_eq!(status, 200, "{line}");
         let (w, h) = slack_standin::image_size(&png).unwrap_or_else(|| panic!("{line}"));
         // At least 150 dpi at trim: 27×40 in is 4050×6000, A1 (23.4×33.1 in) 3508×4967.
         let (min_w, min_h) = if line.contains("One-sheet") {

@@ -154,3 +154,35 @@ async fn job_finished_on(lambda: &Watch, invoke: &AsyncInvoke, url: &str) {
         lambda.log_tail(6000)
     );
 }
+
+/// GETs `url` (a link the function serves) with `client`, as a person's browser would, and
+/// gives its status, headers and body. `cargo lambda watch` sometimes answers 500 with its own
+/// problem document when it could not run the function for one request — an emulator failure
+/// with no counterpart in API Gateway and Lambda (see `support::slack`'s `download`); that
+/// answer, and only that one, is retried once.
+pub async fn get_link(
+    client: &reqwest::Client,
+    url: &str,
+) -> (u16, reqwest::header::HeaderMap, bytes::Bytes) {
+    let mut attempt = 0;
+    loop {
+        attempt += 1;
+        let response = client
+            .get(url)
+            .send()
+            .await
+            .unwrap_or_else(|e| panic!("GET {url}: {e}"));
+        let status = response.status().as_u16();
+        let headers = response.headers().clone();
+        let body = response.bytes().await.unwrap_or_default();
+        let emulator = status == 500
+            && body
+                .windows(super::slack::EMULATOR_PROBLEM.len())
+                .any(|w| w == super::slack::EMULATOR_PROBLEM.as_bytes());
+        if emulator && attempt == 1 {
+            tokio::time::sleep(Duration::from_millis(250)).await;
+            continue;
+        }
+        return (status, headers, body);
+    }
+}

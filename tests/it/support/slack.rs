@@ -1341,7 +1341,7 @@ fn validate_option(v: &mut Violations, option: &Value, at: &str) {
 
 /// The `type` of the problem document `cargo lambda watch` answers with when it could not run
 /// the function (Marquee's own errors are `{"error", "message"}` objects).
-const EMULATOR_PROBLEM: &str = "https://httpstatuses.com/500";
+pub(crate) const EMULATOR_PROBLEM: &str = "https://httpstatuses.com/500";
 
 /// Fetches an image the way Slack does at post time; only loopback hosts are contacted.
 async fn download(http: &reqwest::Client, image_url: &str) -> ImageFetch {
