@@ -105,9 +105,10 @@ pub enum Action {
 
 use crate::model::Strength as VaryStrength;
 
-/// What a click on one of the review controls asks for. Kept apart from [`Action`] until the
-/// front door and the worker handle them, so that [`parse`] and its callers are unchanged: it
-/// acks and ignores these as unsupported.
+/// What a click on one of the review controls asks for. Apart from [`Action`] because these
+/// need more than a queued job: Edit words and Change a detail open a modal from the front
+/// door, Vary and Print are queued with tasks of their own. [`parse`] (the old entry point,
+/// which the fuzz target drives through [`parse_interaction`]) reports them as unsupported.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) enum Review {
     /// Open the Edit words modal (with the click's `trigger_id`, within 3 s).
