@@ -180,6 +180,13 @@ pub async fn get_link(
                 .windows(super::slack::EMULATOR_PROBLEM.len())
                 .any(|w| w == super::slack::EMULATOR_PROBLEM.as_bytes());
         if emulator && attempt == 1 {
+            // Its `detail` says what the emulator could not do; kept in the test output so the
+            // cause can be found (the link's query, its signature, is left out).
+            let path = url.split('?').next().unwrap_or_default();
+            eprintln!(
+                "cargo lambda watch answered its own 500 for {path}: {}; retrying once",
+                String::from_utf8_lossy(&body)
+            );
             tokio::time::sleep(Duration::from_millis(250)).await;
             continue;
         }

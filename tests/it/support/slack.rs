@@ -1381,6 +1381,11 @@ async fn download(http: &reqwest::Client, image_url: &str) -> ImageFetch {
                 .windows(EMULATOR_PROBLEM.len())
                 .any(|w| w == EMULATOR_PROBLEM.as_bytes())
             {
+                let path = image_url.split('?').next().unwrap_or_default();
+                eprintln!(
+                    "cargo lambda watch answered its own 500 for {path}: {}; retrying once",
+                    String::from_utf8_lossy(&body)
+                );
                 tokio::time::sleep(std::time::Duration::from_millis(250)).await;
                 continue;
             }
