@@ -114,7 +114,11 @@ impl Pipeline {
             height: record.height,
             // The approved take offers Print, and only that.
             controls: Some(record.id),
-            note: None,
+            // The rebuilt message still says which take it is and where it came from.
+            note: record
+                .lineage
+                .as_ref()
+                .map(|l| super::retake::take_note(l, None)),
             missing_glyphs: &record.missing_glyphs,
         };
         let message = blocks::approved(&shown, &job.requester.user_id, now);

@@ -325,7 +325,7 @@ fn replaced(text: &str, search: &str, replace: &str) -> Option<String> {
 
 /// The line a take's message carries about where it came from: "Take 3 · from take 2 via Vary
 /// strong", with the change's own detail ("1 of 2") when it has one.
-fn take_note(lineage: &Lineage, detail: Option<&str>) -> String {
+pub(super) fn take_note(lineage: &Lineage, detail: Option<&str>) -> String {
     let detail = detail.map(|d| format!(" ({d})")).unwrap_or_default();
     format!(
         "Take {} · from take {} via {}{detail}",

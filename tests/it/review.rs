@@ -1024,6 +1024,12 @@ async fn a_design_review_round_in_the_thread_with_a_bot_token() {
         "{approved}"
     );
     assert_eq!(controls(&approved), ["poster.print"]);
+    assert!(
+        approved
+            .to_string()
+            .contains("Take 4 · from take 3 via Change a detail"),
+        "the approved take still says which take it is: {approved}"
+    );
     // Exactly one take is approved: a click on another take is told which one was.
     let u5 = s.slack().action_response_url();
     assert_eq!(
