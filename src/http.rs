@@ -18,6 +18,7 @@ use axum::extract::rejection::BytesRejection;
 use axum::extract::{DefaultBodyLimit, FromRequest, Path, Query, Request, State};
 use axum::handler::Handler;
 use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, header};
+use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{MethodFilter, MethodRouter, on};
 use serde::Deserialize;
@@ -27,6 +28,7 @@ use uuid::Uuid;
 
 use crate::dispatch::Dispatcher;
 use crate::job::{Change, Job, PosterSpec, ReplyTo, Requester, SlackMessageRef, Task};
+use crate::metrics::{Door, Event, Metrics};
 use crate::pipeline::{Cause, Pipeline, PipelineError, RestStatus};
 use crate::poster::PosterText;
 use crate::request::{self, ModelPolicy, RequestError};
@@ -129,15 +131,47 @@ impl PublicUrl {
     }
 }
 
+/// The Slack door a path is, if it is one: its answers are acks, counted and timed.
+fn door(path: &str) -> Option<Door> {
+    match path {
+        "/slack/commands" => Some(Door::Command),
+        "/slack/interactions" => Some(Door::Interaction),
+        _ => None,
+    }
+}
+
 /// Builds the router.
 pub fn router(state: AppState) -> Router {
     table()
         .into_iter()
         .fold(Router::new(), |app, (_, path, handler)| {
+            let handler = match door(path) {
+                Some(door) => handler.layer(middleware::from_fn_with_state(
+                    (state.pipeline.metrics().clone(), door),
+                    time_ack,
+                )),
+                None => handler,
+            };
             app.route(path, handler)
         })
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
         .with_state(state)
+}
+
+/// Counts and times an ack, from the request reaching its route (before the body is read and
+/// verified) to the response: one metric line, nothing awaited but the handler itself.
+async fn time_ack(
+    State((metrics, door)): State<(Metrics, Door)>,
+    request: Request,
+    next: Next,
+) -> Response {
+    let started = std::time::Instant::now();
+    let response = next.run(request).await;
+    metrics.record(Event::Ack {
+        door,
+        latency: started.elapsed(),
+    });
+    response
 }
 
 /// A request from Slack, read within [`MAX_BODY_BYTES`], its signature verified over the raw

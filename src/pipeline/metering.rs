@@ -27,6 +27,7 @@ use super::records::now;
 use super::{Outcome, Pipeline, PipelineError};
 use crate::errors::ErrorChain;
 use crate::job::{Job, Requester};
+use crate::metrics::{Event, Limit};
 use crate::model::Priced;
 use crate::quota::{COUNTER_GRACE_SECS, LimitKind, Periods};
 use crate::slack::blocks::{self, Used};
@@ -120,6 +121,23 @@ fn billed_name(priced: Priced) -> String {
     }
 }
 
+/// The `Model` dimension of what was billed: a model's or an image service's short name.
+fn metric_name(priced: Priced) -> &'static str {
+    match priced {
+        Priced::Model(model) => model.short_name(),
+        Priced::Service(service) => service.short_name(),
+    }
+}
+
+/// The `Kind` dimension of a quota refusal.
+fn limit_of(kind: LimitKind) -> Limit {
+    match kind {
+        LimitKind::User => Limit::User,
+        LimitKind::Channel => Limit::Channel,
+        LimitKind::Budget => Limit::Budget,
+    }
+}
+
 impl Pipeline {
     /// Reserves `posters` calls billed as `priced` (a poster from a model, or one of
     /// Stability's image services) for `requester` against every limit, before any model is
@@ -183,6 +201,7 @@ impl Pipeline {
             match added {
                 Ok(Added::To(_)) => reservation.taken.push((key, each, expires_at)),
                 Ok(Added::Refused(used)) => {
+                    self.metrics.record(Event::QuotaRefusal(limit_of(kind)));
                     self.refund(&mut reservation, posters).await;
                     return Ok(Reserved::Refused(Refusal {
                         kind,
@@ -228,6 +247,11 @@ impl Pipeline {
             return;
         }
         reservation.open -= 1;
+        // The counters hold the charge from here, whether or not the ledger line is written.
+        self.metrics.record(Event::Spend {
+            model: metric_name(reservation.priced),
+            micros: reservation.price,
+        });
         let now = now();
         let requester = &job.requester;
         let line = LedgerLine {
