@@ -1000,3 +1000,80 @@ async fn serve_file(
     }
     Ok(response)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::metrics::{Metric, Metrics};
+    use crate::model::{ModelId, Models};
+    use tower::ServiceExt;
+
+    /// Takes every job and runs none.
+    struct Nowhere;
+
+    #[async_trait::async_trait]
+    impl Dispatcher for Nowhere {
+        async fn dispatch(&self, _job: Job) -> Result<(), crate::dispatch::DispatchError> {
+            Ok(())
+        }
+    }
+
+    /// Every answer on a Slack route is an ack, counted and timed once by its door (a refused
+    /// signature too: Slack saw an answer); other routes count nothing.
+    #[tokio::test]
+    async fn slack_answers_are_counted_and_timed_by_door() {
+        let dir = tempfile::tempdir().unwrap();
+        let (metrics, recorded) = Metrics::recorded();
+        let links = LinkSigner::from_dir(dir.path()).unwrap();
+        let store: Arc<dyn ObjectStore> =
+            Arc::new(crate::store::local::LocalStore::open(dir.path()).unwrap());
+        let state =
+            Arc::new(crate::state::local::LocalState::open(dir.path().join("state")).unwrap());
+        let slack =
+            crate::slack::SlackClient::new(reqwest::Client::new(), &["hooks.slack.com".to_owned()]);
+        let pipeline = Pipeline::new(
+            Models::new(),
+            store.clone(),
+            state,
+            slack,
+            links.clone(),
+            Duration::from_secs(60),
+        )
+        .with_metrics(metrics);
+        let app = router(AppState {
+            signing_secret: Some(Secret::new("test-signing-secret-0123456789abcdef")),
+            policy: ModelPolicy {
+                default: ModelId::Offline,
+                allowed: vec![ModelId::Offline],
+            },
+            pipeline: Arc::new(pipeline),
+            dispatcher: Arc::new(Nowhere),
+            store,
+            links,
+            public_url: PublicUrl::Fixed("http://127.0.0.1:3000".into()),
+            clock: system_clock,
+        });
+        for (method, path) in [
+            (Method::POST, "/slack/commands"),
+            (Method::POST, "/slack/interactions"),
+            (Method::GET, "/healthz"),
+        ] {
+            let request = axum::http::Request::builder()
+                .method(method)
+                .uri(path)
+                .body(axum::body::Body::from("text=hi"))
+                .unwrap();
+            let response = app.clone().oneshot(request).await.unwrap();
+            assert_ne!(response.status(), StatusCode::NOT_FOUND, "{path}");
+        }
+        let acks = recorded.of(Metric::Ack);
+        let doors: Vec<&str> = acks.iter().map(|d| d["Door"].as_str().unwrap()).collect();
+        assert_eq!(doors, ["command", "interaction"]);
+        assert!(
+            acks.iter()
+                .all(|d| d["AckLatency"].as_f64().is_some_and(|ms| ms >= 0.0)),
+            "{acks:?}"
+        );
+        assert_eq!(recorded.documents().len(), 2, "/healthz is not an ack");
+    }
+}

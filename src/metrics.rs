@@ -335,11 +335,14 @@ impl Event {
     }
 }
 
+/// Where each EMF line goes: standard output in Lambda.
+type Sink = Arc<dyn Fn(&str) + Send + Sync>;
+
 /// Where metrics go: standard output as EMF lines in Lambda, nowhere locally. Cheap to clone.
-#[derive(Debug, Clone, Default)]
+#[derive(Clone, Default)]
 pub(crate) struct Metrics {
-    /// The `Function` dimension's value; `None`: metrics are off.
-    function: Option<Arc<str>>,
+    /// The `Function` dimension's value and where lines go; `None`: metrics are off.
+    target: Option<(Arc<str>, Sink)>,
 }
 
 impl Metrics {
@@ -350,14 +353,27 @@ impl Metrics {
 
     /// Writes each event to standard output as one EMF line, for `function`.
     pub(crate) fn to_stdout(function: &str) -> Self {
+        Metrics::to_sink(
+            function,
+            Arc::new(|line: &str| {
+                // One write of the whole line under stdout's lock, so it never interleaves with
+                // a tracing line. A metric that cannot be written is not worth failing a
+                // request for.
+                let _ = std::io::stdout().lock().write_all(line.as_bytes());
+            }),
+        )
+    }
+
+    /// Hands each event's EMF line (newline included) to `sink`, for `function`.
+    fn to_sink(function: &str, sink: Sink) -> Self {
         Metrics {
-            function: Some(Arc::from(function)),
+            target: Some((Arc::from(function), sink)),
         }
     }
 
     /// Records `event`: one line, written at once; nothing is awaited or buffered.
     pub(crate) fn record(&self, event: Event) {
-        let Some(function) = &self.function else {
+        let Some((function, sink)) = &self.target else {
             return;
         };
         let timestamp_ms = SystemTime::now()
@@ -365,9 +381,7 @@ impl Metrics {
             .map_or(0, |d| d.as_millis() as u64);
         let mut line = event.document(function, timestamp_ms).to_string();
         line.push('\n');
-        // One write of the whole line under stdout's lock, so it never interleaves with a
-        // tracing line. A metric that cannot be written is not worth failing a request for.
-        let _ = std::io::stdout().lock().write_all(line.as_bytes());
+        sink(&line);
     }
 
     /// Records each stage's time, one document per stage.
@@ -375,6 +389,46 @@ impl Metrics {
         for &(stage, ms) in stages {
             self.record(Event::Stage { stage, ms });
         }
+    }
+
+    /// Metrics for function `f` kept in memory, and the documents recorded so far (each line
+    /// checked against the EMF specification), for tests of the places that count.
+    #[cfg(test)]
+    pub(crate) fn recorded() -> (Metrics, Recorded) {
+        let lines = Recorded::default();
+        let kept = lines.clone();
+        let sink: Sink = Arc::new(move |line: &str| kept.0.lock().unwrap().push(line.to_owned()));
+        (Metrics::to_sink("f", sink), lines)
+    }
+}
+
+/// The lines a [`Metrics::recorded`] kept.
+#[cfg(test)]
+#[derive(Clone, Default)]
+pub(crate) struct Recorded(Arc<std::sync::Mutex<Vec<String>>>);
+
+#[cfg(test)]
+impl Recorded {
+    /// Every document so far, after checking each is one EMF line.
+    pub(crate) fn documents(&self) -> Vec<Value> {
+        self.0
+            .lock()
+            .unwrap()
+            .iter()
+            .map(|line| {
+                let body = line.strip_suffix('\n').expect("a line ends in a newline");
+                tests::check_emf(body).unwrap_or_else(|e| panic!("{e}: {body}"));
+                serde_json::from_str(body).unwrap()
+            })
+            .collect()
+    }
+
+    /// The documents that set `metric`.
+    pub(crate) fn of(&self, metric: Metric) -> Vec<Value> {
+        self.documents()
+            .into_iter()
+            .filter(|d| d.get(metric.name()).is_some())
+            .collect()
     }
 }
 
@@ -417,7 +471,7 @@ mod tests {
 
     /// Checks `line` against the EMF specification ("Specification: Embedded metric format",
     /// Amazon CloudWatch User Guide); each rule names the section it comes from.
-    fn check_emf(line: &str) -> Result<(), String> {
+    pub(super) fn check_emf(line: &str) -> Result<(), String> {
         // "Embedded metric format document structure": limited like any CloudWatch Logs
         // event; the spec gives 256 KB (newer revisions 1 MB), so the smaller bound is used.
         if line.len() > 256 * 1024 {
@@ -777,10 +831,15 @@ mod tests {
     }
 
     #[test]
-    fn off_writes_nothing_and_costs_nothing() {
-        // Nothing to observe but that it returns: `off` has no function to write for.
+    fn off_writes_nothing_and_on_writes_one_line_per_event() {
+        assert!(Metrics::off().target.is_none());
         Metrics::off().record(Event::Failure(Failure::Other));
-        assert!(Metrics::off().function.is_none());
-        assert!(Metrics::to_stdout("f").function.is_some());
+        let (metrics, recorded) = Metrics::recorded();
+        metrics.record(Event::Failure(Failure::Other));
+        metrics.stages(&[(Stage::Compose, 12), (Stage::Store, 30)]);
+        let docs = recorded.documents();
+        assert_eq!(docs.len(), 3);
+        assert_eq!(docs[0]["Kind"], "other");
+        assert_eq!(recorded.of(Metric::StageTime)[1]["Stage"], "store");
     }
 }

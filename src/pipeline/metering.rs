@@ -502,6 +502,39 @@ mod tests {
         taken(p.reserve(&ada, ModelId::StableImageCore, 1).await);
     }
 
+    /// A refusal is counted by its limit, and a charge as its estimated spend by model; a
+    /// reservation or a refund alone counts nothing.
+    #[tokio::test]
+    async fn refusals_and_charges_are_counted() {
+        use crate::metrics::{Metric, Metrics};
+        let dir = tempfile::tempdir().unwrap();
+        let limits = Limits {
+            user_daily: Some(1),
+            ..Limits::default()
+        };
+        let (metrics, recorded) = Metrics::recorded();
+        let (p, _) = pipeline(dir.path(), limits);
+        let p = p.with_metrics(metrics);
+        let ada = requester("U1", "C1");
+        let mut r = taken(p.reserve(&ada, ModelId::Sd35Large, 1).await);
+        assert!(recorded.documents().is_empty());
+        refused(p.reserve(&ada, ModelId::Sd35Large, 1).await);
+        let refusals = recorded.of(Metric::QuotaRefusal);
+        assert_eq!(refusals.len(), 1);
+        assert_eq!(refusals[0]["Kind"], "user");
+        assert_eq!(refusals[0]["QuotaRefusal"], 1);
+
+        let mut job = crate::job::sample_job();
+        job.requester = ada;
+        p.charge(&mut r, &job, Uuid::new_v4()).await;
+        p.charge(&mut r, &job, Uuid::new_v4()).await; // nothing left open: no second charge
+        let spend = recorded.of(Metric::EstimatedSpend);
+        assert_eq!(spend.len(), 1);
+        assert_eq!(spend[0]["EstimatedSpend"], 80_000);
+        assert_eq!(spend[0]["Model"], "sd3.5");
+        assert_eq!(spend[0]["Function"], "f");
+    }
+
     /// Fifty workers reserving at once for one channel: exactly the limit get through, and
     /// the refused ones leave no trace on the other counters.
     #[tokio::test]

@@ -735,6 +735,85 @@ impl Take {
 mod tests {
     use super::*;
 
+    /// A response_url server that takes every post.
+    async fn slack_origin() -> String {
+        use tokio::io::{AsyncReadExt, AsyncWriteExt};
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let origin = format!("http://{}", listener.local_addr().unwrap());
+        tokio::spawn(async move {
+            while let Ok((mut socket, _)) = listener.accept().await {
+                let mut buf = vec![0u8; 64 * 1024];
+                let _ = socket.read(&mut buf).await;
+                let ok = "HTTP/1.1 200 OK\r\nContent-Length: 2\r\nConnection: close\r\n\r\nok";
+                let _ = socket.write_all(ok.as_bytes()).await;
+            }
+        });
+        origin
+    }
+
+    /// A delivered poster is counted by model and style with each stage's time; a failed job
+    /// is counted once, by its kind, and makes no poster.
+    #[tokio::test]
+    async fn a_job_counts_its_poster_and_stages_or_its_failure() {
+        use crate::metrics::{Metric, Metrics};
+        let dir = tempfile::tempdir().unwrap();
+        let origin = slack_origin().await;
+        let (metrics, recorded) = Metrics::recorded();
+        let pipeline = Pipeline::new(
+            Models::new().with(
+                ModelId::Offline,
+                Arc::new(crate::model::offline::OfflineModel),
+            ),
+            Arc::new(crate::store::local::LocalStore::open(dir.path()).unwrap()),
+            Arc::new(crate::state::local::LocalState::open(dir.path().join("state")).unwrap()),
+            SlackClient::new(
+                crate::slack::client::http_client().unwrap(),
+                std::slice::from_ref(&origin),
+            ),
+            LinkSigner::from_dir(dir.path()).unwrap(),
+            Duration::from_secs(60),
+        )
+        .with_public_url(Some("http://127.0.0.1:3000".into()))
+        .with_metrics(metrics);
+        let job = |model| {
+            let mut job = crate::job::sample_job();
+            job.reply_to = ReplyTo::response_url(format!("{origin}/commands/T1/1/secret"));
+            if let Task::Poster { spec } = &mut job.task {
+                spec.model = model;
+            }
+            job
+        };
+
+        assert_eq!(
+            pipeline.run(job(ModelId::Offline), None).await,
+            Outcome::Delivered
+        );
+        let posters = recorded.of(Metric::Poster);
+        assert_eq!(posters.len(), 1);
+        assert_eq!(
+            (&posters[0]["Model"], &posters[0]["Style"]),
+            (&"offline".into(), &"horror".into())
+        );
+        let stages: Vec<String> = recorded
+            .of(Metric::StageTime)
+            .iter()
+            .map(|d| d["Stage"].as_str().unwrap().to_owned())
+            .collect();
+        assert_eq!(stages, ["model", "compose", "store", "deliver"]);
+        assert!(recorded.of(Metric::Failure).is_empty());
+
+        // A model this deployment does not offer: told, counted once, no poster.
+        let outcome = pipeline.run(job(ModelId::Sd35Large), None).await;
+        assert!(
+            matches!(outcome, Outcome::FailedAndTold { .. }),
+            "{outcome:?}"
+        );
+        let failures = recorded.of(Metric::Failure);
+        assert_eq!(failures.len(), 1);
+        assert_eq!(failures[0]["Kind"], "other");
+        assert_eq!(recorded.of(Metric::Poster).len(), 1);
+    }
+
     #[test]
     fn prompts_carry_the_style_and_the_negatives() {
         let spec = PosterSpec {
