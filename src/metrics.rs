@@ -17,7 +17,7 @@
 //! whole: Lambda does not re-encode a line that is already JSON ("Configuring JSON and plain
 //! text log formats", Lambda developer guide), and the EMF specification accepts a document
 //! after any metadata Lambda puts before it ("PutLogEvents request format"). Only the Lambda function writes them
-//! ([`Metrics::to_stdout`], chosen by `app` from the mode); a local server's [`Metrics::off`]
+//! (`Metrics::to_stdout`, chosen by `app` from the mode); a local server's `Metrics::off`
 //! writes nothing. This module is a leaf: it knows nothing of the rest of the crate.
 
 use std::io::Write;
@@ -32,15 +32,15 @@ pub const NAMESPACE: &str = "Marquee";
 /// The dimension every metric carries: the function's name (the stack's name in the
 /// template), so two deployments in one account keep their metrics apart.
 pub const FUNCTION: &str = "Function";
-/// Which Slack door was acknowledged: [`Door`].
+/// Which Slack door was acknowledged: `Door`.
 pub const DOOR: &str = "Door";
 /// A model's short name (`sd3.5`, `nova`, …) or an image service's (`search-replace`, …).
 pub const MODEL: &str = "Model";
 /// A poster's style (`noir`, `sci-fi`, …).
 pub const STYLE: &str = "Style";
-/// A step of making a poster: [`Stage`].
+/// A step of making a poster: `Stage`.
 pub const STAGE: &str = "Stage";
-/// What kind of failure ([`Failure`]) or which limit refused ([`Limit`]).
+/// What kind of failure (`Failure`) or which limit refused (`Limit`).
 pub const KIND: &str = "Kind";
 
 /// A CloudWatch unit, as EMF's `Unit` member names it.
@@ -68,15 +68,15 @@ pub enum Metric {
     AckLatency,
     /// A poster delivered (to Slack, or to a REST caller's status record).
     Poster,
-    /// How long one stage of making a poster took: [`Stage`].
+    /// How long one stage of making a poster took: `Stage`.
     StageTime,
-    /// A job that failed, by kind: [`Failure`].
+    /// A job that failed, by kind: `Failure`.
     Failure,
     /// What a charged call is estimated to cost, in **micro-dollars** (millionths of a US
     /// dollar, unit `Count`), at the configured prices: the same amount the usage ledger and the
     /// monthly budget count. Divide by 1,000,000 for dollars.
     EstimatedSpend,
-    /// A request a quota refused before any model was called: [`Limit`].
+    /// A request a quota refused before any model was called: `Limit`.
     QuotaRefusal,
 }
 
