@@ -6,7 +6,9 @@
 //! an unverified byte. They ack at once: nothing on the ack path awaits the model, the store or
 //! the worker — only the dispatcher's enqueue. `ApiError` is the one place where request
 //! failures become statuses and messages. The router and [`routes`] (what the deployment
-//! template is checked against) are built from one table, so they cannot drift.
+//! template is checked against) are built from one table, so they cannot drift. A layer on the
+//! two Slack routes counts and times every answer as an ack (`metrics`): one log line, after
+//! the response is ready.
 
 use std::sync::Arc;
 use std::time::Duration;
