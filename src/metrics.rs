@@ -16,9 +16,10 @@
 //! formatter would nest them under its own fields. The template's JSON log format leaves them
 //! whole: Lambda does not re-encode a line that is already JSON ("Configuring JSON and plain
 //! text log formats", Lambda developer guide), and the EMF specification accepts a document
-//! after any metadata Lambda puts before it ("PutLogEvents request format"). Only the Lambda function writes them
-//! (`Metrics::to_stdout`, chosen by `app` from the mode); a local server's `Metrics::off`
-//! writes nothing. This module is a leaf: it knows nothing of the rest of the crate.
+//! after any metadata Lambda puts before it ("PutLogEvents request format"). Only the Lambda
+//! function writes them (`Metrics::to_stdout`, chosen by `app` from the mode); a local server's
+//! `Metrics::off` writes nothing. This module is a leaf: it knows nothing of the rest of the
+//! crate.
 
 use std::io::Write;
 use std::sync::Arc;
@@ -32,15 +33,16 @@ pub const NAMESPACE: &str = "Marquee";
 /// The dimension every metric carries: the function's name (the stack's name in the
 /// template), so two deployments in one account keep their metrics apart.
 pub const FUNCTION: &str = "Function";
-/// Which Slack door was acknowledged: `Door`.
+/// Which Slack door was answered: `command` (slash commands) or `interaction` (clicks, forms).
 pub const DOOR: &str = "Door";
 /// A model's short name (`sd3.5`, `nova`, …) or an image service's (`search-replace`, …).
 pub const MODEL: &str = "Model";
 /// A poster's style (`noir`, `sci-fi`, …).
 pub const STYLE: &str = "Style";
-/// A step of making a poster: `Stage`.
+/// A step of making a poster: `model`, `compose`, `store` or `deliver`.
 pub const STAGE: &str = "Stage";
-/// What kind of failure (`Failure`) or which limit refused (`Limit`).
+/// A failure's kind (`filtered`, `throttled`, `timeout`, `access`, `delivery`, `other`), or
+/// the quota that refused a request (`user`, `channel`, `budget`).
 pub const KIND: &str = "Kind";
 
 /// A CloudWatch unit, as EMF's `Unit` member names it.
