@@ -162,6 +162,40 @@ pub const PUBLISHED: [Published; 7] = [
     Metric::QuotaRefusal.published(),
 ];
 
+/// One EMF document of every kind the code writes, as it writes them, for `function`: what
+/// `tests/it/deploy.rs` checks the template's alarms and dashboard against. Model and style
+/// values are examples; every other dimension value appears.
+pub fn sample_documents(function: &str) -> Vec<Value> {
+    let mut events = vec![
+        Event::Ack {
+            door: Door::Command,
+            latency: Duration::from_millis(40),
+        },
+        Event::Ack {
+            door: Door::Interaction,
+            latency: Duration::from_millis(40),
+        },
+        Event::Poster {
+            model: "sd3.5",
+            style: "noir",
+        },
+        Event::Spend {
+            model: "sd3.5",
+            micros: 80_000,
+        },
+    ];
+    events.extend(Stage::ALL.map(|stage| Event::Stage { stage, ms: 1000 }));
+    events.extend(Failure::ALL.map(Event::Failure));
+    events.extend(Limit::ALL.map(Event::QuotaRefusal));
+    let now_ms = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| d.as_millis() as u64);
+    events
+        .iter()
+        .map(|e| e.document(function, now_ms))
+        .collect()
+}
+
 /// The Slack door a request came through.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum Door {
@@ -192,6 +226,8 @@ pub(crate) enum Stage {
 }
 
 impl Stage {
+    const ALL: [Stage; 4] = [Stage::Model, Stage::Compose, Stage::Store, Stage::Deliver];
+
     const fn name(self) -> &'static str {
         match self {
             Stage::Model => "model",
@@ -220,6 +256,15 @@ pub(crate) enum Failure {
 }
 
 impl Failure {
+    const ALL: [Failure; 6] = [
+        Failure::Filtered,
+        Failure::Throttled,
+        Failure::Timeout,
+        Failure::Access,
+        Failure::Delivery,
+        Failure::Other,
+    ];
+
     const fn name(self) -> &'static str {
         match self {
             Failure::Filtered => "filtered",
@@ -241,6 +286,8 @@ pub(crate) enum Limit {
 }
 
 impl Limit {
+    const ALL: [Limit; 3] = [Limit::User, Limit::Channel, Limit::Budget];
+
     const fn name(self) -> &'static str {
         match self {
             Limit::User => "user",
@@ -649,22 +696,9 @@ mod tests {
                 micros: 400_000,
             });
         }
-        for stage in [Stage::Model, Stage::Compose, Stage::Store, Stage::Deliver] {
-            events.push(Event::Stage { stage, ms: 1234 });
-        }
-        for failure in [
-            Failure::Filtered,
-            Failure::Throttled,
-            Failure::Timeout,
-            Failure::Access,
-            Failure::Delivery,
-            Failure::Other,
-        ] {
-            events.push(Event::Failure(failure));
-        }
-        for limit in [Limit::User, Limit::Channel, Limit::Budget] {
-            events.push(Event::QuotaRefusal(limit));
-        }
+        events.extend(Stage::ALL.map(|stage| Event::Stage { stage, ms: 1234 }));
+        events.extend(Failure::ALL.map(Event::Failure));
+        events.extend(Limit::ALL.map(Event::QuotaRefusal));
         events
     }
 
@@ -718,6 +752,25 @@ mod tests {
         let all: std::collections::BTreeSet<String> =
             PUBLISHED.iter().map(|p| p.name.to_owned()).collect();
         assert_eq!(seen, all, "a PUBLISHED metric no event emits");
+    }
+
+    /// The samples the deploy tests use are the code's own documents, of every metric.
+    #[test]
+    fn the_samples_are_real_documents_of_every_metric() {
+        let samples = sample_documents("marquee-prod");
+        let mut names = std::collections::BTreeSet::new();
+        for doc in &samples {
+            check_emf(&doc.to_string()).unwrap();
+            for m in doc["_aws"]["CloudWatchMetrics"][0]["Metrics"]
+                .as_array()
+                .unwrap()
+            {
+                names.insert(m["Name"].as_str().unwrap().to_owned());
+            }
+        }
+        let all: std::collections::BTreeSet<String> =
+            PUBLISHED.iter().map(|p| p.name.to_owned()).collect();
+        assert_eq!(names, all);
     }
 
     #[test]

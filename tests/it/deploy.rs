@@ -1315,9 +1315,36 @@ fn watched(alarm: &Evaluated) -> Vec<Watched> {
     }
 }
 
-/// Whether `watched` is a metric this deployment publishes: one of `marquee::metrics`'
-/// [`PUBLISHED`](marquee::metrics::PUBLISHED) metrics with exactly one of its dimension sets
-/// and this function's name, or AWS's metric of this very function or one of its queues.
+/// Whether the code's own EMF output for `function` (`marquee::metrics::sample_documents`, one
+/// document of every kind, as the function writes them) publishes `name` in namespace Marquee
+/// under exactly the dimension keys `keys`, with this function's name as `Function`.
+fn emitted(function: &str, name: &str, keys: &BTreeSet<&str>) -> bool {
+    let list = |v: &serde_json::Value| v.as_array().cloned().unwrap_or_default();
+    marquee::metrics::sample_documents(function)
+        .iter()
+        .any(|doc| {
+            doc[marquee::metrics::FUNCTION] == function
+                && list(&doc["_aws"]["CloudWatchMetrics"])
+                    .iter()
+                    .any(|directive| {
+                        directive["Namespace"] == marquee::metrics::NAMESPACE
+                    && list(&directive["Metrics"]).iter().any(|m| m["Name"] == name)
+                    && list(&directive["Dimensions"]).iter().any(|set| {
+                        let set = list(set);
+                        let set: BTreeSet<&str> =
+                            set.iter().filter_map(serde_json::Value::as_str).collect();
+                        set == *keys
+                    })
+                    // Every dimension key is a root member of the document (the EMF
+                    // specification's "Target members").
+                    && keys.iter().all(|k| doc[*k].is_string())
+                    })
+        })
+}
+
+/// Whether `watched` is a metric this deployment publishes: one the code's EMF output carries
+/// ([`emitted`]; also in `marquee::metrics::PUBLISHED`), with exactly one of its dimension
+/// sets and this function's name, or AWS's metric of this very function or one of its queues.
 fn check_watched(d: &Deployment, what: &str, w: &Watched) {
     let function = function_name(d);
     let queues = [
@@ -1336,6 +1363,12 @@ fn check_watched(d: &Deployment, what: &str, w: &Watched) {
                     )
                 });
             let keys: BTreeSet<&str> = w.dimensions.keys().map(String::as_str).collect();
+            assert!(
+                emitted(&function, &w.name, &keys),
+                "{what} watches Marquee/{} by {keys:?}, which no EMF document the code writes \
+                 carries",
+                w.name
+            );
             assert!(
                 published.dimension_sets.iter().any(|set| set
                     .iter()
@@ -1607,6 +1640,12 @@ fn the_dashboard_is_json_and_shows_only_emitted_metrics() {
                 .collect::<Vec<_>>()
                 == *keys),
             "the dashboard searches {name} by {keys:?}, not one of its dimension sets"
+        );
+        let keys: BTreeSet<&str> = keys.iter().map(String::as_str).collect();
+        assert!(
+            emitted(&function, name, &keys),
+            "the dashboard searches {name} by {keys:?}, which no EMF document the code writes \
+             carries"
         );
     }
     assert!(
