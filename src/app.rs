@@ -13,6 +13,7 @@ use aws_config::retry::RetryConfig;
 use crate::config::{Config, SecretSource, StateConfig, StoreConfig};
 use crate::dispatch::{Dispatcher, InProcessDispatcher, LambdaDispatcher};
 use crate::http::{AppState, PublicUrl, system_clock};
+use crate::metrics::Metrics;
 use crate::model::bedrock::BedrockModel;
 use crate::model::offline::OfflineModel;
 use crate::model::{ModelId, Models, Service};
@@ -269,7 +270,8 @@ pub async fn build(config: &Config, mode: Mode) -> Result<App, StartError> {
         None => Approvers::AnyoneButRequester,
         Some(ids) if ids.is_empty() => Approvers::Anyone,
         Some(ids) => Approvers::Only(ids.clone()),
-    });
+    })
+    .with_metrics(metrics(config, &mode));
     if let Some(token) = bot_token {
         pipeline = pipeline.with_web(WebClient::new(http, &config.slack_api_url, token));
     }
@@ -314,6 +316,17 @@ pub async fn build(config: &Config, mode: Mode) -> Result<App, StartError> {
         pipeline,
         in_process,
     })
+}
+
+/// Where metrics go: EMF lines on stdout in Lambda (CloudWatch Logs extracts them), named by
+/// the function; nowhere locally, where they would only clutter the terminal.
+fn metrics(config: &Config, mode: &Mode) -> Metrics {
+    match mode {
+        Mode::Lambda => {
+            Metrics::to_stdout(config.lambda_function_name.as_deref().unwrap_or("marquee"))
+        }
+        Mode::Local { .. } => Metrics::off(),
+    }
 }
 
 /// The limits and prices posters are metered against, as configured.

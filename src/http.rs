@@ -6,7 +6,9 @@
 //! an unverified byte. They ack at once: nothing on the ack path awaits the model, the store or
 //! the worker — only the dispatcher's enqueue. `ApiError` is the one place where request
 //! failures become statuses and messages. The router and [`routes`] (what the deployment
-//! template is checked against) are built from one table, so they cannot drift.
+//! template is checked against) are built from one table, so they cannot drift. A layer on the
+//! two Slack routes counts and times every answer as an ack (`metrics`): one log line, after
+//! the response is ready.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -18,6 +20,7 @@ use axum::extract::rejection::BytesRejection;
 use axum::extract::{DefaultBodyLimit, FromRequest, Path, Query, Request, State};
 use axum::handler::Handler;
 use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, header};
+use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{MethodFilter, MethodRouter, on};
 use serde::Deserialize;
@@ -27,6 +30,7 @@ use uuid::Uuid;
 
 use crate::dispatch::Dispatcher;
 use crate::job::{Change, Job, PosterSpec, ReplyTo, Requester, SlackMessageRef, Task};
+use crate::metrics::{Door, Event, Metrics};
 use crate::pipeline::{Cause, Pipeline, PipelineError, RestStatus};
 use crate::poster::PosterText;
 use crate::request::{self, ModelPolicy, RequestError};
@@ -129,15 +133,47 @@ impl PublicUrl {
     }
 }
 
+/// The Slack door a path is, if it is one: its answers are acks, counted and timed.
+fn door(path: &str) -> Option<Door> {
+    match path {
+        "/slack/commands" => Some(Door::Command),
+        "/slack/interactions" => Some(Door::Interaction),
+        _ => None,
+    }
+}
+
 /// Builds the router.
 pub fn router(state: AppState) -> Router {
     table()
         .into_iter()
         .fold(Router::new(), |app, (_, path, handler)| {
+            let handler = match door(path) {
+                Some(door) => handler.layer(middleware::from_fn_with_state(
+                    (state.pipeline.metrics().clone(), door),
+                    time_ack,
+                )),
+                None => handler,
+            };
             app.route(path, handler)
         })
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
         .with_state(state)
+}
+
+/// Counts and times an ack, from the request reaching its route (before the body is read and
+/// verified) to the response: one metric line, nothing awaited but the handler itself.
+async fn time_ack(
+    State((metrics, door)): State<(Metrics, Door)>,
+    request: Request,
+    next: Next,
+) -> Response {
+    let started = std::time::Instant::now();
+    let response = next.run(request).await;
+    metrics.record(Event::Ack {
+        door,
+        latency: started.elapsed(),
+    });
+    response
 }
 
 /// A request from Slack, read within [`MAX_BODY_BYTES`], its signature verified over the raw
@@ -965,4 +1001,81 @@ async fn serve_file(
         }
     }
     Ok(response)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::metrics::{Metric, Metrics};
+    use crate::model::{ModelId, Models};
+    use tower::ServiceExt;
+
+    /// Takes every job and runs none.
+    struct Nowhere;
+
+    #[async_trait::async_trait]
+    impl Dispatcher for Nowhere {
+        async fn dispatch(&self, _job: Job) -> Result<(), crate::dispatch::DispatchError> {
+            Ok(())
+        }
+    }
+
+    /// Every answer on a Slack route is an ack, counted and timed once by its door (a refused
+    /// signature too: Slack saw an answer); other routes count nothing.
+    #[tokio::test]
+    async fn slack_answers_are_counted_and_timed_by_door() {
+        let dir = tempfile::tempdir().unwrap();
+        let (metrics, recorded) = Metrics::recorded();
+        let links = LinkSigner::from_dir(dir.path()).unwrap();
+        let store: Arc<dyn ObjectStore> =
+            Arc::new(crate::store::local::LocalStore::open(dir.path()).unwrap());
+        let state =
+            Arc::new(crate::state::local::LocalState::open(dir.path().join("state")).unwrap());
+        let slack =
+            crate::slack::SlackClient::new(reqwest::Client::new(), &["hooks.slack.com".to_owned()]);
+        let pipeline = Pipeline::new(
+            Models::new(),
+            store.clone(),
+            state,
+            slack,
+            links.clone(),
+            Duration::from_secs(60),
+        )
+        .with_metrics(metrics);
+        let app = router(AppState {
+            signing_secret: Some(Secret::new("test-signing-secret-0123456789abcdef")),
+            policy: ModelPolicy {
+                default: ModelId::Offline,
+                allowed: vec![ModelId::Offline],
+            },
+            pipeline: Arc::new(pipeline),
+            dispatcher: Arc::new(Nowhere),
+            store,
+            links,
+            public_url: PublicUrl::Fixed("http://127.0.0.1:3000".into()),
+            clock: system_clock,
+        });
+        for (method, path) in [
+            (Method::POST, "/slack/commands"),
+            (Method::POST, "/slack/interactions"),
+            (Method::GET, "/healthz"),
+        ] {
+            let request = axum::http::Request::builder()
+                .method(method)
+                .uri(path)
+                .body(axum::body::Body::from("text=hi"))
+                .unwrap();
+            let response = app.clone().oneshot(request).await.unwrap();
+            assert_ne!(response.status(), StatusCode::NOT_FOUND, "{path}");
+        }
+        let acks = recorded.of(Metric::Ack);
+        let doors: Vec<&str> = acks.iter().map(|d| d["Door"].as_str().unwrap()).collect();
+        assert_eq!(doors, ["command", "interaction"]);
+        assert!(
+            acks.iter()
+                .all(|d| d["AckLatency"].as_f64().is_some_and(|ms| ms >= 0.0)),
+            "{acks:?}"
+        );
+        assert_eq!(recorded.documents().len(), 2, "/healthz is not an ack");
+    }
 }

@@ -3,7 +3,8 @@
 //! The crate is the whole application; the binaries only wire it up. See `ARCHITECTURE.md` for
 //! the map. In short: [`slack`] speaks Slack, [`http`] is the one router, [`dispatch`] hands
 //! jobs to the worker, [`pipeline`] runs them through a [`model`], the [`poster`] composer and a
-//! [`store`], and [`config`] and [`app`] read the environment and build everything once.
+//! [`store`], [`metrics`] counts what happens as CloudWatch embedded-metric lines, and
+//! [`config`] and [`app`] read the environment and build everything once.
 //!
 //! The public API is what the binaries, tests, benches and fuzz targets use; everything else
 //! is `pub(crate)`, which `unreachable_pub` holds us to, so rustc's dead-code lint keeps working.
@@ -19,6 +20,7 @@ pub mod genre;
 pub mod http;
 pub mod job;
 pub mod lambda;
+pub mod metrics;
 pub mod model;
 pub mod pipeline;
 pub mod poster;

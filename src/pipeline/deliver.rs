@@ -6,6 +6,7 @@ use tokio::time::Instant;
 use super::{Outcome, Pipeline, Rendered};
 use crate::errors::ErrorChain;
 use crate::job::{Job, PosterSpec};
+use crate::metrics::{Event, Failure};
 use crate::model::EditKind;
 use crate::slack::SlackError;
 use crate::slack::blocks::{self, PosterResult};
@@ -104,6 +105,7 @@ impl Pipeline {
                         Ok(()) => Outcome::Delivered,
                         Err(e) => {
                             tracing::error!(job = %job.id, error = %ErrorChain(&e), "could not tell the requester that delivery is unconfirmed");
+                            self.metrics.record(Event::Failure(Failure::Delivery));
                             Outcome::Undeliverable {
                                 kind: "SlackUnconfirmed",
                             }
@@ -160,6 +162,7 @@ impl Pipeline {
         description: &str,
     ) -> Outcome {
         tracing::warn!(job = %job.id, error = %ErrorChain(&failure.0), "could not post the poster to slack");
+        self.metrics.record(Event::Failure(Failure::Delivery));
         // An expired or forbidden response_url will not take a second message either.
         if matches!(failure.0, SlackError::ForbiddenUrl)
             || matches!(&failure.0, SlackError::Rejected { reason, .. } if reason.contains("expired") || reason.contains("used_url"))

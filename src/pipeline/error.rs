@@ -3,6 +3,7 @@
 
 use uuid::Uuid;
 
+use crate::metrics::Failure;
 use crate::model::{FilterStage, ModelError, ModelId};
 use crate::poster::PosterError;
 use crate::state::StateError;
@@ -79,6 +80,35 @@ impl PipelineError {
             // Never called, or abandoned before it answered.
             PipelineError::ModelNotConfigured(_) | PipelineError::OutOfTime => false,
             _ => true,
+        }
+    }
+
+    /// The failure's kind for the `Failure` metric: the few kinds an operator acts on
+    /// differently (docs/INSTALL.md, "Operating Marquee").
+    pub(crate) fn failure(&self) -> Failure {
+        match self {
+            PipelineError::Model(m) => match m {
+                ModelError::Filtered { .. } => Failure::Filtered,
+                ModelError::Throttled | ModelError::QuotaExceeded { .. } => Failure::Throttled,
+                ModelError::Timeout { .. } => Failure::Timeout,
+                ModelError::AccessDenied { .. } | ModelError::NotInRegion { .. } => Failure::Access,
+                ModelError::Unavailable { .. }
+                | ModelError::Invalid { .. }
+                | ModelError::Malformed { .. }
+                | ModelError::Other(_)
+                | ModelError::Unsupported { .. } => Failure::Other,
+            },
+            PipelineError::OutOfTime | PipelineError::Overran => Failure::Timeout,
+            PipelineError::ModelNotConfigured(_)
+            | PipelineError::Poster(_)
+            | PipelineError::Store(_)
+            | PipelineError::Lock(_)
+            | PipelineError::State(_)
+            | PipelineError::NoPublicUrl
+            | PipelineError::Task(_)
+            | PipelineError::UnknownPoster(_)
+            | PipelineError::NoArt(_)
+            | PipelineError::Record(_) => Failure::Other,
         }
     }
 
@@ -290,6 +320,36 @@ mod tests {
             let x = e.explain();
             assert!(!x.advice.is_empty() && x.advice.ends_with('.'), "{x:?}");
         }
+    }
+
+    /// The failure kinds, from the errors that make them.
+    #[test]
+    fn failures_are_counted_by_the_kind_an_operator_acts_on() {
+        let kind = |e: PipelineError| e.failure();
+        assert_eq!(
+            kind(PipelineError::Model(ModelError::Filtered {
+                stage: FilterStage::Output,
+                detail: String::new(),
+            })),
+            Failure::Filtered
+        );
+        assert_eq!(
+            kind(PipelineError::Model(ModelError::Throttled)),
+            Failure::Throttled
+        );
+        assert_eq!(
+            kind(PipelineError::Model(ModelError::Timeout { secs: 60 })),
+            Failure::Timeout
+        );
+        assert_eq!(kind(PipelineError::Overran), Failure::Timeout);
+        assert_eq!(
+            kind(PipelineError::Model(ModelError::AccessDenied {
+                region: "us-west-2".into(),
+                detail: String::new(),
+            })),
+            Failure::Access
+        );
+        assert_eq!(kind(PipelineError::NoPublicUrl), Failure::Other);
     }
 
     /// A model called in a region that does not serve it is the admin's to fix: the message

@@ -27,6 +27,7 @@ use super::records::now;
 use super::{Outcome, Pipeline, PipelineError};
 use crate::errors::ErrorChain;
 use crate::job::{Job, Requester};
+use crate::metrics::{Event, Limit};
 use crate::model::Priced;
 use crate::quota::{COUNTER_GRACE_SECS, LimitKind, Periods};
 use crate::slack::blocks::{self, Used};
@@ -120,6 +121,23 @@ fn billed_name(priced: Priced) -> String {
     }
 }
 
+/// The `Model` dimension of what was billed: a model's or an image service's short name.
+fn metric_name(priced: Priced) -> &'static str {
+    match priced {
+        Priced::Model(model) => model.short_name(),
+        Priced::Service(service) => service.short_name(),
+    }
+}
+
+/// The `Kind` dimension of a quota refusal.
+fn limit_of(kind: LimitKind) -> Limit {
+    match kind {
+        LimitKind::User => Limit::User,
+        LimitKind::Channel => Limit::Channel,
+        LimitKind::Budget => Limit::Budget,
+    }
+}
+
 impl Pipeline {
     /// Reserves `posters` calls billed as `priced` (a poster from a model, or one of
     /// Stability's image services) for `requester` against every limit, before any model is
@@ -183,6 +201,7 @@ impl Pipeline {
             match added {
                 Ok(Added::To(_)) => reservation.taken.push((key, each, expires_at)),
                 Ok(Added::Refused(used)) => {
+                    self.metrics.record(Event::QuotaRefusal(limit_of(kind)));
                     self.refund(&mut reservation, posters).await;
                     return Ok(Reserved::Refused(Refusal {
                         kind,
@@ -228,6 +247,11 @@ impl Pipeline {
             return;
         }
         reservation.open -= 1;
+        // The counters hold the charge from here, whether or not the ledger line is written.
+        self.metrics.record(Event::Spend {
+            model: metric_name(reservation.priced),
+            micros: reservation.price,
+        });
         let now = now();
         let requester = &job.requester;
         let line = LedgerLine {
@@ -476,6 +500,39 @@ mod tests {
         );
         // A cheaper model still fits what is left of the budget.
         taken(p.reserve(&ada, ModelId::StableImageCore, 1).await);
+    }
+
+    /// A refusal is counted by its limit, and a charge as its estimated spend by model; a
+    /// reservation or a refund alone counts nothing.
+    #[tokio::test]
+    async fn refusals_and_charges_are_counted() {
+        use crate::metrics::{Metric, Metrics};
+        let dir = tempfile::tempdir().unwrap();
+        let limits = Limits {
+            user_daily: Some(1),
+            ..Limits::default()
+        };
+        let (metrics, recorded) = Metrics::recorded();
+        let (p, _) = pipeline(dir.path(), limits);
+        let p = p.with_metrics(metrics);
+        let ada = requester("U1", "C1");
+        let mut r = taken(p.reserve(&ada, ModelId::Sd35Large, 1).await);
+        assert!(recorded.documents().is_empty());
+        refused(p.reserve(&ada, ModelId::Sd35Large, 1).await);
+        let refusals = recorded.of(Metric::QuotaRefusal);
+        assert_eq!(refusals.len(), 1);
+        assert_eq!(refusals[0]["Kind"], "user");
+        assert_eq!(refusals[0]["QuotaRefusal"], 1);
+
+        let mut job = crate::job::sample_job();
+        job.requester = ada;
+        p.charge(&mut r, &job, Uuid::new_v4()).await;
+        p.charge(&mut r, &job, Uuid::new_v4()).await; // nothing left open: no second charge
+        let spend = recorded.of(Metric::EstimatedSpend);
+        assert_eq!(spend.len(), 1);
+        assert_eq!(spend[0]["EstimatedSpend"], 80_000);
+        assert_eq!(spend[0]["Model"], "sd3.5");
+        assert_eq!(spend[0]["Function"], "f");
     }
 
     /// Fifty workers reserving at once for one channel: exactly the limit get through, and

@@ -16,6 +16,7 @@ use uuid::Uuid;
 
 use crate::errors::ErrorChain;
 use crate::job::{Job, Lineage, PosterRecord, PosterSpec, ReplyTo, Requester, Task};
+use crate::metrics::{Event, Metrics, Stage};
 use crate::model::{
     Edit, EditRequest, ImageRequest, ModelError, ModelId, Models, Priced, Upscaler,
 };
@@ -164,6 +165,8 @@ pub struct Pipeline {
     /// Who may make how many metered posters, and what each costs.
     limits: Limits,
     retry: RetryPolicy,
+    /// Where what happens is counted (EMF lines in Lambda, nowhere locally).
+    metrics: Metrics,
 }
 
 impl Pipeline {
@@ -192,7 +195,27 @@ impl Pipeline {
             print_upscaler: None,
             limits: Limits::default(),
             retry: RetryPolicy::default(),
+            metrics: Metrics::off(),
         }
+    }
+
+    /// Counts acks, posters, stage times, failures, spend and refusals into `metrics`.
+    pub(crate) fn with_metrics(mut self, metrics: Metrics) -> Self {
+        self.metrics = metrics;
+        self
+    }
+
+    /// Counts a delivered poster by its model and style.
+    fn count_poster(&self, spec: &PosterSpec) {
+        self.metrics.record(Event::Poster {
+            model: spec.model.short_name(),
+            style: spec.style.name(),
+        });
+    }
+
+    /// Where the front door counts its acks.
+    pub(crate) fn metrics(&self) -> &Metrics {
+        &self.metrics
     }
 
     /// Delivers through the Web API (threads, uploads) where it can, with this client.
@@ -457,6 +480,8 @@ impl Pipeline {
             height,
         } = self.compose(spec, &art).await?;
         let compose_ms = composing.elapsed().as_millis() as u64;
+        // Art reused from the parent take cost no model call this time.
+        let drawn_ms = art.stored.is_none().then_some(art.model_ms);
         let now = OffsetDateTime::now_utc();
         let key = poster_key(id, now);
         let meta = ObjectMeta {
@@ -496,6 +521,7 @@ impl Pipeline {
             lineage,
         };
         self.put_record(&record).await?;
+        let store_ms = stored.elapsed().as_millis() as u64;
         let link = self.link(&key, public_url)?;
         tracing::info!(
             job = %id,
@@ -506,9 +532,14 @@ impl Pipeline {
             bytes,
             model_ms = art.model_ms,
             compose_ms,
-            store_ms = stored.elapsed().as_millis() as u64,
+            store_ms,
             "poster rendered"
         );
+        if let Some(ms) = drawn_ms {
+            self.metrics.stages(&[(Stage::Model, ms)]);
+        }
+        self.metrics
+            .stages(&[(Stage::Compose, compose_ms), (Stage::Store, store_ms)]);
         Ok(Rendered {
             id,
             key,
@@ -553,6 +584,7 @@ impl Pipeline {
         };
         let explanation = error.explain();
         tracing::warn!(job = %job.id, kind = explanation.kind, error = %ErrorChain(&error), "job failed");
+        self.metrics.record(Event::Failure(error.failure()));
         let message = blocks::failure(explanation.headline, &explanation.advice, &description);
         let told = match deadline {
             Some(d) => tokio::time::timeout_at(d, self.slack.respond(response_url, &message))
@@ -663,7 +695,14 @@ impl Pipeline {
             }
         }
         let rendered = rendered.map_err(|e| (e, spec.description.clone()))?;
-        Ok(self.deliver(job, spec, &rendered, note).await)
+        let delivering = Instant::now();
+        let outcome = self.deliver(job, spec, &rendered, note).await;
+        if outcome == Outcome::Delivered {
+            let ms = delivering.elapsed().as_millis() as u64;
+            self.metrics.stages(&[(Stage::Deliver, ms)]);
+            self.count_poster(spec);
+        }
+        Ok(outcome)
     }
 }
 
@@ -695,6 +734,85 @@ impl Take {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// A response_url server that takes every post.
+    async fn slack_origin() -> String {
+        use tokio::io::{AsyncReadExt, AsyncWriteExt};
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let origin = format!("http://{}", listener.local_addr().unwrap());
+        tokio::spawn(async move {
+            while let Ok((mut socket, _)) = listener.accept().await {
+                let mut buf = vec![0u8; 64 * 1024];
+                let _ = socket.read(&mut buf).await;
+                let ok = "HTTP/1.1 200 OK\r\nContent-Length: 2\r\nConnection: close\r\n\r\nok";
+                let _ = socket.write_all(ok.as_bytes()).await;
+            }
+        });
+        origin
+    }
+
+    /// A delivered poster is counted by model and style with each stage's time; a failed job
+    /// is counted once, by its kind, and makes no poster.
+    #[tokio::test]
+    async fn a_job_counts_its_poster_and_stages_or_its_failure() {
+        use crate::metrics::{Metric, Metrics};
+        let dir = tempfile::tempdir().unwrap();
+        let origin = slack_origin().await;
+        let (metrics, recorded) = Metrics::recorded();
+        let pipeline = Pipeline::new(
+            Models::new().with(
+                ModelId::Offline,
+                Arc::new(crate::model::offline::OfflineModel),
+            ),
+            Arc::new(crate::store::local::LocalStore::open(dir.path()).unwrap()),
+            Arc::new(crate::state::local::LocalState::open(dir.path().join("state")).unwrap()),
+            SlackClient::new(
+                crate::slack::client::http_client().unwrap(),
+                std::slice::from_ref(&origin),
+            ),
+            LinkSigner::from_dir(dir.path()).unwrap(),
+            Duration::from_secs(60),
+        )
+        .with_public_url(Some("http://127.0.0.1:3000".into()))
+        .with_metrics(metrics);
+        let job = |model| {
+            let mut job = crate::job::sample_job();
+            job.reply_to = ReplyTo::response_url(format!("{origin}/commands/T1/1/secret"));
+            if let Task::Poster { spec } = &mut job.task {
+                spec.model = model;
+            }
+            job
+        };
+
+        assert_eq!(
+            pipeline.run(job(ModelId::Offline), None).await,
+            Outcome::Delivered
+        );
+        let posters = recorded.of(Metric::Poster);
+        assert_eq!(posters.len(), 1);
+        assert_eq!(
+            (&posters[0]["Model"], &posters[0]["Style"]),
+            (&"offline".into(), &"horror".into())
+        );
+        let stages: Vec<String> = recorded
+            .of(Metric::StageTime)
+            .iter()
+            .map(|d| d["Stage"].as_str().unwrap().to_owned())
+            .collect();
+        assert_eq!(stages, ["model", "compose", "store", "deliver"]);
+        assert!(recorded.of(Metric::Failure).is_empty());
+
+        // A model this deployment does not offer: told, counted once, no poster.
+        let outcome = pipeline.run(job(ModelId::Sd35Large), None).await;
+        assert!(
+            matches!(outcome, Outcome::FailedAndTold { .. }),
+            "{outcome:?}"
+        );
+        let failures = recorded.of(Metric::Failure);
+        assert_eq!(failures.len(), 1);
+        assert_eq!(failures[0]["Kind"], "other");
+        assert_eq!(recorded.of(Metric::Poster).len(), 1);
+    }
 
     #[test]
     fn prompts_carry_the_style_and_the_negatives() {

@@ -17,6 +17,7 @@ use super::records::now;
 use super::{FAILURE_RESERVE, Outcome, Pipeline, PipelineError};
 use crate::errors::ErrorChain;
 use crate::job::{Job, Task};
+use crate::metrics::{Event, Failure};
 use crate::quota::LimitKind;
 use crate::state::{Claim, Key};
 
@@ -194,9 +195,15 @@ impl Pipeline {
                     height: rendered.height,
                 };
                 match self.set_rest_status(job, &status).await {
-                    Ok(()) => Outcome::Delivered,
+                    Ok(()) => {
+                        if let Task::Poster { spec } = &job.task {
+                            self.count_poster(spec);
+                        }
+                        Outcome::Delivered
+                    }
                     Err(e) => {
                         tracing::error!(job = %job.id, error = %ErrorChain(&e), "poster made, but its status could not be recorded");
+                        self.metrics.record(Event::Failure(Failure::Delivery));
                         Outcome::Undeliverable {
                             kind: "StatusUnwritable",
                         }
@@ -210,6 +217,7 @@ impl Pipeline {
             Some(Err(error)) => {
                 let x = error.explain();
                 tracing::warn!(job = %job.id, kind = x.kind, error = %ErrorChain(&error), "REST job failed");
+                self.metrics.record(Event::Failure(error.failure()));
                 self.fail_rest(job, x.kind, format!("{} {}", x.headline, x.advice))
                     .await
             }

@@ -10,6 +10,7 @@
 
 use super::Outcome;
 use crate::job::{Job, ReplyTo, Task};
+use crate::metrics::{Event, Failure};
 use crate::slack::blocks;
 use crate::slack::client::RESPONSE_URL_LIFETIME;
 
@@ -40,6 +41,16 @@ impl Unfinished {
             Unfinished::Expired => {
                 "It waited too long in the queue, and Marquee never got to start on it."
             }
+        }
+    }
+
+    /// The kind of failure it counts as, unless the worker counted it already: a worker that
+    /// could not reach Slack counted the failure it was trying to report.
+    fn failure(self) -> Option<Failure> {
+        match self {
+            Unfinished::TimedOut => Some(Failure::Timeout),
+            Unfinished::Stopped | Unfinished::Expired => Some(Failure::Other),
+            Unfinished::SlackUnreachable => None,
         }
     }
 
@@ -74,6 +85,9 @@ impl Pipeline {
     /// [`Notice::Told`] as an error: each is a requester left without an answer, for now or
     /// for good.
     pub(crate) async fn tell_unfinished(&self, job: &Job, why: Unfinished, now: i64) -> Notice {
+        if let Some(failure) = why.failure() {
+            self.metrics.record(Event::Failure(failure));
+        }
         if job.reply_to == ReplyTo::Status {
             // A REST caller polls the job's status: record the failure there, whatever its age.
             // (Slack plays no part in a REST job, so its "couldn't reach Slack" reason reads as

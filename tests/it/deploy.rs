@@ -4,8 +4,10 @@
 //! under them. These tests pin the contract between them: every environment variable the
 //! template sets is one `marquee::config` reads, the HTTP API serves exactly the router's
 //! non-local routes, the built binary is the one the template names, Lambda never retries a
-//! job, no secret value sits in the template, and the manifest points Slack at routes that
-//! exist, within Slack's field limits.
+//! job, no secret value sits in the template, every alarm and dashboard widget watches a metric
+//! this deployment emits (Marquee's own from `marquee::metrics::PUBLISHED`, or AWS's of this
+//! very function and its queues), and the manifest points Slack at routes that exist, within
+//! Slack's field limits.
 //!
 //! The template is read through `tests/it/support/cfn.rs`, the CloudFormation evaluator the test
 //! stack also uses, so `!Ref`, `!Sub` and `!If` mean here what they mean on AWS. Values are
@@ -1246,4 +1248,425 @@ fn the_templates_quota_parameters_reach_the_config() {
     assert_eq!(set.channel_daily, Some(20));
     assert_eq!(set.monthly_budget_micros, Some(50_000_000));
     assert_eq!(set.prices.get(&ModelId::Offline), Some(&1_000));
+}
+
+// ---------------------------------------------------------------------------------------------
+// Operations: alarms, their notifications and the dashboard
+// ---------------------------------------------------------------------------------------------
+
+/// What `Ref MarqueeFunction` (the function's name, which Marquee's `Function` dimension
+/// carries) is in [`deployment`].
+fn function_name(d: &Deployment) -> String {
+    d.eval(&serde_yaml::from_str(&format!("!Ref {FUNCTION}")).unwrap())
+        .as_str()
+        .to_owned()
+}
+
+/// A queue's name in this deployment.
+fn queue_name(d: &Deployment, logical_id: &str) -> String {
+    d.get_att(&format!("{logical_id}.QueueName"))
+}
+
+/// The logical ids of the template's resources of `kind`, as written.
+fn resources_of(d: &Deployment, kind: &str) -> Vec<String> {
+    entries(d.at(&["Resources"]))
+        .filter(|(_, r)| r.get("Type").and_then(Value::as_str) == Some(kind))
+        .map(|(id, _)| id.to_owned())
+        .collect()
+}
+
+/// One metric an alarm watches: namespace, name and dimensions.
+#[derive(Debug, Clone, PartialEq)]
+struct Watched {
+    namespace: String,
+    name: String,
+    dimensions: BTreeMap<String, String>,
+}
+
+/// The metrics an evaluated alarm watches: its own (`Namespace`, `MetricName`, `Dimensions`) or
+/// those of its metric-math `Metrics` (`MetricStat.Metric`).
+fn watched(alarm: &Evaluated) -> Vec<Watched> {
+    let one = |m: &Evaluated| Watched {
+        namespace: m.at(&["Namespace"]).as_str().to_owned(),
+        name: m.at(&["MetricName"]).as_str().to_owned(),
+        dimensions: m
+            .find(&["Dimensions"])
+            .map(|ds| {
+                ds.as_list()
+                    .iter()
+                    .map(|d| {
+                        (
+                            d.at(&["Name"]).as_str().to_owned(),
+                            d.at(&["Value"]).as_str().to_owned(),
+                        )
+                    })
+                    .collect()
+            })
+            .unwrap_or_default(),
+    };
+    match alarm.find(&["Metrics"]) {
+        Some(metrics) => metrics
+            .as_list()
+            .iter()
+            .filter_map(|m| m.find(&["MetricStat", "Metric"]))
+            .map(one)
+            .collect(),
+        None => vec![one(alarm)],
+    }
+}
+
+/// Whether the code's own EMF output for `function` (`marquee::metrics::sample_documents`, one
+/// document of every kind, as the function writes them) publishes `name` in namespace Marquee
+/// under exactly the dimension keys `keys`, with this function's name as `Function`.
+fn emitted(function: &str, name: &str, keys: &BTreeSet<&str>) -> bool {
+    let list = |v: &serde_json::Value| v.as_array().cloned().unwrap_or_default();
+    marquee::metrics::sample_documents(function)
+        .iter()
+        .any(|doc| {
+            doc[marquee::metrics::FUNCTION] == function
+                && list(&doc["_aws"]["CloudWatchMetrics"])
+                    .iter()
+                    .any(|directive| {
+                        directive["Namespace"] == marquee::metrics::NAMESPACE
+                    && list(&directive["Metrics"]).iter().any(|m| m["Name"] == name)
+                    && list(&directive["Dimensions"]).iter().any(|set| {
+                        let set = list(set);
+                        let set: BTreeSet<&str> =
+                            set.iter().filter_map(serde_json::Value::as_str).collect();
+                        set == *keys
+                    })
+                    // Every dimension key is a root member of the document (the EMF
+                    // specification's "Target members").
+                    && keys.iter().all(|k| doc[*k].is_string())
+                    })
+        })
+}
+
+/// Whether `watched` is a metric this deployment publishes: one the code's EMF output carries
+/// ([`emitted`]; also in `marquee::metrics::PUBLISHED`), with exactly one of its dimension
+/// sets and this function's name, or AWS's metric of this very function or one of its queues.
+fn check_watched(d: &Deployment, what: &str, w: &Watched) {
+    let function = function_name(d);
+    let queues = [
+        queue_name(d, "FailedJobQueue"),
+        queue_name(d, "FailedJobDeadLetterQueue"),
+    ];
+    match w.namespace.as_str() {
+        marquee::metrics::NAMESPACE => {
+            let published = marquee::metrics::PUBLISHED
+                .iter()
+                .find(|p| p.name == w.name)
+                .unwrap_or_else(|| {
+                    panic!(
+                        "{what} watches Marquee/{}, which the code never emits",
+                        w.name
+                    )
+                });
+            let keys: BTreeSet<&str> = w.dimensions.keys().map(String::as_str).collect();
+            assert!(
+                emitted(&function, &w.name, &keys),
+                "{what} watches Marquee/{} by {keys:?}, which no EMF document the code writes \
+                 carries",
+                w.name
+            );
+            assert!(
+                published.dimension_sets.iter().any(|set| set
+                    .iter()
+                    .copied()
+                    .collect::<BTreeSet<_>>()
+                    == keys),
+                "{what} watches Marquee/{} by {keys:?}, not one of its dimension sets {:?}",
+                w.name,
+                published.dimension_sets
+            );
+            assert_eq!(
+                w.dimensions.get(marquee::metrics::FUNCTION),
+                Some(&function),
+                "{what} must watch this function's metric"
+            );
+        }
+        "AWS/Lambda" => assert_eq!(
+            w.dimensions,
+            BTreeMap::from([("FunctionName".to_owned(), function.clone())]),
+            "{what} must watch this function"
+        ),
+        "AWS/SQS" => {
+            let queue = w.dimensions.get("QueueName");
+            assert!(
+                w.dimensions.len() == 1 && queue.is_some_and(|q| queues.contains(q)),
+                "{what} must watch one of this stack's queues: {:?}",
+                w.dimensions
+            );
+        }
+        other => panic!("{what} watches namespace {other}, which nothing here publishes"),
+    }
+}
+
+#[test]
+fn every_alarm_watches_a_metric_this_deployment_emits() {
+    let d = deployment();
+    let alarms = resources_of(&d, "AWS::CloudWatch::Alarm");
+    assert!(!alarms.is_empty(), "the template has no alarms");
+    for id in alarms {
+        let alarm = d.eval_at(&["Resources", &id, "Properties"]);
+        let watched = watched(&alarm);
+        assert!(!watched.is_empty(), "{id} watches nothing");
+        for w in &watched {
+            check_watched(&d, &id, w);
+            if w.namespace == marquee::metrics::NAMESPACE
+                && let Some(unit) = alarm.find(&["Unit"])
+            {
+                let published = marquee::metrics::PUBLISHED
+                    .iter()
+                    .find(|p| p.name == w.name)
+                    .unwrap();
+                // An alarm with a Unit sees only data points of that unit.
+                assert_eq!(unit.as_str(), published.unit, "{id}'s Unit");
+            }
+        }
+        assert_eq!(
+            alarm.at(&["TreatMissingData"]).as_str(),
+            "notBreaching",
+            "{id}: a quiet night is not an incident"
+        );
+    }
+}
+
+/// The alarm watching `namespace`/`metric` (of `queue`, for SQS), evaluated.
+fn alarm_on(d: &Deployment, namespace: &str, metric: &str, queue: Option<&str>) -> Evaluated {
+    let found: Vec<Evaluated> = resources_of(d, "AWS::CloudWatch::Alarm")
+        .into_iter()
+        .map(|id| d.eval_at(&["Resources", &id, "Properties"]))
+        .filter(|a| {
+            watched(a).iter().any(|w| {
+                w.namespace == namespace
+                    && w.name == metric
+                    && queue.is_none_or(|q| {
+                        w.dimensions.get("QueueName").map(String::as_str) == Some(q)
+                    })
+            })
+        })
+        .collect();
+    assert_eq!(found.len(), 1, "alarms on {namespace}/{metric} ({queue:?})");
+    found.into_iter().next().unwrap()
+}
+
+#[test]
+fn the_alarms_are_the_ones_an_operator_needs() {
+    let d = deployment().param("DailySpendAlarmUsd", "7.5");
+    let above = |a: &Evaluated| a.at(&["ComparisonOperator"]).as_str().to_owned();
+    for metric in ["Errors", "Throttles", "AsyncEventsDropped"] {
+        let alarm = alarm_on(&d, "AWS/Lambda", metric, None);
+        assert_eq!(alarm.at(&["Statistic"]).as_str(), "Sum", "{metric}");
+        assert_eq!(
+            alarm.at(&["Threshold"]).as_str(),
+            "0",
+            "{metric}: any is one too many"
+        );
+        assert_eq!(above(&alarm), "GreaterThanThreshold");
+    }
+    let queue = queue_name(&d, "FailedJobQueue");
+    let depth = alarm_on(
+        &d,
+        "AWS/SQS",
+        "ApproximateNumberOfMessagesVisible",
+        Some(&queue),
+    );
+    assert_eq!(depth.at(&["Threshold"]).as_str(), "0");
+
+    // p99 of the acks, below Slack's 3 seconds so it fires before users see timeouts.
+    let ack = alarm_on(&d, marquee::metrics::NAMESPACE, "AckLatency", None);
+    assert_eq!(ack.at(&["ExtendedStatistic"]).as_str(), "p99");
+    let threshold: f64 = ack.at(&["Threshold"]).as_str().parse().unwrap();
+    assert!(
+        (1000.0..3000.0).contains(&threshold),
+        "AckLatency threshold {threshold} ms"
+    );
+    assert_eq!(above(&ack), "GreaterThanThreshold");
+
+    // A day's estimated spend, converted from the metric's micro-dollars into the parameter's
+    // dollars by the alarm's own expression.
+    let spend = alarm_on(&d, marquee::metrics::NAMESPACE, "EstimatedSpend", None);
+    assert_eq!(spend.at(&["Threshold"]).as_str(), "7.5");
+    assert_eq!(above(&spend), "GreaterThanThreshold");
+    let metrics = spend.at(&["Metrics"]).as_list();
+    let stat = metrics
+        .iter()
+        .find_map(|m| m.find(&["MetricStat"]))
+        .expect("the spend alarm's metric");
+    assert_eq!(stat.at(&["Stat"]).as_str(), "Sum");
+    assert_eq!(stat.at(&["Period"]).as_str(), "86400");
+    let id = metrics
+        .iter()
+        .find(|m| m.find(&["MetricStat"]).is_some())
+        .unwrap()
+        .at(&["Id"])
+        .as_str();
+    let returned: Vec<&Evaluated> = metrics
+        .iter()
+        .filter(|m| m.at(&["ReturnData"]).as_str() == "true")
+        .collect();
+    assert_eq!(returned.len(), 1, "an alarm returns exactly one series");
+    assert_eq!(
+        returned[0].at(&["Expression"]).as_str().replace(' ', ""),
+        format!("{id}/1000000"),
+        "EstimatedSpend is micro-dollars (src/metrics.rs); the threshold is dollars"
+    );
+}
+
+#[test]
+fn alarms_notify_only_an_address_that_was_given() {
+    let alarms = resources_of(&deployment(), "AWS::CloudWatch::Alarm");
+    let topic = "AlarmTopic";
+    assert_eq!(
+        deployment().at(&["Resources", topic, "Condition"]).as_str(),
+        Some("HasAlarmEmail"),
+        "the topic exists only with an address"
+    );
+    assert_eq!(
+        deployment()
+            .at(&["Outputs", "AlarmTopicArn", "Condition"])
+            .as_str(),
+        Some("HasAlarmEmail")
+    );
+
+    // By default: no topic, and no alarm names one.
+    let quiet = deployment();
+    assert!(!quiet.condition("HasAlarmEmail"));
+    for id in &alarms {
+        let alarm = quiet.eval_at(&["Resources", id, "Properties"]);
+        assert_eq!(alarm.find(&["AlarmActions"]), None, "{id}");
+        assert_eq!(alarm.find(&["OKActions"]), None, "{id}");
+    }
+
+    // With an address: one e-mail subscription to it, and every alarm notifies the topic.
+    let told = deployment().param("AlarmEmail", "ops@example.com");
+    assert!(told.condition("HasAlarmEmail"));
+    let subscriptions = told.eval_at(&["Resources", topic, "Properties", "Subscription"]);
+    let [subscription] = subscriptions.as_list() else {
+        panic!("{subscriptions:?}")
+    };
+    assert_eq!(subscription.at(&["Protocol"]).as_str(), "email");
+    assert_eq!(subscription.at(&["Endpoint"]).as_str(), "ops@example.com");
+    let topic_ref = told
+        .eval(&serde_yaml::from_str(&format!("!Ref {topic}")).unwrap())
+        .as_str()
+        .to_owned();
+    for id in &alarms {
+        let alarm = told.eval_at(&["Resources", id, "Properties"]);
+        assert_eq!(
+            alarm.at(&["AlarmActions"]).strings(),
+            std::slice::from_ref(&topic_ref),
+            "{id}"
+        );
+    }
+}
+
+/// The metrics a dashboard widget plots: plain metrics (`[namespace, name, dimension, value,
+/// …, {options}]`) and the metric names and dimension keys of its `SEARCH` expressions.
+fn dashboard_metrics(body: &serde_json::Value) -> (Vec<Watched>, Vec<(String, Vec<String>)>) {
+    let mut plain = Vec::new();
+    let mut searched = Vec::new();
+    for widget in body["widgets"].as_array().expect("widgets") {
+        let Some(metrics) = widget["properties"]["metrics"].as_array() else {
+            continue;
+        };
+        for row in metrics {
+            let row = row.as_array().expect("a metric row is an array");
+            let strings: Vec<&str> = row.iter().filter_map(serde_json::Value::as_str).collect();
+            if let [namespace, name, dims @ ..] = strings.as_slice() {
+                assert!(dims.len() % 2 == 0, "{row:?}");
+                plain.push(Watched {
+                    namespace: (*namespace).to_owned(),
+                    name: (*name).to_owned(),
+                    dimensions: dims
+                        .chunks(2)
+                        .map(|kv| (kv[0].to_owned(), kv[1].to_owned()))
+                        .collect(),
+                });
+                continue;
+            }
+            let expression = row
+                .iter()
+                .find_map(|o| o["expression"].as_str())
+                .unwrap_or_else(|| panic!("a metric row without a metric: {row:?}"));
+            if let Some(search) = expression.strip_prefix("SEARCH('") {
+                // SEARCH('{Namespace,Key,…} MetricName="Name" Function="…"', 'Stat', Period)
+                let schema = &search[1..search.find('}').unwrap()];
+                let mut parts = schema.split(',').map(str::to_owned);
+                assert_eq!(parts.next().as_deref(), Some(marquee::metrics::NAMESPACE));
+                let name = search
+                    .split("MetricName=\"")
+                    .nth(1)
+                    .and_then(|rest| rest.split('"').next())
+                    .unwrap_or_else(|| panic!("a SEARCH without an exact MetricName: {search}"));
+                searched.push((name.to_owned(), parts.collect()));
+            }
+        }
+    }
+    (plain, searched)
+}
+
+#[test]
+fn the_dashboard_is_json_and_shows_only_emitted_metrics() {
+    let d = deployment();
+    let [id]: [String; 1] = resources_of(&d, "AWS::CloudWatch::Dashboard")
+        .try_into()
+        .expect("one dashboard");
+    let text = d
+        .eval_at(&["Resources", &id, "Properties", "DashboardBody"])
+        .as_str()
+        .to_owned();
+    assert!(
+        !text.contains("${"),
+        "an unsubstituted variable in the dashboard"
+    );
+    let body: serde_json::Value =
+        serde_json::from_str(&text).unwrap_or_else(|e| panic!("DashboardBody is not JSON: {e}"));
+    let (plain, searched) = dashboard_metrics(&body);
+    for w in &plain {
+        check_watched(&d, "the dashboard", w);
+    }
+    let function = function_name(&d);
+    for (name, keys) in &searched {
+        let published = marquee::metrics::PUBLISHED
+            .iter()
+            .find(|p| p.name == *name)
+            .unwrap_or_else(|| panic!("the dashboard searches {name}, which the code never emits"));
+        assert!(
+            published.dimension_sets.iter().any(|set| set
+                .iter()
+                .map(|k| k.to_string())
+                .collect::<Vec<_>>()
+                == *keys),
+            "the dashboard searches {name} by {keys:?}, not one of its dimension sets"
+        );
+        let keys: BTreeSet<&str> = keys.iter().map(String::as_str).collect();
+        assert!(
+            emitted(&function, name, &keys),
+            "the dashboard searches {name} by {keys:?}, which no EMF document the code writes \
+             carries"
+        );
+    }
+    assert!(
+        text.contains(&format!("Function=\\\"{function}\\\"")),
+        "searches are scoped to this function"
+    );
+    // Everything the issue asks to see is on it.
+    let shown: BTreeSet<&str> = plain
+        .iter()
+        .filter(|w| w.namespace == marquee::metrics::NAMESPACE)
+        .map(|w| w.name.as_str())
+        .chain(searched.iter().map(|(n, _)| n.as_str()))
+        .collect();
+    let all: BTreeSet<&str> = marquee::metrics::PUBLISHED.iter().map(|p| p.name).collect();
+    assert_eq!(
+        shown, all,
+        "every metric the code emits is on the dashboard"
+    );
+    for widget in body["widgets"].as_array().unwrap() {
+        if let Some(region) = widget["properties"].get("region") {
+            assert_eq!(region, "us-east-1");
+        }
+    }
 }
