@@ -9,7 +9,7 @@
 //! | take counter (per family) | `poster#<root>` / `takes` | with the poster |
 //! | retake lock | `poster#<id>` / `lock` | after [`LOCK_SECS`] (taken over atomically) |
 //! | run marker | `job#<id>` / `run` | after [`RUN_MARKER_SECS`] |
-//! | history entry | `history#<team>#<user>` / `<created_at>#<id>` | with the poster |
+//! | history entry | `history#<team>#<user>` / `<written at, ms>#<id>` | with the poster |
 //! | seen request | `request#<sha256 of the signature>` / `seen` | after [`REPLAY_SECS`] |
 
 use serde::{Deserialize, Serialize};
@@ -113,8 +113,12 @@ impl Pipeline {
             id: record.id,
             created_at: record.created_at,
         };
-        // Sort keys order by time, then id: zero-padded seconds sort as numbers do.
-        let sk = format!("{:012}#{}", record.created_at, record.id);
+        // Sort keys order by when the entry was written, to the millisecond (two posters of one
+        // second keep their order), then id: zero-padded numbers sort as numbers do. Fifteen
+        // digits of milliseconds begin with the twelve digits of seconds that entries written
+        // before had, so old and new entries sort together.
+        let written_ms = OffsetDateTime::now_utc().unix_timestamp_nanos() / 1_000_000;
+        let sk = format!("{written_ms:015}#{}", record.id);
         self.state
             .put(
                 &Key::new(history_pk(&record.requester), sk),
@@ -389,5 +393,31 @@ mod tests {
             p.record(Uuid::new_v4()).await,
             Err(PipelineError::UnknownPoster(_))
         ));
+    }
+
+    /// Two posters of the same second are listed in the order they were made, newest first,
+    /// whatever their ids.
+    #[tokio::test]
+    async fn posters_of_one_second_keep_their_order_in_history() {
+        let dir = tempfile::tempdir().unwrap();
+        let (p, _) = pipeline(dir.path());
+        let job = sample_job();
+        let now = now();
+        let mut made = Vec::new();
+        for _ in 0..5 {
+            let r = record(&job, now);
+            p.put_record(&r).await.unwrap();
+            made.push(r.id);
+            tokio::time::sleep(Duration::from_millis(2)).await;
+        }
+        made.reverse();
+        let listed: Vec<Uuid> = p
+            .history(&job.requester, 10)
+            .await
+            .unwrap()
+            .into_iter()
+            .map(|r| r.id)
+            .collect();
+        assert_eq!(listed, made);
     }
 }
