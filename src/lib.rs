@@ -15,6 +15,7 @@ pub mod app;
 pub mod cli;
 pub mod config;
 pub mod dispatch;
+pub mod doctor;
 mod errors;
 pub mod genre;
 pub mod http;

@@ -86,6 +86,23 @@ enum Command {
         #[arg(long, default_value = "gallery")]
         out: PathBuf,
     },
+    /// Check a deployment end to end with your AWS credentials: stack, function, secrets,
+    /// Slack token, Bedrock model access, bucket privacy, the role's permissions, the front
+    /// door and the app manifest. Exits 1 when any check fails.
+    Doctor {
+        /// The stack `sam deploy` created.
+        #[arg(long, default_value = "marquee")]
+        stack: String,
+        /// The stack's region (default: your AWS configuration's region).
+        #[arg(long)]
+        region: Option<String>,
+        /// The Slack app manifest you installed, to compare its URLs with the deployment's.
+        #[arg(long)]
+        manifest: Option<PathBuf>,
+        /// Print the report as JSON instead of a table.
+        #[arg(long)]
+        json: bool,
+    },
     /// Print the Slack app manifest for a deployment, ready for "Create app from manifest".
     Manifest {
         /// The deployment's base URL (the stack's HttpApiUrl output).
@@ -123,6 +140,11 @@ pub fn main() -> ExitCode {
 
 type BoxError = Box<dyn std::error::Error + Send + Sync>;
 
+/// Doctor's report already said what failed; this only sets the exit status.
+#[derive(Debug, thiserror::Error)]
+#[error("doctor found problems (see the ✘ lines above)")]
+struct DoctorFailed;
+
 async fn run(cli: Cli) -> Result<(), BoxError> {
     let config = Config::from_env()?;
     // The demo and one-shot tools print their own story; the server logs what it does.
@@ -146,6 +168,29 @@ async fn run(cli: Cli) -> Result<(), BoxError> {
         Command::Poster { mut text, mut out } => {
             take_own_flags(&mut text, &mut out, None)?;
             poster(config, &join_args(&text), out).await
+        }
+        Command::Doctor {
+            stack,
+            region,
+            manifest,
+            json,
+        } => {
+            let options = crate::doctor::Options {
+                stack,
+                region,
+                manifest,
+            };
+            let report = crate::doctor::run(&options).await;
+            if json {
+                println!("{}", report.to_json());
+            } else {
+                print!("{}", report.to_table());
+            }
+            if report.ok {
+                Ok(())
+            } else {
+                Err(DoctorFailed.into())
+            }
         }
         Command::Manifest { url } => {
             print!("{}", crate::slack::manifest::render(&url)?);

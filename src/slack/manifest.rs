@@ -64,6 +64,40 @@ pub fn render(base_url: &str) -> Result<String, ManifestError> {
     Ok(rendered)
 }
 
+/// The bot scopes a manifest asks for (the `bot:` list under `oauth_config.scopes`), read as
+/// lines: the manifest is YAML written by us, and this is all that is needed of it.
+pub(crate) fn bot_scopes(manifest: &str) -> Vec<String> {
+    let mut scopes = Vec::new();
+    let mut in_bot = false;
+    for line in manifest.lines() {
+        let trimmed = line.trim();
+        if trimmed == "bot:" {
+            in_bot = true;
+        } else if in_bot {
+            match trimmed.strip_prefix("- ") {
+                Some(scope) => scopes.push(scope.trim().to_owned()),
+                None if trimmed.is_empty() || trimmed.starts_with('#') => {}
+                None => break,
+            }
+        }
+    }
+    scopes
+}
+
+/// The request URLs a manifest gives Slack: the `/poster` command's `url` and the
+/// interactivity `request_url` (`None` where a manifest has none).
+pub(crate) fn request_urls(manifest: &str) -> (Option<String>, Option<String>) {
+    let value = |line: &str, key: &str| {
+        line.trim()
+            .trim_start_matches("- ")
+            .strip_prefix(key)
+            .map(|v| v.trim().trim_matches(['"', '\'']).to_owned())
+    };
+    let command = manifest.lines().find_map(|l| value(l, "url:"));
+    let interactivity = manifest.lines().find_map(|l| value(l, "request_url:"));
+    (command, interactivity)
+}
+
 /// Validates `input` and returns it as `https://host[:port][/stage]` without a trailing slash.
 fn normalize_base_url(input: &str) -> Result<String, ManifestError> {
     let trimmed = input.trim();
@@ -122,6 +156,21 @@ mod tests {
     use super::*;
 
     const API: &str = "https://abc123.execute-api.us-west-2.amazonaws.com";
+
+    #[test]
+    fn the_template_asks_for_its_bot_scopes_and_names_both_request_urls() {
+        let scopes = bot_scopes(MANIFEST_TEMPLATE);
+        assert!(scopes.iter().any(|s| s == "commands"), "{scopes:?}");
+        assert!(scopes.iter().any(|s| s == "chat:write"), "{scopes:?}");
+        assert!(scopes.iter().all(|s| !s.contains(' ')), "{scopes:?}");
+        let rendered = render(API).unwrap();
+        let (command, interactivity) = request_urls(&rendered);
+        assert_eq!(command.as_deref(), Some(&*format!("{API}/slack/commands")));
+        assert_eq!(
+            interactivity.as_deref(),
+            Some(&*format!("{API}/slack/interactions"))
+        );
+    }
 
     #[test]
     fn base_urls_are_normalized() {

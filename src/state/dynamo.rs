@@ -25,6 +25,17 @@ const VALUE: &str = "v";
 const COUNT: &str = "n";
 const EXPIRES: &str = "expires_at";
 
+/// The IAM actions this store's calls need on the table, one per kind of call made below.
+/// `marquee doctor` simulates the function's role against exactly these, and the deployment
+/// test checks the template grants exactly these and that they are the calls this file makes.
+pub const IAM_ACTIONS: [&str; 5] = [
+    "dynamodb:PutItem",
+    "dynamodb:GetItem",
+    "dynamodb:UpdateItem",
+    "dynamodb:DeleteItem",
+    "dynamodb:Query",
+];
+
 /// Tries of [`StateStore::add`] when it meets an expired counter it must reset first.
 const ADD_TRIES: usize = 3;
 

@@ -687,6 +687,13 @@ fn function_may_make_only_the_state_stores_calls_on_its_table() {
             .collect::<BTreeSet<_>>(),
         "granted vs the calls src/state/dynamo.rs makes"
     );
+    assert_eq!(
+        actions,
+        marquee::state::dynamo::IAM_ACTIONS
+            .into_iter()
+            .collect::<BTreeSet<_>>(),
+        "granted vs the actions `marquee doctor` simulates"
+    );
     // The same through IAM's evaluation, for what a wildcard elsewhere could let in.
     for action in [
         "dynamodb:Scan",

@@ -1,0 +1,1336 @@
+//! The calls behind each line of the doctor's report.
+//!
+//! Order matters only where one check feeds the next: the stack's outputs name the function,
+//! the function's configuration names everything else. When a link that later checks need
+//! fails, they are reported as not run rather than failing for a reason that is not theirs.
+
+use std::collections::BTreeMap;
+use std::time::Duration;
+
+use aws_config::BehaviorVersion;
+use aws_config::SdkConfig;
+
+use super::{Options, Report};
+use crate::config::{Config, SecretSource, StateConfig, StoreConfig};
+use crate::errors::ErrorChain;
+use crate::model::Service;
+use crate::secret::Secret;
+
+/// Outputs the checks need from the stack (see `template.yaml`'s `Outputs`).
+const NEEDED_OUTPUTS: [&str; 5] = [
+    "FunctionName",
+    "BucketName",
+    "TableName",
+    "SlashCommandUrl",
+    "InteractivityUrl",
+];
+
+/// Stack states in which the deployed resources are the template's.
+const SETTLED: [&str; 3] = ["CREATE_COMPLETE", "UPDATE_COMPLETE", "IMPORT_COMPLETE"];
+
+/// Less memory than this gives the function too small a share of a vCPU to compose and encode
+/// a poster in seconds (Lambda allocates CPU in proportion to memory).
+const MIN_MEMORY_MB: i32 = 512;
+
+/// Time the function needs beyond its longest single model call: composing, storing and
+/// delivering, and one retry's wait.
+const TIMEOUT_MARGIN: Duration = Duration::from_secs(30);
+
+/// The least time an upscale call is given (as `app` gives it).
+const UPSCALE_CALL: Duration = Duration::from_secs(90);
+
+/// A key under each storage prefix that no poster will ever have, for the IAM simulation and
+/// the anonymous read.
+const PROBE_NAME: &str = "marquee-doctor-probe";
+
+/// How long any one probe of an HTTP endpoint may take.
+const HTTP_TIMEOUT: Duration = Duration::from_secs(15);
+
+/// What the function is, as Lambda describes it.
+struct Function {
+    name: String,
+    arn: String,
+    role: String,
+    env: BTreeMap<String, String>,
+    config: Option<Config>,
+}
+
+impl Function {
+    /// `arn:aws:lambda:REGION:ACCOUNT:function:NAME` → (partition, region, account).
+    fn arn_parts(&self) -> (String, String, String) {
+        let parts: Vec<&str> = self.arn.split(':').collect();
+        let get = |i: usize| parts.get(i).copied().unwrap_or_default().to_owned();
+        (get(1), get(3), get(4))
+    }
+}
+
+pub(super) async fn run(options: &Options) -> Report {
+    let mut loader = aws_config::defaults(BehaviorVersion::latest());
+    if let Some(region) = &options.region {
+        loader = loader.region(aws_config::Region::new(region.clone()));
+    }
+    let sdk = loader.load().await;
+    let region = sdk
+        .region()
+        .map(|r| r.to_string())
+        .unwrap_or_else(|| "(no region)".into());
+    let mut report = Report::new(&options.stack, &region);
+
+    let Some(outputs) = stack(&sdk, options, &mut report).await else {
+        for (id, title) in [
+            ("function", "Function configuration"),
+            ("iam", "Role permissions"),
+            ("front_door", "Front door"),
+        ] {
+            report.skip(id, title, "needs the stack's outputs");
+        }
+        return report;
+    };
+    let Some(function) = function(&sdk, &outputs, &mut report).await else {
+        report.skip(
+            "iam",
+            "Role permissions",
+            "needs the function's configuration",
+        );
+        report.skip(
+            "front_door",
+            "Front door",
+            "needs the function's configuration",
+        );
+        return report;
+    };
+    let destination = async_config(&sdk, &function, &mut report).await;
+    let secrets = secrets(&sdk, &function, &mut report).await;
+    slack(&function, secrets.bot.as_ref(), &mut report).await;
+    if let Some(config) = &function.config {
+        models(&sdk, config, &mut report).await;
+    } else {
+        report.skip(
+            "models",
+            "Bedrock models",
+            "needs a valid function configuration",
+        );
+    }
+    bucket(&sdk, &outputs, &function, &mut report).await;
+    permissions(
+        &sdk,
+        &outputs,
+        &function,
+        destination.as_deref(),
+        &mut report,
+    )
+    .await;
+    front_door(&outputs, secrets.signing.as_ref(), &mut report).await;
+    manifest(options, &outputs, &mut report);
+    report
+}
+
+// --- stack ---------------------------------------------------------------------------------
+
+async fn stack(
+    sdk: &SdkConfig,
+    options: &Options,
+    report: &mut Report,
+) -> Option<BTreeMap<String, String>> {
+    const TITLE: &str = "Stack";
+    let client = aws_sdk_cloudformation::Client::new(sdk);
+    let described = match client
+        .describe_stacks()
+        .stack_name(&options.stack)
+        .send()
+        .await
+    {
+        Ok(out) => out,
+        Err(e) => {
+            report.fail(
+                "stack",
+                TITLE,
+                format!(
+                    "could not describe stack {}: {}",
+                    options.stack,
+                    ErrorChain(&e)
+                ),
+                "check the stack name and region (`sam list stack-outputs --stack-name NAME`), \
+                 and that your credentials may call cloudformation:DescribeStacks",
+            );
+            return None;
+        }
+    };
+    let Some(found) = described.stacks().first() else {
+        report.fail(
+            "stack",
+            TITLE,
+            format!("no stack named {}", options.stack),
+            "deploy with `sam deploy --guided` or pass the stack name you deployed",
+        );
+        return None;
+    };
+    let status = found
+        .stack_status()
+        .map(|s| s.as_str().to_owned())
+        .unwrap_or_default();
+    let outputs: BTreeMap<String, String> = found
+        .outputs()
+        .iter()
+        .filter_map(|o| Some((o.output_key()?.to_owned(), o.output_value()?.to_owned())))
+        .collect();
+    let missing: Vec<&str> = NEEDED_OUTPUTS
+        .iter()
+        .copied()
+        .filter(|k| !outputs.contains_key(*k))
+        .collect();
+    if !missing.is_empty() {
+        report.fail(
+            "stack",
+            TITLE,
+            format!("{status}, but outputs {} are missing", missing.join(", ")),
+            "this stack was not deployed from Marquee's template.yaml; deploy it with `sam deploy`",
+        );
+        return None;
+    }
+    if SETTLED.contains(&status.as_str()) {
+        report.pass(
+            "stack",
+            TITLE,
+            format!(
+                "{} is {status}; function {}",
+                options.stack, outputs["FunctionName"]
+            ),
+        );
+    } else {
+        report.fail(
+            "stack",
+            TITLE,
+            format!("{} is {status}", options.stack),
+            "wait for the deployment to finish, or read the stack's events in the CloudFormation \
+             console to see which resource failed, fix it and deploy again",
+        );
+    }
+    Some(outputs)
+}
+
+// --- function ------------------------------------------------------------------------------
+
+async fn function(
+    sdk: &SdkConfig,
+    outputs: &BTreeMap<String, String>,
+    report: &mut Report,
+) -> Option<Function> {
+    const TITLE: &str = "Function configuration";
+    let name = &outputs["FunctionName"];
+    let client = aws_sdk_lambda::Client::new(sdk);
+    let conf = match client
+        .get_function_configuration()
+        .function_name(name)
+        .send()
+        .await
+    {
+        Ok(conf) => conf,
+        Err(e) => {
+            report.fail(
+                "function",
+                TITLE,
+                format!("could not read function {name}: {}", ErrorChain(&e)),
+                "check that the stack's function exists and your credentials may call \
+                 lambda:GetFunctionConfiguration",
+            );
+            return None;
+        }
+    };
+    let env: BTreeMap<String, String> = conf
+        .environment()
+        .and_then(|e| e.variables())
+        .map(|v| v.iter().map(|(k, v)| (k.clone(), v.clone())).collect())
+        .unwrap_or_default();
+    let parsed = Config::from_lookup(|n| env.get(n).cloned());
+    let function = Function {
+        name: name.clone(),
+        arn: conf.function_arn().unwrap_or_default().to_owned(),
+        role: conf.role().unwrap_or_default().to_owned(),
+        config: parsed.as_ref().ok().cloned(),
+        env,
+    };
+
+    let mut problems = Vec::new();
+    let mut fixes = Vec::new();
+    if let Err(e) = &parsed {
+        problems.push(format!("its environment is not valid: {e}"));
+        fixes.push("correct the variable through the stack's parameters and deploy again");
+    }
+    if let Some(state) = conf.state().map(|s| s.as_str()).filter(|s| *s != "Active") {
+        problems.push(format!("state is {state}"));
+        fixes.push("wait for the function to become Active; if it is Failed, read its StateReason and deploy again");
+    }
+    if let Some(status) = conf
+        .last_update_status()
+        .map(|s| s.as_str())
+        .filter(|s| *s == "Failed")
+    {
+        problems.push(format!("its last update {status}"));
+        fixes.push("deploy again; the last code or configuration update did not apply");
+    }
+    for (var, output) in [
+        ("MARQUEE_BUCKET", "BucketName"),
+        ("MARQUEE_TABLE", "TableName"),
+    ] {
+        let have = function
+            .env
+            .get(var)
+            .map(String::as_str)
+            .unwrap_or("(unset)");
+        if have != outputs[output] {
+            problems.push(format!(
+                "{var} is {have} but the stack's {output} is {}",
+                outputs[output]
+            ));
+            fixes.push("deploy the stack again so the function and the stack agree");
+        }
+    }
+    let memory = conf.memory_size().unwrap_or_default();
+    if memory < MIN_MEMORY_MB {
+        problems.push(format!(
+            "memory is {memory} MB (at least {MIN_MEMORY_MB} MB)"
+        ));
+        fixes.push("raise the MemorySize parameter (1024 is the default) and deploy again");
+    }
+    let timeout =
+        Duration::from_secs(u64::try_from(conf.timeout().unwrap_or_default()).unwrap_or(0));
+    if let Some(config) = &function.config {
+        let longest = if config.print_upscaler.is_some() {
+            config.model_timeout.max(UPSCALE_CALL)
+        } else {
+            config.model_timeout
+        };
+        let needed = longest + TIMEOUT_MARGIN;
+        if timeout < needed {
+            problems.push(format!(
+                "timeout is {} s but its longest model call may take {} s (needs at least {} s)",
+                timeout.as_secs(),
+                longest.as_secs(),
+                needed.as_secs()
+            ));
+            fixes.push("raise the function's Timeout (the template sets 180 s) or lower MARQUEE_MODEL_TIMEOUT");
+        }
+    }
+    if problems.is_empty() {
+        let arch = conf
+            .architectures()
+            .iter()
+            .map(|a| a.as_str())
+            .collect::<Vec<_>>()
+            .join(",");
+        report.pass(
+            "function",
+            TITLE,
+            format!(
+                "{name}: {memory} MB, {} s, {arch}; environment valid, bucket and table match the stack",
+                timeout.as_secs()
+            ),
+        );
+    } else {
+        fixes.dedup();
+        report.fail("function", TITLE, problems.join("; "), fixes.join("; "));
+    }
+    Some(function)
+}
+
+/// Checks the function's asynchronous invocation settings; returns the on-failure destination.
+async fn async_config(sdk: &SdkConfig, function: &Function, report: &mut Report) -> Option<String> {
+    const TITLE: &str = "Async invocations";
+    let client = aws_sdk_lambda::Client::new(sdk);
+    let conf = match client
+        .get_function_event_invoke_config()
+        .function_name(&function.name)
+        .send()
+        .await
+    {
+        Ok(conf) => conf,
+        Err(e) => {
+            let not_found = e
+                .as_service_error()
+                .is_some_and(|s| s.is_resource_not_found_exception());
+            let detail = if not_found {
+                "the function has no asynchronous invocation configuration: Lambda would retry a \
+                 failed job twice and drop it silently afterwards"
+                    .to_owned()
+            } else {
+                format!("could not read it: {}", ErrorChain(&e))
+            };
+            report.fail(
+                "function.async",
+                TITLE,
+                detail,
+                "deploy the stack from template.yaml, which sets retries to 0 and an on-failure queue",
+            );
+            return None;
+        }
+    };
+    let retries = conf.maximum_retry_attempts().unwrap_or(2);
+    let destination = conf
+        .destination_config()
+        .and_then(|d| d.on_failure())
+        .and_then(|f| f.destination())
+        .map(str::to_owned);
+    let mut problems = Vec::new();
+    if retries != 0 {
+        problems.push(format!(
+            "Lambda retries a failed job {retries} time(s): a poster could be drawn and billed twice"
+        ));
+    }
+    if destination.is_none() {
+        problems.push("no on-failure destination: a job Lambda stops is never reported".to_owned());
+    }
+    if problems.is_empty() {
+        let queue = destination
+            .as_deref()
+            .and_then(|d| d.rsplit(':').next())
+            .unwrap_or_default();
+        report.pass(
+            "function.async",
+            TITLE,
+            format!("no retries; failed jobs go to {queue}"),
+        );
+    } else {
+        report.fail(
+            "function.async",
+            TITLE,
+            problems.join("; "),
+            "set MaximumRetryAttempts to 0 and the OnFailure destination to the stack's \
+             FailedJobQueue (deploy template.yaml again; do not edit it in the console)",
+        );
+    }
+    destination
+}
+
+// --- secrets and Slack ---------------------------------------------------------------------
+
+#[derive(Default)]
+struct Secrets {
+    signing: Option<Secret>,
+    bot: Option<Secret>,
+}
+
+async fn secrets(sdk: &SdkConfig, function: &Function, report: &mut Report) -> Secrets {
+    let mut out = Secrets::default();
+    let Some(config) = &function.config else {
+        report.skip("secrets", "Secrets", "needs a valid function configuration");
+        return out;
+    };
+    out.signing = secret(
+        sdk,
+        report,
+        "secret.signing",
+        "Slack signing secret",
+        config.signing_secret.as_ref(),
+        signing_secret_problem,
+        "the stack's PutSigningSecretCommand output stores it; copy it from your Slack app's \
+         Basic Information → App Credentials → Signing Secret",
+    )
+    .await;
+    out.bot = if config.bot_token.is_some() {
+        secret(
+            sdk,
+            report,
+            "secret.bot",
+            "Slack bot token",
+            config.bot_token.as_ref(),
+            bot_token_problem,
+            "the stack's PutBotTokenCommand output stores it; copy the Bot User OAuth Token \
+             (xoxb-…) from your Slack app's OAuth & Permissions page",
+        )
+        .await
+    } else {
+        report.skip(
+            "secret.bot",
+            "Slack bot token",
+            "none configured: replies go through response URLs; threads, uploads and modals are off",
+        );
+        None
+    };
+    if matches!(config.store, StoreConfig::S3 { .. }) {
+        secret(
+            sdk,
+            report,
+            "secret.link_key",
+            "Poster link key",
+            config.link_key.as_ref(),
+            link_key_problem,
+            "the template generates it (LinkKeySecret); deploy again, or store 64 random \
+             characters in that secret",
+        )
+        .await;
+    }
+    out
+}
+
+#[allow(clippy::too_many_arguments)]
+async fn secret(
+    sdk: &SdkConfig,
+    report: &mut Report,
+    id: &str,
+    title: &str,
+    source: Option<&SecretSource>,
+    problem: fn(&str) -> Option<String>,
+    fix: &str,
+) -> Option<Secret> {
+    let (value, from) = match source {
+        None => {
+            report.fail(id, title, "not configured", fix);
+            return None;
+        }
+        Some(SecretSource::Value(v)) => (
+            v.expose().to_owned(),
+            "the function's environment".to_owned(),
+        ),
+        Some(SecretSource::SecretsManager { arn }) => {
+            let client = aws_sdk_secretsmanager::Client::new(sdk);
+            match client.get_secret_value().secret_id(arn).send().await {
+                Ok(out) => (
+                    out.secret_string().unwrap_or_default().trim().to_owned(),
+                    format!("Secrets Manager ({})", secret_name(arn)),
+                ),
+                Err(e) => {
+                    report.fail(
+                        id,
+                        title,
+                        format!("could not read {}: {}", secret_name(arn), ErrorChain(&e)),
+                        fix,
+                    );
+                    return None;
+                }
+            }
+        }
+    };
+    match problem(&value) {
+        None => {
+            report.pass(
+                id,
+                title,
+                format!(
+                    "readable from {from}, well-formed ({} characters)",
+                    value.chars().count()
+                ),
+            );
+            Some(Secret::new(value))
+        }
+        Some(p) => {
+            report.fail(id, title, format!("read from {from}, but {p}"), fix);
+            None
+        }
+    }
+}
+
+/// A secret's name from its ARN (`…:secret:marquee/signing-secret-AbCdEf`), for messages.
+fn secret_name(arn: &str) -> &str {
+    arn.split_once(":secret:").map_or(arn, |(_, name)| name)
+}
+
+fn common_problem(value: &str) -> Option<String> {
+    if value.is_empty() {
+        return Some("it is empty (the value was never stored)".into());
+    }
+    if value.chars().any(char::is_whitespace) {
+        return Some("it contains spaces or line breaks (pasted with extra text?)".into());
+    }
+    None
+}
+
+/// Slack's signing secrets are 32 hexadecimal characters today; anything much shorter, or a
+/// token, was pasted from the wrong field.
+fn signing_secret_problem(value: &str) -> Option<String> {
+    common_problem(value).or_else(|| {
+        if value.starts_with("xox") {
+            Some("it is a Slack token, not the signing secret".into())
+        } else if value.len() < 32 {
+            Some(format!(
+                "it has {} characters, fewer than a Slack signing secret (the 24-character \
+                 Verification Token is a different, deprecated value)",
+                value.len()
+            ))
+        } else {
+            None
+        }
+    })
+}
+
+/// Bot tokens begin `xoxb-` (Slack's token types); a user token would post as a person.
+fn bot_token_problem(value: &str) -> Option<String> {
+    common_problem(value).or_else(|| {
+        (!value.starts_with("xoxb-")).then(|| {
+            let kind = value.split('-').next().unwrap_or_default();
+            format!("it does not begin xoxb- (a {kind}- value is not a bot token)")
+        })
+    })
+}
+
+fn link_key_problem(value: &str) -> Option<String> {
+    common_problem(value).or_else(|| {
+        (value.len() < 32)
+            .then(|| format!("it has {} characters; links need at least 32", value.len()))
+    })
+}
+
+async fn slack(function: &Function, bot: Option<&Secret>, report: &mut Report) {
+    const TITLE: &str = "Slack token and scopes";
+    let (Some(config), Some(token)) = (&function.config, bot) else {
+        report.skip("slack.auth", TITLE, "needs a readable bot token");
+        return;
+    };
+    let url = format!("{}/auth.test", config.slack_api_url.trim_end_matches('/'));
+    let http = match reqwest::Client::builder().timeout(HTTP_TIMEOUT).build() {
+        Ok(h) => h,
+        Err(e) => {
+            report.fail("slack.auth", TITLE, format!("no HTTP client: {e}"), "");
+            return;
+        }
+    };
+    let answer = http.post(&url).bearer_auth(token.expose()).send().await;
+    let response = match answer {
+        Ok(r) => r,
+        Err(e) => {
+            report.fail(
+                "slack.auth",
+                TITLE,
+                format!(
+                    "could not reach Slack's auth.test: {}",
+                    ErrorChain(&e.without_url())
+                ),
+                "check this machine's network; the function reaches Slack the same way",
+            );
+            return;
+        }
+    };
+    let granted: Vec<String> = response
+        .headers()
+        .get("x-oauth-scopes")
+        .and_then(|v| v.to_str().ok())
+        .map(|v| {
+            v.split(',')
+                .map(|s| s.trim().to_owned())
+                .filter(|s| !s.is_empty())
+                .collect()
+        })
+        .unwrap_or_default();
+    let body: serde_json::Value = response.json().await.unwrap_or_default();
+    if body["ok"] != true {
+        let error = body["error"].as_str().unwrap_or("no answer");
+        report.fail(
+            "slack.auth",
+            TITLE,
+            format!("Slack refused the bot token: {error}"),
+            "reinstall the app to the workspace (OAuth & Permissions → Reinstall) and store the \
+             new xoxb- token with the stack's PutBotTokenCommand",
+        );
+        return;
+    }
+    let wanted = crate::slack::manifest::bot_scopes(crate::slack::manifest::MANIFEST_TEMPLATE);
+    let missing: Vec<&str> = wanted
+        .iter()
+        .filter(|w| !granted.contains(w))
+        .map(String::as_str)
+        .collect();
+    let team = body["team"].as_str().unwrap_or("the workspace");
+    if missing.is_empty() {
+        report.pass(
+            "slack.auth",
+            TITLE,
+            format!(
+                "bot token valid for {team}; all {} manifest scopes granted",
+                wanted.len()
+            ),
+        );
+    } else {
+        report.fail(
+            "slack.auth",
+            TITLE,
+            format!(
+                "bot token valid for {team} but lacks {}",
+                missing.join(", ")
+            ),
+            "update the app from manifest/manifest.yaml (App Manifest page), reinstall it, and \
+             store the new token with the stack's PutBotTokenCommand",
+        );
+    }
+}
+
+// --- models --------------------------------------------------------------------------------
+
+async fn models(sdk: &SdkConfig, config: &Config, report: &mut Report) {
+    let mut wanted: Vec<(String, String, String)> = config
+        .model_regions
+        .iter()
+        .filter_map(|(id, region)| {
+            Some((
+                id.bedrock_id()?.to_owned(),
+                id.display_name().to_owned(),
+                region.clone(),
+            ))
+        })
+        .collect();
+    for service in config.services() {
+        wanted.push((
+            service.bedrock_id().to_owned(),
+            service.display_name().to_owned(),
+            config.service_region().to_owned(),
+        ));
+    }
+    if wanted.is_empty() {
+        report.skip(
+            "models",
+            "Bedrock models",
+            "only the offline generator is allowed",
+        );
+        return;
+    }
+    for (model, name, region) in wanted {
+        let id = format!("model.{model}");
+        let title = format!("{name} in {region}");
+        let conf = aws_sdk_bedrock::config::Builder::from(sdk)
+            .region(aws_config::Region::new(region.clone()))
+            .build();
+        let client = aws_sdk_bedrock::Client::from_conf(conf);
+        match client.get_foundation_model_availability().model_id(&model).send().await {
+            Err(e) => report.fail(
+                id,
+                title,
+                format!("could not ask Bedrock about {model}: {}", ErrorChain(&e)),
+                format!("check that {model} exists in {region} and your credentials may call bedrock:GetFoundationModelAvailability"),
+            ),
+            Ok(a) => {
+                let mut problems = Vec::new();
+                if a.region_availability().as_str() != "AVAILABLE" {
+                    problems.push(format!("Bedrock does not serve it in {region}"));
+                }
+                if a.authorization_status().as_str() != "AUTHORIZED" {
+                    problems.push("this account is not authorized to use it".to_owned());
+                }
+                if a.entitlement_availability().as_str() != "AVAILABLE" {
+                    problems.push("the account has no entitlement to it".to_owned());
+                }
+                if let Some(agreement) = a.agreement_availability() {
+                    if agreement.status().as_str() != "AVAILABLE" {
+                        problems.push(format!(
+                            "its model agreement is {}",
+                            agreement.status().as_str()
+                        ));
+                    }
+                }
+                if problems.is_empty() {
+                    report.pass(id, title, format!("{model} is enabled"));
+                } else {
+                    let fix = if a.region_availability().as_str() != "AVAILABLE" {
+                        format!("choose a region that serves {name} for its family (the StabilityRegion / NovaRegion parameters) and deploy again")
+                    } else {
+                        format!("open the Bedrock console in {region} → Model access and enable {name}; agreements can take a few minutes")
+                    };
+                    report.fail(id, title, problems.join("; "), fix);
+                }
+            }
+        }
+    }
+}
+
+// --- bucket --------------------------------------------------------------------------------
+
+async fn bucket(
+    sdk: &SdkConfig,
+    outputs: &BTreeMap<String, String>,
+    function: &Function,
+    report: &mut Report,
+) {
+    let bucket = &outputs["BucketName"];
+    let path_style = function
+        .config
+        .as_ref()
+        .is_some_and(|c| c.s3_force_path_style);
+    let client = aws_sdk_s3::Client::from_conf(
+        aws_sdk_s3::config::Builder::from(sdk)
+            .force_path_style(path_style)
+            .build(),
+    );
+
+    const PRIVATE: &str = "Bucket is private";
+    let block = client.get_public_access_block().bucket(bucket).send().await;
+    let anonymous = anonymous_read(sdk, bucket, path_style).await;
+    match (block, anonymous) {
+        (_, Err(problem)) => report.fail(
+            "bucket.private",
+            PRIVATE,
+            problem,
+            "turn on all four Block Public Access settings and remove any public grant from the \
+             bucket policy (template.yaml sets both; deploy it again)",
+        ),
+        (Ok(out), Ok(refused)) => {
+            let c = out.public_access_block_configuration();
+            let all = c.is_some_and(|c| {
+                c.block_public_acls() == Some(true)
+                    && c.ignore_public_acls() == Some(true)
+                    && c.block_public_policy() == Some(true)
+                    && c.restrict_public_buckets() == Some(true)
+            });
+            if all {
+                report.pass("bucket.private", PRIVATE, format!("{bucket}: public access blocked; {refused}"));
+            } else {
+                report.fail(
+                    "bucket.private",
+                    PRIVATE,
+                    format!("{bucket}: not all four Block Public Access settings are on ({refused})"),
+                    "turn on BlockPublicAcls, IgnorePublicAcls, BlockPublicPolicy and \
+                     RestrictPublicBuckets (template.yaml sets them; deploy it again)",
+                );
+            }
+        }
+        (Err(e), Ok(refused)) => report.fail(
+            "bucket.private",
+            PRIVATE,
+            format!("{bucket}: {refused}, but its Block Public Access settings could not be read: {}", ErrorChain(&e)),
+            "turn on all four Block Public Access settings (template.yaml sets them; deploy it again)",
+        ),
+    }
+
+    const TLS: &str = "Bucket requires TLS";
+    match client.get_bucket_policy().bucket(bucket).send().await {
+        Ok(out) if denies_plain_http(out.policy().unwrap_or_default()) => report.pass(
+            "bucket.tls",
+            TLS,
+            "its policy denies every request without TLS",
+        ),
+        Ok(_) => report.fail(
+            "bucket.tls",
+            TLS,
+            "its policy has no Deny for aws:SecureTransport = false",
+            "restore the PosterBucketPolicy statement from template.yaml (deploy it again)",
+        ),
+        Err(e) => report.fail(
+            "bucket.tls",
+            TLS,
+            format!("its policy could not be read: {}", ErrorChain(&e)),
+            "restore PosterBucketPolicy from template.yaml (deploy it again)",
+        ),
+    }
+
+    const LIFECYCLE: &str = "Bucket expires old files";
+    match client
+        .get_bucket_lifecycle_configuration()
+        .bucket(bucket)
+        .send()
+        .await
+    {
+        Ok(out) => {
+            let covered = |prefix: &str| {
+                out.rules().iter().any(|r| {
+                    r.status().as_str() == "Enabled"
+                        && r.expiration().and_then(|e| e.days()).is_some_and(|d| d > 0)
+                        && r.filter().and_then(|f| f.prefix()) == Some(prefix)
+                })
+            };
+            let missing: Vec<&str> = crate::store::KEY_PREFIXES
+                .into_iter()
+                .filter(|p| !covered(p))
+                .collect();
+            if missing.is_empty() {
+                report.pass(
+                    "bucket.lifecycle",
+                    LIFECYCLE,
+                    format!(
+                        "an enabled expiry rule for each of {}",
+                        crate::store::KEY_PREFIXES.join(" ")
+                    ),
+                );
+            } else {
+                report.fail(
+                    "bucket.lifecycle",
+                    LIFECYCLE,
+                    format!("no enabled expiry rule for {}", missing.join(" ")),
+                    "restore the bucket's LifecycleConfiguration from template.yaml (deploy it again)",
+                );
+            }
+        }
+        Err(e) => report.fail(
+            "bucket.lifecycle",
+            LIFECYCLE,
+            format!("no lifecycle rules could be read: {}", ErrorChain(&e)),
+            "restore the bucket's LifecycleConfiguration from template.yaml (deploy it again)",
+        ),
+    }
+}
+
+/// Reads a key that does not exist without credentials: a private bucket refuses (403); a
+/// bucket anyone may read answers that the key is missing (404). `Ok` says what was seen.
+async fn anonymous_read(sdk: &SdkConfig, bucket: &str, path_style: bool) -> Result<String, String> {
+    // The same region and endpoints as the admin's configuration, but no credentials: the
+    // SDK then sends the request unsigned, as anyone on the internet could.
+    let anonymous = aws_config::defaults(BehaviorVersion::latest())
+        .region(sdk.region().cloned())
+        .no_credentials()
+        .load()
+        .await;
+    let unsigned = aws_sdk_s3::config::Builder::from(&anonymous)
+        .force_path_style(path_style)
+        .build();
+    let client = aws_sdk_s3::Client::from_conf(unsigned);
+    let key = format!("{}{PROBE_NAME}.png", crate::store::KEY_PREFIXES[0]);
+    match client.get_object().bucket(bucket).key(&key).send().await {
+        Ok(_) => Err("anyone can read its objects without credentials".into()),
+        Err(e) => {
+            let status = e.raw_response().map(|r| r.status().as_u16());
+            match status {
+                Some(403) => Ok("a read without credentials is refused (403)".into()),
+                Some(404) => Err(
+                    "a read without credentials reaches the objects (404 for a missing key, not 403)"
+                        .into(),
+                ),
+                _ => Err(format!("a read without credentials gave {}", ErrorChain(&e))),
+            }
+        }
+    }
+}
+
+/// Whether a bucket policy denies requests made without TLS (`aws:SecureTransport` false).
+fn denies_plain_http(policy: &str) -> bool {
+    let Ok(doc) = serde_json::from_str::<serde_json::Value>(policy) else {
+        return false;
+    };
+    let statements = match &doc["Statement"] {
+        serde_json::Value::Array(s) => s.clone(),
+        s @ serde_json::Value::Object(_) => vec![s.clone()],
+        _ => Vec::new(),
+    };
+    statements.iter().any(|s| {
+        s["Effect"] == "Deny"
+            && s["Condition"]["Bool"]["aws:SecureTransport"]
+                .as_str()
+                .or_else(|| {
+                    s["Condition"]["Bool"]["aws:SecureTransport"]
+                        .as_bool()
+                        .map(|b| if b { "true" } else { "false" })
+                })
+                == Some("false")
+    })
+}
+
+// --- permissions ---------------------------------------------------------------------------
+
+/// One group of permissions: the actions needed on each resource.
+struct Needs {
+    id: &'static str,
+    title: &'static str,
+    what: String,
+    pairs: Vec<(String, Vec<String>)>,
+}
+
+async fn permissions(
+    sdk: &SdkConfig,
+    outputs: &BTreeMap<String, String>,
+    function: &Function,
+    destination: Option<&str>,
+    report: &mut Report,
+) {
+    let Some(config) = &function.config else {
+        report.skip(
+            "iam",
+            "Role permissions",
+            "needs a valid function configuration",
+        );
+        return;
+    };
+    let (partition, region, account) = function.arn_parts();
+    let iam = aws_sdk_iam::Client::new(sdk);
+    for needs in needed(
+        config,
+        outputs,
+        function,
+        destination,
+        (&partition, &region, &account),
+    ) {
+        if needs.pairs.is_empty() {
+            continue;
+        }
+        let mut denied = Vec::new();
+        let mut error = None;
+        for (resource, actions) in &needs.pairs {
+            let result = iam
+                .simulate_principal_policy()
+                .policy_source_arn(&function.role)
+                .set_action_names(Some(actions.clone()))
+                .resource_arns(resource)
+                .send()
+                .await;
+            match result {
+                Ok(out) => {
+                    for r in out.evaluation_results() {
+                        if r.eval_decision().as_str() != "allowed" {
+                            denied.push(format!(
+                                "{} on {} ({})",
+                                r.eval_action_name(),
+                                r.eval_resource_name().unwrap_or(resource),
+                                r.eval_decision().as_str()
+                            ));
+                        }
+                    }
+                }
+                Err(e) => {
+                    error = Some(format!(
+                        "could not simulate the role's policy: {}",
+                        ErrorChain(&e)
+                    ));
+                    break;
+                }
+            }
+        }
+        let count: usize = needs.pairs.iter().map(|(_, a)| a.len()).sum();
+        match (error, denied.is_empty()) {
+            (Some(e), _) => report.fail(
+                needs.id,
+                needs.title,
+                e,
+                "your credentials need iam:SimulatePrincipalPolicy on the function's role",
+            ),
+            (None, true) => report.pass(
+                needs.id,
+                needs.title,
+                format!("{count} action(s) allowed: {}", needs.what),
+            ),
+            (None, false) => report.fail(
+                needs.id,
+                needs.title,
+                format!("the role may not: {}", denied.join("; ")),
+                "deploy template.yaml again; if a permissions boundary or SCP applies to the \
+                 role, allow these actions there",
+            ),
+        }
+    }
+}
+
+/// What the code does with AWS, as (resource, actions) per group, for this configuration.
+fn needed(
+    config: &Config,
+    outputs: &BTreeMap<String, String>,
+    function: &Function,
+    destination: Option<&str>,
+    (partition, region, account): (&str, &str, &str),
+) -> Vec<Needs> {
+    let worker = match &config.worker_function {
+        Some(name) if name.starts_with("arn:") => name.clone(),
+        Some(name) => format!("arn:{partition}:lambda:{region}:{account}:function:{name}"),
+        None => function.arn.clone(),
+    };
+    let invoke = Needs {
+        id: "iam.invoke",
+        title: "Role may start jobs",
+        what: "lambda:InvokeFunction on the worker".into(),
+        pairs: vec![(worker, vec!["lambda:InvokeFunction".into()])],
+    };
+
+    let mut models = Vec::new();
+    for (id, model_region) in &config.model_regions {
+        if let Some(model) = id.bedrock_id() {
+            models.push((
+                format!("arn:{partition}:bedrock:{model_region}::foundation-model/{model}"),
+                vec!["bedrock:InvokeModel".into()],
+            ));
+        }
+    }
+    for service in config.services() {
+        let service_region = config.service_region();
+        models.push((
+            format!(
+                "arn:{partition}:bedrock:{service_region}:{account}:inference-profile/{}",
+                service.profile_id()
+            ),
+            vec!["bedrock:InvokeModel".into()],
+        ));
+        for routed in Service::PROFILE_REGIONS {
+            models.push((
+                format!(
+                    "arn:{partition}:bedrock:{routed}::foundation-model/{}",
+                    service.bedrock_id()
+                ),
+                vec!["bedrock:InvokeModel".into()],
+            ));
+        }
+    }
+    let models = Needs {
+        id: "iam.models",
+        title: "Role may call the models",
+        what: format!(
+            "bedrock:InvokeModel on {} model or profile ARN(s)",
+            models.len()
+        ),
+        pairs: models,
+    };
+
+    let mut storage = Vec::new();
+    if let StoreConfig::S3 { bucket } = &config.store {
+        for prefix in crate::store::KEY_PREFIXES {
+            storage.push((
+                format!("arn:{partition}:s3:::{bucket}/{prefix}{PROBE_NAME}"),
+                vec!["s3:GetObject".into(), "s3:PutObject".into()],
+            ));
+        }
+        storage.push((
+            format!("arn:{partition}:s3:::{bucket}"),
+            vec!["s3:ListBucket".into()],
+        ));
+    }
+    let storage = Needs {
+        id: "iam.storage",
+        title: "Role may store posters",
+        what: format!(
+            "read and write {}, list the bucket",
+            crate::store::KEY_PREFIXES.join(" ")
+        ),
+        pairs: storage,
+    };
+
+    let mut state = Vec::new();
+    if let StateConfig::Dynamo { table } = &config.state {
+        state.push((
+            format!("arn:{partition}:dynamodb:{region}:{account}:table/{table}"),
+            crate::state::dynamo::IAM_ACTIONS
+                .iter()
+                .map(|a| (*a).to_owned())
+                .collect(),
+        ));
+    }
+    let state = Needs {
+        id: "iam.state",
+        title: "Role may keep state",
+        what: format!(
+            "{} item operations on {}",
+            crate::state::dynamo::IAM_ACTIONS.len(),
+            outputs["TableName"]
+        ),
+        pairs: state,
+    };
+
+    let secret_arns: Vec<&String> = [&config.signing_secret, &config.bot_token, &config.link_key]
+        .into_iter()
+        .filter_map(|s| match s {
+            Some(SecretSource::SecretsManager { arn }) => Some(arn),
+            _ => None,
+        })
+        .collect();
+    let secrets = Needs {
+        id: "iam.secrets",
+        title: "Role may read its secrets",
+        what: format!(
+            "secretsmanager:GetSecretValue on {} secret(s)",
+            secret_arns.len()
+        ),
+        pairs: secret_arns
+            .into_iter()
+            .map(|arn| (arn.clone(), vec!["secretsmanager:GetSecretValue".into()]))
+            .collect(),
+    };
+
+    let failed = Needs {
+        id: "iam.failed_jobs",
+        title: "Role may report failed jobs",
+        what: "send to and read the on-failure queue".into(),
+        pairs: destination
+            .filter(|d| d.starts_with("arn:") && d.contains(":sqs:"))
+            .map(|queue| {
+                vec![(
+                    queue.to_owned(),
+                    [
+                        "sqs:SendMessage",
+                        "sqs:ReceiveMessage",
+                        "sqs:DeleteMessage",
+                        "sqs:GetQueueAttributes",
+                    ]
+                    .map(String::from)
+                    .to_vec(),
+                )]
+            })
+            .unwrap_or_default(),
+    };
+    vec![invoke, models, storage, state, secrets, failed]
+}
+
+// --- front door and manifest ---------------------------------------------------------------
+
+async fn front_door(
+    outputs: &BTreeMap<String, String>,
+    signing: Option<&Secret>,
+    report: &mut Report,
+) {
+    const TITLE: &str = "Front door";
+    let url = &outputs["SlashCommandUrl"];
+    let http = match reqwest::Client::builder().timeout(HTTP_TIMEOUT).build() {
+        Ok(h) => h,
+        Err(e) => {
+            report.fail("front_door", TITLE, format!("no HTTP client: {e}"), "");
+            return;
+        }
+    };
+    // A body Slack never sends: whatever the signature, nothing can be started by it.
+    let body = "marquee_doctor=1";
+    let post = |headers: Vec<(&'static str, String)>| {
+        let mut request = http
+            .post(url)
+            .header("content-type", "application/x-www-form-urlencoded")
+            .body(body);
+        for (name, value) in headers {
+            request = request.header(name, value);
+        }
+        request.send()
+    };
+    let unsigned = match post(Vec::new()).await {
+        Ok(r) => r.status().as_u16(),
+        Err(e) => {
+            report.fail(
+                "front_door",
+                TITLE,
+                format!("{url} did not answer: {}", ErrorChain(&e.without_url())),
+                "check the stack's HttpApi and its route to the function",
+            );
+            return;
+        }
+    };
+    if unsigned != 401 {
+        report.fail(
+            "front_door",
+            TITLE,
+            format!("an unsigned request to {url} got {unsigned}, not 401"),
+            "this URL is not Marquee's front door, or it does not verify Slack's signatures",
+        );
+        return;
+    }
+    let Some(secret) = signing else {
+        report.pass(
+            "front_door",
+            TITLE,
+            format!("{url} refuses unsigned requests (401)"),
+        );
+        return;
+    };
+    let now = crate::http::system_clock();
+    let signature = crate::slack::verify::sign(secret, now, body.as_bytes());
+    let signed = post(vec![
+        ("x-slack-request-timestamp", now.to_string()),
+        ("x-slack-signature", signature),
+    ])
+    .await
+    .map(|r| r.status().as_u16());
+    match signed {
+        Ok(400) => report.pass(
+            "front_door",
+            TITLE,
+            format!("{url} refuses unsigned requests (401) and accepts the stored signing secret"),
+        ),
+        Ok(401) => report.fail(
+            "front_door",
+            TITLE,
+            "a request signed with the stored signing secret was refused (401): the running \
+             function holds another secret",
+            "functions read the secret at a cold start: after storing a new one, publish a new \
+             version or update the function's configuration so instances restart (INSTALL.md, \
+             \"Rotating the signing secret\")",
+        ),
+        Ok(other) => report.fail(
+            "front_door",
+            TITLE,
+            format!("a signed request that is not a command got {other}, not 400"),
+            "read the function's logs for this request",
+        ),
+        Err(e) => report.fail(
+            "front_door",
+            TITLE,
+            format!(
+                "{url} did not answer a signed request: {}",
+                ErrorChain(&e.without_url())
+            ),
+            "read the function's logs",
+        ),
+    }
+}
+
+fn manifest(options: &Options, outputs: &BTreeMap<String, String>, report: &mut Report) {
+    const TITLE: &str = "Slack app manifest";
+    let Some(path) = &options.manifest else {
+        report.skip(
+            "manifest",
+            TITLE,
+            "pass --manifest FILE (the manifest your Slack app was created from) to compare its URLs",
+        );
+        return;
+    };
+    let text = match std::fs::read_to_string(path) {
+        Ok(t) => t,
+        Err(e) => {
+            report.fail(
+                "manifest",
+                TITLE,
+                format!("could not read {}: {e}", path.display()),
+                "",
+            );
+            return;
+        }
+    };
+    let (command, interactivity) = crate::slack::manifest::request_urls(&text);
+    let mut wrong = Vec::new();
+    for (what, have, output) in [
+        ("the /poster command's url", command, "SlashCommandUrl"),
+        (
+            "interactivity's request_url",
+            interactivity,
+            "InteractivityUrl",
+        ),
+    ] {
+        let want = &outputs[output];
+        match have {
+            Some(h) if &h == want => {}
+            Some(h) => wrong.push(format!("{what} is {h}, the stack's {output} is {want}")),
+            None => wrong.push(format!("{what} is missing")),
+        }
+    }
+    if wrong.is_empty() {
+        report.pass("manifest", TITLE, "its request URLs are this deployment's");
+    } else {
+        report.fail(
+            "manifest",
+            TITLE,
+            wrong.join("; "),
+            "render it again with `marquee manifest --url <HttpApiUrl output>` and paste it on \
+             the app's App Manifest page",
+        );
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn secrets_pasted_from_the_wrong_field_are_named() {
+        assert!(signing_secret_problem("8f742231b10e8888abcd99yyyzzz85a5").is_none());
+        assert!(
+            signing_secret_problem("xoxb-1-2-3aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa")
+                .unwrap()
+                .contains("token")
+        );
+        assert!(
+            signing_secret_problem("gIkuvaNzQIHg97ATvDxqgjtO")
+                .unwrap()
+                .contains("Verification Token")
+        );
+        assert!(signing_secret_problem("").unwrap().contains("empty"));
+        assert!(
+            bot_token_problem("xoxb-17653672481-19874698323-pdFZKVeTuE8sk7oOcBrzbqgy").is_none()
+        );
+        assert!(bot_token_problem("xoxp-1-2").unwrap().contains("xoxp-"));
+        assert!(bot_token_problem("xoxb-1 2").unwrap().contains("spaces"));
+        assert!(link_key_problem("short").is_some());
+    }
+
+    #[test]
+    fn a_tls_only_policy_is_recognised() {
+        // The statement template.yaml's PosterBucketPolicy deploys, as S3 returns it.
+        let policy = r#"{"Version":"2012-10-17","Statement":[{"Sid":"DenyInsecureTransport","Effect":"Deny","Principal":"*","Action":"s3:*","Resource":["arn:aws:s3:::b","arn:aws:s3:::b/*"],"Condition":{"Bool":{"aws:SecureTransport":"false"}}}]}"#;
+        assert!(denies_plain_http(policy));
+        assert!(!denies_plain_http(&policy.replace("Deny", "Allow")));
+        assert!(!denies_plain_http("{}"));
+        assert!(!denies_plain_http("not json"));
+    }
+}

@@ -1,0 +1,259 @@
+//! `marquee doctor`: checks every link of a deployment, with the admin's own credentials.
+//!
+//! After `sam deploy` an admin cannot see whether the function can reach its models, read its
+//! secrets, write its bucket, or whether Slack's app points at it. Doctor asks each service
+//! (CloudFormation, Lambda, Secrets Manager, Slack, Bedrock's control plane, S3, IAM's policy
+//! simulator, the front door itself) and prints one line per link, ✔ or ✘ with the fix.
+//! Nothing is generated, stored or billed: every call is a read, a simulation or a request the
+//! front door refuses.
+//!
+//! The checks read the deployment the way the function does: the stack's outputs name the
+//! function, the function's configuration is parsed by [`crate::config`] exactly as at a cold
+//! start, and what the role must be allowed is derived from the code's own lists
+//! ([`crate::store::KEY_PREFIXES`], [`crate::state::dynamo::IAM_ACTIONS`], the models and
+//! services the configuration enables). Every AWS endpoint comes from the SDK's standard
+//! configuration (`AWS_REGION`, `AWS_ENDPOINT_URL_*`), so the same command checks the local
+//! stack.
+//!
+//! [`checks`] makes the calls; this module holds the report and how it is shown.
+
+mod checks;
+
+use std::path::PathBuf;
+
+use serde::Serialize;
+
+/// What to check.
+#[derive(Debug, Clone)]
+pub struct Options {
+    /// The CloudFormation stack `sam deploy` created.
+    pub stack: String,
+    /// The stack's region; the SDK's configured region when `None`.
+    pub region: Option<String>,
+    /// The Slack app manifest the admin installed, to compare its URLs with the deployment's.
+    pub manifest: Option<PathBuf>,
+}
+
+/// How one check came out.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Status {
+    Pass,
+    Fail,
+    /// Not run: it does not apply to this deployment, or an earlier failure left it nothing
+    /// to check.
+    Skip,
+}
+
+impl Status {
+    fn mark(self) -> &'static str {
+        match self {
+            Status::Pass => "✔",
+            Status::Fail => "✘",
+            Status::Skip => "–",
+        }
+    }
+}
+
+/// One link of the chain.
+#[derive(Debug, Clone, Serialize)]
+pub struct Check {
+    /// A stable identifier (`function.async`, `model.amazon.nova-canvas-v1:0`), for scripts
+    /// and support tickets.
+    pub id: String,
+    /// What was checked, in words.
+    pub title: String,
+    pub status: Status,
+    /// What was found.
+    pub detail: String,
+    /// What to do about a failure; empty when there is nothing to do.
+    #[serde(skip_serializing_if = "String::is_empty")]
+    pub fix: String,
+}
+
+/// Every check, in the order they ran.
+#[derive(Debug, Clone, Serialize)]
+pub struct Report {
+    pub stack: String,
+    pub region: String,
+    /// True when nothing failed.
+    pub ok: bool,
+    pub checks: Vec<Check>,
+}
+
+impl Report {
+    fn new(stack: &str, region: &str) -> Self {
+        Self {
+            stack: stack.to_owned(),
+            region: region.to_owned(),
+            ok: true,
+            checks: Vec::new(),
+        }
+    }
+
+    pub(crate) fn pass(
+        &mut self,
+        id: impl Into<String>,
+        title: impl Into<String>,
+        detail: impl Into<String>,
+    ) {
+        self.push(id, title, Status::Pass, detail, "");
+    }
+
+    pub(crate) fn fail(
+        &mut self,
+        id: impl Into<String>,
+        title: impl Into<String>,
+        detail: impl Into<String>,
+        fix: impl Into<String>,
+    ) {
+        self.push(id, title, Status::Fail, detail, fix);
+    }
+
+    pub(crate) fn skip(
+        &mut self,
+        id: impl Into<String>,
+        title: impl Into<String>,
+        why: impl Into<String>,
+    ) {
+        self.push(id, title, Status::Skip, why, "");
+    }
+
+    fn push(
+        &mut self,
+        id: impl Into<String>,
+        title: impl Into<String>,
+        status: Status,
+        detail: impl Into<String>,
+        fix: impl Into<String>,
+    ) {
+        if status == Status::Fail {
+            self.ok = false;
+        }
+        self.checks.push(Check {
+            id: id.into(),
+            title: title.into(),
+            status,
+            detail: detail.into(),
+            fix: fix.into(),
+        });
+    }
+
+    /// The check with this id, if it ran.
+    pub fn get(&self, id: &str) -> Option<&Check> {
+        self.checks.iter().find(|c| c.id == id)
+    }
+
+    /// The report as a terminal table: one line per check, its detail and fix indented below.
+    pub fn to_table(&self) -> String {
+        let mut out = format!(
+            "marquee doctor · stack {} in {}\n\n",
+            self.stack, self.region
+        );
+        let width = self
+            .checks
+            .iter()
+            .map(|c| c.title.chars().count())
+            .max()
+            .unwrap_or(0);
+        for c in &self.checks {
+            let pad = width.saturating_sub(c.title.chars().count());
+            out.push_str(&format!(
+                "{} {}{}  {}\n",
+                c.status.mark(),
+                c.title,
+                " ".repeat(pad),
+                c.detail
+            ));
+            if !c.fix.is_empty() {
+                out.push_str(&format!("    fix: {}\n", c.fix));
+            }
+        }
+        let failed = self
+            .checks
+            .iter()
+            .filter(|c| c.status == Status::Fail)
+            .count();
+        let passed = self
+            .checks
+            .iter()
+            .filter(|c| c.status == Status::Pass)
+            .count();
+        let skipped = self
+            .checks
+            .iter()
+            .filter(|c| c.status == Status::Skip)
+            .count();
+        out.push('\n');
+        out.push_str(&if failed == 0 {
+            format!("All {passed} checks passed ({skipped} not applicable).\n")
+        } else {
+            format!(
+                "{failed} of {} checks failed; fix the ✘ lines above and run doctor again.\n",
+                passed + failed
+            )
+        });
+        out
+    }
+
+    /// The report as one JSON document.
+    pub fn to_json(&self) -> String {
+        serde_json::to_string_pretty(self).unwrap_or_else(|e| format!("{{\"error\":\"{e}\"}}"))
+    }
+}
+
+/// Runs every check against the deployment `options` names.
+pub async fn run(options: &Options) -> Report {
+    checks::run(options).await
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn sample() -> Report {
+        let mut r = Report::new("marquee", "us-east-1");
+        r.pass("stack", "Stack", "CREATE_COMPLETE");
+        r.fail(
+            "function.async",
+            "Async invocations",
+            "Lambda retries failed jobs 2 times",
+            "set MaximumRetryAttempts to 0",
+        );
+        r.skip("slack.auth", "Slack bot token", "no bot token configured");
+        r
+    }
+
+    #[test]
+    fn one_failure_makes_the_report_fail() {
+        let r = sample();
+        assert!(!r.ok);
+        let mut fine = Report::new("s", "r");
+        fine.pass("a", "A", "ok");
+        fine.skip("b", "B", "n/a");
+        assert!(fine.ok);
+    }
+
+    #[test]
+    fn the_table_shows_marks_details_and_fixes() {
+        let table = sample().to_table();
+        assert!(table.contains("✔ Stack"), "{table}");
+        assert!(table.contains("✘ Async invocations"), "{table}");
+        assert!(
+            table.contains("    fix: set MaximumRetryAttempts to 0"),
+            "{table}"
+        );
+        assert!(table.contains("– Slack bot token"), "{table}");
+        assert!(table.contains("1 of 2 checks failed"), "{table}");
+    }
+
+    #[test]
+    fn json_carries_ids_and_statuses() {
+        let json: serde_json::Value = serde_json::from_str(&sample().to_json()).unwrap();
+        assert_eq!(json["ok"], false);
+        assert_eq!(json["checks"][1]["id"], "function.async");
+        assert_eq!(json["checks"][1]["status"], "fail");
+        assert_eq!(json["checks"][2]["status"], "skip");
+        assert!(json["checks"][0].get("fix").is_none());
+    }
+}
