@@ -128,7 +128,7 @@ fn main() {
             }
         });
         let app = router(AppState {
-            signing_secret: Some(Secret::new(SECRET)),
+            signing_secret: Some(Secret::new(SECRET).into()),
             policy: ModelPolicy {
                 default: ModelId::Offline,
                 allowed: vec![ModelId::Offline],

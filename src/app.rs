@@ -22,6 +22,7 @@ use crate::quota::{Limits, Prices};
 use crate::request::ModelPolicy;
 use crate::secret::Secret;
 use crate::slack::SlackClient;
+use crate::slack::verify::{ReloadSecret, SigningSecret};
 use crate::slack::web::WebClient;
 use crate::state::StateStore;
 use crate::state::dynamo::DynamoState;
@@ -121,6 +122,56 @@ async fn resolve(
             Ok(Some(Secret::new(value)))
         }
     }
+}
+
+/// The signing secret as kept in Secrets Manager, read again after a rotation (see
+/// [`SigningSecret`]).
+struct StoredSigningSecret {
+    client: aws_sdk_secretsmanager::Client,
+    arn: String,
+}
+
+#[async_trait::async_trait]
+impl ReloadSecret for StoredSigningSecret {
+    async fn reload(&self) -> Option<Secret> {
+        match self
+            .client
+            .get_secret_value()
+            .secret_id(&self.arn)
+            .send()
+            .await
+        {
+            Ok(out) => out
+                .secret_string()
+                .map(str::trim)
+                .filter(|s| !s.is_empty())
+                .map(Secret::new),
+            Err(e) => {
+                tracing::warn!(error = %crate::errors::ErrorChain(&e), "could not read the Slack signing secret again");
+                None
+            }
+        }
+    }
+}
+
+/// The front door's signing secret: read again from Secrets Manager when a signature does not
+/// match, so a rotated secret is used without restarting the function.
+fn front_door_secret(
+    config: &Config,
+    secret: Option<Secret>,
+    sdk: Option<&aws_config::SdkConfig>,
+) -> Option<SigningSecret> {
+    let secret = secret?;
+    Some(match (&config.signing_secret, sdk) {
+        (Some(SecretSource::SecretsManager { arn }), Some(sdk)) => SigningSecret::reloading(
+            secret,
+            Arc::new(StoredSigningSecret {
+                client: aws_sdk_secretsmanager::Client::new(sdk),
+                arn: arn.clone(),
+            }),
+        ),
+        _ => secret.into(),
+    })
 }
 
 /// Builds the application for `mode` from `config`.
@@ -299,7 +350,7 @@ pub async fn build(config: &Config, mode: Mode) -> Result<App, StartError> {
     };
 
     let state = AppState {
-        signing_secret,
+        signing_secret: front_door_secret(config, signing_secret, sdk.as_ref()),
         policy: ModelPolicy {
             default: config.default_model,
             allowed: config.allowed_models.clone(),

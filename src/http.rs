@@ -34,7 +34,6 @@ use crate::metrics::{Door, Event, Metrics};
 use crate::pipeline::{Cause, Pipeline, PipelineError, RestStatus};
 use crate::poster::PosterText;
 use crate::request::{self, ModelPolicy, RequestError};
-use crate::secret::Secret;
 use crate::slack::blocks;
 use crate::slack::command::{self, PosterCommand, SlashCommand};
 use crate::slack::interaction::{self, Action, Click, Interaction, InteractionError, Review};
@@ -91,7 +90,7 @@ pub fn system_clock() -> i64 {
 /// What every handler shares. Built once at start.
 #[derive(Clone)]
 pub struct AppState {
-    pub signing_secret: Option<Secret>,
+    pub signing_secret: Option<verify::SigningSecret>,
     pub policy: ModelPolicy,
     pub pipeline: Arc<Pipeline>,
     pub dispatcher: Arc<dyn Dispatcher>,
@@ -216,7 +215,7 @@ impl<T: SlackBody> FromRequest<AppState> for SlackSigned<T> {
             .signing_secret
             .as_ref()
             .ok_or(ApiError::NoSigningSecret)?;
-        verify::verify(secret, &headers, &body, (state.clock)())?;
+        secret.verify(&headers, &body, (state.clock)()).await?;
         let decoded = T::decode(&body)?;
         // A replay inside the five-minute window verifies like the original; its signature
         // (over the timestamp and body, which carries a fresh trigger_id per request) is what
@@ -1043,7 +1042,9 @@ mod tests {
         )
         .with_metrics(metrics);
         let app = router(AppState {
-            signing_secret: Some(Secret::new("test-signing-secret-0123456789abcdef")),
+            signing_secret: Some(
+                crate::secret::Secret::new("test-signing-secret-0123456789abcdef").into(),
+            ),
             policy: ModelPolicy {
                 default: ModelId::Offline,
                 allowed: vec![ModelId::Offline],

@@ -5,6 +5,10 @@
 //! timestamps more than five minutes from now (replays), and compare in constant time. Time is a
 //! parameter so the check is testable against Slack's published example.
 
+use std::fmt;
+use std::sync::{Arc, Mutex, RwLock};
+use std::time::{Duration, Instant};
+
 use hmac::{KeyInit, Mac};
 use http::HeaderMap;
 
@@ -33,6 +37,107 @@ pub enum VerifyError {
     BadSignatureFormat,
     #[error("the signature does not match")]
     Mismatch,
+}
+
+/// The least time between two reads of a rotated secret (see [`SigningSecret`]): bad
+/// signatures, which anyone can send, cost at most one read per instance per interval.
+const RELOAD_EVERY: Duration = Duration::from_secs(30);
+
+/// Reads the signing secret again from where it is kept (Secrets Manager in a deployment).
+#[async_trait::async_trait]
+pub trait ReloadSecret: Send + Sync {
+    /// The secret as stored now, or `None` when it cannot be read (the caller keeps its own).
+    async fn reload(&self) -> Option<Secret>;
+}
+
+/// Slack's signing secret as the front door holds it: the value read at start and, when it is
+/// kept somewhere it can change, a way to read it again.
+///
+/// Slack switches to a regenerated secret at once, while a warm function still holds the one it
+/// read at its cold start. So when a signature does not match, the secret is read again (at most
+/// once per [`RELOAD_EVERY`]) and the request checked once more against the stored value: a
+/// rotation takes effect with the first request after the new secret is stored, with no restart
+/// and no window of refused commands beyond the moment between regenerating and storing it.
+#[derive(Clone)]
+pub struct SigningSecret {
+    current: Arc<RwLock<Secret>>,
+    reload: Option<Arc<dyn ReloadSecret>>,
+    last_reload: Arc<Mutex<Option<Instant>>>,
+}
+
+impl fmt::Debug for SigningSecret {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("SigningSecret")
+            .field("reloads", &self.reload.is_some())
+            .finish_non_exhaustive()
+    }
+}
+
+impl From<Secret> for SigningSecret {
+    fn from(secret: Secret) -> Self {
+        Self {
+            current: Arc::new(RwLock::new(secret)),
+            reload: None,
+            last_reload: Arc::new(Mutex::new(None)),
+        }
+    }
+}
+
+impl SigningSecret {
+    /// A secret that is read again from `reload` when a signature does not match it.
+    pub fn reloading(secret: Secret, reload: Arc<dyn ReloadSecret>) -> Self {
+        Self {
+            reload: Some(reload),
+            ..Self::from(secret)
+        }
+    }
+
+    fn current(&self) -> Secret {
+        self.current
+            .read()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .clone()
+    }
+
+    /// Checks a request as [`verify`] does; on a mismatch, against a freshly read secret too.
+    pub async fn verify(
+        &self,
+        headers: &HeaderMap,
+        body: &[u8],
+        now: i64,
+    ) -> Result<(), VerifyError> {
+        let held = self.current();
+        match verify(&held, headers, body, now) {
+            Err(VerifyError::Mismatch) => {}
+            other => return other,
+        }
+        let Some(fresh) = self.reloaded(&held).await else {
+            return Err(VerifyError::Mismatch);
+        };
+        verify(&fresh, headers, body, now)
+    }
+
+    /// The stored secret if it is due to be read, could be read, and differs from `held`.
+    async fn reloaded(&self, held: &Secret) -> Option<Secret> {
+        let reload = self.reload.as_ref()?;
+        {
+            let mut last = self
+                .last_reload
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner);
+            if last.is_some_and(|at| at.elapsed() < RELOAD_EVERY) {
+                return None;
+            }
+            *last = Some(Instant::now());
+        }
+        let fresh = reload.reload().await.filter(|f| f != held)?;
+        tracing::info!("the Slack signing secret changed where it is stored; using the new one");
+        *self
+            .current
+            .write()
+            .unwrap_or_else(std::sync::PoisonError::into_inner) = fresh.clone();
+        Some(fresh)
+    }
 }
 
 /// Computes Slack's signature for `body` at `timestamp`.
@@ -122,6 +227,66 @@ mod tests {
         h.insert(TIMESTAMP_HEADER, ts.parse().unwrap());
         h.insert(SIGNATURE_HEADER, sig.parse().unwrap());
         h
+    }
+
+    /// A secret store whose value an admin has just replaced; counts its reads.
+    struct Rotated {
+        value: &'static str,
+        reads: std::sync::atomic::AtomicUsize,
+    }
+
+    #[async_trait::async_trait]
+    impl ReloadSecret for Rotated {
+        async fn reload(&self) -> Option<Secret> {
+            self.reads.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+            Some(Secret::new(self.value))
+        }
+    }
+
+    #[tokio::test]
+    async fn a_rotated_secret_is_picked_up_on_the_first_request_signed_with_it() {
+        let store = Arc::new(Rotated {
+            value: SECRET,
+            reads: Default::default(),
+        });
+        let held = SigningSecret::reloading(
+            Secret::new("the-secret-read-at-the-cold-start"),
+            store.clone(),
+        );
+        let h = headers(&TIMESTAMP.to_string(), EXPECTED);
+        assert_eq!(held.verify(&h, BODY.as_bytes(), TIMESTAMP).await, Ok(()));
+        assert_eq!(store.reads.load(std::sync::atomic::Ordering::SeqCst), 1);
+        // From now on the new secret is held: no more reads for good requests.
+        assert_eq!(held.verify(&h, BODY.as_bytes(), TIMESTAMP).await, Ok(()));
+        assert_eq!(store.reads.load(std::sync::atomic::Ordering::SeqCst), 1);
+        // A forged signature is refused, and within the interval causes no read at all.
+        let forged = headers(&TIMESTAMP.to_string(), &format!("v0={}", "0".repeat(64)));
+        assert_eq!(
+            held.verify(&forged, BODY.as_bytes(), TIMESTAMP).await,
+            Err(VerifyError::Mismatch)
+        );
+        assert_eq!(store.reads.load(std::sync::atomic::Ordering::SeqCst), 1);
+    }
+
+    #[tokio::test]
+    async fn a_fixed_secret_never_reloads_and_stale_requests_are_not_retried() {
+        let fixed = SigningSecret::from(Secret::new(SECRET));
+        let forged = headers(&TIMESTAMP.to_string(), &format!("v0={}", "0".repeat(64)));
+        assert_eq!(
+            fixed.verify(&forged, BODY.as_bytes(), TIMESTAMP).await,
+            Err(VerifyError::Mismatch)
+        );
+        let store = Arc::new(Rotated {
+            value: SECRET,
+            reads: Default::default(),
+        });
+        let held = SigningSecret::reloading(Secret::new("old"), store.clone());
+        let h = headers(&TIMESTAMP.to_string(), EXPECTED);
+        assert!(matches!(
+            held.verify(&h, BODY.as_bytes(), TIMESTAMP + 3600).await,
+            Err(VerifyError::Stale { .. })
+        ));
+        assert_eq!(store.reads.load(std::sync::atomic::Ordering::SeqCst), 0);
     }
 
     #[test]

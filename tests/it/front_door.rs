@@ -84,7 +84,7 @@ fn harness_dispatching(recorder: Recorder, run: bool) -> Harness {
         jobs.clone()
     };
     let state = AppState {
-        signing_secret: Some(Secret::new(SECRET)),
+        signing_secret: Some(Secret::new(SECRET).into()),
         policy: ModelPolicy {
             default: ModelId::Offline,
             allowed: vec![ModelId::Offline],

@@ -172,7 +172,7 @@ async fn harness_with(limits: Limits) -> Harness {
     );
     let queued = Arc::new(Queued::default());
     let state = AppState {
-        signing_secret: Some(Secret::new(SECRET)),
+        signing_secret: Some(Secret::new(SECRET).into()),
         policy: ModelPolicy {
             default: ModelId::Offline,
             allowed: vec![ModelId::Offline],
