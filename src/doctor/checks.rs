@@ -39,8 +39,7 @@ const TIMEOUT_MARGIN: Duration = Duration::from_secs(30);
 /// The least time an upscale call is given (as `app` gives it).
 const UPSCALE_CALL: Duration = Duration::from_secs(90);
 
-/// A key under each storage prefix that no poster will ever have, for the IAM simulation and
-/// the anonymous read.
+/// A key under each storage prefix that no poster will ever have, for the IAM simulation.
 const PROBE_NAME: &str = "marquee-doctor-probe";
 
 /// How long any one probe of an HTTP endpoint may take.
@@ -743,15 +742,17 @@ async fn bucket(
         .config
         .as_ref()
         .is_some_and(|c| c.s3_force_path_style);
+    let scheme = SeenScheme::default();
     let client = aws_sdk_s3::Client::from_conf(
         aws_sdk_s3::config::Builder::from(sdk)
             .force_path_style(path_style)
+            .interceptor(scheme.clone())
             .build(),
     );
 
     const PRIVATE: &str = "Bucket is private";
     let block = client.get_public_access_block().bucket(bucket).send().await;
-    let anonymous = anonymous_read(sdk, bucket, path_style).await;
+    let anonymous = anonymous_read(sdk, &client, bucket, path_style).await;
     match (block, anonymous) {
         (_, Err(problem)) => report.fail(
             "bucket.private",
@@ -780,6 +781,15 @@ async fn bucket(
                 );
             }
         }
+        // S3 always answers this; only an S3-compatible store without the feature (the local
+        // stack's SeaweedFS) says 501, and then the anonymous read is the whole evidence.
+        (Err(e), Ok(refused)) if e.raw_response().is_some_and(|r| r.status().as_u16() == 501) => {
+            report.pass(
+                "bucket.private",
+                PRIVATE,
+                format!("{bucket}: {refused}; this store has no Block Public Access settings (501)"),
+            )
+        }
         (Err(e), Ok(refused)) => report.fail(
             "bucket.private",
             PRIVATE,
@@ -789,7 +799,16 @@ async fn bucket(
     }
 
     const TLS: &str = "Bucket requires TLS";
-    match client.get_bucket_policy().bucket(bucket).send().await {
+    let policy = client.get_bucket_policy().bucket(bucket).send().await;
+    if scheme.get().as_deref() == Some("http") {
+        report.skip(
+            "bucket.tls",
+            TLS,
+            "this store is reached over plain HTTP (a local endpoint): there is no TLS to require",
+        );
+        return lifecycle(&client, bucket, report).await;
+    }
+    match policy {
         Ok(out) if denies_plain_http(out.policy().unwrap_or_default()) => report.pass(
             "bucket.tls",
             TLS,
@@ -809,6 +828,10 @@ async fn bucket(
         ),
     }
 
+    lifecycle(&client, bucket, report).await;
+}
+
+async fn lifecycle(client: &aws_sdk_s3::Client, bucket: &str, report: &mut Report) {
     const LIFECYCLE: &str = "Bucket expires old files";
     match client
         .get_bucket_lifecycle_configuration()
@@ -821,7 +844,7 @@ async fn bucket(
                 out.rules().iter().any(|r| {
                     r.status().as_str() == "Enabled"
                         && r.expiration().and_then(|e| e.days()).is_some_and(|d| d > 0)
-                        && r.filter().and_then(|f| f.prefix()) == Some(prefix)
+                        && rule_prefix(r) == Some(prefix)
                 })
             };
             let missing: Vec<&str> = crate::store::KEY_PREFIXES
@@ -855,34 +878,114 @@ async fn bucket(
     }
 }
 
-/// Reads a key that does not exist without credentials: a private bucket refuses (403); a
-/// bucket anyone may read answers that the key is missing (404). `Ok` says what was seen.
-async fn anonymous_read(sdk: &SdkConfig, bucket: &str, path_style: bool) -> Result<String, String> {
+/// A rule's prefix, in its filter or (as older rules have it) on the rule itself.
+fn rule_prefix(rule: &aws_sdk_s3::types::LifecycleRule) -> Option<&str> {
+    #[allow(deprecated)]
+    let legacy = rule.prefix();
+    rule.filter().and_then(|f| f.prefix()).or(legacy)
+}
+
+/// Records the scheme of the requests a client sends, so a check can tell a TLS endpoint from
+/// a plain-HTTP one whatever configured it.
+#[derive(Debug, Clone, Default)]
+struct SeenScheme(std::sync::Arc<std::sync::Mutex<Option<String>>>);
+
+impl SeenScheme {
+    fn get(&self) -> Option<String> {
+        self.0.lock().ok().and_then(|s| s.clone())
+    }
+}
+
+impl aws_sdk_s3::config::Intercept for SeenScheme {
+    fn name(&self) -> &'static str {
+        "SeenScheme"
+    }
+
+    fn read_before_transmit(
+        &self,
+        context: &aws_sdk_s3::config::interceptors::BeforeTransmitInterceptorContextRef<'_>,
+        _: &aws_sdk_s3::config::RuntimeComponents,
+        _: &mut aws_sdk_s3::config::ConfigBag,
+    ) -> Result<(), aws_sdk_s3::error::BoxError> {
+        let scheme = context
+            .request()
+            .uri()
+            .split("://")
+            .next()
+            .map(str::to_owned);
+        if let Ok(mut seen) = self.0.lock() {
+            *seen = scheme;
+        }
+        Ok(())
+    }
+}
+
+/// Tries, without credentials, what anyone on the internet could: read a poster that exists
+/// (the newest key under `posters/` the admin can list), or, in a bucket with none yet, list
+/// the bucket. A private bucket refuses both (403). (A missing key proves nothing: S3 answers
+/// 403 for it to anyone who may not list the bucket, public objects or not.) `Ok` says what
+/// was seen.
+async fn anonymous_read(
+    sdk: &SdkConfig,
+    admin: &aws_sdk_s3::Client,
+    bucket: &str,
+    path_style: bool,
+) -> Result<String, String> {
     // The same region and endpoints as the admin's configuration, but no credentials: the
-    // SDK then sends the request unsigned, as anyone on the internet could.
+    // SDK then sends the request unsigned.
     let anonymous = aws_config::defaults(BehaviorVersion::latest())
         .region(sdk.region().cloned())
         .no_credentials()
         .load()
         .await;
-    let unsigned = aws_sdk_s3::config::Builder::from(&anonymous)
-        .force_path_style(path_style)
-        .build();
-    let client = aws_sdk_s3::Client::from_conf(unsigned);
-    let key = format!("{}{PROBE_NAME}.png", crate::store::KEY_PREFIXES[0]);
-    match client.get_object().bucket(bucket).key(&key).send().await {
-        Ok(_) => Err("anyone can read its objects without credentials".into()),
-        Err(e) => {
-            let status = e.raw_response().map(|r| r.status().as_u16());
-            match status {
-                Some(403) => Ok("a read without credentials is refused (403)".into()),
-                Some(404) => Err(
-                    "a read without credentials reaches the objects (404 for a missing key, not 403)"
-                        .into(),
-                ),
-                _ => Err(format!("a read without credentials gave {}", ErrorChain(&e))),
-            }
-        }
+    let client = aws_sdk_s3::Client::from_conf(
+        aws_sdk_s3::config::Builder::from(&anonymous)
+            .force_path_style(path_style)
+            .build(),
+    );
+    let existing = admin
+        .list_objects_v2()
+        .bucket(bucket)
+        .prefix(crate::store::KEY_PREFIXES[0])
+        .max_keys(1)
+        .send()
+        .await
+        .ok()
+        .and_then(|out| {
+            out.contents()
+                .first()
+                .and_then(|o| o.key())
+                .map(str::to_owned)
+        });
+    let (tried, status) = match &existing {
+        Some(key) => (
+            "reading a poster",
+            match client.get_object().bucket(bucket).key(key).send().await {
+                Ok(_) => 200,
+                Err(e) => e.raw_response().map_or(0, |r| r.status().as_u16()),
+            },
+        ),
+        None => (
+            "listing the bucket (no poster to try yet)",
+            match client
+                .list_objects_v2()
+                .bucket(bucket)
+                .max_keys(1)
+                .send()
+                .await
+            {
+                Ok(_) => 200,
+                Err(e) => e.raw_response().map_or(0, |r| r.status().as_u16()),
+            },
+        ),
+    };
+    match status {
+        403 => Ok(format!("{tried} without credentials is refused (403)")),
+        200 => Err(format!("anyone can succeed at {tried} without credentials")),
+        0 => Err(format!("{tried} without credentials got no answer")),
+        other => Err(format!(
+            "{tried} without credentials answered {other}, not 403"
+        )),
     }
 }
 
