@@ -14,6 +14,7 @@
 pub mod bedrock;
 pub mod cfn;
 pub mod client;
+pub mod control;
 pub mod dynamo;
 pub mod faults;
 pub mod lambda_async;
@@ -30,6 +31,7 @@ use std::sync::OnceLock;
 use std::time::{Duration, Instant};
 
 use bedrock::Bedrock;
+use control::{Control, Deployed};
 use dynamo::Dynamo;
 use lambda_async::AsyncInvoke;
 use seaweed::Seaweed;
@@ -137,6 +139,10 @@ pub struct Stack {
     /// A deployment with storage of its own, for the test that takes storage away: stopping
     /// the shared SeaweedFS would fail every other test running beside it.
     own_storage: OnceLock<Result<(Seaweed, Instance), String>>,
+    /// CloudFormation, IAM and Lambda's configuration calls, for `marquee doctor`.
+    control: Control,
+    /// The bot-token instance as a deployed stack, registered with `control` on first use.
+    doctor: OnceLock<Deployed>,
 }
 
 /// One function instance under `cargo lambda watch`, with its own async-invoke stand-in so
@@ -147,6 +153,8 @@ pub struct Instance {
     port: u16,
     invoke: AsyncInvoke,
     watch: OnceLock<Result<Watch, String>>,
+    /// The environment the function was started with.
+    env: OnceLock<Vec<(String, String)>>,
 }
 
 impl Instance {
@@ -156,6 +164,7 @@ impl Instance {
             port,
             invoke: AsyncInvoke::start(),
             watch: OnceLock::new(),
+            env: OnceLock::new(),
         }
     }
 
@@ -163,12 +172,12 @@ impl Instance {
     /// is up, its async-invoke stand-in forwards to it.
     fn lambda(&self, env: impl FnOnce(&AsyncInvoke, u16) -> Vec<(String, String)>) -> &Watch {
         let watch = self.watch.get_or_init(|| {
-            let env = env(&self.invoke, self.port);
+            let env = self.env.get_or_init(|| env(&self.invoke, self.port));
             let watch = Watch::start(
                 &crate_root(),
                 &lambda_bin(),
                 self.port,
-                &env,
+                env,
                 WATCH_READY_TIMEOUT,
             )
             .map_err(|e| e.to_string())?;
@@ -210,6 +219,12 @@ impl Stack {
         if let Some(policy) = seaweed::write_gap_policy(&statements, s3.function_actions()) {
             s3.set_bucket_policy(&policy)?;
         }
+        // What CloudFormation applies to the bucket it creates, as far as SeaweedFS can.
+        s3.apply_bucket_properties(&test_deployment.eval_at(&[
+            "Resources",
+            "PosterBucket",
+            "Properties",
+        ]))?;
         eprintln!(
             "[support] SeaweedFS S3 ready at {} in {:.1?}",
             s3.endpoint(),
@@ -230,6 +245,21 @@ impl Stack {
         let ports = free_ports(3);
         let bedrock = Bedrock::start();
         bedrock.grant(&s3.function_credentials(0).access_key, statements);
+        // The administrator `marquee doctor` runs as: the storage's admin key, known to the
+        // Bedrock stand-in and the control plane too.
+        let admin = s3.admin_credentials().access_key.clone();
+        bedrock.grant(
+            &admin,
+            vec![cfn::Statement {
+                sid: "Administrator".into(),
+                allow: true,
+                actions: vec!["bedrock:*".into()],
+                resources: vec!["*".into()],
+                not_resources: Vec::new(),
+            }],
+        );
+        let control = Control::start();
+        control.accept_key(&admin);
         bedrock.grant(
             &s3.function_credentials(1).access_key,
             misplaced_nova_deployment(&bucket).function_statements(FUNCTION),
@@ -245,6 +275,8 @@ impl Stack {
             bot: Instance::new("bot token", ports[1]),
             misplaced: Instance::new("misplaced Nova", ports[2]),
             own_storage: OnceLock::new(),
+            control,
+            doctor: OnceLock::new(),
         })
     }
 
@@ -394,6 +426,80 @@ impl Stack {
         };
         instance.lambda(|invoke, port| self.env_for(&deployment(s3.bucket()), s3, 0, invoke, port));
         (s3, instance)
+    }
+}
+
+/// `marquee doctor` against the local stack.
+impl Stack {
+    /// The control-plane stand-in (CloudFormation, IAM, Lambda configuration).
+    pub fn control(&self) -> &Control {
+        &self.control
+    }
+
+    /// The bot-token deployment as a stack the control plane describes (its function started
+    /// first): named `marquee-test`, the template's outputs with the function's local public
+    /// base, the local bucket and table, the function's configuration from the template and
+    /// the environment it really runs with. Shared: tests that break something use
+    /// [`Stack::doctor_variant`] instead.
+    pub fn doctor_stack(&self) -> &Deployed {
+        self.doctor
+            .get_or_init(|| self.control.deploy(self.doctor_deployment("marquee-test")))
+    }
+
+    /// The bot-token deployment evaluated under stack name `name`: the same function instance,
+    /// described as CloudFormation would describe the template deployed under that name.
+    fn doctor_deployment(&self, name: &str) -> Deployed {
+        let watch = self.lambda_with_bot();
+        let env = self
+            .bot
+            .env
+            .get()
+            .expect("the bot instance records its environment when it starts");
+        Deployed::from_template(
+            &deployment(self.s3.bucket()).stack_name(name),
+            FUNCTION,
+            &watch.http_base(),
+            env,
+        )
+    }
+
+    /// The stack name to pass to `marquee doctor --stack`.
+    pub fn doctor_stack_name(&self) -> &str {
+        self.doctor_stack().stack_name()
+    }
+
+    /// A fresh copy of [`Stack::doctor_stack`] (the same template and function instance,
+    /// deployed under a stack name of its own, `marquee-doc-<random>`) for a test that breaks
+    /// one piece of it with the [`Deployed`] knobs; nothing it changes
+    /// reaches other tests. Pass its `stack_name()` to `--stack`.
+    pub fn doctor_variant(&self) -> Deployed {
+        let name = format!("marquee-doc-{}", random_token(6).to_lowercase());
+        self.control.deploy(self.doctor_deployment(&name))
+    }
+
+    /// The environment to run `marquee doctor` in against the local stack (the bot-token
+    /// instance is started first): AWS_REGION, the administrator's keys (accepted by SeaweedFS,
+    /// the Bedrock stand-in and the control plane), each service's endpoint, and the Slack Web
+    /// API stand-in's URL and bot token under the names the function reads them by.
+    pub fn doctor_env(&self) -> Vec<(String, String)> {
+        self.doctor_stack();
+        let admin = self.s3.admin_credentials();
+        let pairs = [
+            ("AWS_REGION", "us-east-1".to_owned()),
+            ("AWS_ACCESS_KEY_ID", admin.access_key.clone()),
+            ("AWS_SECRET_ACCESS_KEY", admin.secret_key.clone()),
+            // No instance metadata to ask on a laptop or CI runner: skip the SDK's probe.
+            ("AWS_EC2_METADATA_DISABLED", "true".to_owned()),
+            ("AWS_ENDPOINT_URL_CLOUDFORMATION", self.control.endpoint()),
+            ("AWS_ENDPOINT_URL_LAMBDA", self.control.endpoint()),
+            ("AWS_ENDPOINT_URL_IAM", self.control.endpoint()),
+            ("AWS_ENDPOINT_URL_BEDROCK", self.bedrock.endpoint()),
+            ("AWS_ENDPOINT_URL_S3", self.s3.endpoint()),
+            ("MARQUEE_S3_FORCE_PATH_STYLE", "true".to_owned()),
+            ("SLACK_API_URL", format!("{}/api", self.slack.base_url())),
+            ("SLACK_BOT_TOKEN", self.slack.bot_token()),
+        ];
+        pairs.into_iter().map(|(k, v)| (k.to_owned(), v)).collect()
     }
 }
 

@@ -245,6 +245,19 @@ impl SlackApi {
         self.lock().scopes.retain(|s| s != scope);
     }
 
+    /// Grants `scope` to the bot token again (undoes [`SlackApi::revoke_scope`]).
+    pub fn grant_scope(&self, scope: &str) {
+        let mut inner = self.lock();
+        if !inner.scopes.iter().any(|s| s == scope) {
+            inner.scopes.push(scope.to_owned());
+        }
+    }
+
+    /// The scopes the bot token holds now.
+    pub fn scopes(&self) -> Vec<String> {
+        self.lock().scopes.clone()
+    }
+
     /// Makes `channel` exist as a private channel, with the bot in it or not.
     pub fn set_private(&self, channel: &str, member: bool) {
         let mut inner = self.lock();
@@ -623,6 +636,7 @@ async fn api_call(
                 "files.getUploadURLExternal" => get_upload_url(&app, &args),
                 "files.completeUploadExternal" => complete_upload(&app, &args).await,
                 "views.open" => open_view(&app.api, &args),
+                "auth.test" => auth_test(),
                 _ => Outcome::fail("unknown_method", &[]),
             },
         },
@@ -635,7 +649,19 @@ async fn api_call(
         ),
         _ => outcome,
     };
-    let response = outcome.response();
+    let mut response = outcome.response();
+    if auth == Auth::Valid {
+        // Slack names the token's scopes in the `x-oauth-scopes` header of every Web API
+        // response to a valid token: the way to read a token's scopes back (slack-ruby-client
+        // issue #378, "Make Web API response headers accessible": "x-oauth-scopes is a list of
+        // scopes that the token has"; @slack/web-api's `WebAPICallResult.response_metadata`
+        // `scopes`, which it fills from this header). Comma-separated, as in the `provided`
+        // field of Slack's `missing_scope` error.
+        let scopes = app.api.lock().scopes.join(",");
+        if let Ok(value) = axum::http::HeaderValue::from_str(&scopes) {
+            response.headers_mut().insert("x-oauth-scopes", value);
+        }
+    }
     let violations = broadcast_violations(&recorded);
     app.api.lock().calls.push(ApiCall {
         method,
@@ -648,6 +674,34 @@ async fn api_call(
         images: outcome.images,
     });
     response
+}
+
+/// The workspace the stand-in's bot is installed in (the slash-command fixtures' `T0001`,
+/// domain `marquee-test`).
+pub const TEAM_ID: &str = "T0001";
+pub const TEAM_NAME: &str = "Marquee Test";
+pub const TEAM_URL: &str = "https://marquee-test.slack.com/";
+/// The bot user's name, as `auth.test` reports it.
+pub const BOT_USER_NAME: &str = "marquee";
+
+/// `auth.test` for the bot token: the method reference's success response for a bot token
+/// (`reference/methods/auth.test`, "Example responses": `ok`, `url`, `team`, `user`,
+/// `team_id`, `user_id`, and for a bot token `bot_id` and `is_enterprise_install`; also
+/// @slack/web-api's `AuthTestResponse`). No scopes are required; a wrong token gets
+/// `invalid_auth` before this is reached, as for every method.
+fn auth_test() -> Outcome {
+    Outcome::ok(
+        json!({
+            "url": TEAM_URL,
+            "team": TEAM_NAME,
+            "user": BOT_USER_NAME,
+            "team_id": TEAM_ID,
+            "user_id": BOT_USER,
+            "bot_id": BOT_ID,
+            "is_enterprise_install": false,
+        }),
+        &[],
+    )
 }
 
 /// `text` and `blocks` as one body for [`check_message`]; `Err` is the Slack error code when
