@@ -176,7 +176,10 @@ async fn describe_stacks_answers_the_templates_outputs_for_the_local_stack() {
         Some("Stack with id no-such-stack does not exist")
     );
 
-    let calls = stack.control().calls_to("DescribeStacks");
+    let calls = stack
+        .control()
+        .wait_for_calls("DescribeStacks", 2, std::time::Duration::from_secs(5))
+        .await;
     assert!(calls.iter().any(|c| c.service == "cloudformation"
         && c.params.get("StackName") == Some(&name)
         && c.status == 200));
@@ -214,6 +217,12 @@ async fn function_configuration_is_the_templates_with_the_instances_environment(
         config.last_update_status(),
         Some(&LastUpdateStatus::Successful)
     );
+    let logging = config.logging_config().expect("LoggingConfig");
+    assert_eq!(
+        logging.log_format(),
+        Some(&aws_sdk_lambda::types::LogFormat::Json)
+    );
+    assert_eq!(logging.log_group(), Some("/aws/lambda/marquee-test"));
     let vars = config
         .environment()
         .and_then(|e| e.variables())

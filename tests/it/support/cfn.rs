@@ -365,7 +365,7 @@ impl Deployment {
     /// (`AWS::SQS::Queue`), a secret's ARN (`AWS::SecretsManager::Secret`: its `Name` plus the
     /// hyphen and six random characters Secrets Manager appends, fixed here as `-a1B2c3` so
     /// tests can name it), a dashboard's name (`AWS::CloudWatch::Dashboard`, its
-    /// `DashboardName`) and a function's name (`AWS::Serverless::Function` and
+    /// `DashboardName`), a log group's name (`AWS::Logs::LogGroup`, its `LogGroupName`) and a function's name (`AWS::Serverless::Function` and
     /// `AWS::Lambda::Function`, its `FunctionName`). `None` for other types, or when the name
     /// property is absent (CloudFormation would make one up).
     fn typed_reference(&self, logical_id: &str) -> Option<String> {
@@ -384,6 +384,7 @@ impl Deployment {
                 )
             }),
             "AWS::CloudWatch::Dashboard" => named("DashboardName"),
+            "AWS::Logs::LogGroup" => named("LogGroupName"),
             "AWS::Serverless::Function" | "AWS::Lambda::Function" => named("FunctionName"),
             _ => None,
         }

@@ -186,6 +186,22 @@ impl Control {
             .collect()
     }
 
+    /// Waits until at least `n` calls of `action` have been answered, or `timeout` passes;
+    /// returns the calls of `action` seen by then.
+    pub async fn wait_for_calls(
+        &self,
+        action: &str,
+        n: usize,
+        timeout: std::time::Duration,
+    ) -> Vec<ControlCall> {
+        super::poll(timeout, || {
+            let calls = self.calls_to(action);
+            (calls.len() >= n).then_some(calls)
+        })
+        .await
+        .unwrap_or_else(|| self.calls_to(action))
+    }
+
     fn lock(&self) -> MutexGuard<'_, Inner> {
         lock(&self.inner)
     }
@@ -1136,10 +1152,17 @@ async fn get_function_configuration(
                 },
             });
             if let Some(format) = &f.log_format {
-                body["LoggingConfig"] = json!({
-                    "LogFormat": format,
-                    "LogGroup": f.log_group.clone().unwrap_or_else(|| format!("/aws/lambda/{}", f.name)),
-                });
+                let group = f
+                    .log_group
+                    .clone()
+                    .unwrap_or_else(|| format!("/aws/lambda/{}", f.name));
+                body["LoggingConfig"] = json!({"LogFormat": format, "LogGroup": group});
+                // With JSON logs, Lambda filters at INFO unless told otherwise (Lambda developer
+                // guide, "Configuring advanced logging controls", log-level filtering).
+                if format == "JSON" {
+                    body["LoggingConfig"]["ApplicationLogLevel"] = json!("INFO");
+                    body["LoggingConfig"]["SystemLogLevel"] = json!("INFO");
+                }
             }
             Ok(body)
         },
