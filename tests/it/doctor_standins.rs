@@ -127,6 +127,13 @@ async fn describe_stacks_answers_the_templates_outputs_for_the_local_stack() {
     assert!(described.stack_id().is_some_and(|id| {
         id.starts_with("arn:aws:cloudformation:us-east-1:123456789012:stack/marquee-test/")
     }));
+    let parameters: BTreeMap<&str, &str> = described
+        .parameters()
+        .iter()
+        .map(|p| (p.parameter_key().unwrap(), p.parameter_value().unwrap()))
+        .collect();
+    assert_eq!(parameters["AllowedModels"], support::ALLOWED_MODELS);
+    assert_eq!(parameters["MemorySize"], "1024");
     let outputs: BTreeMap<&str, &str> = described
         .outputs()
         .iter()

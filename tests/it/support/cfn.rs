@@ -304,6 +304,19 @@ impl Deployment {
         out
     }
 
+    /// Every parameter of the template with its value in this deployment (set, or its
+    /// `Default`), in the template's order.
+    pub fn parameters(&self) -> Vec<(String, String)> {
+        let Some(Value::Mapping(params)) = self.root.get("Parameters") else {
+            return Vec::new();
+        };
+        params
+            .keys()
+            .filter_map(|k| k.as_str())
+            .filter_map(|name| Some((name.to_owned(), self.parameter(name)?)))
+            .collect()
+    }
+
     /// Whether the named condition holds.
     pub fn condition(&self, name: &str) -> bool {
         let node = self.root["Conditions"]

@@ -93,6 +93,8 @@ struct StackRecord {
     description: String,
     /// `(OutputKey, OutputValue, Description)`, in the template's order.
     outputs: Vec<(String, String, String)>,
+    /// `(ParameterKey, ParameterValue)`, in the template's order.
+    parameters: Vec<(String, String)>,
     function: FunctionRecord,
 }
 
@@ -382,6 +384,7 @@ impl Deployed {
             record: StackRecord {
                 id: stack_id(&stack),
                 outputs: outputs(deployment, public_base),
+                parameters: deployment.parameters(),
                 description: deployment
                     .find(&["Description"])
                     .and_then(|d| d.as_str())
@@ -838,13 +841,26 @@ fn describe_stacks(
             )
         })
         .collect();
+    let parameters: String = stack
+        .parameters
+        .iter()
+        .map(|(key, value)| {
+            format!(
+                "          <member>\n            <ParameterKey>{}</ParameterKey>\n            \
+                 <ParameterValue>{}</ParameterValue>\n          </member>\n",
+                xml(key),
+                xml(value)
+            )
+        })
+        .collect();
     // Element names and order as in the action's page ("Stack" data type) and the SDK's
     // deserializer; SAM templates need CAPABILITY_IAM (a generated role) and
     // CAPABILITY_AUTO_EXPAND (the transform).
     let body = format!(
         "<DescribeStacksResponse xmlns=\"{CLOUDFORMATION_XMLNS}\">\n  <DescribeStacksResult>\n    \
          <Stacks>\n      <member>\n        <StackName>{}</StackName>\n        <StackId>{}</StackId>\n        \
-         <Description>{}</Description>\n        <CreationTime>2026-12-01T09:00:00.000Z</CreationTime>\n        \
+         <Description>{}</Description>\n        <Parameters>\n{parameters}        </Parameters>\n        \
+         <CreationTime>2026-12-01T09:00:00.000Z</CreationTime>\n        \
          <LastUpdatedTime>2026-12-01T09:05:00.000Z</LastUpdatedTime>\n        \
          <StackStatus>{}</StackStatus>\n        <DisableRollback>false</DisableRollback>\n        \
          <NotificationARNs/>\n        <Capabilities>\n          <member>CAPABILITY_IAM</member>\n          \

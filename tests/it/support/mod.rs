@@ -1,6 +1,8 @@
 //! The end-to-end test stack: real SeaweedFS, dynalite and `cargo lambda watch` processes plus
 //! wire-exact stand-ins for Bedrock Runtime, Slack and Lambda's async Invoke, and an IAM proxy
-//! in front of dynalite, all on 127.0.0.1.
+//! in front of dynalite, all on 127.0.0.1; and, for `marquee doctor`, the control plane it
+//! reads a deployment through (`control`: CloudFormation, IAM, Lambda's configuration; Bedrock's
+//! model availability and Slack's `auth.test` on their stand-ins), see [`Stack::doctor_env`].
 //!
 //! Integration tests include this tree with `mod support;` and call [`stack()`]. Each
 //! `#[tokio::test]` owns a short-lived runtime, so the servers live on one dedicated background
