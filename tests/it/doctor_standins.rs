@@ -58,13 +58,14 @@ fn bedrock_in(region: &'static str) -> aws_sdk_bedrock::Client {
     client!(aws_sdk_bedrock, "AWS_ENDPOINT_URL_BEDROCK", region)
 }
 
+/// Without `force_path_style`: S3's endpoint rules address an IP-literal endpoint
+/// (`http://127.0.0.1:PORT`) path-style by themselves, so the doctor needs no setting for it.
 fn s3() -> aws_sdk_s3::Client {
     let env = doctor_env();
     let config = aws_sdk_s3::Config::builder()
         .behavior_version(aws_sdk_s3::config::BehaviorVersion::latest())
         .region(aws_sdk_s3::config::Region::new("us-east-1"))
         .endpoint_url(&env["AWS_ENDPOINT_URL_S3"])
-        .force_path_style(true)
         .credentials_provider(aws_sdk_s3::config::Credentials::new(
             &env["AWS_ACCESS_KEY_ID"],
             &env["AWS_SECRET_ACCESS_KEY"],

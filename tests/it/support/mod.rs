@@ -496,8 +496,9 @@ impl Stack {
             ("AWS_ENDPOINT_URL_LAMBDA", self.control.endpoint()),
             ("AWS_ENDPOINT_URL_IAM", self.control.endpoint()),
             ("AWS_ENDPOINT_URL_BEDROCK", self.bedrock.endpoint()),
+            // An IP-literal endpoint is addressed path-style by S3's own endpoint rules
+            // (doctor_standins proves it with aws-sdk-s3), so no setting is needed for it.
             ("AWS_ENDPOINT_URL_S3", self.s3.endpoint()),
-            ("MARQUEE_S3_FORCE_PATH_STYLE", "true".to_owned()),
             ("SLACK_API_URL", format!("{}/api", self.slack.base_url())),
             ("SLACK_BOT_TOKEN", self.slack.bot_token()),
         ];
