@@ -563,6 +563,22 @@ async fn slack_auth_test_names_the_bot_and_its_scopes() {
     stack.slack().api().grant_scope("usergroups:read");
     assert!(!scopes(&after).iter().any(|s| s == "usergroups:read"));
 
+    // A token of its own with a scope missing, for a red test that must not touch the
+    // shared token.
+    let narrow = stack.slack().api().issue_token(&["commands", "chat:write"]);
+    let narrow = call(narrow).await.unwrap();
+    assert_eq!(scopes(&narrow), ["commands", "chat:write"]);
+    let body: serde_json::Value = narrow.json().await.unwrap();
+    assert_eq!(body["ok"], true);
+    assert!(
+        stack
+            .slack()
+            .api()
+            .scopes()
+            .iter()
+            .any(|s| s == "files:write")
+    );
+
     let wrong = call("xoxb-not-the-token".into()).await.unwrap();
     assert_eq!(wrong.status(), 200);
     assert!(wrong.headers().get("x-oauth-scopes").is_none());
