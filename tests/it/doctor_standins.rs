@@ -487,7 +487,38 @@ async fn foundation_model_availability_follows_the_regions_and_access() {
         &RegionAvailability::Available
     );
 
-    // Access taken away (and given back: the stand-in is shared).
+    // Access taken away (and given back: the stand-in is shared), on a model only a variant
+    // stack of its own uses: the shared stack upscales prints conservatively.
+    let creative = stack().doctor_variant_with(|d| d.param("PrintUpscaler", "creative"));
+    assert_eq!(
+        creative
+            .env()
+            .get("MARQUEE_PRINT_UPSCALER")
+            .map(String::as_str),
+        Some("creative")
+    );
+    assert_eq!(
+        stack()
+            .doctor_stack()
+            .env()
+            .get("MARQUEE_PRINT_UPSCALER")
+            .map(String::as_str),
+        Some("conservative")
+    );
+    let creative_model = format!(
+        "arn:aws:bedrock:us-west-2::foundation-model/{}",
+        bedrock::CREATIVE_UPSCALE
+    );
+    let invoke = ["bedrock:InvokeModel"];
+    assert_eq!(
+        simulate(creative.role_arn(), &invoke, &creative_model).await[0].1,
+        "allowed"
+    );
+    let shared_role = stack().doctor_stack().role_arn().to_owned();
+    assert_eq!(
+        simulate(&shared_role, &invoke, &creative_model).await[0].1,
+        "implicitDeny"
+    );
     stack().bedrock().withhold_access(bedrock::CREATIVE_UPSCALE);
     let withheld = availability("us-west-2", bedrock::CREATIVE_UPSCALE).await;
     stack().bedrock().restore_access(bedrock::CREATIVE_UPSCALE);

@@ -444,25 +444,39 @@ impl Stack {
     /// the environment it really runs with. Shared: tests that break something use
     /// [`Stack::doctor_variant`] instead.
     pub fn doctor_stack(&self) -> &Deployed {
-        self.doctor
-            .get_or_init(|| self.control.deploy(self.doctor_deployment("marquee-test")))
+        self.doctor.get_or_init(|| {
+            self.control
+                .deploy(self.doctor_deployment("marquee-test", |d| d))
+        })
     }
 
-    /// The bot-token deployment evaluated under stack name `name`: the same function instance,
-    /// described as CloudFormation would describe the template deployed under that name.
-    fn doctor_deployment(&self, name: &str) -> Deployed {
+    /// The bot-token deployment, changed by `customize` (parameters), evaluated under stack
+    /// name `name`: the same function instance, described as CloudFormation would describe the
+    /// template deployed under that name with those parameters. The environment is the one the
+    /// instance runs with, except that a variable the template sets differently for the
+    /// customized deployment takes the customized value.
+    fn doctor_deployment(
+        &self,
+        name: &str,
+        customize: impl FnOnce(cfn::Deployment) -> cfn::Deployment,
+    ) -> Deployed {
         let watch = self.lambda_with_bot();
-        let env = self
+        let running = self
             .bot
             .env
             .get()
             .expect("the bot instance records its environment when it starts");
-        Deployed::from_template(
-            &deployment(self.s3.bucket()).stack_name(name),
-            FUNCTION,
-            &watch.http_base(),
-            env,
-        )
+        let base = deployment(self.s3.bucket()).stack_name(name);
+        let custom = customize(deployment(self.s3.bucket())).stack_name(name);
+        let (before, after) = (base.function_env(FUNCTION), custom.function_env(FUNCTION));
+        let env: Vec<(String, String)> = running
+            .iter()
+            .map(|(k, v)| match after.get(k) {
+                Some(changed) if before.get(k) != Some(changed) => (k.clone(), changed.clone()),
+                _ => (k.clone(), v.clone()),
+            })
+            .collect();
+        Deployed::from_template(&custom, FUNCTION, &watch.http_base(), &env)
     }
 
     /// The stack name to pass to `marquee doctor --stack`.
@@ -475,8 +489,21 @@ impl Stack {
     /// one piece of it with the [`Deployed`] knobs; nothing it changes
     /// reaches other tests. Pass its `stack_name()` to `--stack`.
     pub fn doctor_variant(&self) -> Deployed {
+        self.doctor_variant_with(|d| d)
+    }
+
+    /// Like [`Stack::doctor_variant`], for the deployment with other parameters (e.g.
+    /// `|d| d.param("PrintUpscaler", "creative")`): outputs, role and configuration follow the
+    /// template for those parameters, and so do the environment variables the template sets
+    /// from them. A red test that must change something global (Bedrock's model access) can
+    /// so pick a model no other stack uses.
+    pub fn doctor_variant_with(
+        &self,
+        customize: impl FnOnce(cfn::Deployment) -> cfn::Deployment,
+    ) -> Deployed {
         let name = format!("marquee-doc-{}", random_token(6).to_lowercase());
-        self.control.deploy(self.doctor_deployment(&name))
+        self.control
+            .deploy(self.doctor_deployment(&name, customize))
     }
 
     /// The environment to run `marquee doctor` in against the local stack (the bot-token
