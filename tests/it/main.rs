@@ -7,8 +7,9 @@
 //!   requests), `lambda_handler` (API Gateway v2, job and failed-job SQS events through the
 //!   Lambda handler), `slack_standin` (the Slack stand-in proves itself against Slack's
 //!   documented behaviour).
-//! - On the local stack (`support`, started on first use): `e2e`, `faults`, `review`, and
-//!   `state_stack` (the state table and the IAM proxy the function reaches it through).
+//! - On the local stack (`support`, started on first use): `e2e`, `faults`, `review`,
+//!   `state_stack` (the state table and the IAM proxy the function reaches it through), and
+//!   `doctor_standins` (the control-plane answers `marquee doctor` reads, through the real SDKs).
 //!
 //! Run one module with a filter: `cargo test --test it e2e::`.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
@@ -17,6 +18,7 @@ mod support;
 
 mod architecture;
 mod deploy;
+mod doctor_standins;
 mod e2e;
 mod faults;
 mod front_door;

@@ -170,6 +170,7 @@ impl Deployment {
             ("AWS::Region", "us-east-1".to_owned()),
             ("AWS::AccountId", "123456789012".to_owned()),
             ("AWS::StackName", "marquee-test".to_owned()),
+            ("AWS::URLSuffix", "amazonaws.com".to_owned()),
         ]);
         Deployment {
             root,
@@ -188,6 +189,19 @@ impl Deployment {
         );
         self.params.insert(name.to_owned(), value.to_owned());
         self
+    }
+
+    /// Names the stack (`AWS::StackName`; `marquee-test` unless set).
+    pub fn stack_name(mut self, name: &str) -> Self {
+        self.pseudo.insert("AWS::StackName", name.to_owned());
+        self
+    }
+
+    /// The value of a pseudo parameter (`AWS::StackName`, `AWS::Region`, ...).
+    pub fn pseudo(&self, name: &str) -> &str {
+        self.pseudo
+            .get(name)
+            .unwrap_or_else(|| panic!("no pseudo parameter {name}"))
     }
 
     /// Names the S3 bucket resource `logical_id` as CloudFormation would have created it.
@@ -290,6 +304,19 @@ impl Deployment {
         out
     }
 
+    /// Every parameter of the template with its value in this deployment (set, or its
+    /// `Default`), in the template's order.
+    pub fn parameters(&self) -> Vec<(String, String)> {
+        let Some(Value::Mapping(params)) = self.root.get("Parameters") else {
+            return Vec::new();
+        };
+        params
+            .keys()
+            .filter_map(|k| k.as_str())
+            .filter_map(|name| Some((name.to_owned(), self.parameter(name)?)))
+            .collect()
+    }
+
     /// Whether the named condition holds.
     pub fn condition(&self, name: &str) -> bool {
         let node = self.root["Conditions"]
@@ -325,10 +352,11 @@ impl Deployment {
             return Evaluated::Str(v);
         }
         if self.root["Resources"].get(name).is_some() {
+            if let Some(v) = self.refs.get(name) {
+                return Evaluated::Str(v.clone());
+            }
             return Evaluated::Str(
-                self.refs
-                    .get(name)
-                    .cloned()
+                self.typed_reference(name)
                     .unwrap_or_else(|| format!("{name}-ref")),
             );
         }
@@ -343,6 +371,36 @@ impl Deployment {
             return Evaluated::Str(v);
         }
         panic!("Fn::GetAtt {target} has no value in this deployment")
+    }
+
+    /// `Ref` of a resource whose type says what `Ref` returns (each type's "Return values"
+    /// section in the CloudFormation template reference): a queue's URL
+    /// (`AWS::SQS::Queue`), a secret's ARN (`AWS::SecretsManager::Secret`: its `Name` plus the
+    /// hyphen and six random characters Secrets Manager appends, fixed here as `-a1B2c3` so
+    /// tests can name it), a dashboard's name (`AWS::CloudWatch::Dashboard`, its
+    /// `DashboardName`), a log group's name (`AWS::Logs::LogGroup`, its `LogGroupName`) and a function's name (`AWS::Serverless::Function` and
+    /// `AWS::Lambda::Function`, its `FunctionName`). `None` for other types, or when the name
+    /// property is absent (CloudFormation would make one up).
+    fn typed_reference(&self, logical_id: &str) -> Option<String> {
+        let resource = self.root["Resources"].get(logical_id)?;
+        let named = |property: &str| -> Option<String> {
+            let node = resource.get("Properties")?.get(property)?;
+            Some(self.eval(node).as_str().to_owned())
+        };
+        let (region, account) = (&self.pseudo["AWS::Region"], &self.pseudo["AWS::AccountId"]);
+        match resource.get("Type")?.as_str()? {
+            "AWS::SQS::Queue" => self.queue_attribute(&format!("{logical_id}.QueueUrl")),
+            "AWS::SecretsManager::Secret" => named("Name").map(|name| {
+                format!(
+                    "arn:{}:secretsmanager:{region}:{account}:secret:{name}-a1B2c3",
+                    self.pseudo["AWS::Partition"]
+                )
+            }),
+            "AWS::CloudWatch::Dashboard" => named("DashboardName"),
+            "AWS::Logs::LogGroup" => named("LogGroupName"),
+            "AWS::Serverless::Function" | "AWS::Lambda::Function" => named("FunctionName"),
+            _ => None,
+        }
     }
 
     /// `Fn::GetAtt` of an `AWS::SQS::Queue` of the template, named as CloudFormation names a

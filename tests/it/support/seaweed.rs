@@ -134,6 +134,86 @@ pub fn write_gap_policy(
     (!deny.is_empty()).then(|| serde_json::json!({"Version": "2012-10-17", "Statement": deny}))
 }
 
+/// The S3 API's lifecycle rules for an `AWS::S3::Bucket` `LifecycleConfiguration` (evaluated),
+/// mapped as the CloudFormation template reference's `AWS::S3::Bucket Rule` describes its
+/// properties: `Id` is the rule's `ID`, `Prefix` its filter's prefix (no `Prefix`: the whole
+/// bucket), `ExpirationInDays` its `Expiration.Days`, and `AbortIncompleteMultipartUpload`
+/// passes through. Panics on any other rule property, so a template change is looked at
+/// rather than silently dropped.
+pub fn lifecycle_rules(config: &super::cfn::Evaluated) -> Vec<aws_sdk_s3::types::LifecycleRule> {
+    use aws_sdk_s3::types::{
+        AbortIncompleteMultipartUpload, ExpirationStatus, LifecycleExpiration, LifecycleRule,
+        LifecycleRuleFilter,
+    };
+    let days = |v: &super::cfn::Evaluated| -> i32 {
+        v.as_str()
+            .parse()
+            .unwrap_or_else(|e| panic!("lifecycle days {v:?}: {e}"))
+    };
+    config
+        .at(&["Rules"])
+        .as_list()
+        .iter()
+        .map(|rule| {
+            for key in rule.as_map().keys() {
+                assert!(
+                    matches!(
+                        key.as_str(),
+                        "Id" | "Status"
+                            | "Prefix"
+                            | "ExpirationInDays"
+                            | "AbortIncompleteMultipartUpload"
+                    ),
+                    "lifecycle rule property {key} is not mapped in tests/it/support/seaweed.rs"
+                );
+            }
+            let prefix = rule.find(&["Prefix"]).map(|p| p.as_str().to_owned());
+            let mut built = LifecycleRule::builder()
+                .set_id(rule.find(&["Id"]).map(|v| v.as_str().to_owned()))
+                .status(ExpirationStatus::from(rule.at(&["Status"]).as_str()))
+                .filter(
+                    LifecycleRuleFilter::builder()
+                        .prefix(prefix.unwrap_or_default())
+                        .build(),
+                );
+            if let Some(expiry) = rule.find(&["ExpirationInDays"]) {
+                built = built.expiration(LifecycleExpiration::builder().days(days(expiry)).build());
+            }
+            if let Some(abort) =
+                rule.find(&["AbortIncompleteMultipartUpload", "DaysAfterInitiation"])
+            {
+                built = built.abort_incomplete_multipart_upload(
+                    AbortIncompleteMultipartUpload::builder()
+                        .days_after_initiation(days(abort))
+                        .build(),
+                );
+            }
+            built
+                .build()
+                .unwrap_or_else(|e| panic!("lifecycle rule {rule:?}: {e}"))
+        })
+        .collect()
+}
+
+/// The S3 API's public access block for an `AWS::S3::Bucket` `PublicAccessBlockConfiguration`
+/// (the same four booleans under the same names).
+pub fn public_access_block(
+    config: &super::cfn::Evaluated,
+) -> aws_sdk_s3::types::PublicAccessBlockConfiguration {
+    let flag = |key: &str| match config.find(&[key]) {
+        Some(super::cfn::Evaluated::Bool(b)) => Some(*b),
+        Some(super::cfn::Evaluated::Str(s)) => Some(s == "true"),
+        None => None,
+        Some(other) => panic!("{key} is not a boolean: {other:?}"),
+    };
+    aws_sdk_s3::types::PublicAccessBlockConfiguration::builder()
+        .set_block_public_acls(flag("BlockPublicAcls"))
+        .set_ignore_public_acls(flag("IgnorePublicAcls"))
+        .set_block_public_policy(flag("BlockPublicPolicy"))
+        .set_restrict_public_buckets(flag("RestrictPublicBuckets"))
+        .build()
+}
+
 /// One S3 identity's credentials.
 #[derive(Clone, Debug)]
 pub struct Credentials {
@@ -282,6 +362,75 @@ impl Seaweed {
                         ),
                     )
                 })
+        })
+    }
+
+    /// The harness's admin credentials (every action on every bucket): what `marquee doctor`
+    /// reads the bucket's configuration with.
+    pub fn admin_credentials(&self) -> &Credentials {
+        &self.admin
+    }
+
+    /// Applies the bucket configuration CloudFormation applies when it creates an
+    /// `AWS::S3::Bucket` with these (evaluated) `Properties`, as far as SeaweedFS supports it
+    /// (measured in SEAWEED-NOTES.md): `LifecycleConfiguration` through
+    /// PutBucketLifecycleConfiguration, and `PublicAccessBlockConfiguration` through
+    /// PutPublicAccessBlock, which SeaweedFS 4.x answers with 501 NotImplemented; that answer is
+    /// tolerated (and reported) so that a release that implements it gets the configuration.
+    /// The bucket policy is left alone: the template's TLS-only Deny would lock every caller
+    /// out of a plain-HTTP SeaweedFS (SEAWEED-NOTES.md).
+    pub fn apply_bucket_properties(&self, properties: &super::cfn::Evaluated) -> Result<(), Error> {
+        let client = self.client();
+        let bucket = self.bucket.clone();
+        let rules = properties
+            .find(&["LifecycleConfiguration"])
+            .map(lifecycle_rules)
+            .unwrap_or_default();
+        let block = properties
+            .find(&["PublicAccessBlockConfiguration"])
+            .map(public_access_block);
+        let failed = |what: &str, e: String| Error::io(what, std::io::Error::other(e));
+        super::block_on(async move {
+            if !rules.is_empty() {
+                let config = aws_sdk_s3::types::BucketLifecycleConfiguration::builder()
+                    .set_rules(Some(rules))
+                    .build()
+                    .map_err(|e| failed("build the lifecycle configuration", e.to_string()))?;
+                client
+                    .put_bucket_lifecycle_configuration()
+                    .bucket(&bucket)
+                    .lifecycle_configuration(config)
+                    .send()
+                    .await
+                    .map_err(|e| {
+                        failed(
+                            "put the template's lifecycle configuration on SeaweedFS",
+                            aws_sdk_s3::error::DisplayErrorContext(&e).to_string(),
+                        )
+                    })?;
+            }
+            if let Some(block) = block {
+                match client
+                    .put_public_access_block()
+                    .bucket(&bucket)
+                    .public_access_block_configuration(block)
+                    .send()
+                    .await
+                {
+                    Ok(_) => {}
+                    Err(e) if e.code() == Some("NotImplemented") => eprintln!(
+                        "[support] SeaweedFS does not implement PutPublicAccessBlock (501 \
+                         NotImplemented); the bucket has no public access block"
+                    ),
+                    Err(e) => {
+                        return Err(failed(
+                            "put the template's public access block on SeaweedFS",
+                            aws_sdk_s3::error::DisplayErrorContext(&e).to_string(),
+                        ));
+                    }
+                }
+            }
+            Ok(())
         })
     }
 
