@@ -1020,6 +1020,8 @@ struct Needs {
     title: &'static str,
     what: String,
     pairs: Vec<(String, Vec<String>)>,
+    /// Why there is nothing to check, when `pairs` is empty.
+    absent: &'static str,
 }
 
 async fn permissions(
@@ -1047,6 +1049,7 @@ async fn permissions(
         (&partition, &region, &account),
     ) {
         if needs.pairs.is_empty() {
+            report.skip(needs.id, needs.title, needs.absent);
             continue;
         }
         let mut denied = Vec::new();
@@ -1122,6 +1125,7 @@ fn needed(
         id: "iam.invoke",
         title: "Role may start jobs",
         what: "lambda:InvokeFunction on the worker".into(),
+        absent: "",
         pairs: vec![(worker, vec!["lambda:InvokeFunction".into()])],
     };
 
@@ -1161,6 +1165,7 @@ fn needed(
             models.len()
         ),
         pairs: models,
+        absent: "only the offline generator is allowed",
     };
 
     let mut storage = Vec::new();
@@ -1184,6 +1189,7 @@ fn needed(
             crate::store::KEY_PREFIXES.join(" ")
         ),
         pairs: storage,
+        absent: "posters are not kept in S3 by this configuration",
     };
 
     let mut state = Vec::new();
@@ -1199,6 +1205,7 @@ fn needed(
     let state = Needs {
         id: "iam.state",
         title: "Role may keep state",
+        absent: "state is not kept in DynamoDB by this configuration",
         what: format!(
             "{} item operations on {}",
             crate::state::dynamo::IAM_ACTIONS.len(),
@@ -1217,6 +1224,7 @@ fn needed(
     let secrets = Needs {
         id: "iam.secrets",
         title: "Role may read its secrets",
+        absent: "no secret is read from Secrets Manager (values are set in the function's environment)",
         what: format!(
             "secretsmanager:GetSecretValue on {} secret(s)",
             secret_arns.len()
@@ -1231,6 +1239,7 @@ fn needed(
         id: "iam.failed_jobs",
         title: "Role may report failed jobs",
         what: "send to and read the on-failure queue".into(),
+        absent: "no on-failure queue to check (see Async invocations)",
         pairs: destination
             .filter(|d| d.starts_with("arn:") && d.contains(":sqs:"))
             .map(|queue| {

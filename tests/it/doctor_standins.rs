@@ -3,7 +3,7 @@
 //! each answers in the shape its service documents, from `template.yaml` evaluated for the test
 //! deployment, and each knob breaks exactly one thing of a stack copy without touching the
 //! shared one. Also a record of what SeaweedFS answers to the bucket calls the doctor makes
-//! (SEAWEED-NOTES.md).
+//! (tests/it/support/SEAWEED-NOTES.md).
 //!
 //! Run with `cargo test --test it doctor_standins`.
 
@@ -621,7 +621,7 @@ async fn slack_auth_test_names_the_bot_and_its_scopes() {
 }
 
 /// What SeaweedFS answers to the doctor's bucket calls, with the admin keys of `doctor_env`
-/// (SEAWEED-NOTES.md): the lifecycle rules the stack applied from the template, no public
+/// (tests/it/support/SEAWEED-NOTES.md): the lifecycle rules the stack applied from the template, no public
 /// access block (501 NotImplemented), the bucket policy, and a refused anonymous read.
 #[tokio::test]
 async fn seaweed_answers_the_bucket_calls_doctor_makes() {

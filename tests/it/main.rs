@@ -8,7 +8,8 @@
 //!   Lambda handler), `slack_standin` (the Slack stand-in proves itself against Slack's
 //!   documented behaviour).
 //! - On the local stack (`support`, started on first use): `e2e`, `faults`, `review`,
-//!   `state_stack` (the state table and the IAM proxy the function reaches it through), and
+//!   `state_stack` (the state table and the IAM proxy the function reaches it through),
+//!   `doctor` (`marquee doctor` green on the local stack, red with each piece broken) and
 //!   `doctor_standins` (the control-plane answers `marquee doctor` reads, through the real SDKs).
 //!
 //! Run one module with a filter: `cargo test --test it e2e::`.
@@ -18,6 +19,7 @@ mod support;
 
 mod architecture;
 mod deploy;
+mod doctor;
 mod doctor_standins;
 mod e2e;
 mod faults;

@@ -373,12 +373,12 @@ impl Seaweed {
 
     /// Applies the bucket configuration CloudFormation applies when it creates an
     /// `AWS::S3::Bucket` with these (evaluated) `Properties`, as far as SeaweedFS supports it
-    /// (measured in SEAWEED-NOTES.md): `LifecycleConfiguration` through
+    /// (measured in tests/it/support/SEAWEED-NOTES.md): `LifecycleConfiguration` through
     /// PutBucketLifecycleConfiguration, and `PublicAccessBlockConfiguration` through
     /// PutPublicAccessBlock, which SeaweedFS 4.x answers with 501 NotImplemented; that answer is
     /// tolerated (and reported) so that a release that implements it gets the configuration.
     /// The bucket policy is left alone: the template's TLS-only Deny would lock every caller
-    /// out of a plain-HTTP SeaweedFS (SEAWEED-NOTES.md).
+    /// out of a plain-HTTP SeaweedFS (tests/it/support/SEAWEED-NOTES.md).
     pub fn apply_bucket_properties(&self, properties: &super::cfn::Evaluated) -> Result<(), Error> {
         let client = self.client();
         let bucket = self.bucket.clone();
