@@ -321,6 +321,7 @@ fn balanced_breaks(
     n: usize,
     lines: usize,
     no_orphan: bool,
+    may_start: &dyn Fn(usize) -> bool,
 ) -> Option<Vec<usize>> {
     if lines == 0 || lines > n {
         return None;
@@ -340,6 +341,9 @@ fn balanced_breaks(
                 if n - j < k - 1 {
                     break;
                 }
+                if !may_start(j) {
+                    continue;
+                }
                 let c = width(i, j).max(cost[k - 1][j]);
                 if c < cost[k][i] {
                     cost[k][i] = c;
@@ -358,6 +362,20 @@ fn balanced_breaks(
         starts.push(i);
     }
     Some(starts)
+}
+
+/// Whether a billing block's line may start at word `j`: after a separator (`,` `;` `·` `•`
+/// `/` `|`), or where a name ends and the next credit's small words begin ("… Jane Doe |
+/// written by …"). Between two words of a name, or inside "written by", it may not.
+fn credit_starts(words: &[Word], j: usize) -> bool {
+    let (Some(prev), Some(word)) = (j.checked_sub(1).and_then(|p| words.get(p)), words.get(j))
+    else {
+        return true;
+    };
+    let separated = prev.text.ends_with([',', ';', '·', '•', '/', '|'])
+        || ["·", "•", "/", "|"].contains(&word.text.as_str());
+    let name_ends = prev.scale == 1.0 && word.scale < 1.0;
+    separated || name_ends
 }
 
 fn split_lines(words: &[Word], starts: &[usize]) -> Vec<Vec<Word>> {
@@ -489,18 +507,30 @@ fn fit(text: &str, spec: &Spec, max_w: f32, max_h: f32) -> Option<Block> {
             .min(spec.max_size)
     };
 
-    let mut best: Option<(Vec<Vec<Word>>, f32)> = None;
-    for count in 1..=spec.max_lines.min(n) {
-        let starts = balanced_breaks(&width, n, count, n >= 3 && count >= 2)
-            .or_else(|| balanced_breaks(&width, n, count, false));
-        let Some(starts) = starts else { continue };
-        let lines = split_lines(&words, &starts);
-        let s = size_for(&lines);
-        // Another line must buy clearly larger type to be worth the extra break.
-        if best.as_ref().is_none_or(|(_, b)| s > b * 1.12) {
-            best = Some((lines, s));
+    let best_with = |may_start: &dyn Fn(usize) -> bool| {
+        let mut best: Option<(Vec<Vec<Word>>, f32)> = None;
+        for count in 1..=spec.max_lines.min(n) {
+            let starts = balanced_breaks(&width, n, count, n >= 3 && count >= 2, may_start)
+                .or_else(|| balanced_breaks(&width, n, count, false, may_start));
+            let Some(starts) = starts else { continue };
+            let lines = split_lines(&words, &starts);
+            let s = size_for(&lines);
+            // Another line must buy clearly larger type to be worth the extra break.
+            if best.as_ref().is_none_or(|(_, b)| s > b * 1.12) {
+                best = Some((lines, s));
+            }
         }
-    }
+        best
+    };
+    // A billing block breaks only between credits, never inside a name; only when that cannot
+    // be set at a readable size may a name break, rather than be cut.
+    let between_credits = |j: usize| !spec.billing || credit_starts(&words, j);
+    let best = match best_with(&between_credits) {
+        Some(kept) if kept.1 >= spec.min_size => Some(kept),
+        kept => best_with(&|_| true)
+            .filter(|any| any.1 >= spec.min_size)
+            .or(kept),
+    };
     let (mut lines, mut size) = best?;
     if size < spec.min_size || lines.iter().map(Vec::len).sum::<usize>() < n {
         // Too much text for the zone even at the smallest readable size: fill lines at that
@@ -906,6 +936,62 @@ mod tests {
         let sizes: Vec<f32> = g.iter().map(|g| g.size).collect();
         let max = sizes.iter().copied().fold(0.0, f32::max);
         assert!(sizes[0] < max * 0.7, "{sizes:?}");
+    }
+
+    /// "… Elliot" on one line and "Page, Tom Hardy …" on the next reads as two other people;
+    /// "… music" / "by …" strands a credit. A billing block's lines end where a credit ends.
+    #[test]
+    fn billing_blocks_break_between_credits_never_inside_a_name() {
+        let cases: [(&str, &[&str]); 2] = [
+            (
+                "starring Leonardo DiCaprio, Joseph Gordon-Levitt, Elliot Page, Tom Hardy, Ken \
+                 Watanabe directed by Christopher Nolan",
+                &[
+                    "leonardo dicaprio",
+                    "joseph gordon-levitt",
+                    "elliot page",
+                    "tom hardy",
+                    "ken watanabe",
+                    "directed by christopher nolan",
+                ],
+            ),
+            (
+                "directed by Jean-Pierre Jeunet written by Guillaume Laurant music by Yann \
+                 Tiersen starring Audrey Tautou, Mathieu Kassovitz",
+                &[
+                    "directed by jean-pierre jeunet",
+                    "written by guillaume laurant",
+                    "music by yann tiersen",
+                    "audrey tautou",
+                    "mathieu kassovitz",
+                ],
+            ),
+        ];
+        let mut broken = 0;
+        for (billing, credits) in cases {
+            for style in Style::ALL {
+                for (w, h) in [(1024, 1536), (864, 1536), (1536, 864), (768, 1344)] {
+                    let l = layout(w, h, &text("Engines", "", billing), Typography::of(style));
+                    let lines: Vec<String> = l
+                        .boxes
+                        .iter()
+                        .filter(|b| b.role == Role::Credits)
+                        .map(|b| b.text.to_lowercase())
+                        .collect();
+                    broken += usize::from(lines.len() >= 2);
+                    for credit in credits {
+                        assert!(
+                            lines.iter().any(|l| l.contains(credit)),
+                            "{style:?} {w}x{h}: {credit:?} broken across {lines:?}"
+                        );
+                    }
+                }
+            }
+        }
+        assert!(
+            broken >= 8,
+            "too few blocks needed a break to prove anything: {broken}"
+        );
     }
 
     #[test]
