@@ -75,7 +75,18 @@ pub(super) async fn run(options: &Options) -> Report {
         .unwrap_or_else(|| "(no region)".into());
     let mut report = Report::new(&options.stack, &region);
 
-    let Some(outputs) = stack(&sdk, options, &mut report).await else {
+    let outputs = if sdk.region().is_none() {
+        report.fail(
+            "stack",
+            "Stack",
+            "no AWS region is configured",
+            "pass --region with the region you deployed to, or set AWS_REGION",
+        );
+        None
+    } else {
+        stack(&sdk, options, &mut report).await
+    };
+    let Some(outputs) = outputs else {
         for (id, title) in [
             ("function", "Function configuration"),
             ("iam", "Role permissions"),
