@@ -66,7 +66,7 @@ pub fn render(base_url: &str) -> Result<String, ManifestError> {
 
 /// The bot scopes a manifest asks for (the `bot:` list under `oauth_config.scopes`), read as
 /// lines: the manifest is YAML written by us, and this is all that is needed of it.
-pub(crate) fn bot_scopes(manifest: &str) -> Vec<String> {
+pub fn bot_scopes(manifest: &str) -> Vec<String> {
     let mut scopes = Vec::new();
     let mut in_bot = false;
     for line in manifest.lines() {

@@ -43,25 +43,12 @@ use super::slack::{
 };
 
 /// The bot scopes `manifest/manifest.yaml` asks for: what an installed token is granted, no
-/// more. (The file is read as lines: the `bot:` list under `oauth_config.scopes`.)
+/// more (read from the file by the same reader `marquee doctor` compares granted scopes with).
 fn manifest_bot_scopes() -> Vec<String> {
     let path = super::crate_root().join("manifest/manifest.yaml");
     let text = std::fs::read_to_string(&path)
         .unwrap_or_else(|e| panic!("reading {}: {e}", path.display()));
-    let mut scopes = Vec::new();
-    let mut in_bot = false;
-    for line in text.lines() {
-        let trimmed = line.trim();
-        if trimmed == "bot:" {
-            in_bot = true;
-        } else if in_bot {
-            match trimmed.strip_prefix("- ") {
-                Some(scope) => scopes.push(scope.trim().to_string()),
-                None if trimmed.is_empty() => {}
-                None => break,
-            }
-        }
-    }
+    let scopes = marquee::slack::manifest::bot_scopes(&text);
     assert!(
         !scopes.is_empty(),
         "no bot scopes found in {}",
