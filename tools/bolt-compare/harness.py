@@ -252,6 +252,9 @@ def main():
     parser.add_argument("--warm", type=int, default=50, help="warm acks after each cold start")
     parser.add_argument("--json", help="also write the raw timings here")
     parser.add_argument("--only", choices=["marquee", "bolt"], help="measure one function (a smoke test)")
+    parser.add_argument("--baseline", metavar="PATH",
+                        help="a second marquee-lambda binary (say, an earlier build), measured as "
+                             "'baseline' in the same rounds, alternating, with its ratios to marquee")
     args = parser.parse_args()
 
     data_dir = tempfile.mkdtemp(prefix="bolt-compare-")
@@ -271,8 +274,13 @@ def main():
                  dict(base, LAMBDA_TASK_ROOT=HERE, PYTHONPATH=HERE, PYTHONDONTWRITEBYTECODE="1",
                       _HANDLER="bolt_app.handler"), HERE),
     }
+    if args.baseline:
+        # Run first in each round, so neither build always follows the Python process.
+        functions = {"baseline": ([os.path.abspath(args.baseline)], functions["marquee"][1], None),
+                     **functions}
     if args.only:
-        functions = {args.only: functions[args.only]}
+        functions = {n: f for n, f in functions.items() if n == args.only or
+                     (args.only == "marquee" and n == "baseline")}
     results = {name: {"cold": [], "ack": [], "rss": []} for name in functions}
     for r in range(args.rounds):
         for name, (command, env, cwd) in functions.items():
@@ -285,20 +293,25 @@ def main():
             f"{n} cold {results[n]['cold'][-1] * 1000:.0f} ms" for n in functions), file=sys.stderr, flush=True)
 
     ms = lambda s: f"{s * 1000:.1f} ms"
-    rows = []
+    rows = {}
     for name, res in results.items():
-        rows.append((name, statistics.median(res["cold"]), pct(res["cold"], 95), min(res["cold"]),
-                     statistics.median(res["ack"]), pct(res["ack"], 99),
-                     max(res["rss"]) / 1024 if res["rss"] else float("nan")))
+        rows[name] = (statistics.median(res["cold"]), pct(res["cold"], 90), pct(res["cold"], 95),
+                      min(res["cold"]), statistics.median(res["ack"]), pct(res["ack"], 99),
+                      max(res["rss"]) / 1024 if res["rss"] else float("nan"))
     print(f"\n{args.rounds} cold starts and {args.rounds * args.warm} warm acks per function, alternating")
-    print(f"{'function':10} {'cold median':>12} {'cold p95':>10} {'cold min':>10} {'ack median':>11} {'ack p99':>10} {'peak RSS':>9}")
-    for name, cm, c95, cmin, am, a99, rss in rows:
-        print(f"{name:10} {ms(cm):>12} {ms(c95):>10} {ms(cmin):>10} {ms(am):>11} {ms(a99):>10} {rss:>6.1f} MB")
-    if len(rows) < 2:
-        return
-    (_, rcm, rc95, _, ram, ra99, rrss), (_, bcm, bc95, _, bam, ba99, brss) = rows
-    print(f"bolt / marquee: cold median ×{bcm / rcm:.1f}, cold p95 ×{bc95 / rc95:.1f}, "
-          f"ack median ×{bam / ram:.1f}, ack p99 ×{ba99 / ra99:.1f}, peak RSS ×{brss / rrss:.1f}")
+    print(f"{'function':10} {'cold median':>12} {'cold p90':>10} {'cold p95':>10} {'cold min':>10} "
+          f"{'ack median':>11} {'ack p99':>10} {'peak RSS':>9}")
+    for name, (cm, c90, c95, cmin, am, a99, rss) in rows.items():
+        print(f"{name:10} {ms(cm):>12} {ms(c90):>10} {ms(c95):>10} {ms(cmin):>10} {ms(am):>11} "
+              f"{ms(a99):>10} {rss:>6.1f} MB")
+    for other in ("bolt", "baseline"):
+        if other in rows and "marquee" in rows:
+            (bcm, bc90, bc95, _, bam, ba99, brss), (rcm, rc90, rc95, _, ram, ra99, rrss) = \
+                rows[other], rows["marquee"]
+            d = 1 if other == "bolt" else 2  # a baseline's ratios are near 1
+            print(f"{other} / marquee: cold median ×{bcm / rcm:.{d}f}, cold p90 ×{bc90 / rc90:.{d}f}, "
+                  f"cold p95 ×{bc95 / rc95:.{d}f}, ack median ×{bam / ram:.{d}f}, "
+                  f"ack p99 ×{ba99 / ra99:.{d}f}, peak RSS ×{brss / rrss:.{d}f}")
     if args.json:
         with open(args.json, "w") as f:
             json.dump(results, f)
