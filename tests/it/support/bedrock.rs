@@ -356,21 +356,8 @@ fn availability_answer(
             "Missing Authentication Token".into(),
         ));
     }
-    let Some((key, region)) = credential_scope(headers) else {
-        return Err((
-            StatusCode::FORBIDDEN,
-            "InvalidSignatureException",
-            "the Authorization header has no credential scope".into(),
-        ));
-    };
     let guard = lock(inner);
-    let Some(statements) = guard.principals.get(&key) else {
-        return Err((
-            StatusCode::FORBIDDEN,
-            "UnrecognizedClientException",
-            "The security token included in the request is invalid.".into(),
-        ));
-    };
+    let (key, region, statements) = caller(&guard, headers)?;
     let arn = format!("arn:aws:bedrock:{region}::foundation-model/{model_id}");
     let action = "bedrock:GetFoundationModelAvailability";
     if !super::cfn::allows(statements, action, &arn) {
@@ -729,13 +716,14 @@ fn credential_scope(headers: &HeaderMap) -> Option<(String, String)> {
     Some((key, region))
 }
 
-/// IAM's part: the caller must be a known key whose statements allow `bedrock:InvokeModel` on
-/// the model's ARN in the region called. The wording is IAM's for an identity-based denial.
-fn authorize(
-    inner: &Mutex<Inner>,
-    headers: &HeaderMap,
-    model_id: &str,
-) -> Result<(), (StatusCode, &'static str, String)> {
+/// A refusal as AWS words it: status, error code, message.
+type Refusal = (StatusCode, &'static str, String);
+/// The caller's access key, the region called, and the key's statements.
+type Caller<'a> = (String, String, &'a [super::cfn::Statement]);
+
+/// Who is calling, as AWS tells: the access key and region of the request's credential scope
+/// (refused without one), and that key's statements (refused when AWS does not know the key).
+fn caller<'a>(inner: &'a Inner, headers: &HeaderMap) -> Result<Caller<'a>, Refusal> {
     let Some((key, region)) = credential_scope(headers) else {
         return Err((
             StatusCode::FORBIDDEN,
@@ -743,14 +731,25 @@ fn authorize(
             "the Authorization header has no credential scope".into(),
         ));
     };
-    let guard = lock(inner);
-    let Some(statements) = guard.principals.get(&key) else {
+    let Some(statements) = inner.principals.get(&key) else {
         return Err((
             StatusCode::FORBIDDEN,
             "UnrecognizedClientException",
             "The security token included in the request is invalid.".into(),
         ));
     };
+    Ok((key, region, statements))
+}
+
+/// IAM's part: the caller must be a known key whose statements allow `bedrock:InvokeModel` on
+/// the model's ARN in the region called. The wording is IAM's for an identity-based denial.
+fn authorize(
+    inner: &Mutex<Inner>,
+    headers: &HeaderMap,
+    model_id: &str,
+) -> Result<(), (StatusCode, &'static str, String)> {
+    let guard = lock(inner);
+    let (key, region, statements) = caller(&guard, headers)?;
     // A cross-region inference profile needs the profile in the region called and the model
     // in every region it may route to (Bedrock user guide, "Prerequisites for inference
     // profiles"); the first ARN refused is the one named.
