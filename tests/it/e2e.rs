@@ -11,19 +11,25 @@ use std::time::Duration;
 use crate::support;
 use crate::support::bedrock::Fault;
 use crate::support::client::{
-    Answer, DELIVERY, image_url, lambda_base, post_signed_with, slash, wait_messages,
+    Answer, DELIVERY, get_link, image_url, lambda_base, post_signed_with, slash, wait_messages,
 };
 use crate::support::{slack, stack};
 use serde_json::Value;
 
+/// GETs a poster link the function serves (through [`get_link`], which rides out
+/// `cargo lambda watch`'s own one-off 500s and nothing else) and gives its status and, when
+/// the body is an image, its size.
 async fn png_size(url: &str) -> (u16, Option<(u32, u32)>) {
-    let res = reqwest::get(url).await.unwrap();
-    let status = res.status().as_u16();
-    let bytes = res.bytes().await.unwrap();
+    let (status, _, bytes) = get_link(&reqwest::Client::new(), url).await;
     let size = marquee::model::image::decode_image(&bytes)
         .ok()
         .map(|p| (p.width(), p.height()));
     (status, size)
+}
+
+/// The status a link the function serves answers with.
+async fn link_status(url: &str) -> u16 {
+    get_link(&reqwest::Client::new(), url).await.0
 }
 
 /// Changes one hex digit of a poster link's signature.
@@ -86,12 +92,9 @@ async fn a_slash_command_becomes_a_poster_in_the_channel() {
     );
     assert!(!link.contains("X-Amz"), "{link}");
     assert_eq!(png_size(&link).await, (200, Some((832, 1216))));
-    assert_eq!(
-        reqwest::get(tamper(&link)).await.unwrap().status().as_u16(),
-        403
-    );
+    assert_eq!(link_status(&tamper(&link)).await, 403);
     let unsigned = link.split('?').next().unwrap();
-    assert_eq!(reqwest::get(unsigned).await.unwrap().status().as_u16(), 403);
+    assert_eq!(link_status(unsigned).await, 403);
 
     // The function's own timings, for BENCHMARKS.md's "overhead beyond the model" figure.
     for line in stack().lambda().log_tail(200_000).lines() {
@@ -177,12 +180,8 @@ async fn the_rest_door_answers_with_a_signed_link() {
         status_url,
         format!("{base}/v1/posters/{}", body["id"].as_str().unwrap())
     );
-    let again: Value = reqwest::get(status_url)
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let again: Value =
+        serde_json::from_slice(&get_link(&reqwest::Client::new(), status_url).await.2).unwrap();
     assert_eq!(again["status"], "done", "{again}");
     assert_eq!(body["model"], "core");
     assert_eq!(body["seed"], 7);
@@ -192,10 +191,7 @@ async fn the_rest_door_answers_with_a_signed_link() {
     );
     let link = body["url"].as_str().unwrap();
     assert_eq!(png_size(link).await, (200, Some((1024, 1024))));
-    assert_eq!(
-        reqwest::get(tamper(link)).await.unwrap().status().as_u16(),
-        403
-    );
+    assert_eq!(link_status(&tamper(link)).await, 403);
     assert_eq!(
         s.bedrock().calls_for_prompt("E2E-REST")[0].model_id,
         "stability.stable-image-core-v1:1"
