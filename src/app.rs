@@ -181,7 +181,12 @@ const UPSCALE_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(90);
 
 pub async fn build(config: &Config, mode: Mode) -> Result<App, StartError> {
     let sdk = if needs_aws(config, &mode) {
-        Some(aws_config::load_defaults(BehaviorVersion::latest()).await)
+        Some(
+            aws_config::defaults(BehaviorVersion::latest())
+                .http_client(crate::net::aws_http_client())
+                .load()
+                .await,
+        )
     } else {
         None
     };
@@ -395,16 +400,58 @@ pub fn limits(config: &Config) -> Limits {
 }
 
 /// Sets up `tracing`: JSON lines in Lambda (CloudWatch parses them), readable text locally.
+///
+/// `filter` is a list of `target=level` directives and at most one bare default level
+/// (`info`, `marquee=debug,warn`), as `MARQUEE_LOG` documents; one that does not parse means
+/// `info`. Span and field filters (`EnvFilter`'s regular expressions) are not offered: they
+/// would bring a regex engine into the function for a debugging nicety.
 pub fn init_tracing(filter: &str, json: bool) {
-    let filter = tracing_subscriber::EnvFilter::try_new(filter)
-        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
-    let builder = tracing_subscriber::fmt()
-        .with_env_filter(filter)
-        .with_target(false);
+    use tracing_subscriber::layer::SubscriberExt;
+    use tracing_subscriber::util::SubscriberInitExt;
+
+    let targets = log_filter(filter);
+    let builder = tracing_subscriber::fmt().with_target(false);
     // A second initialisation (tests, repeated calls) is harmless: keep the first.
     let _ = if json {
-        builder.json().flatten_event(true).without_time().try_init()
+        builder
+            .json()
+            .flatten_event(true)
+            .without_time()
+            .finish()
+            .with(targets)
+            .try_init()
     } else {
-        builder.with_writer(std::io::stderr).try_init()
+        builder
+            .with_writer(std::io::stderr)
+            .finish()
+            .with(targets)
+            .try_init()
     };
+}
+
+/// `MARQUEE_LOG`'s directives, or `info` when they do not parse.
+fn log_filter(directives: &str) -> tracing_subscriber::filter::Targets {
+    use tracing_subscriber::filter::{LevelFilter, Targets};
+    directives
+        .parse::<Targets>()
+        .unwrap_or_else(|_| Targets::new().with_default(LevelFilter::INFO))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::log_filter;
+    use tracing::Level;
+
+    #[test]
+    fn log_directives_set_levels_per_target_with_info_for_nonsense() {
+        let filter = log_filter("marquee=debug,warn");
+        assert!(filter.would_enable("marquee::pipeline", &Level::DEBUG));
+        assert!(!filter.would_enable("marquee::pipeline", &Level::TRACE));
+        assert!(filter.would_enable("aws_smithy_runtime", &Level::WARN));
+        assert!(!filter.would_enable("aws_smithy_runtime", &Level::INFO));
+
+        let fallback = log_filter("marquee=[{loud}]");
+        assert!(fallback.would_enable("marquee", &Level::INFO));
+        assert!(!fallback.would_enable("marquee", &Level::DEBUG));
+    }
 }

@@ -163,6 +163,7 @@ mod tests {
     fn dispatcher(endpoint: &str) -> LambdaDispatcher {
         let conf = aws_sdk_lambda::Config::builder()
             .behavior_version(BehaviorVersion::latest())
+            .http_client(crate::net::aws_http_client())
             .region(Region::new("us-east-1"))
             .credentials_provider(Credentials::new("AKIDTEST", "secret", None, None, "test"))
             .endpoint_url(endpoint)

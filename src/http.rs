@@ -1031,7 +1031,7 @@ mod tests {
         let state =
             Arc::new(crate::state::local::LocalState::open(dir.path().join("state")).unwrap());
         let slack =
-            crate::slack::SlackClient::new(reqwest::Client::new(), &["hooks.slack.com".to_owned()]);
+            crate::slack::SlackClient::new(crate::net::client(), &["hooks.slack.com".to_owned()]);
         let pipeline = Pipeline::new(
             Models::new(),
             store.clone(),

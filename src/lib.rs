@@ -23,6 +23,7 @@ pub mod job;
 pub mod lambda;
 pub mod metrics;
 pub mod model;
+pub mod net;
 pub mod pipeline;
 pub mod poster;
 pub mod quota;

@@ -551,7 +551,7 @@ async fn demo(
     ])?;
     let ts = crate::http::system_clock();
     let signature = verify::sign(&secret, ts, form.as_bytes());
-    let client = reqwest::Client::new();
+    let client = crate::net::client();
     println!("/poster {text}");
     let started = Instant::now();
     let ack = client

@@ -64,7 +64,8 @@ impl Function {
 }
 
 pub(super) async fn run(options: &Options) -> Report {
-    let mut loader = aws_config::defaults(BehaviorVersion::latest());
+    let mut loader =
+        aws_config::defaults(BehaviorVersion::latest()).http_client(crate::net::aws_http_client());
     if let Some(region) = &options.region {
         loader = loader.region(aws_config::Region::new(region.clone()));
     }
@@ -587,7 +588,7 @@ async fn slack(function: &Function, bot: Option<&Secret>, report: &mut Report) {
         return;
     };
     let url = format!("{}/auth.test", config.slack_api_url.trim_end_matches('/'));
-    let http = match reqwest::Client::builder().timeout(HTTP_TIMEOUT).build() {
+    let http = match crate::net::client_builder().timeout(HTTP_TIMEOUT).build() {
         Ok(h) => h,
         Err(e) => {
             report.fail("slack.auth", TITLE, format!("no HTTP client: {e}"), "");
@@ -945,6 +946,7 @@ async fn anonymous_read(
     // The same region and endpoints as the admin's configuration, but no credentials: the
     // SDK then sends the request unsigned.
     let anonymous = aws_config::defaults(BehaviorVersion::latest())
+        .http_client(crate::net::aws_http_client())
         .region(sdk.region().cloned())
         .no_credentials()
         .load()
@@ -1280,7 +1282,7 @@ async fn front_door(
 ) {
     const TITLE: &str = "Front door";
     let url = &outputs["SlashCommandUrl"];
-    let http = match reqwest::Client::builder().timeout(HTTP_TIMEOUT).build() {
+    let http = match crate::net::client_builder().timeout(HTTP_TIMEOUT).build() {
         Ok(h) => h,
         Err(e) => {
             report.fail("front_door", TITLE, format!("no HTTP client: {e}"), "");

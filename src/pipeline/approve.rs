@@ -236,7 +236,7 @@ mod tests {
     /// stand-in) when given.
     fn pipeline(dir: &std::path::Path, approvers: Approvers, web: Option<String>) -> Pipeline {
         use std::sync::Arc;
-        let http = reqwest::Client::new();
+        let http = crate::net::client();
         let mut p = Pipeline::new(
             crate::model::Models::new(),
             Arc::new(crate::store::local::LocalStore::open(dir).unwrap()),

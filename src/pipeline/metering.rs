@@ -389,7 +389,7 @@ mod tests {
             Models::new(),
             Arc::new(LocalStore::open(dir).unwrap()),
             state.clone(),
-            SlackClient::new(reqwest::Client::new(), &["hooks.slack.com".to_owned()]),
+            SlackClient::new(crate::net::client(), &["hooks.slack.com".to_owned()]),
             LinkSigner::from_dir(dir).unwrap(),
             Duration::from_secs(60),
         )

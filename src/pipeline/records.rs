@@ -305,7 +305,7 @@ mod tests {
             crate::model::Models::new(),
             Arc::new(crate::store::local::LocalStore::open(dir).unwrap()),
             state.clone(),
-            crate::slack::SlackClient::new(reqwest::Client::new(), &[]),
+            crate::slack::SlackClient::new(crate::net::client(), &[]),
             crate::store::LinkSigner::from_dir(dir).unwrap(),
             Duration::from_secs(60),
         );

@@ -39,7 +39,7 @@ pub(crate) enum SlackError {
 /// uploads. Every URL is checked before the request, so redirects, which would carry a request
 /// past that check, are never followed.
 pub(crate) fn http_client() -> Result<reqwest::Client, reqwest::Error> {
-    reqwest::Client::builder()
+    crate::net::client_builder()
         .connect_timeout(Duration::from_secs(5))
         .user_agent(concat!("marquee/", env!("CARGO_PKG_VERSION")))
         .redirect(reqwest::redirect::Policy::none())
@@ -199,7 +199,7 @@ mod tests {
     #[test]
     fn only_allowed_response_urls_are_followed() {
         let client = SlackClient::new(
-            reqwest::Client::new(),
+            crate::net::client(),
             &["hooks.slack.com".into(), "http://127.0.0.1:9000".into()],
         );
         for ok in [

@@ -386,7 +386,7 @@ mod tests {
         let addr = listener.local_addr().expect("an address");
         tokio::spawn(async move { axum::serve(listener, app).await });
         let client = WebClient::new(
-            reqwest::Client::new(),
+            crate::net::client(),
             format!("http://{addr}/api/"),
             Secret::new(TOKEN),
         );
@@ -480,7 +480,7 @@ mod tests {
             .expect("a loopback port")
             .port();
         let base = format!("http://127.0.0.1:{port}/api");
-        let client = WebClient::new(reqwest::Client::new(), base.clone(), Secret::new(TOKEN));
+        let client = WebClient::new(crate::net::client(), base.clone(), Secret::new(TOKEN));
         let err = client
             .post_message("C0001", None, &message())
             .await

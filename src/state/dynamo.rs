@@ -416,6 +416,7 @@ mod tests {
     async fn table(endpoint: &str) -> DynamoState {
         let config = aws_sdk_dynamodb::Config::builder()
             .behavior_version(BehaviorVersion::latest())
+            .http_client(crate::net::aws_http_client())
             .region(Region::new("us-east-1"))
             .credentials_provider(Credentials::new("AKIDTEST", "secret", None, None, "test"))
             .endpoint_url(endpoint)

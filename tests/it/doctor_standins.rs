@@ -28,6 +28,7 @@ macro_rules! client {
         let env = doctor_env();
         let config = $sdk::Config::builder()
             .behavior_version($sdk::config::BehaviorVersion::latest())
+            .http_client(marquee::net::aws_http_client())
             .region($sdk::config::Region::new($region))
             .endpoint_url(&env[$endpoint])
             .credentials_provider($sdk::config::Credentials::new(
@@ -64,6 +65,7 @@ fn s3() -> aws_sdk_s3::Client {
     let env = doctor_env();
     let config = aws_sdk_s3::Config::builder()
         .behavior_version(aws_sdk_s3::config::BehaviorVersion::latest())
+        .http_client(marquee::net::aws_http_client())
         .region(aws_sdk_s3::config::Region::new("us-east-1"))
         .endpoint_url(&env["AWS_ENDPOINT_URL_S3"])
         .credentials_provider(aws_sdk_s3::config::Credentials::new(
@@ -559,7 +561,7 @@ async fn foundation_model_availability_follows_the_regions_and_access() {
 async fn slack_auth_test_names_the_bot_and_its_scopes() {
     let stack = stack();
     let env = doctor_env();
-    let http = reqwest::Client::new();
+    let http = marquee::net::client();
     let call = |token: String| {
         http.post(format!("{}/auth.test", env["SLACK_API_URL"]))
             .bearer_auth(token)
@@ -710,7 +712,9 @@ async fn seaweed_answers_the_bucket_calls_doctor_makes() {
         .send()
         .await
         .expect("admin PutObject");
-    let anonymous = reqwest::get(format!("{}/{bucket}/{key}", stack.s3().endpoint()))
+    let anonymous = marquee::net::client()
+        .get(format!("{}/{bucket}/{key}", stack.s3().endpoint()))
+        .send()
         .await
         .unwrap();
     assert_eq!(anonymous.status(), 403);

@@ -20,7 +20,7 @@ use serde_json::Value;
 /// `cargo lambda watch`'s own one-off 500s and nothing else) and gives its status and, when
 /// the body is an image, its size.
 async fn png_size(url: &str) -> (u16, Option<(u32, u32)>) {
-    let (status, _, bytes) = get_link(&reqwest::Client::new(), url).await;
+    let (status, _, bytes) = get_link(&marquee::net::client(), url).await;
     let size = marquee::model::image::decode_image(&bytes)
         .ok()
         .map(|p| (p.width(), p.height()));
@@ -29,7 +29,7 @@ async fn png_size(url: &str) -> (u16, Option<(u32, u32)>) {
 
 /// The status a link the function serves answers with.
 async fn link_status(url: &str) -> u16 {
-    get_link(&reqwest::Client::new(), url).await.0
+    get_link(&marquee::net::client(), url).await.0
 }
 
 /// Changes one hex digit of a poster link's signature.
@@ -165,7 +165,7 @@ async fn the_rest_door_answers_with_a_signed_link() {
     let s = stack();
     // The door queues the job to the worker (a self-invoke, as for Slack) and, asked to wait,
     // polls its status record in the state table until the poster is done.
-    let res = reqwest::Client::new()
+    let res = marquee::net::client()
         .post(format!("{base}/v1/posters"))
         .header("prefer", "wait=25")
         .json(&serde_json::json!({"prompt": "E2E-REST a quiet harbour at dawn", "aspect_ratio": "1:1", "model": "core", "seed": 7}))
@@ -181,7 +181,7 @@ async fn the_rest_door_answers_with_a_signed_link() {
         format!("{base}/v1/posters/{}", body["id"].as_str().unwrap())
     );
     let again: Value =
-        serde_json::from_slice(&get_link(&reqwest::Client::new(), status_url).await.2).unwrap();
+        serde_json::from_slice(&get_link(&marquee::net::client(), status_url).await.2).unwrap();
     assert_eq!(again["status"], "done", "{again}");
     assert_eq!(body["model"], "core");
     assert_eq!(body["seed"], 7);
@@ -197,7 +197,7 @@ async fn the_rest_door_answers_with_a_signed_link() {
         "stability.stable-image-core-v1:1"
     );
 
-    let bad = reqwest::Client::new()
+    let bad = marquee::net::client()
         .post(format!("{base}/v1/posters"))
         .json(&serde_json::json!({"prompt": "x", "steps": 50}))
         .send()
@@ -226,7 +226,7 @@ async fn bad_and_stale_signatures_are_refused_with_no_work_done() {
         .unwrap()
         .as_secs() as i64
         - 360;
-    let res = reqwest::Client::new()
+    let res = marquee::net::client()
         .post(format!("{base}/slack/commands"))
         .header("content-type", "application/x-www-form-urlencoded")
         .header("x-slack-request-timestamp", old.to_string())
@@ -669,7 +669,7 @@ async fn a_link_outlives_the_credentials_that_made_it() {
                 Models::new().with(ModelId::Offline, Arc::new(OfflineModel)),
                 Arc::new(S3Store::new(client, s.s3().bucket())),
                 Arc::new(marquee::state::local::LocalState::open(state_dir.path()).unwrap()),
-                SlackClient::new(reqwest::Client::new(), &[]),
+                SlackClient::new(marquee::net::client(), &[]),
                 links.clone(),
                 TTL,
             )

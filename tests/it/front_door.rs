@@ -63,7 +63,7 @@ fn harness_dispatching(recorder: Recorder, run: bool) -> Harness {
     let dir = tempfile::tempdir().unwrap();
     let store = Arc::new(LocalStore::open(dir.path()).unwrap());
     let links = LinkSigner::from_dir(dir.path()).unwrap();
-    let slack = SlackClient::new(reqwest::Client::new(), &["hooks.slack.com".into()]);
+    let slack = SlackClient::new(marquee::net::client(), &["hooks.slack.com".into()]);
     let pipeline = Arc::new(
         Pipeline::new(
             Models::new().with(ModelId::Offline, Arc::new(OfflineModel)),

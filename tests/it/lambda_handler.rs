@@ -155,7 +155,7 @@ async fn harness_with(limits: Limits) -> Harness {
     let store = Arc::new(LocalStore::open(dir.path()).unwrap());
     let links = LinkSigner::from_dir(dir.path()).unwrap();
     let client = SlackClient::new(
-        reqwest::Client::new(),
+        marquee::net::client(),
         &[slack.origin.clone(), fixture_response_host()],
     );
     let pipeline = Arc::new(

@@ -233,6 +233,7 @@ impl Bedrock {
         use aws_sdk_bedrockruntime::config::{BehaviorVersion, Credentials, Region};
         aws_sdk_bedrockruntime::Config::builder()
             .behavior_version(BehaviorVersion::latest())
+            .http_client(marquee::net::aws_http_client())
             .region(Region::new("us-east-1"))
             .endpoint_url(self.endpoint())
             .credentials_provider(Credentials::new(

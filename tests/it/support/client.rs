@@ -38,7 +38,7 @@ pub async fn bot_base() -> String {
 
 /// POSTs a form body signed as Slack signs it, with `secret`.
 pub async fn post_signed_with(secret: &str, url: String, body: String) -> Answer {
-    let mut req = reqwest::Client::new().post(url);
+    let mut req = marquee::net::client().post(url);
     for (k, v) in slack::signed_headers(secret, body.as_bytes()) {
         req = req.header(k, v);
     }
@@ -109,11 +109,28 @@ pub async fn wait_posters(url: &str, n: usize) -> Vec<Value> {
     .await;
     found.unwrap_or_else(|| {
         panic!(
-            "fewer than {n} posters at {url}: {:?}\n--- log ---\n{}",
+            "fewer than {n} posters at {url}: {:?}\n--- images Slack could not fetch ---\n{}\n--- log ---\n{}",
             stack().slack().messages(url),
+            failed_fetches(url).join("\n"),
             stack().lambda().log_tail(6000)
         )
     })
+}
+
+/// Each image the Slack stand-in failed to fetch for a message posted to `url`: the link's
+/// path (its signature stays out of the output), the status if one came, and why.
+pub fn failed_fetches(url: &str) -> Vec<String> {
+    stack()
+        .slack()
+        .posts(url)
+        .iter()
+        .flat_map(|p| &p.images)
+        .filter_map(|f| {
+            let error = f.error.as_ref()?;
+            let path = f.url.split('?').next().unwrap_or_default();
+            Some(format!("{path}: status {:?}: {error}", f.status))
+        })
+        .collect()
 }
 
 /// Waits for the first message at `url`, then for the job to return, and gives every message
