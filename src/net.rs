@@ -84,8 +84,12 @@ impl HttpClient for SdkTransport {
             .entry(key)
             .or_insert_with(|| {
                 // The SDK reads redirects itself (S3 answers a wrong region with 301 and the
-                // right one in a header), and signs exactly the request it sends.
-                let mut builder = client_builder().redirect(reqwest::redirect::Policy::none());
+                // right one in a header), and signs exactly the request it sends. Its own
+                // client took no proxy from the environment (one for AWS is configured in the
+                // SDK), so neither does this one; Slack's clients keep reqwest's default.
+                let mut builder = client_builder()
+                    .redirect(reqwest::redirect::Policy::none())
+                    .no_proxy();
                 if let Some(timeout) = key.0 {
                     builder = builder.connect_timeout(timeout);
                 }
