@@ -75,13 +75,19 @@ impl HttpClient for SdkTransport {
         settings: &HttpConnectorSettings,
         _components: &RuntimeComponents,
     ) -> SharedHttpConnector {
-        let key = (settings.connect_timeout(), settings.read_timeout());
+        self.connector_for((settings.connect_timeout(), settings.read_timeout()))
+    }
+}
+
+impl SdkTransport {
+    /// The connector for one pair of timeouts, made on first use.
+    fn connector_for(&self, timeouts: Timeouts) -> SharedHttpConnector {
         let mut connectors = self
             .connectors
             .lock()
             .unwrap_or_else(PoisonError::into_inner);
         connectors
-            .entry(key)
+            .entry(timeouts)
             .or_insert_with(|| {
                 // The SDK reads redirects itself (S3 answers a wrong region with 301 and the
                 // right one in a header), and signs exactly the request it sends. Its own
@@ -90,10 +96,10 @@ impl HttpClient for SdkTransport {
                 let mut builder = client_builder()
                     .redirect(reqwest::redirect::Policy::none())
                     .no_proxy();
-                if let Some(timeout) = key.0 {
+                if let Some(timeout) = timeouts.0 {
                     builder = builder.connect_timeout(timeout);
                 }
-                if let Some(timeout) = key.1 {
+                if let Some(timeout) = timeouts.1 {
                     builder = builder.read_timeout(timeout);
                 }
                 SharedHttpConnector::new(SdkConnector {
@@ -152,14 +158,9 @@ mod tests {
     use axum::routing::{get, put};
     use http_body_util::BodyExt;
 
-    fn connector(read_timeout: Duration) -> SdkConnector {
-        SdkConnector {
-            client: client_builder()
-                .redirect(reqwest::redirect::Policy::none())
-                .read_timeout(read_timeout)
-                .build()
-                .map_err(Arc::new),
-        }
+    /// The connector the SDK gets when it asks for this read timeout.
+    fn connector(read_timeout: Duration) -> SharedHttpConnector {
+        SdkTransport::default().connector_for((Some(Duration::from_secs(2)), Some(read_timeout)))
     }
 
     fn request(method: &str, uri: &str, body: &'static [u8]) -> HttpRequest {
