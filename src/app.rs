@@ -180,6 +180,8 @@ fn front_door_secret(
 const UPSCALE_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(90);
 
 pub async fn build(config: &Config, mode: Mode) -> Result<App, StartError> {
+    // Read on first use of a script, never here: a Latin poster's cold start reads no font.
+    crate::poster::use_fonts_dir(&config.fonts_dir);
     let sdk = if needs_aws(config, &mode) {
         Some(
             aws_config::defaults(BehaviorVersion::latest())

@@ -46,7 +46,23 @@ pub const ENV_VARS: &[&str] = &[
     "MARQUEE_MODEL_TIMEOUT",
     "MARQUEE_WORKER_FUNCTION",
     "MARQUEE_LOG",
+    "MARQUEE_FONTS_DIR",
 ];
+
+/// Where the script fonts are unless `MARQUEE_FONTS_DIR` says otherwise: the Lambda layer's
+/// `fonts/` folder, which Lambda extracts under `/opt`.
+const DEFAULT_FONTS_DIR: &str = "/opt/fonts";
+
+/// The script fonts' directory, for commands that need nothing else from the environment.
+pub fn fonts_dir() -> PathBuf {
+    fonts_dir_from(|name| std::env::var(name).ok())
+}
+
+fn fonts_dir_from(lookup: impl Fn(&str) -> Option<String>) -> PathBuf {
+    lookup("MARQUEE_FONTS_DIR")
+        .filter(|d| !d.trim().is_empty())
+        .map_or_else(|| PathBuf::from(DEFAULT_FONTS_DIR), PathBuf::from)
+}
 
 /// The production Slack Web API base, used with a bot token unless `SLACK_API_URL` says
 /// otherwise.
@@ -144,6 +160,8 @@ pub struct Config {
     pub(crate) lambda_function_name: Option<String>,
     /// A `tracing` filter directive; `None` leaves the choice to the binary.
     pub log: Option<String>,
+    /// The script fonts (`MARQUEE_FONTS_DIR`, default `/opt/fonts`: the fonts layer).
+    pub fonts_dir: PathBuf,
 }
 
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
@@ -427,6 +445,7 @@ impl Config {
             worker_function: get("MARQUEE_WORKER_FUNCTION")?,
             lambda_function_name: get("AWS_LAMBDA_FUNCTION_NAME")?,
             log: get("MARQUEE_LOG")?,
+            fonts_dir: fonts_dir_from(&lookup),
         })
     }
 

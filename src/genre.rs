@@ -54,10 +54,18 @@ pub enum Placement {
     Top,
     Center,
     Bottom,
+    /// Japanese, Chinese or Korean titles set in columns, top to bottom, at the right of the
+    /// sheet (tategaki). A title without CJK in it is set where its look puts it.
+    Vertical,
 }
 
 impl Placement {
-    pub const ALL: [Placement; 3] = [Placement::Top, Placement::Center, Placement::Bottom];
+    pub const ALL: [Placement; 4] = [
+        Placement::Top,
+        Placement::Center,
+        Placement::Bottom,
+        Placement::Vertical,
+    ];
 
     /// The name users type after `--placement`.
     pub fn name(self) -> &'static str {
@@ -65,6 +73,7 @@ impl Placement {
             Placement::Top => "top",
             Placement::Center => "center",
             Placement::Bottom => "bottom",
+            Placement::Vertical => "vertical",
         }
     }
 

@@ -55,7 +55,7 @@ impl PosterSpec {
     /// How the words are set: the reviewer's choice, or the style's own look.
     pub fn typography(&self) -> Typography {
         self.typography
-            .unwrap_or_else(|| Typography::of(self.style))
+            .unwrap_or_else(|| Typography::for_title(self.style, self.text.title.as_deref()))
     }
 }
 

@@ -10,9 +10,9 @@ use std::path::{Path, PathBuf};
 
 use tiny_skia::{FillRule, FilterQuality, Paint, PathBuilder, Pixmap, PixmapPaint, Transform};
 
-use crate::genre::Style;
+use crate::genre::{Placement, Style};
 use crate::model::offline::render;
-use crate::poster::fonts::{self, Face};
+use crate::poster::fonts::{self, Face, Setting};
 use crate::poster::{PosterText, Typography, compose, default_title, encode_png};
 
 /// The gallery's prompts, with the text each poster carries.
@@ -69,6 +69,112 @@ pub(crate) fn write_gallery(dir: &Path) -> std::io::Result<Vec<PathBuf>> {
     Ok(written)
 }
 
+/// The scripts sheet's titles: the same poster in every script Marquee sets, with a tagline
+/// in the same language (a year in the Arabic one, for mixed direction).
+const SCRIPTS: [(&str, &str, &str, Option<Placement>); 13] = [
+    (
+        "Latin",
+        "Desert Caravan",
+        "Across the sand, the long way home.",
+        None,
+    ),
+    (
+        "Japanese",
+        "砂漠のキャラバン",
+        "砂の向こうへ、長い帰り道。",
+        Some(Placement::Top),
+    ),
+    (
+        "Japanese, vertical",
+        "砂漠のキャラバン",
+        "砂の向こうへ、長い帰り道。",
+        Some(Placement::Vertical),
+    ),
+    (
+        "Chinese",
+        "沙漠商队",
+        "穿越黄沙，踏上归途。",
+        Some(Placement::Top),
+    ),
+    (
+        "Korean",
+        "사막의 대상",
+        "모래를 건너, 먼 귀향길.",
+        Some(Placement::Top),
+    ),
+    ("Arabic", "قافلة الصحراء", "عبر الرمال منذ 1926", None),
+    ("Hebrew", "שיירת המדבר", "דרך החול, הביתה.", None),
+    (
+        "Hindi",
+        "रेगिस्तान का कारवां",
+        "रेत के पार, घर का लंबा रास्ता।",
+        None,
+    ),
+    ("Thai", "กองคาราวานทะเลทราย", "ข้ามผืนทราย กลับบ้าน", None),
+    (
+        "Russian",
+        "Караван пустыни",
+        "Через пески — долгая дорога домой.",
+        None,
+    ),
+    (
+        "Greek",
+        "Το καραβάνι της ερήμου",
+        "Μέσα από την άμμο, ο δρόμος για το σπίτι.",
+        None,
+    ),
+    (
+        "Emoji",
+        "🐪 Desert Caravan 🌵",
+        "Across the sand 🏜️ the long way home",
+        None,
+    ),
+    (
+        "Mixed",
+        "Caravan キャラバン قافلة",
+        "One road, three scripts.",
+        None,
+    ),
+];
+
+/// The looks of the scripts sheet: a display sans, a slab serif and a script face, so each
+/// fallback family is seen in each weight and feel.
+const SCRIPT_LOOKS: [Style; 3] = [Style::Thriller, Style::Noir, Style::Romance];
+
+/// Renders the scripts sheet into `dir`: every title in every look of [`SCRIPT_LOOKS`] over
+/// the same art, and the contact sheet (`scripts-contact-sheet.png`), returned last.
+pub(crate) fn write_scripts(dir: &Path) -> std::io::Result<Vec<PathBuf>> {
+    std::fs::create_dir_all(dir)?;
+    let mut written = Vec::new();
+    let mut thumbs = Vec::new();
+    let prompt = "a camel caravan crossing dunes at dusk";
+    for style in SCRIPT_LOOKS {
+        let art = render(prompt, style, SEED, WIDTH, HEIGHT);
+        for (k, (label, title, tagline, placement)) in SCRIPTS.iter().enumerate() {
+            let mut poster = art.clone();
+            let text = PosterText {
+                title: Some(title.to_string()),
+                tagline: Some(tagline.to_string()),
+                credits: Some("directed by Ada Lovelace starring Grace Hopper".to_string()),
+            };
+            let mut typography = Typography::of(style);
+            if let Some(p) = placement {
+                typography.placement = *p;
+            }
+            compose(&mut poster, &text, typography);
+            let path = dir.join(format!("scripts-{}-{:02}.png", style.name(), k + 1));
+            std::fs::write(&path, encode_png(&poster).map_err(io_err)?)?;
+            written.push(path);
+            thumbs.push((poster, format!("{label} · {}", style.name())));
+        }
+    }
+    let sheet = contact_sheet(&thumbs, SCRIPTS.len());
+    let path = dir.join("scripts-contact-sheet.png");
+    std::fs::write(&path, encode_png(&sheet).map_err(io_err)?)?;
+    written.push(path);
+    Ok(written)
+}
+
 /// Lays `images` out in rows of `cols` thumbnails, each labelled underneath.
 fn contact_sheet(images: &[(Pixmap, String)], cols: usize) -> Pixmap {
     const TW: u32 = 200;
@@ -105,10 +211,17 @@ fn contact_sheet(images: &[(Pixmap, String)], cols: usize) -> Pixmap {
 }
 
 fn label_at(p: &mut Pixmap, text: &str, x: f32, baseline: f32, size: f32) {
-    let shaped = fonts::shape(text, Face::Sans, 0.02);
+    let shaped = fonts::shape(text, Setting::new(Face::Sans, 0.02));
     let mut pb = PathBuilder::new();
     for g in &shaped.glyphs {
-        fonts::append_outline(&mut pb, g.face, g.id, x + g.x * size, baseline, size);
+        fonts::append_outline(
+            &mut pb,
+            g.font,
+            g.id,
+            x + g.x * size,
+            baseline + g.y * size,
+            size,
+        );
     }
     if let Some(path) = pb.finish() {
         let mut paint = Paint::default();

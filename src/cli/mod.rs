@@ -85,6 +85,11 @@ enum Command {
     Gallery {
         #[arg(long, default_value = "gallery")]
         out: PathBuf,
+        /// Instead, one poster titled in every script Marquee sets (Latin, Japanese across and
+        /// down, Chinese, Korean, Arabic, Hebrew, Hindi, Thai, Russian, Greek, emoji) in three
+        /// looks, on one contact sheet. Needs the script fonts (scripts/fonts.sh).
+        #[arg(long)]
+        scripts: bool,
     },
     /// Check a deployment end to end with your AWS credentials: stack, function, secrets,
     /// Slack token, Bedrock model access, bucket privacy, the role's permissions, the front
@@ -114,6 +119,7 @@ enum Command {
 /// Runs the command line and returns the process's exit code.
 pub fn main() -> ExitCode {
     let cli = Cli::parse();
+    crate::poster::use_fonts_dir(crate::config::fonts_dir());
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
@@ -212,8 +218,15 @@ async fn run(cli: Cli) -> Result<(), BoxError> {
             }
             Ok(())
         }
-        Command::Gallery { out } => {
-            let files = tokio::task::spawn_blocking(move || gallery::write_gallery(&out)).await??;
+        Command::Gallery { out, scripts } => {
+            let files = tokio::task::spawn_blocking(move || {
+                if scripts {
+                    gallery::write_scripts(&out)
+                } else {
+                    gallery::write_gallery(&out)
+                }
+            })
+            .await??;
             for f in files {
                 println!("{}", f.display());
             }

@@ -125,7 +125,7 @@ fn parse_style(s: &str) -> Result<Style, String> {
 }
 
 fn parse_placement(s: &str) -> Result<Placement, String> {
-    Placement::parse(s).ok_or_else(|| "choose top, center or bottom".to_string())
+    Placement::parse(s).ok_or_else(|| "choose top, center, bottom or vertical".to_string())
 }
 
 /// `--sheet`: one sheet or all of them.

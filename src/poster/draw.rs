@@ -81,7 +81,7 @@ fn block_color(look: &Look, role: Role) -> Rgb {
 fn line_path(b: &TextBox) -> Option<tiny_skia::Path> {
     let mut pb = PathBuilder::new();
     for g in &b.glyphs {
-        fonts::append_outline(&mut pb, g.face, g.id, g.x, g.baseline, g.size);
+        fonts::append_outline(&mut pb, g.font, g.id, g.x, g.baseline, g.size);
     }
     pb.finish()
 }
@@ -319,6 +319,61 @@ pub(crate) fn draw(p: &mut Pixmap, layout: &Layout, look: &Look) {
         for (b, path) in lines.iter().zip(&paths) {
             let paint = fill_paint(look, *role, b.rect);
             p.fill_path(path, &paint, FillRule::Winding, Transform::identity(), None);
+        }
+        let ink = look.monochrome.then(|| block_color(look, *role));
+        for b in &lines {
+            draw_pictures(p, b, ink);
+        }
+    }
+}
+
+/// Draws the glyphs that are pictures (colour emoji, which have no outline) of `b`: in their
+/// own colours, or in `ink` for a black-and-white look, shaded by their lightness so they
+/// keep their detail.
+fn draw_pictures(p: &mut Pixmap, b: &TextBox, ink: Option<Rgb>) {
+    for g in &b.glyphs {
+        let Some(r) = fonts::raster(g.font, g.id) else {
+            continue;
+        };
+        let Ok(mut img) = Pixmap::decode_png(r.png) else {
+            continue;
+        };
+        if let Some(ink) = ink {
+            tint(&mut img, ink);
+        }
+        let (w, h) = (
+            (r.bounds.x1 - r.bounds.x0) * g.size,
+            (r.bounds.y1 - r.bounds.y0) * g.size,
+        );
+        let t = Transform::from_row(
+            w / img.width() as f32,
+            0.0,
+            0.0,
+            h / img.height() as f32,
+            g.x + r.bounds.x0 * g.size,
+            g.baseline + r.bounds.y0 * g.size,
+        );
+        let paint = PixmapPaint {
+            quality: FilterQuality::Bicubic,
+            ..PixmapPaint::default()
+        };
+        p.draw_pixmap(0, 0, img.as_ref(), &paint, t, None);
+    }
+}
+
+/// Recolours a picture in `ink`: each pixel keeps its coverage and takes the ink at a
+/// strength set by its own lightness (dark outlines stay dark, highlights take the ink).
+fn tint(img: &mut Pixmap, ink: Rgb) {
+    for px in img.pixels_mut() {
+        let c = px.demultiply();
+        let l = luminance(c.red(), c.green(), c.blue()).powf(1.0 / 2.2);
+        let k = 0.25 + 0.75 * l;
+        let ch = |v: u8| (f32::from(v) * k).round() as u8;
+        if let Some(t) = tiny_skia::ColorU8::from_rgba(ch(ink.0), ch(ink.1), ch(ink.2), c.alpha())
+            .premultiply()
+            .into()
+        {
+            *px = t;
         }
     }
 }

@@ -8,7 +8,10 @@
 //!
 //! This module knows nothing of pixels or colours; drawing is `poster::draw`'s job.
 
-use super::fonts::{self, Face, Shaped};
+use unicode_script::UnicodeScript;
+use unicode_segmentation::UnicodeSegmentation;
+
+use super::fonts::{self, Face, Font, Setting, Shaped};
 use super::style::Case;
 use super::{PosterText, Typography};
 use crate::genre::Placement;
@@ -78,7 +81,7 @@ pub(crate) enum Role {
 /// A glyph ready to draw, in canvas pixels.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub(crate) struct PlacedGlyph {
-    pub(crate) face: Face,
+    pub(crate) font: Font,
     pub(crate) id: u16,
     pub(crate) x: f32,
     pub(crate) baseline: f32,
@@ -144,6 +147,7 @@ fn safe_area(width: u32, height: u32) -> Rect {
 }
 
 /// How one block is set.
+#[derive(Clone, Copy)]
 struct Spec {
     role: Role,
     face: Face,
@@ -156,6 +160,17 @@ struct Spec {
     leading: f32,
     /// Set billing-block function words ("directed by", "a film") smaller than names.
     billing: bool,
+}
+
+impl Spec {
+    /// How `text` is shaped in this block: its direction and CJK language come from the text.
+    fn setting(&self, text: &str) -> Setting {
+        Setting {
+            rtl: fonts::is_rtl(text),
+            lang: fonts::cjk_language(text),
+            ..Setting::new(self.face, self.tracking)
+        }
+    }
 }
 
 /// Words that a billing block sets small, so the names stand out.
@@ -223,37 +238,147 @@ struct Word {
     text: String,
     shaped: Shaped,
     scale: f32,
+    /// White space follows the word in the text: lines join it to the next with a space.
+    gap: bool,
+    /// The line may start here only as a last resort: a Thai syllable boundary, or between two
+    /// characters of one CJK script.
+    weak: bool,
 }
 
 impl Word {
-    fn new(text: String, spec: &Spec, scale: f32) -> Option<Word> {
-        let shaped = fonts::shape(&text, spec.face, spec.tracking);
+    fn new(text: String, setting: Setting, scale: f32) -> Option<Word> {
+        let shaped = fonts::shape(&text, setting);
         shaped.ink?;
         Some(Word {
             text,
             shaped,
             scale,
+            gap: false,
+            weak: false,
         })
+    }
+
+    /// Right to left (an odd bidi level).
+    fn rtl(&self) -> bool {
+        self.shaped.level % 2 == 1
     }
 }
 
-fn words_of(text: &str, spec: &Spec) -> Vec<Word> {
-    text.split_whitespace()
-        .take(MAX_WORDS)
-        .filter_map(|w| {
-            let small = spec.billing
-                && BILLING_SMALL.contains(
-                    &w.to_lowercase()
-                        .trim_matches(|c: char| !c.is_alphanumeric() && c != '&'),
-                );
-            let cased = if spec.upper {
-                w.to_uppercase()
-            } else {
-                w.to_string()
+/// True for characters that break lines the way ideographs do: between any two of them,
+/// under the rules of UAX #14 (no break before closing punctuation or small kana, none after
+/// opening punctuation: kinsoku).
+fn breaks_like_cjk(c: char) -> bool {
+    fonts::is_cjk(c.encode_utf8(&mut [0; 4]))
+        || matches!(c, '\u{3000}'..='\u{303F}' | '\u{FF00}'..='\u{FFEF}')
+}
+
+/// Thai is written without spaces between words, and UAX #14 leaves its breaks to a
+/// dictionary. Without one, Marquee breaks at syllable boundaries that the spelling makes
+/// certain: before a leading vowel (เ แ โ ใ ไ, written before the consonant they follow in
+/// speech) and after the syllable-final vowels ะ and ำ, the repetition mark ๆ and the
+/// abbreviation mark ฯ. These are used only when they set a title clearly larger than its
+/// spaces alone would (see [`Word::weak`]).
+fn thai_breaks(text: &str) -> Vec<usize> {
+    let starts_syllable = |c: char| matches!(c, '\u{0E01}'..='\u{0E2E}' | '\u{0E40}'..='\u{0E44}');
+    let chars: Vec<(usize, char)> = text.char_indices().collect();
+    let mut out = Vec::new();
+    for pair in chars.windows(2) {
+        let ((_, prev), (i, c)) = (pair[0], pair[1]);
+        if !matches!(prev, '\u{0E01}'..='\u{0E5B}') || !starts_syllable(c) {
+            continue;
+        }
+        let before_leading_vowel =
+            matches!(c, '\u{0E40}'..='\u{0E44}') && !matches!(prev, '\u{0E40}'..='\u{0E44}');
+        let after_final = matches!(prev, '\u{0E30}' | '\u{0E33}' | '\u{0E46}' | '\u{0E2F}');
+        if before_leading_vowel || after_final {
+            out.push(i);
+        }
+    }
+    out
+}
+
+/// The text's break units in logical order: the stretch between two line-break
+/// opportunities without its white space, whether white space followed, and whether the
+/// break before it is weak. Alphabetic scripts break only at white space, as they always
+/// have here; CJK between any two characters that UAX #14 allows (never before closing
+/// punctuation or small kana, never after opening punctuation); Thai also at syllable
+/// boundaries.
+fn segments(text: &str) -> Vec<(&str, bool, bool)> {
+    let mut cuts: Vec<(usize, bool)> = unicode_linebreak::linebreaks(text)
+        .filter_map(|(i, _)| {
+            let before = text[..i].chars().next_back();
+            let after = text[i..].chars().next();
+            let (Some(b), Some(a)) = (before, after) else {
+                return Some((i, false));
             };
-            Word::new(cased, spec, if small { SMALL_SCALE } else { 1.0 })
+            if b.is_whitespace() {
+                return Some((i, false));
+            }
+            // Between two characters of one CJK script (inside a katakana word, between
+            // hangul syllables, between two ideographs) a break is a last resort; where the
+            // script changes (砂漠の|キャラバン) or after punctuation it is where a reader
+            // expects one.
+            (breaks_like_cjk(b) || breaks_like_cjk(a)).then(|| (i, b.script() == a.script()))
         })
-        .collect()
+        .collect();
+    cuts.extend(thai_breaks(text).into_iter().map(|i| (i, true)));
+    // A strong break wins over a weak one at the same place.
+    cuts.sort_unstable_by_key(|&(i, weak)| (i, weak));
+    cuts.dedup_by_key(|c| c.0);
+    let mut out: Vec<(&str, bool, bool)> = Vec::new();
+    let (mut start, mut weak_start) = (0, false);
+    for (cut, weak) in cuts {
+        let piece = &text[start..cut];
+        let body = piece.trim();
+        if body.is_empty() {
+            if let Some(last) = out.last_mut() {
+                last.1 |= !piece.is_empty();
+            }
+        } else {
+            out.push((body, body.len() < piece.trim_start().len(), weak_start));
+        }
+        start = cut;
+        weak_start = weak;
+    }
+    out
+}
+
+fn words_of(text: &str, spec: &Spec, setting: Setting) -> Vec<Word> {
+    let cased = if spec.upper {
+        text.to_uppercase()
+    } else {
+        text.to_string()
+    };
+    let mut out: Vec<Word> = Vec::new();
+    for (piece, gap, weak) in segments(&cased) {
+        if out.len() >= MAX_WORDS {
+            break;
+        }
+        let small = spec.billing
+            && BILLING_SMALL.contains(
+                &piece
+                    .to_lowercase()
+                    .trim_matches(|c: char| !c.is_alphanumeric() && c != '&'),
+            );
+        match Word::new(
+            piece.to_string(),
+            setting,
+            if small { SMALL_SCALE } else { 1.0 },
+        ) {
+            Some(mut w) => {
+                w.gap = gap;
+                w.weak = weak;
+                out.push(w);
+            }
+            // Nothing drawable (every character missing): keep the space it stood for.
+            None => {
+                if let Some(last) = out.last_mut() {
+                    last.gap |= gap;
+                }
+            }
+        }
+    }
+    out
 }
 
 /// Metrics of one line at a block size of one em.
@@ -271,15 +396,40 @@ impl LineMetrics {
     }
 }
 
-fn line_metrics(words: &[Word], space: f32) -> LineMetrics {
+/// Where each word of a line goes: its index and pen position at one em, in visual order.
+/// Words are reordered by their bidi levels (rule L2); the space after a word sits on its
+/// trailing side, which is the left for right-to-left words.
+fn pens(words: &[Word], space: f32) -> Vec<(usize, f32)> {
+    let levels: Vec<u8> = words.iter().map(|w| w.shaped.level).collect();
+    let last = words.len().saturating_sub(1);
     let mut pen = 0.0;
+    fonts::visual_order(&levels)
+        .into_iter()
+        .map(|k| {
+            let w = &words[k];
+            let gap = if w.gap && k != last { space } else { 0.0 };
+            if w.rtl() {
+                pen += gap;
+            }
+            let at = pen;
+            pen += w.shaped.advance * w.scale;
+            if !w.rtl() {
+                pen += gap;
+            }
+            (k, at)
+        })
+        .collect()
+}
+
+fn line_metrics(words: &[Word], space: f32) -> LineMetrics {
     let mut m = LineMetrics {
         x0: f32::MAX,
         x1: f32::MIN,
         top: 0.0,
         bottom: 0.0,
     };
-    for w in words {
+    for (k, pen) in pens(words, space) {
+        let w = &words[k];
         if let Some(ink) = w.shaped.ink {
             let b = ink.scale(w.scale).offset(pen);
             m.x0 = m.x0.min(b.x0);
@@ -287,13 +437,24 @@ fn line_metrics(words: &[Word], space: f32) -> LineMetrics {
             m.top = m.top.min(b.y0);
             m.bottom = m.bottom.max(b.y1);
         }
-        pen += w.shaped.advance * w.scale + space;
     }
     if m.x0 > m.x1 {
         m.x0 = 0.0;
         m.x1 = 0.0;
     }
     m
+}
+
+/// A line's text as set, words joined as they were in the source.
+fn line_text(words: &[Word]) -> String {
+    let mut out = String::new();
+    for (i, w) in words.iter().enumerate() {
+        out.push_str(&w.text);
+        if w.gap && i + 1 < words.len() {
+            out.push(' ');
+        }
+    }
+    out
 }
 
 /// Baseline offsets of each line from the first, and the block's ink height, at one em.
@@ -399,11 +560,12 @@ fn ellipsis(spec: &Spec) -> &'static str {
 
 /// The longest prefix of `w` that fits `max_w` ems once an ellipsis is appended. Width grows
 /// with the prefix, so a binary search finds it in a handful of shapings.
-fn truncate_word(w: &Word, spec: &Spec, max_w: f32) -> Option<Word> {
-    let chars: Vec<char> = w.text.chars().collect();
+fn truncate_word(w: &Word, spec: &Spec, setting: Setting, max_w: f32) -> Option<Word> {
+    // Cut between grapheme clusters, never inside one (a base letter and its marks).
+    let chars: Vec<&str> = w.text.graphemes(true).collect();
     let attempt = |k: usize| -> Option<Word> {
-        let text: String = chars[..k].iter().collect::<String>() + ellipsis(spec);
-        Word::new(text, spec, w.scale)
+        let text: String = chars[..k].concat() + ellipsis(spec);
+        Word::new(text, setting, w.scale)
             .filter(|t| line_metrics(std::slice::from_ref(t), 0.0).width() <= max_w)
     };
     let (mut lo, mut hi) = (0, chars.len().saturating_sub(1));
@@ -424,7 +586,13 @@ fn truncate_word(w: &Word, spec: &Spec, max_w: f32) -> Option<Word> {
 
 /// Greedy filling at a fixed size for text that cannot fit otherwise: full lines, then an
 /// ellipsis on the last one.
-fn greedy_ellipsized(words: &[Word], spec: &Spec, space: f32, max_w: f32) -> Vec<Vec<Word>> {
+fn greedy_ellipsized(
+    words: &[Word],
+    spec: &Spec,
+    setting: Setting,
+    space: f32,
+    max_w: f32,
+) -> Vec<Vec<Word>> {
     let mut lines: Vec<Vec<Word>> = Vec::new();
     let mut i = 0;
     while i < words.len() && lines.len() < spec.max_lines {
@@ -441,7 +609,7 @@ fn greedy_ellipsized(words: &[Word], spec: &Spec, space: f32, max_w: f32) -> Vec
         }
         if line.is_empty() {
             // A single word wider than the line: cut it and mark the cut.
-            if let Some(t) = truncate_word(&words[i], spec, max_w) {
+            if let Some(t) = truncate_word(&words[i], spec, setting, max_w) {
                 line.push(t);
             }
             i += 1;
@@ -455,7 +623,8 @@ fn greedy_ellipsized(words: &[Word], spec: &Spec, space: f32, max_w: f32) -> Vec
         while let Some(w) = last.pop() {
             let mut t = w.clone();
             t.text.push_str(ellipsis(spec));
-            if let Some(t) = Word::new(t.text, spec, w.scale) {
+            if let Some(mut t) = Word::new(t.text, setting, w.scale) {
+                t.gap = w.gap;
                 last.push(t);
                 if line_metrics(last, space).width() <= max_w {
                     break;
@@ -463,7 +632,7 @@ fn greedy_ellipsized(words: &[Word], spec: &Spec, space: f32, max_w: f32) -> Vec
                 last.pop();
             }
             if last.is_empty() {
-                if let Some(t) = truncate_word(&w, spec, max_w) {
+                if let Some(t) = truncate_word(&w, spec, setting, max_w) {
                     last.push(t);
                 }
                 break;
@@ -484,7 +653,8 @@ struct Block {
 
 /// Fits `text` into a `max_w` × `max_h` zone as large as `spec` allows.
 fn fit(text: &str, spec: &Spec, max_w: f32, max_h: f32) -> Option<Block> {
-    let words = words_of(text, spec);
+    let setting = spec.setting(text);
+    let words = words_of(text, spec, setting);
     if words.is_empty() || max_w <= 0.0 || max_h <= 0.0 {
         return None;
     }
@@ -522,20 +692,26 @@ fn fit(text: &str, spec: &Spec, max_w: f32, max_h: f32) -> Option<Block> {
         }
         best
     };
-    // A billing block breaks only between credits, never inside a name; only when that cannot
-    // be set at a readable size may a name break, rather than be cut.
-    let between_credits = |j: usize| !spec.billing || credit_starts(&words, j);
-    let best = match best_with(&between_credits) {
-        Some(kept) if kept.1 >= spec.min_size => Some(kept),
-        kept => best_with(&|_| true)
-            .filter(|any| any.1 >= spec.min_size)
-            .or(kept),
+    // A billing block breaks only between credits, never inside a name, and Thai breaks at
+    // spaces before syllables; only when that cannot be set at a readable size (or, for
+    // Thai, when syllable breaks set it clearly larger) may a line break elsewhere.
+    let strong = |j: usize| !words[j].weak && (!spec.billing || credit_starts(&words, j));
+    let has_weak = words.iter().any(|w| w.weak);
+    let best = match best_with(&strong) {
+        Some(kept) if kept.1 >= spec.min_size && !has_weak => Some(kept),
+        kept => {
+            let any = best_with(&|_| true).filter(|any| any.1 >= spec.min_size);
+            match (kept, any) {
+                (Some(k), Some(a)) if k.1 >= spec.min_size && a.1 <= k.1 * 1.25 => Some(k),
+                (kept, any) => any.or(kept),
+            }
+        }
     };
     let (mut lines, mut size) = best?;
     if size < spec.min_size || lines.iter().map(Vec::len).sum::<usize>() < n {
         // Too much text for the zone even at the smallest readable size: fill lines at that
         // size and cut the rest with an ellipsis.
-        lines = greedy_ellipsized(&words, spec, space, max_w / spec.min_size);
+        lines = greedy_ellipsized(&words, spec, setting, space, max_w / spec.min_size);
         if lines.is_empty() {
             return None;
         }
@@ -569,18 +745,17 @@ fn place(block: &Block, spec: &Spec, safe: &Rect, y: f32) -> Vec<TextBox> {
             let baseline = first_baseline + b * s;
             let left = safe.x + (safe.w - m.width() * s) / 2.0 - m.x0 * s;
             let mut glyphs = Vec::new();
-            let mut pen = 0.0;
-            for w in words {
+            for (k, pen) in pens(words, space) {
+                let w = &words[k];
                 for g in &w.shaped.glyphs {
                     glyphs.push(PlacedGlyph {
-                        face: g.face,
+                        font: g.font,
                         id: g.id,
                         x: left + (pen + g.x * w.scale) * s,
-                        baseline,
+                        baseline: baseline + g.y * w.scale * s,
                         size: s * w.scale,
                     });
                 }
-                pen += w.shaped.advance * w.scale + space;
             }
             TextBox {
                 role: spec.role,
@@ -590,11 +765,169 @@ fn place(block: &Block, spec: &Spec, safe: &Rect, y: f32) -> Vec<TextBox> {
                     w: m.width() * s,
                     h: (m.bottom - m.top) * s,
                 },
-                text: words
-                    .iter()
-                    .map(|w| w.text.as_str())
-                    .collect::<Vec<_>>()
-                    .join(" "),
+                text: line_text(words),
+                size: s,
+                glyphs,
+            }
+        })
+        .collect()
+}
+
+/// A vertical title: columns of CJK text read top to bottom, the columns right to left.
+struct Columns {
+    /// Each column's words with their pen offsets down the column, at one em.
+    columns: Vec<Vec<(Word, f32)>>,
+    /// The ink box of each column at one em: x around the column's centre line, y from its top.
+    inks: Vec<fonts::Bounds>,
+    /// Centre-to-centre distance of neighbouring columns, in ems.
+    pitch: f32,
+    size: f32,
+}
+
+impl Columns {
+    fn width(&self) -> f32 {
+        self.inks.iter().map(|b| b.x1 - b.x0).fold(0.0, f32::max)
+            + self.pitch * (self.inks.len() as f32 - 1.0)
+    }
+
+    fn height(&self) -> f32 {
+        let top = self.inks.iter().map(|b| b.y0).fold(f32::MAX, f32::min);
+        self.inks.iter().map(|b| b.y1).fold(f32::MIN, f32::max) - top
+    }
+}
+
+/// Fits a CJK `text` as vertical columns (tategaki) into a `max_w` × `max_h` zone: glyphs
+/// shaped top to bottom, so the font's vertical alternates (`vert`) turn the long-vowel mark,
+/// brackets and the full stop; columns break where horizontal lines would (UAX #14 with its
+/// kinsoku rules), balanced like horizontal lines.
+fn fit_vertical(text: &str, spec: &Spec, max_w: f32, max_h: f32) -> Option<Columns> {
+    let setting = Setting {
+        vertical: true,
+        rtl: false,
+        ..spec.setting(text)
+    };
+    let words = words_of(text, spec, setting);
+    if words.is_empty() || max_w <= 0.0 || max_h <= 0.0 {
+        return None;
+    }
+    let space = 0.5;
+    let n = words.len();
+    let column = |range: &[Word]| -> (Vec<(Word, f32)>, fonts::Bounds) {
+        let mut pen = 0.0;
+        let mut ink: Option<fonts::Bounds> = None;
+        let mut out = Vec::new();
+        for (i, w) in range.iter().enumerate() {
+            if let Some(b) = w.shaped.ink {
+                let b = b.shift(0.0, pen);
+                ink = Some(ink.map_or(b, |i| fonts::Bounds {
+                    x0: i.x0.min(b.x0),
+                    y0: i.y0.min(b.y0),
+                    x1: i.x1.max(b.x1),
+                    y1: i.y1.max(b.y1),
+                }));
+            }
+            out.push((w.clone(), pen));
+            pen += w.shaped.advance;
+            if w.gap && i + 1 < range.len() {
+                pen += space;
+            }
+        }
+        let ink = ink.unwrap_or(fonts::Bounds {
+            x0: 0.0,
+            y0: 0.0,
+            x1: 0.0,
+            y1: 0.0,
+        });
+        (out, ink)
+    };
+    let heights: Vec<Vec<f32>> = (0..=n)
+        .map(|i| {
+            (0..=n)
+                .map(|j| {
+                    if j > i {
+                        let (_, ink) = column(&words[i..j]);
+                        ink.y1 - ink.y0.min(0.0)
+                    } else {
+                        0.0
+                    }
+                })
+                .collect()
+        })
+        .collect();
+    let height = |i: usize, j: usize| heights[i][j];
+    let best_with = |may_start: &dyn Fn(usize) -> bool| {
+        let mut best: Option<Columns> = None;
+        for count in 1..=spec.max_lines.min(n) {
+            let Some(starts) = balanced_breaks(&height, n, count, false, may_start) else {
+                continue;
+            };
+            let (columns, inks): (Vec<_>, Vec<_>) = split_lines(&words, &starts)
+                .iter()
+                .map(|c| column(c))
+                .unzip();
+            let widest = inks.iter().map(|b| b.x1 - b.x0).fold(0.0, f32::max);
+            let mut laid = Columns {
+                columns,
+                inks,
+                pitch: widest * 1.3,
+                size: 0.0,
+            };
+            laid.size = (max_w / laid.width().max(1e-3))
+                .min(max_h / laid.height().max(1e-3))
+                .min(spec.max_size);
+            if best.as_ref().is_none_or(|b| laid.size > b.size * 1.12) {
+                best = Some(laid);
+            }
+        }
+        best
+    };
+    // Columns break where the script changes unless breaking inside a word sets the title
+    // clearly larger, as lines do.
+    let strong = best_with(&|j| !words[j].weak);
+    let any = best_with(&|_| true);
+    match (strong, any) {
+        (Some(k), Some(a)) if a.size <= k.size * 1.25 => Some(k),
+        (k, a) => a.or(k),
+    }
+    .filter(|b| b.size >= spec.min_size)
+}
+
+/// Places vertical columns with the first column's ink flush right in `zone` and the text's
+/// ink top at the zone's top.
+fn place_vertical(cols: &Columns, spec: &Spec, zone: &Rect) -> Vec<TextBox> {
+    let s = cols.size;
+    let top = cols.inks.iter().map(|b| b.y0).fold(f32::MAX, f32::min);
+    let first = cols.inks[0];
+    let first_centre = zone.right() - first.x1 * s;
+    cols.columns
+        .iter()
+        .zip(&cols.inks)
+        .enumerate()
+        .map(|(c, (words, ink))| {
+            let cx = first_centre - c as f32 * cols.pitch * s;
+            let y0 = zone.y - top * s;
+            let mut glyphs = Vec::new();
+            for (w, pen) in words {
+                for g in &w.shaped.glyphs {
+                    glyphs.push(PlacedGlyph {
+                        font: g.font,
+                        id: g.id,
+                        x: cx + g.x * w.scale * s,
+                        baseline: y0 + (pen + g.y * w.scale) * s,
+                        size: s * w.scale,
+                    });
+                }
+            }
+            let plain: Vec<Word> = words.iter().map(|(w, _)| w.clone()).collect();
+            TextBox {
+                role: spec.role,
+                rect: Rect {
+                    x: cx + ink.x0 * s,
+                    y: y0 + ink.y0 * s,
+                    w: (ink.x1 - ink.x0) * s,
+                    h: (ink.y1 - ink.y0) * s,
+                },
+                text: line_text(&plain),
                 size: s,
                 glyphs,
             }
@@ -669,12 +1002,49 @@ pub(crate) fn layout(width: u32, height: u32, text: &PosterText, typography: Typ
         boxes.extend(place(&b, &credits, &safe, y));
         floor = y - gap;
     }
-    let title_block = present(&text.title).and_then(|t| fit(t, &title, safe.w, safe.h * 0.36));
     let tagline_block =
         |max_h: f32| present(&text.tagline).and_then(|t| fit(t, &tagline, safe.w * 0.9, max_h));
+    // A vertical title stands in a column zone at the right of the sheet, from the top down
+    // to the tagline, which sits above the billing block. Titles with no CJK in them, or too
+    // long to stand, are set horizontally where the look puts them.
+    let mut placement = typography.placement;
+    if placement == Placement::Vertical {
+        let vertical_title = present(&text.title).filter(|t| fonts::is_cjk(t));
+        let mut floor = floor;
+        let mut tagline_boxes = Vec::new();
+        if let Some(b) = tagline_block(safe.h * 0.09) {
+            let y = floor - b.height;
+            tagline_boxes = place(&b, &tagline, &safe, y);
+            floor = y - gap;
+        }
+        let zone = Rect {
+            x: safe.x + safe.w * 0.45,
+            y: safe.y,
+            w: safe.w * 0.55,
+            h: floor - safe.y,
+        };
+        let vertical = Spec {
+            max_lines: 3,
+            max_size: base * 0.16,
+            ..title
+        };
+        match vertical_title.and_then(|t| fit_vertical(t, &vertical, zone.w, zone.h)) {
+            Some(cols) => {
+                boxes.extend(place_vertical(&cols, &vertical, &zone));
+                boxes.extend(tagline_boxes);
+                return Layout {
+                    safe: reported,
+                    boxes,
+                };
+            }
+            None => placement = look.placement,
+        }
+    }
+    let title_block = present(&text.title).and_then(|t| fit(t, &title, safe.w, safe.h * 0.36));
 
-    match typography.placement {
-        Placement::Bottom => {
+    match placement {
+        // (A vertical title that could not stand is set where the look puts it, never here.)
+        Placement::Bottom | Placement::Vertical => {
             if let Some(b) = &title_block {
                 boxes.extend(place(b, &title, &safe, floor - b.height));
             }
@@ -866,7 +1236,8 @@ mod tests {
         let l = layout(
             1024,
             1536,
-            &text("東京物語", "🎬", ""),
+            // Ethiopic and the private use area are in no font Marquee ships.
+            &text("ሰላም", "\u{E000}", ""),
             Typography::of(Style::Noir),
         );
         assert!(l.boxes.is_empty());
@@ -874,7 +1245,7 @@ mod tests {
         let l = layout(
             1024,
             1536,
-            &text("Tokyo 東京 Story", "", ""),
+            &text("Tokyo ሰላም Story", "", ""),
             Typography::of(Style::Noir),
         );
         let all: String = l

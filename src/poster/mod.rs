@@ -18,6 +18,7 @@ mod resample;
 mod style;
 
 use crate::genre::{Placement, Style};
+pub(crate) use fonts::use_fonts_dir;
 pub(crate) use layout::layout;
 pub use print::{MAX_PRINT_DPI, PRINT_DPI, Printed, Sheet, print};
 
@@ -38,6 +39,16 @@ impl Typography {
             look: style,
             placement: style.title_placement(),
         }
+    }
+
+    /// The style's own look for a poster titled `title`: looks whose posters set a Japanese,
+    /// Chinese or Korean title in vertical columns do so (see `Look::vertical_cjk`).
+    pub fn for_title(style: Style, title: Option<&str>) -> Self {
+        let mut t = Typography::of(style);
+        if style.look().vertical_cjk && title.is_some_and(fonts::is_cjk) {
+            t.placement = Placement::Vertical;
+        }
+        t
     }
 }
 
@@ -249,21 +260,22 @@ mod tests {
     #[test]
     fn missing_glyphs_are_reported() {
         let t = PosterText {
-            title: Some("東京 Story 🎬".into()),
+            // Ethiopic and the private use area are in no font Marquee ships.
+            title: Some("ሰላም Story \u{E000}".into()),
             tagline: Some("Ça va".into()),
             credits: None,
         };
         assert_eq!(
             missing_glyphs(&t, Typography::of(Style::Noir)),
-            vec!['東', '京', '🎬']
+            vec!['ሰ', 'ላ', 'ም', '\u{E000}']
         );
-        // The typography's look decides the faces, whatever the art's style: Lobster and Lato
-        // both lack CJK, so a romance look reports the same characters.
+        // The typography's look decides the faces, whatever the art's style: no face or
+        // script font of a romance look has them either.
         let romance = Typography {
             look: Style::Romance,
             placement: Placement::Top,
         };
-        assert_eq!(missing_glyphs(&t, romance), vec!['東', '京', '🎬']);
+        assert_eq!(missing_glyphs(&t, romance), vec!['ሰ', 'ላ', 'ም', '\u{E000}']);
     }
 
     #[test]

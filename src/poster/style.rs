@@ -30,6 +30,12 @@ pub(crate) struct Look {
     pub(crate) tagline_color: Rgb,
     pub(crate) credits_color: Rgb,
     pub(crate) palette: Palette,
+    /// A Japanese, Chinese or Korean title is set vertically (tategaki), as on the posters
+    /// of the genre in those markets: noir and horror in Mincho columns, the documentary's
+    /// quiet column, the fantasy epic's calligraphic one.
+    pub(crate) vertical_cjk: bool,
+    /// The look is black and white: colour emoji are drawn in its ink instead.
+    pub(crate) monochrome: bool,
 }
 
 impl Style {
@@ -49,6 +55,8 @@ impl Style {
                 tagline_color: Rgb(255, 170, 90),
                 credits_color: Rgb(200, 210, 214),
                 palette: self.palette(),
+                vertical_cjk: false,
+                monochrome: false,
             },
             Style::Noir => Look {
                 title_face: Face::Slab,
@@ -61,6 +69,8 @@ impl Style {
                 tagline_color: Rgb(200, 196, 188),
                 credits_color: Rgb(190, 188, 182),
                 palette: self.palette(),
+                vertical_cjk: true,
+                monochrome: true,
             },
             Style::SciFi => Look {
                 title_face: Face::Display,
@@ -73,6 +83,8 @@ impl Style {
                 tagline_color: Rgb(150, 230, 255),
                 credits_color: Rgb(170, 200, 230),
                 palette: self.palette(),
+                vertical_cjk: false,
+                monochrome: false,
             },
             Style::Horror => Look {
                 title_face: Face::Display,
@@ -85,6 +97,8 @@ impl Style {
                 tagline_color: Rgb(210, 214, 200),
                 credits_color: Rgb(170, 176, 164),
                 palette: self.palette(),
+                vertical_cjk: true,
+                monochrome: false,
             },
             Style::Western => Look {
                 title_face: Face::Slab,
@@ -97,6 +111,8 @@ impl Style {
                 tagline_color: Rgb(255, 236, 200),
                 credits_color: Rgb(255, 226, 190),
                 palette: self.palette(),
+                vertical_cjk: false,
+                monochrome: false,
             },
             Style::Romance => Look {
                 title_face: Face::Script,
@@ -109,6 +125,8 @@ impl Style {
                 tagline_color: Rgb(255, 236, 236),
                 credits_color: Rgb(255, 226, 230),
                 palette: self.palette(),
+                vertical_cjk: false,
+                monochrome: false,
             },
             Style::Fantasy => Look {
                 title_face: Face::Slab,
@@ -121,6 +139,8 @@ impl Style {
                 tagline_color: Rgb(255, 232, 190),
                 credits_color: Rgb(230, 220, 200),
                 palette: self.palette(),
+                vertical_cjk: true,
+                monochrome: false,
             },
             Style::Animation => Look {
                 title_face: Face::Script,
@@ -133,6 +153,8 @@ impl Style {
                 tagline_color: Rgb(255, 255, 255),
                 credits_color: Rgb(255, 255, 255),
                 palette: self.palette(),
+                vertical_cjk: false,
+                monochrome: false,
             },
             Style::Documentary => Look {
                 title_face: Face::Display,
@@ -145,6 +167,8 @@ impl Style {
                 tagline_color: Rgb(236, 232, 222),
                 credits_color: Rgb(220, 216, 206),
                 palette: self.palette(),
+                vertical_cjk: true,
+                monochrome: false,
             },
             Style::Comedy => Look {
                 title_face: Face::Script,
@@ -157,6 +181,8 @@ impl Style {
                 tagline_color: Rgb(40, 20, 60),
                 credits_color: Rgb(50, 30, 70),
                 palette: self.palette(),
+                vertical_cjk: false,
+                monochrome: false,
             },
         }
     }

@@ -184,6 +184,7 @@ fn placement_option(placement: Placement) -> Value {
         Placement::Top => "At the top",
         Placement::Center => "In the middle",
         Placement::Bottom => "At the bottom",
+        Placement::Vertical => "Vertical, at the right (CJK titles)",
     };
     json!({"text": plain(text), "value": placement_name(placement)})
 }
@@ -195,10 +196,7 @@ pub(crate) fn edit_words_view(
     typography: Typography,
 ) -> Value {
     let looks: Vec<Value> = Style::ALL.iter().map(|s| look_option(*s)).collect();
-    let places: Vec<Value> = [Placement::Top, Placement::Center, Placement::Bottom]
-        .into_iter()
-        .map(placement_option)
-        .collect();
+    let places: Vec<Value> = Placement::ALL.into_iter().map(placement_option).collect();
     modal(
         EDIT_WORDS,
         "Edit the words",
