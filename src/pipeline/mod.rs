@@ -839,4 +839,29 @@ mod tests {
         );
         assert_eq!(r.seed, 9);
     }
+
+    /// A description in another language keeps its words, and the look its cues chose is
+    /// asked for in English: the style's suffix follows it into the prompt.
+    #[test]
+    fn a_japanese_description_gets_the_horror_look_in_english() {
+        let description = "幽霊屋敷の夜";
+        let spec = PosterSpec {
+            description: description.into(),
+            text: Default::default(),
+            style: crate::request::choose_style(None, description).unwrap(),
+            aspect: Default::default(),
+            seed: None,
+            avoid: None,
+            model: ModelId::Sd35Large,
+            typography: None,
+        };
+        let r = Pipeline::image_request(&spec, 9);
+        assert_eq!(
+            r.prompt,
+            format!(
+                "{description}. {}",
+                crate::genre::Style::Horror.prompt_suffix()
+            )
+        );
+    }
 }

@@ -158,7 +158,7 @@ pub(crate) fn usage(
         • `/poster usage` — your posters today, your channel's, and the workspace's spend this month\n\
         • `/poster history` — your latest posters, each with a fresh link";
     let styles = format!(
-        "*Styles* (`--style`; picked from your words when omitted)\n{}",
+        "*Styles* (`--style`; picked from your words when omitted, in English or 13 other major languages)\n{}",
         Style::ALL
             .iter()
             .map(|s| format!("`{}`", s.name()))
