@@ -2,7 +2,9 @@
 //! (render + compose) and compose alone on an 832×1216 image, as median and p95 over 30 runs;
 //! the review paths of #12: the "edit words" round trip (decode stored 1024×1536 art, compose
 //! new words, encode PNG) and a print render per sheet at 150 dpi (fewer runs: each is
-//! seconds); then the process's peak resident memory. Run with `cargo bench --bench poster`.
+//! seconds); the same poster titled in other scripts (#14), against its Latin title, with the
+//! first use of each script font timed on its own; then the process's peak resident memory.
+//! Run with `cargo bench --bench poster` (the script fonts come from `scripts/fonts.sh`).
 //! The peak of one print alone is measured in a process of its own by
 //! `cargo run --release --example print_peak`.
 
@@ -52,7 +54,115 @@ fn text(prompt: &str) -> PosterText {
     }
 }
 
+/// The scripts of #14: the same poster's title and tagline in each, and the placement.
+const SCRIPTS: [(&str, &str, &str, Placement); 8] = [
+    (
+        "Latin",
+        "Desert Caravan",
+        "Across the sand, the long way home.",
+        Placement::Top,
+    ),
+    (
+        "Japanese",
+        "砂漠のキャラバン",
+        "砂の向こうへ、長い帰り道。",
+        Placement::Top,
+    ),
+    (
+        "Japanese vertical",
+        "砂漠のキャラバン",
+        "砂の向こうへ、長い帰り道。",
+        Placement::Vertical,
+    ),
+    (
+        "Chinese",
+        "沙漠商队",
+        "穿越黄沙，踏上归途。",
+        Placement::Top,
+    ),
+    (
+        "Arabic",
+        "قافلة الصحراء",
+        "عبر الرمال منذ 1926",
+        Placement::Top,
+    ),
+    (
+        "Hindi",
+        "रेगिस्तान का कारवां",
+        "रेत के पार, घर का लंबा रास्ता।",
+        Placement::Top,
+    ),
+    (
+        "Thai",
+        "กองคาราวานทะเลทราย",
+        "ข้ามผืนทราย กลับบ้าน",
+        Placement::Top,
+    ),
+    (
+        "Emoji",
+        "🐪 Desert Caravan 🌵",
+        "Across the sand 🏜️",
+        Placement::Top,
+    ),
+];
+
+fn median_ms(samples: &[Duration]) -> f64 {
+    stats(samples.to_vec()).0.as_secs_f64() * 1e3
+}
+
+/// #14: each script's poster against the Latin one, in one run so the ratios compare like
+/// with like on a noisy machine. The first compose of each script reads its font.
+fn scripts() {
+    let prompt = "a camel caravan crossing dunes at dusk";
+    let credits = "directed by Ada Lovelace starring Grace Hopper";
+    let poster = |title: &str, tagline: &str| PosterText {
+        title: Some(title.into()),
+        tagline: Some(tagline.into()),
+        credits: Some(credits.into()),
+    };
+    let typography = |placement| Typography {
+        look: Style::Noir,
+        placement,
+    };
+    let art = render(prompt, Style::Noir, 11, 1024, 1536);
+    for (name, title, tagline, placement) in SCRIPTS {
+        let mut copy = art.clone();
+        let start = Instant::now();
+        compose(&mut copy, &poster(title, tagline), typography(placement));
+        println!(
+            "{:<44} {:>8.2} ms",
+            format!("first compose, {name} (reads its fonts)"),
+            start.elapsed().as_secs_f64() * 1e3
+        );
+    }
+    let mut latin = (0.0, 0.0);
+    for (name, title, tagline, placement) in SCRIPTS {
+        let text = poster(title, tagline);
+        let (mut full, mut alone) = (Vec::new(), Vec::new());
+        for i in 0..RUNS {
+            let start = Instant::now();
+            let mut art = render(prompt, Style::Noir, i as u32, 1024, 1536);
+            let composing = Instant::now();
+            compose(&mut art, &text, typography(placement));
+            alone.push(composing.elapsed());
+            full.push(start.elapsed());
+            std::hint::black_box(&art);
+        }
+        let (f, a) = (median_ms(&full), median_ms(&alone));
+        if name == "Latin" {
+            latin = (f, a);
+        }
+        println!(
+            "{:<44} median {f:>8.2} ms (x{:.2})   compose {a:>7.2} ms (x{:.2})",
+            format!("scripts: render+compose 1024x1536, {name}"),
+            f / latin.0,
+            a / latin.1,
+        );
+    }
+}
+
 fn main() {
+    marquee::poster::use_fonts_dir(marquee::config::fonts_dir());
     let prompt = "a kraken attacks brooklyn at midnight";
     // Warm up: the first call parses the embedded fonts.
     let mut warm = render(prompt, Style::Thriller, 0, 1024, 1536);
@@ -130,6 +240,8 @@ fn main() {
             samples,
         );
     }
+
+    scripts();
 
     println!(
         "peak RSS (VmHWM): {}",

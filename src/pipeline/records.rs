@@ -12,6 +12,8 @@
 //! | history entry | `history#<team>#<user>` / `<written at, ms>#<id>` | with the poster |
 //! | seen request | `request#<sha256 of the signature>` / `seen` | after [`REPLAY_SECS`] |
 
+use std::sync::atomic::{AtomicI64, Ordering};
+
 use serde::{Deserialize, Serialize};
 use sha2::Digest;
 use time::OffsetDateTime;
@@ -116,8 +118,17 @@ impl Pipeline {
         // Sort keys order by when the entry was written, to the millisecond (two posters of one
         // second keep their order), then id: zero-padded numbers sort as numbers do. Fifteen
         // digits of milliseconds begin with the twelve digits of seconds that entries written
-        // before had, so old and new entries sort together.
-        let written_ms = OffsetDateTime::now_utc().unix_timestamp_nanos() / 1_000_000;
+        // before had, so old and new entries sort together. Within one process the stamps
+        // strictly increase, so two records written in the same millisecond (a local store
+        // is that fast) still list in the order they were written.
+        static LAST_MS: AtomicI64 = AtomicI64::new(0);
+        let now_ms = (OffsetDateTime::now_utc().unix_timestamp_nanos() / 1_000_000) as i64;
+        let next = |last: i64| now_ms.max(last + 1);
+        let written_ms = match LAST_MS
+            .fetch_update(Ordering::SeqCst, Ordering::SeqCst, |last| Some(next(last)))
+        {
+            Ok(last) | Err(last) => next(last),
+        };
         let sk = format!("{written_ms:015}#{}", record.id);
         self.state
             .put(

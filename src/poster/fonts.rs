@@ -207,7 +207,7 @@ static DIR: OnceLock<PathBuf> = OnceLock::new();
 
 /// Tells the renderer where the script fonts are (`Config::fonts_dir`). The first call wins;
 /// until one is made only the embedded faces are used.
-pub(crate) fn use_fonts_dir(dir: impl Into<PathBuf>) {
+pub fn use_fonts_dir(dir: impl Into<PathBuf>) {
     let _ = DIR.set(dir.into());
 }
 

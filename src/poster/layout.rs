@@ -1140,6 +1140,16 @@ mod tests {
         "by",
         "Ada",
         "Lovelace",
+        "قافلة",
+        "الصحراء",
+        "שיירה",
+        "रेगिस्तान",
+        "กองคาราวานทะเลทราย",
+        "キャラバン",
+        "「東京」。",
+        "사막의",
+        "1926",
+        "🐪🌵",
     ];
 
     fn random_text(r: &mut Rng) -> PosterText {
@@ -1196,7 +1206,11 @@ mod tests {
             let t = random_text(&mut r);
             let style = Style::ALL[case % Style::ALL.len()];
             let (w, h) = sizes[case % sizes.len()];
-            let l = layout(w, h, &t, Typography::of(style));
+            let mut typography = Typography::of(style);
+            if case % 3 == 0 {
+                typography.placement = Placement::Vertical;
+            }
+            let l = layout(w, h, &t, typography);
             assert_invariants(&l, &format!("case {case} {style} {w}x{h} {t:?}"));
             laid += l.boxes.len();
         }
@@ -1363,6 +1377,160 @@ mod tests {
             broken >= 8,
             "too few blocks needed a break to prove anything: {broken}"
         );
+    }
+
+    fn units(text: &str) -> Vec<(&str, bool, bool)> {
+        segments(text)
+    }
+
+    /// Latin keeps breaking at spaces only: a hyphenated name stays whole.
+    #[test]
+    fn alphabetic_text_breaks_only_at_spaces() {
+        let u: Vec<&str> = units("Joseph Gordon-Levitt and/or Ada")
+            .iter()
+            .map(|u| u.0)
+            .collect();
+        assert_eq!(u, ["Joseph", "Gordon-Levitt", "and/or", "Ada"]);
+        assert!(
+            units("a b").iter().all(|u| !u.2),
+            "spaces are strong breaks"
+        );
+        assert_eq!(units("Ada  ")[0], ("Ada", true, false));
+    }
+
+    /// UAX #14 with kinsoku: never a line starting with closing punctuation, small kana or the
+    /// long-vowel mark, never one ending with opening punctuation.
+    #[test]
+    fn cjk_breaks_between_characters_but_not_around_kinsoku_punctuation() {
+        let u = units("「東京の夜」、キャラバンー。");
+        let starts: Vec<char> = u.iter().filter_map(|u| u.0.chars().next()).collect();
+        for c in ['」', '、', '。', 'ャ', 'ー'] {
+            assert!(!starts.contains(&c), "a line may not start with {c}: {u:?}");
+        }
+        assert!(u.iter().all(|u| !u.0.ends_with('「')), "{u:?}");
+        assert!(u.len() >= 6, "ideographs and kana break: {u:?}");
+        // Breaks where the script changes are strong, inside a katakana word weak.
+        let u = units("砂漠のキャラバン");
+        let strong: Vec<&str> = u.iter().filter(|u| !u.2).map(|u| u.0).collect();
+        assert_eq!(strong, ["砂", "の", "キャ"], "{u:?}");
+        // Korean breaks between syllables only as a last resort; at spaces first.
+        let u = units("사막의 대상");
+        let strong: Vec<&str> = u.iter().filter(|u| !u.2).map(|u| u.0).collect();
+        assert_eq!(strong, ["사", "대"], "{u:?}");
+    }
+
+    /// Thai has no spaces between words: the syllable rule offers weak breaks before leading
+    /// vowels and after final ones, never inside a cluster (no unit starts with a mark).
+    #[test]
+    fn thai_breaks_at_syllables_as_a_last_resort() {
+        let u = units("กองคาราวานทะเลทราย");
+        let joined: String = u.iter().map(|u| u.0).collect();
+        assert_eq!(joined, "กองคาราวานทะเลทราย");
+        assert!(u.len() >= 2 && u[1..].iter().all(|u| u.2), "{u:?}");
+        assert!(u.iter().any(|u| u.0.starts_with('เ')), "{u:?}");
+        for u in units("ไก่ได้ทำน้ำใจ") {
+            let c = u.0.chars().next().expect("non-empty");
+            assert!(!matches!(c, '\u{0E31}' | '\u{0E34}'..='\u{0E3A}' | '\u{0E47}'..='\u{0E4E}'));
+        }
+    }
+
+    fn lines_of(l: &Layout, role: Role) -> Vec<&TextBox> {
+        l.boxes.iter().filter(|b| b.role == role).collect()
+    }
+
+    /// An Arabic title reads right to left: its first word is set right of its second on one
+    /// line, or above it on two; a Latin year in it keeps its digits in order.
+    #[test]
+    fn right_to_left_titles_are_set_in_visual_order() {
+        fonts::use_test_fonts();
+        let l = layout(
+            1536,
+            1024,
+            &text("قافلة الصحراء", "عبر الرمال منذ 1926", ""),
+            Typography::of(Style::Noir),
+        );
+        let title = lines_of(&l, Role::Title);
+        assert_eq!(title.len(), 1, "{title:?}");
+        let first = shape_of("قافلة");
+        let xs: Vec<(u16, f32)> = title[0].glyphs.iter().map(|g| (g.id, g.x)).collect();
+        let first_word_x = xs
+            .iter()
+            .filter(|(id, _)| first.contains(id))
+            .map(|(_, x)| *x)
+            .fold(f32::MAX, f32::min);
+        let second_word_x = xs
+            .iter()
+            .filter(|(id, _)| !first.contains(id))
+            .map(|(_, x)| *x)
+            .fold(f32::MIN, f32::max);
+        assert!(first_word_x > second_word_x, "{xs:?}");
+        let tagline = lines_of(&l, Role::Tagline);
+        let digits: Vec<f32> = tagline[0]
+            .glyphs
+            .iter()
+            .filter(|g| g.font == Font::Embedded(Face::Sans))
+            .map(|g| g.x)
+            .collect();
+        assert_eq!(digits.len(), 4);
+        assert!(digits.windows(2).all(|w| w[0] < w[1]), "{digits:?}");
+        // The year, last in reading order, is leftmost.
+        assert!(tagline[0].glyphs.iter().all(|g| g.x >= digits[0]));
+    }
+
+    fn shape_of(word: &str) -> Vec<u16> {
+        let setting = Setting {
+            rtl: true,
+            ..Setting::new(Face::Slab, 0.02)
+        };
+        fonts::shape(&word.to_uppercase(), setting)
+            .glyphs
+            .iter()
+            .map(|g| g.id)
+            .collect()
+    }
+
+    /// Tategaki: columns stand top to bottom inside the safe area, the first at the right,
+    /// each glyph below the previous one, clear of the tagline and billing block.
+    #[test]
+    fn vertical_titles_stand_in_columns_from_the_right() {
+        fonts::use_test_fonts();
+        for style in Style::ALL {
+            for (w, h) in [(1024, 1536), (1536, 1024), (832, 1216)] {
+                let t = text(
+                    "砂漠のキャラバン",
+                    "砂の向こうへ、長い帰り道。",
+                    "directed by Ada Lovelace",
+                );
+                let typography = Typography {
+                    look: style,
+                    placement: Placement::Vertical,
+                };
+                let l = layout(w, h, &t, typography);
+                assert_invariants(&l, &format!("{style} {w}x{h}"));
+                let cols = lines_of(&l, Role::Title);
+                assert_eq!(cols.len(), 2, "{style} {w}x{h}: {cols:?}");
+                assert_eq!(cols[0].text, "砂漠の");
+                assert_eq!(cols[1].text, "キャラバン");
+                assert!(cols[0].rect.x > cols[1].rect.right(), "right to left");
+                for c in &cols {
+                    assert!(c.rect.h > c.rect.w * 2.0, "a column is tall: {:?}", c.rect);
+                    assert!(c.glyphs.windows(2).all(|g| g[1].baseline > g[0].baseline));
+                }
+            }
+        }
+        // A title with no CJK in it is set across, where the look puts it.
+        let l = layout(
+            1024,
+            1536,
+            &text("Desert Caravan", "", ""),
+            Typography {
+                look: Style::Noir,
+                placement: Placement::Vertical,
+            },
+        );
+        let lines = lines_of(&l, Role::Title);
+        assert!(!lines.is_empty());
+        assert!(lines.iter().all(|b| b.rect.w > b.rect.h), "{lines:?}");
     }
 
     #[test]

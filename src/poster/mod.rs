@@ -18,7 +18,7 @@ mod resample;
 mod style;
 
 use crate::genre::{Placement, Style};
-pub(crate) use fonts::use_fonts_dir;
+pub use fonts::use_fonts_dir;
 pub(crate) use layout::layout;
 pub use print::{MAX_PRINT_DPI, PRINT_DPI, Printed, Sheet, print};
 
@@ -294,6 +294,32 @@ mod tests {
         assert_eq!(
             serde_json::from_str::<Typography>(&json).expect("parses"),
             t
+        );
+    }
+
+    #[test]
+    fn cjk_titles_stand_vertically_in_the_looks_that_set_them_so() {
+        let vertical = |style, title| Typography::for_title(style, title).placement;
+        for style in Style::ALL {
+            let v = vertical(style, Some("砂漠のキャラバン"));
+            assert_eq!(
+                v == Placement::Vertical,
+                style.look().vertical_cjk,
+                "{style}"
+            );
+            assert_eq!(
+                vertical(style, Some("Desert Caravan")),
+                style.title_placement()
+            );
+            assert_eq!(vertical(style, None), style.title_placement());
+        }
+        assert_eq!(
+            vertical(Style::Noir, Some("사막의 대상")),
+            Placement::Vertical
+        );
+        assert_eq!(
+            vertical(Style::Thriller, Some("沙漠商队")),
+            Style::Thriller.title_placement()
         );
     }
 

@@ -155,6 +155,7 @@ pub(crate) fn usage(
         • `/poster a lighthouse keeper fights a kraken, 1950s pulp`\n\
         • `/poster two rival chefs in Lyon --style comedy --title \"Too Many Cooks\"`\n\
         • `/poster a derelict starship wakes up --style sci-fi --ar 16:9 --tagline \"It remembers\"`\n\
+        • `/poster 東京の夜 a neon city at night --style noir --title \"東京の夜\"` — titles in any script and emoji; Japanese, Chinese and Korean stand in vertical columns in noir, horror, fantasy and documentary looks (✏️ Edit words moves them)\n\
         • `/poster usage` — your posters today, your channel's, and the workspace's spend this month\n\
         • `/poster history` — your latest posters, each with a fresh link";
     let styles = format!(

@@ -431,6 +431,52 @@ async fn hostile_titles_reach_slack_escaped_and_broadcast_nothing() {
     assert!(violations.is_empty(), "{violations:#?}");
 }
 
+/// A Japanese title is set (from the fonts layer, vertically in the noir look) and the
+/// message says nothing is missing; a title in a script no font has is still delivered, and
+/// the message names the characters left out.
+#[tokio::test(flavor = "multi_thread")]
+async fn titles_in_other_scripts_are_set_and_only_missing_characters_are_named() {
+    let base = lambda_base().await;
+    let s = stack();
+    for (prompt, title, missing) in [
+        (
+            "E2E-SCRIPTS 東京の夜 a neon city at night",
+            "東京の夜",
+            false,
+        ),
+        (
+            "E2E-SCRIPTS a camel caravan at dusk",
+            "قافلة الصحراء 🐪",
+            false,
+        ),
+        ("E2E-SCRIPTS a quiet valley", "ሰላም", true),
+    ] {
+        let url = s.slack().response_url();
+        let command = format!("{prompt} --style noir --title \"{title}\"");
+        let Answer { status, body, .. } = slash(&base, &command, &url).await;
+        assert_eq!(status, 200, "{body}");
+        let poster = support::poll(DELIVERY, || {
+            s.slack()
+                .messages(&url)
+                .into_iter()
+                .find(|m| image_url(m).is_some())
+        })
+        .await
+        .unwrap_or_else(|| panic!("no poster for {title}\n{}", s.lambda().log_tail(6000)));
+        let shown = poster.to_string();
+        assert!(shown.contains(title), "{shown}");
+        assert_eq!(shown.contains("can't draw"), missing, "{title}: {shown}");
+        if missing {
+            assert!(shown.contains("can't draw ሰላም"), "{shown}");
+        }
+        let (status, size) = png_size(&image_url(&poster).expect("an image")).await;
+        assert!(
+            status == 200 && size.is_some(),
+            "{title}: {status} {size:?}"
+        );
+    }
+}
+
 /// One deployment allows Stability models and Nova Canvas (the stack's AllowedModels is
 /// mixed): each is called in a region that serves it, so both draw posters.
 #[tokio::test(flavor = "multi_thread")]

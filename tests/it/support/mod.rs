@@ -367,6 +367,9 @@ impl Stack {
             ("MARQUEE_RESPONSE_URL_HOSTS", self.slack.base_url()),
             ("MARQUEE_MODEL_TIMEOUT", "5s".into()),
             ("MARQUEE_LOG", "info".into()),
+            // The template points at the fonts layer (/opt/fonts in Lambda); here, the same
+            // files as `scripts/fonts.sh` builds them for that layer.
+            ("MARQUEE_FONTS_DIR", fonts_layer_dir()),
             ("AWS_ENDPOINT_URL_S3", s3.endpoint()),
             ("AWS_ENDPOINT_URL_BEDROCK_RUNTIME", self.bedrock.endpoint()),
             ("AWS_ENDPOINT_URL_DYNAMODB", self.dynamo.endpoint()),
@@ -546,6 +549,14 @@ impl Instance {
 /// The Lambda binary under test.
 fn lambda_bin() -> String {
     std::env::var("MARQUEE_TEST_LAMBDA_BIN").unwrap_or_else(|_| DEFAULT_LAMBDA_BIN.to_string())
+}
+
+/// The fonts layer's contents as `scripts/fonts.sh` builds them (the template's FontsLayer).
+pub fn fonts_layer_dir() -> String {
+    crate_root()
+        .join("build/fonts-layer/fonts")
+        .display()
+        .to_string()
 }
 
 /// The crate whose tests include this module (where `cargo lambda watch` runs).
