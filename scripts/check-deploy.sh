@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
 # Proves the deployment offline: lints the SAM template, validates it with SAM, and builds the
-# Lambda binary the template deploys for the template's architecture, failing when it cannot.
+# Lambda binary the template deploys for the template's architecture, failing when it cannot,
+# and the fonts layer's content (scripts/fonts.sh into build/fonts-layer, which `sam build`
+# does not make but `sam deploy` uploads).
 #
 # Usage: scripts/check-deploy.sh [--arch arm64|x86_64] [--profile NAME] [--no-build] [--sam-build]
 #   --arch       build for this architecture instead of the template's default
@@ -67,6 +69,19 @@ echo "cfn-lint: clean"
 
 step "sam validate --lint --template template.yaml"
 sam validate --lint --template template.yaml
+
+# --- fonts layer ----------------------------------------------------------------------------
+# FontsLayer's ContentUri. sam build passes a layer without a BuildMethod through untouched
+# (its built template points back at build/fonts-layer), so only scripts/fonts.sh makes it;
+# up to date that is a fraction of a second.
+fonts_layer=""
+if [[ $build == 1 || $sam_build == 1 ]]; then
+    step "scripts/fonts.sh (FontsLayer: build/fonts-layer)"
+    scripts/fonts.sh
+    [[ -s build/fonts-layer/fonts/NotoSansCJK-Bold.otf && -s build/fonts-layer/fonts/README ]] ||
+        die "scripts/fonts.sh did not produce build/fonts-layer/fonts"
+    fonts_layer=$(du -sb build/fonts-layer | cut -f1)
+fi
 
 # --- build ----------------------------------------------------------------------------------
 # The architecture the template deploys unless told otherwise: the Architecture parameter's
@@ -211,4 +226,7 @@ if [[ -n $proven ]]; then
     echo "build proven for $proven, $profile profile (template default: $(template_arch))"
 else
     echo "build: skipped (--no-build)"
+fi
+if [[ -n $fonts_layer ]]; then
+    echo "fonts layer: build/fonts-layer, $fonts_layer bytes unzipped"
 fi

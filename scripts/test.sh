@@ -4,7 +4,8 @@
 # then runs formatting and lint checks, every unit, integration and end-to-end test (the
 # end-to-end tests start SeaweedFS, dynalite behind its IAM proxy, `cargo lambda watch` and the
 # Bedrock, Slack and Lambda stand-ins themselves), and the deployment checks: cfn-lint,
-# `sam validate --lint` and the Lambda build for the template's architecture.
+# `sam validate --lint` and the Lambda build for the template's architecture. First it builds
+# the script fonts (scripts/fonts.sh, the FontsLayer's content) that the poster tests use.
 #
 # Usage: scripts/test.sh [--quick]
 #   --quick  skip the Lambda build (the slowest step, and the only one that needs zig)
@@ -21,7 +22,7 @@ quick=0
 for arg in "$@"; do
     case $arg in
         --quick) quick=1 ;;
-        -h | --help) sed -n '2,10p' "$0"; exit 0 ;;
+        -h | --help) sed -n '2,11p' "$0"; exit 0 ;;
         *) echo "test.sh: unknown argument: $arg" >&2; exit 2 ;;
     esac
 done
@@ -41,6 +42,13 @@ else
 fi
 export PATH="$tools_bin:$PATH"
 export SAM_CLI_TELEMETRY=0
+
+# Before the build: the poster tests draw every script with the fonts in MARQUEE_FONTS_DIR
+# (.cargo/config.toml points it here), and the Lambda build's sam side needs the layer.
+# Up to date it takes a fraction of a second; cold, about two minutes (Debian's Noto
+# packages, fonttools, three CJK subsets).
+step "fonts (scripts/fonts.sh)"
+scripts/fonts.sh
 
 step "cargo fmt --check"
 cargo fmt --all -- --check
