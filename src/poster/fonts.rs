@@ -238,15 +238,10 @@ fn embedded(face: Face) -> &'static Loaded {
 }
 
 /// The fonts directory, once one is known. Unit tests use the one `scripts/fonts.sh` builds
-/// (or `MARQUEE_FONTS_DIR`), as `cargo run` does through `.cargo/config.toml`.
+/// in the repository, as `cargo run` does through `.cargo/config.toml`.
 fn fonts_dir() -> Option<&'static PathBuf> {
     #[cfg(test)]
-    DIR.get_or_init(|| {
-        std::env::var_os("MARQUEE_FONTS_DIR").map_or_else(
-            || PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("build/fonts-layer/fonts"),
-            PathBuf::from,
-        )
-    });
+    DIR.get_or_init(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("build/fonts-layer/fonts"));
     DIR.get()
 }
 

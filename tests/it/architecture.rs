@@ -60,11 +60,12 @@ const ALLOWED: &[(&str, &[&str])] = &[
         ],
     ),
     ("lambda", &["errors", "http", "job", "pipeline"]),
+    // (`poster` only to tell it where the fonts layer is.)
     (
         "app",
         &[
-            "config", "dispatch", "errors", "http", "metrics", "model", "net", "pipeline", "quota",
-            "request", "secret", "slack", "state", "store",
+            "config", "dispatch", "errors", "http", "metrics", "model", "net", "pipeline",
+            "poster", "quota", "request", "secret", "slack", "state", "store",
         ],
     ),
     // The admin's checks of a deployment: what the function would read and call, asked of
