@@ -13,7 +13,9 @@ use tiny_skia::{FillRule, FilterQuality, Paint, PathBuilder, Pixmap, PixmapPaint
 use crate::genre::{Placement, Style};
 use crate::model::offline::render;
 use crate::poster::fonts::{self, Face, Setting};
-use crate::poster::{PosterText, Typography, compose, default_title, encode_png};
+use crate::poster::{
+    PosterText, Typography, compose, default_title, encode_png, missing_glyphs,
+};
 
 /// The gallery's prompts, with the text each poster carries.
 const PROMPTS: [(&str, &str, &str); 3] = [
@@ -160,6 +162,15 @@ pub(crate) fn write_scripts(dir: &Path) -> std::io::Result<Vec<PathBuf>> {
             let mut typography = Typography::of(style);
             if let Some(p) = placement {
                 typography.placement = *p;
+            }
+            // A sheet with blank titles would look like a layout bug: say what is missing.
+            let missing = missing_glyphs(&text, typography);
+            if !missing.is_empty() {
+                return Err(io_err(format!(
+                    "no font for {:?} ({label}): build the script fonts with scripts/fonts.sh \
+                     and point MARQUEE_FONTS_DIR at build/fonts-layer/fonts (cargo run does)",
+                    missing.iter().collect::<String>()
+                )));
             }
             compose(&mut poster, &text, typography);
             let path = dir.join(format!("scripts-{}-{:02}.png", style.name(), k + 1));

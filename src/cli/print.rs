@@ -70,7 +70,8 @@ pub(super) struct Words {
     /// take's, else thriller).
     #[arg(long, value_parser = parse_style)]
     style: Option<Style>,
-    /// Where the title sits: top, center or bottom (default: where the style puts it).
+    /// Where the title sits: top, center, bottom, or vertical (a CJK title in columns at the
+    /// right) (default: where the style puts it).
     #[arg(long, value_parser = parse_placement)]
     placement: Option<Placement>,
 }
