@@ -135,23 +135,24 @@ fn scripts() {
             start.elapsed().as_secs_f64() * 1e3
         );
     }
-    let mut latin = (0.0, 0.0);
-    for (name, title, tagline, placement) in SCRIPTS {
-        let text = poster(title, tagline);
-        let (mut full, mut alone) = (Vec::new(), Vec::new());
-        for i in 0..RUNS {
+    // Round robin: every script once per round, so drift in the machine's load falls on all
+    // of them alike.
+    let mut samples = vec![(Vec::new(), Vec::new()); SCRIPTS.len()];
+    for i in 0..RUNS {
+        for (k, (_, title, tagline, placement)) in SCRIPTS.iter().enumerate() {
+            let text = poster(title, tagline);
             let start = Instant::now();
             let mut art = render(prompt, Style::Noir, i as u32, 1024, 1536);
             let composing = Instant::now();
-            compose(&mut art, &text, typography(placement));
-            alone.push(composing.elapsed());
-            full.push(start.elapsed());
+            compose(&mut art, &text, typography(*placement));
+            samples[k].1.push(composing.elapsed());
+            samples[k].0.push(start.elapsed());
             std::hint::black_box(&art);
         }
-        let (f, a) = (median_ms(&full), median_ms(&alone));
-        if name == "Latin" {
-            latin = (f, a);
-        }
+    }
+    let latin = (median_ms(&samples[0].0), median_ms(&samples[0].1));
+    for ((name, ..), (full, alone)) in SCRIPTS.iter().zip(&samples) {
+        let (f, a) = (median_ms(full), median_ms(alone));
         println!(
             "{:<44} median {f:>8.2} ms (x{:.2})   compose {a:>7.2} ms (x{:.2})",
             format!("scripts: render+compose 1024x1536, {name}"),

@@ -13,9 +13,7 @@ use tiny_skia::{FillRule, FilterQuality, Paint, PathBuilder, Pixmap, PixmapPaint
 use crate::genre::{Placement, Style};
 use crate::model::offline::render;
 use crate::poster::fonts::{self, Face, Setting};
-use crate::poster::{
-    PosterText, Typography, compose, default_title, encode_png, missing_glyphs,
-};
+use crate::poster::{PosterText, Typography, compose, default_title, encode_png, missing_glyphs};
 
 /// The gallery's prompts, with the text each poster carries.
 const PROMPTS: [(&str, &str, &str); 3] = [

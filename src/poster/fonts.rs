@@ -319,7 +319,9 @@ fn pick(face: Face, c: char, context: Option<Family>, emoji: bool) -> Option<(Fo
         return Some(hit);
     }
     let family = Family::of(c.script()).or(context);
-    if family.is_none() || !matches!(family, Some(Family::Cjk)) || c.is_ascii() {
+    // In CJK text, punctuation and symbols come from the CJK font (full-width, centred for
+    // vertical setting) even where the Latin face has a glyph; ASCII stays Latin.
+    if family != Some(Family::Cjk) || c.is_ascii() {
         if let Some(hit) = try_font(Font::Embedded(face)) {
             return Some(hit);
         }
