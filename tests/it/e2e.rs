@@ -27,6 +27,20 @@ async fn png_size(url: &str) -> (u16, Option<(u32, u32)>) {
     (status, size)
 }
 
+/// The first message at the response URL `url` that shows a poster; without one in time, a
+/// panic naming `what` with the function's log.
+async fn poster_at(url: &str, what: &str) -> Value {
+    let s = stack();
+    support::poll(DELIVERY, || {
+        s.slack()
+            .messages(url)
+            .into_iter()
+            .find(|m| image_url(m).is_some())
+    })
+    .await
+    .unwrap_or_else(|| panic!("no poster for {what}\n{}", s.lambda().log_tail(6000)))
+}
+
 /// The status a link the function serves answers with.
 async fn link_status(url: &str) -> u16 {
     get_link(&marquee::net::client(), url).await.0
@@ -407,14 +421,7 @@ async fn hostile_titles_reach_slack_escaped_and_broadcast_nothing() {
     .await;
     assert_eq!(status, 200, "{ack}");
     assert_eq!(slack::broadcast_violations(&ack), Vec::<String>::new());
-    let poster = support::poll(DELIVERY, || {
-        s.slack()
-            .messages(&url)
-            .into_iter()
-            .find(|m| image_url(m).is_some())
-    })
-    .await
-    .unwrap_or_else(|| panic!("no poster\n{}", s.lambda().log_tail(6000)));
+    let poster = poster_at(&url, "the hostile title").await;
     assert!(
         poster["text"]
             .as_str()
@@ -455,14 +462,7 @@ async fn titles_in_other_scripts_are_set_and_only_missing_characters_are_named()
         let command = format!("{prompt} --style noir --title \"{title}\"");
         let Answer { status, body, .. } = slash(&base, &command, &url).await;
         assert_eq!(status, 200, "{body}");
-        let poster = support::poll(DELIVERY, || {
-            s.slack()
-                .messages(&url)
-                .into_iter()
-                .find(|m| image_url(m).is_some())
-        })
-        .await
-        .unwrap_or_else(|| panic!("no poster for {title}\n{}", s.lambda().log_tail(6000)));
+        let poster = poster_at(&url, title).await;
         let shown = poster.to_string();
         assert!(shown.contains(title), "{shown}");
         assert_eq!(shown.contains("can't draw"), missing, "{title}: {shown}");
