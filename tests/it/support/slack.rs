@@ -1363,15 +1363,30 @@ async fn download(http: &reqwest::Client, image_url: &str) -> ImageFetch {
     // `cargo lambda watch` answers 500 with its own problem document when it could not run the
     // function for a request (an instance that failed to start or to answer) — an emulator
     // failure API Gateway and Lambda have no counterpart to, seen about once per full stack run
-    // on two cores. One retry keeps it from failing an unrelated test; a function that really
-    // fails fails again, and the second answer is what is judged.
+    // on two cores. Under the same load its local HTTP server has also dropped a connection
+    // (a send error with no answer at all). One retry keeps either from failing an unrelated
+    // test; a function that really fails fails again, and the second answer is what is judged.
     let mut attempt = 0;
     let response = loop {
         attempt += 1;
         let response = match http.get(image_url).send().await {
             Ok(r) => r,
             Err(e) => {
-                fetch.error = Some(format!("request failed: {e}"));
+                // Without the link's query (its signature), as in every log line.
+                let e = e.without_url();
+                let mut chain = e.to_string();
+                let mut source = std::error::Error::source(&e);
+                while let Some(s) = source {
+                    chain.push_str(&format!(": {s}"));
+                    source = s.source();
+                }
+                if attempt == 1 {
+                    let path = image_url.split('?').next().unwrap_or_default();
+                    eprintln!("fetching {path} failed: {chain}; retrying once");
+                    tokio::time::sleep(std::time::Duration::from_millis(250)).await;
+                    continue;
+                }
+                fetch.error = Some(format!("request failed: {chain}"));
                 return fetch;
             }
         };
