@@ -386,8 +386,12 @@ pub(crate) fn cjk_language(text: &str) -> Option<&'static str> {
 
 /// True when `text` has ideographs, kana or hangul: the text a vertical title can set.
 pub(crate) fn is_cjk(text: &str) -> bool {
-    text.chars()
-        .any(|c| Family::of(c.script()) == Some(Family::Cjk))
+    text.chars().any(is_cjk_char)
+}
+
+/// True for an ideograph, kana or hangul.
+pub(crate) fn is_cjk_char(c: char) -> bool {
+    Family::of(c.script()) == Some(Family::Cjk)
 }
 
 /// True when `text`'s first strong character is right-to-left (the bidi algorithm's P2/P3).
@@ -408,7 +412,7 @@ pub(crate) struct Bounds {
 }
 
 impl Bounds {
-    fn union(self, o: Bounds) -> Bounds {
+    pub(crate) fn union(self, o: Bounds) -> Bounds {
         Bounds {
             x0: self.x0.min(o.x0),
             y0: self.y0.min(o.y0),

@@ -268,8 +268,7 @@ impl Word {
 /// under the rules of UAX #14 (no break before closing punctuation or small kana, none after
 /// opening punctuation: kinsoku).
 fn breaks_like_cjk(c: char) -> bool {
-    fonts::is_cjk(c.encode_utf8(&mut [0; 4]))
-        || matches!(c, '\u{3000}'..='\u{303F}' | '\u{FF00}'..='\u{FFEF}')
+    fonts::is_cjk_char(c) || matches!(c, '\u{3000}'..='\u{303F}' | '\u{FF00}'..='\u{FFEF}')
 }
 
 /// Thai is written without spaces between words, and UAX #14 leaves its breaks to a
@@ -775,8 +774,9 @@ fn place(block: &Block, spec: &Spec, safe: &Rect, y: f32) -> Vec<TextBox> {
 
 /// A vertical title: columns of CJK text read top to bottom, the columns right to left.
 struct Columns {
-    /// Each column's words with their pen offsets down the column, at one em.
-    columns: Vec<Vec<(Word, f32)>>,
+    /// Each column's words, and their pen offsets down the column at one em.
+    columns: Vec<Vec<Word>>,
+    pens: Vec<Vec<f32>>,
     /// The ink box of each column at one em: x around the column's centre line, y from its top.
     inks: Vec<fonts::Bounds>,
     /// Centre-to-centre distance of neighbouring columns, in ems.
@@ -812,33 +812,29 @@ fn fit_vertical(text: &str, spec: &Spec, max_w: f32, max_h: f32) -> Option<Colum
     }
     let space = 0.5;
     let n = words.len();
-    let column = |range: &[Word]| -> (Vec<(Word, f32)>, fonts::Bounds) {
+    // Each word's pen offset down a column of `range`, and the column's ink at one em.
+    let column = |range: &[Word]| -> (Vec<f32>, fonts::Bounds) {
         let mut pen = 0.0;
         let mut ink: Option<fonts::Bounds> = None;
-        let mut out = Vec::new();
+        let mut pens = Vec::with_capacity(range.len());
         for (i, w) in range.iter().enumerate() {
             if let Some(b) = w.shaped.ink {
                 let b = b.shift(0.0, pen);
-                ink = Some(ink.map_or(b, |i| fonts::Bounds {
-                    x0: i.x0.min(b.x0),
-                    y0: i.y0.min(b.y0),
-                    x1: i.x1.max(b.x1),
-                    y1: i.y1.max(b.y1),
-                }));
+                ink = Some(ink.map_or(b, |i| i.union(b)));
             }
-            out.push((w.clone(), pen));
+            pens.push(pen);
             pen += w.shaped.advance;
             if w.gap && i + 1 < range.len() {
                 pen += space;
             }
         }
-        let ink = ink.unwrap_or(fonts::Bounds {
+        let none = fonts::Bounds {
             x0: 0.0,
             y0: 0.0,
             x1: 0.0,
             y1: 0.0,
-        });
-        (out, ink)
+        };
+        (pens, ink.unwrap_or(none))
     };
     let heights: Vec<Vec<f32>> = (0..=n)
         .map(|i| {
@@ -861,13 +857,12 @@ fn fit_vertical(text: &str, spec: &Spec, max_w: f32, max_h: f32) -> Option<Colum
             let Some(starts) = balanced_breaks(&height, n, count, false, may_start) else {
                 continue;
             };
-            let (columns, inks): (Vec<_>, Vec<_>) = split_lines(&words, &starts)
-                .iter()
-                .map(|c| column(c))
-                .unzip();
+            let columns = split_lines(&words, &starts);
+            let (pens, inks): (Vec<_>, Vec<_>) = columns.iter().map(|c| column(c)).unzip();
             let widest = inks.iter().map(|b| b.x1 - b.x0).fold(0.0, f32::max);
             let mut laid = Columns {
                 columns,
+                pens,
                 inks,
                 pitch: widest * 1.3,
                 size: 0.0,
@@ -901,13 +896,14 @@ fn place_vertical(cols: &Columns, spec: &Spec, zone: &Rect) -> Vec<TextBox> {
     let first_centre = zone.right() - first.x1 * s;
     cols.columns
         .iter()
+        .zip(&cols.pens)
         .zip(&cols.inks)
         .enumerate()
-        .map(|(c, (words, ink))| {
+        .map(|(c, ((words, pens), ink))| {
             let cx = first_centre - c as f32 * cols.pitch * s;
             let y0 = zone.y - top * s;
             let mut glyphs = Vec::new();
-            for (w, pen) in words {
+            for (w, pen) in words.iter().zip(pens) {
                 for g in &w.shaped.glyphs {
                     glyphs.push(PlacedGlyph {
                         font: g.font,
@@ -918,7 +914,6 @@ fn place_vertical(cols: &Columns, spec: &Spec, zone: &Rect) -> Vec<TextBox> {
                     });
                 }
             }
-            let plain: Vec<Word> = words.iter().map(|(w, _)| w.clone()).collect();
             TextBox {
                 role: spec.role,
                 rect: Rect {
@@ -927,7 +922,7 @@ fn place_vertical(cols: &Columns, spec: &Spec, zone: &Rect) -> Vec<TextBox> {
                     w: (ink.x1 - ink.x0) * s,
                     h: (ink.y1 - ink.y0) * s,
                 },
-                text: line_text(&plain),
+                text: line_text(words),
                 size: s,
                 glyphs,
             }
