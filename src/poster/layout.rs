@@ -733,6 +733,19 @@ fn fit(text: &str, spec: &Spec, max_w: f32, max_h: f32) -> Option<Block> {
 }
 
 /// Places `block` centred horizontally in the safe area with its ink top at `y`.
+/// Appends the glyphs of `w` set at `size` px with the word's origin at (`x`, `y`): its pen
+/// start on the baseline across, or its column's centre line at its top down.
+fn place_word(w: &Word, x: f32, y: f32, size: f32, out: &mut Vec<PlacedGlyph>) {
+    let s = size * w.scale;
+    out.extend(w.shaped.glyphs.iter().map(|g| PlacedGlyph {
+        font: g.font,
+        id: g.id,
+        x: x + g.x * s,
+        baseline: y + g.y * s,
+        size: s,
+    }));
+}
+
 fn place(block: &Block, spec: &Spec, safe: &Rect, y: f32) -> Vec<TextBox> {
     let space = fonts::space_width(spec.face) + spec.tracking;
     let s = block.size;
@@ -745,16 +758,7 @@ fn place(block: &Block, spec: &Spec, safe: &Rect, y: f32) -> Vec<TextBox> {
             let left = safe.x + (safe.w - m.width() * s) / 2.0 - m.x0 * s;
             let mut glyphs = Vec::new();
             for (k, pen) in pens(words, space) {
-                let w = &words[k];
-                for g in &w.shaped.glyphs {
-                    glyphs.push(PlacedGlyph {
-                        font: g.font,
-                        id: g.id,
-                        x: left + (pen + g.x * w.scale) * s,
-                        baseline: baseline + g.y * w.scale * s,
-                        size: s * w.scale,
-                    });
-                }
+                place_word(&words[k], left + pen * s, baseline, s, &mut glyphs);
             }
             TextBox {
                 role: spec.role,
@@ -904,15 +908,7 @@ fn place_vertical(cols: &Columns, spec: &Spec, zone: &Rect) -> Vec<TextBox> {
             let y0 = zone.y - top * s;
             let mut glyphs = Vec::new();
             for (w, pen) in words.iter().zip(pens) {
-                for g in &w.shaped.glyphs {
-                    glyphs.push(PlacedGlyph {
-                        font: g.font,
-                        id: g.id,
-                        x: cx + g.x * w.scale * s,
-                        baseline: y0 + (pen + g.y * w.scale) * s,
-                        size: s * w.scale,
-                    });
-                }
+                place_word(w, cx, y0 + pen * s, s, &mut glyphs);
             }
             TextBox {
                 role: spec.role,
