@@ -139,6 +139,7 @@ fn main() {
             links,
             public_url: PublicUrl::Fixed("http://127.0.0.1:3000".into()),
             clock: marquee::http::system_clock,
+            rest_auth: marquee::http::RestAuth::Off,
         });
 
         let mut times = Vec::with_capacity(n);

@@ -12,12 +12,12 @@ use aws_config::retry::RetryConfig;
 
 use crate::config::{Config, SecretSource, StateConfig, StoreConfig};
 use crate::dispatch::{Dispatcher, InProcessDispatcher, LambdaDispatcher};
-use crate::http::{AppState, PublicUrl, system_clock};
+use crate::http::{AppState, PublicUrl, RestAuth, system_clock};
 use crate::metrics::Metrics;
 use crate::model::bedrock::BedrockModel;
 use crate::model::offline::OfflineModel;
 use crate::model::{ModelId, Models, Service};
-use crate::pipeline::{Approvers, Pipeline};
+use crate::pipeline::{Approvers, ExternalUsers, Pipeline};
 use crate::quota::{Limits, Prices};
 use crate::request::ModelPolicy;
 use crate::secret::Secret;
@@ -329,6 +329,11 @@ pub async fn build(config: &Config, mode: Mode) -> Result<App, StartError> {
         Some(ids) if ids.is_empty() => Approvers::Anyone,
         Some(ids) => Approvers::Only(ids.clone()),
     })
+    .with_external_users(if config.external_users_full {
+        ExternalUsers::Full
+    } else {
+        ExternalUsers::ViewOnly
+    })
     .with_metrics(metrics(config, &mode));
     if let Some(token) = bot_token {
         pipeline = pipeline.with_web(WebClient::new(http, &config.slack_api_url, token));
@@ -368,6 +373,11 @@ pub async fn build(config: &Config, mode: Mode) -> Result<App, StartError> {
         links,
         public_url,
         clock: system_clock,
+        rest_auth: match (&mode, &config.api_token) {
+            (Mode::Lambda, _) => RestAuth::Iam,
+            (Mode::Local { .. }, Some(token)) => RestAuth::Bearer(token.clone()),
+            (Mode::Local { .. }, None) => RestAuth::Off,
+        },
     };
     Ok(App {
         state,

@@ -34,6 +34,8 @@ pub const ENV_VARS: &[&str] = &[
     "MARQUEE_TABLE",
     "MARQUEE_RETENTION_DAYS",
     "MARQUEE_APPROVERS",
+    "MARQUEE_EXTERNAL_USERS",
+    "MARQUEE_API_TOKEN",
     "MARQUEE_USER_DAILY_LIMIT",
     "MARQUEE_CHANNEL_DAILY_LIMIT",
     "MARQUEE_MONTHLY_BUDGET_USD",
@@ -48,6 +50,10 @@ pub const ENV_VARS: &[&str] = &[
     "MARQUEE_LOG",
     "MARQUEE_FONTS_DIR",
 ];
+
+/// The shortest `MARQUEE_API_TOKEN` accepted: a token anyone could guess opens Bedrock on
+/// the admin's account.
+const MIN_API_TOKEN: usize = 32;
 
 /// Where the script fonts are unless `MARQUEE_FONTS_DIR` says otherwise: the Lambda layer's
 /// `fonts/` folder, which Lambda extracts under `/opt`.
@@ -125,6 +131,12 @@ pub struct Config {
     /// Who may approve: `None` for anyone but the requester, `Some(empty)` for anyone,
     /// otherwise these Slack user ids and user group ids.
     pub(crate) approvers: Option<Vec<String>>,
+    /// Whether people from outside the installation (Slack Connect) may do everything members
+    /// may (`MARQUEE_EXTERNAL_USERS=full`) rather than only look (`view-only`, the default).
+    pub(crate) external_users_full: bool,
+    /// The bearer token `marquee serve`'s REST door requires (`MARQUEE_API_TOKEN`); without
+    /// one the door is off. Lambda ignores it: there the door requires IAM auth.
+    pub(crate) api_token: Option<Secret>,
     /// Metered posters one person may start per UTC day; `None` is unlimited.
     pub(crate) user_daily_limit: Option<i64>,
     /// Metered posters one channel may get per UTC day; `None` is unlimited.
@@ -295,6 +307,32 @@ impl Config {
             }
         };
 
+        let external_users_full = match get("MARQUEE_EXTERNAL_USERS")? {
+            None => false,
+            Some(v) if v.eq_ignore_ascii_case("view-only") => false,
+            Some(v) if v.eq_ignore_ascii_case("full") => true,
+            Some(v) => {
+                return Err(ConfigError::Invalid {
+                    name: "MARQUEE_EXTERNAL_USERS",
+                    value: v,
+                    reason: "`view-only` (people from other organisations only look) or `full`"
+                        .into(),
+                });
+            }
+        };
+        let api_token = match get("MARQUEE_API_TOKEN")? {
+            Some(v) if v.len() < MIN_API_TOKEN => {
+                return Err(ConfigError::Invalid {
+                    name: "MARQUEE_API_TOKEN",
+                    value: format!("<{} characters>", v.len()),
+                    reason: format!(
+                        "at least {MIN_API_TOKEN} characters (e.g. `openssl rand -hex 32`)"
+                    ),
+                });
+            }
+            v => v.map(Secret::new),
+        };
+
         // The template passes every quota parameter through, empty when the admin set none,
         // so for these an empty value means "unlimited" rather than a mistake.
         let quota = |name: &'static str| lookup(name).filter(|v| !v.trim().is_empty());
@@ -429,6 +467,8 @@ impl Config {
             state,
             retention,
             approvers,
+            external_users_full,
+            api_token,
             user_daily_limit,
             channel_daily_limit,
             monthly_budget_micros,
@@ -902,6 +942,44 @@ mod tests {
         ] {
             let err = config(&[(name, value)]).unwrap_err().to_string();
             assert!(err.contains(name), "{name}={value}: {err}");
+        }
+    }
+
+    #[test]
+    fn outsiders_only_look_and_the_rest_door_needs_a_long_token_unless_told_otherwise() {
+        let c = config(&[]).unwrap();
+        assert!(!c.external_users_full, "view-only by default");
+        assert!(
+            c.api_token.is_none(),
+            "no token: the REST door of serve is off"
+        );
+        assert!(
+            !config(&[("MARQUEE_EXTERNAL_USERS", "view-only")])
+                .unwrap()
+                .external_users_full
+        );
+        assert!(
+            config(&[("MARQUEE_EXTERNAL_USERS", "Full")])
+                .unwrap()
+                .external_users_full
+        );
+        let token = "f".repeat(MIN_API_TOKEN);
+        let c = config(&[("MARQUEE_API_TOKEN", &token)]).unwrap();
+        assert!(c.api_token.as_ref().is_some_and(|t| t.matches(&token)));
+        assert!(
+            !format!("{c:?}").contains(&token),
+            "the token stays out of Debug"
+        );
+        for (name, value) in [
+            ("MARQUEE_EXTERNAL_USERS", "guests"),
+            ("MARQUEE_API_TOKEN", "short-token"),
+        ] {
+            let err = config(&[(name, value)]).unwrap_err().to_string();
+            assert!(err.contains(name), "{name}={value}: {err}");
+            assert!(
+                !err.contains("short-token"),
+                "the token is not echoed: {err}"
+            );
         }
     }
 

@@ -101,6 +101,59 @@ pub struct AppState {
     /// The address links are served under.
     pub public_url: PublicUrl,
     pub clock: Clock,
+    /// Who may use the REST door (`/v1/*`).
+    pub rest_auth: RestAuth,
+}
+
+/// How the REST door (`/v1/*`) knows its caller. It starts paid work on the deployment's AWS
+/// account, so it is never open to whoever can reach the server.
+#[derive(Debug, Clone)]
+pub enum RestAuth {
+    /// Behind API Gateway, whose route requires IAM auth (the template): the caller is the
+    /// IAM principal it authorised.
+    Iam,
+    /// `marquee serve`: a request must carry `Authorization: Bearer <MARQUEE_API_TOKEN>`.
+    Bearer(crate::secret::Secret),
+    /// `marquee serve` with no token configured: the door is off.
+    Off,
+}
+
+/// Who is calling the REST door, once [`RestAuth`] has let them in.
+struct RestCaller(String);
+
+impl axum::extract::FromRequestParts<AppState> for RestCaller {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(
+        parts: &mut axum::http::request::Parts,
+        state: &AppState,
+    ) -> Result<Self, ApiError> {
+        match &state.rest_auth {
+            RestAuth::Iam => {
+                let context = parts
+                    .extensions
+                    .get::<lambda_http::request::RequestContext>();
+                Ok(RestCaller(rest_caller(context)))
+            }
+            RestAuth::Off => Err(ApiError::RestOff),
+            RestAuth::Bearer(token) => {
+                let presented = parts
+                    .headers
+                    .get(header::AUTHORIZATION)
+                    .and_then(|v| v.to_str().ok())
+                    .and_then(|v| {
+                        let (scheme, rest) = v.trim().split_once(' ')?;
+                        scheme.eq_ignore_ascii_case("bearer").then(|| rest.trim())
+                    });
+                match presented {
+                    Some(presented) if token.matches(presented) => {
+                        Ok(RestCaller("local".to_owned()))
+                    }
+                    _ => Err(ApiError::NoApiToken),
+                }
+            }
+        }
+    }
 }
 
 /// The address under which this deployment serves `/files/` links.
@@ -182,11 +235,29 @@ struct SlackSigned<T>(T);
 /// What a verified Slack body decodes into.
 trait SlackBody: Sized + Send {
     fn decode(body: &[u8]) -> Result<Self, ApiError>;
+
+    /// What a body is that is answered without verifying it (nothing, unless a route says).
+    fn unsigned(_body: &[u8]) -> Option<Self> {
+        None
+    }
 }
 
-impl SlackBody for SlashCommand {
+/// What Slack posts to the slash-command URL: a command, or its SSL check.
+enum CommandBody {
+    Command(Box<SlashCommand>),
+    /// `ssl_check=1` ([`verify::is_ssl_check`]): answered with an empty 200, unverified.
+    SslCheck,
+}
+
+impl SlackBody for CommandBody {
     fn decode(body: &[u8]) -> Result<Self, ApiError> {
-        SlashCommand::from_form(body).map_err(|e| ApiError::BadRequest(e.to_string()))
+        SlashCommand::from_form(body)
+            .map(|command| CommandBody::Command(Box::new(command)))
+            .map_err(|e| ApiError::BadRequest(e.to_string()))
+    }
+
+    fn unsigned(body: &[u8]) -> Option<Self> {
+        verify::is_ssl_check(body).then_some(CommandBody::SslCheck)
     }
 }
 
@@ -211,6 +282,9 @@ impl<T: SlackBody> FromRequest<AppState> for SlackSigned<T> {
     async fn from_request(req: Request, state: &AppState) -> Result<Self, ApiError> {
         let headers = req.headers().clone();
         let body = body_bytes(Bytes::from_request(req, state).await)?;
+        if let Some(unsigned) = T::unsigned(&body) {
+            return Ok(SlackSigned(unsigned));
+        }
         let secret = state
             .signing_secret
             .as_ref()
@@ -243,17 +317,8 @@ impl From<&SlashCommand> for Requester {
             user_name: c.user_name.clone(),
             team_id: c.team_id.clone(),
             channel_id: c.channel_id.clone(),
-        }
-    }
-}
-
-impl<A> From<&Click<A>> for Requester {
-    fn from(c: &Click<A>) -> Self {
-        Requester {
-            user_id: c.user_id.clone(),
-            user_name: c.user_name.clone(),
-            team_id: c.team_id.clone(),
-            channel_id: c.channel_id.clone(),
+            user_team_id: None,
+            enterprise_id: c.org_install(),
         }
     }
 }
@@ -316,6 +381,12 @@ enum ApiError {
     Unavailable,
     #[error("this request was already received")]
     Replayed,
+    #[error(
+        "the REST door is off on this server: set MARQUEE_API_TOKEN and send it as `Authorization: Bearer <token>`"
+    )]
+    RestOff,
+    #[error("the REST door needs `Authorization: Bearer <MARQUEE_API_TOKEN>`")]
+    NoApiToken,
 }
 
 impl IntoResponse for ApiError {
@@ -367,6 +438,16 @@ impl IntoResponse for ApiError {
             ApiError::Forbidden(m) => (StatusCode::FORBIDDEN, "forbidden", (*m).to_owned()),
             ApiError::Gone(m) => (StatusCode::GONE, "gone", (*m).to_owned()),
             ApiError::NotFound => (StatusCode::NOT_FOUND, "not_found", self.to_string()),
+            ApiError::RestOff => (StatusCode::NOT_FOUND, "rest_door_off", self.to_string()),
+            ApiError::NoApiToken => {
+                tracing::warn!("refused a REST request without the API token");
+                return (
+                    StatusCode::UNAUTHORIZED,
+                    [(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"))],
+                    Json(json!({"error": "unauthorized", "message": self.to_string()})),
+                )
+                    .into_response();
+            }
             ApiError::Unavailable => (
                 StatusCode::SERVICE_UNAVAILABLE,
                 "unavailable",
@@ -410,8 +491,15 @@ fn body_bytes(body: Result<Bytes, BytesRejection>) -> Result<Bytes, ApiError> {
 async fn slash_command(
     State(state): State<AppState>,
     headers: HeaderMap,
-    SlackSigned(command): SlackSigned<SlashCommand>,
+    SlackSigned(command): SlackSigned<CommandBody>,
 ) -> Result<Response, ApiError> {
+    let command = match command {
+        CommandBody::Command(command) => *command,
+        CommandBody::SslCheck => {
+            tracing::info!("answered slack's ssl check");
+            return Ok(StatusCode::OK.into_response());
+        }
+    };
     if !state.pipeline.slack().is_allowed(&command.response_url) {
         tracing::warn!(team = ?command.team_id, "refused a slash command whose response_url is not an allowed Slack URL");
         return Err(ApiError::BadRequest(
@@ -534,7 +622,7 @@ async fn queue_click<A>(
     }
     let job = Job::new(
         task,
-        Requester::from(click),
+        click.requester(),
         ReplyTo::from(click),
         (state.clock)(),
     )
@@ -598,6 +686,12 @@ async fn open_modal(state: &AppState, click: &Click<Review>) -> Result<Response,
             return Ok(StatusCode::OK.into_response());
         }
     };
+    // The form would only lead to a take the worker refuses: say so now, with no form.
+    if let Some(why) = state.pipeline.outsider(&record, &click.requester()) {
+        tracing::info!(poster = %click.source, "review modal refused: the clicker is outside the poster's workspace");
+        tell_clicker(state, &click.response_url, why).await;
+        return Ok(StatusCode::OK.into_response());
+    }
     let ctx = ModalContext::from_click(click);
     let view = match click.action {
         Review::ChangeDetail => modal::change_detail_view(&ctx, &record.spec.description),
@@ -633,6 +727,7 @@ async fn submit(
         return Ok(Json(errors).into_response());
     }
     let not_started = modal::could_not_start(&submission);
+    let requester = submission.requester();
     let change = match submission.form {
         Form::EditWords {
             text, typography, ..
@@ -653,12 +748,7 @@ async fn submit(
             source: ctx.poster,
             change,
         },
-        Requester {
-            user_id: submission.user_id.clone(),
-            user_name: submission.user_name.clone(),
-            team_id: submission.team_id.clone(),
-            channel_id: ctx.channel_id.clone(),
-        },
+        requester,
         ReplyTo::SlackResponseUrl {
             response_url: ctx.response_url.clone(),
             thread,
@@ -818,7 +908,7 @@ fn status_document(
 async fn create_poster(
     State(state): State<AppState>,
     headers: HeaderMap,
-    context: Option<axum::Extension<lambda_http::request::RequestContext>>,
+    RestCaller(caller): RestCaller,
     body: Result<Bytes, BytesRejection>,
 ) -> Result<Response, ApiError> {
     let body = body_bytes(body)?;
@@ -826,10 +916,11 @@ async fn create_poster(
         serde_json::from_slice(&body).map_err(|e| ApiError::BadRequest(e.to_string()))?;
     let spec = request.into_spec(&state.policy)?;
     let requester = Requester {
-        user_id: rest_caller(context.as_ref().map(|c| &c.0)),
+        user_id: caller,
         user_name: None,
         team_id: None,
         channel_id: None,
+        ..Requester::default()
     };
     let public_url = state.public_url.resolve(&headers);
     let job = Job::new(
@@ -878,11 +969,10 @@ async fn create_poster(
 async fn poster_status(
     State(state): State<AppState>,
     headers: HeaderMap,
-    context: Option<axum::Extension<lambda_http::request::RequestContext>>,
+    RestCaller(caller): RestCaller,
     Path(id): Path<String>,
 ) -> Result<Response, ApiError> {
     let id = Uuid::parse_str(&id).map_err(|_| ApiError::NotFound)?;
-    let caller = rest_caller(context.as_ref().map(|c| &c.0));
     let status = match state.pipeline.rest_status(id).await? {
         Some(status) if status.caller() == caller => status,
         _ => return Err(ApiError::NotFound),
@@ -1055,6 +1145,7 @@ mod tests {
             links,
             public_url: PublicUrl::Fixed("http://127.0.0.1:3000".into()),
             clock: system_clock,
+            rest_auth: RestAuth::Off,
         });
         for (method, path) in [
             (Method::POST, "/slack/commands"),

@@ -60,15 +60,43 @@ impl PosterSpec {
 }
 
 /// Who asked, for attribution in the message and the stored object's metadata.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Requester {
     pub user_id: String,
     #[serde(default)]
     pub user_name: Option<String>,
+    /// The workspace the app is installed in, where the request arrived (a click's
+    /// `team.id`): where things are stored and counted, never who may act.
     #[serde(default)]
     pub team_id: Option<String>,
     #[serde(default)]
     pub channel_id: Option<String>,
+    /// The requester's own workspace (a click's `user.team_id`) when the payload names it: in
+    /// a Slack Connect channel it differs from `team_id` (slackapi/java-slack-sdk#1041).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub user_team_id: Option<String>,
+    /// The Enterprise Grid organisation of an org-wide install (`enterprise.id` when
+    /// `is_enterprise_install` is true), whose workspaces are all one installation.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub enterprise_id: Option<String>,
+}
+
+impl Requester {
+    /// Whether this requester acts from outside the installation that `home` (a poster's
+    /// requester) belongs to: their own workspace differs from the poster's, and they are not
+    /// members of the same org-wide install. Without a workspace on either side (REST callers,
+    /// records from before workspaces were kept) there is nothing to compare, and nobody is
+    /// external.
+    pub(crate) fn is_external_to(&self, home: &Requester) -> bool {
+        let own = |r: &Requester| r.user_team_id.clone().or_else(|| r.team_id.clone());
+        match (own(self), own(home)) {
+            (Some(mine), Some(theirs)) if mine != theirs => !matches!(
+                (&self.enterprise_id, &home.enterprise_id),
+                (Some(a), Some(b)) if a == b
+            ),
+            _ => false,
+        }
+    }
 }
 
 /// A message in a Slack conversation, which replies can thread under.
@@ -340,6 +368,7 @@ pub(crate) fn sample_job() -> Job {
             user_name: None,
             team_id: None,
             channel_id: None,
+            ..Requester::default()
         },
         ReplyTo::response_url("https://hooks.slack.com/commands/T/1/secret"),
         1_700_000_000,

@@ -19,6 +19,21 @@ impl Secret {
     pub(crate) fn expose(&self) -> &str {
         &self.0
     }
+
+    /// Whether `presented` is this secret, compared in constant time: both are hashed first,
+    /// so neither the position of the first difference nor the secret's length shows in the
+    /// time taken.
+    pub(crate) fn matches(&self, presented: &str) -> bool {
+        use sha2::Digest;
+        let (a, b) = (
+            sha2::Sha256::digest(self.0.as_bytes()),
+            sha2::Sha256::digest(presented.as_bytes()),
+        );
+        a.iter()
+            .zip(b.iter())
+            .fold(0u8, |diff, (x, y)| diff | (x ^ y))
+            == 0
+    }
 }
 
 impl fmt::Debug for Secret {
@@ -35,5 +50,19 @@ mod tests {
     fn debug_shows_the_length_only() {
         let shown = format!("{:?}", Secret::new("xoxb-123-abc"));
         assert_eq!(shown, "Secret(12 bytes)");
+    }
+
+    #[test]
+    fn matches_only_itself() {
+        let s = Secret::new("a-long-api-token-0123456789");
+        assert!(s.matches("a-long-api-token-0123456789"));
+        for other in [
+            "",
+            "a-long-api-token-012345678",
+            "a-long-api-token-01234567890",
+            "A-long-api-token-0123456789",
+        ] {
+            assert!(!s.matches(other), "{other}");
+        }
     }
 }

@@ -403,6 +403,7 @@ mod tests {
             user_name: None,
             team_id: Some("T1".into()),
             channel_id: Some(channel.into()),
+            ..Requester::default()
         }
     }
 

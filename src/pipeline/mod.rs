@@ -64,7 +64,7 @@ mod print;
 mod rest;
 mod unfinished;
 
-pub use approve::Approvers;
+pub use approve::{Approvers, ExternalUsers};
 pub(crate) use rest::RestStatus;
 pub(crate) use unfinished::{Notice, Unfinished};
 mod deliver;
@@ -160,6 +160,8 @@ pub struct Pipeline {
     /// How long records are kept: as long as the posters they describe.
     retention: Duration,
     approvers: Approvers,
+    /// What people from outside the installation may do (Slack Connect guests).
+    external_users: ExternalUsers,
     /// The upscaler print-ready files use; `None`: resampling only.
     print_upscaler: Option<Upscaler>,
     /// Who may make how many metered posters, and what each costs.
@@ -192,6 +194,7 @@ impl Pipeline {
             link_ttl,
             retention: DEFAULT_RETENTION,
             approvers: Approvers::default(),
+            external_users: ExternalUsers::default(),
             print_upscaler: None,
             limits: Limits::default(),
             retry: RetryPolicy::default(),
@@ -227,6 +230,12 @@ impl Pipeline {
     /// Who may approve posters.
     pub fn with_approvers(mut self, approvers: Approvers) -> Self {
         self.approvers = approvers;
+        self
+    }
+
+    /// What people from outside the installation may do.
+    pub fn with_external_users(mut self, external_users: ExternalUsers) -> Self {
+        self.external_users = external_users;
         self
     }
 

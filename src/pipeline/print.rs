@@ -3,13 +3,16 @@
 //! choice of Stability's upscalers (metered like any model call) or only resampled; the type is
 //! set afresh at full resolution by [`poster::print`]. Files are stored under `prints/`, linked
 //! (the links redirect to the bucket, since the files are too large for a function's answer)
-//! and, with a bot token, the PDFs are uploaded into the poster's thread.
+//! and, with a bot token, the PDFs are uploaded into the poster's thread. Only the poster's
+//! requester and its reviewers print, and a take is printed once: its files are recorded in the
+//! state store, and a later click is answered with fresh links to them.
 
 use sha2::Digest;
 use tokio::time::Instant;
 use uuid::Uuid;
 
 use super::metering::Reserved;
+use super::records::{Printed, PrintedSheet};
 use super::{Outcome, Pipeline, PipelineError, undeliverable};
 use crate::errors::ErrorChain;
 use crate::job::{Job, PosterRecord};
@@ -29,7 +32,80 @@ struct Stored {
     pdf: Option<Vec<u8>>,
 }
 
+/// How the files were made, for the message that links them.
+fn how_printed(upscaled_with: Option<&str>) -> String {
+    match upscaled_with {
+        Some(name) => format!(
+            "{PRINT_DPI} dpi at trim size, with bleed and trim marks · art upscaled by {name}"
+        ),
+        None => format!(
+            "{PRINT_DPI} dpi at trim size, with bleed and trim marks · art resampled (Lanczos-3)"
+        ),
+    }
+}
+
+fn print_title(record: &PosterRecord) -> String {
+    record
+        .spec
+        .text
+        .title
+        .clone()
+        .unwrap_or_else(|| poster::default_title(&record.spec.description))
+}
+
 impl Pipeline {
+    /// Answers a click on Print for a take printed already: fresh links to its files, to the
+    /// clicker only. No art is drawn or upscaled, nothing is reserved, stored or uploaded.
+    async fn answer_with_prints(
+        &self,
+        job: &Job,
+        record: &PosterRecord,
+        printed: &Printed,
+    ) -> Result<Outcome, PipelineError> {
+        let public_url = job.public_url.as_deref();
+        let mut links = Vec::new();
+        for s in &printed.sheets {
+            links.push((
+                self.link(&s.pdf_key, public_url)?,
+                self.link(&s.png_key, public_url)?,
+            ));
+        }
+        let files: Vec<PrintFile<'_>> = printed
+            .sheets
+            .iter()
+            .zip(&links)
+            .map(|(s, (pdf, png))| PrintFile {
+                sheet: Sheet::ALL
+                    .into_iter()
+                    .find(|sheet| sheet.name() == s.sheet)
+                    .map_or("Print sheet", Sheet::display_name),
+                pdf_url: &pdf.url,
+                png_url: &png.url,
+                width: s.width,
+                height: s.height,
+            })
+            .collect();
+        let expires_at = links
+            .first()
+            .map_or(0, |(l, _)| l.expires_at.unix_timestamp());
+        let mut note = blocks::prints(
+            &print_title(record),
+            record.take(),
+            &files,
+            &how_printed(printed.upscaled_with.as_deref()),
+            expires_at,
+            false,
+        );
+        note.make_private();
+        tracing::info!(job = %job.id, poster = %record.id, "print asked again; answered with the files made before");
+        Ok(
+            match self.slack.respond(job.reply_to.slack_url(), &note).await {
+                Ok(()) => Outcome::Delivered,
+                Err(e) => undeliverable(&e),
+            },
+        )
+    }
+
     /// Makes the print-ready files of take `source`, which must be the approved take.
     pub(super) async fn print(
         &self,
@@ -38,6 +114,12 @@ impl Pipeline {
         deadline: Option<Instant>,
     ) -> Result<Outcome, (PipelineError, String)> {
         let record = self.record(source).await.map_err(|e| (e, String::new()))?;
+        if let Some(why) = self.print_refusal(&record, job).await {
+            tracing::info!(job = %job.id, %source, "print refused: not the requester or a reviewer");
+            return self
+                .tell_clicker(job, &blocks::note_to_clicker(why), "NotAllowedToPrint")
+                .await;
+        }
         if record.approved_by.is_none() {
             return self
                 .tell_clicker(
@@ -50,6 +132,17 @@ impl Pipeline {
                 .await;
         }
         let description = record.spec.description.clone();
+        // A take is printed once: a later click gets the same files, linked afresh.
+        if let Some(printed) = self
+            .printed(source)
+            .await
+            .map_err(|e| (e, description.clone()))?
+        {
+            return self
+                .answer_with_prints(job, &record, &printed)
+                .await
+                .map_err(|e| (e, description));
+        }
         let acquired = self
             .take_lock(source, job)
             .await
@@ -65,10 +158,13 @@ impl Pipeline {
                 )
                 .await;
         }
-        let outcome = self
-            .print_locked(job, &record, deadline)
-            .await
-            .map_err(|e| (e, description));
+        // The print that held the lock before this one may have finished in between.
+        let outcome = match self.printed(source).await {
+            Ok(Some(printed)) => self.answer_with_prints(job, &record, &printed).await,
+            Ok(None) => self.print_locked(job, &record, deadline).await,
+            Err(e) => Err(e),
+        }
+        .map_err(|e| (e, description));
         if let Err(e) = self.release_lock(source, job).await {
             tracing::warn!(job = %job.id, error = %ErrorChain(&e), "could not release the print lock; it expires on its own");
         }
@@ -159,6 +255,31 @@ impl Pipeline {
         }
         drop(art);
         tracing::info!(job = %job.id, poster = %record.id, print_ms = started.elapsed().as_millis() as u64, upscaled = upscaler.is_some(), "print-ready files made");
+        let printed = Printed {
+            sheets: stored
+                .iter()
+                .map(|s| PrintedSheet {
+                    sheet: s.sheet.name().to_owned(),
+                    pdf_key: s.pdf_key.clone(),
+                    png_key: s.png_key.clone(),
+                    width: s.width,
+                    height: s.height,
+                })
+                .collect(),
+            upscaled_with: upscaler.map(|u| u.service().display_name().to_owned()),
+            at: now.unix_timestamp(),
+        };
+        // Under the print lock nobody else records files for this take; were the record lost,
+        // the next click would print again, so the files made here are delivered either way.
+        match self.claim_prints(record.id, &printed).await {
+            Ok(None) => {}
+            Ok(Some(_)) => {
+                tracing::warn!(job = %job.id, poster = %record.id, "another print recorded files for this take first");
+            }
+            Err(e) => {
+                tracing::error!(job = %job.id, poster = %record.id, error = %ErrorChain(&e), "print files made but not recorded; a later click will print again");
+            }
+        }
         self.deliver_prints(
             job,
             record,
@@ -196,20 +317,8 @@ impl Pipeline {
                 height: s.height,
             })
             .collect();
-        let how = match upscaled_with {
-            Some(name) => format!(
-                "{PRINT_DPI} dpi at trim size, with bleed and trim marks · art upscaled by {name}"
-            ),
-            None => format!(
-                "{PRINT_DPI} dpi at trim size, with bleed and trim marks · art resampled (Lanczos-3)"
-            ),
-        };
-        let title = record
-            .spec
-            .text
-            .title
-            .clone()
-            .unwrap_or_else(|| poster::default_title(&record.spec.description));
+        let how = how_printed(upscaled_with);
+        let title = print_title(record);
         let expires_at = links
             .first()
             .map_or(0, |(l, _)| l.expires_at.unix_timestamp());

@@ -7,6 +7,7 @@
 //! | poster record | `poster#<id>` / `record` | with the poster (retention) |
 //! | approval (one per family: the first take's id) | `poster#<root>` / `approval` | with the poster |
 //! | take counter (per family) | `poster#<root>` / `takes` | with the poster |
+//! | print files (one set per take) | `poster#<id>` / `prints` | with the files (retention from printing) |
 //! | retake lock | `poster#<id>` / `lock` | after [`LOCK_SECS`] (taken over atomically) |
 //! | run marker | `job#<id>` / `run` | after [`RUN_MARKER_SECS`] |
 //! | history entry | `history#<team>#<user>` / `<written at, ms>#<id>` | with the poster |
@@ -59,6 +60,28 @@ impl Approval {
     }
 }
 
+/// The print-ready files of one take, written once, by the print that made them: later
+/// clicks on Print answer with fresh links to these files instead of making them again.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub(crate) struct Printed {
+    pub(crate) sheets: Vec<PrintedSheet>,
+    /// The upscaler's name, when the art was upscaled rather than resampled.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub(crate) upscaled_with: Option<String>,
+    pub(crate) at: i64,
+}
+
+/// One sheet's stored files.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub(crate) struct PrintedSheet {
+    /// [`crate::poster::Sheet::name`].
+    pub(crate) sheet: String,
+    pub(crate) pdf_key: String,
+    pub(crate) png_key: String,
+    pub(crate) width: u32,
+    pub(crate) height: u32,
+}
+
 /// One poster in a requester's history.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub(crate) struct HistoryEntry {
@@ -76,6 +99,10 @@ fn approval_key(id: Uuid) -> Key {
 
 fn takes_key(root: Uuid) -> Key {
     Key::new(format!("poster#{root}"), "takes")
+}
+
+fn prints_key(id: Uuid) -> Key {
+    Key::new(format!("poster#{id}"), "prints")
 }
 
 fn lock_key(id: Uuid) -> Key {
@@ -230,6 +257,33 @@ impl Pipeline {
                 Some(until),
                 now(),
             )
+            .await?
+        {
+            Claim::Won => Ok(None),
+            Claim::Held(item) => Ok(Some(parse(&item.value)?)),
+        }
+    }
+
+    /// The print-ready files of take `id`, if it was printed and they are still kept.
+    pub(super) async fn printed(&self, id: Uuid) -> Result<Option<Printed>, PipelineError> {
+        match self.state.get(&prints_key(id), now()).await? {
+            Some(item) => Ok(Some(parse(&item.value)?)),
+            None => Ok(None),
+        }
+    }
+
+    /// Records `printed` as take `id`'s print-ready files unless it has some already: `Ok(None)`
+    /// when these are now the take's files, `Ok(Some(first))` with the files recorded first.
+    /// Kept as long as the bucket keeps the files (its `prints/` rule counts from printing).
+    pub(super) async fn claim_prints(
+        &self,
+        id: Uuid,
+        printed: &Printed,
+    ) -> Result<Option<Printed>, PipelineError> {
+        let until = self.retention_end(printed.at);
+        match self
+            .state
+            .claim(&prints_key(id), json(printed)?, Some(until), now())
             .await?
         {
             Claim::Won => Ok(None),
@@ -404,6 +458,34 @@ mod tests {
             p.record(Uuid::new_v4()).await,
             Err(PipelineError::UnknownPoster(_))
         ));
+    }
+
+    #[tokio::test]
+    async fn a_take_is_printed_once() {
+        let dir = tempfile::tempdir().unwrap();
+        let (p, _) = pipeline(dir.path());
+        let take = Uuid::new_v4();
+        let at = now();
+        let printed = |key: &str| Printed {
+            sheets: vec![PrintedSheet {
+                sheet: "a1".into(),
+                pdf_key: format!("prints/{key}.pdf"),
+                png_key: format!("prints/{key}.png"),
+                width: 3508,
+                height: 4967,
+            }],
+            upscaled_with: None,
+            at,
+        };
+        assert_eq!(p.printed(take).await.unwrap(), None);
+        assert_eq!(p.claim_prints(take, &printed("first")).await.unwrap(), None);
+        assert_eq!(
+            p.claim_prints(take, &printed("second")).await.unwrap(),
+            Some(printed("first")),
+            "a second set never replaces the first"
+        );
+        assert_eq!(p.printed(take).await.unwrap(), Some(printed("first")));
+        assert_eq!(p.printed(Uuid::new_v4()).await.unwrap(), None);
     }
 
     /// Two posters of the same second are listed in the order they were made, newest first,

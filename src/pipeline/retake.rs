@@ -33,6 +33,12 @@ impl Pipeline {
     ) -> Result<Outcome, (PipelineError, String)> {
         let response_url = job.reply_to.slack_url();
         let record = self.record(source).await.map_err(|e| (e, String::new()))?;
+        if let Some(why) = self.outsider(&record, &job.requester) {
+            tracing::info!(job = %job.id, %source, "retake refused: the clicker is outside the poster's workspace");
+            return self
+                .tell_clicker(job, &blocks::note_to_clicker(why), "ExternalUser")
+                .await;
+        }
         let description = record.spec.description.clone();
         let acquired = self
             .take_lock(source, job)

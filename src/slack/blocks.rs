@@ -1061,6 +1061,7 @@ mod tests {
                 user_name: None,
                 team_id: None,
                 channel_id: None,
+                ..crate::job::Requester::default()
             },
             key: "posters/x.png".into(),
             width: 832,
@@ -1168,6 +1169,7 @@ mod tests {
                             user_name: None,
                             team_id: None,
                             channel_id: None,
+                            ..crate::job::Requester::default()
                         },
                         key: "posters/x.png".into(),
                         width: 1,

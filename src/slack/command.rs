@@ -33,6 +33,12 @@ pub struct SlashCommand {
     #[serde(default)]
     pub channel_id: Option<String>,
     pub response_url: String,
+    /// Set on Enterprise Grid (Slack's "Implementing slash commands").
+    #[serde(default)]
+    pub(crate) enterprise_id: Option<String>,
+    /// `true` or `false`, as a string in the form.
+    #[serde(default)]
+    pub(crate) is_enterprise_install: Option<String>,
 }
 
 impl fmt::Debug for SlashCommand {
@@ -48,6 +54,14 @@ impl fmt::Debug for SlashCommand {
 }
 
 impl SlashCommand {
+    /// The organisation of an org-wide install (`enterprise_id` when `is_enterprise_install`
+    /// is `true`), whose workspaces are one installation.
+    pub(crate) fn org_install(&self) -> Option<String> {
+        self.enterprise_id
+            .clone()
+            .filter(|_| self.is_enterprise_install.as_deref() == Some("true"))
+    }
+
     /// Parses a form-encoded body (already verified); bytes that are not UTF-8 are refused.
     pub fn from_form(body: &[u8]) -> Result<Self, crate::slack::form::FormError> {
         crate::slack::form::decode(body)

@@ -130,7 +130,14 @@ pub struct Click<A = Action> {
     pub(crate) source: Uuid,
     pub user_id: String,
     pub(crate) user_name: Option<String>,
+    /// The workspace the app is installed in (`team.id`, or `user.team_id` on an org-wide
+    /// install, whose `team` is null): where things are stored, never who may act.
     pub(crate) team_id: Option<String>,
+    /// The clicker's own workspace (`user.team_id`): in a Slack Connect channel it is not
+    /// `team.id` (slackapi/java-slack-sdk#1041).
+    pub(crate) user_team_id: Option<String>,
+    /// The organisation of an org-wide install ([`org_install`]).
+    pub(crate) enterprise_id: Option<String>,
     pub(crate) channel_id: Option<String>,
     /// The root of the clicked message's thread (the message itself when it is not a reply).
     pub thread_ts: Option<String>,
@@ -197,6 +204,24 @@ struct Payload {
     actions: Option<Vec<ActionPart>>,
     #[serde(default)]
     trigger_id: Option<String>,
+    /// `null` outside Enterprise Grid.
+    #[serde(default)]
+    enterprise: Option<Id>,
+    #[serde(default)]
+    is_enterprise_install: Option<Value>,
+}
+
+/// The organisation of an org-wide install: `enterprise.id` when `is_enterprise_install` is
+/// true (a boolean in JSON; Bolt reads the string `"true"` too). Elsewhere the payload's
+/// `enterprise` says nothing about whether the user belongs to the installation, so it is not
+/// used to decide who may act.
+pub(super) fn org_install(
+    enterprise: Option<Id>,
+    is_enterprise_install: Option<&Value>,
+) -> Option<String> {
+    let org_wide = matches!(is_enterprise_install, Some(Value::Bool(true)))
+        || matches!(is_enterprise_install, Some(Value::String(s)) if s == "true");
+    enterprise.filter(|_| org_wide).map(|e| e.id)
 }
 
 #[derive(Deserialize)]
@@ -344,13 +369,15 @@ fn parse_click(payload: &str) -> Result<Interaction, InteractionError> {
                 .and_then(|c| c.thread_ts.clone().or_else(|| c.message_ts.clone()))
         });
     // On an org-wide install `team` is null and the clicker's own workspace is the only one.
-    let team_id = p.team.map(|t| t.id).or(user.team_id);
+    let team_id = p.team.map(|t| t.id).or_else(|| user.team_id.clone());
     let click = Click {
         action: (),
         source,
         user_id: user.id,
         user_name: user.username.or(user.name),
         team_id,
+        user_team_id: user.team_id,
+        enterprise_id: org_install(p.enterprise, p.is_enterprise_install.as_ref()),
         channel_id,
         thread_ts,
         response_url,
@@ -362,6 +389,21 @@ fn parse_click(payload: &str) -> Result<Interaction, InteractionError> {
     })
 }
 
+impl<A> Click<A> {
+    /// Who clicked, as the worker's job carries them: the installing workspace for storage,
+    /// and the clicker's own workspace and org-wide install for deciding what they may do.
+    pub(crate) fn requester(&self) -> crate::job::Requester {
+        crate::job::Requester {
+            user_id: self.user_id.clone(),
+            user_name: self.user_name.clone(),
+            team_id: self.team_id.clone(),
+            channel_id: self.channel_id.clone(),
+            user_team_id: self.user_team_id.clone(),
+            enterprise_id: self.enterprise_id.clone(),
+        }
+    }
+}
+
 impl Click<()> {
     fn with<A>(self, action: A) -> Click<A> {
         Click {
@@ -370,6 +412,8 @@ impl Click<()> {
             user_id: self.user_id,
             user_name: self.user_name,
             team_id: self.team_id,
+            user_team_id: self.user_team_id,
+            enterprise_id: self.enterprise_id,
             channel_id: self.channel_id,
             thread_ts: self.thread_ts,
             response_url: self.response_url,
@@ -570,6 +614,8 @@ mod tests {
         include_str!("../../tests/fixtures/slack/block_actions_static_select.json");
     const ORG_INSTALL: &str =
         include_str!("../../tests/fixtures/slack/block_actions_org_install.json");
+    const SLACK_CONNECT: &str =
+        include_str!("../../tests/fixtures/slack/block_actions_slack_connect.json");
     const FIXTURE_POSTER: &str = "3f2b8c4e-9d1a-4e6b-8f7c-2a5d9e1b4c60";
 
     #[test]
@@ -599,6 +645,43 @@ mod tests {
         assert_eq!(click.action, Action::Approve);
         assert_eq!(click.user_id, "W07GRACEH");
         assert_eq!(click.team_id.as_deref(), Some("T07STUDIO"));
+        assert_eq!(click.user_team_id.as_deref(), Some("T07STUDIO"));
+        assert_eq!(click.enterprise_id.as_deref(), Some("E07MARQORG"));
+    }
+
+    /// Slack Connect (slackapi/java-slack-sdk#1041): `team` is the installing workspace, the
+    /// clicker's own is only `user.team_id`; both are kept, for different uses.
+    #[test]
+    fn a_slack_connect_click_keeps_the_clickers_own_workspace() {
+        let click = parse(SLACK_CONNECT).unwrap();
+        assert_eq!(click.action, Action::Approve);
+        assert_eq!(click.user_id, "U07GUESTLI");
+        assert_eq!(
+            click.team_id.as_deref(),
+            Some("T07MARQEE"),
+            "where it is stored"
+        );
+        assert_eq!(
+            click.user_team_id.as_deref(),
+            Some("T07PARTNER"),
+            "who clicked"
+        );
+        assert_eq!(click.enterprise_id, None);
+        let requester = click.requester();
+        assert_eq!(requester.team_id.as_deref(), Some("T07MARQEE"));
+        assert_eq!(requester.user_team_id.as_deref(), Some("T07PARTNER"));
+        // `enterprise` outside an org-wide install says nothing about the installation.
+        let mut payload: Value = serde_json::from_str(SLACK_CONNECT).unwrap();
+        payload["enterprise"] = json!({"id": "E07PARTNER", "name": "Partner Studio Org"});
+        assert_eq!(parse(&payload.to_string()).unwrap().enterprise_id, None);
+        payload["is_enterprise_install"] = "true".into();
+        assert_eq!(
+            parse(&payload.to_string())
+                .unwrap()
+                .enterprise_id
+                .as_deref(),
+            Some("E07PARTNER")
+        );
     }
 
     /// A change to a Slack payload that Slack may really make.

@@ -324,10 +324,28 @@ pub(crate) struct Submission {
     pub(crate) form: Form,
     pub(crate) user_id: String,
     pub(crate) user_name: Option<String>,
+    /// The workspace the app is installed in (`view.app_installed_team_id`, else `team.id`):
+    /// where things are stored, never who may act.
     pub(crate) team_id: Option<String>,
+    /// The submitter's own workspace (`user.team_id`).
+    pub(crate) user_team_id: Option<String>,
+    /// The organisation of an org-wide install (`enterprise.id` with `is_enterprise_install`).
+    pub(crate) enterprise_id: Option<String>,
 }
 
 impl Submission {
+    /// Who submitted, as the worker's job carries them (see [`super::interaction::Click::requester`]).
+    pub(crate) fn requester(&self) -> crate::job::Requester {
+        crate::job::Requester {
+            user_id: self.user_id.clone(),
+            user_name: self.user_name.clone(),
+            team_id: self.team_id.clone(),
+            channel_id: self.context().channel_id.clone(),
+            user_team_id: self.user_team_id.clone(),
+            enterprise_id: self.enterprise_id.clone(),
+        }
+    }
+
     pub(crate) fn context(&self) -> &ModalContext {
         match &self.form {
             Form::EditWords { ctx, .. } | Form::ChangeDetail { ctx, .. } => ctx,
@@ -349,10 +367,18 @@ struct SubmissionPayload {
     team: Option<Id>,
     #[serde(default)]
     view: Option<ViewPart>,
+    #[serde(default)]
+    enterprise: Option<Id>,
+    #[serde(default)]
+    is_enterprise_install: Option<Value>,
 }
 
 #[derive(Deserialize)]
 struct ViewPart {
+    /// The workspace the app is installed in. In a Slack Connect channel `team` is the
+    /// submitter's side and this the installing one (bolt-python#734's `connect_channel_payload`).
+    #[serde(default)]
+    app_installed_team_id: Option<String>,
     #[serde(default)]
     callback_id: Option<String>,
     #[serde(default)]
@@ -441,12 +467,20 @@ pub(crate) fn parse_submission(payload: &str) -> Result<Submission, InteractionE
     };
     let user = p.user.ok_or(InteractionError::Missing("user"))?;
     // On an org-wide install `team` is null and the submitter's own workspace is the only one.
-    let team_id = p.team.map(|t| t.id).or(user.team_id);
+    let team_id = view
+        .app_installed_team_id
+        .or_else(|| p.team.map(|t| t.id))
+        .or_else(|| user.team_id.clone());
     Ok(Submission {
         form,
         user_id: user.id,
         user_name: user.username.or(user.name),
         team_id,
+        user_team_id: user.team_id,
+        enterprise_id: super::interaction::org_install(
+            p.enterprise,
+            p.is_enterprise_install.as_ref(),
+        ),
     })
 }
 
@@ -591,6 +625,8 @@ mod tests {
         include_str!("../../tests/fixtures/slack/view_submission_edit_words.json");
     const CHANGE_DETAIL_FIXTURE: &str =
         include_str!("../../tests/fixtures/slack/view_submission_change_detail_org_install.json");
+    const SLACK_CONNECT_FIXTURE: &str =
+        include_str!("../../tests/fixtures/slack/view_submission_slack_connect.json");
     const FIXTURE_POSTER: &str = "3f2b8c4e-9d1a-4e6b-8f7c-2a5d9e1b4c60";
 
     fn ctx() -> ModalContext {
@@ -884,8 +920,14 @@ mod tests {
         assert_eq!(sub.user_id, "W07GRACEH");
         assert_eq!(
             sub.team_id.as_deref(),
-            Some("T07STUDIO"),
-            "team is null: the user's"
+            Some("T07MARQEE"),
+            "team is null: the installing workspace is view.app_installed_team_id"
+        );
+        assert_eq!(sub.user_team_id.as_deref(), Some("T07STUDIO"));
+        assert_eq!(
+            sub.enterprise_id.as_deref(),
+            Some("E07MARQEE"),
+            "an org-wide install: the org is the installation"
         );
         assert_eq!(
             sub.form,
@@ -896,6 +938,20 @@ mod tests {
             }
         );
         assert_eq!(validate(&sub), Ok(()));
+    }
+
+    /// Slack Connect: the submitter's side is `team` and `enterprise`; the installing
+    /// workspace is only `view.app_installed_team_id` (bolt-python#734).
+    #[test]
+    fn a_slack_connect_submission_keeps_the_installing_workspace_apart_from_the_submitters() {
+        let sub = parse_submission(SLACK_CONNECT_FIXTURE).unwrap();
+        assert_eq!(sub.user_id, "W07GUESTLI");
+        assert_eq!(sub.team_id.as_deref(), Some("T07MARQEE"));
+        assert_eq!(sub.user_team_id.as_deref(), Some("T07PARTNER"));
+        assert_eq!(
+            sub.enterprise_id, None,
+            "not an org-wide install: the submitter's org is not the installation"
+        );
     }
 
     /// A change to a Slack payload that Slack may really make.
@@ -997,6 +1053,8 @@ mod tests {
             user_id: "U1".into(),
             user_name: None,
             team_id: None,
+            user_team_id: None,
+            enterprise_id: None,
         }
     }
 
@@ -1010,6 +1068,8 @@ mod tests {
             user_id: "U1".into(),
             user_name: None,
             team_id: None,
+            user_team_id: None,
+            enterprise_id: None,
         }
     }
 

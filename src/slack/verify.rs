@@ -21,6 +21,27 @@ const MAX_SKEW_SECS: i64 = 300;
 
 type HmacSha256 = hmac::Hmac<sha2::Sha256>;
 
+/// Whether `body` (unverified) is exactly Slack's SSL check of a slash command's URL:
+/// `ssl_check=1`, with the deprecated verification `token` beside it and nothing else. Slack
+/// sends it to see that the URL's certificate is good, and it may come unsigned, so Bolt
+/// answers it with an empty 200 before verifying anything (slackapi/bolt-python
+/// `slack_bolt/middleware/ssl_check/ssl_check.py`, tested in `tests/scenario_tests/
+/// test_ssl_check.py` with the body `token=random&ssl_check=1`). The answer says nothing and
+/// runs nothing; any other field, a repeated one or another value makes it an ordinary
+/// request, verified as every other.
+pub(crate) fn is_ssl_check(body: &[u8]) -> bool {
+    #[derive(serde::Deserialize)]
+    #[serde(deny_unknown_fields)]
+    struct SslCheck {
+        ssl_check: String,
+        #[serde(default, rename = "token")]
+        _token: Option<String>,
+    }
+    // Slack's own is a few dozen bytes.
+    body.len() <= 256
+        && matches!(super::form::decode::<SslCheck>(body), Ok(c) if c.ssl_check == "1")
+}
+
 #[derive(Debug, Clone, thiserror::Error, PartialEq, Eq)]
 pub enum VerifyError {
     #[error("missing {0} header")]
@@ -390,5 +411,29 @@ mod tests {
         let h = headers(&TIMESTAMP.to_string(), EXPECTED);
         assert!(verify(&secret, &h, BODY.as_bytes(), TIMESTAMP + 300).is_ok());
         assert!(verify(&secret, &h, BODY.as_bytes(), TIMESTAMP - 300).is_ok());
+    }
+
+    #[test]
+    fn only_an_exact_ssl_check_is_recognised_before_verifying() {
+        for yes in [
+            "ssl_check=1",
+            "token=random&ssl_check=1",
+            "ssl_check=1&token=xyzz0WbapA4vBCDEFasx0q6G",
+        ] {
+            assert!(is_ssl_check(yes.as_bytes()), "{yes}");
+        }
+        for no in [
+            "",
+            "ssl_check=0",
+            "token=random",
+            "ssl_check=1&ssl_check=1",
+            "ssl_check=1&command=%2Fposter&text=a+kraken",
+            "ssl_check=1&token=x&response_url=https%3A%2F%2Fhooks.slack.com%2Fcommands%2FT1%2F1%2Fa",
+            "ssl_check=1&%FF=1",
+        ] {
+            assert!(!is_ssl_check(no.as_bytes()), "{no}");
+        }
+        let long = format!("ssl_check=1&token={}", "x".repeat(300));
+        assert!(!is_ssl_check(long.as_bytes()));
     }
 }

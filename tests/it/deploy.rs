@@ -54,6 +54,8 @@ const FORBIDDEN_ENV_VARS: &[&str] = &[
     "MARQUEE_DATA_DIR",
     "MARQUEE_PUBLIC_URL",
     "MARQUEE_LINK_KEY",
+    // The REST door of `marquee serve`; in Lambda it requires IAM auth instead.
+    "MARQUEE_API_TOKEN",
 ];
 
 /// The bot scopes the manifest asks for; see docs/INSTALL.md for why each is needed.

@@ -746,6 +746,7 @@ async fn a_link_outlives_the_credentials_that_made_it() {
                 user_name: None,
                 team_id: None,
                 channel_id: None,
+                ..marquee::job::Requester::default()
             },
             None,
             None,
@@ -791,6 +792,7 @@ async fn a_link_outlives_the_credentials_that_made_it() {
             links: links.clone(),
             public_url: PublicUrl::Fixed(PUBLIC.into()),
             clock: || CLOCK.load(std::sync::atomic::Ordering::Relaxed),
+            rest_auth: marquee::http::RestAuth::Iam,
         });
         let response = app
             .oneshot(axum::http::Request::get(&path).body(Body::empty()).unwrap())

@@ -12,7 +12,7 @@ use axum::http::{Request, StatusCode};
 use http_body_util::BodyExt;
 use marquee::dispatch::{DispatchError, Dispatcher};
 use marquee::genre::Style;
-use marquee::http::{AppState, MAX_BODY_BYTES, PublicUrl, router};
+use marquee::http::{AppState, MAX_BODY_BYTES, PublicUrl, RestAuth, router};
 use marquee::job::{Change, Job, ReplyTo, SlackMessageRef, Task};
 use marquee::model::offline::OfflineModel;
 use marquee::model::{Aspect, ModelId, Models};
@@ -29,6 +29,9 @@ use tower::ServiceExt;
 const SECRET: &str = "test-signing-secret-0123456789abcdef";
 const RESPONSE_URL: &str = "https://hooks.slack.com/commands/T1/123/abc";
 const PUBLIC_URL: &str = "http://127.0.0.1:3000";
+/// The REST door's bearer token in these tests (`MARQUEE_API_TOKEN` of a `marquee serve`).
+const API_TOKEN: &str = "test-api-token-0123456789abcdef-0123";
+const AUTHORIZATION: &str = "Bearer test-api-token-0123456789abcdef-0123";
 
 #[derive(Default)]
 struct Recorder {
@@ -60,6 +63,11 @@ fn harness_with(recorder: Recorder) -> Harness {
 /// A harness whose jobs run in this process (as `marquee serve` runs them) when `run` is
 /// set, besides being recorded.
 fn harness_dispatching(recorder: Recorder, run: bool) -> Harness {
+    harness_guarded(recorder, run, RestAuth::Bearer(Secret::new(API_TOKEN)))
+}
+
+/// A harness whose REST door is guarded by `rest_auth`.
+fn harness_guarded(recorder: Recorder, run: bool, rest_auth: RestAuth) -> Harness {
     let dir = tempfile::tempdir().unwrap();
     let store = Arc::new(LocalStore::open(dir.path()).unwrap());
     let links = LinkSigner::from_dir(dir.path()).unwrap();
@@ -95,6 +103,7 @@ fn harness_dispatching(recorder: Recorder, run: bool) -> Harness {
         links,
         public_url: PublicUrl::Fixed(PUBLIC_URL.into()),
         clock: marquee::http::system_clock,
+        rest_auth,
     };
     Harness {
         app: router(state),
@@ -374,7 +383,10 @@ fn hostile_cases() -> Vec<Case> {
         raw(
             "/v1/posters",
             body.to_owned(),
-            &[("content-type", "application/json")],
+            &[
+                ("content-type", "application/json"),
+                ("authorization", AUTHORIZATION),
+            ],
         )
     };
     cases.extend([
@@ -460,7 +472,11 @@ async fn the_rest_door_returns_a_working_expiring_link() {
     let req = raw(
         "/v1/posters",
         r#"{"prompt": "a derelict starship wakes up", "aspect_ratio": "16:9", "seed": 42, "title": "Adrift"}"#,
-        &[("content-type", "application/json"), ("prefer", "wait=25")],
+        &[
+            ("content-type", "application/json"),
+            ("prefer", "wait=25"),
+            ("authorization", AUTHORIZATION),
+        ],
     );
     let (status, body) = send(&h, req).await;
     assert_eq!(status, StatusCode::CREATED, "{body}");
@@ -470,6 +486,7 @@ async fn the_rest_door_returns_a_working_expiring_link() {
     let (status, again) = send(
         &h,
         Request::get(format!("/v1/posters/{id}"))
+            .header("authorization", AUTHORIZATION)
             .body(Body::empty())
             .unwrap(),
     )
@@ -831,7 +848,10 @@ async fn the_rest_door_accepts_at_once_and_reports_status() {
     let req = raw(
         "/v1/posters",
         r#"{"prompt": "a derelict starship wakes up"}"#,
-        &[("content-type", "application/json")],
+        &[
+            ("content-type", "application/json"),
+            ("authorization", AUTHORIZATION),
+        ],
     );
     let res = h.app.clone().oneshot(req).await.unwrap();
     assert_eq!(res.status(), StatusCode::ACCEPTED);
@@ -849,7 +869,12 @@ async fn the_rest_door_accepts_at_once_and_reports_status() {
     assert_eq!(jobs[0].reply_to, marquee::job::ReplyTo::Status);
     assert_eq!(jobs[0].requester.user_id, "local", "no IAM caller locally");
 
-    let get = |path: String| Request::get(path).body(Body::empty()).unwrap();
+    let get = |path: String| {
+        Request::get(path)
+            .header("authorization", AUTHORIZATION)
+            .body(Body::empty())
+            .unwrap()
+    };
     let (status, pending) = send(&h, get(format!("/v1/posters/{id}"))).await;
     assert_eq!(status, StatusCode::OK, "{pending}");
     assert_eq!(pending["status"], "pending");
@@ -860,4 +885,106 @@ async fn the_rest_door_accepts_at_once_and_reports_status() {
         let (status, _) = send(&h, get(missing.clone())).await;
         assert_eq!(status, StatusCode::NOT_FOUND, "{missing}");
     }
+}
+
+/// Slack's SSL check of the command URL (`ssl_check=1` with the deprecated `token`) is
+/// answered with an empty 200 before any signature check, as Bolt does (slackapi/bolt-python
+/// `slack_bolt/middleware/ssl_check/ssl_check.py`, whose test posts `token=random&ssl_check=1`).
+/// Only that exact body on the command URL skips verifying, and it runs nothing.
+#[tokio::test]
+async fn slacks_ssl_check_is_answered_before_verifying() {
+    let h = harness();
+    let check = "token=random&ssl_check=1";
+    for req in [
+        raw(
+            "/slack/commands",
+            check,
+            &[("content-type", "application/x-www-form-urlencoded")],
+        ),
+        signed("/slack/commands", check, now()),
+    ] {
+        let res = h.app.clone().oneshot(req).await.unwrap();
+        assert_eq!(res.status(), StatusCode::OK);
+        let bytes = res.into_body().collect().await.unwrap().to_bytes();
+        assert!(bytes.is_empty(), "an empty answer: {bytes:?}");
+    }
+    assert_eq!(job_count(&h), 0);
+    let sneaked = format!("ssl_check=1&{}", form("a cat"));
+    for (path, body) in [
+        ("/slack/interactions", check.to_owned()),
+        ("/slack/commands", sneaked),
+        ("/slack/commands", "ssl_check=2".to_owned()),
+    ] {
+        let req = raw(
+            path,
+            body.clone(),
+            &[("content-type", "application/x-www-form-urlencoded")],
+        );
+        let (status, answer) = send(&h, req).await;
+        assert_eq!(status, StatusCode::UNAUTHORIZED, "{path} {body}: {answer}");
+    }
+    assert_eq!(job_count(&h), 0);
+}
+
+/// `marquee serve`'s REST door starts paid work on the admin's AWS account: it needs
+/// `Authorization: Bearer <MARQUEE_API_TOKEN>`, and with no token configured it is off.
+#[tokio::test]
+async fn the_rest_door_outside_lambda_needs_the_api_token() {
+    let body = r#"{"prompt": "a derelict starship wakes up"}"#;
+    let post = |auth: Option<&str>| {
+        let mut headers = vec![("content-type", "application/json")];
+        if let Some(auth) = auth {
+            headers.push(("authorization", auth));
+        }
+        raw("/v1/posters", body, &headers)
+    };
+    let get = |auth: Option<&str>| {
+        let mut b = Request::get(format!("/v1/posters/{}", uuid::Uuid::new_v4()));
+        if let Some(auth) = auth {
+            b = b.header("authorization", auth);
+        }
+        b.body(Body::empty()).unwrap()
+    };
+    let h = harness();
+    let near_miss = format!("{}x", AUTHORIZATION);
+    for auth in [
+        None,
+        Some("Bearer"),
+        Some("Bearer wrong-token"),
+        Some(near_miss.as_str()),
+        Some("Basic dGVzdDp0ZXN0"),
+        Some(API_TOKEN),
+    ] {
+        let res = h.app.clone().oneshot(post(auth)).await.unwrap();
+        assert_eq!(res.status(), StatusCode::UNAUTHORIZED, "{auth:?}");
+        assert_eq!(res.headers()["www-authenticate"], "Bearer");
+        let (status, answer) = send(&h, get(auth)).await;
+        assert_eq!(status, StatusCode::UNAUTHORIZED, "{auth:?}: {answer}");
+        assert!(answer["message"].as_str().unwrap().contains("Bearer"));
+    }
+    assert_eq!(job_count(&h), 0);
+    let lower = format!("bearer {API_TOKEN}");
+    let (status, answer) = send(&h, post(Some(&lower))).await;
+    assert_eq!(status, StatusCode::ACCEPTED, "{answer}");
+    assert_eq!(job_count(&h), 1);
+    assert_eq!(h.jobs.jobs.lock().unwrap()[0].requester.user_id, "local");
+
+    let off = harness_guarded(Recorder::default(), false, RestAuth::Off);
+    for req in [
+        post(Some(AUTHORIZATION)),
+        get(Some(AUTHORIZATION)),
+        post(None),
+    ] {
+        let (status, answer) = send(&off, req).await;
+        assert_eq!(status, StatusCode::NOT_FOUND, "{answer}");
+        assert_eq!(answer["error"], "rest_door_off");
+        assert!(
+            answer["message"]
+                .as_str()
+                .unwrap()
+                .contains("MARQUEE_API_TOKEN"),
+            "{answer}"
+        );
+    }
+    assert_eq!(job_count(&off), 0);
 }

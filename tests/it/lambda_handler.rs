@@ -183,6 +183,7 @@ async fn harness_with(limits: Limits) -> Harness {
         links,
         public_url: PublicUrl::Fixed(PUBLIC_URL.into()),
         clock: marquee::http::system_clock,
+        rest_auth: marquee::http::RestAuth::Iam,
     };
     Harness {
         handler: Handler::new(router(state), pipeline),
@@ -243,6 +244,7 @@ fn poster_job(response_url: String) -> Job {
             user_name: Some("ada.park".into()),
             team_id: Some("T07MARQEE".into()),
             channel_id: Some("C07POSTERS".into()),
+            ..marquee::job::Requester::default()
         },
         ReplyTo::response_url(response_url),
         marquee::http::system_clock(),

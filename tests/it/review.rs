@@ -1104,6 +1104,46 @@ async fn a_design_review_round_in_the_thread_with_a_bot_token() {
         assert_eq!(f.thread_ts.as_deref(), Some(root_ts.as_str()));
         assert!(f.bytes.starts_with(b"%PDF-"));
     }
+
+    // A take is printed once (issue 22): two more clicks on Print are each answered, privately,
+    // with fresh links to the same files — no second upscale (nor its charge), no new files,
+    // no new upload.
+    let keys = |message: &Value| -> Vec<String> {
+        print_links(message)
+            .into_iter()
+            .flat_map(|(_, pdf, png)| [pdf, png])
+            .map(|url| url.split('?').next().unwrap_or_default().to_owned())
+            .collect()
+    };
+    for round in 0..2 {
+        let again = s.slack().action_response_url();
+        assert_eq!(
+            click(
+                &base,
+                &approved,
+                "poster.print",
+                None,
+                &again,
+                in_thread(&take4_ts)
+            )
+            .await,
+            200
+        );
+        let answer = s.slack().wait_for(&again, 1, DELIVERY).await.remove(0);
+        assert_eq!(answer["response_type"], "ephemeral", "{answer}");
+        assert_eq!(keys(&answer), keys(&printed), "the same files: {answer}");
+        if round == 0 {
+            // The fresh links open the files.
+            check_print_files("bot-again", &answer).await;
+        }
+    }
+    assert_eq!(upscales_of_this_poster(), 1, "three clicks, one upscale");
+    let pdfs = api
+        .files()
+        .into_iter()
+        .filter(|f| f.filename.contains(&take4_id) && f.filename.ends_with(".pdf"))
+        .count();
+    assert_eq!(pdfs, 2, "three clicks, one upload of each PDF");
 }
 
 /// The same round without a bot token: no modal controls are offered (they need the token),
