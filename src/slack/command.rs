@@ -643,4 +643,21 @@ mod tests {
         let dup = format!("{body}&user_id=U2");
         assert!(SlashCommand::from_form(dup.as_bytes()).is_err());
     }
+
+    /// A poster made from an org-wide install belongs to the whole org: its requester keeps
+    /// the org, so members of the org's other workspaces act on it as members.
+    #[test]
+    fn an_org_wide_install_is_read_from_the_form() {
+        let org = SlashCommand::from_form(
+            include_str!("../../tests/fixtures/slack/slash_command_org_install.form").as_bytes(),
+        )
+        .unwrap();
+        assert_eq!(org.team_id.as_deref(), Some("T07STUDIO"));
+        assert_eq!(org.org_install().as_deref(), Some("E07MARQORG"));
+        let plain = SlashCommand::from_form(
+            include_str!("../../tests/fixtures/slack/slash_command.form").as_bytes(),
+        )
+        .unwrap();
+        assert_eq!(plain.org_install(), None);
+    }
 }
