@@ -65,7 +65,7 @@ fn refusal_message(refusal: &Refusal) -> String {
     let what = match refusal.kind {
         LimitKind::User => "your daily poster limit",
         LimitKind::Channel => "the channel's daily poster limit",
-        LimitKind::Budget => "the workspace's monthly budget",
+        LimitKind::Budget => "Marquee's monthly budget (shared by every team and the API)",
     };
     let resets = time::OffsetDateTime::from_unix_timestamp(refusal.resets_at)
         .ok()
