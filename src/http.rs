@@ -632,6 +632,9 @@ async fn submit(
     if let Err(errors) = modal::validate(&submission) {
         return Ok(Json(errors).into_response());
     }
+    if let Err(errors) = changed_description_fits(state, &submission).await {
+        return Ok(Json(errors).into_response());
+    }
     let not_started = modal::could_not_start(&submission);
     let change = match submission.form {
         Form::EditWords {
@@ -674,6 +677,36 @@ async fn submit(
     }
     tracing::info!(job = %id, "modal submission accepted");
     Ok(StatusCode::OK.into_response())
+}
+
+/// For Change a detail, the description the change would leave the poster with, checked
+/// against its limit inside the modal (one record read, well within Slack's 3 seconds). When
+/// the record cannot be read the job is queued anyway: the worker reads it again, tells the
+/// requester if it is gone, and never lets a description pass its limit.
+async fn changed_description_fits(
+    state: &AppState,
+    submission: &Submission,
+) -> Result<(), serde_json::Value> {
+    let Form::ChangeDetail {
+        ctx,
+        search,
+        replace,
+    } = &submission.form
+    else {
+        return Ok(());
+    };
+    match state
+        .pipeline
+        .changed_description(ctx.poster, search, replace)
+        .await
+    {
+        Ok(Some(changed)) => modal::validate_changed_description(&changed),
+        Ok(None) => Ok(()),
+        Err(e) => {
+            tracing::warn!(error = %crate::errors::ErrorChain(&e), "could not read a poster to check a change's description; the worker checks it again");
+            Ok(())
+        }
+    }
 }
 
 /// The REST door's request: the reference design's fields plus Marquee's typography.
@@ -724,9 +757,12 @@ impl CreatePoster {
     }
 }
 
-/// The longest `POST /v1/posters` waits for a poster when asked to (`Prefer: wait=N`):
-/// under API Gateway's 30-second limit on an HTTP API integration, with room for the answer.
-const MAX_WAIT: Duration = Duration::from_secs(25);
+/// The longest `POST /v1/posters` waits for a poster when asked to (`Prefer: wait=N`). A
+/// waiting request holds one of the function's executions, the same ones Slack's acks need
+/// within 3 seconds; ten seconds sees most posters done, and together with the route's
+/// throttle in template.yaml (`RouteSettings`, burst 5 at 0.5 a second) bounds the executions
+/// REST waits can hold to about 5 + 0.5 × 10 = 10. A longer job is followed with `GET`.
+pub const MAX_WAIT: Duration = Duration::from_secs(10);
 
 /// Who is calling the REST door: the IAM principal API Gateway authorised (the route requires
 /// IAM auth in the template), or `local` when there is no API Gateway in front.
@@ -814,10 +850,11 @@ fn status_document(
 /// `POST /v1/posters`: checks the request, records it as pending, queues it for the worker
 /// exactly as a Slack command is queued (same run marker, quotas and pipeline), and answers
 /// `202` with the job's id and status URL. With `Prefer: wait=N` it waits up to N seconds
-/// (at most 25) for the poster and answers `201` with its link when it is done in time.
+/// (at most [`MAX_WAIT`]) for the poster and answers `201` with its link when it is done in time.
 async fn create_poster(
     State(state): State<AppState>,
     headers: HeaderMap,
+    base: Option<axum::Extension<BasePath>>,
     context: Option<axum::Extension<lambda_http::request::RequestContext>>,
     body: Result<Bytes, BytesRejection>,
 ) -> Result<Response, ApiError> {
@@ -854,15 +891,17 @@ async fn create_poster(
     };
     if let Some(wait) = preferred_wait(&headers) {
         let until = tokio::time::Instant::now() + wait;
+        let mut pauses = crate::pipeline::wait_backoff();
         loop {
             if let Some(now) = state.pipeline.rest_status(id).await? {
                 status = now;
             }
-            if !matches!(status, RestStatus::Pending { .. }) || tokio::time::Instant::now() >= until
-            {
+            let now = tokio::time::Instant::now();
+            if !matches!(status, RestStatus::Pending { .. }) || now >= until {
                 break;
             }
-            tokio::time::sleep(Duration::from_millis(250)).await;
+            let pause = pauses.next().unwrap_or(Duration::from_secs(2));
+            tokio::time::sleep(pause.min(until - now)).await;
         }
     }
     let (code, document) = status_document(&state, id, &status, public_url.as_deref())?;
