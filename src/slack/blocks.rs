@@ -600,6 +600,23 @@ pub(crate) struct UsageReport {
 }
 
 /// The private answer to `/poster usage`.
+/// `message` with its image shown from the Slack file `file_id` (an image block's
+/// `slack_file: {"id": …}`, Block Kit's image block reference) instead of its `image_url`:
+/// a file the bot uploaded and shared in the channel stays as long as the message, where the
+/// link expires. The "Open full size" link beside it is unchanged.
+pub(crate) fn showing_file(message: &Message, file_id: &str) -> Message {
+    let mut shown = message.clone();
+    for block in &mut shown.blocks {
+        if block["type"] == "image"
+            && let Some(image) = block.as_object_mut()
+        {
+            image.remove("image_url");
+            image.insert("slack_file".into(), json!({"id": file_id}));
+        }
+    }
+    shown
+}
+
 pub(crate) fn usage_report(r: &UsageReport) -> Message {
     let count = |u: Used, when: &str| match u.limit {
         Some(limit) => format!(
