@@ -970,7 +970,32 @@ async fn a_design_review_round_in_the_thread_with_a_bot_token() {
         stored(&root_id, "record").await,
         stored(&take2_id, "record").await,
     );
-    assert_eq!(second["art_key"], first["art_key"], "the same art");
+    // The same art, in an object of take 2's own, which the bucket expires with take 2, not
+    // with take 1 (#22, item 8).
+    assert_ne!(
+        second["art_key"], first["art_key"],
+        "take 2 keeps its own art"
+    );
+    let art = |key: &Value| {
+        let key = key.as_str().unwrap().to_owned();
+        async move {
+            let object = s
+                .s3()
+                .client()
+                .get_object()
+                .bucket(s.s3().bucket())
+                .key(&key)
+                .send()
+                .await
+                .unwrap_or_else(|e| panic!("{key}: {e:?}"));
+            object.body.collect().await.unwrap().into_bytes()
+        }
+    };
+    assert_eq!(
+        art(&second["art_key"]).await,
+        art(&first["art_key"]).await,
+        "the same art"
+    );
     assert_eq!(second["lineage"]["parent"], root_id.as_str());
     assert_eq!(second["spec"]["typography"]["placement"], "bottom");
     keep_for_people("bot", "take-2-edit-words.png", &image_of(&take2).await);
