@@ -167,8 +167,9 @@ pub enum PublicUrl {
 }
 
 impl PublicUrl {
-    /// The base URL for links made for a request with these `headers`.
-    fn resolve(&self, headers: &HeaderMap) -> Option<String> {
+    /// The base URL for links made for a request with these `headers`, reached under `base`
+    /// (an API Gateway stage or a custom domain's base path, see [`under_base_path`]).
+    fn resolve(&self, headers: &HeaderMap, base: Option<&BasePath>) -> Option<String> {
         match self {
             PublicUrl::Fixed(url) => Some(url.clone()),
             PublicUrl::FromRequest => {
@@ -179,10 +180,108 @@ impl PublicUrl {
                     && host
                         .bytes()
                         .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'-' | b':'));
-                plausible.then(|| format!("https://{}", host.to_ascii_lowercase()))
+                plausible.then(|| {
+                    let base = base.map_or("", |b| b.0.as_str());
+                    format!("https://{}{base}", host.to_ascii_lowercase())
+                })
             }
         }
     }
+}
+
+/// The path prefix an API Gateway request was reached under and the router does not route
+/// on: a named stage (`/prod`) or a custom domain's API mapping (`/marquee`). Links and status
+/// URLs made for the request keep it, so they work where the request itself did.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct BasePath(String);
+
+/// Takes the stage or base path off an API Gateway v2 request's path, so the router sees its
+/// own routes, and keeps it as the request's [`BasePath`].
+///
+/// An HTTP API's event keeps the whole path the client asked for: `rawPath` carries a named
+/// stage's segment and a custom domain's mapping key before the route's path (lambda_http's
+/// `apigw_path_with_stage` adds the stage when `rawPath` lacks it; its test event
+/// `lambda-http/tests/data/apigw_v2_proxy_request_with_stage_in_path.json` shows `/Prod/my/path`).
+/// API Gateway names the route it matched in `requestContext.routeKey` (`POST /slack/commands`,
+/// `GET /files/{key+}` with the key in `pathParameters`), so the prefix is whatever precedes
+/// that route's path; with no route key to go by (`$default`) it is the stage's segment, if
+/// the path has one. Anything else is left as it is.
+pub(crate) fn under_base_path<B>(mut request: http::Request<B>) -> http::Request<B> {
+    use lambda_http::RequestExt;
+    use lambda_http::request::RequestContext;
+    let Some(RequestContext::ApiGatewayV2(context)) = request.request_context_ref() else {
+        return request;
+    };
+    let path = request.uri().path();
+    let route = context
+        .route_key
+        .as_deref()
+        .and_then(|key| key.split_once(' '))
+        .map(|(_, route)| fill_route(route, &request.path_parameters()));
+    let prefix = match route {
+        Some(route) if route.starts_with('/') && path.ends_with(&route) => {
+            &path[..path.len() - route.len()]
+        }
+        _ => match context.stage.as_deref() {
+            Some(stage) if stage != "$default" && !stage.is_empty() => {
+                let segment = format!("/{stage}");
+                if path.starts_with(&format!("{segment}/")) {
+                    &path[..segment.len()]
+                } else {
+                    ""
+                }
+            }
+            _ => "",
+        },
+    };
+    // Stage names and mapping keys are letters, digits and `-._~/`: nothing that could
+    // reshape a URL built on them.
+    let plausible = prefix.starts_with('/')
+        && !prefix.ends_with('/')
+        && prefix.len() <= 256
+        && prefix
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'.' | b'_' | b'~' | b'/'));
+    if !plausible {
+        return request;
+    }
+    let prefix = prefix.to_owned();
+    let rest = match request.uri().path_and_query() {
+        Some(pq) => pq.as_str()[prefix.len()..].to_owned(),
+        None => return request,
+    };
+    let mut parts = request.uri().clone().into_parts();
+    match rest.parse() {
+        Ok(pq) => parts.path_and_query = Some(pq),
+        Err(_) => return request,
+    }
+    if let Ok(uri) = http::Uri::from_parts(parts) {
+        *request.uri_mut() = uri;
+        request.extensions_mut().insert(BasePath(prefix));
+    }
+    request
+}
+
+/// A route key's path (`/files/{key+}`) with its parameters filled in from the event's
+/// `pathParameters`, as the request's path spells it.
+fn fill_route(
+    route: &str,
+    parameters: &lambda_http::aws_lambda_events::query_map::QueryMap,
+) -> String {
+    route
+        .split('/')
+        .map(|segment| {
+            match segment
+                .strip_prefix('{')
+                .and_then(|s| s.strip_suffix('}'))
+                .map(|name| name.trim_end_matches('+'))
+            {
+                Some(name) => parameters.first(name).unwrap_or(segment).to_owned(),
+                None => segment.to_owned(),
+            }
+        })
+        .collect::<Vec<_>>()
+        .join("/")
 }
 
 /// The Slack door a path is, if it is one: its answers are acks, counted and timed.
@@ -491,6 +590,7 @@ fn body_bytes(body: Result<Bytes, BytesRejection>) -> Result<Bytes, ApiError> {
 async fn slash_command(
     State(state): State<AppState>,
     headers: HeaderMap,
+    base: Option<axum::Extension<BasePath>>,
     SlackSigned(command): SlackSigned<CommandBody>,
 ) -> Result<Response, ApiError> {
     let command = match command {
@@ -538,7 +638,7 @@ async fn slash_command(
         ReplyTo::response_url(command.response_url),
         (state.clock)(),
     )
-    .with_public_url(state.public_url.resolve(&headers));
+    .with_public_url(state.public_url.resolve(&headers, base.as_deref()));
     let id = job.id;
     if let Err(e) = state.dispatcher.dispatch(job).await {
         tracing::error!(job = %id, error = %crate::errors::ErrorChain(&e), "could not queue a slash command job");
@@ -569,6 +669,7 @@ async fn slash_command(
 async fn interaction(
     State(state): State<AppState>,
     headers: HeaderMap,
+    base: Option<axum::Extension<BasePath>>,
     SlackSigned(InteractionPayload(payload)): SlackSigned<InteractionPayload>,
 ) -> Result<Response, ApiError> {
     let interaction = match interaction::parse_interaction(&payload) {
@@ -581,7 +682,7 @@ async fn interaction(
         }
         Err(e) => return Err(ApiError::BadRequest(e.to_string())),
     };
-    let public_url = state.public_url.resolve(&headers);
+    let public_url = state.public_url.resolve(&headers, base.as_deref());
     match interaction {
         Interaction::Click(click) => {
             let task = Task::from(&click);
@@ -726,6 +827,9 @@ async fn submit(
     if let Err(errors) = modal::validate(&submission) {
         return Ok(Json(errors).into_response());
     }
+    if let Err(errors) = changed_description_fits(state, &submission).await {
+        return Ok(Json(errors).into_response());
+    }
     let not_started = modal::could_not_start(&submission);
     let requester = submission.requester();
     let change = match submission.form {
@@ -764,6 +868,36 @@ async fn submit(
     }
     tracing::info!(job = %id, "modal submission accepted");
     Ok(StatusCode::OK.into_response())
+}
+
+/// For Change a detail, the description the change would leave the poster with, checked
+/// against its limit inside the modal (one record read, well within Slack's 3 seconds). When
+/// the record cannot be read the job is queued anyway: the worker reads it again, tells the
+/// requester if it is gone, and never lets a description pass its limit.
+async fn changed_description_fits(
+    state: &AppState,
+    submission: &Submission,
+) -> Result<(), serde_json::Value> {
+    let Form::ChangeDetail {
+        ctx,
+        search,
+        replace,
+    } = &submission.form
+    else {
+        return Ok(());
+    };
+    match state
+        .pipeline
+        .changed_description(ctx.poster, search, replace)
+        .await
+    {
+        Ok(Some(changed)) => modal::validate_changed_description(&changed),
+        Ok(None) => Ok(()),
+        Err(e) => {
+            tracing::warn!(error = %crate::errors::ErrorChain(&e), "could not read a poster to check a change's description; the worker checks it again");
+            Ok(())
+        }
+    }
 }
 
 /// The REST door's request: the reference design's fields plus Marquee's typography.
@@ -814,9 +948,12 @@ impl CreatePoster {
     }
 }
 
-/// The longest `POST /v1/posters` waits for a poster when asked to (`Prefer: wait=N`):
-/// under API Gateway's 30-second limit on an HTTP API integration, with room for the answer.
-const MAX_WAIT: Duration = Duration::from_secs(25);
+/// The longest `POST /v1/posters` waits for a poster when asked to (`Prefer: wait=N`). A
+/// waiting request holds one of the function's executions, the same ones Slack's acks need
+/// within 3 seconds; ten seconds sees most posters done, and together with the route's
+/// throttle in template.yaml (`RouteSettings`, burst 5 at 0.5 a second) bounds the executions
+/// REST waits can hold to about 5 + 0.5 × 10 = 10. A longer job is followed with `GET`.
+pub const MAX_WAIT: Duration = Duration::from_secs(10);
 
 /// Who is calling the REST door: the IAM principal API Gateway authorised (the route requires
 /// IAM auth in the template), or `local` when there is no API Gateway in front.
@@ -904,10 +1041,11 @@ fn status_document(
 /// `POST /v1/posters`: checks the request, records it as pending, queues it for the worker
 /// exactly as a Slack command is queued (same run marker, quotas and pipeline), and answers
 /// `202` with the job's id and status URL. With `Prefer: wait=N` it waits up to N seconds
-/// (at most 25) for the poster and answers `201` with its link when it is done in time.
+/// (at most [`MAX_WAIT`]) for the poster and answers `201` with its link when it is done in time.
 async fn create_poster(
     State(state): State<AppState>,
     headers: HeaderMap,
+    base: Option<axum::Extension<BasePath>>,
     RestCaller(caller): RestCaller,
     body: Result<Bytes, BytesRejection>,
 ) -> Result<Response, ApiError> {
@@ -922,7 +1060,7 @@ async fn create_poster(
         channel_id: None,
         ..Requester::default()
     };
-    let public_url = state.public_url.resolve(&headers);
+    let public_url = state.public_url.resolve(&headers, base.as_deref());
     let job = Job::new(
         Task::Poster { spec },
         requester,
@@ -945,15 +1083,17 @@ async fn create_poster(
     };
     if let Some(wait) = preferred_wait(&headers) {
         let until = tokio::time::Instant::now() + wait;
+        let mut pauses = crate::pipeline::wait_backoff();
         loop {
             if let Some(now) = state.pipeline.rest_status(id).await? {
                 status = now;
             }
-            if !matches!(status, RestStatus::Pending { .. }) || tokio::time::Instant::now() >= until
-            {
+            let now = tokio::time::Instant::now();
+            if !matches!(status, RestStatus::Pending { .. }) || now >= until {
                 break;
             }
-            tokio::time::sleep(Duration::from_millis(250)).await;
+            let pause = pauses.next().unwrap_or(Duration::from_secs(2));
+            tokio::time::sleep(pause.min(until - now)).await;
         }
     }
     let (code, document) = status_document(&state, id, &status, public_url.as_deref())?;
@@ -969,6 +1109,7 @@ async fn create_poster(
 async fn poster_status(
     State(state): State<AppState>,
     headers: HeaderMap,
+    base: Option<axum::Extension<BasePath>>,
     RestCaller(caller): RestCaller,
     Path(id): Path<String>,
 ) -> Result<Response, ApiError> {
@@ -977,7 +1118,7 @@ async fn poster_status(
         Some(status) if status.caller() == caller => status,
         _ => return Err(ApiError::NotFound),
     };
-    let public_url = state.public_url.resolve(&headers);
+    let public_url = state.public_url.resolve(&headers, base.as_deref());
     let (_, document) = status_document(&state, id, &status, public_url.as_deref())?;
     Ok(Json(document).into_response())
 }

@@ -17,6 +17,7 @@ use std::time::{Duration, SystemTime};
 
 use axum::Router;
 use lambda_http::request::LambdaRequest;
+use lambda_http::tower::ServiceExt;
 use lambda_runtime::{Diagnostic, LambdaEvent, Service};
 use serde_json::Value;
 
@@ -104,7 +105,13 @@ impl Handler {
 
         let request: LambdaRequest =
             serde_json::from_value(payload).map_err(LambdaError::UnknownEvent)?;
-        let mut adapter = lambda_http::Adapter::from(self.router.clone());
+        // The router routes on its own paths; a named stage or a custom domain's base path in
+        // front of them is taken off first and kept for the links the request makes.
+        let service = self
+            .router
+            .clone()
+            .map_request(crate::http::under_base_path::<lambda_http::Body>);
+        let mut adapter = lambda_http::Adapter::from(service);
         let response = match adapter.call(LambdaEvent::new(request, context)).await {
             Ok(r) => r,
             Err(never) => match never {},

@@ -1,10 +1,15 @@
-//! Quotas: what a workspace lets its people make and spend, in words every layer shares.
+//! Quotas: what a deployment lets its people make and spend, in words every layer shares.
 //!
 //! [`Limits`] is the admin's choice (posters per person and per channel per UTC day, a spend
 //! ceiling per calendar month in US dollars, and a price per model); [`Periods`] names the day
 //! and month a moment falls in and when each ends; [`usd`] writes money for people. Money is
 //! kept in whole micro-dollars (US$ 1 = 1,000,000) from configuration to the ledger, never in
-//! floating point.
+//! floating point. [`counted_as`] names the person a REST caller's daily count is kept for.
+//!
+//! The spend ceiling is one for the whole deployment: one AWS account pays for every team that
+//! can reach the app — the installing workspace, Slack Connect guests' organisations,
+//! Enterprise Grid workspaces — and for the REST door, so a per-team ceiling would multiply the
+//! admin's budget by the number of teams.
 //!
 //! This module counts nothing: the pipeline keeps the counters in the state store. It knows
 //! models by name and price only, nothing of Slack, storage or the counters themselves.
@@ -32,7 +37,8 @@ pub struct Limits {
     pub user_daily: Option<i64>,
     /// Metered posters one channel may get per UTC day.
     pub channel_daily: Option<i64>,
-    /// The workspace's spend ceiling per calendar month (UTC), in micro-dollars.
+    /// The deployment's spend ceiling per calendar month (UTC), in micro-dollars: one counter
+    /// for every team and the REST door together.
     pub monthly_budget_micros: Option<i64>,
     /// Prices per poster (and per call of one of Stability's image services) in micro-dollars,
     /// overriding the list prices.
@@ -133,7 +139,7 @@ pub(crate) enum LimitKind {
     User,
     /// The channel's posters today.
     Channel,
-    /// The workspace's spend this month.
+    /// The deployment's spend this month (every team and the REST door).
     Budget,
 }
 
@@ -177,6 +183,39 @@ impl Periods {
     }
 }
 
+/// Who a daily count is kept for, given a requester's id: a Slack user id as it is, and an IAM
+/// role session (`arn:aws:sts::ACCOUNT:assumed-role/ROLE/SESSION`, the ARN format of AWS's IAM
+/// User Guide, "IAM identifiers", `reference_identifiers.html`) as its role
+/// (`arn:aws:sts::ACCOUNT:assumed-role/ROLE`). The session name is the caller's to choose with
+/// every `AssumeRole`, so counting per session would give anyone who may assume the role a new
+/// daily allowance per call. Role paths do not appear in an assumed-role ARN, so the role name
+/// is the segment after `assumed-role/`.
+pub(crate) fn counted_as(id: &str) -> &str {
+    let Some(rest) = id.strip_prefix("arn:") else {
+        return id;
+    };
+    // arn:PARTITION:sts::ACCOUNT:assumed-role/ROLE/SESSION
+    let mut fields = rest.splitn(5, ':');
+    let (Some(_partition), Some("sts"), Some(""), Some(_account), Some(resource)) = (
+        fields.next(),
+        fields.next(),
+        fields.next(),
+        fields.next(),
+        fields.next(),
+    ) else {
+        return id;
+    };
+    let Some(role_and_session) = resource.strip_prefix("assumed-role/") else {
+        return id;
+    };
+    match role_and_session.split_once('/') {
+        Some((role, _session)) if !role.is_empty() => {
+            &id[..id.len() - role_and_session.len() + role.len()]
+        }
+        _ => id,
+    }
+}
+
 /// Micro-dollars as people write dollars: `$0.08`, `$12.50`, and sub-cent prices in full
 /// (`$0.0025`).
 pub(crate) fn usd(micros: i64) -> String {
@@ -215,6 +254,37 @@ mod tests {
         let leap = Periods::at(1_835_308_800); // 2028-02-28T00:00:00Z
         assert_eq!(leap.day, "2028-02-28");
         assert_eq!(leap.month_ends, 1_835_308_800 + 2 * 86_400);
+    }
+
+    #[test]
+    fn a_role_session_is_counted_as_its_role() {
+        // The forms of IAM's "IAM identifiers" page (reference_identifiers.html).
+        assert_eq!(
+            counted_as("arn:aws:sts::123456789012:assumed-role/poster-bot/session-1"),
+            "arn:aws:sts::123456789012:assumed-role/poster-bot"
+        );
+        assert_eq!(
+            counted_as("arn:aws:sts::123456789012:assumed-role/poster-bot/another-session"),
+            counted_as("arn:aws:sts::123456789012:assumed-role/poster-bot/session-1"),
+            "a new session name is the same caller"
+        );
+        // Other partitions have the same shape.
+        assert_eq!(
+            counted_as("arn:aws-cn:sts::123456789012:assumed-role/r/s"),
+            "arn:aws-cn:sts::123456789012:assumed-role/r"
+        );
+        // An IAM user, a federated user, a Slack user and anything odd stay as they are.
+        for id in [
+            "arn:aws:iam::123456789012:user/ada",
+            "arn:aws:sts::123456789012:federated-user/ada",
+            "arn:aws:sts::123456789012:assumed-role/no-session",
+            "arn:aws:sts::123456789012:assumed-role//s",
+            "arn:aws:iam::123456789012:role/assumed-role/x/y",
+            "U07ADAPARK",
+            "local",
+        ] {
+            assert_eq!(counted_as(id), id);
+        }
     }
 
     #[test]

@@ -1,5 +1,12 @@
 //! Delivery: the finished poster into Slack — the Web API with a bot token, else the
 //! `response_url` — and what the requester is told when Slack will not take it.
+//!
+//! With a bot token the poster's PNG is uploaded into the poster's thread and the message's
+//! image is that file (an image block's `slack_file`), so the channel's image never depends
+//! on the expiring link: a follow-up take uploads first and posts its message showing the
+//! file; a first take has no thread until its message is posted, so it posts with the link,
+//! uploads into the new thread and points the message at the file (`chat.update`). Without a
+//! token the message shows the link and says when it expires.
 
 use tokio::time::Instant;
 
@@ -11,6 +18,7 @@ use crate::model::EditKind;
 use crate::slack::SlackError;
 use crate::slack::blocks::{self, PosterResult};
 use crate::slack::interaction::Controls;
+use crate::slack::web::WebClient;
 use crate::store::Link;
 
 impl Pipeline {
@@ -54,42 +62,84 @@ impl Pipeline {
         let mut not_a_member = false;
         if let (Some(web), Some(channel)) = (&self.web, channel) {
             let thread_ts = thread.as_ref().map(|t| t.thread_ts.as_str());
-            match web.post_message(&channel, thread_ts, &message).await {
-                Ok(ts) => {
-                    let root = thread_ts.unwrap_or(&ts);
-                    let title = spec
-                        .text
-                        .title
-                        .clone()
-                        .unwrap_or_else(|| crate::poster::default_title(&spec.description));
-                    let alt = format!("Movie poster: {}", spec.description);
-                    match web
-                        .upload_file(
-                            &channel,
-                            Some(root),
-                            &format!("poster-{}.png", rendered.id),
-                            &title,
-                            &alt,
-                            rendered.png.clone(),
-                        )
-                        .await
-                    {
-                        Ok(file) => {
-                            tracing::info!(job = %job.id, file, "poster uploaded into slack")
-                        }
-                        Err(e) => {
-                            tracing::warn!(job = %job.id, code = e.code(), error = %ErrorChain(&e), "poster posted, but the upload into slack failed; the link remains");
-                            if is_not_member(&e) {
-                                self.tell_how_to_keep_posters(job, response_url, &rendered.link)
-                                    .await;
-                            }
-                        }
+            let title = spec
+                .text
+                .title
+                .clone()
+                .unwrap_or_else(|| crate::poster::default_title(&spec.description));
+            let upload = Upload {
+                filename: format!("poster-{}.png", rendered.id),
+                title,
+                alt: format!("Movie poster: {}", spec.description),
+            };
+            // A follow-up's thread exists already: its PNG goes into the thread first, and the
+            // take's message shows that file (`slack_file`), which lasts as long as the
+            // message, where its link expires.
+            let mut uploaded = None;
+            let mut upload_not_member = false;
+            if let Some(root) = thread_ts {
+                match upload.share_in(web, &channel, root, rendered).await {
+                    Ok(file) => uploaded = Some(file),
+                    Err(e) => {
+                        tracing::warn!(job = %job.id, code = e.code(), error = %ErrorChain(&e), "the upload into slack failed; the take shows its link");
+                        upload_not_member = is_not_member(&e);
                     }
-                    tracing::info!(job = %job.id, threaded = thread_ts.is_some(), "poster delivered through the web api");
+                }
+            }
+            let mut posted = match &uploaded {
+                Some(file) => {
+                    web.post_message(&channel, thread_ts, &blocks::showing_file(&message, file))
+                        .await
+                }
+                None => web.post_message(&channel, thread_ts, &message).await,
+            };
+            if uploaded.is_some() && matches!(&posted, Err(e) if e.code() == Some("invalid_blocks"))
+            {
+                // Slack would not show the file (still processing, or not visible here): the
+                // message is posted with its link instead, as without an upload.
+                tracing::warn!(job = %job.id, "slack refused the uploaded file in the message; showing the link");
+                posted = web.post_message(&channel, thread_ts, &message).await;
+            }
+            match posted {
+                Ok(ts) => {
+                    match thread_ts {
+                        // A first take has no thread until now: its PNG goes into the new
+                        // thread, and the message is pointed at that file.
+                        None => match upload.share_in(web, &channel, &ts, rendered).await {
+                            Ok(file) => {
+                                let shown = blocks::showing_file(&message, &file);
+                                match web.update_message(&channel, &ts, &shown).await {
+                                    Ok(()) => {
+                                        tracing::info!(job = %job.id, file, "poster uploaded into slack and shown from there")
+                                    }
+                                    Err(e) => {
+                                        tracing::warn!(job = %job.id, code = e.code(), error = %ErrorChain(&e), "poster uploaded into its thread, but the message still shows its link")
+                                    }
+                                }
+                            }
+                            Err(e) => {
+                                tracing::warn!(job = %job.id, code = e.code(), error = %ErrorChain(&e), "poster posted, but the upload into slack failed; the link remains");
+                                if is_not_member(&e) {
+                                    self.tell_how_to_keep_posters(
+                                        job,
+                                        response_url,
+                                        &rendered.link,
+                                    )
+                                    .await;
+                                }
+                            }
+                        },
+                        Some(_) if upload_not_member => {
+                            self.tell_how_to_keep_posters(job, response_url, &rendered.link)
+                                .await;
+                        }
+                        Some(_) => {}
+                    }
+                    tracing::info!(job = %job.id, threaded = thread_ts.is_some(), shows_file = uploaded.is_some(), "poster delivered through the web api");
                     return Outcome::Delivered;
                 }
                 Err(e) if e.is_definite_refusal() => {
-                    not_a_member = is_not_member(&e);
+                    not_a_member = is_not_member(&e) || upload_not_member;
                     tracing::warn!(job = %job.id, code = e.code(), error = %ErrorChain(&e), "web api delivery refused; using the response_url");
                 }
                 Err(e) => {
@@ -192,6 +242,35 @@ impl Pipeline {
 }
 
 struct DeliveryFailed(SlackError);
+
+/// A poster's PNG as it is uploaded into Slack.
+struct Upload {
+    filename: String,
+    title: String,
+    alt: String,
+}
+
+impl Upload {
+    /// Uploads the PNG into `channel`'s thread under `thread_ts` (shared there, so the bot's
+    /// messages in the channel may show it); returns the file's id.
+    async fn share_in(
+        &self,
+        web: &WebClient,
+        channel: &str,
+        thread_ts: &str,
+        rendered: &Rendered,
+    ) -> Result<String, crate::slack::web::WebError> {
+        web.upload_file(
+            channel,
+            Some(thread_ts),
+            &self.filename,
+            &self.title,
+            &self.alt,
+            rendered.png.clone(),
+        )
+        .await
+    }
+}
 
 /// Whether a Web API refusal means the bot is not a member of the channel: `not_in_channel`,
 /// or `channel_not_found` for a private channel it cannot see.

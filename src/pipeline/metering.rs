@@ -11,14 +11,20 @@
 //! |---|---|---|
 //! | posters a person started today | `quota#user#<team>#<user>` / `<YYYY-MM-DD>` | two days after the day |
 //! | posters a channel got today | `quota#channel#<team>#<channel>` / `<YYYY-MM-DD>` | two days after the day |
-//! | the workspace's spend this month (µ$) | `quota#spend#<team>` / `<YYYY-MM>` | two days after the month |
+//! | the deployment's spend this month (µ$) | `quota#spend` / `<YYYY-MM>` | two days after the month |
 //! | one charged poster | `ledger#<team>#<YYYY-MM>` / `<unix>#<job id>#<poster id>` | [`LEDGER_SECS`] after the month |
+//!
+//! The spend is one counter for the whole deployment, whoever asks: the AWS account pays for
+//! every team that reaches the app (Slack Connect guests, Enterprise Grid workspaces) and for
+//! the REST door alike. A REST caller's `<user>` is its IAM role without the session name
+//! ([`counted_as`]), which the caller chooses.
 //!
 //! Days and months are UTC. Only metered models count ([`Limits::is_metered`]: a price above
 //! zero); the offline model is free and unlimited unless an admin prices it.
 //!
 //! [`StateStore::add`]: crate::state::StateStore::add
 //! [`Limits::is_metered`]: crate::quota::Limits::is_metered
+//! [`counted_as`]: crate::quota::counted_as
 
 use serde::Serialize;
 use uuid::Uuid;
@@ -29,7 +35,7 @@ use crate::errors::ErrorChain;
 use crate::job::{Job, Requester};
 use crate::metrics::{Event, Limit};
 use crate::model::Priced;
-use crate::quota::{COUNTER_GRACE_SECS, LimitKind, Periods};
+use crate::quota::{COUNTER_GRACE_SECS, LimitKind, Periods, counted_as};
 use crate::slack::blocks::{self, Used};
 use crate::state::{Added, Key, StateError};
 
@@ -43,7 +49,11 @@ fn team(requester: &Requester) -> &str {
 
 fn user_key(requester: &Requester, periods: &Periods) -> Key {
     Key::new(
-        format!("quota#user#{}#{}", team(requester), requester.user_id),
+        format!(
+            "quota#user#{}#{}",
+            team(requester),
+            counted_as(&requester.user_id)
+        ),
         periods.day.clone(),
     )
 }
@@ -55,11 +65,9 @@ fn channel_key(requester: &Requester, channel: &str, periods: &Periods) -> Key {
     )
 }
 
-fn spend_key(requester: &Requester, periods: &Periods) -> Key {
-    Key::new(
-        format!("quota#spend#{}", team(requester)),
-        periods.month.clone(),
-    )
+/// The deployment's spend this month: one counter, whichever team or door asks.
+fn spend_key(periods: &Periods) -> Key {
+    Key::new("quota#spend", periods.month.clone())
 }
 
 /// A limit that would have been passed: nothing was taken.
@@ -178,7 +186,7 @@ impl Pipeline {
         }
         wanted.push((
             LimitKind::Budget,
-            spend_key(requester, &periods),
+            spend_key(&periods),
             price,
             self.limits.monthly_budget_micros,
             month_expiry,
@@ -318,7 +326,7 @@ impl Pipeline {
                 Some(c) => Some(count(channel_key(requester, c, &periods)).await?),
                 None => None,
             };
-            let spend = count(spend_key(requester, &periods)).await?;
+            let spend = count(spend_key(&periods)).await?;
             Ok::<_, StateError>((user, channel, spend))
         };
         let (user, channel, spend) = read.await.map_err(|e| (e.into(), String::new()))?;
@@ -443,19 +451,13 @@ mod tests {
             count(state.as_ref(), channel_key(&ada, "C1", &periods)).await,
             2
         );
-        assert_eq!(
-            count(state.as_ref(), spend_key(&ada, &periods)).await,
-            160_000
-        );
+        assert_eq!(count(state.as_ref(), spend_key(&periods)).await, 160_000);
         let mut job = crate::job::sample_job();
         job.requester = ada.clone();
         p.charge(&mut r, &job, Uuid::new_v4()).await;
         p.refund(&mut r, 5).await; // more than is left: only the open one goes back
         assert_eq!(count(state.as_ref(), user_key(&ada, &periods)).await, 1);
-        assert_eq!(
-            count(state.as_ref(), spend_key(&ada, &periods)).await,
-            80_000
-        );
+        assert_eq!(count(state.as_ref(), spend_key(&periods)).await, 80_000);
         // The charged poster has its ledger line.
         let ledger = state
             .query_latest(&format!("ledger#T1#{}", periods.month), 10, now())
@@ -501,6 +503,67 @@ mod tests {
         );
         // A cheaper model still fits what is left of the budget.
         taken(p.reserve(&ada, ModelId::StableImageCore, 1).await);
+    }
+
+    /// The reproduction (#22, item 6): with a $1 ceiling and $1 posters, a poster
+    /// for T1 takes the month's whole budget, so one for T2 (a Slack Connect guest's
+    /// organisation, or another Enterprise Grid workspace) and one from the REST door are
+    /// refused — one counter for the deployment, not one per team.
+    #[tokio::test]
+    async fn one_ceiling_for_every_team_and_the_rest_door() {
+        let dir = tempfile::tempdir().unwrap();
+        let limits = Limits {
+            monthly_budget_micros: Some(1_000_000),
+            prices: [(ModelId::Sd35Large, 1_000_000)].into(),
+            ..Limits::default()
+        };
+        let (p, state) = pipeline(dir.path(), limits);
+        let t1 = requester("U1", "C1");
+        let t2 = Requester {
+            team_id: Some("T2".into()),
+            ..requester("U2", "C1")
+        };
+        let rest = Requester {
+            user_id: "arn:aws:sts::123456789012:assumed-role/poster-bot/s1".into(),
+            user_name: None,
+            team_id: None,
+            channel_id: None,
+        };
+        taken(p.reserve(&t1, ModelId::Sd35Large, 1).await);
+        for (who, name) in [(&t2, "T2"), (&rest, "REST")] {
+            let no = refused(p.reserve(who, ModelId::Sd35Large, 1).await);
+            assert_eq!(no.kind, LimitKind::Budget, "{name}");
+            assert_eq!((no.used, no.limit), (1_000_000, 1_000_000), "{name}");
+        }
+        let periods = Periods::at(now());
+        assert_eq!(count(state.as_ref(), spend_key(&periods)).await, 1_000_000);
+    }
+
+    /// A REST caller's daily count is its role's, whatever session name it assumed the role
+    /// with: a new session is not a new allowance.
+    #[tokio::test]
+    async fn a_new_role_session_is_the_same_rest_caller() {
+        let dir = tempfile::tempdir().unwrap();
+        let limits = Limits {
+            user_daily: Some(1),
+            ..Limits::default()
+        };
+        let (p, _) = pipeline(dir.path(), limits);
+        let session = |name: &str| Requester {
+            user_id: format!("arn:aws:sts::123456789012:assumed-role/poster-bot/{name}"),
+            user_name: None,
+            team_id: None,
+            channel_id: None,
+        };
+        taken(p.reserve(&session("first"), ModelId::Sd35Large, 1).await);
+        let no = refused(p.reserve(&session("second"), ModelId::Sd35Large, 1).await);
+        assert_eq!(no.kind, LimitKind::User);
+        // Another role is another caller.
+        let other = Requester {
+            user_id: "arn:aws:sts::123456789012:assumed-role/other-bot/first".into(),
+            ..session("x")
+        };
+        taken(p.reserve(&other, ModelId::Sd35Large, 1).await);
     }
 
     /// A refusal is counted by its limit, and a charge as its estimated spend by model; a
@@ -576,7 +639,7 @@ mod tests {
             7
         );
         assert_eq!(
-            count(state.as_ref(), spend_key(&anyone, &periods)).await,
+            count(state.as_ref(), spend_key(&periods)).await,
             7 * 40_000,
             "refused reservations were refunded from the spend"
         );

@@ -65,7 +65,7 @@ mod rest;
 mod unfinished;
 
 pub use approve::{Approvers, ExternalUsers};
-pub(crate) use rest::RestStatus;
+pub(crate) use rest::{RestStatus, wait_backoff};
 pub(crate) use unfinished::{Notice, Unfinished};
 mod deliver;
 mod error;
@@ -114,9 +114,11 @@ pub(crate) struct Art {
     /// The seed the model reports it used.
     pub(crate) seed: u32,
     pub(crate) model_ms: u64,
-    /// Where the art is stored already: a take that changes only the words shares its
-    /// parent's art.
-    pub(crate) stored: Option<String>,
+    /// The art's PNG as the parent take stored it, when this take changes only the words:
+    /// written again under this take's own key, never re-encoded. Each take keeps its own copy
+    /// because the bucket expires `art/` by object age (template.yaml's lifecycle rule), so a
+    /// shared object would vanish with the first take while later ones still need it.
+    pub(crate) stored: Option<Vec<u8>>,
 }
 
 /// A poster composed over its art, encoded.
@@ -469,8 +471,8 @@ impl Pipeline {
             .await
     }
 
-    /// Composes `spec`'s words over `art`, stores the art (unless it is shared with the parent
-    /// take) and the poster, keeps the take's record with its `lineage`, and signs a link.
+    /// Composes `spec`'s words over `art`, stores the art (under this take's own key, also
+    /// when it is the parent take's art unchanged) and the poster, keeps the take's record with its `lineage`, and signs a link.
     pub(super) async fn finish_take(
         &self,
         id: Uuid,
@@ -501,15 +503,15 @@ impl Pipeline {
         };
         let bytes = png.len();
         let stored = Instant::now();
-        let art_key = match (art.stored, art_png) {
-            (Some(key), _) => key,
-            (None, Some(art_png)) => {
-                let key = art_key(id, now);
-                self.store.put_png(&key, art_png, &meta).await?;
-                key
-            }
+        // Every take's art under its own key, written with the take: it lives as long as the
+        // take's poster and record, whichever take it was first drawn for.
+        let art_png = match (art.stored, art_png) {
+            (Some(parents), _) => parents,
+            (None, Some(art_png)) => art_png,
             (None, None) => unreachable!("art that is not stored is encoded to be stored"),
         };
+        let art_key = art_key(id, now);
+        self.store.put_png(&art_key, art_png, &meta).await?;
         self.store.put_png(&key, png.clone(), &meta).await?;
         // The record lets buttons on the message re-take the poster without carrying its spec.
         let record = PosterRecord {
@@ -821,6 +823,74 @@ mod tests {
         assert_eq!(failures.len(), 1);
         assert_eq!(failures[0]["Kind"], "other");
         assert_eq!(recorded.of(Metric::Poster).len(), 1);
+    }
+
+    /// A take that changes only the words keeps a copy of its parent's art under its own key
+    /// (#22, item 8): the bucket expires `art/` by object age, so when the parent's art object
+    /// is gone (here deleted, as the lifecycle rule would at the parent's age) the later take
+    /// can still be edited, varied and printed from its own.
+    #[tokio::test]
+    async fn an_edit_words_take_keeps_its_own_art_past_its_parents() {
+        let dir = tempfile::tempdir().unwrap();
+        let origin = slack_origin().await;
+        let pipeline = Pipeline::new(
+            Models::new().with(
+                ModelId::Offline,
+                Arc::new(crate::model::offline::OfflineModel),
+            ),
+            Arc::new(crate::store::local::LocalStore::open(dir.path()).unwrap()),
+            Arc::new(crate::state::local::LocalState::open(dir.path().join("state")).unwrap()),
+            SlackClient::new(
+                crate::slack::client::http_client().unwrap(),
+                std::slice::from_ref(&origin),
+            ),
+            LinkSigner::from_dir(dir.path()).unwrap(),
+            Duration::from_secs(60),
+        )
+        .with_public_url(Some("http://127.0.0.1:3000".into()));
+        let reply = ReplyTo::response_url(format!("{origin}/commands/T1/1/secret"));
+        let mut first = crate::job::sample_job();
+        first.reply_to = reply.clone();
+        assert_eq!(pipeline.run(first.clone(), None).await, Outcome::Delivered);
+        let parent = pipeline.record(first.id).await.unwrap();
+
+        let mut edit = crate::job::sample_job();
+        edit.reply_to = reply;
+        edit.task = Task::Retake {
+            source: first.id,
+            change: crate::job::Change::EditWords {
+                text: crate::poster::PosterText {
+                    title: Some("The Second Reel".into()),
+                    ..Default::default()
+                },
+                typography: parent.spec.typography(),
+            },
+        };
+        assert_eq!(pipeline.run(edit.clone(), None).await, Outcome::Delivered);
+        let child = pipeline
+            .history(&edit.requester, 1)
+            .await
+            .unwrap()
+            .remove(0);
+        assert_eq!(child.lineage.as_ref().map(|l| l.parent), Some(first.id));
+        let (parent_art, child_art) = (parent.art_key.unwrap(), child.art_key.clone().unwrap());
+        assert_ne!(parent_art, child_art, "each take has its own art object");
+        assert!(child_art.contains(&child.id.to_string()), "{child_art}");
+        let parent_bytes = std::fs::read(dir.path().join(&parent_art)).unwrap();
+        assert_eq!(
+            std::fs::read(dir.path().join(&child_art)).unwrap(),
+            parent_bytes,
+            "the same art, copied as stored"
+        );
+
+        // The parent's art expires with the parent; the later take's outlives it.
+        std::fs::remove_file(dir.path().join(&parent_art)).unwrap();
+        let (_, pixmap) = pipeline.take_with_art(child.id).await.unwrap();
+        assert!(pixmap.width() > 0);
+        assert!(matches!(
+            pipeline.take_with_art(first.id).await,
+            Err(PipelineError::NoArt(_))
+        ));
     }
 
     #[test]

@@ -8,6 +8,8 @@
 //! same words Slack users get) by the worker — or, when Lambda gives up on the job, by the
 //! on-failure path.
 
+use std::time::Duration;
+
 use serde::{Deserialize, Serialize};
 use tokio::time::Instant;
 use uuid::Uuid;
@@ -56,6 +58,19 @@ impl RestStatus {
     }
 }
 
+/// The first pause between reads of a job's status while a `POST /v1/posters` waits for it.
+const FIRST_POLL: Duration = Duration::from_millis(100);
+/// The longest pause between reads: a poster takes seconds, so reading more often than this
+/// late in a wait only costs table reads.
+const MAX_POLL: Duration = Duration::from_secs(2);
+
+/// The pauses between reads of a REST job's status while the door waits for it (`Prefer:
+/// wait`): 100 ms, doubling to 2 s and staying there. A fast offline poster is seen within a
+/// fraction of a second; a ten-second wait reads the table ten times instead of forty.
+pub(crate) fn wait_backoff() -> impl Iterator<Item = Duration> {
+    std::iter::successors(Some(FIRST_POLL), |pause| Some((*pause * 2).min(MAX_POLL)))
+}
+
 fn status_key(id: Uuid) -> Key {
     Key::new(format!("job#{id}"), "status")
 }
@@ -65,7 +80,7 @@ fn refusal_message(refusal: &Refusal) -> String {
     let what = match refusal.kind {
         LimitKind::User => "your daily poster limit",
         LimitKind::Channel => "the channel's daily poster limit",
-        LimitKind::Budget => "the workspace's monthly budget",
+        LimitKind::Budget => "Marquee's monthly budget (shared by every team and the API)",
     };
     let resets = time::OffsetDateTime::from_unix_timestamp(refusal.resets_at)
         .ok()
@@ -222,5 +237,31 @@ impl Pipeline {
                     .await
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// 100 ms doubling to 2 s, then 2 s: a 10-second wait reads the table ten times — at the
+    /// start, after each pause that ends within the wait, and once more at its end — where
+    /// 250 ms polling read it forty times.
+    #[test]
+    fn waiting_backs_off_from_100_ms_to_2_s() {
+        let pauses: Vec<u64> = wait_backoff()
+            .take(8)
+            .map(|d| d.as_millis() as u64)
+            .collect();
+        assert_eq!(pauses, [100, 200, 400, 800, 1600, 2000, 2000, 2000]);
+        let mut waited = Duration::ZERO;
+        let reads = wait_backoff()
+            .take_while(|pause| {
+                waited += *pause;
+                waited <= Duration::from_secs(10)
+            })
+            .count()
+            + 2;
+        assert_eq!(reads, 10);
     }
 }

@@ -10,7 +10,7 @@ use super::{Art, ArtPlan, Outcome, Pipeline, PipelineError, Take};
 use crate::errors::ErrorChain;
 use crate::job::{Change, Job, Lineage, PosterRecord, PosterSpec};
 use crate::model::{Edit, ModelError, Priced};
-use crate::slack::blocks;
+use crate::slack::{blocks, modal};
 
 /// One take a change asks for: its spec, a note for its message, how its art is made, and
 /// what that is billed as (`None`: free, no model call).
@@ -210,8 +210,11 @@ impl Pipeline {
             }
             Change::ChangeDetail { search, replace } => {
                 // The new take describes what it now shows, so a later Regenerate or Vary
-                // draws the changed scene.
+                // draws the changed scene — within the description's limit, which the modal
+                // checks before the job is queued; a change submitted past that check (an
+                // old form) changes the art and keeps the description it had.
                 let description = replaced(&record.spec.description, search, replace)
+                    .filter(|d| modal::validate_changed_description(d).is_ok())
                     .unwrap_or_else(|| record.spec.description.clone());
                 let spec = PosterSpec {
                     description,
@@ -253,6 +256,19 @@ impl Pipeline {
         })
     }
 
+    /// The description take `poster` would have after Change a detail replaced `search` with
+    /// `replace` in it: what the modal checks against the description's limit before the job is
+    /// queued. `None` when the description does not mention `search` (it stays as it is).
+    pub(crate) async fn changed_description(
+        &self,
+        poster: Uuid,
+        search: &str,
+        replace: &str,
+    ) -> Result<Option<String>, PipelineError> {
+        let record = self.record(poster).await?;
+        Ok(replaced(&record.spec.description, search, replace))
+    }
+
     /// Take `id`'s record and its art before typography, for tools that set words over it
     /// (`marquee edit --id`, `marquee print --id`).
     pub(crate) async fn take_with_art(
@@ -275,14 +291,16 @@ impl Pipeline {
             .get(&key)
             .await?
             .ok_or(PipelineError::NoArt(record.id))?;
-        let pixmap = tokio::task::spawn_blocking(move || crate::model::image::decode_image(&bytes))
-            .await?
-            .map_err(|e| PipelineError::Record(Box::new(e)))?;
+        let (pixmap, bytes) = tokio::task::spawn_blocking(move || {
+            crate::model::image::decode_image(&bytes).map(|pixmap| (pixmap, bytes))
+        })
+        .await?
+        .map_err(|e| PipelineError::Record(Box::new(e)))?;
         Ok(Art {
             pixmap,
             seed: record.spec.seed.unwrap_or_default(),
             model_ms: 0,
-            stored: Some(key),
+            stored: Some(bytes),
         })
     }
 

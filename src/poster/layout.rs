@@ -344,7 +344,7 @@ fn segments(text: &str) -> Vec<(&str, bool, bool)> {
 
 fn words_of(text: &str, spec: &Spec, setting: Setting) -> Vec<Word> {
     let cased = if spec.upper {
-        text.to_uppercase()
+        super::case::upper(text)
     } else {
         text.to_string()
     };

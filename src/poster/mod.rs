@@ -9,6 +9,7 @@
 //!
 //! This module knows nothing of Slack, models' wire formats or storage.
 
+mod case;
 mod draw;
 pub(crate) mod fonts;
 mod layout;

@@ -156,7 +156,7 @@ pub(crate) fn usage(
         • `/poster two rival chefs in Lyon --style comedy --title \"Too Many Cooks\"`\n\
         • `/poster a derelict starship wakes up --style sci-fi --ar 16:9 --tagline \"It remembers\"`\n\
         • `/poster 東京の夜 a neon city at night --style noir --title \"東京の夜\"` — titles in any script and emoji; Japanese, Chinese and Korean stand in vertical columns in noir, horror, fantasy and documentary looks (✏️ Edit words moves them)\n\
-        • `/poster usage` — your posters today, your channel's, and the workspace's spend this month\n\
+        • `/poster usage` — your posters today, your channel's, and Marquee's spend this month (all teams)\n\
         • `/poster history` — your latest posters, each with a fresh link";
     let styles = format!(
         "*Styles* (`--style`; picked from your words when omitted, in English or 13 other major languages)\n{}",
@@ -214,7 +214,10 @@ pub(crate) fn usage(
             parts.push(format!("{} per channel per day", posters(n)));
         }
         if let Some(budget) = limits.monthly_budget_micros {
-            parts.push(format!("{} per month for the workspace", usd(budget)));
+            parts.push(format!(
+                "{} per month for all of Marquee (every team and the API)",
+                usd(budget)
+            ));
         }
         blocks.push(section(&format!(
             "*Limits here* (days and months in UTC)\n{}. Each poster counts at its model's price above; a variation counts as a poster. `/poster usage` shows what is left.",
@@ -541,7 +544,7 @@ pub(crate) fn over_limit(
         ),
         LimitKind::Budget => (
             format!(
-                "This workspace has reached its Marquee budget of {} for the month.",
+                "Marquee has reached its budget of {} for the month (shared by every team and the API).",
                 usd(limit)
             ),
             format!(
@@ -597,6 +600,23 @@ pub(crate) struct UsageReport {
 }
 
 /// The private answer to `/poster usage`.
+/// `message` with its image shown from the Slack file `file_id` (an image block's
+/// `slack_file: {"id": …}`, Block Kit's image block reference) instead of its `image_url`:
+/// a file the bot uploaded and shared in the channel stays as long as the message, where the
+/// link expires. The "Open full size" link beside it is unchanged.
+pub(crate) fn showing_file(message: &Message, file_id: &str) -> Message {
+    let mut shown = message.clone();
+    for block in &mut shown.blocks {
+        if block["type"] == "image"
+            && let Some(image) = block.as_object_mut()
+        {
+            image.remove("image_url");
+            image.insert("slack_file".into(), json!({"id": file_id}));
+        }
+    }
+    shown
+}
+
 pub(crate) fn usage_report(r: &UsageReport) -> Message {
     let count = |u: Used, when: &str| match u.limit {
         Some(limit) => format!(
@@ -628,7 +648,7 @@ pub(crate) fn usage_report(r: &UsageReport) -> Message {
         None => format!("*{}* this month (no budget set)", usd(r.spend.used)),
     };
     lines.push(format!(
-        "• *This workspace*: {spend} — resets {}",
+        "• *All of Marquee* (every team and the API): {spend} — resets {}",
         date_phrase(r.month_ends)
     ));
     let mut note = "Days and months are UTC. Posters being made right now are included.".to_owned();
@@ -981,7 +1001,7 @@ mod tests {
             "{json}"
         );
         assert!(
-            json.contains("5 posters per person per day · 1 poster per channel per day · $50.00 per month for the workspace"),
+            json.contains("5 posters per person per day · 1 poster per channel per day · $50.00 per month for all of Marquee (every team and the API)"),
             "{json}"
         );
     }

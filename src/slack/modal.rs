@@ -588,6 +588,23 @@ pub(crate) fn validate(sub: &Submission) -> Result<(), Value> {
     }
 }
 
+/// Checks the description a Change a detail would leave the poster with (`changed`, as the
+/// worker will write it) against the description's limit, so a change that would grow it past
+/// the limit is refused inside the modal, under "Into what", before anything is queued or
+/// charged. Repeated changes otherwise grow the description by up to a field's length each.
+pub(crate) fn validate_changed_description(changed: &str) -> Result<(), Value> {
+    let max = crate::request::MAX_DESCRIPTION_CHARS;
+    let len = changed.chars().count();
+    if len <= max {
+        return Ok(());
+    }
+    Err(json!({"response_action": "errors", "errors": {
+        REPLACE_BLOCK: format!(
+            "That would make this poster's description {len} characters; it can have at most {max}. Say what it becomes in fewer words."
+        ),
+    }}))
+}
+
 /// The answer to a good submission whose job could not be queued: the modal stays open with
 /// what was typed, and says so under its first field.
 pub(crate) fn could_not_start(sub: &Submission) -> Value {

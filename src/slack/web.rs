@@ -235,6 +235,24 @@ impl WebClient {
         Ok(answer["ts"].as_str().unwrap_or_default().to_owned())
     }
 
+    /// Replaces the message `ts` in `channel` with `message` (`chat.update`, scope
+    /// `chat:write`).
+    pub(crate) async fn update_message(
+        &self,
+        channel: &str,
+        ts: &str,
+        message: &Message,
+    ) -> Result<(), WebError> {
+        let body = json!({
+            "channel": channel,
+            "ts": ts,
+            "text": message.text,
+            "blocks": message.blocks,
+        });
+        self.call_json("chat.update", &body).await?;
+        Ok(())
+    }
+
     /// Uploads a file (a poster's PNG, a print's PDF) into `channel`, in the thread under
     /// `thread_ts` when given; returns the file's id.
     pub(crate) async fn upload_file(

@@ -239,6 +239,49 @@ fn only_the_rest_door_requires_iam_auth() {
     );
 }
 
+/// REST waits cannot starve Slack's acks (#22, item 9): a `Prefer: wait` request holds one of
+/// the function's executions for up to `marquee::http::MAX_WAIT`, so the REST door's `POST`
+/// route carries its own throttle, and burst + rate × MAX_WAIT — the most executions REST
+/// waits can hold at once — stays at 10 or below. Slack's routes carry no such throttle.
+#[test]
+fn rest_waits_hold_a_bounded_number_of_executions() {
+    let d = deployment();
+    let max_wait = marquee::http::MAX_WAIT.as_secs_f64();
+    assert!(max_wait <= 10.0, "MAX_WAIT is {max_wait} s");
+    let number = |e: &Evaluated, name: &str| -> f64 {
+        e.as_str()
+            .parse()
+            .unwrap_or_else(|_| panic!("{name} is not a number: {:?}", e.as_str()))
+    };
+    let mut throttled = Vec::new();
+    for (name, event) in &http_events(&d) {
+        let Some(settings) = event.find(&["Properties", "RouteSettings"]) else {
+            continue;
+        };
+        throttled.push(name.clone());
+        let burst = number(
+            settings.at(&["ThrottlingBurstLimit"]),
+            "ThrottlingBurstLimit",
+        );
+        let rate = number(settings.at(&["ThrottlingRateLimit"]), "ThrottlingRateLimit");
+        let held = burst + rate * max_wait;
+        assert!(
+            held <= 10.0,
+            "{name}: REST waits could hold {held} executions (burst {burst}, rate {rate}/s)"
+        );
+    }
+    assert_eq!(
+        throttled,
+        ["RestPosters"],
+        "only the waiting route is throttled"
+    );
+    let route = function_at(&d, &["Properties", "Events", "RestPosters", "Properties"]);
+    assert_eq!(
+        (route.at(&["Method"]).as_str(), route.at(&["Path"]).as_str()),
+        ("POST", "/v1/posters")
+    );
+}
+
 #[test]
 fn template_builds_the_lambda_binary_of_this_crate() {
     let d = deployment();

@@ -39,8 +39,12 @@ const PUBLIC_URL: &str = "http://127.0.0.1:3000";
 
 const HEALTHZ: &str = include_str!("../fixtures/apigw/healthz.json");
 const SLACK_COMMAND: &str = include_str!("../fixtures/apigw/slack_command.json");
+const SLACK_COMMAND_NAMED_STAGE: &str =
+    include_str!("../fixtures/apigw/slack_command_named_stage.json");
 const JOB_SHAPED_BODY: &str = include_str!("../fixtures/apigw/posters_job_shaped_body.json");
 const SLASH_COMMAND_FORM: &str = include_str!("../fixtures/slack/slash_command.form");
+const CHANGE_DETAIL_SUBMISSION: &str =
+    include_str!("../fixtures/slack/view_submission_change_detail_org_install.json");
 const SQS_EVENT: &str = include_str!("../fixtures/lambda/sqs_event.json");
 const DESTINATION_RECORD: &str =
     include_str!("../fixtures/lambda/destination_record_retries_exhausted.json");
@@ -150,6 +154,12 @@ async fn harness() -> Harness {
 /// The harness with the admin's `limits`. The offline model is free and uncounted unless an
 /// admin prices it, as these tests do to meter posters without Bedrock.
 async fn harness_with(limits: Limits) -> Harness {
+    harness_at(limits, PublicUrl::Fixed(PUBLIC_URL.into())).await
+}
+
+/// The harness serving links under `public_url` (`FromRequest`: as in Lambda, from the address
+/// the request reached).
+async fn harness_at(limits: Limits, public_url: PublicUrl) -> Harness {
     let slack = ResponseUrls::start().await;
     let dir = tempfile::tempdir().unwrap();
     let store = Arc::new(LocalStore::open(dir.path()).unwrap());
@@ -181,7 +191,7 @@ async fn harness_with(limits: Limits) -> Harness {
         dispatcher: queued.clone(),
         store,
         links,
-        public_url: PublicUrl::Fixed(PUBLIC_URL.into()),
+        public_url,
         clock: marquee::http::system_clock,
         rest_auth: marquee::http::RestAuth::Iam,
     };
@@ -350,6 +360,89 @@ async fn a_signed_slack_command_with_a_base64_body_is_acked() {
     assert_eq!(h.queued(), 1, "the command queued one job");
     let job = &h.queued.0.lock().unwrap()[0];
     assert_eq!(job.requester.user_id, "U07ADAPARK");
+}
+
+/// `event` with its base64 body signed as Slack signs it, `ago` seconds ago (inside the
+/// five-minute window; a different moment is a different request, not a replay).
+fn signed(mut event: Value, ago: i64) -> Value {
+    let body = STANDARD.decode(event["body"].as_str().unwrap()).unwrap();
+    let ts = marquee::http::system_clock() - ago;
+    let headers = &mut event["headers"];
+    headers[verify::TIMESTAMP_HEADER] = json!(ts.to_string());
+    headers[verify::SIGNATURE_HEADER] = json!(verify::sign(&Secret::new(SECRET), ts, &body));
+    event
+}
+
+/// Links keep the path the front door was reached under (#22, item 13): a named stage
+/// (`/prod`, the runtime's stage-in-path event) or a custom domain's base path (`/marquee`) is
+/// routed past and carried into the job's links, and a link made there is served there. The
+/// `$default` stage adds nothing.
+#[tokio::test]
+async fn links_keep_the_stage_or_base_path_the_door_was_reached_under() {
+    let h = harness_at(Limits::default(), PublicUrl::FromRequest).await;
+    let public_url_of_last_job = |h: &Harness| {
+        let job = h.queued.0.lock().unwrap().last().cloned().unwrap();
+        serde_json::to_value(job).unwrap()["public_url"].clone()
+    };
+
+    let response = h
+        .invoke(signed(fixture(SLACK_COMMAND_NAMED_STAGE), 0))
+        .await
+        .unwrap();
+    let (status, reply) = http_response(&response);
+    assert_eq!(status, 200, "{}", String::from_utf8_lossy(&reply));
+    assert_eq!(
+        public_url_of_last_job(&h),
+        "https://q7m2x9k4pd.execute-api.marquee.test/prod"
+    );
+
+    let mut custom = fixture(SLACK_COMMAND_NAMED_STAGE);
+    custom["rawPath"] = json!("/marquee/slack/commands");
+    custom["requestContext"]["http"]["path"] = json!("/marquee/slack/commands");
+    custom["requestContext"]["stage"] = json!("$default");
+    custom["requestContext"]["domainName"] = json!("api.marquee.test");
+    custom["requestContext"]["domainPrefix"] = json!("api");
+    custom["headers"]["host"] = json!("api.marquee.test");
+    let (status, _) = http_response(&h.invoke(signed(custom, 1)).await.unwrap());
+    assert_eq!(status, 200);
+    assert_eq!(
+        public_url_of_last_job(&h),
+        "https://api.marquee.test/marquee"
+    );
+
+    let (status, _) = http_response(&h.invoke(signed(fixture(SLACK_COMMAND), 2)).await.unwrap());
+    assert_eq!(status, 200);
+    assert_eq!(
+        public_url_of_last_job(&h),
+        "https://q7m2x9k4pd.execute-api.marquee.test"
+    );
+
+    // The poster made for the command under the stage links under the stage, and the link
+    // is served there.
+    let mut job = h.queued.0.lock().unwrap()[0].clone();
+    job.reply_to = ReplyTo::response_url(h.slack.url());
+    assert_eq!(outcome(&h, &job).await["outcome"], "delivered");
+    let posts = h.slack.posts();
+    let link = posts
+        .iter()
+        .find_map(crate::support::client::image_url)
+        .unwrap_or_else(|| panic!("no poster in {posts:#?}"));
+    let base = "https://q7m2x9k4pd.execute-api.marquee.test/prod/files/";
+    let (key, query) = link
+        .strip_prefix(base)
+        .and_then(|rest| rest.split_once('?'))
+        .unwrap_or_else(|| panic!("not under the stage: {link}"));
+    let mut get = fixture(HEALTHZ);
+    get["routeKey"] = json!("GET /files/{key+}");
+    get["requestContext"]["routeKey"] = json!("GET /files/{key+}");
+    get["requestContext"]["stage"] = json!("prod");
+    get["rawPath"] = json!(format!("/prod/files/{key}"));
+    get["requestContext"]["http"]["path"] = json!(format!("/prod/files/{key}"));
+    get["rawQueryString"] = json!(query);
+    get["pathParameters"] = json!({"key": key});
+    let (status, body) = http_response(&h.invoke(get).await.unwrap());
+    assert_eq!(status, 200, "{}", String::from_utf8_lossy(&body));
+    assert!(body.starts_with(b"\x89PNG"), "a poster is served");
 }
 
 #[tokio::test]
@@ -627,6 +720,160 @@ async fn a_burst_never_spends_past_the_monthly_budget() {
         report.contains("*$0.03* of $0.03 this month ($0.00 left)"),
         "{report}"
     );
+}
+
+/// The monthly budget is one ceiling for the deployment (#22, item 6): with $1 to spend and
+/// $1 posters, a T1 poster is made, and then one for T2 (a Slack Connect guest's organisation
+/// or another Enterprise Grid workspace) and one from the REST door are both refused.
+#[tokio::test]
+async fn one_monthly_ceiling_holds_across_teams_and_the_rest_door() {
+    let h = harness_with(Limits {
+        monthly_budget_micros: Some(1_000_000),
+        prices: [(ModelId::Offline, 1_000_000)].into(),
+        ..Limits::default()
+    })
+    .await;
+    let t1 = poster_job(h.slack.url());
+    let done = outcome(&h, &t1).await;
+    assert_eq!(done["outcome"], "delivered", "{done}");
+
+    let mut t2 = poster_job(h.slack.url());
+    t2.requester.team_id = Some("T2GUESTORG".into());
+    t2.requester.user_id = "U2GUEST".into();
+    let refused = outcome(&h, &t2).await;
+    assert_eq!(refused["kind"], "OverLimit", "T2: {refused}");
+    let told = h.slack.posts().last().unwrap().to_string();
+    assert!(told.contains("budget of $1.00 for the month"), "{told}");
+
+    let mut rest = poster_job(String::new());
+    rest.reply_to = ReplyTo::Status;
+    rest.requester = Requester {
+        user_id: "arn:aws:sts::210987654321:assumed-role/poster-bot/nightly".into(),
+        user_name: None,
+        team_id: None,
+        channel_id: None,
+    };
+    let refused = outcome(&h, &rest).await;
+    assert_eq!(refused["kind"], "OverLimit", "REST: {refused}");
+    assert_eq!(
+        h.slack.posts().len(),
+        2,
+        "the REST door posts nothing to Slack"
+    );
+}
+
+/// A signed `POST /slack/interactions` event carrying `payload`, as API Gateway delivers
+/// Slack's form (the slash-command fixture's event, pointed at the interactions route).
+fn interaction_event(payload: &Value) -> Value {
+    let mut event = fixture(SLACK_COMMAND);
+    let body = serde_urlencoded::to_string([("payload", payload.to_string())]).unwrap();
+    event["rawPath"] = json!("/slack/interactions");
+    event["requestContext"]["http"]["path"] = json!("/slack/interactions");
+    event["body"] = json!(STANDARD.encode(&body));
+    let ts = marquee::http::system_clock();
+    let headers = &mut event["headers"];
+    headers["content-length"] = json!(body.len().to_string());
+    headers[verify::TIMESTAMP_HEADER] = json!(ts.to_string());
+    headers[verify::SIGNATURE_HEADER] =
+        json!(verify::sign(&Secret::new(SECRET), ts, body.as_bytes()));
+    event
+}
+
+/// The take a poster message shows: the id its controls carry (`marquee.actions.<id>`).
+fn take_of(message: &Value) -> uuid::Uuid {
+    let text = message.to_string();
+    let at = text
+        .find("marquee.actions.")
+        .unwrap_or_else(|| panic!("no controls in {message}"))
+        + "marquee.actions.".len();
+    uuid::Uuid::parse_str(&text[at..at + 36]).unwrap()
+}
+
+/// Slack's Change a detail `view_submission` (the fixture) for take `poster`, asking to turn
+/// `search` into `replace`, answered at `response_url`.
+fn change_detail(poster: uuid::Uuid, response_url: &str, search: &str, replace: &str) -> Value {
+    let mut payload = fixture(CHANGE_DETAIL_SUBMISSION);
+    payload["user"]["team_id"] = json!("T07MARQEE");
+    payload["view"]["private_metadata"] =
+        json!(json!({"p": poster, "u": response_url, "c": "C07POSTERS"}).to_string());
+    let values = &mut payload["view"]["state"]["values"];
+    values["marquee.search"]["search"]["value"] = json!(search);
+    values["marquee.replace"]["replace"]["value"] = json!(replace);
+    payload
+}
+
+/// Change a detail cannot grow a poster's description past its limit (#22, item 7: repeated
+/// changes grew it 334 → 633 → 932 → 1,231 characters against 600). Each change is checked
+/// inside the modal with the description it would produce: the first fits and is made, the
+/// second would pass 600 and is answered with a field error under "Into what", queuing
+/// nothing; a shorter change of the same take still goes through.
+#[tokio::test]
+async fn repeated_changes_never_grow_the_description_past_its_limit() {
+    let h = harness().await;
+    let mut first = poster_job(h.slack.url());
+    let description = format!(
+        "the kraken rises beside a lighthouse at dusk, {}",
+        "spray and storm clouds over a tiny keeper with a lantern, ".repeat(3)
+    );
+    if let Task::Poster { spec } = &mut first.task {
+        spec.description = description.trim().to_owned();
+    }
+    let start = description.trim().chars().count();
+    assert_eq!(outcome(&h, &first).await["outcome"], "delivered");
+
+    // Each change puts "the kraken" back, so it can be changed again.
+    let grown = format!(
+        "the kraken wrapped in {} a tail",
+        "barnacled chains and torn sails and glowing green eyes, ".repeat(4)
+    );
+    let growth = grown.chars().count() - "the kraken".chars().count();
+    assert!(start + growth <= 600 && start + 2 * growth > 600);
+
+    let submit = |poster, replace: &str| {
+        interaction_event(&change_detail(
+            poster,
+            &h.slack.url(),
+            "the kraken",
+            replace,
+        ))
+    };
+    let (status, body) = http_response(&h.invoke(submit(first.id, &grown)).await.unwrap());
+    assert_eq!(
+        (status, body.as_slice()),
+        (200, &b""[..]),
+        "the first change fits"
+    );
+    let change = h
+        .queued
+        .0
+        .lock()
+        .unwrap()
+        .pop()
+        .expect("the change was queued");
+    assert_eq!(outcome(&h, &change).await["outcome"], "delivered");
+    let second = take_of(h.slack.posts().last().unwrap());
+
+    let (status, body) = http_response(&h.invoke(submit(second, &grown)).await.unwrap());
+    assert_eq!(status, 200);
+    let answer: Value = serde_json::from_slice(&body).unwrap();
+    assert_eq!(answer["response_action"], "errors", "{answer}");
+    let error = answer["errors"]["marquee.replace"]
+        .as_str()
+        .unwrap_or_default();
+    assert!(
+        error.contains(&format!("{} characters", start + 2 * growth))
+            && error.contains("at most 600"),
+        "{answer}"
+    );
+    assert_eq!(h.queued(), 0, "nothing was queued or charged");
+
+    let (status, body) = http_response(&h.invoke(submit(second, "a dragon")).await.unwrap());
+    assert_eq!(
+        (status, body.as_slice()),
+        (200, &b""[..]),
+        "a short change still fits"
+    );
+    assert_eq!(h.queued(), 1);
 }
 
 /// Free posters (the offline model, unpriced) are neither counted nor limited.

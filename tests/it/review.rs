@@ -407,6 +407,16 @@ async fn with_a_bot_token_takes_go_to_the_thread_and_images_into_slack() {
         )
     });
     assert_eq!(slack_standin::image_kind(&file.bytes), Some("png"));
+    // The channel's image is that file from then on, not the link that expires (#22, item 13).
+    let shown = support::poll(DELIVERY, || {
+        mine(api)
+            .into_iter()
+            .find(|m| m["ts"] == root_ts.as_str())
+            .and_then(|m| shown_file(&m))
+    })
+    .await
+    .unwrap_or_else(|| panic!("the root still shows its link\n{}", bot_log()));
+    assert_eq!(shown, file.id);
 
     // Regenerate from the root: the new take is a reply in the root's thread.
     let u1 = s.slack().action_response_url();
@@ -434,6 +444,15 @@ async fn with_a_bot_token_takes_go_to_the_thread_and_images_into_slack() {
             bot_log()
         )
     });
+    // A follow-up uploads first and its message shows that file, uploaded into the thread.
+    let reply_file = shown_file(&reply)
+        .unwrap_or_else(|| panic!("the take shows its link, not its file: {reply}"));
+    assert!(
+        api.files()
+            .iter()
+            .any(|f| f.id == reply_file && f.thread_ts.as_deref() == Some(root_ts.as_str())),
+        "{reply_file} is not the PNG uploaded into the thread"
+    );
 
     // Restyle from that reply: still the original thread, never a thread on a reply.
     let reply_ts = reply["ts"].as_str().unwrap().to_owned();
@@ -709,8 +728,30 @@ fn keep_for_people(round: &str, name: &str, bytes: &[u8]) {
     println!("{round}: {name} → {}", path.display());
 }
 
-/// The bytes behind a poster message's image link.
+/// The Slack file a poster message's image shows (`slack_file: {id}`), if it shows one.
+fn shown_file(message: &Value) -> Option<String> {
+    message["blocks"]
+        .as_array()?
+        .iter()
+        .find(|b| b["type"] == "image")
+        .and_then(|b| b["slack_file"]["id"].as_str())
+        .map(str::to_owned)
+}
+
+/// The bytes behind a poster message's image: the Slack file it shows, or its link.
 async fn image_of(message: &Value) -> Vec<u8> {
+    if let Some(id) = shown_file(message) {
+        let file = stack()
+            .slack()
+            .api()
+            .files()
+            .into_iter()
+            .find(|f| f.id == id);
+        return file
+            .unwrap_or_else(|| panic!("no file {id} for {message}"))
+            .bytes
+            .to_vec();
+    }
     let url =
         support::client::image_url(message).unwrap_or_else(|| panic!("no image in {message}"));
     let (status, _, body) = get_link(&marquee::net::client(), &url).await;
@@ -929,7 +970,32 @@ async fn a_design_review_round_in_the_thread_with_a_bot_token() {
         stored(&root_id, "record").await,
         stored(&take2_id, "record").await,
     );
-    assert_eq!(second["art_key"], first["art_key"], "the same art");
+    // The same art, in an object of take 2's own, which the bucket expires with take 2, not
+    // with take 1 (#22, item 8).
+    assert_ne!(
+        second["art_key"], first["art_key"],
+        "take 2 keeps its own art"
+    );
+    let art = |key: &Value| {
+        let key = key.as_str().unwrap().to_owned();
+        async move {
+            let object = s
+                .s3()
+                .client()
+                .get_object()
+                .bucket(s.s3().bucket())
+                .key(&key)
+                .send()
+                .await
+                .unwrap_or_else(|e| panic!("{key}: {e:?}"));
+            object.body.collect().await.unwrap().into_bytes()
+        }
+    };
+    assert_eq!(
+        art(&second["art_key"]).await,
+        art(&first["art_key"]).await,
+        "the same art"
+    );
     assert_eq!(second["lineage"]["parent"], root_id.as_str());
     assert_eq!(second["spec"]["typography"]["placement"], "bottom");
     keep_for_people("bot", "take-2-edit-words.png", &image_of(&take2).await);

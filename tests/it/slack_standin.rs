@@ -463,6 +463,128 @@ async fn external_upload_completes_into_a_thread() {
     assert_eq!(again["error"], "file_not_found");
 }
 
+/// Uploads `bytes` as `filename` and completes it, shared into `channel` when given (else
+/// private to the bot); returns the file's id.
+async fn upload_file(
+    slack: &Slack,
+    filename: &str,
+    bytes: &'static [u8],
+    channel: Option<&str>,
+) -> String {
+    let (_, ticket) = call_form(
+        slack,
+        "files.getUploadURLExternal",
+        &[("filename", filename), ("length", &bytes.len().to_string())],
+    )
+    .await;
+    let file_id = ticket["file_id"].as_str().unwrap().to_owned();
+    let res = marquee::net::client()
+        .post(ticket["upload_url"].as_str().unwrap())
+        .body(bytes)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status().as_u16(), 200);
+    let mut complete = json!({"files": [{"id": file_id}]});
+    if let Some(channel) = channel {
+        complete["channel_id"] = json!(channel);
+    }
+    let (_, done) = call(
+        slack,
+        "files.completeUploadExternal",
+        Some(&slack.bot_token()),
+        complete,
+    )
+    .await;
+    assert_eq!(done["ok"], true, "{done}");
+    file_id
+}
+
+/// An image block may show a Slack file (`slack_file: {id}`) instead of a public URL, as
+/// Slack documents it: one of `image_url`/`slack_file`, one of `id`/`url`, an id shaped like a
+/// file's, and a file the poster can see in that channel — shared there, not kept private —
+/// that is an image. The message shows it without downloading anything.
+#[tokio::test]
+async fn image_blocks_show_slack_files_shared_where_they_are_posted() {
+    let slack = slack();
+    slack.api().set_member("C0002", true);
+    let image = |slack_file: Value| {
+        json!({"channel": DEFAULT_CHANNEL, "text": "a poster", "blocks": [
+            {"type": "image", "slack_file": slack_file, "alt_text": "a poster"}
+        ]})
+    };
+    let shared = upload_file(&slack, "poster.png", PNG, Some(DEFAULT_CHANNEL)).await;
+    let answer = post(&slack, image(json!({"id": shared}))).await;
+    assert_eq!(answer["ok"], true, "{answer}");
+    assert_eq!(
+        answer["message"]["blocks"][0]["slack_file"]["id"],
+        shared.as_str()
+    );
+    let posted = slack.api().calls_to("chat.postMessage").pop().unwrap();
+    assert!(
+        posted.images.is_empty(),
+        "nothing is downloaded for a Slack file"
+    );
+
+    let private = upload_file(&slack, "private.png", PNG, None).await;
+    let elsewhere = upload_file(&slack, "elsewhere.png", PNG, Some("C0002")).await;
+    let text = upload_file(&slack, "notes.txt", b"just words", Some(DEFAULT_CHANNEL)).await;
+    for (slack_file, why) in [
+        (json!({"id": private}), "a private file of the bot"),
+        (json!({"id": elsewhere}), "a file shared in another channel"),
+        (json!({"id": text}), "a file that is not an image"),
+        (json!({"id": "F0NOSUCHFILE"}), "a file that does not exist"),
+    ] {
+        let answer = post(&slack, image(slack_file)).await;
+        assert_eq!(answer["error"], "invalid_blocks", "{why}: {answer}");
+        assert!(
+            errors(&answer).contains("invalid slack file [json-pointer:/blocks/0/slack_file]"),
+            "{why}: {answer}"
+        );
+    }
+    let answer = post(&slack, image(json!({"id": "U0001MARQ"}))).await;
+    assert!(
+        errors(&answer).contains("^[F][A-Z0-9]{8,}$ [json-pointer:/blocks/0/slack_file/id]"),
+        "{answer}"
+    );
+    let answer = post(
+        &slack,
+        image(json!({"id": shared, "url": "https://files.slack.com/files-pri/T0001-F1/x.png"})),
+    )
+    .await;
+    assert_eq!(
+        answer["error"], "invalid_blocks",
+        "both id and url: {answer}"
+    );
+    let mut both = image(json!({"id": shared}));
+    both["blocks"][0]["image_url"] = json!(image_server(PNG));
+    let answer = post(&slack, both).await;
+    assert_eq!(
+        answer["error"], "invalid_blocks",
+        "image_url and slack_file: {answer}"
+    );
+
+    // chat.update holds a file to the same rules.
+    let plain = post(
+        &slack,
+        json!({"channel": DEFAULT_CHANNEL, "text": "soon a poster"}),
+    )
+    .await;
+    let mut update = image(json!({"id": private}));
+    update["ts"] = plain["ts"].clone();
+    let (_, answer) = call(
+        &slack,
+        "chat.update",
+        Some(&slack.bot_token()),
+        update.clone(),
+    )
+    .await;
+    assert_eq!(answer["error"], "invalid_blocks", "{answer}");
+    update["blocks"][0]["slack_file"]["id"] = json!(shared);
+    let (_, answer) = call(&slack, "chat.update", Some(&slack.bot_token()), update).await;
+    assert_eq!(answer["ok"], true, "{answer}");
+}
+
 #[tokio::test]
 async fn upload_mistakes_are_refused() {
     let slack = slack();

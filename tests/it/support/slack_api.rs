@@ -774,6 +774,81 @@ fn store_message(inner: &mut Inner, channel: &str, message: Value) {
     messages.push(message);
 }
 
+/// Image blocks that show a Slack file (`slack_file`) instead of an `image_url`, judged as
+/// Slack documents and answers them; each problem is one `invalid_blocks` detail.
+///
+/// - Block Kit's image block reference (docs.slack.dev/reference/block-kit/blocks/image-block):
+///   "You must provide either an image_url or slack_file" — one, not both.
+/// - The Slack file object (docs.slack.dev/reference/block-kit/composition-objects/
+///   slack-file-object): "you must provide either the URL or ID ... If both are provided then
+///   the payload will be rejected"; "the user posting these blocks must have access to this
+///   file"; "only png, jpg, jpeg, and gif Slack image files are supported".
+/// - An `id` that is not a file ID: `input must match regex pattern: ^[F][A-Z0-9]{8,}$
+///   [json-pointer:/blocks/N/slack_file/id]` (captured in slackapi/python-slack-sdk#1521).
+/// - A file the bot uploaded without sharing it where the message goes (completed with no
+///   `channel_id`, "If not specified the file will be private" — files.completeUploadExternal's
+///   reference) is refused with `invalid slack file [json-pointer:/blocks/N/slack_file]`
+///   (captured in slackapi/bolt-python#1251 and python-slack-sdk#1658). So is a file that does
+///   not exist, was never uploaded or completed, or is not an image. The stand-in hands out no
+///   `url_private` or `permalink`, so a `url` names no file of this bot.
+fn slack_file_errors(inner: &Inner, body: &Value, channel: &str) -> Vec<String> {
+    let mut errors = Vec::new();
+    let blocks = body.get("blocks").and_then(Value::as_array);
+    for (i, block) in blocks.into_iter().flatten().enumerate() {
+        if block.get("type").and_then(Value::as_str) != Some("image") {
+            continue;
+        }
+        let Some(file) = block.get("slack_file") else {
+            continue;
+        };
+        let at = format!("/blocks/{i}");
+        if block.get("image_url").is_some() {
+            errors.push(format!(
+                "must provide either image_url or slack_file, not both [json-pointer:{at}]"
+            ));
+            continue;
+        }
+        let (id, url) = (
+            file.get("id").and_then(Value::as_str),
+            file.get("url").and_then(Value::as_str),
+        );
+        let id = match (id, url) {
+            (Some(_), Some(_)) | (None, None) => {
+                errors.push(format!(
+                    "must provide either url or id [json-pointer:{at}/slack_file]"
+                ));
+                continue;
+            }
+            (None, Some(_)) => {
+                errors.push(format!("invalid slack file [json-pointer:{at}/slack_file]"));
+                continue;
+            }
+            (Some(id), None) => id,
+        };
+        let well_formed = id.len() >= 9
+            && id.starts_with('F')
+            && id
+                .bytes()
+                .all(|b| b.is_ascii_uppercase() || b.is_ascii_digit());
+        if !well_formed {
+            errors.push(format!(
+                "input must match regex pattern: ^[F][A-Z0-9]{{8,}}$ [json-pointer:{at}/slack_file/id]"
+            ));
+            continue;
+        }
+        let visible = inner.files.iter().any(|f| {
+            f.id == id
+                && f.completed
+                && f.channel_id.as_deref() == Some(channel)
+                && super::slack::image_kind(&f.bytes).is_some()
+        });
+        if !visible {
+            errors.push(format!("invalid slack file [json-pointer:{at}/slack_file]"));
+        }
+    }
+    errors
+}
+
 async fn post_message(app: &ApiApp, args: &Args, scopes: &[String]) -> Outcome {
     let Some(channel) = args.str("channel").filter(|c| !c.is_empty()) else {
         return Outcome::fail("channel_not_found", &[]);
@@ -813,6 +888,10 @@ async fn post_message(app: &ApiApp, args: &Args, scopes: &[String]) -> Outcome {
         Ok(images) => images,
         Err(rejection) => return refused(rejection),
     };
+    let file_errors = slack_file_errors(&app.api.lock(), &body, &channel);
+    if !file_errors.is_empty() {
+        return Outcome::fail("invalid_blocks", &file_errors);
+    }
 
     let mut notes = Vec::new();
     if let Some(text) = body["text"].as_str()
@@ -886,6 +965,10 @@ async fn update_message(app: &ApiApp, args: &Args) -> Outcome {
         Ok(images) => images,
         Err(rejection) => return refused(rejection),
     };
+    let file_errors = slack_file_errors(&app.api.lock(), &body, &channel);
+    if !file_errors.is_empty() {
+        return Outcome::fail("invalid_blocks", &file_errors);
+    }
 
     let mut inner = app.api.lock();
     let edited_ts = next_ts(&mut inner);
