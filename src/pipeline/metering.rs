@@ -528,6 +528,7 @@ mod tests {
             user_name: None,
             team_id: None,
             channel_id: None,
+            ..Requester::default()
         };
         taken(p.reserve(&t1, ModelId::Sd35Large, 1).await);
         for (who, name) in [(&t2, "T2"), (&rest, "REST")] {
@@ -554,6 +555,7 @@ mod tests {
             user_name: None,
             team_id: None,
             channel_id: None,
+            ..Requester::default()
         };
         taken(p.reserve(&session("first"), ModelId::Sd35Large, 1).await);
         let no = refused(p.reserve(&session("second"), ModelId::Sd35Large, 1).await);

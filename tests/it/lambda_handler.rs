@@ -752,6 +752,7 @@ async fn one_monthly_ceiling_holds_across_teams_and_the_rest_door() {
         user_name: None,
         team_id: None,
         channel_id: None,
+        ..Requester::default()
     };
     let refused = outcome(&h, &rest).await;
     assert_eq!(refused["kind"], "OverLimit", "REST: {refused}");
