@@ -448,8 +448,7 @@ async fn simulate_principal_policy_evaluates_the_templates_role() {
 }
 
 /// GetFoundationModel's lifecycle, as the SDK reads it: ACTIVE for the Stability models,
-/// LEGACY with its dates for Nova Canvas, LEGACY for a model a test marks (account-wide, so on a
-/// model of its own: the creative upscaler, which the shared stacks do not use).
+/// LEGACY with its dates for Nova Canvas; an unknown model is not found.
 #[tokio::test]
 async fn foundation_model_lifecycle_is_read_as_the_sdk_reads_it() {
     use aws_sdk_bedrock::types::FoundationModelLifecycleStatus;
@@ -482,14 +481,12 @@ async fn foundation_model_lifecycle_is_read_as_the_sdk_reads_it() {
         [(bedrock::NOVA_CANVAS, "2026-03-30", "2026-09-30")]
     );
 
-    stack()
-        .bedrock()
-        .mark_legacy(bedrock::CREATIVE_UPSCALE, "2027-06-30");
-    let marked = lifecycle("us-west-2", bedrock::CREATIVE_UPSCALE).await;
-    stack().bedrock().mark_active(bedrock::CREATIVE_UPSCALE);
-    assert_eq!(marked.status(), &FoundationModelLifecycleStatus::Legacy);
-    let after = lifecycle("us-west-2", bedrock::CREATIVE_UPSCALE).await;
-    assert_eq!(after.status(), &FoundationModelLifecycleStatus::Active);
+    // Marking a model Legacy (`Bedrock::mark_legacy`) is account-wide, so only
+    // `doctor::a_model_the_account_has_not_enabled_fails_its_check` does it, on the one model
+    // no other stack's checks read.
+    let core = lifecycle("us-west-2", bedrock::IMAGE_CORE).await;
+    assert_eq!(core.status(), &FoundationModelLifecycleStatus::Active);
+    assert_eq!(core.end_of_life_time(), None);
     let err = bedrock_in("us-west-2")
         .get_foundation_model()
         .model_identifier("acme.no-such-model-v1:0")
