@@ -247,6 +247,18 @@ impl PipelineError {
                 Cause::TimedOut,
                 "Overran",
             ),
+            // A poster of a retired model asked for new art of its own (Regenerate, Restyle):
+            // say why, and what to use, rather than that the model was never set up.
+            PipelineError::ModelNotConfigured(model) if !model.is_offered() => e(
+                "That image model has been retired by Amazon Bedrock.",
+                &format!(
+                    "{} {}, so this poster can't get new art from it. Make a new poster with another `--model` (`/poster help` lists them); 🎞️ Vary and 🖌️ Change a detail still work on it.",
+                    model.display_name(),
+                    model.row().lifecycle_words()
+                ),
+                Cause::NotOffered,
+                "ModelRetired",
+            ),
             PipelineError::ModelNotConfigured(_) => e(
                 "That model isn't set up on this Marquee.",
                 "Type `/poster help` to see the models you can use.",
@@ -433,6 +445,16 @@ mod tests {
             })
             .may_be_billed()
         );
+    }
+
+    /// Regenerate on a poster of a retired model: told it is retired, not "not set up".
+    #[test]
+    fn new_art_from_a_retired_model_is_explained_as_retired() {
+        let x = PipelineError::ModelNotConfigured(ModelId::NovaCanvas).explain();
+        assert!(x.headline.contains("retired"), "{x:?}");
+        assert!(x.advice.contains("2026-09-30"), "{x:?}");
+        let x = PipelineError::ModelNotConfigured(ModelId::StableImageUltra).explain();
+        assert!(x.headline.contains("isn't set up"), "{x:?}");
     }
 
     /// A call Marquee stopped waiting for is counted as billed and the user is told so.
