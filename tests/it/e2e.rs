@@ -254,6 +254,31 @@ async fn bad_and_stale_signatures_are_refused_with_no_work_done() {
     assert!(s.slack().messages(&url).is_empty());
 }
 
+/// Bedrock's Stable Image pages document `seeds` as strings: an answer in that shape still
+/// delivers its (already billed) poster, with the seed it names, from one call.
+#[tokio::test(flavor = "multi_thread")]
+async fn seeds_given_as_strings_still_deliver_the_poster() {
+    let base = lambda_base().await;
+    let s = stack();
+    s.bedrock()
+        .fault_for_prompt("E2E-STRSEED", Fault::SeedsAsStrings, 1);
+    let url = s.slack().response_url();
+    let Answer { status, .. } = slash(
+        &base,
+        "E2E-STRSEED a lighthouse at dawn --model core --seed 4242",
+        &url,
+    )
+    .await;
+    assert_eq!(status, 200);
+    let messages = wait_messages(&url, 1).await;
+    assert_eq!(messages.len(), 1, "{messages:?}");
+    assert!(image_url(&messages[0]).is_some(), "{}", messages[0]);
+    assert!(messages[0].to_string().contains("4242"), "{}", messages[0]);
+    let calls = s.bedrock().calls_for_prompt("E2E-STRSEED");
+    assert_eq!(calls.len(), 1, "{calls:?}");
+    assert_eq!(calls[0].fault, Some(Fault::SeedsAsStrings));
+}
+
 #[tokio::test(flavor = "multi_thread")]
 async fn a_filtered_prompt_is_explained_to_the_requester() {
     let base = lambda_base().await;

@@ -149,6 +149,10 @@ pub enum Fault {
     MalformedJson,
     /// 200 with well-formed JSON whose image is base64 of bytes that are not an image.
     NotAnImage,
+    /// A normal answer whose `seeds` are strings (`["42"]`), the shape Bedrock's Stable Image
+    /// parameter pages document ("seeds (string) list of seeds"), where captured responses
+    /// carry integers.
+    SeedsAsStrings,
 }
 
 /// One InvokeModel call as received.
@@ -743,7 +747,7 @@ async fn answer(
             let body = json!({"seeds": [job.seed], "finish_reasons": [null], "images": [junk]});
             return with_fault(StatusCode::OK, ok_json(body.to_string()));
         }
-        None => {}
+        Some(Fault::SeedsAsStrings) | None => {}
     }
 
     let image = match job.source {
@@ -760,7 +764,12 @@ async fn answer(
         None => image_b64(inner, job.width, job.height, job.seed).await,
     };
     let images: Vec<&str> = (0..job.count).map(|_| image.as_str()).collect();
-    let body = json!({"seeds": [job.seed], "finish_reasons": [null], "images": images});
+    let seeds = if fault == Some(Fault::SeedsAsStrings) {
+        json!([job.seed.to_string()])
+    } else {
+        json!([job.seed])
+    };
+    let body = json!({"seeds": seeds, "finish_reasons": [null], "images": images});
     with_fault(StatusCode::OK, ok_json(body.to_string()))
 }
 
