@@ -314,7 +314,7 @@ async fn function(
                 longest.as_secs(),
                 needed.as_secs()
             ));
-            fixes.push("raise the function's Timeout (the template sets 180 s) or lower MARQUEE_MODEL_TIMEOUT");
+            fixes.push("raise the function's Timeout (the template sets 180 s; each model call's own time is in src/model/catalog.rs, or MARQUEE_MODEL_TIMEOUT when set)");
         }
     }
     if problems.is_empty() {
