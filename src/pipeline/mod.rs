@@ -781,6 +781,45 @@ mod tests {
         }
     }
 
+    /// A call still out when the job's time runs out was sent: it is reported as abandoned
+    /// (billed, Bedrock finishes it), made once; a call never sent is out of time (unbilled).
+    #[tokio::test]
+    async fn a_call_cut_off_by_the_deadline_is_abandoned_and_billed_once() {
+        let dir = tempfile::tempdir().unwrap();
+        let pipeline = Pipeline::new(
+            Models::new(),
+            Arc::new(crate::store::local::LocalStore::open(dir.path()).unwrap()),
+            Arc::new(crate::state::local::LocalState::open(dir.path().join("state")).unwrap()),
+            SlackClient::new(crate::slack::client::http_client().unwrap(), &[]),
+            LinkSigner::from_dir(dir.path()).unwrap(),
+            Duration::from_secs(60),
+        );
+        let calls = std::sync::atomic::AtomicU32::new(0);
+        let slow = || async {
+            calls.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+            tokio::time::sleep(Duration::from_secs(5)).await;
+            Err(ModelError::Throttled)
+        };
+        let deadline = Instant::now() + DELIVERY_RESERVE + Duration::from_millis(200);
+        let e = pipeline
+            .with_retries("test", Some(deadline), slow)
+            .await
+            .unwrap_err();
+        assert!(
+            matches!(e, PipelineError::Model(ModelError::Abandoned { .. })),
+            "{e:?}"
+        );
+        assert!(e.may_be_billed());
+        assert_eq!(calls.load(std::sync::atomic::Ordering::SeqCst), 1);
+        let never = pipeline
+            .with_retries("test", Some(Instant::now()), slow)
+            .await
+            .unwrap_err();
+        assert!(matches!(never, PipelineError::OutOfTime), "{never:?}");
+        assert!(!never.may_be_billed());
+        assert_eq!(calls.load(std::sync::atomic::Ordering::SeqCst), 1);
+    }
+
     /// A poster Amazon Nova Canvas drew before its end of life still varies: SD3.5
     /// image-to-image makes the new take, which is SD3.5's from then on. Regenerate, which
     /// needs new art from Nova itself, is told the model is retired.
