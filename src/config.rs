@@ -152,8 +152,8 @@ pub struct Config {
     pub(crate) link_ttl: Duration,
     /// Hosts whose `response_url`s Marquee will POST to.
     pub(crate) response_url_hosts: Vec<String>,
-    /// `MARQUEE_MODEL_TIMEOUT`: how long any one model call may take before it is abandoned,
-    /// in place of each model's own time from the catalog ([`Config::call_timeout`]).
+    /// `MARQUEE_MODEL_TIMEOUT`: how long a drawing call may take before it is abandoned, in
+    /// place of each model's own time from the catalog ([`Config::call_timeout`]).
     pub(crate) model_timeout: Option<Duration>,
     /// The function the front door invokes for work; defaults to the running function itself.
     pub(crate) worker_function: Option<String>,
@@ -472,10 +472,21 @@ impl Config {
         services
     }
 
-    /// How long one call to `model` (a model or a service) may take: `MARQUEE_MODEL_TIMEOUT`
-    /// when set, else the time the catalog gives it (upscales far longer than drawing).
+    /// How long one call to `model` (a model or a service) may take: the time the catalog
+    /// gives it (upscales far longer than drawing). `MARQUEE_MODEL_TIMEOUT`, when set, replaces
+    /// it for calls that draw or edit at poster size; an upscale to about 4K keeps at least its
+    /// catalog time, as a shorter limit would only abandon (and still pay for) every print.
     pub fn call_timeout(&self, model: Priced) -> Duration {
-        self.model_timeout.unwrap_or(model.row().call_timeout)
+        let row = model.row();
+        let upscales = row
+            .edits
+            .iter()
+            .any(|k| matches!(k, crate::model::EditKind::Upscale(_)));
+        match self.model_timeout {
+            Some(limit) if upscales => limit.max(row.call_timeout),
+            Some(limit) => limit,
+            None => row.call_timeout,
+        }
     }
 
     /// The longest single model call this deployment may make: what the function's timeout
@@ -1042,8 +1053,8 @@ mod tests {
         assert_eq!(c.region_for(ModelId::NovaCanvas), None);
     }
 
-    /// Each call gets its catalog time (upscales longer than drawing) unless
-    /// `MARQUEE_MODEL_TIMEOUT` names one time for all.
+    /// Each call gets its catalog time (upscales longer than drawing); `MARQUEE_MODEL_TIMEOUT`
+    /// replaces it for drawing calls, and never shortens an upscale.
     #[test]
     fn call_timeouts_come_from_the_catalog_unless_configured() {
         let c = config(&[
@@ -1058,8 +1069,21 @@ mod tests {
         assert_eq!(c.longest_call(), upscale);
         let c = config(&[("MARQUEE_MODEL", "sd3.5"), ("MARQUEE_MODEL_TIMEOUT", "5s")]).unwrap();
         assert_eq!(
-            c.call_timeout(Priced::Service(Service::CreativeUpscale)),
+            c.call_timeout(Priced::Model(ModelId::Sd35Large)),
             Duration::from_secs(5)
+        );
+        assert_eq!(
+            c.call_timeout(Priced::Service(Service::SearchReplace)),
+            Duration::from_secs(5)
+        );
+        assert_eq!(
+            c.call_timeout(Priced::Service(Service::CreativeUpscale)),
+            upscale
+        );
+        let c = config(&[("MARQUEE_MODEL", "sd3.5"), ("MARQUEE_MODEL_TIMEOUT", "10m")]).unwrap();
+        assert_eq!(
+            c.call_timeout(Priced::Service(Service::CreativeUpscale)),
+            Duration::from_secs(600)
         );
     }
 
