@@ -16,7 +16,7 @@ use crate::http::{AppState, PublicUrl, RestAuth, system_clock};
 use crate::metrics::Metrics;
 use crate::model::bedrock::BedrockModel;
 use crate::model::offline::OfflineModel;
-use crate::model::{ModelId, Models, Service};
+use crate::model::{ModelId, Models, Priced};
 use crate::pipeline::{Approvers, ExternalUsers, Pipeline};
 use crate::quota::{Limits, Prices};
 use crate::request::ModelPolicy;
@@ -175,10 +175,6 @@ fn front_door_secret(
 }
 
 /// Builds the application for `mode` from `config`.
-/// The least time an upscale call is given: its answer is a 4K image, and a print job has the
-/// function's whole timeout (180 s in the template) for one upscale and two sheets.
-const UPSCALE_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(90);
-
 pub async fn build(config: &Config, mode: Mode) -> Result<App, StartError> {
     // Read on first use of a script, never here: a Latin poster's cold start reads no font.
     crate::poster::use_fonts_dir(&config.fonts_dir);
@@ -209,8 +205,14 @@ pub async fn build(config: &Config, mode: Mode) -> Result<App, StartError> {
     let mut models = Models::new().with(ModelId::Offline, Arc::new(OfflineModel));
     if let Some(sdk) = sdk.as_ref().filter(|_| config.uses_bedrock()) {
         // One client per region in use: Bedrock serves each model only in some regions, so a
-        // deployment that allows, say, SD3.5 (us-west-2) and Nova Canvas (us-east-1) calls
-        // two regional endpoints. Clients are cheap to clone and share one HTTP connector.
+        // deployment whose models live in two regions calls two regional endpoints. Clients
+        // are cheap to clone and share one HTTP connector.
+        //
+        // Timeouts: each call is bounded by its own time from the catalog
+        // (`Config::call_timeout`), enforced in `BedrockModel`. The SDK adds none of its own
+        // beyond aws-config's default connect timeout (3.1 s; no read, attempt or operation
+        // timeout is set for this client), and its retries are off: a call Marquee stops
+        // waiting for is finished and billed by Bedrock, so nothing here may send it again.
         let mut clients: HashMap<String, aws_sdk_bedrockruntime::Client> = HashMap::new();
         let mut client_for = |region: &str| {
             clients
@@ -219,14 +221,21 @@ pub async fn build(config: &Config, mode: Mode) -> Result<App, StartError> {
                     let conf = aws_sdk_bedrockruntime::config::Builder::from(sdk)
                         .region(aws_config::Region::new(region.to_owned()))
                         // The pipeline owns the retry policy for model calls (with the user's
-                        // deadline in view), so the SDK does not retry on its own.
+                        // deadline in view, and never after a timeout), so the SDK does not
+                        // retry on its own.
                         .retry_config(RetryConfig::disabled())
                         .build();
                     aws_sdk_bedrockruntime::Client::from_conf(conf)
                 })
                 .clone()
         };
-        for (id, region) in &config.model_regions {
+        // Only offered models are configured (`config` refuses retired ones); the check here
+        // keeps a retired model from ever being called, whatever built the configuration.
+        for (id, region) in config
+            .model_regions
+            .iter()
+            .filter(|(id, _)| id.is_offered())
+        {
             let client = client_for(region);
             models = models.with(
                 *id,
@@ -234,22 +243,16 @@ pub async fn build(config: &Config, mode: Mode) -> Result<App, StartError> {
                     client,
                     region.clone(),
                     *id,
-                    config.model_timeout,
+                    config.call_timeout(Priced::Model(*id)),
                 )),
             );
         }
-        // Stability's image services, through the Stability family's regional client. An
-        // upscale to about 4K takes far longer than drawing a poster, so its calls get at least
-        // UPSCALE_TIMEOUT whatever the model timeout.
+        // Stability's image services, through the Stability family's regional client; an
+        // upscale to about 4K gets the longer time the catalog gives it.
         let region = config.service_region();
         for service in config.services() {
             let client = client_for(region);
-            let timeout = match service {
-                Service::SearchReplace => config.model_timeout,
-                Service::ConservativeUpscale | Service::CreativeUpscale => {
-                    config.model_timeout.max(UPSCALE_TIMEOUT)
-                }
-            };
+            let timeout = config.call_timeout(Priced::Service(service));
             models = models.with_service(
                 service,
                 Arc::new(BedrockModel::service(client, region, service, timeout)),

@@ -11,7 +11,7 @@ use std::collections::BTreeMap;
 use std::path::PathBuf;
 use std::time::Duration;
 
-use crate::model::{Family, ModelId, Service, Upscaler};
+use crate::model::{Family, ModelId, Priced, Service, Upscaler};
 use crate::secret::Secret;
 
 /// The names of every variable [`Config::from_lookup`] reads. The deployment template and its
@@ -164,8 +164,9 @@ pub struct Config {
     pub(crate) link_ttl: Duration,
     /// Hosts whose `response_url`s Marquee will POST to.
     pub(crate) response_url_hosts: Vec<String>,
-    /// How long one model call may take before it is abandoned.
-    pub(crate) model_timeout: Duration,
+    /// `MARQUEE_MODEL_TIMEOUT`: how long a drawing call may take before it is abandoned, in
+    /// place of each model's own time from the catalog ([`Config::call_timeout`]).
+    pub(crate) model_timeout: Option<Duration>,
     /// The function the front door invokes for work; defaults to the running function itself.
     pub(crate) worker_function: Option<String>,
     /// Set by the Lambda runtime (`AWS_LAMBDA_FUNCTION_NAME`); `None` outside Lambda.
@@ -220,7 +221,7 @@ impl Config {
         };
 
         let default_model = match get("MARQUEE_MODEL")? {
-            Some(v) => parse_model("MARQUEE_MODEL", &v)?,
+            Some(v) => offered_model("MARQUEE_MODEL", &v)?,
             None => ModelId::Offline,
         };
         let mut allowed_models = match get("MARQUEE_ALLOWED_MODELS")? {
@@ -228,7 +229,7 @@ impl Config {
                 .split(',')
                 .map(str::trim)
                 .filter(|s| !s.is_empty())
-                .map(|s| parse_model("MARQUEE_ALLOWED_MODELS", s))
+                .map(|s| offered_model("MARQUEE_ALLOWED_MODELS", s))
                 .collect::<Result<Vec<_>, _>>()?,
             None => vec![],
         };
@@ -422,8 +423,8 @@ impl Config {
         };
 
         let model_timeout = match get("MARQUEE_MODEL_TIMEOUT")? {
-            Some(v) => parse_duration("MARQUEE_MODEL_TIMEOUT", &v)?,
-            None => Duration::from_secs(60),
+            Some(v) => Some(parse_duration("MARQUEE_MODEL_TIMEOUT", &v)?),
+            None => None,
         };
 
         let (model_regions, service_region) = model_regions(
@@ -511,6 +512,35 @@ impl Config {
         services
     }
 
+    /// How long one call to `model` (a model or a service) may take: the time the catalog
+    /// gives it (upscales far longer than drawing). `MARQUEE_MODEL_TIMEOUT`, when set, replaces
+    /// it for calls that draw or edit at poster size; an upscale to about 4K keeps at least its
+    /// catalog time, as a shorter limit would only abandon (and still pay for) every print.
+    pub fn call_timeout(&self, model: Priced) -> Duration {
+        let row = model.row();
+        let upscales = row
+            .edits
+            .iter()
+            .any(|k| matches!(k, crate::model::EditKind::Upscale(_)));
+        match self.model_timeout {
+            Some(limit) if upscales => limit.max(row.call_timeout),
+            Some(limit) => limit,
+            None => row.call_timeout,
+        }
+    }
+
+    /// The longest single model call this deployment may make: what the function's timeout
+    /// must outlast.
+    pub fn longest_call(&self) -> Duration {
+        self.model_regions
+            .keys()
+            .map(|m| Priced::Model(*m))
+            .chain(self.services().into_iter().map(Priced::Service))
+            .map(|p| self.call_timeout(p))
+            .max()
+            .unwrap_or_default()
+    }
+
     /// The region Stability's image services are called in.
     pub(crate) fn service_region(&self) -> &str {
         &self.service_region
@@ -530,7 +560,7 @@ impl Config {
 /// 2. an entry for its family there (`stability=us-west-2`, `nova=us-east-1`),
 /// 3. `MARQUEE_BEDROCK_REGION`, one region for every model (the single-region setting of
 ///    earlier versions, kept for deployments whose region serves all the models they allow),
-/// 4. the family's default, [`Family::default_region`].
+/// 4. the model's default, the first region of its catalog row ([`ModelId::default_region`]).
 ///
 /// Entries for models or families the deployment does not allow are accepted and unused, so
 /// one setting (the template's) fits any choice of models.
@@ -729,6 +759,27 @@ fn parse_model(name: &'static str, value: &str) -> Result<ModelId, ConfigError> 
     })
 }
 
+/// A model that may be offered: [`parse_model`], refusing retired ones. (Prices may still name
+/// a retired model: they are harmless, and an old setting should not stop the function.)
+fn offered_model(name: &'static str, value: &str) -> Result<ModelId, ConfigError> {
+    let model = parse_model(name, value)?;
+    // A retired model is refused at start, naming its end of life and what to use instead,
+    // rather than offered to users who would each meet Bedrock's refusal.
+    if !model.is_offered() {
+        return Err(ConfigError::Invalid {
+            name,
+            value: value.to_owned(),
+            reason: format!(
+                "{} {} and is no longer offered; use one of {} instead",
+                model.display_name(),
+                model.row().lifecycle_words(),
+                crate::model::catalog::replacements()
+            ),
+        });
+    }
+    Ok(model)
+}
+
 /// Parses `90`, `90s`, `15m`, `24h` or `7d`.
 fn parse_duration(name: &'static str, value: &str) -> Result<Duration, ConfigError> {
     let invalid = |reason: &str| ConfigError::Invalid {
@@ -827,15 +878,15 @@ mod tests {
         );
         assert_eq!(c.services(), [Service::SearchReplace]);
         assert_eq!(c.service_region(), "us-west-2");
-        // No Stability model: no Search and Replace (Nova and offline replace by themselves).
+        // No Stability model: no Search and Replace (offline replaces by itself).
         assert!(
-            config(&[("MARQUEE_MODEL", "nova")])
+            config(&[("MARQUEE_MODEL", "offline")])
                 .unwrap()
                 .services()
                 .is_empty()
         );
         let c = config(&[
-            ("MARQUEE_MODEL", "nova"),
+            ("MARQUEE_MODEL", "offline"),
             ("MARQUEE_PRINT_UPSCALER", "creative"),
             (
                 "MARQUEE_MODEL_REGIONS",
@@ -1016,7 +1067,7 @@ mod tests {
     fn bedrock_settings_are_read() {
         let c = config(&[
             ("MARQUEE_MODEL", "sd3.5"),
-            ("MARQUEE_ALLOWED_MODELS", "nova, offline"),
+            ("MARQUEE_ALLOWED_MODELS", "core, offline"),
             ("MARQUEE_BUCKET", "posters"),
             ("MARQUEE_TABLE", "marquee-state"),
             ("MARQUEE_LINK_TTL", "2h"),
@@ -1025,7 +1076,11 @@ mod tests {
         assert_eq!(c.default_model, ModelId::Sd35Large);
         assert_eq!(
             c.allowed_models,
-            vec![ModelId::Sd35Large, ModelId::NovaCanvas, ModelId::Offline]
+            vec![
+                ModelId::Sd35Large,
+                ModelId::StableImageCore,
+                ModelId::Offline
+            ]
         );
         assert_eq!(
             c.store,
@@ -1043,27 +1098,93 @@ mod tests {
         assert!(c.uses_bedrock());
     }
 
+    /// Amazon Nova Canvas is past its end of life: named as the default or among the allowed
+    /// models (short name or Bedrock id), it is refused at start, with its end-of-life date and
+    /// what to use instead. A region entry for it is still accepted (and unused), so an older
+    /// setting of `MARQUEE_MODEL_REGIONS` does not stop the function.
+    #[test]
+    fn a_retired_model_is_refused_with_its_end_of_life_and_replacements() {
+        for vars in [
+            vec![("MARQUEE_MODEL", "nova")],
+            vec![
+                ("MARQUEE_MODEL", "sd3.5"),
+                ("MARQUEE_ALLOWED_MODELS", "core,nova"),
+            ],
+            vec![("MARQUEE_ALLOWED_MODELS", "amazon.nova-canvas-v1:0")],
+        ] {
+            let err = config(&vars).unwrap_err().to_string();
+            assert!(
+                err.contains("Amazon Nova Canvas")
+                    && err.contains("2026-09-30")
+                    && err.contains("sd3.5, core, ultra"),
+                "{vars:?}: {err}"
+            );
+        }
+        let c = config(&[
+            ("MARQUEE_MODEL", "sd3.5"),
+            (
+                "MARQUEE_MODEL_REGIONS",
+                "stability=us-west-2,nova=us-east-1",
+            ),
+        ])
+        .unwrap();
+        assert_eq!(c.region_for(ModelId::NovaCanvas), None);
+    }
+
+    /// Each call gets its catalog time (upscales longer than drawing); `MARQUEE_MODEL_TIMEOUT`
+    /// replaces it for drawing calls, and never shortens an upscale.
+    #[test]
+    fn call_timeouts_come_from_the_catalog_unless_configured() {
+        let c = config(&[
+            ("MARQUEE_MODEL", "sd3.5"),
+            ("MARQUEE_PRINT_UPSCALER", "creative"),
+        ])
+        .unwrap();
+        let draw = c.call_timeout(Priced::Model(ModelId::Sd35Large));
+        let upscale = c.call_timeout(Priced::Service(Service::CreativeUpscale));
+        assert_eq!(draw, ModelId::Sd35Large.row().call_timeout);
+        assert!(upscale > draw);
+        assert_eq!(c.longest_call(), upscale);
+        let c = config(&[("MARQUEE_MODEL", "sd3.5"), ("MARQUEE_MODEL_TIMEOUT", "5s")]).unwrap();
+        assert_eq!(
+            c.call_timeout(Priced::Model(ModelId::Sd35Large)),
+            Duration::from_secs(5)
+        );
+        assert_eq!(
+            c.call_timeout(Priced::Service(Service::SearchReplace)),
+            Duration::from_secs(5)
+        );
+        assert_eq!(
+            c.call_timeout(Priced::Service(Service::CreativeUpscale)),
+            upscale
+        );
+        let c = config(&[("MARQUEE_MODEL", "sd3.5"), ("MARQUEE_MODEL_TIMEOUT", "10m")]).unwrap();
+        assert_eq!(
+            c.call_timeout(Priced::Service(Service::CreativeUpscale)),
+            Duration::from_secs(600)
+        );
+    }
+
     /// A mixed deployment calls each model in a region that serves it, without any setting;
     /// the template's family settings and a per-model entry refine that, in that order.
     #[test]
     fn each_model_gets_its_own_region() {
         let c = config(&[
             ("MARQUEE_MODEL", "sd3.5"),
-            ("MARQUEE_ALLOWED_MODELS", "nova,core,offline"),
+            ("MARQUEE_ALLOWED_MODELS", "core,offline"),
         ])
         .unwrap();
         assert_eq!(c.region_for(ModelId::Sd35Large), Some("us-west-2"));
         assert_eq!(c.region_for(ModelId::StableImageCore), Some("us-west-2"));
-        assert_eq!(c.region_for(ModelId::NovaCanvas), Some("us-east-1"));
         assert_eq!(c.region_for(ModelId::Offline), None);
         assert_eq!(c.region_for(ModelId::StableImageUltra), None, "not allowed");
 
         let c = config(&[
             ("MARQUEE_MODEL", "sd3.5"),
-            ("MARQUEE_ALLOWED_MODELS", "nova,core"),
+            ("MARQUEE_ALLOWED_MODELS", "ultra,core"),
             (
                 "MARQUEE_MODEL_REGIONS",
-                "stability=us-east-2, nova=eu-west-1, stability.stable-image-core-v1:1=us-west-2",
+                "stability=us-east-2, ultra=eu-west-1, stability.stable-image-core-v1:1=us-west-2",
             ),
             ("MARQUEE_BEDROCK_REGION", "ap-northeast-1"),
         ])
@@ -1078,11 +1199,11 @@ mod tests {
             Some("us-west-2"),
             "model"
         );
-        assert_eq!(c.region_for(ModelId::NovaCanvas), Some("eu-west-1"));
+        assert_eq!(c.region_for(ModelId::StableImageUltra), Some("eu-west-1"));
 
         // The single-region setting still overrides the defaults of unnamed families.
         let c = config(&[
-            ("MARQUEE_MODEL", "nova"),
+            ("MARQUEE_MODEL", "offline"),
             ("MARQUEE_ALLOWED_MODELS", "ultra"),
             ("MARQUEE_MODEL_REGIONS", "nova=us-east-1"),
             ("MARQUEE_BEDROCK_REGION", "us-east-1"),

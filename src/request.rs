@@ -38,6 +38,14 @@ pub enum RequestError {
     },
     #[error("there is no model called `{given}` here. Models you can use: {valid}")]
     UnknownModel { given: String, valid: String },
+    /// A model Marquee knows but no longer offers (the catalog's lifecycle), with what to use.
+    #[error("`{given}` ({name}) {lifecycle} and is no longer offered. Use one of: {valid}")]
+    RetiredModel {
+        given: String,
+        name: &'static str,
+        lifecycle: String,
+        valid: String,
+    },
     #[error("the {what} is {len} characters long; the most is {max}")]
     TooLong {
         what: &'static str,
@@ -62,17 +70,28 @@ pub(crate) fn choose_model(
     let Some(name) = name else {
         return Ok(policy.default);
     };
-    ModelId::parse(&name)
-        .filter(|m| policy.allowed.contains(m))
-        .ok_or_else(|| RequestError::UnknownModel {
+    let valid = || {
+        policy
+            .allowed
+            .iter()
+            .filter(|m| m.is_offered())
+            .map(|m| m.short_name())
+            .collect::<Vec<_>>()
+            .join(", ")
+    };
+    match ModelId::parse(&name) {
+        Some(m) if !m.is_offered() => Err(RequestError::RetiredModel {
             given: name,
-            valid: policy
-                .allowed
-                .iter()
-                .map(|m| m.short_name())
-                .collect::<Vec<_>>()
-                .join(", "),
-        })
+            name: m.display_name(),
+            lifecycle: m.row().lifecycle_words(),
+            valid: valid(),
+        }),
+        Some(m) if policy.allowed.contains(&m) => Ok(m),
+        _ => Err(RequestError::UnknownModel {
+            given: name,
+            valid: valid(),
+        }),
+    }
 }
 
 /// The style a user named, or the one their description suggests.

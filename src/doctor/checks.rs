@@ -13,7 +13,7 @@ use aws_config::SdkConfig;
 use super::{Options, Report};
 use crate::config::{Config, SecretSource, StateConfig, StoreConfig};
 use crate::errors::ErrorChain;
-use crate::model::Service;
+use crate::model::{Priced, Service, catalog};
 use crate::secret::Secret;
 
 /// Outputs the checks need from the stack (see `template.yaml`'s `Outputs`).
@@ -35,9 +35,6 @@ const MIN_MEMORY_MB: i32 = 512;
 /// Time the function needs beyond its longest single model call: composing, storing and
 /// delivering, and one retry's wait.
 const TIMEOUT_MARGIN: Duration = Duration::from_secs(30);
-
-/// The least time an upscale call is given (as `app` gives it).
-const UPSCALE_CALL: Duration = Duration::from_secs(90);
 
 /// A key under each storage prefix that no poster will ever have, for the IAM simulation.
 const PROBE_NAME: &str = "marquee-doctor-probe";
@@ -307,11 +304,8 @@ async fn function(
     let timeout =
         Duration::from_secs(u64::try_from(conf.timeout().unwrap_or_default()).unwrap_or(0));
     if let Some(config) = &function.config {
-        let longest = if config.print_upscaler.is_some() {
-            config.model_timeout.max(UPSCALE_CALL)
-        } else {
-            config.model_timeout
-        };
+        // Each call's time comes from the catalog (an upscale's is the longest).
+        let longest = config.longest_call();
         let needed = longest + TIMEOUT_MARGIN;
         if timeout < needed {
             problems.push(format!(
@@ -320,7 +314,7 @@ async fn function(
                 longest.as_secs(),
                 needed.as_secs()
             ));
-            fixes.push("raise the function's Timeout (the template sets 180 s) or lower MARQUEE_MODEL_TIMEOUT");
+            fixes.push("raise the function's Timeout (the template sets 180 s; each model call's own time is in src/model/catalog.rs, or MARQUEE_MODEL_TIMEOUT when set)");
         }
     }
     if problems.is_empty() {
@@ -667,23 +661,15 @@ async fn slack(function: &Function, bot: Option<&Secret>, report: &mut Report) {
 // --- models --------------------------------------------------------------------------------
 
 async fn models(sdk: &SdkConfig, config: &Config, report: &mut Report) {
-    let mut wanted: Vec<(String, String, String)> = config
+    // Each model or service this deployment calls, with its catalog row, in its region.
+    let mut wanted: Vec<(Priced, String)> = config
         .model_regions
         .iter()
-        .filter_map(|(id, region)| {
-            Some((
-                id.bedrock_id()?.to_owned(),
-                id.display_name().to_owned(),
-                region.clone(),
-            ))
-        })
+        .filter(|(id, _)| id.bedrock_id().is_some())
+        .map(|(id, region)| (Priced::Model(*id), region.clone()))
         .collect();
     for service in config.services() {
-        wanted.push((
-            service.bedrock_id().to_owned(),
-            service.display_name().to_owned(),
-            config.service_region().to_owned(),
-        ));
+        wanted.push((Priced::Service(service), config.service_region().to_owned()));
     }
     if wanted.is_empty() {
         report.skip(
@@ -693,52 +679,115 @@ async fn models(sdk: &SdkConfig, config: &Config, report: &mut Report) {
         );
         return;
     }
-    for (model, name, region) in wanted {
+    for (priced, region) in wanted {
+        let row = priced.row();
+        let (model, name) = (row.bedrock_id.unwrap_or_default(), row.display_name);
         let id = format!("model.{model}");
         let title = format!("{name} in {region}");
         let conf = aws_sdk_bedrock::config::Builder::from(sdk)
             .region(aws_config::Region::new(region.clone()))
             .build();
         let client = aws_sdk_bedrock::Client::from_conf(conf);
-        match client.get_foundation_model_availability().model_id(&model).send().await {
-            Err(e) => report.fail(
-                id,
-                title,
-                format!("could not ask Bedrock about {model}: {}", ErrorChain(&e)),
-                format!("check that {model} exists in {region} and your credentials may call bedrock:GetFoundationModelAvailability"),
-            ),
-            Ok(a) => {
-                let mut problems = Vec::new();
-                if a.region_availability().as_str() != "AVAILABLE" {
-                    problems.push(format!("Bedrock does not serve it in {region}"));
-                }
-                if a.authorization_status().as_str() != "AUTHORIZED" {
-                    problems.push("this account is not authorized to use it".to_owned());
-                }
-                if a.entitlement_availability().as_str() != "AVAILABLE" {
-                    problems.push("the account has no entitlement to it".to_owned());
-                }
-                if let Some(agreement) = a.agreement_availability() {
-                    if agreement.status().as_str() != "AVAILABLE" {
-                        problems.push(format!(
-                            "its model agreement is {}",
-                            agreement.status().as_str()
-                        ));
-                    }
-                }
-                if problems.is_empty() {
-                    report.pass(id, title, format!("{model} is enabled"));
-                } else {
-                    let fix = if a.region_availability().as_str() != "AVAILABLE" {
-                        format!("choose a region that serves {name} for its family (the StabilityRegion / NovaRegion parameters) and deploy again")
-                    } else {
-                        format!("open the Bedrock console in {region} → Model access and enable {name}; agreements can take a few minutes")
-                    };
-                    report.fail(id, title, problems.join("; "), fix);
+        let a = match client
+            .get_foundation_model_availability()
+            .model_id(model)
+            .send()
+            .await
+        {
+            Err(e) => {
+                report.fail(
+                    id,
+                    title,
+                    format!("could not ask Bedrock about {model}: {}", ErrorChain(&e)),
+                    format!("check that {model} exists in {region} and your credentials may call bedrock:GetFoundationModelAvailability"),
+                );
+                continue;
+            }
+            Ok(a) => a,
+        };
+        let mut problems = Vec::new();
+        let mut fixes = Vec::new();
+        if a.region_availability().as_str() != "AVAILABLE" {
+            problems.push(format!("Bedrock does not serve it in {region}"));
+            fixes.push(format!("choose a region that serves {name} for its family (the StabilityRegion parameter) and deploy again"));
+        }
+        let mut access = Vec::new();
+        if a.authorization_status().as_str() != "AUTHORIZED" {
+            access.push("this account is not authorized to use it".to_owned());
+        }
+        if a.entitlement_availability().as_str() != "AVAILABLE" {
+            access.push("the account has no entitlement to it".to_owned());
+        }
+        if let Some(agreement) = a.agreement_availability() {
+            if agreement.status().as_str() != "AVAILABLE" {
+                access.push(format!(
+                    "its model agreement is {}",
+                    agreement.status().as_str()
+                ));
+            }
+        }
+        if !access.is_empty() && problems.is_empty() {
+            fixes.push(format!("open the Bedrock console in {region} → Model access and enable {name}; agreements can take a few minutes"));
+        }
+        problems.extend(access);
+        // Where the model stands in Bedrock's lifecycle: GetFoundationModel's
+        // modelDetails.modelLifecycle (Amazon Bedrock API reference). A Legacy model still
+        // answers today and stops at its end of life, so it fails here while there is time.
+        match client
+            .get_foundation_model()
+            .model_identifier(model)
+            .send()
+            .await
+        {
+            Err(e) => {
+                problems.push(format!("could not read its lifecycle: {}", ErrorChain(&e)));
+                fixes.push("let your credentials call bedrock:GetFoundationModel".to_owned());
+            }
+            Ok(out) => {
+                let lifecycle = out.model_details().and_then(|d| d.model_lifecycle());
+                let status = lifecycle.map(|l| l.status().as_str()).unwrap_or("ACTIVE");
+                let api_eol = lifecycle
+                    .and_then(|l| l.end_of_life_time())
+                    .and_then(|t| t.fmt(aws_smithy_types::date_time::Format::DateTime).ok());
+                if let Some((problem, fix)) = lifecycle_problem(row, status, api_eol.as_deref()) {
+                    problems.push(problem);
+                    fixes.push(fix);
                 }
             }
         }
+        if problems.is_empty() {
+            report.pass(id, title, format!("{model} is enabled and active"));
+        } else {
+            fixes.dedup();
+            report.fail(id, title, problems.join("; "), fixes.join("; "));
+        }
     }
+}
+
+/// What is wrong with a model Bedrock reports in lifecycle `status`, if anything: a Legacy (or
+/// otherwise not Active) model fails, naming its end-of-life date — the catalog's, which cites
+/// its source, else the one Bedrock gives (`api_eol`) — and what to choose instead.
+fn lifecycle_problem(
+    row: &catalog::Row,
+    status: &str,
+    api_eol: Option<&str>,
+) -> Option<(String, String)> {
+    if status == "ACTIVE" {
+        return None;
+    }
+    let eol = match (row.lifecycle.end_of_life, api_eol) {
+        (Some(date), _) => format!("end of life on {date} ({})", row.lifecycle.source),
+        (None, Some(date)) => format!("end of life on {}", date.get(..10).unwrap_or(date)),
+        (None, None) => "its end-of-life date is not published yet".to_owned(),
+    };
+    Some((
+        format!("Bedrock marks it {status}: {eol}"),
+        format!(
+            "replace {} before then: choose one of {} for DefaultModel/AllowedModels and deploy again",
+            row.display_name,
+            catalog::replacements()
+        ),
+    ))
 }
 
 // --- bucket --------------------------------------------------------------------------------
@@ -1447,6 +1496,28 @@ mod tests {
         assert!(bot_token_problem("xoxp-1-2").unwrap().contains("xoxp-"));
         assert!(bot_token_problem("xoxb-1 2").unwrap().contains("spaces"));
         assert!(link_key_problem("short").is_some());
+    }
+
+    /// A Legacy model fails with the end-of-life date from the catalog (with its source) when
+    /// the catalog has one, else Bedrock's own date, and always names what to choose instead.
+    #[test]
+    fn a_legacy_model_fails_naming_its_end_of_life() {
+        use crate::model::ModelId;
+        let nova = ModelId::NovaCanvas.row();
+        let (problem, fix) =
+            lifecycle_problem(nova, "LEGACY", Some("2027-01-01T00:00:00Z")).unwrap();
+        assert!(
+            problem.contains("LEGACY") && problem.contains("2026-09-30"),
+            "{problem}"
+        );
+        assert!(problem.contains("model-lifecycle-legacy.html"), "{problem}");
+        assert!(fix.contains("sd3.5, core, ultra"), "{fix}");
+        let core = ModelId::StableImageCore.row();
+        assert_eq!(lifecycle_problem(core, "ACTIVE", None), None);
+        let (problem, _) = lifecycle_problem(core, "LEGACY", Some("2027-03-31T00:00:00Z")).unwrap();
+        assert!(problem.contains("end of life on 2027-03-31"), "{problem}");
+        let (problem, _) = lifecycle_problem(core, "LEGACY", None).unwrap();
+        assert!(problem.contains("not published"), "{problem}");
     }
 
     #[test]

@@ -26,7 +26,7 @@ use serde_json::{Value, json};
 
 use super::{
     Edit, EditKind, EditRequest, Family, FilterStage, GeneratedImage, ImageModel, ImageRequest,
-    ModelError, ModelId, Service, replacement_prompt,
+    ModelError, ModelId, Priced, Service, replacement_prompt,
 };
 
 /// Nova Canvas accepts at most this many characters of prompt and of negative prompt.
@@ -90,6 +90,14 @@ impl BedrockModel {
         }
     }
 
+    /// What this client calls, for naming it in a retirement.
+    fn model(&self) -> Priced {
+        match self.target {
+            Target::Model(model) => Priced::Model(model),
+            Target::Service(service) => Priced::Service(service),
+        }
+    }
+
     /// The id in the InvokeModel path.
     fn invoke_id(&self) -> Result<&'static str, ModelError> {
         match self.target {
@@ -111,27 +119,27 @@ impl BedrockModel {
             .accept("application/json")
             .body(Blob::new(body))
             .send();
+        // Giving up here does not cancel anything at Bedrock: the call was sent, and Bedrock
+        // finishes and bills it. So it is reported as abandoned (billed, never retried).
         let output = match tokio::time::timeout(self.timeout, call).await {
             Err(_) => {
-                return Err(ModelError::Timeout {
+                return Err(ModelError::Abandoned {
                     secs: self.timeout.as_secs(),
                 });
             }
-            Ok(result) => result.map_err(|e| map_error(e, &self.region))?,
+            Ok(result) => result.map_err(|e| map_error(e, &self.region, self.model()))?,
         };
         Ok(output.body.into_inner())
     }
 }
 
-/// Whether `target` can make edits of `kind`, per Bedrock's documentation of each model.
+/// Whether `target` can make edits of `kind`, per its catalog row (which follows Bedrock's
+/// documentation of each model: SD3.5 Large image-to-image; Core and Ultra text-to-image only;
+/// Nova Canvas IMAGE_VARIATION and INPAINTING; each service its one edit).
 fn target_can(target: Target, kind: EditKind) -> bool {
-    match (target, kind) {
-        // SD3.5 Large: image-to-image. Core and Ultra: text-to-image only on Bedrock.
-        (Target::Model(ModelId::Sd35Large), EditKind::Vary) => true,
-        // Nova Canvas: IMAGE_VARIATION, and INPAINTING with a maskPrompt.
-        (Target::Model(ModelId::NovaCanvas), EditKind::Vary | EditKind::Replace) => true,
-        (Target::Model(_), _) => false,
-        (Target::Service(service), kind) => service.kind() == kind,
+    match target {
+        Target::Model(model) => model.row().can(kind),
+        Target::Service(service) => service.row().can(kind),
     }
 }
 
@@ -184,8 +192,12 @@ fn request_body(request: &ImageRequest) -> Value {
 
 #[derive(Deserialize)]
 struct StabilityResponse {
+    /// Documented as "(string) list of seeds" on Bedrock's Stable Image parameter pages
+    /// (docs.aws.amazon.com/bedrock/latest/userguide/model-parameters-diffusion-stable-image-*),
+    /// while captured responses carry integers. Kept as raw JSON and read by [`seed_of`], so no
+    /// shape of this field can throw away an image that was already billed.
     #[serde(default)]
-    seeds: Vec<u64>,
+    seeds: Value,
     #[serde(default)]
     finish_reasons: Vec<Option<String>>,
     #[serde(default)]
@@ -271,17 +283,28 @@ fn parse_body(family: Family, seed: u32, body: &[u8]) -> Result<GeneratedImage, 
                 .images
                 .first()
                 .ok_or_else(|| malformed("no image in the response"))?;
-            let seed = r
-                .seeds
-                .first()
-                .and_then(|s| u32::try_from(*s).ok())
-                .unwrap_or(seed);
+            let seed = seed_of(&r.seeds).unwrap_or(seed);
             Ok(GeneratedImage {
                 pixmap: decode_png(image)?,
                 seed,
             })
         }
     }
+}
+
+/// The first seed of a Stability response's `seeds`, a number or a string (or a bare value
+/// instead of a list); `None` when there is none that fits a `u32`.
+fn seed_of(seeds: &Value) -> Option<u32> {
+    let first = match seeds {
+        Value::Array(items) => items.first()?,
+        other => other,
+    };
+    let wide = match first {
+        Value::Number(n) => n.as_u64(),
+        Value::String(s) => s.trim().parse::<u64>().ok(),
+        _ => None,
+    }?;
+    u32::try_from(wide).ok()
 }
 
 /// Bedrock's message when the model id is not served in the region called (also seen for ids
@@ -303,11 +326,15 @@ fn detail_of(message: Option<&str>) -> String {
         .collect::<String>()
 }
 
-/// Maps an InvokeModel failure in `region` onto what Marquee can tell people.
-fn map_error(error: SdkError<InvokeModelError>, region: &str) -> ModelError {
+/// Maps an InvokeModel failure in `region` onto what Marquee can tell people; `model` is the
+/// model or service called, named if Bedrock says it is retired.
+fn map_error(error: SdkError<InvokeModelError>, region: &str, model: Priced) -> ModelError {
     match error {
-        SdkError::ServiceError(context) => map_service_error(context.into_err(), region),
-        SdkError::TimeoutError(_) => ModelError::Timeout { secs: 0 },
+        SdkError::ServiceError(context) => map_service_error(context.into_err(), region, model),
+        // The SDK's own timeouts (none is configured for this client beyond aws-config's
+        // connect timeout, see `app`) end a call that may have been sent: counted as billed.
+        SdkError::TimeoutError(_) => ModelError::Abandoned { secs: 0 },
+        SdkError::DispatchFailure(e) if e.is_timeout() => ModelError::Abandoned { secs: 0 },
         SdkError::DispatchFailure(e) => ModelError::Unavailable {
             detail: format!("could not reach Bedrock in {region}: {e:?}")
                 .chars()
@@ -319,9 +346,30 @@ fn map_error(error: SdkError<InvokeModelError>, region: &str) -> ModelError {
     }
 }
 
-/// Maps an error Bedrock answered with, in `region`.
-fn map_service_error(err: InvokeModelError, region: &str) -> ModelError {
+/// What Bedrock says, in `ResourceNotFoundException` or `AccessDeniedException`, about a model
+/// that is Legacy or past its end of life (lower case). Reported in
+/// aws-solutions-library-samples/accelerated-intelligent-document-processing-on-aws#708:
+/// "ResourceNotFoundException: This model version has reached the end of its life. Please
+/// refer to the AWS documentation for more details." and "... Access denied. This Model is
+/// marked by provider as Legacy and you have not been actively using the model in the last 30
+/// days." (BEDROCK.md, "Lifecycle", quotes the AccessDeniedException form with 15 days.)
+const RETIRED_MESSAGES: [&str; 2] = ["end of its life", "legacy"];
+
+/// Whether `message` is Bedrock refusing a retired or Legacy model.
+fn says_retired(message: Option<&str>) -> bool {
+    let lower = message.unwrap_or_default().to_lowercase();
+    RETIRED_MESSAGES.iter().any(|m| lower.contains(m))
+}
+
+/// Maps an error Bedrock answered with, in `region`, for `model`.
+fn map_service_error(err: InvokeModelError, region: &str, model: Priced) -> ModelError {
     let region = region.to_owned();
+    let retired = |message: Option<&str>| {
+        says_retired(message).then(|| ModelError::Retired {
+            model,
+            detail: detail_of(message),
+        })
+    };
     match &err {
         InvokeModelError::ThrottlingException(_) => ModelError::Throttled,
         InvokeModelError::ServiceUnavailableException(e) => ModelError::Unavailable {
@@ -333,20 +381,24 @@ fn map_service_error(err: InvokeModelError, region: &str) -> ModelError {
         InvokeModelError::ModelNotReadyException(e) => ModelError::Unavailable {
             detail: detail_of(e.message()),
         },
-        InvokeModelError::ModelTimeoutException(_) => ModelError::Timeout { secs: 0 },
+        InvokeModelError::ModelTimeoutException(_) => ModelError::Timeout,
         InvokeModelError::ServiceQuotaExceededException(e) => ModelError::QuotaExceeded {
             detail: detail_of(e.message()),
         },
         // "You don't have access to the model with the specified model ID." (model access or
         // its Marketplace subscription missing), or an IAM denial naming bedrock:InvokeModel.
-        InvokeModelError::AccessDeniedException(e) => ModelError::AccessDenied {
-            region,
-            detail: detail_of(e.message()),
-        },
-        InvokeModelError::ResourceNotFoundException(e) => ModelError::NotInRegion {
-            region,
-            detail: detail_of(e.message()),
-        },
+        InvokeModelError::AccessDeniedException(e) => {
+            retired(e.message()).unwrap_or_else(|| ModelError::AccessDenied {
+                region,
+                detail: detail_of(e.message()),
+            })
+        }
+        InvokeModelError::ResourceNotFoundException(e) => {
+            retired(e.message()).unwrap_or_else(|| ModelError::NotInRegion {
+                region,
+                detail: detail_of(e.message()),
+            })
+        }
         InvokeModelError::ValidationException(e) => {
             let detail = detail_of(e.message());
             let lower = detail.to_lowercase();
@@ -633,7 +685,7 @@ mod tests {
                 .message("The provided model identifier is invalid.")
                 .build(),
         );
-        match map_service_error(invalid_id, "us-west-2") {
+        match map_service_error(invalid_id, "us-west-2", Priced::Model(ModelId::Sd35Large)) {
             ModelError::NotInRegion { region, .. } => assert_eq!(region, "us-west-2"),
             other => panic!("{other:?}"),
         }
@@ -643,7 +695,7 @@ mod tests {
                 .build(),
         );
         assert!(matches!(
-            map_service_error(not_found, "eu-west-3"),
+            map_service_error(not_found, "eu-west-3", Priced::Model(ModelId::Sd35Large)),
             ModelError::NotInRegion { .. }
         ));
         let denied = InvokeModelError::AccessDeniedException(
@@ -651,7 +703,7 @@ mod tests {
                 .message("You don't have access to the model with the specified model ID.")
                 .build(),
         );
-        match map_service_error(denied, "us-east-1") {
+        match map_service_error(denied, "us-east-1", Priced::Model(ModelId::Sd35Large)) {
             ModelError::AccessDenied { region, .. } => assert_eq!(region, "us-east-1"),
             other => panic!("{other:?}"),
         }
@@ -662,9 +714,92 @@ mod tests {
                 .build(),
         );
         assert!(matches!(
-            map_service_error(bad_params, "us-west-2"),
+            map_service_error(bad_params, "us-west-2", Priced::Model(ModelId::Sd35Large)),
             ModelError::Invalid { .. }
         ));
+    }
+
+    /// Bedrock's answers for a model past its end of life and for a Legacy model an account
+    /// has not used lately (aws-solutions-library-samples/accelerated-intelligent-document-
+    /// processing-on-aws#708; BEDROCK.md, "Lifecycle") are a retirement, not a region problem
+    /// or a missing model access; the ordinary answers keep their meaning.
+    #[test]
+    fn a_retired_model_is_reported_as_retired() {
+        use aws_sdk_bedrockruntime::types::error::{
+            AccessDeniedException, ResourceNotFoundException,
+        };
+        let nova = Priced::Model(ModelId::NovaCanvas);
+        let eol = InvokeModelError::ResourceNotFoundException(
+            ResourceNotFoundException::builder()
+                .message(
+                    "This model version has reached the end of its life. Please refer to the \
+                     AWS documentation for more details.",
+                )
+                .build(),
+        );
+        match map_service_error(eol, "us-east-1", nova) {
+            ModelError::Retired { model, detail } => {
+                assert_eq!(model, nova);
+                assert!(detail.contains("end of its life"), "{detail}");
+            }
+            other => panic!("{other:?}"),
+        }
+        let legacy_denied = InvokeModelError::AccessDeniedException(
+            AccessDeniedException::builder()
+                .message(
+                    "Access denied. This Model is marked by provider as Legacy and you have not \
+                     been actively using the model in the last 15 days. Please upgrade to an \
+                     active model on Amazon Bedrock",
+                )
+                .build(),
+        );
+        assert!(matches!(
+            map_service_error(legacy_denied, "us-east-1", nova),
+            ModelError::Retired { .. }
+        ));
+        let legacy_not_found = InvokeModelError::ResourceNotFoundException(
+            ResourceNotFoundException::builder()
+                .message(
+                    "Access denied. This Model is marked by provider as Legacy and you have not \
+                     been actively using the model in the last 30 days.",
+                )
+                .build(),
+        );
+        let e = map_service_error(legacy_not_found, "us-east-1", nova);
+        assert!(matches!(e, ModelError::Retired { .. }), "{e:?}");
+        assert!(!e.is_retryable() && !e.may_be_billed());
+    }
+
+    /// Bedrock's Stable Image pages document `seeds` as "(string) list of seeds"; captured
+    /// responses carry integers. Both shapes give the image and its seed; a shape that makes
+    /// no sense still gives the (paid) image, with the seed asked for.
+    #[test]
+    fn seeds_are_read_as_numbers_or_strings_and_never_cost_the_image() {
+        let r = request(ModelId::StableImageCore);
+        for (seeds, want) in [
+            (json!([77]), 77),
+            (json!(["77"]), 77),
+            (json!([" 4294967294 "]), 4_294_967_294),
+            (json!("123"), 123),
+            (json!([]), r.seed),
+            (json!(["not a number"]), r.seed),
+            (json!([{"seed": 5}]), r.seed),
+            (json!([-3]), r.seed),
+            (json!(["99999999999"]), r.seed),
+            (Value::Null, r.seed),
+        ] {
+            let body = json!({"seeds": seeds, "finish_reasons": [null], "images": [png_b64()]});
+            let img = parse_response(&r, body.to_string().as_bytes())
+                .unwrap_or_else(|e| panic!("{seeds}: {e:?}"));
+            assert_eq!(img.seed, want, "{seeds}");
+        }
+        let no_seeds = json!({"finish_reasons": [null], "images": [png_b64()]});
+        assert_eq!(
+            parse_response(&r, no_seeds.to_string().as_bytes())
+                .unwrap()
+                .seed,
+            r.seed
+        );
     }
 
     fn png_b64() -> String {

@@ -2,12 +2,15 @@
 //!
 //! A model turns an [`ImageRequest`] (prompt, aspect, seed, style) into raw art. Two families
 //! implement [`ImageModel`]: Amazon Bedrock (`bedrock`, Stability and Nova Canvas wire formats)
-//! and the embedded [`offline`] generator that needs no weights and no network.
+//! and the embedded [`offline`] generator that needs no weights and no network. Every fact
+//! about a model (ids, names, regions, prices, edits, timeouts, lifecycle) is a row of
+//! [`catalog`]; the methods here read it.
 //!
 //! This module knows nothing of Slack, storage or typography: titles are set later by
 //! [`crate::poster`], and errors are reported to people by [`crate::pipeline`].
 
 pub(crate) mod bedrock;
+pub mod catalog;
 pub mod image;
 pub mod offline;
 
@@ -39,7 +42,7 @@ pub enum ModelId {
 
 /// The wire format a Bedrock model speaks.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) enum Family {
+pub enum Family {
     Offline,
     Stability,
     Nova,
@@ -54,23 +57,6 @@ impl Family {
             Family::Nova => "nova",
         }
     }
-
-    /// The region that serves the family's models on demand when configuration names none.
-    ///
-    /// Bedrock serves each model only in some regions and answers a call anywhere else with a
-    /// ValidationException ("The provided model identifier is invalid."). Per the Bedrock user
-    /// guide (model cards and "Supported Regions and models for model copy"), Stability's
-    /// SD3.5 Large, Stable Image Core and Stable Image Ultra are served on demand in us-west-2,
-    /// and Amazon Nova Canvas in us-east-1, ap-northeast-2 and eu-west-1, not us-west-2. No one
-    /// region serves both families, so each family carries its own default (see
-    /// docs/INSTALL.md, section 2, for sources).
-    fn default_region(self) -> Option<&'static str> {
-        match self {
-            Family::Offline => None,
-            Family::Stability => Some("us-west-2"),
-            Family::Nova => Some("us-east-1"),
-        }
-    }
 }
 
 impl ModelId {
@@ -82,83 +68,63 @@ impl ModelId {
         ModelId::NovaCanvas,
     ];
 
-    /// The short name users type after `--model`.
-    pub(crate) fn short_name(self) -> &'static str {
+    /// The model's row of the [`catalog`]: every fact Marquee holds about it.
+    pub fn row(self) -> &'static catalog::Row {
         match self {
-            ModelId::Offline => "offline",
-            ModelId::Sd35Large => "sd3.5",
-            ModelId::StableImageCore => "core",
-            ModelId::StableImageUltra => "ultra",
-            ModelId::NovaCanvas => "nova",
+            ModelId::Offline => &catalog::OFFLINE,
+            ModelId::Sd35Large => &catalog::SD35_LARGE,
+            ModelId::StableImageCore => &catalog::STABLE_IMAGE_CORE,
+            ModelId::StableImageUltra => &catalog::STABLE_IMAGE_ULTRA,
+            ModelId::NovaCanvas => &catalog::NOVA_CANVAS,
         }
+    }
+
+    /// The short name users type after `--model`.
+    pub fn short_name(self) -> &'static str {
+        self.row().short_name
     }
 
     /// The Bedrock model id, or `None` for the offline generator.
     pub fn bedrock_id(self) -> Option<&'static str> {
-        match self {
-            ModelId::Offline => None,
-            ModelId::Sd35Large => Some("stability.sd3-5-large-v1:0"),
-            ModelId::StableImageCore => Some("stability.stable-image-core-v1:1"),
-            ModelId::StableImageUltra => Some("stability.stable-image-ultra-v1:1"),
-            ModelId::NovaCanvas => Some("amazon.nova-canvas-v1:0"),
-        }
+        self.row().bedrock_id
     }
 
     /// A name fit for people: shown in messages and in help.
     pub(crate) fn display_name(self) -> &'static str {
-        match self {
-            ModelId::Offline => "Marquee offline",
-            ModelId::Sd35Large => "Stable Diffusion 3.5 Large",
-            ModelId::StableImageCore => "Stable Image Core",
-            ModelId::StableImageUltra => "Stable Image Ultra",
-            ModelId::NovaCanvas => "Amazon Nova Canvas",
-        }
+        self.row().display_name
     }
 
     pub(crate) fn family(self) -> Family {
-        match self {
-            ModelId::Offline => Family::Offline,
-            ModelId::NovaCanvas => Family::Nova,
-            _ => Family::Stability,
-        }
+        self.row().family
     }
 
-    /// The region Marquee calls this model in unless configured otherwise; `None` for the
-    /// offline generator, which needs no region. See [`Family::default_region`].
+    /// Whether the model may be offered and called (it has not reached end of life).
+    pub fn is_offered(self) -> bool {
+        self.row().is_offered()
+    }
+
+    /// The region Marquee calls this model in unless configured otherwise: the first region
+    /// of its catalog row; `None` for the offline generator, which needs no region.
+    ///
+    /// Bedrock serves each model only in some regions and answers a call anywhere else with a
+    /// ValidationException ("The provided model identifier is invalid."; docs/INSTALL.md,
+    /// section 2, cites the sources).
     pub(crate) fn default_region(self) -> Option<&'static str> {
-        self.family().default_region()
+        self.row().regions.first().copied()
     }
 
     /// The largest seed the model accepts (Stability: 4294967294, Nova Canvas: 858993459).
     pub fn max_seed(self) -> u32 {
-        match self.family() {
-            Family::Offline => u32::MAX,
-            Family::Stability => 4_294_967_294,
-            Family::Nova => 858_993_459,
-        }
+        self.row().max_seed
     }
 
     /// The on-demand price of one image in micro-dollars (US$ 1 = 1,000,000): what a poster
     /// costs unless the admin configures otherwise (`MARQUEE_MODEL_PRICES`). Money is kept in
-    /// whole micro-dollars everywhere, never in floating point.
-    ///
-    /// Sources, read 2026-12: AWS's Bedrock pricing page (aws.amazon.com/bedrock/pricing) could
-    /// not be read for numbers in the stored copies this project can reach (they render prices
-    /// client-side). Stable Image Core ($0.04) and Stable Image Ultra ($0.14) match the AWS
-    /// Marketplace rate cards for those models in us-west-2 as a public build log reads them
-    /// through Bedrock's `ListFoundationModelAgreementOffers` ("per output image"). SD3.5 Large
-    /// ($0.08) and Nova Canvas ($0.04, standard quality up to 1024×1024) are **assumed**: the
-    /// list prices this project has documented since its first release, not confirmed in a
-    /// stored AWS source. Admins should check the pricing page for their region.
+    /// whole micro-dollars everywhere, never in floating point. The [`catalog`] row says which
+    /// prices are confirmed and which assumed; admins should check the pricing page for their
+    /// region.
     pub(crate) fn list_price_micros(self) -> i64 {
-        match self {
-            // Drawn by the function itself: free, and unlimited unless an admin prices it.
-            ModelId::Offline => 0,
-            ModelId::Sd35Large => 80_000,
-            ModelId::StableImageCore => 40_000,
-            ModelId::StableImageUltra => 140_000,
-            ModelId::NovaCanvas => 40_000,
-        }
+        self.row().price_micros
     }
 
     /// Accepts a short name or a full Bedrock model id, case-insensitively.
@@ -171,8 +137,12 @@ impl ModelId {
         })
     }
 
+    /// The short names of the models that may be offered (retired ones are left out).
     pub(crate) fn short_names() -> Vec<&'static str> {
-        ModelId::ALL.iter().map(|m| m.short_name()).collect()
+        catalog::offered_models()
+            .into_iter()
+            .map(ModelId::short_name)
+            .collect()
     }
 }
 
@@ -365,8 +335,21 @@ pub enum ModelError {
     Throttled,
     #[error("the model service is unavailable ({detail})")]
     Unavailable { detail: String },
-    #[error("the model did not answer within {secs} s")]
-    Timeout { secs: u64 },
+    /// Bedrock itself gave up (ModelTimeoutException, HTTP 408): nothing was made, so nothing
+    /// is billed, and one more try may pass.
+    #[error("the model did not answer within its own time limit")]
+    Timeout,
+    /// Marquee stopped waiting for a call it had sent (the call's timeout from the [`catalog`],
+    /// or the job's deadline). Bedrock does not know: it finishes the image and bills it. So
+    /// the call is counted as billed and never retried automatically (a retry would be a second
+    /// paid image for one poster).
+    #[error("gave up waiting for the model after {secs} s (Bedrock may still finish and bill it)")]
+    Abandoned { secs: u64 },
+    /// Bedrock refuses the model as Legacy (to an account that has not used it lately) or past
+    /// its end of life: `ResourceNotFoundException` or `AccessDeniedException` whose message says
+    /// "Legacy" or "end of its life". Choosing another model is the only fix.
+    #[error("{} is retired on Amazon Bedrock ({detail})", model.row().display_name)]
+    Retired { model: Priced, detail: String },
     /// Bedrock's AccessDeniedException: model access (the Marketplace subscription of a
     /// third-party model) is not in place in this account and region, or IAM refuses the call.
     #[error("access to the model in {region} is denied ({detail})")]
@@ -394,17 +377,18 @@ impl ModelError {
     pub(crate) fn is_retryable(&self) -> bool {
         matches!(
             self,
-            ModelError::Throttled | ModelError::Unavailable { .. } | ModelError::Timeout { .. }
+            ModelError::Throttled | ModelError::Unavailable { .. } | ModelError::Timeout
         )
     }
 
     /// Whether Bedrock may have charged for the call that ended in this error, so its
     /// reservation is kept rather than refunded. Bedrock bills per generated image: a call it
-    /// refused (throttling, validation, access, quota, a blocked prompt) or that ended before
-    /// an answer (a timeout, the service unavailable) made no image and is refunded. An image
-    /// the output filter blocked was generated first, and an answer Marquee could not read
-    /// (or an error it cannot classify) may have been billed; those keep their charge, so the
-    /// spend Marquee counts errs high, never low.
+    /// refused (throttling, validation, access, quota, a retired model, a blocked prompt) or
+    /// that Bedrock itself ended (its own timeout, the service unavailable) made no image and is
+    /// refunded. An image the output filter blocked was generated first; a call Marquee stopped
+    /// waiting for is finished and billed by Bedrock all the same; an answer Marquee could not
+    /// read (or an error it cannot classify) may have been billed. Those keep their charge, so
+    /// the spend Marquee counts errs high, never low.
     pub(crate) fn may_be_billed(&self) -> bool {
         match self {
             ModelError::Filtered {
@@ -412,6 +396,7 @@ impl ModelError {
                 ..
             }
             | ModelError::Malformed { .. }
+            | ModelError::Abandoned { .. }
             | ModelError::Other(_) => true,
             ModelError::Filtered {
                 stage: FilterStage::Prompt,
@@ -419,7 +404,8 @@ impl ModelError {
             }
             | ModelError::Throttled
             | ModelError::Unavailable { .. }
-            | ModelError::Timeout { .. }
+            | ModelError::Timeout
+            | ModelError::Retired { .. }
             | ModelError::AccessDenied { .. }
             | ModelError::NotInRegion { .. }
             | ModelError::QuotaExceeded { .. }
@@ -434,7 +420,9 @@ impl ModelError {
             ModelError::Filtered { .. } => "ContentFiltered",
             ModelError::Throttled => "Throttled",
             ModelError::Unavailable { .. } => "ModelUnavailable",
-            ModelError::Timeout { .. } => "ModelTimeout",
+            ModelError::Timeout => "ModelTimeout",
+            ModelError::Abandoned { .. } => "ModelAbandoned",
+            ModelError::Retired { .. } => "ModelRetired",
             ModelError::AccessDenied { .. } => "ModelAccessDenied",
             ModelError::NotInRegion { .. } => "ModelNotInRegion",
             ModelError::QuotaExceeded { .. } => "QuotaExceeded",
@@ -551,14 +539,19 @@ impl Service {
         Service::CreativeUpscale,
     ];
 
+    /// The service's row of the [`catalog`].
+    pub fn row(self) -> &'static catalog::Row {
+        match self {
+            Service::SearchReplace => &catalog::SEARCH_REPLACE,
+            Service::ConservativeUpscale => &catalog::CONSERVATIVE_UPSCALE,
+            Service::CreativeUpscale => &catalog::CREATIVE_UPSCALE,
+        }
+    }
+
     /// The foundation-model id (Bedrock user guide, "Stability AI Image Services" and each
     /// service's model card). IAM grants name this id in every region the profile routes to.
     pub fn bedrock_id(self) -> &'static str {
-        match self {
-            Service::SearchReplace => "stability.stable-image-search-replace-v1:0",
-            Service::ConservativeUpscale => "stability.stable-conservative-upscale-v1:0",
-            Service::CreativeUpscale => "stability.stable-creative-upscale-v1:0",
-        }
+        self.row().bedrock_id.unwrap_or_default()
     }
 
     /// The id Marquee invokes: the US cross-region inference profile of the model. The image
@@ -567,11 +560,7 @@ impl Service {
     /// "Invocation of model ID ... with on-demand throughput isn't supported", which Marquee
     /// reports as not served in the region).
     pub fn profile_id(self) -> &'static str {
-        match self {
-            Service::SearchReplace => "us.stability.stable-image-search-replace-v1:0",
-            Service::ConservativeUpscale => "us.stability.stable-conservative-upscale-v1:0",
-            Service::CreativeUpscale => "us.stability.stable-creative-upscale-v1:0",
-        }
+        self.row().invoke_id().unwrap_or_default()
     }
 
     /// The regions the `us.` profile may route a call to, and so the regions whose
@@ -580,39 +569,23 @@ impl Service {
 
     /// The name used in configuration (`MARQUEE_MODEL_PRICES=upscale-creative=0.60`).
     pub(crate) fn short_name(self) -> &'static str {
-        match self {
-            Service::SearchReplace => "search-replace",
-            Service::ConservativeUpscale => "upscale-conservative",
-            Service::CreativeUpscale => "upscale-creative",
-        }
+        self.row().short_name
     }
 
     pub(crate) fn display_name(self) -> &'static str {
-        match self {
-            Service::SearchReplace => "Stable Image Search and Replace",
-            Service::ConservativeUpscale => "Stable Image Conservative Upscale",
-            Service::CreativeUpscale => "Stable Image Creative Upscale",
-        }
+        self.row().display_name
     }
 
     /// Stability's, so the services are called with the Stability family's region client.
     pub(crate) fn family(self) -> Family {
-        Family::Stability
+        self.row().family
     }
 
-    /// The price of one call in micro-dollars unless configured otherwise.
-    ///
-    /// **ASSUMED**: no stored AWS source gives Bedrock's prices for the image services (the
-    /// Bedrock pricing page renders them client-side). These are Stability AI's own platform
-    /// prices at US$0.01 per credit — Search and Replace 4 credits, Conservative Upscale 40,
-    /// Creative Upscale 60 — taken as the Bedrock list price. Admins should confirm them on the
-    /// pricing page for their region and set `MARQUEE_MODEL_PRICES` when they differ.
+    /// The price of one call in micro-dollars unless configured otherwise (ASSUMED: see the
+    /// [`catalog`] row's note). Admins should confirm them on the pricing page for their region
+    /// and set `MARQUEE_MODEL_PRICES` when they differ.
     pub(crate) fn list_price_micros(self) -> i64 {
-        match self {
-            Service::SearchReplace => 40_000,
-            Service::ConservativeUpscale => 400_000,
-            Service::CreativeUpscale => 600_000,
-        }
+        self.row().price_micros
     }
 
     /// Accepts a short name, the foundation-model id or the profile id, case-insensitively.
@@ -623,15 +596,6 @@ impl Service {
                 .iter()
                 .any(|n| n.eq_ignore_ascii_case(text))
         })
-    }
-
-    /// What this service does, as an edit.
-    pub(crate) fn kind(self) -> EditKind {
-        match self {
-            Service::SearchReplace => EditKind::Replace,
-            Service::ConservativeUpscale => EditKind::Upscale(Upscaler::Conservative),
-            Service::CreativeUpscale => EditKind::Upscale(Upscaler::Creative),
-        }
     }
 }
 
@@ -709,6 +673,16 @@ impl From<ModelId> for Priced {
     }
 }
 
+impl Priced {
+    /// The model's or service's row of the [`catalog`].
+    pub fn row(self) -> &'static catalog::Row {
+        match self {
+            Priced::Model(m) => m.row(),
+            Priced::Service(s) => s.row(),
+        }
+    }
+}
+
 impl fmt::Display for Priced {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
@@ -748,10 +722,13 @@ impl Models {
     /// Who makes an edit of `kind` to art `model` drew, and what the call is billed as:
     ///
     /// - Vary: the take's own model, if it can (a variation of Stability art by another model
-    ///   would not be a variation of it);
-    /// - Replace: the take's own model if it can (offline; Nova Canvas by inpainting with a
-    ///   mask prompt), else Stability's Search and Replace service when configured;
+    ///   would not be a variation of it); art of a retired model (Nova Canvas) by the first
+    ///   offered Bedrock model configured here that varies art (SD3.5 image-to-image);
+    /// - Replace: the take's own model if it can (offline), else Stability's Search and Replace
+    ///   service when configured — which is also where a retired model's art goes;
     /// - Upscale: the matching upscale service when configured, whatever drew the art.
+    ///
+    /// A retired model is never its own editor, even if something configured it.
     pub(crate) fn editor(
         &self,
         model: ModelId,
@@ -760,8 +737,20 @@ impl Models {
         let own = self
             .by_id
             .get(&model)
+            .filter(|_| model.is_offered())
             .filter(|m| m.can(kind))
             .map(|m| (Priced::Model(model), m));
+        let heir = || {
+            catalog::offered_models()
+                .into_iter()
+                .filter(|m| !model.is_offered() && m.bedrock_id().is_some())
+                .find_map(|m| {
+                    self.by_id
+                        .get(&m)
+                        .filter(|e| e.can(kind))
+                        .map(|e| (Priced::Model(m), e))
+                })
+        };
         let service = |s: Service| {
             self.services
                 .get(&s)
@@ -769,7 +758,7 @@ impl Models {
                 .map(|m| (Priced::Service(s), m))
         };
         match kind {
-            EditKind::Vary => own,
+            EditKind::Vary => own.or_else(heir),
             EditKind::Replace => own.or_else(|| service(Service::SearchReplace)),
             EditKind::Upscale(upscaler) => service(upscaler.service()),
         }
@@ -785,9 +774,9 @@ impl Models {
         self.editor(model, kind).is_some()
     }
 
-    /// The models configured here, in [`ModelId::ALL`]'s order.
+    /// The models configured here that may be offered, in [`ModelId::ALL`]'s order.
     pub(crate) fn ids(&self) -> Vec<ModelId> {
-        ModelId::ALL
+        catalog::offered_models()
             .into_iter()
             .filter(|m| self.by_id.contains_key(m))
             .collect()
@@ -806,7 +795,9 @@ mod tests {
                 assert_eq!(ModelId::parse(id), Some(m));
             }
         }
+        // Still recognised, so records read and `--model nova` is refused by name.
         assert_eq!(ModelId::parse("NOVA"), Some(ModelId::NovaCanvas));
+        assert!(!ModelId::short_names().contains(&"nova"));
         assert_eq!(ModelId::parse("dall-e"), None);
     }
 
@@ -871,7 +862,11 @@ mod tests {
         for unbilled in [
             filtered(FilterStage::Prompt),
             ModelError::Throttled,
-            ModelError::Timeout { secs: 60 },
+            ModelError::Timeout,
+            ModelError::Retired {
+                model: Priced::Model(ModelId::NovaCanvas),
+                detail: String::new(),
+            },
             ModelError::Invalid {
                 detail: String::new(),
             },
@@ -894,7 +889,18 @@ mod tests {
     #[test]
     fn retryable_errors_are_the_transient_ones() {
         assert!(ModelError::Throttled.is_retryable());
-        assert!(ModelError::Timeout { secs: 1 }.is_retryable());
+        assert!(ModelError::Timeout.is_retryable());
+        // A call Marquee gave up on was sent: Bedrock finishes and bills it, so a retry would
+        // be a second paid image.
+        let abandoned = ModelError::Abandoned { secs: 60 };
+        assert!(!abandoned.is_retryable() && abandoned.may_be_billed());
+        assert!(
+            !ModelError::Retired {
+                model: Priced::Model(ModelId::NovaCanvas),
+                detail: String::new()
+            }
+            .is_retryable()
+        );
         assert!(
             !ModelError::Filtered {
                 stage: FilterStage::Prompt,
@@ -963,7 +969,8 @@ mod tests {
                 Arc::new(Claims(vec![EditKind::Replace])),
             )
             .with_service(Service::CreativeUpscale, Arc::new(Claims(vec![creative])));
-        // Replace: the take's own model first (offline, Nova), then Search and Replace.
+        // Replace: the take's own model first (offline), then Search and Replace. Nova Canvas
+        // is retired: even configured, it edits nothing; its art goes to the service.
         let replace = |m| priced(&services, m, EditKind::Replace);
         assert_eq!(
             replace(ModelId::Offline),
@@ -971,7 +978,21 @@ mod tests {
         );
         assert_eq!(
             replace(ModelId::NovaCanvas),
-            Some(Priced::Model(ModelId::NovaCanvas))
+            Some(Priced::Service(Service::SearchReplace))
+        );
+        // Vary of retired art: SD3.5 image-to-image; without SD3.5, nobody.
+        assert_eq!(
+            priced(&services, ModelId::NovaCanvas, EditKind::Vary),
+            Some(Priced::Model(ModelId::Sd35Large))
+        );
+        assert_eq!(
+            priced(
+                &Models::new().with(ModelId::Offline, Arc::new(offline::OfflineModel)),
+                ModelId::NovaCanvas,
+                EditKind::Vary
+            ),
+            None,
+            "offline art is not a variation of a Bedrock picture"
         );
         assert_eq!(
             replace(ModelId::Sd35Large),

@@ -77,7 +77,8 @@ impl PipelineError {
     pub(crate) fn may_be_billed(&self) -> bool {
         match self {
             PipelineError::Model(m) => m.may_be_billed(),
-            // Never called, or abandoned before it answered.
+            // Never called: no time was left to send it (a call abandoned once sent is
+            // `ModelError::Abandoned`, billed).
             PipelineError::ModelNotConfigured(_) | PipelineError::OutOfTime => false,
             _ => true,
         }
@@ -90,8 +91,10 @@ impl PipelineError {
             PipelineError::Model(m) => match m {
                 ModelError::Filtered { .. } => Failure::Filtered,
                 ModelError::Throttled | ModelError::QuotaExceeded { .. } => Failure::Throttled,
-                ModelError::Timeout { .. } => Failure::Timeout,
-                ModelError::AccessDenied { .. } | ModelError::NotInRegion { .. } => Failure::Access,
+                ModelError::Timeout | ModelError::Abandoned { .. } => Failure::Timeout,
+                ModelError::AccessDenied { .. }
+                | ModelError::NotInRegion { .. }
+                | ModelError::Retired { .. } => Failure::Access,
                 ModelError::Unavailable { .. }
                 | ModelError::Invalid { .. }
                 | ModelError::Malformed { .. }
@@ -153,10 +156,31 @@ impl PipelineError {
                     Cause::Busy,
                     m.kind(),
                 ),
-                ModelError::Timeout { .. } => e(
+                ModelError::Timeout => e(
                     "The image model took too long to answer.",
                     "Please try again; a shorter description or `--model core` is usually faster.",
                     Cause::TimedOut,
+                    m.kind(),
+                ),
+                // Marquee stopped waiting, but Bedrock finishes (and bills) the call: it is
+                // counted, and said so, and not tried again behind the user's back.
+                ModelError::Abandoned { .. } => e(
+                    "The image model didn't answer in time, so Marquee stopped waiting.",
+                    "Amazon Bedrock may still have made (and billed) that image, so it counts toward this workspace's limits. Please try again in a minute; `--model core` is usually faster.",
+                    Cause::TimedOut,
+                    m.kind(),
+                ),
+                // The model is gone for good: neither the region nor model access will bring it
+                // back, so the advice names what to choose instead, from the catalog.
+                ModelError::Retired { model, .. } => e(
+                    "That image model has been retired by Amazon Bedrock.",
+                    &format!(
+                        "{} {}. Try another `--model` (`/poster help` lists them); your Marquee admin should replace it with one of: {} (see docs/INSTALL.md).",
+                        model.row().display_name,
+                        retired_words(model.row()),
+                        crate::model::catalog::replacements()
+                    ),
+                    Cause::Upstream,
                     m.kind(),
                 ),
                 // Configuration, not the request: the advice names the admin and never the
@@ -223,6 +247,18 @@ impl PipelineError {
                 Cause::TimedOut,
                 "Overran",
             ),
+            // A poster of a retired model asked for new art of its own (Regenerate, Restyle):
+            // say why, and what to use, rather than that the model was never set up.
+            PipelineError::ModelNotConfigured(model) if !model.is_offered() => e(
+                "That image model has been retired by Amazon Bedrock.",
+                &format!(
+                    "{} {}, so this poster can't get new art from it. Make a new poster with another `--model` (`/poster help` lists them); 🎞️ Vary and 🖌️ Change a detail still work on it.",
+                    model.display_name(),
+                    model.row().lifecycle_words()
+                ),
+                Cause::NotOffered,
+                "ModelRetired",
+            ),
             PipelineError::ModelNotConfigured(_) => e(
                 "That model isn't set up on this Marquee.",
                 "Type `/poster help` to see the models you can use.",
@@ -281,6 +317,17 @@ impl PipelineError {
     }
 }
 
+/// A retired model's lifecycle in words: its catalog dates when the catalog knows it is
+/// retired, else what Bedrock's answer says.
+fn retired_words(row: &crate::model::catalog::Row) -> String {
+    match (row.lifecycle.status, row.lifecycle.end_of_life) {
+        (crate::model::catalog::Status::Active, _) | (_, None) => {
+            "is marked Legacy or past its end of life by Amazon Bedrock".to_owned()
+        }
+        _ => row.lifecycle_words(),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -297,7 +344,12 @@ mod tests {
                 detail: String::new(),
             }),
             PipelineError::Model(ModelError::Throttled),
-            PipelineError::Model(ModelError::Timeout { secs: 1 }),
+            PipelineError::Model(ModelError::Timeout),
+            PipelineError::Model(ModelError::Abandoned { secs: 60 }),
+            PipelineError::Model(ModelError::Retired {
+                model: crate::model::Priced::Model(ModelId::NovaCanvas),
+                detail: String::new(),
+            }),
             PipelineError::Model(ModelError::AccessDenied {
                 region: "us-west-2".into(),
                 detail: String::new(),
@@ -338,7 +390,7 @@ mod tests {
             Failure::Throttled
         );
         assert_eq!(
-            kind(PipelineError::Model(ModelError::Timeout { secs: 60 })),
+            kind(PipelineError::Model(ModelError::Timeout)),
             Failure::Timeout
         );
         assert_eq!(kind(PipelineError::Overran), Failure::Timeout);
@@ -368,5 +420,52 @@ mod tests {
         );
         assert!(!x.advice.contains("--ar"), "{x:?}");
         assert_eq!(x.kind, "ModelNotInRegion");
+    }
+
+    /// A retired model is not a region problem: the words say "retired", name the end-of-life
+    /// date from the catalog and what to choose instead, and never send the admin to redeploy
+    /// in another region.
+    #[test]
+    fn a_retired_model_is_explained_with_what_to_choose_instead() {
+        let x = PipelineError::Model(ModelError::Retired {
+            model: crate::model::Priced::Model(ModelId::NovaCanvas),
+            detail: "This model version has reached the end of its life.".into(),
+        })
+        .explain();
+        assert!(x.headline.contains("retired"), "{x:?}");
+        assert!(x.advice.contains("Amazon Nova Canvas"), "{x:?}");
+        assert!(x.advice.contains("2026-09-30"), "{x:?}");
+        assert!(x.advice.contains("sd3.5, core, ultra"), "{x:?}");
+        assert!(!x.advice.contains("region"), "{x:?}");
+        assert_eq!(x.kind, "ModelRetired");
+        assert!(
+            !PipelineError::Model(ModelError::Retired {
+                model: crate::model::Priced::Model(ModelId::NovaCanvas),
+                detail: String::new(),
+            })
+            .may_be_billed()
+        );
+    }
+
+    /// Regenerate on a poster of a retired model: told it is retired, not "not set up".
+    #[test]
+    fn new_art_from_a_retired_model_is_explained_as_retired() {
+        let x = PipelineError::ModelNotConfigured(ModelId::NovaCanvas).explain();
+        assert!(x.headline.contains("retired"), "{x:?}");
+        assert!(x.advice.contains("2026-09-30"), "{x:?}");
+        let x = PipelineError::ModelNotConfigured(ModelId::StableImageUltra).explain();
+        assert!(x.headline.contains("isn't set up"), "{x:?}");
+    }
+
+    /// A call Marquee stopped waiting for is counted as billed and the user is told so.
+    #[test]
+    fn an_abandoned_call_is_billed_and_explained() {
+        let e = PipelineError::Model(ModelError::Abandoned { secs: 60 });
+        assert!(e.may_be_billed());
+        let x = e.explain();
+        assert!(x.headline.contains("stopped waiting"), "{x:?}");
+        assert!(x.advice.contains("billed"), "{x:?}");
+        assert_eq!(x.cause, Cause::TimedOut);
+        assert!(!PipelineError::OutOfTime.may_be_billed(), "never sent");
     }
 }

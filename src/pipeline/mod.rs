@@ -762,6 +762,137 @@ mod tests {
         origin
     }
 
+    /// Stands in for SD3.5 on Bedrock: varies art (returning its source) and records which
+    /// model each edit's request names.
+    struct Heir(std::sync::Mutex<Vec<ModelId>>);
+
+    #[async_trait::async_trait]
+    impl crate::model::ImageModel for Heir {
+        async fn generate(
+            &self,
+            _: &ImageRequest,
+        ) -> Result<crate::model::GeneratedImage, ModelError> {
+            Err(ModelError::Throttled)
+        }
+        fn can(&self, kind: crate::model::EditKind) -> bool {
+            kind == crate::model::EditKind::Vary
+        }
+        async fn edit(
+            &self,
+            request: &EditRequest,
+        ) -> Result<crate::model::GeneratedImage, ModelError> {
+            self.0
+                .lock()
+                .unwrap_or_else(|p| p.into_inner())
+                .push(request.base.model);
+            Ok(crate::model::GeneratedImage {
+                pixmap: (*request.source).clone(),
+                seed: 1,
+            })
+        }
+    }
+
+    /// A call still out when the job's time runs out was sent: it is reported as abandoned
+    /// (billed, Bedrock finishes it), made once; a call never sent is out of time (unbilled).
+    #[tokio::test]
+    async fn a_call_cut_off_by_the_deadline_is_abandoned_and_billed_once() {
+        let dir = tempfile::tempdir().unwrap();
+        let pipeline = Pipeline::new(
+            Models::new(),
+            Arc::new(crate::store::local::LocalStore::open(dir.path()).unwrap()),
+            Arc::new(crate::state::local::LocalState::open(dir.path().join("state")).unwrap()),
+            SlackClient::new(crate::slack::client::http_client().unwrap(), &[]),
+            LinkSigner::from_dir(dir.path()).unwrap(),
+            Duration::from_secs(60),
+        );
+        let calls = std::sync::atomic::AtomicU32::new(0);
+        let slow = || async {
+            calls.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+            tokio::time::sleep(Duration::from_secs(5)).await;
+            Err(ModelError::Throttled)
+        };
+        let deadline = Instant::now() + DELIVERY_RESERVE + Duration::from_millis(200);
+        let e = pipeline
+            .with_retries("test", Some(deadline), slow)
+            .await
+            .unwrap_err();
+        assert!(
+            matches!(e, PipelineError::Model(ModelError::Abandoned { .. })),
+            "{e:?}"
+        );
+        assert!(e.may_be_billed());
+        assert_eq!(calls.load(std::sync::atomic::Ordering::SeqCst), 1);
+        let never = pipeline
+            .with_retries("test", Some(Instant::now()), slow)
+            .await
+            .unwrap_err();
+        assert!(matches!(never, PipelineError::OutOfTime), "{never:?}");
+        assert!(!never.may_be_billed());
+        assert_eq!(calls.load(std::sync::atomic::Ordering::SeqCst), 1);
+    }
+
+    /// A poster Amazon Nova Canvas drew before its end of life still varies: SD3.5
+    /// image-to-image makes the new take, which is SD3.5's from then on. Regenerate, which
+    /// needs new art from Nova itself, is told the model is retired.
+    #[tokio::test]
+    async fn a_retired_models_poster_is_varied_by_sd35() {
+        use crate::job::Change;
+        use crate::model::Strength;
+        let dir = tempfile::tempdir().unwrap();
+        let origin = slack_origin().await;
+        let heir = Arc::new(Heir(std::sync::Mutex::new(Vec::new())));
+        let pipeline = Pipeline::new(
+            Models::new()
+                .with(
+                    ModelId::Offline,
+                    Arc::new(crate::model::offline::OfflineModel),
+                )
+                .with(ModelId::Sd35Large, heir.clone()),
+            Arc::new(crate::store::local::LocalStore::open(dir.path()).unwrap()),
+            Arc::new(crate::state::local::LocalState::open(dir.path().join("state")).unwrap()),
+            SlackClient::new(
+                crate::slack::client::http_client().unwrap(),
+                std::slice::from_ref(&origin),
+            ),
+            LinkSigner::from_dir(dir.path()).unwrap(),
+            Duration::from_secs(60),
+        )
+        .with_public_url(Some("http://127.0.0.1:3000".into()));
+        let reply_to = ReplyTo::response_url(format!("{origin}/commands/T1/1/secret"));
+        let mut first = crate::job::sample_job();
+        first.reply_to = reply_to.clone();
+        assert_eq!(pipeline.run(first.clone(), None).await, Outcome::Delivered);
+        // The record as Nova Canvas left it.
+        let mut record = pipeline.record(first.id).await.unwrap();
+        record.spec.model = ModelId::NovaCanvas;
+        pipeline.put_record(&record).await.unwrap();
+
+        let retake = |change| {
+            let mut job = crate::job::sample_job();
+            job.reply_to = reply_to.clone();
+            job.task = Task::Retake {
+                source: first.id,
+                change,
+            };
+            job
+        };
+        let vary = Change::Vary {
+            strength: Strength::Subtle,
+        };
+        assert_eq!(pipeline.run(retake(vary), None).await, Outcome::Delivered);
+        assert_eq!(
+            *heir.0.lock().unwrap(),
+            [ModelId::Sd35Large],
+            "one edit, and the new take is SD3.5's"
+        );
+        let outcome = pipeline.run(retake(Change::Regenerate), None).await;
+        assert!(
+            matches!(outcome, Outcome::FailedAndTold { .. }),
+            "{outcome:?}"
+        );
+        assert_eq!(heir.0.lock().unwrap().len(), 1, "nothing else was called");
+    }
+
     /// A delivered poster is counted by model and style with each stage's time; a failed job
     /// is counted once, by its kind, and makes no poster.
     #[tokio::test]

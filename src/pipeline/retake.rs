@@ -248,6 +248,12 @@ impl Pipeline {
             })
         })?;
         let source = self.stored_art(record).await?;
+        // Art of a retired model is varied by another model (SD3.5 for Nova Canvas): the new
+        // take is that model's art, so it says so, and its later takes go to that model.
+        let spec = match priced {
+            Priced::Model(model) if model != spec.model => PosterSpec { model, ..spec },
+            _ => spec,
+        };
         Ok(Planned {
             spec,
             note: None,

@@ -13,7 +13,7 @@ use crate::model::{GeneratedImage, ImageRequest, ModelError};
 pub(super) struct RetryPolicy {
     /// Attempts in all, for throttling and unavailability.
     attempts: u32,
-    /// Attempts in all, for timeouts (each one may take the whole timeout).
+    /// Attempts in all, for Bedrock's own timeouts (ModelTimeoutException).
     timeout_attempts: u32,
     base: Duration,
     cap: Duration,
@@ -60,8 +60,9 @@ impl Pipeline {
     }
 
     /// Runs one model call (`call`, named `label` in logs) under the retry policy: throttling,
-    /// unavailability and timeouts are tried again after a full-jitter wait, never past the
-    /// point where the poster could no longer be delivered before `deadline`.
+    /// unavailability and Bedrock's own timeouts are tried again after a full-jitter wait, never
+    /// past the point where the poster could no longer be delivered before `deadline`. A call
+    /// abandoned on a client-side timeout is not: Bedrock still finishes and bills it.
     pub(super) async fn with_retries<'a, F, Fut>(
         &self,
         label: &str,
@@ -85,9 +86,16 @@ impl Pipeline {
                     if left.is_zero() {
                         return Err(PipelineError::OutOfTime);
                     }
+                    // Out of time while the call is out: it was sent, and Bedrock finishes and
+                    // bills it whether or not anyone waits, so it counts as billed.
                     match tokio::time::timeout(left, call).await {
                         Ok(r) => r,
-                        Err(_) => return Err(PipelineError::OutOfTime),
+                        Err(_) => {
+                            return Err(ModelError::Abandoned {
+                                secs: left.as_secs(),
+                            }
+                            .into());
+                        }
                     }
                 }
                 None => call.await,
@@ -96,7 +104,9 @@ impl Pipeline {
                 Ok(image) => return Ok(image),
                 Err(e) => e,
             };
-            if matches!(error, ModelError::Timeout { .. }) {
+            // Bedrock's own timeout (nothing made) may be tried again, once; a call Marquee gave
+            // up on never is ([`ModelError::is_retryable`]): it is being billed.
+            if matches!(error, ModelError::Timeout) {
                 timeouts += 1;
             }
             let may_retry = error.is_retryable()

@@ -90,8 +90,7 @@ pub(crate) struct ReviewOffer {
     /// Edit words and Change a detail open a modal, which needs a bot token.
     pub(crate) modals: bool,
     /// What one change of a detail costs with Stability's Search and Replace, when that
-    /// service is configured (Marquee's offline art and Nova Canvas change details themselves,
-    /// at their own price).
+    /// service is configured (Marquee's offline art changes details itself, at its own price).
     pub(crate) search_replace_micros: Option<i64>,
     /// The upscaler prints use and what one upscale costs; `None`: resampling only, free.
     pub(crate) upscale: Option<(&'static str, i64)>,
@@ -102,7 +101,7 @@ fn review_help(offer: &ReviewOffer) -> String {
     let mut lines = vec![
         "*Reviewing a poster* (the buttons under it; each new take says where it came from)".to_owned(),
         "• 🎲 *Regenerate* — same words, new art: one poster at its model's price".to_owned(),
-        "• 🎞️ *Vary subtle / strong* — a variation of _this_ take's art (SD3.5, Nova Canvas and offline art): one poster at its model's price".to_owned(),
+        "• 🎞️ *Vary subtle / strong* — a variation of _this_ take's art (SD3.5 and offline art; art of the retired Nova Canvas by SD3.5): one poster at its model's price".to_owned(),
         "• 🎨 *Restyle…* — the same description in another style: one poster".to_owned(),
     ];
     if offer.modals {
@@ -111,7 +110,7 @@ fn review_help(offer: &ReviewOffer) -> String {
         );
         let detail_price = match offer.search_replace_micros {
             Some(p) if p > 0 => format!(
-                "{} per change with Stability's Search and Replace; offline and Nova Canvas art at their model's price",
+                "{} per change with Stability's Search and Replace; offline art at its model's price",
                 usd(p)
             ),
             _ => "at the poster's model price (offline art is free)".to_owned(),
@@ -166,8 +165,11 @@ pub(crate) fn usage(
             .collect::<Vec<_>>()
             .join(" · ")
     );
+    // Only models the catalog still offers: a retired one is never listed, whatever the
+    // caller passed.
     let model_lines = models
         .iter()
+        .filter(|m| m.is_offered())
         .map(|m| {
             let price = if limits.is_metered(*m) {
                 format!("{} per poster", usd(limits.price_micros(*m)))
@@ -925,6 +927,31 @@ mod tests {
         assert_within_limits(&invalid(&"z".repeat(5000)));
     }
 
+    /// A retired model is never on the card, even when a caller passes it.
+    #[test]
+    fn the_usage_card_never_lists_a_retired_model() {
+        let offer = ReviewOffer {
+            modals: true,
+            search_replace_micros: Some(40_000),
+            upscale: None,
+        };
+        let m = usage(
+            &[ModelId::Sd35Large, ModelId::NovaCanvas],
+            ModelId::Sd35Large,
+            &Limits::default(),
+            &offer,
+        );
+        let json = all_text(&m);
+        assert!(json.contains("`sd3.5`"), "{json}");
+        assert!(!json.contains("`nova`"), "{json}");
+        for model in ModelId::ALL.into_iter().filter(|m| !m.is_offered()) {
+            assert!(
+                !json.contains(&format!("`{}`", model.short_name())),
+                "{json}"
+            );
+        }
+    }
+
     #[test]
     fn the_usage_card_lists_styles_models_and_prices() {
         let no_token = ReviewOffer {
@@ -933,8 +960,8 @@ mod tests {
             upscale: None,
         };
         let m = usage(
-            &[ModelId::Offline, ModelId::NovaCanvas],
-            ModelId::NovaCanvas,
+            &[ModelId::Offline, ModelId::StableImageCore],
+            ModelId::StableImageCore,
             &Limits::default(),
             &no_token,
         );
@@ -944,7 +971,7 @@ mod tests {
         for s in Style::ALL {
             assert!(json.contains(s.name()), "{s}");
         }
-        assert!(json.contains("`nova` Amazon Nova Canvas ($0.04 per poster) — default"));
+        assert!(json.contains("`core` Stable Image Core ($0.04 per poster) — default"));
         assert!(json.contains("`offline` Marquee offline (free)"));
         assert!(json.contains("16:9"));
         assert!(json.contains("/poster usage") && json.contains("/poster history"));
@@ -982,10 +1009,10 @@ mod tests {
             user_daily: Some(5),
             channel_daily: Some(1),
             monthly_budget_micros: Some(50_000_000),
-            prices: [(ModelId::NovaCanvas, 45_000)].into(),
+            prices: [(ModelId::StableImageCore, 45_000)].into(),
         };
         let m = usage(
-            &[ModelId::Offline, ModelId::NovaCanvas],
+            &[ModelId::Offline, ModelId::StableImageCore],
             ModelId::Offline,
             &limits,
             &no_token,
@@ -993,7 +1020,7 @@ mod tests {
         assert_within_limits(&m);
         let json = all_text(&m);
         assert!(
-            json.contains("`nova` Amazon Nova Canvas ($0.045 per poster)"),
+            json.contains("`core` Stable Image Core ($0.045 per poster)"),
             "{json}"
         );
         assert!(

@@ -246,7 +246,7 @@ impl Flag {
             Flag::Aspect => "--ar 2:3",
             Flag::Seed => "--seed 42",
             Flag::Avoid => "--no \"people, cars\"",
-            Flag::Model => "--model nova",
+            Flag::Model => "--model core",
         }
     }
 
@@ -387,7 +387,11 @@ mod tests {
     fn policy() -> ModelPolicy {
         ModelPolicy {
             default: ModelId::Offline,
-            allowed: vec![ModelId::Offline, ModelId::NovaCanvas, ModelId::Sd35Large],
+            allowed: vec![
+                ModelId::Offline,
+                ModelId::StableImageCore,
+                ModelId::Sd35Large,
+            ],
         }
     }
 
@@ -456,7 +460,7 @@ mod tests {
         let s = spec(
             "a detective in the rain --title \"The Long Night\" --tagline 'Nobody sleeps' \
              --credits \"Directed by Ada Park\" --style noir --ar 16:9 --seed 42 \
-             --no \"colour, text\" --model nova",
+             --no \"colour, text\" --model core",
         );
         assert_eq!(s.description, "a detective in the rain");
         assert_eq!(s.text.title.as_deref(), Some("The Long Night"));
@@ -466,7 +470,7 @@ mod tests {
         assert_eq!(s.aspect, Aspect::Landscape16x9);
         assert_eq!(s.seed, Some(42));
         assert_eq!(s.avoid.as_deref(), Some("colour, text"));
-        assert_eq!(s.model, ModelId::NovaCanvas);
+        assert_eq!(s.model, ModelId::StableImageCore);
     }
 
     #[test]
@@ -521,7 +525,7 @@ mod tests {
         );
 
         let e = invalid("a cat --model dalle");
-        assert!(e.to_string().contains("offline, nova, sd3.5"), "{e}");
+        assert!(e.to_string().contains("offline, core, sd3.5"), "{e}");
         // A real model that this workspace does not allow is refused the same way.
         assert!(matches!(
             invalid("a cat --model ultra"),
@@ -536,17 +540,22 @@ mod tests {
             invalid("a cat --seed lucky"),
             RequestError::BadSeed { .. }
         ));
-        // Nova's seeds stop at 858993459.
-        let e = invalid("a cat --model nova --seed 900000000");
+        // Nova Canvas reached end of life: refused by name, with its date and what to use
+        // instead, even where an old configuration still lists it.
+        let mut with_nova = policy();
+        with_nova.allowed.push(ModelId::NovaCanvas);
+        let e = parse("a cat --model nova", &with_nova).unwrap_err();
+        let ParseError::Request(e) = e else {
+            panic!("{e:?}")
+        };
+        assert!(matches!(e, RequestError::RetiredModel { .. }), "{e}");
+        let words = e.to_string();
         assert!(
-            matches!(
-                e,
-                RequestError::BadSeed {
-                    max: 858_993_459,
-                    ..
-                }
-            ),
-            "{e}"
+            words.contains("Amazon Nova Canvas")
+                && words.contains("2026-09-30")
+                && words.contains("offline, core, sd3.5")
+                && !words.contains("nova,"),
+            "{words}"
         );
         assert_eq!(
             spec("a cat --model sd3.5 --seed 4294967294").seed,

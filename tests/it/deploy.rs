@@ -24,7 +24,7 @@ use serde_yaml::Value;
 use crate::support::cfn::{self, Deployment, Evaluated};
 use marquee::config::{Config, ENV_VARS};
 use marquee::http::routes;
-use marquee::model::{ModelId, Service};
+use marquee::model::{ModelId, Service, catalog};
 use marquee::slack::manifest::{MANIFEST_TEMPLATE, PLACEHOLDER_BASE_URL, render};
 
 /// The name of the Lambda binary, as in `src/bin/marquee-lambda.rs`.
@@ -326,20 +326,114 @@ fn lambda_never_retries_a_job() {
     assert!((60..=1800).contains(&age), "MaximumEventAgeInSeconds {age}");
 }
 
+/// Each model call's time comes from the catalog, and a call given up on is never retried:
+/// the function must outlast the longest call any choice of parameters can make (the creative
+/// upscaler's), with time left to tell the user.
 #[test]
-fn function_timeout_outlasts_the_model_timeout() {
-    let d = deployment();
+fn function_timeout_outlasts_the_longest_model_call() {
+    let d = deployment()
+        .param("AllowedModels", &offered_ids().join(","))
+        .param("PrintUpscaler", "creative");
     let props = function_at(&d, &["Properties"]);
     let timeout: u64 = props.at(&["Timeout"]).as_str().parse().unwrap();
-    let model = props
-        .at(&["Environment", "Variables", "MARQUEE_MODEL_TIMEOUT"])
-        .as_str();
-    let model_secs = marquee_duration_secs(model);
-    assert!(timeout >= 60, "Timeout {timeout}");
+    let env: BTreeMap<String, String> = d.function_env(FUNCTION);
     assert!(
-        timeout >= 2 * model_secs + 30,
-        "Timeout {timeout}s leaves the worker no time to report a slow model ({model})"
+        !env.contains_key("MARQUEE_MODEL_TIMEOUT"),
+        "the catalog gives each call its time"
     );
+    let config = Config::from_lookup(|k| env.get(k).cloned()).expect("the template's env");
+    let longest = config.longest_call().as_secs();
+    assert_eq!(
+        longest,
+        Service::CreativeUpscale.row().call_timeout.as_secs()
+    );
+    assert!(
+        timeout >= longest + 30,
+        "Timeout {timeout}s leaves the worker no time to report a slow model ({longest}s)"
+    );
+}
+
+/// The Bedrock ids of the models the catalog offers, and `offline`.
+fn offered_ids() -> Vec<&'static str> {
+    catalog::offered_models()
+        .into_iter()
+        .map(|m| m.bedrock_id().unwrap_or("offline"))
+        .collect()
+}
+
+/// The method's "model facts come from one catalog": every model id the template accepts
+/// (DefaultModel's AllowedValues, AllowedModels' pattern) or grants (the IAM ARNs, whatever
+/// the parameters) is a catalog row that is not retired, and the template accepts every model
+/// the catalog offers. No retired id appears anywhere in the template.
+#[test]
+fn the_templates_models_are_the_catalogs_offered_models() {
+    let d = deployment();
+    let offered: BTreeSet<&str> = offered_ids().into_iter().collect();
+    // DefaultModel: exactly the offered ids.
+    let values: BTreeSet<String> = d
+        .at(&["Parameters", "DefaultModel", "AllowedValues"])
+        .as_sequence()
+        .expect("DefaultModel has AllowedValues")
+        .iter()
+        .map(|v| v.as_str().unwrap().to_owned())
+        .collect();
+    assert_eq!(
+        values,
+        offered
+            .iter()
+            .map(|s| s.to_string())
+            .collect::<BTreeSet<_>>()
+    );
+    // AllowedModels: one to four of the offered ids, and nothing else.
+    let pattern = d
+        .at(&["Parameters", "AllowedModels", "AllowedPattern"])
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let inner = pattern
+        .strip_prefix("^(")
+        .and_then(|p| p.split_once(")(,("))
+        .map(|(one, _)| one)
+        .unwrap_or_else(|| panic!("unexpected AllowedModels pattern {pattern}"));
+    let in_pattern: BTreeSet<String> = inner.split('|').map(|id| id.replace("\\.", ".")).collect();
+    assert_eq!(
+        in_pattern,
+        offered
+            .iter()
+            .map(|s| s.to_string())
+            .collect::<BTreeSet<_>>(),
+        "{pattern}"
+    );
+    assert_eq!(pattern, format!("^({inner})(,({inner})){{0,3}}$"));
+    for id in &in_pattern {
+        if id != "offline" {
+            let row = catalog::by_bedrock_id(id).unwrap_or_else(|| panic!("{id} not in catalog"));
+            assert!(row.is_offered(), "{id} is retired");
+        }
+    }
+    // IAM: every granted model or profile, with all offered models and each upscaler.
+    for upscaler in ["none", "conservative", "creative"] {
+        let arns = invoke_model_arns(&[
+            ("AllowedModels", &offered_ids().join(",")),
+            ("PrintUpscaler", upscaler),
+        ]);
+        for arn in &arns {
+            let id = arn
+                .rsplit_once('/')
+                .map(|(_, id)| id)
+                .unwrap_or_else(|| panic!("{arn}"));
+            if id == "offline" {
+                continue;
+            }
+            let row = catalog::by_bedrock_id(id).unwrap_or_else(|| panic!("{arn} not in catalog"));
+            assert!(row.is_offered(), "{arn} grants a retired model");
+        }
+    }
+    let text = repo_file("template.yaml");
+    for row in catalog::CATALOG.iter().filter(|r| !r.is_offered()) {
+        let id = row.bedrock_id.unwrap();
+        assert!(!text.contains(id), "template.yaml still names {id}");
+    }
 }
 
 #[test]
@@ -442,13 +536,12 @@ fn service_arns(region: &str, service: Service) -> Vec<String> {
     arns
 }
 
-/// Least privilege across regions: exactly the configured models, each in its family's region
-/// (Stability in StabilityRegion, Nova Canvas in NovaRegion), whatever the mix.
+/// Least privilege: exactly the configured models, in the Stability region, whatever the mix.
 #[test]
 fn iam_grants_each_configured_model_in_its_familys_region() {
     let sd = "stability.sd3-5-large-v1:0";
     let core = "stability.stable-image-core-v1:1";
-    let nova = "amazon.nova-canvas-v1:0";
+    let ultra = "stability.stable-image-ultra-v1:1";
     let with = |models: &[String], services: &[Vec<String>]| -> BTreeSet<String> {
         models
             .iter()
@@ -467,26 +560,24 @@ fn iam_grants_each_configured_model_in_its_familys_region() {
     assert_eq!(
         invoke_model_arns(&[
             ("DefaultModel", sd),
-            ("AllowedModels", &format!("{core},{nova}")),
+            ("AllowedModels", &format!("{core},{ultra}")),
             ("ImageServices", "off"),
         ]),
         BTreeSet::from([
             model_arn("us-west-2", sd),
             model_arn("us-west-2", core),
-            model_arn("us-east-1", nova),
+            model_arn("us-west-2", ultra),
         ])
     );
     assert_eq!(
         invoke_model_arns(&[
-            ("DefaultModel", nova),
-            ("AllowedModels", &format!("{nova},{core},offline")),
-            ("NovaRegion", "eu-west-1"),
+            ("DefaultModel", core),
+            ("AllowedModels", &format!("{core},offline")),
             ("StabilityRegion", "us-east-2"),
             ("PrintUpscaler", "creative"),
         ]),
         with(
             &[
-                model_arn("eu-west-1", nova),
                 model_arn("us-east-2", core),
                 // The offline model is never sent to Bedrock; its ARN names nothing that exists.
                 model_arn("us-east-2", "offline"),
@@ -497,16 +588,15 @@ fn iam_grants_each_configured_model_in_its_familys_region() {
             ]
         )
     );
-    // Only Nova Canvas: its own inpainting replaces details, so no Search and Replace; the
-    // conservative upscaler alone.
+    // Only the offline model: no Search and Replace (no Stability art); the upscaler alone.
     assert_eq!(
         invoke_model_arns(&[
-            ("DefaultModel", nova),
-            ("AllowedModels", nova),
+            ("DefaultModel", "offline"),
+            ("AllowedModels", "offline"),
             ("PrintUpscaler", "conservative"),
         ]),
         with(
-            &[model_arn("us-east-1", nova)],
+            &[model_arn("us-west-2", "offline")],
             &[service_arns("us-west-2", Service::ConservativeUpscale)]
         )
     );
@@ -524,8 +614,8 @@ fn the_templates_service_settings_match_the_granted_services() {
         ),
         (
             vec![
-                ("DefaultModel", "amazon.nova-canvas-v1:0"),
-                ("AllowedModels", "amazon.nova-canvas-v1:0"),
+                ("DefaultModel", "offline"),
+                ("AllowedModels", "offline"),
                 ("PrintUpscaler", "creative"),
             ],
             vec![Service::CreativeUpscale],
@@ -556,7 +646,7 @@ fn the_templates_service_settings_match_the_granted_services() {
 /// serves it.
 #[test]
 fn the_templates_model_settings_put_each_model_in_its_granted_region() {
-    let allowed = "stability.stable-image-core-v1:1,amazon.nova-canvas-v1:0,offline";
+    let allowed = "stability.stable-image-core-v1:1,stability.stable-image-ultra-v1:1,offline";
     let d = deployment().param("AllowedModels", allowed);
     let env: BTreeMap<String, String> = d.function_env(FUNCTION);
     let config = Config::from_lookup(|k| env.get(k).cloned()).expect("the template's env");
@@ -564,7 +654,7 @@ fn the_templates_model_settings_put_each_model_in_its_granted_region() {
     let expected = [
         (ModelId::Sd35Large, "us-west-2"),
         (ModelId::StableImageCore, "us-west-2"),
-        (ModelId::NovaCanvas, "us-east-1"),
+        (ModelId::StableImageUltra, "us-west-2"),
     ];
     for (model, region) in expected {
         assert_eq!(config.region_for(model), Some(region), "{model}");
@@ -1254,24 +1344,6 @@ fn cargo_bin_names(toml: &str) -> BTreeSet<String> {
         }
     }
     names
-}
-
-/// Seconds in a duration written the way `marquee::config` reads it (`90`, `90s`, `2m`, …).
-fn marquee_duration_secs(text: &str) -> u64 {
-    let split = text
-        .find(|c: char| !c.is_ascii_digit())
-        .unwrap_or(text.len());
-    let (digits, unit) = text.split_at(split);
-    let n: u64 = digits
-        .parse()
-        .unwrap_or_else(|_| panic!("duration {text:?}"));
-    match unit {
-        "" | "s" => n,
-        "m" => n * 60,
-        "h" => n * 3600,
-        "d" => n * 86_400,
-        _ => panic!("duration {text:?}"),
-    }
 }
 
 /// The quota parameters reach the function as the config reads them: empty (the defaults) is

@@ -447,6 +447,56 @@ async fn simulate_principal_policy_evaluates_the_templates_role() {
     assert!(err.into_service_error().is_no_such_entity_exception());
 }
 
+/// GetFoundationModel's lifecycle, as the SDK reads it: ACTIVE for the Stability models,
+/// LEGACY with its dates for Nova Canvas; an unknown model is not found.
+#[tokio::test]
+async fn foundation_model_lifecycle_is_read_as_the_sdk_reads_it() {
+    use aws_sdk_bedrock::types::FoundationModelLifecycleStatus;
+    let lifecycle = |region: &'static str, model: &'static str| async move {
+        bedrock_in(region)
+            .get_foundation_model()
+            .model_identifier(model)
+            .send()
+            .await
+            .expect("GetFoundationModel")
+            .model_details()
+            .and_then(|d| d.model_lifecycle())
+            .cloned()
+            .expect("a lifecycle")
+    };
+    let sd35 = lifecycle("us-west-2", bedrock::SD35_LARGE).await;
+    assert_eq!(sd35.status(), &FoundationModelLifecycleStatus::Active);
+    let nova = lifecycle("us-east-1", bedrock::NOVA_CANVAS).await;
+    assert_eq!(nova.status(), &FoundationModelLifecycleStatus::Legacy);
+    let eol = nova.end_of_life_time().map(|t| {
+        t.fmt(aws_smithy_types::date_time::Format::DateTime)
+            .unwrap()
+    });
+    assert_eq!(eol.as_deref(), Some("2026-09-30T00:00:00Z"));
+    // The catalog and the stand-in agree on Nova's dates.
+    let row = marquee::model::ModelId::NovaCanvas.row();
+    assert_eq!(row.lifecycle.end_of_life, Some("2026-09-30"));
+    assert_eq!(
+        bedrock::RETIRED_MODELS,
+        [(bedrock::NOVA_CANVAS, "2026-03-30", "2026-09-30")]
+    );
+
+    // Marking a model Legacy (`Bedrock::mark_legacy`) is account-wide, so only
+    // `doctor::a_model_the_account_has_not_enabled_fails_its_check` does it, on the one model
+    // no other stack's checks read.
+    let core = lifecycle("us-west-2", bedrock::IMAGE_CORE).await;
+    assert_eq!(core.status(), &FoundationModelLifecycleStatus::Active);
+    assert_eq!(core.end_of_life_time(), None);
+    let err = bedrock_in("us-west-2")
+        .get_foundation_model()
+        .model_identifier("acme.no-such-model-v1:0")
+        .send()
+        .await
+        .expect_err("unknown model");
+    assert!(err.into_service_error().is_resource_not_found_exception());
+    assert!(!stack().bedrock().lifecycle_calls().is_empty());
+}
+
 #[tokio::test]
 async fn foundation_model_availability_follows_the_regions_and_access() {
     use aws_sdk_bedrock::types::{AgreementStatus, AuthorizationStatus, RegionAvailability};

@@ -141,36 +141,29 @@ async fn a_slash_command_becomes_a_poster_in_the_channel() {
     );
 }
 
+/// Amazon Nova Canvas reached end of life on 2026-09-30: `--model nova` is answered at the
+/// door, naming the date and what to use instead (this deployment's models); nothing is
+/// queued, called or billed.
 #[tokio::test(flavor = "multi_thread")]
-async fn nova_canvas_gets_its_own_sizes() {
+async fn a_retired_model_is_refused_at_the_door_with_what_to_use_instead() {
     let base = lambda_base().await;
     let s = stack();
     let url = s.slack().response_url();
-    let Answer { status, .. } = slash(
+    let Answer { status, body, .. } = slash(
         &base,
         "E2E-NOVA a derelict starship wakes up --model nova --ar 16:9",
         &url,
     )
     .await;
     assert_eq!(status, 200);
-    let messages = wait_messages(&url, 1).await;
-    let Some(link) = image_url(&messages[0]) else {
-        panic!(
-            "no image in {}\n--- function log ---\n{}",
-            messages[0],
-            stack().lambda().log_tail(6000)
-        );
-    };
-    // Clean AI art (no --title): delivered at Nova's 16:9 size.
-    assert_eq!(png_size(&link).await, (200, Some((1280, 720))));
-    let calls = s.bedrock().calls_for_prompt("E2E-NOVA");
-    assert_eq!(calls.len(), 1);
-    assert_eq!(calls[0].model_id, "amazon.nova-canvas-v1:0");
-    let config = &calls[0].body["imageGenerationConfig"];
-    assert_eq!(
-        (config["width"].as_u64(), config["height"].as_u64()),
-        (Some(1280), Some(720))
+    let text = body.to_string();
+    assert!(
+        text.contains("Amazon Nova Canvas") && text.contains("2026-09-30"),
+        "{text}"
     );
+    assert!(text.contains("sd3.5, core, ultra, offline"), "{text}");
+    assert!(s.invoke().invocations_with(&url).is_empty());
+    assert!(s.bedrock().calls_for_prompt("E2E-NOVA").is_empty());
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -259,6 +252,31 @@ async fn bad_and_stale_signatures_are_refused_with_no_work_done() {
     assert!(s.invoke().invocations_with(&url).is_empty());
     assert!(s.bedrock().calls_for_prompt("E2E-BADSIG").is_empty());
     assert!(s.slack().messages(&url).is_empty());
+}
+
+/// Bedrock's Stable Image pages document `seeds` as strings: an answer in that shape still
+/// delivers its (already billed) poster, with the seed it names, from one call.
+#[tokio::test(flavor = "multi_thread")]
+async fn seeds_given_as_strings_still_deliver_the_poster() {
+    let base = lambda_base().await;
+    let s = stack();
+    s.bedrock()
+        .fault_for_prompt("E2E-STRSEED", Fault::SeedsAsStrings, 1);
+    let url = s.slack().response_url();
+    let Answer { status, .. } = slash(
+        &base,
+        "E2E-STRSEED a lighthouse at dawn --model core --seed 4242",
+        &url,
+    )
+    .await;
+    assert_eq!(status, 200);
+    let messages = wait_messages(&url, 1).await;
+    assert_eq!(messages.len(), 1, "{messages:?}");
+    assert!(image_url(&messages[0]).is_some(), "{}", messages[0]);
+    assert!(messages[0].to_string().contains("4242"), "{}", messages[0]);
+    let calls = s.bedrock().calls_for_prompt("E2E-STRSEED");
+    assert_eq!(calls.len(), 1, "{calls:?}");
+    assert_eq!(calls[0].fault, Some(Fault::SeedsAsStrings));
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -350,6 +368,27 @@ async fn help_and_mistakes_are_answered_at_the_door() {
     } = slash(&base, "help", &url).await;
     assert_eq!(status, 200);
     assert!(help.to_string().contains("Make a movie poster"), "{help}");
+    // The card lists exactly this deployment's models, each one the catalog offers: never a
+    // retired one (the method's "model facts come from one catalog").
+    let listed: Vec<String> = help
+        .to_string()
+        .split("• `")
+        .skip(1)
+        .filter_map(|line| line.split_once('`').map(|(name, _)| name.to_owned()))
+        .filter(|name| {
+            marquee::model::ModelId::ALL
+                .iter()
+                .any(|m| m.short_name() == name)
+        })
+        .collect();
+    assert_eq!(listed, ["sd3.5", "core", "ultra", "offline"], "{help}");
+    for name in &listed {
+        let model = marquee::model::ModelId::ALL
+            .into_iter()
+            .find(|m| m.short_name() == name)
+            .unwrap();
+        assert!(model.is_offered(), "{name} is retired but listed");
+    }
     let Answer {
         status,
         body: wrong,
@@ -477,56 +516,19 @@ async fn titles_in_other_scripts_are_set_and_only_missing_characters_are_named()
     }
 }
 
-/// One deployment allows Stability models and Nova Canvas (the stack's AllowedModels is
-/// mixed): each is called in a region that serves it, so both draw posters.
-#[tokio::test(flavor = "multi_thread")]
-async fn a_mixed_deployment_serves_stability_and_nova_each_in_its_region() {
-    let base = lambda_base().await;
-    let s = stack();
-    let (sd_url, nova_url) = (s.slack().response_url(), s.slack().response_url());
-    let Answer { status: a, .. } = slash(&base, "E2E-MIX-SD a neon diner", &sd_url).await;
-    let Answer { status: b, .. } =
-        slash(&base, "E2E-MIX-NOVA a neon diner --model nova", &nova_url).await;
-    assert_eq!((a, b), (200, 200));
-    for (url, marker) in [(&sd_url, "E2E-MIX-SD"), (&nova_url, "E2E-MIX-NOVA")] {
-        let messages = wait_messages(url, 1).await;
-        assert!(
-            image_url(&messages[0]).is_some(),
-            "{marker}: no poster in {}",
-            messages[0]
-        );
-    }
-    let sd = s.bedrock().calls_for_prompt("E2E-MIX-SD");
-    let nova = s.bedrock().calls_for_prompt("E2E-MIX-NOVA");
-    assert_eq!(sd.len(), 1, "{sd:?}");
-    assert_eq!(nova.len(), 1, "{nova:?}");
-    assert_eq!(
-        (sd[0].model_id.as_str(), sd[0].region.as_str(), sd[0].status),
-        ("stability.sd3-5-large-v1:0", "us-west-2", 200)
-    );
-    assert_eq!(
-        (
-            nova[0].model_id.as_str(),
-            nova[0].region.as_str(),
-            nova[0].status
-        ),
-        ("amazon.nova-canvas-v1:0", "us-east-1", 200)
-    );
-}
-
-/// An admin who puts Nova Canvas in a region that does not serve it (NovaRegion=us-west-2)
-/// gets Bedrock's "invalid model identifier" there; the user is told it is a configuration
-/// matter for the admin, never to change their `--ar`.
+/// An admin who puts the Stability models in a region that does not serve them
+/// (StabilityRegion=eu-west-3) gets Bedrock's "invalid model identifier" there; the user is told
+/// it is a configuration matter for the admin, never to change their `--ar`.
 #[tokio::test(flavor = "multi_thread")]
 async fn a_model_in_a_region_that_does_not_serve_it_is_explained_honestly() {
-    let base = tokio::task::spawn_blocking(|| stack().lambda_with_misplaced_nova().http_base())
+    let base = tokio::task::spawn_blocking(|| stack().lambda_with_misplaced_models().http_base())
         .await
         .unwrap();
     let s = stack();
     let url = s.slack().response_url();
     let Answer { status, .. } = slash(
         &base,
-        "E2E-MISPLACED a lighthouse --model nova --ar 16:9",
+        "E2E-MISPLACED a lighthouse --model core --ar 16:9",
         &url,
     )
     .await;
@@ -536,7 +538,7 @@ async fn a_model_in_a_region_that_does_not_serve_it_is_explained_honestly() {
     let text = messages[0].to_string();
     assert!(image_url(&messages[0]).is_none(), "{text}");
     assert!(
-        text.contains("not available") && text.contains("us-west-2") && text.contains("admin"),
+        text.contains("not available") && text.contains("eu-west-3") && text.contains("admin"),
         "{text}"
     );
     assert!(!text.contains("--ar"), "{text}");
@@ -544,7 +546,7 @@ async fn a_model_in_a_region_that_does_not_serve_it_is_explained_honestly() {
     assert_eq!(calls.len(), 1, "not retried: {calls:?}");
     assert_eq!(
         (calls[0].region.as_str(), calls[0].status),
-        ("us-west-2", 400)
+        ("eu-west-3", 400)
     );
 }
 

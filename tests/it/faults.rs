@@ -67,20 +67,67 @@ async fn a_persistent_outage_is_explained_after_bounded_attempts() {
     assert_eq!(stack().bedrock().calls_for_prompt("F-DOWN").len(), 4);
 }
 
+/// A model call Marquee gives up on (the stand-in answers after the function's 5 s call
+/// timeout) was sent: Bedrock finishes and bills it. So it is made once — never retried —,
+/// counted as billed (its ledger line is written, nothing refunded), and the user is told in
+/// plain words, once.
 #[tokio::test(flavor = "multi_thread")]
-async fn a_hung_model_times_out_is_retried_once_and_then_explained() {
-    // The function's model timeout is 5 s; the stand-in hangs longer, every time.
+async fn a_model_call_abandoned_on_timeout_is_billed_once_and_explained() {
     stack()
         .bedrock()
         .fault_for_prompt("F-HANG", Fault::Hang(Duration::from_secs(20)), 10);
-    let messages = run("F-HANG", "").await;
+    let base = lambda_base().await;
+    let url = stack().slack().response_url();
+    let answer = slash(&base, "F-HANG a lighthouse at night", &url).await;
+    assert_eq!(answer.status, 200);
+    let messages = finish(&url, "F-HANG").await;
     assert_eq!(messages.len(), 1, "{messages:?}");
+    let text = messages[0].to_string();
     assert!(
-        messages[0].to_string().contains("took too long"),
-        "{}",
-        messages[0]
+        text.contains("stopped waiting") && text.contains("billed"),
+        "{text}"
     );
-    assert_eq!(stack().bedrock().calls_for_prompt("F-HANG").len(), 2);
+    assert_eq!(
+        stack().bedrock().calls_for_prompt("F-HANG").len(),
+        1,
+        "a call given up on is never sent again"
+    );
+    // Counted as billed: the job's ledger line exists (a refund writes none).
+    let jobs = stack().invoke().invocations_with(&url);
+    assert_eq!(jobs.len(), 1, "one job");
+    let payload = String::from_utf8_lossy(&jobs[0].payload).into_owned();
+    let lines = ledger_lines().await;
+    let charged: Vec<&Value> = lines
+        .iter()
+        .filter(|l| l["job"].as_str().is_some_and(|j| payload.contains(j)))
+        .collect();
+    assert_eq!(charged.len(), 1, "{lines:?}");
+    assert!(
+        charged[0]["micros"].as_i64().unwrap_or_default() > 0,
+        "{lines:?}"
+    );
+}
+
+/// Every usage-ledger line in the state table (`ledger#…` items, see
+/// `src/pipeline/metering.rs`), parsed.
+async fn ledger_lines() -> Vec<Value> {
+    use aws_sdk_dynamodb::types::AttributeValue;
+    let s = stack();
+    let out = s
+        .dynamo()
+        .admin_client()
+        .scan()
+        .table_name(s.dynamo().table())
+        .filter_expression("begins_with(pk, :ledger)")
+        .expression_attribute_values(":ledger", AttributeValue::S("ledger#".into()))
+        .send()
+        .await
+        .expect("scanning the state table");
+    out.items()
+        .iter()
+        .filter_map(|item| item.get("v").and_then(|v| v.as_s().ok()))
+        .filter_map(|v| serde_json::from_str(v).ok())
+        .collect()
 }
 
 #[tokio::test(flavor = "multi_thread")]

@@ -16,20 +16,25 @@
 //! template would not allow is refused with IAM's AccessDeniedException, and a key the stand-in
 //! does not know with UnrecognizedClientException.
 //!
-//! Edits of existing art are served in their documented formats: SD3.5 Large image-to-image,
-//! Nova Canvas `IMAGE_VARIATION` and `INPAINTING`, and Stability's image services (Search and
+//! Amazon Nova Canvas reached end of life on 2026-09-30 and is answered as Bedrock answers an
+//! end-of-life model ([`RETIRED_MODELS`], [`END_OF_LIFE`]), whatever the body.
+//!
+//! Edits of existing art are served in their documented formats: SD3.5 Large image-to-image
+//! and Stability's image services (Search and
 //! Replace, Conservative and Creative Upscale), the services only through their `us.` cross-region
 //! inference profile, as Bedrock serves them. Each answer to an edit is derived from the input
 //! image (a tinted copy, at the documented output size), so a test can tell an edit from a fresh
 //! generation with [`is_edit_of`].
 //!
-//! The same server answers the one control-plane call `marquee doctor` makes, reached through
+//! The same server answers the two control-plane calls `marquee doctor` makes, reached through
 //! `AWS_ENDPOINT_URL_BEDROCK`: GetFoundationModelAvailability (`GET
 //! /foundation-model-availability/{modelId}`, Amazon Bedrock API reference), per region and per
 //! caller like InvokeModel, with `regionAvailability` following [`MODEL_REGIONS`] (and, for the
 //! image services, [`PROFILE_REGIONS`]); [`Bedrock::withhold_access`] takes a model's access
-//! away. Those calls are recorded apart ([`Bedrock::availability_calls`]), so tests counting
-//! invocations never see them.
+//! away. And GetFoundationModel (`GET /foundation-models/{modelIdentifier}`), whose
+//! `modelDetails.modelLifecycle.status` is `LEGACY` for [`RETIRED_MODELS`] and for models a test
+//! marks with [`Bedrock::mark_legacy`], `ACTIVE` otherwise. Those calls are recorded apart
+//! ([`Bedrock::availability_calls`]), so tests counting invocations never see them.
 //!
 //! Known differences: `output_format: "jpeg"` (or `webp`) still returns a PNG; input images must
 //! be PNGs (Bedrock also takes JPEG, and the services WebP); an upscale is assumed to be four times
@@ -108,12 +113,16 @@ pub const STABILITY_SIZES: [(&str, u32, u32); 9] = [
     ("21:9", 1536, 640),
 ];
 
-/// Nova Canvas's wording for a prompt its content filters block (AWS Nova user guide).
-pub const NOVA_PROMPT_BLOCKED: &str = "This request has been blocked by our content filters. \
-    Please adjust your text prompt to submit a new request.";
-/// Nova Canvas's `error` field when every generated image was filtered.
-pub const NOVA_OUTPUT_BLOCKED: &str =
-    "All of the generated images have been blocked by our content filters.";
+/// Models past their end of life on Bedrock, with the Legacy and end-of-life dates AWS's
+/// lifecycle page gives (model-lifecycle-legacy.html; BEDROCK.md, "Lifecycle").
+pub const RETIRED_MODELS: [(&str, &str, &str); 1] = [(NOVA_CANVAS, "2026-03-30", "2026-09-30")];
+
+/// Bedrock's answer (404 ResourceNotFoundException) to InvokeModel on a model past its end of
+/// life, as captured in aws-solutions-library-samples/accelerated-intelligent-document-
+/// processing-on-aws#708 ("ResourceNotFoundException: This model version has reached the end of
+/// its life. Please refer to the AWS documentation for more details.").
+pub const END_OF_LIFE: &str = "This model version has reached the end of its life. Please refer \
+    to the AWS documentation for more details.";
 
 /// A way to misbehave. Each rule applies to a set number of requests.
 #[derive(Clone, Debug, PartialEq)]
@@ -132,16 +141,18 @@ pub enum Fault {
     AccessDenied,
     /// Wait this long, then answer normally (longer than the client's timeout).
     Hang(Duration),
-    /// Stability: 200 with `finish_reasons: ["Filter reason: prompt"]` and no `images` key.
-    /// Nova: 400 ValidationException with [`NOVA_PROMPT_BLOCKED`].
+    /// 200 with `finish_reasons: ["Filter reason: prompt"]` and no `images` key.
     FilterPrompt,
-    /// Stability: 200 with `finish_reasons: ["Filter reason: output image"]` and `images: []`.
-    /// Nova: 200 with `images: []` and `error` [`NOVA_OUTPUT_BLOCKED`].
+    /// 200 with `finish_reasons: ["Filter reason: output image"]` and `images: []`.
     FilterOutput,
     /// 200 with a truncated JSON body.
     MalformedJson,
     /// 200 with well-formed JSON whose image is base64 of bytes that are not an image.
     NotAnImage,
+    /// A normal answer whose `seeds` are strings (`["42"]`), the shape Bedrock's Stable Image
+    /// parameter pages document ("seeds (string) list of seeds"), where captured responses
+    /// carry integers.
+    SeedsAsStrings,
 }
 
 /// One InvokeModel call as received.
@@ -177,9 +188,13 @@ struct Inner {
     /// Foundation models whose access the account lost ([`Bedrock::withhold_access`]).
     withheld: std::collections::HashSet<String>,
     availability_calls: Vec<AvailabilityCall>,
+    /// Foundation models a test marked Legacy ([`Bedrock::mark_legacy`]), with the end-of-life
+    /// date GetFoundationModel reports for them.
+    legacy: HashMap<String, String>,
+    lifecycle_calls: Vec<AvailabilityCall>,
 }
 
-/// One GetFoundationModelAvailability call as received.
+/// One GetFoundationModelAvailability or GetFoundationModel call as received.
 #[derive(Clone, Debug)]
 pub struct AvailabilityCall {
     pub model_id: String,
@@ -216,6 +231,10 @@ impl Bedrock {
             .route(
                 "/foundation-model-availability/{model_id}",
                 axum::routing::get(availability),
+            )
+            .route(
+                "/foundation-models/{model_id}",
+                axum::routing::get(foundation_model),
             )
             .with_state(inner.clone());
         let addr = super::serve("bedrock", |_| app);
@@ -270,6 +289,27 @@ impl Bedrock {
     /// Gives back the access [`Bedrock::withhold_access`] took.
     pub fn restore_access(&self, model_id: &str) {
         self.lock().withheld.remove(model_id);
+    }
+
+    /// Marks `model_id` (a foundation-model id) Legacy, with `end_of_life` (`YYYY-MM-DD`) as its
+    /// end-of-life date, as AWS does months before it retires a model: GetFoundationModel then
+    /// answers `modelLifecycle.status` LEGACY. Account-wide, like [`Bedrock::withhold_access`];
+    /// undo it with [`Bedrock::mark_active`]. InvokeModel is not affected (a Legacy model still
+    /// answers the accounts that use it).
+    pub fn mark_legacy(&self, model_id: &str, end_of_life: &str) {
+        self.lock()
+            .legacy
+            .insert(model_id.to_owned(), end_of_life.to_owned());
+    }
+
+    /// Undoes [`Bedrock::mark_legacy`].
+    pub fn mark_active(&self, model_id: &str) {
+        self.lock().legacy.remove(model_id);
+    }
+
+    /// Every GetFoundationModel call so far, in arrival order.
+    pub fn lifecycle_calls(&self) -> Vec<AvailabilityCall> {
+        self.lock().lifecycle_calls.clone()
     }
 
     /// Every GetFoundationModelAvailability call so far, in arrival order.
@@ -339,11 +379,78 @@ async fn availability(
     response
 }
 
-fn availability_answer(
+/// GetFoundationModel (Amazon Bedrock API reference, "GetFoundationModel": `GET
+/// /foundation-models/{modelIdentifier}`, no body; 200 with `modelDetails {modelArn, modelId,
+/// modelName, providerName, inputModalities, outputModalities, responseStreamingSupported,
+/// customizationsSupported, inferenceTypesSupported, modelLifecycle {status ACTIVE | LEGACY,
+/// startOfLifeTime?, endOfLifeTime?, legacyTime?}}}`; the timestamps are ISO 8601 strings, as
+/// the SDK reads them). Known models and regions as for GetFoundationModelAvailability; the
+/// caller needs `bedrock:GetFoundationModel` on the model's ARN. LEGACY for
+/// [`RETIRED_MODELS`] (with their dates; what Bedrock answers for a model already past its end
+/// of life is not documented — ASSUMED the last status it had) and for models marked with
+/// [`Bedrock::mark_legacy`].
+async fn foundation_model(
+    State(inner): State<Arc<Mutex<Inner>>>,
+    Path(model_id): Path<String>,
+    headers: HeaderMap,
+) -> Response {
+    let (key, region) = credential_scope(&headers).unwrap_or_default();
+    let answer = control_plane_caller(&inner, &model_id, &headers, "bedrock:GetFoundationModel")
+        .map(|(region, _)| {
+            let guard = lock(&inner);
+            let retired = RETIRED_MODELS.iter().find(|(id, _, _)| *id == model_id);
+            let (status, legacy, eol) = match (retired, guard.legacy.get(&model_id)) {
+                (Some((_, legacy, eol)), _) => ("LEGACY", Some(*legacy), Some(eol.to_string())),
+                (None, Some(eol)) => ("LEGACY", None, Some(eol.clone())),
+                (None, None) => ("ACTIVE", None, None),
+            };
+            let mut lifecycle = json!({"status": status});
+            if let Some(date) = legacy {
+                lifecycle["legacyTime"] = json!(format!("{date}T00:00:00Z"));
+            }
+            if let Some(date) = eol {
+                lifecycle["endOfLifeTime"] = json!(format!("{date}T00:00:00Z"));
+            }
+            let provider = if model_id.starts_with("amazon.") {
+                "Amazon"
+            } else {
+                "Stability AI"
+            };
+            json!({"modelDetails": {
+                "modelArn": format!("arn:aws:bedrock:{region}::foundation-model/{model_id}"),
+                "modelId": model_id,
+                "modelName": model_id,
+                "providerName": provider,
+                "inputModalities": ["TEXT", "IMAGE"],
+                "outputModalities": ["IMAGE"],
+                "responseStreamingSupported": false,
+                "customizationsSupported": [],
+                "inferenceTypesSupported": ["ON_DEMAND"],
+                "modelLifecycle": lifecycle,
+            }})
+        });
+    let (status, response) = match answer {
+        Ok(body) => (StatusCode::OK, ok_json(body.to_string())),
+        Err((status, code, message)) => (status, aws_error(status, code, &message)),
+    };
+    lock(&inner).lifecycle_calls.push(AvailabilityCall {
+        model_id,
+        region,
+        access_key: key,
+        status: status.as_u16(),
+    });
+    response
+}
+
+/// The checks every control-plane call about `model_id` makes: signed, a known caller allowed
+/// `action` on the model's ARN in the region called, and a model Bedrock knows there. The
+/// region called and the regions that serve the model.
+fn control_plane_caller(
     inner: &Mutex<Inner>,
     model_id: &str,
     headers: &HeaderMap,
-) -> Result<Value, (StatusCode, &'static str, String)> {
+    action: &str,
+) -> Result<(String, &'static [&'static str]), (StatusCode, &'static str, String)> {
     let signed = headers
         .get(header::AUTHORIZATION)
         .and_then(|v| v.to_str().ok())
@@ -360,7 +467,6 @@ fn availability_answer(
     let guard = lock(inner);
     let (key, region, statements) = caller(&guard, headers)?;
     let arn = format!("arn:aws:bedrock:{region}::foundation-model/{model_id}");
-    let action = "bedrock:GetFoundationModelAvailability";
     if !super::cfn::allows(statements, action, &arn) {
         return Err((
             StatusCode::FORBIDDEN,
@@ -372,17 +478,33 @@ fn availability_answer(
             ),
         ));
     }
-    let regions: &[&str] = match MODEL_REGIONS.iter().find(|(id, _)| *id == model_id) {
-        Some((_, regions)) => regions,
-        None if SERVICES.contains(&model_id) => &PROFILE_REGIONS,
-        None => {
-            return Err((
-                StatusCode::NOT_FOUND,
-                "ResourceNotFoundException",
-                format!("Model {model_id} not found."),
-            ));
-        }
-    };
+    let regions: &'static [&'static str] =
+        match MODEL_REGIONS.iter().find(|(id, _)| *id == model_id) {
+            Some((_, regions)) => regions,
+            None if SERVICES.contains(&model_id) => &PROFILE_REGIONS,
+            None => {
+                return Err((
+                    StatusCode::NOT_FOUND,
+                    "ResourceNotFoundException",
+                    format!("Model {model_id} not found."),
+                ));
+            }
+        };
+    Ok((region, regions))
+}
+
+fn availability_answer(
+    inner: &Mutex<Inner>,
+    model_id: &str,
+    headers: &HeaderMap,
+) -> Result<Value, (StatusCode, &'static str, String)> {
+    let (region, regions) = control_plane_caller(
+        inner,
+        model_id,
+        headers,
+        "bedrock:GetFoundationModelAvailability",
+    )?;
+    let guard = lock(inner);
     let available = |yes: bool| if yes { "AVAILABLE" } else { "NOT_AVAILABLE" };
     let withheld = guard.withheld.contains(model_id);
     Ok(json!({
@@ -404,7 +526,6 @@ enum Family {
     Stability {
         image_to_image: bool,
     },
-    Nova,
     /// One of Stability's image services, by foundation-model id.
     Service(&'static str),
 }
@@ -417,7 +538,6 @@ fn family(model_id: &str) -> Option<Family> {
         IMAGE_CORE | IMAGE_ULTRA => Some(Family::Stability {
             image_to_image: false,
         }),
-        NOVA_CANVAS => Some(Family::Nova),
         _ => None,
     }
 }
@@ -498,6 +618,14 @@ async fn answer(
     let region = credential_scope(headers)
         .map(|(_, r)| r)
         .unwrap_or_default();
+    // A model past its end of life is refused as Bedrock refuses it, before its body is read.
+    if RETIRED_MODELS.iter().any(|(id, _, _)| *id == model_id) {
+        return fail(
+            StatusCode::NOT_FOUND,
+            "ResourceNotFoundException",
+            END_OF_LIFE,
+        );
+    }
     // The image services exist only behind their US profile, which only US regions serve.
     if SERVICES.contains(&model_id) {
         return fail(
@@ -534,7 +662,6 @@ async fn answer(
     }
     let validated = match family {
         Family::Stability { image_to_image } => validate_stability(parsed, image_to_image),
-        Family::Nova => validate_nova(parsed),
         Family::Service(service) => validate_service(service, parsed),
     };
     let job = match validated {
@@ -553,7 +680,6 @@ async fn answer(
     let error = |status: StatusCode, code: &str, message: &str| {
         with_fault(status, aws_error(status, code, message))
     };
-    let nova = family == Family::Nova;
     match &fault {
         Some(Fault::Throttle) => {
             return error(
@@ -598,19 +724,8 @@ async fn answer(
             );
         }
         Some(Fault::Hang(duration)) => tokio::time::sleep(*duration).await,
-        Some(Fault::FilterPrompt) if nova => {
-            return error(
-                StatusCode::BAD_REQUEST,
-                "ValidationException",
-                NOVA_PROMPT_BLOCKED,
-            );
-        }
         Some(Fault::FilterPrompt) => {
             let body = json!({"seeds": [job.seed], "finish_reasons": ["Filter reason: prompt"]});
-            return with_fault(StatusCode::OK, ok_json(body.to_string()));
-        }
-        Some(Fault::FilterOutput) if nova => {
-            let body = json!({"images": [], "error": NOVA_OUTPUT_BLOCKED});
             return with_fault(StatusCode::OK, ok_json(body.to_string()));
         }
         Some(Fault::FilterOutput) => {
@@ -629,14 +744,10 @@ async fn answer(
         }
         Some(Fault::NotAnImage) => {
             let junk = base64::engine::general_purpose::STANDARD.encode("this is not an image");
-            let body = if nova {
-                json!({"images": [junk]})
-            } else {
-                json!({"seeds": [job.seed], "finish_reasons": [null], "images": [junk]})
-            };
+            let body = json!({"seeds": [job.seed], "finish_reasons": [null], "images": [junk]});
             return with_fault(StatusCode::OK, ok_json(body.to_string()));
         }
-        None => {}
+        Some(Fault::SeedsAsStrings) | None => {}
     }
 
     let image = match job.source {
@@ -653,11 +764,12 @@ async fn answer(
         None => image_b64(inner, job.width, job.height, job.seed).await,
     };
     let images: Vec<&str> = (0..job.count).map(|_| image.as_str()).collect();
-    let body = if nova {
-        json!({"images": images})
+    let seeds = if fault == Some(Fault::SeedsAsStrings) {
+        json!([job.seed.to_string()])
     } else {
-        json!({"seeds": [job.seed], "finish_reasons": [null], "images": images})
+        json!([job.seed])
     };
+    let body = json!({"seeds": seeds, "finish_reasons": [null], "images": images});
     with_fault(StatusCode::OK, ok_json(body.to_string()))
 }
 
@@ -947,15 +1059,6 @@ const CREATIVE_UPSCALE_INPUT: ImageLimits = ImageLimits {
     pixels: 4_096..=1_048_576,
     ..STABILITY_INPUT
 };
-/// Nova Canvas input images (Amazon Nova user guide, "Input images for image generation"):
-/// 320 to 4,096 px per side, at most 4,194,304 pixels, ratio between 1:4 and 4:1.
-const NOVA_INPUT: ImageLimits = ImageLimits {
-    min_side: 320,
-    max_side: 4_096,
-    pixels: 102_400..=4_194_304,
-    max_ratio: 4.0,
-};
-
 /// A required base64 image (PNG here; see "Known differences"), within `limits`.
 fn image_field(
     map: &Map<String, Value>,
@@ -1142,140 +1245,6 @@ fn validate_service(service: &str, body: &Value) -> Result<Job, String> {
         seed,
         count: 1,
         source: Some(source),
-    })
-}
-
-/// Amazon Nova user guide, "Request and response structure for image generation":
-/// TEXT_IMAGE (textToImageParams {text, negativeText?}), IMAGE_VARIATION
-/// (imageVariationParams {images: 1..5, similarityStrength?: 0.2..1.0, text?, negativeText?})
-/// and INPAINTING (inPaintingParams {image, exactly one of maskPrompt and maskImage, text?,
-/// negativeText?}, whose output keeps the input's size, so its imageGenerationConfig takes no
-/// width or height).
-fn validate_nova(body: &Value) -> Result<Job, String> {
-    let map = object(body, "#")?;
-    let task = match map.get("taskType").and_then(Value::as_str) {
-        Some(t @ ("TEXT_IMAGE" | "IMAGE_VARIATION" | "INPAINTING")) => t,
-        Some(other) => {
-            return Err(format!(
-                "#/taskType: {other} is not supported by the test stand-in"
-            ));
-        }
-        None => return Err("#: required key [taskType] not found".into()),
-    };
-    let params_key = match task {
-        "TEXT_IMAGE" => "textToImageParams",
-        "IMAGE_VARIATION" => "imageVariationParams",
-        _ => "inPaintingParams",
-    };
-    only_keys(map, "#", &["taskType", params_key, "imageGenerationConfig"])?;
-    let path = format!("#/{params_key}");
-    let params = object(
-        map.get(params_key)
-            .ok_or_else(|| format!("#: required key [{params_key}] not found"))?,
-        &path,
-    )?;
-    let mut source = None;
-    match task {
-        "TEXT_IMAGE" => {
-            only_keys(params, &path, &["text", "negativeText"])?;
-            if string_field(params, &path, "text", 1..=1024)?.is_none() {
-                return Err(format!("{path}: required key [text] not found"));
-            }
-        }
-        "IMAGE_VARIATION" => {
-            only_keys(
-                params,
-                &path,
-                &["images", "similarityStrength", "text", "negativeText"],
-            )?;
-            string_field(params, &path, "text", 1..=1024)?;
-            number_field(params, &path, "similarityStrength", 0.2..=1.0)?;
-            let images = params
-                .get("images")
-                .ok_or_else(|| format!("{path}: required key [images] not found"))?
-                .as_array()
-                .ok_or_else(|| format!("{path}/images: expected type: JSONArray"))?;
-            if !(1..=5).contains(&images.len()) {
-                return Err(format!(
-                    "{path}/images: expected 1..=5 items, found {}",
-                    images.len()
-                ));
-            }
-            for (i, image) in images.iter().enumerate() {
-                let one = Map::from_iter([("image".to_owned(), image.clone())]);
-                let decoded =
-                    image_field(&one, &format!("{path}/images/{i}"), "image", &NOVA_INPUT)?;
-                source.get_or_insert(decoded);
-            }
-        }
-        _ => {
-            only_keys(
-                params,
-                &path,
-                &["image", "maskPrompt", "maskImage", "text", "negativeText"],
-            )?;
-            string_field(params, &path, "text", 1..=1024)?;
-            match (params.get("maskPrompt"), params.get("maskImage")) {
-                (Some(_), None) => {
-                    string_field(params, &path, "maskPrompt", 1..=1024)?;
-                }
-                (None, Some(_)) => {
-                    image_field(params, &path, "maskImage", &NOVA_INPUT)?;
-                }
-                _ => {
-                    return Err(format!(
-                        "{path}: exactly one of [maskPrompt, maskImage] is required"
-                    ));
-                }
-            }
-            source = Some(image_field(params, &path, "image", &NOVA_INPUT)?);
-        }
-    }
-    string_field(params, &path, "negativeText", 1..=1024)?;
-
-    let empty = Map::new();
-    let config = match map.get("imageGenerationConfig") {
-        Some(value) => object(value, "#/imageGenerationConfig")?,
-        None => &empty,
-    };
-    let path = "#/imageGenerationConfig";
-    let mut keys = vec!["numberOfImages", "cfgScale", "seed", "quality"];
-    if task != "INPAINTING" {
-        keys.extend(["width", "height"]);
-    }
-    only_keys(config, path, &keys)?;
-    let count = integer_field(config, path, "numberOfImages", 1..=5)?.unwrap_or(1);
-    let width = integer_field(config, path, "width", 320..=4096)?.unwrap_or(1024);
-    let height = integer_field(config, path, "height", 320..=4096)?.unwrap_or(1024);
-    if width % 16 != 0 || height % 16 != 0 {
-        return Err(format!(
-            "{path}: width and height must be divisible by 16, got {width}x{height}"
-        ));
-    }
-    if width.max(height) > 4 * width.min(height) {
-        return Err(format!(
-            "{path}: aspect ratio must be between 1:4 and 4:1, got {width}x{height}"
-        ));
-    }
-    if width * height > 4_194_304 {
-        return Err(format!(
-            "{path}: image must be at most 4194304 pixels, got {width}x{height}"
-        ));
-    }
-    number_field(config, path, "cfgScale", 1.1..=10.0)?;
-    let seed = integer_field(config, path, "seed", 0..=858_993_459)?.unwrap_or(12);
-    one_of(config, path, "quality", &["standard", "premium"])?;
-    // Inpainting keeps the input's size; the bounds above keep these in u32 and usize.
-    let (width, height) = match (&source, task) {
-        (Some(s), "INPAINTING") => (s.width, s.height),
-        _ => (width as u32, height as u32),
-    };
-    Ok(Job {
-        width,
-        height,
-        seed,
-        count: count as usize,
-        source,
     })
 }
 
@@ -1480,29 +1449,12 @@ mod edit_formats {
     }
 
     /// Every documented edit format, with a malformed twin.
-    fn cases(
-        stability_png: &str,
-        nova_png: &str,
-    ) -> Vec<(&'static str, &'static str, Value, Value)> {
+    fn cases(stability_png: &str) -> Vec<(&'static str, &'static str, Value, Value)> {
         let sd = json!({"prompt": "a lighthouse", "mode": "image-to-image",
             "image": stability_png, "strength": 0.35, "seed": 7, "output_format": "png",
             "negative_prompt": "text"});
         let mut sd_bad = sd.clone();
         sd_bad["aspect_ratio"] = json!("2:3");
-        let variation = json!({"taskType": "IMAGE_VARIATION",
-            "imageVariationParams": {"text": "a lighthouse", "images": [nova_png],
-                "similarityStrength": 0.8, "negativeText": "text"},
-            "imageGenerationConfig": {"numberOfImages": 1, "width": 832, "height": 1248,
-                "cfgScale": 6.5, "seed": 7, "quality": "standard"}});
-        let mut variation_bad = variation.clone();
-        variation_bad["imageVariationParams"]["similarityStrength"] = json!(0.1);
-        let inpaint = json!({"taskType": "INPAINTING",
-            "inPaintingParams": {"image": nova_png, "maskPrompt": "the lighthouse",
-                "text": "a windmill", "negativeText": "text"},
-            "imageGenerationConfig": {"numberOfImages": 1, "cfgScale": 6.5, "seed": 7,
-                "quality": "standard"}});
-        let mut inpaint_bad = inpaint.clone();
-        inpaint_bad["imageGenerationConfig"]["width"] = json!(832);
         let replace = json!({"image": stability_png, "prompt": "a windmill",
             "search_prompt": "the lighthouse", "seed": 7, "output_format": "png",
             "negative_prompt": "text"});
@@ -1516,8 +1468,6 @@ mod edit_formats {
         creative_bad["strength"] = json!(0.5);
         vec![
             ("us-west-2", SD35_LARGE, sd, sd_bad),
-            ("us-east-1", NOVA_CANVAS, variation, variation_bad),
-            ("us-east-1", NOVA_CANVAS, inpaint, inpaint_bad),
             (
                 "us-west-2",
                 "us.stability.stable-image-search-replace-v1:0",
@@ -1543,28 +1493,15 @@ mod edit_formats {
     async fn documented_edit_bodies_are_answered_with_edits_and_malformed_ones_refused() {
         let bedrock = Bedrock::start();
         let stability_input = gradient_png(64, 96, 3);
-        let nova_input = gradient_png(320, 480, 5);
-        let (s, n) = (b64(&stability_input), b64(&nova_input));
-        let want = [
-            (64, 96),
-            (832, 1248),
-            (320, 480),
-            (64, 96),
-            (256, 384),
-            (256, 384),
-        ];
-        for ((region, model, good, bad), want) in cases(&s, &n).into_iter().zip(want) {
+        let s = b64(&stability_input);
+        let want = [(64, 96), (64, 96), (256, 384), (256, 384)];
+        for ((region, model, good, bad), want) in cases(&s).into_iter().zip(want) {
             let answer = call(&bedrock, region, model, &good)
                 .await
                 .unwrap_or_else(|e| panic!("{model} refused {good:.200}: {e:?}"));
             assert_eq!(size(&answer), want, "{model}");
-            let input = if model == NOVA_CANVAS {
-                &nova_input
-            } else {
-                &stability_input
-            };
             assert!(
-                is_edit_of(&answer, input),
+                is_edit_of(&answer, &stability_input),
                 "{model}: not an edit of its input"
             );
             match call(&bedrock, region, model, &bad).await {
@@ -1589,7 +1526,7 @@ mod edit_formats {
         assert_eq!(replace[0].body["search_prompt"], "the lighthouse");
         assert_eq!((replace[0].status, replace[1].status), (200, 400));
         assert_eq!(replace[0].region, "us-west-2");
-        assert_eq!(bedrock.calls().len(), 13);
+        assert_eq!(bedrock.calls().len(), 9);
     }
 
     #[tokio::test]
@@ -1603,18 +1540,12 @@ mod edit_formats {
             call(&bedrock, "us-west-2", creative, &body).await,
             Err(InvokeModelError::ValidationException(_))
         ));
-        // Wider than 2.5:1 for the services; smaller than 320 px for Nova.
+        // Wider than 2.5:1 for the services.
         let wide = json!({"image": b64(&gradient_png(400, 100, 1)), "prompt": "x",
             "search_prompt": "y"});
         let replace = "us.stability.stable-image-search-replace-v1:0";
         assert!(matches!(
             call(&bedrock, "us-west-2", replace, &wide).await,
-            Err(InvokeModelError::ValidationException(_))
-        ));
-        let small = json!({"taskType": "IMAGE_VARIATION",
-            "imageVariationParams": {"images": [b64(&gradient_png(64, 96, 1))]}});
-        assert!(matches!(
-            call(&bedrock, "us-east-1", NOVA_CANVAS, &small).await,
             Err(InvokeModelError::ValidationException(_))
         ));
         // Stable Image Core has no image-to-image mode.
@@ -1680,5 +1611,26 @@ mod edit_formats {
         bedrock.grant(HARNESS_ACCESS_KEY, vec![statement(arns)]);
         let answer = call(&bedrock, "us-west-2", profile, &body).await.unwrap();
         assert_eq!(size(&answer), (256, 384));
+    }
+
+    /// Nova Canvas is past its end of life: every call, in any region and with any body, gets
+    /// Bedrock's 404 ResourceNotFoundException with the end-of-life text, and is recorded.
+    #[tokio::test]
+    async fn a_model_past_its_end_of_life_is_refused_as_bedrock_refuses_it() {
+        let bedrock = Bedrock::start();
+        let body = json!({"taskType": "TEXT_IMAGE", "textToImageParams": {"text": "a lighthouse"}});
+        for region in ["us-east-1", "eu-west-1"] {
+            match call(&bedrock, region, NOVA_CANVAS, &body).await {
+                Err(InvokeModelError::ResourceNotFoundException(e)) => {
+                    assert_eq!(e.message(), Some(END_OF_LIFE))
+                }
+                other => panic!("{:?}", other.map(|_| ())),
+            }
+        }
+        let calls = bedrock.calls_to(NOVA_CANVAS);
+        assert_eq!(
+            calls.iter().map(|c| c.status).collect::<Vec<_>>(),
+            [404, 404]
+        );
     }
 }

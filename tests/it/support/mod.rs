@@ -44,10 +44,11 @@ use watch::Watch;
 /// harness can prove itself against a stand-in binary before the product's binary exists.
 const DEFAULT_LAMBDA_BIN: &str = "marquee-lambda";
 
-/// The test deployment's model parameters: a mixed AllowedModels, so one function calls
-/// Stability's models in their region and Nova Canvas in its own (plus the offline model).
+/// The test deployment's model parameters: every model the catalog offers (Amazon Nova Canvas
+/// reached end of life on 2026-09-30 and the template no longer accepts it).
 pub const DEFAULT_MODEL: &str = "stability.sd3-5-large-v1:0";
-pub const ALLOWED_MODELS: &str = "stability.stable-image-core-v1:1,stability.stable-image-ultra-v1:1,amazon.nova-canvas-v1:0,offline";
+pub const ALLOWED_MODELS: &str =
+    "stability.stable-image-core-v1:1,stability.stable-image-ultra-v1:1,offline";
 
 /// The function's logical id in `template.yaml`.
 const FUNCTION: &str = "MarqueeFunction";
@@ -70,10 +71,13 @@ pub fn deployment(bucket: &str) -> cfn::Deployment {
         .table(STATE_TABLE, TABLE_NAME)
 }
 
-/// The same deployment with Nova Canvas put, by the admin, in a region Bedrock does not serve
-/// it in (us-west-2, where the Stability models live).
-pub fn misplaced_nova_deployment(bucket: &str) -> cfn::Deployment {
-    deployment(bucket).param("NovaRegion", "us-west-2")
+/// The same deployment with the Stability models put, by the admin, in a region Bedrock does
+/// not serve them in (eu-west-3). No print upscaler: the image services' US profile is not
+/// reachable from there, which the configuration refuses for a chosen upscaler.
+pub fn misplaced_deployment(bucket: &str) -> cfn::Deployment {
+    deployment(bucket)
+        .param("StabilityRegion", "eu-west-3")
+        .param("PrintUpscaler", "none")
 }
 
 /// How long the first request to `cargo lambda watch` may take; it compiles the crate first.
@@ -135,7 +139,7 @@ pub struct Stack {
     main: Instance,
     /// The same deployment configured with a Slack bot token.
     bot: Instance,
-    /// A deployment with Nova Canvas in the wrong region (see [`misplaced_nova_deployment`]),
+    /// A deployment with its models in the wrong region (see [`misplaced_deployment`]),
     /// with its own storage key.
     misplaced: Instance,
     /// A deployment with storage of its own, for the test that takes storage away: stopping
@@ -264,7 +268,7 @@ impl Stack {
         control.accept_key(&admin);
         bedrock.grant(
             &s3.function_credentials(1).access_key,
-            misplaced_nova_deployment(&bucket).function_statements(FUNCTION),
+            misplaced_deployment(&bucket).function_statements(FUNCTION),
         );
         Ok(Stack {
             bedrock,
@@ -275,7 +279,7 @@ impl Stack {
             link_key: random_token(48),
             main: Instance::new("main", ports[0]),
             bot: Instance::new("bot token", ports[1]),
-            misplaced: Instance::new("misplaced Nova", ports[2]),
+            misplaced: Instance::new("misplaced models", ports[2]),
             own_storage: OnceLock::new(),
             control,
             doctor: OnceLock::new(),
@@ -401,10 +405,10 @@ impl Stack {
         })
     }
 
-    /// The deployment with Nova Canvas in a region that does not serve it.
-    pub fn lambda_with_misplaced_nova(&self) -> &Watch {
+    /// The deployment with its models in a region that does not serve them.
+    pub fn lambda_with_misplaced_models(&self) -> &Watch {
         self.misplaced.lambda(|invoke, port| {
-            let deployment = misplaced_nova_deployment(self.s3.bucket());
+            let deployment = misplaced_deployment(self.s3.bucket());
             self.env_for(&deployment, &self.s3, 1, invoke, port)
         })
     }
