@@ -61,6 +61,12 @@ pub enum StartError {
         #[source]
         source: std::io::Error,
     },
+    #[error("could not open the local state database {path}")]
+    LocalState {
+        path: String,
+        #[source]
+        source: crate::state::StateError,
+    },
     #[error(
         "poster links need a signing key: set MARQUEE_LINK_KEY_ARN (the template does) or MARQUEE_LINK_KEY"
     )]
@@ -285,9 +291,9 @@ pub async fn build(config: &Config, mode: Mode) -> Result<App, StartError> {
             (StateConfig::Dynamo { .. }, None) => {
                 unreachable!("needs_aws is true for a DynamoDB table")
             }
-            (StateConfig::Local { dir }, _) => Arc::new(LocalState::open(dir).map_err(
-                |source| StartError::LocalStore {
-                    dir: dir.display().to_string(),
+            (StateConfig::Local { path }, _) => Arc::new(LocalState::open(path).map_err(
+                |source| StartError::LocalState {
+                    path: path.display().to_string(),
                     source,
                 },
             )?),

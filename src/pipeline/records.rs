@@ -21,7 +21,7 @@ use uuid::Uuid;
 
 use super::{Pipeline, PipelineError};
 use crate::job::{Job, PosterRecord, Requester};
-use crate::state::{Claim, Key};
+use crate::state::{Claim, Claimant, Key};
 
 /// How long a retake may hold its poster's lock; longer than any invocation (Lambda's limit is
 /// 15 minutes), so only a crashed take's lock ever expires, and then it is taken over.
@@ -227,6 +227,8 @@ impl Pipeline {
             .claim(
                 &approval_key(record.root()),
                 json(&approval)?,
+                // This click's: a lost answer to its own write is still its approval.
+                &Claimant::new(),
                 Some(until),
                 now(),
             )
@@ -248,6 +250,8 @@ impl Pipeline {
             .claim(
                 &Key::new(format!("job#{}", job.id), "run"),
                 value,
+                // This delivery's, not the job's: a second delivery is another claimant.
+                &Claimant::new(),
                 Some(job.accepted_at.max(now) + RUN_MARKER_SECS),
                 now,
             )
@@ -264,6 +268,7 @@ impl Pipeline {
             .claim(
                 &lock_key(source),
                 job.id.to_string(),
+                &Claimant::new(),
                 Some(now + LOCK_SECS),
                 now,
             )
@@ -292,6 +297,7 @@ impl Pipeline {
             .claim(
                 &Key::new(format!("request#{digest}"), "seen"),
                 String::new(),
+                &Claimant::new(),
                 Some(now + REPLAY_SECS),
                 now,
             )
@@ -311,7 +317,7 @@ mod tests {
     use crate::state::local::LocalState;
 
     fn pipeline(dir: &std::path::Path) -> (Pipeline, Arc<LocalState>) {
-        let state = Arc::new(LocalState::open(dir.join("state")).unwrap());
+        let state = Arc::new(LocalState::open(dir.join("state.sqlite3")).unwrap());
         let p = Pipeline::new(
             crate::model::Models::new(),
             Arc::new(crate::store::local::LocalStore::open(dir).unwrap()),
