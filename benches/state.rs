@@ -201,7 +201,8 @@ impl Engine for Redb {
                 .unwrap()
                 .rev()
                 .take(limit)
-                .map(|r| r.unwrap().1.value().len())
+                // Each value read, as the store reads every item it returns.
+                .filter(|r| !r.as_ref().unwrap().1.value().is_empty())
                 .count()
         })
         .await

@@ -76,6 +76,9 @@ const QUERY: &str = "
 SELECT sk, value, count, expires_at, claimant FROM items
 WHERE pk = ?1 AND (expires_at IS NULL OR expires_at > ?2)
 ORDER BY sk DESC LIMIT ?3";
+const IMPORT: &str = "
+INSERT OR IGNORE INTO items (pk, sk, value, count, expires_at, claimant)
+VALUES (?1, ?2, ?3, ?4, ?5, NULL)";
 const SWEEP: &str = "
 DELETE FROM items WHERE (pk, sk) IN (
     SELECT pk, sk FROM items WHERE expires_at <= ?1 LIMIT ?2
@@ -149,6 +152,43 @@ impl LocalState {
             sweep(conn, now, max)
         })
         .await
+    }
+
+    /// Imports the state an earlier Marquee kept as one JSON file per item under `dir`
+    /// (`<dir>/<partition>/<sort key>.json`, names percent-encoded), then renames `dir` to
+    /// `<dir>.imported` so it is read once; an admin may delete it afterwards. Only items live
+    /// at `now` are imported, and an item already in the database is kept. How many it
+    /// imported; a directory that is not there imports nothing.
+    pub async fn import_files(&self, dir: &Path, now: i64) -> Result<usize, StateError> {
+        let key = Key::new(dir.display().to_string(), "");
+        let owned = dir.to_owned();
+        let items = tokio::task::spawn_blocking(move || legacy::read(&owned, now))
+            .await
+            .map_err(|e| StateError::backend("import", &key, e))?
+            .map_err(|e| StateError::backend("import", &key, e))?;
+        let Some(items) = items else {
+            return Ok(0);
+        };
+        let imported = self
+            .run("import", &key, move |conn| {
+                let mut stmt = conn.prepare_cached(IMPORT)?;
+                let mut n = 0;
+                for item in items {
+                    n += stmt.execute(params![
+                        item.key.pk,
+                        item.key.sk,
+                        item.value,
+                        item.count,
+                        item.expires_at
+                    ])?;
+                }
+                Ok(n)
+            })
+            .await?;
+        let mut done = dir.as_os_str().to_owned();
+        done.push(".imported");
+        std::fs::rename(dir, &done).map_err(|e| StateError::backend("import", &key, e))?;
+        Ok(imported)
     }
 
     /// Runs `op` on the writer's connection, inside its next transaction, and answers once
@@ -328,6 +368,91 @@ fn select(conn: &Connection, key: &Key) -> rusqlite::Result<Option<Item>> {
             })
         })
         .optional()
+}
+
+/// The JSON-file layout of earlier versions, read once to import it.
+mod legacy {
+    use std::path::Path;
+
+    use serde::Deserialize;
+
+    use super::{Item, Key};
+
+    /// An item as those versions kept it.
+    #[derive(Deserialize)]
+    struct Stored {
+        #[serde(default)]
+        value: String,
+        #[serde(default)]
+        count: i64,
+        #[serde(default)]
+        expires_at: Option<i64>,
+    }
+
+    /// Every item live at `now` under `dir`; `None` when there is no such directory. Files that
+    /// are not items (a `.tmp` left by a crash, a name that does not decode, a body that does not
+    /// parse) are skipped: they were never state anyone could read.
+    pub(super) fn read(dir: &Path, now: i64) -> std::io::Result<Option<Vec<Item>>> {
+        let partitions = match std::fs::read_dir(dir) {
+            Ok(p) => p,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
+            Err(e) => return Err(e),
+        };
+        let mut items = Vec::new();
+        for partition in partitions {
+            let partition = partition?;
+            let Some(pk) = partition.file_name().to_str().and_then(decode) else {
+                continue;
+            };
+            if !partition.file_type()?.is_dir() {
+                continue;
+            }
+            for file in std::fs::read_dir(partition.path())? {
+                let file = file?;
+                let name = file.file_name();
+                let Some(sk) = name
+                    .to_str()
+                    .and_then(|n| n.strip_suffix(".json"))
+                    .and_then(decode)
+                else {
+                    continue;
+                };
+                let Ok(stored) = serde_json::from_slice::<Stored>(&std::fs::read(file.path())?)
+                else {
+                    continue;
+                };
+                let item = Item {
+                    key: Key::new(pk.clone(), sk),
+                    value: stored.value,
+                    claimant: String::new(),
+                    count: stored.count,
+                    expires_at: stored.expires_at,
+                };
+                if item.is_live(now) {
+                    items.push(item);
+                }
+            }
+        }
+        Ok(Some(items))
+    }
+
+    /// A name of those files back to its key: `%XX` is the byte XX, anything else itself.
+    fn decode(s: &str) -> Option<String> {
+        let bytes = s.as_bytes();
+        let mut out = Vec::with_capacity(bytes.len());
+        let mut i = 0;
+        while i < bytes.len() {
+            if bytes[i] == b'%' {
+                let hex = s.get(i + 1..i + 3)?;
+                out.push(u8::from_str_radix(hex, 16).ok()?);
+                i += 3;
+            } else {
+                out.push(bytes[i]);
+                i += 1;
+            }
+        }
+        String::from_utf8(out).ok()
+    }
 }
 
 #[async_trait]
@@ -608,6 +733,84 @@ mod tests {
                 .unwrap()
                 .is_some()
         );
+    }
+
+    /// A server upgraded from the JSON-file store keeps its approvals, records, history and
+    /// quota counters: the live ones are imported once, and the old directory is set aside.
+    #[tokio::test]
+    async fn state_kept_as_json_files_by_earlier_versions_is_imported_once() {
+        let dir = tempfile::tempdir().unwrap();
+        let old = dir.path().join("state");
+        // The layout `b8d4653`'s store wrote: percent-encoded names, one JSON body per item.
+        for (partition, file, body) in [
+            (
+                "poster%23p1",
+                "approval.json",
+                r#"{"value":"{\"by\":\"U2\"}","count":0,"expires_at":9000}"#,
+            ),
+            (
+                "quota%23user%23T%23U",
+                "2026-12.json",
+                r#"{"value":"","count":3,"expires_at":9000}"#,
+            ),
+            (
+                "request%23abc",
+                "seen.json",
+                r#"{"value":"","count":0,"expires_at":50}"#,
+            ),
+            (
+                "history%23T%23U",
+                "000000000001000%23p1.json",
+                r#"{"value":"{}","count":0,"expires_at":null}"#,
+            ),
+            ("history%23T%23U", "000000000002000%23p2.json.tmp", "{"),
+        ] {
+            std::fs::create_dir_all(old.join(partition)).unwrap();
+            std::fs::write(old.join(partition).join(file), body).unwrap();
+        }
+        let store = LocalState::open(dir.path().join("state.sqlite3")).unwrap();
+        // Already in the database: kept over the file's.
+        store
+            .put(&Key::new("quota#user#T#U", "2026-12"), String::new(), None)
+            .await
+            .unwrap();
+        assert_eq!(store.import_files(&old, 100).await.unwrap(), 2);
+        assert_eq!(
+            store
+                .get(&Key::new("poster#p1", "approval"), 100)
+                .await
+                .unwrap()
+                .unwrap()
+                .value,
+            r#"{"by":"U2"}"#
+        );
+        assert_eq!(
+            store
+                .get(&Key::new("quota#user#T#U", "2026-12"), 100)
+                .await
+                .unwrap()
+                .unwrap()
+                .count,
+            0
+        );
+        assert_eq!(
+            store
+                .query_latest("history#T#U", 10, 100)
+                .await
+                .unwrap()
+                .len(),
+            1
+        );
+        assert!(
+            store
+                .get(&Key::new("request#abc", "seen"), 10)
+                .await
+                .unwrap()
+                .is_none()
+        );
+        assert!(!old.exists());
+        assert!(dir.path().join("state.imported").is_dir());
+        assert_eq!(store.import_files(&old, 100).await.unwrap(), 0);
     }
 
     #[tokio::test]
