@@ -114,7 +114,7 @@ fn main() {
         let pipeline = Arc::new(Pipeline::new(
             Models::new().with(ModelId::Offline, Arc::new(OfflineModel)),
             store.clone(),
-            Arc::new(marquee::state::local::LocalState::open(dir.path().join("state")).unwrap()),
+            Arc::new(marquee::state::local::LocalState::open(dir.path().join("state.sqlite3")).unwrap()),
             slack,
             links.clone(),
             Duration::from_secs(3600),

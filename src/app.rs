@@ -61,6 +61,12 @@ pub enum StartError {
         #[source]
         source: std::io::Error,
     },
+    #[error("could not open the local state database {path}")]
+    LocalState {
+        path: String,
+        #[source]
+        source: crate::state::StateError,
+    },
     #[error(
         "poster links need a signing key: set MARQUEE_LINK_KEY_ARN (the template does) or MARQUEE_LINK_KEY"
     )]
@@ -279,22 +285,37 @@ pub async fn build(config: &Config, mode: Mode) -> Result<App, StartError> {
                 },
             )?),
         };
-    let state: Arc<dyn StateStore> =
-        match (&config.state, sdk.as_ref()) {
-            (StateConfig::Dynamo { table }, Some(sdk)) => Arc::new(DynamoState::new(
-                aws_sdk_dynamodb::Client::new(sdk),
-                table.clone(),
-            )),
-            (StateConfig::Dynamo { .. }, None) => {
-                unreachable!("needs_aws is true for a DynamoDB table")
+    let state: Arc<dyn StateStore> = match (&config.state, sdk.as_ref()) {
+        (StateConfig::Dynamo { table }, Some(sdk)) => Arc::new(DynamoState::new(
+            aws_sdk_dynamodb::Client::new(sdk),
+            table.clone(),
+        )),
+        (StateConfig::Dynamo { .. }, None) => {
+            unreachable!("needs_aws is true for a DynamoDB table")
+        }
+        (StateConfig::Local { path }, _) => {
+            let failed = |source| StartError::LocalState {
+                path: path.display().to_string(),
+                source,
+            };
+            let local = LocalState::open(path).map_err(failed)?;
+            // Earlier versions kept one JSON file per item in the data directory's
+            // `state/`: a server upgraded in place keeps its approvals, records, history
+            // and quotas.
+            if let Some(old) = path.parent().map(|dir| dir.join("state")) {
+                let now = time::OffsetDateTime::now_utc().unix_timestamp();
+                let imported = local.import_files(&old, now).await.map_err(failed)?;
+                if imported > 0 {
+                    tracing::info!(
+                        imported,
+                        from = %old.display(),
+                        "imported the earlier state directory into the state database"
+                    );
+                }
             }
-            (StateConfig::Local { dir }, _) => Arc::new(LocalState::open(dir).map_err(
-                |source| StartError::LocalStore {
-                    dir: dir.display().to_string(),
-                    source,
-                },
-            )?),
-        };
+            Arc::new(local)
+        }
+    };
     let links = match (
         resolve(&config.link_key, sdk.as_ref()).await?,
         &config.store,

@@ -102,8 +102,8 @@ pub(crate) enum StoreConfig {
 pub(crate) enum StateConfig {
     /// A DynamoDB table (the endpoint comes from the SDK's configuration).
     Dynamo { table: String },
-    /// Files under a directory, for one local process.
-    Local { dir: PathBuf },
+    /// An embedded SQLite database: `state.sqlite3` in the data directory.
+    Local { path: PathBuf },
 }
 
 #[derive(Debug, Clone)]
@@ -253,7 +253,7 @@ impl Config {
         let state = match (get("MARQUEE_TABLE")?, &store) {
             (Some(table), _) => StateConfig::Dynamo { table },
             (None, StoreConfig::Local { dir }) => StateConfig::Local {
-                dir: dir.join("state"),
+                path: dir.join("state.sqlite3"),
             },
             (None, StoreConfig::S3 { .. }) => {
                 return Err(ConfigError::Required {
@@ -831,7 +831,7 @@ mod tests {
         assert_eq!(
             c.state,
             StateConfig::Local {
-                dir: "marquee-data/state".into()
+                path: "marquee-data/state.sqlite3".into()
             }
         );
         assert_eq!(c.link_ttl, DEFAULT_LINK_TTL);

@@ -1259,8 +1259,9 @@ mod tests {
         let links = LinkSigner::from_dir(dir.path()).unwrap();
         let store: Arc<dyn ObjectStore> =
             Arc::new(crate::store::local::LocalStore::open(dir.path()).unwrap());
-        let state =
-            Arc::new(crate::state::local::LocalState::open(dir.path().join("state")).unwrap());
+        let state = Arc::new(
+            crate::state::local::LocalState::open(dir.path().join("state.sqlite3")).unwrap(),
+        );
         let slack =
             crate::slack::SlackClient::new(crate::net::client(), &["hooks.slack.com".to_owned()]);
         let pipeline = Pipeline::new(

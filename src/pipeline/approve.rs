@@ -344,7 +344,7 @@ mod tests {
         let mut p = Pipeline::new(
             crate::model::Models::new(),
             Arc::new(crate::store::local::LocalStore::open(dir).unwrap()),
-            Arc::new(crate::state::local::LocalState::open(dir.join("state")).unwrap()),
+            Arc::new(crate::state::local::LocalState::open(dir.join("state.sqlite3")).unwrap()),
             crate::slack::SlackClient::new(http.clone(), &[]),
             crate::store::LinkSigner::from_dir(dir).unwrap(),
             std::time::Duration::from_secs(60),

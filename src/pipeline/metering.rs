@@ -392,7 +392,8 @@ mod tests {
     use crate::store::local::LocalStore;
 
     fn pipeline(dir: &std::path::Path, limits: Limits) -> (Pipeline, Arc<dyn StateStore>) {
-        let state: Arc<dyn StateStore> = Arc::new(LocalState::open(dir.join("state")).unwrap());
+        let state: Arc<dyn StateStore> =
+            Arc::new(LocalState::open(dir.join("state.sqlite3")).unwrap());
         let pipeline = Pipeline::new(
             Models::new(),
             Arc::new(LocalStore::open(dir).unwrap()),
@@ -662,7 +663,7 @@ mod tests {
     async fn counts_reset_with_their_period() {
         let dir = tempfile::tempdir().unwrap();
         let state: Arc<dyn StateStore> =
-            Arc::new(LocalState::open(dir.path().join("state")).unwrap());
+            Arc::new(LocalState::open(dir.path().join("state.sqlite3")).unwrap());
         let ada = requester("U1", "C1");
         let today = Periods::at(1_798_761_599); // 2026-12-31T23:59:59Z
         let tomorrow = Periods::at(1_798_761_600);

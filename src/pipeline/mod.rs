@@ -907,7 +907,9 @@ mod tests {
                 Arc::new(crate::model::offline::OfflineModel),
             ),
             Arc::new(crate::store::local::LocalStore::open(dir.path()).unwrap()),
-            Arc::new(crate::state::local::LocalState::open(dir.path().join("state")).unwrap()),
+            Arc::new(
+                crate::state::local::LocalState::open(dir.path().join("state.sqlite3")).unwrap(),
+            ),
             SlackClient::new(
                 crate::slack::client::http_client().unwrap(),
                 std::slice::from_ref(&origin),

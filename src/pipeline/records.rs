@@ -22,7 +22,7 @@ use uuid::Uuid;
 
 use super::{Pipeline, PipelineError};
 use crate::job::{Job, PosterRecord, Requester};
-use crate::state::{Claim, Key};
+use crate::state::{Claim, Claimant, Key};
 
 /// How long a retake may hold its poster's lock; longer than any invocation (Lambda's limit is
 /// 15 minutes), so only a crashed take's lock ever expires, and then it is taken over.
@@ -254,6 +254,8 @@ impl Pipeline {
             .claim(
                 &approval_key(record.root()),
                 json(&approval)?,
+                // This click's: a lost answer to its own write is still its approval.
+                &Claimant::new(),
                 Some(until),
                 now(),
             )
@@ -283,7 +285,13 @@ impl Pipeline {
         let until = self.retention_end(printed.at);
         match self
             .state
-            .claim(&prints_key(id), json(printed)?, Some(until), now())
+            .claim(
+                &prints_key(id),
+                json(printed)?,
+                &Claimant::new(),
+                Some(until),
+                now(),
+            )
             .await?
         {
             Claim::Won => Ok(None),
@@ -302,6 +310,8 @@ impl Pipeline {
             .claim(
                 &Key::new(format!("job#{}", job.id), "run"),
                 value,
+                // This delivery's, not the job's: a second delivery is another claimant.
+                &Claimant::new(),
                 Some(job.accepted_at.max(now) + RUN_MARKER_SECS),
                 now,
             )
@@ -318,6 +328,7 @@ impl Pipeline {
             .claim(
                 &lock_key(source),
                 job.id.to_string(),
+                &Claimant::new(),
                 Some(now + LOCK_SECS),
                 now,
             )
@@ -346,6 +357,7 @@ impl Pipeline {
             .claim(
                 &Key::new(format!("request#{digest}"), "seen"),
                 String::new(),
+                &Claimant::new(),
                 Some(now + REPLAY_SECS),
                 now,
             )
@@ -365,7 +377,7 @@ mod tests {
     use crate::state::local::LocalState;
 
     fn pipeline(dir: &std::path::Path) -> (Pipeline, Arc<LocalState>) {
-        let state = Arc::new(LocalState::open(dir.join("state")).unwrap());
+        let state = Arc::new(LocalState::open(dir.join("state.sqlite3")).unwrap());
         let p = Pipeline::new(
             crate::model::Models::new(),
             Arc::new(crate::store::local::LocalStore::open(dir).unwrap()),

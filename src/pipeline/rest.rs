@@ -108,7 +108,13 @@ impl Pipeline {
         let until = self.retention_end(job.accepted_at);
         let claim = self
             .state
-            .claim(&status_key(job.id), value, Some(until), now())
+            .claim(
+                &status_key(job.id),
+                value,
+                &crate::state::Claimant::new(),
+                Some(until),
+                now(),
+            )
             .await?;
         Ok(claim == Claim::Won)
     }

@@ -177,7 +177,7 @@ mod tests {
         Pipeline::new(
             Models::new(),
             Arc::new(LocalStore::open(dir).unwrap()),
-            Arc::new(crate::state::local::LocalState::open(dir.join("state")).unwrap()),
+            Arc::new(crate::state::local::LocalState::open(dir.join("state.sqlite3")).unwrap()),
             SlackClient::new(
                 crate::slack::client::http_client().unwrap(),
                 &[origin.to_owned()],

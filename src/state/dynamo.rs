@@ -7,7 +7,13 @@
 //! moment ago must be seen.
 //!
 //! Attributes: `pk`, `sk` (strings), `v` (the item's JSON document), `n` (the counter),
-//! `expires_at` (Unix seconds; the table's TTL attribute).
+//! `c` (the token of the claim that wrote the item), `expires_at` (Unix seconds; the table's
+//! TTL attribute).
+//!
+//! The SDK retries a call that failed with a 5xx or an I/O error, and such a call may have
+//! been applied: a claim's retry would then find its own item. The claim's condition therefore
+//! also lets the same claimant write again (`#c = :c`), so a retried claim succeeds exactly
+//! where its first attempt did, in the same single conditional write.
 
 use std::collections::HashMap;
 
@@ -16,13 +22,14 @@ use aws_sdk_dynamodb::Client;
 use aws_sdk_dynamodb::error::SdkError;
 use aws_sdk_dynamodb::types::{AttributeValue, ReturnValue, ReturnValuesOnConditionCheckFailure};
 
-use super::{Added, Claim, Item, Key, StateError, StateStore};
+use super::{Added, Claim, Claimant, Item, Key, StateError, StateStore};
 
 /// The table's attribute names.
 const PK: &str = "pk";
 const SK: &str = "sk";
 const VALUE: &str = "v";
 const COUNT: &str = "n";
+const CLAIMANT: &str = "c";
 const EXPIRES: &str = "expires_at";
 
 /// The IAM actions this store's calls need on the table, one per kind of call made below.
@@ -93,6 +100,7 @@ fn item_from(attrs: &HashMap<String, AttributeValue>) -> Result<Item, StateError
     let key = Key::new(s(PK).unwrap_or_default(), s(SK).unwrap_or_default());
     Ok(Item {
         value: s(VALUE).unwrap_or_default(),
+        claimant: s(CLAIMANT).unwrap_or_default(),
         count: n(COUNT)?.unwrap_or(0),
         expires_at: n(EXPIRES)?,
         key,
@@ -127,11 +135,16 @@ impl StateStore for DynamoState {
         &self,
         key: &Key,
         value: String,
+        claimant: &Claimant,
         expires_at: Option<i64>,
         now: i64,
     ) -> Result<Claim, StateError> {
         let mut item = Self::key_attrs(key);
         item.insert(VALUE.to_owned(), AttributeValue::S(value));
+        item.insert(
+            CLAIMANT.to_owned(),
+            AttributeValue::S(claimant.as_str().to_owned()),
+        );
         if let Some(at) = expires_at {
             item.insert(EXPIRES.to_owned(), num(at));
         }
@@ -140,11 +153,14 @@ impl StateStore for DynamoState {
             .put_item()
             .table_name(&self.table)
             .set_item(Some(item))
-            // Absent, or present but expired: an item without `expires_at` never expires.
-            .condition_expression("attribute_not_exists(#pk) OR #exp <= :now")
+            // Absent, or present but expired (an item without `expires_at` never expires), or
+            // written by this claimant: its own earlier attempt, whose answer was lost.
+            .condition_expression("attribute_not_exists(#pk) OR #exp <= :now OR #c = :c")
             .expression_attribute_names("#pk", PK)
             .expression_attribute_names("#exp", EXPIRES)
+            .expression_attribute_names("#c", CLAIMANT)
             .expression_attribute_values(":now", num(now))
+            .expression_attribute_values(":c", AttributeValue::S(claimant.as_str().to_owned()))
             .return_values_on_condition_check_failure(ReturnValuesOnConditionCheckFailure::AllOld)
             .send()
             .await;
@@ -166,12 +182,15 @@ impl StateStore for DynamoState {
                     None => self.get_consistent(key).await?,
                 };
                 match held {
+                    // Cannot fail the condition above, but a claim is never refused by itself.
+                    Some(item) if item.claimant == claimant.as_str() => Ok(Claim::Won),
                     Some(item) => Ok(Claim::Held(item)),
                     // Gone between the refusal and the read: whoever held it let go, and the
                     // claim is still not ours; report it as held by nobody in particular.
                     None => Ok(Claim::Held(Item {
                         key: key.clone(),
                         value: String::new(),
+                        claimant: String::new(),
                         count: 0,
                         expires_at: None,
                     })),

@@ -10,7 +10,13 @@
 //!
 //! Items may carry an expiry (Unix seconds, DynamoDB's TTL attribute). TTL deletion is lazy —
 //! DynamoDB removes expired items within days, not at once — so every read and every
-//! condition here treats an expired item as absent, whichever store holds it.
+//! condition here treats an expired item as absent, whichever store holds it. The local store
+//! also deletes them itself, a bounded batch at a time, so its file stays bounded.
+//!
+//! Every claim carries a [`Claimant`] token, unique to whoever claims. A write can land and
+//! its answer be lost (DynamoDB's SDK then retries the same conditional put, which now finds
+//! the item there); an item held by the caller's own token is therefore the caller's claim,
+//! [`Claim::Won`], never someone else's.
 
 pub mod dynamo;
 pub mod local;
@@ -25,11 +31,35 @@ pub struct Key {
 }
 
 impl Key {
-    pub(crate) fn new(pk: impl Into<String>, sk: impl Into<String>) -> Self {
+    pub fn new(pk: impl Into<String>, sk: impl Into<String>) -> Self {
         Self {
             pk: pk.into(),
             sk: sk.into(),
         }
+    }
+}
+
+/// Who makes a claim: a random token, unique to one claimant, stored with the item it wins.
+/// Make a new one for every attempt that must count once (a job's delivery, a click, a
+/// request): never derive it from a job or a poster, or a second delivery of the same job
+/// would find the first one's claim and take it for its own.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Claimant(String);
+
+impl Claimant {
+    /// A fresh token (a random UUID).
+    pub fn new() -> Self {
+        Claimant(uuid::Uuid::new_v4().simple().to_string())
+    }
+
+    pub(crate) fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl Default for Claimant {
+    fn default() -> Self {
+        Self::new()
     }
 }
 
@@ -39,6 +69,8 @@ pub struct Item {
     pub(crate) key: Key,
     /// The item's document (JSON); empty for a bare counter.
     pub(crate) value: String,
+    /// The token of the claim that wrote it; empty for items written by `put` or `add`.
+    pub(crate) claimant: String,
     /// The counter [`StateStore::add`] keeps; 0 when it never ran.
     pub(crate) count: i64,
     /// Unix seconds after which the item is treated as absent.
@@ -108,11 +140,13 @@ impl StateError {
 pub trait StateStore: Send + Sync {
     /// Writes `value` under `key` unless a live item is there (none, or only one expired at
     /// `now`): the building block of run markers, locks, replay guards and first-wins approvals.
-    /// Taking over an expired item is part of the same atomic write.
+    /// Taking over an expired item is part of the same atomic write. An item already written
+    /// by `claimant` (its own earlier write, whose answer was lost) is [`Claim::Won`] too.
     async fn claim(
         &self,
         key: &Key,
         value: String,
+        claimant: &Claimant,
         expires_at: Option<i64>,
         now: i64,
     ) -> Result<Claim, StateError>;
@@ -159,37 +193,81 @@ pub(crate) mod contract {
 
     pub(crate) async fn claims_are_exclusive_until_they_expire(store: &dyn StateStore) {
         let key = Key::new("job#1", "run");
+        let (a, b, c, d) = (
+            Claimant::new(),
+            Claimant::new(),
+            Claimant::new(),
+            Claimant::new(),
+        );
         assert_eq!(
             store
-                .claim(&key, "a".to_owned(), Some(100), 50)
+                .claim(&key, "a".to_owned(), &a, Some(100), 50)
                 .await
                 .unwrap(),
             Claim::Won
         );
         match store
-            .claim(&key, "b".to_owned(), Some(200), 60)
+            .claim(&key, "b".to_owned(), &b, Some(200), 60)
             .await
             .unwrap()
         {
             Claim::Held(item) => {
                 assert_eq!(item.value, "a");
                 assert_eq!(item.expires_at, Some(100));
+                assert_eq!(item.claimant, a.as_str());
             }
             other => panic!("second claim: {other:?}"),
         }
         // Expired at 100: taken over at 101, atomically.
         assert_eq!(
-            store.claim(&key, "c".to_owned(), None, 101).await.unwrap(),
+            store
+                .claim(&key, "c".to_owned(), &c, None, 101)
+                .await
+                .unwrap(),
             Claim::Won
         );
         assert_eq!(store.get(&key, 10_000).await.unwrap().unwrap().value, "c");
         // No expiry: held for good.
         assert!(matches!(
             store
-                .claim(&key, "d".to_owned(), None, 10_000)
+                .claim(&key, "d".to_owned(), &d, None, 10_000)
                 .await
                 .unwrap(),
             Claim::Held(_)
+        ));
+    }
+
+    /// A claim whose write landed but whose answer was lost is made again with the same token
+    /// (as DynamoDB's SDK retries the same request): it is still the claimant's, and only its.
+    pub(crate) async fn a_claim_made_again_by_its_claimant_is_still_won(store: &dyn StateStore) {
+        let key = Key::new("request#lost", "seen");
+        let (ours, theirs) = (Claimant::new(), Claimant::new());
+        for attempt in 0..2 {
+            assert_eq!(
+                store
+                    .claim(&key, "ours".to_owned(), &ours, Some(100), 10 + attempt)
+                    .await
+                    .unwrap(),
+                Claim::Won,
+                "attempt {attempt}"
+            );
+        }
+        match store
+            .claim(&key, "theirs".to_owned(), &theirs, Some(100), 12)
+            .await
+            .unwrap()
+        {
+            Claim::Held(item) => assert_eq!(item.value, "ours"),
+            other => panic!("another claimant: {other:?}"),
+        }
+        // A plain put carries no claimant: the item is nobody's claim any more.
+        store.put(&key, "put".to_owned(), Some(100)).await.unwrap();
+        assert!(matches!(
+            store
+                .claim(&key, "ours".to_owned(), &ours, Some(100), 13)
+                .await
+                .unwrap(),
+            Claim::Held(item) if item.value == "put" && item.claimant.is_empty()
         ));
     }
 
@@ -200,7 +278,10 @@ pub(crate) mod contract {
             let store = store.clone();
             let key = key.clone();
             tasks.push(tokio::spawn(async move {
-                store.claim(&key, i.to_string(), None, 1).await.unwrap()
+                store
+                    .claim(&key, i.to_string(), &Claimant::new(), None, 1)
+                    .await
+                    .unwrap()
             }));
         }
         let mut won = 0;
@@ -315,6 +396,7 @@ pub(crate) mod contract {
     /// Every check above, against one store.
     pub(crate) async fn all(store: Arc<dyn StateStore>) {
         claims_are_exclusive_until_they_expire(store.as_ref()).await;
+        a_claim_made_again_by_its_claimant_is_still_won(store.as_ref()).await;
         concurrent_claims_have_one_winner(store.clone()).await;
         expired_items_read_as_absent(store.as_ref()).await;
         deletes_can_be_conditional(store.as_ref()).await;

@@ -716,7 +716,10 @@ async fn a_link_outlives_the_credentials_that_made_it() {
             Pipeline::new(
                 Models::new().with(ModelId::Offline, Arc::new(OfflineModel)),
                 Arc::new(S3Store::new(client, s.s3().bucket())),
-                Arc::new(marquee::state::local::LocalState::open(state_dir.path()).unwrap()),
+                Arc::new(
+                    marquee::state::local::LocalState::open(state_dir.path().join("state.sqlite3"))
+                        .unwrap(),
+                ),
                 SlackClient::new(marquee::net::client(), &[]),
                 links.clone(),
                 TTL,

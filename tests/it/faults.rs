@@ -393,3 +393,61 @@ async fn a_worker_that_cannot_tell_anyone_is_told_about_through_the_failure_dest
         "billed once"
     );
 }
+
+/// The front door's replay guard is a conditional write. DynamoDB applies it, but its answer is
+/// lost (a 500 after the write, as the proxy plays it); the SDK retries the same put, which now
+/// finds the item. That item is this request's own claim: the command is acked and its poster
+/// delivered once, not taken for a replay and dropped with an empty answer.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_claim_whose_write_landed_but_whose_answer_was_lost_is_still_ours() {
+    use sha2::Digest;
+    use support::dynamo::Fault as DynamoFault;
+
+    let base = lambda_base().await;
+    let url = stack().slack().response_url();
+    let marker = "F-LOSTCLAIM";
+    let body = support::slack::slash_command_body(&format!("{marker} a lighthouse at night"), &url);
+    let headers = support::slack::signed_headers(stack().signing_secret(), body.as_bytes());
+    let signature = headers
+        .iter()
+        .find(|(name, _)| name.eq_ignore_ascii_case("x-slack-signature"))
+        .map(|(_, value)| value.clone())
+        .unwrap();
+    // The replay guard's item, as `pipeline::records` keys it: the signature's SHA-256.
+    let pk = format!(
+        "request#{}",
+        hex::encode(sha2::Sha256::digest(signature.as_bytes()))
+    );
+    stack()
+        .dynamo()
+        .fault_for_item("PutItem", &pk, DynamoFault::AppliedThenInternalError, 1);
+
+    let mut request = marquee::net::client().post(format!("{base}/slack/commands"));
+    for (name, value) in headers {
+        request = request.header(name, value);
+    }
+    let answer = request.body(body).send().await.unwrap();
+    assert_eq!(answer.status(), 200);
+    let ack = answer.text().await.unwrap();
+    assert!(
+        ack.contains("Generating"),
+        "the command was taken for a replay: {ack:?}\n--- function log ---\n{}",
+        stack().lambda().log_tail(4000)
+    );
+    assert_eq!(
+        stack().dynamo().faults_played("PutItem", &pk),
+        1,
+        "the fault was not played"
+    );
+    // The first put (applied, answer lost) and the SDK's retry of it.
+    assert_eq!(stack().dynamo().calls_for_item("PutItem", &pk).len(), 2);
+
+    let messages = finish(&url, marker).await;
+    assert_eq!(messages.len(), 1, "{messages:?}");
+    assert!(is_poster(&messages[0]), "{}", messages[0]);
+    assert_eq!(
+        stack().bedrock().calls_for_prompt(marker).len(),
+        1,
+        "billed once"
+    );
+}

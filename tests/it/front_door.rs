@@ -76,7 +76,9 @@ fn harness_guarded(recorder: Recorder, run: bool, rest_auth: RestAuth) -> Harnes
         Pipeline::new(
             Models::new().with(ModelId::Offline, Arc::new(OfflineModel)),
             store.clone(),
-            Arc::new(marquee::state::local::LocalState::open(dir.path().join("state")).unwrap()),
+            Arc::new(
+                marquee::state::local::LocalState::open(dir.path().join("state.sqlite3")).unwrap(),
+            ),
             slack,
             links.clone(),
             Duration::from_secs(3600),
@@ -449,20 +451,25 @@ async fn hostile_and_broken_requests_get_clear_answers_and_do_no_work() {
         assert!(!message.is_empty(), "{}: no message in {body}", case.name);
     }
     assert_eq!(job_count(&h), 0, "no hostile request may queue a job");
-    // And nothing was stored: only the link key and the state directory sit in the data
-    // directory, and the state holds nothing but the replay guard's record of signed requests
-    // seen (a validly signed request that is refused later is still not run twice).
+    // And nothing was stored: only the link key and the state database (with its write-ahead
+    // log) sit in the data directory, and the state holds nothing but the replay guard's
+    // record of signed requests seen (a validly signed request that is refused later is still
+    // not run twice).
     let mut entries: Vec<_> = std::fs::read_dir(h.store_dir.path())
         .unwrap()
         .map(|e| e.unwrap().file_name().into_string().unwrap())
+        .filter(|name| !name.starts_with("state.sqlite3-"))
         .collect();
     entries.sort();
-    assert_eq!(entries, [".link-key", "state"]);
-    let state: Vec<String> = std::fs::read_dir(h.store_dir.path().join("state"))
+    assert_eq!(entries, [".link-key", "state.sqlite3"]);
+    let db = rusqlite::Connection::open(h.store_dir.path().join("state.sqlite3")).unwrap();
+    let state: Vec<String> = db
+        .prepare("SELECT pk || ' ' || sk FROM items WHERE pk NOT LIKE 'request#%'")
         .unwrap()
-        .map(|e| e.unwrap().file_name().into_string().unwrap())
-        .filter(|name| !name.starts_with("request%23"))
-        .collect();
+        .query_map([], |r| r.get(0))
+        .unwrap()
+        .collect::<Result<_, _>>()
+        .unwrap();
     assert!(state.is_empty(), "{state:?}");
 }
 

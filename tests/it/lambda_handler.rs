@@ -172,7 +172,9 @@ async fn harness_at(limits: Limits, public_url: PublicUrl) -> Harness {
         Pipeline::new(
             Models::new().with(ModelId::Offline, Arc::new(OfflineModel)),
             store.clone(),
-            Arc::new(marquee::state::local::LocalState::open(dir.path().join("state")).unwrap()),
+            Arc::new(
+                marquee::state::local::LocalState::open(dir.path().join("state.sqlite3")).unwrap(),
+            ),
             client,
             links.clone(),
             Duration::from_secs(3600),

@@ -123,3 +123,41 @@ async fn the_state_proxy_allows_only_what_the_template_grants() {
     );
     assert!(dynamo.calls("Scan").iter().all(|c| !c.granted));
 }
+
+/// DynamoDB applies a claim and its answer is lost (a 500 after the write); the SDK retries the
+/// same conditional put, which finds the item the first attempt wrote. The store reports the
+/// claim won by its claimant, and still held against anyone else — a job's run marker taken
+/// this way does not make the job drop itself as a duplicate.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_claim_whose_answer_was_lost_is_won_by_its_claimant_alone() {
+    use marquee::state::dynamo::DynamoState;
+    use marquee::state::{Claim, Claimant, Key, StateStore};
+
+    use crate::support::dynamo::Fault;
+
+    let dynamo = stack().dynamo();
+    let store = DynamoState::new(dynamo.function_client(), dynamo.table());
+    let pk = format!("job#{}", uuid::Uuid::new_v4());
+    let key = Key::new(pk.clone(), "run");
+    let now = time::OffsetDateTime::now_utc().unix_timestamp();
+    dynamo.fault_for_item("PutItem", &pk, Fault::AppliedThenInternalError, 1);
+
+    let ours = Claimant::new();
+    let claim = store
+        .claim(&key, "{}".into(), &ours, Some(now + 60), now)
+        .await
+        .unwrap();
+    assert_eq!(dynamo.faults_played("PutItem", &pk), 1);
+    assert_eq!(
+        dynamo.calls_for_item("PutItem", &pk).len(),
+        2,
+        "the applied put and the SDK's retry"
+    );
+    assert_eq!(claim, Claim::Won);
+    // Another claimant (a second delivery of the same job) still finds it held.
+    let theirs = store
+        .claim(&key, "{}".into(), &Claimant::new(), Some(now + 60), now)
+        .await
+        .unwrap();
+    assert!(matches!(theirs, Claim::Held(_)), "{theirs:?}");
+}

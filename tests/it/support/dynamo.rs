@@ -12,7 +12,13 @@
 //! streamed back. Every call through the proxy is recorded. The harness, like an admin, talks
 //! to dynalite directly (creating the table, checking what a refused call did not do).
 //!
-//! Known differences from DynamoDB: dynalite has no `UpdateTimeToLive`, so expired items stay
+//! The proxy also misbehaves on request ([`Fault`], through `support::faults`), scoped by the
+//! action and the item's partition key so tests on the shared table never meet each other's
+//! faults.
+//!
+//! Known differences from DynamoDB: dynalite ignores `ReturnValuesOnConditionCheckFailure`
+//! (its ConditionalCheckFailedException never carries the item), so code that needs the holder
+//! must be able to read it back; dynalite has no `UpdateTimeToLive`, so expired items stay
 //! until deleted (the state store treats them as absent anyway), and no transactions; point-in-
 //! time recovery and encryption are not modelled. The proxy checks `TransactWriteItems` and
 //! `TransactGetItems` as actions of their own, which IAM does not do (it checks each item's
@@ -38,6 +44,7 @@ use serde_json::{Value, json};
 
 use super::Error;
 use super::cfn::{self, Evaluated, Statement};
+use super::faults::FaultRules;
 use super::process::Supervised;
 
 const READY_TIMEOUT: Duration = Duration::from_secs(30);
@@ -48,6 +55,15 @@ const TARGET_PREFIX: &str = "DynamoDB_20120810.";
 /// The largest request the proxy reads. DynamoDB's own limit is 16 MB (BatchWriteItem); the
 /// state store's requests are a few kilobytes.
 const MAX_REQUEST: usize = 16 * 1024 * 1024;
+
+/// How the proxy misbehaves for a matching call.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Fault {
+    /// Forwards the call to dynalite, which applies it, then answers DynamoDB's
+    /// InternalServerError instead of dynalite's answer: a write that landed and whose answer
+    /// was lost. The SDK retries it (a 500 is a transient error in its standard retry policy).
+    AppliedThenInternalError,
+}
 
 /// One call through the proxy, as received.
 #[derive(Clone, Debug)]
@@ -69,6 +85,10 @@ struct Proxy {
     /// `arn:aws:dynamodb:REGION:ACCOUNT:table/`: a table's ARN is this and its name.
     table_arn_prefix: Arc<str>,
     calls: Arc<Mutex<Vec<Call>>>,
+    /// Keyed `"<Action> <pk>"`.
+    faults: Arc<Mutex<FaultRules<Fault>>>,
+    /// The keys of the faults played so far, in order.
+    played: Arc<Mutex<Vec<String>>>,
     http: HttpClient<HttpConnector, Body>,
 }
 
@@ -78,6 +98,8 @@ pub struct Dynamo {
     admin_endpoint: String,
     proxy: SocketAddr,
     calls: Arc<Mutex<Vec<Call>>>,
+    faults: Arc<Mutex<FaultRules<Fault>>>,
+    played: Arc<Mutex<Vec<String>>>,
     // Declared before `_dir` so dynalite stops before its log is removed.
     process: Supervised,
     _dir: tempfile::TempDir,
@@ -118,11 +140,15 @@ impl Dynamo {
             panic!("the table's ARN {table_arn} does not end in its name {table}")
         });
         let calls = Arc::new(Mutex::new(Vec::new()));
+        let faults = Arc::new(Mutex::new(FaultRules::default()));
+        let played = Arc::new(Mutex::new(Vec::new()));
         let proxy = Proxy {
             target: admin_endpoint.clone(),
             statements: Arc::new(statements),
             table_arn_prefix: table_arn_prefix.into(),
             calls: calls.clone(),
+            faults: faults.clone(),
+            played: played.clone(),
             http: HttpClient::builder(TokioExecutor::new()).build_http(),
         };
         let router = Router::new().fallback(forward).with_state(proxy);
@@ -133,6 +159,8 @@ impl Dynamo {
             admin_endpoint,
             proxy,
             calls,
+            faults,
+            played,
             process,
             _dir: dir,
         };
@@ -166,6 +194,26 @@ impl Dynamo {
             .iter()
             .filter(|c| c.action == action)
             .cloned()
+            .collect()
+    }
+
+    /// Plays `fault` on the next `times` calls of `action` (e.g. `PutItem`) on an item of
+    /// partition `pk`.
+    pub fn fault_for_item(&self, action: &str, pk: &str, fault: Fault, times: u32) {
+        lock(&self.faults).add(format!("{action} {pk}"), fault, times);
+    }
+
+    /// How many faults were played on calls of `action` on partition `pk`.
+    pub fn faults_played(&self, action: &str, pk: &str) -> usize {
+        let key = format!("{action} {pk}");
+        lock(&self.played).iter().filter(|k| **k == key).count()
+    }
+
+    /// The calls of `action` on an item of partition `pk`, granted or refused.
+    pub fn calls_for_item(&self, action: &str, pk: &str) -> Vec<Call> {
+        self.calls(action)
+            .into_iter()
+            .filter(|c| item_pk(&c.body) == Some(pk))
             .collect()
     }
 
@@ -264,9 +312,18 @@ fn client(endpoint: &str) -> aws_sdk_dynamodb::Client {
     aws_sdk_dynamodb::Client::from_conf(config)
 }
 
-fn lock(calls: &Mutex<Vec<Call>>) -> MutexGuard<'_, Vec<Call>> {
+fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
     // A test that panicked while holding the lock must not break every later test.
-    calls.lock().unwrap_or_else(|p| p.into_inner())
+    m.lock().unwrap_or_else(|p| p.into_inner())
+}
+
+/// The partition key of the item a request writes, reads or deletes (`Item` or `Key`).
+fn item_pk(body: &Value) -> Option<&str> {
+    body.get("Item")
+        .or_else(|| body.get("Key"))?
+        .get("pk")?
+        .get("S")?
+        .as_str()
 }
 
 /// The ARNs IAM authorizes a request against: its table (or the index it queries), each table
@@ -309,6 +366,17 @@ async fn forward(State(proxy): State<Proxy>, request: Request) -> Response {
         .and_then(|t| t.strip_prefix(TARGET_PREFIX))
         .map(str::to_owned);
     let json: Value = serde_json::from_slice(&body).unwrap_or_default();
+    let fault = match (&action, item_pk(&json)) {
+        (Some(action), Some(pk)) => {
+            let key = format!("{action} {pk}");
+            let fault = lock(&proxy.faults).take(|k| k == key);
+            if fault.is_some() {
+                lock(&proxy.played).push(key);
+            }
+            fault
+        }
+        _ => None,
+    };
     // A request with no DynamoDB action is no call IAM could allow; dynalite answers it as
     // DynamoDB does (UnknownOperationException, SerializationException).
     if let Some(action) = action {
@@ -336,11 +404,18 @@ async fn forward(State(proxy): State<Proxy>, request: Request) -> Response {
         Ok(uri) => uri,
         Err(e) => return (StatusCode::BAD_REQUEST, e.to_string()).into_response(),
     };
-    match proxy
+    let answer = proxy
         .http
         .request(axum::http::Request::from_parts(parts, Body::from(body)))
-        .await
-    {
+        .await;
+    if let (Some(Fault::AppliedThenInternalError), Ok(response)) = (fault, &answer) {
+        if response.status().is_success() || response.status().is_client_error() {
+            // dynalite has answered, so the call is applied (or refused) by now; its answer
+            // is lost on the way back.
+            return internal_server_error();
+        }
+    }
+    match answer {
         Ok(response) => response.map(Body::new).into_response(),
         Err(e) => {
             let message = format!("the proxy could not reach dynalite: {e}");
@@ -365,6 +440,19 @@ fn access_denied(action: &str, arn: &str) -> Response {
          allows the {action} action"
     );
     dynamodb_error(StatusCode::BAD_REQUEST, "AccessDeniedException", &message)
+}
+
+/// DynamoDB's own server-side failure: HTTP 500, exception `InternalServerError`, which the
+/// DynamoDB Developer Guide ("Error handling with DynamoDB", "Error messages and codes", HTTP
+/// 5xx) lists as "OK to retry? Yes"; the message is the API reference's description of
+/// `InternalServerError` ("The server encountered an internal error trying to fulfill the
+/// request."), in the error shape of `access_denied` below.
+fn internal_server_error() -> Response {
+    dynamodb_error(
+        StatusCode::INTERNAL_SERVER_ERROR,
+        "InternalServerError",
+        "The server encountered an internal error trying to fulfill the request.",
+    )
 }
 
 fn dynamodb_error(status: StatusCode, code: &str, message: &str) -> Response {
