@@ -77,9 +77,17 @@ fn harness_dispatching(recorder: Recorder, run: bool) -> Harness {
     );
     let jobs = Arc::new(recorder);
     let dispatcher: Arc<dyn Dispatcher> = if run {
-        Arc::new(marquee::dispatch::InProcessDispatcher::new(
-            pipeline.clone(),
-        ))
+        Arc::new(
+            marquee::dispatch::InProcessDispatcher::open(
+                pipeline.clone(),
+                &dir.path().join("jobs.sqlite3"),
+                marquee::dispatch::QueueSettings {
+                    limit: 100,
+                    slots: 2,
+                },
+            )
+            .unwrap(),
+        )
     } else {
         jobs.clone()
     };
