@@ -251,6 +251,14 @@ async fn a_server_killed_mid_burst_answers_every_accepted_poster_once_after_a_re
         "the kill came in the middle of the burst ({before_kill} of {POSTERS} delivered)"
     );
 
+    // The killed process's socket goes with it, a moment after the signal.
+    let freed = poll(Duration::from_secs(15), || {
+        std::net::TcpListener::bind(("127.0.0.1", server.port))
+            .ok()
+            .map(drop)
+    })
+    .await;
+    assert!(freed.is_some(), "the killed server's port was freed");
     let second = server.start("serve-after-kill").await;
     let all = poll(Duration::from_secs(600), || {
         (delivered(&slack) == POSTERS).then_some(())
