@@ -365,13 +365,15 @@ mod tests {
         job.accepted_at -= RESPONSE_URL_LIFETIME.whole_seconds() - 60;
         let outcome = p.run_queued(job.clone(), false).await;
         assert_eq!(outcome, Outcome::FailedAndTold { kind: "Expired" });
-        let posts = posts.lock().unwrap();
-        assert_eq!(posts.len(), 1);
-        assert!(
-            posts[0].contains("waited too long in the queue"),
-            "{}",
-            posts[0]
-        );
+        {
+            let posts = posts.lock().unwrap();
+            assert_eq!(posts.len(), 1);
+            assert!(
+                posts[0].contains("waited too long in the queue"),
+                "{}",
+                posts[0]
+            );
+        }
         assert!(p.claim_run(&job).await.unwrap(), "it never started");
     }
 
