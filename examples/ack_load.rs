@@ -6,8 +6,11 @@
 //!
 //! ```text
 //! ack_load --url http://127.0.0.1:PORT/slack/commands --secret S --receiver-port P
-//!          [--requests 20000] [--concurrency 50] [--warmup 2000]
+//!          [--requests 20000] [--concurrency 50] [--warmup 2000] [--busy-ok]
 //! ```
+//!
+//! `--busy-ok` counts a "Marquee is busy" ack as answered: run against a server whose queue is
+//! full, it times the ack path without the queue's write.
 //!
 //! Every command has its own `response_url` on the receiver this program serves (so the worker
 //! can deliver) and is signed before the clock starts. It prints acks per second and the
@@ -29,6 +32,7 @@ struct Args {
     requests: usize,
     concurrency: usize,
     warmup: usize,
+    busy_ok: bool,
 }
 
 fn args() -> Args {
@@ -39,9 +43,14 @@ fn args() -> Args {
         requests: 20_000,
         concurrency: 50,
         warmup: 2_000,
+        busy_ok: false,
     };
     let mut it = std::env::args().skip(1);
     while let Some(flag) = it.next() {
+        if flag == "--busy-ok" {
+            a.busy_ok = true;
+            continue;
+        }
         let value = it.next().unwrap_or_default();
         match flag.as_str() {
             "--url" => a.url = value,
@@ -105,15 +114,18 @@ async fn round(
     url: &str,
     signed: Vec<Signed>,
     concurrency: usize,
-) -> (Vec<Duration>, usize, Duration) {
+    busy_ok: bool,
+) -> (Vec<Duration>, usize, usize, Duration) {
     let signed = Arc::new(signed);
     let next = Arc::new(AtomicUsize::new(0));
     let failed = Arc::new(AtomicUsize::new(0));
+    let busy = Arc::new(AtomicUsize::new(0));
     let started = Instant::now();
     let mut workers = tokio::task::JoinSet::new();
     for _ in 0..concurrency {
         let (client, url) = (client.clone(), url.to_owned());
         let (signed, next, failed) = (signed.clone(), next.clone(), failed.clone());
+        let busy = busy.clone();
         workers.spawn(async move {
             let mut times = Vec::new();
             loop {
@@ -131,9 +143,14 @@ async fn round(
                     .send()
                     .await
                 {
-                    Ok(r) if r.status() == 200 => {
-                        r.text().await.is_ok_and(|text| text.contains("Generating"))
-                    }
+                    Ok(r) if r.status() == 200 => match r.text().await {
+                        Ok(text) if text.contains("Generating") => true,
+                        Ok(text) if busy_ok && text.contains("busy") => {
+                            busy.fetch_add(1, Ordering::Relaxed);
+                            true
+                        }
+                        _ => false,
+                    },
                     _ => false,
                 };
                 times.push(t.elapsed());
@@ -147,7 +164,12 @@ async fn round(
     while let Some(done) = workers.join_next().await {
         times.extend(done.unwrap_or_default());
     }
-    (times, failed.load(Ordering::Relaxed), started.elapsed())
+    (
+        times,
+        failed.load(Ordering::Relaxed),
+        busy.load(Ordering::Relaxed),
+        started.elapsed(),
+    )
 }
 
 fn pct(sorted: &[Duration], p: f64) -> f64 {
@@ -181,9 +203,10 @@ async fn main() {
         .build()
         .unwrap_or_else(|e| panic!("no HTTP client: {e}"));
     let warm = sign_all(&a, 10_000_000, a.warmup);
-    let (_, warm_failed, _) = round(&client, &a.url, warm, a.concurrency).await;
+    let (_, warm_failed, _, _) = round(&client, &a.url, warm, a.concurrency, a.busy_ok).await;
     let measured = sign_all(&a, 0, a.requests);
-    let (mut times, failed, elapsed) = round(&client, &a.url, measured, a.concurrency).await;
+    let (mut times, failed, busy, elapsed) =
+        round(&client, &a.url, measured, a.concurrency, a.busy_ok).await;
     times.sort();
     let mean = times.iter().sum::<Duration>().as_secs_f64() * 1000.0 / times.len().max(1) as f64;
     println!(
@@ -191,13 +214,14 @@ async fn main() {
         a.requests, a.concurrency, a.warmup, warm_failed
     );
     println!(
-        "  {:.0} acks/s; latency median {:.2} ms, p90 {:.2} ms, p99 {:.2} ms, max {:.2} ms, mean {:.2} ms; {} not acked \"Generating\"",
+        "  {:.0} acks/s; latency median {:.2} ms, p90 {:.2} ms, p99 {:.2} ms, max {:.2} ms, mean {:.2} ms; {} answered busy, {} not acked",
         times.len() as f64 / elapsed.as_secs_f64(),
         pct(&times, 50.0),
         pct(&times, 90.0),
         pct(&times, 99.0),
         pct(&times, 100.0),
         mean,
+        busy,
         failed
     );
     println!(
