@@ -25,7 +25,7 @@
 #
 # Offline model and a local store in a temporary directory: no AWS, no Bedrock, no Slack. Only
 # 127.0.0.1 is used; load.py bounds every request and the whole run. Tools (aiohttp, cargo-lambda)
-# go into .tools/venv-load. Runs under `nice -n 19`; the machine is shared.
+# go into .tools/venv-load (or $LOAD_VENV). Runs under `nice -n 19`; the machine is shared.
 set -euo pipefail
 
 cd "$(dirname "$0")/.."
@@ -45,9 +45,11 @@ while [[ $# -gt 0 ]]; do
     esac
 done
 
-venv="$ROOT/.tools/venv-load"
+venv="${LOAD_VENV:-$ROOT/.tools/venv-load}"
+needs_lambda=false
+[[ $mode == lambda || $mode == all ]] && needs_lambda=true
 if [[ ! -x $venv/bin/python ]] || ! "$venv/bin/python" -c 'import aiohttp' 2>/dev/null ||
-    [[ ! -x $venv/bin/cargo-lambda ]]; then
+    { $needs_lambda && [[ ! -x $venv/bin/cargo-lambda ]]; }; then
     echo "==> installing aiohttp and cargo-lambda into .tools/venv-load" >&2
     python3 -m venv "$venv"
     "$venv/bin/pip" install -q 'aiohttp>=3.9,<4' 'cargo-lambda==1.9.2'
