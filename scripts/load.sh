@@ -3,9 +3,18 @@
 # machine, with a local Slack response_url receiver counting deliveries. Asserts every command is
 # acked within 3 s, every job is delivered exactly once, and the server's memory stays flat.
 #
-# Usage: scripts/load.sh [serve|lambda|all] [--requests N] [--concurrency C]
+# Usage: scripts/load.sh [serve|burst|acks|lambda|all] [--requests N] [--concurrency C]
 #                        [--binary PATH] [--state local|dynamo]
 #   serve   `marquee serve` (release build, or --binary), jobs run in-process  (default)
+#   burst   issue #23's burst against `marquee serve` with its default queue bound and render
+#           slots (MARQUEE_QUEUE_LIMIT / MARQUEE_RENDER_SLOTS from the environment if set):
+#           4,000 distinct commands at 100-way unless --requests/--concurrency say otherwise,
+#           no warm-up; asserts the server stays up, peak RSS <= 1 GB, every command acked
+#           within 3 s (accepted, or told busy), every accepted poster delivered exactly once,
+#           no shed command gets a message
+#   acks    warm acks: 20,000 distinct signed commands at 50-way (after 2,000 warm-up) against
+#           `marquee serve` with a queue big enough to accept them all, while its worker renders
+#           what they queue; the Rust client examples/ack_load.rs reports acks/s and latency
 #           --state dynamo keeps its state (the replay guard on the ack path, run markers,
 #           records) in a DynamoDB table on dynalite instead of files (dynalite comes from
 #           scripts/test-tools.sh)
@@ -16,7 +25,7 @@
 #
 # Offline model and a local store in a temporary directory: no AWS, no Bedrock, no Slack. Only
 # 127.0.0.1 is used; load.py bounds every request and the whole run. Tools (aiohttp, cargo-lambda)
-# go into .tools/venv-load. Runs under `nice -n 19`; the machine is shared.
+# go into .tools/venv-load (or $LOAD_VENV). Runs under `nice -n 19`; the machine is shared.
 set -euo pipefail
 
 cd "$(dirname "$0")/.."
@@ -27,18 +36,20 @@ binary=target/release/marquee
 state=local
 while [[ $# -gt 0 ]]; do
     case $1 in
-        serve | lambda | all) mode=$1; shift ;;
+        serve | burst | acks | lambda | all) mode=$1; shift ;;
         --requests | --concurrency) extra+=("$1" "$2"); shift 2 ;;
         --binary) binary=$2; shift 2 ;;
         --state) state=$2; shift 2 ;;
-        -h | --help) sed -n '2,18p' "$0"; exit 0 ;;
+        -h | --help) sed -n '2,28p' "$0"; exit 0 ;;
         *) echo "load.sh: unknown argument $1" >&2; exit 2 ;;
     esac
 done
 
-venv="$ROOT/.tools/venv-load"
+venv="${LOAD_VENV:-$ROOT/.tools/venv-load}"
+needs_lambda=false
+[[ $mode == lambda || $mode == all ]] && needs_lambda=true
 if [[ ! -x $venv/bin/python ]] || ! "$venv/bin/python" -c 'import aiohttp' 2>/dev/null ||
-    [[ ! -x $venv/bin/cargo-lambda ]]; then
+    { $needs_lambda && [[ ! -x $venv/bin/cargo-lambda ]]; }; then
     echo "==> installing aiohttp and cargo-lambda into .tools/venv-load" >&2
     python3 -m venv "$venv"
     "$venv/bin/pip" install -q 'aiohttp>=3.9,<4' 'cargo-lambda==1.9.2'
@@ -48,6 +59,10 @@ py="$venv/bin/python"
 if [[ $binary == target/release/marquee ]]; then
     echo "==> cargo build --release --bins" >&2
     nice -n 19 cargo build --release --bins >&2
+fi
+if [[ $mode == acks ]]; then
+    echo "==> cargo build --release --example ack_load" >&2
+    nice -n 19 cargo build --release --example ack_load >&2
 fi
 
 free_port() { "$py" -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
@@ -159,8 +174,72 @@ EOF
         { tail -n 20 "$work/watch.log" >&2; return 1; }
 }
 
+# Starts `marquee serve` with extra environment ("$@"), on $port with the receiver on $rport;
+# sets server to its pid.
+start_serve() {
+    env MARQUEE_DATA_DIR="$work/serve-data" "$@" SLACK_SIGNING_SECRET=$SECRET MARQUEE_MODEL=offline \
+        MARQUEE_RESPONSE_URL_HOSTS="http://127.0.0.1:$rport" MARQUEE_LOG=warn \
+        setsid nice -n 19 "$binary" serve --addr "127.0.0.1:$port" \
+        >"$work/serve.log" 2>&1 &
+    server=$!
+    pids+=("$server")
+    wait_http "http://127.0.0.1:$port/healthz" 30
+}
+
+run_burst() {
+    local port rport server
+    port=$(free_port)
+    rport=$(free_port)
+    echo "==> (a) $binary serve on 127.0.0.1:$port, burst; receiver on :$rport" >&2
+    start_serve
+    machine
+    echo "command: scripts/load.sh burst ${extra[*]} --binary $binary"
+    echo "queue: $(curl -fsS "http://127.0.0.1:$port/healthz")"
+    "$py" tools/load/load.py --burst --url "http://127.0.0.1:$port/slack/commands" --secret "$SECRET" \
+        --receiver-port "$rport" --pid "$server" --requests 4000 --concurrency 100 "${extra[@]}" ||
+        { tail -n 20 "$work/serve.log" >&2; return 1; }
+    echo "queue after: $(curl -fsS "http://127.0.0.1:$port/healthz")"
+}
+
+# One warm-ack round against a fresh server with MARQUEE_QUEUE_LIMIT=$1; "$2" is passed to
+# ack_load (--busy-ok for a full queue).
+ack_round() {
+    local port rport server
+    port=$(free_port)
+    rport=$(free_port)
+    start_serve MARQUEE_QUEUE_LIMIT="$1" MARQUEE_DATA_DIR="$work/acks-$1-$RANDOM"
+    echo "-- queue limit $1 ${2:-}: $(curl -fsS "http://127.0.0.1:$port/healthz")"
+    nice -n 19 target/release/examples/ack_load --url "http://127.0.0.1:$port/slack/commands" \
+        --secret "$SECRET" --receiver-port "$rport" --requests "$requests" \
+        --concurrency "$concurrency" ${2:-} || true
+    echo "   server RSS $(awk '/VmRSS/ {print $2 / 1024 " MB"}' "/proc/$server/status"), peak $(awk '/VmHWM/ {print $2 / 1024 " MB"}' "/proc/$server/status"); healthz: $(curl -fsS "http://127.0.0.1:$port/healthz")"
+    kill -- "-$server" 2>/dev/null || kill "$server"
+    wait "$server" 2>/dev/null || true
+}
+
+run_acks() {
+    local requests=20000 concurrency=50 i
+    for ((i = 0; i < ${#extra[@]}; i += 2)); do
+        case ${extra[i]} in
+            --requests) requests=${extra[i + 1]} ;;
+            --concurrency) concurrency=${extra[i + 1]} ;;
+        esac
+    done
+    echo "==> (a) $binary serve, warm acks: accepted (queue big enough for all) and shed (queue full), alternating" >&2
+    machine
+    echo "command: scripts/load.sh acks --requests $requests --concurrency $concurrency --binary $binary"
+    # Accepted: each ack commits the job to the queue. Shed: the same ack path up to the queue,
+    # which refuses without writing. The difference is what the queue's write costs.
+    ack_round 1000000
+    ack_round 1 --busy-ok
+    ack_round 1000000
+    ack_round 1 --busy-ok
+}
+
 status=0
 case $mode in
+    burst) run_burst || status=1 ;;
+    acks) run_acks || status=1 ;;
     serve) run_serve || status=1 ;;
     lambda) run_lambda || status=1 ;;
     all) run_serve || status=1; run_lambda || status=1 ;;

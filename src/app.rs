@@ -11,7 +11,9 @@ use aws_config::BehaviorVersion;
 use aws_config::retry::RetryConfig;
 
 use crate::config::{Config, SecretSource, StateConfig, StoreConfig};
-use crate::dispatch::{Dispatcher, InProcessDispatcher, LambdaDispatcher};
+use crate::dispatch::{
+    Dispatcher, InProcessDispatcher, LambdaDispatcher, NoWorker, QueueError, QueueSettings,
+};
 use crate::http::{AppState, PublicUrl, RestAuth, system_clock};
 use crate::metrics::Metrics;
 use crate::model::bedrock::BedrockModel;
@@ -37,8 +39,12 @@ use crate::store::{LinkSigner, ObjectStore};
 pub enum Mode {
     /// Inside AWS Lambda: jobs are queued as asynchronous invocations.
     Lambda,
-    /// A local server: jobs run in-process; local links point at `public_url`.
+    /// A local server: jobs are queued on disk and run in-process; local links point at
+    /// `public_url`.
     Local { public_url: String },
+    /// A one-shot command (`marquee poster`, `print --id`): it draws or reads, never queues a
+    /// job, and leaves a server's queue alone.
+    Tool,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -75,6 +81,8 @@ pub enum StartError {
     LinkKey(#[from] LinkKeyError),
     #[error("could not build the HTTP client")]
     Http(#[source] reqwest::Error),
+    #[error("could not open the job queue")]
+    Queue(#[from] QueueError),
 }
 
 /// The assembled application.
@@ -327,6 +335,7 @@ pub async fn build(config: &Config, mode: Mode) -> Result<App, StartError> {
     let public_url = match (&config.public_url, &mode) {
         (Some(url), _) => PublicUrl::Fixed(url.clone()),
         (None, Mode::Local { public_url }) => PublicUrl::Fixed(public_url.clone()),
+        (None, Mode::Tool) => PublicUrl::Fixed("http://127.0.0.1".into()),
         (None, Mode::Lambda) => PublicUrl::FromRequest,
     };
 
@@ -379,10 +388,23 @@ pub async fn build(config: &Config, mode: Mode) -> Result<App, StartError> {
         }
         (Mode::Lambda, None) => unreachable!("needs_aws is true in Lambda"),
         (Mode::Local { .. }, _) => {
-            let d = InProcessDispatcher::new(Arc::clone(&pipeline));
+            let d = InProcessDispatcher::open(
+                Arc::clone(&pipeline),
+                &config.queue.path,
+                QueueSettings {
+                    limit: config.queue.limit,
+                    slots: config.queue.slots,
+                },
+            )?;
+            tracing::info!(
+                limit = config.queue.limit,
+                slots = config.queue.slots,
+                "job queue open"
+            );
             in_process = Some(d.clone());
             Arc::new(d)
         }
+        (Mode::Tool, _) => Arc::new(NoWorker),
     };
 
     let state = AppState {
@@ -400,7 +422,8 @@ pub async fn build(config: &Config, mode: Mode) -> Result<App, StartError> {
         rest_auth: match (&mode, &config.api_token) {
             (Mode::Lambda, _) => RestAuth::Iam,
             (Mode::Local { .. }, Some(token)) => RestAuth::Bearer(token.clone()),
-            (Mode::Local { .. }, None) => RestAuth::Off,
+            // A one-shot command serves no door.
+            (Mode::Local { .. }, None) | (Mode::Tool, _) => RestAuth::Off,
         },
     };
     Ok(App {
@@ -417,7 +440,7 @@ fn metrics(config: &Config, mode: &Mode) -> Metrics {
         Mode::Lambda => {
             Metrics::to_stdout(config.lambda_function_name.as_deref().unwrap_or("marquee"))
         }
-        Mode::Local { .. } => Metrics::off(),
+        Mode::Local { .. } | Mode::Tool => Metrics::off(),
     }
 }
 

@@ -49,6 +49,8 @@ pub const ENV_VARS: &[&str] = &[
     "MARQUEE_WORKER_FUNCTION",
     "MARQUEE_LOG",
     "MARQUEE_FONTS_DIR",
+    "MARQUEE_QUEUE_LIMIT",
+    "MARQUEE_RENDER_SLOTS",
 ];
 
 /// The shortest `MARQUEE_API_TOKEN` accepted: a token anyone could guess opens Bedrock on
@@ -96,6 +98,58 @@ pub(crate) enum StoreConfig {
     /// Files under a directory, served by Marquee itself behind signed, expiring links.
     Local { dir: PathBuf },
 }
+
+/// The local server's job queue (`marquee serve`; Lambda queues jobs in Lambda).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct QueueConfig {
+    /// The SQLite file: `jobs.sqlite3` in the data directory.
+    pub(crate) path: PathBuf,
+    /// How many accepted jobs may wait (`MARQUEE_QUEUE_LIMIT`); beyond it, requests are told
+    /// Marquee is busy.
+    pub(crate) limit: u64,
+    /// How many jobs run at once (`MARQUEE_RENDER_SLOTS`).
+    pub(crate) slots: usize,
+}
+
+/// The machine's cores and memory, which the queue's defaults are derived from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct Machine {
+    pub(crate) cores: usize,
+    /// Total memory in MiB, when the system says (Linux's `/proc/meminfo`).
+    pub(crate) memory_mib: Option<u64>,
+}
+
+impl Machine {
+    /// This machine.
+    pub(crate) fn this() -> Self {
+        let memory_mib = std::fs::read_to_string("/proc/meminfo")
+            .ok()
+            .and_then(|info| {
+                info.lines()
+                    .find_map(|l| l.strip_prefix("MemTotal:"))
+                    .and_then(|v| v.trim().trim_end_matches("kB").trim().parse::<u64>().ok())
+            })
+            .map(|kib| kib / 1024);
+        Machine {
+            cores: std::thread::available_parallelism().map_or(2, |n| n.get()),
+            memory_mib,
+        }
+    }
+
+    /// Render slots unless configured: two jobs per core (a job waits on Bedrock, the store or
+    /// Slack part of the time; offline drawing and composing are bounded by cores anyway),
+    /// and no more than one per 256 MiB of memory (a print job peaks near 150 MB), at least one.
+    pub(crate) fn default_slots(self) -> usize {
+        let by_memory = self.memory_mib.map_or(usize::MAX, |m| {
+            usize::try_from(m / 256).unwrap_or(usize::MAX)
+        });
+        (self.cores * 2).min(by_memory).max(1)
+    }
+}
+
+/// Queued jobs per render slot unless `MARQUEE_QUEUE_LIMIT` says: at a Bedrock poster's
+/// ~15 s a slot, what the slots finish within a `response_url`'s 30 minutes.
+const QUEUE_PER_SLOT: u64 = 100;
 
 /// Where durable state (run markers, locks, records, approvals, quotas) is kept.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -175,6 +229,8 @@ pub struct Config {
     pub log: Option<String>,
     /// The script fonts (`MARQUEE_FONTS_DIR`, default `/opt/fonts`: the fonts layer).
     pub fonts_dir: PathBuf,
+    /// The local server's job queue.
+    pub(crate) queue: QueueConfig,
 }
 
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
@@ -202,8 +258,17 @@ impl Config {
         Self::from_lookup(|name| std::env::var(name).ok())
     }
 
-    /// Reads configuration through `lookup`, validating every value.
+    /// Reads configuration through `lookup`, validating every value; defaults that depend on
+    /// the machine are this machine's.
     pub fn from_lookup(lookup: impl Fn(&str) -> Option<String>) -> Result<Self, ConfigError> {
+        Self::for_machine(lookup, Machine::this())
+    }
+
+    /// [`Config::from_lookup`] on `machine`.
+    pub(crate) fn for_machine(
+        lookup: impl Fn(&str) -> Option<String>,
+        machine: Machine,
+    ) -> Result<Self, ConfigError> {
         let get = |name: &'static str| -> Result<Option<String>, ConfigError> {
             match lookup(name) {
                 None => Ok(None),
@@ -447,6 +512,42 @@ impl Config {
             });
         }
 
+        let slots = match get("MARQUEE_RENDER_SLOTS")? {
+            Some(v) => match v.parse::<usize>() {
+                Ok(n @ 1..=256) => n,
+                _ => {
+                    return Err(ConfigError::Invalid {
+                        name: "MARQUEE_RENDER_SLOTS",
+                        value: v,
+                        reason: "a whole number of jobs run at once, from 1 to 256".into(),
+                    });
+                }
+            },
+            None => machine.default_slots(),
+        };
+        let limit = match get("MARQUEE_QUEUE_LIMIT")? {
+            Some(v) => match v.parse::<u64>() {
+                Ok(n @ 1..=1_000_000) => n,
+                _ => {
+                    return Err(ConfigError::Invalid {
+                        name: "MARQUEE_QUEUE_LIMIT",
+                        value: v,
+                        reason: "a whole number of waiting jobs, from 1 to 1000000".into(),
+                    });
+                }
+            },
+            None => QUEUE_PER_SLOT * slots as u64,
+        };
+        let queue = QueueConfig {
+            path: match &store {
+                StoreConfig::Local { dir } => dir.join("jobs.sqlite3"),
+                // A local server over S3 keeps its queue where a local store would be.
+                StoreConfig::S3 { .. } => PathBuf::from("marquee-data").join("jobs.sqlite3"),
+            },
+            limit,
+            slots,
+        };
+
         Ok(Self {
             signing_secret: secret("SLACK_SIGNING_SECRET", "SLACK_SIGNING_SECRET_ARN")?,
             bot_token: secret("SLACK_BOT_TOKEN", "SLACK_BOT_TOKEN_ARN")?,
@@ -487,6 +588,7 @@ impl Config {
             lambda_function_name: get("AWS_LAMBDA_FUNCTION_NAME")?,
             log: get("MARQUEE_LOG")?,
             fonts_dir: fonts_dir_from(&lookup),
+            queue,
         })
     }
 
@@ -815,6 +917,69 @@ mod tests {
             .map(|(k, v)| (k.to_string(), v.to_string()))
             .collect();
         Config::from_lookup(|k| map.get(k).cloned())
+    }
+
+    /// The queue's defaults come from the machine: two render slots per core, no more than one
+    /// per 256 MiB, and a hundred waiting jobs per slot; both can be set, within reason.
+    #[test]
+    fn the_local_queue_is_sized_for_the_machine_unless_configured() {
+        let on = |vars: &[(&str, &str)], machine: Machine| {
+            let map: HashMap<String, String> = vars
+                .iter()
+                .map(|(k, v)| (k.to_string(), v.to_string()))
+                .collect();
+            Config::for_machine(|k| map.get(k).cloned(), machine)
+        };
+        let big = Machine {
+            cores: 2,
+            memory_mib: Some(24 * 1024),
+        };
+        let small = Machine {
+            cores: 4,
+            memory_mib: Some(512),
+        };
+        let c = on(&[("MARQUEE_DATA_DIR", "/srv/marquee")], big).unwrap();
+        assert_eq!(
+            c.queue,
+            QueueConfig {
+                path: PathBuf::from("/srv/marquee/jobs.sqlite3"),
+                limit: 400,
+                slots: 4,
+            }
+        );
+        let c = on(&[], small).unwrap();
+        assert_eq!((c.queue.slots, c.queue.limit), (2, 200));
+        let unknown = Machine {
+            cores: 1,
+            memory_mib: None,
+        };
+        assert_eq!(on(&[], unknown).unwrap().queue.slots, 2);
+        let tiny = Machine {
+            cores: 1,
+            memory_mib: Some(200),
+        };
+        assert_eq!(on(&[], tiny).unwrap().queue.slots, 1);
+
+        let c = on(
+            &[("MARQUEE_RENDER_SLOTS", "3"), ("MARQUEE_QUEUE_LIMIT", "50")],
+            big,
+        )
+        .unwrap();
+        assert_eq!((c.queue.slots, c.queue.limit), (3, 50));
+        let c = on(&[("MARQUEE_RENDER_SLOTS", "3")], big).unwrap();
+        assert_eq!(c.queue.limit, 300, "the default limit follows the slots");
+        for (name, value) in [
+            ("MARQUEE_RENDER_SLOTS", "0"),
+            ("MARQUEE_RENDER_SLOTS", "many"),
+            ("MARQUEE_QUEUE_LIMIT", "0"),
+            ("MARQUEE_QUEUE_LIMIT", "-5"),
+        ] {
+            assert!(
+                matches!(on(&[(name, value)], big), Err(ConfigError::Invalid { name: n, .. }) if n == name),
+                "{name}={value}"
+            );
+        }
+        assert!(Machine::this().cores >= 1);
     }
 
     #[test]

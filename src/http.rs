@@ -28,7 +28,7 @@ use serde_json::json;
 use time::OffsetDateTime;
 use uuid::Uuid;
 
-use crate::dispatch::Dispatcher;
+use crate::dispatch::{DispatchError, Dispatcher};
 use crate::job::{Change, Job, PosterSpec, ReplyTo, Requester, SlackMessageRef, Task};
 use crate::metrics::{Door, Event, Metrics};
 use crate::pipeline::{Cause, Pipeline, PipelineError, RestStatus};
@@ -486,6 +486,8 @@ enum ApiError {
     RestOff,
     #[error("the REST door needs `Authorization: Bearer <MARQUEE_API_TOKEN>`")]
     NoApiToken,
+    #[error("{}", blocks::BUSY)]
+    Busy,
 }
 
 impl IntoResponse for ApiError {
@@ -552,6 +554,14 @@ impl IntoResponse for ApiError {
                 "unavailable",
                 self.to_string(),
             ),
+            ApiError::Busy => {
+                return (
+                    StatusCode::SERVICE_UNAVAILABLE,
+                    [(header::RETRY_AFTER, HeaderValue::from_static("60"))],
+                    Json(json!({"error": "busy", "message": self.to_string()})),
+                )
+                    .into_response();
+            }
         };
         (status, Json(json!({"error": code, "message": message}))).into_response()
     }
@@ -570,8 +580,14 @@ fn status_for(cause: Cause) -> StatusCode {
     }
 }
 
-async fn healthz() -> impl IntoResponse {
-    Json(json!({"status": "ok", "version": env!("CARGO_PKG_VERSION")}))
+/// Alive, and — on a local server — how full its job queue is (`queue`: waiting, running,
+/// limit, slots, oldest_age_secs, shed).
+async fn healthz(State(state): State<AppState>) -> impl IntoResponse {
+    let mut body = json!({"status": "ok", "version": env!("CARGO_PKG_VERSION")});
+    if let Some(backlog) = state.dispatcher.backlog().await {
+        body["queue"] = json!(backlog);
+    }
+    Json(body)
 }
 
 /// Reads the body, turning axum's rejections (over the limit, a broken stream) into ours.
@@ -641,6 +657,10 @@ async fn slash_command(
     .with_public_url(state.public_url.resolve(&headers, base.as_deref()));
     let id = job.id;
     if let Err(e) = state.dispatcher.dispatch(job).await {
+        if matches!(e, DispatchError::Busy) {
+            state.pipeline.metrics().record(Event::Shed);
+            return Ok(Json(blocks::busy()).into_response());
+        }
         tracing::error!(job = %id, error = %crate::errors::ErrorChain(&e), "could not queue a slash command job");
         let headline = if is_poster {
             "Marquee couldn't start your poster."
@@ -730,6 +750,11 @@ async fn queue_click<A>(
     .with_public_url(public_url);
     let id = job.id;
     if let Err(e) = state.dispatcher.dispatch(job).await {
+        if matches!(e, DispatchError::Busy) {
+            state.pipeline.metrics().record(Event::Shed);
+            tell_clicker(state, &click.response_url, blocks::BUSY).await;
+            return Ok(StatusCode::OK.into_response());
+        }
         tracing::error!(job = %id, error = %crate::errors::ErrorChain(&e), "could not queue an interaction job");
         // Slack ignores response bodies for button clicks, so the clicker is told through the
         // response_url: a rare failure path, and better than silence.
@@ -862,6 +887,9 @@ async fn submit(
     .with_public_url(public_url);
     let id = job.id;
     if let Err(e) = state.dispatcher.dispatch(job).await {
+        if matches!(e, DispatchError::Busy) {
+            state.pipeline.metrics().record(Event::Shed);
+        }
         tracing::error!(job = %id, error = %crate::errors::ErrorChain(&e), "could not queue a modal's job");
         // Keep the modal open with what was typed, and say so where it is seen.
         return Ok(Json(not_started).into_response());
@@ -1072,7 +1100,16 @@ async fn create_poster(
     if !state.pipeline.accept_rest(&job).await? {
         return Err(ApiError::Unavailable);
     }
-    if let Err(e) = state.dispatcher.dispatch(job).await {
+    if let Err(e) = state.dispatcher.dispatch(job.clone()).await {
+        if matches!(e, DispatchError::Busy) {
+            state.pipeline.metrics().record(Event::Shed);
+            // The status says so too, for a caller who polls it anyway.
+            state
+                .pipeline
+                .fail_rest(&job, "Busy", blocks::BUSY.to_owned())
+                .await;
+            return Err(ApiError::Busy);
+        }
         tracing::error!(job = %id, error = %crate::errors::ErrorChain(&e), "could not queue a REST poster job");
         return Err(ApiError::Unavailable);
     }
@@ -1248,6 +1285,115 @@ mod tests {
         async fn dispatch(&self, _job: Job) -> Result<(), crate::dispatch::DispatchError> {
             Ok(())
         }
+    }
+
+    /// Refuses every job as a full queue would, and reports a backlog.
+    struct Full;
+
+    #[async_trait::async_trait]
+    impl Dispatcher for Full {
+        async fn dispatch(&self, _job: Job) -> Result<(), crate::dispatch::DispatchError> {
+            Err(crate::dispatch::DispatchError::Busy)
+        }
+
+        async fn backlog(&self) -> Option<crate::dispatch::Backlog> {
+            Some(crate::dispatch::Backlog {
+                waiting: 7,
+                running: 2,
+                limit: 7,
+                slots: 2,
+                oldest_age_secs: Some(42),
+                shed: 1,
+            })
+        }
+    }
+
+    /// A full queue: the command is answered at once, privately, that Marquee is busy and to
+    /// try again in a minute (nothing queued, nothing charged), counted as shed; `/healthz`
+    /// shows the queue.
+    #[tokio::test]
+    async fn a_full_queue_is_answered_busy_and_counted() {
+        let dir = tempfile::tempdir().unwrap();
+        let (metrics, recorded) = Metrics::recorded();
+        let links = LinkSigner::from_dir(dir.path()).unwrap();
+        let store: Arc<dyn ObjectStore> =
+            Arc::new(crate::store::local::LocalStore::open(dir.path()).unwrap());
+        let state =
+            Arc::new(crate::state::local::LocalState::open(dir.path().join("state")).unwrap());
+        let slack =
+            crate::slack::SlackClient::new(crate::net::client(), &["hooks.slack.com".to_owned()]);
+        let pipeline = Pipeline::new(
+            Models::new(),
+            store.clone(),
+            state,
+            slack,
+            links.clone(),
+            Duration::from_secs(60),
+        )
+        .with_metrics(metrics);
+        let secret = "test-signing-secret-0123456789abcdef";
+        let app = router(AppState {
+            signing_secret: Some(crate::secret::Secret::new(secret).into()),
+            policy: ModelPolicy {
+                default: ModelId::Offline,
+                allowed: vec![ModelId::Offline],
+            },
+            pipeline: Arc::new(pipeline),
+            dispatcher: Arc::new(Full),
+            store,
+            links,
+            public_url: PublicUrl::Fixed("http://127.0.0.1:3000".into()),
+            clock: system_clock,
+            rest_auth: RestAuth::Off,
+        });
+        let body = serde_urlencoded::to_string([
+            ("team_id", "T1"),
+            ("channel_id", "C1"),
+            ("user_id", "U1"),
+            ("command", "/poster"),
+            ("text", "a lighthouse in a storm"),
+            ("response_url", "https://hooks.slack.com/commands/T1/1/abc"),
+            ("trigger_id", "1.2.3"),
+        ])
+        .unwrap();
+        let ts = system_clock();
+        let signature = verify::sign(&crate::secret::Secret::new(secret), ts, body.as_bytes());
+        let request = axum::http::Request::builder()
+            .method(Method::POST)
+            .uri("/slack/commands")
+            .header("content-type", "application/x-www-form-urlencoded")
+            .header(verify::TIMESTAMP_HEADER, ts.to_string())
+            .header(verify::SIGNATURE_HEADER, signature)
+            .body(axum::body::Body::from(body))
+            .unwrap();
+        let response = app.clone().oneshot(request).await.unwrap();
+        assert_eq!(response.status(), StatusCode::OK);
+        let bytes = axum::body::to_bytes(response.into_body(), 1 << 16)
+            .await
+            .unwrap();
+        let ack: serde_json::Value = serde_json::from_slice(&bytes).unwrap();
+        assert_eq!(ack["response_type"], "ephemeral");
+        let text = ack["text"].as_str().unwrap();
+        assert!(
+            text.contains("busy") && text.contains("try again in a minute"),
+            "{text}"
+        );
+        assert!(!text.contains("Generating"), "{text}");
+        assert_eq!(recorded.of(Metric::Shed).len(), 1);
+
+        let request = axum::http::Request::builder()
+            .uri("/healthz")
+            .body(axum::body::Body::empty())
+            .unwrap();
+        let response = app.oneshot(request).await.unwrap();
+        let bytes = axum::body::to_bytes(response.into_body(), 1 << 16)
+            .await
+            .unwrap();
+        let health: serde_json::Value = serde_json::from_slice(&bytes).unwrap();
+        assert_eq!(
+            health["queue"],
+            json!({"waiting": 7, "running": 2, "limit": 7, "slots": 2, "oldest_age_secs": 42, "shed": 1})
+        );
     }
 
     /// Every answer on a Slack route is an ack, counted and timed once by its door (a refused

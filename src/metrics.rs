@@ -50,6 +50,7 @@ pub const KIND: &str = "Kind";
 pub enum Unit {
     Count,
     Milliseconds,
+    Seconds,
 }
 
 impl Unit {
@@ -57,6 +58,7 @@ impl Unit {
         match self {
             Unit::Count => "Count",
             Unit::Milliseconds => "Milliseconds",
+            Unit::Seconds => "Seconds",
         }
     }
 }
@@ -80,12 +82,18 @@ pub enum Metric {
     EstimatedSpend,
     /// A request a quota refused before any model was called: `Limit`.
     QuotaRefusal,
+    /// A request refused because the job queue was full: told Marquee is busy, nothing queued.
+    Shed,
+    /// Jobs waiting in the local server's queue (`marquee serve`), sampled periodically.
+    QueueDepth,
+    /// How long the oldest waiting job has waited, in seconds, sampled with `QueueDepth`.
+    OldestJobAge,
 }
 
 const FUNCTION_ONLY: &[&str] = &[FUNCTION];
 
 impl Metric {
-    pub const ALL: [Metric; 7] = [
+    pub const ALL: [Metric; 10] = [
         Metric::Ack,
         Metric::AckLatency,
         Metric::Poster,
@@ -93,6 +101,9 @@ impl Metric {
         Metric::Failure,
         Metric::EstimatedSpend,
         Metric::QuotaRefusal,
+        Metric::Shed,
+        Metric::QueueDepth,
+        Metric::OldestJobAge,
     ];
 
     /// The metric's name in CloudWatch.
@@ -105,17 +116,23 @@ impl Metric {
             Metric::Failure => "Failure",
             Metric::EstimatedSpend => "EstimatedSpend",
             Metric::QuotaRefusal => "QuotaRefusal",
+            Metric::Shed => "Shed",
+            Metric::QueueDepth => "QueueDepth",
+            Metric::OldestJobAge => "OldestJobAge",
         }
     }
 
     pub const fn unit(self) -> Unit {
         match self {
             Metric::AckLatency | Metric::StageTime => Unit::Milliseconds,
+            Metric::OldestJobAge => Unit::Seconds,
             Metric::Ack
             | Metric::Poster
             | Metric::Failure
             | Metric::EstimatedSpend
-            | Metric::QuotaRefusal => Unit::Count,
+            | Metric::QuotaRefusal
+            | Metric::Shed
+            | Metric::QueueDepth => Unit::Count,
         }
     }
 
@@ -129,6 +146,7 @@ impl Metric {
             Metric::StageTime => &[&[FUNCTION, STAGE]],
             Metric::Failure | Metric::QuotaRefusal => &[FUNCTION_ONLY, &[FUNCTION, KIND]],
             Metric::EstimatedSpend => &[FUNCTION_ONLY, &[FUNCTION, MODEL]],
+            Metric::Shed | Metric::QueueDepth | Metric::OldestJobAge => &[FUNCTION_ONLY],
         }
     }
 
@@ -152,7 +170,7 @@ pub struct Published {
 /// Every metric the code emits, in namespace [`NAMESPACE`], with its unit and dimension sets.
 /// `tests/it/deploy.rs` checks that every alarm on a `Marquee` metric names one of these with
 /// one of its dimension sets: no alarm waits on a metric nothing emits.
-pub const PUBLISHED: [Published; 7] = [
+pub const PUBLISHED: [Published; 10] = [
     Metric::Ack.published(),
     Metric::AckLatency.published(),
     Metric::Poster.published(),
@@ -160,6 +178,9 @@ pub const PUBLISHED: [Published; 7] = [
     Metric::Failure.published(),
     Metric::EstimatedSpend.published(),
     Metric::QuotaRefusal.published(),
+    Metric::Shed.published(),
+    Metric::QueueDepth.published(),
+    Metric::OldestJobAge.published(),
 ];
 
 /// One EMF document of every kind the code writes, as it writes them, for `function`: what
@@ -182,6 +203,11 @@ pub fn sample_documents(function: &str) -> Vec<Value> {
         Event::Spend {
             model: "sd3.5",
             micros: 80_000,
+        },
+        Event::Shed,
+        Event::Backlog {
+            depth: 12,
+            oldest_age_secs: 30,
         },
     ];
     events.extend(Stage::ALL.map(|stage| Event::Stage { stage, ms: 1000 }));
@@ -318,6 +344,13 @@ pub(crate) enum Event {
         micros: i64,
     },
     QuotaRefusal(Limit),
+    /// A request refused because the job queue was full.
+    Shed,
+    /// The local queue's depth and its oldest waiting job's age, sampled.
+    Backlog {
+        depth: u64,
+        oldest_age_secs: u64,
+    },
 }
 
 impl Event {
@@ -334,6 +367,14 @@ impl Event {
             Event::Failure(_) => vec![(Metric::Failure, json!(1))],
             Event::Spend { micros, .. } => vec![(Metric::EstimatedSpend, json!(micros))],
             Event::QuotaRefusal(_) => vec![(Metric::QuotaRefusal, json!(1))],
+            Event::Shed => vec![(Metric::Shed, json!(1))],
+            Event::Backlog {
+                depth,
+                oldest_age_secs,
+            } => vec![
+                (Metric::QueueDepth, json!(depth)),
+                (Metric::OldestJobAge, json!(oldest_age_secs)),
+            ],
         }
     }
 
@@ -346,6 +387,7 @@ impl Event {
             Event::Failure(failure) => vec![(KIND, failure.name())],
             Event::Spend { model, .. } => vec![(MODEL, model)],
             Event::QuotaRefusal(limit) => vec![(KIND, limit.name())],
+            Event::Shed | Event::Backlog { .. } => vec![],
         }
     }
 
@@ -699,6 +741,11 @@ mod tests {
         events.extend(Stage::ALL.map(|stage| Event::Stage { stage, ms: 1234 }));
         events.extend(Failure::ALL.map(Event::Failure));
         events.extend(Limit::ALL.map(Event::QuotaRefusal));
+        events.push(Event::Shed);
+        events.push(Event::Backlog {
+            depth: 120,
+            oldest_age_secs: 45,
+        });
         events
     }
 

@@ -312,7 +312,9 @@ async fn serve(config: Config, addr: SocketAddr) -> Result<(), BoxError> {
         })
         .await?;
     if let Some(d) = in_process {
-        eprintln!("waiting for running jobs to finish…");
+        eprintln!(
+            "waiting for running jobs to finish (waiting jobs stay queued for the next start)…"
+        );
         d.wait_idle().await;
     }
     Ok(())
@@ -343,13 +345,7 @@ async fn poster(config: Config, text: &str, out: PathBuf) -> Result<(), BoxError
     let spec = match command::parse(text, &policy)? {
         PosterCommand::Help => {
             // The card as a local server shows it: no bot token, the configured print upscaler.
-            let app = app::build(
-                &config,
-                Mode::Local {
-                    public_url: "http://127.0.0.1".into(),
-                },
-            )
-            .await?;
+            let app = app::build(&config, Mode::Tool).await?;
             let usage = crate::slack::blocks::usage(
                 &policy.allowed,
                 policy.default,
@@ -366,13 +362,7 @@ async fn poster(config: Config, text: &str, out: PathBuf) -> Result<(), BoxError
         }
         PosterCommand::Poster(spec) => spec,
     };
-    let app = app::build(
-        &config,
-        Mode::Local {
-            public_url: "http://127.0.0.1".into(),
-        },
-    )
-    .await?;
+    let app = app::build(&config, Mode::Tool).await?;
     let drawn = app.pipeline.draw(&spec, None).await?;
     tokio::fs::write(&out, &drawn.png).await?;
     if !drawn.missing_glyphs.is_empty() {
@@ -429,13 +419,7 @@ async fn stored_take(
     id: Option<uuid::Uuid>,
 ) -> Result<Option<print::StoredTake>, BoxError> {
     let Some(id) = id else { return Ok(None) };
-    let app = app::build(
-        config,
-        Mode::Local {
-            public_url: "http://127.0.0.1".into(),
-        },
-    )
-    .await?;
+    let app = app::build(config, Mode::Tool).await?;
     let (record, art) = app.pipeline.take_with_art(id).await?;
     let text = record.spec.shown_text();
     Ok(Some(print::StoredTake {

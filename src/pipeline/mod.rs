@@ -569,8 +569,17 @@ impl Pipeline {
         if job.reply_to == ReplyTo::Status {
             return self.run_for_status(&job, deadline).await;
         }
+        self.run_slack(job, deadline, false).await
+    }
+
+    /// [`Self::run`] for a Slack job; `marker_held`: its run marker was taken already, by a
+    /// run that stopped before doing anything billable or visible (see `run_queued`).
+    async fn run_slack(&self, job: Job, deadline: Option<Instant>, marker_held: bool) -> Outcome {
         let response_url = job.reply_to.slack_url();
         let work = async {
+            if marker_held {
+                return Some(self.do_task(&job, deadline).await);
+            }
             match self.claim_run(&job).await {
                 Ok(true) => Some(self.do_task(&job, deadline).await),
                 Ok(false) => None,

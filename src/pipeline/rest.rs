@@ -140,7 +140,7 @@ impl Pipeline {
     }
 
     /// Records that REST job `job` failed, in the words a Slack user would get.
-    pub(super) async fn fail_rest(&self, job: &Job, error: &str, message: String) -> Outcome {
+    pub(crate) async fn fail_rest(&self, job: &Job, error: &str, message: String) -> Outcome {
         let status = RestStatus::Failed {
             caller: job.requester.user_id.clone(),
             error: error.to_owned(),

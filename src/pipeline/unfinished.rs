@@ -8,6 +8,8 @@
 //! decides the words and whether anyone can still be told. It knows nothing of Lambda's record
 //! format or of SQS.
 
+use tokio::time::Instant;
+
 use super::Outcome;
 use crate::job::{Job, ReplyTo, Task};
 use crate::metrics::{Event, Failure};
@@ -79,7 +81,85 @@ pub(crate) enum Notice {
     Unreachable,
 }
 
+/// How much of its `response_url`'s life a queued job needs left to be started: a job that
+/// has waited longer is told it expired in the queue instead (a poster takes seconds offline
+/// and up to a model timeout on Bedrock, and the failure message needs its moment too).
+const START_MARGIN: i64 = 120;
+
 impl Pipeline {
+    /// Runs `job` from the local server's queue. A Slack job is given until its
+    /// `response_url` expires (30 minutes after the ack), and one that waited so long it
+    /// cannot finish in that time is told it expired, without starting. A `resumed` job (the
+    /// previous process accepted it) whose run marker is taken already was running when that
+    /// process stopped: see [`Self::resume_interrupted`].
+    pub(crate) async fn run_queued(&self, job: Job, resumed: bool) -> Outcome {
+        let now = super::records::now();
+        let deadline = if job.reply_to == ReplyTo::Status {
+            None
+        } else {
+            let left = job.accepted_at + RESPONSE_URL_LIFETIME.whole_seconds() - now;
+            if left < START_MARGIN {
+                tracing::warn!(job = %job.id, waited_secs = now - job.accepted_at, "a queued job waited too long to be started");
+                self.tell_unfinished(&job, Unfinished::Expired, now).await;
+                return Outcome::FailedAndTold { kind: "Expired" };
+            }
+            Some(Instant::now() + std::time::Duration::from_secs(left as u64))
+        };
+        let outcome = self.run(job.clone(), deadline).await;
+        if outcome == Outcome::Duplicate && resumed {
+            return self.resume_interrupted(job, deadline).await;
+        }
+        outcome
+    }
+
+    /// A job that was running when the server stopped (its run marker is taken, its queue row
+    /// still there) is never run twice where that could charge or post twice:
+    ///
+    /// - a new poster of an unmetered model with no record yet had not been stored, so it had
+    ///   not been posted (delivery comes after the record) and cost nothing: it runs again;
+    /// - a poster with a record was finished and may have been posted: it is not posted again,
+    ///   and its requester gets the link privately, as after a delivery Slack did not confirm;
+    /// - anything else (a metered model, whose call may have been billed; a retake, a print)
+    ///   is told it could not be finished.
+    async fn resume_interrupted(&self, job: Job, deadline: Option<Instant>) -> Outcome {
+        if let (Task::Poster { spec }, false) = (&job.task, job.reply_to == ReplyTo::Status) {
+            match self.record(job.id).await {
+                Err(super::PipelineError::UnknownPoster(_))
+                    if !self.limits.is_metered(spec.model) =>
+                {
+                    tracing::info!(job = %job.id, "a resumed job had started but made nothing billable or visible; running it again");
+                    return self.run_slack(job, deadline, true).await;
+                }
+                Ok(record) => match self.link(&record.key, job.public_url.as_deref()) {
+                    Ok(link) => {
+                        tracing::warn!(job = %job.id, "a resumed job's poster was made but may not have been posted; sending its link privately");
+                        let note = blocks::delivery_unconfirmed(
+                            &link.url,
+                            link.expires_at.unix_timestamp(),
+                        );
+                        return match self.slack.respond(job.reply_to.slack_url(), &note).await {
+                            Ok(()) => Outcome::Delivered,
+                            Err(e) => {
+                                tracing::error!(job = %job.id, error = %ErrorChain(&e), "could not send a resumed job's link");
+                                Outcome::Undeliverable {
+                                    kind: "SlackUnconfirmed",
+                                }
+                            }
+                        };
+                    }
+                    Err(e) => {
+                        tracing::error!(job = %job.id, error = %ErrorChain(&e), "could not link a resumed job's poster");
+                    }
+                },
+                Err(_) => {}
+            }
+        }
+        tracing::warn!(job = %job.id, "a resumed job was running when the server stopped; telling its requester");
+        self.tell_unfinished(&job, Unfinished::Stopped, super::records::now())
+            .await;
+        Outcome::FailedAndTold { kind: "Stopped" }
+    }
+
     /// Tells the requester of `job` that it could not be finished, and why, if its
     /// `response_url` can still be used at `now` (Unix seconds). Logs every outcome but
     /// [`Notice::Told`] as an error: each is a requester left without an answer, for now or
@@ -193,6 +273,13 @@ mod tests {
         job
     }
 
+    /// A job for `origin` accepted just now, as one taken from the local queue is.
+    fn fresh_job_for(origin: &str) -> Job {
+        let mut job = job_for(origin);
+        job.accepted_at = crate::pipeline::records::now();
+        job
+    }
+
     const OK: &str = "HTTP/1.1 200 OK\r\nContent-Length: 2\r\nConnection: close\r\n\r\nok";
 
     #[tokio::test]
@@ -267,6 +354,102 @@ mod tests {
         assert_eq!(notice, Notice::Unreachable);
     }
 
+    /// A job that waited in the local queue until its `response_url` had under two minutes
+    /// left is told it expired, and never started (no run marker is taken).
+    #[tokio::test]
+    async fn a_queued_job_too_old_to_finish_is_told_it_expired() {
+        let dir = tempfile::tempdir().unwrap();
+        let (origin, posts) = slack(OK).await;
+        let p = pipeline(&origin, dir.path());
+        let mut job = fresh_job_for(&origin);
+        job.accepted_at -= RESPONSE_URL_LIFETIME.whole_seconds() - 60;
+        let outcome = p.run_queued(job.clone(), false).await;
+        assert_eq!(outcome, Outcome::FailedAndTold { kind: "Expired" });
+        {
+            let posts = posts.lock().unwrap();
+            assert_eq!(posts.len(), 1);
+            assert!(
+                posts[0].contains("waited too long in the queue"),
+                "{}",
+                posts[0]
+            );
+        }
+        assert!(p.claim_run(&job).await.unwrap(), "it never started");
+    }
+
+    /// A resumed job whose run marker is taken was running when the server stopped. One of a
+    /// metered model (its call may have been billed) is not run again, and its requester is
+    /// told; a job that is not resumed and finds its marker taken is a duplicate and says
+    /// nothing.
+    #[tokio::test]
+    async fn a_resumed_metered_job_that_had_started_is_told_not_run_again() {
+        let dir = tempfile::tempdir().unwrap();
+        let (origin, posts) = slack(OK).await;
+        let p = pipeline(&origin, dir.path());
+        let mut job = fresh_job_for(&origin);
+        if let Task::Poster { spec } = &mut job.task {
+            spec.model = crate::model::ModelId::Sd35Large;
+        }
+        assert!(p.claim_run(&job).await.unwrap());
+        assert_eq!(p.run_queued(job.clone(), false).await, Outcome::Duplicate);
+        assert!(posts.lock().unwrap().is_empty());
+        let outcome = p.run_queued(job, true).await;
+        assert_eq!(outcome, Outcome::FailedAndTold { kind: "Stopped" });
+        let posts = posts.lock().unwrap();
+        assert_eq!(posts.len(), 1);
+        assert!(posts[0].contains("stopped unexpectedly"), "{}", posts[0]);
+    }
+
+    /// A resumed free poster that had started but had no record (so it was never stored, nor
+    /// posted) is made and posted now; one whose record exists was made and may have been
+    /// posted, so its requester gets the link privately instead of a second poster.
+    #[tokio::test]
+    async fn a_resumed_free_poster_runs_again_unless_it_was_made() {
+        let dir = tempfile::tempdir().unwrap();
+        let (origin, posts) = slack(OK).await;
+        let p = Pipeline::new(
+            Models::new().with(
+                crate::model::ModelId::Offline,
+                Arc::new(crate::model::offline::OfflineModel),
+            ),
+            Arc::new(LocalStore::open(dir.path()).unwrap()),
+            Arc::new(crate::state::local::LocalState::open(dir.path().join("state")).unwrap()),
+            SlackClient::new(
+                crate::slack::client::http_client().unwrap(),
+                &[origin.to_owned()],
+            ),
+            LinkSigner::from_dir(dir.path()).unwrap(),
+            Duration::from_secs(60),
+        )
+        .with_public_url(Some("http://127.0.0.1:3000".into()));
+
+        let unmade = fresh_job_for(&origin);
+        assert!(p.claim_run(&unmade).await.unwrap());
+        assert_eq!(p.run_queued(unmade.clone(), true).await, Outcome::Delivered);
+        assert!(p.record(unmade.id).await.is_ok(), "it was made");
+        {
+            let posts = posts.lock().unwrap();
+            assert_eq!(posts.len(), 1);
+            assert!(posts[0].contains(r#""type":"image""#), "{}", posts[0]);
+        }
+
+        let made = fresh_job_for(&origin);
+        let mut record = crate::job::sample_record(&made, made.accepted_at);
+        record.id = made.id;
+        p.put_record(&record).await.unwrap();
+        assert!(p.claim_run(&made).await.unwrap());
+        assert_eq!(p.run_queued(made, true).await, Outcome::Delivered);
+        let posts = posts.lock().unwrap();
+        assert_eq!(posts.len(), 2);
+        assert!(
+            posts[1].contains("didn't confirm it was posted")
+                && posts[1].contains("http://127.0.0.1:3000/files/posters/x.png?exp="),
+            "{}",
+            posts[1]
+        );
+        assert!(!posts[1].contains(r#""type":"image""#), "{}", posts[1]);
+    }
+
     /// A REST job has no `response_url`: what Lambda gave up on is recorded as its status,
     /// which the caller polls, and nothing is posted anywhere.
     #[tokio::test]
@@ -274,7 +457,7 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let (origin, posts) = slack(OK).await;
         let p = pipeline(&origin, dir.path());
-        let mut job = job_for(&origin);
+        let mut job = fresh_job_for(&origin);
         job.reply_to = ReplyTo::Status;
         assert!(p.accept_rest(&job).await.unwrap());
         let notice = p

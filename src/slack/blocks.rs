@@ -261,6 +261,20 @@ pub(crate) fn accepted(spec: &PosterSpec) -> Message {
     }
 }
 
+/// What a requester is told when Marquee's queue is full: nothing was queued or charged, and
+/// when to try again.
+pub(crate) const BUSY: &str = "Marquee is busy right now and couldn't take this. Nothing was queued or charged; please try again in a minute.";
+
+/// The immediate reply to a request Marquee is too busy to take (its queue is full).
+pub(crate) fn busy() -> Message {
+    Message {
+        response_type: Visibility::Ephemeral,
+        text: format!("⏳ {BUSY}"),
+        blocks: vec![section(&format!("⏳ *{BUSY}*"))],
+        replace_original: None,
+    }
+}
+
 /// A mistake in the user's command, with the usage line to fix it.
 pub(crate) fn invalid(problem: &str) -> Message {
     Message {

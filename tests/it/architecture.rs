@@ -50,7 +50,7 @@ const ALLOWED: &[(&str, &[&str])] = &[
             "store",
         ],
     ),
-    ("dispatch", &["errors", "job", "pipeline"]),
+    ("dispatch", &["errors", "job", "metrics", "pipeline"]),
     // The doors and the wiring.
     (
         "http",

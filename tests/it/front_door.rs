@@ -87,9 +87,17 @@ fn harness_guarded(recorder: Recorder, run: bool, rest_auth: RestAuth) -> Harnes
     );
     let jobs = Arc::new(recorder);
     let dispatcher: Arc<dyn Dispatcher> = if run {
-        Arc::new(marquee::dispatch::InProcessDispatcher::new(
-            pipeline.clone(),
-        ))
+        Arc::new(
+            marquee::dispatch::InProcessDispatcher::open(
+                pipeline.clone(),
+                &dir.path().join("jobs.sqlite3"),
+                marquee::dispatch::QueueSettings {
+                    limit: 100,
+                    slots: 2,
+                },
+            )
+            .unwrap(),
+        )
     } else {
         jobs.clone()
     };

@@ -11,6 +11,8 @@
 //!   `state_stack` (the state table and the IAM proxy the function reaches it through),
 //!   `doctor` (`marquee doctor` green on the local stack, red with each piece broken) and
 //!   `doctor_standins` (the control-plane answers `marquee doctor` reads, through the real SDKs).
+//! - On the real `marquee serve` binary with the Slack stand-in only: `serve_queue` (its durable
+//!   job queue: a kill -9 mid-burst and a restart, and a full queue answered busy).
 //!
 //! Run one module with a filter: `cargo test --test it e2e::`.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
@@ -26,5 +28,6 @@ mod faults;
 mod front_door;
 mod lambda_handler;
 mod review;
+mod serve_queue;
 mod slack_standin;
 mod state_stack;

@@ -12,6 +12,11 @@ Asserts, exiting 1 if any fails: every command acked (HTTP 200, ephemeral "Gener
 --ack-limit seconds; every job delivered exactly once within --deliver-timeout; the server's RSS
 after the run no more than --rss-growth-mb above its RSS after a warm-up. Only 127.0.0.1 is
 contacted, every request has a timeout, and the whole run is bounded by --max-seconds.
+
+With --burst (issue #23): no warm-up; every command is distinct and acked within --ack-limit
+either as accepted ("Generating…") or as shed (an ephemeral, Slack-valid "busy" answer: nothing
+queued); every accepted poster is delivered exactly once, no shed command gets any message, the
+server is still running at the end, and its peak RSS stays under --rss-limit-mb.
 """
 
 import argparse
@@ -81,6 +86,7 @@ class Slack:
 
     def __init__(self):
         self.deliveries = Counter()
+        self.posters = Counter()
         self.first = {}
         self.bodies_ok = 0
 
@@ -93,7 +99,9 @@ class Slack:
             msg = json.loads(body)
             if msg.get("blocks") or msg.get("text"):
                 self.bodies_ok += 1
-        except ValueError:
+            if any(b.get("type") == "image" for b in msg.get("blocks") or []):
+                self.posters[path] += 1
+        except (ValueError, AttributeError):
             pass
         return web.Response(text="ok")
 
@@ -140,6 +148,131 @@ def form(i, receiver):
         ("response_url", response_url), ("trigger_id", f"{i}.1.load"),
     ]).encode()
     return body, urllib.parse.urlparse(response_url).path
+
+
+def busy_problems(text):
+    """Why an ack body is not a Slack-valid ephemeral "busy" answer (Slack's rules for a
+    message: a `text` fallback, `section` blocks with `mrkdwn` text of at most 3,000
+    characters, at most 50 blocks), or None."""
+    try:
+        msg = json.loads(text)
+    except ValueError:
+        return "not JSON"
+    if msg.get("response_type") != "ephemeral":
+        return "not ephemeral"
+    if "busy" not in msg.get("text", "") or "try again" not in msg.get("text", ""):
+        return "does not say busy, try again"
+    blocks = msg.get("blocks", [])
+    if not isinstance(blocks, list) or len(blocks) > 50:
+        return "blocks"
+    for b in blocks:
+        t = b.get("text", {})
+        if b.get("type") != "section" or t.get("type") != "mrkdwn" or not 0 < len(t.get("text", "")) <= 3000:
+            return f"block {b}"
+    return None
+
+
+async def run_burst(args):
+    """Issue #23's burst: distinct commands, no warm-up; accepted or shed, never lost."""
+    slack = Slack()
+    session = aiohttp.ClientSession(connector=aiohttp.TCPConnector(limit=args.concurrency + 20))
+    app = web.Application()
+    app.router.add_post("/commands/{team}/{id}/{token}", slack.receive)
+    runner = web.AppRunner(app, access_log=None)
+    await runner.setup()
+    await web.TCPSite(runner, "127.0.0.1", args.receiver_port).start()
+    secret = args.secret.encode()
+    acks, accepted, shed, failures = [], [], [], []
+
+    async def one(i):
+        body, path = form(i, args.receiver_port)
+        ts = int(time.time())
+        sig = "v0=" + hmac.new(secret, b"v0:%d:" % ts + body, hashlib.sha256).hexdigest()
+        headers = {"content-type": "application/x-www-form-urlencoded",
+                   "x-slack-request-timestamp": str(ts), "x-slack-signature": sig}
+        started = time.monotonic()
+        try:
+            async with session.post(args.url, data=body, headers=headers,
+                                    timeout=aiohttp.ClientTimeout(total=args.ack_limit * 4)) as r:
+                text = await r.text()
+                status = r.status
+        except (aiohttp.ClientError, asyncio.TimeoutError) as e:
+            status, text = 0, repr(e)
+        acks.append(time.monotonic() - started)
+        if status == 200 and "Generating" in text and "ephemeral" in text:
+            accepted.append(path)
+        elif status == 200 and busy_problems(text) is None:
+            shed.append(path)
+        else:
+            failures.append((i, f"{status} {busy_problems(text) if status == 200 else ''} {text[:200]}"))
+
+    pids = pids_of(args)
+    peak = [rss_kib(pids)]
+
+    async def sample():
+        while True:
+            peak[0] = max(peak[0], rss_kib(pids))
+            await asyncio.sleep(0.05)
+
+    sampler = asyncio.create_task(sample())
+    sem = asyncio.Semaphore(args.concurrency)
+
+    async def guarded(i):
+        async with sem:
+            await one(i)
+
+    started = time.monotonic()
+    await asyncio.gather(*(guarded(i) for i in range(args.requests)))
+    acked_in = time.monotonic() - started
+    deadline = time.monotonic() + args.deliver_timeout
+    while time.monotonic() < deadline and not all(slack.deliveries[p] for p in accepted):
+        await asyncio.sleep(0.2)
+    delivered_in = time.monotonic() - started
+    await asyncio.sleep(args.idle)
+    sampler.cancel()
+    alive = all(os.path.exists(f"/proc/{p}") for p in pids) and bool(pids)
+    rss_end = rss_kib(pids)
+
+    missing = sum(1 for p in accepted if slack.deliveries[p] == 0)
+    duplicated = sum(1 for p in accepted if slack.deliveries[p] > 1)
+    posters = sum(1 for p in accepted if slack.posters[p] == 1 and slack.deliveries[p] == 1)
+    notes = sum(1 for p in accepted if slack.posters[p] == 0 and slack.deliveries[p] == 1)
+    shed_posted = sum(1 for p in shed if slack.deliveries[p])
+    late = sum(1 for a in acks if a > args.ack_limit)
+    print(f"target {args.url}: burst of {args.requests} distinct signed /poster commands, "
+          f"{args.concurrency} at a time, no warm-up")
+    print(f"  acks: {len(accepted)} accepted, {len(shed)} shed (busy, Slack-valid), {len(failures)} other; "
+          f"all answered in {acked_in:.1f} s ({len(acks) / acked_in:.0f}/s); latency median "
+          f"{statistics.median(acks) * 1000:.0f} ms, p99 {pct(acks, 99) * 1000:.0f} ms, "
+          f"max {max(acks) * 1000:.0f} ms; over {args.ack_limit:.0f} s: {late}")
+    print(f"  accepted: {posters} posters delivered exactly once, {notes} told it could not be finished, "
+          f"{duplicated} answered more than once, {missing} never answered; all within {delivered_in:.1f} s")
+    print(f"  shed: {len(shed)} told busy at once, {shed_posted} of them got a message later")
+    print(f"  server: {'still running' if alive else 'GONE'}; peak RSS {peak[0] / 1024:.1f} MB "
+          f"(limit {args.rss_limit_mb:.0f} MB), {rss_end / 1024:.1f} MB at the end")
+    for i, text in failures[:5]:
+        print(f"  failed ack #{i}: {text}")
+    problems = []
+    if failures:
+        problems.append(f"{len(failures)} commands neither accepted nor told busy")
+    if late:
+        problems.append(f"{late} acks slower than {args.ack_limit} s")
+    if missing or duplicated or notes:
+        problems.append("accepted posters not delivered exactly once")
+    if shed_posted:
+        problems.append("a shed command got a message")
+    if not alive:
+        problems.append("the server died")
+    if peak[0] / 1024 > args.rss_limit_mb:
+        problems.append(f"peak RSS {peak[0] / 1024:.0f} MB over {args.rss_limit_mb:.0f} MB")
+    await session.close()
+    await runner.cleanup()
+    if problems:
+        print("FAILED: " + "; ".join(problems))
+        return 1
+    print("PASSED: server up, memory bounded, every command acked in time, every accepted poster "
+          "delivered exactly once, every shed command told")
+    return 0
 
 
 def pct(values, p):
@@ -299,9 +432,13 @@ def main():
     p.add_argument("--rss-growth-mb", type=float, default=64.0,
                    help="the most any one server process may grow over the measured round")
     p.add_argument("--max-seconds", type=float, default=900.0, help="hard bound on the whole run")
+    p.add_argument("--burst", action="store_true",
+                   help="issue #23's burst: no warm-up, shed commands allowed but told, peak RSS bounded")
+    p.add_argument("--rss-limit-mb", type=float, default=1024.0,
+                   help="with --burst: the most the server's peak RSS may reach")
     args = p.parse_args()
     try:
-        code = asyncio.run(asyncio.wait_for(run(args), args.max_seconds))
+        code = asyncio.run(asyncio.wait_for((run_burst if args.burst else run)(args), args.max_seconds))
     except asyncio.TimeoutError:
         print(f"FAILED: the run did not finish within {args.max_seconds:.0f} s")
         code = 1

@@ -134,6 +134,21 @@ impl Supervised {
         String::from_utf8_lossy(&bytes).into_owned()
     }
 
+    /// Kills the tool and everything it spawned with SIGKILL, at once, as a crash or the
+    /// kernel's OOM killer would: no signal handler runs, nothing is flushed or drained.
+    pub fn kill_hard(&mut self) {
+        let group = format!("-{}", self.watchdog.id());
+        let killed = Command::new("kill")
+            .args(["-KILL", "--", &group])
+            .status()
+            .is_ok_and(|s| s.success());
+        if !killed {
+            let _ = self.watchdog.kill();
+        }
+        let _ = self.watchdog.wait();
+        self.lifeline.take();
+    }
+
     /// Stops the tool and everything it spawned, waiting up to ~15 s.
     pub fn stop(&mut self) {
         // A line on the lifeline is the stop signal; the watchdog does the group teardown.
