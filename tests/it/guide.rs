@@ -515,8 +515,16 @@ fn the_fonts_container_command_installs_what_fonts_sh_needs() {
         .split_whitespace()
         .collect();
     wanted.insert("python3-venv");
-    for words in commands_in(&line) {
+    // The container's own commands: the `bash -c "…"` argument.
+    let inner = line
+        .split_once("bash -c \"")
+        .and_then(|(_, rest)| rest.rsplit_once('"'))
+        .map(|(inner, _)| inner)
+        .expect("docker run … bash -c \"…\"");
+    let mut installs = 0;
+    for words in commands_in(inner) {
         if words.iter().any(|w| w == "install") && words[0] == "apt-get" {
+            installs += 1;
             let got: BTreeSet<&str> = words
                 .iter()
                 .skip(2)
@@ -529,6 +537,7 @@ fn the_fonts_container_command_installs_what_fonts_sh_needs() {
             );
         }
     }
+    assert_eq!(installs, 1, "one apt-get install in {inner}");
     assert!(
         line.contains("MARQUEE_TOOLS_VENV=/tmp/venv scripts/fonts.sh"),
         "{line}"
