@@ -1,26 +1,32 @@
 #!/usr/bin/env bash
 # Proves the deployment offline: lints the SAM template, validates it with SAM, and builds the
-# Lambda binary the template deploys for the template's architecture, failing when it cannot,
-# and the fonts layer's content (scripts/fonts.sh into build/fonts-layer, which `sam build`
-# does not make but `sam deploy` uploads).
+# Lambda binary the template deploys for the architecture `sam build` will build, failing when
+# it cannot, and the fonts layer's content (scripts/fonts.sh into build/fonts-layer, which
+# `sam build` does not make but `sam deploy` uploads).
 #
 # Usage: scripts/check-deploy.sh [--arch arm64|x86_64] [--profile NAME] [--no-build] [--sam-build]
-#   --arch       build for this architecture instead of the template's default
+#   --arch       build for this architecture instead of the one samconfig.toml sets for
+#                `sam build` (its Architecture in parameter_overrides; else the template's)
 #   --profile    build with this cargo profile instead of release, what `sam build` ships
 #                (CI uses dev: same source, target and linker, minutes faster)
 #   --no-build   only lint and validate (seconds instead of minutes)
 #   --sam-build  also run `sam build` in a temporary copy of the repository
+#   -h, --help   this text
 #
-# Needs no AWS account, credentials or network beyond package registries. Tools come from
-# .tools/venv (installed by scripts/test-tools.sh). The commands here are the ones
-# docs/INSTALL.md tells admins to run; keep the two in step.
+# Needs no AWS account, credentials or network beyond package registries, and no test tool
+# (no SeaweedFS, dynalite or Node.js). It uses the deploy tools on PATH: cfn-lint and sam, and
+# for a build cargo and cargo-lambda (with Zig, which cargo-lambda's PyPI package brings).
+# Those missing are installed, pinned as scripts/test-tools.sh pins them, into .tools/venv with
+# python3 -m venv and pip, and used from there; nothing else is installed. The commands here
+# are the ones docs/INSTALL.md tells admins to run; keep the two in step.
 #
 # arm64 is built with rustup's aarch64 target when it is installed or can be added. Where
 # rustup cannot download it, Debian's rustc-web and its arm64 standard library are fetched with
 # apt into .tools/debian-rust (private apt state: the system's apt configuration is not
 # touched) and used through RUSTC (set MARQUEE_ARM64_TOOLCHAIN=debian to force this route).
 # If neither works the check fails: a green check must mean that what the template deploys
-# builds. A deployment set to Architecture=x86_64 is proven with --arch x86_64.
+# builds. A deployment set to Architecture=x86_64 is proven with --arch x86_64, or by setting
+# it in samconfig.toml.
 set -euo pipefail
 
 cd "$(dirname "$0")/.."
@@ -38,7 +44,7 @@ while [[ $# -gt 0 ]]; do
         --profile) profile=${2:?--profile needs a cargo profile name}; shift 2 ;;
         --no-build) build=0; shift ;;
         --sam-build) sam_build=1; shift ;;
-        -h|--help) sed -n '2,10p' "$0"; exit 0 ;;
+        -h|--help) sed -n '2,/^set -euo/p' "$0" | sed '$d' | sed 's/^# \{0,1\}//'; exit 0 ;;
         *) echo "unknown option: $1" >&2; exit 2 ;;
     esac
 done
@@ -47,17 +53,43 @@ step() { printf '\n==> %s\n' "$*"; }
 die() { printf 'check-deploy: %s\n' "$*" >&2; exit 1; }
 
 # --- tools ----------------------------------------------------------------------------------
-if [[ -x scripts/test-tools.sh ]]; then
-    if [[ $build == 1 ]]; then
-        scripts/test-tools.sh --with-zig >/dev/null
-    else
-        scripts/test-tools.sh >/dev/null
-    fi
-fi
-export PATH="$ROOT/.tools/venv/bin:$PATH"
-for tool in cfn-lint sam cargo; do
-    command -v "$tool" >/dev/null || die "$tool not found (run scripts/test-tools.sh --with-zig)"
+# The pins scripts/test-tools.sh installs the test stack with, so a check here and one in CI
+# run the same versions when this script installs them; tools already on PATH are used as
+# they are.
+pin() { sed -n "s/^$1=\([^ ]*\).*/\1/p" scripts/test-tools.sh; }
+needed=(cfn-lint sam)
+[[ $build == 1 || $sam_build == 1 ]] && needed+=(cargo-lambda)
+missing=()
+for tool in "${needed[@]}"; do
+    command -v "$tool" >/dev/null || [[ -x $ROOT/.tools/venv/bin/$tool ]] || missing+=("$tool")
 done
+if [[ ${#missing[@]} -gt 0 ]]; then
+    command -v python3 >/dev/null ||
+        die "${missing[*]} not found, and python3 is needed to install them (pip install aws-sam-cli cfn-lint cargo-lambda)"
+    packages=()
+    for tool in "${missing[@]}"; do
+        case $tool in
+            cfn-lint) packages+=("cfn-lint==$(pin CFN_LINT_VERSION)") ;;
+            sam) packages+=("aws-sam-cli==$(pin SAM_CLI_VERSION)") ;;
+            cargo-lambda) packages+=("cargo-lambda==$(pin CARGO_LAMBDA_VERSION)") ;;
+        esac
+    done
+    step "installing ${packages[*]} into .tools/venv (not on PATH)"
+    [[ -x .tools/venv/bin/python ]] || python3 -m venv .tools/venv
+    .tools/venv/bin/python -m pip install --disable-pip-version-check --quiet "${packages[@]}"
+fi
+# Tools on PATH as they are. When .tools/venv supplies one, it goes first, so that its python3
+# (with the ziglang module cargo-lambda looks for) is the one found.
+for tool in "${needed[@]}"; do
+    if ! command -v "$tool" >/dev/null; then
+        export PATH="$ROOT/.tools/venv/bin:$PATH"
+        break
+    fi
+done
+for tool in "${needed[@]}" cargo; do
+    command -v "$tool" >/dev/null || die "$tool not found (cargo comes with rustup: https://rustup.rs)"
+done
+echo "tools: $(for t in "${needed[@]}"; do printf '%s ' "$(command -v "$t")"; done)"
 
 # --- template -------------------------------------------------------------------------------
 grep -q '^beta_features = true' samconfig.toml ||
@@ -89,6 +121,32 @@ fi
 template_arch() {
     awk '/^  Architecture:/ { p = 1; next } p && /Default:/ { print $2; exit }' template.yaml
 }
+
+# The Architecture a samconfig.toml section's parameter_overrides sets (SAM writes values
+# quoted, `Architecture=\"x86_64\"`, a hand-written line need not), or nothing.
+samconfig_arch() {
+    awk -v want="[default.$1.parameters]" '
+        /^\[/ { here = ($0 == want); next }
+        here && /^parameter_overrides/ && match($0, /Architecture=\\?"?[a-z0-9_]+/) {
+            v = substr($0, RSTART + 13, RLENGTH - 13); gsub(/[\\"]/, "", v); print v; exit
+        }' samconfig.toml
+}
+
+# What `sam build` builds: its own section, else the global one (SAM merges them key by key),
+# else the template's default.
+build_arch() {
+    local a
+    a=$(samconfig_arch build)
+    [[ -n $a ]] || a=$(samconfig_arch global)
+    echo "${a:-$(template_arch)}"
+}
+
+# `sam deploy` reads its own section's parameter_overrides when `sam deploy --guided` saved
+# one; a different Architecture there would deploy a binary built for the other CPU.
+deploy_arch=$(samconfig_arch deploy)
+if [[ -n $deploy_arch && $deploy_arch != "$(build_arch)" ]]; then
+    die "samconfig.toml: sam build builds $(build_arch) but sam deploy deploys Architecture=$deploy_arch; set both to one value (docs/INSTALL.md, \"Building for x86_64\")"
+fi
 
 # Which machine a built ELF file is for, from its e_machine field (bytes 18-19).
 elf_arch() {
@@ -164,7 +222,7 @@ proven=""
 toolchain=""
 if [[ $build == 1 ]]; then
     command -v cargo-lambda >/dev/null || die "cargo-lambda not found (run scripts/test-tools.sh --with-zig)"
-    want=${arch:-$(template_arch)}
+    want=${arch:-$(build_arch)}
     [[ $want == arm64 || $want == x86_64 ]] || die "unknown architecture '$want'"
     rm -f "$bootstrap"
     toolchain=x86_64
@@ -200,7 +258,7 @@ if [[ $sam_build == 1 ]]; then
     trap 'rm -rf "$tmp"' EXIT
     tar --exclude=./target --exclude=./.git --exclude=./.tools --exclude=./.aws-sam -cf - . |
         tar -xf - -C "$tmp"
-    sam_arch=${proven:-${arch:-$(template_arch)}}
+    sam_arch=${proven:-${arch:-$(build_arch)}}
     sam_env=(CARGO_TARGET_DIR="$target_dir")
     if [[ $toolchain == debian ]]; then
         # sam build cannot pass --skip-target-check; cargo-lambda's global config can.
@@ -223,7 +281,7 @@ fi
 step "summary"
 echo "cfn-lint: clean; sam validate --lint: valid"
 if [[ -n $proven ]]; then
-    echo "build proven for $proven, $profile profile (template default: $(template_arch))"
+    echo "build proven for $proven, $profile profile (sam build builds: $(build_arch); template default: $(template_arch))"
 else
     echo "build: skipped (--no-build)"
 fi

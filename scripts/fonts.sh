@@ -75,7 +75,8 @@ NotoColorEmoji.ttf|copy|$CORE/NotoColorEmoji.ttf
 
 report_size() {
     local bytes
-    bytes=$(find "$OUT" -type f -printf '%s\n' | awk '{ s += $1 } END { print s + 0 }')
+    # Portable (BSD find has no -printf): the layer may be checked on a Mac.
+    bytes=$(find "$OUT" -type f -exec cat {} + | wc -c | tr -d ' ')
     printf 'fonts layer: %s (%d files, %s bytes, %.1f MB unzipped)\n' \
         "${OUT#"$ROOT"/}" "$(find "$OUT" -type f | wc -l)" "$bytes" "$(awk "BEGIN { print $bytes / 1e6 }")"
 }
@@ -91,6 +92,22 @@ versions() {
         printf '%s %s\n' "$pkg" "$(dpkg-query -W -f='${Version}' "$pkg" 2>/dev/null || true)"
     done
 }
+# A machine without Debian's packages (a Mac, another distribution) cannot rebuild or re-check
+# the layer, but can use one built in a Debian 12 container (docs/INSTALL.md, "Quick start"):
+# complete, and newer than this script, it is taken as it is.
+installed_here() { versions | awk '$2 != "" { found = 1 } END { exit !found }'; }
+layer_complete() {
+    local target
+    while IFS='|' read -r target _ _; do
+        [[ -z $target || -s $OUT/$target ]] || return 1
+    done <<<"$FONTS"
+}
+if ! installed_here && [[ $force == 0 && -f $OUT/README && ! $OUT/README -ot $SELF ]] &&
+    [[ -z $(find "$OUT" -maxdepth 1 -type f -newer "$OUT/README") ]] && layer_complete; then
+    echo "fonts.sh: using build/fonts-layer as built (the Noto packages are not installed here to compare with)"
+    report_size
+    exit 0
+fi
 [[ $(cat "$WORK/versions" 2>/dev/null) == "$(versions)" ]] || force=1
 stale=()
 sources_missing=0
@@ -113,7 +130,7 @@ started=$SECONDS
 # --- Debian packages ------------------------------------------------------------------------
 if [[ $sources_missing == 1 ]]; then
     command -v apt-get >/dev/null ||
-        die "the Noto fonts are missing and there is no apt-get: install ${PACKAGES[*]} (Debian 12's versions) by hand"
+        die "the Noto fonts are missing and there is no apt-get: run this script in a Debian 12 container (the docker command in docs/INSTALL.md, \"Quick start\")"
     [[ $(id -u) == 0 ]] ||
         die "the Noto fonts are missing; install them as root: apt-get install --no-install-recommends ${PACKAGES[*]}"
     echo "fonts.sh: installing ${PACKAGES[*]}" >&2

@@ -1207,7 +1207,12 @@ async fn serve_file(
     let now = (state.clock)();
     match state.links.verify(&key, &q.exp, &q.sig, now) {
         Ok(()) => {}
-        Err(LinkError::Expired) => return Err(ApiError::Gone("this link has expired")),
+        // Approve would also post a fresh link, but it approves: history only lists.
+        Err(LinkError::Expired) => {
+            return Err(ApiError::Gone(
+                "this link has expired; type /poster history in Slack for your posters with fresh links",
+            ));
+        }
         Err(LinkError::BadSignature) => return Err(ApiError::Forbidden("this link is not valid")),
         Err(LinkError::NotFound) => return Err(ApiError::NotFound),
     }

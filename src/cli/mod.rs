@@ -155,7 +155,13 @@ async fn run(cli: Cli) -> Result<(), BoxError> {
     let config = Config::from_env()?;
     // The demo and one-shot tools print their own story; the server logs what it does.
     let quiet = !matches!(cli.command, Command::Serve { .. });
-    let default_log = if quiet { "warn" } else { "info" };
+    // Doctor reports every failure in its own words; the SDK's own warnings (its credential
+    // chain's, above all) would repeat them on stderr as Debug-printed structures.
+    let default_log = match cli.command {
+        Command::Doctor { .. } => "warn,aws_config=off,aws_smithy_runtime=off,aws_sdk_sts=off",
+        _ if quiet => "warn",
+        _ => "info",
+    };
     app::init_tracing(config.log.as_deref().unwrap_or(default_log), false);
     match cli.command {
         Command::Serve { addr } => serve(config, addr).await,

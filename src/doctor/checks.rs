@@ -10,6 +10,7 @@ use std::time::Duration;
 use aws_config::BehaviorVersion;
 use aws_config::SdkConfig;
 
+use super::hints::{self, fill};
 use super::{Options, Report};
 use crate::config::{Config, SecretSource, StateConfig, StoreConfig};
 use crate::errors::ErrorChain;
@@ -78,33 +79,26 @@ pub(super) async fn run(options: &Options) -> Report {
             "stack",
             "Stack",
             "no AWS region is configured",
-            "pass --region with the region you deployed to, or set AWS_REGION",
+            fill(hints::NO_REGION, &[("stack", &options.stack)]),
         );
+        None
+    } else if !credentials(&sdk, &mut report).await {
         None
     } else {
         stack(&sdk, options, &mut report).await
     };
     let Some(outputs) = outputs else {
-        for (id, title) in [
-            ("function", "Function configuration"),
-            ("iam", "Role permissions"),
-            ("front_door", "Front door"),
-        ] {
-            report.skip(id, title, "needs the stack's outputs");
-        }
+        skip_after(&mut report, "stack", "needs the stack's outputs");
+        report.skip("manifest", MANIFEST_TITLE, "needs the stack's outputs");
         return report;
     };
     let Some(function) = function(&sdk, &outputs, &mut report).await else {
-        report.skip(
-            "iam",
-            "Role permissions",
+        skip_after(
+            &mut report,
+            "function",
             "needs the function's configuration",
         );
-        report.skip(
-            "front_door",
-            "Front door",
-            "needs the function's configuration",
-        );
+        manifest(options, &outputs, &mut report);
         return report;
     };
     let destination = async_config(&sdk, &function, &mut report).await;
@@ -128,9 +122,74 @@ pub(super) async fn run(options: &Options) -> Report {
         &mut report,
     )
     .await;
-    front_door(&outputs, secrets.signing.as_ref(), &mut report).await;
+    front_door(
+        &options.stack,
+        &outputs,
+        secrets.signing.as_ref(),
+        &mut report,
+    )
+    .await;
     manifest(options, &outputs, &mut report);
     report
+}
+
+/// The checks after the stack, in order, up to the manifest (which needs only the outputs).
+const LATER: [(&str, &str); 8] = [
+    ("function", "Function configuration"),
+    ("function.async", "Async invocations"),
+    ("secrets", "Secrets"),
+    ("slack.auth", "Slack token and scopes"),
+    ("models", "Bedrock models"),
+    ("bucket", "Bucket"),
+    ("iam", "Role permissions"),
+    ("front_door", "Front door"),
+];
+
+const MANIFEST_TITLE: &str = "Slack app manifest";
+
+/// Reports every check of [`LATER`] after `after` as not run, for `why`.
+fn skip_after(report: &mut Report, after: &str, why: &str) {
+    let start = LATER
+        .iter()
+        .position(|(id, _)| *id == after)
+        .map_or(0, |i| i + 1);
+    for (id, title) in &LATER[start..] {
+        report.skip(*id, *title, why);
+    }
+}
+
+// --- credentials ---------------------------------------------------------------------------
+
+/// Whether the SDK finds credentials, asked once before any service is: without them every
+/// call would fail for the same reason, and the SDK's own account of its provider chain is
+/// not for an admin to read. Reported only when missing.
+async fn credentials(sdk: &SdkConfig, report: &mut Report) -> bool {
+    use aws_credential_types::provider::error::CredentialsError;
+    use aws_sdk_cloudformation::config::ProvideCredentials;
+    let result = match sdk.credentials_provider() {
+        Some(provider) => provider.provide_credentials().await.map(|_| ()),
+        None => Err(CredentialsError::not_loaded_no_source()),
+    };
+    let detail = match result {
+        Ok(()) => return true,
+        Err(CredentialsError::CredentialsNotLoaded(_)) => hints::NO_CREDENTIALS_DETAIL.to_owned(),
+        // A provider that failed rather than found nothing (an expired SSO session, a
+        // network that refuses the instance metadata address): the same remedy, and its
+        // words say which.
+        Err(e) => format!(
+            "{} (the last source tried: {})",
+            hints::NO_CREDENTIALS_DETAIL,
+            ErrorChain(&e)
+        ),
+    };
+    report.fail(
+        "credentials",
+        "AWS credentials",
+        detail,
+        hints::NO_CREDENTIALS,
+    );
+    report.skip("stack", "Stack", "needs AWS credentials");
+    false
 }
 
 // --- stack ---------------------------------------------------------------------------------
@@ -141,6 +200,7 @@ async fn stack(
     report: &mut Report,
 ) -> Option<BTreeMap<String, String>> {
     const TITLE: &str = "Stack";
+    let region = sdk.region().map(|r| r.to_string()).unwrap_or_default();
     let client = aws_sdk_cloudformation::Client::new(sdk);
     let described = match client
         .describe_stacks()
@@ -150,17 +210,28 @@ async fn stack(
     {
         Ok(out) => out,
         Err(e) => {
-            report.fail(
-                "stack",
-                TITLE,
-                format!(
-                    "could not describe stack {}: {}",
-                    options.stack,
-                    ErrorChain(&e)
-                ),
-                "check the stack name and region (`sam list stack-outputs --stack-name NAME`), \
-                 and that your credentials may call cloudformation:DescribeStacks",
-            );
+            // DescribeStacks answers a stack name that does not exist with ValidationError,
+            // the only validation a stack name can fail.
+            let missing = e
+                .as_service_error()
+                .and_then(|s| s.meta().code())
+                .is_some_and(|code| code == "ValidationError");
+            let (detail, hint) = if missing {
+                (
+                    format!("no stack named {} in {region}", options.stack),
+                    hints::STACK_MISSING,
+                )
+            } else {
+                (
+                    format!(
+                        "could not describe stack {}: {}",
+                        options.stack,
+                        ErrorChain(&e)
+                    ),
+                    hints::STACK_UNREADABLE,
+                )
+            };
+            report.fail("stack", TITLE, detail, fill(hint, &[("region", &region)]));
             return None;
         }
     };
@@ -168,8 +239,8 @@ async fn stack(
         report.fail(
             "stack",
             TITLE,
-            format!("no stack named {}", options.stack),
-            "deploy with `sam deploy --guided` or pass the stack name you deployed",
+            format!("no stack named {} in {region}", options.stack),
+            fill(hints::STACK_MISSING, &[("region", &region)]),
         );
         return None;
     };
@@ -192,7 +263,7 @@ async fn stack(
             "stack",
             TITLE,
             format!("{status}, but outputs {} are missing", missing.join(", ")),
-            "this stack was not deployed from Marquee's template.yaml; deploy it with `sam deploy`",
+            hints::STACK_NOT_MARQUEE,
         );
         return None;
     }
@@ -210,8 +281,7 @@ async fn stack(
             "stack",
             TITLE,
             format!("{} is {status}", options.stack),
-            "wait for the deployment to finish, or read the stack's events in the CloudFormation \
-             console to see which resource failed, fix it and deploy again",
+            fill(hints::STACK_UNSETTLED, &[("stack", &options.stack)]),
         );
     }
     Some(outputs)
@@ -239,8 +309,7 @@ async fn function(
                 "function",
                 TITLE,
                 format!("could not read function {name}: {}", ErrorChain(&e)),
-                "check that the stack's function exists and your credentials may call \
-                 lambda:GetFunctionConfiguration",
+                hints::FUNCTION_UNREADABLE,
             );
             return None;
         }
@@ -263,11 +332,11 @@ async fn function(
     let mut fixes = Vec::new();
     if let Err(e) = &parsed {
         problems.push(format!("its environment is not valid: {e}"));
-        fixes.push("correct the variable through the stack's parameters and deploy again");
+        fixes.push(hints::FUNCTION_ENV);
     }
     if let Some(state) = conf.state().map(|s| s.as_str()).filter(|s| *s != "Active") {
         problems.push(format!("state is {state}"));
-        fixes.push("wait for the function to become Active; if it is Failed, read its StateReason and deploy again");
+        fixes.push(hints::FUNCTION_STATE);
     }
     if let Some(status) = conf
         .last_update_status()
@@ -275,7 +344,7 @@ async fn function(
         .filter(|s| *s == "Failed")
     {
         problems.push(format!("its last update {status}"));
-        fixes.push("deploy again; the last code or configuration update did not apply");
+        fixes.push(hints::FUNCTION_UPDATE_FAILED);
     }
     for (var, output) in [
         ("MARQUEE_BUCKET", "BucketName"),
@@ -291,7 +360,7 @@ async fn function(
                 "{var} is {have} but the stack's {output} is {}",
                 outputs[output]
             ));
-            fixes.push("deploy the stack again so the function and the stack agree");
+            fixes.push(hints::FUNCTION_DRIFT);
         }
     }
     let memory = conf.memory_size().unwrap_or_default();
@@ -299,7 +368,7 @@ async fn function(
         problems.push(format!(
             "memory is {memory} MB (at least {MIN_MEMORY_MB} MB)"
         ));
-        fixes.push("raise the MemorySize parameter (1024 is the default) and deploy again");
+        fixes.push(hints::FUNCTION_MEMORY);
     }
     let timeout =
         Duration::from_secs(u64::try_from(conf.timeout().unwrap_or_default()).unwrap_or(0));
@@ -314,7 +383,7 @@ async fn function(
                 longest.as_secs(),
                 needed.as_secs()
             ));
-            fixes.push("raise the function's Timeout (the template sets 180 s; each model call's own time is in src/model/catalog.rs, or MARQUEE_MODEL_TIMEOUT when set)");
+            fixes.push(hints::FUNCTION_TIMEOUT);
         }
     }
     if problems.is_empty() {
@@ -334,7 +403,8 @@ async fn function(
         );
     } else {
         fixes.dedup();
-        report.fail("function", TITLE, problems.join("; "), fixes.join("; "));
+        let fix = fill(&fixes.join("; "), &[("function", name)]);
+        report.fail("function", TITLE, problems.join("; "), fix);
     }
     Some(function)
 }
@@ -365,7 +435,7 @@ async fn async_config(sdk: &SdkConfig, function: &Function, report: &mut Report)
                 "function.async",
                 TITLE,
                 detail,
-                "deploy the stack from template.yaml, which sets retries to 0 and an on-failure queue",
+                fill(hints::ASYNC, &[("function", &function.name)]),
             );
             return None;
         }
@@ -400,8 +470,7 @@ async fn async_config(sdk: &SdkConfig, function: &Function, report: &mut Report)
             "function.async",
             TITLE,
             problems.join("; "),
-            "set MaximumRetryAttempts to 0 and the OnFailure destination to the stack's \
-             FailedJobQueue (deploy template.yaml again; do not edit it in the console)",
+            fill(hints::ASYNC, &[("function", &function.name)]),
         );
     }
     destination
@@ -428,8 +497,7 @@ async fn secrets(sdk: &SdkConfig, function: &Function, report: &mut Report) -> S
         "Slack signing secret",
         config.signing_secret.as_ref(),
         signing_secret_problem,
-        "the stack's PutSigningSecretCommand output stores it; copy it from your Slack app's \
-         Basic Information → App Credentials → Signing Secret",
+        hints::SECRET_SIGNING,
     )
     .await;
     out.bot = if config.bot_token.is_some() {
@@ -440,8 +508,7 @@ async fn secrets(sdk: &SdkConfig, function: &Function, report: &mut Report) -> S
             "Slack bot token",
             config.bot_token.as_ref(),
             bot_token_problem,
-            "the stack's PutBotTokenCommand output stores it; copy the Bot User OAuth Token \
-             (xoxb-…) from your Slack app's OAuth & Permissions page",
+            hints::SECRET_BOT,
         )
         .await
     } else {
@@ -453,6 +520,10 @@ async fn secrets(sdk: &SdkConfig, function: &Function, report: &mut Report) -> S
         None
     };
     if matches!(config.store, StoreConfig::S3 { .. }) {
+        let arn = match &config.link_key {
+            Some(SecretSource::SecretsManager { arn }) => arn.as_str(),
+            _ => "<secret>",
+        };
         secret(
             sdk,
             report,
@@ -460,8 +531,7 @@ async fn secrets(sdk: &SdkConfig, function: &Function, report: &mut Report) -> S
             "Poster link key",
             config.link_key.as_ref(),
             link_key_problem,
-            "the template generates it (LinkKeySecret); deploy again, or store 64 random \
-             characters in that secret",
+            &fill(hints::SECRET_LINK_KEY, &[("secret", arn)]),
         )
         .await;
     }
@@ -495,11 +565,20 @@ async fn secret(
                     format!("Secrets Manager ({})", secret_name(arn)),
                 ),
                 Err(e) => {
+                    // Never given a value: GetSecretValue finds no AWSCURRENT version. Anything
+                    // else (access denied, above all) is not fixed by storing a value.
+                    let never_stored = e
+                        .as_service_error()
+                        .is_some_and(|s| s.is_resource_not_found_exception());
                     report.fail(
                         id,
                         title,
                         format!("could not read {}: {}", secret_name(arn), ErrorChain(&e)),
-                        fix,
+                        if never_stored {
+                            fix
+                        } else {
+                            hints::SECRET_UNREADABLE
+                        },
                     );
                     return None;
                 }
@@ -600,7 +679,7 @@ async fn slack(function: &Function, bot: Option<&Secret>, report: &mut Report) {
                     "could not reach Slack's auth.test: {}",
                     ErrorChain(&e.without_url())
                 ),
-                "check this machine's network; the function reaches Slack the same way",
+                hints::SLACK_UNREACHABLE,
             );
             return;
         }
@@ -623,8 +702,7 @@ async fn slack(function: &Function, bot: Option<&Secret>, report: &mut Report) {
             "slack.auth",
             TITLE,
             format!("Slack refused the bot token: {error}"),
-            "reinstall the app to the workspace (OAuth & Permissions → Reinstall) and store the \
-             new xoxb- token with the stack's PutBotTokenCommand",
+            hints::SLACK_REFUSED,
         );
         return;
     }
@@ -652,8 +730,7 @@ async fn slack(function: &Function, bot: Option<&Secret>, report: &mut Report) {
                 "bot token valid for {team} but lacks {}",
                 missing.join(", ")
             ),
-            "update the app from manifest/manifest.yaml (App Manifest page), reinstall it, and \
-             store the new token with the stack's PutBotTokenCommand",
+            hints::SLACK_SCOPES,
         );
     }
 }
@@ -699,7 +776,7 @@ async fn models(sdk: &SdkConfig, config: &Config, report: &mut Report) {
                     id,
                     title,
                     format!("could not ask Bedrock about {model}: {}", ErrorChain(&e)),
-                    format!("check that {model} exists in {region} and your credentials may call bedrock:GetFoundationModelAvailability"),
+                    fill(hints::MODEL_UNREADABLE, &[("region", &region)]),
                 );
                 continue;
             }
@@ -709,7 +786,7 @@ async fn models(sdk: &SdkConfig, config: &Config, report: &mut Report) {
         let mut fixes = Vec::new();
         if a.region_availability().as_str() != "AVAILABLE" {
             problems.push(format!("Bedrock does not serve it in {region}"));
-            fixes.push(format!("choose a region that serves {name} for its family (the StabilityRegion parameter) and deploy again"));
+            fixes.push(hints::MODEL_REGION.to_owned());
         }
         let mut access = Vec::new();
         if a.authorization_status().as_str() != "AUTHORIZED" {
@@ -727,7 +804,7 @@ async fn models(sdk: &SdkConfig, config: &Config, report: &mut Report) {
             }
         }
         if !access.is_empty() && problems.is_empty() {
-            fixes.push(format!("open the Bedrock console in {region} → Model access and enable {name}; agreements can take a few minutes"));
+            fixes.push(fill(hints::MODEL_ACCESS, &[("region", &region)]));
         }
         problems.extend(access);
         // Where the model stands in Bedrock's lifecycle: GetFoundationModel's
@@ -819,8 +896,7 @@ async fn bucket(
             "bucket.private",
             PRIVATE,
             problem,
-            "turn on all four Block Public Access settings and remove any public grant from the \
-             bucket policy (template.yaml sets both; deploy it again)",
+            fill(hints::BUCKET_PRIVATE, &[("bucket", bucket)]),
         ),
         (Ok(out), Ok(refused)) => {
             let c = out.public_access_block_configuration();
@@ -831,14 +907,19 @@ async fn bucket(
                     && c.restrict_public_buckets() == Some(true)
             });
             if all {
-                report.pass("bucket.private", PRIVATE, format!("{bucket}: public access blocked; {refused}"));
+                report.pass(
+                    "bucket.private",
+                    PRIVATE,
+                    format!("{bucket}: public access blocked; {refused}"),
+                );
             } else {
                 report.fail(
                     "bucket.private",
                     PRIVATE,
-                    format!("{bucket}: not all four Block Public Access settings are on ({refused})"),
-                    "turn on BlockPublicAcls, IgnorePublicAcls, BlockPublicPolicy and \
-                     RestrictPublicBuckets (template.yaml sets them; deploy it again)",
+                    format!(
+                        "{bucket}: not all four Block Public Access settings are on ({refused})"
+                    ),
+                    fill(hints::BUCKET_PRIVATE, &[("bucket", bucket)]),
                 );
             }
         }
@@ -848,14 +929,19 @@ async fn bucket(
             report.pass(
                 "bucket.private",
                 PRIVATE,
-                format!("{bucket}: {refused}; this store has no Block Public Access settings (501)"),
+                format!(
+                    "{bucket}: {refused}; this store has no Block Public Access settings (501)"
+                ),
             )
         }
         (Err(e), Ok(refused)) => report.fail(
             "bucket.private",
             PRIVATE,
-            format!("{bucket}: {refused}, but its Block Public Access settings could not be read: {}", ErrorChain(&e)),
-            "turn on all four Block Public Access settings (template.yaml sets them; deploy it again)",
+            format!(
+                "{bucket}: {refused}, but its Block Public Access settings could not be read: {}",
+                ErrorChain(&e)
+            ),
+            fill(hints::BUCKET_PRIVATE, &[("bucket", bucket)]),
         ),
     }
 
@@ -879,13 +965,13 @@ async fn bucket(
             "bucket.tls",
             TLS,
             "its policy has no Deny for aws:SecureTransport = false",
-            "restore the PosterBucketPolicy statement from template.yaml (deploy it again)",
+            hints::BUCKET_DRIFT,
         ),
         Err(e) => report.fail(
             "bucket.tls",
             TLS,
             format!("its policy could not be read: {}", ErrorChain(&e)),
-            "restore PosterBucketPolicy from template.yaml (deploy it again)",
+            hints::BUCKET_DRIFT,
         ),
     }
 
@@ -926,7 +1012,7 @@ async fn lifecycle(client: &aws_sdk_s3::Client, bucket: &str, report: &mut Repor
                     "bucket.lifecycle",
                     LIFECYCLE,
                     format!("no enabled expiry rule for {}", missing.join(" ")),
-                    "restore the bucket's LifecycleConfiguration from template.yaml (deploy it again)",
+                    hints::BUCKET_DRIFT,
                 );
             }
         }
@@ -934,7 +1020,7 @@ async fn lifecycle(client: &aws_sdk_s3::Client, bucket: &str, report: &mut Repor
             "bucket.lifecycle",
             LIFECYCLE,
             format!("no lifecycle rules could be read: {}", ErrorChain(&e)),
-            "restore the bucket's LifecycleConfiguration from template.yaml (deploy it again)",
+            hints::BUCKET_DRIFT,
         ),
     }
 }
@@ -1148,12 +1234,7 @@ async fn permissions(
         }
         let count: usize = needs.pairs.iter().map(|(_, a)| a.len()).sum();
         match (error, denied.is_empty()) {
-            (Some(e), _) => report.fail(
-                needs.id,
-                needs.title,
-                e,
-                "your credentials need iam:SimulatePrincipalPolicy on the function's role",
-            ),
+            (Some(e), _) => report.fail(needs.id, needs.title, e, hints::IAM_SIMULATE),
             (None, true) => report.pass(
                 needs.id,
                 needs.title,
@@ -1163,8 +1244,7 @@ async fn permissions(
                 needs.id,
                 needs.title,
                 format!("the role may not: {}", denied.join("; ")),
-                "deploy template.yaml again; if a permissions boundary or SCP applies to the \
-                 role, allow these actions there",
+                hints::IAM_DENIED,
             ),
         }
     }
@@ -1325,12 +1405,14 @@ fn needed(
 // --- front door and manifest ---------------------------------------------------------------
 
 async fn front_door(
+    stack: &str,
     outputs: &BTreeMap<String, String>,
     signing: Option<&Secret>,
     report: &mut Report,
 ) {
     const TITLE: &str = "Front door";
     let url = &outputs["SlashCommandUrl"];
+    let vars = [("stack", stack), ("HttpApiUrl", base_url(outputs))];
     let http = match crate::net::client_builder().timeout(HTTP_TIMEOUT).build() {
         Ok(h) => h,
         Err(e) => {
@@ -1357,7 +1439,7 @@ async fn front_door(
                 "front_door",
                 TITLE,
                 format!("{url} did not answer: {}", ErrorChain(&e.without_url())),
-                "check the stack's HttpApi and its route to the function",
+                fill(hints::FRONT_DOOR_UNREACHABLE, &vars),
             );
             return;
         }
@@ -1367,7 +1449,7 @@ async fn front_door(
             "front_door",
             TITLE,
             format!("an unsigned request to {url} got {unsigned}, not 401"),
-            "this URL is not Marquee's front door, or it does not verify Slack's signatures",
+            fill(hints::FRONT_DOOR_NOT_MARQUEE, &vars),
         );
         return;
     }
@@ -1398,15 +1480,13 @@ async fn front_door(
             TITLE,
             "a request signed with the stored signing secret was refused (401): the running \
              function holds another secret",
-            "functions read the secret at a cold start: after storing a new one, publish a new \
-             version or update the function's configuration so instances restart (INSTALL.md, \
-             \"Rotating the signing secret\")",
+            fill(hints::FRONT_DOOR_SECRET, &vars),
         ),
         Ok(other) => report.fail(
             "front_door",
             TITLE,
             format!("a signed request that is not a command got {other}, not 400"),
-            "read the function's logs for this request",
+            fill(hints::FRONT_DOOR_OTHER, &vars),
         ),
         Err(e) => report.fail(
             "front_door",
@@ -1415,18 +1495,25 @@ async fn front_door(
                 "{url} did not answer a signed request: {}",
                 ErrorChain(&e.without_url())
             ),
-            "read the function's logs",
+            fill(hints::FRONT_DOOR_OTHER, &vars),
         ),
     }
 }
 
+/// The deployment's base URL (the `HttpApiUrl` output), from the slash command's URL.
+fn base_url(outputs: &BTreeMap<String, String>) -> &str {
+    let command = outputs["SlashCommandUrl"].as_str();
+    command.strip_suffix("/slack/commands").unwrap_or(command)
+}
+
 fn manifest(options: &Options, outputs: &BTreeMap<String, String>, report: &mut Report) {
-    const TITLE: &str = "Slack app manifest";
+    const TITLE: &str = MANIFEST_TITLE;
     let Some(path) = &options.manifest else {
         report.skip(
             "manifest",
             TITLE,
-            "pass --manifest FILE (the manifest your Slack app was created from) to compare its URLs",
+            "not checked: pass the manifest your Slack app was created from with \
+             `marquee doctor --manifest FILE` to compare its URLs",
         );
         return;
     };
@@ -1437,7 +1524,7 @@ fn manifest(options: &Options, outputs: &BTreeMap<String, String>, report: &mut 
                 "manifest",
                 TITLE,
                 format!("could not read {}: {e}", path.display()),
-                "",
+                fill(hints::MANIFEST_UNREADABLE, &[("stack", &options.stack)]),
             );
             return;
         }
@@ -1466,8 +1553,7 @@ fn manifest(options: &Options, outputs: &BTreeMap<String, String>, report: &mut 
             "manifest",
             TITLE,
             wrong.join("; "),
-            "render it again with `marquee manifest --url <HttpApiUrl output>` and paste it on \
-             the app's App Manifest page",
+            fill(hints::MANIFEST_WRONG, &[("HttpApiUrl", base_url(outputs))]),
         );
     }
 }

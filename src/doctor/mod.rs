@@ -15,9 +15,11 @@
 //! configuration (`AWS_REGION`, `AWS_ENDPOINT_URL_*`), so the same command checks the local
 //! stack.
 //!
-//! [`checks`] makes the calls; this module holds the report and how it is shown.
+//! [`checks`] makes the calls, [`hints`] holds what each failure tells the admin to do; this
+//! module holds the report and how it is shown.
 
 mod checks;
+pub mod hints;
 
 use std::path::PathBuf;
 
@@ -184,13 +186,17 @@ impl Report {
             .iter()
             .filter(|c| c.status == Status::Skip)
             .count();
+        // Counted over every line printed above, so the numbers add up to what was shown.
+        let shown = self.checks.len();
         out.push('\n');
         out.push_str(&if failed == 0 {
-            format!("All {passed} checks passed ({skipped} not applicable).\n")
+            format!(
+                "{passed} of {shown} checks passed; {skipped} did not apply or were not run (–).\n"
+            )
         } else {
             format!(
-                "{failed} of {} checks failed; fix the ✘ lines above and run doctor again.\n",
-                passed + failed
+                "{failed} of {shown} checks failed ({passed} passed, {skipped} not run or not \
+                 applicable); fix the ✘ lines above and run doctor again.\n"
             )
         });
         out
@@ -244,7 +250,46 @@ mod tests {
             "{table}"
         );
         assert!(table.contains("– Slack bot token"), "{table}");
-        assert!(table.contains("1 of 2 checks failed"), "{table}");
+        assert!(
+            table.contains("1 of 3 checks failed (1 passed, 1 not run or not applicable)"),
+            "{table}"
+        );
+    }
+
+    #[test]
+    fn the_count_covers_every_line_shown() {
+        // What a run without credentials prints: one failure and the checks it left unrun.
+        let mut r = Report::new("marquee", "us-west-2");
+        r.fail("credentials", "AWS credentials", "none", "aws configure");
+        r.skip("stack", "Stack", "needs AWS credentials");
+        r.skip(
+            "function",
+            "Function configuration",
+            "needs the stack's outputs",
+        );
+        r.skip(
+            "manifest",
+            "Slack app manifest",
+            "needs the stack's outputs",
+        );
+        let table = r.to_table();
+        let lines = table
+            .lines()
+            .filter(|l| l.starts_with(['✔', '✘', '–']))
+            .count();
+        assert_eq!(lines, 4, "{table}");
+        assert!(
+            table.contains("1 of 4 checks failed (0 passed, 3 not run"),
+            "{table}"
+        );
+
+        let mut fine = Report::new("marquee", "us-west-2");
+        fine.pass("stack", "Stack", "ok");
+        fine.skip("manifest", "Slack app manifest", "not checked");
+        assert!(
+            fine.to_table()
+                .contains("1 of 2 checks passed; 1 did not apply")
+        );
     }
 
     #[test]

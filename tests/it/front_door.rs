@@ -590,6 +590,14 @@ async fn an_expired_local_link_is_refused() {
         StatusCode::GONE,
         "an expired link says so: 410 Gone"
     );
+    // And says where a fresh link is: `/poster history` lists, where Approve would approve.
+    let body = http_body_util::BodyExt::collect(res.into_body())
+        .await
+        .unwrap()
+        .to_bytes();
+    let body = String::from_utf8_lossy(&body);
+    assert!(body.contains("/poster history"), "{body}");
+    assert!(!body.contains("Approve"), "{body}");
     let fresh = sign(now());
     let res = h
         .app

@@ -3,7 +3,8 @@
 //! per run, and the whole suite links once.
 //!
 //! - In process, milliseconds: `architecture` (the layering, as a tidy test), `deploy`
-//!   (template and manifest drift), `front_door` (the real router with good and hostile
+//!   (template and manifest drift), `guide` (docs/INSTALL.md and doctor's hints name only what
+//!   exists), `front_door` (the real router with good and hostile
 //!   requests), `lambda_handler` (API Gateway v2, job and failed-job SQS events through the
 //!   Lambda handler), `slack_standin` (the Slack stand-in proves itself against Slack's
 //!   documented behaviour).
@@ -26,6 +27,7 @@ mod doctor_standins;
 mod e2e;
 mod faults;
 mod front_door;
+mod guide;
 mod lambda_handler;
 mod review;
 mod serve_queue;

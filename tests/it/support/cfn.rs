@@ -143,6 +143,7 @@ pub fn wildcard_match(pattern: &str, text: &str) -> bool {
 
 /// The template with one deployment's values: parameters (unset ones take their `Default`),
 /// pseudo parameters, and what `Ref`/`Fn::GetAtt` of the template's resources return.
+#[derive(Clone)]
 pub struct Deployment {
     root: Value,
     params: BTreeMap<String, String>,
