@@ -113,7 +113,7 @@ impl Pipeline {
     }
 
     /// Records the approval with the stored poster and shows it on the message, rebuilt from
-    /// the record with a fresh link. When Slack will not update the message, the approver is
+    /// the record with a fresh link, or, with a bot token, the Slack file the message showed. When Slack will not update the message, the approver is
     /// told that the approval stands anyway.
     pub(super) async fn approve(
         &self,
@@ -180,7 +180,29 @@ impl Pipeline {
             missing_glyphs: &record.missing_glyphs,
         };
         let message = blocks::approved(&shown, &job.requester.user_id, now);
-        let refused = match self.slack.respond(response_url, &message).await {
+        // The message showed the take's uploaded PNG (a Slack file) rather than its expiring
+        // link: the rebuilt one does too, falling back to the link if Slack will not show it.
+        let file = match &self.web {
+            Some(_) => self.shown_file(record.id).await.unwrap_or_else(|e| {
+                tracing::warn!(job = %job.id, error = %ErrorChain(&e), "could not read the take's slack file; the approved message shows its link");
+                None
+            }),
+            None => None,
+        };
+        let sent = match &file {
+            Some(file) => {
+                let with_file = blocks::showing_file(&message, file);
+                match self.slack.respond(response_url, &with_file).await {
+                    Err(e) if e.is_invalid_blocks() => {
+                        tracing::warn!(job = %job.id, "slack refused the take's file in the approved message; showing the link");
+                        self.slack.respond(response_url, &message).await
+                    }
+                    sent => sent,
+                }
+            }
+            None => self.slack.respond(response_url, &message).await,
+        };
+        let refused = match sent {
             Ok(()) => return Ok(Outcome::Delivered),
             Err(e) => e,
         };
