@@ -113,7 +113,7 @@ impl Pipeline {
     }
 
     /// Records the approval with the stored poster and shows it on the message, rebuilt from
-    /// the record with a fresh link. When Slack will not update the message, the approver is
+    /// the record with a fresh link, or, with a bot token, the Slack file the message showed. When Slack will not update the message, the approver is
     /// told that the approval stands anyway.
     pub(super) async fn approve(
         &self,
@@ -180,7 +180,29 @@ impl Pipeline {
             missing_glyphs: &record.missing_glyphs,
         };
         let message = blocks::approved(&shown, &job.requester.user_id, now);
-        let refused = match self.slack.respond(response_url, &message).await {
+        // The message showed the take's uploaded PNG (a Slack file) rather than its expiring
+        // link: the rebuilt one does too, falling back to the link if Slack will not show it.
+        let file = match &self.web {
+            Some(_) => self.shown_file(record.id).await.unwrap_or_else(|e| {
+                tracing::warn!(job = %job.id, error = %ErrorChain(&e), "could not read the take's slack file; the approved message shows its link");
+                None
+            }),
+            None => None,
+        };
+        let sent = match &file {
+            Some(file) => {
+                let with_file = blocks::showing_file(&message, file);
+                match self.slack.respond(response_url, &with_file).await {
+                    Err(e) if e.is_invalid_blocks() => {
+                        tracing::warn!(job = %job.id, "slack refused the take's file in the approved message; showing the link");
+                        self.slack.respond(response_url, &message).await
+                    }
+                    sent => sent,
+                }
+            }
+            None => self.slack.respond(response_url, &message).await,
+        };
+        let refused = match sent {
             Ok(()) => return Ok(Outcome::Delivered),
             Err(e) => e,
         };
@@ -509,6 +531,93 @@ mod tests {
             .iter()
             .map(|m| m["text"].to_string())
             .collect()
+    }
+
+    /// A response-URL stand-in that refuses any image shown from a Slack file, as Slack does
+    /// a file it cannot show there (`invalid slack file`, captured in slackapi/bolt-python#1251),
+    /// and keeps what it is sent.
+    async fn refusing_files() -> (
+        String,
+        std::sync::Arc<std::sync::Mutex<Vec<serde_json::Value>>>,
+    ) {
+        use axum::response::IntoResponse;
+        use std::sync::{Arc, Mutex};
+        let seen: Arc<Mutex<Vec<serde_json::Value>>> = Arc::default();
+        let kept = seen.clone();
+        let app = axum::Router::new().route(
+            "/actions/{*rest}",
+            axum::routing::post(move |axum::Json(body): axum::Json<serde_json::Value>| {
+                let kept = kept.clone();
+                async move {
+                    let file = body["blocks"].to_string().contains("slack_file");
+                    kept.lock().unwrap().push(body);
+                    if file {
+                        let refusal = serde_json::json!({"ok": false, "error": "invalid_blocks",
+                            "errors": ["invalid slack file [json-pointer:/blocks/1/slack_file]"]});
+                        (axum::http::StatusCode::BAD_REQUEST, axum::Json(refusal)).into_response()
+                    } else {
+                        "ok".into_response()
+                    }
+                }
+            }),
+        );
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        tokio::spawn(async move { axum::serve(listener, app).await });
+        (format!("http://{addr}"), seen)
+    }
+
+    /// With a bot token, the approved message shows the Slack file the take's message showed;
+    /// when Slack will not show it, the link, and the approval is shown all the same. Without
+    /// a token the link, whatever is remembered.
+    #[tokio::test]
+    async fn an_approved_message_shows_the_takes_file_else_its_link() {
+        let dir = tempfile::tempdir().unwrap();
+        let (origin, seen) = refusing_files().await;
+        let with_token = told_pipeline(dir.path(), &origin, ExternalUsers::default()).with_web(
+            crate::slack::web::WebClient::new(
+                crate::net::client(),
+                format!("{origin}/api"),
+                crate::secret::Secret::new("xoxb-test"),
+            ),
+        );
+        let without = told_pipeline(dir.path(), &origin, ExternalUsers::default());
+        let shown = |m: &serde_json::Value| {
+            let image = m["blocks"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .find(|b| b["type"] == "image")
+                .cloned()
+                .unwrap_or_default();
+            (
+                image["slack_file"]["id"].as_str().map(str::to_owned),
+                image["image_url"].is_string(),
+            )
+        };
+        for (p, expected) in [
+            (
+                &with_token,
+                vec![(Some("F0SHOWNFILE".into()), false), (None, true)],
+            ),
+            (&without, vec![(None, true)]),
+        ] {
+            let mut record = record_by("U1", "T1");
+            record.created_at = super::now();
+            p.put_record(&record).await.unwrap();
+            p.remember_file(record.id, "F0SHOWNFILE").await.unwrap();
+            let mut job = click_by("U2", "T1");
+            answering(&mut job, &origin);
+            job.public_url = Some("https://marquee.example".into());
+            seen.lock().unwrap().clear();
+            assert_eq!(
+                p.approve(&job, record.id).await.unwrap(),
+                Outcome::Delivered
+            );
+            let sent = seen.lock().unwrap().clone();
+            assert_eq!(sent.iter().map(shown).collect::<Vec<_>>(), expected);
+            assert!(sent.iter().all(|m| m["replace_original"] == true));
+        }
     }
 
     /// Issue 22: a click from `user.team_id = T07PARTNER` with `team = {id: T07MARQEE}`

@@ -6,7 +6,8 @@
 //! on the expiring link: a follow-up take uploads first and posts its message showing the
 //! file; a first take has no thread until its message is posted, so it posts with the link,
 //! uploads into the new thread and points the message at the file (`chat.update`). Without a
-//! token the message shows the link and says when it expires.
+//! token the message shows the link and says when it expires. The file shown is remembered
+//! with the take, so a rebuild of its message (an approval) shows it again.
 
 use tokio::time::Instant;
 
@@ -99,6 +100,7 @@ impl Pipeline {
                 // message is posted with its link instead, as without an upload.
                 tracing::warn!(job = %job.id, "slack refused the uploaded file in the message; showing the link");
                 posted = web.post_message(&channel, thread_ts, &message).await;
+                uploaded = None;
             }
             match posted {
                 Ok(ts) => {
@@ -110,7 +112,8 @@ impl Pipeline {
                                 let shown = blocks::showing_file(&message, &file);
                                 match web.update_message(&channel, &ts, &shown).await {
                                     Ok(()) => {
-                                        tracing::info!(job = %job.id, file, "poster uploaded into slack and shown from there")
+                                        tracing::info!(job = %job.id, file, "poster uploaded into slack and shown from there");
+                                        self.keep_shown_file(job, rendered, &file).await;
                                     }
                                     Err(e) => {
                                         tracing::warn!(job = %job.id, code = e.code(), error = %ErrorChain(&e), "poster uploaded into its thread, but the message still shows its link")
@@ -133,7 +136,11 @@ impl Pipeline {
                             self.tell_how_to_keep_posters(job, response_url, &rendered.link)
                                 .await;
                         }
-                        Some(_) => {}
+                        Some(_) => {
+                            if let Some(file) = &uploaded {
+                                self.keep_shown_file(job, rendered, file).await;
+                            }
+                        }
                     }
                     tracing::info!(job = %job.id, threaded = thread_ts.is_some(), shows_file = uploaded.is_some(), "poster delivered through the web api");
                     return Outcome::Delivered;
@@ -191,6 +198,14 @@ impl Pipeline {
                 self.tell_failure(job, response_url, &DeliveryFailed(e), &spec.description)
                     .await
             }
+        }
+    }
+
+    /// Remembers the Slack file the take's message now shows, for rebuilds of the message
+    /// (an approval). Best effort: without it a rebuild shows the link, as without a token.
+    async fn keep_shown_file(&self, job: &Job, rendered: &Rendered, file: &str) {
+        if let Err(e) = self.remember_file(rendered.id, file).await {
+            tracing::warn!(job = %job.id, error = %ErrorChain(&e), "could not remember the take's slack file; a rebuilt message will show its link");
         }
     }
 

@@ -8,6 +8,7 @@
 //! | approval (one per family: the first take's id) | `poster#<root>` / `approval` | with the poster |
 //! | take counter (per family) | `poster#<root>` / `takes` | with the poster |
 //! | print files (one set per take) | `poster#<id>` / `prints` | with the files (retention from printing) |
+//! | the Slack file a take's message shows | `poster#<id>` / `file` | with the poster |
 //! | retake lock | `poster#<id>` / `lock` | after [`LOCK_SECS`] (taken over atomically) |
 //! | run marker | `job#<id>` / `run` | after [`RUN_MARKER_SECS`] |
 //! | history entry | `history#<team>#<user>` / `<written at, ms>#<id>` | with the poster |
@@ -103,6 +104,10 @@ fn takes_key(root: Uuid) -> Key {
 
 fn prints_key(id: Uuid) -> Key {
     Key::new(format!("poster#{id}"), "prints")
+}
+
+fn file_key(id: Uuid) -> Key {
+    Key::new(format!("poster#{id}"), "file")
 }
 
 fn lock_key(id: Uuid) -> Key {
@@ -264,6 +269,26 @@ impl Pipeline {
             Claim::Won => Ok(None),
             Claim::Held(item) => Ok(Some(parse(&item.value)?)),
         }
+    }
+
+    /// Remembers that take `id`'s message shows the Slack file `file` (its uploaded PNG), so a
+    /// rebuild of that message (an approval) shows the file again, not the expiring link. Its
+    /// own item, not the record: writing the record again would list the take twice in history.
+    pub(super) async fn remember_file(&self, id: Uuid, file: &str) -> Result<(), PipelineError> {
+        let until = self.retention_end(now());
+        self.state
+            .put(&file_key(id), file.to_owned(), Some(until))
+            .await?;
+        Ok(())
+    }
+
+    /// The Slack file take `id`'s message shows, if it was uploaded and shown.
+    pub(super) async fn shown_file(&self, id: Uuid) -> Result<Option<String>, PipelineError> {
+        Ok(self
+            .state
+            .get(&file_key(id), now())
+            .await?
+            .map(|item| item.value))
     }
 
     /// The print-ready files of take `id`, if it was printed and they are still kept.

@@ -510,6 +510,40 @@ async fn with_a_bot_token_takes_go_to_the_thread_and_images_into_slack() {
         "{:?}",
         bad_threads.iter().map(|c| &c.notes).collect::<Vec<_>>()
     );
+
+    // Approve the root: its message is rebuilt through the click's response_url, and the image
+    // the channel holds is still the uploaded file, never the link that expires (#22, item 13).
+    let held = |api: &support::slack_api::SlackApi| {
+        mine(api)
+            .into_iter()
+            .find(|m| m["ts"] == root_ts.as_str())
+            .unwrap_or_else(|| panic!("the root is gone from the channel"))
+    };
+    let u3 = s.slack().action_response_url_for("C0001", &root_ts);
+    assert_eq!(
+        click(
+            &base,
+            &held(api),
+            "poster.approve",
+            None,
+            &u3,
+            Posted::top(&root_ts)
+        )
+        .await,
+        200
+    );
+    let approved = s.slack().wait_for(&u3, 1, DELIVERY).await;
+    assert_eq!(approved[0]["replace_original"], true);
+    let after = s.slack().normalise(&held(api));
+    assert!(
+        after.to_string().contains("approved by <@U0002>"),
+        "the root was not replaced: {after}"
+    );
+    assert_eq!(
+        shown_file(&after).as_deref(),
+        Some(file.id.as_str()),
+        "after approval the channel's image is not the uploaded file: {after}"
+    );
 }
 
 /// The tip a requester gets, privately, when the bot could not keep their poster in the

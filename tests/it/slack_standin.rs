@@ -583,6 +583,31 @@ async fn image_blocks_show_slack_files_shared_where_they_are_posted() {
     update["blocks"][0]["slack_file"]["id"] = json!(shared);
     let (_, answer) = call(&slack, "chat.update", Some(&slack.bot_token()), update).await;
     assert_eq!(answer["ok"], true, "{answer}");
+
+    // So does a click's response_url, in the channel of the message clicked; replacing the
+    // original replaces that message in the channel's history.
+    let ts = plain["ts"].as_str().unwrap();
+    let url = slack.action_response_url_for(DEFAULT_CHANNEL, ts);
+    let mut reply = image(json!({"id": elsewhere}));
+    reply["replace_original"] = json!(true);
+    reply.as_object_mut().unwrap().remove("channel");
+    assert_eq!(respond(&url, &reply).await, 400, "a file shared elsewhere");
+    assert_eq!(
+        slack.posts(&url)[0].errors,
+        ["invalid slack file [json-pointer:/blocks/0/slack_file]"]
+    );
+    reply["blocks"][0]["slack_file"]["id"] = json!(shared);
+    reply["text"] = json!("an approved poster");
+    assert_eq!(respond(&url, &reply).await, 200);
+    let held = slack
+        .api()
+        .channel_messages(DEFAULT_CHANNEL)
+        .into_iter()
+        .find(|m| m["ts"] == ts)
+        .unwrap();
+    assert_eq!(held["text"], "an approved poster");
+    assert_eq!(held["blocks"][0]["slack_file"]["id"], shared.as_str());
+    assert!(held.get("replace_original").is_none(), "{held}");
 }
 
 #[tokio::test]

@@ -98,6 +98,9 @@ impl Post {
 struct UrlState {
     created: Instant,
     accepted: usize,
+    /// The channel and `ts` of the message whose action carried this URL, when the test tied
+    /// it to one: a `replace_original` post replaces that message.
+    message: Option<(String, String)>,
 }
 
 #[derive(Default)]
@@ -112,6 +115,7 @@ struct App {
     addr: SocketAddr,
     inner: Arc<Mutex<Inner>>,
     http: reqwest::Client,
+    api: SlackApi,
 }
 
 /// Handle to the Slack stand-in. Cheap to clone.
@@ -139,11 +143,17 @@ impl Slack {
                     addr,
                     inner: inner.clone(),
                     http: http.clone(),
+                    api: api.clone(),
                 })
                 .merge(api.router(format!("http://{addr}"), http.clone()))
         });
         Slack {
-            app: App { addr, inner, http },
+            app: App {
+                addr,
+                inner,
+                http,
+                api: api.clone(),
+            },
             api,
             next: Arc::new(AtomicU64::new(1)),
         }
@@ -177,7 +187,18 @@ impl Slack {
         self.new_url("actions")
     }
 
+    /// An action `response_url` carried by a click on the Web API stand-in's message `ts` in
+    /// `channel`: posts to it are judged in that channel (a `slack_file` must be shared there),
+    /// and one with `replace_original: true` replaces that message in the channel's history.
+    pub fn action_response_url_for(&self, channel: &str, ts: &str) -> String {
+        self.new_url_for("actions", Some((channel.to_owned(), ts.to_owned())))
+    }
+
     fn new_url(&self, kind: &str) -> String {
+        self.new_url_for(kind, None)
+    }
+
+    fn new_url_for(&self, kind: &str, message: Option<(String, String)>) -> String {
         let n = 397_700_000_000 + self.next.fetch_add(1, Ordering::Relaxed);
         let path = format!("/{kind}/T0001/{n}/{}", super::random_token(24));
         self.lock().urls.insert(
@@ -185,6 +206,7 @@ impl Slack {
             UrlState {
                 created: Instant::now(),
                 accepted: 0,
+                message,
             },
         );
         format!("{}{path}", self.base_url())
@@ -733,11 +755,31 @@ async fn handle(app: &App, path: &str, raw: &[u8], body: &Value, fault: Option<&
         }
     };
 
-    let mut inner = lock(&app.inner);
-    match inner.urls.get_mut(path) {
-        // Counted at acceptance so two racing posts cannot both be the fifth.
-        Some(state) if state.accepted < POSTS_PER_URL => state.accepted += 1,
-        _ => return Outcome::fail(StatusCode::NOT_FOUND, "expired_url", vec![]),
+    // A `slack_file` is judged as on the Web API road, in the channel of the message the URL
+    // came from when the stand-in knows it.
+    let message = lock(&app.inner)
+        .urls
+        .get(path)
+        .and_then(|state| state.message.clone());
+    let file_errors = app
+        .api
+        .slack_file_errors(body, message.as_ref().map(|(channel, _)| channel.as_str()));
+    if !file_errors.is_empty() {
+        return Outcome::fail(StatusCode::BAD_REQUEST, "invalid_blocks", file_errors);
+    }
+
+    {
+        let mut inner = lock(&app.inner);
+        match inner.urls.get_mut(path) {
+            // Counted at acceptance so two racing posts cannot both be the fifth.
+            Some(state) if state.accepted < POSTS_PER_URL => state.accepted += 1,
+            _ => return Outcome::fail(StatusCode::NOT_FOUND, "expired_url", vec![]),
+        }
+    }
+    if body.get("replace_original").and_then(Value::as_bool) == Some(true)
+        && let Some((channel, ts)) = &message
+    {
+        app.api.replace_original(channel, ts, body);
     }
     Outcome::ok(images)
 }

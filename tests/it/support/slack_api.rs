@@ -367,6 +367,39 @@ impl SlackApi {
         }
     }
 
+    /// [`slack_file_errors`] for a message posted to a `response_url` whose message lives in
+    /// `channel` (`None`: not known to the stand-in).
+    pub(crate) fn slack_file_errors(&self, body: &Value, channel: Option<&str>) -> Vec<String> {
+        slack_file_errors(&self.lock(), body, channel)
+    }
+
+    /// Replaces the message `ts` in `channel` with `body`, as an accepted `response_url` post
+    /// with `replace_original: true` replaces the message whose action carried the URL (Slack's
+    /// "Handling user interaction" guide: an interaction's `response_url` updates the source
+    /// message when the new message body sets `replace_original` to true). Text and blocks
+    /// are the message's; reply-only fields are dropped. `false` when there is no such message.
+    pub(crate) fn replace_original(&self, channel: &str, ts: &str, body: &Value) -> bool {
+        let mut inner = self.lock();
+        let Some(message) = inner
+            .messages
+            .get_mut(channel)
+            .and_then(|messages| messages.iter_mut().find(|m| m["ts"] == ts))
+        else {
+            return false;
+        };
+        for key in ["text", "blocks"] {
+            match body.get(key) {
+                Some(value) => message[key] = value.clone(),
+                None => {
+                    if let Some(message) = message.as_object_mut() {
+                        message.remove(key);
+                    }
+                }
+            }
+        }
+        true
+    }
+
     fn lock(&self) -> MutexGuard<'_, Inner> {
         // A test that panicked while holding the lock must not break every later test.
         self.inner.lock().unwrap_or_else(|p| p.into_inner())
@@ -791,7 +824,10 @@ fn store_message(inner: &mut Inner, channel: &str, message: Value) {
 ///   (captured in slackapi/bolt-python#1251 and python-slack-sdk#1658). So is a file that does
 ///   not exist, was never uploaded or completed, or is not an image. The stand-in hands out no
 ///   `url_private` or `permalink`, so a `url` names no file of this bot.
-fn slack_file_errors(inner: &Inner, body: &Value, channel: &str) -> Vec<String> {
+///
+/// `channel` is where the message goes; `None` for a `response_url` the stand-in cannot tie to
+/// a channel, where a file shared in any channel passes.
+fn slack_file_errors(inner: &Inner, body: &Value, channel: Option<&str>) -> Vec<String> {
     let mut errors = Vec::new();
     let blocks = body.get("blocks").and_then(Value::as_array);
     for (i, block) in blocks.into_iter().flatten().enumerate() {
@@ -839,7 +875,8 @@ fn slack_file_errors(inner: &Inner, body: &Value, channel: &str) -> Vec<String> 
         let visible = inner.files.iter().any(|f| {
             f.id == id
                 && f.completed
-                && f.channel_id.as_deref() == Some(channel)
+                && f.channel_id.is_some()
+                && channel.is_none_or(|c| f.channel_id.as_deref() == Some(c))
                 && super::slack::image_kind(&f.bytes).is_some()
         });
         if !visible {
@@ -888,7 +925,7 @@ async fn post_message(app: &ApiApp, args: &Args, scopes: &[String]) -> Outcome {
         Ok(images) => images,
         Err(rejection) => return refused(rejection),
     };
-    let file_errors = slack_file_errors(&app.api.lock(), &body, &channel);
+    let file_errors = slack_file_errors(&app.api.lock(), &body, Some(&channel));
     if !file_errors.is_empty() {
         return Outcome::fail("invalid_blocks", &file_errors);
     }
@@ -965,7 +1002,7 @@ async fn update_message(app: &ApiApp, args: &Args) -> Outcome {
         Ok(images) => images,
         Err(rejection) => return refused(rejection),
     };
-    let file_errors = slack_file_errors(&app.api.lock(), &body, &channel);
+    let file_errors = slack_file_errors(&app.api.lock(), &body, Some(&channel));
     if !file_errors.is_empty() {
         return Outcome::fail("invalid_blocks", &file_errors);
     }
