@@ -197,7 +197,8 @@ async fn main() {
         .unwrap_or_else(|e| panic!("could not bind the receiver: {e}"));
     tokio::spawn(async move { axum::serve(listener, receiver).await });
 
-    let client = reqwest::Client::builder()
+    // Marquee's own builder: it installs the TLS stack's crypto provider reqwest needs.
+    let client = marquee::net::client_builder()
         .pool_max_idle_per_host(a.concurrency)
         .timeout(Duration::from_secs(10))
         .build()
