@@ -27,8 +27,9 @@ const ALLOWED: &[(&str, &[&str])] = &[
     ("model", &["genre"]),
     ("poster", &["genre"]),
     ("store", &["secret"]),
-    // Durable state (run markers, locks, records, counters): generic items, no domain types.
-    ("state", &[]),
+    // Durable state (run markers, locks, records, counters): generic items, no domain types;
+    // `errors` only to log a failed sweep of expired items.
+    ("state", &["errors"]),
     // The job contract and what a request may ask for.
     ("job", &["genre", "model", "poster"]),
     ("request", &["genre", "job", "model", "poster"]),
