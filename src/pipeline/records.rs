@@ -254,21 +254,8 @@ impl Pipeline {
             take_number: Some(record.take()),
             ..approval.clone()
         };
-        match self
-            .state
-            .claim(
-                &approval_key(record.root()),
-                json(&approval)?,
-                // This click's: a lost answer to its own write is still its approval.
-                &Claimant::new(),
-                Some(until),
-                now(),
-            )
-            .await?
-        {
-            Claim::Won => Ok(None),
-            Claim::Held(item) => Ok(Some(parse(&item.value)?)),
-        }
+        self.claim_first(&approval_key(record.root()), &approval, until)
+            .await
     }
 
     /// Remembers that take `id`'s message shows the Slack file `file` (its uploaded PNG), so a
@@ -308,15 +295,25 @@ impl Pipeline {
         printed: &Printed,
     ) -> Result<Option<Printed>, PipelineError> {
         let until = self.retention_end(printed.at);
+        self.claim_first(&prints_key(id), printed, until).await
+    }
+
+    /// Writes `value` under `key`, kept until `until`, unless a live document is there:
+    /// `Ok(None)` when `value` is now the one kept, `Ok(Some(first))` with the document that
+    /// got there first. The claimant is this call's own, so a lost answer to its own write (the
+    /// SDK retries it) is still its win.
+    async fn claim_first<T>(
+        &self,
+        key: &Key,
+        value: &T,
+        until: i64,
+    ) -> Result<Option<T>, PipelineError>
+    where
+        T: Serialize + for<'de> Deserialize<'de>,
+    {
         match self
             .state
-            .claim(
-                &prints_key(id),
-                json(printed)?,
-                &Claimant::new(),
-                Some(until),
-                now(),
-            )
+            .claim(key, json(value)?, &Claimant::new(), Some(until), now())
             .await?
         {
             Claim::Won => Ok(None),
