@@ -129,7 +129,11 @@ impl Pipeline {
         }
     }
 
-    async fn set_rest_status(&self, job: &Job, status: &RestStatus) -> Result<(), PipelineError> {
+    pub(super) async fn set_rest_status(
+        &self,
+        job: &Job,
+        status: &RestStatus,
+    ) -> Result<(), PipelineError> {
         let value =
             serde_json::to_string(status).map_err(|e| PipelineError::Record(Box::new(e)))?;
         let until = self.retention_end(job.accepted_at.max(now()));

@@ -120,8 +120,16 @@ impl Pipeline {
     /// - a poster with a record was finished and may have been posted: it is not posted again,
     ///   and its requester gets the link privately, as after a delivery Slack did not confirm;
     /// - anything else (a metered model, whose call may have been billed; a retake, a print)
-    ///   is told it could not be finished.
+    ///   is told it could not be finished;
+    /// - a REST job whose status already says done had finished before the stop: its status
+    ///   stays as it is.
     async fn resume_interrupted(&self, job: Job, deadline: Option<Instant>) -> Outcome {
+        if job.reply_to == ReplyTo::Status {
+            if let Ok(Some(super::RestStatus::Done { .. })) = self.rest_status(job.id).await {
+                tracing::info!(job = %job.id, "a resumed REST job had finished before the stop");
+                return Outcome::Duplicate;
+            }
+        }
         if let (Task::Poster { spec }, false) = (&job.task, job.reply_to == ReplyTo::Status) {
             match self.record(job.id).await {
                 Err(super::PipelineError::UnknownPoster(_))
@@ -471,5 +479,36 @@ mod tests {
             }
             other => panic!("{other:?}"),
         }
+    }
+
+    /// A REST job that had finished when the server stopped (its queue row not yet removed)
+    /// keeps its done status when it is resumed; it is not marked failed.
+    #[tokio::test]
+    async fn a_resumed_rest_job_that_had_finished_keeps_its_result() {
+        let dir = tempfile::tempdir().unwrap();
+        let (origin, posts) = slack(OK).await;
+        let p = pipeline(&origin, dir.path());
+        let mut job = fresh_job_for(&origin);
+        job.reply_to = ReplyTo::Status;
+        assert!(p.accept_rest(&job).await.unwrap());
+        let done = crate::pipeline::RestStatus::Done {
+            caller: job.requester.user_id.clone(),
+            key: "posters/x.png".into(),
+            model: "offline".into(),
+            seed: 7,
+            width: 1024,
+            height: 1536,
+        };
+        p.set_rest_status(&job, &done).await.unwrap();
+        assert!(p.claim_run(&job).await.unwrap());
+        assert_eq!(p.run_queued(job.clone(), true).await, Outcome::Duplicate);
+        assert!(posts.lock().unwrap().is_empty());
+        assert!(
+            matches!(
+                p.rest_status(job.id).await.unwrap(),
+                Some(crate::pipeline::RestStatus::Done { .. })
+            ),
+            "the finished job's status was overwritten"
+        );
     }
 }
