@@ -481,12 +481,24 @@ mod tests {
         record
     }
 
+    /// What a [`response_urls`] stand-in does with an image shown from a Slack file.
+    #[derive(Clone, Copy)]
+    enum Files {
+        Shown,
+        /// Refused as Slack refuses a file it cannot show there (`invalid slack file`,
+        /// captured in slackapi/bolt-python#1251).
+        Refused,
+    }
+
     /// A response-URL stand-in (Slack's `/actions/…` path on a local origin) that keeps what
     /// it is sent.
-    async fn response_urls() -> (
+    async fn response_urls(
+        files: Files,
+    ) -> (
         String,
         std::sync::Arc<std::sync::Mutex<Vec<serde_json::Value>>>,
     ) {
+        use axum::response::IntoResponse;
         use std::sync::{Arc, Mutex};
         let seen: Arc<Mutex<Vec<serde_json::Value>>> = Arc::default();
         let kept = seen.clone();
@@ -495,8 +507,16 @@ mod tests {
             axum::routing::post(move |axum::Json(body): axum::Json<serde_json::Value>| {
                 let kept = kept.clone();
                 async move {
+                    let refused = matches!(files, Files::Refused)
+                        && body["blocks"].to_string().contains("slack_file");
                     kept.lock().unwrap().push(body);
-                    "ok"
+                    if refused {
+                        let refusal = serde_json::json!({"ok": false, "error": "invalid_blocks",
+                            "errors": ["invalid slack file [json-pointer:/blocks/1/slack_file]"]});
+                        (axum::http::StatusCode::BAD_REQUEST, axum::Json(refusal)).into_response()
+                    } else {
+                        "ok".into_response()
+                    }
                 }
             }),
         );
@@ -533,47 +553,13 @@ mod tests {
             .collect()
     }
 
-    /// A response-URL stand-in that refuses any image shown from a Slack file, as Slack does
-    /// a file it cannot show there (`invalid slack file`, captured in slackapi/bolt-python#1251),
-    /// and keeps what it is sent.
-    async fn refusing_files() -> (
-        String,
-        std::sync::Arc<std::sync::Mutex<Vec<serde_json::Value>>>,
-    ) {
-        use axum::response::IntoResponse;
-        use std::sync::{Arc, Mutex};
-        let seen: Arc<Mutex<Vec<serde_json::Value>>> = Arc::default();
-        let kept = seen.clone();
-        let app = axum::Router::new().route(
-            "/actions/{*rest}",
-            axum::routing::post(move |axum::Json(body): axum::Json<serde_json::Value>| {
-                let kept = kept.clone();
-                async move {
-                    let file = body["blocks"].to_string().contains("slack_file");
-                    kept.lock().unwrap().push(body);
-                    if file {
-                        let refusal = serde_json::json!({"ok": false, "error": "invalid_blocks",
-                            "errors": ["invalid slack file [json-pointer:/blocks/1/slack_file]"]});
-                        (axum::http::StatusCode::BAD_REQUEST, axum::Json(refusal)).into_response()
-                    } else {
-                        "ok".into_response()
-                    }
-                }
-            }),
-        );
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-        let addr = listener.local_addr().unwrap();
-        tokio::spawn(async move { axum::serve(listener, app).await });
-        (format!("http://{addr}"), seen)
-    }
-
     /// With a bot token, the approved message shows the Slack file the take's message showed;
     /// when Slack will not show it, the link, and the approval is shown all the same. Without
     /// a token the link, whatever is remembered.
     #[tokio::test]
     async fn an_approved_message_shows_the_takes_file_else_its_link() {
         let dir = tempfile::tempdir().unwrap();
-        let (origin, seen) = refusing_files().await;
+        let (origin, seen) = response_urls(Files::Refused).await;
         let with_token = told_pipeline(dir.path(), &origin, ExternalUsers::default()).with_web(
             crate::slack::web::WebClient::new(
                 crate::net::client(),
@@ -627,7 +613,7 @@ mod tests {
     #[tokio::test]
     async fn a_slack_connect_guest_cannot_approve_and_an_org_member_can() {
         let dir = tempfile::tempdir().unwrap();
-        let (origin, seen) = response_urls().await;
+        let (origin, seen) = response_urls(Files::Shown).await;
         let p = told_pipeline(dir.path(), &origin, ExternalUsers::default());
         let record = poster_in("T07MARQEE", None);
         p.put_record(&record).await.unwrap();
@@ -708,7 +694,7 @@ mod tests {
     async fn print_is_for_the_requester_and_reviewers() {
         use crate::job::Task;
         let dir = tempfile::tempdir().unwrap();
-        let (origin, seen) = response_urls().await;
+        let (origin, seen) = response_urls(Files::Shown).await;
         let p = told_pipeline(dir.path(), &origin, ExternalUsers::default())
             .with_approvers(Approvers::Only(vec!["U07REVIEWR".into()]));
         let mut record = poster_in("T07MARQEE", Some("E07MARQORG"));
@@ -757,7 +743,7 @@ mod tests {
     async fn outsiders_make_no_takes_and_open_no_forms() {
         use crate::job::{Change, Task};
         let dir = tempfile::tempdir().unwrap();
-        let (origin, seen) = response_urls().await;
+        let (origin, seen) = response_urls(Files::Shown).await;
         let p = told_pipeline(dir.path(), &origin, ExternalUsers::default());
         let record = poster_in("T07MARQEE", None);
         p.put_record(&record).await.unwrap();
