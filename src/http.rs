@@ -1313,18 +1313,21 @@ mod tests {
         }
     }
 
-    /// A full queue: the command is answered at once, privately, that Marquee is busy and to
-    /// try again in a minute (nothing queued, nothing charged), counted as shed; `/healthz`
-    /// shows the queue.
-    #[tokio::test]
-    async fn a_full_queue_is_answered_busy_and_counted() {
-        let dir = tempfile::tempdir().unwrap();
-        let (metrics, recorded) = Metrics::recorded();
-        let links = LinkSigner::from_dir(dir.path()).unwrap();
+    /// The signing secret [`test_app`]'s Slack routes verify.
+    const TEST_SECRET: &str = "test-signing-secret-0123456789abcdef";
+
+    /// The router over a local store and state in `dir`, no models, offline only, counting
+    /// into `metrics` and queueing through `dispatcher`.
+    fn test_app(
+        dir: &std::path::Path,
+        metrics: Metrics,
+        dispatcher: Arc<dyn crate::dispatch::Dispatcher>,
+    ) -> Router {
+        let links = LinkSigner::from_dir(dir).unwrap();
         let store: Arc<dyn ObjectStore> =
-            Arc::new(crate::store::local::LocalStore::open(dir.path()).unwrap());
+            Arc::new(crate::store::local::LocalStore::open(dir).unwrap());
         let state =
-            Arc::new(crate::state::local::LocalState::open(dir.path().join("state")).unwrap());
+            Arc::new(crate::state::local::LocalState::open(dir.join("state.sqlite3")).unwrap());
         let slack =
             crate::slack::SlackClient::new(crate::net::client(), &["hooks.slack.com".to_owned()]);
         let pipeline = Pipeline::new(
@@ -1336,21 +1339,31 @@ mod tests {
             Duration::from_secs(60),
         )
         .with_metrics(metrics);
-        let secret = "test-signing-secret-0123456789abcdef";
-        let app = router(AppState {
-            signing_secret: Some(crate::secret::Secret::new(secret).into()),
+        router(AppState {
+            signing_secret: Some(crate::secret::Secret::new(TEST_SECRET).into()),
             policy: ModelPolicy {
                 default: ModelId::Offline,
                 allowed: vec![ModelId::Offline],
             },
             pipeline: Arc::new(pipeline),
-            dispatcher: Arc::new(Full),
+            dispatcher,
             store,
             links,
             public_url: PublicUrl::Fixed("http://127.0.0.1:3000".into()),
             clock: system_clock,
             rest_auth: RestAuth::Off,
-        });
+        })
+    }
+
+    /// A full queue: the command is answered at once, privately, that Marquee is busy and to
+    /// try again in a minute (nothing queued, nothing charged), counted as shed; `/healthz`
+    /// shows the queue.
+    #[tokio::test]
+    async fn a_full_queue_is_answered_busy_and_counted() {
+        let dir = tempfile::tempdir().unwrap();
+        let (metrics, recorded) = Metrics::recorded();
+        let app = test_app(dir.path(), metrics, Arc::new(Full));
+        let secret = TEST_SECRET;
         let body = serde_urlencoded::to_string([
             ("team_id", "T1"),
             ("channel_id", "C1"),
@@ -1407,39 +1420,7 @@ mod tests {
     async fn slack_answers_are_counted_and_timed_by_door() {
         let dir = tempfile::tempdir().unwrap();
         let (metrics, recorded) = Metrics::recorded();
-        let links = LinkSigner::from_dir(dir.path()).unwrap();
-        let store: Arc<dyn ObjectStore> =
-            Arc::new(crate::store::local::LocalStore::open(dir.path()).unwrap());
-        let state = Arc::new(
-            crate::state::local::LocalState::open(dir.path().join("state.sqlite3")).unwrap(),
-        );
-        let slack =
-            crate::slack::SlackClient::new(crate::net::client(), &["hooks.slack.com".to_owned()]);
-        let pipeline = Pipeline::new(
-            Models::new(),
-            store.clone(),
-            state,
-            slack,
-            links.clone(),
-            Duration::from_secs(60),
-        )
-        .with_metrics(metrics);
-        let app = router(AppState {
-            signing_secret: Some(
-                crate::secret::Secret::new("test-signing-secret-0123456789abcdef").into(),
-            ),
-            policy: ModelPolicy {
-                default: ModelId::Offline,
-                allowed: vec![ModelId::Offline],
-            },
-            pipeline: Arc::new(pipeline),
-            dispatcher: Arc::new(Nowhere),
-            store,
-            links,
-            public_url: PublicUrl::Fixed("http://127.0.0.1:3000".into()),
-            clock: system_clock,
-            rest_auth: RestAuth::Off,
-        });
+        let app = test_app(dir.path(), metrics, Arc::new(Nowhere));
         for (method, path) in [
             (Method::POST, "/slack/commands"),
             (Method::POST, "/slack/interactions"),
