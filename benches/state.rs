@@ -47,7 +47,14 @@ impl Engine for Sqlite {
     async fn add(&self, pk: String, now: i64) -> i64 {
         match self
             .0
-            .add(&Key::new(pk, "day"), 1, None, Some(now + 86_400), now)
+            .add(
+                &Key::new(pk, "day"),
+                1,
+                None,
+                &Claimant::new(),
+                Some(now + 86_400),
+                now,
+            )
             .await
             .unwrap()
         {

@@ -14,6 +14,7 @@
 pub mod app;
 pub mod cli;
 pub mod config;
+mod cpu;
 pub mod dispatch;
 pub mod doctor;
 mod errors;

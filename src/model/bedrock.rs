@@ -438,7 +438,7 @@ impl ImageModel for BedrockModel {
         let bytes = self.invoke(body).await?;
         // Decoding a megapixel PNG is CPU work: keep it off the async executor.
         let request = request.clone();
-        tokio::task::spawn_blocking(move || parse_response(&request, &bytes))
+        crate::cpu::background(move || parse_response(&request, &bytes))
             .await
             .map_err(|e| ModelError::Other(Box::new(e)))?
     }
@@ -460,7 +460,7 @@ impl ImageModel for BedrockModel {
         }
         // Encoding the source art as PNG (and scaling it for an upscaler) is CPU work.
         let (target, edit) = (self.target, request.clone());
-        let body = tokio::task::spawn_blocking(move || {
+        let body = crate::cpu::background(move || {
             let body = edit_body(target, &edit)?;
             serde_json::to_vec(&body).map_err(|e| ModelError::Other(Box::new(e)))
         })
@@ -472,7 +472,7 @@ impl ImageModel for BedrockModel {
             Target::Service(s) => s.family(),
         };
         let seed = request.base.seed;
-        tokio::task::spawn_blocking(move || parse_body(family, seed, &bytes))
+        crate::cpu::background(move || parse_body(family, seed, &bytes))
             .await
             .map_err(|e| ModelError::Other(Box::new(e)))?
     }

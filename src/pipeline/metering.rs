@@ -37,7 +37,7 @@ use crate::metrics::{Event, Limit};
 use crate::model::Priced;
 use crate::quota::{COUNTER_GRACE_SECS, LimitKind, Periods, counted_as};
 use crate::slack::blocks::{self, Used};
-use crate::state::{Added, Key, StateError};
+use crate::state::{Added, Claimant, Key, StateError};
 
 /// How long a ledger line is kept after its month ends: a year and a month, enough to
 /// compare any month with the same month a year before.
@@ -204,7 +204,7 @@ impl Pipeline {
             let asked = each.saturating_mul(posters);
             let added = self
                 .state
-                .add(&key, asked, limit, Some(expires_at), now)
+                .add(&key, asked, limit, &Claimant::new(), Some(expires_at), now)
                 .await;
             match added {
                 Ok(Added::To(_)) => reservation.taken.push((key, each, expires_at)),
@@ -241,7 +241,14 @@ impl Pipeline {
         for (key, each, expires_at) in &reservation.taken {
             if let Err(e) = self
                 .state
-                .add(key, -each.saturating_mul(n), None, Some(*expires_at), now)
+                .add(
+                    key,
+                    -each.saturating_mul(n),
+                    None,
+                    &Claimant::new(),
+                    Some(*expires_at),
+                    now,
+                )
                 .await
             {
                 tracing::error!(pk = %key.pk, error = %ErrorChain(&e), "could not refund a quota reservation; the count stays high until its period ends");
@@ -670,7 +677,12 @@ mod tests {
         let expiry = today.day_ends + COUNTER_GRACE_SECS;
         let add = |key: Key, at: i64| {
             let state = state.clone();
-            async move { state.add(&key, 1, Some(1), Some(expiry), at).await.unwrap() }
+            async move {
+                state
+                    .add(&key, 1, Some(1), &Claimant::new(), Some(expiry), at)
+                    .await
+                    .unwrap()
+            }
         };
         assert_eq!(
             add(user_key(&ada, &today), 1_798_761_599).await,

@@ -417,7 +417,7 @@ impl Pipeline {
         let missing_glyphs = poster::missing_glyphs(&text, typography);
         let mut pixmap = art.pixmap.clone();
         let encode_art = art.stored.is_none();
-        let (png, art_png, width, height) = tokio::task::spawn_blocking(move || {
+        let (png, art_png, width, height) = crate::cpu::background(move || {
             let art_png = if encode_art {
                 Some(poster::encode_png(&pixmap)?)
             } else {

@@ -233,7 +233,7 @@ impl Pipeline {
             let printed = {
                 let _slot = self.cpu_slots.acquire().await.ok();
                 let (art, text) = (art.clone(), text.clone());
-                tokio::task::spawn_blocking(move || {
+                crate::cpu::background(move || {
                     poster::print(&art, &text, typography, sheet, PRINT_DPI)
                 })
                 .await??

@@ -228,7 +228,14 @@ impl Pipeline {
         let until = self.retention_end(now());
         let added = self
             .state
-            .add(&takes_key(record.root()), 1, None, Some(until), now())
+            .add(
+                &takes_key(record.root()),
+                1,
+                None,
+                &Claimant::new(),
+                Some(until),
+                now(),
+            )
             .await?;
         match added {
             crate::state::Added::To(n) => {

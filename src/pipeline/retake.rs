@@ -297,7 +297,7 @@ impl Pipeline {
             .get(&key)
             .await?
             .ok_or(PipelineError::NoArt(record.id))?;
-        let (pixmap, bytes) = tokio::task::spawn_blocking(move || {
+        let (pixmap, bytes) = crate::cpu::background(move || {
             crate::model::image::decode_image(&bytes).map(|pixmap| (pixmap, bytes))
         })
         .await?

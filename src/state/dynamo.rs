@@ -7,13 +7,15 @@
 //! moment ago must be seen.
 //!
 //! Attributes: `pk`, `sk` (strings), `v` (the item's JSON document), `n` (the counter),
-//! `c` (the token of the claim that wrote the item), `expires_at` (Unix seconds; the table's
-//! TTL attribute).
+//! `c` (the token of the claim that wrote the item), `a` (the token of the counter's last add),
+//! `expires_at` (Unix seconds; the table's TTL attribute).
 //!
 //! The SDK retries a call that failed with a 5xx or an I/O error, and such a call may have
 //! been applied: a claim's retry would then find its own item. The claim's condition therefore
 //! also lets the same claimant write again (`#c = :c`), so a retried claim succeeds exactly
-//! where its first attempt did, in the same single conditional write.
+//! where its first attempt did, in the same single conditional write. A counter's add sets its
+//! token as `a` and requires `a` to differ: a retried add that had landed fails its condition,
+//! finds its own token and answers the total without counting twice.
 
 use std::collections::HashMap;
 
@@ -30,6 +32,7 @@ const SK: &str = "sk";
 const VALUE: &str = "v";
 const COUNT: &str = "n";
 const CLAIMANT: &str = "c";
+const ADDER: &str = "a";
 const EXPIRES: &str = "expires_at";
 
 /// The IAM actions this store's calls need on the table, one per kind of call made below.
@@ -101,6 +104,7 @@ fn item_from(attrs: &HashMap<String, AttributeValue>) -> Result<Item, StateError
     Ok(Item {
         value: s(VALUE).unwrap_or_default(),
         claimant: s(CLAIMANT).unwrap_or_default(),
+        adder: s(ADDER).unwrap_or_default(),
         count: n(COUNT)?.unwrap_or(0),
         expires_at: n(EXPIRES)?,
         key,
@@ -191,6 +195,7 @@ impl StateStore for DynamoState {
                         key: key.clone(),
                         value: String::new(),
                         claimant: String::new(),
+                        adder: String::new(),
                         count: 0,
                         expires_at: None,
                     })),
@@ -249,6 +254,7 @@ impl StateStore for DynamoState {
         key: &Key,
         amount: i64,
         limit: Option<i64>,
+        adder: &Claimant,
         expires_at: Option<i64>,
         now: i64,
     ) -> Result<Added, StateError> {
@@ -259,16 +265,21 @@ impl StateStore for DynamoState {
                 .table_name(&self.table)
                 .set_key(Some(Self::key_attrs(key)))
                 .expression_attribute_names("#n", COUNT)
+                .expression_attribute_names("#a", ADDER)
                 .expression_attribute_values(":amount", num(amount))
+                .expression_attribute_values(":a", AttributeValue::S(adder.as_str().to_owned()))
                 .return_values(ReturnValue::UpdatedNew);
             call = match expires_at {
                 Some(at) => call
-                    .update_expression("ADD #n :amount SET #exp = :exp")
+                    .update_expression("ADD #n :amount SET #a = :a, #exp = :exp")
                     .expression_attribute_values(":exp", num(at)),
-                None => call.update_expression("ADD #n :amount"),
+                None => call.update_expression("ADD #n :amount SET #a = :a"),
             };
             // A live counter only: an expired one is reset below, never added to.
-            let mut condition = "(attribute_not_exists(#exp) OR #exp > :now)".to_owned();
+            // Not this add again: one whose answer was lost has already counted.
+            let mut condition =
+                "(attribute_not_exists(#exp) OR #exp > :now) AND (attribute_not_exists(#a) OR #a <> :a)"
+                    .to_owned();
             call = call
                 .expression_attribute_names("#exp", EXPIRES)
                 .expression_attribute_values(":now", num(now));
@@ -298,6 +309,10 @@ impl StateStore for DynamoState {
                     let Some(item) = self.get_consistent(key).await? else {
                         continue;
                     };
+                    if item.adder == adder.as_str() {
+                        // Our own earlier attempt landed; its answer was lost.
+                        return Ok(Added::To(item.count));
+                    }
                     if item.is_live(now) {
                         return Ok(Added::Refused(item.count));
                     }

@@ -41,7 +41,7 @@ pub const SWEEP_BATCH: usize = 1_000;
 const BUSY_TIMEOUT: Duration = Duration::from_secs(5);
 
 /// The schema's version, in SQLite's `user_version`.
-const SCHEMA_VERSION: i64 = 1;
+const SCHEMA_VERSION: i64 = 2;
 const SCHEMA: &str = "
 CREATE TABLE IF NOT EXISTS items (
     pk TEXT NOT NULL,
@@ -50,13 +50,16 @@ CREATE TABLE IF NOT EXISTS items (
     count INTEGER NOT NULL DEFAULT 0,
     expires_at INTEGER,
     claimant TEXT,
+    adder TEXT,
     PRIMARY KEY (pk, sk)
 ) WITHOUT ROWID;
 CREATE INDEX IF NOT EXISTS items_by_expiry ON items (expires_at) WHERE expires_at IS NOT NULL;
 ";
 
+/// Version 1 had no `adder` (the token of a counter's last add).
+const MIGRATE_1_TO_2: &str = "ALTER TABLE items ADD COLUMN adder TEXT";
 const SELECT: &str =
-    "SELECT value, count, expires_at, claimant FROM items WHERE pk = ?1 AND sk = ?2";
+    "SELECT value, count, expires_at, claimant, adder FROM items WHERE pk = ?1 AND sk = ?2";
 /// Writes unless a live item of another claimant is there.
 const CLAIM: &str = "
 INSERT INTO items (pk, sk, value, count, expires_at, claimant) VALUES (?1, ?2, ?3, 0, ?4, ?5)
@@ -68,12 +71,12 @@ const PUT: &str = "
 INSERT OR REPLACE INTO items (pk, sk, value, count, expires_at, claimant)
 VALUES (?1, ?2, ?3, 0, ?4, NULL)";
 const SET_COUNT: &str = "
-INSERT OR REPLACE INTO items (pk, sk, value, count, expires_at, claimant)
-VALUES (?1, ?2, ?3, ?4, ?5, ?6)";
+INSERT OR REPLACE INTO items (pk, sk, value, count, expires_at, claimant, adder)
+VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)";
 const DELETE: &str = "DELETE FROM items WHERE pk = ?1 AND sk = ?2";
 const DELETE_IF: &str = "DELETE FROM items WHERE pk = ?1 AND sk = ?2 AND value = ?3";
 const QUERY: &str = "
-SELECT sk, value, count, expires_at, claimant FROM items
+SELECT sk, value, count, expires_at, claimant, adder FROM items
 WHERE pk = ?1 AND (expires_at IS NULL OR expires_at > ?2)
 ORDER BY sk DESC LIMIT ?3";
 const IMPORT: &str = "
@@ -254,6 +257,9 @@ fn configure(conn: &Connection) -> Result<(), Box<dyn std::error::Error + Send +
         )
         .into());
     }
+    if version == 1 {
+        conn.execute_batch(MIGRATE_1_TO_2)?;
+    }
     conn.execute_batch(SCHEMA)?;
     conn.pragma_update(None, "user_version", SCHEMA_VERSION)?;
     Ok(())
@@ -365,6 +371,7 @@ fn select(conn: &Connection, key: &Key) -> rusqlite::Result<Option<Item>> {
                 count: r.get(1)?,
                 expires_at: r.get(2)?,
                 claimant: r.get::<_, Option<String>>(3)?.unwrap_or_default(),
+                adder: r.get::<_, Option<String>>(4)?.unwrap_or_default(),
             })
         })
         .optional()
@@ -425,6 +432,7 @@ mod legacy {
                     key: Key::new(pk.clone(), sk),
                     value: stored.value,
                     claimant: String::new(),
+                    adder: String::new(),
                     count: stored.count,
                     expires_at: stored.expires_at,
                 };
@@ -522,12 +530,19 @@ impl StateStore for LocalState {
         key: &Key,
         amount: i64,
         limit: Option<i64>,
+        adder: &Claimant,
         expires_at: Option<i64>,
         now: i64,
     ) -> Result<Added, StateError> {
-        let k = key.clone();
+        let (k, adder) = (key.clone(), adder.as_str().to_owned());
         self.run("add", key, move |conn| {
             let current = select(conn, &k)?.filter(|i| i.is_live(now));
+            if let Some(item) = &current
+                && item.adder == adder
+            {
+                // This add already landed (its caller is trying it again).
+                return Ok(Added::To(item.count));
+            }
             let (value, count, old_expiry, claimant) = match current {
                 Some(item) => (item.value, item.count, item.expires_at, item.claimant),
                 None => (String::new(), 0, None, String::new()),
@@ -543,7 +558,8 @@ impl StateStore for LocalState {
                 value,
                 total,
                 expires_at.or(old_expiry),
-                claimant
+                claimant,
+                adder
             ])?;
             Ok(Added::To(total))
         })
@@ -568,6 +584,7 @@ impl StateStore for LocalState {
                         count: r.get(2)?,
                         expires_at: r.get(3)?,
                         claimant: r.get::<_, Option<String>>(4)?.unwrap_or_default(),
+                        adder: r.get::<_, Option<String>>(5)?.unwrap_or_default(),
                     })
                 },
             )?;
@@ -614,6 +631,34 @@ mod tests {
             store.claim(&key, "U2".into(), &Claimant::new(), None, 0).await.unwrap(),
             Claim::Held(i) if i.value == "U1"
         ));
+    }
+
+    /// A database written by the first schema (no `adder` column) opens, keeps its items, and
+    /// its counters then take tokens like any other.
+    #[tokio::test]
+    async fn a_first_schema_database_is_migrated_in_place() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("state.sqlite3");
+        {
+            let conn = Connection::open(&path).unwrap();
+            conn.execute_batch(
+                "CREATE TABLE items (pk TEXT NOT NULL, sk TEXT NOT NULL, value TEXT NOT NULL,
+                     count INTEGER NOT NULL DEFAULT 0, expires_at INTEGER, claimant TEXT,
+                     PRIMARY KEY (pk, sk)) WITHOUT ROWID;
+                 INSERT INTO items VALUES ('quota#user#T#U', '2026-12-06', '', 2, NULL, NULL);
+                 PRAGMA user_version = 1;",
+            )
+            .unwrap();
+        }
+        let store = LocalState::open(&path).unwrap();
+        let key = Key::new("quota#user#T#U", "2026-12-06");
+        let ours = Claimant::new();
+        for _ in 0..2 {
+            assert_eq!(
+                store.add(&key, 1, Some(5), &ours, None, 0).await.unwrap(),
+                Added::To(3)
+            );
+        }
     }
 
     /// A server left running for days: every day's replay guards, run markers and locks

@@ -71,6 +71,8 @@ pub struct Item {
     pub(crate) value: String,
     /// The token of the claim that wrote it; empty for items written by `put` or `add`.
     pub(crate) claimant: String,
+    /// The token of the last [`StateStore::add`] applied to it; empty when none ran.
+    pub(crate) adder: String,
     /// The counter [`StateStore::add`] keeps; 0 when it never ran.
     pub(crate) count: i64,
     /// Unix seconds after which the item is treated as absent.
@@ -168,12 +170,15 @@ pub trait StateStore: Send + Sync {
 
     /// Adds `amount` (negative to refund) to the counter under `key`, unless the total would
     /// pass `limit`; sets the item's expiry when given. An expired counter starts again from 0.
-    /// Refunds (`amount <= 0`) are never refused.
+    /// Refunds (`amount <= 0`) are never refused. `adder` is a fresh token per logical add:
+    /// an add whose write landed but whose answer was lost is retried with the same token,
+    /// finds its own token as the counter's last, and answers the total without adding again.
     async fn add(
         &self,
         key: &Key,
         amount: i64,
         limit: Option<i64>,
+        adder: &Claimant,
         expires_at: Option<i64>,
         now: i64,
     ) -> Result<Added, StateError>;
@@ -321,30 +326,88 @@ pub(crate) mod contract {
     pub(crate) async fn counters_stop_at_their_limit_and_refund(store: &dyn StateStore) {
         let key = Key::new("quota#user#T#U", "2026-12-02");
         assert_eq!(
-            store.add(&key, 2, Some(3), Some(1_000), 10).await.unwrap(),
+            store
+                .add(&key, 2, Some(3), &Claimant::new(), Some(1_000), 10)
+                .await
+                .unwrap(),
             Added::To(2)
         );
         assert_eq!(
-            store.add(&key, 2, Some(3), Some(1_000), 10).await.unwrap(),
+            store
+                .add(&key, 2, Some(3), &Claimant::new(), Some(1_000), 10)
+                .await
+                .unwrap(),
             Added::Refused(2)
         );
         assert_eq!(
-            store.add(&key, 1, Some(3), Some(1_000), 10).await.unwrap(),
+            store
+                .add(&key, 1, Some(3), &Claimant::new(), Some(1_000), 10)
+                .await
+                .unwrap(),
             Added::To(3)
         );
         assert_eq!(
-            store.add(&key, -1, Some(3), Some(1_000), 10).await.unwrap(),
+            store
+                .add(&key, -1, Some(3), &Claimant::new(), Some(1_000), 10)
+                .await
+                .unwrap(),
             Added::To(2)
         );
         // Past its expiry the counter starts again.
         assert_eq!(
             store
-                .add(&key, 3, Some(3), Some(2_000), 1_000)
+                .add(&key, 3, Some(3), &Claimant::new(), Some(2_000), 1_000)
                 .await
                 .unwrap(),
             Added::To(3)
         );
         assert_eq!(store.get(&key, 1_500).await.unwrap().unwrap().count, 3);
+    }
+
+    /// An add retried with its own token (its first write landed, its answer was lost) counts
+    /// once, at a limit too; another adder's token still counts.
+    pub(crate) async fn an_add_made_again_by_its_adder_counts_once(store: &dyn StateStore) {
+        let key = Key::new("quota#workspace#T", "2026-12");
+        let ours = Claimant::new();
+        assert_eq!(
+            store
+                .add(&key, 2, Some(4), &ours, Some(1_000), 10)
+                .await
+                .unwrap(),
+            Added::To(2)
+        );
+        assert_eq!(
+            store
+                .add(&key, 2, Some(4), &ours, Some(1_000), 10)
+                .await
+                .unwrap(),
+            Added::To(2),
+            "the retry answers the total its first write made"
+        );
+        assert_eq!(
+            store
+                .add(&key, 2, Some(4), &Claimant::new(), Some(1_000), 10)
+                .await
+                .unwrap(),
+            Added::To(4)
+        );
+        // At the limit, our own retry is still answered as done, not refused.
+        let last = Claimant::new();
+        assert_eq!(
+            store
+                .add(&key, -1, Some(4), &last, Some(1_000), 10)
+                .await
+                .unwrap(),
+            Added::To(3)
+        );
+        assert_eq!(
+            store
+                .add(&key, -1, Some(4), &last, Some(1_000), 10)
+                .await
+                .unwrap(),
+            Added::To(3)
+        );
+        assert_eq!(store.get(&key, 10).await.unwrap().unwrap().count, 3);
     }
 
     pub(crate) async fn a_burst_never_passes_a_limit(store: Arc<dyn StateStore>) {
@@ -354,7 +417,10 @@ pub(crate) mod contract {
             let store = store.clone();
             let key = key.clone();
             tasks.push(tokio::spawn(async move {
-                store.add(&key, 1, Some(7), None, 1).await.unwrap()
+                store
+                    .add(&key, 1, Some(7), &Claimant::new(), None, 1)
+                    .await
+                    .unwrap()
             }));
         }
         let mut granted = 0;
@@ -401,6 +467,7 @@ pub(crate) mod contract {
         expired_items_read_as_absent(store.as_ref()).await;
         deletes_can_be_conditional(store.as_ref()).await;
         counters_stop_at_their_limit_and_refund(store.as_ref()).await;
+        an_add_made_again_by_its_adder_counts_once(store.as_ref()).await;
         a_burst_never_passes_a_limit(store.clone()).await;
         queries_return_the_latest_first(store.as_ref()).await;
     }

@@ -20,11 +20,13 @@ const ALLOWED: &[(&str, &[&str])] = &[
     // What is counted, as CloudWatch embedded-metric lines: its own small vocabulary, so every
     // layer that counts something can, and it names nothing of theirs.
     ("metrics", &[]),
+    // CPU-heavy work off the executor, below the request path (nice 19 on its threads).
+    ("cpu", &[]),
     // Outbound HTTPS: the one TLS stack every HTTP client (Slack's, the SDK's) is built on.
     ("net", &[]),
     // Domain: models draw, the composer sets type, stores keep bytes. None knows the others,
     // Slack or HTTP.
-    ("model", &["genre"]),
+    ("model", &["cpu", "genre"]),
     ("poster", &["genre"]),
     ("store", &["secret"]),
     // Durable state (run markers, locks, records, counters): generic items, no domain types;
@@ -47,8 +49,8 @@ const ALLOWED: &[(&str, &[&str])] = &[
     (
         "pipeline",
         &[
-            "errors", "genre", "job", "metrics", "model", "poster", "quota", "slack", "state",
-            "store",
+            "cpu", "errors", "genre", "job", "metrics", "model", "poster", "quota", "slack",
+            "state", "store",
         ],
     ),
     ("dispatch", &["errors", "job", "metrics", "pipeline"]),

@@ -47,7 +47,7 @@ impl ImageModel for OfflineModel {
         let (w, h) = request.aspect.offline_size();
         let request = request.clone();
         // Rendering is CPU work; keep it off the async executor's threads.
-        let pixmap = tokio::task::spawn_blocking(move || {
+        let pixmap = crate::cpu::background(move || {
             render(&request.prompt, request.style, request.seed, w, h)
         })
         .await
@@ -93,7 +93,7 @@ impl ImageModel for OfflineModel {
                 });
             }
         };
-        let pixmap = tokio::task::spawn_blocking(move || match job {
+        let pixmap = crate::cpu::background(move || match job {
             OfflineEdit::Vary { seed, strength } => {
                 render_variation(&prompt, style, source_seed, seed, strength, w, h)
             }
