@@ -8,9 +8,9 @@
 //! front door refuses.
 //!
 //! The checks read the deployment the way the function does: the stack's outputs name the
-//! function, the function's configuration is parsed by [`crate::config`] exactly as at a cold
+//! function, the function's configuration is parsed by [`marquee_service::config`] exactly as at a cold
 //! start, and what the role must be allowed is derived from the code's own lists
-//! ([`crate::store::KEY_PREFIXES`], [`crate::state::dynamo::IAM_ACTIONS`], the models and
+//! ([`marquee_core::store::KEY_PREFIXES`], [`marquee_core::state::dynamo::IAM_ACTIONS`], the models and
 //! services the configuration enables). Every AWS endpoint comes from the SDK's standard
 //! configuration (`AWS_REGION`, `AWS_ENDPOINT_URL_*`), so the same command checks the local
 //! stack.
