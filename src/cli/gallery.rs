@@ -12,8 +12,10 @@ use tiny_skia::{FillRule, FilterQuality, Paint, PathBuilder, Pixmap, PixmapPaint
 
 use marquee_core::genre::{Placement, Style};
 use marquee_core::model::offline::render;
-pub use marquee_core::poster::fonts::{self, Face, Setting};
-use marquee_core::poster::{PosterText, Typography, compose, default_title, encode_png, missing_glyphs};
+use marquee_core::poster::fonts::{self, Face, Setting};
+use marquee_core::poster::{
+    PosterText, Typography, compose, default_title, encode_png, missing_glyphs,
+};
 
 /// The gallery's prompts, with the text each poster carries.
 const PROMPTS: [(&str, &str, &str); 3] = [

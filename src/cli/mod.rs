@@ -22,12 +22,12 @@ use serde_json::Value;
 use tokio::net::TcpListener;
 use tokio::sync::mpsc;
 
-use marquee_service::app::{self, Mode};
-use marquee_service::config::{Config, SecretSource};
 use marquee_core::request::ModelPolicy;
 use marquee_core::secret::Secret;
 use marquee_core::slack::command::{self, PosterCommand};
 use marquee_core::slack::verify;
+use marquee_service::app::{self, Mode};
+use marquee_service::config::{Config, SecretSource};
 
 #[derive(Debug, Parser)]
 #[command(
@@ -689,7 +689,10 @@ mod tests {
         let Command::Print(args) = cli.command else {
             panic!("not a print command")
         };
-        assert_eq!(args.sheet, print::Sheets(vec![marquee_core::poster::Sheet::A1]));
+        assert_eq!(
+            args.sheet,
+            print::Sheets(vec![marquee_core::poster::Sheet::A1])
+        );
         assert_eq!(args.dpi, marquee_core::poster::PRINT_DPI);
         let all =
             Cli::try_parse_from(["marquee", "print", "--art", "a.png", "--out", "d"]).unwrap();

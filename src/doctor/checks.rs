@@ -12,10 +12,10 @@ use aws_config::SdkConfig;
 
 use super::hints::{self, fill};
 use super::{Options, Report};
-use marquee_service::config::{Config, SecretSource, StateConfig, StoreConfig};
 use marquee_core::errors::ErrorChain;
 use marquee_core::model::{Priced, Service, catalog};
 use marquee_core::secret::Secret;
+use marquee_service::config::{Config, SecretSource, StateConfig, StoreConfig};
 
 /// Outputs the checks need from the stack (see `template.yaml`'s `Outputs`).
 const NEEDED_OUTPUTS: [&str; 5] = [
@@ -62,8 +62,8 @@ impl Function {
 }
 
 pub(super) async fn run(options: &Options) -> Report {
-    let mut loader =
-        aws_config::defaults(BehaviorVersion::latest()).http_client(marquee_core::net::aws_http_client());
+    let mut loader = aws_config::defaults(BehaviorVersion::latest())
+        .http_client(marquee_core::net::aws_http_client());
     if let Some(region) = &options.region {
         loader = loader.region(aws_config::Region::new(region.clone()));
     }
@@ -661,7 +661,10 @@ async fn slack(function: &Function, bot: Option<&Secret>, report: &mut Report) {
         return;
     };
     let url = format!("{}/auth.test", config.slack_api_url.trim_end_matches('/'));
-    let http = match marquee_core::net::client_builder().timeout(HTTP_TIMEOUT).build() {
+    let http = match marquee_core::net::client_builder()
+        .timeout(HTTP_TIMEOUT)
+        .build()
+    {
         Ok(h) => h,
         Err(e) => {
             report.fail("slack.auth", TITLE, format!("no HTTP client: {e}"), "");
@@ -706,7 +709,8 @@ async fn slack(function: &Function, bot: Option<&Secret>, report: &mut Report) {
         );
         return;
     }
-    let wanted = marquee_core::slack::manifest::bot_scopes(marquee_core::slack::manifest::MANIFEST_TEMPLATE);
+    let wanted =
+        marquee_core::slack::manifest::bot_scopes(marquee_core::slack::manifest::MANIFEST_TEMPLATE);
     let missing: Vec<&str> = wanted
         .iter()
         .filter(|w| !granted.contains(w))
@@ -1413,7 +1417,10 @@ async fn front_door(
     const TITLE: &str = "Front door";
     let url = &outputs["SlashCommandUrl"];
     let vars = [("stack", stack), ("HttpApiUrl", base_url(outputs))];
-    let http = match marquee_core::net::client_builder().timeout(HTTP_TIMEOUT).build() {
+    let http = match marquee_core::net::client_builder()
+        .timeout(HTTP_TIMEOUT)
+        .build()
+    {
         Ok(h) => h,
         Err(e) => {
             report.fail("front_door", TITLE, format!("no HTTP client: {e}"), "");

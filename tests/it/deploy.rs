@@ -22,12 +22,12 @@ use std::path::Path;
 use serde_yaml::Value;
 
 use crate::support::cfn::{self, Deployment, Evaluated};
-use marquee_service::config::{Config, ENV_VARS};
-use marquee_service::http::routes;
 use marquee_core::model::{ModelId, Service, catalog};
 use marquee_core::slack::manifest::{MANIFEST_TEMPLATE, PLACEHOLDER_BASE_URL, render};
+use marquee_service::config::{Config, ENV_VARS};
+use marquee_service::http::routes;
 
-/// The name of the Lambda binary, as in `src/bin/marquee-lambda.rs`.
+/// The name of the Lambda binary (crates/marquee-lambda).
 const LAMBDA_BINARY: &str = "marquee-lambda";
 
 /// Variables Lambda itself understands that the template may set besides Marquee's own.
@@ -292,17 +292,16 @@ fn template_builds_the_lambda_binary_of_this_crate() {
     assert_eq!(f(&["Properties", "Runtime"]), "provided.al2023");
     assert_eq!(f(&["Properties", "CodeUri"]), ".");
 
-    // Cargo builds integration tests after every binary of the package and tells them where
-    // each one is; its absence means no binary of that name exists.
-    let built = option_env!("CARGO_BIN_EXE_marquee-lambda");
-    let declared = cargo_bin_names(&repo_file("Cargo.toml"));
-    let auto_discovered = Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join(format!("src/bin/{LAMBDA_BINARY}.rs"))
-        .exists();
+    // The workspace has a package with a binary of that name (cargo lambda builds it from the
+    // workspace root, where CodeUri points).
+    let bins: Vec<&str> = crate::architecture::workspace()
+        .packages
+        .iter()
+        .flat_map(|p| p.bins.iter().map(String::as_str))
+        .collect();
     assert!(
-        built.is_some() && (declared.contains(LAMBDA_BINARY) || auto_discovered),
-        "Cargo.toml declares binaries {declared:?}; none is {LAMBDA_BINARY} \
-         and src/bin/{LAMBDA_BINARY}.rs does not exist"
+        bins.contains(&LAMBDA_BINARY),
+        "the workspace's binaries are {bins:?}; none is {LAMBDA_BINARY}"
     );
 }
 
@@ -678,13 +677,13 @@ fn str_const(source: &str, name: &str) -> String {
     source[start..start + len].to_owned()
 }
 
-/// The table is the one `src/state/dynamo.rs` talks to: string keys `pk` (HASH) and `sk`
+/// The table is the one `crates/marquee-core/src/state/dynamo.rs` talks to: string keys `pk` (HASH) and `sk`
 /// (RANGE), TTL on its expiry attribute, no index (the role is granted none). And it is kept
 /// safe: on demand, point-in-time recovery, encrypted with a KMS key, retained on delete.
 #[test]
 fn state_table_is_the_state_stores_table_and_is_kept_safe() {
     let d = deployment();
-    let source = repo_file("src/state/dynamo.rs");
+    let source = repo_file("crates/marquee-core/src/state/dynamo.rs");
     let (pk, sk, expires) = (
         str_const(&source, "PK"),
         str_const(&source, "SK"),
@@ -758,10 +757,10 @@ fn state_table_is_the_state_stores_table_and_is_kept_safe() {
     );
 }
 
-/// The DynamoDB operations `src/state/dynamo.rs` calls outside its tests, as IAM actions:
+/// The DynamoDB operations `crates/marquee-core/src/state/dynamo.rs` calls outside its tests, as IAM actions:
 /// every `self.client.<operation>()` chain, `get_item` read as `dynamodb:GetItem`.
 fn state_store_calls() -> BTreeSet<String> {
-    let source = repo_file("src/state/dynamo.rs");
+    let source = repo_file("crates/marquee-core/src/state/dynamo.rs");
     let product = source.split("#[cfg(test)]").next().unwrap_or_default();
     product
         .match_indices(".client")
@@ -786,7 +785,7 @@ fn state_store_calls() -> BTreeSet<String> {
 }
 
 /// Least privilege on the table: one statement, exactly the five item operations
-/// `src/state/dynamo.rs` makes, on exactly the table's ARN (no index, no wildcard).
+/// `crates/marquee-core/src/state/dynamo.rs` makes, on exactly the table's ARN (no index, no wildcard).
 #[test]
 fn function_may_make_only_the_state_stores_calls_on_its_table() {
     let statements = deployment().function_statements(FUNCTION);
@@ -820,7 +819,7 @@ fn function_may_make_only_the_state_stores_calls_on_its_table() {
             .iter()
             .map(String::as_str)
             .collect::<BTreeSet<_>>(),
-        "granted vs the calls src/state/dynamo.rs makes"
+        "granted vs the calls crates/marquee-core/src/state/dynamo.rs makes"
     );
     assert_eq!(
         actions,
@@ -1330,22 +1329,6 @@ fn manifest_routes_are_served_by_the_template() {
 // ---------------------------------------------------------------------------------------------
 
 /// Names of `[[bin]]` targets in a Cargo.toml (line-based; the file is simple TOML).
-fn cargo_bin_names(toml: &str) -> BTreeSet<String> {
-    let mut names = BTreeSet::new();
-    let mut in_bin = false;
-    for line in toml.lines().map(str::trim) {
-        if line.starts_with('[') {
-            in_bin = line == "[[bin]]";
-        } else if in_bin
-            && let Some(value) = line.strip_prefix("name").map(str::trim)
-            && let Some(value) = value.strip_prefix('=')
-        {
-            names.insert(value.trim().trim_matches('"').to_owned());
-        }
-    }
-    names
-}
-
 /// The quota parameters reach the function as the config reads them: empty (the defaults) is
 /// unlimited at list prices, and set values arrive whole.
 #[test]
@@ -1634,7 +1617,7 @@ fn the_alarms_are_the_ones_an_operator_needs() {
     assert_eq!(
         returned[0].at(&["Expression"]).as_str().replace(' ', ""),
         format!("{id}/1000000"),
-        "EstimatedSpend is micro-dollars (src/metrics.rs); the threshold is dollars"
+        "EstimatedSpend is micro-dollars (crates/marquee-core/src/metrics.rs); the threshold is dollars"
     );
 }
 
@@ -1718,7 +1701,10 @@ fn dashboard_metrics(body: &serde_json::Value) -> (Vec<Watched>, Vec<(String, Ve
                 // SEARCH('{Namespace,Key,…} MetricName="Name" Function="…"', 'Stat', Period)
                 let schema = &search[1..search.find('}').unwrap()];
                 let mut parts = schema.split(',').map(str::to_owned);
-                assert_eq!(parts.next().as_deref(), Some(marquee_core::metrics::NAMESPACE));
+                assert_eq!(
+                    parts.next().as_deref(),
+                    Some(marquee_core::metrics::NAMESPACE)
+                );
                 let name = search
                     .split("MetricName=\"")
                     .nth(1)
@@ -1783,7 +1769,10 @@ fn the_dashboard_is_json_and_shows_only_emitted_metrics() {
         .map(|w| w.name.as_str())
         .chain(searched.iter().map(|(n, _)| n.as_str()))
         .collect();
-    let all: BTreeSet<&str> = marquee_core::metrics::PUBLISHED.iter().map(|p| p.name).collect();
+    let all: BTreeSet<&str> = marquee_core::metrics::PUBLISHED
+        .iter()
+        .map(|p| p.name)
+        .collect();
     assert_eq!(
         shown, all,
         "every metric the code emits is on the dashboard"

@@ -188,7 +188,8 @@ async fn the_rest_door_answers_with_a_signed_link() {
         format!("{base}/v1/posters/{}", body["id"].as_str().unwrap())
     );
     let again: Value =
-        serde_json::from_slice(&get_link(&marquee_core::net::client(), status_url).await.2).unwrap();
+        serde_json::from_slice(&get_link(&marquee_core::net::client(), status_url).await.2)
+            .unwrap();
     assert_eq!(again["status"], "done", "{again}");
     assert_eq!(body["model"], "core");
     assert_eq!(body["seed"], 7);
@@ -695,14 +696,14 @@ async fn a_link_outlives_the_credentials_that_made_it() {
 
     use axum::body::Body;
     use http_body_util::BodyExt;
-    use marquee_service::http::{AppState, PublicUrl, router};
     use marquee_core::model::offline::OfflineModel;
     use marquee_core::model::{ModelId, Models};
-    use marquee_service::pipeline::Pipeline;
     use marquee_core::request::ModelPolicy;
     use marquee_core::slack::SlackClient;
     use marquee_core::store::LinkSigner;
     use marquee_core::store::s3::S3Store;
+    use marquee_service::http::{AppState, PublicUrl, router};
+    use marquee_service::pipeline::Pipeline;
     use tower::ServiceExt;
 
     const TTL: Duration = Duration::from_secs(24 * 3600);
@@ -717,8 +718,10 @@ async fn a_link_outlives_the_credentials_that_made_it() {
                 Models::new().with(ModelId::Offline, Arc::new(OfflineModel)),
                 Arc::new(S3Store::new(client, s.s3().bucket())),
                 Arc::new(
-                    marquee_core::state::local::LocalState::open(state_dir.path().join("state.sqlite3"))
-                        .unwrap(),
+                    marquee_core::state::local::LocalState::open(
+                        state_dir.path().join("state.sqlite3"),
+                    )
+                    .unwrap(),
                 ),
                 SlackClient::new(marquee_core::net::client(), &[]),
                 links.clone(),

@@ -10,19 +10,19 @@ use async_trait::async_trait;
 use axum::body::Body;
 use axum::http::{Request, StatusCode};
 use http_body_util::BodyExt;
-use marquee_service::dispatch::{DispatchError, Dispatcher};
 use marquee_core::genre::Style;
-use marquee_service::http::{AppState, MAX_BODY_BYTES, PublicUrl, RestAuth, router};
 use marquee_core::job::{Change, Job, ReplyTo, SlackMessageRef, Task};
 use marquee_core::model::offline::OfflineModel;
 use marquee_core::model::{Aspect, ModelId, Models};
-use marquee_service::pipeline::Pipeline;
 use marquee_core::request::ModelPolicy;
 use marquee_core::secret::Secret;
 use marquee_core::slack::SlackClient;
 use marquee_core::slack::verify;
 use marquee_core::store::LinkSigner;
 use marquee_core::store::local::LocalStore;
+use marquee_service::dispatch::{DispatchError, Dispatcher};
+use marquee_service::http::{AppState, MAX_BODY_BYTES, PublicUrl, RestAuth, router};
+use marquee_service::pipeline::Pipeline;
 use serde_json::Value;
 use tower::ServiceExt;
 
@@ -77,7 +77,8 @@ fn harness_guarded(recorder: Recorder, run: bool, rest_auth: RestAuth) -> Harnes
             Models::new().with(ModelId::Offline, Arc::new(OfflineModel)),
             store.clone(),
             Arc::new(
-                marquee_core::state::local::LocalState::open(dir.path().join("state.sqlite3")).unwrap(),
+                marquee_core::state::local::LocalState::open(dir.path().join("state.sqlite3"))
+                    .unwrap(),
             ),
             slack,
             links.clone(),

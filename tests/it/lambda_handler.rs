@@ -16,14 +16,10 @@ use axum::routing::post;
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD;
 use lambda_runtime::{Context, Diagnostic, LambdaEvent};
-use marquee_service::dispatch::{DispatchError, Dispatcher};
 use marquee_core::genre::Style;
-use marquee_service::http::{AppState, PublicUrl, router};
 use marquee_core::job::{Job, PosterSpec, ReplyTo, Requester, Task};
-use marquee_service::lambda::{Handler, LambdaError};
 use marquee_core::model::offline::OfflineModel;
 use marquee_core::model::{Aspect, ModelId, Models};
-use marquee_service::pipeline::Pipeline;
 use marquee_core::poster::PosterText;
 use marquee_core::quota::Limits;
 use marquee_core::request::ModelPolicy;
@@ -32,6 +28,10 @@ use marquee_core::slack::SlackClient;
 use marquee_core::slack::verify;
 use marquee_core::store::LinkSigner;
 use marquee_core::store::local::LocalStore;
+use marquee_service::dispatch::{DispatchError, Dispatcher};
+use marquee_service::http::{AppState, PublicUrl, router};
+use marquee_service::lambda::{Handler, LambdaError};
+use marquee_service::pipeline::Pipeline;
 use serde_json::{Value, json};
 
 const SECRET: &str = "test-signing-secret-0123456789abcdef";
@@ -173,7 +173,8 @@ async fn harness_at(limits: Limits, public_url: PublicUrl) -> Harness {
             Models::new().with(ModelId::Offline, Arc::new(OfflineModel)),
             store.clone(),
             Arc::new(
-                marquee_core::state::local::LocalState::open(dir.path().join("state.sqlite3")).unwrap(),
+                marquee_core::state::local::LocalState::open(dir.path().join("state.sqlite3"))
+                    .unwrap(),
             ),
             client,
             links.clone(),

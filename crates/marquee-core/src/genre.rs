@@ -60,7 +60,7 @@ pub enum Placement {
 }
 
 impl Placement {
-    pub const ALL: [Placement; 4] = [
+    pub(crate) const ALL: [Placement; 4] = [
         Placement::Top,
         Placement::Center,
         Placement::Bottom,
@@ -68,7 +68,7 @@ impl Placement {
     ];
 
     /// The name users type after `--placement`.
-    pub fn name(self) -> &'static str {
+    pub(crate) fn name(self) -> &'static str {
         match self {
             Placement::Top => "top",
             Placement::Center => "center",

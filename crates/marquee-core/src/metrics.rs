@@ -34,27 +34,27 @@ pub const NAMESPACE: &str = "Marquee";
 /// template), so two deployments in one account keep their metrics apart.
 pub const FUNCTION: &str = "Function";
 /// Which Slack door was answered: `command` (slash commands) or `interaction` (clicks, forms).
-pub const DOOR: &str = "Door";
+pub(crate) const DOOR: &str = "Door";
 /// A model's short name (`sd3.5`, `nova`, …) or an image service's (`search-replace`, …).
-pub const MODEL: &str = "Model";
+pub(crate) const MODEL: &str = "Model";
 /// A poster's style (`noir`, `sci-fi`, …).
-pub const STYLE: &str = "Style";
+pub(crate) const STYLE: &str = "Style";
 /// A step of making a poster: `model`, `compose`, `store` or `deliver`.
-pub const STAGE: &str = "Stage";
+pub(crate) const STAGE: &str = "Stage";
 /// A failure's kind (`filtered`, `throttled`, `timeout`, `access`, `delivery`, `other`), or
 /// the quota that refused a request (`user`, `channel`, `budget`).
-pub const KIND: &str = "Kind";
+pub(crate) const KIND: &str = "Kind";
 
 /// A CloudWatch unit, as EMF's `Unit` member names it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Unit {
+pub(crate) enum Unit {
     Count,
     Milliseconds,
     Seconds,
 }
 
 impl Unit {
-    pub const fn as_str(self) -> &'static str {
+    pub(crate) const fn as_str(self) -> &'static str {
         match self {
             Unit::Count => "Count",
             Unit::Milliseconds => "Milliseconds",
@@ -93,7 +93,8 @@ pub enum Metric {
 const FUNCTION_ONLY: &[&str] = &[FUNCTION];
 
 impl Metric {
-    pub const ALL: [Metric; 10] = [
+    #[cfg(test)]
+    pub(crate) const ALL: [Metric; 10] = [
         Metric::Ack,
         Metric::AckLatency,
         Metric::Poster,
@@ -107,7 +108,7 @@ impl Metric {
     ];
 
     /// The metric's name in CloudWatch.
-    pub const fn name(self) -> &'static str {
+    pub(crate) const fn name(self) -> &'static str {
         match self {
             Metric::Ack => "Ack",
             Metric::AckLatency => "AckLatency",
@@ -122,7 +123,7 @@ impl Metric {
         }
     }
 
-    pub const fn unit(self) -> Unit {
+    pub(crate) const fn unit(self) -> Unit {
         match self {
             Metric::AckLatency | Metric::StageTime => Unit::Milliseconds,
             Metric::OldestJobAge => Unit::Seconds,
@@ -139,7 +140,7 @@ impl Metric {
     /// The dimension sets the metric is published under. Each set is a metric of its own in
     /// CloudWatch (and on the bill), so there are few: a total per function, and one
     /// breakdown or two.
-    pub const fn dimension_sets(self) -> &'static [&'static [&'static str]] {
+    pub(crate) const fn dimension_sets(self) -> &'static [&'static [&'static str]] {
         match self {
             Metric::Ack | Metric::AckLatency => &[FUNCTION_ONLY, &[FUNCTION, DOOR]],
             Metric::Poster => &[FUNCTION_ONLY, &[FUNCTION, MODEL], &[FUNCTION, STYLE]],
@@ -150,7 +151,7 @@ impl Metric {
         }
     }
 
-    pub const fn published(self) -> Published {
+    pub(crate) const fn published(self) -> Published {
         Published {
             name: self.name(),
             unit: self.unit().as_str(),
@@ -488,7 +489,12 @@ impl Metrics {
     pub fn recorded() -> (Metrics, Recorded) {
         let lines = Recorded::default();
         let kept = lines.clone();
-        let sink: Sink = Arc::new(move |line: &str| kept.0.lock().unwrap().push(line.to_owned()));
+        let sink: Sink = Arc::new(move |line: &str| {
+            kept.0
+                .lock()
+                .expect("recorded metrics lock")
+                .push(line.to_owned())
+        });
         (Metrics::to_sink("f", sink), lines)
     }
 }
@@ -504,12 +510,12 @@ impl Recorded {
     pub fn documents(&self) -> Vec<Value> {
         self.0
             .lock()
-            .unwrap()
+            .expect("recorded metrics lock")
             .iter()
             .map(|line| {
                 let body = line.strip_suffix('\n').expect("a line ends in a newline");
                 tests::check_emf(body).unwrap_or_else(|e| panic!("{e}: {body}"));
-                serde_json::from_str(body).unwrap()
+                serde_json::from_str(body).expect("an EMF line is JSON")
             })
             .collect()
     }

@@ -61,7 +61,8 @@ impl Prices {
     }
 
     /// Sets `model`'s price, returning the one it replaces.
-    pub fn insert(&mut self, model: ModelId, micros: i64) -> Option<i64> {
+    #[cfg(test)]
+    pub(crate) fn insert(&mut self, model: ModelId, micros: i64) -> Option<i64> {
         self.models.insert(model, micros)
     }
 
@@ -72,12 +73,13 @@ impl Prices {
     }
 
     /// The configured price of `service`, if any.
-    pub fn service(&self, service: Service) -> Option<i64> {
+    pub(crate) fn service(&self, service: Service) -> Option<i64> {
         self.services.get(&service).copied()
     }
 
     /// Whether no price is configured at all.
-    pub fn is_empty(&self) -> bool {
+    #[cfg(test)]
+    pub(crate) fn is_empty(&self) -> bool {
         self.models.is_empty() && self.services.is_empty()
     }
 }

@@ -63,10 +63,7 @@ pub enum RequestError {
 }
 
 /// The model a user named (or the default), if this workspace allows it.
-pub fn choose_model(
-    name: Option<String>,
-    policy: &ModelPolicy,
-) -> Result<ModelId, RequestError> {
+pub fn choose_model(name: Option<String>, policy: &ModelPolicy) -> Result<ModelId, RequestError> {
     let Some(name) = name else {
         return Ok(policy.default);
     };

@@ -15,11 +15,11 @@ use crate::dispatch::{
     Dispatcher, InProcessDispatcher, LambdaDispatcher, NoWorker, QueueError, QueueSettings,
 };
 use crate::http::{AppState, PublicUrl, RestAuth, system_clock};
+use crate::pipeline::{Approvers, ExternalUsers, Pipeline};
 use marquee_core::metrics::Metrics;
 use marquee_core::model::bedrock::BedrockModel;
 use marquee_core::model::offline::OfflineModel;
 use marquee_core::model::{ModelId, Models, Priced};
-use crate::pipeline::{Approvers, ExternalUsers, Pipeline};
 use marquee_core::quota::{Limits, Prices};
 use marquee_core::request::ModelPolicy;
 use marquee_core::secret::Secret;

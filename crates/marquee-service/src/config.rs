@@ -228,7 +228,7 @@ pub struct Config {
     /// A `tracing` filter directive; `None` leaves the choice to the binary.
     pub log: Option<String>,
     /// The script fonts (`MARQUEE_FONTS_DIR`, default `/opt/fonts`: the fonts layer).
-    pub fonts_dir: PathBuf,
+    pub(crate) fonts_dir: PathBuf,
     /// The local server's job queue.
     pub(crate) queue: QueueConfig,
 }
@@ -618,7 +618,7 @@ impl Config {
     /// gives it (upscales far longer than drawing). `MARQUEE_MODEL_TIMEOUT`, when set, replaces
     /// it for calls that draw or edit at poster size; an upscale to about 4K keeps at least its
     /// catalog time, as a shorter limit would only abandon (and still pay for) every print.
-    pub fn call_timeout(&self, model: Priced) -> Duration {
+    pub(crate) fn call_timeout(&self, model: Priced) -> Duration {
         let row = model.row();
         let upscales = row
             .edits

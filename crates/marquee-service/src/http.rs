@@ -29,14 +29,14 @@ use time::OffsetDateTime;
 use uuid::Uuid;
 
 use crate::dispatch::{DispatchError, Dispatcher};
+use crate::pipeline::{Cause, Pipeline, PipelineError, RestStatus};
 use marquee_core::job::{Change, Job, PosterSpec, ReplyTo, Requester, SlackMessageRef, Task};
 use marquee_core::metrics::{Door, Event, Metrics};
-use crate::pipeline::{Cause, Pipeline, PipelineError, RestStatus};
 use marquee_core::poster::PosterText;
 use marquee_core::request::{self, ModelPolicy, RequestError};
 use marquee_core::slack::blocks;
 use marquee_core::slack::command::{self, PosterCommand, SlashCommand};
-use marquee_core::slack::interaction::{self, Action, Click, Interaction, InteractionError, Review};
+use marquee_core::slack::interaction::{self, Click, Interaction, InteractionError, Review};
 pub use marquee_core::slack::modal::{self, Form, ModalContext, Submission};
 use marquee_core::slack::verify::{self, VerifyError};
 use marquee_core::store::{LinkError, LinkSigner, ObjectStore};
@@ -369,8 +369,8 @@ impl SlackBody for InteractionPayload {
         struct Form {
             payload: String,
         }
-        let form: Form =
-            marquee_core::slack::form::decode(body).map_err(|e| ApiError::BadRequest(e.to_string()))?;
+        let form: Form = marquee_core::slack::form::decode(body)
+            .map_err(|e| ApiError::BadRequest(e.to_string()))?;
         Ok(InteractionPayload(form.payload))
     }
 }
@@ -1280,10 +1280,13 @@ mod tests {
         let links = LinkSigner::from_dir(dir).unwrap();
         let store: Arc<dyn ObjectStore> =
             Arc::new(marquee_core::store::local::LocalStore::open(dir).unwrap());
-        let state =
-            Arc::new(marquee_core::state::local::LocalState::open(dir.join("state.sqlite3")).unwrap());
-        let slack =
-            marquee_core::slack::SlackClient::new(marquee_core::net::client(), &["hooks.slack.com".to_owned()]);
+        let state = Arc::new(
+            marquee_core::state::local::LocalState::open(dir.join("state.sqlite3")).unwrap(),
+        );
+        let slack = marquee_core::slack::SlackClient::new(
+            marquee_core::net::client(),
+            &["hooks.slack.com".to_owned()],
+        );
         let pipeline = Pipeline::new(
             Models::new(),
             store.clone(),
@@ -1329,7 +1332,11 @@ mod tests {
         ])
         .unwrap();
         let ts = system_clock();
-        let signature = verify::sign(&marquee_core::secret::Secret::new(secret), ts, body.as_bytes());
+        let signature = verify::sign(
+            &marquee_core::secret::Secret::new(secret),
+            ts,
+            body.as_bytes(),
+        );
         let request = axum::http::Request::builder()
             .method(Method::POST)
             .uri("/slack/commands")

@@ -21,8 +21,8 @@ use lambda_http::tower::ServiceExt;
 use lambda_runtime::{Diagnostic, LambdaEvent, Service};
 use serde_json::Value;
 
-use marquee_core::job::Job;
 use crate::pipeline::{Outcome, Pipeline};
+use marquee_core::job::Job;
 
 /// The `errorType` prefix of a job Slack could not be told about (`Undeliverable.<kind>`), which
 /// the failed-job records carry back to [`failed`].

@@ -32,7 +32,7 @@ pub enum Status {
 pub struct Lifecycle {
     pub status: Status,
     /// When the model went Legacy.
-    pub legacy_on: Option<&'static str>,
+    pub(crate) legacy_on: Option<&'static str>,
     /// When Bedrock stops serving it.
     pub end_of_life: Option<&'static str>,
     /// Where the status and dates were read.
@@ -57,29 +57,29 @@ const ACTIVE: Lifecycle = Lifecycle {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Row {
     /// What a call is billed as (and the key records use).
-    pub key: Priced,
+    pub(crate) key: Priced,
     /// The foundation-model id; `None` for the offline generator.
     pub bedrock_id: Option<&'static str>,
     /// The id InvokeModel is called with, when it differs from `bedrock_id` (the services'
     /// US cross-region inference profile).
-    pub profile_id: Option<&'static str>,
+    pub(crate) profile_id: Option<&'static str>,
     /// The name users type after `--model` and admins use in configuration.
-    pub short_name: &'static str,
+    pub(crate) short_name: &'static str,
     pub display_name: &'static str,
-    pub family: Family,
+    pub(crate) family: Family,
     /// Regions Bedrock serves it in on demand, the default first (docs/INSTALL.md, section 2,
     /// cites the model cards). For a service, the regions its profile routes to.
-    pub regions: &'static [&'static str],
+    pub(crate) regions: &'static [&'static str],
     /// The list price of one image or call in micro-dollars (see `price_note`).
-    pub price_micros: i64,
+    pub(crate) price_micros: i64,
     /// Whether the price is confirmed in a stored AWS source or assumed.
-    pub price_note: &'static str,
+    pub(crate) price_note: &'static str,
     /// Whether it draws new art from a description.
-    pub text_to_image: bool,
+    pub(crate) text_to_image: bool,
     /// The edits it makes itself, per its Bedrock page.
     pub edits: &'static [EditKind],
     /// The largest seed it accepts.
-    pub max_seed: u32,
+    pub(crate) max_seed: u32,
     /// How long one call may take before Marquee gives up on it. A call given up on is counted
     /// as billed (Bedrock finishes and bills it) and never retried, so this errs long.
     ///
@@ -97,7 +97,7 @@ const STABILITY_MAX_SEED: u32 = 4_294_967_294;
 const DRAW: Duration = Duration::from_secs(60);
 
 /// Marquee's own generator: free, offline, always active.
-pub static OFFLINE: Row = Row {
+pub(crate) static OFFLINE: Row = Row {
     key: Priced::Model(ModelId::Offline),
     bedrock_id: None,
     profile_id: None,
@@ -114,7 +114,7 @@ pub static OFFLINE: Row = Row {
     lifecycle: ACTIVE,
 };
 
-pub static SD35_LARGE: Row = Row {
+pub(crate) static SD35_LARGE: Row = Row {
     key: Priced::Model(ModelId::Sd35Large),
     bedrock_id: Some("stability.sd3-5-large-v1:0"),
     profile_id: None,
@@ -132,7 +132,7 @@ pub static SD35_LARGE: Row = Row {
     lifecycle: ACTIVE,
 };
 
-pub static STABLE_IMAGE_CORE: Row = Row {
+pub(crate) static STABLE_IMAGE_CORE: Row = Row {
     key: Priced::Model(ModelId::StableImageCore),
     bedrock_id: Some("stability.stable-image-core-v1:1"),
     profile_id: None,
@@ -149,7 +149,7 @@ pub static STABLE_IMAGE_CORE: Row = Row {
     lifecycle: ACTIVE,
 };
 
-pub static STABLE_IMAGE_ULTRA: Row = Row {
+pub(crate) static STABLE_IMAGE_ULTRA: Row = Row {
     key: Priced::Model(ModelId::StableImageUltra),
     bedrock_id: Some("stability.stable-image-ultra-v1:1"),
     profile_id: None,
@@ -169,7 +169,7 @@ pub static STABLE_IMAGE_ULTRA: Row = Row {
 /// Legacy on 2026-03-30, end of life on 2026-09-30 (AWS's lifecycle page for models launched
 /// before 2026-09-07; /work/shared/reference/BEDROCK.md, "Lifecycle"). Bedrock now answers it
 /// with `ResourceNotFoundException: This model version has reached the end of its life.`
-pub static NOVA_CANVAS: Row = Row {
+pub(crate) static NOVA_CANVAS: Row = Row {
     key: Priced::Model(ModelId::NovaCanvas),
     bedrock_id: Some("amazon.nova-canvas-v1:0"),
     profile_id: None,
@@ -195,7 +195,7 @@ pub static NOVA_CANVAS: Row = Row {
 /// (Search and Replace 4 credits, Conservative Upscale 40, Creative Upscale 60).
 const SERVICE_PRICE_NOTE: &str = "ASSUMED: Stability AI platform credits at US$0.01";
 
-pub static SEARCH_REPLACE: Row = Row {
+pub(crate) static SEARCH_REPLACE: Row = Row {
     key: Priced::Service(Service::SearchReplace),
     bedrock_id: Some("stability.stable-image-search-replace-v1:0"),
     profile_id: Some("us.stability.stable-image-search-replace-v1:0"),
@@ -212,7 +212,7 @@ pub static SEARCH_REPLACE: Row = Row {
     lifecycle: ACTIVE,
 };
 
-pub static CONSERVATIVE_UPSCALE: Row = Row {
+pub(crate) static CONSERVATIVE_UPSCALE: Row = Row {
     key: Priced::Service(Service::ConservativeUpscale),
     bedrock_id: Some("stability.stable-conservative-upscale-v1:0"),
     profile_id: Some("us.stability.stable-conservative-upscale-v1:0"),
@@ -229,7 +229,7 @@ pub static CONSERVATIVE_UPSCALE: Row = Row {
     lifecycle: ACTIVE,
 };
 
-pub static CREATIVE_UPSCALE: Row = Row {
+pub(crate) static CREATIVE_UPSCALE: Row = Row {
     key: Priced::Service(Service::CreativeUpscale),
     bedrock_id: Some("stability.stable-creative-upscale-v1:0"),
     profile_id: Some("us.stability.stable-creative-upscale-v1:0"),
@@ -265,12 +265,12 @@ impl Row {
     }
 
     /// The id InvokeModel is called with.
-    pub fn invoke_id(&self) -> Option<&'static str> {
+    pub(crate) fn invoke_id(&self) -> Option<&'static str> {
         self.profile_id.or(self.bedrock_id)
     }
 
     /// Whether it makes edits of `kind` itself.
-    pub fn can(&self, kind: EditKind) -> bool {
+    pub(crate) fn can(&self, kind: EditKind) -> bool {
         self.edits.contains(&kind)
     }
 

@@ -729,11 +729,7 @@ impl Models {
     /// - Upscale: the matching upscale service when configured, whatever drew the art.
     ///
     /// A retired model is never its own editor, even if something configured it.
-    pub fn editor(
-        &self,
-        model: ModelId,
-        kind: EditKind,
-    ) -> Option<(Priced, &Arc<dyn ImageModel>)> {
+    pub fn editor(&self, model: ModelId, kind: EditKind) -> Option<(Priced, &Arc<dyn ImageModel>)> {
         let own = self
             .by_id
             .get(&model)

@@ -108,7 +108,7 @@ impl Family {
 
 /// A script font in the fonts directory, by the file name `scripts/fonts.sh` gives it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub(crate) enum ScriptFont {
+pub enum ScriptFont {
     CjkSansBold,
     CjkSansRegular,
     CjkSerifBold,
@@ -241,7 +241,9 @@ fn embedded(face: Face) -> &'static Loaded {
 /// in the repository, as `cargo run` does through `.cargo/config.toml`.
 fn fonts_dir() -> Option<&'static PathBuf> {
     #[cfg(test)]
-    DIR.get_or_init(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../build/fonts-layer/fonts"));
+    DIR.get_or_init(|| {
+        PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../build/fonts-layer/fonts")
+    });
     DIR.get()
 }
 

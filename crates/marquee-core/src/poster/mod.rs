@@ -44,7 +44,7 @@ impl Typography {
 
     /// The style's own look for a poster titled `title`: looks whose posters set a Japanese,
     /// Chinese or Korean title in vertical columns do so (see `Look::vertical_cjk`).
-    pub fn for_title(style: Style, title: Option<&str>) -> Self {
+    pub(crate) fn for_title(style: Style, title: Option<&str>) -> Self {
         let mut t = Typography::of(style);
         if style.look().vertical_cjk && title.is_some_and(fonts::is_cjk) {
             t.placement = Placement::Vertical;

@@ -75,7 +75,7 @@ impl Sheet {
     }
 
     /// The trim size, the finished sheet, in points (width, height).
-    pub fn trim_pt(self) -> (f64, f64) {
+    pub(crate) fn trim_pt(self) -> (f64, f64) {
         match self {
             Sheet::OneSheet => (27.0 * 72.0, 40.0 * 72.0),
             Sheet::A1 => (594.0 * MM, 841.0 * MM),
@@ -85,7 +85,7 @@ impl Sheet {
     /// How far the art runs past the trim on every side, in points. Neither size is set by a
     /// standard: 1/8 in is the common trade convention in the US and 3 mm in metric countries,
     /// and they are what printers ask for.
-    pub fn bleed_pt(self) -> f64 {
+    pub(crate) fn bleed_pt(self) -> f64 {
         match self {
             Sheet::OneSheet => 0.125 * 72.0,
             Sheet::A1 => 3.0 * MM,
@@ -103,13 +103,13 @@ impl Sheet {
 
 /// A print-ready poster: the same page as PDF and PNG, at `dpi`, marks included.
 pub struct Printed {
-    pub sheet: Sheet,
+    pub(crate) sheet: Sheet,
     pub png: Vec<u8>,
     pub pdf: Vec<u8>,
     /// The PNG's size in pixels: the whole page, slug included.
     pub width: u32,
     pub height: u32,
-    pub dpi: u32,
+    pub(crate) dpi: u32,
 }
 
 impl std::fmt::Debug for Printed {

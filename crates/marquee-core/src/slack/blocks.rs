@@ -529,13 +529,7 @@ pub fn note_to_clicker(text: &str) -> Message {
 
 /// Told, privately, to a requester whose poster would pass a limit: which one, what is
 /// left, and when it resets. Nothing was generated or charged.
-pub fn over_limit(
-    kind: LimitKind,
-    used: i64,
-    limit: i64,
-    asked: i64,
-    resets_at: i64,
-) -> Message {
+pub fn over_limit(kind: LimitKind, used: i64, limit: i64, asked: i64, resets_at: i64) -> Message {
     let left = (limit - used).max(0);
     let resets = date_phrase(resets_at);
     let (headline, detail) = match kind {

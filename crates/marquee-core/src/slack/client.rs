@@ -128,11 +128,7 @@ impl SlackClient {
     }
 
     /// Posts `message` to a `response_url`.
-    pub async fn respond(
-        &self,
-        response_url: &str,
-        message: &Message,
-    ) -> Result<(), SlackError> {
+    pub async fn respond(&self, response_url: &str, message: &Message) -> Result<(), SlackError> {
         if !self.is_allowed(response_url) {
             return Err(SlackError::ForbiddenUrl);
         }

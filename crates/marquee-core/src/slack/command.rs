@@ -22,16 +22,16 @@ use crate::request::{
 /// adds new ones over time; a duplicated field is an error.
 #[derive(Clone, Deserialize)]
 pub struct SlashCommand {
-    pub command: String,
+    pub(crate) command: String,
     #[serde(default)]
     pub text: String,
-    pub user_id: String,
+    pub(crate) user_id: String,
     #[serde(default)]
-    pub user_name: Option<String>,
+    pub(crate) user_name: Option<String>,
     #[serde(default)]
     pub team_id: Option<String>,
     #[serde(default)]
-    pub channel_id: Option<String>,
+    pub(crate) channel_id: Option<String>,
     pub response_url: String,
     /// Set on Enterprise Grid (Slack's "Implementing slash commands").
     #[serde(default)]
@@ -56,7 +56,7 @@ impl fmt::Debug for SlashCommand {
 impl SlashCommand {
     /// The organisation of an org-wide install (`enterprise_id` when `is_enterprise_install`
     /// is `true`), whose workspaces are one installation.
-    pub fn org_install(&self) -> Option<String> {
+    pub(crate) fn org_install(&self) -> Option<String> {
         self.enterprise_id
             .clone()
             .filter(|_| self.is_enterprise_install.as_deref() == Some("true"))
@@ -671,7 +671,8 @@ mod tests {
     #[test]
     fn an_org_wide_install_is_read_from_the_form() {
         let org = SlashCommand::from_form(
-            include_str!("../../../../tests/fixtures/slack/slash_command_org_install.form").as_bytes(),
+            include_str!("../../../../tests/fixtures/slack/slash_command_org_install.form")
+                .as_bytes(),
         )
         .unwrap();
         assert_eq!(org.team_id.as_deref(), Some("T07STUDIO"));

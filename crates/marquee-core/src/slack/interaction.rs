@@ -26,7 +26,7 @@ const ACTION_PRINT: &str = "poster.print";
 /// The block that holds the controls, so an approval can replace it.
 const ACTIONS_BLOCK_PREFIX: &str = "marquee.actions.";
 /// How many posters one click on Variations makes.
-pub const VARIATIONS: u8 = 2;
+pub(crate) const VARIATIONS: u8 = 2;
 
 /// Which of the controls that not every poster can use a message offers.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -129,7 +129,7 @@ pub struct Click<A = Action> {
     pub action: A,
     /// The poster whose message was clicked.
     pub source: Uuid,
-    pub user_id: String,
+    pub(crate) user_id: String,
     pub(crate) user_name: Option<String>,
     /// The workspace the app is installed in (`team.id`, or `user.team_id` on an org-wide
     /// install, whose `team` is null): where things are stored, never who may act.
@@ -139,9 +139,9 @@ pub struct Click<A = Action> {
     pub(crate) user_team_id: Option<String>,
     /// The organisation of an org-wide install ([`org_install`]).
     pub(crate) enterprise_id: Option<String>,
-    pub channel_id: Option<String>,
+    pub(crate) channel_id: Option<String>,
     /// The root of the clicked message's thread (the message itself when it is not a reply).
-    pub thread_ts: Option<String>,
+    pub(crate) thread_ts: Option<String>,
     pub response_url: String,
     /// What opens a modal for the clicker: single use, valid for 3 seconds (Slack's "Handling
     /// user interaction" and `views.open` reference).
@@ -430,9 +430,7 @@ impl From<&Click> for Task {
         let retake = |change| Task::Retake { source, change };
         match click.action {
             Action::Regenerate => retake(Change::Regenerate),
-            Action::Variations => retake(Change::Variations {
-                count: VARIATIONS,
-            }),
+            Action::Variations => retake(Change::Variations { count: VARIATIONS }),
             Action::Restyle(style) => retake(Change::Restyle { style }),
             Action::Approve => Task::Approve { source },
         }

@@ -190,11 +190,7 @@ fn placement_option(placement: Placement) -> Value {
 }
 
 /// The ✏️ Edit words modal, pre-filled from the poster.
-pub fn edit_words_view(
-    ctx: &ModalContext,
-    text: &PosterText,
-    typography: Typography,
-) -> Value {
+pub fn edit_words_view(ctx: &ModalContext, text: &PosterText, typography: Typography) -> Value {
     let looks: Vec<Value> = Style::ALL.iter().map(|s| look_option(*s)).collect();
     let places: Vec<Value> = Placement::ALL.into_iter().map(placement_option).collect();
     modal(
@@ -640,8 +636,9 @@ mod tests {
 
     const EDIT_WORDS_FIXTURE: &str =
         include_str!("../../../../tests/fixtures/slack/view_submission_edit_words.json");
-    const CHANGE_DETAIL_FIXTURE: &str =
-        include_str!("../../../../tests/fixtures/slack/view_submission_change_detail_org_install.json");
+    const CHANGE_DETAIL_FIXTURE: &str = include_str!(
+        "../../../../tests/fixtures/slack/view_submission_change_detail_org_install.json"
+    );
     const SLACK_CONNECT_FIXTURE: &str =
         include_str!("../../../../tests/fixtures/slack/view_submission_slack_connect.json");
     const FIXTURE_POSTER: &str = "3f2b8c4e-9d1a-4e6b-8f7c-2a5d9e1b4c60";

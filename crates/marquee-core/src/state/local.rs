@@ -33,9 +33,9 @@ use super::{Added, Claim, Claimant, Item, Key, StateError, StateStore};
 /// The most operations one transaction carries.
 const BATCH: usize = 256;
 /// How often the writer looks for expired items when the last sweep found few.
-pub const SWEEP_EVERY: Duration = Duration::from_secs(30);
+pub(crate) const SWEEP_EVERY: Duration = Duration::from_secs(30);
 /// The most expired items one sweep deletes.
-pub const SWEEP_BATCH: usize = 1_000;
+pub(crate) const SWEEP_BATCH: usize = 1_000;
 /// How long an operation waits for another connection's write to the same file (the job
 /// queue's, say) before it fails.
 const BUSY_TIMEOUT: Duration = Duration::from_secs(5);
@@ -86,11 +86,11 @@ DELETE FROM items WHERE (pk, sk) IN (
 
 /// How the writer sweeps expired items.
 #[derive(Debug, Clone, Copy)]
-pub struct Sweep {
+pub(crate) struct Sweep {
     /// How often, when the last sweep found fewer than `batch`.
-    pub every: Duration,
+    pub(crate) every: Duration,
     /// The most items one sweep deletes.
-    pub batch: usize,
+    pub(crate) batch: usize,
 }
 
 impl Default for Sweep {
@@ -112,7 +112,6 @@ type Task = Box<dyn FnOnce(Option<&Connection>) -> Answer + Send>;
 
 #[derive(Debug)]
 pub struct LocalState {
-    path: PathBuf,
     tasks: mpsc::Sender<Task>,
 }
 
@@ -123,7 +122,7 @@ impl LocalState {
     }
 
     /// Opens the database at `path`, sweeping expired items as `sweep` says.
-    pub fn open_with(path: impl Into<PathBuf>, sweep: Sweep) -> Result<Self, StateError> {
+    pub(crate) fn open_with(path: impl Into<PathBuf>, sweep: Sweep) -> Result<Self, StateError> {
         let path = path.into();
         let key = Key::new(path.display().to_string(), "");
         let failed = |e: rusqlite::Error| StateError::backend("open", &key, e);
@@ -137,17 +136,13 @@ impl LocalState {
             .name("marquee-state".into())
             .spawn(move || writer(conn, queue, sweep))
             .map_err(|e| StateError::backend("open", &key, e))?;
-        Ok(LocalState { path, tasks })
-    }
-
-    /// The database file.
-    pub fn path(&self) -> &Path {
-        &self.path
+        Ok(LocalState { tasks })
     }
 
     /// Deletes up to `max` items expired at `now`; how many it deleted. The writer does this
     /// on its own with the clock; this is the same sweep at a chosen moment.
-    pub async fn sweep(&self, now: i64, max: usize) -> Result<usize, StateError> {
+    #[cfg(test)]
+    pub(crate) async fn sweep(&self, now: i64, max: usize) -> Result<usize, StateError> {
         self.run("sweep", &Key::new("*", ""), move |conn| {
             sweep(conn, now, max)
         })

@@ -138,13 +138,7 @@ impl LinkSigner {
     }
 
     /// Checks a link's key and query parameters at `now` (unix seconds).
-    pub fn verify(
-        &self,
-        key: &str,
-        exp: &str,
-        sig: &str,
-        now: i64,
-    ) -> Result<(), LinkError> {
+    pub fn verify(&self, key: &str, exp: &str, sig: &str, now: i64) -> Result<(), LinkError> {
         if !is_valid_key(key) {
             return Err(LinkError::NotFound);
         }

@@ -22,10 +22,10 @@ use serde::Serialize;
 use tokio::sync::{Semaphore, watch};
 use tokio_util::task::TaskTracker;
 
+use crate::pipeline::Pipeline;
 use marquee_core::job::Job;
 use marquee_core::metrics::{Event, Metrics};
-use crate::pipeline::Pipeline;
-pub use queue::QueueError;
+pub(crate) use queue::QueueError;
 use queue::{Pushed, Queue};
 
 #[derive(Debug, thiserror::Error)]
@@ -57,17 +57,17 @@ pub trait Dispatcher: Send + Sync {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 pub struct Backlog {
     /// Jobs accepted and waiting for a render slot.
-    pub waiting: u64,
+    pub(crate) waiting: u64,
     /// Jobs running (at most `slots`).
-    pub running: u64,
+    pub(crate) running: u64,
     /// How many jobs may wait before new ones are refused.
-    pub limit: u64,
+    pub(crate) limit: u64,
     /// How many jobs run at once.
-    pub slots: u64,
+    pub(crate) slots: u64,
     /// How long the oldest waiting job has waited, in seconds.
-    pub oldest_age_secs: Option<i64>,
+    pub(crate) oldest_age_secs: Option<i64>,
     /// Jobs refused because the queue was full, since start.
-    pub shed: u64,
+    pub(crate) shed: u64,
 }
 
 /// Queues jobs as asynchronous invocations of a Lambda function (normally this one).

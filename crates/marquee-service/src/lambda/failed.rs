@@ -23,8 +23,8 @@ use serde_json::{Value, json};
 use time::OffsetDateTime;
 
 use super::{LambdaError, UNDELIVERABLE};
-use marquee_core::job::Job;
 use crate::pipeline::{Notice, Pipeline, SLACK_REFUSED, Unfinished};
+use marquee_core::job::Job;
 
 /// The `eventSource` of every record of an SQS event.
 const SQS_EVENT_SOURCE: &str = "aws:sqs";

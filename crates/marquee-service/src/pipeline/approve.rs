@@ -10,7 +10,7 @@ use marquee_core::slack::blocks::{self, PosterResult};
 
 /// Who may approve a poster.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
-pub enum Approvers {
+pub(crate) enum Approvers {
     /// Any member of the poster's workspace except whoever asked for it: a review needs a
     /// second pair of eyes.
     #[default]
@@ -26,7 +26,7 @@ pub enum Approvers {
 /// (`user.team_id`) is not the poster's and who are not in the same org-wide install — may do
 /// with posters they can see (`MARQUEE_EXTERNAL_USERS`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
-pub enum ExternalUsers {
+pub(crate) enum ExternalUsers {
     /// Look at posters and open their links; no paid takes, no edits, no approval, no print.
     #[default]
     ViewOnly,
@@ -366,7 +366,9 @@ mod tests {
         let mut p = Pipeline::new(
             marquee_core::model::Models::new(),
             Arc::new(marquee_core::store::local::LocalStore::open(dir).unwrap()),
-            Arc::new(marquee_core::state::local::LocalState::open(dir.join("state.sqlite3")).unwrap()),
+            Arc::new(
+                marquee_core::state::local::LocalState::open(dir.join("state.sqlite3")).unwrap(),
+            ),
             marquee_core::slack::SlackClient::new(http.clone(), &[]),
             marquee_core::store::LinkSigner::from_dir(dir).unwrap(),
             std::time::Duration::from_secs(60),
@@ -454,8 +456,9 @@ mod tests {
         include_str!("../../../../tests/fixtures/slack/block_actions_org_install.json");
     const SLACK_CONNECT_SUBMISSION: &str =
         include_str!("../../../../tests/fixtures/slack/view_submission_slack_connect.json");
-    const ORG_INSTALL_SUBMISSION: &str =
-        include_str!("../../../../tests/fixtures/slack/view_submission_change_detail_org_install.json");
+    const ORG_INSTALL_SUBMISSION: &str = include_str!(
+        "../../../../tests/fixtures/slack/view_submission_change_detail_org_install.json"
+    );
 
     /// The job the front door queues for the interaction in `payload`, with `task`.
     fn job_from(payload: &str, task: marquee_core::job::Task) -> Job {
@@ -533,7 +536,10 @@ mod tests {
             marquee_core::model::Models::new(),
             Arc::new(marquee_core::store::local::LocalStore::open(dir).unwrap()),
             Arc::new(marquee_core::state::local::LocalState::open(dir.join("state")).unwrap()),
-            marquee_core::slack::SlackClient::new(marquee_core::net::client(), &[origin.to_owned()]),
+            marquee_core::slack::SlackClient::new(
+                marquee_core::net::client(),
+                &[origin.to_owned()],
+            ),
             marquee_core::store::LinkSigner::from_dir(dir).unwrap(),
             std::time::Duration::from_secs(60),
         )
@@ -541,7 +547,8 @@ mod tests {
     }
 
     fn answering(job: &mut Job, origin: &str) {
-        job.reply_to = marquee_core::job::ReplyTo::response_url(format!("{origin}/actions/T07MARQEE/1/x"));
+        job.reply_to =
+            marquee_core::job::ReplyTo::response_url(format!("{origin}/actions/T07MARQEE/1/x"));
     }
 
     /// The text of everything the clicker was told.

@@ -289,6 +289,6 @@ impl Upload {
 
 /// Whether a Web API refusal means the bot is not a member of the channel: `not_in_channel`,
 /// or `channel_not_found` for a private channel it cannot see.
-pub fn is_not_member(e: &marquee_core::slack::web::WebError) -> bool {
+pub(crate) fn is_not_member(e: &marquee_core::slack::web::WebError) -> bool {
     matches!(e.code(), Some("not_in_channel" | "channel_not_found"))
 }

@@ -64,7 +64,7 @@ mod print;
 mod rest;
 mod unfinished;
 
-pub use approve::{Approvers, ExternalUsers};
+pub(crate) use approve::{Approvers, ExternalUsers};
 pub(crate) use rest::{RestStatus, wait_backoff};
 pub(crate) use unfinished::{Notice, Unfinished};
 mod deliver;
@@ -76,7 +76,7 @@ mod retake;
 mod retry;
 
 pub(crate) use error::Cause;
-pub use error::PipelineError;
+pub(crate) use error::PipelineError;
 use metering::{Reservation, Reserved};
 use retry::RetryPolicy;
 
@@ -230,13 +230,13 @@ impl Pipeline {
     }
 
     /// Who may approve posters.
-    pub fn with_approvers(mut self, approvers: Approvers) -> Self {
+    pub(crate) fn with_approvers(mut self, approvers: Approvers) -> Self {
         self.approvers = approvers;
         self
     }
 
     /// What people from outside the installation may do.
-    pub fn with_external_users(mut self, external_users: ExternalUsers) -> Self {
+    pub(crate) fn with_external_users(mut self, external_users: ExternalUsers) -> Self {
         self.external_users = external_users;
         self
     }
@@ -279,7 +279,7 @@ impl Pipeline {
     }
 
     /// Keeps records as long as posters are kept (the bucket's lifecycle rule).
-    pub fn with_retention(mut self, retention: Duration) -> Self {
+    pub(crate) fn with_retention(mut self, retention: Duration) -> Self {
         self.retention = retention;
         self
     }
@@ -809,7 +809,9 @@ mod tests {
         let pipeline = Pipeline::new(
             Models::new(),
             Arc::new(marquee_core::store::local::LocalStore::open(dir.path()).unwrap()),
-            Arc::new(marquee_core::state::local::LocalState::open(dir.path().join("state")).unwrap()),
+            Arc::new(
+                marquee_core::state::local::LocalState::open(dir.path().join("state")).unwrap(),
+            ),
             SlackClient::new(marquee_core::slack::client::http_client().unwrap(), &[]),
             LinkSigner::from_dir(dir.path()).unwrap(),
             Duration::from_secs(60),
@@ -858,7 +860,9 @@ mod tests {
                 )
                 .with(ModelId::Sd35Large, heir.clone()),
             Arc::new(marquee_core::store::local::LocalStore::open(dir.path()).unwrap()),
-            Arc::new(marquee_core::state::local::LocalState::open(dir.path().join("state")).unwrap()),
+            Arc::new(
+                marquee_core::state::local::LocalState::open(dir.path().join("state")).unwrap(),
+            ),
             SlackClient::new(
                 marquee_core::slack::client::http_client().unwrap(),
                 std::slice::from_ref(&origin),
@@ -917,7 +921,8 @@ mod tests {
             ),
             Arc::new(marquee_core::store::local::LocalStore::open(dir.path()).unwrap()),
             Arc::new(
-                marquee_core::state::local::LocalState::open(dir.path().join("state.sqlite3")).unwrap(),
+                marquee_core::state::local::LocalState::open(dir.path().join("state.sqlite3"))
+                    .unwrap(),
             ),
             SlackClient::new(
                 marquee_core::slack::client::http_client().unwrap(),
@@ -981,7 +986,9 @@ mod tests {
                 Arc::new(marquee_core::model::offline::OfflineModel),
             ),
             Arc::new(marquee_core::store::local::LocalStore::open(dir.path()).unwrap()),
-            Arc::new(marquee_core::state::local::LocalState::open(dir.path().join("state")).unwrap()),
+            Arc::new(
+                marquee_core::state::local::LocalState::open(dir.path().join("state")).unwrap(),
+            ),
             SlackClient::new(
                 marquee_core::slack::client::http_client().unwrap(),
                 std::slice::from_ref(&origin),

@@ -197,7 +197,11 @@ impl Pipeline {
         if let Some(upscaler) = upscaler {
             let priced = upscaler.service();
             let mut reservation = match self
-                .reserve(&job.requester, marquee_core::model::Priced::Service(priced), 1)
+                .reserve(
+                    &job.requester,
+                    marquee_core::model::Priced::Service(priced),
+                    1,
+                )
                 .await?
             {
                 Reserved::Free => None,

@@ -265,7 +265,9 @@ mod tests {
         Pipeline::new(
             Models::new(),
             Arc::new(LocalStore::open(dir).unwrap()),
-            Arc::new(marquee_core::state::local::LocalState::open(dir.join("state.sqlite3")).unwrap()),
+            Arc::new(
+                marquee_core::state::local::LocalState::open(dir.join("state.sqlite3")).unwrap(),
+            ),
             SlackClient::new(
                 marquee_core::slack::client::http_client().unwrap(),
                 &[origin.to_owned()],
@@ -421,7 +423,9 @@ mod tests {
                 Arc::new(marquee_core::model::offline::OfflineModel),
             ),
             Arc::new(LocalStore::open(dir.path()).unwrap()),
-            Arc::new(marquee_core::state::local::LocalState::open(dir.path().join("state")).unwrap()),
+            Arc::new(
+                marquee_core::state::local::LocalState::open(dir.path().join("state")).unwrap(),
+            ),
             SlackClient::new(
                 marquee_core::slack::client::http_client().unwrap(),
                 &[origin.to_owned()],
