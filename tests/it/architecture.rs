@@ -411,3 +411,36 @@ fn the_scanner_sees_edges_and_ignores_comments_and_tests() {
     );
     assert_eq!(uses(&code), BTreeSet::from(["model".to_owned()]));
 }
+
+/// The function links the workspace crates it needs and their dependencies, never the admin's
+/// tools: `doctor`'s control-plane SDKs and the CLI's parser live in the `marquee` package only.
+#[test]
+fn the_function_links_neither_doctor_nor_its_sdks() {
+    let w = workspace();
+    let by_name: BTreeMap<&str, &Package> =
+        w.packages.iter().map(|p| (p.name.as_str(), p)).collect();
+    let mut linked = BTreeSet::new();
+    let mut todo = vec!["marquee-lambda"];
+    while let Some(name) = todo.pop() {
+        if !linked.insert(name.to_owned()) {
+            continue;
+        }
+        if let Some(p) = by_name.get(name) {
+            todo.extend(p.deps.iter().map(String::as_str));
+        }
+    }
+    for never in [
+        "marquee",
+        "aws-sdk-cloudformation",
+        "aws-sdk-iam",
+        "aws-sdk-bedrock",
+        "aws-credential-types",
+        "clap",
+    ] {
+        assert!(
+            !linked.contains(never),
+            "marquee-lambda depends on {never}: {linked:?}"
+        );
+    }
+    assert!(linked.contains("marquee-service") && linked.contains("marquee-core"));
+}
