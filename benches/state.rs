@@ -12,8 +12,8 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use async_trait::async_trait;
-use marquee::state::local::LocalState;
-use marquee::state::{Added, Claim, Claimant, Key, StateStore};
+use marquee_core::state::local::LocalState;
+use marquee_core::state::{Added, Claim, Claimant, Key, StateStore};
 
 const TASKS: usize = 50;
 

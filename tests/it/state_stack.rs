@@ -130,8 +130,8 @@ async fn the_state_proxy_allows_only_what_the_template_grants() {
 /// this way does not make the job drop itself as a duplicate.
 #[tokio::test(flavor = "multi_thread")]
 async fn a_claim_whose_answer_was_lost_is_won_by_its_claimant_alone() {
-    use marquee::state::dynamo::DynamoState;
-    use marquee::state::{Claim, Claimant, Key, StateStore};
+    use marquee_core::state::dynamo::DynamoState;
+    use marquee_core::state::{Claim, Claimant, Key, StateStore};
 
     use crate::support::dynamo::Fault;
 
@@ -168,8 +168,8 @@ async fn a_claim_whose_answer_was_lost_is_won_by_its_claimant_alone() {
 /// refuses them early.
 #[tokio::test(flavor = "multi_thread")]
 async fn a_counter_whose_answer_was_lost_counts_once() {
-    use marquee::state::dynamo::DynamoState;
-    use marquee::state::{Added, Claimant, Key, StateStore};
+    use marquee_core::state::dynamo::DynamoState;
+    use marquee_core::state::{Added, Claimant, Key, StateStore};
 
     use crate::support::dynamo::Fault;
 
