@@ -3,6 +3,11 @@
 //! This is the only module that chooses implementations: Bedrock or offline models, S3 or
 //! local storage, Lambda self-invocation or in-process dispatch. Binaries call [`build`] and
 //! hand the result to the runtime; nothing else constructs AWS clients.
+//!
+//! The wiring: from a `Config` and a `Mode` (Lambda or local) it builds every client once — AWS SDK
+//! config, Secrets Manager look-ups, Bedrock models (one client per region in use: each model is
+//! called in its own region, `Config::region_for`), the store, the Slack client, the pipeline and
+//! the dispatcher. The only module that chooses implementations.
 
 use std::collections::HashMap;
 use std::sync::Arc;
