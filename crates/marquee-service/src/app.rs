@@ -511,7 +511,11 @@ mod tests {
         // `marquee` is a prefix of every crate's target: the directive README shows covers the
         // whole workspace (targets are module paths: marquee_service::pipeline, ...).
         let filter = log_filter("marquee=debug,warn");
-        for target in ["marquee::cli", "marquee_service::pipeline", "marquee_core::slack::web"] {
+        for target in [
+            "marquee::cli",
+            "marquee_service::pipeline",
+            "marquee_core::slack::web",
+        ] {
             assert!(filter.would_enable(target, &Level::DEBUG), "{target}");
             assert!(!filter.would_enable(target, &Level::TRACE), "{target}");
         }
