@@ -27,8 +27,16 @@ for arg in "$@"; do
     esac
 done
 
-step() { printf '\n==> %s\n' "$*"; }
+# Each step's header says how long the one before it took, so a CI log shows where time goes.
 started=$SECONDS
+last=$SECONDS
+last_name=""
+step() {
+    [[ -n $last_name ]] && printf '(%s: %d s)\n' "$last_name" $((SECONDS - last))
+    last=$SECONDS
+    last_name=$*
+    printf '\n==> %s\n' "$*"
+}
 
 if command -v rustup >/dev/null 2>&1; then
     rustup component add rustfmt clippy >/dev/null 2>&1 || true
@@ -43,12 +51,23 @@ fi
 export PATH="$tools_bin:$PATH"
 export SAM_CLI_TELEMETRY=0
 
-# Before the build: the poster tests draw every script with the fonts in MARQUEE_FONTS_DIR
-# (.cargo/config.toml points it here), and the Lambda build's sam side needs the layer.
-# Up to date it takes a fraction of a second; cold, about two minutes (Debian's Noto
-# packages, fonttools, three CJK subsets).
-step "fonts (scripts/fonts.sh)"
-scripts/fonts.sh
+# The poster tests draw every script with the fonts in MARQUEE_FONTS_DIR (.cargo/config.toml
+# points it here), and the Lambda build's sam side needs the layer; the build does not. So the
+# fonts are made in the background while fmt and the test build run, and waited for before the
+# tests. Up to date it takes a fraction of a second; cold, about two minutes (Debian's Noto
+# packages, fonttools, three CJK subsets), much of it overlapping the compile's serial phases
+# (linking, the biggest crates' codegen) on a 2-core machine.
+step "fonts (scripts/fonts.sh, in the background until the tests)"
+fonts_log=$(mktemp)
+scripts/fonts.sh >"$fonts_log" 2>&1 &
+fonts_pid=$!
+wait_for_fonts() {
+    local status=0
+    wait "$fonts_pid" || status=$?
+    cat "$fonts_log"
+    rm -f "$fonts_log"
+    [[ $status == 0 ]] || { echo "test.sh: scripts/fonts.sh failed ($status)" >&2; exit "$status"; }
+}
 
 step "cargo fmt --check"
 cargo fmt --all -- --check
@@ -64,6 +83,9 @@ export RUSTC_WORKSPACE_WRAPPER
 export CLIPPY_ARGS="-D__CLIPPY_HACKERY__warnings__CLIPPY_HACKERY__"
 cargo test --all-targets --no-run
 
+step "fonts (waiting for scripts/fonts.sh)"
+wait_for_fonts
+
 step "cargo test"
 cargo test --no-fail-fast
 
@@ -78,4 +100,5 @@ else
     scripts/check-deploy.sh --profile dev
 fi
 
+step "done"
 printf '\nall checks passed in %d s\n' $((SECONDS - started))

@@ -5,6 +5,11 @@
 //! Lambda function. `demo` plays Slack's part on this machine: it signs a slash command exactly
 //! as Slack does, receives the `response_url` POST on a local listener, and fetches the image
 //! link the way Slack would.
+//!
+//! `marquee serve | demo | poster | edit | print | gallery | sign | manifest | doctor`, each a thin
+//! use of the library (`edit` and `print` set words over an art file); `cli::gallery` renders every
+//! style on a contact sheet (the one place outside the pipeline that puts a model and the composer
+//! together).
 
 mod gallery;
 mod print;

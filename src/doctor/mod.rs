@@ -17,6 +17,18 @@
 //!
 //! [`checks`] makes the calls, [`hints`] holds what each failure tells the admin to do; this
 //! module holds the report and how it is shown.
+//!
+//! `marquee doctor --stack NAME`: one check per link of a deployment, each a read, a simulation or
+//! a refused request (`doctor::checks`): the stack's outputs → the function's configuration (parsed
+//! by `Config::from_lookup` as at a cold start) and async settings → its secrets → Slack's
+//! `auth.test` and scopes against the manifest → each model's availability in its own region → the
+//! bucket (public access, an anonymous read, TLS policy, lifecycle per `store::KEY_PREFIXES`) →
+//! IAM's policy simulator for what the code does (`state::dynamo::IAM_ACTIONS`, each model and
+//! profile ARN, each key prefix, the secrets, the failed-job queue) → the front door (401 unsigned,
+//! the stored secret accepted) → the installed manifest's URLs. `doctor` (the `Report`) renders a
+//! table or JSON, counting every line it shows; `doctor::hints` holds what each failure tells the
+//! admin to do, and without credentials nothing is asked of AWS. Every endpoint comes from the
+//! SDK's standard configuration, so the e2e suite runs it against the local stack.
 
 mod checks;
 pub mod hints;

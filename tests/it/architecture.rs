@@ -1,176 +1,83 @@
 //! Tidy checks that turn ARCHITECTURE.md's layering into facts, after rust-analyzer's
-//! `xtask/src/tidy.rs`: this test reads `src/` and fails on any `crate::…` edge between
-//! top-level modules that the architecture does not allow, on a dependency cycle, and on the
-//! few things only one module may do (read the environment, build AWS clients), and keeps the
-//! library private by default.
+//! `xtask/src/tidy.rs`. Cargo holds the layers between crates (a crate names only the crates
+//! its manifest lists, and the manifests form no cycle); this test holds what Cargo cannot:
 //!
-//! Product code only: each file is read up to its `#[cfg(test)]` module, and comments (doc
-//! links included) are not edges.
+//! - the layers inside each crate: a module uses only the modules of its own crate that
+//!   [`ALLOWED`] lists, found by a scanner that reads paths (`crate::a`, `crate::{a, b}`,
+//!   `super::…` resolved from the file's place) in product code — comments, strings and items
+//!   under a `#[cfg(…test…)]` (an inline `mod tests { … }`, a `mod tests;` file) are not edges;
+//! - every allowance is used (a rule nothing needs is a layer nobody holds);
+//! - the modules in [`CRATES`] are the crates' modules, and ARCHITECTURE.md's layer table is
+//!   the one [`layer_table`] renders from these rules and `cargo metadata`'s crate graph;
+//! - the few things only one module may do (read the environment, build AWS or HTTP clients,
+//!   write to stdout), and that the function links none of the admin's tools.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 
-/// What each top-level module may use. Everything not listed is forbidden. Keep this in step
-/// with ARCHITECTURE.md's "Layers".
+/// Each library crate's source root and its top-level modules, lowest layer first.
+const CRATES: &[(&str, &str, &[&str])] = &[
+    (
+        "marquee-core",
+        "crates/marquee-core/src",
+        &[
+            "secret", "errors", "genre", "metrics", "cpu", "net", "model", "poster", "store",
+            "state", "job", "request", "quota", "slack",
+        ],
+    ),
+    (
+        "marquee-service",
+        "crates/marquee-service/src",
+        &["config", "pipeline", "dispatch", "http", "lambda", "app"],
+    ),
+    ("marquee", "src", &["doctor", "cli"]),
+];
+
+/// What each top-level module may use of its own crate (what it uses of a lower crate Cargo
+/// allows by the manifests). Everything not listed is forbidden, and every listed edge must be
+/// used.
 const ALLOWED: &[(&str, &[&str])] = &[
-    // Leaves: vocabulary shared by several modules lives here, never inside one of its users.
+    // marquee-core. Leaves: vocabulary shared by several modules lives here, never inside one
+    // of its users. `metrics` counts as CloudWatch embedded-metric lines and names nothing of
+    // the layers that count; `net` is the one TLS stack every HTTP client is built on.
     ("secret", &[]),
     ("errors", &[]),
     ("genre", &[]),
-    // What is counted, as CloudWatch embedded-metric lines: its own small vocabulary, so every
-    // layer that counts something can, and it names nothing of theirs.
     ("metrics", &[]),
     // CPU-heavy work off the executor, below the request path (nice 19 on its threads).
     ("cpu", &[]),
-    // Outbound HTTPS: the one TLS stack every HTTP client (Slack's, the SDK's) is built on.
     ("net", &[]),
-    // Domain: models draw, the composer sets type, stores keep bytes. None knows the others,
-    // Slack or HTTP.
+    // Domain: models draw, the composer sets type, stores keep bytes, state keeps items. None
+    // knows the others, Slack or HTTP; `state` uses `errors` only to log a failed sweep.
     ("model", &["cpu", "genre"]),
     ("poster", &["genre"]),
     ("store", &["secret"]),
-    // Durable state (run markers, locks, records, counters): generic items, no domain types;
-    // `errors` only to log a failed sweep of expired items.
     ("state", &["errors"]),
-    // The job contract and what a request may ask for.
+    // The job contract, what a request may ask for, what a workspace may spend.
     ("job", &["genre", "model", "poster"]),
-    ("request", &["genre", "job", "model", "poster"]),
-    // What a workspace lets its people make and spend: limits, prices, periods.
+    ("request", &["genre", "job", "model"]),
     ("quota", &["model"]),
     // Slack's wire formats: they build messages from jobs and specs, never run anything.
     (
         "slack",
         &[
-            "errors", "genre", "job", "model", "net", "poster", "quota", "request", "secret",
+            "genre", "job", "model", "net", "poster", "quota", "request", "secret",
         ],
     ),
-    ("config", &["model", "secret"]),
-    // The worker and how jobs reach it.
-    (
-        "pipeline",
-        &[
-            "cpu", "errors", "genre", "job", "metrics", "model", "poster", "quota", "slack",
-            "state", "store",
-        ],
-    ),
-    ("dispatch", &["errors", "job", "metrics", "pipeline"]),
-    // The doors and the wiring.
-    (
-        "http",
-        &[
-            "dispatch", "errors", "genre", "job", "metrics", "pipeline", "poster", "request",
-            "secret", "slack", "state", "store",
-        ],
-    ),
-    ("lambda", &["errors", "http", "job", "pipeline"]),
-    // (`poster` only to tell it where the fonts layer is.)
-    (
-        "app",
-        &[
-            "config", "dispatch", "errors", "http", "metrics", "model", "net", "pipeline",
-            "poster", "quota", "request", "secret", "slack", "state", "store",
-        ],
-    ),
-    // The admin's checks of a deployment: what the function would read and call, asked of
-    // each service with the admin's own credentials.
-    (
-        "doctor",
-        &[
-            "config", "errors", "http", "model", "net", "secret", "slack", "state", "store",
-        ],
-    ),
-    (
-        "cli",
-        &[
-            "app", "config", "doctor", "errors", "genre", "http", "model", "net", "poster",
-            "request", "secret", "slack",
-        ],
-    ),
+    // marquee-service: the worker, how jobs reach it, the doors, the wiring.
+    ("config", &[]),
+    ("pipeline", &[]),
+    ("dispatch", &["pipeline"]),
+    ("http", &["dispatch", "pipeline"]),
+    ("lambda", &["http", "pipeline"]),
+    ("app", &["config", "dispatch", "http", "pipeline"]),
+    // marquee: the admin's checks of a deployment, and the command.
+    ("doctor", &[]),
+    ("cli", &["doctor"]),
 ];
 
-/// The source roots of the workspace's library crates.
-fn roots() -> Vec<PathBuf> {
-    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
-    vec![
-        root.join("crates/marquee-core/src"),
-        root.join("crates/marquee-service/src"),
-        root.join("src"),
-    ]
-}
-
-fn src_files() -> Vec<(PathBuf, PathBuf)> {
-    let mut out = Vec::new();
-    for root in roots() {
-        let mut files = Vec::new();
-        rust_files(&root, &mut files);
-        out.extend(
-            files
-                .into_iter()
-                .filter(|f| !f.ends_with("tests.rs"))
-                .map(|f| (root.clone(), f)),
-        );
-    }
-    out
-}
-
-/// The workspace as `cargo metadata` sees it.
-pub struct Workspace {
-    pub packages: Vec<Package>,
-}
-
-/// A workspace member: its name, binaries and normal (non-dev) dependencies.
-pub struct Package {
-    pub name: String,
-    pub bins: Vec<String>,
-    pub deps: Vec<String>,
-}
-
-/// `cargo metadata` for this workspace, read once.
-pub fn workspace() -> &'static Workspace {
-    static W: std::sync::OnceLock<Workspace> = std::sync::OnceLock::new();
-    W.get_or_init(|| {
-        let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
-        let out = std::process::Command::new(cargo)
-            .args([
-                "metadata",
-                "--format-version",
-                "1",
-                "--no-deps",
-                "--offline",
-            ])
-            .current_dir(env!("CARGO_MANIFEST_DIR"))
-            .output()
-            .expect("cargo metadata runs");
-        assert!(
-            out.status.success(),
-            "{}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-        let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
-        let packages = v["packages"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .map(|p| Package {
-                name: p["name"].as_str().unwrap().to_owned(),
-                bins: p["targets"]
-                    .as_array()
-                    .unwrap()
-                    .iter()
-                    .filter(|t| t["kind"].as_array().unwrap().iter().any(|k| k == "bin"))
-                    .map(|t| t["name"].as_str().unwrap().to_owned())
-                    .collect(),
-                deps: p["dependencies"]
-                    .as_array()
-                    .unwrap()
-                    .iter()
-                    .filter(|d| d["kind"].is_null())
-                    .map(|d| d["name"].as_str().unwrap().to_owned())
-                    .collect(),
-            })
-            .collect();
-        Workspace { packages }
-    })
+fn repo() -> &'static Path {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
 }
 
 fn rust_files(dir: &Path, out: &mut Vec<PathBuf>) {
@@ -184,70 +91,392 @@ fn rust_files(dir: &Path, out: &mut Vec<PathBuf>) {
     }
 }
 
-/// The top-level module a file under a crate's `src/` belongs to (`None` for `lib.rs` and
-/// binaries).
-fn module_of(root: &Path, path: &Path) -> Option<String> {
-    let rel = path.strip_prefix(root).unwrap();
-    let first = rel.components().next()?.as_os_str().to_str()?.to_owned();
-    match first.as_str() {
-        "lib.rs" | "bin" => None,
-        _ => Some(first.trim_end_matches(".rs").to_owned()),
-    }
+// ---- The scanner: tokens without comments and strings, paths, test items --------------------
+
+#[derive(Clone, Debug, PartialEq)]
+enum Tok {
+    Ident(String),
+    /// `::`
+    Path,
+    Punct(char),
+    /// A string, char or number literal (its text does not matter).
+    Lit,
 }
 
-/// A file's product code: up to its test module, without comments.
-fn product_code(text: &str) -> String {
-    // The inline test module (`mod tests {`, after its `#[cfg(…)]`); `mod tests;` is a file
-    // of its own, skipped by `src_files`.
-    let end = text
-        .find("\nmod tests {")
-        .map(|at| text[..at].rfind("\n#[cfg(").unwrap_or(at))
-        .unwrap_or(text.len());
-    text[..end]
-        .lines()
-        .filter(|line| !line.trim_start().starts_with("//"))
-        .collect::<Vec<_>>()
-        .join("\n")
-}
-
-/// The top-level modules `code` names as `crate::<module>`.
-fn uses(code: &str) -> BTreeSet<String> {
-    let mut found = BTreeSet::new();
-    let code = code
-        .replace("marquee_core::", "crate::")
-        .replace("marquee_service::", "crate::");
-    let mut rest = code.as_str();
-    while let Some(at) = rest.find("crate::") {
-        let tail = &rest[at + "crate::".len()..];
-        // `marquee_core::x` is this scanner's `crate::x` too (one layer table, several crates).
-        let name: String = tail
-            .chars()
-            .take_while(|c| c.is_ascii_alphanumeric() || *c == '_')
-            .collect();
-        if !name.is_empty() {
-            found.insert(name);
+/// `text`'s tokens, each with its line; comments and the contents of literals dropped.
+fn tokens(text: &str) -> Vec<(Tok, usize)> {
+    let b: Vec<char> = text.chars().collect();
+    let (mut i, mut line, mut out) = (0, 1, Vec::new());
+    let newlines =
+        |from: usize, to: usize, b: &[char]| b[from..to].iter().filter(|c| **c == '\n').count();
+    while i < b.len() {
+        let c = b[i];
+        let next = b.get(i + 1).copied();
+        if c == '\n' {
+            line += 1;
+            i += 1;
+        } else if c.is_whitespace() {
+            i += 1;
+        } else if c == '/' && next == Some('/') {
+            while i < b.len() && b[i] != '\n' {
+                i += 1;
+            }
+        } else if c == '/' && next == Some('*') {
+            let (start, mut depth) = (i, 0);
+            while i < b.len() {
+                if b[i] == '/' && b.get(i + 1) == Some(&'*') {
+                    depth += 1;
+                    i += 2;
+                } else if b[i] == '*' && b.get(i + 1) == Some(&'/') {
+                    depth -= 1;
+                    i += 2;
+                    if depth == 0 {
+                        break;
+                    }
+                } else {
+                    i += 1;
+                }
+            }
+            line += newlines(start, i, &b);
+        } else if c == '"'
+            || ((c == 'r' || c == 'b') && matches!(next, Some('"' | '#' | 'r')))
+                && raw_or_plain_string(&b, i).is_some()
+        {
+            let end = raw_or_plain_string(&b, i).unwrap();
+            out.push((Tok::Lit, line));
+            line += newlines(i, end, &b);
+            i = end;
+        } else if c == '\'' {
+            // A char literal ('a', '\n', '\u{..}') or a lifetime ('a).
+            if next == Some('\\') {
+                i += 2;
+                while i < b.len() && b[i] != '\'' {
+                    i += 1;
+                }
+                i += 1;
+                out.push((Tok::Lit, line));
+            } else if b.get(i + 2) == Some(&'\'') {
+                i += 3;
+                out.push((Tok::Lit, line));
+            } else {
+                i += 1;
+                while i < b.len() && (b[i].is_alphanumeric() || b[i] == '_') {
+                    i += 1;
+                }
+            }
+        } else if c.is_alphabetic() || c == '_' {
+            let start = i;
+            while i < b.len() && (b[i].is_alphanumeric() || b[i] == '_') {
+                i += 1;
+            }
+            out.push((Tok::Ident(b[start..i].iter().collect()), line));
+        } else if c.is_ascii_digit() {
+            while i < b.len()
+                && (b[i].is_alphanumeric()
+                    || b[i] == '_'
+                    || b[i] == '.' && b.get(i + 1).is_some_and(char::is_ascii_digit))
+            {
+                i += 1;
+            }
+            out.push((Tok::Lit, line));
+        } else if c == ':' && next == Some(':') {
+            out.push((Tok::Path, line));
+            i += 2;
+        } else {
+            out.push((Tok::Punct(c), line));
+            i += 1;
         }
-        rest = tail;
+    }
+    out
+}
+
+/// Where the string literal starting at `i` ends (`"…"`, `b"…"`, `r#"…"#`, `br"…"`).
+fn raw_or_plain_string(b: &[char], mut i: usize) -> Option<usize> {
+    if b[i] == 'b' {
+        i += 1;
+    }
+    if b.get(i) == Some(&'r') {
+        i += 1;
+        let mut hashes = 0;
+        while b.get(i) == Some(&'#') {
+            hashes += 1;
+            i += 1;
+        }
+        if b.get(i) != Some(&'"') {
+            return None;
+        }
+        i += 1;
+        while i < b.len() {
+            if b[i] == '"' && (0..hashes).all(|h| b.get(i + 1 + h) == Some(&'#')) {
+                return Some(i + 1 + hashes);
+            }
+            i += 1;
+        }
+        return Some(b.len());
+    }
+    if b.get(i) != Some(&'"') {
+        return None;
+    }
+    i += 1;
+    while i < b.len() {
+        match b[i] {
+            '\\' => i += 2,
+            '"' => return Some(i + 1),
+            _ => i += 1,
+        }
+    }
+    Some(b.len())
+}
+
+/// A file's product code: its tokens without items under a `#[cfg(…)]` that names `test`, and
+/// the names of the `mod x;` files such items declare (test files of their own).
+fn product_tokens(text: &str) -> (Vec<(Tok, usize)>, Vec<String>) {
+    let toks = tokens(text);
+    let (mut out, mut test_mods, mut i) = (Vec::new(), Vec::new(), 0);
+    while i < toks.len() {
+        if let Some(after) = test_cfg_attribute(&toks, i) {
+            // Skip further attributes, then the item: up to a `;` or the `}` that closes its
+            // body at depth 0.
+            let mut j = after;
+            while toks.get(j).map(|t| &t.0) == Some(&Tok::Punct('#')) {
+                j = attribute_end(&toks, j);
+            }
+            if let [
+                (Tok::Ident(m), _),
+                (Tok::Ident(name), _),
+                (Tok::Punct(';'), _),
+                ..,
+            ] = &toks[j..]
+                && m == "mod"
+            {
+                test_mods.push(name.clone());
+            }
+            let mut depth = 0i32;
+            while j < toks.len() {
+                match toks[j].0 {
+                    Tok::Punct('(' | '[' | '{') => depth += 1,
+                    Tok::Punct(')' | ']') => depth -= 1,
+                    Tok::Punct('}') => {
+                        depth -= 1;
+                        if depth == 0 {
+                            j += 1;
+                            break;
+                        }
+                    }
+                    Tok::Punct(';') if depth == 0 => {
+                        j += 1;
+                        break;
+                    }
+                    _ => {}
+                }
+                j += 1;
+            }
+            i = j;
+        } else {
+            out.push(toks[i].clone());
+            i += 1;
+        }
+    }
+    (out, test_mods)
+}
+
+/// The index after the attribute starting at `i` (`#[…]` or `#![…]`).
+fn attribute_end(toks: &[(Tok, usize)], mut i: usize) -> usize {
+    i += 1;
+    if toks.get(i).map(|t| &t.0) == Some(&Tok::Punct('!')) {
+        i += 1;
+    }
+    let mut depth = 0;
+    while i < toks.len() {
+        match toks[i].0 {
+            Tok::Punct('[') => depth += 1,
+            Tok::Punct(']') => {
+                depth -= 1;
+                if depth == 0 {
+                    return i + 1;
+                }
+            }
+            _ => {}
+        }
+        i += 1;
+    }
+    i
+}
+
+/// If an outer `#[cfg(…)]` naming `test` starts at `i`, the index after it.
+fn test_cfg_attribute(toks: &[(Tok, usize)], i: usize) -> Option<usize> {
+    if toks[i].0 != Tok::Punct('#') || toks.get(i + 1)?.0 != Tok::Punct('[') {
+        return None;
+    }
+    if toks.get(i + 2)?.0 != Tok::Ident("cfg".into()) {
+        return None;
+    }
+    let end = attribute_end(toks, i);
+    toks[i..end]
+        .iter()
+        .any(|t| t.0 == Tok::Ident("test".into()))
+        .then_some(end)
+}
+
+/// The top-level modules of its own crate that code in module `here` (its path from the crate
+/// root, e.g. `["pipeline", "approve"]`) names: `crate::a`, `crate::{a, b::c}`, and
+/// `super::…` paths that reach the crate root.
+fn uses(toks: &[(Tok, usize)], here: &[String]) -> BTreeSet<String> {
+    let mut found = BTreeSet::new();
+    let ident = |i: usize| match toks.get(i) {
+        Some((Tok::Ident(s), _)) => Some(s.as_str()),
+        _ => None,
+    };
+    let path_sep = |i: usize| toks.get(i).map(|t| &t.0) == Some(&Tok::Path);
+    // The first segments of a `{a, b::c, self}` group starting at `i` (`{`).
+    let group = |i: usize, found: &mut BTreeSet<String>| {
+        let (mut j, mut depth, mut first) = (i + 1, 1, true);
+        while j < toks.len() && depth > 0 {
+            match &toks[j].0 {
+                Tok::Punct('{') => depth += 1,
+                Tok::Punct('}') => depth -= 1,
+                Tok::Punct(',') if depth == 1 => first = true,
+                Tok::Ident(s) if depth == 1 && first => {
+                    if s != "self" {
+                        found.insert(s.clone());
+                    }
+                    first = false;
+                }
+                _ => first = false,
+            }
+            j += 1;
+        }
+    };
+    let mut i = 0;
+    while i < toks.len() {
+        // `$crate::` in a macro is the crate too; `pub(crate)` is not a path.
+        // Where the path starts: the crate root (depth 0), or `super`s above the file's module.
+        let start = match ident(i) {
+            Some("crate") if path_sep(i + 1) => Some((i + 2, Some(0))),
+            Some("super") if path_sep(i + 1) && (i == 0 || !path_sep(i - 1)) => {
+                let mut j = i;
+                let mut ups = 0;
+                while ident(j) == Some("super") && path_sep(j + 1) {
+                    ups += 1;
+                    j += 2;
+                }
+                Some((j, here.len().checked_sub(ups)))
+            }
+            _ => None,
+        };
+        if let Some((at, base)) = start {
+            let Some(base) = base else {
+                i = at;
+                continue;
+            };
+            if base == 0 {
+                match (&toks.get(at).map(|t| &t.0), ident(at)) {
+                    (_, Some(name)) => {
+                        found.insert(name.to_owned());
+                    }
+                    (Some(Tok::Punct('{')), _) => group(at, &mut found),
+                    _ => {}
+                }
+            } else {
+                found.insert(here[0].clone());
+            }
+            i = at;
+        } else {
+            i += 1;
+        }
     }
     found
 }
 
-/// Every (module, file) → the modules it uses, for product code in `src/`.
+/// A file's module path from its crate's root: `pipeline/approve.rs` → `[pipeline, approve]`,
+/// `pipeline/mod.rs` → `[pipeline]`, `lib.rs` → `[]`.
+fn module_path(rel: &Path) -> Vec<String> {
+    let mut parts: Vec<String> = rel
+        .iter()
+        .map(|p| p.to_string_lossy().trim_end_matches(".rs").to_owned())
+        .collect();
+    if matches!(
+        parts.last().map(String::as_str),
+        Some("mod" | "lib" | "main")
+    ) {
+        parts.pop();
+    }
+    parts
+}
+
+/// A source file of a library crate, read and scanned.
+struct Source {
+    krate: &'static str,
+    /// Relative to the crate's `src/`.
+    rel: PathBuf,
+    toks: Vec<(Tok, usize)>,
+    /// The file's text with only product lines kept (others blank), for line searches.
+    product_lines: Vec<(usize, String)>,
+}
+
+/// Every product source file of the library crates (binaries' `bin/` left out, test files
+/// declared by `#[cfg(test)] mod x;` too).
+fn sources() -> &'static [Source] {
+    static S: std::sync::OnceLock<Vec<Source>> = std::sync::OnceLock::new();
+    S.get_or_init(|| {
+        let mut out = Vec::new();
+        for (krate, dir, _) in CRATES {
+            let root = repo().join(dir);
+            let mut files = Vec::new();
+            rust_files(&root, &mut files);
+            files.sort();
+            let mut scanned = Vec::new();
+            let mut test_files = BTreeSet::new();
+            for file in files {
+                let rel = file.strip_prefix(&root).unwrap().to_owned();
+                if rel.starts_with("bin") {
+                    continue;
+                }
+                let text = std::fs::read_to_string(&file).unwrap();
+                let (toks, test_mods) = product_tokens(&text);
+                let dir_of_children = match rel.file_name().and_then(|n| n.to_str()) {
+                    Some("mod.rs" | "lib.rs" | "main.rs") => rel.parent().unwrap().to_owned(),
+                    _ => rel.with_extension(""),
+                };
+                for m in test_mods {
+                    test_files.insert(dir_of_children.join(format!("{m}.rs")));
+                    test_files.insert(dir_of_children.join(&m).join("mod.rs"));
+                }
+                let kept: BTreeSet<usize> = toks.iter().map(|t| t.1).collect();
+                let product_lines = text
+                    .lines()
+                    .enumerate()
+                    .filter(|(n, _)| kept.contains(&(n + 1)))
+                    .map(|(n, l)| (n + 1, l.to_owned()))
+                    .collect();
+                scanned.push(Source {
+                    krate,
+                    rel,
+                    toks,
+                    product_lines,
+                });
+            }
+            out.extend(scanned.into_iter().filter(|s| !test_files.contains(&s.rel)));
+        }
+        out
+    })
+}
+
+/// Every module → the modules of its crate it uses, with the files that use each.
 fn edges() -> BTreeMap<String, BTreeMap<String, BTreeSet<String>>> {
     let mut out: BTreeMap<String, BTreeMap<String, BTreeSet<String>>> = BTreeMap::new();
-    for (root, file) in src_files() {
-        let Some(module) = module_of(&root, &file) else {
+    for s in sources() {
+        let here = module_path(&s.rel);
+        let Some(module) = here.first() else {
             continue;
         };
-        let code = product_code(&std::fs::read_to_string(&file).unwrap());
-        for used in uses(&code) {
-            if used != module {
-                let rel = file.strip_prefix(&root).unwrap().display().to_string();
+        for used in uses(&s.toks, &here) {
+            if &used != module {
                 out.entry(module.clone())
                     .or_default()
                     .entry(used)
                     .or_default()
-                    .insert(rel);
+                    .insert(format!("{}/{}", s.krate, s.rel.display()));
             }
         }
     }
@@ -255,32 +484,93 @@ fn edges() -> BTreeMap<String, BTreeMap<String, BTreeSet<String>>> {
 }
 
 #[test]
-fn every_module_uses_only_what_the_architecture_allows() {
-    let allowed: BTreeMap<&str, &[&str]> = ALLOWED.iter().copied().collect();
+fn the_crates_modules_are_the_ones_the_rules_place() {
+    let allowed: BTreeSet<&str> = ALLOWED.iter().map(|(m, _)| *m).collect();
     let mut problems = Vec::new();
-    for module in src_files().iter().filter_map(|(r, f)| module_of(r, f)) {
-        if !allowed.contains_key(module.as_str()) {
+    for (krate, dir, modules) in CRATES {
+        let lib = std::fs::read_to_string(repo().join(dir).join("lib.rs")).unwrap();
+        let (toks, _) = product_tokens(&lib);
+        let declared: BTreeSet<String> = toks
+            .windows(3)
+            .filter_map(|w| match w {
+                [
+                    (Tok::Ident(m), _),
+                    (Tok::Ident(name), _),
+                    (Tok::Punct(';'), _),
+                ] if m == "mod" => Some(name.clone()),
+                _ => None,
+            })
+            .collect();
+        let listed: BTreeSet<String> = modules.iter().map(|m| m.to_string()).collect();
+        if declared != listed {
             problems.push(format!(
-                "src/{module} is not in tests/it/architecture.rs's ALLOWED table: place it in a layer"
+                "{krate}'s lib.rs declares {declared:?}; CRATES lists {listed:?}"
             ));
         }
-    }
-    for (module, used) in edges() {
-        let Some(may) = allowed.get(module.as_str()) else {
-            continue;
-        };
-        for (dependency, where_) in used {
-            if !may.contains(&dependency.as_str()) {
+        for m in *modules {
+            if !allowed.contains(m) {
                 problems.push(format!(
-                    "{module} must not use crate::{dependency} (in {})",
-                    where_.into_iter().collect::<Vec<_>>().join(", ")
+                    "{krate}::{m} has no row in ALLOWED: place it in a layer"
                 ));
             }
         }
     }
-    problems.sort();
-    problems.dedup();
+    let placed: Vec<&str> = CRATES.iter().flat_map(|c| c.2.iter().copied()).collect();
+    for m in &allowed {
+        if !placed.contains(m) {
+            problems.push(format!("ALLOWED has {m}, which no crate has"));
+        }
+    }
     assert!(problems.is_empty(), "\n{}\n", problems.join("\n"));
+}
+
+#[test]
+fn every_module_uses_only_what_the_architecture_allows() {
+    let allowed: BTreeMap<&str, &[&str]> = ALLOWED.iter().copied().collect();
+    let crate_of: BTreeMap<&str, &str> = CRATES
+        .iter()
+        .flat_map(|(k, _, ms)| ms.iter().map(move |m| (*m, *k)))
+        .collect();
+    let mut problems = Vec::new();
+    for (module, used) in edges() {
+        let may = allowed.get(module.as_str()).copied().unwrap_or_default();
+        for (dependency, files) in used {
+            if !crate_of.contains_key(dependency.as_str()) {
+                continue; // a crate-root item (`crate::X` defined in lib.rs) or an extern crate
+            }
+            if !may.contains(&dependency.as_str()) {
+                problems.push(format!(
+                    "{module} must not use crate::{dependency} (in {})",
+                    files.into_iter().collect::<Vec<_>>().join(", ")
+                ));
+            }
+        }
+    }
+    for (module, may) in ALLOWED {
+        for dep in *may {
+            if crate_of.get(module) != crate_of.get(dep) {
+                problems.push(format!(
+                    "ALLOWED lets {module} use {dep} of another crate: Cargo's manifests say that"
+                ));
+            }
+        }
+    }
+    assert!(problems.is_empty(), "\n{}\n", problems.join("\n"));
+}
+
+#[test]
+fn every_allowance_is_used() {
+    let edges = edges();
+    let unused: Vec<String> = ALLOWED
+        .iter()
+        .flat_map(|(m, may)| may.iter().map(move |d| (*m, *d)))
+        .filter(|(m, d)| !edges.get(*m).is_some_and(|e| e.contains_key(*d)))
+        .map(|(m, d)| format!("{m} -> {d}"))
+        .collect();
+    assert!(
+        unused.is_empty(),
+        "allowed but used by no product code (remove them from ALLOWED and ARCHITECTURE.md): {unused:?}"
+    );
 }
 
 #[test]
@@ -321,17 +611,202 @@ fn the_allowed_layering_has_no_cycle() {
     }
 }
 
-/// Lines of product code, outside `allowed_in`, that contain `needle`.
+// ---- The layer table in ARCHITECTURE.md ------------------------------------------------------
+
+/// The workspace as `cargo metadata` sees it.
+pub struct Workspace {
+    pub packages: Vec<Package>,
+}
+
+/// A workspace member: its name, binaries and normal (non-dev) dependencies.
+pub struct Package {
+    pub name: String,
+    pub bins: Vec<String>,
+    pub deps: Vec<String>,
+}
+
+/// `cargo metadata` for this workspace, read once.
+pub fn workspace() -> &'static Workspace {
+    static W: std::sync::OnceLock<Workspace> = std::sync::OnceLock::new();
+    W.get_or_init(|| {
+        let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
+        let out = std::process::Command::new(cargo)
+            .args([
+                "metadata",
+                "--format-version",
+                "1",
+                "--no-deps",
+                "--offline",
+            ])
+            .current_dir(repo())
+            .output()
+            .expect("cargo metadata runs");
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+        let packages = v["packages"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|p| Package {
+                name: p["name"].as_str().unwrap().to_owned(),
+                bins: p["targets"]
+                    .as_array()
+                    .unwrap()
+                    .iter()
+                    .filter(|t| t["kind"].as_array().unwrap().iter().any(|k| k == "bin"))
+                    .map(|t| t["name"].as_str().unwrap().to_owned())
+                    .collect(),
+                deps: p["dependencies"]
+                    .as_array()
+                    .unwrap()
+                    .iter()
+                    .filter(|d| d["kind"].is_null())
+                    .map(|d| d["name"].as_str().unwrap().to_owned())
+                    .collect(),
+            })
+            .collect();
+        Workspace { packages }
+    })
+}
+
+/// The first sentence of a file's `//!` doc, links unbracketed: the code map's line for it.
+fn summary(file: &Path) -> String {
+    let text = std::fs::read_to_string(file).unwrap();
+    let para: Vec<&str> = text
+        .lines()
+        .map_while(|l| l.strip_prefix("//!"))
+        .map(str::trim)
+        .take_while(|l| !l.is_empty())
+        .collect();
+    let para = para.join(" ").replace("[`", "`").replace("`]", "`");
+    match para.find(". ") {
+        Some(at) => para[..=at].to_owned(),
+        None => para,
+    }
+}
+
+/// ARCHITECTURE.md's layer table and code map, rendered from [`CRATES`], [`ALLOWED`], the
+/// workspace's crate graph and each module's `//!` doc.
+fn layer_table() -> String {
+    let w = workspace();
+    let members: BTreeSet<&str> = w.packages.iter().map(|p| p.name.as_str()).collect();
+    let allowed: BTreeMap<&str, &[&str]> = ALLOWED.iter().copied().collect();
+    let mut out = String::from(
+        "| crate (uses crates) | module | may use (same crate) | what it is |\n|---|---|---|---|\n",
+    );
+    let mut crates: Vec<(&str, &str, &[&str])> = CRATES.to_vec();
+    // Binary-only packages (the function) are layers too.
+    for p in &w.packages {
+        if !CRATES.iter().any(|c| c.0 == p.name) {
+            crates.push((p.name.as_str(), "", &[]));
+        }
+    }
+    let code = |names: &mut dyn Iterator<Item = &str>| {
+        let v: Vec<String> = names.map(|d| format!("`{d}`")).collect();
+        if v.is_empty() {
+            "—".to_owned()
+        } else {
+            v.join(", ")
+        }
+    };
+    for (krate, dir, modules) in crates {
+        let package = w.packages.iter().find(|p| p.name == krate);
+        let uses = code(
+            &mut package
+                .into_iter()
+                .flat_map(|p| p.deps.iter())
+                .map(String::as_str)
+                .filter(|d| members.contains(d)),
+        );
+        let head = format!("`{krate}` ({uses})");
+        if modules.is_empty() {
+            let main = repo().join("crates").join(krate).join("src/main.rs");
+            out.push_str(&format!("| {head} | (binary) | | {} |\n", summary(&main)));
+        }
+        for (n, m) in modules.iter().enumerate() {
+            let may = code(&mut allowed.get(m).copied().unwrap_or_default().iter().copied());
+            let file = repo().join(dir).join(format!("{m}.rs"));
+            let file = if file.exists() {
+                file
+            } else {
+                repo().join(dir).join(m).join("mod.rs")
+            };
+            let k = if n == 0 { head.as_str() } else { "" };
+            out.push_str(&format!("| {k} | `{m}` | {may} | {} |\n", summary(&file)));
+        }
+    }
+    out
+}
+
+#[test]
+fn architecture_md_shows_the_layer_table_the_rules_make() {
+    let doc = std::fs::read_to_string(repo().join("ARCHITECTURE.md")).unwrap();
+    let (begin, end) = ("<!-- layers:begin -->\n", "<!-- layers:end -->");
+    let expected = layer_table();
+    let shown = doc
+        .split_once(begin)
+        .and_then(|(_, rest)| rest.split_once(end))
+        .map(|(table, _)| table)
+        .unwrap_or_else(|| {
+            panic!("ARCHITECTURE.md needs a block between {begin:?} and {end:?}:\n{expected}")
+        });
+    assert!(
+        shown == expected,
+        "ARCHITECTURE.md's layer table differs from the rules; paste this between the markers:\n{expected}"
+    );
+}
+
+/// README's "Tests" section names every module of `tests/it` and nothing else as one.
+#[test]
+fn readme_lists_every_test_module() {
+    let main = std::fs::read_to_string(repo().join("tests/it/main.rs")).unwrap();
+    let modules: BTreeSet<String> = main
+        .lines()
+        .filter_map(|l| l.strip_prefix("mod ")?.strip_suffix(';'))
+        .filter(|m| *m != "support")
+        .map(str::to_owned)
+        .collect();
+    let readme = std::fs::read_to_string(repo().join("README.md")).unwrap();
+    let list = readme
+        .split_once("one integration binary, `tests/it/`, whose")
+        .and_then(|(_, rest)| rest.split_once("; then `cfn-lint`"))
+        .map(|(list, _)| list)
+        .expect("README's Tests section lists tests/it's modules");
+    let named: BTreeSet<String> = list
+        .split('`')
+        .skip(1)
+        .step_by(2)
+        .filter(|w| {
+            !w.is_empty()
+                && w.chars()
+                    .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_')
+        })
+        .map(str::to_owned)
+        .collect();
+    assert_eq!(
+        named, modules,
+        "README's test list vs tests/it/main.rs's modules"
+    );
+}
+
+// ---- What only one module may do ---------------------------------------------------------------
+
+/// Product lines, outside the files `allowed_in` (`crate/path`), that contain `needle`.
 fn found_outside(needle: &str, allowed_in: &[&str]) -> Vec<String> {
     let mut hits = Vec::new();
-    for (root, file) in src_files() {
-        let rel = file.strip_prefix(&root).unwrap().display().to_string();
+    for s in sources() {
+        let rel = format!("{}/{}", s.krate, s.rel.display());
         if allowed_in.contains(&rel.as_str()) {
             continue;
         }
-        let code = product_code(&std::fs::read_to_string(&file).unwrap());
-        for line in code.lines().filter(|l| l.contains(needle)) {
-            hits.push(format!("{rel}: {}", line.trim()));
+        for (n, line) in &s.product_lines {
+            if line.contains(needle) && !line.trim_start().starts_with("//") {
+                hits.push(format!("{rel}:{n}: {}", line.trim()));
+            }
         }
     }
     hits
@@ -339,7 +814,7 @@ fn found_outside(needle: &str, allowed_in: &[&str]) -> Vec<String> {
 
 #[test]
 fn only_config_reads_the_environment() {
-    let hits = found_outside("env::var", &["config.rs"]);
+    let hits = found_outside("env::var", &["marquee-service/config.rs"]);
     assert!(hits.is_empty(), "{hits:#?}");
 }
 
@@ -347,14 +822,16 @@ fn only_config_reads_the_environment() {
 fn only_app_builds_aws_clients() {
     // Doctor is the exception: it runs with the admin's credentials and region, never the
     // function's, and asks control-plane services the function never calls.
-    let doctor = ["app.rs", "doctor/checks.rs"];
+    let doctor = ["marquee-service/app.rs", "marquee/doctor/checks.rs"];
     let mut hits = found_outside("Client::new(", &doctor);
     hits.extend(found_outside("Client::from_conf(", &doctor));
     hits.extend(found_outside("aws_config::defaults(", &doctor));
     // `load_defaults` would build the SDK's default HTTP client, which this build leaves out.
     hits.extend(found_outside("load_defaults(", &[]));
     // reqwest clients are not AWS clients, nor is `net`'s transport for the SDK.
-    hits.retain(|h| !h.contains("reqwest") && !h.starts_with("net.rs: SharedHttpClient::new("));
+    let net_transport =
+        |h: &String| h.starts_with("marquee-core/net.rs:") && h.contains("SharedHttpClient::new(");
+    hits.retain(|h| !h.contains("reqwest") && !net_transport(h));
     assert!(hits.is_empty(), "{hits:#?}");
 }
 
@@ -363,31 +840,31 @@ fn only_app_builds_aws_clients() {
 /// *ring* earlier in the same process), and the SDK without its default client.
 #[test]
 fn only_net_builds_http_clients() {
-    let mut hits = found_outside("reqwest::Client::new(", &["net.rs"]);
-    hits.extend(found_outside("reqwest::Client::builder(", &["net.rs"]));
-    hits.extend(found_outside("reqwest::get(", &["net.rs"]));
-    hits.extend(found_outside("aws_smithy_http_client::", &["net.rs"]));
+    let net = ["marquee-core/net.rs"];
+    let mut hits = found_outside("reqwest::Client::new(", &net);
+    hits.extend(found_outside("reqwest::Client::builder(", &net));
+    hits.extend(found_outside("reqwest::get(", &net));
+    hits.extend(found_outside("aws_smithy_http_client::", &net));
     assert!(hits.is_empty(), "{hits:#?}");
 }
 
 /// In Lambda, stdout is what CloudWatch Logs reads: `tracing`'s JSON lines and the metrics'
-/// EMF lines, each whole. A stray `println!` in the library would be neither (and a local
+/// EMF lines, each whole. A stray `println!` in the libraries would be neither (and a local
 /// server's terminal is the CLI's business).
 #[test]
 fn only_metrics_and_the_cli_write_to_stdout() {
-    let mut hits = found_outside("stdout()", &["metrics.rs"]);
+    let mut hits = found_outside("stdout()", &["marquee-core/metrics.rs"]);
     hits.extend(found_outside("println!", &[]));
     hits.extend(found_outside("print!(", &[]));
-    hits.retain(|h| !h.starts_with("cli/") && !h.starts_with("cli.rs") && !h.starts_with("bin/"));
+    hits.retain(|h| !h.starts_with("marquee/cli/"));
     assert!(hits.is_empty(), "{hits:#?}");
 }
 
 /// Without this lint a stray `pub` hides an item from rustc's dead-code lint again: in a
 /// library every `pub` item counts as used.
 #[test]
-fn the_library_is_private_by_default() {
-    let manifest =
-        std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("Cargo.toml")).unwrap();
+fn the_libraries_are_private_by_default() {
+    let manifest = std::fs::read_to_string(repo().join("Cargo.toml")).unwrap();
     let lints = manifest
         .split("[workspace.lints.rust]")
         .nth(1)
@@ -400,18 +877,13 @@ fn the_library_is_private_by_default() {
         )),
         "Cargo.toml's [workspace.lints.rust] must keep unreachable_pub: pub only for what another crate uses"
     );
-}
-
-#[test]
-fn the_scanner_sees_edges_and_ignores_comments_and_tests() {
-    assert_eq!(
-        uses("use crate::slack::blocks;\nlet x = crate::store::poster_key(a, b);"),
-        BTreeSet::from(["slack".to_owned(), "store".to_owned()])
-    );
-    let code = product_code(
-        "/// See [`crate::pipeline`].\nuse crate::model::ModelId;\n#[cfg(test)]\nmod tests {\n    use crate::http::router;\n}\n",
-    );
-    assert_eq!(uses(&code), BTreeSet::from(["model".to_owned()]));
+    for (krate, dir, _) in CRATES {
+        let manifest = std::fs::read_to_string(repo().join(dir).join("../Cargo.toml")).unwrap();
+        assert!(
+            manifest.contains("[lints]\nworkspace = true"),
+            "{krate} must take the workspace's lints"
+        );
+    }
 }
 
 /// The function links the workspace crates it needs and their dependencies, never the admin's
@@ -445,4 +917,72 @@ fn the_function_links_neither_doctor_nor_its_sdks() {
         );
     }
     assert!(linked.contains("marquee-service") && linked.contains("marquee-core"));
+}
+
+// ---- The scanner's own tests -----------------------------------------------------------------
+
+fn scan(code: &str, here: &[&str]) -> BTreeSet<String> {
+    let here: Vec<String> = here.iter().map(|s| s.to_string()).collect();
+    uses(&product_tokens(code).0, &here)
+}
+
+fn set(names: &[&str]) -> BTreeSet<String> {
+    names.iter().map(|s| s.to_string()).collect()
+}
+
+#[test]
+fn the_scanner_reads_paths_groups_and_super() {
+    assert_eq!(
+        scan(
+            "use crate::slack::blocks;\nlet x = crate::store::poster_key(a, b);",
+            &["http"]
+        ),
+        set(&["slack", "store"])
+    );
+    assert_eq!(
+        scan(
+            "use crate::{model::{self, ModelId}, poster, job::Job};",
+            &["http"]
+        ),
+        set(&["model", "poster", "job"])
+    );
+    // From pipeline/approve.rs, `super::` is `pipeline` and `super::super::x` is `x`.
+    assert_eq!(
+        scan(
+            "use super::records;\nuse super::super::store::Link;",
+            &["pipeline", "approve"]
+        ),
+        set(&["pipeline", "store"])
+    );
+    // From pipeline/mod.rs, `super::x` is the crate's `x`.
+    assert_eq!(
+        scan("use super::state::Key;", &["pipeline"]),
+        set(&["state"])
+    );
+    assert_eq!(scan("pub(crate) fn f() {}", &["http"]), set(&[]));
+}
+
+#[test]
+fn the_scanner_ignores_comments_strings_and_tests() {
+    let code = r##"
+        /// See [`crate::pipeline`].
+        /* crate::http, /* nested crate::app */ */
+        use crate::model::ModelId;
+        const S: &str = "crate::store";
+        const R: &str = r#"crate::state "quoted""#;
+        let c = '"'; let l: &'static str = x;
+        #[cfg(test)]
+        fn helper() -> crate::slack::X { crate::slack::x() }
+        #[cfg(any(test, feature = "test-support"))]
+        pub fn sample() { crate::job::sample() }
+        #[cfg(test)]
+        mod tests;
+        fn after() { crate::genre::Style::Noir; }
+        #[cfg(test)]
+        mod tests {
+            use crate::http::router;
+        }
+    "##;
+    assert_eq!(scan(code, &["dispatch"]), set(&["model", "genre"]));
+    assert_eq!(product_tokens(code).1, vec!["tests".to_owned()]);
 }

@@ -4,6 +4,19 @@
 //! payload of an asynchronous Lambda invocation, so it carries a version and a marker field
 //! (`JOB_MARKER`) by which the function tells a job apart from an HTTP event. It holds no
 //! secrets; its `response_url` is treated as one in logs (see [`ReplyTo`]'s `Debug`).
+//!
+//! The versioned JSON contract between front door and worker: `Job { marquee_job: 1, id, task,
+//! requester, reply_to, accepted_at, public_url? }`, where `task` is `poster` (a new spec),
+//! `retake` (a stored take with one `Change`: regenerate, variations, restyle, `edit_words` — new
+//! words and `Typography` over the same art —, `vary` (subtle or strong) or `change_detail`
+//! (search, replace)), `approve` (only the poster's id: the message is rebuilt from the record),
+//! `print` (an approved take's print files), `usage` or `history`; `reply_to` is a Slack
+//! `response_url` (with the thread clicked, if any) or `status` (a REST job, reported through its
+//! status record); and `public_url` is where the front door was reached, under which the job's
+//! links are served. The `marquee_job` field is how the function tells a job from an API Gateway
+//! event. `PosterRecord` is what is kept about every take (the state item `poster#<id>` /
+//! `record`): its spec with the seed used, who asked, its size, its art's key, and its `Lineage`
+//! (the family's first take, its parent, its number, how it was made).
 
 use std::fmt;
 

@@ -20,6 +20,22 @@
 //! function writes them (`Metrics::to_stdout`, chosen by `app` from the mode); a local server's
 //! `Metrics::off` writes nothing. This module is a leaf: it knows nothing of the rest of the
 //! crate.
+//!
+//! What Marquee counts, as CloudWatch embedded metric format (EMF) documents written one line each
+//! to stdout, which Lambda sends to CloudWatch Logs and CloudWatch Logs turns into metrics: no API
+//! call, no permission, nothing awaited. A fixed vocabulary in namespace `Marquee`: `Metric` (name
+//! and unit), `PUBLISHED` (every metric with its dimension sets) and `sample_documents` (one
+//! document of every kind, as the function writes them), which the template's alarms and dashboard
+//! are tested against. `Ack`/`AckLatency` (ms) by `Door`, timed by a layer on the two Slack routes
+//! in `http`; `Poster` by `Model` and by `Style` when one is delivered; `StageTime` (ms) by `Stage`
+//! (model, compose, store, deliver); `Failure` by `Kind` (filtered, throttled, timeout, access,
+//! delivery, other — `PipelineError::failure`); `EstimatedSpend` (micro-dollars, unit `Count`) by
+//! `Model` when `metering` charges; `QuotaRefusal` by `Kind` (user, channel, budget) when a
+//! reservation is refused; `Shed` when a request is told Marquee is busy (Lambda throttled the
+//! job's `Invoke`, or a local server's queue is full), and `QueueDepth`/`OldestJobAge` (seconds),
+//! sampled from a local server's queue. Every metric also carries `Function` (the function's name).
+//! `app` turns metrics on in Lambda mode only (`Metrics::to_stdout`); a local server's
+//! `Metrics::off` writes nothing.
 
 use std::io::Write;
 use std::sync::Arc;

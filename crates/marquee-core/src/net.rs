@@ -6,6 +6,15 @@
 //! "A smaller function"). reqwest does not pick *ring* by itself and the SDK would bring its
 //! own client, so every HTTP client in the crate comes from here (`tests/it/architecture.rs`
 //! holds product code to that).
+//!
+//! Outbound HTTPS on one stack: reqwest over rustls on *ring* with the platform's roots, HTTP/1.1.
+//! `client` and `client_builder` serve Slack, links and doctor's probes; `aws_http_client` carries
+//! the AWS SDK's requests over the same reqwest (one pool per connect/read timeout pair the SDK
+//! asks for; redirects left to the SDK; timeouts and I/O failures reported as the SDK's transient
+//! `ConnectorError`s). It is handed to `aws_config`'s loader and to any service `Config` built by
+//! hand. The SDK crates are built without their default HTTPS client (a second HTTP stack, with
+//! HTTP/2) and reqwest without a crypto provider, because both would bring AWS-LC, a second and
+//! much larger provider (see BENCHMARKS.md, "A smaller function").
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex, Once, PoisonError};

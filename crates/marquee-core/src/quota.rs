@@ -13,6 +13,13 @@
 //!
 //! This module counts nothing: the pipeline keeps the counters in the state store. It knows
 //! models by name and price only, nothing of Slack, storage or the counters themselves.
+//!
+//! What a deployment lets its people make and spend, in words every layer shares: `Limits` (posters
+//! per person and per channel per UTC day, one monthly spend ceiling for the deployment, prices per
+//! model; a model with a price above zero is *metered*), `Periods` (the UTC day and month a moment
+//! falls in, and when each ends), `usd`, and `counted_as` (a REST caller counts as its IAM role,
+//! not its session). Money is whole micro-dollars from configuration to the ledger. It counts
+//! nothing: the counters live in the state store, kept by `pipeline`.
 
 use std::collections::BTreeMap;
 

@@ -3,6 +3,10 @@
 //! the finished spec here, with the same rules and the same words for people.
 //!
 //! This module knows the spec and the vocabulary it is made of, nothing of Slack or HTTP.
+//!
+//! What a poster request may ask for, whichever door it came through: `ModelPolicy` (the models a
+//! workspace allows), `choose_model`/`choose_style`/`choose_aspect`, `check_spec` and the limits,
+//! with `RequestError` worded for people.
 
 use crate::genre::Style;
 use crate::job::PosterSpec;

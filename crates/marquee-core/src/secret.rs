@@ -2,6 +2,10 @@
 //!
 //! A leaf module: it knows nothing of where secrets come from (`marquee_service::config`) or what they
 //! sign ([`crate::slack`], [`crate::store`]); every module that holds one uses this type.
+//!
+//! `Secret`, whose `Debug` shows only its length; `ErrorChain`, how any error is written into a log
+//! line; and the genre vocabulary every layer shares: `Style` (names, prompt words, how a
+//! description suggests one), its `Palette` and where its title sits (`Placement`), `Rgb`.
 
 use std::fmt;
 

@@ -3,6 +3,11 @@
 //! This is the only module that chooses implementations: Bedrock or offline models, S3 or
 //! local storage, Lambda self-invocation or in-process dispatch. Binaries call [`build`] and
 //! hand the result to the runtime; nothing else constructs AWS clients.
+//!
+//! The wiring: from a `Config` and a `Mode` (Lambda or local) it builds every client once — AWS SDK
+//! config, Secrets Manager look-ups, Bedrock models (one client per region in use: each model is
+//! called in its own region, `Config::region_for`), the store, the Slack client, the pipeline and
+//! the dispatcher. The only module that chooses implementations.
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -503,9 +508,17 @@ mod tests {
 
     #[test]
     fn log_directives_set_levels_per_target_with_info_for_nonsense() {
+        // `marquee` is a prefix of every crate's target: the directive README shows covers the
+        // whole workspace (targets are module paths: marquee_service::pipeline, ...).
         let filter = log_filter("marquee=debug,warn");
-        assert!(filter.would_enable("marquee::pipeline", &Level::DEBUG));
-        assert!(!filter.would_enable("marquee::pipeline", &Level::TRACE));
+        for target in [
+            "marquee::cli",
+            "marquee_service::pipeline",
+            "marquee_core::slack::web",
+        ] {
+            assert!(filter.would_enable(target, &Level::DEBUG), "{target}");
+            assert!(!filter.would_enable(target, &Level::TRACE), "{target}");
+        }
         assert!(filter.would_enable("aws_smithy_runtime", &Level::WARN));
         assert!(!filter.would_enable("aws_smithy_runtime", &Level::INFO));
 

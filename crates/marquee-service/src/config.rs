@@ -6,6 +6,10 @@
 //! variables (`AWS_REGION`, `AWS_ENDPOINT_URL_*`, credentials) are left to the SDK's loader.
 //!
 //! This module knows the *names* of things (models, buckets, secrets) but not how to use them.
+//!
+//! Reads every environment variable once into a validated `Config` (`Config::from_lookup` keeps
+//! tests off the process environment). `ENV_VARS` lists the names; the template is tested against
+//! it. Secrets arrive as values or Secrets Manager ARNs (`SecretSource`).
 
 use std::collections::BTreeMap;
 use std::path::PathBuf;

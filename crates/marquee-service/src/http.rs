@@ -9,6 +9,19 @@
 //! template is checked against) are built from one table, so they cannot drift. A layer on the
 //! two Slack routes counts and times every answer as an ack (`metrics`): one log line, after
 //! the response is ready.
+//!
+//! The one axum `Router` (`router(AppState)`), served by `lambda_http` in Lambda and by a TCP
+//! listener locally: `POST /slack/commands`, `POST /slack/interactions`, `POST /v1/posters` (202
+//! and a status URL; `Prefer: wait=N` waits up to 25 s), `GET /v1/posters/{id}` (the IAM caller's
+//! own jobs only), `GET /healthz` (with the local queue's depth, running jobs, bound, slots, oldest
+//! job's age and shed count, from `Dispatcher::backlog`), and `GET /files/{*key}` (poster links,
+//! checked by `store::links`, then read from the store). The router and `routes()` (what the
+//! template is checked against) are built from one table. Slack handlers take a `SlackSigned<T>`
+//! extractor, which owns the body limit, signature verification and decoding; the Slack → job
+//! mapping is `From` conversions. The REST handlers take a `RestCaller`, which `RestAuth` lets in:
+//! IAM in Lambda, a bearer token (`MARQUEE_API_TOKEN`) under `marquee serve`, or nobody. `ApiError`
+//! is the one place request failures become statuses (pipeline failures carry a `Cause`, which only
+//! `http` turns into a status).
 
 use std::sync::Arc;
 use std::time::Duration;

@@ -9,6 +9,14 @@
 //! The third kind is an SQS event from the function's on-failure destination (`failed`): each
 //! record is Lambda's account of a job that ended without the requester being told, and the
 //! requester is told now.
+//!
+//! The function's handler: job events run the worker; SQS events (`failed`) are the function's own
+//! on-failure destination read back — each record is Lambda's account of a worker invocation that
+//! ended without a word to the requester (a function error, a kill at the timeout or out of memory,
+//! an event that expired in Lambda's queue), and the requester is told through
+//! `Pipeline::tell_unfinished` (`pipeline::unfinished`), answering SQS per record
+//! (`batchItemFailures` only for posts that may yet get through); every other event is deserialised
+//! as an API Gateway request and routed through `http::router` via `lambda_http`'s adapter.
 
 mod failed;
 

@@ -8,6 +8,21 @@
 //!
 //! This module knows nothing of Slack, storage or typography: titles are set later by
 //! [`crate::poster`], and errors are reported to people by `marquee_service::pipeline`.
+//!
+//! `ImageModel` trait (`generate`, and `can`/`edit` for edits of existing art: `Edit::Vary`,
+//! `Replace`, `Upscale`), `ModelId`, `Service` (Stability's image services on Bedrock: Search and
+//! Replace and the two upscalers, called through the `us.` inference profile), `Priced` (what a
+//! call is billed as), `Models::editor` (who makes an edit to a model's art), `Aspect` (with each
+//! model's size mapping) and `ModelError`; `catalog` is the one table of model facts — per model
+//! and service: ids, family, regions, price, what it draws and edits, its call timeout, and its
+//! lifecycle with dates and source — that everything else reads; `image` decodes what a model
+//! returns (PNG only, size-checked before decoding). `bedrock` speaks the Stability and Nova Canvas
+//! InvokeModel formats exactly (text-to-image, SD3.5 image-to-image, Nova `IMAGE_VARIATION` and
+//! mask-prompt inpainting, and the services; Nova Canvas is retired and never configured, its
+//! format kept for its catalog row) and maps every service error, a Legacy or end-of-life answer to
+//! "retired"; `offline` draws deterministic layered key art from prompt, style and seed, one
+//! submodule per layer (`scene` reads the request into choices, then `sky`, `land`, `figure`,
+//! `props`, `finish`, over a shared `canvas` and its own `rng`); same inputs, same pixels.
 
 pub mod bedrock;
 pub mod catalog;

@@ -8,6 +8,18 @@
 //! scaling of the art) and `pdf` (the one-page PDF).
 //!
 //! This module knows nothing of Slack, models' wire formats or storage.
+//!
+//! Typography and composition: `Typography` (whose look sets the words and where the title sits,
+//! apart from the art's style), `style` (each genre's typography: face, case, title colours),
+//! `case` (capitals by the language's rules: Greek drops its accents), `fonts` (the four Latin
+//! faces embedded from `assets/fonts/`; Noto script fonts — CJK, Arabic, Hebrew, Devanagari, Thai,
+//! colour emoji — read on first use from the fonts directory, the `FontsLayer` Lambda layer at
+//! `/opt/fonts` built by `scripts/fonts.sh`; the fallback chain per look; bidi runs and rustybuzz
+//! shaping), `layout` (safe area, fitting, line breaking by UAX #14 with kinsoku and a Thai
+//! syllable rule, right-to-left lines in visual order, vertical CJK columns), `draw` (scrims,
+//! shadows, glyphs, colour emoji bitmaps), `print` (print-ready sheets: one-sheet and A1, bleed,
+//! trim and bleed marks, type set afresh at full resolution), `resample` (Lanczos-3, a few rows at
+//! a time) and `pdf` (a hand-written PDF 1.4 page with TrimBox and BleedBox).
 
 mod case;
 mod draw;

@@ -22,16 +22,16 @@ use crate::request::{
 /// adds new ones over time; a duplicated field is an error.
 #[derive(Clone, Deserialize)]
 pub struct SlashCommand {
-    pub(crate) command: String,
+    pub command: String,
     #[serde(default)]
     pub text: String,
-    pub(crate) user_id: String,
+    pub user_id: String,
     #[serde(default)]
     pub(crate) user_name: Option<String>,
     #[serde(default)]
     pub team_id: Option<String>,
     #[serde(default)]
-    pub(crate) channel_id: Option<String>,
+    pub channel_id: Option<String>,
     pub response_url: String,
     /// Set on Enterprise Grid (Slack's "Implementing slash commands").
     #[serde(default)]

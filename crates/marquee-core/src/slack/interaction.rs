@@ -129,7 +129,7 @@ pub struct Click<A = Action> {
     pub action: A,
     /// The poster whose message was clicked.
     pub source: Uuid,
-    pub(crate) user_id: String,
+    pub user_id: String,
     pub(crate) user_name: Option<String>,
     /// The workspace the app is installed in (`team.id`, or `user.team_id` on an org-wide
     /// install, whose `team` is null): where things are stored, never who may act.
@@ -141,7 +141,7 @@ pub struct Click<A = Action> {
     pub(crate) enterprise_id: Option<String>,
     pub(crate) channel_id: Option<String>,
     /// The root of the clicked message's thread (the message itself when it is not a reply).
-    pub(crate) thread_ts: Option<String>,
+    pub thread_ts: Option<String>,
     pub response_url: String,
     /// What opens a modal for the clicker: single use, valid for 3 seconds (Slack's "Handling
     /// user interaction" and `views.open` reference).

@@ -17,6 +17,25 @@
 //! its answer be lost (DynamoDB's SDK then retries the same conditional put, which now finds
 //! the item there); an item held by the caller's own token is therefore the caller's claim,
 //! [`Claim::Won`], never someone else's.
+//!
+//! `StateStore` trait: the few single-item operations DynamoDB does atomically without transactions
+//! — `claim` (a conditional put that also takes over an expired item), `add` (a counter that
+//! refuses to pass its limit), `put`, `get`, `delete` (optionally only if the value is still ours)
+//! and `query_latest` over one partition. Every claim carries a `Claimant`, a random token unique
+//! to whoever claims (a delivery, a click, a request — never derived from a job, so a second
+//! delivery is another claimant), stored with the item: an item held by the caller's own token is
+//! `Won`, so a claim whose write landed but whose answer was lost (the SDK retries it, and the
+//! retry finds the item) is never taken for someone else's. `dynamo` (one on-demand table,
+//! `pk`/`sk`, TTL on `expires_at`, strongly consistent reads; exactly `PutItem`, `GetItem`,
+//! `UpdateItem`, `DeleteItem`, `Query`; a claim's condition is "absent, expired, or this
+//! claimant's") and `local` (SQLite, bundled: one table in `state.sqlite3` in the data directory,
+//! write-ahead log with `synchronous=NORMAL`, cached statements; one writer thread owns the
+//! connection, runs every operation off the async threads and commits what has queued as one
+//! transaction, answering each caller only after its commit; between batches it deletes expired
+//! items, at most 1,000 per sweep, every 30 s or at once while a sweep finds a full batch, so the
+//! file stays bounded. SQLite over redb by measurement: BENCHMARKS.md, "The local state store").
+//! Expired items read as absent everywhere, since TTL deletes lazily. One contract test runs
+//! against both (dynalite for DynamoDB).
 
 pub mod dynamo;
 pub mod local;

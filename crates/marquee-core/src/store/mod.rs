@@ -4,6 +4,25 @@
 //! local disk ([`local`]). Either way, people reach a poster only through a link Marquee signs
 //! itself ([`LinkSigner`]) and serves from its own `/files/` route, so a link lives exactly as long
 //! as it says, whatever credentials the store uses. Nothing here knows about Slack or models.
+//!
+//! `ObjectStore` trait (bytes with a content type, and `direct_url` for print files): `s3` (a
+//! private bucket) and `local` (files on disk). Keys are under `KEY_PREFIXES`: `posters/`, `art/`
+//! (each take's art before typography) and `prints/`; the template grants and expires exactly
+//! these. `links` signs and checks poster links — `{public_url}/files/{key}?exp=…&sig=…`,
+//! HMAC-SHA256 over key and expiry with a secret key — which `http`'s `/files/` route serves from
+//! whichever store holds the poster.
+//!
+//! Why Marquee signs its own links rather than handing out S3 presigned URLs: a presigned URL dies
+//! with the temporary credentials that signed it, and a Lambda function only has its role's session
+//! credentials (hours, refreshed by Lambda), so a "24 h" presigned link could die hours early, and
+//! a cap at the credentials' expiry would make links short and unpredictable. A Marquee link
+//! carries no credential: it lives exactly as long as the message says (up to 7 days), survives any
+//! credential rotation, is revoked wholesale by rotating one secret, and the bucket never needs a
+//! public path. The cost is one small function invocation per view. (A CloudFront distribution with
+//! signed URLs would do the same with more moving parts and a key pair to manage.) The public base
+//! URL is configured (`MARQUEE_PUBLIC_URL`) or, behind API Gateway, taken from the host the front
+//! door was reached on, with the stage or custom-domain base path before the route
+//! (`http::under_base_path`, from the event's `rawPath` and `routeKey`), and carried in the job.
 
 pub mod links;
 pub mod local;

@@ -8,6 +8,30 @@
 //! learns only whether the job was *accepted* — or, when the queue is full, that Marquee is
 //! busy ([`DispatchError::Busy`]: nothing was queued); the worker reports the result to the
 //! requester itself.
+//!
+//! `Dispatcher` trait with two implementations: `LambdaDispatcher` (aws-sdk-lambda `Invoke`,
+//! `InvocationType::Event`, on the function's own name; a throttled `Invoke` is `Busy`) and
+//! `InProcessDispatcher`, the local server's. Its `queue` is one SQLite table (`jobs.sqlite3` in
+//! the data directory, WAL, `synchronous = FULL`) owned by one thread that answers whatever
+//! requests arrived since its last commit with one transaction (a group commit, so no SQLite call
+//! runs on an async worker and a burst costs one fsync per batch). `dispatch` returns only once the
+//! job's JSON is committed — the ack's "Generating" means it is on disk — or `Busy`, without
+//! writing, when `MARQUEE_QUEUE_LIMIT` jobs wait; `http` then answers that Marquee is busy (an
+//! ephemeral message, a note to the clicker, or 503 with `Retry-After`). A feeder hands jobs,
+//! oldest first, to `MARQUEE_RENDER_SLOTS` tasks; only those hold a job in memory beyond its row,
+//! so art, canvases and PNGs exist only inside a slot (the pipeline's CPU slots, one per core,
+//! bound the drawing within them). A job leaves the table when it has run. At start every row is
+//! handed out again as *resumed*: `Pipeline::run_queued` runs it through its run marker, so one
+//! that never started runs now. One whose marker is taken was running when the process died: a free
+//! poster with no record yet (so never stored, never posted) runs again; one with a record may have
+//! been posted, so its link is sent privately instead (`blocks::delivery_unconfirmed`); anything
+//! else (a metered model's call may have been billed, a retake, a print) is told through
+//! `tell_unfinished` that it stopped — never run twice. A Slack job is given until its
+//! `response_url` expires, and one that waited too long to finish in time is told it expired. A
+//! shutdown stops the feeder and waits for the running jobs; waiting ones stay queued. Every 30 s
+//! while it is busy, the queue's depth, oldest job's age and shed count are logged (and counted as
+//! metrics where metrics are on). One-shot commands (`marquee poster`, `print --id`) are built with
+//! `Mode::Tool`, whose `NoWorker` leaves a server's queue alone.
 
 mod queue;
 

@@ -5,6 +5,34 @@
 //! the result, or tells the requester exactly what went wrong. It never returns an error for a
 //! job whose requester was told, so Lambda never retries (and re-bills, and re-posts) a job.
 //! `PipelineError::explain` is the one place where failures become words for people.
+//!
+//! `Pipeline::art` (the model call), `edit_art` (an edit of a take's stored art by whoever
+//! `Models::editor` names), `finish_take` (type over the art, store art and poster, record with
+//! lineage, link), `draw` and `render` (a first take) and `run` (the worker: take the job's run
+//! marker, then per task render and deliver, or explain; the whole task is cut off
+//! `FAILURE_RESERVE` before the invocation's deadline so the failure message always fits). One
+//! submodule per concern: `retake` (a change planned as takes, each with its art drawn, reused or
+//! edited, under the poster's lock, billed as what makes it), `print` (an approved take's print
+//! files: the optional upscale, one sheet at a time, stored under `prints/`, linked, PDFs uploaded
+//! into the thread), `records` (everything typed that the pipeline keeps in the state store:
+//! records, first-wins approvals, run markers, retake locks, history, the front door's replay guard
+//! — its key table is at the top of the file), `retry` (the model retry policy: bounded,
+//! full-jitter backoff, within the deadline), `retake` (one take per poster at a time, under a lock
+//! that expires and is taken over atomically), `approve` (who may approve: `Approvers`; the first
+//! approval wins), `deliver` (the Web API into threads with uploads when there is a bot token, the
+//! message's image then shown from the uploaded file (`slack_file`) rather than the expiring link,
+//! else the `response_url`; falling back only after a definite refusal, never after a timeout) and
+//! `error` (`PipelineError::explain`, the one place failures become words for people), and `rest`
+//! (REST jobs, `ReplyTo::Status`: the same run marker, quota and render, with the outcome written
+//! to the job's status record instead of posted). Drawing and composing hold one of
+//! `available_parallelism()` slots, so a burst of local jobs queues instead of rendering all at
+//! once. `metering` reserves a poster on the requester's day, the channel's day and the
+//! deployment's month (one counter for every team and the REST door) with `StateStore::add` before
+//! any metered model is called, all or nothing, refunds calls Bedrock does not bill
+//! (`ModelError::may_be_billed`), writes a ledger line per charged poster and answers `/poster
+//! usage`; `records::history` answers `/poster history`. `unfinished` (`Pipeline::tell_unfinished`)
+//! says the same for a job that ended without a word — timed out, stopped, Slack unreachable,
+//! expired in the queue — unless its `response_url` is past its 30 minutes.
 
 use std::sync::Arc;
 use std::time::Duration;
