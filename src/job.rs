@@ -241,7 +241,7 @@ pub(crate) struct PosterRecord {
     pub(crate) height: u32,
     /// Characters left out of the lettering, to repeat the warning when the message is rebuilt.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
-    pub(crate) missing_glyphs: Vec<char>,
+    pub(crate) missing_glyphs: Vec<String>,
     pub(crate) created_at: i64,
     #[serde(default)]
     pub(crate) approved_by: Option<String>,

@@ -88,7 +88,7 @@ pub struct Rendered {
     pub link: Link,
     /// The PNG itself, for uploading into Slack.
     pub png: Vec<u8>,
-    missing_glyphs: Vec<char>,
+    missing_glyphs: Vec<String>,
     pub(crate) model: ModelId,
     pub(crate) seed: u32,
     pub(crate) width: u32,
@@ -100,7 +100,7 @@ pub struct Rendered {
 pub(crate) struct Drawn {
     pub(crate) png: Vec<u8>,
     /// Characters of the lettering that no embedded face can draw, left out of the poster.
-    pub(crate) missing_glyphs: Vec<char>,
+    pub(crate) missing_glyphs: Vec<String>,
     pub(crate) seed: u32,
     pub(crate) width: u32,
     pub(crate) height: u32,
@@ -126,7 +126,7 @@ struct Composed {
     png: Vec<u8>,
     /// The art, encoded for storing, unless it is stored already.
     art_png: Option<Vec<u8>>,
-    missing_glyphs: Vec<char>,
+    missing_glyphs: Vec<String>,
     width: u32,
     height: u32,
 }

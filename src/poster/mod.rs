@@ -86,9 +86,10 @@ pub fn compose(art: &mut tiny_skia::Pixmap, text: &PosterText, typography: Typog
     draw::draw(art, &laid, &typography.look.look());
 }
 
-/// Characters of `text` that `typography`'s faces cannot draw and that [`compose`] will leave
-/// out, so callers can tell the user (e.g. CJK or emoji in a title).
-pub(crate) fn missing_glyphs(text: &PosterText, typography: Typography) -> Vec<char> {
+/// The grapheme clusters of `text` (letters with their marks, conjuncts, emoji sequences) that
+/// hold characters `typography`'s faces cannot draw and that [`compose`] will leave out, so
+/// callers can tell the user (e.g. CJK or emoji in a title), each as a reader would see it.
+pub(crate) fn missing_glyphs(text: &PosterText, typography: Typography) -> Vec<String> {
     let look = typography.look.look();
     let mut out = Vec::new();
     for (field, face) in [
@@ -261,14 +262,14 @@ mod tests {
     #[test]
     fn missing_glyphs_are_reported() {
         let t = PosterText {
-            // Ethiopic and the private use area are in no font Marquee ships.
-            title: Some("ሰላም Story \u{E000}".into()),
+            // Old Italic and the private use area are in no font Marquee ships.
+            title: Some("𐌀𐌁 Story \u{E000}".into()),
             tagline: Some("Ça va".into()),
             credits: None,
         };
         assert_eq!(
             missing_glyphs(&t, Typography::of(Style::Noir)),
-            vec!['ሰ', 'ላ', 'ም', '\u{E000}']
+            vec!["𐌀", "𐌁", "\u{E000}"]
         );
         // The typography's look decides the faces, whatever the art's style: no face or
         // script font of a romance look has them either.
@@ -276,7 +277,7 @@ mod tests {
             look: Style::Romance,
             placement: Placement::Top,
         };
-        assert_eq!(missing_glyphs(&t, romance), vec!['ሰ', 'ላ', 'ም', '\u{E000}']);
+        assert_eq!(missing_glyphs(&t, romance), vec!["𐌀", "𐌁", "\u{E000}"]);
     }
 
     #[test]
