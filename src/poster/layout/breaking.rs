@@ -2,58 +2,59 @@
 //!
 //! Break opportunities: alphabetic scripts break only at white space; CJK between any two
 //! characters that UAX #14 allows, with its kinsoku rules (never before closing punctuation
-//! or small kana, never after opening punctuation); Thai also at syllable boundaries. Lines
+//! or small kana, never after opening punctuation); Thai, Lao, Khmer and Myanmar at the word
+//! boundaries ICU4X's dictionaries find (`icu_segmenter`, which also does UAX #14). Lines
 //! are balanced (the widest line as narrow as it can be, no word alone on the last line when
 //! that can be avoided), and text that cannot fit ends in an ellipsis, never inside a grapheme
 //! cluster. This module knows words and widths, not zones or pixels.
 
-use unicode_script::UnicodeScript;
+use std::sync::OnceLock;
+
+use icu_segmenter::LineSegmenter;
+use icu_segmenter::LineSegmenterBorrowed;
+use icu_segmenter::options::{LineBreakOptions, LineBreakStrictness};
+use unicode_script::{Script, UnicodeScript};
 use unicode_segmentation::UnicodeSegmentation;
 
 use super::{Spec, Word, line_metrics};
 use crate::poster::fonts::{self, Setting};
 
-/// True for characters that break lines the way ideographs do: between any two of them,
-/// under the rules of UAX #14 (no break before closing punctuation or small kana, none after
-/// opening punctuation: kinsoku).
-fn breaks_like_cjk(c: char) -> bool {
-    fonts::is_cjk_char(c) || matches!(c, '\u{3000}'..='\u{303F}' | '\u{FF00}'..='\u{FFEF}')
+/// True for characters of scripts whose words run together, so a line may break between two
+/// of them: ideographs, kana and hangul (between any two characters UAX #14 allows, with its
+/// kinsoku rules), and Thai, Lao, Khmer and Myanmar (at the word boundaries a dictionary
+/// finds).
+fn breaks_inside_words(c: char) -> bool {
+    fonts::is_cjk_char(c)
+        || matches!(c, '\u{3000}'..='\u{303F}' | '\u{FF00}'..='\u{FFEF}')
+        || matches!(
+            c.script(),
+            Script::Thai | Script::Lao | Script::Khmer | Script::Myanmar
+        )
 }
 
-/// Thai is written without spaces between words, and UAX #14 leaves its breaks to a
-/// dictionary. Without one, Marquee breaks at syllable boundaries that the spelling makes
-/// certain: before a leading vowel (เ แ โ ใ ไ, written before the consonant they follow in
-/// speech) and after the syllable-final vowels ะ and ำ, the repetition mark ๆ and the
-/// abbreviation mark ฯ. These are used only when they set a title clearly larger than its
-/// spaces alone would (see [`Word::weak`]).
-fn thai_breaks(text: &str) -> Vec<usize> {
-    let starts_syllable = |c: char| matches!(c, '\u{0E01}'..='\u{0E2E}' | '\u{0E40}'..='\u{0E44}');
-    let chars: Vec<(usize, char)> = text.char_indices().collect();
-    let mut out = Vec::new();
-    for pair in chars.windows(2) {
-        let ((_, prev), (i, c)) = (pair[0], pair[1]);
-        if !matches!(prev, '\u{0E01}'..='\u{0E5B}') || !starts_syllable(c) {
-            continue;
-        }
-        let before_leading_vowel =
-            matches!(c, '\u{0E40}'..='\u{0E44}') && !matches!(prev, '\u{0E40}'..='\u{0E44}');
-        let after_final = matches!(prev, '\u{0E30}' | '\u{0E33}' | '\u{0E46}' | '\u{0E2F}');
-        if before_leading_vowel || after_final {
-            out.push(i);
-        }
-    }
-    out
+/// The line segmenter: ICU4X's UAX #14 with CSS `line-break: strict` (never a line starting
+/// with small kana or the prolonged sound mark, the kinsoku a title wants), and ICU's word
+/// dictionaries for Thai, Lao, Khmer and Myanmar, which UAX #14 leaves to a dictionary.
+fn segmenter() -> LineSegmenterBorrowed<'static> {
+    static SEGMENTER: OnceLock<LineSegmenterBorrowed<'static>> = OnceLock::new();
+    *SEGMENTER.get_or_init(|| {
+        let mut options = LineBreakOptions::default();
+        options.strictness = Some(LineBreakStrictness::Strict);
+        LineSegmenter::new_dictionary(options)
+    })
 }
 
 /// The text's break units in logical order: the stretch between two line-break
 /// opportunities without its white space, whether white space followed, and whether the
 /// break before it is weak. Alphabetic scripts break only at white space, as they always
 /// have here; CJK between any two characters that UAX #14 allows (never before closing
-/// punctuation or small kana, never after opening punctuation); Thai also at syllable
-/// boundaries.
+/// punctuation or small kana, never after opening punctuation); Thai, Lao, Khmer and Myanmar
+/// between the words their dictionaries find.
 pub(super) fn segments(text: &str) -> Vec<(&str, bool, bool)> {
-    let mut cuts: Vec<(usize, bool)> = unicode_linebreak::linebreaks(text)
-        .filter_map(|(i, _)| {
+    let mut cuts: Vec<(usize, bool)> = segmenter()
+        .segment_str(text)
+        .filter(|&i| i > 0)
+        .filter_map(|i| {
             let before = text[..i].chars().next_back();
             let after = text[i..].chars().next();
             let (Some(b), Some(a)) = (before, after) else {
@@ -62,14 +63,14 @@ pub(super) fn segments(text: &str) -> Vec<(&str, bool, bool)> {
             if b.is_whitespace() {
                 return Some((i, false));
             }
-            // Between two characters of one CJK script (inside a katakana word, between
-            // hangul syllables, between two ideographs) a break is a last resort; where the
-            // script changes (砂漠の|キャラバン) or after punctuation it is where a reader
-            // expects one.
-            (breaks_like_cjk(b) || breaks_like_cjk(a)).then(|| (i, b.script() == a.script()))
+            // Between two characters of one such script (inside a katakana word, between
+            // hangul syllables, between two ideographs, between two Thai words) a break is a
+            // last resort; where the script changes (砂漠の|キャラバン) or after punctuation
+            // it is where a reader expects one.
+            (breaks_inside_words(b) || breaks_inside_words(a))
+                .then(|| (i, b.script() == a.script()))
         })
         .collect();
-    cuts.extend(thai_breaks(text).into_iter().map(|i| (i, true)));
     // A strong break wins over a weak one at the same place.
     cuts.sort_unstable_by_key(|&(i, weak)| (i, weak));
     cuts.dedup_by_key(|c| c.0);
@@ -303,18 +304,36 @@ mod tests {
         assert_eq!(strong, ["사", "대"], "{u:?}");
     }
 
-    /// Thai has no spaces between words: the syllable rule offers weak breaks before leading
-    /// vowels and after final ones, never inside a cluster (no unit starts with a mark).
+    /// Thai, Lao, Khmer and Myanmar have no spaces between words: a line may break between
+    /// the words ICU's dictionaries know (as a last resort, like a break inside a CJK run),
+    /// never inside a word or a grapheme cluster. กองคาราวานทะเลทราย ("desert caravan") is
+    /// กอง คาราวาน ทะเล ทราย: troop, caravan, sea, sand; the spelling-only rule it replaces
+    /// split ทะเล ("sea") before its leading vowel.
     #[test]
-    fn thai_breaks_at_syllables_as_a_last_resort() {
-        let u = units("กองคาราวานทะเลทราย");
-        let joined: String = u.iter().map(|u| u.0).collect();
-        assert_eq!(joined, "กองคาราวานทะเลทราย");
-        assert!(u.len() >= 2 && u[1..].iter().all(|u| u.2), "{u:?}");
-        assert!(u.iter().any(|u| u.0.starts_with('เ')), "{u:?}");
-        for u in units("ไก่ได้ทำน้ำใจ") {
-            let c = u.0.chars().next().expect("non-empty");
-            assert!(!matches!(c, '\u{0E31}' | '\u{0E34}'..='\u{0E3A}' | '\u{0E47}'..='\u{0E4E}'));
+    fn southeast_asian_scripts_break_between_dictionary_words() {
+        for (text, word) in [
+            ("กองคาราวานทะเลทราย", "ทะเล"),
+            ("ไก่ได้ทำน้ำใจ", "น้ำใจ"),
+            ("ເມືອງແມ່ນ້ຳ", "ເມືອງ"),
+            ("ក្រុងទន្លេ", "ទន្លេ"),
+            ("ရန်ကုန်မြို့", "မြို့"),
+        ] {
+            let u = units(text);
+            let joined: String = u.iter().map(|u| u.0).collect();
+            assert_eq!(joined, text);
+            assert!(u.len() >= 2 && u[1..].iter().all(|u| u.2), "{text}: {u:?}");
+            // Every break falls between grapheme clusters.
+            let clusters: Vec<usize> = text.grapheme_indices(true).map(|(i, _)| i).collect();
+            let mut at = 0;
+            for unit in &u {
+                assert!(
+                    clusters.contains(&at),
+                    "{text}: break inside a cluster: {u:?}"
+                );
+                at += unit.0.len();
+            }
+            // The word is never cut: it is a unit of its own.
+            assert!(u.iter().any(|u| u.0 == word), "{text}: {word} cut: {u:?}");
         }
     }
 }
