@@ -242,8 +242,8 @@ struct Word {
     scale: f32,
     /// White space follows the word in the text: lines join it to the next with a space.
     gap: bool,
-    /// The line may start here only as a last resort: a Thai syllable boundary, or between two
-    /// characters of one CJK script.
+    /// The line may start here only as a last resort: between two Thai, Lao, Khmer or Myanmar
+    /// words, or between two characters of one CJK script.
     weak: bool,
 }
 
@@ -448,8 +448,8 @@ fn fit(text: &str, spec: &Spec, max_w: f32, max_h: f32) -> Option<Block> {
         best
     };
     // A billing block breaks only between credits, never inside a name, and Thai breaks at
-    // spaces before syllables; only when that cannot be set at a readable size (or, for
-    // Thai, when syllable breaks set it clearly larger) may a line break elsewhere.
+    // spaces before words; only when that cannot be set at a readable size (or, for Thai,
+    // when breaks between words set it clearly larger) may a line break elsewhere.
     let strong = |j: usize| !words[j].weak && (!spec.billing || credit_starts(&words, j));
     let has_weak = words.iter().any(|w| w.weak);
     let best = match best_with(&strong) {
