@@ -1338,6 +1338,6 @@ mod tests {
         let got = missing_chars(text, Face::Display);
         assert_eq!(got, want);
         assert!(got.iter().any(|g| g.chars().count() > 1), "{got:?}");
-        assert!(!format!("{}", got.join(" ")).contains("\\u"));
+        assert!(!got.join(" ").contains("\\u"));
     }
 }
