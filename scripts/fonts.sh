@@ -48,7 +48,7 @@ force=0
 for arg in "$@"; do
     case $arg in
         --force) force=1 ;;
-        -h | --help) sed -n '2,31p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+        -h | --help) sed -n '2,32p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
         *) echo "fonts.sh: unknown argument: $arg (try --help)" >&2; exit 2 ;;
     esac
 done
