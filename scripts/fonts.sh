@@ -2,8 +2,10 @@
 # Builds the script fonts the poster code looks up in $MARQUEE_FONTS_DIR into
 # build/fonts-layer/fonts/, the content of the FontsLayer Lambda layer in template.yaml (Lambda
 # extracts a layer's zip into /opt, so the files land in /opt/fonts, the code's default).
-# The binary embeds only the Latin display faces (assets/fonts); CJK, Arabic, Hebrew,
-# Devanagari, Thai and emoji come from Debian's Noto packages, subset with fonttools:
+# The binary embeds only the Latin display faces (assets/fonts); CJK, Arabic, Hebrew, the
+# Indic scripts (Devanagari, Bengali, Gurmukhi, Gujarati, Tamil, Telugu, Kannada, Malayalam,
+# Sinhala), the Southeast Asian ones (Thai, Lao, Khmer, Myanmar), Georgian, Armenian, Ethiopic
+# and emoji come from Debian's Noto packages, subset with fonttools:
 #
 #   CJK (one face, Japanese, out of each TTC)  the characters of the national standards: every
 #       character Python's shift_jis (JIS X 0208), gb2312, big5 and euc_kr (KS X 1001) codecs
@@ -12,7 +14,8 @@
 #       and compatibility forms (U+FE10-FE1F, U+FE30-FE4F), ASCII and Latin-1; every OpenType
 #       layout feature (locl for ja / zh-Hans / ko forms, vert and vrt2) and vmtx, vhea, VORG
 #       are kept, hinting dropped.
-#   Arabic, Hebrew, Devanagari, Thai  every glyph and layout feature, hinting dropped.
+#   every other script (a sans bold, a sans regular and a serif bold each)  every glyph and
+#       layout feature, hinting dropped.
 #   NotoColorEmoji.ttf  copied unchanged (subsetting it saves about 1 KB of 11 MB).
 #
 # --desubroutinize is not used: measured on Noto Sans CJK JP Bold, it makes the subset 11%
@@ -45,7 +48,7 @@ force=0
 for arg in "$@"; do
     case $arg in
         --force) force=1 ;;
-        -h | --help) sed -n '2,29p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+        -h | --help) sed -n '2,32p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
         *) echo "fonts.sh: unknown argument: $arg (try --help)" >&2; exit 2 ;;
     esac
 done
@@ -70,6 +73,48 @@ NotoSerifDevanagari-Bold.ttf|full|$CORE/NotoSerifDevanagari-Bold.ttf
 NotoSansThai-Bold.ttf|full|$CORE/NotoSansThai-Bold.ttf
 NotoSansThai-Regular.ttf|full|$CORE/NotoSansThai-Regular.ttf
 NotoSerifThai-Bold.ttf|full|$CORE/NotoSerifThai-Bold.ttf
+NotoSansBengali-Bold.ttf|full|$CORE/NotoSansBengali-Bold.ttf
+NotoSansBengali-Regular.ttf|full|$CORE/NotoSansBengali-Regular.ttf
+NotoSerifBengali-Bold.ttf|full|$CORE/NotoSerifBengali-Bold.ttf
+NotoSansTamil-Bold.ttf|full|$CORE/NotoSansTamil-Bold.ttf
+NotoSansTamil-Regular.ttf|full|$CORE/NotoSansTamil-Regular.ttf
+NotoSerifTamil-Bold.ttf|full|$CORE/NotoSerifTamil-Bold.ttf
+NotoSansTelugu-Bold.ttf|full|$CORE/NotoSansTelugu-Bold.ttf
+NotoSansTelugu-Regular.ttf|full|$CORE/NotoSansTelugu-Regular.ttf
+NotoSerifTelugu-Bold.ttf|full|$CORE/NotoSerifTelugu-Bold.ttf
+NotoSansGujarati-Bold.ttf|full|$CORE/NotoSansGujarati-Bold.ttf
+NotoSansGujarati-Regular.ttf|full|$CORE/NotoSansGujarati-Regular.ttf
+NotoSerifGujarati-Bold.ttf|full|$CORE/NotoSerifGujarati-Bold.ttf
+NotoSansKannada-Bold.ttf|full|$CORE/NotoSansKannada-Bold.ttf
+NotoSansKannada-Regular.ttf|full|$CORE/NotoSansKannada-Regular.ttf
+NotoSerifKannada-Bold.ttf|full|$CORE/NotoSerifKannada-Bold.ttf
+NotoSansMalayalam-Bold.ttf|full|$CORE/NotoSansMalayalam-Bold.ttf
+NotoSansMalayalam-Regular.ttf|full|$CORE/NotoSansMalayalam-Regular.ttf
+NotoSerifMalayalam-Bold.ttf|full|$CORE/NotoSerifMalayalam-Bold.ttf
+NotoSansGurmukhi-Bold.ttf|full|$CORE/NotoSansGurmukhi-Bold.ttf
+NotoSansGurmukhi-Regular.ttf|full|$CORE/NotoSansGurmukhi-Regular.ttf
+NotoSerifGurmukhi-Bold.ttf|full|$CORE/NotoSerifGurmukhi-Bold.ttf
+NotoSansSinhala-Bold.ttf|full|$CORE/NotoSansSinhala-Bold.ttf
+NotoSansSinhala-Regular.ttf|full|$CORE/NotoSansSinhala-Regular.ttf
+NotoSerifSinhala-Bold.ttf|full|$CORE/NotoSerifSinhala-Bold.ttf
+NotoSansKhmer-Bold.ttf|full|$CORE/NotoSansKhmer-Bold.ttf
+NotoSansKhmer-Regular.ttf|full|$CORE/NotoSansKhmer-Regular.ttf
+NotoSerifKhmer-Bold.ttf|full|$CORE/NotoSerifKhmer-Bold.ttf
+NotoSansLao-Bold.ttf|full|$CORE/NotoSansLao-Bold.ttf
+NotoSansLao-Regular.ttf|full|$CORE/NotoSansLao-Regular.ttf
+NotoSerifLao-Bold.ttf|full|$CORE/NotoSerifLao-Bold.ttf
+NotoSansMyanmar-Bold.ttf|full|$CORE/NotoSansMyanmar-Bold.ttf
+NotoSansMyanmar-Regular.ttf|full|$CORE/NotoSansMyanmar-Regular.ttf
+NotoSerifMyanmar-Bold.ttf|full|$CORE/NotoSerifMyanmar-Bold.ttf
+NotoSansGeorgian-Bold.ttf|full|$CORE/NotoSansGeorgian-Bold.ttf
+NotoSansGeorgian-Regular.ttf|full|$CORE/NotoSansGeorgian-Regular.ttf
+NotoSerifGeorgian-Bold.ttf|full|$CORE/NotoSerifGeorgian-Bold.ttf
+NotoSansArmenian-Bold.ttf|full|$CORE/NotoSansArmenian-Bold.ttf
+NotoSansArmenian-Regular.ttf|full|$CORE/NotoSansArmenian-Regular.ttf
+NotoSerifArmenian-Bold.ttf|full|$CORE/NotoSerifArmenian-Bold.ttf
+NotoSansEthiopic-Bold.ttf|full|$CORE/NotoSansEthiopic-Bold.ttf
+NotoSansEthiopic-Regular.ttf|full|$CORE/NotoSansEthiopic-Regular.ttf
+NotoSerifEthiopic-Bold.ttf|full|$CORE/NotoSerifEthiopic-Bold.ttf
 NotoColorEmoji.ttf|copy|$CORE/NotoColorEmoji.ttf
 "
 
@@ -283,7 +328,7 @@ done
     echo "Hangul Syllables, U+FE10-FE1F, U+FE30-FE4F and Halfwidth and Fullwidth Forms"
     echo "($(tr ',' '\n' <"$WORK/cjk-unicodes.txt" | wc -l) code points), with every OpenType layout feature (glyphs"
     echo "reachable through locl, vert, vrt2 etc. are kept), vmtx, vhea and VORG; hinting dropped."
-    echo "Arabic, Hebrew, Devanagari, Thai: every character and layout feature, hinting dropped."
+    echo "Every other script: every character and layout feature, hinting dropped."
     echo "NotoColorEmoji.ttf: unchanged (CBDT colour bitmaps)."
 } >"$OUT/README"
 

@@ -167,9 +167,9 @@ pub(crate) fn write_scripts(dir: &Path) -> std::io::Result<Vec<PathBuf>> {
             let missing = missing_glyphs(&text, typography);
             if !missing.is_empty() {
                 return Err(io_err(format!(
-                    "no font for {:?} ({label}): build the script fonts with scripts/fonts.sh \
+                    "no font for {} ({label}): build the script fonts with scripts/fonts.sh \
                      and point MARQUEE_FONTS_DIR at build/fonts-layer/fonts (cargo run does)",
-                    missing.iter().collect::<String>()
+                    missing.join(" ")
                 )));
             }
             compose(&mut poster, &text, typography);

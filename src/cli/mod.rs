@@ -377,9 +377,9 @@ async fn poster(config: Config, text: &str, out: PathBuf) -> Result<(), BoxError
     let drawn = app.pipeline.draw(&spec, None).await?;
     tokio::fs::write(&out, &drawn.png).await?;
     if !drawn.missing_glyphs.is_empty() {
-        let chars: String = drawn.missing_glyphs.iter().collect();
         eprintln!(
-            "note: the poster fonts cannot draw {chars:?}; those characters were left out of the lettering"
+            "note: the poster fonts cannot draw {}; those characters were left out of the lettering",
+            drawn.missing_glyphs.join(" ")
         );
     }
     println!(

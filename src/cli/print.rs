@@ -110,9 +110,9 @@ impl Words {
     fn warn_missing(&self, stored: Option<&StoredTake>) {
         let missing = poster::missing_glyphs(&self.text(stored), self.typography(stored));
         if !missing.is_empty() {
-            let chars: String = missing.iter().collect();
             eprintln!(
-                "note: the poster fonts cannot draw {chars:?}; those characters were left out"
+                "note: the poster fonts cannot draw {}; those characters were left out",
+                missing.join(" ")
             );
         }
     }

@@ -971,9 +971,9 @@ async fn a_design_review_round_in_the_thread_with_a_bot_token() {
         view.input("marquee.title")["element"]["initial_value"],
         "The Keeper"
     );
-    // A title the poster's type cannot draw (Ethiopic: no font in the layer has it) is
+    // A title the poster's type cannot draw (Tibetan: no font in the layer has it) is
     // refused inside the modal, which stays open.
-    match submit_view(&base, &view, &[("marquee.title", Field::Text("ሰላም"))]).await {
+    match submit_view(&base, &view, &[("marquee.title", Field::Text("བོད"))]).await {
         ViewAnswer::Errors(errors) => {
             assert!(errors.contains_key("marquee.title"), "{errors:?}")
         }

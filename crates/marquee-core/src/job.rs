@@ -254,7 +254,7 @@ pub struct PosterRecord {
     pub height: u32,
     /// Characters left out of the lettering, to repeat the warning when the message is rebuilt.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
-    pub missing_glyphs: Vec<char>,
+    pub missing_glyphs: Vec<String>,
     pub created_at: i64,
     #[serde(default)]
     pub approved_by: Option<String>,

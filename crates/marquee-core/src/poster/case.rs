@@ -5,74 +5,38 @@
 //! `Ο ΚΑΡΑΒΑΝΙ`), keeps the dialytika, and where a dropped accent was all that kept two vowels
 //! apart (`Μάιος`, two syllables), the second takes a dialytika so they are not read as one
 //! diphthong (`ΜΑΪΟΣ`); the disjunctive `ή` ("or") keeps its accent so it is not read as the
-//! article `η`. These are the rules CLDR's `el-Upper` transform and ICU's Greek upper-casing
-//! apply. Every other script is upper-cased as Unicode's default does.
+//! article `η`. Turkish and Azerbaijani capitalise `i` as the dotted `İ` (their `ı` is the
+//! dotless one), so `Kış Çiçeği` is `KIŞ ÇİÇEĞİ`, not `KIŞ ÇIÇEĞI`. German `ß` becomes `SS`.
+//!
+//! The rules are ICU4X's (`icu_casemap`: Unicode's SpecialCasing and CLDR's `el-Upper`), applied
+//! by the language the text shows: Greek letters mean Greek rules; a letter only Turkish and
+//! Azerbaijani write (`ı`, `İ`, `ğ`, `ə`) means Turkish rules. A title gives no other sign of its
+//! language, so other text takes Unicode's default, language-neutral mapping.
 //!
 //! This module knows only characters: nothing of fonts, layout or looks.
 
-use icu_normalizer::{ComposingNormalizerBorrowed, DecomposingNormalizerBorrowed};
+use icu_casemap::CaseMapper;
+use icu_locale_core::{LanguageIdentifier, langid};
 
-/// Accents Greek capitals drop: oxia/tonos, varia, perispomeni, psili and dasia.
-const DROPPED: [char; 5] = ['\u{0301}', '\u{0300}', '\u{0342}', '\u{0313}', '\u{0314}'];
-/// The dialytika (diaeresis), which Greek capitals keep.
-const DIALYTIKA: char = '\u{0308}';
-/// The ypogegrammeni (iota subscript), written as a capital iota beside a capital.
-const YPOGEGRAMMENI: char = '\u{0345}';
-
-/// `text` in capitals: Greek by its own rules (the module's doc), the rest as Unicode's
-/// default upper-casing.
+/// `text` in capitals by the rules of the language its letters show (the module's doc).
 pub(crate) fn upper(text: &str) -> String {
-    if !text.chars().any(is_greek) {
-        return text.to_uppercase();
-    }
-    // Each letter with the combining marks that follow it, in canonical decomposition, so a
-    // precomposed `ά` and a typed `α` + U+0301 are one and the same.
-    let decomposed = DecomposingNormalizerBorrowed::new_nfd().normalize(text);
-    let mut letters: Vec<(char, Vec<char>)> = Vec::new();
-    for c in decomposed.chars() {
-        match letters.last_mut() {
-            Some((_, marks)) if is_combining(c) => marks.push(c),
-            _ => letters.push((c, Vec::new())),
-        }
-    }
-    let mut out = String::with_capacity(text.len());
-    let mut add_dialytika = false;
-    for i in 0..letters.len() {
-        let (base, marks) = &letters[i];
-        let needs_dialytika = std::mem::take(&mut add_dialytika);
-        if !is_greek(*base) {
-            out.extend(base.to_uppercase());
-            out.extend(marks);
-            continue;
-        }
-        let accented = marks.iter().any(|m| DROPPED.contains(m));
-        let alone = |j: Option<usize>| {
-            j.and_then(|j| letters.get(j))
-                .is_none_or(|(b, _)| !b.is_alphabetic())
-        };
-        let disjunctive_eta = marks.as_slice() == ['\u{0301}']
-            && base.to_lowercase().eq(['η'])
-            && alone(i.checked_sub(1))
-            && alone(Some(i + 1));
-        if accented && let Some((next, next_marks)) = letters.get(i + 1) {
-            add_dialytika = next_marks.is_empty() && is_diphthong(*base, *next);
-        }
-        out.extend(base.to_uppercase());
-        for &mark in marks {
-            match mark {
-                YPOGEGRAMMENI => out.push('Ι'),
-                '\u{0301}' if disjunctive_eta => out.push('\u{0301}'),
-                m if DROPPED.contains(&m) => {}
-                m => out.push(m),
-            }
-        }
-        if needs_dialytika && !marks.contains(&DIALYTIKA) {
-            out.push(DIALYTIKA);
-        }
-    }
-    ComposingNormalizerBorrowed::new_nfc()
-        .normalize(&out)
+    CaseMapper::new()
+        .uppercase_to_string(text, &language_of(text))
         .into_owned()
+}
+
+/// The language whose capitals `text` takes: Greek, Turkish, or none in particular.
+fn language_of(text: &str) -> LanguageIdentifier {
+    if text.chars().any(is_greek) {
+        langid!("el")
+    } else if text
+        .chars()
+        .any(|c| matches!(c, 'ı' | 'İ' | 'ğ' | 'Ğ' | 'ə' | 'Ə'))
+    {
+        langid!("tr")
+    } else {
+        LanguageIdentifier::UNKNOWN
+    }
 }
 
 /// Whether `c` is a letter of the Greek script (Greek and Coptic's Greek letters, and Greek
@@ -80,22 +44,6 @@ pub(crate) fn upper(text: &str) -> String {
 fn is_greek(c: char) -> bool {
     matches!(c, '\u{0386}'..='\u{03FF}' | '\u{1F00}'..='\u{1FFF}') && c.is_alphabetic()
 }
-
-/// Combining diacritical marks, the only marks Greek letters take.
-fn is_combining(c: char) -> bool {
-    matches!(c, '\u{0300}'..='\u{036F}')
-}
-
-/// Whether `first` then `second` spell one of Greek's diphthongs (αι ει οι υι αυ ευ ηυ ου),
-/// in either case.
-fn is_diphthong(first: char, second: char) -> bool {
-    let lower = |c: char| c.to_lowercase().next().unwrap_or(c);
-    matches!(
-        (lower(first), lower(second)),
-        ('α' | 'ε' | 'ο' | 'υ', 'ι') | ('α' | 'ε' | 'η' | 'ο', 'υ')
-    )
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -151,5 +99,25 @@ mod tests {
         }
         // Beside Greek, Latin keeps its accents.
         assert_eq!(upper("Café Ἀθῆναι"), "CAFÉ ΑΘΗΝΑΙ");
+        // German: ß has no single capital in Unicode's default mapping.
+        assert_eq!(upper("Straße"), "STRASSE");
+    }
+
+    /// Turkish text (it has a letter only Turkish and Azerbaijani write) capitalises i as the
+    /// dotted İ, as SpecialCasing.txt's `tr` rules say; Unicode's default gives a dotless I.
+    #[test]
+    fn turkish_capitals_keep_the_dot_on_i() {
+        assert_eq!(upper("Kış Çiçeği"), "KIŞ ÇİÇEĞİ");
+        assert_eq!(
+            "Kış Çiçeği".to_uppercase(),
+            "KIŞ ÇIÇEĞI",
+            "the default has no dot"
+        );
+        assert_eq!(
+            upper("Bir zamanlar Anadolu'da ılık"),
+            "BİR ZAMANLAR ANADOLU'DA ILIK"
+        );
+        // Without such a letter the language is unknown: the default mapping.
+        assert_eq!(upper("Vinci"), "VINCI");
     }
 }

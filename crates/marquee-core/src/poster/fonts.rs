@@ -4,13 +4,16 @@
 //! `assets/fonts/` and are compiled into the binary, so a Latin poster never depends on the
 //! host. Every other script is drawn from the Noto families in a fonts directory beside the
 //! binary (a Lambda layer in AWS, `build/fonts-layer/fonts` locally, built by
-//! `scripts/fonts.sh`): CJK, Arabic, Hebrew, Devanagari and Thai, each in a sans bold, a sans
-//! regular and a serif bold so each look keeps its weight and feel, and Noto Color Emoji.
+//! `scripts/fonts.sh`): CJK, Arabic, Hebrew, the Indic scripts (Devanagari, Bengali, Gurmukhi,
+//! Gujarati, Tamil, Telugu, Kannada, Malayalam, Sinhala), Thai, Lao, Khmer, Myanmar, Georgian,
+//! Armenian and Ethiopic, each in a sans bold, a sans regular and a serif bold so each look
+//! keeps its weight and feel, and Noto Color Emoji.
 //! A script font is read the first time a poster needs it, never at start-up, so a cold start
 //! for a Latin poster reads nothing.
 //!
 //! Shaping is rustybuzz (HarfBuzz's shaper in Rust): Arabic letters take their joining forms,
-//! Devanagari and Thai clusters form, kerning and ligatures come from each font's GPOS and
+//! Indic, Khmer and Myanmar clusters form (conjuncts, reph, pre-base vowels and medials
+//! reordered), Thai and Lao marks stack, kerning and ligatures come from each font's GPOS and
 //! GSUB tables, CJK gets its regional forms through `locl` and its vertical alternates through
 //! `vert`. Text is first split into runs of one font and one bidi level (the Unicode bidi
 //! algorithm, `unicode-bidi`), runs are put in visual order (rule L2) and each is shaped in
@@ -28,6 +31,7 @@ use std::sync::OnceLock;
 use rustybuzz::{Direction, Language, UnicodeBuffer};
 use unicode_bidi::{BidiInfo, Level};
 use unicode_script::{Script, UnicodeScript};
+use unicode_segmentation::UnicodeSegmentation;
 
 /// A look's typeface role. The embedded face draws Latin; the script fonts it falls back to
 /// are chosen to match its weight and feel.
@@ -72,24 +76,62 @@ impl Face {
     }
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Feel {
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Feel {
     SansBold,
     SansRegular,
     SerifBold,
 }
 
-/// Scripts with fonts of their own in the fonts directory.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Family {
+/// Scripts with fonts of their own in the fonts directory: the scripts of the world's
+/// most-spoken languages that the embedded Latin faces (and Lato's Greek and Cyrillic) do not
+/// draw.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Family {
     Cjk,
     Arabic,
     Hebrew,
     Devanagari,
+    Bengali,
+    Gurmukhi,
+    Gujarati,
+    Tamil,
+    Telugu,
+    Kannada,
+    Malayalam,
+    Sinhala,
     Thai,
+    Lao,
+    Khmer,
+    Myanmar,
+    Georgian,
+    Armenian,
+    Ethiopic,
 }
 
 impl Family {
+    const ALL: [Family; 19] = [
+        Family::Cjk,
+        Family::Arabic,
+        Family::Hebrew,
+        Family::Devanagari,
+        Family::Bengali,
+        Family::Gurmukhi,
+        Family::Gujarati,
+        Family::Tamil,
+        Family::Telugu,
+        Family::Kannada,
+        Family::Malayalam,
+        Family::Sinhala,
+        Family::Thai,
+        Family::Lao,
+        Family::Khmer,
+        Family::Myanmar,
+        Family::Georgian,
+        Family::Armenian,
+        Family::Ethiopic,
+    ];
+
     fn of(script: Script) -> Option<Family> {
         Some(match script {
             Script::Han
@@ -100,99 +142,99 @@ impl Family {
             Script::Arabic => Family::Arabic,
             Script::Hebrew => Family::Hebrew,
             Script::Devanagari => Family::Devanagari,
+            Script::Bengali => Family::Bengali,
+            Script::Gurmukhi => Family::Gurmukhi,
+            Script::Gujarati => Family::Gujarati,
+            Script::Tamil => Family::Tamil,
+            Script::Telugu => Family::Telugu,
+            Script::Kannada => Family::Kannada,
+            Script::Malayalam => Family::Malayalam,
+            Script::Sinhala => Family::Sinhala,
             Script::Thai => Family::Thai,
+            Script::Lao => Family::Lao,
+            Script::Khmer => Family::Khmer,
+            Script::Myanmar => Family::Myanmar,
+            Script::Georgian => Family::Georgian,
+            Script::Armenian => Family::Armenian,
+            Script::Ethiopic => Family::Ethiopic,
             _ => return None,
         })
     }
+
+    /// The script's part of its Noto file names (`NotoSans{name}-Bold.ttf`).
+    fn noto_name(self) -> &'static str {
+        match self {
+            Family::Cjk => "CJK",
+            Family::Arabic => "Arabic",
+            Family::Hebrew => "Hebrew",
+            Family::Devanagari => "Devanagari",
+            Family::Bengali => "Bengali",
+            Family::Gurmukhi => "Gurmukhi",
+            Family::Gujarati => "Gujarati",
+            Family::Tamil => "Tamil",
+            Family::Telugu => "Telugu",
+            Family::Kannada => "Kannada",
+            Family::Malayalam => "Malayalam",
+            Family::Sinhala => "Sinhala",
+            Family::Thai => "Thai",
+            Family::Lao => "Lao",
+            Family::Khmer => "Khmer",
+            Family::Myanmar => "Myanmar",
+            Family::Georgian => "Georgian",
+            Family::Armenian => "Armenian",
+            Family::Ethiopic => "Ethiopic",
+        }
+    }
 }
 
-/// A script font in the fonts directory, by the file name `scripts/fonts.sh` gives it.
+/// A script font in the fonts directory, by the file name `scripts/fonts.sh` gives it: each
+/// script in a sans bold, a sans regular and a serif bold, and the colour emoji.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum ScriptFont {
-    CjkSansBold,
-    CjkSansRegular,
-    CjkSerifBold,
-    ArabicSansBold,
-    ArabicSansRegular,
-    ArabicNaskhBold,
-    HebrewSansBold,
-    HebrewSansRegular,
-    HebrewSerifBold,
-    DevanagariSansBold,
-    DevanagariSansRegular,
-    DevanagariSerifBold,
-    ThaiSansBold,
-    ThaiSansRegular,
-    ThaiSerifBold,
+    Text(Family, Feel),
     Emoji,
 }
 
+/// How many script fonts there are: three per family and the emoji.
+const SCRIPT_FONTS: usize = Family::ALL.len() * 3 + 1;
+
 impl ScriptFont {
     #[cfg(test)]
-    pub(crate) const ALL: [ScriptFont; 16] = [
-        ScriptFont::CjkSansBold,
-        ScriptFont::CjkSansRegular,
-        ScriptFont::CjkSerifBold,
-        ScriptFont::ArabicSansBold,
-        ScriptFont::ArabicSansRegular,
-        ScriptFont::ArabicNaskhBold,
-        ScriptFont::HebrewSansBold,
-        ScriptFont::HebrewSansRegular,
-        ScriptFont::HebrewSerifBold,
-        ScriptFont::DevanagariSansBold,
-        ScriptFont::DevanagariSansRegular,
-        ScriptFont::DevanagariSerifBold,
-        ScriptFont::ThaiSansBold,
-        ScriptFont::ThaiSansRegular,
-        ScriptFont::ThaiSerifBold,
-        ScriptFont::Emoji,
-    ];
+    pub(crate) fn all() -> Vec<ScriptFont> {
+        let feels = [Feel::SansBold, Feel::SansRegular, Feel::SerifBold];
+        Family::ALL
+            .iter()
+            .flat_map(|&fam| feels.map(|feel| ScriptFont::Text(fam, feel)))
+            .chain([ScriptFont::Emoji])
+            .collect()
+    }
 
     /// The file's name in the fonts directory.
-    pub(crate) fn file_name(self) -> &'static str {
-        match self {
-            ScriptFont::CjkSansBold => "NotoSansCJK-Bold.otf",
-            ScriptFont::CjkSansRegular => "NotoSansCJK-Regular.otf",
-            ScriptFont::CjkSerifBold => "NotoSerifCJK-Bold.otf",
-            ScriptFont::ArabicSansBold => "NotoSansArabic-Bold.ttf",
-            ScriptFont::ArabicSansRegular => "NotoSansArabic-Regular.ttf",
-            ScriptFont::ArabicNaskhBold => "NotoNaskhArabic-Bold.ttf",
-            ScriptFont::HebrewSansBold => "NotoSansHebrew-Bold.ttf",
-            ScriptFont::HebrewSansRegular => "NotoSansHebrew-Regular.ttf",
-            ScriptFont::HebrewSerifBold => "NotoSerifHebrew-Bold.ttf",
-            ScriptFont::DevanagariSansBold => "NotoSansDevanagari-Bold.ttf",
-            ScriptFont::DevanagariSansRegular => "NotoSansDevanagari-Regular.ttf",
-            ScriptFont::DevanagariSerifBold => "NotoSerifDevanagari-Bold.ttf",
-            ScriptFont::ThaiSansBold => "NotoSansThai-Bold.ttf",
-            ScriptFont::ThaiSansRegular => "NotoSansThai-Regular.ttf",
-            ScriptFont::ThaiSerifBold => "NotoSerifThai-Bold.ttf",
-            ScriptFont::Emoji => "NotoColorEmoji.ttf",
+    pub(crate) fn file_name(self) -> String {
+        let (family, feel) = match self {
+            ScriptFont::Emoji => return "NotoColorEmoji.ttf".into(),
+            ScriptFont::Text(family, feel) => (family, feel),
+        };
+        let ext = if family == Family::Cjk { "otf" } else { "ttf" };
+        let name = family.noto_name();
+        match feel {
+            Feel::SansBold => format!("NotoSans{name}-Bold.{ext}"),
+            Feel::SansRegular => format!("NotoSans{name}-Regular.{ext}"),
+            // Arabic's serif is Naskh, the book hand.
+            Feel::SerifBold if family == Family::Arabic => "NotoNaskhArabic-Bold.ttf".into(),
+            Feel::SerifBold => format!("NotoSerif{name}-Bold.{ext}"),
         }
     }
 
     fn index(self) -> usize {
-        self as usize
+        match self {
+            ScriptFont::Text(family, feel) => family as usize * 3 + feel as usize,
+            ScriptFont::Emoji => SCRIPT_FONTS - 1,
+        }
     }
 
     fn for_family(family: Family, feel: Feel) -> ScriptFont {
-        use {Family as F, Feel as W, ScriptFont as S};
-        match (family, feel) {
-            (F::Cjk, W::SansBold) => S::CjkSansBold,
-            (F::Cjk, W::SansRegular) => S::CjkSansRegular,
-            (F::Cjk, W::SerifBold) => S::CjkSerifBold,
-            (F::Arabic, W::SansBold) => S::ArabicSansBold,
-            (F::Arabic, W::SansRegular) => S::ArabicSansRegular,
-            (F::Arabic, W::SerifBold) => S::ArabicNaskhBold,
-            (F::Hebrew, W::SansBold) => S::HebrewSansBold,
-            (F::Hebrew, W::SansRegular) => S::HebrewSansRegular,
-            (F::Hebrew, W::SerifBold) => S::HebrewSerifBold,
-            (F::Devanagari, W::SansBold) => S::DevanagariSansBold,
-            (F::Devanagari, W::SansRegular) => S::DevanagariSansRegular,
-            (F::Devanagari, W::SerifBold) => S::DevanagariSerifBold,
-            (F::Thai, W::SansBold) => S::ThaiSansBold,
-            (F::Thai, W::SansRegular) => S::ThaiSansRegular,
-            (F::Thai, W::SerifBold) => S::ThaiSerifBold,
-        }
+        ScriptFont::Text(family, feel)
     }
 }
 
@@ -249,7 +291,8 @@ fn fonts_dir() -> Option<&'static PathBuf> {
 
 /// A script font, read and parsed on first use; `None` when the directory does not have it.
 fn script_font(font: ScriptFont) -> Option<&'static Loaded> {
-    static FILES: [OnceLock<Option<Loaded>>; 16] = [const { OnceLock::new() }; 16];
+    static FILES: [OnceLock<Option<Loaded>>; SCRIPT_FONTS] =
+        [const { OnceLock::new() }; SCRIPT_FONTS];
     // Nothing is cached before the directory is known.
     let dir = fonts_dir()?;
     FILES[font.index()]
@@ -309,7 +352,12 @@ fn emoji_presentation(c: char) -> bool {
 fn tracks(script: Script) -> bool {
     !matches!(
         script,
-        Script::Arabic | Script::Syriac | Script::Devanagari | Script::Bengali | Script::Mongolian
+        Script::Arabic
+            | Script::Syriac
+            | Script::Devanagari
+            | Script::Bengali
+            | Script::Gurmukhi
+            | Script::Mongolian
     )
 }
 
@@ -345,21 +393,33 @@ fn pick(face: Face, c: char, context: Option<Family>, emoji: bool) -> Option<(Fo
         .or_else(|| try_font(Font::File(ScriptFont::Emoji)))
 }
 
-/// Characters of `text` that no font can draw and that will therefore be dropped.
-pub(crate) fn missing_chars(text: &str, face: Face) -> Vec<char> {
-    let mut out = Vec::new();
+/// The parts of `text` that no font can draw and that will therefore be dropped, each as a
+/// reader sees it: the whole grapheme cluster (a letter with its marks, a conjunct, an emoji
+/// sequence) that holds a character no font has, once, in order of first appearance.
+pub(crate) fn missing_chars(text: &str, face: Face) -> Vec<String> {
+    let mut out: Vec<String> = Vec::new();
     let mut context = None;
-    let chars: Vec<char> = text.chars().collect();
-    for (i, &c) in chars.iter().enumerate() {
+    let chars: Vec<(usize, char)> = text.char_indices().collect();
+    let mut cluster_of = text.grapheme_indices(true).peekable();
+    for (i, &(at, c)) in chars.iter().enumerate() {
+        while cluster_of
+            .peek()
+            .is_some_and(|(start, g)| start + g.len() <= at)
+        {
+            cluster_of.next();
+        }
         if let Some(f) = Family::of(c.script()) {
             context = Some(f);
         }
         if c.is_whitespace() || attaches(c) {
             continue;
         }
-        let emoji = emoji_presentation(c) || chars.get(i + 1) == Some(&'\u{FE0F}');
-        if pick(face, c, context, emoji).is_none() && !out.contains(&c) {
-            out.push(c);
+        let emoji = emoji_presentation(c) || chars.get(i + 1).map(|n| n.1) == Some('\u{FE0F}');
+        if pick(face, c, context, emoji).is_none()
+            && let Some(&(_, cluster)) = cluster_of.peek()
+            && !out.iter().any(|o| o == cluster)
+        {
+            out.push(cluster.to_string());
         }
     }
     out
@@ -812,10 +872,10 @@ pub fn append_outline(
 /// Test support: fails clearly when the script fonts `scripts/fonts.sh` builds are absent.
 #[cfg(test)]
 pub(crate) fn use_test_fonts() {
-    let missing: Vec<&str> = ScriptFont::ALL
-        .iter()
-        .filter(|f| script_font(**f).is_none())
-        .map(|f| f.file_name())
+    let missing: Vec<String> = ScriptFont::all()
+        .into_iter()
+        .filter(|f| script_font(*f).is_none())
+        .map(ScriptFont::file_name)
         .collect();
     assert!(
         missing.is_empty(),
@@ -941,7 +1001,7 @@ mod tests {
         assert_eq!(word.level, 1);
         assert!(matches!(
             word.glyphs[0].font,
-            Font::File(ScriptFont::ArabicSansBold)
+            Font::File(ScriptFont::Text(Family::Arabic, Feel::SansBold))
         ));
     }
 
@@ -1051,6 +1111,20 @@ mod tests {
             "שיירת המדבר",
             "रेगिस्तान का कारवां",
             "กองคาราวานทะเลทราย",
+            "নদীর শহর",
+            "நதி நகரம்",
+            "నది నగరం",
+            "નદીનું શહેર",
+            "ನದಿ ನಗರ",
+            "നദി നഗരം",
+            "ਦਰਿਆ ਦਾ ਸ਼ਹਿਰ",
+            "ගංගා නගරය",
+            "ក្រុងទន្លេ",
+            "ເມືອງແມ່ນ້ຳ",
+            "မြစ်မြို့",
+            "მდინარის ქალაქი",
+            "Գետի քաղաք",
+            "የወንዝ ከተማ",
             "Караван пустыни",
             "Το καραβάνι της ερήμου",
             "🚀🎬❤️",
@@ -1061,5 +1135,211 @@ mod tests {
                 assert!(!s.glyphs.is_empty() && s.glyphs.iter().all(|g| g.id != 0));
             }
         }
+    }
+
+    // The scripts of the world's most-spoken languages (#27). Each test states what OpenType
+    // shaping of that script must do, checked against the glyphs of simpler strings shaped by
+    // the same font, never against glyph ids written down from a run.
+
+    /// `text` shaped in the bold display look's fallback, with every glyph drawn (no
+    /// `.notdef`) by `family`'s sans bold font.
+    fn shaped_in(text: &str, family: Family) -> Shaped {
+        use_test_fonts();
+        let s = shape(text, Setting::new(Face::Display, 0.0));
+        assert!(!s.glyphs.is_empty(), "{text}: nothing drawn");
+        for g in &s.glyphs {
+            assert_ne!(g.id, 0, "{text}: .notdef");
+            assert_eq!(
+                g.font,
+                Font::File(ScriptFont::Text(family, Feel::SansBold)),
+                "{text}"
+            );
+        }
+        s
+    }
+
+    /// The glyph a lone consonant shapes to.
+    fn glyph_of(c: &str, family: Family) -> u16 {
+        let s = shaped_in(c, family);
+        assert_eq!(s.glyphs.len(), 1, "{c}");
+        s.glyphs[0].id
+    }
+
+    /// A pre-base vowel sign (typed after its consonant, read before it) is reordered: the
+    /// consonant's own glyph comes second in visual order, the sign's glyph first, left of it.
+    fn assert_pre_base(consonant: &str, sign: char, family: Family) {
+        let text = format!("{consonant}{sign}");
+        let s = shaped_in(&text, family);
+        let base = glyph_of(consonant, family);
+        let at = s.glyphs.iter().position(|g| g.id == base);
+        assert!(
+            at.is_some_and(|i| i > 0 && s.glyphs[0].x < s.glyphs[i].x),
+            "{text}: {:?}, base {base}",
+            ids(&s)
+        );
+    }
+
+    /// A two-part vowel sign splits as its canonical decomposition says: `consonant` + `split`
+    /// (which decomposes to `pre` + `post`) shapes to the pre-base part, the consonant and the
+    /// post-base part, the same glyphs as the parts give on their own.
+    fn assert_split_vowel(consonant: &str, split: char, pre: char, post: char, family: Family) {
+        let whole = shaped_in(&format!("{consonant}{split}"), family);
+        let before = shaped_in(&format!("{consonant}{pre}"), family);
+        let after = shaped_in(&format!("{consonant}{post}"), family);
+        let mut want = ids(&before);
+        want.extend(ids(&after).into_iter().skip(1));
+        assert_eq!(ids(&whole), want, "{consonant}{split}");
+    }
+
+    /// A conjunct (consonant, virama, consonant: one grapheme cluster) does not draw as the
+    /// two consonants side by side with a visible virama: it takes fewer glyphs than its
+    /// characters, or the second consonant takes a form other than its own.
+    fn assert_conjunct(first: &str, virama: char, second: &str, family: Family) {
+        let text = format!("{first}{virama}{second}");
+        let s = shaped_in(&text, family);
+        let (a, b) = (glyph_of(first, family), glyph_of(second, family));
+        let plain = s.glyphs.len() == 3 && ids(&s).contains(&a) && ids(&s).contains(&b);
+        assert!(
+            !plain && s.glyphs.len() < 3 || !ids(&s).contains(&b),
+            "{text}: {:?}",
+            ids(&s)
+        );
+    }
+
+    /// A mark stacks on its letter: the pen does not advance past the letter alone.
+    fn assert_stacks(letter: &str, mark: char, family: Family) {
+        let base = shaped_in(letter, family);
+        let marked = shaped_in(&format!("{letter}{mark}"), family);
+        assert_eq!(marked.glyphs.len(), 2);
+        assert!(
+            (marked.advance - base.advance).abs() < 1e-4,
+            "{letter}{mark}"
+        );
+    }
+
+    /// An alphabet or syllabary without conjuncts: one glyph per grapheme cluster.
+    fn assert_one_glyph_per_cluster(text: &str, family: Family) {
+        let s = shaped_in(text, family);
+        let clusters = text
+            .graphemes(true)
+            .filter(|g| !g.trim().is_empty())
+            .count();
+        assert_eq!(s.glyphs.len(), clusters, "{text}: {:?}", ids(&s));
+    }
+
+    #[test]
+    fn bengali_conjuncts_form_and_vowels_reorder() {
+        assert_conjunct("ক", '\u{09CD}', "ষ", Family::Bengali);
+        assert_pre_base("ক", '\u{09BF}', Family::Bengali);
+        assert_split_vowel("ক", '\u{09CB}', '\u{09C7}', '\u{09BE}', Family::Bengali);
+    }
+
+    #[test]
+    fn tamil_vowel_signs_reorder_and_split() {
+        assert_pre_base("க", '\u{0BC6}', Family::Tamil);
+        assert_split_vowel("க", '\u{0BCA}', '\u{0BC6}', '\u{0BBE}', Family::Tamil);
+        // The title: every character drawn, nothing reported missing.
+        for f in Face::ALL {
+            assert!(missing_chars("நதி நகரம்", f).is_empty(), "{f:?}");
+        }
+    }
+
+    #[test]
+    fn telugu_conjuncts_form_and_equivalent_spellings_shape_alike() {
+        assert_conjunct("క", '\u{0C4D}', "క", Family::Telugu);
+        // The vowel sign ai and its canonical decomposition (e + ai length mark) are one and
+        // the same text: they shape alike.
+        assert_eq!(
+            ids(&shaped_in("కై", Family::Telugu)),
+            ids(&shaped_in("క\u{0C46}\u{0C56}", Family::Telugu))
+        );
+    }
+
+    #[test]
+    fn gujarati_conjuncts_form_and_vowels_reorder() {
+        assert_conjunct("ક", '\u{0ACD}', "ષ", Family::Gujarati);
+        assert_pre_base("ક", '\u{0ABF}', Family::Gujarati);
+    }
+
+    #[test]
+    fn kannada_conjuncts_take_below_base_forms() {
+        assert_conjunct("ಕ", '\u{0CCD}', "ಕ", Family::Kannada);
+        assert_split_vowel("ಕ", '\u{0CCA}', '\u{0CC6}', '\u{0CC2}', Family::Kannada);
+    }
+
+    #[test]
+    fn malayalam_conjuncts_form_and_vowels_split() {
+        assert_conjunct("ക", '\u{0D4D}', "ക", Family::Malayalam);
+        assert_pre_base("ക", '\u{0D46}', Family::Malayalam);
+        assert_split_vowel("ക", '\u{0D4A}', '\u{0D46}', '\u{0D3E}', Family::Malayalam);
+    }
+
+    #[test]
+    fn gurmukhi_sihari_reorders() {
+        assert_pre_base("ਕ", '\u{0A3F}', Family::Gurmukhi);
+        assert_conjunct("ਕ", '\u{0A4D}', "ਰ", Family::Gurmukhi);
+    }
+
+    #[test]
+    fn sinhala_vowels_reorder_and_split() {
+        assert_pre_base("ක", '\u{0DD9}', Family::Sinhala);
+        assert_split_vowel("ක", '\u{0DDC}', '\u{0DD9}', '\u{0DCF}', Family::Sinhala);
+    }
+
+    #[test]
+    fn khmer_subscripts_and_pre_base_vowels_reorder() {
+        // Coeng + ro is a pre-base subscript: drawn left of the consonant it follows.
+        let s = shaped_in("ក្រ", Family::Khmer);
+        let ka = glyph_of("ក", Family::Khmer);
+        let at = s.glyphs.iter().position(|g| g.id == ka);
+        assert!(at.is_some_and(|i| i > 0), "{:?}", ids(&s));
+        assert_pre_base("ក", '\u{17C1}', Family::Khmer);
+    }
+
+    #[test]
+    fn myanmar_medials_and_e_reorder() {
+        // The medial ra (ya-yit) wraps the consonant from the left; the vowel sign e is
+        // pre-base too.
+        assert_pre_base("က", '\u{103C}', Family::Myanmar);
+        assert_pre_base("က", '\u{1031}', Family::Myanmar);
+        // Stacked consonants (virama U+1039) take a subjoined form.
+        assert_conjunct("က", '\u{1039}', "က", Family::Myanmar);
+    }
+
+    #[test]
+    fn lao_tone_marks_stack() {
+        assert_stacks("ກ", '\u{0EC8}', Family::Lao);
+        assert_one_glyph_per_cluster("ລາວ", Family::Lao);
+    }
+
+    #[test]
+    fn georgian_armenian_and_ethiopic_set_one_glyph_per_letter() {
+        assert_one_glyph_per_cluster("ქარავანი", Family::Georgian);
+        assert_one_glyph_per_cluster("Քարավան", Family::Armenian);
+        assert_one_glyph_per_cluster("ሰላም", Family::Ethiopic);
+        // Georgian capitals (Mtavruli, what upper-casing gives) are in the font too.
+        assert_one_glyph_per_cluster(&"ქარავანი".to_uppercase(), Family::Georgian);
+    }
+
+    /// Characters no font has are named as the reader sees them: whole grapheme clusters (a
+    /// letter with its vowel sign), each once, never a lone mark or an escape.
+    #[test]
+    fn missing_characters_are_named_as_whole_clusters() {
+        use_test_fonts();
+        // Tibetan: no font in the layer. བོ is one cluster (letter + vowel sign).
+        let text = "བོད་ Tibet བོ";
+        let want: Vec<String> = text
+            .graphemes(true)
+            .filter(|g| g.chars().any(|c| c.script() == Script::Tibetan))
+            .fold(Vec::new(), |mut v, g| {
+                if !v.iter().any(|o: &String| o == g) {
+                    v.push(g.to_string());
+                }
+                v
+            });
+        let got = missing_chars(text, Face::Display);
+        assert_eq!(got, want);
+        assert!(got.iter().any(|g| g.chars().count() > 1), "{got:?}");
+        assert!(!got.join(" ").contains("\\u"));
     }
 }

@@ -8,15 +8,17 @@
 //!
 //! This module knows nothing of pixels or colours; drawing is `poster::draw`'s job.
 
-use unicode_script::UnicodeScript;
-use unicode_segmentation::UnicodeSegmentation;
-
 use super::fonts::{self, Face, Font, Setting, Shaped};
 use super::style::Case;
 use super::{PosterText, Typography};
 use crate::genre::Placement;
 #[cfg(test)]
 use crate::genre::Style;
+use breaking::{balanced_breaks, credit_starts, greedy_ellipsized, segments, split_lines};
+use vertical::{fit_vertical, place_vertical};
+
+mod breaking;
+mod vertical;
 
 /// A rectangle in canvas pixels.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -240,8 +242,8 @@ struct Word {
     scale: f32,
     /// White space follows the word in the text: lines join it to the next with a space.
     gap: bool,
-    /// The line may start here only as a last resort: a Thai syllable boundary, or between two
-    /// characters of one CJK script.
+    /// The line may start here only as a last resort: between two Thai, Lao, Khmer or Myanmar
+    /// words, or between two characters of one CJK script.
     weak: bool,
 }
 
@@ -262,84 +264,6 @@ impl Word {
     fn rtl(&self) -> bool {
         self.shaped.level % 2 == 1
     }
-}
-
-/// True for characters that break lines the way ideographs do: between any two of them,
-/// under the rules of UAX #14 (no break before closing punctuation or small kana, none after
-/// opening punctuation: kinsoku).
-fn breaks_like_cjk(c: char) -> bool {
-    fonts::is_cjk_char(c) || matches!(c, '\u{3000}'..='\u{303F}' | '\u{FF00}'..='\u{FFEF}')
-}
-
-/// Thai is written without spaces between words, and UAX #14 leaves its breaks to a
-/// dictionary. Without one, Marquee breaks at syllable boundaries that the spelling makes
-/// certain: before a leading vowel (เ แ โ ใ ไ, written before the consonant they follow in
-/// speech) and after the syllable-final vowels ะ and ำ, the repetition mark ๆ and the
-/// abbreviation mark ฯ. These are used only when they set a title clearly larger than its
-/// spaces alone would (see [`Word::weak`]).
-fn thai_breaks(text: &str) -> Vec<usize> {
-    let starts_syllable = |c: char| matches!(c, '\u{0E01}'..='\u{0E2E}' | '\u{0E40}'..='\u{0E44}');
-    let chars: Vec<(usize, char)> = text.char_indices().collect();
-    let mut out = Vec::new();
-    for pair in chars.windows(2) {
-        let ((_, prev), (i, c)) = (pair[0], pair[1]);
-        if !matches!(prev, '\u{0E01}'..='\u{0E5B}') || !starts_syllable(c) {
-            continue;
-        }
-        let before_leading_vowel =
-            matches!(c, '\u{0E40}'..='\u{0E44}') && !matches!(prev, '\u{0E40}'..='\u{0E44}');
-        let after_final = matches!(prev, '\u{0E30}' | '\u{0E33}' | '\u{0E46}' | '\u{0E2F}');
-        if before_leading_vowel || after_final {
-            out.push(i);
-        }
-    }
-    out
-}
-
-/// The text's break units in logical order: the stretch between two line-break
-/// opportunities without its white space, whether white space followed, and whether the
-/// break before it is weak. Alphabetic scripts break only at white space, as they always
-/// have here; CJK between any two characters that UAX #14 allows (never before closing
-/// punctuation or small kana, never after opening punctuation); Thai also at syllable
-/// boundaries.
-fn segments(text: &str) -> Vec<(&str, bool, bool)> {
-    let mut cuts: Vec<(usize, bool)> = unicode_linebreak::linebreaks(text)
-        .filter_map(|(i, _)| {
-            let before = text[..i].chars().next_back();
-            let after = text[i..].chars().next();
-            let (Some(b), Some(a)) = (before, after) else {
-                return Some((i, false));
-            };
-            if b.is_whitespace() {
-                return Some((i, false));
-            }
-            // Between two characters of one CJK script (inside a katakana word, between
-            // hangul syllables, between two ideographs) a break is a last resort; where the
-            // script changes (砂漠の|キャラバン) or after punctuation it is where a reader
-            // expects one.
-            (breaks_like_cjk(b) || breaks_like_cjk(a)).then(|| (i, b.script() == a.script()))
-        })
-        .collect();
-    cuts.extend(thai_breaks(text).into_iter().map(|i| (i, true)));
-    // A strong break wins over a weak one at the same place.
-    cuts.sort_unstable_by_key(|&(i, weak)| (i, weak));
-    cuts.dedup_by_key(|c| c.0);
-    let mut out: Vec<(&str, bool, bool)> = Vec::new();
-    let (mut start, mut weak_start) = (0, false);
-    for (cut, weak) in cuts {
-        let piece = &text[start..cut];
-        let body = piece.trim();
-        if body.is_empty() {
-            if let Some(last) = out.last_mut() {
-                last.1 |= !piece.is_empty();
-            }
-        } else {
-            out.push((body, body.len() < piece.trim_start().len(), weak_start));
-        }
-        start = cut;
-        weak_start = weak;
-    }
-    out
 }
 
 fn words_of(text: &str, spec: &Spec, setting: Setting) -> Vec<Word> {
@@ -474,174 +398,6 @@ fn stack(lines: &[LineMetrics], leading: f32) -> (Vec<f32>, f32) {
     (baselines, height)
 }
 
-/// Breaks `n` words into `lines` lines minimising the widest line; with the orphan rule the
-/// last line must hold at least two words. Returns the break indices (line starts), or `None`.
-fn balanced_breaks(
-    width: &dyn Fn(usize, usize) -> f32,
-    n: usize,
-    lines: usize,
-    no_orphan: bool,
-    may_start: &dyn Fn(usize) -> bool,
-) -> Option<Vec<usize>> {
-    if lines == 0 || lines > n {
-        return None;
-    }
-    // cost[k][i]: the best widest line for words i.. in k lines.
-    let inf = f32::INFINITY;
-    let mut cost = vec![vec![inf; n + 1]; lines + 1];
-    let mut next = vec![vec![n; n + 1]; lines + 1];
-    for (i, c) in cost[1].iter_mut().enumerate().take(n) {
-        if !no_orphan || n - i >= 2 {
-            *c = width(i, n);
-        }
-    }
-    for k in 2..=lines {
-        for i in 0..n {
-            for j in (i + 1)..n {
-                if n - j < k - 1 {
-                    break;
-                }
-                if !may_start(j) {
-                    continue;
-                }
-                let c = width(i, j).max(cost[k - 1][j]);
-                if c < cost[k][i] {
-                    cost[k][i] = c;
-                    next[k][i] = j;
-                }
-            }
-        }
-    }
-    if !cost[lines][0].is_finite() {
-        return None;
-    }
-    let mut starts = vec![0];
-    let mut i = 0;
-    for k in (2..=lines).rev() {
-        i = next[k][i];
-        starts.push(i);
-    }
-    Some(starts)
-}
-
-/// Whether a billing block's line may start at word `j`: after a separator (`,` `;` `·` `•`
-/// `/` `|`), or where a name ends and the next credit's small words begin ("… Jane Doe |
-/// written by …"). Between two words of a name, or inside "written by", it may not.
-fn credit_starts(words: &[Word], j: usize) -> bool {
-    let (Some(prev), Some(word)) = (j.checked_sub(1).and_then(|p| words.get(p)), words.get(j))
-    else {
-        return true;
-    };
-    let separated = prev.text.ends_with([',', ';', '·', '•', '/', '|'])
-        || ["·", "•", "/", "|"].contains(&word.text.as_str());
-    let name_ends = prev.scale == 1.0 && word.scale < 1.0;
-    separated || name_ends
-}
-
-fn split_lines(words: &[Word], starts: &[usize]) -> Vec<Vec<Word>> {
-    starts
-        .iter()
-        .enumerate()
-        .map(|(k, &s)| {
-            let e = starts.get(k + 1).copied().unwrap_or(words.len());
-            words[s..e].to_vec()
-        })
-        .collect()
-}
-
-fn ellipsis(spec: &Spec) -> &'static str {
-    if fonts::has_char(spec.face, '…') {
-        "…"
-    } else {
-        "..."
-    }
-}
-
-/// The longest prefix of `w` that fits `max_w` ems once an ellipsis is appended. Width grows
-/// with the prefix, so a binary search finds it in a handful of shapings.
-fn truncate_word(w: &Word, spec: &Spec, setting: Setting, max_w: f32) -> Option<Word> {
-    // Cut between grapheme clusters, never inside one (a base letter and its marks).
-    let chars: Vec<&str> = w.text.graphemes(true).collect();
-    let attempt = |k: usize| -> Option<Word> {
-        let text: String = chars[..k].concat() + ellipsis(spec);
-        Word::new(text, setting, w.scale)
-            .filter(|t| line_metrics(std::slice::from_ref(t), 0.0).width() <= max_w)
-    };
-    let (mut lo, mut hi) = (0, chars.len().saturating_sub(1));
-    let mut best = attempt(0);
-    best.as_ref()?;
-    while lo < hi {
-        let mid = (lo + hi).div_ceil(2);
-        match attempt(mid) {
-            Some(t) => {
-                best = Some(t);
-                lo = mid;
-            }
-            None => hi = mid - 1,
-        }
-    }
-    best
-}
-
-/// Greedy filling at a fixed size for text that cannot fit otherwise: full lines, then an
-/// ellipsis on the last one.
-fn greedy_ellipsized(
-    words: &[Word],
-    spec: &Spec,
-    setting: Setting,
-    space: f32,
-    max_w: f32,
-) -> Vec<Vec<Word>> {
-    let mut lines: Vec<Vec<Word>> = Vec::new();
-    let mut i = 0;
-    while i < words.len() && lines.len() < spec.max_lines {
-        let mut line: Vec<Word> = Vec::new();
-        while i < words.len() {
-            let mut trial = line.clone();
-            trial.push(words[i].clone());
-            if line_metrics(&trial, space).width() <= max_w {
-                line = trial;
-                i += 1;
-            } else {
-                break;
-            }
-        }
-        if line.is_empty() {
-            // A single word wider than the line: cut it and mark the cut.
-            if let Some(t) = truncate_word(&words[i], spec, setting, max_w) {
-                line.push(t);
-            }
-            i += 1;
-        }
-        lines.push(line);
-    }
-    if i < words.len()
-        && let Some(last) = lines.last_mut()
-    {
-        // Text remains: end the last line with an ellipsis, dropping words until it fits.
-        while let Some(w) = last.pop() {
-            let mut t = w.clone();
-            t.text.push_str(ellipsis(spec));
-            if let Some(mut t) = Word::new(t.text, setting, w.scale) {
-                t.gap = w.gap;
-                last.push(t);
-                if line_metrics(last, space).width() <= max_w {
-                    break;
-                }
-                last.pop();
-            }
-            if last.is_empty() {
-                if let Some(t) = truncate_word(&w, spec, setting, max_w) {
-                    last.push(t);
-                }
-                break;
-            }
-        }
-    }
-    lines.retain(|l| !l.is_empty());
-    lines
-}
-
 /// A block set at its size, positioned with its top-left ink corner at the origin.
 struct Block {
     lines: Vec<(Vec<Word>, LineMetrics, f32)>,
@@ -692,8 +448,8 @@ fn fit(text: &str, spec: &Spec, max_w: f32, max_h: f32) -> Option<Block> {
         best
     };
     // A billing block breaks only between credits, never inside a name, and Thai breaks at
-    // spaces before syllables; only when that cannot be set at a readable size (or, for
-    // Thai, when syllable breaks set it clearly larger) may a line break elsewhere.
+    // spaces before words; only when that cannot be set at a readable size (or, for Thai,
+    // when breaks between words set it clearly larger) may a line break elsewhere.
     let strong = |j: usize| !words[j].weak && (!spec.billing || credit_starts(&words, j));
     let has_weak = words.iter().any(|w| w.weak);
     let best = match best_with(&strong) {
@@ -767,156 +523,6 @@ fn place(block: &Block, spec: &Spec, safe: &Rect, y: f32) -> Vec<TextBox> {
                     y: baseline + m.top * s,
                     w: m.width() * s,
                     h: (m.bottom - m.top) * s,
-                },
-                text: line_text(words),
-                size: s,
-                glyphs,
-            }
-        })
-        .collect()
-}
-
-/// A vertical title: columns of CJK text read top to bottom, the columns right to left.
-struct Columns {
-    /// Each column's words, and their pen offsets down the column at one em.
-    columns: Vec<Vec<Word>>,
-    pens: Vec<Vec<f32>>,
-    /// The ink box of each column at one em: x around the column's centre line, y from its top.
-    inks: Vec<fonts::Bounds>,
-    /// Centre-to-centre distance of neighbouring columns, in ems.
-    pitch: f32,
-    size: f32,
-}
-
-impl Columns {
-    fn width(&self) -> f32 {
-        self.inks.iter().map(|b| b.x1 - b.x0).fold(0.0, f32::max)
-            + self.pitch * (self.inks.len() as f32 - 1.0)
-    }
-
-    fn height(&self) -> f32 {
-        let top = self.inks.iter().map(|b| b.y0).fold(f32::MAX, f32::min);
-        self.inks.iter().map(|b| b.y1).fold(f32::MIN, f32::max) - top
-    }
-}
-
-/// Fits a CJK `text` as vertical columns (tategaki) into a `max_w` × `max_h` zone: glyphs
-/// shaped top to bottom, so the font's vertical alternates (`vert`) turn the long-vowel mark,
-/// brackets and the full stop; columns break where horizontal lines would (UAX #14 with its
-/// kinsoku rules), balanced like horizontal lines.
-fn fit_vertical(text: &str, spec: &Spec, max_w: f32, max_h: f32) -> Option<Columns> {
-    let setting = Setting {
-        vertical: true,
-        rtl: false,
-        ..spec.setting(text)
-    };
-    let words = words_of(text, spec, setting);
-    if words.is_empty() || max_w <= 0.0 || max_h <= 0.0 {
-        return None;
-    }
-    let space = 0.5;
-    let n = words.len();
-    // Each word's pen offset down a column of `range`, and the column's ink at one em.
-    let column = |range: &[Word]| -> (Vec<f32>, fonts::Bounds) {
-        let mut pen = 0.0;
-        let mut ink: Option<fonts::Bounds> = None;
-        let mut pens = Vec::with_capacity(range.len());
-        for (i, w) in range.iter().enumerate() {
-            if let Some(b) = w.shaped.ink {
-                let b = b.shift(0.0, pen);
-                ink = Some(ink.map_or(b, |i| i.union(b)));
-            }
-            pens.push(pen);
-            pen += w.shaped.advance;
-            if w.gap && i + 1 < range.len() {
-                pen += space;
-            }
-        }
-        let none = fonts::Bounds {
-            x0: 0.0,
-            y0: 0.0,
-            x1: 0.0,
-            y1: 0.0,
-        };
-        (pens, ink.unwrap_or(none))
-    };
-    let heights: Vec<Vec<f32>> = (0..=n)
-        .map(|i| {
-            (0..=n)
-                .map(|j| {
-                    if j > i {
-                        let (_, ink) = column(&words[i..j]);
-                        ink.y1 - ink.y0.min(0.0)
-                    } else {
-                        0.0
-                    }
-                })
-                .collect()
-        })
-        .collect();
-    let height = |i: usize, j: usize| heights[i][j];
-    let best_with = |may_start: &dyn Fn(usize) -> bool| {
-        let mut best: Option<Columns> = None;
-        for count in 1..=spec.max_lines.min(n) {
-            let Some(starts) = balanced_breaks(&height, n, count, false, may_start) else {
-                continue;
-            };
-            let columns = split_lines(&words, &starts);
-            let (pens, inks): (Vec<_>, Vec<_>) = columns.iter().map(|c| column(c)).unzip();
-            let widest = inks.iter().map(|b| b.x1 - b.x0).fold(0.0, f32::max);
-            let mut laid = Columns {
-                columns,
-                pens,
-                inks,
-                pitch: widest * 1.3,
-                size: 0.0,
-            };
-            laid.size = (max_w / laid.width().max(1e-3))
-                .min(max_h / laid.height().max(1e-3))
-                .min(spec.max_size);
-            if best.as_ref().is_none_or(|b| laid.size > b.size * 1.12) {
-                best = Some(laid);
-            }
-        }
-        best
-    };
-    // Columns break where the script changes unless breaking inside a word sets the title
-    // clearly larger, as lines do.
-    let strong = best_with(&|j| !words[j].weak);
-    let any = best_with(&|_| true);
-    match (strong, any) {
-        (Some(k), Some(a)) if a.size <= k.size * 1.25 => Some(k),
-        (k, a) => a.or(k),
-    }
-    .filter(|b| b.size >= spec.min_size)
-}
-
-/// Places vertical columns with the first column's ink flush right in `zone` and the text's
-/// ink top at the zone's top.
-fn place_vertical(cols: &Columns, spec: &Spec, zone: &Rect) -> Vec<TextBox> {
-    let s = cols.size;
-    let top = cols.inks.iter().map(|b| b.y0).fold(f32::MAX, f32::min);
-    let first = cols.inks[0];
-    let first_centre = zone.right() - first.x1 * s;
-    cols.columns
-        .iter()
-        .zip(&cols.pens)
-        .zip(&cols.inks)
-        .enumerate()
-        .map(|(c, ((words, pens), ink))| {
-            let cx = first_centre - c as f32 * cols.pitch * s;
-            let y0 = zone.y - top * s;
-            let mut glyphs = Vec::new();
-            for (w, pen) in words.iter().zip(pens) {
-                place_word(w, cx, y0 + pen * s, s, &mut glyphs);
-            }
-            TextBox {
-                role: spec.role,
-                rect: Rect {
-                    x: cx + ink.x0 * s,
-                    y: y0 + ink.y0 * s,
-                    w: (ink.x1 - ink.x0) * s,
-                    h: (ink.y1 - ink.y0) * s,
                 },
                 text: line_text(words),
                 size: s,
@@ -1241,8 +847,8 @@ mod tests {
         let l = layout(
             1024,
             1536,
-            // Ethiopic and the private use area are in no font Marquee ships.
-            &text("ሰላም", "\u{E000}", ""),
+            // Tibetan and the private use area are in no font Marquee ships.
+            &text("བོད", "\u{E000}", ""),
             Typography::of(Style::Noir),
         );
         assert!(l.boxes.is_empty());
@@ -1250,7 +856,7 @@ mod tests {
         let l = layout(
             1024,
             1536,
-            &text("Tokyo ሰላም Story", "", ""),
+            &text("Tokyo བོད Story", "", ""),
             Typography::of(Style::Noir),
         );
         let all: String = l
@@ -1368,61 +974,6 @@ mod tests {
             broken >= 8,
             "too few blocks needed a break to prove anything: {broken}"
         );
-    }
-
-    fn units(text: &str) -> Vec<(&str, bool, bool)> {
-        segments(text)
-    }
-
-    /// Latin keeps breaking at spaces only: a hyphenated name stays whole.
-    #[test]
-    fn alphabetic_text_breaks_only_at_spaces() {
-        let u: Vec<&str> = units("Joseph Gordon-Levitt and/or Ada")
-            .iter()
-            .map(|u| u.0)
-            .collect();
-        assert_eq!(u, ["Joseph", "Gordon-Levitt", "and/or", "Ada"]);
-        assert!(
-            units("a b").iter().all(|u| !u.2),
-            "spaces are strong breaks"
-        );
-        assert_eq!(units("Ada  ")[0], ("Ada", true, false));
-    }
-
-    /// UAX #14 with kinsoku: never a line starting with closing punctuation, small kana or the
-    /// long-vowel mark, never one ending with opening punctuation.
-    #[test]
-    fn cjk_breaks_between_characters_but_not_around_kinsoku_punctuation() {
-        let u = units("「東京の夜」、キャラバンー。");
-        let starts: Vec<char> = u.iter().filter_map(|u| u.0.chars().next()).collect();
-        for c in ['」', '、', '。', 'ャ', 'ー'] {
-            assert!(!starts.contains(&c), "a line may not start with {c}: {u:?}");
-        }
-        assert!(u.iter().all(|u| !u.0.ends_with('「')), "{u:?}");
-        assert!(u.len() >= 6, "ideographs and kana break: {u:?}");
-        // Breaks where the script changes are strong, inside a katakana word weak.
-        let u = units("砂漠のキャラバン");
-        let strong: Vec<&str> = u.iter().filter(|u| !u.2).map(|u| u.0).collect();
-        assert_eq!(strong, ["砂", "の", "キャ"], "{u:?}");
-        // Korean breaks between syllables only as a last resort; at spaces first.
-        let u = units("사막의 대상");
-        let strong: Vec<&str> = u.iter().filter(|u| !u.2).map(|u| u.0).collect();
-        assert_eq!(strong, ["사", "대"], "{u:?}");
-    }
-
-    /// Thai has no spaces between words: the syllable rule offers weak breaks before leading
-    /// vowels and after final ones, never inside a cluster (no unit starts with a mark).
-    #[test]
-    fn thai_breaks_at_syllables_as_a_last_resort() {
-        let u = units("กองคาราวานทะเลทราย");
-        let joined: String = u.iter().map(|u| u.0).collect();
-        assert_eq!(joined, "กองคาราวานทะเลทราย");
-        assert!(u.len() >= 2 && u[1..].iter().all(|u| u.2), "{u:?}");
-        assert!(u.iter().any(|u| u.0.starts_with('เ')), "{u:?}");
-        for u in units("ไก่ได้ทำน้ำใจ") {
-            let c = u.0.chars().next().expect("non-empty");
-            assert!(!matches!(c, '\u{0E31}' | '\u{0E34}'..='\u{0E3A}' | '\u{0E47}'..='\u{0E4E}'));
-        }
     }
 
     fn lines_of(l: &Layout, role: Role) -> Vec<&TextBox> {

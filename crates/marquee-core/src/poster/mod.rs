@@ -11,12 +11,15 @@
 //!
 //! Typography and composition: `Typography` (whose look sets the words and where the title sits,
 //! apart from the art's style), `style` (each genre's typography: face, case, title colours),
-//! `case` (capitals by the language's rules: Greek drops its accents), `fonts` (the four Latin
-//! faces embedded from `assets/fonts/`; Noto script fonts — CJK, Arabic, Hebrew, Devanagari, Thai,
-//! colour emoji — read on first use from the fonts directory, the `FontsLayer` Lambda layer at
-//! `/opt/fonts` built by `scripts/fonts.sh`; the fallback chain per look; bidi runs and rustybuzz
-//! shaping), `layout` (safe area, fitting, line breaking by UAX #14 with kinsoku and a Thai
-//! syllable rule, right-to-left lines in visual order, vertical CJK columns), `draw` (scrims,
+//! `case` (capitals by the language's rules, ICU4X's `icu_casemap`: Greek drops its accents,
+//! Turkish keeps the dot on `İ`), `fonts` (the four Latin faces embedded from `assets/fonts/`;
+//! Noto script fonts — CJK, Arabic, Hebrew, the Indic scripts, Thai, Lao, Khmer, Myanmar,
+//! Georgian, Armenian, Ethiopic, colour emoji — read on first use from the fonts directory, the
+//! `FontsLayer` Lambda layer at `/opt/fonts` built by `scripts/fonts.sh`; the fallback chain per
+//! look; bidi runs and rustybuzz shaping), `layout` (safe area, fitting, right-to-left lines in
+//! visual order; `layout::breaking`: ICU4X's UAX #14 with strict kinsoku and the Thai, Lao,
+//! Khmer and Myanmar dictionaries, balancing and ellipsis; `layout::vertical`: vertical CJK
+//! columns), `draw` (scrims,
 //! shadows, glyphs, colour emoji bitmaps), `print` (print-ready sheets: one-sheet and A1, bleed,
 //! trim and bleed marks, type set afresh at full resolution), `resample` (Lanczos-3, a few rows at
 //! a time) and `pdf` (a hand-written PDF 1.4 page with TrimBox and BleedBox).
@@ -98,9 +101,10 @@ pub fn compose(art: &mut tiny_skia::Pixmap, text: &PosterText, typography: Typog
     draw::draw(art, &laid, &typography.look.look());
 }
 
-/// Characters of `text` that `typography`'s faces cannot draw and that [`compose`] will leave
-/// out, so callers can tell the user (e.g. CJK or emoji in a title).
-pub fn missing_glyphs(text: &PosterText, typography: Typography) -> Vec<char> {
+/// The grapheme clusters of `text` (letters with their marks, conjuncts, emoji sequences) that
+/// hold characters `typography`'s faces cannot draw and that [`compose`] will leave out, so
+/// callers can tell the user (e.g. CJK or emoji in a title), each as a reader would see it.
+pub fn missing_glyphs(text: &PosterText, typography: Typography) -> Vec<String> {
     let look = typography.look.look();
     let mut out = Vec::new();
     for (field, face) in [
@@ -273,14 +277,14 @@ mod tests {
     #[test]
     fn missing_glyphs_are_reported() {
         let t = PosterText {
-            // Ethiopic and the private use area are in no font Marquee ships.
-            title: Some("ሰላም Story \u{E000}".into()),
+            // Old Italic and the private use area are in no font Marquee ships.
+            title: Some("𐌀𐌁 Story \u{E000}".into()),
             tagline: Some("Ça va".into()),
             credits: None,
         };
         assert_eq!(
             missing_glyphs(&t, Typography::of(Style::Noir)),
-            vec!['ሰ', 'ላ', 'ም', '\u{E000}']
+            vec!["𐌀", "𐌁", "\u{E000}"]
         );
         // The typography's look decides the faces, whatever the art's style: no face or
         // script font of a romance look has them either.
@@ -288,7 +292,7 @@ mod tests {
             look: Style::Romance,
             placement: Placement::Top,
         };
-        assert_eq!(missing_glyphs(&t, romance), vec!['ሰ', 'ላ', 'ም', '\u{E000}']);
+        assert_eq!(missing_glyphs(&t, romance), vec!["𐌀", "𐌁", "\u{E000}"]);
     }
 
     #[test]

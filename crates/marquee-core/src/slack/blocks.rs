@@ -329,7 +329,7 @@ pub struct PosterResult<'a> {
     /// strong").
     pub note: Option<String>,
     /// Characters left out of the lettering because no embedded face has them.
-    pub missing_glyphs: &'a [char],
+    pub missing_glyphs: &'a [String],
 }
 
 fn title_of(spec: &PosterSpec) -> String {
@@ -401,7 +401,7 @@ pub fn poster_with(result: &PosterResult<'_>, controls: Controls) -> Message {
         )),
     ];
     if !result.missing_glyphs.is_empty() {
-        let chars: String = result.missing_glyphs.iter().take(40).collect();
+        let chars = result.missing_glyphs[..result.missing_glyphs.len().min(40)].join(" ");
         blocks.push(context(&format!(
             "⚠️ Marquee's poster fonts can't draw {}, so {} left out of the lettering.",
             escape(&chars),
@@ -850,7 +850,7 @@ mod tests {
             height: 1216,
             controls: Some(uuid::Uuid::nil()),
             note: Some("Variation 1 of 2".into()),
-            missing_glyphs: &['東', '京'],
+            missing_glyphs: &["東".into(), "京".into()],
         };
         let m = poster(&r);
         assert_eq!(m.response_type, Visibility::InChannel);
@@ -873,7 +873,7 @@ mod tests {
         assert_eq!(m.blocks.last().unwrap()["type"], "actions");
         assert!(json.contains("Variation 1 of 2"));
         assert!(
-            json.contains("can't draw 東京, so they were left out"),
+            json.contains("can't draw 東 京, so they were left out"),
             "{json}"
         );
 
@@ -1197,7 +1197,7 @@ mod tests {
                 height: 1216,
                 controls: Some(uuid::Uuid::nil()),
                 note: Some(format!("Restyled {hostile}")),
-                missing_glyphs: &['<', '>', '&'],
+                missing_glyphs: &["<".into(), ">".into(), "&".into()],
             };
             let posted = poster(&result);
             let messages = [

@@ -527,7 +527,7 @@ pub fn validate(sub: &Submission) -> Result<(), Value> {
                 };
                 let missing = crate::poster::missing_glyphs(&alone, *typography);
                 if !missing.is_empty() {
-                    let shown: Vec<String> = missing.iter().take(12).map(char::to_string).collect();
+                    let shown: Vec<String> = missing.iter().take(12).cloned().collect();
                     let more = if missing.len() > 12 { " and more" } else { "" };
                     let advice = if block == TITLE_BLOCK {
                         "Use other characters, or try another look."
@@ -1105,12 +1105,13 @@ mod tests {
         let e = errors(&words("The \u{7}Keeper", None, Style::Noir));
         assert!(e[TITLE_BLOCK].as_str().unwrap().contains("U+0007"), "{e:?}");
 
-        // Text the fonts cannot draw (Ethiopic: no font in the layer has it) is named, on
-        // the field that holds it; Japanese, which the fonts layer draws, is fine.
-        let e = errors(&words("The Keeper", Some("ሰላም"), Style::Noir));
+        // Text the fonts cannot draw (Tibetan: no font in the layer has it) is named, on
+        // the field that holds it, a letter with its vowel sign as one; Japanese, which the
+        // fonts layer draws, is fine.
+        let e = errors(&words("The Keeper", Some("བོད"), Style::Noir));
         assert_eq!(e.keys().collect::<Vec<_>>(), [TAGLINE_BLOCK]);
         let message = e[TAGLINE_BLOCK].as_str().unwrap();
-        assert!(message.contains("can't draw ሰ ላ ም"), "{message}");
+        assert!(message.contains("can't draw བོ ད"), "{message}");
         assert!(message.contains("they would be left out"), "{message}");
 
         let e = errors(&detail("", ""));

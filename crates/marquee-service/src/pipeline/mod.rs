@@ -116,7 +116,7 @@ pub struct Rendered {
     pub link: Link,
     /// The PNG itself, for uploading into Slack.
     pub png: Vec<u8>,
-    missing_glyphs: Vec<char>,
+    missing_glyphs: Vec<String>,
     pub(crate) model: ModelId,
     pub(crate) seed: u32,
     pub(crate) width: u32,
@@ -128,7 +128,7 @@ pub struct Rendered {
 pub struct Drawn {
     pub png: Vec<u8>,
     /// Characters of the lettering that no embedded face can draw, left out of the poster.
-    pub missing_glyphs: Vec<char>,
+    pub missing_glyphs: Vec<String>,
     pub seed: u32,
     pub width: u32,
     pub height: u32,
@@ -154,7 +154,7 @@ struct Composed {
     png: Vec<u8>,
     /// The art, encoded for storing, unless it is stored already.
     art_png: Option<Vec<u8>>,
-    missing_glyphs: Vec<char>,
+    missing_glyphs: Vec<String>,
     width: u32,
     height: u32,
 }
