@@ -10,17 +10,23 @@
 //! This module knows nothing of Slack, models' wire formats or storage.
 
 mod case;
+mod contrast;
 mod draw;
 pub(crate) mod fonts;
 mod layout;
 mod pdf;
+mod placement;
 mod print;
 mod resample;
+mod saliency;
 mod style;
 
 use crate::genre::{Placement, Style};
 pub use fonts::use_fonts_dir;
+#[cfg(test)]
 pub(crate) use layout::layout;
+pub use layout::{Arrangement, TaglineAt};
+pub use placement::{Composition, Zones};
 pub use print::{MAX_PRINT_DPI, PRINT_DPI, Printed, Sheet, print};
 
 /// How the words are set: whose typography (a style's look: faces, case, colours, treatment)
@@ -79,11 +85,26 @@ pub enum PosterError {
     Pdf(#[source] std::io::Error),
 }
 
-/// Sets `text` over `art` in `typography`. The art keeps its size and is never stretched; text
-/// that no embedded face can draw is dropped (see `missing_glyphs`).
-pub fn compose(art: &mut tiny_skia::Pixmap, text: &PosterText, typography: Typography) {
-    let laid = layout(art.width(), art.height(), text, typography);
-    draw::draw(art, &laid, &typography.look.look());
+/// Sets `text` over `art` in `typography`, where the art leaves room for it (see
+/// `placement`), every line at its WCAG contrast floor. The art keeps its size and is never
+/// stretched; text that no embedded face can draw is dropped (see `missing_glyphs`).
+pub fn compose(
+    art: &mut tiny_skia::Pixmap,
+    text: &PosterText,
+    typography: Typography,
+) -> Composition {
+    compose_in(art, text, typography, Zones::Choose)
+}
+
+/// [`compose`] with the zones chosen from the art ([`Zones::Choose`]) or fixed where the
+/// typography puts them ([`Zones::Own`]: a reviewer's explicit placement).
+pub fn compose_in(
+    art: &mut tiny_skia::Pixmap,
+    text: &PosterText,
+    typography: Typography,
+    zones: Zones,
+) -> Composition {
+    placement::set(art, text, typography, zones)
 }
 
 /// Characters of `text` that `typography`'s faces cannot draw and that [`compose`] will leave

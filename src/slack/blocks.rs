@@ -1133,6 +1133,7 @@ mod tests {
             approved_at: Some(1_799_000_100),
             art_key: None,
             lineage: None,
+            arrangement: None,
         };
         let mut unapproved = record.clone();
         unapproved.approved_by = None;
@@ -1241,6 +1242,7 @@ mod tests {
                         approved_at: Some(0),
                         art_key: None,
                         lineage: None,
+                        arrangement: None,
                     };
                     history(&[HistoryItem {
                         record: &record,
