@@ -283,6 +283,43 @@ pub(crate) fn plan(p: &Pixmap, layout: &Layout, look: &Look) -> Vec<Plan> {
     plans
 }
 
+/// The treatment before #27, kept for the readability report's "before" column: the mean
+/// of the art under each block against targets of 3.2 (1.6 for an outlined title) and 5.0,
+/// a fifth more scrim over busy art, at most 0.82, never measured afterwards.
+pub(crate) fn plan_before(p: &Pixmap, layout: &Layout, look: &Look) -> Vec<Plan> {
+    let mut plans = Vec::new();
+    for role in [Role::Credits, Role::Tagline, Role::Title] {
+        let Some(r) = layout.block(role) else {
+            continue;
+        };
+        let size = layout
+            .boxes
+            .iter()
+            .find(|b| b.role == role)
+            .map_or(0.0, |b| b.size);
+        let (bg, busy) = region_stats(p, r.inflate(size * 0.15));
+        let text = block_color(look, role).luminance();
+        let dark = text > 0.08;
+        let target = match (role, look.title_outline) {
+            (Role::Title, Some(_)) => 1.6,
+            (Role::Title, None) => 3.2,
+            _ => 5.0,
+        };
+        let mut alpha = scrim_alpha(text, bg, target, dark);
+        if contrast::ratio(text, bg) < target * 1.5 && busy > 0.12 {
+            alpha += 0.2;
+        }
+        plans.push(Plan {
+            role,
+            rect: r,
+            alpha: alpha.min(0.82),
+            dark,
+            color: None,
+        });
+    }
+    plans
+}
+
 /// Draws every block of `layout` over `p` in `look`, treated as `plans` say.
 pub(crate) fn render(p: &mut Pixmap, layout: &Layout, look: &Look, plans: &[Plan]) {
     for plan in plans {

@@ -63,6 +63,11 @@ impl Composition {
         self.measured.iter().filter(|m| !m.passes()).count()
     }
 
+    /// How many times the words were drawn and measured (1 when the first treatment read).
+    pub fn rounds(&self) -> usize {
+        self.rounds
+    }
+
     /// The arrangement chosen, for the take's record.
     pub fn arrangement(&self) -> Option<Arrangement> {
         self.arrangement
