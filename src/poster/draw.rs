@@ -237,6 +237,9 @@ pub(crate) struct Plan {
     pub(crate) dark: bool,
     /// The letters' colour when shifted within the look's palette.
     pub(crate) color: Option<Rgb>,
+    /// A fuller, wider halo: for lines that the strongest scrim did not bring to their floor
+    /// (another block's shadow reaching under them, say).
+    pub(crate) strong_halo: bool,
 }
 
 /// The strongest scrim: beyond it the art under the block is gone.
@@ -249,7 +252,8 @@ const TAIL: f32 = 1.28;
 /// the measurement for the next: the scrim just strong enough for the block's colour to reach
 /// its floor (with a tenth to spare) against the bright (or dark) tail of the art around it.
 pub(crate) fn plan(p: &Pixmap, layout: &Layout, look: &Look) -> Vec<Plan> {
-    let roles = [Role::Credits, Role::Tagline, Role::Title];
+    // The title is drawn first, so the smaller blocks' halos lie over its shadow.
+    let roles = [Role::Title, Role::Tagline, Role::Credits];
     let mut plans = Vec::new();
     for role in roles {
         let Some(r) = layout.block(role) else {
@@ -271,13 +275,35 @@ pub(crate) fn plan(p: &Pixmap, layout: &Layout, look: &Look) -> Vec<Plan> {
             (bg - TAIL * busy).max(0.0)
         };
         let target = contrast::floor(role) * 1.1;
-        let alpha = scrim_alpha(text, tail, target, dark_scrim);
+        let need = |l: f32| {
+            let dark = l > 0.08;
+            let tail = if dark {
+                (bg + TAIL * busy).min(1.0)
+            } else {
+                (bg - TAIL * busy).max(0.0)
+            };
+            scrim_alpha(l, tail, target, dark)
+        };
+        let _ = tail;
+        let alpha = need(text);
+        // Where the look's colour would need a heavy scrim (dark type on dark art) and one of
+        // its palette's colours reads with a much lighter one, the type takes that colour.
+        let shifted = palette_colors(look)
+            .into_iter()
+            .map(|c| (need(c.luminance()), c))
+            .min_by(|a, b| a.0.total_cmp(&b.0))
+            .filter(|(a, _)| *a + 0.3 < alpha);
+        let (alpha, dark, color) = match shifted {
+            Some((a, c)) => (a, c.luminance() > 0.08, Some(c)),
+            None => (alpha, dark_scrim, None),
+        };
         plans.push(Plan {
             role,
             rect: r,
             alpha: alpha.min(MAX_SCRIM),
-            dark: dark_scrim,
-            color: None,
+            dark,
+            color,
+            strong_halo: false,
         });
     }
     plans
@@ -315,6 +341,7 @@ pub(crate) fn plan_before(p: &Pixmap, layout: &Layout, look: &Look) -> Vec<Plan>
             alpha: alpha.min(0.82),
             dark,
             color: None,
+            strong_halo: false,
         });
     }
     plans
@@ -349,15 +376,16 @@ pub(crate) fn render(p: &mut Pixmap, layout: &Layout, look: &Look, plans: &[Plan
         } else {
             0.0
         };
-        draw_halo(
-            p,
-            &paths,
-            *r,
-            halo,
-            opacity,
-            (size * 0.12).max(2.0),
-            shadow_drop,
-        );
+        let (opacity, radius) = if plan.strong_halo {
+            (1.0, (size * 0.2).max(3.0))
+        } else {
+            (opacity, (size * 0.12).max(2.0))
+        };
+        draw_halo(p, &paths, *r, halo, opacity, radius, shadow_drop);
+        if plan.strong_halo {
+            // Twice over: a halo at full strength still lets the art through at its rim.
+            draw_halo(p, &paths, *r, halo, opacity, radius * 0.6, 0.0);
+        }
         if *role == Role::Title
             && let Some(outline) = look.title_outline
         {
@@ -398,27 +426,17 @@ pub(crate) fn render(p: &mut Pixmap, layout: &Layout, look: &Look, plans: &[Plan
 }
 
 /// The colours a block's letters may take on art where the look's own cannot reach the
-/// floor: the look's other type colours and its palette's, never one from outside the look.
+/// floor: the look's other type colours and its palette's light and accent (never its shadow
+/// or outline colours, nor one from outside the look).
 pub(crate) fn palette_colors(look: &Look) -> Vec<Rgb> {
-    let p = &look.palette;
-    let mut out = vec![
+    vec![
         look.title_fill.0,
         look.title_fill.1,
         look.tagline_color,
         look.credits_color,
-        look.title_halo,
-        p.light,
-        p.accent,
-        p.near,
-        p.far,
-        p.sky[0],
-        p.sky[1],
-        p.sky[2],
-    ];
-    if let Some(o) = look.title_outline {
-        out.push(o);
-    }
-    out
+        look.palette.light,
+        look.palette.accent,
+    ]
 }
 
 /// Draws the glyphs that are pictures (colour emoji, which have no outline) of `b`: in their

@@ -202,6 +202,9 @@ pub(crate) fn guarantee(
             if plan.alpha < MAX_SCRIM {
                 plan.alpha = (plan.alpha + SCRIM_STEP).min(MAX_SCRIM);
                 changed = true;
+            } else if !plan.strong_halo {
+                plan.strong_halo = true;
+                changed = true;
             } else if plan.color.is_none() {
                 // The strongest scrim is not enough for the look's colour here: take the
                 // palette colour that reads best against what surrounds the worst line.
@@ -224,5 +227,159 @@ pub(crate) fn guarantee(
         if !changed {
             return (plans, measured, rounds);
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::genre::{Placement, Style};
+    use tiny_skia::{Color, Paint, Rect as SkRect, Transform};
+
+    fn words() -> PosterText {
+        PosterText {
+            title: Some("The Long Night".into()),
+            tagline: Some("Nobody leaves the island.".into()),
+            credits: Some("directed by Ada Lovelace starring Grace Hopper".into()),
+        }
+    }
+
+    /// A dim field with a bright subject filling the band from `top` to `bottom` (shares of
+    /// the height), across the middle three fifths of the width.
+    fn subject_art(top: f32, bottom: f32) -> Pixmap {
+        let (w, h) = (400.0, 600.0);
+        let mut p = Pixmap::new(400, 600).expect("size");
+        p.fill(Color::from_rgba8(40, 46, 60, 255));
+        let mut paint = Paint::default();
+        paint.set_color_rgba8(250, 214, 120, 255);
+        let r = SkRect::from_xywh(w * 0.2, h * top, w * 0.6, h * (bottom - top)).expect("rect");
+        p.fill_rect(r, &paint, Transform::identity(), None);
+        p
+    }
+
+    fn title_of(c: &Composition) -> crate::poster::layout::Rect {
+        c.layout.block(Role::Title).expect("a title")
+    }
+
+    #[test]
+    fn a_bright_subject_in_the_top_third_sends_the_title_below_it() {
+        for style in [Style::Noir, Style::Horror, Style::Comedy, Style::Western] {
+            // Each of these looks puts its title at the top.
+            assert_eq!(style.title_placement(), Placement::Top);
+            let mut art = subject_art(0.04, 0.33);
+            let c = set(&mut art, &words(), Typography::of(style), Zones::Choose);
+            let t = title_of(&c);
+            assert!(t.y >= 600.0 * 0.33, "{style}: title at {t:?}");
+        }
+    }
+
+    #[test]
+    fn mirrored_the_title_goes_above_it() {
+        for style in [
+            Style::Thriller,
+            Style::SciFi,
+            Style::Romance,
+            Style::Documentary,
+        ] {
+            assert_eq!(style.title_placement(), Placement::Bottom);
+            let mut art = subject_art(0.6, 0.96);
+            let c = set(&mut art, &words(), Typography::of(style), Zones::Choose);
+            let t = title_of(&c);
+            assert!(t.bottom() <= 600.0 * 0.6, "{style}: title at {t:?}");
+        }
+    }
+
+    #[test]
+    fn uniform_art_keeps_the_looks_own_zones() {
+        for style in Style::ALL {
+            for grey in [20, 128, 235] {
+                let mut art = Pixmap::new(400, 600).expect("size");
+                art.fill(Color::from_rgba8(grey, grey, grey, 255));
+                let t = Typography::of(style);
+                let c = set(&mut art, &words(), t, Zones::Choose);
+                assert_eq!(
+                    c.arrangement,
+                    Some(Arrangement::of(t.placement)),
+                    "{style} on grey {grey}"
+                );
+            }
+        }
+    }
+
+    /// Light, dark and busy art for every look: every line, measured on the rendered pixels
+    /// (not the intended colours), is at its WCAG floor.
+    #[test]
+    fn every_line_of_every_look_reaches_its_floor_on_light_dark_and_busy_art() {
+        let light = || {
+            let mut p = Pixmap::new(360, 540).expect("size");
+            p.fill(Color::from_rgba8(248, 246, 240, 255));
+            p
+        };
+        let dark = || {
+            let mut p = Pixmap::new(360, 540).expect("size");
+            p.fill(Color::from_rgba8(6, 6, 10, 255));
+            p
+        };
+        let busy = || {
+            let mut p = Pixmap::new(360, 540).expect("size");
+            for (k, px) in p.pixels_mut().iter_mut().enumerate() {
+                let (x, y) = (k % 360, k / 360);
+                let v = if (x / 3 + y / 3) % 2 == 0 { 250 } else { 5 };
+                let c = if (x / 17) % 2 == 0 {
+                    (v, v, v)
+                } else {
+                    (v, 255 - v, 40)
+                };
+                *px = tiny_skia::ColorU8::from_rgba(c.0, c.1, c.2, 255).premultiply();
+            }
+            p
+        };
+        for style in Style::ALL {
+            for (name, art) in [("light", light()), ("dark", dark()), ("busy", busy())] {
+                let mut poster = art.clone();
+                let c = set(&mut poster, &words(), Typography::of(style), Zones::Choose);
+                let m = contrast::measure(&poster, &c.layout);
+                assert_eq!(
+                    m.len(),
+                    c.layout.boxes.len(),
+                    "{style} {name}: every line measured"
+                );
+                for line in &m {
+                    assert!(
+                        line.passes(),
+                        "{style} on {name} art: {:?} at {:.2}:1 (text {:.3}, around {:.3})",
+                        line.role,
+                        line.ratio,
+                        line.text,
+                        line.background
+                    );
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn the_same_inputs_give_byte_identical_posters() {
+        for style in [Style::Fantasy, Style::Comedy] {
+            let art = subject_art(0.1, 0.4);
+            let mut a = art.clone();
+            let mut b = art.clone();
+            let ca = set(&mut a, &words(), Typography::of(style), Zones::Choose);
+            let cb = set(&mut b, &words(), Typography::of(style), Zones::Choose);
+            assert_eq!(ca.arrangement, cb.arrangement);
+            assert_eq!(a.data(), b.data(), "{style}");
+        }
+    }
+
+    #[test]
+    fn a_reviewers_placement_is_kept() {
+        let mut art = subject_art(0.04, 0.33);
+        let t = Typography {
+            look: Style::Noir,
+            placement: Placement::Top,
+        };
+        let c = set(&mut art, &words(), t, Zones::Own);
+        assert_eq!(c.arrangement, Some(Arrangement::of(Placement::Top)));
+        assert!(title_of(&c).y < 600.0 * 0.2);
     }
 }
