@@ -139,6 +139,16 @@ struct Set {
     measured: Vec<contrast::Measured>,
 }
 
+/// Composes as Marquee did before #27 (the look's fixed zones, the treatment estimated from
+/// the art's mean and never measured): the reference for the report and the speed bench.
+pub fn compose_before(art: &mut Pixmap, text: &PosterText, typography: Typography) {
+    let prepared = Prepared::new(art.width(), art.height(), text, typography);
+    let layout = prepared.place(prepared.own());
+    let look = typography.look.look();
+    let plans = draw::plan_before(art, &layout, &look);
+    draw::render(art, &layout, &look, &plans);
+}
+
 fn set_before(art: &Pixmap, text: &PosterText, typography: Typography) -> Set {
     let mut poster = art.clone();
     let prepared = Prepared::new(art.width(), art.height(), text, typography);

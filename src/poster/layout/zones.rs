@@ -389,3 +389,88 @@ pub(crate) fn layout(width: u32, height: u32, text: &PosterText, typography: Typ
     let prepared = Prepared::new(width, height, text, typography);
     prepared.place(prepared.own())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::genre::Style;
+
+    /// Every arrangement a look allows keeps every line inside the safe area and clear of
+    /// every other, at every aspect, with short and long words.
+    #[test]
+    fn every_candidate_arrangement_holds_the_invariants() {
+        let texts = [
+            ("Jaws", "", ""),
+            (
+                "The Unbearable Lightness of Being Somewhere Else Tonight",
+                "In space no one can hear you scream, and nobody leaves.",
+                "directed by Ada Lovelace starring Grace Hopper Alan Turing and Hedy Lamarr \
+                 music by Clara Schumann",
+            ),
+            ("砂漠のキャラバン", "砂の向こうへ", "監督 小津安二郎"),
+        ];
+        let mut laid = 0;
+        for style in Style::ALL {
+            for (w, h) in [(1024, 1536), (1536, 656), (1280, 1280), (200, 300)] {
+                for (title, tagline, credits) in texts {
+                    let opt = |s: &str| (!s.is_empty()).then(|| s.to_string());
+                    let text = PosterText {
+                        title: opt(title),
+                        tagline: opt(tagline),
+                        credits: opt(credits),
+                    };
+                    let t = Typography::for_title(style, Some(title));
+                    let prepared = Prepared::new(w, h, &text, t);
+                    let candidates = prepared.candidates(t);
+                    assert_eq!(candidates[0], prepared.own());
+                    for a in candidates {
+                        let l = prepared.place(a);
+                        for (i, b) in l.boxes.iter().enumerate() {
+                            let s = l.safe;
+                            assert!(
+                                b.rect.x >= s.x
+                                    && b.rect.y >= s.y
+                                    && b.rect.right() <= s.right()
+                                    && b.rect.bottom() <= s.bottom(),
+                                "{style} {w}x{h} {a:?}: {:?} outside {s:?}",
+                                b.rect
+                            );
+                            for o in &l.boxes[i + 1..] {
+                                let r = b.rect;
+                                let q = o.rect;
+                                assert!(
+                                    !(r.x < q.right()
+                                        && q.x < r.right()
+                                        && r.y < q.bottom()
+                                        && q.y < r.bottom()),
+                                    "{style} {w}x{h} {a:?}: {:?} overlaps {:?}",
+                                    b.role,
+                                    o.role
+                                );
+                            }
+                        }
+                        laid += l.boxes.len();
+                    }
+                }
+            }
+        }
+        assert!(laid > 1000, "{laid}");
+    }
+
+    #[test]
+    fn the_own_arrangement_is_the_one_placements_always_had() {
+        assert_eq!(Arrangement::of(Placement::Bottom).tagline, TaglineAt::Far);
+        assert_eq!(Arrangement::of(Placement::Top).tagline, TaglineAt::Near);
+        let json = serde_json::to_string(&Arrangement::of(Placement::Center)).expect("json");
+        assert_eq!(json, r#"{"title":"center","tagline":"near"}"#);
+        assert_eq!(candidates(Typography::of(Style::Noir)).len(), 6);
+        let vertical = Typography {
+            look: Style::Noir,
+            placement: Placement::Vertical,
+        };
+        assert_eq!(
+            candidates(vertical),
+            vec![Arrangement::of(Placement::Vertical)]
+        );
+    }
+}
