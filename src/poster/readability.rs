@@ -353,8 +353,8 @@ pub fn run(corpus_dir: &Path, sheet: &Path) -> Result<String, PosterError> {
         lines("all, after", &all, true, &mut out);
     }
     // The contact sheet: each canvas's before and after side by side, hot spots outlined.
-    const CELL_W: u32 = 192;
-    const CELL_H: u32 = 288;
+    const CELL_W: u32 = 160;
+    const CELL_H: u32 = 240;
     const PAIRS_PER_ROW: u32 = 4;
     const PAD: u32 = 8;
     let n = canvases.len() as u32;

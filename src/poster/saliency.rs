@@ -9,6 +9,15 @@
 //! near-uniform art (grain, a soft gradient) stays near zero instead of having its noise
 //! stretched to full saliency.
 //!
+//! A second map, spectral residual saliency (X. Hou and L. Zhang, "Saliency Detection: A
+//! Spectral Residual Approach", CVPR 2007), finds what the frequency-tuned one misses — a face
+//! or an object whose colour is near the image's mean: the grey image at 64×64, the log
+//! amplitude of its Fourier spectrum (log(1 + A), so a spectrum's nulls do not become spikes,
+//! and the mean term dropped) less its 3×3 local mean (the "spectral residual"), back
+//! through the inverse transform with the original phase, squared and smoothed. As
+//! PosterLayout takes the maximum of two saliency maps, the layout uses the maximum of the two.
+//! Art with almost no variation (grey spread under [`FLAT`]) has no spectral saliency.
+//!
 //! The gradient map is the Sobel magnitude of the gamma-encoded grey level, scaled so that a
 //! hard black/white edge is 1 (the "non-flatness" PosterLayout's Rea measures under text).
 //!
@@ -22,6 +31,130 @@ const ANALYSIS_SIDE: u32 = 128;
 /// A Lab distance from the mean colour that counts as fully salient (ΔE 40: a red figure on a
 /// grey sky is well past it, film grain is far below).
 pub(crate) const FULL_SALIENCE: f32 = 40.0;
+
+/// The side of the spectral residual's image (Hou and Zhang use 64).
+const SR_SIDE: usize = 64;
+/// Grey spread (standard deviation, 0..1) under which art counts as flat.
+const FLAT: f32 = 0.02;
+
+/// In-place radix-2 FFT of `n` = re.len() points (a power of two); `inverse` scales by 1/n.
+fn fft(re: &mut [f32], im: &mut [f32], inverse: bool) {
+    let n = re.len();
+    let mut j = 0;
+    for i in 1..n {
+        let mut bit = n >> 1;
+        while j & bit != 0 {
+            j ^= bit;
+            bit >>= 1;
+        }
+        j |= bit;
+        if i < j {
+            re.swap(i, j);
+            im.swap(i, j);
+        }
+    }
+    let mut len = 2;
+    while len <= n {
+        let ang = 2.0 * std::f32::consts::PI / len as f32 * if inverse { 1.0 } else { -1.0 };
+        for start in (0..n).step_by(len) {
+            for k in 0..len / 2 {
+                let (wr, wi) = ((ang * k as f32).cos(), (ang * k as f32).sin());
+                let (a, b) = (start + k, start + k + len / 2);
+                let (xr, xi) = (re[b] * wr - im[b] * wi, re[b] * wi + im[b] * wr);
+                re[b] = re[a] - xr;
+                im[b] = im[a] - xi;
+                re[a] += xr;
+                im[a] += xi;
+            }
+        }
+        len <<= 1;
+    }
+    if inverse {
+        for v in re.iter_mut().chain(im.iter_mut()) {
+            *v /= n as f32;
+        }
+    }
+}
+
+/// 2-D FFT of an `n`×`n` image, rows then columns.
+fn fft2(re: &mut [f32], im: &mut [f32], n: usize, inverse: bool) {
+    let (mut cr, mut ci) = (vec![0.0_f32; n], vec![0.0_f32; n]);
+    for y in 0..n {
+        fft(
+            &mut re[y * n..(y + 1) * n],
+            &mut im[y * n..(y + 1) * n],
+            inverse,
+        );
+    }
+    for x in 0..n {
+        for y in 0..n {
+            cr[y] = re[y * n + x];
+            ci[y] = im[y * n + x];
+        }
+        fft(&mut cr, &mut ci, inverse);
+        for y in 0..n {
+            re[y * n + x] = cr[y];
+            im[y * n + x] = ci[y];
+        }
+    }
+}
+
+/// Spectral residual saliency of a `SR_SIDE`² grey image, 0..1.
+fn spectral_residual(grey: &[f32]) -> Vec<f32> {
+    let n = SR_SIDE;
+    let mean = grey.iter().sum::<f32>() / grey.len() as f32;
+    let spread = (grey.iter().map(|g| (g - mean).powi(2)).sum::<f32>() / grey.len() as f32).sqrt();
+    if spread < FLAT {
+        return vec![0.0; n * n];
+    }
+    let mut re = grey.to_vec();
+    let mut im = vec![0.0_f32; n * n];
+    fft2(&mut re, &mut im, n, false);
+    let log_amp: Vec<f32> = re
+        .iter()
+        .zip(&im)
+        .map(|(r, i)| r.hypot(*i).ln_1p())
+        .collect();
+    for k in 0..n * n {
+        let (y, x) = ((k / n) as isize, (k % n) as isize);
+        let mut local = 0.0;
+        for dy in -1..=1 {
+            for dx in -1..=1 {
+                let (yy, xx) = (
+                    (y + dy).rem_euclid(n as isize),
+                    (x + dx).rem_euclid(n as isize),
+                );
+                local += log_amp[yy as usize * n + xx as usize];
+            }
+        }
+        let residual = (log_amp[k] - local / 9.0).exp();
+        let phase = im[k].atan2(re[k]);
+        re[k] = residual * phase.cos();
+        im[k] = residual * phase.sin();
+    }
+    // The mean (DC) term carries no saliency, only an offset that would swamp the map.
+    re[0] = 0.0;
+    im[0] = 0.0;
+    fft2(&mut re, &mut im, n, true);
+    let power: Vec<[f32; 3]> = re
+        .iter()
+        .zip(&im)
+        .map(|(r, i)| {
+            let p = r * r + i * i;
+            [p, 0.0, 0.0]
+        })
+        .collect();
+    // Smoothing (Hou and Zhang: a Gaussian of σ = 8 at 64 px): the binomial, three times.
+    let mut smooth = power;
+    for _ in 0..3 {
+        smooth = binomial(n, n, &smooth);
+    }
+    let max = smooth.iter().map(|v| v[0]).fold(0.0_f32, f32::max);
+    smooth
+        .iter()
+        .map(|v| if max > 0.0 { v[0] / max } else { 0.0 })
+        .collect()
+}
 
 /// A map of one value per analysed pixel with its summed-area table.
 #[derive(Debug, Clone)]
@@ -261,12 +394,30 @@ pub(crate) fn analyze(art: &Pixmap) -> Analysis {
         .copied()
         .fold(0.0_f32, f32::max)
         .max(FULL_SALIENCE);
-    let saliency: Vec<f32> = distance.iter().map(|d| d / norm).collect();
     let lum: Vec<f32> = linear
         .iter()
         .map(|c| 0.2126 * c[0] + 0.7152 * c[1] + 0.0722 * c[2])
         .collect();
     let grey: Vec<f32> = lum.iter().map(|l| l.max(0.0).powf(1.0 / 2.2)).collect();
+    // The spectral residual at 64×64 (nearest cell of the reduced image), then sampled back.
+    let small: Vec<f32> = (0..SR_SIDE * SR_SIDE)
+        .map(|k| {
+            let (y, x) = (k / SR_SIDE, k % SR_SIDE);
+            grey[(y * h / SR_SIDE) * w + x * w / SR_SIDE]
+        })
+        .collect();
+    let sr = Map::new(SR_SIDE, SR_SIDE, spectral_residual(&small));
+    let saliency: Vec<f32> = distance
+        .iter()
+        .enumerate()
+        .map(|(k, d)| {
+            let (fx, fy) = (
+                ((k % w) as f32 + 0.5) / w as f32,
+                ((k / w) as f32 + 0.5) / h as f32,
+            );
+            (d / norm).max(sr.sample(fx, fy))
+        })
+        .collect();
     let gradient = sobel(w, h, &grey);
     let sq: Vec<f32> = lum.iter().map(|l| l * l).collect();
     Analysis {
@@ -317,6 +468,36 @@ mod tests {
         let all = flat.under(0.0, 0.0, 400.0, 600.0);
         assert!(all.saliency < 1e-3 && all.gradient < 1e-3, "{all:?}");
         assert!((all.luminance - 0.2158).abs() < 0.01, "{all:?}");
+    }
+
+    #[test]
+    fn the_fft_inverts_and_the_spectral_residual_finds_an_odd_patch() {
+        let mut re: Vec<f32> = (0..64).map(|i| (i as f32 * 0.3).sin()).collect();
+        let orig = re.clone();
+        let mut im = vec![0.0; 64];
+        fft(&mut re, &mut im, false);
+        fft(&mut re, &mut im, true);
+        assert!(re.iter().zip(&orig).all(|(a, b)| (a - b).abs() < 1e-4));
+        // A small odd patch on a plain field stands out; the field far from it does not.
+        let grey: Vec<f32> = (0..SR_SIDE * SR_SIDE)
+            .map(|k| {
+                let (y, x) = (k / SR_SIDE, k % SR_SIDE);
+                let patch = (40..48).contains(&x) && (10..18).contains(&y);
+                if patch { 0.9 } else { 0.3 }
+            })
+            .collect();
+        let s = spectral_residual(&grey);
+        let at = |x: usize, y: usize| s[y * SR_SIDE + x];
+        let near = (36..52)
+            .flat_map(|x| (6..22).map(move |y| (x, y)))
+            .map(|(x, y)| at(x, y))
+            .fold(0.0_f32, f32::max);
+        assert!(near == 1.0 && at(15, 45) < 0.1, "{near} {}", at(15, 45));
+        assert!(
+            spectral_residual(&vec![0.5; SR_SIDE * SR_SIDE])
+                .iter()
+                .all(|v| *v == 0.0)
+        );
     }
 
     #[test]
