@@ -29,6 +29,9 @@ const W_SALIENCY: f32 = 1.0;
 const W_GRADIENT: f32 = 0.6;
 /// Weight of the scrim the blocks would need, on average (0 to 1).
 const W_SCRIM: f32 = 0.12;
+/// Weight of the saliency a scrim would darken (its opacity times the mean saliency of its
+/// band): a strong scrim over a face hides it as surely as letters do.
+const W_SCRIM_SALIENCY: f32 = 0.6;
 /// The price of moving the title out of the look's own band, and of moving the tagline.
 const W_TITLE_MOVED: f32 = 0.05;
 const W_TAGLINE_MOVED: f32 = 0.01;
@@ -96,6 +99,7 @@ pub(crate) fn score(
     }
     let mut scrim = 0.0;
     let mut blocks = 0.0_f32;
+    let mut hidden = 0.0_f32;
     for role in [Role::Title, Role::Tagline, Role::Credits] {
         let Some(r) = layout.block(role) else {
             continue;
@@ -108,13 +112,18 @@ pub(crate) fn score(
         } else {
             (u.luminance - 1.28 * u.spread).max(0.0)
         };
-        scrim += draw::scrim_alpha(text, tail, contrast::floor(role) * 1.1, dark).min(1.0);
+        let alpha = draw::scrim_alpha(text, tail, contrast::floor(role) * 1.1, dark).min(1.0);
+        scrim += alpha;
+        let pad = (r.h * 0.8).max(analysis.height as f32 * 0.07);
+        let band = analysis.under(0.0, r.y - pad, analysis.width as f32, r.h + 2.0 * pad);
+        hidden += alpha * band.saliency;
         blocks += 1.0;
     }
     let moved = |yes: bool, w: f32| if yes { w } else { 0.0 };
     W_SALIENCY * sal / area
         + W_GRADIENT * grad / area
         + W_SCRIM * scrim / blocks.max(1.0)
+        + W_SCRIM_SALIENCY * hidden / blocks.max(1.0)
         + moved(a.title != own.title, W_TITLE_MOVED)
         + moved(a.tagline != own.tagline, W_TAGLINE_MOVED)
 }
