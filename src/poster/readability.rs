@@ -274,6 +274,45 @@ fn outline_hot_spots(p: &mut Pixmap, analysis: &Analysis) {
     }
 }
 
+/// Times compose on 1024×1536 offline art, before (`compose_before`) and after (`compose`),
+/// round robin on the same art, `runs` times per style: medians of each and of the paired
+/// difference, in milliseconds.
+pub fn speed(runs: usize) -> String {
+    let mut out = String::new();
+    let text = words(Style::Thriller);
+    for style in [Style::Thriller, Style::Noir, Style::Comedy] {
+        let art = crate::model::offline::render("a kraken attacks brooklyn", style, 5, 1024, 1536);
+        let typography = Typography::of(style);
+        let (mut before, mut after, mut added) = (Vec::new(), Vec::new(), Vec::new());
+        let mut rounds = 0;
+        for _ in 0..runs {
+            let mut a = art.clone();
+            let t = Instant::now();
+            compose_before(&mut a, &text, typography);
+            let b = t.elapsed().as_secs_f64() * 1e3;
+            let mut a = art.clone();
+            let t = Instant::now();
+            let c = super::compose(&mut a, &text, typography);
+            let e = t.elapsed().as_secs_f64() * 1e3;
+            rounds = rounds.max(c.rounds());
+            before.push(b);
+            after.push(e);
+            added.push(e - b);
+        }
+        let median = |v: &mut Vec<f64>| {
+            v.sort_by(f64::total_cmp);
+            v[v.len() / 2]
+        };
+        out.push_str(&format!(
+            "| {style} | {:.1} ms | {:.1} ms | {:.1} ms | {rounds} |\n",
+            median(&mut before),
+            median(&mut after),
+            median(&mut added)
+        ));
+    }
+    out
+}
+
 /// Runs the report over the corpus in `corpus_dir`, writes the contact sheet to `sheet`, and
 /// returns the Markdown table.
 pub fn run(corpus_dir: &Path, sheet: &Path) -> Result<String, PosterError> {
