@@ -9,10 +9,10 @@ fn main() {
     let root = Path::new(env!("CARGO_MANIFEST_DIR"));
     if std::env::args().any(|a| a == "--speed") {
         println!("| look | before | after | added (paired) | rounds |\n|---|---|---|---|---|");
-        print!("{}", marquee::poster::readability::speed(15));
+        print!("{}", marquee_core::poster::readability::speed(15));
         return;
     }
-    match marquee::poster::readability::run(
+    match marquee_core::poster::readability::run(
         &root.join("assets/corpus"),
         &root.join("docs/readability-sheet.png"),
     ) {
