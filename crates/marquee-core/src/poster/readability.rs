@@ -2,7 +2,7 @@
 //! pass rate (`contrast`) of the same posters set before (each look's fixed zones and the
 //! treatment of the time) and after (zones chosen from the art, contrast guaranteed), on a
 //! fixed corpus: public-domain photographs (`assets/corpus`), the offline generator's art in
-//! every style at three aspects, and stand-in art (the Bedrock stand-in's two-axis gradient)
+//! every style at three aspects (drawn by the caller: `poster` does not know `model`), and stand-in art (the Bedrock stand-in's two-axis gradient)
 //! with a bright subject placed off-centre. Also draws the contact sheet
 //! (`docs/readability-sheet.png`). Run by `cargo run --release --example readability`.
 
@@ -92,7 +92,7 @@ fn stand_in(width: u32, height: u32, variant: u8, cx: f32, cy: f32) -> Option<Pi
     Some(p)
 }
 
-fn corpus(dir: &Path) -> Vec<Canvas> {
+fn corpus(dir: &Path, offline: Vec<(String, Pixmap, Style)>) -> Vec<Canvas> {
     let mut out = Vec::new();
     for (i, name) in PHOTOS.iter().enumerate() {
         let Ok(art) = Pixmap::load_png(dir.join(format!("{name}.png"))) else {
@@ -107,15 +107,12 @@ fn corpus(dir: &Path) -> Vec<Canvas> {
             });
         }
     }
-    for (i, style) in Style::ALL.into_iter().enumerate() {
-        for (w, h) in [(512, 768), (576, 576), (768, 432)] {
-            let prompt = "a lighthouse keeper fights a kraken, 1950s pulp";
-            out.push(Canvas {
-                name: format!("offline {style} {w}x{h}"),
-                art: crate::model::offline::render(prompt, style, 7 + i as u32, w, h),
-                style,
-            });
-        }
+    for (name, art, style) in offline {
+        out.push(Canvas {
+            name: format!("offline {style} {name}"),
+            art,
+            style,
+        });
     }
     let spots = [(0.3, 0.25), (0.7, 0.2), (0.25, 0.72), (0.72, 0.55)];
     for (i, (cx, cy)) in spots.into_iter().enumerate() {
@@ -277,11 +274,11 @@ fn outline_hot_spots(p: &mut Pixmap, analysis: &Analysis) {
 /// Times compose on 1024×1536 offline art, before (`compose_before`) and after (`compose`),
 /// round robin on the same art, `runs` times per style: medians of each and of the paired
 /// difference, in milliseconds.
-pub fn speed(runs: usize) -> String {
+pub fn speed(arts: &[(Style, Pixmap)], runs: usize) -> String {
     let mut out = String::new();
     let text = words(Style::Thriller);
-    for style in [Style::Thriller, Style::Noir, Style::Comedy] {
-        let art = crate::model::offline::render("a kraken attacks brooklyn", style, 5, 1024, 1536);
+    for (style, art) in arts {
+        let style = *style;
         let typography = Typography::of(style);
         let (mut before, mut after, mut added) = (Vec::new(), Vec::new(), Vec::new());
         let mut rounds = 0;
@@ -315,8 +312,12 @@ pub fn speed(runs: usize) -> String {
 
 /// Runs the report over the corpus in `corpus_dir`, writes the contact sheet to `sheet`, and
 /// returns the Markdown table.
-pub fn run(corpus_dir: &Path, sheet: &Path) -> Result<String, PosterError> {
-    let canvases = corpus(corpus_dir);
+pub fn run(
+    corpus_dir: &Path,
+    offline: Vec<(String, Pixmap, Style)>,
+    sheet: &Path,
+) -> Result<String, PosterError> {
+    let canvases = corpus(corpus_dir, offline);
     let mut groups: Vec<(&str, Vec<usize>)> = vec![
         ("photographs", vec![]),
         ("offline art", vec![]),
