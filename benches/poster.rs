@@ -186,6 +186,38 @@ fn main() {
         );
     }
 
+    // #27: compose 1024×1536 as before (fixed zones, estimated treatment) against compose
+    // with the art analysed, the zones chosen and every line measured, round robin on the same
+    // art so the machine's load falls on both alike; and the analysis alone.
+    for style in [Style::Thriller, Style::Noir, Style::Comedy] {
+        let art = render(prompt, style, 5, 1024, 1536);
+        let t = text(prompt);
+        let (mut before, mut after, mut extra) = (Vec::new(), Vec::new(), Vec::new());
+        let mut rounds = 0;
+        for _ in 0..RUNS {
+            let mut a = art.clone();
+            let start = Instant::now();
+            marquee_core::poster::readability::compose_before(&mut a, &t, Typography::of(style));
+            let b = start.elapsed();
+            before.push(b);
+            std::hint::black_box(&a);
+            let mut a = art.clone();
+            let start = Instant::now();
+            let c = compose(&mut a, &t, Typography::of(style));
+            let e = start.elapsed();
+            after.push(e);
+            extra.push(e.saturating_sub(b));
+            rounds = rounds.max(c.rounds());
+            std::hint::black_box(&a);
+        }
+        report(&format!("compose 1024x1536 before #27 ({style})"), before);
+        report(&format!("compose 1024x1536 after #27 ({style})"), after);
+        report(
+            &format!("  added by #27, paired ({style}, max {rounds} rounds)"),
+            extra,
+        );
+    }
+
     let art = render(prompt, Style::Fantasy, 3, 832, 1216);
     let t = text(prompt);
     let samples = (0..RUNS)

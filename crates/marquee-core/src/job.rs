@@ -268,6 +268,12 @@ pub struct PosterRecord {
     /// Where a take came from; `None` for a poster's first take.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub lineage: Option<Lineage>,
+    /// Where the words were set (title band, tagline side), chosen from this take's art and
+    /// words (`poster::placement`). Edit words and Formats set new words or a new size afresh
+    /// and choose again, deterministically; this records what the reader saw. `None` for a
+    /// clean take or one made before it was recorded.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub arrangement: Option<crate::poster::Arrangement>,
 }
 
 /// Where a take came from: every take after the first remembers its parent and how it was
@@ -411,6 +417,7 @@ pub fn sample_record(job: &Job, created_at: i64) -> PosterRecord {
         approved_at: None,
         art_key: None,
         lineage: None,
+        arrangement: None,
     }
 }
 

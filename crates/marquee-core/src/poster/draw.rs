@@ -7,13 +7,13 @@
 //! the words' meaning or where they came from.
 
 use tiny_skia::{
-    Color, FillRule, FilterQuality, GradientStop, LineCap, LineJoin, LinearGradient, Paint,
-    PathBuilder, Pixmap, PixmapPaint, Point, Rect as SkRect, SpreadMode, Stroke, Transform,
+    Color, FillRule, FilterQuality, GradientStop, LineCap, LineJoin, LinearGradient, Paint, Pixmap,
+    PixmapPaint, Point, Rect as SkRect, SpreadMode, Stroke, Transform,
 };
 
-use super::fonts;
 use super::layout::{Layout, Rect, Role, TextBox};
 use super::style::Look;
+use super::{contrast, fonts};
 use crate::genre::{Rgb, luminance};
 
 /// Mean luminance and its standard deviation over `r`, sampled on a grid of about 48×48.
@@ -46,14 +46,10 @@ fn region_stats(p: &Pixmap, r: Rect) -> (f32, f32) {
     )
 }
 
-fn contrast(a: f32, b: f32) -> f32 {
-    (a.max(b) + 0.05) / (a.min(b) + 0.05)
-}
-
 /// The scrim opacity that brings a background of luminance `bg` to `target` contrast against
 /// text of luminance `text`, when the scrim is black (dark) or white (light). Blending happens
 /// on gamma-encoded values, so the solve is done there too.
-fn scrim_alpha(text: f32, bg: f32, target: f32, dark: bool) -> f32 {
+pub(crate) fn scrim_alpha(text: f32, bg: f32, target: f32, dark: bool) -> f32 {
     let enc = |l: f32| l.max(0.0).powf(1.0 / 2.2);
     if dark {
         let want = ((text + 0.05) / target - 0.05).max(0.0);
@@ -70,7 +66,7 @@ fn scrim_alpha(text: f32, bg: f32, target: f32, dark: bool) -> f32 {
     }
 }
 
-fn block_color(look: &Look, role: Role) -> Rgb {
+pub(crate) fn block_color(look: &Look, role: Role) -> Rgb {
     match role {
         Role::Title => look.title_fill.0.mix(look.title_fill.1, 0.5),
         Role::Tagline => look.tagline_color,
@@ -79,11 +75,7 @@ fn block_color(look: &Look, role: Role) -> Rgb {
 }
 
 fn line_path(b: &TextBox) -> Option<tiny_skia::Path> {
-    let mut pb = PathBuilder::new();
-    for g in &b.glyphs {
-        fonts::append_outline(&mut pb, g.font, g.id, g.x, g.baseline, g.size);
-    }
-    pb.finish()
+    contrast::line_path(b)
 }
 
 /// A vertical band of `color` fading in and out around `r`, running off the sheet's edge when
@@ -233,11 +225,35 @@ fn draw_halo(
     p.draw_pixmap(0, 0, small.as_ref(), &pp, back, None);
 }
 
-/// Draws every block of `layout` over `p` in `look`.
-pub(crate) fn draw(p: &mut Pixmap, layout: &Layout, look: &Look) {
-    let roles = [Role::Credits, Role::Tagline, Role::Title];
-    // Decide every treatment from the untouched art first, so one block's scrim does not
-    // change the measurement for the next.
+/// How one block is treated: its scrim and, when the look's own colour cannot reach the
+/// contrast floor on this art, the colour its letters take instead.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub(crate) struct Plan {
+    pub(crate) role: Role,
+    pub(crate) rect: Rect,
+    /// The scrim's opacity at its core (0: none).
+    pub(crate) alpha: f32,
+    /// A dark scrim (under light letters) or a light one.
+    pub(crate) dark: bool,
+    /// The letters' colour when shifted within the look's palette.
+    pub(crate) color: Option<Rgb>,
+    /// A fuller, wider halo: for lines that the strongest scrim did not bring to their floor
+    /// (another block's shadow reaching under them, say).
+    pub(crate) strong_halo: bool,
+}
+
+/// The strongest scrim: beyond it the art under the block is gone.
+pub(crate) const MAX_SCRIM: f32 = 0.94;
+/// How far the background's bright (or dark) tail lies from its mean, in standard deviations:
+/// 1.28 is a normal distribution's 90th percentile, the percentile `contrast` measures.
+const TAIL: f32 = 1.28;
+
+/// Plans every block's treatment from the untouched art, so one block's scrim does not change
+/// the measurement for the next: the scrim just strong enough for the block's colour to reach
+/// its floor (with a tenth to spare) against the bright (or dark) tail of the art around it.
+pub(crate) fn plan(p: &Pixmap, layout: &Layout, look: &Look) -> Vec<Plan> {
+    // The title is drawn first, so the smaller blocks' halos lie over its shadow.
+    let roles = [Role::Title, Role::Tagline, Role::Credits];
     let mut plans = Vec::new();
     for role in roles {
         let Some(r) = layout.block(role) else {
@@ -248,41 +264,110 @@ pub(crate) fn draw(p: &mut Pixmap, layout: &Layout, look: &Look) {
             .iter()
             .find(|b| b.role == role)
             .map_or(0.0, |b| b.size);
-        let (bg, busy) = region_stats(p, r.inflate(size * 0.15));
+        let (bg, busy) = region_stats(p, r.inflate(size * contrast::RING));
         let text = block_color(look, role).luminance();
         // Dark scrims suit almost every colour, red included: only genuinely dark text (a
         // comedy tagline on yellow) gets a light one.
         let dark_scrim = text > 0.08;
-        // Large display type needs less contrast than small text to read (WCAG's 3:1 vs 4.5:1);
-        // outlined titles carry their own edge and need less still.
+        let tail = if dark_scrim {
+            (bg + TAIL * busy).min(1.0)
+        } else {
+            (bg - TAIL * busy).max(0.0)
+        };
+        let target = contrast::floor(role) * 1.1;
+        let need = |l: f32| {
+            let dark = l > 0.08;
+            let tail = if dark {
+                (bg + TAIL * busy).min(1.0)
+            } else {
+                (bg - TAIL * busy).max(0.0)
+            };
+            scrim_alpha(l, tail, target, dark)
+        };
+        let _ = tail;
+        let alpha = need(text);
+        // Where the look's colour would need a heavy scrim (dark type on dark art) and one of
+        // its palette's colours reads with a much lighter one, the type takes that colour.
+        let shifted = palette_colors(look)
+            .into_iter()
+            .map(|c| (need(c.luminance()), c))
+            .min_by(|a, b| a.0.total_cmp(&b.0))
+            .filter(|(a, _)| *a + 0.3 < alpha);
+        let (alpha, dark, color) = match shifted {
+            Some((a, c)) => (a, c.luminance() > 0.08, Some(c)),
+            None => (alpha, dark_scrim, None),
+        };
+        plans.push(Plan {
+            role,
+            rect: r,
+            alpha: alpha.min(MAX_SCRIM),
+            dark,
+            color,
+            strong_halo: false,
+        });
+    }
+    plans
+}
+
+/// The treatment before #27, kept for the readability report's "before" column: the mean
+/// of the art under each block against targets of 3.2 (1.6 for an outlined title) and 5.0,
+/// a fifth more scrim over busy art, at most 0.82, never measured afterwards.
+pub(crate) fn plan_before(p: &Pixmap, layout: &Layout, look: &Look) -> Vec<Plan> {
+    let mut plans = Vec::new();
+    for role in [Role::Credits, Role::Tagline, Role::Title] {
+        let Some(r) = layout.block(role) else {
+            continue;
+        };
+        let size = layout
+            .boxes
+            .iter()
+            .find(|b| b.role == role)
+            .map_or(0.0, |b| b.size);
+        let (bg, busy) = region_stats(p, r.inflate(size * 0.15));
+        let text = block_color(look, role).luminance();
+        let dark = text > 0.08;
         let target = match (role, look.title_outline) {
             (Role::Title, Some(_)) => 1.6,
             (Role::Title, None) => 3.2,
             _ => 5.0,
         };
-        let mut alpha = scrim_alpha(text, bg, target, dark_scrim);
-        if contrast(text, bg) < target * 1.5 && busy > 0.12 {
-            // Busy art under text breaks letter shapes even at a good average contrast.
+        let mut alpha = scrim_alpha(text, bg, target, dark);
+        if contrast::ratio(text, bg) < target * 1.5 && busy > 0.12 {
             alpha += 0.2;
         }
-        plans.push((role, r, alpha.min(0.82), dark_scrim));
+        plans.push(Plan {
+            role,
+            rect: r,
+            alpha: alpha.min(0.82),
+            dark,
+            color: None,
+            strong_halo: false,
+        });
     }
-    for (_, r, alpha, dark) in &plans {
-        if *alpha > 0.02 {
-            let c = if *dark {
+    plans
+}
+
+/// Draws every block of `layout` over `p` in `look`, treated as `plans` say.
+pub(crate) fn render(p: &mut Pixmap, layout: &Layout, look: &Look, plans: &[Plan]) {
+    for plan in plans {
+        if plan.alpha > 0.02 {
+            let c = if plan.dark {
                 look.palette.near.mix(Rgb(0, 0, 0), 0.6)
             } else {
                 Rgb(255, 252, 246)
             };
-            draw_scrim(p, *r, c, *alpha);
+            draw_scrim(p, plan.rect, c, plan.alpha);
         }
     }
-    for (role, r, _, dark) in &plans {
+    for plan in plans {
+        let role = &plan.role;
+        let r = &plan.rect;
+        let dark = &plan.dark;
         let lines: Vec<&TextBox> = layout.boxes.iter().filter(|b| b.role == *role).collect();
         let paths: Vec<tiny_skia::Path> = lines.iter().filter_map(|b| line_path(b)).collect();
         let size = lines.first().map_or(0.0, |b| b.size);
         let (halo, opacity) = match role {
-            Role::Title => (look.title_halo, 0.85),
+            Role::Title if plan.color.is_none() => (look.title_halo, 0.85),
             _ if *dark => (Rgb(0, 0, 0), 0.7),
             _ => (Rgb(255, 255, 255), 0.6),
         };
@@ -291,15 +376,16 @@ pub(crate) fn draw(p: &mut Pixmap, layout: &Layout, look: &Look) {
         } else {
             0.0
         };
-        draw_halo(
-            p,
-            &paths,
-            *r,
-            halo,
-            opacity,
-            (size * 0.12).max(2.0),
-            shadow_drop,
-        );
+        let (opacity, radius) = if plan.strong_halo {
+            (1.0, (size * 0.2).max(3.0))
+        } else {
+            (opacity, (size * 0.12).max(2.0))
+        };
+        draw_halo(p, &paths, *r, halo, opacity, radius, shadow_drop);
+        if plan.strong_halo {
+            // Twice over: a halo at full strength still lets the art through at its rim.
+            draw_halo(p, &paths, *r, halo, opacity, radius * 0.6, 0.0);
+        }
         if *role == Role::Title
             && let Some(outline) = look.title_outline
         {
@@ -317,14 +403,40 @@ pub(crate) fn draw(p: &mut Pixmap, layout: &Layout, look: &Look) {
             }
         }
         for (b, path) in lines.iter().zip(&paths) {
-            let paint = fill_paint(look, *role, b.rect);
+            let paint = match plan.color {
+                Some(c) => {
+                    let mut paint = Paint {
+                        anti_alias: true,
+                        ..Paint::default()
+                    };
+                    paint.set_color(c.color(1.0));
+                    paint
+                }
+                None => fill_paint(look, *role, b.rect),
+            };
             p.fill_path(path, &paint, FillRule::Winding, Transform::identity(), None);
         }
-        let ink = look.monochrome.then(|| block_color(look, *role));
+        let ink = look
+            .monochrome
+            .then(|| plan.color.unwrap_or_else(|| block_color(look, *role)));
         for b in &lines {
             draw_pictures(p, b, ink);
         }
     }
+}
+
+/// The colours a block's letters may take on art where the look's own cannot reach the
+/// floor: the look's other type colours and its palette's light and accent (never its shadow
+/// or outline colours, nor one from outside the look).
+pub(crate) fn palette_colors(look: &Look) -> Vec<Rgb> {
+    vec![
+        look.title_fill.0,
+        look.title_fill.1,
+        look.tagline_color,
+        look.credits_color,
+        look.palette.light,
+        look.palette.accent,
+    ]
 }
 
 /// Draws the glyphs that are pictures (colour emoji, which have no outline) of `b`: in their

@@ -9,16 +9,20 @@
 //! This module knows nothing of pixels or colours; drawing is `poster::draw`'s job.
 
 use super::fonts::{self, Face, Font, Setting, Shaped};
-use super::style::Case;
-use super::{PosterText, Typography};
-use crate::genre::Placement;
 #[cfg(test)]
-use crate::genre::Style;
+use super::{PosterText, Typography};
 use breaking::{balanced_breaks, credit_starts, greedy_ellipsized, segments, split_lines};
-use vertical::{fit_vertical, place_vertical};
+#[cfg(test)]
+use crate::genre::{Placement, Style};
+use vertical::{Columns, fit_vertical, place_vertical};
 
 mod breaking;
 mod vertical;
+mod zones;
+pub(crate) use zones::Prepared;
+#[cfg(test)]
+pub(crate) use zones::layout;
+pub use zones::{Arrangement, TaglineAt};
 
 /// A rectangle in canvas pixels.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -134,17 +138,6 @@ impl Layout {
             .filter(|b| b.role == role)
             .map(|b| b.rect)
             .reduce(|a, b| a.union(&b))
-    }
-}
-
-/// The area text must stay inside: 6% margins on every side.
-fn safe_area(width: u32, height: u32) -> Rect {
-    let (w, h) = (width as f32, height as f32);
-    Rect {
-        x: (w * 0.06).ceil(),
-        y: (h * 0.06).ceil(),
-        w: w - 2.0 * (w * 0.06).ceil(),
-        h: h - 2.0 * (h * 0.06).ceil(),
     }
 }
 
@@ -530,153 +523,6 @@ fn place(block: &Block, spec: &Spec, safe: &Rect, y: f32) -> Vec<TextBox> {
             }
         })
         .collect()
-}
-
-fn present(s: &Option<String>) -> Option<&str> {
-    s.as_deref().map(str::trim).filter(|t| !t.is_empty())
-}
-
-/// Lays out `text` for a `width` × `height` poster in `typography`: its look's faces and case,
-/// with the title where `typography.placement` (not the look) puts it.
-pub(crate) fn layout(width: u32, height: u32, text: &PosterText, typography: Typography) -> Layout {
-    let look = typography.look.look();
-    let reported = safe_area(width, height);
-    // Fit and place against an area a hair smaller than the one reported, so that rounding in
-    // the float arithmetic can never push ink across the reported edge.
-    let safe = reported.inflate(-0.5);
-    // Type scales with the poster's height, but very tall, narrow sheets are limited by width.
-    let base = (height as f32).min(width as f32 * 1.5);
-    let gap = base * 0.025;
-    let title_max = match look.title_face {
-        Face::Display => 0.15,
-        _ => 0.115,
-    };
-    let title = Spec {
-        role: Role::Title,
-        face: look.title_face,
-        upper: look.case == Case::Upper,
-        tracking: look.title_tracking,
-        max_lines: 3,
-        max_size: base * title_max,
-        min_size: base * 0.04,
-        leading: match look.title_face {
-            Face::Display => 0.9,
-            Face::Script => 1.0,
-            _ => 1.0,
-        },
-        billing: false,
-    };
-    let tagline = Spec {
-        role: Role::Tagline,
-        face: Face::Sans,
-        upper: true,
-        tracking: 0.16,
-        max_lines: 2,
-        max_size: base * 0.022,
-        min_size: base * 0.012,
-        leading: 1.35,
-        billing: false,
-    };
-    let credits = Spec {
-        role: Role::Credits,
-        face: Face::Display,
-        upper: true,
-        tracking: 0.05,
-        max_lines: 4,
-        max_size: base * 0.03,
-        min_size: base * 0.011,
-        leading: 0.98,
-        billing: true,
-    };
-
-    let mut boxes = Vec::new();
-    // The billing block anchors the bottom of the safe area; everything else sits above it.
-    let mut floor = safe.bottom();
-    if let Some(c) = present(&text.credits)
-        && let Some(b) = fit(c, &credits, safe.w, safe.h * 0.13)
-    {
-        let y = safe.bottom() - b.height;
-        boxes.extend(place(&b, &credits, &safe, y));
-        floor = y - gap;
-    }
-    let tagline_block =
-        |max_h: f32| present(&text.tagline).and_then(|t| fit(t, &tagline, safe.w * 0.9, max_h));
-    // A vertical title stands in a column zone at the right of the sheet, from the top down
-    // to the tagline, which sits above the billing block. Titles with no CJK in them, or too
-    // long to stand, are set horizontally where the look puts them.
-    let mut placement = typography.placement;
-    if placement == Placement::Vertical {
-        let vertical_title = present(&text.title).filter(|t| fonts::is_cjk(t));
-        let mut floor = floor;
-        let mut tagline_boxes = Vec::new();
-        if let Some(b) = tagline_block(safe.h * 0.09) {
-            let y = floor - b.height;
-            tagline_boxes = place(&b, &tagline, &safe, y);
-            floor = y - gap;
-        }
-        let zone = Rect {
-            x: safe.x + safe.w * 0.45,
-            y: safe.y,
-            w: safe.w * 0.55,
-            h: floor - safe.y,
-        };
-        let vertical = Spec {
-            max_lines: 3,
-            max_size: base * 0.16,
-            ..title
-        };
-        match vertical_title.and_then(|t| fit_vertical(t, &vertical, zone.w, zone.h)) {
-            Some(cols) => {
-                boxes.extend(place_vertical(&cols, &vertical, &zone));
-                boxes.extend(tagline_boxes);
-                return Layout {
-                    safe: reported,
-                    boxes,
-                };
-            }
-            None => placement = look.placement,
-        }
-    }
-    let title_block = present(&text.title).and_then(|t| fit(t, &title, safe.w, safe.h * 0.36));
-
-    match placement {
-        // (A vertical title that could not stand is set where the look puts it, never here.)
-        Placement::Bottom | Placement::Vertical => {
-            if let Some(b) = &title_block {
-                boxes.extend(place(b, &title, &safe, floor - b.height));
-            }
-            if let Some(b) = tagline_block(safe.h * 0.09) {
-                boxes.extend(place(&b, &tagline, &safe, safe.y));
-            }
-        }
-        Placement::Top => {
-            let mut y = safe.y;
-            if let Some(b) = &title_block {
-                boxes.extend(place(b, &title, &safe, y));
-                y += b.height + gap * 0.8;
-            }
-            if let Some(b) = tagline_block(safe.h * 0.09) {
-                boxes.extend(place(&b, &tagline, &safe, y));
-            }
-        }
-        Placement::Center => {
-            let mut top = safe.y + safe.h * 0.5;
-            if let Some(b) = &title_block {
-                // Optically centred: a little below the middle, clear of the billing block.
-                let y = (height as f32 * 0.54 - b.height / 2.0).min(floor - b.height);
-                boxes.extend(place(b, &title, &safe, y));
-                top = y;
-            }
-            let room = (top - gap - safe.y).min(safe.h * 0.09);
-            if let Some(b) = tagline_block(room) {
-                boxes.extend(place(&b, &tagline, &safe, top - gap - b.height));
-            }
-        }
-    }
-    Layout {
-        safe: reported,
-        boxes,
-    }
 }
 
 #[cfg(test)]

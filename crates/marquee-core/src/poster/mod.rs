@@ -22,20 +22,36 @@
 //! columns), `draw` (scrims,
 //! shadows, glyphs, colour emoji bitmaps), `print` (print-ready sheets: one-sheet and A1, bleed,
 //! trim and bleed marks, type set afresh at full resolution), `resample` (Lanczos-3, a few rows at
-//! a time) and `pdf` (a hand-written PDF 1.4 page with TrimBox and BleedBox).
+//! a time) and `pdf` (a hand-written PDF 1.4 page with TrimBox and BleedBox). Where the words go
+//! (#27): `saliency` (frequency-tuned saliency, Achanta et al. CVPR 2009, spectral residual, Hou
+//! & Zhang CVPR 2007, and a Sobel gradient map of the art at 128 px), `layout::zones` (the zones'
+//! proportions, named; the few `Arrangement`s each look allows, its own first), `placement`
+//! (scores each arrangement by saliency and gradient under the lines and the scrim they would
+//! need; then draws, measures and raises scrims or shifts colour within the look's palette until
+//! every line is at its WCAG floor), `contrast` (WCAG ratios on the finished pixels), `metrics`
+//! (PosterLayout's Val, Ove, Ali, Und, Uti, Occ, Rea) and `readability` (the before/after report
+//! and `docs/readability-sheet.png`). The chosen arrangement is kept in the take's record.
 
 mod case;
+mod contrast;
 mod draw;
 pub mod fonts;
 mod layout;
+pub(crate) mod metrics;
 mod pdf;
+mod placement;
 mod print;
+pub mod readability;
 mod resample;
+mod saliency;
 mod style;
 
 use crate::genre::{Placement, Style};
 pub use fonts::use_fonts_dir;
+#[cfg(test)]
 pub(crate) use layout::layout;
+pub use layout::{Arrangement, TaglineAt};
+pub use placement::{Composition, Zones};
 pub use print::{MAX_PRINT_DPI, PRINT_DPI, Printed, Sheet, print};
 
 /// How the words are set: whose typography (a style's look: faces, case, colours, treatment)
@@ -94,11 +110,26 @@ pub enum PosterError {
     Pdf(#[source] std::io::Error),
 }
 
-/// Sets `text` over `art` in `typography`. The art keeps its size and is never stretched; text
-/// that no embedded face can draw is dropped (see `missing_glyphs`).
-pub fn compose(art: &mut tiny_skia::Pixmap, text: &PosterText, typography: Typography) {
-    let laid = layout(art.width(), art.height(), text, typography);
-    draw::draw(art, &laid, &typography.look.look());
+/// Sets `text` over `art` in `typography`, where the art leaves room for it (see
+/// `placement`), every line at its WCAG contrast floor. The art keeps its size and is never
+/// stretched; text that no embedded face can draw is dropped (see `missing_glyphs`).
+pub fn compose(
+    art: &mut tiny_skia::Pixmap,
+    text: &PosterText,
+    typography: Typography,
+) -> Composition {
+    compose_in(art, text, typography, Zones::Choose)
+}
+
+/// [`compose`] with the zones chosen from the art ([`Zones::Choose`]) or fixed where the
+/// typography puts them ([`Zones::Own`]: a reviewer's explicit placement).
+pub fn compose_in(
+    art: &mut tiny_skia::Pixmap,
+    text: &PosterText,
+    typography: Typography,
+    zones: Zones,
+) -> Composition {
+    placement::set(art, text, typography, zones)
 }
 
 /// The grapheme clusters of `text` (letters with their marks, conjuncts, emoji sequences) that

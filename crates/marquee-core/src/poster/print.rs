@@ -18,8 +18,11 @@ use std::io::Write;
 
 use tiny_skia::Pixmap;
 
+use super::layout::Prepared;
+#[cfg(test)]
 use super::layout::{Layout, layout};
 use super::pdf::{self, PdfBox, PdfLine, PdfPage};
+use super::placement::{self, Zones};
 use super::resample::resample_cover;
 use super::{PosterError, PosterText, Typography, draw};
 
@@ -264,7 +267,9 @@ fn mark_area(m: &Mark) -> PtBox {
     }
 }
 
-/// The type laid out for the trim box at full resolution, in the bleed-box image's pixels.
+/// The type laid out for the trim box at full resolution, in the bleed-box image's pixels, in
+/// the typography's own arrangement.
+#[cfg(test)]
 fn print_layout(g: &Geometry, text: &PosterText, typography: Typography) -> Layout {
     let at = g.trim_at as f32;
     layout(g.trim_px.0, g.trim_px.1, text, typography).translate(at, at)
@@ -302,11 +307,25 @@ fn render(
         width: g.bleed_px.0,
         height: g.bleed_px.1,
     })?;
-    draw::draw(
-        &mut image,
-        &print_layout(&g, text, typography),
-        &typography.look.look(),
-    );
+    // The print takes the screen poster's arrangement and treatments, chosen and measured on
+    // the art at its own size, so the sheet reads like the poster it was ordered from.
+    let look = typography.look.look();
+    let mut screen = art.clone();
+    let chosen = placement::set(&mut screen, text, typography, Zones::Choose);
+    let at = g.trim_at as f32;
+    let prepared = Prepared::new(g.trim_px.0, g.trim_px.1, text, typography);
+    let laid = prepared
+        .place(chosen.arrangement.unwrap_or_else(|| prepared.own()))
+        .translate(at, at);
+    let mut plans = draw::plan(&image, &laid, &look);
+    for p in &mut plans {
+        if let Some(s) = chosen.plans.iter().find(|s| s.role == p.role) {
+            p.alpha = p.alpha.max(s.alpha);
+            p.color = s.color;
+            p.dark = s.dark;
+        }
+    }
+    draw::render(&mut image, &laid, &look, &plans);
     let marks = marks(&g);
     let flip = |p: (f64, f64)| (p.0, g.media.1 - p.1);
     let pdf_marks: Vec<PdfLine> = marks

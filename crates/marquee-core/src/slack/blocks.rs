@@ -1127,6 +1127,7 @@ mod tests {
             approved_at: Some(1_799_000_100),
             art_key: None,
             lineage: None,
+            arrangement: None,
         };
         let mut unapproved = record.clone();
         unapproved.approved_by = None;
@@ -1235,6 +1236,7 @@ mod tests {
                         approved_at: Some(0),
                         art_key: None,
                         lineage: None,
+                        arrangement: None,
                     };
                     history(&[HistoryItem {
                         record: &record,

@@ -157,6 +157,8 @@ struct Composed {
     missing_glyphs: Vec<String>,
     width: u32,
     height: u32,
+    /// Where the words were set, when there were any.
+    arrangement: Option<poster::Arrangement>,
 }
 
 /// How a job ended.
@@ -445,16 +447,26 @@ impl Pipeline {
         let missing_glyphs = poster::missing_glyphs(&text, typography);
         let mut pixmap = art.pixmap.clone();
         let encode_art = art.stored.is_none();
-        let (png, art_png, width, height) = marquee_core::cpu::background(move || {
+        // A reviewer's explicit typography is set exactly where they put it; otherwise the words
+        // go where the art leaves room (`poster::placement`).
+        let zones = if spec.typography.is_some() {
+            poster::Zones::Own
+        } else {
+            poster::Zones::Choose
+        };
+        let (png, art_png, width, height, arrangement) = marquee_core::cpu::background(move || {
             let art_png = if encode_art {
                 Some(poster::encode_png(&pixmap)?)
             } else {
                 None
             };
-            if !text.is_empty() {
-                poster::compose(&mut pixmap, &text, typography);
-            }
-            poster::encode_png(&pixmap).map(|png| (png, art_png, pixmap.width(), pixmap.height()))
+            let arrangement = if text.is_empty() {
+                None
+            } else {
+                poster::compose_in(&mut pixmap, &text, typography, zones).arrangement()
+            };
+            poster::encode_png(&pixmap)
+                .map(|png| (png, art_png, pixmap.width(), pixmap.height(), arrangement))
         })
         .await??;
         Ok(Composed {
@@ -463,6 +475,7 @@ impl Pipeline {
             missing_glyphs,
             width,
             height,
+            arrangement,
         })
     }
 
@@ -517,6 +530,7 @@ impl Pipeline {
             missing_glyphs,
             width,
             height,
+            arrangement,
         } = self.compose(spec, &art).await?;
         let compose_ms = composing.elapsed().as_millis() as u64;
         // Art reused from the parent take cost no model call this time.
@@ -558,6 +572,7 @@ impl Pipeline {
             approved_at: None,
             art_key: Some(art_key),
             lineage,
+            arrangement,
         };
         self.put_record(&record).await?;
         let store_ms = stored.elapsed().as_millis() as u64;

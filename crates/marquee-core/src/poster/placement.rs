@@ -1,0 +1,394 @@
+//! Choosing where the words go, and treating them until they read.
+//!
+//! A poster designer handed a photograph they did not take looks at it first. [`set`] does the
+//! same: it analyses the art (`saliency`), lays the blocks out in each arrangement the look
+//! allows (`layout::Prepared`), and scores each by what the text would cover — the mean
+//! saliency under its lines, the mean gradient under them, and how strong a scrim its blocks
+//! would need to reach their contrast floors — plus a small price for leaving the look's own
+//! arrangement, so art that gives no reason (a flat field) keeps the look's character. The
+//! lowest score wins; ties go to the earlier candidate, the look's own first, so the choice is
+//! a pure function of the art, the words and the typography.
+//!
+//! Then contrast is made a guarantee (`contrast`): the blocks are drawn with the scrims
+//! `draw::plan` estimates, every line is measured on the finished pixels, and a block whose
+//! line falls short has its scrim raised a step, and at the strongest scrim its colour shifted
+//! to the look's palette colour that reads best there. The poster says nothing about it.
+
+use tiny_skia::Pixmap;
+
+use super::contrast::{self, Measured};
+use super::draw::{self, MAX_SCRIM, Plan};
+use super::layout::{Arrangement, Layout, Prepared, Role};
+use super::saliency::{self, Analysis};
+use super::style::Look;
+use super::{PosterText, Typography};
+
+/// Weight of the mean saliency under the text (PosterLayout's Occ).
+const W_SALIENCY: f32 = 1.0;
+/// Weight of the mean gradient under the text (PosterLayout's Rea).
+const W_GRADIENT: f32 = 0.6;
+/// Weight of the scrim the blocks would need, on average (0 to 1).
+const W_SCRIM: f32 = 0.12;
+/// Weight of the saliency a scrim would darken (its opacity times the mean saliency of its
+/// band): a strong scrim over a face hides it as surely as letters do.
+const W_SCRIM_SALIENCY: f32 = 0.6;
+/// The price of moving the title out of the look's own band, and of moving the tagline.
+const W_TITLE_MOVED: f32 = 0.05;
+const W_TAGLINE_MOVED: f32 = 0.01;
+/// How much a block's scrim rises each time one of its lines misses its floor.
+const SCRIM_STEP: f32 = 0.16;
+/// Draw-and-measure rounds before giving up (each raises scrims or shifts colours).
+const MAX_ROUNDS: usize = 6;
+
+/// Whether the words go where the art leaves room, or exactly where the typography says (a
+/// reviewer's explicit choice).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Zones {
+    Choose,
+    Own,
+}
+
+/// What setting the words decided: the arrangement, each block's treatment and every line's
+/// measured contrast.
+#[derive(Debug, Clone)]
+pub struct Composition {
+    pub(crate) arrangement: Option<Arrangement>,
+    pub(crate) layout: Layout,
+    pub(crate) plans: Vec<Plan>,
+    pub(crate) measured: Vec<Measured>,
+    pub(crate) rounds: usize,
+}
+
+impl Composition {
+    /// Lines measured under their WCAG floor on the finished poster (none, unless even the
+    /// strongest scrim and every palette colour fell short).
+    pub fn lines_below_floor(&self) -> usize {
+        self.measured.iter().filter(|m| !m.passes()).count()
+    }
+
+    /// How many times the words were drawn and measured (1 when the first treatment read).
+    pub fn rounds(&self) -> usize {
+        self.rounds
+    }
+
+    /// The arrangement chosen, for the take's record.
+    pub fn arrangement(&self) -> Option<Arrangement> {
+        self.arrangement
+    }
+}
+
+/// The score of `layout` on `analysis` (lower is better).
+pub(crate) fn score(
+    analysis: &Analysis,
+    layout: &Layout,
+    look: &Look,
+    own: Arrangement,
+    a: Arrangement,
+) -> f32 {
+    let (mut area, mut sal, mut grad) = (0.0_f32, 0.0_f32, 0.0_f32);
+    for b in &layout.boxes {
+        let r = b.rect;
+        let u = analysis.under(r.x, r.y, r.w, r.h);
+        let n = r.w * r.h;
+        area += n;
+        sal += u.saliency * n;
+        grad += u.gradient * n;
+    }
+    if area <= 0.0 {
+        return 0.0;
+    }
+    let mut scrim = 0.0;
+    let mut blocks = 0.0_f32;
+    let mut hidden = 0.0_f32;
+    for role in [Role::Title, Role::Tagline, Role::Credits] {
+        let Some(r) = layout.block(role) else {
+            continue;
+        };
+        let u = analysis.under(r.x, r.y, r.w, r.h);
+        let text = draw::block_color(look, role).luminance();
+        let dark = text > 0.08;
+        let tail = if dark {
+            (u.luminance + 1.28 * u.spread).min(1.0)
+        } else {
+            (u.luminance - 1.28 * u.spread).max(0.0)
+        };
+        let alpha = draw::scrim_alpha(text, tail, contrast::floor(role) * 1.1, dark).min(1.0);
+        scrim += alpha;
+        let pad = (r.h * 0.8).max(analysis.height as f32 * 0.07);
+        let band = analysis.under(0.0, r.y - pad, analysis.width as f32, r.h + 2.0 * pad);
+        hidden += alpha * band.saliency;
+        blocks += 1.0;
+    }
+    let moved = |yes: bool, w: f32| if yes { w } else { 0.0 };
+    W_SALIENCY * sal / area
+        + W_GRADIENT * grad / area
+        + W_SCRIM * scrim / blocks.max(1.0)
+        + W_SCRIM_SALIENCY * hidden / blocks.max(1.0)
+        + moved(a.title != own.title, W_TITLE_MOVED)
+        + moved(a.tagline != own.tagline, W_TAGLINE_MOVED)
+}
+
+/// The best arrangement of `prepared` on `analysis`, and its layout.
+pub(crate) fn choose(
+    analysis: &Analysis,
+    prepared: &Prepared,
+    typography: Typography,
+) -> (Arrangement, Layout) {
+    let look = typography.look.look();
+    let own = prepared.own();
+    let mut best: Option<(f32, Arrangement, Layout)> = None;
+    for a in prepared.candidates(typography) {
+        let layout = prepared.place(a);
+        let s = score(analysis, &layout, &look, own, a);
+        if best.as_ref().is_none_or(|(b, _, _)| s < *b) {
+            best = Some((s, a, layout));
+        }
+    }
+    match best {
+        Some((_, a, l)) => (a, l),
+        None => (own, prepared.place(own)),
+    }
+}
+
+/// Lays out `text` for `art` (choosing the arrangement when `zones` says so), draws it, and
+/// raises scrims or shifts colours until every line reaches its floor.
+pub(crate) fn set(
+    art: &mut Pixmap,
+    text: &PosterText,
+    typography: Typography,
+    zones: Zones,
+) -> Composition {
+    let prepared = Prepared::new(art.width(), art.height(), text, typography);
+    let (arrangement, layout) = match zones {
+        Zones::Choose => {
+            let analysis = saliency::analyze(art);
+            choose(&analysis, &prepared, typography)
+        }
+        Zones::Own => (prepared.own(), prepared.place(prepared.own())),
+    };
+    let look = typography.look.look();
+    let (plans, measured, rounds) = guarantee(art, &layout, &look);
+    Composition {
+        arrangement: Some(arrangement),
+        layout,
+        plans,
+        measured,
+        rounds,
+    }
+}
+
+/// Draws `layout` over `art` until every line measures at its floor (or the treatments run
+/// out), leaving the last drawing in `art`.
+pub(crate) fn guarantee(
+    art: &mut Pixmap,
+    layout: &Layout,
+    look: &Look,
+) -> (Vec<Plan>, Vec<Measured>, usize) {
+    let mut plans = draw::plan(art, layout, look);
+    let original = art.clone();
+    let palette = draw::palette_colors(look);
+    let mut rounds = 0;
+    loop {
+        rounds += 1;
+        if rounds > 1 {
+            art.data_mut().copy_from_slice(original.data());
+        }
+        draw::render(art, layout, look, &plans);
+        let measured = contrast::measure(art, layout);
+        let failing: Vec<&Measured> = measured.iter().filter(|m| !m.passes()).collect();
+        if failing.is_empty() || rounds >= MAX_ROUNDS {
+            return (plans, measured, rounds);
+        }
+        let mut changed = false;
+        for plan in &mut plans {
+            let Some(worst) = failing
+                .iter()
+                .filter(|m| m.role == plan.role)
+                .min_by(|a, b| a.ratio.total_cmp(&b.ratio))
+            else {
+                continue;
+            };
+            if plan.alpha < MAX_SCRIM {
+                plan.alpha = (plan.alpha + SCRIM_STEP).min(MAX_SCRIM);
+                changed = true;
+            } else if !plan.strong_halo {
+                plan.strong_halo = true;
+                changed = true;
+            } else if plan.color.is_none() {
+                // The strongest scrim is not enough for the look's colour here: take the
+                // palette colour that reads best against what surrounds the worst line.
+                let bg = worst.background;
+                let best = palette
+                    .iter()
+                    .copied()
+                    .max_by(|a, b| {
+                        contrast::ratio(a.luminance(), bg)
+                            .total_cmp(&contrast::ratio(b.luminance(), bg))
+                    })
+                    .filter(|c| contrast::ratio(c.luminance(), bg) > worst.ratio);
+                if let Some(c) = best {
+                    plan.color = Some(c);
+                    plan.dark = c.luminance() > 0.08;
+                    changed = true;
+                }
+            }
+        }
+        if !changed {
+            return (plans, measured, rounds);
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::genre::{Placement, Style};
+    use tiny_skia::{Color, Paint, Rect as SkRect, Transform};
+
+    fn words() -> PosterText {
+        PosterText {
+            title: Some("The Long Night".into()),
+            tagline: Some("Nobody leaves the island.".into()),
+            credits: Some("directed by Ada Lovelace starring Grace Hopper".into()),
+        }
+    }
+
+    /// A dim field with a bright subject filling the band from `top` to `bottom` (shares of
+    /// the height), across the middle three fifths of the width.
+    fn subject_art(top: f32, bottom: f32) -> Pixmap {
+        let (w, h) = (400.0, 600.0);
+        let mut p = Pixmap::new(400, 600).expect("size");
+        p.fill(Color::from_rgba8(40, 46, 60, 255));
+        let mut paint = Paint::default();
+        paint.set_color_rgba8(250, 214, 120, 255);
+        let r = SkRect::from_xywh(w * 0.2, h * top, w * 0.6, h * (bottom - top)).expect("rect");
+        p.fill_rect(r, &paint, Transform::identity(), None);
+        p
+    }
+
+    fn title_of(c: &Composition) -> crate::poster::layout::Rect {
+        c.layout.block(Role::Title).expect("a title")
+    }
+
+    #[test]
+    fn a_bright_subject_in_the_top_third_sends_the_title_below_it() {
+        for style in [Style::Noir, Style::Horror, Style::Comedy, Style::Western] {
+            // Each of these looks puts its title at the top.
+            assert_eq!(style.title_placement(), Placement::Top);
+            let mut art = subject_art(0.04, 0.33);
+            let c = set(&mut art, &words(), Typography::of(style), Zones::Choose);
+            let t = title_of(&c);
+            assert!(t.y >= 600.0 * 0.33, "{style}: title at {t:?}");
+        }
+    }
+
+    #[test]
+    fn mirrored_the_title_goes_above_it() {
+        for style in [
+            Style::Thriller,
+            Style::SciFi,
+            Style::Romance,
+            Style::Documentary,
+        ] {
+            assert_eq!(style.title_placement(), Placement::Bottom);
+            let mut art = subject_art(0.6, 0.96);
+            let c = set(&mut art, &words(), Typography::of(style), Zones::Choose);
+            let t = title_of(&c);
+            assert!(t.bottom() <= 600.0 * 0.6, "{style}: title at {t:?}");
+        }
+    }
+
+    #[test]
+    fn uniform_art_keeps_the_looks_own_zones() {
+        for style in Style::ALL {
+            for grey in [20, 128, 235] {
+                let mut art = Pixmap::new(400, 600).expect("size");
+                art.fill(Color::from_rgba8(grey, grey, grey, 255));
+                let t = Typography::of(style);
+                let c = set(&mut art, &words(), t, Zones::Choose);
+                assert_eq!(
+                    c.arrangement,
+                    Some(Arrangement::of(t.placement)),
+                    "{style} on grey {grey}"
+                );
+            }
+        }
+    }
+
+    /// Light, dark and busy art for every look: every line, measured on the rendered pixels
+    /// (not the intended colours), is at its WCAG floor.
+    #[test]
+    fn every_line_of_every_look_reaches_its_floor_on_light_dark_and_busy_art() {
+        let light = || {
+            let mut p = Pixmap::new(360, 540).expect("size");
+            p.fill(Color::from_rgba8(248, 246, 240, 255));
+            p
+        };
+        let dark = || {
+            let mut p = Pixmap::new(360, 540).expect("size");
+            p.fill(Color::from_rgba8(6, 6, 10, 255));
+            p
+        };
+        let busy = || {
+            let mut p = Pixmap::new(360, 540).expect("size");
+            for (k, px) in p.pixels_mut().iter_mut().enumerate() {
+                let (x, y) = (k % 360, k / 360);
+                let v = if (x / 3 + y / 3) % 2 == 0 { 250 } else { 5 };
+                let c = if (x / 17) % 2 == 0 {
+                    (v, v, v)
+                } else {
+                    (v, 255 - v, 40)
+                };
+                *px = tiny_skia::ColorU8::from_rgba(c.0, c.1, c.2, 255).premultiply();
+            }
+            p
+        };
+        for style in Style::ALL {
+            for (name, art) in [("light", light()), ("dark", dark()), ("busy", busy())] {
+                let mut poster = art.clone();
+                let c = set(&mut poster, &words(), Typography::of(style), Zones::Choose);
+                let m = contrast::measure(&poster, &c.layout);
+                assert_eq!(
+                    m.len(),
+                    c.layout.boxes.len(),
+                    "{style} {name}: every line measured"
+                );
+                for line in &m {
+                    assert!(
+                        line.passes(),
+                        "{style} on {name} art: {:?} at {:.2}:1 (text {:.3}, around {:.3})",
+                        line.role,
+                        line.ratio,
+                        line.text,
+                        line.background
+                    );
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn the_same_inputs_give_byte_identical_posters() {
+        for style in [Style::Fantasy, Style::Comedy] {
+            let art = subject_art(0.1, 0.4);
+            let mut a = art.clone();
+            let mut b = art.clone();
+            let ca = set(&mut a, &words(), Typography::of(style), Zones::Choose);
+            let cb = set(&mut b, &words(), Typography::of(style), Zones::Choose);
+            assert_eq!(ca.arrangement, cb.arrangement);
+            assert_eq!(a.data(), b.data(), "{style}");
+        }
+    }
+
+    #[test]
+    fn a_reviewers_placement_is_kept() {
+        let mut art = subject_art(0.04, 0.33);
+        let t = Typography {
+            look: Style::Noir,
+            placement: Placement::Top,
+        };
+        let c = set(&mut art, &words(), t, Zones::Own);
+        assert_eq!(c.arrangement, Some(Arrangement::of(Placement::Top)));
+        assert!(title_of(&c).y < 600.0 * 0.2);
+    }
+}
