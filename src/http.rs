@@ -31,7 +31,7 @@ use uuid::Uuid;
 use crate::dispatch::{DispatchError, Dispatcher};
 use crate::job::{Change, Job, PosterSpec, ReplyTo, Requester, SlackMessageRef, Task};
 use crate::metrics::{Door, Event, Metrics};
-use crate::pipeline::{Cause, Pipeline, PipelineError, RestStatus};
+use crate::pipeline::{Cause, Delivery, Pipeline, PipelineError, Records, RestStatus};
 use crate::poster::PosterText;
 use crate::request::{self, ModelPolicy, RequestError};
 use crate::slack::blocks;
@@ -92,7 +92,12 @@ pub fn system_clock() -> i64 {
 pub struct AppState {
     pub signing_secret: Option<verify::SigningSecret>,
     pub policy: ModelPolicy,
+    /// Where jobs go, and what the door asks of it: the help card's offer, links, who may act.
     pub pipeline: Arc<Pipeline>,
+    /// The replay guard, the records modals open on, REST job statuses.
+    pub records: Records,
+    /// Acks that say more later, the `response_url` allow-list, modals (the Web API).
+    pub delivery: Delivery,
     pub dispatcher: Arc<dyn Dispatcher>,
     /// Where posters are read from for `/files/` links.
     pub store: Arc<dyn ObjectStore>,
@@ -397,7 +402,7 @@ impl<T: SlackBody> FromRequest<AppState> for SlackSigned<T> {
             .get(verify::SIGNATURE_HEADER)
             .and_then(|v| v.to_str().ok())
             .unwrap_or_default();
-        match state.pipeline.first_sight(signature).await {
+        match state.pipeline.records().first_sight(signature).await {
             Ok(true) => {}
             Ok(false) => return Err(ApiError::Replayed),
             Err(e) => {
@@ -616,7 +621,7 @@ async fn slash_command(
             return Ok(StatusCode::OK.into_response());
         }
     };
-    if !state.pipeline.slack().is_allowed(&command.response_url) {
+    if !state.delivery.slack().is_allowed(&command.response_url) {
         tracing::warn!(team = ?command.team_id, "refused a slash command whose response_url is not an allowed Slack URL");
         return Err(ApiError::BadRequest(
             "response_url is not a Slack URL".into(),
@@ -735,7 +740,7 @@ async fn queue_click<A>(
     task: Task,
     public_url: Option<String>,
 ) -> Result<Response, ApiError> {
-    if !state.pipeline.slack().is_allowed(&click.response_url) {
+    if !state.delivery.slack().is_allowed(&click.response_url) {
         tracing::warn!(team = ?click.team_id, "refused an interaction whose response_url is not an allowed Slack URL");
         return Err(ApiError::BadRequest(
             "response_url is not a Slack URL".into(),
@@ -773,7 +778,7 @@ async fn queue_click<A>(
 /// A private note to whoever clicked, through the click's `response_url`; best effort.
 async fn tell_clicker(state: &AppState, response_url: &str, text: &str) {
     let note = blocks::note_to_clicker(text);
-    if let Err(e) = state.pipeline.slack().respond(response_url, &note).await {
+    if let Err(e) = state.delivery.slack().respond(response_url, &note).await {
         tracing::error!(error = %crate::errors::ErrorChain(&e), "could not tell the clicker");
     }
 }
@@ -782,13 +787,13 @@ async fn tell_clicker(state: &AppState, response_url: &str, text: &str) {
 /// record. Slack's trigger lives 3 seconds, so this is the one click that reads state on the
 /// ack path (one item) and calls Slack before answering.
 async fn open_modal(state: &AppState, click: &Click<Review>) -> Result<Response, ApiError> {
-    if !state.pipeline.slack().is_allowed(&click.response_url) {
+    if !state.delivery.slack().is_allowed(&click.response_url) {
         tracing::warn!(team = ?click.team_id, "refused an interaction whose response_url is not an allowed Slack URL");
         return Err(ApiError::BadRequest(
             "response_url is not a Slack URL".into(),
         ));
     }
-    let (Some(web), Some(trigger)) = (state.pipeline.web(), click.trigger_id.as_deref()) else {
+    let (Some(web), Some(trigger)) = (state.delivery.web(), click.trigger_id.as_deref()) else {
         // Not offered without a bot token; an old message may still carry the control.
         tell_clicker(
             state,
@@ -798,7 +803,7 @@ async fn open_modal(state: &AppState, click: &Click<Review>) -> Result<Response,
         .await;
         return Ok(StatusCode::OK.into_response());
     };
-    let record = match state.pipeline.record(click.source).await {
+    let record = match state.pipeline.records().record(click.source).await {
         Ok(record) => record,
         Err(e) => {
             tracing::warn!(poster = %click.source, error = %crate::errors::ErrorChain(&e), "could not read a poster to edit");
@@ -843,7 +848,7 @@ async fn submit(
     public_url: Option<String>,
 ) -> Result<Response, ApiError> {
     let ctx = submission.context().clone();
-    if !state.pipeline.slack().is_allowed(&ctx.response_url) {
+    if !state.delivery.slack().is_allowed(&ctx.response_url) {
         tracing::warn!(team = ?submission.team_id, "refused a modal whose response_url is not an allowed Slack URL");
         return Err(ApiError::BadRequest(
             "response_url is not a Slack URL".into(),
@@ -1097,7 +1102,7 @@ async fn create_poster(
     )
     .with_public_url(public_url.clone());
     let id = job.id;
-    if !state.pipeline.accept_rest(&job).await? {
+    if !state.pipeline.records().accept_rest(&job).await? {
         return Err(ApiError::Unavailable);
     }
     if let Err(e) = state.dispatcher.dispatch(job.clone()).await {
@@ -1122,7 +1127,7 @@ async fn create_poster(
         let until = tokio::time::Instant::now() + wait;
         let mut pauses = crate::pipeline::wait_backoff();
         loop {
-            if let Some(now) = state.pipeline.rest_status(id).await? {
+            if let Some(now) = state.pipeline.records().rest_status(id).await? {
                 status = now;
             }
             let now = tokio::time::Instant::now();
@@ -1151,7 +1156,7 @@ async fn poster_status(
     Path(id): Path<String>,
 ) -> Result<Response, ApiError> {
     let id = Uuid::parse_str(&id).map_err(|_| ApiError::NotFound)?;
-    let status = match state.pipeline.rest_status(id).await? {
+    let status = match state.pipeline.records().rest_status(id).await? {
         Some(status) if status.caller() == caller => status,
         _ => return Err(ApiError::NotFound),
     };
@@ -1345,6 +1350,8 @@ mod tests {
                 default: ModelId::Offline,
                 allowed: vec![ModelId::Offline],
             },
+            records: pipeline.records().clone(),
+            delivery: pipeline.delivery().clone(),
             pipeline: Arc::new(pipeline),
             dispatcher,
             store,

@@ -121,7 +121,11 @@ impl Pipeline {
         source: Uuid,
     ) -> Result<Outcome, (PipelineError, String)> {
         let response_url = job.reply_to.slack_url();
-        let mut record = self.record(source).await.map_err(|e| (e, String::new()))?;
+        let mut record = self
+            .records
+            .record(source)
+            .await
+            .map_err(|e| (e, String::new()))?;
         let description = record.spec.description.clone();
         if let Some(why) = self.refusal_after_groups(&record, job).await {
             tracing::info!(job = %job.id, %source, "approval refused: not an approver");
@@ -137,6 +141,7 @@ impl Pipeline {
             take_number: Some(record.take()),
         };
         if let Some(first) = self
+            .records
             .claim_approval(&record, &approval)
             .await
             .map_err(|e| (e, description.clone()))?
@@ -182,8 +187,8 @@ impl Pipeline {
         let message = blocks::approved(&shown, &job.requester.user_id, now);
         // The message showed the take's uploaded PNG (a Slack file) rather than its expiring
         // link: the rebuilt one does too, falling back to the link if Slack will not show it.
-        let file = match &self.web {
-            Some(_) => self.shown_file(record.id).await.unwrap_or_else(|e| {
+        let file = match self.delivery.web() {
+            Some(_) => self.records.shown_file(record.id).await.unwrap_or_else(|e| {
                 tracing::warn!(job = %job.id, error = %ErrorChain(&e), "could not read the take's slack file; the approved message shows its link");
                 None
             }),
@@ -192,15 +197,15 @@ impl Pipeline {
         let sent = match &file {
             Some(file) => {
                 let with_file = blocks::showing_file(&message, file);
-                match self.slack.respond(response_url, &with_file).await {
+                match self.delivery.respond(response_url, &with_file).await {
                     Err(e) if e.is_invalid_blocks() => {
                         tracing::warn!(job = %job.id, "slack refused the take's file in the approved message; showing the link");
-                        self.slack.respond(response_url, &message).await
+                        self.delivery.respond(response_url, &message).await
                     }
                     sent => sent,
                 }
             }
-            None => self.slack.respond(response_url, &message).await,
+            None => self.delivery.respond(response_url, &message).await,
         };
         let refused = match sent {
             Ok(()) => return Ok(Outcome::Delivered),
@@ -210,7 +215,7 @@ impl Pipeline {
         let note = blocks::note_to_clicker(
             "✅ Your approval is recorded, but Slack wouldn't update the poster message to show it. The approval stands; the buttons may still show until the message is refreshed.",
         );
-        match self.slack.respond(response_url, &note).await {
+        match self.delivery.respond(response_url, &note).await {
             Ok(()) => Ok(Outcome::FailedAndTold {
                 kind: "ApprovalNotShown",
             }),
@@ -236,7 +241,7 @@ impl Pipeline {
         if groups.is_empty() {
             return Some(why);
         }
-        let Some(web) = &self.web else {
+        let Some(web) = self.delivery.web() else {
             tracing::error!(job = %job.id, "MARQUEE_APPROVERS names user groups, but there is no bot token to look them up");
             return Some(why);
         };
@@ -260,7 +265,7 @@ impl Pipeline {
         kind: &'static str,
     ) -> Result<Outcome, (PipelineError, String)> {
         let response_url = job.reply_to.slack_url();
-        match self.slack.respond(response_url, note).await {
+        match self.delivery.respond(response_url, note).await {
             Ok(()) => Ok(Outcome::FailedAndTold { kind }),
             Err(e) => {
                 tracing::error!(job = %job.id, error = %ErrorChain(&e), "could not tell the clicker");
@@ -590,8 +595,11 @@ mod tests {
         ] {
             let mut record = record_by("U1", "T1");
             record.created_at = super::now();
-            p.put_record(&record).await.unwrap();
-            p.remember_file(record.id, "F0SHOWNFILE").await.unwrap();
+            p.records().put_record(&record).await.unwrap();
+            p.records()
+                .remember_file(record.id, "F0SHOWNFILE")
+                .await
+                .unwrap();
             let mut job = click_by("U2", "T1");
             answering(&mut job, &origin);
             job.public_url = Some("https://marquee.example".into());
@@ -616,7 +624,7 @@ mod tests {
         let (origin, seen) = response_urls(Files::Shown).await;
         let p = told_pipeline(dir.path(), &origin, ExternalUsers::default());
         let record = poster_in("T07MARQEE", None);
-        p.put_record(&record).await.unwrap();
+        p.records().put_record(&record).await.unwrap();
         let mut guest = job_from(
             SLACK_CONNECT_CLICK,
             crate::job::Task::Approve { source: record.id },
@@ -629,7 +637,7 @@ mod tests {
         );
         let outcome = p.approve(&guest, record.id).await;
         assert_eq!(
-            p.approval(record.id).await.unwrap(),
+            p.records().approval(record.id).await.unwrap(),
             None,
             "the guest approved the poster"
         );
@@ -681,6 +689,7 @@ mod tests {
         member.requester.user_team_id = Some("T07MARQEE".into());
         let _ = p.approve(&member, record.id).await;
         let approval = p
+            .records()
             .approval(record.id)
             .await
             .unwrap()
@@ -719,7 +728,7 @@ mod tests {
         assert_eq!(open.print_refusal(&record, &guest).await, Some(VIEW_ONLY));
 
         // Through the worker: the guest is told, and nothing is printed.
-        p.put_record(&record).await.unwrap();
+        p.records().put_record(&record).await.unwrap();
         let mut guest = guest;
         answering(&mut guest, &origin);
         let outcome = p.print(&guest, record.id, None).await.unwrap();
@@ -729,7 +738,7 @@ mod tests {
                 kind: "NotAllowedToPrint"
             }
         );
-        assert_eq!(p.printed(record.id).await.unwrap(), None);
+        assert_eq!(p.records().printed(record.id).await.unwrap(), None);
         assert!(
             texts(&seen).contains("another organisation"),
             "{}",
@@ -746,7 +755,7 @@ mod tests {
         let (origin, seen) = response_urls(Files::Shown).await;
         let p = told_pipeline(dir.path(), &origin, ExternalUsers::default());
         let record = poster_in("T07MARQEE", None);
-        p.put_record(&record).await.unwrap();
+        p.records().put_record(&record).await.unwrap();
         let detail = Change::ChangeDetail {
             search: "the copper pans".into(),
             replace: "a wall of cast-iron skillets".into(),

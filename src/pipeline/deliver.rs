@@ -11,27 +11,120 @@
 
 use tokio::time::Instant;
 
-use super::{Outcome, Pipeline, Rendered};
+use super::{Outcome, Rendered};
 use crate::errors::ErrorChain;
 use crate::job::{Job, PosterSpec};
-use crate::metrics::{Event, Failure};
-use crate::model::EditKind;
-use crate::slack::SlackError;
+use crate::metrics::{Event, Failure, Metrics};
 use crate::slack::blocks::{self, PosterResult};
 use crate::slack::interaction::Controls;
 use crate::slack::web::WebClient;
+use crate::slack::{SlackClient, SlackError};
 use crate::store::Link;
 
-impl Pipeline {
+/// Everything that reaches Slack: the Web API (when the workspace gave Marquee a bot token)
+/// and `response_url`s, with what the requester is told when Slack will not take a message.
+/// Cheap to clone: the HTTP clients are shared.
+#[derive(Clone)]
+pub struct Delivery {
+    slack: SlackClient,
+    /// The Web API, when the workspace gave Marquee a bot token.
+    web: Option<WebClient>,
+    /// Where failed deliveries are counted.
+    metrics: Metrics,
+}
+
+/// A poster delivered (or not), and the Slack file its message now shows, if it shows one:
+/// the pipeline remembers it with the take, so a rebuilt message shows the file again.
+pub(super) struct Posted {
+    pub(super) outcome: Outcome,
+    pub(super) shown_file: Option<String>,
+}
+
+impl Delivery {
+    /// Delivers through `slack`'s `response_url`s only (no bot token), counting nothing.
+    pub fn new(slack: SlackClient) -> Self {
+        Self {
+            slack,
+            web: None,
+            metrics: Metrics::off(),
+        }
+    }
+
+    pub(super) fn set_web(&mut self, web: WebClient) {
+        self.web = Some(web);
+    }
+
+    pub(super) fn set_metrics(&mut self, metrics: Metrics) {
+        self.metrics = metrics;
+    }
+
+    /// The Web API client, when the workspace gave Marquee a bot token.
+    pub(crate) fn web(&self) -> Option<&WebClient> {
+        self.web.as_ref()
+    }
+
+    /// The `response_url` client (and its allow-list).
+    pub(crate) fn slack(&self) -> &SlackClient {
+        &self.slack
+    }
+
+    /// Posts `message` to `response_url`.
+    pub(crate) async fn respond(
+        &self,
+        response_url: &str,
+        message: &blocks::Message,
+    ) -> Result<(), SlackError> {
+        self.slack.respond(response_url, message).await
+    }
+
+    /// Posts `message` to the job's `response_url`: the job ends `told` when Slack took it,
+    /// `Undeliverable` when it did not.
+    pub(super) async fn reply(
+        &self,
+        job: &Job,
+        message: &blocks::Message,
+        told: Outcome,
+    ) -> Outcome {
+        let response_url = job.reply_to.slack_url();
+        match self.slack.respond(response_url, message).await {
+            Ok(()) => told,
+            Err(e) => {
+                tracing::error!(job = %job.id, error = %ErrorChain(&e), "could not reply to the requester");
+                super::undeliverable(&e)
+            }
+        }
+    }
+
     /// Posts a finished poster: into Slack through the Web API when there is a bot token (in
     /// the original poster's thread for follow-ups, with the PNG uploaded so it outlives its
-    /// link), otherwise, or when that fails, to the `response_url`.
-    pub(super) async fn deliver(
+    /// link), otherwise, or when that fails, to the `response_url`. `change_detail`: whether
+    /// the message offers to change a detail (the model can make such edits).
+    pub(super) async fn poster(
         &self,
         job: &Job,
         spec: &PosterSpec,
         rendered: &Rendered,
         note: Option<String>,
+        change_detail: bool,
+    ) -> Posted {
+        let mut shown_file = None;
+        let outcome = self
+            .poster_showing(job, spec, rendered, note, change_detail, &mut shown_file)
+            .await;
+        Posted {
+            outcome,
+            shown_file,
+        }
+    }
+
+    async fn poster_showing(
+        &self,
+        job: &Job,
+        spec: &PosterSpec,
+        rendered: &Rendered,
+        note: Option<String>,
+        change_detail: bool,
+        shown_file: &mut Option<String>,
     ) -> Outcome {
         let response_url = job.reply_to.slack_url();
         let thread = job.reply_to.thread();
@@ -49,7 +142,7 @@ impl Pipeline {
         };
         let controls = Controls {
             modals: self.web.is_some(),
-            change_detail: self.models.can(spec.model, EditKind::Replace),
+            change_detail,
             print: false,
         };
         let message = blocks::poster_with(&result, controls);
@@ -113,7 +206,7 @@ impl Pipeline {
                                 match web.update_message(&channel, &ts, &shown).await {
                                     Ok(()) => {
                                         tracing::info!(job = %job.id, file, "poster uploaded into slack and shown from there");
-                                        self.keep_shown_file(job, rendered, &file).await;
+                                        *shown_file = Some(file);
                                     }
                                     Err(e) => {
                                         tracing::warn!(job = %job.id, code = e.code(), error = %ErrorChain(&e), "poster uploaded into its thread, but the message still shows its link")
@@ -137,9 +230,7 @@ impl Pipeline {
                                 .await;
                         }
                         Some(_) => {
-                            if let Some(file) = &uploaded {
-                                self.keep_shown_file(job, rendered, file).await;
-                            }
+                            shown_file.clone_from(&uploaded);
                         }
                     }
                     tracing::info!(job = %job.id, threaded = thread_ts.is_some(), shows_file = uploaded.is_some(), "poster delivered through the web api");
@@ -198,14 +289,6 @@ impl Pipeline {
                 self.tell_failure(job, response_url, &DeliveryFailed(e), &spec.description)
                     .await
             }
-        }
-    }
-
-    /// Remembers the Slack file the take's message now shows, for rebuilds of the message
-    /// (an approval). Best effort: without it a rebuild shows the link, as without a token.
-    async fn keep_shown_file(&self, job: &Job, rendered: &Rendered, file: &str) {
-        if let Err(e) = self.remember_file(rendered.id, file).await {
-            tracing::warn!(job = %job.id, error = %ErrorChain(&e), "could not remember the take's slack file; a rebuilt message will show its link");
         }
     }
 
@@ -291,4 +374,72 @@ impl Upload {
 /// or `channel_not_found` for a private channel it cannot see.
 fn is_not_member(e: &crate::slack::web::WebError) -> bool {
     matches!(e.code(), Some("not_in_channel" | "channel_not_found"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::job::sample_job;
+    use crate::metrics::Metric;
+
+    fn rendered() -> Rendered {
+        Rendered {
+            id: uuid::Uuid::new_v4(),
+            key: "posters/x.png".into(),
+            link: Link {
+                url: "https://files.example/posters/x.png?sig=abc".into(),
+                expires_at: time::OffsetDateTime::now_utc(),
+            },
+            png: vec![1, 2, 3],
+            missing_glyphs: Vec::new(),
+            model: crate::model::ModelId::Offline,
+            seed: 7,
+            width: 2,
+            height: 3,
+        }
+    }
+
+    /// A `response_url` outside the allow-list is never posted to: the reply ends the job
+    /// undeliverable, as a refusal (no later message can get through either).
+    #[tokio::test]
+    async fn a_reply_to_a_url_outside_the_allow_list_is_refused() {
+        let delivery = Delivery::new(SlackClient::new(
+            crate::net::client(),
+            &["https://slack.example".to_owned()],
+        ));
+        let job = sample_job();
+        assert!(!delivery.slack().is_allowed(job.reply_to.slack_url()));
+        let told = Outcome::Delivered;
+        assert_eq!(
+            delivery
+                .reply(&job, &blocks::note_to_clicker("hi"), told)
+                .await,
+            Outcome::Undeliverable {
+                kind: super::super::SLACK_REFUSED
+            }
+        );
+    }
+
+    /// Without a bot token a poster goes to the `response_url` alone; when that is refused the
+    /// failure is counted, nothing else is tried, and no Slack file is shown.
+    #[tokio::test]
+    async fn a_poster_slack_refuses_is_counted_and_shows_no_file() {
+        let (metrics, recorded) = Metrics::recorded();
+        let mut delivery = Delivery::new(SlackClient::new(crate::net::client(), &[]));
+        delivery.set_metrics(metrics);
+        assert!(delivery.web().is_none());
+        let job = sample_job();
+        let crate::job::Task::Poster { spec } = &job.task else {
+            unreachable!()
+        };
+        let posted = delivery.poster(&job, spec, &rendered(), None, false).await;
+        assert_eq!(
+            posted.outcome,
+            Outcome::Undeliverable {
+                kind: super::super::SLACK_REFUSED
+            }
+        );
+        assert_eq!(posted.shown_file, None);
+        assert_eq!(recorded.of(Metric::Failure).len(), 1);
+    }
 }

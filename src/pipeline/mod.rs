@@ -5,6 +5,11 @@
 //! the result, or tells the requester exactly what went wrong. It never returns an error for a
 //! job whose requester was told, so Lambda never retries (and re-bills, and re-posts) a job.
 //! `PipelineError::explain` is the one place where failures become words for people.
+//!
+//! The pipeline sequences three collaborators, each with one job: [`Records`] (records,
+//! approvals, run markers, locks, history, the replay guard, REST statuses), [`Metering`]
+//! (reservations, the ledger, usage) and [`Delivery`] (the Web API and `response_url`s). The
+//! HTTP door holds clones of the ones it needs rather than reaching through the pipeline.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -74,6 +79,10 @@ mod metering;
 mod records;
 mod retake;
 mod retry;
+
+pub use deliver::Delivery;
+pub use metering::Metering;
+pub use records::Records;
 
 pub(crate) use error::Cause;
 pub use error::PipelineError;
@@ -145,29 +154,28 @@ pub(crate) enum Outcome {
     Undeliverable { kind: &'static str },
 }
 
+/// The pipeline that sequences its collaborators — [`Records`], [`Metering`], [`Delivery`] —
+/// around the model, the compositor and the object store.
 pub struct Pipeline {
     models: Models,
     store: Arc<dyn ObjectStore>,
-    /// Records, approvals, run markers, locks and quotas.
-    state: Arc<dyn StateStore>,
-    slack: SlackClient,
-    /// The Web API, when the workspace gave Marquee a bot token.
-    web: Option<WebClient>,
+    /// Records, approvals, run markers, locks, history, the replay guard.
+    records: Records,
+    /// Reservations, the ledger and usage.
+    metering: Metering,
+    /// The Web API and `response_url`s.
+    delivery: Delivery,
     /// Bounds how many posters are drawn and composed at once (one per core).
     cpu_slots: tokio::sync::Semaphore,
     links: LinkSigner,
     /// Where links are served when a job does not say (a configured or local address).
     public_url: Option<String>,
     link_ttl: Duration,
-    /// How long records are kept: as long as the posters they describe.
-    retention: Duration,
     approvers: Approvers,
     /// What people from outside the installation may do (Slack Connect guests).
     external_users: ExternalUsers,
     /// The upscaler print-ready files use; `None`: resampling only.
     print_upscaler: Option<Upscaler>,
-    /// Who may make how many metered posters, and what each costs.
-    limits: Limits,
     retry: RetryPolicy,
     /// Where what happens is counted (EMF lines in Lambda, nowhere locally).
     metrics: Metrics,
@@ -185,20 +193,18 @@ impl Pipeline {
         Self {
             models,
             store,
-            state,
-            slack,
-            web: None,
+            records: Records::new(state.clone(), DEFAULT_RETENTION),
+            metering: Metering::new(state, Limits::default(), Metrics::off()),
+            delivery: Delivery::new(slack),
             cpu_slots: tokio::sync::Semaphore::new(
                 std::thread::available_parallelism().map_or(2, |n| n.get()),
             ),
             links,
             public_url: None,
             link_ttl,
-            retention: DEFAULT_RETENTION,
             approvers: Approvers::default(),
             external_users: ExternalUsers::default(),
             print_upscaler: None,
-            limits: Limits::default(),
             retry: RetryPolicy::default(),
             metrics: Metrics::off(),
         }
@@ -206,6 +212,8 @@ impl Pipeline {
 
     /// Counts acks, posters, stage times, failures, spend and refusals into `metrics`.
     pub(crate) fn with_metrics(mut self, metrics: Metrics) -> Self {
+        self.metering.set_metrics(metrics.clone());
+        self.delivery.set_metrics(metrics.clone());
         self.metrics = metrics;
         self
     }
@@ -225,7 +233,7 @@ impl Pipeline {
 
     /// Delivers through the Web API (threads, uploads) where it can, with this client.
     pub(crate) fn with_web(mut self, web: WebClient) -> Self {
-        self.web = Some(web);
+        self.delivery.set_web(web);
         self
     }
 
@@ -250,7 +258,7 @@ impl Pipeline {
 
     /// Meters posters against these limits and prices (by default: list prices, no limits).
     pub fn with_limits(mut self, limits: Limits) -> Self {
-        self.limits = limits;
+        self.metering.set_limits(limits);
         self
     }
 
@@ -258,16 +266,16 @@ impl Pipeline {
     pub(crate) fn review_offer(&self) -> blocks::ReviewOffer {
         let search_replace = crate::model::Service::SearchReplace;
         blocks::ReviewOffer {
-            modals: self.web.is_some(),
+            modals: self.delivery.web().is_some(),
             search_replace_micros: self
                 .models
                 .has_service(search_replace)
-                .then(|| self.limits.price_of(Priced::Service(search_replace))),
+                .then(|| self.limits().price_of(Priced::Service(search_replace))),
             upscale: self.print_upscaler.map(|u| {
                 let service = u.service();
                 (
                     service.display_name(),
-                    self.limits.price_of(Priced::Service(service)),
+                    self.limits().price_of(Priced::Service(service)),
                 )
             }),
         }
@@ -275,12 +283,12 @@ impl Pipeline {
 
     /// The limits and prices posters are metered against, for the help card.
     pub(crate) fn limits(&self) -> &Limits {
-        &self.limits
+        self.metering.limits()
     }
 
     /// Keeps records as long as posters are kept (the bucket's lifecycle rule).
     pub fn with_retention(mut self, retention: Duration) -> Self {
-        self.retention = retention;
+        self.records.set_retention(retention);
         self
     }
 
@@ -290,13 +298,44 @@ impl Pipeline {
         self
     }
 
-    /// The Web API client, when the workspace gave Marquee a bot token.
-    pub(crate) fn web(&self) -> Option<&WebClient> {
-        self.web.as_ref()
+    /// What the pipeline remembers; the HTTP door holds a clone (the replay guard, a modal's
+    /// record, a REST job's status).
+    pub fn records(&self) -> &Records {
+        &self.records
     }
 
-    pub(crate) fn slack(&self) -> &SlackClient {
-        &self.slack
+    /// How the pipeline reaches Slack; the HTTP door holds a clone (acks that say more later,
+    /// the `response_url` allow-list, modals).
+    pub fn delivery(&self) -> &Delivery {
+        &self.delivery
+    }
+
+    /// Posts a finished poster ([`Delivery::poster`]) and remembers the Slack file its message
+    /// shows, if any.
+    async fn deliver(
+        &self,
+        job: &Job,
+        spec: &PosterSpec,
+        rendered: &Rendered,
+        note: Option<String>,
+    ) -> Outcome {
+        let change_detail = self.models.can(spec.model, crate::model::EditKind::Replace);
+        let posted = self
+            .delivery
+            .poster(job, spec, rendered, note, change_detail)
+            .await;
+        if let Some(file) = &posted.shown_file {
+            self.keep_shown_file(job, rendered, file).await;
+        }
+        posted.outcome
+    }
+
+    /// Remembers the Slack file the take's message now shows, for rebuilds of the message
+    /// (an approval). Best effort: without it a rebuild shows the link, as without a token.
+    async fn keep_shown_file(&self, job: &Job, rendered: &Rendered, file: &str) {
+        if let Err(e) = self.records.remember_file(rendered.id, file).await {
+            tracing::warn!(job = %job.id, error = %ErrorChain(&e), "could not remember the take's slack file; a rebuilt message will show its link");
+        }
     }
 
     /// A fresh link to the stored poster `key`, served under `public_url` (or the configured
@@ -531,7 +570,7 @@ impl Pipeline {
             art_key: Some(art_key),
             lineage,
         };
-        self.put_record(&record).await?;
+        self.records.put_record(&record).await?;
         let store_ms = stored.elapsed().as_millis() as u64;
         let link = self.link(&key, public_url)?;
         tracing::info!(
@@ -580,7 +619,7 @@ impl Pipeline {
             if marker_held {
                 return Some(self.do_task(&job, deadline).await);
             }
-            match self.claim_run(&job).await {
+            match self.records.claim_run(&job).await {
                 Ok(true) => Some(self.do_task(&job, deadline).await),
                 Ok(false) => None,
                 Err(e) => Some(Err((e, String::new()))),
@@ -607,10 +646,10 @@ impl Pipeline {
         self.metrics.record(Event::Failure(error.failure()));
         let message = blocks::failure(explanation.headline, &explanation.advice, &description);
         let told = match deadline {
-            Some(d) => tokio::time::timeout_at(d, self.slack.respond(response_url, &message))
+            Some(d) => tokio::time::timeout_at(d, self.delivery.respond(response_url, &message))
                 .await
                 .unwrap_or(Err(SlackError::OutOfTime)),
-            None => self.slack.respond(response_url, &message).await,
+            None => self.delivery.respond(response_url, &message).await,
         };
         match told {
             Ok(()) => Outcome::FailedAndTold {
@@ -649,7 +688,7 @@ impl Pipeline {
         spec: &PosterSpec,
         deadline: Option<Instant>,
     ) -> Result<Outcome, (PipelineError, String)> {
-        let mut reservation = match self.reserve(&job.requester, spec.model, 1).await {
+        let mut reservation = match self.metering.reserve(&job.requester, spec.model, 1).await {
             Ok(Reserved::Free) => None,
             Ok(Reserved::Taken(r)) => Some(r),
             Ok(Reserved::Refused(refusal)) => return Ok(self.tell_over_limit(job, &refusal).await),
@@ -710,8 +749,8 @@ impl Pipeline {
         };
         if let Some(reservation) = reservation {
             match &rendered {
-                Err(e) if !e.may_be_billed() => self.refund(reservation, 1).await,
-                _ => self.charge(reservation, job, id).await,
+                Err(e) if !e.may_be_billed() => self.metering.refund(reservation, 1).await,
+                _ => self.metering.charge(reservation, job, id).await,
             }
         }
         let rendered = rendered.map_err(|e| (e, spec.description.clone()))?;
@@ -872,9 +911,9 @@ mod tests {
         first.reply_to = reply_to.clone();
         assert_eq!(pipeline.run(first.clone(), None).await, Outcome::Delivered);
         // The record as Nova Canvas left it.
-        let mut record = pipeline.record(first.id).await.unwrap();
+        let mut record = pipeline.records().record(first.id).await.unwrap();
         record.spec.model = ModelId::NovaCanvas;
-        pipeline.put_record(&record).await.unwrap();
+        pipeline.records().put_record(&record).await.unwrap();
 
         let retake = |change| {
             let mut job = crate::job::sample_job();
@@ -994,7 +1033,7 @@ mod tests {
         let mut first = crate::job::sample_job();
         first.reply_to = reply.clone();
         assert_eq!(pipeline.run(first.clone(), None).await, Outcome::Delivered);
-        let parent = pipeline.record(first.id).await.unwrap();
+        let parent = pipeline.records().record(first.id).await.unwrap();
 
         let mut edit = crate::job::sample_job();
         edit.reply_to = reply;
@@ -1010,6 +1049,7 @@ mod tests {
         };
         assert_eq!(pipeline.run(edit.clone(), None).await, Outcome::Delivered);
         let child = pipeline
+            .records()
             .history(&edit.requester, 1)
             .await
             .unwrap()

@@ -99,7 +99,7 @@ impl Pipeline {
         note.make_private();
         tracing::info!(job = %job.id, poster = %record.id, "print asked again; answered with the files made before");
         Ok(
-            match self.slack.respond(job.reply_to.slack_url(), &note).await {
+            match self.delivery.respond(job.reply_to.slack_url(), &note).await {
                 Ok(()) => Outcome::Delivered,
                 Err(e) => undeliverable(&e),
             },
@@ -113,7 +113,11 @@ impl Pipeline {
         source: Uuid,
         deadline: Option<Instant>,
     ) -> Result<Outcome, (PipelineError, String)> {
-        let record = self.record(source).await.map_err(|e| (e, String::new()))?;
+        let record = self
+            .records
+            .record(source)
+            .await
+            .map_err(|e| (e, String::new()))?;
         if let Some(why) = self.print_refusal(&record, job).await {
             tracing::info!(job = %job.id, %source, "print refused: not the requester or a reviewer");
             return self
@@ -134,6 +138,7 @@ impl Pipeline {
         let description = record.spec.description.clone();
         // A take is printed once: a later click gets the same files, linked afresh.
         if let Some(printed) = self
+            .records
             .printed(source)
             .await
             .map_err(|e| (e, description.clone()))?
@@ -144,6 +149,7 @@ impl Pipeline {
                 .map_err(|e| (e, description));
         }
         let acquired = self
+            .records
             .take_lock(source, job)
             .await
             .map_err(|e| (e, description.clone()))?;
@@ -159,13 +165,13 @@ impl Pipeline {
                 .await;
         }
         // The print that held the lock before this one may have finished in between.
-        let outcome = match self.printed(source).await {
+        let outcome = match self.records.printed(source).await {
             Ok(Some(printed)) => self.answer_with_prints(job, &record, &printed).await,
             Ok(None) => self.print_locked(job, &record, deadline).await,
             Err(e) => Err(e),
         }
         .map_err(|e| (e, description));
-        if let Err(e) = self.release_lock(source, job).await {
+        if let Err(e) = self.records.release_lock(source, job).await {
             tracing::warn!(job = %job.id, error = %ErrorChain(&e), "could not release the print lock; it expires on its own");
         }
         outcome
@@ -189,7 +195,7 @@ impl Pipeline {
             None => "🖨️ Setting the type for print — one-sheet and A1, PDF and PNG. This takes a minute.".to_owned(),
         };
         let _ = self
-            .slack
+            .delivery
             .respond(response_url, &blocks::note_to_clicker(&working))
             .await;
 
@@ -197,6 +203,7 @@ impl Pipeline {
         if let Some(upscaler) = upscaler {
             let priced = upscaler.service();
             let mut reservation = match self
+                .metering
                 .reserve(&job.requester, crate::model::Priced::Service(priced), 1)
                 .await?
             {
@@ -209,8 +216,8 @@ impl Pipeline {
                 .await;
             if let Some(reservation) = reservation.as_mut() {
                 match &upscaled {
-                    Err(e) if !e.may_be_billed() => self.refund(reservation, 1).await,
-                    _ => self.charge(reservation, job, record.id).await,
+                    Err(e) if !e.may_be_billed() => self.metering.refund(reservation, 1).await,
+                    _ => self.metering.charge(reservation, job, record.id).await,
                 }
             }
             art = upscaled?;
@@ -250,7 +257,7 @@ impl Pipeline {
                 png_key,
                 width: printed.width,
                 height: printed.height,
-                pdf: self.web.is_some().then_some(printed.pdf),
+                pdf: self.delivery.web().is_some().then_some(printed.pdf),
             });
         }
         drop(art);
@@ -271,7 +278,7 @@ impl Pipeline {
         };
         // Under the print lock nobody else records files for this take; were the record lost,
         // the next click would print again, so the files made here are delivered either way.
-        match self.claim_prints(record.id, &printed).await {
+        match self.records.claim_prints(record.id, &printed).await {
             Ok(None) => {}
             Ok(Some(_)) => {
                 tracing::warn!(job = %job.id, poster = %record.id, "another print recorded files for this take first");
@@ -326,7 +333,7 @@ impl Pipeline {
         let channel = thread
             .map(|t| t.channel_id.clone())
             .or_else(|| job.requester.channel_id.clone());
-        if let (Some(web), Some(channel)) = (&self.web, channel) {
+        if let (Some(web), Some(channel)) = (self.delivery.web(), channel) {
             let message = blocks::prints(&title, record.take(), &files, &how, expires_at, true);
             let thread_ts = thread.map(|t| t.thread_ts.as_str());
             match web.post_message(&channel, thread_ts, &message).await {
@@ -357,7 +364,7 @@ impl Pipeline {
                         blocks::prints(&title, record.take(), &files, &how, expires_at, false);
                     note.make_private();
                     return Ok(
-                        match self.slack.respond(job.reply_to.slack_url(), &note).await {
+                        match self.delivery.respond(job.reply_to.slack_url(), &note).await {
                             Ok(()) => Outcome::Delivered,
                             Err(e) => undeliverable(&e),
                         },
@@ -367,7 +374,11 @@ impl Pipeline {
         }
         let message = blocks::prints(&title, record.take(), &files, &how, expires_at, false);
         Ok(
-            match self.slack.respond(job.reply_to.slack_url(), &message).await {
+            match self
+                .delivery
+                .respond(job.reply_to.slack_url(), &message)
+                .await
+            {
                 Ok(()) => Outcome::Delivered,
                 Err(e) => {
                     tracing::error!(job = %job.id, error = %ErrorChain(&e), "print files made but could not be posted");

@@ -125,15 +125,16 @@ impl Pipeline {
     ///   stays as it is.
     async fn resume_interrupted(&self, job: Job, deadline: Option<Instant>) -> Outcome {
         if job.reply_to == ReplyTo::Status {
-            if let Ok(Some(super::RestStatus::Done { .. })) = self.rest_status(job.id).await {
+            if let Ok(Some(super::RestStatus::Done { .. })) = self.records.rest_status(job.id).await
+            {
                 tracing::info!(job = %job.id, "a resumed REST job had finished before the stop");
                 return Outcome::Duplicate;
             }
         }
         if let (Task::Poster { spec }, false) = (&job.task, job.reply_to == ReplyTo::Status) {
-            match self.record(job.id).await {
+            match self.records.record(job.id).await {
                 Err(super::PipelineError::UnknownPoster(_))
-                    if !self.limits.is_metered(spec.model) =>
+                    if !self.metering.limits().is_metered(spec.model) =>
                 {
                     tracing::info!(job = %job.id, "a resumed job had started but made nothing billable or visible; running it again");
                     return self.run_slack(job, deadline, true).await;
@@ -145,7 +146,7 @@ impl Pipeline {
                             &link.url,
                             link.expires_at.unix_timestamp(),
                         );
-                        return match self.slack.respond(job.reply_to.slack_url(), &note).await {
+                        return match self.delivery.respond(job.reply_to.slack_url(), &note).await {
                             Ok(()) => Outcome::Delivered,
                             Err(e) => {
                                 tracing::error!(job = %job.id, error = %ErrorChain(&e), "could not send a resumed job's link");
@@ -212,7 +213,7 @@ impl Pipeline {
             why.what_happened()
         );
         let message = blocks::failure(headline, &advice, description);
-        match self.slack.respond(response_url, &message).await {
+        match self.delivery.respond(response_url, &message).await {
             Ok(()) => {
                 tracing::info!(job = %job.id, why = why.kind(), "told the requester their job could not be finished");
                 Notice::Told
@@ -382,7 +383,10 @@ mod tests {
                 posts[0]
             );
         }
-        assert!(p.claim_run(&job).await.unwrap(), "it never started");
+        assert!(
+            p.records().claim_run(&job).await.unwrap(),
+            "it never started"
+        );
     }
 
     /// A resumed job whose run marker is taken was running when the server stopped. One of a
@@ -398,7 +402,7 @@ mod tests {
         if let Task::Poster { spec } = &mut job.task {
             spec.model = crate::model::ModelId::Sd35Large;
         }
-        assert!(p.claim_run(&job).await.unwrap());
+        assert!(p.records().claim_run(&job).await.unwrap());
         assert_eq!(p.run_queued(job.clone(), false).await, Outcome::Duplicate);
         assert!(posts.lock().unwrap().is_empty());
         let outcome = p.run_queued(job, true).await;
@@ -432,9 +436,9 @@ mod tests {
         .with_public_url(Some("http://127.0.0.1:3000".into()));
 
         let unmade = fresh_job_for(&origin);
-        assert!(p.claim_run(&unmade).await.unwrap());
+        assert!(p.records().claim_run(&unmade).await.unwrap());
         assert_eq!(p.run_queued(unmade.clone(), true).await, Outcome::Delivered);
-        assert!(p.record(unmade.id).await.is_ok(), "it was made");
+        assert!(p.records().record(unmade.id).await.is_ok(), "it was made");
         {
             let posts = posts.lock().unwrap();
             assert_eq!(posts.len(), 1);
@@ -444,8 +448,8 @@ mod tests {
         let made = fresh_job_for(&origin);
         let mut record = crate::job::sample_record(&made, made.accepted_at);
         record.id = made.id;
-        p.put_record(&record).await.unwrap();
-        assert!(p.claim_run(&made).await.unwrap());
+        p.records().put_record(&record).await.unwrap();
+        assert!(p.records().claim_run(&made).await.unwrap());
         assert_eq!(p.run_queued(made, true).await, Outcome::Delivered);
         let posts = posts.lock().unwrap();
         assert_eq!(posts.len(), 2);
@@ -467,13 +471,13 @@ mod tests {
         let p = pipeline(&origin, dir.path());
         let mut job = fresh_job_for(&origin);
         job.reply_to = ReplyTo::Status;
-        assert!(p.accept_rest(&job).await.unwrap());
+        assert!(p.records().accept_rest(&job).await.unwrap());
         let notice = p
             .tell_unfinished(&job, Unfinished::SlackUnreachable, job.accepted_at + 60)
             .await;
         assert_eq!(notice, Notice::Told);
         assert!(posts.lock().unwrap().is_empty());
-        match p.rest_status(job.id).await.unwrap() {
+        match p.records().rest_status(job.id).await.unwrap() {
             Some(crate::pipeline::RestStatus::Failed { message, .. }) => {
                 assert!(message.contains("stopped unexpectedly"), "{message}");
             }
@@ -490,7 +494,7 @@ mod tests {
         let p = pipeline(&origin, dir.path());
         let mut job = fresh_job_for(&origin);
         job.reply_to = ReplyTo::Status;
-        assert!(p.accept_rest(&job).await.unwrap());
+        assert!(p.records().accept_rest(&job).await.unwrap());
         let done = crate::pipeline::RestStatus::Done {
             caller: job.requester.user_id.clone(),
             key: "posters/x.png".into(),
@@ -499,13 +503,13 @@ mod tests {
             width: 1024,
             height: 1536,
         };
-        p.set_rest_status(&job, &done).await.unwrap();
-        assert!(p.claim_run(&job).await.unwrap());
+        p.records().set_rest_status(&job, &done).await.unwrap();
+        assert!(p.records().claim_run(&job).await.unwrap());
         assert_eq!(p.run_queued(job.clone(), true).await, Outcome::Duplicate);
         assert!(posts.lock().unwrap().is_empty());
         assert!(
             matches!(
-                p.rest_status(job.id).await.unwrap(),
+                p.records().rest_status(job.id).await.unwrap(),
                 Some(crate::pipeline::RestStatus::Done { .. })
             ),
             "the finished job's status was overwritten"

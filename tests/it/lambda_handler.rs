@@ -189,6 +189,8 @@ async fn harness_at(limits: Limits, public_url: PublicUrl) -> Harness {
             default: ModelId::Offline,
             allowed: vec![ModelId::Offline],
         },
+        records: pipeline.records().clone(),
+        delivery: pipeline.delivery().clone(),
         pipeline: pipeline.clone(),
         dispatcher: queued.clone(),
         store,
