@@ -115,7 +115,7 @@ impl Dispatcher for LambdaDispatcher {
                 status: output.status_code(),
             });
         }
-        tracing::info!(job = %job.id, "job queued for the worker");
+        tracing::info!("job queued for the worker");
         Ok(())
     }
 }

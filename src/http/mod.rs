@@ -28,6 +28,8 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::{MethodFilter, MethodRouter, on};
 use serde_json::json;
 use time::OffsetDateTime;
+use tracing::Instrument;
+use uuid::Uuid;
 
 use crate::dispatch::Dispatcher;
 use crate::metrics::{Door, Event, Metrics};
@@ -260,10 +262,30 @@ pub fn router(state: AppState) -> Router {
                 )),
                 None => handler,
             };
+            let handler = handler.layer(middleware::from_fn_with_state(path, request_span));
             app.route(path, handler)
         })
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
         .with_state(state)
+}
+
+/// Runs a request in its own span: its method and route (the route's pattern, never the
+/// request's path or query, which for `/files/` carry a link's signature), and — once the
+/// request has started one — the job's id ([`in_request_span`]).
+async fn request_span(State(route): State<&'static str>, request: Request, next: Next) -> Response {
+    let span = tracing::info_span!(
+        "request",
+        method = %request.method(),
+        route,
+        job = tracing::field::Empty,
+    );
+    next.run(request).instrument(span).await
+}
+
+/// Names the job this request started in the request's span, so the door's lines about it
+/// (queued, accepted, or why not) carry its id as the worker's lines do.
+fn in_request_span(job: Uuid) {
+    tracing::Span::current().record("job", tracing::field::display(job));
 }
 
 /// Counts and times an ack, from the request reaching its route (before the body is read and

@@ -22,7 +22,7 @@ use crate::poster::PosterText;
 use crate::request::{self, ModelPolicy, RequestError};
 use crate::slack::blocks;
 
-use super::{ApiError, AppState, BasePath, body_bytes};
+use super::{ApiError, AppState, BasePath, body_bytes, in_request_span};
 
 /// How the REST door (`/v1/*`) knows its caller. It starts paid work on the deployment's AWS
 /// account, so it is never open to whoever can reach the server.
@@ -244,7 +244,8 @@ pub(super) async fn create_poster(
     )
     .with_public_url(public_url.clone());
     let id = job.id;
-    if !state.pipeline.records().accept_rest(&job).await? {
+    in_request_span(id);
+    if !state.records.accept_rest(&job).await? {
         return Err(ApiError::Unavailable);
     }
     if let Err(e) = state.dispatcher.dispatch(job.clone()).await {
@@ -257,10 +258,10 @@ pub(super) async fn create_poster(
                 .await;
             return Err(ApiError::Busy);
         }
-        tracing::error!(job = %id, error = %crate::errors::ErrorChain(&e), "could not queue a REST poster job");
+        tracing::error!(error = %crate::errors::ErrorChain(&e), "could not queue a REST poster job");
         return Err(ApiError::Unavailable);
     }
-    tracing::info!(job = %id, "REST poster accepted");
+    tracing::info!("REST poster accepted");
     let mut status = RestStatus::Pending {
         caller: String::new(),
         accepted_at: 0,
@@ -269,7 +270,7 @@ pub(super) async fn create_poster(
         let until = tokio::time::Instant::now() + wait;
         let mut pauses = crate::pipeline::wait_backoff();
         loop {
-            if let Some(now) = state.pipeline.records().rest_status(id).await? {
+            if let Some(now) = state.records.rest_status(id).await? {
                 status = now;
             }
             let now = tokio::time::Instant::now();
@@ -298,7 +299,7 @@ pub(super) async fn poster_status(
     Path(id): Path<String>,
 ) -> Result<Response, ApiError> {
     let id = Uuid::parse_str(&id).map_err(|_| ApiError::NotFound)?;
-    let status = match state.pipeline.records().rest_status(id).await? {
+    let status = match state.records.rest_status(id).await? {
         Some(status) if status.caller() == caller => status,
         _ => return Err(ApiError::NotFound),
     };

@@ -18,7 +18,7 @@ use crate::slack::interaction::{self, Action, Click, Interaction, InteractionErr
 use crate::slack::modal::{self, Form, ModalContext, Submission};
 use crate::slack::verify::{self};
 
-use super::{ApiError, AppState, BasePath, body_bytes};
+use super::{ApiError, AppState, BasePath, body_bytes, in_request_span};
 
 /// A request from Slack, read within [`MAX_BODY_BYTES`], its signature verified over the raw
 /// body (`slack::verify`), and only then decoded as `T`.
@@ -90,7 +90,7 @@ impl<T: SlackBody> FromRequest<AppState> for SlackSigned<T> {
             .get(verify::SIGNATURE_HEADER)
             .and_then(|v| v.to_str().ok())
             .unwrap_or_default();
-        match state.pipeline.records().first_sight(signature).await {
+        match state.records.first_sight(signature).await {
             Ok(true) => {}
             Ok(false) => return Err(ApiError::Replayed),
             Err(e) => {
@@ -203,12 +203,13 @@ pub(super) async fn slash_command(
     )
     .with_public_url(state.public_url.resolve(&headers, base.as_deref()));
     let id = job.id;
+    in_request_span(id);
     if let Err(e) = state.dispatcher.dispatch(job).await {
         if matches!(e, DispatchError::Busy) {
             state.pipeline.metrics().record(Event::Shed);
             return Ok(Json(blocks::busy()).into_response());
         }
-        tracing::error!(job = %id, error = %crate::errors::ErrorChain(&e), "could not queue a slash command job");
+        tracing::error!(error = %crate::errors::ErrorChain(&e), "could not queue a slash command job");
         let headline = if is_poster {
             "Marquee couldn't start your poster."
         } else {
@@ -221,7 +222,7 @@ pub(super) async fn slash_command(
         ))
         .into_response());
     }
-    tracing::info!(job = %id, "slash command accepted");
+    tracing::info!("slash command accepted");
     Ok(match ack {
         Some(ack) => Json(ack).into_response(),
         None => StatusCode::OK.into_response(),
@@ -296,13 +297,14 @@ async fn queue_click<A>(
     )
     .with_public_url(public_url);
     let id = job.id;
+    in_request_span(id);
     if let Err(e) = state.dispatcher.dispatch(job).await {
         if matches!(e, DispatchError::Busy) {
             state.pipeline.metrics().record(Event::Shed);
             tell_clicker(state, &click.response_url, blocks::BUSY).await;
             return Ok(StatusCode::OK.into_response());
         }
-        tracing::error!(job = %id, error = %crate::errors::ErrorChain(&e), "could not queue an interaction job");
+        tracing::error!(error = %crate::errors::ErrorChain(&e), "could not queue an interaction job");
         // Slack ignores response bodies for button clicks, so the clicker is told through the
         // response_url: a rare failure path, and better than silence.
         tell_clicker(
@@ -313,7 +315,7 @@ async fn queue_click<A>(
         .await;
         return Ok(StatusCode::OK.into_response());
     }
-    tracing::info!(job = %id, "interaction accepted");
+    tracing::info!("interaction accepted");
     Ok(StatusCode::OK.into_response())
 }
 
@@ -345,7 +347,7 @@ async fn open_modal(state: &AppState, click: &Click<Review>) -> Result<Response,
         .await;
         return Ok(StatusCode::OK.into_response());
     };
-    let record = match state.pipeline.records().record(click.source).await {
+    let record = match state.records.record(click.source).await {
         Ok(record) => record,
         Err(e) => {
             tracing::warn!(poster = %click.source, error = %crate::errors::ErrorChain(&e), "could not read a poster to edit");
@@ -433,15 +435,16 @@ async fn submit(
     )
     .with_public_url(public_url);
     let id = job.id;
+    in_request_span(id);
     if let Err(e) = state.dispatcher.dispatch(job).await {
         if matches!(e, DispatchError::Busy) {
             state.pipeline.metrics().record(Event::Shed);
         }
-        tracing::error!(job = %id, error = %crate::errors::ErrorChain(&e), "could not queue a modal's job");
+        tracing::error!(error = %crate::errors::ErrorChain(&e), "could not queue a modal's job");
         // Keep the modal open with what was typed, and say so where it is seen.
         return Ok(Json(not_started).into_response());
     }
-    tracing::info!(job = %id, "modal submission accepted");
+    tracing::info!("modal submission accepted");
     Ok(StatusCode::OK.into_response())
 }
 

@@ -128,7 +128,7 @@ impl Pipeline {
             .map_err(|e| (e, String::new()))?;
         let description = record.spec.description.clone();
         if let Some(why) = self.refusal_after_groups(&record, job).await {
-            tracing::info!(job = %job.id, %source, "approval refused: not an approver");
+            tracing::info!(%source, "approval refused: not an approver");
             return self
                 .tell_clicker(job, &blocks::note_to_clicker(why), "NotAnApprover")
                 .await;
@@ -146,7 +146,7 @@ impl Pipeline {
             .await
             .map_err(|e| (e, description.clone()))?
         {
-            tracing::info!(job = %job.id, %source, "approval refused: already approved");
+            tracing::info!(%source, "approval refused: already approved");
             return self
                 .tell_clicker(
                     job,
@@ -163,7 +163,7 @@ impl Pipeline {
         }
         record.approved_by = Some(approval.by.clone());
         record.approved_at = Some(now);
-        tracing::info!(job = %job.id, %source, "poster approved");
+        tracing::info!(%source, "poster approved");
         let link = self
             .link(&record.key, job.public_url.as_deref())
             .map_err(|e| (e, description.clone()))?;
@@ -189,7 +189,7 @@ impl Pipeline {
         // link: the rebuilt one does too, falling back to the link if Slack will not show it.
         let file = match self.delivery.web() {
             Some(_) => self.records.shown_file(record.id).await.unwrap_or_else(|e| {
-                tracing::warn!(job = %job.id, error = %ErrorChain(&e), "could not read the take's slack file; the approved message shows its link");
+                tracing::warn!(error = %ErrorChain(&e), "could not read the take's slack file; the approved message shows its link");
                 None
             }),
             None => None,
@@ -199,7 +199,9 @@ impl Pipeline {
                 let with_file = blocks::showing_file(&message, file);
                 match self.delivery.respond(response_url, &with_file).await {
                     Err(e) if e.is_invalid_blocks() => {
-                        tracing::warn!(job = %job.id, "slack refused the take's file in the approved message; showing the link");
+                        tracing::warn!(
+                            "slack refused the take's file in the approved message; showing the link"
+                        );
                         self.delivery.respond(response_url, &message).await
                     }
                     sent => sent,
@@ -211,7 +213,7 @@ impl Pipeline {
             Ok(()) => return Ok(Outcome::Delivered),
             Err(e) => e,
         };
-        tracing::warn!(job = %job.id, error = %ErrorChain(&refused), "approval recorded but the message could not be updated");
+        tracing::warn!(error = %ErrorChain(&refused), "approval recorded but the message could not be updated");
         let note = blocks::note_to_clicker(
             "✅ Your approval is recorded, but Slack wouldn't update the poster message to show it. The approval stands; the buttons may still show until the message is refreshed.",
         );
@@ -220,7 +222,7 @@ impl Pipeline {
                 kind: "ApprovalNotShown",
             }),
             Err(e) => {
-                tracing::error!(job = %job.id, error = %ErrorChain(&e), "could not tell the approver either");
+                tracing::error!(error = %ErrorChain(&e), "could not tell the approver either");
                 Ok(undeliverable(&e))
             }
         }
@@ -242,7 +244,9 @@ impl Pipeline {
             return Some(why);
         }
         let Some(web) = self.delivery.web() else {
-            tracing::error!(job = %job.id, "MARQUEE_APPROVERS names user groups, but there is no bot token to look them up");
+            tracing::error!(
+                "MARQUEE_APPROVERS names user groups, but there is no bot token to look them up"
+            );
             return Some(why);
         };
         for group in groups {
@@ -250,7 +254,7 @@ impl Pipeline {
                 Ok(members) if members.contains(&job.requester.user_id) => return None,
                 Ok(_) => {}
                 Err(e) => {
-                    tracing::error!(job = %job.id, %group, code = e.code(), error = %ErrorChain(&e), "could not list an approver group's members");
+                    tracing::error!(%group, code = e.code(), error = %ErrorChain(&e), "could not list an approver group's members");
                 }
             }
         }
@@ -268,7 +272,7 @@ impl Pipeline {
         match self.delivery.respond(response_url, note).await {
             Ok(()) => Ok(Outcome::FailedAndTold { kind }),
             Err(e) => {
-                tracing::error!(job = %job.id, error = %ErrorChain(&e), "could not tell the clicker");
+                tracing::error!(error = %ErrorChain(&e), "could not tell the clicker");
                 Ok(undeliverable(&e))
             }
         }

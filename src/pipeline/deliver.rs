@@ -89,7 +89,7 @@ impl Delivery {
         match self.slack.respond(response_url, message).await {
             Ok(()) => told,
             Err(e) => {
-                tracing::error!(job = %job.id, error = %ErrorChain(&e), "could not reply to the requester");
+                tracing::error!(error = %ErrorChain(&e), "could not reply to the requester");
                 super::undeliverable(&e)
             }
         }
@@ -175,7 +175,7 @@ impl Delivery {
                 match upload.share_in(web, &channel, root, rendered).await {
                     Ok(file) => uploaded = Some(file),
                     Err(e) => {
-                        tracing::warn!(job = %job.id, code = e.code(), error = %ErrorChain(&e), "the upload into slack failed; the take shows its link");
+                        tracing::warn!(code = e.code(), error = %ErrorChain(&e), "the upload into slack failed; the take shows its link");
                         upload_not_member = is_not_member(&e);
                     }
                 }
@@ -191,7 +191,7 @@ impl Delivery {
             {
                 // Slack would not show the file (still processing, or not visible here): the
                 // message is posted with its link instead, as without an upload.
-                tracing::warn!(job = %job.id, "slack refused the uploaded file in the message; showing the link");
+                tracing::warn!("slack refused the uploaded file in the message; showing the link");
                 posted = web.post_message(&channel, thread_ts, &message).await;
                 uploaded = None;
             }
@@ -205,46 +205,49 @@ impl Delivery {
                                 let shown = blocks::showing_file(&message, &file);
                                 match web.update_message(&channel, &ts, &shown).await {
                                     Ok(()) => {
-                                        tracing::info!(job = %job.id, file, "poster uploaded into slack and shown from there");
+                                        tracing::info!(
+                                            file,
+                                            "poster uploaded into slack and shown from there"
+                                        );
                                         *shown_file = Some(file);
                                     }
                                     Err(e) => {
-                                        tracing::warn!(job = %job.id, code = e.code(), error = %ErrorChain(&e), "poster uploaded into its thread, but the message still shows its link")
+                                        tracing::warn!(code = e.code(), error = %ErrorChain(&e), "poster uploaded into its thread, but the message still shows its link")
                                     }
                                 }
                             }
                             Err(e) => {
-                                tracing::warn!(job = %job.id, code = e.code(), error = %ErrorChain(&e), "poster posted, but the upload into slack failed; the link remains");
+                                tracing::warn!(code = e.code(), error = %ErrorChain(&e), "poster posted, but the upload into slack failed; the link remains");
                                 if is_not_member(&e) {
-                                    self.tell_how_to_keep_posters(
-                                        job,
-                                        response_url,
-                                        &rendered.link,
-                                    )
-                                    .await;
+                                    self.tell_how_to_keep_posters(response_url, &rendered.link)
+                                        .await;
                                 }
                             }
                         },
                         Some(_) if upload_not_member => {
-                            self.tell_how_to_keep_posters(job, response_url, &rendered.link)
+                            self.tell_how_to_keep_posters(response_url, &rendered.link)
                                 .await;
                         }
                         Some(_) => {
                             shown_file.clone_from(&uploaded);
                         }
                     }
-                    tracing::info!(job = %job.id, threaded = thread_ts.is_some(), shows_file = uploaded.is_some(), "poster delivered through the web api");
+                    tracing::info!(
+                        threaded = thread_ts.is_some(),
+                        shows_file = uploaded.is_some(),
+                        "poster delivered through the web api"
+                    );
                     return Outcome::Delivered;
                 }
                 Err(e) if e.is_definite_refusal() => {
                     not_a_member = is_not_member(&e) || upload_not_member;
-                    tracing::warn!(job = %job.id, code = e.code(), error = %ErrorChain(&e), "web api delivery refused; using the response_url");
+                    tracing::warn!(code = e.code(), error = %ErrorChain(&e), "web api delivery refused; using the response_url");
                 }
                 Err(e) => {
                     // Slack may have posted it (a timeout, a 5xx): posting again through the
                     // response_url could show the poster twice. Tell the requester privately
                     // instead, with the link, so nothing is lost either way.
-                    tracing::warn!(job = %job.id, error = %ErrorChain(&e), "web api delivery unconfirmed; not posting again");
+                    tracing::warn!(error = %ErrorChain(&e), "web api delivery unconfirmed; not posting again");
                     let note = blocks::delivery_unconfirmed(
                         &rendered.link.url,
                         rendered.link.expires_at.unix_timestamp(),
@@ -252,7 +255,7 @@ impl Delivery {
                     return match self.slack.respond(response_url, &note).await {
                         Ok(()) => Outcome::Delivered,
                         Err(e) => {
-                            tracing::error!(job = %job.id, error = %ErrorChain(&e), "could not tell the requester that delivery is unconfirmed");
+                            tracing::error!(error = %ErrorChain(&e), "could not tell the requester that delivery is unconfirmed");
                             self.metrics.record(Event::Failure(Failure::Delivery));
                             Outcome::Undeliverable {
                                 kind: "SlackUnconfirmed",
@@ -269,7 +272,7 @@ impl Delivery {
             if e.is_invalid_blocks() {
                 // Slack could not fetch the image (a firewall, a bucket policy): the link
                 // still works in a browser, so post it without the image block.
-                tracing::warn!(job = %job.id, "slack could not show the image; posting the link alone");
+                tracing::warn!("slack could not show the image; posting the link alone");
                 sent = self
                     .slack
                     .respond(response_url, &blocks::poster_link_only(&result, controls))
@@ -278,15 +281,18 @@ impl Delivery {
         }
         match sent {
             Ok(()) => {
-                tracing::info!(job = %job.id, slack_ms = posting.elapsed().as_millis() as u64, "poster delivered");
+                tracing::info!(
+                    slack_ms = posting.elapsed().as_millis() as u64,
+                    "poster delivered"
+                );
                 if not_a_member {
-                    self.tell_how_to_keep_posters(job, response_url, &rendered.link)
+                    self.tell_how_to_keep_posters(response_url, &rendered.link)
                         .await;
                 }
                 Outcome::Delivered
             }
             Err(e) => {
-                self.tell_failure(job, response_url, &DeliveryFailed(e), &spec.description)
+                self.tell_failure(response_url, &DeliveryFailed(e), &spec.description)
                     .await
             }
         }
@@ -295,27 +301,28 @@ impl Delivery {
     /// Tells the requester, privately and once for this poster, that the bot is not in the
     /// channel, so the poster is a link that expires rather than a file that stays, and how to
     /// change that. Best effort: the poster itself was delivered.
-    async fn tell_how_to_keep_posters(&self, job: &Job, response_url: &str, link: &Link) {
+    async fn tell_how_to_keep_posters(&self, response_url: &str, link: &Link) {
         let note = blocks::membership_tip(link.expires_at.unix_timestamp());
         if let Err(e) = self.slack.respond(response_url, &note).await {
-            tracing::warn!(job = %job.id, error = %ErrorChain(&e), "could not send the channel-membership tip");
+            tracing::warn!(error = %ErrorChain(&e), "could not send the channel-membership tip");
         }
     }
 
     async fn tell_failure(
         &self,
-        job: &Job,
         response_url: &str,
         failure: &DeliveryFailed,
         description: &str,
     ) -> Outcome {
-        tracing::warn!(job = %job.id, error = %ErrorChain(&failure.0), "could not post the poster to slack");
+        tracing::warn!(error = %ErrorChain(&failure.0), "could not post the poster to slack");
         self.metrics.record(Event::Failure(Failure::Delivery));
         // An expired or forbidden response_url will not take a second message either.
         if matches!(failure.0, SlackError::ForbiddenUrl)
             || matches!(&failure.0, SlackError::Rejected { reason, .. } if reason.contains("expired") || reason.contains("used_url"))
         {
-            tracing::error!(job = %job.id, "poster made but undeliverable: the response_url can no longer be used");
+            tracing::error!(
+                "poster made but undeliverable: the response_url can no longer be used"
+            );
             return Outcome::Undeliverable {
                 kind: super::SLACK_REFUSED,
             };
@@ -330,7 +337,7 @@ impl Delivery {
                 kind: "SlackRejected",
             },
             Err(e) => {
-                tracing::error!(job = %job.id, error = %ErrorChain(&e), "slack unreachable; poster undeliverable");
+                tracing::error!(error = %ErrorChain(&e), "slack unreachable; poster undeliverable");
                 Outcome::Undeliverable {
                     kind: "SlackUnreachable",
                 }

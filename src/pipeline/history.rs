@@ -42,7 +42,7 @@ impl Pipeline {
 
     /// Tells the requester, privately, which limit stopped their request.
     pub(super) async fn tell_over_limit(&self, job: &Job, refusal: &Refusal) -> Outcome {
-        tracing::info!(job = %job.id, kind = ?refusal.kind, used = refusal.used, limit = refusal.limit, asked = refusal.asked, "request refused: over a limit");
+        tracing::info!(kind = ?refusal.kind, used = refusal.used, limit = refusal.limit, asked = refusal.asked, "request refused: over a limit");
         let message = blocks::over_limit(
             refusal.kind,
             refusal.used,

@@ -324,10 +324,10 @@ impl Metering {
         match written {
             // The counters already hold the charge; the ledger is the itemised record of it.
             Ok(()) => {
-                tracing::info!(job = %job.id, %poster, billed = %reservation.priced, micros = reservation.price, "poster charged")
+                tracing::info!(%poster, billed = %reservation.priced, micros = reservation.price, "poster charged")
             }
             Err(e) => {
-                tracing::error!(job = %job.id, %poster, error = %ErrorChain(e.as_ref()), "poster charged, but its ledger line could not be written")
+                tracing::error!(%poster, error = %ErrorChain(e.as_ref()), "poster charged, but its ledger line could not be written")
             }
         }
     }

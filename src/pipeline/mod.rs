@@ -17,6 +17,7 @@ use std::time::Duration;
 use sha2::Digest;
 use time::OffsetDateTime;
 use tokio::time::Instant;
+use tracing::Instrument;
 use uuid::Uuid;
 
 use crate::errors::ErrorChain;
@@ -325,16 +326,16 @@ impl Pipeline {
             .poster(job, spec, rendered, note, change_detail)
             .await;
         if let Some(file) = &posted.shown_file {
-            self.keep_shown_file(job, rendered, file).await;
+            self.keep_shown_file(rendered, file).await;
         }
         posted.outcome
     }
 
     /// Remembers the Slack file the take's message now shows, for rebuilds of the message
     /// (an approval). Best effort: without it a rebuild shows the link, as without a token.
-    async fn keep_shown_file(&self, job: &Job, rendered: &Rendered, file: &str) {
+    async fn keep_shown_file(&self, rendered: &Rendered, file: &str) {
         if let Err(e) = self.records.remember_file(rendered.id, file).await {
-            tracing::warn!(job = %job.id, error = %ErrorChain(&e), "could not remember the take's slack file; a rebuilt message will show its link");
+            tracing::warn!(error = %ErrorChain(&e), "could not remember the take's slack file; a rebuilt message will show its link");
         }
     }
 
@@ -574,7 +575,7 @@ impl Pipeline {
         let store_ms = stored.elapsed().as_millis() as u64;
         let link = self.link(&key, public_url)?;
         tracing::info!(
-            job = %id,
+            poster = %id,
             model = %spec.model,
             seed = art.seed,
             width,
@@ -604,11 +605,17 @@ impl Pipeline {
     }
 
     /// The worker: does what `job` asks and reports to the requester however it ends.
+    /// Runs in the job's span ([`Job::span`]): every line it logs carries the job's id.
     pub(crate) async fn run(&self, job: Job, deadline: Option<Instant>) -> Outcome {
-        if job.reply_to == ReplyTo::Status {
-            return self.run_for_status(&job, deadline).await;
+        let span = job.span();
+        async move {
+            if job.reply_to == ReplyTo::Status {
+                return self.run_for_status(&job, deadline).await;
+            }
+            self.run_slack(job, deadline, false).await
         }
-        self.run_slack(job, deadline, false).await
+        .instrument(span)
+        .await
     }
 
     /// [`Self::run`] for a Slack job; `marker_held`: its run marker was taken already, by a
@@ -634,7 +641,7 @@ impl Pipeline {
             None => work.await,
         };
         let Some(result) = finished else {
-            tracing::warn!(job = %job.id, "a second delivery of a job that already ran; ignored");
+            tracing::warn!("a second delivery of a job that already ran; ignored");
             return Outcome::Duplicate;
         };
         let (error, description) = match result {
@@ -642,7 +649,7 @@ impl Pipeline {
             Err(failure) => failure,
         };
         let explanation = error.explain();
-        tracing::warn!(job = %job.id, kind = explanation.kind, error = %ErrorChain(&error), "job failed");
+        tracing::warn!(kind = explanation.kind, error = %ErrorChain(&error), "job failed");
         self.metrics.record(Event::Failure(error.failure()));
         let message = blocks::failure(explanation.headline, &explanation.advice, &description);
         let told = match deadline {
@@ -656,7 +663,7 @@ impl Pipeline {
                 kind: explanation.kind,
             },
             Err(slack) => {
-                tracing::error!(job = %job.id, kind = explanation.kind, error = %ErrorChain(&slack), "could not tell the requester that their job failed");
+                tracing::error!(kind = explanation.kind, error = %ErrorChain(&slack), "could not tell the requester that their job failed");
                 Outcome::Undeliverable {
                     kind: explanation.kind,
                 }

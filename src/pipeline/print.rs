@@ -97,7 +97,7 @@ impl Pipeline {
             false,
         );
         note.make_private();
-        tracing::info!(job = %job.id, poster = %record.id, "print asked again; answered with the files made before");
+        tracing::info!(poster = %record.id, "print asked again; answered with the files made before");
         Ok(
             match self.delivery.respond(job.reply_to.slack_url(), &note).await {
                 Ok(()) => Outcome::Delivered,
@@ -119,7 +119,7 @@ impl Pipeline {
             .await
             .map_err(|e| (e, String::new()))?;
         if let Some(why) = self.print_refusal(&record, job).await {
-            tracing::info!(job = %job.id, %source, "print refused: not the requester or a reviewer");
+            tracing::info!(%source, "print refused: not the requester or a reviewer");
             return self
                 .tell_clicker(job, &blocks::note_to_clicker(why), "NotAllowedToPrint")
                 .await;
@@ -172,7 +172,7 @@ impl Pipeline {
         }
         .map_err(|e| (e, description));
         if let Err(e) = self.records.release_lock(source, job).await {
-            tracing::warn!(job = %job.id, error = %ErrorChain(&e), "could not release the print lock; it expires on its own");
+            tracing::warn!(error = %ErrorChain(&e), "could not release the print lock; it expires on its own");
         }
         outcome
     }
@@ -261,7 +261,7 @@ impl Pipeline {
             });
         }
         drop(art);
-        tracing::info!(job = %job.id, poster = %record.id, print_ms = started.elapsed().as_millis() as u64, upscaled = upscaler.is_some(), "print-ready files made");
+        tracing::info!(poster = %record.id, print_ms = started.elapsed().as_millis() as u64, upscaled = upscaler.is_some(), "print-ready files made");
         let printed = Printed {
             sheets: stored
                 .iter()
@@ -281,10 +281,10 @@ impl Pipeline {
         match self.records.claim_prints(record.id, &printed).await {
             Ok(None) => {}
             Ok(Some(_)) => {
-                tracing::warn!(job = %job.id, poster = %record.id, "another print recorded files for this take first");
+                tracing::warn!(poster = %record.id, "another print recorded files for this take first");
             }
             Err(e) => {
-                tracing::error!(job = %job.id, poster = %record.id, error = %ErrorChain(&e), "print files made but not recorded; a later click will print again");
+                tracing::error!(poster = %record.id, error = %ErrorChain(&e), "print files made but not recorded; a later click will print again");
             }
         }
         self.deliver_prints(
@@ -348,18 +348,18 @@ impl Pipeline {
                             .upload_file(&channel, Some(root), &name, &file_title, &alt, pdf)
                             .await
                         {
-                            tracing::warn!(job = %job.id, code = e.code(), error = %ErrorChain(&e), "print files linked, but a PDF could not be uploaded into slack");
+                            tracing::warn!(code = e.code(), error = %ErrorChain(&e), "print files linked, but a PDF could not be uploaded into slack");
                         }
                     }
                     return Ok(Outcome::Delivered);
                 }
                 Err(e) if e.is_definite_refusal() => {
-                    tracing::warn!(job = %job.id, code = e.code(), error = %ErrorChain(&e), "web api refused the print message; using the response_url");
+                    tracing::warn!(code = e.code(), error = %ErrorChain(&e), "web api refused the print message; using the response_url");
                 }
                 Err(e) => {
                     // Slack may have posted it; a second copy through the response_url would
                     // repeat it. The files are stored; tell the clicker privately with links.
-                    tracing::warn!(job = %job.id, error = %ErrorChain(&e), "web api delivery of the print message unconfirmed");
+                    tracing::warn!(error = %ErrorChain(&e), "web api delivery of the print message unconfirmed");
                     let mut note =
                         blocks::prints(&title, record.take(), &files, &how, expires_at, false);
                     note.make_private();
@@ -381,7 +381,7 @@ impl Pipeline {
             {
                 Ok(()) => Outcome::Delivered,
                 Err(e) => {
-                    tracing::error!(job = %job.id, error = %ErrorChain(&e), "print files made but could not be posted");
+                    tracing::error!(error = %ErrorChain(&e), "print files made but could not be posted");
                     undeliverable(&e)
                 }
             },

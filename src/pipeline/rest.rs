@@ -105,7 +105,7 @@ impl Pipeline {
                 },
             },
             Err(e) => {
-                tracing::error!(job = %job.id, error = %ErrorChain(&e), "could not record a REST job's failure");
+                tracing::error!(error = %ErrorChain(&e), "could not record a REST job's failure");
                 Outcome::Undeliverable {
                     kind: "StatusUnwritable",
                 }
@@ -153,7 +153,7 @@ impl Pipeline {
         };
         match finished {
             None => {
-                tracing::warn!(job = %job.id, "a second delivery of a job that already ran; ignored");
+                tracing::warn!("a second delivery of a job that already ran; ignored");
                 Outcome::Duplicate
             }
             Some(Ok(Ok(rendered))) => {
@@ -173,7 +173,7 @@ impl Pipeline {
                         Outcome::Delivered
                     }
                     Err(e) => {
-                        tracing::error!(job = %job.id, error = %ErrorChain(&e), "poster made, but its status could not be recorded");
+                        tracing::error!(error = %ErrorChain(&e), "poster made, but its status could not be recorded");
                         self.metrics.record(Event::Failure(Failure::Delivery));
                         Outcome::Undeliverable {
                             kind: "StatusUnwritable",
@@ -187,7 +187,7 @@ impl Pipeline {
             }
             Some(Err(error)) => {
                 let x = error.explain();
-                tracing::warn!(job = %job.id, kind = x.kind, error = %ErrorChain(&error), "REST job failed");
+                tracing::warn!(kind = x.kind, error = %ErrorChain(&error), "REST job failed");
                 self.metrics.record(Event::Failure(error.failure()));
                 self.fail_rest(job, x.kind, format!("{} {}", x.headline, x.advice))
                     .await

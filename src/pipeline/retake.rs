@@ -38,7 +38,7 @@ impl Pipeline {
             .await
             .map_err(|e| (e, String::new()))?;
         if let Some(why) = self.outsider(&record, &job.requester) {
-            tracing::info!(job = %job.id, %source, "retake refused: the clicker is outside the poster's workspace");
+            tracing::info!(%source, "retake refused: the clicker is outside the poster's workspace");
             return self
                 .tell_clicker(job, &blocks::note_to_clicker(why), "ExternalUser")
                 .await;
@@ -54,7 +54,7 @@ impl Pipeline {
                 "⏳ A new take of this poster is already being made — it will appear here shortly.",
             );
             let _ = self.delivery.respond(response_url, &note).await;
-            tracing::info!(job = %job.id, %source, "retake refused: one is already running");
+            tracing::info!(%source, "retake refused: one is already running");
             return Ok(Outcome::FailedAndTold {
                 kind: "AlreadyRunning",
             });
@@ -317,7 +317,7 @@ impl Pipeline {
 
     async fn release_lock_or_log(&self, source: Uuid, job: &Job) {
         if let Err(e) = self.records.release_lock(source, job).await {
-            tracing::warn!(job = %job.id, error = %ErrorChain(&e), "could not release the retake lock; it expires on its own");
+            tracing::warn!(error = %ErrorChain(&e), "could not release the retake lock; it expires on its own");
         }
     }
 }

@@ -9,6 +9,7 @@
 //! format or of SQS.
 
 use tokio::time::Instant;
+use tracing::Instrument;
 
 use super::Outcome;
 use crate::job::{Job, ReplyTo, Task};
@@ -87,29 +88,37 @@ pub(crate) enum Notice {
 const START_MARGIN: i64 = 120;
 
 impl Pipeline {
-    /// Runs `job` from the local server's queue. A Slack job is given until its
+    /// Runs `job` from the local server's queue, in its span ([`Job::span`]). A Slack job is given until its
     /// `response_url` expires (30 minutes after the ack), and one that waited so long it
     /// cannot finish in that time is told it expired, without starting. A `resumed` job (the
     /// previous process accepted it) whose run marker is taken already was running when that
     /// process stopped: see [`Self::resume_interrupted`].
     pub(crate) async fn run_queued(&self, job: Job, resumed: bool) -> Outcome {
-        let now = super::records::now();
-        let deadline = if job.reply_to == ReplyTo::Status {
-            None
-        } else {
-            let left = job.accepted_at + RESPONSE_URL_LIFETIME.whole_seconds() - now;
-            if left < START_MARGIN {
-                tracing::warn!(job = %job.id, waited_secs = now - job.accepted_at, "a queued job waited too long to be started");
-                self.tell_unfinished(&job, Unfinished::Expired, now).await;
-                return Outcome::FailedAndTold { kind: "Expired" };
+        let span = job.span();
+        async move {
+            let now = super::records::now();
+            let deadline = if job.reply_to == ReplyTo::Status {
+                None
+            } else {
+                let left = job.accepted_at + RESPONSE_URL_LIFETIME.whole_seconds() - now;
+                if left < START_MARGIN {
+                    tracing::warn!(
+                        waited_secs = now - job.accepted_at,
+                        "a queued job waited too long to be started"
+                    );
+                    self.tell_unfinished(&job, Unfinished::Expired, now).await;
+                    return Outcome::FailedAndTold { kind: "Expired" };
+                }
+                Some(Instant::now() + std::time::Duration::from_secs(left as u64))
+            };
+            let outcome = self.run(job.clone(), deadline).await;
+            if outcome == Outcome::Duplicate && resumed {
+                return self.resume_interrupted(job, deadline).await;
             }
-            Some(Instant::now() + std::time::Duration::from_secs(left as u64))
-        };
-        let outcome = self.run(job.clone(), deadline).await;
-        if outcome == Outcome::Duplicate && resumed {
-            return self.resume_interrupted(job, deadline).await;
+            outcome
         }
-        outcome
+        .instrument(span)
+        .await
     }
 
     /// A job that was running when the server stopped (its run marker is taken, its queue row
@@ -127,7 +136,7 @@ impl Pipeline {
         if job.reply_to == ReplyTo::Status {
             if let Ok(Some(super::RestStatus::Done { .. })) = self.records.rest_status(job.id).await
             {
-                tracing::info!(job = %job.id, "a resumed REST job had finished before the stop");
+                tracing::info!("a resumed REST job had finished before the stop");
                 return Outcome::Duplicate;
             }
         }
@@ -136,12 +145,16 @@ impl Pipeline {
                 Err(super::PipelineError::UnknownPoster(_))
                     if !self.metering.limits().is_metered(spec.model) =>
                 {
-                    tracing::info!(job = %job.id, "a resumed job had started but made nothing billable or visible; running it again");
+                    tracing::info!(
+                        "a resumed job had started but made nothing billable or visible; running it again"
+                    );
                     return self.run_slack(job, deadline, true).await;
                 }
                 Ok(record) => match self.link(&record.key, job.public_url.as_deref()) {
                     Ok(link) => {
-                        tracing::warn!(job = %job.id, "a resumed job's poster was made but may not have been posted; sending its link privately");
+                        tracing::warn!(
+                            "a resumed job's poster was made but may not have been posted; sending its link privately"
+                        );
                         let note = blocks::delivery_unconfirmed(
                             &link.url,
                             link.expires_at.unix_timestamp(),
@@ -149,7 +162,7 @@ impl Pipeline {
                         return match self.delivery.respond(job.reply_to.slack_url(), &note).await {
                             Ok(()) => Outcome::Delivered,
                             Err(e) => {
-                                tracing::error!(job = %job.id, error = %ErrorChain(&e), "could not send a resumed job's link");
+                                tracing::error!(error = %ErrorChain(&e), "could not send a resumed job's link");
                                 Outcome::Undeliverable {
                                     kind: "SlackUnconfirmed",
                                 }
@@ -157,13 +170,13 @@ impl Pipeline {
                         };
                     }
                     Err(e) => {
-                        tracing::error!(job = %job.id, error = %ErrorChain(&e), "could not link a resumed job's poster");
+                        tracing::error!(error = %ErrorChain(&e), "could not link a resumed job's poster");
                     }
                 },
                 Err(_) => {}
             }
         }
-        tracing::warn!(job = %job.id, "a resumed job was running when the server stopped; telling its requester");
+        tracing::warn!("a resumed job was running when the server stopped; telling its requester");
         self.tell_unfinished(&job, Unfinished::Stopped, super::records::now())
             .await;
         Outcome::FailedAndTold { kind: "Stopped" }
@@ -174,59 +187,63 @@ impl Pipeline {
     /// [`Notice::Told`] as an error: each is a requester left without an answer, for now or
     /// for good.
     pub(crate) async fn tell_unfinished(&self, job: &Job, why: Unfinished, now: i64) -> Notice {
-        if let Some(failure) = why.failure() {
-            self.metrics.record(Event::Failure(failure));
-        }
-        if job.reply_to == ReplyTo::Status {
-            // A REST caller polls the job's status: record the failure there, whatever its age.
-            // (Slack plays no part in a REST job, so its "couldn't reach Slack" reason reads as
-            // the worker stopping.)
-            let what = match why {
-                Unfinished::SlackUnreachable => Unfinished::Stopped.what_happened(),
-                other => other.what_happened(),
+        async move {
+            if let Some(failure) = why.failure() {
+                self.metrics.record(Event::Failure(failure));
+            }
+            if job.reply_to == ReplyTo::Status {
+                // A REST caller polls the job's status: record the failure there, whatever its age.
+                // (Slack plays no part in a REST job, so its "couldn't reach Slack" reason reads as
+                // the worker stopping.)
+                let what = match why {
+                    Unfinished::SlackUnreachable => Unfinished::Stopped.what_happened(),
+                    other => other.what_happened(),
+                };
+                let message = format!("Your poster could not be finished. {what} Please try again.");
+                return match self.fail_rest(job, "Unfinished", message).await {
+                    Outcome::Undeliverable { .. } => Notice::Unreachable,
+                    _ => Notice::Told,
+                };
+            }
+            let age = now.saturating_sub(job.accepted_at);
+            if age >= RESPONSE_URL_LIFETIME.whole_seconds() {
+                tracing::error!(why = why.kind(), age_secs = age, "job never finished and its response_url has expired; the requester cannot be told");
+                return Notice::TooLate;
+            }
+            let response_url = job.reply_to.slack_url();
+            let (headline, description) = match &job.task {
+                Task::Poster { spec } => (
+                    "Your poster could not be finished.",
+                    spec.description.as_str(),
+                ),
+                Task::Retake { .. } => ("Your new take could not be finished.", ""),
+                Task::Approve { .. } => ("Your approval could not be finished.", ""),
+                Task::Usage => ("Marquee couldn't look up your usage.", ""),
+                Task::History => ("Marquee couldn't look up your posters.", ""),
+                Task::Print { .. } => ("Your print-ready files could not be finished.", ""),
             };
-            let message = format!("Your poster could not be finished. {what} Please try again.");
-            return match self.fail_rest(job, "Unfinished", message).await {
-                Outcome::Undeliverable { .. } => Notice::Unreachable,
-                _ => Notice::Told,
-            };
-        }
-        let age = now.saturating_sub(job.accepted_at);
-        if age >= RESPONSE_URL_LIFETIME.whole_seconds() {
-            tracing::error!(job = %job.id, why = why.kind(), age_secs = age, "job never finished and its response_url has expired; the requester cannot be told");
-            return Notice::TooLate;
-        }
-        let response_url = job.reply_to.slack_url();
-        let (headline, description) = match &job.task {
-            Task::Poster { spec } => (
-                "Your poster could not be finished.",
-                spec.description.as_str(),
-            ),
-            Task::Retake { .. } => ("Your new take could not be finished.", ""),
-            Task::Approve { .. } => ("Your approval could not be finished.", ""),
-            Task::Usage => ("Marquee couldn't look up your usage.", ""),
-            Task::History => ("Marquee couldn't look up your posters.", ""),
-            Task::Print { .. } => ("Your print-ready files could not be finished.", ""),
-        };
-        let advice = format!(
-            "{} Please try again; if it keeps happening, tell your Marquee admin.",
-            why.what_happened()
-        );
-        let message = blocks::failure(headline, &advice, description);
-        match self.delivery.respond(response_url, &message).await {
-            Ok(()) => {
-                tracing::info!(job = %job.id, why = why.kind(), "told the requester their job could not be finished");
-                Notice::Told
-            }
-            Err(e) if e.may_pass() => {
-                tracing::error!(job = %job.id, why = why.kind(), error = %ErrorChain(&e), "could not reach slack to say the job never finished; will try again");
-                Notice::Unreachable
-            }
-            Err(e) => {
-                tracing::error!(job = %job.id, why = why.kind(), error = %ErrorChain(&e), "slack refused the message that the job never finished");
-                Notice::Refused
+            let advice = format!(
+                "{} Please try again; if it keeps happening, tell your Marquee admin.",
+                why.what_happened()
+            );
+            let message = blocks::failure(headline, &advice, description);
+            match self.delivery.respond(response_url, &message).await {
+                Ok(()) => {
+                    tracing::info!(why = why.kind(), "told the requester their job could not be finished");
+                    Notice::Told
+                }
+                Err(e) if e.may_pass() => {
+                    tracing::error!(why = why.kind(), error = %ErrorChain(&e), "could not reach slack to say the job never finished; will try again");
+                    Notice::Unreachable
+                }
+                Err(e) => {
+                    tracing::error!(why = why.kind(), error = %ErrorChain(&e), "slack refused the message that the job never finished");
+                    Notice::Refused
+                }
             }
         }
+        .instrument(job.span())
+        .await
     }
 }
 
@@ -290,6 +307,100 @@ mod tests {
     }
 
     const OK: &str = "HTTP/1.1 200 OK\r\nContent-Length: 2\r\nConnection: close\r\n\r\nok";
+
+    /// Log output kept in memory, for tests that read what was logged.
+    #[derive(Clone, Default)]
+    struct Captured(Arc<Mutex<Vec<u8>>>);
+
+    impl std::io::Write for Captured {
+        fn write(&mut self, bytes: &[u8]) -> std::io::Result<usize> {
+            self.0.lock().unwrap().extend_from_slice(bytes);
+            Ok(bytes.len())
+        }
+
+        fn flush(&mut self) -> std::io::Result<()> {
+            Ok(())
+        }
+    }
+
+    impl<'a> tracing_subscriber::fmt::MakeWriter<'a> for Captured {
+        type Writer = Captured;
+
+        fn make_writer(&'a self) -> Captured {
+            self.clone()
+        }
+    }
+
+    /// Every line a job logs carries its id — from the job's span, not a field added to each
+    /// event — and none carries its `response_url` or a link's signature. The job here makes
+    /// its poster and then finds its `response_url` expired, so it logs on the way in, at
+    /// the render, and on both failure paths (delivery, then the failure message).
+    #[tokio::test]
+    async fn every_line_a_job_logs_carries_its_id_and_no_secret() {
+        let logs = Captured::default();
+        let subscriber = tracing_subscriber::fmt()
+            .with_writer(logs.clone())
+            .with_ansi(false)
+            .with_max_level(tracing::Level::INFO)
+            .finish();
+        // A second registered dispatcher, which sees nothing: with only one, `tracing` asks
+        // just the registering thread's subscriber whether a new callsite is of interest, so
+        // a line another test's thread logs first (with none) would be cached as of no
+        // interest, and missing here.
+        let _second = tracing::Dispatch::new(tracing::subscriber::NoSubscriber::default());
+        let _default = tracing::subscriber::set_default(subscriber);
+        tracing::callsite::rebuild_interest_cache();
+
+        let dir = tempfile::tempdir().unwrap();
+        let (origin, posts) = slack(
+            "HTTP/1.1 404 Not Found\r\nContent-Length: 11\r\nConnection: close\r\n\r\nexpired_url",
+        )
+        .await;
+        let p = Pipeline::new(
+            Models::new().with(
+                crate::model::ModelId::Offline,
+                Arc::new(crate::model::offline::OfflineModel),
+            ),
+            Arc::new(LocalStore::open(dir.path()).unwrap()),
+            Arc::new(
+                crate::state::local::LocalState::open(dir.path().join("state.sqlite3")).unwrap(),
+            ),
+            SlackClient::new(
+                crate::slack::client::http_client().unwrap(),
+                std::slice::from_ref(&origin),
+            ),
+            LinkSigner::from_dir(dir.path()).unwrap(),
+            Duration::from_secs(60),
+        )
+        .with_public_url(Some("http://127.0.0.1:3000".to_owned()));
+        let job = fresh_job_for(&origin);
+        let outcome = p.run_queued(job.clone(), false).await;
+        assert_eq!(
+            outcome,
+            Outcome::Undeliverable {
+                kind: super::super::SLACK_REFUSED
+            }
+        );
+        assert!(!posts.lock().unwrap().is_empty(), "slack was asked");
+
+        let text = String::from_utf8(logs.0.lock().unwrap().clone()).unwrap();
+        let lines: Vec<&str> = text.lines().collect();
+        assert!(lines.len() >= 3, "the job logged: {text}");
+        assert!(text.contains("poster rendered"), "{text}");
+        let id = format!("job={}", job.id);
+        for line in &lines {
+            assert!(line.contains(&id), "a line without the job's id: {line}");
+            assert_eq!(
+                line.matches(&id).count(),
+                1,
+                "the id once, not once per span: {line}"
+            );
+        }
+        let response_url = job.reply_to.slack_url();
+        assert!(!text.contains(response_url), "{text}");
+        assert!(!text.contains("secret"), "{text}");
+        assert!(!text.contains("sig="), "{text}");
+    }
 
     #[tokio::test]
     async fn the_requester_is_told_what_happened_and_what_to_do() {
