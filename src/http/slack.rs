@@ -15,7 +15,7 @@ use crate::metrics::Event;
 use crate::slack::blocks;
 use crate::slack::command::{self, PosterCommand, SlashCommand};
 use crate::slack::interaction::{self, Action, Click, Interaction, InteractionError, Review};
-use crate::slack::modal::{self, Form, ModalContext, Submission};
+use crate::slack::modal::{self, Form, Submission};
 use crate::slack::verify::{self};
 
 use super::{ApiError, AppState, BasePath, body_bytes, in_request_span};
@@ -367,7 +367,7 @@ async fn open_modal(state: &AppState, click: &Click<Review>) -> Result<Response,
         tell_clicker(state, &click.response_url, why).await;
         return Ok(StatusCode::OK.into_response());
     }
-    let ctx = ModalContext::from_click(click);
+    let ctx = click.modal_context();
     let view = match click.action {
         Review::ChangeDetail => modal::change_detail_view(&ctx, &record.spec.description),
         _ => modal::edit_words_view(&ctx, &record.spec.shown_text(), record.spec.typography()),

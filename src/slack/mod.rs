@@ -12,6 +12,7 @@ pub mod form;
 pub mod interaction;
 pub mod manifest;
 pub(crate) mod modal;
+mod payload;
 pub mod verify;
 pub(crate) mod web;
 
