@@ -1,4 +1,5 @@
-//! The calls behind each line of the doctor's report.
+//! The calls behind each line of the doctor's report. Where a check is split, the gatherer
+//! here only reads facts and [`super::judge`] decides (so far: the stack).
 //!
 //! Order matters only where one check feeds the next: the stack's outputs name the function,
 //! the function's configuration names everything else. When a link that later checks need
@@ -11,23 +12,12 @@ use aws_config::BehaviorVersion;
 use aws_config::SdkConfig;
 
 use super::hints::{self, fill};
+use super::judge::{self, StackFacts};
 use super::{Options, Report};
 use crate::config::{Config, SecretSource, StateConfig, StoreConfig};
 use crate::errors::ErrorChain;
 use crate::model::{Priced, Service, catalog};
 use crate::secret::Secret;
-
-/// Outputs the checks need from the stack (see `template.yaml`'s `Outputs`).
-const NEEDED_OUTPUTS: [&str; 5] = [
-    "FunctionName",
-    "BucketName",
-    "TableName",
-    "SlashCommandUrl",
-    "InteractivityUrl",
-];
-
-/// Stack states in which the deployed resources are the template's.
-const SETTLED: [&str; 3] = ["CREATE_COMPLETE", "UPDATE_COMPLETE", "IMPORT_COMPLETE"];
 
 /// Less memory than this gives the function too small a share of a vCPU to compose and encode
 /// a poster in seconds (Lambda allocates CPU in proportion to memory).
@@ -199,92 +189,43 @@ async fn stack(
     options: &Options,
     report: &mut Report,
 ) -> Option<BTreeMap<String, String>> {
-    const TITLE: &str = "Stack";
     let region = sdk.region().map(|r| r.to_string()).unwrap_or_default();
+    let facts = stack_facts(sdk, &options.stack).await;
+    let (verdict, outputs) = judge::stack(facts, &options.stack, &region);
+    report.verdict("stack", "Stack", verdict);
+    outputs
+}
+
+/// Gathers what `cloudformation:DescribeStacks` says about `stack`.
+async fn stack_facts(sdk: &SdkConfig, stack: &str) -> StackFacts {
     let client = aws_sdk_cloudformation::Client::new(sdk);
-    let described = match client
-        .describe_stacks()
-        .stack_name(&options.stack)
-        .send()
-        .await
-    {
+    let described = match client.describe_stacks().stack_name(stack).send().await {
         Ok(out) => out,
-        Err(e) => {
-            // DescribeStacks answers a stack name that does not exist with ValidationError,
-            // the only validation a stack name can fail.
-            let missing = e
-                .as_service_error()
+        // DescribeStacks answers a stack name that does not exist with ValidationError, the
+        // only validation a stack name can fail.
+        Err(e)
+            if e.as_service_error()
                 .and_then(|s| s.meta().code())
-                .is_some_and(|code| code == "ValidationError");
-            let (detail, hint) = if missing {
-                (
-                    format!("no stack named {} in {region}", options.stack),
-                    hints::STACK_MISSING,
-                )
-            } else {
-                (
-                    format!(
-                        "could not describe stack {}: {}",
-                        options.stack,
-                        ErrorChain(&e)
-                    ),
-                    hints::STACK_UNREADABLE,
-                )
-            };
-            report.fail("stack", TITLE, detail, fill(hint, &[("region", &region)]));
-            return None;
+                .is_some_and(|code| code == "ValidationError") =>
+        {
+            return StackFacts::Missing;
         }
+        Err(e) => return StackFacts::Unreadable(ErrorChain(&e).to_string()),
     };
     let Some(found) = described.stacks().first() else {
-        report.fail(
-            "stack",
-            TITLE,
-            format!("no stack named {} in {region}", options.stack),
-            fill(hints::STACK_MISSING, &[("region", &region)]),
-        );
-        return None;
+        return StackFacts::Missing;
     };
-    let status = found
-        .stack_status()
-        .map(|s| s.as_str().to_owned())
-        .unwrap_or_default();
-    let outputs: BTreeMap<String, String> = found
-        .outputs()
-        .iter()
-        .filter_map(|o| Some((o.output_key()?.to_owned(), o.output_value()?.to_owned())))
-        .collect();
-    let missing: Vec<&str> = NEEDED_OUTPUTS
-        .iter()
-        .copied()
-        .filter(|k| !outputs.contains_key(*k))
-        .collect();
-    if !missing.is_empty() {
-        report.fail(
-            "stack",
-            TITLE,
-            format!("{status}, but outputs {} are missing", missing.join(", ")),
-            hints::STACK_NOT_MARQUEE,
-        );
-        return None;
+    StackFacts::Found {
+        status: found
+            .stack_status()
+            .map(|s| s.as_str().to_owned())
+            .unwrap_or_default(),
+        outputs: found
+            .outputs()
+            .iter()
+            .filter_map(|o| Some((o.output_key()?.to_owned(), o.output_value()?.to_owned())))
+            .collect(),
     }
-    if SETTLED.contains(&status.as_str()) {
-        report.pass(
-            "stack",
-            TITLE,
-            format!(
-                "{} is {status}; function {}",
-                options.stack, outputs["FunctionName"]
-            ),
-        );
-    } else {
-        report.fail(
-            "stack",
-            TITLE,
-            format!("{} is {status}", options.stack),
-            fill(hints::STACK_UNSETTLED, &[("stack", &options.stack)]),
-        );
-    }
-    Some(outputs)
 }
 
 // --- function ------------------------------------------------------------------------------

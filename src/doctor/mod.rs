@@ -20,6 +20,7 @@
 
 mod checks;
 pub mod hints;
+mod judge;
 
 use std::path::PathBuf;
 
@@ -110,6 +111,11 @@ impl Report {
         fix: impl Into<String>,
     ) {
         self.push(id, title, Status::Fail, detail, fix);
+    }
+
+    /// Pushes a judged line ([`judge::Verdict`]).
+    fn verdict(&mut self, id: &str, title: &str, verdict: judge::Verdict) {
+        self.push(id, title, verdict.status, verdict.detail, verdict.fix);
     }
 
     pub(crate) fn skip(
