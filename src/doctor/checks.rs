@@ -1,5 +1,5 @@
 //! The calls behind each line of the doctor's report. Where a check is split, the gatherer
-//! here only reads facts and [`super::judge`] decides (so far: the stack).
+//! here only reads facts and [`super::judge`] decides (so far: the stack and the function's configuration).
 //!
 //! Order matters only where one check feeds the next: the stack's outputs name the function,
 //! the function's configuration names everything else. When a link that later checks need
@@ -12,20 +12,12 @@ use aws_config::BehaviorVersion;
 use aws_config::SdkConfig;
 
 use super::hints::{self, fill};
-use super::judge::{self, StackFacts};
+use super::judge::{self, FunctionFacts, StackFacts};
 use super::{Options, Report};
 use crate::config::{Config, SecretSource, StateConfig, StoreConfig};
 use crate::errors::ErrorChain;
 use crate::model::{Priced, Service, catalog};
 use crate::secret::Secret;
-
-/// Less memory than this gives the function too small a share of a vCPU to compose and encode
-/// a poster in seconds (Lambda allocates CPU in proportion to memory).
-const MIN_MEMORY_MB: i32 = 512;
-
-/// Time the function needs beyond its longest single model call: composing, storing and
-/// delivering, and one retry's wait.
-const TIMEOUT_MARGIN: Duration = Duration::from_secs(30);
 
 /// A key under each storage prefix that no poster will ever have, for the IAM simulation.
 const PROBE_NAME: &str = "marquee-doctor-probe";
@@ -38,7 +30,6 @@ struct Function {
     name: String,
     arn: String,
     role: String,
-    env: BTreeMap<String, String>,
     config: Option<Config>,
 }
 
@@ -255,99 +246,41 @@ async fn function(
             return None;
         }
     };
-    let env: BTreeMap<String, String> = conf
-        .environment()
-        .and_then(|e| e.variables())
-        .map(|v| v.iter().map(|(k, v)| (k.clone(), v.clone())).collect())
-        .unwrap_or_default();
-    let parsed = Config::from_lookup(|n| env.get(n).cloned());
-    let function = Function {
+    let facts = FunctionFacts {
+        name: name.clone(),
+        state: conf.state().map(|s| s.as_str().to_owned()),
+        last_update_status: conf.last_update_status().map(|s| s.as_str().to_owned()),
+        env: conf
+            .environment()
+            .and_then(|e| e.variables())
+            .map(|v| v.iter().map(|(k, v)| (k.clone(), v.clone())).collect())
+            .unwrap_or_default(),
+        memory_mb: conf.memory_size().unwrap_or_default(),
+        timeout: Duration::from_secs(
+            u64::try_from(conf.timeout().unwrap_or_default()).unwrap_or(0),
+        ),
+        architectures: conf
+            .architectures()
+            .iter()
+            .map(|a| a.as_str().to_owned())
+            .collect(),
+    };
+    let parsed = Config::from_lookup(|n| facts.env.get(n).cloned());
+    report.verdict(
+        "function",
+        TITLE,
+        judge::function(
+            &facts,
+            parsed.as_ref().map_err(ToString::to_string),
+            outputs,
+        ),
+    );
+    Some(Function {
         name: name.clone(),
         arn: conf.function_arn().unwrap_or_default().to_owned(),
         role: conf.role().unwrap_or_default().to_owned(),
-        config: parsed.as_ref().ok().cloned(),
-        env,
-    };
-
-    let mut problems = Vec::new();
-    let mut fixes = Vec::new();
-    if let Err(e) = &parsed {
-        problems.push(format!("its environment is not valid: {e}"));
-        fixes.push(hints::FUNCTION_ENV);
-    }
-    if let Some(state) = conf.state().map(|s| s.as_str()).filter(|s| *s != "Active") {
-        problems.push(format!("state is {state}"));
-        fixes.push(hints::FUNCTION_STATE);
-    }
-    if let Some(status) = conf
-        .last_update_status()
-        .map(|s| s.as_str())
-        .filter(|s| *s == "Failed")
-    {
-        problems.push(format!("its last update {status}"));
-        fixes.push(hints::FUNCTION_UPDATE_FAILED);
-    }
-    for (var, output) in [
-        ("MARQUEE_BUCKET", "BucketName"),
-        ("MARQUEE_TABLE", "TableName"),
-    ] {
-        let have = function
-            .env
-            .get(var)
-            .map(String::as_str)
-            .unwrap_or("(unset)");
-        if have != outputs[output] {
-            problems.push(format!(
-                "{var} is {have} but the stack's {output} is {}",
-                outputs[output]
-            ));
-            fixes.push(hints::FUNCTION_DRIFT);
-        }
-    }
-    let memory = conf.memory_size().unwrap_or_default();
-    if memory < MIN_MEMORY_MB {
-        problems.push(format!(
-            "memory is {memory} MB (at least {MIN_MEMORY_MB} MB)"
-        ));
-        fixes.push(hints::FUNCTION_MEMORY);
-    }
-    let timeout =
-        Duration::from_secs(u64::try_from(conf.timeout().unwrap_or_default()).unwrap_or(0));
-    if let Some(config) = &function.config {
-        // Each call's time comes from the catalog (an upscale's is the longest).
-        let longest = config.longest_call();
-        let needed = longest + TIMEOUT_MARGIN;
-        if timeout < needed {
-            problems.push(format!(
-                "timeout is {} s but its longest model call may take {} s (needs at least {} s)",
-                timeout.as_secs(),
-                longest.as_secs(),
-                needed.as_secs()
-            ));
-            fixes.push(hints::FUNCTION_TIMEOUT);
-        }
-    }
-    if problems.is_empty() {
-        let arch = conf
-            .architectures()
-            .iter()
-            .map(|a| a.as_str())
-            .collect::<Vec<_>>()
-            .join(",");
-        report.pass(
-            "function",
-            TITLE,
-            format!(
-                "{name}: {memory} MB, {} s, {arch}; environment valid, bucket and table match the stack",
-                timeout.as_secs()
-            ),
-        );
-    } else {
-        fixes.dedup();
-        let fix = fill(&fixes.join("; "), &[("function", name)]);
-        report.fail("function", TITLE, problems.join("; "), fix);
-    }
-    Some(function)
+        config: parsed.ok(),
+    })
 }
 
 /// Checks the function's asynchronous invocation settings; returns the on-failure destination.

@@ -4,9 +4,19 @@
 //! here; it decides nothing itself.
 
 use std::collections::BTreeMap;
+use std::time::Duration;
 
 use super::Status;
 use super::hints::{self, fill};
+use crate::config::Config;
+
+/// Less memory than this gives the function too small a share of a vCPU to compose and encode
+/// a poster in seconds (Lambda allocates CPU in proportion to memory).
+const MIN_MEMORY_MB: i32 = 512;
+
+/// Time the function needs beyond its longest single model call: composing, storing and
+/// delivering, and one retry's wait.
+const TIMEOUT_MARGIN: Duration = Duration::from_secs(30);
 
 /// Outputs the checks need from the stack (see `template.yaml`'s `Outputs`).
 const NEEDED_OUTPUTS: [&str; 5] = [
@@ -116,6 +126,96 @@ pub(super) fn stack(
     (verdict, Some(outputs))
 }
 
+/// What `lambda:GetFunctionConfiguration` answered for the function.
+#[derive(Debug, Clone, Default)]
+pub(super) struct FunctionFacts {
+    pub(super) name: String,
+    /// `Active` once it can run; `None` when Lambda did not say.
+    pub(super) state: Option<String>,
+    pub(super) last_update_status: Option<String>,
+    pub(super) env: BTreeMap<String, String>,
+    pub(super) memory_mb: i32,
+    pub(super) timeout: Duration,
+    pub(super) architectures: Vec<String>,
+}
+
+/// The function check: its environment is a valid configuration (`config`: what
+/// [`Config::from_lookup`] made of it), it is active and its last update did not fail, it
+/// still points at the stack's bucket and table, and it has the memory and the time its
+/// longest model call needs. Every problem is listed, each fix once.
+pub(super) fn function(
+    facts: &FunctionFacts,
+    config: Result<&Config, String>,
+    outputs: &BTreeMap<String, String>,
+) -> Verdict {
+    let mut problems = Vec::new();
+    let mut fixes = Vec::new();
+    if let Err(e) = &config {
+        problems.push(format!("its environment is not valid: {e}"));
+        fixes.push(hints::FUNCTION_ENV);
+    }
+    if let Some(state) = facts.state.as_deref().filter(|s| *s != "Active") {
+        problems.push(format!("state is {state}"));
+        fixes.push(hints::FUNCTION_STATE);
+    }
+    if let Some(status) = facts
+        .last_update_status
+        .as_deref()
+        .filter(|s| *s == "Failed")
+    {
+        problems.push(format!("its last update {status}"));
+        fixes.push(hints::FUNCTION_UPDATE_FAILED);
+    }
+    for (var, output) in [
+        ("MARQUEE_BUCKET", "BucketName"),
+        ("MARQUEE_TABLE", "TableName"),
+    ] {
+        let have = facts.env.get(var).map(String::as_str).unwrap_or("(unset)");
+        let want = outputs.get(output).map(String::as_str).unwrap_or_default();
+        if have != want {
+            problems.push(format!(
+                "{var} is {have} but the stack's {output} is {want}"
+            ));
+            fixes.push(hints::FUNCTION_DRIFT);
+        }
+    }
+    let memory = facts.memory_mb;
+    if memory < MIN_MEMORY_MB {
+        problems.push(format!(
+            "memory is {memory} MB (at least {MIN_MEMORY_MB} MB)"
+        ));
+        fixes.push(hints::FUNCTION_MEMORY);
+    }
+    if let Ok(config) = config {
+        // Each call's time comes from the catalog (an upscale's is the longest).
+        let longest = config.longest_call();
+        let needed = longest + TIMEOUT_MARGIN;
+        if facts.timeout < needed {
+            problems.push(format!(
+                "timeout is {} s but its longest model call may take {} s (needs at least {} s)",
+                facts.timeout.as_secs(),
+                longest.as_secs(),
+                needed.as_secs()
+            ));
+            fixes.push(hints::FUNCTION_TIMEOUT);
+        }
+    }
+    if problems.is_empty() {
+        Verdict::pass(format!(
+            "{}: {memory} MB, {} s, {}; environment valid, bucket and table match the stack",
+            facts.name,
+            facts.timeout.as_secs(),
+            facts.architectures.join(",")
+        ))
+    } else {
+        fixes.dedup();
+        Verdict::fail(
+            problems.join("; "),
+            fill(&fixes.join("; "), &[("function", &facts.name)]),
+        )
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -218,5 +318,110 @@ mod tests {
             );
             assert_eq!(handed, Some(outputs(&[])));
         }
+    }
+
+    fn stack_outputs() -> BTreeMap<String, String> {
+        [("BucketName", "posters"), ("TableName", "state")]
+            .into_iter()
+            .map(|(k, v)| (k.to_owned(), v.to_owned()))
+            .collect()
+    }
+
+    fn healthy() -> FunctionFacts {
+        FunctionFacts {
+            name: "marquee-fn".into(),
+            state: Some("Active".into()),
+            last_update_status: Some("Successful".into()),
+            env: [("MARQUEE_BUCKET", "posters"), ("MARQUEE_TABLE", "state")]
+                .into_iter()
+                .map(|(k, v)| (k.to_owned(), v.to_owned()))
+                .collect(),
+            memory_mb: 1024,
+            timeout: Duration::from_secs(180),
+            architectures: vec!["arm64".into()],
+        }
+    }
+
+    fn local_config() -> Config {
+        Config::from_lookup(|_| None).unwrap()
+    }
+
+    /// A function as the template makes it passes, with what was found in one line.
+    #[test]
+    fn a_function_as_deployed_passes() {
+        let config = local_config();
+        let verdict = function(&healthy(), Ok(&config), &stack_outputs());
+        assert_eq!(verdict.status, Status::Pass, "{verdict:?}");
+        assert_eq!(
+            verdict.detail,
+            "marquee-fn: 1024 MB, 180 s, arm64; environment valid, bucket and table match the stack"
+        );
+    }
+
+    /// Every problem is listed, in one line, and each fix is given once, naming the function.
+    #[test]
+    fn every_problem_is_listed_and_each_fix_given_once() {
+        let mut facts = healthy();
+        facts.state = Some("Pending".into());
+        facts.last_update_status = Some("Failed".into());
+        facts
+            .env
+            .insert("MARQUEE_BUCKET".into(), "someone-elses".into());
+        facts.env.remove("MARQUEE_TABLE");
+        facts.memory_mb = 256;
+        let verdict = function(
+            &facts,
+            Err("MARQUEE_LINK_TTL is not a duration".into()),
+            &stack_outputs(),
+        );
+        assert_eq!(verdict.status, Status::Fail);
+        assert_eq!(
+            verdict.detail,
+            "its environment is not valid: MARQUEE_LINK_TTL is not a duration; state is Pending; \
+             its last update Failed; MARQUEE_BUCKET is someone-elses but the stack's BucketName \
+             is posters; MARQUEE_TABLE is (unset) but the stack's TableName is state; memory is \
+             256 MB (at least 512 MB)"
+        );
+        for hint in [
+            hints::FUNCTION_ENV,
+            hints::FUNCTION_STATE,
+            hints::FUNCTION_UPDATE_FAILED,
+            hints::FUNCTION_DRIFT,
+            hints::FUNCTION_MEMORY,
+        ] {
+            let filled = fill(hint, &[("function", "marquee-fn")]);
+            assert_eq!(verdict.fix.matches(&filled).count(), 1, "{hint}");
+        }
+        assert!(!verdict.fix.contains("<function>"), "{}", verdict.fix);
+    }
+
+    /// The timeout must outlast the longest model call the configuration allows, plus the
+    /// margin for composing, storing and delivering; without a valid configuration it is not
+    /// judged (the environment's own problem is reported instead).
+    #[test]
+    fn the_timeout_must_outlast_the_longest_model_call() {
+        let config = local_config();
+        let needed = config.longest_call() + TIMEOUT_MARGIN;
+        let mut facts = healthy();
+        facts.timeout = needed - Duration::from_secs(1);
+        let verdict = function(&facts, Ok(&config), &stack_outputs());
+        assert_eq!(verdict.status, Status::Fail);
+        assert_eq!(
+            verdict.detail,
+            format!(
+                "timeout is {} s but its longest model call may take {} s (needs at least {} s)",
+                facts.timeout.as_secs(),
+                config.longest_call().as_secs(),
+                needed.as_secs()
+            )
+        );
+        facts.timeout = needed;
+        assert_eq!(
+            function(&facts, Ok(&config), &stack_outputs()).status,
+            Status::Pass
+        );
+        facts.timeout = Duration::ZERO;
+        let verdict = function(&facts, Err("bad".into()), &stack_outputs());
+        assert!(!verdict.detail.contains("timeout"), "{}", verdict.detail);
     }
 }
