@@ -276,7 +276,7 @@ async fn request_span(State(route): State<&'static str>, request: Request, next:
     let span = tracing::info_span!(
         "request",
         method = %request.method(),
-        route,
+        route = %route,
         job = tracing::field::Empty,
     );
     next.run(request).instrument(span).await
@@ -623,5 +623,58 @@ mod tests {
             "{acks:?}"
         );
         assert_eq!(recorded.documents().len(), 2, "/healthz is not an ack");
+    }
+
+    /// A request runs in its span (method and route), which names the job it started, so
+    /// the door's lines about the job carry its id; its `response_url` appears in none.
+    #[tokio::test]
+    async fn a_requests_lines_carry_its_route_and_the_job_it_started() {
+        let (logs, _capturing) = crate::pipeline::logs::capture();
+        let dir = tempfile::tempdir().unwrap();
+        let app = test_app(dir.path(), Metrics::off(), Arc::new(Nowhere));
+        let response_url = "https://hooks.slack.com/commands/T1/1/sekrit";
+        let body = serde_urlencoded::to_string([
+            ("team_id", "T1"),
+            ("channel_id", "C1"),
+            ("user_id", "U1"),
+            ("command", "/poster"),
+            ("text", "a lighthouse in a storm"),
+            ("response_url", response_url),
+            ("trigger_id", "1.2.3"),
+        ])
+        .unwrap();
+        let ts = system_clock();
+        let signature = verify::sign(
+            &crate::secret::Secret::new(TEST_SECRET),
+            ts,
+            body.as_bytes(),
+        );
+        let request = axum::http::Request::builder()
+            .method(Method::POST)
+            .uri("/slack/commands")
+            .header("content-type", "application/x-www-form-urlencoded")
+            .header(verify::TIMESTAMP_HEADER, ts.to_string())
+            .header(verify::SIGNATURE_HEADER, signature)
+            .body(axum::body::Body::from(body))
+            .unwrap();
+        let response = app.oneshot(request).await.unwrap();
+        assert_eq!(response.status(), StatusCode::OK);
+
+        let text = logs.text();
+        let accepted = text
+            .lines()
+            .find(|l| l.contains("slash command accepted"))
+            .unwrap_or_else(|| panic!("no acceptance line: {text}"));
+        assert!(
+            accepted.contains("request{method=POST route=/slack/commands job="),
+            "{accepted}"
+        );
+        let id = accepted
+            .split("job=")
+            .nth(1)
+            .and_then(|rest| rest.get(..36))
+            .unwrap_or_default();
+        assert!(Uuid::parse_str(id).is_ok(), "{accepted}");
+        assert!(!text.contains("sekrit"), "{text}");
     }
 }

@@ -797,6 +797,63 @@ impl Take {
     }
 }
 
+/// Log capture for unit tests that read what was logged (here and in `http`).
+#[cfg(test)]
+pub(crate) mod logs {
+    use std::sync::{Arc, Mutex};
+
+    /// Log output kept in memory.
+    #[derive(Clone, Default)]
+    pub(crate) struct Captured(Arc<Mutex<Vec<u8>>>);
+
+    impl Captured {
+        /// Everything logged so far, as text.
+        pub(crate) fn text(&self) -> String {
+            String::from_utf8_lossy(&self.0.lock().unwrap()).into_owned()
+        }
+    }
+
+    impl std::io::Write for Captured {
+        fn write(&mut self, bytes: &[u8]) -> std::io::Result<usize> {
+            self.0.lock().unwrap().extend_from_slice(bytes);
+            Ok(bytes.len())
+        }
+
+        fn flush(&mut self) -> std::io::Result<()> {
+            Ok(())
+        }
+    }
+
+    impl<'a> tracing_subscriber::fmt::MakeWriter<'a> for Captured {
+        type Writer = Captured;
+
+        fn make_writer(&'a self) -> Captured {
+            self.clone()
+        }
+    }
+
+    /// Keeps this thread's log lines (info and above, as text) while the guards live.
+    pub(crate) fn capture() -> (
+        Captured,
+        (tracing::subscriber::DefaultGuard, tracing::Dispatch),
+    ) {
+        let logs = Captured::default();
+        let subscriber = tracing_subscriber::fmt()
+            .with_writer(logs.clone())
+            .with_ansi(false)
+            .with_max_level(tracing::Level::INFO)
+            .finish();
+        // A second registered dispatcher, which sees nothing: with only one, `tracing` asks
+        // just the registering thread's subscriber whether a new callsite is of interest, so
+        // a line another test's thread logs first (with none) would be cached as of no
+        // interest, and missing here.
+        let second = tracing::Dispatch::new(tracing::subscriber::NoSubscriber::default());
+        let default = tracing::subscriber::set_default(subscriber);
+        tracing::callsite::rebuild_interest_cache();
+        (logs, (default, second))
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -308,48 +308,13 @@ mod tests {
 
     const OK: &str = "HTTP/1.1 200 OK\r\nContent-Length: 2\r\nConnection: close\r\n\r\nok";
 
-    /// Log output kept in memory, for tests that read what was logged.
-    #[derive(Clone, Default)]
-    struct Captured(Arc<Mutex<Vec<u8>>>);
-
-    impl std::io::Write for Captured {
-        fn write(&mut self, bytes: &[u8]) -> std::io::Result<usize> {
-            self.0.lock().unwrap().extend_from_slice(bytes);
-            Ok(bytes.len())
-        }
-
-        fn flush(&mut self) -> std::io::Result<()> {
-            Ok(())
-        }
-    }
-
-    impl<'a> tracing_subscriber::fmt::MakeWriter<'a> for Captured {
-        type Writer = Captured;
-
-        fn make_writer(&'a self) -> Captured {
-            self.clone()
-        }
-    }
-
     /// Every line a job logs carries its id — from the job's span, not a field added to each
     /// event — and none carries its `response_url` or a link's signature. The job here makes
     /// its poster and then finds its `response_url` expired, so it logs on the way in, at
     /// the render, and on both failure paths (delivery, then the failure message).
     #[tokio::test]
     async fn every_line_a_job_logs_carries_its_id_and_no_secret() {
-        let logs = Captured::default();
-        let subscriber = tracing_subscriber::fmt()
-            .with_writer(logs.clone())
-            .with_ansi(false)
-            .with_max_level(tracing::Level::INFO)
-            .finish();
-        // A second registered dispatcher, which sees nothing: with only one, `tracing` asks
-        // just the registering thread's subscriber whether a new callsite is of interest, so
-        // a line another test's thread logs first (with none) would be cached as of no
-        // interest, and missing here.
-        let _second = tracing::Dispatch::new(tracing::subscriber::NoSubscriber::default());
-        let _default = tracing::subscriber::set_default(subscriber);
-        tracing::callsite::rebuild_interest_cache();
+        let (logs, _capturing) = super::super::logs::capture();
 
         let dir = tempfile::tempdir().unwrap();
         let (origin, posts) = slack(
@@ -383,7 +348,7 @@ mod tests {
         );
         assert!(!posts.lock().unwrap().is_empty(), "slack was asked");
 
-        let text = String::from_utf8(logs.0.lock().unwrap().clone()).unwrap();
+        let text = logs.text();
         let lines: Vec<&str> = text.lines().collect();
         assert!(lines.len() >= 3, "the job logged: {text}");
         assert!(text.contains("poster rendered"), "{text}");
