@@ -629,7 +629,7 @@ mod tests {
     /// the door's lines about the job carry its id; its `response_url` appears in none.
     #[tokio::test]
     async fn a_requests_lines_carry_its_route_and_the_job_it_started() {
-        let (logs, _capturing) = crate::pipeline::logs::capture();
+        let (logs, _capturing) = crate::pipeline::testing::capture();
         let dir = tempfile::tempdir().unwrap();
         let app = test_app(dir.path(), Metrics::off(), Arc::new(Nowhere));
         let response_url = "https://hooks.slack.com/commands/T1/1/sekrit";

@@ -406,10 +406,7 @@ mod tests {
                 axum::Json(answer).into_response()
             }),
         );
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-        let addr = listener.local_addr().unwrap();
-        tokio::spawn(async move { axum::serve(listener, app).await });
-        format!("http://{addr}/api")
+        format!("{}/api", super::super::testing::serve(app).await)
     }
 
     #[tokio::test]
@@ -529,10 +526,7 @@ mod tests {
                 }
             }),
         );
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-        let addr = listener.local_addr().unwrap();
-        tokio::spawn(async move { axum::serve(listener, app).await });
-        (format!("http://{addr}"), seen)
+        (super::super::testing::serve(app).await, seen)
     }
 
     /// A pipeline that answers clickers through [`response_urls`] at `origin`.

@@ -797,10 +797,21 @@ impl Take {
     }
 }
 
-/// Log capture for unit tests that read what was logged (here and in `http`).
+/// For unit tests here and in the doors: log capture, and one way to serve a stand-in.
 #[cfg(test)]
-pub(crate) mod logs {
+pub(crate) mod testing {
     use std::sync::{Arc, Mutex};
+
+    /// Serves `app` on a fresh loopback port of the test's runtime; returns its origin
+    /// (`http://127.0.0.1:<port>`).
+    pub(crate) async fn serve(app: axum::Router) -> String {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+            .await
+            .expect("a loopback port");
+        let addr = listener.local_addr().expect("an address");
+        tokio::spawn(async move { axum::serve(listener, app).await });
+        format!("http://{addr}")
+    }
 
     /// Log output kept in memory.
     #[derive(Clone, Default)]
@@ -860,18 +871,7 @@ mod tests {
 
     /// A response_url server that takes every post.
     async fn slack_origin() -> String {
-        use tokio::io::{AsyncReadExt, AsyncWriteExt};
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-        let origin = format!("http://{}", listener.local_addr().unwrap());
-        tokio::spawn(async move {
-            while let Ok((mut socket, _)) = listener.accept().await {
-                let mut buf = vec![0u8; 64 * 1024];
-                let _ = socket.read(&mut buf).await;
-                let ok = "HTTP/1.1 200 OK\r\nContent-Length: 2\r\nConnection: close\r\n\r\nok";
-                let _ = socket.write_all(ok.as_bytes()).await;
-            }
-        });
-        origin
+        super::testing::serve(axum::Router::new().fallback(|| async { "ok" })).await
     }
 
     /// Stands in for SD3.5 on Bedrock: varies art (returning its source) and records which

@@ -252,31 +252,29 @@ mod tests {
     use std::sync::{Arc, Mutex};
     use std::time::Duration;
 
-    use tokio::io::{AsyncReadExt, AsyncWriteExt};
-
     use super::*;
     use crate::model::Models;
     use crate::slack::SlackClient;
     use crate::store::LinkSigner;
     use crate::store::local::LocalStore;
 
-    /// A response_url server answering every post with `response`; keeps the bodies it got.
-    async fn slack(response: &'static str) -> (String, Arc<Mutex<Vec<String>>>) {
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-        let origin = format!("http://{}", listener.local_addr().unwrap());
+    /// A response_url server answering every post with `status` and `body`; keeps the
+    /// bodies it got.
+    async fn slack(status: u16, body: &'static str) -> (String, Arc<Mutex<Vec<String>>>) {
         let posts = Arc::new(Mutex::new(Vec::new()));
         let seen = posts.clone();
-        tokio::spawn(async move {
-            while let Ok((mut socket, _)) = listener.accept().await {
-                let mut buf = vec![0u8; 16 * 1024];
-                let n = socket.read(&mut buf).await.unwrap_or(0);
-                seen.lock()
-                    .unwrap()
-                    .push(String::from_utf8_lossy(&buf[..n]).into_owned());
-                let _ = socket.write_all(response.as_bytes()).await;
+        let app = axum::Router::new().fallback(move |got: String| {
+            let seen = seen.clone();
+            async move {
+                seen.lock().unwrap().push(got);
+                (
+                    axum::http::StatusCode::from_u16(status).unwrap(),
+                    [(axum::http::header::CONNECTION, "close")],
+                    body,
+                )
             }
         });
-        (origin, posts)
+        (super::super::testing::serve(app).await, posts)
     }
 
     fn pipeline(origin: &str, dir: &std::path::Path) -> Pipeline {
@@ -306,21 +304,16 @@ mod tests {
         job
     }
 
-    const OK: &str = "HTTP/1.1 200 OK\r\nContent-Length: 2\r\nConnection: close\r\n\r\nok";
-
     /// Every line a job logs carries its id — from the job's span, not a field added to each
     /// event — and none carries its `response_url` or a link's signature. The job here makes
     /// its poster and then finds its `response_url` expired, so it logs on the way in, at
     /// the render, and on both failure paths (delivery, then the failure message).
     #[tokio::test]
     async fn every_line_a_job_logs_carries_its_id_and_no_secret() {
-        let (logs, _capturing) = super::super::logs::capture();
+        let (logs, _capturing) = super::super::testing::capture();
 
         let dir = tempfile::tempdir().unwrap();
-        let (origin, posts) = slack(
-            "HTTP/1.1 404 Not Found\r\nContent-Length: 11\r\nConnection: close\r\n\r\nexpired_url",
-        )
-        .await;
+        let (origin, posts) = slack(404, "expired_url").await;
         let p = Pipeline::new(
             Models::new().with(
                 crate::model::ModelId::Offline,
@@ -376,7 +369,7 @@ mod tests {
             (Unfinished::SlackUnreachable, "reach Slack"),
             (Unfinished::Expired, "waited too long in the queue"),
         ] {
-            let (origin, posts) = slack(OK).await;
+            let (origin, posts) = slack(200, "ok").await;
             let job = job_for(&origin);
             let notice = pipeline(&origin, dir.path())
                 .tell_unfinished(&job, why, job.accepted_at + 60)
@@ -404,7 +397,7 @@ mod tests {
     #[tokio::test]
     async fn a_job_older_than_its_response_url_is_not_posted() {
         let dir = tempfile::tempdir().unwrap();
-        let (origin, posts) = slack(OK).await;
+        let (origin, posts) = slack(200, "ok").await;
         let job = job_for(&origin);
         let now = job.accepted_at + RESPONSE_URL_LIFETIME.whole_seconds();
         let notice = pipeline(&origin, dir.path())
@@ -417,10 +410,7 @@ mod tests {
     #[tokio::test]
     async fn refusals_are_final_and_an_unreachable_slack_may_be_tried_again() {
         let dir = tempfile::tempdir().unwrap();
-        let (origin, _) = slack(
-            "HTTP/1.1 404 Not Found\r\nContent-Length: 11\r\nConnection: close\r\n\r\nexpired_url",
-        )
-        .await;
+        let (origin, _) = slack(404, "expired_url").await;
         let job = job_for(&origin);
         let notice = pipeline(&origin, dir.path())
             .tell_unfinished(&job, Unfinished::Stopped, job.accepted_at)
@@ -444,7 +434,7 @@ mod tests {
     #[tokio::test]
     async fn a_queued_job_too_old_to_finish_is_told_it_expired() {
         let dir = tempfile::tempdir().unwrap();
-        let (origin, posts) = slack(OK).await;
+        let (origin, posts) = slack(200, "ok").await;
         let p = pipeline(&origin, dir.path());
         let mut job = fresh_job_for(&origin);
         job.accepted_at -= RESPONSE_URL_LIFETIME.whole_seconds() - 60;
@@ -472,7 +462,7 @@ mod tests {
     #[tokio::test]
     async fn a_resumed_metered_job_that_had_started_is_told_not_run_again() {
         let dir = tempfile::tempdir().unwrap();
-        let (origin, posts) = slack(OK).await;
+        let (origin, posts) = slack(200, "ok").await;
         let p = pipeline(&origin, dir.path());
         let mut job = fresh_job_for(&origin);
         if let Task::Poster { spec } = &mut job.task {
@@ -494,7 +484,7 @@ mod tests {
     #[tokio::test]
     async fn a_resumed_free_poster_runs_again_unless_it_was_made() {
         let dir = tempfile::tempdir().unwrap();
-        let (origin, posts) = slack(OK).await;
+        let (origin, posts) = slack(200, "ok").await;
         let p = Pipeline::new(
             Models::new().with(
                 crate::model::ModelId::Offline,
@@ -543,7 +533,7 @@ mod tests {
     #[tokio::test]
     async fn a_rest_job_that_never_finished_is_marked_failed() {
         let dir = tempfile::tempdir().unwrap();
-        let (origin, posts) = slack(OK).await;
+        let (origin, posts) = slack(200, "ok").await;
         let p = pipeline(&origin, dir.path());
         let mut job = fresh_job_for(&origin);
         job.reply_to = ReplyTo::Status;
@@ -566,7 +556,7 @@ mod tests {
     #[tokio::test]
     async fn a_resumed_rest_job_that_had_finished_keeps_its_result() {
         let dir = tempfile::tempdir().unwrap();
-        let (origin, posts) = slack(OK).await;
+        let (origin, posts) = slack(200, "ok").await;
         let p = pipeline(&origin, dir.path());
         let mut job = fresh_job_for(&origin);
         job.reply_to = ReplyTo::Status;
