@@ -14,10 +14,10 @@ use aws_config::SdkConfig;
 use super::hints::{self, fill};
 use super::judge::{self, FunctionFacts, StackFacts};
 use super::{CheckId, Options, Report};
-use crate::config::{Config, SecretSource, StateConfig, StoreConfig};
-use crate::errors::ErrorChain;
-use crate::model::{Priced, Service, catalog};
-use crate::secret::Secret;
+use marquee_core::errors::ErrorChain;
+use marquee_core::model::{Priced, Service, catalog};
+use marquee_core::secret::Secret;
+use marquee_service::config::{Config, SecretSource, StateConfig, StoreConfig};
 
 /// A key under each storage prefix that no poster will ever have, for the IAM simulation.
 const PROBE_NAME: &str = "marquee-doctor-probe";
@@ -43,8 +43,8 @@ impl Function {
 }
 
 pub(super) async fn run(options: &Options) -> Report {
-    let mut loader =
-        aws_config::defaults(BehaviorVersion::latest()).http_client(crate::net::aws_http_client());
+    let mut loader = aws_config::defaults(BehaviorVersion::latest())
+        .http_client(marquee_core::net::aws_http_client());
     if let Some(region) = &options.region {
         loader = loader.region(aws_config::Region::new(region.clone()));
     }
@@ -508,7 +508,10 @@ async fn slack(function: &Function, bot: Option<&Secret>, report: &mut Report) {
         return;
     };
     let url = format!("{}/auth.test", config.slack_api_url.trim_end_matches('/'));
-    let http = match crate::net::client_builder().timeout(HTTP_TIMEOUT).build() {
+    let http = match marquee_core::net::client_builder()
+        .timeout(HTTP_TIMEOUT)
+        .build()
+    {
         Ok(h) => h,
         Err(e) => {
             report.fail(CheckId::SlackAuth, format!("no HTTP client: {e}"), "");
@@ -551,7 +554,8 @@ async fn slack(function: &Function, bot: Option<&Secret>, report: &mut Report) {
         );
         return;
     }
-    let wanted = crate::slack::manifest::bot_scopes(crate::slack::manifest::MANIFEST_TEMPLATE);
+    let wanted =
+        marquee_core::slack::manifest::bot_scopes(marquee_core::slack::manifest::MANIFEST_TEMPLATE);
     let missing: Vec<&str> = wanted
         .iter()
         .filter(|w| !granted.contains(w))
@@ -823,7 +827,7 @@ async fn lifecycle(client: &aws_sdk_s3::Client, bucket: &str, report: &mut Repor
                         && rule_prefix(r) == Some(prefix)
                 })
             };
-            let missing: Vec<&str> = crate::store::KEY_PREFIXES
+            let missing: Vec<&str> = marquee_core::store::KEY_PREFIXES
                 .into_iter()
                 .filter(|p| !covered(p))
                 .collect();
@@ -832,7 +836,7 @@ async fn lifecycle(client: &aws_sdk_s3::Client, bucket: &str, report: &mut Repor
                     CheckId::BucketLifecycle,
                     format!(
                         "an enabled expiry rule for each of {}",
-                        crate::store::KEY_PREFIXES.join(" ")
+                        marquee_core::store::KEY_PREFIXES.join(" ")
                     ),
                 );
             } else {
@@ -907,7 +911,7 @@ async fn anonymous_read(
     // The same region and endpoints as the admin's configuration, but no credentials: the
     // SDK then sends the request unsigned.
     let anonymous = aws_config::defaults(BehaviorVersion::latest())
-        .http_client(crate::net::aws_http_client())
+        .http_client(marquee_core::net::aws_http_client())
         .region(sdk.region().cloned())
         .no_credentials()
         .load()
@@ -920,7 +924,7 @@ async fn anonymous_read(
     let existing = admin
         .list_objects_v2()
         .bucket(bucket)
-        .prefix(crate::store::KEY_PREFIXES[0])
+        .prefix(marquee_core::store::KEY_PREFIXES[0])
         .max_keys(1)
         .send()
         .await
@@ -1129,7 +1133,7 @@ fn needed(
 
     let mut storage = Vec::new();
     if let StoreConfig::S3 { bucket } = &config.store {
-        for prefix in crate::store::KEY_PREFIXES {
+        for prefix in marquee_core::store::KEY_PREFIXES {
             storage.push((
                 format!("arn:{partition}:s3:::{bucket}/{prefix}{PROBE_NAME}"),
                 vec!["s3:GetObject".into(), "s3:PutObject".into()],
@@ -1144,7 +1148,7 @@ fn needed(
         check: CheckId::IamStorage,
         what: format!(
             "read and write {}, list the bucket",
-            crate::store::KEY_PREFIXES.join(" ")
+            marquee_core::store::KEY_PREFIXES.join(" ")
         ),
         pairs: storage,
         absent: "posters are not kept in S3 by this configuration",
@@ -1154,7 +1158,7 @@ fn needed(
     if let StateConfig::Dynamo { table } = &config.state {
         state.push((
             format!("arn:{partition}:dynamodb:{region}:{account}:table/{table}"),
-            crate::state::dynamo::IAM_ACTIONS
+            marquee_core::state::dynamo::IAM_ACTIONS
                 .iter()
                 .map(|a| (*a).to_owned())
                 .collect(),
@@ -1165,7 +1169,7 @@ fn needed(
         absent: "state is not kept in DynamoDB by this configuration",
         what: format!(
             "{} item operations on {}",
-            crate::state::dynamo::IAM_ACTIONS.len(),
+            marquee_core::state::dynamo::IAM_ACTIONS.len(),
             outputs["TableName"]
         ),
         pairs: state,
@@ -1225,7 +1229,10 @@ async fn front_door(
 ) {
     let url = &outputs["SlashCommandUrl"];
     let vars = [("stack", stack), ("HttpApiUrl", base_url(outputs))];
-    let http = match crate::net::client_builder().timeout(HTTP_TIMEOUT).build() {
+    let http = match marquee_core::net::client_builder()
+        .timeout(HTTP_TIMEOUT)
+        .build()
+    {
         Ok(h) => h,
         Err(e) => {
             report.fail(CheckId::FrontDoor, format!("no HTTP client: {e}"), "");
@@ -1270,8 +1277,8 @@ async fn front_door(
         );
         return;
     };
-    let now = crate::http::system_clock();
-    let signature = crate::slack::verify::sign(secret, now, body.as_bytes());
+    let now = marquee_service::http::system_clock();
+    let signature = marquee_core::slack::verify::sign(secret, now, body.as_bytes());
     let signed = post(vec![
         ("x-slack-request-timestamp", now.to_string()),
         ("x-slack-signature", signature),
@@ -1331,7 +1338,7 @@ fn manifest(options: &Options, outputs: &BTreeMap<String, String>, report: &mut 
             return;
         }
     };
-    let (command, interactivity) = crate::slack::manifest::request_urls(&text);
+    let (command, interactivity) = marquee_core::slack::manifest::request_urls(&text);
     let mut wrong = Vec::new();
     for (what, have, output) in [
         ("the /poster command's url", command, "SlashCommandUrl"),
@@ -1389,7 +1396,7 @@ mod tests {
     /// the catalog has one, else Bedrock's own date, and always names what to choose instead.
     #[test]
     fn a_legacy_model_fails_naming_its_end_of_life() {
-        use crate::model::ModelId;
+        use marquee_core::model::ModelId;
         let nova = ModelId::NovaCanvas.row();
         let (problem, fix) =
             lifecycle_problem(nova, "LEGACY", Some("2027-01-01T00:00:00Z")).unwrap();

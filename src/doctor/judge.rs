@@ -8,7 +8,7 @@ use std::time::Duration;
 
 use super::Status;
 use super::hints::{self, fill};
-use crate::config::Config;
+use marquee_service::config::Config;
 
 /// Less memory than this gives the function too small a share of a vCPU to compose and encode
 /// a poster in seconds (Lambda allocates CPU in proportion to memory).
