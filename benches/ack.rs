@@ -133,6 +133,8 @@ fn main() {
                 default: ModelId::Offline,
                 allowed: vec![ModelId::Offline],
             },
+            records: pipeline.records().clone(),
+            delivery: pipeline.delivery().clone(),
             pipeline,
             dispatcher: Arc::new(Enqueue(tx)),
             store,

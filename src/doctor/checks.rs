@@ -1,4 +1,5 @@
-//! The calls behind each line of the doctor's report.
+//! The calls behind each line of the doctor's report. Where a check is split, the gatherer
+//! here only reads facts and [`super::judge`] decides (so far: the stack and the function's configuration).
 //!
 //! Order matters only where one check feeds the next: the stack's outputs name the function,
 //! the function's configuration names everything else. When a link that later checks need
@@ -11,31 +12,12 @@ use aws_config::BehaviorVersion;
 use aws_config::SdkConfig;
 
 use super::hints::{self, fill};
-use super::{Options, Report};
+use super::judge::{self, FunctionFacts, StackFacts};
+use super::{CheckId, Options, Report};
 use marquee_core::errors::ErrorChain;
 use marquee_core::model::{Priced, Service, catalog};
 use marquee_core::secret::Secret;
 use marquee_service::config::{Config, SecretSource, StateConfig, StoreConfig};
-
-/// Outputs the checks need from the stack (see `template.yaml`'s `Outputs`).
-const NEEDED_OUTPUTS: [&str; 5] = [
-    "FunctionName",
-    "BucketName",
-    "TableName",
-    "SlashCommandUrl",
-    "InteractivityUrl",
-];
-
-/// Stack states in which the deployed resources are the template's.
-const SETTLED: [&str; 3] = ["CREATE_COMPLETE", "UPDATE_COMPLETE", "IMPORT_COMPLETE"];
-
-/// Less memory than this gives the function too small a share of a vCPU to compose and encode
-/// a poster in seconds (Lambda allocates CPU in proportion to memory).
-const MIN_MEMORY_MB: i32 = 512;
-
-/// Time the function needs beyond its longest single model call: composing, storing and
-/// delivering, and one retry's wait.
-const TIMEOUT_MARGIN: Duration = Duration::from_secs(30);
 
 /// A key under each storage prefix that no poster will ever have, for the IAM simulation.
 const PROBE_NAME: &str = "marquee-doctor-probe";
@@ -48,7 +30,6 @@ struct Function {
     name: String,
     arn: String,
     role: String,
-    env: BTreeMap<String, String>,
     config: Option<Config>,
 }
 
@@ -76,8 +57,7 @@ pub(super) async fn run(options: &Options) -> Report {
 
     let outputs = if sdk.region().is_none() {
         report.fail(
-            "stack",
-            "Stack",
+            CheckId::Stack,
             "no AWS region is configured",
             fill(hints::NO_REGION, &[("stack", &options.stack)]),
         );
@@ -88,14 +68,14 @@ pub(super) async fn run(options: &Options) -> Report {
         stack(&sdk, options, &mut report).await
     };
     let Some(outputs) = outputs else {
-        skip_after(&mut report, "stack", "needs the stack's outputs");
-        report.skip("manifest", MANIFEST_TITLE, "needs the stack's outputs");
+        skip_after(&mut report, CheckId::Stack, "needs the stack's outputs");
+        report.skip(CheckId::Manifest, "needs the stack's outputs");
         return report;
     };
     let Some(function) = function(&sdk, &outputs, &mut report).await else {
         skip_after(
             &mut report,
-            "function",
+            CheckId::Function,
             "needs the function's configuration",
         );
         manifest(options, &outputs, &mut report);
@@ -107,11 +87,7 @@ pub(super) async fn run(options: &Options) -> Report {
     if let Some(config) = &function.config {
         models(&sdk, config, &mut report).await;
     } else {
-        report.skip(
-            "models",
-            "Bedrock models",
-            "needs a valid function configuration",
-        );
+        report.skip(CheckId::Models, "needs a valid function configuration");
     }
     bucket(&sdk, &outputs, &function, &mut report).await;
     permissions(
@@ -134,27 +110,25 @@ pub(super) async fn run(options: &Options) -> Report {
 }
 
 /// The checks after the stack, in order, up to the manifest (which needs only the outputs).
-const LATER: [(&str, &str); 8] = [
-    ("function", "Function configuration"),
-    ("function.async", "Async invocations"),
-    ("secrets", "Secrets"),
-    ("slack.auth", "Slack token and scopes"),
-    ("models", "Bedrock models"),
-    ("bucket", "Bucket"),
-    ("iam", "Role permissions"),
-    ("front_door", "Front door"),
+const LATER: [CheckId; 8] = [
+    CheckId::Function,
+    CheckId::FunctionAsync,
+    CheckId::Secrets,
+    CheckId::SlackAuth,
+    CheckId::Models,
+    CheckId::Bucket,
+    CheckId::Iam,
+    CheckId::FrontDoor,
 ];
 
-const MANIFEST_TITLE: &str = "Slack app manifest";
-
 /// Reports every check of [`LATER`] after `after` as not run, for `why`.
-fn skip_after(report: &mut Report, after: &str, why: &str) {
+fn skip_after(report: &mut Report, after: CheckId, why: &str) {
     let start = LATER
         .iter()
-        .position(|(id, _)| *id == after)
+        .position(|check| *check == after)
         .map_or(0, |i| i + 1);
-    for (id, title) in &LATER[start..] {
-        report.skip(*id, *title, why);
+    for check in &LATER[start..] {
+        report.skip(check.clone(), why);
     }
 }
 
@@ -182,13 +156,8 @@ async fn credentials(sdk: &SdkConfig, report: &mut Report) -> bool {
             ErrorChain(&e)
         ),
     };
-    report.fail(
-        "credentials",
-        "AWS credentials",
-        detail,
-        hints::NO_CREDENTIALS,
-    );
-    report.skip("stack", "Stack", "needs AWS credentials");
+    report.fail(CheckId::Credentials, detail, hints::NO_CREDENTIALS);
+    report.skip(CheckId::Stack, "needs AWS credentials");
     false
 }
 
@@ -199,92 +168,43 @@ async fn stack(
     options: &Options,
     report: &mut Report,
 ) -> Option<BTreeMap<String, String>> {
-    const TITLE: &str = "Stack";
     let region = sdk.region().map(|r| r.to_string()).unwrap_or_default();
+    let facts = stack_facts(sdk, &options.stack).await;
+    let (verdict, outputs) = judge::stack(facts, &options.stack, &region);
+    report.verdict(CheckId::Stack, verdict);
+    outputs
+}
+
+/// Gathers what `cloudformation:DescribeStacks` says about `stack`.
+async fn stack_facts(sdk: &SdkConfig, stack: &str) -> StackFacts {
     let client = aws_sdk_cloudformation::Client::new(sdk);
-    let described = match client
-        .describe_stacks()
-        .stack_name(&options.stack)
-        .send()
-        .await
-    {
+    let described = match client.describe_stacks().stack_name(stack).send().await {
         Ok(out) => out,
-        Err(e) => {
-            // DescribeStacks answers a stack name that does not exist with ValidationError,
-            // the only validation a stack name can fail.
-            let missing = e
-                .as_service_error()
+        // DescribeStacks answers a stack name that does not exist with ValidationError, the
+        // only validation a stack name can fail.
+        Err(e)
+            if e.as_service_error()
                 .and_then(|s| s.meta().code())
-                .is_some_and(|code| code == "ValidationError");
-            let (detail, hint) = if missing {
-                (
-                    format!("no stack named {} in {region}", options.stack),
-                    hints::STACK_MISSING,
-                )
-            } else {
-                (
-                    format!(
-                        "could not describe stack {}: {}",
-                        options.stack,
-                        ErrorChain(&e)
-                    ),
-                    hints::STACK_UNREADABLE,
-                )
-            };
-            report.fail("stack", TITLE, detail, fill(hint, &[("region", &region)]));
-            return None;
+                .is_some_and(|code| code == "ValidationError") =>
+        {
+            return StackFacts::Missing;
         }
+        Err(e) => return StackFacts::Unreadable(ErrorChain(&e).to_string()),
     };
     let Some(found) = described.stacks().first() else {
-        report.fail(
-            "stack",
-            TITLE,
-            format!("no stack named {} in {region}", options.stack),
-            fill(hints::STACK_MISSING, &[("region", &region)]),
-        );
-        return None;
+        return StackFacts::Missing;
     };
-    let status = found
-        .stack_status()
-        .map(|s| s.as_str().to_owned())
-        .unwrap_or_default();
-    let outputs: BTreeMap<String, String> = found
-        .outputs()
-        .iter()
-        .filter_map(|o| Some((o.output_key()?.to_owned(), o.output_value()?.to_owned())))
-        .collect();
-    let missing: Vec<&str> = NEEDED_OUTPUTS
-        .iter()
-        .copied()
-        .filter(|k| !outputs.contains_key(*k))
-        .collect();
-    if !missing.is_empty() {
-        report.fail(
-            "stack",
-            TITLE,
-            format!("{status}, but outputs {} are missing", missing.join(", ")),
-            hints::STACK_NOT_MARQUEE,
-        );
-        return None;
+    StackFacts::Found {
+        status: found
+            .stack_status()
+            .map(|s| s.as_str().to_owned())
+            .unwrap_or_default(),
+        outputs: found
+            .outputs()
+            .iter()
+            .filter_map(|o| Some((o.output_key()?.to_owned(), o.output_value()?.to_owned())))
+            .collect(),
     }
-    if SETTLED.contains(&status.as_str()) {
-        report.pass(
-            "stack",
-            TITLE,
-            format!(
-                "{} is {status}; function {}",
-                options.stack, outputs["FunctionName"]
-            ),
-        );
-    } else {
-        report.fail(
-            "stack",
-            TITLE,
-            format!("{} is {status}", options.stack),
-            fill(hints::STACK_UNSETTLED, &[("stack", &options.stack)]),
-        );
-    }
-    Some(outputs)
 }
 
 // --- function ------------------------------------------------------------------------------
@@ -294,7 +214,6 @@ async fn function(
     outputs: &BTreeMap<String, String>,
     report: &mut Report,
 ) -> Option<Function> {
-    const TITLE: &str = "Function configuration";
     let name = &outputs["FunctionName"];
     let client = aws_sdk_lambda::Client::new(sdk);
     let conf = match client
@@ -306,112 +225,51 @@ async fn function(
         Ok(conf) => conf,
         Err(e) => {
             report.fail(
-                "function",
-                TITLE,
+                CheckId::Function,
                 format!("could not read function {name}: {}", ErrorChain(&e)),
                 hints::FUNCTION_UNREADABLE,
             );
             return None;
         }
     };
-    let env: BTreeMap<String, String> = conf
-        .environment()
-        .and_then(|e| e.variables())
-        .map(|v| v.iter().map(|(k, v)| (k.clone(), v.clone())).collect())
-        .unwrap_or_default();
-    let parsed = Config::from_lookup(|n| env.get(n).cloned());
-    let function = Function {
+    let facts = FunctionFacts {
+        name: name.clone(),
+        state: conf.state().map(|s| s.as_str().to_owned()),
+        last_update_status: conf.last_update_status().map(|s| s.as_str().to_owned()),
+        env: conf
+            .environment()
+            .and_then(|e| e.variables())
+            .map(|v| v.iter().map(|(k, v)| (k.clone(), v.clone())).collect())
+            .unwrap_or_default(),
+        memory_mb: conf.memory_size().unwrap_or_default(),
+        timeout: Duration::from_secs(
+            u64::try_from(conf.timeout().unwrap_or_default()).unwrap_or(0),
+        ),
+        architectures: conf
+            .architectures()
+            .iter()
+            .map(|a| a.as_str().to_owned())
+            .collect(),
+    };
+    let parsed = Config::from_lookup(|n| facts.env.get(n).cloned());
+    report.verdict(
+        CheckId::Function,
+        judge::function(
+            &facts,
+            parsed.as_ref().map_err(ToString::to_string),
+            outputs,
+        ),
+    );
+    Some(Function {
         name: name.clone(),
         arn: conf.function_arn().unwrap_or_default().to_owned(),
         role: conf.role().unwrap_or_default().to_owned(),
-        config: parsed.as_ref().ok().cloned(),
-        env,
-    };
-
-    let mut problems = Vec::new();
-    let mut fixes = Vec::new();
-    if let Err(e) = &parsed {
-        problems.push(format!("its environment is not valid: {e}"));
-        fixes.push(hints::FUNCTION_ENV);
-    }
-    if let Some(state) = conf.state().map(|s| s.as_str()).filter(|s| *s != "Active") {
-        problems.push(format!("state is {state}"));
-        fixes.push(hints::FUNCTION_STATE);
-    }
-    if let Some(status) = conf
-        .last_update_status()
-        .map(|s| s.as_str())
-        .filter(|s| *s == "Failed")
-    {
-        problems.push(format!("its last update {status}"));
-        fixes.push(hints::FUNCTION_UPDATE_FAILED);
-    }
-    for (var, output) in [
-        ("MARQUEE_BUCKET", "BucketName"),
-        ("MARQUEE_TABLE", "TableName"),
-    ] {
-        let have = function
-            .env
-            .get(var)
-            .map(String::as_str)
-            .unwrap_or("(unset)");
-        if have != outputs[output] {
-            problems.push(format!(
-                "{var} is {have} but the stack's {output} is {}",
-                outputs[output]
-            ));
-            fixes.push(hints::FUNCTION_DRIFT);
-        }
-    }
-    let memory = conf.memory_size().unwrap_or_default();
-    if memory < MIN_MEMORY_MB {
-        problems.push(format!(
-            "memory is {memory} MB (at least {MIN_MEMORY_MB} MB)"
-        ));
-        fixes.push(hints::FUNCTION_MEMORY);
-    }
-    let timeout =
-        Duration::from_secs(u64::try_from(conf.timeout().unwrap_or_default()).unwrap_or(0));
-    if let Some(config) = &function.config {
-        // Each call's time comes from the catalog (an upscale's is the longest).
-        let longest = config.longest_call();
-        let needed = longest + TIMEOUT_MARGIN;
-        if timeout < needed {
-            problems.push(format!(
-                "timeout is {} s but its longest model call may take {} s (needs at least {} s)",
-                timeout.as_secs(),
-                longest.as_secs(),
-                needed.as_secs()
-            ));
-            fixes.push(hints::FUNCTION_TIMEOUT);
-        }
-    }
-    if problems.is_empty() {
-        let arch = conf
-            .architectures()
-            .iter()
-            .map(|a| a.as_str())
-            .collect::<Vec<_>>()
-            .join(",");
-        report.pass(
-            "function",
-            TITLE,
-            format!(
-                "{name}: {memory} MB, {} s, {arch}; environment valid, bucket and table match the stack",
-                timeout.as_secs()
-            ),
-        );
-    } else {
-        fixes.dedup();
-        let fix = fill(&fixes.join("; "), &[("function", name)]);
-        report.fail("function", TITLE, problems.join("; "), fix);
-    }
-    Some(function)
+        config: parsed.ok(),
+    })
 }
 
 /// Checks the function's asynchronous invocation settings; returns the on-failure destination.
 async fn async_config(sdk: &SdkConfig, function: &Function, report: &mut Report) -> Option<String> {
-    const TITLE: &str = "Async invocations";
     let client = aws_sdk_lambda::Client::new(sdk);
     let conf = match client
         .get_function_event_invoke_config()
@@ -432,8 +290,7 @@ async fn async_config(sdk: &SdkConfig, function: &Function, report: &mut Report)
                 format!("could not read it: {}", ErrorChain(&e))
             };
             report.fail(
-                "function.async",
-                TITLE,
+                CheckId::FunctionAsync,
                 detail,
                 fill(hints::ASYNC, &[("function", &function.name)]),
             );
@@ -461,14 +318,12 @@ async fn async_config(sdk: &SdkConfig, function: &Function, report: &mut Report)
             .and_then(|d| d.rsplit(':').next())
             .unwrap_or_default();
         report.pass(
-            "function.async",
-            TITLE,
+            CheckId::FunctionAsync,
             format!("no retries; failed jobs go to {queue}"),
         );
     } else {
         report.fail(
-            "function.async",
-            TITLE,
+            CheckId::FunctionAsync,
             problems.join("; "),
             fill(hints::ASYNC, &[("function", &function.name)]),
         );
@@ -487,14 +342,13 @@ struct Secrets {
 async fn secrets(sdk: &SdkConfig, function: &Function, report: &mut Report) -> Secrets {
     let mut out = Secrets::default();
     let Some(config) = &function.config else {
-        report.skip("secrets", "Secrets", "needs a valid function configuration");
+        report.skip(CheckId::Secrets, "needs a valid function configuration");
         return out;
     };
     out.signing = secret(
         sdk,
         report,
-        "secret.signing",
-        "Slack signing secret",
+        CheckId::SigningSecret,
         config.signing_secret.as_ref(),
         signing_secret_problem,
         hints::SECRET_SIGNING,
@@ -504,8 +358,7 @@ async fn secrets(sdk: &SdkConfig, function: &Function, report: &mut Report) -> S
         secret(
             sdk,
             report,
-            "secret.bot",
-            "Slack bot token",
+            CheckId::BotToken,
             config.bot_token.as_ref(),
             bot_token_problem,
             hints::SECRET_BOT,
@@ -513,8 +366,7 @@ async fn secrets(sdk: &SdkConfig, function: &Function, report: &mut Report) -> S
         .await
     } else {
         report.skip(
-            "secret.bot",
-            "Slack bot token",
+            CheckId::BotToken,
             "none configured: replies go through response URLs; threads, uploads and modals are off",
         );
         None
@@ -527,8 +379,7 @@ async fn secrets(sdk: &SdkConfig, function: &Function, report: &mut Report) -> S
         secret(
             sdk,
             report,
-            "secret.link_key",
-            "Poster link key",
+            CheckId::LinkKey,
             config.link_key.as_ref(),
             link_key_problem,
             &fill(hints::SECRET_LINK_KEY, &[("secret", arn)]),
@@ -542,15 +393,14 @@ async fn secrets(sdk: &SdkConfig, function: &Function, report: &mut Report) -> S
 async fn secret(
     sdk: &SdkConfig,
     report: &mut Report,
-    id: &str,
-    title: &str,
+    check: CheckId,
     source: Option<&SecretSource>,
     problem: fn(&str) -> Option<String>,
     fix: &str,
 ) -> Option<Secret> {
     let (value, from) = match source {
         None => {
-            report.fail(id, title, "not configured", fix);
+            report.fail(check.clone(), "not configured", fix);
             return None;
         }
         Some(SecretSource::Value(v)) => (
@@ -571,8 +421,7 @@ async fn secret(
                         .as_service_error()
                         .is_some_and(|s| s.is_resource_not_found_exception());
                     report.fail(
-                        id,
-                        title,
+                        check.clone(),
                         format!("could not read {}: {}", secret_name(arn), ErrorChain(&e)),
                         if never_stored {
                             fix
@@ -588,8 +437,7 @@ async fn secret(
     match problem(&value) {
         None => {
             report.pass(
-                id,
-                title,
+                check.clone(),
                 format!(
                     "readable from {from}, well-formed ({} characters)",
                     value.chars().count()
@@ -598,7 +446,7 @@ async fn secret(
             Some(Secret::new(value))
         }
         Some(p) => {
-            report.fail(id, title, format!("read from {from}, but {p}"), fix);
+            report.fail(check.clone(), format!("read from {from}, but {p}"), fix);
             None
         }
     }
@@ -655,9 +503,8 @@ fn link_key_problem(value: &str) -> Option<String> {
 }
 
 async fn slack(function: &Function, bot: Option<&Secret>, report: &mut Report) {
-    const TITLE: &str = "Slack token and scopes";
     let (Some(config), Some(token)) = (&function.config, bot) else {
-        report.skip("slack.auth", TITLE, "needs a readable bot token");
+        report.skip(CheckId::SlackAuth, "needs a readable bot token");
         return;
     };
     let url = format!("{}/auth.test", config.slack_api_url.trim_end_matches('/'));
@@ -667,7 +514,7 @@ async fn slack(function: &Function, bot: Option<&Secret>, report: &mut Report) {
     {
         Ok(h) => h,
         Err(e) => {
-            report.fail("slack.auth", TITLE, format!("no HTTP client: {e}"), "");
+            report.fail(CheckId::SlackAuth, format!("no HTTP client: {e}"), "");
             return;
         }
     };
@@ -676,8 +523,7 @@ async fn slack(function: &Function, bot: Option<&Secret>, report: &mut Report) {
         Ok(r) => r,
         Err(e) => {
             report.fail(
-                "slack.auth",
-                TITLE,
+                CheckId::SlackAuth,
                 format!(
                     "could not reach Slack's auth.test: {}",
                     ErrorChain(&e.without_url())
@@ -702,8 +548,7 @@ async fn slack(function: &Function, bot: Option<&Secret>, report: &mut Report) {
     if body["ok"] != true {
         let error = body["error"].as_str().unwrap_or("no answer");
         report.fail(
-            "slack.auth",
-            TITLE,
+            CheckId::SlackAuth,
             format!("Slack refused the bot token: {error}"),
             hints::SLACK_REFUSED,
         );
@@ -719,8 +564,7 @@ async fn slack(function: &Function, bot: Option<&Secret>, report: &mut Report) {
     let team = body["team"].as_str().unwrap_or("the workspace");
     if missing.is_empty() {
         report.pass(
-            "slack.auth",
-            TITLE,
+            CheckId::SlackAuth,
             format!(
                 "bot token valid for {team}; all {} manifest scopes granted",
                 wanted.len()
@@ -728,8 +572,7 @@ async fn slack(function: &Function, bot: Option<&Secret>, report: &mut Report) {
         );
     } else {
         report.fail(
-            "slack.auth",
-            TITLE,
+            CheckId::SlackAuth,
             format!(
                 "bot token valid for {team} but lacks {}",
                 missing.join(", ")
@@ -753,18 +596,17 @@ async fn models(sdk: &SdkConfig, config: &Config, report: &mut Report) {
         wanted.push((Priced::Service(service), config.service_region().to_owned()));
     }
     if wanted.is_empty() {
-        report.skip(
-            "models",
-            "Bedrock models",
-            "only the offline generator is allowed",
-        );
+        report.skip(CheckId::Models, "only the offline generator is allowed");
         return;
     }
     for (priced, region) in wanted {
         let row = priced.row();
         let (model, name) = (row.bedrock_id.unwrap_or_default(), row.display_name);
-        let id = format!("model.{model}");
-        let title = format!("{name} in {region}");
+        let check = CheckId::Model {
+            model: model.to_owned(),
+            name: name.to_owned(),
+            region: region.clone(),
+        };
         let conf = aws_sdk_bedrock::config::Builder::from(sdk)
             .region(aws_config::Region::new(region.clone()))
             .build();
@@ -777,8 +619,7 @@ async fn models(sdk: &SdkConfig, config: &Config, report: &mut Report) {
         {
             Err(e) => {
                 report.fail(
-                    id,
-                    title,
+                    check.clone(),
                     format!("could not ask Bedrock about {model}: {}", ErrorChain(&e)),
                     fill(hints::MODEL_UNREADABLE, &[("region", &region)]),
                 );
@@ -837,10 +678,10 @@ async fn models(sdk: &SdkConfig, config: &Config, report: &mut Report) {
             }
         }
         if problems.is_empty() {
-            report.pass(id, title, format!("{model} is enabled and active"));
+            report.pass(check.clone(), format!("{model} is enabled and active"));
         } else {
             fixes.dedup();
-            report.fail(id, title, problems.join("; "), fixes.join("; "));
+            report.fail(check.clone(), problems.join("; "), fixes.join("; "));
         }
     }
 }
@@ -892,13 +733,11 @@ async fn bucket(
             .build(),
     );
 
-    const PRIVATE: &str = "Bucket is private";
     let block = client.get_public_access_block().bucket(bucket).send().await;
     let anonymous = anonymous_read(sdk, &client, bucket, path_style).await;
     match (block, anonymous) {
         (_, Err(problem)) => report.fail(
-            "bucket.private",
-            PRIVATE,
+            CheckId::BucketPrivate,
             problem,
             fill(hints::BUCKET_PRIVATE, &[("bucket", bucket)]),
         ),
@@ -912,14 +751,12 @@ async fn bucket(
             });
             if all {
                 report.pass(
-                    "bucket.private",
-                    PRIVATE,
+                    CheckId::BucketPrivate,
                     format!("{bucket}: public access blocked; {refused}"),
                 );
             } else {
                 report.fail(
-                    "bucket.private",
-                    PRIVATE,
+                    CheckId::BucketPrivate,
                     format!(
                         "{bucket}: not all four Block Public Access settings are on ({refused})"
                     ),
@@ -931,16 +768,14 @@ async fn bucket(
         // stack's SeaweedFS) says 501, and then the anonymous read is the whole evidence.
         (Err(e), Ok(refused)) if e.raw_response().is_some_and(|r| r.status().as_u16() == 501) => {
             report.pass(
-                "bucket.private",
-                PRIVATE,
+                CheckId::BucketPrivate,
                 format!(
                     "{bucket}: {refused}; this store has no Block Public Access settings (501)"
                 ),
             )
         }
         (Err(e), Ok(refused)) => report.fail(
-            "bucket.private",
-            PRIVATE,
+            CheckId::BucketPrivate,
             format!(
                 "{bucket}: {refused}, but its Block Public Access settings could not be read: {}",
                 ErrorChain(&e)
@@ -949,31 +784,26 @@ async fn bucket(
         ),
     }
 
-    const TLS: &str = "Bucket requires TLS";
     let policy = client.get_bucket_policy().bucket(bucket).send().await;
     if scheme.get().as_deref() == Some("http") {
         report.skip(
-            "bucket.tls",
-            TLS,
+            CheckId::BucketTls,
             "this store is reached over plain HTTP (a local endpoint): there is no TLS to require",
         );
         return lifecycle(&client, bucket, report).await;
     }
     match policy {
         Ok(out) if denies_plain_http(out.policy().unwrap_or_default()) => report.pass(
-            "bucket.tls",
-            TLS,
+            CheckId::BucketTls,
             "its policy denies every request without TLS",
         ),
         Ok(_) => report.fail(
-            "bucket.tls",
-            TLS,
+            CheckId::BucketTls,
             "its policy has no Deny for aws:SecureTransport = false",
             hints::BUCKET_DRIFT,
         ),
         Err(e) => report.fail(
-            "bucket.tls",
-            TLS,
+            CheckId::BucketTls,
             format!("its policy could not be read: {}", ErrorChain(&e)),
             hints::BUCKET_DRIFT,
         ),
@@ -983,7 +813,6 @@ async fn bucket(
 }
 
 async fn lifecycle(client: &aws_sdk_s3::Client, bucket: &str, report: &mut Report) {
-    const LIFECYCLE: &str = "Bucket expires old files";
     match client
         .get_bucket_lifecycle_configuration()
         .bucket(bucket)
@@ -1004,8 +833,7 @@ async fn lifecycle(client: &aws_sdk_s3::Client, bucket: &str, report: &mut Repor
                 .collect();
             if missing.is_empty() {
                 report.pass(
-                    "bucket.lifecycle",
-                    LIFECYCLE,
+                    CheckId::BucketLifecycle,
                     format!(
                         "an enabled expiry rule for each of {}",
                         marquee_core::store::KEY_PREFIXES.join(" ")
@@ -1013,16 +841,14 @@ async fn lifecycle(client: &aws_sdk_s3::Client, bucket: &str, report: &mut Repor
                 );
             } else {
                 report.fail(
-                    "bucket.lifecycle",
-                    LIFECYCLE,
+                    CheckId::BucketLifecycle,
                     format!("no enabled expiry rule for {}", missing.join(" ")),
                     hints::BUCKET_DRIFT,
                 );
             }
         }
         Err(e) => report.fail(
-            "bucket.lifecycle",
-            LIFECYCLE,
+            CheckId::BucketLifecycle,
             format!("no lifecycle rules could be read: {}", ErrorChain(&e)),
             hints::BUCKET_DRIFT,
         ),
@@ -1168,8 +994,7 @@ fn denies_plain_http(policy: &str) -> bool {
 
 /// One group of permissions: the actions needed on each resource.
 struct Needs {
-    id: &'static str,
-    title: &'static str,
+    check: CheckId,
     what: String,
     pairs: Vec<(String, Vec<String>)>,
     /// Why there is nothing to check, when `pairs` is empty.
@@ -1184,11 +1009,7 @@ async fn permissions(
     report: &mut Report,
 ) {
     let Some(config) = &function.config else {
-        report.skip(
-            "iam",
-            "Role permissions",
-            "needs a valid function configuration",
-        );
+        report.skip(CheckId::Iam, "needs a valid function configuration");
         return;
     };
     let (partition, region, account) = function.arn_parts();
@@ -1201,7 +1022,7 @@ async fn permissions(
         (&partition, &region, &account),
     ) {
         if needs.pairs.is_empty() {
-            report.skip(needs.id, needs.title, needs.absent);
+            report.skip(needs.check.clone(), needs.absent);
             continue;
         }
         let mut denied = Vec::new();
@@ -1238,15 +1059,13 @@ async fn permissions(
         }
         let count: usize = needs.pairs.iter().map(|(_, a)| a.len()).sum();
         match (error, denied.is_empty()) {
-            (Some(e), _) => report.fail(needs.id, needs.title, e, hints::IAM_SIMULATE),
+            (Some(e), _) => report.fail(needs.check.clone(), e, hints::IAM_SIMULATE),
             (None, true) => report.pass(
-                needs.id,
-                needs.title,
+                needs.check.clone(),
                 format!("{count} action(s) allowed: {}", needs.what),
             ),
             (None, false) => report.fail(
-                needs.id,
-                needs.title,
+                needs.check.clone(),
                 format!("the role may not: {}", denied.join("; ")),
                 hints::IAM_DENIED,
             ),
@@ -1268,8 +1087,7 @@ fn needed(
         None => function.arn.clone(),
     };
     let invoke = Needs {
-        id: "iam.invoke",
-        title: "Role may start jobs",
+        check: CheckId::IamInvoke,
         what: "lambda:InvokeFunction on the worker".into(),
         absent: "",
         pairs: vec![(worker, vec!["lambda:InvokeFunction".into()])],
@@ -1304,8 +1122,7 @@ fn needed(
         }
     }
     let models = Needs {
-        id: "iam.models",
-        title: "Role may call the models",
+        check: CheckId::IamModels,
         what: format!(
             "bedrock:InvokeModel on {} model or profile ARN(s)",
             models.len()
@@ -1328,8 +1145,7 @@ fn needed(
         ));
     }
     let storage = Needs {
-        id: "iam.storage",
-        title: "Role may store posters",
+        check: CheckId::IamStorage,
         what: format!(
             "read and write {}, list the bucket",
             marquee_core::store::KEY_PREFIXES.join(" ")
@@ -1349,8 +1165,7 @@ fn needed(
         ));
     }
     let state = Needs {
-        id: "iam.state",
-        title: "Role may keep state",
+        check: CheckId::IamState,
         absent: "state is not kept in DynamoDB by this configuration",
         what: format!(
             "{} item operations on {}",
@@ -1368,8 +1183,7 @@ fn needed(
         })
         .collect();
     let secrets = Needs {
-        id: "iam.secrets",
-        title: "Role may read its secrets",
+        check: CheckId::IamSecrets,
         absent: "no secret is read from Secrets Manager (values are set in the function's environment)",
         what: format!(
             "secretsmanager:GetSecretValue on {} secret(s)",
@@ -1382,8 +1196,7 @@ fn needed(
     };
 
     let failed = Needs {
-        id: "iam.failed_jobs",
-        title: "Role may report failed jobs",
+        check: CheckId::IamFailedJobs,
         what: "send to and read the on-failure queue".into(),
         absent: "no on-failure queue to check (see Async invocations)",
         pairs: destination
@@ -1414,7 +1227,6 @@ async fn front_door(
     signing: Option<&Secret>,
     report: &mut Report,
 ) {
-    const TITLE: &str = "Front door";
     let url = &outputs["SlashCommandUrl"];
     let vars = [("stack", stack), ("HttpApiUrl", base_url(outputs))];
     let http = match marquee_core::net::client_builder()
@@ -1423,7 +1235,7 @@ async fn front_door(
     {
         Ok(h) => h,
         Err(e) => {
-            report.fail("front_door", TITLE, format!("no HTTP client: {e}"), "");
+            report.fail(CheckId::FrontDoor, format!("no HTTP client: {e}"), "");
             return;
         }
     };
@@ -1443,8 +1255,7 @@ async fn front_door(
         Ok(r) => r.status().as_u16(),
         Err(e) => {
             report.fail(
-                "front_door",
-                TITLE,
+                CheckId::FrontDoor,
                 format!("{url} did not answer: {}", ErrorChain(&e.without_url())),
                 fill(hints::FRONT_DOOR_UNREACHABLE, &vars),
             );
@@ -1453,8 +1264,7 @@ async fn front_door(
     };
     if unsigned != 401 {
         report.fail(
-            "front_door",
-            TITLE,
+            CheckId::FrontDoor,
             format!("an unsigned request to {url} got {unsigned}, not 401"),
             fill(hints::FRONT_DOOR_NOT_MARQUEE, &vars),
         );
@@ -1462,8 +1272,7 @@ async fn front_door(
     }
     let Some(secret) = signing else {
         report.pass(
-            "front_door",
-            TITLE,
+            CheckId::FrontDoor,
             format!("{url} refuses unsigned requests (401)"),
         );
         return;
@@ -1478,26 +1287,22 @@ async fn front_door(
     .map(|r| r.status().as_u16());
     match signed {
         Ok(400) => report.pass(
-            "front_door",
-            TITLE,
+            CheckId::FrontDoor,
             format!("{url} refuses unsigned requests (401) and accepts the stored signing secret"),
         ),
         Ok(401) => report.fail(
-            "front_door",
-            TITLE,
+            CheckId::FrontDoor,
             "a request signed with the stored signing secret was refused (401): the running \
              function holds another secret",
             fill(hints::FRONT_DOOR_SECRET, &vars),
         ),
         Ok(other) => report.fail(
-            "front_door",
-            TITLE,
+            CheckId::FrontDoor,
             format!("a signed request that is not a command got {other}, not 400"),
             fill(hints::FRONT_DOOR_OTHER, &vars),
         ),
         Err(e) => report.fail(
-            "front_door",
-            TITLE,
+            CheckId::FrontDoor,
             format!(
                 "{url} did not answer a signed request: {}",
                 ErrorChain(&e.without_url())
@@ -1514,11 +1319,9 @@ fn base_url(outputs: &BTreeMap<String, String>) -> &str {
 }
 
 fn manifest(options: &Options, outputs: &BTreeMap<String, String>, report: &mut Report) {
-    const TITLE: &str = MANIFEST_TITLE;
     let Some(path) = &options.manifest else {
         report.skip(
-            "manifest",
-            TITLE,
+            CheckId::Manifest,
             "not checked: pass the manifest your Slack app was created from with \
              `marquee doctor --manifest FILE` to compare its URLs",
         );
@@ -1528,8 +1331,7 @@ fn manifest(options: &Options, outputs: &BTreeMap<String, String>, report: &mut 
         Ok(t) => t,
         Err(e) => {
             report.fail(
-                "manifest",
-                TITLE,
+                CheckId::Manifest,
                 format!("could not read {}: {e}", path.display()),
                 fill(hints::MANIFEST_UNREADABLE, &[("stack", &options.stack)]),
             );
@@ -1554,11 +1356,10 @@ fn manifest(options: &Options, outputs: &BTreeMap<String, String>, report: &mut 
         }
     }
     if wrong.is_empty() {
-        report.pass("manifest", TITLE, "its request URLs are this deployment's");
+        report.pass(CheckId::Manifest, "its request URLs are this deployment's");
     } else {
         report.fail(
-            "manifest",
-            TITLE,
+            CheckId::Manifest,
             wrong.join("; "),
             fill(hints::MANIFEST_WRONG, &[("HttpApiUrl", base_url(outputs))]),
         );

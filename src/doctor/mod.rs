@@ -32,6 +32,7 @@
 
 mod checks;
 pub mod hints;
+mod judge;
 
 use std::path::PathBuf;
 
@@ -66,6 +67,108 @@ impl Status {
             Status::Fail => "✘",
             Status::Skip => "–",
         }
+    }
+}
+
+/// What a line of the report checks: the one type for every check's stable id (for scripts
+/// and support tickets) and its title, so the two cannot drift apart between the places a
+/// check is passed, failed or skipped.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum CheckId {
+    Credentials,
+    Stack,
+    Function,
+    FunctionAsync,
+    Secrets,
+    SigningSecret,
+    BotToken,
+    LinkKey,
+    SlackAuth,
+    Models,
+    /// One model in the region the deployment calls it in.
+    Model {
+        /// Bedrock's model id.
+        model: String,
+        /// The catalog's name for it.
+        name: String,
+        region: String,
+    },
+    Bucket,
+    BucketPrivate,
+    BucketTls,
+    BucketLifecycle,
+    Iam,
+    IamInvoke,
+    IamModels,
+    IamStorage,
+    IamState,
+    IamSecrets,
+    IamFailedJobs,
+    FrontDoor,
+    Manifest,
+}
+
+impl CheckId {
+    /// The stable identifier (`function.async`, `model.amazon.nova-canvas-v1:0`).
+    pub(crate) fn id(&self) -> String {
+        let id = match self {
+            CheckId::Credentials => "credentials",
+            CheckId::Stack => "stack",
+            CheckId::Function => "function",
+            CheckId::FunctionAsync => "function.async",
+            CheckId::Secrets => "secrets",
+            CheckId::SigningSecret => "secret.signing",
+            CheckId::BotToken => "secret.bot",
+            CheckId::LinkKey => "secret.link_key",
+            CheckId::SlackAuth => "slack.auth",
+            CheckId::Models => "models",
+            CheckId::Model { model, .. } => return format!("model.{model}"),
+            CheckId::Bucket => "bucket",
+            CheckId::BucketPrivate => "bucket.private",
+            CheckId::BucketTls => "bucket.tls",
+            CheckId::BucketLifecycle => "bucket.lifecycle",
+            CheckId::Iam => "iam",
+            CheckId::IamInvoke => "iam.invoke",
+            CheckId::IamModels => "iam.models",
+            CheckId::IamStorage => "iam.storage",
+            CheckId::IamState => "iam.state",
+            CheckId::IamSecrets => "iam.secrets",
+            CheckId::IamFailedJobs => "iam.failed_jobs",
+            CheckId::FrontDoor => "front_door",
+            CheckId::Manifest => "manifest",
+        };
+        id.to_owned()
+    }
+
+    /// What is checked, in words.
+    pub(crate) fn title(&self) -> String {
+        let title = match self {
+            CheckId::Credentials => "AWS credentials",
+            CheckId::Stack => "Stack",
+            CheckId::Function => "Function configuration",
+            CheckId::FunctionAsync => "Async invocations",
+            CheckId::Secrets => "Secrets",
+            CheckId::SigningSecret => "Slack signing secret",
+            CheckId::BotToken => "Slack bot token",
+            CheckId::LinkKey => "Poster link key",
+            CheckId::SlackAuth => "Slack token and scopes",
+            CheckId::Models => "Bedrock models",
+            CheckId::Model { name, region, .. } => return format!("{name} in {region}"),
+            CheckId::Bucket => "Bucket",
+            CheckId::BucketPrivate => "Bucket is private",
+            CheckId::BucketTls => "Bucket requires TLS",
+            CheckId::BucketLifecycle => "Bucket expires old files",
+            CheckId::Iam => "Role permissions",
+            CheckId::IamInvoke => "Role may start jobs",
+            CheckId::IamModels => "Role may call the models",
+            CheckId::IamStorage => "Role may store posters",
+            CheckId::IamState => "Role may keep state",
+            CheckId::IamSecrets => "Role may read its secrets",
+            CheckId::IamFailedJobs => "Role may report failed jobs",
+            CheckId::FrontDoor => "Front door",
+            CheckId::Manifest => "Slack app manifest",
+        };
+        title.to_owned()
     }
 }
 
@@ -105,38 +208,31 @@ impl Report {
         }
     }
 
-    pub(crate) fn pass(
-        &mut self,
-        id: impl Into<String>,
-        title: impl Into<String>,
-        detail: impl Into<String>,
-    ) {
-        self.push(id, title, Status::Pass, detail, "");
+    pub(crate) fn pass(&mut self, check: CheckId, detail: impl Into<String>) {
+        self.push(check, Status::Pass, detail, "");
     }
 
     pub(crate) fn fail(
         &mut self,
-        id: impl Into<String>,
-        title: impl Into<String>,
+        check: CheckId,
         detail: impl Into<String>,
         fix: impl Into<String>,
     ) {
-        self.push(id, title, Status::Fail, detail, fix);
+        self.push(check, Status::Fail, detail, fix);
     }
 
-    pub(crate) fn skip(
-        &mut self,
-        id: impl Into<String>,
-        title: impl Into<String>,
-        why: impl Into<String>,
-    ) {
-        self.push(id, title, Status::Skip, why, "");
+    /// Pushes a judged line ([`judge::Verdict`]).
+    fn verdict(&mut self, check: CheckId, verdict: judge::Verdict) {
+        self.push(check, verdict.status, verdict.detail, verdict.fix);
+    }
+
+    pub(crate) fn skip(&mut self, check: CheckId, why: impl Into<String>) {
+        self.push(check, Status::Skip, why, "");
     }
 
     fn push(
         &mut self,
-        id: impl Into<String>,
-        title: impl Into<String>,
+        check: CheckId,
         status: Status,
         detail: impl Into<String>,
         fix: impl Into<String>,
@@ -145,8 +241,8 @@ impl Report {
             self.ok = false;
         }
         self.checks.push(Check {
-            id: id.into(),
-            title: title.into(),
+            id: check.id(),
+            title: check.title(),
             status,
             detail: detail.into(),
             fix: fix.into(),
@@ -226,14 +322,13 @@ mod tests {
 
     fn sample() -> Report {
         let mut r = Report::new("marquee", "us-east-1");
-        r.pass("stack", "Stack", "CREATE_COMPLETE");
+        r.pass(CheckId::Stack, "CREATE_COMPLETE");
         r.fail(
-            "function.async",
-            "Async invocations",
+            CheckId::FunctionAsync,
             "Lambda retries failed jobs 2 times",
             "set MaximumRetryAttempts to 0",
         );
-        r.skip("slack.auth", "Slack bot token", "no bot token configured");
+        r.skip(CheckId::BotToken, "no bot token configured");
         r
     }
 
@@ -242,8 +337,8 @@ mod tests {
         let r = sample();
         assert!(!r.ok);
         let mut fine = Report::new("s", "r");
-        fine.pass("a", "A", "ok");
-        fine.skip("b", "B", "n/a");
+        fine.pass(CheckId::Stack, "ok");
+        fine.skip(CheckId::Manifest, "n/a");
         assert!(fine.ok);
     }
 
@@ -267,18 +362,10 @@ mod tests {
     fn the_count_covers_every_line_shown() {
         // What a run without credentials prints: one failure and the checks it left unrun.
         let mut r = Report::new("marquee", "us-west-2");
-        r.fail("credentials", "AWS credentials", "none", "aws configure");
-        r.skip("stack", "Stack", "needs AWS credentials");
-        r.skip(
-            "function",
-            "Function configuration",
-            "needs the stack's outputs",
-        );
-        r.skip(
-            "manifest",
-            "Slack app manifest",
-            "needs the stack's outputs",
-        );
+        r.fail(CheckId::Credentials, "none", "aws configure");
+        r.skip(CheckId::Stack, "needs AWS credentials");
+        r.skip(CheckId::Function, "needs the stack's outputs");
+        r.skip(CheckId::Manifest, "needs the stack's outputs");
         let table = r.to_table();
         let lines = table
             .lines()
@@ -291,8 +378,8 @@ mod tests {
         );
 
         let mut fine = Report::new("marquee", "us-west-2");
-        fine.pass("stack", "Stack", "ok");
-        fine.skip("manifest", "Slack app manifest", "not checked");
+        fine.pass(CheckId::Stack, "ok");
+        fine.skip(CheckId::Manifest, "not checked");
         assert!(
             fine.to_table()
                 .contains("1 of 2 checks passed; 1 did not apply")
@@ -307,5 +394,46 @@ mod tests {
         assert_eq!(json["checks"][1]["status"], "fail");
         assert_eq!(json["checks"][2]["status"], "skip");
         assert!(json["checks"][0].get("fix").is_none());
+    }
+
+    /// Every check's id is distinct and its title is non-empty: a script or support ticket
+    /// naming an id names one line.
+    #[test]
+    fn check_ids_are_distinct() {
+        let all = [
+            CheckId::Credentials,
+            CheckId::Stack,
+            CheckId::Function,
+            CheckId::FunctionAsync,
+            CheckId::Secrets,
+            CheckId::SigningSecret,
+            CheckId::BotToken,
+            CheckId::LinkKey,
+            CheckId::SlackAuth,
+            CheckId::Models,
+            CheckId::Model {
+                model: "amazon.nova-canvas-v1:0".into(),
+                name: "Nova Canvas".into(),
+                region: "us-east-1".into(),
+            },
+            CheckId::Bucket,
+            CheckId::BucketPrivate,
+            CheckId::BucketTls,
+            CheckId::BucketLifecycle,
+            CheckId::Iam,
+            CheckId::IamInvoke,
+            CheckId::IamModels,
+            CheckId::IamStorage,
+            CheckId::IamState,
+            CheckId::IamSecrets,
+            CheckId::IamFailedJobs,
+            CheckId::FrontDoor,
+            CheckId::Manifest,
+        ];
+        let ids: std::collections::BTreeSet<String> = all.iter().map(CheckId::id).collect();
+        assert_eq!(ids.len(), all.len());
+        assert!(all.iter().all(|c| !c.title().is_empty()));
+        assert_eq!(all[10].id(), "model.amazon.nova-canvas-v1:0");
+        assert_eq!(all[10].title(), "Nova Canvas in us-east-1");
     }
 }

@@ -582,18 +582,12 @@ fn without_credentials_doctor_says_how_to_get_them() {
 /// A stand-in for the instance metadata service that refuses every request with 403, as a
 /// laptop's network that blocks 169.254.169.254 does; returns its URL.
 fn refusing_metadata_service() -> String {
-    use std::io::{Read, Write};
-    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-    let url = format!("http://{}", listener.local_addr().unwrap());
-    std::thread::spawn(move || {
-        for stream in listener.incoming().flatten() {
-            let mut stream = stream;
-            let mut buf = [0u8; 4096];
-            let _ = stream.read(&mut buf);
-            let _ = stream.write_all(
-                b"HTTP/1.1 403 Forbidden\r\ncontent-type: text/plain\r\ncontent-length: 6\r\nconnection: close\r\n\r\ndenied",
-            );
-        }
+    let app = axum::Router::new().fallback(|| async {
+        (
+            axum::http::StatusCode::FORBIDDEN,
+            [(axum::http::header::CONTENT_TYPE, "text/plain")],
+            "denied",
+        )
     });
-    url
+    format!("http://{}", support::serve("metadata", |_| app))
 }

@@ -791,6 +791,8 @@ async fn a_link_outlives_the_credentials_that_made_it() {
                 default: ModelId::Offline,
                 allowed: vec![ModelId::Offline],
             },
+            records: server.records().clone(),
+            delivery: server.delivery().clone(),
             pipeline: Arc::clone(&server),
             dispatcher: Arc::new(NoDispatch),
             store: Arc::new(S3Store::new(

@@ -108,6 +108,8 @@ fn harness_guarded(recorder: Recorder, run: bool, rest_auth: RestAuth) -> Harnes
             default: ModelId::Offline,
             allowed: vec![ModelId::Offline],
         },
+        records: pipeline.records().clone(),
+        delivery: pipeline.delivery().clone(),
         pipeline,
         dispatcher,
         store,

@@ -86,9 +86,7 @@ impl ResponseUrls {
                 posts: posts.clone(),
                 stall_next: stall_next.clone(),
             });
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-        let origin = format!("http://{}", listener.local_addr().unwrap());
-        tokio::spawn(async move { axum::serve(listener, app).await });
+        let origin = format!("http://{}", crate::support::serve("response-url", |_| app));
         ResponseUrls {
             origin,
             posts,
@@ -190,6 +188,8 @@ async fn harness_at(limits: Limits, public_url: PublicUrl) -> Harness {
             default: ModelId::Offline,
             allowed: vec![ModelId::Offline],
         },
+        records: pipeline.records().clone(),
+        delivery: pipeline.delivery().clone(),
         pipeline: pipeline.clone(),
         dispatcher: queued.clone(),
         store,

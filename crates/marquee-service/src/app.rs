@@ -418,6 +418,8 @@ pub async fn build(config: &Config, mode: Mode) -> Result<App, StartError> {
             default: config.default_model,
             allowed: config.allowed_models.clone(),
         },
+        records: pipeline.records().clone(),
+        delivery: pipeline.delivery().clone(),
         pipeline: Arc::clone(&pipeline),
         dispatcher,
         store,

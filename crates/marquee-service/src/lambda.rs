@@ -28,6 +28,7 @@ use lambda_http::request::LambdaRequest;
 use lambda_http::tower::ServiceExt;
 use lambda_runtime::{Diagnostic, LambdaEvent, Service};
 use serde_json::Value;
+use tracing::Instrument;
 
 use crate::pipeline::{Outcome, Pipeline};
 use marquee_core::job::Job;
@@ -93,8 +94,14 @@ impl Handler {
                 .duration_since(SystemTime::now())
                 .unwrap_or(Duration::ZERO);
             let deadline = (!left.is_zero()).then(|| tokio::time::Instant::now() + left);
-            tracing::info!(job = %id, ms_left = left.as_millis() as u64, "worker started");
-            return match self.pipeline.run(job, deadline).await {
+            let span = job.span();
+            let outcome = async {
+                tracing::info!(ms_left = left.as_millis() as u64, "worker started");
+                self.pipeline.run(job, deadline).await
+            }
+            .instrument(span)
+            .await;
+            return match outcome {
                 Outcome::Delivered => Ok(serde_json::json!({"job": id, "outcome": "delivered"})),
                 // A second delivery of the same event: success, so nothing retries it either.
                 Outcome::Duplicate => Ok(serde_json::json!({"job": id, "outcome": "duplicate"})),

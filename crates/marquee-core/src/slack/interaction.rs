@@ -10,6 +10,9 @@ use serde::Deserialize;
 use serde_json::{Value, json};
 use uuid::Uuid;
 
+use super::modal::ModalContext;
+pub use super::payload::InteractionError;
+use super::payload::{Id, User, capitalise, org_install};
 use crate::genre::Style;
 use crate::job::{Change, ReplyTo, SlackMessageRef, Task};
 
@@ -87,14 +90,6 @@ pub(crate) fn actions_block(id: Uuid, current: Style, controls: Controls) -> Val
     })
 }
 
-pub(super) fn capitalise(name: &str) -> String {
-    let mut c = name.chars();
-    match c.next() {
-        Some(f) => f.to_uppercase().chain(c).collect(),
-        None => String::new(),
-    }
-}
-
 /// What a click asks for.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Action {
@@ -159,28 +154,6 @@ pub enum Interaction {
     Submission(super::modal::Submission),
 }
 
-#[derive(Debug, thiserror::Error, PartialEq, Eq)]
-pub enum InteractionError {
-    #[error("the payload is not JSON: {0}")]
-    NotJson(String),
-    #[error("the payload is missing {0}")]
-    Missing(&'static str),
-    #[error("unsupported interaction type {0:?}")]
-    Unsupported(String),
-    #[error("unknown action {0:?}")]
-    UnknownAction(String),
-    #[error("the action's poster id is not valid")]
-    BadPosterId,
-    #[error("unknown style {0:?}")]
-    UnknownStyle(String),
-    #[error("unknown view {0:?}")]
-    UnknownView(String),
-    #[error("the view's private_metadata is not Marquee's")]
-    BadMetadata,
-    #[error("unknown title placement {0:?}")]
-    UnknownPlacement(String),
-}
-
 // What Slack really sends (tests/fixtures/slack/README.md names the sources): every field
 // Marquee does not need is ignored, never refused, because Slack adds fields over time; every
 // field Slack may leave out or send as `null` is an `Option`; and no field is an alias of
@@ -210,37 +183,6 @@ struct Payload {
     enterprise: Option<Id>,
     #[serde(default)]
     is_enterprise_install: Option<Value>,
-}
-
-/// The organisation of an org-wide install: `enterprise.id` when `is_enterprise_install` is
-/// true (a boolean in JSON; Bolt reads the string `"true"` too). Elsewhere the payload's
-/// `enterprise` says nothing about whether the user belongs to the installation, so it is not
-/// used to decide who may act.
-pub(super) fn org_install(
-    enterprise: Option<Id>,
-    is_enterprise_install: Option<&Value>,
-) -> Option<String> {
-    let org_wide = matches!(is_enterprise_install, Some(Value::Bool(true)))
-        || matches!(is_enterprise_install, Some(Value::String(s)) if s == "true");
-    enterprise.filter(|_| org_wide).map(|e| e.id)
-}
-
-#[derive(Deserialize)]
-pub(super) struct User {
-    pub(super) id: String,
-    /// The handle; Slack's docs show only this key.
-    #[serde(default)]
-    pub(super) username: Option<String>,
-    /// Sent beside `username` in captured payloads (and alone from a Home tab, per Bolt).
-    #[serde(default)]
-    pub(super) name: Option<String>,
-    #[serde(default)]
-    pub(super) team_id: Option<String>,
-}
-
-#[derive(Deserialize)]
-pub(super) struct Id {
-    pub(super) id: String,
 }
 
 #[derive(Deserialize)]
@@ -391,6 +333,16 @@ fn parse_click(payload: &str) -> Result<Interaction, InteractionError> {
 }
 
 impl<A> Click<A> {
+    /// What a modal opened by this click carries to its submission.
+    pub fn modal_context(&self) -> ModalContext {
+        ModalContext {
+            poster: self.source,
+            response_url: self.response_url.clone(),
+            channel_id: self.channel_id.clone(),
+            thread_ts: self.thread_ts.clone(),
+        }
+    }
+
     /// Who clicked, as the worker's job carries them: the installing workspace for storage,
     /// and the clicker's own workspace and org-wide install for deciding what they may do.
     pub fn requester(&self) -> crate::job::Requester {

@@ -27,6 +27,7 @@ pub mod form;
 pub mod interaction;
 pub mod manifest;
 pub mod modal;
+mod payload;
 pub mod verify;
 pub mod web;
 

@@ -21,7 +21,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value, json};
 use uuid::Uuid;
 
-use super::interaction::{Click, Id, InteractionError, User, capitalise};
+use super::payload::{Id, InteractionError, User, capitalise, org_install};
 use crate::genre::{Placement, Style};
 use crate::poster::{PosterText, Typography};
 
@@ -89,16 +89,6 @@ impl std::fmt::Debug for ModalContext {
 }
 
 impl ModalContext {
-    /// The context of a click on a poster's control.
-    pub fn from_click<A>(click: &Click<A>) -> ModalContext {
-        ModalContext {
-            poster: click.source,
-            response_url: click.response_url.clone(),
-            channel_id: click.channel_id.clone(),
-            thread_ts: click.thread_ts.clone(),
-        }
-    }
-
     /// Compact JSON for `private_metadata` (about 150 characters for Slack's URLs and ids).
     pub(crate) fn to_metadata(&self) -> String {
         serde_json::to_string(self).unwrap_or_default()
@@ -473,10 +463,7 @@ pub(crate) fn parse_submission(payload: &str) -> Result<Submission, InteractionE
         user_name: user.username.or(user.name),
         team_id,
         user_team_id: user.team_id,
-        enterprise_id: super::interaction::org_install(
-            p.enterprise,
-            p.is_enterprise_install.as_ref(),
-        ),
+        enterprise_id: org_install(p.enterprise, p.is_enterprise_install.as_ref()),
     })
 }
 
@@ -859,7 +846,7 @@ mod tests {
             "../../../../tests/fixtures/slack/block_actions_static_select.json"
         ))
         .unwrap();
-        let c = ModalContext::from_click(&click);
+        let c = click.modal_context();
         assert_eq!(c.poster, click.source);
         assert_eq!(c.response_url, click.response_url);
         assert_eq!(c.channel_id, click.channel_id);

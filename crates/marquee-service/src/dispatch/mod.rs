@@ -139,7 +139,7 @@ impl Dispatcher for LambdaDispatcher {
                 status: output.status_code(),
             });
         }
-        tracing::info!(job = %job.id, "job queued for the worker");
+        tracing::info!("job queued for the worker");
         Ok(())
     }
 }
@@ -380,12 +380,7 @@ mod tests {
                 ),
             )
             .with_state(Arc::clone(&received));
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
-            .await
-            .expect("a loopback port");
-        let addr = listener.local_addr().expect("an address");
-        tokio::spawn(async move { axum::serve(listener, app).await });
-        (format!("http://{addr}"), received)
+        (crate::pipeline::testing::serve(app).await, received)
     }
 
     fn dispatcher(endpoint: &str) -> LambdaDispatcher {

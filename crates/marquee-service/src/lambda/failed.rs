@@ -21,6 +21,7 @@ use std::sync::Arc;
 use serde::Deserialize;
 use serde_json::{Value, json};
 use time::OffsetDateTime;
+use tracing::Instrument;
 
 use super::{LambdaError, UNDELIVERABLE};
 use crate::pipeline::{Notice, Pipeline, SLACK_REFUSED, Unfinished};
@@ -154,18 +155,24 @@ async fn handle_record(pipeline: &Pipeline, message: &Message, now: i64) -> bool
             return false;
         }
     };
-    let why = match unfinished(&record) {
-        Ok(why) => why,
-        Err(silent) => {
-            tracing::error!(job = %job.id, message_id, request_id = %context.request_id, condition = ?context.condition, ?silent, "a job failed without a word, and none can be sent now");
-            return false;
+    // The rest is the job's: its lines carry its id ([`Job::span`]).
+    let span = job.span();
+    async {
+        let why = match unfinished(&record) {
+            Ok(why) => why,
+            Err(silent) => {
+                tracing::error!(message_id, request_id = %context.request_id, condition = ?context.condition, ?silent, "a job failed without a word, and none can be sent now");
+                return false;
+            }
+        };
+        tracing::warn!(message_id, request_id = %context.request_id, condition = ?context.condition, attempts = context.approximate_invoke_count, why = why.kind(), "a job ended without telling its requester");
+        match pipeline.tell_unfinished(&job, why, now).await {
+            Notice::Told | Notice::TooLate | Notice::Refused => false,
+            Notice::Unreachable => true,
         }
-    };
-    tracing::warn!(job = %job.id, message_id, request_id = %context.request_id, condition = ?context.condition, attempts = context.approximate_invoke_count, why = why.kind(), "a job ended without telling its requester");
-    match pipeline.tell_unfinished(&job, why, now).await {
-        Notice::Told | Notice::TooLate | Notice::Refused => false,
-        Notice::Unreachable => true,
     }
+    .instrument(span)
+    .await
 }
 
 /// What the record says happened, in the pipeline's terms.

@@ -121,10 +121,14 @@ impl Pipeline {
         source: Uuid,
     ) -> Result<Outcome, (PipelineError, String)> {
         let response_url = job.reply_to.slack_url();
-        let mut record = self.record(source).await.map_err(|e| (e, String::new()))?;
+        let mut record = self
+            .records
+            .record(source)
+            .await
+            .map_err(|e| (e, String::new()))?;
         let description = record.spec.description.clone();
         if let Some(why) = self.refusal_after_groups(&record, job).await {
-            tracing::info!(job = %job.id, %source, "approval refused: not an approver");
+            tracing::info!(%source, "approval refused: not an approver");
             return self
                 .tell_clicker(job, &blocks::note_to_clicker(why), "NotAnApprover")
                 .await;
@@ -137,11 +141,12 @@ impl Pipeline {
             take_number: Some(record.take()),
         };
         if let Some(first) = self
+            .records
             .claim_approval(&record, &approval)
             .await
             .map_err(|e| (e, description.clone()))?
         {
-            tracing::info!(job = %job.id, %source, "approval refused: already approved");
+            tracing::info!(%source, "approval refused: already approved");
             return self
                 .tell_clicker(
                     job,
@@ -158,7 +163,7 @@ impl Pipeline {
         }
         record.approved_by = Some(approval.by.clone());
         record.approved_at = Some(now);
-        tracing::info!(job = %job.id, %source, "poster approved");
+        tracing::info!(%source, "poster approved");
         let link = self
             .link(&record.key, job.public_url.as_deref())
             .map_err(|e| (e, description.clone()))?;
@@ -182,9 +187,9 @@ impl Pipeline {
         let message = blocks::approved(&shown, &job.requester.user_id, now);
         // The message showed the take's uploaded PNG (a Slack file) rather than its expiring
         // link: the rebuilt one does too, falling back to the link if Slack will not show it.
-        let file = match &self.web {
-            Some(_) => self.shown_file(record.id).await.unwrap_or_else(|e| {
-                tracing::warn!(job = %job.id, error = %ErrorChain(&e), "could not read the take's slack file; the approved message shows its link");
+        let file = match self.delivery.web() {
+            Some(_) => self.records.shown_file(record.id).await.unwrap_or_else(|e| {
+                tracing::warn!(error = %ErrorChain(&e), "could not read the take's slack file; the approved message shows its link");
                 None
             }),
             None => None,
@@ -192,30 +197,32 @@ impl Pipeline {
         let sent = match &file {
             Some(file) => {
                 let with_file = blocks::showing_file(&message, file);
-                match self.slack.respond(response_url, &with_file).await {
+                match self.delivery.respond(response_url, &with_file).await {
                     Err(e) if e.is_invalid_blocks() => {
-                        tracing::warn!(job = %job.id, "slack refused the take's file in the approved message; showing the link");
-                        self.slack.respond(response_url, &message).await
+                        tracing::warn!(
+                            "slack refused the take's file in the approved message; showing the link"
+                        );
+                        self.delivery.respond(response_url, &message).await
                     }
                     sent => sent,
                 }
             }
-            None => self.slack.respond(response_url, &message).await,
+            None => self.delivery.respond(response_url, &message).await,
         };
         let refused = match sent {
             Ok(()) => return Ok(Outcome::Delivered),
             Err(e) => e,
         };
-        tracing::warn!(job = %job.id, error = %ErrorChain(&refused), "approval recorded but the message could not be updated");
+        tracing::warn!(error = %ErrorChain(&refused), "approval recorded but the message could not be updated");
         let note = blocks::note_to_clicker(
             "✅ Your approval is recorded, but Slack wouldn't update the poster message to show it. The approval stands; the buttons may still show until the message is refreshed.",
         );
-        match self.slack.respond(response_url, &note).await {
+        match self.delivery.respond(response_url, &note).await {
             Ok(()) => Ok(Outcome::FailedAndTold {
                 kind: "ApprovalNotShown",
             }),
             Err(e) => {
-                tracing::error!(job = %job.id, error = %ErrorChain(&e), "could not tell the approver either");
+                tracing::error!(error = %ErrorChain(&e), "could not tell the approver either");
                 Ok(undeliverable(&e))
             }
         }
@@ -236,8 +243,10 @@ impl Pipeline {
         if groups.is_empty() {
             return Some(why);
         }
-        let Some(web) = &self.web else {
-            tracing::error!(job = %job.id, "MARQUEE_APPROVERS names user groups, but there is no bot token to look them up");
+        let Some(web) = self.delivery.web() else {
+            tracing::error!(
+                "MARQUEE_APPROVERS names user groups, but there is no bot token to look them up"
+            );
             return Some(why);
         };
         for group in groups {
@@ -245,7 +254,7 @@ impl Pipeline {
                 Ok(members) if members.contains(&job.requester.user_id) => return None,
                 Ok(_) => {}
                 Err(e) => {
-                    tracing::error!(job = %job.id, %group, code = e.code(), error = %ErrorChain(&e), "could not list an approver group's members");
+                    tracing::error!(%group, code = e.code(), error = %ErrorChain(&e), "could not list an approver group's members");
                 }
             }
         }
@@ -260,10 +269,10 @@ impl Pipeline {
         kind: &'static str,
     ) -> Result<Outcome, (PipelineError, String)> {
         let response_url = job.reply_to.slack_url();
-        match self.slack.respond(response_url, note).await {
+        match self.delivery.respond(response_url, note).await {
             Ok(()) => Ok(Outcome::FailedAndTold { kind }),
             Err(e) => {
-                tracing::error!(job = %job.id, error = %ErrorChain(&e), "could not tell the clicker");
+                tracing::error!(error = %ErrorChain(&e), "could not tell the clicker");
                 Ok(undeliverable(&e))
             }
         }
@@ -399,10 +408,7 @@ mod tests {
                 axum::Json(answer).into_response()
             }),
         );
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-        let addr = listener.local_addr().unwrap();
-        tokio::spawn(async move { axum::serve(listener, app).await });
-        format!("http://{addr}/api")
+        format!("{}/api", super::super::testing::serve(app).await)
     }
 
     #[tokio::test]
@@ -523,10 +529,7 @@ mod tests {
                 }
             }),
         );
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-        let addr = listener.local_addr().unwrap();
-        tokio::spawn(async move { axum::serve(listener, app).await });
-        (format!("http://{addr}"), seen)
+        (super::super::testing::serve(app).await, seen)
     }
 
     /// A pipeline that answers clickers through [`response_urls`] at `origin`.
@@ -597,8 +600,11 @@ mod tests {
         ] {
             let mut record = record_by("U1", "T1");
             record.created_at = super::now();
-            p.put_record(&record).await.unwrap();
-            p.remember_file(record.id, "F0SHOWNFILE").await.unwrap();
+            p.records().put_record(&record).await.unwrap();
+            p.records()
+                .remember_file(record.id, "F0SHOWNFILE")
+                .await
+                .unwrap();
             let mut job = click_by("U2", "T1");
             answering(&mut job, &origin);
             job.public_url = Some("https://marquee.example".into());
@@ -623,7 +629,7 @@ mod tests {
         let (origin, seen) = response_urls(Files::Shown).await;
         let p = told_pipeline(dir.path(), &origin, ExternalUsers::default());
         let record = poster_in("T07MARQEE", None);
-        p.put_record(&record).await.unwrap();
+        p.records().put_record(&record).await.unwrap();
         let mut guest = job_from(
             SLACK_CONNECT_CLICK,
             marquee_core::job::Task::Approve { source: record.id },
@@ -636,7 +642,7 @@ mod tests {
         );
         let outcome = p.approve(&guest, record.id).await;
         assert_eq!(
-            p.approval(record.id).await.unwrap(),
+            p.records().approval(record.id).await.unwrap(),
             None,
             "the guest approved the poster"
         );
@@ -688,6 +694,7 @@ mod tests {
         member.requester.user_team_id = Some("T07MARQEE".into());
         let _ = p.approve(&member, record.id).await;
         let approval = p
+            .records()
             .approval(record.id)
             .await
             .unwrap()
@@ -726,7 +733,7 @@ mod tests {
         assert_eq!(open.print_refusal(&record, &guest).await, Some(VIEW_ONLY));
 
         // Through the worker: the guest is told, and nothing is printed.
-        p.put_record(&record).await.unwrap();
+        p.records().put_record(&record).await.unwrap();
         let mut guest = guest;
         answering(&mut guest, &origin);
         let outcome = p.print(&guest, record.id, None).await.unwrap();
@@ -736,7 +743,7 @@ mod tests {
                 kind: "NotAllowedToPrint"
             }
         );
-        assert_eq!(p.printed(record.id).await.unwrap(), None);
+        assert_eq!(p.records().printed(record.id).await.unwrap(), None);
         assert!(
             texts(&seen).contains("another organisation"),
             "{}",
@@ -753,7 +760,7 @@ mod tests {
         let (origin, seen) = response_urls(Files::Shown).await;
         let p = told_pipeline(dir.path(), &origin, ExternalUsers::default());
         let record = poster_in("T07MARQEE", None);
-        p.put_record(&record).await.unwrap();
+        p.records().put_record(&record).await.unwrap();
         let detail = Change::ChangeDetail {
             search: "the copper pans".into(),
             replace: "a wall of cast-iron skillets".into(),

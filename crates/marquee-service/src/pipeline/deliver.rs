@@ -11,27 +11,120 @@
 
 use tokio::time::Instant;
 
-use super::{Outcome, Pipeline, Rendered};
+use super::{Outcome, Rendered};
 use marquee_core::errors::ErrorChain;
 use marquee_core::job::{Job, PosterSpec};
-use marquee_core::metrics::{Event, Failure};
-use marquee_core::model::EditKind;
-use marquee_core::slack::SlackError;
+use marquee_core::metrics::{Event, Failure, Metrics};
 use marquee_core::slack::blocks::{self, PosterResult};
 use marquee_core::slack::interaction::Controls;
 use marquee_core::slack::web::WebClient;
+use marquee_core::slack::{SlackClient, SlackError};
 use marquee_core::store::Link;
 
-impl Pipeline {
+/// Everything that reaches Slack: the Web API (when the workspace gave Marquee a bot token)
+/// and `response_url`s, with what the requester is told when Slack will not take a message.
+/// Cheap to clone: the HTTP clients are shared.
+#[derive(Clone)]
+pub struct Delivery {
+    slack: SlackClient,
+    /// The Web API, when the workspace gave Marquee a bot token.
+    web: Option<WebClient>,
+    /// Where failed deliveries are counted.
+    metrics: Metrics,
+}
+
+/// A poster delivered (or not), and the Slack file its message now shows, if it shows one:
+/// the pipeline remembers it with the take, so a rebuilt message shows the file again.
+pub(super) struct Posted {
+    pub(super) outcome: Outcome,
+    pub(super) shown_file: Option<String>,
+}
+
+impl Delivery {
+    /// Delivers through `slack`'s `response_url`s only (no bot token), counting nothing.
+    pub fn new(slack: SlackClient) -> Self {
+        Self {
+            slack,
+            web: None,
+            metrics: Metrics::off(),
+        }
+    }
+
+    pub(super) fn set_web(&mut self, web: WebClient) {
+        self.web = Some(web);
+    }
+
+    pub(super) fn set_metrics(&mut self, metrics: Metrics) {
+        self.metrics = metrics;
+    }
+
+    /// The Web API client, when the workspace gave Marquee a bot token.
+    pub(crate) fn web(&self) -> Option<&WebClient> {
+        self.web.as_ref()
+    }
+
+    /// The `response_url` client (and its allow-list).
+    pub(crate) fn slack(&self) -> &SlackClient {
+        &self.slack
+    }
+
+    /// Posts `message` to `response_url`.
+    pub(crate) async fn respond(
+        &self,
+        response_url: &str,
+        message: &blocks::Message,
+    ) -> Result<(), SlackError> {
+        self.slack.respond(response_url, message).await
+    }
+
+    /// Posts `message` to the job's `response_url`: the job ends `told` when Slack took it,
+    /// `Undeliverable` when it did not.
+    pub(super) async fn reply(
+        &self,
+        job: &Job,
+        message: &blocks::Message,
+        told: Outcome,
+    ) -> Outcome {
+        let response_url = job.reply_to.slack_url();
+        match self.slack.respond(response_url, message).await {
+            Ok(()) => told,
+            Err(e) => {
+                tracing::error!(error = %ErrorChain(&e), "could not reply to the requester");
+                super::undeliverable(&e)
+            }
+        }
+    }
+
     /// Posts a finished poster: into Slack through the Web API when there is a bot token (in
     /// the original poster's thread for follow-ups, with the PNG uploaded so it outlives its
-    /// link), otherwise, or when that fails, to the `response_url`.
-    pub(super) async fn deliver(
+    /// link), otherwise, or when that fails, to the `response_url`. `change_detail`: whether
+    /// the message offers to change a detail (the model can make such edits).
+    pub(super) async fn poster(
         &self,
         job: &Job,
         spec: &PosterSpec,
         rendered: &Rendered,
         note: Option<String>,
+        change_detail: bool,
+    ) -> Posted {
+        let mut shown_file = None;
+        let outcome = self
+            .poster_showing(job, spec, rendered, note, change_detail, &mut shown_file)
+            .await;
+        Posted {
+            outcome,
+            shown_file,
+        }
+    }
+
+    async fn poster_showing(
+        &self,
+        job: &Job,
+        spec: &PosterSpec,
+        rendered: &Rendered,
+        note: Option<String>,
+        change_detail: bool,
+        shown_file: &mut Option<String>,
     ) -> Outcome {
         let response_url = job.reply_to.slack_url();
         let thread = job.reply_to.thread();
@@ -49,7 +142,7 @@ impl Pipeline {
         };
         let controls = Controls {
             modals: self.web.is_some(),
-            change_detail: self.models.can(spec.model, EditKind::Replace),
+            change_detail,
             print: false,
         };
         let message = blocks::poster_with(&result, controls);
@@ -82,7 +175,7 @@ impl Pipeline {
                 match upload.share_in(web, &channel, root, rendered).await {
                     Ok(file) => uploaded = Some(file),
                     Err(e) => {
-                        tracing::warn!(job = %job.id, code = e.code(), error = %ErrorChain(&e), "the upload into slack failed; the take shows its link");
+                        tracing::warn!(code = e.code(), error = %ErrorChain(&e), "the upload into slack failed; the take shows its link");
                         upload_not_member = is_not_member(&e);
                     }
                 }
@@ -98,7 +191,7 @@ impl Pipeline {
             {
                 // Slack would not show the file (still processing, or not visible here): the
                 // message is posted with its link instead, as without an upload.
-                tracing::warn!(job = %job.id, "slack refused the uploaded file in the message; showing the link");
+                tracing::warn!("slack refused the uploaded file in the message; showing the link");
                 posted = web.post_message(&channel, thread_ts, &message).await;
                 uploaded = None;
             }
@@ -112,48 +205,49 @@ impl Pipeline {
                                 let shown = blocks::showing_file(&message, &file);
                                 match web.update_message(&channel, &ts, &shown).await {
                                     Ok(()) => {
-                                        tracing::info!(job = %job.id, file, "poster uploaded into slack and shown from there");
-                                        self.keep_shown_file(job, rendered, &file).await;
+                                        tracing::info!(
+                                            file,
+                                            "poster uploaded into slack and shown from there"
+                                        );
+                                        *shown_file = Some(file);
                                     }
                                     Err(e) => {
-                                        tracing::warn!(job = %job.id, code = e.code(), error = %ErrorChain(&e), "poster uploaded into its thread, but the message still shows its link")
+                                        tracing::warn!(code = e.code(), error = %ErrorChain(&e), "poster uploaded into its thread, but the message still shows its link")
                                     }
                                 }
                             }
                             Err(e) => {
-                                tracing::warn!(job = %job.id, code = e.code(), error = %ErrorChain(&e), "poster posted, but the upload into slack failed; the link remains");
+                                tracing::warn!(code = e.code(), error = %ErrorChain(&e), "poster posted, but the upload into slack failed; the link remains");
                                 if is_not_member(&e) {
-                                    self.tell_how_to_keep_posters(
-                                        job,
-                                        response_url,
-                                        &rendered.link,
-                                    )
-                                    .await;
+                                    self.tell_how_to_keep_posters(response_url, &rendered.link)
+                                        .await;
                                 }
                             }
                         },
                         Some(_) if upload_not_member => {
-                            self.tell_how_to_keep_posters(job, response_url, &rendered.link)
+                            self.tell_how_to_keep_posters(response_url, &rendered.link)
                                 .await;
                         }
                         Some(_) => {
-                            if let Some(file) = &uploaded {
-                                self.keep_shown_file(job, rendered, file).await;
-                            }
+                            shown_file.clone_from(&uploaded);
                         }
                     }
-                    tracing::info!(job = %job.id, threaded = thread_ts.is_some(), shows_file = uploaded.is_some(), "poster delivered through the web api");
+                    tracing::info!(
+                        threaded = thread_ts.is_some(),
+                        shows_file = uploaded.is_some(),
+                        "poster delivered through the web api"
+                    );
                     return Outcome::Delivered;
                 }
                 Err(e) if e.is_definite_refusal() => {
                     not_a_member = is_not_member(&e) || upload_not_member;
-                    tracing::warn!(job = %job.id, code = e.code(), error = %ErrorChain(&e), "web api delivery refused; using the response_url");
+                    tracing::warn!(code = e.code(), error = %ErrorChain(&e), "web api delivery refused; using the response_url");
                 }
                 Err(e) => {
                     // Slack may have posted it (a timeout, a 5xx): posting again through the
                     // response_url could show the poster twice. Tell the requester privately
                     // instead, with the link, so nothing is lost either way.
-                    tracing::warn!(job = %job.id, error = %ErrorChain(&e), "web api delivery unconfirmed; not posting again");
+                    tracing::warn!(error = %ErrorChain(&e), "web api delivery unconfirmed; not posting again");
                     let note = blocks::delivery_unconfirmed(
                         &rendered.link.url,
                         rendered.link.expires_at.unix_timestamp(),
@@ -161,7 +255,7 @@ impl Pipeline {
                     return match self.slack.respond(response_url, &note).await {
                         Ok(()) => Outcome::Delivered,
                         Err(e) => {
-                            tracing::error!(job = %job.id, error = %ErrorChain(&e), "could not tell the requester that delivery is unconfirmed");
+                            tracing::error!(error = %ErrorChain(&e), "could not tell the requester that delivery is unconfirmed");
                             self.metrics.record(Event::Failure(Failure::Delivery));
                             Outcome::Undeliverable {
                                 kind: "SlackUnconfirmed",
@@ -178,7 +272,7 @@ impl Pipeline {
             if e.is_invalid_blocks() {
                 // Slack could not fetch the image (a firewall, a bucket policy): the link
                 // still works in a browser, so post it without the image block.
-                tracing::warn!(job = %job.id, "slack could not show the image; posting the link alone");
+                tracing::warn!("slack could not show the image; posting the link alone");
                 sent = self
                     .slack
                     .respond(response_url, &blocks::poster_link_only(&result, controls))
@@ -187,52 +281,48 @@ impl Pipeline {
         }
         match sent {
             Ok(()) => {
-                tracing::info!(job = %job.id, slack_ms = posting.elapsed().as_millis() as u64, "poster delivered");
+                tracing::info!(
+                    slack_ms = posting.elapsed().as_millis() as u64,
+                    "poster delivered"
+                );
                 if not_a_member {
-                    self.tell_how_to_keep_posters(job, response_url, &rendered.link)
+                    self.tell_how_to_keep_posters(response_url, &rendered.link)
                         .await;
                 }
                 Outcome::Delivered
             }
             Err(e) => {
-                self.tell_failure(job, response_url, &DeliveryFailed(e), &spec.description)
+                self.tell_failure(response_url, &DeliveryFailed(e), &spec.description)
                     .await
             }
-        }
-    }
-
-    /// Remembers the Slack file the take's message now shows, for rebuilds of the message
-    /// (an approval). Best effort: without it a rebuild shows the link, as without a token.
-    async fn keep_shown_file(&self, job: &Job, rendered: &Rendered, file: &str) {
-        if let Err(e) = self.remember_file(rendered.id, file).await {
-            tracing::warn!(job = %job.id, error = %ErrorChain(&e), "could not remember the take's slack file; a rebuilt message will show its link");
         }
     }
 
     /// Tells the requester, privately and once for this poster, that the bot is not in the
     /// channel, so the poster is a link that expires rather than a file that stays, and how to
     /// change that. Best effort: the poster itself was delivered.
-    async fn tell_how_to_keep_posters(&self, job: &Job, response_url: &str, link: &Link) {
+    async fn tell_how_to_keep_posters(&self, response_url: &str, link: &Link) {
         let note = blocks::membership_tip(link.expires_at.unix_timestamp());
         if let Err(e) = self.slack.respond(response_url, &note).await {
-            tracing::warn!(job = %job.id, error = %ErrorChain(&e), "could not send the channel-membership tip");
+            tracing::warn!(error = %ErrorChain(&e), "could not send the channel-membership tip");
         }
     }
 
     async fn tell_failure(
         &self,
-        job: &Job,
         response_url: &str,
         failure: &DeliveryFailed,
         description: &str,
     ) -> Outcome {
-        tracing::warn!(job = %job.id, error = %ErrorChain(&failure.0), "could not post the poster to slack");
+        tracing::warn!(error = %ErrorChain(&failure.0), "could not post the poster to slack");
         self.metrics.record(Event::Failure(Failure::Delivery));
         // An expired or forbidden response_url will not take a second message either.
         if matches!(failure.0, SlackError::ForbiddenUrl)
             || matches!(&failure.0, SlackError::Rejected { reason, .. } if reason.contains("expired") || reason.contains("used_url"))
         {
-            tracing::error!(job = %job.id, "poster made but undeliverable: the response_url can no longer be used");
+            tracing::error!(
+                "poster made but undeliverable: the response_url can no longer be used"
+            );
             return Outcome::Undeliverable {
                 kind: super::SLACK_REFUSED,
             };
@@ -247,7 +337,7 @@ impl Pipeline {
                 kind: "SlackRejected",
             },
             Err(e) => {
-                tracing::error!(job = %job.id, error = %ErrorChain(&e), "slack unreachable; poster undeliverable");
+                tracing::error!(error = %ErrorChain(&e), "slack unreachable; poster undeliverable");
                 Outcome::Undeliverable {
                     kind: "SlackUnreachable",
                 }
@@ -291,4 +381,72 @@ impl Upload {
 /// or `channel_not_found` for a private channel it cannot see.
 pub(crate) fn is_not_member(e: &marquee_core::slack::web::WebError) -> bool {
     matches!(e.code(), Some("not_in_channel" | "channel_not_found"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use marquee_core::job::sample_job;
+    use marquee_core::metrics::Metric;
+
+    fn rendered() -> Rendered {
+        Rendered {
+            id: uuid::Uuid::new_v4(),
+            key: "posters/x.png".into(),
+            link: Link {
+                url: "https://files.example/posters/x.png?sig=abc".into(),
+                expires_at: time::OffsetDateTime::now_utc(),
+            },
+            png: vec![1, 2, 3],
+            missing_glyphs: Vec::new(),
+            model: marquee_core::model::ModelId::Offline,
+            seed: 7,
+            width: 2,
+            height: 3,
+        }
+    }
+
+    /// A `response_url` outside the allow-list is never posted to: the reply ends the job
+    /// undeliverable, as a refusal (no later message can get through either).
+    #[tokio::test]
+    async fn a_reply_to_a_url_outside_the_allow_list_is_refused() {
+        let delivery = Delivery::new(SlackClient::new(
+            marquee_core::net::client(),
+            &["https://slack.example".to_owned()],
+        ));
+        let job = sample_job();
+        assert!(!delivery.slack().is_allowed(job.reply_to.slack_url()));
+        let told = Outcome::Delivered;
+        assert_eq!(
+            delivery
+                .reply(&job, &blocks::note_to_clicker("hi"), told)
+                .await,
+            Outcome::Undeliverable {
+                kind: super::super::SLACK_REFUSED
+            }
+        );
+    }
+
+    /// Without a bot token a poster goes to the `response_url` alone; when that is refused the
+    /// failure is counted, nothing else is tried, and no Slack file is shown.
+    #[tokio::test]
+    async fn a_poster_slack_refuses_is_counted_and_shows_no_file() {
+        let (metrics, recorded) = Metrics::recorded();
+        let mut delivery = Delivery::new(SlackClient::new(marquee_core::net::client(), &[]));
+        delivery.set_metrics(metrics);
+        assert!(delivery.web().is_none());
+        let job = sample_job();
+        let marquee_core::job::Task::Poster { spec } = &job.task else {
+            unreachable!()
+        };
+        let posted = delivery.poster(&job, spec, &rendered(), None, false).await;
+        assert_eq!(
+            posted.outcome,
+            Outcome::Undeliverable {
+                kind: super::super::SLACK_REFUSED
+            }
+        );
+        assert_eq!(posted.shown_file, None);
+        assert_eq!(recorded.of(Metric::Failure).len(), 1);
+    }
 }

@@ -1,5 +1,7 @@
-//! `/poster history`: the requester's latest posters, privately, each with a fresh link.
+//! The private reports a requester asks for or is given: `/poster history` (their latest
+//! posters, each with a fresh link), `/poster usage` and the note that a limit stopped them.
 
+use super::metering::Refusal;
 use super::{Outcome, Pipeline, PipelineError};
 use marquee_core::job::Job;
 use marquee_core::slack::blocks::{self, HistoryItem};
@@ -12,6 +14,7 @@ impl Pipeline {
     /// included), each with a link signed now.
     pub(super) async fn show_history(&self, job: &Job) -> Result<Outcome, (PipelineError, String)> {
         let records = self
+            .records
             .history(&job.requester, HISTORY_LEN)
             .await
             .map_err(|e| (e, String::new()))?;
@@ -32,7 +35,44 @@ impl Pipeline {
             })
             .collect();
         Ok(self
+            .delivery
             .reply(job, &blocks::history(&items), Outcome::Delivered)
+            .await)
+    }
+
+    /// Tells the requester, privately, which limit stopped their request.
+    pub(super) async fn tell_over_limit(&self, job: &Job, refusal: &Refusal) -> Outcome {
+        tracing::info!(kind = ?refusal.kind, used = refusal.used, limit = refusal.limit, asked = refusal.asked, "request refused: over a limit");
+        let message = blocks::over_limit(
+            refusal.kind,
+            refusal.used,
+            refusal.limit,
+            refusal.asked,
+            refusal.resets_at,
+        );
+        self.delivery
+            .reply(job, &message, Outcome::FailedAndTold { kind: "OverLimit" })
+            .await
+    }
+
+    /// `/poster usage`: the requester's posters today, the channel's, and the workspace's
+    /// spend this month, each against its limit, privately.
+    pub(super) async fn usage(&self, job: &Job) -> Result<Outcome, (PipelineError, String)> {
+        let limits = self.metering.limits();
+        let free_models = self
+            .models
+            .ids()
+            .into_iter()
+            .filter(|m| !limits.is_metered(*m))
+            .collect();
+        let report = self
+            .metering
+            .usage(&job.requester, free_models)
+            .await
+            .map_err(|e| (e.into(), String::new()))?;
+        Ok(self
+            .delivery
+            .reply(job, &blocks::usage_report(&report), Outcome::Delivered)
             .await)
     }
 }

@@ -1,6 +1,6 @@
-//! Metering: quota is reserved before a model is called, refunded when the model made nothing
-//! Bedrock bills, and kept — with a line in the usage ledger — for every poster charged. Also
-//! `/poster usage`, which reads the same counters.
+//! Metering ([`Metering`]): quota is reserved before a model is called, refunded when the
+//! model made nothing Bedrock bills, and kept — with a line in the usage ledger — for every
+//! poster charged. Also what `/poster usage` reports, read from the same counters.
 //!
 //! Every counter is one [`StateStore::add`]: an atomic conditional update that never passes its
 //! limit, however many workers reserve at once, and takes refunds as negative amounts. A
@@ -26,18 +26,20 @@
 //! [`Limits::is_metered`]: marquee_core::quota::Limits::is_metered
 //! [`counted_as`]: marquee_core::quota::counted_as
 
+use std::sync::Arc;
+
 use serde::Serialize;
 use uuid::Uuid;
 
+use super::PipelineError;
 use super::records::now;
-use super::{Outcome, Pipeline, PipelineError};
 use marquee_core::errors::ErrorChain;
 use marquee_core::job::{Job, Requester};
-use marquee_core::metrics::{Event, Limit};
+use marquee_core::metrics::{Event, Limit, Metrics};
 use marquee_core::model::Priced;
-use marquee_core::quota::{COUNTER_GRACE_SECS, LimitKind, Periods, counted_as};
+use marquee_core::quota::{COUNTER_GRACE_SECS, LimitKind, Limits, Periods, counted_as};
 use marquee_core::slack::blocks::{self, Used};
-use marquee_core::state::{Added, Claimant, Key, StateError};
+use marquee_core::state::{Added, Claimant, Key, StateError, StateStore};
 
 /// How long a ledger line is kept after its month ends: a year and a month, enough to
 /// compare any month with the same month a year before.
@@ -146,7 +148,40 @@ fn limit_of(kind: LimitKind) -> Limit {
     }
 }
 
-impl Pipeline {
+/// Reservations, the ledger and usage, over the state store: who may make how many metered
+/// posters, and what each costs. Cheap to clone: the store and the metrics sink are shared.
+#[derive(Clone)]
+pub struct Metering {
+    state: Arc<dyn StateStore>,
+    /// Who may make how many metered posters, and what each costs.
+    limits: Limits,
+    /// Where refusals and spend are counted.
+    metrics: Metrics,
+}
+
+impl Metering {
+    /// Meters against `limits`, counting into `metrics`, with the counters in `state`.
+    pub(crate) fn new(state: Arc<dyn StateStore>, limits: Limits, metrics: Metrics) -> Self {
+        Self {
+            state,
+            limits,
+            metrics,
+        }
+    }
+
+    pub(super) fn set_limits(&mut self, limits: Limits) {
+        self.limits = limits;
+    }
+
+    pub(super) fn set_metrics(&mut self, metrics: Metrics) {
+        self.metrics = metrics;
+    }
+
+    /// The limits and prices posters are metered against.
+    pub(crate) fn limits(&self) -> &Limits {
+        &self.limits
+    }
+
     /// Reserves `posters` calls billed as `priced` (a poster from a model, or one of
     /// Stability's image services) for `requester` against every limit, before any model is
     /// called. All or nothing: when a limit refuses, what was already taken is given back and
@@ -296,48 +331,34 @@ impl Pipeline {
         match written {
             // The counters already hold the charge; the ledger is the itemised record of it.
             Ok(()) => {
-                tracing::info!(job = %job.id, %poster, billed = %reservation.priced, micros = reservation.price, "poster charged")
+                tracing::info!(%poster, billed = %reservation.priced, micros = reservation.price, "poster charged")
             }
             Err(e) => {
-                tracing::error!(job = %job.id, %poster, error = %ErrorChain(e.as_ref()), "poster charged, but its ledger line could not be written")
+                tracing::error!(%poster, error = %ErrorChain(e.as_ref()), "poster charged, but its ledger line could not be written")
             }
         }
     }
 
-    /// Tells the requester, privately, which limit stopped their request.
-    pub(super) async fn tell_over_limit(&self, job: &Job, refusal: &Refusal) -> Outcome {
-        tracing::info!(job = %job.id, kind = ?refusal.kind, used = refusal.used, limit = refusal.limit, asked = refusal.asked, "request refused: over a limit");
-        let message = blocks::over_limit(
-            refusal.kind,
-            refusal.used,
-            refusal.limit,
-            refusal.asked,
-            refusal.resets_at,
-        );
-        self.reply(job, &message, Outcome::FailedAndTold { kind: "OverLimit" })
-            .await
-    }
-
-    /// `/poster usage`: the requester's posters today, the channel's, and the workspace's
-    /// spend this month, each against its limit, privately.
-    pub(super) async fn usage(&self, job: &Job) -> Result<Outcome, (PipelineError, String)> {
-        let requester = &job.requester;
+    /// What `/poster usage` shows `requester`: their posters today, the channel's, and the
+    /// deployment's spend this month, each against its limit, read from the same counters the
+    /// reservations take; `free_models` are the models that cost nothing here.
+    pub(super) async fn usage(
+        &self,
+        requester: &Requester,
+        free_models: Vec<marquee_core::model::ModelId>,
+    ) -> Result<blocks::UsageReport, StateError> {
         let now = now();
         let periods = Periods::at(now);
         let count = |key: Key| async move {
             Ok::<i64, StateError>(self.state.get(&key, now).await?.map_or(0, |i| i.count))
         };
-        let read = async {
-            let user = count(user_key(requester, &periods)).await?;
-            let channel = match &requester.channel_id {
-                Some(c) => Some(count(channel_key(requester, c, &periods)).await?),
-                None => None,
-            };
-            let spend = count(spend_key(&periods)).await?;
-            Ok::<_, StateError>((user, channel, spend))
+        let user = count(user_key(requester, &periods)).await?;
+        let channel = match &requester.channel_id {
+            Some(c) => Some(count(channel_key(requester, c, &periods)).await?),
+            None => None,
         };
-        let (user, channel, spend) = read.await.map_err(|e| (e.into(), String::new()))?;
-        let report = blocks::UsageReport {
+        let spend = count(spend_key(&periods)).await?;
+        Ok(blocks::UsageReport {
             user: Used {
                 used: user,
                 limit: self.limits.user_daily,
@@ -352,65 +373,24 @@ impl Pipeline {
             },
             day_ends: periods.day_ends,
             month_ends: periods.month_ends,
-            free_models: self
-                .models
-                .ids()
-                .into_iter()
-                .filter(|m| !self.limits.is_metered(*m))
-                .collect(),
-        };
-        Ok(self
-            .reply(job, &blocks::usage_report(&report), Outcome::Delivered)
-            .await)
-    }
-
-    /// Posts `message` to the job's `response_url`: the job ends `told` when Slack took it,
-    /// `Undeliverable` when it did not.
-    pub(super) async fn reply(
-        &self,
-        job: &Job,
-        message: &blocks::Message,
-        told: Outcome,
-    ) -> Outcome {
-        let response_url = job.reply_to.slack_url();
-        match self.slack.respond(response_url, message).await {
-            Ok(()) => told,
-            Err(e) => {
-                tracing::error!(job = %job.id, error = %ErrorChain(&e), "could not reply to the requester");
-                super::undeliverable(&e)
-            }
-        }
+            free_models,
+        })
     }
 }
 
 #[cfg(test)]
 mod tests {
     use std::sync::Arc;
-    use std::time::Duration;
 
     use super::*;
     use marquee_core::model::ModelId;
-    use marquee_core::model::Models;
-    use marquee_core::quota::Limits;
-    use marquee_core::slack::SlackClient;
-    use marquee_core::state::StateStore;
     use marquee_core::state::local::LocalState;
-    use marquee_core::store::LinkSigner;
-    use marquee_core::store::local::LocalStore;
 
-    fn pipeline(dir: &std::path::Path, limits: Limits) -> (Pipeline, Arc<dyn StateStore>) {
+    /// Metering over the local state store alone, in `dir`.
+    fn metering(dir: &std::path::Path, limits: Limits) -> (Metering, Arc<dyn StateStore>) {
         let state: Arc<dyn StateStore> =
             Arc::new(LocalState::open(dir.join("state.sqlite3")).unwrap());
-        let pipeline = Pipeline::new(
-            Models::new(),
-            Arc::new(LocalStore::open(dir).unwrap()),
-            state.clone(),
-            SlackClient::new(marquee_core::net::client(), &["hooks.slack.com".to_owned()]),
-            LinkSigner::from_dir(dir).unwrap(),
-            Duration::from_secs(60),
-        )
-        .with_limits(limits);
-        (pipeline, state)
+        (Metering::new(state.clone(), limits, Metrics::off()), state)
     }
 
     fn requester(user: &str, channel: &str) -> Requester {
@@ -449,7 +429,7 @@ mod tests {
             user_daily: Some(3),
             ..Limits::default()
         };
-        let (p, state) = pipeline(dir.path(), limits);
+        let (p, state) = metering(dir.path(), limits);
         let ada = requester("U1", "C1");
         let periods = Periods::at(now());
 
@@ -496,7 +476,7 @@ mod tests {
             monthly_budget_micros: Some(200_000),
             ..Limits::default()
         };
-        let (p, state) = pipeline(dir.path(), limits);
+        let (p, state) = metering(dir.path(), limits);
         let ada = requester("U1", "C1");
         let periods = Periods::at(now());
         taken(p.reserve(&ada, ModelId::Sd35Large, 2).await);
@@ -525,7 +505,7 @@ mod tests {
             prices: [(ModelId::Sd35Large, 1_000_000)].into(),
             ..Limits::default()
         };
-        let (p, state) = pipeline(dir.path(), limits);
+        let (p, state) = metering(dir.path(), limits);
         let t1 = requester("U1", "C1");
         let t2 = Requester {
             team_id: Some("T2".into()),
@@ -557,7 +537,7 @@ mod tests {
             user_daily: Some(1),
             ..Limits::default()
         };
-        let (p, _) = pipeline(dir.path(), limits);
+        let (p, _) = metering(dir.path(), limits);
         let session = |name: &str| Requester {
             user_id: format!("arn:aws:sts::123456789012:assumed-role/poster-bot/{name}"),
             user_name: None,
@@ -587,8 +567,8 @@ mod tests {
             ..Limits::default()
         };
         let (metrics, recorded) = Metrics::recorded();
-        let (p, _) = pipeline(dir.path(), limits);
-        let p = p.with_metrics(metrics);
+        let (mut p, _) = metering(dir.path(), limits);
+        p.set_metrics(metrics);
         let ada = requester("U1", "C1");
         let mut r = taken(p.reserve(&ada, ModelId::Sd35Large, 1).await);
         assert!(recorded.documents().is_empty());
@@ -618,7 +598,7 @@ mod tests {
             channel_daily: Some(7),
             ..Limits::default()
         };
-        let (p, state) = pipeline(dir.path(), limits);
+        let (p, state) = metering(dir.path(), limits);
         let p = Arc::new(p);
         let mut tasks = Vec::new();
         for i in 0..50 {

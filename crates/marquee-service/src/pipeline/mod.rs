@@ -6,6 +6,11 @@
 //! job whose requester was told, so Lambda never retries (and re-bills, and re-posts) a job.
 //! `PipelineError::explain` is the one place where failures become words for people.
 //!
+//! The pipeline sequences three collaborators, each with one job: [`Records`] (records,
+//! approvals, run markers, locks, history, the replay guard, REST statuses), [`Metering`]
+//! (reservations, the ledger, usage) and [`Delivery`] (the Web API and `response_url`s). The
+//! HTTP door holds clones of the ones it needs rather than reaching through the pipeline.
+//!
 //! `Pipeline::art` (the model call), `edit_art` (an edit of a take's stored art by whoever
 //! `Models::editor` names), `finish_take` (type over the art, store art and poster, record with
 //! lineage, link), `draw` and `render` (a first take) and `run` (the worker: take the job's run
@@ -14,9 +19,8 @@
 //! submodule per concern: `retake` (a change planned as takes, each with its art drawn, reused or
 //! edited, under the poster's lock, billed as what makes it), `print` (an approved take's print
 //! files: the optional upscale, one sheet at a time, stored under `prints/`, linked, PDFs uploaded
-//! into the thread), `records` (everything typed that the pipeline keeps in the state store:
-//! records, first-wins approvals, run markers, retake locks, history, the front door's replay guard
-//! — its key table is at the top of the file), `retry` (the model retry policy: bounded,
+//! into the thread), `records` (the `Records` collaborator: everything typed kept in the state store — its key
+//! table is at the top of the file), `retry` (the model retry policy: bounded,
 //! full-jitter backoff, within the deadline), `retake` (one take per poster at a time, under a lock
 //! that expires and is taken over atomically), `approve` (who may approve: `Approvers`; the first
 //! approval wins), `deliver` (the Web API into threads with uploads when there is a bot token, the
@@ -40,6 +44,7 @@ use std::time::Duration;
 use sha2::Digest;
 use time::OffsetDateTime;
 use tokio::time::Instant;
+use tracing::Instrument;
 use uuid::Uuid;
 
 use marquee_core::errors::ErrorChain;
@@ -102,6 +107,10 @@ mod metering;
 mod records;
 mod retake;
 mod retry;
+
+pub use deliver::Delivery;
+pub use metering::Metering;
+pub use records::Records;
 
 pub(crate) use error::Cause;
 pub(crate) use error::PipelineError;
@@ -175,29 +184,28 @@ pub(crate) enum Outcome {
     Undeliverable { kind: &'static str },
 }
 
+/// The pipeline that sequences its collaborators — [`Records`], [`Metering`], [`Delivery`] —
+/// around the model, the compositor and the object store.
 pub struct Pipeline {
     models: Models,
     store: Arc<dyn ObjectStore>,
-    /// Records, approvals, run markers, locks and quotas.
-    state: Arc<dyn StateStore>,
-    slack: SlackClient,
-    /// The Web API, when the workspace gave Marquee a bot token.
-    web: Option<WebClient>,
+    /// Records, approvals, run markers, locks, history, the replay guard.
+    records: Records,
+    /// Reservations, the ledger and usage.
+    metering: Metering,
+    /// The Web API and `response_url`s.
+    delivery: Delivery,
     /// Bounds how many posters are drawn and composed at once (one per core).
     cpu_slots: tokio::sync::Semaphore,
     links: LinkSigner,
     /// Where links are served when a job does not say (a configured or local address).
     public_url: Option<String>,
     link_ttl: Duration,
-    /// How long records are kept: as long as the posters they describe.
-    retention: Duration,
     approvers: Approvers,
     /// What people from outside the installation may do (Slack Connect guests).
     external_users: ExternalUsers,
     /// The upscaler print-ready files use; `None`: resampling only.
     print_upscaler: Option<Upscaler>,
-    /// Who may make how many metered posters, and what each costs.
-    limits: Limits,
     retry: RetryPolicy,
     /// Where what happens is counted (EMF lines in Lambda, nowhere locally).
     metrics: Metrics,
@@ -215,20 +223,18 @@ impl Pipeline {
         Self {
             models,
             store,
-            state,
-            slack,
-            web: None,
+            records: Records::new(state.clone(), DEFAULT_RETENTION),
+            metering: Metering::new(state, Limits::default(), Metrics::off()),
+            delivery: Delivery::new(slack),
             cpu_slots: tokio::sync::Semaphore::new(
                 std::thread::available_parallelism().map_or(2, |n| n.get()),
             ),
             links,
             public_url: None,
             link_ttl,
-            retention: DEFAULT_RETENTION,
             approvers: Approvers::default(),
             external_users: ExternalUsers::default(),
             print_upscaler: None,
-            limits: Limits::default(),
             retry: RetryPolicy::default(),
             metrics: Metrics::off(),
         }
@@ -236,6 +242,8 @@ impl Pipeline {
 
     /// Counts acks, posters, stage times, failures, spend and refusals into `metrics`.
     pub(crate) fn with_metrics(mut self, metrics: Metrics) -> Self {
+        self.metering.set_metrics(metrics.clone());
+        self.delivery.set_metrics(metrics.clone());
         self.metrics = metrics;
         self
     }
@@ -255,7 +263,7 @@ impl Pipeline {
 
     /// Delivers through the Web API (threads, uploads) where it can, with this client.
     pub(crate) fn with_web(mut self, web: WebClient) -> Self {
-        self.web = Some(web);
+        self.delivery.set_web(web);
         self
     }
 
@@ -280,7 +288,7 @@ impl Pipeline {
 
     /// Meters posters against these limits and prices (by default: list prices, no limits).
     pub fn with_limits(mut self, limits: Limits) -> Self {
-        self.limits = limits;
+        self.metering.set_limits(limits);
         self
     }
 
@@ -288,16 +296,16 @@ impl Pipeline {
     pub fn review_offer(&self) -> blocks::ReviewOffer {
         let search_replace = marquee_core::model::Service::SearchReplace;
         blocks::ReviewOffer {
-            modals: self.web.is_some(),
+            modals: self.delivery.web().is_some(),
             search_replace_micros: self
                 .models
                 .has_service(search_replace)
-                .then(|| self.limits.price_of(Priced::Service(search_replace))),
+                .then(|| self.limits().price_of(Priced::Service(search_replace))),
             upscale: self.print_upscaler.map(|u| {
                 let service = u.service();
                 (
                     service.display_name(),
-                    self.limits.price_of(Priced::Service(service)),
+                    self.limits().price_of(Priced::Service(service)),
                 )
             }),
         }
@@ -305,12 +313,12 @@ impl Pipeline {
 
     /// The limits and prices posters are metered against, for the help card.
     pub fn limits(&self) -> &Limits {
-        &self.limits
+        self.metering.limits()
     }
 
     /// Keeps records as long as posters are kept (the bucket's lifecycle rule).
     pub(crate) fn with_retention(mut self, retention: Duration) -> Self {
-        self.retention = retention;
+        self.records.set_retention(retention);
         self
     }
 
@@ -320,13 +328,46 @@ impl Pipeline {
         self
     }
 
-    /// The Web API client, when the workspace gave Marquee a bot token.
-    pub(crate) fn web(&self) -> Option<&WebClient> {
-        self.web.as_ref()
+    /// What the pipeline remembers; the HTTP door holds a clone (the replay guard, a modal's
+    /// record, a REST job's status).
+    pub fn records(&self) -> &Records {
+        &self.records
     }
 
-    pub(crate) fn slack(&self) -> &SlackClient {
-        &self.slack
+    /// How the pipeline reaches Slack; the HTTP door holds a clone (acks that say more later,
+    /// the `response_url` allow-list, modals).
+    pub fn delivery(&self) -> &Delivery {
+        &self.delivery
+    }
+
+    /// Posts a finished poster ([`Delivery::poster`]) and remembers the Slack file its message
+    /// shows, if any.
+    async fn deliver(
+        &self,
+        job: &Job,
+        spec: &PosterSpec,
+        rendered: &Rendered,
+        note: Option<String>,
+    ) -> Outcome {
+        let change_detail = self
+            .models
+            .can(spec.model, marquee_core::model::EditKind::Replace);
+        let posted = self
+            .delivery
+            .poster(job, spec, rendered, note, change_detail)
+            .await;
+        if let Some(file) = &posted.shown_file {
+            self.keep_shown_file(rendered, file).await;
+        }
+        posted.outcome
+    }
+
+    /// Remembers the Slack file the take's message now shows, for rebuilds of the message
+    /// (an approval). Best effort: without it a rebuild shows the link, as without a token.
+    async fn keep_shown_file(&self, rendered: &Rendered, file: &str) {
+        if let Err(e) = self.records.remember_file(rendered.id, file).await {
+            tracing::warn!(error = %ErrorChain(&e), "could not remember the take's slack file; a rebuilt message will show its link");
+        }
     }
 
     /// A fresh link to the stored poster `key`, served under `public_url` (or the configured
@@ -574,11 +615,11 @@ impl Pipeline {
             lineage,
             arrangement,
         };
-        self.put_record(&record).await?;
+        self.records.put_record(&record).await?;
         let store_ms = stored.elapsed().as_millis() as u64;
         let link = self.link(&key, public_url)?;
         tracing::info!(
-            job = %id,
+            poster = %id,
             model = %spec.model,
             seed = art.seed,
             width,
@@ -608,11 +649,17 @@ impl Pipeline {
     }
 
     /// The worker: does what `job` asks and reports to the requester however it ends.
+    /// Runs in the job's span ([`Job::span`]): every line it logs carries the job's id.
     pub(crate) async fn run(&self, job: Job, deadline: Option<Instant>) -> Outcome {
-        if job.reply_to == ReplyTo::Status {
-            return self.run_for_status(&job, deadline).await;
+        let span = job.span();
+        async move {
+            if job.reply_to == ReplyTo::Status {
+                return self.run_for_status(&job, deadline).await;
+            }
+            self.run_slack(job, deadline, false).await
         }
-        self.run_slack(job, deadline, false).await
+        .instrument(span)
+        .await
     }
 
     /// [`Self::run`] for a Slack job; `marker_held`: its run marker was taken already, by a
@@ -623,7 +670,7 @@ impl Pipeline {
             if marker_held {
                 return Some(self.do_task(&job, deadline).await);
             }
-            match self.claim_run(&job).await {
+            match self.records.claim_run(&job).await {
                 Ok(true) => Some(self.do_task(&job, deadline).await),
                 Ok(false) => None,
                 Err(e) => Some(Err((e, String::new()))),
@@ -638,7 +685,7 @@ impl Pipeline {
             None => work.await,
         };
         let Some(result) = finished else {
-            tracing::warn!(job = %job.id, "a second delivery of a job that already ran; ignored");
+            tracing::warn!("a second delivery of a job that already ran; ignored");
             return Outcome::Duplicate;
         };
         let (error, description) = match result {
@@ -646,21 +693,21 @@ impl Pipeline {
             Err(failure) => failure,
         };
         let explanation = error.explain();
-        tracing::warn!(job = %job.id, kind = explanation.kind, error = %ErrorChain(&error), "job failed");
+        tracing::warn!(kind = explanation.kind, error = %ErrorChain(&error), "job failed");
         self.metrics.record(Event::Failure(error.failure()));
         let message = blocks::failure(explanation.headline, &explanation.advice, &description);
         let told = match deadline {
-            Some(d) => tokio::time::timeout_at(d, self.slack.respond(response_url, &message))
+            Some(d) => tokio::time::timeout_at(d, self.delivery.respond(response_url, &message))
                 .await
                 .unwrap_or(Err(SlackError::OutOfTime)),
-            None => self.slack.respond(response_url, &message).await,
+            None => self.delivery.respond(response_url, &message).await,
         };
         match told {
             Ok(()) => Outcome::FailedAndTold {
                 kind: explanation.kind,
             },
             Err(slack) => {
-                tracing::error!(job = %job.id, kind = explanation.kind, error = %ErrorChain(&slack), "could not tell the requester that their job failed");
+                tracing::error!(kind = explanation.kind, error = %ErrorChain(&slack), "could not tell the requester that their job failed");
                 Outcome::Undeliverable {
                     kind: explanation.kind,
                 }
@@ -692,7 +739,7 @@ impl Pipeline {
         spec: &PosterSpec,
         deadline: Option<Instant>,
     ) -> Result<Outcome, (PipelineError, String)> {
-        let mut reservation = match self.reserve(&job.requester, spec.model, 1).await {
+        let mut reservation = match self.metering.reserve(&job.requester, spec.model, 1).await {
             Ok(Reserved::Free) => None,
             Ok(Reserved::Taken(r)) => Some(r),
             Ok(Reserved::Refused(refusal)) => return Ok(self.tell_over_limit(job, &refusal).await),
@@ -753,8 +800,8 @@ impl Pipeline {
         };
         if let Some(reservation) = reservation {
             match &rendered {
-                Err(e) if !e.may_be_billed() => self.refund(reservation, 1).await,
-                _ => self.charge(reservation, job, id).await,
+                Err(e) if !e.may_be_billed() => self.metering.refund(reservation, 1).await,
+                _ => self.metering.charge(reservation, job, id).await,
             }
         }
         let rendered = rendered.map_err(|e| (e, spec.description.clone()))?;
@@ -794,24 +841,81 @@ impl Take {
     }
 }
 
+/// For unit tests here and in the doors: log capture, and one way to serve a stand-in.
+#[cfg(test)]
+pub(crate) mod testing {
+    use std::sync::{Arc, Mutex};
+
+    /// Serves `app` on a fresh loopback port of the test's runtime; returns its origin
+    /// (`http://127.0.0.1:<port>`).
+    pub(crate) async fn serve(app: axum::Router) -> String {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+            .await
+            .expect("a loopback port");
+        let addr = listener.local_addr().expect("an address");
+        tokio::spawn(async move { axum::serve(listener, app).await });
+        format!("http://{addr}")
+    }
+
+    /// Log output kept in memory.
+    #[derive(Clone, Default)]
+    pub(crate) struct Captured(Arc<Mutex<Vec<u8>>>);
+
+    impl Captured {
+        /// Everything logged so far, as text.
+        pub(crate) fn text(&self) -> String {
+            String::from_utf8_lossy(&self.0.lock().unwrap()).into_owned()
+        }
+    }
+
+    impl std::io::Write for Captured {
+        fn write(&mut self, bytes: &[u8]) -> std::io::Result<usize> {
+            self.0.lock().unwrap().extend_from_slice(bytes);
+            Ok(bytes.len())
+        }
+
+        fn flush(&mut self) -> std::io::Result<()> {
+            Ok(())
+        }
+    }
+
+    impl<'a> tracing_subscriber::fmt::MakeWriter<'a> for Captured {
+        type Writer = Captured;
+
+        fn make_writer(&'a self) -> Captured {
+            self.clone()
+        }
+    }
+
+    /// Keeps this thread's log lines (info and above, as text) while the guards live.
+    pub(crate) fn capture() -> (
+        Captured,
+        (tracing::subscriber::DefaultGuard, tracing::Dispatch),
+    ) {
+        let logs = Captured::default();
+        let subscriber = tracing_subscriber::fmt()
+            .with_writer(logs.clone())
+            .with_ansi(false)
+            .with_max_level(tracing::Level::INFO)
+            .finish();
+        // A second registered dispatcher, which sees nothing: with only one, `tracing` asks
+        // just the registering thread's subscriber whether a new callsite is of interest, so
+        // a line another test's thread logs first (with none) would be cached as of no
+        // interest, and missing here.
+        let second = tracing::Dispatch::new(tracing::subscriber::NoSubscriber::default());
+        let default = tracing::subscriber::set_default(subscriber);
+        tracing::callsite::rebuild_interest_cache();
+        (logs, (default, second))
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
 
     /// A response_url server that takes every post.
     async fn slack_origin() -> String {
-        use tokio::io::{AsyncReadExt, AsyncWriteExt};
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-        let origin = format!("http://{}", listener.local_addr().unwrap());
-        tokio::spawn(async move {
-            while let Ok((mut socket, _)) = listener.accept().await {
-                let mut buf = vec![0u8; 64 * 1024];
-                let _ = socket.read(&mut buf).await;
-                let ok = "HTTP/1.1 200 OK\r\nContent-Length: 2\r\nConnection: close\r\n\r\nok";
-                let _ = socket.write_all(ok.as_bytes()).await;
-            }
-        });
-        origin
+        super::testing::serve(axum::Router::new().fallback(|| async { "ok" })).await
     }
 
     /// Stands in for SD3.5 on Bedrock: varies art (returning its source) and records which
@@ -919,9 +1023,9 @@ mod tests {
         first.reply_to = reply_to.clone();
         assert_eq!(pipeline.run(first.clone(), None).await, Outcome::Delivered);
         // The record as Nova Canvas left it.
-        let mut record = pipeline.record(first.id).await.unwrap();
+        let mut record = pipeline.records().record(first.id).await.unwrap();
         record.spec.model = ModelId::NovaCanvas;
-        pipeline.put_record(&record).await.unwrap();
+        pipeline.records().put_record(&record).await.unwrap();
 
         let retake = |change| {
             let mut job = marquee_core::job::sample_job();
@@ -1044,7 +1148,7 @@ mod tests {
         let mut first = marquee_core::job::sample_job();
         first.reply_to = reply.clone();
         assert_eq!(pipeline.run(first.clone(), None).await, Outcome::Delivered);
-        let parent = pipeline.record(first.id).await.unwrap();
+        let parent = pipeline.records().record(first.id).await.unwrap();
 
         let mut edit = marquee_core::job::sample_job();
         edit.reply_to = reply;
@@ -1060,6 +1164,7 @@ mod tests {
         };
         assert_eq!(pipeline.run(edit.clone(), None).await, Outcome::Delivered);
         let child = pipeline
+            .records()
             .history(&edit.requester, 1)
             .await
             .unwrap()

@@ -97,9 +97,9 @@ impl Pipeline {
             false,
         );
         note.make_private();
-        tracing::info!(job = %job.id, poster = %record.id, "print asked again; answered with the files made before");
+        tracing::info!(poster = %record.id, "print asked again; answered with the files made before");
         Ok(
-            match self.slack.respond(job.reply_to.slack_url(), &note).await {
+            match self.delivery.respond(job.reply_to.slack_url(), &note).await {
                 Ok(()) => Outcome::Delivered,
                 Err(e) => undeliverable(&e),
             },
@@ -113,9 +113,13 @@ impl Pipeline {
         source: Uuid,
         deadline: Option<Instant>,
     ) -> Result<Outcome, (PipelineError, String)> {
-        let record = self.record(source).await.map_err(|e| (e, String::new()))?;
+        let record = self
+            .records
+            .record(source)
+            .await
+            .map_err(|e| (e, String::new()))?;
         if let Some(why) = self.print_refusal(&record, job).await {
-            tracing::info!(job = %job.id, %source, "print refused: not the requester or a reviewer");
+            tracing::info!(%source, "print refused: not the requester or a reviewer");
             return self
                 .tell_clicker(job, &blocks::note_to_clicker(why), "NotAllowedToPrint")
                 .await;
@@ -134,6 +138,7 @@ impl Pipeline {
         let description = record.spec.description.clone();
         // A take is printed once: a later click gets the same files, linked afresh.
         if let Some(printed) = self
+            .records
             .printed(source)
             .await
             .map_err(|e| (e, description.clone()))?
@@ -144,6 +149,7 @@ impl Pipeline {
                 .map_err(|e| (e, description));
         }
         let acquired = self
+            .records
             .take_lock(source, job)
             .await
             .map_err(|e| (e, description.clone()))?;
@@ -159,14 +165,14 @@ impl Pipeline {
                 .await;
         }
         // The print that held the lock before this one may have finished in between.
-        let outcome = match self.printed(source).await {
+        let outcome = match self.records.printed(source).await {
             Ok(Some(printed)) => self.answer_with_prints(job, &record, &printed).await,
             Ok(None) => self.print_locked(job, &record, deadline).await,
             Err(e) => Err(e),
         }
         .map_err(|e| (e, description));
-        if let Err(e) = self.release_lock(source, job).await {
-            tracing::warn!(job = %job.id, error = %ErrorChain(&e), "could not release the print lock; it expires on its own");
+        if let Err(e) = self.records.release_lock(source, job).await {
+            tracing::warn!(error = %ErrorChain(&e), "could not release the print lock; it expires on its own");
         }
         outcome
     }
@@ -189,7 +195,7 @@ impl Pipeline {
             None => "🖨️ Setting the type for print — one-sheet and A1, PDF and PNG. This takes a minute.".to_owned(),
         };
         let _ = self
-            .slack
+            .delivery
             .respond(response_url, &blocks::note_to_clicker(&working))
             .await;
 
@@ -197,6 +203,7 @@ impl Pipeline {
         if let Some(upscaler) = upscaler {
             let priced = upscaler.service();
             let mut reservation = match self
+                .metering
                 .reserve(
                     &job.requester,
                     marquee_core::model::Priced::Service(priced),
@@ -213,8 +220,8 @@ impl Pipeline {
                 .await;
             if let Some(reservation) = reservation.as_mut() {
                 match &upscaled {
-                    Err(e) if !e.may_be_billed() => self.refund(reservation, 1).await,
-                    _ => self.charge(reservation, job, record.id).await,
+                    Err(e) if !e.may_be_billed() => self.metering.refund(reservation, 1).await,
+                    _ => self.metering.charge(reservation, job, record.id).await,
                 }
             }
             art = upscaled?;
@@ -254,11 +261,11 @@ impl Pipeline {
                 png_key,
                 width: printed.width,
                 height: printed.height,
-                pdf: self.web.is_some().then_some(printed.pdf),
+                pdf: self.delivery.web().is_some().then_some(printed.pdf),
             });
         }
         drop(art);
-        tracing::info!(job = %job.id, poster = %record.id, print_ms = started.elapsed().as_millis() as u64, upscaled = upscaler.is_some(), "print-ready files made");
+        tracing::info!(poster = %record.id, print_ms = started.elapsed().as_millis() as u64, upscaled = upscaler.is_some(), "print-ready files made");
         let printed = Printed {
             sheets: stored
                 .iter()
@@ -275,13 +282,13 @@ impl Pipeline {
         };
         // Under the print lock nobody else records files for this take; were the record lost,
         // the next click would print again, so the files made here are delivered either way.
-        match self.claim_prints(record.id, &printed).await {
+        match self.records.claim_prints(record.id, &printed).await {
             Ok(None) => {}
             Ok(Some(_)) => {
-                tracing::warn!(job = %job.id, poster = %record.id, "another print recorded files for this take first");
+                tracing::warn!(poster = %record.id, "another print recorded files for this take first");
             }
             Err(e) => {
-                tracing::error!(job = %job.id, poster = %record.id, error = %ErrorChain(&e), "print files made but not recorded; a later click will print again");
+                tracing::error!(poster = %record.id, error = %ErrorChain(&e), "print files made but not recorded; a later click will print again");
             }
         }
         self.deliver_prints(
@@ -330,7 +337,7 @@ impl Pipeline {
         let channel = thread
             .map(|t| t.channel_id.clone())
             .or_else(|| job.requester.channel_id.clone());
-        if let (Some(web), Some(channel)) = (&self.web, channel) {
+        if let (Some(web), Some(channel)) = (self.delivery.web(), channel) {
             let message = blocks::prints(&title, record.take(), &files, &how, expires_at, true);
             let thread_ts = thread.map(|t| t.thread_ts.as_str());
             match web.post_message(&channel, thread_ts, &message).await {
@@ -345,23 +352,23 @@ impl Pipeline {
                             .upload_file(&channel, Some(root), &name, &file_title, &alt, pdf)
                             .await
                         {
-                            tracing::warn!(job = %job.id, code = e.code(), error = %ErrorChain(&e), "print files linked, but a PDF could not be uploaded into slack");
+                            tracing::warn!(code = e.code(), error = %ErrorChain(&e), "print files linked, but a PDF could not be uploaded into slack");
                         }
                     }
                     return Ok(Outcome::Delivered);
                 }
                 Err(e) if e.is_definite_refusal() => {
-                    tracing::warn!(job = %job.id, code = e.code(), error = %ErrorChain(&e), "web api refused the print message; using the response_url");
+                    tracing::warn!(code = e.code(), error = %ErrorChain(&e), "web api refused the print message; using the response_url");
                 }
                 Err(e) => {
                     // Slack may have posted it; a second copy through the response_url would
                     // repeat it. The files are stored; tell the clicker privately with links.
-                    tracing::warn!(job = %job.id, error = %ErrorChain(&e), "web api delivery of the print message unconfirmed");
+                    tracing::warn!(error = %ErrorChain(&e), "web api delivery of the print message unconfirmed");
                     let mut note =
                         blocks::prints(&title, record.take(), &files, &how, expires_at, false);
                     note.make_private();
                     return Ok(
-                        match self.slack.respond(job.reply_to.slack_url(), &note).await {
+                        match self.delivery.respond(job.reply_to.slack_url(), &note).await {
                             Ok(()) => Outcome::Delivered,
                             Err(e) => undeliverable(&e),
                         },
@@ -371,10 +378,14 @@ impl Pipeline {
         }
         let message = blocks::prints(&title, record.take(), &files, &how, expires_at, false);
         Ok(
-            match self.slack.respond(job.reply_to.slack_url(), &message).await {
+            match self
+                .delivery
+                .respond(job.reply_to.slack_url(), &message)
+                .await
+            {
                 Ok(()) => Outcome::Delivered,
                 Err(e) => {
-                    tracing::error!(job = %job.id, error = %ErrorChain(&e), "print files made but could not be posted");
+                    tracing::error!(error = %ErrorChain(&e), "print files made but could not be posted");
                     undeliverable(&e)
                 }
             },

@@ -1,6 +1,9 @@
 //! What the pipeline remembers, typed over the [`StateStore`]: poster records, first-wins
 //! approvals, run markers, retake locks, the requester's history and the front door's replay
-//! guard. Every "at most once" here is one conditional write ([`StateStore::claim`]).
+//! guard, and the REST door's job statuses. Every "at most once" here is one conditional write
+//! ([`StateStore::claim`]). [`Records`] is the one collaborator that reads and writes them: the
+//! pipeline holds one, and so does the HTTP door (the replay guard, a modal's record, a REST
+//! job's status), so neither reaches through the other.
 //!
 //! | item | key (`pk` / `sk`) | expires |
 //! |---|---|---|
@@ -13,17 +16,20 @@
 //! | run marker | `job#<id>` / `run` | after [`RUN_MARKER_SECS`] |
 //! | history entry | `history#<team>#<user>` / `<written at, ms>#<id>` | with the poster |
 //! | seen request | `request#<sha256 of the signature>` / `seen` | after [`REPLAY_SECS`] |
+//! | REST job status | `job#<id>` / `status` | with the poster (retention from acceptance) |
 
+use std::sync::Arc;
 use std::sync::atomic::{AtomicI64, Ordering};
+use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
 use sha2::Digest;
 use time::OffsetDateTime;
 use uuid::Uuid;
 
-use super::{Pipeline, PipelineError};
+use super::{PipelineError, RestStatus};
 use marquee_core::job::{Job, PosterRecord, Requester};
-use marquee_core::state::{Claim, Claimant, Key};
+use marquee_core::state::{Claim, Claimant, Key, StateStore};
 
 /// How long a retake may hold its poster's lock; longer than any invocation (Lambda's limit is
 /// 15 minutes), so only a crashed take's lock ever expires, and then it is taken over.
@@ -110,6 +116,10 @@ fn file_key(id: Uuid) -> Key {
     Key::new(format!("poster#{id}"), "file")
 }
 
+fn status_key(id: Uuid) -> Key {
+    Key::new(format!("job#{id}"), "status")
+}
+
 fn lock_key(id: Uuid) -> Key {
     Key::new(format!("poster#{id}"), "lock")
 }
@@ -130,7 +140,26 @@ fn parse<T: for<'de> Deserialize<'de>>(text: &str) -> Result<T, PipelineError> {
     serde_json::from_str(text).map_err(|e| PipelineError::Record(Box::new(e)))
 }
 
-impl Pipeline {
+/// Poster records, approvals, run markers, locks, history, the replay guard and REST job
+/// statuses, over the state store. Cheap to clone: the store is shared.
+#[derive(Clone)]
+pub struct Records {
+    state: Arc<dyn StateStore>,
+    /// How long records are kept: as long as the posters they describe.
+    retention: Duration,
+}
+
+impl Records {
+    /// Records kept in `state` for `retention` (the bucket's lifecycle rule for posters).
+    pub fn new(state: Arc<dyn StateStore>, retention: Duration) -> Self {
+        Self { state, retention }
+    }
+
+    /// Keeps records for `retention` from now on.
+    pub(super) fn set_retention(&mut self, retention: Duration) {
+        self.retention = retention;
+    }
+
     /// When a record made now stops being kept: with its poster.
     pub(super) fn retention_end(&self, from: i64) -> i64 {
         from + i64::try_from(self.retention.as_secs()).unwrap_or(i64::MAX / 2)
@@ -375,6 +404,53 @@ impl Pipeline {
         Ok(())
     }
 
+    /// Records a REST job as pending, before it is queued. `false`: a job with this id
+    /// already has a status (the id is random, so only a retried request can collide).
+    pub(crate) async fn accept_rest(&self, job: &Job) -> Result<bool, PipelineError> {
+        let status = RestStatus::Pending {
+            caller: job.requester.user_id.clone(),
+            accepted_at: job.accepted_at,
+        };
+        let value =
+            serde_json::to_string(&status).map_err(|e| PipelineError::Record(Box::new(e)))?;
+        let until = self.retention_end(job.accepted_at);
+        let claim = self
+            .state
+            .claim(
+                &status_key(job.id),
+                value,
+                &marquee_core::state::Claimant::new(),
+                Some(until),
+                now(),
+            )
+            .await?;
+        Ok(claim == Claim::Won)
+    }
+
+    /// Where REST job `id` stands; `None` when there is no such job (or it is past retention).
+    pub(crate) async fn rest_status(&self, id: Uuid) -> Result<Option<RestStatus>, PipelineError> {
+        match self.state.get(&status_key(id), now()).await? {
+            Some(item) => serde_json::from_str(&item.value)
+                .map(Some)
+                .map_err(|e| PipelineError::Record(Box::new(e))),
+            None => Ok(None),
+        }
+    }
+
+    pub(super) async fn set_rest_status(
+        &self,
+        job: &Job,
+        status: &RestStatus,
+    ) -> Result<(), PipelineError> {
+        let value =
+            serde_json::to_string(status).map_err(|e| PipelineError::Record(Box::new(e)))?;
+        let until = self.retention_end(job.accepted_at.max(now()));
+        self.state
+            .put(&status_key(job.id), value, Some(until))
+            .await?;
+        Ok(())
+    }
+
     /// Whether this is the first time a request with `signature` arrives. A replay inside
     /// Slack's five-minute window verifies like the original, so the signature itself is what
     /// tells them apart: a second sight starts nothing.
@@ -405,23 +481,17 @@ mod tests {
     use marquee_core::state::StateStore;
     use marquee_core::state::local::LocalState;
 
-    fn pipeline(dir: &std::path::Path) -> (Pipeline, Arc<LocalState>) {
+    /// Records over the local state store alone, in `dir`.
+    fn records(dir: &std::path::Path) -> (Records, Arc<LocalState>) {
         let state = Arc::new(LocalState::open(dir.join("state.sqlite3")).unwrap());
-        let p = Pipeline::new(
-            marquee_core::model::Models::new(),
-            Arc::new(marquee_core::store::local::LocalStore::open(dir).unwrap()),
-            state.clone(),
-            marquee_core::slack::SlackClient::new(marquee_core::net::client(), &[]),
-            marquee_core::store::LinkSigner::from_dir(dir).unwrap(),
-            Duration::from_secs(60),
-        );
+        let p = Records::new(state.clone(), Duration::from_secs(30 * 24 * 3600));
         (p, state)
     }
 
     #[tokio::test]
     async fn a_job_runs_once_and_a_request_is_seen_once() {
         let dir = tempfile::tempdir().unwrap();
-        let (p, _) = pipeline(dir.path());
+        let (p, _) = records(dir.path());
         let job = sample_job();
         assert!(p.claim_run(&job).await.unwrap());
         assert!(!p.claim_run(&job).await.unwrap());
@@ -437,7 +507,7 @@ mod tests {
     #[tokio::test]
     async fn a_lock_is_its_holders_and_a_crashed_ones_is_taken_over() {
         let dir = tempfile::tempdir().unwrap();
-        let (p, state) = pipeline(dir.path());
+        let (p, state) = records(dir.path());
         let (a, b) = (sample_job(), sample_job());
         let poster = Uuid::new_v4();
         assert!(p.take_lock(poster, &a).await.unwrap());
@@ -458,7 +528,7 @@ mod tests {
     #[tokio::test]
     async fn records_come_back_with_their_first_approval_and_in_history() {
         let dir = tempfile::tempdir().unwrap();
-        let (p, _) = pipeline(dir.path());
+        let (p, _) = records(dir.path());
         let job = sample_job();
         let now = now();
         let older = record(&job, now - 10);
@@ -504,7 +574,7 @@ mod tests {
     #[tokio::test]
     async fn a_take_is_printed_once() {
         let dir = tempfile::tempdir().unwrap();
-        let (p, _) = pipeline(dir.path());
+        let (p, _) = records(dir.path());
         let take = Uuid::new_v4();
         let at = now();
         let printed = |key: &str| Printed {
@@ -534,7 +604,7 @@ mod tests {
     #[tokio::test]
     async fn posters_of_one_second_keep_their_order_in_history() {
         let dir = tempfile::tempdir().unwrap();
-        let (p, _) = pipeline(dir.path());
+        let (p, _) = records(dir.path());
         let job = sample_job();
         let now = now();
         let mut made = Vec::new();

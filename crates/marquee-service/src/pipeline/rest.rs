@@ -12,16 +12,13 @@ use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
 use tokio::time::Instant;
-use uuid::Uuid;
 
 use super::metering::{Refusal, Reserved};
-use super::records::now;
 use super::{FAILURE_RESERVE, Outcome, Pipeline, PipelineError};
 use marquee_core::errors::ErrorChain;
 use marquee_core::job::{Job, Task};
 use marquee_core::metrics::{Event, Failure};
 use marquee_core::quota::LimitKind;
-use marquee_core::state::{Claim, Key};
 
 /// Where a REST job stands.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -71,10 +68,6 @@ pub(crate) fn wait_backoff() -> impl Iterator<Item = Duration> {
     std::iter::successors(Some(FIRST_POLL), |pause| Some((*pause * 2).min(MAX_POLL)))
 }
 
-fn status_key(id: Uuid) -> Key {
-    Key::new(format!("job#{id}"), "status")
-}
-
 /// A refusal in plain words, for an API caller.
 fn refusal_message(refusal: &Refusal) -> String {
     let what = match refusal.kind {
@@ -96,53 +89,6 @@ fn refusal_message(refusal: &Refusal) -> String {
 }
 
 impl Pipeline {
-    /// Records a REST job as pending, before it is queued. `false`: a job with this id
-    /// already has a status (the id is random, so only a retried request can collide).
-    pub(crate) async fn accept_rest(&self, job: &Job) -> Result<bool, PipelineError> {
-        let status = RestStatus::Pending {
-            caller: job.requester.user_id.clone(),
-            accepted_at: job.accepted_at,
-        };
-        let value =
-            serde_json::to_string(&status).map_err(|e| PipelineError::Record(Box::new(e)))?;
-        let until = self.retention_end(job.accepted_at);
-        let claim = self
-            .state
-            .claim(
-                &status_key(job.id),
-                value,
-                &marquee_core::state::Claimant::new(),
-                Some(until),
-                now(),
-            )
-            .await?;
-        Ok(claim == Claim::Won)
-    }
-
-    /// Where REST job `id` stands; `None` when there is no such job (or it is past retention).
-    pub(crate) async fn rest_status(&self, id: Uuid) -> Result<Option<RestStatus>, PipelineError> {
-        match self.state.get(&status_key(id), now()).await? {
-            Some(item) => serde_json::from_str(&item.value)
-                .map(Some)
-                .map_err(|e| PipelineError::Record(Box::new(e))),
-            None => Ok(None),
-        }
-    }
-
-    pub(super) async fn set_rest_status(
-        &self,
-        job: &Job,
-        status: &RestStatus,
-    ) -> Result<(), PipelineError> {
-        let value =
-            serde_json::to_string(status).map_err(|e| PipelineError::Record(Box::new(e)))?;
-        let until = self.retention_end(job.accepted_at.max(now()));
-        self.state
-            .put(&status_key(job.id), value, Some(until))
-            .await?;
-        Ok(())
-    }
-
     /// Records that REST job `job` failed, in the words a Slack user would get.
     pub(crate) async fn fail_rest(&self, job: &Job, error: &str, message: String) -> Outcome {
         let status = RestStatus::Failed {
@@ -150,7 +96,7 @@ impl Pipeline {
             error: error.to_owned(),
             message,
         };
-        match self.set_rest_status(job, &status).await {
+        match self.records.set_rest_status(job, &status).await {
             Ok(()) => Outcome::FailedAndTold {
                 kind: if error == "OverLimit" {
                     "OverLimit"
@@ -159,7 +105,7 @@ impl Pipeline {
                 },
             },
             Err(e) => {
-                tracing::error!(job = %job.id, error = %ErrorChain(&e), "could not record a REST job's failure");
+                tracing::error!(error = %ErrorChain(&e), "could not record a REST job's failure");
                 Outcome::Undeliverable {
                     kind: "StatusUnwritable",
                 }
@@ -172,7 +118,7 @@ impl Pipeline {
     pub(super) async fn run_for_status(&self, job: &Job, deadline: Option<Instant>) -> Outcome {
         let caller = job.requester.user_id.clone();
         let work = async {
-            match self.claim_run(job).await {
+            match self.records.claim_run(job).await {
                 Ok(true) => {}
                 Ok(false) => return None,
                 Err(e) => return Some(Err(e)),
@@ -182,7 +128,7 @@ impl Pipeline {
                     "only new posters are made through the REST door".into(),
                 )));
             };
-            let mut reservation = match self.reserve(&job.requester, spec.model, 1).await {
+            let mut reservation = match self.metering.reserve(&job.requester, spec.model, 1).await {
                 Ok(Reserved::Free) => None,
                 Ok(Reserved::Taken(r)) => Some(r),
                 Ok(Reserved::Refused(refusal)) => return Some(Ok(Err(refusal))),
@@ -193,8 +139,8 @@ impl Pipeline {
                 .await;
             if let Some(reservation) = reservation.as_mut() {
                 match &rendered {
-                    Err(e) if !e.may_be_billed() => self.refund(reservation, 1).await,
-                    _ => self.charge(reservation, job, job.id).await,
+                    Err(e) if !e.may_be_billed() => self.metering.refund(reservation, 1).await,
+                    _ => self.metering.charge(reservation, job, job.id).await,
                 }
             }
             Some(rendered.map(Ok))
@@ -207,7 +153,7 @@ impl Pipeline {
         };
         match finished {
             None => {
-                tracing::warn!(job = %job.id, "a second delivery of a job that already ran; ignored");
+                tracing::warn!("a second delivery of a job that already ran; ignored");
                 Outcome::Duplicate
             }
             Some(Ok(Ok(rendered))) => {
@@ -219,7 +165,7 @@ impl Pipeline {
                     width: rendered.width,
                     height: rendered.height,
                 };
-                match self.set_rest_status(job, &status).await {
+                match self.records.set_rest_status(job, &status).await {
                     Ok(()) => {
                         if let Task::Poster { spec } = &job.task {
                             self.count_poster(spec);
@@ -227,7 +173,7 @@ impl Pipeline {
                         Outcome::Delivered
                     }
                     Err(e) => {
-                        tracing::error!(job = %job.id, error = %ErrorChain(&e), "poster made, but its status could not be recorded");
+                        tracing::error!(error = %ErrorChain(&e), "poster made, but its status could not be recorded");
                         self.metrics.record(Event::Failure(Failure::Delivery));
                         Outcome::Undeliverable {
                             kind: "StatusUnwritable",
@@ -241,7 +187,7 @@ impl Pipeline {
             }
             Some(Err(error)) => {
                 let x = error.explain();
-                tracing::warn!(job = %job.id, kind = x.kind, error = %ErrorChain(&error), "REST job failed");
+                tracing::warn!(kind = x.kind, error = %ErrorChain(&error), "REST job failed");
                 self.metrics.record(Event::Failure(error.failure()));
                 self.fail_rest(job, x.kind, format!("{} {}", x.headline, x.advice))
                     .await

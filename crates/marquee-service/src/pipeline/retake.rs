@@ -32,15 +32,20 @@ impl Pipeline {
         deadline: Option<Instant>,
     ) -> Result<Outcome, (PipelineError, String)> {
         let response_url = job.reply_to.slack_url();
-        let record = self.record(source).await.map_err(|e| (e, String::new()))?;
+        let record = self
+            .records
+            .record(source)
+            .await
+            .map_err(|e| (e, String::new()))?;
         if let Some(why) = self.outsider(&record, &job.requester) {
-            tracing::info!(job = %job.id, %source, "retake refused: the clicker is outside the poster's workspace");
+            tracing::info!(%source, "retake refused: the clicker is outside the poster's workspace");
             return self
                 .tell_clicker(job, &blocks::note_to_clicker(why), "ExternalUser")
                 .await;
         }
         let description = record.spec.description.clone();
         let acquired = self
+            .records
             .take_lock(source, job)
             .await
             .map_err(|e| (e, description.clone()))?;
@@ -48,8 +53,8 @@ impl Pipeline {
             let note = blocks::note_to_clicker(
                 "⏳ A new take of this poster is already being made — it will appear here shortly.",
             );
-            let _ = self.slack.respond(response_url, &note).await;
-            tracing::info!(job = %job.id, %source, "retake refused: one is already running");
+            let _ = self.delivery.respond(response_url, &note).await;
+            tracing::info!(%source, "retake refused: one is already running");
             return Ok(Outcome::FailedAndTold {
                 kind: "AlreadyRunning",
             });
@@ -79,7 +84,7 @@ impl Pipeline {
         let billed = takes.iter().find_map(|t| t.billed);
         let paid = takes.iter().filter(|t| t.billed.is_some()).count() as i64;
         let reserved = match billed {
-            Some(priced) => self.reserve(&job.requester, priced, paid).await,
+            Some(priced) => self.metering.reserve(&job.requester, priced, paid).await,
             None => Ok(Reserved::Free),
         };
         let mut reservation = match reserved {
@@ -100,7 +105,7 @@ impl Pipeline {
             }
         };
         let _ = self
-            .slack
+            .delivery
             .respond(response_url, &blocks::note_to_clicker(&working))
             .await;
 
@@ -109,7 +114,7 @@ impl Pipeline {
         let mut made = 0;
         for planned in takes {
             let paid_take = planned.billed.is_some();
-            let lineage = match self.next_take(record).await {
+            let lineage = match self.records.next_take(record).await {
                 Ok(take) => Lineage {
                     root: record.root(),
                     parent: record.id,
@@ -156,7 +161,7 @@ impl Pipeline {
         }
         // Takes never started (the run stopped at a failure) give back what they reserved.
         if let Some(reservation) = reservation.as_mut() {
-            self.refund(reservation, paid - made).await;
+            self.metering.refund(reservation, paid - made).await;
         }
         outcome
     }
@@ -271,7 +276,7 @@ impl Pipeline {
         search: &str,
         replace: &str,
     ) -> Result<Option<String>, PipelineError> {
-        let record = self.record(poster).await?;
+        let record = self.records.record(poster).await?;
         Ok(replaced(&record.spec.description, search, replace))
     }
 
@@ -281,7 +286,7 @@ impl Pipeline {
         &self,
         id: Uuid,
     ) -> Result<(PosterRecord, tiny_skia::Pixmap), PipelineError> {
-        let record = self.record(id).await?;
+        let record = self.records.record(id).await?;
         let art = self.stored_art(&record).await?;
         Ok((record, art.pixmap))
     }
@@ -311,8 +316,8 @@ impl Pipeline {
     }
 
     async fn release_lock_or_log(&self, source: Uuid, job: &Job) {
-        if let Err(e) = self.release_lock(source, job).await {
-            tracing::warn!(job = %job.id, error = %ErrorChain(&e), "could not release the retake lock; it expires on its own");
+        if let Err(e) = self.records.release_lock(source, job).await {
+            tracing::warn!(error = %ErrorChain(&e), "could not release the retake lock; it expires on its own");
         }
     }
 }

@@ -9,6 +9,7 @@
 //! format or of SQS.
 
 use tokio::time::Instant;
+use tracing::Instrument;
 
 use super::Outcome;
 use marquee_core::job::{Job, ReplyTo, Task};
@@ -87,29 +88,37 @@ pub(crate) enum Notice {
 const START_MARGIN: i64 = 120;
 
 impl Pipeline {
-    /// Runs `job` from the local server's queue. A Slack job is given until its
+    /// Runs `job` from the local server's queue, in its span ([`Job::span`]). A Slack job is given until its
     /// `response_url` expires (30 minutes after the ack), and one that waited so long it
     /// cannot finish in that time is told it expired, without starting. A `resumed` job (the
     /// previous process accepted it) whose run marker is taken already was running when that
     /// process stopped: see [`Self::resume_interrupted`].
     pub(crate) async fn run_queued(&self, job: Job, resumed: bool) -> Outcome {
-        let now = super::records::now();
-        let deadline = if job.reply_to == ReplyTo::Status {
-            None
-        } else {
-            let left = job.accepted_at + RESPONSE_URL_LIFETIME.whole_seconds() - now;
-            if left < START_MARGIN {
-                tracing::warn!(job = %job.id, waited_secs = now - job.accepted_at, "a queued job waited too long to be started");
-                self.tell_unfinished(&job, Unfinished::Expired, now).await;
-                return Outcome::FailedAndTold { kind: "Expired" };
+        let span = job.span();
+        async move {
+            let now = super::records::now();
+            let deadline = if job.reply_to == ReplyTo::Status {
+                None
+            } else {
+                let left = job.accepted_at + RESPONSE_URL_LIFETIME.whole_seconds() - now;
+                if left < START_MARGIN {
+                    tracing::warn!(
+                        waited_secs = now - job.accepted_at,
+                        "a queued job waited too long to be started"
+                    );
+                    self.tell_unfinished(&job, Unfinished::Expired, now).await;
+                    return Outcome::FailedAndTold { kind: "Expired" };
+                }
+                Some(Instant::now() + std::time::Duration::from_secs(left as u64))
+            };
+            let outcome = self.run(job.clone(), deadline).await;
+            if outcome == Outcome::Duplicate && resumed {
+                return self.resume_interrupted(job, deadline).await;
             }
-            Some(Instant::now() + std::time::Duration::from_secs(left as u64))
-        };
-        let outcome = self.run(job.clone(), deadline).await;
-        if outcome == Outcome::Duplicate && resumed {
-            return self.resume_interrupted(job, deadline).await;
+            outcome
         }
-        outcome
+        .instrument(span)
+        .await
     }
 
     /// A job that was running when the server stopped (its run marker is taken, its queue row
@@ -125,30 +134,35 @@ impl Pipeline {
     ///   stays as it is.
     async fn resume_interrupted(&self, job: Job, deadline: Option<Instant>) -> Outcome {
         if job.reply_to == ReplyTo::Status {
-            if let Ok(Some(super::RestStatus::Done { .. })) = self.rest_status(job.id).await {
-                tracing::info!(job = %job.id, "a resumed REST job had finished before the stop");
+            if let Ok(Some(super::RestStatus::Done { .. })) = self.records.rest_status(job.id).await
+            {
+                tracing::info!("a resumed REST job had finished before the stop");
                 return Outcome::Duplicate;
             }
         }
         if let (Task::Poster { spec }, false) = (&job.task, job.reply_to == ReplyTo::Status) {
-            match self.record(job.id).await {
+            match self.records.record(job.id).await {
                 Err(super::PipelineError::UnknownPoster(_))
-                    if !self.limits.is_metered(spec.model) =>
+                    if !self.metering.limits().is_metered(spec.model) =>
                 {
-                    tracing::info!(job = %job.id, "a resumed job had started but made nothing billable or visible; running it again");
+                    tracing::info!(
+                        "a resumed job had started but made nothing billable or visible; running it again"
+                    );
                     return self.run_slack(job, deadline, true).await;
                 }
                 Ok(record) => match self.link(&record.key, job.public_url.as_deref()) {
                     Ok(link) => {
-                        tracing::warn!(job = %job.id, "a resumed job's poster was made but may not have been posted; sending its link privately");
+                        tracing::warn!(
+                            "a resumed job's poster was made but may not have been posted; sending its link privately"
+                        );
                         let note = blocks::delivery_unconfirmed(
                             &link.url,
                             link.expires_at.unix_timestamp(),
                         );
-                        return match self.slack.respond(job.reply_to.slack_url(), &note).await {
+                        return match self.delivery.respond(job.reply_to.slack_url(), &note).await {
                             Ok(()) => Outcome::Delivered,
                             Err(e) => {
-                                tracing::error!(job = %job.id, error = %ErrorChain(&e), "could not send a resumed job's link");
+                                tracing::error!(error = %ErrorChain(&e), "could not send a resumed job's link");
                                 Outcome::Undeliverable {
                                     kind: "SlackUnconfirmed",
                                 }
@@ -156,13 +170,13 @@ impl Pipeline {
                         };
                     }
                     Err(e) => {
-                        tracing::error!(job = %job.id, error = %ErrorChain(&e), "could not link a resumed job's poster");
+                        tracing::error!(error = %ErrorChain(&e), "could not link a resumed job's poster");
                     }
                 },
                 Err(_) => {}
             }
         }
-        tracing::warn!(job = %job.id, "a resumed job was running when the server stopped; telling its requester");
+        tracing::warn!("a resumed job was running when the server stopped; telling its requester");
         self.tell_unfinished(&job, Unfinished::Stopped, super::records::now())
             .await;
         Outcome::FailedAndTold { kind: "Stopped" }
@@ -173,59 +187,63 @@ impl Pipeline {
     /// [`Notice::Told`] as an error: each is a requester left without an answer, for now or
     /// for good.
     pub(crate) async fn tell_unfinished(&self, job: &Job, why: Unfinished, now: i64) -> Notice {
-        if let Some(failure) = why.failure() {
-            self.metrics.record(Event::Failure(failure));
-        }
-        if job.reply_to == ReplyTo::Status {
-            // A REST caller polls the job's status: record the failure there, whatever its age.
-            // (Slack plays no part in a REST job, so its "couldn't reach Slack" reason reads as
-            // the worker stopping.)
-            let what = match why {
-                Unfinished::SlackUnreachable => Unfinished::Stopped.what_happened(),
-                other => other.what_happened(),
+        async move {
+            if let Some(failure) = why.failure() {
+                self.metrics.record(Event::Failure(failure));
+            }
+            if job.reply_to == ReplyTo::Status {
+                // A REST caller polls the job's status: record the failure there, whatever its age.
+                // (Slack plays no part in a REST job, so its "couldn't reach Slack" reason reads as
+                // the worker stopping.)
+                let what = match why {
+                    Unfinished::SlackUnreachable => Unfinished::Stopped.what_happened(),
+                    other => other.what_happened(),
+                };
+                let message = format!("Your poster could not be finished. {what} Please try again.");
+                return match self.fail_rest(job, "Unfinished", message).await {
+                    Outcome::Undeliverable { .. } => Notice::Unreachable,
+                    _ => Notice::Told,
+                };
+            }
+            let age = now.saturating_sub(job.accepted_at);
+            if age >= RESPONSE_URL_LIFETIME.whole_seconds() {
+                tracing::error!(why = why.kind(), age_secs = age, "job never finished and its response_url has expired; the requester cannot be told");
+                return Notice::TooLate;
+            }
+            let response_url = job.reply_to.slack_url();
+            let (headline, description) = match &job.task {
+                Task::Poster { spec } => (
+                    "Your poster could not be finished.",
+                    spec.description.as_str(),
+                ),
+                Task::Retake { .. } => ("Your new take could not be finished.", ""),
+                Task::Approve { .. } => ("Your approval could not be finished.", ""),
+                Task::Usage => ("Marquee couldn't look up your usage.", ""),
+                Task::History => ("Marquee couldn't look up your posters.", ""),
+                Task::Print { .. } => ("Your print-ready files could not be finished.", ""),
             };
-            let message = format!("Your poster could not be finished. {what} Please try again.");
-            return match self.fail_rest(job, "Unfinished", message).await {
-                Outcome::Undeliverable { .. } => Notice::Unreachable,
-                _ => Notice::Told,
-            };
-        }
-        let age = now.saturating_sub(job.accepted_at);
-        if age >= RESPONSE_URL_LIFETIME.whole_seconds() {
-            tracing::error!(job = %job.id, why = why.kind(), age_secs = age, "job never finished and its response_url has expired; the requester cannot be told");
-            return Notice::TooLate;
-        }
-        let response_url = job.reply_to.slack_url();
-        let (headline, description) = match &job.task {
-            Task::Poster { spec } => (
-                "Your poster could not be finished.",
-                spec.description.as_str(),
-            ),
-            Task::Retake { .. } => ("Your new take could not be finished.", ""),
-            Task::Approve { .. } => ("Your approval could not be finished.", ""),
-            Task::Usage => ("Marquee couldn't look up your usage.", ""),
-            Task::History => ("Marquee couldn't look up your posters.", ""),
-            Task::Print { .. } => ("Your print-ready files could not be finished.", ""),
-        };
-        let advice = format!(
-            "{} Please try again; if it keeps happening, tell your Marquee admin.",
-            why.what_happened()
-        );
-        let message = blocks::failure(headline, &advice, description);
-        match self.slack.respond(response_url, &message).await {
-            Ok(()) => {
-                tracing::info!(job = %job.id, why = why.kind(), "told the requester their job could not be finished");
-                Notice::Told
-            }
-            Err(e) if e.may_pass() => {
-                tracing::error!(job = %job.id, why = why.kind(), error = %ErrorChain(&e), "could not reach slack to say the job never finished; will try again");
-                Notice::Unreachable
-            }
-            Err(e) => {
-                tracing::error!(job = %job.id, why = why.kind(), error = %ErrorChain(&e), "slack refused the message that the job never finished");
-                Notice::Refused
+            let advice = format!(
+                "{} Please try again; if it keeps happening, tell your Marquee admin.",
+                why.what_happened()
+            );
+            let message = blocks::failure(headline, &advice, description);
+            match self.delivery.respond(response_url, &message).await {
+                Ok(()) => {
+                    tracing::info!(why = why.kind(), "told the requester their job could not be finished");
+                    Notice::Told
+                }
+                Err(e) if e.may_pass() => {
+                    tracing::error!(why = why.kind(), error = %ErrorChain(&e), "could not reach slack to say the job never finished; will try again");
+                    Notice::Unreachable
+                }
+                Err(e) => {
+                    tracing::error!(why = why.kind(), error = %ErrorChain(&e), "slack refused the message that the job never finished");
+                    Notice::Refused
+                }
             }
         }
+        .instrument(job.span())
+        .await
     }
 }
 
@@ -234,31 +252,29 @@ mod tests {
     use std::sync::{Arc, Mutex};
     use std::time::Duration;
 
-    use tokio::io::{AsyncReadExt, AsyncWriteExt};
-
     use super::*;
     use marquee_core::model::Models;
     use marquee_core::slack::SlackClient;
     use marquee_core::store::LinkSigner;
     use marquee_core::store::local::LocalStore;
 
-    /// A response_url server answering every post with `response`; keeps the bodies it got.
-    async fn slack(response: &'static str) -> (String, Arc<Mutex<Vec<String>>>) {
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-        let origin = format!("http://{}", listener.local_addr().unwrap());
+    /// A response_url server answering every post with `status` and `body`; keeps the
+    /// bodies it got.
+    async fn slack(status: u16, body: &'static str) -> (String, Arc<Mutex<Vec<String>>>) {
         let posts = Arc::new(Mutex::new(Vec::new()));
         let seen = posts.clone();
-        tokio::spawn(async move {
-            while let Ok((mut socket, _)) = listener.accept().await {
-                let mut buf = vec![0u8; 16 * 1024];
-                let n = socket.read(&mut buf).await.unwrap_or(0);
-                seen.lock()
-                    .unwrap()
-                    .push(String::from_utf8_lossy(&buf[..n]).into_owned());
-                let _ = socket.write_all(response.as_bytes()).await;
+        let app = axum::Router::new().fallback(move |got: String| {
+            let seen = seen.clone();
+            async move {
+                seen.lock().unwrap().push(got);
+                (
+                    axum::http::StatusCode::from_u16(status).unwrap(),
+                    [(axum::http::header::CONNECTION, "close")],
+                    body,
+                )
             }
         });
-        (origin, posts)
+        (super::super::testing::serve(app).await, posts)
     }
 
     fn pipeline(origin: &str, dir: &std::path::Path) -> Pipeline {
@@ -290,7 +306,62 @@ mod tests {
         job
     }
 
-    const OK: &str = "HTTP/1.1 200 OK\r\nContent-Length: 2\r\nConnection: close\r\n\r\nok";
+    /// Every line a job logs carries its id — from the job's span, not a field added to each
+    /// event — and none carries its `response_url` or a link's signature. The job here makes
+    /// its poster and then finds its `response_url` expired, so it logs on the way in, at
+    /// the render, and on both failure paths (delivery, then the failure message).
+    #[tokio::test]
+    async fn every_line_a_job_logs_carries_its_id_and_no_secret() {
+        let (logs, _capturing) = super::super::testing::capture();
+
+        let dir = tempfile::tempdir().unwrap();
+        let (origin, posts) = slack(404, "expired_url").await;
+        let p = Pipeline::new(
+            Models::new().with(
+                marquee_core::model::ModelId::Offline,
+                Arc::new(marquee_core::model::offline::OfflineModel),
+            ),
+            Arc::new(LocalStore::open(dir.path()).unwrap()),
+            Arc::new(
+                marquee_core::state::local::LocalState::open(dir.path().join("state.sqlite3"))
+                    .unwrap(),
+            ),
+            SlackClient::new(
+                marquee_core::slack::client::http_client().unwrap(),
+                std::slice::from_ref(&origin),
+            ),
+            LinkSigner::from_dir(dir.path()).unwrap(),
+            Duration::from_secs(60),
+        )
+        .with_public_url(Some("http://127.0.0.1:3000".to_owned()));
+        let job = fresh_job_for(&origin);
+        let outcome = p.run_queued(job.clone(), false).await;
+        assert_eq!(
+            outcome,
+            Outcome::Undeliverable {
+                kind: super::super::SLACK_REFUSED
+            }
+        );
+        assert!(!posts.lock().unwrap().is_empty(), "slack was asked");
+
+        let text = logs.text();
+        let lines: Vec<&str> = text.lines().collect();
+        assert!(lines.len() >= 3, "the job logged: {text}");
+        assert!(text.contains("poster rendered"), "{text}");
+        let id = format!("job={}", job.id);
+        for line in &lines {
+            assert!(line.contains(&id), "a line without the job's id: {line}");
+            assert_eq!(
+                line.matches(&id).count(),
+                1,
+                "the id once, not once per span: {line}"
+            );
+        }
+        let response_url = job.reply_to.slack_url();
+        assert!(!text.contains(response_url), "{text}");
+        assert!(!text.contains("secret"), "{text}");
+        assert!(!text.contains("sig="), "{text}");
+    }
 
     #[tokio::test]
     async fn the_requester_is_told_what_happened_and_what_to_do() {
@@ -301,7 +372,7 @@ mod tests {
             (Unfinished::SlackUnreachable, "reach Slack"),
             (Unfinished::Expired, "waited too long in the queue"),
         ] {
-            let (origin, posts) = slack(OK).await;
+            let (origin, posts) = slack(200, "ok").await;
             let job = job_for(&origin);
             let notice = pipeline(&origin, dir.path())
                 .tell_unfinished(&job, why, job.accepted_at + 60)
@@ -329,7 +400,7 @@ mod tests {
     #[tokio::test]
     async fn a_job_older_than_its_response_url_is_not_posted() {
         let dir = tempfile::tempdir().unwrap();
-        let (origin, posts) = slack(OK).await;
+        let (origin, posts) = slack(200, "ok").await;
         let job = job_for(&origin);
         let now = job.accepted_at + RESPONSE_URL_LIFETIME.whole_seconds();
         let notice = pipeline(&origin, dir.path())
@@ -342,10 +413,7 @@ mod tests {
     #[tokio::test]
     async fn refusals_are_final_and_an_unreachable_slack_may_be_tried_again() {
         let dir = tempfile::tempdir().unwrap();
-        let (origin, _) = slack(
-            "HTTP/1.1 404 Not Found\r\nContent-Length: 11\r\nConnection: close\r\n\r\nexpired_url",
-        )
-        .await;
+        let (origin, _) = slack(404, "expired_url").await;
         let job = job_for(&origin);
         let notice = pipeline(&origin, dir.path())
             .tell_unfinished(&job, Unfinished::Stopped, job.accepted_at)
@@ -369,7 +437,7 @@ mod tests {
     #[tokio::test]
     async fn a_queued_job_too_old_to_finish_is_told_it_expired() {
         let dir = tempfile::tempdir().unwrap();
-        let (origin, posts) = slack(OK).await;
+        let (origin, posts) = slack(200, "ok").await;
         let p = pipeline(&origin, dir.path());
         let mut job = fresh_job_for(&origin);
         job.accepted_at -= RESPONSE_URL_LIFETIME.whole_seconds() - 60;
@@ -384,7 +452,10 @@ mod tests {
                 posts[0]
             );
         }
-        assert!(p.claim_run(&job).await.unwrap(), "it never started");
+        assert!(
+            p.records().claim_run(&job).await.unwrap(),
+            "it never started"
+        );
     }
 
     /// A resumed job whose run marker is taken was running when the server stopped. One of a
@@ -394,13 +465,13 @@ mod tests {
     #[tokio::test]
     async fn a_resumed_metered_job_that_had_started_is_told_not_run_again() {
         let dir = tempfile::tempdir().unwrap();
-        let (origin, posts) = slack(OK).await;
+        let (origin, posts) = slack(200, "ok").await;
         let p = pipeline(&origin, dir.path());
         let mut job = fresh_job_for(&origin);
         if let Task::Poster { spec } = &mut job.task {
             spec.model = marquee_core::model::ModelId::Sd35Large;
         }
-        assert!(p.claim_run(&job).await.unwrap());
+        assert!(p.records().claim_run(&job).await.unwrap());
         assert_eq!(p.run_queued(job.clone(), false).await, Outcome::Duplicate);
         assert!(posts.lock().unwrap().is_empty());
         let outcome = p.run_queued(job, true).await;
@@ -416,7 +487,7 @@ mod tests {
     #[tokio::test]
     async fn a_resumed_free_poster_runs_again_unless_it_was_made() {
         let dir = tempfile::tempdir().unwrap();
-        let (origin, posts) = slack(OK).await;
+        let (origin, posts) = slack(200, "ok").await;
         let p = Pipeline::new(
             Models::new().with(
                 marquee_core::model::ModelId::Offline,
@@ -436,9 +507,9 @@ mod tests {
         .with_public_url(Some("http://127.0.0.1:3000".into()));
 
         let unmade = fresh_job_for(&origin);
-        assert!(p.claim_run(&unmade).await.unwrap());
+        assert!(p.records().claim_run(&unmade).await.unwrap());
         assert_eq!(p.run_queued(unmade.clone(), true).await, Outcome::Delivered);
-        assert!(p.record(unmade.id).await.is_ok(), "it was made");
+        assert!(p.records().record(unmade.id).await.is_ok(), "it was made");
         {
             let posts = posts.lock().unwrap();
             assert_eq!(posts.len(), 1);
@@ -448,8 +519,8 @@ mod tests {
         let made = fresh_job_for(&origin);
         let mut record = marquee_core::job::sample_record(&made, made.accepted_at);
         record.id = made.id;
-        p.put_record(&record).await.unwrap();
-        assert!(p.claim_run(&made).await.unwrap());
+        p.records().put_record(&record).await.unwrap();
+        assert!(p.records().claim_run(&made).await.unwrap());
         assert_eq!(p.run_queued(made, true).await, Outcome::Delivered);
         let posts = posts.lock().unwrap();
         assert_eq!(posts.len(), 2);
@@ -467,17 +538,17 @@ mod tests {
     #[tokio::test]
     async fn a_rest_job_that_never_finished_is_marked_failed() {
         let dir = tempfile::tempdir().unwrap();
-        let (origin, posts) = slack(OK).await;
+        let (origin, posts) = slack(200, "ok").await;
         let p = pipeline(&origin, dir.path());
         let mut job = fresh_job_for(&origin);
         job.reply_to = ReplyTo::Status;
-        assert!(p.accept_rest(&job).await.unwrap());
+        assert!(p.records().accept_rest(&job).await.unwrap());
         let notice = p
             .tell_unfinished(&job, Unfinished::SlackUnreachable, job.accepted_at + 60)
             .await;
         assert_eq!(notice, Notice::Told);
         assert!(posts.lock().unwrap().is_empty());
-        match p.rest_status(job.id).await.unwrap() {
+        match p.records().rest_status(job.id).await.unwrap() {
             Some(crate::pipeline::RestStatus::Failed { message, .. }) => {
                 assert!(message.contains("stopped unexpectedly"), "{message}");
             }
@@ -490,11 +561,11 @@ mod tests {
     #[tokio::test]
     async fn a_resumed_rest_job_that_had_finished_keeps_its_result() {
         let dir = tempfile::tempdir().unwrap();
-        let (origin, posts) = slack(OK).await;
+        let (origin, posts) = slack(200, "ok").await;
         let p = pipeline(&origin, dir.path());
         let mut job = fresh_job_for(&origin);
         job.reply_to = ReplyTo::Status;
-        assert!(p.accept_rest(&job).await.unwrap());
+        assert!(p.records().accept_rest(&job).await.unwrap());
         let done = crate::pipeline::RestStatus::Done {
             caller: job.requester.user_id.clone(),
             key: "posters/x.png".into(),
@@ -503,13 +574,13 @@ mod tests {
             width: 1024,
             height: 1536,
         };
-        p.set_rest_status(&job, &done).await.unwrap();
-        assert!(p.claim_run(&job).await.unwrap());
+        p.records().set_rest_status(&job, &done).await.unwrap();
+        assert!(p.records().claim_run(&job).await.unwrap());
         assert_eq!(p.run_queued(job.clone(), true).await, Outcome::Duplicate);
         assert!(posts.lock().unwrap().is_empty());
         assert!(
             matches!(
-                p.rest_status(job.id).await.unwrap(),
+                p.records().rest_status(job.id).await.unwrap(),
                 Some(crate::pipeline::RestStatus::Done { .. })
             ),
             "the finished job's status was overwritten"

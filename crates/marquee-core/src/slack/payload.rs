@@ -1,0 +1,69 @@
+//! What the two kinds of interaction payload share — `block_actions` (a click:
+//! [`super::interaction`]) and `view_submission` (a modal: [`super::modal`]): who acted, their
+//! workspace and organisation, and the one error type for a payload Marquee cannot read. A leaf
+//! of `slack`, so the two payload modules depend on it and neither on the other for these.
+
+use serde::Deserialize;
+use serde_json::Value;
+
+#[derive(Debug, thiserror::Error, PartialEq, Eq)]
+pub enum InteractionError {
+    #[error("the payload is not JSON: {0}")]
+    NotJson(String),
+    #[error("the payload is missing {0}")]
+    Missing(&'static str),
+    #[error("unsupported interaction type {0:?}")]
+    Unsupported(String),
+    #[error("unknown action {0:?}")]
+    UnknownAction(String),
+    #[error("the action's poster id is not valid")]
+    BadPosterId,
+    #[error("unknown style {0:?}")]
+    UnknownStyle(String),
+    #[error("unknown view {0:?}")]
+    UnknownView(String),
+    #[error("the view's private_metadata is not Marquee's")]
+    BadMetadata,
+    #[error("unknown title placement {0:?}")]
+    UnknownPlacement(String),
+}
+
+/// The organisation of an org-wide install: `enterprise.id` when `is_enterprise_install` is
+/// true (a boolean in JSON; Bolt reads the string `"true"` too). Elsewhere the payload's
+/// `enterprise` says nothing about whether the user belongs to the installation, so it is not
+/// used to decide who may act.
+pub(super) fn org_install(
+    enterprise: Option<Id>,
+    is_enterprise_install: Option<&Value>,
+) -> Option<String> {
+    let org_wide = matches!(is_enterprise_install, Some(Value::Bool(true)))
+        || matches!(is_enterprise_install, Some(Value::String(s)) if s == "true");
+    enterprise.filter(|_| org_wide).map(|e| e.id)
+}
+
+#[derive(Deserialize)]
+pub(super) struct User {
+    pub(super) id: String,
+    /// The handle; Slack's docs show only this key.
+    #[serde(default)]
+    pub(super) username: Option<String>,
+    /// Sent beside `username` in captured payloads (and alone from a Home tab, per Bolt).
+    #[serde(default)]
+    pub(super) name: Option<String>,
+    #[serde(default)]
+    pub(super) team_id: Option<String>,
+}
+
+#[derive(Deserialize)]
+pub(super) struct Id {
+    pub(super) id: String,
+}
+
+/// A style's name as a Block Kit label: `noir` → `Noir`.
+pub(super) fn capitalise(name: &str) -> String {
+    let mut c = name.chars();
+    match c.next() {
+        Some(f) => f.to_uppercase().chain(c).collect(),
+        None => String::new(),
+    }
+}
