@@ -121,6 +121,10 @@ pub enum ReplyTo {
     /// Nobody to post to: the outcome is kept as the job's status record, which the REST
     /// door's `GET /v1/posters/{id}` reads.
     Status,
+    /// A Slack thread with no `response_url` (a mention, a direct message): everything is
+    /// posted into `thread` with the bot token, private notes as ephemeral messages to the
+    /// requester there.
+    SlackThread { thread: SlackMessageRef },
 }
 
 impl ReplyTo {
@@ -129,7 +133,7 @@ impl ReplyTo {
     pub(crate) fn slack_url(&self) -> &str {
         match self {
             ReplyTo::SlackResponseUrl { response_url, .. } => response_url,
-            ReplyTo::Status => "",
+            ReplyTo::Status | ReplyTo::SlackThread { .. } => "",
         }
     }
 
@@ -137,6 +141,7 @@ impl ReplyTo {
     pub(crate) fn thread(&self) -> Option<&SlackMessageRef> {
         match self {
             ReplyTo::SlackResponseUrl { thread, .. } => thread.as_ref(),
+            ReplyTo::SlackThread { thread } => Some(thread),
             ReplyTo::Status => None,
         }
     }
@@ -158,6 +163,9 @@ impl fmt::Debug for ReplyTo {
                 .field("response_url", &"<redacted>")
                 .field("thread", thread)
                 .finish(),
+            ReplyTo::SlackThread { thread } => {
+                f.debug_struct("SlackThread").field("thread", thread).finish()
+            }
             ReplyTo::Status => f.write_str("Status"),
         }
     }

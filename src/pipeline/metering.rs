@@ -365,8 +365,7 @@ impl Pipeline {
         message: &blocks::Message,
         told: Outcome,
     ) -> Outcome {
-        let response_url = job.reply_to.slack_url();
-        match self.slack.respond(response_url, message).await {
+        match self.say(job, message).await {
             Ok(()) => told,
             Err(e) => {
                 tracing::error!(job = %job.id, error = %ErrorChain(&e), "could not reply to the requester");

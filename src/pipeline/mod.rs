@@ -74,6 +74,7 @@ mod metering;
 mod records;
 mod retake;
 mod retry;
+mod say;
 
 pub(crate) use error::Cause;
 pub use error::PipelineError;
@@ -575,7 +576,6 @@ impl Pipeline {
     /// [`Self::run`] for a Slack job; `marker_held`: its run marker was taken already, by a
     /// run that stopped before doing anything billable or visible (see `run_queued`).
     async fn run_slack(&self, job: Job, deadline: Option<Instant>, marker_held: bool) -> Outcome {
-        let response_url = job.reply_to.slack_url();
         let work = async {
             if marker_held {
                 return Some(self.do_task(&job, deadline).await);
@@ -607,10 +607,10 @@ impl Pipeline {
         self.metrics.record(Event::Failure(error.failure()));
         let message = blocks::failure(explanation.headline, &explanation.advice, &description);
         let told = match deadline {
-            Some(d) => tokio::time::timeout_at(d, self.slack.respond(response_url, &message))
+            Some(d) => tokio::time::timeout_at(d, self.say(&job, &message))
                 .await
                 .unwrap_or(Err(SlackError::OutOfTime)),
-            None => self.slack.respond(response_url, &message).await,
+            None => self.say(&job, &message).await,
         };
         match told {
             Ok(()) => Outcome::FailedAndTold {

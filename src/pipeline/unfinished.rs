@@ -145,7 +145,7 @@ impl Pipeline {
                             &link.url,
                             link.expires_at.unix_timestamp(),
                         );
-                        return match self.slack.respond(job.reply_to.slack_url(), &note).await {
+                        return match self.say(&job, &note).await {
                             Ok(()) => Outcome::Delivered,
                             Err(e) => {
                                 tracing::error!(job = %job.id, error = %ErrorChain(&e), "could not send a resumed job's link");
@@ -195,7 +195,6 @@ impl Pipeline {
             tracing::error!(job = %job.id, why = why.kind(), age_secs = age, "job never finished and its response_url has expired; the requester cannot be told");
             return Notice::TooLate;
         }
-        let response_url = job.reply_to.slack_url();
         let (headline, description) = match &job.task {
             Task::Poster { spec } => (
                 "Your poster could not be finished.",
@@ -212,7 +211,7 @@ impl Pipeline {
             why.what_happened()
         );
         let message = blocks::failure(headline, &advice, description);
-        match self.slack.respond(response_url, &message).await {
+        match self.say(job, &message).await {
             Ok(()) => {
                 tracing::info!(job = %job.id, why = why.kind(), "told the requester their job could not be finished");
                 Notice::Told
