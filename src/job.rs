@@ -232,6 +232,9 @@ pub enum Task {
     History,
     /// Print-ready files of an approved take: each standard sheet as PDF and PNG.
     Print { source: Uuid },
+    /// Tell the requester, privately, these words (help, or why a mention could not be read):
+    /// for requests that came without a `response_url`, whose ack can carry no answer.
+    Note { text: String },
 }
 
 /// What is kept beside every poster: enough to re-take it, and its approval.

@@ -196,6 +196,10 @@ pub fn sample_documents(function: &str) -> Vec<Value> {
             door: Door::Interaction,
             latency: Duration::from_millis(40),
         },
+        Event::Ack {
+            door: Door::Events,
+            latency: Duration::from_millis(40),
+        },
         Event::Poster {
             model: "sd3.5",
             style: "noir",
@@ -227,6 +231,8 @@ pub fn sample_documents(function: &str) -> Vec<Value> {
 pub(crate) enum Door {
     Command,
     Interaction,
+    /// The Events API (`/slack/events`): mentions and direct messages.
+    Events,
 }
 
 impl Door {
@@ -234,6 +240,7 @@ impl Door {
         match self {
             Door::Command => "command",
             Door::Interaction => "interaction",
+            Door::Events => "events",
         }
     }
 }
@@ -714,6 +721,10 @@ mod tests {
             Event::Ack {
                 door: Door::Interaction,
                 latency: Duration::from_millis(2),
+            },
+            Event::Ack {
+                door: Door::Events,
+                latency: Duration::from_millis(3),
             },
         ];
         for model in crate::model::ModelId::ALL {

@@ -48,6 +48,26 @@ pub(crate) fn outsider(
         .then_some(VIEW_ONLY)
 }
 
+/// What an external user is told when they ask for a new poster (a mention, a message
+/// shortcut) and outsiders may only look.
+pub(crate) const VIEW_ONLY_NEW: &str = "👀 Marquee belongs to another organisation's workspace here. People from outside it (Slack Connect) can view its posters, but not make new ones — ask someone from that workspace.";
+
+/// Why `who` may not start a new poster: they are outside the installation the request came
+/// to and the admin lets outsiders only look. Their own workspace (`user_team_id`: a
+/// shortcut's `user.team_id`, a mention's `event.user_team`) is compared with the
+/// installation's (`team_id`); a requester whose own workspace is unknown (a slash command)
+/// is a member. On an org-wide install Slack names no installing workspace (`team` is null),
+/// so the requester's own stands for it and only the org's members reach the app.
+pub(crate) fn outsider_to_start(external: ExternalUsers, who: &Requester) -> Option<&'static str> {
+    let installation = Requester {
+        user_team_id: None,
+        enterprise_id: None,
+        ..who.clone()
+    };
+    (external == ExternalUsers::ViewOnly && who.is_external_to(&installation))
+        .then_some(VIEW_ONLY_NEW)
+}
+
 /// Whether `id` names a Slack user group rather than a user.
 fn is_group(id: &str) -> bool {
     id.starts_with('S')
@@ -89,6 +109,11 @@ impl Pipeline {
     /// (`user.team_id`) and org-wide install, never the installing `team.id` of the payload.
     pub(crate) fn outsider(&self, record: &PosterRecord, who: &Requester) -> Option<&'static str> {
         outsider(self.external_users, record, who)
+    }
+
+    /// Why `who` may not start a new poster ([`outsider_to_start`]).
+    pub(crate) fn outsider_to_start(&self, who: &Requester) -> Option<&'static str> {
+        outsider_to_start(self.external_users, who)
     }
 
     /// Why the clicker of `job` may not print `record`: print-ready files are for the
@@ -464,6 +489,8 @@ mod tests {
             Interaction::Click(click) => click.requester(),
             Interaction::Review(click) => click.requester(),
             Interaction::Submission(sub) => sub.requester(),
+            Interaction::Shortcut(s) => s.actor.requester(&s.ctx.channel_id),
+            Interaction::FromMessage(s) => s.actor.requester(&s.ctx.channel_id),
         };
         let mut job = sample_job();
         job.task = task;

@@ -638,6 +638,9 @@ impl Pipeline {
             Task::Usage => self.usage(job).await,
             Task::History => self.show_history(job).await,
             Task::Print { source } => self.print(job, *source, deadline).await,
+            Task::Note { text } => Ok(self
+                .reply(job, &blocks::note_to_clicker(text), Outcome::Delivered)
+                .await),
         }
     }
 
@@ -649,6 +652,11 @@ impl Pipeline {
         spec: &PosterSpec,
         deadline: Option<Instant>,
     ) -> Result<Outcome, (PipelineError, String)> {
+        if let Some(why) = self.outsider_to_start(&job.requester) {
+            tracing::info!(job = %job.id, "a new poster refused: the requester is outside the installation");
+            let told = Outcome::FailedAndTold { kind: "Outsider" };
+            return Ok(self.reply(job, &blocks::note_to_clicker(why), told).await);
+        }
         let mut reservation = match self.reserve(&job.requester, spec.model, 1).await {
             Ok(Reserved::Free) => None,
             Ok(Reserved::Taken(r)) => Some(r),

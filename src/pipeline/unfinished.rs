@@ -205,6 +205,7 @@ impl Pipeline {
             Task::Usage => ("Marquee couldn't look up your usage.", ""),
             Task::History => ("Marquee couldn't look up your posters.", ""),
             Task::Print { .. } => ("Your print-ready files could not be finished.", ""),
+            Task::Note { .. } => ("Marquee couldn't answer you just now.", ""),
         };
         let advice = format!(
             "{} Please try again; if it keeps happening, tell your Marquee admin.",

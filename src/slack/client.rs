@@ -53,7 +53,7 @@ pub(crate) fn http_client() -> Result<reqwest::Client, reqwest::Error> {
 }
 
 /// The paths under which Slack issues `response_url`s: slash commands and interactions.
-const RESPONSE_URL_PATHS: &[&str] = &["/commands/", "/actions/"];
+const RESPONSE_URL_PATHS: &[&str] = &["/commands/", "/actions/", "/app/"];
 
 /// How long Slack accepts posts to a `response_url` after the command or click that issued it
 /// (Slack's "Handling user interaction" guide: five posts within 30 minutes).

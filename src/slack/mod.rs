@@ -8,10 +8,12 @@
 pub(crate) mod blocks;
 pub(crate) mod client;
 pub mod command;
+pub mod events;
 pub mod form;
 pub mod interaction;
 pub mod manifest;
 pub(crate) mod modal;
+pub mod shortcut;
 pub mod verify;
 pub(crate) mod web;
 
