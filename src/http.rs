@@ -739,7 +739,9 @@ async fn interaction(
         },
         Interaction::Submission(submission) => submit(&state, submission, public_url).await,
         Interaction::Shortcut(used) => shortcut::open(&state, &used).await,
-        Interaction::FromMessage(submitted) => shortcut::submit(&state, submitted, public_url).await,
+        Interaction::FromMessage(submitted) => {
+            shortcut::submit(&state, submitted, public_url).await
+        }
     }
 }
 

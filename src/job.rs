@@ -163,9 +163,10 @@ impl fmt::Debug for ReplyTo {
                 .field("response_url", &"<redacted>")
                 .field("thread", thread)
                 .finish(),
-            ReplyTo::SlackThread { thread } => {
-                f.debug_struct("SlackThread").field("thread", thread).finish()
-            }
+            ReplyTo::SlackThread { thread } => f
+                .debug_struct("SlackThread")
+                .field("thread", thread)
+                .finish(),
             ReplyTo::Status => f.write_str("Status"),
         }
     }

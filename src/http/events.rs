@@ -100,7 +100,12 @@ async fn mentioned(
     match state.pipeline.claim_event(event_id, &claimant).await {
         Ok(true) => {}
         Ok(false) => {
-            tracing::info!(event_id, retry, reason, "a retry of a slack event already taken; acked");
+            tracing::info!(
+                event_id,
+                retry,
+                reason,
+                "a retry of a slack event already taken; acked"
+            );
             return Ok(StatusCode::OK.into_response());
         }
         Err(e) => {
@@ -161,7 +166,11 @@ async fn mentioned(
             .await
             .unwrap_or(Ok(()))
         {
-            tracing::error!(event_id, code = e.code(), "could not tell a mention's author marquee is busy");
+            tracing::error!(
+                event_id,
+                code = e.code(),
+                "could not tell a mention's author marquee is busy"
+            );
         }
     }
     Ok(StatusCode::OK.into_response())

@@ -40,10 +40,7 @@ pub(super) async fn open(state: &AppState, used: &MessageShortcut) -> Result<Res
         .await;
         return Ok(StatusCode::OK.into_response());
     };
-    if let Err(e) = web
-        .open_view(&used.trigger_id, &shortcut::view(used))
-        .await
-    {
+    if let Err(e) = web.open_view(&used.trigger_id, &shortcut::view(used)).await {
         tracing::warn!(code = e.code(), error = %crate::errors::ErrorChain(&e), "could not open the poster-from-message modal");
         tell_clicker(
             state,

@@ -818,4 +818,55 @@ mod tests {
             );
         }
     }
+
+    #[test]
+    fn a_slack_connect_guest_starts_no_poster_and_org_members_do() {
+        use crate::slack::events::{self, Event, EventsBody};
+        let mention = |body: &str| match events::parse(body.as_bytes()).unwrap() {
+            EventsBody::Callback {
+                event: Event::Mention(m),
+                ..
+            } => m.requester,
+            other => panic!("{other:?}"),
+        };
+        let shortcut = |body: &str| {
+            let s = crate::slack::shortcut::parse_shortcut(body).unwrap();
+            s.actor.requester(&s.ctx.channel_id)
+        };
+        let fixture = |name: &str| {
+            std::fs::read_to_string(format!(
+                "{}/tests/fixtures/slack/{name}",
+                env!("CARGO_MANIFEST_DIR")
+            ))
+            .unwrap()
+        };
+        let guests = [
+            mention(&fixture("events_app_mention_slack_connect.json")),
+            shortcut(&fixture("message_action_slack_connect.json")),
+        ];
+        for guest in &guests {
+            assert_eq!(
+                outsider_to_start(ExternalUsers::ViewOnly, guest),
+                Some(VIEW_ONLY_NEW),
+                "{guest:?}"
+            );
+            assert_eq!(outsider_to_start(ExternalUsers::Full, guest), None);
+        }
+        let members = [
+            mention(&fixture("events_app_mention_thread.json")),
+            mention(&fixture("events_app_mention_org_install.json")),
+            shortcut(&fixture("message_action_thread_reply.json")),
+            shortcut(&fixture("message_action_org_install.json")),
+        ];
+        for member in &members {
+            assert_eq!(
+                outsider_to_start(ExternalUsers::ViewOnly, member),
+                None,
+                "{member:?}"
+            );
+        }
+        // A slash command names no own workspace: its requester is a member.
+        let command = sample_job().requester;
+        assert_eq!(outsider_to_start(ExternalUsers::ViewOnly, &command), None);
+    }
 }

@@ -122,14 +122,12 @@ impl Pipeline {
                             Err(e) => {
                                 tracing::warn!(job = %job.id, code = e.code(), error = %ErrorChain(&e), "poster posted, but the upload into slack failed; the link remains");
                                 if is_not_member(&e) {
-                                    self.tell_how_to_keep_posters(job, &rendered.link)
-                                    .await;
+                                    self.tell_how_to_keep_posters(job, &rendered.link).await;
                                 }
                             }
                         },
                         Some(_) if upload_not_member => {
-                            self.tell_how_to_keep_posters(job, &rendered.link)
-                                .await;
+                            self.tell_how_to_keep_posters(job, &rendered.link).await;
                         }
                         Some(_) => {
                             if let Some(file) = &uploaded {
@@ -183,8 +181,7 @@ impl Pipeline {
             Ok(()) => {
                 tracing::info!(job = %job.id, slack_ms = posting.elapsed().as_millis() as u64, "poster delivered");
                 if not_a_member {
-                    self.tell_how_to_keep_posters(job, &rendered.link)
-                        .await;
+                    self.tell_how_to_keep_posters(job, &rendered.link).await;
                 }
                 Outcome::Delivered
             }

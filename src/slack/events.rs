@@ -158,14 +158,18 @@ fn mention(envelope: &Envelope, event: &Value, message: bool) -> Result<Event, E
     let e: MessageEvent = serde_json::from_value(event.clone())
         .map_err(|err| EventsError::NotJson(err.to_string()))?;
     if message && e.channel_type.as_deref() != Some("im") {
-        return Ok(Event::Ignored("a message outside the app's direct messages"));
+        return Ok(Event::Ignored(
+            "a message outside the app's direct messages",
+        ));
     }
     if e.bot_id.is_some() {
         return Ok(Event::Ignored("a bot's message"));
     }
     if let Some(subtype) = e.subtype.as_deref() {
         if !PERSON_SUBTYPES.contains(&subtype) {
-            return Ok(Event::Ignored("a message subtype that is not a person writing"));
+            return Ok(Event::Ignored(
+                "a message subtype that is not a person writing",
+            ));
         }
     }
     let auth = envelope.authorizations.as_ref().and_then(|a| a.first());
@@ -179,10 +183,7 @@ fn mention(envelope: &Envelope, event: &Value, message: bool) -> Result<Event, E
     let installation = auth
         .and_then(|a| a.team_id.clone())
         .or_else(|| envelope.team_id.clone());
-    let own = e
-        .user_team
-        .or(e.team)
-        .or_else(|| envelope.team_id.clone());
+    let own = e.user_team.or(e.team).or_else(|| envelope.team_id.clone());
     let enterprise_id = auth
         .filter(|a| a.is_enterprise_install == Some(true))
         .and_then(|a| a.enterprise_id.clone());
@@ -259,7 +260,7 @@ mod tests {
         assert_eq!(
             parse(&fixture("events_url_verification.json")).unwrap(),
             EventsBody::UrlVerification {
-                challenge: "3eZbrw1aBm2rZgRNFdxV2595E9CY3gmdALWMmHkvFXO7tYXAYM8P".into()
+                challenge: "mq7Lr2VbX9cT4wZs1KpE8nJd3hQ6yF0aGu5oRiWe".into()
             }
         );
     }
@@ -270,14 +271,22 @@ mod tests {
         assert_eq!(id, "Ev07MENTION1");
         assert_eq!(m.thread.thread_ts, "1764930000.000100");
         assert_eq!(m.thread.channel_id, "C07LAUNCH");
-        assert_eq!(m.text, "a poster of the haunted lighthouse launch --style horror");
+        assert_eq!(
+            m.text,
+            "a poster of the haunted lighthouse launch --style horror"
+        );
         assert_eq!(m.requester.team_id.as_deref(), Some("T07MARQEE"));
         assert_eq!(m.requester.user_team_id.as_deref(), Some("T07MARQEE"));
         assert!(!m.direct);
         // At the top of a channel, the mention's own ts starts the thread.
-        let mut top: Value = serde_json::from_slice(&fixture("events_app_mention_thread.json")).unwrap();
+        let mut top: Value =
+            serde_json::from_slice(&fixture("events_app_mention_thread.json")).unwrap();
         top["event"].as_object_mut().unwrap().remove("thread_ts");
-        let EventsBody::Callback { event: Event::Mention(m), .. } = parse(top.to_string().as_bytes()).unwrap() else {
+        let EventsBody::Callback {
+            event: Event::Mention(m),
+            ..
+        } = parse(top.to_string().as_bytes()).unwrap()
+        else {
             panic!()
         };
         assert_eq!(m.thread.thread_ts, "1764930600.000300");
@@ -286,8 +295,16 @@ mod tests {
     #[test]
     fn a_slack_connect_guest_is_named_by_their_own_workspace() {
         let (_, m) = mention_of("events_app_mention_slack_connect.json");
-        assert_eq!(m.requester.team_id.as_deref(), Some("T07MARQEE"), "the installation");
-        assert_eq!(m.requester.user_team_id.as_deref(), Some("T07PARTNER"), "event.user_team");
+        assert_eq!(
+            m.requester.team_id.as_deref(),
+            Some("T07MARQEE"),
+            "the installation"
+        );
+        assert_eq!(
+            m.requester.user_team_id.as_deref(),
+            Some("T07PARTNER"),
+            "event.user_team"
+        );
         assert_eq!(m.requester.enterprise_id, None);
     }
 
@@ -297,9 +314,14 @@ mod tests {
         assert_eq!(m.requester.enterprise_id.as_deref(), Some("E07GRID"));
         assert_eq!(m.requester.user_team_id.as_deref(), Some("T07GRIDWS"));
         // Without is_enterprise_install, the enterprise is not an installation.
-        let mut not_org: Value = serde_json::from_slice(&fixture("events_app_mention_org_install.json")).unwrap();
+        let mut not_org: Value =
+            serde_json::from_slice(&fixture("events_app_mention_org_install.json")).unwrap();
         not_org["authorizations"][0]["is_enterprise_install"] = false.into();
-        let EventsBody::Callback { event: Event::Mention(m), .. } = parse(not_org.to_string().as_bytes()).unwrap() else {
+        let EventsBody::Callback {
+            event: Event::Mention(m),
+            ..
+        } = parse(not_org.to_string().as_bytes()).unwrap()
+        else {
             panic!()
         };
         assert_eq!(m.requester.enterprise_id, None);
@@ -311,7 +333,10 @@ mod tests {
         assert!(m.direct);
         assert_eq!(m.text, "a noir poster of our cat");
         let ignored = |body: &Value| match parse(body.to_string().as_bytes()).unwrap() {
-            EventsBody::Callback { event: Event::Ignored(why), .. } => why,
+            EventsBody::Callback {
+                event: Event::Ignored(why),
+                ..
+            } => why,
             other => panic!("{other:?}"),
         };
         let bot: Value = serde_json::from_slice(&fixture("events_message_bot.json")).unwrap();
@@ -322,7 +347,8 @@ mod tests {
         let mut edited: Value = serde_json::from_slice(&fixture("events_message_im.json")).unwrap();
         edited["event"]["subtype"] = "message_changed".into();
         assert!(ignored(&edited).contains("subtype"));
-        let mut channel: Value = serde_json::from_slice(&fixture("events_message_im.json")).unwrap();
+        let mut channel: Value =
+            serde_json::from_slice(&fixture("events_message_im.json")).unwrap();
         channel["event"]["channel_type"] = "channel".into();
         assert!(ignored(&channel).contains("outside"));
         let mut home: Value = serde_json::from_slice(&fixture("events_message_im.json")).unwrap();
@@ -346,8 +372,14 @@ mod tests {
     #[test]
     fn the_apps_mention_is_taken_out_wherever_it_is() {
         assert_eq!(strip_mention("<@U07BOT> a cat", Some("U07BOT")), "a cat");
-        assert_eq!(strip_mention("a cat <@U07BOT|marquee> please", Some("U07BOT")), "a cat   please".trim());
-        assert_eq!(strip_mention("<@U07BOT> a <@U07ADA> cat", Some("U07BOT")), "a <@U07ADA> cat");
+        assert_eq!(
+            strip_mention("a cat <@U07BOT|marquee> please", Some("U07BOT")),
+            "a cat   please".trim()
+        );
+        assert_eq!(
+            strip_mention("<@U07BOT> a <@U07ADA> cat", Some("U07BOT")),
+            "a <@U07ADA> cat"
+        );
         assert_eq!(strip_mention("<@W1> a cat", None), "a cat");
     }
 }

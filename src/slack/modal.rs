@@ -132,7 +132,13 @@ fn modal(
 }
 
 /// An input block holding `element`.
-pub(super) fn input(block_id: &str, label: &str, hint: &str, optional: bool, element: Value) -> Value {
+pub(super) fn input(
+    block_id: &str,
+    label: &str,
+    hint: &str,
+    optional: bool,
+    element: Value,
+) -> Value {
     json!({
         "type": "input",
         "block_id": block_id,

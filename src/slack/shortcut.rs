@@ -129,7 +129,9 @@ struct MessagePart {
 pub(crate) fn parse_shortcut(payload: &str) -> Result<MessageShortcut, InteractionError> {
     let p: ShortcutPayload =
         serde_json::from_str(payload).map_err(|e| InteractionError::NotJson(e.to_string()))?;
-    let callback_id = p.callback_id.ok_or(InteractionError::Missing("callback_id"))?;
+    let callback_id = p
+        .callback_id
+        .ok_or(InteractionError::Missing("callback_id"))?;
     if callback_id != CALLBACK_ID {
         return Err(InteractionError::UnknownAction(callback_id));
     }
@@ -138,7 +140,9 @@ pub(crate) fn parse_shortcut(payload: &str) -> Result<MessageShortcut, Interacti
     let user = p.user.ok_or(InteractionError::Missing("user"))?;
     let team_id = p.team.map(|t| t.id).or_else(|| user.team_id.clone());
     Ok(MessageShortcut {
-        trigger_id: p.trigger_id.ok_or(InteractionError::Missing("trigger_id"))?,
+        trigger_id: p
+            .trigger_id
+            .ok_or(InteractionError::Missing("trigger_id"))?,
         ctx: ThreadContext {
             response_url: p
                 .response_url
@@ -414,16 +418,26 @@ mod tests {
     #[test]
     fn a_shortcut_on_a_reply_goes_to_its_thread_and_on_a_root_to_its_own() {
         let reply = parse_shortcut(&fixture("message_action_thread_reply.json")).unwrap();
-        assert_eq!(reply.ctx.thread_ts, "1764930000.000100", "the reply's thread_ts");
+        assert_eq!(
+            reply.ctx.thread_ts, "1764930000.000100",
+            "the reply's thread_ts"
+        );
         assert_eq!(reply.ctx.channel_id, "C07LAUNCH");
         assert_eq!(reply.actor.team_id.as_deref(), Some("T07MARQEE"));
         assert_eq!(reply.actor.user_team_id.as_deref(), Some("T07MARQEE"));
         assert_eq!(reply.actor.enterprise_id, None);
-        let mut root: Value = serde_json::from_str(&fixture("message_action_thread_reply.json")).unwrap();
+        let mut root: Value =
+            serde_json::from_str(&fixture("message_action_thread_reply.json")).unwrap();
         root["message"].as_object_mut().unwrap().remove("thread_ts");
-        root["message"].as_object_mut().unwrap().remove("parent_user_id");
+        root["message"]
+            .as_object_mut()
+            .unwrap()
+            .remove("parent_user_id");
         let root = parse_shortcut(&root.to_string()).unwrap();
-        assert_eq!(root.ctx.thread_ts, "1764930500.000200", "the message's own ts");
+        assert_eq!(
+            root.ctx.thread_ts, "1764930500.000200",
+            "the message's own ts"
+        );
     }
 
     #[test]
@@ -435,7 +449,11 @@ mod tests {
         assert!(requester.user_team_id != requester.team_id);
         let org = parse_shortcut(&fixture("message_action_org_install.json")).unwrap();
         assert_eq!(org.actor.enterprise_id.as_deref(), Some("E07GRID"));
-        assert_eq!(org.actor.team_id.as_deref(), Some("T07GRIDWS"), "team is null: the user's own");
+        assert_eq!(
+            org.actor.team_id.as_deref(),
+            Some("T07GRIDWS"),
+            "team is null: the user's own"
+        );
     }
 
     #[test]
@@ -443,8 +461,13 @@ mod tests {
         let shortcut = parse_shortcut(&fixture("message_action_thread_reply.json")).unwrap();
         let view = view(&shortcut);
         assert_eq!(view["callback_id"], VIEW);
-        let description = view["blocks"][1]["element"]["initial_value"].as_str().unwrap();
-        assert!(!description.contains('<') && !description.contains("&gt;"), "{description}");
+        let description = view["blocks"][1]["element"]["initial_value"]
+            .as_str()
+            .unwrap();
+        assert!(
+            !description.contains('<') && !description.contains("&gt;"),
+            "{description}"
+        );
         assert!(description.contains("haunted lighthouse"), "{description}");
         assert_eq!(
             view["blocks"][3]["element"]["initial_option"]["value"],
@@ -463,11 +486,16 @@ mod tests {
     #[test]
     fn slack_markup_reads_as_a_person_sees_it() {
         assert_eq!(
-            description_from("<@U07ADA> <!here> a poster of <https://x.io/a|the launch> in <#C1|general> &amp; more"),
+            description_from(
+                "<@U07ADA> <!here> a poster of <https://x.io/a|the launch> in <#C1|general> &amp; more"
+            ),
             "a poster of the launch in #general & more"
         );
         assert_eq!(description_from("a <b"), "a <b");
-        assert_eq!(description_from(&"word ".repeat(400)).chars().count(), MAX_DESCRIPTION_CHARS);
+        assert_eq!(
+            description_from(&"word ".repeat(400)).chars().count(),
+            MAX_DESCRIPTION_CHARS
+        );
     }
 
     #[test]
