@@ -1529,25 +1529,54 @@ fn manifest(options: &Options, outputs: &BTreeMap<String, String>, report: &mut 
             return;
         }
     };
-    let (command, interactivity) = crate::slack::manifest::request_urls(&text);
+    let urls = crate::slack::manifest::request_urls(&text);
     let mut wrong = Vec::new();
     for (what, have, output) in [
-        ("the /poster command's url", command, "SlashCommandUrl"),
+        ("the /poster command's url", urls.command, "SlashCommandUrl"),
         (
             "interactivity's request_url",
-            interactivity,
+            urls.interactivity,
             "InteractivityUrl",
         ),
+        (
+            "event_subscriptions' request_url",
+            urls.events,
+            "EventsUrl",
+        ),
     ] {
-        let want = &outputs[output];
+        let Some(want) = outputs.get(output) else {
+            wrong.push(format!("the stack has no {output} output (deploy this version)"));
+            continue;
+        };
         match have {
             Some(h) if &h == want => {}
             Some(h) => wrong.push(format!("{what} is {h}, the stack's {output} is {want}")),
             None => wrong.push(format!("{what} is missing")),
         }
     }
+    // What the events door and the shortcut need Slack to send (the scopes are checked
+    // against the bot token under slack.auth).
+    let events = crate::slack::manifest::bot_events(&text);
+    for event in crate::slack::manifest::bot_events(crate::slack::manifest::MANIFEST_TEMPLATE) {
+        if !events.contains(&event) {
+            wrong.push(format!(
+                "it does not subscribe to the {event} event (mentions and direct messages go unanswered)"
+            ));
+        }
+    }
+    let shortcuts = crate::slack::manifest::shortcut_callbacks(&text);
+    if !shortcuts.iter().any(|c| c == crate::slack::shortcut::CALLBACK_ID) {
+        wrong.push(format!(
+            "it has no message shortcut with callback_id {}",
+            crate::slack::shortcut::CALLBACK_ID
+        ));
+    }
     if wrong.is_empty() {
-        report.pass("manifest", TITLE, "its request URLs are this deployment's");
+        report.pass(
+            "manifest",
+            TITLE,
+            "its request URLs are this deployment's; events and the shortcut are declared",
+        );
     } else {
         report.fail(
             "manifest",
