@@ -33,3 +33,4 @@ mod review;
 mod serve_queue;
 mod slack_standin;
 mod state_stack;
+mod surfaces;

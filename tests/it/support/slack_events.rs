@@ -66,7 +66,6 @@ pub struct Attempt {
     /// When its answer arrived (however late), from the first request.
     pub answered_at: Option<Duration>,
     pub status: Option<u16>,
-    pub body: Value,
 }
 
 /// A signed JSON POST of `body` to `url`, as Slack sends events, with retry headers.
@@ -139,7 +138,7 @@ pub async fn deliver(url: &str, secret: &str, event: &Value, schedule: Schedule)
     }
     let mut attempts = Vec::new();
     for (retry_num, reason, sent_at, answered, handle) in sent {
-        let ((status, body), answered_at) = match answered {
+        let ((status, _), answered_at) = match answered {
             Some(answered) => answered,
             None => handle.await.unwrap_or(((None, Value::Null), start.elapsed())),
         };
@@ -149,7 +148,6 @@ pub async fn deliver(url: &str, secret: &str, event: &Value, schedule: Schedule)
             sent_at,
             answered_at: status.map(|_| answered_at),
             status,
-            body,
         });
     }
     attempts
