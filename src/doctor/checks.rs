@@ -1538,14 +1538,12 @@ fn manifest(options: &Options, outputs: &BTreeMap<String, String>, report: &mut 
             urls.interactivity,
             "InteractivityUrl",
         ),
-        (
-            "event_subscriptions' request_url",
-            urls.events,
-            "EventsUrl",
-        ),
+        ("event_subscriptions' request_url", urls.events, "EventsUrl"),
     ] {
         let Some(want) = outputs.get(output) else {
-            wrong.push(format!("the stack has no {output} output (deploy this version)"));
+            wrong.push(format!(
+                "the stack has no {output} output (deploy this version)"
+            ));
             continue;
         };
         match have {
@@ -1565,7 +1563,10 @@ fn manifest(options: &Options, outputs: &BTreeMap<String, String>, report: &mut 
         }
     }
     let shortcuts = crate::slack::manifest::shortcut_callbacks(&text);
-    if !shortcuts.iter().any(|c| c == crate::slack::shortcut::CALLBACK_ID) {
+    if !shortcuts
+        .iter()
+        .any(|c| c == crate::slack::shortcut::CALLBACK_ID)
+    {
         wrong.push(format!(
             "it has no message shortcut with callback_id {}",
             crate::slack::shortcut::CALLBACK_ID

@@ -75,7 +75,7 @@ pub(super) async fn events(
         }
         Event::Mention(mention) => {
             let public_url = state.public_url.resolve(&headers, base.as_deref());
-            mentioned(&state, &event_id, mention, public_url, retry, reason).await
+            mentioned(&state, &event_id, *mention, public_url, retry, reason).await
         }
     }
 }

@@ -826,7 +826,7 @@ mod tests {
             EventsBody::Callback {
                 event: Event::Mention(m),
                 ..
-            } => m.requester,
+            } => m.requester.clone(),
             other => panic!("{other:?}"),
         };
         let shortcut = |body: &str| {

@@ -49,7 +49,7 @@ pub(crate) enum EventsBody {
 pub(crate) enum Event {
     /// `@Marquee …` in a channel or thread, or a direct message to the app: the same request as
     /// `/poster …`, answered in its thread.
-    Mention(Mention),
+    Mention(Box<Mention>),
     /// Acked and left alone (the bot's own message, another bot's, an edit, a kind Marquee
     /// does not handle).
     Ignored(&'static str),
@@ -187,7 +187,7 @@ fn mention(envelope: &Envelope, event: &Value, message: bool) -> Result<Event, E
     let enterprise_id = auth
         .filter(|a| a.is_enterprise_install == Some(true))
         .and_then(|a| a.enterprise_id.clone());
-    Ok(Event::Mention(Mention {
+    Ok(Event::Mention(Box::new(Mention {
         text: strip_mention(e.text.as_deref().unwrap_or(""), bot_user),
         requester: Requester {
             user_id: user,
@@ -202,7 +202,7 @@ fn mention(envelope: &Envelope, event: &Value, message: bool) -> Result<Event, E
             thread_ts: e.thread_ts.unwrap_or(ts),
         },
         direct: message,
-    }))
+    })))
 }
 
 /// The text with the app's mention taken out: every `<@BOT>` (and `<@BOT|name>`) when the bot
@@ -250,7 +250,7 @@ mod tests {
             EventsBody::Callback {
                 event_id,
                 event: Event::Mention(m),
-            } => (event_id, m),
+            } => (event_id, *m),
             other => panic!("{name}: {other:?}"),
         }
     }

@@ -218,10 +218,7 @@ mod tests {
             interactivity,
             events,
         } = request_urls(&rendered);
-        assert_eq!(
-            events.as_deref(),
-            Some(&*format!("{API}/slack/events"))
-        );
+        assert_eq!(events.as_deref(), Some(&*format!("{API}/slack/events")));
         assert_eq!(bot_events(&rendered), ["app_mention", "message.im"]);
         assert_eq!(
             shortcut_callbacks(&rendered),

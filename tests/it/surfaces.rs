@@ -191,11 +191,23 @@ async fn the_apps_own_messages_and_other_bots_are_ignored() {
     let mut own = api.person_says(dm, bot, TEAM_ID, "BOT-OWN a poster of a robot", None);
     own["bot_id"] = json!("B0001MARQ");
     own["subtype"] = json!("bot_message");
-    let mut other = api.person_says(dm, "U0009BOT", TEAM_ID, "BOT-OTHER a poster of a robot", None);
+    let mut other = api.person_says(
+        dm,
+        "U0009BOT",
+        TEAM_ID,
+        "BOT-OTHER a poster of a robot",
+        None,
+    );
     other["bot_id"] = json!("B0009OTHR");
     other["subtype"] = json!("bot_message");
     // A person, after them: the control that shows the door answers DMs at all.
-    let person = api.person_says(dm, "U0003", TEAM_ID, "BOT-PERSON a noir poster of our cat", None);
+    let person = api.person_says(
+        dm,
+        "U0003",
+        TEAM_ID,
+        "BOT-PERSON a noir poster of our cat",
+        None,
+    );
     for message in [&own, &other, &person] {
         let attempts = slack_events::deliver(
             &url,
@@ -229,7 +241,13 @@ async fn a_slack_connect_guests_mention_gets_the_external_user_answer() {
     let s = stack();
     let api = s.slack().api();
     let bot = api.bot_user();
-    let root = api.person_says("C0001", "U0002", TEAM_ID, "Joint launch with our partner", None);
+    let root = api.person_says(
+        "C0001",
+        "U0002",
+        TEAM_ID,
+        "Joint launch with our partner",
+        None,
+    );
     let guest = api.person_says(
         "C0001",
         "U0009GST",

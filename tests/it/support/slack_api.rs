@@ -863,7 +863,8 @@ async fn post_ephemeral(app: &ApiApp, args: &Args, scopes: &[String]) -> Outcome
     };
     let mut inner = app.api.lock();
     let ts = next_ts(&mut inner);
-    let mut kept = json!({"channel": channel, "user": user, "text": body["text"], "message_ts": ts});
+    let mut kept =
+        json!({"channel": channel, "user": user, "text": body["text"], "message_ts": ts});
     if let Some(blocks) = body.get("blocks") {
         kept["blocks"] = blocks.clone();
     }

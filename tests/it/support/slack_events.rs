@@ -130,7 +130,13 @@ pub async fn deliver(url: &str, secret: &str, event: &Value, schedule: Schedule)
             Ok(_) => Some("http_error"),
             Err(_) => Some("http_timeout"),
         };
-        sent.push((retry_num, reason, sent_at, outcome.ok().and_then(Result::ok), handle));
+        sent.push((
+            retry_num,
+            reason,
+            sent_at,
+            outcome.ok().and_then(Result::ok),
+            handle,
+        ));
         match failed {
             None => break,
             Some(why) => reason = Some(why),
@@ -140,7 +146,9 @@ pub async fn deliver(url: &str, secret: &str, event: &Value, schedule: Schedule)
     for (retry_num, reason, sent_at, answered, handle) in sent {
         let ((status, _), answered_at) = match answered {
             Some(answered) => answered,
-            None => handle.await.unwrap_or(((None, Value::Null), start.elapsed())),
+            None => handle
+                .await
+                .unwrap_or(((None, Value::Null), start.elapsed())),
         };
         attempts.push(Attempt {
             retry_num,
@@ -189,7 +197,10 @@ const INSTALLED_TEAM: &str = super::slack_api::TEAM_ID;
 /// `authorizations[0]` names the installation (`events_app_mention_slack_connect.json`).
 pub fn app_mention(message: &Value, channel: &str, bot_user: &str) -> Value {
     let mut body = fixture("events_app_mention_thread.json");
-    let team = message["team"].as_str().unwrap_or(INSTALLED_TEAM).to_owned();
+    let team = message["team"]
+        .as_str()
+        .unwrap_or(INSTALLED_TEAM)
+        .to_owned();
     let ts = message["ts"].clone();
     let mut event = json!({
         "client_msg_id": message["client_msg_id"],
