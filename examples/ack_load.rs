@@ -251,15 +251,17 @@ async fn main() {
         // The Web API, for `--events`: every method answers ok; a poster message counts.
         .route(
             "/api/{method}",
-            post(move |axum::extract::Path(method): axum::extract::Path<String>| {
-                let posted = posted.clone();
-                async move {
-                    if method == "chat.postMessage" {
-                        posted.fetch_add(1, Ordering::Relaxed);
+            post(
+                move |axum::extract::Path(method): axum::extract::Path<String>| {
+                    let posted = posted.clone();
+                    async move {
+                        if method == "chat.postMessage" {
+                            posted.fetch_add(1, Ordering::Relaxed);
+                        }
+                        axum::Json(serde_json::json!({"ok": true, "ts": "1700000001.000100"}))
                     }
-                    axum::Json(serde_json::json!({"ok": true, "ts": "1700000001.000100"}))
-                }
-            }),
+                },
+            ),
         );
     let listener = tokio::net::TcpListener::bind(("127.0.0.1", a.receiver_port))
         .await
@@ -276,8 +278,15 @@ async fn main() {
     let (_, warm_failed, _, _) =
         round(&client, &a.url, warm, a.concurrency, a.busy_ok, a.events).await;
     let measured = sign_all(&a, 0, a.requests);
-    let (mut times, failed, busy, elapsed) =
-        round(&client, &a.url, measured, a.concurrency, a.busy_ok, a.events).await;
+    let (mut times, failed, busy, elapsed) = round(
+        &client,
+        &a.url,
+        measured,
+        a.concurrency,
+        a.busy_ok,
+        a.events,
+    )
+    .await;
     times.sort();
     let mean = times.iter().sum::<Duration>().as_secs_f64() * 1000.0 / times.len().max(1) as f64;
     let what = if a.events {
