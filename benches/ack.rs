@@ -17,18 +17,18 @@ use async_trait::async_trait;
 use axum::body::Body;
 use axum::http::{Request, StatusCode};
 use http_body_util::BodyExt;
-use marquee::dispatch::{DispatchError, Dispatcher};
-use marquee::http::{AppState, PublicUrl, router};
-use marquee::job::Job;
-use marquee::model::offline::OfflineModel;
-use marquee::model::{ModelId, Models};
-use marquee::pipeline::Pipeline;
-use marquee::request::ModelPolicy;
-use marquee::secret::Secret;
-use marquee::slack::SlackClient;
-use marquee::slack::verify;
-use marquee::store::LinkSigner;
-use marquee::store::local::LocalStore;
+use marquee_core::job::Job;
+use marquee_core::model::offline::OfflineModel;
+use marquee_core::model::{ModelId, Models};
+use marquee_core::request::ModelPolicy;
+use marquee_core::secret::Secret;
+use marquee_core::slack::SlackClient;
+use marquee_core::slack::verify;
+use marquee_core::store::LinkSigner;
+use marquee_core::store::local::LocalStore;
+use marquee_service::dispatch::{DispatchError, Dispatcher};
+use marquee_service::http::{AppState, PublicUrl, router};
+use marquee_service::pipeline::Pipeline;
 use tokio::sync::mpsc;
 use tower::ServiceExt;
 
@@ -75,7 +75,7 @@ fn form(text: &str, i: usize) -> String {
 
 fn signed(i: usize) -> Request<Body> {
     let body = form(TEXTS[i % TEXTS.len()], i);
-    let ts = marquee::http::system_clock();
+    let ts = marquee_service::http::system_clock();
     let sig = verify::sign(&Secret::new(SECRET), ts, body.as_bytes());
     Request::post("/slack/commands")
         .header("content-type", "application/x-www-form-urlencoded")
@@ -110,11 +110,11 @@ fn main() {
         let dir = tempfile::tempdir().unwrap();
         let store = Arc::new(LocalStore::open(dir.path()).unwrap());
         let links = LinkSigner::from_dir(dir.path()).unwrap();
-        let slack = SlackClient::new(marquee::net::client(), &["hooks.slack.com".into()]);
+        let slack = SlackClient::new(marquee_core::net::client(), &["hooks.slack.com".into()]);
         let pipeline = Arc::new(Pipeline::new(
             Models::new().with(ModelId::Offline, Arc::new(OfflineModel)),
             store.clone(),
-            Arc::new(marquee::state::local::LocalState::open(dir.path().join("state.sqlite3")).unwrap()),
+            Arc::new(marquee_core::state::local::LocalState::open(dir.path().join("state.sqlite3")).unwrap()),
             slack,
             links.clone(),
             Duration::from_secs(3600),
@@ -138,8 +138,8 @@ fn main() {
             store,
             links,
             public_url: PublicUrl::Fixed("http://127.0.0.1:3000".into()),
-            clock: marquee::http::system_clock,
-            rest_auth: marquee::http::RestAuth::Off,
+            clock: marquee_service::http::system_clock,
+            rest_auth: marquee_service::http::RestAuth::Off,
         });
 
         let mut times = Vec::with_capacity(n);

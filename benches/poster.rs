@@ -10,11 +10,11 @@
 
 use std::time::{Duration, Instant};
 
-use marquee::genre::Placement;
-use marquee::genre::Style;
-use marquee::model::image::decode_image;
-use marquee::model::offline::render;
-use marquee::poster::{
+use marquee_core::genre::Placement;
+use marquee_core::genre::Style;
+use marquee_core::model::image::decode_image;
+use marquee_core::model::offline::render;
+use marquee_core::poster::{
     PRINT_DPI, PosterText, Sheet, Typography, compose, default_title, encode_png, print,
 };
 
@@ -163,7 +163,7 @@ fn scripts() {
 }
 
 fn main() {
-    marquee::poster::use_fonts_dir(marquee::config::fonts_dir());
+    marquee_core::poster::use_fonts_dir(marquee_service::config::fonts_dir());
     let prompt = "a kraken attacks brooklyn at midnight";
     // Warm up: the first call parses the embedded fonts.
     let mut warm = render(prompt, Style::Thriller, 0, 1024, 1536);

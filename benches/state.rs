@@ -12,8 +12,8 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use async_trait::async_trait;
-use marquee::state::local::LocalState;
-use marquee::state::{Added, Claim, Claimant, Key, StateStore};
+use marquee_core::state::local::LocalState;
+use marquee_core::state::{Added, Claim, Claimant, Key, StateStore};
 
 const TASKS: usize = 50;
 
@@ -47,7 +47,14 @@ impl Engine for Sqlite {
     async fn add(&self, pk: String, now: i64) -> i64 {
         match self
             .0
-            .add(&Key::new(pk, "day"), 1, None, Some(now + 86_400), now)
+            .add(
+                &Key::new(pk, "day"),
+                1,
+                None,
+                &Claimant::new(),
+                Some(now + 86_400),
+                now,
+            )
             .await
             .unwrap()
         {

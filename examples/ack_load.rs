@@ -27,8 +27,8 @@ use std::time::{Duration, Instant};
 
 use axum::Router;
 use axum::routing::post;
-use marquee::secret::Secret;
-use marquee::slack::verify;
+use marquee_core::secret::Secret;
+use marquee_core::slack::verify;
 
 struct Args {
     url: String,
@@ -269,7 +269,7 @@ async fn main() {
     tokio::spawn(async move { axum::serve(listener, receiver).await });
 
     // Marquee's own builder: it installs the TLS stack's crypto provider reqwest needs.
-    let client = marquee::net::client_builder()
+    let client = marquee_core::net::client_builder()
         .pool_max_idle_per_host(a.concurrency)
         .timeout(Duration::from_secs(10))
         .build()

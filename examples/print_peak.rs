@@ -6,10 +6,10 @@
 
 use std::time::Instant;
 
-use marquee::genre::Style;
-use marquee::model::image::decode_image;
-use marquee::model::offline::render;
-use marquee::poster::{PRINT_DPI, PosterText, Sheet, Typography, print};
+use marquee_core::genre::Style;
+use marquee_core::model::image::decode_image;
+use marquee_core::model::offline::render;
+use marquee_core::poster::{PRINT_DPI, PosterText, Sheet, Typography, print};
 
 /// A line of /proc/self/status, in kB (Linux only).
 fn status_kb(key: &str) -> Option<u64> {

@@ -29,7 +29,9 @@
 #
 # Offline model and a local store in a temporary directory: no AWS, no Bedrock, no Slack. Only
 # 127.0.0.1 is used; load.py bounds every request and the whole run. Tools (aiohttp, cargo-lambda)
-# go into .tools/venv-load (or $LOAD_VENV). Runs under `nice -n 19`; the machine is shared.
+# go into .tools/venv-load (or $LOAD_VENV). Builds run under `nice -n 19` (the machine is
+# shared); the server and the clients under `nice -n $LOAD_NICE` (default 10), so the server's
+# render threads, which lower themselves to 19 (src/cpu.rs), still rank below its doors.
 set -euo pipefail
 
 cd "$(dirname "$0")/.."
@@ -38,6 +40,7 @@ mode=serve
 extra=()
 binary=target/release/marquee
 state=local
+nice=${LOAD_NICE:-10}
 while [[ $# -gt 0 ]]; do
     case $1 in
         serve | burst | acks | events | lambda | all) mode=$1; shift ;;
@@ -137,7 +140,7 @@ run_serve() {
     echo "==> (a) $binary serve on 127.0.0.1:$port (state: $state), receiver on :$rport" >&2
     env "${state_env[@]}" SLACK_SIGNING_SECRET=$SECRET MARQUEE_MODEL=offline MARQUEE_DATA_DIR="$work/serve-data" \
         MARQUEE_RESPONSE_URL_HOSTS="http://127.0.0.1:$rport" MARQUEE_LOG=warn \
-        setsid nice -n 19 "$binary" serve --addr "127.0.0.1:$port" \
+        setsid nice -n "$nice" "$binary" serve --addr "127.0.0.1:$port" \
         >"$work/serve.log" 2>&1 &
     local server=$!
     pids+=("$server")
@@ -185,7 +188,7 @@ EOF
 start_serve() {
     env MARQUEE_DATA_DIR="$work/serve-data" "$@" SLACK_SIGNING_SECRET=$SECRET MARQUEE_MODEL=offline \
         MARQUEE_RESPONSE_URL_HOSTS="http://127.0.0.1:$rport" MARQUEE_LOG=warn \
-        setsid nice -n 19 "$binary" serve --addr "127.0.0.1:$port" \
+        setsid nice -n "$nice" "$binary" serve --addr "127.0.0.1:$port" \
         >"$work/serve.log" 2>&1 &
     server=$!
     pids+=("$server")
@@ -217,7 +220,7 @@ ack_round() {
     $with_bot && bot=(SLACK_BOT_TOKEN=xoxb-load-0000 SLACK_API_URL="http://127.0.0.1:$rport/api")
     start_serve MARQUEE_QUEUE_LIMIT="$1" MARQUEE_DATA_DIR="$work/acks-$1-$RANDOM" "${bot[@]}"
     echo "-- /slack/$route, queue limit $1 ${2:-}: $(curl -fsS "http://127.0.0.1:$port/healthz")"
-    nice -n 19 "$ack_load" --url "http://127.0.0.1:$port/slack/$route" \
+    nice -n "$nice" "$ack_load" --url "http://127.0.0.1:$port/slack/$route" \
         --secret "$SECRET" --receiver-port "$rport" --requests "$requests" \
         --concurrency "$concurrency" ${2:-} || true
     echo "   server RSS $(awk '/VmRSS/ {print $2 / 1024 " MB"}' "/proc/$server/status"), peak $(awk '/VmHWM/ {print $2 / 1024 " MB"}' "/proc/$server/status"); healthz: $(curl -fsS "http://127.0.0.1:$port/healthz")"

@@ -1,5 +1,5 @@
 //! Interaction payloads: the form `payload=<json>` Slack posts to `/slack/interactions`, read by
-//! the crate's own parser (`marquee::slack::interaction::parse`), the code the router runs
+//! the crate's own parser (`marquee_core::slack::interaction::parse`), the code the router runs
 //! after verifying the signature. Invariants:
 //! - neither the form decoding nor the parser ever panics, whatever the bytes;
 //! - what is accepted comes from the payload: the clicker is `user.id`, the answer goes to the
@@ -8,8 +8,8 @@
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
-use marquee::genre::Style;
-use marquee::slack::interaction::{Action, parse};
+use marquee_core::genre::Style;
+use marquee_core::slack::interaction::{Action, parse};
 use serde::Deserialize;
 use serde_json::Value;
 

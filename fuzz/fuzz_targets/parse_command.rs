@@ -12,9 +12,9 @@
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
-use marquee::model::ModelId;
-use marquee::request::{self, ModelPolicy};
-use marquee::slack::command::{self, PosterCommand};
+use marquee_core::model::ModelId;
+use marquee_core::request::{self, ModelPolicy};
+use marquee_core::slack::command::{self, PosterCommand};
 
 fn policy(byte: u8) -> ModelPolicy {
     let mut allowed: Vec<ModelId> = ModelId::ALL

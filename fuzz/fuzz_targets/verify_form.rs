@@ -16,12 +16,12 @@
 
 use http::{HeaderMap, HeaderValue};
 use libfuzzer_sys::fuzz_target;
-use marquee::model::ModelId;
-use marquee::request::ModelPolicy;
-use marquee::secret::Secret;
-use marquee::slack::command::{self, SlashCommand};
-use marquee::slack::form::FormError;
-use marquee::slack::verify::{self, SIGNATURE_HEADER, TIMESTAMP_HEADER, VerifyError};
+use marquee_core::model::ModelId;
+use marquee_core::request::ModelPolicy;
+use marquee_core::secret::Secret;
+use marquee_core::slack::command::{self, SlashCommand};
+use marquee_core::slack::form::FormError;
+use marquee_core::slack::verify::{self, SIGNATURE_HEADER, TIMESTAMP_HEADER, VerifyError};
 
 /// Slack's published example secret and timestamp (shared/reference/SLACK.md), so the committed
 /// seed of Slack's own request verifies and the fuzzer starts from a passing case.

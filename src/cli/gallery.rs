@@ -10,10 +10,12 @@ use std::path::{Path, PathBuf};
 
 use tiny_skia::{FillRule, FilterQuality, Paint, PathBuilder, Pixmap, PixmapPaint, Transform};
 
-use crate::genre::{Placement, Style};
-use crate::model::offline::render;
-use crate::poster::fonts::{self, Face, Setting};
-use crate::poster::{PosterText, Typography, compose, default_title, encode_png, missing_glyphs};
+use marquee_core::genre::{Placement, Style};
+use marquee_core::model::offline::render;
+use marquee_core::poster::fonts::{self, Face, Setting};
+use marquee_core::poster::{
+    PosterText, Typography, compose, default_title, encode_png, missing_glyphs,
+};
 
 /// The gallery's prompts, with the text each poster carries.
 const PROMPTS: [(&str, &str, &str); 3] = [

@@ -22,12 +22,12 @@ use serde_json::Value;
 use tokio::net::TcpListener;
 use tokio::sync::mpsc;
 
-use crate::app::{self, Mode};
-use crate::config::{Config, SecretSource};
-use crate::request::ModelPolicy;
-use crate::secret::Secret;
-use crate::slack::command::{self, PosterCommand};
-use crate::slack::verify;
+use marquee_core::request::ModelPolicy;
+use marquee_core::secret::Secret;
+use marquee_core::slack::command::{self, PosterCommand};
+use marquee_core::slack::verify;
+use marquee_service::app::{self, Mode};
+use marquee_service::config::{Config, SecretSource};
 
 #[derive(Debug, Parser)]
 #[command(
@@ -119,7 +119,7 @@ enum Command {
 /// Runs the command line and returns the process's exit code.
 pub fn main() -> ExitCode {
     let cli = Cli::parse();
-    crate::poster::use_fonts_dir(crate::config::fonts_dir());
+    marquee_core::poster::use_fonts_dir(marquee_service::config::fonts_dir());
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
@@ -205,7 +205,7 @@ async fn run(cli: Cli) -> Result<(), BoxError> {
             }
         }
         Command::Manifest { url } => {
-            print!("{}", crate::slack::manifest::render(&url)?);
+            print!("{}", marquee_core::slack::manifest::render(&url)?);
             Ok(())
         }
         Command::Edit(args) => {
@@ -312,7 +312,7 @@ async fn serve(config: Config, addr: SocketAddr) -> Result<(), BoxError> {
     }
     let in_process = app.in_process.clone();
     eprintln!("marquee listening on http://{local} (Ctrl-C to stop)");
-    axum::serve(listener, crate::http::router(app.state))
+    axum::serve(listener, marquee_service::http::router(app.state))
         .with_graceful_shutdown(async {
             let _ = tokio::signal::ctrl_c().await;
         })
@@ -335,7 +335,7 @@ fn sign(config: &Config, body: Option<String>, timestamp: Option<i64>) -> Result
         Some(b) => b,
         None => std::io::read_to_string(std::io::stdin())?,
     };
-    let ts = timestamp.unwrap_or_else(crate::http::system_clock);
+    let ts = timestamp.unwrap_or_else(marquee_service::http::system_clock);
     println!(
         "-H 'X-Slack-Request-Timestamp: {ts}' -H 'X-Slack-Signature: {}'",
         verify::sign(&secret, ts, body.as_bytes())
@@ -352,7 +352,7 @@ async fn poster(config: Config, text: &str, out: PathBuf) -> Result<(), BoxError
         PosterCommand::Help => {
             // The card as a local server shows it: no bot token, the configured print upscaler.
             let app = app::build(&config, Mode::Tool).await?;
-            let usage = crate::slack::blocks::usage(
+            let usage = marquee_core::slack::blocks::usage(
                 &policy.allowed,
                 policy.default,
                 app.pipeline.limits(),
@@ -525,7 +525,7 @@ async fn demo(
     let (listener, local, app) = bind_local(&config, addr).await?;
     let in_process = app.in_process.clone();
     let server = tokio::spawn(async move {
-        axum::serve(listener, crate::http::router(app.state))
+        axum::serve(listener, marquee_service::http::router(app.state))
             .with_graceful_shutdown(async {
                 let _ = tokio::signal::ctrl_c().await;
             })
@@ -552,9 +552,9 @@ async fn demo(
         ("response_url", &response_url),
         ("trigger_id", "0000000000.0000000000.demo"),
     ])?;
-    let ts = crate::http::system_clock();
+    let ts = marquee_service::http::system_clock();
     let signature = verify::sign(&secret, ts, form.as_bytes());
-    let client = crate::net::client();
+    let client = marquee_core::net::client();
     println!("/poster {text}");
     let started = Instant::now();
     let ack = client
@@ -689,14 +689,17 @@ mod tests {
         let Command::Print(args) = cli.command else {
             panic!("not a print command")
         };
-        assert_eq!(args.sheet, print::Sheets(vec![crate::poster::Sheet::A1]));
-        assert_eq!(args.dpi, crate::poster::PRINT_DPI);
+        assert_eq!(
+            args.sheet,
+            print::Sheets(vec![marquee_core::poster::Sheet::A1])
+        );
+        assert_eq!(args.dpi, marquee_core::poster::PRINT_DPI);
         let all =
             Cli::try_parse_from(["marquee", "print", "--art", "a.png", "--out", "d"]).unwrap();
         let Command::Print(args) = all.command else {
             panic!("not a print command")
         };
-        assert_eq!(args.sheet.0, crate::poster::Sheet::ALL.to_vec());
+        assert_eq!(args.sheet.0, marquee_core::poster::Sheet::ALL.to_vec());
         Cli::try_parse_from([
             "marquee", "edit", "--art", "a.png", "--title", "X", "-o", "p.png",
         ])

@@ -11,9 +11,9 @@ use std::path::{Path, PathBuf};
 use clap::Args;
 
 use super::BoxError;
-use crate::genre::{Placement, Style};
-use crate::model::image::decode_image;
-use crate::poster::{self, PRINT_DPI, PosterText, Sheet, Typography};
+use marquee_core::genre::{Placement, Style};
+use marquee_core::model::image::decode_image;
+use marquee_core::poster::{self, PRINT_DPI, PosterText, Sheet, Typography};
 
 /// Where the art comes from: exactly one source.
 #[derive(Debug, Clone, Args)]

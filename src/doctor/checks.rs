@@ -12,10 +12,10 @@ use aws_config::SdkConfig;
 
 use super::hints::{self, fill};
 use super::{Options, Report};
-use crate::config::{Config, SecretSource, StateConfig, StoreConfig};
-use crate::errors::ErrorChain;
-use crate::model::{Priced, Service, catalog};
-use crate::secret::Secret;
+use marquee_core::errors::ErrorChain;
+use marquee_core::model::{Priced, Service, catalog};
+use marquee_core::secret::Secret;
+use marquee_service::config::{Config, SecretSource, StateConfig, StoreConfig};
 
 /// Outputs the checks need from the stack (see `template.yaml`'s `Outputs`).
 const NEEDED_OUTPUTS: [&str; 5] = [
@@ -62,8 +62,8 @@ impl Function {
 }
 
 pub(super) async fn run(options: &Options) -> Report {
-    let mut loader =
-        aws_config::defaults(BehaviorVersion::latest()).http_client(crate::net::aws_http_client());
+    let mut loader = aws_config::defaults(BehaviorVersion::latest())
+        .http_client(marquee_core::net::aws_http_client());
     if let Some(region) = &options.region {
         loader = loader.region(aws_config::Region::new(region.clone()));
     }
@@ -661,7 +661,10 @@ async fn slack(function: &Function, bot: Option<&Secret>, report: &mut Report) {
         return;
     };
     let url = format!("{}/auth.test", config.slack_api_url.trim_end_matches('/'));
-    let http = match crate::net::client_builder().timeout(HTTP_TIMEOUT).build() {
+    let http = match marquee_core::net::client_builder()
+        .timeout(HTTP_TIMEOUT)
+        .build()
+    {
         Ok(h) => h,
         Err(e) => {
             report.fail("slack.auth", TITLE, format!("no HTTP client: {e}"), "");
@@ -706,7 +709,8 @@ async fn slack(function: &Function, bot: Option<&Secret>, report: &mut Report) {
         );
         return;
     }
-    let wanted = crate::slack::manifest::bot_scopes(crate::slack::manifest::MANIFEST_TEMPLATE);
+    let wanted =
+        marquee_core::slack::manifest::bot_scopes(marquee_core::slack::manifest::MANIFEST_TEMPLATE);
     let missing: Vec<&str> = wanted
         .iter()
         .filter(|w| !granted.contains(w))
@@ -994,7 +998,7 @@ async fn lifecycle(client: &aws_sdk_s3::Client, bucket: &str, report: &mut Repor
                         && rule_prefix(r) == Some(prefix)
                 })
             };
-            let missing: Vec<&str> = crate::store::KEY_PREFIXES
+            let missing: Vec<&str> = marquee_core::store::KEY_PREFIXES
                 .into_iter()
                 .filter(|p| !covered(p))
                 .collect();
@@ -1004,7 +1008,7 @@ async fn lifecycle(client: &aws_sdk_s3::Client, bucket: &str, report: &mut Repor
                     LIFECYCLE,
                     format!(
                         "an enabled expiry rule for each of {}",
-                        crate::store::KEY_PREFIXES.join(" ")
+                        marquee_core::store::KEY_PREFIXES.join(" ")
                     ),
                 );
             } else {
@@ -1081,7 +1085,7 @@ async fn anonymous_read(
     // The same region and endpoints as the admin's configuration, but no credentials: the
     // SDK then sends the request unsigned.
     let anonymous = aws_config::defaults(BehaviorVersion::latest())
-        .http_client(crate::net::aws_http_client())
+        .http_client(marquee_core::net::aws_http_client())
         .region(sdk.region().cloned())
         .no_credentials()
         .load()
@@ -1094,7 +1098,7 @@ async fn anonymous_read(
     let existing = admin
         .list_objects_v2()
         .bucket(bucket)
-        .prefix(crate::store::KEY_PREFIXES[0])
+        .prefix(marquee_core::store::KEY_PREFIXES[0])
         .max_keys(1)
         .send()
         .await
@@ -1312,7 +1316,7 @@ fn needed(
 
     let mut storage = Vec::new();
     if let StoreConfig::S3 { bucket } = &config.store {
-        for prefix in crate::store::KEY_PREFIXES {
+        for prefix in marquee_core::store::KEY_PREFIXES {
             storage.push((
                 format!("arn:{partition}:s3:::{bucket}/{prefix}{PROBE_NAME}"),
                 vec!["s3:GetObject".into(), "s3:PutObject".into()],
@@ -1328,7 +1332,7 @@ fn needed(
         title: "Role may store posters",
         what: format!(
             "read and write {}, list the bucket",
-            crate::store::KEY_PREFIXES.join(" ")
+            marquee_core::store::KEY_PREFIXES.join(" ")
         ),
         pairs: storage,
         absent: "posters are not kept in S3 by this configuration",
@@ -1338,7 +1342,7 @@ fn needed(
     if let StateConfig::Dynamo { table } = &config.state {
         state.push((
             format!("arn:{partition}:dynamodb:{region}:{account}:table/{table}"),
-            crate::state::dynamo::IAM_ACTIONS
+            marquee_core::state::dynamo::IAM_ACTIONS
                 .iter()
                 .map(|a| (*a).to_owned())
                 .collect(),
@@ -1350,7 +1354,7 @@ fn needed(
         absent: "state is not kept in DynamoDB by this configuration",
         what: format!(
             "{} item operations on {}",
-            crate::state::dynamo::IAM_ACTIONS.len(),
+            marquee_core::state::dynamo::IAM_ACTIONS.len(),
             outputs["TableName"]
         ),
         pairs: state,
@@ -1413,7 +1417,10 @@ async fn front_door(
     const TITLE: &str = "Front door";
     let url = &outputs["SlashCommandUrl"];
     let vars = [("stack", stack), ("HttpApiUrl", base_url(outputs))];
-    let http = match crate::net::client_builder().timeout(HTTP_TIMEOUT).build() {
+    let http = match marquee_core::net::client_builder()
+        .timeout(HTTP_TIMEOUT)
+        .build()
+    {
         Ok(h) => h,
         Err(e) => {
             report.fail("front_door", TITLE, format!("no HTTP client: {e}"), "");
@@ -1461,8 +1468,8 @@ async fn front_door(
         );
         return;
     };
-    let now = crate::http::system_clock();
-    let signature = crate::slack::verify::sign(secret, now, body.as_bytes());
+    let now = marquee_service::http::system_clock();
+    let signature = marquee_core::slack::verify::sign(secret, now, body.as_bytes());
     let signed = post(vec![
         ("x-slack-request-timestamp", now.to_string()),
         ("x-slack-signature", signature),
@@ -1529,7 +1536,7 @@ fn manifest(options: &Options, outputs: &BTreeMap<String, String>, report: &mut 
             return;
         }
     };
-    let urls = crate::slack::manifest::request_urls(&text);
+    let urls = marquee_core::slack::manifest::request_urls(&text);
     let mut wrong = Vec::new();
     for (what, have, output) in [
         ("the /poster command's url", urls.command, "SlashCommandUrl"),
@@ -1554,22 +1561,24 @@ fn manifest(options: &Options, outputs: &BTreeMap<String, String>, report: &mut 
     }
     // What the events door and the shortcut need Slack to send (the scopes are checked
     // against the bot token under slack.auth).
-    let events = crate::slack::manifest::bot_events(&text);
-    for event in crate::slack::manifest::bot_events(crate::slack::manifest::MANIFEST_TEMPLATE) {
+    let events = marquee_core::slack::manifest::bot_events(&text);
+    for event in
+        marquee_core::slack::manifest::bot_events(marquee_core::slack::manifest::MANIFEST_TEMPLATE)
+    {
         if !events.contains(&event) {
             wrong.push(format!(
                 "it does not subscribe to the {event} event (mentions and direct messages go unanswered)"
             ));
         }
     }
-    let shortcuts = crate::slack::manifest::shortcut_callbacks(&text);
+    let shortcuts = marquee_core::slack::manifest::shortcut_callbacks(&text);
     if !shortcuts
         .iter()
-        .any(|c| c == crate::slack::shortcut::CALLBACK_ID)
+        .any(|c| c == marquee_core::slack::shortcut::CALLBACK_ID)
     {
         wrong.push(format!(
             "it has no message shortcut with callback_id {}",
-            crate::slack::shortcut::CALLBACK_ID
+            marquee_core::slack::shortcut::CALLBACK_ID
         ));
     }
     if wrong.is_empty() {
@@ -1618,7 +1627,7 @@ mod tests {
     /// the catalog has one, else Bedrock's own date, and always names what to choose instead.
     #[test]
     fn a_legacy_model_fails_naming_its_end_of_life() {
-        use crate::model::ModelId;
+        use marquee_core::model::ModelId;
         let nova = ModelId::NovaCanvas.row();
         let (problem, fix) =
             lifecycle_problem(nova, "LEGACY", Some("2027-01-01T00:00:00Z")).unwrap();

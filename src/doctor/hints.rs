@@ -18,101 +18,101 @@ pub const NO_CREDENTIALS_DETAIL: &str =
 pub const NO_CREDENTIALS: &str = "set up credentials with `aws configure` (access keys) or \
      `aws sso login` (IAM Identity Center), or set `AWS_PROFILE` to a profile that has them; \
      `aws sts get-caller-identity` shows the identity doctor will use";
-pub const NO_REGION: &str = "pass the region you deployed to: `marquee doctor --stack <stack> \
+pub(crate) const NO_REGION: &str = "pass the region you deployed to: `marquee doctor --stack <stack> \
      --region <region>` (or set `AWS_REGION`)";
-pub const STACK_MISSING: &str = "`aws cloudformation list-stacks --region <region> \
+pub(crate) const STACK_MISSING: &str = "`aws cloudformation list-stacks --region <region> \
      --stack-status-filter CREATE_COMPLETE UPDATE_COMPLETE` lists the stacks there; pass the \
      one `sam deploy` created with `marquee doctor --stack <name> --region <region>`, or \
      deploy one (docs/INSTALL.md, \"Deploy\")";
-pub const STACK_UNREADABLE: &str = "your identity needs read access to the deployment, \
+pub(crate) const STACK_UNREADABLE: &str = "your identity needs read access to the deployment, \
      starting with `cloudformation:DescribeStacks` (docs/INSTALL.md, \"Checking a deployment \
      with marquee doctor\")";
-pub const STACK_NOT_MARQUEE: &str = "this stack was not made from Marquee's template.yaml: \
+pub(crate) const STACK_NOT_MARQUEE: &str = "this stack was not made from Marquee's template.yaml: \
      pass the one `sam deploy` created with `marquee doctor --stack <name>`";
-pub const STACK_UNSETTLED: &str = "wait for the deployment to finish: `aws cloudformation \
+pub(crate) const STACK_UNSETTLED: &str = "wait for the deployment to finish: `aws cloudformation \
      describe-stack-events --stack-name <stack>` shows its progress and which resource \
      failed. A stack in ROLLBACK_COMPLETE cannot be updated: remove it with `sam delete \
      --stack-name <stack>` and deploy again (docs/INSTALL.md, \"Updating and removing\")";
-pub const FUNCTION_UNREADABLE: &str = "your identity needs `lambda:GetFunctionConfiguration` \
+pub(crate) const FUNCTION_UNREADABLE: &str = "your identity needs `lambda:GetFunctionConfiguration` \
      on the function (docs/INSTALL.md, \"Checking a deployment with marquee doctor\")";
-pub const FUNCTION_ENV: &str = "a parameter holds a value the function refuses: correct it in \
+pub(crate) const FUNCTION_ENV: &str = "a parameter holds a value the function refuses: correct it in \
      samconfig.toml's `parameter_overrides` (or answer `sam deploy --guided` again), then \
      `sam deploy` (docs/INSTALL.md, \"Changing a setting\")";
-pub const FUNCTION_STATE: &str = "run doctor again in a minute; if the state is Failed, \
+pub(crate) const FUNCTION_STATE: &str = "run doctor again in a minute; if the state is Failed, \
      `aws lambda get-function-configuration --function-name <function> --query StateReason` \
      says why";
-pub const FUNCTION_UPDATE_FAILED: &str = "`aws lambda get-function-configuration \
+pub(crate) const FUNCTION_UPDATE_FAILED: &str = "`aws lambda get-function-configuration \
      --function-name <function> --query LastUpdateStatusReason` says why; fix that, then \
      start a new update with `aws lambda update-function-configuration --function-name \
      <function> --description retried`";
-pub const FUNCTION_DRIFT: &str = "the function was changed outside CloudFormation, which a \
+pub(crate) const FUNCTION_DRIFT: &str = "the function was changed outside CloudFormation, which a \
      plain `sam deploy` does not undo: set it back to what template.yaml says \
      (docs/INSTALL.md, \"Changes made outside CloudFormation\")";
-pub const FUNCTION_MEMORY: &str = "raise `MemorySize` (1024 is the default) in samconfig.toml's \
+pub(crate) const FUNCTION_MEMORY: &str = "raise `MemorySize` (1024 is the default) in samconfig.toml's \
      `parameter_overrides`, then `sam deploy` (docs/INSTALL.md, \"Changing a setting\")";
-pub const FUNCTION_TIMEOUT: &str = "the template sets a 180 s timeout: set it back with `aws \
+pub(crate) const FUNCTION_TIMEOUT: &str = "the template sets a 180 s timeout: set it back with `aws \
      lambda update-function-configuration --function-name <function> --timeout 180`, or \
      lower `MARQUEE_MODEL_TIMEOUT` if it was raised";
-pub const ASYNC: &str = "set them back to the template's (a plain `sam deploy` does not undo a \
+pub(crate) const ASYNC: &str = "set them back to the template's (a plain `sam deploy` does not undo a \
      change made in the console): `aws lambda put-function-event-invoke-config \
      --function-name <function> --maximum-retry-attempts 0 --maximum-event-age-in-seconds 1200 \
      --destination-config OnFailure={Destination=<FailedJobQueue ARN>}`";
-pub const SECRET_SIGNING: &str = "run the stack's `PutSigningSecretCommand` output and paste the \
+pub(crate) const SECRET_SIGNING: &str = "run the stack's `PutSigningSecretCommand` output and paste the \
      Signing Secret from your Slack app's Basic Information → App Credentials \
      (docs/INSTALL.md, \"Store the Slack secrets\")";
-pub const SECRET_BOT: &str = "run the stack's `PutBotTokenCommand` output and paste the Bot User \
+pub(crate) const SECRET_BOT: &str = "run the stack's `PutBotTokenCommand` output and paste the Bot User \
      OAuth Token (xoxb-…) from your Slack app's OAuth & Permissions page (docs/INSTALL.md, \
      \"Store the Slack secrets\")";
-pub const SECRET_LINK_KEY: &str = "store a new random key, which also revokes every poster link \
+pub(crate) const SECRET_LINK_KEY: &str = "store a new random key, which also revokes every poster link \
      already posted: `aws secretsmanager put-secret-value --secret-id <secret> \
      --secret-string \"$(aws secretsmanager get-random-password --password-length 64 \
      --exclude-punctuation --query RandomPassword --output text)\"`";
-pub const SECRET_UNREADABLE: &str = "your identity needs `secretsmanager:GetSecretValue` on the \
+pub(crate) const SECRET_UNREADABLE: &str = "your identity needs `secretsmanager:GetSecretValue` on the \
      stack's secrets (docs/INSTALL.md, \"Checking a deployment with marquee doctor\")";
-pub const SLACK_UNREACHABLE: &str = "check this machine's network (`curl -sI \
+pub(crate) const SLACK_UNREACHABLE: &str = "check this machine's network (`curl -sI \
      https://slack.com/api/auth.test`); the function reaches Slack the same way";
-pub const SLACK_REFUSED: &str = "the stored token is revoked or belongs to another app: copy \
+pub(crate) const SLACK_REFUSED: &str = "the stored token is revoked or belongs to another app: copy \
      the Bot User OAuth Token from the app's OAuth & Permissions page and store it with the \
      stack's `PutBotTokenCommand` output (docs/INSTALL.md, \"Store the Slack secrets\")";
-pub const SLACK_SCOPES: &str = "the app was installed from an older manifest: paste the current \
+pub(crate) const SLACK_SCOPES: &str = "the app was installed from an older manifest: paste the current \
      one (`marquee manifest --url <HttpApiUrl>`) on the app's App Manifest page and reinstall \
      (Install App → Reinstall to Workspace); the token stays the same (docs/INSTALL.md, \
      \"Create the Slack app from the manifest\")";
-pub const MODEL_UNREADABLE: &str = "your identity needs \
+pub(crate) const MODEL_UNREADABLE: &str = "your identity needs \
      `bedrock:GetFoundationModelAvailability` in <region> (docs/INSTALL.md, \"Checking a \
      deployment with marquee doctor\")";
-pub const MODEL_REGION: &str = "set the family's region to one that serves the model \
+pub(crate) const MODEL_REGION: &str = "set the family's region to one that serves the model \
      (`StabilityRegion` in samconfig.toml's `parameter_overrides`), then \
      `sam deploy` (docs/INSTALL.md, \"Choose the models and their regions\")";
-pub const MODEL_ACCESS: &str = "make the model's first call yourself, as an admin: Bedrock \
+pub(crate) const MODEL_ACCESS: &str = "make the model's first call yourself, as an admin: Bedrock \
      console in <region> → Model catalog → the model → Open in playground, generate one image \
      and wait two minutes (docs/INSTALL.md, \"Choose the models and their regions\")";
-pub const BUCKET_PRIVATE: &str = "turn Block Public Access back on with `aws s3api \
+pub(crate) const BUCKET_PRIVATE: &str = "turn Block Public Access back on with `aws s3api \
      put-public-access-block --bucket <bucket> --public-access-block-configuration \
      BlockPublicAcls=true,IgnorePublicAcls=true,BlockPublicPolicy=true,RestrictPublicBuckets=true` \
      and remove any public grant from the bucket policy (docs/INSTALL.md, \"Changes made \
      outside CloudFormation\")";
-pub const BUCKET_DRIFT: &str = "the bucket was changed outside CloudFormation, which a plain \
+pub(crate) const BUCKET_DRIFT: &str = "the bucket was changed outside CloudFormation, which a plain \
      `sam deploy` does not undo: set it back to what template.yaml says (docs/INSTALL.md, \
      \"Changes made outside CloudFormation\")";
-pub const IAM_SIMULATE: &str = "your identity needs `iam:SimulatePrincipalPolicy` on the \
+pub(crate) const IAM_SIMULATE: &str = "your identity needs `iam:SimulatePrincipalPolicy` on the \
      function's role (docs/INSTALL.md, \"Checking a deployment with marquee doctor\")";
-pub const IAM_DENIED: &str = "the role was changed outside CloudFormation (docs/INSTALL.md, \
+pub(crate) const IAM_DENIED: &str = "the role was changed outside CloudFormation (docs/INSTALL.md, \
      \"Changes made outside CloudFormation\"), or a permissions boundary or service control \
      policy denies these actions: ask whoever manages it to allow them";
-pub const FRONT_DOOR_UNREACHABLE: &str = "check that `curl -i <HttpApiUrl>/healthz` answers \
+pub(crate) const FRONT_DOOR_UNREACHABLE: &str = "check that `curl -i <HttpApiUrl>/healthz` answers \
      200, and read the function's logs with `sam logs --stack-name <stack>`";
-pub const FRONT_DOOR_NOT_MARQUEE: &str = "this URL is not Marquee's front door, or it does not \
+pub(crate) const FRONT_DOOR_NOT_MARQUEE: &str = "this URL is not Marquee's front door, or it does not \
      verify Slack's signatures: read the function's logs with `sam logs --stack-name <stack>`";
-pub const FRONT_DOOR_SECRET: &str = "the function re-reads its signing secret when a signature \
+pub(crate) const FRONT_DOOR_SECRET: &str = "the function re-reads its signing secret when a signature \
      fails, at most every 30 s: run doctor again in a minute; if it is still refused, read the \
      function's logs with `sam logs --stack-name <stack>` (docs/INSTALL.md, \"Rotating \
      secrets without downtime\")";
-pub const FRONT_DOOR_OTHER: &str =
+pub(crate) const FRONT_DOOR_OTHER: &str =
     "read the function's logs for this request: `sam logs --stack-name <stack>`";
-pub const MANIFEST_UNREADABLE: &str = "pass the manifest you pasted into Slack: `marquee doctor \
+pub(crate) const MANIFEST_UNREADABLE: &str = "pass the manifest you pasted into Slack: `marquee doctor \
      --stack <stack> --manifest <file>`";
-pub const MANIFEST_WRONG: &str = "render it for this deployment (`marquee manifest --url \
+pub(crate) const MANIFEST_WRONG: &str = "render it for this deployment (`marquee manifest --url \
      <HttpApiUrl>`) and paste it on the app's App Manifest page (docs/INSTALL.md, \"Create the \
      Slack app from the manifest\")";
 

@@ -8,9 +8,9 @@
 //! front door refuses.
 //!
 //! The checks read the deployment the way the function does: the stack's outputs name the
-//! function, the function's configuration is parsed by [`crate::config`] exactly as at a cold
+//! function, the function's configuration is parsed by [`marquee_service::config`] exactly as at a cold
 //! start, and what the role must be allowed is derived from the code's own lists
-//! ([`crate::store::KEY_PREFIXES`], [`crate::state::dynamo::IAM_ACTIONS`], the models and
+//! ([`marquee_core::store::KEY_PREFIXES`], [`marquee_core::state::dynamo::IAM_ACTIONS`], the models and
 //! services the configuration enables). Every AWS endpoint comes from the SDK's standard
 //! configuration (`AWS_REGION`, `AWS_ENDPOINT_URL_*`), so the same command checks the local
 //! stack.
@@ -27,19 +27,19 @@ use serde::Serialize;
 
 /// What to check.
 #[derive(Debug, Clone)]
-pub struct Options {
+pub(crate) struct Options {
     /// The CloudFormation stack `sam deploy` created.
-    pub stack: String,
+    pub(crate) stack: String,
     /// The stack's region; the SDK's configured region when `None`.
-    pub region: Option<String>,
+    pub(crate) region: Option<String>,
     /// The Slack app manifest the admin installed, to compare its URLs with the deployment's.
-    pub manifest: Option<PathBuf>,
+    pub(crate) manifest: Option<PathBuf>,
 }
 
 /// How one check came out.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "lowercase")]
-pub enum Status {
+pub(crate) enum Status {
     Pass,
     Fail,
     /// Not run: it does not apply to this deployment, or an earlier failure left it nothing
@@ -59,28 +59,28 @@ impl Status {
 
 /// One link of the chain.
 #[derive(Debug, Clone, Serialize)]
-pub struct Check {
+pub(crate) struct Check {
     /// A stable identifier (`function.async`, `model.amazon.nova-canvas-v1:0`), for scripts
     /// and support tickets.
-    pub id: String,
+    pub(crate) id: String,
     /// What was checked, in words.
-    pub title: String,
-    pub status: Status,
+    pub(crate) title: String,
+    pub(crate) status: Status,
     /// What was found.
-    pub detail: String,
+    pub(crate) detail: String,
     /// What to do about a failure; empty when there is nothing to do.
     #[serde(skip_serializing_if = "String::is_empty")]
-    pub fix: String,
+    pub(crate) fix: String,
 }
 
 /// Every check, in the order they ran.
 #[derive(Debug, Clone, Serialize)]
-pub struct Report {
-    pub stack: String,
-    pub region: String,
+pub(crate) struct Report {
+    pub(crate) stack: String,
+    pub(crate) region: String,
     /// True when nothing failed.
-    pub ok: bool,
-    pub checks: Vec<Check>,
+    pub(crate) ok: bool,
+    pub(crate) checks: Vec<Check>,
 }
 
 impl Report {
@@ -141,13 +141,8 @@ impl Report {
         });
     }
 
-    /// The check with this id, if it ran.
-    pub fn get(&self, id: &str) -> Option<&Check> {
-        self.checks.iter().find(|c| c.id == id)
-    }
-
     /// The report as a terminal table: one line per check, its detail and fix indented below.
-    pub fn to_table(&self) -> String {
+    pub(crate) fn to_table(&self) -> String {
         let mut out = format!(
             "marquee doctor · stack {} in {}\n\n",
             self.stack, self.region
@@ -203,13 +198,13 @@ impl Report {
     }
 
     /// The report as one JSON document.
-    pub fn to_json(&self) -> String {
+    pub(crate) fn to_json(&self) -> String {
         serde_json::to_string_pretty(self).unwrap_or_else(|e| format!("{{\"error\":\"{e}\"}}"))
     }
 }
 
 /// Runs every check against the deployment `options` names.
-pub async fn run(options: &Options) -> Report {
+pub(crate) async fn run(options: &Options) -> Report {
     checks::run(options).await
 }
 

@@ -20,11 +20,13 @@ const ALLOWED: &[(&str, &[&str])] = &[
     // What is counted, as CloudWatch embedded-metric lines: its own small vocabulary, so every
     // layer that counts something can, and it names nothing of theirs.
     ("metrics", &[]),
+    // CPU-heavy work off the executor, below the request path (nice 19 on its threads).
+    ("cpu", &[]),
     // Outbound HTTPS: the one TLS stack every HTTP client (Slack's, the SDK's) is built on.
     ("net", &[]),
     // Domain: models draw, the composer sets type, stores keep bytes. None knows the others,
     // Slack or HTTP.
-    ("model", &["genre"]),
+    ("model", &["cpu", "genre"]),
     ("poster", &["genre"]),
     ("store", &["secret"]),
     // Durable state (run markers, locks, records, counters): generic items, no domain types;
@@ -47,8 +49,8 @@ const ALLOWED: &[(&str, &[&str])] = &[
     (
         "pipeline",
         &[
-            "errors", "genre", "job", "metrics", "model", "poster", "quota", "slack", "state",
-            "store",
+            "cpu", "errors", "genre", "job", "metrics", "model", "poster", "quota", "slack",
+            "state", "store",
         ],
     ),
     ("dispatch", &["errors", "job", "metrics", "pipeline"]),
@@ -86,8 +88,89 @@ const ALLOWED: &[(&str, &[&str])] = &[
     ),
 ];
 
-fn src() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("src")
+/// The source roots of the workspace's library crates.
+fn roots() -> Vec<PathBuf> {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    vec![
+        root.join("crates/marquee-core/src"),
+        root.join("crates/marquee-service/src"),
+        root.join("src"),
+    ]
+}
+
+fn src_files() -> Vec<(PathBuf, PathBuf)> {
+    let mut out = Vec::new();
+    for root in roots() {
+        let mut files = Vec::new();
+        rust_files(&root, &mut files);
+        out.extend(
+            files
+                .into_iter()
+                .filter(|f| !f.ends_with("tests.rs"))
+                .map(|f| (root.clone(), f)),
+        );
+    }
+    out
+}
+
+/// The workspace as `cargo metadata` sees it.
+pub struct Workspace {
+    pub packages: Vec<Package>,
+}
+
+/// A workspace member: its name, binaries and normal (non-dev) dependencies.
+pub struct Package {
+    pub name: String,
+    pub bins: Vec<String>,
+    pub deps: Vec<String>,
+}
+
+/// `cargo metadata` for this workspace, read once.
+pub fn workspace() -> &'static Workspace {
+    static W: std::sync::OnceLock<Workspace> = std::sync::OnceLock::new();
+    W.get_or_init(|| {
+        let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
+        let out = std::process::Command::new(cargo)
+            .args([
+                "metadata",
+                "--format-version",
+                "1",
+                "--no-deps",
+                "--offline",
+            ])
+            .current_dir(env!("CARGO_MANIFEST_DIR"))
+            .output()
+            .expect("cargo metadata runs");
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+        let packages = v["packages"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|p| Package {
+                name: p["name"].as_str().unwrap().to_owned(),
+                bins: p["targets"]
+                    .as_array()
+                    .unwrap()
+                    .iter()
+                    .filter(|t| t["kind"].as_array().unwrap().iter().any(|k| k == "bin"))
+                    .map(|t| t["name"].as_str().unwrap().to_owned())
+                    .collect(),
+                deps: p["dependencies"]
+                    .as_array()
+                    .unwrap()
+                    .iter()
+                    .filter(|d| d["kind"].is_null())
+                    .map(|d| d["name"].as_str().unwrap().to_owned())
+                    .collect(),
+            })
+            .collect();
+        Workspace { packages }
+    })
 }
 
 fn rust_files(dir: &Path, out: &mut Vec<PathBuf>) {
@@ -101,9 +184,10 @@ fn rust_files(dir: &Path, out: &mut Vec<PathBuf>) {
     }
 }
 
-/// The top-level module a file under `src/` belongs to (`None` for `lib.rs` and binaries).
-fn module_of(path: &Path) -> Option<String> {
-    let rel = path.strip_prefix(src()).unwrap();
+/// The top-level module a file under a crate's `src/` belongs to (`None` for `lib.rs` and
+/// binaries).
+fn module_of(root: &Path, path: &Path) -> Option<String> {
+    let rel = path.strip_prefix(root).unwrap();
     let first = rel.components().next()?.as_os_str().to_str()?.to_owned();
     match first.as_str() {
         "lib.rs" | "bin" => None,
@@ -113,7 +197,12 @@ fn module_of(path: &Path) -> Option<String> {
 
 /// A file's product code: up to its test module, without comments.
 fn product_code(text: &str) -> String {
-    let end = text.find("#[cfg(test)]\nmod tests").unwrap_or(text.len());
+    // The inline test module (`mod tests {`, after its `#[cfg(…)]`); `mod tests;` is a file
+    // of its own, skipped by `src_files`.
+    let end = text
+        .find("\nmod tests {")
+        .map(|at| text[..at].rfind("\n#[cfg(").unwrap_or(at))
+        .unwrap_or(text.len());
     text[..end]
         .lines()
         .filter(|line| !line.trim_start().starts_with("//"))
@@ -124,9 +213,13 @@ fn product_code(text: &str) -> String {
 /// The top-level modules `code` names as `crate::<module>`.
 fn uses(code: &str) -> BTreeSet<String> {
     let mut found = BTreeSet::new();
-    let mut rest = code;
+    let code = code
+        .replace("marquee_core::", "crate::")
+        .replace("marquee_service::", "crate::");
+    let mut rest = code.as_str();
     while let Some(at) = rest.find("crate::") {
         let tail = &rest[at + "crate::".len()..];
+        // `marquee_core::x` is this scanner's `crate::x` too (one layer table, several crates).
         let name: String = tail
             .chars()
             .take_while(|c| c.is_ascii_alphanumeric() || *c == '_')
@@ -141,17 +234,15 @@ fn uses(code: &str) -> BTreeSet<String> {
 
 /// Every (module, file) → the modules it uses, for product code in `src/`.
 fn edges() -> BTreeMap<String, BTreeMap<String, BTreeSet<String>>> {
-    let mut files = Vec::new();
-    rust_files(&src(), &mut files);
     let mut out: BTreeMap<String, BTreeMap<String, BTreeSet<String>>> = BTreeMap::new();
-    for file in files {
-        let Some(module) = module_of(&file) else {
+    for (root, file) in src_files() {
+        let Some(module) = module_of(&root, &file) else {
             continue;
         };
         let code = product_code(&std::fs::read_to_string(&file).unwrap());
         for used in uses(&code) {
             if used != module {
-                let rel = file.strip_prefix(src()).unwrap().display().to_string();
+                let rel = file.strip_prefix(&root).unwrap().display().to_string();
                 out.entry(module.clone())
                     .or_default()
                     .entry(used)
@@ -167,9 +258,7 @@ fn edges() -> BTreeMap<String, BTreeMap<String, BTreeSet<String>>> {
 fn every_module_uses_only_what_the_architecture_allows() {
     let allowed: BTreeMap<&str, &[&str]> = ALLOWED.iter().copied().collect();
     let mut problems = Vec::new();
-    let mut files = Vec::new();
-    rust_files(&src(), &mut files);
-    for module in files.iter().filter_map(|f| module_of(f)) {
+    for module in src_files().iter().filter_map(|(r, f)| module_of(r, f)) {
         if !allowed.contains_key(module.as_str()) {
             problems.push(format!(
                 "src/{module} is not in tests/it/architecture.rs's ALLOWED table: place it in a layer"
@@ -234,11 +323,9 @@ fn the_allowed_layering_has_no_cycle() {
 
 /// Lines of product code, outside `allowed_in`, that contain `needle`.
 fn found_outside(needle: &str, allowed_in: &[&str]) -> Vec<String> {
-    let mut files = Vec::new();
-    rust_files(&src(), &mut files);
     let mut hits = Vec::new();
-    for file in files {
-        let rel = file.strip_prefix(src()).unwrap().display().to_string();
+    for (root, file) in src_files() {
+        let rel = file.strip_prefix(&root).unwrap().display().to_string();
         if allowed_in.contains(&rel.as_str()) {
             continue;
         }
@@ -299,14 +386,19 @@ fn only_metrics_and_the_cli_write_to_stdout() {
 /// library every `pub` item counts as used.
 #[test]
 fn the_library_is_private_by_default() {
-    let lib = std::fs::read_to_string(src().join("lib.rs")).unwrap();
+    let manifest =
+        std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("Cargo.toml")).unwrap();
+    let lints = manifest
+        .split("[workspace.lints.rust]")
+        .nth(1)
+        .and_then(|s| s.split("\n[").next())
+        .unwrap_or_default();
     assert!(
-        lib.lines().any(|l| matches!(
+        lints.lines().any(|l| matches!(
             l.trim(),
-            "#![warn(unreachable_pub)]" | "#![deny(unreachable_pub)]"
+            r#"unreachable_pub = "warn""# | r#"unreachable_pub = "deny""#
         )),
-        "src/lib.rs must keep #![warn(unreachable_pub)]: pub(crate) unless the binaries, tests, \
-         benches or fuzz targets use it"
+        "Cargo.toml's [workspace.lints.rust] must keep unreachable_pub: pub only for what another crate uses"
     );
 }
 
@@ -320,4 +412,37 @@ fn the_scanner_sees_edges_and_ignores_comments_and_tests() {
         "/// See [`crate::pipeline`].\nuse crate::model::ModelId;\n#[cfg(test)]\nmod tests {\n    use crate::http::router;\n}\n",
     );
     assert_eq!(uses(&code), BTreeSet::from(["model".to_owned()]));
+}
+
+/// The function links the workspace crates it needs and their dependencies, never the admin's
+/// tools: `doctor`'s control-plane SDKs and the CLI's parser live in the `marquee` package only.
+#[test]
+fn the_function_links_neither_doctor_nor_its_sdks() {
+    let w = workspace();
+    let by_name: BTreeMap<&str, &Package> =
+        w.packages.iter().map(|p| (p.name.as_str(), p)).collect();
+    let mut linked = BTreeSet::new();
+    let mut todo = vec!["marquee-lambda"];
+    while let Some(name) = todo.pop() {
+        if !linked.insert(name.to_owned()) {
+            continue;
+        }
+        if let Some(p) = by_name.get(name) {
+            todo.extend(p.deps.iter().map(String::as_str));
+        }
+    }
+    for never in [
+        "marquee",
+        "aws-sdk-cloudformation",
+        "aws-sdk-iam",
+        "aws-sdk-bedrock",
+        "aws-credential-types",
+        "clap",
+    ] {
+        assert!(
+            !linked.contains(never),
+            "marquee-lambda depends on {never}: {linked:?}"
+        );
+    }
+    assert!(linked.contains("marquee-service") && linked.contains("marquee-core"));
 }

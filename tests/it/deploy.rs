@@ -2,10 +2,10 @@
 //!
 //! The SAM template and the Slack manifest are written by hand, next to code that can change
 //! under them. These tests pin the contract between them: every environment variable the
-//! template sets is one `marquee::config` reads, the HTTP API serves exactly the router's
+//! template sets is one `marquee_service::config` reads, the HTTP API serves exactly the router's
 //! non-local routes, the built binary is the one the template names, Lambda never retries a
 //! job, no secret value sits in the template, every alarm and dashboard widget watches a metric
-//! this deployment emits (Marquee's own from `marquee::metrics::PUBLISHED`, or AWS's of this
+//! this deployment emits (Marquee's own from `marquee_core::metrics::PUBLISHED`, or AWS's of this
 //! very function and its queues), and the manifest points Slack at routes that exist, within
 //! Slack's field limits.
 //!
@@ -22,12 +22,12 @@ use std::path::Path;
 use serde_yaml::Value;
 
 use crate::support::cfn::{self, Deployment, Evaluated};
-use marquee::config::{Config, ENV_VARS};
-use marquee::http::routes;
-use marquee::model::{ModelId, Service, catalog};
-use marquee::slack::manifest::{MANIFEST_TEMPLATE, PLACEHOLDER_BASE_URL, render};
+use marquee_core::model::{ModelId, Service, catalog};
+use marquee_core::slack::manifest::{MANIFEST_TEMPLATE, PLACEHOLDER_BASE_URL, render};
+use marquee_service::config::{Config, ENV_VARS};
+use marquee_service::http::routes;
 
-/// The name of the Lambda binary, as in `src/bin/marquee-lambda.rs`.
+/// The name of the Lambda binary (crates/marquee-lambda).
 const LAMBDA_BINARY: &str = "marquee-lambda";
 
 /// Variables Lambda itself understands that the template may set besides Marquee's own.
@@ -138,7 +138,7 @@ fn template_sets_only_environment_variables_the_config_reads() {
     for name in &names {
         assert!(
             ENV_VARS.contains(name) || AWS_ENV_VARS.contains(name),
-            "template sets {name}, which marquee::config::ENV_VARS does not list"
+            "template sets {name}, which marquee_service::config::ENV_VARS does not list"
         );
     }
     for name in REQUIRED_ENV_VARS {
@@ -190,7 +190,7 @@ fn template_routes_are_the_routers_routes() {
         .collect();
     assert_eq!(
         served, expected,
-        "template routes vs marquee::http::routes()"
+        "template routes vs marquee_service::http::routes()"
     );
 }
 
@@ -243,13 +243,13 @@ fn only_the_rest_door_requires_iam_auth() {
 }
 
 /// REST waits cannot starve Slack's acks (#22, item 9): a `Prefer: wait` request holds one of
-/// the function's executions for up to `marquee::http::MAX_WAIT`, so the REST door's `POST`
+/// the function's executions for up to `marquee_service::http::MAX_WAIT`, so the REST door's `POST`
 /// route carries its own throttle, and burst + rate × MAX_WAIT — the most executions REST
 /// waits can hold at once — stays at 10 or below. Slack's routes carry no such throttle.
 #[test]
 fn rest_waits_hold_a_bounded_number_of_executions() {
     let d = deployment();
-    let max_wait = marquee::http::MAX_WAIT.as_secs_f64();
+    let max_wait = marquee_service::http::MAX_WAIT.as_secs_f64();
     assert!(max_wait <= 10.0, "MAX_WAIT is {max_wait} s");
     let number = |e: &Evaluated, name: &str| -> f64 {
         e.as_str()
@@ -295,17 +295,16 @@ fn template_builds_the_lambda_binary_of_this_crate() {
     assert_eq!(f(&["Properties", "Runtime"]), "provided.al2023");
     assert_eq!(f(&["Properties", "CodeUri"]), ".");
 
-    // Cargo builds integration tests after every binary of the package and tells them where
-    // each one is; its absence means no binary of that name exists.
-    let built = option_env!("CARGO_BIN_EXE_marquee-lambda");
-    let declared = cargo_bin_names(&repo_file("Cargo.toml"));
-    let auto_discovered = Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join(format!("src/bin/{LAMBDA_BINARY}.rs"))
-        .exists();
+    // The workspace has a package with a binary of that name (cargo lambda builds it from the
+    // workspace root, where CodeUri points).
+    let bins: Vec<&str> = crate::architecture::workspace()
+        .packages
+        .iter()
+        .flat_map(|p| p.bins.iter().map(String::as_str))
+        .collect();
     assert!(
-        built.is_some() && (declared.contains(LAMBDA_BINARY) || auto_discovered),
-        "Cargo.toml declares binaries {declared:?}; none is {LAMBDA_BINARY} \
-         and src/bin/{LAMBDA_BINARY}.rs does not exist"
+        bins.contains(&LAMBDA_BINARY),
+        "the workspace's binaries are {bins:?}; none is {LAMBDA_BINARY}"
     );
 }
 
@@ -645,7 +644,7 @@ fn the_templates_service_settings_match_the_granted_services() {
 }
 
 /// What the template tells the function (MARQUEE_MODEL_REGIONS from the family parameters)
-/// makes `marquee::config` call every model where the IAM policy allows it, and where Bedrock
+/// makes `marquee_service::config` call every model where the IAM policy allows it, and where Bedrock
 /// serves it.
 #[test]
 fn the_templates_model_settings_put_each_model_in_its_granted_region() {
@@ -681,13 +680,13 @@ fn str_const(source: &str, name: &str) -> String {
     source[start..start + len].to_owned()
 }
 
-/// The table is the one `src/state/dynamo.rs` talks to: string keys `pk` (HASH) and `sk`
+/// The table is the one `crates/marquee-core/src/state/dynamo.rs` talks to: string keys `pk` (HASH) and `sk`
 /// (RANGE), TTL on its expiry attribute, no index (the role is granted none). And it is kept
 /// safe: on demand, point-in-time recovery, encrypted with a KMS key, retained on delete.
 #[test]
 fn state_table_is_the_state_stores_table_and_is_kept_safe() {
     let d = deployment();
-    let source = repo_file("src/state/dynamo.rs");
+    let source = repo_file("crates/marquee-core/src/state/dynamo.rs");
     let (pk, sk, expires) = (
         str_const(&source, "PK"),
         str_const(&source, "SK"),
@@ -761,10 +760,10 @@ fn state_table_is_the_state_stores_table_and_is_kept_safe() {
     );
 }
 
-/// The DynamoDB operations `src/state/dynamo.rs` calls outside its tests, as IAM actions:
+/// The DynamoDB operations `crates/marquee-core/src/state/dynamo.rs` calls outside its tests, as IAM actions:
 /// every `self.client.<operation>()` chain, `get_item` read as `dynamodb:GetItem`.
 fn state_store_calls() -> BTreeSet<String> {
-    let source = repo_file("src/state/dynamo.rs");
+    let source = repo_file("crates/marquee-core/src/state/dynamo.rs");
     let product = source.split("#[cfg(test)]").next().unwrap_or_default();
     product
         .match_indices(".client")
@@ -789,7 +788,7 @@ fn state_store_calls() -> BTreeSet<String> {
 }
 
 /// Least privilege on the table: one statement, exactly the five item operations
-/// `src/state/dynamo.rs` makes, on exactly the table's ARN (no index, no wildcard).
+/// `crates/marquee-core/src/state/dynamo.rs` makes, on exactly the table's ARN (no index, no wildcard).
 #[test]
 fn function_may_make_only_the_state_stores_calls_on_its_table() {
     let statements = deployment().function_statements(FUNCTION);
@@ -823,11 +822,11 @@ fn function_may_make_only_the_state_stores_calls_on_its_table() {
             .iter()
             .map(String::as_str)
             .collect::<BTreeSet<_>>(),
-        "granted vs the calls src/state/dynamo.rs makes"
+        "granted vs the calls crates/marquee-core/src/state/dynamo.rs makes"
     );
     assert_eq!(
         actions,
-        marquee::state::dynamo::IAM_ACTIONS
+        marquee_core::state::dynamo::IAM_ACTIONS
             .into_iter()
             .collect::<BTreeSet<_>>(),
         "granted vs the actions `marquee doctor` simulates"
@@ -862,7 +861,7 @@ fn the_bucket_holds_only_posters_their_art_and_prints() {
     let statements = d.function_statements(FUNCTION);
     let object = |key: &str| format!("arn:aws:s3:::posters-bucket/{key}");
     for action in ["s3:PutObject", "s3:GetObject"] {
-        for prefix in marquee::store::KEY_PREFIXES {
+        for prefix in marquee_core::store::KEY_PREFIXES {
             assert!(
                 cfn::allows(&statements, action, &object(&format!("{prefix}0b7c.png"))),
                 "{action} on {prefix}"
@@ -907,7 +906,7 @@ fn the_bucket_holds_only_posters_their_art_and_prints() {
         .iter()
         .filter_map(|r| r.get("Prefix").map(Evaluated::as_str))
         .collect();
-    assert_eq!(prefixes, marquee::store::KEY_PREFIXES);
+    assert_eq!(prefixes, marquee_core::store::KEY_PREFIXES);
     let kept: BTreeSet<&str> = rules
         .as_list()
         .iter()
@@ -1333,22 +1332,6 @@ fn manifest_routes_are_served_by_the_template() {
 // ---------------------------------------------------------------------------------------------
 
 /// Names of `[[bin]]` targets in a Cargo.toml (line-based; the file is simple TOML).
-fn cargo_bin_names(toml: &str) -> BTreeSet<String> {
-    let mut names = BTreeSet::new();
-    let mut in_bin = false;
-    for line in toml.lines().map(str::trim) {
-        if line.starts_with('[') {
-            in_bin = line == "[[bin]]";
-        } else if in_bin
-            && let Some(value) = line.strip_prefix("name").map(str::trim)
-            && let Some(value) = value.strip_prefix('=')
-        {
-            names.insert(value.trim().trim_matches('"').to_owned());
-        }
-    }
-    names
-}
-
 /// The quota parameters reach the function as the config reads them: empty (the defaults) is
 /// unlimited at list prices, and set values arrive whole.
 #[test]
@@ -1361,10 +1344,10 @@ fn the_templates_quota_parameters_reach_the_config() {
             .or_insert_with(|| "marquee-state".into());
         Config::from_lookup(|k| env.get(k).cloned()).expect("the template's env")
     };
-    let defaults = marquee::app::limits(&config_of(deployment()));
-    assert_eq!(defaults, marquee::quota::Limits::default());
+    let defaults = marquee_service::app::limits(&config_of(deployment()));
+    assert_eq!(defaults, marquee_core::quota::Limits::default());
 
-    let set = marquee::app::limits(&config_of(
+    let set = marquee_service::app::limits(&config_of(
         deployment()
             .param("UserDailyLimit", "5")
             .param("ChannelDailyLimit", "20")
@@ -1442,19 +1425,19 @@ fn watched(alarm: &Evaluated) -> Vec<Watched> {
     }
 }
 
-/// Whether the code's own EMF output for `function` (`marquee::metrics::sample_documents`, one
+/// Whether the code's own EMF output for `function` (`marquee_core::metrics::sample_documents`, one
 /// document of every kind, as the function writes them) publishes `name` in namespace Marquee
 /// under exactly the dimension keys `keys`, with this function's name as `Function`.
 fn emitted(function: &str, name: &str, keys: &BTreeSet<&str>) -> bool {
     let list = |v: &serde_json::Value| v.as_array().cloned().unwrap_or_default();
-    marquee::metrics::sample_documents(function)
+    marquee_core::metrics::sample_documents(function)
         .iter()
         .any(|doc| {
-            doc[marquee::metrics::FUNCTION] == function
+            doc[marquee_core::metrics::FUNCTION] == function
                 && list(&doc["_aws"]["CloudWatchMetrics"])
                     .iter()
                     .any(|directive| {
-                        directive["Namespace"] == marquee::metrics::NAMESPACE
+                        directive["Namespace"] == marquee_core::metrics::NAMESPACE
                     && list(&directive["Metrics"]).iter().any(|m| m["Name"] == name)
                     && list(&directive["Dimensions"]).iter().any(|set| {
                         let set = list(set);
@@ -1470,7 +1453,7 @@ fn emitted(function: &str, name: &str, keys: &BTreeSet<&str>) -> bool {
 }
 
 /// Whether `watched` is a metric this deployment publishes: one the code's EMF output carries
-/// ([`emitted`]; also in `marquee::metrics::PUBLISHED`), with exactly one of its dimension
+/// ([`emitted`]; also in `marquee_core::metrics::PUBLISHED`), with exactly one of its dimension
 /// sets and this function's name, or AWS's metric of this very function or one of its queues.
 fn check_watched(d: &Deployment, what: &str, w: &Watched) {
     let function = function_name(d);
@@ -1479,8 +1462,8 @@ fn check_watched(d: &Deployment, what: &str, w: &Watched) {
         queue_name(d, "FailedJobDeadLetterQueue"),
     ];
     match w.namespace.as_str() {
-        marquee::metrics::NAMESPACE => {
-            let published = marquee::metrics::PUBLISHED
+        marquee_core::metrics::NAMESPACE => {
+            let published = marquee_core::metrics::PUBLISHED
                 .iter()
                 .find(|p| p.name == w.name)
                 .unwrap_or_else(|| {
@@ -1507,7 +1490,7 @@ fn check_watched(d: &Deployment, what: &str, w: &Watched) {
                 published.dimension_sets
             );
             assert_eq!(
-                w.dimensions.get(marquee::metrics::FUNCTION),
+                w.dimensions.get(marquee_core::metrics::FUNCTION),
                 Some(&function),
                 "{what} must watch this function's metric"
             );
@@ -1540,10 +1523,10 @@ fn every_alarm_watches_a_metric_this_deployment_emits() {
         assert!(!watched.is_empty(), "{id} watches nothing");
         for w in &watched {
             check_watched(&d, &id, w);
-            if w.namespace == marquee::metrics::NAMESPACE
+            if w.namespace == marquee_core::metrics::NAMESPACE
                 && let Some(unit) = alarm.find(&["Unit"])
             {
-                let published = marquee::metrics::PUBLISHED
+                let published = marquee_core::metrics::PUBLISHED
                     .iter()
                     .find(|p| p.name == w.name)
                     .unwrap();
@@ -1602,7 +1585,7 @@ fn the_alarms_are_the_ones_an_operator_needs() {
     assert_eq!(depth.at(&["Threshold"]).as_str(), "0");
 
     // p99 of the acks, below Slack's 3 seconds so it fires before users see timeouts.
-    let ack = alarm_on(&d, marquee::metrics::NAMESPACE, "AckLatency", None);
+    let ack = alarm_on(&d, marquee_core::metrics::NAMESPACE, "AckLatency", None);
     assert_eq!(ack.at(&["ExtendedStatistic"]).as_str(), "p99");
     let threshold: f64 = ack.at(&["Threshold"]).as_str().parse().unwrap();
     assert!(
@@ -1613,7 +1596,7 @@ fn the_alarms_are_the_ones_an_operator_needs() {
 
     // A day's estimated spend, converted from the metric's micro-dollars into the parameter's
     // dollars by the alarm's own expression.
-    let spend = alarm_on(&d, marquee::metrics::NAMESPACE, "EstimatedSpend", None);
+    let spend = alarm_on(&d, marquee_core::metrics::NAMESPACE, "EstimatedSpend", None);
     assert_eq!(spend.at(&["Threshold"]).as_str(), "7.5");
     assert_eq!(above(&spend), "GreaterThanThreshold");
     let metrics = spend.at(&["Metrics"]).as_list();
@@ -1637,7 +1620,7 @@ fn the_alarms_are_the_ones_an_operator_needs() {
     assert_eq!(
         returned[0].at(&["Expression"]).as_str().replace(' ', ""),
         format!("{id}/1000000"),
-        "EstimatedSpend is micro-dollars (src/metrics.rs); the threshold is dollars"
+        "EstimatedSpend is micro-dollars (crates/marquee-core/src/metrics.rs); the threshold is dollars"
     );
 }
 
@@ -1721,7 +1704,10 @@ fn dashboard_metrics(body: &serde_json::Value) -> (Vec<Watched>, Vec<(String, Ve
                 // SEARCH('{Namespace,Key,…} MetricName="Name" Function="…"', 'Stat', Period)
                 let schema = &search[1..search.find('}').unwrap()];
                 let mut parts = schema.split(',').map(str::to_owned);
-                assert_eq!(parts.next().as_deref(), Some(marquee::metrics::NAMESPACE));
+                assert_eq!(
+                    parts.next().as_deref(),
+                    Some(marquee_core::metrics::NAMESPACE)
+                );
                 let name = search
                     .split("MetricName=\"")
                     .nth(1)
@@ -1756,7 +1742,7 @@ fn the_dashboard_is_json_and_shows_only_emitted_metrics() {
     }
     let function = function_name(&d);
     for (name, keys) in &searched {
-        let published = marquee::metrics::PUBLISHED
+        let published = marquee_core::metrics::PUBLISHED
             .iter()
             .find(|p| p.name == *name)
             .unwrap_or_else(|| panic!("the dashboard searches {name}, which the code never emits"));
@@ -1782,11 +1768,14 @@ fn the_dashboard_is_json_and_shows_only_emitted_metrics() {
     // Everything the issue asks to see is on it.
     let shown: BTreeSet<&str> = plain
         .iter()
-        .filter(|w| w.namespace == marquee::metrics::NAMESPACE)
+        .filter(|w| w.namespace == marquee_core::metrics::NAMESPACE)
         .map(|w| w.name.as_str())
         .chain(searched.iter().map(|(n, _)| n.as_str()))
         .collect();
-    let all: BTreeSet<&str> = marquee::metrics::PUBLISHED.iter().map(|p| p.name).collect();
+    let all: BTreeSet<&str> = marquee_core::metrics::PUBLISHED
+        .iter()
+        .map(|p| p.name)
+        .collect();
     assert_eq!(
         shown, all,
         "every metric the code emits is on the dashboard"

@@ -86,8 +86,8 @@ impl Run {
 /// (`marquee manifest` itself only renders https:// URLs, which the local stack has not).
 fn manifest_for(deployed: &Deployed, name: &str) -> PathBuf {
     let base = deployed.output("HttpApiUrl").expect("HttpApiUrl output");
-    let text = marquee::slack::manifest::MANIFEST_TEMPLATE
-        .replace(marquee::slack::manifest::PLACEHOLDER_BASE_URL, &base);
+    let text = marquee_core::slack::manifest::MANIFEST_TEMPLATE
+        .replace(marquee_core::slack::manifest::PLACEHOLDER_BASE_URL, &base);
     let path = out_dir().join(format!("{name}-manifest.yaml"));
     std::fs::write(&path, text).unwrap();
     path
@@ -317,7 +317,7 @@ fn a_model_the_account_has_not_enabled_fails_its_check() {
     let s = stack();
     // Creative Upscale, which no other stack uses, so withholding it disturbs no other test.
     let variant = s.doctor_variant_with(|d| d.param("PrintUpscaler", "creative"));
-    let model = marquee::model::Service::CreativeUpscale.bedrock_id();
+    let model = marquee_core::model::Service::CreativeUpscale.bedrock_id();
     s.bedrock().withhold_access(model);
     let run = doctor("model-access", variant.stack_name(), None);
     s.bedrock().restore_access(model);
@@ -333,7 +333,7 @@ fn a_model_the_account_has_not_enabled_fails_its_check() {
     assert_eq!(
         run.status(&format!(
             "model.{}",
-            marquee::model::ModelId::StableImageCore
+            marquee_core::model::ModelId::StableImageCore
                 .bedrock_id()
                 .unwrap()
         )),
@@ -512,7 +512,7 @@ fn a_manifest_for_another_deployment_fails_the_manifest_check() {
     let manifest = out_dir().join("other-manifest.yaml");
     std::fs::write(
         &manifest,
-        marquee::slack::manifest::render("https://abc123.execute-api.us-west-2.amazonaws.com")
+        marquee_core::slack::manifest::render("https://abc123.execute-api.us-west-2.amazonaws.com")
             .unwrap(),
     )
     .unwrap();

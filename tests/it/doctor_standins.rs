@@ -28,7 +28,7 @@ macro_rules! client {
         let env = doctor_env();
         let config = $sdk::Config::builder()
             .behavior_version($sdk::config::BehaviorVersion::latest())
-            .http_client(marquee::net::aws_http_client())
+            .http_client(marquee_core::net::aws_http_client())
             .region($sdk::config::Region::new($region))
             .endpoint_url(&env[$endpoint])
             .credentials_provider($sdk::config::Credentials::new(
@@ -65,7 +65,7 @@ fn s3() -> aws_sdk_s3::Client {
     let env = doctor_env();
     let config = aws_sdk_s3::Config::builder()
         .behavior_version(aws_sdk_s3::config::BehaviorVersion::latest())
-        .http_client(marquee::net::aws_http_client())
+        .http_client(marquee_core::net::aws_http_client())
         .region(aws_sdk_s3::config::Region::new("us-east-1"))
         .endpoint_url(&env["AWS_ENDPOINT_URL_S3"])
         .credentials_provider(aws_sdk_s3::config::Credentials::new(
@@ -475,7 +475,7 @@ async fn foundation_model_lifecycle_is_read_as_the_sdk_reads_it() {
     });
     assert_eq!(eol.as_deref(), Some("2026-09-30T00:00:00Z"));
     // The catalog and the stand-in agree on Nova's dates.
-    let row = marquee::model::ModelId::NovaCanvas.row();
+    let row = marquee_core::model::ModelId::NovaCanvas.row();
     assert_eq!(row.lifecycle.end_of_life, Some("2026-09-30"));
     assert_eq!(
         bedrock::RETIRED_MODELS,
@@ -612,7 +612,7 @@ async fn foundation_model_availability_follows_the_regions_and_access() {
 async fn slack_auth_test_names_the_bot_and_its_scopes() {
     let stack = stack();
     let env = doctor_env();
-    let http = marquee::net::client();
+    let http = marquee_core::net::client();
     let call = |token: String| {
         http.post(format!("{}/auth.test", env["SLACK_API_URL"]))
             .bearer_auth(token)
@@ -763,7 +763,7 @@ async fn seaweed_answers_the_bucket_calls_doctor_makes() {
         .send()
         .await
         .expect("admin PutObject");
-    let anonymous = marquee::net::client()
+    let anonymous = marquee_core::net::client()
         .get(format!("{}/{bucket}/{key}", stack.s3().endpoint()))
         .send()
         .await

@@ -20,8 +20,8 @@ use serde_json::Value;
 /// `cargo lambda watch`'s own one-off 500s and nothing else) and gives its status and, when
 /// the body is an image, its size.
 async fn png_size(url: &str) -> (u16, Option<(u32, u32)>) {
-    let (status, _, bytes) = get_link(&marquee::net::client(), url).await;
-    let size = marquee::model::image::decode_image(&bytes)
+    let (status, _, bytes) = get_link(&marquee_core::net::client(), url).await;
+    let size = marquee_core::model::image::decode_image(&bytes)
         .ok()
         .map(|p| (p.width(), p.height()));
     (status, size)
@@ -43,7 +43,7 @@ async fn poster_at(url: &str, what: &str) -> Value {
 
 /// The status a link the function serves answers with.
 async fn link_status(url: &str) -> u16 {
-    get_link(&marquee::net::client(), url).await.0
+    get_link(&marquee_core::net::client(), url).await.0
 }
 
 /// Changes one hex digit of a poster link's signature.
@@ -172,7 +172,7 @@ async fn the_rest_door_answers_with_a_signed_link() {
     let s = stack();
     // The door queues the job to the worker (a self-invoke, as for Slack) and, asked to wait,
     // polls its status record in the state table until the poster is done.
-    let res = marquee::net::client()
+    let res = marquee_core::net::client()
         .post(format!("{base}/v1/posters"))
         .header("prefer", "wait=25")
         .json(&serde_json::json!({"prompt": "E2E-REST a quiet harbour at dawn", "aspect_ratio": "1:1", "model": "core", "seed": 7}))
@@ -188,7 +188,8 @@ async fn the_rest_door_answers_with_a_signed_link() {
         format!("{base}/v1/posters/{}", body["id"].as_str().unwrap())
     );
     let again: Value =
-        serde_json::from_slice(&get_link(&marquee::net::client(), status_url).await.2).unwrap();
+        serde_json::from_slice(&get_link(&marquee_core::net::client(), status_url).await.2)
+            .unwrap();
     assert_eq!(again["status"], "done", "{again}");
     assert_eq!(body["model"], "core");
     assert_eq!(body["seed"], 7);
@@ -204,7 +205,7 @@ async fn the_rest_door_answers_with_a_signed_link() {
         "stability.stable-image-core-v1:1"
     );
 
-    let bad = marquee::net::client()
+    let bad = marquee_core::net::client()
         .post(format!("{base}/v1/posters"))
         .json(&serde_json::json!({"prompt": "x", "steps": 50}))
         .send()
@@ -233,7 +234,7 @@ async fn bad_and_stale_signatures_are_refused_with_no_work_done() {
         .unwrap()
         .as_secs() as i64
         - 360;
-    let res = marquee::net::client()
+    let res = marquee_core::net::client()
         .post(format!("{base}/slack/commands"))
         .header("content-type", "application/x-www-form-urlencoded")
         .header("x-slack-request-timestamp", old.to_string())
@@ -376,14 +377,14 @@ async fn help_and_mistakes_are_answered_at_the_door() {
         .skip(1)
         .filter_map(|line| line.split_once('`').map(|(name, _)| name.to_owned()))
         .filter(|name| {
-            marquee::model::ModelId::ALL
+            marquee_core::model::ModelId::ALL
                 .iter()
                 .any(|m| m.short_name() == name)
         })
         .collect();
     assert_eq!(listed, ["sd3.5", "core", "ultra", "offline"], "{help}");
     for name in &listed {
-        let model = marquee::model::ModelId::ALL
+        let model = marquee_core::model::ModelId::ALL
             .into_iter()
             .find(|m| m.short_name() == name)
             .unwrap();
@@ -695,20 +696,20 @@ async fn a_link_outlives_the_credentials_that_made_it() {
 
     use axum::body::Body;
     use http_body_util::BodyExt;
-    use marquee::http::{AppState, PublicUrl, router};
-    use marquee::model::offline::OfflineModel;
-    use marquee::model::{ModelId, Models};
-    use marquee::pipeline::Pipeline;
-    use marquee::request::ModelPolicy;
-    use marquee::slack::SlackClient;
-    use marquee::store::LinkSigner;
-    use marquee::store::s3::S3Store;
+    use marquee_core::model::offline::OfflineModel;
+    use marquee_core::model::{ModelId, Models};
+    use marquee_core::request::ModelPolicy;
+    use marquee_core::slack::SlackClient;
+    use marquee_core::store::LinkSigner;
+    use marquee_core::store::s3::S3Store;
+    use marquee_service::http::{AppState, PublicUrl, router};
+    use marquee_service::pipeline::Pipeline;
     use tower::ServiceExt;
 
     const TTL: Duration = Duration::from_secs(24 * 3600);
     const PUBLIC: &str = "https://posters.example.test";
     let s = stack();
-    let key = marquee::secret::Secret::new(support::random_token(48));
+    let key = marquee_core::secret::Secret::new(support::random_token(48));
     let links = LinkSigner::new(key).unwrap();
     let state_dir = tempfile::tempdir().unwrap();
     let pipeline = |client: aws_sdk_s3::Client| {
@@ -717,10 +718,12 @@ async fn a_link_outlives_the_credentials_that_made_it() {
                 Models::new().with(ModelId::Offline, Arc::new(OfflineModel)),
                 Arc::new(S3Store::new(client, s.s3().bucket())),
                 Arc::new(
-                    marquee::state::local::LocalState::open(state_dir.path().join("state.sqlite3"))
-                        .unwrap(),
+                    marquee_core::state::local::LocalState::open(
+                        state_dir.path().join("state.sqlite3"),
+                    )
+                    .unwrap(),
                 ),
-                SlackClient::new(marquee::net::client(), &[]),
+                SlackClient::new(marquee_core::net::client(), &[]),
                 links.clone(),
                 TTL,
             )
@@ -730,7 +733,7 @@ async fn a_link_outlives_the_credentials_that_made_it() {
 
     let expiring = std::time::SystemTime::now() + Duration::from_secs(2);
     let maker = pipeline(s.s3().function_session(0, expiring));
-    let spec = marquee::slack::command::parse(
+    let spec = marquee_core::slack::command::parse(
         "E2E-LINKCREDS a harbour at dusk --model offline",
         &ModelPolicy {
             default: ModelId::Offline,
@@ -738,7 +741,7 @@ async fn a_link_outlives_the_credentials_that_made_it() {
         },
     )
     .unwrap();
-    let marquee::slack::command::PosterCommand::Poster(spec) = spec else {
+    let marquee_core::slack::command::PosterCommand::Poster(spec) = spec else {
         panic!("not a poster command")
     };
     let made_at = time::OffsetDateTime::now_utc().unix_timestamp();
@@ -746,12 +749,12 @@ async fn a_link_outlives_the_credentials_that_made_it() {
         .render(
             uuid::Uuid::new_v4(),
             &spec,
-            &marquee::job::Requester {
+            &marquee_core::job::Requester {
                 user_id: "U0001".into(),
                 user_name: None,
                 team_id: None,
                 channel_id: None,
-                ..marquee::job::Requester::default()
+                ..marquee_core::job::Requester::default()
             },
             None,
             None,
@@ -797,7 +800,7 @@ async fn a_link_outlives_the_credentials_that_made_it() {
             links: links.clone(),
             public_url: PublicUrl::Fixed(PUBLIC.into()),
             clock: || CLOCK.load(std::sync::atomic::Ordering::Relaxed),
-            rest_auth: marquee::http::RestAuth::Iam,
+            rest_auth: marquee_service::http::RestAuth::Iam,
         });
         let response = app
             .oneshot(axum::http::Request::get(&path).body(Body::empty()).unwrap())
@@ -818,11 +821,11 @@ static CLOCK: std::sync::atomic::AtomicI64 = std::sync::atomic::AtomicI64::new(0
 struct NoDispatch;
 
 #[async_trait::async_trait]
-impl marquee::dispatch::Dispatcher for NoDispatch {
+impl marquee_service::dispatch::Dispatcher for NoDispatch {
     async fn dispatch(
         &self,
-        _job: marquee::job::Job,
-    ) -> Result<(), marquee::dispatch::DispatchError> {
+        _job: marquee_core::job::Job,
+    ) -> Result<(), marquee_service::dispatch::DispatchError> {
         unreachable!("serving a link queues nothing")
     }
 }

@@ -422,7 +422,7 @@ async fn a_claim_whose_write_landed_but_whose_answer_was_lost_is_still_ours() {
         .dynamo()
         .fault_for_item("PutItem", &pk, DynamoFault::AppliedThenInternalError, 1);
 
-    let mut request = marquee::net::client().post(format!("{base}/slack/commands"));
+    let mut request = marquee_core::net::client().post(format!("{base}/slack/commands"));
     for (name, value) in headers {
         request = request.header(name, value);
     }

@@ -10,19 +10,19 @@ use async_trait::async_trait;
 use axum::body::Body;
 use axum::http::{Request, StatusCode};
 use http_body_util::BodyExt;
-use marquee::dispatch::{DispatchError, Dispatcher};
-use marquee::genre::Style;
-use marquee::http::{AppState, MAX_BODY_BYTES, PublicUrl, RestAuth, router};
-use marquee::job::{Change, Job, ReplyTo, SlackMessageRef, Task};
-use marquee::model::offline::OfflineModel;
-use marquee::model::{Aspect, ModelId, Models};
-use marquee::pipeline::Pipeline;
-use marquee::request::ModelPolicy;
-use marquee::secret::Secret;
-use marquee::slack::SlackClient;
-use marquee::slack::verify;
-use marquee::store::LinkSigner;
-use marquee::store::local::LocalStore;
+use marquee_core::genre::Style;
+use marquee_core::job::{Change, Job, ReplyTo, SlackMessageRef, Task};
+use marquee_core::model::offline::OfflineModel;
+use marquee_core::model::{Aspect, ModelId, Models};
+use marquee_core::request::ModelPolicy;
+use marquee_core::secret::Secret;
+use marquee_core::slack::SlackClient;
+use marquee_core::slack::verify;
+use marquee_core::store::LinkSigner;
+use marquee_core::store::local::LocalStore;
+use marquee_service::dispatch::{DispatchError, Dispatcher};
+use marquee_service::http::{AppState, MAX_BODY_BYTES, PublicUrl, RestAuth, router};
+use marquee_service::pipeline::Pipeline;
 use serde_json::Value;
 use tower::ServiceExt;
 
@@ -71,13 +71,14 @@ fn harness_guarded(recorder: Recorder, run: bool, rest_auth: RestAuth) -> Harnes
     let dir = tempfile::tempdir().unwrap();
     let store = Arc::new(LocalStore::open(dir.path()).unwrap());
     let links = LinkSigner::from_dir(dir.path()).unwrap();
-    let slack = SlackClient::new(marquee::net::client(), &["hooks.slack.com".into()]);
+    let slack = SlackClient::new(marquee_core::net::client(), &["hooks.slack.com".into()]);
     let pipeline = Arc::new(
         Pipeline::new(
             Models::new().with(ModelId::Offline, Arc::new(OfflineModel)),
             store.clone(),
             Arc::new(
-                marquee::state::local::LocalState::open(dir.path().join("state.sqlite3")).unwrap(),
+                marquee_core::state::local::LocalState::open(dir.path().join("state.sqlite3"))
+                    .unwrap(),
             ),
             slack,
             links.clone(),
@@ -88,10 +89,10 @@ fn harness_guarded(recorder: Recorder, run: bool, rest_auth: RestAuth) -> Harnes
     let jobs = Arc::new(recorder);
     let dispatcher: Arc<dyn Dispatcher> = if run {
         Arc::new(
-            marquee::dispatch::InProcessDispatcher::open(
+            marquee_service::dispatch::InProcessDispatcher::open(
                 pipeline.clone(),
                 &dir.path().join("jobs.sqlite3"),
-                marquee::dispatch::QueueSettings {
+                marquee_service::dispatch::QueueSettings {
                     limit: 100,
                     slots: 2,
                 },
@@ -112,7 +113,7 @@ fn harness_guarded(recorder: Recorder, run: bool, rest_auth: RestAuth) -> Harnes
         store,
         links,
         public_url: PublicUrl::Fixed(PUBLIC_URL.into()),
-        clock: marquee::http::system_clock,
+        clock: marquee_service::http::system_clock,
         rest_auth,
     };
     Harness {
@@ -165,7 +166,7 @@ async fn send(h: &Harness, req: Request<Body>) -> (StatusCode, Value) {
 
 /// The router's clock is the system clock; signatures are made against it.
 fn now() -> i64 {
-    marquee::http::system_clock()
+    marquee_service::http::system_clock()
 }
 
 fn job_count(h: &Harness) -> usize {
@@ -530,7 +531,7 @@ async fn the_rest_door_returns_a_working_expiring_link() {
     assert_eq!(res.status(), StatusCode::OK);
     assert_eq!(res.headers()["content-type"], "image/png");
     let png = res.into_body().collect().await.unwrap().to_bytes();
-    let decoded = marquee::model::image::decode_image(&png).unwrap();
+    let decoded = marquee_core::model::image::decode_image(&png).unwrap();
     assert_eq!((decoded.width(), decoded.height()), (1536, 864));
 
     // Tampered, or signed for another key: 403.
@@ -889,7 +890,7 @@ async fn the_rest_door_accepts_at_once_and_reports_status() {
     let jobs = h.jobs.jobs.lock().unwrap().clone();
     assert_eq!(jobs.len(), 1);
     assert_eq!(jobs[0].id.to_string(), id);
-    assert_eq!(jobs[0].reply_to, marquee::job::ReplyTo::Status);
+    assert_eq!(jobs[0].reply_to, marquee_core::job::ReplyTo::Status);
     assert_eq!(jobs[0].requester.user_id, "local", "no IAM caller locally");
 
     let get = |path: String| {

@@ -26,7 +26,7 @@ use std::process::Command;
 use std::sync::{Mutex, OnceLock};
 
 use crate::support::cfn::Deployment;
-use marquee::config::{Config, ENV_VARS};
+use marquee_service::config::{Config, ENV_VARS};
 
 fn repo_file(name: &str) -> String {
     let path = crate::support::crate_root().join(name);
@@ -572,7 +572,7 @@ fn the_fonts_container_command_installs_what_fonts_sh_needs() {
 /// The manifest `sed` replaces exactly the manifest's placeholder.
 #[test]
 fn the_manifest_sed_replaces_the_placeholder() {
-    let placeholder = marquee::slack::manifest::PLACEHOLDER_BASE_URL;
+    let placeholder = marquee_core::slack::manifest::PLACEHOLDER_BASE_URL;
     let seds: Vec<String> = command_lines(&guide())
         .into_iter()
         .filter(|l| l.starts_with("sed "))
@@ -635,7 +635,7 @@ fn assert_known_name(name: &str, whose: &str) {
             .map(|m| m.as_str().to_owned())
             .collect()
     });
-    let metric = marquee::metrics::PUBLISHED
+    let metric = marquee_core::metrics::PUBLISHED
         .iter()
         .any(|p| p.name == name || p.dimension_sets.iter().any(|set| set.contains(&name)));
     let env = ENV_VARS.contains(&name);
@@ -846,12 +846,12 @@ fn template_patterns_accept_only_values_the_function_accepts() {
         .to_vec(),
     );
     // Every name the code knows, and one it does not.
-    let models: Vec<String> = marquee::model::ModelId::ALL
+    let models: Vec<String> = marquee_core::model::ModelId::ALL
         .iter()
         .filter_map(|m| m.bedrock_id().map(str::to_owned))
         .collect();
     let mut names = models.clone();
-    for service in marquee::model::Service::ALL {
+    for service in marquee_core::model::Service::ALL {
         names.push(service.bedrock_id().to_owned());
         names.push(service.profile_id().to_owned());
     }

@@ -16,22 +16,22 @@ use axum::routing::post;
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD;
 use lambda_runtime::{Context, Diagnostic, LambdaEvent};
-use marquee::dispatch::{DispatchError, Dispatcher};
-use marquee::genre::Style;
-use marquee::http::{AppState, PublicUrl, router};
-use marquee::job::{Job, PosterSpec, ReplyTo, Requester, Task};
-use marquee::lambda::{Handler, LambdaError};
-use marquee::model::offline::OfflineModel;
-use marquee::model::{Aspect, ModelId, Models};
-use marquee::pipeline::Pipeline;
-use marquee::poster::PosterText;
-use marquee::quota::Limits;
-use marquee::request::ModelPolicy;
-use marquee::secret::Secret;
-use marquee::slack::SlackClient;
-use marquee::slack::verify;
-use marquee::store::LinkSigner;
-use marquee::store::local::LocalStore;
+use marquee_core::genre::Style;
+use marquee_core::job::{Job, PosterSpec, ReplyTo, Requester, Task};
+use marquee_core::model::offline::OfflineModel;
+use marquee_core::model::{Aspect, ModelId, Models};
+use marquee_core::poster::PosterText;
+use marquee_core::quota::Limits;
+use marquee_core::request::ModelPolicy;
+use marquee_core::secret::Secret;
+use marquee_core::slack::SlackClient;
+use marquee_core::slack::verify;
+use marquee_core::store::LinkSigner;
+use marquee_core::store::local::LocalStore;
+use marquee_service::dispatch::{DispatchError, Dispatcher};
+use marquee_service::http::{AppState, PublicUrl, router};
+use marquee_service::lambda::{Handler, LambdaError};
+use marquee_service::pipeline::Pipeline;
 use serde_json::{Value, json};
 
 const SECRET: &str = "test-signing-secret-0123456789abcdef";
@@ -165,7 +165,7 @@ async fn harness_at(limits: Limits, public_url: PublicUrl) -> Harness {
     let store = Arc::new(LocalStore::open(dir.path()).unwrap());
     let links = LinkSigner::from_dir(dir.path()).unwrap();
     let client = SlackClient::new(
-        marquee::net::client(),
+        marquee_core::net::client(),
         &[slack.origin.clone(), fixture_response_host()],
     );
     let pipeline = Arc::new(
@@ -173,7 +173,8 @@ async fn harness_at(limits: Limits, public_url: PublicUrl) -> Harness {
             Models::new().with(ModelId::Offline, Arc::new(OfflineModel)),
             store.clone(),
             Arc::new(
-                marquee::state::local::LocalState::open(dir.path().join("state.sqlite3")).unwrap(),
+                marquee_core::state::local::LocalState::open(dir.path().join("state.sqlite3"))
+                    .unwrap(),
             ),
             client,
             links.clone(),
@@ -194,8 +195,8 @@ async fn harness_at(limits: Limits, public_url: PublicUrl) -> Harness {
         store,
         links,
         public_url,
-        clock: marquee::http::system_clock,
-        rest_auth: marquee::http::RestAuth::Iam,
+        clock: marquee_service::http::system_clock,
+        rest_auth: marquee_service::http::RestAuth::Iam,
     };
     Harness {
         handler: Handler::new(router(state), pipeline),
@@ -256,10 +257,10 @@ fn poster_job(response_url: String) -> Job {
             user_name: Some("ada.park".into()),
             team_id: Some("T07MARQEE".into()),
             channel_id: Some("C07POSTERS".into()),
-            ..marquee::job::Requester::default()
+            ..marquee_core::job::Requester::default()
         },
         ReplyTo::response_url(response_url),
-        marquee::http::system_clock(),
+        marquee_service::http::system_clock(),
     )
     .with_public_url(Some(PUBLIC_URL.into()))
 }
@@ -351,7 +352,7 @@ async fn a_signed_slack_command_with_a_base64_body_is_acked() {
         .decode(event["body"].as_str().unwrap())
         .expect("the fixture's body is standard base64");
     assert_eq!(body, SLASH_COMMAND_FORM.as_bytes());
-    let ts = marquee::http::system_clock();
+    let ts = marquee_service::http::system_clock();
     let headers = &mut event["headers"];
     headers[verify::TIMESTAMP_HEADER] = json!(ts.to_string());
     headers[verify::SIGNATURE_HEADER] = json!(verify::sign(&Secret::new(SECRET), ts, &body));
@@ -368,7 +369,7 @@ async fn a_signed_slack_command_with_a_base64_body_is_acked() {
 /// five-minute window; a different moment is a different request, not a replay).
 fn signed(mut event: Value, ago: i64) -> Value {
     let body = STANDARD.decode(event["body"].as_str().unwrap()).unwrap();
-    let ts = marquee::http::system_clock() - ago;
+    let ts = marquee_service::http::system_clock() - ago;
     let headers = &mut event["headers"];
     headers[verify::TIMESTAMP_HEADER] = json!(ts.to_string());
     headers[verify::SIGNATURE_HEADER] = json!(verify::sign(&Secret::new(SECRET), ts, &body));
@@ -493,7 +494,7 @@ async fn a_replayed_slash_command_starts_nothing() {
     let h = harness().await;
     let mut event = fixture(SLACK_COMMAND);
     let body = STANDARD.decode(event["body"].as_str().unwrap()).unwrap();
-    let ts = marquee::http::system_clock();
+    let ts = marquee_service::http::system_clock();
     let headers = &mut event["headers"];
     headers[verify::TIMESTAMP_HEADER] = json!(ts.to_string());
     headers[verify::SIGNATURE_HEADER] = json!(verify::sign(&Secret::new(SECRET), ts, &body));
@@ -773,7 +774,7 @@ fn interaction_event(payload: &Value) -> Value {
     event["rawPath"] = json!("/slack/interactions");
     event["requestContext"]["http"]["path"] = json!("/slack/interactions");
     event["body"] = json!(STANDARD.encode(&body));
-    let ts = marquee::http::system_clock();
+    let ts = marquee_service::http::system_clock();
     let headers = &mut event["headers"];
     headers["content-length"] = json!(body.len().to_string());
     headers[verify::TIMESTAMP_HEADER] = json!(ts.to_string());
@@ -967,7 +968,7 @@ async fn usage_and_history_commands_are_queued_and_acked_empty() {
             })
             .collect();
         let body = serde_urlencoded::to_string(&form).unwrap();
-        let ts = marquee::http::system_clock();
+        let ts = marquee_service::http::system_clock();
         event["body"] = json!(STANDARD.encode(&body));
         let headers = &mut event["headers"];
         headers["content-length"] = json!(body.len().to_string());
@@ -1014,7 +1015,7 @@ fn sqs_event(records: &[(&str, String)]) -> Value {
 #[tokio::test]
 async fn a_failed_job_record_tells_the_requester_once_that_it_could_not_be_finished() {
     let h = harness().await;
-    let record = destination_record(&h.slack.url(), marquee::http::system_clock());
+    let record = destination_record(&h.slack.url(), marquee_service::http::system_clock());
     let event = sqs_event(&[("MessageID_1", record.to_string())]);
 
     let result = h.invoke(event).await.unwrap();
@@ -1037,7 +1038,7 @@ async fn a_failed_job_record_tells_the_requester_once_that_it_could_not_be_finis
 #[tokio::test]
 async fn each_condition_is_told_in_its_own_words() {
     let h = harness().await;
-    let now = marquee::http::system_clock();
+    let now = marquee_service::http::system_clock();
     let mut timed_out = destination_record(&h.slack.url(), now);
     timed_out["responsePayload"] = json!({
         "errorType": "Sandbox.Timedout",
@@ -1075,7 +1076,7 @@ async fn each_condition_is_told_in_its_own_words() {
 #[tokio::test]
 async fn only_records_that_may_yet_get_through_are_offered_again() {
     let h = harness().await;
-    let now = marquee::http::system_clock();
+    let now = marquee_service::http::system_clock();
     let told = destination_record(&h.slack.url(), now);
     let busy_url = h.slack.url().replace("/commands/", "/commands/BUSY/");
     let busy = destination_record(&busy_url, now);

@@ -19,6 +19,9 @@
 //!
 //! Run one module with a filter: `cargo test --test it e2e::`.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
+// A test binary: nothing outside it can reach its `pub` items, which say "used by another
+// test module" here.
+#![allow(unreachable_pub)]
 
 mod support;
 

@@ -268,7 +268,7 @@ async fn a_full_review_round_through_response_urls() {
         link.starts_with(&format!("{base}/files/posters/")),
         "{link}"
     );
-    assert_eq!(get_link(&marquee::net::client(), link).await.0, 200);
+    assert_eq!(get_link(&marquee_core::net::client(), link).await.0, 200);
     assert!(
         approved[0].to_string().contains("Approved* by <@U0002>"),
         "{}",
@@ -788,7 +788,7 @@ async fn image_of(message: &Value) -> Vec<u8> {
     }
     let url =
         support::client::image_url(message).unwrap_or_else(|| panic!("no image in {message}"));
-    let (status, _, body) = get_link(&marquee::net::client(), &url).await;
+    let (status, _, body) = get_link(&marquee_core::net::client(), &url).await;
     assert_eq!(status, 200, "{url}");
     body.to_vec()
 }
@@ -853,7 +853,7 @@ fn print_links(message: &Value) -> Vec<(String, String, String)> {
 async fn check_print_files(round: &str, message: &Value) {
     let links = print_links(message);
     assert_eq!(links.len(), 2, "one-sheet and A1: {message}");
-    let no_redirects = marquee::net::client_builder()
+    let no_redirects = marquee_core::net::client_builder()
         .redirect(reqwest::redirect::Policy::none())
         .build()
         .unwrap();
@@ -865,14 +865,14 @@ async fn check_print_files(round: &str, message: &Value) {
             location.starts_with(&stack().s3().endpoint()) && location.contains("X-Amz-Signature"),
             "a presigned bucket URL, not {location}"
         );
-        let (status, _, pdf) = get_link(&marquee::net::client(), &pdf_url).await;
+        let (status, _, pdf) = get_link(&marquee_core::net::client(), &pdf_url).await;
         assert_eq!(status, 200, "{line}");
         assert!(pdf.starts_with(b"%PDF-"), "{line}");
         assert!(
             pdf.windows(8).any(|w| w == b"/TrimBox") && pdf.windows(9).any(|w| w == b"/BleedBox"),
             "{line}"
         );
-        let (status, _, png) = get_link(&marquee::net::client(), &png_url).await;
+        let (status, _, png) = get_link(&marquee_core::net::client(), &png_url).await;
         assert_eq!(status, 200, "{line}");
         let (w, h) = slack_standin::image_size(&png).unwrap_or_else(|| panic!("{line}"));
         // At least 150 dpi at trim: 27×40 in is 4050×6000, A1 (23.4×33.1 in) 3508×4967.

@@ -84,7 +84,7 @@ impl Server {
             &self.dir,
         )
         .expect("marquee serve starts");
-        let client = marquee::net::client();
+        let client = marquee_core::net::client();
         let url = format!("{}/healthz", self.base());
         let deadline = Instant::now() + Duration::from_secs(30);
         loop {
@@ -106,7 +106,7 @@ impl Server {
     }
 
     async fn healthz(&self) -> Value {
-        marquee::net::client()
+        marquee_core::net::client()
             .get(format!("{}/healthz", self.base()))
             .send()
             .await
@@ -153,7 +153,7 @@ impl Server {
 
     /// Sends `n` distinct commands, `concurrency` at a time; their response URLs and acks.
     async fn burst(&self, slack: &Slack, n: usize, concurrency: usize) -> Vec<(String, Ack)> {
-        let client = marquee::net::client();
+        let client = marquee_core::net::client();
         let gate = Arc::new(tokio::sync::Semaphore::new(concurrency));
         let mut sends = JoinSet::new();
         for i in 0..n {
@@ -354,7 +354,7 @@ async fn a_full_queue_answers_busy_at_once_and_queues_nothing() {
     assert!(!busy.is_empty() && !accepted.is_empty(), "{acks:#?}");
     assert_eq!(busy.len() + accepted.len(), acks.len(), "{acks:#?}");
 
-    let http = marquee::net::client();
+    let http = marquee_core::net::client();
     for (_, ack) in &busy {
         // Slack's rules for a message, as the stand-in judges a posted one.
         check_message(&http, ack, true)

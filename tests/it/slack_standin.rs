@@ -25,7 +25,7 @@ fn slack() -> Slack {
 
 /// POSTs JSON to a Web API method as the product does; returns status and body.
 async fn call(slack: &Slack, method: &str, token: Option<&str>, body: Value) -> (u16, Value) {
-    let mut req = marquee::net::client()
+    let mut req = marquee_core::net::client()
         .post(format!("{}/api/{method}", slack.base_url()))
         .header("Content-Type", "application/json; charset=utf-8")
         .body(body.to_string());
@@ -38,7 +38,7 @@ async fn call(slack: &Slack, method: &str, token: Option<&str>, body: Value) -> 
 
 /// POSTs a url-encoded form to a Web API method with the bot token.
 async fn call_form(slack: &Slack, method: &str, fields: &[(&str, &str)]) -> (u16, Value) {
-    let res = marquee::net::client()
+    let res = marquee_core::net::client()
         .post(format!("{}/api/{method}", slack.base_url()))
         .bearer_auth(slack.bot_token())
         .header("Content-Type", "application/x-www-form-urlencoded")
@@ -259,7 +259,7 @@ async fn block_kit_limits_fail_with_invalid_blocks_and_pointers() {
 
     // The same limits hold on the response_url road, with its HTTP 400.
     let url = slack.response_url();
-    let res = marquee::net::client()
+    let res = marquee_core::net::client()
         .post(&url)
         .json(&json!({"text": "fallback",
                       "blocks": [{"type": "actions", "elements": [button(&"v".repeat(2001))]}]}))
@@ -322,7 +322,7 @@ async fn faults_rate_limit_then_recover() {
         1,
     );
     api.fault_api("chat.update", ApiFault::Error("internal_error"), 1);
-    let res = marquee::net::client()
+    let res = marquee_core::net::client()
         .post(format!("{}/api/chat.postMessage", slack.base_url()))
         .bearer_auth(slack.bot_token())
         .header("Content-Type", "application/json; charset=utf-8")
@@ -341,7 +341,7 @@ async fn faults_rate_limit_then_recover() {
     assert_eq!(answer["error"], "internal_error");
 
     api.fault_api("*", ApiFault::ServerError, 1);
-    let res = marquee::net::client()
+    let res = marquee_core::net::client()
         .post(format!("{}/api/chat.postMessage", slack.base_url()))
         .send()
         .await
@@ -420,7 +420,7 @@ async fn external_upload_completes_into_a_thread() {
     let upload_url = ticket["upload_url"].as_str().unwrap();
     assert!(upload_url.starts_with(&format!("{}/upload/", slack.base_url())));
 
-    let res = marquee::net::client()
+    let res = marquee_core::net::client()
         .post(upload_url)
         .body(PNG)
         .send()
@@ -479,7 +479,7 @@ async fn upload_file(
     )
     .await;
     let file_id = ticket["file_id"].as_str().unwrap().to_owned();
-    let res = marquee::net::client()
+    let res = marquee_core::net::client()
         .post(ticket["upload_url"].as_str().unwrap())
         .body(bytes)
         .send()
@@ -651,7 +651,7 @@ async fn upload_mistakes_are_refused() {
     assert_eq!(answer["error"], "file_not_found");
 
     // Length mismatch: the bytes are taken, completion is refused.
-    let res = marquee::net::client()
+    let res = marquee_core::net::client()
         .post(ticket["upload_url"].as_str().unwrap())
         .body(&b"four"[..])
         .send()
@@ -675,7 +675,7 @@ async fn upload_mistakes_are_refused() {
         &[("filename", "b.png"), ("length", "3")],
     )
     .await;
-    marquee::net::client()
+    marquee_core::net::client()
         .post(ticket["upload_url"].as_str().unwrap())
         .body(&b"abc"[..])
         .send()
@@ -750,7 +750,7 @@ fn poster_message(image_url: &str) -> Value {
 }
 
 async fn respond(url: &str, body: &Value) -> u16 {
-    marquee::net::client()
+    marquee_core::net::client()
         .post(url)
         .json(body)
         .send()

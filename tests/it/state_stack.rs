@@ -130,8 +130,8 @@ async fn the_state_proxy_allows_only_what_the_template_grants() {
 /// this way does not make the job drop itself as a duplicate.
 #[tokio::test(flavor = "multi_thread")]
 async fn a_claim_whose_answer_was_lost_is_won_by_its_claimant_alone() {
-    use marquee::state::dynamo::DynamoState;
-    use marquee::state::{Claim, Claimant, Key, StateStore};
+    use marquee_core::state::dynamo::DynamoState;
+    use marquee_core::state::{Claim, Claimant, Key, StateStore};
 
     use crate::support::dynamo::Fault;
 
@@ -160,4 +160,50 @@ async fn a_claim_whose_answer_was_lost_is_won_by_its_claimant_alone() {
         .await
         .unwrap();
     assert!(matches!(theirs, Claim::Held(_)), "{theirs:?}");
+}
+
+/// DynamoDB applies a quota reservation's `UpdateItem ADD` and its answer is lost; the SDK
+/// retries the same call. The retry finds the add's own token as the counter's last and
+/// answers the total without counting again — a lost answer never charges a person twice or
+/// refuses them early.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_counter_whose_answer_was_lost_counts_once() {
+    use marquee_core::state::dynamo::DynamoState;
+    use marquee_core::state::{Added, Claimant, Key, StateStore};
+
+    use crate::support::dynamo::Fault;
+
+    let dynamo = stack().dynamo();
+    let store = DynamoState::new(dynamo.function_client(), dynamo.table());
+    let pk = format!("quota#user#T#{}", uuid::Uuid::new_v4().simple());
+    let key = Key::new(pk.clone(), "2026-12-06");
+    let now = time::OffsetDateTime::now_utc().unix_timestamp();
+    dynamo.fault_for_item("UpdateItem", &pk, Fault::AppliedThenInternalError, 1);
+
+    let added = store
+        .add(&key, 2, Some(3), &Claimant::new(), Some(now + 60), now)
+        .await
+        .unwrap();
+    assert_eq!(dynamo.faults_played("UpdateItem", &pk), 1);
+    assert_eq!(
+        dynamo.calls_for_item("UpdateItem", &pk).len(),
+        2,
+        "the applied add and the SDK's retry"
+    );
+    assert_eq!(added, Added::To(2), "counted once, not refused at 4 > 3");
+    // The counter holds 2: the next person's add makes 3, and the limit still holds.
+    assert_eq!(
+        store
+            .add(&key, 1, Some(3), &Claimant::new(), Some(now + 60), now)
+            .await
+            .unwrap(),
+        Added::To(3)
+    );
+    assert_eq!(
+        store
+            .add(&key, 1, Some(3), &Claimant::new(), Some(now + 60), now)
+            .await
+            .unwrap(),
+        Added::Refused(3)
+    );
 }

@@ -68,7 +68,7 @@ async fn a_shortcut_on_a_reply_posts_the_poster_into_its_thread() {
         &reply,
         "C0001",
         &user,
-        marquee::slack::shortcut::CALLBACK_ID,
+        marquee_core::slack::shortcut::CALLBACK_ID,
         &url,
     );
     let opened = post_signed(format!("{base}/slack/interactions"), form).await;

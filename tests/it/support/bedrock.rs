@@ -252,7 +252,7 @@ impl Bedrock {
         use aws_sdk_bedrockruntime::config::{BehaviorVersion, Credentials, Region};
         aws_sdk_bedrockruntime::Config::builder()
             .behavior_version(BehaviorVersion::latest())
-            .http_client(marquee::net::aws_http_client())
+            .http_client(marquee_core::net::aws_http_client())
             .region(Region::new("us-east-1"))
             .endpoint_url(self.endpoint())
             .credentials_provider(Credentials::new(
@@ -1405,7 +1405,7 @@ pub fn gradient_png(width: u32, height: u32, variant: u8) -> Vec<u8> {
 
 /// The edit formats, against the stand-in alone: each documented body is answered with an edit
 /// of its input at the documented size, and a malformed one of each kind is refused as Bedrock
-/// refuses it. (The bodies are the shapes `marquee::model::bedrock`'s unit tests pin.)
+/// refuses it. (The bodies are the shapes `marquee_core::model::bedrock`'s unit tests pin.)
 mod edit_formats {
     use aws_sdk_bedrockruntime::config::Region;
     use aws_sdk_bedrockruntime::operation::invoke_model::InvokeModelError;

@@ -38,7 +38,7 @@ pub async fn bot_base() -> String {
 
 /// POSTs a form body signed as Slack signs it, with `secret`.
 pub async fn post_signed_with(secret: &str, url: String, body: String) -> Answer {
-    let mut req = marquee::net::client().post(url);
+    let mut req = marquee_core::net::client().post(url);
     for (k, v) in slack::signed_headers(secret, body.as_bytes()) {
         req = req.header(k, v);
     }

@@ -298,7 +298,7 @@ impl Dynamo {
 fn client(endpoint: &str) -> aws_sdk_dynamodb::Client {
     let config = aws_sdk_dynamodb::Config::builder()
         .behavior_version(BehaviorVersion::latest())
-        .http_client(marquee::net::aws_http_client())
+        .http_client(marquee_core::net::aws_http_client())
         .region(Region::new("us-east-1"))
         .endpoint_url(endpoint)
         .credentials_provider(Credentials::new(

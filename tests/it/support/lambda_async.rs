@@ -105,7 +105,7 @@ impl AsyncInvoke {
     pub fn start() -> AsyncInvoke {
         let inner = Arc::new(Mutex::new(Inner::default()));
         // No overall timeout: a real invocation may run up to Lambda's 15 minutes.
-        let http = marquee::net::client_builder()
+        let http = marquee_core::net::client_builder()
             .connect_timeout(Duration::from_secs(5))
             .build()
             .unwrap_or_else(|e| panic!("could not build the async-invoke HTTP client: {e}"));

@@ -467,7 +467,7 @@ impl Seaweed {
     ) -> aws_sdk_s3::Client {
         let config = aws_sdk_s3::Config::builder()
             .behavior_version(BehaviorVersion::latest())
-            .http_client(marquee::net::aws_http_client())
+            .http_client(marquee_core::net::aws_http_client())
             .region(Region::new("us-east-1"))
             .endpoint_url(self.endpoint())
             .credentials_provider(aws_sdk_s3::config::Credentials::new(

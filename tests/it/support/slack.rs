@@ -130,7 +130,7 @@ impl Slack {
     /// Starts the stand-in on the background runtime.
     pub fn start() -> Slack {
         let inner = Arc::new(Mutex::new(Inner::default()));
-        let http = marquee::net::client_builder()
+        let http = marquee_core::net::client_builder()
             .timeout(Duration::from_secs(10))
             .build()
             .unwrap_or_else(|e| panic!("could not build the Slack stand-in's HTTP client: {e}"));

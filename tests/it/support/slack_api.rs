@@ -48,7 +48,7 @@ fn manifest_bot_scopes() -> Vec<String> {
     let path = super::crate_root().join("manifest/manifest.yaml");
     let text = std::fs::read_to_string(&path)
         .unwrap_or_else(|e| panic!("reading {}: {e}", path.display()));
-    let scopes = marquee::slack::manifest::bot_scopes(&text);
+    let scopes = marquee_core::slack::manifest::bot_scopes(&text);
     assert!(
         !scopes.is_empty(),
         "no bot scopes found in {}",

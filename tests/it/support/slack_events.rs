@@ -79,7 +79,7 @@ async fn post(
         .duration_since(std::time::UNIX_EPOCH)
         .map(|d| d.as_secs() as i64)
         .unwrap_or_default();
-    let mut request = marquee::net::client()
+    let mut request = marquee_core::net::client()
         .post(url)
         .header("Content-Type", "application/json")
         .header("X-Slack-Request-Timestamp", now.to_string())

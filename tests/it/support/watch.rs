@@ -134,7 +134,7 @@ impl Watch {
             // One request, left pending for the whole compile: watch starts a new function
             // instance (another `cargo run`, all fighting over the build lock) for every request
             // it holds, so timing out and retrying would multiply the work.
-            let http = marquee::net::client();
+            let http = marquee_core::net::client();
             let mut last = String::from("no attempt finished");
             let mut ticker = tokio::time::interval(Duration::from_secs(15));
             ticker.tick().await;

@@ -1,0 +1,476 @@
+//! The job: what the front door hands the worker, as typed, versioned JSON.
+//!
+//! A [`Job`] is the whole contract between the ack path and the worker. It travels as the
+//! payload of an asynchronous Lambda invocation, so it carries a version and a marker field
+//! (`JOB_MARKER`) by which the function tells a job apart from an HTTP event. It holds no
+//! secrets; its `response_url` is treated as one in logs (see [`ReplyTo`]'s `Debug`).
+
+use std::fmt;
+
+use serde::{Deserialize, Serialize};
+use uuid::Uuid;
+
+use crate::genre::Style;
+use crate::model::{Aspect, ModelId, Strength};
+use crate::poster::{PosterText, Typography};
+
+/// The field that marks a Lambda event as a Marquee job; its value is the schema version.
+const JOB_MARKER: &str = "marquee_job";
+/// The job schema this build writes and reads.
+const JOB_VERSION: u32 = 1;
+
+/// Everything needed to draw one poster, however it was asked for.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct PosterSpec {
+    /// What the art should show.
+    pub description: String,
+    #[serde(default)]
+    pub text: PosterText,
+    pub style: Style,
+    #[serde(default)]
+    pub aspect: Aspect,
+    /// `None`: the worker picks one, and reports it.
+    #[serde(default)]
+    pub seed: Option<u32>,
+    /// Things the art should avoid, added to the style's defaults.
+    #[serde(default)]
+    pub avoid: Option<String>,
+    pub model: ModelId,
+    /// How the words are set, when a reviewer chose otherwise than the style's own look.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub typography: Option<Typography>,
+}
+
+impl PosterSpec {
+    /// The words the poster shows: the offline generator always composes a full poster, so it
+    /// titles one its user left untitled; AI art is delivered clean unless words were asked for.
+    pub fn shown_text(&self) -> PosterText {
+        let mut text = self.text.clone();
+        if self.model == ModelId::Offline && text.title.is_none() {
+            text.title = Some(crate::poster::default_title(&self.description));
+        }
+        text
+    }
+
+    /// How the words are set: the reviewer's choice, or the style's own look.
+    pub fn typography(&self) -> Typography {
+        self.typography
+            .unwrap_or_else(|| Typography::for_title(self.style, self.text.title.as_deref()))
+    }
+}
+
+/// Who asked, for attribution in the message and the stored object's metadata.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Requester {
+    pub user_id: String,
+    #[serde(default)]
+    pub user_name: Option<String>,
+    /// The workspace the app is installed in, where the request arrived (a click's
+    /// `team.id`): where things are stored and counted, never who may act.
+    #[serde(default)]
+    pub team_id: Option<String>,
+    #[serde(default)]
+    pub channel_id: Option<String>,
+    /// The requester's own workspace (a click's `user.team_id`) when the payload names it: in
+    /// a Slack Connect channel it differs from `team_id` (slackapi/java-slack-sdk#1041).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub user_team_id: Option<String>,
+    /// The Enterprise Grid organisation of an org-wide install (`enterprise.id` when
+    /// `is_enterprise_install` is true), whose workspaces are all one installation.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub enterprise_id: Option<String>,
+}
+
+impl Requester {
+    /// Whether this requester acts from outside the installation that `home` (a poster's
+    /// requester) belongs to: their own workspace differs from the poster's, and they are not
+    /// members of the same org-wide install. Without a workspace on either side (REST callers,
+    /// records from before workspaces were kept) there is nothing to compare, and nobody is
+    /// external.
+    pub fn is_external_to(&self, home: &Requester) -> bool {
+        let own = |r: &Requester| r.user_team_id.clone().or_else(|| r.team_id.clone());
+        match (own(self), own(home)) {
+            (Some(mine), Some(theirs)) if mine != theirs => !matches!(
+                (&self.enterprise_id, &home.enterprise_id),
+                (Some(a), Some(b)) if a == b
+            ),
+            _ => false,
+        }
+    }
+}
+
+/// A message in a Slack conversation, which replies can thread under.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SlackMessageRef {
+    pub channel_id: String,
+    /// The thread's root: replies to a reply still go to the original poster's thread.
+    pub thread_ts: String,
+}
+
+/// Where the finished poster goes.
+#[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum ReplyTo {
+    /// A slash command's or interaction's `response_url`, and, for interactions, the poster
+    /// message clicked, so that with a bot token results can go to its thread.
+    SlackResponseUrl {
+        response_url: String,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        thread: Option<SlackMessageRef>,
+    },
+    /// Nobody to post to: the outcome is kept as the job's status record, which the REST
+    /// door's `GET /v1/posters/{id}` reads.
+    Status,
+    /// A Slack thread with no `response_url` (a mention, a direct message): everything is
+    /// posted into `thread` with the bot token, private notes as ephemeral messages to the
+    /// requester there.
+    SlackThread { thread: SlackMessageRef },
+}
+
+impl ReplyTo {
+    /// The `response_url` Slack replies go to; empty for a status job, which Slack's client
+    /// refuses like any URL it may not post to, so nothing reaches Slack by mistake.
+    pub fn slack_url(&self) -> &str {
+        match self {
+            ReplyTo::SlackResponseUrl { response_url, .. } => response_url,
+            ReplyTo::Status | ReplyTo::SlackThread { .. } => "",
+        }
+    }
+
+    /// The Slack thread replies belong in, if any.
+    pub fn thread(&self) -> Option<&SlackMessageRef> {
+        match self {
+            ReplyTo::SlackResponseUrl { thread, .. } => thread.as_ref(),
+            ReplyTo::SlackThread { thread } => Some(thread),
+            ReplyTo::Status => None,
+        }
+    }
+
+    pub fn response_url(response_url: impl Into<String>) -> Self {
+        ReplyTo::SlackResponseUrl {
+            response_url: response_url.into(),
+            thread: None,
+        }
+    }
+}
+
+impl fmt::Debug for ReplyTo {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            // response_urls are bearer capabilities: anyone holding one can post as the app.
+            ReplyTo::SlackResponseUrl { thread, .. } => f
+                .debug_struct("SlackResponseUrl")
+                .field("response_url", &"<redacted>")
+                .field("thread", thread)
+                .finish(),
+            ReplyTo::SlackThread { thread } => f
+                .debug_struct("SlackThread")
+                .field("thread", thread)
+                .finish(),
+            ReplyTo::Status => f.write_str("Status"),
+        }
+    }
+}
+
+/// What a follow-up on an earlier poster changes.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum Change {
+    /// The same prompt and options with a new seed: same words, new art.
+    Regenerate,
+    /// Several new seeds, same look (the control older messages carry).
+    Variations { count: u8 },
+    /// The same prompt in another style, with a new seed.
+    Restyle { style: Style },
+    /// New words, set as the reviewer chose, over the same art: no model call, no charge.
+    EditWords {
+        text: PosterText,
+        typography: Typography,
+    },
+    /// A variation of this take's own art (image-to-image), not a new seed.
+    Vary { strength: Strength },
+    /// What `search` names in the art, changed into `replace`; the words are re-set over the
+    /// result.
+    ChangeDetail { search: String, replace: String },
+}
+
+impl Change {
+    /// How a take made by this change came from its parent, for people: "Edit words".
+    pub fn via(&self) -> String {
+        match self {
+            Change::Regenerate => "Regenerate".to_owned(),
+            Change::Variations { .. } => "Variations".to_owned(),
+            Change::Restyle { style } => format!("Restyle as {style}"),
+            Change::EditWords { .. } => "Edit words".to_owned(),
+            Change::Vary {
+                strength: Strength::Subtle,
+            } => "Vary subtle".to_owned(),
+            Change::Vary {
+                strength: Strength::Strong,
+            } => "Vary strong".to_owned(),
+            Change::ChangeDetail { .. } => "Change a detail".to_owned(),
+        }
+    }
+}
+
+/// What the worker is asked to do.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "task", rename_all = "snake_case")]
+pub enum Task {
+    /// Draw a new poster.
+    Poster { spec: PosterSpec },
+    /// Another take on a stored poster: its recorded spec, with one change. The spec is read
+    /// by the worker, so a button click acks without touching storage.
+    Retake { source: Uuid, change: Change },
+    /// Mark a stored poster approved and update its message. The message is rebuilt from the
+    /// stored record, never from the click's copy of it: Slack's copy of a message carries
+    /// read-only keys it refuses on input, and its image link may have expired.
+    Approve { source: Uuid },
+    /// Tell the requester, privately, what they, their channel and their workspace have used
+    /// of their limits. The worker reads the counters, so the ack path reads no state.
+    Usage,
+    /// List the requester's latest posters, privately, each with a fresh link.
+    History,
+    /// Print-ready files of an approved take: each standard sheet as PDF and PNG.
+    Print { source: Uuid },
+    /// Tell the requester, privately, these words (help, or why a mention could not be read):
+    /// for requests that came without a `response_url`, whose ack can carry no answer.
+    Note { text: String },
+}
+
+/// What is kept beside every poster: enough to re-take it, and its approval.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct PosterRecord {
+    pub id: Uuid,
+    /// The spec as drawn, with the seed actually used.
+    pub spec: PosterSpec,
+    pub requester: Requester,
+    pub key: String,
+    /// The finished poster's size in pixels.
+    #[serde(default)]
+    pub width: u32,
+    #[serde(default)]
+    pub height: u32,
+    /// Characters left out of the lettering, to repeat the warning when the message is rebuilt.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub missing_glyphs: Vec<char>,
+    pub created_at: i64,
+    #[serde(default)]
+    pub approved_by: Option<String>,
+    #[serde(default)]
+    pub approved_at: Option<i64>,
+    /// The take's art before typography (`art/…`): words are re-set and details changed over
+    /// it without drawing again. Shared by takes that changed only the words. `None` for
+    /// posters made before art was kept.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub art_key: Option<String>,
+    /// Where a take came from; `None` for a poster's first take.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub lineage: Option<Lineage>,
+}
+
+/// Where a take came from: every take after the first remembers its parent and how it was
+/// made from it, so a thread reads as a history ("take 3, from take 2 via Vary strong").
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Lineage {
+    /// The poster's first take, which names the whole family (one approval per family).
+    pub root: Uuid,
+    pub parent: Uuid,
+    pub parent_take: u32,
+    /// This take's number in its family; the first take is 1.
+    pub take: u32,
+    /// How it was made from its parent, for people: "Vary strong", "Edit words".
+    pub via: String,
+}
+
+impl PosterRecord {
+    /// The poster family this take belongs to: its first take's id.
+    pub fn root(&self) -> Uuid {
+        self.lineage.as_ref().map_or(self.id, |l| l.root)
+    }
+
+    /// This take's number in its family.
+    pub fn take(&self) -> u32 {
+        self.lineage.as_ref().map_or(1, |l| l.take)
+    }
+}
+
+/// One unit of work for the worker.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Job {
+    /// Always [`JOB_VERSION`] when written by this build; see [`JOB_MARKER`].
+    marquee_job: u32,
+    /// Unique per request; names the stored object, so a duplicate delivery cannot store twice.
+    pub id: Uuid,
+    #[serde(flatten)]
+    pub task: Task,
+    pub requester: Requester,
+    pub reply_to: ReplyTo,
+    /// Unix seconds when the request was accepted.
+    pub accepted_at: i64,
+    /// The base URL of the front door that accepted the job, under which its poster links are
+    /// served (`{public_url}/files/...`); `None` when the deployment configures one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub public_url: Option<String>,
+}
+
+impl Job {
+    pub fn new(task: Task, requester: Requester, reply_to: ReplyTo, accepted_at: i64) -> Self {
+        Self {
+            marquee_job: JOB_VERSION,
+            id: Uuid::new_v4(),
+            task,
+            requester,
+            reply_to,
+            accepted_at,
+            public_url: None,
+        }
+    }
+
+    /// The same job, with links served under `public_url`.
+    pub fn with_public_url(mut self, public_url: Option<String>) -> Self {
+        self.public_url = public_url;
+        self
+    }
+
+    /// Whether `event` (any Lambda payload) is a Marquee job rather than an HTTP event.
+    pub fn is_job_event(event: &serde_json::Value) -> bool {
+        event.get(JOB_MARKER).is_some()
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum JobError {
+    #[error("job schema version {found} is not supported (this build reads {JOB_VERSION})")]
+    Version { found: u64 },
+    #[error("the job event is malformed")]
+    Malformed(#[from] serde_json::Error),
+}
+
+impl Job {
+    /// Reads a job from a Lambda event, checking its version first so that a job written by a
+    /// newer build is refused with a clear error rather than half-understood.
+    pub fn from_event(event: serde_json::Value) -> Result<Job, JobError> {
+        let version = event.get(JOB_MARKER).and_then(|v| v.as_u64()).unwrap_or(0);
+        if version != u64::from(JOB_VERSION) {
+            return Err(JobError::Version { found: version });
+        }
+        Ok(serde_json::from_value(event)?)
+    }
+}
+
+/// A poster job as the Slack door makes one, for other modules' unit tests.
+#[cfg(any(test, feature = "test-support"))]
+pub fn sample_job() -> Job {
+    Job::new(
+        Task::Poster {
+            spec: PosterSpec {
+                description: "a lighthouse keeper fights a kraken".into(),
+                text: PosterText::default(),
+                style: Style::Horror,
+                aspect: Aspect::Portrait2x3,
+                seed: Some(7),
+                avoid: None,
+                model: ModelId::Offline,
+                typography: None,
+            },
+        },
+        Requester {
+            user_id: "U1".into(),
+            user_name: None,
+            team_id: None,
+            channel_id: None,
+            ..Requester::default()
+        },
+        ReplyTo::response_url("https://hooks.slack.com/commands/T/1/secret"),
+        1_700_000_000,
+    )
+}
+
+/// The record a pipeline keeps of `job`'s poster (a [`Task::Poster`]), made at `created_at`,
+/// with a fresh id, for other modules' unit tests.
+#[cfg(any(test, feature = "test-support"))]
+pub fn sample_record(job: &Job, created_at: i64) -> PosterRecord {
+    let Task::Poster { spec } = &job.task else {
+        unreachable!("a sample record is of a new poster")
+    };
+    PosterRecord {
+        id: Uuid::new_v4(),
+        spec: PosterSpec {
+            seed: Some(spec.seed.unwrap_or(1)),
+            ..spec.clone()
+        },
+        requester: job.requester.clone(),
+        key: "posters/x.png".into(),
+        width: 2,
+        height: 3,
+        missing_glyphs: vec![],
+        created_at,
+        approved_by: None,
+        approved_at: None,
+        art_key: None,
+        lineage: None,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn job() -> Job {
+        sample_job()
+    }
+
+    #[test]
+    fn jobs_round_trip_through_json_and_are_recognised() {
+        let j = job();
+        let value = serde_json::to_value(&j).unwrap();
+        assert!(Job::is_job_event(&value));
+        assert_eq!(value["marquee_job"], 1);
+        assert_eq!(value["task"], "poster");
+        assert_eq!(value["spec"]["aspect"], "2:3");
+        assert_eq!(Job::from_event(value).unwrap(), j);
+    }
+
+    #[test]
+    fn http_events_are_not_jobs_and_future_versions_are_refused() {
+        let http = serde_json::json!({"version": "2.0", "rawPath": "/healthz"});
+        assert!(!Job::is_job_event(&http));
+        let mut value = serde_json::to_value(job()).unwrap();
+        value["marquee_job"] = 2.into();
+        assert!(matches!(
+            Job::from_event(value),
+            Err(JobError::Version { found: 2 })
+        ));
+    }
+
+    #[test]
+    fn follow_up_tasks_round_trip() {
+        let mut j = job();
+        j.task = Task::Retake {
+            source: Uuid::nil(),
+            change: Change::Restyle { style: Style::Noir },
+        };
+        let value = serde_json::to_value(&j).unwrap();
+        assert_eq!(value["task"], "retake");
+        assert_eq!(value["change"]["kind"], "restyle");
+        assert_eq!(Job::from_event(value).unwrap(), j);
+    }
+
+    #[test]
+    fn usage_and_history_jobs_round_trip() {
+        for (task, name) in [(Task::Usage, "usage"), (Task::History, "history")] {
+            let mut j = job();
+            j.task = task;
+            let value = serde_json::to_value(&j).unwrap();
+            assert_eq!(value["task"], name);
+            assert_eq!(Job::from_event(value).unwrap(), j);
+        }
+    }
+
+    #[test]
+    fn response_urls_are_redacted_in_debug_output() {
+        let shown = format!("{:?}", job());
+        assert!(!shown.contains("hooks.slack.com"), "{shown}");
+    }
+}

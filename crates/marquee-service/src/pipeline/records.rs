@@ -1,0 +1,623 @@
+//! What the pipeline remembers, typed over the [`StateStore`]: poster records, first-wins
+//! approvals, run markers, retake locks, the requester's history and the front door's replay
+//! guard. Every "at most once" here is one conditional write ([`StateStore::claim`]).
+//!
+//! | item | key (`pk` / `sk`) | expires |
+//! |---|---|---|
+//! | poster record | `poster#<id>` / `record` | with the poster (retention) |
+//! | approval (one per family: the first take's id) | `poster#<root>` / `approval` | with the poster |
+//! | take counter (per family) | `poster#<root>` / `takes` | with the poster |
+//! | print files (one set per take) | `poster#<id>` / `prints` | with the files (retention from printing) |
+//! | the Slack file a take's message shows | `poster#<id>` / `file` | with the poster |
+//! | retake lock | `poster#<id>` / `lock` | after [`LOCK_SECS`] (taken over atomically) |
+//! | run marker | `job#<id>` / `run` | after [`RUN_MARKER_SECS`] |
+//! | history entry | `history#<team>#<user>` / `<written at, ms>#<id>` | with the poster |
+//! | seen request | `request#<sha256 of the signature>` / `seen` | after [`REPLAY_SECS`] |
+//! | seen Slack event | `event#<event_id>` / `seen` | after [`EVENT_SECS`] |
+
+use std::sync::atomic::{AtomicI64, Ordering};
+
+use serde::{Deserialize, Serialize};
+use sha2::Digest;
+use time::OffsetDateTime;
+use uuid::Uuid;
+
+use super::{Pipeline, PipelineError};
+use marquee_core::job::{Job, PosterRecord, Requester};
+use marquee_core::state::{Claim, Claimant, Key};
+
+/// How long a retake may hold its poster's lock; longer than any invocation (Lambda's limit is
+/// 15 minutes), so only a crashed take's lock ever expires, and then it is taken over.
+pub(super) const LOCK_SECS: i64 = 15 * 60;
+/// How long a job's run marker is kept: far longer than Lambda keeps an async event (six
+/// hours at most) or retries an `Invoke`, so any duplicate delivery finds it.
+const RUN_MARKER_SECS: i64 = 2 * 24 * 3600;
+/// How long a request's signature is remembered: Slack's replay window (five minutes either
+/// side of the request's timestamp) with a margin.
+const REPLAY_SECS: i64 = 15 * 60;
+
+/// How long a Slack event's id is remembered: Slack retries an event three times, the last
+/// about five minutes after the first (docs.slack.dev `apis/events-api`, "Retries"), so an
+/// hour covers every retry with a wide margin.
+const EVENT_SECS: i64 = 3600;
+
+pub(super) fn now() -> i64 {
+    OffsetDateTime::now_utc().unix_timestamp()
+}
+
+/// Who approved a poster, when, and which take: written once per poster family, by the first
+/// approval, so exactly one take of a poster is ever approved.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub(crate) struct Approval {
+    pub(crate) by: String,
+    pub(crate) at: i64,
+    /// The approved take; `None` in approvals written before takes had numbers, which were of
+    /// the family's first take.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub(crate) take: Option<Uuid>,
+    /// The approved take's number, for "take 3 was approved by …".
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub(crate) take_number: Option<u32>,
+}
+
+impl Approval {
+    /// The take this approval marks, given its family's first take.
+    pub(crate) fn approved_take(&self, root: Uuid) -> Uuid {
+        self.take.unwrap_or(root)
+    }
+}
+
+/// The print-ready files of one take, written once, by the print that made them: later
+/// clicks on Print answer with fresh links to these files instead of making them again.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub(crate) struct Printed {
+    pub(crate) sheets: Vec<PrintedSheet>,
+    /// The upscaler's name, when the art was upscaled rather than resampled.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub(crate) upscaled_with: Option<String>,
+    pub(crate) at: i64,
+}
+
+/// One sheet's stored files.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub(crate) struct PrintedSheet {
+    /// [`marquee_core::poster::Sheet::name`].
+    pub(crate) sheet: String,
+    pub(crate) pdf_key: String,
+    pub(crate) png_key: String,
+    pub(crate) width: u32,
+    pub(crate) height: u32,
+}
+
+/// One poster in a requester's history.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub(crate) struct HistoryEntry {
+    pub(crate) id: Uuid,
+    pub(crate) created_at: i64,
+}
+
+fn record_key(id: Uuid) -> Key {
+    Key::new(format!("poster#{id}"), "record")
+}
+
+fn approval_key(id: Uuid) -> Key {
+    Key::new(format!("poster#{id}"), "approval")
+}
+
+fn takes_key(root: Uuid) -> Key {
+    Key::new(format!("poster#{root}"), "takes")
+}
+
+fn prints_key(id: Uuid) -> Key {
+    Key::new(format!("poster#{id}"), "prints")
+}
+
+fn file_key(id: Uuid) -> Key {
+    Key::new(format!("poster#{id}"), "file")
+}
+
+fn lock_key(id: Uuid) -> Key {
+    Key::new(format!("poster#{id}"), "lock")
+}
+
+fn history_pk(requester: &Requester) -> String {
+    format!(
+        "history#{}#{}",
+        requester.team_id.as_deref().unwrap_or("-"),
+        requester.user_id
+    )
+}
+
+fn json<T: Serialize>(value: &T) -> Result<String, PipelineError> {
+    serde_json::to_string(value).map_err(|e| PipelineError::Record(Box::new(e)))
+}
+
+fn parse<T: for<'de> Deserialize<'de>>(text: &str) -> Result<T, PipelineError> {
+    serde_json::from_str(text).map_err(|e| PipelineError::Record(Box::new(e)))
+}
+
+impl Pipeline {
+    /// When a record made now stops being kept: with its poster.
+    pub(super) fn retention_end(&self, from: i64) -> i64 {
+        from + i64::try_from(self.retention.as_secs()).unwrap_or(i64::MAX / 2)
+    }
+
+    /// Keeps `record` (what a retake or an approval needs) and lists it in its requester's
+    /// history.
+    pub(super) async fn put_record(&self, record: &PosterRecord) -> Result<(), PipelineError> {
+        let until = self.retention_end(record.created_at);
+        self.state
+            .put(&record_key(record.id), json(record)?, Some(until))
+            .await?;
+        let entry = HistoryEntry {
+            id: record.id,
+            created_at: record.created_at,
+        };
+        // Sort keys order by when the entry was written, to the millisecond (two posters of one
+        // second keep their order), then id: zero-padded numbers sort as numbers do. Fifteen
+        // digits of milliseconds begin with the twelve digits of seconds that entries written
+        // before had, so old and new entries sort together. Within one process the stamps
+        // strictly increase, so two records written in the same millisecond (a local store
+        // is that fast) still list in the order they were written.
+        static LAST_MS: AtomicI64 = AtomicI64::new(0);
+        let now_ms = (OffsetDateTime::now_utc().unix_timestamp_nanos() / 1_000_000) as i64;
+        let next = |last: i64| now_ms.max(last + 1);
+        let written_ms = match LAST_MS
+            .fetch_update(Ordering::SeqCst, Ordering::SeqCst, |last| Some(next(last)))
+        {
+            Ok(last) | Err(last) => next(last),
+        };
+        let sk = format!("{written_ms:015}#{}", record.id);
+        self.state
+            .put(
+                &Key::new(history_pk(&record.requester), sk),
+                json(&entry)?,
+                Some(until),
+            )
+            .await?;
+        Ok(())
+    }
+
+    /// The latest `n` posters `requester` made that are still kept, newest first.
+    pub(crate) async fn history(
+        &self,
+        requester: &Requester,
+        n: usize,
+    ) -> Result<Vec<PosterRecord>, PipelineError> {
+        let items = self
+            .state
+            .query_latest(&history_pk(requester), n, now())
+            .await?;
+        let mut records = Vec::with_capacity(items.len());
+        for item in items {
+            let entry: HistoryEntry = parse(&item.value)?;
+            match self.record(entry.id).await {
+                Ok(record) => records.push(record),
+                // Listed but gone (retention ran between the two reads): leave it out.
+                Err(PipelineError::UnknownPoster(_)) => {}
+                Err(e) => return Err(e),
+            }
+        }
+        Ok(records)
+    }
+
+    /// The record of take `id`, marked approved when it is the take its family's approval
+    /// names.
+    pub(crate) async fn record(&self, id: Uuid) -> Result<PosterRecord, PipelineError> {
+        let now = now();
+        let item = self
+            .state
+            .get(&record_key(id), now)
+            .await?
+            .ok_or(PipelineError::UnknownPoster(id))?;
+        let mut record: PosterRecord = parse(&item.value)?;
+        if let Some(approval) = self.approval(record.root()).await? {
+            if approval.approved_take(record.root()) == id {
+                record.approved_by = Some(approval.by);
+                record.approved_at = Some(approval.at);
+            }
+        }
+        Ok(record)
+    }
+
+    /// The approval of the poster family whose first take is `root`, if any.
+    pub(super) async fn approval(&self, root: Uuid) -> Result<Option<Approval>, PipelineError> {
+        match self.state.get(&approval_key(root), now()).await? {
+            Some(item) => Ok(Some(parse(&item.value)?)),
+            None => Ok(None),
+        }
+    }
+
+    /// The next take number in the family whose first take is `root` (the first take is 1, so
+    /// this starts at 2). One atomic counter per family: concurrent takes never share a number.
+    pub(super) async fn next_take(&self, record: &PosterRecord) -> Result<u32, PipelineError> {
+        let until = self.retention_end(now());
+        let added = self
+            .state
+            .add(
+                &takes_key(record.root()),
+                1,
+                None,
+                &Claimant::new(),
+                Some(until),
+                now(),
+            )
+            .await?;
+        match added {
+            marquee_core::state::Added::To(n) => {
+                Ok(u32::try_from(n).unwrap_or(u32::MAX).saturating_add(1))
+            }
+            marquee_core::state::Added::Refused(_) => {
+                unreachable!("a counter without a limit never refuses")
+            }
+        }
+    }
+
+    /// Records `approval` of take `record` unless its family already has one: `Ok(None)` when
+    /// this approval won, `Ok(Some(first))` with the approval that got there first (perhaps of
+    /// another take).
+    pub(super) async fn claim_approval(
+        &self,
+        record: &PosterRecord,
+        approval: &Approval,
+    ) -> Result<Option<Approval>, PipelineError> {
+        let until = self.retention_end(record.created_at);
+        let approval = Approval {
+            take: Some(record.id),
+            take_number: Some(record.take()),
+            ..approval.clone()
+        };
+        self.claim_first(&approval_key(record.root()), &approval, until)
+            .await
+    }
+
+    /// Remembers that take `id`'s message shows the Slack file `file` (its uploaded PNG), so a
+    /// rebuild of that message (an approval) shows the file again, not the expiring link. Its
+    /// own item, not the record: writing the record again would list the take twice in history.
+    pub(super) async fn remember_file(&self, id: Uuid, file: &str) -> Result<(), PipelineError> {
+        let until = self.retention_end(now());
+        self.state
+            .put(&file_key(id), file.to_owned(), Some(until))
+            .await?;
+        Ok(())
+    }
+
+    /// The Slack file take `id`'s message shows, if it was uploaded and shown.
+    pub(super) async fn shown_file(&self, id: Uuid) -> Result<Option<String>, PipelineError> {
+        Ok(self
+            .state
+            .get(&file_key(id), now())
+            .await?
+            .map(|item| item.value))
+    }
+
+    /// The print-ready files of take `id`, if it was printed and they are still kept.
+    pub(super) async fn printed(&self, id: Uuid) -> Result<Option<Printed>, PipelineError> {
+        match self.state.get(&prints_key(id), now()).await? {
+            Some(item) => Ok(Some(parse(&item.value)?)),
+            None => Ok(None),
+        }
+    }
+
+    /// Records `printed` as take `id`'s print-ready files unless it has some already: `Ok(None)`
+    /// when these are now the take's files, `Ok(Some(first))` with the files recorded first.
+    /// Kept as long as the bucket keeps the files (its `prints/` rule counts from printing).
+    pub(super) async fn claim_prints(
+        &self,
+        id: Uuid,
+        printed: &Printed,
+    ) -> Result<Option<Printed>, PipelineError> {
+        let until = self.retention_end(printed.at);
+        self.claim_first(&prints_key(id), printed, until).await
+    }
+
+    /// Writes `value` under `key`, kept until `until`, unless a live document is there:
+    /// `Ok(None)` when `value` is now the one kept, `Ok(Some(first))` with the document that
+    /// got there first. The claimant is this call's own, so a lost answer to its own write (the
+    /// SDK retries it) is still its win.
+    async fn claim_first<T>(
+        &self,
+        key: &Key,
+        value: &T,
+        until: i64,
+    ) -> Result<Option<T>, PipelineError>
+    where
+        T: Serialize + for<'de> Deserialize<'de>,
+    {
+        match self
+            .state
+            .claim(key, json(value)?, &Claimant::new(), Some(until), now())
+            .await?
+        {
+            Claim::Won => Ok(None),
+            Claim::Held(item) => Ok(Some(parse(&item.value)?)),
+        }
+    }
+
+    /// Marks `job` as started. `false`: it already was — this is a second delivery of the
+    /// same job (Lambda delivers async events at least once, and the SDK retries ambiguous
+    /// `Invoke`s), which must have no effect.
+    pub(super) async fn claim_run(&self, job: &Job) -> Result<bool, PipelineError> {
+        let now = now();
+        let value = serde_json::json!({ "started_at": now }).to_string();
+        let claim = self
+            .state
+            .claim(
+                &Key::new(format!("job#{}", job.id), "run"),
+                value,
+                // This delivery's, not the job's: a second delivery is another claimant.
+                &Claimant::new(),
+                Some(job.accepted_at.max(now) + RUN_MARKER_SECS),
+                now,
+            )
+            .await?;
+        Ok(claim == Claim::Won)
+    }
+
+    /// Takes poster `source`'s retake lock for `job`. `false`: another take holds it. A lock
+    /// left by a crashed take expires and is taken over in the same conditional write.
+    pub(super) async fn take_lock(&self, source: Uuid, job: &Job) -> Result<bool, PipelineError> {
+        let now = now();
+        let claim = self
+            .state
+            .claim(
+                &lock_key(source),
+                job.id.to_string(),
+                &Claimant::new(),
+                Some(now + LOCK_SECS),
+                now,
+            )
+            .await
+            .map_err(PipelineError::Lock)?;
+        Ok(claim == Claim::Won)
+    }
+
+    /// Releases the lock `job` holds on `source`; never someone else's.
+    pub(super) async fn release_lock(&self, source: Uuid, job: &Job) -> Result<(), PipelineError> {
+        self.state
+            .delete(&lock_key(source), Some(&job.id.to_string()))
+            .await
+            .map_err(PipelineError::Lock)?;
+        Ok(())
+    }
+
+    /// Whether this is the first time a request with `signature` arrives. A replay inside
+    /// Slack's five-minute window verifies like the original, so the signature itself is what
+    /// tells them apart: a second sight starts nothing.
+    pub(crate) async fn first_sight(&self, signature: &str) -> Result<bool, PipelineError> {
+        let now = now();
+        let digest = hex::encode(sha2::Sha256::digest(signature.as_bytes()));
+        let claim = self
+            .state
+            .claim(
+                &Key::new(format!("request#{digest}"), "seen"),
+                String::new(),
+                &Claimant::new(),
+                Some(now + REPLAY_SECS),
+                now,
+            )
+            .await?;
+        Ok(claim == Claim::Won)
+    }
+}
+
+impl Pipeline {
+    /// Claims Slack event `event_id` for `claimant` (one per request): `true` the first time,
+    /// and again for the same claimant (its write landed but the answer was lost); `false`
+    /// for every retry of an event another request has claimed.
+    pub(crate) async fn claim_event(
+        &self,
+        event_id: &str,
+        claimant: &Claimant,
+    ) -> Result<bool, PipelineError> {
+        let now = now();
+        let claim = self
+            .state
+            .claim(
+                &event_key(event_id),
+                claimant.as_str().to_owned(),
+                claimant,
+                Some(now + EVENT_SECS),
+                now,
+            )
+            .await?;
+        Ok(claim == Claim::Won)
+    }
+
+    /// Gives up `claimant`'s claim on `event_id` (its job could not be queued), so Slack's
+    /// next retry of the event runs it.
+    pub(crate) async fn release_event(
+        &self,
+        event_id: &str,
+        claimant: &Claimant,
+    ) -> Result<(), PipelineError> {
+        self.state
+            .delete(&event_key(event_id), Some(claimant.as_str()))
+            .await?;
+        Ok(())
+    }
+}
+
+fn event_key(event_id: &str) -> Key {
+    Key::new(format!("event#{event_id}"), "seen")
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Arc;
+    use std::time::Duration;
+
+    use super::*;
+    use marquee_core::job::{sample_job, sample_record as record};
+    use marquee_core::state::StateStore;
+    use marquee_core::state::local::LocalState;
+
+    fn pipeline(dir: &std::path::Path) -> (Pipeline, Arc<LocalState>) {
+        let state = Arc::new(LocalState::open(dir.join("state.sqlite3")).unwrap());
+        let p = Pipeline::new(
+            marquee_core::model::Models::new(),
+            Arc::new(marquee_core::store::local::LocalStore::open(dir).unwrap()),
+            state.clone(),
+            marquee_core::slack::SlackClient::new(marquee_core::net::client(), &[]),
+            marquee_core::store::LinkSigner::from_dir(dir).unwrap(),
+            Duration::from_secs(60),
+        );
+        (p, state)
+    }
+
+    #[tokio::test]
+    async fn a_job_runs_once_and_a_request_is_seen_once() {
+        let dir = tempfile::tempdir().unwrap();
+        let (p, _) = pipeline(dir.path());
+        let job = sample_job();
+        assert!(p.claim_run(&job).await.unwrap());
+        assert!(!p.claim_run(&job).await.unwrap());
+        assert!(
+            p.claim_run(&sample_job()).await.unwrap(),
+            "another job runs"
+        );
+        assert!(p.first_sight("v0=abc").await.unwrap());
+        assert!(!p.first_sight("v0=abc").await.unwrap());
+        assert!(p.first_sight("v0=abd").await.unwrap());
+    }
+
+    #[tokio::test]
+    async fn a_slack_event_runs_once_however_often_it_is_retried() {
+        let dir = tempfile::tempdir().unwrap();
+        let (p, _) = pipeline(dir.path());
+        let (first, retry) = (Claimant::new(), Claimant::new());
+        assert!(p.claim_event("Ev1", &first).await.unwrap());
+        assert!(
+            p.claim_event("Ev1", &first).await.unwrap(),
+            "the same request's claim, its answer lost"
+        );
+        assert!(!p.claim_event("Ev1", &retry).await.unwrap(), "a retry");
+        assert!(p.claim_event("Ev2", &retry).await.unwrap(), "another event");
+        // A retry cannot release the first request's claim; the first can, for the next retry.
+        p.release_event("Ev1", &retry).await.unwrap();
+        assert!(!p.claim_event("Ev1", &retry).await.unwrap());
+        p.release_event("Ev1", &first).await.unwrap();
+        assert!(p.claim_event("Ev1", &retry).await.unwrap());
+    }
+
+    #[tokio::test]
+    async fn a_lock_is_its_holders_and_a_crashed_ones_is_taken_over() {
+        let dir = tempfile::tempdir().unwrap();
+        let (p, state) = pipeline(dir.path());
+        let (a, b) = (sample_job(), sample_job());
+        let poster = Uuid::new_v4();
+        assert!(p.take_lock(poster, &a).await.unwrap());
+        assert!(!p.take_lock(poster, &b).await.unwrap());
+        // Another's release leaves the lock alone.
+        p.release_lock(poster, &b).await.unwrap();
+        assert!(!p.take_lock(poster, &b).await.unwrap());
+        p.release_lock(poster, &a).await.unwrap();
+        assert!(p.take_lock(poster, &b).await.unwrap());
+        // b crashes holding it: once it has expired, a takes it over.
+        state
+            .put(&lock_key(poster), b.id.to_string(), Some(now() - 1))
+            .await
+            .unwrap();
+        assert!(p.take_lock(poster, &a).await.unwrap());
+    }
+
+    #[tokio::test]
+    async fn records_come_back_with_their_first_approval_and_in_history() {
+        let dir = tempfile::tempdir().unwrap();
+        let (p, _) = pipeline(dir.path());
+        let job = sample_job();
+        let now = now();
+        let older = record(&job, now - 10);
+        let newer = record(&job, now);
+        p.put_record(&older).await.unwrap();
+        p.put_record(&newer).await.unwrap();
+
+        let first = Approval {
+            by: "U2".into(),
+            at: now,
+            take: None,
+            take_number: None,
+        };
+        let second = Approval {
+            by: "U3".into(),
+            at: now + 1,
+            take: None,
+            take_number: None,
+        };
+        assert_eq!(p.claim_approval(&newer, &first).await.unwrap(), None);
+        let held = p.claim_approval(&newer, &second).await.unwrap().unwrap();
+        assert_eq!(
+            (held.by.as_str(), held.take, held.take_number),
+            ("U2", Some(newer.id), Some(1))
+        );
+        let read = p.record(newer.id).await.unwrap();
+        assert_eq!(read.approved_by.as_deref(), Some("U2"));
+
+        let listed: Vec<Uuid> = p
+            .history(&job.requester, 10)
+            .await
+            .unwrap()
+            .into_iter()
+            .map(|r| r.id)
+            .collect();
+        assert_eq!(listed, [newer.id, older.id]);
+        assert!(matches!(
+            p.record(Uuid::new_v4()).await,
+            Err(PipelineError::UnknownPoster(_))
+        ));
+    }
+
+    #[tokio::test]
+    async fn a_take_is_printed_once() {
+        let dir = tempfile::tempdir().unwrap();
+        let (p, _) = pipeline(dir.path());
+        let take = Uuid::new_v4();
+        let at = now();
+        let printed = |key: &str| Printed {
+            sheets: vec![PrintedSheet {
+                sheet: "a1".into(),
+                pdf_key: format!("prints/{key}.pdf"),
+                png_key: format!("prints/{key}.png"),
+                width: 3508,
+                height: 4967,
+            }],
+            upscaled_with: None,
+            at,
+        };
+        assert_eq!(p.printed(take).await.unwrap(), None);
+        assert_eq!(p.claim_prints(take, &printed("first")).await.unwrap(), None);
+        assert_eq!(
+            p.claim_prints(take, &printed("second")).await.unwrap(),
+            Some(printed("first")),
+            "a second set never replaces the first"
+        );
+        assert_eq!(p.printed(take).await.unwrap(), Some(printed("first")));
+        assert_eq!(p.printed(Uuid::new_v4()).await.unwrap(), None);
+    }
+
+    /// Two posters of the same second are listed in the order they were made, newest first,
+    /// whatever their ids.
+    #[tokio::test]
+    async fn posters_of_one_second_keep_their_order_in_history() {
+        let dir = tempfile::tempdir().unwrap();
+        let (p, _) = pipeline(dir.path());
+        let job = sample_job();
+        let now = now();
+        let mut made = Vec::new();
+        for _ in 0..5 {
+            let r = record(&job, now);
+            p.put_record(&r).await.unwrap();
+            made.push(r.id);
+            tokio::time::sleep(Duration::from_millis(2)).await;
+        }
+        made.reverse();
+        let listed: Vec<Uuid> = p
+            .history(&job.requester, 10)
+            .await
+            .unwrap()
+            .into_iter()
+            .map(|r| r.id)
+            .collect();
+        assert_eq!(listed, made);
+    }
+}
