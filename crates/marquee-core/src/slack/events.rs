@@ -239,7 +239,7 @@ mod tests {
 
     fn fixture(name: &str) -> Vec<u8> {
         std::fs::read(format!(
-            "{}/tests/fixtures/slack/{name}",
+            "{}/../../tests/fixtures/slack/{name}",
             env!("CARGO_MANIFEST_DIR")
         ))
         .unwrap()

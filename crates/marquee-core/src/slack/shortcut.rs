@@ -409,7 +409,7 @@ mod tests {
 
     fn fixture(name: &str) -> String {
         std::fs::read_to_string(format!(
-            "{}/tests/fixtures/slack/{name}",
+            "{}/../../tests/fixtures/slack/{name}",
             env!("CARGO_MANIFEST_DIR")
         ))
         .unwrap()

@@ -842,7 +842,7 @@ mod tests {
         };
         let fixture = |name: &str| {
             std::fs::read_to_string(format!(
-                "{}/tests/fixtures/slack/{name}",
+                "{}/../../tests/fixtures/slack/{name}",
                 env!("CARGO_MANIFEST_DIR")
             ))
             .unwrap()
