@@ -6,8 +6,13 @@
 //!
 //! ```text
 //! ack_load --url http://127.0.0.1:PORT/slack/commands --secret S --receiver-port P
-//!          [--requests 20000] [--concurrency 50] [--warmup 2000] [--busy-ok]
+//!          [--requests 20000] [--concurrency 50] [--warmup 2000] [--busy-ok] [--events]
 //! ```
+//!
+//! `--events` sends signed `app_mention` events (each its own `event_id`) to the events door
+//! (`--url …/slack/events`) instead, and the receiver also answers the Web API (`/api/…`,
+//! `{"ok": true}`) for a server started with `SLACK_API_URL` pointing at it: a mention is
+//! answered with the bot token, in its thread.
 //!
 //! `--busy-ok` counts a "Marquee is busy" ack as answered: run against a server whose queue is
 //! full, it times the ack path without the queue's write.
@@ -33,6 +38,7 @@ struct Args {
     concurrency: usize,
     warmup: usize,
     busy_ok: bool,
+    events: bool,
 }
 
 fn args() -> Args {
@@ -44,11 +50,16 @@ fn args() -> Args {
         concurrency: 50,
         warmup: 2_000,
         busy_ok: false,
+        events: false,
     };
     let mut it = std::env::args().skip(1);
     while let Some(flag) = it.next() {
         if flag == "--busy-ok" {
             a.busy_ok = true;
+            continue;
+        }
+        if flag == "--events" {
+            a.events = true;
             continue;
         }
         let value = it.next().unwrap_or_default();
@@ -80,6 +91,36 @@ fn sign_all(a: &Args, from: usize, n: usize) -> Vec<Signed> {
     let ts = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .map_or(0, |d| d.as_secs() as i64);
+    if a.events {
+        return (from..from + n)
+            .map(|i| {
+                // The shape of tests/fixtures/slack/events_app_mention_thread.json.
+                let body = serde_json::json!({
+                    "token": "x",
+                    "team_id": "T0LOAD",
+                    "api_app_id": "A0LOAD",
+                    "event": {
+                        "type": "app_mention",
+                        "text": "<@U0LOADBOT> a lighthouse keeper fights a kraken",
+                        "user": format!("U{i:06}"),
+                        "ts": format!("1700000000.{i:06}"),
+                        "team": "T0LOAD",
+                        "channel": "C0LOAD",
+                        "event_ts": format!("1700000000.{i:06}"),
+                    },
+                    "type": "event_callback",
+                    "event_id": format!("Ev{}", uuid::Uuid::new_v4().simple()),
+                    "event_time": 1_700_000_000,
+                    "authorizations": [{"enterprise_id": null, "team_id": "T0LOAD",
+                        "user_id": "U0LOADBOT", "is_bot": true, "is_enterprise_install": false}],
+                    "is_ext_shared_channel": false,
+                })
+                .to_string();
+                let signature = verify::sign(&secret, ts, body.as_bytes());
+                (body, ts.to_string(), signature)
+            })
+            .collect();
+    }
     (from..from + n)
         .map(|i| {
             let response_url = format!(
@@ -115,6 +156,7 @@ async fn round(
     signed: Vec<Signed>,
     concurrency: usize,
     busy_ok: bool,
+    events: bool,
 ) -> (Vec<Duration>, usize, usize, Duration) {
     let signed = Arc::new(signed);
     let next = Arc::new(AtomicUsize::new(0));
@@ -134,15 +176,27 @@ async fn round(
                     return times;
                 };
                 let t = Instant::now();
+                let content_type = if events {
+                    "application/json"
+                } else {
+                    "application/x-www-form-urlencoded"
+                };
                 let ok = match client
                     .post(&url)
-                    .header("content-type", "application/x-www-form-urlencoded")
+                    .header("content-type", content_type)
                     .header(verify::TIMESTAMP_HEADER, ts)
                     .header(verify::SIGNATURE_HEADER, sig)
                     .body(body.clone())
                     .send()
                     .await
                 {
+                    // An event is acked with an empty 200; a full queue gives the event back
+                    // with 503 for Slack to retry.
+                    Ok(r) if events && r.status() == 200 => true,
+                    Ok(r) if events && busy_ok && r.status() == 503 => {
+                        busy.fetch_add(1, Ordering::Relaxed);
+                        true
+                    }
                     Ok(r) if r.status() == 200 => match r.text().await {
                         Ok(text) if text.contains("Generating") => true,
                         Ok(text) if busy_ok && text.contains("busy") => {
@@ -182,16 +236,33 @@ async fn main() {
     let a = args();
     let delivered = Arc::new(AtomicU64::new(0));
     let counter = delivered.clone();
-    let receiver = Router::new().route(
-        "/commands/{team}/{id}/{token}",
-        post(move || {
-            let counter = counter.clone();
-            async move {
-                counter.fetch_add(1, Ordering::Relaxed);
-                "ok"
-            }
-        }),
-    );
+    let posted = delivered.clone();
+    let receiver = Router::new()
+        .route(
+            "/commands/{team}/{id}/{token}",
+            post(move || {
+                let counter = counter.clone();
+                async move {
+                    counter.fetch_add(1, Ordering::Relaxed);
+                    "ok"
+                }
+            }),
+        )
+        // The Web API, for `--events`: every method answers ok; a poster message counts.
+        .route(
+            "/api/{method}",
+            post(
+                move |axum::extract::Path(method): axum::extract::Path<String>| {
+                    let posted = posted.clone();
+                    async move {
+                        if method == "chat.postMessage" {
+                            posted.fetch_add(1, Ordering::Relaxed);
+                        }
+                        axum::Json(serde_json::json!({"ok": true, "ts": "1700000001.000100"}))
+                    }
+                },
+            ),
+        );
     let listener = tokio::net::TcpListener::bind(("127.0.0.1", a.receiver_port))
         .await
         .unwrap_or_else(|e| panic!("could not bind the receiver: {e}"));
@@ -204,14 +275,27 @@ async fn main() {
         .build()
         .unwrap_or_else(|e| panic!("no HTTP client: {e}"));
     let warm = sign_all(&a, 10_000_000, a.warmup);
-    let (_, warm_failed, _, _) = round(&client, &a.url, warm, a.concurrency, a.busy_ok).await;
+    let (_, warm_failed, _, _) =
+        round(&client, &a.url, warm, a.concurrency, a.busy_ok, a.events).await;
     let measured = sign_all(&a, 0, a.requests);
-    let (mut times, failed, busy, elapsed) =
-        round(&client, &a.url, measured, a.concurrency, a.busy_ok).await;
+    let (mut times, failed, busy, elapsed) = round(
+        &client,
+        &a.url,
+        measured,
+        a.concurrency,
+        a.busy_ok,
+        a.events,
+    )
+    .await;
     times.sort();
     let mean = times.iter().sum::<Duration>().as_secs_f64() * 1000.0 / times.len().max(1) as f64;
+    let what = if a.events {
+        "app_mention events"
+    } else {
+        "/poster commands"
+    };
     println!(
-        "{} distinct signed /poster commands at {}-way after {} warm-up ({} not acked in warm-up)",
+        "{} distinct signed {what} at {}-way after {} warm-up ({} not acked in warm-up)",
         a.requests, a.concurrency, a.warmup, warm_failed
     );
     println!(

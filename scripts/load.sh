@@ -3,7 +3,7 @@
 # machine, with a local Slack response_url receiver counting deliveries. Asserts every command is
 # acked within 3 s, every job is delivered exactly once, and the server's memory stays flat.
 #
-# Usage: scripts/load.sh [serve|burst|acks|lambda|all] [--requests N] [--concurrency C]
+# Usage: scripts/load.sh [serve|burst|acks|events|lambda|all] [--requests N] [--concurrency C]
 #                        [--binary PATH] [--state local|dynamo]
 #   serve   `marquee serve` (release build, or --binary), jobs run in-process  (default)
 #   burst   issue #23's burst against `marquee serve` with its default queue bound and render
@@ -18,6 +18,10 @@
 #           --state dynamo keeps its state (the replay guard on the ack path, run markers,
 #           records) in a DynamoDB table on dynalite instead of files (dynalite comes from
 #           scripts/test-tools.sh)
+#   events  warm acks of the events door against the slash-command door, alternating, in one
+#           run: as `acks`, with distinct signed app_mention events (each its own event_id,
+#           claimed in the state store on the ack path) to /slack/events of a server with a bot
+#           token whose Web API is ack_load's receiver
 #   lambda  the `marquee-lambda` binary under `cargo lambda watch --release --ignore-changes`
 #           (a file change elsewhere in the tree must not restart instances mid-job), its
 #           self-invocations going through load.py's async-invoke stand-in (202 now, forwarded)
@@ -41,11 +45,11 @@ state=local
 nice=${LOAD_NICE:-10}
 while [[ $# -gt 0 ]]; do
     case $1 in
-        serve | burst | acks | lambda | all) mode=$1; shift ;;
+        serve | burst | acks | events | lambda | all) mode=$1; shift ;;
         --requests | --concurrency) extra+=("$1" "$2"); shift 2 ;;
         --binary) binary=$2; shift 2 ;;
         --state) state=$2; shift 2 ;;
-        -h | --help) sed -n '2,28p' "$0"; exit 0 ;;
+        -h | --help) sed -n '2,32p' "$0"; exit 0 ;;
         *) echo "load.sh: unknown argument $1" >&2; exit 2 ;;
     esac
 done
@@ -65,9 +69,9 @@ if [[ $binary == target/release/marquee ]]; then
     echo "==> cargo build --release --bins" >&2
     nice -n 19 cargo build --release --bins >&2
 fi
-# ACK_LOAD names a prebuilt examples/ack_load (to measure a binary built earlier).
-client=${ACK_LOAD:-target/release/examples/ack_load}
-if [[ $mode == acks && -z ${ACK_LOAD:-} ]]; then
+# The load client, built with the server's profile (ACK_LOAD names a built one instead).
+ack_load=${ACK_LOAD:-target/release/examples/ack_load}
+if [[ ($mode == acks || $mode == events) && -z ${ACK_LOAD:-} ]]; then
     echo "==> cargo build --release --example ack_load" >&2
     nice -n 19 cargo build --release --example ack_load >&2
 fi
@@ -209,14 +213,16 @@ run_burst() {
 }
 
 # One warm-ack round against a fresh server with MARQUEE_QUEUE_LIMIT=$1; "$2" is passed to
-# ack_load (--busy-ok for a full queue).
+# ack_load (--busy-ok for a full queue, --events for the events door); $3 is the route.
 ack_round() {
-    local port rport server
+    local port rport server route=${3:-commands}
     port=$(free_port)
     rport=$(free_port)
-    start_serve MARQUEE_QUEUE_LIMIT="$1" MARQUEE_DATA_DIR="$work/acks-$1-$RANDOM"
-    echo "-- queue limit $1 ${2:-}: $(curl -fsS "http://127.0.0.1:$port/healthz")"
-    nice -n "$nice" "$client" --url "http://127.0.0.1:$port/slack/commands" \
+    local bot=()
+    $with_bot && bot=(SLACK_BOT_TOKEN=xoxb-load-0000 SLACK_API_URL="http://127.0.0.1:$rport/api")
+    start_serve MARQUEE_QUEUE_LIMIT="$1" MARQUEE_DATA_DIR="$work/acks-$1-$RANDOM" "${bot[@]}"
+    echo "-- /slack/$route, queue limit $1 ${2:-}: $(curl -fsS "http://127.0.0.1:$port/healthz")"
+    nice -n "$nice" "$ack_load" --url "http://127.0.0.1:$port/slack/$route" \
         --secret "$SECRET" --receiver-port "$rport" --requests "$requests" \
         --concurrency "$concurrency" ${2:-} || true
     echo "   server RSS $(awk '/VmRSS/ {print $2 / 1024 " MB"}' "/proc/$server/status"), peak $(awk '/VmHWM/ {print $2 / 1024 " MB"}' "/proc/$server/status"); healthz: $(curl -fsS "http://127.0.0.1:$port/healthz")"
@@ -243,10 +249,31 @@ run_acks() {
     ack_round 1 --busy-ok
 }
 
+run_events() {
+    local requests=20000 concurrency=50 i
+    for ((i = 0; i < ${#extra[@]}; i += 2)); do
+        case ${extra[i]} in
+            --requests) requests=${extra[i + 1]} ;;
+            --concurrency) concurrency=${extra[i + 1]} ;;
+        esac
+    done
+    echo "==> (a) $binary serve with a bot token, warm acks: the events door against /poster, alternating" >&2
+    # Both doors' servers alike: a bot token whose Web API is ack_load's receiver.
+    with_bot=true
+    machine
+    echo "command: scripts/load.sh events --requests $requests --concurrency $concurrency --binary $binary"
+    ack_round 1000000 "" commands
+    ack_round 1000000 --events events
+    ack_round 1000000 "" commands
+    ack_round 1000000 --events events
+}
+
+with_bot=false
 status=0
 case $mode in
     burst) run_burst || status=1 ;;
     acks) run_acks || status=1 ;;
+    events) run_events || status=1 ;;
     serve) run_serve || status=1 ;;
     lambda) run_lambda || status=1 ;;
     all) run_serve || status=1; run_lambda || status=1 ;;

@@ -1338,25 +1338,56 @@ fn manifest(options: &Options, outputs: &BTreeMap<String, String>, report: &mut 
             return;
         }
     };
-    let (command, interactivity) = marquee_core::slack::manifest::request_urls(&text);
+    let urls = marquee_core::slack::manifest::request_urls(&text);
     let mut wrong = Vec::new();
     for (what, have, output) in [
-        ("the /poster command's url", command, "SlashCommandUrl"),
+        ("the /poster command's url", urls.command, "SlashCommandUrl"),
         (
             "interactivity's request_url",
-            interactivity,
+            urls.interactivity,
             "InteractivityUrl",
         ),
+        ("event_subscriptions' request_url", urls.events, "EventsUrl"),
     ] {
-        let want = &outputs[output];
+        let Some(want) = outputs.get(output) else {
+            wrong.push(format!(
+                "the stack has no {output} output (deploy this version)"
+            ));
+            continue;
+        };
         match have {
             Some(h) if &h == want => {}
             Some(h) => wrong.push(format!("{what} is {h}, the stack's {output} is {want}")),
             None => wrong.push(format!("{what} is missing")),
         }
     }
+    // What the events door and the shortcut need Slack to send (the scopes are checked
+    // against the bot token under slack.auth).
+    let events = marquee_core::slack::manifest::bot_events(&text);
+    for event in
+        marquee_core::slack::manifest::bot_events(marquee_core::slack::manifest::MANIFEST_TEMPLATE)
+    {
+        if !events.contains(&event) {
+            wrong.push(format!(
+                "it does not subscribe to the {event} event (mentions and direct messages go unanswered)"
+            ));
+        }
+    }
+    let shortcuts = marquee_core::slack::manifest::shortcut_callbacks(&text);
+    if !shortcuts
+        .iter()
+        .any(|c| c == marquee_core::slack::shortcut::CALLBACK_ID)
+    {
+        wrong.push(format!(
+            "it has no message shortcut with callback_id {}",
+            marquee_core::slack::shortcut::CALLBACK_ID
+        ));
+    }
     if wrong.is_empty() {
-        report.pass(CheckId::Manifest, "its request URLs are this deployment's");
+        report.pass(
+            CheckId::Manifest,
+            "its request URLs are this deployment's; events and the shortcut are declared",
+        );
     } else {
         report.fail(
             CheckId::Manifest,

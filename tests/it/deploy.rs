@@ -65,6 +65,9 @@ const EXPECTED_SCOPES: &[&str] = &[
     "chat:write.public",
     "files:write",
     "usergroups:read",
+    // Mentions (`app_mention`) and direct messages (`message.im`) at /slack/events.
+    "app_mentions:read",
+    "im:history",
 ];
 
 fn repo_file(name: &str) -> String {

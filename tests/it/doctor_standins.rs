@@ -149,6 +149,7 @@ async fn describe_stacks_answers_the_templates_outputs_for_the_local_stack() {
         outputs["InteractivityUrl"],
         format!("{base}/slack/interactions")
     );
+    assert_eq!(outputs["EventsUrl"], format!("{base}/slack/events"));
     assert_eq!(outputs["RestUrl"], format!("{base}/v1/posters"));
     assert_eq!(outputs["BucketName"], stack.s3().bucket());
     assert_eq!(outputs["TableName"], "marquee-test-state");

@@ -1014,3 +1014,31 @@ async fn the_rest_door_outside_lambda_needs_the_api_token() {
     }
     assert_eq!(job_count(&off), 0);
 }
+
+/// The events door verifies before anything else (as every Slack door: 401 on a stale or bad
+/// signature, even for the challenge), refuses a body that is not an event with 400, answers
+/// the challenge, and acks a mention it cannot answer (no bot token here) queueing nothing.
+#[tokio::test]
+async fn the_events_door_verifies_first_and_refuses_malformed_bodies() {
+    let h = harness();
+    let mention = include_str!("../fixtures/slack/events_app_mention_thread.json");
+    let challenge = include_str!("../fixtures/slack/events_url_verification.json");
+    let (status, _) = send(&h, signed("/slack/events", mention, now() - 600)).await;
+    assert_eq!(status, StatusCode::UNAUTHORIZED, "stale");
+    let (status, _) = send(&h, signed("/slack/events", challenge, now() - 600)).await;
+    assert_eq!(status, StatusCode::UNAUTHORIZED, "a stale challenge");
+    let mut forged = signed("/slack/events", challenge, now());
+    forged
+        .headers_mut()
+        .insert(verify::SIGNATURE_HEADER, "v0=00".parse().unwrap());
+    assert_eq!(send(&h, forged).await.0, StatusCode::UNAUTHORIZED, "forged");
+    let (status, _) = send(&h, signed("/slack/events", "{not json", now())).await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    let (status, answer) = send(&h, signed("/slack/events", challenge, now())).await;
+    assert_eq!(status, StatusCode::OK);
+    let sent: Value = serde_json::from_str(challenge).unwrap();
+    assert_eq!(answer["challenge"], sent["challenge"]);
+    let (status, _) = send(&h, signed("/slack/events", mention, now())).await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(job_count(&h), 0, "no bot token: nothing to answer with");
+}

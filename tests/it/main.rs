@@ -9,6 +9,8 @@
 //!   Lambda handler), `slack_standin` (the Slack stand-in proves itself against Slack's
 //!   documented behaviour).
 //! - On the local stack (`support`, started on first use): `e2e`, `faults`, `review`,
+//!   `surfaces` (the message shortcut and the Events API door: mentions and DMs, with Slack's
+//!   retries),
 //!   `state_stack` (the state table and the IAM proxy the function reaches it through),
 //!   `doctor` (`marquee doctor` green on the local stack, red with each piece broken) and
 //!   `doctor_standins` (the control-plane answers `marquee doctor` reads, through the real SDKs).
@@ -75,3 +77,4 @@ mod review;
 mod serve_queue;
 mod slack_standin;
 mod state_stack;
+mod surfaces;

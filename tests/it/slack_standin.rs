@@ -1,4 +1,5 @@
-//! The Slack stand-in proves itself: its Web API side (`chat.postMessage`, `chat.update`, the
+//! The Slack stand-in proves itself: its Events API sender (Slack's retries and headers), its
+//! Web API side (`chat.postMessage`, `chat.postEphemeral`, `chat.update`, the
 //! external file upload, `views.open` and the submission of an opened view) and the Block Kit
 //! limits shared with `response_url` posts are driven with reqwest, with the same requests the
 //! product sends, and must answer as Slack does.
@@ -1360,4 +1361,161 @@ async fn post_form_message(slack: &Slack, text: &str) -> Value {
     )
     .await
     .1
+}
+
+/// A request the events sender made: its retry headers, whether it verifies, its event id.
+#[derive(Debug, Clone)]
+struct Seen {
+    retry_num: Option<String>,
+    reason: Option<String>,
+    verifies: bool,
+    event_id: String,
+}
+
+/// An app at an events URL that answers each request in turn with `answers` (status, delay),
+/// recording what it got.
+fn events_app(
+    answers: Vec<(u16, Duration)>,
+) -> (String, std::sync::Arc<std::sync::Mutex<Vec<Seen>>>) {
+    use std::sync::{Arc, Mutex};
+    let seen: Arc<Mutex<Vec<Seen>>> = Arc::default();
+    let answers = Arc::new(Mutex::new(answers.into_iter()));
+    let recorded = seen.clone();
+    let base = support::serve("events app", move |_| {
+        Router::new().route(
+            "/slack/events",
+            axum::routing::post(
+                move |headers: axum::http::HeaderMap, body: axum::body::Bytes| {
+                    let (recorded, answers) = (recorded.clone(), answers.clone());
+                    async move {
+                        let header = |name: &str| {
+                            headers
+                                .get(name)
+                                .and_then(|v| v.to_str().ok())
+                                .map(str::to_owned)
+                        };
+                        let ts: i64 = header("x-slack-request-timestamp")
+                            .and_then(|t| t.parse().ok())
+                            .unwrap_or_default();
+                        let verifies = header("x-slack-signature").as_deref()
+                            == Some(&*support::slack::signature("s3cret", ts, &body));
+                        let event: Value = serde_json::from_slice(&body).unwrap_or_default();
+                        recorded.lock().unwrap().push(Seen {
+                            retry_num: header("x-slack-retry-num"),
+                            reason: header("x-slack-retry-reason"),
+                            verifies,
+                            event_id: event["event_id"].as_str().unwrap_or_default().into(),
+                        });
+                        let (status, delay) = answers
+                            .lock()
+                            .unwrap()
+                            .next()
+                            .unwrap_or((200, Duration::ZERO));
+                        tokio::time::sleep(delay).await;
+                        axum::http::StatusCode::from_u16(status).unwrap()
+                    }
+                },
+            ),
+        )
+    });
+    (format!("http://{base}/slack/events"), seen)
+}
+
+/// Slack's Events API retries (docs.slack.dev `apis/events-api`, "Retries"): an error answer
+/// or no answer within the timeout is retried, at most three times, each retry numbered in
+/// `X-Slack-Retry-Num` with its `X-Slack-Retry-Reason`, the same `event_id`, signed afresh; an
+/// event answered 2xx in time is not sent again.
+#[tokio::test(flavor = "multi_thread")]
+async fn events_are_retried_on_slacks_schedule_with_its_headers() {
+    use crate::support::slack_events::{Schedule, deliver};
+    let schedule = Schedule::compressed(Duration::from_millis(30), Duration::from_millis(200));
+    let event = json!({"type": "event_callback", "event_id": "Ev0SELFTEST", "event": {"type": "app_mention"}});
+
+    // Answered at once: one request.
+    let (url, seen) = events_app(vec![(200, Duration::ZERO)]);
+    let attempts = deliver(&url, "s3cret", &event, schedule).await;
+    assert_eq!(attempts.len(), 1);
+    assert_eq!(seen.lock().unwrap().len(), 1);
+
+    // An error, then too slow, then answered: two retries, with their reasons.
+    let (url, seen) = events_app(vec![
+        (500, Duration::ZERO),
+        (200, Duration::from_millis(400)),
+        (200, Duration::ZERO),
+    ]);
+    let attempts = deliver(&url, "s3cret", &event, schedule).await;
+    let seen = seen.lock().unwrap().clone();
+    assert_eq!(attempts.len(), 3, "{attempts:#?}");
+    assert_eq!(seen.len(), 3);
+    assert_eq!(
+        (seen[0].retry_num.as_deref(), seen[0].reason.as_deref()),
+        (None, None)
+    );
+    assert_eq!(
+        (seen[1].retry_num.as_deref(), seen[1].reason.as_deref()),
+        (Some("1"), Some("http_error"))
+    );
+    assert_eq!(
+        (seen[2].retry_num.as_deref(), seen[2].reason.as_deref()),
+        (Some("2"), Some("http_timeout"))
+    );
+    assert!(
+        seen.iter()
+            .all(|s| s.verifies && s.event_id == "Ev0SELFTEST")
+    );
+    // The slow request was not abandoned: its answer arrived after retry 2 left, and retry 2
+    // waited Slack's "one minute" after it timed out.
+    assert!(attempts[1].answered_at.unwrap() > attempts[2].sent_at);
+    assert!(attempts[2].sent_at >= attempts[1].sent_at + Duration::from_millis(230));
+
+    // Never answered well: three retries, then Slack gives up.
+    let (url, seen) = events_app(vec![(503, Duration::ZERO); 10]);
+    let attempts = deliver(&url, "s3cret", &event, schedule).await;
+    assert_eq!(attempts.len(), 4);
+    assert_eq!(seen.lock().unwrap().len(), 4);
+    assert_eq!(
+        seen.lock().unwrap()[3].retry_num.as_deref(),
+        Some("3"),
+        "the last retry"
+    );
+    assert!(
+        attempts[3].sent_at >= attempts[2].sent_at + Duration::from_millis(150),
+        "five minutes"
+    );
+}
+
+/// `chat.postEphemeral` answers as its method reference says: `message_ts`, kept out of the
+/// channel's history; refused without a user or for a channel the bot cannot see.
+#[tokio::test]
+async fn post_ephemeral_answers_like_slack_and_stays_out_of_history() {
+    let slack = slack();
+    let token = slack.bot_token();
+    let (status, answer) = call(
+        &slack,
+        "chat.postEphemeral",
+        Some(&token),
+        json!({"channel": DEFAULT_CHANNEL, "user": "U0002", "text": "only you", "thread_ts": "1700000000.000100"}),
+    )
+    .await;
+    assert_eq!(status, 200);
+    assert_eq!(answer["ok"], true, "{answer}");
+    assert!(answer["message_ts"].is_string());
+    assert!(slack.api().channel_messages(DEFAULT_CHANNEL).is_empty());
+    assert_eq!(slack.api().ephemerals()[0]["user"], "U0002");
+    let (_, answer) = call(
+        &slack,
+        "chat.postEphemeral",
+        Some(&token),
+        json!({"channel": DEFAULT_CHANNEL, "text": "to nobody"}),
+    )
+    .await;
+    assert_eq!(answer["error"], "user_not_in_channel");
+    let (_, answer) = call(
+        &slack,
+        "chat.postEphemeral",
+        Some(&token),
+        json!({"channel": "C0NOSUCH", "user": "U0002", "text": "x"}),
+    )
+    .await;
+    assert_eq!(answer["error"], "channel_not_found");
 }

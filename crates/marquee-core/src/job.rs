@@ -134,6 +134,10 @@ pub enum ReplyTo {
     /// Nobody to post to: the outcome is kept as the job's status record, which the REST
     /// door's `GET /v1/posters/{id}` reads.
     Status,
+    /// A Slack thread with no `response_url` (a mention, a direct message): everything is
+    /// posted into `thread` with the bot token, private notes as ephemeral messages to the
+    /// requester there.
+    SlackThread { thread: SlackMessageRef },
 }
 
 impl ReplyTo {
@@ -142,7 +146,7 @@ impl ReplyTo {
     pub fn slack_url(&self) -> &str {
         match self {
             ReplyTo::SlackResponseUrl { response_url, .. } => response_url,
-            ReplyTo::Status => "",
+            ReplyTo::Status | ReplyTo::SlackThread { .. } => "",
         }
     }
 
@@ -150,6 +154,7 @@ impl ReplyTo {
     pub fn thread(&self) -> Option<&SlackMessageRef> {
         match self {
             ReplyTo::SlackResponseUrl { thread, .. } => thread.as_ref(),
+            ReplyTo::SlackThread { thread } => Some(thread),
             ReplyTo::Status => None,
         }
     }
@@ -169,6 +174,10 @@ impl fmt::Debug for ReplyTo {
             ReplyTo::SlackResponseUrl { thread, .. } => f
                 .debug_struct("SlackResponseUrl")
                 .field("response_url", &"<redacted>")
+                .field("thread", thread)
+                .finish(),
+            ReplyTo::SlackThread { thread } => f
+                .debug_struct("SlackThread")
                 .field("thread", thread)
                 .finish(),
             ReplyTo::Status => f.write_str("Status"),
@@ -237,6 +246,9 @@ pub enum Task {
     History,
     /// Print-ready files of an approved take: each standard sheet as PDF and PNG.
     Print { source: Uuid },
+    /// Tell the requester, privately, these words (help, or why a mention could not be read):
+    /// for requests that came without a `response_url`, whose ack can carry no answer.
+    Note { text: String },
 }
 
 /// What is kept beside every poster: enough to re-take it, and its approval.

@@ -213,6 +213,10 @@ pub fn sample_documents(function: &str) -> Vec<Value> {
             door: Door::Interaction,
             latency: Duration::from_millis(40),
         },
+        Event::Ack {
+            door: Door::Events,
+            latency: Duration::from_millis(40),
+        },
         Event::Poster {
             model: "sd3.5",
             style: "noir",
@@ -244,6 +248,8 @@ pub fn sample_documents(function: &str) -> Vec<Value> {
 pub enum Door {
     Command,
     Interaction,
+    /// The Events API (`/slack/events`): mentions and direct messages.
+    Events,
 }
 
 impl Door {
@@ -251,6 +257,7 @@ impl Door {
         match self {
             Door::Command => "command",
             Door::Interaction => "interaction",
+            Door::Events => "events",
         }
     }
 }
@@ -738,6 +745,10 @@ mod tests {
             Event::Ack {
                 door: Door::Interaction,
                 latency: Duration::from_millis(2),
+            },
+            Event::Ack {
+                door: Door::Events,
+                latency: Duration::from_millis(3),
             },
         ];
         for model in crate::model::ModelId::ALL {

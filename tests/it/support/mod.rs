@@ -24,6 +24,7 @@ pub mod process;
 pub mod seaweed;
 pub mod slack;
 pub mod slack_api;
+pub mod slack_events;
 pub mod watch;
 
 use std::future::Future;

@@ -139,6 +139,10 @@ impl Slack {
             Router::new()
                 .route("/commands/{team}/{id}/{token}", post(response_url_post))
                 .route("/actions/{team}/{id}/{token}", post(response_url_post))
+                // A message shortcut's response_url: `https://hooks.slack.com/app/T…/…/…` (the
+                // message_action example in seratch's "Slack ペイロードに含まれる response_url を
+                // 完全に理解する", zenn.dev/slack/articles/256c916f71b343, and a Zapier capture).
+                .route("/app/{team}/{id}/{token}", post(response_url_post))
                 .with_state(App {
                     addr,
                     inner: inner.clone(),
@@ -185,6 +189,12 @@ impl Slack {
     /// as a `block_actions` payload carries (Slack's interaction URLs live under `/actions/`).
     pub fn action_response_url(&self) -> String {
         self.new_url("actions")
+    }
+
+    /// A fresh `response_url` like `http://127.0.0.1:PORT/app/T0001/<n>/<token>`, as a message
+    /// shortcut's `message_action` payload carries.
+    pub fn shortcut_response_url(&self) -> String {
+        self.new_url("app")
     }
 
     /// An action `response_url` carried by a click on the Web API stand-in's message `ts` in

@@ -164,6 +164,9 @@ struct Inner {
     calls: Vec<ApiCall>,
     rules: FaultRules<ApiFault>,
     last_ts_micros: u64,
+    /// Every accepted `chat.postEphemeral`: `{channel, user, thread_ts?, text, blocks?,
+    /// message_ts}`. Slack keeps no history of them; the stand-in does, for tests.
+    ephemerals: Vec<Value>,
 }
 
 /// Handle to the Web API side of the Slack stand-in. Cheap to clone; get it with
@@ -195,6 +198,7 @@ impl SlackApi {
             calls: Vec::new(),
             rules: FaultRules::default(),
             last_ts_micros: 0,
+            ephemerals: Vec::new(),
         };
         SlackApi {
             inner: Arc::new(Mutex::new(inner)),
@@ -305,6 +309,56 @@ impl SlackApi {
             .get(channel)
             .cloned()
             .unwrap_or_default()
+    }
+
+    /// A person (`user`, whose own workspace is `team`) writes `text` in `channel`, at the top
+    /// or in the thread under `thread_ts`. Stored as Slack stores a person's message — the
+    /// `message` of the `message_action` body in bolt-python's
+    /// `tests/scenario_tests/test_app_using_methods_in_class.py` (`client_msg_id`, `type`,
+    /// `text`, `user`, `ts`, `team`), with `thread_ts` and `parent_user_id` on a reply (the
+    /// thread fields of java-slack-sdk's `BlockActionPayload.json` sample) — and returned.
+    pub fn person_says(
+        &self,
+        channel: &str,
+        user: &str,
+        team: &str,
+        text: &str,
+        thread_ts: Option<&str>,
+    ) -> Value {
+        let mut inner = self.lock();
+        inner.channels.entry(channel.to_owned()).or_insert(true);
+        let ts = next_ts(&mut inner);
+        let mut message = json!({
+            "client_msg_id": uuid::Uuid::new_v4().to_string(),
+            "type": "message",
+            "text": text,
+            "user": user,
+            "ts": ts,
+            "team": team,
+        });
+        if let Some(thread_ts) = thread_ts {
+            let parent_user = inner
+                .messages
+                .get(channel)
+                .and_then(|m| m.iter().find(|m| m["ts"] == thread_ts))
+                .map(|m| m["user"].clone())
+                .unwrap_or(Value::Null);
+            message["thread_ts"] = json!(thread_ts);
+            message["parent_user_id"] = parent_user;
+        }
+        message["channel"] = json!(channel);
+        store_message(&mut inner, channel, message.clone());
+        message
+    }
+
+    /// Every ephemeral message accepted (`chat.postEphemeral`), oldest first.
+    pub fn ephemerals(&self) -> Vec<Value> {
+        self.lock().ephemerals.clone()
+    }
+
+    /// The bot's own user id, as `auth.test` and an event's `authorizations[0].user_id` name it.
+    pub fn bot_user(&self) -> &'static str {
+        BOT_USER
     }
 
     /// The replies in the thread whose parent is `ts`, oldest first (the parent excluded).
@@ -675,6 +729,7 @@ async fn api_call(
             (Auth::Valid, Ok(args)) => match method.as_str() {
                 "chat.postMessage" => post_message(&app, &args, &scopes).await,
                 "chat.update" => update_message(&app, &args).await,
+                "chat.postEphemeral" => post_ephemeral(&app, &args, &scopes).await,
                 "files.getUploadURLExternal" => get_upload_url(&app, &args),
                 "files.completeUploadExternal" => complete_upload(&app, &args).await,
                 "views.open" => open_view(&app.api, &args),
@@ -762,6 +817,65 @@ fn message_body(args: &Args) -> Result<Value, &'static str> {
         }
     }
     Ok(body)
+}
+
+/// `chat.postEphemeral` (Slack's method reference `reference/methods/chat.postEphemeral`):
+/// `channel`, `user`, `text`/`blocks`, optional `thread_ts`; answered `{"ok": true,
+/// "message_ts"}`; `channel_not_found` for a channel the bot cannot see, `not_in_channel`
+/// for a public one it is not in (without `chat:write.public`), `user_not_in_channel` without
+/// a user. The message reaches that user alone and is kept in no channel's history.
+async fn post_ephemeral(app: &ApiApp, args: &Args, scopes: &[String]) -> Outcome {
+    let Some(channel) = args.str("channel").filter(|c| !c.is_empty()) else {
+        return Outcome::fail("channel_not_found", &[]);
+    };
+    {
+        let api = app.api.lock();
+        match api.channels.get(&channel) {
+            None => return Outcome::fail("channel_not_found", &[]),
+            Some(false) if api.private.contains(&channel) => {
+                return Outcome::fail("channel_not_found", &[]);
+            }
+            Some(false) if !scopes.iter().any(|s| s == "chat:write.public") => {
+                return Outcome::fail("not_in_channel", &[]);
+            }
+            Some(_) => {}
+        }
+    }
+    let Some(user) = args.str("user").filter(|u| !u.is_empty()) else {
+        return Outcome::fail("user_not_in_channel", &[]);
+    };
+    let thread_ts = args.str("thread_ts").filter(|t| !t.is_empty());
+    if let Some(thread_ts) = &thread_ts
+        && !is_ts(thread_ts)
+    {
+        return Outcome::fail(
+            "invalid_thread_ts",
+            &[format!("{thread_ts} is not a valid thread_ts")],
+        );
+    }
+    let body = match message_body(args) {
+        Ok(body) => body,
+        Err(code) => return Outcome::fail(code, &[]),
+    };
+    let images = match check_message(&app.http, &body, true).await {
+        Ok(images) => images,
+        Err(rejection) => return refused(rejection),
+    };
+    let mut inner = app.api.lock();
+    let ts = next_ts(&mut inner);
+    let mut kept =
+        json!({"channel": channel, "user": user, "text": body["text"], "message_ts": ts});
+    if let Some(blocks) = body.get("blocks") {
+        kept["blocks"] = blocks.clone();
+    }
+    if let Some(thread_ts) = thread_ts {
+        kept["thread_ts"] = json!(thread_ts);
+    }
+    inner.ephemerals.push(kept);
+    drop(inner);
+    let mut outcome = Outcome::ok(json!({ "message_ts": ts }), &args.warnings);
+    outcome.images = images;
+    outcome
 }
 
 /// A refused message as Slack's Web API answers it: HTTP 200, the code, the pointers.

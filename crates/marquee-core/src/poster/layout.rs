@@ -11,9 +11,9 @@
 use super::fonts::{self, Face, Font, Setting, Shaped};
 #[cfg(test)]
 use super::{PosterText, Typography};
-use breaking::{balanced_breaks, credit_starts, greedy_ellipsized, segments, split_lines};
 #[cfg(test)]
 use crate::genre::{Placement, Style};
+use breaking::{balanced_breaks, credit_starts, greedy_ellipsized, segments, split_lines};
 use vertical::{Columns, fit_vertical, place_vertical};
 
 mod breaking;

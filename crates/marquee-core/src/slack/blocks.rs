@@ -48,6 +48,11 @@ impl Message {
     pub fn make_private(&mut self) {
         self.response_type = Visibility::Ephemeral;
     }
+
+    /// Whether only the person who asked sees this message.
+    pub fn is_private(&self) -> bool {
+        self.response_type == Visibility::Ephemeral
+    }
 }
 
 /// Escapes user text for Slack's `mrkdwn` (`&`, `<`, `>` are control characters there).

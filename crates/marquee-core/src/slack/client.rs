@@ -33,6 +33,12 @@ pub enum SlackError {
     /// The invocation's time ran out before Slack answered.
     #[error("slack did not answer before the invocation's deadline")]
     OutOfTime,
+    /// A reply posted into a thread through the Web API (a job with no `response_url`).
+    #[error("slack did not take the reply in its thread")]
+    Web(#[from] super::web::WebError),
+    /// A job with no `response_url` and no bot token to post with.
+    #[error("there is no bot token to reply in a thread with")]
+    NoBotToken,
 }
 
 /// The HTTP client for everything Marquee sends to Slack: response_urls, the Web API and file
@@ -47,7 +53,7 @@ pub fn http_client() -> Result<reqwest::Client, reqwest::Error> {
 }
 
 /// The paths under which Slack issues `response_url`s: slash commands and interactions.
-const RESPONSE_URL_PATHS: &[&str] = &["/commands/", "/actions/"];
+const RESPONSE_URL_PATHS: &[&str] = &["/commands/", "/actions/", "/app/"];
 
 /// How long Slack accepts posts to a `response_url` after the command or click that issued it
 /// (Slack's "Handling user interaction" guide: five posts within 30 minutes).
@@ -62,7 +68,13 @@ impl SlackError {
             SlackError::Unavailable { .. } => true,
             SlackError::Transport(e) => e.is_connect(),
             // Our own deadline cut the post off: it may have landed.
-            SlackError::ForbiddenUrl | SlackError::Rejected { .. } | SlackError::OutOfTime => false,
+            SlackError::ForbiddenUrl
+            | SlackError::Rejected { .. }
+            | SlackError::OutOfTime
+            | SlackError::NoBotToken => false,
+            // Only a request that never left may be sent again: a refusal is final, and a
+            // timeout or a 5xx may have posted.
+            SlackError::Web(e) => e.never_left(),
         }
     }
 

@@ -152,6 +152,10 @@ pub enum Interaction {
     Review(Click<Review>),
     /// A review modal was submitted.
     Submission(super::modal::Submission),
+    /// The message shortcut "Make a poster from this message" was used.
+    Shortcut(super::shortcut::MessageShortcut),
+    /// Its modal was submitted.
+    FromMessage(super::shortcut::FromMessage),
 }
 
 // What Slack really sends (tests/fixtures/slack/README.md names the sources): every field
@@ -231,7 +235,10 @@ pub fn parse(payload: &str) -> Result<Click, InteractionError> {
             "block_actions review control {:?}",
             click.action
         ))),
-        Interaction::Submission(_) => Err(InteractionError::Unsupported("view_submission".into())),
+        Interaction::Submission(_) | Interaction::FromMessage(_) => {
+            Err(InteractionError::Unsupported("view_submission".into()))
+        }
+        Interaction::Shortcut(_) => Err(InteractionError::Unsupported("message_action".into())),
     }
 }
 
@@ -247,9 +254,29 @@ pub fn parse_interaction(payload: &str) -> Result<Interaction, InteractionError>
         serde_json::from_str(payload).map_err(|e| InteractionError::NotJson(e.to_string()))?;
     match kind.kind.as_str() {
         "block_actions" => parse_click(payload),
+        "view_submission" if view_callback(payload).as_deref() == Some(super::shortcut::VIEW) => {
+            super::shortcut::parse_submission(payload).map(Interaction::FromMessage)
+        }
         "view_submission" => super::modal::parse_submission(payload).map(Interaction::Submission),
+        "message_action" => super::shortcut::parse_shortcut(payload).map(Interaction::Shortcut),
         _ => Err(InteractionError::Unsupported(kind.kind)),
     }
+}
+
+/// A `view_submission`'s `view.callback_id`, which names the modal submitted.
+fn view_callback(payload: &str) -> Option<String> {
+    #[derive(Deserialize)]
+    struct Envelope {
+        view: Option<View>,
+    }
+    #[derive(Deserialize)]
+    struct View {
+        callback_id: Option<String>,
+    }
+    serde_json::from_str::<Envelope>(payload)
+        .ok()?
+        .view?
+        .callback_id
 }
 
 /// What an action id asks for.

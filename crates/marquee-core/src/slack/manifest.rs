@@ -84,18 +84,64 @@ pub fn bot_scopes(manifest: &str) -> Vec<String> {
     scopes
 }
 
-/// The request URLs a manifest gives Slack: the `/poster` command's `url` and the
-/// interactivity `request_url` (`None` where a manifest has none).
-pub fn request_urls(manifest: &str) -> (Option<String>, Option<String>) {
-    let value = |line: &str, key: &str| {
-        line.trim()
-            .trim_start_matches("- ")
-            .strip_prefix(key)
-            .map(|v| v.trim().trim_matches(['"', '\'']).to_owned())
+/// The request URLs a manifest gives Slack (`None` where a manifest has none).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RequestUrls {
+    /// The `/poster` command's `url`.
+    pub command: Option<String>,
+    /// `settings.interactivity.request_url`.
+    pub interactivity: Option<String>,
+    /// `settings.event_subscriptions.request_url`.
+    pub events: Option<String>,
+}
+
+fn value(line: &str, key: &str) -> Option<String> {
+    line.trim()
+        .trim_start_matches("- ")
+        .strip_prefix(key)
+        .map(|v| v.trim().trim_matches(['"', '\'']).to_owned())
+}
+
+/// The lines of the block under `section:` (those indented deeper than it).
+fn section<'a>(manifest: &'a str, name: &str) -> Vec<&'a str> {
+    let mut lines = manifest.lines();
+    let Some(start) = lines.by_ref().find(|l| l.trim() == name) else {
+        return Vec::new();
     };
-    let command = manifest.lines().find_map(|l| value(l, "url:"));
-    let interactivity = manifest.lines().find_map(|l| value(l, "request_url:"));
-    (command, interactivity)
+    let indent = start.len() - start.trim_start().len();
+    lines
+        .take_while(|l| l.trim().is_empty() || l.len() - l.trim_start().len() > indent)
+        .collect()
+}
+
+/// The request URLs a manifest gives Slack.
+pub fn request_urls(manifest: &str) -> RequestUrls {
+    let within = |name: &str| {
+        section(manifest, name)
+            .into_iter()
+            .find_map(|l| value(l, "request_url:"))
+    };
+    RequestUrls {
+        command: manifest.lines().find_map(|l| value(l, "url:")),
+        interactivity: within("interactivity:"),
+        events: within("event_subscriptions:"),
+    }
+}
+
+/// The bot events a manifest subscribes to (`settings.event_subscriptions.bot_events`).
+pub fn bot_events(manifest: &str) -> Vec<String> {
+    section(manifest, "bot_events:")
+        .into_iter()
+        .filter_map(|l| l.trim().strip_prefix("- ").map(|e| e.trim().to_owned()))
+        .collect()
+}
+
+/// The `callback_id`s of a manifest's message shortcuts.
+pub fn shortcut_callbacks(manifest: &str) -> Vec<String> {
+    section(manifest, "shortcuts:")
+        .into_iter()
+        .filter_map(|l| value(l, "callback_id:"))
+        .collect()
 }
 
 /// Validates `input` and returns it as `https://host[:port][/stage]` without a trailing slash.
@@ -158,13 +204,26 @@ mod tests {
     const API: &str = "https://abc123.execute-api.us-west-2.amazonaws.com";
 
     #[test]
-    fn the_template_asks_for_its_bot_scopes_and_names_both_request_urls() {
+    fn the_template_asks_for_its_bot_scopes_and_names_its_request_urls_events_and_shortcut() {
         let scopes = bot_scopes(MANIFEST_TEMPLATE);
         assert!(scopes.iter().any(|s| s == "commands"), "{scopes:?}");
         assert!(scopes.iter().any(|s| s == "chat:write"), "{scopes:?}");
+        for needed in ["app_mentions:read", "im:history"] {
+            assert!(scopes.iter().any(|s| s == needed), "{needed}: {scopes:?}");
+        }
         assert!(scopes.iter().all(|s| !s.contains(' ')), "{scopes:?}");
         let rendered = render(API).unwrap();
-        let (command, interactivity) = request_urls(&rendered);
+        let RequestUrls {
+            command,
+            interactivity,
+            events,
+        } = request_urls(&rendered);
+        assert_eq!(events.as_deref(), Some(&*format!("{API}/slack/events")));
+        assert_eq!(bot_events(&rendered), ["app_mention", "message.im"]);
+        assert_eq!(
+            shortcut_callbacks(&rendered),
+            [crate::slack::shortcut::CALLBACK_ID]
+        );
         assert_eq!(command.as_deref(), Some(&*format!("{API}/slack/commands")));
         assert_eq!(
             interactivity.as_deref(),
@@ -267,7 +326,7 @@ mod tests {
 
     #[test]
     fn the_template_has_placeholders_to_fill() {
-        // Two: the slash command and the interactivity endpoint.
-        assert_eq!(MANIFEST_TEMPLATE.matches(PLACEHOLDER_BASE_URL).count(), 2);
+        // Three: the slash command, the interactivity endpoint and the events endpoint.
+        assert_eq!(MANIFEST_TEMPLATE.matches(PLACEHOLDER_BASE_URL).count(), 3);
     }
 }

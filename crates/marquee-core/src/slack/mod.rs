@@ -23,11 +23,13 @@
 pub mod blocks;
 pub mod client;
 pub mod command;
+pub mod events;
 pub mod form;
 pub mod interaction;
 pub mod manifest;
 pub mod modal;
 mod payload;
+pub mod shortcut;
 pub mod verify;
 pub mod web;
 

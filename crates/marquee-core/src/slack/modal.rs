@@ -99,7 +99,7 @@ impl ModalContext {
     }
 }
 
-fn plain(text: &str) -> Value {
+pub(super) fn plain(text: &str) -> Value {
     json!({"type": "plain_text", "text": text, "emoji": true})
 }
 
@@ -122,7 +122,13 @@ fn modal(
 }
 
 /// An input block holding `element`.
-fn input(block_id: &str, label: &str, hint: &str, optional: bool, element: Value) -> Value {
+pub(super) fn input(
+    block_id: &str,
+    label: &str,
+    hint: &str,
+    optional: bool,
+    element: Value,
+) -> Value {
     json!({
         "type": "input",
         "block_id": block_id,
@@ -135,7 +141,7 @@ fn input(block_id: &str, label: &str, hint: &str, optional: bool, element: Value
 
 /// A plain-text input, pre-filled with `initial` (cut to `max_length` characters, which
 /// `check_spec` already guarantees for stored words).
-fn text_input(
+pub(super) fn text_input(
     action_id: &str,
     initial: Option<&str>,
     max_length: usize,
@@ -157,7 +163,7 @@ fn text_input(
     element
 }
 
-fn look_option(style: Style) -> Value {
+pub(super) fn look_option(style: Style) -> Value {
     json!({"text": plain(&capitalise(style.name())), "value": style.name()})
 }
 

@@ -49,6 +49,11 @@ impl WebError {
         }
     }
 
+    /// Whether the request never reached Slack (no connection was made).
+    pub(crate) fn never_left(&self) -> bool {
+        matches!(self, WebError::Transport { source, .. } if source.is_connect() && !source.is_timeout())
+    }
+
     /// The Slack error code, when Slack gave one.
     pub fn code(&self) -> Option<&str> {
         match self {
@@ -233,6 +238,29 @@ impl WebClient {
         }
         let answer = self.call_json("chat.postMessage", &body).await?;
         Ok(answer["ts"].as_str().unwrap_or_default().to_owned())
+    }
+
+    /// Posts `message` to `user` alone in `channel`, in the thread under `thread_ts` when
+    /// given (`chat.postEphemeral`, scope `chat:write`): a private note where no `response_url`
+    /// exists (a mention).
+    pub async fn post_ephemeral(
+        &self,
+        channel: &str,
+        user: &str,
+        thread_ts: Option<&str>,
+        message: &Message,
+    ) -> Result<(), WebError> {
+        let mut body = json!({
+            "channel": channel,
+            "user": user,
+            "text": message.text,
+            "blocks": message.blocks,
+        });
+        if let Some(ts) = thread_ts {
+            body["thread_ts"] = ts.into();
+        }
+        self.call_json("chat.postEphemeral", &body).await?;
+        Ok(())
     }
 
     /// Replaces the message `ts` in `channel` with `message` (`chat.update`, scope

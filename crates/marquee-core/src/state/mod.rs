@@ -71,7 +71,7 @@ impl Claimant {
         Claimant(uuid::Uuid::new_v4().simple().to_string())
     }
 
-    pub(crate) fn as_str(&self) -> &str {
+    pub fn as_str(&self) -> &str {
         &self.0
     }
 }

@@ -48,8 +48,10 @@ use marquee_core::slack::blocks;
 use marquee_core::slack::verify::{self, VerifyError};
 use marquee_core::store::{LinkSigner, ObjectStore};
 
+mod events;
 mod files;
 mod rest;
+mod shortcut;
 mod slack;
 
 use files::serve_file;
@@ -71,10 +73,11 @@ where
 }
 
 /// Every route Marquee serves, in Lambda and locally alike.
-fn table() -> [Route; 6] {
+fn table() -> [Route; 7] {
     [
         route(Method::POST, "/slack/commands", slash_command),
         route(Method::POST, "/slack/interactions", interaction),
+        route(Method::POST, "/slack/events", events::events),
         route(Method::POST, "/v1/posters", create_poster),
         route(Method::GET, "/v1/posters/{id}", poster_status),
         route(Method::GET, "/healthz", healthz),
@@ -255,6 +258,7 @@ fn door(path: &str) -> Option<Door> {
     match path {
         "/slack/commands" => Some(Door::Command),
         "/slack/interactions" => Some(Door::Interaction),
+        "/slack/events" => Some(Door::Events),
         _ => None,
     }
 }

@@ -22,16 +22,21 @@ use super::{ApiError, AppState, BasePath, body_bytes, in_request_span};
 
 /// A request from Slack, read within [`MAX_BODY_BYTES`], its signature verified over the raw
 /// body (`slack::verify`), and only then decoded as `T`.
-pub(super) struct SlackSigned<T>(T);
+pub(super) struct SlackSigned<T>(pub(super) T);
 
 /// What a verified Slack body decodes into.
-trait SlackBody: Sized + Send {
+pub(super) trait SlackBody: Sized + Send {
     fn decode(body: &[u8]) -> Result<Self, ApiError>;
 
     /// What a body is that is answered without verifying it (nothing, unless a route says).
     fn unsigned(_body: &[u8]) -> Option<Self> {
         None
     }
+
+    /// Whether a replay is told by its signature (remembered through Slack's replay window).
+    /// The Events API keys its own once-only on `event_id`, which a replay repeats and a
+    /// retry (a fresh signature) does too.
+    const REPLAY_BY_SIGNATURE: bool = true;
 }
 
 /// What Slack posts to the slash-command URL: a command, or its SSL check.
@@ -83,6 +88,9 @@ impl<T: SlackBody> FromRequest<AppState> for SlackSigned<T> {
             .ok_or(ApiError::NoSigningSecret)?;
         secret.verify(&headers, &body, (state.clock)()).await?;
         let decoded = T::decode(&body)?;
+        if !T::REPLAY_BY_SIGNATURE {
+            return Ok(SlackSigned(decoded));
+        }
         // A replay inside the five-minute window verifies like the original; its signature
         // (over the timestamp and body, which carries a fresh trigger_id per request) is what
         // gives it away. The first sight is recorded before anything is queued.
@@ -227,6 +235,10 @@ pub(super) async fn interaction(
             Review::EditWords | Review::ChangeDetail => open_modal(&state, &click).await,
         },
         Interaction::Submission(submission) => submit(&state, submission, public_url).await,
+        Interaction::Shortcut(used) => super::shortcut::open(&state, &used).await,
+        Interaction::FromMessage(submitted) => {
+            super::shortcut::submit(&state, submitted, public_url).await
+        }
     }
 }
 
@@ -274,7 +286,7 @@ async fn queue_click<A>(
 }
 
 /// A private note to whoever clicked, through the click's `response_url`; best effort.
-async fn tell_clicker(state: &AppState, response_url: &str, text: &str) {
+pub(super) async fn tell_clicker(state: &AppState, response_url: &str, text: &str) {
     let note = blocks::note_to_clicker(text);
     if let Err(e) = state.delivery.slack().respond(response_url, &note).await {
         tracing::error!(error = %marquee_core::errors::ErrorChain(&e), "could not tell the clicker");

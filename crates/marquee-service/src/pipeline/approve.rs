@@ -48,6 +48,26 @@ pub(crate) fn outsider(
         .then_some(VIEW_ONLY)
 }
 
+/// What an external user is told when they ask for a new poster (a mention, a message
+/// shortcut) and outsiders may only look.
+pub(crate) const VIEW_ONLY_NEW: &str = "👀 Marquee belongs to another organisation's workspace here. People from outside it (Slack Connect) can view its posters, but not make new ones — ask someone from that workspace.";
+
+/// Why `who` may not start a new poster: they are outside the installation the request came
+/// to and the admin lets outsiders only look. Their own workspace (`user_team_id`: a
+/// shortcut's `user.team_id`, a mention's `event.user_team`) is compared with the
+/// installation's (`team_id`); a requester whose own workspace is unknown (a slash command)
+/// is a member. On an org-wide install Slack names no installing workspace (`team` is null),
+/// so the requester's own stands for it and only the org's members reach the app.
+pub(crate) fn outsider_to_start(external: ExternalUsers, who: &Requester) -> Option<&'static str> {
+    let installation = Requester {
+        user_team_id: None,
+        enterprise_id: None,
+        ..who.clone()
+    };
+    (external == ExternalUsers::ViewOnly && who.is_external_to(&installation))
+        .then_some(VIEW_ONLY_NEW)
+}
+
 /// Whether `id` names a Slack user group rather than a user.
 fn is_group(id: &str) -> bool {
     id.starts_with('S')
@@ -89,6 +109,11 @@ impl Pipeline {
     /// (`user.team_id`) and org-wide install, never the installing `team.id` of the payload.
     pub(crate) fn outsider(&self, record: &PosterRecord, who: &Requester) -> Option<&'static str> {
         outsider(self.external_users, record, who)
+    }
+
+    /// Why `who` may not start a new poster ([`outsider_to_start`]).
+    pub(crate) fn outsider_to_start(&self, who: &Requester) -> Option<&'static str> {
+        outsider_to_start(self.external_users, who)
     }
 
     /// Why the clicker of `job` may not print `record`: print-ready files are for the
@@ -473,6 +498,8 @@ mod tests {
             Interaction::Click(click) => click.requester(),
             Interaction::Review(click) => click.requester(),
             Interaction::Submission(sub) => sub.requester(),
+            Interaction::Shortcut(s) => s.actor.requester(&s.ctx.channel_id),
+            Interaction::FromMessage(s) => s.actor.requester(&s.ctx.channel_id),
         };
         let mut job = sample_job();
         job.task = task;
@@ -804,5 +831,56 @@ mod tests {
                 "{org}"
             );
         }
+    }
+
+    #[test]
+    fn a_slack_connect_guest_starts_no_poster_and_org_members_do() {
+        use marquee_core::slack::events::{self, Event, EventsBody};
+        let mention = |body: &str| match events::parse(body.as_bytes()).unwrap() {
+            EventsBody::Callback {
+                event: Event::Mention(m),
+                ..
+            } => m.requester.clone(),
+            other => panic!("{other:?}"),
+        };
+        let shortcut = |body: &str| {
+            let s = marquee_core::slack::shortcut::parse_shortcut(body).unwrap();
+            s.actor.requester(&s.ctx.channel_id)
+        };
+        let fixture = |name: &str| {
+            std::fs::read_to_string(format!(
+                "{}/../../tests/fixtures/slack/{name}",
+                env!("CARGO_MANIFEST_DIR")
+            ))
+            .unwrap()
+        };
+        let guests = [
+            mention(&fixture("events_app_mention_slack_connect.json")),
+            shortcut(&fixture("message_action_slack_connect.json")),
+        ];
+        for guest in &guests {
+            assert_eq!(
+                outsider_to_start(ExternalUsers::ViewOnly, guest),
+                Some(VIEW_ONLY_NEW),
+                "{guest:?}"
+            );
+            assert_eq!(outsider_to_start(ExternalUsers::Full, guest), None);
+        }
+        let members = [
+            mention(&fixture("events_app_mention_thread.json")),
+            mention(&fixture("events_app_mention_org_install.json")),
+            shortcut(&fixture("message_action_thread_reply.json")),
+            shortcut(&fixture("message_action_org_install.json")),
+        ];
+        for member in &members {
+            assert_eq!(
+                outsider_to_start(ExternalUsers::ViewOnly, member),
+                None,
+                "{member:?}"
+            );
+        }
+        // A slash command names no own workspace: its requester is a member.
+        let command = sample_job().requester;
+        assert_eq!(outsider_to_start(ExternalUsers::ViewOnly, &command), None);
     }
 }

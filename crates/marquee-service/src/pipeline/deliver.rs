@@ -85,8 +85,7 @@ impl Delivery {
         message: &blocks::Message,
         told: Outcome,
     ) -> Outcome {
-        let response_url = job.reply_to.slack_url();
-        match self.slack.respond(response_url, message).await {
+        match self.say(job, message).await {
             Ok(()) => told,
             Err(e) => {
                 tracing::error!(error = %ErrorChain(&e), "could not reply to the requester");
@@ -126,7 +125,6 @@ impl Delivery {
         change_detail: bool,
         shown_file: &mut Option<String>,
     ) -> Outcome {
-        let response_url = job.reply_to.slack_url();
         let thread = job.reply_to.thread();
         let result = PosterResult {
             spec,
@@ -219,14 +217,12 @@ impl Delivery {
                             Err(e) => {
                                 tracing::warn!(code = e.code(), error = %ErrorChain(&e), "poster posted, but the upload into slack failed; the link remains");
                                 if is_not_member(&e) {
-                                    self.tell_how_to_keep_posters(response_url, &rendered.link)
-                                        .await;
+                                    self.tell_how_to_keep_posters(job, &rendered.link).await;
                                 }
                             }
                         },
                         Some(_) if upload_not_member => {
-                            self.tell_how_to_keep_posters(response_url, &rendered.link)
-                                .await;
+                            self.tell_how_to_keep_posters(job, &rendered.link).await;
                         }
                         Some(_) => {
                             shown_file.clone_from(&uploaded);
@@ -252,7 +248,7 @@ impl Delivery {
                         &rendered.link.url,
                         rendered.link.expires_at.unix_timestamp(),
                     );
-                    return match self.slack.respond(response_url, &note).await {
+                    return match self.say(job, &note).await {
                         Ok(()) => Outcome::Delivered,
                         Err(e) => {
                             tracing::error!(error = %ErrorChain(&e), "could not tell the requester that delivery is unconfirmed");
@@ -267,15 +263,14 @@ impl Delivery {
         }
 
         let posting = Instant::now();
-        let mut sent = self.slack.respond(response_url, &message).await;
+        let mut sent = self.say(job, &message).await;
         if let Err(e) = &sent {
             if e.is_invalid_blocks() {
                 // Slack could not fetch the image (a firewall, a bucket policy): the link
                 // still works in a browser, so post it without the image block.
                 tracing::warn!("slack could not show the image; posting the link alone");
                 sent = self
-                    .slack
-                    .respond(response_url, &blocks::poster_link_only(&result, controls))
+                    .say(job, &blocks::poster_link_only(&result, controls))
                     .await;
             }
         }
@@ -286,13 +281,12 @@ impl Delivery {
                     "poster delivered"
                 );
                 if not_a_member {
-                    self.tell_how_to_keep_posters(response_url, &rendered.link)
-                        .await;
+                    self.tell_how_to_keep_posters(job, &rendered.link).await;
                 }
                 Outcome::Delivered
             }
             Err(e) => {
-                self.tell_failure(response_url, &DeliveryFailed(e), &spec.description)
+                self.tell_failure(job, &DeliveryFailed(e), &spec.description)
                     .await
             }
         }
@@ -301,23 +295,23 @@ impl Delivery {
     /// Tells the requester, privately and once for this poster, that the bot is not in the
     /// channel, so the poster is a link that expires rather than a file that stays, and how to
     /// change that. Best effort: the poster itself was delivered.
-    async fn tell_how_to_keep_posters(&self, response_url: &str, link: &Link) {
+    async fn tell_how_to_keep_posters(&self, job: &Job, link: &Link) {
         let note = blocks::membership_tip(link.expires_at.unix_timestamp());
-        if let Err(e) = self.slack.respond(response_url, &note).await {
+        if let Err(e) = self.say(job, &note).await {
             tracing::warn!(error = %ErrorChain(&e), "could not send the channel-membership tip");
         }
     }
 
     async fn tell_failure(
         &self,
-        response_url: &str,
+        job: &Job,
         failure: &DeliveryFailed,
         description: &str,
     ) -> Outcome {
         tracing::warn!(error = %ErrorChain(&failure.0), "could not post the poster to slack");
         self.metrics.record(Event::Failure(Failure::Delivery));
         // An expired or forbidden response_url will not take a second message either.
-        if matches!(failure.0, SlackError::ForbiddenUrl)
+        if matches!(failure.0, SlackError::ForbiddenUrl | SlackError::NoBotToken)
             || matches!(&failure.0, SlackError::Rejected { reason, .. } if reason.contains("expired") || reason.contains("used_url"))
         {
             tracing::error!(
@@ -332,7 +326,7 @@ impl Delivery {
             "Please try again; if it keeps happening, tell your Marquee admin.",
             description,
         );
-        match self.slack.respond(response_url, &message).await {
+        match self.say(job, &message).await {
             Ok(()) => Outcome::FailedAndTold {
                 kind: "SlackRejected",
             },

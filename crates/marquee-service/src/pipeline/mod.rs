@@ -107,6 +107,7 @@ mod metering;
 mod records;
 mod retake;
 mod retry;
+mod say;
 
 pub use deliver::Delivery;
 pub use metering::Metering;
@@ -665,7 +666,6 @@ impl Pipeline {
     /// [`Self::run`] for a Slack job; `marker_held`: its run marker was taken already, by a
     /// run that stopped before doing anything billable or visible (see `run_queued`).
     async fn run_slack(&self, job: Job, deadline: Option<Instant>, marker_held: bool) -> Outcome {
-        let response_url = job.reply_to.slack_url();
         let work = async {
             if marker_held {
                 return Some(self.do_task(&job, deadline).await);
@@ -697,10 +697,10 @@ impl Pipeline {
         self.metrics.record(Event::Failure(error.failure()));
         let message = blocks::failure(explanation.headline, &explanation.advice, &description);
         let told = match deadline {
-            Some(d) => tokio::time::timeout_at(d, self.delivery.respond(response_url, &message))
+            Some(d) => tokio::time::timeout_at(d, self.say(&job, &message))
                 .await
                 .unwrap_or(Err(SlackError::OutOfTime)),
-            None => self.delivery.respond(response_url, &message).await,
+            None => self.say(&job, &message).await,
         };
         match told {
             Ok(()) => Outcome::FailedAndTold {
@@ -728,6 +728,10 @@ impl Pipeline {
             Task::Usage => self.usage(job).await,
             Task::History => self.show_history(job).await,
             Task::Print { source } => self.print(job, *source, deadline).await,
+            Task::Note { text } => Ok(self
+                .delivery
+                .reply(job, &blocks::note_to_clicker(text), Outcome::Delivered)
+                .await),
         }
     }
 
@@ -739,6 +743,14 @@ impl Pipeline {
         spec: &PosterSpec,
         deadline: Option<Instant>,
     ) -> Result<Outcome, (PipelineError, String)> {
+        if let Some(why) = self.outsider_to_start(&job.requester) {
+            tracing::info!("a new poster refused: the requester is outside the installation");
+            let told = Outcome::FailedAndTold { kind: "Outsider" };
+            return Ok(self
+                .delivery
+                .reply(job, &blocks::note_to_clicker(why), told)
+                .await);
+        }
         let mut reservation = match self.metering.reserve(&job.requester, spec.model, 1).await {
             Ok(Reserved::Free) => None,
             Ok(Reserved::Taken(r)) => Some(r),

@@ -17,6 +17,7 @@
 //! | history entry | `history#<team>#<user>` / `<written at, ms>#<id>` | with the poster |
 //! | seen request | `request#<sha256 of the signature>` / `seen` | after [`REPLAY_SECS`] |
 //! | REST job status | `job#<id>` / `status` | with the poster (retention from acceptance) |
+//! | seen Slack event | `event#<event_id>` / `seen` | after [`EVENT_SECS`] |
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicI64, Ordering};
@@ -40,6 +41,11 @@ const RUN_MARKER_SECS: i64 = 2 * 24 * 3600;
 /// How long a request's signature is remembered: Slack's replay window (five minutes either
 /// side of the request's timestamp) with a margin.
 const REPLAY_SECS: i64 = 15 * 60;
+
+/// How long a Slack event's id is remembered: Slack retries an event three times, the last
+/// about five minutes after the first (docs.slack.dev `apis/events-api`, "Retries"), so an
+/// hour covers every retry with a wide margin.
+const EVENT_SECS: i64 = 3600;
 
 pub(super) fn now() -> i64 {
     OffsetDateTime::now_utc().unix_timestamp()
@@ -471,6 +477,47 @@ impl Records {
     }
 }
 
+impl Records {
+    /// Claims Slack event `event_id` for `claimant` (one per request): `true` the first time,
+    /// and again for the same claimant (its write landed but the answer was lost); `false`
+    /// for every retry of an event another request has claimed.
+    pub(crate) async fn claim_event(
+        &self,
+        event_id: &str,
+        claimant: &Claimant,
+    ) -> Result<bool, PipelineError> {
+        let now = now();
+        let claim = self
+            .state
+            .claim(
+                &event_key(event_id),
+                claimant.as_str().to_owned(),
+                claimant,
+                Some(now + EVENT_SECS),
+                now,
+            )
+            .await?;
+        Ok(claim == Claim::Won)
+    }
+
+    /// Gives up `claimant`'s claim on `event_id` (its job could not be queued), so Slack's
+    /// next retry of the event runs it.
+    pub(crate) async fn release_event(
+        &self,
+        event_id: &str,
+        claimant: &Claimant,
+    ) -> Result<(), PipelineError> {
+        self.state
+            .delete(&event_key(event_id), Some(claimant.as_str()))
+            .await?;
+        Ok(())
+    }
+}
+
+fn event_key(event_id: &str) -> Key {
+    Key::new(format!("event#{event_id}"), "seen")
+}
+
 #[cfg(test)]
 mod tests {
     use std::sync::Arc;
@@ -502,6 +549,25 @@ mod tests {
         assert!(p.first_sight("v0=abc").await.unwrap());
         assert!(!p.first_sight("v0=abc").await.unwrap());
         assert!(p.first_sight("v0=abd").await.unwrap());
+    }
+
+    #[tokio::test]
+    async fn a_slack_event_runs_once_however_often_it_is_retried() {
+        let dir = tempfile::tempdir().unwrap();
+        let (p, _) = records(dir.path());
+        let (first, retry) = (Claimant::new(), Claimant::new());
+        assert!(p.claim_event("Ev1", &first).await.unwrap());
+        assert!(
+            p.claim_event("Ev1", &first).await.unwrap(),
+            "the same request's claim, its answer lost"
+        );
+        assert!(!p.claim_event("Ev1", &retry).await.unwrap(), "a retry");
+        assert!(p.claim_event("Ev2", &retry).await.unwrap(), "another event");
+        // A retry cannot release the first request's claim; the first can, for the next retry.
+        p.release_event("Ev1", &retry).await.unwrap();
+        assert!(!p.claim_event("Ev1", &retry).await.unwrap());
+        p.release_event("Ev1", &first).await.unwrap();
+        assert!(p.claim_event("Ev1", &retry).await.unwrap());
     }
 
     #[tokio::test]

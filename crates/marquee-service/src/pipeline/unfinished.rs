@@ -159,7 +159,7 @@ impl Pipeline {
                             &link.url,
                             link.expires_at.unix_timestamp(),
                         );
-                        return match self.delivery.respond(job.reply_to.slack_url(), &note).await {
+                        return match self.say(&job, &note).await {
                             Ok(()) => Outcome::Delivered,
                             Err(e) => {
                                 tracing::error!(error = %ErrorChain(&e), "could not send a resumed job's link");
@@ -210,7 +210,6 @@ impl Pipeline {
                 tracing::error!(why = why.kind(), age_secs = age, "job never finished and its response_url has expired; the requester cannot be told");
                 return Notice::TooLate;
             }
-            let response_url = job.reply_to.slack_url();
             let (headline, description) = match &job.task {
                 Task::Poster { spec } => (
                     "Your poster could not be finished.",
@@ -221,13 +220,14 @@ impl Pipeline {
                 Task::Usage => ("Marquee couldn't look up your usage.", ""),
                 Task::History => ("Marquee couldn't look up your posters.", ""),
                 Task::Print { .. } => ("Your print-ready files could not be finished.", ""),
+                Task::Note { .. } => ("Marquee couldn't answer you just now.", ""),
             };
             let advice = format!(
                 "{} Please try again; if it keeps happening, tell your Marquee admin.",
                 why.what_happened()
             );
             let message = blocks::failure(headline, &advice, description);
-            match self.delivery.respond(response_url, &message).await {
+            match self.say(job, &message).await {
                 Ok(()) => {
                     tracing::info!(why = why.kind(), "told the requester their job could not be finished");
                     Notice::Told

@@ -1,0 +1,385 @@
+//! Slack's Events API: the JSON bodies Slack POSTs to `/slack/events` — the
+//! `url_verification` challenge and `event_callback`s — read into what Marquee acts on.
+//!
+//! Events are routed by their `event.type` in [`parse`]; each kind Marquee handles is one arm
+//! and one [`Event`] variant, so later surfaces (App Home's `app_home_opened`, a workflow
+//! step's `function_executed`) land beside mentions. Everything else is [`Event::Ignored`] with
+//! the reason, and acked.
+//!
+//! Who asked, in a payload whose workspaces differ in a Slack Connect channel (bolt-python
+//! `tests/scenario_tests/test_events_shared_channels.py`: the outer `team_id` names the
+//! sender's side, `authorizations[0]` the installation the event was delivered for):
+//!
+//! - the installation (where things are stored and counted): `authorizations[0].team_id`,
+//!   else the outer `team_id`;
+//! - the author's own workspace (who may act): `event.user_team`, else `event.team` (the
+//!   author's workspace on a message), else the outer `team_id`;
+//! - an org-wide install: `authorizations[0].enterprise_id` when its `is_enterprise_install`
+//!   is true;
+//! - the bot itself: `authorizations[0].user_id` (with `is_bot`), whose own messages and
+//!   mentions are ignored, as are any event with a `bot_id` and any message `subtype` but
+//!   a plain message with files or sent to the channel too.
+
+use serde::Deserialize;
+use serde_json::Value;
+
+use crate::job::{Requester, SlackMessageRef};
+
+#[derive(Debug, thiserror::Error, PartialEq, Eq)]
+pub enum EventsError {
+    #[error("the event body is not JSON: {0}")]
+    NotJson(String),
+    #[error("the event body is missing {0}")]
+    Missing(&'static str),
+}
+
+/// What Slack POSTed to the events URL.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum EventsBody {
+    /// Slack checking the URL: answered with its `challenge`.
+    UrlVerification { challenge: String },
+    /// An event, with the id every retry of it repeats.
+    Callback { event_id: String, event: Event },
+    /// Another envelope type (`app_rate_limited`, …): acked, nothing done.
+    Other(String),
+}
+
+/// An event Marquee acts on, or why it does not.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Event {
+    /// `@Marquee …` in a channel or thread, or a direct message to the app: the same request as
+    /// `/poster …`, answered in its thread.
+    Mention(Box<Mention>),
+    /// Acked and left alone (the bot's own message, another bot's, an edit, a kind Marquee
+    /// does not handle).
+    Ignored(&'static str),
+}
+
+/// Someone asking Marquee by name (an `app_mention`) or in its DM (`message.im`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Mention {
+    /// The words after the mention, Slack's escaping kept (as a slash command's text).
+    pub text: String,
+    pub requester: Requester,
+    /// Where the answer goes: the message's thread (its `thread_ts`, else its own `ts`).
+    pub thread: SlackMessageRef,
+    /// `message.im`: a direct message to the app.
+    pub direct: bool,
+}
+
+#[derive(Deserialize)]
+struct Envelope {
+    #[serde(rename = "type")]
+    kind: String,
+    #[serde(default)]
+    challenge: Option<String>,
+    #[serde(default)]
+    event_id: Option<String>,
+    #[serde(default)]
+    team_id: Option<String>,
+    #[serde(default)]
+    authorizations: Option<Vec<Authorization>>,
+    #[serde(default)]
+    event: Option<Value>,
+}
+
+#[derive(Deserialize)]
+struct Authorization {
+    #[serde(default)]
+    enterprise_id: Option<String>,
+    #[serde(default)]
+    team_id: Option<String>,
+    #[serde(default)]
+    user_id: Option<String>,
+    #[serde(default)]
+    is_enterprise_install: Option<bool>,
+}
+
+/// A message-like event (`app_mention`, `message`): only what Marquee reads.
+#[derive(Deserialize)]
+struct MessageEvent {
+    #[serde(default)]
+    user: Option<String>,
+    #[serde(default)]
+    text: Option<String>,
+    #[serde(default)]
+    ts: Option<String>,
+    #[serde(default)]
+    thread_ts: Option<String>,
+    #[serde(default)]
+    channel: Option<String>,
+    #[serde(default)]
+    channel_type: Option<String>,
+    #[serde(default)]
+    subtype: Option<String>,
+    #[serde(default)]
+    bot_id: Option<String>,
+    #[serde(default)]
+    team: Option<String>,
+    #[serde(default)]
+    user_team: Option<String>,
+}
+
+/// Reads a verified events body.
+pub fn parse(body: &[u8]) -> Result<EventsBody, EventsError> {
+    let envelope: Envelope =
+        serde_json::from_slice(body).map_err(|e| EventsError::NotJson(e.to_string()))?;
+    match envelope.kind.as_str() {
+        "url_verification" => Ok(EventsBody::UrlVerification {
+            challenge: envelope
+                .challenge
+                .ok_or(EventsError::Missing("challenge"))?,
+        }),
+        "event_callback" => {
+            let event_id = envelope
+                .event_id
+                .clone()
+                .ok_or(EventsError::Missing("event_id"))?;
+            let event = envelope
+                .event
+                .as_ref()
+                .ok_or(EventsError::Missing("event"))?;
+            let kind = event.get("type").and_then(Value::as_str).unwrap_or("");
+            let event = match kind {
+                "app_mention" => mention(&envelope, event, false)?,
+                "message" => mention(&envelope, event, true)?,
+                _ => Event::Ignored("an event kind Marquee does not handle"),
+            };
+            Ok(EventsBody::Callback { event_id, event })
+        }
+        other => Ok(EventsBody::Other(other.to_owned())),
+    }
+}
+
+/// Subtypes of a message a person wrote themselves (with files; also sent to the channel).
+const PERSON_SUBTYPES: &[&str] = &["file_share", "thread_broadcast"];
+
+fn mention(envelope: &Envelope, event: &Value, message: bool) -> Result<Event, EventsError> {
+    let e: MessageEvent = serde_json::from_value(event.clone())
+        .map_err(|err| EventsError::NotJson(err.to_string()))?;
+    if message && e.channel_type.as_deref() != Some("im") {
+        return Ok(Event::Ignored(
+            "a message outside the app's direct messages",
+        ));
+    }
+    if e.bot_id.is_some() {
+        return Ok(Event::Ignored("a bot's message"));
+    }
+    if let Some(subtype) = e.subtype.as_deref() {
+        if !PERSON_SUBTYPES.contains(&subtype) {
+            return Ok(Event::Ignored(
+                "a message subtype that is not a person writing",
+            ));
+        }
+    }
+    let auth = envelope.authorizations.as_ref().and_then(|a| a.first());
+    let bot_user = auth.and_then(|a| a.user_id.as_deref());
+    let user = e.user.ok_or(EventsError::Missing("event.user"))?;
+    if Some(user.as_str()) == bot_user {
+        return Ok(Event::Ignored("the app's own message"));
+    }
+    let channel = e.channel.ok_or(EventsError::Missing("event.channel"))?;
+    let ts = e.ts.ok_or(EventsError::Missing("event.ts"))?;
+    let installation = auth
+        .and_then(|a| a.team_id.clone())
+        .or_else(|| envelope.team_id.clone());
+    let own = e.user_team.or(e.team).or_else(|| envelope.team_id.clone());
+    let enterprise_id = auth
+        .filter(|a| a.is_enterprise_install == Some(true))
+        .and_then(|a| a.enterprise_id.clone());
+    Ok(Event::Mention(Box::new(Mention {
+        text: strip_mention(e.text.as_deref().unwrap_or(""), bot_user),
+        requester: Requester {
+            user_id: user,
+            user_name: None,
+            team_id: installation.or_else(|| own.clone()),
+            channel_id: Some(channel.clone()),
+            user_team_id: own,
+            enterprise_id,
+        },
+        thread: SlackMessageRef {
+            channel_id: channel,
+            thread_ts: e.thread_ts.unwrap_or(ts),
+        },
+        direct: message,
+    })))
+}
+
+/// The text with the app's mention taken out: every `<@BOT>` (and `<@BOT|name>`) when the bot
+/// user is known, else a leading mention, as `app_mention` text starts with it.
+fn strip_mention(text: &str, bot_user: Option<&str>) -> String {
+    let mut out = text.to_owned();
+    match bot_user {
+        Some(bot) => {
+            let plain = format!("<@{bot}>");
+            out = out.replace(&plain, " ");
+            let named = format!("<@{bot}|");
+            while let Some(start) = out.find(&named) {
+                match out[start..].find('>') {
+                    Some(end) => out.replace_range(start..start + end + 1, " "),
+                    None => break,
+                }
+            }
+        }
+        None => {
+            let trimmed = out.trim_start();
+            if trimmed.starts_with("<@") {
+                if let Some(end) = trimmed.find('>') {
+                    out = trimmed[end + 1..].to_owned();
+                }
+            }
+        }
+    }
+    out.trim().to_owned()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn fixture(name: &str) -> Vec<u8> {
+        std::fs::read(format!(
+            "{}/../../tests/fixtures/slack/{name}",
+            env!("CARGO_MANIFEST_DIR")
+        ))
+        .unwrap()
+    }
+
+    fn mention_of(name: &str) -> (String, Mention) {
+        match parse(&fixture(name)).unwrap() {
+            EventsBody::Callback {
+                event_id,
+                event: Event::Mention(m),
+            } => (event_id, *m),
+            other => panic!("{name}: {other:?}"),
+        }
+    }
+
+    #[test]
+    fn the_challenge_is_read() {
+        assert_eq!(
+            parse(&fixture("events_url_verification.json")).unwrap(),
+            EventsBody::UrlVerification {
+                challenge: "mq7Lr2VbX9cT4wZs1KpE8nJd3hQ6yF0aGu5oRiWe".into()
+            }
+        );
+    }
+
+    #[test]
+    fn a_mention_in_a_thread_is_answered_in_that_thread() {
+        let (id, m) = mention_of("events_app_mention_thread.json");
+        assert_eq!(id, "Ev07MENTION1");
+        assert_eq!(m.thread.thread_ts, "1764930000.000100");
+        assert_eq!(m.thread.channel_id, "C07LAUNCH");
+        assert_eq!(
+            m.text,
+            "a poster of the haunted lighthouse launch --style horror"
+        );
+        assert_eq!(m.requester.team_id.as_deref(), Some("T07MARQEE"));
+        assert_eq!(m.requester.user_team_id.as_deref(), Some("T07MARQEE"));
+        assert!(!m.direct);
+        // At the top of a channel, the mention's own ts starts the thread.
+        let mut top: Value =
+            serde_json::from_slice(&fixture("events_app_mention_thread.json")).unwrap();
+        top["event"].as_object_mut().unwrap().remove("thread_ts");
+        let EventsBody::Callback {
+            event: Event::Mention(m),
+            ..
+        } = parse(top.to_string().as_bytes()).unwrap()
+        else {
+            panic!()
+        };
+        assert_eq!(m.thread.thread_ts, "1764930600.000300");
+    }
+
+    #[test]
+    fn a_slack_connect_guest_is_named_by_their_own_workspace() {
+        let (_, m) = mention_of("events_app_mention_slack_connect.json");
+        assert_eq!(
+            m.requester.team_id.as_deref(),
+            Some("T07MARQEE"),
+            "the installation"
+        );
+        assert_eq!(
+            m.requester.user_team_id.as_deref(),
+            Some("T07PARTNER"),
+            "event.user_team"
+        );
+        assert_eq!(m.requester.enterprise_id, None);
+    }
+
+    #[test]
+    fn an_org_wide_install_names_its_organisation() {
+        let (_, m) = mention_of("events_app_mention_org_install.json");
+        assert_eq!(m.requester.enterprise_id.as_deref(), Some("E07GRID"));
+        assert_eq!(m.requester.user_team_id.as_deref(), Some("T07GRIDWS"));
+        // Without is_enterprise_install, the enterprise is not an installation.
+        let mut not_org: Value =
+            serde_json::from_slice(&fixture("events_app_mention_org_install.json")).unwrap();
+        not_org["authorizations"][0]["is_enterprise_install"] = false.into();
+        let EventsBody::Callback {
+            event: Event::Mention(m),
+            ..
+        } = parse(not_org.to_string().as_bytes()).unwrap()
+        else {
+            panic!()
+        };
+        assert_eq!(m.requester.enterprise_id, None);
+    }
+
+    #[test]
+    fn a_direct_message_is_a_request_and_bots_are_ignored() {
+        let (_, m) = mention_of("events_message_im.json");
+        assert!(m.direct);
+        assert_eq!(m.text, "a noir poster of our cat");
+        let ignored = |body: &Value| match parse(body.to_string().as_bytes()).unwrap() {
+            EventsBody::Callback {
+                event: Event::Ignored(why),
+                ..
+            } => why,
+            other => panic!("{other:?}"),
+        };
+        let bot: Value = serde_json::from_slice(&fixture("events_message_bot.json")).unwrap();
+        assert_eq!(ignored(&bot), "a bot's message");
+        let mut own: Value = serde_json::from_slice(&fixture("events_message_im.json")).unwrap();
+        own["event"]["user"] = own["authorizations"][0]["user_id"].clone();
+        assert_eq!(ignored(&own), "the app's own message");
+        let mut edited: Value = serde_json::from_slice(&fixture("events_message_im.json")).unwrap();
+        edited["event"]["subtype"] = "message_changed".into();
+        assert!(ignored(&edited).contains("subtype"));
+        let mut channel: Value =
+            serde_json::from_slice(&fixture("events_message_im.json")).unwrap();
+        channel["event"]["channel_type"] = "channel".into();
+        assert!(ignored(&channel).contains("outside"));
+        let mut home: Value = serde_json::from_slice(&fixture("events_message_im.json")).unwrap();
+        home["event"]["type"] = "app_home_opened".into();
+        assert!(ignored(&home).contains("does not handle"));
+    }
+
+    #[test]
+    fn bodies_that_are_not_events_are_errors_or_other() {
+        assert!(matches!(parse(b"not json"), Err(EventsError::NotJson(_))));
+        assert_eq!(
+            parse(br#"{"type":"event_callback","event":{}}"#),
+            Err(EventsError::Missing("event_id"))
+        );
+        assert_eq!(
+            parse(br#"{"type":"app_rate_limited","minute_rate_limited":1518467820}"#).unwrap(),
+            EventsBody::Other("app_rate_limited".into())
+        );
+    }
+
+    #[test]
+    fn the_apps_mention_is_taken_out_wherever_it_is() {
+        assert_eq!(strip_mention("<@U07BOT> a cat", Some("U07BOT")), "a cat");
+        assert_eq!(
+            strip_mention("a cat <@U07BOT|marquee> please", Some("U07BOT")),
+            "a cat   please".trim()
+        );
+        assert_eq!(
+            strip_mention("<@U07BOT> a <@U07ADA> cat", Some("U07BOT")),
+            "a <@U07ADA> cat"
+        );
+        assert_eq!(strip_mention("<@W1> a cat", None), "a cat");
+    }
+}

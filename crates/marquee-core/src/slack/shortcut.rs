@@ -1,0 +1,523 @@
+//! The message shortcut "Make a poster from this message": its `message_action` payload, the
+//! modal it opens (pre-filled from the message) and that modal's `view_submission`.
+//!
+//! Slash commands do not run in threads (bolt-python#873, bolt-js#1816), so a shortcut on a
+//! message is how a thread asks for a poster. The poster goes into that message's thread: the
+//! message's own `thread_ts` when it is a reply, else its `ts`. Payload shapes: bolt-js
+//! `src/types/shortcuts/message-shortcut.ts` and the fixtures named in
+//! `tests/fixtures/slack/README.md`.
+
+use serde::{Deserialize, Serialize};
+use serde_json::{Value, json};
+
+use super::interaction::InteractionError;
+use super::modal::{input, look_option, plain, text_input};
+use super::payload::{Id, User, org_install};
+use crate::genre::Style;
+use crate::job::{PosterSpec, Requester};
+use crate::poster::PosterText;
+use crate::request::{self, MAX_DESCRIPTION_CHARS, MAX_TITLE_CHARS, ModelPolicy, RequestError};
+
+/// The shortcut's `callback_id`, as the manifest declares it.
+pub const CALLBACK_ID: &str = "marquee.poster_from_message";
+/// The modal's `callback_id`.
+pub const VIEW: &str = "marquee.from_message";
+const DESCRIPTION_BLOCK: &str = "marquee.from.description";
+const TITLE_BLOCK: &str = "marquee.from.title";
+const STYLE_BLOCK: &str = "marquee.from.style";
+const DESCRIPTION: &str = "description";
+const TITLE: &str = "title";
+const STYLE: &str = "style";
+
+/// Where a poster made from a message goes: the shortcut's `response_url` (a bearer secret:
+/// `Debug` shows its length) and the message's thread. Carried in the modal's
+/// `private_metadata`.
+#[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ThreadContext {
+    #[serde(rename = "u")]
+    pub response_url: String,
+    #[serde(rename = "c")]
+    pub channel_id: String,
+    #[serde(rename = "t")]
+    pub thread_ts: String,
+}
+
+impl std::fmt::Debug for ThreadContext {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ThreadContext")
+            .field(
+                "response_url",
+                &format_args!("<{} chars>", self.response_url.len()),
+            )
+            .field("channel_id", &self.channel_id)
+            .field("thread_ts", &self.thread_ts)
+            .finish()
+    }
+}
+
+/// Who used a shortcut or submitted its modal, in the words every Slack payload shares.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Actor {
+    pub user_id: String,
+    pub user_name: Option<String>,
+    /// The workspace the app is installed in (`team.id`; a modal's
+    /// `view.app_installed_team_id`): where things are stored and counted.
+    pub team_id: Option<String>,
+    /// The actor's own workspace (`user.team_id`): who may act.
+    pub user_team_id: Option<String>,
+    /// `enterprise.id` of an org-wide install (`is_enterprise_install: true`).
+    pub enterprise_id: Option<String>,
+}
+
+impl Actor {
+    pub fn requester(&self, channel_id: &str) -> Requester {
+        Requester {
+            user_id: self.user_id.clone(),
+            user_name: self.user_name.clone(),
+            team_id: self.team_id.clone(),
+            channel_id: Some(channel_id.to_owned()),
+            user_team_id: self.user_team_id.clone(),
+            enterprise_id: self.enterprise_id.clone(),
+        }
+    }
+}
+
+/// A use of the message shortcut.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MessageShortcut {
+    pub trigger_id: String,
+    pub ctx: ThreadContext,
+    /// The message's text, as Slack stores it (mrkdwn, escaped).
+    pub text: String,
+    pub actor: Actor,
+}
+
+#[derive(Deserialize)]
+struct ShortcutPayload {
+    #[serde(default)]
+    callback_id: Option<String>,
+    #[serde(default)]
+    trigger_id: Option<String>,
+    #[serde(default)]
+    response_url: Option<String>,
+    #[serde(default)]
+    message: Option<MessagePart>,
+    #[serde(default)]
+    channel: Option<Id>,
+    #[serde(default)]
+    user: Option<User>,
+    /// `null` on org-wide installs (bolt-js: `team: {...} | null`).
+    #[serde(default)]
+    team: Option<Id>,
+    #[serde(default)]
+    enterprise: Option<Id>,
+    #[serde(default)]
+    is_enterprise_install: Option<Value>,
+}
+
+#[derive(Deserialize)]
+struct MessagePart {
+    ts: String,
+    /// Present when the message is in a thread (the root's own `thread_ts` is its `ts`).
+    #[serde(default)]
+    thread_ts: Option<String>,
+    /// Absent on messages made only of blocks (bolt-js: "undocumented that this is optional").
+    #[serde(default)]
+    text: Option<String>,
+}
+
+/// Reads a `message_action` payload (already verified).
+pub fn parse_shortcut(payload: &str) -> Result<MessageShortcut, InteractionError> {
+    let p: ShortcutPayload =
+        serde_json::from_str(payload).map_err(|e| InteractionError::NotJson(e.to_string()))?;
+    let callback_id = p
+        .callback_id
+        .ok_or(InteractionError::Missing("callback_id"))?;
+    if callback_id != CALLBACK_ID {
+        return Err(InteractionError::UnknownAction(callback_id));
+    }
+    let message = p.message.ok_or(InteractionError::Missing("message"))?;
+    let channel = p.channel.ok_or(InteractionError::Missing("channel"))?;
+    let user = p.user.ok_or(InteractionError::Missing("user"))?;
+    let team_id = p.team.map(|t| t.id).or_else(|| user.team_id.clone());
+    Ok(MessageShortcut {
+        trigger_id: p
+            .trigger_id
+            .ok_or(InteractionError::Missing("trigger_id"))?,
+        ctx: ThreadContext {
+            response_url: p
+                .response_url
+                .ok_or(InteractionError::Missing("response_url"))?,
+            channel_id: channel.id,
+            thread_ts: message.thread_ts.unwrap_or(message.ts),
+        },
+        text: message.text.unwrap_or_default(),
+        actor: Actor {
+            user_id: user.id,
+            user_name: user.username.or(user.name),
+            team_id,
+            user_team_id: user.team_id,
+            enterprise_id: org_install(p.enterprise, p.is_enterprise_install.as_ref()),
+        },
+    })
+}
+
+/// A message's text as a poster description: Slack's markup read as a person sees it (a
+/// link's label, a channel's name; mentions of people and broadcasts dropped), whitespace
+/// collapsed, control characters removed, cut to the description's limit.
+pub fn description_from(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    let mut rest = text;
+    while let Some(open) = rest.find('<') {
+        out.push_str(&rest[..open]);
+        let after = &rest[open + 1..];
+        let Some(close) = after.find('>') else {
+            out.push_str(&rest[open..]);
+            rest = "";
+            break;
+        };
+        let inner = &after[..close];
+        let (target, label) = match inner.split_once('|') {
+            Some((t, l)) => (t, Some(l)),
+            None => (inner, None),
+        };
+        match target.chars().next() {
+            // A person, a user group or a broadcast: not poster words.
+            Some('@') | Some('!') => {}
+            Some('#') => {
+                out.push('#');
+                out.push_str(label.unwrap_or(&target[1..]));
+            }
+            _ => out.push_str(label.unwrap_or(target)),
+        }
+        rest = &after[close + 1..];
+    }
+    out.push_str(rest);
+    let out = super::command::unescape_slack(&out);
+    let words: Vec<&str> = out.split_whitespace().collect();
+    let cleaned: String = words
+        .join(" ")
+        .chars()
+        .filter(|c| !c.is_control())
+        .collect();
+    cleaned.chars().take(MAX_DESCRIPTION_CHARS).collect()
+}
+
+/// The modal a shortcut opens: the message's words as the description, a title guessed from
+/// them, and the style `/poster` would guess.
+pub fn view(shortcut: &MessageShortcut) -> Value {
+    let description = description_from(&shortcut.text);
+    let title: String = if description.is_empty() {
+        String::new()
+    } else {
+        crate::poster::default_title(&description)
+            .chars()
+            .take(MAX_TITLE_CHARS)
+            .collect()
+    };
+    let style = Style::guess(&description);
+    let looks: Vec<Value> = Style::ALL.iter().map(|s| look_option(*s)).collect();
+    json!({
+        "type": "modal",
+        "callback_id": VIEW,
+        "title": plain("Make a poster"),
+        "submit": plain("Make it"),
+        "close": plain("Cancel"),
+        "private_metadata": serde_json::to_string(&shortcut.ctx).unwrap_or_default(),
+        "blocks": [
+            json!({"type": "context", "elements": [plain(
+                "The poster is posted in this message's thread, with the usual controls."
+            )]}),
+            input(
+                DESCRIPTION_BLOCK,
+                "What the poster shows",
+                "Taken from the message; change it as you like.",
+                false,
+                text_input(DESCRIPTION, Some(&description), MAX_DESCRIPTION_CHARS, true, "A lighthouse keeper fights a kraken"),
+            ),
+            input(
+                TITLE_BLOCK,
+                "Title",
+                "Leave it empty for a poster with no words on it.",
+                true,
+                text_input(TITLE, Some(&title), MAX_TITLE_CHARS, false, "The Keeper"),
+            ),
+            input(
+                STYLE_BLOCK,
+                "Style",
+                "Guessed from the words, as /poster does.",
+                false,
+                json!({
+                    "type": "static_select",
+                    "action_id": STYLE,
+                    "placeholder": plain("Choose a style"),
+                    "options": looks,
+                    "initial_option": look_option(style),
+                }),
+            ),
+        ],
+    })
+}
+
+/// The shortcut's modal, submitted.
+#[derive(Debug, Clone, PartialEq)]
+pub struct FromMessage {
+    pub ctx: ThreadContext,
+    pub description: String,
+    pub title: Option<String>,
+    pub style: Style,
+    pub actor: Actor,
+}
+
+#[derive(Deserialize)]
+struct SubmissionPayload {
+    #[serde(default)]
+    user: Option<User>,
+    #[serde(default)]
+    team: Option<Id>,
+    #[serde(default)]
+    view: Option<ViewPart>,
+    #[serde(default)]
+    enterprise: Option<Id>,
+    #[serde(default)]
+    is_enterprise_install: Option<Value>,
+}
+
+#[derive(Deserialize)]
+struct ViewPart {
+    #[serde(default)]
+    app_installed_team_id: Option<String>,
+    #[serde(default)]
+    private_metadata: Option<String>,
+    #[serde(default)]
+    state: Option<StatePart>,
+}
+
+#[derive(Deserialize)]
+struct StatePart {
+    #[serde(default)]
+    values: Value,
+}
+
+impl StatePart {
+    fn get(&self, block: &str, action: &str) -> Option<&Value> {
+        self.values.get(block)?.get(action)
+    }
+
+    fn text(&self, block: &str, action: &str) -> Option<String> {
+        let v = self.get(block, action)?.get("value")?.as_str()?.trim();
+        (!v.is_empty()).then(|| v.to_owned())
+    }
+}
+
+/// Reads the `view_submission` of the shortcut's modal (already verified; its
+/// `view.callback_id` is [`VIEW`]).
+pub fn parse_submission(payload: &str) -> Result<FromMessage, InteractionError> {
+    let p: SubmissionPayload =
+        serde_json::from_str(payload).map_err(|e| InteractionError::NotJson(e.to_string()))?;
+    let view = p.view.ok_or(InteractionError::Missing("view"))?;
+    let ctx: ThreadContext = serde_json::from_str(
+        view.private_metadata
+            .as_deref()
+            .ok_or(InteractionError::Missing("view.private_metadata"))?,
+    )
+    .map_err(|_| InteractionError::BadMetadata)?;
+    let state = view.state.ok_or(InteractionError::Missing("view.state"))?;
+    let style = state
+        .get(STYLE_BLOCK, STYLE)
+        .and_then(|v| v.get("selected_option")?.get("value")?.as_str())
+        .ok_or(InteractionError::Missing("the style"))?;
+    let style = Style::parse(style).ok_or_else(|| InteractionError::UnknownStyle(style.into()))?;
+    let user = p.user.ok_or(InteractionError::Missing("user"))?;
+    let team_id = view
+        .app_installed_team_id
+        .or_else(|| p.team.map(|t| t.id))
+        .or_else(|| user.team_id.clone());
+    Ok(FromMessage {
+        ctx,
+        description: state
+            .text(DESCRIPTION_BLOCK, DESCRIPTION)
+            .unwrap_or_default(),
+        title: state.text(TITLE_BLOCK, TITLE),
+        style,
+        actor: Actor {
+            user_id: user.id,
+            user_name: user.username.or(user.name),
+            team_id,
+            user_team_id: user.team_id,
+            enterprise_id: org_install(p.enterprise, p.is_enterprise_install.as_ref()),
+        },
+    })
+}
+
+/// The modal kept open with what was typed, and `text` under the description: the poster
+/// could not be queued.
+pub fn could_not_start(text: &str) -> Value {
+    json!({"response_action": "errors", "errors": { DESCRIPTION_BLOCK: text }})
+}
+
+/// What the modal shows once the poster is queued (`response_action: update`).
+pub fn accepted_view() -> Value {
+    json!({
+        "type": "modal",
+        "callback_id": VIEW,
+        "title": plain("Make a poster"),
+        "close": plain("Done"),
+        "blocks": [
+            {"type": "section", "text": {"type": "mrkdwn", "text":
+                "🎬 *Generating your poster.* It will appear in the message's thread in a few seconds, with the usual controls."}}
+        ],
+    })
+}
+
+impl FromMessage {
+    /// The poster asked for, as `/poster` would make it (the workspace's default model and
+    /// the one-sheet's shape), or the modal's field errors (`response_action: errors`).
+    pub fn spec(&self, policy: &ModelPolicy) -> Result<PosterSpec, Value> {
+        let spec = PosterSpec {
+            description: self.description.clone(),
+            text: PosterText {
+                title: self.title.clone(),
+                ..PosterText::default()
+            },
+            style: self.style,
+            aspect: Default::default(),
+            seed: None,
+            avoid: None,
+            model: policy.default,
+            typography: None,
+        };
+        match request::check_spec(&spec) {
+            Ok(()) => Ok(spec),
+            Err(e) => {
+                let block = match &e {
+                    RequestError::TooLong { what: "title", .. }
+                    | RequestError::ControlCharacter { what: "title", .. } => TITLE_BLOCK,
+                    _ => DESCRIPTION_BLOCK,
+                };
+                Err(json!({
+                    "response_action": "errors",
+                    "errors": { block: e.to_string() },
+                }))
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn fixture(name: &str) -> String {
+        std::fs::read_to_string(format!(
+            "{}/../../tests/fixtures/slack/{name}",
+            env!("CARGO_MANIFEST_DIR")
+        ))
+        .unwrap()
+    }
+
+    #[test]
+    fn a_shortcut_on_a_reply_goes_to_its_thread_and_on_a_root_to_its_own() {
+        let reply = parse_shortcut(&fixture("message_action_thread_reply.json")).unwrap();
+        assert_eq!(
+            reply.ctx.thread_ts, "1764930000.000100",
+            "the reply's thread_ts"
+        );
+        assert_eq!(reply.ctx.channel_id, "C07LAUNCH");
+        assert_eq!(reply.actor.team_id.as_deref(), Some("T07MARQEE"));
+        assert_eq!(reply.actor.user_team_id.as_deref(), Some("T07MARQEE"));
+        assert_eq!(reply.actor.enterprise_id, None);
+        let mut root: Value =
+            serde_json::from_str(&fixture("message_action_thread_reply.json")).unwrap();
+        root["message"].as_object_mut().unwrap().remove("thread_ts");
+        root["message"]
+            .as_object_mut()
+            .unwrap()
+            .remove("parent_user_id");
+        let root = parse_shortcut(&root.to_string()).unwrap();
+        assert_eq!(
+            root.ctx.thread_ts, "1764930500.000200",
+            "the message's own ts"
+        );
+    }
+
+    #[test]
+    fn a_slack_connect_guest_and_an_org_install_are_told_apart() {
+        let guest = parse_shortcut(&fixture("message_action_slack_connect.json")).unwrap();
+        assert_eq!(guest.actor.team_id.as_deref(), Some("T07MARQEE"));
+        assert_eq!(guest.actor.user_team_id.as_deref(), Some("T07PARTNER"));
+        let requester = guest.actor.requester(&guest.ctx.channel_id);
+        assert!(requester.user_team_id != requester.team_id);
+        let org = parse_shortcut(&fixture("message_action_org_install.json")).unwrap();
+        assert_eq!(org.actor.enterprise_id.as_deref(), Some("E07GRID"));
+        assert_eq!(
+            org.actor.team_id.as_deref(),
+            Some("T07GRIDWS"),
+            "team is null: the user's own"
+        );
+    }
+
+    #[test]
+    fn the_modal_is_prefilled_from_the_message_as_slash_poster_would_guess() {
+        let shortcut = parse_shortcut(&fixture("message_action_thread_reply.json")).unwrap();
+        let view = view(&shortcut);
+        assert_eq!(view["callback_id"], VIEW);
+        let description = view["blocks"][1]["element"]["initial_value"]
+            .as_str()
+            .unwrap();
+        assert!(
+            !description.contains('<') && !description.contains("&gt;"),
+            "{description}"
+        );
+        assert!(description.contains("haunted lighthouse"), "{description}");
+        assert_eq!(
+            view["blocks"][3]["element"]["initial_option"]["value"],
+            Style::guess(description).name()
+        );
+        assert_eq!(
+            view["blocks"][2]["element"]["initial_value"],
+            crate::poster::default_title(description)
+        );
+        let back: ThreadContext =
+            serde_json::from_str(view["private_metadata"].as_str().unwrap()).unwrap();
+        assert_eq!(back, shortcut.ctx);
+        assert!(view["private_metadata"].as_str().unwrap().len() <= 3000);
+    }
+
+    #[test]
+    fn slack_markup_reads_as_a_person_sees_it() {
+        assert_eq!(
+            description_from(
+                "<@U07ADA> <!here> a poster of <https://x.io/a|the launch> in <#C1|general> &amp; more"
+            ),
+            "a poster of the launch in #general & more"
+        );
+        assert_eq!(description_from("a <b"), "a <b");
+        assert_eq!(
+            description_from(&"word ".repeat(400)).chars().count(),
+            MAX_DESCRIPTION_CHARS
+        );
+    }
+
+    #[test]
+    fn the_submitted_modal_becomes_a_poster_or_field_errors() {
+        let sub = parse_submission(&fixture("view_submission_poster_from_message.json")).unwrap();
+        assert_eq!(sub.ctx.thread_ts, "1764930000.000100");
+        assert_eq!(sub.style, Style::Horror);
+        assert_eq!(sub.actor.team_id.as_deref(), Some("T07MARQEE"));
+        let policy = ModelPolicy {
+            default: crate::model::ModelId::Offline,
+            allowed: vec![crate::model::ModelId::Offline],
+        };
+        let spec = sub.spec(&policy).unwrap();
+        assert_eq!(spec.text.title.as_deref(), Some("The Keeper"));
+        assert_eq!(spec.model, policy.default);
+        let mut long = sub.clone();
+        long.title = Some("t".repeat(MAX_TITLE_CHARS + 1));
+        let errors = long.spec(&policy).unwrap_err();
+        assert!(errors["errors"][TITLE_BLOCK].is_string(), "{errors}");
+        let mut empty = sub;
+        empty.description.clear();
+        assert!(empty.spec(&policy).unwrap_err()["errors"][DESCRIPTION_BLOCK].is_string());
+    }
+}

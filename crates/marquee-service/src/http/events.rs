@@ -1,0 +1,178 @@
+//! `POST /slack/events`: Slack's Events API door.
+//!
+//! The body is verified like every Slack door (401 on a bad or stale signature), then read by
+//! `slack::events`. The `url_verification` challenge is echoed (after verifying, as Bolt
+//! does). Slack retries an event it thinks failed — at once, after a minute and after five,
+//! and three seconds after a request it got no answer to (`X-Slack-Retry-Num`,
+//! `X-Slack-Retry-Reason`) — so every event runs once, keyed by its `event_id` in the state
+//! store with a claim whose [`Claimant`] is this request alone; a retry finds the claim and is
+//! acked doing nothing. The ack path holds nothing but that claim and the job's enqueue: the
+//! answer goes into the thread from the worker. Events are routed by kind (`slack::events`),
+//! so later kinds land as more arms here.
+
+use axum::Json;
+use axum::extract::State;
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use serde_json::json;
+
+use super::slack::{SlackBody, SlackSigned};
+use super::{ApiError, AppState, BasePath};
+use crate::dispatch::DispatchError;
+use marquee_core::job::{Job, ReplyTo, Task};
+use marquee_core::metrics::Event as Metric;
+use marquee_core::slack::blocks;
+use marquee_core::slack::command::{self, PosterCommand};
+use marquee_core::slack::events::{self, Event, EventsBody, Mention};
+use marquee_core::state::Claimant;
+
+/// Slack's retry headers (docs.slack.dev `apis/events-api`, "Retries").
+const RETRY_NUM: &str = "x-slack-retry-num";
+const RETRY_REASON: &str = "x-slack-retry-reason";
+/// Slack's last retry of an event is its third.
+const LAST_RETRY: u32 = 3;
+
+/// What a mention says when it asks for help or nothing at all.
+const HELP: &str = "🎬 Mention me with what the poster should show, written as you would after `/poster`: `@Marquee a lighthouse keeper fights a kraken --style horror --title \"The Keeper\"`. `@Marquee usage` and `@Marquee history` work too. The poster arrives in this thread.";
+
+impl SlackBody for EventsBody {
+    fn decode(body: &[u8]) -> Result<Self, ApiError> {
+        events::parse(body).map_err(|e| ApiError::BadRequest(e.to_string()))
+    }
+
+    const REPLAY_BY_SIGNATURE: bool = false;
+}
+
+pub(super) async fn events(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    base: Option<axum::Extension<BasePath>>,
+    SlackSigned(body): SlackSigned<EventsBody>,
+) -> Result<Response, ApiError> {
+    let (event_id, event) = match body {
+        EventsBody::UrlVerification { challenge } => {
+            tracing::info!("answered slack's url verification");
+            return Ok(Json(json!({ "challenge": challenge })).into_response());
+        }
+        EventsBody::Other(kind) => {
+            tracing::info!(kind, "acked an events-api envelope marquee does not handle");
+            return Ok(StatusCode::OK.into_response());
+        }
+        EventsBody::Callback { event_id, event } => (event_id, event),
+    };
+    let retry = headers
+        .get(RETRY_NUM)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse::<u32>().ok())
+        .unwrap_or(0);
+    let reason = headers
+        .get(RETRY_REASON)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("");
+    match event {
+        Event::Ignored(why) => {
+            tracing::debug!(event_id, why, "ignored a slack event");
+            Ok(StatusCode::OK.into_response())
+        }
+        Event::Mention(mention) => {
+            let public_url = state.public_url.resolve(&headers, base.as_deref());
+            mentioned(&state, &event_id, *mention, public_url, retry, reason).await
+        }
+    }
+}
+
+/// A mention or direct message: claimed once by `event_id`, then queued like `/poster`.
+async fn mentioned(
+    state: &AppState,
+    event_id: &str,
+    mention: Mention,
+    public_url: Option<String>,
+    retry: u32,
+    reason: &str,
+) -> Result<Response, ApiError> {
+    if state.delivery.web().is_none() {
+        tracing::warn!(
+            event_id,
+            "a mention arrived but there is no bot token to answer it with; ignored"
+        );
+        return Ok(StatusCode::OK.into_response());
+    }
+    let claimant = Claimant::new();
+    match state.records.claim_event(event_id, &claimant).await {
+        Ok(true) => {}
+        Ok(false) => {
+            tracing::info!(
+                event_id,
+                retry,
+                reason,
+                "a retry of a slack event already taken; acked"
+            );
+            return Ok(StatusCode::OK.into_response());
+        }
+        Err(e) => {
+            // Slack retries what is not answered 2xx: the event is not lost.
+            tracing::error!(event_id, error = %marquee_core::errors::ErrorChain(&e), "could not claim a slack event; slack will retry it");
+            return Err(ApiError::Unavailable);
+        }
+    }
+    let task = match command::parse(&mention.text, &state.policy) {
+        Ok(PosterCommand::Poster(spec)) => Task::Poster { spec },
+        Ok(PosterCommand::Usage) => Task::Usage,
+        Ok(PosterCommand::History) => Task::History,
+        Ok(PosterCommand::Help) => Task::Note { text: HELP.into() },
+        Err(e) => Task::Note {
+            text: format!("⚠️ {e}"),
+        },
+    };
+    let job = Job::new(
+        task,
+        mention.requester.clone(),
+        ReplyTo::SlackThread {
+            thread: mention.thread.clone(),
+        },
+        (state.clock)(),
+    )
+    .with_public_url(public_url);
+    let id = job.id;
+    let Err(e) = state.dispatcher.dispatch(job).await else {
+        tracing::info!(job = %id, event_id, retry, direct = mention.direct, "slack event accepted");
+        return Ok(StatusCode::OK.into_response());
+    };
+    if matches!(e, DispatchError::Busy) {
+        state.pipeline.metrics().record(Metric::Shed);
+    }
+    tracing::warn!(job = %id, event_id, retry, error = %marquee_core::errors::ErrorChain(&e), "could not queue a slack event's job");
+    if retry < LAST_RETRY {
+        // Nothing was queued: give the event back, and let Slack's next retry (a minute or
+        // five later) run it.
+        if let Err(e) = state.records.release_event(event_id, &claimant).await {
+            tracing::error!(event_id, error = %marquee_core::errors::ErrorChain(&e), "could not release a slack event's claim");
+        }
+        return Ok((
+            StatusCode::SERVICE_UNAVAILABLE,
+            [(header::RETRY_AFTER, HeaderValue::from_static("60"))],
+        )
+            .into_response());
+    }
+    // Slack's last try: nobody would hear of it otherwise.
+    if let Some(web) = state.delivery.web() {
+        let note = blocks::note_to_clicker(blocks::BUSY);
+        let told = web.post_ephemeral(
+            &mention.thread.channel_id,
+            &mention.requester.user_id,
+            Some(&mention.thread.thread_ts),
+            &note,
+        );
+        if let Err(e) = tokio::time::timeout(std::time::Duration::from_secs(2), told)
+            .await
+            .unwrap_or(Ok(()))
+        {
+            tracing::error!(
+                event_id,
+                code = e.code(),
+                "could not tell a mention's author marquee is busy"
+            );
+        }
+    }
+    Ok(StatusCode::OK.into_response())
+}

@@ -1,0 +1,291 @@
+//! Marquee where people already talk, on the real local stack with a bot token: the message
+//! shortcut "Make a poster from this message" and the Events API door (`/slack/events`:
+//! mentions in channels and threads, direct messages), driven as Slack drives them — signed
+//! payloads in the shapes of `tests/fixtures/slack/`, events delivered with Slack's retries
+//! (`support::slack_events`, its minutes compressed to milliseconds).
+
+use std::time::Duration;
+
+use serde_json::{Value, json};
+
+use crate::support;
+use crate::support::client::{DELIVERY, bot_base, post_signed};
+use crate::support::slack_api::{TEAM_ID, ViewAnswer};
+use crate::support::slack_events::{self, Schedule};
+use crate::support::stack;
+
+/// The bot-token instance's log and its Web API calls, for a failure message.
+fn bot_log() -> String {
+    let calls: Vec<String> = stack()
+        .slack()
+        .api()
+        .api_calls()
+        .iter()
+        .map(|c| format!("{} {} {:?}", c.method, c.status, c.error))
+        .collect();
+    format!(
+        "--- Web API calls ---\n{}\n--- function log ---\n{}",
+        calls.join("\n"),
+        stack().lambda_with_bot().log_tail(8000)
+    )
+}
+
+fn is_poster(m: &Value) -> bool {
+    m["blocks"].to_string().contains("\"image\"")
+}
+
+/// The posters Marquee posted in the thread under `root` in `channel`.
+fn posters_in_thread(channel: &str, root: &str) -> Vec<Value> {
+    stack()
+        .slack()
+        .api()
+        .thread(channel, root)
+        .into_iter()
+        .filter(|m| m["user"] == stack().slack().api().bot_user() && is_poster(m))
+        .collect()
+}
+
+fn ts(message: &Value) -> String {
+    message["ts"].as_str().unwrap().to_owned()
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_shortcut_on_a_reply_posts_the_poster_into_its_thread() {
+    let base = bot_base().await;
+    let s = stack();
+    let api = s.slack().api();
+    let root = api.person_says("C0001", "U0002", TEAM_ID, "Launch planning", None);
+    let reply = api.person_says(
+        "C0001",
+        "U0003",
+        TEAM_ID,
+        "What if the launch poster shows SHORTCUT-REPLY, a haunted lighthouse at dusk? <@U0002> &amp; I like it",
+        Some(&ts(&root)),
+    );
+    let url = s.slack().shortcut_response_url();
+    let user = json!({"id": "U0004", "username": "ada", "name": "ada", "team_id": TEAM_ID});
+    let form = slack_events::message_action(
+        &reply,
+        "C0001",
+        &user,
+        marquee_core::slack::shortcut::CALLBACK_ID,
+        &url,
+    );
+    let opened = post_signed(format!("{base}/slack/interactions"), form).await;
+    assert_eq!(opened.status, 200, "{}", bot_log());
+    // The modal, within the trigger, pre-filled from the message as /poster would guess.
+    let view = api.wait_for_view(&url, Duration::from_secs(10)).await;
+    assert!(view.trigger_age < Duration::from_secs(3));
+    let description = view.input("marquee.from.description")["element"]["initial_value"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    assert!(
+        description.contains("SHORTCUT-REPLY, a haunted lighthouse at dusk")
+            && !description.contains("<@")
+            && description.contains("& I like it"),
+        "{description}"
+    );
+    assert_eq!(
+        view.input("marquee.from.style")["element"]["initial_option"]["value"],
+        "horror",
+        "a haunted lighthouse reads as horror, as /poster guesses it"
+    );
+    let submission = api.view_submission(&view.id, &[]).unwrap();
+    let answer = post_signed(format!("{base}/slack/interactions"), submission).await;
+    assert!(
+        matches!(
+            api.view_answer(&view.id, answer.status, &answer.body),
+            Ok(ViewAnswer::Other(_))
+        ),
+        "{:?} {}",
+        answer.body,
+        bot_log()
+    );
+    // Into the thread the reply belongs to (the root's ts), never the reply's own ts.
+    let posted = support::poll(DELIVERY, || {
+        posters_in_thread("C0001", &ts(&root))
+            .into_iter()
+            .find(|m| m.to_string().contains("SHORTCUT-REPLY"))
+    })
+    .await
+    .unwrap_or_else(|| panic!("no poster in the thread\n{}", bot_log()));
+    assert_eq!(posted["thread_ts"], root["ts"]);
+    assert!(
+        api.channel_messages("C0001")
+            .iter()
+            .filter(|m| m.to_string().contains("SHORTCUT-REPLY") && is_poster(m))
+            .all(|m| m["thread_ts"] == root["ts"]),
+        "a poster outside the thread"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_mention_in_a_thread_is_answered_there_once_while_slack_retries_it_three_times() {
+    let base = bot_base().await;
+    let s = stack();
+    let api = s.slack().api();
+    let root = api.person_says("C0001", "U0002", TEAM_ID, "Movie night", None);
+    let bot = api.bot_user();
+    let mention = api.person_says(
+        "C0001",
+        "U0003",
+        TEAM_ID,
+        &format!("<@{bot}> MENTION-RETRY a lighthouse keeper fights a kraken --style horror"),
+        Some(&ts(&root)),
+    );
+    let event = slack_events::app_mention(&mention, "C0001", bot);
+    // Slack's 3 s is 1 ms here, so no answer is in time: every request is retried, the first
+    // retry leaving while the first request is still being answered.
+    let schedule = Schedule::compressed(Duration::from_millis(50), Duration::from_millis(1));
+    let attempts = slack_events::deliver(
+        &format!("{base}/slack/events"),
+        s.signing_secret(),
+        &event,
+        schedule,
+    )
+    .await;
+    assert_eq!(attempts.len(), 4, "{attempts:#?}");
+    for (n, attempt) in attempts.iter().enumerate() {
+        assert_eq!(attempt.retry_num, n as u32);
+        assert_eq!(attempt.status, Some(200), "{attempt:?}\n{}", bot_log());
+        if n > 0 {
+            assert_eq!(attempt.reason, Some("http_timeout"));
+        }
+    }
+    assert!(
+        attempts[1].sent_at < attempts[0].answered_at.unwrap(),
+        "the first retry left before the first ack: {attempts:#?}"
+    );
+    let first = support::poll(DELIVERY, || {
+        posters_in_thread("C0001", &ts(&root))
+            .into_iter()
+            .find(|m| m.to_string().contains("MENTION-RETRY"))
+    })
+    .await
+    .unwrap_or_else(|| panic!("no poster in the thread\n{}", bot_log()));
+    assert_eq!(first["thread_ts"], root["ts"]);
+    // Time for any second run to have posted too.
+    tokio::time::sleep(Duration::from_secs(5)).await;
+    let answered: Vec<Value> = posters_in_thread("C0001", &ts(&root))
+        .into_iter()
+        .filter(|m| m.to_string().contains("MENTION-RETRY"))
+        .collect();
+    assert_eq!(answered.len(), 1, "{answered:#?}\n{}", bot_log());
+    assert_eq!(
+        s.bot_invoke().invocations_with("MENTION-RETRY").len(),
+        1,
+        "one job for four deliveries"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn the_apps_own_messages_and_other_bots_are_ignored() {
+    let base = bot_base().await;
+    let s = stack();
+    let api = s.slack().api();
+    let bot = api.bot_user();
+    let url = format!("{base}/slack/events");
+    let dm = "D0001TEST";
+    // The app's own post in its DM (as chat.postMessage stores it), and another bot's.
+    let mut own = api.person_says(dm, bot, TEAM_ID, "BOT-OWN a poster of a robot", None);
+    own["bot_id"] = json!("B0001MARQ");
+    own["subtype"] = json!("bot_message");
+    let mut other = api.person_says(
+        dm,
+        "U0009BOT",
+        TEAM_ID,
+        "BOT-OTHER a poster of a robot",
+        None,
+    );
+    other["bot_id"] = json!("B0009OTHR");
+    other["subtype"] = json!("bot_message");
+    // A person, after them: the control that shows the door answers DMs at all.
+    let person = api.person_says(
+        dm,
+        "U0003",
+        TEAM_ID,
+        "BOT-PERSON a noir poster of our cat",
+        None,
+    );
+    for message in [&own, &other, &person] {
+        let attempts = slack_events::deliver(
+            &url,
+            s.signing_secret(),
+            &slack_events::message_im(message, dm, bot),
+            Schedule::SLACK,
+        )
+        .await;
+        assert_eq!(attempts.len(), 1, "acked in time: {attempts:#?}");
+        assert_eq!(attempts[0].status, Some(200));
+    }
+    support::poll(DELIVERY, || {
+        posters_in_thread(dm, &ts(&person))
+            .into_iter()
+            .find(|m| m.to_string().contains("BOT-PERSON"))
+    })
+    .await
+    .unwrap_or_else(|| panic!("the person's DM got no poster\n{}", bot_log()));
+    for (marker, message) in [("BOT-OWN", &own), ("BOT-OTHER", &other)] {
+        assert!(posters_in_thread(dm, &ts(message)).is_empty(), "{marker}");
+        assert!(
+            s.bot_invoke().invocations_with(marker).is_empty(),
+            "{marker} was queued"
+        );
+    }
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_slack_connect_guests_mention_gets_the_external_user_answer() {
+    let base = bot_base().await;
+    let s = stack();
+    let api = s.slack().api();
+    let bot = api.bot_user();
+    let root = api.person_says(
+        "C0001",
+        "U0002",
+        TEAM_ID,
+        "Joint launch with our partner",
+        None,
+    );
+    let guest = api.person_says(
+        "C0001",
+        "U0009GST",
+        "T0009PARTNER",
+        &format!("<@{bot}> CONNECT-GUEST a poster of our joint launch"),
+        Some(&ts(&root)),
+    );
+    let attempts = slack_events::deliver(
+        &format!("{base}/slack/events"),
+        s.signing_secret(),
+        &slack_events::app_mention(&guest, "C0001", bot),
+        Schedule::SLACK,
+    )
+    .await;
+    assert_eq!(attempts[0].status, Some(200), "{attempts:#?}");
+    let told = support::poll(DELIVERY, || {
+        api.ephemerals()
+            .into_iter()
+            .find(|e| e["user"] == "U0009GST")
+    })
+    .await
+    .unwrap_or_else(|| panic!("the guest was not told\n{}", bot_log()));
+    assert_eq!(told["thread_ts"], root["ts"], "in the thread: {told}");
+    assert!(
+        told.to_string().contains("Slack Connect"),
+        "the external-user answer: {told}"
+    );
+    assert!(posters_in_thread("C0001", &ts(&root)).is_empty());
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn the_events_door_answers_the_challenge_and_refuses_bad_signatures() {
+    let base = bot_base().await;
+    let url = format!("{base}/slack/events");
+    let secret = stack().signing_secret();
+    let (challenge, status, body) = slack_events::url_verification(&url, secret).await;
+    assert_eq!(status, Some(200));
+    assert_eq!(body["challenge"], challenge.as_str());
+    let (_, status, _) = slack_events::url_verification(&url, "not-the-secret").await;
+    assert_eq!(status, Some(401), "a bad signature, even on the challenge");
+}
