@@ -21,7 +21,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value, json};
 use uuid::Uuid;
 
-use super::payload::{Id, InteractionError, User, capitalise, org_install};
+use super::payload::{Id, InteractionError, StatePart, User, capitalise, org_install};
 use crate::genre::{Placement, Style};
 use crate::poster::{PosterText, Typography};
 
@@ -377,36 +377,6 @@ struct ViewPart {
     private_metadata: Option<String>,
     #[serde(default)]
     state: Option<StatePart>,
-}
-
-#[derive(Deserialize)]
-struct StatePart {
-    /// `{block_id: {action_id: value}}`; read as JSON because Slack's own examples also show an
-    /// empty state as `[]`.
-    #[serde(default)]
-    values: Value,
-}
-
-impl StatePart {
-    fn value(&self, block_id: &str, action_id: &str) -> Option<&Value> {
-        self.values.get(block_id)?.get(action_id)
-    }
-
-    /// A plain-text input's `value`: `null` (or absent) when left empty; trimmed, and `None`
-    /// when nothing but spaces was typed.
-    fn text(&self, block_id: &str, action_id: &str) -> Option<String> {
-        let value = self.value(block_id, action_id)?.get("value")?.as_str()?;
-        let value = value.trim();
-        (!value.is_empty()).then(|| value.to_owned())
-    }
-
-    /// The `value` of a static select's or radio group's `selected_option` (`null` when none).
-    fn choice(&self, block_id: &str, action_id: &str) -> Option<&str> {
-        self.value(block_id, action_id)?
-            .get("selected_option")?
-            .get("value")?
-            .as_str()
-    }
 }
 
 /// Reads a `view_submission` payload (the `payload` field of an interaction POST, already

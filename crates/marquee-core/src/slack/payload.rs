@@ -67,3 +67,34 @@ pub(super) fn capitalise(name: &str) -> String {
         None => String::new(),
     }
 }
+
+/// A submitted view's `state`: the values of its inputs, shared by every modal Marquee opens.
+#[derive(Deserialize)]
+pub(super) struct StatePart {
+    /// `{block_id: {action_id: value}}`; read as JSON because Slack's own examples also show an
+    /// empty state as `[]`.
+    #[serde(default)]
+    values: Value,
+}
+
+impl StatePart {
+    pub(super) fn value(&self, block_id: &str, action_id: &str) -> Option<&Value> {
+        self.values.get(block_id)?.get(action_id)
+    }
+
+    /// A plain-text input's `value`: `null` (or absent) when left empty; trimmed, and `None`
+    /// when nothing but spaces was typed.
+    pub(super) fn text(&self, block_id: &str, action_id: &str) -> Option<String> {
+        let value = self.value(block_id, action_id)?.get("value")?.as_str()?;
+        let value = value.trim();
+        (!value.is_empty()).then(|| value.to_owned())
+    }
+
+    /// The `value` of a static select's or radio group's `selected_option` (`null` when none).
+    pub(super) fn choice(&self, block_id: &str, action_id: &str) -> Option<&str> {
+        self.value(block_id, action_id)?
+            .get("selected_option")?
+            .get("value")?
+            .as_str()
+    }
+}

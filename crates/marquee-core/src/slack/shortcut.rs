@@ -12,7 +12,7 @@ use serde_json::{Value, json};
 
 use super::interaction::InteractionError;
 use super::modal::{input, look_option, plain, text_input};
-use super::payload::{Id, User, org_install};
+use super::payload::{Id, StatePart, User, org_install};
 use crate::genre::Style;
 use crate::job::{PosterSpec, Requester};
 use crate::poster::PosterText;
@@ -293,23 +293,6 @@ struct ViewPart {
     state: Option<StatePart>,
 }
 
-#[derive(Deserialize)]
-struct StatePart {
-    #[serde(default)]
-    values: Value,
-}
-
-impl StatePart {
-    fn get(&self, block: &str, action: &str) -> Option<&Value> {
-        self.values.get(block)?.get(action)
-    }
-
-    fn text(&self, block: &str, action: &str) -> Option<String> {
-        let v = self.get(block, action)?.get("value")?.as_str()?.trim();
-        (!v.is_empty()).then(|| v.to_owned())
-    }
-}
-
 /// Reads the `view_submission` of the shortcut's modal (already verified; its
 /// `view.callback_id` is [`VIEW`]).
 pub fn parse_submission(payload: &str) -> Result<FromMessage, InteractionError> {
@@ -324,8 +307,7 @@ pub fn parse_submission(payload: &str) -> Result<FromMessage, InteractionError> 
     .map_err(|_| InteractionError::BadMetadata)?;
     let state = view.state.ok_or(InteractionError::Missing("view.state"))?;
     let style = state
-        .get(STYLE_BLOCK, STYLE)
-        .and_then(|v| v.get("selected_option")?.get("value")?.as_str())
+        .choice(STYLE_BLOCK, STYLE)
         .ok_or(InteractionError::Missing("the style"))?;
     let style = Style::parse(style).ok_or_else(|| InteractionError::UnknownStyle(style.into()))?;
     let user = p.user.ok_or(InteractionError::Missing("user"))?;
