@@ -21,7 +21,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value, json};
 use uuid::Uuid;
 
-use super::payload::{Id, InteractionError, StatePart, User, capitalise, org_install};
+use super::payload::{InteractionError, SubmissionPayload, capitalise, org_install};
 use crate::genre::{Placement, Style};
 use crate::poster::{PosterText, Typography};
 
@@ -343,40 +343,6 @@ impl Submission {
             Form::EditWords { ctx, .. } | Form::ChangeDetail { ctx, .. } => ctx,
         }
     }
-}
-
-// The `view_submission` payload, as typed in bolt-js's `ViewSubmitAction` and captured in
-// bolt-python's tests (tests/fixtures/slack/README.md): only what Marquee reads; every field
-// Slack may leave out or send as null is an Option.
-#[derive(Deserialize)]
-struct SubmissionPayload {
-    #[serde(rename = "type")]
-    kind: String,
-    #[serde(default)]
-    user: Option<User>,
-    /// `null` on org-wide installs (bolt-js: `team: {...} | null`).
-    #[serde(default)]
-    team: Option<Id>,
-    #[serde(default)]
-    view: Option<ViewPart>,
-    #[serde(default)]
-    enterprise: Option<Id>,
-    #[serde(default)]
-    is_enterprise_install: Option<Value>,
-}
-
-#[derive(Deserialize)]
-struct ViewPart {
-    /// The workspace the app is installed in. In a Slack Connect channel `team` is the
-    /// submitter's side and this the installing one (bolt-python#734's `connect_channel_payload`).
-    #[serde(default)]
-    app_installed_team_id: Option<String>,
-    #[serde(default)]
-    callback_id: Option<String>,
-    #[serde(default)]
-    private_metadata: Option<String>,
-    #[serde(default)]
-    state: Option<StatePart>,
 }
 
 /// Reads a `view_submission` payload (the `payload` field of an interaction POST, already

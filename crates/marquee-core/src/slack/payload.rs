@@ -98,3 +98,37 @@ impl StatePart {
             .as_str()
     }
 }
+
+/// The `view_submission` payload of every modal Marquee opens, as typed in bolt-js's
+/// `ViewSubmitAction` and captured in bolt-python's tests (tests/fixtures/slack/README.md): only
+/// what Marquee reads; every field Slack may leave out or send as null is an Option.
+#[derive(Deserialize)]
+pub(super) struct SubmissionPayload {
+    #[serde(rename = "type")]
+    pub(super) kind: String,
+    #[serde(default)]
+    pub(super) user: Option<User>,
+    /// `null` on org-wide installs (bolt-js: `team: {...} | null`).
+    #[serde(default)]
+    pub(super) team: Option<Id>,
+    #[serde(default)]
+    pub(super) view: Option<ViewPart>,
+    #[serde(default)]
+    pub(super) enterprise: Option<Id>,
+    #[serde(default)]
+    pub(super) is_enterprise_install: Option<Value>,
+}
+
+#[derive(Deserialize)]
+pub(super) struct ViewPart {
+    /// The workspace the app is installed in. In a Slack Connect channel `team` is the
+    /// submitter's side and this the installing one (bolt-python#734's `connect_channel_payload`).
+    #[serde(default)]
+    pub(super) app_installed_team_id: Option<String>,
+    #[serde(default)]
+    pub(super) callback_id: Option<String>,
+    #[serde(default)]
+    pub(super) private_metadata: Option<String>,
+    #[serde(default)]
+    pub(super) state: Option<StatePart>,
+}

@@ -12,7 +12,7 @@ use serde_json::{Value, json};
 
 use super::interaction::InteractionError;
 use super::modal::{input, look_option, plain, text_input};
-use super::payload::{Id, StatePart, User, org_install};
+use super::payload::{Id, SubmissionPayload, User, org_install};
 use crate::genre::Style;
 use crate::job::{PosterSpec, Requester};
 use crate::poster::PosterText;
@@ -267,30 +267,6 @@ pub struct FromMessage {
     pub title: Option<String>,
     pub style: Style,
     pub actor: Actor,
-}
-
-#[derive(Deserialize)]
-struct SubmissionPayload {
-    #[serde(default)]
-    user: Option<User>,
-    #[serde(default)]
-    team: Option<Id>,
-    #[serde(default)]
-    view: Option<ViewPart>,
-    #[serde(default)]
-    enterprise: Option<Id>,
-    #[serde(default)]
-    is_enterprise_install: Option<Value>,
-}
-
-#[derive(Deserialize)]
-struct ViewPart {
-    #[serde(default)]
-    app_installed_team_id: Option<String>,
-    #[serde(default)]
-    private_metadata: Option<String>,
-    #[serde(default)]
-    state: Option<StatePart>,
 }
 
 /// Reads the `view_submission` of the shortcut's modal (already verified; its
