@@ -551,6 +551,34 @@ mod tests {
         })
     }
 
+    /// `/poster a lighthouse in a storm` from U1 in T1, signed with [`TEST_SECRET`] now.
+    fn signed_poster_command(response_url: &str) -> axum::http::Request<axum::body::Body> {
+        let body = serde_urlencoded::to_string([
+            ("team_id", "T1"),
+            ("channel_id", "C1"),
+            ("user_id", "U1"),
+            ("command", "/poster"),
+            ("text", "a lighthouse in a storm"),
+            ("response_url", response_url),
+            ("trigger_id", "1.2.3"),
+        ])
+        .unwrap();
+        let ts = system_clock();
+        let signature = verify::sign(
+            &marquee_core::secret::Secret::new(TEST_SECRET),
+            ts,
+            body.as_bytes(),
+        );
+        axum::http::Request::builder()
+            .method(Method::POST)
+            .uri("/slack/commands")
+            .header("content-type", "application/x-www-form-urlencoded")
+            .header(verify::TIMESTAMP_HEADER, ts.to_string())
+            .header(verify::SIGNATURE_HEADER, signature)
+            .body(axum::body::Body::from(body))
+            .unwrap()
+    }
+
     /// A full queue: the command is answered at once, privately, that Marquee is busy and to
     /// try again in a minute (nothing queued, nothing charged), counted as shed; `/healthz`
     /// shows the queue.
@@ -559,31 +587,7 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let (metrics, recorded) = Metrics::recorded();
         let app = test_app(dir.path(), metrics, Arc::new(Full));
-        let secret = TEST_SECRET;
-        let body = serde_urlencoded::to_string([
-            ("team_id", "T1"),
-            ("channel_id", "C1"),
-            ("user_id", "U1"),
-            ("command", "/poster"),
-            ("text", "a lighthouse in a storm"),
-            ("response_url", "https://hooks.slack.com/commands/T1/1/abc"),
-            ("trigger_id", "1.2.3"),
-        ])
-        .unwrap();
-        let ts = system_clock();
-        let signature = verify::sign(
-            &marquee_core::secret::Secret::new(secret),
-            ts,
-            body.as_bytes(),
-        );
-        let request = axum::http::Request::builder()
-            .method(Method::POST)
-            .uri("/slack/commands")
-            .header("content-type", "application/x-www-form-urlencoded")
-            .header(verify::TIMESTAMP_HEADER, ts.to_string())
-            .header(verify::SIGNATURE_HEADER, signature)
-            .body(axum::body::Body::from(body))
-            .unwrap();
+        let request = signed_poster_command("https://hooks.slack.com/commands/T1/1/abc");
         let response = app.clone().oneshot(request).await.unwrap();
         assert_eq!(response.status(), StatusCode::OK);
         let bytes = axum::body::to_bytes(response.into_body(), 1 << 16)
@@ -653,31 +657,10 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let app = test_app(dir.path(), Metrics::off(), Arc::new(Nowhere));
         let response_url = "https://hooks.slack.com/commands/T1/1/sekrit";
-        let body = serde_urlencoded::to_string([
-            ("team_id", "T1"),
-            ("channel_id", "C1"),
-            ("user_id", "U1"),
-            ("command", "/poster"),
-            ("text", "a lighthouse in a storm"),
-            ("response_url", response_url),
-            ("trigger_id", "1.2.3"),
-        ])
-        .unwrap();
-        let ts = system_clock();
-        let signature = verify::sign(
-            &marquee_core::secret::Secret::new(TEST_SECRET),
-            ts,
-            body.as_bytes(),
-        );
-        let request = axum::http::Request::builder()
-            .method(Method::POST)
-            .uri("/slack/commands")
-            .header("content-type", "application/x-www-form-urlencoded")
-            .header(verify::TIMESTAMP_HEADER, ts.to_string())
-            .header(verify::SIGNATURE_HEADER, signature)
-            .body(axum::body::Body::from(body))
+        let response = app
+            .oneshot(signed_poster_command(response_url))
+            .await
             .unwrap();
-        let response = app.oneshot(request).await.unwrap();
         assert_eq!(response.status(), StatusCode::OK);
 
         let text = logs.text();
