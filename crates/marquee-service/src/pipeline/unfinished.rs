@@ -306,6 +306,28 @@ mod tests {
         job
     }
 
+    /// A pipeline with the offline model, a local store and state in `dir`, and Slack's
+    /// replies allowed only to `origin`.
+    fn offline_pipeline(dir: &std::path::Path, origin: &str) -> Pipeline {
+        Pipeline::new(
+            Models::new().with(
+                marquee_core::model::ModelId::Offline,
+                Arc::new(marquee_core::model::offline::OfflineModel),
+            ),
+            Arc::new(LocalStore::open(dir).unwrap()),
+            Arc::new(
+                marquee_core::state::local::LocalState::open(dir.join("state.sqlite3")).unwrap(),
+            ),
+            SlackClient::new(
+                marquee_core::slack::client::http_client().unwrap(),
+                &[origin.to_owned()],
+            ),
+            LinkSigner::from_dir(dir).unwrap(),
+            Duration::from_secs(60),
+        )
+        .with_public_url(Some("http://127.0.0.1:3000".to_owned()))
+    }
+
     /// Every line a job logs carries its id — from the job's span, not a field added to each
     /// event — and none carries its `response_url` or a link's signature. The job here makes
     /// its poster and then finds its `response_url` expired, so it logs on the way in, at
@@ -316,24 +338,7 @@ mod tests {
 
         let dir = tempfile::tempdir().unwrap();
         let (origin, posts) = slack(404, "expired_url").await;
-        let p = Pipeline::new(
-            Models::new().with(
-                marquee_core::model::ModelId::Offline,
-                Arc::new(marquee_core::model::offline::OfflineModel),
-            ),
-            Arc::new(LocalStore::open(dir.path()).unwrap()),
-            Arc::new(
-                marquee_core::state::local::LocalState::open(dir.path().join("state.sqlite3"))
-                    .unwrap(),
-            ),
-            SlackClient::new(
-                marquee_core::slack::client::http_client().unwrap(),
-                std::slice::from_ref(&origin),
-            ),
-            LinkSigner::from_dir(dir.path()).unwrap(),
-            Duration::from_secs(60),
-        )
-        .with_public_url(Some("http://127.0.0.1:3000".to_owned()));
+        let p = offline_pipeline(dir.path(), &origin);
         let job = fresh_job_for(&origin);
         let outcome = p.run_queued(job.clone(), false).await;
         assert_eq!(
@@ -488,23 +493,7 @@ mod tests {
     async fn a_resumed_free_poster_runs_again_unless_it_was_made() {
         let dir = tempfile::tempdir().unwrap();
         let (origin, posts) = slack(200, "ok").await;
-        let p = Pipeline::new(
-            Models::new().with(
-                marquee_core::model::ModelId::Offline,
-                Arc::new(marquee_core::model::offline::OfflineModel),
-            ),
-            Arc::new(LocalStore::open(dir.path()).unwrap()),
-            Arc::new(
-                marquee_core::state::local::LocalState::open(dir.path().join("state")).unwrap(),
-            ),
-            SlackClient::new(
-                marquee_core::slack::client::http_client().unwrap(),
-                &[origin.to_owned()],
-            ),
-            LinkSigner::from_dir(dir.path()).unwrap(),
-            Duration::from_secs(60),
-        )
-        .with_public_url(Some("http://127.0.0.1:3000".into()));
+        let p = offline_pipeline(dir.path(), &origin);
 
         let unmade = fresh_job_for(&origin);
         assert!(p.records().claim_run(&unmade).await.unwrap());
