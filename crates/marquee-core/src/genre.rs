@@ -6,6 +6,9 @@
 //! None of them owns the vocabulary, so none has to import another for it.
 
 use std::fmt;
+use std::sync::LazyLock;
+
+use aho_corasick::AhoCorasick;
 
 /// An sRGB colour.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -177,9 +180,10 @@ impl Style {
     /// the most [`CUES`] in it, whatever their language, or the default when none is there.
     /// On a tie the style listed later in [`CUES`] wins.
     pub(crate) fn guess(description: &str) -> Style {
-        let text = cue_text(description);
+        let counts = CueFinder::get().counts(&cue_text(description));
         CUES.iter()
-            .map(|(style, groups)| (*style, cue_count(&text, groups)))
+            .zip(counts)
+            .map(|((style, _), n)| (*style, n))
             .filter(|(_, n)| *n > 0)
             .max_by_key(|(_, n)| *n)
             .map(|(s, _)| s)
@@ -879,7 +883,56 @@ fn cue_text(description: &str) -> String {
     text
 }
 
+/// Every cue of every style in one automaton, so a description is read once whatever the
+/// number of cues (it is read on the ack path of every `/poster`; looking for each cue in
+/// turn cost about a quarter of the ack's own CPU under load, BENCHMARKS.md).
+struct CueFinder {
+    automaton: AhoCorasick,
+    /// Per pattern: the index of its style in [`CUES`], and how it is looked for.
+    cues: Vec<(usize, Find)>,
+}
+
+impl CueFinder {
+    fn get() -> &'static CueFinder {
+        static FINDER: LazyLock<CueFinder> = LazyLock::new(CueFinder::new);
+        &FINDER
+    }
+
+    fn new() -> CueFinder {
+        let mut patterns = Vec::new();
+        let mut cues = Vec::new();
+        for (i, (_, groups)) in CUES.iter().enumerate() {
+            for (find, words) in groups.iter() {
+                for word in words.iter() {
+                    patterns.push(*word);
+                    cues.push((i, *find));
+                }
+            }
+        }
+        let automaton = AhoCorasick::new(&patterns)
+            .expect("the cues are a few thousand bytes, far inside the automaton's limits");
+        CueFinder { automaton, cues }
+    }
+
+    /// How many cues of each style (in [`CUES`] order) `text` holds, each cue counted once:
+    /// what [`cue_count`] finds for every style, in one pass.
+    fn counts(&self, text: &str) -> [usize; CUES.len()] {
+        let mut found = vec![false; self.cues.len()];
+        let mut counts = [0; CUES.len()];
+        for m in self.automaton.find_overlapping_iter(text) {
+            let id = m.pattern().as_usize();
+            let (style, find) = self.cues[id];
+            if !found[id] && fits(text, m.start(), m.end(), find) {
+                found[id] = true;
+                counts[style] += 1;
+            }
+        }
+        counts
+    }
+}
+
 /// How many of a style's cues `text` holds.
+#[cfg(test)]
 fn cue_count(text: &str, groups: Cues) -> usize {
     groups
         .iter()
@@ -888,15 +941,20 @@ fn cue_count(text: &str, groups: Cues) -> usize {
 }
 
 /// Whether `cue` is in `text` the way `find` says.
+#[cfg(test)]
 fn found(text: &str, cue: &str, find: Find) -> bool {
+    text.match_indices(cue)
+        .any(|(at, _)| fits(text, at, at + cue.len(), find))
+}
+
+/// Whether a cue found at `text[start..end]` stands there the way `find` says.
+fn fits(text: &str, start: usize, end: usize, find: Find) -> bool {
     if find == Find::Anywhere {
-        return text.contains(cue);
+        return true;
     }
-    text.match_indices(cue).any(|(at, _)| {
-        let before = text[..at].chars().next_back();
-        let after = text[at + cue.len()..].chars().next();
-        !before.is_some_and(in_word) && (find == Find::WordStart || !after.is_some_and(in_word))
-    })
+    let before = text[..start].chars().next_back();
+    let after = text[end..].chars().next();
+    !before.is_some_and(in_word) && (find == Find::WordStart || !after.is_some_and(in_word))
 }
 
 /// Whether `c` belongs to a word: letters and digits of any script, and the marks written
@@ -927,6 +985,32 @@ mod tests {
         }
         assert_eq!(Placement::parse(" Centre "), Some(Placement::Center));
         assert_eq!(Placement::parse("middle"), None);
+    }
+
+    /// The one-pass finder counts what looking for each cue in turn counts: on every cue of
+    /// every style, alone and in a sentence, and on words that hold cues of several styles.
+    #[test]
+    fn the_automaton_counts_what_each_cue_alone_finds() {
+        let mut texts: Vec<String> = vec![
+            "a detective and a ghost on a starship in the desert".into(),
+            "una historia de amor en Madrid, amortización".into(),
+            "幽霊屋敷の夜 宇宙を旅するロボット 牛仔裤".into(),
+            "Gespensterhaus призраки détectives".into(),
+        ];
+        for (_, groups) in CUES {
+            for (_, cues) in groups.iter() {
+                for cue in cues.iter() {
+                    texts.push((*cue).to_owned());
+                    texts.push(format!("x{cue}x and {cue}s, ({cue})"));
+                }
+            }
+        }
+        for text in texts {
+            let text = cue_text(&text);
+            let one_pass = CueFinder::get().counts(&text);
+            let each: Vec<usize> = CUES.iter().map(|(_, g)| cue_count(&text, g)).collect();
+            assert_eq!(one_pass.to_vec(), each, "{text}");
+        }
     }
 
     #[test]
