@@ -1042,3 +1042,46 @@ async fn the_events_door_verifies_first_and_refuses_malformed_bodies() {
     assert_eq!(status, StatusCode::OK);
     assert_eq!(job_count(&h), 0, "no bot token: nothing to answer with");
 }
+
+/// On `marquee serve` the local queue is the replay guard: a signed `/poster` replayed inside
+/// Slack's window, one copy after another or all at once, is acked "Generating" once and
+/// with an empty 200 (nothing queued) every other time, through the real router and queue.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_replayed_command_is_queued_once_by_the_local_queue() {
+    let h = harness_dispatching(Recorder::default(), true);
+    let generating = |body: &Value| {
+        body["text"]
+            .as_str()
+            .is_some_and(|t| t.contains("Generating your poster"))
+    };
+    let body = form("a lighthouse keeper fights a kraken");
+    let ts = now();
+    let mut answers = Vec::new();
+    for _ in 0..3 {
+        answers.push(send(&h, signed("/slack/commands", body.clone(), ts)).await);
+    }
+    let copies = form("a robot learns to paint");
+    let mut sends = tokio::task::JoinSet::new();
+    for _ in 0..6 {
+        let (app, req) = (h.app.clone(), signed("/slack/commands", copies.clone(), ts));
+        sends.spawn(async move {
+            let res = app.oneshot(req).await.unwrap();
+            let status = res.status();
+            let bytes = res.into_body().collect().await.unwrap().to_bytes();
+            (
+                status,
+                serde_json::from_slice(&bytes).unwrap_or(Value::Null),
+            )
+        });
+    }
+    let at_once: Vec<(StatusCode, Value)> = sends.join_all().await;
+    for (answers, what) in [(answers, "one after another"), (at_once, "all at once")] {
+        assert!(answers.iter().all(|(s, _)| *s == StatusCode::OK), "{what}");
+        let started = answers.iter().filter(|(_, b)| generating(b)).count();
+        assert_eq!(started, 1, "{what}: {answers:?}");
+        assert!(
+            answers.iter().all(|(_, b)| generating(b) || b.is_null()),
+            "{what}: {answers:?}"
+        );
+    }
+}

@@ -11,6 +11,7 @@ use std::time::{Duration, Instant};
 
 use hmac::{KeyInit, Mac};
 use http::HeaderMap;
+use sha2::Digest;
 
 use crate::secret::Secret;
 
@@ -158,6 +159,42 @@ impl SigningSecret {
             .write()
             .unwrap_or_else(std::sync::PoisonError::into_inner) = fresh.clone();
         Some(fresh)
+    }
+}
+
+/// How long a request's [`Sight`] is remembered: Slack's replay window (five minutes either
+/// side of the request's timestamp, so a replay verifies for up to ten minutes after the
+/// original arrived) with a margin.
+pub const SIGHT_SECS: i64 = 15 * 60;
+
+/// A verified request's replay key: the SHA-256 of its signature. A replay inside Slack's
+/// window verifies like the original, so its signature (over the timestamp and the body, which
+/// carries a fresh `trigger_id` per request) is what gives it away. Whatever a request starts
+/// is started through its sight, once: a job with `Dispatcher::dispatch_once`, anything else
+/// after `Records::first_sight`. Not secret: a digest of a signature already sent in the clear
+/// to whoever holds the request.
+#[derive(Clone, PartialEq, Eq, Hash)]
+pub struct Sight([u8; 32]);
+
+impl Sight {
+    /// The sight of a request signed `signature` (the `X-Slack-Signature` header as sent).
+    pub fn of(signature: &str) -> Sight {
+        Sight(sha2::Sha256::digest(signature.as_bytes()).into())
+    }
+
+    pub fn digest(&self) -> &[u8; 32] {
+        &self.0
+    }
+
+    /// The digest in lowercase hex: how a state store keys it.
+    pub fn hex(&self) -> String {
+        hex::encode(self.0)
+    }
+}
+
+impl fmt::Debug for Sight {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "Sight({}…)", &self.hex()[..12])
     }
 }
 

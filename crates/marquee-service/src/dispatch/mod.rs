@@ -46,9 +46,10 @@ use serde::Serialize;
 use tokio::sync::{Semaphore, watch};
 use tokio_util::task::TaskTracker;
 
-use crate::pipeline::Pipeline;
+use crate::pipeline::{Pipeline, Records};
 use marquee_core::job::Job;
 use marquee_core::metrics::{Event, Metrics};
+use marquee_core::slack::verify::{SIGHT_SECS, Sight};
 pub(crate) use queue::QueueError;
 use queue::{Pushed, Queue};
 
@@ -64,12 +65,43 @@ pub enum DispatchError {
     Busy,
     #[error("could not queue the job")]
     Queue(#[from] QueueError),
+    #[error("could not record the request's first sight")]
+    Guard(#[source] Box<dyn std::error::Error + Send + Sync>),
+}
+
+/// What became of a job started once per request ([`Dispatcher::dispatch_once`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Once {
+    /// Queued for the worker.
+    Started,
+    /// A request with the same sight started its job before: nothing was queued.
+    Replayed,
 }
 
 /// Starts a job somewhere else and returns as soon as it is queued.
 #[async_trait]
 pub trait Dispatcher: Send + Sync {
     async fn dispatch(&self, job: Job) -> Result<(), DispatchError>;
+
+    /// Starts `job` for a verified Slack request unless a request with the same `sight`
+    /// started one before (a replay): the replay guard and the start as one step. By default
+    /// the guard is `records`' conditional write in the state store (DynamoDB in Lambda), then
+    /// [`Dispatcher::dispatch`]; the local queue writes the sight in the job's own transaction.
+    /// A job refused as [`DispatchError::Busy`] may leave its sight remembered (default) or not
+    /// (the local queue): either way nothing ran, and a replay runs it at most once.
+    async fn dispatch_once(
+        &self,
+        job: Job,
+        sight: &Sight,
+        records: &Records,
+    ) -> Result<Once, DispatchError> {
+        match records.first_sight(sight).await {
+            Ok(true) => {}
+            Ok(false) => return Ok(Once::Replayed),
+            Err(e) => return Err(DispatchError::Guard(Box::new(e))),
+        }
+        self.dispatch(job).await.map(|()| Once::Started)
+    }
 
     /// How full this process's queue is; `None` where the queue is not ours (Lambda's).
     async fn backlog(&self) -> Option<Backlog> {
@@ -313,6 +345,24 @@ impl Dispatcher for InProcessDispatcher {
     async fn dispatch(&self, job: Job) -> Result<(), DispatchError> {
         match self.queue.push(&job).await? {
             Pushed::Queued => Ok(()),
+            Pushed::Full => Err(DispatchError::Busy),
+            // Only a push with a sight is refused as a replay.
+            Pushed::Replayed => Ok(()),
+        }
+    }
+
+    /// The sight is written in the job's own transaction (one hand-off per ack, not one per
+    /// database); the state store is not asked.
+    async fn dispatch_once(
+        &self,
+        job: Job,
+        sight: &Sight,
+        _records: &Records,
+    ) -> Result<Once, DispatchError> {
+        let until = time::OffsetDateTime::now_utc().unix_timestamp() + SIGHT_SECS;
+        match self.queue.push_once(&job, sight, until).await? {
+            Pushed::Queued => Ok(Once::Started),
+            Pushed::Replayed => Ok(Once::Replayed),
             Pushed::Full => Err(DispatchError::Busy),
         }
     }

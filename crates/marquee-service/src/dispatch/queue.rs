@@ -13,19 +13,33 @@
 //! handed out in the order they were accepted; a job leaves the table when it has run
 //! ([`Queue::done`]). At start every job still in the table — waiting, or running when the
 //! last process stopped — is handed out again, marked `resumed`.
+//!
+//! The queue is also the local replay guard for the jobs it takes ([`Queue::push_once`]): a
+//! verified Slack request's [`Sight`] is written to `sights` in the same transaction as its
+//! job, and a second push with that sight writes nothing. The writer keeps the live sights in
+//! memory too (a map only it touches, loaded from the table at start), so a replay is told
+//! without a read, and an ack pays one hand-off and one commit rather than one per database.
+//! Sights are appended in time order (their index on `expires_at` grows at one end) and the
+//! expired ones are forgotten at most every [`SWEEP_EVERY`]: what is remembered is what was
+//! accepted within Slack's replay window, which the queue's limit and the slots bound.
 
+use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::mpsc;
+use std::time::{Duration, Instant};
 
 use rusqlite::{Connection, OptionalExtension, params};
 use tokio::sync::{Notify, oneshot};
 
 use marquee_core::job::Job;
+use marquee_core::slack::verify::Sight;
 
 /// The most requests one transaction answers.
 const MAX_BATCH: usize = 512;
+/// How often expired sights are forgotten.
+const SWEEP_EVERY: Duration = Duration::from_secs(30);
 
 #[derive(Debug, thiserror::Error)]
 pub enum QueueError {
@@ -60,6 +74,8 @@ pub(crate) enum Pushed {
     Queued,
     /// The queue is full: nothing was written.
     Full,
+    /// A request with the same sight was queued before: nothing was written.
+    Replayed,
 }
 
 /// A job handed out to run: its place in the table and its JSON, as accepted.
@@ -88,6 +104,8 @@ enum Op {
         id: String,
         accepted_at: i64,
         job: String,
+        /// The request's sight and until when it is remembered, for [`Queue::push_once`].
+        sight: Option<([u8; 32], i64)>,
         reply: oneshot::Sender<Result<Pushed, QueueError>>,
     },
     Next {
@@ -136,9 +154,15 @@ impl Queue {
                  id TEXT NOT NULL UNIQUE,
                  accepted_at INTEGER NOT NULL,
                  job TEXT NOT NULL
-             );",
+             );
+             CREATE TABLE IF NOT EXISTS sights (
+                 digest BLOB NOT NULL,
+                 expires_at INTEGER NOT NULL
+             );
+             CREATE INDEX IF NOT EXISTS sights_by_expiry ON sights (expires_at);",
         )
         .map_err(open)?;
+        let sights = live_sights(&conn, unix_now()).map_err(open)?;
         let (rows, last): (u64, i64) = conn
             .query_row(
                 "SELECT count(*), coalesce(max(seq), 0) FROM jobs",
@@ -154,6 +178,8 @@ impl Queue {
             taken: 0,
             cursor: 0,
             resumed_up_to: last,
+            sights,
+            swept: Instant::now(),
         };
         std::thread::Builder::new()
             .name("marquee-queue".into())
@@ -181,6 +207,23 @@ impl Queue {
 
     /// Writes `job` to disk unless the queue is full; returns once it is committed.
     pub(crate) async fn push(&self, job: &Job) -> Result<Pushed, QueueError> {
+        self.offer(job, None).await
+    }
+
+    /// Writes `job` to disk unless the queue is full or a push with the same `sight` was
+    /// committed before (and is remembered until `remember_until`, Unix seconds). The sight is
+    /// committed with the job, so a replay is refused after a restart too.
+    pub(crate) async fn push_once(
+        &self,
+        job: &Job,
+        sight: &Sight,
+        remember_until: i64,
+    ) -> Result<Pushed, QueueError> {
+        self.offer(job, Some((*sight.digest(), remember_until)))
+            .await
+    }
+
+    async fn offer(&self, job: &Job, sight: Option<([u8; 32], i64)>) -> Result<Pushed, QueueError> {
         let json = serde_json::to_string(job)?;
         let limit = self.limit;
         let pushed = self
@@ -188,6 +231,7 @@ impl Queue {
                 id: job.id.to_string(),
                 accepted_at: job.accepted_at,
                 job: json,
+                sight,
                 reply,
             })
             .await?;
@@ -197,6 +241,7 @@ impl Queue {
                 self.shed.fetch_add(1, Ordering::Relaxed);
                 tracing::warn!(limit, "the job queue is full; a job was refused");
             }
+            Pushed::Replayed => {}
         }
         Ok(pushed)
     }
@@ -244,6 +289,10 @@ struct Writer {
     cursor: i64,
     /// Rows up to this `seq` were in the table when it was opened.
     resumed_up_to: i64,
+    /// The live sights (digest → expires at), as in the `sights` table.
+    sights: HashMap<[u8; 32], i64>,
+    /// When expired sights were last forgotten.
+    swept: Instant,
 }
 
 /// An answer held until its transaction commits.
@@ -290,19 +339,47 @@ impl Writer {
                 }
             }
             let before = (self.rows, self.taken, self.cursor);
-            match self.apply(batch) {
+            let mut added = Vec::new();
+            match self.apply(batch, &mut added) {
                 Ok(replies) => replies.into_iter().for_each(Reply::send),
                 Err((e, replies)) => {
                     (self.rows, self.taken, self.cursor) = before;
+                    for digest in &added {
+                        self.sights.remove(digest);
+                    }
                     tracing::error!(error = %marquee_core::errors::ErrorChain(&e), "the job queue could not commit");
                     replies.into_iter().for_each(|r| r.fail(&e));
                 }
             }
+            if self.swept.elapsed() >= SWEEP_EVERY {
+                self.swept = Instant::now();
+                self.forget_expired_sights(unix_now());
+            }
+        }
+    }
+
+    /// Forgets the sights expired at `now`, in memory and on disk. A failure leaves them to
+    /// the next sweep: an expired sight refuses nothing.
+    fn forget_expired_sights(&mut self, now: i64) {
+        self.sights.retain(|_, expires_at| *expires_at > now);
+        if let Err(e) = self
+            .conn
+            .prepare_cached("DELETE FROM sights WHERE expires_at <= ?1")
+            .and_then(|mut stmt| stmt.execute(params![now]))
+        {
+            tracing::warn!(error = %marquee_core::errors::ErrorChain(&e), "could not delete expired sights from the job queue; trying again later");
         }
     }
 
     /// Runs `batch` in one transaction; on failure, the error and every reply to fail.
-    fn apply(&mut self, batch: Vec<Op>) -> Result<Vec<Reply>, (rusqlite::Error, Vec<Reply>)> {
+    /// The sights it remembers are pushed to `added`, for the caller to forget if the
+    /// transaction fails.
+    fn apply(
+        &mut self,
+        batch: Vec<Op>,
+        added: &mut Vec<[u8; 32]>,
+    ) -> Result<Vec<Reply>, (rusqlite::Error, Vec<Reply>)> {
+        let now = unix_now();
         let mut replies = Vec::with_capacity(batch.len());
         let mut pending = Vec::new();
         let result = (|| {
@@ -313,9 +390,15 @@ impl Writer {
                         id,
                         accepted_at,
                         job,
+                        sight,
                         reply,
                     } => {
-                        if self.rows - self.taken >= self.limit {
+                        let replayed = sight.is_some_and(|(digest, _)| {
+                            self.sights.get(&digest).is_some_and(|until| *until > now)
+                        });
+                        if replayed {
+                            Reply::Push(reply, Pushed::Replayed)
+                        } else if self.rows - self.taken >= self.limit {
                             Reply::Push(reply, Pushed::Full)
                         } else {
                             tx.prepare_cached(
@@ -323,6 +406,14 @@ impl Writer {
                             )?
                             .execute(params![id, accepted_at, job])?;
                             self.rows += 1;
+                            if let Some((digest, until)) = sight {
+                                tx.prepare_cached(
+                                    "INSERT INTO sights (digest, expires_at) VALUES (?1, ?2)",
+                                )?
+                                .execute(params![&digest[..], until])?;
+                                self.sights.insert(digest, until);
+                                added.push(digest);
+                            }
                             Reply::Push(reply, Pushed::Queued)
                         }
                     }
@@ -383,6 +474,27 @@ impl Writer {
             Err(e) => Err((e, replies)),
         }
     }
+}
+
+/// The sights in the table still live at `now`.
+fn live_sights(conn: &Connection, now: i64) -> rusqlite::Result<HashMap<[u8; 32], i64>> {
+    let mut stmt = conn.prepare("SELECT digest, expires_at FROM sights WHERE expires_at > ?1")?;
+    let rows = stmt.query_map(params![now], |r| {
+        Ok((r.get::<_, Vec<u8>>(0)?, r.get::<_, i64>(1)?))
+    })?;
+    let mut sights = HashMap::new();
+    for row in rows {
+        let (digest, expires_at) = row?;
+        // Written by this program, 32 bytes each; anything else is no sight of ours.
+        if let Ok(digest) = <[u8; 32]>::try_from(digest) {
+            sights.insert(digest, expires_at);
+        }
+    }
+    Ok(sights)
+}
+
+fn unix_now() -> i64 {
+    time::OffsetDateTime::now_utc().unix_timestamp()
 }
 
 #[cfg(test)]
@@ -494,5 +606,92 @@ mod tests {
             .query_row("SELECT count(*) FROM jobs", [], |r| r.get(0))
             .unwrap();
         assert_eq!(rows, 200);
+    }
+    fn sight(n: u8) -> Sight {
+        Sight::of(&format!("v0={n:064x}"))
+    }
+
+    /// A replayed request queues nothing, in the same process and after a restart; a request
+    /// refused for a full queue is not remembered (it started nothing, so it may start once);
+    /// an expired sight refuses nothing.
+    #[tokio::test]
+    async fn a_sight_queues_its_job_once_and_is_remembered_across_a_restart() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("jobs.sqlite3");
+        let until = unix_now() + 900;
+        {
+            let queue = Queue::open(&path, 2).unwrap();
+            let first = queue.push_once(&job_at(1), &sight(1), until).await;
+            assert_eq!(first.unwrap(), Pushed::Queued);
+            let again = queue.push_once(&job_at(2), &sight(1), until).await;
+            assert_eq!(again.unwrap(), Pushed::Replayed);
+            let other = queue.push_once(&job_at(3), &sight(2), until).await;
+            assert_eq!(other.unwrap(), Pushed::Queued);
+            let full = queue.push_once(&job_at(4), &sight(3), until).await;
+            assert_eq!(full.unwrap(), Pushed::Full);
+            assert_eq!(queue.depth().await.unwrap().waiting, 2);
+        }
+        let queue = Queue::open(&path, 10).unwrap();
+        let replay = queue.push_once(&job_at(6), &sight(2), until).await;
+        assert_eq!(replay.unwrap(), Pushed::Replayed, "forgotten at restart");
+        let shed_before = queue.push_once(&job_at(7), &sight(3), until).await;
+        assert_eq!(shed_before.unwrap(), Pushed::Queued);
+        // A sight remembered until a moment ago refuses nothing.
+        for n in [8, 9] {
+            let stale = queue.push_once(&job_at(n), &sight(4), unix_now() - 1).await;
+            assert_eq!(stale.unwrap(), Pushed::Queued);
+        }
+        // Concurrent copies of one request: exactly one is queued.
+        let queue = Arc::new(queue);
+        let mut copies = tokio::task::JoinSet::new();
+        for i in 0..20 {
+            let queue = Arc::clone(&queue);
+            copies.spawn(async move { queue.push_once(&job_at(100 + i), &sight(9), until).await });
+        }
+        let answers: Vec<Pushed> = copies
+            .join_all()
+            .await
+            .into_iter()
+            .map(Result::unwrap)
+            .collect();
+        assert_eq!(answers.iter().filter(|p| **p == Pushed::Queued).count(), 1);
+        assert_eq!(queue.depth().await.unwrap().waiting, 6);
+    }
+
+    /// Expired sights leave memory and the file; live ones stay in both.
+    #[test]
+    fn expired_sights_are_forgotten_in_memory_and_on_disk() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("jobs.sqlite3");
+        drop(Queue::open(&path, 10).unwrap());
+        let conn = Connection::open(&path).unwrap();
+        for (n, expires_at) in [(1u8, 100), (2, 200), (3, 300)] {
+            conn.execute(
+                "INSERT INTO sights (digest, expires_at) VALUES (?1, ?2)",
+                params![&sight(n).digest()[..], expires_at],
+            )
+            .unwrap();
+        }
+        let mut writer = Writer {
+            sights: live_sights(&conn, 0).unwrap(),
+            conn,
+            limit: 10,
+            rows: 0,
+            taken: 0,
+            cursor: 0,
+            resumed_up_to: 0,
+            swept: Instant::now(),
+        };
+        assert_eq!(writer.sights.len(), 3);
+        writer.forget_expired_sights(200);
+        assert_eq!(
+            writer.sights.keys().collect::<Vec<_>>(),
+            [sight(3).digest()]
+        );
+        let on_disk: i64 = writer
+            .conn
+            .query_row("SELECT count(*) FROM sights", [], |r| r.get(0))
+            .unwrap();
+        assert_eq!(on_disk, 1);
     }
 }

@@ -39,15 +39,15 @@ impl SlackBody for EventsBody {
     fn decode(body: &[u8]) -> Result<Self, ApiError> {
         events::parse(body).map_err(|e| ApiError::BadRequest(e.to_string()))
     }
-
-    const REPLAY_BY_SIGNATURE: bool = false;
 }
 
 pub(super) async fn events(
     State(state): State<AppState>,
     headers: HeaderMap,
     base: Option<axum::Extension<BasePath>>,
-    SlackSigned(body): SlackSigned<EventsBody>,
+    // The Events API's once-only is keyed on `event_id`, which a replay repeats and each of
+    // Slack's retries (a fresh signature) does too; the sight is not needed.
+    SlackSigned(body, _sight): SlackSigned<EventsBody>,
 ) -> Result<Response, ApiError> {
     let (event_id, event) = match body {
         EventsBody::UrlVerification { challenge } => {

@@ -21,7 +21,8 @@
 //! checked by `store::links`, then read from the store). The REST handlers take a `RestCaller`,
 //! which `RestAuth` lets in: IAM in Lambda, a bearer token (`MARQUEE_API_TOKEN`) under
 //! `marquee serve`, or nobody. Pipeline failures carry a `Cause`, which only `http` turns into a
-//! status. The ack path also awaits the replay guard's conditional write.
+//! status. The ack path also awaits the replay guard, which the local queue writes in the
+//! job's own transaction (`Dispatcher::dispatch_once`).
 
 use std::sync::Arc;
 

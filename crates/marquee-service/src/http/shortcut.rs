@@ -8,13 +8,14 @@ use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use serde_json::json;
 
-use super::slack::tell_clicker;
+use super::slack::{start_once, tell_clicker};
 use super::{ApiError, AppState};
 use crate::dispatch::DispatchError;
 use marquee_core::job::{Job, ReplyTo, SlackMessageRef, Task};
 use marquee_core::metrics::Event;
 use marquee_core::slack::blocks;
 use marquee_core::slack::shortcut::{self, FromMessage, MessageShortcut};
+use marquee_core::slack::verify::Sight;
 
 /// The shortcut was used: open the modal, or say privately why not.
 pub(super) async fn open(state: &AppState, used: &MessageShortcut) -> Result<Response, ApiError> {
@@ -59,6 +60,7 @@ pub(super) async fn submit(
     state: &AppState,
     submitted: FromMessage,
     public_url: Option<String>,
+    sight: &Sight,
 ) -> Result<Response, ApiError> {
     let ctx = &submitted.ctx;
     if !state.delivery.slack().is_allowed(&ctx.response_url) {
@@ -85,7 +87,7 @@ pub(super) async fn submit(
     )
     .with_public_url(public_url);
     let id = job.id;
-    if let Err(e) = state.dispatcher.dispatch(job).await {
+    if let Err(e) = start_once(state, job, sight).await? {
         let text = if matches!(e, DispatchError::Busy) {
             state.pipeline.metrics().record(Event::Shed);
             blocks::BUSY.to_owned()

@@ -1,6 +1,9 @@
 //! The Slack door: `POST /slack/commands` and `POST /slack/interactions`. Bodies arrive as a
 //! [`SlackSigned`] value, read within [`MAX_BODY_BYTES`] and verified over the raw bytes before
-//! they are decoded, and are acked at once after the dispatcher's enqueue.
+//! they are decoded, with the request's [`Sight`]; they are acked at once after the
+//! dispatcher's enqueue. What a request starts, it starts through its sight, so a replay inside
+//! Slack's window starts nothing: a job with `Dispatcher::dispatch_once` (locally one
+//! transaction with the job), a modal with `Records::first_sight` before `views.open`.
 
 use axum::Json;
 use axum::body::Bytes;
@@ -9,20 +12,21 @@ use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use serde::Deserialize;
 
-use crate::dispatch::DispatchError;
+use crate::dispatch::{DispatchError, Once};
 use marquee_core::job::{Change, Job, ReplyTo, Requester, SlackMessageRef, Task};
 use marquee_core::metrics::Event;
 use marquee_core::slack::blocks;
 use marquee_core::slack::command::{self, PosterCommand, SlashCommand};
 use marquee_core::slack::interaction::{self, Click, Interaction, InteractionError, Review};
 use marquee_core::slack::modal::{self, Form, Submission};
-use marquee_core::slack::verify::{self};
+use marquee_core::slack::verify::{self, Sight};
 
 use super::{ApiError, AppState, BasePath, body_bytes, in_request_span};
 
 /// A request from Slack, read within [`MAX_BODY_BYTES`], its signature verified over the raw
-/// body (`slack::verify`), and only then decoded as `T`.
-pub(super) struct SlackSigned<T>(pub(super) T);
+/// body (`slack::verify`), and only then decoded as `T`; with its [`Sight`], through which
+/// whatever it starts is started once.
+pub(super) struct SlackSigned<T>(pub(super) T, pub(super) Sight);
 
 /// What a verified Slack body decodes into.
 pub(super) trait SlackBody: Sized + Send {
@@ -32,11 +36,6 @@ pub(super) trait SlackBody: Sized + Send {
     fn unsigned(_body: &[u8]) -> Option<Self> {
         None
     }
-
-    /// Whether a replay is told by its signature (remembered through Slack's replay window).
-    /// The Events API keys its own once-only on `event_id`, which a replay repeats and a
-    /// retry (a fresh signature) does too.
-    const REPLAY_BY_SIGNATURE: bool = true;
 }
 
 /// What Slack posts to the slash-command URL: a command, or its SSL check.
@@ -80,7 +79,9 @@ impl<T: SlackBody> FromRequest<AppState> for SlackSigned<T> {
         let headers = req.headers().clone();
         let body = body_bytes(Bytes::from_request(req, state).await)?;
         if let Some(unsigned) = T::unsigned(&body) {
-            return Ok(SlackSigned(unsigned));
+            // Answered with nothing and starting nothing (the SSL check), so its sight guards
+            // nothing.
+            return Ok(SlackSigned(unsigned, Sight::of("")));
         }
         let secret = state
             .signing_secret
@@ -88,25 +89,47 @@ impl<T: SlackBody> FromRequest<AppState> for SlackSigned<T> {
             .ok_or(ApiError::NoSigningSecret)?;
         secret.verify(&headers, &body, (state.clock)()).await?;
         let decoded = T::decode(&body)?;
-        if !T::REPLAY_BY_SIGNATURE {
-            return Ok(SlackSigned(decoded));
-        }
-        // A replay inside the five-minute window verifies like the original; its signature
-        // (over the timestamp and body, which carries a fresh trigger_id per request) is what
-        // gives it away. The first sight is recorded before anything is queued.
         let signature = headers
             .get(verify::SIGNATURE_HEADER)
             .and_then(|v| v.to_str().ok())
             .unwrap_or_default();
-        match state.records.first_sight(signature).await {
-            Ok(true) => {}
-            Ok(false) => return Err(ApiError::Replayed),
-            Err(e) => {
-                tracing::error!(error = %marquee_core::errors::ErrorChain(&e), "could not record a slack request; refusing it rather than risk running it twice");
-                return Err(ApiError::Unavailable);
-            }
+        Ok(SlackSigned(decoded, Sight::of(signature)))
+    }
+}
+
+/// Starts `job` once for the request seen as `sight`. A replay is [`ApiError::Replayed`] (an
+/// empty 200: nothing queued), a failure of the guard [`ApiError::Unavailable`] (refused rather
+/// than risk running it twice); the dispatcher's own errors are returned for the caller to word.
+pub(super) async fn start_once(
+    state: &AppState,
+    job: Job,
+    sight: &Sight,
+) -> Result<Result<(), DispatchError>, ApiError> {
+    match state
+        .dispatcher
+        .dispatch_once(job, sight, &state.records)
+        .await
+    {
+        Ok(Once::Started) => Ok(Ok(())),
+        Ok(Once::Replayed) => Err(ApiError::Replayed),
+        Err(DispatchError::Guard(e)) => {
+            tracing::error!(error = %marquee_core::errors::ErrorChain(&*e), "could not record a slack request; refusing it rather than risk running it twice");
+            Err(ApiError::Unavailable)
         }
-        Ok(SlackSigned(decoded))
+        Err(e) => Ok(Err(e)),
+    }
+}
+
+/// Records the first sight of a request that starts something other than a job (a modal):
+/// `Err(Replayed)` for a replay, `Err(Unavailable)` when it cannot be recorded.
+pub(super) async fn first_sight(state: &AppState, sight: &Sight) -> Result<(), ApiError> {
+    match state.records.first_sight(sight).await {
+        Ok(true) => Ok(()),
+        Ok(false) => Err(ApiError::Replayed),
+        Err(e) => {
+            tracing::error!(error = %marquee_core::errors::ErrorChain(&e), "could not record a slack request; refusing it rather than risk running it twice");
+            Err(ApiError::Unavailable)
+        }
     }
 }
 
@@ -116,7 +139,7 @@ pub(super) async fn slash_command(
     State(state): State<AppState>,
     headers: HeaderMap,
     base: Option<axum::Extension<BasePath>>,
-    SlackSigned(command): SlackSigned<CommandBody>,
+    SlackSigned(command, sight): SlackSigned<CommandBody>,
 ) -> Result<Response, ApiError> {
     let command = match command {
         CommandBody::Command(command) => *command,
@@ -166,7 +189,7 @@ pub(super) async fn slash_command(
     .with_public_url(state.public_url.resolve(&headers, base.as_deref()));
     let id = job.id;
     in_request_span(id);
-    if let Err(e) = state.dispatcher.dispatch(job).await {
+    if let Err(e) = start_once(&state, job, &sight).await? {
         if matches!(e, DispatchError::Busy) {
             state.pipeline.metrics().record(Event::Shed);
             return Ok(Json(blocks::busy()).into_response());
@@ -200,7 +223,7 @@ pub(super) async fn interaction(
     State(state): State<AppState>,
     headers: HeaderMap,
     base: Option<axum::Extension<BasePath>>,
-    SlackSigned(InteractionPayload(payload)): SlackSigned<InteractionPayload>,
+    SlackSigned(InteractionPayload(payload), sight): SlackSigned<InteractionPayload>,
 ) -> Result<Response, ApiError> {
     let interaction = match interaction::parse_interaction(&payload) {
         Ok(interaction) => interaction,
@@ -216,7 +239,7 @@ pub(super) async fn interaction(
     match interaction {
         Interaction::Click(click) => {
             let task = Task::from(&click);
-            queue_click(&state, &click, task, public_url).await
+            queue_click(&state, &click, task, public_url, &sight).await
         }
         Interaction::Review(click) => match click.action {
             Review::Vary(strength) => {
@@ -224,20 +247,26 @@ pub(super) async fn interaction(
                     source: click.source,
                     change: Change::Vary { strength },
                 };
-                queue_click(&state, &click, task, public_url).await
+                queue_click(&state, &click, task, public_url, &sight).await
             }
             Review::Print => {
                 let task = Task::Print {
                     source: click.source,
                 };
-                queue_click(&state, &click, task, public_url).await
+                queue_click(&state, &click, task, public_url, &sight).await
             }
-            Review::EditWords | Review::ChangeDetail => open_modal(&state, &click).await,
+            Review::EditWords | Review::ChangeDetail => {
+                first_sight(&state, &sight).await?;
+                open_modal(&state, &click).await
+            }
         },
-        Interaction::Submission(submission) => submit(&state, submission, public_url).await,
-        Interaction::Shortcut(used) => super::shortcut::open(&state, &used).await,
+        Interaction::Submission(submission) => submit(&state, submission, public_url, &sight).await,
+        Interaction::Shortcut(used) => {
+            first_sight(&state, &sight).await?;
+            super::shortcut::open(&state, &used).await
+        }
         Interaction::FromMessage(submitted) => {
-            super::shortcut::submit(&state, submitted, public_url).await
+            super::shortcut::submit(&state, submitted, public_url, &sight).await
         }
     }
 }
@@ -248,6 +277,7 @@ async fn queue_click<A>(
     click: &Click<A>,
     task: Task,
     public_url: Option<String>,
+    sight: &Sight,
 ) -> Result<Response, ApiError> {
     if !state.delivery.slack().is_allowed(&click.response_url) {
         tracing::warn!(team = ?click.team_id, "refused an interaction whose response_url is not an allowed Slack URL");
@@ -264,7 +294,7 @@ async fn queue_click<A>(
     .with_public_url(public_url);
     let id = job.id;
     in_request_span(id);
-    if let Err(e) = state.dispatcher.dispatch(job).await {
+    if let Err(e) = start_once(state, job, sight).await? {
         if matches!(e, DispatchError::Busy) {
             state.pipeline.metrics().record(Event::Shed);
             tell_clicker(state, &click.response_url, blocks::BUSY).await;
@@ -356,6 +386,7 @@ async fn submit(
     state: &AppState,
     submission: Submission,
     public_url: Option<String>,
+    sight: &Sight,
 ) -> Result<Response, ApiError> {
     let ctx = submission.context().clone();
     if !state.delivery.slack().is_allowed(&ctx.response_url) {
@@ -402,7 +433,7 @@ async fn submit(
     .with_public_url(public_url);
     let id = job.id;
     in_request_span(id);
-    if let Err(e) = state.dispatcher.dispatch(job).await {
+    if let Err(e) = start_once(state, job, sight).await? {
         if matches!(e, DispatchError::Busy) {
             state.pipeline.metrics().record(Event::Shed);
         }

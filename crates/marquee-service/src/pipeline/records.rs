@@ -15,7 +15,7 @@
 //! | retake lock | `poster#<id>` / `lock` | after [`LOCK_SECS`] (taken over atomically) |
 //! | run marker | `job#<id>` / `run` | after [`RUN_MARKER_SECS`] |
 //! | history entry | `history#<team>#<user>` / `<written at, ms>#<id>` | with the poster |
-//! | seen request | `request#<sha256 of the signature>` / `seen` | after [`REPLAY_SECS`] |
+//! | seen request | `request#<sha256 of the signature>` / `seen` | after [`SIGHT_SECS`] |
 //! | REST job status | `job#<id>` / `status` | with the poster (retention from acceptance) |
 //! | seen Slack event | `event#<event_id>` / `seen` | after [`EVENT_SECS`] |
 
@@ -24,12 +24,12 @@ use std::sync::atomic::{AtomicI64, Ordering};
 use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
-use sha2::Digest;
 use time::OffsetDateTime;
 use uuid::Uuid;
 
 use super::{PipelineError, RestStatus};
 use marquee_core::job::{Job, PosterRecord, Requester};
+use marquee_core::slack::verify::{SIGHT_SECS, Sight};
 use marquee_core::state::{Claim, Claimant, Key, StateStore};
 
 /// How long a retake may hold its poster's lock; longer than any invocation (Lambda's limit is
@@ -38,10 +38,6 @@ pub(super) const LOCK_SECS: i64 = 15 * 60;
 /// How long a job's run marker is kept: far longer than Lambda keeps an async event (six
 /// hours at most) or retries an `Invoke`, so any duplicate delivery finds it.
 const RUN_MARKER_SECS: i64 = 2 * 24 * 3600;
-/// How long a request's signature is remembered: Slack's replay window (five minutes either
-/// side of the request's timestamp) with a margin.
-const REPLAY_SECS: i64 = 15 * 60;
-
 /// How long a Slack event's id is remembered: Slack retries an event three times, the last
 /// about five minutes after the first (docs.slack.dev `apis/events-api`, "Retries"), so an
 /// hour covers every retry with a wide margin.
@@ -457,19 +453,19 @@ impl Records {
         Ok(())
     }
 
-    /// Whether this is the first time a request with `signature` arrives. A replay inside
-    /// Slack's five-minute window verifies like the original, so the signature itself is what
-    /// tells them apart: a second sight starts nothing.
-    pub(crate) async fn first_sight(&self, signature: &str) -> Result<bool, PipelineError> {
+    /// Whether this is the first time a request with this [`Sight`] arrives: a replay inside
+    /// Slack's window verifies like the original, and a second sight starts nothing. (A job
+    /// goes through `Dispatcher::dispatch_once` instead, which the local queue answers in the
+    /// same transaction as the job's own write.)
+    pub(crate) async fn first_sight(&self, sight: &Sight) -> Result<bool, PipelineError> {
         let now = now();
-        let digest = hex::encode(sha2::Sha256::digest(signature.as_bytes()));
         let claim = self
             .state
             .claim(
-                &Key::new(format!("request#{digest}"), "seen"),
+                &Key::new(format!("request#{}", sight.hex()), "seen"),
                 String::new(),
                 &Claimant::new(),
-                Some(now + REPLAY_SECS),
+                Some(now + SIGHT_SECS),
                 now,
             )
             .await?;
@@ -546,9 +542,9 @@ mod tests {
             p.claim_run(&sample_job()).await.unwrap(),
             "another job runs"
         );
-        assert!(p.first_sight("v0=abc").await.unwrap());
-        assert!(!p.first_sight("v0=abc").await.unwrap());
-        assert!(p.first_sight("v0=abd").await.unwrap());
+        assert!(p.first_sight(&Sight::of("v0=abc")).await.unwrap());
+        assert!(!p.first_sight(&Sight::of("v0=abc")).await.unwrap());
+        assert!(p.first_sight(&Sight::of("v0=abd")).await.unwrap());
     }
 
     #[tokio::test]
