@@ -208,6 +208,7 @@ impl Report {
         }
     }
 
+    #[cfg(test)]
     pub(crate) fn pass(&mut self, check: CheckId, detail: impl Into<String>) {
         self.push(check, Status::Pass, detail, "");
     }
