@@ -36,26 +36,84 @@ pub(super) async fn run(options: &Options) -> Report {
         loader = loader.region(aws_config::Region::new(region.clone()));
     }
     let sdk = loader.load().await;
-    let region = sdk
-        .region()
-        .map(|r| r.to_string())
-        .unwrap_or_else(|| "(no region)".into());
-    let mut report = Report::new(&options.stack, &region);
-
-    let outputs = if sdk.region().is_none() {
+    let Some(region) = sdk.region().map(|r| r.to_string()) else {
+        let mut report = Report::new(&options.stack, "(no region)");
         report.fail(
             CheckId::Stack,
             "no AWS region is configured",
             fill(hints::NO_REGION, &[("stack", &options.stack)]),
         );
-        None
-    } else if let Some(verdict) = judge::credentials(&credentials_facts(&sdk).await) {
+        skip_after(&mut report, CheckId::Stack, "needs the stack's outputs");
+        report.skip(CheckId::Manifest, "needs the stack's outputs");
+        return report;
+    };
+    let credentials = credentials_facts(&sdk).await;
+    // The same region and endpoints as the admin's configuration, but no credentials: the
+    // SDK then sends the request unsigned.
+    let anonymous = aws_config::defaults(BehaviorVersion::latest())
+        .http_client(marquee_core::net::aws_http_client())
+        .region(sdk.region().cloned())
+        .no_credentials()
+        .load()
+        .await;
+    let clients = Clients {
+        cloudformation: aws_sdk_cloudformation::Client::new(&sdk),
+        lambda: aws_sdk_lambda::Client::new(&sdk),
+        secrets: aws_sdk_secretsmanager::Client::new(&sdk),
+        iam: aws_sdk_iam::Client::new(&sdk),
+        bedrock: Box::new({
+            let sdk = sdk.clone();
+            move |region: &str| {
+                aws_sdk_bedrock::Client::from_conf(
+                    aws_sdk_bedrock::config::Builder::from(&sdk)
+                        .region(aws_config::Region::new(region.to_owned()))
+                        .build(),
+                )
+            }
+        }),
+        s3: Box::new(move |path_style| {
+            let client = |config: &SdkConfig| {
+                aws_sdk_s3::Client::from_conf(
+                    aws_sdk_s3::config::Builder::from(config)
+                        .force_path_style(path_style)
+                        .build(),
+                )
+            };
+            (client(&sdk), client(&anonymous))
+        }),
+    };
+    report(options, &region, &credentials, &clients).await
+}
+
+/// The clients the gatherers call, built once from the admin's configuration (and, in the
+/// tests, from `aws-smithy-mocks` rules).
+struct Clients {
+    cloudformation: aws_sdk_cloudformation::Client,
+    lambda: aws_sdk_lambda::Client,
+    secrets: aws_sdk_secretsmanager::Client,
+    iam: aws_sdk_iam::Client,
+    /// Bedrock's control plane in a region (each model is asked about where it is called).
+    bedrock: Box<dyn Fn(&str) -> aws_sdk_bedrock::Client + Send + Sync>,
+    /// S3 as the admin and without credentials, path-style or not (as the function's
+    /// configuration says).
+    s3: Box<dyn Fn(bool) -> (aws_sdk_s3::Client, aws_sdk_s3::Client) + Send + Sync>,
+}
+
+/// Every check in order, each gatherer's facts handed to its judge.
+async fn report(
+    options: &Options,
+    region: &str,
+    credentials: &CredentialsFacts,
+    clients: &Clients,
+) -> Report {
+    let mut report = Report::new(&options.stack, region);
+    let outputs = if let Some(verdict) = judge::credentials(credentials) {
         report.verdict(CheckId::Credentials, verdict);
         report.skip(CheckId::Stack, "needs AWS credentials");
         None
     } else {
-        let facts = stack_facts(&aws_sdk_cloudformation::Client::new(&sdk), &options.stack).await;
-        let (verdict, outputs) = judge::stack(facts, &options.stack, &region);
+        let facts = stack_facts(&clients.cloudformation, &options.stack).await;
+        let (verdict, outputs) = judge::stack(facts, &options.stack, region);
         report.verdict(CheckId::Stack, verdict);
         outputs
     };
@@ -65,9 +123,8 @@ pub(super) async fn run(options: &Options) -> Report {
         return report;
     };
 
-    let lambda = aws_sdk_lambda::Client::new(&sdk);
     let name = outputs["FunctionName"].clone();
-    let function = match function_facts(&lambda, &name).await {
+    let function = match function_facts(&clients.lambda, &name).await {
         Ok(function) => function,
         Err(why) => {
             report.verdict(CheckId::Function, judge::function_unreadable(&name, &why));
@@ -91,7 +148,7 @@ pub(super) async fn run(options: &Options) -> Report {
     );
     let config = parsed.ok();
 
-    let invoke = async_facts(&lambda, &name).await;
+    let invoke = async_facts(&clients.lambda, &name).await;
     report.verdict(
         CheckId::FunctionAsync,
         judge::async_config(&invoke, &function.name),
@@ -102,7 +159,7 @@ pub(super) async fn run(options: &Options) -> Report {
     };
 
     let secrets = match &config {
-        Some(config) => secrets(&sdk, config, &mut report).await,
+        Some(config) => secrets(&clients.secrets, config, &mut report).await,
         None => {
             report.skip(CheckId::Secrets, "needs a valid function configuration");
             Secrets::default()
@@ -119,29 +176,11 @@ pub(super) async fn run(options: &Options) -> Report {
         _ => report.skip(CheckId::SlackAuth, "needs a readable bot token"),
     }
     match &config {
-        Some(config) => models(&sdk, config, &mut report).await,
+        Some(config) => models(&clients.bedrock, config, &mut report).await,
         None => report.skip(CheckId::Models, "needs a valid function configuration"),
     }
 
-    let path_style = config.as_ref().is_some_and(|c| c.s3_force_path_style);
-    let admin = aws_sdk_s3::Client::from_conf(
-        aws_sdk_s3::config::Builder::from(&sdk)
-            .force_path_style(path_style)
-            .build(),
-    );
-    // The same region and endpoints as the admin's configuration, but no credentials: the
-    // SDK then sends the request unsigned.
-    let anonymous_sdk = aws_config::defaults(BehaviorVersion::latest())
-        .http_client(marquee_core::net::aws_http_client())
-        .region(sdk.region().cloned())
-        .no_credentials()
-        .load()
-        .await;
-    let anonymous = aws_sdk_s3::Client::from_conf(
-        aws_sdk_s3::config::Builder::from(&anonymous_sdk)
-            .force_path_style(path_style)
-            .build(),
-    );
+    let (admin, anonymous) = (clients.s3)(config.as_ref().is_some_and(|c| c.s3_force_path_style));
     let bucket = bucket_facts(&admin, &anonymous, &outputs["BucketName"]).await;
     report.verdict(CheckId::BucketPrivate, judge::bucket_private(&bucket));
     report.verdict(CheckId::BucketTls, judge::bucket_tls(&bucket));
@@ -149,12 +188,11 @@ pub(super) async fn run(options: &Options) -> Report {
 
     match &config {
         Some(config) => {
-            let iam = aws_sdk_iam::Client::new(&sdk);
             for needs in judge::needed(config, &outputs, &function, destination.as_deref()) {
                 let denied = if needs.pairs.is_empty() {
                     Ok(Vec::new())
                 } else {
-                    simulate(&iam, &function.role, &needs.pairs).await
+                    simulate(&clients.iam, &function.role, &needs.pairs).await
                 };
                 report.verdict(needs.check.clone(), judge::permissions(&needs, &denied));
             }
@@ -310,15 +348,18 @@ struct Secrets {
     bot: Option<Secret>,
 }
 
-async fn secrets(sdk: &SdkConfig, config: &Config, report: &mut Report) -> Secrets {
-    let client = aws_sdk_secretsmanager::Client::new(sdk);
+async fn secrets(
+    client: &aws_sdk_secretsmanager::Client,
+    config: &Config,
+    report: &mut Report,
+) -> Secrets {
     let mut out = Secrets::default();
-    let facts = secret_facts(&client, config.signing_secret.as_ref()).await;
+    let facts = secret_facts(client, config.signing_secret.as_ref()).await;
     let (verdict, signing) = judge::secret(facts, SecretKind::SigningSecret, hints::SECRET_SIGNING);
     report.verdict(CheckId::SigningSecret, verdict);
     out.signing = signing;
     if config.bot_token.is_some() {
-        let facts = secret_facts(&client, config.bot_token.as_ref()).await;
+        let facts = secret_facts(client, config.bot_token.as_ref()).await;
         let (verdict, bot) = judge::secret(facts, SecretKind::BotToken, hints::SECRET_BOT);
         report.verdict(CheckId::BotToken, verdict);
         out.bot = bot;
@@ -333,7 +374,7 @@ async fn secrets(sdk: &SdkConfig, config: &Config, report: &mut Report) -> Secre
             Some(SecretSource::SecretsManager { arn }) => arn.as_str(),
             _ => "<secret>",
         };
-        let facts = secret_facts(&client, config.link_key.as_ref()).await;
+        let facts = secret_facts(client, config.link_key.as_ref()).await;
         let fix = fill(hints::SECRET_LINK_KEY, &[("secret", arn)]);
         report.verdict(
             CheckId::LinkKey,
@@ -421,7 +462,11 @@ fn slack_answer(scopes: Option<&str>, body: &serde_json::Value) -> SlackFacts {
     }
 }
 
-async fn models(sdk: &SdkConfig, config: &Config, report: &mut Report) {
+async fn models(
+    bedrock: &(dyn Fn(&str) -> aws_sdk_bedrock::Client + Send + Sync),
+    config: &Config,
+    report: &mut Report,
+) {
     // Each model or service this deployment calls, with its catalog row, in its region.
     let mut wanted: Vec<(Priced, String)> = config
         .model_regions
@@ -439,12 +484,7 @@ async fn models(sdk: &SdkConfig, config: &Config, report: &mut Report) {
     for (priced, region) in wanted {
         let row = priced.row();
         let model = row.bedrock_id.unwrap_or_default();
-        let client = aws_sdk_bedrock::Client::from_conf(
-            aws_sdk_bedrock::config::Builder::from(sdk)
-                .region(aws_config::Region::new(region.clone()))
-                .build(),
-        );
-        let facts = model_facts(&client, model).await;
+        let facts = model_facts(&bedrock(&region), model).await;
         let check = CheckId::Model {
             model: model.to_owned(),
             name: row.display_name.to_owned(),
@@ -1382,5 +1422,338 @@ mod tests {
             slack_answer(None, &serde_json::Value::Null),
             SlackFacts::Refused("no answer".into())
         );
+    }
+
+    /// A client of `$sdk` that answers nothing: any call fails the test (no rule matches).
+    macro_rules! silent {
+        ($sdk:ident) => {
+            mock_client!($sdk, Vec::<&aws_smithy_mocks::Rule>::new())
+        };
+    }
+
+    fn options(stack: &str) -> Options {
+        Options {
+            stack: stack.into(),
+            region: None,
+            manifest: None,
+        }
+    }
+
+    fn ids(report: &Report) -> Vec<(String, super::super::Status)> {
+        report
+            .checks
+            .iter()
+            .map(|c| (c.id.clone(), c.status))
+            .collect()
+    }
+
+    /// Without credentials nothing is asked of any service, and every check is listed as not
+    /// run; with them, a missing stack fails first and every later check is listed as not run.
+    #[tokio::test]
+    async fn a_missing_stack_fails_first_and_skips_the_rest() {
+        use super::super::Status::{Fail, Skip};
+        use aws_sdk_cloudformation::operation::describe_stacks::DescribeStacksError;
+        let missing = mock!(aws_sdk_cloudformation::Client::describe_stacks).then_error(|| {
+            DescribeStacksError::generic(
+                ErrorMetadata::builder()
+                    .code("ValidationError")
+                    .message("Stack with id marquee does not exist")
+                    .build(),
+            )
+        });
+        let clients = Clients {
+            cloudformation: mock_client!(aws_sdk_cloudformation, [&missing]),
+            lambda: silent!(aws_sdk_lambda),
+            secrets: silent!(aws_sdk_secretsmanager),
+            iam: silent!(aws_sdk_iam),
+            bedrock: Box::new(|_| silent!(aws_sdk_bedrock)),
+            s3: Box::new(|_| (silent!(aws_sdk_s3), silent!(aws_sdk_s3))),
+        };
+        let later = [
+            "function",
+            "function.async",
+            "secrets",
+            "slack.auth",
+            "models",
+            "bucket",
+            "iam",
+            "front_door",
+            "manifest",
+        ];
+        let r = report(
+            &options("marquee"),
+            "eu-west-1",
+            &CredentialsFacts::Found,
+            &clients,
+        )
+        .await;
+        let mut want = vec![("stack".to_owned(), Fail)];
+        want.extend(later.map(|id| (id.to_owned(), Skip)));
+        assert_eq!(ids(&r), want);
+        assert!(!r.ok);
+        assert_eq!(missing.num_calls(), 1);
+
+        let r = report(
+            &options("marquee"),
+            "eu-west-1",
+            &CredentialsFacts::NotLoaded,
+            &clients,
+        )
+        .await;
+        let mut want = vec![("credentials".to_owned(), Fail), ("stack".to_owned(), Skip)];
+        want.extend(later.map(|id| (id.to_owned(), Skip)));
+        assert_eq!(ids(&r), want);
+        assert_eq!(
+            missing.num_calls(),
+            1,
+            "nothing is asked without credentials"
+        );
+    }
+
+    /// A whole run against a deployment as the template makes it (on AWS, so TLS applies):
+    /// every check once, in order, each gatherer's call made; the front door, unreachable
+    /// here, is the one failure; no secret value reaches the report.
+    #[tokio::test]
+    async fn a_whole_run_lists_every_check_once_in_order_and_no_secret() {
+        use super::super::Status::{Fail, Pass, Skip};
+        use aws_sdk_cloudformation::operation::describe_stacks::DescribeStacksOutput;
+        use aws_sdk_cloudformation::types::{Output, Stack, StackStatus};
+        use aws_sdk_lambda::operation::get_function_configuration::GetFunctionConfigurationOutput;
+        use aws_sdk_lambda::operation::get_function_event_invoke_config::GetFunctionEventInvokeConfigOutput;
+        use aws_sdk_lambda::types::{DestinationConfig, EnvironmentResponse, OnFailure, State};
+        let signing = "8f742231b10e8888abcd99aaabbb85a5";
+        let link_key = "k".repeat(48);
+        let outputs = [
+            ("FunctionName", "marquee-fn".to_owned()),
+            ("BucketName", "posters".to_owned()),
+            ("TableName", "state".to_owned()),
+            // Nothing listens on port 1: the front door does not answer.
+            (
+                "SlashCommandUrl",
+                "http://127.0.0.1:1/slack/commands".to_owned(),
+            ),
+            (
+                "InteractivityUrl",
+                "http://127.0.0.1:1/slack/interactions".to_owned(),
+            ),
+        ];
+        let stack = mock!(aws_sdk_cloudformation::Client::describe_stacks).then_output(move || {
+            let mut stack = Stack::builder()
+                .stack_name("marquee")
+                .stack_status(StackStatus::UpdateComplete);
+            for (key, value) in &outputs {
+                stack = stack.outputs(
+                    Output::builder()
+                        .output_key(*key)
+                        .output_value(value)
+                        .build(),
+                );
+            }
+            DescribeStacksOutput::builder()
+                .stacks(stack.build())
+                .build()
+        });
+        let env = [
+            ("MARQUEE_BUCKET", "posters".to_owned()),
+            ("MARQUEE_TABLE", "state".to_owned()),
+            (
+                "MARQUEE_MODEL",
+                "stability.stable-image-core-v1:1".to_owned(),
+            ),
+            (
+                "MARQUEE_ALLOWED_MODELS",
+                "stability.stable-image-core-v1:1".to_owned(),
+            ),
+            ("SLACK_SIGNING_SECRET", signing.to_owned()),
+            ("MARQUEE_LINK_KEY", link_key.clone()),
+        ];
+        let function = mock!(aws_sdk_lambda::Client::get_function_configuration)
+            .match_requests(|r| r.function_name() == Some("marquee-fn"))
+            .then_output(move || {
+                let mut vars = EnvironmentResponse::builder();
+                for (k, v) in &env {
+                    vars = vars.variables(*k, v);
+                }
+                GetFunctionConfigurationOutput::builder()
+                    .function_arn("arn:aws:lambda:us-east-1:123456789012:function:marquee-fn")
+                    .role("arn:aws:iam::123456789012:role/marquee-role")
+                    .memory_size(1024)
+                    .timeout(900)
+                    .architectures(aws_sdk_lambda::types::Architecture::Arm64)
+                    .state(State::Active)
+                    .environment(vars.build())
+                    .build()
+            });
+        let invoke =
+            mock!(aws_sdk_lambda::Client::get_function_event_invoke_config).then_output(|| {
+                GetFunctionEventInvokeConfigOutput::builder()
+                    .maximum_retry_attempts(0)
+                    .destination_config(
+                        DestinationConfig::builder()
+                            .on_failure(
+                                OnFailure::builder()
+                                    .destination(
+                                        "arn:aws:sqs:us-east-1:123456789012:marquee-FailedJobQueue",
+                                    )
+                                    .build(),
+                            )
+                            .build(),
+                    )
+                    .build()
+            });
+        let simulate = mock!(aws_sdk_iam::Client::simulate_principal_policy).then_output(|| {
+            aws_sdk_iam::operation::simulate_principal_policy::SimulatePrincipalPolicyOutput::builder()
+                .build()
+        });
+        let clients = Clients {
+            cloudformation: mock_client!(aws_sdk_cloudformation, [&stack]),
+            lambda: mock_client!(aws_sdk_lambda, RuleMode::MatchAny, [&function, &invoke]),
+            // Both secrets are values in the function's environment: no call is made.
+            secrets: silent!(aws_sdk_secretsmanager),
+            iam: mock_client!(aws_sdk_iam, RuleMode::MatchAny, [&simulate]),
+            bedrock: Box::new(|_| {
+                mock_client!(
+                    aws_sdk_bedrock,
+                    RuleMode::MatchAny,
+                    [&available_model(), &active_model()]
+                )
+            }),
+            s3: Box::new(|_| (deployed_bucket(), refusing_bucket())),
+        };
+        let r = report(
+            &options("marquee"),
+            "us-east-1",
+            &CredentialsFacts::Found,
+            &clients,
+        )
+        .await;
+        let want: Vec<(String, super::super::Status)> = [
+            ("stack", Pass),
+            ("function", Pass),
+            ("function.async", Pass),
+            ("secret.signing", Pass),
+            ("secret.bot", Skip),
+            ("secret.link_key", Pass),
+            ("slack.auth", Skip),
+            ("model.stability.stable-image-core-v1:1", Pass),
+            // The image services are on by default (MARQUEE_IMAGE_SERVICES).
+            ("model.stability.stable-image-search-replace-v1:0", Pass),
+            ("bucket.private", Pass),
+            ("bucket.tls", Pass),
+            ("bucket.lifecycle", Pass),
+            ("iam.invoke", Pass),
+            ("iam.models", Pass),
+            ("iam.storage", Pass),
+            ("iam.state", Pass),
+            ("iam.secrets", Skip),
+            ("iam.failed_jobs", Pass),
+            ("front_door", Fail),
+            ("manifest", Skip),
+        ]
+        .map(|(id, status)| (id.to_owned(), status))
+        .to_vec();
+        assert_eq!(ids(&r), want, "{}", r.to_table());
+        assert!(!r.ok);
+        assert_eq!(
+            (stack.num_calls(), function.num_calls(), invoke.num_calls()),
+            (1, 1, 1)
+        );
+        // One simulation per resource: the worker; the model, the service's profile and the
+        // three regions it routes to; each prefix and the bucket; the table; the queue.
+        assert_eq!(
+            simulate.num_calls(),
+            1 + 5 + marquee_core::store::KEY_PREFIXES.len() + 1 + 1 + 1
+        );
+        for printed in [r.to_table(), r.to_json()] {
+            assert!(
+                !printed.contains(signing) && !printed.contains(&link_key),
+                "{printed}"
+            );
+        }
+    }
+
+    fn available_model() -> aws_smithy_mocks::Rule {
+        use aws_sdk_bedrock::operation::get_foundation_model_availability::GetFoundationModelAvailabilityOutput;
+        use aws_sdk_bedrock::types::{
+            AuthorizationStatus, EntitlementAvailability, RegionAvailability,
+        };
+        mock!(aws_sdk_bedrock::Client::get_foundation_model_availability).then_output(|| {
+            GetFoundationModelAvailabilityOutput::builder()
+                .model_id("stability.stable-image-core-v1:1")
+                .region_availability(RegionAvailability::Available)
+                .authorization_status(AuthorizationStatus::Authorized)
+                .entitlement_availability(EntitlementAvailability::Available)
+                .build()
+                .unwrap()
+        })
+    }
+
+    fn active_model() -> aws_smithy_mocks::Rule {
+        use aws_sdk_bedrock::operation::get_foundation_model::GetFoundationModelOutput;
+        mock!(aws_sdk_bedrock::Client::get_foundation_model)
+            .then_output(|| GetFoundationModelOutput::builder().build())
+    }
+
+    /// An S3 bucket as template.yaml makes it, answering its admin.
+    fn deployed_bucket() -> aws_sdk_s3::Client {
+        use aws_sdk_s3::Client;
+        use aws_sdk_s3::operation::get_bucket_lifecycle_configuration::GetBucketLifecycleConfigurationOutput;
+        use aws_sdk_s3::operation::get_bucket_policy::GetBucketPolicyOutput;
+        use aws_sdk_s3::operation::get_public_access_block::GetPublicAccessBlockOutput;
+        use aws_sdk_s3::operation::list_objects_v2::ListObjectsV2Output;
+        use aws_sdk_s3::types::{
+            ExpirationStatus, LifecycleExpiration, LifecycleRule, LifecycleRuleFilter,
+            PublicAccessBlockConfiguration,
+        };
+        let rules = [
+            mock!(Client::get_public_access_block).then_output(|| {
+                GetPublicAccessBlockOutput::builder()
+                    .public_access_block_configuration(
+                        PublicAccessBlockConfiguration::builder()
+                            .block_public_acls(true)
+                            .ignore_public_acls(true)
+                            .block_public_policy(true)
+                            .restrict_public_buckets(true)
+                            .build(),
+                    )
+                    .build()
+            }),
+            mock!(Client::list_objects_v2).then_output(|| ListObjectsV2Output::builder().build()),
+            mock!(Client::get_bucket_policy).then_output(|| {
+                GetBucketPolicyOutput::builder()
+                    .policy(r#"{"Statement":{"Effect":"Deny","Principal":"*","Action":"s3:*","Condition":{"Bool":{"aws:SecureTransport":"false"}}}}"#)
+                    .build()
+            }),
+            mock!(Client::get_bucket_lifecycle_configuration).then_output(|| {
+                let mut out = GetBucketLifecycleConfigurationOutput::builder();
+                for prefix in marquee_core::store::KEY_PREFIXES {
+                    out = out.rules(
+                        LifecycleRule::builder()
+                            .filter(LifecycleRuleFilter::builder().prefix(prefix).build())
+                            .status(ExpirationStatus::Enabled)
+                            .expiration(LifecycleExpiration::builder().days(30).build())
+                            .build()
+                            .unwrap(),
+                    );
+                }
+                out.build()
+            }),
+        ];
+        mock_client!(aws_sdk_s3, RuleMode::MatchAny, &rules)
+    }
+
+    /// S3 refusing a request without credentials (403 AccessDenied).
+    fn refusing_bucket() -> aws_sdk_s3::Client {
+        let refused = mock!(aws_sdk_s3::Client::list_objects_v2)
+            .sequence()
+            .http_status(
+                403,
+                Some(
+                    "<Error><Code>AccessDenied</Code><Message>Access Denied</Message></Error>"
+                        .into(),
+                ),
+            )
+            .build();
+        mock_client!(aws_sdk_s3, [&refused])
     }
 }
