@@ -15,8 +15,9 @@
 //! configuration (`AWS_REGION`, `AWS_ENDPOINT_URL_*`), so the same command checks the local
 //! stack.
 //!
-//! [`checks`] makes the calls, [`hints`] holds what each failure tells the admin to do; this
-//! module holds the report and how it is shown.
+//! [`checks`] gathers (the calls, read into plain facts), `judge` decides (pure functions from
+//! facts to a verdict), [`hints`] holds what each failure tells the admin to do; this module
+//! holds the report and how it is shown.
 //!
 //! `marquee doctor --stack NAME`: one check per link of a deployment, each a read, a simulation or
 //! a refused request (`doctor::checks`): the stack's outputs → the function's configuration (parsed
@@ -28,7 +29,7 @@
 //! the stored secret accepted) → the installed manifest's URLs. `doctor` (the `Report`) renders a
 //! table or JSON, counting every line it shows; `doctor::hints` holds what each failure tells the
 //! admin to do, and without credentials nothing is asked of AWS. Every endpoint comes from the
-//! SDK's standard configuration, so the e2e suite runs it against the local stack.
+//! SDK's standard configuration; the gatherers are tested against `aws-smithy-mocks` clients.
 
 mod checks;
 pub mod hints;
@@ -208,6 +209,7 @@ impl Report {
         }
     }
 
+    #[cfg(test)]
     pub(crate) fn pass(&mut self, check: CheckId, detail: impl Into<String>) {
         self.push(check, Status::Pass, detail, "");
     }

@@ -12,8 +12,8 @@
 //!   `surfaces` (the message shortcut and the Events API door: mentions and DMs, with Slack's
 //!   retries),
 //!   `state_stack` (the state table and the IAM proxy the function reaches it through),
-//!   `doctor` (`marquee doctor` green on the local stack, red with each piece broken) and
-//!   `doctor_standins` (the control-plane answers `marquee doctor` reads, through the real SDKs).
+//!   `doctor` (`marquee doctor` without credentials, and SeaweedFS's answers to its bucket
+//!   calls; its checks are unit-tested in `src/doctor` with `aws-smithy-mocks`).
 //! - On the real `marquee serve` binary with the Slack stand-in only: `serve_queue` (its durable
 //!   job queue: a kill -9 mid-burst and a restart, and a full queue answered busy).
 //!
@@ -67,7 +67,6 @@ mod support;
 mod architecture;
 mod deploy;
 mod doctor;
-mod doctor_standins;
 mod e2e;
 mod faults;
 mod front_door;

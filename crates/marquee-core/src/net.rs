@@ -161,6 +161,7 @@ fn connector_error(e: reqwest::Error) -> ConnectorError {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::testing::{Misbehaviour, misbehaving, serve};
     use axum::Router;
     use axum::body::Bytes;
     use axum::http::{HeaderMap, StatusCode};
@@ -180,13 +181,6 @@ mod tests {
             .body(SdkBody::from(body))
             .unwrap();
         HttpRequest::try_from(request).unwrap()
-    }
-
-    async fn serve(app: Router) -> String {
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-        let addr = listener.local_addr().unwrap();
-        tokio::spawn(async move { axum::serve(listener, app).await });
-        format!("http://{addr}")
     }
 
     #[tokio::test]
@@ -235,15 +229,7 @@ mod tests {
 
     #[tokio::test]
     async fn a_silent_server_is_a_timeout_and_a_closed_port_an_io_error() {
-        // Accepts connections and never answers.
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-        let silent = listener.local_addr().unwrap();
-        tokio::spawn(async move {
-            let mut held = Vec::new();
-            while let Ok((socket, _)) = listener.accept().await {
-                held.push(socket);
-            }
-        });
+        let silent = misbehaving(Misbehaviour::Silent).await;
         let closed = std::net::TcpListener::bind("127.0.0.1:0")
             .unwrap()
             .local_addr()

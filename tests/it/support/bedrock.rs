@@ -26,16 +26,6 @@
 //! image (a tinted copy, at the documented output size), so a test can tell an edit from a fresh
 //! generation with [`is_edit_of`].
 //!
-//! The same server answers the two control-plane calls `marquee doctor` makes, reached through
-//! `AWS_ENDPOINT_URL_BEDROCK`: GetFoundationModelAvailability (`GET
-//! /foundation-model-availability/{modelId}`, Amazon Bedrock API reference), per region and per
-//! caller like InvokeModel, with `regionAvailability` following [`MODEL_REGIONS`] (and, for the
-//! image services, [`PROFILE_REGIONS`]); [`Bedrock::withhold_access`] takes a model's access
-//! away. And GetFoundationModel (`GET /foundation-models/{modelIdentifier}`), whose
-//! `modelDetails.modelLifecycle.status` is `LEGACY` for [`RETIRED_MODELS`] and for models a test
-//! marks with [`Bedrock::mark_legacy`], `ACTIVE` otherwise. Those calls are recorded apart
-//! ([`Bedrock::availability_calls`]), so tests counting invocations never see them.
-//!
 //! Known differences: `output_format: "jpeg"` (or `webp`) still returns a PNG; input images must
 //! be PNGs (Bedrock also takes JPEG, and the services WebP); an upscale is assumed to be four times
 //! the input per side (the docs say "to 4K"); the signature itself is not verified.
@@ -185,24 +175,6 @@ struct Inner {
     principals: HashMap<String, Vec<super::cfn::Statement>>,
     // PNG encoding costs tens of milliseconds in debug builds; sizes and seed variants repeat.
     images: HashMap<(u32, u32, u8), Arc<String>>,
-    /// Foundation models whose access the account lost ([`Bedrock::withhold_access`]).
-    withheld: std::collections::HashSet<String>,
-    availability_calls: Vec<AvailabilityCall>,
-    /// Foundation models a test marked Legacy ([`Bedrock::mark_legacy`]), with the end-of-life
-    /// date GetFoundationModel reports for them.
-    legacy: HashMap<String, String>,
-    lifecycle_calls: Vec<AvailabilityCall>,
-}
-
-/// One GetFoundationModelAvailability or GetFoundationModel call as received.
-#[derive(Clone, Debug)]
-pub struct AvailabilityCall {
-    pub model_id: String,
-    /// The region of the SigV4 credential scope.
-    pub region: String,
-    /// The access key that signed it.
-    pub access_key: String,
-    pub status: u16,
 }
 
 /// Handle to the Bedrock stand-in. Cheap to clone.
@@ -228,14 +200,6 @@ impl Bedrock {
         );
         let app = Router::new()
             .route("/model/{model_id}/invoke", post(invoke))
-            .route(
-                "/foundation-model-availability/{model_id}",
-                axum::routing::get(availability),
-            )
-            .route(
-                "/foundation-models/{model_id}",
-                axum::routing::get(foundation_model),
-            )
             .with_state(inner.clone());
         let addr = super::serve("bedrock", |_| app);
         Bedrock { addr, inner }
@@ -277,46 +241,6 @@ impl Bedrock {
             .insert(access_key.to_owned(), statements);
     }
 
-    /// Takes the account's access to `model_id` (a foundation-model id) away, as an admin
-    /// who removed it in the console's "Model access" page would: GetFoundationModelAvailability
-    /// then answers `authorizationStatus` NOT_AUTHORIZED and `agreementAvailability.status`
-    /// NOT_AVAILABLE. It is the whole account's, so it affects every caller; undo it with
-    /// [`Bedrock::restore_access`]. InvokeModel is not affected (use [`Fault::AccessDenied`]).
-    pub fn withhold_access(&self, model_id: &str) {
-        self.lock().withheld.insert(model_id.to_owned());
-    }
-
-    /// Gives back the access [`Bedrock::withhold_access`] took.
-    pub fn restore_access(&self, model_id: &str) {
-        self.lock().withheld.remove(model_id);
-    }
-
-    /// Marks `model_id` (a foundation-model id) Legacy, with `end_of_life` (`YYYY-MM-DD`) as its
-    /// end-of-life date, as AWS does months before it retires a model: GetFoundationModel then
-    /// answers `modelLifecycle.status` LEGACY. Account-wide, like [`Bedrock::withhold_access`];
-    /// undo it with [`Bedrock::mark_active`]. InvokeModel is not affected (a Legacy model still
-    /// answers the accounts that use it).
-    pub fn mark_legacy(&self, model_id: &str, end_of_life: &str) {
-        self.lock()
-            .legacy
-            .insert(model_id.to_owned(), end_of_life.to_owned());
-    }
-
-    /// Undoes [`Bedrock::mark_legacy`].
-    pub fn mark_active(&self, model_id: &str) {
-        self.lock().legacy.remove(model_id);
-    }
-
-    /// Every GetFoundationModel call so far, in arrival order.
-    pub fn lifecycle_calls(&self) -> Vec<AvailabilityCall> {
-        self.lock().lifecycle_calls.clone()
-    }
-
-    /// Every GetFoundationModelAvailability call so far, in arrival order.
-    pub fn availability_calls(&self) -> Vec<AvailabilityCall> {
-        self.lock().availability_calls.clone()
-    }
-
     /// Applies `fault` to the next `times` requests whose prompt contains `marker`.
     pub fn fault_for_prompt(&self, marker: &str, fault: Fault, times: u32) {
         self.lock().rules.add(marker, fault, times);
@@ -350,170 +274,6 @@ impl Bedrock {
     fn lock(&self) -> MutexGuard<'_, Inner> {
         lock(&self.inner)
     }
-}
-
-/// GetFoundationModelAvailability (Amazon Bedrock API reference, "GetFoundationModelAvailability":
-/// `GET /foundation-model-availability/{modelId}`, no body; 200 with `modelId`,
-/// `agreementAvailability {status, errorMessage}`, `authorizationStatus` AUTHORIZED |
-/// NOT_AUTHORIZED, `entitlementAvailability` and `regionAvailability` AVAILABLE | NOT_AVAILABLE;
-/// errors include ResourceNotFoundException and AccessDeniedException). Known models are the
-/// ones this stand-in serves: [`MODEL_REGIONS`] and the image services' foundation models
-/// ([`SERVICES`], available where their `us.` profile is, [`PROFILE_REGIONS`]). The caller needs
-/// `bedrock:GetFoundationModelAvailability` on the model's ARN in the region called.
-async fn availability(
-    State(inner): State<Arc<Mutex<Inner>>>,
-    Path(model_id): Path<String>,
-    headers: HeaderMap,
-) -> Response {
-    let (key, region) = credential_scope(&headers).unwrap_or_default();
-    let (status, response) = match availability_answer(&inner, &model_id, &headers) {
-        Ok(body) => (StatusCode::OK, ok_json(body.to_string())),
-        Err((status, code, message)) => (status, aws_error(status, code, &message)),
-    };
-    lock(&inner).availability_calls.push(AvailabilityCall {
-        model_id,
-        region,
-        access_key: key,
-        status: status.as_u16(),
-    });
-    response
-}
-
-/// GetFoundationModel (Amazon Bedrock API reference, "GetFoundationModel": `GET
-/// /foundation-models/{modelIdentifier}`, no body; 200 with `modelDetails {modelArn, modelId,
-/// modelName, providerName, inputModalities, outputModalities, responseStreamingSupported,
-/// customizationsSupported, inferenceTypesSupported, modelLifecycle {status ACTIVE | LEGACY,
-/// startOfLifeTime?, endOfLifeTime?, legacyTime?}}}`; the timestamps are ISO 8601 strings, as
-/// the SDK reads them). Known models and regions as for GetFoundationModelAvailability; the
-/// caller needs `bedrock:GetFoundationModel` on the model's ARN. LEGACY for
-/// [`RETIRED_MODELS`] (with their dates; what Bedrock answers for a model already past its end
-/// of life is not documented — ASSUMED the last status it had) and for models marked with
-/// [`Bedrock::mark_legacy`].
-async fn foundation_model(
-    State(inner): State<Arc<Mutex<Inner>>>,
-    Path(model_id): Path<String>,
-    headers: HeaderMap,
-) -> Response {
-    let (key, region) = credential_scope(&headers).unwrap_or_default();
-    let answer = control_plane_caller(&inner, &model_id, &headers, "bedrock:GetFoundationModel")
-        .map(|(region, _)| {
-            let guard = lock(&inner);
-            let retired = RETIRED_MODELS.iter().find(|(id, _, _)| *id == model_id);
-            let (status, legacy, eol) = match (retired, guard.legacy.get(&model_id)) {
-                (Some((_, legacy, eol)), _) => ("LEGACY", Some(*legacy), Some(eol.to_string())),
-                (None, Some(eol)) => ("LEGACY", None, Some(eol.clone())),
-                (None, None) => ("ACTIVE", None, None),
-            };
-            let mut lifecycle = json!({"status": status});
-            if let Some(date) = legacy {
-                lifecycle["legacyTime"] = json!(format!("{date}T00:00:00Z"));
-            }
-            if let Some(date) = eol {
-                lifecycle["endOfLifeTime"] = json!(format!("{date}T00:00:00Z"));
-            }
-            let provider = if model_id.starts_with("amazon.") {
-                "Amazon"
-            } else {
-                "Stability AI"
-            };
-            json!({"modelDetails": {
-                "modelArn": format!("arn:aws:bedrock:{region}::foundation-model/{model_id}"),
-                "modelId": model_id,
-                "modelName": model_id,
-                "providerName": provider,
-                "inputModalities": ["TEXT", "IMAGE"],
-                "outputModalities": ["IMAGE"],
-                "responseStreamingSupported": false,
-                "customizationsSupported": [],
-                "inferenceTypesSupported": ["ON_DEMAND"],
-                "modelLifecycle": lifecycle,
-            }})
-        });
-    let (status, response) = match answer {
-        Ok(body) => (StatusCode::OK, ok_json(body.to_string())),
-        Err((status, code, message)) => (status, aws_error(status, code, &message)),
-    };
-    lock(&inner).lifecycle_calls.push(AvailabilityCall {
-        model_id,
-        region,
-        access_key: key,
-        status: status.as_u16(),
-    });
-    response
-}
-
-/// The checks every control-plane call about `model_id` makes: signed, a known caller allowed
-/// `action` on the model's ARN in the region called, and a model Bedrock knows there. The
-/// region called and the regions that serve the model.
-fn control_plane_caller(
-    inner: &Mutex<Inner>,
-    model_id: &str,
-    headers: &HeaderMap,
-    action: &str,
-) -> Result<(String, &'static [&'static str]), (StatusCode, &'static str, String)> {
-    let signed = headers
-        .get(header::AUTHORIZATION)
-        .and_then(|v| v.to_str().ok())
-        .is_some_and(|auth| {
-            auth.starts_with("AWS4-HMAC-SHA256 ") && auth.contains("/bedrock/aws4_request")
-        });
-    if !signed || !headers.contains_key("x-amz-date") {
-        return Err((
-            StatusCode::FORBIDDEN,
-            "MissingAuthenticationTokenException",
-            "Missing Authentication Token".into(),
-        ));
-    }
-    let guard = lock(inner);
-    let (key, region, statements) = caller(&guard, headers)?;
-    let arn = format!("arn:aws:bedrock:{region}::foundation-model/{model_id}");
-    if !super::cfn::allows(statements, action, &arn) {
-        return Err((
-            StatusCode::FORBIDDEN,
-            "AccessDeniedException",
-            format!(
-                "User: arn:aws:sts::{ACCOUNT}:assumed-role/marquee-doctor/{key} is not \
-                 authorized to perform: {action} on resource: {arn} because no \
-                 identity-based policy allows the {action} action"
-            ),
-        ));
-    }
-    let regions: &'static [&'static str] =
-        match MODEL_REGIONS.iter().find(|(id, _)| *id == model_id) {
-            Some((_, regions)) => regions,
-            None if SERVICES.contains(&model_id) => &PROFILE_REGIONS,
-            None => {
-                return Err((
-                    StatusCode::NOT_FOUND,
-                    "ResourceNotFoundException",
-                    format!("Model {model_id} not found."),
-                ));
-            }
-        };
-    Ok((region, regions))
-}
-
-fn availability_answer(
-    inner: &Mutex<Inner>,
-    model_id: &str,
-    headers: &HeaderMap,
-) -> Result<Value, (StatusCode, &'static str, String)> {
-    let (region, regions) = control_plane_caller(
-        inner,
-        model_id,
-        headers,
-        "bedrock:GetFoundationModelAvailability",
-    )?;
-    let guard = lock(inner);
-    let available = |yes: bool| if yes { "AVAILABLE" } else { "NOT_AVAILABLE" };
-    let withheld = guard.withheld.contains(model_id);
-    Ok(json!({
-        "modelId": model_id,
-        "agreementAvailability": {"status": available(!withheld)},
-        "authorizationStatus": if withheld { "NOT_AUTHORIZED" } else { "AUTHORIZED" },
-        "entitlementAvailability": "AVAILABLE",
-        "regionAvailability": available(regions.contains(&region.as_str())),
-    }))
 }
 
 fn lock(inner: &Mutex<Inner>) -> MutexGuard<'_, Inner> {

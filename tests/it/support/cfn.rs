@@ -192,19 +192,6 @@ impl Deployment {
         self
     }
 
-    /// Names the stack (`AWS::StackName`; `marquee-test` unless set).
-    pub fn stack_name(mut self, name: &str) -> Self {
-        self.pseudo.insert("AWS::StackName", name.to_owned());
-        self
-    }
-
-    /// The value of a pseudo parameter (`AWS::StackName`, `AWS::Region`, ...).
-    pub fn pseudo(&self, name: &str) -> &str {
-        self.pseudo
-            .get(name)
-            .unwrap_or_else(|| panic!("no pseudo parameter {name}"))
-    }
-
     /// Names the S3 bucket resource `logical_id` as CloudFormation would have created it.
     pub fn bucket(mut self, logical_id: &str, name: &str) -> Self {
         self.refs.insert(logical_id.to_owned(), name.to_owned());
@@ -303,19 +290,6 @@ impl Deployment {
             }
         }
         out
-    }
-
-    /// Every parameter of the template with its value in this deployment (set, or its
-    /// `Default`), in the template's order.
-    pub fn parameters(&self) -> Vec<(String, String)> {
-        let Some(Value::Mapping(params)) = self.root.get("Parameters") else {
-            return Vec::new();
-        };
-        params
-            .keys()
-            .filter_map(|k| k.as_str())
-            .filter_map(|name| Some((name.to_owned(), self.parameter(name)?)))
-            .collect()
     }
 
     /// Whether the named condition holds.

@@ -1,8 +1,9 @@
 //! The end-to-end test stack: real SeaweedFS, dynalite and `cargo lambda watch` processes plus
 //! wire-exact stand-ins for Bedrock Runtime, Slack and Lambda's async Invoke, and an IAM proxy
-//! in front of dynalite, all on 127.0.0.1; and, for `marquee doctor`, the control plane it
-//! reads a deployment through (`control`: CloudFormation, IAM, Lambda's configuration; Bedrock's
-//! model availability and Slack's `auth.test` on their stand-ins), see [`Stack::doctor_env`].
+//! in front of dynalite, all on 127.0.0.1. Only services the product itself calls stand in
+//! here: `marquee doctor`'s control-plane calls (CloudFormation, IAM's simulator, Lambda's
+//! configuration, Bedrock's model catalog) are tested with `aws-smithy-mocks` in
+//! `src/doctor/checks.rs` instead.
 //!
 //! Integration tests include this tree with `mod support;` and call [`stack()`]. Each
 //! `#[tokio::test]` owns a short-lived runtime, so the servers live on one dedicated background
@@ -16,7 +17,6 @@
 pub mod bedrock;
 pub mod cfn;
 pub mod client;
-pub mod control;
 pub mod dynamo;
 pub mod faults;
 pub mod lambda_async;
@@ -34,7 +34,6 @@ use std::sync::OnceLock;
 use std::time::{Duration, Instant};
 
 use bedrock::Bedrock;
-use control::{Control, Deployed};
 use dynamo::Dynamo;
 use lambda_async::AsyncInvoke;
 use seaweed::Seaweed;
@@ -146,10 +145,6 @@ pub struct Stack {
     /// A deployment with storage of its own, for the test that takes storage away: stopping
     /// the shared SeaweedFS would fail every other test running beside it.
     own_storage: OnceLock<Result<(Seaweed, Instance), String>>,
-    /// CloudFormation, IAM and Lambda's configuration calls, for `marquee doctor`.
-    control: Control,
-    /// The bot-token instance as a deployed stack, registered with `control` on first use.
-    doctor: OnceLock<Deployed>,
 }
 
 /// One function instance under `cargo lambda watch`, with its own async-invoke stand-in so
@@ -252,21 +247,6 @@ impl Stack {
         let ports = free_ports(3);
         let bedrock = Bedrock::start();
         bedrock.grant(&s3.function_credentials(0).access_key, statements);
-        // The administrator `marquee doctor` runs as: the storage's admin key, known to the
-        // Bedrock stand-in and the control plane too.
-        let admin = s3.admin_credentials().access_key.clone();
-        bedrock.grant(
-            &admin,
-            vec![cfn::Statement {
-                sid: "Administrator".into(),
-                allow: true,
-                actions: vec!["bedrock:*".into()],
-                resources: vec!["*".into()],
-                not_resources: Vec::new(),
-            }],
-        );
-        let control = Control::start();
-        control.accept_key(&admin);
         bedrock.grant(
             &s3.function_credentials(1).access_key,
             misplaced_deployment(&bucket).function_statements(FUNCTION),
@@ -282,8 +262,6 @@ impl Stack {
             bot: Instance::new("bot token", ports[1]),
             misplaced: Instance::new("misplaced models", ports[2]),
             own_storage: OnceLock::new(),
-            control,
-            doctor: OnceLock::new(),
         })
     }
 
@@ -436,108 +414,6 @@ impl Stack {
         };
         instance.lambda(|invoke, port| self.env_for(&deployment(s3.bucket()), s3, 0, invoke, port));
         (s3, instance)
-    }
-}
-
-/// `marquee doctor` against the local stack.
-impl Stack {
-    /// The control-plane stand-in (CloudFormation, IAM, Lambda configuration).
-    pub fn control(&self) -> &Control {
-        &self.control
-    }
-
-    /// The bot-token deployment as a stack the control plane describes (its function started
-    /// first): named `marquee-test`, the template's outputs with the function's local public
-    /// base, the local bucket and table, the function's configuration from the template and
-    /// the environment it really runs with. Shared: tests that break something use
-    /// [`Stack::doctor_variant`] instead.
-    pub fn doctor_stack(&self) -> &Deployed {
-        self.doctor.get_or_init(|| {
-            self.control
-                .deploy(self.doctor_deployment("marquee-test", |d| d))
-        })
-    }
-
-    /// The bot-token deployment, changed by `customize` (parameters), evaluated under stack
-    /// name `name`: the same function instance, described as CloudFormation would describe the
-    /// template deployed under that name with those parameters. The environment is the one the
-    /// instance runs with, except that a variable the template sets differently for the
-    /// customized deployment takes the customized value.
-    fn doctor_deployment(
-        &self,
-        name: &str,
-        customize: impl FnOnce(cfn::Deployment) -> cfn::Deployment,
-    ) -> Deployed {
-        let watch = self.lambda_with_bot();
-        let running = self
-            .bot
-            .env
-            .get()
-            .expect("the bot instance records its environment when it starts");
-        let base = deployment(self.s3.bucket()).stack_name(name);
-        let custom = customize(deployment(self.s3.bucket())).stack_name(name);
-        let (before, after) = (base.function_env(FUNCTION), custom.function_env(FUNCTION));
-        let env: Vec<(String, String)> = running
-            .iter()
-            .map(|(k, v)| match after.get(k) {
-                Some(changed) if before.get(k) != Some(changed) => (k.clone(), changed.clone()),
-                _ => (k.clone(), v.clone()),
-            })
-            .collect();
-        Deployed::from_template(&custom, FUNCTION, &watch.http_base(), &env)
-    }
-
-    /// The stack name to pass to `marquee doctor --stack`.
-    pub fn doctor_stack_name(&self) -> &str {
-        self.doctor_stack().stack_name()
-    }
-
-    /// A fresh copy of [`Stack::doctor_stack`] (the same template and function instance,
-    /// deployed under a stack name of its own, `marquee-doc-<random>`) for a test that breaks
-    /// one piece of it with the [`Deployed`] knobs; nothing it changes
-    /// reaches other tests. Pass its `stack_name()` to `--stack`.
-    pub fn doctor_variant(&self) -> Deployed {
-        self.doctor_variant_with(|d| d)
-    }
-
-    /// Like [`Stack::doctor_variant`], for the deployment with other parameters (e.g.
-    /// `|d| d.param("PrintUpscaler", "creative")`): outputs, role and configuration follow the
-    /// template for those parameters, and so do the environment variables the template sets
-    /// from them. A red test that must change something global (Bedrock's model access) can
-    /// so pick a model no other stack uses.
-    pub fn doctor_variant_with(
-        &self,
-        customize: impl FnOnce(cfn::Deployment) -> cfn::Deployment,
-    ) -> Deployed {
-        let name = format!("marquee-doc-{}", random_token(6).to_lowercase());
-        self.control
-            .deploy(self.doctor_deployment(&name, customize))
-    }
-
-    /// The environment to run `marquee doctor` in against the local stack (the bot-token
-    /// instance is started first): AWS_REGION, the administrator's keys (accepted by SeaweedFS,
-    /// the Bedrock stand-in and the control plane), each service's endpoint, and the Slack Web
-    /// API stand-in's URL and bot token under the names the function reads them by.
-    pub fn doctor_env(&self) -> Vec<(String, String)> {
-        self.doctor_stack();
-        let admin = self.s3.admin_credentials();
-        let pairs = [
-            ("AWS_REGION", "us-east-1".to_owned()),
-            ("AWS_ACCESS_KEY_ID", admin.access_key.clone()),
-            ("AWS_SECRET_ACCESS_KEY", admin.secret_key.clone()),
-            // No instance metadata to ask on a laptop or CI runner: skip the SDK's probe.
-            ("AWS_EC2_METADATA_DISABLED", "true".to_owned()),
-            ("AWS_ENDPOINT_URL_CLOUDFORMATION", self.control.endpoint()),
-            ("AWS_ENDPOINT_URL_LAMBDA", self.control.endpoint()),
-            ("AWS_ENDPOINT_URL_IAM", self.control.endpoint()),
-            ("AWS_ENDPOINT_URL_BEDROCK", self.bedrock.endpoint()),
-            // An IP-literal endpoint is addressed path-style by S3's own endpoint rules
-            // (doctor_standins proves it with aws-sdk-s3), so no setting is needed for it.
-            ("AWS_ENDPOINT_URL_S3", self.s3.endpoint()),
-            ("SLACK_API_URL", format!("{}/api", self.slack.base_url())),
-            ("SLACK_BOT_TOKEN", self.slack.bot_token()),
-        ];
-        pairs.into_iter().map(|(k, v)| (k.to_owned(), v)).collect()
     }
 }
 

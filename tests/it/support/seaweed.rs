@@ -365,12 +365,6 @@ impl Seaweed {
         })
     }
 
-    /// The harness's admin credentials (every action on every bucket): what `marquee doctor`
-    /// reads the bucket's configuration with.
-    pub fn admin_credentials(&self) -> &Credentials {
-        &self.admin
-    }
-
     /// Applies the bucket configuration CloudFormation applies when it creates an
     /// `AWS::S3::Bucket` with these (evaluated) `Properties`, as far as SeaweedFS supports it
     /// (measured in tests/it/support/SEAWEED-NOTES.md): `LifecycleConfiguration` through

@@ -69,6 +69,8 @@ pub const MAX_ALT_TXT: usize = 1000;
 /// Who the stand-in's bot is, as it appears on messages it posts.
 const BOT_ID: &str = "B0001MARQ";
 const BOT_USER: &str = "U0001MARQ";
+/// The workspace the stand-in's bot is installed in (the slash-command fixtures' `T0001`).
+pub const TEAM_ID: &str = "T0001";
 const APP_ID: &str = "A0001";
 
 /// A way for a Web API method to misbehave.
@@ -154,8 +156,6 @@ struct Inner {
     private: std::collections::HashSet<String>,
     /// The bot scopes the token was granted: exactly what `manifest/manifest.yaml` asks for.
     scopes: Vec<String>,
-    /// Further tokens of the same bot with scopes of their own ([`SlackApi::issue_token`]).
-    other_tokens: HashMap<String, Vec<String>>,
     /// Channel ID → its messages (top level and replies) in post order, as they now stand.
     messages: HashMap<String, Vec<Value>>,
     files: Vec<UploadedFile>,
@@ -191,7 +191,6 @@ impl SlackApi {
             channels: HashMap::from([(DEFAULT_CHANNEL.to_string(), true)]),
             private: std::collections::HashSet::new(),
             scopes: manifest_bot_scopes(),
-            other_tokens: HashMap::new(),
             messages: HashMap::new(),
             files: Vec::new(),
             upload_keys: HashMap::new(),
@@ -237,30 +236,6 @@ impl SlackApi {
     /// Takes `scope` back from the bot token, as an admin could by editing the app's scopes.
     pub fn revoke_scope(&self, scope: &str) {
         self.lock().scopes.retain(|s| s != scope);
-    }
-
-    /// Grants `scope` to the bot token again (undoes [`SlackApi::revoke_scope`]).
-    pub fn grant_scope(&self, scope: &str) {
-        let mut inner = self.lock();
-        if !inner.scopes.iter().any(|s| s == scope) {
-            inner.scopes.push(scope.to_owned());
-        }
-    }
-
-    /// A further bot token of the same app and bot user, granted exactly `scopes`: what a
-    /// test that needs a token with a scope missing hands to the code under test, leaving the
-    /// shared token (and every other test) alone. Every method accepts it, and checks its own
-    /// scopes.
-    pub fn issue_token(&self, scopes: &[&str]) -> String {
-        let token = format!("xoxb-test-{}", super::random_token(24));
-        let scopes = scopes.iter().map(|s| (*s).to_owned()).collect();
-        self.lock().other_tokens.insert(token.clone(), scopes);
-        token
-    }
-
-    /// The scopes the bot token holds now.
-    pub fn scopes(&self) -> Vec<String> {
-        self.lock().scopes.clone()
     }
 
     /// Makes `channel` exist as a private channel, with the bot in it or not.
@@ -680,7 +655,7 @@ fn parse_args(headers: &HeaderMap, query: Option<&str>, body: &[u8]) -> Result<A
 }
 
 /// How the call authenticated against the shared bot token, and the token it carried.
-fn authenticate(token: &str, headers: &HeaderMap, args: Option<&Args>) -> (Auth, Option<String>) {
+fn authenticate(token: &str, headers: &HeaderMap, args: Option<&Args>) -> Auth {
     let bearer = headers
         .get(header::AUTHORIZATION)
         .and_then(|v| v.to_str().ok())
@@ -690,12 +665,11 @@ fn authenticate(token: &str, headers: &HeaderMap, args: Option<&Args>) -> (Auth,
     // A form `token` argument is also accepted (the method reference's `token` argument); a
     // JSON body must use the header.
     let given = bearer.or_else(|| args.filter(|a| !a.json).and_then(|a| a.str("token")));
-    let auth = match &given {
+    match &given {
         None => Auth::Missing,
         Some(given) if given == token => Auth::Valid,
         Some(_) => Auth::Invalid,
-    };
-    (auth, given)
+    }
 }
 
 async fn api_call(
@@ -712,11 +686,8 @@ async fn api_call(
     };
     let (auth, scopes) = {
         let inner = app.api.lock();
-        let (auth, given) = authenticate(&inner.token, &headers, args.as_ref().ok());
-        match given.and_then(|g| inner.other_tokens.get(&g)) {
-            Some(scopes) => (Auth::Valid, scopes.clone()),
-            None => (auth, inner.scopes.clone()),
-        }
+        let auth = authenticate(&inner.token, &headers, args.as_ref().ok());
+        (auth, inner.scopes.clone())
     };
     let channel = args.as_ref().ok().and_then(|a| a.str("channel"));
     let fault = app.api.take_fault(&method, channel.as_deref());
@@ -733,7 +704,6 @@ async fn api_call(
                 "files.getUploadURLExternal" => get_upload_url(&app, &args),
                 "files.completeUploadExternal" => complete_upload(&app, &args).await,
                 "views.open" => open_view(&app.api, &args),
-                "auth.test" => auth_test(),
                 _ => Outcome::fail("unknown_method", &[]),
             },
         },
@@ -746,18 +716,7 @@ async fn api_call(
         ),
         _ => outcome,
     };
-    let mut response = outcome.response();
-    if auth == Auth::Valid {
-        // Slack names the token's scopes in the `x-oauth-scopes` header of every Web API
-        // response to a valid token: the way to read a token's scopes back (slack-ruby-client
-        // issue #378, "Make Web API response headers accessible": "x-oauth-scopes is a list of
-        // scopes that the token has"; @slack/web-api's `WebAPICallResult.response_metadata`
-        // `scopes`, which it fills from this header). Comma-separated, as in the `provided`
-        // field of Slack's `missing_scope` error.
-        if let Ok(value) = axum::http::HeaderValue::from_str(&scopes.join(",")) {
-            response.headers_mut().insert("x-oauth-scopes", value);
-        }
-    }
+    let response = outcome.response();
     let violations = broadcast_violations(&recorded);
     app.api.lock().calls.push(ApiCall {
         method,
@@ -770,34 +729,6 @@ async fn api_call(
         images: outcome.images,
     });
     response
-}
-
-/// The workspace the stand-in's bot is installed in (the slash-command fixtures' `T0001`,
-/// domain `marquee-test`).
-pub const TEAM_ID: &str = "T0001";
-pub const TEAM_NAME: &str = "Marquee Test";
-pub const TEAM_URL: &str = "https://marquee-test.slack.com/";
-/// The bot user's name, as `auth.test` reports it.
-pub const BOT_USER_NAME: &str = "marquee";
-
-/// `auth.test` for the bot token: the method reference's success response for a bot token
-/// (`reference/methods/auth.test`, "Example responses": `ok`, `url`, `team`, `user`,
-/// `team_id`, `user_id`, and for a bot token `bot_id` and `is_enterprise_install`; also
-/// @slack/web-api's `AuthTestResponse`). No scopes are required; a wrong token gets
-/// `invalid_auth` before this is reached, as for every method.
-fn auth_test() -> Outcome {
-    Outcome::ok(
-        json!({
-            "url": TEAM_URL,
-            "team": TEAM_NAME,
-            "user": BOT_USER_NAME,
-            "team_id": TEAM_ID,
-            "user_id": BOT_USER,
-            "bot_id": BOT_ID,
-            "is_enterprise_install": false,
-        }),
-        &[],
-    )
 }
 
 /// `text` and `blocks` as one body for [`check_message`]; `Err` is the Slack error code when
@@ -1250,7 +1181,7 @@ async fn upload(
         None => Auth::Missing,
         Some(_) => {
             let token = app.api.bot_token();
-            authenticate(&token, &headers, None).0
+            authenticate(&token, &headers, None)
         }
     };
     let fault = app.api.take_fault("upload", None);

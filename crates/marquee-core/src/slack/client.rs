@@ -240,24 +240,8 @@ mod tests {
         }
     }
 
-    /// Serves one canned HTTP response (or, with an empty one, a hang-up) to every connection
-    /// on a loopback port.
-    async fn canned(response: &'static str) -> std::net::SocketAddr {
-        use tokio::io::{AsyncReadExt, AsyncWriteExt};
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-        let addr = listener.local_addr().unwrap();
-        tokio::spawn(async move {
-            while let Ok((mut socket, _)) = listener.accept().await {
-                let mut buf = [0u8; 4096];
-                let _ = socket.read(&mut buf).await;
-                let _ = socket.write_all(response.as_bytes()).await;
-            }
-        });
-        addr
-    }
-
-    fn client_for(addr: std::net::SocketAddr) -> SlackClient {
-        SlackClient::new(http_client().unwrap(), &[format!("http://{addr}")])
+    fn client_for(origin: &str) -> SlackClient {
+        SlackClient::new(http_client().unwrap(), &[origin.to_owned()])
     }
 
     fn message() -> Message {
@@ -268,10 +252,13 @@ mod tests {
     async fn transport_errors_never_carry_the_response_url() {
         // A server that accepts and hangs up without answering: reqwest reports the URL in
         // its error unless Marquee strips it.
-        let addr = canned("").await;
-        let client = client_for(addr);
+        let origin = format!(
+            "http://{}",
+            crate::testing::misbehaving(crate::testing::Misbehaviour::HangUp).await
+        );
+        let client = client_for(&origin);
         let secret_part = "SECRETTOKEN0123456789abcdef";
-        let url = format!("http://{addr}/commands/T1/99/{secret_part}");
+        let url = format!("{origin}/commands/T1/99/{secret_part}");
         let err = client.respond(&url, &message()).await.unwrap_err();
         assert!(matches!(err, SlackError::Transport(_)), "{err:?}");
         let shown = format!("{} / {:?}", crate::errors::ErrorChain(&err), err);
@@ -281,13 +268,13 @@ mod tests {
 
     #[tokio::test]
     async fn redirects_are_not_followed() {
-        let addr = canned(
-            "HTTP/1.1 307 Temporary Redirect\r\nLocation: http://169.254.169.254/latest\r\nContent-Length: 0\r\nConnection: close\r\n\r\n",
-        )
+        let origin = crate::testing::serve(axum::Router::new().fallback(|| async {
+            axum::response::Redirect::temporary("http://169.254.169.254/latest")
+        }))
         .await;
-        let client = client_for(addr);
+        let client = client_for(&origin);
         let err = client
-            .respond(&format!("http://{addr}/commands/T1/1/abc"), &message())
+            .respond(&format!("{origin}/commands/T1/1/abc"), &message())
             .await
             .unwrap_err();
         assert!(

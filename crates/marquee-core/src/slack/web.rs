@@ -426,14 +426,10 @@ mod tests {
                 ),
             )
             .with_state(api.clone());
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
-            .await
-            .expect("a loopback port");
-        let addr = listener.local_addr().expect("an address");
-        tokio::spawn(async move { axum::serve(listener, app).await });
+        let base = crate::testing::serve(app).await;
         let client = WebClient::new(
             crate::net::client(),
-            format!("http://{addr}/api/"),
+            format!("{base}/api/"),
             Secret::new(TOKEN),
         );
         (client, api)

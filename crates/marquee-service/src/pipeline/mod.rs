@@ -858,16 +858,8 @@ impl Take {
 pub(crate) mod testing {
     use std::sync::{Arc, Mutex};
 
-    /// Serves `app` on a fresh loopback port of the test's runtime; returns its origin
-    /// (`http://127.0.0.1:<port>`).
-    pub(crate) async fn serve(app: axum::Router) -> String {
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
-            .await
-            .expect("a loopback port");
-        let addr = listener.local_addr().expect("an address");
-        tokio::spawn(async move { axum::serve(listener, app).await });
-        format!("http://{addr}")
-    }
+    /// Serves `app` on a fresh loopback port (the one test server, `marquee_core::testing`).
+    pub(crate) use marquee_core::testing::serve;
 
     /// Log output kept in memory.
     #[derive(Clone, Default)]

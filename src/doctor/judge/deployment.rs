@@ -1,13 +1,12 @@
-//! Judging what the gatherers ([`super::checks`]) found: pure functions from facts (what an
-//! SDK call answered, already read into plain values) to a verdict (pass or fail, the detail,
-//! the fix), unit-tested without any service. A gatherer makes the calls and hands the facts
-//! here; it decides nothing itself.
+//! Judging the deployment itself: the credentials, the stack (exists, is Marquee's, is settled),
+//! the function's configuration (valid, active, pointing at the stack's bucket and table, with the
+//! memory and time its longest call needs) and its async-invocation settings.
 
 use std::collections::BTreeMap;
 use std::time::Duration;
 
-use super::Status;
-use super::hints::{self, fill};
+use super::Verdict;
+use crate::doctor::hints::{self, fill};
 use marquee_service::config::Config;
 
 /// Less memory than this gives the function too small a share of a vCPU to compose and encode
@@ -30,35 +29,9 @@ const NEEDED_OUTPUTS: [&str; 5] = [
 /// Stack states in which the deployed resources are the template's.
 const SETTLED: [&str; 3] = ["CREATE_COMPLETE", "UPDATE_COMPLETE", "IMPORT_COMPLETE"];
 
-/// One line of the report, before it is pushed.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub(super) struct Verdict {
-    pub(super) status: Status,
-    pub(super) detail: String,
-    pub(super) fix: String,
-}
-
-impl Verdict {
-    fn pass(detail: String) -> Self {
-        Self {
-            status: Status::Pass,
-            detail,
-            fix: String::new(),
-        }
-    }
-
-    fn fail(detail: String, fix: String) -> Self {
-        Self {
-            status: Status::Fail,
-            detail,
-            fix,
-        }
-    }
-}
-
 /// What `cloudformation:DescribeStacks` answered for the stack.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub(super) enum StackFacts {
+pub(in crate::doctor) enum StackFacts {
     /// No such stack (a `ValidationError`, or an answer listing none).
     Missing,
     /// The call failed otherwise: why, in words.
@@ -72,7 +45,7 @@ pub(super) enum StackFacts {
 
 /// The stack check: it exists, was made from Marquee's template (it has the outputs the
 /// later checks read) and is settled. The outputs are handed on only when they are all there.
-pub(super) fn stack(
+pub(in crate::doctor) fn stack(
     facts: StackFacts,
     stack: &str,
     region: &str,
@@ -128,22 +101,35 @@ pub(super) fn stack(
 
 /// What `lambda:GetFunctionConfiguration` answered for the function.
 #[derive(Debug, Clone, Default)]
-pub(super) struct FunctionFacts {
-    pub(super) name: String,
+pub(in crate::doctor) struct FunctionFacts {
+    pub(in crate::doctor) name: String,
     /// `Active` once it can run; `None` when Lambda did not say.
-    pub(super) state: Option<String>,
-    pub(super) last_update_status: Option<String>,
-    pub(super) env: BTreeMap<String, String>,
-    pub(super) memory_mb: i32,
-    pub(super) timeout: Duration,
-    pub(super) architectures: Vec<String>,
+    pub(in crate::doctor) state: Option<String>,
+    pub(in crate::doctor) last_update_status: Option<String>,
+    pub(in crate::doctor) env: BTreeMap<String, String>,
+    pub(in crate::doctor) memory_mb: i32,
+    pub(in crate::doctor) timeout: Duration,
+    pub(in crate::doctor) architectures: Vec<String>,
+    /// `arn:aws:lambda:REGION:ACCOUNT:function:NAME`, for the ARNs the role must reach.
+    pub(in crate::doctor) arn: String,
+    /// The execution role's ARN, for the policy simulation.
+    pub(in crate::doctor) role: String,
+}
+
+impl FunctionFacts {
+    /// The function's ARN as (partition, region, account).
+    pub(in crate::doctor) fn arn_parts(&self) -> (String, String, String) {
+        let parts: Vec<&str> = self.arn.split(':').collect();
+        let get = |i: usize| parts.get(i).copied().unwrap_or_default().to_owned();
+        (get(1), get(3), get(4))
+    }
 }
 
 /// The function check: its environment is a valid configuration (`config`: what
 /// [`Config::from_lookup`] made of it), it is active and its last update did not fail, it
 /// still points at the stack's bucket and table, and it has the memory and the time its
 /// longest model call needs. Every problem is listed, each fix once.
-pub(super) fn function(
+pub(in crate::doctor) fn function(
     facts: &FunctionFacts,
     config: Result<&Config, String>,
     outputs: &BTreeMap<String, String>,
@@ -216,9 +202,98 @@ pub(super) fn function(
     }
 }
 
+/// What the SDK's credential chain found, asked once before any service is.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(in crate::doctor) enum CredentialsFacts {
+    Found,
+    /// Every source was tried and none had credentials.
+    NotLoaded,
+    /// A source failed rather than found nothing (an expired SSO session, a network that
+    /// refuses the instance metadata address): its words, which say which.
+    Failed(String),
+}
+
+/// The credentials line, reported only when they are missing: the SDK's own account of its
+/// provider chain is not for an admin to read, so its words are added only when a source
+/// failed.
+pub(in crate::doctor) fn credentials(facts: &CredentialsFacts) -> Option<Verdict> {
+    let detail = match facts {
+        CredentialsFacts::Found => return None,
+        CredentialsFacts::NotLoaded => hints::NO_CREDENTIALS_DETAIL.to_owned(),
+        CredentialsFacts::Failed(why) => format!(
+            "{} (the last source tried: {why})",
+            hints::NO_CREDENTIALS_DETAIL
+        ),
+    };
+    Some(Verdict::fail(detail, hints::NO_CREDENTIALS.to_owned()))
+}
+
+/// The function line when Lambda would not describe it.
+pub(in crate::doctor) fn function_unreadable(name: &str, why: &str) -> Verdict {
+    Verdict::fail(
+        format!("could not read function {name}: {why}"),
+        hints::FUNCTION_UNREADABLE.to_owned(),
+    )
+}
+
+/// What `lambda:GetFunctionEventInvokeConfig` answered.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(in crate::doctor) enum AsyncFacts {
+    /// `ResourceNotFoundException`: the function has Lambda's defaults.
+    NotConfigured,
+    Unreadable(String),
+    Found {
+        /// `None` when Lambda did not say (its default is 2).
+        retries: Option<i32>,
+        /// The on-failure destination's ARN.
+        on_failure: Option<String>,
+    },
+}
+
+/// The async-invocation check: no retries (a retried job is drawn and billed twice) and an
+/// on-failure destination (a job Lambda stops is reported).
+pub(in crate::doctor) fn async_config(facts: &AsyncFacts, function: &str) -> Verdict {
+    let fix = fill(hints::ASYNC, &[("function", function)]);
+    let (retries, on_failure) = match facts {
+        AsyncFacts::NotConfigured => {
+            return Verdict::fail(
+                "the function has no asynchronous invocation configuration: Lambda would retry a \
+                 failed job twice and drop it silently afterwards"
+                    .to_owned(),
+                fix,
+            );
+        }
+        AsyncFacts::Unreadable(why) => {
+            return Verdict::fail(format!("could not read it: {why}"), fix);
+        }
+        AsyncFacts::Found {
+            retries,
+            on_failure,
+        } => (retries.unwrap_or(2), on_failure.as_deref()),
+    };
+    let mut problems = Vec::new();
+    if retries != 0 {
+        problems.push(format!(
+            "Lambda retries a failed job {retries} time(s): a poster could be drawn and billed twice"
+        ));
+    }
+    if on_failure.is_none() {
+        problems.push("no on-failure destination: a job Lambda stops is never reported".to_owned());
+    }
+    if problems.is_empty() {
+        let queue = on_failure
+            .and_then(|d| d.rsplit(':').next())
+            .unwrap_or_default();
+        Verdict::pass(format!("no retries; failed jobs go to {queue}"))
+    } else {
+        Verdict::fail(problems.join("; "), fix)
+    }
+}
+
 #[cfg(test)]
-mod tests {
+pub(super) mod tests {
     use super::*;
+    use crate::doctor::Status;
 
     fn outputs(without: &[&str]) -> BTreeMap<String, String> {
         NEEDED_OUTPUTS
@@ -327,7 +402,7 @@ mod tests {
             .collect()
     }
 
-    fn healthy() -> FunctionFacts {
+    pub(in crate::doctor) fn healthy() -> FunctionFacts {
         FunctionFacts {
             name: "marquee-fn".into(),
             state: Some("Active".into()),
@@ -339,10 +414,12 @@ mod tests {
             memory_mb: 1024,
             timeout: Duration::from_secs(180),
             architectures: vec!["arm64".into()],
+            arn: "arn:aws:lambda:us-east-1:123456789012:function:marquee-fn".into(),
+            role: "arn:aws:iam::123456789012:role/marquee-role".into(),
         }
     }
 
-    fn local_config() -> Config {
+    pub(in crate::doctor) fn local_config() -> Config {
         Config::from_lookup(|_| None).unwrap()
     }
 
@@ -423,5 +500,111 @@ mod tests {
         facts.timeout = Duration::ZERO;
         let verdict = function(&facts, Err("bad".into()), &stack_outputs());
         assert!(!verdict.detail.contains("timeout"), "{}", verdict.detail);
+    }
+
+    /// A deployment whose configuration still names a model past its end of life fails the
+    /// function check (the configuration refuses it), naming the date and what to use instead.
+    #[test]
+    fn a_retired_model_in_the_configuration_fails_naming_its_end_of_life() {
+        let env = |name: &str| {
+            (name == "MARQUEE_ALLOWED_MODELS")
+                .then(|| "stability.stable-image-core-v1:1,amazon.nova-canvas-v1:0".to_owned())
+        };
+        let refused = Config::from_lookup(env).map_err(|e| e.to_string());
+        let verdict = function(
+            &healthy(),
+            refused.as_ref().map_err(Clone::clone),
+            &stack_outputs(),
+        );
+        assert_eq!(verdict.status, Status::Fail);
+        for words in ["2026-09-30", "Amazon Nova Canvas", "sd3.5, core, ultra"] {
+            assert!(
+                verdict.detail.contains(words),
+                "{words}: {}",
+                verdict.detail
+            );
+        }
+        assert!(
+            verdict.fix.contains("parameter_overrides"),
+            "{}",
+            verdict.fix
+        );
+    }
+
+    #[test]
+    fn missing_credentials_say_how_to_get_them_and_which_source_failed() {
+        assert_eq!(credentials(&CredentialsFacts::Found), None);
+        let none = credentials(&CredentialsFacts::NotLoaded).unwrap();
+        assert_eq!(none.status, Status::Fail);
+        assert_eq!(none.detail, hints::NO_CREDENTIALS_DETAIL);
+        assert_eq!(none.fix, hints::NO_CREDENTIALS);
+        let failed =
+            credentials(&CredentialsFacts::Failed("the SSO session expired".into())).unwrap();
+        assert_eq!(
+            failed.detail,
+            format!(
+                "{} (the last source tried: the SSO session expired)",
+                hints::NO_CREDENTIALS_DETAIL
+            )
+        );
+    }
+
+    /// Retries and a missing on-failure destination each fail, together in one line; Lambda's
+    /// default (no configuration) is two retries and no destination.
+    #[test]
+    fn async_invocations_must_not_retry_and_must_report_failures() {
+        let queue = "arn:aws:sqs:us-east-1:123456789012:marquee-FailedJobQueue";
+        let found = |retries: Option<i32>, on_failure: Option<&str>| AsyncFacts::Found {
+            retries,
+            on_failure: on_failure.map(str::to_owned),
+        };
+        for (facts, status, detail) in [
+            (
+                found(Some(0), Some(queue)),
+                Status::Pass,
+                "no retries; failed jobs go to marquee-FailedJobQueue",
+            ),
+            (
+                found(Some(2), Some(queue)),
+                Status::Fail,
+                "Lambda retries a failed job 2 time(s): a poster could be drawn and billed twice",
+            ),
+            (
+                found(None, Some(queue)),
+                Status::Fail,
+                "Lambda retries a failed job 2 time(s): a poster could be drawn and billed twice",
+            ),
+            (
+                found(Some(0), None),
+                Status::Fail,
+                "no on-failure destination: a job Lambda stops is never reported",
+            ),
+            (
+                found(Some(1), None),
+                Status::Fail,
+                "Lambda retries a failed job 1 time(s): a poster could be drawn and billed twice; \
+                 no on-failure destination: a job Lambda stops is never reported",
+            ),
+            (
+                AsyncFacts::NotConfigured,
+                Status::Fail,
+                "the function has no asynchronous invocation configuration: Lambda would retry a \
+                 failed job twice and drop it silently afterwards",
+            ),
+            (
+                AsyncFacts::Unreadable("AccessDeniedException".into()),
+                Status::Fail,
+                "could not read it: AccessDeniedException",
+            ),
+        ] {
+            let verdict = async_config(&facts, "marquee-fn");
+            assert_eq!((verdict.status, verdict.detail.as_str()), (status, detail));
+            if status == Status::Fail {
+                assert_eq!(
+                    verdict.fix,
+                    fill(hints::ASYNC, &[("function", "marquee-fn")])
+                );
+            }
+        }
     }
 }
