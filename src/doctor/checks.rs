@@ -1368,10 +1368,20 @@ fn manifest(options: &Options, outputs: &BTreeMap<String, String>, report: &mut 
         marquee_core::slack::manifest::bot_events(marquee_core::slack::manifest::MANIFEST_TEMPLATE)
     {
         if !events.contains(&event) {
+            let unanswered = match event.as_str() {
+                "app_home_opened" => "the Home tab is never published",
+                _ => "mentions and direct messages go unanswered",
+            };
             wrong.push(format!(
-                "it does not subscribe to the {event} event (mentions and direct messages go unanswered)"
+                "it does not subscribe to the {event} event ({unanswered})"
             ));
         }
+    }
+    if !text.lines().any(|l| l.trim() == "home_tab_enabled: true") {
+        wrong.push(
+            "its app_home does not set home_tab_enabled: true (Slack refuses to publish the Home tab: not_enabled)"
+                .to_owned(),
+        );
     }
     let shortcuts = marquee_core::slack::manifest::shortcut_callbacks(&text);
     if !shortcuts

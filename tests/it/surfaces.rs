@@ -289,3 +289,120 @@ async fn the_events_door_answers_the_challenge_and_refuses_bad_signatures() {
     let (_, status, _) = slack_events::url_verification(&url, "not-the-secret").await;
     assert_eq!(status, Some(401), "a bad signature, even on the challenge");
 }
+
+/// A person with this many posters kept: far more than a Home tab can list.
+const MANY_POSTERS: usize = 200;
+
+/// Fills the bot instance's state store (its DynamoDB table) with `n` poster records of `user`
+/// in the stand-in's workspace, as the worker keeps them; returns their titles, oldest first.
+async fn seed_posters(user: &str, n: usize, marker: &str) -> Vec<String> {
+    use marquee_core::job::{PosterRecord, PosterSpec, Requester};
+    let dynamo = stack().dynamo();
+    let state = std::sync::Arc::new(marquee_core::state::dynamo::DynamoState::new(
+        dynamo.function_client(),
+        dynamo.table(),
+    ));
+    let records =
+        marquee_service::pipeline::Records::new(state, Duration::from_secs(30 * 24 * 3600));
+    let now = time::OffsetDateTime::now_utc().unix_timestamp();
+    let mut titles = Vec::with_capacity(n);
+    for i in 0..n {
+        let title = format!("{marker} {i:03} {}", "Ω".repeat(60));
+        let id = uuid::Uuid::new_v4();
+        let record = PosterRecord {
+            id,
+            spec: PosterSpec {
+                description: format!("poster {i} of a lighthouse keeper & a kraken <!channel>"),
+                text: marquee_core::poster::PosterText {
+                    title: Some(title.clone()),
+                    ..Default::default()
+                },
+                style: marquee_core::genre::Style::Noir,
+                aspect: Default::default(),
+                seed: Some(7),
+                avoid: None,
+                model: marquee_core::model::ModelId::Offline,
+                typography: None,
+            },
+            requester: Requester {
+                user_id: user.to_owned(),
+                team_id: Some(TEAM_ID.to_owned()),
+                channel_id: Some("C0001".into()),
+                ..Default::default()
+            },
+            key: format!("posters/2026/12/06/{id}.png"),
+            width: 1024,
+            height: 1536,
+            missing_glyphs: vec![],
+            created_at: now - (n - i) as i64,
+            approved_by: None,
+            approved_at: None,
+            art_key: None,
+            lineage: None,
+            arrangement: None,
+        };
+        records.put_record(&record).await.unwrap();
+        titles.push(title);
+    }
+    titles
+}
+
+fn fresh_user() -> String {
+    format!("U0{}", support::random_token(8).to_uppercase())
+}
+
+/// Opening Home publishes it — acked at once, published by the worker — and with 200 posters
+/// kept the tab stays within Slack's limits (100 blocks, 250 kB: the stand-in refuses more, as
+/// Slack does), listing the latest twenty, newest first, and saying how many more there are.
+#[tokio::test(flavor = "multi_thread")]
+async fn the_home_tab_of_someone_with_200_posters_stays_within_slacks_limits() {
+    let base = bot_base().await;
+    let s = stack();
+    let api = s.slack().api();
+    let user = fresh_user();
+    api.add_user(&user, TEAM_ID, false, false, None);
+    let titles = seed_posters(&user, MANY_POSTERS, "HOME-MANY").await;
+    let event = slack_events::app_home_opened(&user, api.bot_user(), None);
+    let opened = std::time::Instant::now();
+    let attempts = slack_events::deliver(
+        &format!("{base}/slack/events"),
+        s.signing_secret(),
+        &event,
+        Schedule::SLACK,
+    )
+    .await;
+    assert_eq!(attempts.len(), 1, "acked in time: {attempts:#?}");
+    assert_eq!(attempts[0].status, Some(200));
+    let tab = support::poll(DELIVERY, || api.home_tab(&user))
+        .await
+        .unwrap_or_else(|| panic!("no home tab published\n{}", bot_log()));
+    let took = opened.elapsed();
+    eprintln!("home tab with {MANY_POSTERS} posters published {took:?} after app_home_opened");
+    let publishes: Vec<_> = api
+        .calls_to("views.publish")
+        .into_iter()
+        .filter(|c| c.body["user_id"] == user.as_str())
+        .collect();
+    assert_eq!(publishes.len(), 1, "{publishes:#?}");
+    assert!(publishes[0].ok(), "{:?}", publishes[0].error);
+    let blocks = tab["blocks"].as_array().unwrap();
+    assert!(blocks.len() <= 100, "{} blocks", blocks.len());
+    assert!(tab.to_string().len() <= 250 * 1024);
+    let text = tab.to_string();
+    // The latest twenty, newest first; the oldest not at all.
+    let newest = &titles[MANY_POSTERS - 1][..12];
+    let twentieth = &titles[MANY_POSTERS - 20][..12];
+    assert!(text.contains(newest) && text.contains(twentieth), "{text}");
+    assert!(!text.contains(&titles[MANY_POSTERS - 21][..12]));
+    assert!(text.find(newest) < text.find(twentieth), "newest first");
+    assert!(text.contains("…and 180 more"), "{text}");
+    assert!(!text.contains("<!channel>"), "user text is escaped");
+    assert!(
+        !text.contains(marquee_core::slack::home::SETTINGS_ACTION),
+        "not an admin: no settings"
+    );
+    assert!(
+        took < Duration::from_secs(3),
+        "published {took:?} after opening"
+    );
+}

@@ -257,6 +257,41 @@ pub fn message_im(message: &Value, channel: &str, bot_user: &str) -> Value {
     body
 }
 
+/// The `app_home_opened` event Slack sends when `user` opens the app's Home tab in the
+/// stand-in's workspace, in the shape of `events_app_home_opened.json`; with `org`, from an
+/// org-wide install of that Enterprise Grid org (`events_app_home_opened_org_install.json`:
+/// `authorizations[0].team_id` null, `is_enterprise_install` true).
+pub fn app_home_opened(user: &str, bot_user: &str, org: Option<&str>) -> Value {
+    let mut body = fixture("events_app_home_opened.json");
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_secs())
+        .unwrap_or_default();
+    body["team_id"] = json!(INSTALLED_TEAM);
+    body["api_app_id"] = json!("A0001");
+    body["event"]["user"] = json!(user);
+    body["event"]["channel"] = json!(format!("D{}", &user[1..]));
+    body["event"]["event_ts"] = json!(format!("{now}.000100"));
+    if let Some(view) = body["event"]["view"].as_object_mut() {
+        view.insert("team_id".into(), json!(INSTALLED_TEAM));
+        view.insert("app_installed_team_id".into(), json!(INSTALLED_TEAM));
+        view.insert("app_id".into(), json!("A0001"));
+    }
+    body["event_id"] = json!(event_id());
+    body["event_time"] = json!(now);
+    body["authorizations"] = json!([{
+        "enterprise_id": org,
+        "team_id": if org.is_some() { Value::Null } else { json!(INSTALLED_TEAM) },
+        "user_id": bot_user,
+        "is_bot": true,
+        "is_enterprise_install": org.is_some(),
+    }]);
+    if let Some(org) = org {
+        body["enterprise_id"] = json!(org);
+    }
+    body
+}
+
 /// The form body (`payload=<json>`, to be signed) Slack POSTs to the interactivity URL when
 /// `user` (`{id, username, name, team_id}`) uses the message shortcut `callback_id` on
 /// `message` in `channel`: the shape of `message_action_thread_reply.json`, with a fresh

@@ -189,6 +189,10 @@ impl Pipeline {
         record.approved_by = Some(approval.by.clone());
         record.approved_at = Some(now);
         tracing::info!(%source, "poster approved");
+        // Best effort: the approval stands without it, and the gallery is only a listing.
+        if let Err(e) = self.records.add_to_gallery(&record, now).await {
+            tracing::warn!(%source, error = %ErrorChain(&e), "could not list an approved poster in the team's gallery");
+        }
         let link = self
             .link(&record.key, job.public_url.as_deref())
             .map_err(|e| (e, description.clone()))?;

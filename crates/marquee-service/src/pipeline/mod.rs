@@ -92,11 +92,14 @@ const DELIVERY_RESERVE: Duration = Duration::from_secs(8);
 /// still gets most of the delivery time before it is cut off.
 const FAILURE_RESERVE: Duration = Duration::from_secs(5);
 
+mod admins;
 mod approve;
+mod home;
 mod print;
 mod rest;
 mod unfinished;
 
+pub use admins::Admins;
 pub(crate) use approve::{Approvers, ExternalUsers};
 pub(crate) use rest::{RestStatus, wait_backoff};
 pub(crate) use unfinished::{Notice, Unfinished};
@@ -205,6 +208,8 @@ pub struct Pipeline {
     approvers: Approvers,
     /// What people from outside the installation may do (Slack Connect guests).
     external_users: ExternalUsers,
+    /// Who may change an installation's brand kit.
+    admins: Admins,
     /// The upscaler print-ready files use; `None`: resampling only.
     print_upscaler: Option<Upscaler>,
     retry: RetryPolicy,
@@ -235,6 +240,7 @@ impl Pipeline {
             link_ttl,
             approvers: Approvers::default(),
             external_users: ExternalUsers::default(),
+            admins: Admins::default(),
             print_upscaler: None,
             retry: RetryPolicy::default(),
             metrics: Metrics::off(),
@@ -278,6 +284,17 @@ impl Pipeline {
     pub(crate) fn with_external_users(mut self, external_users: ExternalUsers) -> Self {
         self.external_users = external_users;
         self
+    }
+
+    /// Who may change an installation's brand kit (besides its Slack admins).
+    pub(crate) fn with_admins(mut self, admins: Admins) -> Self {
+        self.admins = admins;
+        self
+    }
+
+    /// Who may change an installation's brand kit; the HTTP door holds a clone (Settings).
+    pub(crate) fn admins(&self) -> &Admins {
+        &self.admins
     }
 
     /// Upscales art for print-ready files with `upscaler` (one of Stability's services);
@@ -732,6 +749,7 @@ impl Pipeline {
                 .delivery
                 .reply(job, &blocks::note_to_clicker(text), Outcome::Delivered)
                 .await),
+            Task::Home => self.show_home(job).await,
         }
     }
 

@@ -18,6 +18,9 @@
 //! | seen request | `request#<sha256 of the signature>` / `seen` | after [`REPLAY_SECS`] |
 //! | REST job status | `job#<id>` / `status` | with the poster (retention from acceptance) |
 //! | seen Slack event | `event#<event_id>` / `seen` | after [`EVENT_SECS`] |
+//! | gallery entry (an approved take) | `gallery#<org or team>` / `<approved at, s>#<id>` | with the poster |
+//! | brand kit | `kit#<org or team>` / `kit` | never |
+//! | brand kit change | `kitlog#<org or team>` / `<written at, ms>` | after [`KIT_LOG_SECS`] |
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicI64, Ordering};
@@ -138,6 +141,21 @@ fn history_pk(requester: &Requester) -> String {
     )
 }
 
+/// Where an installation's shared things are kept: its org on an org-wide install, else its
+/// workspace (`team.id` / `authorizations[0].team_id`, never the actor's own workspace).
+pub(crate) fn installation(requester: &Requester) -> String {
+    requester
+        .enterprise_id
+        .as_deref()
+        .or(requester.team_id.as_deref())
+        .unwrap_or("-")
+        .to_owned()
+}
+
+fn gallery_pk(requester: &Requester) -> String {
+    format!("gallery#{}", installation(requester))
+}
+
 fn json<T: Serialize>(value: &T) -> Result<String, PipelineError> {
     serde_json::to_string(value).map_err(|e| PipelineError::Record(Box::new(e)))
 }
@@ -172,8 +190,8 @@ impl Records {
     }
 
     /// Keeps `record` (what a retake or an approval needs) and lists it in its requester's
-    /// history.
-    pub(super) async fn put_record(&self, record: &PosterRecord) -> Result<(), PipelineError> {
+    /// history. Public for the stack tests, which fill a store with many posters this way.
+    pub async fn put_record(&self, record: &PosterRecord) -> Result<(), PipelineError> {
         let until = self.retention_end(record.created_at);
         self.state
             .put(&record_key(record.id), json(record)?, Some(until))
@@ -224,6 +242,64 @@ impl Records {
                 Ok(record) => records.push(record),
                 // Listed but gone (retention ran between the two reads): leave it out.
                 Err(PipelineError::UnknownPoster(_)) => {}
+                Err(e) => return Err(e),
+            }
+        }
+        Ok(records)
+    }
+
+    /// How many posters `requester` has that are still kept, counting up to `cap`.
+    pub(crate) async fn history_len(
+        &self,
+        requester: &Requester,
+        cap: usize,
+    ) -> Result<usize, PipelineError> {
+        Ok(self
+            .state
+            .query_latest(&history_pk(requester), cap, now())
+            .await?
+            .len())
+    }
+
+    /// Lists approved take `record` in its installation's gallery. Keyed by the approval's
+    /// time and the take, so writing it again (a retried job) writes the same item.
+    pub(super) async fn add_to_gallery(
+        &self,
+        record: &PosterRecord,
+        approved_at: i64,
+    ) -> Result<(), PipelineError> {
+        let entry = HistoryEntry {
+            id: record.id,
+            created_at: record.created_at,
+        };
+        let sk = format!("{approved_at:012}#{}", record.id);
+        self.state
+            .put(
+                &Key::new(gallery_pk(&record.requester), sk),
+                json(&entry)?,
+                Some(self.retention_end(record.created_at)),
+            )
+            .await?;
+        Ok(())
+    }
+
+    /// The latest `n` approved takes of `requester`'s installation that are still kept, newest
+    /// approval first, each with its approval.
+    pub(crate) async fn gallery(
+        &self,
+        requester: &Requester,
+        n: usize,
+    ) -> Result<Vec<PosterRecord>, PipelineError> {
+        let items = self
+            .state
+            .query_latest(&gallery_pk(requester), n, now())
+            .await?;
+        let mut records = Vec::with_capacity(items.len());
+        for item in items {
+            let entry: HistoryEntry = parse(&item.value)?;
+            match self.record(entry.id).await {
+                Ok(record) if record.approved_by.is_some() => records.push(record),
+                Ok(_) | Err(PipelineError::UnknownPoster(_)) => {}
                 Err(e) => return Err(e),
             }
         }
