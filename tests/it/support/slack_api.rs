@@ -2202,6 +2202,23 @@ impl SlackApi {
         self.lock().users.insert(id.to_owned(), user);
     }
 
+    /// Waits for a view with `callback_id` opened for `user` after `after` views were open.
+    pub async fn wait_for_view_of(
+        &self,
+        user: &str,
+        callback_id: &str,
+        after: usize,
+        timeout: Duration,
+    ) -> Option<OpenedView> {
+        super::poll(timeout, || {
+            self.opened_views()
+                .into_iter()
+                .skip(after)
+                .find(|v| v.user["id"] == user && v.callback_id() == callback_id)
+        })
+        .await
+    }
+
     /// The Home tab last published for `user`, as Slack keeps it.
     pub fn home_tab(&self, user: &str) -> Option<Value> {
         self.lock().home_tabs.get(user).cloned()

@@ -344,7 +344,7 @@ pub(crate) fn title_of(spec: &PosterSpec) -> String {
         .unwrap_or_else(|| crate::poster::default_title(&spec.description))
 }
 
-pub(crate) fn date_phrase(at: i64) -> String {
+pub fn date_phrase(at: i64) -> String {
     // Slack renders `<!date^…>` in the reader's own time zone, with a fallback for old clients.
     format!(
         "<!date^{at}^{{date_short_pretty}} at {{time}}|{}>",

@@ -31,6 +31,7 @@ pub mod interaction;
 pub mod manifest;
 pub mod modal;
 mod payload;
+pub mod settings;
 pub mod shortcut;
 pub mod verify;
 pub mod web;

@@ -51,6 +51,7 @@ use marquee_core::store::{LinkSigner, ObjectStore};
 mod events;
 mod files;
 mod rest;
+mod settings;
 mod shortcut;
 mod slack;
 

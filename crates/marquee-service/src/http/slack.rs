@@ -239,6 +239,10 @@ pub(super) async fn interaction(
         Interaction::FromMessage(submitted) => {
             super::shortcut::submit(&state, submitted, public_url).await
         }
+        Interaction::OpenSettings(click) => super::settings::open(&state, &click).await,
+        Interaction::Settings(submitted) => {
+            super::settings::submit(&state, submitted, public_url).await
+        }
     }
 }
 

@@ -66,6 +66,17 @@ impl Admins {
         self.named.iter().any(|id| *id == requester.user_id) || info.administers(team, org)
     }
 
+    /// [`Self::is_admin`] asking Slack afresh, for what writes (a settings submission): a
+    /// demotion counts at once there.
+    pub(crate) async fn is_admin_now(
+        &self,
+        requester: &Requester,
+        web: Option<&WebClient>,
+    ) -> bool {
+        self.lock().remove(&requester.user_id);
+        self.is_admin(requester, web).await
+    }
+
     async fn user_info(
         &self,
         web: &WebClient,

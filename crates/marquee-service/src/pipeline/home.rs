@@ -11,6 +11,8 @@ use marquee_core::slack::SlackError;
 use marquee_core::slack::blocks::HistoryItem;
 use marquee_core::slack::home::{self, GalleryItem, HomeTab, KitPanel};
 
+/// How many of the latest brand kit changes the tab lists.
+const KIT_CHANGES_SHOWN: usize = 5;
 /// How many of a person's posters are counted for "…and N more" before saying "N+".
 const COUNT_UP_TO: usize = 1000;
 
@@ -18,9 +20,27 @@ impl Pipeline {
     /// The brand kit as the Home tab shows it (its settings and latest changes).
     async fn kit_panel(
         &self,
-        _requester: &marquee_core::job::Requester,
+        requester: &marquee_core::job::Requester,
     ) -> Result<KitPanel, PipelineError> {
-        Ok(KitPanel::default())
+        let (kit, changes) = tokio::join!(
+            self.records.kit(requester),
+            self.records.kit_changes(requester, KIT_CHANGES_SHOWN)
+        );
+        Ok(KitPanel {
+            lines: kit?.lines(),
+            changes: changes?
+                .iter()
+                .map(|c| {
+                    format!(
+                        "• <@{}> {}: {}",
+                        c.by,
+                        marquee_core::slack::blocks::date_phrase(c.at),
+                        c.what.join("; ")
+                    )
+                })
+                .collect(),
+            can_edit: false,
+        })
     }
 
     /// Builds and publishes `job.requester`'s Home tab.

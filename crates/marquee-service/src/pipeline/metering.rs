@@ -192,6 +192,26 @@ impl Metering {
         priced: impl Into<Priced>,
         posters: i64,
     ) -> Result<Reserved, PipelineError> {
+        self.reserve_within(requester, priced, posters, None, None)
+            .await
+    }
+
+    /// [`Self::reserve`], with an installation's own daily limits per person and per channel
+    /// (its brand kit), which only tighten the deployment's: the lower of the two holds.
+    pub(super) async fn reserve_within(
+        &self,
+        requester: &Requester,
+        priced: impl Into<Priced>,
+        posters: i64,
+        person_daily: Option<i64>,
+        channel_daily: Option<i64>,
+    ) -> Result<Reserved, PipelineError> {
+        let lower = |a: Option<i64>, b: Option<i64>| match (a, b) {
+            (Some(a), Some(b)) => Some(a.min(b)),
+            (a, b) => a.or(b),
+        };
+        let user_daily = lower(self.limits.user_daily, person_daily);
+        let channel_daily = lower(self.limits.channel_daily, channel_daily);
         let priced = priced.into();
         let price = self.limits.price_of(priced);
         if posters <= 0 || price <= 0 {
@@ -205,7 +225,7 @@ impl Metering {
             LimitKind::User,
             user_key(requester, &periods),
             1,
-            self.limits.user_daily,
+            user_daily,
             day_expiry,
             periods.day_ends,
         )];
@@ -214,7 +234,7 @@ impl Metering {
                 LimitKind::Channel,
                 channel_key(requester, channel, &periods),
                 1,
-                self.limits.channel_daily,
+                channel_daily,
                 day_expiry,
                 periods.day_ends,
             ));

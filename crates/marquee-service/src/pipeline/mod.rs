@@ -769,7 +769,46 @@ impl Pipeline {
                 .reply(job, &blocks::note_to_clicker(why), told)
                 .await);
         }
-        let mut reservation = match self.metering.reserve(&job.requester, spec.model, 1).await {
+        // The installation's brand kit applies to every new poster at once: it is read here,
+        // by the worker, for each job.
+        let kit = self
+            .records
+            .kit(&job.requester)
+            .await
+            .map_err(|e| (e, spec.description.clone()))?;
+        if !kit.models.is_empty() && !kit.models.contains(&spec.model) {
+            tracing::info!(model = %spec.model, "a new poster refused: the brand kit does not allow its model");
+            let names: Vec<String> = kit
+                .models
+                .iter()
+                .map(|m| format!("`{}`", m.short_name()))
+                .collect();
+            let why = format!(
+                "🎨 This workspace's brand kit allows {} — not `{}`. Ask again with `--model {}`.",
+                names.join(", "),
+                spec.model.short_name(),
+                kit.models[0].short_name()
+            );
+            let told = Outcome::FailedAndTold {
+                kind: "ModelNotInKit",
+            };
+            return Ok(self
+                .delivery
+                .reply(job, &blocks::note_to_clicker(&why), told)
+                .await);
+        }
+        let spec = &with_kit(spec, &kit);
+        let mut reservation = match self
+            .metering
+            .reserve_within(
+                &job.requester,
+                spec.model,
+                1,
+                kit.person_daily,
+                kit.channel_daily,
+            )
+            .await
+        {
             Ok(Reserved::Free) => None,
             Ok(Reserved::Taken(r)) => Some(r),
             Ok(Reserved::Refused(refusal)) => return Ok(self.tell_over_limit(job, &refusal).await),
@@ -844,6 +883,22 @@ impl Pipeline {
         }
         Ok(outcome)
     }
+}
+
+/// `spec` as the installation's brand kit makes it: the kit's credits line on a poster with
+/// words that gives none, and the kit's look for the type when the request chose none.
+fn with_kit(spec: &PosterSpec, kit: &marquee_core::slack::settings::BrandKit) -> PosterSpec {
+    let mut spec = spec.clone();
+    let has_words = !spec.shown_text().is_empty();
+    if spec.text.credits.is_none() && has_words {
+        spec.text.credits = kit.credits.clone();
+    }
+    if spec.typography.is_none() {
+        if let Some(look) = kit.look {
+            spec.typography = Some(poster::Typography::of(look));
+        }
+    }
+    spec
 }
 
 /// How a take's art is made.

@@ -20,7 +20,7 @@
 //! | seen Slack event | `event#<event_id>` / `seen` | after [`EVENT_SECS`] |
 //! | gallery entry (an approved take) | `gallery#<org or team>` / `<approved at, s>#<id>` | with the poster |
 //! | brand kit | `kit#<org or team>` / `kit` | never |
-//! | brand kit change | `kitlog#<org or team>` / `<written at, ms>` | after [`KIT_LOG_SECS`] |
+//! | brand kit change | `kitlog#<org or team>` / `<written at, ms>#<random>` | after [`KIT_LOG_SECS`] |
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicI64, Ordering};
@@ -33,6 +33,7 @@ use uuid::Uuid;
 
 use super::{PipelineError, RestStatus};
 use marquee_core::job::{Job, PosterRecord, Requester};
+use marquee_core::slack::settings::{BrandKit, KitChange};
 use marquee_core::state::{Claim, Claimant, Key, StateStore};
 
 /// How long a retake may hold its poster's lock; longer than any invocation (Lambda's limit is
@@ -49,6 +50,9 @@ const REPLAY_SECS: i64 = 15 * 60;
 /// about five minutes after the first (docs.slack.dev `apis/events-api`, "Retries"), so an
 /// hour covers every retry with a wide margin.
 const EVENT_SECS: i64 = 3600;
+
+/// How long a change to a brand kit is listed: a year.
+const KIT_LOG_SECS: i64 = 365 * 24 * 3600;
 
 pub(super) fn now() -> i64 {
     OffsetDateTime::now_utc().unix_timestamp()
@@ -152,6 +156,10 @@ pub(crate) fn installation(requester: &Requester) -> String {
         .to_owned()
 }
 
+fn kit_key(requester: &Requester) -> Key {
+    Key::new(format!("kit#{}", installation(requester)), "kit")
+}
+
 fn gallery_pk(requester: &Requester) -> String {
     format!("gallery#{}", installation(requester))
 }
@@ -226,7 +234,7 @@ impl Records {
     }
 
     /// The latest `n` posters `requester` made that are still kept, newest first.
-    pub(crate) async fn history(
+    pub async fn history(
         &self,
         requester: &Requester,
         n: usize,
@@ -281,6 +289,53 @@ impl Records {
             )
             .await?;
         Ok(())
+    }
+
+    /// The brand kit of `requester`'s installation (empty when none was set).
+    pub(crate) async fn kit(&self, requester: &Requester) -> Result<BrandKit, PipelineError> {
+        match self.state.get(&kit_key(requester), now()).await? {
+            Some(item) => parse(&item.value),
+            None => Ok(BrandKit::default()),
+        }
+    }
+
+    /// Sets the brand kit of `requester`'s installation to `kit`, and lists `change` (who, when,
+    /// what). The kit first: a change listed is always one that was made.
+    pub(crate) async fn set_kit(
+        &self,
+        requester: &Requester,
+        kit: &BrandKit,
+        change: &KitChange,
+    ) -> Result<(), PipelineError> {
+        self.state
+            .put(&kit_key(requester), json(kit)?, None)
+            .await?;
+        let sk = format!(
+            "{:015}#{}",
+            change.at.saturating_mul(1000),
+            Uuid::new_v4().simple()
+        );
+        self.state
+            .put(
+                &Key::new(format!("kitlog#{}", installation(requester)), sk),
+                json(change)?,
+                Some(now() + KIT_LOG_SECS),
+            )
+            .await?;
+        Ok(())
+    }
+
+    /// The latest `n` changes to the brand kit of `requester`'s installation, newest first.
+    pub(crate) async fn kit_changes(
+        &self,
+        requester: &Requester,
+        n: usize,
+    ) -> Result<Vec<KitChange>, PipelineError> {
+        let items = self
+            .state
+            .query_latest(&format!("kitlog#{}", installation(requester)), n, now())
+            .await?;
+        items.iter().map(|item| parse(&item.value)).collect()
     }
 
     /// The latest `n` approved takes of `requester`'s installation that are still kept, newest
