@@ -414,7 +414,7 @@ fn user_object(id: &str, team: &str) -> Value {
 }
 
 /// Opens `user`'s Home tab as Slack does (from the org-wide install `org` when given) and
-/// returns it once published after `published_before` earlier publishes for them.
+/// returns it once a new publish for them has landed.
 async fn open_home(user: &str, org: Option<&str>) -> Value {
     let s = stack();
     let api = s.slack().api();
@@ -438,7 +438,7 @@ async fn open_home(user: &str, org: Option<&str>) -> Value {
             .into_iter()
             .filter(|c| c.body["user_id"] == user)
             .collect();
-        (calls.len() > before).then(|| calls)
+        (calls.len() > before).then_some(calls)
     })
     .await
     .unwrap_or_else(|| panic!("no home tab published\n{}", bot_log()));

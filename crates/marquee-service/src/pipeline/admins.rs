@@ -63,7 +63,7 @@ impl Admins {
         if !info.belongs_to(team, org) {
             return false;
         }
-        self.named.iter().any(|id| *id == requester.user_id) || info.administers(team, org)
+        self.named.contains(&requester.user_id) || info.administers(team, org)
     }
 
     /// [`Self::is_admin`] asking Slack afresh, for what writes (a settings submission): a

@@ -722,6 +722,94 @@ mod tests {
         assert!(p.take_lock(poster, &a).await.unwrap());
     }
 
+    /// The gallery lists an installation's approved takes, newest approval first, and only
+    /// while the approval stands on that take; another workspace's gallery is its own.
+    #[tokio::test]
+    async fn the_gallery_lists_approved_takes_newest_first_per_installation() {
+        let dir = tempfile::tempdir().unwrap();
+        let (p, _) = records(dir.path());
+        let job = sample_job();
+        let now = now();
+        let a = record(&job, now - 20);
+        let b = record(&job, now - 10);
+        let unapproved = record(&job, now);
+        for r in [&a, &b, &unapproved] {
+            p.put_record(r).await.unwrap();
+        }
+        for (r, at) in [(&a, now - 5), (&b, now - 1)] {
+            let approval = Approval {
+                by: "U07GRACEH".into(),
+                at,
+                take: None,
+                take_number: None,
+            };
+            assert_eq!(p.claim_approval(r, &approval).await.unwrap(), None);
+            p.add_to_gallery(r, at).await.unwrap();
+            // Written again (a retried job): the same item, listed once.
+            p.add_to_gallery(r, at).await.unwrap();
+        }
+        let listed: Vec<Uuid> = p
+            .gallery(&job.requester, 12)
+            .await
+            .unwrap()
+            .iter()
+            .map(|r| r.id)
+            .collect();
+        assert_eq!(listed, [b.id, a.id]);
+        let gallery = p.gallery(&job.requester, 1).await.unwrap();
+        assert_eq!(gallery[0].approved_by.as_deref(), Some("U07GRACEH"));
+        let mut elsewhere = job.requester.clone();
+        elsewhere.team_id = Some("T07OTHER".into());
+        assert!(p.gallery(&elsewhere, 12).await.unwrap().is_empty());
+        assert_eq!(p.history_len(&job.requester, 1000).await.unwrap(), 3);
+        assert_eq!(p.history_len(&job.requester, 2).await.unwrap(), 2);
+    }
+
+    /// A kit is kept per installation, and every change is listed, newest first.
+    #[tokio::test]
+    async fn a_brand_kit_is_kept_per_installation_with_its_changes() {
+        let dir = tempfile::tempdir().unwrap();
+        let (p, _) = records(dir.path());
+        let job = sample_job();
+        assert_eq!(p.kit(&job.requester).await.unwrap(), BrandKit::default());
+        let kit = BrandKit {
+            credits: Some("A MARQUEE FILMS PRODUCTION".into()),
+            ..BrandKit::default()
+        };
+        for (at, what) in [(now() - 60, "first"), (now(), "second")] {
+            let change = KitChange {
+                by: "U07GRACEH".into(),
+                at,
+                what: vec![what.into()],
+            };
+            p.set_kit(&job.requester, &kit, &change).await.unwrap();
+        }
+        assert_eq!(p.kit(&job.requester).await.unwrap(), kit);
+        let changes = p.kit_changes(&job.requester, 5).await.unwrap();
+        assert_eq!(changes.len(), 2);
+        assert_eq!(changes[0].what, ["second"]);
+        let mut elsewhere = job.requester.clone();
+        elsewhere.team_id = Some("T07OTHER".into());
+        assert_eq!(p.kit(&elsewhere).await.unwrap(), BrandKit::default());
+        // An org-wide install keeps one kit for all its workspaces.
+        let mut org = job.requester.clone();
+        org.enterprise_id = Some("E07GRID".into());
+        let mut sibling = org.clone();
+        sibling.team_id = Some("T07SIBLING".into());
+        p.set_kit(
+            &org,
+            &kit,
+            &KitChange {
+                by: "W1".into(),
+                at: now(),
+                what: vec![],
+            },
+        )
+        .await
+        .unwrap();
+        assert_eq!(p.kit(&sibling).await.unwrap(), kit);
+    }
+
     #[tokio::test]
     async fn records_come_back_with_their_first_approval_and_in_history() {
         let dir = tempfile::tempdir().unwrap();
