@@ -381,7 +381,8 @@ impl Config {
             }
         };
 
-        let admins = match get("MARQUEE_ADMINS")? {
+        // Empty, as the template passes an unset parameter: nobody beyond Slack's own admins.
+        let admins = match lookup("MARQUEE_ADMINS").filter(|v| !v.trim().is_empty()) {
             None => Vec::new(),
             Some(v) => {
                 let ids: Vec<String> = v
@@ -1121,8 +1122,13 @@ mod tests {
         let empty = config(&[
             ("MARQUEE_PRINT_UPSCALER", ""),
             ("MARQUEE_IMAGE_SERVICES", ""),
+            ("MARQUEE_ADMINS", ""),
         ]);
-        assert_eq!(empty.unwrap().print_upscaler, None);
+        let empty = empty.unwrap();
+        assert_eq!(empty.print_upscaler, None);
+        assert!(empty.admins.is_empty());
+        let named = config(&[("MARQUEE_ADMINS", "U07ADA, W07GRACE")]).unwrap();
+        assert_eq!(named.admins, ["U07ADA", "W07GRACE"]);
         for (vars, name) in [
             (
                 vec![("MARQUEE_PRINT_UPSCALER", "fast")],
