@@ -609,6 +609,54 @@ mod tests {
         assert_eq!(spend[0]["Function"], "f");
     }
 
+    /// A brand kit's daily limits only tighten the deployment's: the lower of the two holds,
+    /// per person and per channel, and a kit without limits leaves the deployment's.
+    #[tokio::test]
+    async fn a_kits_daily_limits_tighten_the_deployments_and_never_loosen_them() {
+        let dir = tempfile::tempdir().unwrap();
+        let limits = Limits {
+            user_daily: Some(3),
+            ..Limits::default()
+        };
+        let (p, _) = metering(dir.path(), limits);
+        let taken = |r: Reserved| matches!(r, Reserved::Taken(_));
+        // The kit allows a person 2 a day, below the deployment's 3.
+        let ada = requester("U07ADA", "C1");
+        for _ in 0..2 {
+            let r = p.reserve_within(&ada, ModelId::NovaCanvas, 1, Some(2), None);
+            assert!(taken(r.await.unwrap()));
+        }
+        match p
+            .reserve_within(&ada, ModelId::NovaCanvas, 1, Some(2), None)
+            .await
+            .unwrap()
+        {
+            Reserved::Refused(r) => assert_eq!((r.kind, r.limit), (LimitKind::User, 2)),
+            _ => panic!("the kit's 2 a day holds"),
+        }
+        // A kit allowing 10 does not lift the deployment's 3.
+        let bo = requester("U07BO", "C2");
+        for _ in 0..3 {
+            let r = p.reserve_within(&bo, ModelId::NovaCanvas, 1, Some(10), None);
+            assert!(taken(r.await.unwrap()));
+        }
+        let r = p.reserve_within(&bo, ModelId::NovaCanvas, 1, Some(10), None);
+        assert!(matches!(r.await.unwrap(), Reserved::Refused(_)));
+        // A channel limit from the kit alone, where the deployment sets none.
+        let cy = requester("U07CY", "C3");
+        let r = p.reserve_within(&cy, ModelId::NovaCanvas, 1, None, Some(1));
+        assert!(taken(r.await.unwrap()));
+        let dee = requester("U07DEE", "C3");
+        match p
+            .reserve_within(&dee, ModelId::NovaCanvas, 1, None, Some(1))
+            .await
+            .unwrap()
+        {
+            Reserved::Refused(r) => assert_eq!(r.kind, LimitKind::Channel),
+            _ => panic!("the kit's channel limit holds"),
+        }
+    }
+
     /// Fifty workers reserving at once for one channel: exactly the limit get through, and
     /// the refused ones leave no trace on the other counters.
     #[tokio::test]
