@@ -572,6 +572,14 @@ async fn an_admins_setting_changes_the_next_poster() {
         made[0].spec.typography.map(|t| t.look),
         Some(marquee_core::genre::Style::Western)
     );
+    assert_eq!(
+        made[0].spec.typography.and_then(|t| t.ink),
+        Some(marquee_core::poster::Ink {
+            title: [0xF4, 0xC4, 0x30],
+            text: [0x1B, 0x1B, 0x1B]
+        }),
+        "the house palette inks the type"
+    );
 }
 
 /// Settings are for the installation's admins only, decided on `user.id`, `user.team_id` and

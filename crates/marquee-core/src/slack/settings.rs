@@ -48,8 +48,8 @@ pub struct BrandKit {
     /// The type's look for posters that choose none (the art keeps its own style).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub look: Option<Style>,
-    /// House colours for the type, `#RRGGBB`, upper case. Kept, validated and shown; the
-    /// compositor does not use them yet (its looks' colours are tuned to the contrast floors).
+    /// House colours for the type, `#RRGGBB`, upper case: the first for the title, the second
+    /// for the tagline and credits (`poster::Ink`).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub palette: Vec<String>,
     /// The models people may choose; empty: all the deployment offers.
@@ -245,7 +245,7 @@ pub fn settings_view(kit: &BrandKit, offered: &[ModelId]) -> Value {
                     "initial_option": initial_look,
                 },
             },
-            text_input(PALETTE, "House palette", (!kit.palette.is_empty()).then(|| kit.palette.join(", ")), "Up to five hex colours, like #F4C430, #1B1B1B. Kept and shown on Home; not yet applied to the type.", 60),
+            text_input(PALETTE, "House palette", (!kit.palette.is_empty()).then(|| kit.palette.join(", ")), "Up to five hex colours, like #F4C430, #1B1B1B: the first for the title, the second for the smaller lines.", 60),
             text_input(MODELS, "Models people may choose", (!kit.models.is_empty()).then(|| kit.models.iter().map(|m| m.short_name()).collect::<Vec<_>>().join(", ")), &format!("Empty: all of {}.", offered_names.join(", ")), 200),
             text_input(PERSON_DAILY, "Daily posters per person", kit.person_daily.map(|n| n.to_string()), "Empty: the deployment's limit.", 6),
             text_input(CHANNEL_DAILY, "Daily posters per channel", kit.channel_daily.map(|n| n.to_string()), "Empty: the deployment's limit.", 6),

@@ -886,17 +886,26 @@ impl Pipeline {
 }
 
 /// `spec` as the installation's brand kit makes it: the kit's credits line on a poster with
-/// words that gives none, and the kit's look for the type when the request chose none.
+/// words that gives none, and the kit's look and house palette for the type when the request
+/// chose no typography (a reviewer's later choice in Edit words is theirs).
 fn with_kit(spec: &PosterSpec, kit: &marquee_core::slack::settings::BrandKit) -> PosterSpec {
     let mut spec = spec.clone();
     let has_words = !spec.shown_text().is_empty();
     if spec.text.credits.is_none() && has_words {
         spec.text.credits = kit.credits.clone();
     }
-    if spec.typography.is_none() {
-        if let Some(look) = kit.look {
-            spec.typography = Some(poster::Typography::of(look));
+    let ink = poster::Ink::from_palette(&kit.palette);
+    if spec.typography.is_none() && (kit.look.is_some() || ink.is_some()) {
+        // The kit's look set as the request's own would be (a CJK title in columns where the
+        // look does that), in the kit's ink.
+        let look = kit.look.unwrap_or(spec.style);
+        let mut typography = PosterSpec {
+            style: look,
+            ..spec.clone()
         }
+        .typography();
+        typography.ink = ink;
+        spec.typography = Some(typography);
     }
     spec
 }
