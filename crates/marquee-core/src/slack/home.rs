@@ -32,6 +32,8 @@ pub const MY_POSTERS: usize = 20;
 pub const GALLERY_LEN: usize = 12;
 /// The Settings button's `action_id`.
 pub const SETTINGS_ACTION: &str = "marquee.home.settings";
+/// The tab's first words.
+const WELCOME: &str = "Make a poster with `/poster <description>`, by mentioning me in any channel or thread, or with the *Make a poster of this* shortcut on a message.";
 /// How long a title may be on the tab.
 const TITLE_CHARS: usize = 120;
 
@@ -110,22 +112,16 @@ fn header(text: &str) -> Value {
 
 fn view_with(tab: &HomeTab<'_>, shown: usize) -> Value {
     let mut blocks = vec![header("🎬 Marquee")];
-    let mut intro = vec![section(
-        "Make a poster with `/poster <description>`, by mentioning me in any channel or thread, or with the *Make a poster* shortcut on a message.",
-    )];
+    let mut intro = section(WELCOME);
     if tab.kit.can_edit {
-        intro = vec![json!({
-            "type": "section",
-            "text": {"type": "mrkdwn", "text": "Make a poster with `/poster <description>`, by mentioning me in any channel or thread, or with the *Make a poster* shortcut on a message."},
-            "accessory": {
-                "type": "button",
-                "action_id": SETTINGS_ACTION,
-                "text": {"type": "plain_text", "text": "⚙️ Settings"},
-                "value": "settings",
-            }
-        })];
+        intro["accessory"] = json!({
+            "type": "button",
+            "action_id": SETTINGS_ACTION,
+            "text": {"type": "plain_text", "text": "⚙️ Settings"},
+            "value": "settings",
+        });
     }
-    blocks.extend(intro);
+    blocks.push(intro);
     // This month's usage, as `/poster usage` says it.
     blocks.push(json!({"type": "divider"}));
     blocks.extend(usage_report(tab.usage).blocks);

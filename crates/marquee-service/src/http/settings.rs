@@ -122,12 +122,13 @@ pub(super) async fn submit(
 
 /// Queues the admin's Home tab again, so the change shows where they made it. Best effort.
 async fn republish_home(state: &AppState, requester: &Requester, public_url: Option<String>) {
-    let who = Requester {
-        user_team_id: None,
-        ..requester.clone()
-    };
-    let job =
-        Job::new(Task::Home, who, ReplyTo::AppHome, (state.clock)()).with_public_url(public_url);
+    let job = Job::new(
+        Task::Home,
+        requester.clone(),
+        ReplyTo::AppHome,
+        (state.clock)(),
+    )
+    .with_public_url(public_url);
     if let Err(e) = state.dispatcher.dispatch(job).await {
         tracing::warn!(error = %ErrorChain(&e), "could not queue the home tab after a settings change");
     }
