@@ -123,6 +123,7 @@ fn scripts() {
     let typography = |placement| Typography {
         look: Style::Noir,
         placement,
+        ink: None,
     };
     let art = render(prompt, Style::Noir, 11, 1024, 1536);
     for (name, title, tagline, placement) in SCRIPTS {
@@ -243,6 +244,7 @@ fn main() {
     let moved = Typography {
         look: Style::Horror,
         placement: Placement::Center,
+        ink: None,
     };
     let samples = (0..RUNS)
         .map(|_| {

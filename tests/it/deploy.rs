@@ -68,6 +68,8 @@ const EXPECTED_SCOPES: &[&str] = &[
     // Mentions (`app_mention`) and direct messages (`message.im`) at /slack/events.
     "app_mentions:read",
     "im:history",
+    // The Home tab's Settings: whether the person is an admin or owner (`users.info`).
+    "users:read",
 ];
 
 fn repo_file(name: &str) -> String {

@@ -1,6 +1,7 @@
 //! The Slack stand-in proves itself: its Events API sender (Slack's retries and headers), its
 //! Web API side (`chat.postMessage`, `chat.postEphemeral`, `chat.update`, the
-//! external file upload, `views.open` and the submission of an opened view) and the Block Kit
+//! external file upload, `views.open` and the submission of an opened view, `views.publish` and
+//! `users.info`) and the Block Kit
 //! limits shared with `response_url` posts are driven with reqwest, with the same requests the
 //! product sends, and must answer as Slack does.
 
@@ -1518,4 +1519,94 @@ async fn post_ephemeral_answers_like_slack_and_stays_out_of_history() {
     )
     .await;
     assert_eq!(answer["error"], "channel_not_found");
+}
+
+/// `views.publish` keeps a Home tab per user and refuses what Slack refuses: more than 100
+/// blocks, more than 250 kB, a view that is not a `home`, a bad `user_id`; `users.info`
+/// answers for people it was told of, in the shape of the fixtures, needs `users:read`, and
+/// says `user_not_found` otherwise.
+#[tokio::test]
+async fn views_publish_keeps_home_tabs_within_limits_and_users_info_answers() {
+    let slack = slack();
+    let token = slack.bot_token();
+    let home = |blocks: Vec<Value>| json!({"type": "home", "blocks": blocks});
+    let section = json!({"type": "section", "text": {"type": "mrkdwn", "text": "hi"}});
+    let (status, ok) = call(
+        &slack,
+        "views.publish",
+        Some(&token),
+        json!({"user_id": "U07ADA", "view": home(vec![section.clone(); 100])}),
+    )
+    .await;
+    assert_eq!((status, &ok["ok"]), (200, &json!(true)), "{ok}");
+    assert_eq!(ok["view"]["type"], "home");
+    let first_id = ok["view"]["id"].clone();
+    assert_eq!(
+        slack.api().home_tab("U07ADA").unwrap()["blocks"]
+            .as_array()
+            .unwrap()
+            .len(),
+        100
+    );
+    // Publishing again replaces the tab and keeps its view id.
+    let (_, again) = call(
+        &slack,
+        "views.publish",
+        Some(&token),
+        json!({"user_id": "U07ADA", "view": home(vec![section.clone()])}),
+    )
+    .await;
+    assert_eq!(again["view"]["id"], first_id);
+    let refused = |answer: &Value| answer["error"].as_str().unwrap_or_default().to_owned();
+    let (_, too_many) = call(
+        &slack,
+        "views.publish",
+        Some(&token),
+        json!({"user_id": "U07ADA", "view": home(vec![section.clone(); 101])}),
+    )
+    .await;
+    assert_eq!(refused(&too_many), "invalid_arguments");
+    assert!(
+        too_many
+            .to_string()
+            .contains("no more than 100 items allowed")
+    );
+    let big = json!({"type": "section", "text": {"type": "mrkdwn", "text": "x".repeat(2900)}});
+    let (_, too_large) = call(
+        &slack,
+        "views.publish",
+        Some(&token),
+        json!({"user_id": "U07ADA", "view": home(vec![big; 95])}),
+    )
+    .await;
+    assert_eq!(refused(&too_large), "view_too_large");
+    let (_, modal) = call(
+        &slack,
+        "views.publish",
+        Some(&token),
+        json!({"user_id": "U07ADA", "view": {"type": "modal", "blocks": [section.clone()]}}),
+    )
+    .await;
+    assert_eq!(refused(&modal), "invalid_arguments");
+    let (_, nobody) = call(
+        &slack,
+        "views.publish",
+        Some(&token),
+        json!({"user_id": "", "view": home(vec![section])}),
+    )
+    .await;
+    assert!(nobody.to_string().contains("invalid `user_id`"), "{nobody}");
+    // users.info.
+    slack
+        .api()
+        .add_user("U09GUEST", "T0009PARTNER", true, true, None);
+    let (_, guest) = call_form(&slack, "users.info", &[("user", "U09GUEST")]).await;
+    assert_eq!(guest["user"]["team_id"], "T0009PARTNER");
+    assert_eq!(guest["user"]["is_owner"], true);
+    let (_, unknown) = call_form(&slack, "users.info", &[("user", "U0NOBODY")]).await;
+    assert_eq!(refused(&unknown), "user_not_found");
+    slack.api().revoke_scope("users:read");
+    let (_, scoped) = call_form(&slack, "users.info", &[("user", "U09GUEST")]).await;
+    assert_eq!(refused(&scoped), "missing_scope");
+    assert_eq!(scoped["needed"], "users:read");
 }

@@ -289,3 +289,408 @@ async fn the_events_door_answers_the_challenge_and_refuses_bad_signatures() {
     let (_, status, _) = slack_events::url_verification(&url, "not-the-secret").await;
     assert_eq!(status, Some(401), "a bad signature, even on the challenge");
 }
+
+/// A person with this many posters kept: far more than a Home tab can list.
+const MANY_POSTERS: usize = 200;
+
+/// Fills the bot instance's state store (its DynamoDB table) with `n` poster records of `user`
+/// in the stand-in's workspace, as the worker keeps them; returns their titles, oldest first.
+async fn seed_posters(user: &str, n: usize, marker: &str) -> Vec<String> {
+    use marquee_core::job::{PosterRecord, PosterSpec, Requester};
+    let dynamo = stack().dynamo();
+    let state = std::sync::Arc::new(marquee_core::state::dynamo::DynamoState::new(
+        dynamo.function_client(),
+        dynamo.table(),
+    ));
+    let records =
+        marquee_service::pipeline::Records::new(state, Duration::from_secs(30 * 24 * 3600));
+    let now = time::OffsetDateTime::now_utc().unix_timestamp();
+    let mut titles = Vec::with_capacity(n);
+    for i in 0..n {
+        let title = format!("{marker} {i:03} {}", "Ω".repeat(60));
+        let id = uuid::Uuid::new_v4();
+        let record = PosterRecord {
+            id,
+            spec: PosterSpec {
+                description: format!("poster {i} of a lighthouse keeper & a kraken <!channel>"),
+                text: marquee_core::poster::PosterText {
+                    title: Some(title.clone()),
+                    ..Default::default()
+                },
+                style: marquee_core::genre::Style::Noir,
+                aspect: Default::default(),
+                seed: Some(7),
+                avoid: None,
+                model: marquee_core::model::ModelId::Offline,
+                typography: None,
+            },
+            requester: Requester {
+                user_id: user.to_owned(),
+                team_id: Some(TEAM_ID.to_owned()),
+                channel_id: Some("C0001".into()),
+                ..Default::default()
+            },
+            key: format!("posters/2026/12/06/{id}.png"),
+            width: 1024,
+            height: 1536,
+            missing_glyphs: vec![],
+            created_at: now - (n - i) as i64,
+            approved_by: None,
+            approved_at: None,
+            art_key: None,
+            lineage: None,
+            arrangement: None,
+        };
+        records.put_record(&record).await.unwrap();
+        titles.push(title);
+    }
+    titles
+}
+
+fn fresh_user() -> String {
+    format!("U0{}", support::random_token(8).to_uppercase())
+}
+
+/// Opening Home publishes it — acked at once, published by the worker — and with 200 posters
+/// kept the tab stays within Slack's limits (100 blocks, 250 kB: the stand-in refuses more, as
+/// Slack does), listing the latest twenty, newest first, and saying how many more there are.
+#[tokio::test(flavor = "multi_thread")]
+async fn the_home_tab_of_someone_with_200_posters_stays_within_slacks_limits() {
+    let base = bot_base().await;
+    let s = stack();
+    let api = s.slack().api();
+    let user = fresh_user();
+    api.add_user(&user, TEAM_ID, false, false, None);
+    let titles = seed_posters(&user, MANY_POSTERS, "HOME-MANY").await;
+    let event = slack_events::app_home_opened(&user, api.bot_user(), None);
+    let opened = std::time::Instant::now();
+    let attempts = slack_events::deliver(
+        &format!("{base}/slack/events"),
+        s.signing_secret(),
+        &event,
+        Schedule::SLACK,
+    )
+    .await;
+    assert_eq!(attempts.len(), 1, "acked in time: {attempts:#?}");
+    assert_eq!(attempts[0].status, Some(200));
+    let tab = support::poll(DELIVERY, || api.home_tab(&user))
+        .await
+        .unwrap_or_else(|| panic!("no home tab published\n{}", bot_log()));
+    let took = opened.elapsed();
+    eprintln!("home tab with {MANY_POSTERS} posters published {took:?} after app_home_opened");
+    let publishes: Vec<_> = api
+        .calls_to("views.publish")
+        .into_iter()
+        .filter(|c| c.body["user_id"] == user.as_str())
+        .collect();
+    assert_eq!(publishes.len(), 1, "{publishes:#?}");
+    assert!(publishes[0].ok(), "{:?}", publishes[0].error);
+    let blocks = tab["blocks"].as_array().unwrap();
+    assert!(blocks.len() <= 100, "{} blocks", blocks.len());
+    assert!(tab.to_string().len() <= 250 * 1024);
+    let text = tab.to_string();
+    // The latest twenty, newest first; the oldest not at all.
+    let newest = &titles[MANY_POSTERS - 1][..12];
+    let twentieth = &titles[MANY_POSTERS - 20][..12];
+    assert!(text.contains(newest) && text.contains(twentieth), "{text}");
+    assert!(!text.contains(&titles[MANY_POSTERS - 21][..12]));
+    assert!(text.find(newest) < text.find(twentieth), "newest first");
+    assert!(text.contains("…and 180 more"), "{text}");
+    assert!(!text.contains("<!channel>"), "user text is escaped");
+    assert!(
+        !text.contains(marquee_core::slack::home::SETTINGS_ACTION),
+        "not an admin: no settings"
+    );
+    assert!(
+        took < Duration::from_secs(3),
+        "published {took:?} after opening"
+    );
+}
+
+/// A payload's `user` object for `id` of workspace `team` (both `username` and `name`, as Slack
+/// sends them).
+fn user_object(id: &str, team: &str) -> Value {
+    json!({"id": id, "username": "grace.h", "name": "grace.h", "team_id": team})
+}
+
+/// Opens `user`'s Home tab as Slack does (from the org-wide install `org` when given) and
+/// returns it once a new publish for them has landed.
+async fn open_home(user: &str, org: Option<&str>) -> Value {
+    let s = stack();
+    let api = s.slack().api();
+    let base = bot_base().await;
+    let before = api
+        .calls_to("views.publish")
+        .iter()
+        .filter(|c| c.body["user_id"] == user)
+        .count();
+    let attempts = slack_events::deliver(
+        &format!("{base}/slack/events"),
+        s.signing_secret(),
+        &slack_events::app_home_opened(user, api.bot_user(), org),
+        Schedule::SLACK,
+    )
+    .await;
+    assert_eq!(attempts[0].status, Some(200), "{attempts:#?}");
+    support::poll(DELIVERY, || {
+        let calls: Vec<_> = api
+            .calls_to("views.publish")
+            .into_iter()
+            .filter(|c| c.body["user_id"] == user)
+            .collect();
+        (calls.len() > before).then_some(calls)
+    })
+    .await
+    .unwrap_or_else(|| panic!("no home tab published\n{}", bot_log()));
+    api.home_tab(user)
+        .unwrap_or_else(|| panic!("slack refused the home tab\n{}", bot_log()))
+}
+
+fn offers_settings(tab: &Value) -> bool {
+    tab.to_string()
+        .contains(marquee_core::slack::home::SETTINGS_ACTION)
+}
+
+/// An admin opens Settings from Home, gets a field error for a colour that is not one, saves
+/// a credits line and a house look, sees the change listed on Home with their name, and the
+/// next poster anyone in the workspace makes carries the credits and the look.
+#[tokio::test(flavor = "multi_thread")]
+async fn an_admins_setting_changes_the_next_poster() {
+    use crate::support::slack_api::Field;
+    use marquee_core::slack::settings::CALLBACK_ID;
+    let base = bot_base().await;
+    let s = stack();
+    let api = s.slack().api();
+    let admin = fresh_user();
+    api.add_user(&admin, TEAM_ID, true, false, None);
+    let tab = open_home(&admin, None).await;
+    assert!(
+        offers_settings(&tab),
+        "an admin is offered settings: {tab:#}"
+    );
+    let opened_before = api.opened_views().len();
+    let click = slack_events::home_click(
+        &tab,
+        &user_object(&admin, TEAM_ID),
+        marquee_core::slack::home::SETTINGS_ACTION,
+        None,
+    );
+    let answer = post_signed(format!("{base}/slack/interactions"), click).await;
+    assert_eq!(answer.status, 200, "{}", bot_log());
+    let view = api
+        .wait_for_view_of(&admin, CALLBACK_ID, opened_before, Duration::from_secs(10))
+        .await
+        .unwrap_or_else(|| panic!("no settings modal\n{}", bot_log()));
+    assert!(view.trigger_age < Duration::from_secs(3));
+    // A colour that is not one: the modal stays open with the error under that field.
+    let bad = api
+        .view_submission(
+            &view.id,
+            &[("marquee.settings.palette", Field::Text("#F4C430, gold"))],
+        )
+        .unwrap();
+    let answer = post_signed(format!("{base}/slack/interactions"), bad).await;
+    match api.view_answer(&view.id, answer.status, &answer.body) {
+        Ok(ViewAnswer::Errors(errors)) => {
+            assert!(
+                errors["marquee.settings.palette"]
+                    .to_string()
+                    .contains("gold")
+            );
+        }
+        other => panic!("{other:?} {}", bot_log()),
+    }
+    let credits = "KIT-CREDITS A MARQUEE FILMS PRODUCTION";
+    let good = api
+        .view_submission(
+            &view.id,
+            &[
+                ("marquee.settings.credits", Field::Text(credits)),
+                ("marquee.settings.look", Field::Choose("western")),
+                ("marquee.settings.palette", Field::Text("#F4C430, #1B1B1B")),
+            ],
+        )
+        .unwrap();
+    let answer = post_signed(format!("{base}/slack/interactions"), good).await;
+    assert_eq!(
+        api.view_answer(&view.id, answer.status, &answer.body),
+        Ok(ViewAnswer::Closed),
+        "{}",
+        bot_log()
+    );
+    // The change is on the admin's Home, with who made it.
+    let shown = support::poll(DELIVERY, || {
+        api.home_tab(&admin)
+            .filter(|t| t.to_string().contains("Recent changes"))
+    })
+    .await
+    .unwrap_or_else(|| panic!("the change is not on Home\n{}", bot_log()));
+    let text = shown.to_string();
+    assert!(
+        text.contains(&format!("<@{admin}>")) && text.contains("KIT-CREDITS"),
+        "{text}"
+    );
+    // The next poster, from another member, carries the kit.
+    let member = fresh_user();
+    let bot = api.bot_user();
+    let mention = api.person_says(
+        "C0001",
+        &member,
+        TEAM_ID,
+        &format!("<@{bot}> a lighthouse keeper fights a kraken --title \"KIT-NEXT\""),
+        None,
+    );
+    slack_events::deliver(
+        &format!("{base}/slack/events"),
+        s.signing_secret(),
+        &slack_events::app_mention(&mention, "C0001", bot),
+        Schedule::SLACK,
+    )
+    .await;
+    support::poll(DELIVERY, || {
+        posters_in_thread("C0001", &ts(&mention)).into_iter().next()
+    })
+    .await
+    .unwrap_or_else(|| panic!("no poster\n{}", bot_log()));
+    let dynamo = s.dynamo();
+    let records = marquee_service::pipeline::Records::new(
+        std::sync::Arc::new(marquee_core::state::dynamo::DynamoState::new(
+            dynamo.function_client(),
+            dynamo.table(),
+        )),
+        Duration::from_secs(3600),
+    );
+    let requester = marquee_core::job::Requester {
+        user_id: member.clone(),
+        team_id: Some(TEAM_ID.into()),
+        ..Default::default()
+    };
+    let made = records.history(&requester, 1).await.unwrap();
+    assert_eq!(made.len(), 1);
+    assert_eq!(made[0].spec.text.credits.as_deref(), Some(credits));
+    assert_eq!(
+        made[0].spec.typography.map(|t| t.look),
+        Some(marquee_core::genre::Style::Western)
+    );
+    assert_eq!(
+        made[0].spec.typography.and_then(|t| t.ink),
+        Some(marquee_core::poster::Ink {
+            title: [0xF4, 0xC4, 0x30],
+            text: [0x1B, 0x1B, 0x1B]
+        }),
+        "the house palette inks the type"
+    );
+}
+
+/// Settings are for the installation's admins only, decided on `user.id`, `user.team_id` and
+/// Slack's `users.info`: a member sees no button, and a forged click opens only a note; an
+/// admin demoted while the form is open cannot save it; a Slack Connect guest who is an admin
+/// and owner of their own workspace sees no settings here; an Enterprise Grid admin of an
+/// org-wide install does.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_non_admin_cannot_open_settings_and_a_slack_connect_guest_sees_none() {
+    use marquee_core::slack::home::SETTINGS_ACTION;
+    use marquee_core::slack::settings::CALLBACK_ID;
+    let base = bot_base().await;
+    let s = stack();
+    let api = s.slack().api();
+    let url = format!("{base}/slack/interactions");
+    let settings_opened_for = |user: &str, after: usize| {
+        api.opened_views()
+            .into_iter()
+            .skip(after)
+            .any(|v| v.user["id"] == user && v.callback_id() == CALLBACK_ID)
+    };
+    // A member.
+    let member = fresh_user();
+    api.add_user(&member, TEAM_ID, false, false, None);
+    let tab = open_home(&member, None).await;
+    assert!(!offers_settings(&tab), "{tab:#}");
+    let before = api.opened_views().len();
+    let forged = slack_events::forged_home_click(
+        &tab,
+        &user_object(&member, TEAM_ID),
+        SETTINGS_ACTION,
+        None,
+    );
+    assert_eq!(post_signed(url.clone(), forged).await.status, 200);
+    let note = api
+        .wait_for_view_of(&member, "", before, Duration::from_secs(10))
+        .await
+        .unwrap_or_else(|| panic!("no note\n{}", bot_log()));
+    assert!(
+        note.view
+            .to_string()
+            .contains("Only this workspace's admins")
+    );
+    assert!(!settings_opened_for(&member, before));
+    // A Slack Connect guest: admin and owner of their own workspace, a guest here.
+    let guest = fresh_user();
+    api.add_user(&guest, "T0009PARTNER", true, true, None);
+    let tab = open_home(&guest, None).await;
+    assert!(!offers_settings(&tab), "a guest sees no settings: {tab:#}");
+    let before = api.opened_views().len();
+    let forged = slack_events::forged_home_click(
+        &tab,
+        &user_object(&guest, "T0009PARTNER"),
+        SETTINGS_ACTION,
+        None,
+    );
+    assert_eq!(post_signed(url.clone(), forged).await.status, 200);
+    api.wait_for_view_of(&guest, "", before, Duration::from_secs(10))
+        .await
+        .unwrap_or_else(|| panic!("no note for the guest\n{}", bot_log()));
+    assert!(!settings_opened_for(&guest, before));
+    // An admin demoted while the form is open: the submission is checked again.
+    let demoted = fresh_user();
+    api.add_user(&demoted, TEAM_ID, false, true, None);
+    let tab = open_home(&demoted, None).await;
+    let before = api.opened_views().len();
+    let click =
+        slack_events::home_click(&tab, &user_object(&demoted, TEAM_ID), SETTINGS_ACTION, None);
+    assert_eq!(post_signed(url.clone(), click).await.status, 200);
+    let view = api
+        .wait_for_view_of(&demoted, CALLBACK_ID, before, Duration::from_secs(10))
+        .await
+        .unwrap_or_else(|| panic!("no settings modal for an owner\n{}", bot_log()));
+    api.add_user(&demoted, TEAM_ID, false, false, None);
+    let submission = api
+        .view_submission(
+            &view.id,
+            &[(
+                "marquee.settings.credits",
+                crate::support::slack_api::Field::Text("DEMOTED"),
+            )],
+        )
+        .unwrap();
+    let answer = post_signed(url.clone(), submission).await;
+    assert!(
+        matches!(
+            api.view_answer(&view.id, answer.status, &answer.body),
+            Ok(ViewAnswer::Errors(_))
+        ),
+        "{:?}",
+        answer.body
+    );
+    // An Enterprise Grid admin, on an org-wide install.
+    let org = "E0001GRID";
+    let grid = format!("W0{}", support::random_token(8).to_uppercase());
+    api.add_user(&grid, TEAM_ID, true, false, Some(org));
+    let tab = open_home(&grid, Some(org)).await;
+    assert!(offers_settings(&tab), "a grid admin: {tab:#}");
+    let before = api.opened_views().len();
+    let click = slack_events::home_click(
+        &tab,
+        &user_object(&grid, TEAM_ID),
+        SETTINGS_ACTION,
+        Some(org),
+    );
+    assert_eq!(post_signed(url.clone(), click).await.status, 200);
+    assert!(
+        api.wait_for_view_of(&grid, CALLBACK_ID, before, Duration::from_secs(10))
+            .await
+            .is_some(),
+        "{}",
+        bot_log()
+    );
+}

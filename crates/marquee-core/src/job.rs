@@ -138,6 +138,9 @@ pub enum ReplyTo {
     /// posted into `thread` with the bot token, private notes as ephemeral messages to the
     /// requester there.
     SlackThread { thread: SlackMessageRef },
+    /// The requester's App Home tab (`views.publish` with the bot token): what the worker has
+    /// to say, a failure included, is published there.
+    AppHome,
 }
 
 impl ReplyTo {
@@ -146,7 +149,7 @@ impl ReplyTo {
     pub fn slack_url(&self) -> &str {
         match self {
             ReplyTo::SlackResponseUrl { response_url, .. } => response_url,
-            ReplyTo::Status | ReplyTo::SlackThread { .. } => "",
+            ReplyTo::Status | ReplyTo::SlackThread { .. } | ReplyTo::AppHome => "",
         }
     }
 
@@ -155,7 +158,7 @@ impl ReplyTo {
         match self {
             ReplyTo::SlackResponseUrl { thread, .. } => thread.as_ref(),
             ReplyTo::SlackThread { thread } => Some(thread),
-            ReplyTo::Status => None,
+            ReplyTo::Status | ReplyTo::AppHome => None,
         }
     }
 
@@ -181,6 +184,7 @@ impl fmt::Debug for ReplyTo {
                 .field("thread", thread)
                 .finish(),
             ReplyTo::Status => f.write_str("Status"),
+            ReplyTo::AppHome => f.write_str("AppHome"),
         }
     }
 }
@@ -249,6 +253,9 @@ pub enum Task {
     /// Tell the requester, privately, these words (help, or why a mention could not be read):
     /// for requests that came without a `response_url`, whose ack can carry no answer.
     Note { text: String },
+    /// Publish the requester's App Home tab: their latest posters, the team's approved ones,
+    /// this month's usage and, for admins, the brand kit's settings (`app_home_opened`).
+    Home,
 }
 
 /// What is kept beside every poster: enough to re-take it, and its approval.

@@ -20,7 +20,7 @@ use crate::dispatch::{
     Dispatcher, InProcessDispatcher, LambdaDispatcher, NoWorker, QueueError, QueueSettings,
 };
 use crate::http::{AppState, PublicUrl, RestAuth, system_clock};
-use crate::pipeline::{Approvers, ExternalUsers, Pipeline};
+use crate::pipeline::{Admins, Approvers, ExternalUsers, Pipeline};
 use marquee_core::metrics::Metrics;
 use marquee_core::model::bedrock::BedrockModel;
 use marquee_core::model::offline::OfflineModel;
@@ -367,6 +367,7 @@ pub async fn build(config: &Config, mode: Mode) -> Result<App, StartError> {
         Some(ids) if ids.is_empty() => Approvers::Anyone,
         Some(ids) => Approvers::Only(ids.clone()),
     })
+    .with_admins(Admins::new(config.admins.clone()))
     .with_external_users(if config.external_users_full {
         ExternalUsers::Full
     } else {

@@ -38,6 +38,7 @@ pub const ENV_VARS: &[&str] = &[
     "MARQUEE_TABLE",
     "MARQUEE_RETENTION_DAYS",
     "MARQUEE_APPROVERS",
+    "MARQUEE_ADMINS",
     "MARQUEE_EXTERNAL_USERS",
     "MARQUEE_API_TOKEN",
     "MARQUEE_USER_DAILY_LIMIT",
@@ -189,6 +190,9 @@ pub struct Config {
     /// Who may approve: `None` for anyone but the requester, `Some(empty)` for anyone,
     /// otherwise these Slack user ids and user group ids.
     pub(crate) approvers: Option<Vec<String>>,
+    /// Slack user ids (`U…`, `W…`) who may change the workspace's brand kit besides the
+    /// workspace's own admins and owners (`MARQUEE_ADMINS`); empty by default.
+    pub(crate) admins: Vec<String>,
     /// Whether people from outside the installation (Slack Connect) may do everything members
     /// may (`MARQUEE_EXTERNAL_USERS=full`) rather than only look (`view-only`, the default).
     pub(crate) external_users_full: bool,
@@ -374,6 +378,34 @@ impl Config {
                     });
                 }
                 Some(ids)
+            }
+        };
+
+        // Empty, as the template passes an unset parameter: nobody beyond Slack's own admins.
+        let admins = match lookup("MARQUEE_ADMINS").filter(|v| !v.trim().is_empty()) {
+            None => Vec::new(),
+            Some(v) => {
+                let ids: Vec<String> = v
+                    .split(',')
+                    .map(str::trim)
+                    .filter(|s| !s.is_empty())
+                    .map(str::to_owned)
+                    .collect();
+                let valid = |id: &String| {
+                    id.len() >= 3
+                        && id.starts_with(['U', 'W'])
+                        && id
+                            .bytes()
+                            .all(|b| b.is_ascii_uppercase() || b.is_ascii_digit())
+                };
+                if !ids.iter().all(valid) {
+                    return Err(ConfigError::Invalid {
+                        name: "MARQUEE_ADMINS",
+                        value: v,
+                        reason: "Slack user ids (U… or W…) separated by commas".into(),
+                    });
+                }
+                ids
             }
         };
 
@@ -573,6 +605,7 @@ impl Config {
             state,
             retention,
             approvers,
+            admins,
             external_users_full,
             api_token,
             user_daily_limit,
@@ -1089,8 +1122,13 @@ mod tests {
         let empty = config(&[
             ("MARQUEE_PRINT_UPSCALER", ""),
             ("MARQUEE_IMAGE_SERVICES", ""),
+            ("MARQUEE_ADMINS", ""),
         ]);
-        assert_eq!(empty.unwrap().print_upscaler, None);
+        let empty = empty.unwrap();
+        assert_eq!(empty.print_upscaler, None);
+        assert!(empty.admins.is_empty());
+        let named = config(&[("MARQUEE_ADMINS", "U07ADA, W07GRACE")]).unwrap();
+        assert_eq!(named.admins, ["U07ADA", "W07GRACE"]);
         for (vars, name) in [
             (
                 vec![("MARQUEE_PRINT_UPSCALER", "fast")],
@@ -1213,6 +1251,7 @@ mod tests {
             (&[("MARQUEE_BUCKET", "b")], "MARQUEE_TABLE"),
             (&[("MARQUEE_RETENTION_DAYS", "0")], "MARQUEE_RETENTION_DAYS"),
             (&[("MARQUEE_APPROVERS", "alice,bob")], "MARQUEE_APPROVERS"),
+            (&[("MARQUEE_ADMINS", "U07ADA,#general")], "MARQUEE_ADMINS"),
             (&[("MARQUEE_PUBLIC_URL", "not a url")], "MARQUEE_PUBLIC_URL"),
             (
                 &[("MARQUEE_BUCKET", "b"), ("MARQUEE_DATA_DIR", "d")],

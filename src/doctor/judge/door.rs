@@ -112,10 +112,20 @@ pub(in crate::doctor) fn manifest(
     let events = m::bot_events(text);
     for event in m::bot_events(m::MANIFEST_TEMPLATE) {
         if !events.contains(&event) {
+            let unanswered = match event.as_str() {
+                "app_home_opened" => "the Home tab is never published",
+                _ => "mentions and direct messages go unanswered",
+            };
             wrong.push(format!(
-                "it does not subscribe to the {event} event (mentions and direct messages go unanswered)"
+                "it does not subscribe to the {event} event ({unanswered})"
             ));
         }
+    }
+    if !text.lines().any(|l| l.trim() == "home_tab_enabled: true") {
+        wrong.push(
+            "its app_home does not set home_tab_enabled: true (Slack refuses to publish the Home tab: not_enabled)"
+                .to_owned(),
+        );
     }
     let shortcuts = m::shortcut_callbacks(text);
     if !shortcuts

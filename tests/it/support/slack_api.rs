@@ -1,7 +1,8 @@
 //! Stand-in for the part of Slack's Web API that Marquee may call with a bot token:
 //! `chat.postMessage`, `chat.update`, the three-step external file upload
 //! (`files.getUploadURLExternal`, a POST of the bytes to the `upload_url` it returns, then
-//! `files.completeUploadExternal`), and `views.open` for the review modals.
+//! `files.completeUploadExternal`), `views.open` for the review modals, `views.publish` for
+//! the App Home tab and `users.info` for who administers the workspace.
 //!
 //! Modals: every `trigger_id` the stand-in hands out (in a click's `block_actions` payload, a
 //! slash command, a `view_submission`) is remembered with who it belongs to and when it was
@@ -167,6 +168,10 @@ struct Inner {
     /// Every accepted `chat.postEphemeral`: `{channel, user, thread_ts?, text, blocks?,
     /// message_ts}`. Slack keeps no history of them; the stand-in does, for tests.
     ephemerals: Vec<Value>,
+    /// User ID → the Home tab last published for them, as Slack keeps it.
+    home_tabs: HashMap<String, Value>,
+    /// User ID → the `user` object `users.info` answers with ([`SlackApi::add_user`]).
+    users: HashMap<String, Value>,
 }
 
 /// Handle to the Web API side of the Slack stand-in. Cheap to clone; get it with
@@ -198,6 +203,8 @@ impl SlackApi {
             rules: FaultRules::default(),
             last_ts_micros: 0,
             ephemerals: Vec::new(),
+            home_tabs: HashMap::new(),
+            users: HashMap::new(),
         };
         SlackApi {
             inner: Arc::new(Mutex::new(inner)),
@@ -704,6 +711,8 @@ async fn api_call(
                 "files.getUploadURLExternal" => get_upload_url(&app, &args),
                 "files.completeUploadExternal" => complete_upload(&app, &args).await,
                 "views.open" => open_view(&app.api, &args),
+                "views.publish" => publish_view(&app.api, &args),
+                "users.info" => user_info(&app.api, &args, &scopes),
                 _ => Outcome::fail("unknown_method", &[]),
             },
         },
@@ -1949,5 +1958,200 @@ impl SlackApi {
             serde_urlencoded::to_string([("payload", payload.to_string())])
                 .unwrap_or_else(|e| panic!("a form of one string always encodes: {e}")),
         )
+    }
+}
+
+/// The keys a Home tab view object may carry on input (Block Kit's "Home tab views"
+/// reference, `reference/views/home-tab-views`: `type`, `blocks`, `private_metadata`,
+/// `callback_id`, `external_id`); Slack's own keys are refused as in a modal.
+const HOME_KEYS: &[&str] = &[
+    "type",
+    "blocks",
+    "private_metadata",
+    "callback_id",
+    "external_id",
+];
+
+/// Whether `manifest/manifest.yaml` turns the Home tab on (`features.app_home.home_tab_enabled`,
+/// the app manifest reference): without it `views.publish` of a `home` view answers
+/// `not_enabled` ("Error returned if a `home` view is published but the Home tab isn't
+/// enabled for the app", the method reference).
+fn manifest_home_tab_enabled() -> bool {
+    let path = super::crate_root().join("manifest/manifest.yaml");
+    std::fs::read_to_string(&path)
+        .unwrap_or_default()
+        .lines()
+        .any(|l| l.trim() == "home_tab_enabled: true")
+}
+
+/// Judges a Home tab view for `views.publish`, as [`validate_view`] judges a modal: ≤ 100
+/// blocks ("You can include up to 50 blocks in each message, and 100 blocks in modals or Home
+/// tabs", docs.slack.dev `reference/block-kit/blocks`), every block as Block Kit's references
+/// say, the view's own keys only.
+fn validate_home(view: &Value) -> Vec<String> {
+    let mut v = Violations(Vec::new());
+    if !view.is_object() {
+        v.push("must be an object", "/view");
+        return v.0;
+    }
+    v.only_keys(view, HOME_KEYS, "/view");
+    match view.get("type").and_then(Value::as_str) {
+        Some("home") => {}
+        Some(other) => v.push(&format!("unsupported type: {other}"), "/view/type"),
+        None => v.push("missing required field: type", "/view"),
+    }
+    let str_field = |key: &str| view.get(key).and_then(Value::as_str);
+    v.max_len(
+        str_field("private_metadata"),
+        MAX_PRIVATE_METADATA,
+        "/view/private_metadata",
+    );
+    v.max_len(
+        str_field("callback_id"),
+        MAX_CALLBACK_ID,
+        "/view/callback_id",
+    );
+    match view.get("blocks").and_then(Value::as_array) {
+        None => v.push("missing required field: blocks", "/view"),
+        Some(blocks) => {
+            v.0.extend(validate_blocks(blocks, MAX_VIEW_BLOCKS, "/view/blocks"));
+            if let Some(i) = blocks.iter().position(|b| b["type"] == "input") {
+                // Input blocks in a Home tab carry no submit button to send them; Marquee
+                // never puts one there, and the stand-in is strict.
+                v.push(
+                    "input blocks are not supported here",
+                    &format!("/view/blocks/{i}"),
+                );
+            }
+        }
+    }
+    v.0
+}
+
+/// `views.publish`, per its method reference: `user_id` and a `view` of type `home` (JSON, a
+/// JSON string in a form); `view_too_large` above 250 kB, `not_enabled` when the manifest does
+/// not enable the Home tab, `invalid_arguments` with `[ERROR]` details for a view Slack refuses
+/// (the reference's typical error response: `"invalid `user_id`"`). A published view replaces
+/// the user's Home tab; the answer carries Slack's copy (the reference's success response).
+fn publish_view(api: &SlackApi, args: &Args) -> Outcome {
+    let view = match args.json("view") {
+        Ok(Some(view)) => view,
+        Ok(None) => {
+            return Outcome::fail(
+                "invalid_arguments",
+                &["missing required field: view".to_string()],
+            );
+        }
+        Err(()) => {
+            return Outcome::fail(
+                "invalid_arguments",
+                &["must be a JSON object [json-pointer:/view]".to_string()],
+            );
+        }
+    };
+    let Some(user) = args
+        .str("user_id")
+        .filter(|u| u.starts_with(['U', 'W']) && u.len() > 2)
+    else {
+        return Outcome::fail("invalid_arguments", &["invalid `user_id`".to_string()]);
+    };
+    if view.to_string().len() > MAX_VIEW_BYTES {
+        return Outcome::fail("view_too_large", &[]);
+    }
+    if view.get("type").and_then(Value::as_str) == Some("home") && !manifest_home_tab_enabled() {
+        return Outcome::fail("not_enabled", &[]);
+    }
+    let problems = validate_home(&view);
+    if !problems.is_empty() {
+        return Outcome::fail("invalid_arguments", &problems);
+    }
+    let mut inner = api.lock();
+    let id = inner
+        .home_tabs
+        .get(&user)
+        .and_then(|v| v["id"].as_str().map(str::to_owned))
+        .unwrap_or_else(|| slack_id('V'));
+    let mut copy = slack_copy(&view, &id);
+    copy["state"] = json!({"values": {}});
+    for key in ["close", "submit"] {
+        copy[key] = Value::Null;
+    }
+    inner.home_tabs.insert(user, copy.clone());
+    Outcome::ok(json!({ "view": copy }), &args.warnings)
+}
+
+/// The `user` object of `users.info` for a member of the stand-in's workspace, shaped as
+/// `tests/fixtures/slack/users_info_admin.json` (java-slack-sdk's `users.info.json` key set).
+const USER_SHAPE: &str = include_str!("../../fixtures/slack/users_info_admin.json");
+
+/// `users.info`, per its method reference: `user` required; needs `users:read`
+/// (`missing_scope` with `needed` and `provided` otherwise); `user_not_found` for anyone the
+/// stand-in was not told of.
+fn user_info(api: &SlackApi, args: &Args, scopes: &[String]) -> Outcome {
+    if !scopes.iter().any(|s| s == "users:read") {
+        let mut outcome = Outcome::fail("missing_scope", &[]);
+        outcome.body["needed"] = json!("users:read");
+        outcome.body["provided"] = json!(scopes.join(","));
+        return outcome;
+    }
+    let Some(user) = args.str("user").filter(|u| !u.is_empty()) else {
+        return Outcome::fail("user_not_found", &[]);
+    };
+    match api.lock().users.get(&user) {
+        Some(found) => Outcome::ok(json!({ "user": found }), &[]),
+        None => Outcome::fail("user_not_found", &[]),
+    }
+}
+
+impl SlackApi {
+    /// Makes `id` known to `users.info`: a person of workspace `team_id` (a Slack Connect
+    /// guest when it is not [`TEAM_ID`]), an admin or owner or neither, of org `enterprise` on
+    /// Grid — the shape of `users_info_admin.json` with these fields set.
+    pub fn add_user(
+        &self,
+        id: &str,
+        team_id: &str,
+        admin: bool,
+        owner: bool,
+        enterprise: Option<&str>,
+    ) {
+        let shape: Value = serde_json::from_str(USER_SHAPE)
+            .unwrap_or_else(|e| panic!("the users.info fixture is JSON: {e}"));
+        let mut user = shape["user"].clone();
+        user["id"] = json!(id);
+        user["team_id"] = json!(team_id);
+        user["profile"]["team"] = json!(team_id);
+        user["is_admin"] = json!(admin);
+        user["is_owner"] = json!(owner);
+        user["is_primary_owner"] = json!(false);
+        if let Some(org) = enterprise {
+            user["enterprise_user"] = json!({
+                "id": id, "enterprise_id": org, "enterprise_name": "Marquee Grid",
+                "is_admin": admin, "is_owner": owner, "teams": [team_id],
+            });
+        }
+        self.lock().users.insert(id.to_owned(), user);
+    }
+
+    /// Waits for a view with `callback_id` opened for `user` after `after` views were open.
+    pub async fn wait_for_view_of(
+        &self,
+        user: &str,
+        callback_id: &str,
+        after: usize,
+        timeout: Duration,
+    ) -> Option<OpenedView> {
+        super::poll(timeout, || {
+            self.opened_views()
+                .into_iter()
+                .skip(after)
+                .find(|v| v.user["id"] == user && v.callback_id() == callback_id)
+        })
+        .await
+    }
+
+    /// The Home tab last published for `user`, as Slack keeps it.
+    pub fn home_tab(&self, user: &str) -> Option<Value> {
+        self.lock().home_tabs.get(user).cloned()
     }
 }

@@ -257,6 +257,41 @@ pub fn message_im(message: &Value, channel: &str, bot_user: &str) -> Value {
     body
 }
 
+/// The `app_home_opened` event Slack sends when `user` opens the app's Home tab in the
+/// stand-in's workspace, in the shape of `events_app_home_opened.json`; with `org`, from an
+/// org-wide install of that Enterprise Grid org (`events_app_home_opened_org_install.json`:
+/// `authorizations[0].team_id` null, `is_enterprise_install` true).
+pub fn app_home_opened(user: &str, bot_user: &str, org: Option<&str>) -> Value {
+    let mut body = fixture("events_app_home_opened.json");
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_secs())
+        .unwrap_or_default();
+    body["team_id"] = json!(INSTALLED_TEAM);
+    body["api_app_id"] = json!("A0001");
+    body["event"]["user"] = json!(user);
+    body["event"]["channel"] = json!(format!("D{}", &user[1..]));
+    body["event"]["event_ts"] = json!(format!("{now}.000100"));
+    if let Some(view) = body["event"]["view"].as_object_mut() {
+        view.insert("team_id".into(), json!(INSTALLED_TEAM));
+        view.insert("app_installed_team_id".into(), json!(INSTALLED_TEAM));
+        view.insert("app_id".into(), json!("A0001"));
+    }
+    body["event_id"] = json!(event_id());
+    body["event_time"] = json!(now);
+    body["authorizations"] = json!([{
+        "enterprise_id": org,
+        "team_id": if org.is_some() { Value::Null } else { json!(INSTALLED_TEAM) },
+        "user_id": bot_user,
+        "is_bot": true,
+        "is_enterprise_install": org.is_some(),
+    }]);
+    if let Some(org) = org {
+        body["enterprise_id"] = json!(org);
+    }
+    body
+}
+
 /// The form body (`payload=<json>`, to be signed) Slack POSTs to the interactivity URL when
 /// `user` (`{id, username, name, team_id}`) uses the message shortcut `callback_id` on
 /// `message` in `channel`: the shape of `message_action_thread_reply.json`, with a fresh
@@ -283,6 +318,55 @@ pub fn message_action(
     }
     payload["message"] = shown;
     payload["action_ts"] = json!(format!(
+        "{}.{:06}",
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map(|d| d.as_secs())
+            .unwrap_or_default(),
+        fastrand::u32(..1_000_000)
+    ));
+    serde_urlencoded::to_string([("payload", payload.to_string())])
+        .unwrap_or_else(|e| panic!("a form of one string always encodes: {e}"))
+}
+
+/// The form body Slack POSTs to the interactivity URL when `user` (a payload's `user` object:
+/// `id`, `username`, `name`, `team_id` — a Slack Connect guest's own workspace when it is not
+/// the installation's) clicks the button `action_id` on the Home tab `home` (as
+/// [`super::slack_api::SlackApi::home_tab`] keeps it), in the shape of
+/// `block_actions_home_settings.json`; with `org`, from an org-wide install (`team: null`,
+/// `enterprise`, `is_enterprise_install: true`). Panics when the tab has no such button: a
+/// person cannot click what they are not shown — tests that forge such a click use
+/// [`forged_home_click`].
+pub fn home_click(home: &Value, user: &Value, action_id: &str, org: Option<&str>) -> String {
+    let shown = home["blocks"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .any(|b| b["accessory"]["action_id"] == action_id);
+    assert!(shown, "the home tab offers no {action_id}: {home:#}");
+    forged_home_click(home, user, action_id, org)
+}
+
+/// [`home_click`] without checking the tab shows the button: what a stale tab, or a forger
+/// with a valid signature, would send.
+pub fn forged_home_click(home: &Value, user: &Value, action_id: &str, org: Option<&str>) -> String {
+    let mut payload = fixture("block_actions_home_settings.json");
+    payload["user"] = user.clone();
+    payload["api_app_id"] = json!("A0001");
+    payload["team"] = match org {
+        Some(_) => Value::Null,
+        None => json!({"id": INSTALLED_TEAM, "domain": "marquee-test"}),
+    };
+    payload["enterprise"] = match org {
+        Some(org) => json!({"id": org, "name": "Marquee Grid"}),
+        None => Value::Null,
+    };
+    payload["is_enterprise_install"] = json!(org.is_some());
+    payload["view"] = home.clone();
+    payload["container"] = json!({"type": "view", "view_id": home["id"]});
+    payload["trigger_id"] = json!(super::slack_api::issue_trigger(user.clone()));
+    payload["actions"][0]["action_id"] = json!(action_id);
+    payload["actions"][0]["action_ts"] = json!(format!(
         "{}.{:06}",
         std::time::SystemTime::now()
             .duration_since(std::time::UNIX_EPOCH)

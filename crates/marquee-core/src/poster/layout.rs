@@ -892,6 +892,7 @@ mod tests {
                 let typography = Typography {
                     look: style,
                     placement: Placement::Vertical,
+                    ink: None,
                 };
                 let l = layout(w, h, &t, typography);
                 assert_invariants(&l, &format!("{style} {w}x{h}"));
@@ -914,6 +915,7 @@ mod tests {
             Typography {
                 look: Style::Noir,
                 placement: Placement::Vertical,
+                ink: None,
             },
         );
         let lines = lines_of(&l, Role::Title);

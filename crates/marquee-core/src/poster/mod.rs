@@ -61,15 +61,62 @@ pub use print::{MAX_PRINT_DPI, PRINT_DPI, Printed, Sheet, print};
 pub struct Typography {
     pub look: Style,
     pub placement: Placement,
+    /// House colours for the letters (a workspace's brand kit), in place of the look's own;
+    /// `None`: the look's. Scrims and halos still bring every line to its contrast floor.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ink: Option<Ink>,
+}
+
+/// House colours for a poster's letters: the title's, and the tagline's and credits'.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct Ink {
+    pub title: [u8; 3],
+    pub text: [u8; 3],
+}
+
+impl Ink {
+    /// Ink from a house palette of `#RRGGBB` colours: the first for the title, the second (or
+    /// the first) for the smaller lines; `None` when there is no colour to read.
+    pub fn from_palette(palette: &[String]) -> Option<Ink> {
+        let rgb = |text: &String| -> Option<[u8; 3]> {
+            let hex = text.trim().trim_start_matches('#');
+            if hex.len() != 6 {
+                return None;
+            }
+            let byte = |i: usize| u8::from_str_radix(hex.get(i..i + 2)?, 16).ok();
+            Some([byte(0)?, byte(2)?, byte(4)?])
+        };
+        let colours: Vec<[u8; 3]> = palette.iter().filter_map(rgb).collect();
+        let title = *colours.first()?;
+        Some(Ink {
+            title,
+            text: colours.get(1).copied().unwrap_or(title),
+        })
+    }
 }
 
 impl Typography {
+    /// The look the words are set in: the style's, with the house ink when there is one.
+    pub(crate) fn resolved_look(&self) -> style::Look {
+        let mut look = self.look.look();
+        if let Some(ink) = self.ink {
+            let [r, g, b] = ink.title;
+            let title = crate::genre::Rgb(r, g, b);
+            let [r, g, b] = ink.text;
+            let text = crate::genre::Rgb(r, g, b);
+            look.title_fill = (title, title);
+            look.tagline_color = text;
+            look.credits_color = text;
+        }
+        look
+    }
     /// The style's own look with the title where the style puts it (and where its art leaves
     /// room).
     pub fn of(style: Style) -> Self {
         Typography {
             look: style,
             placement: style.title_placement(),
+            ink: None,
         }
     }
 
@@ -136,7 +183,7 @@ pub fn compose_in(
 /// hold characters `typography`'s faces cannot draw and that [`compose`] will leave out, so
 /// callers can tell the user (e.g. CJK or emoji in a title), each as a reader would see it.
 pub fn missing_glyphs(text: &PosterText, typography: Typography) -> Vec<String> {
-    let look = typography.look.look();
+    let look = typography.resolved_look();
     let mut out = Vec::new();
     for (field, face) in [
         (&text.title, look.title_face),
@@ -322,6 +369,7 @@ mod tests {
         let romance = Typography {
             look: Style::Romance,
             placement: Placement::Top,
+            ink: None,
         };
         assert_eq!(missing_glyphs(&t, romance), vec!["𐌀", "𐌁", "\u{E000}"]);
     }
@@ -336,6 +384,7 @@ mod tests {
         let t = Typography {
             look: Style::Noir,
             placement: Placement::Bottom,
+            ink: None,
         };
         let json = serde_json::to_string(&t).expect("serialises");
         assert_eq!(json, r#"{"look":"noir","placement":"bottom"}"#);
@@ -381,6 +430,7 @@ mod tests {
             let t = Typography {
                 look: Style::Noir,
                 placement,
+                ink: None,
             };
             layout(1024, 1536, &text, t)
                 .block(layout::Role::Title)

@@ -134,7 +134,7 @@ pub(crate) fn choose(
     prepared: &Prepared,
     typography: Typography,
 ) -> (Arrangement, Layout) {
-    let look = typography.look.look();
+    let look = typography.resolved_look();
     let own = prepared.own();
     let mut best: Option<(f32, Arrangement, Layout)> = None;
     for a in prepared.candidates(typography) {
@@ -166,8 +166,22 @@ pub(crate) fn set(
         }
         Zones::Own => (prepared.own(), prepared.place(prepared.own())),
     };
-    let look = typography.look.look();
-    let (plans, measured, rounds) = guarantee(art, &layout, &look);
+    // A house ink is the workspace's wish, the floors are every reader's: where the treatments
+    // cannot bring an inked line to its floor, the poster is set in the look's own colours.
+    let untouched = typography.ink.map(|_| art.clone());
+    let look = typography.resolved_look();
+    let (mut plans, mut measured, mut rounds) = guarantee(art, &layout, &look);
+    if let Some(untouched) = untouched
+        && measured.iter().any(|m| !m.passes())
+    {
+        art.data_mut().copy_from_slice(untouched.data());
+        let own = Typography {
+            ink: None,
+            ..typography
+        }
+        .resolved_look();
+        (plans, measured, rounds) = guarantee(art, &layout, &own);
+    }
     Composition {
         arrangement: Some(arrangement),
         layout,
@@ -367,6 +381,60 @@ mod tests {
         }
     }
 
+    /// A workspace's house ink — a mid grey (the hardest colour to give contrast to), a crimson
+    /// and a near-black — still reaches every line's floor on light, dark and mid-grey art
+    /// (set in the look's own colours where the ink cannot be), and changes the letters where
+    /// it can.
+    #[test]
+    fn a_house_ink_reaches_every_floor_and_changes_the_letters() {
+        let flat = |v: u8| {
+            let mut p = Pixmap::new(360, 540).expect("size");
+            p.fill(Color::from_rgba8(v, v, v, 255));
+            p
+        };
+        let inks = [
+            [[128, 128, 128], [128, 128, 128]],
+            [[178, 34, 52], [27, 27, 27]],
+            [[12, 12, 12], [250, 250, 250]],
+        ];
+        for style in [Style::Noir, Style::Comedy] {
+            for [title, text] in inks {
+                let mut inked = 0;
+                for (name, art) in [("light", flat(248)), ("dark", flat(6)), ("mid", flat(128))] {
+                    let typography = Typography {
+                        ink: Some(super::super::Ink { title, text }),
+                        ..Typography::of(style)
+                    };
+                    let mut poster = art.clone();
+                    let c = set(&mut poster, &words(), typography, Zones::Choose);
+                    for line in &contrast::measure(&poster, &c.layout) {
+                        assert!(
+                            line.passes(),
+                            "{style} in {title:?}/{text:?} on {name}: {:?} at {:.2}:1",
+                            line.role,
+                            line.ratio
+                        );
+                    }
+                    let mut plain = art.clone();
+                    set(&mut plain, &words(), Typography::of(style), Zones::Choose);
+                    if poster.data() != plain.data() {
+                        inked += 1;
+                    }
+                }
+                assert!(inked >= 2, "{style} in {title:?}/{text:?}: the ink shows");
+            }
+        }
+        let ink = super::super::Ink::from_palette(&["#F4C430".into(), "#1B1B1B".into()]);
+        assert_eq!(
+            ink,
+            Some(super::super::Ink {
+                title: [0xF4, 0xC4, 0x30],
+                text: [0x1B, 0x1B, 0x1B]
+            })
+        );
+        assert_eq!(super::super::Ink::from_palette(&[]), None);
+    }
+
     #[test]
     fn the_same_inputs_give_byte_identical_posters() {
         for style in [Style::Fantasy, Style::Comedy] {
@@ -386,6 +454,7 @@ mod tests {
         let t = Typography {
             look: Style::Noir,
             placement: Placement::Top,
+            ink: None,
         };
         let c = set(&mut art, &words(), t, Zones::Own);
         assert_eq!(c.arrangement, Some(Arrangement::of(Placement::Top)));

@@ -309,7 +309,7 @@ fn render(
     })?;
     // The print takes the screen poster's arrangement and treatments, chosen and measured on
     // the art at its own size, so the sheet reads like the poster it was ordered from.
-    let look = typography.look.look();
+    let look = typography.resolved_look();
     let mut screen = art.clone();
     let chosen = placement::set(&mut screen, text, typography, Zones::Choose);
     let at = g.trim_at as f32;
@@ -564,6 +564,7 @@ mod tests {
                     let t = Typography {
                         look: style,
                         placement,
+                        ink: None,
                     };
                     let g = Geometry::new(sheet, PRINT_DPI);
                     let laid = print_layout(&g, &text, t);

@@ -141,7 +141,7 @@ struct Set {
 pub fn compose_before(art: &mut Pixmap, text: &PosterText, typography: Typography) {
     let prepared = Prepared::new(art.width(), art.height(), text, typography);
     let layout = prepared.place(prepared.own());
-    let look = typography.look.look();
+    let look = typography.resolved_look();
     let plans = draw::plan_before(art, &layout, &look);
     draw::render(art, &layout, &look, &plans);
 }
@@ -150,7 +150,7 @@ fn set_before(art: &Pixmap, text: &PosterText, typography: Typography) -> Set {
     let mut poster = art.clone();
     let prepared = Prepared::new(art.width(), art.height(), text, typography);
     let layout = prepared.place(prepared.own());
-    let look = typography.look.look();
+    let look = typography.resolved_look();
     let plans = draw::plan_before(&poster, &layout, &look);
     draw::render(&mut poster, &layout, &look, &plans);
     let measured = contrast::measure(&poster, &layout);

@@ -56,14 +56,14 @@ impl Message {
 }
 
 /// Escapes user text for Slack's `mrkdwn` (`&`, `<`, `>` are control characters there).
-fn escape(text: &str) -> String {
+pub(crate) fn escape(text: &str) -> String {
     text.replace('&', "&amp;")
         .replace('<', "&lt;")
         .replace('>', "&gt;")
 }
 
 /// Cuts `text` to at most `max` characters, marking the cut with an ellipsis.
-fn truncate(text: &str, max: usize) -> String {
+pub(crate) fn truncate(text: &str, max: usize) -> String {
     if text.chars().count() <= max {
         return text.to_owned();
     }
@@ -72,11 +72,11 @@ fn truncate(text: &str, max: usize) -> String {
     out
 }
 
-fn section(text: &str) -> Value {
+pub(crate) fn section(text: &str) -> Value {
     json!({"type": "section", "text": {"type": "mrkdwn", "text": truncate(text, MAX_SECTION_TEXT)}})
 }
 
-fn context(text: &str) -> Value {
+pub(crate) fn context(text: &str) -> Value {
     json!({"type": "context", "elements": [{"type": "mrkdwn", "text": truncate(text, MAX_SECTION_TEXT)}]})
 }
 
@@ -337,14 +337,14 @@ pub struct PosterResult<'a> {
     pub missing_glyphs: &'a [String],
 }
 
-fn title_of(spec: &PosterSpec) -> String {
+pub(crate) fn title_of(spec: &PosterSpec) -> String {
     spec.text
         .title
         .clone()
         .unwrap_or_else(|| crate::poster::default_title(&spec.description))
 }
 
-fn date_phrase(at: i64) -> String {
+pub fn date_phrase(at: i64) -> String {
     // Slack renders `<!date^…>` in the reader's own time zone, with a fallback for old clients.
     format!(
         "<!date^{at}^{{date_short_pretty}} at {{time}}|{}>",

@@ -50,6 +50,8 @@ pub enum Event {
     /// `@Marquee …` in a channel or thread, or a direct message to the app: the same request as
     /// `/poster …`, answered in its thread.
     Mention(Box<Mention>),
+    /// Someone opened the app's Home tab (`app_home_opened` with `tab: "home"`): publish it.
+    HomeOpened(Box<HomeOpened>),
     /// Acked and left alone (the bot's own message, another bot's, an edit, a kind Marquee
     /// does not handle).
     Ignored(&'static str),
@@ -65,6 +67,16 @@ pub struct Mention {
     pub thread: SlackMessageRef,
     /// `message.im`: a direct message to the app.
     pub direct: bool,
+}
+
+/// Someone opening the app's Home tab. The event names the person (`event.user`) and the
+/// installation (`authorizations[0]`), never the person's own workspace: who may see settings
+/// is decided from `users.info`'s `user.team_id` by the worker, not from this event.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct HomeOpened {
+    /// `user_id` from `event.user`; `team_id` (where posters are stored and counted) from
+    /// `authorizations[0].team_id`, else the outer `team_id`; `user_team_id` left unknown.
+    pub requester: Requester,
 }
 
 #[derive(Deserialize)]
@@ -143,6 +155,7 @@ pub fn parse(body: &[u8]) -> Result<EventsBody, EventsError> {
             let event = match kind {
                 "app_mention" => mention(&envelope, event, false)?,
                 "message" => mention(&envelope, event, true)?,
+                "app_home_opened" => home_opened(&envelope, event)?,
                 _ => Event::Ignored("an event kind Marquee does not handle"),
             };
             Ok(EventsBody::Callback { event_id, event })
@@ -202,6 +215,37 @@ fn mention(envelope: &Envelope, event: &Value, message: bool) -> Result<Event, E
             thread_ts: e.thread_ts.unwrap_or(ts),
         },
         direct: message,
+    })))
+}
+
+/// `app_home_opened` (docs.slack.dev `reference/events/app_home_opened`): `user`, `channel`,
+/// `tab` (`home` or `messages`) and, for a Home tab opened before, its `view`. Only the Home
+/// tab is Marquee's to publish; opening the Messages tab does nothing.
+fn home_opened(envelope: &Envelope, event: &Value) -> Result<Event, EventsError> {
+    if event.get("tab").and_then(Value::as_str) != Some("home") {
+        return Ok(Event::Ignored("a tab of the app other than Home opened"));
+    }
+    let user = event
+        .get("user")
+        .and_then(Value::as_str)
+        .filter(|u| !u.is_empty())
+        .ok_or(EventsError::Missing("event.user"))?;
+    let auth = envelope.authorizations.as_ref().and_then(|a| a.first());
+    let installation = auth
+        .and_then(|a| a.team_id.clone())
+        .or_else(|| envelope.team_id.clone());
+    let enterprise_id = auth
+        .filter(|a| a.is_enterprise_install == Some(true))
+        .and_then(|a| a.enterprise_id.clone());
+    Ok(Event::HomeOpened(Box::new(HomeOpened {
+        requester: Requester {
+            user_id: user.to_owned(),
+            user_name: None,
+            team_id: installation,
+            channel_id: None,
+            user_team_id: None,
+            enterprise_id,
+        },
     })))
 }
 
@@ -351,9 +395,44 @@ mod tests {
             serde_json::from_slice(&fixture("events_message_im.json")).unwrap();
         channel["event"]["channel_type"] = "channel".into();
         assert!(ignored(&channel).contains("outside"));
-        let mut home: Value = serde_json::from_slice(&fixture("events_message_im.json")).unwrap();
-        home["event"]["type"] = "app_home_opened".into();
-        assert!(ignored(&home).contains("does not handle"));
+        let mut other: Value = serde_json::from_slice(&fixture("events_message_im.json")).unwrap();
+        other["event"]["type"] = "reaction_added".into();
+        assert!(ignored(&other).contains("does not handle"));
+    }
+
+    #[test]
+    fn opening_the_home_tab_is_read_and_the_messages_tab_ignored() {
+        let home = |name: &str| match parse(&fixture(name)).unwrap() {
+            EventsBody::Callback {
+                event: Event::HomeOpened(h),
+                event_id,
+            } => (event_id, *h),
+            other => panic!("{name}: {other:?}"),
+        };
+        let (id, h) = home("events_app_home_opened.json");
+        assert_eq!(id, "Ev07HOME0001");
+        assert_eq!(h.requester.user_id, "U07ADA");
+        assert_eq!(h.requester.team_id.as_deref(), Some("T07MARQEE"));
+        assert_eq!(h.requester.user_team_id, None, "users.info decides");
+        assert_eq!(h.requester.enterprise_id, None);
+        let (_, org) = home("events_app_home_opened_org_install.json");
+        assert_eq!(org.requester.enterprise_id.as_deref(), Some("E07GRID"));
+        let mut messages: Value =
+            serde_json::from_slice(&fixture("events_app_home_opened.json")).unwrap();
+        messages["event"]["tab"] = "messages".into();
+        assert!(matches!(
+            parse(messages.to_string().as_bytes()).unwrap(),
+            EventsBody::Callback {
+                event: Event::Ignored(_),
+                ..
+            }
+        ));
+        messages["event"]["tab"] = "home".into();
+        messages["event"]["user"] = Value::Null;
+        assert_eq!(
+            parse(messages.to_string().as_bytes()),
+            Err(EventsError::Missing("event.user"))
+        );
     }
 
     #[test]

@@ -156,6 +156,19 @@ pub enum Interaction {
     Shortcut(super::shortcut::MessageShortcut),
     /// Its modal was submitted.
     FromMessage(super::shortcut::FromMessage),
+    /// The Settings button on the Home tab was clicked.
+    OpenSettings(SettingsClick),
+    /// The Settings modal was submitted.
+    Settings(super::settings::SettingsSubmission),
+}
+
+/// A click on the Home tab's Settings button: who clicked (`user.id`; `team_id` the
+/// installation from `view.app_installed_team_id`, else `team.id`, else `user.team_id`;
+/// `user_team_id` the clicker's own `user.team_id`) and the `trigger_id` to open the modal with.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SettingsClick {
+    pub requester: crate::job::Requester,
+    pub trigger_id: String,
 }
 
 // What Slack really sends (tests/fixtures/slack/README.md names the sources): every field
@@ -187,6 +200,15 @@ struct Payload {
     enterprise: Option<Id>,
     #[serde(default)]
     is_enterprise_install: Option<Value>,
+    /// The view clicked in, for a click on a Home tab or a modal (bolt-js `BlockAction.view`).
+    #[serde(default)]
+    view: Option<ClickedView>,
+}
+
+#[derive(Deserialize)]
+struct ClickedView {
+    #[serde(default)]
+    app_installed_team_id: Option<String>,
 }
 
 #[derive(Deserialize)]
@@ -239,6 +261,10 @@ pub fn parse(payload: &str) -> Result<Click, InteractionError> {
             Err(InteractionError::Unsupported("view_submission".into()))
         }
         Interaction::Shortcut(_) => Err(InteractionError::Unsupported("message_action".into())),
+        Interaction::OpenSettings(_) => Err(InteractionError::Unsupported(
+            "block_actions settings".into(),
+        )),
+        Interaction::Settings(_) => Err(InteractionError::Unsupported("view_submission".into())),
     }
 }
 
@@ -256,6 +282,11 @@ pub fn parse_interaction(payload: &str) -> Result<Interaction, InteractionError>
         "block_actions" => parse_click(payload),
         "view_submission" if view_callback(payload).as_deref() == Some(super::shortcut::VIEW) => {
             super::shortcut::parse_submission(payload).map(Interaction::FromMessage)
+        }
+        "view_submission"
+            if view_callback(payload).as_deref() == Some(super::settings::CALLBACK_ID) =>
+        {
+            super::settings::parse_submission(payload).map(Interaction::Settings)
         }
         "view_submission" => super::modal::parse_submission(payload).map(Interaction::Submission),
         "message_action" => super::shortcut::parse_shortcut(payload).map(Interaction::Shortcut),
@@ -293,6 +324,27 @@ fn parse_click(payload: &str) -> Result<Interaction, InteractionError> {
         .as_deref()
         .and_then(<[ActionPart]>::first)
         .ok_or(InteractionError::Missing("actions"))?;
+    if action.action_id == super::home::SETTINGS_ACTION {
+        let user = p.user.ok_or(InteractionError::Missing("user"))?;
+        let team_id = p
+            .view
+            .and_then(|v| v.app_installed_team_id)
+            .or(p.team.map(|t| t.id))
+            .or_else(|| user.team_id.clone());
+        return Ok(Interaction::OpenSettings(SettingsClick {
+            requester: crate::job::Requester {
+                user_id: user.id,
+                user_name: user.username.or(user.name),
+                team_id,
+                channel_id: None,
+                user_team_id: user.team_id,
+                enterprise_id: org_install(p.enterprise, p.is_enterprise_install.as_ref()),
+            },
+            trigger_id: p
+                .trigger_id
+                .ok_or(InteractionError::Missing("trigger_id"))?,
+        }));
+    }
     let source_text = match (&action.value, &action.block_id) {
         (Some(v), _) => v.as_str(),
         (None, Some(block)) => block.strip_prefix(ACTIONS_BLOCK_PREFIX).unwrap_or(block),
@@ -620,6 +672,48 @@ mod tests {
     }
 
     // Slack-shaped payloads (tests/fixtures/slack/README.md names the source of each shape).
+    const HOME_SETTINGS: &str =
+        include_str!("../../../../tests/fixtures/slack/block_actions_home_settings.json");
+
+    /// The Settings click names its clicker by `user.id` and `user.team_id`, and the
+    /// installation by the Home view's `app_installed_team_id`: a Slack Connect guest keeps
+    /// their own workspace, an org-wide install its org.
+    #[test]
+    fn a_settings_click_on_home_names_the_clicker_and_the_installation() {
+        let read = |payload: &str| match parse_interaction(payload).unwrap() {
+            Interaction::OpenSettings(click) => click,
+            other => panic!("{other:?}"),
+        };
+        let click = read(HOME_SETTINGS);
+        assert_eq!(click.requester.user_id, "U07GRACEH");
+        assert_eq!(click.requester.team_id.as_deref(), Some("T07MARQEE"));
+        assert_eq!(click.requester.user_team_id.as_deref(), Some("T07MARQEE"));
+        assert!(click.trigger_id.starts_with("8123456789012."));
+        let mut guest: Value = serde_json::from_str(HOME_SETTINGS).unwrap();
+        guest["user"]["team_id"] = "T07PARTNER".into();
+        guest["team"]["id"] = "T07PARTNER".into();
+        let guest = read(&guest.to_string());
+        assert_eq!(
+            guest.requester.team_id.as_deref(),
+            Some("T07MARQEE"),
+            "the view's installation"
+        );
+        assert_eq!(guest.requester.user_team_id.as_deref(), Some("T07PARTNER"));
+        let mut org: Value = serde_json::from_str(HOME_SETTINGS).unwrap();
+        org["team"] = Value::Null;
+        org["enterprise"] = serde_json::json!({"id": "E07GRID", "name": "Marquee Grid"});
+        org["is_enterprise_install"] = true.into();
+        assert_eq!(
+            read(&org.to_string()).requester.enterprise_id.as_deref(),
+            Some("E07GRID")
+        );
+        // The old entry point leaves it to parse_interaction.
+        assert!(matches!(
+            parse(HOME_SETTINGS),
+            Err(InteractionError::Unsupported(_))
+        ));
+    }
+
     const BUTTON: &str = include_str!("../../../../tests/fixtures/slack/block_actions_button.json");
     const SELECT: &str =
         include_str!("../../../../tests/fixtures/slack/block_actions_static_select.json");

@@ -208,7 +208,7 @@ mod tests {
         let scopes = bot_scopes(MANIFEST_TEMPLATE);
         assert!(scopes.iter().any(|s| s == "commands"), "{scopes:?}");
         assert!(scopes.iter().any(|s| s == "chat:write"), "{scopes:?}");
-        for needed in ["app_mentions:read", "im:history"] {
+        for needed in ["app_mentions:read", "im:history", "users:read"] {
             assert!(scopes.iter().any(|s| s == needed), "{needed}: {scopes:?}");
         }
         assert!(scopes.iter().all(|s| !s.contains(' ')), "{scopes:?}");
@@ -219,7 +219,16 @@ mod tests {
             events,
         } = request_urls(&rendered);
         assert_eq!(events.as_deref(), Some(&*format!("{API}/slack/events")));
-        assert_eq!(bot_events(&rendered), ["app_mention", "message.im"]);
+        assert_eq!(
+            bot_events(&rendered),
+            ["app_mention", "message.im", "app_home_opened"]
+        );
+        assert!(
+            rendered
+                .lines()
+                .any(|l| l.trim() == "home_tab_enabled: true"),
+            "the Home tab is on"
+        );
         assert_eq!(
             shortcut_callbacks(&rendered),
             [crate::slack::shortcut::CALLBACK_ID]

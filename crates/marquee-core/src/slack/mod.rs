@@ -17,7 +17,8 @@
 //! reply address), `blocks` (every Block Kit message, within Slack's limits, with user text escaped
 //! in every mrkdwn field including the notification `text`), `client` (`response_url` POSTs to
 //! allow-listed hosts only, transient-error retries), `web` (the Web API with a bot token:
-//! `chat.postMessage` into threads, file uploads, `views.open`) and `manifest` (the app manifest
+//! `chat.postMessage` into threads, file uploads, `views.open`, `views.publish`, `users.info`), `home`
+//! (the App Home tab, within the 100 blocks and 250 kB of a view) and `manifest` (the app manifest
 //! with the deployment's URLs).
 
 pub mod blocks;
@@ -25,10 +26,12 @@ pub mod client;
 pub mod command;
 pub mod events;
 pub mod form;
+pub mod home;
 pub mod interaction;
 pub mod manifest;
 pub mod modal;
 mod payload;
+pub mod settings;
 pub mod shortcut;
 pub mod verify;
 pub mod web;

@@ -384,7 +384,11 @@ pub(crate) fn parse_submission(payload: &str) -> Result<Submission, InteractionE
                 tagline: state.text(TAGLINE_BLOCK, TAGLINE),
                 credits: state.text(CREDITS_BLOCK, CREDITS),
             },
-            typography: Typography { look, placement },
+            typography: Typography {
+                look,
+                placement,
+                ink: None,
+            },
         }
     } else {
         Form::ChangeDetail {
@@ -594,6 +598,7 @@ mod tests {
     const TYPE: Typography = Typography {
         look: Style::Comedy,
         placement: Placement::Top,
+        ink: None,
     };
 
     fn chars(v: &Value) -> usize {
@@ -846,7 +851,8 @@ mod tests {
             *typography,
             Typography {
                 look: Style::Noir,
-                placement: Placement::Bottom
+                placement: Placement::Bottom,
+                ink: None,
             }
         );
         assert_eq!(validate(&sub), Ok(()));
@@ -991,6 +997,7 @@ mod tests {
                 typography: Typography {
                     look,
                     placement: Placement::Center,
+                    ink: None,
                 },
             },
             user_id: "U1".into(),

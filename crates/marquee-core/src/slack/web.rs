@@ -63,6 +63,61 @@ impl WebError {
     }
 }
 
+/// What `users.info` says of a person, as far as Marquee decides anything on it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SlackUser {
+    pub id: String,
+    /// The person's own workspace (`user.team_id`): another one than the installation's for
+    /// a Slack Connect guest, whose admin flags are their own workspace's.
+    pub team_id: Option<String>,
+    /// The Enterprise Grid organisation of a Grid member (`user.enterprise_user.enterprise_id`).
+    pub enterprise_id: Option<String>,
+    pub is_admin: bool,
+    pub is_owner: bool,
+    pub is_primary_owner: bool,
+    pub deleted: bool,
+    /// A guest account (`is_restricted` or `is_ultra_restricted`).
+    pub is_restricted: bool,
+}
+
+impl SlackUser {
+    /// Reads `users.info`'s answer about `asked`.
+    fn from_answer(answer: &Value, asked: &str) -> Self {
+        let u = &answer["user"];
+        let flag = |k: &str| u[k].as_bool().unwrap_or(false);
+        SlackUser {
+            id: u["id"].as_str().unwrap_or(asked).to_owned(),
+            team_id: u["team_id"].as_str().map(str::to_owned),
+            enterprise_id: u["enterprise_user"]["enterprise_id"]
+                .as_str()
+                .map(str::to_owned),
+            is_admin: flag("is_admin"),
+            is_owner: flag("is_owner"),
+            is_primary_owner: flag("is_primary_owner"),
+            deleted: flag("deleted"),
+            is_restricted: flag("is_restricted") || flag("is_ultra_restricted"),
+        }
+    }
+
+    /// Whether this person is of the installation: the workspace `team`, or the org
+    /// `enterprise` of an org-wide install.
+    pub fn belongs_to(&self, team: Option<&str>, enterprise: Option<&str>) -> bool {
+        (team.is_some() && self.team_id.as_deref() == team)
+            || (enterprise.is_some() && self.enterprise_id.as_deref() == enterprise)
+    }
+
+    /// An admin or owner of the installation — the workspace `team`, or every workspace of the
+    /// org `enterprise` on an org-wide install: Slack's own flags, for a live, full member of
+    /// that installation — never for someone from another one (a Slack Connect guest's flags
+    /// are their own workspace's).
+    pub fn administers(&self, team: Option<&str>, enterprise: Option<&str>) -> bool {
+        self.belongs_to(team, enterprise)
+            && !self.deleted
+            && !self.is_restricted
+            && (self.is_admin || self.is_owner || self.is_primary_owner)
+    }
+}
+
 #[derive(Clone)]
 pub struct WebClient {
     http: reqwest::Client,
@@ -196,6 +251,28 @@ impl WebClient {
             tracing::warn!(method, error, "slack refused to open a modal");
         }
         answer.map(|_| ())
+    }
+
+    /// Publishes `view` (of type `home`) as `user`'s Home tab: `views.publish` with a JSON body
+    /// `{user_id, view}` (the method's reference; no scope needed, the Home tab enabled in the
+    /// app's settings, else `not_enabled`; `view_too_large` above 250 kB).
+    pub async fn publish_view(&self, user: &str, view: &Value) -> Result<(), WebError> {
+        self.call_json("views.publish", &json!({"user_id": user, "view": view}))
+            .await
+            .map(|_| ())
+    }
+
+    /// Who `user` is to Slack: `users.info` (scope `users:read`), read into the few fields
+    /// Marquee trusts for admin-ness (java-slack-sdk `json-logs/samples/api/users.info.json`).
+    pub async fn user_info(&self, user: &str) -> Result<SlackUser, WebError> {
+        let method = "users.info";
+        let request = self
+            .http
+            .post(format!("{}/{method}", self.base))
+            .header("content-type", "application/x-www-form-urlencoded")
+            .body(serde_urlencoded::to_string([("user", user)]).unwrap_or_default());
+        let answer = self.send(method, request).await?;
+        Ok(SlackUser::from_answer(&answer, user))
     }
 
     /// The members of Slack user group `group` (`S…`): `usergroups.users.list`, which needs
@@ -351,6 +428,33 @@ impl WebClient {
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn only_an_installations_own_admins_administer_it() {
+        let read = |name: &str| -> super::SlackUser {
+            let text = std::fs::read_to_string(format!(
+                "{}/../../tests/fixtures/slack/{name}",
+                env!("CARGO_MANIFEST_DIR")
+            ))
+            .unwrap();
+            super::SlackUser::from_answer(&serde_json::from_str(&text).unwrap(), "U0")
+        };
+        let admin = read("users_info_admin.json");
+        assert!(admin.administers(Some("T07MARQEE"), None));
+        assert!(!admin.administers(Some("T07OTHER"), None));
+        // An admin and owner of their own workspace, a guest in ours.
+        let guest = read("users_info_slack_connect.json");
+        assert!(guest.is_admin && guest.is_owner);
+        assert!(!guest.administers(Some("T07MARQEE"), None));
+        // A Grid workspace owner administers an org-wide install from any of its workspaces.
+        let grid = read("users_info_grid_owner.json");
+        assert!(grid.administers(Some("T07GRIDWS"), Some("E07GRID")));
+        assert!(grid.administers(Some("T07OTHERWS"), Some("E07GRID")));
+        assert!(!grid.administers(Some("T07OTHERWS"), None));
+        let mut left = admin.clone();
+        left.deleted = true;
+        assert!(!left.administers(Some("T07MARQEE"), None));
+    }
+
     use std::collections::VecDeque;
     use std::sync::{Arc, Mutex};
     use std::time::Instant;

@@ -8,7 +8,8 @@
 //! store with a claim whose [`Claimant`] is this request alone; a retry finds the claim and is
 //! acked doing nothing. The ack path holds nothing but that claim and the job's enqueue: the
 //! answer goes into the thread from the worker. Events are routed by kind (`slack::events`),
-//! so later kinds land as more arms here.
+//! so later kinds land as more arms here: `app_home_opened` is claimed the same way and queued
+//! as a `Task::Home` job, whose worker publishes the tab (`views.publish`).
 
 use axum::Json;
 use axum::extract::State;
@@ -23,7 +24,7 @@ use marquee_core::job::{Job, ReplyTo, Task};
 use marquee_core::metrics::Event as Metric;
 use marquee_core::slack::blocks;
 use marquee_core::slack::command::{self, PosterCommand};
-use marquee_core::slack::events::{self, Event, EventsBody, Mention};
+use marquee_core::slack::events::{self, Event, EventsBody, HomeOpened, Mention};
 use marquee_core::state::Claimant;
 
 /// Slack's retry headers (docs.slack.dev `apis/events-api`, "Retries").
@@ -78,7 +79,74 @@ pub(super) async fn events(
             let public_url = state.public_url.resolve(&headers, base.as_deref());
             mentioned(&state, &event_id, *mention, public_url, retry, reason).await
         }
+        Event::HomeOpened(home) => {
+            let public_url = state.public_url.resolve(&headers, base.as_deref());
+            home_opened(&state, &event_id, *home, public_url, retry).await
+        }
     }
+}
+
+/// Someone opened the Home tab: claimed once by `event_id`, then its publishing queued as a
+/// job (`Task::Home`), so the ack never waits on the state store's reads or on Slack.
+async fn home_opened(
+    state: &AppState,
+    event_id: &str,
+    home: HomeOpened,
+    public_url: Option<String>,
+    retry: u32,
+) -> Result<Response, ApiError> {
+    if state.delivery.web().is_none() {
+        tracing::warn!(
+            event_id,
+            "the home tab was opened but there is no bot token to publish it with; ignored"
+        );
+        return Ok(StatusCode::OK.into_response());
+    }
+    let claimant = Claimant::new();
+    match state.records.claim_event(event_id, &claimant).await {
+        Ok(true) => {}
+        Ok(false) => {
+            tracing::info!(
+                event_id,
+                retry,
+                "a retry of a home tab opening already taken; acked"
+            );
+            return Ok(StatusCode::OK.into_response());
+        }
+        Err(e) => {
+            tracing::error!(event_id, error = %marquee_core::errors::ErrorChain(&e), "could not claim a slack event; slack will retry it");
+            return Err(ApiError::Unavailable);
+        }
+    }
+    let job = Job::new(
+        Task::Home,
+        home.requester,
+        ReplyTo::AppHome,
+        (state.clock)(),
+    )
+    .with_public_url(public_url);
+    let id = job.id;
+    let Err(e) = state.dispatcher.dispatch(job).await else {
+        tracing::info!(job = %id, event_id, retry, "home tab queued");
+        return Ok(StatusCode::OK.into_response());
+    };
+    if matches!(e, DispatchError::Busy) {
+        state.pipeline.metrics().record(Metric::Shed);
+    }
+    tracing::warn!(job = %id, event_id, retry, error = %marquee_core::errors::ErrorChain(&e), "could not queue a home tab");
+    // The tab shows what it showed last; the next opening publishes it. Slack's retry may
+    // find room sooner: give the event back unless this was its last.
+    if retry < LAST_RETRY {
+        if let Err(e) = state.records.release_event(event_id, &claimant).await {
+            tracing::error!(event_id, error = %marquee_core::errors::ErrorChain(&e), "could not release a slack event's claim");
+        }
+        return Ok((
+            StatusCode::SERVICE_UNAVAILABLE,
+            [(header::RETRY_AFTER, HeaderValue::from_static("60"))],
+        )
+            .into_response());
+    }
+    Ok(StatusCode::OK.into_response())
 }
 
 /// A mention or direct message: claimed once by `event_id`, then queued like `/poster`.

@@ -52,6 +52,7 @@ use marquee_core::store::{LinkSigner, ObjectStore};
 mod events;
 mod files;
 mod rest;
+mod settings;
 mod shortcut;
 mod slack;
 

@@ -268,6 +268,15 @@ pub(super) async fn interaction(
         Interaction::FromMessage(submitted) => {
             super::shortcut::submit(&state, submitted, public_url, &sight).await
         }
+        Interaction::OpenSettings(click) => {
+            first_sight(&state, &sight).await?;
+            super::settings::open(&state, &click).await
+        }
+        // Saving writes the kit and its change log: a replay must not write them again.
+        Interaction::Settings(submitted) => {
+            first_sight(&state, &sight).await?;
+            super::settings::submit(&state, submitted, public_url).await
+        }
     }
 }
 

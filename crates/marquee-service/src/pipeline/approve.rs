@@ -189,6 +189,10 @@ impl Pipeline {
         record.approved_by = Some(approval.by.clone());
         record.approved_at = Some(now);
         tracing::info!(%source, "poster approved");
+        // Best effort: the approval stands without it, and the gallery is only a listing.
+        if let Err(e) = self.records.add_to_gallery(&record, now).await {
+            tracing::warn!(%source, error = %ErrorChain(&e), "could not list an approved poster in the team's gallery");
+        }
         let link = self
             .link(&record.key, job.public_url.as_deref())
             .map_err(|e| (e, description.clone()))?;
@@ -257,8 +261,19 @@ impl Pipeline {
     /// member of one. Without a bot token, or when Slack will not say, they are refused, and
     /// the admin learns why from the log.
     async fn refusal_after_groups(&self, record: &PosterRecord, job: &Job) -> Option<&'static str> {
-        let why = refusal(&self.approvers, self.external_users, record, job)?;
-        let Approvers::Only(ids) = &self.approvers else {
+        // The poster's installation's brand kit names its approvers, when it does; else the
+        // deployment's rule. Read from the poster's requester, never the clicker's workspace.
+        let from_kit = match self.records.kit(&record.requester).await {
+            Ok(kit) if !kit.approvers.is_empty() => Some(Approvers::Only(kit.approvers)),
+            Ok(_) => None,
+            Err(e) => {
+                tracing::warn!(error = %ErrorChain(&e), "could not read the brand kit's approvers; the deployment's rule holds");
+                None
+            }
+        };
+        let approvers = from_kit.as_ref().unwrap_or(&self.approvers);
+        let why = refusal(approvers, self.external_users, record, job)?;
+        let Approvers::Only(ids) = approvers else {
             return Some(why);
         };
         if why != NOT_A_REVIEWER {
@@ -500,6 +515,8 @@ mod tests {
             Interaction::Submission(sub) => sub.requester(),
             Interaction::Shortcut(s) => s.actor.requester(&s.ctx.channel_id),
             Interaction::FromMessage(s) => s.actor.requester(&s.ctx.channel_id),
+            Interaction::OpenSettings(c) => c.requester,
+            Interaction::Settings(s) => s.requester,
         };
         let mut job = sample_job();
         job.task = task;

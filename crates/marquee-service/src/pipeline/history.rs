@@ -10,6 +10,22 @@ use marquee_core::slack::blocks::{self, HistoryItem};
 const HISTORY_LEN: usize = 10;
 
 impl Pipeline {
+    /// What `requester`, their channel (if any) and the deployment have used of their limits:
+    /// `/poster usage`'s report, which the Home tab shows too.
+    pub(super) async fn usage_of(
+        &self,
+        requester: &marquee_core::job::Requester,
+    ) -> Result<blocks::UsageReport, PipelineError> {
+        let limits = self.metering.limits();
+        let free_models = self
+            .models
+            .ids()
+            .into_iter()
+            .filter(|m| !limits.is_metered(*m))
+            .collect();
+        Ok(self.metering.usage(requester, free_models).await?)
+    }
+
     /// Lists the requester's latest posters, newest first, from their records (approval
     /// included), each with a link signed now.
     pub(super) async fn show_history(&self, job: &Job) -> Result<Outcome, (PipelineError, String)> {
@@ -58,18 +74,10 @@ impl Pipeline {
     /// `/poster usage`: the requester's posters today, the channel's, and the workspace's
     /// spend this month, each against its limit, privately.
     pub(super) async fn usage(&self, job: &Job) -> Result<Outcome, (PipelineError, String)> {
-        let limits = self.metering.limits();
-        let free_models = self
-            .models
-            .ids()
-            .into_iter()
-            .filter(|m| !limits.is_metered(*m))
-            .collect();
         let report = self
-            .metering
-            .usage(&job.requester, free_models)
+            .usage_of(&job.requester)
             .await
-            .map_err(|e| (e.into(), String::new()))?;
+            .map_err(|e| (e, String::new()))?;
         Ok(self
             .delivery
             .reply(job, &blocks::usage_report(&report), Outcome::Delivered)

@@ -192,6 +192,26 @@ impl Metering {
         priced: impl Into<Priced>,
         posters: i64,
     ) -> Result<Reserved, PipelineError> {
+        self.reserve_within(requester, priced, posters, None, None)
+            .await
+    }
+
+    /// [`Self::reserve`], with an installation's own daily limits per person and per channel
+    /// (its brand kit), which only tighten the deployment's: the lower of the two holds.
+    pub(super) async fn reserve_within(
+        &self,
+        requester: &Requester,
+        priced: impl Into<Priced>,
+        posters: i64,
+        person_daily: Option<i64>,
+        channel_daily: Option<i64>,
+    ) -> Result<Reserved, PipelineError> {
+        let lower = |a: Option<i64>, b: Option<i64>| match (a, b) {
+            (Some(a), Some(b)) => Some(a.min(b)),
+            (a, b) => a.or(b),
+        };
+        let user_daily = lower(self.limits.user_daily, person_daily);
+        let channel_daily = lower(self.limits.channel_daily, channel_daily);
         let priced = priced.into();
         let price = self.limits.price_of(priced);
         if posters <= 0 || price <= 0 {
@@ -205,7 +225,7 @@ impl Metering {
             LimitKind::User,
             user_key(requester, &periods),
             1,
-            self.limits.user_daily,
+            user_daily,
             day_expiry,
             periods.day_ends,
         )];
@@ -214,7 +234,7 @@ impl Metering {
                 LimitKind::Channel,
                 channel_key(requester, channel, &periods),
                 1,
-                self.limits.channel_daily,
+                channel_daily,
                 day_expiry,
                 periods.day_ends,
             ));
@@ -587,6 +607,54 @@ mod tests {
         assert_eq!(spend[0]["EstimatedSpend"], 80_000);
         assert_eq!(spend[0]["Model"], "sd3.5");
         assert_eq!(spend[0]["Function"], "f");
+    }
+
+    /// A brand kit's daily limits only tighten the deployment's: the lower of the two holds,
+    /// per person and per channel, and a kit without limits leaves the deployment's.
+    #[tokio::test]
+    async fn a_kits_daily_limits_tighten_the_deployments_and_never_loosen_them() {
+        let dir = tempfile::tempdir().unwrap();
+        let limits = Limits {
+            user_daily: Some(3),
+            ..Limits::default()
+        };
+        let (p, _) = metering(dir.path(), limits);
+        let taken = |r: Reserved| matches!(r, Reserved::Taken(_));
+        // The kit allows a person 2 a day, below the deployment's 3.
+        let ada = requester("U07ADA", "C1");
+        for _ in 0..2 {
+            let r = p.reserve_within(&ada, ModelId::NovaCanvas, 1, Some(2), None);
+            assert!(taken(r.await.unwrap()));
+        }
+        match p
+            .reserve_within(&ada, ModelId::NovaCanvas, 1, Some(2), None)
+            .await
+            .unwrap()
+        {
+            Reserved::Refused(r) => assert_eq!((r.kind, r.limit), (LimitKind::User, 2)),
+            _ => panic!("the kit's 2 a day holds"),
+        }
+        // A kit allowing 10 does not lift the deployment's 3.
+        let bo = requester("U07BO", "C2");
+        for _ in 0..3 {
+            let r = p.reserve_within(&bo, ModelId::NovaCanvas, 1, Some(10), None);
+            assert!(taken(r.await.unwrap()));
+        }
+        let r = p.reserve_within(&bo, ModelId::NovaCanvas, 1, Some(10), None);
+        assert!(matches!(r.await.unwrap(), Reserved::Refused(_)));
+        // A channel limit from the kit alone, where the deployment sets none.
+        let cy = requester("U07CY", "C3");
+        let r = p.reserve_within(&cy, ModelId::NovaCanvas, 1, None, Some(1));
+        assert!(taken(r.await.unwrap()));
+        let dee = requester("U07DEE", "C3");
+        match p
+            .reserve_within(&dee, ModelId::NovaCanvas, 1, None, Some(1))
+            .await
+            .unwrap()
+        {
+            Reserved::Refused(r) => assert_eq!(r.kind, LimitKind::Channel),
+            _ => panic!("the kit's channel limit holds"),
+        }
     }
 
     /// Fifty workers reserving at once for one channel: exactly the limit get through, and

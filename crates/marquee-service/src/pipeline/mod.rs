@@ -92,11 +92,14 @@ const DELIVERY_RESERVE: Duration = Duration::from_secs(8);
 /// still gets most of the delivery time before it is cut off.
 const FAILURE_RESERVE: Duration = Duration::from_secs(5);
 
+mod admins;
 mod approve;
+mod home;
 mod print;
 mod rest;
 mod unfinished;
 
+pub use admins::Admins;
 pub(crate) use approve::{Approvers, ExternalUsers};
 pub(crate) use rest::{RestStatus, wait_backoff};
 pub(crate) use unfinished::{Notice, Unfinished};
@@ -205,6 +208,8 @@ pub struct Pipeline {
     approvers: Approvers,
     /// What people from outside the installation may do (Slack Connect guests).
     external_users: ExternalUsers,
+    /// Who may change an installation's brand kit.
+    admins: Admins,
     /// The upscaler print-ready files use; `None`: resampling only.
     print_upscaler: Option<Upscaler>,
     retry: RetryPolicy,
@@ -235,6 +240,7 @@ impl Pipeline {
             link_ttl,
             approvers: Approvers::default(),
             external_users: ExternalUsers::default(),
+            admins: Admins::default(),
             print_upscaler: None,
             retry: RetryPolicy::default(),
             metrics: Metrics::off(),
@@ -278,6 +284,17 @@ impl Pipeline {
     pub(crate) fn with_external_users(mut self, external_users: ExternalUsers) -> Self {
         self.external_users = external_users;
         self
+    }
+
+    /// Who may change an installation's brand kit (besides its Slack admins).
+    pub(crate) fn with_admins(mut self, admins: Admins) -> Self {
+        self.admins = admins;
+        self
+    }
+
+    /// Who may change an installation's brand kit; the HTTP door holds a clone (Settings).
+    pub(crate) fn admins(&self) -> &Admins {
+        &self.admins
     }
 
     /// Upscales art for print-ready files with `upscaler` (one of Stability's services);
@@ -732,6 +749,7 @@ impl Pipeline {
                 .delivery
                 .reply(job, &blocks::note_to_clicker(text), Outcome::Delivered)
                 .await),
+            Task::Home => self.show_home(job).await,
         }
     }
 
@@ -751,7 +769,46 @@ impl Pipeline {
                 .reply(job, &blocks::note_to_clicker(why), told)
                 .await);
         }
-        let mut reservation = match self.metering.reserve(&job.requester, spec.model, 1).await {
+        // The installation's brand kit applies to every new poster at once: it is read here,
+        // by the worker, for each job.
+        let kit = self
+            .records
+            .kit(&job.requester)
+            .await
+            .map_err(|e| (e, spec.description.clone()))?;
+        if !kit.models.is_empty() && !kit.models.contains(&spec.model) {
+            tracing::info!(model = %spec.model, "a new poster refused: the brand kit does not allow its model");
+            let names: Vec<String> = kit
+                .models
+                .iter()
+                .map(|m| format!("`{}`", m.short_name()))
+                .collect();
+            let why = format!(
+                "🎨 This workspace's brand kit allows {} — not `{}`. Ask again with `--model {}`.",
+                names.join(", "),
+                spec.model.short_name(),
+                kit.models[0].short_name()
+            );
+            let told = Outcome::FailedAndTold {
+                kind: "ModelNotInKit",
+            };
+            return Ok(self
+                .delivery
+                .reply(job, &blocks::note_to_clicker(&why), told)
+                .await);
+        }
+        let spec = &with_kit(spec, &kit);
+        let mut reservation = match self
+            .metering
+            .reserve_within(
+                &job.requester,
+                spec.model,
+                1,
+                kit.person_daily,
+                kit.channel_daily,
+            )
+            .await
+        {
             Ok(Reserved::Free) => None,
             Ok(Reserved::Taken(r)) => Some(r),
             Ok(Reserved::Refused(refusal)) => return Ok(self.tell_over_limit(job, &refusal).await),
@@ -826,6 +883,31 @@ impl Pipeline {
         }
         Ok(outcome)
     }
+}
+
+/// `spec` as the installation's brand kit makes it: the kit's credits line on a poster with
+/// words that gives none, and the kit's look and house palette for the type when the request
+/// chose no typography (a reviewer's later choice in Edit words is theirs).
+fn with_kit(spec: &PosterSpec, kit: &marquee_core::slack::settings::BrandKit) -> PosterSpec {
+    let mut spec = spec.clone();
+    let has_words = !spec.shown_text().is_empty();
+    if spec.text.credits.is_none() && has_words {
+        spec.text.credits = kit.credits.clone();
+    }
+    let ink = poster::Ink::from_palette(&kit.palette);
+    if spec.typography.is_none() && (kit.look.is_some() || ink.is_some()) {
+        // The kit's look set as the request's own would be (a CJK title in columns where the
+        // look does that), in the kit's ink.
+        let look = kit.look.unwrap_or(spec.style);
+        let mut typography = PosterSpec {
+            style: look,
+            ..spec.clone()
+        }
+        .typography();
+        typography.ink = ink;
+        spec.typography = Some(typography);
+    }
+    spec
 }
 
 /// How a take's art is made.

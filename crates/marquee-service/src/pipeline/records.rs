@@ -18,6 +18,9 @@
 //! | seen request | `request#<sha256 of the signature>` / `seen` | after [`SIGHT_SECS`] |
 //! | REST job status | `job#<id>` / `status` | with the poster (retention from acceptance) |
 //! | seen Slack event | `event#<event_id>` / `seen` | after [`EVENT_SECS`] |
+//! | gallery entry (an approved take) | `gallery#<org or team>` / `<approved at, s>#<id>` | with the poster |
+//! | brand kit | `kit#<org or team>` / `kit` | never |
+//! | brand kit change | `kitlog#<org or team>` / `<written at, ms>#<random>` | after [`KIT_LOG_SECS`] |
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicI64, Ordering};
@@ -29,6 +32,7 @@ use uuid::Uuid;
 
 use super::{PipelineError, RestStatus};
 use marquee_core::job::{Job, PosterRecord, Requester};
+use marquee_core::slack::settings::{BrandKit, KitChange};
 use marquee_core::slack::verify::{SIGHT_SECS, Sight};
 use marquee_core::state::{Claim, Claimant, Key, StateStore};
 
@@ -42,6 +46,9 @@ const RUN_MARKER_SECS: i64 = 2 * 24 * 3600;
 /// about five minutes after the first (docs.slack.dev `apis/events-api`, "Retries"), so an
 /// hour covers every retry with a wide margin.
 const EVENT_SECS: i64 = 3600;
+
+/// How long a change to a brand kit is listed: a year.
+const KIT_LOG_SECS: i64 = 365 * 24 * 3600;
 
 pub(super) fn now() -> i64 {
     OffsetDateTime::now_utc().unix_timestamp()
@@ -134,6 +141,25 @@ fn history_pk(requester: &Requester) -> String {
     )
 }
 
+/// Where an installation's shared things are kept: its org on an org-wide install, else its
+/// workspace (`team.id` / `authorizations[0].team_id`, never the actor's own workspace).
+pub(crate) fn installation(requester: &Requester) -> String {
+    requester
+        .enterprise_id
+        .as_deref()
+        .or(requester.team_id.as_deref())
+        .unwrap_or("-")
+        .to_owned()
+}
+
+fn kit_key(requester: &Requester) -> Key {
+    Key::new(format!("kit#{}", installation(requester)), "kit")
+}
+
+fn gallery_pk(requester: &Requester) -> String {
+    format!("gallery#{}", installation(requester))
+}
+
 fn json<T: Serialize>(value: &T) -> Result<String, PipelineError> {
     serde_json::to_string(value).map_err(|e| PipelineError::Record(Box::new(e)))
 }
@@ -168,8 +194,8 @@ impl Records {
     }
 
     /// Keeps `record` (what a retake or an approval needs) and lists it in its requester's
-    /// history.
-    pub(super) async fn put_record(&self, record: &PosterRecord) -> Result<(), PipelineError> {
+    /// history. Public for the stack tests, which fill a store with many posters this way.
+    pub async fn put_record(&self, record: &PosterRecord) -> Result<(), PipelineError> {
         let until = self.retention_end(record.created_at);
         self.state
             .put(&record_key(record.id), json(record)?, Some(until))
@@ -204,7 +230,7 @@ impl Records {
     }
 
     /// The latest `n` posters `requester` made that are still kept, newest first.
-    pub(crate) async fn history(
+    pub async fn history(
         &self,
         requester: &Requester,
         n: usize,
@@ -220,6 +246,111 @@ impl Records {
                 Ok(record) => records.push(record),
                 // Listed but gone (retention ran between the two reads): leave it out.
                 Err(PipelineError::UnknownPoster(_)) => {}
+                Err(e) => return Err(e),
+            }
+        }
+        Ok(records)
+    }
+
+    /// How many posters `requester` has that are still kept, counting up to `cap`.
+    pub(crate) async fn history_len(
+        &self,
+        requester: &Requester,
+        cap: usize,
+    ) -> Result<usize, PipelineError> {
+        Ok(self
+            .state
+            .query_latest(&history_pk(requester), cap, now())
+            .await?
+            .len())
+    }
+
+    /// Lists approved take `record` in its installation's gallery. Keyed by the approval's
+    /// time and the take, so writing it again (a retried job) writes the same item.
+    pub(super) async fn add_to_gallery(
+        &self,
+        record: &PosterRecord,
+        approved_at: i64,
+    ) -> Result<(), PipelineError> {
+        let entry = HistoryEntry {
+            id: record.id,
+            created_at: record.created_at,
+        };
+        let sk = format!("{approved_at:012}#{}", record.id);
+        self.state
+            .put(
+                &Key::new(gallery_pk(&record.requester), sk),
+                json(&entry)?,
+                Some(self.retention_end(record.created_at)),
+            )
+            .await?;
+        Ok(())
+    }
+
+    /// The brand kit of `requester`'s installation (empty when none was set).
+    pub(crate) async fn kit(&self, requester: &Requester) -> Result<BrandKit, PipelineError> {
+        match self.state.get(&kit_key(requester), now()).await? {
+            Some(item) => parse(&item.value),
+            None => Ok(BrandKit::default()),
+        }
+    }
+
+    /// Sets the brand kit of `requester`'s installation to `kit`, and lists `change` (who, when,
+    /// what). The kit first: a change listed is always one that was made.
+    pub(crate) async fn set_kit(
+        &self,
+        requester: &Requester,
+        kit: &BrandKit,
+        change: &KitChange,
+    ) -> Result<(), PipelineError> {
+        self.state
+            .put(&kit_key(requester), json(kit)?, None)
+            .await?;
+        let sk = format!(
+            "{:015}#{}",
+            change.at.saturating_mul(1000),
+            Uuid::new_v4().simple()
+        );
+        self.state
+            .put(
+                &Key::new(format!("kitlog#{}", installation(requester)), sk),
+                json(change)?,
+                Some(now() + KIT_LOG_SECS),
+            )
+            .await?;
+        Ok(())
+    }
+
+    /// The latest `n` changes to the brand kit of `requester`'s installation, newest first.
+    pub(crate) async fn kit_changes(
+        &self,
+        requester: &Requester,
+        n: usize,
+    ) -> Result<Vec<KitChange>, PipelineError> {
+        let items = self
+            .state
+            .query_latest(&format!("kitlog#{}", installation(requester)), n, now())
+            .await?;
+        items.iter().map(|item| parse(&item.value)).collect()
+    }
+
+    /// The latest `n` approved takes of `requester`'s installation that are still kept, newest
+    /// approval first, each with its approval.
+    pub(crate) async fn gallery(
+        &self,
+        requester: &Requester,
+        n: usize,
+    ) -> Result<Vec<PosterRecord>, PipelineError> {
+        let items = self
+            .state
+            .query_latest(&gallery_pk(requester), n, now())
+            .await?;
+        let mut records = Vec::with_capacity(items.len());
+        for item in items {
+            let entry: HistoryEntry = parse(&item.value)?;
+            match self.record(entry.id).await {
+                Ok(record) if record.approved_by.is_some() => records.push(record),
+                Ok(_) | Err(PipelineError::UnknownPoster(_)) => {}
                 Err(e) => return Err(e),
             }
         }
@@ -585,6 +716,94 @@ mod tests {
             .await
             .unwrap();
         assert!(p.take_lock(poster, &a).await.unwrap());
+    }
+
+    /// The gallery lists an installation's approved takes, newest approval first, and only
+    /// while the approval stands on that take; another workspace's gallery is its own.
+    #[tokio::test]
+    async fn the_gallery_lists_approved_takes_newest_first_per_installation() {
+        let dir = tempfile::tempdir().unwrap();
+        let (p, _) = records(dir.path());
+        let job = sample_job();
+        let now = now();
+        let a = record(&job, now - 20);
+        let b = record(&job, now - 10);
+        let unapproved = record(&job, now);
+        for r in [&a, &b, &unapproved] {
+            p.put_record(r).await.unwrap();
+        }
+        for (r, at) in [(&a, now - 5), (&b, now - 1)] {
+            let approval = Approval {
+                by: "U07GRACEH".into(),
+                at,
+                take: None,
+                take_number: None,
+            };
+            assert_eq!(p.claim_approval(r, &approval).await.unwrap(), None);
+            p.add_to_gallery(r, at).await.unwrap();
+            // Written again (a retried job): the same item, listed once.
+            p.add_to_gallery(r, at).await.unwrap();
+        }
+        let listed: Vec<Uuid> = p
+            .gallery(&job.requester, 12)
+            .await
+            .unwrap()
+            .iter()
+            .map(|r| r.id)
+            .collect();
+        assert_eq!(listed, [b.id, a.id]);
+        let gallery = p.gallery(&job.requester, 1).await.unwrap();
+        assert_eq!(gallery[0].approved_by.as_deref(), Some("U07GRACEH"));
+        let mut elsewhere = job.requester.clone();
+        elsewhere.team_id = Some("T07OTHER".into());
+        assert!(p.gallery(&elsewhere, 12).await.unwrap().is_empty());
+        assert_eq!(p.history_len(&job.requester, 1000).await.unwrap(), 3);
+        assert_eq!(p.history_len(&job.requester, 2).await.unwrap(), 2);
+    }
+
+    /// A kit is kept per installation, and every change is listed, newest first.
+    #[tokio::test]
+    async fn a_brand_kit_is_kept_per_installation_with_its_changes() {
+        let dir = tempfile::tempdir().unwrap();
+        let (p, _) = records(dir.path());
+        let job = sample_job();
+        assert_eq!(p.kit(&job.requester).await.unwrap(), BrandKit::default());
+        let kit = BrandKit {
+            credits: Some("A MARQUEE FILMS PRODUCTION".into()),
+            ..BrandKit::default()
+        };
+        for (at, what) in [(now() - 60, "first"), (now(), "second")] {
+            let change = KitChange {
+                by: "U07GRACEH".into(),
+                at,
+                what: vec![what.into()],
+            };
+            p.set_kit(&job.requester, &kit, &change).await.unwrap();
+        }
+        assert_eq!(p.kit(&job.requester).await.unwrap(), kit);
+        let changes = p.kit_changes(&job.requester, 5).await.unwrap();
+        assert_eq!(changes.len(), 2);
+        assert_eq!(changes[0].what, ["second"]);
+        let mut elsewhere = job.requester.clone();
+        elsewhere.team_id = Some("T07OTHER".into());
+        assert_eq!(p.kit(&elsewhere).await.unwrap(), BrandKit::default());
+        // An org-wide install keeps one kit for all its workspaces.
+        let mut org = job.requester.clone();
+        org.enterprise_id = Some("E07GRID".into());
+        let mut sibling = org.clone();
+        sibling.team_id = Some("T07SIBLING".into());
+        p.set_kit(
+            &org,
+            &kit,
+            &KitChange {
+                by: "W1".into(),
+                at: now(),
+                what: vec![],
+            },
+        )
+        .await
+        .unwrap();
+        assert_eq!(p.kit(&sibling).await.unwrap(), kit);
     }
 
     #[tokio::test]

@@ -30,6 +30,13 @@ impl Delivery {
                 }
                 Ok(())
             }
+            // Whatever the worker says to someone who opened Home is published there.
+            ReplyTo::AppHome => {
+                let web = self.web().ok_or(SlackError::NoBotToken)?;
+                let view = marquee_core::slack::home::home_note(message);
+                web.publish_view(&job.requester.user_id, &view).await?;
+                Ok(())
+            }
             other => self.slack().respond(other.slack_url(), message).await,
         }
     }

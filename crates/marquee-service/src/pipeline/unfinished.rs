@@ -221,6 +221,7 @@ impl Pipeline {
                 Task::History => ("Marquee couldn't look up your posters.", ""),
                 Task::Print { .. } => ("Your print-ready files could not be finished.", ""),
                 Task::Note { .. } => ("Marquee couldn't answer you just now.", ""),
+                Task::Home => ("Marquee couldn't show your Home tab just now.", ""),
             };
             let advice = format!(
                 "{} Please try again; if it keeps happening, tell your Marquee admin.",

@@ -153,7 +153,7 @@ pub(crate) struct Prepared {
 impl Prepared {
     /// Fits the blocks of `text` for a `width` × `height` poster in `typography`.
     pub(crate) fn new(width: u32, height: u32, text: &PosterText, typography: Typography) -> Self {
-        let look = typography.look.look();
+        let look = typography.resolved_look();
         let reported = safe_area(width, height);
         // Fit and place against an area a hair smaller than the one reported, so that rounding
         // in the float arithmetic can never push ink across the reported edge.
@@ -467,6 +467,7 @@ mod tests {
         let vertical = Typography {
             look: Style::Noir,
             placement: Placement::Vertical,
+            ink: None,
         };
         assert_eq!(
             candidates(vertical),
