@@ -33,7 +33,11 @@
 # shared); the server and the clients under `nice -n $LOAD_NICE` (default 10), so the server's
 # render threads, which lower themselves to 19 (marquee-core's cpu.rs), still rank below
 # its doors (LOAD_NICE=19 puts them level again: the behaviour before). ACK_LOAD=PATH uses a
-# prebuilt examples/ack_load instead of building it.
+# prebuilt examples/ack_load instead of building it. The server runs in a session of its own
+# (setsid), which with the kernel's autogroup scheduling is also a CPU group of its own, so the
+# client on the same cores takes its fair half whatever the threads' priorities; LOAD_SETSID=0
+# starts `marquee serve` in the client's group instead, where the render threads' nice 19
+# ranks them below both (BENCHMARKS.md, #23's warm acks, compares the two).
 set -euo pipefail
 
 cd "$(dirname "$0")/.."
@@ -43,6 +47,8 @@ extra=()
 binary=target/release/marquee
 state=local
 nice=${LOAD_NICE:-10}
+session=setsid
+[[ ${LOAD_SETSID:-1} == 0 ]] && session=
 while [[ $# -gt 0 ]]; do
     case $1 in
         serve | burst | acks | events | lambda | all) mode=$1; shift ;;
@@ -190,7 +196,7 @@ EOF
 start_serve() {
     env MARQUEE_DATA_DIR="$work/serve-data" "$@" SLACK_SIGNING_SECRET=$SECRET MARQUEE_MODEL=offline \
         MARQUEE_RESPONSE_URL_HOSTS="http://127.0.0.1:$rport" MARQUEE_LOG=warn \
-        setsid nice -n "$nice" "$binary" serve --addr "127.0.0.1:$port" \
+        $session nice -n "$nice" "$binary" serve --addr "127.0.0.1:$port" \
         >"$work/serve.log" 2>&1 &
     server=$!
     pids+=("$server")

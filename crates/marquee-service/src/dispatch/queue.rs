@@ -22,6 +22,13 @@
 //! Sights are appended in time order (their index on `expires_at` grows at one end) and the
 //! expired ones are forgotten at most every [`SWEEP_EVERY`]: what is remembered is what was
 //! accepted within Slack's replay window, which the queue's limit and the slots bound.
+//!
+//! Checkpoints (copying the log back into the database file, and its fsync) run on a thread of
+//! their own with its own connection, nudged after commits and at most every
+//! [`CHECKPOINT_EVERY`]: SQLite's default runs them on the committing thread, so every ~1,000
+//! pages one batch of acks waited for the copy. A passive checkpoint never blocks the writer;
+//! should it fall behind, the writer's own checkpoint at [`WRITER_CHECKPOINT_PAGES`] bounds the
+//! log.
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
@@ -40,6 +47,11 @@ use marquee_core::slack::verify::Sight;
 const MAX_BATCH: usize = 512;
 /// How often expired sights are forgotten.
 const SWEEP_EVERY: Duration = Duration::from_secs(30);
+/// The least time between two checkpoints of the checkpoint thread.
+const CHECKPOINT_EVERY: Duration = Duration::from_millis(100);
+/// The log's size, in pages, at which the writer checkpoints itself (SQLite's default is
+/// 1,000): only if the checkpoint thread has fallen this far behind.
+const WRITER_CHECKPOINT_PAGES: u32 = 16_000;
 
 #[derive(Debug, thiserror::Error)]
 pub enum QueueError {
@@ -170,8 +182,20 @@ impl Queue {
                 |r| Ok((r.get(0)?, r.get(1)?)),
             )
             .map_err(open)?;
+        conn.pragma_update(None, "wal_autocheckpoint", WRITER_CHECKPOINT_PAGES)
+            .map_err(open)?;
+        let checkpointer = Connection::open(path).map_err(open)?;
+        checkpointer
+            .execute_batch("PRAGMA busy_timeout = 5000;")
+            .map_err(open)?;
+        let (nudge, nudges) = mpsc::sync_channel(1);
+        std::thread::Builder::new()
+            .name("marquee-queue-checkpoint".into())
+            .spawn(move || checkpoint(&checkpointer, &nudges))
+            .map_err(QueueError::Thread)?;
         let (tx, rx) = mpsc::channel();
         let writer = Writer {
+            nudge,
             conn,
             limit,
             rows,
@@ -279,6 +303,9 @@ impl Queue {
 /// The thread that owns the connection.
 struct Writer {
     conn: Connection,
+    /// Tells the checkpoint thread there is something to copy back (it stops when this is
+    /// dropped).
+    nudge: mpsc::SyncSender<()>,
     /// How many jobs may wait.
     limit: u64,
     /// Rows in the table.
@@ -341,7 +368,11 @@ impl Writer {
             let before = (self.rows, self.taken, self.cursor);
             let mut added = Vec::new();
             match self.apply(batch, &mut added) {
-                Ok(replies) => replies.into_iter().for_each(Reply::send),
+                Ok(replies) => {
+                    replies.into_iter().for_each(Reply::send);
+                    // Full: a nudge is already waiting, which covers this commit too.
+                    let _ = self.nudge.try_send(());
+                }
                 Err((e, replies)) => {
                     (self.rows, self.taken, self.cursor) = before;
                     for digest in &added {
@@ -474,6 +505,23 @@ impl Writer {
             Err(e) => Err((e, replies)),
         }
     }
+}
+
+/// The checkpoint thread: copies the log back into the database after commits, at most every
+/// [`CHECKPOINT_EVERY`], passively (never waiting for, nor holding up, the writer); once more
+/// when the writer has stopped.
+fn checkpoint(conn: &Connection, nudges: &mpsc::Receiver<()>) {
+    let run = || {
+        if let Err(e) = conn.query_row("PRAGMA wal_checkpoint(PASSIVE)", [], |_| Ok(())) {
+            tracing::warn!(error = %marquee_core::errors::ErrorChain(&e), "could not checkpoint the job queue; trying again after the next commit");
+        }
+    };
+    while nudges.recv().is_ok() {
+        std::thread::sleep(CHECKPOINT_EVERY);
+        let _ = nudges.try_recv();
+        run();
+    }
+    run();
 }
 
 /// The sights in the table still live at `now`.
@@ -658,6 +706,33 @@ mod tests {
         assert_eq!(queue.depth().await.unwrap().waiting, 6);
     }
 
+    /// Commits reach the database file itself (not only its log) soon after, by the
+    /// checkpoint thread: SQLite's own checkpoint would wait for 16,000 pages of log, on the
+    /// writer. Read as the file alone, without its log.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn the_checkpoint_thread_copies_commits_into_the_database_file() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("jobs.sqlite3");
+        let queue = Queue::open(&path, 1000).unwrap();
+        for i in 0..200 {
+            queue.push(&job_at(i)).await.unwrap();
+        }
+        let alone = dir.path().join("alone.sqlite3");
+        let mut rows = 0;
+        for _ in 0..50 {
+            tokio::time::sleep(CHECKPOINT_EVERY).await;
+            std::fs::copy(&path, &alone).unwrap();
+            rows = Connection::open(&alone)
+                .unwrap()
+                .query_row("SELECT count(*) FROM jobs", [], |r| r.get::<_, i64>(0))
+                .unwrap_or(0);
+            if rows == 200 {
+                break;
+            }
+        }
+        assert_eq!(rows, 200, "the log was not copied back");
+    }
+
     /// Expired sights leave memory and the file; live ones stay in both.
     #[test]
     fn expired_sights_are_forgotten_in_memory_and_on_disk() {
@@ -673,6 +748,7 @@ mod tests {
             .unwrap();
         }
         let mut writer = Writer {
+            nudge: mpsc::sync_channel(1).0,
             sights: live_sights(&conn, 0).unwrap(),
             conn,
             limit: 10,
