@@ -18,7 +18,7 @@ use tiny_skia::Pixmap;
 
 use super::contrast::{self, Measured};
 use super::draw::{self, MAX_SCRIM, Plan};
-use super::layout::{Arrangement, Layout, Prepared, Role};
+use super::layout::{Arrangement, Frame, Layout, Prepared, Role};
 use super::saliency::{self, Analysis};
 use super::style::Look;
 use super::{PosterText, Typography};
@@ -158,7 +158,20 @@ pub(crate) fn set(
     typography: Typography,
     zones: Zones,
 ) -> Composition {
-    let prepared = Prepared::new(art.width(), art.height(), text, typography);
+    let frame = Frame::sheet(art.width(), art.height());
+    set_in(art, text, typography, zones, frame)
+}
+
+/// [`set`] inside `frame` (a format's safe area, type base and billing floor) rather than the
+/// art's own.
+pub(crate) fn set_in(
+    art: &mut Pixmap,
+    text: &PosterText,
+    typography: Typography,
+    zones: Zones,
+    frame: Frame,
+) -> Composition {
+    let prepared = Prepared::framed(art.height(), frame, text, typography);
     let (arrangement, layout) = match zones {
         Zones::Choose => {
             let analysis = saliency::analyze(art);

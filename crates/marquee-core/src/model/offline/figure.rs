@@ -19,7 +19,7 @@ impl Canvas<'_> {
             (_, Placement::Top) => 0.2,
             _ => 0.15,
         };
-        let fh = self.h.min(self.w * 1.6) * scale * self.rng.range(0.9, 1.15);
+        let fh = self.sh.min(self.sw * 1.6) * scale * self.rng.range(0.9, 1.15);
         // The figure stands against the light, and where the title will not cover it: titles
         // set low push the figure up to the horizon, titles set high leave the foreground free.
         let x = (s.light.0 + self.rng.range(-0.06, 0.06)) * self.w;

@@ -1,0 +1,91 @@
+//! `docs/formats-contact-sheet.png` (#26): one poster in every format — one-sheet, square,
+//! feed, story, banner, wide — in three looks, a row per look. The art of each format is the
+//! offline generator's scene re-composed at its aspect (`model::offline::render_extended`) and
+//! the words are laid out afresh in its safe area (`poster::render_formats`): what
+//! `marquee formats` writes, one look at a time. The third row is a Japanese title in noir,
+//! whose look stands CJK titles in vertical columns; it needs the script fonts
+//! (`scripts/fonts.sh`; `MARQUEE_FONTS_DIR`, default `build/fonts-layer/fonts`).
+//! Run with `cargo run --release --example formats_sheet`; `--out DIR` also writes each file.
+
+use std::path::{Path, PathBuf};
+
+use marquee_core::genre::Style;
+use marquee_core::model::offline::render_extended;
+use marquee_core::poster::{
+    Format, PosterText, Typography, contact_sheet, encode_png, missing_glyphs, render_formats,
+    stack,
+};
+
+/// The three posters: prompt, look, seed and words.
+const POSTERS: [(&str, Style, u32, &str, &str, &str); 3] = [
+    (
+        "a kraken attacks brooklyn at midnight",
+        Style::Thriller,
+        1977,
+        "Kraken Attacks Brooklyn",
+        "The deep has come ashore.",
+        "a harbor lights production directed by Ada Lovelace starring Grace Hopper Alan Turing and Hedy Lamarr music by Clara Schumann",
+    ),
+    (
+        "a lone cowboy rides into a dusty town",
+        Style::Western,
+        1978,
+        "A Lone Cowboy Rides",
+        "Some debts are paid in dust.",
+        "directed by Sergio Leone written by Luciano Vincenzoni starring Eli Wallach",
+    ),
+    (
+        "a detective in the rain, city at night",
+        Style::Noir,
+        1979,
+        "雨の探偵",
+        "夜の街で、真実を追う。",
+        "監督 小津安二郎 主演 原節子 笠智衆",
+    ),
+];
+
+fn main() -> Result<(), Box<dyn std::error::Error>> {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let fonts = std::env::var_os("MARQUEE_FONTS_DIR")
+        .map_or_else(|| root.join("build/fonts-layer/fonts"), PathBuf::from);
+    marquee_core::poster::use_fonts_dir(fonts);
+    let args: Vec<String> = std::env::args().collect();
+    let out = args
+        .iter()
+        .position(|a| a == "--out")
+        .and_then(|i| args.get(i + 1))
+        .map(PathBuf::from);
+    let mut rows = Vec::new();
+    for (prompt, style, seed, title, tagline, credits) in POSTERS {
+        let text = PosterText {
+            title: Some(title.into()),
+            tagline: Some(tagline.into()),
+            credits: Some(credits.into()),
+        };
+        let typography = Typography::for_title(style, Some(title));
+        let missing = missing_glyphs(&text, typography);
+        if !missing.is_empty() {
+            return Err(format!(
+                "no font for {}: build the script fonts with scripts/fonts.sh",
+                missing.join(" ")
+            )
+            .into());
+        }
+        let set = render_formats(&Format::ALL, &text, typography, |w, h| {
+            render_extended(prompt, style, seed, w, h)
+        })?;
+        if let Some(dir) = &out {
+            std::fs::create_dir_all(dir)?;
+            for r in &set {
+                let name = format!("{}-{}.png", style.name(), r.format.name());
+                std::fs::write(dir.join(name), &r.png)?;
+            }
+        }
+        let posters: Vec<_> = set.iter().map(|r| (r.format, &r.pixmap)).collect();
+        rows.push(contact_sheet(&posters, 300));
+    }
+    let path = root.join("docs/formats-contact-sheet.png");
+    std::fs::write(&path, encode_png(&stack(&rows))?)?;
+    println!("{}", path.display());
+    Ok(())
+}
