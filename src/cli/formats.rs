@@ -99,3 +99,87 @@ fn render_set(
         render_extended(prompt, style, seed, w, h)
     })?)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use marquee_core::model::image::decode_image;
+
+    fn words() -> PosterText {
+        PosterText {
+            title: Some("A Lone Cowboy Rides".into()),
+            tagline: Some("Some debts are paid in dust.".into()),
+            credits: Some(
+                "directed by Sergio Leone written by Luciano Vincenzoni starring Eli Wallach \
+                 Clint Eastwood and Lee Van Cleef music by Ennio Morricone"
+                    .into(),
+            ),
+        }
+    }
+
+    /// Each format's PNG is its size and aspect, every line of type inside its safe area, and
+    /// the same inputs give the same bytes.
+    #[test]
+    fn every_format_is_its_own_size_with_its_type_inside_and_the_same_bytes_twice() {
+        let prompt = "a lone cowboy rides into a dusty town";
+        let a = render_set(prompt, Style::Western, 7, &words(), &Format::ALL).expect("renders");
+        let b = render_set(prompt, Style::Western, 7, &words(), &Format::ALL).expect("renders");
+        assert_eq!(a.len(), Format::ALL.len());
+        for (r, again) in a.iter().zip(&b) {
+            let f = r.format;
+            assert!(r.png == again.png, "{f}: two renders differ");
+            let png = decode_image(&r.png).expect("a PNG");
+            let (w, h) = (png.width(), png.height());
+            assert_eq!((w, h), f.size(), "{f}");
+            let (rw, rh) = f
+                .ratio()
+                .split_once(':')
+                .and_then(|(x, y)| Some((x.parse::<u32>().ok()?, y.parse::<u32>().ok()?)))
+                .expect("a ratio");
+            assert_eq!(w * rh, h * rw, "{f}: {w}×{h} is not {}", f.ratio());
+            let (sx, sy, sw, sh) = f.safe_area();
+            let lines = r.composition.line_boxes();
+            assert!(lines.len() >= 3, "{f}: {} lines", lines.len());
+            for [x, y, bw, bh] in lines {
+                assert!(
+                    x >= sx && y >= sy && x + bw <= sx + sw && y + bh <= sy + sh,
+                    "{f}: a line at {:?} leaves the safe area {:?}",
+                    (x, y, bw, bh),
+                    (sx, sy, sw, sh)
+                );
+            }
+            assert_eq!(r.composition.lines_below_floor(), 0, "{f}");
+        }
+    }
+
+    #[test]
+    fn only_the_formats_asked_for_are_written_with_a_contact_sheet() {
+        let dir = tempfile::tempdir().expect("a temp dir");
+        let args = FormatsArgs {
+            prompt: vec!["a kraken attacks brooklyn".into()],
+            look: "noir".into(),
+            seed: 3,
+            title: None,
+            tagline: None,
+            credits: Some("directed by Ada Lovelace".into()),
+            only: Some("1:1,story".into()),
+            out: dir.path().to_path_buf(),
+        };
+        let files = run(&args).expect("writes");
+        let names: Vec<String> = files
+            .iter()
+            .filter_map(|p| p.file_name().map(|n| n.to_string_lossy().into_owned()))
+            .collect();
+        assert_eq!(names, ["square.png", "story.png", "contact-sheet.png"]);
+        let bad = FormatsArgs {
+            only: Some("square,poster".into()),
+            ..args.clone()
+        };
+        assert!(run(&bad).is_err());
+        let bad = FormatsArgs {
+            look: "opera".into(),
+            ..args
+        };
+        assert!(run(&bad).is_err());
+    }
+}

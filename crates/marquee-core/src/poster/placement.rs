@@ -75,6 +75,16 @@ impl Composition {
     pub fn arrangement(&self) -> Option<Arrangement> {
         self.arrangement
     }
+
+    /// Every line's ink bounds as `[x, y, width, height]` in pixels, for checking where the
+    /// type went (inside a format's safe area).
+    pub fn line_boxes(&self) -> Vec<[f32; 4]> {
+        self.layout
+            .boxes
+            .iter()
+            .map(|b| [b.rect.x, b.rect.y, b.rect.w, b.rect.h])
+            .collect()
+    }
 }
 
 /// The score of `layout` on `analysis` (lower is better).
