@@ -6,6 +6,9 @@
 //! whose look stands CJK titles in vertical columns; it needs the script fonts
 //! (`scripts/fonts.sh`; `MARQUEE_FONTS_DIR`, default `build/fonts-layer/fonts`).
 //! Run with `cargo run --release --example formats_sheet`; `--out DIR` also writes each file.
+//! With `--bench N`, instead renders the first poster's six formats N times in one process and
+//! prints each set's time (art, type and PNG encoding; the first is cold), the warm median and
+//! the process's peak resident memory.
 
 use std::path::{Path, PathBuf};
 
@@ -55,6 +58,13 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         .position(|a| a == "--out")
         .and_then(|i| args.get(i + 1))
         .map(PathBuf::from);
+    if let Some(n) = args
+        .iter()
+        .position(|a| a == "--bench")
+        .and_then(|i| args.get(i + 1))
+    {
+        return bench(n.parse()?);
+    }
     let mut rows = Vec::new();
     for (prompt, style, seed, title, tagline, credits) in POSTERS {
         let text = PosterText {
@@ -87,5 +97,49 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let path = root.join("docs/formats-contact-sheet.png");
     std::fs::write(&path, encode_png(&stack(&rows))?)?;
     println!("{}", path.display());
+    Ok(())
+}
+
+/// Renders the first poster's six formats `runs` times and reports the times and peak memory.
+fn bench(runs: usize) -> Result<(), Box<dyn std::error::Error>> {
+    let (prompt, style, seed, title, tagline, credits) = POSTERS[0];
+    let text = PosterText {
+        title: Some(title.into()),
+        tagline: Some(tagline.into()),
+        credits: Some(credits.into()),
+    };
+    let typography = Typography::for_title(style, Some(title));
+    let mut warm = Vec::new();
+    for run in 0..runs.max(2) {
+        let started = std::time::Instant::now();
+        let set = render_formats(&Format::ALL, &text, typography, |w, h| {
+            render_extended(prompt, style, seed, w, h)
+        })?;
+        let ms = started.elapsed().as_secs_f64() * 1e3;
+        let bytes: usize = set.iter().map(|r| r.png.len()).sum();
+        println!(
+            "set {run}: {ms:.0} ms, {} files, {bytes} bytes of PNG",
+            set.len()
+        );
+        if run > 0 {
+            warm.push(ms);
+        }
+    }
+    warm.sort_by(f64::total_cmp);
+    let peak = std::fs::read_to_string("/proc/self/status")
+        .ok()
+        .and_then(|s| {
+            s.lines()
+                .find(|l| l.starts_with("VmHWM:"))
+                .map(|l| l.trim_start_matches("VmHWM:").trim().to_string())
+        })
+        .unwrap_or_default();
+    println!(
+        "warm median {:.0} ms (min {:.0}, max {:.0}) over {} sets; peak RSS {peak}",
+        warm[warm.len() / 2],
+        warm[0],
+        warm[warm.len() - 1],
+        warm.len()
+    );
     Ok(())
 }
