@@ -66,6 +66,9 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         return bench(n.parse()?);
     }
     let mut rows = Vec::new();
+    println!(
+        "| poster | format | title | tagline | billing (smallest glyph) |\n|---|---|---:|---:|---:|"
+    );
     for (prompt, style, seed, title, tagline, credits) in POSTERS {
         let text = PosterText {
             title: Some(title.into()),
@@ -90,6 +93,18 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
                 let name = format!("{}-{}.png", style.name(), r.format.name());
                 std::fs::write(dir.join(name), &r.png)?;
             }
+        }
+        for r in &set {
+            let px = |s: Option<f32>| s.map_or("—".to_owned(), |s| format!("{s:.1} px"));
+            let [t, g, b] = r.composition.smallest_type();
+            println!(
+                "| {} | {} | {} | {} | {} |",
+                style.name(),
+                r.format,
+                px(t),
+                px(g),
+                px(b)
+            );
         }
         let posters: Vec<_> = set.iter().map(|r| (r.format, &r.pixmap)).collect();
         rows.push(contact_sheet(&posters, 300));

@@ -76,6 +76,19 @@ impl Composition {
         self.arrangement
     }
 
+    /// The smallest glyph of the title, the tagline and the billing block, in pixels (`None`
+    /// for a block the poster does not have).
+    pub fn smallest_type(&self) -> [Option<f32>; 3] {
+        [Role::Title, Role::Tagline, Role::Credits].map(|role| {
+            self.layout
+                .boxes
+                .iter()
+                .filter(|b| b.role == role)
+                .flat_map(|b| b.glyphs.iter().map(|g| g.size))
+                .reduce(f32::min)
+        })
+    }
+
     /// Every line's ink bounds as `[x, y, width, height]` in pixels, for checking where the
     /// type went (inside a format's safe area).
     pub fn line_boxes(&self) -> Vec<[f32; 4]> {
