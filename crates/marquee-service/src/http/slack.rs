@@ -232,6 +232,12 @@ pub(super) async fn interaction(
                 };
                 queue_click(&state, &click, task, public_url).await
             }
+            Review::Formats => {
+                let task = Task::Formats {
+                    source: click.source,
+                };
+                queue_click(&state, &click, task, public_url).await
+            }
             Review::EditWords | Review::ChangeDetail => open_modal(&state, &click).await,
         },
         Interaction::Submission(submission) => submit(&state, submission, public_url).await,
