@@ -373,8 +373,17 @@ mod tests {
         }
     }
 
-    /// Every format's layout, for every look and a Latin, a long and a Japanese title, in
-    /// every arrangement the look allows.
+    /// A billing block far longer than any zone holds at a readable size: without a floor it
+    /// would shrink to the layout's own minimum (1.1 % of the type base, its small words 0.7 %).
+    const CAST_OF_THOUSANDS: &str = "a harbor lights production in association with deep water \
+        pictures and kraken films a film by Ada Lovelace starring Grace Hopper Alan Turing Hedy \
+        Lamarr Katherine Johnson Dorothy Vaughan Mary Jackson Margaret Hamilton Annie Easley \
+        Radia Perlman Barbara Liskov Frances Allen Jean Sammet Adele Goldberg Karen Sparck Jones \
+        music by Clara Schumann edited by Thelma Schoonmaker cinematography by Agnès Varda \
+        produced by Kathleen Kennedy Gale Anne Hurd and Debra Hill written by Nora Ephron";
+
+    /// Every format's layout, for every look, a Latin, a long and a Japanese title and a usual
+    /// and an overlong billing block, in every arrangement the look allows.
     fn layouts(mut check: impl FnMut(Format, Style, &str, &super::super::layout::Layout)) {
         for format in Format::ALL {
             let (w, h) = format.size();
@@ -384,11 +393,16 @@ mod tests {
                     "The Unbearable Lightness of Being Somewhere Else Tonight",
                     "砂漠のキャラバン",
                 ] {
-                    let text = words(title);
-                    let t = Typography::for_title(style, Some(title));
-                    let prepared = Prepared::framed(h, format.frame(w, h), &text, t);
-                    for a in prepared.candidates(t) {
-                        check(format, style, title, &prepared.place(a));
+                    for credits in [None, Some(CAST_OF_THOUSANDS)] {
+                        let mut text = words(title);
+                        if let Some(c) = credits {
+                            text.credits = Some(c.into());
+                        }
+                        let t = Typography::for_title(style, Some(title));
+                        let prepared = Prepared::framed(h, format.frame(w, h), &text, t);
+                        for a in prepared.candidates(t) {
+                            check(format, style, title, &prepared.place(a));
+                        }
                     }
                 }
             }
