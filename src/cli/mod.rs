@@ -1,5 +1,5 @@
-//! The `marquee` command line: `serve`, `demo`, `sign`, `poster`, `edit`, `print`, `gallery` and
-//! `manifest`.
+//! The `marquee` command line: `serve`, `demo`, `sign`, `poster`, `edit`, `print`, `formats`,
+//! `gallery` and `manifest`.
 //!
 //! Each subcommand is a thin use of the library: the same router, pipeline and messages as the
 //! Lambda function. `demo` plays Slack's part on this machine: it signs a slash command exactly
@@ -11,6 +11,7 @@
 //! style on a contact sheet (the one place outside the pipeline that puts a model and the composer
 //! together).
 
+mod formats;
 mod gallery;
 mod print;
 
@@ -86,6 +87,9 @@ enum Command {
     Edit(print::EditArgs),
     /// Print-ready PDF and PNG files (trim, bleed and marks) of new words over existing art.
     Print(print::PrintArgs),
+    /// One offline poster in every format (one-sheet, square, feed, story, banner, wide), the
+    /// art re-composed and the words laid out afresh for each, plus a contact sheet.
+    Formats(formats::FormatsArgs),
     /// Render every style on a fixed set of prompts, plus a contact sheet.
     Gallery {
         #[arg(long, default_value = "gallery")]
@@ -224,6 +228,13 @@ async fn run(cli: Cli) -> Result<(), BoxError> {
             let stored = stored_take(&config, args.source.id).await?;
             let files =
                 tokio::task::spawn_blocking(move || print::print(&args, stored.as_ref())).await??;
+            for f in files {
+                println!("{}", f.display());
+            }
+            Ok(())
+        }
+        Command::Formats(args) => {
+            let files = tokio::task::spawn_blocking(move || formats::run(&args)).await??;
             for f in files {
                 println!("{}", f.display());
             }

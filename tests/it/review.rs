@@ -1363,3 +1363,79 @@ async fn a_design_review_round_through_response_urls() {
 fn string_leak(s: &str) -> &'static str {
     Box::leak(s.to_owned().into_boxed_str())
 }
+
+/// 📐 Formats… (#26) on an offline take in its thread, with a bot token: one message in the
+/// thread with the contact sheet and a link per format, each link a PNG of its format's size;
+/// a second click posts nothing new in the thread and answers the clicker with the same files.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_takes_formats_arrive_once_in_its_thread() {
+    let base = bot_base().await;
+    let s = stack();
+    let api = s.slack().api();
+    let marker = "FORMATS-BOT";
+    let url = s.slack().response_url();
+    let asked =
+        format!("{marker} a kraken attacks brooklyn --title \"Deep Water\" --model offline");
+    assert_eq!(slash_in(&base, &asked, &url, "C0001").await.status, 200);
+    let root = support::poll(DELIVERY, || {
+        api.channel_messages("C0001").into_iter().find(|m| {
+            m.to_string().contains(marker) && m["blocks"].to_string().contains("\"image\"")
+        })
+    })
+    .await
+    .unwrap_or_else(|| panic!("no poster\n{}", bot_log()));
+    let root_ts = root["ts"].as_str().unwrap().to_owned();
+    assert!(
+        controls(&root).iter().any(|c| c == "poster.formats"),
+        "{:?}",
+        controls(&root)
+    );
+    let sets = || {
+        api.thread("C0001", &root_ts)
+            .into_iter()
+            .filter(|m| m.to_string().contains("Every format"))
+            .collect::<Vec<_>>()
+    };
+    let u1 = s.slack().action_response_url();
+    let at = Posted::top(&root_ts);
+    assert_eq!(
+        click(&base, &root, "poster.formats", None, &u1, at).await,
+        200
+    );
+    let set = support::poll(DELIVERY, || sets().into_iter().next())
+        .await
+        .unwrap_or_else(|| panic!("no formats in the thread\n{}", bot_log()));
+    assert!(
+        support::client::image_url(&set).is_some(),
+        "no contact sheet: {set}"
+    );
+    let text = set["blocks"].to_string();
+    let link = regex_lite::Regex::new(r"<(http[^|>]+)\|([a-z-]+) (\d+:\d+)>").unwrap();
+    let client = marquee_core::net::client();
+    let mut seen = Vec::new();
+    for cap in link.captures_iter(&text) {
+        let (href, name) = (cap[1].replace("&amp;", "&"), cap[2].to_owned());
+        let format = marquee_core::poster::Format::parse(&name).expect("a format");
+        let (mut status, mut headers, mut body) = get_link(&client, &href).await;
+        if (300..400).contains(&status) {
+            let to = headers["location"].to_str().unwrap().to_owned();
+            (status, headers, body) = get_link(&client, &to).await;
+        }
+        let _ = headers;
+        assert_eq!(status, 200, "{name}");
+        let png = marquee_core::model::image::decode_image(&body).expect("a PNG");
+        assert_eq!((png.width(), png.height()), format.size(), "{name}");
+        seen.push(format);
+    }
+    assert_eq!(seen, marquee_core::poster::Format::ALL, "{text}");
+    // Again: nothing new in the thread; the clicker gets the same set, privately.
+    let u2 = s.slack().action_response_url();
+    assert_eq!(
+        click(&base, &root, "poster.formats", None, &u2, at).await,
+        200
+    );
+    let told = s.slack().wait_for(&u2, 1, DELIVERY).await;
+    assert!(told[0].to_string().contains("Every format"), "{}", told[0]);
+    assert_eq!(told[0]["response_type"], "ephemeral");
+    assert_eq!(sets().len(), 1, "a second formats message in the thread");
+}

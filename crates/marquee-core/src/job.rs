@@ -250,6 +250,8 @@ pub enum Task {
     History,
     /// Print-ready files of an approved take: each standard sheet as PDF and PNG.
     Print { source: Uuid },
+    /// The take at every format (one-sheet, square, feed, story, banner, wide), made once.
+    Formats { source: Uuid },
     /// Tell the requester, privately, these words (help, or why a mention could not be read):
     /// for requests that came without a `response_url`, whose ack can carry no answer.
     Note { text: String },

@@ -19,10 +19,10 @@ use vertical::{Columns, fit_vertical, place_vertical};
 mod breaking;
 mod vertical;
 mod zones;
-pub(crate) use zones::Prepared;
 #[cfg(test)]
 pub(crate) use zones::layout;
 pub use zones::{Arrangement, TaglineAt};
+pub(crate) use zones::{Frame, Prepared};
 
 /// A rectangle in canvas pixels.
 #[derive(Debug, Clone, Copy, PartialEq)]

@@ -36,6 +36,7 @@ mod case;
 mod contrast;
 mod draw;
 pub mod fonts;
+mod format;
 mod layout;
 pub(crate) mod metrics;
 mod pdf;
@@ -48,6 +49,9 @@ mod style;
 
 use crate::genre::{Placement, Style};
 pub use fonts::use_fonts_dir;
+pub use format::{
+    BILLING_FLOOR_PX, Format, Rendered, compose_format, contact_sheet, render_formats, stack,
+};
 #[cfg(test)]
 pub(crate) use layout::layout;
 pub use layout::{Arrangement, TaglineAt};
@@ -122,7 +126,7 @@ impl Typography {
 
     /// The style's own look for a poster titled `title`: looks whose posters set a Japanese,
     /// Chinese or Korean title in vertical columns do so (see `Look::vertical_cjk`).
-    pub(crate) fn for_title(style: Style, title: Option<&str>) -> Self {
+    pub fn for_title(style: Style, title: Option<&str>) -> Self {
         let mut t = Typography::of(style);
         if style.look().vertical_cjk && title.is_some_and(fonts::is_cjk) {
             t.placement = Placement::Vertical;

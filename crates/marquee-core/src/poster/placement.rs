@@ -18,7 +18,7 @@ use tiny_skia::Pixmap;
 
 use super::contrast::{self, Measured};
 use super::draw::{self, MAX_SCRIM, Plan};
-use super::layout::{Arrangement, Layout, Prepared, Role};
+use super::layout::{Arrangement, Frame, Layout, Prepared, Role};
 use super::saliency::{self, Analysis};
 use super::style::Look;
 use super::{PosterText, Typography};
@@ -74,6 +74,29 @@ impl Composition {
     /// The arrangement chosen, for the take's record.
     pub fn arrangement(&self) -> Option<Arrangement> {
         self.arrangement
+    }
+
+    /// The smallest glyph of the title, the tagline and the billing block, in pixels (`None`
+    /// for a block the poster does not have).
+    pub fn smallest_type(&self) -> [Option<f32>; 3] {
+        [Role::Title, Role::Tagline, Role::Credits].map(|role| {
+            self.layout
+                .boxes
+                .iter()
+                .filter(|b| b.role == role)
+                .flat_map(|b| b.glyphs.iter().map(|g| g.size))
+                .reduce(f32::min)
+        })
+    }
+
+    /// Every line's ink bounds as `[x, y, width, height]` in pixels, for checking where the
+    /// type went (inside a format's safe area).
+    pub fn line_boxes(&self) -> Vec<[f32; 4]> {
+        self.layout
+            .boxes
+            .iter()
+            .map(|b| [b.rect.x, b.rect.y, b.rect.w, b.rect.h])
+            .collect()
     }
 }
 
@@ -158,7 +181,20 @@ pub(crate) fn set(
     typography: Typography,
     zones: Zones,
 ) -> Composition {
-    let prepared = Prepared::new(art.width(), art.height(), text, typography);
+    let frame = Frame::sheet(art.width(), art.height());
+    set_in(art, text, typography, zones, frame)
+}
+
+/// [`set`] inside `frame` (a format's safe area, type base and billing floor) rather than the
+/// art's own.
+pub(crate) fn set_in(
+    art: &mut Pixmap,
+    text: &PosterText,
+    typography: Typography,
+    zones: Zones,
+    frame: Frame,
+) -> Composition {
+    let prepared = Prepared::framed(art.height(), frame, text, typography);
     let (arrangement, layout) = match zones {
         Zones::Choose => {
             let analysis = saliency::analyze(art);

@@ -791,6 +791,50 @@ pub fn prints(
     }
 }
 
+/// One format of a take, linked.
+pub struct FormatFile<'a> {
+    /// "square 1:1".
+    pub format: String,
+    pub url: &'a str,
+    pub width: u32,
+    pub height: u32,
+}
+
+/// A take at every format, shared in its thread as one message: the contact sheet of them all
+/// and a link per file, with when the links expire.
+pub fn formats(
+    title: &str,
+    take: u32,
+    sheet_url: &str,
+    files: &[FormatFile<'_>],
+    expires_at: i64,
+) -> Message {
+    let title = escape(&truncate(title, 200));
+    let mut lines = vec![format!(
+        "📐 *Every format* of *{title}* (take {take}) — the art re-composed and the type set afresh for each"
+    )];
+    for f in files {
+        lines.push(format!(
+            "• <{}|{}> ({}×{} px)",
+            f.url,
+            escape(&f.format),
+            f.width,
+            f.height
+        ));
+    }
+    Message {
+        response_type: Visibility::InChannel,
+        text: format!("📐 Every format of “{title}”"),
+        blocks: vec![
+            section(&lines.join("\n")),
+            json!({"type": "image", "image_url": sheet_url,
+                   "alt_text": truncate(&format!("Contact sheet: {title} in every format"), 2000)}),
+            context(&format!("Links expire {}", date_phrase(expires_at))),
+        ],
+        replace_original: Some(false),
+    }
+}
+
 /// The same poster without the image block, for when Slack could not fetch the image: the link
 /// still works in a browser.
 pub fn poster_link_only(result: &PosterResult<'_>, controls: Controls) -> Message {

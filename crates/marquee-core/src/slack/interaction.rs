@@ -26,6 +26,7 @@ const ACTION_VARY_SUBTLE: &str = "poster.vary_subtle";
 const ACTION_VARY_STRONG: &str = "poster.vary_strong";
 const ACTION_CHANGE_DETAIL: &str = "poster.change_detail";
 const ACTION_PRINT: &str = "poster.print";
+const ACTION_FORMATS: &str = "poster.formats";
 /// The block that holds the controls, so an approval can replace it.
 const ACTIONS_BLOCK_PREFIX: &str = "marquee.actions.";
 /// How many posters one click on Variations makes.
@@ -41,6 +42,9 @@ pub struct Controls {
     pub change_detail: bool,
     /// The poster is approved: it offers Print, and nothing that would change it.
     pub print: bool,
+    /// The take's art can be re-composed at every format (the offline generator's): it offers
+    /// Formats… while under review.
+    pub formats: bool,
 }
 
 /// A button whose `value` is the poster's id (far inside Slack's 2,000-character limit).
@@ -82,6 +86,9 @@ pub(crate) fn actions_block(id: Uuid, current: Style, controls: Controls) -> Val
         let mut approve = button(ACTION_APPROVE, id, "✅ Approve");
         approve["style"] = "primary".into();
         elements.push(approve);
+        if controls.formats {
+            elements.push(button(ACTION_FORMATS, id, "📐 Formats…"));
+        }
     }
     json!({
         "type": "actions",
@@ -115,6 +122,8 @@ pub enum Review {
     ChangeDetail,
     /// Print an approved poster.
     Print,
+    /// The take at every format.
+    Formats,
 }
 
 /// A click on one of Marquee's controls, with everything the worker needs. `A` is [`Action`]
@@ -369,6 +378,7 @@ fn parse_click(payload: &str) -> Result<Interaction, InteractionError> {
         ACTION_VARY_STRONG => Asked::Review(Review::Vary(VaryStrength::Strong)),
         ACTION_CHANGE_DETAIL => Asked::Review(Review::ChangeDetail),
         ACTION_PRINT => Asked::Review(Review::Print),
+        ACTION_FORMATS => Asked::Review(Review::Formats),
         other => return Err(InteractionError::UnknownAction(other.to_owned())),
     };
     let user = p.user.ok_or(InteractionError::Missing("user"))?;
@@ -516,6 +526,7 @@ mod tests {
             modals: true,
             change_detail: true,
             print: false,
+            formats: true,
         };
         let block = actions_block(id, Style::Noir, all);
         assert!(block["block_id"].as_str().unwrap().len() <= 255);
@@ -566,6 +577,7 @@ mod tests {
             (ACTION_VARY_STRONG, Review::Vary(VaryStrength::Strong)),
             (ACTION_CHANGE_DETAIL, Review::ChangeDetail),
             (ACTION_PRINT, Review::Print),
+            (ACTION_FORMATS, Review::Formats),
         ] {
             let payload = payload(
                 json!({"action_id": action_id, "block_id": format!("{ACTIONS_BLOCK_PREFIX}{id}"), "value": id.to_string(), "type": "button", "action_ts": "1"}),
@@ -610,6 +622,7 @@ mod tests {
                     modals,
                     change_detail,
                     print,
+                    formats: false,
                 },
             )
         };
@@ -653,6 +666,14 @@ mod tests {
             ]
         );
         assert_eq!(offered(&with(true, true, true)), [ACTION_PRINT]);
+        let formats = Controls {
+            formats: true,
+            ..Controls::default()
+        };
+        assert_eq!(
+            offered(&actions_block(id, Style::Horror, formats)).last(),
+            Some(&ACTION_FORMATS)
+        );
         let approve = with(false, false, false)["elements"][4].clone();
         assert_eq!(approve["style"], "primary");
     }

@@ -259,6 +259,12 @@ pub(super) async fn interaction(
                 first_sight(&state, &sight).await?;
                 open_modal(&state, &click).await
             }
+            Review::Formats => {
+                let task = Task::Formats {
+                    source: click.source,
+                };
+                queue_click(&state, &click, task, public_url, &sight).await
+            }
         },
         Interaction::Submission(submission) => submit(&state, submission, public_url, &sight).await,
         Interaction::Shortcut(used) => {

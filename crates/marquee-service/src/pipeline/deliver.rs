@@ -142,6 +142,7 @@ impl Delivery {
             modals: self.web.is_some(),
             change_detail,
             print: false,
+            formats: spec.model == marquee_core::model::ModelId::Offline,
         };
         let message = blocks::poster_with(&result, controls);
 

@@ -94,6 +94,7 @@ const FAILURE_RESERVE: Duration = Duration::from_secs(5);
 
 mod admins;
 mod approve;
+mod formats;
 mod home;
 mod print;
 mod rest;
@@ -745,6 +746,7 @@ impl Pipeline {
             Task::Usage => self.usage(job).await,
             Task::History => self.show_history(job).await,
             Task::Print { source } => self.print(job, *source, deadline).await,
+            Task::Formats { source } => self.formats(job, *source).await,
             Task::Note { text } => Ok(self
                 .delivery
                 .reply(job, &blocks::note_to_clicker(text), Outcome::Delivered)
@@ -1203,6 +1205,125 @@ mod tests {
         assert_eq!(failures.len(), 1);
         assert_eq!(failures[0]["Kind"], "other");
         assert_eq!(recorded.of(Metric::Poster).len(), 1);
+    }
+
+    /// Formats… (#26): a take's six formats and contact sheet are made once, each PNG its
+    /// format's size; a second click stores nothing and keeps the recorded files; a varied
+    /// take, whose art is not its seed's scene, is told so and makes nothing.
+    #[tokio::test]
+    async fn a_takes_formats_are_made_once_and_later_clicks_get_the_same_files() {
+        let dir = tempfile::tempdir().unwrap();
+        let origin = slack_origin().await;
+        let pipeline = Pipeline::new(
+            Models::new().with(
+                ModelId::Offline,
+                Arc::new(marquee_core::model::offline::OfflineModel),
+            ),
+            Arc::new(marquee_core::store::local::LocalStore::open(dir.path()).unwrap()),
+            Arc::new(
+                marquee_core::state::local::LocalState::open(dir.path().join("state")).unwrap(),
+            ),
+            SlackClient::new(
+                marquee_core::slack::client::http_client().unwrap(),
+                std::slice::from_ref(&origin),
+            ),
+            LinkSigner::from_dir(dir.path()).unwrap(),
+            Duration::from_secs(60),
+        )
+        .with_public_url(Some("http://127.0.0.1:3000".into()));
+        let reply = ReplyTo::response_url(format!("{origin}/commands/T1/1/secret"));
+        let mut first = marquee_core::job::sample_job();
+        first.reply_to = reply.clone();
+        assert_eq!(pipeline.run(first.clone(), None).await, Outcome::Delivered);
+        let pngs = |dir: &std::path::Path| {
+            fn walk(d: &std::path::Path, out: &mut Vec<std::path::PathBuf>) {
+                for e in std::fs::read_dir(d).into_iter().flatten().flatten() {
+                    let p = e.path();
+                    if p.is_dir() {
+                        walk(&p, out);
+                    } else if p.to_string_lossy().contains("format")
+                        && p.extension().is_some_and(|e| e == "png")
+                    {
+                        out.push(p);
+                    }
+                }
+            }
+            let mut out = Vec::new();
+            walk(&dir.join("prints"), &mut out);
+            out.sort();
+            out
+        };
+        let click = |id| {
+            let mut job = marquee_core::job::sample_job();
+            job.reply_to = reply.clone();
+            job.task = Task::Formats { source: id };
+            job
+        };
+        assert_eq!(
+            pipeline.run(click(first.id), None).await,
+            Outcome::Delivered
+        );
+        let made = pngs(dir.path());
+        // Six formats and their contact sheet, each a PNG of the format's size.
+        assert_eq!(made.len(), 7, "{made:?}");
+        for f in marquee_core::poster::Format::ALL {
+            let file = made
+                .iter()
+                .find(|p| {
+                    p.to_string_lossy()
+                        .ends_with(&format!("format-{}.png", f.name()))
+                })
+                .unwrap_or_else(|| panic!("no {f} in {made:?}"));
+            let png =
+                marquee_core::model::image::decode_image(&std::fs::read(file).unwrap()).unwrap();
+            assert_eq!((png.width(), png.height()), f.size(), "{f}");
+        }
+        let recorded = pipeline.records().formatted(first.id).await.unwrap();
+        assert_eq!(recorded.as_ref().map(|r| r.files.len()), Some(6));
+        // A second click makes nothing new (no file written again) and gets the same files.
+        let written = |files: &[std::path::PathBuf]| -> Vec<std::time::SystemTime> {
+            files
+                .iter()
+                .map(|p| std::fs::metadata(p).unwrap().modified().unwrap())
+                .collect()
+        };
+        let before = written(&made);
+        assert_eq!(
+            pipeline.run(click(first.id), None).await,
+            Outcome::Delivered
+        );
+        assert_eq!(pngs(dir.path()), made);
+        assert_eq!(written(&made), before);
+        assert_eq!(
+            pipeline.records().formatted(first.id).await.unwrap(),
+            recorded
+        );
+
+        // A varied take's art is not its seed's scene: told, and nothing is made.
+        let mut vary = marquee_core::job::sample_job();
+        vary.reply_to = reply.clone();
+        vary.task = Task::Retake {
+            source: first.id,
+            change: marquee_core::job::Change::Vary {
+                strength: marquee_core::model::Strength::Strong,
+            },
+        };
+        assert_eq!(pipeline.run(vary.clone(), None).await, Outcome::Delivered);
+        let varied = pipeline
+            .records()
+            .history(&vary.requester, 1)
+            .await
+            .unwrap()
+            .remove(0);
+        assert_ne!(varied.id, first.id);
+        assert_eq!(
+            pipeline.run(click(varied.id), None).await,
+            Outcome::FailedAndTold {
+                kind: "NotAPlainRender"
+            }
+        );
+        assert_eq!(pipeline.records().formatted(varied.id).await.unwrap(), None);
+        assert_eq!(pngs(dir.path()), made);
     }
 
     /// A take that changes only the words keeps a copy of its parent's art under its own key

@@ -87,6 +87,16 @@ pub(crate) struct Printed {
     pub(crate) at: i64,
 }
 
+/// A take's files at every format, written once by the click that made them: later clicks
+/// on Formats… answer with fresh links to these.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub(crate) struct Formatted {
+    /// `(format name, key, width, height)` per file, in the order shown.
+    pub(crate) files: Vec<(String, String, u32, u32)>,
+    pub(crate) sheet_key: String,
+    pub(crate) at: i64,
+}
+
 /// One sheet's stored files.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub(crate) struct PrintedSheet {
@@ -115,6 +125,10 @@ fn approval_key(id: Uuid) -> Key {
 
 fn takes_key(root: Uuid) -> Key {
     Key::new(format!("poster#{root}"), "takes")
+}
+
+fn formats_key(id: Uuid) -> Key {
+    Key::new(format!("poster#{id}"), "formats")
 }
 
 fn prints_key(id: Uuid) -> Key {
@@ -453,6 +467,25 @@ impl Records {
             Some(item) => Ok(Some(parse(&item.value)?)),
             None => Ok(None),
         }
+    }
+
+    /// The files of take `id` at every format, if they were made and are still kept.
+    pub(super) async fn formatted(&self, id: Uuid) -> Result<Option<Formatted>, PipelineError> {
+        match self.state.get(&formats_key(id), now()).await? {
+            Some(item) => Ok(Some(parse(&item.value)?)),
+            None => Ok(None),
+        }
+    }
+
+    /// Records `formatted` as take `id`'s formats unless it has some already (as
+    /// [`Records::claim_prints`]); kept as long as the bucket keeps the files.
+    pub(super) async fn claim_formats(
+        &self,
+        id: Uuid,
+        formatted: &Formatted,
+    ) -> Result<Option<Formatted>, PipelineError> {
+        let until = self.retention_end(formatted.at);
+        self.claim_first(&formats_key(id), formatted, until).await
     }
 
     /// Records `printed` as take `id`'s print-ready files unless it has some already: `Ok(None)`

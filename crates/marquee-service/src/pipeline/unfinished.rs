@@ -220,6 +220,7 @@ impl Pipeline {
                 Task::Usage => ("Marquee couldn't look up your usage.", ""),
                 Task::History => ("Marquee couldn't look up your posters.", ""),
                 Task::Print { .. } => ("Your print-ready files could not be finished.", ""),
+                Task::Formats { .. } => ("Your poster's formats could not be finished.", ""),
                 Task::Note { .. } => ("Marquee couldn't answer you just now.", ""),
                 Task::Home => ("Marquee couldn't show your Home tab just now.", ""),
             };

@@ -11,10 +11,18 @@ use super::rng::Rng;
 use crate::genre::{Palette, Rgb};
 
 /// The drawing surface with the scene's palette and random stream.
+///
+/// Positions are fractions of the canvas (`w`, `h`); sizes are fractions of the *stage*
+/// (`sw`, `sh`), the sheet the scene was composed for. For [`super::render`] the stage is the
+/// canvas. For [`super::render_extended`] it is the one-sheet (2:3) the canvas extends, so a
+/// banner shows more buildings, trees and ridges of the one-sheet's size rather than the
+/// one-sheet's few stretched across it, and a story shows more sky and foreground.
 pub(super) struct Canvas<'a> {
     pub(super) p: &'a mut Pixmap,
     pub(super) w: f32,
     pub(super) h: f32,
+    pub(super) sw: f32,
+    pub(super) sh: f32,
     pub(super) pal: Palette,
     pub(super) rng: Rng,
 }
@@ -40,14 +48,15 @@ pub(super) fn circle(x: f32, y: f32, r: f32) -> Option<Path> {
     PathBuilder::from_circle(x, y, r.max(0.1))
 }
 
-/// One-dimensional midpoint displacement: `n` = 2^k + 1 heights in [-1, 1]-ish.
-pub(super) fn ridge_noise(rng: &mut Rng, k: u32, rough: f32) -> Vec<f32> {
+/// One-dimensional midpoint displacement: `n` = 2^k + 1 heights in [-1, 1]-ish, the coarsest
+/// displacement `amp` (1 for a sheet's own ridge; smaller for a ridge that extends one).
+pub(super) fn ridge_noise(rng: &mut Rng, k: u32, rough: f32, amp: f32) -> Vec<f32> {
     let n = (1usize << k) + 1;
     let mut v = vec![0.0_f32; n];
-    v[0] = rng.range(-1.0, 1.0);
-    v[n - 1] = rng.range(-1.0, 1.0);
+    v[0] = rng.range(-amp, amp);
+    v[n - 1] = rng.range(-amp, amp);
     let mut step = n - 1;
-    let mut amp = 1.0;
+    let mut amp = amp;
     while step > 1 {
         let half = step / 2;
         let mut i = half;
@@ -68,7 +77,27 @@ impl Canvas<'_> {
     }
 
     pub(super) fn u(&self) -> f32 {
-        self.w.min(self.h)
+        self.sw.min(self.sh)
+    }
+
+    /// How many stage widths the canvas spans: 1 for a sheet's own art, 3.5 for a 21:9
+    /// banner extending a one-sheet. Multiplying by it leaves a sheet's own art unchanged
+    /// (`x * 1.0 == x` exactly).
+    pub(super) fn span(&self) -> f32 {
+        self.w / self.sw
+    }
+
+    /// A ridge of `2^k + 1` heights across the canvas whose features are the stage's size:
+    /// on a wider canvas, more octaves with the coarsest ones calmer, so the ridge grows more
+    /// peaks rather than wider ones.
+    pub(super) fn ridge(&mut self, k: u32, rough: f32) -> Vec<f32> {
+        let extra = self.span().log2().round().max(0.0) as u32;
+        ridge_noise(&mut self.rng, k + extra, rough, rough.powi(extra as i32))
+    }
+
+    /// Samples for a profile of `n` points across the stage, over the whole canvas.
+    pub(super) fn samples(&self, n: usize) -> usize {
+        (n as f32 * self.span()).round().max(n as f32) as usize
     }
 
     /// Blends a horizontal band, rows `y0..y1`, with the colour and opacity `f` gives for each

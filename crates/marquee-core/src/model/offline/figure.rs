@@ -19,13 +19,16 @@ impl Canvas<'_> {
             (_, Placement::Top) => 0.2,
             _ => 0.15,
         };
-        let fh = self.h.min(self.w * 1.6) * scale * self.rng.range(0.9, 1.15);
+        let fh = self.sh.min(self.sw * 1.6) * scale * self.rng.range(0.9, 1.15);
         // The figure stands against the light, and where the title will not cover it: titles
         // set low push the figure up to the horizon, titles set high leave the foreground free.
+        // A canvas taller than its stage (a 9:16 story) keeps its lowest fifth for the story's
+        // own controls, with the billing block and tagline just above: the figure stands higher.
         let x = (s.light.0 + self.rng.range(-0.06, 0.06)) * self.w;
+        let low = if self.h > self.sh { 0.68 } else { 0.8 };
         let ground = match s.style.look().placement {
-            Placement::Top => self.h * 0.8,
-            _ => (s.horizon * self.h + self.h * 0.05).min(self.h * 0.8),
+            Placement::Top => self.h * low,
+            _ => (s.horizon * self.h + self.h * 0.05).min(self.h * low),
         };
         let mut pb = PathBuilder::new();
         match s.hero {

@@ -5,7 +5,7 @@
 
 use tiny_skia::{BlendMode, LineCap, PathBuilder, Rect, Stroke, Transform};
 
-use super::canvas::{Canvas, circle, ridge_noise, solid};
+use super::canvas::{Canvas, circle, solid};
 use super::scene::Scene;
 use crate::genre::{Rgb, Style};
 
@@ -38,9 +38,9 @@ impl Canvas<'_> {
     pub(super) fn peaks(&mut self, s: &Scene, gy: f32) {
         let n = 4;
         for i in 0..n {
-            let v = ridge_noise(&mut self.rng, 7, 0.55);
-            let base = gy - self.h * (0.16 - i as f32 * 0.045);
-            let amp = self.h * (0.14 - i as f32 * 0.025);
+            let v = self.ridge(7, 0.55);
+            let base = gy - self.sh * (0.16 - i as f32 * 0.045);
+            let amp = self.sh * (0.14 - i as f32 * 0.025);
             let ys: Vec<f32> = v.iter().map(|y| base + y * amp).collect();
             let c = self.layer(i, n);
             if i == 1 && s.castle {
@@ -53,7 +53,7 @@ impl Canvas<'_> {
                     }
                 }
                 let x = bi as f32 / (ys.len() - 1) as f32 * self.w;
-                self.castle(x, best + self.h * 0.01, c);
+                self.castle(x, best + self.sh * 0.01, c);
             }
             self.profile(&ys, c);
         }
@@ -102,11 +102,11 @@ impl Canvas<'_> {
         for i in 0..3 {
             let c = self.layer(i, 4);
             let mut pb = PathBuilder::new();
-            let mut x = -self.rng.range(0.0, 0.2) * self.w;
-            let base = gy + i as f32 * self.h * 0.03;
+            let mut x = -self.rng.range(0.0, 0.2) * self.sw;
+            let base = gy + i as f32 * self.sh * 0.03;
             while x < self.w {
-                let wdt = self.w * self.rng.range(0.12, 0.35) / (1.0 + i as f32 * 0.3);
-                let top = base - self.h * self.rng.range(0.05, 0.16) * (1.0 - i as f32 * 0.2);
+                let wdt = self.sw * self.rng.range(0.12, 0.35) / (1.0 + i as f32 * 0.3);
+                let top = base - self.sh * self.rng.range(0.05, 0.16) * (1.0 - i as f32 * 0.2);
                 let lean = wdt * 0.12;
                 if self.rng.chance(0.75) {
                     pb.move_to(x, base + 1.0);
@@ -131,10 +131,10 @@ impl Canvas<'_> {
         for _ in 0..(1 + self.rng.next_u64() % 3) {
             let (left, right) = (self.rng.f() * 0.25, 0.75 + self.rng.f() * 0.25);
             let x = self.rng.pick(&[left, right]) * self.w;
-            let hgt = self.h * self.rng.range(0.1, 0.2);
+            let hgt = self.sh * self.rng.range(0.1, 0.2);
             self.cactus(x, self.h * 0.93, hgt, near);
         }
-        self.ground(gy + self.h * 0.12, 0.02, near);
+        self.ground(gy + self.sh * 0.12, 0.02, near);
     }
 
     fn cactus(&mut self, x: f32, base: f32, hgt: f32, c: Rgb) {
@@ -162,8 +162,8 @@ impl Canvas<'_> {
 
     /// A gently rolling ground band from `top` down.
     fn ground(&mut self, top: f32, amp: f32, c: Rgb) {
-        let v = ridge_noise(&mut self.rng, 5, 0.5);
-        let ys: Vec<f32> = v.iter().map(|y| top + y * amp * self.h).collect();
+        let v = self.ridge(5, 0.5);
+        let ys: Vec<f32> = v.iter().map(|y| top + y * amp * self.sh).collect();
         self.profile(&ys, c);
     }
 
@@ -172,17 +172,17 @@ impl Canvas<'_> {
             let c = self.layer(layer, 3);
             let mut pb = PathBuilder::new();
             let mut windows = Vec::new();
-            let mut x = -self.rng.range(0.0, 0.05) * self.w;
+            let mut x = -self.rng.range(0.0, 0.05) * self.sw;
             let scale = 1.0 + layer as f32 * 0.35;
             while x < self.w {
-                let bw = self.w * self.rng.range(0.05, 0.12) * scale;
+                let bw = self.sw * self.rng.range(0.05, 0.12) * scale;
                 // Taller towers towards the edges frame the light in the middle.
                 let edge = ((x + bw / 2.0) / self.w - 0.5).abs() * 2.0;
-                let bh = self.h
+                let bh = self.sh
                     * self.rng.range(0.08, 0.26)
                     * (0.7 + edge * 0.8)
                     * (1.0 + layer as f32 * 0.15);
-                let top = gy + layer as f32 * self.h * 0.04 - bh;
+                let top = gy + layer as f32 * self.sh * 0.04 - bh;
                 if let Some(r) = Rect::from_xywh(x, top, bw, self.h - top + 1.0) {
                     pb.push_rect(r);
                 }
@@ -233,16 +233,16 @@ impl Canvas<'_> {
         let dead = matches!(s.style, Style::Horror | Style::Noir | Style::Thriller);
         for layer in 0..3 {
             let c = self.layer(layer, 3);
-            let v = ridge_noise(&mut self.rng, 6, 0.5);
-            let base = gy + layer as f32 * self.h * 0.05;
-            let ys: Vec<f32> = v.iter().map(|y| base + y * self.h * 0.02).collect();
+            let v = self.ridge(6, 0.5);
+            let base = gy + layer as f32 * self.sh * 0.05;
+            let ys: Vec<f32> = v.iter().map(|y| base + y * self.sh * 0.02).collect();
             let mut pb = PathBuilder::new();
             let n = 40 - layer * 10;
             for _ in 0..n {
                 let x = self.rng.range(-0.05, 1.05) * self.w;
                 let idx = ((x / self.w).clamp(0.0, 1.0) * (ys.len() - 1) as f32) as usize;
                 let y = ys[idx];
-                let th = self.h * self.rng.range(0.06, 0.13) * (1.0 + layer as f32 * 0.4);
+                let th = self.sh * self.rng.range(0.06, 0.13) * (1.0 + layer as f32 * 0.4);
                 let tw = th * 0.28;
                 // A pine: three stacked triangles.
                 for k in 0..3 {
@@ -265,7 +265,7 @@ impl Canvas<'_> {
         if dead {
             let near = self.pal.near;
             for x in [self.rng.range(0.02, 0.25), self.rng.range(0.75, 0.98)] {
-                let len = self.h * self.rng.range(0.15, 0.22);
+                let len = self.sh * self.rng.range(0.15, 0.22);
                 self.dead_tree(
                     x * self.w,
                     self.h * 0.98,
@@ -307,10 +307,10 @@ impl Canvas<'_> {
 
     pub(super) fn sea(&mut self, s: &Scene, gy: f32) {
         // Far islands or headlands break the horizon line.
-        let v = ridge_noise(&mut self.rng, 6, 0.6);
+        let v = self.ridge(6, 0.6);
         let ys: Vec<f32> = v
             .iter()
-            .map(|y| gy - (y.max(0.0) * self.h * 0.06))
+            .map(|y| gy - (y.max(0.0) * self.sh * 0.06))
             .collect();
         let far = self.layer(0, 3);
         if s.lighthouse {
@@ -323,7 +323,7 @@ impl Canvas<'_> {
                 }
             }
             let x = bi as f32 / (ys.len() - 1) as f32 * self.w;
-            self.lighthouse(x, best + self.h * 0.004, self.h * 0.11, far);
+            self.lighthouse(x, best + self.sh * 0.004, self.sh * 0.11, far);
         }
         self.profile(&ys, far);
         let [_, mid, hor] = self.pal.sky;
@@ -380,8 +380,8 @@ impl Canvas<'_> {
         let dir = if self.rng.chance(0.5) { 1.0 } else { -1.0 };
         let mut beam = PathBuilder::new();
         beam.move_to(x, ly);
-        beam.line_to(x + dir * self.w * 1.2, ly - self.h * 0.12);
-        beam.line_to(x + dir * self.w * 1.2, ly + self.h * 0.02);
+        beam.line_to(x + dir * self.w * 1.2, ly - self.sh * 0.12);
+        beam.line_to(x + dir * self.w * 1.2, ly + self.sh * 0.02);
         beam.close();
         if let Some(path) = beam.finish() {
             let mut paint = solid(lamp, 0.22);
@@ -399,16 +399,18 @@ impl Canvas<'_> {
         let bright = matches!(s.style, Style::Animation | Style::Comedy);
         for layer in 0..3 {
             let c = self.layer(layer, 3);
-            let base = gy + layer as f32 * self.h * 0.06;
+            let base = gy + layer as f32 * self.sh * 0.06;
+            // As many hills as the one-sheet has per stage width, however wide the canvas.
+            let (span, n) = (self.span(), self.samples(64));
             let (f1, f2, ph) = (
-                self.rng.range(1.0, 2.5),
-                self.rng.range(3.0, 5.0),
+                self.rng.range(1.0, 2.5) * span,
+                self.rng.range(3.0, 5.0) * span,
                 self.rng.range(0.0, 6.0),
             );
-            let amp = self.h * 0.04;
-            let ys: Vec<f32> = (0..=64)
+            let amp = self.sh * 0.04;
+            let ys: Vec<f32> = (0..=n)
                 .map(|i| {
-                    let t = i as f32 / 64.0 * std::f32::consts::TAU;
+                    let t = i as f32 / n as f32 * std::f32::consts::TAU;
                     base - ((t * f1 / 2.0 + ph).sin() * amp
                         + (t * f2 / 2.0 + ph * 2.0).sin() * amp * 0.3)
                 })
@@ -417,17 +419,17 @@ impl Canvas<'_> {
             if bright && layer == 1 {
                 for _ in 0..4 {
                     let x = self.rng.range(0.05, 0.95) * self.w;
-                    let idx = ((x / self.w) * 64.0) as usize;
-                    let y = ys[idx.min(64)];
-                    let th = self.h * self.rng.range(0.05, 0.08);
-                    self.lollipop(x, y + self.h * 0.01, th, c);
+                    let idx = ((x / self.w) * n as f32) as usize;
+                    let y = ys[idx.min(n)];
+                    let th = self.sh * self.rng.range(0.05, 0.08);
+                    self.lollipop(x, y + self.sh * 0.01, th, c);
                 }
             }
             if !bright && layer == 0 && s.style == Style::Horror {
                 // A lone house with one lit window on the far hill.
                 let x = self.rng.range(0.2, 0.8) * self.w;
-                let y = ys[((x / self.w) * 64.0) as usize];
-                self.house(x, y + self.h * 0.005, self.u() * 0.12);
+                let y = ys[((x / self.w) * n as f32) as usize];
+                self.house(x, y + self.sh * 0.005, self.u() * 0.12);
             }
         }
     }
@@ -479,11 +481,12 @@ impl Canvas<'_> {
     pub(super) fn dunes(&mut self, gy: f32) {
         for layer in 0..4 {
             let c = self.layer(layer, 4);
-            let base = gy + layer as f32 * self.h * 0.05;
-            let (f, ph) = (self.rng.range(1.0, 2.2), self.rng.range(0.0, 6.0));
-            let ys: Vec<f32> = (0..=64)
+            let base = gy + layer as f32 * self.sh * 0.05;
+            let (span, n) = (self.span(), self.samples(64));
+            let (f, ph) = (self.rng.range(1.0, 2.2) * span, self.rng.range(0.0, 6.0));
+            let ys: Vec<f32> = (0..=n)
                 .map(|i| {
-                    let t = i as f32 / 64.0;
+                    let t = i as f32 / n as f32;
                     // Asymmetric dunes: a long windward slope and a steep lee face.
                     let phase = (t * f + ph / 6.0).fract();
                     let shape = if phase < 0.75 {
@@ -491,7 +494,7 @@ impl Canvas<'_> {
                     } else {
                         (1.0 - phase) / 0.25
                     };
-                    base - shape * self.h * 0.05
+                    base - shape * self.sh * 0.05
                 })
                 .collect();
             self.profile(&ys, c);
@@ -501,11 +504,11 @@ impl Canvas<'_> {
     pub(super) fn alien(&mut self, gy: f32) {
         for layer in 0..3 {
             let c = self.layer(layer, 3);
-            let v = ridge_noise(&mut self.rng, 6, 0.7);
-            let base = gy + layer as f32 * self.h * 0.05;
+            let v = self.ridge(6, 0.7);
+            let base = gy + layer as f32 * self.sh * 0.05;
             let ys: Vec<f32> = v
                 .iter()
-                .map(|y| base - y.abs() * self.h * (0.09 - layer as f32 * 0.02))
+                .map(|y| base - y.abs() * self.sh * (0.09 - layer as f32 * 0.02))
                 .collect();
             self.profile(&ys, c);
         }

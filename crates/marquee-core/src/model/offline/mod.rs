@@ -97,7 +97,9 @@ impl ImageModel for OfflineModel {
             OfflineEdit::Vary { seed, strength } => {
                 render_variation(&prompt, style, source_seed, seed, strength, w, h)
             }
-            OfflineEdit::Replace { words } => draw(&prompt, &words, style, source_seed, None, w, h),
+            OfflineEdit::Replace { words } => {
+                draw(&prompt, &words, style, source_seed, None, w, h, Stage::Own).0
+            }
         })
         .await
         .map_err(|e| ModelError::Other(Box::new(e)))?;
@@ -121,7 +123,45 @@ const MAX_SIDE: u32 = 8192;
 /// Renders the art for `prompt` in `style` with `seed` at `width`×`height` (each side clamped
 /// to 1..=8192).
 pub fn render(prompt: &str, style: Style, seed: u32, width: u32, height: u32) -> Pixmap {
-    draw(prompt, prompt, style, seed, None, width, height)
+    draw(prompt, prompt, style, seed, None, width, height, Stage::Own).0
+}
+
+/// The scene [`render`] draws for `prompt`, `style` and `seed` at 2:3, re-composed at
+/// `width`×`height` (a format: square, story, banner…): the same choices — ground, hero, time
+/// of day, horizon, light, landmarks, palette — with every element sized for the one-sheet,
+/// so a wider canvas shows more of the world at the sides and a taller one more sky and
+/// foreground. Nothing is stretched or cropped; the art is drawn afresh at its own size.
+pub fn render_extended(prompt: &str, style: Style, seed: u32, width: u32, height: u32) -> Pixmap {
+    draw(
+        prompt,
+        prompt,
+        style,
+        seed,
+        None,
+        width,
+        height,
+        Stage::OneSheet,
+    )
+    .0
+}
+
+/// What the art's elements are sized against.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Stage {
+    /// The canvas itself: what a model request at an aspect has always drawn.
+    Own,
+    /// The 2:3 one-sheet the canvas extends: as tall as the canvas when it is wider than 2:3,
+    /// as wide as it when it is taller.
+    OneSheet,
+}
+
+impl Stage {
+    fn size(self, w: f32, h: f32) -> (f32, f32) {
+        match self {
+            Stage::Own => (w, h),
+            Stage::OneSheet => (w.min(h * 2.0 / 3.0), h.min(w * 1.5)),
+        }
+    }
 }
 
 /// The art [`render`] draws for `prompt`, `style` and `source_seed`, varied with
@@ -138,7 +178,18 @@ pub(crate) fn render_variation(
     height: u32,
 ) -> Pixmap {
     let variation = Some((variation_seed, strength));
-    draw(prompt, prompt, style, source_seed, variation, width, height)
+    let stage = Stage::Own;
+    draw(
+        prompt,
+        prompt,
+        style,
+        source_seed,
+        variation,
+        width,
+        height,
+        stage,
+    )
+    .0
 }
 
 /// The renderer. Randomness comes in two streams: the *scene* stream, seeded from
@@ -148,7 +199,9 @@ pub(crate) fn render_variation(
 /// has always drawn; a variation re-seeds it (and, when strong, re-rolls part of the scene).
 /// `words` is what the scene is read from: the prompt itself, or for a replacement the
 /// prompt with the detail changed, so the composition follows the source's seed while the
-/// changed words choose what is drawn.
+/// changed words choose what is drawn. `stage` sizes the elements (see [`Stage`]); the scene
+/// drawn is returned with the pixels.
+#[allow(clippy::too_many_arguments)]
 fn draw(
     seed_text: &str,
     words: &str,
@@ -157,7 +210,8 @@ fn draw(
     variation: Option<(u32, Strength)>,
     width: u32,
     height: u32,
-) -> Pixmap {
+    stage: Stage,
+) -> (Pixmap, Scene, crate::genre::Palette) {
     let (w, h) = (width.clamp(1, MAX_SIDE), height.clamp(1, MAX_SIDE));
     let mut p = Pixmap::new(w, h).expect("sides are clamped to 1..=8192, which always allocates");
     let mut rng = Rng::new(
@@ -183,17 +237,20 @@ fn draw(
         }
         rng = Rng::new(varied.next_u64());
     }
+    let (sw, sh) = stage.size(w as f32, h as f32);
     let mut c = Canvas {
         p: &mut p,
         w: w as f32,
         h: h as f32,
+        sw,
+        sh,
         pal,
         rng,
     };
     c.paint(&scene);
     let grain_seed = c.rng.next_u64();
     finish(&mut p, &pal, grain_seed);
-    p
+    (p, scene, pal)
 }
 
 impl Canvas<'_> {

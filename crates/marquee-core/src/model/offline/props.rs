@@ -15,10 +15,10 @@ impl Canvas<'_> {
         let sucker = self.pal.far.mix(self.pal.light, 0.3);
         for i in 0..n {
             let x0 = self.w * ((i as f32 + 0.5) / n as f32 + self.rng.range(-0.08, 0.08));
-            let base = gy + self.h * 0.12;
-            let len = self.h * self.rng.range(0.3, 0.5);
+            let base = gy + self.sh * 0.12;
+            let len = self.sh * self.rng.range(0.3, 0.5);
             let w0 = self.u() * self.rng.range(0.05, 0.08);
-            let sway = self.rng.range(-1.0, 1.0) * self.w * 0.12;
+            let sway = self.rng.range(-1.0, 1.0) * self.sw * 0.12;
             let curl = if self.rng.chance(0.5) { 1.0 } else { -1.0 };
             let steps = 48;
             let mut pts = Vec::with_capacity(steps + 1);
@@ -78,8 +78,8 @@ impl Canvas<'_> {
         };
         let fog = self.pal.sky[2].mix(self.pal.light, 0.2);
         for _ in 0..3 {
-            let y = gy + self.rng.range(-0.06, 0.14) * self.h;
-            let band = self.h * self.rng.range(0.04, 0.1);
+            let y = gy + self.rng.range(-0.06, 0.14) * self.sh;
+            let band = self.sh * self.rng.range(0.04, 0.1);
             let a = strength * self.rng.range(0.5, 1.0);
             // A smooth hump across the band: thickest in the middle, gone at the edges.
             self.band(y - band, y + band, |t| {
@@ -101,8 +101,8 @@ impl Canvas<'_> {
         // The cone of light and its pool on the pavement.
         let mut pb = PathBuilder::new();
         pb.move_to(x - pole, top + pole);
-        pb.line_to(x - self.w * 0.22, base);
-        pb.line_to(x + self.w * 0.22, base);
+        pb.line_to(x - self.sw * 0.22, base);
+        pb.line_to(x + self.sw * 0.22, base);
         pb.line_to(x + pole, top + pole);
         pb.close();
         if let Some(path) = pb.finish() {
@@ -130,8 +130,8 @@ impl Canvas<'_> {
     pub(super) fn blinds(&mut self) {
         // Venetian-blind shadows: the genre's signature, laid diagonally across the frame.
         let mut pb = PathBuilder::new();
-        let gap = self.h * 0.05;
-        let slope = self.w * 0.35;
+        let gap = self.sh * 0.05;
+        let slope = self.sw * 0.35;
         let mut y = -slope;
         while y < self.h {
             pb.move_to(0.0, y);
@@ -154,8 +154,8 @@ impl Canvas<'_> {
         );
         let mut pb = PathBuilder::new();
         for _ in 0..n {
-            let x = cx + self.rng.range(-0.15, 0.15) * self.w;
-            let y = cy + self.rng.range(-0.05, 0.05) * self.h;
+            let x = cx + self.rng.range(-0.15, 0.15) * self.sw;
+            let y = cy + self.rng.range(-0.05, 0.05) * self.sh;
             let sz = self.u() * self.rng.range(0.012, 0.022);
             pb.move_to(x - sz, y - sz * 0.3);
             pb.quad_to(x - sz * 0.4, y - sz * 0.5, x, y);
@@ -224,7 +224,7 @@ impl Canvas<'_> {
         for _ in 0..500 {
             let x = self.rng.range(-0.1, 1.1) * self.w;
             let y = self.rng.range(0.0, 1.0) * self.h;
-            let l = self.h * self.rng.range(0.015, 0.04);
+            let l = self.sh * self.rng.range(0.015, 0.04);
             pb.move_to(x, y);
             pb.line_to(x - l * 0.2, y + l);
         }

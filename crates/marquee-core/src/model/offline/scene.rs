@@ -39,7 +39,7 @@ pub(super) enum Time {
     Night,
 }
 
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, PartialEq)]
 pub(super) struct Scene {
     pub(super) style: Style,
     pub(super) land: Land,

@@ -272,3 +272,89 @@ fn renders_of_existing_inputs_are_pinned() {
         (10_788_243_030_953_537_600, 2_873_785_419_853_963_487)
     );
 }
+
+/// The formats of a poster (1080 px on the short side: one-sheet, square, feed, story, banner,
+/// wide), as sizes: the model knows no `Format`, which is the composer's.
+const FORMAT_SIZES: [(u32, u32); 6] = [
+    (1080, 1620),
+    (1080, 1080),
+    (1080, 1350),
+    (1080, 1920),
+    (1920, 1080),
+    (2520, 1080),
+];
+
+/// Re-composed at every format, a poster keeps its scene: the same ground, hero, time, horizon,
+/// light, landmarks and palette, drawn at the format's own size.
+#[test]
+fn every_format_draws_the_same_scene_at_its_own_size() {
+    for style in Style::ALL {
+        for prompt in PROMPTS {
+            let (_, scene, pal) = super::draw(
+                prompt,
+                prompt,
+                style,
+                11,
+                None,
+                1080,
+                1620,
+                super::Stage::Own,
+            );
+            for (w, h) in FORMAT_SIZES {
+                // A tenth of the size keeps the test quick; the stage scales with it.
+                let (w, h) = (w / 10, h / 10);
+                let (p, s, q) = super::draw(
+                    prompt,
+                    prompt,
+                    style,
+                    11,
+                    None,
+                    w,
+                    h,
+                    super::Stage::OneSheet,
+                );
+                assert_eq!((p.width(), p.height()), (w, h));
+                assert_eq!(s, scene, "{style} {prompt:?} at {w}×{h}: another scene");
+                assert_eq!(q, pal, "{style} {prompt:?} at {w}×{h}: another palette");
+            }
+        }
+    }
+}
+
+/// The one-sheet extends nothing: at 2:3 the re-composed art is the poster's own art, pixel
+/// for pixel; at other aspects it is drawn afresh, not the 2:3 art cropped or stretched.
+#[test]
+fn the_one_sheet_is_the_posters_own_art_and_the_others_are_drawn_afresh() {
+    let prompt = "a kraken attacks brooklyn at midnight";
+    let own = render(prompt, Style::Horror, 3, 108, 162);
+    let extended = super::render_extended(prompt, Style::Horror, 3, 108, 162);
+    assert!(own.data() == extended.data());
+    // A wide canvas: the stage is a 2:3 sheet as tall as it, so the elements keep the
+    // one-sheet's size and the world goes on at the sides, where stretching would widen them.
+    let wide = super::render_extended(prompt, Style::Horror, 3, 252, 108);
+    let stretched = render(prompt, Style::Horror, 3, 252, 108);
+    assert!(
+        difference(&wide, &stretched) > 3.0,
+        "{}",
+        difference(&wide, &stretched)
+    );
+}
+
+/// A format's elements are sized for the one-sheet it extends: a 2:3 sheet as tall as a wider
+/// canvas, as wide as a taller one; the poster's own art is sized for itself.
+#[test]
+fn the_stage_is_the_one_sheet_the_canvas_extends() {
+    use super::Stage;
+    let cases = [
+        ((1080.0, 1620.0), (1080.0, 1620.0)),
+        ((1080.0, 1080.0), (720.0, 1080.0)),
+        ((1080.0, 1350.0), (900.0, 1350.0)),
+        ((1080.0, 1920.0), (1080.0, 1620.0)),
+        ((1920.0, 1080.0), (720.0, 1080.0)),
+        ((2520.0, 1080.0), (720.0, 1080.0)),
+    ];
+    for ((w, h), stage) in cases {
+        assert_eq!(Stage::OneSheet.size(w, h), stage, "{w}×{h}");
+        assert_eq!(Stage::Own.size(w, h), (w, h));
+    }
+}

@@ -117,6 +117,27 @@ pub(crate) fn candidates(typography: Typography) -> Vec<Arrangement> {
     out
 }
 
+/// The sheet type is set on: the area it must stay inside, the length its sizes are shares
+/// of, and the smallest glyph the billing block may have (0: the block's own minimum).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub(crate) struct Frame {
+    pub(crate) safe: Rect,
+    pub(crate) base: f32,
+    pub(crate) billing_floor: f32,
+}
+
+impl Frame {
+    /// A `width` × `height` poster's own frame: the safe area's margins on every side, type
+    /// scaled with the height (or the width of a sheet taller than 2:3).
+    pub(crate) fn sheet(width: u32, height: u32) -> Frame {
+        Frame {
+            safe: safe_area(width, height),
+            base: (height as f32).min(width as f32 * TALL_SHEET),
+            billing_floor: 0.0,
+        }
+    }
+}
+
 /// The area text must stay inside.
 fn safe_area(width: u32, height: u32) -> Rect {
     let (w, h) = (width as f32, height as f32);
@@ -153,12 +174,22 @@ pub(crate) struct Prepared {
 impl Prepared {
     /// Fits the blocks of `text` for a `width` × `height` poster in `typography`.
     pub(crate) fn new(width: u32, height: u32, text: &PosterText, typography: Typography) -> Self {
+        Prepared::framed(height, Frame::sheet(width, height), text, typography)
+    }
+
+    /// Fits the blocks of `text` in `frame` on a sheet `height` pixels tall.
+    pub(crate) fn framed(
+        height: u32,
+        frame: Frame,
+        text: &PosterText,
+        typography: Typography,
+    ) -> Self {
         let look = typography.resolved_look();
-        let reported = safe_area(width, height);
+        let reported = frame.safe;
         // Fit and place against an area a hair smaller than the one reported, so that rounding
         // in the float arithmetic can never push ink across the reported edge.
         let safe = reported.inflate(-0.5);
-        let base = (height as f32).min(width as f32 * TALL_SHEET);
+        let base = frame.base;
         let gap = base * BLOCK_GAP;
         let title_spec = Spec {
             role: Role::Title,
@@ -196,7 +227,8 @@ impl Prepared {
             tracking: CREDITS_TRACKING,
             max_lines: CREDITS_MAX_LINES,
             max_size: base * CREDITS_MAX,
-            min_size: base * CREDITS_MIN,
+            // The floor is for the smallest glyph, the block's small words.
+            min_size: (base * CREDITS_MIN).max(frame.billing_floor / super::SMALL_SCALE),
             leading: CREDITS_LEADING,
             billing: true,
         };
