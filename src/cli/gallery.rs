@@ -8,13 +8,12 @@
 
 use std::path::{Path, PathBuf};
 
-use tiny_skia::{FillRule, FilterQuality, Paint, PathBuilder, Pixmap, PixmapPaint, Transform};
+use tiny_skia::{FilterQuality, Pixmap, PixmapPaint, Transform};
 
 use marquee_core::genre::{Placement, Style};
 use marquee_core::model::offline::render;
-use marquee_core::poster::fonts::{self, Face, Setting};
 use marquee_core::poster::{
-    PosterText, Typography, compose, default_title, encode_png, missing_glyphs,
+    PosterText, Typography, compose, default_title, encode_png, label_at, missing_glyphs,
 };
 
 /// The gallery's prompts, with the text each poster carries.
@@ -219,33 +218,6 @@ fn contact_sheet(images: &[(Pixmap, String)], cols: usize) -> Pixmap {
         );
     }
     sheet
-}
-
-fn label_at(p: &mut Pixmap, text: &str, x: f32, baseline: f32, size: f32) {
-    let shaped = fonts::shape(text, Setting::new(Face::Sans, 0.02));
-    let mut pb = PathBuilder::new();
-    for g in &shaped.glyphs {
-        fonts::append_outline(
-            &mut pb,
-            g.font,
-            g.id,
-            x + g.x * size,
-            baseline + g.y * size,
-            size,
-        );
-    }
-    if let Some(path) = pb.finish() {
-        let mut paint = Paint::default();
-        paint.set_color_rgba8(220, 220, 224, 255);
-        paint.anti_alias = true;
-        p.fill_path(
-            &path,
-            &paint,
-            FillRule::Winding,
-            Transform::identity(),
-            None,
-        );
-    }
 }
 
 #[cfg(test)]

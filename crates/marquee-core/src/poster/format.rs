@@ -327,7 +327,9 @@ pub fn stack(sheets: &[Pixmap]) -> Pixmap {
     out
 }
 
-fn label_at(p: &mut Pixmap, text: &str, x: f32, baseline: f32, size: f32) {
+/// A contact sheet's caption: `text` in light grey sans at `size` px, its baseline at
+/// `baseline`, from `x` (the formats sheet and `marquee gallery` label their tiles with it).
+pub fn label_at(p: &mut Pixmap, text: &str, x: f32, baseline: f32, size: f32) {
     let shaped = fonts::shape(text, Setting::new(Face::Sans, 0.02));
     let mut pb = PathBuilder::new();
     for g in &shaped.glyphs {

@@ -945,6 +945,34 @@ pub(crate) mod testing {
     /// Serves `app` on a fresh loopback port (the one test server, `marquee_core::testing`).
     pub(crate) use marquee_core::testing::serve;
 
+    /// A pipeline with the offline model, a local store and state in `dir`, and Slack's
+    /// replies allowed only to `origin`.
+    pub(crate) fn offline_pipeline(dir: &std::path::Path, origin: &str) -> super::Pipeline {
+        use std::time::Duration;
+
+        use marquee_core::model::{ModelId, Models};
+        use marquee_core::slack::SlackClient;
+        use marquee_core::store::LinkSigner;
+
+        super::Pipeline::new(
+            Models::new().with(
+                ModelId::Offline,
+                Arc::new(marquee_core::model::offline::OfflineModel),
+            ),
+            Arc::new(marquee_core::store::local::LocalStore::open(dir).unwrap()),
+            Arc::new(
+                marquee_core::state::local::LocalState::open(dir.join("state.sqlite3")).unwrap(),
+            ),
+            SlackClient::new(
+                marquee_core::slack::client::http_client().unwrap(),
+                &[origin.to_owned()],
+            ),
+            LinkSigner::from_dir(dir).unwrap(),
+            Duration::from_secs(60),
+        )
+        .with_public_url(Some("http://127.0.0.1:3000".to_owned()))
+    }
+
     /// Log output kept in memory.
     #[derive(Clone, Default)]
     pub(crate) struct Captured(Arc<Mutex<Vec<u8>>>);
@@ -1214,23 +1242,7 @@ mod tests {
     async fn a_takes_formats_are_made_once_and_later_clicks_get_the_same_files() {
         let dir = tempfile::tempdir().unwrap();
         let origin = slack_origin().await;
-        let pipeline = Pipeline::new(
-            Models::new().with(
-                ModelId::Offline,
-                Arc::new(marquee_core::model::offline::OfflineModel),
-            ),
-            Arc::new(marquee_core::store::local::LocalStore::open(dir.path()).unwrap()),
-            Arc::new(
-                marquee_core::state::local::LocalState::open(dir.path().join("state")).unwrap(),
-            ),
-            SlackClient::new(
-                marquee_core::slack::client::http_client().unwrap(),
-                std::slice::from_ref(&origin),
-            ),
-            LinkSigner::from_dir(dir.path()).unwrap(),
-            Duration::from_secs(60),
-        )
-        .with_public_url(Some("http://127.0.0.1:3000".into()));
+        let pipeline = testing::offline_pipeline(dir.path(), &origin);
         let reply = ReplyTo::response_url(format!("{origin}/commands/T1/1/secret"));
         let mut first = marquee_core::job::sample_job();
         first.reply_to = reply.clone();
@@ -1334,23 +1346,7 @@ mod tests {
     async fn an_edit_words_take_keeps_its_own_art_past_its_parents() {
         let dir = tempfile::tempdir().unwrap();
         let origin = slack_origin().await;
-        let pipeline = Pipeline::new(
-            Models::new().with(
-                ModelId::Offline,
-                Arc::new(marquee_core::model::offline::OfflineModel),
-            ),
-            Arc::new(marquee_core::store::local::LocalStore::open(dir.path()).unwrap()),
-            Arc::new(
-                marquee_core::state::local::LocalState::open(dir.path().join("state")).unwrap(),
-            ),
-            SlackClient::new(
-                marquee_core::slack::client::http_client().unwrap(),
-                std::slice::from_ref(&origin),
-            ),
-            LinkSigner::from_dir(dir.path()).unwrap(),
-            Duration::from_secs(60),
-        )
-        .with_public_url(Some("http://127.0.0.1:3000".into()));
+        let pipeline = testing::offline_pipeline(dir.path(), &origin);
         let reply = ReplyTo::response_url(format!("{origin}/commands/T1/1/secret"));
         let mut first = marquee_core::job::sample_job();
         first.reply_to = reply.clone();

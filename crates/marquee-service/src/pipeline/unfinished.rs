@@ -308,27 +308,7 @@ mod tests {
         job
     }
 
-    /// A pipeline with the offline model, a local store and state in `dir`, and Slack's
-    /// replies allowed only to `origin`.
-    fn offline_pipeline(dir: &std::path::Path, origin: &str) -> Pipeline {
-        Pipeline::new(
-            Models::new().with(
-                marquee_core::model::ModelId::Offline,
-                Arc::new(marquee_core::model::offline::OfflineModel),
-            ),
-            Arc::new(LocalStore::open(dir).unwrap()),
-            Arc::new(
-                marquee_core::state::local::LocalState::open(dir.join("state.sqlite3")).unwrap(),
-            ),
-            SlackClient::new(
-                marquee_core::slack::client::http_client().unwrap(),
-                &[origin.to_owned()],
-            ),
-            LinkSigner::from_dir(dir).unwrap(),
-            Duration::from_secs(60),
-        )
-        .with_public_url(Some("http://127.0.0.1:3000".to_owned()))
-    }
+    use crate::pipeline::testing::offline_pipeline;
 
     /// Every line a job logs carries its id — from the job's span, not a field added to each
     /// event — and none carries its `response_url` or a link's signature. The job here makes
