@@ -102,22 +102,9 @@ async fn home_opened(
         );
         return Ok(StatusCode::OK.into_response());
     }
-    let claimant = Claimant::new();
-    match state.records.claim_event(event_id, &claimant).await {
-        Ok(true) => {}
-        Ok(false) => {
-            tracing::info!(
-                event_id,
-                retry,
-                "a retry of a home tab opening already taken; acked"
-            );
-            return Ok(StatusCode::OK.into_response());
-        }
-        Err(e) => {
-            tracing::error!(event_id, error = %marquee_core::errors::ErrorChain(&e), "could not claim a slack event; slack will retry it");
-            return Err(ApiError::Unavailable);
-        }
-    }
+    let Some(claimant) = first_delivery(state, event_id, retry, "").await? else {
+        return Ok(StatusCode::OK.into_response());
+    };
     let job = Job::new(
         Task::Home,
         home.requester,
@@ -165,24 +152,9 @@ async fn mentioned(
         );
         return Ok(StatusCode::OK.into_response());
     }
-    let claimant = Claimant::new();
-    match state.records.claim_event(event_id, &claimant).await {
-        Ok(true) => {}
-        Ok(false) => {
-            tracing::info!(
-                event_id,
-                retry,
-                reason,
-                "a retry of a slack event already taken; acked"
-            );
-            return Ok(StatusCode::OK.into_response());
-        }
-        Err(e) => {
-            // Slack retries what is not answered 2xx: the event is not lost.
-            tracing::error!(event_id, error = %marquee_core::errors::ErrorChain(&e), "could not claim a slack event; slack will retry it");
-            return Err(ApiError::Unavailable);
-        }
-    }
+    let Some(claimant) = first_delivery(state, event_id, retry, reason).await? else {
+        return Ok(StatusCode::OK.into_response());
+    };
     let task = match command::parse(&mention.text, &state.policy) {
         Ok(PosterCommand::Poster(spec)) => Task::Poster { spec },
         Ok(PosterCommand::Usage) => Task::Usage,
@@ -243,4 +215,34 @@ async fn mentioned(
         }
     }
     Ok(StatusCode::OK.into_response())
+}
+
+/// Claims Slack event `event_id` for this request: its claimant the first time (to queue its
+/// job, or release the claim if that fails), `None` for a retry another request has taken
+/// (acked with nothing more). A claim
+/// that cannot be written is [`ApiError::Unavailable`]: Slack retries what is not answered
+/// 2xx, so the event is not lost.
+async fn first_delivery(
+    state: &AppState,
+    event_id: &str,
+    retry: u32,
+    reason: &str,
+) -> Result<Option<Claimant>, ApiError> {
+    let claimant = Claimant::new();
+    match state.records.claim_event(event_id, &claimant).await {
+        Ok(true) => Ok(Some(claimant)),
+        Ok(false) => {
+            tracing::info!(
+                event_id,
+                retry,
+                reason,
+                "a retry of a slack event already taken; acked"
+            );
+            Ok(None)
+        }
+        Err(e) => {
+            tracing::error!(event_id, error = %marquee_core::errors::ErrorChain(&e), "could not claim a slack event; slack will retry it");
+            Err(ApiError::Unavailable)
+        }
+    }
 }

@@ -249,17 +249,25 @@ impl Records {
         requester: &Requester,
         n: usize,
     ) -> Result<Vec<PosterRecord>, PipelineError> {
-        let items = self
-            .state
-            .query_latest(&history_pk(requester), n, now())
-            .await?;
+        self.listed(&history_pk(requester), n, |_| true).await
+    }
+
+    /// The records of the latest `n` entries of list `pk` (history or gallery) for which
+    /// `keep` holds, newest first. An entry whose record is gone (retention ran between the
+    /// two reads) is left out.
+    async fn listed(
+        &self,
+        pk: &str,
+        n: usize,
+        keep: impl Fn(&PosterRecord) -> bool,
+    ) -> Result<Vec<PosterRecord>, PipelineError> {
+        let items = self.state.query_latest(pk, n, now()).await?;
         let mut records = Vec::with_capacity(items.len());
         for item in items {
             let entry: HistoryEntry = parse(&item.value)?;
             match self.record(entry.id).await {
-                Ok(record) => records.push(record),
-                // Listed but gone (retention ran between the two reads): leave it out.
-                Err(PipelineError::UnknownPoster(_)) => {}
+                Ok(record) if keep(&record) => records.push(record),
+                Ok(_) | Err(PipelineError::UnknownPoster(_)) => {}
                 Err(e) => return Err(e),
             }
         }
@@ -355,20 +363,8 @@ impl Records {
         requester: &Requester,
         n: usize,
     ) -> Result<Vec<PosterRecord>, PipelineError> {
-        let items = self
-            .state
-            .query_latest(&gallery_pk(requester), n, now())
-            .await?;
-        let mut records = Vec::with_capacity(items.len());
-        for item in items {
-            let entry: HistoryEntry = parse(&item.value)?;
-            match self.record(entry.id).await {
-                Ok(record) if record.approved_by.is_some() => records.push(record),
-                Ok(_) | Err(PipelineError::UnknownPoster(_)) => {}
-                Err(e) => return Err(e),
-            }
-        }
-        Ok(records)
+        self.listed(&gallery_pk(requester), n, |r| r.approved_by.is_some())
+            .await
     }
 
     /// The record of take `id`, marked approved when it is the take its family's approval
