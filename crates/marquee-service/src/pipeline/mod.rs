@@ -1338,6 +1338,51 @@ mod tests {
         assert_eq!(pngs(dir.path()), made);
     }
 
+    /// Edit words sets a look and a placement from its form, which knows nothing of the brand
+    /// kit's house ink: the take keeps the ink its poster was made with.
+    #[tokio::test]
+    async fn an_edit_words_take_keeps_the_house_ink() {
+        let dir = tempfile::tempdir().unwrap();
+        let origin = slack_origin().await;
+        let pipeline = testing::offline_pipeline(dir.path(), &origin);
+        let reply = ReplyTo::response_url(format!("{origin}/commands/T1/1/secret"));
+        let ink = marquee_core::poster::Ink::from_palette(&["#f2c14e".into(), "#fafafa".into()]);
+        let mut first = marquee_core::job::sample_job();
+        first.reply_to = reply.clone();
+        let Task::Poster { spec } = &mut first.task else {
+            panic!("the sample job makes a poster")
+        };
+        let mut inked = spec.typography();
+        inked.ink = ink;
+        spec.typography = Some(inked);
+        assert_eq!(pipeline.run(first.clone(), None).await, Outcome::Delivered);
+        let parent = pipeline.records().record(first.id).await.unwrap();
+        assert_eq!(parent.spec.typography.and_then(|t| t.ink), ink);
+
+        let mut edit = marquee_core::job::sample_job();
+        edit.reply_to = reply;
+        let mut from_the_form = parent.spec.typography();
+        from_the_form.ink = None;
+        edit.task = Task::Retake {
+            source: first.id,
+            change: marquee_core::job::Change::EditWords {
+                text: marquee_core::poster::PosterText {
+                    title: Some("The Second Reel".into()),
+                    ..Default::default()
+                },
+                typography: from_the_form,
+            },
+        };
+        assert_eq!(pipeline.run(edit.clone(), None).await, Outcome::Delivered);
+        let child = pipeline
+            .records()
+            .history(&edit.requester, 1)
+            .await
+            .unwrap()
+            .remove(0);
+        assert_eq!(child.spec.typography.and_then(|t| t.ink), ink);
+    }
+
     /// A take that changes only the words keeps a copy of its parent's art under its own key
     /// (#22, item 8): the bucket expires `art/` by object age, so when the parent's art object
     /// is gone (here deleted, as the lifecycle rule would at the parent's age) the later take

@@ -195,9 +195,15 @@ impl Pipeline {
             )],
             Change::EditWords { text, typography } => {
                 let art = self.stored_art(record).await?;
+                // The form chooses the look and the placement; the house ink the brand kit gave
+                // the poster is kept unless the change sets its own.
+                let mut typography = *typography;
+                if typography.ink.is_none() {
+                    typography.ink = record.spec.typography.and_then(|t| t.ink);
+                }
                 let spec = PosterSpec {
                     text: text.clone(),
-                    typography: Some(*typography),
+                    typography: Some(typography),
                     ..record.spec.clone()
                 };
                 vec![Planned {
