@@ -15,6 +15,9 @@
 //! atomic, since only this thread writes. An operation is answered only once its transaction
 //! committed, so a claim reported won is on disk.
 //!
+//! Checkpoints (copying the log back into the file) run on a thread of their own
+//! ([`super::checkpoint`]), not on the writer between two batches.
+//!
 //! Expired items are deleted: between batches, at most every [`SWEEP_EVERY`], the thread
 //! deletes at most [`SWEEP_BATCH`] expired items (again at once while it finds a full batch),
 //! so the file holds what is live plus one sweep interval's expiries however long the server
@@ -28,6 +31,7 @@ use std::time::{Duration, Instant};
 use async_trait::async_trait;
 use rusqlite::{Connection, OptionalExtension, params};
 
+use super::checkpoint::Checkpointer;
 use super::{Added, Claim, Claimant, Item, Key, StateError, StateStore};
 
 /// The most operations one transaction carries.
@@ -134,10 +138,12 @@ impl LocalState {
         }
         let conn = Connection::open(&path).map_err(failed)?;
         configure(&conn).map_err(|e| StateError::backend("open", &key, e))?;
+        let checkpointer = Checkpointer::start(&conn, &path, "marquee-state-checkpoint")
+            .map_err(|e| StateError::backend("open", &key, e))?;
         let (tasks, queue) = mpsc::channel::<Task>();
         std::thread::Builder::new()
             .name("marquee-state".into())
-            .spawn(move || writer(conn, queue, sweep))
+            .spawn(move || writer(conn, queue, sweep, &checkpointer))
             .map_err(|e| StateError::backend("open", &key, e))?;
         Ok(LocalState { tasks })
     }
@@ -262,7 +268,12 @@ fn configure(conn: &Connection) -> Result<(), Box<dyn std::error::Error + Send +
 
 /// The writer thread: batches of operations, each batch one transaction, and a bounded sweep
 /// between batches when one is due. Ends when the store is dropped.
-fn writer(conn: Connection, queue: mpsc::Receiver<Task>, sweep_every: Sweep) {
+fn writer(
+    conn: Connection,
+    queue: mpsc::Receiver<Task>,
+    sweep_every: Sweep,
+    checkpointer: &Checkpointer,
+) {
     let mut next_sweep = Instant::now() + sweep_every.every;
     loop {
         let wait = next_sweep.saturating_duration_since(Instant::now());
@@ -293,6 +304,7 @@ fn writer(conn: Connection, queue: mpsc::Receiver<Task>, sweep_every: Sweep) {
             }
         }
         run_batch(&conn, batch);
+        checkpointer.nudge();
     }
 }
 
@@ -626,6 +638,37 @@ mod tests {
             store.claim(&key, "U2".into(), &Claimant::new(), None, 0).await.unwrap(),
             Claim::Held(i) if i.value == "U1"
         ));
+    }
+
+    /// Commits reach the database file itself, not only its log, soon after, through the
+    /// checkpoint thread (the writer's own checkpoint waits for 16,000 pages). Read as the file
+    /// alone, without its log.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn the_checkpoint_thread_copies_commits_into_the_database_file() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("state.sqlite3");
+        let store = LocalState::open(&path).unwrap();
+        for i in 0..200 {
+            let key = Key::new(format!("request#{i}"), "seen");
+            store
+                .put(&key, String::new(), Some(i64::MAX))
+                .await
+                .unwrap();
+        }
+        let alone = dir.path().join("alone.sqlite3");
+        let mut n = 0;
+        for _ in 0..50 {
+            tokio::time::sleep(super::super::checkpoint::CHECKPOINT_EVERY).await;
+            std::fs::copy(&path, &alone).unwrap();
+            n = Connection::open(&alone)
+                .unwrap()
+                .query_row("SELECT count(*) FROM items", [], |r| r.get::<_, i64>(0))
+                .unwrap_or(0);
+            if n == 200 {
+                break;
+            }
+        }
+        assert_eq!(n, 200, "the log was not copied back");
     }
 
     /// A database written by the first schema (no `adder` column) opens, keeps its items, and

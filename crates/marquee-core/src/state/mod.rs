@@ -37,6 +37,7 @@
 //! Expired items read as absent everywhere, since TTL deletes lazily. One contract test runs
 //! against both (dynalite for DynamoDB).
 
+pub mod checkpoint;
 pub mod dynamo;
 pub mod local;
 

@@ -24,11 +24,8 @@
 //! accepted within Slack's replay window, which the queue's limit and the slots bound.
 //!
 //! Checkpoints (copying the log back into the database file, and its fsync) run on a thread of
-//! their own with its own connection, nudged after commits and at most every
-//! [`CHECKPOINT_EVERY`]: SQLite's default runs them on the committing thread, so every ~1,000
-//! pages one batch of acks waited for the copy. A passive checkpoint never blocks the writer;
-//! should it fall behind, the writer's own checkpoint at [`WRITER_CHECKPOINT_PAGES`] bounds the
-//! log.
+//! their own (`marquee_core::state::checkpoint`): SQLite's default runs them on the committing
+//! thread, so one batch of acks in every ~1,000 pages waited for the copy.
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
@@ -42,16 +39,12 @@ use tokio::sync::{Notify, oneshot};
 
 use marquee_core::job::Job;
 use marquee_core::slack::verify::Sight;
+use marquee_core::state::checkpoint::Checkpointer;
 
 /// The most requests one transaction answers.
 const MAX_BATCH: usize = 512;
 /// How often expired sights are forgotten.
 const SWEEP_EVERY: Duration = Duration::from_secs(30);
-/// The least time between two checkpoints of the checkpoint thread.
-const CHECKPOINT_EVERY: Duration = Duration::from_millis(100);
-/// The log's size, in pages, at which the writer checkpoints itself (SQLite's default is
-/// 1,000): only if the checkpoint thread has fallen this far behind.
-const WRITER_CHECKPOINT_PAGES: u32 = 16_000;
 
 #[derive(Debug, thiserror::Error)]
 pub enum QueueError {
@@ -69,6 +62,8 @@ pub enum QueueError {
     },
     #[error("could not start the job queue's thread")]
     Thread(#[source] std::io::Error),
+    #[error("could not start the job queue's checkpoint thread")]
+    Checkpointer(#[source] Box<dyn std::error::Error + Send + Sync>),
     #[error("the job queue's database failed")]
     Database(#[from] rusqlite::Error),
     #[error("could not encode the job")]
@@ -182,20 +177,11 @@ impl Queue {
                 |r| Ok((r.get(0)?, r.get(1)?)),
             )
             .map_err(open)?;
-        conn.pragma_update(None, "wal_autocheckpoint", WRITER_CHECKPOINT_PAGES)
-            .map_err(open)?;
-        let checkpointer = Connection::open(path).map_err(open)?;
-        checkpointer
-            .execute_batch("PRAGMA busy_timeout = 5000;")
-            .map_err(open)?;
-        let (nudge, nudges) = mpsc::sync_channel(1);
-        std::thread::Builder::new()
-            .name("marquee-queue-checkpoint".into())
-            .spawn(move || checkpoint(&checkpointer, &nudges))
-            .map_err(QueueError::Thread)?;
+        let checkpointer = Checkpointer::start(&conn, path, "marquee-queue-checkpoint")
+            .map_err(QueueError::Checkpointer)?;
         let (tx, rx) = mpsc::channel();
         let writer = Writer {
-            nudge,
+            checkpointer,
             conn,
             limit,
             rows,
@@ -303,9 +289,8 @@ impl Queue {
 /// The thread that owns the connection.
 struct Writer {
     conn: Connection,
-    /// Tells the checkpoint thread there is something to copy back (it stops when this is
-    /// dropped).
-    nudge: mpsc::SyncSender<()>,
+    /// Told after each commit; its thread copies the log back (and stops when this is dropped).
+    checkpointer: Checkpointer,
     /// How many jobs may wait.
     limit: u64,
     /// Rows in the table.
@@ -370,8 +355,7 @@ impl Writer {
             match self.apply(batch, &mut added) {
                 Ok(replies) => {
                     replies.into_iter().for_each(Reply::send);
-                    // Full: a nudge is already waiting, which covers this commit too.
-                    let _ = self.nudge.try_send(());
+                    self.checkpointer.nudge();
                 }
                 Err((e, replies)) => {
                     (self.rows, self.taken, self.cursor) = before;
@@ -505,23 +489,6 @@ impl Writer {
             Err(e) => Err((e, replies)),
         }
     }
-}
-
-/// The checkpoint thread: copies the log back into the database after commits, at most every
-/// [`CHECKPOINT_EVERY`], passively (never waiting for, nor holding up, the writer); once more
-/// when the writer has stopped.
-fn checkpoint(conn: &Connection, nudges: &mpsc::Receiver<()>) {
-    let run = || {
-        if let Err(e) = conn.query_row("PRAGMA wal_checkpoint(PASSIVE)", [], |_| Ok(())) {
-            tracing::warn!(error = %marquee_core::errors::ErrorChain(&e), "could not checkpoint the job queue; trying again after the next commit");
-        }
-    };
-    while nudges.recv().is_ok() {
-        std::thread::sleep(CHECKPOINT_EVERY);
-        let _ = nudges.try_recv();
-        run();
-    }
-    run();
 }
 
 /// The sights in the table still live at `now`.
@@ -720,7 +687,7 @@ mod tests {
         let alone = dir.path().join("alone.sqlite3");
         let mut rows = 0;
         for _ in 0..50 {
-            tokio::time::sleep(CHECKPOINT_EVERY).await;
+            tokio::time::sleep(marquee_core::state::checkpoint::CHECKPOINT_EVERY).await;
             std::fs::copy(&path, &alone).unwrap();
             rows = Connection::open(&alone)
                 .unwrap()
@@ -748,7 +715,7 @@ mod tests {
             .unwrap();
         }
         let mut writer = Writer {
-            nudge: mpsc::sync_channel(1).0,
+            checkpointer: Checkpointer::idle(),
             sights: live_sights(&conn, 0).unwrap(),
             conn,
             limit: 10,
