@@ -124,14 +124,7 @@ async fn home_opened(
     // The tab shows what it showed last; the next opening publishes it. Slack's retry may
     // find room sooner: give the event back unless this was its last.
     if retry < LAST_RETRY {
-        if let Err(e) = state.records.release_event(event_id, &claimant).await {
-            tracing::error!(event_id, error = %marquee_core::errors::ErrorChain(&e), "could not release a slack event's claim");
-        }
-        return Ok((
-            StatusCode::SERVICE_UNAVAILABLE,
-            [(header::RETRY_AFTER, HeaderValue::from_static("60"))],
-        )
-            .into_response());
+        return Ok(give_back(state, event_id, &claimant).await);
     }
     Ok(StatusCode::OK.into_response())
 }
@@ -183,16 +176,8 @@ async fn mentioned(
     }
     tracing::warn!(job = %id, event_id, retry, error = %marquee_core::errors::ErrorChain(&e), "could not queue a slack event's job");
     if retry < LAST_RETRY {
-        // Nothing was queued: give the event back, and let Slack's next retry (a minute or
-        // five later) run it.
-        if let Err(e) = state.records.release_event(event_id, &claimant).await {
-            tracing::error!(event_id, error = %marquee_core::errors::ErrorChain(&e), "could not release a slack event's claim");
-        }
-        return Ok((
-            StatusCode::SERVICE_UNAVAILABLE,
-            [(header::RETRY_AFTER, HeaderValue::from_static("60"))],
-        )
-            .into_response());
+        // Nothing was queued: let Slack's next retry (a minute or five later) run it.
+        return Ok(give_back(state, event_id, &claimant).await);
     }
     // Slack's last try: nobody would hear of it otherwise.
     if let Some(web) = state.delivery.web() {
@@ -215,6 +200,19 @@ async fn mentioned(
         }
     }
     Ok(StatusCode::OK.into_response())
+}
+
+/// Releases `claimant`'s claim on event `event_id`, whose job could not be queued, and asks
+/// Slack to retry it (503, `Retry-After: 60`).
+async fn give_back(state: &AppState, event_id: &str, claimant: &Claimant) -> Response {
+    if let Err(e) = state.records.release_event(event_id, claimant).await {
+        tracing::error!(event_id, error = %marquee_core::errors::ErrorChain(&e), "could not release a slack event's claim");
+    }
+    (
+        StatusCode::SERVICE_UNAVAILABLE,
+        [(header::RETRY_AFTER, HeaderValue::from_static("60"))],
+    )
+        .into_response()
 }
 
 /// Claims Slack event `event_id` for this request: its claimant the first time (to queue its
