@@ -65,6 +65,15 @@ impl PosterSpec {
         text
     }
 
+    /// The poster's name, as messages, uploads and files call it: its title, or one made from
+    /// the description when it has none.
+    pub fn title(&self) -> String {
+        self.text
+            .title
+            .clone()
+            .unwrap_or_else(|| crate::poster::default_title(&self.description))
+    }
+
     /// How the words are set: the reviewer's choice, or the style's own look.
     pub fn typography(&self) -> Typography {
         self.typography

@@ -337,13 +337,6 @@ pub struct PosterResult<'a> {
     pub missing_glyphs: &'a [String],
 }
 
-pub(crate) fn title_of(spec: &PosterSpec) -> String {
-    spec.text
-        .title
-        .clone()
-        .unwrap_or_else(|| crate::poster::default_title(&spec.description))
-}
-
 pub fn date_phrase(at: i64) -> String {
     // Slack renders `<!date^…>` in the reader's own time zone, with a fallback for old clients.
     format!(
@@ -367,7 +360,7 @@ pub(crate) fn poster(result: &PosterResult<'_>) -> Message {
 /// controls at all.
 pub fn poster_with(result: &PosterResult<'_>, controls: Controls) -> Message {
     let spec = result.spec;
-    let title = title_of(spec);
+    let title = spec.title();
     let alt = truncate(
         &format!("Movie poster “{}”: {}", title, spec.description),
         MAX_ALT_TEXT,
@@ -713,7 +706,7 @@ pub fn history(items: &[HistoryItem<'_>]) -> Message {
         };
         blocks.push(section(&format!(
             "*{}* · {} · {} · {}\n{} · <{}|Open> (link expires {})",
-            escape(&truncate(&title_of(spec), 200)),
+            escape(&truncate(&spec.title(), 200)),
             spec.style,
             spec.model.display_name(),
             date_phrase(item.record.created_at),

@@ -13,8 +13,7 @@
 use serde_json::{Value, json};
 
 use super::blocks::{
-    HistoryItem, UsageReport, context, date_phrase, escape, section, title_of, truncate,
-    usage_report,
+    HistoryItem, UsageReport, context, date_phrase, escape, section, truncate, usage_report,
 };
 use crate::job::PosterRecord;
 
@@ -99,7 +98,7 @@ fn poster_line(record: &PosterRecord) -> String {
     let spec = &record.spec;
     format!(
         "*{}* · {} · {} · {}",
-        escape(&truncate(&title_of(spec), TITLE_CHARS)),
+        escape(&truncate(&spec.title(), TITLE_CHARS)),
         spec.style,
         spec.model.display_name(),
         date_phrase(record.created_at),

@@ -155,11 +155,7 @@ impl Delivery {
         let mut not_a_member = false;
         if let (Some(web), Some(channel)) = (&self.web, channel) {
             let thread_ts = thread.as_ref().map(|t| t.thread_ts.as_str());
-            let title = spec
-                .text
-                .title
-                .clone()
-                .unwrap_or_else(|| marquee_core::poster::default_title(&spec.description));
+            let title = spec.title();
             let upload = Upload {
                 filename: format!("poster-{}.png", rendered.id),
                 title,

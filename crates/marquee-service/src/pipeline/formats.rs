@@ -24,15 +24,6 @@ use marquee_core::store::{ObjectMeta, print_key};
 const ONLY_OFFLINE: &str = "📐 Formats are re-composed from the offline generator's scenes; art from a Bedrock model would need Stability's Outpaint, which this Marquee does not call yet.";
 const NOT_A_PLAIN_RENDER: &str = "📐 This take's art was varied or changed after it was drawn, so it cannot be re-composed at other formats. Ask for formats of the take it came from, or regenerate.";
 
-fn title_of(record: &PosterRecord) -> String {
-    record
-        .spec
-        .text
-        .title
-        .clone()
-        .unwrap_or_else(|| poster::default_title(&record.spec.description))
-}
-
 impl Pipeline {
     /// Makes (once) and shares take `source` at every format.
     pub(super) async fn formats(
@@ -186,7 +177,7 @@ impl Pipeline {
                 height: *h,
             })
             .collect();
-        let title = title_of(record);
+        let title = record.spec.title();
         let expires = sheet.expires_at.unix_timestamp();
         let mut message = blocks::formats(&title, record.take(), &sheet.url, &files, expires);
         let thread = job.reply_to.thread();

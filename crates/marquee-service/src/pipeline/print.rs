@@ -44,15 +44,6 @@ fn how_printed(upscaled_with: Option<&str>) -> String {
     }
 }
 
-fn print_title(record: &PosterRecord) -> String {
-    record
-        .spec
-        .text
-        .title
-        .clone()
-        .unwrap_or_else(|| poster::default_title(&record.spec.description))
-}
-
 impl Pipeline {
     /// Answers a click on Print for a take printed already: fresh links to its files, to the
     /// clicker only. No art is drawn or upscaled, nothing is reserved, stored or uploaded.
@@ -89,7 +80,7 @@ impl Pipeline {
             .first()
             .map_or(0, |(l, _)| l.expires_at.unix_timestamp());
         let mut note = blocks::prints(
-            &print_title(record),
+            &record.spec.title(),
             record.take(),
             &files,
             &how_printed(printed.upscaled_with.as_deref()),
@@ -329,7 +320,7 @@ impl Pipeline {
             })
             .collect();
         let how = how_printed(upscaled_with);
-        let title = print_title(record);
+        let title = record.spec.title();
         let expires_at = links
             .first()
             .map_or(0, |(l, _)| l.expires_at.unix_timestamp());
