@@ -803,8 +803,44 @@ fn manifest(options: &Options, outputs: &BTreeMap<String, String>, report: &mut 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use aws_smithy_mocks::{RuleMode, mock, mock_client};
+    use aws_smithy_mocks::{RuleMode, mock};
     use aws_smithy_types::error::ErrorMetadata;
+
+    /// `aws_smithy_mocks::mock_client!` without the SDKs' `test-util` feature: the same
+    /// interceptor and HTTP client, with the region, credentials and behaviour version that
+    /// `with_test_defaults_v2` would set written out. `test-util` on an SDK the function also
+    /// links would make the function the stack tests run a second build of that SDK and
+    /// everything above it (`architecture::the_stack_runs_the_function_the_test_build_built`).
+    macro_rules! mock_client {
+        ($sdk:ident, $rules:expr) => {
+            mock_client!($sdk, RuleMode::Sequential, $rules)
+        };
+        ($sdk:ident, $mode:expr, $rules:expr) => {
+            mock_client!($sdk, $mode, $rules, |conf| conf)
+        };
+        ($sdk:ident, $mode:expr, $rules:expr, $more:expr) => {{
+            let mut interceptor = aws_smithy_mocks::MockResponseInterceptor::new().rule_mode($mode);
+            for rule in $rules {
+                interceptor = interceptor.with_rule(rule);
+            }
+            fn coerce<T: Fn($sdk::config::Builder) -> $sdk::config::Builder>(f: T) -> T {
+                f
+            }
+            let conf = $sdk::config::Builder::new()
+                .behavior_version(BehaviorVersion::latest())
+                .region($sdk::config::Region::new("us-east-1"))
+                .credentials_provider($sdk::config::Credentials::new(
+                    "AKIDTESTMOCKS",
+                    "not-a-secret",
+                    None,
+                    None,
+                    "doctor-tests",
+                ))
+                .http_client(aws_smithy_mocks::create_mock_http_client())
+                .interceptor(interceptor);
+            $sdk::Client::from_conf(coerce($more)(conf).build())
+        }};
+    }
 
     /// DescribeStacks for the stack named: its status and outputs; a ValidationError is a
     /// missing stack; any other error (access denied) is an unreadable one.

@@ -919,6 +919,60 @@ fn the_function_links_neither_doctor_nor_its_sdks() {
     assert!(linked.contains("marquee-service") && linked.contains("marquee-core"));
 }
 
+/// The packages and features of one Cargo build, as `cargo tree` resolves it.
+fn resolved(args: &[&str]) -> BTreeMap<String, String> {
+    let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
+    let out = std::process::Command::new(cargo)
+        .args([
+            "tree", "--locked", "--prefix", "none", "--format", "{p}|{f}",
+        ])
+        .args(args)
+        .current_dir(repo())
+        .output()
+        .expect("cargo tree runs");
+    assert!(
+        out.status.success(),
+        "cargo tree {args:?}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .filter_map(|l| l.trim_end_matches(" (*)").split_once('|'))
+        .map(|(p, f)| (p.to_owned(), f.to_owned()))
+        .collect()
+}
+
+/// `cargo lambda watch` builds the function as `cargo build --bin marquee-lambda` would: its
+/// own dependencies, no dev-dependencies. The test build resolves features over the whole
+/// workspace, dev-dependencies included. Where a crate the function links gets a feature in one
+/// and not the other, that crate and every crate above it compile twice — once for the tests and
+/// once more while the stack tests wait for watch (44 crates, about 150 s of a CI run, when
+/// aws-smithy-mocks' HTTP client and the SDKs' `test-util` drifted). Every crate the function
+/// links has the same features in both.
+#[test]
+fn the_stack_runs_the_function_the_test_build_built() {
+    let test_build = resolved(&["--workspace", "-e", "normal,build,dev"]);
+    let function = resolved(&["-p", "marquee-lambda", "-e", "normal,build"]);
+    let drifted: Vec<String> = function
+        .iter()
+        .filter_map(|(package, features)| {
+            let tested = test_build.get(package)?;
+            (tested != features)
+                .then(|| format!("{package}: [{features}] in the function, [{tested}] in tests"))
+        })
+        .collect();
+    assert!(
+        function.len() > 100 && function.keys().any(|p| p.starts_with("marquee-lambda ")),
+        "cargo tree did not list the function's packages: {function:?}"
+    );
+    assert!(
+        drifted.is_empty(),
+        "features differ between the function and the test build; declare them for the \
+         function too (crates/marquee-lambda/Cargo.toml) or drop them from the tests:\n{}",
+        drifted.join("\n")
+    );
+}
+
 // ---- The scanner's own tests -----------------------------------------------------------------
 
 fn scan(code: &str, here: &[&str]) -> BTreeSet<String> {

@@ -411,7 +411,7 @@ impl Job {
 }
 
 /// A poster job as the Slack door makes one, for other modules' unit tests.
-#[cfg(any(test, feature = "test-support"))]
+#[doc(hidden)]
 pub fn sample_job() -> Job {
     Job::new(
         Task::Poster {
@@ -440,7 +440,7 @@ pub fn sample_job() -> Job {
 
 /// The record a pipeline keeps of `job`'s poster (a [`Task::Poster`]), made at `created_at`,
 /// with a fresh id, for other modules' unit tests.
-#[cfg(any(test, feature = "test-support"))]
+#[doc(hidden)]
 pub fn sample_record(job: &Job, created_at: i64) -> PosterRecord {
     let Task::Poster { spec } = &job.task else {
         unreachable!("a sample record is of a new poster")

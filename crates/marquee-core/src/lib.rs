@@ -20,5 +20,5 @@ pub mod secret;
 pub mod slack;
 pub mod state;
 pub mod store;
-#[cfg(any(test, feature = "test-support"))]
+#[doc(hidden)]
 pub mod testing;

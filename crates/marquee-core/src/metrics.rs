@@ -508,7 +508,7 @@ impl Metrics {
 
     /// Metrics for function `f` kept in memory, and the documents recorded so far (each line
     /// checked against the EMF specification), for tests of the places that count.
-    #[cfg(any(test, feature = "test-support"))]
+    #[doc(hidden)]
     pub fn recorded() -> (Metrics, Recorded) {
         let lines = Recorded::default();
         let kept = lines.clone();
@@ -523,11 +523,11 @@ impl Metrics {
 }
 
 /// The lines a [`Metrics::recorded`] kept.
-#[cfg(any(test, feature = "test-support"))]
+#[doc(hidden)]
 #[derive(Clone, Default)]
 pub struct Recorded(Arc<std::sync::Mutex<Vec<String>>>);
 
-#[cfg(any(test, feature = "test-support"))]
+#[doc(hidden)]
 impl Recorded {
     /// Every document so far, after checking each is one EMF line.
     pub fn documents(&self) -> Vec<Value> {
@@ -552,8 +552,7 @@ impl Recorded {
     }
 }
 
-// Its EMF checker also serves `Recorded` for other crates' tests (feature `test-support`).
-#[cfg(any(test, feature = "test-support"))]
+// Its EMF checker also serves `Recorded` for other crates' tests.
 #[cfg_attr(not(test), allow(dead_code, unused_imports))]
 mod tests {
     use super::*;

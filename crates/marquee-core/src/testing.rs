@@ -1,9 +1,15 @@
-//! Servers for unit tests, this crate's and (feature `test-support`) marquee-service's: [`serve`] runs an axum `Router` on a loopback port
-//! (every well-formed HTTP answer a test needs, redirects included, is a route), and
-//! [`misbehaving`] is the one raw-TCP server, kept for what no HTTP server can be told to do:
-//! accept a connection and never answer, or hang up without a response. Compiled for tests
-//! only; it knows nothing of the code under test. (`tests/it/support` has its own `serve`,
-//! which runs stand-ins on the stack's background runtime for the whole test binary.)
+//! Servers for unit tests, this crate's and marquee-service's: [`serve`] runs an axum `Router`
+//! on a loopback port (every well-formed HTTP answer a test needs, redirects included, is a
+//! route), and [`misbehaving`] is the one raw-TCP server, kept for what no HTTP server can be
+//! told to do: accept a connection and never answer, or hang up without a response. It knows
+//! nothing of the code under test, and no product code calls it. (`tests/it/support` has its
+//! own `serve`, which runs stand-ins on the stack's background runtime for the whole test
+//! binary.)
+//!
+//! It is compiled into every build, hidden from the docs, like the sample jobs and in-memory
+//! metrics other crates' tests use: a feature that only tests turn on would make the function
+//! the stack tests run a second build of this crate and all above it
+//! (`architecture::the_stack_runs_the_function_the_test_build_built`).
 
 use std::net::SocketAddr;
 

@@ -53,7 +53,7 @@ impl Checkpointer {
     }
 
     /// One that checkpoints nothing, for a writer built by hand in a test.
-    #[cfg(any(test, feature = "test-support"))]
+    #[doc(hidden)]
     pub fn idle() -> Checkpointer {
         Checkpointer {
             nudge: mpsc::sync_channel(1).0,
