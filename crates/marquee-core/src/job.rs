@@ -253,10 +253,9 @@ impl fmt::Debug for ReplyTo {
                 .finish(),
             ReplyTo::Status => f.write_str("Status"),
             ReplyTo::AppHome => f.write_str("AppHome"),
-            ReplyTo::WorkflowStep { step } => f
-                .debug_struct("WorkflowStep")
-                .field("step", step)
-                .finish(),
+            ReplyTo::WorkflowStep { step } => {
+                f.debug_struct("WorkflowStep").field("step", step).finish()
+            }
         }
     }
 }

@@ -123,8 +123,7 @@ impl StepInputs {
     pub fn spec(&self, channel_id: &str, policy: &ModelPolicy) -> Result<PosterSpec, String> {
         if channel_id.is_empty() {
             return Err(
-                "The Make a poster step has no channel: choose one in the step's settings."
-                    .into(),
+                "The Make a poster step has no channel: choose one in the step's settings.".into(),
             );
         }
         let description = self.description.clone().unwrap_or_default();
@@ -608,10 +607,7 @@ mod tests {
             s.requester.user_team_id, None,
             "a named person's workspace is users.info's to say"
         );
-        let spec = s
-            .inputs
-            .spec(&s.step.channel_id, &offline())
-            .unwrap();
+        let spec = s.inputs.spec(&s.step.channel_id, &offline()).unwrap();
         assert_eq!(spec.style, crate::genre::Style::Horror);
         assert_eq!(spec.text.title.as_deref(), Some("The Keeper"));
         // Without a `requester` input the poster is the app's own, counted to the bot user.
@@ -628,10 +624,7 @@ mod tests {
         let mut empty = body.clone();
         empty["event"]["inputs"]["description"] = "  ".into();
         let s = step_of(&empty);
-        let why = s
-            .inputs
-            .spec(&s.step.channel_id, &offline())
-            .unwrap_err();
+        let why = s.inputs.spec(&s.step.channel_id, &offline()).unwrap_err();
         assert!(why.contains("description"), "{why}");
         // Another function's step is not Marquee's; a step without its token is malformed.
         let mut other = body.clone();

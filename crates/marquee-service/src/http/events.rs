@@ -25,8 +25,8 @@ use super::slack::{SlackBody, SlackSigned};
 use super::{ApiError, AppState, BasePath};
 use crate::dispatch::DispatchError;
 use marquee_core::job::{Job, ReplyTo, Task};
-use marquee_core::secret::Secret;
 use marquee_core::metrics::Event as Metric;
+use marquee_core::secret::Secret;
 use marquee_core::slack::blocks;
 use marquee_core::slack::command::{self, PosterCommand};
 use marquee_core::slack::events::{self, Event, EventsBody, HomeOpened, Mention, StepExecuted};
@@ -157,14 +157,19 @@ async fn step_executed(
             .await
             .unwrap_or(Ok(()))
         {
-            tracing::error!(event_id, code = e.code(), "could not fail a workflow step marquee had no room for");
+            tracing::error!(
+                event_id,
+                code = e.code(),
+                "could not fail a workflow step marquee had no room for"
+            );
         }
     }
     Ok(StatusCode::OK.into_response())
 }
 
 /// Why a workflow step failed when Marquee had no room to queue it, even on Slack's last retry.
-const STEP_BUSY: &str = "Marquee is too busy to make this poster right now. Run the workflow again in a few minutes.";
+const STEP_BUSY: &str =
+    "Marquee is too busy to make this poster right now. Run the workflow again in a few minutes.";
 
 /// Someone opened the Home tab: claimed once by `event_id`, then its publishing queued as a
 /// job (`Task::Home`), so the ack never waits on the state store's reads or on Slack.

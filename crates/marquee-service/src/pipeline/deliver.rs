@@ -19,8 +19,8 @@ use tokio::time::Instant;
 use super::{Outcome, Rendered};
 use marquee_core::errors::ErrorChain;
 use marquee_core::job::{Job, PosterSpec, ReplyTo};
-use marquee_core::secret::Secret;
 use marquee_core::metrics::{Event, Failure, Metrics};
+use marquee_core::secret::Secret;
 use marquee_core::slack::blocks::{self, PosterResult};
 use marquee_core::slack::interaction::Controls;
 use marquee_core::slack::web::WebClient;
@@ -368,7 +368,14 @@ impl Delivery {
     /// execution's own token. Best effort: the poster is in the channel either way, and a
     /// completion whose answer was lost is not sent again (Slack answers a second one
     /// `execution_not_in_running_state`).
-    async fn complete_step(&self, job: &Job, web: &WebClient, channel: &str, ts: &str, link: &Link) {
+    async fn complete_step(
+        &self,
+        job: &Job,
+        web: &WebClient,
+        channel: &str,
+        ts: &str,
+        link: &Link,
+    ) {
         let ReplyTo::WorkflowStep { step } = &job.reply_to else {
             return;
         };

@@ -60,7 +60,9 @@ impl Pipeline {
         );
         if !member {
             if let Some(why) = self.outsider_may_not_start() {
-                tracing::info!("a workflow step refused: the person it is for is outside the installation");
+                tracing::info!(
+                    "a workflow step refused: the person it is for is outside the installation"
+                );
                 let told = Outcome::FailedAndTold { kind: "Outsider" };
                 return Err(self
                     .delivery
