@@ -636,6 +636,15 @@ mod tests {
                 ..
             }
         ));
+        // An org-wide install names its organisation, as for mentions.
+        let mut org = body.clone();
+        org["authorizations"][0]["team_id"] = Value::Null;
+        org["authorizations"][0]["enterprise_id"] = "E07GRID".into();
+        org["authorizations"][0]["is_enterprise_install"] = true.into();
+        org["team_id"] = "T07GRIDWS".into();
+        let s = step_of(&org);
+        assert_eq!(s.requester.enterprise_id.as_deref(), Some("E07GRID"));
+        assert_eq!(s.requester.team_id.as_deref(), Some("T07GRIDWS"), "the outer team_id");
         let mut tokenless = body;
         tokenless["event"]
             .as_object_mut()

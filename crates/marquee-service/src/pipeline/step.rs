@@ -10,7 +10,8 @@
 
 use super::{Outcome, Pipeline};
 use marquee_core::errors::ErrorChain;
-use marquee_core::job::{Job, ReplyTo};
+use marquee_core::job::{Job, ReplyTo, Requester};
+use marquee_core::slack::web::SlackUser;
 use marquee_core::slack::blocks;
 
 /// Why a step's poster was not made when Slack would not say who it is for.
@@ -54,11 +55,7 @@ impl Pipeline {
         };
         let mut job = job.clone();
         job.requester.user_team_id = user.team_id.clone();
-        let member = user.belongs_to(
-            job.requester.team_id.as_deref(),
-            job.requester.enterprise_id.as_deref(),
-        );
-        if !member {
+        if is_outsider(&user, &job.requester) {
             if let Some(why) = self.outsider_may_not_start() {
                 tracing::info!(
                     "a workflow step refused: the person it is for is outside the installation"
@@ -71,5 +68,56 @@ impl Pipeline {
             }
         }
         Ok(job)
+    }
+}
+
+/// Whether `user` (what `users.info` says of a step's named requester) is outside the
+/// installation `requester` names: its workspace (`authorizations[0].team_id`) or, on an
+/// org-wide install, its org (`authorizations[0].enterprise_id`).
+fn is_outsider(user: &SlackUser, requester: &Requester) -> bool {
+    !user.belongs_to(
+        requester.team_id.as_deref(),
+        requester.enterprise_id.as_deref(),
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn user(team: &str, enterprise: Option<&str>) -> SlackUser {
+        SlackUser {
+            id: "U07ADA".into(),
+            team_id: Some(team.into()),
+            enterprise_id: enterprise.map(str::to_owned),
+            is_admin: false,
+            is_owner: false,
+            is_primary_owner: false,
+            deleted: false,
+            is_restricted: false,
+        }
+    }
+
+    fn installed(team: Option<&str>, enterprise: Option<&str>) -> Requester {
+        Requester {
+            user_id: "U07ADA".into(),
+            team_id: team.map(str::to_owned),
+            enterprise_id: enterprise.map(str::to_owned),
+            ..Requester::default()
+        }
+    }
+
+    /// Slack Connect and Enterprise Grid: a guest from another workspace is an outsider; on an
+    /// org-wide install (`authorizations[0].team_id` null) a member of any workspace of the
+    /// org is not, and someone of another org is.
+    #[test]
+    fn a_steps_requester_is_judged_on_their_own_workspace_or_org() {
+        let workspace = installed(Some("T07MARQEE"), None);
+        assert!(!is_outsider(&user("T07MARQEE", None), &workspace));
+        assert!(is_outsider(&user("T07PARTNER", None), &workspace));
+        let org = installed(None, Some("E07GRID"));
+        assert!(!is_outsider(&user("T07GRIDWS", Some("E07GRID")), &org));
+        assert!(is_outsider(&user("T09OTHER", Some("E09OTHER")), &org));
+        assert!(is_outsider(&user("T07PARTNER", None), &org));
     }
 }
