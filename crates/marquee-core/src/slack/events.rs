@@ -644,7 +644,11 @@ mod tests {
         org["team_id"] = "T07GRIDWS".into();
         let s = step_of(&org);
         assert_eq!(s.requester.enterprise_id.as_deref(), Some("E07GRID"));
-        assert_eq!(s.requester.team_id.as_deref(), Some("T07GRIDWS"), "the outer team_id");
+        assert_eq!(
+            s.requester.team_id.as_deref(),
+            Some("T07GRIDWS"),
+            "the outer team_id"
+        );
         let mut tokenless = body;
         tokenless["event"]
             .as_object_mut()

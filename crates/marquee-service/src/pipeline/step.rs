@@ -11,8 +11,8 @@
 use super::{Outcome, Pipeline};
 use marquee_core::errors::ErrorChain;
 use marquee_core::job::{Job, ReplyTo, Requester};
-use marquee_core::slack::web::SlackUser;
 use marquee_core::slack::blocks;
+use marquee_core::slack::web::SlackUser;
 
 /// Why a step's poster was not made when Slack would not say who it is for.
 const UNKNOWN_REQUESTER: &str = "Marquee could not check who this poster is for (Slack did not answer users.info). Run the workflow again; if it keeps happening, tell your Marquee admin.";
