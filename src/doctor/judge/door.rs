@@ -271,6 +271,16 @@ mod tests {
             verdict.detail
         );
 
+        // The workflow step is optional (it needs a paid plan): a manifest without its event
+        // passes; one without a mention's event does not.
+        let without_step = text.replace("      - function_executed\n", "");
+        assert_ne!(without_step, text);
+        let verdict = manifest(Ok(&without_step), "m.yaml", "marquee", &outputs);
+        assert_eq!(verdict.status, Status::Pass, "{verdict:?}");
+        let without_mentions = text.replace("      - app_mention\n", "");
+        let verdict = manifest(Ok(&without_mentions), "m.yaml", "marquee", &outputs);
+        assert_eq!(verdict.status, Status::Fail, "{verdict:?}");
+
         let mut older = outputs.clone();
         older.remove("EventsUrl");
         let verdict = manifest(Ok(&text), "m.yaml", "marquee", &older);
