@@ -12,7 +12,7 @@ use serde_json::{Value, json};
 
 use crate::support;
 use crate::support::client::{DELIVERY, bot_base, post_signed};
-use crate::support::slack_api::{TEAM_ID, ViewAnswer};
+use crate::support::slack_api::{ApiFault, TEAM_ID, ViewAnswer};
 use crate::support::slack_events::{self, Schedule};
 use crate::support::stack;
 
@@ -712,10 +712,20 @@ fn posters_of(channel: &str, marker: &str) -> Vec<Value> {
 /// Runs the "Make a poster" step with `inputs` as Slack does (`function_executed`, with
 /// `schedule`'s retries) and waits for the stand-in's execution to be completed or failed.
 async fn run_step(inputs: Value, schedule: Schedule) -> (String, Result<Value, String>) {
+    run_step_with(inputs, schedule, |_| {}).await
+}
+
+/// [`run_step`], calling `before` with the execution's id before Slack sends the event.
+async fn run_step_with(
+    inputs: Value,
+    schedule: Schedule,
+    before: impl FnOnce(&str),
+) -> (String, Result<Value, String>) {
     let base = bot_base().await;
     let s = stack();
     let api = s.slack().api();
     let (event, execution) = slack_events::function_executed(api, inputs, api.bot_user());
+    before(&execution);
     let attempts = slack_events::deliver(
         &format!("{base}/slack/events"),
         s.signing_secret(),
@@ -841,5 +851,40 @@ async fn a_workflow_step_for_a_slack_connect_guest_fails_with_the_external_user_
     assert!(
         s.bedrock().calls_for_prompt("STEP-GUEST").is_empty(),
         "nothing was drawn"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_workflow_steps_completion_whose_answer_is_lost_is_not_sent_again() {
+    let s = stack();
+    let api = s.slack().api();
+    let inputs = json!({
+        "description": "STEP-LOST a drive-in double feature under the stars",
+        "channel": "C0001",
+    });
+    // Slack completes the step, then the answer is lost (a 500 after the write).
+    let (execution, done) = run_step_with(inputs, Schedule::SLACK, |execution| {
+        api.fault_api_in(
+            "functions.completeSuccess",
+            execution,
+            ApiFault::DoneThenServerError,
+            1,
+        );
+    })
+    .await;
+    let outputs = done.unwrap_or_else(|e| panic!("the step failed: {e}\n{}", bot_log()));
+    assert!(outputs["poster_url"].as_str().is_some(), "{outputs}");
+    // Time for a second completion or a failure to be sent, if one were.
+    tokio::time::sleep(Duration::from_secs(5)).await;
+    let completions = completions_of(&execution);
+    assert_eq!(completions.len(), 1, "{completions:#?}");
+    assert_eq!(completions[0].status, 500);
+    assert_eq!(posters_of("C0001", "STEP-LOST").len(), 1);
+    // The poster without a requester input is the app's own.
+    assert!(
+        posters_of("C0001", "STEP-LOST")[0]
+            .to_string()
+            .contains(api.bot_user()),
+        "counted to the bot user"
     );
 }

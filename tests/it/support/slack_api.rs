@@ -710,7 +710,12 @@ async fn api_call(
         };
         (auth, inner.scopes.clone())
     };
-    let channel = args.as_ref().ok().and_then(|a| a.str("channel"));
+    // A fault may be scoped to a channel, or to a workflow step's execution
+    // (`fault_api_in("functions.completeSuccess", execution, …)`).
+    let channel = args
+        .as_ref()
+        .ok()
+        .and_then(|a| a.str("channel").or_else(|| a.str("function_execution_id")));
     let fault = app.api.take_fault(&method, channel.as_deref());
     let outcome = match apply_fault(fault.as_ref()).await {
         Some(outcome) => outcome,
