@@ -809,28 +809,35 @@ async fn a_workflow_step_completes_with_the_posters_link_once_while_slack_retrie
 
 #[tokio::test(flavor = "multi_thread")]
 async fn a_workflow_step_whose_prompt_the_model_refuses_fails_with_words_slack_shows() {
+    use crate::support::bedrock::Fault;
     let s = stack();
-    s.bedrock().fault_for_prompt(
+    // A declined description fails the step with what `/poster` would have said, in plain
+    // words. (Throttling and timeouts take the same path: the failure `say`s privately, which
+    // for a step is `functions.completeError`; e2e and faults cover their words.)
+    for (marker, fault, words) in [(
         "STEP-REFUSED",
-        crate::support::bedrock::Fault::FilterPrompt,
-        100,
-    );
-    let inputs = json!({
-        "description": "STEP-REFUSED a poster of something the filter declines",
-        "channel": "C0001",
-    });
-    let (execution, done) = run_step(inputs, Schedule::SLACK).await;
-    let error = done.expect_err("the step must fail");
-    assert!(error.contains("safety filter declined"), "{error}");
-    assert!(error.contains("rephrasing"), "what to do: {error}");
-    assert!(
-        !error.contains("&amp;") && !error.contains('*'),
-        "plain words: {error}"
-    );
-    assert!(posters_of("C0001", "STEP-REFUSED").is_empty());
-    let completions = completions_of(&execution);
-    assert_eq!(completions.len(), 1, "{completions:#?}");
-    assert_eq!(completions[0].method, "functions.completeError");
+        Fault::FilterPrompt,
+        ["safety filter declined", "rephrasing"],
+    )] {
+        s.bedrock().fault_for_prompt(marker, fault, 100);
+        let inputs = json!({
+            "description": format!("{marker} a poster of a midnight premiere"),
+            "channel": "C0001",
+        });
+        let (execution, done) = run_step(inputs, Schedule::SLACK).await;
+        let error = done.expect_err("the step must fail");
+        for w in words {
+            assert!(error.contains(w), "{marker}: {w}: {error}");
+        }
+        assert!(
+            !error.contains("&amp;") && !error.contains('*'),
+            "plain words: {error}"
+        );
+        assert!(posters_of("C0001", marker).is_empty(), "{marker}");
+        let completions = completions_of(&execution);
+        assert_eq!(completions.len(), 1, "{marker}: {completions:#?}");
+        assert_eq!(completions[0].method, "functions.completeError");
+    }
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -887,4 +894,20 @@ async fn a_workflow_steps_completion_whose_answer_is_lost_is_not_sent_again() {
             .contains(api.bot_user()),
         "counted to the bot user"
     );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_workflow_step_whose_inputs_make_no_poster_fails_saying_which() {
+    let s = stack();
+    let inputs = json!({
+        "description": "STEP-BADSTYLE a poster of a silent film festival",
+        "style": "claymation",
+        "channel": "C0001",
+    });
+    let (_, done) = run_step(inputs, Schedule::SLACK).await;
+    let error = done.expect_err("an unknown style makes no poster");
+    assert!(error.contains("style"), "{error}");
+    assert!(error.contains("claymation"), "{error}");
+    assert!(posters_of("C0001", "STEP-BADSTYLE").is_empty());
+    assert!(s.bedrock().calls_for_prompt("STEP-BADSTYLE").is_empty());
 }
