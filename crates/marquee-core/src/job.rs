@@ -12,8 +12,9 @@
 //! words and `Typography` over the same art —, `vary` (subtle or strong) or `change_detail`
 //! (search, replace)), `approve` (only the poster's id: the message is rebuilt from the record),
 //! `print` (an approved take's print files), `usage` or `history`; `reply_to` is a Slack
-//! `response_url` (with the thread clicked, if any) or `status` (a REST job, reported through its
-//! status record); and `public_url` is where the front door was reached, under which the job's
+//! `response_url` (with the thread clicked, if any), `status` (a REST job, reported through its
+//! status record), a Slack thread, the App Home tab or a workflow step (`workflow_step`: its
+//! channel, execution id and execution token); and `public_url` is where the front door was reached, under which the job's
 //! links are served. The `marquee_job` field is how the function tells a job from an API Gateway
 //! event. `PosterRecord` is what is kept about every take (the state item `poster#<id>` /
 //! `record`): its spec with the seed used, who asked, its size, its art's key, and its `Lineage`
