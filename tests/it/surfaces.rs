@@ -805,6 +805,11 @@ async fn a_workflow_step_completes_with_the_posters_link_once_while_slack_retrie
     );
     // The step's requester is who the poster is for, in the message.
     assert!(poster.to_string().contains("U0007FLOW"), "{poster}");
+    // The execution's token is a bearer capability: it never reaches the function's log.
+    let token = api.execution(&execution).unwrap().token;
+    let log = s.lambda_with_bot().log_tail(50_000_000);
+    assert!(log.contains(&execution), "the log covers this step");
+    assert!(!log.contains(&token), "the workflow token was logged");
 }
 
 #[tokio::test(flavor = "multi_thread")]
