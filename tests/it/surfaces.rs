@@ -916,3 +916,21 @@ async fn a_workflow_step_whose_inputs_make_no_poster_fails_saying_which() {
     assert!(posters_of("C0001", "STEP-BADSTYLE").is_empty());
     assert!(s.bedrock().calls_for_prompt("STEP-BADSTYLE").is_empty());
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_workflow_step_into_a_private_channel_without_the_bot_fails_saying_what_to_do() {
+    let api = stack().slack().api();
+    // Slack answers chat.postMessage channel_not_found for a private channel the bot is not in.
+    api.set_private("G0STEPPRIV", false);
+    let inputs = json!({
+        "description": "STEP-PRIVATE a poster for the team offsite",
+        "channel": "G0STEPPRIV",
+    });
+    let (execution, done) = run_step(inputs, Schedule::SLACK).await;
+    let error = done.expect_err("the poster cannot be posted there");
+    assert!(error.contains("/invite @Marquee"), "{error}");
+    assert!(api.channel_messages("G0STEPPRIV").is_empty());
+    let completions = completions_of(&execution);
+    assert_eq!(completions.len(), 1, "{completions:#?}");
+    assert_eq!(completions[0].method, "functions.completeError");
+}
