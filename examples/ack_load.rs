@@ -6,13 +6,16 @@
 //!
 //! ```text
 //! ack_load --url http://127.0.0.1:PORT/slack/commands --secret S --receiver-port P
-//!          [--requests 20000] [--concurrency 50] [--warmup 2000] [--busy-ok] [--events]
+//!          [--requests 20000] [--concurrency 50] [--warmup 2000] [--busy-ok] [--events|--steps]
 //! ```
 //!
 //! `--events` sends signed `app_mention` events (each its own `event_id`) to the events door
 //! (`--url …/slack/events`) instead, and the receiver also answers the Web API (`/api/…`,
 //! `{"ok": true}`) for a server started with `SLACK_API_URL` pointing at it: a mention is
-//! answered with the bot token, in its thread.
+//! answered with the bot token, in its thread. `--steps` sends signed `function_executed`
+//! events of the "Make a poster" workflow step instead (each its own `event_id` and
+//! `function_execution_id`, the shape of tests/fixtures/slack/events_function_executed.json
+//! without a `requester` input); the receiver answers `functions.completeSuccess` too.
 //!
 //! `--busy-ok` counts a "Marquee is busy" ack as answered: run against a server whose queue is
 //! full, it times the ack path without the queue's write.
@@ -39,6 +42,7 @@ struct Args {
     warmup: usize,
     busy_ok: bool,
     events: bool,
+    steps: bool,
 }
 
 fn args() -> Args {
@@ -51,6 +55,7 @@ fn args() -> Args {
         warmup: 2_000,
         busy_ok: false,
         events: false,
+        steps: false,
     };
     let mut it = std::env::args().skip(1);
     while let Some(flag) = it.next() {
@@ -60,6 +65,11 @@ fn args() -> Args {
         }
         if flag == "--events" {
             a.events = true;
+            continue;
+        }
+        if flag == "--steps" {
+            a.events = true;
+            a.steps = true;
             continue;
         }
         let value = it.next().unwrap_or_default();
@@ -91,6 +101,38 @@ fn sign_all(a: &Args, from: usize, n: usize) -> Vec<Signed> {
     let ts = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .map_or(0, |d| d.as_secs() as i64);
+    if a.steps {
+        return (from..from + n)
+            .map(|i| {
+                // The shape of tests/fixtures/slack/events_function_executed.json.
+                let body = serde_json::json!({
+                    "token": "x",
+                    "team_id": "T0LOAD",
+                    "api_app_id": "A0LOAD",
+                    "event": {
+                        "type": "function_executed",
+                        "function": {"id": "Fn0LOAD", "callback_id": "make_poster",
+                            "title": "Make a poster", "type": "app", "app_id": "A0LOAD"},
+                        "inputs": {"description": "a lighthouse keeper fights a kraken",
+                            "channel": "C0LOAD"},
+                        "function_execution_id": format!("Fx{i:010}"),
+                        "workflow_execution_id": format!("Wx{i:010}"),
+                        "event_ts": format!("1700000000.{i:06}"),
+                        "bot_access_token": format!("xwfp-load-{i}"),
+                    },
+                    "type": "event_callback",
+                    "event_id": format!("Ev{}", uuid::Uuid::new_v4().simple()),
+                    "event_time": 1_700_000_000,
+                    "authorizations": [{"enterprise_id": null, "team_id": "T0LOAD",
+                        "user_id": "U0LOADBOT", "is_bot": true, "is_enterprise_install": false}],
+                    "is_ext_shared_channel": false,
+                })
+                .to_string();
+                let signature = verify::sign(&secret, ts, body.as_bytes());
+                (body, ts.to_string(), signature)
+            })
+            .collect();
+    }
     if a.events {
         return (from..from + n)
             .map(|i| {
@@ -289,7 +331,9 @@ async fn main() {
     .await;
     times.sort();
     let mean = times.iter().sum::<Duration>().as_secs_f64() * 1000.0 / times.len().max(1) as f64;
-    let what = if a.events {
+    let what = if a.steps {
+        "function_executed events"
+    } else if a.events {
         "app_mention events"
     } else {
         "/poster commands"

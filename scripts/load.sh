@@ -3,7 +3,7 @@
 # machine, with a local Slack response_url receiver counting deliveries. Asserts every command is
 # acked within 3 s, every job is delivered exactly once, and the server's memory stays flat.
 #
-# Usage: scripts/load.sh [serve|burst|acks|events|lambda|all] [--requests N] [--concurrency C]
+# Usage: scripts/load.sh [serve|burst|acks|events|steps|lambda|all] [--requests N] [--concurrency C]
 #                        [--binary PATH] [--state local|dynamo]
 #   serve   `marquee serve` (release build, or --binary), jobs run in-process  (default)
 #   burst   issue #23's burst against `marquee serve` with its default queue bound and render
@@ -22,6 +22,8 @@
 #           run: as `acks`, with distinct signed app_mention events (each its own event_id,
 #           claimed in the state store on the ack path) to /slack/events of a server with a bot
 #           token whose Web API is ack_load's receiver
+#   steps   as `events`, the workflow step's function_executed events (each its own event_id,
+#           claimed the same way) alternating with app_mention events, in one run
 #   lambda  the `marquee-lambda` binary under `cargo lambda watch --release --ignore-changes`
 #           (a file change elsewhere in the tree must not restart instances mid-job), its
 #           self-invocations going through load.py's async-invoke stand-in (202 now, forwarded)
@@ -51,7 +53,7 @@ session=setsid
 [[ ${LOAD_SETSID:-1} == 0 ]] && session=
 while [[ $# -gt 0 ]]; do
     case $1 in
-        serve | burst | acks | events | lambda | all) mode=$1; shift ;;
+        serve | burst | acks | events | steps | lambda | all) mode=$1; shift ;;
         --requests | --concurrency) extra+=("$1" "$2"); shift 2 ;;
         --binary) binary=$2; shift 2 ;;
         --state) state=$2; shift 2 ;;
@@ -77,7 +79,7 @@ if [[ $binary == target/release/marquee ]]; then
 fi
 # The load client, built with the server's profile (ACK_LOAD names a built one instead).
 ack_load=${ACK_LOAD:-target/release/examples/ack_load}
-if [[ ($mode == acks || $mode == events) && -z ${ACK_LOAD:-} ]]; then
+if [[ ($mode == acks || $mode == events || $mode == steps) && -z ${ACK_LOAD:-} ]]; then
     echo "==> cargo build --release --example ack_load" >&2
     nice -n 19 cargo build --release --example ack_load >&2
 fi
@@ -274,12 +276,31 @@ run_events() {
     ack_round 1000000 --events events
 }
 
+run_steps() {
+    local requests=20000 concurrency=50 i
+    for ((i = 0; i < ${#extra[@]}; i += 2)); do
+        case ${extra[i]} in
+            --requests) requests=${extra[i + 1]} ;;
+            --concurrency) concurrency=${extra[i + 1]} ;;
+        esac
+    done
+    echo "==> (a) $binary serve with a bot token, warm acks: workflow steps against mentions, alternating" >&2
+    with_bot=true
+    machine
+    echo "command: scripts/load.sh steps --requests $requests --concurrency $concurrency --binary $binary"
+    ack_round 1000000 --events events
+    ack_round 1000000 --steps events
+    ack_round 1000000 --events events
+    ack_round 1000000 --steps events
+}
+
 with_bot=false
 status=0
 case $mode in
     burst) run_burst || status=1 ;;
     acks) run_acks || status=1 ;;
     events) run_events || status=1 ;;
+    steps) run_steps || status=1 ;;
     serve) run_serve || status=1 ;;
     lambda) run_lambda || status=1 ;;
     all) run_serve || status=1; run_lambda || status=1 ;;

@@ -1273,13 +1273,40 @@ fn manifest_interactivity_and_settings() {
     let interactivity = at(&m, &["settings", "interactivity"]);
     assert!(boolean(interactivity, &["is_enabled"]));
     assert_routed(text(interactivity, &["request_url"]), "/slack/interactions");
-    for key in [
-        "org_deploy_enabled",
-        "socket_mode_enabled",
-        "token_rotation_enabled",
-    ] {
+    for key in ["socket_mode_enabled", "token_rotation_enabled"] {
         assert!(!boolean(&m, &["settings", key]), "{key}");
     }
+    // Org-ready: Workflow Builder offers an app's custom steps only when it is
+    // (docs.slack.dev "Custom steps for Bolt", "Opt in to org-wide apps").
+    assert!(boolean(&m, &["settings", "org_deploy_enabled"]));
+}
+
+#[test]
+fn manifest_declares_the_workflow_step_the_events_door_runs() {
+    let m = rendered_manifest();
+    let step = at(&m, &["functions", marquee_core::slack::events::POSTER_STEP]);
+    assert!(!text(step, &["title"]).is_empty());
+    let inputs = at(step, &["input_parameters"]);
+    for (name, kind, required) in [
+        ("description", "string", true),
+        ("title", "string", false),
+        ("style", "string", false),
+        ("channel", "slack#/types/channel_id", true),
+        ("requester", "slack#/types/user_id", false),
+    ] {
+        assert_eq!(text(inputs, &[name, "type"]), kind, "{name}");
+        assert_eq!(boolean(inputs, &[name, "is_required"]), required, "{name}");
+    }
+    let outputs = at(step, &["output_parameters"]);
+    assert_eq!(text(outputs, &["poster_url", "type"]), "string");
+    assert_eq!(text(outputs, &["message_link", "type"]), "string");
+    let events = at(&m, &["settings", "event_subscriptions", "bot_events"]);
+    assert!(
+        events
+            .as_sequence()
+            .is_some_and(|e| e.iter().any(|e| e.as_str() == Some("function_executed"))),
+        "{events:?}"
+    );
 }
 
 #[test]

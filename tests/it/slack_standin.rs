@@ -1,7 +1,7 @@
 //! The Slack stand-in proves itself: its Events API sender (Slack's retries and headers), its
 //! Web API side (`chat.postMessage`, `chat.postEphemeral`, `chat.update`, the
-//! external file upload, `views.open` and the submission of an opened view, `views.publish` and
-//! `users.info`) and the Block Kit
+//! external file upload, `views.open` and the submission of an opened view, `views.publish`,
+//! `users.info`, `chat.getPermalink` and `functions.complete*`) and the Block Kit
 //! limits shared with `response_url` posts are driven with reqwest, with the same requests the
 //! product sends, and must answer as Slack does.
 
@@ -1609,4 +1609,137 @@ async fn views_publish_keeps_home_tabs_within_limits_and_users_info_answers() {
     let (_, scoped) = call_form(&slack, "users.info", &[("user", "U09GUEST")]).await;
     assert_eq!(refused(&scoped), "missing_scope");
     assert_eq!(scoped["needed"], "users:read");
+}
+
+/// `functions.completeSuccess` / `completeError` complete an execution once, with its own
+/// token only, and refuse what their references refuse (`invalid_arguments`,
+/// `function_execution_not_found`, `execution_not_in_running_state`,
+/// `parameter_validation_failed`); `chat.getPermalink` links a message that exists.
+#[tokio::test]
+async fn workflow_steps_complete_once_with_their_own_token() {
+    let slack = slack();
+    let api = slack.api();
+    let (execution, token) = api.start_execution();
+    let (other, other_token) = api.start_execution();
+    let outputs = json!({"poster_url": "https://files.example/p.png"});
+    let success =
+        |id: &str, outputs: &Value| json!({"function_execution_id": id, "outputs": outputs});
+    // The bot token, another execution's token, none at all.
+    for (given, code) in [
+        (Some(slack.bot_token()), "invalid_auth"),
+        (Some(other_token.clone()), "invalid_auth"),
+        (Some("xwfp-made-up".to_owned()), "invalid_auth"),
+        (None, "not_authed"),
+    ] {
+        let (_, answer) = call(
+            &slack,
+            "functions.completeSuccess",
+            given.as_deref(),
+            success(&execution, &outputs),
+        )
+        .await;
+        assert_eq!(answer["error"], code, "{given:?}: {answer}");
+    }
+    // Required arguments, an unknown execution, outputs the manifest does not declare.
+    for (body, code) in [
+        (json!({"outputs": outputs}), "invalid_arguments"),
+        (
+            json!({"function_execution_id": execution}),
+            "invalid_arguments",
+        ),
+        (
+            success("Fx0NOSUCHONE", &outputs),
+            "function_execution_not_found",
+        ),
+        (
+            success(&execution, &json!({"message_link": "https://x"})),
+            "parameter_validation_failed",
+        ),
+        (
+            success(&execution, &json!({"poster_url": "https://x", "extra": 1})),
+            "parameter_validation_failed",
+        ),
+    ] {
+        let (_, answer) = call(&slack, "functions.completeSuccess", Some(&token), body).await;
+        assert_eq!(answer["error"], code, "{answer}");
+    }
+    assert!(api.execution(&execution).unwrap().completed.is_none());
+    let (_, answer) = call(
+        &slack,
+        "functions.completeSuccess",
+        Some(&token),
+        success(&execution, &outputs),
+    )
+    .await;
+    assert_eq!(answer["ok"], true, "{answer}");
+    assert_eq!(
+        api.execution(&execution).unwrap().completed,
+        Some(Ok(outputs.clone()))
+    );
+    // Once: a second completion of either kind is refused.
+    let (_, again) = call(
+        &slack,
+        "functions.completeError",
+        Some(&token),
+        json!({"function_execution_id": execution, "error": "late"}),
+    )
+    .await;
+    assert_eq!(again["error"], "execution_not_in_running_state", "{again}");
+    // completeError needs its error, and records it.
+    let (_, answer) = call(
+        &slack,
+        "functions.completeError",
+        Some(&other_token),
+        json!({"function_execution_id": other}),
+    )
+    .await;
+    assert_eq!(answer["error"], "invalid_arguments", "{answer}");
+    let (_, answer) = call(
+        &slack,
+        "functions.completeError",
+        Some(&other_token),
+        json!({"function_execution_id": other, "error": "The model declined."}),
+    )
+    .await;
+    assert_eq!(answer["ok"], true, "{answer}");
+    assert_eq!(
+        api.execution(&other).unwrap().completed,
+        Some(Err("The model declined.".to_owned()))
+    );
+    // chat.getPermalink: a posted message's link; an unknown ts or channel is refused.
+    let bot = slack.bot_token();
+    let (_, posted) = call(
+        &slack,
+        "chat.postMessage",
+        Some(&bot),
+        json!({"channel": DEFAULT_CHANNEL, "text": "hello"}),
+    )
+    .await;
+    let ts = posted["ts"].as_str().unwrap().to_owned();
+    let (_, link) = call_form(
+        &slack,
+        "chat.getPermalink",
+        &[("channel", DEFAULT_CHANNEL), ("message_ts", &ts)],
+    )
+    .await;
+    assert_eq!(link["ok"], true, "{link}");
+    assert!(
+        link["permalink"].as_str().unwrap().ends_with(&format!(
+            "/archives/{DEFAULT_CHANNEL}/p{}",
+            ts.replace('.', "")
+        )),
+        "{link}"
+    );
+    for (channel, ts, code) in [
+        (DEFAULT_CHANNEL, "1.000001", "message_not_found"),
+        ("C0NOSUCH", ts.as_str(), "channel_not_found"),
+    ] {
+        let (_, answer) = call_form(
+            &slack,
+            "chat.getPermalink",
+            &[("channel", channel), ("message_ts", ts)],
+        )
+        .await;
+        assert_eq!(answer["error"], code, "{answer}");
+    }
 }

@@ -2,7 +2,9 @@
 //! shortcut "Make a poster from this message" and the Events API door (`/slack/events`:
 //! mentions in channels and threads, direct messages), driven as Slack drives them — signed
 //! payloads in the shapes of `tests/fixtures/slack/`, events delivered with Slack's retries
-//! (`support::slack_events`, its minutes compressed to milliseconds).
+//! (`support::slack_events`, its minutes compressed to milliseconds) — and the Workflow
+//! Builder step "Make a poster" (`function_executed`, completed with `functions.complete*`
+//! against the stand-in's executions).
 
 use std::time::Duration;
 
@@ -10,7 +12,7 @@ use serde_json::{Value, json};
 
 use crate::support;
 use crate::support::client::{DELIVERY, bot_base, post_signed};
-use crate::support::slack_api::{TEAM_ID, ViewAnswer};
+use crate::support::slack_api::{ApiFault, TEAM_ID, ViewAnswer};
 use crate::support::slack_events::{self, Schedule};
 use crate::support::stack;
 
@@ -693,4 +695,242 @@ async fn a_non_admin_cannot_open_settings_and_a_slack_connect_guest_sees_none() 
         "{}",
         bot_log()
     );
+}
+
+/// The top-level messages in `channel` that are Marquee's posters of `marker`.
+fn posters_of(channel: &str, marker: &str) -> Vec<Value> {
+    let api = stack().slack().api();
+    api.channel_messages(channel)
+        .into_iter()
+        // A parent message carries its own ts as thread_ts once it has replies.
+        .filter(|m| m.get("thread_ts").is_none_or(|t| *t == m["ts"]))
+        .filter(|m| m["user"] == api.bot_user() && is_poster(m))
+        .filter(|m| m.to_string().contains(marker))
+        .collect()
+}
+
+/// Runs the "Make a poster" step with `inputs` as Slack does (`function_executed`, with
+/// `schedule`'s retries) and waits for the stand-in's execution to be completed or failed.
+async fn run_step(inputs: Value, schedule: Schedule) -> (String, Result<Value, String>) {
+    run_step_with(inputs, schedule, |_| {}).await
+}
+
+/// [`run_step`], calling `before` with the execution's id before Slack sends the event.
+async fn run_step_with(
+    inputs: Value,
+    schedule: Schedule,
+    before: impl FnOnce(&str),
+) -> (String, Result<Value, String>) {
+    let base = bot_base().await;
+    let s = stack();
+    let api = s.slack().api();
+    let (event, execution) = slack_events::function_executed(api, inputs, api.bot_user());
+    before(&execution);
+    let attempts = slack_events::deliver(
+        &format!("{base}/slack/events"),
+        s.signing_secret(),
+        &event,
+        schedule,
+    )
+    .await;
+    for attempt in &attempts {
+        assert_eq!(attempt.status, Some(200), "{attempt:?}\n{}", bot_log());
+    }
+    let done = support::poll(DELIVERY, || {
+        api.execution(&execution).and_then(|e| e.completed)
+    })
+    .await
+    .unwrap_or_else(|| panic!("the step was never completed\n{}", bot_log()));
+    (execution, done)
+}
+
+/// The `functions.*` calls the stand-in answered for `execution`.
+fn completions_of(execution: &str) -> Vec<crate::support::slack_api::ApiCall> {
+    let api = stack().slack().api();
+    ["functions.completeSuccess", "functions.completeError"]
+        .into_iter()
+        .flat_map(|m| api.calls_to(m))
+        .filter(|c| c.body["function_execution_id"] == execution)
+        .collect()
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_workflow_step_completes_with_the_posters_link_once_while_slack_retries_it() {
+    let s = stack();
+    let api = s.slack().api();
+    api.add_user("U0007FLOW", TEAM_ID, false, false, None);
+    let inputs = json!({
+        "description": "STEP-RETRY a lighthouse keeper fights a kraken on release night",
+        "title": "The Keeper",
+        "style": "horror",
+        "channel": "C0001",
+        "requester": "U0007FLOW",
+    });
+    // Slack's 3 s is 1 ms here: every request is retried, as for a mention.
+    let schedule = Schedule::compressed(Duration::from_millis(50), Duration::from_millis(1));
+    let (execution, done) = run_step(inputs, schedule).await;
+    let outputs = done.unwrap_or_else(|e| panic!("the step failed: {e}\n{}", bot_log()));
+    let posters = posters_of("C0001", "STEP-RETRY");
+    assert_eq!(posters.len(), 1, "{posters:#?}\n{}", bot_log());
+    let poster = &posters[0];
+    // The outputs name that poster: its link, and its message's permalink.
+    let url = outputs["poster_url"].as_str().unwrap_or_default();
+    assert!(url.starts_with("http"), "{outputs}");
+    let id = url
+        .split(".png")
+        .next()
+        .and_then(|k| k.rsplit('/').next())
+        .unwrap_or_default();
+    assert!(
+        id.len() == 36 && poster.to_string().contains(id),
+        "the link is the poster's ({id}): {outputs}\n{poster}"
+    );
+    let permalink = outputs["message_link"].as_str().unwrap_or_default();
+    assert!(
+        permalink.ends_with(&format!("/archives/C0001/p{}", ts(poster).replace('.', ""))),
+        "{permalink} names {}",
+        ts(poster)
+    );
+    // Time for any second run to have posted or completed too.
+    tokio::time::sleep(Duration::from_secs(5)).await;
+    assert_eq!(posters_of("C0001", "STEP-RETRY").len(), 1);
+    let completions = completions_of(&execution);
+    assert_eq!(completions.len(), 1, "{completions:#?}");
+    assert!(completions[0].ok(), "{:?}", completions[0].error);
+    assert_eq!(completions[0].method, "functions.completeSuccess");
+    assert_eq!(
+        s.bot_invoke().invocations_with("STEP-RETRY").len(),
+        1,
+        "one job for four deliveries"
+    );
+    // The step's requester is who the poster is for, in the message.
+    assert!(poster.to_string().contains("U0007FLOW"), "{poster}");
+    // The execution's token is a bearer capability: it never reaches the function's log.
+    let token = api.execution(&execution).unwrap().token;
+    let log = s.lambda_with_bot().log_tail(50_000_000);
+    assert!(log.contains(&execution), "the log covers this step");
+    assert!(!log.contains(&token), "the workflow token was logged");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_workflow_step_whose_prompt_the_model_refuses_fails_with_words_slack_shows() {
+    use crate::support::bedrock::Fault;
+    let s = stack();
+    // A declined description fails the step with what `/poster` would have said, in plain
+    // words. (Throttling and timeouts take the same path: the failure `say`s privately, which
+    // for a step is `functions.completeError`; e2e and faults cover their words.)
+    for (marker, fault, words) in [(
+        "STEP-REFUSED",
+        Fault::FilterPrompt,
+        ["safety filter declined", "rephrasing"],
+    )] {
+        s.bedrock().fault_for_prompt(marker, fault, 100);
+        let inputs = json!({
+            "description": format!("{marker} a poster of a midnight premiere"),
+            "channel": "C0001",
+        });
+        let (execution, done) = run_step(inputs, Schedule::SLACK).await;
+        let error = done.expect_err("the step must fail");
+        for w in words {
+            assert!(error.contains(w), "{marker}: {w}: {error}");
+        }
+        assert!(
+            !error.contains("&amp;") && !error.contains('*'),
+            "plain words: {error}"
+        );
+        assert!(posters_of("C0001", marker).is_empty(), "{marker}");
+        let completions = completions_of(&execution);
+        assert_eq!(completions.len(), 1, "{marker}: {completions:#?}");
+        assert_eq!(completions[0].method, "functions.completeError");
+    }
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_workflow_step_for_a_slack_connect_guest_fails_with_the_external_user_answer() {
+    let s = stack();
+    let api = s.slack().api();
+    // The step's requester input names someone whose own workspace is another one.
+    api.add_user("U0009FLOWGST", "T0009PARTNER", false, false, None);
+    let inputs = json!({
+        "description": "STEP-GUEST a poster of our joint launch",
+        "channel": "C0001",
+        "requester": "U0009FLOWGST",
+    });
+    let (_, done) = run_step(inputs, Schedule::SLACK).await;
+    let error = done.expect_err("a guest's step must fail under view-only");
+    assert!(error.contains("Slack Connect"), "{error}");
+    assert!(posters_of("C0001", "STEP-GUEST").is_empty());
+    assert!(
+        s.bedrock().calls_for_prompt("STEP-GUEST").is_empty(),
+        "nothing was drawn"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_workflow_steps_completion_whose_answer_is_lost_is_not_sent_again() {
+    let s = stack();
+    let api = s.slack().api();
+    let inputs = json!({
+        "description": "STEP-LOST a drive-in double feature under the stars",
+        "channel": "C0001",
+    });
+    // Slack completes the step, then the answer is lost (a 500 after the write).
+    let (execution, done) = run_step_with(inputs, Schedule::SLACK, |execution| {
+        api.fault_api_in(
+            "functions.completeSuccess",
+            execution,
+            ApiFault::DoneThenServerError,
+            1,
+        );
+    })
+    .await;
+    let outputs = done.unwrap_or_else(|e| panic!("the step failed: {e}\n{}", bot_log()));
+    assert!(outputs["poster_url"].as_str().is_some(), "{outputs}");
+    // Time for a second completion or a failure to be sent, if one were.
+    tokio::time::sleep(Duration::from_secs(5)).await;
+    let completions = completions_of(&execution);
+    assert_eq!(completions.len(), 1, "{completions:#?}");
+    assert_eq!(completions[0].status, 500);
+    assert_eq!(posters_of("C0001", "STEP-LOST").len(), 1);
+    // The poster without a requester input is the app's own.
+    assert!(
+        posters_of("C0001", "STEP-LOST")[0]
+            .to_string()
+            .contains(api.bot_user()),
+        "counted to the bot user"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_workflow_step_whose_inputs_make_no_poster_fails_saying_which() {
+    let s = stack();
+    let inputs = json!({
+        "description": "STEP-BADSTYLE a poster of a silent film festival",
+        "style": "claymation",
+        "channel": "C0001",
+    });
+    let (_, done) = run_step(inputs, Schedule::SLACK).await;
+    let error = done.expect_err("an unknown style makes no poster");
+    assert!(error.contains("style"), "{error}");
+    assert!(error.contains("claymation"), "{error}");
+    assert!(posters_of("C0001", "STEP-BADSTYLE").is_empty());
+    assert!(s.bedrock().calls_for_prompt("STEP-BADSTYLE").is_empty());
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_workflow_step_into_a_private_channel_without_the_bot_fails_saying_what_to_do() {
+    let api = stack().slack().api();
+    // Slack answers chat.postMessage channel_not_found for a private channel the bot is not in.
+    api.set_private("G0STEPPRIV", false);
+    let inputs = json!({
+        "description": "STEP-PRIVATE a poster for the team offsite",
+        "channel": "G0STEPPRIV",
+    });
+    let (execution, done) = run_step(inputs, Schedule::SLACK).await;
+    let error = done.expect_err("the poster cannot be posted there");
+    assert!(error.contains("/invite @Marquee"), "{error}");
+    assert!(api.channel_messages("G0STEPPRIV").is_empty());
+    let completions = completions_of(&execution);
+    assert_eq!(completions.len(), 1, "{completions:#?}");
+    assert_eq!(completions[0].method, "functions.completeError");
 }

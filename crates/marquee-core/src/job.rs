@@ -3,7 +3,8 @@
 //! A [`Job`] is the whole contract between the ack path and the worker. It travels as the
 //! payload of an asynchronous Lambda invocation, so it carries a version and a marker field
 //! (`JOB_MARKER`) by which the function tells a job apart from an HTTP event. It holds no
-//! secrets; its `response_url` is treated as one in logs (see [`ReplyTo`]'s `Debug`).
+//! long-lived secret; its `response_url`, and a workflow step's execution token (valid only
+//! until the step completes), are treated as secrets in logs (see [`ReplyTo`]'s `Debug`).
 //!
 //! The versioned JSON contract between front door and worker: `Job { marquee_job: 1, id, task,
 //! requester, reply_to, accepted_at, public_url? }`, where `task` is `poster` (a new spec),
@@ -11,8 +12,9 @@
 //! words and `Typography` over the same art —, `vary` (subtle or strong) or `change_detail`
 //! (search, replace)), `approve` (only the poster's id: the message is rebuilt from the record),
 //! `print` (an approved take's print files), `usage` or `history`; `reply_to` is a Slack
-//! `response_url` (with the thread clicked, if any) or `status` (a REST job, reported through its
-//! status record); and `public_url` is where the front door was reached, under which the job's
+//! `response_url` (with the thread clicked, if any), `status` (a REST job, reported through its
+//! status record), a Slack thread, the App Home tab or a workflow step (`workflow_step`: its
+//! channel, execution id and execution token); and `public_url` is where the front door was reached, under which the job's
 //! links are served. The `marquee_job` field is how the function tells a job from an API Gateway
 //! event. `PosterRecord` is what is kept about every take (the state item `poster#<id>` /
 //! `record`): its spec with the seed used, who asked, its size, its art's key, and its `Lineage`
@@ -150,6 +152,61 @@ pub enum ReplyTo {
     /// The requester's App Home tab (`views.publish` with the bot token): what the worker has
     /// to say, a failure included, is published there.
     AppHome,
+    /// A Workflow Builder step (`function_executed`): the poster is posted into the step's
+    /// channel with the bot token, then the step is completed (`functions.completeSuccess`
+    /// with the poster's link and the message's permalink) or failed
+    /// (`functions.completeError` with what the worker would have told the requester).
+    WorkflowStep { step: WorkflowStep },
+}
+
+/// One execution of Marquee's Workflow Builder step, as the worker needs it.
+#[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct WorkflowStep {
+    /// The step's `channel` input: where the poster is posted.
+    pub channel_id: String,
+    /// `event.function_execution_id`: which execution `functions.complete*` completes.
+    pub execution_id: String,
+    /// `event.bot_access_token`, the execution's own token (a "workflow token", valid until
+    /// the step completes), which `functions.complete*` are called with.
+    pub token: WorkflowToken,
+    /// Whether the step's `requester` input named a person (else the job is the app's own,
+    /// counted to the bot user): their workspace is then looked up before anything is made.
+    #[serde(default)]
+    pub named_person: bool,
+}
+
+impl fmt::Debug for WorkflowStep {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("WorkflowStep")
+            .field("channel_id", &self.channel_id)
+            .field("execution_id", &self.execution_id)
+            .field("token", &"<redacted>")
+            .field("named_person", &self.named_person)
+            .finish()
+    }
+}
+
+/// A workflow step's execution token: serialized with the job (the worker needs it), never
+/// shown by `Debug`.
+#[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(transparent)]
+pub struct WorkflowToken(String);
+
+impl WorkflowToken {
+    pub fn new(token: impl Into<String>) -> Self {
+        Self(token.into())
+    }
+
+    /// The token itself, for the one client that sends it.
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Debug for WorkflowToken {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "WorkflowToken({} bytes)", self.0.len())
+    }
 }
 
 impl ReplyTo {
@@ -158,7 +215,10 @@ impl ReplyTo {
     pub fn slack_url(&self) -> &str {
         match self {
             ReplyTo::SlackResponseUrl { response_url, .. } => response_url,
-            ReplyTo::Status | ReplyTo::SlackThread { .. } | ReplyTo::AppHome => "",
+            ReplyTo::Status
+            | ReplyTo::SlackThread { .. }
+            | ReplyTo::AppHome
+            | ReplyTo::WorkflowStep { .. } => "",
         }
     }
 
@@ -167,7 +227,7 @@ impl ReplyTo {
         match self {
             ReplyTo::SlackResponseUrl { thread, .. } => thread.as_ref(),
             ReplyTo::SlackThread { thread } => Some(thread),
-            ReplyTo::Status | ReplyTo::AppHome => None,
+            ReplyTo::Status | ReplyTo::AppHome | ReplyTo::WorkflowStep { .. } => None,
         }
     }
 
@@ -194,6 +254,9 @@ impl fmt::Debug for ReplyTo {
                 .finish(),
             ReplyTo::Status => f.write_str("Status"),
             ReplyTo::AppHome => f.write_str("AppHome"),
+            ReplyTo::WorkflowStep { step } => {
+                f.debug_struct("WorkflowStep").field("step", step).finish()
+            }
         }
     }
 }
@@ -524,5 +587,20 @@ mod tests {
     fn response_urls_are_redacted_in_debug_output() {
         let shown = format!("{:?}", job());
         assert!(!shown.contains("hooks.slack.com"), "{shown}");
+        // A workflow step's execution token is as much a bearer capability.
+        let mut step = job();
+        step.reply_to = ReplyTo::WorkflowStep {
+            step: WorkflowStep {
+                channel_id: "C07LAUNCH".into(),
+                execution_id: "Fx07POSTER01".into(),
+                token: WorkflowToken::new("xwfp-1-2-3-secretpart"),
+                named_person: false,
+            },
+        };
+        let shown = format!("{step:?}");
+        assert!(!shown.contains("secretpart"), "{shown}");
+        assert!(shown.contains("Fx07POSTER01"), "{shown}");
+        let json = serde_json::to_string(&step).unwrap();
+        assert_eq!(serde_json::from_str::<Job>(&json).unwrap(), step);
     }
 }

@@ -112,6 +112,10 @@ pub(in crate::doctor) fn manifest(
     let events = m::bot_events(text);
     for event in m::bot_events(m::MANIFEST_TEMPLATE) {
         if !events.contains(&event) {
+            // Workflow steps need a paid plan: a manifest without them works everywhere else.
+            if event == "function_executed" {
+                continue;
+            }
             let unanswered = match event.as_str() {
                 "app_home_opened" => "the Home tab is never published",
                 _ => "mentions and direct messages go unanswered",
@@ -266,6 +270,16 @@ mod tests {
             "{}",
             verdict.detail
         );
+
+        // The workflow step is optional (it needs a paid plan): a manifest without its event
+        // passes; one without a mention's event does not.
+        let without_step = text.replace("      - function_executed\n", "");
+        assert_ne!(without_step, text);
+        let verdict = manifest(Ok(&without_step), "m.yaml", "marquee", &outputs);
+        assert_eq!(verdict.status, Status::Pass, "{verdict:?}");
+        let without_mentions = text.replace("      - app_mention\n", "");
+        let verdict = manifest(Ok(&without_mentions), "m.yaml", "marquee", &outputs);
+        assert_eq!(verdict.status, Status::Fail, "{verdict:?}");
 
         let mut older = outputs.clone();
         older.remove("EventsUrl");

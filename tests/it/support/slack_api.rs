@@ -2,7 +2,10 @@
 //! `chat.postMessage`, `chat.update`, the three-step external file upload
 //! (`files.getUploadURLExternal`, a POST of the bytes to the `upload_url` it returns, then
 //! `files.completeUploadExternal`), `views.open` for the review modals, `views.publish` for
-//! the App Home tab and `users.info` for who administers the workspace.
+//! the App Home tab and `users.info` for who administers the workspace; `chat.getPermalink`, and
+//! `functions.completeSuccess` / `functions.completeError` for the executions of a Workflow
+//! Builder step it starts ([`SlackApi::start_execution`], delivered as `function_executed` by
+//! `super::slack_events::function_executed`).
 //!
 //! Modals: every `trigger_id` the stand-in hands out (in a click's `block_actions` payload, a
 //! slash command, a `view_submission`) is remembered with who it belongs to and when it was
@@ -172,6 +175,8 @@ struct Inner {
     home_tabs: HashMap<String, Value>,
     /// User ID → the `user` object `users.info` answers with ([`SlackApi::add_user`]).
     users: HashMap<String, Value>,
+    /// `function_execution_id` → the execution of a workflow step, with its own token.
+    executions: HashMap<String, Execution>,
 }
 
 /// Handle to the Web API side of the Slack stand-in. Cheap to clone; get it with
@@ -205,6 +210,7 @@ impl SlackApi {
             ephemerals: Vec::new(),
             home_tabs: HashMap::new(),
             users: HashMap::new(),
+            executions: HashMap::new(),
         };
         SlackApi {
             inner: Arc::new(Mutex::new(inner)),
@@ -661,8 +667,8 @@ fn parse_args(headers: &HeaderMap, query: Option<&str>, body: &[u8]) -> Result<A
     Ok(args)
 }
 
-/// How the call authenticated against the shared bot token, and the token it carried.
-fn authenticate(token: &str, headers: &HeaderMap, args: Option<&Args>) -> Auth {
+/// The token a call carried: the `Authorization: Bearer` header, or a form `token` argument.
+fn given_token(headers: &HeaderMap, args: Option<&Args>) -> Option<String> {
     let bearer = headers
         .get(header::AUTHORIZATION)
         .and_then(|v| v.to_str().ok())
@@ -671,8 +677,12 @@ fn authenticate(token: &str, headers: &HeaderMap, args: Option<&Args>) -> Auth {
         .map(str::to_string);
     // A form `token` argument is also accepted (the method reference's `token` argument); a
     // JSON body must use the header.
-    let given = bearer.or_else(|| args.filter(|a| !a.json).and_then(|a| a.str("token")));
-    match &given {
+    bearer.or_else(|| args.filter(|a| !a.json).and_then(|a| a.str("token")))
+}
+
+/// How the call authenticated against the shared bot token.
+fn authenticate(token: &str, headers: &HeaderMap, args: Option<&Args>) -> Auth {
+    match &given_token(headers, args) {
         None => Auth::Missing,
         Some(given) if given == token => Auth::Valid,
         Some(_) => Auth::Invalid,
@@ -693,10 +703,19 @@ async fn api_call(
     };
     let (auth, scopes) = {
         let inner = app.api.lock();
-        let auth = authenticate(&inner.token, &headers, args.as_ref().ok());
+        let auth = if method.starts_with("functions.") {
+            execution_auth(&inner, &headers, args.as_ref().ok())
+        } else {
+            authenticate(&inner.token, &headers, args.as_ref().ok())
+        };
         (auth, inner.scopes.clone())
     };
-    let channel = args.as_ref().ok().and_then(|a| a.str("channel"));
+    // A fault may be scoped to a channel, or to a workflow step's execution
+    // (`fault_api_in("functions.completeSuccess", execution, …)`).
+    let channel = args
+        .as_ref()
+        .ok()
+        .and_then(|a| a.str("channel").or_else(|| a.str("function_execution_id")));
     let fault = app.api.take_fault(&method, channel.as_deref());
     let outcome = match apply_fault(fault.as_ref()).await {
         Some(outcome) => outcome,
@@ -713,6 +732,13 @@ async fn api_call(
                 "views.open" => open_view(&app.api, &args),
                 "views.publish" => publish_view(&app.api, &args),
                 "users.info" => user_info(&app.api, &args, &scopes),
+                "chat.getPermalink" => permalink(&app.api, &args),
+                "functions.completeSuccess" | "functions.completeError" => complete_function(
+                    &app.api,
+                    &method,
+                    &args,
+                    given_token(&headers, Some(&args)).as_deref(),
+                ),
                 _ => Outcome::fail("unknown_method", &[]),
             },
         },
@@ -2153,5 +2179,181 @@ impl SlackApi {
     /// The Home tab last published for `user`, as Slack keeps it.
     pub fn home_tab(&self, user: &str) -> Option<Value> {
         self.lock().home_tabs.get(user).cloned()
+    }
+}
+
+/// One execution of a workflow step, as Slack keeps it between `function_executed` and the
+/// app's `functions.complete*`.
+#[derive(Clone, Debug)]
+pub struct Execution {
+    /// The execution's own token (`event.bot_access_token`, shaped `xwfp-…` as in bolt-python
+    /// `tests/scenario_tests/test_function.py`).
+    pub token: String,
+    /// `None` while running; then the accepted `completeSuccess` (`Ok(outputs)`) or
+    /// `completeError` (`Err(error)`).
+    pub completed: Option<Result<Value, String>>,
+}
+
+/// The outputs the manifest's `make_poster` step declares, and which of them are required:
+/// what `functions.completeSuccess` validates `outputs` against.
+fn manifest_step_outputs() -> Vec<(String, bool)> {
+    let path = super::crate_root().join("manifest/manifest.yaml");
+    let text = std::fs::read_to_string(&path)
+        .unwrap_or_else(|e| panic!("reading {}: {e}", path.display()));
+    let yaml: serde_yaml::Value =
+        serde_yaml::from_str(&text).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+    let outputs = &yaml["functions"][marquee_core::slack::events::POSTER_STEP]["output_parameters"];
+    outputs
+        .as_mapping()
+        .into_iter()
+        .flatten()
+        .map(|(name, p)| {
+            (
+                name.as_str().unwrap_or_default().to_owned(),
+                p["is_required"].as_bool().unwrap_or(false),
+            )
+        })
+        .collect()
+}
+
+/// How a `functions.*` call authenticated: any token Slack issued (the bot token or an
+/// execution's) is a valid token; which execution it may complete is the method's to judge.
+fn execution_auth(inner: &Inner, headers: &HeaderMap, args: Option<&Args>) -> Auth {
+    match given_token(headers, args) {
+        None => Auth::Missing,
+        Some(t) if t == inner.token || inner.executions.values().any(|e| e.token == t) => {
+            Auth::Valid
+        }
+        Some(_) => Auth::Invalid,
+    }
+}
+
+/// `functions.completeSuccess` / `functions.completeError`, per their method references
+/// (docs.slack.dev `reference/methods/functions.completeSuccess`, `.completeError`):
+/// - `function_execution_id` is required, and `outputs` (an object) for completeSuccess,
+///   `error` (a string) for completeError: without them Slack answers `invalid_arguments`
+///   (its generic error for a required argument missing or malformed);
+/// - an execution Slack does not know: `function_execution_not_found`;
+/// - an execution already completed or failed: `execution_not_in_running_state` ("The function
+///   execution is no longer in a state to be completed"), so a step completes once;
+/// - `outputs` not matching the step's `output_parameters` in the manifest (a required output
+///   missing, an undeclared one): `parameter_validation_failed`.
+///
+/// The token: the references list bot tokens, but Bolt calls both with the execution's own
+/// token (bolt-python `test_function.py` asserts `complete.client.token == "xwfp-valid"`, the
+/// event's `bot_access_token`), and a workflow token is scoped to its execution. The stand-in
+/// is strict: only that execution's token completes it; any other token (the bot token,
+/// another execution's) is answered `invalid_auth`.
+fn complete_function(api: &SlackApi, method: &str, args: &Args, token: Option<&str>) -> Outcome {
+    let Some(id) = args.str("function_execution_id").filter(|s| !s.is_empty()) else {
+        return Outcome::fail(
+            "invalid_arguments",
+            &["missing required field: function_execution_id".into()],
+        );
+    };
+    let success = method == "functions.completeSuccess";
+    let result = if success {
+        match args.json("outputs") {
+            Ok(Some(Value::Object(outputs))) => Ok(Value::Object(outputs)),
+            _ => {
+                return Outcome::fail(
+                    "invalid_arguments",
+                    &["missing required field: outputs".into()],
+                );
+            }
+        }
+    } else {
+        match args.str("error").filter(|e| !e.trim().is_empty()) {
+            Some(error) => Err(error),
+            None => {
+                return Outcome::fail(
+                    "invalid_arguments",
+                    &["missing required field: error".into()],
+                );
+            }
+        }
+    };
+    let mut inner = api.lock();
+    let Some(execution) = inner.executions.get_mut(&id) else {
+        return Outcome::fail("function_execution_not_found", &[]);
+    };
+    if token != Some(execution.token.as_str()) {
+        return Outcome::fail("invalid_auth", &[]);
+    }
+    if execution.completed.is_some() {
+        return Outcome::fail("execution_not_in_running_state", &[]);
+    }
+    if let Ok(outputs) = &result {
+        let declared = manifest_step_outputs();
+        let mut problems = Vec::new();
+        for (name, required) in &declared {
+            if *required && outputs.get(name).is_none_or(Value::is_null) {
+                problems.push(format!("missing required output: {name}"));
+            }
+        }
+        for name in outputs.as_object().into_iter().flat_map(|o| o.keys()) {
+            if !declared.iter().any(|(d, _)| d == name) {
+                problems.push(format!("undeclared output: {name}"));
+            }
+        }
+        if !problems.is_empty() {
+            return Outcome::fail("parameter_validation_failed", &problems);
+        }
+    }
+    execution.completed = Some(result);
+    Outcome::ok(json!({}), &args.warnings)
+}
+
+/// `chat.getPermalink`, per its method reference: `channel` and `message_ts` required;
+/// `channel_not_found` for a channel that does not exist, `message_not_found` for a ts naming
+/// no message there; the answer `{channel, permalink}`, the permalink shaped as the reference's
+/// example (`https://<workspace>.slack.com/archives/<channel>/p<ts without its dot>`).
+fn permalink(api: &SlackApi, args: &Args) -> Outcome {
+    let (Some(channel), Some(ts)) = (args.str("channel"), args.str("message_ts")) else {
+        return Outcome::fail("invalid_arguments", &[]);
+    };
+    let inner = api.lock();
+    if !inner.channels.contains_key(&channel) {
+        return Outcome::fail("channel_not_found", &[]);
+    }
+    let known = inner
+        .messages
+        .get(&channel)
+        .is_some_and(|m| m.iter().any(|m| m["ts"] == ts.as_str()));
+    if !known {
+        return Outcome::fail("message_not_found", &[]);
+    }
+    Outcome::ok(
+        json!({
+            "channel": channel,
+            "permalink": format!("https://marquee-test.slack.com/archives/{channel}/p{}", ts.replace('.', "")),
+        }),
+        &[],
+    )
+}
+
+impl SlackApi {
+    /// Starts an execution of a workflow step, as Slack does before it sends
+    /// `function_executed`: its `function_execution_id` and its own token.
+    pub fn start_execution(&self) -> (String, String) {
+        let id = format!("Fx{}", super::random_token(10).to_uppercase());
+        let token = format!(
+            "xwfp-{}-{}",
+            fastrand::u64(1_000_000_000_000..10_000_000_000_000),
+            super::random_token(32).to_lowercase()
+        );
+        self.lock().executions.insert(
+            id.clone(),
+            Execution {
+                token: token.clone(),
+                completed: None,
+            },
+        );
+        (id, token)
+    }
+
+    /// The execution `id`, as it now stands.
+    pub fn execution(&self, id: &str) -> Option<Execution> {
+        self.lock().executions.get(id).cloned()
     }
 }

@@ -377,3 +377,41 @@ pub fn forged_home_click(home: &Value, user: &Value, action_id: &str, org: Optio
     serde_urlencoded::to_string([("payload", payload.to_string())])
         .unwrap_or_else(|e| panic!("a form of one string always encodes: {e}"))
 }
+
+/// The `function_executed` event Slack sends when a workflow runs Marquee's "Make a poster"
+/// step with `inputs` (keyed by the manifest's input names, each a plain string as Slack's
+/// event reference shows a `user_id` input), for a fresh execution of the Web API stand-in
+/// (whose id and token it carries): the shape of `events_function_executed.json` (Slack's
+/// `reference/events/function_executed`, bolt-python `test_function.py`), installed in the
+/// stand-in's workspace. Returns the body and the execution's id.
+pub fn function_executed(
+    api: &super::slack_api::SlackApi,
+    inputs: Value,
+    bot_user: &str,
+) -> (Value, String) {
+    let mut body = fixture("events_function_executed.json");
+    let (execution, token) = api.start_execution();
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_secs())
+        .unwrap_or_default();
+    body["team_id"] = json!(INSTALLED_TEAM);
+    body["api_app_id"] = json!("A0001");
+    body["event"]["function"]["app_id"] = json!("A0001");
+    body["event"]["inputs"] = inputs;
+    body["event"]["function_execution_id"] = json!(execution);
+    body["event"]["workflow_execution_id"] =
+        json!(format!("Wx{}", super::random_token(10).to_uppercase()));
+    body["event"]["event_ts"] = json!(format!("{now}.000100"));
+    body["event"]["bot_access_token"] = json!(token);
+    body["event_id"] = json!(event_id());
+    body["event_time"] = json!(now);
+    body["authorizations"] = json!([{
+        "enterprise_id": null,
+        "team_id": INSTALLED_TEAM,
+        "user_id": bot_user,
+        "is_bot": true,
+        "is_enterprise_install": false,
+    }]);
+    (body, execution)
+}

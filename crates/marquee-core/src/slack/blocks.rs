@@ -53,6 +53,15 @@ impl Message {
     pub fn is_private(&self) -> bool {
         self.response_type == Visibility::Ephemeral
     }
+
+    /// The message's fallback text as plain words, Slack's mrkdwn escaping undone: what a
+    /// surface that shows no blocks (a workflow step's error) says.
+    pub fn plain_text(&self) -> String {
+        self.text
+            .replace("&lt;", "<")
+            .replace("&gt;", ">")
+            .replace("&amp;", "&")
+    }
 }
 
 /// Escapes user text for Slack's `mrkdwn` (`&`, `<`, `>` are control characters there).

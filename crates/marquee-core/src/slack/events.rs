@@ -19,11 +19,22 @@
 //! - the bot itself: `authorizations[0].user_id` (with `is_bot`), whose own messages and
 //!   mentions are ignored, as are any event with a `bot_id` and any message `subtype` but
 //!   a plain message with files or sent to the channel too.
+//!
+//! A workflow step (`function_executed`, docs.slack.dev `reference/events/function_executed`;
+//! bolt-python `tests/scenario_tests/test_function.py`) names no person at all: the event has
+//! the step's `inputs`, its `function_execution_id` and the execution's own token
+//! (`bot_access_token`). Where it is stored and counted is the installation, as above. Who it
+//! is for is the step's optional `requester` input (a `slack#/types/user_id` the workflow's
+//! author fills, usually with "Person who used this workflow"), whose own workspace the worker
+//! asks `users.info` for before anything is made; without one the poster is the app's own,
+//! counted to the bot user (`authorizations[0].user_id`).
 
 use serde::Deserialize;
 use serde_json::Value;
 
-use crate::job::{Requester, SlackMessageRef};
+use crate::job::{PosterSpec, Requester, SlackMessageRef, WorkflowStep, WorkflowToken};
+use crate::poster::PosterText;
+use crate::request::{self, ModelPolicy};
 
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
 pub enum EventsError {
@@ -52,6 +63,9 @@ pub enum Event {
     Mention(Box<Mention>),
     /// Someone opened the app's Home tab (`app_home_opened` with `tab: "home"`): publish it.
     HomeOpened(Box<HomeOpened>),
+    /// A workflow ran Marquee's "Make a poster" step (`function_executed` with the callback
+    /// id [`POSTER_STEP`]): make the poster, post it, complete the step.
+    StepExecuted(Box<StepExecuted>),
     /// Acked and left alone (the bot's own message, another bot's, an edit, a kind Marquee
     /// does not handle).
     Ignored(&'static str),
@@ -77,6 +91,63 @@ pub struct HomeOpened {
     /// `user_id` from `event.user`; `team_id` (where posters are stored and counted) from
     /// `authorizations[0].team_id`, else the outer `team_id`; `user_team_id` left unknown.
     pub requester: Requester,
+}
+
+/// The callback id of Marquee's Workflow Builder step in `manifest/manifest.yaml`'s
+/// `functions`.
+pub const POSTER_STEP: &str = "make_poster";
+
+/// One execution of the "Make a poster" step.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StepExecuted {
+    /// `user_id`: the `requester` input, else the bot user; `team_id`: the installation;
+    /// `channel_id`: the `channel` input; `user_team_id`: unknown for a named person (the
+    /// worker asks `users.info`), the installation for the app's own poster.
+    pub requester: Requester,
+    pub step: WorkflowStep,
+    pub inputs: StepInputs,
+}
+
+/// The step's inputs, as the workflow filled them (empty ones are `None`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StepInputs {
+    pub description: Option<String>,
+    pub title: Option<String>,
+    pub style: Option<String>,
+}
+
+impl StepInputs {
+    /// The poster asked for, as `/poster` would make it (the default model, the one-sheet's
+    /// shape, the style named or guessed from the description), or why not, in words for the
+    /// workflow's people (Slack shows `functions.completeError`'s `error`).
+    pub fn spec(&self, channel_id: &str, policy: &ModelPolicy) -> Result<PosterSpec, String> {
+        if channel_id.is_empty() {
+            return Err(
+                "The Make a poster step has no channel: choose one in the step's settings.".into(),
+            );
+        }
+        let description = self.description.clone().unwrap_or_default();
+        if description.trim().is_empty() {
+            return Err("The Make a poster step needs a description of the poster.".into());
+        }
+        let style = request::choose_style(self.style.clone(), &description)
+            .map_err(|e| format!("The Make a poster step's style: {e}"))?;
+        let spec = PosterSpec {
+            description,
+            text: PosterText {
+                title: self.title.clone(),
+                ..PosterText::default()
+            },
+            style,
+            aspect: Default::default(),
+            seed: None,
+            avoid: None,
+            model: policy.default,
+            typography: None,
+        };
+        request::check_spec(&spec).map_err(|e| format!("The Make a poster step: {e}"))?;
+        Ok(spec)
+    }
 }
 
 #[derive(Deserialize)]
@@ -156,6 +227,7 @@ pub fn parse(body: &[u8]) -> Result<EventsBody, EventsError> {
                 "app_mention" => mention(&envelope, event, false)?,
                 "message" => mention(&envelope, event, true)?,
                 "app_home_opened" => home_opened(&envelope, event)?,
+                "function_executed" => step_executed(&envelope, event)?,
                 _ => Event::Ignored("an event kind Marquee does not handle"),
             };
             Ok(EventsBody::Callback { event_id, event })
@@ -245,6 +317,74 @@ fn home_opened(envelope: &Envelope, event: &Value) -> Result<Event, EventsError>
             channel_id: None,
             user_team_id: None,
             enterprise_id,
+        },
+    })))
+}
+
+/// `function_executed` (docs.slack.dev `reference/events/function_executed`): `function`
+/// (with its `callback_id`), `inputs` keyed by the manifest's input names,
+/// `function_execution_id` and `bot_access_token`. A step of another callback id is not
+/// Marquee's to complete.
+fn step_executed(envelope: &Envelope, event: &Value) -> Result<Event, EventsError> {
+    let callback = event
+        .get("function")
+        .and_then(|f| f.get("callback_id"))
+        .and_then(Value::as_str)
+        .unwrap_or("");
+    if callback != POSTER_STEP {
+        return Ok(Event::Ignored("a workflow step Marquee does not declare"));
+    }
+    let execution_id = event
+        .get("function_execution_id")
+        .and_then(Value::as_str)
+        .filter(|s| !s.is_empty())
+        .ok_or(EventsError::Missing("event.function_execution_id"))?;
+    let token = event
+        .get("bot_access_token")
+        .and_then(Value::as_str)
+        .filter(|s| !s.is_empty())
+        .ok_or(EventsError::Missing("event.bot_access_token"))?;
+    let inputs = event.get("inputs").cloned().unwrap_or(Value::Null);
+    let input = |name: &str| {
+        inputs
+            .get(name)
+            .and_then(Value::as_str)
+            .map(str::trim)
+            .filter(|s| !s.is_empty())
+            .map(str::to_owned)
+    };
+    let auth = envelope.authorizations.as_ref().and_then(|a| a.first());
+    let installation = auth
+        .and_then(|a| a.team_id.clone())
+        .or_else(|| envelope.team_id.clone());
+    let enterprise_id = auth
+        .filter(|a| a.is_enterprise_install == Some(true))
+        .and_then(|a| a.enterprise_id.clone());
+    let named = input("requester");
+    let named_person = named.is_some();
+    let user_id = named
+        .or_else(|| auth.and_then(|a| a.user_id.clone()))
+        .ok_or(EventsError::Missing("authorizations[0].user_id"))?;
+    let channel_id = input("channel").unwrap_or_default();
+    Ok(Event::StepExecuted(Box::new(StepExecuted {
+        requester: Requester {
+            user_id,
+            user_name: None,
+            team_id: installation.clone(),
+            channel_id: Some(channel_id.clone()).filter(|c| !c.is_empty()),
+            user_team_id: if named_person { None } else { installation },
+            enterprise_id,
+        },
+        step: WorkflowStep {
+            channel_id,
+            execution_id: execution_id.to_owned(),
+            token: WorkflowToken::new(token),
+            named_person,
+        },
+        inputs: StepInputs {
+            description: input("description"),
+            title: input("title"),
+            style: input("style"),
         },
     })))
 }
@@ -432,6 +572,91 @@ mod tests {
         assert_eq!(
             parse(messages.to_string().as_bytes()),
             Err(EventsError::Missing("event.user"))
+        );
+    }
+
+    fn offline() -> ModelPolicy {
+        ModelPolicy {
+            default: crate::model::ModelId::Offline,
+            allowed: vec![crate::model::ModelId::Offline],
+        }
+    }
+
+    fn step_of(body: &Value) -> StepExecuted {
+        match parse(body.to_string().as_bytes()).unwrap() {
+            EventsBody::Callback {
+                event: Event::StepExecuted(s),
+                ..
+            } => *s,
+            other => panic!("{other:?}"),
+        }
+    }
+
+    #[test]
+    fn a_workflow_step_is_read_with_its_execution_and_whom_it_is_for() {
+        let body: Value =
+            serde_json::from_slice(&fixture("events_function_executed.json")).unwrap();
+        let s = step_of(&body);
+        assert_eq!(s.step.execution_id, "Fx07POSTER01");
+        assert_eq!(s.step.channel_id, "C07LAUNCH");
+        assert!(s.step.token.expose().starts_with("xwfp-"));
+        assert!(s.step.named_person);
+        assert_eq!(s.requester.user_id, "U07ADA");
+        assert_eq!(s.requester.team_id.as_deref(), Some("T07MARQEE"));
+        assert_eq!(
+            s.requester.user_team_id, None,
+            "a named person's workspace is users.info's to say"
+        );
+        let spec = s.inputs.spec(&s.step.channel_id, &offline()).unwrap();
+        assert_eq!(spec.style, crate::genre::Style::Horror);
+        assert_eq!(spec.text.title.as_deref(), Some("The Keeper"));
+        // Without a `requester` input the poster is the app's own, counted to the bot user.
+        let mut unnamed = body.clone();
+        unnamed["event"]["inputs"]
+            .as_object_mut()
+            .unwrap()
+            .remove("requester");
+        let s = step_of(&unnamed);
+        assert!(!s.step.named_person);
+        assert_eq!(s.requester.user_id, "U07MARQBOT");
+        assert_eq!(s.requester.user_team_id.as_deref(), Some("T07MARQEE"));
+        // Inputs that make no poster are said in words for the workflow's people.
+        let mut empty = body.clone();
+        empty["event"]["inputs"]["description"] = "  ".into();
+        let s = step_of(&empty);
+        let why = s.inputs.spec(&s.step.channel_id, &offline()).unwrap_err();
+        assert!(why.contains("description"), "{why}");
+        // Another function's step is not Marquee's; a step without its token is malformed.
+        let mut other = body.clone();
+        other["event"]["function"]["callback_id"] = "reverse".into();
+        assert!(matches!(
+            parse(other.to_string().as_bytes()).unwrap(),
+            EventsBody::Callback {
+                event: Event::Ignored(_),
+                ..
+            }
+        ));
+        // An org-wide install names its organisation, as for mentions.
+        let mut org = body.clone();
+        org["authorizations"][0]["team_id"] = Value::Null;
+        org["authorizations"][0]["enterprise_id"] = "E07GRID".into();
+        org["authorizations"][0]["is_enterprise_install"] = true.into();
+        org["team_id"] = "T07GRIDWS".into();
+        let s = step_of(&org);
+        assert_eq!(s.requester.enterprise_id.as_deref(), Some("E07GRID"));
+        assert_eq!(
+            s.requester.team_id.as_deref(),
+            Some("T07GRIDWS"),
+            "the outer team_id"
+        );
+        let mut tokenless = body;
+        tokenless["event"]
+            .as_object_mut()
+            .unwrap()
+            .remove("bot_access_token");
+        assert_eq!(
+            parse(tokenless.to_string().as_bytes()),
+            Err(EventsError::Missing("event.bot_access_token"))
         );
     }
 

@@ -221,7 +221,12 @@ mod tests {
         assert_eq!(events.as_deref(), Some(&*format!("{API}/slack/events")));
         assert_eq!(
             bot_events(&rendered),
-            ["app_mention", "message.im", "app_home_opened"]
+            [
+                "app_mention",
+                "message.im",
+                "app_home_opened",
+                "function_executed"
+            ]
         );
         assert!(
             rendered

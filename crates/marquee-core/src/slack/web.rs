@@ -262,6 +262,52 @@ impl WebClient {
             .map(|_| ())
     }
 
+    /// This client with another token: a workflow step's execution token
+    /// (`event.bot_access_token`), which its `functions.complete*` are called with.
+    pub fn with_token(&self, token: Secret) -> Self {
+        Self {
+            token,
+            ..self.clone()
+        }
+    }
+
+    /// Completes workflow step `execution` successfully with `outputs` (keyed by the
+    /// manifest's output names): `functions.completeSuccess`, JSON `{function_execution_id,
+    /// outputs}` (the method's reference; `function_execution_not_found`,
+    /// `execution_not_in_running_state`, `parameter_validation_failed`), with the execution's
+    /// own token as Bolt sends it (bolt-python `tests/scenario_tests/test_function.py`).
+    pub async fn complete_step(&self, execution: &str, outputs: &Value) -> Result<(), WebError> {
+        let body = json!({"function_execution_id": execution, "outputs": outputs});
+        self.call_json("functions.completeSuccess", &body)
+            .await
+            .map(|_| ())
+    }
+
+    /// Ends workflow step `execution` unsuccessfully with `error`, which Slack shows the
+    /// workflow's people: `functions.completeError`, JSON `{function_execution_id, error}`.
+    pub async fn fail_step(&self, execution: &str, error: &str) -> Result<(), WebError> {
+        let body = json!({"function_execution_id": execution, "error": error});
+        self.call_json("functions.completeError", &body)
+            .await
+            .map(|_| ())
+    }
+
+    /// A link to message `ts` in `channel`: `chat.getPermalink` (no scope; answers
+    /// `{ok, channel, permalink}`, or `channel_not_found` / `message_not_found`).
+    pub async fn permalink(&self, channel: &str, ts: &str) -> Result<String, WebError> {
+        let method = "chat.getPermalink";
+        let request = self
+            .http
+            .post(format!("{}/{method}", self.base))
+            .header("content-type", "application/x-www-form-urlencoded")
+            .body(
+                serde_urlencoded::to_string([("channel", channel), ("message_ts", ts)])
+                    .unwrap_or_default(),
+            );
+        let answer = self.send(method, request).await?;
+        Ok(answer["permalink"].as_str().unwrap_or_default().to_owned())
+    }
+
     /// Who `user` is to Slack: `users.info` (scope `users:read`), read into the few fields
     /// Marquee trusts for admin-ness (java-slack-sdk `json-logs/samples/api/users.info.json`).
     pub async fn user_info(&self, user: &str) -> Result<SlackUser, WebError> {

@@ -9,7 +9,11 @@
 //! acked doing nothing. The ack path holds nothing but that claim and the job's enqueue: the
 //! answer goes into the thread from the worker. Events are routed by kind (`slack::events`),
 //! so later kinds land as more arms here: `app_home_opened` is claimed the same way and queued
-//! as a `Task::Home` job, whose worker publishes the tab (`views.publish`).
+//! as a `Task::Home` job, whose worker publishes the tab (`views.publish`). A Workflow
+//! Builder step (`function_executed`) is claimed the same way and queued as the same job as
+//! `/poster` (`ReplyTo::WorkflowStep`), whose worker posts the poster into the step's channel
+//! and completes the step; inputs that make no poster are queued as a note, which fails the
+//! step with it.
 
 use axum::Json;
 use axum::extract::State;
@@ -22,9 +26,10 @@ use super::{ApiError, AppState, BasePath};
 use crate::dispatch::DispatchError;
 use marquee_core::job::{Job, ReplyTo, Task};
 use marquee_core::metrics::Event as Metric;
+use marquee_core::secret::Secret;
 use marquee_core::slack::blocks;
 use marquee_core::slack::command::{self, PosterCommand};
-use marquee_core::slack::events::{self, Event, EventsBody, HomeOpened, Mention};
+use marquee_core::slack::events::{self, Event, EventsBody, HomeOpened, Mention, StepExecuted};
 use marquee_core::state::Claimant;
 
 /// Slack's retry headers (docs.slack.dev `apis/events-api`, "Retries").
@@ -83,8 +88,88 @@ pub(super) async fn events(
             let public_url = state.public_url.resolve(&headers, base.as_deref());
             home_opened(&state, &event_id, *home, public_url, retry).await
         }
+        Event::StepExecuted(step) => {
+            let public_url = state.public_url.resolve(&headers, base.as_deref());
+            step_executed(&state, &event_id, *step, public_url, retry, reason).await
+        }
     }
 }
+
+/// A workflow ran the "Make a poster" step: claimed once by `event_id`, then queued like
+/// `/poster`, the step's inputs read into the same spec (or, when they make none, a note that
+/// fails the step with why). Nothing on the ack path talks to Slack but, on Slack's last
+/// retry of a step that could not be queued, the step's failure.
+async fn step_executed(
+    state: &AppState,
+    event_id: &str,
+    executed: StepExecuted,
+    public_url: Option<String>,
+    retry: u32,
+    reason: &str,
+) -> Result<Response, ApiError> {
+    if state.delivery.web().is_none() {
+        tracing::warn!(
+            event_id,
+            "a workflow step ran but there is no bot token to post its poster with; ignored"
+        );
+        return Ok(StatusCode::OK.into_response());
+    }
+    let Some(claimant) = first_delivery(state, event_id, retry, reason).await? else {
+        return Ok(StatusCode::OK.into_response());
+    };
+    let StepExecuted {
+        requester,
+        step,
+        inputs,
+    } = executed;
+    let task = match inputs.spec(&step.channel_id, &state.policy) {
+        Ok(spec) => Task::Poster { spec },
+        Err(why) => Task::Note {
+            text: format!("⚠️ {why}"),
+        },
+    };
+    let execution = step.execution_id.clone();
+    let token = Secret::new(step.token.expose());
+    let job = Job::new(
+        task,
+        requester,
+        ReplyTo::WorkflowStep { step },
+        (state.clock)(),
+    )
+    .with_public_url(public_url);
+    let id = job.id;
+    let Err(e) = state.dispatcher.dispatch(job).await else {
+        tracing::info!(job = %id, event_id, retry, execution, "workflow step accepted");
+        return Ok(StatusCode::OK.into_response());
+    };
+    if matches!(e, DispatchError::Busy) {
+        state.pipeline.metrics().record(Metric::Shed);
+    }
+    tracing::warn!(job = %id, event_id, retry, error = %marquee_core::errors::ErrorChain(&e), "could not queue a workflow step's job");
+    if retry < LAST_RETRY {
+        return Ok(give_back(state, event_id, &claimant).await);
+    }
+    // Slack's last try: the step fails rather than waiting for a poster nobody will make.
+    if let Some(web) = state.delivery.web() {
+        let failed = web.with_token(token);
+        let failed = failed.fail_step(&execution, STEP_BUSY);
+        if let Err(e) = tokio::time::timeout(std::time::Duration::from_secs(2), failed)
+            .await
+            .unwrap_or(Ok(()))
+        {
+            tracing::error!(
+                event_id,
+                code = e.code(),
+                "could not fail a workflow step marquee had no room for"
+            );
+        }
+    }
+    Ok(StatusCode::OK.into_response())
+}
+
+/// Why a workflow step failed when Marquee had no room to queue it, even on Slack's last retry.
+const STEP_BUSY: &str =
+    "Marquee is too busy to make this poster right now. Run the workflow again in a few minutes.";
 
 /// Someone opened the Home tab: claimed once by `event_id`, then its publishing queued as a
 /// job (`Task::Home`), so the ack never waits on the state store's reads or on Slack.

@@ -116,6 +116,12 @@ impl Pipeline {
         outsider_to_start(self.external_users, who)
     }
 
+    /// Why someone `users.info` found outside the installation may not start a new poster
+    /// (a workflow step's named requester), by the same rule as [`Self::outsider_to_start`].
+    pub(super) fn outsider_may_not_start(&self) -> Option<&'static str> {
+        (self.external_users == ExternalUsers::ViewOnly).then_some(VIEW_ONLY_NEW)
+    }
+
     /// Why the clicker of `job` may not print `record`: print-ready files are for the
     /// poster's requester, whoever approved it, and anyone the approval rule lets approve.
     pub(super) async fn print_refusal(

@@ -8,13 +8,19 @@
 //! uploads into the new thread and points the message at the file (`chat.update`). Without a
 //! token the message shows the link and says when it expires. The file shown is remembered
 //! with the take, so a rebuild of its message (an approval) shows it again.
+//!
+//! A workflow step's poster is posted at the top of the step's channel, then the step is
+//! completed once (`functions.completeSuccess` with the execution's own token) with the
+//! poster's link and the message's permalink; a message Slack refuses fails the step instead,
+//! in words the workflow's people can act on.
 
 use tokio::time::Instant;
 
 use super::{Outcome, Rendered};
 use marquee_core::errors::ErrorChain;
-use marquee_core::job::{Job, PosterSpec};
+use marquee_core::job::{Job, PosterSpec, ReplyTo};
 use marquee_core::metrics::{Event, Failure, Metrics};
+use marquee_core::secret::Secret;
 use marquee_core::slack::blocks::{self, PosterResult};
 use marquee_core::slack::interaction::Controls;
 use marquee_core::slack::web::WebClient;
@@ -230,7 +236,22 @@ impl Delivery {
                         shows_file = uploaded.is_some(),
                         "poster delivered through the web api"
                     );
+                    self.complete_step(job, web, &channel, &ts, &rendered.link)
+                        .await;
                     return Outcome::Delivered;
+                }
+                Err(e) if is_step(job) && e.is_definite_refusal() => {
+                    // A step has no response_url to fall back on: it fails, saying what to do.
+                    tracing::warn!(code = e.code(), error = %ErrorChain(&e), "slack refused a workflow step's poster");
+                    let why = if is_not_member(&e) {
+                        STEP_NOT_A_MEMBER
+                    } else {
+                        STEP_REFUSED
+                    };
+                    let told = Outcome::FailedAndTold {
+                        kind: "StepNotPosted",
+                    };
+                    return self.reply(job, &blocks::note_to_clicker(why), told).await;
                 }
                 Err(e) if e.is_definite_refusal() => {
                     not_a_member = is_not_member(&e) || upload_not_member;
@@ -293,6 +314,10 @@ impl Delivery {
     /// channel, so the poster is a link that expires rather than a file that stays, and how to
     /// change that. Best effort: the poster itself was delivered.
     async fn tell_how_to_keep_posters(&self, job: &Job, link: &Link) {
+        if is_step(job) {
+            // The step's outcome is its completion; a private tip would fail it.
+            return;
+        }
         let note = blocks::membership_tip(link.expires_at.unix_timestamp());
         if let Err(e) = self.say(job, &note).await {
             tracing::warn!(error = %ErrorChain(&e), "could not send the channel-membership tip");
@@ -336,6 +361,53 @@ impl Delivery {
         }
     }
 }
+
+impl Delivery {
+    /// Completes `job`'s workflow step, if it is one, with the poster's `link` and the
+    /// permalink of message `ts` in `channel`: `functions.completeSuccess`, once, with the
+    /// execution's own token. Best effort: the poster is in the channel either way, and a
+    /// completion whose answer was lost is not sent again (Slack answers a second one
+    /// `execution_not_in_running_state`).
+    async fn complete_step(
+        &self,
+        job: &Job,
+        web: &WebClient,
+        channel: &str,
+        ts: &str,
+        link: &Link,
+    ) {
+        let ReplyTo::WorkflowStep { step } = &job.reply_to else {
+            return;
+        };
+        let mut outputs = serde_json::json!({ "poster_url": link.url });
+        match web.permalink(channel, ts).await {
+            Ok(permalink) if !permalink.is_empty() => {
+                outputs["message_link"] = permalink.into();
+            }
+            Ok(_) => tracing::warn!("slack gave no permalink for a workflow step's poster"),
+            Err(e) => {
+                tracing::warn!(code = e.code(), error = %ErrorChain(&e), "no permalink for a workflow step's poster; completing with its link alone")
+            }
+        }
+        let as_step = web.with_token(Secret::new(step.token.expose()));
+        match as_step.complete_step(&step.execution_id, &outputs).await {
+            Ok(()) => tracing::info!(execution = step.execution_id, "workflow step completed"),
+            Err(e) => {
+                tracing::error!(execution = step.execution_id, code = e.code(), error = %ErrorChain(&e), "could not complete a workflow step whose poster was posted")
+            }
+        }
+    }
+}
+
+/// Whether `job` is a workflow step's.
+fn is_step(job: &Job) -> bool {
+    matches!(job.reply_to, ReplyTo::WorkflowStep { .. })
+}
+
+/// Why a workflow step's poster is not in its channel: the bot may not post there.
+const STEP_NOT_A_MEMBER: &str = "Marquee made the poster but may not post in that channel. Add Marquee to the channel (/invite @Marquee) or choose another channel in the step, then run the workflow again.";
+/// Why a workflow step's poster is not in its channel: Slack refused the message.
+const STEP_REFUSED: &str = "Marquee made the poster but Slack would not accept the message. Run the workflow again; if it keeps happening, tell your Marquee admin.";
 
 struct DeliveryFailed(SlackError);
 

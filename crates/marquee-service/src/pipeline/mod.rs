@@ -112,6 +112,7 @@ mod records;
 mod retake;
 mod retry;
 mod say;
+mod step;
 
 pub use deliver::Delivery;
 pub use metering::Metering;
@@ -740,7 +741,10 @@ impl Pipeline {
         deadline: Option<Instant>,
     ) -> Result<Outcome, (PipelineError, String)> {
         match &job.task {
-            Task::Poster { spec } => self.new_poster(job, spec, deadline).await,
+            Task::Poster { spec } => match self.step_requester(job).await {
+                Ok(job) => self.new_poster(&job, spec, deadline).await,
+                Err(told) => Ok(told),
+            },
             Task::Retake { source, change } => self.retake(job, *source, change, deadline).await,
             Task::Approve { source } => self.approve(job, *source).await,
             Task::Usage => self.usage(job).await,

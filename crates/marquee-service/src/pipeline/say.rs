@@ -1,10 +1,15 @@
 //! Where the worker's words go: a job's `response_url`, or — for a job that came without one
 //! (a mention, a direct message: `ReplyTo::SlackThread`) — its thread, through the Web API
-//! with the bot token, private notes as ephemeral messages to the requester there.
+//! with the bot token, private notes as ephemeral messages to the requester there. A workflow
+//! step's job (`ReplyTo::WorkflowStep`) has nobody to whisper to: what the worker would tell
+//! its requester privately is why it made no poster, so the step fails with those words
+//! (`functions.completeError`, with the execution's own token), which Slack shows the
+//! workflow's people.
 
 use super::Pipeline;
 use super::deliver::Delivery;
 use marquee_core::job::{Job, ReplyTo};
+use marquee_core::secret::Secret;
 use marquee_core::slack::SlackError;
 use marquee_core::slack::blocks::Message;
 
@@ -27,6 +32,22 @@ impl Delivery {
                         .await?;
                 } else {
                     web.post_message(channel, ts, message).await?;
+                }
+                Ok(())
+            }
+            ReplyTo::WorkflowStep { step } => {
+                let web = self.web().ok_or(SlackError::NoBotToken)?;
+                if message.is_private() {
+                    let as_step = web.with_token(Secret::new(step.token.expose()));
+                    as_step
+                        .fail_step(&step.execution_id, &message.plain_text())
+                        .await?;
+                    tracing::info!(
+                        execution = step.execution_id,
+                        "workflow step failed with what the requester would have been told"
+                    );
+                } else {
+                    web.post_message(&step.channel_id, None, message).await?;
                 }
                 Ok(())
             }
