@@ -537,7 +537,7 @@ impl Recorded {
             .iter()
             .map(|line| {
                 let body = line.strip_suffix('\n').expect("a line ends in a newline");
-                tests::check_emf(body).unwrap_or_else(|e| panic!("{e}: {body}"));
+                emf::check_emf(body).unwrap_or_else(|e| panic!("{e}: {body}"));
                 serde_json::from_str(body).expect("an EMF line is JSON")
             })
             .collect()
@@ -552,9 +552,8 @@ impl Recorded {
     }
 }
 
-// Its EMF checker also serves `Recorded` for other crates' tests.
-#[cfg_attr(not(test), allow(dead_code, unused_imports))]
-mod tests {
+// The EMF checker, for this module's tests and for `Recorded` (other crates' tests).
+mod emf {
     use super::*;
 
     /// The units EMF accepts: "Values SHOULD be valid CloudWatch metric units" (spec,
@@ -733,6 +732,12 @@ mod tests {
         }
         Ok(())
     }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use emf::check_emf;
 
     /// One event of every kind, with every value each can take.
     fn every_event() -> Vec<Event> {
