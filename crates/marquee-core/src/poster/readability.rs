@@ -214,9 +214,10 @@ fn elements(set: &Set, width: u32, height: u32, underlays: bool) -> Vec<Element>
     }
     if underlays {
         for p in set.plans.iter().filter(|p| p.alpha > 0.02) {
+            let (x0, x1) = p.band(width as f32);
             out.push(Element {
                 class: Class::Underlay,
-                ltrb: [0.0, p.rect.y * sy, metrics::W as f32, p.rect.bottom() * sy],
+                ltrb: [x0 * sx, p.rect.y * sy, x1 * sx, p.rect.bottom() * sy],
             });
         }
     }

@@ -18,6 +18,14 @@
 //! PosterLayout takes the maximum of two saliency maps, the layout uses the maximum of the two.
 //! Art with almost no variation (grey spread under [`FLAT`]) has no spectral saliency.
 //!
+//! A third map marks skin, the one subject a designer never sets type over: the YCbCr
+//! skin-colour map of D. Chai and K. N. Ngan ("Face Segmentation Using Skin-Color Map in
+//! Videophone Applications", IEEE TCSVT 9(4), 1999): Cb in [77, 127] and Cr in [133, 173] on
+//! the 8-bit ITU-R BT.601 scale, here also with Y ≥ 40 so near-black noise is not skin,
+//! smoothed with the binomial. Saliency maps rate a portrait's bright clothes as high as its
+//! face; the layout adds the skin map to what text must avoid. (The metrics' saliency map is
+//! the saliency alone, as PosterLayout's is.)
+//!
 //! The gradient map is the Sobel magnitude of the gamma-encoded grey level, scaled so that a
 //! hard black/white edge is 1 (the "non-flatness" PosterLayout's Rea measures under text).
 //!
@@ -216,6 +224,8 @@ pub(crate) struct Analysis {
     pub(crate) gradient: Map,
     /// WCAG relative luminance, 0..1.
     pub(crate) luminance: Map,
+    /// Skin colour (Chai and Ngan), 0..1.
+    pub(crate) skin: Map,
     /// Luminance squared, for the spread of luminance under a box.
     luminance_sq: Map,
 }
@@ -224,6 +234,7 @@ pub(crate) struct Analysis {
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub(crate) struct Under {
     pub(crate) saliency: f32,
+    pub(crate) skin: f32,
     pub(crate) gradient: f32,
     pub(crate) luminance: f32,
     pub(crate) spread: f32,
@@ -249,6 +260,7 @@ impl Analysis {
         let l2 = self.luminance_sq.mean_cells(x0, y0, x1, y1);
         Under {
             saliency: self.saliency.mean_cells(x0, y0, x1, y1),
+            skin: self.skin.mean_cells(x0, y0, x1, y1),
             gradient: self.gradient.mean_cells(x0, y0, x1, y1),
             luminance: l,
             spread: (l2 - l * l).max(0.0).sqrt(),
@@ -370,6 +382,15 @@ pub(crate) fn sobel(w: usize, h: usize, grey: &[f32]) -> Vec<f32> {
     out
 }
 
+/// Chai and Ngan's skin-colour test of a linear-light RGB triple (see the module's doc).
+fn is_skin(c: [f32; 3]) -> bool {
+    let [r, g, b] = c.map(|v| 255.0 * v.max(0.0).powf(1.0 / 2.2));
+    let y = 0.299 * r + 0.587 * g + 0.114 * b;
+    let cb = 128.0 - 0.168_736 * r - 0.331_264 * g + 0.5 * b;
+    let cr = 128.0 + 0.5 * r - 0.418_688 * g - 0.081_312 * b;
+    y >= 40.0 && (77.0..=127.0).contains(&cb) && (133.0..=173.0).contains(&cr)
+}
+
 /// Analyses `art`: its saliency, gradient and luminance at a reduced size.
 pub(crate) fn analyze(art: &Pixmap) -> Analysis {
     let (w, h, linear) = reduce(art);
@@ -419,6 +440,11 @@ pub(crate) fn analyze(art: &Pixmap) -> Analysis {
         })
         .collect();
     let gradient = sobel(w, h, &grey);
+    let skin: Vec<[f32; 3]> = linear
+        .iter()
+        .map(|c| [f32::from(u8::from(is_skin(*c))), 0.0, 0.0])
+        .collect();
+    let skin: Vec<f32> = binomial(w, h, &skin).iter().map(|v| v[0]).collect();
     let sq: Vec<f32> = lum.iter().map(|l| l * l).collect();
     Analysis {
         width: art.width(),
@@ -426,6 +452,7 @@ pub(crate) fn analyze(art: &Pixmap) -> Analysis {
         saliency: Map::new(w, h, saliency),
         gradient: Map::new(w, h, gradient),
         luminance: Map::new(w, h, lum),
+        skin: Map::new(w, h, skin),
         luminance_sq: Map::new(w, h, sq),
     }
 }
