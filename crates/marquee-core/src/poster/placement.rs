@@ -38,12 +38,16 @@ const W_SCRIM: f32 = 0.12;
 /// band): a strong scrim over a face hides it as surely as letters do.
 const W_SCRIM_SALIENCY: f32 = 0.6;
 /// Weight of skin (a face, hands) under the text, and under a scrim as it darkens it.
-const W_SKIN: f32 = 1.5;
+const W_SKIN: f32 = 2.0;
 /// The price of moving the title out of the look's own band, and of moving the tagline.
 const W_TITLE_MOVED: f32 = 0.05;
 const W_TAGLINE_MOVED: f32 = 0.01;
-/// The price of side-setting the title (smaller type, off the look's axis).
+/// The price of side-setting the title (off the look's axis).
 const W_SIDE: f32 = 0.03;
+/// Weight of the share of the art's empty room the text uses (PosterLayout's Uti): the same
+/// words set larger where the art is empty read better, so a narrower block pays for the room
+/// it gives up.
+const W_ROOM: f32 = 1.0;
 /// How much a block's scrim rises each time one of its lines misses its floor.
 const SCRIM_STEP: f32 = 0.16;
 /// Draw-and-measure rounds before giving up (each raises scrims or shifts colours).
@@ -118,14 +122,20 @@ pub(crate) fn score(
     a: Arrangement,
 ) -> f32 {
     let (mut area, mut sal, mut grad, mut skin) = (0.0_f32, 0.0_f32, 0.0_f32, 0.0_f32);
-    for b in &layout.boxes {
-        let r = b.rect;
+    let mut room = 0.0_f32;
+    // Over each block's whole box, the space between its lines included, as PosterLayout
+    // measures an element.
+    for r in [Role::Title, Role::Tagline, Role::Credits]
+        .into_iter()
+        .filter_map(|role| layout.block(role))
+    {
         let u = analysis.under(r.x, r.y, r.w, r.h);
         let n = r.w * r.h;
         area += n;
         sal += u.saliency * n;
         grad += u.gradient * n;
         skin += u.skin * n;
+        room += (1.0 - u.saliency) * n;
     }
     if area <= 0.0 {
         return 0.0;
@@ -150,7 +160,7 @@ pub(crate) fn score(
         let side = layout.side_of(role).map(|(a, _)| a);
         let e = draw::scrim_extent(r, side, analysis.width as f32, analysis.height as f32);
         let band = analysis.under(e.x, e.y, e.w, e.h);
-        hidden += alpha * (W_SCRIM_SALIENCY * band.saliency + W_SKIN * band.skin);
+        hidden += alpha * W_SCRIM_SALIENCY * band.saliency;
         blocks += 1.0;
     }
     let moved = |yes: bool, w: f32| if yes { w } else { 0.0 };
@@ -162,6 +172,7 @@ pub(crate) fn score(
         + moved(a.title != own.title, W_TITLE_MOVED)
         + moved(a.tagline != own.tagline, W_TAGLINE_MOVED)
         + moved(layout.side.is_some(), W_SIDE)
+        - W_ROOM * room / analysis.room()
 }
 
 /// The best arrangement of `prepared` on `analysis`, and its layout.
@@ -374,13 +385,13 @@ mod tests {
         p
     }
 
-    /// A figure filling the left two fifths of the sheet from top to bottom leaves no band free: a
+    /// A figure over the left 38 % of the sheet, from top to three quarters down, leaves no band free: a
     /// look that allows side-set type sets its title flush right, in the emptier side, clear
     /// of the figure; mirrored, flush left; a look that keeps its title centred does.
     #[test]
     fn a_figure_on_one_side_sends_a_side_set_title_to_the_other() {
         for style in [Style::Thriller, Style::Noir, Style::SciFi, Style::Horror] {
-            for (left, right, side) in [(0.0, 0.4, Align::Right), (0.6, 1.0, Align::Left)] {
+            for (left, right, side) in [(0.0, 0.38, Align::Right), (0.62, 1.0, Align::Left)] {
                 let mut art = figure_art(left, right);
                 let c = set(&mut art, &words(), Typography::of(style), Zones::Choose);
                 let a = c.arrangement.expect("chosen");
@@ -394,7 +405,7 @@ mod tests {
                 assert_eq!(c.lines_below_floor(), 0, "{style}");
             }
         }
-        let mut art = figure_art(0.0, 0.4);
+        let mut art = figure_art(0.0, 0.38);
         let c = set(
             &mut art,
             &words(),

@@ -203,15 +203,7 @@ fn maps(art: &Pixmap, analysis: &Analysis) -> Maps {
 fn elements(set: &Set, width: u32, height: u32, underlays: bool) -> Vec<Element> {
     let sx = metrics::W as f32 / width as f32;
     let sy = metrics::H as f32 / height as f32;
-    let mut out = Vec::new();
-    for role in [Role::Title, Role::Tagline, Role::Credits] {
-        if let Some(r) = set.layout.block(role) {
-            out.push(Element {
-                class: Class::Text,
-                ltrb: [r.x * sx, r.y * sy, r.right() * sx, r.bottom() * sy],
-            });
-        }
-    }
+    let mut out = text_elements(&set.layout, width, height);
     if underlays {
         for p in set.plans.iter().filter(|p| p.alpha > 0.02) {
             let (x0, x1) = p.band(width as f32);
@@ -222,6 +214,62 @@ fn elements(set: &Set, width: u32, height: u32, underlays: bool) -> Vec<Element>
         }
     }
     out
+}
+
+/// One text element per block of `layout`, in PosterLayout's canvas.
+fn text_elements(layout: &Layout, width: u32, height: u32) -> Vec<Element> {
+    let sx = metrics::W as f32 / width as f32;
+    let sy = metrics::H as f32 / height as f32;
+    [Role::Title, Role::Tagline, Role::Credits]
+        .into_iter()
+        .filter_map(|role| layout.block(role))
+        .map(|r| Element {
+            class: Class::Text,
+            ltrb: [r.x * sx, r.y * sy, r.right() * sx, r.bottom() * sy],
+        })
+        .collect()
+}
+
+/// How low Occ and Rea can go on one canvas's maps: the lowest each reaches over every
+/// arrangement the look allows (an oracle choosing by the metric itself), and the mean of the
+/// lowest-valued pixels of the map over as many pixels as the chosen layout's text covers —
+/// a bound no placement of that much text can beat, whatever its shape.
+fn bounds(
+    art: &Pixmap,
+    text: &PosterText,
+    typography: Typography,
+    chosen: &Layout,
+    maps: &Maps,
+) -> [f32; 4] {
+    let (w, h) = (art.width(), art.height());
+    let prepared = Prepared::new(w, h, text, typography);
+    let (mut occ, mut rea) = (f32::MAX, f32::MAX);
+    for a in prepared.candidates(typography) {
+        let s = metrics::score(&[(text_elements(&prepared.place(a), w, h), maps)]);
+        occ = occ.min(s.occ);
+        rea = rea.min(s.rea);
+    }
+    let mut covered = vec![false; metrics::W * metrics::H];
+    for e in text_elements(chosen, w, h) {
+        let [l, t, r, b] = e.ltrb.map(|v| (v.trunc().max(0.0) as usize));
+        for y in t.min(metrics::H)..b.min(metrics::H) {
+            for c in
+                &mut covered[y * metrics::W + l.min(metrics::W)..y * metrics::W + r.min(metrics::W)]
+            {
+                *c = true;
+            }
+        }
+    }
+    let area = covered.iter().filter(|c| **c).count();
+    let lowest = |v: &[f32]| -> f32 {
+        if area == 0 {
+            return 0.0;
+        }
+        let mut v = v.to_vec();
+        v.select_nth_unstable_by(area - 1, f32::total_cmp);
+        v[..area].iter().map(|x| f64::from(*x)).sum::<f64>() as f32 / area as f32
+    };
+    [occ, rea, lowest(&maps.saliency), lowest(&maps.gradient)]
 }
 
 fn row(name: &str, s: &Scores, pass: (usize, usize)) -> String {
@@ -282,6 +330,7 @@ pub fn speed(arts: &[(Style, Pixmap)], runs: usize) -> String {
         let style = *style;
         let typography = Typography::of(style);
         let (mut before, mut after, mut added) = (Vec::new(), Vec::new(), Vec::new());
+        let mut analysis = Vec::new();
         let mut rounds = 0;
         for _ in 0..runs {
             let mut a = art.clone();
@@ -293,6 +342,9 @@ pub fn speed(arts: &[(Style, Pixmap)], runs: usize) -> String {
             let c = super::compose(&mut a, &text, typography);
             let e = t.elapsed().as_secs_f64() * 1e3;
             rounds = rounds.max(c.rounds());
+            let t = Instant::now();
+            std::hint::black_box(saliency::analyze(art));
+            analysis.push(t.elapsed().as_secs_f64() * 1e3);
             before.push(b);
             after.push(e);
             added.push(e - b);
@@ -302,10 +354,11 @@ pub fn speed(arts: &[(Style, Pixmap)], runs: usize) -> String {
             v[v.len() / 2]
         };
         out.push_str(&format!(
-            "| {style} | {:.1} ms | {:.1} ms | {:.1} ms | {rounds} |\n",
+            "| {style} | {:.1} ms | {:.1} ms | {:.1} ms | {:.1} ms | {rounds} |\n",
             median(&mut before),
             median(&mut after),
-            median(&mut added)
+            median(&mut added),
+            median(&mut analysis)
         ));
     }
     out
@@ -392,6 +445,46 @@ pub fn run(
         }
         lines("all, before", &all, false, &mut out);
         lines("all, after", &all, true, &mut out);
+    }
+    out.push_str(
+        "\nHow low Occ and Rea can go on these maps (text elements only): the chosen layout; the \
+         lowest over every arrangement the look allows (chosen by the metric itself); the mean \
+         of the map's lowest pixels over the chosen layout's text area (no placement of that \
+         much text can go lower):\n\n| corpus | Occ after | Occ, best arrangement | Occ \
+         bound | Rea after | Rea, best arrangement | Rea bound |\n|---|---|---|---|---|---|---|\n",
+    );
+    let mut every: Vec<usize> = Vec::new();
+    let mut bound_rows = groups.clone();
+    for (_, idx) in &groups {
+        every.extend(idx);
+    }
+    bound_rows.push(("all", every));
+    for (name, idx) in &bound_rows {
+        let (mut sum, mut n) = ([0.0_f32; 6], 0.0_f32);
+        for &i in idx {
+            let (m, _, _, a) = &results[i];
+            let c = &canvases[i];
+            let s = metrics::score(&[(text_elements(&a.layout, c.art.width(), c.art.height()), m)]);
+            let b = bounds(
+                &c.art,
+                &words(c.style),
+                Typography::of(c.style),
+                &a.layout,
+                m,
+            );
+            for (k, v) in [s.occ, b[0], b[2], s.rea, b[1], b[3]]
+                .into_iter()
+                .enumerate()
+            {
+                sum[k] += v;
+            }
+            n += 1.0;
+        }
+        let m = sum.map(|v| v / n.max(1.0));
+        out.push_str(&format!(
+            "| {name} | {:.3} | {:.3} | {:.3} | {:.3} | {:.3} | {:.3} |\n",
+            m[0], m[1], m[2], m[3], m[4], m[5]
+        ));
     }
     // The contact sheet: each canvas's before and after side by side, hot spots outlined.
     const CELL_W: u32 = 160;

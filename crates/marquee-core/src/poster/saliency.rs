@@ -21,8 +21,12 @@
 //! A third map marks skin, the one subject a designer never sets type over: the YCbCr
 //! skin-colour map of D. Chai and K. N. Ngan ("Face Segmentation Using Skin-Color Map in
 //! Videophone Applications", IEEE TCSVT 9(4), 1999): Cb in [77, 127] and Cr in [133, 173] on
-//! the 8-bit ITU-R BT.601 scale, here also with Y ≥ 40 so near-black noise is not skin,
-//! smoothed with the binomial. Saliency maps rate a portrait's bright clothes as high as its
+//! the 8-bit ITU-R BT.601 scale, here also with Y ≥ 40 so near-black noise is not skin, and
+//! only where the daylight RGB rule of J. Kovač, P. Peer and F. Solina ("Human Skin Colour
+//! Clustering for Face Detection", EUROCON 2003) agrees (R > 95, G > 40, B > 20, max − min >
+//! 15, |R − G| > 15, R > G, R > B): the chroma box alone takes a warm grey wall for skin.
+//! Smoothed with the binomial; skin over more than [`SKIN_FIELD`] of the art is a sky or sand,
+//! not a person, and marks nothing. Saliency maps rate a portrait's bright clothes as high as its
 //! face; the layout adds the skin map to what text must avoid. (The metrics' saliency map is
 //! the saliency alone, as PosterLayout's is.)
 //!
@@ -44,6 +48,8 @@ pub(crate) const FULL_SALIENCE: f32 = 40.0;
 const SR_SIDE: usize = 64;
 /// Grey spread (standard deviation, 0..1) under which art counts as flat.
 const FLAT: f32 = 0.02;
+/// The largest share of the art skin colour may cover and still mark a person.
+const SKIN_FIELD: f32 = 0.2;
 
 /// In-place radix-2 FFT of `n` = re.len() points (a power of two); `inverse` scales by 1/n.
 fn fft(re: &mut [f32], im: &mut [f32], inverse: bool) {
@@ -253,6 +259,14 @@ impl Analysis {
         (x0, y0, x1.max(x0 + 1), y1.max(y0 + 1))
     }
 
+    /// The art's empty room: the sum of (1 − saliency) over the sheet, in canvas pixels.
+    pub(crate) fn room(&self) -> f32 {
+        let all = self
+            .saliency
+            .mean_cells(0, 0, self.saliency.w, self.saliency.h);
+        ((1.0 - all) * self.width as f32 * self.height as f32).max(1.0)
+    }
+
     /// The art under the canvas rectangle `(x, y, w, h)`.
     pub(crate) fn under(&self, x: f32, y: f32, w: f32, h: f32) -> Under {
         let (x0, y0, x1, y1) = self.cells(x, y, w, h);
@@ -388,7 +402,16 @@ fn is_skin(c: [f32; 3]) -> bool {
     let y = 0.299 * r + 0.587 * g + 0.114 * b;
     let cb = 128.0 - 0.168_736 * r - 0.331_264 * g + 0.5 * b;
     let cr = 128.0 + 0.5 * r - 0.418_688 * g - 0.081_312 * b;
-    y >= 40.0 && (77.0..=127.0).contains(&cb) && (133.0..=173.0).contains(&cr)
+    let chai_ngan = y >= 40.0 && (77.0..=127.0).contains(&cb) && (133.0..=173.0).contains(&cr);
+    let (max, min) = (r.max(g).max(b), r.min(g).min(b));
+    let kovac = r > 95.0
+        && g > 40.0
+        && b > 20.0
+        && max - min > 15.0
+        && (r - g).abs() > 15.0
+        && r > g
+        && r > b;
+    chai_ngan && kovac
 }
 
 /// Analyses `art`: its saliency, gradient and luminance at a reduced size.
@@ -444,7 +467,14 @@ pub(crate) fn analyze(art: &Pixmap) -> Analysis {
         .iter()
         .map(|c| [f32::from(u8::from(is_skin(*c))), 0.0, 0.0])
         .collect();
-    let skin: Vec<f32> = binomial(w, h, &skin).iter().map(|v| v[0]).collect();
+    // A face is a compact patch: skin colour over more than [`SKIN_FIELD`] of the art is a
+    // sky, sand or a wall, not a person, and marks nothing.
+    let share = skin.iter().map(|v| v[0]).sum::<f32>() / skin.len().max(1) as f32;
+    let skin: Vec<f32> = if share > SKIN_FIELD {
+        vec![0.0; skin.len()]
+    } else {
+        binomial(w, h, &skin).iter().map(|v| v[0]).collect()
+    };
     let sq: Vec<f32> = lum.iter().map(|l| l * l).collect();
     Analysis {
         width: art.width(),

@@ -72,7 +72,7 @@ const VERTICAL_ZONE_W: f32 = 0.55;
 const VERTICAL_MAX: f32 = 0.16;
 
 /// A side-set title's and tagline's measure, as a share of the safe area's width.
-const SIDE_MEASURE: f32 = 0.58;
+const SIDE_MEASURE: f32 = 0.62;
 
 /// How the title and tagline stand across the sheet.
 #[derive(
