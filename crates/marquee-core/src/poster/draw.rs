@@ -122,9 +122,7 @@ fn draw_side_scrim(p: &mut Pixmap, r: Rect, side: Align, color: Rgb, alpha: f32)
             } else {
                 ((y - top) / (r.y - top).max(1e-3)).clamp(0.0, 1.0)
             }
-        } else if y <= r.bottom() {
-            1.0
-        } else if bottom >= h {
+        } else if y <= r.bottom() || bottom >= h {
             1.0
         } else {
             ((bottom - y) / (bottom - r.bottom()).max(1e-3)).clamp(0.0, 1.0)

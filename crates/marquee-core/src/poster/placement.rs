@@ -3,14 +3,16 @@
 //! A poster designer handed a photograph they did not take looks at it first. [`set`] does the
 //! same: it analyses the art (`saliency`), lays the blocks out in each arrangement the look
 //! allows (`layout::Prepared`), and scores each by what the text would cover — the mean
-//! saliency under its lines, the mean gradient under them, and how strong a scrim its blocks
-//! would need to reach their contrast floors, and skin under the text or darkened by a scrim
-//! (a face: `saliency`'s skin map) — plus a small price for leaving the look's own
-//! arrangement, and for side-setting the title, so art that gives no reason (a flat field)
-//! keeps the look's character. Side-set candidates (`layout::zones`) let the type dodge a
-//! subject that fills the middle of the sheet, in the emptier side. The
-//! lowest score wins; ties go to the earlier candidate, the look's own first, so the choice is
-//! a pure function of the art, the words and the typography.
+//! saliency, gradient and skin (a face: `saliency`'s skin map) under each block's box, as
+//! PosterLayout's Occ and Rea measure an element, and how strong a scrim its blocks would need
+//! to reach their contrast floors and how much saliency that scrim would darken — less the
+//! share of the art's empty room the words use (Uti: the same words set larger where the art
+//! is empty), plus a small price for leaving the look's own arrangement and for side-setting
+//! the title, so art that gives no reason (a flat field) keeps the look's character.
+//! Side-set candidates (`layout::zones`) let the type dodge a subject that fills the middle of
+//! the sheet, on its emptier side. The lowest score wins; ties go to the earlier candidate,
+//! the look's own first, so the choice is a pure function of the art, the words and the
+//! typography.
 //!
 //! Then contrast is made a guarantee (`contrast`): the blocks are drawn with the scrims
 //! `draw::plan` estimates, every line is measured on the finished pixels, and a block whose
@@ -37,7 +39,7 @@ const W_SCRIM: f32 = 0.12;
 /// Weight of the saliency a scrim would darken (its opacity times the mean saliency of its
 /// band): a strong scrim over a face hides it as surely as letters do.
 const W_SCRIM_SALIENCY: f32 = 0.6;
-/// Weight of skin (a face, hands) under the text, and under a scrim as it darkens it.
+/// Weight of skin (a face, hands) under the text.
 const W_SKIN: f32 = 2.0;
 /// The price of moving the title out of the look's own band, and of moving the tagline.
 const W_TITLE_MOVED: f32 = 0.05;

@@ -251,7 +251,7 @@ fn bounds(
     }
     let mut covered = vec![false; metrics::W * metrics::H];
     for e in text_elements(chosen, w, h) {
-        let [l, t, r, b] = e.ltrb.map(|v| (v.trunc().max(0.0) as usize));
+        let [l, t, r, b] = e.ltrb.map(|v| v.trunc().max(0.0) as usize);
         for y in t.min(metrics::H)..b.min(metrics::H) {
             for c in
                 &mut covered[y * metrics::W + l.min(metrics::W)..y * metrics::W + r.min(metrics::W)]
@@ -388,7 +388,7 @@ pub fn run(
         groups[g].1.push(i);
     }
     let mut results = Vec::new();
-    let mut moved = 0;
+    let (mut moved, mut sided) = (0, 0);
     let started = Instant::now();
     for c in &canvases {
         let typography = Typography::of(c.style);
@@ -399,14 +399,19 @@ pub fn run(
         if before.layout != after.layout {
             moved += 1;
         }
+        if after.layout.side.is_some() {
+            sided += 1;
+        }
         results.push((maps(&c.art, &analysis), analysis, before, after));
     }
     let elapsed = started.elapsed();
     let mut out = String::new();
     out.push_str(&format!(
-        "{} canvases ({} set elsewhere than their look's own zones after), {:.1} s\n\n",
+        "{} canvases ({} set elsewhere than their look's own zones after, {} with a side-set \
+         title), {:.1} s\n\n",
         canvases.len(),
         moved,
+        sided,
         elapsed.as_secs_f64()
     ));
     for underlays in [false, true] {
