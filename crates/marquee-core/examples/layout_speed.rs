@@ -18,8 +18,6 @@ fn main() {
         .into_iter()
         .map(|s| (s, render("a kraken attacks brooklyn", s, 5, 1024, 1536)))
         .collect();
-    println!(
-        "| look | before | after | added (paired) | analysis alone | draw-and-measure rounds |\n|---|---|---|---|---|---|"
-    );
+    println!("{}", marquee_core::poster::readability::SPEED_HEADER);
     print!("{}", marquee_core::poster::readability::speed(&arts, runs));
 }

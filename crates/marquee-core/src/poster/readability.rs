@@ -320,9 +320,13 @@ fn outline_hot_spots(p: &mut Pixmap, analysis: &Analysis) {
     }
 }
 
+/// The header of [`speed`]'s table.
+pub const SPEED_HEADER: &str = "| look | before | after | added (paired) | analysis | fitting | choosing | measuring | copying the art | rounds |\n|---|---|---|---|---|---|---|---|---|---|";
+
 /// Times compose on 1024×1536 offline art, before (`compose_before`) and after (`compose`),
 /// round robin on the same art, `runs` times per style: medians of each and of the paired
-/// difference, in milliseconds.
+/// difference, in milliseconds; then the parts of the added work alone (the analysis, fitting
+/// the blocks, scoring every arrangement, one measuring of every line, one copy of the art).
 pub fn speed(arts: &[(Style, Pixmap)], runs: usize) -> String {
     let mut out = String::new();
     let text = words(Style::Thriller);
@@ -331,6 +335,8 @@ pub fn speed(arts: &[(Style, Pixmap)], runs: usize) -> String {
         let typography = Typography::of(style);
         let (mut before, mut after, mut added) = (Vec::new(), Vec::new(), Vec::new());
         let mut analysis = Vec::new();
+        let (mut fitting, mut choosing, mut measuring, mut cloning) =
+            (Vec::new(), Vec::new(), Vec::new(), Vec::new());
         let mut rounds = 0;
         for _ in 0..runs {
             let mut a = art.clone();
@@ -343,8 +349,20 @@ pub fn speed(arts: &[(Style, Pixmap)], runs: usize) -> String {
             let e = t.elapsed().as_secs_f64() * 1e3;
             rounds = rounds.max(c.rounds());
             let t = Instant::now();
-            std::hint::black_box(saliency::analyze(art));
+            let an = std::hint::black_box(saliency::analyze(art));
             analysis.push(t.elapsed().as_secs_f64() * 1e3);
+            let t = Instant::now();
+            let prepared = Prepared::new(art.width(), art.height(), &text, typography);
+            fitting.push(t.elapsed().as_secs_f64() * 1e3);
+            let t = Instant::now();
+            let (_, layout) = placement::choose(&an, &prepared, typography);
+            choosing.push(t.elapsed().as_secs_f64() * 1e3);
+            let t = Instant::now();
+            std::hint::black_box(contrast::measure(&a, &layout));
+            measuring.push(t.elapsed().as_secs_f64() * 1e3);
+            let t = Instant::now();
+            std::hint::black_box(art.clone());
+            cloning.push(t.elapsed().as_secs_f64() * 1e3);
             before.push(b);
             after.push(e);
             added.push(e - b);
@@ -354,11 +372,15 @@ pub fn speed(arts: &[(Style, Pixmap)], runs: usize) -> String {
             v[v.len() / 2]
         };
         out.push_str(&format!(
-            "| {style} | {:.1} ms | {:.1} ms | {:.1} ms | {:.1} ms | {rounds} |\n",
+            "| {style} | {:.1} ms | {:.1} ms | {:.1} ms | {:.1} ms | {:.2} ms | {:.2} ms | {:.1} ms | {:.1} ms | {rounds} |\n",
             median(&mut before),
             median(&mut after),
             median(&mut added),
-            median(&mut analysis)
+            median(&mut analysis),
+            median(&mut fitting),
+            median(&mut choosing),
+            median(&mut measuring),
+            median(&mut cloning)
         ));
     }
     out
