@@ -51,8 +51,22 @@ const FLAT: f32 = 0.02;
 /// The largest share of the art skin colour may cover and still mark a person.
 const SKIN_FIELD: f32 = 0.2;
 
-/// In-place radix-2 FFT of `n` = re.len() points (a power of two); `inverse` scales by 1/n.
-fn fft(re: &mut [f32], im: &mut [f32], inverse: bool) {
+/// The twiddle factors of an `n`-point FFT, stage after stage: (cos, sin) of `ang · k` for
+/// each stage's length `len` (2, 4, … n) and k < len / 2, with `ang` = ∓2π / len.
+fn twiddles(n: usize, inverse: bool) -> Vec<(f32, f32)> {
+    let mut out = Vec::with_capacity(n);
+    let mut len = 2;
+    while len <= n {
+        let ang = 2.0 * std::f32::consts::PI / len as f32 * if inverse { 1.0 } else { -1.0 };
+        out.extend((0..len / 2).map(|k| ((ang * k as f32).cos(), (ang * k as f32).sin())));
+        len <<= 1;
+    }
+    out
+}
+
+/// In-place radix-2 FFT of `n` = re.len() points (a power of two) with the twiddles of
+/// [`twiddles`]`(n, inverse)`; `inverse` scales by 1/n.
+fn fft(re: &mut [f32], im: &mut [f32], inverse: bool, tw: &[(f32, f32)]) {
     let n = re.len();
     let mut j = 0;
     for i in 1..n {
@@ -68,11 +82,11 @@ fn fft(re: &mut [f32], im: &mut [f32], inverse: bool) {
         }
     }
     let mut len = 2;
+    let mut stage = 0;
     while len <= n {
-        let ang = 2.0 * std::f32::consts::PI / len as f32 * if inverse { 1.0 } else { -1.0 };
         for start in (0..n).step_by(len) {
             for k in 0..len / 2 {
-                let (wr, wi) = ((ang * k as f32).cos(), (ang * k as f32).sin());
+                let (wr, wi) = tw[stage + k];
                 let (a, b) = (start + k, start + k + len / 2);
                 let (xr, xi) = (re[b] * wr - im[b] * wi, re[b] * wi + im[b] * wr);
                 re[b] = re[a] - xr;
@@ -81,6 +95,7 @@ fn fft(re: &mut [f32], im: &mut [f32], inverse: bool) {
                 im[a] += xi;
             }
         }
+        stage += len / 2;
         len <<= 1;
     }
     if inverse {
@@ -93,11 +108,13 @@ fn fft(re: &mut [f32], im: &mut [f32], inverse: bool) {
 /// 2-D FFT of an `n`×`n` image, rows then columns.
 fn fft2(re: &mut [f32], im: &mut [f32], n: usize, inverse: bool) {
     let (mut cr, mut ci) = (vec![0.0_f32; n], vec![0.0_f32; n]);
+    let tw = twiddles(n, inverse);
     for y in 0..n {
         fft(
             &mut re[y * n..(y + 1) * n],
             &mut im[y * n..(y + 1) * n],
             inverse,
+            &tw,
         );
     }
     for x in 0..n {
@@ -105,7 +122,7 @@ fn fft2(re: &mut [f32], im: &mut [f32], n: usize, inverse: bool) {
             cr[y] = re[y * n + x];
             ci[y] = im[y * n + x];
         }
-        fft(&mut cr, &mut ci, inverse);
+        fft(&mut cr, &mut ci, inverse, &tw);
         for y in 0..n {
             re[y * n + x] = cr[y];
             im[y * n + x] = ci[y];
@@ -398,6 +415,10 @@ pub(crate) fn sobel(w: usize, h: usize, grey: &[f32]) -> Vec<f32> {
 
 /// Chai and Ngan's skin-colour test of a linear-light RGB triple (see the module's doc).
 fn is_skin(c: [f32; 3]) -> bool {
+    // Kovač et al.'s R > G and R > B, tested before the (costly) encoding, which keeps order.
+    if !(c[0] > c[1] && c[0] > c[2]) {
+        return false;
+    }
     let [r, g, b] = c.map(|v| 255.0 * v.max(0.0).powf(1.0 / 2.2));
     let y = 0.299 * r + 0.587 * g + 0.114 * b;
     let cb = 128.0 - 0.168_736 * r - 0.331_264 * g + 0.5 * b;
@@ -532,8 +553,8 @@ mod tests {
         let mut re: Vec<f32> = (0..64).map(|i| (i as f32 * 0.3).sin()).collect();
         let orig = re.clone();
         let mut im = vec![0.0; 64];
-        fft(&mut re, &mut im, false);
-        fft(&mut re, &mut im, true);
+        fft(&mut re, &mut im, false, &twiddles(64, false));
+        fft(&mut re, &mut im, true, &twiddles(64, true));
         assert!(re.iter().zip(&orig).all(|(a, b)| (a - b).abs() < 1e-4));
         // A small odd patch on a plain field stands out; the field far from it does not.
         let grey: Vec<f32> = (0..SR_SIDE * SR_SIDE)
