@@ -417,6 +417,40 @@ mod tests {
         assert_eq!(c.arrangement.map(|a| a.align), Some(Align::Center));
     }
 
+    /// A side-set title's scrim falls off from its own edge of the sheet: on light art, where
+    /// the title needs one, the far side's pixels beside the title are the art's own.
+    #[test]
+    fn a_side_set_scrim_leaves_the_far_side_alone() {
+        let mut art = Pixmap::new(400, 600).expect("size");
+        art.fill(Color::from_rgba8(214, 214, 210, 255));
+        let original = art.clone();
+        let t = Typography::of(Style::Thriller);
+        let prepared = Prepared::new(400, 600, &words(), t);
+        let layout = prepared.place(Arrangement {
+            title: Placement::Top,
+            tagline: crate::poster::TaglineAt::Near,
+            align: Align::Right,
+        });
+        assert!(layout.side.is_some());
+        let (plans, measured, _) = guarantee(&mut art, &layout, &t.resolved_look());
+        assert!(measured.iter().all(Measured::passes));
+        let plan = plans.iter().find(|p| p.role == Role::Title).expect("plan");
+        assert!(plan.alpha > 0.1, "the title needs a scrim here: {plan:?}");
+        let title = layout.block(Role::Title).expect("title");
+        let (px, orig) = (art.pixels(), original.pixels());
+        let mut seen = 0;
+        for y in (title.y as usize)..(title.bottom() as usize) {
+            for x in 0..16 {
+                assert_eq!(px[y * 400 + x], orig[y * 400 + x], "({x}, {y}) darkened");
+                seen += 1;
+            }
+        }
+        assert!(seen > 100);
+        // The title's own side is darkened.
+        let y = (title.y + title.h / 2.0) as usize;
+        assert_ne!(px[y * 400 + 396], orig[y * 400 + 396]);
+    }
+
     /// A face is what a poster never covers: a skin-coloured oval in the top half of a busy,
     /// colourful figure (a bright suit below it as salient as the face) keeps the title off it.
     #[test]
