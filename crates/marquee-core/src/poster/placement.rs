@@ -602,8 +602,13 @@ mod tests {
 
     #[test]
     fn the_same_inputs_give_byte_identical_posters() {
-        for style in [Style::Fantasy, Style::Comedy] {
-            let art = subject_art(0.1, 0.4);
+        // The last pair is set side-set (a_figure_on_one_side_sends_a_side_set_title_to_the_other).
+        let cases = [
+            (Style::Fantasy, subject_art(0.1, 0.4)),
+            (Style::Comedy, subject_art(0.1, 0.4)),
+            (Style::Noir, figure_art(0.0, 0.38)),
+        ];
+        for (style, art) in cases {
             let mut a = art.clone();
             let mut b = art.clone();
             let ca = set(&mut a, &words(), Typography::of(style), Zones::Choose);
