@@ -11,7 +11,7 @@ use marquee_core::model::offline::render;
 fn main() {
     let root = Path::new(env!("CARGO_MANIFEST_DIR"));
     if std::env::args().any(|a| a == "--speed") {
-        println!("| look | before | after | added (paired) | rounds |\n|---|---|---|---|---|");
+        println!("{}", marquee_core::poster::readability::SPEED_HEADER);
         let arts: Vec<(Style, _)> = [Style::Thriller, Style::Noir, Style::Comedy]
             .into_iter()
             .map(|s| (s, render("a kraken attacks brooklyn", s, 5, 1024, 1536)))

@@ -11,7 +11,7 @@ use tiny_skia::{
     PixmapPaint, Point, Rect as SkRect, SpreadMode, Stroke, Transform,
 };
 
-use super::layout::{Layout, Rect, Role, TextBox};
+use super::layout::{Align, Layout, Rect, Role, TextBox};
 use super::style::Look;
 use super::{contrast, fonts};
 use crate::genre::{Rgb, luminance};
@@ -78,10 +78,9 @@ fn line_path(b: &TextBox) -> Option<tiny_skia::Path> {
     contrast::line_path(b)
 }
 
-/// A vertical band of `color` fading in and out around `r`, running off the sheet's edge when
-/// the block is near it so the scrim reads as light falling off, not as a stripe.
-fn draw_scrim(p: &mut Pixmap, r: Rect, color: Rgb, alpha: f32) {
-    let (w, h) = (p.width() as f32, p.height() as f32);
+/// How far a scrim fades out above and below its block (`(top, bottom)` of its extent), and
+/// beside a side-set block (its horizontal feather), on a `w` × `h` sheet.
+fn scrim_span(r: Rect, w: f32, h: f32) -> (f32, f32, f32) {
     let pad = (r.h * 0.8).max(h * 0.07);
     let top = if r.y < h * 0.3 { 0.0 } else { r.y - pad };
     let bottom = if r.bottom() > h * 0.7 {
@@ -89,6 +88,87 @@ fn draw_scrim(p: &mut Pixmap, r: Rect, color: Rgb, alpha: f32) {
     } else {
         r.bottom() + pad
     };
+    (top, bottom, (r.h * 0.8).max(w * 0.1))
+}
+
+/// The whole extent of the scrim under block `r` on a `w` × `h` sheet, feathers included: a
+/// band across the sheet, or for a side-set block (`side`) from its side's edge to a little
+/// past the block.
+pub(crate) fn scrim_extent(r: Rect, side: Option<Align>, w: f32, h: f32) -> Rect {
+    let (top, bottom, feather) = scrim_span(r, w, h);
+    let (x0, x1) = match side {
+        Some(Align::Left) => (0.0, (r.right() + feather).min(w)),
+        Some(Align::Right) => ((r.x - feather).max(0.0), w),
+        _ => (0.0, w),
+    };
+    Rect {
+        x: x0,
+        y: top,
+        w: x1 - x0,
+        h: bottom - top,
+    }
+}
+
+/// A side-set block's scrim: light falling off from the sheet's edge on the block's side, at
+/// full strength to the block's far edge, then fading over its feather; above and below it
+/// fades as [`draw_scrim`]'s band does. Blended pixel by pixel (posters are opaque).
+fn draw_side_scrim(p: &mut Pixmap, r: Rect, side: Align, color: Rgb, alpha: f32) {
+    let (w, h) = (p.width() as f32, p.height() as f32);
+    let (top, bottom, feather) = scrim_span(r, w, h);
+    let vertical = |y: f32| -> f32 {
+        if y < r.y {
+            if top == 0.0 {
+                1.0
+            } else {
+                ((y - top) / (r.y - top).max(1e-3)).clamp(0.0, 1.0)
+            }
+        } else if y <= r.bottom() || bottom >= h {
+            1.0
+        } else {
+            ((bottom - y) / (bottom - r.bottom()).max(1e-3)).clamp(0.0, 1.0)
+        }
+    };
+    let horizontal = |x: f32| -> f32 {
+        let beyond = match side {
+            Align::Right => r.x - x,
+            _ => x - r.right(),
+        };
+        (1.0 - beyond / feather).clamp(0.0, 1.0)
+    };
+    let ext = scrim_extent(r, Some(side), w, h);
+    let (pw, ph) = (p.width() as usize, p.height() as usize);
+    let x0 = (ext.x.floor().max(0.0) as usize).min(pw);
+    let x1 = (ext.right().ceil().max(0.0) as usize).min(pw);
+    let y0 = (ext.y.floor().max(0.0) as usize).min(ph);
+    let y1 = (ext.bottom().ceil().max(0.0) as usize).min(ph);
+    let (cr, cg, cb) = (f32::from(color.0), f32::from(color.1), f32::from(color.2));
+    let across: Vec<f32> = (x0..x1).map(|x| horizontal(x as f32 + 0.5)).collect();
+    let data = p.data_mut();
+    for y in y0..y1 {
+        let v = alpha * vertical(y as f32 + 0.5);
+        if v <= 0.0 {
+            continue;
+        }
+        for (x, hx) in (x0..x1).zip(&across) {
+            let a = v * hx;
+            if a <= 0.0 {
+                continue;
+            }
+            let o = (y * pw + x) * 4;
+            let keep = 1.0 - a;
+            let mix = |d: u8, c: f32| (f32::from(d) * keep + c * a).round().clamp(0.0, 255.0) as u8;
+            data[o] = mix(data[o], cr);
+            data[o + 1] = mix(data[o + 1], cg);
+            data[o + 2] = mix(data[o + 2], cb);
+        }
+    }
+}
+
+/// A vertical band of `color` fading in and out around `r`, running off the sheet's edge when
+/// the block is near it so the scrim reads as light falling off, not as a stripe.
+fn draw_scrim(p: &mut Pixmap, r: Rect, color: Rgb, alpha: f32) {
+    let (w, h) = (p.width() as f32, p.height() as f32);
+    let (top, bottom, _) = scrim_span(r, w, h);
     let (t0, t1) = (
         (r.y - top) / (bottom - top),
         (r.bottom() - top) / (bottom - top),
@@ -240,6 +320,21 @@ pub(crate) struct Plan {
     /// A fuller, wider halo: for lines that the strongest scrim did not bring to their floor
     /// (another block's shadow reaching under them, say).
     pub(crate) strong_halo: bool,
+    /// The side of a side-set block: its scrim falls off from that edge of the sheet instead
+    /// of running across it.
+    pub(crate) side: Option<Align>,
+}
+
+impl Plan {
+    /// The scrim's full-strength extent as (left, right) on a sheet `width` wide: across the
+    /// sheet, or from a side-set block's edge of the sheet to the block's far edge.
+    pub(crate) fn band(&self, width: f32) -> (f32, f32) {
+        match self.side {
+            Some(Align::Left) => (0.0, self.rect.right()),
+            Some(Align::Right) => (self.rect.x, width),
+            _ => (0.0, width),
+        }
+    }
 }
 
 /// The strongest scrim: beyond it the art under the block is gone.
@@ -304,6 +399,7 @@ pub(crate) fn plan(p: &Pixmap, layout: &Layout, look: &Look) -> Vec<Plan> {
             dark,
             color,
             strong_halo: false,
+            side: layout.side_of(role).map(|(a, _)| a),
         });
     }
     plans
@@ -342,6 +438,7 @@ pub(crate) fn plan_before(p: &Pixmap, layout: &Layout, look: &Look) -> Vec<Plan>
             dark,
             color: None,
             strong_halo: false,
+            side: None,
         });
     }
     plans
@@ -356,7 +453,10 @@ pub(crate) fn render(p: &mut Pixmap, layout: &Layout, look: &Look, plans: &[Plan
             } else {
                 Rgb(255, 252, 246)
             };
-            draw_scrim(p, plan.rect, c, plan.alpha);
+            match plan.side {
+                Some(side) => draw_side_scrim(p, plan.rect, side, c, plan.alpha),
+                None => draw_scrim(p, plan.rect, c, plan.alpha),
+            }
         }
     }
     for plan in plans {

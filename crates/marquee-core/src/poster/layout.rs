@@ -19,6 +19,7 @@ use vertical::{Columns, fit_vertical, place_vertical};
 mod breaking;
 mod vertical;
 mod zones;
+pub(crate) use zones::Align;
 #[cfg(test)]
 pub(crate) use zones::layout;
 pub use zones::{Arrangement, TaglineAt};
@@ -111,6 +112,9 @@ pub(crate) struct TextBox {
 #[derive(Debug, Clone, PartialEq)]
 pub(crate) struct Layout {
     safe: Rect,
+    /// The side-set column of the title (and a tagline beside it), flush left or right; `None`
+    /// when every block is centred across the sheet (the billing block always is).
+    pub(crate) side: Option<(Align, Rect)>,
     pub(crate) boxes: Vec<TextBox>,
 }
 
@@ -120,6 +124,10 @@ impl Layout {
     pub(crate) fn translate(mut self, dx: f32, dy: f32) -> Layout {
         self.safe.x += dx;
         self.safe.y += dy;
+        if let Some((_, c)) = &mut self.side {
+            c.x += dx;
+            c.y += dy;
+        }
         for b in &mut self.boxes {
             b.rect.x += dx;
             b.rect.y += dy;
@@ -129,6 +137,14 @@ impl Layout {
             }
         }
         self
+    }
+
+    /// The side and column of `role`'s block when it is side-set (every line inside the
+    /// column), `None` when it stands across the sheet.
+    pub(crate) fn side_of(&self, role: Role) -> Option<(Align, Rect)> {
+        let (align, column) = self.side?;
+        let r = self.block(role)?;
+        (r.x >= column.x - 0.5 && r.right() <= column.right() + 0.5).then_some((align, column))
     }
 
     /// The union of the boxes of one block, if it has any.
@@ -481,7 +497,6 @@ fn fit(text: &str, spec: &Spec, max_w: f32, max_h: f32) -> Option<Block> {
     })
 }
 
-/// Places `block` centred horizontally in the safe area with its ink top at `y`.
 /// Appends the glyphs of `w` set at `size` px with the word's origin at (`x`, `y`): its pen
 /// start on the baseline across, or its column's centre line at its top down.
 fn place_word(w: &Word, x: f32, y: f32, size: f32, out: &mut Vec<PlacedGlyph>) {
@@ -495,7 +510,9 @@ fn place_word(w: &Word, x: f32, y: f32, size: f32, out: &mut Vec<PlacedGlyph>) {
     }));
 }
 
-fn place(block: &Block, spec: &Spec, safe: &Rect, y: f32) -> Vec<TextBox> {
+/// Places `block` in the column `area` with its ink top at `y`: each line centred in it, or
+/// flush with its left or right edge.
+fn place(block: &Block, spec: &Spec, area: &Rect, y: f32, align: Align) -> Vec<TextBox> {
     let space = fonts::space_width(spec.face) + spec.tracking;
     let s = block.size;
     let first_baseline = y - block.top;
@@ -504,7 +521,12 @@ fn place(block: &Block, spec: &Spec, safe: &Rect, y: f32) -> Vec<TextBox> {
         .iter()
         .map(|(words, m, b)| {
             let baseline = first_baseline + b * s;
-            let left = safe.x + (safe.w - m.width() * s) / 2.0 - m.x0 * s;
+            let ink_left = match align {
+                Align::Center => area.x + (area.w - m.width() * s) / 2.0,
+                Align::Left => area.x,
+                Align::Right => area.right() - m.width() * s,
+            };
+            let left = ink_left - m.x0 * s;
             let mut glyphs = Vec::new();
             for (k, pen) in pens(words, space) {
                 place_word(&words[k], left + pen * s, baseline, s, &mut glyphs);

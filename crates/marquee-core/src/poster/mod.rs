@@ -24,10 +24,12 @@
 //! trim and bleed marks, type set afresh at full resolution), `resample` (Lanczos-3, a few rows at
 //! a time) and `pdf` (a hand-written PDF 1.4 page with TrimBox and BleedBox). Where the words go
 //! (#27): `saliency` (frequency-tuned saliency, Achanta et al. CVPR 2009, spectral residual, Hou
-//! & Zhang CVPR 2007, and a Sobel gradient map of the art at 128 px), `layout::zones` (the zones'
-//! proportions, named; the few `Arrangement`s each look allows, its own first), `placement`
-//! (scores each arrangement by saliency and gradient under the lines and the scrim they would
-//! need; then draws, measures and raises scrims or shifts colour within the look's palette until
+//! & Zhang CVPR 2007, a Sobel gradient map and a skin map, Chai & Ngan 1999 with Kovač et al.
+//! 2003, of the art at 128 px), `layout::zones` (the zones' proportions, named; the
+//! `Arrangement`s each look allows, its own first: bands across the sheet and, in most looks,
+//! side-set blocks flush left or right), `placement` (scores each arrangement by saliency,
+//! gradient and skin under the blocks, the room they use and the scrim they would need; then
+//! draws, measures and raises scrims or shifts colour within the look's palette until
 //! every line is at its WCAG floor), `contrast` (WCAG ratios on the finished pixels), `metrics`
 //! (PosterLayout's Val, Ove, Ali, Und, Uti, Occ, Rea) and `readability` (the before/after report
 //! and `docs/readability-sheet.png`). The chosen arrangement is kept in the take's record.

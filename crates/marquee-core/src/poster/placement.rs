@@ -3,11 +3,16 @@
 //! A poster designer handed a photograph they did not take looks at it first. [`set`] does the
 //! same: it analyses the art (`saliency`), lays the blocks out in each arrangement the look
 //! allows (`layout::Prepared`), and scores each by what the text would cover — the mean
-//! saliency under its lines, the mean gradient under them, and how strong a scrim its blocks
-//! would need to reach their contrast floors — plus a small price for leaving the look's own
-//! arrangement, so art that gives no reason (a flat field) keeps the look's character. The
-//! lowest score wins; ties go to the earlier candidate, the look's own first, so the choice is
-//! a pure function of the art, the words and the typography.
+//! saliency, gradient and skin (a face: `saliency`'s skin map) under each block's box, as
+//! PosterLayout's Occ and Rea measure an element, and how strong a scrim its blocks would need
+//! to reach their contrast floors and how much saliency that scrim would darken — less the
+//! share of the art's empty room the words use (Uti: the same words set larger where the art
+//! is empty), plus a small price for leaving the look's own arrangement and for side-setting
+//! the title, so art that gives no reason (a flat field) keeps the look's character.
+//! Side-set candidates (`layout::zones`) let the type dodge a subject that fills the middle of
+//! the sheet, on its emptier side. The lowest score wins; ties go to the earlier candidate,
+//! the look's own first, so the choice is a pure function of the art, the words and the
+//! typography.
 //!
 //! Then contrast is made a guarantee (`contrast`): the blocks are drawn with the scrims
 //! `draw::plan` estimates, every line is measured on the finished pixels, and a block whose
@@ -18,6 +23,8 @@ use tiny_skia::Pixmap;
 
 use super::contrast::{self, Measured};
 use super::draw::{self, MAX_SCRIM, Plan};
+#[cfg(test)]
+use super::layout::Align;
 use super::layout::{Arrangement, Frame, Layout, Prepared, Role};
 use super::saliency::{self, Analysis};
 use super::style::Look;
@@ -32,9 +39,17 @@ const W_SCRIM: f32 = 0.12;
 /// Weight of the saliency a scrim would darken (its opacity times the mean saliency of its
 /// band): a strong scrim over a face hides it as surely as letters do.
 const W_SCRIM_SALIENCY: f32 = 0.6;
+/// Weight of skin (a face, hands) under the text.
+const W_SKIN: f32 = 2.0;
 /// The price of moving the title out of the look's own band, and of moving the tagline.
 const W_TITLE_MOVED: f32 = 0.05;
 const W_TAGLINE_MOVED: f32 = 0.01;
+/// The price of side-setting the title (off the look's axis).
+const W_SIDE: f32 = 0.03;
+/// Weight of the share of the art's empty room the text uses (PosterLayout's Uti): the same
+/// words set larger where the art is empty read better, so a narrower block pays for the room
+/// it gives up.
+const W_ROOM: f32 = 1.0;
 /// How much a block's scrim rises each time one of its lines misses its floor.
 const SCRIM_STEP: f32 = 0.16;
 /// Draw-and-measure rounds before giving up (each raises scrims or shifts colours).
@@ -108,14 +123,21 @@ pub(crate) fn score(
     own: Arrangement,
     a: Arrangement,
 ) -> f32 {
-    let (mut area, mut sal, mut grad) = (0.0_f32, 0.0_f32, 0.0_f32);
-    for b in &layout.boxes {
-        let r = b.rect;
+    let (mut area, mut sal, mut grad, mut skin) = (0.0_f32, 0.0_f32, 0.0_f32, 0.0_f32);
+    let mut room = 0.0_f32;
+    // Over each block's whole box, the space between its lines included, as PosterLayout
+    // measures an element.
+    for r in [Role::Title, Role::Tagline, Role::Credits]
+        .into_iter()
+        .filter_map(|role| layout.block(role))
+    {
         let u = analysis.under(r.x, r.y, r.w, r.h);
         let n = r.w * r.h;
         area += n;
         sal += u.saliency * n;
         grad += u.gradient * n;
+        skin += u.skin * n;
+        room += (1.0 - u.saliency) * n;
     }
     if area <= 0.0 {
         return 0.0;
@@ -137,18 +159,22 @@ pub(crate) fn score(
         };
         let alpha = draw::scrim_alpha(text, tail, contrast::floor(role) * 1.1, dark).min(1.0);
         scrim += alpha;
-        let pad = (r.h * 0.8).max(analysis.height as f32 * 0.07);
-        let band = analysis.under(0.0, r.y - pad, analysis.width as f32, r.h + 2.0 * pad);
-        hidden += alpha * band.saliency;
+        let side = layout.side_of(role).map(|(a, _)| a);
+        let e = draw::scrim_extent(r, side, analysis.width as f32, analysis.height as f32);
+        let band = analysis.under(e.x, e.y, e.w, e.h);
+        hidden += alpha * W_SCRIM_SALIENCY * band.saliency;
         blocks += 1.0;
     }
     let moved = |yes: bool, w: f32| if yes { w } else { 0.0 };
     W_SALIENCY * sal / area
         + W_GRADIENT * grad / area
+        + W_SKIN * skin / area
         + W_SCRIM * scrim / blocks.max(1.0)
-        + W_SCRIM_SALIENCY * hidden / blocks.max(1.0)
+        + hidden / blocks.max(1.0)
         + moved(a.title != own.title, W_TITLE_MOVED)
         + moved(a.tagline != own.tagline, W_TAGLINE_MOVED)
+        + moved(layout.side.is_some(), W_SIDE)
+        - W_ROOM * room / analysis.room()
 }
 
 /// The best arrangement of `prepared` on `analysis`, and its layout.
@@ -348,6 +374,109 @@ mod tests {
         }
     }
 
+    /// A dim field with a bright figure standing from near the top to three quarters down,
+    /// over the shares `left`..`right` of the width.
+    fn figure_art(left: f32, right: f32) -> Pixmap {
+        let (w, h) = (400.0, 600.0);
+        let mut p = Pixmap::new(400, 600).expect("size");
+        p.fill(Color::from_rgba8(40, 46, 60, 255));
+        let mut paint = Paint::default();
+        paint.set_color_rgba8(250, 214, 120, 255);
+        let r = SkRect::from_xywh(w * left, h * 0.05, w * (right - left), h * 0.7).expect("rect");
+        p.fill_rect(r, &paint, Transform::identity(), None);
+        p
+    }
+
+    /// A figure over the left 38 % of the sheet, from top to three quarters down, leaves no band free: a
+    /// look that allows side-set type sets its title flush right, in the emptier side, clear
+    /// of the figure; mirrored, flush left; a look that keeps its title centred does.
+    #[test]
+    fn a_figure_on_one_side_sends_a_side_set_title_to_the_other() {
+        for style in [Style::Thriller, Style::Noir, Style::SciFi, Style::Horror] {
+            for (left, right, side) in [(0.0, 0.38, Align::Right), (0.62, 1.0, Align::Left)] {
+                let mut art = figure_art(left, right);
+                let c = set(&mut art, &words(), Typography::of(style), Zones::Choose);
+                let a = c.arrangement.expect("chosen");
+                assert_eq!(a.align, side, "{style}, figure at {left}..{right}: {a:?}");
+                let t = title_of(&c);
+                let clear = match side {
+                    Align::Right => t.x >= 400.0 * right,
+                    _ => t.right() <= 400.0 * left,
+                };
+                assert!(clear, "{style}: title at {t:?} over the figure");
+                assert_eq!(c.lines_below_floor(), 0, "{style}");
+            }
+        }
+        let mut art = figure_art(0.0, 0.38);
+        let c = set(
+            &mut art,
+            &words(),
+            Typography::of(Style::Western),
+            Zones::Choose,
+        );
+        assert_eq!(c.arrangement.map(|a| a.align), Some(Align::Center));
+    }
+
+    /// A side-set title's scrim falls off from its own edge of the sheet: on light art, where
+    /// the title needs one, the far side's pixels beside the title are the art's own.
+    #[test]
+    fn a_side_set_scrim_leaves_the_far_side_alone() {
+        let mut art = Pixmap::new(400, 600).expect("size");
+        art.fill(Color::from_rgba8(214, 214, 210, 255));
+        let original = art.clone();
+        let t = Typography::of(Style::Thriller);
+        let prepared = Prepared::new(400, 600, &words(), t);
+        let layout = prepared.place(Arrangement {
+            title: Placement::Top,
+            tagline: crate::poster::TaglineAt::Near,
+            align: Align::Right,
+        });
+        assert!(layout.side.is_some());
+        let (plans, measured, _) = guarantee(&mut art, &layout, &t.resolved_look());
+        assert!(measured.iter().all(Measured::passes));
+        let plan = plans.iter().find(|p| p.role == Role::Title).expect("plan");
+        assert!(plan.alpha > 0.1, "the title needs a scrim here: {plan:?}");
+        let title = layout.block(Role::Title).expect("title");
+        let (px, orig) = (art.pixels(), original.pixels());
+        let mut seen = 0;
+        for y in (title.y as usize)..(title.bottom() as usize) {
+            for x in 0..16 {
+                assert_eq!(px[y * 400 + x], orig[y * 400 + x], "({x}, {y}) darkened");
+                seen += 1;
+            }
+        }
+        assert!(seen > 100);
+        // The title's own side is darkened.
+        let y = (title.y + title.h / 2.0) as usize;
+        assert_ne!(px[y * 400 + 396], orig[y * 400 + 396]);
+    }
+
+    /// A face is what a poster never covers: a skin-coloured oval in the top half of a busy,
+    /// colourful figure (a bright suit below it as salient as the face) keeps the title off it.
+    #[test]
+    fn the_title_keeps_off_a_face() {
+        for style in [Style::SciFi, Style::Noir, Style::Thriller] {
+            let mut art = figure_art(0.15, 0.85);
+            let mut paint = Paint::default();
+            paint.set_color_rgba8(226, 176, 146, 255);
+            let face = tiny_skia::PathBuilder::from_oval(
+                SkRect::from_xywh(130.0, 40.0, 140.0, 170.0).expect("rect"),
+            )
+            .expect("oval");
+            art.fill_path(
+                &face,
+                &paint,
+                tiny_skia::FillRule::Winding,
+                Transform::identity(),
+                None,
+            );
+            let c = set(&mut art, &words(), Typography::of(style), Zones::Choose);
+            let t = title_of(&c);
+            let over = t.x < 270.0 && t.right() > 130.0 && t.y < 210.0 && t.bottom() > 40.0;
+            assert!(!over, "{style}: title at {t:?} over the face");
+        }
+    }
+
     #[test]
     fn uniform_art_keeps_the_looks_own_zones() {
         for style in Style::ALL {
@@ -473,8 +602,13 @@ mod tests {
 
     #[test]
     fn the_same_inputs_give_byte_identical_posters() {
-        for style in [Style::Fantasy, Style::Comedy] {
-            let art = subject_art(0.1, 0.4);
+        // The last pair is set side-set (a_figure_on_one_side_sends_a_side_set_title_to_the_other).
+        let cases = [
+            (Style::Fantasy, subject_art(0.1, 0.4)),
+            (Style::Comedy, subject_art(0.1, 0.4)),
+            (Style::Noir, figure_art(0.0, 0.38)),
+        ];
+        for (style, art) in cases {
             let mut a = art.clone();
             let mut b = art.clone();
             let ca = set(&mut a, &words(), Typography::of(style), Zones::Choose);

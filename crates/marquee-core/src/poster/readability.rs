@@ -203,24 +203,73 @@ fn maps(art: &Pixmap, analysis: &Analysis) -> Maps {
 fn elements(set: &Set, width: u32, height: u32, underlays: bool) -> Vec<Element> {
     let sx = metrics::W as f32 / width as f32;
     let sy = metrics::H as f32 / height as f32;
-    let mut out = Vec::new();
-    for role in [Role::Title, Role::Tagline, Role::Credits] {
-        if let Some(r) = set.layout.block(role) {
-            out.push(Element {
-                class: Class::Text,
-                ltrb: [r.x * sx, r.y * sy, r.right() * sx, r.bottom() * sy],
-            });
-        }
-    }
+    let mut out = text_elements(&set.layout, width, height);
     if underlays {
         for p in set.plans.iter().filter(|p| p.alpha > 0.02) {
+            let (x0, x1) = p.band(width as f32);
             out.push(Element {
                 class: Class::Underlay,
-                ltrb: [0.0, p.rect.y * sy, metrics::W as f32, p.rect.bottom() * sy],
+                ltrb: [x0 * sx, p.rect.y * sy, x1 * sx, p.rect.bottom() * sy],
             });
         }
     }
     out
+}
+
+/// One text element per block of `layout`, in PosterLayout's canvas.
+fn text_elements(layout: &Layout, width: u32, height: u32) -> Vec<Element> {
+    let sx = metrics::W as f32 / width as f32;
+    let sy = metrics::H as f32 / height as f32;
+    [Role::Title, Role::Tagline, Role::Credits]
+        .into_iter()
+        .filter_map(|role| layout.block(role))
+        .map(|r| Element {
+            class: Class::Text,
+            ltrb: [r.x * sx, r.y * sy, r.right() * sx, r.bottom() * sy],
+        })
+        .collect()
+}
+
+/// How low Occ and Rea can go on one canvas's maps: the lowest each reaches over every
+/// arrangement the look allows (an oracle choosing by the metric itself), and the mean of the
+/// lowest-valued pixels of the map over as many pixels as the chosen layout's text covers —
+/// a bound no placement of that much text can beat, whatever its shape.
+fn bounds(
+    art: &Pixmap,
+    text: &PosterText,
+    typography: Typography,
+    chosen: &Layout,
+    maps: &Maps,
+) -> [f32; 4] {
+    let (w, h) = (art.width(), art.height());
+    let prepared = Prepared::new(w, h, text, typography);
+    let (mut occ, mut rea) = (f32::MAX, f32::MAX);
+    for a in prepared.candidates(typography) {
+        let s = metrics::score(&[(text_elements(&prepared.place(a), w, h), maps)]);
+        occ = occ.min(s.occ);
+        rea = rea.min(s.rea);
+    }
+    let mut covered = vec![false; metrics::W * metrics::H];
+    for e in text_elements(chosen, w, h) {
+        let [l, t, r, b] = e.ltrb.map(|v| v.trunc().max(0.0) as usize);
+        for y in t.min(metrics::H)..b.min(metrics::H) {
+            for c in
+                &mut covered[y * metrics::W + l.min(metrics::W)..y * metrics::W + r.min(metrics::W)]
+            {
+                *c = true;
+            }
+        }
+    }
+    let area = covered.iter().filter(|c| **c).count();
+    let lowest = |v: &[f32]| -> f32 {
+        if area == 0 {
+            return 0.0;
+        }
+        let mut v = v.to_vec();
+        v.select_nth_unstable_by(area - 1, f32::total_cmp);
+        v[..area].iter().map(|x| f64::from(*x)).sum::<f64>() as f32 / area as f32
+    };
+    [occ, rea, lowest(&maps.saliency), lowest(&maps.gradient)]
 }
 
 fn row(name: &str, s: &Scores, pass: (usize, usize)) -> String {
@@ -271,9 +320,13 @@ fn outline_hot_spots(p: &mut Pixmap, analysis: &Analysis) {
     }
 }
 
+/// The header of [`speed`]'s table.
+pub const SPEED_HEADER: &str = "| look | before | after | added (paired) | analysis | fitting | choosing | measuring | copying the art | rounds |\n|---|---|---|---|---|---|---|---|---|---|";
+
 /// Times compose on 1024×1536 offline art, before (`compose_before`) and after (`compose`),
 /// round robin on the same art, `runs` times per style: medians of each and of the paired
-/// difference, in milliseconds.
+/// difference, in milliseconds; then the parts of the added work alone (the analysis, fitting
+/// the blocks, scoring every arrangement, one measuring of every line, one copy of the art).
 pub fn speed(arts: &[(Style, Pixmap)], runs: usize) -> String {
     let mut out = String::new();
     let text = words(Style::Thriller);
@@ -281,6 +334,9 @@ pub fn speed(arts: &[(Style, Pixmap)], runs: usize) -> String {
         let style = *style;
         let typography = Typography::of(style);
         let (mut before, mut after, mut added) = (Vec::new(), Vec::new(), Vec::new());
+        let mut analysis = Vec::new();
+        let (mut fitting, mut choosing, mut measuring, mut cloning) =
+            (Vec::new(), Vec::new(), Vec::new(), Vec::new());
         let mut rounds = 0;
         for _ in 0..runs {
             let mut a = art.clone();
@@ -292,6 +348,21 @@ pub fn speed(arts: &[(Style, Pixmap)], runs: usize) -> String {
             let c = super::compose(&mut a, &text, typography);
             let e = t.elapsed().as_secs_f64() * 1e3;
             rounds = rounds.max(c.rounds());
+            let t = Instant::now();
+            let an = std::hint::black_box(saliency::analyze(art));
+            analysis.push(t.elapsed().as_secs_f64() * 1e3);
+            let t = Instant::now();
+            let prepared = Prepared::new(art.width(), art.height(), &text, typography);
+            fitting.push(t.elapsed().as_secs_f64() * 1e3);
+            let t = Instant::now();
+            let (_, layout) = placement::choose(&an, &prepared, typography);
+            choosing.push(t.elapsed().as_secs_f64() * 1e3);
+            let t = Instant::now();
+            std::hint::black_box(contrast::measure(&a, &layout));
+            measuring.push(t.elapsed().as_secs_f64() * 1e3);
+            let t = Instant::now();
+            std::hint::black_box(art.clone());
+            cloning.push(t.elapsed().as_secs_f64() * 1e3);
             before.push(b);
             after.push(e);
             added.push(e - b);
@@ -301,10 +372,15 @@ pub fn speed(arts: &[(Style, Pixmap)], runs: usize) -> String {
             v[v.len() / 2]
         };
         out.push_str(&format!(
-            "| {style} | {:.1} ms | {:.1} ms | {:.1} ms | {rounds} |\n",
+            "| {style} | {:.1} ms | {:.1} ms | {:.1} ms | {:.1} ms | {:.2} ms | {:.2} ms | {:.1} ms | {:.1} ms | {rounds} |\n",
             median(&mut before),
             median(&mut after),
-            median(&mut added)
+            median(&mut added),
+            median(&mut analysis),
+            median(&mut fitting),
+            median(&mut choosing),
+            median(&mut measuring),
+            median(&mut cloning)
         ));
     }
     out
@@ -334,7 +410,7 @@ pub fn run(
         groups[g].1.push(i);
     }
     let mut results = Vec::new();
-    let mut moved = 0;
+    let (mut moved, mut sided) = (0, 0);
     let started = Instant::now();
     for c in &canvases {
         let typography = Typography::of(c.style);
@@ -345,14 +421,19 @@ pub fn run(
         if before.layout != after.layout {
             moved += 1;
         }
+        if after.layout.side.is_some() {
+            sided += 1;
+        }
         results.push((maps(&c.art, &analysis), analysis, before, after));
     }
     let elapsed = started.elapsed();
     let mut out = String::new();
     out.push_str(&format!(
-        "{} canvases ({} set elsewhere than their look's own zones after), {:.1} s\n\n",
+        "{} canvases ({} set elsewhere than their look's own zones after, {} with a side-set \
+         title), {:.1} s\n\n",
         canvases.len(),
         moved,
+        sided,
         elapsed.as_secs_f64()
     ));
     for underlays in [false, true] {
@@ -391,6 +472,46 @@ pub fn run(
         }
         lines("all, before", &all, false, &mut out);
         lines("all, after", &all, true, &mut out);
+    }
+    out.push_str(
+        "\nHow low Occ and Rea can go on these maps (text elements only): the chosen layout; the \
+         lowest over every arrangement the look allows (chosen by the metric itself); the mean \
+         of the map's lowest pixels over the chosen layout's text area (no placement of that \
+         much text can go lower):\n\n| corpus | Occ after | Occ, best arrangement | Occ \
+         bound | Rea after | Rea, best arrangement | Rea bound |\n|---|---|---|---|---|---|---|\n",
+    );
+    let mut every: Vec<usize> = Vec::new();
+    let mut bound_rows = groups.clone();
+    for (_, idx) in &groups {
+        every.extend(idx);
+    }
+    bound_rows.push(("all", every));
+    for (name, idx) in &bound_rows {
+        let (mut sum, mut n) = ([0.0_f32; 6], 0.0_f32);
+        for &i in idx {
+            let (m, _, _, a) = &results[i];
+            let c = &canvases[i];
+            let s = metrics::score(&[(text_elements(&a.layout, c.art.width(), c.art.height()), m)]);
+            let b = bounds(
+                &c.art,
+                &words(c.style),
+                Typography::of(c.style),
+                &a.layout,
+                m,
+            );
+            for (k, v) in [s.occ, b[0], b[2], s.rea, b[1], b[3]]
+                .into_iter()
+                .enumerate()
+            {
+                sum[k] += v;
+            }
+            n += 1.0;
+        }
+        let m = sum.map(|v| v / n.max(1.0));
+        out.push_str(&format!(
+            "| {name} | {:.3} | {:.3} | {:.3} | {:.3} | {:.3} | {:.3} |\n",
+            m[0], m[1], m[2], m[3], m[4], m[5]
+        ));
     }
     // The contact sheet: each canvas's before and after side by side, hot spots outlined.
     const CELL_W: u32 = 160;

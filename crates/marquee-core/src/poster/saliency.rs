@@ -18,6 +18,18 @@
 //! PosterLayout takes the maximum of two saliency maps, the layout uses the maximum of the two.
 //! Art with almost no variation (grey spread under [`FLAT`]) has no spectral saliency.
 //!
+//! A third map marks skin, the one subject a designer never sets type over: the YCbCr
+//! skin-colour map of D. Chai and K. N. Ngan ("Face Segmentation Using Skin-Color Map in
+//! Videophone Applications", IEEE TCSVT 9(4), 1999): Cb in [77, 127] and Cr in [133, 173] on
+//! the 8-bit ITU-R BT.601 scale, here also with Y ≥ 40 so near-black noise is not skin, and
+//! only where the daylight RGB rule of J. Kovač, P. Peer and F. Solina ("Human Skin Colour
+//! Clustering for Face Detection", EUROCON 2003) agrees (R > 95, G > 40, B > 20, max − min >
+//! 15, |R − G| > 15, R > G, R > B): the chroma box alone takes a warm grey wall for skin.
+//! Smoothed with the binomial; skin over more than [`SKIN_FIELD`] of the art is a sky or sand,
+//! not a person, and marks nothing. Saliency maps rate a portrait's bright clothes as high as its
+//! face; the layout adds the skin map to what text must avoid. (The metrics' saliency map is
+//! the saliency alone, as PosterLayout's is.)
+//!
 //! The gradient map is the Sobel magnitude of the gamma-encoded grey level, scaled so that a
 //! hard black/white edge is 1 (the "non-flatness" PosterLayout's Rea measures under text).
 //!
@@ -36,9 +48,25 @@ pub(crate) const FULL_SALIENCE: f32 = 40.0;
 const SR_SIDE: usize = 64;
 /// Grey spread (standard deviation, 0..1) under which art counts as flat.
 const FLAT: f32 = 0.02;
+/// The largest share of the art skin colour may cover and still mark a person.
+const SKIN_FIELD: f32 = 0.2;
 
-/// In-place radix-2 FFT of `n` = re.len() points (a power of two); `inverse` scales by 1/n.
-fn fft(re: &mut [f32], im: &mut [f32], inverse: bool) {
+/// The twiddle factors of an `n`-point FFT, stage after stage: (cos, sin) of `ang · k` for
+/// each stage's length `len` (2, 4, … n) and k < len / 2, with `ang` = ∓2π / len.
+fn twiddles(n: usize, inverse: bool) -> Vec<(f32, f32)> {
+    let mut out = Vec::with_capacity(n);
+    let mut len = 2;
+    while len <= n {
+        let ang = 2.0 * std::f32::consts::PI / len as f32 * if inverse { 1.0 } else { -1.0 };
+        out.extend((0..len / 2).map(|k| ((ang * k as f32).cos(), (ang * k as f32).sin())));
+        len <<= 1;
+    }
+    out
+}
+
+/// In-place radix-2 FFT of `n` = re.len() points (a power of two) with the twiddles of
+/// [`twiddles`]`(n, inverse)`; `inverse` scales by 1/n.
+fn fft(re: &mut [f32], im: &mut [f32], inverse: bool, tw: &[(f32, f32)]) {
     let n = re.len();
     let mut j = 0;
     for i in 1..n {
@@ -54,11 +82,11 @@ fn fft(re: &mut [f32], im: &mut [f32], inverse: bool) {
         }
     }
     let mut len = 2;
+    let mut stage = 0;
     while len <= n {
-        let ang = 2.0 * std::f32::consts::PI / len as f32 * if inverse { 1.0 } else { -1.0 };
         for start in (0..n).step_by(len) {
             for k in 0..len / 2 {
-                let (wr, wi) = ((ang * k as f32).cos(), (ang * k as f32).sin());
+                let (wr, wi) = tw[stage + k];
                 let (a, b) = (start + k, start + k + len / 2);
                 let (xr, xi) = (re[b] * wr - im[b] * wi, re[b] * wi + im[b] * wr);
                 re[b] = re[a] - xr;
@@ -67,6 +95,7 @@ fn fft(re: &mut [f32], im: &mut [f32], inverse: bool) {
                 im[a] += xi;
             }
         }
+        stage += len / 2;
         len <<= 1;
     }
     if inverse {
@@ -79,11 +108,13 @@ fn fft(re: &mut [f32], im: &mut [f32], inverse: bool) {
 /// 2-D FFT of an `n`×`n` image, rows then columns.
 fn fft2(re: &mut [f32], im: &mut [f32], n: usize, inverse: bool) {
     let (mut cr, mut ci) = (vec![0.0_f32; n], vec![0.0_f32; n]);
+    let tw = twiddles(n, inverse);
     for y in 0..n {
         fft(
             &mut re[y * n..(y + 1) * n],
             &mut im[y * n..(y + 1) * n],
             inverse,
+            &tw,
         );
     }
     for x in 0..n {
@@ -91,7 +122,7 @@ fn fft2(re: &mut [f32], im: &mut [f32], n: usize, inverse: bool) {
             cr[y] = re[y * n + x];
             ci[y] = im[y * n + x];
         }
-        fft(&mut cr, &mut ci, inverse);
+        fft(&mut cr, &mut ci, inverse, &tw);
         for y in 0..n {
             re[y * n + x] = cr[y];
             im[y * n + x] = ci[y];
@@ -216,6 +247,8 @@ pub(crate) struct Analysis {
     pub(crate) gradient: Map,
     /// WCAG relative luminance, 0..1.
     pub(crate) luminance: Map,
+    /// Skin colour (Chai and Ngan), 0..1.
+    pub(crate) skin: Map,
     /// Luminance squared, for the spread of luminance under a box.
     luminance_sq: Map,
 }
@@ -224,6 +257,7 @@ pub(crate) struct Analysis {
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub(crate) struct Under {
     pub(crate) saliency: f32,
+    pub(crate) skin: f32,
     pub(crate) gradient: f32,
     pub(crate) luminance: f32,
     pub(crate) spread: f32,
@@ -242,6 +276,14 @@ impl Analysis {
         (x0, y0, x1.max(x0 + 1), y1.max(y0 + 1))
     }
 
+    /// The art's empty room: the sum of (1 − saliency) over the sheet, in canvas pixels.
+    pub(crate) fn room(&self) -> f32 {
+        let all = self
+            .saliency
+            .mean_cells(0, 0, self.saliency.w, self.saliency.h);
+        ((1.0 - all) * self.width as f32 * self.height as f32).max(1.0)
+    }
+
     /// The art under the canvas rectangle `(x, y, w, h)`.
     pub(crate) fn under(&self, x: f32, y: f32, w: f32, h: f32) -> Under {
         let (x0, y0, x1, y1) = self.cells(x, y, w, h);
@@ -249,6 +291,7 @@ impl Analysis {
         let l2 = self.luminance_sq.mean_cells(x0, y0, x1, y1);
         Under {
             saliency: self.saliency.mean_cells(x0, y0, x1, y1),
+            skin: self.skin.mean_cells(x0, y0, x1, y1),
             gradient: self.gradient.mean_cells(x0, y0, x1, y1),
             luminance: l,
             spread: (l2 - l * l).max(0.0).sqrt(),
@@ -370,6 +413,28 @@ pub(crate) fn sobel(w: usize, h: usize, grey: &[f32]) -> Vec<f32> {
     out
 }
 
+/// Chai and Ngan's skin-colour test of a linear-light RGB triple (see the module's doc).
+fn is_skin(c: [f32; 3]) -> bool {
+    // Kovač et al.'s R > G and R > B, tested before the (costly) encoding, which keeps order.
+    if !(c[0] > c[1] && c[0] > c[2]) {
+        return false;
+    }
+    let [r, g, b] = c.map(|v| 255.0 * v.max(0.0).powf(1.0 / 2.2));
+    let y = 0.299 * r + 0.587 * g + 0.114 * b;
+    let cb = 128.0 - 0.168_736 * r - 0.331_264 * g + 0.5 * b;
+    let cr = 128.0 + 0.5 * r - 0.418_688 * g - 0.081_312 * b;
+    let chai_ngan = y >= 40.0 && (77.0..=127.0).contains(&cb) && (133.0..=173.0).contains(&cr);
+    let (max, min) = (r.max(g).max(b), r.min(g).min(b));
+    let kovac = r > 95.0
+        && g > 40.0
+        && b > 20.0
+        && max - min > 15.0
+        && (r - g).abs() > 15.0
+        && r > g
+        && r > b;
+    chai_ngan && kovac
+}
+
 /// Analyses `art`: its saliency, gradient and luminance at a reduced size.
 pub(crate) fn analyze(art: &Pixmap) -> Analysis {
     let (w, h, linear) = reduce(art);
@@ -419,6 +484,18 @@ pub(crate) fn analyze(art: &Pixmap) -> Analysis {
         })
         .collect();
     let gradient = sobel(w, h, &grey);
+    let skin: Vec<[f32; 3]> = linear
+        .iter()
+        .map(|c| [f32::from(u8::from(is_skin(*c))), 0.0, 0.0])
+        .collect();
+    // A face is a compact patch: skin colour over more than [`SKIN_FIELD`] of the art is a
+    // sky, sand or a wall, not a person, and marks nothing.
+    let share = skin.iter().map(|v| v[0]).sum::<f32>() / skin.len().max(1) as f32;
+    let skin: Vec<f32> = if share > SKIN_FIELD {
+        vec![0.0; skin.len()]
+    } else {
+        binomial(w, h, &skin).iter().map(|v| v[0]).collect()
+    };
     let sq: Vec<f32> = lum.iter().map(|l| l * l).collect();
     Analysis {
         width: art.width(),
@@ -426,6 +503,7 @@ pub(crate) fn analyze(art: &Pixmap) -> Analysis {
         saliency: Map::new(w, h, saliency),
         gradient: Map::new(w, h, gradient),
         luminance: Map::new(w, h, lum),
+        skin: Map::new(w, h, skin),
         luminance_sq: Map::new(w, h, sq),
     }
 }
@@ -475,8 +553,8 @@ mod tests {
         let mut re: Vec<f32> = (0..64).map(|i| (i as f32 * 0.3).sin()).collect();
         let orig = re.clone();
         let mut im = vec![0.0; 64];
-        fft(&mut re, &mut im, false);
-        fft(&mut re, &mut im, true);
+        fft(&mut re, &mut im, false, &twiddles(64, false));
+        fft(&mut re, &mut im, true, &twiddles(64, true));
         assert!(re.iter().zip(&orig).all(|(a, b)| (a - b).abs() < 1e-4));
         // A small odd patch on a plain field stands out; the field far from it does not.
         let grey: Vec<f32> = (0..SR_SIDE * SR_SIDE)

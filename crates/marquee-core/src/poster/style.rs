@@ -34,6 +34,10 @@ pub(crate) struct Look {
     /// of the genre in those markets: noir and horror in Mincho columns, the documentary's
     /// quiet column, the fantasy epic's calligraphic one.
     pub(crate) vertical_cjk: bool,
+    /// The title may be side-set, flush left or right on a narrower measure, where the art
+    /// leaves a side empty (`layout::zones`). The western's slab billboard, the comedy's and
+    /// the animation's big centred titles stay centred: their posters always are.
+    pub(crate) side_set: bool,
     /// The look is black and white: colour emoji are drawn in its ink instead.
     pub(crate) monochrome: bool,
 }
@@ -56,6 +60,7 @@ impl Style {
                 credits_color: Rgb(200, 210, 214),
                 palette: self.palette(),
                 vertical_cjk: false,
+                side_set: true,
                 monochrome: false,
             },
             Style::Noir => Look {
@@ -70,6 +75,7 @@ impl Style {
                 credits_color: Rgb(190, 188, 182),
                 palette: self.palette(),
                 vertical_cjk: true,
+                side_set: true,
                 monochrome: true,
             },
             Style::SciFi => Look {
@@ -84,6 +90,7 @@ impl Style {
                 credits_color: Rgb(170, 200, 230),
                 palette: self.palette(),
                 vertical_cjk: false,
+                side_set: true,
                 monochrome: false,
             },
             Style::Horror => Look {
@@ -98,6 +105,7 @@ impl Style {
                 credits_color: Rgb(170, 176, 164),
                 palette: self.palette(),
                 vertical_cjk: true,
+                side_set: true,
                 monochrome: false,
             },
             Style::Western => Look {
@@ -112,6 +120,7 @@ impl Style {
                 credits_color: Rgb(255, 226, 190),
                 palette: self.palette(),
                 vertical_cjk: false,
+                side_set: false,
                 monochrome: false,
             },
             Style::Romance => Look {
@@ -126,6 +135,7 @@ impl Style {
                 credits_color: Rgb(255, 226, 230),
                 palette: self.palette(),
                 vertical_cjk: false,
+                side_set: true,
                 monochrome: false,
             },
             Style::Fantasy => Look {
@@ -140,6 +150,7 @@ impl Style {
                 credits_color: Rgb(230, 220, 200),
                 palette: self.palette(),
                 vertical_cjk: true,
+                side_set: true,
                 monochrome: false,
             },
             Style::Animation => Look {
@@ -154,6 +165,7 @@ impl Style {
                 credits_color: Rgb(255, 255, 255),
                 palette: self.palette(),
                 vertical_cjk: false,
+                side_set: false,
                 monochrome: false,
             },
             Style::Documentary => Look {
@@ -168,6 +180,7 @@ impl Style {
                 credits_color: Rgb(220, 216, 206),
                 palette: self.palette(),
                 vertical_cjk: true,
+                side_set: true,
                 monochrome: false,
             },
             Style::Comedy => Look {
@@ -182,6 +195,7 @@ impl Style {
                 credits_color: Rgb(50, 30, 70),
                 palette: self.palette(),
                 vertical_cjk: false,
+                side_set: false,
                 monochrome: false,
             },
         }

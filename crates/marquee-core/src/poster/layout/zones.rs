@@ -3,6 +3,11 @@
 //! beside the title or across the sheet from it); [`candidates`] lists the few others it
 //! allows, and `poster::placement` chooses among them by looking at the art.
 //!
+//! Besides the bands across the sheet, a look may allow side-set blocks: the title (and a
+//! tagline beside it) on a narrower measure, flush left or right in the emptier side of the
+//! art, as a designer sets type beside a figure rather than across it. The billing block
+//! always stays centred across the bottom.
+//!
 //! Every block is fitted once per poster ([`Prepared`]) and then placed by each arrangement,
 //! so trying the candidates costs placements, not line breaking.
 
@@ -66,6 +71,30 @@ const VERTICAL_ZONE_W: f32 = 0.55;
 /// The largest vertical title, as a share of the type base.
 const VERTICAL_MAX: f32 = 0.16;
 
+/// A side-set title's and tagline's measure, as a share of the safe area's width.
+const SIDE_MEASURE: f32 = 0.62;
+
+/// How the title and tagline stand across the sheet.
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, Hash, Default, serde::Serialize, serde::Deserialize,
+)]
+#[serde(rename_all = "snake_case")]
+pub(crate) enum Align {
+    /// Centred across the safe area (every look's own).
+    #[default]
+    Center,
+    /// Side-set: on [`SIDE_MEASURE`] of the width, flush with the safe area's left edge.
+    Left,
+    /// Side-set, flush right.
+    Right,
+}
+
+impl Align {
+    fn is_center(&self) -> bool {
+        *self == Align::Center
+    }
+}
+
 /// Where the tagline stands relative to the title.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
 #[serde(rename_all = "snake_case")]
@@ -83,6 +112,10 @@ pub enum TaglineAt {
 pub struct Arrangement {
     pub(crate) title: Placement,
     pub(crate) tagline: TaglineAt,
+    /// Centred bands, or the title side-set left or right (records from before side-set
+    /// blocks have none: centred).
+    #[serde(default, skip_serializing_if = "Align::is_center")]
+    pub(crate) align: Align,
 }
 
 impl Arrangement {
@@ -94,23 +127,37 @@ impl Arrangement {
                 Placement::Top | Placement::Center | Placement::Vertical => TaglineAt::Near,
                 Placement::Bottom => TaglineAt::Far,
             },
+            align: Align::Center,
         }
     }
 }
 
 /// The arrangements a typography allows, its own first: the title in any of the three bands
-/// with the tagline beside it or across from it. A vertical title keeps its column.
+/// with the tagline beside it or across from it, centred; and where the look allows side-set
+/// type (`Look::side_set`), the same bands with the title flush left or right on a narrower
+/// measure. A vertical title keeps its column.
 pub(crate) fn candidates(typography: Typography) -> Vec<Arrangement> {
     let own = Arrangement::of(typography.placement);
     if typography.placement == Placement::Vertical {
         return vec![own];
     }
+    let aligns: &[Align] = if typography.look.look().side_set {
+        &[Align::Center, Align::Left, Align::Right]
+    } else {
+        &[Align::Center]
+    };
     let mut out = vec![own];
-    for title in [Placement::Top, Placement::Center, Placement::Bottom] {
-        for tagline in [TaglineAt::Near, TaglineAt::Far] {
-            let a = Arrangement { title, tagline };
-            if a != own {
-                out.push(a);
+    for &align in aligns {
+        for title in [Placement::Top, Placement::Center, Placement::Bottom] {
+            for tagline in [TaglineAt::Near, TaglineAt::Far] {
+                let a = Arrangement {
+                    title,
+                    tagline,
+                    align,
+                };
+                if a != own {
+                    out.push(a);
+                }
             }
         }
     }
@@ -164,6 +211,9 @@ pub(crate) struct Prepared {
     credits_spec: Spec,
     title: Option<Block>,
     tagline: Option<Block>,
+    /// The title and tagline fitted to a side-set measure (when the look allows it).
+    title_side: Option<Block>,
+    tagline_side: Option<Block>,
     tagline_text: Option<String>,
     credits: Option<Block>,
     /// A vertical title set in its column zone, when the typography stands it.
@@ -253,6 +303,8 @@ impl Prepared {
             credits_spec,
             title: None,
             tagline,
+            title_side: None,
+            tagline_side: None,
             tagline_text,
             credits,
             vertical: None,
@@ -288,6 +340,15 @@ impl Prepared {
         if prepared.vertical.is_none() {
             prepared.title =
                 present(&text.title).and_then(|t| fit(t, &title_spec, safe.w, safe.h * TITLE_ZONE));
+            if look.side_set {
+                let measure = safe.w * SIDE_MEASURE;
+                prepared.title_side = present(&text.title)
+                    .and_then(|t| fit(t, &title_spec, measure, safe.h * TITLE_ZONE));
+                prepared.tagline_side = prepared
+                    .tagline_text
+                    .as_deref()
+                    .and_then(|t| fit(t, &tagline_spec, measure, safe.h * TAGLINE_ZONE));
+            }
         }
         prepared
     }
@@ -314,11 +375,11 @@ impl Prepared {
         }
     }
 
-    /// The tagline fitted to at most `max_h` (refitted only when the room is smaller than its
-    /// zone).
-    fn tagline_refit(&self, max_h: f32) -> Option<Block> {
+    /// The tagline fitted to `max_w` × at most `max_h` (refitted only when the room is smaller
+    /// than its zone).
+    fn tagline_refit(&self, max_w: f32, max_h: f32) -> Option<Block> {
         let t = self.tagline_text.as_deref()?;
-        fit(t, &self.tagline_spec, self.safe.w * TAGLINE_MEASURE, max_h)
+        fit(t, &self.tagline_spec, max_w, max_h)
     }
 
     /// Places every block as `arrangement` says.
@@ -332,83 +393,125 @@ impl Prepared {
                 &self.credits_spec,
                 &safe,
                 safe.bottom() - b.height,
+                Align::Center,
             ));
         }
         let floor = self.floor();
         if let Some((cols, spec, zone)) = &self.vertical {
             boxes.extend(place_vertical(cols, spec, zone));
             if let Some(b) = &self.tagline {
-                boxes.extend(place(b, &self.tagline_spec, &safe, floor - b.height));
+                boxes.extend(place(
+                    b,
+                    &self.tagline_spec,
+                    &safe,
+                    floor - b.height,
+                    Align::Center,
+                ));
             }
-            return self.finish(boxes);
+            return self.finish(boxes, None);
         }
+        // A side-set arrangement of a look without side-set blocks is set centred.
+        let side = arrangement.align != Align::Center && self.title_side.is_some();
+        let align = if side {
+            arrangement.align
+        } else {
+            Align::Center
+        };
+        // The title's column, and the tagline beside it in the same column; a tagline across
+        // the sheet from the title is centred on the full width.
+        let column = if side {
+            let w = safe.w * SIDE_MEASURE;
+            let x = if align == Align::Left {
+                safe.x
+            } else {
+                safe.right() - w
+            };
+            Rect { x, w, ..safe }
+        } else {
+            safe
+        };
+        let (title, near_tagline) = if side {
+            (&self.title_side, &self.tagline_side)
+        } else {
+            (&self.title, &self.tagline)
+        };
         let title_spec = &self.title_spec;
         let tag = &self.tagline_spec;
+        let far = |boxes: &mut Vec<TextBox>, y: &dyn Fn(&Block) -> f32| {
+            if let Some(b) = &self.tagline {
+                boxes.extend(place(b, tag, &safe, y(b), Align::Center));
+            }
+        };
         match (arrangement.title, arrangement.tagline) {
             (Placement::Top, near) => {
                 let mut y = safe.y;
-                if let Some(b) = &self.title {
-                    boxes.extend(place(b, title_spec, &safe, y));
+                if let Some(b) = title {
+                    boxes.extend(place(b, title_spec, &column, y, align));
                     y += b.height + gap * TITLE_TAGLINE_GAP;
                 }
-                if let Some(b) = &self.tagline {
-                    let at = if near == TaglineAt::Near {
-                        y
-                    } else {
-                        floor - b.height
-                    };
-                    boxes.extend(place(b, tag, &safe, at));
+                if near == TaglineAt::Near {
+                    if let Some(b) = near_tagline {
+                        boxes.extend(place(b, tag, &column, y, align));
+                    }
+                } else {
+                    far(&mut boxes, &|b: &Block| floor - b.height);
                 }
             }
             (Placement::Center, near) => {
                 let mut top = safe.y + safe.h * SHEET_MIDDLE;
-                if let Some(b) = &self.title {
+                if let Some(b) = title {
                     let y = (self.height as f32 * OPTICAL_CENTRE - b.height / 2.0)
                         .min(floor - b.height);
-                    boxes.extend(place(b, title_spec, &safe, y));
+                    boxes.extend(place(b, title_spec, &column, y, align));
                     top = y;
                 }
                 if near == TaglineAt::Near {
                     let room = (top - gap - safe.y).min(safe.h * TAGLINE_ZONE);
                     let refit;
-                    let block = match &self.tagline {
+                    let block = match near_tagline {
                         Some(b) if b.height <= room => Some(b),
                         Some(_) => {
-                            refit = self.tagline_refit(room);
+                            let measure = if side {
+                                column.w
+                            } else {
+                                safe.w * TAGLINE_MEASURE
+                            };
+                            refit = self.tagline_refit(measure, room);
                             refit.as_ref()
                         }
                         None => None,
                     };
                     if let Some(b) = block {
-                        boxes.extend(place(b, tag, &safe, top - gap - b.height));
+                        boxes.extend(place(b, tag, &column, top - gap - b.height, align));
                     }
-                } else if let Some(b) = &self.tagline {
-                    boxes.extend(place(b, tag, &safe, safe.y));
+                } else {
+                    far(&mut boxes, &|_: &Block| safe.y);
                 }
             }
             // (A vertical title that could not stand is set where the look puts it.)
             (Placement::Bottom | Placement::Vertical, near) => {
                 let mut top = floor;
-                if let Some(b) = &self.title {
+                if let Some(b) = title {
                     top = floor - b.height;
-                    boxes.extend(place(b, title_spec, &safe, top));
+                    boxes.extend(place(b, title_spec, &column, top, align));
                 }
-                if let Some(b) = &self.tagline {
-                    let at = if near == TaglineAt::Near {
-                        top - gap - b.height
-                    } else {
-                        safe.y
-                    };
-                    boxes.extend(place(b, tag, &safe, at.max(safe.y)));
+                if near == TaglineAt::Near {
+                    if let Some(b) = near_tagline {
+                        let at = (top - gap - b.height).max(safe.y);
+                        boxes.extend(place(b, tag, &column, at, align));
+                    }
+                } else {
+                    far(&mut boxes, &|_: &Block| safe.y);
                 }
             }
         }
-        self.finish(boxes)
+        self.finish(boxes, side.then_some((align, column)))
     }
 
-    fn finish(&self, boxes: Vec<TextBox>) -> Layout {
+    fn finish(&self, boxes: Vec<TextBox>, side: Option<(Align, Rect)>) -> Layout {
         Layout {
             safe: self.reported,
+            side,
             boxes,
         }
     }
@@ -495,7 +598,20 @@ mod tests {
         assert_eq!(Arrangement::of(Placement::Top).tagline, TaglineAt::Near);
         let json = serde_json::to_string(&Arrangement::of(Placement::Center)).expect("json");
         assert_eq!(json, r#"{"title":"center","tagline":"near"}"#);
-        assert_eq!(candidates(Typography::of(Style::Noir)).len(), 6);
+        // Three bands × two tagline sides, centred, flush left and flush right.
+        assert_eq!(candidates(Typography::of(Style::Noir)).len(), 18);
+        // The western keeps its centred billboard.
+        assert_eq!(candidates(Typography::of(Style::Western)).len(), 6);
+        let side = Arrangement {
+            align: Align::Left,
+            ..Arrangement::of(Placement::Top)
+        };
+        let json = serde_json::to_string(&side).expect("json");
+        assert_eq!(json, r#"{"title":"top","tagline":"near","align":"left"}"#);
+        assert_eq!(
+            serde_json::from_str::<Arrangement>(&json).expect("parses"),
+            side
+        );
         let vertical = Typography {
             look: Style::Noir,
             placement: Placement::Vertical,
