@@ -4,8 +4,9 @@
 # then runs formatting and lint checks, every unit, integration and end-to-end test (the
 # end-to-end tests start SeaweedFS, dynalite behind its IAM proxy, `cargo lambda watch` and the
 # Bedrock, Slack and Lambda stand-ins themselves), and the deployment checks: cfn-lint,
-# `sam validate --lint` and the Lambda build for the template's architecture. First it builds
-# the script fonts (scripts/fonts.sh, the FontsLayer's content) that the poster tests use.
+# `sam validate --lint` and the Lambda build for the template's architecture (beside the
+# tests). It also builds the script fonts (scripts/fonts.sh, the FontsLayer's content) that the
+# poster tests use.
 #
 # Usage: scripts/test.sh [--quick]
 #   --quick  skip the Lambda build (the slowest step, and the only one that needs zig)
@@ -42,31 +43,30 @@ if command -v rustup >/dev/null 2>&1; then
     rustup component add rustfmt clippy >/dev/null 2>&1 || true
 fi
 
-step "tools"
-if [[ $quick == 1 ]]; then
-    tools_bin=$(scripts/test-tools.sh)
-else
-    tools_bin=$(scripts/test-tools.sh --with-zig)
-fi
-export PATH="$tools_bin:$PATH"
-export SAM_CLI_TELEMETRY=0
-
-# The poster tests draw every script with the fonts in MARQUEE_FONTS_DIR (.cargo/config.toml
-# points it here), and the Lambda build's sam side needs the layer; the build does not. So the
-# fonts are made in the background while fmt and the test build run, and waited for before the
-# tests. Up to date it takes a fraction of a second; cold, about two minutes (Debian's Noto
-# packages, fonttools, three CJK subsets), much of it overlapping the compile's serial phases
-# (linking, the biggest crates' codegen) on a 2-core machine.
-step "fonts (scripts/fonts.sh, in the background until the tests)"
-fonts_log=$(mktemp)
-scripts/fonts.sh >"$fonts_log" 2>&1 &
-fonts_pid=$!
-wait_for_fonts() {
+# The tools (pip, npm, apt; about a minute cold) and then the fonts (about two minutes cold:
+# Debian's Noto packages, fonttools, three CJK subsets) are made in the background while fmt and
+# the test build run: the build needs neither, the tests need both. One after the other, because
+# both install into .tools/venv. Up to date, each takes a fraction of a second.
+step "tools, then fonts (scripts/test-tools.sh, scripts/fonts.sh: in the background until the tests)"
+if [[ $quick == 1 ]]; then tools_args=(); else tools_args=(--with-zig); fi
+prep_log=$(mktemp)
+tools_out=$(mktemp)
+(
+    set -e
+    scripts/test-tools.sh "${tools_args[@]}" >"$tools_out"
+    PATH="$(cat "$tools_out"):$PATH" scripts/fonts.sh
+) >"$prep_log" 2>&1 &
+prep_pid=$!
+# A failing step ends the script; the background work ends with it.
+trap 'kill $(jobs -p) 2>/dev/null || true' EXIT
+wait_for_prep() {
     local status=0
-    wait "$fonts_pid" || status=$?
-    cat "$fonts_log"
-    rm -f "$fonts_log"
-    [[ $status == 0 ]] || { echo "test.sh: scripts/fonts.sh failed ($status)" >&2; exit "$status"; }
+    wait "$prep_pid" || status=$?
+    cat "$prep_log"
+    [[ $status == 0 ]] || { echo "test.sh: scripts/test-tools.sh or scripts/fonts.sh failed ($status)" >&2; exit "$status"; }
+    export PATH="$(cat "$tools_out"):$PATH"
+    export SAM_CLI_TELEMETRY=0
+    rm -f "$prep_log" "$tools_out"
 }
 
 step "cargo fmt --check"
@@ -83,22 +83,41 @@ export RUSTC_WORKSPACE_WRAPPER
 export CLIPPY_ARGS="-D__CLIPPY_HACKERY__warnings__CLIPPY_HACKERY__"
 cargo test --all-targets --no-run
 
-step "fonts (waiting for scripts/fonts.sh)"
-wait_for_fonts
+step "tools and fonts (waiting for them)"
+wait_for_prep
 
-step "cargo test"
-cargo test --no-fail-fast
+step "cargo test, and the deployment checks beside it"
+# The deployment checks (cfn-lint, `sam validate --lint`, and the Lambda build for the
+# template's architecture: a second compile of every dependency, for aarch64) run at the lowest
+# CPU priority while the tests run: the stack tests spend much of their time waiting on
+# processes and sockets, and take back the CPU whenever they want it. The build uses a target
+# directory of its own, so it never holds the lock the stack's `cargo lambda watch` needs.
+deploy_log=$(mktemp)
+(
+    unset RUSTC_WORKSPACE_WRAPPER CLIPPY_ARGS
+    export CARGO_TARGET_DIR=target/deploy-check
+    if [[ $quick == 1 ]]; then
+        exec nice -n 19 scripts/check-deploy.sh --no-build
+    else
+        # The dev profile: the same source, features, target and linker as the release build
+        # `sam build` makes, without the optimisation that takes most of its time.
+        # `scripts/check-deploy.sh` alone builds exactly what ships.
+        exec nice -n 19 scripts/check-deploy.sh --profile dev
+    fi
+) >"$deploy_log" 2>&1 &
+deploy_pid=$!
+deploy_started=$SECONDS
+tests_status=0
+cargo test --no-fail-fast || tests_status=$?
 
-step "deployment checks"
-unset RUSTC_WORKSPACE_WRAPPER CLIPPY_ARGS
-if [[ $quick == 1 ]]; then
-    scripts/check-deploy.sh --no-build
-else
-    # The dev profile the tests were built with: the same source, features, target and linker
-    # as the release build `sam build` makes, without the optimisation that takes most of its
-    # time. `scripts/check-deploy.sh` alone builds exactly what ships.
-    scripts/check-deploy.sh --profile dev
-fi
+step "deployment checks (waiting for them)"
+deploy_status=0
+wait "$deploy_pid" || deploy_status=$?
+cat "$deploy_log"
+rm -f "$deploy_log"
+printf '(the deployment checks took %d s beside the tests)\n' $((SECONDS - deploy_started))
+[[ $tests_status == 0 ]] || { echo "test.sh: cargo test failed ($tests_status)" >&2; exit "$tests_status"; }
+[[ $deploy_status == 0 ]] || { echo "test.sh: scripts/check-deploy.sh failed ($deploy_status)" >&2; exit "$deploy_status"; }
 
 step "done"
 printf '\nall checks passed in %d s\n' $((SECONDS - started))
