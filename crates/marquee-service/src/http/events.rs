@@ -137,17 +137,13 @@ async fn step_executed(
         (state.clock)(),
     )
     .with_public_url(public_url);
-    let id = job.id;
-    let Err(e) = state.dispatcher.dispatch(job).await else {
-        tracing::info!(job = %id, event_id, retry, execution, "workflow step accepted");
-        return Ok(StatusCode::OK.into_response());
-    };
-    if matches!(e, DispatchError::Busy) {
-        state.pipeline.metrics().record(Metric::Shed);
-    }
-    tracing::warn!(job = %id, event_id, retry, error = %marquee_core::errors::ErrorChain(&e), "could not queue a workflow step's job");
-    if retry < LAST_RETRY {
-        return Ok(give_back(state, event_id, &claimant).await);
+    match queue_claimed(state, job, event_id, &claimant, retry, "a workflow step").await {
+        Queued::Accepted(id) => {
+            tracing::info!(job = %id, event_id, retry, execution, "workflow step accepted");
+            return Ok(StatusCode::OK.into_response());
+        }
+        Queued::Retry(response) => return Ok(response),
+        Queued::Lost => {}
     }
     // Slack's last try: the step fails rather than waiting for a poster nobody will make.
     if let Some(web) = state.delivery.web() {
@@ -197,19 +193,12 @@ async fn home_opened(
         (state.clock)(),
     )
     .with_public_url(public_url);
-    let id = job.id;
-    let Err(e) = state.dispatcher.dispatch(job).await else {
-        tracing::info!(job = %id, event_id, retry, "home tab queued");
-        return Ok(StatusCode::OK.into_response());
-    };
-    if matches!(e, DispatchError::Busy) {
-        state.pipeline.metrics().record(Metric::Shed);
-    }
-    tracing::warn!(job = %id, event_id, retry, error = %marquee_core::errors::ErrorChain(&e), "could not queue a home tab");
     // The tab shows what it showed last; the next opening publishes it. Slack's retry may
-    // find room sooner: give the event back unless this was its last.
-    if retry < LAST_RETRY {
-        return Ok(give_back(state, event_id, &claimant).await);
+    // find room sooner: the event is given back unless this was its last.
+    match queue_claimed(state, job, event_id, &claimant, retry, "a home tab").await {
+        Queued::Accepted(id) => tracing::info!(job = %id, event_id, retry, "home tab queued"),
+        Queued::Retry(response) => return Ok(response),
+        Queued::Lost => {}
     }
     Ok(StatusCode::OK.into_response())
 }
@@ -251,18 +240,14 @@ async fn mentioned(
         (state.clock)(),
     )
     .with_public_url(public_url);
-    let id = job.id;
-    let Err(e) = state.dispatcher.dispatch(job).await else {
-        tracing::info!(job = %id, event_id, retry, direct = mention.direct, "slack event accepted");
-        return Ok(StatusCode::OK.into_response());
-    };
-    if matches!(e, DispatchError::Busy) {
-        state.pipeline.metrics().record(Metric::Shed);
-    }
-    tracing::warn!(job = %id, event_id, retry, error = %marquee_core::errors::ErrorChain(&e), "could not queue a slack event's job");
-    if retry < LAST_RETRY {
-        // Nothing was queued: let Slack's next retry (a minute or five later) run it.
-        return Ok(give_back(state, event_id, &claimant).await);
+    match queue_claimed(state, job, event_id, &claimant, retry, "a slack event").await {
+        Queued::Accepted(id) => {
+            tracing::info!(job = %id, event_id, retry, direct = mention.direct, "slack event accepted");
+            return Ok(StatusCode::OK.into_response());
+        }
+        // Nothing was queued: Slack's next retry (a minute or five later) runs it.
+        Queued::Retry(response) => return Ok(response),
+        Queued::Lost => {}
     }
     // Slack's last try: nobody would hear of it otherwise.
     if let Some(web) = state.delivery.web() {
@@ -285,6 +270,41 @@ async fn mentioned(
         }
     }
     Ok(StatusCode::OK.into_response())
+}
+
+/// What became of a claimed event's job.
+enum Queued {
+    /// In the queue, as this job.
+    Accepted(uuid::Uuid),
+    /// Not queued, the claim given back: the answer asks Slack to retry.
+    Retry(Response),
+    /// Not queued on Slack's last retry: the caller tells whoever would otherwise wait.
+    Lost,
+}
+
+/// Queues `job` for event `event_id`, which `claimant` holds. When it cannot be queued (the
+/// queue full: counted as shed), the claim is given back for Slack's next retry, unless this
+/// was the last (`LAST_RETRY`).
+async fn queue_claimed(
+    state: &AppState,
+    job: Job,
+    event_id: &str,
+    claimant: &Claimant,
+    retry: u32,
+    what: &str,
+) -> Queued {
+    let id = job.id;
+    let Err(e) = state.dispatcher.dispatch(job).await else {
+        return Queued::Accepted(id);
+    };
+    if matches!(e, DispatchError::Busy) {
+        state.pipeline.metrics().record(Metric::Shed);
+    }
+    tracing::warn!(job = %id, event_id, retry, error = %marquee_core::errors::ErrorChain(&e), "could not queue {what}'s job");
+    if retry < LAST_RETRY {
+        return Queued::Retry(give_back(state, event_id, claimant).await);
+    }
+    Queued::Lost
 }
 
 /// Releases `claimant`'s claim on event `event_id`, whose job could not be queued, and asks

@@ -29,29 +29,19 @@ impl Pipeline {
             return Ok(job.clone());
         }
         let looked_up = match self.delivery.web() {
-            Some(web) => web.user_info(&job.requester.user_id).await,
-            None => {
-                let told = Outcome::FailedAndTold {
-                    kind: "StepRequesterUnknown",
-                };
-                return Err(self
-                    .delivery
-                    .reply(job, &blocks::note_to_clicker(UNKNOWN_REQUESTER), told)
-                    .await);
-            }
-        };
-        let user = match looked_up {
-            Ok(user) => user,
-            Err(e) => {
+            Some(web) => web.user_info(&job.requester.user_id).await.map_err(|e| {
                 tracing::warn!(code = e.code(), error = %ErrorChain(&e), "users.info failed for a workflow step's requester; the step fails");
-                let told = Outcome::FailedAndTold {
-                    kind: "StepRequesterUnknown",
-                };
-                return Err(self
-                    .delivery
-                    .reply(job, &blocks::note_to_clicker(UNKNOWN_REQUESTER), told)
-                    .await);
-            }
+            }),
+            None => Err(()),
+        };
+        let Ok(user) = looked_up else {
+            let told = Outcome::FailedAndTold {
+                kind: "StepRequesterUnknown",
+            };
+            return Err(self
+                .delivery
+                .reply(job, &blocks::note_to_clicker(UNKNOWN_REQUESTER), told)
+                .await);
         };
         let mut job = job.clone();
         job.requester.user_team_id = user.team_id.clone();
