@@ -775,7 +775,7 @@ fn readme_lists_every_test_module() {
     let readme = std::fs::read_to_string(repo().join("README.md")).unwrap();
     let list = readme
         .split_once("one integration binary, `tests/it/`, whose")
-        .and_then(|(_, rest)| rest.split_once("; then `cfn-lint`"))
+        .and_then(|(_, rest)| rest.split_once("beside the tests, at the lowest"))
         .map(|(list, _)| list)
         .expect("README's Tests section lists tests/it's modules");
     let named: BTreeSet<String> = list
