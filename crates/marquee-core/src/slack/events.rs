@@ -166,6 +166,30 @@ struct Envelope {
     event: Option<Value>,
 }
 
+impl Envelope {
+    /// The first authorization: the installation this event was delivered to.
+    fn authorization(&self) -> Option<&Authorization> {
+        self.authorizations.as_ref().and_then(|a| a.first())
+    }
+
+    /// Where the app is installed, for where things are stored and counted:
+    /// `authorizations[0].team_id`, else the outer `team_id` (which, in Slack Connect, can be
+    /// the sender's side, so it is only the fallback).
+    fn installation_team(&self) -> Option<String> {
+        self.authorization()
+            .and_then(|a| a.team_id.clone())
+            .or_else(|| self.team_id.clone())
+    }
+
+    /// The org of an org-wide install: `authorizations[0].enterprise_id`, only when
+    /// `is_enterprise_install` is true.
+    fn installation_enterprise(&self) -> Option<String> {
+        self.authorization()
+            .filter(|a| a.is_enterprise_install == Some(true))
+            .and_then(|a| a.enterprise_id.clone())
+    }
+}
+
 #[derive(Deserialize)]
 struct Authorization {
     #[serde(default)]
@@ -257,7 +281,7 @@ fn mention(envelope: &Envelope, event: &Value, message: bool) -> Result<Event, E
             ));
         }
     }
-    let auth = envelope.authorizations.as_ref().and_then(|a| a.first());
+    let auth = envelope.authorization();
     let bot_user = auth.and_then(|a| a.user_id.as_deref());
     let user = e.user.ok_or(EventsError::Missing("event.user"))?;
     if Some(user.as_str()) == bot_user {
@@ -265,13 +289,9 @@ fn mention(envelope: &Envelope, event: &Value, message: bool) -> Result<Event, E
     }
     let channel = e.channel.ok_or(EventsError::Missing("event.channel"))?;
     let ts = e.ts.ok_or(EventsError::Missing("event.ts"))?;
-    let installation = auth
-        .and_then(|a| a.team_id.clone())
-        .or_else(|| envelope.team_id.clone());
+    let installation = envelope.installation_team();
     let own = e.user_team.or(e.team).or_else(|| envelope.team_id.clone());
-    let enterprise_id = auth
-        .filter(|a| a.is_enterprise_install == Some(true))
-        .and_then(|a| a.enterprise_id.clone());
+    let enterprise_id = envelope.installation_enterprise();
     Ok(Event::Mention(Box::new(Mention {
         text: strip_mention(e.text.as_deref().unwrap_or(""), bot_user),
         requester: Requester {
@@ -302,13 +322,8 @@ fn home_opened(envelope: &Envelope, event: &Value) -> Result<Event, EventsError>
         .and_then(Value::as_str)
         .filter(|u| !u.is_empty())
         .ok_or(EventsError::Missing("event.user"))?;
-    let auth = envelope.authorizations.as_ref().and_then(|a| a.first());
-    let installation = auth
-        .and_then(|a| a.team_id.clone())
-        .or_else(|| envelope.team_id.clone());
-    let enterprise_id = auth
-        .filter(|a| a.is_enterprise_install == Some(true))
-        .and_then(|a| a.enterprise_id.clone());
+    let installation = envelope.installation_team();
+    let enterprise_id = envelope.installation_enterprise();
     Ok(Event::HomeOpened(Box::new(HomeOpened {
         requester: Requester {
             user_id: user.to_owned(),
@@ -353,13 +368,9 @@ fn step_executed(envelope: &Envelope, event: &Value) -> Result<Event, EventsErro
             .filter(|s| !s.is_empty())
             .map(str::to_owned)
     };
-    let auth = envelope.authorizations.as_ref().and_then(|a| a.first());
-    let installation = auth
-        .and_then(|a| a.team_id.clone())
-        .or_else(|| envelope.team_id.clone());
-    let enterprise_id = auth
-        .filter(|a| a.is_enterprise_install == Some(true))
-        .and_then(|a| a.enterprise_id.clone());
+    let auth = envelope.authorization();
+    let installation = envelope.installation_team();
+    let enterprise_id = envelope.installation_enterprise();
     let named = input("requester");
     let named_person = named.is_some();
     let user_id = named

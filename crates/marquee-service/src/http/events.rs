@@ -107,14 +107,9 @@ async fn step_executed(
     retry: u32,
     reason: &str,
 ) -> Result<Response, ApiError> {
-    if state.delivery.web().is_none() {
-        tracing::warn!(
-            event_id,
-            "a workflow step ran but there is no bot token to post its poster with; ignored"
-        );
-        return Ok(StatusCode::OK.into_response());
-    }
-    let Some(claimant) = first_delivery(state, event_id, retry, reason).await? else {
+    let Some(claimant) =
+        claim_answerable(state, event_id, retry, reason, "a workflow step").await?
+    else {
         return Ok(StatusCode::OK.into_response());
     };
     let StepExecuted {
@@ -176,14 +171,8 @@ async fn home_opened(
     public_url: Option<String>,
     retry: u32,
 ) -> Result<Response, ApiError> {
-    if state.delivery.web().is_none() {
-        tracing::warn!(
-            event_id,
-            "the home tab was opened but there is no bot token to publish it with; ignored"
-        );
-        return Ok(StatusCode::OK.into_response());
-    }
-    let Some(claimant) = first_delivery(state, event_id, retry, "").await? else {
+    let Some(claimant) = claim_answerable(state, event_id, retry, "", "a home tab opening").await?
+    else {
         return Ok(StatusCode::OK.into_response());
     };
     let job = Job::new(
@@ -212,14 +201,8 @@ async fn mentioned(
     retry: u32,
     reason: &str,
 ) -> Result<Response, ApiError> {
-    if state.delivery.web().is_none() {
-        tracing::warn!(
-            event_id,
-            "a mention arrived but there is no bot token to answer it with; ignored"
-        );
-        return Ok(StatusCode::OK.into_response());
-    }
-    let Some(claimant) = first_delivery(state, event_id, retry, reason).await? else {
+    let Some(claimant) = claim_answerable(state, event_id, retry, reason, "a mention").await?
+    else {
         return Ok(StatusCode::OK.into_response());
     };
     let task = match command::parse(&mention.text, &state.policy) {
@@ -320,17 +303,25 @@ async fn give_back(state: &AppState, event_id: &str, claimant: &Claimant) -> Res
         .into_response()
 }
 
-/// Claims Slack event `event_id` for this request: its claimant the first time (to queue its
-/// job, or release the claim if that fails), `None` for a retry another request has taken
-/// (acked with nothing more). A claim
-/// that cannot be written is [`ApiError::Unavailable`]: Slack retries what is not answered
-/// 2xx, so the event is not lost.
-async fn first_delivery(
+/// Claims Slack event `event_id` (`what`, for the log) for this request: its claimant the
+/// first time (to queue its job, or release the claim if that fails), `None` for a retry
+/// another request has taken, or when there is no bot token to answer any event with (acked
+/// with nothing more). A claim that cannot be written is [`ApiError::Unavailable`]: Slack
+/// retries what is not answered 2xx, so the event is not lost.
+async fn claim_answerable(
     state: &AppState,
     event_id: &str,
     retry: u32,
     reason: &str,
+    what: &str,
 ) -> Result<Option<Claimant>, ApiError> {
+    if state.delivery.web().is_none() {
+        tracing::warn!(
+            event_id,
+            "{what} arrived but there is no bot token to answer it with; ignored"
+        );
+        return Ok(None);
+    }
     let claimant = Claimant::new();
     match state.records.claim_event(event_id, &claimant).await {
         Ok(true) => Ok(Some(claimant)),
