@@ -624,6 +624,8 @@ pub struct Workspace {
 pub struct Package {
     pub name: String,
     pub bins: Vec<String>,
+    /// Integration test targets (`tests/…`).
+    pub tests: Vec<String>,
     pub deps: Vec<String>,
 }
 
@@ -660,6 +662,13 @@ pub fn workspace() -> &'static Workspace {
                     .unwrap()
                     .iter()
                     .filter(|t| t["kind"].as_array().unwrap().iter().any(|k| k == "bin"))
+                    .map(|t| t["name"].as_str().unwrap().to_owned())
+                    .collect(),
+                tests: p["targets"]
+                    .as_array()
+                    .unwrap()
+                    .iter()
+                    .filter(|t| t["kind"].as_array().unwrap().iter().any(|k| k == "test"))
                     .map(|t| t["name"].as_str().unwrap().to_owned())
                     .collect(),
                 deps: p["dependencies"]
@@ -942,6 +951,64 @@ fn resolved(args: &[&str]) -> BTreeMap<String, String> {
         .filter_map(|l| l.trim_end_matches(" (*)").split_once('|'))
         .map(|(p, f)| (p.to_owned(), f.to_owned()))
         .collect()
+}
+
+/// scripts/test.sh runs `cargo test`'s targets in groups side by side; a target it does not
+/// name would never run in CI.
+#[test]
+fn the_test_script_runs_every_test_target() {
+    // The groups: `--lib --bins --examples`, `--doc`, and each integration target by name,
+    // split by filters.
+    let script = std::fs::read_to_string(repo().join("scripts/test.sh")).unwrap();
+    let runs: Vec<&str> = script
+        .lines()
+        .map(str::trim)
+        .filter(|l| l.contains("cargo test --no-fail-fast"))
+        // The command alone: not what runs it in the background or records its status.
+        .map(|l| {
+            l.split(" ||")
+                .next()
+                .unwrap_or(l)
+                .trim_end_matches('&')
+                .trim_end()
+        })
+        .collect();
+    for flags in ["--lib --bins --examples", "--doc"] {
+        assert!(
+            runs.iter().any(|l| l.ends_with(flags)),
+            "scripts/test.sh runs `cargo test {flags}`: {runs:#?}"
+        );
+    }
+    let targets: BTreeSet<&str> = workspace()
+        .packages
+        .iter()
+        .flat_map(|p| p.tests.iter().map(String::as_str))
+        .collect();
+    let named: BTreeSet<&str> = runs
+        .iter()
+        .filter_map(|l| l.split("--test ").nth(1))
+        .filter_map(|rest| rest.split_whitespace().next())
+        .collect();
+    assert_eq!(named, targets, "every integration target, by name");
+    // A group run with a filter has a twin that skips exactly that filter.
+    for line in &runs {
+        let Some(args) = line.split(" -- ").nth(1) else {
+            continue;
+        };
+        let args: Vec<&str> = args.split_whitespace().collect();
+        match args.as_slice() {
+            ["--skip", filter] => assert!(
+                runs.iter().any(|l| l.ends_with(&format!(" -- {filter}"))),
+                "`--skip {filter}` has a twin that runs {filter}: {runs:#?}"
+            ),
+            [filter] => assert!(
+                runs.iter()
+                    .any(|l| l.ends_with(&format!(" -- --skip {filter}"))),
+                "`{filter}` has a twin that skips it: {runs:#?}"
+            ),
+            other => panic!("a test group this check cannot read: {other:?}"),
+        }
+    }
 }
 
 /// `cargo lambda watch` builds the function as `cargo build --bin marquee-lambda` would: its
