@@ -496,19 +496,44 @@ async fn the_rest_door_returns_a_working_expiring_link() {
             ("authorization", AUTHORIZATION),
         ],
     );
-    let (status, body) = send(&h, req).await;
-    assert_eq!(status, StatusCode::CREATED, "{body}");
-    assert_eq!(body["status"], "done");
-    let id = body["id"].as_str().unwrap();
+    let (status, first) = send(&h, req).await;
+    let id = first["id"].as_str().unwrap().to_owned();
+    let poll_status = || {
+        send(
+            &h,
+            Request::get(format!("/v1/posters/{id}"))
+                .header("authorization", AUTHORIZATION)
+                .body(Body::empty())
+                .unwrap(),
+        )
+    };
+    // Done within the wait (at most MAX_WAIT, 10 s), it is 201 with the link. This render runs
+    // at the lowest CPU priority, and on a machine busy with builds it can take longer: then the
+    // answer is 202 and the poster arrives at the status URL, as for any caller. (The 201 path
+    // on the stack: `e2e::the_rest_door_answers_with_a_signed_link`.)
+    let body = match status {
+        StatusCode::CREATED => first,
+        StatusCode::ACCEPTED => {
+            assert_eq!(first["status"], "pending", "{first}");
+            let started = std::time::Instant::now();
+            loop {
+                let (status, body) = poll_status().await;
+                assert_eq!(status, StatusCode::OK, "{body}");
+                if body["status"] == "done" {
+                    break body;
+                }
+                assert!(
+                    started.elapsed() < std::time::Duration::from_secs(180),
+                    "still not done after 180 s: {body}"
+                );
+                tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+            }
+        }
+        other => panic!("{other}: {first}"),
+    };
+    assert_eq!(body["status"], "done", "{body}");
     // The status URL answers the same, with a fresh link.
-    let (status, again) = send(
-        &h,
-        Request::get(format!("/v1/posters/{id}"))
-            .header("authorization", AUTHORIZATION)
-            .body(Body::empty())
-            .unwrap(),
-    )
-    .await;
+    let (status, again) = poll_status().await;
     assert_eq!(status, StatusCode::OK, "{again}");
     assert_eq!(again["status"], "done");
     assert_eq!(again["key"], body["key"]);

@@ -1429,7 +1429,10 @@ fn events_app(
 #[tokio::test(flavor = "multi_thread")]
 async fn events_are_retried_on_slacks_schedule_with_its_headers() {
     use crate::support::slack_events::{Schedule, deliver};
-    let schedule = Schedule::compressed(Duration::from_millis(30), Duration::from_millis(200));
+    // Each "minute" 30 ms; the 3 s timeout 1 s, so that an answer made at once is never late
+    // on a busy machine (200 ms was, with builds beside the tests).
+    let (minute, timeout) = (Duration::from_millis(30), Duration::from_secs(1));
+    let schedule = Schedule::compressed(minute, timeout);
     let event = json!({"type": "event_callback", "event_id": "Ev0SELFTEST", "event": {"type": "app_mention"}});
 
     // Answered at once: one request.
@@ -1441,7 +1444,7 @@ async fn events_are_retried_on_slacks_schedule_with_its_headers() {
     // An error, then too slow, then answered: two retries, with their reasons.
     let (url, seen) = events_app(vec![
         (500, Duration::ZERO),
-        (200, Duration::from_millis(400)),
+        (200, timeout * 2),
         (200, Duration::ZERO),
     ]);
     let attempts = deliver(&url, "s3cret", &event, schedule).await;
@@ -1467,7 +1470,7 @@ async fn events_are_retried_on_slacks_schedule_with_its_headers() {
     // The slow request was not abandoned: its answer arrived after retry 2 left, and retry 2
     // waited Slack's "one minute" after it timed out.
     assert!(attempts[1].answered_at.unwrap() > attempts[2].sent_at);
-    assert!(attempts[2].sent_at >= attempts[1].sent_at + Duration::from_millis(230));
+    assert!(attempts[2].sent_at >= attempts[1].sent_at + timeout + minute);
 
     // Never answered well: three retries, then Slack gives up.
     let (url, seen) = events_app(vec![(503, Duration::ZERO); 10]);
