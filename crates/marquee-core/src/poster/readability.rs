@@ -173,23 +173,31 @@ fn set_after(art: &Pixmap, text: &PosterText, typography: Typography) -> Set {
     }
 }
 
-/// The canvas's maps at PosterLayout's 513×750.
-fn maps(art: &Pixmap, analysis: &Analysis) -> Maps {
+/// The canvas's maps at PosterLayout's 513×750: the gradient of the art (the canvas without
+/// type, as the script's `image_canvas`) resized as the script resizes it (RGB, Pillow's
+/// bicubic) and made grey as OpenCV does; the saliency of `saliency::metric_map`.
+fn maps(art: &Pixmap) -> Maps {
     let (aw, ah) = (art.width() as usize, art.height() as usize);
-    let mut grey = vec![0_u8; metrics::W * metrics::H];
+    let rgb: Vec<u8> = art
+        .pixels()
+        .iter()
+        .flat_map(|p| {
+            let c = p.demultiply();
+            [c.red(), c.green(), c.blue()]
+        })
+        .collect();
+    let resized = metrics::pil_resize(&rgb, (aw, ah), 3, (metrics::W, metrics::H));
+    let grey: Vec<u8> = resized
+        .chunks_exact(3)
+        .map(|p| metrics::cv_grey(p[0], p[1], p[2]))
+        .collect();
+    let map = saliency::metric_map(art);
     let mut sal = vec![0.0_f32; metrics::W * metrics::H];
-    let px = art.pixels();
     for y in 0..metrics::H {
         for x in 0..metrics::W {
             let fx = (x as f32 + 0.5) / metrics::W as f32;
             let fy = (y as f32 + 0.5) / metrics::H as f32;
-            let c = px[((fy * ah as f32) as usize).min(ah - 1) * aw
-                + ((fx * aw as f32) as usize).min(aw - 1)];
-            let v = 0.299 * f32::from(c.red())
-                + 0.587 * f32::from(c.green())
-                + 0.114 * f32::from(c.blue());
-            grey[y * metrics::W + x] = v.round().clamp(0.0, 255.0) as u8;
-            sal[y * metrics::W + x] = analysis.saliency.sample(fx, fy);
+            sal[y * metrics::W + x] = map.sample(fx, fy);
         }
     }
     Maps {
@@ -424,7 +432,7 @@ pub fn run(
         if after.layout.side.is_some() {
             sided += 1;
         }
-        results.push((maps(&c.art, &analysis), analysis, before, after));
+        results.push((maps(&c.art), analysis, before, after));
     }
     let elapsed = started.elapsed();
     let mut out = String::new();
