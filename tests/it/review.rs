@@ -1448,3 +1448,161 @@ async fn a_takes_formats_arrive_once_in_its_thread() {
     assert_eq!(told[0]["response_type"], "ephemeral");
     assert_eq!(sets().len(), 1, "a second formats message in the thread");
 }
+
+/// The pixels (RGBA, 8-bit) of a PNG.
+fn png_pixels(bytes: &[u8]) -> (u32, u32, Vec<u8>) {
+    let mut reader = png::Decoder::new(std::io::Cursor::new(bytes))
+        .read_info()
+        .expect("a PNG");
+    let mut buf = vec![0; reader.output_buffer_size().unwrap()];
+    let info = reader.next_frame(&mut buf).expect("a PNG frame");
+    buf.truncate(info.buffer_size());
+    let rgba = match info.color_type {
+        png::ColorType::Rgba => buf,
+        png::ColorType::Rgb => buf
+            .chunks_exact(3)
+            .flat_map(|p| [p[0], p[1], p[2], 255])
+            .collect(),
+        other => panic!("unexpected PNG colour type {other:?}"),
+    };
+    (info.width, info.height, rgba)
+}
+
+/// 🎨 Change a detail, colour only (#26, item 3): the modal's "Only its colour" choice sends
+/// the take's own art to Stability's Search and Recolor once — `select_prompt` what was named,
+/// `prompt` the colour —, the answer becomes the next take with the same words, its
+/// description unchanged, and the take is billed once, as the service.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_recolor_round_calls_search_and_recolor_once_with_the_takes_art() {
+    use aws_sdk_dynamodb::types::AttributeValue;
+    use base64::Engine;
+    let base = bot_base().await;
+    let s = stack();
+    let api = s.slack().api();
+    let marker = "RECOLOR-BOT";
+    let url = s.slack().response_url();
+    let asked = format!("{marker} a lighthouse keeper fights the kraken --title \"The Keeper\"");
+    assert_eq!(slash_in(&base, &asked, &url, "C0001").await.status, 200);
+    let root = support::poll(DELIVERY, || {
+        api.channel_messages("C0001").into_iter().find(|m| {
+            m.to_string().contains(marker) && m["blocks"].to_string().contains("\"image\"")
+        })
+    })
+    .await
+    .unwrap_or_else(|| panic!("no poster\n{}", bot_log()));
+    let root_ts = root["ts"].as_str().unwrap().to_owned();
+    let u1 = s.slack().action_response_url();
+    assert_eq!(
+        click(
+            &base,
+            &root,
+            "poster.change_detail",
+            None,
+            &u1,
+            Posted::top(&root_ts)
+        )
+        .await,
+        200
+    );
+    let view = api.wait_for_view(&u1, DELIVERY).await;
+    assert_eq!(view.callback_id(), "marquee.change_detail");
+    let answer = submit_view(
+        &base,
+        &view,
+        &[
+            ("marquee.search", Field::Text("the kraken")),
+            ("marquee.replace", Field::Text("crimson")),
+            ("marquee.detail_kind", Field::Choose("recolor")),
+        ],
+    )
+    .await;
+    assert_eq!(answer, ViewAnswer::Closed);
+    let take2 = support::poll(DELIVERY, || {
+        api.thread("C0001", &root_ts)
+            .into_iter()
+            .find(|m| m.to_string().contains("via Recolor a detail"))
+    })
+    .await
+    .unwrap_or_else(|| panic!("no recoloured take in the thread\n{}", bot_log()));
+    assert!(take2.to_string().contains("The Keeper"), "{take2}");
+
+    // One call to Search and Recolor, with the take's own art and what the modal said.
+    let ours = |model: &str| -> Vec<_> {
+        s.bedrock()
+            .calls_to(model)
+            .into_iter()
+            .filter(|c| c.body.to_string().contains(marker))
+            .collect()
+    };
+    let recolor = ours("us.stability.stable-image-search-recolor-v1:0");
+    assert_eq!(recolor.len(), 1, "{recolor:?}");
+    assert!(
+        ours("us.stability.stable-image-search-replace-v1:0").is_empty(),
+        "a recolour is not a replacement"
+    );
+    let body = &recolor[0].body;
+    assert_eq!(body["select_prompt"], "the kraken");
+    assert!(
+        body["prompt"]
+            .as_str()
+            .unwrap()
+            .starts_with("the kraken in crimson"),
+        "{body}"
+    );
+    let sent = base64::engine::general_purpose::STANDARD
+        .decode(body["image"].as_str().unwrap())
+        .unwrap();
+    let root_id = poster_id_of(&root);
+    let first = stored(&root_id, "record").await;
+    let art_key = first["art_key"].as_str().unwrap().to_owned();
+    let art = s
+        .s3()
+        .client()
+        .get_object()
+        .bucket(s.s3().bucket())
+        .key(&art_key)
+        .send()
+        .await
+        .unwrap()
+        .body
+        .collect()
+        .await
+        .unwrap()
+        .into_bytes();
+    assert_eq!(
+        png_pixels(&sent),
+        png_pixels(&art),
+        "the take's own art is sent"
+    );
+
+    // The new take: the same description, lineage from take 1.
+    let take2_id = poster_id_of(&take2);
+    let second = stored(&take2_id, "record").await;
+    assert_eq!(second["spec"]["description"], first["spec"]["description"]);
+    assert_eq!(second["lineage"]["parent"], root_id.as_str());
+
+    // Billed once, as Search and Recolor.
+    let dynamo = s.dynamo();
+    let lines: Vec<Value> = dynamo
+        .admin_client()
+        .scan()
+        .table_name(dynamo.table())
+        .filter_expression("begins_with(pk, :ledger)")
+        .expression_attribute_values(":ledger", AttributeValue::S("ledger#".into()))
+        .send()
+        .await
+        .unwrap()
+        .items()
+        .iter()
+        .filter_map(|item| item.get("v").and_then(|v| v.as_s().ok()))
+        .filter_map(|v| serde_json::from_str(v).ok())
+        .collect();
+    let billed: Vec<&Value> = lines
+        .iter()
+        .filter(|l| l["poster"] == take2_id.as_str())
+        .collect();
+    assert_eq!(billed.len(), 1, "{lines:?}");
+    assert_eq!(billed[0]["model"], "search-recolor");
+    assert!(billed[0]["micros"].as_i64().unwrap() > 0);
+    keep_for_people("bot", "take-2-recolor.png", &image_of(&take2).await);
+}

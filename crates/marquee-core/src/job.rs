@@ -281,6 +281,9 @@ pub enum Change {
     /// What `search` names in the art, changed into `replace`; the words are re-set over the
     /// result.
     ChangeDetail { search: String, replace: String },
+    /// What `search` names in the art, in `colour` and otherwise unchanged (Change a detail's
+    /// colour-only variant); the words are re-set over the result.
+    RecolorDetail { search: String, colour: String },
 }
 
 impl Change {
@@ -298,6 +301,7 @@ impl Change {
                 strength: Strength::Strong,
             } => "Vary strong".to_owned(),
             Change::ChangeDetail { .. } => "Change a detail".to_owned(),
+            Change::RecolorDetail { .. } => "Recolor a detail".to_owned(),
         }
     }
 }

@@ -771,6 +771,7 @@ mod tests {
             crate::model::Service::SearchReplace,
             crate::model::Service::ConservativeUpscale,
             crate::model::Service::CreativeUpscale,
+            crate::model::Service::SearchRecolor,
         ] {
             events.push(Event::Spend {
                 model: service.short_name(),

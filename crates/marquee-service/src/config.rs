@@ -634,9 +634,9 @@ impl Config {
         self.allowed_models.iter().any(|m| m != &ModelId::Offline) || self.print_upscaler.is_some()
     }
 
-    /// Stability's image services this deployment calls: Search and Replace when the services
-    /// are on, a Stability model is allowed and the Stability region serves the services'
-    /// profile; and the print upscaler, if one is chosen.
+    /// Stability's image services this deployment calls: Search and Replace and Search and
+    /// Recolor (Change a detail) when the services are on, a Stability model is allowed and the
+    /// Stability region serves the services' profile; and the print upscaler, if one is chosen.
     pub fn services(&self) -> Vec<Service> {
         let reachable = Service::PROFILE_REGIONS.contains(&self.service_region.as_str());
         let stability = self
@@ -648,6 +648,9 @@ impl Config {
             services.push(Service::SearchReplace);
         }
         services.extend(self.print_upscaler.map(Upscaler::service));
+        if self.image_services && reachable && stability {
+            services.push(Service::SearchRecolor);
+        }
         services
     }
 
@@ -1078,7 +1081,11 @@ mod tests {
             c.print_upscaler, None,
             "prints are free unless an upscaler is chosen"
         );
-        assert_eq!(c.services(), [Service::SearchReplace]);
+        assert_eq!(
+            c.services(),
+            [Service::SearchReplace, Service::SearchRecolor],
+            "Change a detail, whole or only its colour"
+        );
         assert_eq!(c.service_region(), "us-west-2");
         // No Stability model: no Search and Replace (offline replaces by itself).
         assert!(

@@ -21,7 +21,7 @@
 //!
 //! Edits of existing art are served in their documented formats: SD3.5 Large image-to-image
 //! and Stability's image services (Search and
-//! Replace, Conservative and Creative Upscale), the services only through their `us.` cross-region
+//! Replace, Search and Recolor, Conservative and Creative Upscale), the services only through their `us.` cross-region
 //! inference profile, as Bedrock serves them. Each answer to an edit is derived from the input
 //! image (a tinted copy, at the documented output size), so a test can tell an edit from a fresh
 //! generation with [`is_edit_of`].
@@ -55,7 +55,16 @@ pub const NOVA_CANVAS: &str = "amazon.nova-canvas-v1:0";
 pub const SEARCH_REPLACE: &str = "stability.stable-image-search-replace-v1:0";
 pub const CONSERVATIVE_UPSCALE: &str = "stability.stable-conservative-upscale-v1:0";
 pub const CREATIVE_UPSCALE: &str = "stability.stable-creative-upscale-v1:0";
-pub const SERVICES: [&str; 3] = [SEARCH_REPLACE, CONSERVATIVE_UPSCALE, CREATIVE_UPSCALE];
+/// DOC: the model id of Stable Image Search and Recolor on the Bedrock user guide's Stability
+/// model cards (model-cards-stability-ai.html, "Stable Image Search and Recolor"); its `us.`
+/// profile as public Bedrock callers invoke it (e.g. awslabs-derived bedrock-image MCP servers).
+pub const SEARCH_RECOLOR: &str = "stability.stable-image-search-recolor-v1:0";
+pub const SERVICES: [&str; 4] = [
+    SEARCH_REPLACE,
+    CONSERVATIVE_UPSCALE,
+    CREATIVE_UPSCALE,
+    SEARCH_RECOLOR,
+];
 /// The regions the services' `us.` profile is served from and routes to.
 pub const PROFILE_REGIONS: [&str; 3] = ["us-east-1", "us-east-2", "us-west-2"];
 /// The account of every ARN the stand-in checks (the pseudo parameter `support::cfn` uses).
@@ -933,6 +942,14 @@ fn validate_stability(body: &Value, image_to_image: bool) -> Result<Job, String>
 /// - Edit, Search and Replace: image, prompt, search_prompt required; negative_prompt, seed,
 ///   output_format (jpeg, png, webp), grow_mask (0..20), style_preset optional; the output
 ///   has the input's size.
+/// - Edit, Search and Recolor: image, prompt (the new colour) and select_prompt (what to find)
+///   required (DOC: "Stability AI Image Services", Edit; Stability's SearchAndRecolorRequest
+///   schema: `required: [image, prompt, select_prompt]`, prompt and select_prompt ≤ 10,000
+///   characters, seed 0..4294967294, output_format jpeg/png/webp); negative_prompt, seed,
+///   output_format and grow_mask (0..20, DOC: Stability's schema, default 3) optional;
+///   style_preset ASSUMED accepted as for Search and Replace (a public Bedrock client lists it
+///   among the service's fields); inputs as every service's (64 px a side, 4,096..9,437,184
+///   pixels, at most 2.5:1); the output has the input's size.
 /// - Upscale, Conservative: image, prompt required; negative_prompt, seed, output_format,
 ///   creativity (0.2..0.5) optional. Creative: the same with creativity 0.1..0.5 and
 ///   style_preset, and inputs of at most one megapixel. Both upscale "to 4K"; the stand-in
@@ -971,6 +988,11 @@ fn validate_service(service: &str, body: &Value) -> Result<Job, String> {
             &STABILITY_INPUT,
             1,
         ),
+        SEARCH_RECOLOR => (
+            &["select_prompt", "grow_mask", "style_preset"],
+            &STABILITY_INPUT,
+            1,
+        ),
         CONSERVATIVE_UPSCALE => (&["creativity"], &STABILITY_INPUT, 4),
         CREATIVE_UPSCALE => (&["creativity", "style_preset"], &CREATIVE_UPSCALE_INPUT, 4),
         other => return Err(format!("#: {other} is not served by the test stand-in")),
@@ -987,6 +1009,12 @@ fn validate_service(service: &str, body: &Value) -> Result<Job, String> {
         SEARCH_REPLACE => {
             if string_field(map, "#", "search_prompt", 1..=10_000)?.is_none() {
                 return Err("#: required key [search_prompt] not found".into());
+            }
+            integer_field(map, "#", "grow_mask", 0..=20)?;
+        }
+        SEARCH_RECOLOR => {
+            if string_field(map, "#", "select_prompt", 1..=10_000)?.is_none() {
+                return Err("#: required key [select_prompt] not found".into());
             }
             integer_field(map, "#", "grow_mask", 0..=20)?;
         }
@@ -1220,6 +1248,13 @@ mod edit_formats {
             "negative_prompt": "text"});
         let mut replace_bad = replace.clone();
         replace_bad.as_object_mut().unwrap().remove("search_prompt");
+        let recolor = json!({"image": stability_png, "prompt": "the lighthouse in red",
+            "select_prompt": "the lighthouse", "seed": 7, "output_format": "png",
+            "grow_mask": 3, "negative_prompt": "text"});
+        // Search and Replace's key is not Search and Recolor's.
+        let mut recolor_bad = recolor.clone();
+        recolor_bad.as_object_mut().unwrap().remove("select_prompt");
+        recolor_bad["search_prompt"] = json!("the lighthouse");
         let upscale = json!({"image": stability_png, "prompt": "a lighthouse", "seed": 7,
             "output_format": "png", "negative_prompt": "text"});
         let mut conservative_bad = upscale.clone();
@@ -1241,6 +1276,12 @@ mod edit_formats {
                 conservative_bad,
             ),
             (
+                "us-east-1",
+                "us.stability.stable-image-search-recolor-v1:0",
+                recolor,
+                recolor_bad,
+            ),
+            (
                 "us-west-2",
                 "us.stability.stable-creative-upscale-v1:0",
                 upscale,
@@ -1254,7 +1295,7 @@ mod edit_formats {
         let bedrock = Bedrock::start();
         let stability_input = gradient_png(64, 96, 3);
         let s = b64(&stability_input);
-        let want = [(64, 96), (64, 96), (256, 384), (256, 384)];
+        let want = [(64, 96), (64, 96), (256, 384), (64, 96), (256, 384)];
         for ((region, model, good, bad), want) in cases(&s).into_iter().zip(want) {
             let answer = call(&bedrock, region, model, &good)
                 .await
@@ -1286,7 +1327,10 @@ mod edit_formats {
         assert_eq!(replace[0].body["search_prompt"], "the lighthouse");
         assert_eq!((replace[0].status, replace[1].status), (200, 400));
         assert_eq!(replace[0].region, "us-west-2");
-        assert_eq!(bedrock.calls().len(), 9);
+        let recolor = bedrock.calls_to("us.stability.stable-image-search-recolor-v1:0");
+        assert_eq!(recolor[0].body["select_prompt"], "the lighthouse");
+        assert_eq!((recolor[0].status, recolor[1].status), (200, 400));
+        assert_eq!(bedrock.calls().len(), 11);
     }
 
     #[tokio::test]

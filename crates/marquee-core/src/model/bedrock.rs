@@ -513,6 +513,13 @@ fn negative_of(request: &ImageRequest) -> Option<&str> {
         .filter(|n| !n.is_empty())
 }
 
+/// What Search and Recolor's `prompt` asks for ("What you wish to see in the output image"):
+/// the thing named in its new colour first ("the car in red"), then the scene, as a
+/// replacement's prompt is worded.
+fn recolor_prompt(scene: &str, select: &str, colour: &str) -> String {
+    format!("{} in {}, {}", select.trim(), colour.trim(), scene.trim())
+}
+
 /// The InvokeModel body for an edit by `target` (which must be able to make it).
 fn edit_body(target: Target, request: &EditRequest) -> Result<Value, ModelError> {
     let base = &request.base;
@@ -597,6 +604,26 @@ fn edit_body(target: Target, request: &EditRequest) -> Result<Value, ModelError>
                     STABILITY_MAX_TEXT
                 ),
                 "search_prompt": clip(search.trim(), STABILITY_MAX_TEXT),
+                "seed": base.seed.min(STABILITY_MAX_SEED),
+                "output_format": "png",
+            });
+            if let Some(n) = negative {
+                body["negative_prompt"] = clip(n, STABILITY_MAX_TEXT).into();
+            }
+            Ok(body)
+        }
+        // "Stability AI Image Services", Edit, Search and Recolor: image, prompt (the new
+        // colour) and select_prompt (what to find) required; negative_prompt, seed,
+        // output_format, grow_mask (0..20) and style_preset optional; the output has the
+        // input's size. grow_mask is left at the service's default.
+        (Target::Service(Service::SearchRecolor), Edit::Recolor { select, colour }) => {
+            let mut body = json!({
+                "image": source_b64(&request.source, u64::MAX)?,
+                "prompt": clip(
+                    &recolor_prompt(&base.prompt, select, colour),
+                    STABILITY_MAX_TEXT
+                ),
+                "select_prompt": clip(select.trim(), STABILITY_MAX_TEXT),
                 "seed": base.seed.min(STABILITY_MAX_SEED),
                 "output_format": "png",
             });
@@ -1003,6 +1030,35 @@ mod tests {
                 (&body["search_prompt"], &body["prompt"]),
                 (&json!("lighthouse"), &json!("windmill, a windmill"))
             );
+            let r = edit(
+                ModelId::Sd35Large,
+                Edit::Recolor {
+                    select: " the lighthouse ".into(),
+                    colour: "red".into(),
+                },
+                8,
+                12,
+            );
+            let body = edit_body(Target::Service(Service::SearchRecolor), &r).unwrap();
+            assert_eq!(
+                keys(&body),
+                [
+                    "image",
+                    "negative_prompt",
+                    "output_format",
+                    "prompt",
+                    "seed",
+                    "select_prompt"
+                ]
+            );
+            assert_eq!(
+                (&body["select_prompt"], &body["prompt"]),
+                (
+                    &json!("the lighthouse"),
+                    &json!("the lighthouse in red, a lighthouse")
+                )
+            );
+            assert!(edit_body(Target::Service(Service::SearchReplace), &r).is_err());
             for upscaler in [Upscaler::Conservative, Upscaler::Creative] {
                 let r = edit(ModelId::NovaCanvas, Edit::Upscale { upscaler }, 8, 12);
                 let body = edit_body(Target::Service(upscaler.service()), &r).unwrap();
@@ -1078,6 +1134,12 @@ mod tests {
                 Target::Service(Service::SearchReplace),
                 EditKind::Replace
             ));
+            assert!(target_can(
+                Target::Service(Service::SearchRecolor),
+                EditKind::Recolor
+            ));
+            assert!(!target_can(t(ModelId::Sd35Large), EditKind::Recolor));
+            assert!(!target_can(t(ModelId::NovaCanvas), EditKind::Recolor));
             // Core cannot vary: the body is never built.
             let r = edit(ModelId::StableImageCore, VARY_SUBTLE, 8, 12);
             assert!(matches!(

@@ -108,7 +108,7 @@ pub(crate) static OFFLINE: Row = Row {
     price_micros: 0,
     price_note: "drawn by the function itself",
     text_to_image: true,
-    edits: &[EditKind::Vary, EditKind::Replace],
+    edits: &[EditKind::Vary, EditKind::Replace, EditKind::Recolor],
     max_seed: u32::MAX,
     call_timeout: DRAW,
     lifecycle: ACTIVE,
@@ -246,8 +246,30 @@ pub(crate) static CREATIVE_UPSCALE: Row = Row {
     lifecycle: ACTIVE,
 };
 
+/// Search and Recolor ("Stability AI Image Services", Edit): the model id and its `us.` profile
+/// as the Bedrock user guide's model card lists them (stable-image-services.html; the profile as
+/// public Bedrock callers invoke it). Priced like the other edit services: ASSUMED, Stability's
+/// platform lists Search and Recolor at 5 credits (US$0.05); set MARQUEE_MODEL_PRICES if AWS's
+/// rate differs.
+pub(crate) static SEARCH_RECOLOR: Row = Row {
+    key: Priced::Service(Service::SearchRecolor),
+    bedrock_id: Some("stability.stable-image-search-recolor-v1:0"),
+    profile_id: Some("us.stability.stable-image-search-recolor-v1:0"),
+    short_name: "search-recolor",
+    display_name: "Stable Image Search and Recolor",
+    family: Family::Stability,
+    regions: &Service::PROFILE_REGIONS,
+    price_micros: 50_000,
+    price_note: SERVICE_PRICE_NOTE,
+    text_to_image: false,
+    edits: &[EditKind::Recolor],
+    max_seed: STABILITY_MAX_SEED,
+    call_timeout: DRAW,
+    lifecycle: ACTIVE,
+};
+
 /// Every row, models first in [`ModelId::ALL`]'s order, then the services.
-pub static CATALOG: [&Row; 8] = [
+pub static CATALOG: [&Row; 9] = [
     &OFFLINE,
     &SD35_LARGE,
     &STABLE_IMAGE_CORE,
@@ -256,6 +278,7 @@ pub static CATALOG: [&Row; 8] = [
     &SEARCH_REPLACE,
     &CONSERVATIVE_UPSCALE,
     &CREATIVE_UPSCALE,
+    &SEARCH_RECOLOR,
 ];
 
 impl Row {

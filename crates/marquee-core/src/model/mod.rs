@@ -545,13 +545,17 @@ pub enum Service {
     ConservativeUpscale,
     /// Stable Image Creative Upscale: to about 4K, re-imagining detail.
     CreativeUpscale,
+    /// Stable Image Search and Recolor: finds what `select_prompt` names and changes only its
+    /// colour.
+    SearchRecolor,
 }
 
 impl Service {
-    pub const ALL: [Service; 3] = [
+    pub const ALL: [Service; 4] = [
         Service::SearchReplace,
         Service::ConservativeUpscale,
         Service::CreativeUpscale,
+        Service::SearchRecolor,
     ];
 
     /// The service's row of the [`catalog`].
@@ -560,6 +564,7 @@ impl Service {
             Service::SearchReplace => &catalog::SEARCH_REPLACE,
             Service::ConservativeUpscale => &catalog::CONSERVATIVE_UPSCALE,
             Service::CreativeUpscale => &catalog::CREATIVE_UPSCALE,
+            Service::SearchRecolor => &catalog::SEARCH_RECOLOR,
         }
     }
 
@@ -629,6 +634,8 @@ pub enum Edit {
     Replace { search: String, replace: String },
     /// The same picture at print size.
     Upscale { upscaler: Upscaler },
+    /// The same picture with only the colour of what `select` names changed to `colour`.
+    Recolor { select: String, colour: String },
 }
 
 /// The kind of an edit, for asking who can do it.
@@ -637,6 +644,7 @@ pub enum EditKind {
     Vary,
     Replace,
     Upscale(Upscaler),
+    Recolor,
 }
 
 impl EditKind {
@@ -646,6 +654,7 @@ impl EditKind {
             EditKind::Vary => "make variations of existing art",
             EditKind::Replace => "change a detail of existing art",
             EditKind::Upscale(_) => "upscale art for print",
+            EditKind::Recolor => "recolour a detail of existing art",
         }
     }
 }
@@ -656,6 +665,7 @@ impl Edit {
             Edit::Vary { .. } => EditKind::Vary,
             Edit::Replace { .. } => EditKind::Replace,
             Edit::Upscale { upscaler } => EditKind::Upscale(*upscaler),
+            Edit::Recolor { .. } => EditKind::Recolor,
         }
     }
 }
@@ -741,7 +751,8 @@ impl Models {
     ///   offered Bedrock model configured here that varies art (SD3.5 image-to-image);
     /// - Replace: the take's own model if it can (offline), else Stability's Search and Replace
     ///   service when configured — which is also where a retired model's art goes;
-    /// - Upscale: the matching upscale service when configured, whatever drew the art.
+    /// - Upscale: the matching upscale service when configured, whatever drew the art;
+    /// - Recolor: like Replace, with Stability's Search and Recolor service.
     ///
     /// A retired model is never its own editor, even if something configured it.
     pub fn editor(&self, model: ModelId, kind: EditKind) -> Option<(Priced, &Arc<dyn ImageModel>)> {
@@ -772,6 +783,7 @@ impl Models {
             EditKind::Vary => own.or_else(heir),
             EditKind::Replace => own.or_else(|| service(Service::SearchReplace)),
             EditKind::Upscale(upscaler) => service(upscaler.service()),
+            EditKind::Recolor => own.or_else(|| service(Service::SearchRecolor)),
         }
     }
 

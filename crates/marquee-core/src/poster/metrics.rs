@@ -26,10 +26,15 @@
 //!   rooted and scaled so its maximum is 255, then /255. Reproduced as written, wrap-around
 //!   included, so the numbers mean what the paper's mean.
 //!
-//! Two differences are unavoidable and stated wherever numbers are reported: the saliency map
-//! is this crate's frequency-tuned map (`saliency`), not the maximum of the PFPN and BASNet
-//! maps the authors computed for their test set; and images are resized with a box/bilinear
-//! filter rather than PIL's bicubic.
+//! - The canvas the gradient is taken of is resized as the script resizes it: RGB, with
+//!   Pillow's default bicubic filter ([`pil_resize`]), then made grey with OpenCV's fixed-point
+//!   BT.601 weights ([`cv_grey`]).
+//!
+//! One difference is unavoidable and stated wherever numbers are reported: the saliency map
+//! is this crate's weightless map (`saliency::metric_map`: frequency-tuned and spectral
+//! residual saliency, each normalised to its own minimum and maximum as BASNet's published
+//! test code normalises its output, `normPRED`), not the maximum of the PFPN and BASNet maps
+//! the authors computed with those trained detectors for their test set.
 
 /// PosterLayout's canvas.
 pub(crate) const W: usize = 513;
@@ -252,6 +257,114 @@ pub(crate) fn score(layouts: &[(Vec<Element>, &Maps)]) -> Scores {
     }
 }
 
+/// Pillow's bicubic filter (`Resample.c`, `bicubic_filter`, a = −0.5), support 2.
+fn bicubic(x: f64) -> f64 {
+    const A: f64 = -0.5;
+    let x = x.abs();
+    if x < 1.0 {
+        ((A + 2.0) * x - (A + 3.0)) * x * x + 1.0
+    } else if x < 2.0 {
+        (((x - 5.0) * x + 8.0) * x - 4.0) * A
+    } else {
+        0.0
+    }
+}
+
+/// Pillow's fixed-point precision for 8-bit resampling (`PRECISION_BITS`, 32 − 8 − 2).
+const PRECISION_BITS: u32 = 22;
+
+/// For each output position: the first input index and its fixed-point weights, as Pillow's
+/// `precompute_coeffs` and `normalize_coeffs_8bpc` compute them for a resize of `input` to
+/// `output` samples (the filter widened by the scale when reducing).
+fn coefficients(input: usize, output: usize) -> Vec<(usize, Vec<i64>)> {
+    let scale = input as f64 / output as f64;
+    let filterscale = scale.max(1.0);
+    let support = 2.0 * filterscale;
+    (0..output)
+        .map(|xx| {
+            let center = (xx as f64 + 0.5) * scale;
+            let ss = 1.0 / filterscale;
+            // C's (int) truncates toward zero.
+            let xmin = ((center - support + 0.5) as i64).max(0) as usize;
+            let xmax = ((center + support + 0.5) as i64).min(input as i64) as usize;
+            let w: Vec<f64> = (xmin..xmax)
+                .map(|x| bicubic((x as f64 - center + 0.5) * ss))
+                .collect();
+            let total: f64 = w.iter().sum();
+            let k = w
+                .iter()
+                .map(|v| {
+                    let v = if total != 0.0 { v / total } else { *v };
+                    let f = v * f64::from(1_u32 << PRECISION_BITS);
+                    if f < 0.0 {
+                        (-0.5 + f) as i64
+                    } else {
+                        (0.5 + f) as i64
+                    }
+                })
+                .collect();
+            (xmin, k)
+        })
+        .collect()
+}
+
+fn clip8(v: i64) -> u8 {
+    (v >> PRECISION_BITS).clamp(0, 255) as u8
+}
+
+/// `Image.resize((w, h))` of an 8-bit image with `channels` interleaved channels, as Pillow
+/// does it by default since 7.0 (bicubic; PosterLayout pins Pillow 9.2): a horizontal pass,
+/// rounded to 8 bits, then a vertical one. A pass whose size does not change is skipped.
+pub(crate) fn pil_resize(
+    src: &[u8],
+    (sw, sh): (usize, usize),
+    channels: usize,
+    (dw, dh): (usize, usize),
+) -> Vec<u8> {
+    let half = 1_i64 << (PRECISION_BITS - 1);
+    let horizontal = if dw == sw {
+        src.to_vec()
+    } else {
+        let k = coefficients(sw, dw);
+        let mut out = vec![0_u8; dw * sh * channels];
+        for y in 0..sh {
+            for (x, (xmin, w)) in k.iter().enumerate() {
+                for c in 0..channels {
+                    let mut acc = half;
+                    for (i, wi) in w.iter().enumerate() {
+                        acc += i64::from(src[(y * sw + xmin + i) * channels + c]) * wi;
+                    }
+                    out[(y * dw + x) * channels + c] = clip8(acc);
+                }
+            }
+        }
+        out
+    };
+    if dh == sh {
+        return horizontal;
+    }
+    let k = coefficients(sh, dh);
+    let mut out = vec![0_u8; dw * dh * channels];
+    for (y, (ymin, w)) in k.iter().enumerate() {
+        for x in 0..dw {
+            for c in 0..channels {
+                let mut acc = half;
+                for (i, wi) in w.iter().enumerate() {
+                    acc += i64::from(horizontal[((ymin + i) * dw + x) * channels + c]) * wi;
+                }
+                out[(y * dw + x) * channels + c] = clip8(acc);
+            }
+        }
+    }
+    out
+}
+
+/// OpenCV's `cvtColor(…, COLOR_RGB2GRAY)` of 8-bit pixels: BT.601 weights in 14-bit fixed
+/// point (4899, 9617, 1868), rounded.
+pub(crate) fn cv_grey(r: u8, g: u8, b: u8) -> u8 {
+    ((u32::from(r) * 4899 + u32::from(g) * 9617 + u32::from(b) * 1868 + (1 << 13)) >> 14) as u8
+}
+
 /// The script's gradient map of an 8-bit grey image of `W`×`H` (see the module doc).
 pub(crate) fn script_gradient(grey: &[u8]) -> Vec<f32> {
     // OpenCV's default border, BORDER_REFLECT_101: -1 → 1, n → n-2.
@@ -384,6 +497,47 @@ mod tests {
         )]);
         assert_eq!(s.val, 0.5);
         assert_eq!(s.ove, 0.0);
+    }
+
+    /// The script resizes the canvas with Pillow (`Image.resize`, bicubic by default) before
+    /// OpenCV makes it grey. A 7×5 RGB canvas resized to 4×9 (narrower: the filter widens;
+    /// taller: it interpolates) and made grey: the expected bytes are what Pillow 9.5 and
+    /// OpenCV 4 give for the same pixels (`Image.fromarray(a, "RGB").resize((4, 9))`, then
+    /// `cv2.cvtColor(…, cv2.COLOR_RGB2GRAY)`), run once to write this test.
+    #[test]
+    fn the_canvas_is_resized_and_greyed_as_pillow_and_opencv_do() {
+        let (w, h) = (7, 5);
+        let mut src = Vec::new();
+        for y in 0..h {
+            for x in 0..w {
+                src.extend([
+                    ((x * 37 + y * 11) % 256) as u8,
+                    ((x * 5 + y * 53) % 256) as u8,
+                    ((x * x * 13 + y * 7) % 256) as u8,
+                ]);
+            }
+        }
+        let resized = pil_resize(&src, (w, h), 3, (4, 9));
+        let pillow: [u8; 108] = [
+            14, 0, 2, 76, 6, 62, 144, 16, 157, 206, 24, 149, 18, 15, 5, 80, 23, 65, 148, 33, 160,
+            210, 41, 152, 25, 49, 9, 87, 57, 69, 155, 67, 164, 217, 75, 156, 31, 79, 13, 93, 87,
+            73, 161, 97, 168, 223, 105, 160, 37, 108, 17, 99, 116, 77, 167, 126, 172, 229, 134,
+            164, 43, 137, 21, 105, 145, 81, 172, 155, 176, 245, 163, 168, 49, 167, 25, 111, 175,
+            85, 180, 185, 180, 230, 193, 172, 56, 201, 29, 118, 209, 89, 194, 219, 184, 146, 227,
+            176, 60, 218, 32, 122, 226, 92, 201, 236, 187, 99, 244, 179,
+        ];
+        assert_eq!(resized, pillow);
+        let grey: Vec<u8> = resized
+            .chunks_exact(3)
+            .map(|p| cv_grey(p[0], p[1], p[2]))
+            .collect();
+        let opencv: [u8; 36] = [
+            4, 33, 70, 93, 15, 45, 82, 104, 37, 67, 104, 127, 57, 87, 124, 147, 76, 106, 144, 166,
+            96, 126, 162, 188, 116, 146, 183, 202, 138, 168, 208, 197, 150, 180, 220, 193,
+        ];
+        assert_eq!(grey, opencv);
+        // A size that does not change is left as it is.
+        assert_eq!(pil_resize(&src, (w, h), 3, (w, h)), src);
     }
 
     #[test]

@@ -173,23 +173,31 @@ fn set_after(art: &Pixmap, text: &PosterText, typography: Typography) -> Set {
     }
 }
 
-/// The canvas's maps at PosterLayout's 513×750.
-fn maps(art: &Pixmap, analysis: &Analysis) -> Maps {
+/// The canvas's maps at PosterLayout's 513×750: the gradient of the art (the canvas without
+/// type, as the script's `image_canvas`) resized as the script resizes it (RGB, Pillow's
+/// bicubic) and made grey as OpenCV does; the saliency of `saliency::metric_map`.
+fn maps(art: &Pixmap) -> Maps {
     let (aw, ah) = (art.width() as usize, art.height() as usize);
-    let mut grey = vec![0_u8; metrics::W * metrics::H];
+    let rgb: Vec<u8> = art
+        .pixels()
+        .iter()
+        .flat_map(|p| {
+            let c = p.demultiply();
+            [c.red(), c.green(), c.blue()]
+        })
+        .collect();
+    let resized = metrics::pil_resize(&rgb, (aw, ah), 3, (metrics::W, metrics::H));
+    let grey: Vec<u8> = resized
+        .chunks_exact(3)
+        .map(|p| metrics::cv_grey(p[0], p[1], p[2]))
+        .collect();
+    let map = saliency::metric_map(art);
     let mut sal = vec![0.0_f32; metrics::W * metrics::H];
-    let px = art.pixels();
     for y in 0..metrics::H {
         for x in 0..metrics::W {
             let fx = (x as f32 + 0.5) / metrics::W as f32;
             let fy = (y as f32 + 0.5) / metrics::H as f32;
-            let c = px[((fy * ah as f32) as usize).min(ah - 1) * aw
-                + ((fx * aw as f32) as usize).min(aw - 1)];
-            let v = 0.299 * f32::from(c.red())
-                + 0.587 * f32::from(c.green())
-                + 0.114 * f32::from(c.blue());
-            grey[y * metrics::W + x] = v.round().clamp(0.0, 255.0) as u8;
-            sal[y * metrics::W + x] = analysis.saliency.sample(fx, fy);
+            sal[y * metrics::W + x] = map.sample(fx, fy);
         }
     }
     Maps {
@@ -230,17 +238,44 @@ fn text_elements(layout: &Layout, width: u32, height: u32) -> Vec<Element> {
         .collect()
 }
 
+/// The smallest mean of `map` (513×750) under a box of `w`×`h` metric pixels anywhere on the
+/// canvas (every integer position), by a summed-area table.
+fn best_window(map: &[f32], w: usize, h: usize) -> f64 {
+    let (mw, mh) = (metrics::W, metrics::H);
+    let (w, h) = (w.clamp(1, mw), h.clamp(1, mh));
+    let mut sat = vec![0.0_f64; (mw + 1) * (mh + 1)];
+    for y in 0..mh {
+        let mut row = 0.0;
+        for x in 0..mw {
+            row += f64::from(map[y * mw + x]);
+            sat[(y + 1) * (mw + 1) + x + 1] = sat[y * (mw + 1) + x + 1] + row;
+        }
+    }
+    let at = |x: usize, y: usize| sat[y * (mw + 1) + x];
+    let mut best = f64::MAX;
+    for y in 0..=mh - h {
+        for x in 0..=mw - w {
+            let sum = at(x + w, y + h) - at(x, y + h) - at(x + w, y) + at(x, y);
+            best = best.min(sum);
+        }
+    }
+    best / (w * h) as f64
+}
+
 /// How low Occ and Rea can go on one canvas's maps: the lowest each reaches over every
-/// arrangement the look allows (an oracle choosing by the metric itself), and the mean of the
+/// arrangement the look allows (an oracle choosing by the metric itself); the mean of the
 /// lowest-valued pixels of the map over as many pixels as the chosen layout's text covers —
-/// a bound no placement of that much text can beat, whatever its shape.
+/// a bound no placement of that much text can beat, whatever its shape; and each block of
+/// the chosen layout, at its size, put wherever on the canvas its box's mean is lowest, on
+/// its own (blocks never overlap, so the union's mean is the area-weighted mean of the
+/// blocks' means, and no placement of these blocks can beat that).
 fn bounds(
     art: &Pixmap,
     text: &PosterText,
     typography: Typography,
     chosen: &Layout,
     maps: &Maps,
-) -> [f32; 4] {
+) -> [f32; 6] {
     let (w, h) = (art.width(), art.height());
     let prepared = Prepared::new(w, h, text, typography);
     let (mut occ, mut rea) = (f32::MAX, f32::MAX);
@@ -269,7 +304,27 @@ fn bounds(
         v.select_nth_unstable_by(area - 1, f32::total_cmp);
         v[..area].iter().map(|x| f64::from(*x)).sum::<f64>() as f32 / area as f32
     };
-    [occ, rea, lowest(&maps.saliency), lowest(&maps.gradient)]
+    let (mut area_sum, mut occ_any, mut rea_any) = (0.0_f64, 0.0_f64, 0.0_f64);
+    for e in text_elements(chosen, w, h) {
+        let [l, t, r, b] = e.ltrb.map(|v| v.trunc().max(0.0) as usize);
+        let (bw, bh) = (r.saturating_sub(l), b.saturating_sub(t));
+        let a = (bw * bh) as f64;
+        if a == 0.0 {
+            continue;
+        }
+        area_sum += a;
+        occ_any += a * best_window(&maps.saliency, bw, bh);
+        rea_any += a * best_window(&maps.gradient, bw, bh);
+    }
+    let any = |v: f64| (v / area_sum.max(1.0)) as f32;
+    [
+        occ,
+        rea,
+        lowest(&maps.saliency),
+        lowest(&maps.gradient),
+        any(occ_any),
+        any(rea_any),
+    ]
 }
 
 fn row(name: &str, s: &Scores, pass: (usize, usize)) -> String {
@@ -424,7 +479,7 @@ pub fn run(
         if after.layout.side.is_some() {
             sided += 1;
         }
-        results.push((maps(&c.art, &analysis), analysis, before, after));
+        results.push((maps(&c.art), analysis, before, after));
     }
     let elapsed = started.elapsed();
     let mut out = String::new();
@@ -475,10 +530,13 @@ pub fn run(
     }
     out.push_str(
         "\nHow low Occ and Rea can go on these maps (text elements only): the chosen layout; the \
-         lowest over every arrangement the look allows (chosen by the metric itself); the mean \
-         of the map's lowest pixels over the chosen layout's text area (no placement of that \
-         much text can go lower):\n\n| corpus | Occ after | Occ, best arrangement | Occ \
-         bound | Rea after | Rea, best arrangement | Rea bound |\n|---|---|---|---|---|---|---|\n",
+         lowest over every arrangement the look allows (chosen by the metric itself); each \
+         block at its size wherever on the canvas its box's mean is lowest, on its own (no \
+         placement of these blocks can go lower); the mean of the map's lowest pixels over the \
+         chosen layout's text area (no placement of that much text, whatever its shape, can go \
+         lower):\n\n| corpus | Occ after | Occ, best arrangement | Occ, each block at its best \
+         | Occ, lowest pixels | Rea after | Rea, best arrangement | Rea, each block at its best \
+         | Rea, lowest pixels |\n|---|---|---|---|---|---|---|---|---|\n",
     );
     let mut every: Vec<usize> = Vec::new();
     let mut bound_rows = groups.clone();
@@ -487,7 +545,7 @@ pub fn run(
     }
     bound_rows.push(("all", every));
     for (name, idx) in &bound_rows {
-        let (mut sum, mut n) = ([0.0_f32; 6], 0.0_f32);
+        let (mut sum, mut n) = ([0.0_f32; 8], 0.0_f32);
         for &i in idx {
             let (m, _, _, a) = &results[i];
             let c = &canvases[i];
@@ -499,7 +557,7 @@ pub fn run(
                 &a.layout,
                 m,
             );
-            for (k, v) in [s.occ, b[0], b[2], s.rea, b[1], b[3]]
+            for (k, v) in [s.occ, b[0], b[4], b[2], s.rea, b[1], b[5], b[3]]
                 .into_iter()
                 .enumerate()
             {
@@ -509,8 +567,8 @@ pub fn run(
         }
         let m = sum.map(|v| v / n.max(1.0));
         out.push_str(&format!(
-            "| {name} | {:.3} | {:.3} | {:.3} | {:.3} | {:.3} | {:.3} |\n",
-            m[0], m[1], m[2], m[3], m[4], m[5]
+            "| {name} | {:.3} | {:.3} | {:.3} | {:.3} | {:.3} | {:.3} | {:.3} | {:.3} |\n",
+            m[0], m[1], m[2], m[3], m[4], m[5], m[6], m[7]
         ));
     }
     // The contact sheet: each canvas's before and after side by side, hot spots outlined.
@@ -573,4 +631,28 @@ pub fn run(
         out.push_str(&format!("{}. {}\n", i + 1, c.name));
     }
     Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The best window is found wherever it is: a map of ones with a 50×50 hole of zeros at
+    /// (300, 600) has a 50×50 window of mean 0 and a 100×50 window of mean ½ (half on the
+    /// hole), and no smaller mean for a box that size.
+    #[test]
+    fn each_block_is_put_where_the_map_is_lowest() {
+        let mut map = vec![1.0_f32; metrics::W * metrics::H];
+        for y in 600..650 {
+            for x in 300..350 {
+                map[y * metrics::W + x] = 0.0;
+            }
+        }
+        assert_eq!(best_window(&map, 50, 50), 0.0);
+        assert!((best_window(&map, 100, 50) - 0.5).abs() < 1e-9);
+        assert!((best_window(&map, 50, 100) - 0.5).abs() < 1e-9);
+        // A box as large as the canvas has the canvas's mean.
+        let all = 1.0 - 2500.0 / (metrics::W * metrics::H) as f64;
+        assert!((best_window(&map, metrics::W, metrics::H) - all).abs() < 1e-9);
+    }
 }

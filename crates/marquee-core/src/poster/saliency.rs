@@ -435,8 +435,20 @@ fn is_skin(c: [f32; 3]) -> bool {
     chai_ngan && kovac
 }
 
-/// Analyses `art`: its saliency, gradient and luminance at a reduced size.
-pub(crate) fn analyze(art: &Pixmap) -> Analysis {
+/// The two weightless saliency maps of the reduced art, before they are combined: each
+/// pixel's Lab distance from the mean colour (blurred), and the spectral residual map at
+/// [`SR_SIDE`]; with the reduced size, its linear colours, luminance and grey level.
+struct Raw {
+    w: usize,
+    h: usize,
+    linear: Vec<[f32; 3]>,
+    lum: Vec<f32>,
+    grey: Vec<f32>,
+    distance: Vec<f32>,
+    sr: Map,
+}
+
+fn raw(art: &Pixmap) -> Raw {
     let (w, h, linear) = reduce(art);
     let labs: Vec<[f32; 3]> = linear.iter().map(|c| lab(c[0], c[1], c[2])).collect();
     let n = labs.len() as f32;
@@ -454,11 +466,6 @@ pub(crate) fn analyze(art: &Pixmap) -> Analysis {
             d.sqrt()
         })
         .collect();
-    let norm = distance
-        .iter()
-        .copied()
-        .fold(0.0_f32, f32::max)
-        .max(FULL_SALIENCE);
     let lum: Vec<f32> = linear
         .iter()
         .map(|c| 0.2126 * c[0] + 0.7152 * c[1] + 0.0722 * c[2])
@@ -472,6 +479,78 @@ pub(crate) fn analyze(art: &Pixmap) -> Analysis {
         })
         .collect();
     let sr = Map::new(SR_SIDE, SR_SIDE, spectral_residual(&small));
+    Raw {
+        w,
+        h,
+        linear,
+        lum,
+        grey,
+        distance,
+        sr,
+    }
+}
+
+/// `v` scaled to span 0..1 (its minimum to 0, its maximum to 1), then quantised to 8 bits:
+/// what BASNet's published test code does to its output (`normPRED`, `(d − min) / (max −
+/// min)`) before saving it as the grey PNG the PosterLayout script reads and divides by 255.
+/// A constant map is all 0.
+fn min_max_8bit(v: &[f32]) -> Vec<f32> {
+    let (lo, hi) = v
+        .iter()
+        .fold((f32::MAX, f32::MIN), |(lo, hi), x| (lo.min(*x), hi.max(*x)));
+    v.iter()
+        .map(|x| {
+            if hi > lo {
+                ((x - lo) / (hi - lo) * 255.0).floor() / 255.0
+            } else {
+                0.0
+            }
+        })
+        .collect()
+}
+
+/// The saliency map the readability report scores Occ and Uti with, normalised as the
+/// paper's maps are: the frequency-tuned and the spectral residual map each scaled to its own
+/// minimum and maximum and stored in 8 bits ([`min_max_8bit`], as BASNet's `normPRED` and
+/// its saved PNG), then the larger of the two at each pixel (the script's `np.maximum` of its
+/// two maps). The layout keeps [`analyze`]'s map, which does not stretch a flat art's noise
+/// to full saliency. At the reduced size, in the art's proportions.
+pub(crate) fn metric_map(art: &Pixmap) -> Map {
+    let r = raw(art);
+    let ft = min_max_8bit(&r.distance);
+    let sr: Vec<f32> = (0..r.w * r.h)
+        .map(|k| {
+            let (fx, fy) = (
+                ((k % r.w) as f32 + 0.5) / r.w as f32,
+                ((k / r.w) as f32 + 0.5) / r.h as f32,
+            );
+            r.sr.sample(fx, fy)
+        })
+        .collect();
+    let sr = min_max_8bit(&sr);
+    Map::new(
+        r.w,
+        r.h,
+        ft.iter().zip(&sr).map(|(a, b)| a.max(*b)).collect(),
+    )
+}
+
+/// Analyses `art`: its saliency, gradient and luminance at a reduced size.
+pub(crate) fn analyze(art: &Pixmap) -> Analysis {
+    let Raw {
+        w,
+        h,
+        linear,
+        lum,
+        grey,
+        distance,
+        sr,
+    } = raw(art);
+    let norm = distance
+        .iter()
+        .copied()
+        .fold(0.0_f32, f32::max)
+        .max(FULL_SALIENCE);
     let saliency: Vec<f32> = distance
         .iter()
         .enumerate()
@@ -584,5 +663,27 @@ mod tests {
         assert_eq!(m.mean_cells(0, 0, 3, 2), 3.5);
         assert_eq!(m.mean_cells(1, 1, 3, 2), 5.5);
         assert_eq!(m.mean_cells(2, 0, 2, 2), 0.0);
+    }
+
+    /// The report's map is normalised as the paper's detector maps are: each map spans 0..1
+    /// on its own (BASNet's `normPRED`), in 8-bit steps, and the larger is taken. On a grey
+    /// sheet with a yellow patch, the patch reads 1 and the emptiest grey close to 0.
+    #[test]
+    fn the_metric_map_spans_zero_to_one_like_the_detectors_maps() {
+        assert_eq!(min_max_8bit(&[2.0, 4.0, 3.0]), [0.0, 1.0, 127.0 / 255.0]);
+        assert_eq!(min_max_8bit(&[0.3, 0.3]), [0.0, 0.0]);
+        let p = art((90, 100, 110), Some((40.0, 60.0, 100.0, 120.0)));
+        let m = metric_map(&p);
+        let (lo, hi) =
+            m.v.iter()
+                .fold((f32::MAX, f32::MIN), |(lo, hi), x| (lo.min(*x), hi.max(*x)));
+        // Each map reaches 0 somewhere, not necessarily at the same pixel.
+        assert!(lo < 0.05 && hi == 1.0, "{lo} {hi}");
+        assert!(
+            m.v.iter()
+                .all(|v| (v * 255.0 - (v * 255.0).round()).abs() < 1e-3)
+        );
+        assert!(m.sample(0.22, 0.2) > 0.9, "the patch");
+        assert!(m.sample(0.8, 0.85) < 0.1, "far from it");
     }
 }

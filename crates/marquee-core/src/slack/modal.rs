@@ -38,6 +38,8 @@ pub(crate) const LOOK_BLOCK: &str = "marquee.look";
 pub(crate) const PLACEMENT_BLOCK: &str = "marquee.placement";
 pub(crate) const SEARCH_BLOCK: &str = "marquee.search";
 pub(crate) const REPLACE_BLOCK: &str = "marquee.replace";
+/// Change a detail's "What changes" choice: the whole thing, or only its colour.
+pub(crate) const DETAIL_KIND_BLOCK: &str = "marquee.detail_kind";
 const TITLE: &str = "title";
 const TAGLINE: &str = "tagline";
 const CREDITS: &str = "credits";
@@ -45,6 +47,11 @@ const LOOK: &str = "look";
 const PLACEMENT: &str = "placement";
 const SEARCH: &str = "search";
 const REPLACE: &str = "replace";
+const DETAIL_KIND: &str = "detail_kind";
+/// The values of Change a detail's choice. A submission without the choice (a form opened
+/// before it existed) changes the whole thing, as such forms always did.
+const KIND_REPLACE: &str = "replace";
+const KIND_RECOLOR: &str = "recolor";
 
 /// Marquee's own limits on poster words: `crate::request::check_spec`'s (a test below holds
 /// them equal), so a modal never accepts words a `/poster` would refuse.
@@ -289,8 +296,28 @@ pub fn change_detail_view(ctx: &ModalContext, description: &str) -> Value {
                 false,
                 text_input(REPLACE, None, MAX_DETAIL, false, "a dragon"),
             ),
+            input(
+                DETAIL_KIND_BLOCK,
+                "What changes",
+                "Only its colour keeps its shape and everything around it exactly as it is.",
+                false,
+                json!({
+                    "type": "radio_buttons",
+                    "action_id": DETAIL_KIND,
+                    "options": [detail_kind_option(false), detail_kind_option(true)],
+                    "initial_option": detail_kind_option(false),
+                }),
+            ),
         ],
     )
+}
+
+fn detail_kind_option(colour_only: bool) -> Value {
+    if colour_only {
+        json!({"text": plain("Only its colour (“red”, “deep blue”)"), "value": KIND_RECOLOR})
+    } else {
+        json!({"text": plain("The whole thing"), "value": KIND_REPLACE})
+    }
 }
 
 /// What a submitted modal asks for.
@@ -302,11 +329,13 @@ pub enum Form {
         text: PosterText,
         typography: Typography,
     },
-    /// Replace `search` in the art with `replace`.
+    /// Replace `search` in the art with `replace` or, when `colour_only`, recolour it in the
+    /// colour `replace` names.
     ChangeDetail {
         ctx: ModalContext,
         search: String,
         replace: String,
+        colour_only: bool,
     },
 }
 
@@ -391,10 +420,16 @@ pub(crate) fn parse_submission(payload: &str) -> Result<Submission, InteractionE
             },
         }
     } else {
+        let colour_only = match state.choice(DETAIL_KIND_BLOCK, DETAIL_KIND) {
+            None | Some(KIND_REPLACE) => false,
+            Some(KIND_RECOLOR) => true,
+            Some(other) => return Err(InteractionError::Unsupported(other.to_owned())),
+        };
         Form::ChangeDetail {
             ctx,
             search: state.text(SEARCH_BLOCK, SEARCH).unwrap_or_default(),
             replace: state.text(REPLACE_BLOCK, REPLACE).unwrap_or_default(),
+            colour_only,
         }
     };
     let user = p.user.ok_or(InteractionError::Missing("user"))?;
@@ -479,7 +514,10 @@ pub fn validate(sub: &Submission) -> Result<(), Value> {
             }
         }
         Form::ChangeDetail {
-            search, replace, ..
+            search,
+            replace,
+            colour_only,
+            ..
         } => {
             if search.is_empty() {
                 flag(
@@ -488,10 +526,12 @@ pub fn validate(sub: &Submission) -> Result<(), Value> {
                 );
             }
             if replace.is_empty() {
-                flag(
-                    REPLACE_BLOCK,
-                    "Say what it should become, e.g. “a dragon”.".into(),
-                );
+                let example = if *colour_only {
+                    "Say its new colour, e.g. “red”."
+                } else {
+                    "Say what it should become, e.g. “a dragon”."
+                };
+                flag(REPLACE_BLOCK, example.into());
             }
             for (block, what, value) in [
                 (SEARCH_BLOCK, "what to change", search),
@@ -884,9 +924,62 @@ mod tests {
                 ctx: ctx(),
                 search: "the copper pans".into(),
                 replace: "a wall of cast-iron skillets".into(),
+                colour_only: false,
             }
         );
         assert_eq!(validate(&sub), Ok(()));
+    }
+
+    /// The colour-only choice arrives as a radio button's `selected_option` in `state.values`
+    /// (bolt-js `ViewStateValue`); an unknown value is refused, not taken for a replacement.
+    #[test]
+    fn the_colour_only_choice_of_change_a_detail_is_read() {
+        let with_choice = |value: &str| {
+            let mut payload: Value = serde_json::from_str(CHANGE_DETAIL_FIXTURE).unwrap();
+            payload["view"]["state"]["values"][DETAIL_KIND_BLOCK] = json!({
+                DETAIL_KIND: {
+                    "type": "radio_buttons",
+                    "selected_option": {
+                        "text": {"type": "plain_text", "text": "x", "emoji": true},
+                        "value": value,
+                    },
+                },
+            });
+            parse_submission(&payload.to_string())
+        };
+        let sub = with_choice(KIND_RECOLOR).unwrap();
+        assert!(matches!(
+            sub.form,
+            Form::ChangeDetail {
+                colour_only: true,
+                ..
+            }
+        ));
+        let sub = with_choice(KIND_REPLACE).unwrap();
+        assert!(matches!(
+            sub.form,
+            Form::ChangeDetail {
+                colour_only: false,
+                ..
+            }
+        ));
+        assert!(with_choice("repaint").is_err());
+        // The modal offers both, the whole thing first and chosen.
+        let view = change_detail_view(&ctx(), "a cat");
+        let kind = view["blocks"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|b| b["block_id"] == DETAIL_KIND_BLOCK)
+            .unwrap();
+        let values: Vec<&str> = kind["element"]["options"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|o| o["value"].as_str().unwrap())
+            .collect();
+        assert_eq!(values, [KIND_REPLACE, KIND_RECOLOR]);
+        assert_eq!(kind["element"]["initial_option"]["value"], KIND_REPLACE);
     }
 
     /// Slack Connect: the submitter's side is `team` and `enterprise`; the installing
@@ -1014,6 +1107,7 @@ mod tests {
                 ctx: ctx(),
                 search: search.into(),
                 replace: replace.into(),
+                colour_only: false,
             },
             user_id: "U1".into(),
             user_name: None,

@@ -423,8 +423,17 @@ async fn submit(
             text, typography, ..
         } => Change::EditWords { text, typography },
         Form::ChangeDetail {
-            search, replace, ..
+            search,
+            replace,
+            colour_only: false,
+            ..
         } => Change::ChangeDetail { search, replace },
+        Form::ChangeDetail {
+            search,
+            replace: colour,
+            colour_only: true,
+            ..
+        } => Change::RecolorDetail { search, colour },
     };
     let thread = match (&ctx.channel_id, &ctx.thread_ts) {
         (Some(channel_id), Some(thread_ts)) => Some(SlackMessageRef {
@@ -472,6 +481,7 @@ async fn changed_description_fits(
         ctx,
         search,
         replace,
+        colour_only: false,
     } = &submission.form
     else {
         return Ok(());

@@ -103,6 +103,9 @@ impl Pipeline {
             Change::ChangeDetail { search, replace } => {
                 format!("🖌️ Changing “{}” into “{}”…", search.trim(), replace.trim())
             }
+            Change::RecolorDetail { search, colour } => {
+                format!("🎨 Recolouring “{}” {}…", search.trim(), colour.trim())
+            }
         };
         let _ = self
             .delivery
@@ -236,6 +239,15 @@ impl Pipeline {
                     replace: replace.trim().to_owned(),
                 };
                 vec![self.edited(record, spec, edit).await?]
+            }
+            // Only a colour changes: the scene is the one the description tells, so the
+            // description stays as it is.
+            Change::RecolorDetail { search, colour } => {
+                let edit = Edit::Recolor {
+                    select: search.trim().to_owned(),
+                    colour: colour.trim().to_owned(),
+                };
+                vec![self.edited(record, record.spec.clone(), edit).await?]
             }
         })
     }

@@ -25,6 +25,8 @@ pub(super) struct Canvas<'a> {
     pub(super) sh: f32,
     pub(super) pal: Palette,
     pub(super) rng: Rng,
+    /// An element drawn all in one colour, for a recolour's coverage renders.
+    pub(super) marker: Option<(super::recolor::Element, Rgb)>,
 }
 
 pub(super) fn solid(c: Rgb, alpha: f32) -> Paint<'static> {

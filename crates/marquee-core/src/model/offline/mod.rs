@@ -19,6 +19,7 @@ mod figure;
 mod finish;
 mod land;
 mod props;
+mod recolor;
 mod rng;
 mod scene;
 mod sky;
@@ -30,13 +31,14 @@ use tiny_skia::Pixmap;
 
 use self::canvas::Canvas;
 use self::finish::finish;
+use self::recolor::Element;
 use self::rng::{Rng, fnv1a};
 use self::scene::{Land, Scene, Time, jitter};
 use super::{
     Edit, EditKind, EditRequest, GeneratedImage, ImageModel, ImageRequest, ModelError, Strength,
     replaced,
 };
-use crate::genre::Style;
+use crate::genre::{Rgb, Style};
 
 #[derive(Debug, Default, Clone)]
 pub struct OfflineModel;
@@ -58,10 +60,11 @@ impl ImageModel for OfflineModel {
         })
     }
 
-    /// Variations and replacements are re-renders of the source's own scene; upscaling is
-    /// left to resampling at print time, so the offline generator does not claim it.
+    /// Variations and replacements are re-renders of the source's own scene, a recolour the
+    /// source with one element's colour changed; upscaling is left to resampling at print time,
+    /// so the offline generator does not claim it.
     fn can(&self, kind: EditKind) -> bool {
-        matches!(kind, EditKind::Vary | EditKind::Replace)
+        matches!(kind, EditKind::Vary | EditKind::Replace | EditKind::Recolor)
     }
 
     async fn edit(&self, request: &EditRequest) -> Result<GeneratedImage, ModelError> {
@@ -85,6 +88,30 @@ impl ImageModel for OfflineModel {
                     })?;
                 OfflineEdit::Replace { words }
             }
+            Edit::Recolor { select, colour } => {
+                let scene = scene_of(&prompt, style, source_seed);
+                let element =
+                    recolor::element(select, &scene).ok_or_else(|| ModelError::Unsupported {
+                        what: format!(
+                            "the offline art has no \"{}\" to recolour; it can recolour {}",
+                            select.trim(),
+                            recolor::elements_in(&scene)
+                        ),
+                    })?;
+                let to = recolor::colour(colour).ok_or_else(|| ModelError::Unsupported {
+                    what: format!(
+                        "the offline generator does not know the colour \"{}\"; name one \
+                         such as {}",
+                        colour.trim(),
+                        recolor::COLOUR_EXAMPLES
+                    ),
+                })?;
+                OfflineEdit::Recolor {
+                    element,
+                    to,
+                    source: request.source.clone(),
+                }
+            }
             Edit::Upscale { .. } => {
                 return Err(ModelError::Unsupported {
                     what: "the offline generator cannot upscale art; prints of offline \
@@ -100,12 +127,29 @@ impl ImageModel for OfflineModel {
             OfflineEdit::Replace { words } => {
                 draw(&prompt, &words, style, source_seed, None, w, h, Stage::Own).0
             }
+            OfflineEdit::Recolor {
+                element,
+                to,
+                source,
+            } => {
+                let marked = |c: Rgb| {
+                    let marker = Some((element, c));
+                    draw_marked(&prompt, &prompt, style, source_seed, None, w, h, marker).0
+                };
+                recolor::apply(
+                    &source,
+                    &marked(Rgb(0, 0, 0)),
+                    &marked(Rgb(255, 255, 255)),
+                    to,
+                )
+            }
         })
         .await
         .map_err(|e| ModelError::Other(Box::new(e)))?;
         let seed = match request.edit {
-            // A replacement is the source's scene, drawn with the source's seed.
-            Edit::Replace { .. } => source_seed,
+            // A replacement is the source's scene, drawn with the source's seed; a recolour is
+            // the source itself.
+            Edit::Replace { .. } | Edit::Recolor { .. } => source_seed,
             _ => seed,
         };
         Ok(GeneratedImage { pixmap, seed })
@@ -113,8 +157,18 @@ impl ImageModel for OfflineModel {
 }
 
 enum OfflineEdit {
-    Vary { seed: u32, strength: Strength },
-    Replace { words: String },
+    Vary {
+        seed: u32,
+        strength: Strength,
+    },
+    Replace {
+        words: String,
+    },
+    Recolor {
+        element: Element,
+        to: Rgb,
+        source: std::sync::Arc<Pixmap>,
+    },
 }
 
 /// The largest side rendered; larger requests are clamped so allocation cannot fail.
@@ -212,13 +266,59 @@ fn draw(
     height: u32,
     stage: Stage,
 ) -> (Pixmap, Scene, crate::genre::Palette) {
-    let (w, h) = (width.clamp(1, MAX_SIDE), height.clamp(1, MAX_SIDE));
-    let mut p = Pixmap::new(w, h).expect("sides are clamped to 1..=8192, which always allocates");
-    let mut rng = Rng::new(
+    draw_staged(
+        seed_text, words, style, seed, variation, width, height, stage, None,
+    )
+}
+
+/// [`draw`] at the canvas's own stage with one element drawn all in one colour (`marker`):
+/// the coverage renders of a recolour. Every random draw is the same as [`draw`]'s.
+#[allow(clippy::too_many_arguments)]
+fn draw_marked(
+    seed_text: &str,
+    words: &str,
+    style: Style,
+    seed: u32,
+    variation: Option<(u32, Strength)>,
+    width: u32,
+    height: u32,
+    marker: Option<(Element, Rgb)>,
+) -> (Pixmap, Scene, crate::genre::Palette) {
+    let stage = Stage::Own;
+    draw_staged(
+        seed_text, words, style, seed, variation, width, height, stage, marker,
+    )
+}
+
+/// The scene stream's generator for `seed_text`, `style` and `seed`.
+fn scene_rng(seed_text: &str, style: Style, seed: u32) -> Rng {
+    Rng::new(
         fnv1a(seed_text.trim().to_lowercase().as_bytes())
             ^ (u64::from(seed) << 20)
             ^ fnv1a(style.name().as_bytes()),
-    );
+    )
+}
+
+/// The scene [`render`] draws for `prompt`, `style` and `seed`, without drawing it.
+fn scene_of(prompt: &str, style: Style, seed: u32) -> Scene {
+    Scene::choose(prompt, style, &mut scene_rng(prompt, style, seed))
+}
+
+#[allow(clippy::too_many_arguments)]
+fn draw_staged(
+    seed_text: &str,
+    words: &str,
+    style: Style,
+    seed: u32,
+    variation: Option<(u32, Strength)>,
+    width: u32,
+    height: u32,
+    stage: Stage,
+    marker: Option<(Element, Rgb)>,
+) -> (Pixmap, Scene, crate::genre::Palette) {
+    let (w, h) = (width.clamp(1, MAX_SIDE), height.clamp(1, MAX_SIDE));
+    let mut p = Pixmap::new(w, h).expect("sides are clamped to 1..=8192, which always allocates");
+    let mut rng = scene_rng(seed_text, style, seed);
     let mut scene = Scene::choose(words, style, &mut rng);
     let mut pal = jitter(style.look().palette, &mut rng);
     if let Some((variation_seed, strength)) = variation {
@@ -246,6 +346,7 @@ fn draw(
         sh,
         pal,
         rng,
+        marker,
     };
     c.paint(&scene);
     let grain_seed = c.rng.next_u64();
@@ -256,62 +357,76 @@ fn draw(
 impl Canvas<'_> {
     /// Paints the layers back to front; the order is the design.
     fn paint(&mut self, s: &Scene) {
-        self.sky(s);
+        self.as_element(Element::Sky, |c| c.sky(s));
         if s.time == Time::Night || s.land == Land::Space {
-            self.stars(s);
+            self.as_element(Element::Stars, |c| c.stars(s));
         }
         if s.style == Style::Comedy {
-            self.sunburst(s);
+            self.as_element(Element::Light, |c| c.sunburst(s));
         }
-        self.light(s);
+        self.as_element(Element::Light, |c| c.light(s));
         if matches!(
             s.style,
             Style::Thriller | Style::Fantasy | Style::SciFi | Style::Documentary
         ) {
-            self.beams(s);
+            self.as_element(Element::Light, |c| c.beams(s));
         }
         if s.style == Style::Animation {
-            self.clouds(s);
+            self.as_element(Element::Clouds, |c| c.clouds(s));
         }
         let gy = s.horizon * self.h;
-        match s.land {
-            Land::City => self.city(gy),
-            Land::Peaks => self.peaks(s, gy),
-            Land::Mesas => self.mesas(gy),
-            Land::Forest => self.forest(s, gy),
-            Land::Sea => self.sea(s, gy),
-            Land::Hills => self.hills(s, gy),
-            Land::Dunes => self.dunes(gy),
-            Land::Space => self.alien(gy),
-        }
+        self.as_element(Element::Land, |c| match s.land {
+            Land::City => c.city(gy),
+            Land::Peaks => c.peaks(s, gy),
+            Land::Mesas => c.mesas(gy),
+            Land::Forest => c.forest(s, gy),
+            Land::Sea => c.sea(s, gy),
+            Land::Hills => c.hills(s, gy),
+            Land::Dunes => c.dunes(gy),
+            Land::Space => c.alien(gy),
+        });
         if s.tentacles {
-            self.tentacles(gy);
+            self.as_element(Element::Kraken, |c| c.tentacles(gy));
         }
         if matches!(
             s.style,
             Style::Horror | Style::Fantasy | Style::Thriller | Style::Noir
         ) {
-            self.fog(s, gy);
+            self.as_element(Element::Fog, |c| c.fog(s, gy));
         }
         if s.style == Style::Noir {
-            self.lamp(s);
-            self.blinds();
+            self.as_element(Element::Lamp, |c| {
+                c.lamp(s);
+                c.blinds();
+            });
         }
-        self.hero(s);
+        self.as_element(Element::Hero, |c| c.hero(s));
         if matches!(s.style, Style::Western | Style::Fantasy | Style::Horror)
             && s.land != Land::Space
         {
-            self.birds(s);
+            self.as_element(Element::Birds, |c| c.birds(s));
         }
         if s.style == Style::Romance {
-            self.bokeh();
+            self.as_element(Element::Sparkle, |c| c.bokeh());
         }
         if s.style == Style::Comedy {
-            self.confetti();
+            self.as_element(Element::Sparkle, |c| c.confetti());
         }
         if s.rain {
-            self.rain();
+            self.as_element(Element::Rain, |c| c.rain());
         }
         self.foot_shade();
+    }
+
+    /// Draws one element, in the marker's colour when it is the one marked.
+    fn as_element(&mut self, element: Element, draw: impl FnOnce(&mut Self)) {
+        let saved = self.pal;
+        if let Some((marked, colour)) = self.marker
+            && marked == element
+        {
+            self.pal = recolor::flat(saved, colour);
+        }
+        draw(self);
+        self.pal = saved;
     }
 }

@@ -243,6 +243,81 @@ mod edits {
             Err(ModelError::Unsupported { .. })
         ));
     }
+
+    /// Recolour: only the named element's pixels change, to the colour asked for; the rest
+    /// of the source is untouched, and things the art does not show are refused by name.
+    #[tokio::test]
+    async fn the_offline_model_recolours_only_the_named_element() {
+        let model = OfflineModel;
+        assert!(model.can(EditKind::Recolor));
+        let prompt = "a lone cowboy in the desert canyon";
+        let recolor = |select: &str, colour: &str| {
+            edit_request(
+                prompt,
+                Edit::Recolor {
+                    select: select.into(),
+                    colour: colour.into(),
+                },
+            )
+        };
+        let request = recolor("The Cowboy", "red");
+        let out = model.edit(&request).await.unwrap();
+        assert_eq!(
+            (out.pixmap.width(), out.pixmap.height(), out.seed),
+            (64, 96, 7),
+            "the source's size and seed"
+        );
+        let (src, new) = (request.source.data(), out.pixmap.data());
+        let changed: Vec<usize> = (0..src.len() / 4)
+            .filter(|i| src[i * 4..i * 4 + 3] != new[i * 4..i * 4 + 3])
+            .collect();
+        let share = changed.len() as f64 / (src.len() / 4) as f64;
+        assert!(
+            (0.005..0.4).contains(&share),
+            "the cowboy, not the picture: {share:.3} of the pixels changed"
+        );
+        // The changed pixels went red: red leads green and blue by far more than before.
+        let redness = |d: &[u8]| -> f64 {
+            changed
+                .iter()
+                .map(|i| {
+                    let p = &d[i * 4..i * 4 + 3];
+                    f64::from(p[0]) - (f64::from(p[1]) + f64::from(p[2])) / 2.0
+                })
+                .sum::<f64>()
+                / changed.len() as f64
+        };
+        assert!(
+            redness(new) > redness(src) + 20.0,
+            "{:.1} -> {:.1}",
+            redness(src),
+            redness(new)
+        );
+        // Another element changes other pixels; the same request the same pixels.
+        let sky = model.edit(&recolor("the sky", "teal")).await.unwrap();
+        assert!(sky.pixmap.data() != out.pixmap.data());
+        assert!(model.edit(&request).await.unwrap().pixmap.data() == out.pixmap.data());
+        // What the art does not show, or a colour it does not know, is refused, unbilled.
+        match model.edit(&recolor("the car", "red")).await {
+            Err(e @ ModelError::Unsupported { .. }) => {
+                let text = e.to_string();
+                assert!(
+                    text.contains("\"the car\"") && text.contains("the hero"),
+                    "{e}"
+                );
+                assert!(!e.may_be_billed());
+            }
+            other => panic!("{other:?}"),
+        }
+        assert!(matches!(
+            model.edit(&recolor("the cowboy", "sparkly")).await,
+            Err(ModelError::Unsupported { .. })
+        ));
+        assert_eq!(
+            super::super::recolor::colour("#FF8800"),
+            Some(crate::genre::Rgb(255, 136, 0))
+        );
+    }
 }
 
 /// The pixels of two renders, pinned: variations and replacements re-seed only their own
