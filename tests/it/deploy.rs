@@ -64,6 +64,8 @@ const EXPECTED_SCOPES: &[&str] = &[
     "chat:write",
     "chat:write.public",
     "files:write",
+    // Use a picture…: a `file_input` in a modal, and downloading what was uploaded there.
+    "files:read",
     "usergroups:read",
     // Mentions (`app_mention`) and direct messages (`message.im`) at /slack/events.
     "app_mentions:read",
@@ -557,9 +559,13 @@ fn iam_grants_each_configured_model_in_its_familys_region() {
         invoke_model_arns(&[]),
         with(
             &[model_arn("us-west-2", sd)],
-            &[service_arns("us-west-2", Service::SearchReplace)]
+            &[
+                service_arns("us-west-2", Service::SearchReplace),
+                service_arns("us-west-2", Service::StyleGuide),
+                service_arns("us-west-2", Service::StyleTransfer),
+            ]
         ),
-        "the defaults: SD3.5, and Search and Replace for its art"
+        "the defaults: SD3.5, and Search and Replace, Style Guide and Style Transfer for its art"
     );
     assert_eq!(
         invoke_model_arns(&[
@@ -588,6 +594,8 @@ fn iam_grants_each_configured_model_in_its_familys_region() {
             ],
             &[
                 service_arns("us-east-2", Service::SearchReplace),
+                service_arns("us-east-2", Service::StyleGuide),
+                service_arns("us-east-2", Service::StyleTransfer),
                 service_arns("us-east-2", Service::CreativeUpscale),
             ]
         )
@@ -610,11 +618,23 @@ fn iam_grants_each_configured_model_in_its_familys_region() {
 #[test]
 fn the_templates_service_settings_match_the_granted_services() {
     for (params, want) in [
-        (vec![], vec![Service::SearchReplace]),
+        (
+            vec![],
+            vec![
+                Service::SearchReplace,
+                Service::StyleGuide,
+                Service::StyleTransfer,
+            ],
+        ),
         (vec![("ImageServices", "off")], vec![]),
         (
             vec![("PrintUpscaler", "conservative")],
-            vec![Service::SearchReplace, Service::ConservativeUpscale],
+            vec![
+                Service::SearchReplace,
+                Service::ConservativeUpscale,
+                Service::StyleGuide,
+                Service::StyleTransfer,
+            ],
         ),
         (
             vec![
