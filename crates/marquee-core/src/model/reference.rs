@@ -189,7 +189,7 @@ pub fn accept(bytes: &[u8]) -> Result<Accepted, RejectReason> {
         Format::Webp => decode_webp(bytes).map_err(corrupt_or(format))?,
     };
     let original = (decoded.width, decoded.height);
-    let pixmap = decoded.into_working_pixmap().map_err(|d| corrupt(d))?;
+    let pixmap = decoded.into_working_pixmap().map_err(corrupt)?;
     let png = pixmap
         .encode_png()
         .map_err(|e| corrupt(format!("re-encoding: {e}")))?;

@@ -222,7 +222,7 @@ mod tests {
         .await;
         let base = crate::testing::serve(files_host(other.clone())).await;
         let http = super::super::client::http_client().expect("client");
-        let fetcher = FileFetcher::new(http, &[base.clone()], Secret::new(TOKEN));
+        let fetcher = FileFetcher::new(http, std::slice::from_ref(&base), Secret::new(TOKEN));
         (fetcher, base, other)
     }
 
@@ -243,7 +243,7 @@ mod tests {
         // Without the token the host refuses: the fetcher's token is what opens it.
         let anonymous = FileFetcher::new(
             super::super::client::http_client().expect("client"),
-            &[base.clone()],
+            std::slice::from_ref(&base),
             Secret::new("xoxb-wrong"),
         );
         let err = anonymous
