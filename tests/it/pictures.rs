@@ -16,6 +16,10 @@ use crate::support::stack;
 use base64::Engine;
 use serde_json::Value;
 
+/// The picture rounds take turns: each counts what is stored under `refs/` and downloaded
+/// from the file host, which the other would change.
+static ONE_AT_A_TIME: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
+
 const STYLE_GUIDE: &str = "us.stability.stable-image-style-guide-v1:0";
 const STYLE_TRANSFER: &str = "us.stability.stable-style-transfer-v1:0";
 const SD35: &str = "stability.sd3-5-large-v1:0";
@@ -198,11 +202,13 @@ async fn open(base: &str, message: &Value, thread: &str) -> OpenedView {
 /// service, with the uploaded pixels in the service's own field.
 #[tokio::test(flavor = "multi_thread")]
 async fn a_picture_round_for_each_of_the_three_uses() {
+    let _turn = ONE_AT_A_TIME.lock().await;
     let base = bot_base().await;
     let s = stack();
     let api = s.slack().api();
     let marker = "PICTURE-ROUND";
     let (root, root_ts) = poster_and_modal(&base, marker).await;
+    let (downloads_before, refused_before) = api.file_downloads();
     let picture = card_png(480, 320);
     let (pw, ph, want_pixels) = pixels(&picture);
     let take = |via: String| {
@@ -303,13 +309,13 @@ async fn a_picture_round_for_each_of_the_three_uses() {
         "the service got the uploaded pixels as the style"
     );
     assert!(call.body.get("image").is_none());
-    // Three takes, three pictures kept, each download with the bot token.
+    // Three takes, three pictures kept, each downloaded once with the bot token.
     assert!(stored_refs().await.len() >= 3);
-    assert!(
-        api.api_calls()
-            .iter()
-            .filter(|c| c.method == "files-pri")
-            .all(|c| c.status == 200)
+    let (downloads, refused) = api.file_downloads();
+    assert_eq!(downloads - downloads_before, 3);
+    assert_eq!(
+        refused, refused_before,
+        "every download carried the bot token"
     );
 }
 
@@ -318,6 +324,7 @@ async fn a_picture_round_for_each_of_the_three_uses() {
 /// EXIF is accepted and stored without it.
 #[tokio::test(flavor = "multi_thread")]
 async fn hostile_uploads_are_refused_inside_the_modal_and_nothing_is_stored_or_billed() {
+    let _turn = ONE_AT_A_TIME.lock().await;
     let base = bot_base().await;
     let s = stack();
     let marker = "PICTURE-HOSTILE";
@@ -413,6 +420,7 @@ async fn hostile_uploads_are_refused_inside_the_modal_and_nothing_is_stored_or_b
 /// The file host serves a file only with the bot token; `files.info` needs `files:read`.
 #[tokio::test(flavor = "multi_thread")]
 async fn the_file_host_wants_the_bot_token() {
+    let _turn = ONE_AT_A_TIME.lock().await;
     let s = stack();
     let _ = bot_base().await;
     let api = s.slack().api();
