@@ -492,6 +492,21 @@ async fn stored_picture(
     else {
         return Ok(None);
     };
+    // An outsider's take would be refused by the worker: refuse it here, before anything is
+    // downloaded or stored (one record read, as the form's opening does). A record that cannot
+    // be read is left to the worker, which reads it again and says why.
+    let poster = submission.context().poster;
+    match state.records.record(poster).await {
+        Ok(record) => {
+            if let Some(why) = state.pipeline.outsider(&record, &submission.requester()) {
+                tracing::info!(%poster, "picture refused: the submitter is outside the poster's workspace");
+                return Err(modal::picture_refused(why));
+            }
+        }
+        Err(e) => {
+            tracing::warn!(%poster, error = %marquee_core::errors::ErrorChain(&e), "could not read a poster before taking a picture for it");
+        }
+    }
     let Some(files) = state.delivery.files() else {
         return Err(modal::picture_refused(
             "Using a picture needs Marquee's bot token. Ask your Marquee admin to add one (see the install guide).",
