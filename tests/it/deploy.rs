@@ -64,6 +64,8 @@ const EXPECTED_SCOPES: &[&str] = &[
     "chat:write",
     "chat:write.public",
     "files:write",
+    // Use a picture…: a `file_input` in a modal, and downloading what was uploaded there.
+    "files:read",
     "usergroups:read",
     // Mentions (`app_mention`) and direct messages (`message.im`) at /slack/events.
     "app_mentions:read",
@@ -559,10 +561,12 @@ fn iam_grants_each_configured_model_in_its_familys_region() {
             &[model_arn("us-west-2", sd)],
             &[
                 service_arns("us-west-2", Service::SearchReplace),
-                service_arns("us-west-2", Service::SearchRecolor)
+                service_arns("us-west-2", Service::SearchRecolor),
+                service_arns("us-west-2", Service::StyleGuide),
+                service_arns("us-west-2", Service::StyleTransfer),
             ]
         ),
-        "the defaults: SD3.5, and Search and Replace and Recolor for its art"
+        "the defaults: SD3.5, and Search and Replace, Recolor, Style Guide and Style Transfer for its art"
     );
     assert_eq!(
         invoke_model_arns(&[
@@ -591,6 +595,8 @@ fn iam_grants_each_configured_model_in_its_familys_region() {
             ],
             &[
                 service_arns("us-east-2", Service::SearchReplace),
+                service_arns("us-east-2", Service::StyleGuide),
+                service_arns("us-east-2", Service::StyleTransfer),
                 service_arns("us-east-2", Service::CreativeUpscale),
                 service_arns("us-east-2", Service::SearchRecolor),
             ]
@@ -614,7 +620,15 @@ fn iam_grants_each_configured_model_in_its_familys_region() {
 #[test]
 fn the_templates_service_settings_match_the_granted_services() {
     for (params, want) in [
-        (vec![], vec![Service::SearchReplace, Service::SearchRecolor]),
+        (
+            vec![],
+            vec![
+                Service::SearchReplace,
+                Service::SearchRecolor,
+                Service::StyleGuide,
+                Service::StyleTransfer,
+            ],
+        ),
         (vec![("ImageServices", "off")], vec![]),
         (
             vec![("PrintUpscaler", "conservative")],
@@ -622,6 +636,8 @@ fn the_templates_service_settings_match_the_granted_services() {
                 Service::SearchReplace,
                 Service::ConservativeUpscale,
                 Service::SearchRecolor,
+                Service::StyleGuide,
+                Service::StyleTransfer,
             ],
         ),
         (

@@ -72,6 +72,7 @@ mod faults;
 mod front_door;
 mod guide;
 mod lambda_handler;
+mod pictures;
 mod review;
 mod serve_queue;
 mod slack_standin;

@@ -284,6 +284,65 @@ pub enum Change {
     /// What `search` names in the art, in `colour` and otherwise unchanged (Change a detail's
     /// colour-only variant); the words are re-set over the result.
     RecolorDetail { search: String, colour: String },
+    /// A take made with a picture someone uploaded (Use a picture…): `reference` is its key in
+    /// the store (`refs/…`, re-encoded without metadata), `name` the file's name as Slack gave
+    /// it, for the take's lineage.
+    Picture {
+        usage: PictureUse,
+        reference: String,
+        name: String,
+    },
+}
+
+/// What a person wants from a picture they upload.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum PictureUse {
+    /// Start from this picture: its subject kept, the poster's look applied.
+    StartFrom,
+    /// In the style of this picture: the words drawn in its look.
+    StyleOf,
+    /// Restyle this take like that picture.
+    RestyleLike,
+}
+
+impl PictureUse {
+    pub const ALL: [PictureUse; 3] = [
+        PictureUse::StartFrom,
+        PictureUse::StyleOf,
+        PictureUse::RestyleLike,
+    ];
+
+    /// The choice's value in the modal, and its name in JSON.
+    pub fn value(self) -> &'static str {
+        match self {
+            PictureUse::StartFrom => "start_from",
+            PictureUse::StyleOf => "style_of",
+            PictureUse::RestyleLike => "restyle_like",
+        }
+    }
+
+    pub fn parse(value: &str) -> Option<PictureUse> {
+        PictureUse::ALL.into_iter().find(|u| u.value() == value)
+    }
+
+    /// The choice as people see it.
+    pub fn label(self) -> &'static str {
+        match self {
+            PictureUse::StartFrom => "Start from this picture",
+            PictureUse::StyleOf => "In the style of this picture",
+            PictureUse::RestyleLike => "Restyle this take like that picture",
+        }
+    }
+
+    /// The edit a model makes for this use, given the picture.
+    pub fn edit(self, picture: std::sync::Arc<tiny_skia::Pixmap>) -> crate::model::Edit {
+        match self {
+            PictureUse::StartFrom => crate::model::Edit::StartFrom,
+            PictureUse::StyleOf => crate::model::Edit::StyleOf,
+            PictureUse::RestyleLike => crate::model::Edit::RestyleLike { style: picture },
+        }
+    }
 }
 
 impl Change {
@@ -302,6 +361,11 @@ impl Change {
             } => "Vary strong".to_owned(),
             Change::ChangeDetail { .. } => "Change a detail".to_owned(),
             Change::RecolorDetail { .. } => "Recolor a detail".to_owned(),
+            Change::Picture { usage, name, .. } => match usage {
+                PictureUse::StartFrom => format!("started from {name}"),
+                PictureUse::StyleOf => format!("in the style of {name}"),
+                PictureUse::RestyleLike => format!("restyled like {name}"),
+            },
         }
     }
 }

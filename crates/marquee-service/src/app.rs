@@ -375,7 +375,13 @@ pub async fn build(config: &Config, mode: Mode) -> Result<App, StartError> {
     })
     .with_metrics(metrics(config, &mode));
     if let Some(token) = bot_token {
-        pipeline = pipeline.with_web(WebClient::new(http, &config.slack_api_url, token));
+        pipeline = pipeline
+            .with_files(marquee_core::slack::files::FileFetcher::new(
+                http.clone(),
+                &config.slack_file_hosts,
+                token.clone(),
+            ))
+            .with_web(WebClient::new(http, &config.slack_api_url, token));
     }
     let pipeline = Arc::new(pipeline);
 

@@ -50,6 +50,7 @@ pub const ENV_VARS: &[&str] = &[
     "MARQUEE_PUBLIC_URL",
     "MARQUEE_LINK_TTL",
     "MARQUEE_RESPONSE_URL_HOSTS",
+    "MARQUEE_SLACK_FILE_HOSTS",
     "MARQUEE_MODEL_TIMEOUT",
     "MARQUEE_WORKER_FUNCTION",
     "MARQUEE_LOG",
@@ -226,6 +227,9 @@ pub struct Config {
     pub(crate) link_ttl: Duration,
     /// Hosts whose `response_url`s Marquee will POST to.
     pub response_url_hosts: Vec<String>,
+    /// `MARQUEE_SLACK_FILE_HOSTS`: the only origins an uploaded picture is downloaded from, with
+    /// the bot token (`files.slack.com` by default; a stand-in's origin in tests).
+    pub slack_file_hosts: Vec<String>,
     /// `MARQUEE_MODEL_TIMEOUT`: how long a drawing call may take before it is abandoned, in
     /// place of each model's own time from the catalog ([`Config::call_timeout`]).
     pub(crate) model_timeout: Option<Duration>,
@@ -510,6 +514,14 @@ impl Config {
                 .collect(),
             None => vec!["hooks.slack.com".to_owned()],
         };
+        let slack_file_hosts = match get("MARQUEE_SLACK_FILE_HOSTS")? {
+            Some(v) => v
+                .split(',')
+                .map(|h| h.trim().to_ascii_lowercase())
+                .filter(|h| !h.is_empty())
+                .collect(),
+            None => vec!["files.slack.com".to_owned()],
+        };
 
         let s3_force_path_style = match get("MARQUEE_S3_FORCE_PATH_STYLE")?.as_deref() {
             None | Some("false" | "0" | "no") => false,
@@ -620,6 +632,7 @@ impl Config {
             public_url,
             link_ttl,
             response_url_hosts,
+            slack_file_hosts,
             model_timeout,
             worker_function: get("MARQUEE_WORKER_FUNCTION")?,
             lambda_function_name: get("AWS_LAMBDA_FUNCTION_NAME")?,
@@ -635,8 +648,9 @@ impl Config {
     }
 
     /// Stability's image services this deployment calls: Search and Replace and Search and
-    /// Recolor (Change a detail) when the services are on, a Stability model is allowed and the
-    /// Stability region serves the services' profile; and the print upscaler, if one is chosen.
+    /// Recolor (Change a detail), Style Guide and Style Transfer (Use a picture…) when the
+    /// services are on, a Stability model is allowed and the Stability region serves the
+    /// services' profile; and the print upscaler, if one is chosen. In [`Service`]'s order.
     pub fn services(&self) -> Vec<Service> {
         let reachable = Service::PROFILE_REGIONS.contains(&self.service_region.as_str());
         let stability = self
@@ -645,12 +659,15 @@ impl Config {
             .any(|m| m.family() == Family::Stability);
         let mut services = Vec::new();
         if self.image_services && reachable && stability {
-            services.push(Service::SearchReplace);
+            services.extend([
+                Service::SearchReplace,
+                Service::SearchRecolor,
+                Service::StyleGuide,
+                Service::StyleTransfer,
+            ]);
         }
         services.extend(self.print_upscaler.map(Upscaler::service));
-        if self.image_services && reachable && stability {
-            services.push(Service::SearchRecolor);
-        }
+        services.sort_unstable();
         services
     }
 
@@ -1041,6 +1058,7 @@ mod tests {
         );
         assert_eq!(c.link_ttl, DEFAULT_LINK_TTL);
         assert_eq!(c.response_url_hosts, vec!["hooks.slack.com"]);
+        assert_eq!(c.slack_file_hosts, vec!["files.slack.com"]);
         assert!(!c.uses_bedrock());
     }
 
@@ -1083,8 +1101,13 @@ mod tests {
         );
         assert_eq!(
             c.services(),
-            [Service::SearchReplace, Service::SearchRecolor],
-            "Change a detail, whole or only its colour"
+            [
+                Service::SearchReplace,
+                Service::SearchRecolor,
+                Service::StyleGuide,
+                Service::StyleTransfer
+            ],
+            "Change a detail (whole or only its colour) and Use a picture…"
         );
         assert_eq!(c.service_region(), "us-west-2");
         // No Stability model: no Search and Replace (offline replaces by itself).

@@ -21,7 +21,8 @@
 //!
 //! Edits of existing art are served in their documented formats: SD3.5 Large image-to-image
 //! and Stability's image services (Search and
-//! Replace, Search and Recolor, Conservative and Creative Upscale), the services only through their `us.` cross-region
+//! Replace, Search and Recolor, Conservative and Creative Upscale, Style Guide and Style
+//! Transfer), the services only through their `us.` cross-region
 //! inference profile, as Bedrock serves them. Each answer to an edit is derived from the input
 //! image (a tinted copy, at the documented output size), so a test can tell an edit from a fresh
 //! generation with [`is_edit_of`].
@@ -59,11 +60,18 @@ pub const CREATIVE_UPSCALE: &str = "stability.stable-creative-upscale-v1:0";
 /// model cards (model-cards-stability-ai.html, "Stable Image Search and Recolor"); its `us.`
 /// profile as public Bedrock callers invoke it (e.g. awslabs-derived bedrock-image MCP servers).
 pub const SEARCH_RECOLOR: &str = "stability.stable-image-search-recolor-v1:0";
-pub const SERVICES: [&str; 4] = [
+/// Control tools for Use a picture… (same page, "Control"): Style Guide and Style Transfer. Ids
+/// as public callers invoke them (`us.stability.stable-image-style-guide-v1:0`,
+/// `us.stability.stable-style-transfer-v1:0`).
+pub const STYLE_GUIDE: &str = "stability.stable-image-style-guide-v1:0";
+pub const STYLE_TRANSFER: &str = "stability.stable-style-transfer-v1:0";
+pub const SERVICES: [&str; 6] = [
     SEARCH_REPLACE,
     CONSERVATIVE_UPSCALE,
     CREATIVE_UPSCALE,
     SEARCH_RECOLOR,
+    STYLE_GUIDE,
+    STYLE_TRANSFER,
 ];
 /// The regions the services' `us.` profile is served from and routes to.
 pub const PROFILE_REGIONS: [&str; 3] = ["us-east-1", "us-east-2", "us-west-2"];
@@ -950,6 +958,15 @@ fn validate_stability(body: &Value, image_to_image: bool) -> Result<Job, String>
 ///   style_preset ASSUMED accepted as for Search and Replace (a public Bedrock client lists it
 ///   among the service's fields); inputs as every service's (64 px a side, 4,096..9,437,184
 ///   pixels, at most 2.5:1); the output has the input's size.
+/// - Control, Style Guide: image (the style reference) and prompt required; aspect_ratio
+///   (Stability's nine, default 1:1), fidelity (0..1), negative_prompt, seed, output_format,
+///   style_preset optional; the output is about a megapixel at aspect_ratio. (DOC: the keys and
+///   required ones, Bedrock's "Stability AI Image Services" page; ASSUMED: fidelity's range,
+///   from Stability's API reference for the same tool.)
+/// - Control, Style Transfer: init_image and style_image required, and no `image`; prompt,
+///   negative_prompt, seed, output_format, composition_fidelity (0..1), style_strength (0..1),
+///   change_strength (0.1..1) optional; no style_preset; the output has init_image's size.
+///   (DOC: the keys; ASSUMED: the three ranges, from Stability's API reference.)
 /// - Upscale, Conservative: image, prompt required; negative_prompt, seed, output_format,
 ///   creativity (0.2..0.5) optional. Creative: the same with creativity 0.1..0.5 and
 ///   style_preset, and inputs of at most one megapixel. Both upscale "to 4K"; the stand-in
@@ -975,6 +992,9 @@ fn validate_service(service: &str, body: &Value) -> Result<Job, String> {
         "tile-texture",
     ];
     let map = object(body, "#")?;
+    if service == STYLE_TRANSFER {
+        return validate_style_transfer(map);
+    }
     let common = [
         "image",
         "prompt",
@@ -995,6 +1015,11 @@ fn validate_service(service: &str, body: &Value) -> Result<Job, String> {
         ),
         CONSERVATIVE_UPSCALE => (&["creativity"], &STABILITY_INPUT, 4),
         CREATIVE_UPSCALE => (&["creativity", "style_preset"], &CREATIVE_UPSCALE_INPUT, 4),
+        STYLE_GUIDE => (
+            &["aspect_ratio", "fidelity", "style_preset"],
+            &STABILITY_INPUT,
+            1,
+        ),
         other => return Err(format!("#: {other} is not served by the test stand-in")),
     };
     let allowed: Vec<&str> = common.iter().chain(extra).copied().collect();
@@ -1021,6 +1046,25 @@ fn validate_service(service: &str, body: &Value) -> Result<Job, String> {
         CONSERVATIVE_UPSCALE => {
             number_field(map, "#", "creativity", 0.2..=0.5)?;
         }
+        STYLE_GUIDE => {
+            number_field(map, "#", "fidelity", 0.0..=1.0)?;
+            let ratios: Vec<&str> = STABILITY_SIZES.iter().map(|(r, _, _)| *r).collect();
+            let ratio = one_of(map, "#", "aspect_ratio", &ratios)?.unwrap_or("1:1");
+            let (_, width, height) = STABILITY_SIZES
+                .iter()
+                .find(|(r, _, _)| *r == ratio)
+                .copied()
+                .unwrap_or(("1:1", 1024, 1024));
+            let seed = stability_seed(map)?;
+            let source = image_field(map, "#", "image", &STABILITY_INPUT)?;
+            return Ok(Job {
+                width,
+                height,
+                seed,
+                count: 1,
+                source: Some(source),
+            });
+        }
         _ => {
             number_field(map, "#", "creativity", 0.1..=0.5)?;
         }
@@ -1030,6 +1074,42 @@ fn validate_service(service: &str, body: &Value) -> Result<Job, String> {
     Ok(Job {
         width: source.width * scale,
         height: source.height * scale,
+        seed,
+        count: 1,
+        source: Some(source),
+    })
+}
+
+/// Style Transfer (see [`validate_service`]): the answer is derived from `init_image`, at its
+/// size; `style_image` is checked like every input image.
+fn validate_style_transfer(map: &Map<String, Value>) -> Result<Job, String> {
+    only_keys(
+        map,
+        "#",
+        &[
+            "init_image",
+            "style_image",
+            "prompt",
+            "negative_prompt",
+            "seed",
+            "output_format",
+            "composition_fidelity",
+            "style_strength",
+            "change_strength",
+        ],
+    )?;
+    string_field(map, "#", "prompt", 0..=10_000)?;
+    string_field(map, "#", "negative_prompt", 0..=10_000)?;
+    one_of(map, "#", "output_format", &["jpeg", "png", "webp"])?;
+    number_field(map, "#", "composition_fidelity", 0.0..=1.0)?;
+    number_field(map, "#", "style_strength", 0.0..=1.0)?;
+    number_field(map, "#", "change_strength", 0.1..=1.0)?;
+    let seed = stability_seed(map)?;
+    let source = image_field(map, "#", "init_image", &STABILITY_INPUT)?;
+    image_field(map, "#", "style_image", &STABILITY_INPUT)?;
+    Ok(Job {
+        width: source.width,
+        height: source.height,
         seed,
         count: 1,
         source: Some(source),
@@ -1261,6 +1341,16 @@ mod edit_formats {
         conservative_bad["creativity"] = json!(0.1);
         let mut creative_bad = upscale.clone();
         creative_bad["strength"] = json!(0.5);
+        let guide = json!({"image": stability_png, "prompt": "a lighthouse",
+            "aspect_ratio": "2:3", "fidelity": 0.6, "seed": 7, "output_format": "png"});
+        let mut guide_bad = guide.clone();
+        guide_bad["fidelity"] = json!(1.5);
+        let transfer = json!({"init_image": stability_png, "style_image": stability_png,
+            "prompt": "a lighthouse", "composition_fidelity": 0.9, "seed": 7,
+            "output_format": "png"});
+        let mut transfer_bad = transfer.clone();
+        // Style Transfer names its inputs init_image and style_image; `image` is refused.
+        transfer_bad["image"] = json!(stability_png);
         vec![
             ("us-west-2", SD35_LARGE, sd, sd_bad),
             (
@@ -1287,6 +1377,18 @@ mod edit_formats {
                 upscale,
                 creative_bad,
             ),
+            (
+                "us-east-1",
+                "us.stability.stable-image-style-guide-v1:0",
+                guide,
+                guide_bad,
+            ),
+            (
+                "us-west-2",
+                "us.stability.stable-style-transfer-v1:0",
+                transfer,
+                transfer_bad,
+            ),
         ]
     }
 
@@ -1295,7 +1397,15 @@ mod edit_formats {
         let bedrock = Bedrock::start();
         let stability_input = gradient_png(64, 96, 3);
         let s = b64(&stability_input);
-        let want = [(64, 96), (64, 96), (256, 384), (64, 96), (256, 384)];
+        let want = [
+            (64, 96),
+            (64, 96),
+            (256, 384),
+            (64, 96),
+            (256, 384),
+            (832, 1216),
+            (64, 96),
+        ];
         for ((region, model, good, bad), want) in cases(&s).into_iter().zip(want) {
             let answer = call(&bedrock, region, model, &good)
                 .await
@@ -1330,7 +1440,7 @@ mod edit_formats {
         let recolor = bedrock.calls_to("us.stability.stable-image-search-recolor-v1:0");
         assert_eq!(recolor[0].body["select_prompt"], "the lighthouse");
         assert_eq!((recolor[0].status, recolor[1].status), (200, 400));
-        assert_eq!(bedrock.calls().len(), 11);
+        assert_eq!(bedrock.calls().len(), 15);
     }
 
     #[tokio::test]
@@ -1350,6 +1460,21 @@ mod edit_formats {
         let replace = "us.stability.stable-image-search-replace-v1:0";
         assert!(matches!(
             call(&bedrock, "us-west-2", replace, &wide).await,
+            Err(InvokeModelError::ValidationException(_))
+        ));
+        // Style Transfer checks its style image like any input: a 40x40 reference is refused.
+        let transfer = "us.stability.stable-style-transfer-v1:0";
+        let tiny_style = json!({"init_image": b64(&gradient_png(64, 96, 1)),
+            "style_image": b64(&gradient_png(40, 40, 2))});
+        assert!(matches!(
+            call(&bedrock, "us-west-2", transfer, &tiny_style).await,
+            Err(InvokeModelError::ValidationException(_))
+        ));
+        // Style Guide requires its prompt.
+        let guide = "us.stability.stable-image-style-guide-v1:0";
+        let no_prompt = json!({"image": b64(&gradient_png(64, 96, 1))});
+        assert!(matches!(
+            call(&bedrock, "us-west-2", guide, &no_prompt).await,
             Err(InvokeModelError::ValidationException(_))
         ));
         // Stable Image Core has no image-to-image mode.

@@ -348,6 +348,8 @@ impl Stack {
             ),
             ("MARQUEE_S3_FORCE_PATH_STYLE", "true".into()),
             ("MARQUEE_RESPONSE_URL_HOSTS", self.slack.base_url()),
+            // Uploaded pictures are downloaded from the Slack stand-in's file host.
+            ("MARQUEE_SLACK_FILE_HOSTS", self.slack.base_url()),
             ("MARQUEE_MODEL_TIMEOUT", "5s".into()),
             ("MARQUEE_LOG", "info".into()),
             // The template points at the fonts layer (/opt/fonts in Lambda); here, the same

@@ -177,6 +177,11 @@ struct Inner {
     users: HashMap<String, Value>,
     /// `function_execution_id` → the execution of a workflow step, with its own token.
     executions: HashMap<String, Execution>,
+    /// Files people uploaded in a `file_input` ([`SlackApi::upload_by_person`]): id → the file
+    /// object and its bytes, served at its `url_private*` with the bot token only.
+    hosted: HashMap<String, (Value, Vec<u8>)>,
+    /// `http://127.0.0.1:PORT`: where hosted files are served from.
+    files_base: String,
 }
 
 /// Handle to the Web API side of the Slack stand-in. Cheap to clone; get it with
@@ -211,6 +216,8 @@ impl SlackApi {
             home_tabs: HashMap::new(),
             users: HashMap::new(),
             executions: HashMap::new(),
+            hosted: HashMap::new(),
+            files_base: String::new(),
         };
         SlackApi {
             inner: Arc::new(Mutex::new(inner)),
@@ -220,8 +227,14 @@ impl SlackApi {
     /// The routes, merged into the Slack stand-in's router. `base` is `http://127.0.0.1:PORT`,
     /// from which `upload_url`s are made; `http` downloads image blocks.
     pub(crate) fn router(&self, base: String, http: reqwest::Client) -> Router {
+        self.lock().files_base = base.clone();
         Router::new()
             .route("/api/{method}", post(api_call))
+            .route(
+                "/files-pri/{key}/download/{name}",
+                axum::routing::get(download_file),
+            )
+            .route("/files-pri/{key}/{name}", axum::routing::get(download_file))
             // Slack takes files of up to 1 GB (Slack Help Center, "Add files to Slack"); axum's
             // own 2 MB default would refuse a print's PDF that Slack accepts.
             .route(
@@ -233,6 +246,59 @@ impl SlackApi {
                 base,
                 http,
             })
+    }
+
+    /// `user` (of workspace `team`) uploads `bytes` as `name` in a modal's `file_input`: the
+    /// file object Slack puts in the `view_submission` (bolt-js `UploadedFile`: `id`, `name`,
+    /// `title`, `mimetype` and `filetype` guessed from the name as Slack does, `size`, `user`,
+    /// `user_team`, `url_private`, `url_private_download` on the file host under
+    /// `/files-pri/<team>-<id>/`, `permalink`). Pass it to [`Field::Files`].
+    pub fn upload_by_person(&self, user: &str, team: &str, name: &str, bytes: Vec<u8>) -> Value {
+        let id = slack_id('F');
+        let mut inner = self.lock();
+        let base = inner.files_base.clone();
+        let ext = name
+            .rsplit('.')
+            .next()
+            .unwrap_or_default()
+            .to_ascii_lowercase();
+        let mimetype = match ext.as_str() {
+            "png" => "image/png",
+            "jpg" | "jpeg" => "image/jpeg",
+            "webp" => "image/webp",
+            "gif" => "image/gif",
+            _ => "application/octet-stream",
+        };
+        let file = json!({
+            "id": id,
+            "created": 1764633630,
+            "timestamp": 1764633630,
+            "name": name,
+            "title": name,
+            "mimetype": mimetype,
+            "filetype": ext,
+            "user": user,
+            "user_team": team,
+            "size": bytes.len(),
+            "mode": "hosted",
+            "is_external": false,
+            "url_private": format!("{base}/files-pri/{team}-{id}/{name}"),
+            "url_private_download": format!("{base}/files-pri/{team}-{id}/download/{name}"),
+            "permalink": format!("{base}/files/{user}/{id}/{name}"),
+        });
+        inner.hosted.insert(id, (file.clone(), bytes));
+        file
+    }
+
+    /// How many times hosted files were downloaded, and how many of those were refused.
+    pub fn file_downloads(&self) -> (usize, usize) {
+        let inner = self.lock();
+        let all: Vec<&ApiCall> = inner
+            .calls
+            .iter()
+            .filter(|c| c.method == "files-pri")
+            .collect();
+        (all.len(), all.iter().filter(|c| c.status != 200).count())
     }
 
     /// The only bot token accepted (`xoxb-test-<random>`).
@@ -732,6 +798,7 @@ async fn api_call(
                 "views.open" => open_view(&app.api, &args),
                 "views.publish" => publish_view(&app.api, &args),
                 "users.info" => user_info(&app.api, &args, &scopes),
+                "files.info" => file_info(&app.api, &args, &scopes),
                 "chat.getPermalink" => permalink(&app.api, &args),
                 "functions.completeSuccess" | "functions.completeError" => complete_function(
                     &app.api,
@@ -1576,12 +1643,14 @@ impl OpenedView {
 }
 
 /// What a person does to one input before submitting.
-#[derive(Clone, Copy, Debug)]
+#[derive(Clone, Debug)]
 pub enum Field<'a> {
     /// Types this into a plain-text input, replacing what was there; `""` clears it.
     Text(&'a str),
     /// Picks the option whose `value` is this, in a select or a radio group.
     Choose(&'a str),
+    /// The files uploaded in a `file_input` ([`SlackApi::upload_by_person`]).
+    Files(Vec<Value>),
 }
 
 /// Slack's stored copy of `view` as sent by the app: what `views.open` answers and what a
@@ -1915,12 +1984,17 @@ impl SlackApi {
             let element = &block["element"];
             let action_id = element["action_id"].as_str().unwrap_or_default();
             let kind = element["type"].as_str().unwrap_or_default();
-            let change = fields.iter().find(|(b, _)| *b == block_id).map(|(_, f)| *f);
+            let change = fields
+                .iter()
+                .find(|(b, _)| *b == block_id)
+                .map(|(_, f)| f.clone());
             let state = match kind {
                 "plain_text_input" => {
                     let text = match change {
                         Some(Field::Text(text)) => Some(text.to_owned()),
-                        Some(Field::Choose(_)) => panic!("{block_id} is a text input"),
+                        Some(Field::Choose(_) | Field::Files(_)) => {
+                            panic!("{block_id} is a text input")
+                        }
                         None => element["initial_value"].as_str().map(str::to_owned),
                     }
                     .filter(|t| !t.is_empty());
@@ -1949,17 +2023,42 @@ impl SlackApi {
                                 .cloned()
                                 .unwrap_or_else(|| panic!("no option {value} in {block_id}")),
                         ),
-                        Some(Field::Text(_)) => panic!("{block_id} is a choice"),
+                        Some(Field::Text(_) | Field::Files(_)) => {
+                            panic!("{block_id} is a choice")
+                        }
                         None => element.get("initial_option").cloned(),
                     };
                     // The selected option as bolt-js types it: its `text` and `value`.
                     let selected = option.map(|o| json!({"text": o["text"], "value": o["value"]}));
                     json!({"type": kind, "selected_option": selected})
                 }
+                // Block Kit reference, "File input element": `max_files` (default 10) files,
+                // each of at most 10 MB, checked by Slack's client before it submits.
+                "file_input" => {
+                    let files = match change {
+                        Some(Field::Files(files)) => files.clone(),
+                        Some(_) => panic!("{block_id} is a file input"),
+                        None => Vec::new(),
+                    };
+                    let max = element["max_files"].as_u64().unwrap_or(10) as usize;
+                    if files.len() > max {
+                        return Err(format!("{block_id}: at most {max} files"));
+                    }
+                    if files
+                        .iter()
+                        .any(|f| f["size"].as_u64().unwrap_or(0) > 10 * 1024 * 1024)
+                    {
+                        return Err(format!("{block_id}: files are at most 10 MB"));
+                    }
+                    json!({"type": kind, "files": files})
+                }
                 other => panic!("the stand-in does not submit {other} inputs"),
             };
             let empty = state.get("value").is_some_and(Value::is_null)
-                || state.get("selected_option").is_some_and(Value::is_null);
+                || state.get("selected_option").is_some_and(Value::is_null)
+                || state
+                    .get("files")
+                    .is_some_and(|f| f.as_array().is_some_and(Vec::is_empty));
             if empty && block["optional"] != true {
                 return Err(format!("{block_id}: this field is required"));
             }
@@ -2113,6 +2212,65 @@ const USER_SHAPE: &str = include_str!("../../fixtures/slack/users_info_admin.jso
 /// `users.info`, per its method reference: `user` required; needs `users:read`
 /// (`missing_scope` with `needed` and `provided` otherwise); `user_not_found` for anyone the
 /// stand-in was not told of.
+/// `files.info` (Slack's method reference): `file` → `{ok, file}`; needs `files:read`
+/// (`missing_scope` otherwise, with `needed` and `provided`), `file_not_found` for an id it does
+/// not hold.
+fn file_info(api: &SlackApi, args: &Args, scopes: &[String]) -> Outcome {
+    if !scopes.iter().any(|s| s == "files:read") {
+        let mut outcome = Outcome::fail("missing_scope", &[]);
+        outcome.body["needed"] = json!("files:read");
+        outcome.body["provided"] = json!(scopes.join(","));
+        return outcome;
+    }
+    let Some(id) = args.str("file").filter(|f| !f.is_empty()) else {
+        return Outcome::fail("file_not_found", &[]);
+    };
+    match api.lock().hosted.get(&id) {
+        Some((file, _)) => Outcome::ok(json!({ "file": file }), &[]),
+        None => Outcome::fail("file_not_found", &[]),
+    }
+}
+
+/// A hosted file's bytes at its `url_private` or `url_private_download`, for the bot token only:
+/// Slack's "Working with files" says private files are fetched with the token in an
+/// `Authorization: Bearer` header. Without it (or with another token) the stand-in refuses with
+/// 403 (ASSUMED: Slack answers such requests with its sign-in page rather than the file; either
+/// way the caller does not get the bytes). Every download is recorded as a call `files-pri`.
+async fn download_file(
+    State(app): State<ApiApp>,
+    Path((key, _name)): Path<(String, String)>,
+    headers: HeaderMap,
+) -> Response {
+    let mut inner = app.api.lock();
+    let authorised = headers
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.strip_prefix("Bearer "))
+        == Some(inner.token.as_str());
+    let id = key.rsplit('-').next().unwrap_or_default().to_owned();
+    let found = inner.hosted.get(&id).map(|(_, bytes)| bytes.clone());
+    let (status, body) = match (authorised, found) {
+        (false, _) => (StatusCode::FORBIDDEN, Vec::new()),
+        (true, None) => (StatusCode::NOT_FOUND, Vec::new()),
+        (true, Some(bytes)) => (StatusCode::OK, bytes),
+    };
+    inner.calls.push(ApiCall {
+        method: "files-pri".into(),
+        violations: Vec::new(),
+        body: json!({"file": id}),
+        auth: if authorised {
+            Auth::Valid
+        } else {
+            Auth::Invalid
+        },
+        status: status.as_u16(),
+        error: None,
+        notes: Vec::new(),
+        images: Vec::new(),
+    });
+    (status, body).into_response()
+}
+
 fn user_info(api: &SlackApi, args: &Args, scopes: &[String]) -> Outcome {
     if !scopes.iter().any(|s| s == "users:read") {
         let mut outcome = Outcome::fail("missing_scope", &[]);

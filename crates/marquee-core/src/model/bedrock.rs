@@ -26,7 +26,7 @@ use serde_json::{Value, json};
 
 use super::{
     Edit, EditKind, EditRequest, Family, FilterStage, GeneratedImage, ImageModel, ImageRequest,
-    ModelError, ModelId, Priced, Service, replacement_prompt,
+    ModelError, ModelId, Priced, START_FROM_STRENGTH, Service, replacement_prompt,
 };
 
 /// Nova Canvas accepts at most this many characters of prompt and of negative prompt.
@@ -38,6 +38,18 @@ const STABILITY_MAX_SEED: u32 = 4_294_967_294;
 /// The most pixels Creative Upscale takes ("images between 64x64 and 1 megapixel"): larger
 /// art is scaled down to fit before either upscaler is called.
 const UPSCALE_MAX_PIXELS: u64 = 1_048_576;
+/// The most pixels the other image services take in one input image (9,437,184, about
+/// 3072 × 3072; ASSUMED from Stability's API reference for the same services, which Bedrock's
+/// page defers to). Marquee's art and references are far smaller; the limit is applied anyway.
+const SERVICE_MAX_PIXELS: u64 = 9_437_184;
+/// Style Guide `fidelity` (0..1, default 0.5): how closely the output's style follows the
+/// reference. Marquee asks for a little more than the default: the person chose the picture
+/// for its look.
+const STYLE_GUIDE_FIDELITY: f64 = 0.6;
+/// Style Transfer `composition_fidelity` (0..1, default 0.9): how much of `init_image`'s
+/// composition is kept. The take's composition decides where its type sits, so it is kept
+/// closely (the default).
+const STYLE_TRANSFER_COMPOSITION: f64 = 0.9;
 
 /// What a [`BedrockModel`] calls: one of the image models, or one of Stability's services.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -632,6 +644,59 @@ fn edit_body(target: Target, request: &EditRequest) -> Result<Value, ModelError>
             }
             Ok(body)
         }
+        // "Stability.ai Stable Diffusion 3.5 Large", image-to-image, as for a variation, from a
+        // picture someone uploaded, cropped to the poster's aspect first (image-to-image keeps
+        // its input's ratio and takes no aspect_ratio).
+        (Target::Model(ModelId::Sd35Large), Edit::StartFrom) => {
+            let start =
+                super::reference::cover(&request.source, base.aspect, SERVICE_MAX_PIXELS)
+                    .ok_or_else(|| malformed("cannot crop the picture to the poster's aspect"))?;
+            let mut body = json!({
+                "prompt": clip(&base.prompt, STABILITY_MAX_TEXT),
+                "mode": "image-to-image",
+                "image": source_b64(&start, u64::MAX)?,
+                "strength": START_FROM_STRENGTH,
+                "seed": base.seed.min(STABILITY_MAX_SEED),
+                "output_format": "png",
+            });
+            if let Some(n) = negative {
+                body["negative_prompt"] = clip(n, STABILITY_MAX_TEXT).into();
+            }
+            Ok(body)
+        }
+        // "Stability AI Image Services", Control, Style Guide: image (the style reference) and
+        // prompt required; aspect_ratio, fidelity, negative_prompt, seed, output_format optional.
+        (Target::Service(Service::StyleGuide), Edit::StyleOf) => {
+            let mut body = json!({
+                "image": source_b64(&request.source, SERVICE_MAX_PIXELS)?,
+                "prompt": clip(&base.prompt, STABILITY_MAX_TEXT),
+                "aspect_ratio": base.aspect.stability(),
+                "fidelity": STYLE_GUIDE_FIDELITY,
+                "seed": base.seed.min(STABILITY_MAX_SEED),
+                "output_format": "png",
+            });
+            if let Some(n) = negative {
+                body["negative_prompt"] = clip(n, STABILITY_MAX_TEXT).into();
+            }
+            Ok(body)
+        }
+        // Same page, Style Transfer: init_image (the art restyled) and style_image required;
+        // prompt, negative_prompt, seed, output_format, composition_fidelity, style_strength and
+        // change_strength optional. Its keys differ from every other service's `image`.
+        (Target::Service(Service::StyleTransfer), Edit::RestyleLike { style }) => {
+            let mut body = json!({
+                "init_image": source_b64(&request.source, SERVICE_MAX_PIXELS)?,
+                "style_image": source_b64(style, SERVICE_MAX_PIXELS)?,
+                "prompt": clip(&base.prompt, STABILITY_MAX_TEXT),
+                "composition_fidelity": STYLE_TRANSFER_COMPOSITION,
+                "seed": base.seed.min(STABILITY_MAX_SEED),
+                "output_format": "png",
+            });
+            if let Some(n) = negative {
+                body["negative_prompt"] = clip(n, STABILITY_MAX_TEXT).into();
+            }
+            Ok(body)
+        }
         // "Stability AI Image Services", Upscale: image and prompt required; negative_prompt,
         // seed, output_format (and creativity, left at its default) optional.
         (Target::Service(service), Edit::Upscale { upscaler }) if service == upscaler.service() => {
@@ -923,6 +988,92 @@ mod tests {
         const VARY_SUBTLE: Edit = Edit::Vary {
             strength: Strength::Subtle,
         };
+
+        /// Use a picture…: the uploaded picture goes where each tool documents it — SD3.5's
+        /// `image` (cropped to the poster's 2:3), Style Guide's `image`, Style Transfer's
+        /// `style_image` beside the take's art as `init_image` — with only documented keys.
+        #[test]
+        fn picture_bodies_carry_the_picture_in_each_tools_own_field() {
+            let start = edit(ModelId::Sd35Large, Edit::StartFrom, 300, 200);
+            let body = edit_body(Target::Model(ModelId::Sd35Large), &start).unwrap();
+            assert_eq!(
+                keys(&body),
+                [
+                    "image",
+                    "mode",
+                    "negative_prompt",
+                    "output_format",
+                    "prompt",
+                    "seed",
+                    "strength"
+                ]
+            );
+            assert_eq!(body["mode"], "image-to-image");
+            assert_eq!(body["strength"], START_FROM_STRENGTH);
+            // 300x200 cropped about its centre to 2:3: 133x200.
+            let (w, h) = decoded_size(&body["image"]);
+            assert_eq!(h, 200);
+            assert!(
+                (f64::from(w) / f64::from(h) - 2.0 / 3.0).abs() < 0.01,
+                "{w}x{h}"
+            );
+
+            let guide = edit(ModelId::Sd35Large, Edit::StyleOf, 120, 90);
+            let body = edit_body(Target::Service(Service::StyleGuide), &guide).unwrap();
+            assert_eq!(
+                keys(&body),
+                [
+                    "aspect_ratio",
+                    "fidelity",
+                    "image",
+                    "negative_prompt",
+                    "output_format",
+                    "prompt",
+                    "seed"
+                ]
+            );
+            assert_eq!(body["aspect_ratio"], "2:3");
+            assert_eq!(decoded_size(&body["image"]), (120, 90));
+            assert!((0.0..=1.0).contains(&body["fidelity"].as_f64().unwrap()));
+
+            let mut style = tiny_skia::Pixmap::new(70, 80).unwrap();
+            style.fill(tiny_skia::Color::from_rgba8(10, 200, 40, 255));
+            let transfer = edit(
+                ModelId::Sd35Large,
+                Edit::RestyleLike {
+                    style: Arc::new(style),
+                },
+                64,
+                96,
+            );
+            let body = edit_body(Target::Service(Service::StyleTransfer), &transfer).unwrap();
+            assert_eq!(
+                keys(&body),
+                [
+                    "composition_fidelity",
+                    "init_image",
+                    "negative_prompt",
+                    "output_format",
+                    "prompt",
+                    "seed",
+                    "style_image"
+                ]
+            );
+            assert_eq!(decoded_size(&body["init_image"]), (64, 96));
+            assert_eq!(decoded_size(&body["style_image"]), (70, 80));
+            // Each tool makes only its own edit.
+            assert!(edit_body(Target::Service(Service::StyleGuide), &transfer).is_err());
+            assert!(edit_body(Target::Service(Service::StyleTransfer), &guide).is_err());
+            assert!(edit_body(Target::Model(ModelId::StableImageCore), &start).is_err());
+            assert_eq!(
+                Service::StyleGuide.profile_id(),
+                "us.stability.stable-image-style-guide-v1:0"
+            );
+            assert_eq!(
+                Service::StyleTransfer.profile_id(),
+                "us.stability.stable-style-transfer-v1:0"
+            );
+        }
 
         /// SD3.5 Large image-to-image: the documented keys only, and no aspect_ratio.
         #[test]

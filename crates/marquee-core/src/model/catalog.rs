@@ -125,8 +125,9 @@ pub(crate) static SD35_LARGE: Row = Row {
     price_micros: 80_000,
     price_note: "ASSUMED: the project's long-standing list price",
     text_to_image: true,
-    // Image-to-image (`mode`, `image`, `strength`), per its Bedrock parameter page.
-    edits: &[EditKind::Vary],
+    // Image-to-image (`mode`, `image`, `strength`), per its Bedrock parameter page: a variation
+    // of a take, or a start from an uploaded picture.
+    edits: &[EditKind::Vary, EditKind::StartFrom],
     max_seed: STABILITY_MAX_SEED,
     call_timeout: DRAW,
     lifecycle: ACTIVE,
@@ -268,8 +269,51 @@ pub(crate) static SEARCH_RECOLOR: Row = Row {
     lifecycle: ACTIVE,
 };
 
+/// The picture services' prices are ASSUMED from third-party price tables of Stability's image
+/// services on Bedrock (most control tools US$0.07, Style Transfer US$0.08;
+/// /work/shared/reference/BEDROCK.md), not yet read on AWS's pricing page.
+const PICTURE_PRICE_NOTE: &str = "ASSUMED: third-party tables of Bedrock's Stability prices";
+
+/// Stable Image Style Guide ("Stability AI Image Services" on Bedrock, Control): new art from a
+/// prompt in the style of `image`. Ids as every public caller invokes it, through the `us.`
+/// profile (us-east-1, us-east-2, us-west-2).
+pub(crate) static STYLE_GUIDE: Row = Row {
+    key: Priced::Service(Service::StyleGuide),
+    bedrock_id: Some("stability.stable-image-style-guide-v1:0"),
+    profile_id: Some("us.stability.stable-image-style-guide-v1:0"),
+    short_name: "style-guide",
+    display_name: "Stable Image Style Guide",
+    family: Family::Stability,
+    regions: &Service::PROFILE_REGIONS,
+    price_micros: 70_000,
+    price_note: PICTURE_PRICE_NOTE,
+    text_to_image: false,
+    edits: &[EditKind::StyleOf],
+    max_seed: STABILITY_MAX_SEED,
+    call_timeout: DRAW,
+    lifecycle: ACTIVE,
+};
+
+/// Stable Style Transfer (same page, Control): `init_image` restyled like `style_image`.
+pub(crate) static STYLE_TRANSFER: Row = Row {
+    key: Priced::Service(Service::StyleTransfer),
+    bedrock_id: Some("stability.stable-style-transfer-v1:0"),
+    profile_id: Some("us.stability.stable-style-transfer-v1:0"),
+    short_name: "style-transfer",
+    display_name: "Stable Style Transfer",
+    family: Family::Stability,
+    regions: &Service::PROFILE_REGIONS,
+    price_micros: 80_000,
+    price_note: PICTURE_PRICE_NOTE,
+    text_to_image: false,
+    edits: &[EditKind::RestyleLike],
+    max_seed: STABILITY_MAX_SEED,
+    call_timeout: DRAW,
+    lifecycle: ACTIVE,
+};
+
 /// Every row, models first in [`ModelId::ALL`]'s order, then the services.
-pub static CATALOG: [&Row; 9] = [
+pub static CATALOG: [&Row; 11] = [
     &OFFLINE,
     &SD35_LARGE,
     &STABLE_IMAGE_CORE,
@@ -279,6 +323,8 @@ pub static CATALOG: [&Row; 9] = [
     &CONSERVATIVE_UPSCALE,
     &CREATIVE_UPSCALE,
     &SEARCH_RECOLOR,
+    &STYLE_GUIDE,
+    &STYLE_TRANSFER,
 ];
 
 impl Row {

@@ -28,6 +28,7 @@ pub mod bedrock;
 pub mod catalog;
 pub mod image;
 pub mod offline;
+pub mod reference;
 
 use std::collections::HashMap;
 use std::fmt;
@@ -548,14 +549,20 @@ pub enum Service {
     /// Stable Image Search and Recolor: finds what `select_prompt` names and changes only its
     /// colour.
     SearchRecolor,
+    /// Stable Image Style Guide: new art from a description in the style of a reference picture.
+    StyleGuide,
+    /// Stable Style Transfer: existing art restyled like a reference picture.
+    StyleTransfer,
 }
 
 impl Service {
-    pub const ALL: [Service; 4] = [
+    pub const ALL: [Service; 6] = [
         Service::SearchReplace,
         Service::ConservativeUpscale,
         Service::CreativeUpscale,
         Service::SearchRecolor,
+        Service::StyleGuide,
+        Service::StyleTransfer,
     ];
 
     /// The service's row of the [`catalog`].
@@ -565,6 +572,8 @@ impl Service {
             Service::ConservativeUpscale => &catalog::CONSERVATIVE_UPSCALE,
             Service::CreativeUpscale => &catalog::CREATIVE_UPSCALE,
             Service::SearchRecolor => &catalog::SEARCH_RECOLOR,
+            Service::StyleGuide => &catalog::STYLE_GUIDE,
+            Service::StyleTransfer => &catalog::STYLE_TRANSFER,
         }
     }
 
@@ -636,7 +645,21 @@ pub enum Edit {
     Upscale { upscaler: Upscaler },
     /// The same picture with only the colour of what `select` names changed to `colour`.
     Recolor { select: String, colour: String },
+    /// New art from the description, starting from the source, a picture someone uploaded
+    /// ("Start from this picture"): its subject and composition kept, the poster's look applied.
+    StartFrom,
+    /// New art from the description in the style of the source, a picture someone uploaded
+    /// ("In the style of this picture").
+    StyleOf,
+    /// The source art (a take's) restyled like `style`, a picture someone uploaded ("Restyle
+    /// this take like that picture").
+    RestyleLike { style: Arc<tiny_skia::Pixmap> },
 }
+
+/// SD3.5 image-to-image `strength` for Start from this picture: between a subtle variation's
+/// 0.35 and a strong one's 0.7, so the uploaded subject and composition survive while the
+/// description and look repaint it (see [`Strength::image_strength`] for the parameter).
+pub(crate) const START_FROM_STRENGTH: f64 = 0.55;
 
 /// The kind of an edit, for asking who can do it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -645,6 +668,9 @@ pub enum EditKind {
     Replace,
     Upscale(Upscaler),
     Recolor,
+    StartFrom,
+    StyleOf,
+    RestyleLike,
 }
 
 impl EditKind {
@@ -655,6 +681,9 @@ impl EditKind {
             EditKind::Replace => "change a detail of existing art",
             EditKind::Upscale(_) => "upscale art for print",
             EditKind::Recolor => "recolour a detail of existing art",
+            EditKind::StartFrom => "start from an uploaded picture",
+            EditKind::StyleOf => "draw in the style of an uploaded picture",
+            EditKind::RestyleLike => "restyle art like an uploaded picture",
         }
     }
 }
@@ -666,6 +695,9 @@ impl Edit {
             Edit::Replace { .. } => EditKind::Replace,
             Edit::Upscale { upscaler } => EditKind::Upscale(*upscaler),
             Edit::Recolor { .. } => EditKind::Recolor,
+            Edit::StartFrom => EditKind::StartFrom,
+            Edit::StyleOf => EditKind::StyleOf,
+            Edit::RestyleLike { .. } => EditKind::RestyleLike,
         }
     }
 }
@@ -753,6 +785,10 @@ impl Models {
     ///   service when configured — which is also where a retired model's art goes;
     /// - Upscale: the matching upscale service when configured, whatever drew the art;
     /// - Recolor: like Replace, with Stability's Search and Recolor service.
+    /// - Start from a picture: the take's own model if it can (offline, SD3.5), else the first
+    ///   offered Bedrock model configured here that can (SD3.5 image-to-image);
+    /// - In the style of / Restyle like a picture: the take's own model if it can (offline),
+    ///   else Stability's Style Guide / Style Transfer service when configured.
     ///
     /// A retired model is never its own editor, even if something configured it.
     pub fn editor(&self, model: ModelId, kind: EditKind) -> Option<(Priced, &Arc<dyn ImageModel>)> {
@@ -779,11 +815,27 @@ impl Models {
                 .filter(|m| m.can(kind))
                 .map(|m| (Priced::Service(s), m))
         };
+        // Any offered Bedrock model that can, whatever drew the art (a picture someone uploads
+        // is nobody's art, so no model's own variation of it is owed).
+        let any_bedrock = || {
+            catalog::offered_models()
+                .into_iter()
+                .filter(|m| m.bedrock_id().is_some())
+                .find_map(|m| {
+                    self.by_id
+                        .get(&m)
+                        .filter(|e| e.can(kind))
+                        .map(|e| (Priced::Model(m), e))
+                })
+        };
         match kind {
             EditKind::Vary => own.or_else(heir),
             EditKind::Replace => own.or_else(|| service(Service::SearchReplace)),
             EditKind::Upscale(upscaler) => service(upscaler.service()),
             EditKind::Recolor => own.or_else(|| service(Service::SearchRecolor)),
+            EditKind::StartFrom => own.or_else(any_bedrock),
+            EditKind::StyleOf => own.or_else(|| service(Service::StyleGuide)),
+            EditKind::RestyleLike => own.or_else(|| service(Service::StyleTransfer)),
         }
     }
 
@@ -1041,6 +1093,62 @@ mod tests {
             "upscale-creative"
         );
         assert_eq!(Priced::Model(ModelId::Sd35Large).to_string(), "sd3.5");
+    }
+
+    /// Use a picture…: offline art stays offline (free); Bedrock art starts from a picture with
+    /// SD3.5 image-to-image and takes a picture's style through Style Guide / Style Transfer.
+    #[test]
+    fn pictures_go_to_the_takes_model_or_to_the_picture_services() {
+        let models = Models::new()
+            .with(ModelId::Offline, Arc::new(offline::OfflineModel))
+            .with(
+                ModelId::Sd35Large,
+                Arc::new(Claims(vec![EditKind::Vary, EditKind::StartFrom])),
+            )
+            .with(ModelId::StableImageCore, Arc::new(Claims(vec![])));
+        let priced = |m: &Models, model, kind| m.editor(model, kind).map(|(p, _)| p);
+        for kind in [
+            EditKind::StartFrom,
+            EditKind::StyleOf,
+            EditKind::RestyleLike,
+        ] {
+            assert_eq!(
+                priced(&models, ModelId::Offline, kind),
+                Some(Priced::Model(ModelId::Offline))
+            );
+        }
+        // Core cannot start from a picture; SD3.5 can, whoever drew the take.
+        assert_eq!(
+            priced(&models, ModelId::StableImageCore, EditKind::StartFrom),
+            Some(Priced::Model(ModelId::Sd35Large))
+        );
+        // Without the services, no style from a picture for Bedrock art.
+        assert_eq!(
+            priced(&models, ModelId::StableImageCore, EditKind::StyleOf),
+            None
+        );
+        let services = models
+            .with_service(
+                Service::StyleGuide,
+                Arc::new(Claims(vec![EditKind::StyleOf])),
+            )
+            .with_service(
+                Service::StyleTransfer,
+                Arc::new(Claims(vec![EditKind::RestyleLike])),
+            );
+        assert_eq!(
+            priced(&services, ModelId::Sd35Large, EditKind::StyleOf),
+            Some(Priced::Service(Service::StyleGuide))
+        );
+        assert_eq!(
+            priced(&services, ModelId::StableImageUltra, EditKind::RestyleLike),
+            Some(Priced::Service(Service::StyleTransfer))
+        );
+        assert_eq!(Service::parse("style-guide"), Some(Service::StyleGuide));
+        assert_eq!(
+            Service::parse("us.stability.stable-style-transfer-v1:0"),
+            Some(Service::StyleTransfer)
+        );
     }
 
     #[test]

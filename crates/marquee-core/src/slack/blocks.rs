@@ -713,8 +713,16 @@ pub fn history(items: &[HistoryItem<'_>]) -> Message {
             Some(by) => format!("✅ approved by <@{}>", escape(by)),
             None => "not approved".to_owned(),
         };
+        // Where a take came from ("take 2, in the style of brand-2026.png"): the picture's
+        // name is the uploader's text, so it is escaped like every user field.
+        let lineage = item
+            .record
+            .lineage
+            .as_ref()
+            .map(|l| format!(" · take {}, {}", l.take, escape(&truncate(&l.via, 120))))
+            .unwrap_or_default();
         blocks.push(section(&format!(
-            "*{}* · {} · {} · {}\n{} · <{}|Open> (link expires {})",
+            "*{}* · {} · {} · {}{lineage}\n{} · <{}|Open> (link expires {})",
             escape(&truncate(&spec.title(), 200)),
             spec.style,
             spec.model.display_name(),
@@ -1182,6 +1190,18 @@ mod tests {
         };
         let mut unapproved = record.clone();
         unapproved.approved_by = None;
+        unapproved.lineage = Some(crate::job::Lineage {
+            root: uuid::Uuid::nil(),
+            parent: uuid::Uuid::nil(),
+            parent_take: 1,
+            take: 2,
+            via: crate::job::Change::Picture {
+                usage: crate::job::PictureUse::StyleOf,
+                reference: "refs/2026/12/07/x.png".into(),
+                name: "brand-2026 <!here>.png".into(),
+            }
+            .via(),
+        });
         let items = [
             HistoryItem {
                 record: &record,
@@ -1204,6 +1224,11 @@ mod tests {
         );
         assert!(json.contains("✅ approved by <@U7>"), "{json}");
         assert!(json.contains("not approved · <https://x/files/posters/y.png?exp=1&sig=b|Open>"));
+        // History shows where a take came from, the picture's name escaped.
+        assert!(
+            json.contains(" · take 2, in the style of brand-2026 &lt;!here&gt;.png"),
+            "{json}"
+        );
         assert!(all_text(&history(&[])).contains("no posters here yet"));
     }
 

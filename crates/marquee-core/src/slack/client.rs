@@ -84,13 +84,35 @@ impl SlackError {
     }
 }
 
-/// One allowed origin for `response_url`s.
+/// One allowed origin for `response_url`s (and, in [`super::files`], for Slack's file hosts).
 #[derive(Debug, Clone, PartialEq, Eq)]
-enum Allowed {
+pub(super) enum Allowed {
     /// A bare host name: HTTPS only, default port.
     Host(String),
     /// A full origin such as `http://127.0.0.1:8080`, for local stand-ins.
     Origin(String),
+}
+
+impl Allowed {
+    pub(super) fn parse(h: &str) -> Allowed {
+        if h.contains("://") {
+            Allowed::Origin(h.trim_end_matches('/').to_ascii_lowercase())
+        } else {
+            Allowed::Host(h.to_ascii_lowercase())
+        }
+    }
+
+    /// Whether `url` is on this origin (no user info: checked by the caller).
+    pub(super) fn admits(&self, url: &url::Url) -> bool {
+        match self {
+            Allowed::Host(host) => {
+                url.scheme() == "https"
+                    && url.port().is_none()
+                    && url.host_str() == Some(host.as_str())
+            }
+            Allowed::Origin(o) => &url.origin().ascii_serialization() == o,
+        }
+    }
 }
 
 #[derive(Debug, Clone)]
@@ -101,16 +123,7 @@ pub struct SlackClient {
 
 impl SlackClient {
     pub fn new(http: reqwest::Client, allowed_hosts: &[String]) -> Self {
-        let allowed = allowed_hosts
-            .iter()
-            .map(|h| {
-                if h.contains("://") {
-                    Allowed::Origin(h.trim_end_matches('/').to_ascii_lowercase())
-                } else {
-                    Allowed::Host(h.to_ascii_lowercase())
-                }
-            })
-            .collect();
+        let allowed = allowed_hosts.iter().map(|h| Allowed::parse(h)).collect();
         Self { http, allowed }
     }
 
@@ -128,15 +141,7 @@ impl SlackClient {
         {
             return false;
         }
-        let origin = parsed.origin().ascii_serialization();
-        self.allowed.iter().any(|a| match a {
-            Allowed::Host(host) => {
-                parsed.scheme() == "https"
-                    && parsed.port().is_none()
-                    && parsed.host_str() == Some(host.as_str())
-            }
-            Allowed::Origin(o) => &origin == o,
-        })
+        self.allowed.iter().any(|a| a.admits(&parsed))
     }
 
     /// Posts `message` to a `response_url`.

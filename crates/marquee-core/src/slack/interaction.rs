@@ -27,6 +27,7 @@ const ACTION_VARY_STRONG: &str = "poster.vary_strong";
 const ACTION_CHANGE_DETAIL: &str = "poster.change_detail";
 const ACTION_PRINT: &str = "poster.print";
 const ACTION_FORMATS: &str = "poster.formats";
+const ACTION_USE_PICTURE: &str = "poster.use_picture";
 /// The block that holds the controls, so an approval can replace it.
 const ACTIONS_BLOCK_PREFIX: &str = "marquee.actions.";
 /// How many posters one click on Variations makes.
@@ -82,6 +83,8 @@ pub(crate) fn actions_block(id: Uuid, current: Style, controls: Controls) -> Val
             if controls.change_detail {
                 elements.push(button(ACTION_CHANGE_DETAIL, id, "🖌️ Change a detail"));
             }
+            // Its modal's file_input, and the download, need the bot token too.
+            elements.push(button(ACTION_USE_PICTURE, id, "🖼️ Use a picture…"));
         }
         let mut approve = button(ACTION_APPROVE, id, "✅ Approve");
         approve["style"] = "primary".into();
@@ -124,6 +127,8 @@ pub enum Review {
     Print,
     /// The take at every format.
     Formats,
+    /// Open the Use a picture… modal.
+    UsePicture,
 }
 
 /// A click on one of Marquee's controls, with everything the worker needs. `A` is [`Action`]
@@ -379,6 +384,7 @@ fn parse_click(payload: &str) -> Result<Interaction, InteractionError> {
         ACTION_CHANGE_DETAIL => Asked::Review(Review::ChangeDetail),
         ACTION_PRINT => Asked::Review(Review::Print),
         ACTION_FORMATS => Asked::Review(Review::Formats),
+        ACTION_USE_PICTURE => Asked::Review(Review::UsePicture),
         other => return Err(InteractionError::UnknownAction(other.to_owned())),
     };
     let user = p.user.ok_or(InteractionError::Missing("user"))?;
@@ -578,6 +584,7 @@ mod tests {
             (ACTION_CHANGE_DETAIL, Review::ChangeDetail),
             (ACTION_PRINT, Review::Print),
             (ACTION_FORMATS, Review::Formats),
+            (ACTION_USE_PICTURE, Review::UsePicture),
         ] {
             let payload = payload(
                 json!({"action_id": action_id, "block_id": format!("{ACTIONS_BLOCK_PREFIX}{id}"), "value": id.to_string(), "type": "button", "action_ts": "1"}),
@@ -650,6 +657,7 @@ mod tests {
                 ACTION_VARY_STRONG,
                 ACTION_RESTYLE,
                 ACTION_EDIT_WORDS,
+                ACTION_USE_PICTURE,
                 ACTION_APPROVE
             ]
         );
@@ -662,6 +670,7 @@ mod tests {
                 ACTION_RESTYLE,
                 ACTION_EDIT_WORDS,
                 ACTION_CHANGE_DETAIL,
+                ACTION_USE_PICTURE,
                 ACTION_APPROVE
             ]
         );

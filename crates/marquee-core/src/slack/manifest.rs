@@ -208,7 +208,12 @@ mod tests {
         let scopes = bot_scopes(MANIFEST_TEMPLATE);
         assert!(scopes.iter().any(|s| s == "commands"), "{scopes:?}");
         assert!(scopes.iter().any(|s| s == "chat:write"), "{scopes:?}");
-        for needed in ["app_mentions:read", "im:history", "users:read"] {
+        for needed in [
+            "app_mentions:read",
+            "im:history",
+            "users:read",
+            "files:read",
+        ] {
             assert!(scopes.iter().any(|s| s == needed), "{needed}: {scopes:?}");
         }
         assert!(scopes.iter().all(|s| !s.contains(' ')), "{scopes:?}");

@@ -25,6 +25,7 @@ pub mod blocks;
 pub mod client;
 pub mod command;
 pub mod events;
+pub mod files;
 pub mod form;
 pub mod home;
 pub mod interaction;

@@ -23,10 +23,12 @@ use uuid::Uuid;
 
 use super::payload::{InteractionError, SubmissionPayload, capitalise, org_install};
 use crate::genre::{Placement, Style};
+use crate::job::PictureUse;
 use crate::poster::{PosterText, Typography};
 
 pub(crate) const EDIT_WORDS: &str = "marquee.edit_words";
 pub(crate) const CHANGE_DETAIL: &str = "marquee.change_detail";
+pub(crate) const USE_PICTURE: &str = "marquee.use_picture";
 
 // Each input's block_id (what errors are keyed by) and action_id (what state.values is keyed
 // by under it). Stable: Slack keeps what a user typed across `views.update` only when both stay
@@ -40,6 +42,11 @@ pub(crate) const SEARCH_BLOCK: &str = "marquee.search";
 pub(crate) const REPLACE_BLOCK: &str = "marquee.replace";
 /// Change a detail's "What changes" choice: the whole thing, or only its colour.
 pub(crate) const DETAIL_KIND_BLOCK: &str = "marquee.detail_kind";
+/// The `file_input` of Use a picture…: refusals of the upload are keyed by it.
+pub const PICTURE_BLOCK: &str = "marquee.picture";
+pub(crate) const USE_BLOCK: &str = "marquee.use";
+const PICTURE: &str = "picture";
+const USE: &str = "use";
 const TITLE: &str = "title";
 const TAGLINE: &str = "tagline";
 const CREDITS: &str = "credits";
@@ -320,6 +327,113 @@ fn detail_kind_option(colour_only: bool) -> Value {
     }
 }
 
+/// The 🖼️ Use a picture… modal: one picture (Slack's `file_input`, `max_files: 1`; Block Kit
+/// reference, "File input element": modals only, inside an input block, needs `files:read`, files
+/// up to 10 MB; `filetypes` "is provided for convenience only", so Marquee sniffs the bytes
+/// itself) and what to do with it.
+pub fn use_picture_view(ctx: &ModalContext) -> Value {
+    let options: Vec<Value> = PictureUse::ALL
+        .into_iter()
+        .map(|u| {
+            json!({
+                "text": plain(u.label()),
+                "value": u.value(),
+                "description": plain(match u {
+                    PictureUse::StartFrom => "Keep its subject and composition; the poster's look is applied.",
+                    PictureUse::StyleOf => "New art from this poster's words, in the picture's colours and look.",
+                    PictureUse::RestyleLike => "This take's art, repainted like the picture; the layout stays.",
+                }),
+            })
+        })
+        .collect();
+    modal(
+        USE_PICTURE,
+        "Use a picture",
+        "Make the take",
+        ctx,
+        vec![
+            input(
+                PICTURE_BLOCK,
+                "Your picture",
+                "A PNG, JPEG or WebP up to 10 MB. It is kept privately for this poster's takes, never posted back.",
+                false,
+                json!({
+                    "type": "file_input",
+                    "action_id": PICTURE,
+                    "filetypes": ["png", "jpg", "jpeg", "webp"],
+                    "max_files": 1,
+                }),
+            ),
+            input(
+                USE_BLOCK,
+                "What to do with it",
+                "Each makes one new take, billed like Change a detail.",
+                false,
+                json!({
+                    "type": "radio_buttons",
+                    "action_id": USE,
+                    "options": options,
+                    "initial_option": options[1].clone(),
+                }),
+            ),
+        ],
+    )
+}
+
+/// A file a person uploaded in a `file_input`, as the `view_submission` carries it under
+/// `state.values.{block}.{action}.files[]` (bolt-js `ViewStateValue.files: UploadedFile[]`;
+/// `UploadedFile`: `id`, `name`, `mimetype`, `filetype`, `size`, `url_private`,
+/// `url_private_download`, `user`, `user_team`, …). Only what Marquee reads; `mimetype` and
+/// `filetype` are Slack's guesses from the name and are never trusted.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+pub struct UploadedFile {
+    pub id: String,
+    #[serde(default)]
+    pub name: Option<String>,
+    #[serde(default)]
+    pub size: Option<u64>,
+    #[serde(default)]
+    pub url_private_download: Option<String>,
+    #[serde(default)]
+    pub url_private: Option<String>,
+    /// Who uploaded it: must be the submitter.
+    #[serde(default)]
+    pub user: Option<String>,
+}
+
+impl UploadedFile {
+    /// The URL to download from: `url_private_download`, else `url_private`.
+    pub fn url(&self) -> Option<&str> {
+        self.url_private_download
+            .as_deref()
+            .or(self.url_private.as_deref())
+    }
+
+    /// The name shown in the take's lineage: Slack's name, without control characters and at
+    /// most 80 characters.
+    pub fn shown_name(&self) -> String {
+        let name: String = self
+            .name
+            .as_deref()
+            .unwrap_or("your picture")
+            .chars()
+            .filter(|c| !c.is_control())
+            .take(80)
+            .collect();
+        if name.trim().is_empty() {
+            "your picture".into()
+        } else {
+            name
+        }
+    }
+}
+
+/// The answer that keeps the Use a picture… modal open with `message` under the picture: a
+/// refused upload (nothing stored, nothing billed).
+pub fn picture_refused(message: &str) -> Value {
+    json!({"response_action": "errors", "errors": {PICTURE_BLOCK: message}})
+}
+
 /// What a submitted modal asks for.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Form {
@@ -336,6 +450,12 @@ pub enum Form {
         search: String,
         replace: String,
         colour_only: bool,
+    },
+    /// Make a take with an uploaded picture (`None`: no file came with the submission).
+    UsePicture {
+        ctx: ModalContext,
+        usage: PictureUse,
+        file: Option<UploadedFile>,
     },
 }
 
@@ -369,7 +489,9 @@ impl Submission {
 
     pub fn context(&self) -> &ModalContext {
         match &self.form {
-            Form::EditWords { ctx, .. } | Form::ChangeDetail { ctx, .. } => ctx,
+            Form::EditWords { ctx, .. }
+            | Form::ChangeDetail { ctx, .. }
+            | Form::UsePicture { ctx, .. } => ctx,
         }
     }
 }
@@ -386,7 +508,7 @@ pub(crate) fn parse_submission(payload: &str) -> Result<Submission, InteractionE
     let callback_id = view
         .callback_id
         .ok_or(InteractionError::Missing("view.callback_id"))?;
-    if callback_id != EDIT_WORDS && callback_id != CHANGE_DETAIL {
+    if ![EDIT_WORDS, CHANGE_DETAIL, USE_PICTURE].contains(&callback_id.as_str()) {
         return Err(InteractionError::UnknownView(callback_id));
     }
     let ctx = ModalContext::from_metadata(
@@ -419,6 +541,19 @@ pub(crate) fn parse_submission(payload: &str) -> Result<Submission, InteractionE
                 ink: None,
             },
         }
+    } else if callback_id == USE_PICTURE {
+        let usage = state
+            .choice(USE_BLOCK, USE)
+            .ok_or(InteractionError::Missing("what to do with the picture"))?;
+        let usage = PictureUse::parse(usage)
+            .ok_or_else(|| InteractionError::UnknownAction(usage.to_owned()))?;
+        let file = state
+            .value(PICTURE_BLOCK, PICTURE)
+            .and_then(|v| v.get("files"))
+            .and_then(|f| f.as_array())
+            .and_then(|files| files.first())
+            .and_then(|f| serde_json::from_value::<UploadedFile>(f.clone()).ok());
+        Form::UsePicture { ctx, usage, file }
     } else {
         let colour_only = match state.choice(DETAIL_KIND_BLOCK, DETAIL_KIND) {
             None | Some(KIND_REPLACE) => false,
@@ -549,6 +684,31 @@ pub fn validate(sub: &Submission) -> Result<(), Value> {
                 );
             }
         }
+        Form::UsePicture { file, .. } => match file {
+            None => flag(PICTURE_BLOCK, "Pick a picture to use.".into()),
+            Some(file) if file.url().is_none() => flag(
+                PICTURE_BLOCK,
+                "Slack didn't send that file. Please upload it again.".into(),
+            ),
+            // Who may use the file: the submitter (`user.id`) must be who uploaded it
+            // (`files[].user`): a file_input only holds files the submitter uploaded in this
+            // form, so anything else is not theirs to give.
+            Some(file) if file.user.as_deref() != Some(sub.user_id.as_str()) => flag(
+                PICTURE_BLOCK,
+                "Marquee can only use a picture you upload in this form yourself.".into(),
+            ),
+            Some(file)
+                if file
+                    .size
+                    .is_some_and(|n| n > crate::model::reference::MAX_UPLOAD_BYTES as u64) =>
+            {
+                flag(
+                    PICTURE_BLOCK,
+                    "That file is over 10 MB; please pick a smaller one.".into(),
+                )
+            }
+            Some(_) => {}
+        },
     }
     if errors.is_empty() {
         Ok(())
@@ -580,6 +740,7 @@ pub fn could_not_start(sub: &Submission) -> Value {
     let first = match sub.form {
         Form::EditWords { .. } => TITLE_BLOCK,
         Form::ChangeDetail { .. } => SEARCH_BLOCK,
+        Form::UsePicture { .. } => PICTURE_BLOCK,
     };
     json!({"response_action": "errors", "errors": {
         first: "Marquee couldn't start that just now. Nothing was changed or charged; please submit again in a moment.",
@@ -687,6 +848,12 @@ mod tests {
                         options.contains(&e["initial_option"]),
                         "the initial option is one of the options"
                     );
+                }
+                // Block Kit reference, "File input element": `max_files` 1..=10, and the
+                // element needs the files:read scope the manifest asks for.
+                "file_input" => {
+                    let max = e["max_files"].as_u64().unwrap_or(10);
+                    assert!((1..=10).contains(&max));
                 }
                 other => panic!("unexpected element {other}"),
             }
@@ -1030,6 +1197,117 @@ mod tests {
                 .unwrap_or_else(|e| panic!("{what}: Slack may send this, but: {e}"));
             assert_eq!(sub.user_id, "U07ADAPARK", "{what}");
         }
+    }
+
+    const PICTURE_FIXTURES: [&str; 3] = [
+        include_str!("../../../../tests/fixtures/slack/view_submission_use_picture.json"),
+        include_str!(
+            "../../../../tests/fixtures/slack/view_submission_use_picture_slack_connect.json"
+        ),
+        include_str!(
+            "../../../../tests/fixtures/slack/view_submission_use_picture_org_install.json"
+        ),
+    ];
+
+    #[test]
+    fn the_use_picture_modal_holds_one_file_input_within_slacks_limits() {
+        let view = use_picture_view(&ctx());
+        assert_within_slacks_limits(&view);
+        assert_eq!(view["callback_id"], USE_PICTURE);
+        let file = &view["blocks"][0];
+        assert_eq!(file["block_id"], PICTURE_BLOCK);
+        assert_eq!(file["element"]["type"], "file_input");
+        assert_eq!(file["element"]["max_files"], 1);
+        let uses = &view["blocks"][1]["element"]["options"];
+        assert_eq!(uses.as_array().map(Vec::len), Some(3));
+        // The fixtures answer this modal: same callback, blocks and actions.
+        for fixture in PICTURE_FIXTURES {
+            let fixture: Value = serde_json::from_str(fixture).unwrap();
+            assert_eq!(fixture["view"]["callback_id"], view["callback_id"]);
+            let values = &fixture["view"]["state"]["values"];
+            assert!(values[PICTURE_BLOCK][PICTURE]["files"].is_array());
+            assert!(values[USE_BLOCK][USE]["selected_option"]["value"].is_string());
+        }
+    }
+
+    /// Who may use the file: the submitter (`user.id`) must be its uploader (`files[].user`);
+    /// where it is stored and counted comes from `view.app_installed_team_id`, and the
+    /// submitter's own workspace (`user.team_id`) and org-wide `enterprise.id` go to the job
+    /// for the member check, as for every modal.
+    #[test]
+    fn a_picture_submission_is_read_for_each_kind_of_workspace() {
+        let want = [
+            // (submitter, installation, submitter's workspace, org)
+            ("U07DESIGNR", "T07MARQEE", "T07MARQEE", None),
+            ("W07GUESTLI", "T07MARQEE", "T07PARTNER", None),
+            ("W07GRIDART", "T07MARQEE", "T07GRIDTWO", Some("E07MARQEE")),
+        ];
+        for (fixture, (user, installed, own, org)) in PICTURE_FIXTURES.into_iter().zip(want) {
+            let payload: Value = serde_json::from_str(fixture).unwrap();
+            let sub = parse_submission(&payload.to_string()).expect("read");
+            let Form::UsePicture { usage, file, .. } = &sub.form else {
+                panic!("{:?}", sub.form)
+            };
+            assert_eq!(*usage, PictureUse::StyleOf);
+            let file = file.as_ref().expect("a file");
+            assert_eq!(file.shown_name(), "brand-2026.png");
+            assert!(
+                file.url()
+                    .unwrap()
+                    .starts_with("https://files.slack.com/files-pri/")
+            );
+            assert_eq!(file.user.as_deref(), Some(user));
+            assert_eq!(sub.user_id, user);
+            assert_eq!(sub.team_id.as_deref(), Some(installed));
+            assert_eq!(sub.user_team_id.as_deref(), Some(own));
+            assert_eq!(sub.enterprise_id.as_deref(), org);
+            assert_eq!(validate(&sub), Ok(()));
+            let requester = sub.requester();
+            assert_eq!(requester.user_team_id.as_deref(), Some(own));
+        }
+    }
+
+    #[test]
+    fn a_picture_not_uploaded_by_the_submitter_or_missing_is_a_field_error() {
+        let payload: Value = serde_json::from_str(PICTURE_FIXTURES[0]).unwrap();
+        let files = "/view/state/values/marquee.picture/picture/files";
+        let with = |f: &dyn Fn(&mut Value)| {
+            let mut p = payload.clone();
+            f(&mut p);
+            let sub = parse_submission(&p.to_string()).expect("read");
+            validate(&sub).expect_err("refused")["errors"][PICTURE_BLOCK]
+                .as_str()
+                .unwrap()
+                .to_owned()
+        };
+        // Someone else's file (a forged or replayed state): not the submitter's to give.
+        let other = with(&|p| {
+            *p.pointer_mut(&format!("{files}/0/user")).unwrap() = "U07SOMEONE".into();
+        });
+        assert!(other.contains("upload in this form yourself"), "{other}");
+        let none = with(&|p| {
+            *p.pointer_mut(files).unwrap() = json!([]);
+        });
+        assert!(none.contains("Pick a picture"), "{none}");
+        let big = with(&|p| {
+            *p.pointer_mut(&format!("{files}/0/size")).unwrap() = json!(10_485_761);
+        });
+        assert!(big.contains("10 MB"), "{big}");
+        assert_eq!(
+            picture_refused("x"),
+            json!({"response_action": "errors", "errors": {PICTURE_BLOCK: "x"}})
+        );
+        // A name Slack passes through is shown without control characters.
+        let odd = UploadedFile {
+            id: "F1".into(),
+            name: Some("a\u{7}b.png".into()),
+            size: None,
+            url_private_download: None,
+            url_private: Some("https://files.slack.com/x".into()),
+            user: None,
+        };
+        assert_eq!(odd.shown_name(), "ab.png");
+        assert_eq!(odd.url(), Some("https://files.slack.com/x"));
     }
 
     #[test]

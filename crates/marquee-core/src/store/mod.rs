@@ -7,7 +7,8 @@
 //!
 //! `ObjectStore` trait (bytes with a content type, and `direct_url` for print files): `s3` (a
 //! private bucket) and `local` (files on disk). Keys are under `KEY_PREFIXES`: `posters/`, `art/`
-//! (each take's art before typography) and `prints/`; the template grants and expires exactly
+//! (each take's art before typography), `prints/` and `refs/` (uploaded reference pictures,
+//! re-encoded without metadata, never served); the template grants and expires exactly
 //! these. `links` signs and checks poster links — `{public_url}/files/{key}?exp=…&sig=…`,
 //! HMAC-SHA256 over key and expiry with a secret key — which `http`'s `/files/` route serves from
 //! whichever store holds the poster.
@@ -123,9 +124,23 @@ pub fn poster_key(job_id: Uuid, at: OffsetDateTime) -> String {
 }
 
 /// Every prefix Marquee writes under, one per kind of object: finished posters, each take's
-/// art before typography, print files. The template grants the function exactly these, and
-/// keeps each as long as posters (`tests/it/deploy.rs` checks both).
-pub const KEY_PREFIXES: [&str; 3] = ["posters/", "art/", "prints/"];
+/// art before typography, print files, and the pictures people upload as references. The
+/// template grants the function exactly these, and keeps each as long as posters
+/// (`tests/it/deploy.rs` checks both): a take made from a reference is re-drawn from it
+/// (Regenerate) for as long as the take is kept.
+pub const KEY_PREFIXES: [&str; 4] = ["posters/", "art/", "prints/", "refs/"];
+
+/// The key of a picture someone uploaded ("Use a picture…"), as Marquee re-encoded it (PNG,
+/// no metadata): `refs/<date>/<id>.png`. Never served by `/files/` and never posted back.
+pub fn reference_key(id: Uuid, at: OffsetDateTime) -> String {
+    format!(
+        "refs/{:04}/{:02}/{:02}/{}.png",
+        at.year(),
+        u8::from(at.month()),
+        at.day(),
+        id
+    )
+}
 
 /// The key of a take's art before typography, beside its poster: edits re-set words over it
 /// and change details in it without drawing again.
@@ -199,6 +214,17 @@ mod tests {
             "prints/2026/01/01/00000000-0000-0000-0000-000000000000/one-sheet.pdf"
         );
         assert!(is_valid_key(&art_key(id, at)) && is_valid_key(&print));
+        let reference = reference_key(id, at);
+        assert_eq!(
+            reference,
+            "refs/2026/01/01/00000000-0000-0000-0000-000000000000.png"
+        );
+        assert!(is_valid_key(&reference));
+        assert!(
+            KEY_PREFIXES
+                .iter()
+                .any(|p| reference.starts_with(p) && print.starts_with("prints/"))
+        );
     }
 
     #[test]

@@ -255,7 +255,7 @@ pub(super) async fn interaction(
                 };
                 queue_click(&state, &click, task, public_url, &sight).await
             }
-            Review::EditWords | Review::ChangeDetail => {
+            Review::EditWords | Review::ChangeDetail | Review::UsePicture => {
                 first_sight(&state, &sight).await?;
                 open_modal(&state, &click).await
             }
@@ -381,6 +381,7 @@ async fn open_modal(state: &AppState, click: &Click<Review>) -> Result<Response,
     let ctx = click.modal_context();
     let view = match click.action {
         Review::ChangeDetail => modal::change_detail_view(&ctx, &record.spec.description),
+        Review::UsePicture => modal::use_picture_view(&ctx),
         _ => modal::edit_words_view(&ctx, &record.spec.shown_text(), record.spec.typography()),
     };
     if let Err(e) = web.open_view(trigger, &view).await {
@@ -417,6 +418,10 @@ async fn submit(
         return Ok(Json(errors).into_response());
     }
     let not_started = modal::could_not_start(&submission);
+    let picture = match stored_picture(state, &submission).await {
+        Ok(picture) => picture,
+        Err(errors) => return Ok(Json(errors).into_response()),
+    };
     let requester = submission.requester();
     let change = match submission.form {
         Form::EditWords {
@@ -434,6 +439,17 @@ async fn submit(
             colour_only: true,
             ..
         } => Change::RecolorDetail { search, colour },
+        Form::UsePicture { usage, .. } => {
+            // `stored_picture` answered for every picture submission that gets here.
+            let Some((reference, name)) = picture else {
+                return Ok(Json(not_started).into_response());
+            };
+            Change::Picture {
+                usage,
+                reference,
+                name,
+            }
+        }
     };
     let thread = match (&ctx.channel_id, &ctx.thread_ts) {
         (Some(channel_id), Some(thread_ts)) => Some(SlackMessageRef {
@@ -467,6 +483,81 @@ async fn submit(
     }
     tracing::info!("modal submission accepted");
     Ok(StatusCode::OK.into_response())
+}
+
+/// For Use a picture…, the uploaded file: downloaded from Slack's file hosts with the bot token
+/// (`slack::files`), checked and cleaned (`model::reference::accept`: PNG, JPEG or WebP by its
+/// bytes, at most 40 megapixels from its header, metadata stripped by re-encoding) and stored
+/// privately under `refs/`, all before the modal is answered, so every refusal is a field error
+/// under the picture and nothing refused is stored, queued or billed. `Ok(None)` for other
+/// forms. Who may use the file was checked by `modal::validate` (its uploader is the submitter).
+async fn stored_picture(
+    state: &AppState,
+    submission: &Submission,
+) -> Result<Option<(String, String)>, serde_json::Value> {
+    let Form::UsePicture {
+        file: Some(file), ..
+    } = &submission.form
+    else {
+        return Ok(None);
+    };
+    // An outsider's take would be refused by the worker: refuse it here, before anything is
+    // downloaded or stored (one record read, as the form's opening does). A record that cannot
+    // be read is left to the worker, which reads it again and says why.
+    let poster = submission.context().poster;
+    match state.records.record(poster).await {
+        Ok(record) => {
+            if let Some(why) = state.pipeline.outsider(&record, &submission.requester()) {
+                tracing::info!(%poster, "picture refused: the submitter is outside the poster's workspace");
+                return Err(modal::picture_refused(why));
+            }
+        }
+        Err(e) => {
+            tracing::warn!(%poster, error = %marquee_core::errors::ErrorChain(&e), "could not read a poster before taking a picture for it");
+        }
+    }
+    let Some(files) = state.delivery.files() else {
+        return Err(modal::picture_refused(
+            "Using a picture needs Marquee's bot token. Ask your Marquee admin to add one (see the install guide).",
+        ));
+    };
+    let bytes = match files.download(file.url().unwrap_or_default()).await {
+        Ok(bytes) => bytes,
+        Err(e) => {
+            tracing::warn!(file = %file.id, error = %marquee_core::errors::ErrorChain(&e), "refused an uploaded picture's download");
+            return Err(modal::picture_refused(&e.friendly()));
+        }
+    };
+    let accepted = match marquee_core::cpu::background(move || {
+        marquee_core::model::reference::accept(&bytes)
+    })
+    .await
+    {
+        Ok(Ok(accepted)) => accepted,
+        Ok(Err(reason)) => {
+            tracing::info!(file = %file.id, %reason, "refused an uploaded picture");
+            return Err(modal::picture_refused(&reason.friendly()));
+        }
+        Err(e) => {
+            tracing::error!(error = %marquee_core::errors::ErrorChain(&e), "could not check an uploaded picture");
+            return Err(modal::could_not_start(submission));
+        }
+    };
+    let at = time::OffsetDateTime::from_unix_timestamp((state.clock)())
+        .unwrap_or(time::OffsetDateTime::UNIX_EPOCH);
+    let key = marquee_core::store::reference_key(uuid::Uuid::new_v4(), at);
+    let meta = marquee_core::store::ObjectMeta {
+        prompt_sha256: String::new(),
+        model: "reference".into(),
+        seed: 0,
+        requester: submission.requester().user_id,
+    };
+    if let Err(e) = state.store.put_png(&key, accepted.png, &meta).await {
+        tracing::error!(error = %marquee_core::errors::ErrorChain(&e), "could not store an uploaded picture");
+        return Err(modal::could_not_start(submission));
+    }
+    tracing::info!(file = %file.id, format = accepted.format.name(), original = ?accepted.original, "stored an uploaded picture");
+    Ok(Some((key, file.shown_name())))
 }
 
 /// For Change a detail, the description the change would leave the poster with, checked

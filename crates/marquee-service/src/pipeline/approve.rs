@@ -856,6 +856,64 @@ mod tests {
         }
     }
 
+    /// Use a picture…: the take is judged like every retake, on the submitter's own workspace
+    /// (`user.team_id`) and org-wide `enterprise.id` — a Slack Connect guest makes none (the
+    /// door refuses the picture before downloading it, with the same words), a member of the
+    /// workspace or of the org-wide install may.
+    #[tokio::test]
+    async fn a_slack_connect_guest_makes_no_take_from_a_picture_and_members_may() {
+        use marquee_core::job::{Change, PictureUse, Task};
+        let picture = |name: &str| {
+            std::fs::read_to_string(format!(
+                "{}/../../tests/fixtures/slack/{name}",
+                env!("CARGO_MANIFEST_DIR")
+            ))
+            .unwrap()
+        };
+        let dir = tempfile::tempdir().unwrap();
+        let (origin, seen) = response_urls(Files::Shown).await;
+        let p = told_pipeline(dir.path(), &origin, ExternalUsers::default());
+        let record = poster_in("T07MARQEE", None);
+        p.records().put_record(&record).await.unwrap();
+        let change = Change::Picture {
+            usage: PictureUse::StyleOf,
+            reference: "refs/2026/12/07/x.png".into(),
+            name: "brand-2026.png".into(),
+        };
+        let task = Task::Retake {
+            source: record.id,
+            change: change.clone(),
+        };
+        let mut guest = job_from(
+            &picture("view_submission_use_picture_slack_connect.json"),
+            task,
+        );
+        assert_eq!(p.outsider(&record, &guest.requester), Some(VIEW_ONLY));
+        answering(&mut guest, &origin);
+        let outcome = p.retake(&guest, record.id, &change, None).await.unwrap();
+        assert_eq!(
+            outcome,
+            Outcome::FailedAndTold {
+                kind: "ExternalUser"
+            }
+        );
+        assert_eq!(seen.lock().unwrap().len(), 1);
+        let member = job_from(&picture("view_submission_use_picture.json"), Task::Usage);
+        assert_eq!(p.outsider(&record, &member.requester), None);
+        let org = job_from(
+            &picture("view_submission_use_picture_org_install.json"),
+            Task::Usage,
+        );
+        assert_eq!(
+            p.outsider(&poster_in("T07MARQEE", Some("E07MARQEE")), &org.requester),
+            None
+        );
+        assert_eq!(
+            p.outsider(&poster_in("T07ELSEWHR", Some("E07ELSEWHR")), &org.requester),
+            Some(VIEW_ONLY)
+        );
+    }
+
     #[test]
     fn a_slack_connect_guest_starts_no_poster_and_org_members_do() {
         use marquee_core::slack::events::{self, Event, EventsBody};

@@ -22,6 +22,7 @@ use marquee_core::job::{Job, PosterSpec, ReplyTo};
 use marquee_core::metrics::{Event, Failure, Metrics};
 use marquee_core::secret::Secret;
 use marquee_core::slack::blocks::{self, PosterResult};
+use marquee_core::slack::files::FileFetcher;
 use marquee_core::slack::interaction::Controls;
 use marquee_core::slack::web::WebClient;
 use marquee_core::slack::{SlackClient, SlackError};
@@ -35,6 +36,8 @@ pub struct Delivery {
     slack: SlackClient,
     /// The Web API, when the workspace gave Marquee a bot token.
     web: Option<WebClient>,
+    /// Downloads of pictures people upload (Use a picture…), with the same bot token.
+    files: Option<FileFetcher>,
     /// Where failed deliveries are counted.
     metrics: Metrics,
 }
@@ -52,12 +55,22 @@ impl Delivery {
         Self {
             slack,
             web: None,
+            files: None,
             metrics: Metrics::off(),
         }
     }
 
     pub(super) fn set_web(&mut self, web: WebClient) {
         self.web = Some(web);
+    }
+
+    pub(super) fn set_files(&mut self, files: FileFetcher) {
+        self.files = Some(files);
+    }
+
+    /// The downloader of uploaded pictures, when the workspace gave Marquee a bot token.
+    pub(crate) fn files(&self) -> Option<&FileFetcher> {
+        self.files.as_ref()
     }
 
     pub(super) fn set_metrics(&mut self, metrics: Metrics) {

@@ -276,6 +276,12 @@ impl Pipeline {
         self
     }
 
+    /// Downloads pictures people upload (Use a picture…) with this fetcher.
+    pub(crate) fn with_files(mut self, files: marquee_core::slack::files::FileFetcher) -> Self {
+        self.delivery.set_files(files);
+        self
+    }
+
     /// Who may approve posters.
     pub(crate) fn with_approvers(mut self, approvers: Approvers) -> Self {
         self.approvers = approvers;

@@ -8,7 +8,7 @@ use uuid::Uuid;
 use super::metering::Reserved;
 use super::{Art, ArtPlan, Outcome, Pipeline, PipelineError, Take};
 use marquee_core::errors::ErrorChain;
-use marquee_core::job::{Change, Job, Lineage, PosterRecord, PosterSpec};
+use marquee_core::job::{Change, Job, Lineage, PictureUse, PosterRecord, PosterSpec};
 use marquee_core::model::{Edit, ModelError, Priced};
 use marquee_core::slack::{blocks, modal};
 
@@ -106,6 +106,11 @@ impl Pipeline {
             Change::RecolorDetail { search, colour } => {
                 format!("🎨 Recolouring “{}” {}…", search.trim(), colour.trim())
             }
+            Change::Picture { usage, .. } => match usage {
+                PictureUse::StartFrom => "🖼️ Starting from your picture…".to_owned(),
+                PictureUse::StyleOf => "🖼️ Drawing in the style of your picture…".to_owned(),
+                PictureUse::RestyleLike => "🖼️ Restyling this take like your picture…".to_owned(),
+            },
         };
         let _ = self
             .delivery
@@ -249,7 +254,43 @@ impl Pipeline {
                 };
                 vec![self.edited(record, record.spec.clone(), edit).await?]
             }
+            Change::Picture {
+                usage, reference, ..
+            } => {
+                let picture = std::sync::Arc::new(self.reference(reference).await?);
+                let edit = usage.edit(picture.clone());
+                match usage {
+                    // The take's own art, restyled like the picture.
+                    PictureUse::RestyleLike => vec![self.edited(record, fresh, edit).await?],
+                    // New art from the take's words, made from the picture.
+                    PictureUse::StartFrom | PictureUse::StyleOf => {
+                        let source = Art {
+                            pixmap: std::sync::Arc::unwrap_or_clone(picture),
+                            seed: record.spec.seed.unwrap_or_default(),
+                            model_ms: 0,
+                            stored: None,
+                        };
+                        vec![self.edited_from(record, fresh, edit, source)?]
+                    }
+                }
+            }
         })
+    }
+
+    /// A picture someone uploaded, as Marquee stored it (`refs/…`, a clean PNG).
+    async fn reference(&self, key: &str) -> Result<tiny_skia::Pixmap, PipelineError> {
+        let missing = || {
+            PipelineError::Model(ModelError::Unsupported {
+                what: "the picture for this take is no longer kept; please upload it again".into(),
+            })
+        };
+        if !key.starts_with("refs/") {
+            return Err(missing());
+        }
+        let bytes = self.store.get(key).await?.ok_or_else(missing)?;
+        marquee_core::cpu::background(move || marquee_core::model::image::decode_image(&bytes))
+            .await?
+            .map_err(|e| PipelineError::Record(Box::new(e)))
     }
 
     /// A take whose art is `record`'s art edited as `edit` asks, refused before anything is
@@ -259,6 +300,30 @@ impl Pipeline {
         record: &PosterRecord,
         spec: PosterSpec,
         edit: Edit,
+    ) -> Result<Planned, PipelineError> {
+        // Refused before the art is read (or anything reserved) when nobody here can.
+        let kind = edit.kind();
+        if !self.models.can(record.spec.model, kind) {
+            return Err(PipelineError::Model(ModelError::Unsupported {
+                what: format!(
+                    "{} art cannot be used to {} here",
+                    record.spec.model.display_name(),
+                    kind.describe()
+                ),
+            }));
+        }
+        let source = self.stored_art(record).await?;
+        self.edited_from(record, spec, edit, source)
+    }
+
+    /// [`Self::edited`] with `source` in place of the take's stored art (a picture someone
+    /// uploaded, to start from or to take the style of).
+    fn edited_from(
+        &self,
+        record: &PosterRecord,
+        spec: PosterSpec,
+        edit: Edit,
+        source: Art,
     ) -> Result<Planned, PipelineError> {
         let kind = edit.kind();
         let (priced, _) = self.models.editor(record.spec.model, kind).ok_or_else(|| {
@@ -270,7 +335,6 @@ impl Pipeline {
                 ),
             })
         })?;
-        let source = self.stored_art(record).await?;
         // Art of a retired model is varied by another model (SD3.5 for Nova Canvas): the new
         // take is that model's art, so it says so, and its later takes go to that model.
         let spec = match priced {
@@ -380,6 +444,13 @@ fn replaced(text: &str, search: &str, replace: &str) -> Option<String> {
 /// strong", with the change's own detail ("1 of 2") when it has one.
 pub(super) fn take_note(lineage: &Lineage, detail: Option<&str>) -> String {
     let detail = detail.map(|d| format!(" ({d})")).unwrap_or_default();
+    // A take made with a picture says so first: "Take 2 · in the style of brand-2026.png".
+    if lineage.via.starts_with(|c: char| c.is_lowercase()) {
+        return format!(
+            "Take {} · {}{detail} · from take {}",
+            lineage.take, lineage.via, lineage.parent_take
+        );
+    }
     format!(
         "Take {} · from take {} via {}{detail}",
         lineage.take, lineage.parent_take, lineage.via
@@ -425,6 +496,19 @@ mod tests {
         assert_eq!(
             take_note(&lineage, Some("1 of 2")),
             "Take 3 · from take 2 via Vary strong (1 of 2)"
+        );
+        let pictured = Lineage {
+            via: Change::Picture {
+                usage: PictureUse::StyleOf,
+                reference: "refs/2026/12/07/x.png".into(),
+                name: "brand-2026.png".into(),
+            }
+            .via(),
+            ..lineage
+        };
+        assert_eq!(
+            take_note(&pictured, None),
+            "Take 3 · in the style of brand-2026.png · from take 2"
         );
     }
 }

@@ -34,11 +34,12 @@ use self::finish::finish;
 use self::recolor::Element;
 use self::rng::{Rng, fnv1a};
 use self::scene::{Land, Scene, Time, jitter};
+use super::reference::Look;
 use super::{
     Edit, EditKind, EditRequest, GeneratedImage, ImageModel, ImageRequest, ModelError, Strength,
     replaced,
 };
-use crate::genre::{Rgb, Style};
+use crate::genre::{Palette, Rgb, Style};
 
 #[derive(Debug, Default, Clone)]
 pub struct OfflineModel;
@@ -63,8 +64,19 @@ impl ImageModel for OfflineModel {
     /// Variations and replacements are re-renders of the source's own scene, a recolour the
     /// source with one element's colour changed; upscaling is left to resampling at print time,
     /// so the offline generator does not claim it.
+    /// Pictures people upload are used offline too: a start from one is the picture itself in
+    /// the poster's look; its style is its palette, light and grain driving the scene
+    /// ([`reference::look`](super::reference::look)); a restyle re-grades the take's art with them.
     fn can(&self, kind: EditKind) -> bool {
-        matches!(kind, EditKind::Vary | EditKind::Replace | EditKind::Recolor)
+        matches!(
+            kind,
+            EditKind::Vary
+                | EditKind::Replace
+                | EditKind::Recolor
+                | EditKind::StartFrom
+                | EditKind::StyleOf
+                | EditKind::RestyleLike
+        )
     }
 
     async fn edit(&self, request: &EditRequest) -> Result<GeneratedImage, ModelError> {
@@ -119,6 +131,20 @@ impl ImageModel for OfflineModel {
                         .into(),
                 });
             }
+            Edit::StartFrom => OfflineEdit::StartFrom {
+                picture: request.source.clone(),
+                aspect: base.aspect,
+            },
+            Edit::StyleOf => OfflineEdit::StyleOf {
+                look: super::reference::look(&request.source),
+                seed,
+                size: base.aspect.offline_size(),
+            },
+            Edit::RestyleLike { style } => OfflineEdit::RestyleLike {
+                art: request.source.clone(),
+                look: super::reference::look(style),
+                seed,
+            },
         };
         let pixmap = crate::cpu::background(move || match job {
             OfflineEdit::Vary { seed, strength } => {
@@ -143,6 +169,11 @@ impl ImageModel for OfflineModel {
                     to,
                 )
             }
+            OfflineEdit::StartFrom { picture, aspect } => start_from(&picture, style, aspect, seed),
+            OfflineEdit::StyleOf { look, seed, size } => {
+                render_in_look(&prompt, style, seed, size.0, size.1, &look)
+            }
+            OfflineEdit::RestyleLike { art, look, seed } => restyle(&art, &look, seed),
         })
         .await
         .map_err(|e| ModelError::Other(Box::new(e)))?;
@@ -169,6 +200,151 @@ enum OfflineEdit {
         to: Rgb,
         source: std::sync::Arc<Pixmap>,
     },
+    StartFrom {
+        picture: std::sync::Arc<Pixmap>,
+        aspect: super::Aspect,
+    },
+    StyleOf {
+        look: Look,
+        seed: u32,
+        size: (u32, u32),
+    },
+    RestyleLike {
+        art: std::sync::Arc<Pixmap>,
+        look: Look,
+        seed: u32,
+    },
+}
+
+/// The art [`render`] draws for `prompt`, `style` and `seed`, in a reference picture's look:
+/// the scene is the description's, its colours are the picture's palette (dark silhouettes,
+/// mid-tone sky, the brightest colour for the light), its grain the picture's grain, and a grey
+/// picture draws in monochrome.
+pub fn render_in_look(
+    prompt: &str,
+    style: Style,
+    seed: u32,
+    width: u32,
+    height: u32,
+    look: &Look,
+) -> Pixmap {
+    draw_staged(
+        prompt,
+        prompt,
+        style,
+        seed,
+        None,
+        width,
+        height,
+        Stage::Own,
+        None,
+        Some(look),
+    )
+    .0
+}
+
+/// The palette a reference's look gives the scene, over the style's own (its vignette kept).
+fn palette_of(look: &Look, base: Palette) -> Palette {
+    let p = &look.palette;
+    if p.is_empty() {
+        return base;
+    }
+    let at = |i: usize| {
+        let c = p[i.min(p.len() - 1)];
+        Rgb(c[0], c[1], c[2])
+    };
+    let n = p.len();
+    let saturation = |c: &[u8; 3]| {
+        let (hi, lo) = (c.iter().max().copied(), c.iter().min().copied());
+        f32::from(hi.unwrap_or(0) - lo.unwrap_or(0)) / 255.0
+    };
+    let accent = p
+        .iter()
+        .max_by(|a, b| saturation(a).total_cmp(&saturation(b)))
+        .map_or(at(n - 1), |c| Rgb(c[0], c[1], c[2]));
+    Palette {
+        sky: [at(n / 3), at(n / 2), at(n.saturating_sub(2))],
+        light: at(n - 1),
+        far: at(1),
+        near: at(0),
+        accent,
+        grain: (look.grain * 0.8).clamp(0.01, 0.12),
+        vignette: base.vignette,
+        mono: p.iter().all(|c| saturation(c) < 0.06),
+    }
+}
+
+/// Recolours `p` through a palette ramp ordered by luminance: each pixel takes the ramp's
+/// colour at its own luminance, mixed with what it was by `amount`.
+fn grade(p: &mut Pixmap, ramp: &[[u8; 3]], amount: f32) {
+    if ramp.is_empty() {
+        return;
+    }
+    let last = (ramp.len() - 1) as f32;
+    for px in p.pixels_mut() {
+        let c = px.demultiply();
+        let (r, g, b) = (
+            f32::from(c.red()),
+            f32::from(c.green()),
+            f32::from(c.blue()),
+        );
+        let l = (0.2126 * r + 0.7152 * g + 0.0722 * b) / 255.0;
+        let x = l * last;
+        let (i, t) = (x.floor() as usize, x.fract());
+        let (a, z) = (
+            ramp[i.min(ramp.len() - 1)],
+            ramp[(i + 1).min(ramp.len() - 1)],
+        );
+        let mix = |k: usize, own: f32| {
+            let target = f32::from(a[k]) * (1.0 - t) + f32::from(z[k]) * t;
+            (own * (1.0 - amount) + target * amount)
+                .round()
+                .clamp(0.0, 255.0) as u8
+        };
+        *px =
+            tiny_skia::ColorU8::from_rgba(mix(0, r), mix(1, g), mix(2, b), c.alpha()).premultiply();
+    }
+}
+
+/// Start from a picture, offline: the picture at the poster's aspect (cropped about its centre),
+/// graded towards the style's palette and finished with its grain and vignette.
+fn start_from(picture: &Pixmap, style: Style, aspect: super::Aspect, seed: u32) -> Pixmap {
+    let (w, h) = aspect.offline_size();
+    let (Some(cropped), Some(mut p)) = (
+        super::reference::cover(picture, aspect, u64::from(w) * u64::from(h)),
+        Pixmap::new(w, h),
+    ) else {
+        return render("", style, seed, w, h);
+    };
+    // The crop at the offline generator's size (the uploaded copy is at most a megapixel).
+    let paint = tiny_skia::PixmapPaint {
+        quality: tiny_skia::FilterQuality::Bicubic,
+        ..tiny_skia::PixmapPaint::default()
+    };
+    let transform = tiny_skia::Transform::from_scale(
+        w as f32 / cropped.width() as f32,
+        h as f32 / cropped.height() as f32,
+    );
+    p.draw_pixmap(0, 0, cropped.as_ref(), &paint, transform, None);
+    let pal = style.look().palette;
+    let ramp = [pal.near, pal.far, pal.sky[2], pal.sky[1], pal.light].map(|c| [c.0, c.1, c.2]);
+    grade(&mut p, &ramp, 0.45);
+    finish(&mut p, &pal, u64::from(seed));
+    p
+}
+
+/// Restyle a take's art like a picture, offline: the art re-graded through the picture's palette
+/// and given its grain, its composition (and so where its type sits) untouched.
+fn restyle(art: &Pixmap, look: &Look, seed: u32) -> Pixmap {
+    let mut p = art.clone();
+    grade(&mut p, &look.palette, 0.7);
+    let pal = Palette {
+        vignette: 0.0,
+        mono: false,
+        ..palette_of(look, crate::genre::Style::default().look().palette)
+    };
+    finish(&mut p, &pal, u64::from(seed));
+    p
 }
 
 /// The largest side rendered; larger requests are clamped so allocation cannot fail.
@@ -267,7 +443,7 @@ fn draw(
     stage: Stage,
 ) -> (Pixmap, Scene, crate::genre::Palette) {
     draw_staged(
-        seed_text, words, style, seed, variation, width, height, stage, None,
+        seed_text, words, style, seed, variation, width, height, stage, None, None,
     )
 }
 
@@ -286,7 +462,7 @@ fn draw_marked(
 ) -> (Pixmap, Scene, crate::genre::Palette) {
     let stage = Stage::Own;
     draw_staged(
-        seed_text, words, style, seed, variation, width, height, stage, marker,
+        seed_text, words, style, seed, variation, width, height, stage, marker, None,
     )
 }
 
@@ -315,6 +491,7 @@ fn draw_staged(
     height: u32,
     stage: Stage,
     marker: Option<(Element, Rgb)>,
+    look: Option<&Look>,
 ) -> (Pixmap, Scene, crate::genre::Palette) {
     let (w, h) = (width.clamp(1, MAX_SIDE), height.clamp(1, MAX_SIDE));
     let mut p = Pixmap::new(w, h).expect("sides are clamped to 1..=8192, which always allocates");
@@ -336,6 +513,9 @@ fn draw_staged(
             pal = jitter(style.look().palette, &mut varied);
         }
         rng = Rng::new(varied.next_u64());
+    }
+    if let Some(look) = look {
+        pal = palette_of(look, pal);
     }
     let (sw, sh) = stage.size(w as f32, h as f32);
     let mut c = Canvas {

@@ -1,0 +1,463 @@
+//! Use a picture… end to end, on the real local stack with a bot token: a person clicks
+//! 🖼️ Use a picture… on a take, uploads a picture in the modal's `file_input` (the Slack
+//! stand-in hosts it, served only with the bot token), and submits. The function downloads it
+//! from the allowed file host, checks and cleans it, stores it under `refs/` (with the IAM the
+//! template grants), and the worker makes the take through the right Bedrock service with the
+//! uploaded pixels. Hostile uploads are refused inside the modal, with nothing stored, queued or
+//! billed.
+
+use std::time::Duration;
+
+use crate::support;
+use crate::support::client::{DELIVERY, bot_base, post_signed, slash_in};
+use crate::support::slack as slack_standin;
+use crate::support::slack_api::{Field, OpenedView, ViewAnswer};
+use crate::support::stack;
+use base64::Engine;
+use serde_json::Value;
+
+/// The picture rounds take turns: each counts what is stored under `refs/` and downloaded
+/// from the file host, which the other would change.
+static ONE_AT_A_TIME: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
+
+const STYLE_GUIDE: &str = "us.stability.stable-image-style-guide-v1:0";
+const STYLE_TRANSFER: &str = "us.stability.stable-style-transfer-v1:0";
+const SD35: &str = "stability.sd3-5-large-v1:0";
+
+fn log() -> String {
+    let calls: Vec<String> = stack()
+        .slack()
+        .api()
+        .api_calls()
+        .iter()
+        .map(|c| format!("{} {} {:?}", c.method, c.status, c.error))
+        .collect();
+    format!(
+        "--- Web API calls ---\n{}\n--- function log ---\n{}",
+        calls.join("\n"),
+        stack().lambda_with_bot().log_tail(8000)
+    )
+}
+
+/// A PNG test card (RGB), with a red block top-left.
+fn card_png(w: u32, h: u32) -> Vec<u8> {
+    let mut rgb = Vec::with_capacity((w * h * 3) as usize);
+    for y in 0..h {
+        for x in 0..w {
+            if x < w / 4 && y < h / 4 {
+                rgb.extend_from_slice(&[230, 20, 20]);
+            } else {
+                rgb.extend_from_slice(&[(x * 255 / w) as u8, (y * 255 / h) as u8, 120]);
+            }
+        }
+    }
+    let mut out = Vec::new();
+    let mut enc = png::Encoder::new(&mut out, w, h);
+    enc.set_color(png::ColorType::Rgb);
+    let mut writer = enc.write_header().unwrap();
+    writer.write_image_data(&rgb).unwrap();
+    writer.finish().unwrap();
+    out
+}
+
+/// The RGBA pixels of a PNG.
+fn pixels(png: &[u8]) -> (u32, u32, Vec<u8>) {
+    let p = tiny_skia::Pixmap::decode_png(png).expect("a PNG");
+    (p.width(), p.height(), p.data().to_vec())
+}
+
+fn b64_png(value: &Value) -> Vec<u8> {
+    base64::engine::general_purpose::STANDARD
+        .decode(value.as_str().expect("a base64 image"))
+        .expect("base64")
+}
+
+fn controls(message: &Value) -> Vec<String> {
+    message["blocks"]
+        .as_array()
+        .and_then(|b| b.iter().find(|b| b["type"] == "actions"))
+        .map(|a| {
+            a["elements"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .filter_map(|e| e["action_id"].as_str().map(str::to_owned))
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+/// Clicks `action_id` on `message` (in `C0001`, in thread `thread`) as the stand-in's reviewer.
+async fn click(base: &str, message: &Value, action_id: &str, url: &str, thread: &str) -> u16 {
+    let ts = message["ts"].as_str().unwrap();
+    let form = stack().slack().block_actions(&slack_standin::Click {
+        message,
+        action_id,
+        choice: None,
+        response_url: url,
+        channel: "C0001",
+        ts,
+        thread_ts: (ts != thread).then_some(thread),
+        user: None,
+    });
+    post_signed(format!("{base}/slack/interactions"), form)
+        .await
+        .status
+}
+
+/// Submits the Use a picture… modal with `file` (as the opener uploaded it) and `usage`.
+async fn submit(base: &str, view: &OpenedView, file: Value, usage: &str) -> ViewAnswer {
+    let api = stack().slack().api();
+    let form = api
+        .view_submission(
+            &view.id,
+            &[
+                ("marquee.picture", Field::Files(vec![file])),
+                ("marquee.use", Field::Choose(usage)),
+            ],
+        )
+        .unwrap_or_else(|e| panic!("Slack's client would not submit: {e}"));
+    let answer = post_signed(format!("{base}/slack/interactions"), form).await;
+    api.view_answer(&view.id, answer.status, &answer.body)
+        .unwrap_or_else(|e| panic!("Slack would show an error: {e}"))
+}
+
+/// Uploads `bytes` as `name`, by the person the view was opened for.
+fn upload(view: &OpenedView, name: &str, bytes: Vec<u8>) -> Value {
+    let user = view.user["id"].as_str().unwrap_or("U0002");
+    let team = view.user["team_id"].as_str().unwrap_or("T0001");
+    stack()
+        .slack()
+        .api()
+        .upload_by_person(user, team, name, bytes)
+}
+
+/// The objects under `refs/` in the deployment's bucket.
+async fn stored_refs() -> Vec<String> {
+    let s3 = stack().s3();
+    let listed = s3
+        .client()
+        .list_objects_v2()
+        .bucket(s3.bucket())
+        .prefix("refs/")
+        .send()
+        .await
+        .unwrap();
+    listed
+        .contents()
+        .iter()
+        .filter_map(|o| o.key().map(str::to_owned))
+        .collect()
+}
+
+async fn stored(key: &str) -> Vec<u8> {
+    let s3 = stack().s3();
+    let got = s3
+        .client()
+        .get_object()
+        .bucket(s3.bucket())
+        .key(key)
+        .send()
+        .await
+        .unwrap();
+    got.body.collect().await.unwrap().into_bytes().to_vec()
+}
+
+/// A poster made with the bot token, and a fresh modal of Use a picture… opened on it.
+async fn poster_and_modal(base: &str, marker: &str) -> (Value, String) {
+    let s = stack();
+    let api = s.slack().api();
+    let url = s.slack().response_url();
+    let asked = format!("{marker} a lighthouse keeper at dawn --title \"The Keeper\"");
+    assert_eq!(slash_in(base, &asked, &url, "C0001").await.status, 200);
+    let root = support::poll(DELIVERY, || {
+        api.channel_messages("C0001").into_iter().find(|m| {
+            m.to_string().contains(marker) && m["blocks"].to_string().contains("\"image\"")
+        })
+    })
+    .await
+    .unwrap_or_else(|| panic!("no poster\n{}", log()));
+    assert!(
+        controls(&root).iter().any(|c| c == "poster.use_picture"),
+        "{:?}",
+        controls(&root)
+    );
+    let ts = root["ts"].as_str().unwrap().to_owned();
+    (root, ts)
+}
+
+async fn open(base: &str, message: &Value, thread: &str) -> OpenedView {
+    let s = stack();
+    let u = s.slack().action_response_url();
+    assert_eq!(
+        click(base, message, "poster.use_picture", &u, thread).await,
+        200
+    );
+    let view = s.slack().api().wait_for_view(&u, DELIVERY).await;
+    assert_eq!(view.callback_id(), "marquee.use_picture");
+    view
+}
+
+/// One round per use: each makes one take whose lineage names the picture, through the right
+/// service, with the uploaded pixels in the service's own field.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_picture_round_for_each_of_the_three_uses() {
+    let _turn = ONE_AT_A_TIME.lock().await;
+    let base = bot_base().await;
+    let s = stack();
+    let api = s.slack().api();
+    let marker = "PICTURE-ROUND";
+    let (root, root_ts) = poster_and_modal(&base, marker).await;
+    let (downloads_before, refused_before) = api.file_downloads();
+    let picture = card_png(480, 320);
+    let (pw, ph, want_pixels) = pixels(&picture);
+    let take = |via: String| {
+        let root_ts = root_ts.clone();
+        async move {
+            support::poll(DELIVERY, || {
+                api.thread("C0001", &root_ts)
+                    .into_iter()
+                    .find(|m| m.to_string().contains(&via))
+            })
+            .await
+            .unwrap_or_else(|| panic!("no take {via:?} in the thread\n{}", log()))
+        }
+    };
+
+    // In the style of this picture: Stability Style Guide, the picture as `image`.
+    let view = open(&base, &root, &root_ts).await;
+    let file = upload(&view, "brand-2026.png", picture.clone());
+    assert_eq!(
+        submit(&base, &view, file, "style_of").await,
+        ViewAnswer::Closed
+    );
+    let take2 = take("in the style of brand-2026.png".into()).await;
+    assert!(
+        take2
+            .to_string()
+            .contains("Take 2 · in the style of brand-2026.png"),
+        "{take2}"
+    );
+    let guide = s.bedrock().calls_to(STYLE_GUIDE);
+    let call = guide
+        .iter()
+        .find(|c| {
+            c.body["prompt"]
+                .as_str()
+                .is_some_and(|p| p.contains(marker))
+        })
+        .unwrap_or_else(|| panic!("no Style Guide call: {guide:?}\n{}", log()));
+    assert_eq!(call.status, 200);
+    assert_eq!(
+        pixels(&b64_png(&call.body["image"])),
+        (pw, ph, want_pixels.clone()),
+        "the service got the uploaded pixels"
+    );
+    assert_eq!(call.body["aspect_ratio"], "2:3");
+    // The clean copy is kept privately under refs/, a PNG of the same pixels.
+    let refs = stored_refs().await;
+    assert!(!refs.is_empty());
+
+    // Start from this picture: SD3.5 image-to-image from the picture (cropped to 2:3).
+    let view = open(&base, &root, &root_ts).await;
+    let file = upload(&view, "product.png", picture.clone());
+    assert_eq!(
+        submit(&base, &view, file, "start_from").await,
+        ViewAnswer::Closed
+    );
+    take("started from product.png".into()).await;
+    let started = s
+        .bedrock()
+        .calls_to(SD35)
+        .into_iter()
+        .find(|c| {
+            c.body["mode"] == "image-to-image"
+                && c.body["prompt"]
+                    .as_str()
+                    .is_some_and(|p| p.contains(marker))
+        })
+        .unwrap_or_else(|| panic!("no image-to-image call\n{}", log()));
+    let (w, h, _) = pixels(&b64_png(&started.body["image"]));
+    assert_eq!(h, ph, "cropped, never stretched");
+    assert!(
+        (f64::from(w) / f64::from(h) - 2.0 / 3.0).abs() < 0.01,
+        "{w}x{h}"
+    );
+    assert!(started.body.get("aspect_ratio").is_none());
+
+    // Restyle this take like that picture: Style Transfer, the take's art as init_image and
+    // the picture as style_image.
+    let view = open(&base, &take2, &root_ts).await;
+    let file = upload(&view, "moodboard.png", picture.clone());
+    assert_eq!(
+        submit(&base, &view, file, "restyle_like").await,
+        ViewAnswer::Closed
+    );
+    take("restyled like moodboard.png".into()).await;
+    let transfer = s.bedrock().calls_to(STYLE_TRANSFER);
+    let call = transfer
+        .iter()
+        .find(|c| {
+            c.body["prompt"]
+                .as_str()
+                .is_some_and(|p| p.contains(marker))
+        })
+        .unwrap_or_else(|| panic!("no Style Transfer call: {transfer:?}\n{}", log()));
+    assert_eq!(
+        pixels(&b64_png(&call.body["style_image"])),
+        (pw, ph, want_pixels),
+        "the service got the uploaded pixels as the style"
+    );
+    assert!(call.body.get("image").is_none());
+    // Three takes, three pictures kept, each downloaded once with the bot token.
+    assert!(stored_refs().await.len() >= 3);
+    let (downloads, refused) = api.file_downloads();
+    assert_eq!(downloads - downloads_before, 3);
+    assert_eq!(
+        refused, refused_before,
+        "every download carried the bot token"
+    );
+}
+
+/// Hostile uploads are refused inside the modal, under the picture, each with words for
+/// people; nothing is stored under refs/, nothing queued, nothing billed. A JPEG carrying GPS
+/// EXIF is accepted and stored without it.
+#[tokio::test(flavor = "multi_thread")]
+async fn hostile_uploads_are_refused_inside_the_modal_and_nothing_is_stored_or_billed() {
+    let _turn = ONE_AT_A_TIME.lock().await;
+    let base = bot_base().await;
+    let s = stack();
+    let marker = "PICTURE-HOSTILE";
+    let (root, root_ts) = poster_and_modal(&base, marker).await;
+    let calls_before = s.bedrock().calls_for_prompt(marker).len();
+    let refs_before = stored_refs().await;
+
+    // A 20,000 × 20,000 PNG header: a few bytes declaring 400 megapixels.
+    let mut bomb = b"\x89PNG\r\n\x1a\n\0\0\0\x0dIHDR".to_vec();
+    bomb.extend_from_slice(&20_000u32.to_be_bytes());
+    bomb.extend_from_slice(&20_000u32.to_be_bytes());
+    bomb.extend_from_slice(&[8, 2, 0, 0, 0, 0, 0, 0, 0]);
+    let gif = b"GIF89a\x01\0\x01\0\x80\0\0\xff\xff\xff\0\0\0!\xf9\x04\0\0\0\0\0,\0\0\0\0\x01\0\x01\0\0\x02\x02D\x01\0;".to_vec();
+    let cases: [(&str, Vec<u8>, &str); 2] = [
+        ("brand.png", gif, "GIF"),
+        ("huge.png", bomb, "40 megapixels"),
+    ];
+    for (name, bytes, says) in cases {
+        let view = open(&base, &root, &root_ts).await;
+        let file = upload(&view, name, bytes);
+        match submit(&base, &view, file, "style_of").await {
+            ViewAnswer::Errors(errors) => {
+                let message = errors["marquee.picture"].as_str().unwrap_or_default();
+                assert!(message.contains(says), "{name}: {message}");
+            }
+            other => panic!("{name} was not refused in the modal: {other:?}"),
+        }
+    }
+    // A file on another host: its URL is not Slack's file host, so it is never fetched (and
+    // the bot token never sent there).
+    let view = open(&base, &root, &root_ts).await;
+    let mut file = upload(&view, "elsewhere.png", card_png(100, 100));
+    file["url_private_download"] = "https://evil.example/files-pri/T0001-F1/download/a.png".into();
+    file["url_private"] = "https://evil.example/files-pri/T0001-F1/a.png".into();
+    let (downloads_before, _) = s.slack().api().file_downloads();
+    match submit(&base, &view, file, "style_of").await {
+        ViewAnswer::Errors(errors) => {
+            let message = errors["marquee.picture"].as_str().unwrap_or_default();
+            assert!(message.contains("uploaded to Slack"), "{message}");
+        }
+        other => panic!("another host's file was not refused: {other:?}"),
+    }
+    assert_eq!(s.slack().api().file_downloads().0, downloads_before);
+    // Nothing stored, nothing called, nothing billed for any of them.
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    assert_eq!(stored_refs().await, refs_before);
+    assert_eq!(s.bedrock().calls_for_prompt(marker).len(), calls_before);
+
+    // A JPEG with GPS EXIF: accepted, stored and sent without it.
+    let view = open(&base, &root, &root_ts).await;
+    let mut jpeg = Vec::new();
+    let mut enc = jpeg_encoder::Encoder::new(&mut jpeg, 90);
+    let mut exif =
+        b"Exif\0\0MM\0\x2a\0\0\0\x08\0\x01\x88\x25\0\x04\0\0\0\x01\0\0\0\x1a\0\0\0\0".to_vec();
+    exif.extend_from_slice(b"\0\x01\0\x01\0\x02\0\0\0\x02N\0\0\0\0\0\0\0GPS 51.5074 N 0.1278 W");
+    enc.add_app_segment(1, exif).unwrap();
+    let rgb: Vec<u8> = (0..300 * 200)
+        .flat_map(|i| [(i % 255) as u8, 90, 160])
+        .collect();
+    enc.encode(&rgb, 300, 200, jpeg_encoder::ColorType::Rgb)
+        .unwrap();
+    assert!(jpeg.windows(3).any(|w| w == b"GPS"));
+    let file = upload(&view, "holiday.jpg", jpeg);
+    assert_eq!(
+        submit(&base, &view, file, "style_of").await,
+        ViewAnswer::Closed
+    );
+    let new: Vec<String> = stored_refs()
+        .await
+        .into_iter()
+        .filter(|k| !refs_before.contains(k))
+        .collect();
+    assert_eq!(new.len(), 1, "{new:?}");
+    let kept = stored(&new[0]).await;
+    assert!(kept.starts_with(b"\x89PNG"), "stored as a clean PNG");
+    assert!(!kept.windows(3).any(|w| w == b"GPS"), "GPS survived");
+    assert!(
+        !kept.windows(4).any(|w| w == b"Exif" || w == b"eXIf"),
+        "EXIF survived"
+    );
+    let sent = support::poll(DELIVERY, || {
+        s.bedrock().calls_to(STYLE_GUIDE).into_iter().find(|c| {
+            c.body["prompt"]
+                .as_str()
+                .is_some_and(|p| p.contains(marker))
+        })
+    })
+    .await
+    .unwrap_or_else(|| panic!("no Style Guide call\n{}", log()));
+    assert!(!b64_png(&sent.body["image"]).windows(3).any(|w| w == b"GPS"));
+}
+
+/// The file host serves a file only with the bot token; `files.info` needs `files:read`.
+#[tokio::test(flavor = "multi_thread")]
+async fn the_file_host_wants_the_bot_token() {
+    let _turn = ONE_AT_A_TIME.lock().await;
+    let s = stack();
+    let _ = bot_base().await;
+    let api = s.slack().api();
+    let file = api.upload_by_person("U0002", "T0001", "a.png", card_png(64, 64));
+    let url = file["url_private_download"].as_str().unwrap().to_owned();
+    let http = marquee_core::net::client();
+    let anonymous = http.get(&url).send().await.unwrap();
+    assert_eq!(anonymous.status().as_u16(), 403);
+    let other = http
+        .get(&url)
+        .bearer_auth("xoxb-someone-else")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(other.status().as_u16(), 403);
+    let ok = http
+        .get(&url)
+        .bearer_auth(api.bot_token())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(ok.status().as_u16(), 200);
+    assert_eq!(
+        ok.bytes().await.unwrap().as_ref(),
+        card_png(64, 64).as_slice()
+    );
+    let info: Value = http
+        .post(format!("{}/api/files.info", s.slack().base_url()))
+        .bearer_auth(api.bot_token())
+        .header("content-type", "application/x-www-form-urlencoded")
+        .body(format!("file={}", file["id"].as_str().unwrap()))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(info["ok"], true, "{info}");
+    assert_eq!(info["file"]["id"], file["id"]);
+}
