@@ -557,9 +557,12 @@ fn iam_grants_each_configured_model_in_its_familys_region() {
         invoke_model_arns(&[]),
         with(
             &[model_arn("us-west-2", sd)],
-            &[service_arns("us-west-2", Service::SearchReplace)]
+            &[
+                service_arns("us-west-2", Service::SearchReplace),
+                service_arns("us-west-2", Service::Outpaint)
+            ]
         ),
-        "the defaults: SD3.5, and Search and Replace for its art"
+        "the defaults: SD3.5, and Search and Replace and Outpaint for its art"
     );
     assert_eq!(
         invoke_model_arns(&[
@@ -588,6 +591,7 @@ fn iam_grants_each_configured_model_in_its_familys_region() {
             ],
             &[
                 service_arns("us-east-2", Service::SearchReplace),
+                service_arns("us-east-2", Service::Outpaint),
                 service_arns("us-east-2", Service::CreativeUpscale),
             ]
         )
@@ -610,11 +614,15 @@ fn iam_grants_each_configured_model_in_its_familys_region() {
 #[test]
 fn the_templates_service_settings_match_the_granted_services() {
     for (params, want) in [
-        (vec![], vec![Service::SearchReplace]),
+        (vec![], vec![Service::SearchReplace, Service::Outpaint]),
         (vec![("ImageServices", "off")], vec![]),
         (
             vec![("PrintUpscaler", "conservative")],
-            vec![Service::SearchReplace, Service::ConservativeUpscale],
+            vec![
+                Service::SearchReplace,
+                Service::Outpaint,
+                Service::ConservativeUpscale,
+            ],
         ),
         (
             vec![

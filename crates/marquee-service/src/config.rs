@@ -634,8 +634,8 @@ impl Config {
         self.allowed_models.iter().any(|m| m != &ModelId::Offline) || self.print_upscaler.is_some()
     }
 
-    /// Stability's image services this deployment calls: Search and Replace when the services
-    /// are on, a Stability model is allowed and the Stability region serves the services'
+    /// Stability's image services this deployment calls: Search and Replace and Outpaint when
+    /// the services are on, a Stability model is allowed and the Stability region serves the services'
     /// profile; and the print upscaler, if one is chosen.
     pub fn services(&self) -> Vec<Service> {
         let reachable = Service::PROFILE_REGIONS.contains(&self.service_region.as_str());
@@ -646,6 +646,8 @@ impl Config {
         let mut services = Vec::new();
         if self.image_services && reachable && stability {
             services.push(Service::SearchReplace);
+            // Formats… of a Stability take grow its art with Outpaint.
+            services.push(Service::Outpaint);
         }
         services.extend(self.print_upscaler.map(Upscaler::service));
         services
@@ -1078,7 +1080,7 @@ mod tests {
             c.print_upscaler, None,
             "prints are free unless an upscaler is chosen"
         );
-        assert_eq!(c.services(), [Service::SearchReplace]);
+        assert_eq!(c.services(), [Service::SearchReplace, Service::Outpaint]);
         assert_eq!(c.service_region(), "us-west-2");
         // No Stability model: no Search and Replace (offline replaces by itself).
         assert!(

@@ -10,13 +10,15 @@
 //! [`crate::poster`], and errors are reported to people by `marquee_service::pipeline`.
 //!
 //! `ImageModel` trait (`generate`, and `can`/`edit` for edits of existing art: `Edit::Vary`,
-//! `Replace`, `Upscale`), `ModelId`, `Service` (Stability's image services on Bedrock: Search and
-//! Replace and the two upscalers, called through the `us.` inference profile), `Priced` (what a
+//! `Replace`, `Upscale`, `Outpaint`), `ModelId`, `Service` (Stability's image services on
+//! Bedrock: Search and Replace, Outpaint and the two upscalers, called through the `us.` inference
+//! profile), `Priced` (what a
 //! call is billed as), `Models::editor` (who makes an edit to a model's art), `Aspect` (with each
 //! model's size mapping) and `ModelError`; `catalog` is the one table of model facts — per model
 //! and service: ids, family, regions, price, what it draws and edits, its call timeout, and its
 //! lifecycle with dates and source — that everything else reads; `image` decodes what a model
-//! returns (PNG only, size-checked before decoding). `bedrock` speaks the Stability and Nova Canvas
+//! returns (PNG only, size-checked before decoding); `outpaint` plans how art grows to a format's
+//! aspect within Outpaint's documented limits. `bedrock` speaks the Stability and Nova Canvas
 //! InvokeModel formats exactly (text-to-image, SD3.5 image-to-image, Nova `IMAGE_VARIATION` and
 //! mask-prompt inpainting, and the services; Nova Canvas is retired and never configured, its
 //! format kept for its catalog row) and maps every service error, a Legacy or end-of-life answer to
@@ -28,6 +30,7 @@ pub mod bedrock;
 pub mod catalog;
 pub mod image;
 pub mod offline;
+pub mod outpaint;
 
 use std::collections::HashMap;
 use std::fmt;
@@ -541,6 +544,8 @@ impl Upscaler {
 pub enum Service {
     /// Stable Image Search and Replace: finds what `search_prompt` names and repaints it.
     SearchReplace,
+    /// Stable Image Outpaint: grows art outward on any side, keeping its pixels (Formats…).
+    Outpaint,
     /// Stable Image Conservative Upscale: to about 4K, changing as little as it can.
     ConservativeUpscale,
     /// Stable Image Creative Upscale: to about 4K, re-imagining detail.
@@ -548,8 +553,9 @@ pub enum Service {
 }
 
 impl Service {
-    pub const ALL: [Service; 3] = [
+    pub const ALL: [Service; 4] = [
         Service::SearchReplace,
+        Service::Outpaint,
         Service::ConservativeUpscale,
         Service::CreativeUpscale,
     ];
@@ -558,6 +564,7 @@ impl Service {
     pub fn row(self) -> &'static catalog::Row {
         match self {
             Service::SearchReplace => &catalog::SEARCH_REPLACE,
+            Service::Outpaint => &catalog::OUTPAINT,
             Service::ConservativeUpscale => &catalog::CONSERVATIVE_UPSCALE,
             Service::CreativeUpscale => &catalog::CREATIVE_UPSCALE,
         }
@@ -629,6 +636,14 @@ pub enum Edit {
     Replace { search: String, replace: String },
     /// The same picture at print size.
     Upscale { upscaler: Upscaler },
+    /// The same picture, its pixels kept, grown by this many pixels on each side
+    /// ([`outpaint::Plan`]).
+    Outpaint {
+        left: u32,
+        right: u32,
+        up: u32,
+        down: u32,
+    },
 }
 
 /// The kind of an edit, for asking who can do it.
@@ -637,6 +652,7 @@ pub enum EditKind {
     Vary,
     Replace,
     Upscale(Upscaler),
+    Outpaint,
 }
 
 impl EditKind {
@@ -646,6 +662,7 @@ impl EditKind {
             EditKind::Vary => "make variations of existing art",
             EditKind::Replace => "change a detail of existing art",
             EditKind::Upscale(_) => "upscale art for print",
+            EditKind::Outpaint => "extend art to another format",
         }
     }
 }
@@ -656,6 +673,7 @@ impl Edit {
             Edit::Vary { .. } => EditKind::Vary,
             Edit::Replace { .. } => EditKind::Replace,
             Edit::Upscale { upscaler } => EditKind::Upscale(*upscaler),
+            Edit::Outpaint { .. } => EditKind::Outpaint,
         }
     }
 }
@@ -741,7 +759,9 @@ impl Models {
     ///   offered Bedrock model configured here that varies art (SD3.5 image-to-image);
     /// - Replace: the take's own model if it can (offline), else Stability's Search and Replace
     ///   service when configured — which is also where a retired model's art goes;
-    /// - Upscale: the matching upscale service when configured, whatever drew the art.
+    /// - Upscale: the matching upscale service when configured, whatever drew the art;
+    /// - Outpaint: Stability's Outpaint when configured, whatever drew the art (the offline
+    ///   generator re-composes its own scenes instead, `offline::render_extended`).
     ///
     /// A retired model is never its own editor, even if something configured it.
     pub fn editor(&self, model: ModelId, kind: EditKind) -> Option<(Priced, &Arc<dyn ImageModel>)> {
@@ -772,6 +792,7 @@ impl Models {
             EditKind::Vary => own.or_else(heir),
             EditKind::Replace => own.or_else(|| service(Service::SearchReplace)),
             EditKind::Upscale(upscaler) => service(upscaler.service()),
+            EditKind::Outpaint => service(Service::Outpaint),
         }
     }
 

@@ -85,6 +85,18 @@ impl Format {
         }
     }
 
+    /// The aspect ratio as (width, height) parts: `(2, 3)` for the one-sheet.
+    pub fn ratio_parts(self) -> (u32, u32) {
+        match self {
+            Format::OneSheet => (2, 3),
+            Format::Square => (1, 1),
+            Format::Feed => (4, 5),
+            Format::Story => (9, 16),
+            Format::Banner => (16, 9),
+            Format::Wide => (21, 9),
+        }
+    }
+
     /// Width and height in pixels (see the module's doc for how they were chosen).
     pub fn size(self) -> (u32, u32) {
         match self {

@@ -60,6 +60,7 @@ pub(crate) use layout::layout;
 pub use layout::{Arrangement, TaglineAt};
 pub use placement::{Composition, Zones};
 pub use print::{MAX_PRINT_DPI, PRINT_DPI, Printed, Sheet, print};
+pub use resample::resample_cover;
 
 /// How the words are set: whose typography (a style's look: faces, case, colours, treatment)
 /// and where the title sits. Reviewers change it independently of the art's style, which only
