@@ -631,6 +631,11 @@ mod tests {
         job.reply_to = reply.clone();
         if let Task::Poster { spec } = &mut job.task {
             spec.model = ModelId::Sd35Large;
+            spec.text = poster::PosterText {
+                title: Some("Deep Water".into()),
+                tagline: Some("The harbour is not safe.".into()),
+                credits: Some("a harbour lights production directed by Ada Lovelace".into()),
+            };
         }
         assert_eq!(pipeline.run(job.clone(), None).await, Outcome::Delivered);
         (pipeline, grower, job.id, reply)
