@@ -1558,7 +1558,28 @@ async fn a_bedrock_takes_formats_are_outpainted_once_per_format() {
         seen.push(format);
     }
     assert_eq!(seen, Format::ALL, "{text}");
-    let made = stored(&poster_id_of(&root), "formats").await;
+    // With the bot token, each file is also uploaded into the thread, at its format's size.
+    let id = poster_id_of(&root);
+    let uploads = support::poll(DELIVERY, || {
+        let f: Vec<_> = api
+            .files()
+            .into_iter()
+            .filter(|f| f.completed && f.filename.starts_with(&format!("marquee-{id}-")))
+            .filter(|f| f.thread_ts.as_deref() == Some(root_ts.as_str()))
+            .collect();
+        (f.len() >= Format::ALL.len()).then_some(f)
+    })
+    .await
+    .unwrap_or_else(|| panic!("no upload per format: {:?}", api.files().len()));
+    for format in Format::ALL {
+        let file = uploads
+            .iter()
+            .find(|f| f.filename == format!("marquee-{id}-{}.png", format.name()))
+            .unwrap_or_else(|| panic!("no {format} upload"));
+        let png = marquee_core::model::image::decode_image(&file.bytes).expect("a PNG");
+        assert_eq!((png.width(), png.height()), format.size(), "{format}");
+    }
+    let made = stored(&id, "formats").await;
     let boxes = made["type_boxes"].as_array().expect("type boxes");
     assert_eq!(boxes.len(), Format::ALL.len(), "{made}");
     for (format, b) in Format::ALL.into_iter().zip(boxes) {
@@ -1589,4 +1610,10 @@ async fn a_bedrock_takes_formats_are_outpainted_once_per_format() {
     assert_eq!(told[0]["response_type"], "ephemeral");
     assert_eq!(sets().len(), 1, "a second formats message in the thread");
     assert_eq!(outpaints().len(), 5, "a second click called Outpaint");
+    let uploaded = api
+        .files()
+        .into_iter()
+        .filter(|f| f.filename.starts_with(&format!("marquee-{id}-")))
+        .count();
+    assert_eq!(uploaded, Format::ALL.len(), "a second click uploaded again");
 }

@@ -455,7 +455,32 @@ impl Pipeline {
         if !again && let (Some(web), Some(channel)) = (self.delivery.web(), channel) {
             let thread_ts = thread.map(|t| t.thread_ts.as_str());
             match web.post_message(&channel, thread_ts, &message).await {
-                Ok(_) => return Ok(Outcome::Delivered),
+                Ok(ts) => {
+                    // With a bot token each file is also uploaded into the thread, as the
+                    // poster itself is, so it outlives its link.
+                    let root = thread_ts.unwrap_or(&ts);
+                    for (name, key, _, _) in &made.files {
+                        let png = match self.store.get(key).await {
+                            Ok(Some(png)) => png,
+                            Ok(None) => continue,
+                            Err(e) => {
+                                tracing::warn!(error = %ErrorChain(&e), "a format's file could not be read back for its upload");
+                                continue;
+                            }
+                        };
+                        let format = name.split(' ').next().unwrap_or("format");
+                        let file = format!("marquee-{}-{format}.png", record.id);
+                        let file_title = format!("{title} — {name}");
+                        let alt = format!("Poster: {title}, {name}");
+                        if let Err(e) = web
+                            .upload_file(&channel, Some(root), &file, &file_title, &alt, png)
+                            .await
+                        {
+                            tracing::warn!(code = e.code(), error = %ErrorChain(&e), "formats linked, but a file could not be uploaded into slack");
+                        }
+                    }
+                    return Ok(Outcome::Delivered);
+                }
                 Err(e) => {
                     tracing::warn!(code = e.code(), error = %ErrorChain(&e), "web api did not take the formats message; using the response_url");
                     message.make_private();
