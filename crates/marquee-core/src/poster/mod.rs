@@ -52,8 +52,8 @@ mod style;
 use crate::genre::{Placement, Style};
 pub use fonts::use_fonts_dir;
 pub use format::{
-    BILLING_FLOOR_PX, Format, Rendered, compose_format, contact_sheet, label_at, render_formats,
-    stack,
+    BILLING_FLOOR_PX, Format, Rendered, compose_format, contact_sheet, fit_cover, label_at,
+    render_formats, stack,
 };
 #[cfg(test)]
 pub(crate) use layout::layout;

@@ -521,30 +521,27 @@ fn union(boxes: &[[f32; 4]]) -> [u32; 4] {
     [x0, y0, x1.saturating_sub(x0), y1.saturating_sub(y0)]
 }
 
-/// Sets the take's words afresh over each format's art (fitted to the format's size, cropped
-/// centred by at most the rounding of its aspect) and makes the contact sheet.
+/// Sets the take's words afresh over each format's art (fitted to the format's size on the
+/// rendering threads, cropped centred by at most the rounding of its aspect) and makes the
+/// contact sheet.
 fn render_over(
     art: &ArtFor,
     text: &poster::PosterText,
     typography: poster::Typography,
 ) -> Result<(Vec<poster::Rendered>, Vec<u8>), poster::PosterError> {
-    let mut fitted = HashMap::new();
+    let mut by_size = HashMap::new();
     for format in Format::ALL {
-        let (w, h) = format.size();
+        let (width, height) = format.size();
         let art = art
             .get(&format)
-            .and_then(|a| poster::resample_cover(a, w, h))
-            .ok_or(poster::PosterError::Size {
-                width: w,
-                height: h,
-            })?;
-        fitted.insert((w, h), art);
+            .ok_or(poster::PosterError::Size { width, height })?;
+        by_size.insert((width, height), art);
     }
     let set = poster::render_formats(&Format::ALL, text, typography, |w, h| {
-        fitted
+        by_size
             .get(&(w, h))
-            .cloned()
-            .expect("every format's art is fitted before its type is set")
+            .and_then(|a| poster::fit_cover(a, w, h))
+            .expect("every format has its art, and no format's size is zero")
     })?;
     let posters: Vec<_> = set.iter().map(|r| (r.format, &r.pixmap)).collect();
     let sheet = poster::encode_png(&poster::contact_sheet(&posters, 360))?;

@@ -4,10 +4,10 @@
 //! 832×1216 PNG, SD3.5's 2:3), plan each format's call (`model::outpaint::plan`), send the art
 //! as PNG and read the answer's PNG (what the Bedrock client encodes and decodes per call),
 //! store each grown art as PNG (kept so an interrupted set never pays twice), fit each to its
-//! format's size, set the type afresh, encode the six files and the contact sheet. Network,
+//! format's size (on the rendering threads), set the type afresh, encode the six files and the contact sheet. Network,
 //! S3 and the state store are not included.
 //!
-//! `cargo run --release --example outpaint_overhead -- [sets]`
+//! `cargo run --release -p marquee-core --example outpaint_overhead -- [sets]`
 
 use std::time::{Duration, Instant};
 
@@ -16,7 +16,7 @@ use marquee_core::model::image::decode_image;
 use marquee_core::model::offline::render;
 use marquee_core::model::outpaint;
 use marquee_core::poster::{
-    Format, PosterText, Typography, contact_sheet, encode_png, render_formats, resample_cover,
+    Format, PosterText, Typography, contact_sheet, encode_png, fit_cover, render_formats,
 };
 use tiny_skia::{Pixmap, PixmapPaint, Transform};
 
@@ -81,26 +81,25 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
             let _kept = encode_png(&pixmap)?;
             grown.push((format, pixmap));
         }
-        let fitted: Vec<(Format, Pixmap)> = grown
-            .iter()
-            .map(|(f, a)| {
-                let (w, h) = f.size();
-                (*f, resample_cover(a, w, h).expect("a size"))
-            })
-            .collect();
+        let io = started.elapsed() - model;
+        let type_started = Instant::now();
+        // As `pipeline::formats` does: each format's art fitted on the rendering threads.
         let set = render_formats(&Format::ALL, &text, typography, |w, h| {
-            fitted
+            grown
                 .iter()
                 .find(|(f, _)| f.size() == (w, h))
-                .map(|(_, p)| p.clone())
+                .and_then(|(_, a)| fit_cover(a, w, h))
                 .expect("every format fitted")
         })?;
+        let set_ms = type_started.elapsed();
         let posters: Vec<_> = set.iter().map(|r| (r.format, &r.pixmap)).collect();
         let _sheet = encode_png(&contact_sheet(&posters, 360))?;
         let overhead = started.elapsed() - model;
         println!(
-            "set {run}: {} ms beyond the model ({} ms in the stand-in model){}",
+            "set {run}: {} ms beyond the model (PNGs in and out {} ms; fitting, type and files {} ms; {} ms in the stand-in model){}",
             overhead.as_millis(),
+            io.as_millis(),
+            set_ms.as_millis(),
             model.as_millis(),
             if run == 0 { " cold" } else { "" }
         );
