@@ -559,13 +559,13 @@ mod tests {
     use marquee_core::model::{EditRequest, GeneratedImage, ImageModel, ImageRequest, Models};
     use marquee_core::quota::Limits;
 
-    /// SD3.5 as Bedrock answers it: a 2:3 picture of 832×1216.
-    struct Drawer;
+    /// SD3.5 as Bedrock answers it (a 2:3 picture of 832×1216), or art of another size.
+    struct Drawer(u32, u32);
 
     #[async_trait::async_trait]
     impl ImageModel for Drawer {
         async fn generate(&self, r: &ImageRequest) -> Result<GeneratedImage, ModelError> {
-            let mut pixmap = tiny_skia::Pixmap::new(832, 1216).expect("size");
+            let mut pixmap = tiny_skia::Pixmap::new(self.0, self.1).expect("size");
             pixmap.fill(tiny_skia::Color::from_rgba8(40, 60, 90, 255));
             Ok(GeneratedImage {
                 pixmap,
@@ -582,6 +582,7 @@ mod tests {
         calls: AtomicUsize,
         failing: Mutex<Vec<usize>>,
         sizes: Mutex<Vec<(u32, u32)>>,
+        sources: Mutex<Vec<(u32, u32)>>,
     }
 
     #[async_trait::async_trait]
@@ -611,6 +612,7 @@ mod tests {
                 });
             };
             let (w, h) = (r.source.width(), r.source.height());
+            self.sources.lock().unwrap().push((w, h));
             let mut pixmap = tiny_skia::Pixmap::new(w + left + right, h + up + down).unwrap();
             pixmap.fill(tiny_skia::Color::from_rgba8(200, 120, 40, 255));
             pixmap.draw_pixmap(
@@ -638,6 +640,14 @@ mod tests {
         dir: &std::path::Path,
         daily: i64,
     ) -> (Pipeline, Arc<Grower>, Uuid, ReplyTo) {
+        bedrock_take_of(dir, daily, (832, 1216)).await
+    }
+
+    async fn bedrock_take_of(
+        dir: &std::path::Path,
+        daily: i64,
+        art: (u32, u32),
+    ) -> (Pipeline, Arc<Grower>, Uuid, ReplyTo) {
         let origin = serve(axum::Router::new().fallback(|| async { "ok" })).await;
         let grower = Arc::new(Grower::default());
         let mut pipeline = offline_pipeline(dir, &origin).with_limits(Limits {
@@ -646,7 +656,7 @@ mod tests {
         });
         pipeline.models = Models::new()
             .with(ModelId::Offline, Arc::new(offline::OfflineModel))
-            .with(ModelId::Sd35Large, Arc::new(Drawer))
+            .with(ModelId::Sd35Large, Arc::new(Drawer(art.0, art.1)))
             .with_service(Service::Outpaint, grower.clone());
         let reply = ReplyTo::response_url(format!("{origin}/commands/T1/1/secret"));
         let mut job = marquee_core::job::sample_job();
@@ -727,6 +737,38 @@ mod tests {
             6,
             "a third click called"
         );
+    }
+
+    /// Art too large for one call at some format is sent scaled down first, by one factor,
+    /// and still makes one call (one bill) for that format; the set is complete.
+    #[tokio::test]
+    async fn art_too_large_for_a_call_is_scaled_and_still_one_call_per_format() {
+        let dir = tempfile::tempdir().unwrap();
+        let (pipeline, grower, id, reply) = bedrock_take_of(dir.path(), 100, (3072, 1280)).await;
+        assert_eq!(
+            pipeline.run(click(id, &reply), None).await,
+            Outcome::Delivered
+        );
+        let sources = grower.sources.lock().unwrap().clone();
+        // 2.4:1 art: every format but the wide one (within 3 % of it) is a call.
+        assert_eq!(sources.len(), 5, "{sources:?}");
+        assert!(sources.contains(&(3072, 1280)), "{sources:?}");
+        let scaled: Vec<_> = sources.iter().filter(|s| **s != (3072, 1280)).collect();
+        assert!(!scaled.is_empty(), "the story needs scaling: {sources:?}");
+        for (w, h) in scaled {
+            assert!(
+                (f64::from(*w) / f64::from(*h) - 2.4).abs() < 0.01,
+                "{w}x{h}"
+            );
+        }
+        for (w, h) in grower.sizes.lock().unwrap().iter() {
+            assert!(
+                u64::from(*w) * u64::from(*h) <= outpaint::MAX_PIXELS,
+                "{w}x{h}"
+            );
+        }
+        let made = pipeline.records().formatted(id).await.unwrap().unwrap();
+        assert_eq!(made.files.len(), Format::ALL.len());
     }
 
     /// Five calls with four left today: refused before any call, nothing made.
