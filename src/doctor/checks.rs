@@ -1674,7 +1674,10 @@ mod tests {
             ("model.stability.stable-image-core-v1:1", Pass),
             // The image services are on by default (MARQUEE_IMAGE_SERVICES).
             ("model.stability.stable-image-search-replace-v1:0", Pass),
+            ("model.stability.stable-outpaint-v1:0", Pass),
             ("model.stability.stable-image-search-recolor-v1:0", Pass),
+            ("model.stability.stable-image-style-guide-v1:0", Pass),
+            ("model.stability.stable-style-transfer-v1:0", Pass),
             ("bucket.private", Pass),
             ("bucket.tls", Pass),
             ("bucket.lifecycle", Pass),
@@ -1695,12 +1698,12 @@ mod tests {
             (stack.num_calls(), function.num_calls(), invoke.num_calls()),
             (1, 1, 1)
         );
-        // One simulation per resource: the worker; the model, and each of the two services'
-        // profile and the three regions it routes to; each prefix and the bucket; the table;
-        // the queue.
+        // One simulation per resource: the worker; the model, each service's profile and the
+        // three regions it routes to (Search and Replace, Outpaint, Search and Recolor, Style
+        // Guide, Style Transfer); each prefix and the bucket; the table; the queue.
         assert_eq!(
             simulate.num_calls(),
-            1 + 1 + 2 * 4 + marquee_core::store::KEY_PREFIXES.len() + 1 + 1 + 1
+            1 + 1 + 5 * 4 + marquee_core::store::KEY_PREFIXES.len() + 1 + 1 + 1
         );
         for printed in [r.to_table(), r.to_json()] {
             assert!(

@@ -561,12 +561,13 @@ fn iam_grants_each_configured_model_in_its_familys_region() {
             &[model_arn("us-west-2", sd)],
             &[
                 service_arns("us-west-2", Service::SearchReplace),
+                service_arns("us-west-2", Service::Outpaint),
                 service_arns("us-west-2", Service::SearchRecolor),
                 service_arns("us-west-2", Service::StyleGuide),
                 service_arns("us-west-2", Service::StyleTransfer),
             ]
         ),
-        "the defaults: SD3.5, and Search and Replace, Recolor, Style Guide and Style Transfer for its art"
+        "the defaults: SD3.5, and Search and Replace, Outpaint, Recolor, Style Guide and Style Transfer for its art"
     );
     assert_eq!(
         invoke_model_arns(&[
@@ -597,6 +598,7 @@ fn iam_grants_each_configured_model_in_its_familys_region() {
                 service_arns("us-east-2", Service::SearchReplace),
                 service_arns("us-east-2", Service::StyleGuide),
                 service_arns("us-east-2", Service::StyleTransfer),
+                service_arns("us-east-2", Service::Outpaint),
                 service_arns("us-east-2", Service::CreativeUpscale),
                 service_arns("us-east-2", Service::SearchRecolor),
             ]
@@ -624,6 +626,7 @@ fn the_templates_service_settings_match_the_granted_services() {
             vec![],
             vec![
                 Service::SearchReplace,
+                Service::Outpaint,
                 Service::SearchRecolor,
                 Service::StyleGuide,
                 Service::StyleTransfer,
@@ -634,6 +637,7 @@ fn the_templates_service_settings_match_the_granted_services() {
             vec![("PrintUpscaler", "conservative")],
             vec![
                 Service::SearchReplace,
+                Service::Outpaint,
                 Service::ConservativeUpscale,
                 Service::SearchRecolor,
                 Service::StyleGuide,

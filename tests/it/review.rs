@@ -1606,3 +1606,172 @@ async fn a_recolor_round_calls_search_and_recolor_once_with_the_takes_art() {
     assert!(billed[0]["micros"].as_i64().unwrap() > 0);
     keep_for_people("bot", "take-2-recolor.png", &image_of(&take2).await);
 }
+
+/// 📐 Formats… on a Bedrock (SD3.5) take in its thread, with a bot token: the art is grown by
+/// Stability's Outpaint — one call per format whose aspect differs from the take's (its 2:3
+/// one-sheet needs none), each from the take's own art — and the type set afresh on each: one
+/// message in the thread, every file at its format's size, every line of type inside its
+/// format's safe area. A second click calls nothing and posts nothing new.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_bedrock_takes_formats_are_outpainted_once_per_format() {
+    use marquee_core::poster::Format;
+    let base = bot_base().await;
+    let s = stack();
+    let api = s.slack().api();
+    let marker = "FORMATS-OUTPAINT";
+    let url = s.slack().response_url();
+    let asked = format!("{marker} a kraken attacks brooklyn --title \"Deep Water\" --model sd3.5");
+    assert_eq!(slash_in(&base, &asked, &url, "C0001").await.status, 200);
+    let root = support::poll(DELIVERY, || {
+        api.channel_messages("C0001").into_iter().find(|m| {
+            m.to_string().contains(marker) && m["blocks"].to_string().contains("\"image\"")
+        })
+    })
+    .await
+    .unwrap_or_else(|| panic!("no poster\n{}", bot_log()));
+    let root_ts = root["ts"].as_str().unwrap().to_owned();
+    assert!(
+        controls(&root).iter().any(|c| c == "poster.formats"),
+        "{:?}",
+        controls(&root)
+    );
+    let profile = "us.stability.stable-outpaint-v1:0";
+    let outpaints = || {
+        s.bedrock()
+            .calls_to(profile)
+            .into_iter()
+            .filter(|c| c.prompt().is_some_and(|p| p.contains(marker)))
+            .collect::<Vec<_>>()
+    };
+    let sets = || {
+        api.thread("C0001", &root_ts)
+            .into_iter()
+            .filter(|m| m.to_string().contains("Every format"))
+            .collect::<Vec<_>>()
+    };
+    let u1 = s.slack().action_response_url();
+    let at = Posted::top(&root_ts);
+    assert_eq!(
+        click(&base, &root, "poster.formats", None, &u1, at).await,
+        200
+    );
+    let set = support::poll(Duration::from_secs(90), || sets().into_iter().next())
+        .await
+        .unwrap_or_else(|| panic!("no formats in the thread\n{}", bot_log()));
+
+    // One call per format but the one-sheet, each growing the take's own 832×1216 art to its
+    // format's aspect on one axis, evenly.
+    let calls = outpaints();
+    assert_eq!(calls.len(), 5, "{calls:#?}");
+    let mut grown = Vec::new();
+    for c in &calls {
+        assert_eq!(c.status, 200, "{}", c.body);
+        let b = &c.body;
+        let image = base64::Engine::decode(
+            &base64::engine::general_purpose::STANDARD,
+            b["image"].as_str().unwrap(),
+        )
+        .unwrap();
+        let art = marquee_core::model::image::decode_image(&image).unwrap();
+        assert_eq!((art.width(), art.height()), (832, 1216));
+        let side = |k: &str| b[k].as_u64().unwrap_or(0) as f64;
+        let (w, h) = (
+            832.0 + side("left") + side("right"),
+            1216.0 + side("up") + side("down"),
+        );
+        assert!(side("left").min(side("right")) + 1.0 >= side("left").max(side("right")));
+        let format = Format::ALL
+            .into_iter()
+            .find(|f| {
+                let (rw, rh) = f.ratio_parts();
+                (w / h - f64::from(rw) / f64::from(rh)).abs() < 0.002
+            })
+            .unwrap_or_else(|| panic!("{w}x{h} is no format's aspect"));
+        grown.push(format);
+    }
+    grown.sort_by_key(|f| Format::ALL.iter().position(|g| g == f));
+    assert_eq!(
+        grown,
+        &Format::ALL[1..],
+        "one call per format but the one-sheet"
+    );
+
+    // Every file at its format's size; every line of type inside its safe area.
+    let text = set["blocks"].to_string();
+    let link = regex_lite::Regex::new(r"<(http[^|>]+)\|([a-z-]+) (\d+:\d+)>").unwrap();
+    let client = marquee_core::net::client();
+    let mut seen = Vec::new();
+    for cap in link.captures_iter(&text) {
+        let (href, name) = (cap[1].replace("&amp;", "&"), cap[2].to_owned());
+        let format = Format::parse(&name).expect("a format");
+        let (mut status, mut headers, mut body) = get_link(&client, &href).await;
+        if (300..400).contains(&status) {
+            let to = headers["location"].to_str().unwrap().to_owned();
+            (status, headers, body) = get_link(&client, &to).await;
+        }
+        let _ = headers;
+        assert_eq!(status, 200, "{name}");
+        let png = marquee_core::model::image::decode_image(&body).expect("a PNG");
+        assert_eq!((png.width(), png.height()), format.size(), "{name}");
+        seen.push(format);
+    }
+    assert_eq!(seen, Format::ALL, "{text}");
+    // With the bot token, each file is also uploaded into the thread, at its format's size.
+    let id = poster_id_of(&root);
+    let uploads = support::poll(DELIVERY, || {
+        let f: Vec<_> = api
+            .files()
+            .into_iter()
+            .filter(|f| f.completed && f.filename.starts_with(&format!("marquee-{id}-")))
+            .filter(|f| f.thread_ts.as_deref() == Some(root_ts.as_str()))
+            .collect();
+        (f.len() >= Format::ALL.len()).then_some(f)
+    })
+    .await
+    .unwrap_or_else(|| panic!("no upload per format: {:?}", api.files().len()));
+    for format in Format::ALL {
+        let file = uploads
+            .iter()
+            .find(|f| f.filename == format!("marquee-{id}-{}.png", format.name()))
+            .unwrap_or_else(|| panic!("no {format} upload"));
+        let png = marquee_core::model::image::decode_image(&file.bytes).expect("a PNG");
+        assert_eq!((png.width(), png.height()), format.size(), "{format}");
+    }
+    let made = stored(&id, "formats").await;
+    let boxes = made["type_boxes"].as_array().expect("type boxes");
+    assert_eq!(boxes.len(), Format::ALL.len(), "{made}");
+    for (format, b) in Format::ALL.into_iter().zip(boxes) {
+        let b: Vec<f32> = b
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|v| v.as_f64().unwrap() as f32)
+            .collect();
+        let (x, y, w, h) = format.safe_area();
+        assert!(b[2] > 0.0 && b[3] > 0.0, "{format}: no type");
+        assert!(
+            b[0] >= x && b[1] >= y && b[0] + b[2] <= x + w && b[1] + b[3] <= y + h,
+            "{format}: type {b:?} outside the safe area {:?}",
+            (x, y, w, h)
+        );
+    }
+    assert_eq!(made["outpainted_with"], "Stable Image Outpaint");
+
+    // Again: no call, nothing new in the thread; the clicker gets the same set, privately.
+    let u2 = s.slack().action_response_url();
+    assert_eq!(
+        click(&base, &root, "poster.formats", None, &u2, at).await,
+        200
+    );
+    let told = s.slack().wait_for(&u2, 1, DELIVERY).await;
+    assert!(told[0].to_string().contains("Every format"), "{}", told[0]);
+    assert_eq!(told[0]["response_type"], "ephemeral");
+    assert_eq!(sets().len(), 1, "a second formats message in the thread");
+    assert_eq!(outpaints().len(), 5, "a second click called Outpaint");
+    let uploaded = api
+        .files()
+        .into_iter()
+        .filter(|f| f.filename.starts_with(&format!("marquee-{id}-")))
+        .count();
+    assert_eq!(uploaded, Format::ALL.len(), "a second click uploaded again");
+}

@@ -648,9 +648,10 @@ impl Config {
     }
 
     /// Stability's image services this deployment calls: Search and Replace and Search and
-    /// Recolor (Change a detail), Style Guide and Style Transfer (Use a picture…) when the
-    /// services are on, a Stability model is allowed and the Stability region serves the
-    /// services' profile; and the print upscaler, if one is chosen. In [`Service`]'s order.
+    /// Recolor (Change a detail), Outpaint (Formats… of a Stability take), Style Guide and Style
+    /// Transfer (Use a picture…) when the services are on, a Stability model is allowed and the
+    /// Stability region serves the services' profile; and the print upscaler, if one is chosen.
+    /// In [`Service`]'s order.
     pub fn services(&self) -> Vec<Service> {
         let reachable = Service::PROFILE_REGIONS.contains(&self.service_region.as_str());
         let stability = self
@@ -661,6 +662,7 @@ impl Config {
         if self.image_services && reachable && stability {
             services.extend([
                 Service::SearchReplace,
+                Service::Outpaint,
                 Service::SearchRecolor,
                 Service::StyleGuide,
                 Service::StyleTransfer,
@@ -1103,11 +1105,12 @@ mod tests {
             c.services(),
             [
                 Service::SearchReplace,
+                Service::Outpaint,
                 Service::SearchRecolor,
                 Service::StyleGuide,
                 Service::StyleTransfer
             ],
-            "Change a detail (whole or only its colour) and Use a picture…"
+            "Change a detail (whole or only its colour), Formats… and Use a picture…"
         );
         assert_eq!(c.service_region(), "us-west-2");
         // No Stability model: no Search and Replace (offline replaces by itself).

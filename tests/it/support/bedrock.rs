@@ -21,15 +21,18 @@
 //!
 //! Edits of existing art are served in their documented formats: SD3.5 Large image-to-image
 //! and Stability's image services (Search and
-//! Replace, Search and Recolor, Conservative and Creative Upscale, Style Guide and Style
-//! Transfer), the services only through their `us.` cross-region
-//! inference profile, as Bedrock serves them. Each answer to an edit is derived from the input
-//! image (a tinted copy, at the documented output size), so a test can tell an edit from a fresh
-//! generation with [`is_edit_of`].
+//! Replace, Search and Recolor, Outpaint, Conservative and Creative Upscale, Style Guide and
+//! Style Transfer), the services only through their `us.` cross-region inference profile, as
+//! Bedrock serves them. Each answer to an edit is derived from the input image (a tinted copy, at
+//! the documented output size), so a test can tell an edit from a fresh generation with
+//! [`is_edit_of`]; an outpaint keeps the input's pixels exactly where they were and fills its new
+//! margins from the nearest edge, tinted ([`is_outpaint_of`]).
 //!
 //! Known differences: `output_format: "jpeg"` (or `webp`) still returns a PNG; input images must
 //! be PNGs (Bedrock also takes JPEG, and the services WebP); an upscale is assumed to be four times
-//! the input per side (the docs say "to 4K"); the signature itself is not verified.
+//! the input per side (the docs say "to 4K"); Outpaint's `creativity` is taken in Stability's
+//! widest published range (0.1..1) and its `style_preset` is refused (no page this project read
+//! lists one for it); the signature itself is not verified.
 
 use std::collections::HashMap;
 use std::net::SocketAddr;
@@ -65,8 +68,12 @@ pub const SEARCH_RECOLOR: &str = "stability.stable-image-search-recolor-v1:0";
 /// `us.stability.stable-style-transfer-v1:0`).
 pub const STYLE_GUIDE: &str = "stability.stable-image-style-guide-v1:0";
 pub const STYLE_TRANSFER: &str = "stability.stable-style-transfer-v1:0";
-pub const SERVICES: [&str; 6] = [
+/// Stable Image Outpaint: the Bedrock user guide's "Stability AI models" page, "Supported
+/// models and image services" (DOC).
+pub const OUTPAINT: &str = "stability.stable-outpaint-v1:0";
+pub const SERVICES: [&str; 7] = [
     SEARCH_REPLACE,
+    OUTPAINT,
     CONSERVATIVE_UPSCALE,
     CREATIVE_UPSCALE,
     SEARCH_RECOLOR,
@@ -341,6 +348,8 @@ struct Job {
     count: usize,
     /// For an edit: the input image the answer is derived from.
     source: Option<Rgb>,
+    /// For an outpaint: the margins added (left, up); the answer keeps the input there.
+    grown: Option<(u32, u32)>,
 }
 
 async fn invoke(
@@ -528,11 +537,16 @@ async fn answer(
     }
 
     let image = match job.source {
-        // An edit: a tinted copy of the input at the output size.
+        // An edit: a tinted copy of the input at the output size; an outpaint: the input kept
+        // as it is, inside its new margins.
         Some(source) => {
-            let (width, height) = (job.width, job.height);
+            let (width, height, grown) = (job.width, job.height, job.grown);
             let encoded = tokio::task::spawn_blocking(move || {
-                base64::engine::general_purpose::STANDARD.encode(edited_png(&source, width, height))
+                let png = match grown {
+                    Some((left, up)) => outpainted_png(&source, width, height, left, up),
+                    None => edited_png(&source, width, height),
+                };
+                base64::engine::general_purpose::STANDARD.encode(png)
             })
             .await
             .unwrap_or_else(|e| panic!("encoding an edit panicked: {e}"));
@@ -930,6 +944,7 @@ fn validate_stability(body: &Value, image_to_image: bool) -> Result<Job, String>
             seed,
             count: 1,
             source: Some(source),
+            grown: None,
         });
     }
     let (_, width, height) = STABILITY_SIZES
@@ -943,6 +958,7 @@ fn validate_stability(body: &Value, image_to_image: bool) -> Result<Job, String>
         seed,
         count: 1,
         source: None,
+        grown: None,
     })
 }
 
@@ -1002,6 +1018,9 @@ fn validate_service(service: &str, body: &Value) -> Result<Job, String> {
         "seed",
         "output_format",
     ];
+    if service == OUTPAINT {
+        return validate_outpaint(map);
+    }
     let (extra, limits, scale): (&[&str], &ImageLimits, u32) = match service {
         SEARCH_REPLACE => (
             &["search_prompt", "grow_mask", "style_preset"],
@@ -1063,6 +1082,7 @@ fn validate_service(service: &str, body: &Value) -> Result<Job, String> {
                 seed,
                 count: 1,
                 source: Some(source),
+                grown: None,
             });
         }
         _ => {
@@ -1077,6 +1097,67 @@ fn validate_service(service: &str, body: &Value) -> Result<Job, String> {
         seed,
         count: 1,
         source: Some(source),
+        grown: None,
+    })
+}
+
+/// The most pixels Outpaint adds on one side (ASSUMED: Stability's API reference for
+/// `/v2beta/stable-image/edit/outpaint`, `left`/`right`/`up`/`down` 0..2000, which Bedrock's
+/// "Stability AI Image Services" page mirrors).
+const OUTPAINT_MAX_GROWTH: u64 = 2000;
+
+/// Outpaint ("Stability AI Image Services", Edit): `image` required, within the services'
+/// input limits (DOC: [`STABILITY_INPUT`]); `prompt` (0..10,000 characters), `left`, `right`,
+/// `up`, `down` (0..2000, at least one above 0: a request that grows nothing is refused),
+/// `creativity`, `seed` and `output_format` optional (ASSUMED: Stability's API reference for
+/// the same service; no `negative_prompt`). The answer is the input with its margins added, no
+/// larger than the input limit's 9,437,184 pixels (ASSUMED: no page states an output limit).
+fn validate_outpaint(map: &Map<String, Value>) -> Result<Job, String> {
+    only_keys(
+        map,
+        "#",
+        &[
+            "image",
+            "prompt",
+            "left",
+            "right",
+            "up",
+            "down",
+            "creativity",
+            "seed",
+            "output_format",
+        ],
+    )?;
+    string_field(map, "#", "prompt", 0..=10_000)?;
+    one_of(map, "#", "output_format", &["jpeg", "png", "webp"])?;
+    number_field(map, "#", "creativity", 0.1..=1.0)?;
+    let mut grow = [0_u64; 4];
+    for (side, key) in grow.iter_mut().zip(["left", "right", "up", "down"]) {
+        *side = integer_field(map, "#", key, 0..=OUTPAINT_MAX_GROWTH)?.unwrap_or(0);
+    }
+    if grow.iter().all(|g| *g == 0) {
+        return Err("#: at least one of [left, right, up, down] must be above 0".into());
+    }
+    let seed = stability_seed(map)?;
+    let source = image_field(map, "#", "image", &STABILITY_INPUT)?;
+    let [left, right, up, down] = grow.map(|g| g as u32);
+    let (width, height) = (source.width + left + right, source.height + up + down);
+    if !STABILITY_INPUT
+        .pixels
+        .contains(&(u64::from(width) * u64::from(height)))
+    {
+        return Err(format!(
+            "#: the outpainted image would be {width}x{height}, more than {} pixels",
+            STABILITY_INPUT.pixels.end()
+        ));
+    }
+    Ok(Job {
+        width,
+        height,
+        seed,
+        count: 1,
+        source: Some(source),
+        grown: Some((left, up)),
     })
 }
 
@@ -1113,6 +1194,7 @@ fn validate_style_transfer(map: &Map<String, Value>) -> Result<Job, String> {
         seed,
         count: 1,
         source: Some(source),
+        grown: None,
     })
 }
 
@@ -1163,6 +1245,48 @@ fn edited_png(source: &Rgb, width: u32, height: u32) -> Vec<u8> {
         }
     }
     encode_rgb(width, height, &pixels)
+}
+
+/// `source` at (`left`, `up`) on a `width` × `height` canvas, its pixels unchanged; each new
+/// pixel is the nearest edge pixel of the source tinted a quarter of the way toward
+/// [`EDIT_TINT`].
+fn outpainted_png(source: &Rgb, width: u32, height: u32, left: u32, up: u32) -> Vec<u8> {
+    let mut pixels = Vec::with_capacity(width as usize * height as usize * 3);
+    for y in 0..height {
+        let inside_y = y >= up && y < up + source.height;
+        let sy = y.saturating_sub(up).min(source.height - 1) as usize;
+        for x in 0..width {
+            let inside = inside_y && x >= left && x < left + source.width;
+            let sx = x.saturating_sub(left).min(source.width - 1) as usize;
+            let at = (sy * source.width as usize + sx) * 3;
+            let px = &source.pixels[at..at + 3];
+            if inside {
+                pixels.extend_from_slice(px);
+            } else {
+                for (v, tint) in px.iter().zip(EDIT_TINT) {
+                    pixels.push(((u16::from(*v) * 3 + u16::from(tint)) / 4) as u8);
+                }
+            }
+        }
+    }
+    encode_rgb(width, height, &pixels)
+}
+
+/// Whether `answer` (a PNG) is the stand-in's outpaint of `input` (a PNG) grown by `left` and
+/// `up` on those sides: the input's pixels all kept, exactly, where it was placed.
+pub fn is_outpaint_of(answer: &[u8], input: &[u8], left: u32, up: u32) -> bool {
+    let (Ok(answer), Ok(input)) = (decode_png(answer), decode_png(input)) else {
+        return false;
+    };
+    if answer.width < input.width + left || answer.height < input.height + up {
+        return false;
+    }
+    (0..input.height as usize).all(|y| {
+        let row = y * input.width as usize * 3;
+        let at = ((y + up as usize) * answer.width as usize + left as usize) * 3;
+        input.pixels[row..row + input.width as usize * 3]
+            == answer.pixels[at..at + input.width as usize * 3]
+    })
 }
 
 /// Whether `answer` (a PNG) is the stand-in's edit of `input` (a PNG): the input, tinted,
@@ -1483,6 +1607,61 @@ mod edit_formats {
             call(&bedrock, "us-west-2", IMAGE_CORE, &core).await,
             Err(InvokeModelError::ValidationException(_))
         ));
+    }
+
+    /// Outpaint grows its input by the margins asked, keeping every input pixel where it was;
+    /// a request that grows nothing, a side past 2000 px, a negative prompt (not one of its
+    /// parameters), an input outside the services' limits or an output past the pixel limit is
+    /// refused with a ValidationException, as the service refuses them.
+    #[tokio::test]
+    async fn outpaint_keeps_its_input_and_refuses_what_the_service_refuses() {
+        let bedrock = Bedrock::start();
+        let profile = "us.stability.stable-outpaint-v1:0";
+        let input = gradient_png(64, 96, 5);
+        let good = json!({"image": b64(&input), "prompt": "a lighthouse", "left": 10,
+            "right": 11, "up": 0, "down": 0, "seed": 7, "output_format": "png"});
+        let answer = call(&bedrock, "us-west-2", profile, &good).await.unwrap();
+        assert_eq!(size(&answer), (85, 96));
+        assert!(is_outpaint_of(&answer, &input, 10, 0));
+        assert!(!is_outpaint_of(&answer, &input, 0, 0), "placed where asked");
+        assert!(!is_edit_of(&answer, &input));
+        let with = |key: &str, value: Value| {
+            let mut body = good.clone();
+            body[key] = value;
+            body
+        };
+        let huge = b64(&gradient_png(1500, 3000, 1));
+        for bad in [
+            with("left", json!(0))
+                .as_object()
+                .map(|m| {
+                    let mut m = m.clone();
+                    m.insert("right".into(), json!(0));
+                    Value::Object(m)
+                })
+                .unwrap(),
+            with("left", json!(2001)),
+            with("negative_prompt", json!("text")),
+            with("style_preset", json!("cinematic")),
+            with("image", json!(b64(&gradient_png(300, 100, 1)))),
+            json!({"image": huge, "left": 2000}),
+        ] {
+            match call(&bedrock, "us-west-2", profile, &bad).await {
+                Err(InvokeModelError::ValidationException(e)) => {
+                    assert!(
+                        e.message().unwrap_or_default().contains("Malformed"),
+                        "{e:?}"
+                    )
+                }
+                other => panic!("accepted {:.120}: {:?}", bad.to_string(), other.map(|_| ())),
+            }
+        }
+        // By its own id, as every service: refused.
+        assert!(matches!(
+            call(&bedrock, "us-west-2", OUTPAINT, &good).await,
+            Err(InvokeModelError::ValidationException(_))
+        ));
+        assert_eq!(bedrock.calls_to(profile).len(), 7);
     }
 
     /// The services exist only behind their US profile, and IAM must allow the profile and the

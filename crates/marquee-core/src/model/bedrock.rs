@@ -1,6 +1,7 @@
 //! Amazon Bedrock image models: the exact InvokeModel request and response formats of the
 //! Stability family (SD3.5 Large, Stable Image Core, Stable Image Ultra), Amazon Nova Canvas,
-//! and Stability's image services (Search and Replace, Conservative and Creative Upscale).
+//! and Stability's image services (Search and Replace, Outpaint, Conservative and Creative
+//! Upscale).
 //!
 //! Edits of existing art use only what Bedrock documents: SD3.5 Large image-to-image
 //! (`mode: "image-to-image"`, `image`, `strength`; no `aspect_ratio`, which its page says is
@@ -697,6 +698,29 @@ fn edit_body(target: Target, request: &EditRequest) -> Result<Value, ModelError>
             }
             Ok(body)
         }
+        // Outpaint (see `super::outpaint` for each limit's source): image required; prompt,
+        // left, right, up, down (0..2000, at least one above 0), creativity, seed and
+        // output_format optional; no negative_prompt. The source is sent at the size the plan
+        // chose (the pipeline scales it), so it is never scaled here; creativity is left at
+        // the service's default.
+        (
+            Target::Service(Service::Outpaint),
+            Edit::Outpaint {
+                left,
+                right,
+                up,
+                down,
+            },
+        ) => Ok(json!({
+            "image": source_b64(&request.source, u64::MAX)?,
+            "prompt": clip(&base.prompt, STABILITY_MAX_TEXT),
+            "left": left,
+            "right": right,
+            "up": up,
+            "down": down,
+            "seed": base.seed.min(STABILITY_MAX_SEED),
+            "output_format": "png",
+        })),
         // "Stability AI Image Services", Upscale: image and prompt required; negative_prompt,
         // seed, output_format (and creativity, left at its default) optional.
         (Target::Service(service), Edit::Upscale { upscaler }) if service == upscaler.service() => {
@@ -1230,6 +1254,32 @@ mod tests {
                 };
                 assert!(edit_body(Target::Service(other), &r).is_err());
             }
+            // Outpaint: the four margins, no negative prompt (its page has none), the art sent
+            // at its own size.
+            let grow = Edit::Outpaint {
+                left: 3,
+                right: 4,
+                up: 0,
+                down: 0,
+            };
+            let r = edit(ModelId::StableImageCore, grow, 8, 12);
+            let body = edit_body(Target::Service(Service::Outpaint), &r).unwrap();
+            assert_eq!(
+                keys(&body),
+                [
+                    "down",
+                    "image",
+                    "left",
+                    "output_format",
+                    "prompt",
+                    "right",
+                    "seed",
+                    "up"
+                ]
+            );
+            assert_eq!((&body["left"], &body["right"]), (&json!(3), &json!(4)));
+            assert_eq!(decoded_size(&body["image"]), (8, 12));
+            assert!(edit_body(Target::Service(Service::SearchReplace), &r).is_err());
         }
 
         /// Creative Upscale takes at most one megapixel: larger art is scaled down to fit,

@@ -193,7 +193,7 @@ pub(crate) static NOVA_CANVAS: Row = Row {
 };
 
 /// The services' prices are ASSUMED: Stability AI's own platform prices at US$0.01 per credit
-/// (Search and Replace 4 credits, Conservative Upscale 40, Creative Upscale 60).
+/// (Search and Replace 4 credits, Outpaint 4, Conservative Upscale 40, Creative Upscale 60).
 const SERVICE_PRICE_NOTE: &str = "ASSUMED: Stability AI platform credits at US$0.01";
 
 pub(crate) static SEARCH_REPLACE: Row = Row {
@@ -208,6 +208,30 @@ pub(crate) static SEARCH_REPLACE: Row = Row {
     price_note: SERVICE_PRICE_NOTE,
     text_to_image: false,
     edits: &[EditKind::Replace],
+    max_seed: STABILITY_MAX_SEED,
+    call_timeout: DRAW,
+    lifecycle: ACTIVE,
+};
+
+/// Stable Image Outpaint (Formats… of a Bedrock take). Model id and profile: the Bedrock user
+/// guide's "Stability AI models" page, "Supported models and image services" (Stable Image
+/// Outpaint, `stability.stable-outpaint-v1:0`, invoked as `us.stability.stable-outpaint-v1:0`
+/// like every image service), served from the profile's US regions. Price ASSUMED as the other
+/// services: Stability AI's platform charges 4 credits per Outpaint; a third-party table lists
+/// US$0.06 on Bedrock (/work/shared/reference/BEDROCK.md), so admins should check their region's
+/// pricing page and set `MARQUEE_MODEL_PRICES=outpaint=…`.
+pub(crate) static OUTPAINT: Row = Row {
+    key: Priced::Service(Service::Outpaint),
+    bedrock_id: Some("stability.stable-outpaint-v1:0"),
+    profile_id: Some("us.stability.stable-outpaint-v1:0"),
+    short_name: "outpaint",
+    display_name: "Stable Image Outpaint",
+    family: Family::Stability,
+    regions: &Service::PROFILE_REGIONS,
+    price_micros: 40_000,
+    price_note: SERVICE_PRICE_NOTE,
+    text_to_image: false,
+    edits: &[EditKind::Outpaint],
     max_seed: STABILITY_MAX_SEED,
     call_timeout: DRAW,
     lifecycle: ACTIVE,
@@ -313,13 +337,14 @@ pub(crate) static STYLE_TRANSFER: Row = Row {
 };
 
 /// Every row, models first in [`ModelId::ALL`]'s order, then the services.
-pub static CATALOG: [&Row; 11] = [
+pub static CATALOG: [&Row; 12] = [
     &OFFLINE,
     &SD35_LARGE,
     &STABLE_IMAGE_CORE,
     &STABLE_IMAGE_ULTRA,
     &NOVA_CANVAS,
     &SEARCH_REPLACE,
+    &OUTPAINT,
     &CONSERVATIVE_UPSCALE,
     &CREATIVE_UPSCALE,
     &SEARCH_RECOLOR,

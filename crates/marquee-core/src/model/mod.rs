@@ -10,13 +10,15 @@
 //! [`crate::poster`], and errors are reported to people by `marquee_service::pipeline`.
 //!
 //! `ImageModel` trait (`generate`, and `can`/`edit` for edits of existing art: `Edit::Vary`,
-//! `Replace`, `Upscale`), `ModelId`, `Service` (Stability's image services on Bedrock: Search and
-//! Replace and the two upscalers, called through the `us.` inference profile), `Priced` (what a
+//! `Replace`, `Upscale`, `Outpaint`), `ModelId`, `Service` (Stability's image services on
+//! Bedrock: Search and Replace, Outpaint and the two upscalers, called through the `us.` inference
+//! profile), `Priced` (what a
 //! call is billed as), `Models::editor` (who makes an edit to a model's art), `Aspect` (with each
 //! model's size mapping) and `ModelError`; `catalog` is the one table of model facts — per model
 //! and service: ids, family, regions, price, what it draws and edits, its call timeout, and its
 //! lifecycle with dates and source — that everything else reads; `image` decodes what a model
-//! returns (PNG only, size-checked before decoding). `bedrock` speaks the Stability and Nova Canvas
+//! returns (PNG only, size-checked before decoding); `outpaint` plans how art grows to a format's
+//! aspect within Outpaint's documented limits. `bedrock` speaks the Stability and Nova Canvas
 //! InvokeModel formats exactly (text-to-image, SD3.5 image-to-image, Nova `IMAGE_VARIATION` and
 //! mask-prompt inpainting, and the services; Nova Canvas is retired and never configured, its
 //! format kept for its catalog row) and maps every service error, a Legacy or end-of-life answer to
@@ -28,6 +30,7 @@ pub mod bedrock;
 pub mod catalog;
 pub mod image;
 pub mod offline;
+pub mod outpaint;
 pub mod reference;
 
 use std::collections::HashMap;
@@ -542,6 +545,8 @@ impl Upscaler {
 pub enum Service {
     /// Stable Image Search and Replace: finds what `search_prompt` names and repaints it.
     SearchReplace,
+    /// Stable Image Outpaint: grows art outward on any side, keeping its pixels (Formats…).
+    Outpaint,
     /// Stable Image Conservative Upscale: to about 4K, changing as little as it can.
     ConservativeUpscale,
     /// Stable Image Creative Upscale: to about 4K, re-imagining detail.
@@ -556,8 +561,9 @@ pub enum Service {
 }
 
 impl Service {
-    pub const ALL: [Service; 6] = [
+    pub const ALL: [Service; 7] = [
         Service::SearchReplace,
+        Service::Outpaint,
         Service::ConservativeUpscale,
         Service::CreativeUpscale,
         Service::SearchRecolor,
@@ -569,6 +575,7 @@ impl Service {
     pub fn row(self) -> &'static catalog::Row {
         match self {
             Service::SearchReplace => &catalog::SEARCH_REPLACE,
+            Service::Outpaint => &catalog::OUTPAINT,
             Service::ConservativeUpscale => &catalog::CONSERVATIVE_UPSCALE,
             Service::CreativeUpscale => &catalog::CREATIVE_UPSCALE,
             Service::SearchRecolor => &catalog::SEARCH_RECOLOR,
@@ -654,6 +661,14 @@ pub enum Edit {
     /// The source art (a take's) restyled like `style`, a picture someone uploaded ("Restyle
     /// this take like that picture").
     RestyleLike { style: Arc<tiny_skia::Pixmap> },
+    /// The same picture, its pixels kept, grown by this many pixels on each side
+    /// ([`outpaint::Plan`]).
+    Outpaint {
+        left: u32,
+        right: u32,
+        up: u32,
+        down: u32,
+    },
 }
 
 /// SD3.5 image-to-image `strength` for Start from this picture: between a subtle variation's
@@ -671,6 +686,7 @@ pub enum EditKind {
     StartFrom,
     StyleOf,
     RestyleLike,
+    Outpaint,
 }
 
 impl EditKind {
@@ -684,6 +700,7 @@ impl EditKind {
             EditKind::StartFrom => "start from an uploaded picture",
             EditKind::StyleOf => "draw in the style of an uploaded picture",
             EditKind::RestyleLike => "restyle art like an uploaded picture",
+            EditKind::Outpaint => "extend art to another format",
         }
     }
 }
@@ -698,6 +715,7 @@ impl Edit {
             Edit::StartFrom => EditKind::StartFrom,
             Edit::StyleOf => EditKind::StyleOf,
             Edit::RestyleLike { .. } => EditKind::RestyleLike,
+            Edit::Outpaint { .. } => EditKind::Outpaint,
         }
     }
 }
@@ -789,6 +807,8 @@ impl Models {
     ///   offered Bedrock model configured here that can (SD3.5 image-to-image);
     /// - In the style of / Restyle like a picture: the take's own model if it can (offline),
     ///   else Stability's Style Guide / Style Transfer service when configured.
+    /// - Outpaint: Stability's Outpaint when configured, whatever drew the art (the offline
+    ///   generator re-composes its own scenes instead, `offline::render_extended`).
     ///
     /// A retired model is never its own editor, even if something configured it.
     pub fn editor(&self, model: ModelId, kind: EditKind) -> Option<(Priced, &Arc<dyn ImageModel>)> {
@@ -836,6 +856,7 @@ impl Models {
             EditKind::StartFrom => own.or_else(any_bedrock),
             EditKind::StyleOf => own.or_else(|| service(Service::StyleGuide)),
             EditKind::RestyleLike => own.or_else(|| service(Service::StyleTransfer)),
+            EditKind::Outpaint => service(Service::Outpaint),
         }
     }
 

@@ -52,14 +52,15 @@ mod style;
 use crate::genre::{Placement, Style};
 pub use fonts::use_fonts_dir;
 pub use format::{
-    BILLING_FLOOR_PX, Format, Rendered, compose_format, contact_sheet, label_at, render_formats,
-    stack,
+    BILLING_FLOOR_PX, Format, Rendered, compose_format, contact_sheet, fit_cover, label_at,
+    render_formats, stack,
 };
 #[cfg(test)]
 pub(crate) use layout::layout;
 pub use layout::{Arrangement, TaglineAt};
 pub use placement::{Composition, Zones};
 pub use print::{MAX_PRINT_DPI, PRINT_DPI, Printed, Sheet, print};
+pub use resample::resample_cover;
 
 /// How the words are set: whose typography (a style's look: faces, case, colours, treatment)
 /// and where the title sits. Reviewers change it independently of the art's style, which only

@@ -131,7 +131,7 @@ fn horizontal(src_row: &[u8], taps: &Taps, out: &mut [f32]) {
 
 /// Scales `src` to cover a new `width` × `height` pixmap, cropped centred, never stretched.
 /// Returns `None` only for a zero-sized target.
-pub(crate) fn resample_cover(src: &Pixmap, width: u32, height: u32) -> Option<Pixmap> {
+pub fn resample_cover(src: &Pixmap, width: u32, height: u32) -> Option<Pixmap> {
     let mut out = Pixmap::new(width, height)?;
     let (sw, sh) = (src.width() as usize, src.height() as usize);
     let (dw, dh) = (width as usize, height as usize);

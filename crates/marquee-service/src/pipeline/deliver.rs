@@ -49,6 +49,16 @@ pub(super) struct Posted {
     pub(super) shown_file: Option<String>,
 }
 
+/// The edits a take's message offers beyond those every take has: each only where someone
+/// here can make it for the take's model.
+#[derive(Debug, Clone, Copy, Default)]
+pub(super) struct Offers {
+    /// Change a detail (the model, or Search and Replace, edits its art).
+    pub(super) change_detail: bool,
+    /// Formats… (the offline generator re-composes its art, or Outpaint grows it).
+    pub(super) formats: bool,
+}
+
 impl Delivery {
     /// Delivers through `slack`'s `response_url`s only (no bot token), counting nothing.
     pub fn new(slack: SlackClient) -> Self {
@@ -115,19 +125,19 @@ impl Delivery {
 
     /// Posts a finished poster: into Slack through the Web API when there is a bot token (in
     /// the original poster's thread for follow-ups, with the PNG uploaded so it outlives its
-    /// link), otherwise, or when that fails, to the `response_url`. `change_detail`: whether
-    /// the message offers to change a detail (the model can make such edits).
+    /// link), otherwise, or when that fails, to the `response_url`. `edits`: what the message
+    /// offers beyond the controls every take has.
     pub(super) async fn poster(
         &self,
         job: &Job,
         spec: &PosterSpec,
         rendered: &Rendered,
         note: Option<String>,
-        change_detail: bool,
+        edits: Offers,
     ) -> Posted {
         let mut shown_file = None;
         let outcome = self
-            .poster_showing(job, spec, rendered, note, change_detail, &mut shown_file)
+            .poster_showing(job, spec, rendered, note, edits, &mut shown_file)
             .await;
         Posted {
             outcome,
@@ -141,7 +151,7 @@ impl Delivery {
         spec: &PosterSpec,
         rendered: &Rendered,
         note: Option<String>,
-        change_detail: bool,
+        edits: Offers,
         shown_file: &mut Option<String>,
     ) -> Outcome {
         let thread = job.reply_to.thread();
@@ -159,9 +169,9 @@ impl Delivery {
         };
         let controls = Controls {
             modals: self.web.is_some(),
-            change_detail,
+            change_detail: edits.change_detail,
             print: false,
-            formats: spec.model == marquee_core::model::ModelId::Offline,
+            formats: edits.formats,
         };
         let message = blocks::poster_with(&result, controls);
 
@@ -515,7 +525,9 @@ mod tests {
         let marquee_core::job::Task::Poster { spec } = &job.task else {
             unreachable!()
         };
-        let posted = delivery.poster(&job, spec, &rendered(), None, false).await;
+        let posted = delivery
+            .poster(&job, spec, &rendered(), None, Offers::default())
+            .await;
         assert_eq!(
             posted.outcome,
             Outcome::Undeliverable {

@@ -1,28 +1,43 @@
 //! Formats… (#26): a take at every format — one-sheet, square, feed, story, banner, wide — as
-//! one message in its thread, with a contact sheet and a link per file. The offline
-//! generator's art is re-composed at each aspect from the take's own seed and words
-//! (`model::offline::render_extended`) and the type set afresh by `poster::render_formats`;
-//! art from another model would need Stability's Outpaint, which Marquee does not call yet,
-//! so those takes are told so. A take's formats are made once: its files are claimed in the
-//! state store, and later clicks are answered with fresh links to them. The files are stored
-//! under `prints/` with the print files, so they share their privacy and lifecycle.
+//! one message in its thread, with a contact sheet and a link per file. The art is extended,
+//! never cropped: the offline generator's art is re-composed at each aspect from the take's own
+//! seed and words (`model::offline::render_extended`); a Bedrock model's art is grown to each
+//! aspect by Stability's Outpaint, keeping its pixels (`model::outpaint` plans each call within
+//! the service's limits), one call per format whose aspect differs from the art's, billed per
+//! call through the same reservations as every model call and refused up front over a limit.
+//! Either way the type is set afresh for each format by `poster::render_formats`.
+//!
+//! Made once: a take's files are claimed in the state store, and later clicks are answered with
+//! fresh links to them; a Bedrock take's formats are made under the take's lock, and each
+//! outpainted art is stored and recorded as soon as its call returns, so a run that stops
+//! part-way is finished by the next click without paying again for what it had. The files are
+//! stored under `prints/` with the print files, so they share their privacy and lifecycle.
+
+use std::collections::HashMap;
 
 use sha2::Digest;
 use tokio::time::Instant;
 use uuid::Uuid;
 
-use super::records::Formatted;
-use super::{Outcome, Pipeline, PipelineError, undeliverable};
+use super::metering::Reserved;
+use super::records::{Formatted, Outpainted};
+use super::{Art, Outcome, Pipeline, PipelineError, undeliverable};
 use marquee_core::errors::ErrorChain;
 use marquee_core::job::{Job, PosterRecord};
-use marquee_core::model::ModelId;
 use marquee_core::model::offline;
+use marquee_core::model::outpaint::{self, Plan};
+use marquee_core::model::{Edit, EditKind, ModelError, ModelId, Priced, Service};
 use marquee_core::poster::{self, Format};
 use marquee_core::slack::blocks::{self, FormatFile};
 use marquee_core::store::{ObjectMeta, print_key};
 
-const ONLY_OFFLINE: &str = "📐 Formats are re-composed from the offline generator's scenes; art from a Bedrock model would need Stability's Outpaint, which this Marquee does not call yet.";
+const NO_OUTPAINT: &str = "📐 Formats of this take need Stability's Outpaint on Amazon Bedrock, which this Marquee is not set up to call (the image services are off, or the Stability region does not serve them). Ask your Marquee admin.";
 const NOT_A_PLAIN_RENDER: &str = "📐 This take's art was varied or changed after it was drawn, so it cannot be re-composed at other formats. Ask for formats of the take it came from, or regenerate.";
+const ALREADY_RUNNING: &str =
+    "⏳ This take's formats are already being made — they will appear here shortly.";
+
+/// A format's art, ready for its type: drawn or grown at its aspect, any size.
+type ArtFor = HashMap<Format, tiny_skia::Pixmap>;
 
 impl Pipeline {
     /// Makes (once) and shares take `source` at every format.
@@ -30,6 +45,7 @@ impl Pipeline {
         &self,
         job: &Job,
         source: Uuid,
+        deadline: Option<Instant>,
     ) -> Result<Outcome, (PipelineError, String)> {
         let record = self
             .records
@@ -41,9 +57,10 @@ impl Pipeline {
                 .tell_clicker(job, &blocks::note_to_clicker(why), "NotAllowed")
                 .await;
         }
-        if record.spec.model != ModelId::Offline {
+        let outpainted = record.spec.model != ModelId::Offline;
+        if outpainted && !self.models.can(record.spec.model, EditKind::Outpaint) {
             return self
-                .tell_clicker(job, &blocks::note_to_clicker(ONLY_OFFLINE), "Unsupported")
+                .tell_clicker(job, &blocks::note_to_clicker(NO_OUTPAINT), "Unsupported")
                 .await;
         }
         let description = record.spec.description.clone();
@@ -59,9 +76,38 @@ impl Pipeline {
                 .await
                 .map_err(|e| (e, description));
         }
-        self.make_formats(job, &record)
+        if !outpainted {
+            return self
+                .make_formats(job, &record)
+                .await
+                .map_err(|e| (e, description));
+        }
+        // Paid calls: one run at a time per take, so two clicks never pay twice.
+        let acquired = self
+            .records
+            .take_lock(source, job)
             .await
-            .map_err(|e| (e, description))
+            .map_err(|e| (e, description.clone()))?;
+        if !acquired {
+            return self
+                .tell_clicker(
+                    job,
+                    &blocks::note_to_clicker(ALREADY_RUNNING),
+                    "AlreadyRunning",
+                )
+                .await;
+        }
+        // The run that held the lock before this one may have finished in between.
+        let outcome = match self.records.formatted(source).await {
+            Ok(Some(made)) => self.share_formats(job, &record, &made, true).await,
+            Ok(None) => self.make_outpainted(job, &record, deadline).await,
+            Err(e) => Err(e),
+        }
+        .map_err(|e| (e, description));
+        if let Err(e) = self.records.release_lock(source, job).await {
+            tracing::warn!(error = %ErrorChain(&e), "could not release the formats lock; it expires on its own");
+        }
+        outcome
     }
 
     async fn make_formats(
@@ -100,44 +146,266 @@ impl Pipeline {
                 },
             );
         }
-        let text = record.spec.shown_text();
-        let typography = record.spec.typography();
         let started = Instant::now();
         let (set, sheet) = {
             let _slot = self.cpu_slots.acquire().await.ok();
+            let text = record.spec.shown_text();
+            let typography = record.spec.typography();
             marquee_core::cpu::background(move || {
                 let set = poster::render_formats(&Format::ALL, &text, typography, |w, h| {
                     offline::render_extended(&prompt, style, seed, w, h)
                 })?;
                 let posters: Vec<_> = set.iter().map(|r| (r.format, &r.pixmap)).collect();
                 let sheet = poster::encode_png(&poster::contact_sheet(&posters, 360))?;
-                let set: Vec<(Format, Vec<u8>)> =
-                    set.into_iter().map(|r| (r.format, r.png)).collect();
                 Ok::<_, poster::PosterError>((set, sheet))
             })
             .await??
         };
-        let meta = ObjectMeta {
+        tracing::info!(poster = %record.id, formats_ms = started.elapsed().as_millis() as u64, "formats made");
+        self.keep_and_share(job, record, set, sheet, None).await
+    }
+
+    /// Grows a Bedrock take's art to every format with Stability's Outpaint (one call per
+    /// format whose aspect differs from the art's; art from an earlier, interrupted run is
+    /// used as it is), then sets the type on each and shares them. Called under the take's
+    /// lock.
+    async fn make_outpainted(
+        &self,
+        job: &Job,
+        record: &PosterRecord,
+        deadline: Option<Instant>,
+    ) -> Result<Outcome, PipelineError> {
+        let art = self.stored_art(record).await?;
+        let (w, h) = (art.pixmap.width(), art.pixmap.height());
+        let mut plans = Vec::new();
+        for format in Format::ALL {
+            let plan = outpaint::plan(w, h, format.ratio_parts()).map_err(|e| {
+                PipelineError::Model(ModelError::Unsupported {
+                    what: e.to_string(),
+                })
+            })?;
+            plans.push((format, plan));
+        }
+        // What earlier runs already paid for.
+        let mut grown: ArtFor = HashMap::new();
+        let mut wanted = Vec::new();
+        for (format, plan) in &plans {
+            let Some(plan) = plan else { continue };
+            match self.records.outpainted(record.id, format.name()).await? {
+                Some(kept) => match self.store.get(&kept.art_key).await? {
+                    Some(png) => {
+                        let pixmap = marquee_core::cpu::background(move || {
+                            marquee_core::model::image::decode_image(&png)
+                        })
+                        .await?
+                        .map_err(|e| PipelineError::Record(Box::new(e)))?;
+                        grown.insert(*format, pixmap);
+                    }
+                    None => wanted.push((*format, *plan)),
+                },
+                None => wanted.push((*format, *plan)),
+            }
+        }
+        let calls = wanted.len() as i64;
+        let priced = Priced::Service(Service::Outpaint);
+        let mut reservation = match self.metering.reserve(&job.requester, priced, calls).await? {
+            Reserved::Free => None,
+            Reserved::Taken(r) => Some(r),
+            Reserved::Refused(refusal) => return Ok(self.tell_over_limit(job, &refusal).await),
+        };
+        if calls > 0 {
+            let working = format!(
+                "📐 Extending the art to {calls} format{} with {} (one call each), then setting the type for all {}…",
+                if calls == 1 { "" } else { "s" },
+                Service::Outpaint.display_name(),
+                Format::ALL.len(),
+            );
+            let _ = self
+                .delivery
+                .respond(job.reply_to.slack_url(), &blocks::note_to_clicker(&working))
+                .await;
+        }
+        let meta = self.format_meta(record);
+        let source = std::sync::Arc::new(art.pixmap);
+        let started = Instant::now();
+        let mut model_ms = 0;
+        let mut failed = None;
+        // One call at a time: each holds a few megapixels, and Bedrock throttles bursts.
+        for (i, (format, plan)) in wanted.iter().enumerate() {
+            let called = Instant::now();
+            let result = self.outpaint_one(record, &source, *plan, deadline).await;
+            model_ms += called.elapsed().as_millis() as u64;
+            if let Some(reservation) = reservation.as_mut() {
+                match &result {
+                    Err(e) if !e.may_be_billed() => self.metering.refund(reservation, 1).await,
+                    _ => self.metering.charge(reservation, job, record.id).await,
+                }
+            }
+            match result {
+                Ok(pixmap) => {
+                    self.keep_outpainted(record, *format, &pixmap, &meta)
+                        .await?;
+                    grown.insert(*format, pixmap);
+                }
+                Err(e) => {
+                    // The calls not made give their reservations back; those made are kept.
+                    if let Some(reservation) = reservation.as_mut() {
+                        self.metering
+                            .refund(reservation, calls - i as i64 - 1)
+                            .await;
+                    }
+                    failed = Some(e);
+                    break;
+                }
+            }
+        }
+        if let Some(e) = failed {
+            return Err(e);
+        }
+        let calls_ms = model_ms;
+        let own = std::sync::Arc::try_unwrap(source).unwrap_or_else(|a| (*a).clone());
+        for (format, plan) in &plans {
+            if plan.is_none() {
+                grown.insert(*format, own.clone());
+            }
+        }
+        drop(own);
+        let set_started = Instant::now();
+        let (set, sheet) = {
+            let _slot = self.cpu_slots.acquire().await.ok();
+            let text = record.spec.shown_text();
+            let typography = record.spec.typography();
+            marquee_core::cpu::background(move || render_over(&grown, &text, typography)).await??
+        };
+        tracing::info!(
+            poster = %record.id,
+            calls,
+            calls_ms,
+            formats_ms = started.elapsed().as_millis() as u64,
+            set_ms = set_started.elapsed().as_millis() as u64,
+            "formats outpainted"
+        );
+        self.keep_and_share(
+            job,
+            record,
+            set,
+            sheet,
+            Some(Service::Outpaint.display_name().to_owned()),
+        )
+        .await
+    }
+
+    /// One Outpaint call of `plan` on `source` (scaled first when the plan says so).
+    async fn outpaint_one(
+        &self,
+        record: &PosterRecord,
+        source: &std::sync::Arc<tiny_skia::Pixmap>,
+        plan: Plan,
+        deadline: Option<Instant>,
+    ) -> Result<tiny_skia::Pixmap, PipelineError> {
+        let art = (*source.as_ref()).clone();
+        let (sw, sh) = plan.source;
+        let pixmap = if plan.scaled((art.width(), art.height())) {
+            marquee_core::cpu::background(move || poster::resample_cover(&art, sw, sh))
+                .await?
+                .ok_or_else(|| {
+                    PipelineError::Record("cannot scale the art for outpainting".into())
+                })?
+        } else {
+            art
+        };
+        let edit = Edit::Outpaint {
+            left: plan.left,
+            right: plan.right,
+            up: plan.up,
+            down: plan.down,
+        };
+        let art = Art {
+            pixmap,
+            seed: record.spec.seed.unwrap_or_default(),
+            model_ms: 0,
+            stored: None,
+        };
+        Ok(self
+            .edit_art(&record.spec, art, edit, deadline)
+            .await?
+            .pixmap)
+    }
+
+    /// Stores the art `format` was grown to and records it for the take, so a later run of an
+    /// interrupted set uses it instead of calling again.
+    async fn keep_outpainted(
+        &self,
+        record: &PosterRecord,
+        format: Format,
+        pixmap: &tiny_skia::Pixmap,
+        meta: &ObjectMeta,
+    ) -> Result<(), PipelineError> {
+        let now = time::OffsetDateTime::now_utc();
+        let key = print_key(
+            record.id,
+            &format!("outpaint-{}", format.name()),
+            "png",
+            now,
+        );
+        let copy = pixmap.clone();
+        let png = marquee_core::cpu::background(move || poster::encode_png(&copy)).await??;
+        self.store.put_png(&key, png, meta).await?;
+        let kept = Outpainted {
+            art_key: key,
+            width: pixmap.width(),
+            height: pixmap.height(),
+            at: now.unix_timestamp(),
+        };
+        if let Err(e) = self
+            .records
+            .claim_outpainted(record.id, format.name(), &kept)
+            .await
+        {
+            tracing::error!(poster = %record.id, format = format.name(), error = %ErrorChain(&e), "outpainted art stored but not recorded; a later run would pay for it again");
+        }
+        Ok(())
+    }
+
+    fn format_meta(&self, record: &PosterRecord) -> ObjectMeta {
+        ObjectMeta {
             prompt_sha256: hex::encode(sha2::Sha256::digest(record.spec.description.as_bytes())),
             model: record.spec.model.short_name().to_owned(),
-            seed,
+            seed: record.spec.seed.unwrap_or_default(),
             requester: record.requester.user_id.clone(),
-        };
+        }
+    }
+
+    /// Stores a rendered set and its contact sheet, records them as the take's formats (the
+    /// first run to record wins; later clicks get its files) and shares them.
+    async fn keep_and_share(
+        &self,
+        job: &Job,
+        record: &PosterRecord,
+        set: Vec<poster::Rendered>,
+        sheet: Vec<u8>,
+        outpainted_with: Option<String>,
+    ) -> Result<Outcome, PipelineError> {
+        let meta = self.format_meta(record);
         let now = time::OffsetDateTime::now_utc();
         let mut files = Vec::new();
-        for (format, png) in set {
+        let mut type_boxes = Vec::new();
+        for rendered in set {
+            let format = rendered.format;
+            type_boxes.push(union(&rendered.composition.line_boxes()));
             let key = print_key(record.id, &format!("format-{}", format.name()), "png", now);
-            self.store.put_png(&key, png, &meta).await?;
+            self.store.put_png(&key, rendered.png, &meta).await?;
             let (w, h) = format.size();
             files.push((format.to_string(), key, w, h));
         }
         let sheet_key = print_key(record.id, "formats-contact-sheet", "png", now);
         self.store.put_png(&sheet_key, sheet, &meta).await?;
-        tracing::info!(poster = %record.id, formats_ms = started.elapsed().as_millis() as u64, "formats made");
         let made = Formatted {
             files,
             sheet_key,
             at: now.unix_timestamp(),
+            type_boxes,
+            outpainted_with,
         };
         let made = match self.records.claim_formats(record.id, &made).await {
             Ok(None) => made,
@@ -187,7 +455,32 @@ impl Pipeline {
         if !again && let (Some(web), Some(channel)) = (self.delivery.web(), channel) {
             let thread_ts = thread.map(|t| t.thread_ts.as_str());
             match web.post_message(&channel, thread_ts, &message).await {
-                Ok(_) => return Ok(Outcome::Delivered),
+                Ok(ts) => {
+                    // With a bot token each file is also uploaded into the thread, as the
+                    // poster itself is, so it outlives its link.
+                    let root = thread_ts.unwrap_or(&ts);
+                    for (name, key, _, _) in &made.files {
+                        let png = match self.store.get(key).await {
+                            Ok(Some(png)) => png,
+                            Ok(None) => continue,
+                            Err(e) => {
+                                tracing::warn!(error = %ErrorChain(&e), "a format's file could not be read back for its upload");
+                                continue;
+                            }
+                        };
+                        let format = name.split(' ').next().unwrap_or("format");
+                        let file = format!("marquee-{}-{format}.png", record.id);
+                        let file_title = format!("{title} — {name}");
+                        let alt = format!("Poster: {title}, {name}");
+                        if let Err(e) = web
+                            .upload_file(&channel, Some(root), &file, &file_title, &alt, png)
+                            .await
+                        {
+                            tracing::warn!(code = e.code(), error = %ErrorChain(&e), "formats linked, but a file could not be uploaded into slack");
+                        }
+                    }
+                    return Ok(Outcome::Delivered);
+                }
                 Err(e) => {
                     tracing::warn!(code = e.code(), error = %ErrorChain(&e), "web api did not take the formats message; using the response_url");
                     message.make_private();
@@ -206,5 +499,289 @@ impl Pipeline {
                 Err(e) => undeliverable(&e),
             },
         )
+    }
+}
+
+/// The box around every box in `boxes` (`[x, y, width, height]`), in whole pixels rounded
+/// outward; zeros for none.
+fn union(boxes: &[[f32; 4]]) -> [u32; 4] {
+    let Some(first) = boxes.first() else {
+        return [0; 4];
+    };
+    let (mut x0, mut y0) = (first[0], first[1]);
+    let (mut x1, mut y1) = (first[0] + first[2], first[1] + first[3]);
+    for b in &boxes[1..] {
+        x0 = x0.min(b[0]);
+        y0 = y0.min(b[1]);
+        x1 = x1.max(b[0] + b[2]);
+        y1 = y1.max(b[1] + b[3]);
+    }
+    let (x0, y0) = (x0.floor().max(0.0) as u32, y0.floor().max(0.0) as u32);
+    let (x1, y1) = (x1.ceil().max(0.0) as u32, y1.ceil().max(0.0) as u32);
+    [x0, y0, x1.saturating_sub(x0), y1.saturating_sub(y0)]
+}
+
+/// Sets the take's words afresh over each format's art (fitted to the format's size on the
+/// rendering threads, cropped centred by at most the rounding of its aspect) and makes the
+/// contact sheet.
+fn render_over(
+    art: &ArtFor,
+    text: &poster::PosterText,
+    typography: poster::Typography,
+) -> Result<(Vec<poster::Rendered>, Vec<u8>), poster::PosterError> {
+    let mut by_size = HashMap::new();
+    for format in Format::ALL {
+        let (width, height) = format.size();
+        let art = art
+            .get(&format)
+            .ok_or(poster::PosterError::Size { width, height })?;
+        by_size.insert((width, height), art);
+    }
+    let set = poster::render_formats(&Format::ALL, text, typography, |w, h| {
+        by_size
+            .get(&(w, h))
+            .and_then(|a| poster::fit_cover(a, w, h))
+            .expect("every format has its art, and no format's size is zero")
+    })?;
+    let posters: Vec<_> = set.iter().map(|r| (r.format, &r.pixmap)).collect();
+    let sheet = poster::encode_png(&poster::contact_sheet(&posters, 360))?;
+    Ok((set, sheet))
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    use std::sync::{Arc, Mutex};
+
+    use super::*;
+    use crate::pipeline::testing::{offline_pipeline, serve};
+    use marquee_core::job::{ReplyTo, Task};
+    use marquee_core::model::{EditRequest, GeneratedImage, ImageModel, ImageRequest, Models};
+    use marquee_core::quota::Limits;
+
+    /// SD3.5 as Bedrock answers it (a 2:3 picture of 832×1216), or art of another size.
+    struct Drawer(u32, u32);
+
+    #[async_trait::async_trait]
+    impl ImageModel for Drawer {
+        async fn generate(&self, r: &ImageRequest) -> Result<GeneratedImage, ModelError> {
+            let mut pixmap = tiny_skia::Pixmap::new(self.0, self.1).expect("size");
+            pixmap.fill(tiny_skia::Color::from_rgba8(40, 60, 90, 255));
+            Ok(GeneratedImage {
+                pixmap,
+                seed: r.seed,
+            })
+        }
+    }
+
+    /// Outpaint in-process: grows its source by the margins asked (the source kept where it
+    /// was), and fails the calls whose numbers (from 1) are in `failing` as Bedrock refuses a
+    /// request, unbilled.
+    #[derive(Default)]
+    struct Grower {
+        calls: AtomicUsize,
+        failing: Mutex<Vec<usize>>,
+        sizes: Mutex<Vec<(u32, u32)>>,
+        sources: Mutex<Vec<(u32, u32)>>,
+    }
+
+    #[async_trait::async_trait]
+    impl ImageModel for Grower {
+        async fn generate(&self, _: &ImageRequest) -> Result<GeneratedImage, ModelError> {
+            Err(ModelError::Throttled)
+        }
+        fn can(&self, kind: EditKind) -> bool {
+            kind == EditKind::Outpaint
+        }
+        async fn edit(&self, r: &EditRequest) -> Result<GeneratedImage, ModelError> {
+            let n = self.calls.fetch_add(1, Ordering::SeqCst) + 1;
+            if self.failing.lock().unwrap().contains(&n) {
+                return Err(ModelError::Invalid {
+                    detail: "refused for the test".into(),
+                });
+            }
+            let Edit::Outpaint {
+                left,
+                right,
+                up,
+                down,
+            } = r.edit
+            else {
+                return Err(ModelError::Unsupported {
+                    what: "not an outpaint".into(),
+                });
+            };
+            let (w, h) = (r.source.width(), r.source.height());
+            self.sources.lock().unwrap().push((w, h));
+            let mut pixmap = tiny_skia::Pixmap::new(w + left + right, h + up + down).unwrap();
+            pixmap.fill(tiny_skia::Color::from_rgba8(200, 120, 40, 255));
+            pixmap.draw_pixmap(
+                left as i32,
+                up as i32,
+                r.source.as_ref().as_ref(),
+                &tiny_skia::PixmapPaint::default(),
+                tiny_skia::Transform::identity(),
+                None,
+            );
+            self.sizes
+                .lock()
+                .unwrap()
+                .push((pixmap.width(), pixmap.height()));
+            Ok(GeneratedImage {
+                pixmap,
+                seed: r.base.seed,
+            })
+        }
+    }
+
+    /// A pipeline with SD3.5 and Outpaint in-process, a person allowed `daily` metered calls a
+    /// day, and one SD3.5 take (which counts one of them).
+    async fn bedrock_take(
+        dir: &std::path::Path,
+        daily: i64,
+    ) -> (Pipeline, Arc<Grower>, Uuid, ReplyTo) {
+        bedrock_take_of(dir, daily, (832, 1216)).await
+    }
+
+    async fn bedrock_take_of(
+        dir: &std::path::Path,
+        daily: i64,
+        art: (u32, u32),
+    ) -> (Pipeline, Arc<Grower>, Uuid, ReplyTo) {
+        let origin = serve(axum::Router::new().fallback(|| async { "ok" })).await;
+        let grower = Arc::new(Grower::default());
+        let mut pipeline = offline_pipeline(dir, &origin).with_limits(Limits {
+            user_daily: Some(daily),
+            ..Limits::default()
+        });
+        pipeline.models = Models::new()
+            .with(ModelId::Offline, Arc::new(offline::OfflineModel))
+            .with(ModelId::Sd35Large, Arc::new(Drawer(art.0, art.1)))
+            .with_service(Service::Outpaint, grower.clone());
+        let reply = ReplyTo::response_url(format!("{origin}/commands/T1/1/secret"));
+        let mut job = marquee_core::job::sample_job();
+        job.reply_to = reply.clone();
+        if let Task::Poster { spec } = &mut job.task {
+            spec.model = ModelId::Sd35Large;
+            spec.text = poster::PosterText {
+                title: Some("Deep Water".into()),
+                tagline: Some("The harbour is not safe.".into()),
+                credits: Some("a harbour lights production directed by Ada Lovelace".into()),
+            };
+        }
+        assert_eq!(pipeline.run(job.clone(), None).await, Outcome::Delivered);
+        (pipeline, grower, job.id, reply)
+    }
+
+    fn click(id: Uuid, reply: &ReplyTo) -> Job {
+        let mut job = marquee_core::job::sample_job();
+        job.reply_to = reply.clone();
+        job.task = Task::Formats { source: id };
+        job
+    }
+
+    /// One Outpaint call per format but the take's own 2:3; a run that fails part-way keeps
+    /// what it paid for, and the next click pays only for the rest: with exactly enough quota
+    /// for one take and five calls, the set is finished, and a third click calls nothing.
+    #[tokio::test]
+    async fn a_bedrock_takes_formats_are_billed_once_per_call_even_across_a_failure() {
+        let dir = tempfile::tempdir().unwrap();
+        let (pipeline, grower, id, reply) = bedrock_take(dir.path(), 1 + 5).await;
+        grower.failing.lock().unwrap().push(3);
+        let first = pipeline.run(click(id, &reply), None).await;
+        assert!(matches!(first, Outcome::FailedAndTold { .. }), "{first:?}");
+        assert_eq!(grower.calls.load(Ordering::SeqCst), 3);
+        assert!(pipeline.records().formatted(id).await.unwrap().is_none());
+
+        // Two calls were paid for and kept; three remain, and exactly three are left today.
+        assert_eq!(
+            pipeline.run(click(id, &reply), None).await,
+            Outcome::Delivered
+        );
+        assert_eq!(grower.calls.load(Ordering::SeqCst), 6);
+        let made = pipeline.records().formatted(id).await.unwrap().unwrap();
+        assert_eq!(made.files.len(), Format::ALL.len());
+        assert_eq!(
+            made.outpainted_with.as_deref(),
+            Some("Stable Image Outpaint")
+        );
+        // Each call grew 832×1216 to its format's aspect.
+        let mut sizes = grower.sizes.lock().unwrap().clone();
+        sizes.sort_unstable();
+        assert_eq!(
+            sizes,
+            [
+                (832, 1480),
+                (973, 1216),
+                (1216, 1216),
+                (2162, 1216),
+                (2838, 1216)
+            ]
+        );
+        for (format, b) in Format::ALL.into_iter().zip(&made.type_boxes) {
+            let (x, y, w, h) = format.safe_area();
+            let b = b.map(|v| v as f32);
+            assert!(b[2] > 0.0 && b[0] >= x && b[1] >= y, "{format}: {b:?}");
+            assert!(
+                b[0] + b[2] <= x + w && b[1] + b[3] <= y + h,
+                "{format}: {b:?}"
+            );
+        }
+
+        assert_eq!(
+            pipeline.run(click(id, &reply), None).await,
+            Outcome::Delivered
+        );
+        assert_eq!(
+            grower.calls.load(Ordering::SeqCst),
+            6,
+            "a third click called"
+        );
+    }
+
+    /// Art too large for one call at some format is sent scaled down first, by one factor,
+    /// and still makes one call (one bill) for that format; the set is complete.
+    #[tokio::test]
+    async fn art_too_large_for_a_call_is_scaled_and_still_one_call_per_format() {
+        let dir = tempfile::tempdir().unwrap();
+        let (pipeline, grower, id, reply) = bedrock_take_of(dir.path(), 100, (3072, 1280)).await;
+        assert_eq!(
+            pipeline.run(click(id, &reply), None).await,
+            Outcome::Delivered
+        );
+        let sources = grower.sources.lock().unwrap().clone();
+        // 2.4:1 art: every format but the wide one (within 3 % of it) is a call.
+        assert_eq!(sources.len(), 5, "{sources:?}");
+        assert!(sources.contains(&(3072, 1280)), "{sources:?}");
+        let scaled: Vec<_> = sources.iter().filter(|s| **s != (3072, 1280)).collect();
+        assert!(!scaled.is_empty(), "the story needs scaling: {sources:?}");
+        for (w, h) in scaled {
+            assert!(
+                (f64::from(*w) / f64::from(*h) - 2.4).abs() < 0.01,
+                "{w}x{h}"
+            );
+        }
+        for (w, h) in grower.sizes.lock().unwrap().iter() {
+            assert!(
+                u64::from(*w) * u64::from(*h) <= outpaint::MAX_PIXELS,
+                "{w}x{h}"
+            );
+        }
+        let made = pipeline.records().formatted(id).await.unwrap().unwrap();
+        assert_eq!(made.files.len(), Format::ALL.len());
+    }
+
+    /// Five calls with four left today: refused before any call, nothing made.
+    #[tokio::test]
+    async fn formats_over_a_limit_are_refused_up_front() {
+        let dir = tempfile::tempdir().unwrap();
+        let (pipeline, grower, id, reply) = bedrock_take(dir.path(), 1 + 4).await;
+        let outcome = pipeline.run(click(id, &reply), None).await;
+        assert!(
+            outcome == Outcome::FailedAndTold { kind: "OverLimit" },
+            "{outcome:?}"
+        );
+        assert_eq!(grower.calls.load(Ordering::SeqCst), 0);
+        assert!(pipeline.records().formatted(id).await.unwrap().is_none());
     }
 }

@@ -375,12 +375,18 @@ impl Pipeline {
         rendered: &Rendered,
         note: Option<String>,
     ) -> Outcome {
-        let change_detail = self
-            .models
-            .can(spec.model, marquee_core::model::EditKind::Replace);
+        let offers = deliver::Offers {
+            change_detail: self
+                .models
+                .can(spec.model, marquee_core::model::EditKind::Replace),
+            formats: spec.model == ModelId::Offline
+                || self
+                    .models
+                    .can(spec.model, marquee_core::model::EditKind::Outpaint),
+        };
         let posted = self
             .delivery
-            .poster(job, spec, rendered, note, change_detail)
+            .poster(job, spec, rendered, note, offers)
             .await;
         if let Some(file) = &posted.shown_file {
             self.keep_shown_file(rendered, file).await;
@@ -756,7 +762,7 @@ impl Pipeline {
             Task::Usage => self.usage(job).await,
             Task::History => self.show_history(job).await,
             Task::Print { source } => self.print(job, *source, deadline).await,
-            Task::Formats { source } => self.formats(job, *source).await,
+            Task::Formats { source } => self.formats(job, *source, deadline).await,
             Task::Note { text } => Ok(self
                 .delivery
                 .reply(job, &blocks::note_to_clicker(text), Outcome::Delivered)

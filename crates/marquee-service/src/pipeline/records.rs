@@ -95,6 +95,27 @@ pub(crate) struct Formatted {
     pub(crate) files: Vec<(String, String, u32, u32)>,
     pub(crate) sheet_key: String,
     pub(crate) at: i64,
+    /// Per file, in the same order, the box `[x, y, width, height]` (whole pixels, rounded
+    /// outward) around every line of type the layout engine set on it: where the words went,
+    /// for checking they stayed in the format's safe area. Empty in records made before it was
+    /// kept.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub(crate) type_boxes: Vec<[u32; 4]>,
+    /// The image service that grew the art to each format, when it was outpainted rather
+    /// than re-composed.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub(crate) outpainted_with: Option<String>,
+}
+
+/// The art of one format of a take, grown by Outpaint and stored before any type is set: a
+/// formats run that stops part-way (a failed call, a lost function) leaves the calls it paid
+/// for here, and the next run uses them instead of paying again.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub(crate) struct Outpainted {
+    pub(crate) art_key: String,
+    pub(crate) width: u32,
+    pub(crate) height: u32,
+    pub(crate) at: i64,
 }
 
 /// One sheet's stored files.
@@ -129,6 +150,10 @@ fn takes_key(root: Uuid) -> Key {
 
 fn formats_key(id: Uuid) -> Key {
     Key::new(format!("poster#{id}"), "formats")
+}
+
+fn outpainted_key(id: Uuid, format: &str) -> Key {
+    Key::new(format!("poster#{id}"), format!("outpainted#{format}"))
 }
 
 fn prints_key(id: Uuid) -> Key {
@@ -482,6 +507,31 @@ impl Records {
     ) -> Result<Option<Formatted>, PipelineError> {
         let until = self.retention_end(formatted.at);
         self.claim_first(&formats_key(id), formatted, until).await
+    }
+
+    /// Take `id`'s art grown to `format` by Outpaint, if a run stored it and it is still kept.
+    pub(super) async fn outpainted(
+        &self,
+        id: Uuid,
+        format: &str,
+    ) -> Result<Option<Outpainted>, PipelineError> {
+        match self.state.get(&outpainted_key(id, format), now()).await? {
+            Some(item) => Ok(Some(parse(&item.value)?)),
+            None => Ok(None),
+        }
+    }
+
+    /// Records `art` as take `id`'s art at `format` unless some is recorded already (as
+    /// [`Records::claim_prints`]).
+    pub(super) async fn claim_outpainted(
+        &self,
+        id: Uuid,
+        format: &str,
+        art: &Outpainted,
+    ) -> Result<Option<Outpainted>, PipelineError> {
+        let until = self.retention_end(art.at);
+        self.claim_first(&outpainted_key(id, format), art, until)
+            .await
     }
 
     /// Records `printed` as take `id`'s print-ready files unless it has some already: `Ok(None)`

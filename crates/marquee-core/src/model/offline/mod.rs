@@ -145,6 +145,13 @@ impl ImageModel for OfflineModel {
                 look: super::reference::look(style),
                 seed,
             },
+            // Its formats re-compose the scene at each aspect instead (`render_extended`).
+            Edit::Outpaint { .. } => {
+                return Err(ModelError::Unsupported {
+                    what: "the offline generator re-composes its scenes at each format rather than outpainting them"
+                        .into(),
+                });
+            }
         };
         let pixmap = crate::cpu::background(move || match job {
             OfflineEdit::Vary { seed, strength } => {
