@@ -151,38 +151,48 @@ pub struct Stack {
 /// that its self-invocations reach it and not another instance. Started on first use.
 pub struct Instance {
     name: &'static str,
-    /// Chosen up front so that the instance's environment can name its own public address.
-    port: u16,
     invoke: AsyncInvoke,
     watch: OnceLock<Result<Watch, String>>,
-    /// The environment the function was started with.
-    env: OnceLock<Vec<(String, String)>>,
 }
 
+/// How many ports an instance tries. A port is chosen free just before watch binds it (the
+/// instance's environment names its own address, so watch cannot pick it), and between the two
+/// another process of the run (an outgoing connection, the `serve_queue` group beside the stack)
+/// can take it. Watch then exits at once with status 0 after "terminating lambda scheduler":
+/// cargo-lambda reports a failed bind no other way.
+const PORT_ATTEMPTS: usize = 3;
+
 impl Instance {
-    fn new(name: &'static str, port: u16) -> Instance {
+    fn new(name: &'static str) -> Instance {
         Instance {
             name,
-            port,
             invoke: AsyncInvoke::start(),
             watch: OnceLock::new(),
-            env: OnceLock::new(),
         }
     }
 
-    /// The function, started (and compiled, the first time) with `env` on first use. Once it
-    /// is up, its async-invoke stand-in forwards to it.
-    fn lambda(&self, env: impl FnOnce(&AsyncInvoke, u16) -> Vec<(String, String)>) -> &Watch {
+    /// The function, started (and compiled, the first time) with `env` for its port on first
+    /// use. Once it is up, its async-invoke stand-in forwards to it.
+    fn lambda(&self, env: impl Fn(&AsyncInvoke, u16) -> Vec<(String, String)>) -> &Watch {
         let watch = self.watch.get_or_init(|| {
-            let env = self.env.get_or_init(|| env(&self.invoke, self.port));
-            let watch = Watch::start(
-                &crate_root(),
-                &lambda_bin(),
-                self.port,
-                env,
-                WATCH_READY_TIMEOUT,
-            )
-            .map_err(|e| e.to_string())?;
+            let mut attempt = 1;
+            let watch = loop {
+                let port = free_ports(1)[0];
+                let env = env(&self.invoke, port);
+                match Watch::start(&crate_root(), &lambda_bin(), port, &env, WATCH_READY_TIMEOUT) {
+                    Ok(watch) => break watch,
+                    Err(Error::Exited { status, .. })
+                        if status == "0" && attempt < PORT_ATTEMPTS =>
+                    {
+                        eprintln!(
+                            "[support] cargo lambda watch ({}) gave up port {port} at once (taken since it was chosen); another port",
+                            self.name
+                        );
+                        attempt += 1;
+                    }
+                    Err(e) => return Err(e.to_string()),
+                }
+            };
             self.invoke.set_target(&watch.invoke_base());
             Ok(watch)
         });
@@ -244,7 +254,6 @@ impl Stack {
             dynamo.endpoint(),
             dynamo_started.elapsed()
         );
-        let ports = free_ports(3);
         let bedrock = Bedrock::start();
         bedrock.grant(&s3.function_credentials(0).access_key, statements);
         bedrock.grant(
@@ -258,9 +267,9 @@ impl Stack {
             dynamo,
             signing_secret: random_token(32),
             link_key: random_token(48),
-            main: Instance::new("main", ports[0]),
-            bot: Instance::new("bot token", ports[1]),
-            misplaced: Instance::new("misplaced models", ports[2]),
+            main: Instance::new("main"),
+            bot: Instance::new("bot token"),
+            misplaced: Instance::new("misplaced models"),
             own_storage: OnceLock::new(),
         })
     }
@@ -407,8 +416,7 @@ impl Stack {
             }
             self.bedrock
                 .grant(&s3.function_credentials(0).access_key, statements);
-            let port = free_ports(1)[0];
-            Ok((s3, Instance::new("own storage", port)))
+            Ok((s3, Instance::new("own storage")))
         });
         let (s3, instance) = match started {
             Ok(started) => started,
