@@ -533,6 +533,17 @@ fn recolor_prompt(scene: &str, select: &str, colour: &str) -> String {
     format!("{} in {}, {}", select.trim(), colour.trim(), scene.trim())
 }
 
+/// A Stability edit's body: `fields`, and what every Stability edit sends alike: the seed (at
+/// most Stability's), PNG out, and the negative prompt when there is one.
+fn stability_edit(mut fields: Value, seed: u32, negative: Option<&str>) -> Value {
+    fields["seed"] = seed.min(STABILITY_MAX_SEED).into();
+    fields["output_format"] = "png".into();
+    if let Some(n) = negative {
+        fields["negative_prompt"] = clip(n, STABILITY_MAX_TEXT).into();
+    }
+    fields
+}
+
 /// The InvokeModel body for an edit by `target` (which must be able to make it).
 fn edit_body(target: Target, request: &EditRequest) -> Result<Value, ModelError> {
     let base = &request.base;
@@ -545,18 +556,13 @@ fn edit_body(target: Target, request: &EditRequest) -> Result<Value, ModelError>
         // strength required; negative_prompt, seed, output_format optional; aspect_ratio is
         // valid for text-to-image only (the output takes the input's ratio).
         (Target::Model(ModelId::Sd35Large), Edit::Vary { strength }) => {
-            let mut body = json!({
+            let fields = json!({
                 "prompt": clip(&base.prompt, STABILITY_MAX_TEXT),
                 "mode": "image-to-image",
                 "image": source_b64(&request.source, u64::MAX)?,
                 "strength": strength.image_strength(),
-                "seed": base.seed.min(STABILITY_MAX_SEED),
-                "output_format": "png",
             });
-            if let Some(n) = negative {
-                body["negative_prompt"] = clip(n, STABILITY_MAX_TEXT).into();
-            }
-            Ok(body)
+            Ok(stability_edit(fields, base.seed, negative))
         }
         // Amazon Nova user guide, "Request and response structure for image generation",
         // image variation: imageVariationParams {images (1-5), similarityStrength (0.2-1.0),
@@ -610,40 +616,30 @@ fn edit_body(target: Target, request: &EditRequest) -> Result<Value, ModelError>
         // "Stability AI Image Services", Edit, Search and Replace: image, prompt (what to put
         // there) and search_prompt required; negative_prompt, seed, output_format optional.
         (Target::Service(Service::SearchReplace), Edit::Replace { search, replace }) => {
-            let mut body = json!({
+            let fields = json!({
                 "image": source_b64(&request.source, u64::MAX)?,
                 "prompt": clip(
                     &replacement_prompt(&base.prompt, search, replace),
                     STABILITY_MAX_TEXT
                 ),
                 "search_prompt": clip(search.trim(), STABILITY_MAX_TEXT),
-                "seed": base.seed.min(STABILITY_MAX_SEED),
-                "output_format": "png",
             });
-            if let Some(n) = negative {
-                body["negative_prompt"] = clip(n, STABILITY_MAX_TEXT).into();
-            }
-            Ok(body)
+            Ok(stability_edit(fields, base.seed, negative))
         }
         // "Stability AI Image Services", Edit, Search and Recolor: image, prompt (the new
         // colour) and select_prompt (what to find) required; negative_prompt, seed,
         // output_format, grow_mask (0..20) and style_preset optional; the output has the
         // input's size. grow_mask is left at the service's default.
         (Target::Service(Service::SearchRecolor), Edit::Recolor { select, colour }) => {
-            let mut body = json!({
+            let fields = json!({
                 "image": source_b64(&request.source, u64::MAX)?,
                 "prompt": clip(
                     &recolor_prompt(&base.prompt, select, colour),
                     STABILITY_MAX_TEXT
                 ),
                 "select_prompt": clip(select.trim(), STABILITY_MAX_TEXT),
-                "seed": base.seed.min(STABILITY_MAX_SEED),
-                "output_format": "png",
             });
-            if let Some(n) = negative {
-                body["negative_prompt"] = clip(n, STABILITY_MAX_TEXT).into();
-            }
-            Ok(body)
+            Ok(stability_edit(fields, base.seed, negative))
         }
         // "Stability.ai Stable Diffusion 3.5 Large", image-to-image, as for a variation, from a
         // picture someone uploaded, cropped to the poster's aspect first (image-to-image keeps
@@ -652,51 +648,36 @@ fn edit_body(target: Target, request: &EditRequest) -> Result<Value, ModelError>
             let start =
                 super::reference::cover(&request.source, base.aspect, SERVICE_MAX_PIXELS)
                     .ok_or_else(|| malformed("cannot crop the picture to the poster's aspect"))?;
-            let mut body = json!({
+            let fields = json!({
                 "prompt": clip(&base.prompt, STABILITY_MAX_TEXT),
                 "mode": "image-to-image",
                 "image": source_b64(&start, u64::MAX)?,
                 "strength": START_FROM_STRENGTH,
-                "seed": base.seed.min(STABILITY_MAX_SEED),
-                "output_format": "png",
             });
-            if let Some(n) = negative {
-                body["negative_prompt"] = clip(n, STABILITY_MAX_TEXT).into();
-            }
-            Ok(body)
+            Ok(stability_edit(fields, base.seed, negative))
         }
         // "Stability AI Image Services", Control, Style Guide: image (the style reference) and
         // prompt required; aspect_ratio, fidelity, negative_prompt, seed, output_format optional.
         (Target::Service(Service::StyleGuide), Edit::StyleOf) => {
-            let mut body = json!({
+            let fields = json!({
                 "image": source_b64(&request.source, SERVICE_MAX_PIXELS)?,
                 "prompt": clip(&base.prompt, STABILITY_MAX_TEXT),
                 "aspect_ratio": base.aspect.stability(),
                 "fidelity": STYLE_GUIDE_FIDELITY,
-                "seed": base.seed.min(STABILITY_MAX_SEED),
-                "output_format": "png",
             });
-            if let Some(n) = negative {
-                body["negative_prompt"] = clip(n, STABILITY_MAX_TEXT).into();
-            }
-            Ok(body)
+            Ok(stability_edit(fields, base.seed, negative))
         }
         // Same page, Style Transfer: init_image (the art restyled) and style_image required;
         // prompt, negative_prompt, seed, output_format, composition_fidelity, style_strength and
         // change_strength optional. Its keys differ from every other service's `image`.
         (Target::Service(Service::StyleTransfer), Edit::RestyleLike { style }) => {
-            let mut body = json!({
+            let fields = json!({
                 "init_image": source_b64(&request.source, SERVICE_MAX_PIXELS)?,
                 "style_image": source_b64(style, SERVICE_MAX_PIXELS)?,
                 "prompt": clip(&base.prompt, STABILITY_MAX_TEXT),
                 "composition_fidelity": STYLE_TRANSFER_COMPOSITION,
-                "seed": base.seed.min(STABILITY_MAX_SEED),
-                "output_format": "png",
             });
-            if let Some(n) = negative {
-                body["negative_prompt"] = clip(n, STABILITY_MAX_TEXT).into();
-            }
-            Ok(body)
+            Ok(stability_edit(fields, base.seed, negative))
         }
         // Outpaint (see `super::outpaint` for each limit's source): image required; prompt,
         // left, right, up, down (0..2000, at least one above 0), creativity, seed and
@@ -724,16 +705,11 @@ fn edit_body(target: Target, request: &EditRequest) -> Result<Value, ModelError>
         // "Stability AI Image Services", Upscale: image and prompt required; negative_prompt,
         // seed, output_format (and creativity, left at its default) optional.
         (Target::Service(service), Edit::Upscale { upscaler }) if service == upscaler.service() => {
-            let mut body = json!({
+            let fields = json!({
                 "image": source_b64(&request.source, UPSCALE_MAX_PIXELS)?,
                 "prompt": clip(&base.prompt, STABILITY_MAX_TEXT),
-                "seed": base.seed.min(STABILITY_MAX_SEED),
-                "output_format": "png",
             });
-            if let Some(n) = negative {
-                body["negative_prompt"] = clip(n, STABILITY_MAX_TEXT).into();
-            }
-            Ok(body)
+            Ok(stability_edit(fields, base.seed, negative))
         }
         _ => Err(unsupported()),
     }
