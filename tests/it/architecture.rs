@@ -771,6 +771,17 @@ fn architecture_md_shows_the_layer_table_the_rules_make() {
     );
 }
 
+/// ARCHITECTURE.md stays a short map (#24: at most 150 lines); detail lives in `//!` docs.
+#[test]
+fn architecture_md_stays_a_short_map() {
+    let map = std::fs::read_to_string(repo().join("ARCHITECTURE.md")).unwrap();
+    let lines = map.lines().count();
+    assert!(
+        lines <= 150,
+        "ARCHITECTURE.md has {lines} lines; keep it to 150 and move detail into `//!` docs"
+    );
+}
+
 /// README's "Tests" section names every module of `tests/it` and nothing else as one.
 #[test]
 fn readme_lists_every_test_module() {
