@@ -9,7 +9,7 @@
 use std::time::Duration;
 
 use crate::support;
-use crate::support::client::{DELIVERY, bot_base, post_signed, slash_in};
+use crate::support::client::{DELIVERY, bot_base, bot_poster_in, post_signed, slash_in};
 use crate::support::slack as slack_standin;
 use crate::support::slack_api::{Field, OpenedView, ViewAnswer};
 use crate::support::stack;
@@ -23,21 +23,6 @@ static ONE_AT_A_TIME: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(())
 const STYLE_GUIDE: &str = "us.stability.stable-image-style-guide-v1:0";
 const STYLE_TRANSFER: &str = "us.stability.stable-style-transfer-v1:0";
 const SD35: &str = "stability.sd3-5-large-v1:0";
-
-fn log() -> String {
-    let calls: Vec<String> = stack()
-        .slack()
-        .api()
-        .api_calls()
-        .iter()
-        .map(|c| format!("{} {} {:?}", c.method, c.status, c.error))
-        .collect();
-    format!(
-        "--- Web API calls ---\n{}\n--- function log ---\n{}",
-        calls.join("\n"),
-        stack().lambda_with_bot().log_tail(8000)
-    )
-}
 
 /// A PNG test card (RGB), with a red block top-left.
 fn card_png(w: u32, h: u32) -> Vec<u8> {
@@ -166,17 +151,10 @@ async fn stored(key: &str) -> Vec<u8> {
 /// A poster made with the bot token, and a fresh modal of Use a picture… opened on it.
 async fn poster_and_modal(base: &str, marker: &str) -> (Value, String) {
     let s = stack();
-    let api = s.slack().api();
     let url = s.slack().response_url();
     let asked = format!("{marker} a lighthouse keeper at dawn --title \"The Keeper\"");
     assert_eq!(slash_in(base, &asked, &url, "C0001").await.status, 200);
-    let root = support::poll(DELIVERY, || {
-        api.channel_messages("C0001").into_iter().find(|m| {
-            m.to_string().contains(marker) && m["blocks"].to_string().contains("\"image\"")
-        })
-    })
-    .await
-    .unwrap_or_else(|| panic!("no poster\n{}", log()));
+    let root = bot_poster_in("C0001", marker).await;
     assert!(
         controls(&root).iter().any(|c| c == "poster.use_picture"),
         "{:?}",
@@ -220,7 +198,7 @@ async fn a_picture_round_for_each_of_the_three_uses() {
                     .find(|m| m.to_string().contains(&via))
             })
             .await
-            .unwrap_or_else(|| panic!("no take {via:?} in the thread\n{}", log()))
+            .unwrap_or_else(|| panic!("no take {via:?} in the thread\n{}", stack().bot_log()))
         }
     };
 
@@ -246,7 +224,7 @@ async fn a_picture_round_for_each_of_the_three_uses() {
                 .as_str()
                 .is_some_and(|p| p.contains(marker))
         })
-        .unwrap_or_else(|| panic!("no Style Guide call: {guide:?}\n{}", log()));
+        .unwrap_or_else(|| panic!("no Style Guide call: {guide:?}\n{}", stack().bot_log()));
     assert_eq!(call.status, 200);
     assert_eq!(
         pixels(&b64_png(&call.body["image"])),
@@ -276,7 +254,7 @@ async fn a_picture_round_for_each_of_the_three_uses() {
                     .as_str()
                     .is_some_and(|p| p.contains(marker))
         })
-        .unwrap_or_else(|| panic!("no image-to-image call\n{}", log()));
+        .unwrap_or_else(|| panic!("no image-to-image call\n{}", stack().bot_log()));
     let (w, h, _) = pixels(&b64_png(&started.body["image"]));
     assert_eq!(h, ph, "cropped, never stretched");
     assert!(
@@ -302,7 +280,12 @@ async fn a_picture_round_for_each_of_the_three_uses() {
                 .as_str()
                 .is_some_and(|p| p.contains(marker))
         })
-        .unwrap_or_else(|| panic!("no Style Transfer call: {transfer:?}\n{}", log()));
+        .unwrap_or_else(|| {
+            panic!(
+                "no Style Transfer call: {transfer:?}\n{}",
+                stack().bot_log()
+            )
+        });
     assert_eq!(
         pixels(&b64_png(&call.body["style_image"])),
         (pw, ph, want_pixels),
@@ -413,7 +396,7 @@ async fn hostile_uploads_are_refused_inside_the_modal_and_nothing_is_stored_or_b
         })
     })
     .await
-    .unwrap_or_else(|| panic!("no Style Guide call\n{}", log()));
+    .unwrap_or_else(|| panic!("no Style Guide call\n{}", stack().bot_log()));
     assert!(!b64_png(&sent.body["image"]).windows(3).any(|w| w == b"GPS"));
 }
 

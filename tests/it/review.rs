@@ -10,7 +10,8 @@ use std::time::Duration;
 use crate::support;
 use crate::support::bedrock::Fault;
 use crate::support::client::{
-    DELIVERY, bot_base, get_link, lambda_base, post_signed, posters, slash_in, wait_posters,
+    DELIVERY, bot_base, bot_poster_in, get_link, lambda_base, post_signed, posters, slash_in,
+    wait_posters,
 };
 use crate::support::slack as slack_standin;
 use crate::support::slack::Fault as SlackFault;
@@ -25,22 +26,6 @@ fn actions(message: &Value) -> Value {
         .and_then(|b| b.iter().find(|b| b["type"] == "actions"))
         .cloned()
         .unwrap_or_else(|| panic!("no actions block in {message}"))
-}
-
-/// The bot-token instance's log and the Web API calls it made, for a failure message.
-fn bot_log() -> String {
-    let calls: Vec<String> = stack()
-        .slack()
-        .api()
-        .api_calls()
-        .iter()
-        .map(|c| format!("{} {} {:?}", c.method, c.status, c.error))
-        .collect();
-    format!(
-        "--- Web API calls ---\n{}\n--- function log ---\n{}",
-        calls.join("\n"),
-        stack().lambda_with_bot().log_tail(8000)
-    )
 }
 
 /// Where a clicked message sits in Slack: its channel, its `ts`, and the thread it replies in.
@@ -403,7 +388,7 @@ async fn with_a_bot_token_takes_go_to_the_thread_and_images_into_slack() {
     .unwrap_or_else(|| {
         panic!(
             "no the PNG uploaded into the poster's thread\n{}",
-            bot_log()
+            stack().bot_log()
         )
     });
     assert_eq!(slack_standin::image_kind(&file.bytes), Some("png"));
@@ -415,7 +400,7 @@ async fn with_a_bot_token_takes_go_to_the_thread_and_images_into_slack() {
             .and_then(|m| shown_file(&m))
     })
     .await
-    .unwrap_or_else(|| panic!("the root still shows its link\n{}", bot_log()));
+    .unwrap_or_else(|| panic!("the root still shows its link\n{}", stack().bot_log()));
     assert_eq!(shown, file.id);
 
     // Regenerate from the root: the new take is a reply in the root's thread.
@@ -441,7 +426,7 @@ async fn with_a_bot_token_takes_go_to_the_thread_and_images_into_slack() {
     .unwrap_or_else(|| {
         panic!(
             "missing: the regenerated poster in the thread\n{}",
-            bot_log()
+            stack().bot_log()
         )
     });
     // A follow-up uploads first and its message shows that file, uploaded into the thread.
@@ -483,7 +468,7 @@ async fn with_a_bot_token_takes_go_to_the_thread_and_images_into_slack() {
     .unwrap_or_else(|| {
         panic!(
             "no the restyled poster in the original thread\n{}",
-            bot_log()
+            stack().bot_log()
         )
     });
     let uploads = support::poll(DELIVERY, || {
@@ -908,13 +893,7 @@ async fn a_design_review_round_in_the_thread_with_a_bot_token() {
         "{marker} a lighthouse keeper fights the kraken --title \"The Keeper\" --style horror"
     );
     assert_eq!(slash_in(&base, &asked, &url, "C0001").await.status, 200);
-    let root = support::poll(DELIVERY, || {
-        api.channel_messages("C0001").into_iter().find(|m| {
-            m.to_string().contains(marker) && m["blocks"].to_string().contains("\"image\"")
-        })
-    })
-    .await
-    .unwrap_or_else(|| panic!("no poster\n{}", bot_log()));
+    let root = bot_poster_in("C0001", marker).await;
     let root_ts = root["ts"].as_str().unwrap().to_owned();
     let in_thread = |ts: &str| Posted {
         channel: "C0001",
@@ -947,7 +926,7 @@ async fn a_design_review_round_in_the_thread_with_a_bot_token() {
                     .find(|m| m.to_string().contains(via))
             })
             .await
-            .unwrap_or_else(|| panic!("no take {via:?} in the thread\n{}", bot_log()))
+            .unwrap_or_else(|| panic!("no take {via:?} in the thread\n{}", stack().bot_log()))
         }
     };
 
@@ -1193,7 +1172,7 @@ async fn a_design_review_round_in_the_thread_with_a_bot_token() {
             .find(|m| m.to_string().contains("Print-ready files"))
     })
     .await
-    .unwrap_or_else(|| panic!("no print-ready files in the thread\n{}", bot_log()));
+    .unwrap_or_else(|| panic!("no print-ready files in the thread\n{}", stack().bot_log()));
     assert!(printed.to_string().contains("take 4"), "{printed}");
     assert_eq!(upscales_of_this_poster(), 1, "the art was upscaled once");
     check_print_files("bot", &printed).await;
@@ -1208,7 +1187,7 @@ async fn a_design_review_round_in_the_thread_with_a_bot_token() {
         (pdfs.len() == 2).then_some(pdfs)
     })
     .await
-    .unwrap_or_else(|| panic!("the two PDFs were not uploaded\n{}", bot_log()));
+    .unwrap_or_else(|| panic!("the two PDFs were not uploaded\n{}", stack().bot_log()));
     for f in uploaded {
         assert_eq!(f.thread_ts.as_deref(), Some(root_ts.as_str()));
         assert!(f.bytes.starts_with(b"%PDF-"));
@@ -1386,13 +1365,7 @@ async fn a_takes_formats_arrive_once_in_its_thread() {
     let asked =
         format!("{marker} a kraken attacks brooklyn --title \"Deep Water\" --model offline");
     assert_eq!(slash_in(&base, &asked, &url, "C0001").await.status, 200);
-    let root = support::poll(DELIVERY, || {
-        api.channel_messages("C0001").into_iter().find(|m| {
-            m.to_string().contains(marker) && m["blocks"].to_string().contains("\"image\"")
-        })
-    })
-    .await
-    .unwrap_or_else(|| panic!("no poster\n{}", bot_log()));
+    let root = bot_poster_in("C0001", marker).await;
     let root_ts = root["ts"].as_str().unwrap().to_owned();
     assert!(
         controls(&root).iter().any(|c| c == "poster.formats"),
@@ -1413,7 +1386,7 @@ async fn a_takes_formats_arrive_once_in_its_thread() {
     );
     let set = support::poll(DELIVERY, || sets().into_iter().next())
         .await
-        .unwrap_or_else(|| panic!("no formats in the thread\n{}", bot_log()));
+        .unwrap_or_else(|| panic!("no formats in the thread\n{}", stack().bot_log()));
     assert!(
         support::client::image_url(&set).is_some(),
         "no contact sheet: {set}"
@@ -1483,13 +1456,7 @@ async fn a_recolor_round_calls_search_and_recolor_once_with_the_takes_art() {
     let url = s.slack().response_url();
     let asked = format!("{marker} a lighthouse keeper fights the kraken --title \"The Keeper\"");
     assert_eq!(slash_in(&base, &asked, &url, "C0001").await.status, 200);
-    let root = support::poll(DELIVERY, || {
-        api.channel_messages("C0001").into_iter().find(|m| {
-            m.to_string().contains(marker) && m["blocks"].to_string().contains("\"image\"")
-        })
-    })
-    .await
-    .unwrap_or_else(|| panic!("no poster\n{}", bot_log()));
+    let root = bot_poster_in("C0001", marker).await;
     let root_ts = root["ts"].as_str().unwrap().to_owned();
     let u1 = s.slack().action_response_url();
     assert_eq!(
@@ -1523,7 +1490,7 @@ async fn a_recolor_round_calls_search_and_recolor_once_with_the_takes_art() {
             .find(|m| m.to_string().contains("via Recolor a detail"))
     })
     .await
-    .unwrap_or_else(|| panic!("no recoloured take in the thread\n{}", bot_log()));
+    .unwrap_or_else(|| panic!("no recoloured take in the thread\n{}", stack().bot_log()));
     assert!(take2.to_string().contains("The Keeper"), "{take2}");
 
     // One call to Search and Recolor, with the take's own art and what the modal said.
@@ -1622,13 +1589,7 @@ async fn a_bedrock_takes_formats_are_outpainted_once_per_format() {
     let url = s.slack().response_url();
     let asked = format!("{marker} a kraken attacks brooklyn --title \"Deep Water\" --model sd3.5");
     assert_eq!(slash_in(&base, &asked, &url, "C0001").await.status, 200);
-    let root = support::poll(DELIVERY, || {
-        api.channel_messages("C0001").into_iter().find(|m| {
-            m.to_string().contains(marker) && m["blocks"].to_string().contains("\"image\"")
-        })
-    })
-    .await
-    .unwrap_or_else(|| panic!("no poster\n{}", bot_log()));
+    let root = bot_poster_in("C0001", marker).await;
     let root_ts = root["ts"].as_str().unwrap().to_owned();
     assert!(
         controls(&root).iter().any(|c| c == "poster.formats"),
@@ -1657,7 +1618,7 @@ async fn a_bedrock_takes_formats_are_outpainted_once_per_format() {
     );
     let set = support::poll(Duration::from_secs(90), || sets().into_iter().next())
         .await
-        .unwrap_or_else(|| panic!("no formats in the thread\n{}", bot_log()));
+        .unwrap_or_else(|| panic!("no formats in the thread\n{}", stack().bot_log()));
 
     // One call per format but the one-sheet, each growing the take's own 832×1216 art to its
     // format's aspect on one axis, evenly.

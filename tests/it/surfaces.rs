@@ -16,22 +16,6 @@ use crate::support::slack_api::{ApiFault, TEAM_ID, ViewAnswer};
 use crate::support::slack_events::{self, Schedule};
 use crate::support::stack;
 
-/// The bot-token instance's log and its Web API calls, for a failure message.
-fn bot_log() -> String {
-    let calls: Vec<String> = stack()
-        .slack()
-        .api()
-        .api_calls()
-        .iter()
-        .map(|c| format!("{} {} {:?}", c.method, c.status, c.error))
-        .collect();
-    format!(
-        "--- Web API calls ---\n{}\n--- function log ---\n{}",
-        calls.join("\n"),
-        stack().lambda_with_bot().log_tail(8000)
-    )
-}
-
 fn is_poster(m: &Value) -> bool {
     m["blocks"].to_string().contains("\"image\"")
 }
@@ -74,7 +58,7 @@ async fn a_shortcut_on_a_reply_posts_the_poster_into_its_thread() {
         &url,
     );
     let opened = post_signed(format!("{base}/slack/interactions"), form).await;
-    assert_eq!(opened.status, 200, "{}", bot_log());
+    assert_eq!(opened.status, 200, "{}", stack().bot_log());
     // The modal, within the trigger, pre-filled from the message as /poster would guess.
     let view = api.wait_for_view(&url, Duration::from_secs(10)).await;
     assert!(view.trigger_age < Duration::from_secs(3));
@@ -102,7 +86,7 @@ async fn a_shortcut_on_a_reply_posts_the_poster_into_its_thread() {
         ),
         "{:?} {}",
         answer.body,
-        bot_log()
+        stack().bot_log()
     );
     // Into the thread the reply belongs to (the root's ts), never the reply's own ts.
     let posted = support::poll(DELIVERY, || {
@@ -111,7 +95,7 @@ async fn a_shortcut_on_a_reply_posts_the_poster_into_its_thread() {
             .find(|m| m.to_string().contains("SHORTCUT-REPLY"))
     })
     .await
-    .unwrap_or_else(|| panic!("no poster in the thread\n{}", bot_log()));
+    .unwrap_or_else(|| panic!("no poster in the thread\n{}", stack().bot_log()));
     assert_eq!(posted["thread_ts"], root["ts"]);
     assert!(
         api.channel_messages("C0001")
@@ -150,7 +134,12 @@ async fn a_mention_in_a_thread_is_answered_there_once_while_slack_retries_it_thr
     assert_eq!(attempts.len(), 4, "{attempts:#?}");
     for (n, attempt) in attempts.iter().enumerate() {
         assert_eq!(attempt.retry_num, n as u32);
-        assert_eq!(attempt.status, Some(200), "{attempt:?}\n{}", bot_log());
+        assert_eq!(
+            attempt.status,
+            Some(200),
+            "{attempt:?}\n{}",
+            stack().bot_log()
+        );
         if n > 0 {
             assert_eq!(attempt.reason, Some("http_timeout"));
         }
@@ -165,7 +154,7 @@ async fn a_mention_in_a_thread_is_answered_there_once_while_slack_retries_it_thr
             .find(|m| m.to_string().contains("MENTION-RETRY"))
     })
     .await
-    .unwrap_or_else(|| panic!("no poster in the thread\n{}", bot_log()));
+    .unwrap_or_else(|| panic!("no poster in the thread\n{}", stack().bot_log()));
     assert_eq!(first["thread_ts"], root["ts"]);
     // Time for any second run to have posted too.
     tokio::time::sleep(Duration::from_secs(5)).await;
@@ -173,7 +162,7 @@ async fn a_mention_in_a_thread_is_answered_there_once_while_slack_retries_it_thr
         .into_iter()
         .filter(|m| m.to_string().contains("MENTION-RETRY"))
         .collect();
-    assert_eq!(answered.len(), 1, "{answered:#?}\n{}", bot_log());
+    assert_eq!(answered.len(), 1, "{answered:#?}\n{}", stack().bot_log());
     assert_eq!(
         s.bot_invoke().invocations_with("MENTION-RETRY").len(),
         1,
@@ -227,7 +216,7 @@ async fn the_apps_own_messages_and_other_bots_are_ignored() {
             .find(|m| m.to_string().contains("BOT-PERSON"))
     })
     .await
-    .unwrap_or_else(|| panic!("the person's DM got no poster\n{}", bot_log()));
+    .unwrap_or_else(|| panic!("the person's DM got no poster\n{}", stack().bot_log()));
     for (marker, message) in [("BOT-OWN", &own), ("BOT-OTHER", &other)] {
         assert!(posters_in_thread(dm, &ts(message)).is_empty(), "{marker}");
         assert!(
@@ -271,7 +260,7 @@ async fn a_slack_connect_guests_mention_gets_the_external_user_answer() {
             .find(|e| e["user"] == "U0009GST")
     })
     .await
-    .unwrap_or_else(|| panic!("the guest was not told\n{}", bot_log()));
+    .unwrap_or_else(|| panic!("the guest was not told\n{}", stack().bot_log()));
     assert_eq!(told["thread_ts"], root["ts"], "in the thread: {told}");
     assert!(
         told.to_string().contains("Slack Connect"),
@@ -377,7 +366,7 @@ async fn the_home_tab_of_someone_with_200_posters_stays_within_slacks_limits() {
     assert_eq!(attempts[0].status, Some(200));
     let tab = support::poll(DELIVERY, || api.home_tab(&user))
         .await
-        .unwrap_or_else(|| panic!("no home tab published\n{}", bot_log()));
+        .unwrap_or_else(|| panic!("no home tab published\n{}", stack().bot_log()));
     let took = opened.elapsed();
     eprintln!("home tab with {MANY_POSTERS} posters published {took:?} after app_home_opened");
     // The stand-in keeps the tab before it records the call that published it.
@@ -449,9 +438,9 @@ async fn open_home(user: &str, org: Option<&str>) -> Value {
         (calls.len() > before).then_some(calls)
     })
     .await
-    .unwrap_or_else(|| panic!("no home tab published\n{}", bot_log()));
+    .unwrap_or_else(|| panic!("no home tab published\n{}", stack().bot_log()));
     api.home_tab(user)
-        .unwrap_or_else(|| panic!("slack refused the home tab\n{}", bot_log()))
+        .unwrap_or_else(|| panic!("slack refused the home tab\n{}", stack().bot_log()))
 }
 
 fn offers_settings(tab: &Value) -> bool {
@@ -484,11 +473,11 @@ async fn an_admins_setting_changes_the_next_poster() {
         None,
     );
     let answer = post_signed(format!("{base}/slack/interactions"), click).await;
-    assert_eq!(answer.status, 200, "{}", bot_log());
+    assert_eq!(answer.status, 200, "{}", stack().bot_log());
     let view = api
         .wait_for_view_of(&admin, CALLBACK_ID, opened_before, Duration::from_secs(10))
         .await
-        .unwrap_or_else(|| panic!("no settings modal\n{}", bot_log()));
+        .unwrap_or_else(|| panic!("no settings modal\n{}", stack().bot_log()));
     assert!(view.trigger_age < Duration::from_secs(3));
     // A colour that is not one: the modal stays open with the error under that field.
     let bad = api
@@ -506,7 +495,7 @@ async fn an_admins_setting_changes_the_next_poster() {
                     .contains("gold")
             );
         }
-        other => panic!("{other:?} {}", bot_log()),
+        other => panic!("{other:?} {}", stack().bot_log()),
     }
     let credits = "KIT-CREDITS A MARQUEE FILMS PRODUCTION";
     let good = api
@@ -524,7 +513,7 @@ async fn an_admins_setting_changes_the_next_poster() {
         api.view_answer(&view.id, answer.status, &answer.body),
         Ok(ViewAnswer::Closed),
         "{}",
-        bot_log()
+        stack().bot_log()
     );
     // The change is on the admin's Home, with who made it.
     let shown = support::poll(DELIVERY, || {
@@ -532,7 +521,7 @@ async fn an_admins_setting_changes_the_next_poster() {
             .filter(|t| t.to_string().contains("Recent changes"))
     })
     .await
-    .unwrap_or_else(|| panic!("the change is not on Home\n{}", bot_log()));
+    .unwrap_or_else(|| panic!("the change is not on Home\n{}", stack().bot_log()));
     let text = shown.to_string();
     assert!(
         text.contains(&format!("<@{admin}>")) && text.contains("KIT-CREDITS"),
@@ -559,7 +548,7 @@ async fn an_admins_setting_changes_the_next_poster() {
         posters_in_thread("C0001", &ts(&mention)).into_iter().next()
     })
     .await
-    .unwrap_or_else(|| panic!("no poster\n{}", bot_log()));
+    .unwrap_or_else(|| panic!("no poster\n{}", stack().bot_log()));
     let dynamo = s.dynamo();
     let records = marquee_service::pipeline::Records::new(
         std::sync::Arc::new(marquee_core::state::dynamo::DynamoState::new(
@@ -625,7 +614,7 @@ async fn a_non_admin_cannot_open_settings_and_a_slack_connect_guest_sees_none() 
     let note = api
         .wait_for_view_of(&member, "", before, Duration::from_secs(10))
         .await
-        .unwrap_or_else(|| panic!("no note\n{}", bot_log()));
+        .unwrap_or_else(|| panic!("no note\n{}", stack().bot_log()));
     assert!(
         note.view
             .to_string()
@@ -647,7 +636,7 @@ async fn a_non_admin_cannot_open_settings_and_a_slack_connect_guest_sees_none() 
     assert_eq!(post_signed(url.clone(), forged).await.status, 200);
     api.wait_for_view_of(&guest, "", before, Duration::from_secs(10))
         .await
-        .unwrap_or_else(|| panic!("no note for the guest\n{}", bot_log()));
+        .unwrap_or_else(|| panic!("no note for the guest\n{}", stack().bot_log()));
     assert!(!settings_opened_for(&guest, before));
     // An admin demoted while the form is open: the submission is checked again.
     let demoted = fresh_user();
@@ -660,7 +649,7 @@ async fn a_non_admin_cannot_open_settings_and_a_slack_connect_guest_sees_none() 
     let view = api
         .wait_for_view_of(&demoted, CALLBACK_ID, before, Duration::from_secs(10))
         .await
-        .unwrap_or_else(|| panic!("no settings modal for an owner\n{}", bot_log()));
+        .unwrap_or_else(|| panic!("no settings modal for an owner\n{}", stack().bot_log()));
     api.add_user(&demoted, TEAM_ID, false, false, None);
     let submission = api
         .view_submission(
@@ -699,7 +688,7 @@ async fn a_non_admin_cannot_open_settings_and_a_slack_connect_guest_sees_none() 
             .await
             .is_some(),
         "{}",
-        bot_log()
+        stack().bot_log()
     );
 }
 
@@ -740,13 +729,18 @@ async fn run_step_with(
     )
     .await;
     for attempt in &attempts {
-        assert_eq!(attempt.status, Some(200), "{attempt:?}\n{}", bot_log());
+        assert_eq!(
+            attempt.status,
+            Some(200),
+            "{attempt:?}\n{}",
+            stack().bot_log()
+        );
     }
     let done = support::poll(DELIVERY, || {
         api.execution(&execution).and_then(|e| e.completed)
     })
     .await
-    .unwrap_or_else(|| panic!("the step was never completed\n{}", bot_log()));
+    .unwrap_or_else(|| panic!("the step was never completed\n{}", stack().bot_log()));
     (execution, done)
 }
 
@@ -775,9 +769,9 @@ async fn a_workflow_step_completes_with_the_posters_link_once_while_slack_retrie
     // Slack's 3 s is 1 ms here: every request is retried, as for a mention.
     let schedule = Schedule::compressed(Duration::from_millis(50), Duration::from_millis(1));
     let (execution, done) = run_step(inputs, schedule).await;
-    let outputs = done.unwrap_or_else(|e| panic!("the step failed: {e}\n{}", bot_log()));
+    let outputs = done.unwrap_or_else(|e| panic!("the step failed: {e}\n{}", stack().bot_log()));
     let posters = posters_of("C0001", "STEP-RETRY");
-    assert_eq!(posters.len(), 1, "{posters:#?}\n{}", bot_log());
+    assert_eq!(posters.len(), 1, "{posters:#?}\n{}", stack().bot_log());
     let poster = &posters[0];
     // The outputs name that poster: its link, and its message's permalink.
     let url = outputs["poster_url"].as_str().unwrap_or_default();
@@ -890,7 +884,7 @@ async fn a_workflow_steps_completion_whose_answer_is_lost_is_not_sent_again() {
         );
     })
     .await;
-    let outputs = done.unwrap_or_else(|e| panic!("the step failed: {e}\n{}", bot_log()));
+    let outputs = done.unwrap_or_else(|e| panic!("the step failed: {e}\n{}", stack().bot_log()));
     assert!(outputs["poster_url"].as_str().is_some(), "{outputs}");
     // Time for a second completion or a failure to be sent, if one were.
     tokio::time::sleep(Duration::from_secs(5)).await;

@@ -100,6 +100,19 @@ pub async fn wait_messages(url: &str, n: usize) -> Vec<Value> {
     messages
 }
 
+/// The bot's poster for `marker` in `channel` (the message carrying its image), waiting up to
+/// [`DELIVERY`]; panics with the bot-token instance's log and Web API calls.
+pub async fn bot_poster_in(channel: &str, marker: &str) -> Value {
+    let api = stack().slack().api();
+    super::poll(DELIVERY, || {
+        api.channel_messages(channel).into_iter().find(|m| {
+            m.to_string().contains(marker) && m["blocks"].to_string().contains("\"image\"")
+        })
+    })
+    .await
+    .unwrap_or_else(|| panic!("no poster\n{}", stack().bot_log()))
+}
+
 /// Waits for `n` posters at `url`, and panics with the function's log when they do not come.
 pub async fn wait_posters(url: &str, n: usize) -> Vec<Value> {
     let found = super::poll(DELIVERY, || {

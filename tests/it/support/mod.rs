@@ -382,6 +382,23 @@ impl Stack {
         })
     }
 
+    /// For a failure message: the Web API calls the Slack stand-in answered, and the tail of
+    /// the bot-token instance's log (cargo's and the function's lines).
+    pub fn bot_log(&self) -> String {
+        let calls: Vec<String> = self
+            .slack
+            .api()
+            .api_calls()
+            .iter()
+            .map(|c| format!("{} {} {:?}", c.method, c.status, c.error))
+            .collect();
+        format!(
+            "--- Web API calls ---\n{}\n--- function log ---\n{}",
+            calls.join("\n"),
+            self.lambda_with_bot().log_tail(8000)
+        )
+    }
+
     /// The same deployment with a Slack bot token and the Web API stand-in.
     pub fn lambda_with_bot(&self) -> &Watch {
         self.bot.lambda(|invoke, port| {
