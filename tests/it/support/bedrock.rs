@@ -30,9 +30,9 @@
 //!
 //! Known differences: `output_format: "jpeg"` (or `webp`) still returns a PNG; input images must
 //! be PNGs (Bedrock also takes JPEG, and the services WebP); an upscale is assumed to be four times
-//! the input per side (the docs say "to 4K"); Outpaint's `creativity` is taken in Stability's
-//! widest published range (0.1..1) and its `style_preset` is refused (no page this project read
-//! lists one for it); the signature itself is not verified.
+//! the input per side (the docs say "to 4K"); an outpainted output above 9,437,184 pixels is
+//! refused (ASSUMED: AWS's page states the limit for the input only); the signature itself is
+//! not verified.
 
 use std::collections::HashMap;
 use std::net::SocketAddr;
@@ -962,7 +962,8 @@ fn validate_stability(body: &Value, image_to_image: bool) -> Result<Job, String>
     })
 }
 
-/// Stability's image services ("Stability AI Image Services", Bedrock user guide):
+/// Stability's image services ("Stability AI Image Services", Bedrock user guide,
+/// https://docs.aws.amazon.com/bedrock/latest/userguide/stable-image-services.html):
 /// - Edit, Search and Replace: image, prompt, search_prompt required; negative_prompt, seed,
 ///   output_format (jpeg, png, webp), grow_mask (0..20), style_preset optional; the output
 ///   has the input's size.
@@ -970,9 +971,8 @@ fn validate_stability(body: &Value, image_to_image: bool) -> Result<Job, String>
 ///   required (DOC: "Stability AI Image Services", Edit; Stability's SearchAndRecolorRequest
 ///   schema: `required: [image, prompt, select_prompt]`, prompt and select_prompt ≤ 10,000
 ///   characters, seed 0..4294967294, output_format jpeg/png/webp); negative_prompt, seed,
-///   output_format and grow_mask (0..20, DOC: Stability's schema, default 3) optional;
-///   style_preset ASSUMED accepted as for Search and Replace (a public Bedrock client lists it
-///   among the service's fields); inputs as every service's (64 px a side, 4,096..9,437,184
+///   output_format, grow_mask ("Range between 0 and 20. Default 5.") and style_preset (DOC:
+///   AWS's page lists both among "The following parameters are optional") optional; inputs as every service's (64 px a side, 4,096..9,437,184
 ///   pixels, at most 2.5:1); the output has the input's size.
 /// - Control, Style Guide: image (the style reference) and prompt required; aspect_ratio
 ///   (Stability's nine, default 1:1), fidelity (0..1), negative_prompt, seed, output_format,
@@ -982,31 +982,14 @@ fn validate_stability(body: &Value, image_to_image: bool) -> Result<Job, String>
 /// - Control, Style Transfer: init_image and style_image required, and no `image`; prompt,
 ///   negative_prompt, seed, output_format, composition_fidelity (0..1), style_strength (0..1),
 ///   change_strength (0.1..1) optional; no style_preset; the output has init_image's size.
-///   (DOC: the keys; ASSUMED: the three ranges, from Stability's API reference.)
+///   (DOC, keys and ranges: "composition_fidelity … Range between 0 and 1", "style_strength …
+///   Range between 0 and 1", "change_strength … Range between 0.1 and 1".)
 /// - Upscale, Conservative: image, prompt required; negative_prompt, seed, output_format,
-///   creativity (0.2..0.5) optional. Creative: the same with creativity 0.1..0.5 and
+///   creativity optional (DOC: "Range between 0.1 and 0.5. Default 0.35"; this stand-in took
+///   0.2..0.5 until AWS's page was read, 2026-12-07). Creative: the same with creativity 0.1..0.5 and
 ///   style_preset, and inputs of at most one megapixel. Both upscale "to 4K"; the stand-in
 ///   answers four times the input per side.
 fn validate_service(service: &str, body: &Value) -> Result<Job, String> {
-    const STYLES: [&str; 17] = [
-        "3d-model",
-        "analog-film",
-        "anime",
-        "cinematic",
-        "comic-book",
-        "digital-art",
-        "enhance",
-        "fantasy-art",
-        "isometric",
-        "line-art",
-        "low-poly",
-        "modeling-compound",
-        "neon-punk",
-        "origami",
-        "photographic",
-        "pixel-art",
-        "tile-texture",
-    ];
     let map = object(body, "#")?;
     if service == STYLE_TRANSFER {
         return validate_style_transfer(map);
@@ -1048,7 +1031,7 @@ fn validate_service(service: &str, body: &Value) -> Result<Job, String> {
     }
     string_field(map, "#", "negative_prompt", 0..=10_000)?;
     one_of(map, "#", "output_format", &["jpeg", "png", "webp"])?;
-    one_of(map, "#", "style_preset", &STYLES)?;
+    one_of(map, "#", "style_preset", &STYLE_PRESETS)?;
     match service {
         SEARCH_REPLACE => {
             if string_field(map, "#", "search_prompt", 1..=10_000)?.is_none() {
@@ -1063,7 +1046,7 @@ fn validate_service(service: &str, body: &Value) -> Result<Job, String> {
             integer_field(map, "#", "grow_mask", 0..=20)?;
         }
         CONSERVATIVE_UPSCALE => {
-            number_field(map, "#", "creativity", 0.2..=0.5)?;
+            number_field(map, "#", "creativity", 0.1..=0.5)?;
         }
         STYLE_GUIDE => {
             number_field(map, "#", "fidelity", 0.0..=1.0)?;
@@ -1101,17 +1084,46 @@ fn validate_service(service: &str, body: &Value) -> Result<Job, String> {
     })
 }
 
-/// The most pixels Outpaint adds on one side (ASSUMED: Stability's API reference for
-/// `/v2beta/stable-image/edit/outpaint`, `left`/`right`/`up`/`down` 0..2000, which Bedrock's
-/// "Stability AI Image Services" page mirrors).
+/// AWS's page for Outpaint: the Bedrock user guide, "Stability AI Image Services", Edit,
+/// Outpaint (https://docs.aws.amazon.com/bedrock/latest/userguide/stable-image-services.html,
+/// read 2026-12-07). Each rule below quotes it (DOC) or says it is ASSUMED.
+/// DOC: `left`, `right`, `up`, `down`: "Range 0 to 2000. Detault 0." (sic).
 const OUTPAINT_MAX_GROWTH: u64 = 2000;
+/// DOC: `style_preset` "Guides the image model towards a particular style. Enum: 3d-model, …".
+const STYLE_PRESETS: [&str; 17] = [
+    "3d-model",
+    "analog-film",
+    "anime",
+    "cinematic",
+    "comic-book",
+    "digital-art",
+    "enhance",
+    "fantasy-art",
+    "isometric",
+    "line-art",
+    "low-poly",
+    "modeling-compound",
+    "neon-punk",
+    "origami",
+    "photographic",
+    "pixel-art",
+    "tile-texture",
+];
 
-/// Outpaint ("Stability AI Image Services", Edit): `image` required, within the services'
-/// input limits (DOC: [`STABILITY_INPUT`]); `prompt` (0..10,000 characters), `left`, `right`,
-/// `up`, `down` (0..2000, at least one above 0: a request that grows nothing is refused),
-/// `creativity`, `seed` and `output_format` optional (ASSUMED: Stability's API reference for
-/// the same service; no `negative_prompt`). The answer is the input with its margins added, no
-/// larger than the input limit's 9,437,184 pixels (ASSUMED: no page states an output limit).
+/// Outpaint, every rule from AWS's page (see [`OUTPAINT_MAX_GROWTH`]) unless marked:
+/// - DOC: "Outpaint has the following required parameters: image ‐ (string) The Base64 image to
+///   outpaint. Every side of the image must be at least 64 pixels. The total pixel count cannot
+///   exceed 9,437,184 pixels. Image aspect ratio must be between 1:2.5 and 2.5:1." (PNG only
+///   here: "Known differences").
+/// - DOC: "At least one outpaint direction: (left, right, up, or down) must be supplied with a
+///   non-zero value."
+/// - DOC, "The following parameters are optional": `prompt` ("Minimum 0 and Maximum 10000
+///   characters"), `style_preset` (the enum above), `seed` ("Range 0 to 4294967294"),
+///   `output_format` ("Enum: jpeg, png, webp"), `creativity` ("Range between 0.1 and 1.0.
+///   Default 0.5."), `left`, `right`, `up`, `down` (0..2000). No other key is listed (no
+///   `negative_prompt`), so any other is refused as Bedrock refuses unknown keys.
+/// - ASSUMED: the output (the input with its margins) is held to the input's 9,437,184 pixels;
+///   the page states no output limit.
 fn validate_outpaint(map: &Map<String, Value>) -> Result<Job, String> {
     only_keys(
         map,
@@ -1126,10 +1138,12 @@ fn validate_outpaint(map: &Map<String, Value>) -> Result<Job, String> {
             "creativity",
             "seed",
             "output_format",
+            "style_preset",
         ],
     )?;
     string_field(map, "#", "prompt", 0..=10_000)?;
     one_of(map, "#", "output_format", &["jpeg", "png", "webp"])?;
+    one_of(map, "#", "style_preset", &STYLE_PRESETS)?;
     number_field(map, "#", "creativity", 0.1..=1.0)?;
     let mut grow = [0_u64; 4];
     for (side, key) in grow.iter_mut().zip(["left", "right", "up", "down"]) {
@@ -1461,8 +1475,9 @@ mod edit_formats {
         recolor_bad["search_prompt"] = json!("the lighthouse");
         let upscale = json!({"image": stability_png, "prompt": "a lighthouse", "seed": 7,
             "output_format": "png", "negative_prompt": "text"});
+        // AWS's page: Conservative Upscale's creativity is "Range between 0.1 and 0.5".
         let mut conservative_bad = upscale.clone();
-        conservative_bad["creativity"] = json!(0.1);
+        conservative_bad["creativity"] = json!(0.05);
         let mut creative_bad = upscale.clone();
         creative_bad["strength"] = json!(0.5);
         let guide = json!({"image": stability_png, "prompt": "a lighthouse",
@@ -1609,10 +1624,12 @@ mod edit_formats {
         ));
     }
 
-    /// Outpaint grows its input by the margins asked, keeping every input pixel where it was;
-    /// a request that grows nothing, a side past 2000 px, a negative prompt (not one of its
-    /// parameters), an input outside the services' limits or an output past the pixel limit is
-    /// refused with a ValidationException, as the service refuses them.
+    /// Outpaint grows its input by the margins asked, keeping every input pixel where it was,
+    /// and takes every optional key AWS's page lists (style_preset and creativity up to 1.0
+    /// included); a request that grows nothing, a side past 2000 px, a negative prompt (not
+    /// one of its parameters), a style or creativity outside the page's, an input outside the
+    /// services' limits or an output past the pixel limit is refused with a
+    /// ValidationException, as the service refuses them.
     #[tokio::test]
     async fn outpaint_keeps_its_input_and_refuses_what_the_service_refuses() {
         let bedrock = Bedrock::start();
@@ -1630,6 +1647,12 @@ mod edit_formats {
             body[key] = value;
             body
         };
+        let mut every_key = with("style_preset", json!("cinematic"));
+        every_key["creativity"] = json!(1.0);
+        let answer = call(&bedrock, "us-west-2", profile, &every_key)
+            .await
+            .unwrap();
+        assert!(is_outpaint_of(&answer, &input, 10, 0));
         let huge = b64(&gradient_png(1500, 3000, 1));
         for bad in [
             with("left", json!(0))
@@ -1642,7 +1665,9 @@ mod edit_formats {
                 .unwrap(),
             with("left", json!(2001)),
             with("negative_prompt", json!("text")),
-            with("style_preset", json!("cinematic")),
+            with("style_preset", json!("film-noir")),
+            with("creativity", json!(1.5)),
+            with("creativity", json!(0.05)),
             with("image", json!(b64(&gradient_png(300, 100, 1)))),
             json!({"image": huge, "left": 2000}),
         ] {
@@ -1661,7 +1686,7 @@ mod edit_formats {
             call(&bedrock, "us-west-2", OUTPAINT, &good).await,
             Err(InvokeModelError::ValidationException(_))
         ));
-        assert_eq!(bedrock.calls_to(profile).len(), 7);
+        assert_eq!(bedrock.calls_to(profile).len(), 10);
     }
 
     /// The services exist only behind their US profile, and IAM must allow the profile and the

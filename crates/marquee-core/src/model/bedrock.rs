@@ -679,9 +679,9 @@ fn edit_body(target: Target, request: &EditRequest) -> Result<Value, ModelError>
             });
             Ok(stability_edit(fields, base.seed, negative))
         }
-        // Outpaint (see `super::outpaint` for each limit's source): image required; prompt,
-        // left, right, up, down (0..2000, at least one above 0), creativity, seed and
-        // output_format optional; no negative_prompt. The source is sent at the size the plan
+        // Outpaint (AWS's page; see `super::outpaint` for each limit's wording): image
+        // required; prompt, left, right, up, down (0..2000, at least one above 0), creativity,
+        // style_preset, seed and output_format optional; no negative_prompt. The source is sent at the size the plan
         // chose (the pipeline scales it), so it is never scaled here; creativity is left at
         // the service's default.
         (

@@ -216,7 +216,9 @@ pub(crate) static SEARCH_REPLACE: Row = Row {
 /// Stable Image Outpaint (Formats… of a Bedrock take). Model id and profile: the Bedrock user
 /// guide's "Stability AI models" page, "Supported models and image services" (Stable Image
 /// Outpaint, `stability.stable-outpaint-v1:0`, invoked as `us.stability.stable-outpaint-v1:0`
-/// like every image service), served from the profile's US regions. Price ASSUMED as the other
+/// like every image service; DOC: the Outpaint examples on "Stability AI Image Services",
+/// stable-image-services.html, call that profile from us-east-1), served from the profile's US
+/// regions. Price ASSUMED as the other
 /// services: Stability AI's platform charges 4 credits per Outpaint; a third-party table lists
 /// US$0.06 on Bedrock (/work/shared/reference/BEDROCK.md), so admins should check their region's
 /// pricing page and set `MARQUEE_MODEL_PRICES=outpaint=…`.

@@ -3,16 +3,25 @@
 //! service's limits. Pure arithmetic; the call itself is `bedrock`'s, the typography
 //! `crate::poster`'s.
 //!
-//! The limits, with where each was read (DOC: an AWS page; ASSUMED: not stated on a page this
-//! project could read, taken from Stability's own API reference or left conservative):
+//! The limits, with where each was read (DOC: AWS's page, quoted; ASSUMED: not stated there).
+//! AWS's page is the Bedrock user guide's "Stability AI Image Services", Edit, Outpaint
+//! (<https://docs.aws.amazon.com/bedrock/latest/userguide/stable-image-services.html>, read
+//! 2026-12-07):
 //!
-//! - DOC, Bedrock user guide, "Stability AI Image Services" (the limits every image service's
-//!   `image` shares): every side at least 64 px, 4,096 to 9,437,184 pixels in all, an aspect
-//!   ratio between 1:2.5 and 2.5:1.
-//! - ASSUMED from Stability's API reference for Outpaint (`/v2beta/stable-image/edit/outpaint`),
-//!   whose parameters Bedrock's page mirrors: `left`, `right`, `up`, `down` each 0 to 2000
-//!   pixels, at least one of them above 0; the output is the input with those margins added.
-//! - ASSUMED: the output is held to the same 9,437,184 pixels as an input.
+//! - DOC, `image`: "Every side of the image must be at least 64 pixels. The total pixel count
+//!   cannot exceed 9,437,184 pixels. Image aspect ratio must be between 1:2.5 and 2.5:1."
+//!   (4,096 pixels at least follows from the 64 px sides.)
+//! - DOC, `left`, `right`, `up`, `down`: "The number of pixels to outpaint on the left side of
+//!   the image. At least one outpainting direction must be supplied with a non-zero value.
+//!   Range 0 to 2000."
+//! - DOC: `image` is the only required parameter; `prompt` (0 to 10,000 characters),
+//!   `style_preset`, `seed`, `output_format`, `creativity` ("Range between 0.1 and 1.0. Default
+//!   0.5.") and the four sides are optional. Marquee sends no `creativity` (the default) and no
+//!   `style_preset` (the look is already in the art and the prompt).
+//! - DOC, how it is called: the page's examples invoke `us.stability.stable-outpaint-v1:0`, the
+//!   US cross-region inference profile, from us-east-1 (`model::catalog`).
+//! - ASSUMED: the output is held to the same 9,437,184 pixels as an input; the page states no
+//!   limit for the output, so a call whose output would pass it is planned smaller.
 //!
 //! What happens at the limits, and why: a format whose outpaint would need more than 2000 px
 //! on a side, or an output above the pixel limit, is outpainted from the art **scaled down
@@ -27,11 +36,12 @@
 
 /// The fewest pixels on a side of an image the services take (DOC).
 pub const MIN_SIDE: u32 = 64;
-/// The most pixels in all an image the services take (DOC), and an output may have (ASSUMED).
+/// The most pixels in all an image the services take (DOC), and an output may have (ASSUMED:
+/// the page states no output limit).
 pub const MAX_PIXELS: u64 = 9_437_184;
 /// The longest side over the shortest an image the services take may have (DOC).
 pub const MAX_RATIO: f64 = 2.5;
-/// The most pixels Outpaint adds on one side (ASSUMED, Stability's API reference).
+/// The most pixels Outpaint adds on one side (DOC: each side's "Range 0 to 2000").
 pub const MAX_GROWTH: u32 = 2000;
 /// How far (relatively) the art's aspect may be from a format's for the format to take the art
 /// as it is, cropped at most this share across, rather than outpainted: Stability's own sizes
