@@ -1736,3 +1736,161 @@ async fn a_bedrock_takes_formats_are_outpainted_once_per_format() {
         .count();
     assert_eq!(uploaded, Format::ALL.len(), "a second click uploaded again");
 }
+
+/// 📐 Formats… over the requester's daily limit (#26: "billed per outpaint call, refused up
+/// front when over a limit"), on a deployment whose admin allows five posters a person a day:
+/// someone whose SD3.5 take used one of the five clicks Formats…, which needs five Outpaint
+/// calls. They are told at once, privately, why so many and what is left; no Outpaint call
+/// reaches Bedrock, nothing is billed (no ledger line, the day's count unchanged) and nothing
+/// is made. When their day starts afresh (its counter gone, as every new UTC day's is), the
+/// same click makes the set with five calls, each billed once in the ledger.
+#[tokio::test(flavor = "multi_thread")]
+async fn formats_over_the_daily_limit_are_refused_up_front_and_bill_nothing() {
+    use aws_sdk_dynamodb::types::AttributeValue;
+    let base = support::client::limited_base().await;
+    let s = stack();
+    let api = s.slack().api();
+    // The state table is the whole stack's: this person is counted by no other test.
+    let user = "U0LIMITED";
+    let counter = format!("quota#user#T0001#{user}");
+    let marker = "FORMATS-OVER-LIMIT";
+    let asked = format!("{marker} a lighthouse in a gale --title \"Last Light\" --model sd3.5");
+    let body = support::slack::slash_command_body(&asked, &s.slack().response_url())
+        .replace("user_id=U0001", &format!("user_id={user}"));
+    let answer = post_signed(format!("{base}/slack/commands"), body).await;
+    assert_eq!(answer.status, 200, "{}", answer.body);
+    let root = support::poll(DELIVERY, || {
+        api.channel_messages("C0001").into_iter().find(|m| {
+            m.to_string().contains(marker) && m["blocks"].to_string().contains("\"image\"")
+        })
+    })
+    .await
+    .unwrap_or_else(|| panic!("no poster\n{}", s.limited_log()));
+    let root_ts = root["ts"].as_str().unwrap().to_owned();
+    let id = poster_id_of(&root);
+    let dynamo = s.dynamo();
+    let day_count = || async {
+        let items = dynamo
+            .admin_client()
+            .query()
+            .table_name(dynamo.table())
+            .key_condition_expression("pk = :pk")
+            .expression_attribute_values(":pk", AttributeValue::S(counter.clone()))
+            .consistent_read(true)
+            .send()
+            .await
+            .unwrap()
+            .items
+            .unwrap_or_default();
+        items
+            .iter()
+            .filter_map(|i| i.get("n").and_then(|n| n.as_n().ok()))
+            .map(|n| n.parse::<i64>().unwrap())
+            .sum::<i64>()
+    };
+    assert_eq!(day_count().await, 1, "the take counts one of five");
+    let ledger = || async {
+        let lines: Vec<Value> = dynamo
+            .admin_client()
+            .scan()
+            .table_name(dynamo.table())
+            .filter_expression("begins_with(pk, :ledger)")
+            .expression_attribute_values(":ledger", AttributeValue::S("ledger#".into()))
+            .consistent_read(true)
+            .send()
+            .await
+            .unwrap()
+            .items()
+            .iter()
+            .filter_map(|item| item.get("v").and_then(|v| v.as_s().ok()))
+            .filter_map(|v| serde_json::from_str(v).ok())
+            .collect();
+        lines
+            .into_iter()
+            .filter(|l| l["poster"] == id.as_str() && l["model"] == "outpaint")
+            .collect::<Vec<_>>()
+    };
+    let outpaints = || {
+        s.bedrock()
+            .calls_to("us.stability.stable-outpaint-v1:0")
+            .into_iter()
+            .filter(|c| c.prompt().is_some_and(|p| p.contains(marker)))
+            .count()
+    };
+    let sets = || {
+        api.thread("C0001", &root_ts)
+            .into_iter()
+            .filter(|m| m.to_string().contains("Every format"))
+            .count()
+    };
+    let at = Posted {
+        user: Some(user),
+        ..Posted::top(&root_ts)
+    };
+
+    // Five calls needed, four left: refused before any call, and told why.
+    let u1 = s.slack().action_response_url();
+    assert_eq!(
+        click(&base, &root, "poster.formats", None, &u1, at).await,
+        200
+    );
+    let told = support::poll(DELIVERY, || s.slack().messages(&u1).into_iter().next())
+        .await
+        .unwrap_or_else(|| panic!("not told\n{}", s.limited_log()));
+    let text = told.to_string();
+    assert_eq!(told["response_type"], "ephemeral", "{told}");
+    for said in [
+        "need 5 calls to Stable Image Outpaint",
+        "This would pass your limit of 5 posters a day",
+        "You have 4 posters left today; this needs 5 posters",
+        "Nothing was generated or charged",
+    ] {
+        assert!(text.contains(said), "{said:?} not in {text}");
+    }
+    assert_eq!(outpaints(), 0, "an Outpaint call was made over the limit");
+    assert!(ledger().await.is_empty(), "billed over the limit");
+    assert_eq!(day_count().await, 1, "the refusal kept a reservation");
+    assert_eq!(sets(), 0, "formats were posted over the limit");
+
+    // A new day: the count starts from nothing, and the same click makes the set.
+    for sk in dynamo
+        .admin_client()
+        .query()
+        .table_name(dynamo.table())
+        .key_condition_expression("pk = :pk")
+        .expression_attribute_values(":pk", AttributeValue::S(counter.clone()))
+        .send()
+        .await
+        .unwrap()
+        .items
+        .unwrap_or_default()
+        .iter()
+        .filter_map(|i| i.get("sk").cloned())
+    {
+        dynamo
+            .admin_client()
+            .delete_item()
+            .table_name(dynamo.table())
+            .key("pk", AttributeValue::S(counter.clone()))
+            .key("sk", sk)
+            .send()
+            .await
+            .unwrap();
+    }
+    let u2 = s.slack().action_response_url();
+    assert_eq!(
+        click(&base, &root, "poster.formats", None, &u2, at).await,
+        200
+    );
+    support::poll(Duration::from_secs(90), || (sets() == 1).then_some(()))
+        .await
+        .unwrap_or_else(|| panic!("no formats in the thread\n{}", s.limited_log()));
+    assert_eq!(outpaints(), 5);
+    let billed = ledger().await;
+    assert_eq!(billed.len(), 5, "one ledger line per call: {billed:#?}");
+    for line in &billed {
+        assert_eq!(line["user"], user);
+        assert!(line["micros"].as_i64().unwrap() > 0, "{line}");
+    }
+    assert_eq!(day_count().await, 5, "five calls counted, nothing else");
+}

@@ -36,6 +36,13 @@ pub async fn bot_base() -> String {
         .unwrap()
 }
 
+/// The same for the instance with a daily limit per person.
+pub async fn limited_base() -> String {
+    tokio::task::spawn_blocking(|| stack().lambda_with_limits().http_base())
+        .await
+        .unwrap()
+}
+
 /// POSTs a form body signed as Slack signs it, with `secret`.
 pub async fn post_signed_with(secret: &str, url: String, body: String) -> Answer {
     let mut req = marquee_core::net::client().post(url);

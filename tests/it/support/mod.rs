@@ -80,6 +80,15 @@ pub fn misplaced_deployment(bucket: &str) -> cfn::Deployment {
         .param("PrintUpscaler", "none")
 }
 
+/// The test deployment with the admin's quota: `UserDailyLimit` posters (and image-service
+/// calls) from priced models per person per UTC day.
+pub fn limited_deployment(bucket: &str) -> cfn::Deployment {
+    deployment(bucket).param("UserDailyLimit", LIMITED_USER_DAILY)
+}
+
+/// The daily limit of [`limited_deployment`].
+pub const LIMITED_USER_DAILY: &str = "5";
+
 /// How long the first request to `cargo lambda watch` may take; it compiles the crate first.
 const WATCH_READY_TIMEOUT: Duration = Duration::from_secs(15 * 60);
 
@@ -142,6 +151,9 @@ pub struct Stack {
     /// A deployment with its models in the wrong region (see [`misplaced_deployment`]),
     /// with its own storage key.
     misplaced: Instance,
+    /// The deployment with a daily limit per person (see [`limited_deployment`]) and a bot
+    /// token; it shares the state table, so its tests count people no other test uses.
+    limited: Instance,
     /// A deployment with storage of its own, for the test that takes storage away: stopping
     /// the shared SeaweedFS would fail every other test running beside it.
     own_storage: OnceLock<Result<(Seaweed, Instance), String>>,
@@ -270,6 +282,7 @@ impl Stack {
             main: Instance::new("main"),
             bot: Instance::new("bot token"),
             misplaced: Instance::new("misplaced models"),
+            limited: Instance::new("limited"),
             own_storage: OnceLock::new(),
         })
     }
@@ -355,6 +368,23 @@ impl Stack {
                 "MARQUEE_PRINT_UPSCALER",
                 from_template("MARQUEE_PRINT_UPSCALER"),
             ),
+            // The quotas as the template passes its parameters (empty: no limit).
+            (
+                "MARQUEE_USER_DAILY_LIMIT",
+                from_template("MARQUEE_USER_DAILY_LIMIT"),
+            ),
+            (
+                "MARQUEE_CHANNEL_DAILY_LIMIT",
+                from_template("MARQUEE_CHANNEL_DAILY_LIMIT"),
+            ),
+            (
+                "MARQUEE_MONTHLY_BUDGET_USD",
+                from_template("MARQUEE_MONTHLY_BUDGET_USD"),
+            ),
+            (
+                "MARQUEE_MODEL_PRICES",
+                from_template("MARQUEE_MODEL_PRICES"),
+            ),
             ("MARQUEE_S3_FORCE_PATH_STYLE", "true".into()),
             ("MARQUEE_RESPONSE_URL_HOSTS", self.slack.base_url()),
             // Uploaded pictures are downloaded from the Slack stand-in's file host.
@@ -385,6 +415,15 @@ impl Stack {
     /// For a failure message: the Web API calls the Slack stand-in answered, and the tail of
     /// the bot-token instance's log (cargo's and the function's lines).
     pub fn bot_log(&self) -> String {
+        self.log_with_api_calls(self.lambda_with_bot())
+    }
+
+    /// The same for the instance with a daily limit.
+    pub fn limited_log(&self) -> String {
+        self.log_with_api_calls(self.lambda_with_limits())
+    }
+
+    fn log_with_api_calls(&self, watch: &Watch) -> String {
         let calls: Vec<String> = self
             .slack
             .api()
@@ -395,7 +434,7 @@ impl Stack {
         format!(
             "--- Web API calls ---\n{}\n--- function log ---\n{}",
             calls.join("\n"),
-            self.lambda_with_bot().log_tail(8000)
+            watch.log_tail(8000)
         )
     }
 
@@ -403,6 +442,26 @@ impl Stack {
     pub fn lambda_with_bot(&self) -> &Watch {
         self.bot.lambda(|invoke, port| {
             let mut env = self.env_for(&deployment(self.s3.bucket()), &self.s3, 0, invoke, port);
+            env.push(("SLACK_BOT_TOKEN".into(), self.slack.bot_token()));
+            env.push((
+                "SLACK_API_URL".into(),
+                format!("{}/api", self.slack.base_url()),
+            ));
+            env
+        })
+    }
+
+    /// The deployment with a daily limit per person, with a bot token like
+    /// [`Stack::lambda_with_bot`].
+    pub fn lambda_with_limits(&self) -> &Watch {
+        self.limited.lambda(|invoke, port| {
+            let mut env = self.env_for(
+                &limited_deployment(self.s3.bucket()),
+                &self.s3,
+                0,
+                invoke,
+                port,
+            );
             env.push(("SLACK_BOT_TOKEN".into(), self.slack.bot_token()));
             env.push((
                 "SLACK_API_URL".into(),

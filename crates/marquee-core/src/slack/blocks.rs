@@ -49,6 +49,14 @@ impl Message {
         self.response_type = Visibility::Ephemeral;
     }
 
+    /// The same message with `lead` (mrkdwn, nothing of the user's in it) above it: why so
+    /// much was asked, when the numbers below do not say.
+    pub fn led_by(mut self, lead: &str) -> Message {
+        self.text = format!("{lead} {}", self.text);
+        self.blocks.insert(0, section(lead));
+        self
+    }
+
     /// Whether only the person who asked sees this message.
     pub fn is_private(&self) -> bool {
         self.response_type == Visibility::Ephemeral
@@ -540,6 +548,14 @@ pub fn over_limit(kind: LimitKind, used: i64, limit: i64, asked: i64, resets_at:
     let left = (limit - used).max(0);
     let resets = date_phrase(resets_at);
     let (headline, detail) = match kind {
+        LimitKind::User if used < limit => (
+            format!("This would pass your limit of {} a day.", posters(limit)),
+            format!(
+                "You have {} left today{}. Your count resets {resets}.",
+                posters(left),
+                needs(asked, left, posters)
+            ),
+        ),
         LimitKind::User => (
             format!("You've reached your limit of {} a day.", posters(limit)),
             format!(
@@ -1113,6 +1129,16 @@ mod tests {
         );
         assert!(json.contains("<!date^1800000000^"), "{json}");
         assert!(json.contains("Nothing was generated or charged"), "{json}");
+        assert!(json.contains("This would pass your limit"), "{json}");
+        let json = all_text(&over_limit(LimitKind::User, 5, 5, 1, 1));
+        assert!(
+            json.contains("You've reached your limit of 5 posters"),
+            "{json}"
+        );
+        let led = over_limit(LimitKind::User, 4, 5, 5, 1).led_by("📐 *Five calls*");
+        assert_within_limits(&led);
+        assert!(led.text.starts_with("📐 *Five calls* 🚦"), "{}", led.text);
+        assert_eq!(led.blocks[0]["text"]["text"], "📐 *Five calls*");
 
         let json = all_text(&over_limit(
             LimitKind::Budget,

@@ -211,7 +211,13 @@ impl Pipeline {
         let mut reservation = match self.metering.reserve(&job.requester, priced, calls).await? {
             Reserved::Free => None,
             Reserved::Taken(r) => Some(r),
-            Reserved::Refused(refusal) => return Ok(self.tell_over_limit(job, &refusal).await),
+            Reserved::Refused(refusal) => {
+                let lead = format!(
+                    "📐 *Formats of this take need {calls} calls to {}*, one for each format whose shape differs from the take's, and each call counts like a poster.",
+                    Service::Outpaint.display_name()
+                );
+                return Ok(self.tell_over_limit_led(job, &refusal, Some(&lead)).await);
+            }
         };
         if calls > 0 {
             let working = format!(

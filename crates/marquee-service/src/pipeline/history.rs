@@ -58,6 +58,16 @@ impl Pipeline {
 
     /// Tells the requester, privately, which limit stopped their request.
     pub(super) async fn tell_over_limit(&self, job: &Job, refusal: &Refusal) -> Outcome {
+        self.tell_over_limit_led(job, refusal, None).await
+    }
+
+    /// The same, with `lead` above the limit's numbers: why the request needed so much.
+    pub(super) async fn tell_over_limit_led(
+        &self,
+        job: &Job,
+        refusal: &Refusal,
+        lead: Option<&str>,
+    ) -> Outcome {
         tracing::info!(kind = ?refusal.kind, used = refusal.used, limit = refusal.limit, asked = refusal.asked, "request refused: over a limit");
         let message = blocks::over_limit(
             refusal.kind,
@@ -66,6 +76,10 @@ impl Pipeline {
             refusal.asked,
             refusal.resets_at,
         );
+        let message = match lead {
+            Some(lead) => message.led_by(lead),
+            None => message,
+        };
         self.delivery
             .reply(job, &message, Outcome::FailedAndTold { kind: "OverLimit" })
             .await

@@ -12,7 +12,7 @@
 //! | posters a person started today | `quota#user#<team>#<user>` / `<YYYY-MM-DD>` | two days after the day |
 //! | posters a channel got today | `quota#channel#<team>#<channel>` / `<YYYY-MM-DD>` | two days after the day |
 //! | the deployment's spend this month (µ$) | `quota#spend` / `<YYYY-MM>` | two days after the month |
-//! | one charged poster | `ledger#<team>#<YYYY-MM>` / `<unix>#<job id>#<poster id>` | [`LEDGER_SECS`] after the month |
+//! | one charged poster or call | `ledger#<team>#<YYYY-MM>` / `<unix>#<job id>#<poster id>#<n>` (the job's n-th charge) | [`LEDGER_SECS`] after the month |
 //!
 //! The spend is one counter for the whole deployment, whoever asks: the AWS account pays for
 //! every team that reaches the app (Slack Connect guests, Enterprise Grid workspaces) and for
@@ -92,6 +92,9 @@ pub(super) struct Reservation {
     taken: Vec<(Key, i64, i64)>,
     /// Posters reserved and neither charged nor refunded yet.
     open: i64,
+    /// Charges made so far: the last part of each ledger line's key, so the calls one job
+    /// pays for (a take's Outpaint calls, one per format) each keep their own line.
+    charged: i64,
     /// What each call is billed as: a model, or one of Stability's image services.
     priced: Priced,
     price: i64,
@@ -251,6 +254,7 @@ impl Metering {
         let mut reservation = Reservation {
             taken: Vec::with_capacity(wanted.len()),
             open: posters,
+            charged: 0,
             priced,
             price,
             periods,
@@ -317,6 +321,7 @@ impl Metering {
             return;
         }
         reservation.open -= 1;
+        reservation.charged += 1;
         // The counters hold the charge from here, whether or not the ledger line is written.
         self.metrics.record(Event::Spend {
             model: metric_name(reservation.priced),
@@ -334,7 +339,7 @@ impl Metering {
         };
         let key = Key::new(
             format!("ledger#{}#{}", team(requester), reservation.periods.month),
-            format!("{now:012}#{}#{poster}", job.id),
+            format!("{now:012}#{}#{poster}#{}", job.id, reservation.charged),
         );
         let written = match serde_json::to_string(&line) {
             Ok(value) => self
@@ -483,6 +488,38 @@ mod tests {
             p.reserve(&ada, ModelId::Offline, 1).await.unwrap(),
             Reserved::Free
         ));
+    }
+
+    /// One job that pays for several calls on one poster (Formats…: an Outpaint call per
+    /// format) leaves a ledger line per call, even when they are all charged in one second.
+    #[tokio::test]
+    async fn every_call_a_job_pays_for_has_its_own_ledger_line() {
+        let dir = tempfile::tempdir().unwrap();
+        let (p, state) = metering(dir.path(), Limits::default());
+        let ada = requester("U1", "C1");
+        let periods = Periods::at(now());
+        let outpaint = Priced::Service(marquee_core::model::Service::Outpaint);
+        let mut r = taken(p.reserve(&ada, outpaint, 5).await);
+        let mut job = marquee_core::job::sample_job();
+        job.requester = ada.clone();
+        let poster = Uuid::new_v4();
+        for _ in 0..5 {
+            p.charge(&mut r, &job, poster).await;
+        }
+        let ledger = state
+            .query_latest(&format!("ledger#T1#{}", periods.month), 10, now())
+            .await
+            .unwrap();
+        assert_eq!(ledger.len(), 5, "{ledger:?}");
+        let price = Limits::default().price_of(outpaint);
+        assert!(price > 0);
+        for item in &ledger {
+            let line: serde_json::Value = serde_json::from_str(&item.value).unwrap();
+            assert_eq!(line["model"], "outpaint");
+            assert_eq!(line["poster"], poster.to_string());
+            assert_eq!(line["micros"], price);
+        }
+        assert_eq!(count(state.as_ref(), spend_key(&periods)).await, 5 * price);
     }
 
     /// When a later counter refuses, the earlier ones are given back and the refusal names
