@@ -655,6 +655,16 @@ mod tests {
         art: (u32, u32),
     ) -> (Pipeline, Arc<Grower>, Uuid, ReplyTo) {
         let origin = serve(axum::Router::new().fallback(|| async { "ok" })).await;
+        bedrock_take_at(dir, daily, art, origin).await
+    }
+
+    /// The same, replying to Slack's side at `origin`.
+    async fn bedrock_take_at(
+        dir: &std::path::Path,
+        daily: i64,
+        art: (u32, u32),
+        origin: String,
+    ) -> (Pipeline, Arc<Grower>, Uuid, ReplyTo) {
         let grower = Arc::new(Grower::default());
         let mut pipeline = offline_pipeline(dir, &origin).with_limits(Limits {
             user_daily: Some(daily),
@@ -775,6 +785,50 @@ mod tests {
         }
         let made = pipeline.records().formatted(id).await.unwrap().unwrap();
         assert_eq!(made.files.len(), Format::ALL.len());
+    }
+
+    /// Art Outpaint takes at no size (2.67:1, past AWS's page's "between 1:2.5 and 2.5:1") is
+    /// refused before anything is reserved or called, and the clicker is told why and that
+    /// nothing was charged.
+    #[tokio::test]
+    async fn art_outside_outpaints_aspect_limit_is_refused_and_the_clicker_told_why() {
+        let dir = tempfile::tempdir().unwrap();
+        let posts = Arc::new(Mutex::new(Vec::<String>::new()));
+        let router = {
+            let posts = posts.clone();
+            axum::Router::new().fallback(move |body: String| {
+                let posts = posts.clone();
+                async move {
+                    posts.lock().unwrap().push(body);
+                    "ok"
+                }
+            })
+        };
+        let origin = serve(router).await;
+        // One take of today's two, so a reservation of five would be refused as over the
+        // limit: the refusal must come from the art, before any reservation.
+        let (pipeline, grower, id, reply) =
+            bedrock_take_at(dir.path(), 1 + 1, (1600, 600), origin).await;
+        let before = posts.lock().unwrap().len();
+        let outcome = pipeline.run(click(id, &reply), None).await;
+        assert!(
+            matches!(outcome, Outcome::FailedAndTold { .. }),
+            "{outcome:?}"
+        );
+        assert_ne!(outcome, Outcome::FailedAndTold { kind: "OverLimit" });
+        assert_eq!(grower.calls.load(Ordering::SeqCst), 0);
+        assert!(pipeline.records().formatted(id).await.unwrap().is_none());
+        let told = posts.lock().unwrap()[before..].join("\n");
+        for said in [
+            "art of 1600x600 is outside what Outpaint takes",
+            "an aspect within 1:2.5 and 2.5:1",
+            "Nothing was charged",
+        ] {
+            assert!(
+                told.to_lowercase().contains(&said.to_lowercase()),
+                "{said:?} not in {told}"
+            );
+        }
     }
 
     /// Five calls with four left today: refused before any call, nothing made.
