@@ -279,25 +279,27 @@ pub async fn build(config: &Config, mode: Mode) -> Result<App, StartError> {
         }
     }
 
-    let store: Arc<dyn ObjectStore> =
-        match (&config.store, sdk.as_ref()) {
-            (StoreConfig::S3 { bucket }, Some(sdk)) => {
-                let s3 = aws_sdk_s3::config::Builder::from(sdk)
-                    .force_path_style(config.s3_force_path_style)
-                    .build();
-                Arc::new(S3Store::new(
-                    aws_sdk_s3::Client::from_conf(s3),
-                    bucket.clone(),
-                ))
-            }
-            (StoreConfig::S3 { .. }, None) => unreachable!("needs_aws is true for an S3 store"),
-            (StoreConfig::Local { dir }, _) => Arc::new(LocalStore::open(dir).map_err(
-                |source| StartError::LocalStore {
+    let store: Arc<dyn ObjectStore> = match (&config.store, sdk.as_ref()) {
+        (StoreConfig::S3 { bucket }, Some(sdk)) => {
+            let s3 = aws_sdk_s3::config::Builder::from(sdk)
+                .force_path_style(config.s3_force_path_style)
+                .build();
+            Arc::new(S3Store::new(
+                aws_sdk_s3::Client::from_conf(s3),
+                bucket.clone(),
+            ))
+        }
+        (StoreConfig::S3 { .. }, None) => unreachable!("needs_aws is true for an S3 store"),
+        // References expire as the bucket's `expire-refs` rule expires them in AWS.
+        (StoreConfig::Local { dir }, _) => Arc::new(
+            LocalStore::open(dir)
+                .and_then(|store| store.with_retention(config.retention))
+                .map_err(|source| StartError::LocalStore {
                     dir: dir.display().to_string(),
                     source,
-                },
-            )?),
-        };
+                })?,
+        ),
+    };
     let state: Arc<dyn StateStore> = match (&config.state, sdk.as_ref()) {
         (StateConfig::Dynamo { table }, Some(sdk)) => Arc::new(DynamoState::new(
             aws_sdk_dynamodb::Client::new(sdk),
