@@ -428,6 +428,25 @@ impl UploadedFile {
     }
 }
 
+/// What is wrong with `file`, uploaded in a `file_input` and submitted by `submitter`, as far
+/// as the payload tells: no URL, too big, or not the submitter's. Who may use the file: the
+/// submitter (`user.id`) must be who uploaded it (`files[].user`): a file_input only holds
+/// files the submitter uploaded in this form, so anything else is not theirs to give.
+pub(crate) fn upload_problem(file: &UploadedFile, submitter: &str) -> Option<String> {
+    if file.url().is_none() {
+        Some("Slack didn't send that file. Please upload it again.".into())
+    } else if file.user.as_deref() != Some(submitter) {
+        Some("Marquee can only use a picture you upload in this form yourself.".into())
+    } else if file
+        .size
+        .is_some_and(|n| n > crate::model::reference::MAX_UPLOAD_BYTES as u64)
+    {
+        Some("That file is over 10 MB; please pick a smaller one.".into())
+    } else {
+        None
+    }
+}
+
 /// The answer that keeps the Use a picture… modal open with `message` under the picture: a
 /// refused upload (nothing stored, nothing billed).
 pub fn picture_refused(message: &str) -> Value {
@@ -686,28 +705,11 @@ pub fn validate(sub: &Submission) -> Result<(), Value> {
         }
         Form::UsePicture { file, .. } => match file {
             None => flag(PICTURE_BLOCK, "Pick a picture to use.".into()),
-            Some(file) if file.url().is_none() => flag(
-                PICTURE_BLOCK,
-                "Slack didn't send that file. Please upload it again.".into(),
-            ),
-            // Who may use the file: the submitter (`user.id`) must be who uploaded it
-            // (`files[].user`): a file_input only holds files the submitter uploaded in this
-            // form, so anything else is not theirs to give.
-            Some(file) if file.user.as_deref() != Some(sub.user_id.as_str()) => flag(
-                PICTURE_BLOCK,
-                "Marquee can only use a picture you upload in this form yourself.".into(),
-            ),
-            Some(file)
-                if file
-                    .size
-                    .is_some_and(|n| n > crate::model::reference::MAX_UPLOAD_BYTES as u64) =>
-            {
-                flag(
-                    PICTURE_BLOCK,
-                    "That file is over 10 MB; please pick a smaller one.".into(),
-                )
+            Some(file) => {
+                if let Some(problem) = upload_problem(file, &sub.user_id) {
+                    flag(PICTURE_BLOCK, problem);
+                }
             }
-            Some(_) => {}
         },
     }
     if errors.is_empty() {
@@ -947,6 +949,7 @@ mod tests {
     #[test]
     fn marquees_limits_are_check_specs() {
         let spec = |title: &str, tagline: &str, credits: &str| PosterSpec {
+            picture: None,
             description: "a cat".into(),
             text: PosterText {
                 title: Some(title.into()),
