@@ -653,6 +653,30 @@ mod tests {
         assert_eq!(Job::from_event(value).unwrap(), j);
     }
 
+    /// A poster from a picture carries it in its spec; a job queued before pictures were
+    /// kept (no `picture` key) still parses, as a poster from words.
+    #[test]
+    fn a_poster_from_a_picture_round_trips_and_older_jobs_still_parse() {
+        let mut j = job();
+        let Task::Poster { spec } = &mut j.task else {
+            panic!("a poster job")
+        };
+        spec.picture = Some(PictureRef {
+            usage: PictureUse::StyleOf,
+            reference: "refs/2026/12/07/x.png".into(),
+            name: "brand-2026.png".into(),
+        });
+        let value = serde_json::to_value(&j).unwrap();
+        assert_eq!(value["spec"]["picture"]["usage"], "style_of");
+        assert_eq!(Job::from_event(value).unwrap(), j);
+        let older = serde_json::to_value(job()).unwrap();
+        assert!(older["spec"].get("picture").is_none(), "absent, not null");
+        let Task::Poster { spec } = Job::from_event(older).unwrap().task else {
+            panic!("a poster job")
+        };
+        assert_eq!(spec.picture, None);
+    }
+
     #[test]
     fn http_events_are_not_jobs_and_future_versions_are_refused() {
         let http = serde_json::json!({"version": "2.0", "rawPath": "/healthz"});

@@ -765,7 +765,7 @@ fn control(value: &str) -> Option<String> {
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
     use crate::job::PosterSpec;
     use crate::model::{Aspect, ModelId};
@@ -810,7 +810,8 @@ mod tests {
 
     /// Slack's limits on a modal view ("Modal views", "Input block", "Plain-text input
     /// element", "Radio button group element", "Select menu element", "Option object").
-    fn assert_within_slacks_limits(view: &Value) {
+    /// Slack's limits on a modal and its inputs (the module's sources).
+    pub(crate) fn assert_within_slacks_limits(view: &Value) {
         assert_eq!(view["type"], "modal");
         for key in ["title", "submit", "close"] {
             assert_eq!(view[key]["type"], "plain_text", "{key}");
@@ -844,6 +845,10 @@ mod tests {
                     assert!(options.len() <= if kind == "radio_buttons" { 10 } else { 100 });
                     for o in options {
                         assert!(chars(&o["text"]["text"]) <= 75);
+                        // An option's description: plain text, at most 75 characters.
+                        if let Some(d) = o.get("description") {
+                            assert!(chars(&d["text"]) <= 75, "{d}");
+                        }
                         assert!(chars(&o["value"]) <= 150);
                     }
                     assert!(

@@ -768,4 +768,246 @@ mod tests {
         empty.description.clear();
         assert!(empty.spec(&policy).unwrap_err()["errors"][DESCRIPTION_BLOCK].is_string());
     }
+
+    fn as_json(name: &str) -> Value {
+        serde_json::from_str(&fixture(name)).unwrap()
+    }
+
+    fn block<'a>(view: &'a Value, id: &str) -> &'a Value {
+        view["blocks"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|b| b["block_id"] == id)
+            .unwrap_or_else(|| panic!("no {id} in {view}"))
+    }
+
+    fn policy() -> ModelPolicy {
+        ModelPolicy {
+            default: crate::model::ModelId::Offline,
+            allowed: vec![crate::model::ModelId::Offline],
+        }
+    }
+
+    /// Slack's limits (modal view object, input block, plain-text input, select and radio
+    /// options, `file_input`; see `modal`'s sources), for both forms.
+    #[test]
+    fn the_new_poster_form_and_the_shortcut_with_a_picture_fit_slacks_limits() {
+        let ctx = ThreadContext {
+            response_url: "https://hooks.slack.com/commands/T1/1/abc".into(),
+            channel_id: "C1".into(),
+            thread_ts: None,
+            file: None,
+        };
+        let form = new_poster_view(&ctx);
+        super::super::modal::tests::assert_within_slacks_limits(&form);
+        assert_eq!(form["callback_id"], NEW_VIEW);
+        let picture = block(&form, PICTURE_BLOCK);
+        assert_eq!(picture["element"]["type"], "file_input");
+        assert_eq!(picture["element"]["max_files"], 1);
+        assert_eq!(picture["optional"], true, "the picture is optional");
+        assert_eq!(block(&form, DESCRIPTION_BLOCK)["optional"], false);
+        let uses: Vec<&str> = block(&form, USE_BLOCK)["element"]["options"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|o| o["value"].as_str().unwrap())
+            .collect();
+        assert_eq!(uses, ["start_from", "style_of"], "no restyle: no take yet");
+        assert_eq!(
+            block(&form, STYLE_BLOCK)["element"]["initial_option"]["value"],
+            GUESS
+        );
+        let back: ThreadContext =
+            serde_json::from_str(form["private_metadata"].as_str().unwrap()).unwrap();
+        assert_eq!(back, ctx);
+
+        let shortcut = parse_shortcut(&fixture("message_action_with_picture.json")).unwrap();
+        let view = view(&shortcut);
+        super::super::modal::tests::assert_within_slacks_limits(&view);
+        let offer = block(&view, USE_BLOCK);
+        assert!(
+            offer["label"]["text"]
+                .as_str()
+                .unwrap()
+                .contains("key-art.jpg")
+        );
+        assert_eq!(offer["element"]["initial_option"]["value"], NO_PICTURE);
+        // A message without a picture offers none.
+        let plain = parse_shortcut(&fixture("message_action_thread_reply.json")).unwrap();
+        assert!(
+            !view_blocks(&super::view(&plain)).contains(&USE_BLOCK.to_owned()),
+            "no picture, no offer"
+        );
+    }
+
+    fn view_blocks(view: &Value) -> Vec<String> {
+        view["blocks"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter_map(|b| b["block_id"].as_str().map(str::to_owned))
+            .collect()
+    }
+
+    /// The message's picture is its first hosted image file; a snippet, an external file or a
+    /// deleted one is passed over. Only its id and name are kept.
+    #[test]
+    fn a_shortcut_on_a_message_with_a_picture_offers_that_picture() {
+        let used = parse_shortcut(&fixture("message_action_with_picture.json")).unwrap();
+        assert_eq!(
+            used.ctx.file,
+            Some(MessageFile {
+                id: "F07KEYART1".into(),
+                name: "key-art.jpg".into()
+            })
+        );
+        let mut payload = as_json("message_action_with_picture.json");
+        payload["message"]["files"][1]["mode"] = "external".into();
+        assert_eq!(parse_shortcut(&payload.to_string()).unwrap().ctx.file, None);
+        payload["message"]["files"][1]["mode"] = "tombstone".into();
+        assert_eq!(parse_shortcut(&payload.to_string()).unwrap().ctx.file, None);
+        payload["message"]["files"] = json!([{"not": "a file"}]);
+        assert_eq!(parse_shortcut(&payload.to_string()).unwrap().ctx.file, None);
+        // A Slack Connect guest's shortcut on a shared picture: the picture is offered, the
+        // guest is still told apart from the installation.
+        let mut guest = as_json("message_action_slack_connect.json");
+        guest["message"]["files"] = as_json("message_action_with_picture.json")["message"]["files"].clone();
+        let guest = parse_shortcut(&guest.to_string()).unwrap();
+        assert_eq!(guest.ctx.file.as_ref().map(|f| f.id.as_str()), Some("F07KEYART1"));
+        assert_eq!(guest.actor.user_team_id.as_deref(), Some("T07PARTNER"));
+    }
+
+    /// The shortcut's form submitted with the message's picture: the file is the one the
+    /// signed `message_action` named (kept in `private_metadata`); "Don't use it" is none.
+    #[test]
+    fn the_shortcut_form_submitted_with_the_messages_picture() {
+        let used = parse_shortcut(&fixture("message_action_with_picture.json")).unwrap();
+        let with = |choice: &str| {
+            let mut p = as_json("view_submission_poster_from_message.json");
+            p["view"]["private_metadata"] = serde_json::to_string(&used.ctx).unwrap().into();
+            p["view"]["state"]["values"][USE_BLOCK] = json!({USE: {
+                "type": "radio_buttons",
+                "selected_option": {"text": {"type": "plain_text", "text": "x"}, "value": choice},
+            }});
+            parse_submission(&p.to_string())
+        };
+        let sub = with("start_from").unwrap();
+        assert_eq!(
+            sub.picture,
+            Some(PicturePick {
+                usage: PictureUse::StartFrom,
+                source: PictureSource::Message(used.ctx.file.clone().unwrap()),
+            })
+        );
+        assert_eq!(sub.picture_block(), USE_BLOCK);
+        assert!(sub.spec(&policy()).is_ok());
+        assert_eq!(with(NO_PICTURE).unwrap().picture, None);
+        assert!(with("restyle_like").is_err(), "not offered, not taken");
+        assert!(with("repaint").is_err());
+    }
+
+    /// The New poster form of each kind of workspace. Who may use the picture: the submitter
+    /// (`user.id`) must have uploaded it (`files[].user`); where the poster is counted is the
+    /// installation (`view.app_installed_team_id`, else `team.id`); who acts for the member
+    /// check is `user.team_id` and an org-wide install's `enterprise.id`. The Slack Connect and
+    /// org-wide payloads are the Use a picture… fixtures' envelopes around this form.
+    #[test]
+    fn the_new_poster_form_is_read_for_each_kind_of_workspace() {
+        let form = as_json("view_submission_new_poster.json");
+        let want = [
+            // (fixture, submitter, installation, submitter's workspace, org)
+            ("view_submission_use_picture.json", "U07DESIGNR", "T07MARQEE", "T07MARQEE", None),
+            ("view_submission_use_picture_slack_connect.json", "W07GUESTLI", "T07MARQEE", "T07PARTNER", None),
+            ("view_submission_use_picture_org_install.json", "W07GRIDART", "T07MARQEE", "T07GRIDTWO", Some("E07MARQEE")),
+        ];
+        for (envelope, user, installed, own, org) in want {
+            let mut p = as_json(envelope);
+            let files = p["view"]["state"]["values"][PICTURE_BLOCK].clone();
+            let mut view = form["view"].clone();
+            view["state"]["values"][PICTURE_BLOCK] = files;
+            view["app_installed_team_id"] = p["view"]["app_installed_team_id"].clone();
+            p["view"] = view;
+            let sub = parse_submission(&p.to_string()).expect(envelope);
+            assert_eq!(sub.actor.user_id, user, "{envelope}");
+            assert_eq!(sub.actor.team_id.as_deref(), Some(installed), "{envelope}");
+            assert_eq!(sub.actor.user_team_id.as_deref(), Some(own), "{envelope}");
+            assert_eq!(sub.actor.enterprise_id.as_deref(), org, "{envelope}");
+            assert_eq!(sub.ctx.thread_ts, None, "answered like /poster");
+            let Some(PicturePick {
+                usage: PictureUse::StyleOf,
+                source: PictureSource::Upload(file),
+            }) = &sub.picture
+            else {
+                panic!("{envelope}: {:?}", sub.picture)
+            };
+            assert_eq!(file.shown_name(), "brand-2026.png");
+            assert_eq!(sub.picture_block(), PICTURE_BLOCK);
+            let spec = sub.spec(&policy()).expect(envelope);
+            assert_eq!(spec.text.title.as_deref(), Some("Grand Crema"));
+            assert_eq!(spec.text.tagline, None);
+            assert_eq!(spec.style, Style::guess(&sub.description), "guessed as /poster does");
+            assert_eq!(spec.picture, None, "set once the picture is stored");
+            // Someone else's upload is not the submitter's to give.
+            let mut other = sub.clone();
+            if let Some(PicturePick {
+                source: PictureSource::Upload(file),
+                ..
+            }) = &mut other.picture
+            {
+                file.user = Some("U07SOMEONE".into());
+            }
+            let refused = other.spec(&policy()).unwrap_err();
+            assert!(
+                refused["errors"][PICTURE_BLOCK]
+                    .as_str()
+                    .unwrap()
+                    .contains("upload in this form yourself"),
+                "{refused}"
+            );
+        }
+    }
+
+    #[test]
+    fn the_new_poster_form_needs_words_and_refuses_what_it_never_offered() {
+        let form = as_json("view_submission_new_poster.json");
+        let with = |edit: &dyn Fn(&mut Value)| {
+            let mut p = form.clone();
+            edit(&mut p);
+            parse_submission(&p.to_string())
+        };
+        let values = "/view/state/values";
+        // No picture: a poster from the words alone.
+        let sub = with(&|p| {
+            *p.pointer_mut(&format!("{values}/{PICTURE_BLOCK}/{PICTURE}/files")).unwrap() = json!([]);
+        })
+        .unwrap();
+        assert_eq!(sub.picture, None);
+        // A picture with no words: refused under the description.
+        let sub = with(&|p| {
+            *p.pointer_mut(&format!("{values}/{DESCRIPTION_BLOCK}/{DESCRIPTION}/value")).unwrap() = Value::Null;
+        })
+        .unwrap();
+        assert!(sub.spec(&policy()).unwrap_err()["errors"][DESCRIPTION_BLOCK].is_string());
+        // A tagline too long for /poster is refused under the tagline.
+        let sub = with(&|p| {
+            *p.pointer_mut(&format!("{values}/{TAGLINE_BLOCK}/{TAGLINE}/value")).unwrap() = "t".repeat(141).into();
+        })
+        .unwrap();
+        assert!(sub.spec(&policy()).unwrap_err()["errors"][TAGLINE_BLOCK].is_string());
+        // A named style is taken as named.
+        let sub = with(&|p| {
+            *p.pointer_mut(&format!("{values}/{STYLE_BLOCK}/{STYLE}/selected_option/value")).unwrap() = "western".into();
+        })
+        .unwrap();
+        assert_eq!(sub.style, Style::Western);
+        assert!(with(&|p| {
+            *p.pointer_mut(&format!("{values}/{USE_BLOCK}/{USE}/selected_option/value")).unwrap() = "restyle_like".into();
+        })
+        .is_err());
+        // "guess" is the New poster form's only: the shortcut's form names a style.
+        let mut shortcut = as_json("view_submission_poster_from_message.json");
+        shortcut["view"]["state"]["values"][STYLE_BLOCK][STYLE]["selected_option"]["value"] = GUESS.into();
+        assert!(parse_submission(&shortcut.to_string()).is_err());
+    }
 }
