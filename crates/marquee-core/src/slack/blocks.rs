@@ -1257,7 +1257,10 @@ mod tests {
             url: "https://x/files/posters/z.png?exp=1&sig=c",
             expires_at: 1_800_000_000,
         }]));
-        assert!(shown.contains(" · take 1, started from product.png"), "{shown}");
+        assert!(
+            shown.contains(" · take 1, started from product.png"),
+            "{shown}"
+        );
         assert!(all_text(&history(&[])).contains("no posters here yet"));
     }
 

@@ -192,7 +192,9 @@ fn message_picture(files: &[Value]) -> Option<MessageFile> {
         .iter()
         .filter_map(|f| serde_json::from_value::<FilePart>(f.clone()).ok())
         .find(|f| {
-            f.mimetype.as_deref().is_some_and(|m| m.starts_with("image/"))
+            f.mimetype
+                .as_deref()
+                .is_some_and(|m| m.starts_with("image/"))
                 && f.mode.as_deref().is_none_or(|m| m == "hosted")
                 && !f.id.is_empty()
         })
@@ -616,8 +618,12 @@ impl FromMessage {
             let block = match &e {
                 RequestError::TooLong { what: "title", .. }
                 | RequestError::ControlCharacter { what: "title", .. } => TITLE_BLOCK,
-                RequestError::TooLong { what: "tagline", .. }
-                | RequestError::ControlCharacter { what: "tagline", .. } => TAGLINE_BLOCK,
+                RequestError::TooLong {
+                    what: "tagline", ..
+                }
+                | RequestError::ControlCharacter {
+                    what: "tagline", ..
+                } => TAGLINE_BLOCK,
                 _ => DESCRIPTION_BLOCK,
             };
             return Err(json!({
@@ -668,7 +674,8 @@ mod tests {
     fn a_shortcut_on_a_reply_goes_to_its_thread_and_on_a_root_to_its_own() {
         let reply = parse_shortcut(&fixture("message_action_thread_reply.json")).unwrap();
         assert_eq!(
-            reply.ctx.thread_ts.as_deref(), Some("1764930000.000100"),
+            reply.ctx.thread_ts.as_deref(),
+            Some("1764930000.000100"),
             "the reply's thread_ts"
         );
         assert_eq!(reply.ctx.channel_id, "C07LAUNCH");
@@ -684,7 +691,8 @@ mod tests {
             .remove("parent_user_id");
         let root = parse_shortcut(&root.to_string()).unwrap();
         assert_eq!(
-            root.ctx.thread_ts.as_deref(), Some("1764930500.000200"),
+            root.ctx.thread_ts.as_deref(),
+            Some("1764930500.000200"),
             "the message's own ts"
         );
     }
@@ -872,9 +880,13 @@ mod tests {
         // A Slack Connect guest's shortcut on a shared picture: the picture is offered, the
         // guest is still told apart from the installation.
         let mut guest = as_json("message_action_slack_connect.json");
-        guest["message"]["files"] = as_json("message_action_with_picture.json")["message"]["files"].clone();
+        guest["message"]["files"] =
+            as_json("message_action_with_picture.json")["message"]["files"].clone();
         let guest = parse_shortcut(&guest.to_string()).unwrap();
-        assert_eq!(guest.ctx.file.as_ref().map(|f| f.id.as_str()), Some("F07KEYART1"));
+        assert_eq!(
+            guest.ctx.file.as_ref().map(|f| f.id.as_str()),
+            Some("F07KEYART1")
+        );
         assert_eq!(guest.actor.user_team_id.as_deref(), Some("T07PARTNER"));
     }
 
@@ -917,9 +929,27 @@ mod tests {
         let form = as_json("view_submission_new_poster.json");
         let want = [
             // (fixture, submitter, installation, submitter's workspace, org)
-            ("view_submission_use_picture.json", "U07DESIGNR", "T07MARQEE", "T07MARQEE", None),
-            ("view_submission_use_picture_slack_connect.json", "W07GUESTLI", "T07MARQEE", "T07PARTNER", None),
-            ("view_submission_use_picture_org_install.json", "W07GRIDART", "T07MARQEE", "T07GRIDTWO", Some("E07MARQEE")),
+            (
+                "view_submission_use_picture.json",
+                "U07DESIGNR",
+                "T07MARQEE",
+                "T07MARQEE",
+                None,
+            ),
+            (
+                "view_submission_use_picture_slack_connect.json",
+                "W07GUESTLI",
+                "T07MARQEE",
+                "T07PARTNER",
+                None,
+            ),
+            (
+                "view_submission_use_picture_org_install.json",
+                "W07GRIDART",
+                "T07MARQEE",
+                "T07GRIDTWO",
+                Some("E07MARQEE"),
+            ),
         ];
         for (envelope, user, installed, own, org) in want {
             let mut p = as_json(envelope);
@@ -946,7 +976,11 @@ mod tests {
             let spec = sub.spec(&policy()).expect(envelope);
             assert_eq!(spec.text.title.as_deref(), Some("Grand Crema"));
             assert_eq!(spec.text.tagline, None);
-            assert_eq!(spec.style, Style::guess(&sub.description), "guessed as /poster does");
+            assert_eq!(
+                spec.style,
+                Style::guess(&sub.description),
+                "guessed as /poster does"
+            );
             assert_eq!(spec.picture, None, "set once the picture is stored");
             // Someone else's upload is not the submitter's to give.
             let mut other = sub.clone();
@@ -979,35 +1013,45 @@ mod tests {
         let values = "/view/state/values";
         // No picture: a poster from the words alone.
         let sub = with(&|p| {
-            *p.pointer_mut(&format!("{values}/{PICTURE_BLOCK}/{PICTURE}/files")).unwrap() = json!([]);
+            *p.pointer_mut(&format!("{values}/{PICTURE_BLOCK}/{PICTURE}/files"))
+                .unwrap() = json!([]);
         })
         .unwrap();
         assert_eq!(sub.picture, None);
         // A picture with no words: refused under the description.
         let sub = with(&|p| {
-            *p.pointer_mut(&format!("{values}/{DESCRIPTION_BLOCK}/{DESCRIPTION}/value")).unwrap() = Value::Null;
+            *p.pointer_mut(&format!("{values}/{DESCRIPTION_BLOCK}/{DESCRIPTION}/value"))
+                .unwrap() = Value::Null;
         })
         .unwrap();
         assert!(sub.spec(&policy()).unwrap_err()["errors"][DESCRIPTION_BLOCK].is_string());
         // A tagline too long for /poster is refused under the tagline.
         let sub = with(&|p| {
-            *p.pointer_mut(&format!("{values}/{TAGLINE_BLOCK}/{TAGLINE}/value")).unwrap() = "t".repeat(141).into();
+            *p.pointer_mut(&format!("{values}/{TAGLINE_BLOCK}/{TAGLINE}/value"))
+                .unwrap() = "t".repeat(141).into();
         })
         .unwrap();
         assert!(sub.spec(&policy()).unwrap_err()["errors"][TAGLINE_BLOCK].is_string());
         // A named style is taken as named.
         let sub = with(&|p| {
-            *p.pointer_mut(&format!("{values}/{STYLE_BLOCK}/{STYLE}/selected_option/value")).unwrap() = "western".into();
+            *p.pointer_mut(&format!(
+                "{values}/{STYLE_BLOCK}/{STYLE}/selected_option/value"
+            ))
+            .unwrap() = "western".into();
         })
         .unwrap();
         assert_eq!(sub.style, Style::Western);
-        assert!(with(&|p| {
-            *p.pointer_mut(&format!("{values}/{USE_BLOCK}/{USE}/selected_option/value")).unwrap() = "restyle_like".into();
-        })
-        .is_err());
+        assert!(
+            with(&|p| {
+                *p.pointer_mut(&format!("{values}/{USE_BLOCK}/{USE}/selected_option/value"))
+                    .unwrap() = "restyle_like".into();
+            })
+            .is_err()
+        );
         // "guess" is the New poster form's only: the shortcut's form names a style.
         let mut shortcut = as_json("view_submission_poster_from_message.json");
-        shortcut["view"]["state"]["values"][STYLE_BLOCK][STYLE]["selected_option"]["value"] = GUESS.into();
+        shortcut["view"]["state"]["values"][STYLE_BLOCK][STYLE]["selected_option"]["value"] =
+            GUESS.into();
         assert!(parse_submission(&shortcut.to_string()).is_err());
     }
 }

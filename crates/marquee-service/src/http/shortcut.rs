@@ -93,7 +93,10 @@ pub(super) async fn open_form(
         thread_ts: None,
         file: None,
     };
-    match web.open_view(trigger, &shortcut::new_poster_view(&ctx)).await {
+    match web
+        .open_view(trigger, &shortcut::new_poster_view(&ctx))
+        .await
+    {
         Ok(()) => Ok(StatusCode::OK.into_response()),
         Err(e) => {
             tracing::warn!(code = e.code(), error = %ErrorChain(&e), "could not open the new poster form");
@@ -171,9 +174,7 @@ async fn picture(
     model: marquee_core::model::ModelId,
 ) -> Result<PictureRef, serde_json::Value> {
     let block = submitted.picture_block();
-    let refused = |words: &str| {
-        json!({"response_action": "errors", "errors": { block: words }})
-    };
+    let refused = |words: &str| json!({"response_action": "errors", "errors": { block: words }});
     if let Some(why) = state.pipeline.outsider_to_start(requester) {
         tracing::info!("picture refused: the submitter is outside the installation");
         return Err(refused(why));

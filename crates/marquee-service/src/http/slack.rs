@@ -540,8 +540,7 @@ async fn stored_picture(
 }
 
 /// The refusal of a picture that could not be taken for a reason of Marquee's own.
-pub(super) const PICTURE_NOT_STARTED: &str =
-    "Marquee couldn't start that just now. Nothing was changed or charged; please submit again in a moment.";
+pub(super) const PICTURE_NOT_STARTED: &str = "Marquee couldn't start that just now. Nothing was changed or charged; please submit again in a moment.";
 
 /// Downloads `file` from Slack's file hosts with the bot token (`slack::files`: only the
 /// allow-listed hosts, no other redirects), checks and cleans it (`model::reference::accept`:

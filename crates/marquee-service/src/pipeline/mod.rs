@@ -896,7 +896,11 @@ impl Pipeline {
             .filter(|_| picture.usage != marquee_core::job::PictureUse::RestyleLike)
             .ok_or_else(|| {
                 PipelineError::Model(ModelError::Unsupported {
-                    what: format!("{} cannot {} here", spec.model.display_name(), kind.describe()),
+                    what: format!(
+                        "{} cannot {} here",
+                        spec.model.display_name(),
+                        kind.describe()
+                    ),
                 })
             })?;
         let pixmap = self.reference(&picture.reference).await?;
