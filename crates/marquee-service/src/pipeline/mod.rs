@@ -836,7 +836,7 @@ impl Pipeline {
         // image-to-image; offline, its palette), billed as whoever makes that edit.
         let (take, priced, note) = match &spec.picture {
             None => (Take::first(), Priced::Model(spec.model), None),
-            Some(picture) => match self.from_picture(spec, picture).await {
+            Some(picture) => match self.first_take_from(spec, picture).await {
                 Ok(planned) => planned,
                 Err(e) => return Err((e, spec.description.clone())),
             },
@@ -881,7 +881,7 @@ impl Pipeline {
     /// The first take of a poster made from `picture`: its art is the stored picture edited
     /// as its use asks, by whoever here makes that edit for `spec`'s model; refused (before
     /// anything is reserved) when nobody here can, or the picture is no longer kept.
-    async fn from_picture(
+    async fn first_take_from(
         &self,
         spec: &PosterSpec,
         picture: &marquee_core::job::PictureRef,
