@@ -1324,6 +1324,70 @@ mod tests {
         assert_eq!(recorded.of(Metric::Poster).len(), 1);
     }
 
+    /// A new poster from a picture (the New poster form, a message's picture): its first take
+    /// is the stored picture edited as asked (offline: the picture's palette), its record keeps
+    /// the picture, and its message says so; a picture no longer kept, or a use a new poster
+    /// cannot make (restyling: there is no take yet), is refused with no poster made.
+    #[tokio::test]
+    async fn a_new_poster_is_made_from_a_stored_picture_and_records_it() {
+        use marquee_core::job::{PictureRef, PictureUse};
+        let dir = tempfile::tempdir().unwrap();
+        let origin = slack_origin().await;
+        let pipeline = testing::offline_pipeline(dir.path(), &origin);
+        let mut picture = tiny_skia::Pixmap::new(96, 64).unwrap();
+        picture.fill(tiny_skia::Color::from_rgba8(20, 160, 220, 255));
+        let key = "refs/2026/12/07/brand.png";
+        let meta = ObjectMeta {
+            prompt_sha256: String::new(),
+            model: "reference".into(),
+            seed: 0,
+            requester: "U1".into(),
+        };
+        pipeline
+            .store
+            .put_png(key, picture.encode_png().unwrap(), &meta)
+            .await
+            .unwrap();
+        let job = |usage, reference: &str| {
+            let mut job = marquee_core::job::sample_job();
+            job.id = Uuid::new_v4();
+            job.reply_to = ReplyTo::response_url(format!("{origin}/commands/T1/1/secret"));
+            if let Task::Poster { spec } = &mut job.task {
+                spec.model = ModelId::Offline;
+                spec.picture = Some(PictureRef {
+                    usage,
+                    reference: reference.into(),
+                    name: "brand-2026.png".into(),
+                });
+            }
+            job
+        };
+        let styled = job(PictureUse::StyleOf, key);
+        assert_eq!(pipeline.run(styled.clone(), None).await, Outcome::Delivered);
+        let record = pipeline.records.record(styled.id).await.unwrap();
+        assert_eq!(
+            record.spec.picture.as_ref().map(|p| p.via()),
+            Some("in the style of brand-2026.png".to_owned())
+        );
+        assert_eq!(record.lineage, None, "a first take");
+        assert!(pipeline.can_use_picture(ModelId::Offline, PictureUse::StyleOf));
+        assert!(!pipeline.can_use_picture(ModelId::Offline, PictureUse::RestyleLike));
+
+        for refused in [
+            job(PictureUse::StyleOf, "refs/2026/12/07/gone.png"),
+            job(PictureUse::StyleOf, "posters/not-a-reference.png"),
+            job(PictureUse::RestyleLike, key),
+        ] {
+            let id = refused.id;
+            let outcome = pipeline.run(refused, None).await;
+            assert!(
+                matches!(outcome, Outcome::FailedAndTold { .. }),
+                "{outcome:?}"
+            );
+            assert!(pipeline.records.record(id).await.is_err(), "no poster made");
+        }
+    }
+
     /// Formats… (#26): a take's six formats and contact sheet are made once, each PNG its
     /// format's size; a second click stores nothing and keeps the recorded files; a varied
     /// take, whose art is not its seed's scene, is told so and makes nothing.
