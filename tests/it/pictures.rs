@@ -736,3 +736,47 @@ async fn a_shortcut_on_a_message_with_a_picture_starts_the_poster_from_it() {
     });
     assert_eq!(posted["thread_ts"], message["ts"]);
 }
+
+/// Who may make a poster from a picture is decided on the submission's own `user.team_id`:
+/// a Slack Connect guest (their own workspace, not the installation's; view-only by default)
+/// who opened the New poster form has their picture refused under it before anything is
+/// fetched, stored or billed. (A slash command names no user workspace, so the form opens.)
+#[tokio::test(flavor = "multi_thread")]
+async fn a_slack_connect_guests_picture_is_refused_before_it_is_fetched() {
+    let _turn = ONE_AT_A_TIME.lock().await;
+    let base = bot_base().await;
+    let s = stack();
+    let api = s.slack().api();
+    let url = s.slack().response_url();
+    let guest = serde_json::json!({"id": "W0GUEST01", "username": "guest", "name": "guest", "team_id": "T0PARTNER"});
+    let trigger = crate::support::slack_api::issue_trigger(guest);
+    let body = serde_urlencoded::to_string([
+        ("team_id", TEAM_ID),
+        ("channel_id", "C0001"),
+        ("user_id", "W0GUEST01"),
+        ("user_name", "guest"),
+        ("command", "/poster"),
+        ("text", ""),
+        ("api_app_id", "A0001"),
+        ("response_url", url.as_str()),
+        ("trigger_id", trigger.as_str()),
+    ])
+    .unwrap();
+    let answer = post_signed(format!("{base}/slack/commands"), body).await;
+    assert_eq!(answer.status, 200);
+    let view = api.wait_for_view(&url, DELIVERY).await;
+    assert_eq!(view.user["team_id"], "T0PARTNER");
+    let refs_before = stored_refs().await;
+    let (downloads_before, _) = api.file_downloads();
+    let file = upload(&view, "partner-logo.png", card_png(120, 80));
+    match submit_form(&base, &view, "NEWFORM-GUEST a cat", Some(file), "style_of").await {
+        ViewAnswer::Errors(errors) => {
+            let message = errors["marquee.picture"].as_str().unwrap_or_default();
+            assert!(message.contains("Slack Connect"), "{message}");
+        }
+        other => panic!("a guest's picture was taken: {other:?}"),
+    }
+    assert_eq!(api.file_downloads().0, downloads_before, "nothing fetched");
+    assert_eq!(stored_refs().await, refs_before, "nothing stored");
+    assert!(s.bedrock().calls_for_prompt("NEWFORM-GUEST").is_empty());
+}
