@@ -242,6 +242,7 @@ fn poster_job(response_url: String) -> Job {
     Job::new(
         Task::Poster {
             spec: PosterSpec {
+                picture: None,
                 description: "a lighthouse keeper fights a kraken".into(),
                 text: PosterText::default(),
                 style: Style::Horror,

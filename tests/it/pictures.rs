@@ -4,14 +4,17 @@
 //! from the allowed file host, checks and cleans it, stores it under `refs/` (with the IAM the
 //! template grants), and the worker makes the take through the right Bedrock service with the
 //! uploaded pixels. Hostile uploads are refused inside the modal, with nothing stored, queued or
-//! billed.
+//! billed. New posters are made from a picture too: `/poster` alone opens the New poster form
+//! (its `file_input`), and the message shortcut offers the picture a message already carries.
 
 use std::time::Duration;
 
 use crate::support;
 use crate::support::client::{DELIVERY, bot_base, bot_poster_in, post_signed, slash_in};
 use crate::support::slack as slack_standin;
+use crate::support::slack_api::TEAM_ID;
 use crate::support::slack_api::{Field, OpenedView, ViewAnswer};
+use crate::support::slack_events;
 use crate::support::stack;
 use base64::Engine;
 use serde_json::Value;
@@ -443,4 +446,337 @@ async fn the_file_host_wants_the_bot_token() {
         .unwrap();
     assert_eq!(info["ok"], true, "{info}");
     assert_eq!(info["file"]["id"], file["id"]);
+}
+
+/// The New poster form, opened by `/poster` alone for the command's user, within the trigger.
+async fn new_poster_form(base: &str) -> (OpenedView, String) {
+    let s = stack();
+    let url = s.slack().response_url();
+    let answer = slash_in(base, "", &url, "C0001").await;
+    assert_eq!(answer.status, 200, "{}", stack().bot_log());
+    assert_eq!(
+        answer.body,
+        Value::Null,
+        "the form, not help: {}",
+        answer.body
+    );
+    let view = s.slack().api().wait_for_view(&url, DELIVERY).await;
+    assert_eq!(view.callback_id(), "marquee.new_poster");
+    assert!(view.trigger_age < Duration::from_secs(3));
+    (view, url)
+}
+
+/// Submits the New poster form with `description`, the picture `file` (if any) and `usage`.
+async fn submit_form(
+    base: &str,
+    view: &OpenedView,
+    description: &str,
+    file: Option<Value>,
+    usage: &str,
+) -> ViewAnswer {
+    let api = stack().slack().api();
+    let mut fields = vec![
+        ("marquee.from.description", Field::Text(description)),
+        ("marquee.from.title", Field::Text("The Keeper")),
+        ("marquee.from.use", Field::Choose(usage)),
+    ];
+    if let Some(file) = file {
+        fields.push(("marquee.picture", Field::Files(vec![file])));
+    }
+    let form = api
+        .view_submission(&view.id, &fields)
+        .unwrap_or_else(|e| panic!("Slack's client would not submit: {e}"));
+    let answer = post_signed(format!("{base}/slack/interactions"), form).await;
+    api.view_answer(&view.id, answer.status, &answer.body)
+        .unwrap_or_else(|e| panic!("Slack would show an error: {e}"))
+}
+
+/// `/poster` alone opens the New poster form (with a bot token and the command's trigger);
+/// `/poster help` still answers help, which tells of the form. A picture uploaded in the form,
+/// *In the style of this picture*, makes a new poster through Style Guide with the uploaded
+/// pixels, the poster's message says so, and `/poster history` shows it.
+#[tokio::test(flavor = "multi_thread")]
+async fn slash_poster_alone_opens_the_form_and_a_picture_makes_a_new_poster() {
+    let _turn = ONE_AT_A_TIME.lock().await;
+    let base = bot_base().await;
+    let s = stack();
+    let api = s.slack().api();
+    let help = slash_in(&base, "help", &s.slack().response_url(), "C0001").await;
+    assert!(
+        help.body.to_string().contains("Make a movie poster"),
+        "{}",
+        help.body
+    );
+    assert!(
+        help.body.to_string().contains("New poster"),
+        "{}",
+        help.body
+    );
+
+    let marker = "NEWFORM-STYLE";
+    let (view, url) = new_poster_form(&base).await;
+    let picture = card_png(360, 240);
+    let (pw, ph, want_pixels) = pixels(&picture);
+    let refs_before = stored_refs().await;
+    let file = upload(&view, "brand-2026.png", picture);
+    let answer = submit_form(
+        &base,
+        &view,
+        &format!("{marker} a lighthouse keeper at dawn"),
+        Some(file),
+        "style_of",
+    )
+    .await;
+    assert!(
+        matches!(answer, ViewAnswer::Other(_)),
+        "{answer:?}\n{}",
+        stack().bot_log()
+    );
+    let poster = bot_poster_in("C0001", marker).await;
+    assert!(
+        poster
+            .to_string()
+            .contains("In the style of brand-2026.png"),
+        "{poster}"
+    );
+    let call = s
+        .bedrock()
+        .calls_to(STYLE_GUIDE)
+        .into_iter()
+        .find(|c| {
+            c.body["prompt"]
+                .as_str()
+                .is_some_and(|p| p.contains(marker))
+        })
+        .unwrap_or_else(|| panic!("no Style Guide call\n{}", stack().bot_log()));
+    assert_eq!(
+        pixels(&b64_png(&call.body["image"])),
+        (pw, ph, want_pixels),
+        "the service got the uploaded pixels"
+    );
+    assert_eq!(stored_refs().await.len(), refs_before.len() + 1);
+    // History shows where the poster came from.
+    assert_eq!(slash_in(&base, "history", &url, "C0001").await.status, 200);
+    let history = support::poll(DELIVERY, || {
+        s.slack()
+            .messages(&url)
+            .into_iter()
+            .find(|m| m.to_string().contains("Your latest posters"))
+    })
+    .await
+    .unwrap_or_else(|| panic!("no history\n{}", stack().bot_log()));
+    assert!(
+        history
+            .to_string()
+            .contains("take 1, in the style of brand-2026.png"),
+        "{history}"
+    );
+    let _ = api;
+}
+
+/// Hostile uploads in the New poster form are refused inside it, under the picture, with
+/// nothing stored, called or billed; a poster from the words alone needs no picture.
+#[tokio::test(flavor = "multi_thread")]
+async fn hostile_uploads_in_the_new_poster_form_are_refused_inside_it() {
+    let _turn = ONE_AT_A_TIME.lock().await;
+    let base = bot_base().await;
+    let s = stack();
+    let marker = "NEWFORM-HOSTILE";
+    let refs_before = stored_refs().await;
+    let gif = b"GIF89a\x01\0\x01\0\x80\0\0\xff\xff\xff\0\0\0!\xf9\x04\0\0\0\0\0,\0\0\0\0\x01\0\x01\0\0\x02\x02D\x01\0;".to_vec();
+    let (view, _) = new_poster_form(&base).await;
+    let file = upload(&view, "brand.png", gif);
+    match submit_form(
+        &base,
+        &view,
+        &format!("{marker} a cat"),
+        Some(file),
+        "start_from",
+    )
+    .await
+    {
+        ViewAnswer::Errors(errors) => {
+            let message = errors["marquee.picture"].as_str().unwrap_or_default();
+            assert!(message.contains("GIF"), "{message}");
+        }
+        other => panic!("a GIF named .png was not refused in the form: {other:?}"),
+    }
+    let (view, _) = new_poster_form(&base).await;
+    let mut file = upload(&view, "elsewhere.png", card_png(100, 100));
+    file["url_private_download"] = "https://evil.example/files-pri/T0001-F1/download/a.png".into();
+    file["url_private"] = "https://evil.example/files-pri/T0001-F1/a.png".into();
+    match submit_form(
+        &base,
+        &view,
+        &format!("{marker} a dog"),
+        Some(file),
+        "style_of",
+    )
+    .await
+    {
+        ViewAnswer::Errors(errors) => {
+            let message = errors["marquee.picture"].as_str().unwrap_or_default();
+            assert!(message.contains("uploaded to Slack"), "{message}");
+        }
+        other => panic!("another host's file was not refused: {other:?}"),
+    }
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    assert_eq!(stored_refs().await, refs_before);
+    assert!(s.bedrock().calls_for_prompt(marker).is_empty());
+    // Without a picture, the form makes a poster from the words, as /poster does.
+    let (view, _) = new_poster_form(&base).await;
+    let words = format!("{marker}-WORDS a lighthouse keeper at dawn");
+    let answer = submit_form(&base, &view, &words, None, "style_of").await;
+    assert!(matches!(answer, ViewAnswer::Other(_)), "{answer:?}");
+    bot_poster_in("C0001", &format!("{marker}-WORDS")).await;
+    assert_eq!(stored_refs().await, refs_before);
+}
+
+/// The message shortcut on a message that shares a picture offers it; chosen as *Start from
+/// this picture*, the file is read again by its id with the bot token (`files.info`), fetched
+/// from the file host and made into the poster by SD3.5 image-to-image, in the message's
+/// thread. Chosen as "Don't use it", nothing is fetched.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_shortcut_on_a_message_with_a_picture_starts_the_poster_from_it() {
+    let _turn = ONE_AT_A_TIME.lock().await;
+    let base = bot_base().await;
+    let s = stack();
+    let api = s.slack().api();
+    let marker = "SHORTCUT-PICTURE";
+    let picture = card_png(480, 320);
+    let (_, ph, _) = pixels(&picture);
+    let file = api.upload_by_person("U0002", TEAM_ID, "key-art.png", picture);
+    let mut message = api.person_says(
+        "C0001",
+        "U0002",
+        TEAM_ID,
+        &format!("{marker} here's the key art: a lighthouse keeper at dawn"),
+        None,
+    );
+    // A `file_share` message (node-slack-sdk `FileShareMessageEvent`): its files beside it.
+    message["subtype"] = "file_share".into();
+    message["upload"] = true.into();
+    message["files"] = serde_json::json!([file]);
+    let user =
+        serde_json::json!({"id": "U0002", "username": "ana", "name": "ana", "team_id": TEAM_ID});
+    let (downloads_before, refused_before) = api.file_downloads();
+    let info_before = api.calls_to("files.info").len();
+
+    for (choice, fetched) in [("none", 0), ("start_from", 1)] {
+        let url = s.slack().shortcut_response_url();
+        let form = slack_events::message_action(
+            &message,
+            "C0001",
+            &user,
+            marquee_core::slack::shortcut::CALLBACK_ID,
+            &url,
+        );
+        assert_eq!(
+            post_signed(format!("{base}/slack/interactions"), form)
+                .await
+                .status,
+            200
+        );
+        let view = api.wait_for_view(&url, DELIVERY).await;
+        assert!(
+            view.input("marquee.from.use")["label"]["text"]
+                .as_str()
+                .unwrap_or_default()
+                .contains("key-art.png"),
+            "the message's picture is offered"
+        );
+        let submitted = api
+            .view_submission(&view.id, &[("marquee.from.use", Field::Choose(choice))])
+            .unwrap();
+        let answer = post_signed(format!("{base}/slack/interactions"), submitted).await;
+        assert!(
+            matches!(
+                api.view_answer(&view.id, answer.status, &answer.body),
+                Ok(ViewAnswer::Other(_))
+            ),
+            "{choice}: {:?}\n{}",
+            answer.body,
+            stack().bot_log()
+        );
+        assert_eq!(
+            api.calls_to("files.info").len(),
+            info_before + fetched,
+            "{choice}"
+        );
+        assert_eq!(
+            api.file_downloads().0,
+            downloads_before + fetched,
+            "{choice}"
+        );
+    }
+    assert_eq!(api.file_downloads().1, refused_before, "with the bot token");
+    let started = support::poll(DELIVERY, || {
+        s.bedrock().calls_to(SD35).into_iter().find(|c| {
+            c.body["mode"] == "image-to-image"
+                && c.body["prompt"]
+                    .as_str()
+                    .is_some_and(|p| p.contains(marker))
+        })
+    })
+    .await
+    .unwrap_or_else(|| panic!("no image-to-image call\n{}", stack().bot_log()));
+    let (_, h, _) = pixels(&b64_png(&started.body["image"]));
+    assert_eq!(h, ph, "the message's picture, cropped, never stretched");
+    let posted = support::poll(DELIVERY, || {
+        api.thread("C0001", message["ts"].as_str().unwrap())
+            .into_iter()
+            .find(|m| m.to_string().contains("Started from key-art.png"))
+    })
+    .await
+    .unwrap_or_else(|| {
+        panic!(
+            "no poster from the picture in the thread\n{}",
+            stack().bot_log()
+        )
+    });
+    assert_eq!(posted["thread_ts"], message["ts"]);
+}
+
+/// Who may make a poster from a picture is decided on the submission's own `user.team_id`:
+/// a Slack Connect guest (their own workspace, not the installation's; view-only by default)
+/// who opened the New poster form has their picture refused under it before anything is
+/// fetched, stored or billed. (A slash command names no user workspace, so the form opens.)
+#[tokio::test(flavor = "multi_thread")]
+async fn a_slack_connect_guests_picture_is_refused_before_it_is_fetched() {
+    let _turn = ONE_AT_A_TIME.lock().await;
+    let base = bot_base().await;
+    let s = stack();
+    let api = s.slack().api();
+    let url = s.slack().response_url();
+    let guest = serde_json::json!({"id": "W0GUEST01", "username": "guest", "name": "guest", "team_id": "T0PARTNER"});
+    let trigger = crate::support::slack_api::issue_trigger(guest);
+    let body = serde_urlencoded::to_string([
+        ("team_id", TEAM_ID),
+        ("channel_id", "C0001"),
+        ("user_id", "W0GUEST01"),
+        ("user_name", "guest"),
+        ("command", "/poster"),
+        ("text", ""),
+        ("api_app_id", "A0001"),
+        ("response_url", url.as_str()),
+        ("trigger_id", trigger.as_str()),
+    ])
+    .unwrap();
+    let answer = post_signed(format!("{base}/slack/commands"), body).await;
+    assert_eq!(answer.status, 200);
+    let view = api.wait_for_view(&url, DELIVERY).await;
+    assert_eq!(view.user["team_id"], "T0PARTNER");
+    let refs_before = stored_refs().await;
+    let (downloads_before, _) = api.file_downloads();
+    let file = upload(&view, "partner-logo.png", card_png(120, 80));
+    match submit_form(&base, &view, "NEWFORM-GUEST a cat", Some(file), "style_of").await {
+        ViewAnswer::Errors(errors) => {
+            let message = errors["marquee.picture"].as_str().unwrap_or_default();
+            assert!(message.contains("Slack Connect"), "{message}");
+        }
+        other => panic!("a guest's picture was taken: {other:?}"),
+    }
+    assert_eq!(api.file_downloads().0, downloads_before, "nothing fetched");
+    assert_eq!(stored_refs().await, refs_before, "nothing stored");
+    assert!(s.bedrock().calls_for_prompt("NEWFORM-GUEST").is_empty());
 }

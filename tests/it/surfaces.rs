@@ -303,6 +303,7 @@ async fn seed_posters(user: &str, n: usize, marker: &str) -> Vec<String> {
         let record = PosterRecord {
             id,
             spec: PosterSpec {
+                picture: None,
                 description: format!("poster {i} of a lighthouse keeper & a kraken <!channel>"),
                 text: marquee_core::poster::PosterText {
                     title: Some(title.clone()),

@@ -54,6 +54,29 @@ pub struct PosterSpec {
     /// How the words are set, when a reviewer chose otherwise than the style's own look.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub typography: Option<Typography>,
+    /// The picture a new poster's art is made from (the New poster form's upload, or the
+    /// picture in the message a shortcut was used on), kept on the record so its history
+    /// says so. Only a first take carries one: a later take records its own change in its
+    /// lineage and is drawn from its parent or the words. Absent in jobs and records made
+    /// before pictures were kept.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub picture: Option<PictureRef>,
+}
+
+/// A picture someone gave Marquee for a new poster: what to do with it, where it is stored
+/// (`refs/…`, re-encoded without metadata) and its name as Slack gave it, for people.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PictureRef {
+    pub usage: PictureUse,
+    pub reference: String,
+    pub name: String,
+}
+
+impl PictureRef {
+    /// How the poster came from the picture, for people: "in the style of brand-2026.png".
+    pub fn via(&self) -> String {
+        self.usage.via(&self.name)
+    }
 }
 
 impl PosterSpec {
@@ -335,6 +358,24 @@ impl PictureUse {
         }
     }
 
+    /// How a take came from picture `name` used so, for people: "in the style of x.png".
+    pub fn via(self, name: &str) -> String {
+        match self {
+            PictureUse::StartFrom => format!("started from {name}"),
+            PictureUse::StyleOf => format!("in the style of {name}"),
+            PictureUse::RestyleLike => format!("restyled like {name}"),
+        }
+    }
+
+    /// The kind of edit this use is, to ask whether a model here can make it.
+    pub fn kind(self) -> crate::model::EditKind {
+        match self {
+            PictureUse::StartFrom => crate::model::EditKind::StartFrom,
+            PictureUse::StyleOf => crate::model::EditKind::StyleOf,
+            PictureUse::RestyleLike => crate::model::EditKind::RestyleLike,
+        }
+    }
+
     /// The edit a model makes for this use, given the picture.
     pub fn edit(self, picture: std::sync::Arc<tiny_skia::Pixmap>) -> crate::model::Edit {
         match self {
@@ -361,11 +402,7 @@ impl Change {
             } => "Vary strong".to_owned(),
             Change::ChangeDetail { .. } => "Change a detail".to_owned(),
             Change::RecolorDetail { .. } => "Recolor a detail".to_owned(),
-            Change::Picture { usage, name, .. } => match usage {
-                PictureUse::StartFrom => format!("started from {name}"),
-                PictureUse::StyleOf => format!("in the style of {name}"),
-                PictureUse::RestyleLike => format!("restyled like {name}"),
-            },
+            Change::Picture { usage, name, .. } => usage.via(name),
         }
     }
 }
@@ -547,6 +584,7 @@ pub fn sample_job() -> Job {
     Job::new(
         Task::Poster {
             spec: PosterSpec {
+                picture: None,
                 description: "a lighthouse keeper fights a kraken".into(),
                 text: PosterText::default(),
                 style: Style::Horror,
@@ -613,6 +651,30 @@ mod tests {
         assert_eq!(value["task"], "poster");
         assert_eq!(value["spec"]["aspect"], "2:3");
         assert_eq!(Job::from_event(value).unwrap(), j);
+    }
+
+    /// A poster from a picture carries it in its spec; a job queued before pictures were
+    /// kept (no `picture` key) still parses, as a poster from words.
+    #[test]
+    fn a_poster_from_a_picture_round_trips_and_older_jobs_still_parse() {
+        let mut j = job();
+        let Task::Poster { spec } = &mut j.task else {
+            panic!("a poster job")
+        };
+        spec.picture = Some(PictureRef {
+            usage: PictureUse::StyleOf,
+            reference: "refs/2026/12/07/x.png".into(),
+            name: "brand-2026.png".into(),
+        });
+        let value = serde_json::to_value(&j).unwrap();
+        assert_eq!(value["spec"]["picture"]["usage"], "style_of");
+        assert_eq!(Job::from_event(value).unwrap(), j);
+        let older = serde_json::to_value(job()).unwrap();
+        assert!(older["spec"].get("picture").is_none(), "absent, not null");
+        let Task::Poster { spec } = Job::from_event(older).unwrap().task else {
+            panic!("a poster job")
+        };
+        assert_eq!(spec.picture, None);
     }
 
     #[test]

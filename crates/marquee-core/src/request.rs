@@ -16,7 +16,7 @@ use crate::model::{Aspect, ModelId};
 /// Canvas: 1024 characters including the style's additions) and a poster's space.
 pub(crate) const MAX_DESCRIPTION_CHARS: usize = 600;
 pub(crate) const MAX_TITLE_CHARS: usize = 80;
-const MAX_TAGLINE_CHARS: usize = 140;
+pub(crate) const MAX_TAGLINE_CHARS: usize = 140;
 const MAX_CREDITS_CHARS: usize = 400;
 const MAX_AVOID_CHARS: usize = 300;
 

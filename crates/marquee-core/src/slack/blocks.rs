@@ -164,6 +164,18 @@ fn review_help(offer: &ReviewOffer) -> String {
 /// The usage card for `/poster help` and an empty `/poster`: the syntax, the styles, the
 /// models with what each poster costs here, the review controls and what each costs, and the
 /// limits where the admin set any.
+/// [`usage`], telling also of the New poster form that `/poster` alone opens (offered only
+/// with a bot token: the form is a modal).
+pub fn usage_with_form(card: Message) -> Message {
+    let mut card = card;
+    let hint = section(
+        "*Or fill in a form* 📝\nType `/poster` alone for the *New poster* form: the words, the style, and a picture of your own to start from or to take the style of.",
+    );
+    let at = card.blocks.len().min(1);
+    card.blocks.insert(at, hint);
+    card
+}
+
 pub fn usage(
     models: &[ModelId],
     default_model: ModelId,
@@ -735,7 +747,10 @@ pub fn history(items: &[HistoryItem<'_>]) -> Message {
             .record
             .lineage
             .as_ref()
-            .map(|l| format!(" · take {}, {}", l.take, escape(&truncate(&l.via, 120))))
+            .map(|l| (l.take, l.via.clone()))
+            // A first take made from a picture: "take 1, in the style of brand-2026.png".
+            .or_else(|| spec.picture.as_ref().map(|p| (1, p.via())))
+            .map(|(take, via)| format!(" · take {take}, {}", escape(&truncate(&via, 120))))
             .unwrap_or_default();
         blocks.push(section(&format!(
             "*{}* · {} · {} · {}{lineage}\n{} · <{}|Open> (link expires {})",
@@ -879,6 +894,7 @@ mod tests {
 
     fn spec() -> PosterSpec {
         PosterSpec {
+            picture: None,
             description: "a lighthouse keeper fights a <kraken> & wins".into(),
             text: PosterText {
                 title: Some("The Keeper".into()),
@@ -1254,6 +1270,22 @@ mod tests {
         assert!(
             json.contains(" · take 2, in the style of brand-2026 &lt;!here&gt;.png"),
             "{json}"
+        );
+        // A first take made from a picture shows it too.
+        let mut from_picture = record.clone();
+        from_picture.spec.picture = Some(crate::job::PictureRef {
+            usage: crate::job::PictureUse::StartFrom,
+            reference: "refs/2026/12/07/y.png".into(),
+            name: "product.png".into(),
+        });
+        let shown = all_text(&history(&[HistoryItem {
+            record: &from_picture,
+            url: "https://x/files/posters/z.png?exp=1&sig=c",
+            expires_at: 1_800_000_000,
+        }]));
+        assert!(
+            shown.contains(" · take 1, started from product.png"),
+            "{shown}"
         );
         assert!(all_text(&history(&[])).contains("no posters here yet"));
     }

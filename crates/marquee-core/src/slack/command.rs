@@ -39,6 +39,9 @@ pub struct SlashCommand {
     /// `true` or `false`, as a string in the form.
     #[serde(default)]
     pub(crate) is_enterprise_install: Option<String>,
+    /// Opens a modal for 3 seconds (Slack's "Implementing slash commands": `trigger_id`).
+    #[serde(default)]
+    pub trigger_id: Option<String>,
 }
 
 impl fmt::Debug for SlashCommand {
@@ -364,6 +367,7 @@ pub fn parse(text: &str, policy: &ModelPolicy) -> Result<PosterCommand, ParseErr
         credits: get(Flag::Credits),
     };
     let spec = PosterSpec {
+        picture: None,
         description,
         text,
         style,

@@ -133,6 +133,7 @@ impl StepInputs {
         let style = request::choose_style(self.style.clone(), &description)
             .map_err(|e| format!("The Make a poster step's style: {e}"))?;
         let spec = PosterSpec {
+            picture: None,
             description,
             text: PosterText {
                 title: self.title.clone(),

@@ -217,6 +217,7 @@ mod tests {
         PosterRecord {
             id: uuid::Uuid::from_u128(u128::from(i) + 1),
             spec: PosterSpec {
+                picture: None,
                 description: "a lighthouse keeper fights a kraken".into(),
                 text: crate::poster::PosterText {
                     title: Some(title.into()),

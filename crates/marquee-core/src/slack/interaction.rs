@@ -46,6 +46,10 @@ pub struct Controls {
     /// The take's art can be re-composed at every format (the offline generator's): it offers
     /// Formats… while under review.
     pub formats: bool,
+    /// Someone here can make a take with an uploaded picture for the take's model (Style
+    /// Guide, image-to-image or Style Transfer; offline, its palette): it offers Use a
+    /// picture… (which also needs `modals`).
+    pub use_picture: bool,
 }
 
 /// A button whose `value` is the poster's id (far inside Slack's 2,000-character limit).
@@ -83,8 +87,11 @@ pub(crate) fn actions_block(id: Uuid, current: Style, controls: Controls) -> Val
             if controls.change_detail {
                 elements.push(button(ACTION_CHANGE_DETAIL, id, "🖌️ Change a detail"));
             }
-            // Its modal's file_input, and the download, need the bot token too.
-            elements.push(button(ACTION_USE_PICTURE, id, "🖼️ Use a picture…"));
+            // Its modal's file_input, and the download, need the bot token too; and a model
+            // here that can use a picture for this take, as Formats… needs one that outpaints.
+            if controls.use_picture {
+                elements.push(button(ACTION_USE_PICTURE, id, "🖼️ Use a picture…"));
+            }
         }
         let mut approve = button(ACTION_APPROVE, id, "✅ Approve");
         approve["style"] = "primary".into();
@@ -294,7 +301,12 @@ pub fn parse_interaction(payload: &str) -> Result<Interaction, InteractionError>
         serde_json::from_str(payload).map_err(|e| InteractionError::NotJson(e.to_string()))?;
     match kind.kind.as_str() {
         "block_actions" => parse_click(payload),
-        "view_submission" if view_callback(payload).as_deref() == Some(super::shortcut::VIEW) => {
+        "view_submission"
+            if matches!(
+                view_callback(payload).as_deref(),
+                Some(super::shortcut::VIEW | super::shortcut::NEW_VIEW)
+            ) =>
+        {
             super::shortcut::parse_submission(payload).map(Interaction::FromMessage)
         }
         "view_submission"
@@ -533,6 +545,7 @@ mod tests {
             change_detail: true,
             print: false,
             formats: true,
+            use_picture: true,
         };
         let block = actions_block(id, Style::Noir, all);
         assert!(block["block_id"].as_str().unwrap().len() <= 255);
@@ -630,6 +643,7 @@ mod tests {
                     change_detail,
                     print,
                     formats: false,
+                    use_picture: true,
                 },
             )
         };
@@ -685,6 +699,31 @@ mod tests {
         );
         let approve = with(false, false, false)["elements"][4].clone();
         assert_eq!(approve["style"], "primary");
+    }
+
+    /// Use a picture… is offered only where a model here can use a picture for the take, as
+    /// Formats… only where one can outpaint it.
+    #[test]
+    fn use_a_picture_is_hidden_where_no_model_can_use_one() {
+        let id = Uuid::new_v4();
+        let with = |use_picture| {
+            let block = actions_block(
+                id,
+                Style::Horror,
+                Controls {
+                    modals: true,
+                    use_picture,
+                    ..Controls::default()
+                },
+            );
+            offered(&block)
+                .into_iter()
+                .map(str::to_owned)
+                .collect::<Vec<String>>()
+        };
+        assert!(with(true).iter().any(|a| a == ACTION_USE_PICTURE));
+        assert!(!with(false).iter().any(|a| a == ACTION_USE_PICTURE));
+        assert!(with(false).iter().any(|a| a == ACTION_EDIT_WORDS));
     }
 
     #[test]

@@ -428,6 +428,25 @@ impl UploadedFile {
     }
 }
 
+/// What is wrong with `file`, uploaded in a `file_input` and submitted by `submitter`, as far
+/// as the payload tells: no URL, too big, or not the submitter's. Who may use the file: the
+/// submitter (`user.id`) must be who uploaded it (`files[].user`): a file_input only holds
+/// files the submitter uploaded in this form, so anything else is not theirs to give.
+pub(crate) fn upload_problem(file: &UploadedFile, submitter: &str) -> Option<String> {
+    if file.url().is_none() {
+        Some("Slack didn't send that file. Please upload it again.".into())
+    } else if file.user.as_deref() != Some(submitter) {
+        Some("Marquee can only use a picture you upload in this form yourself.".into())
+    } else if file
+        .size
+        .is_some_and(|n| n > crate::model::reference::MAX_UPLOAD_BYTES as u64)
+    {
+        Some("That file is over 10 MB; please pick a smaller one.".into())
+    } else {
+        None
+    }
+}
+
 /// The answer that keeps the Use a picture… modal open with `message` under the picture: a
 /// refused upload (nothing stored, nothing billed).
 pub fn picture_refused(message: &str) -> Value {
@@ -686,28 +705,11 @@ pub fn validate(sub: &Submission) -> Result<(), Value> {
         }
         Form::UsePicture { file, .. } => match file {
             None => flag(PICTURE_BLOCK, "Pick a picture to use.".into()),
-            Some(file) if file.url().is_none() => flag(
-                PICTURE_BLOCK,
-                "Slack didn't send that file. Please upload it again.".into(),
-            ),
-            // Who may use the file: the submitter (`user.id`) must be who uploaded it
-            // (`files[].user`): a file_input only holds files the submitter uploaded in this
-            // form, so anything else is not theirs to give.
-            Some(file) if file.user.as_deref() != Some(sub.user_id.as_str()) => flag(
-                PICTURE_BLOCK,
-                "Marquee can only use a picture you upload in this form yourself.".into(),
-            ),
-            Some(file)
-                if file
-                    .size
-                    .is_some_and(|n| n > crate::model::reference::MAX_UPLOAD_BYTES as u64) =>
-            {
-                flag(
-                    PICTURE_BLOCK,
-                    "That file is over 10 MB; please pick a smaller one.".into(),
-                )
+            Some(file) => {
+                if let Some(problem) = upload_problem(file, &sub.user_id) {
+                    flag(PICTURE_BLOCK, problem);
+                }
             }
-            Some(_) => {}
         },
     }
     if errors.is_empty() {
@@ -763,7 +765,7 @@ fn control(value: &str) -> Option<String> {
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
     use crate::job::PosterSpec;
     use crate::model::{Aspect, ModelId};
@@ -808,7 +810,8 @@ mod tests {
 
     /// Slack's limits on a modal view ("Modal views", "Input block", "Plain-text input
     /// element", "Radio button group element", "Select menu element", "Option object").
-    fn assert_within_slacks_limits(view: &Value) {
+    /// Slack's limits on a modal and its inputs (the module's sources).
+    pub(crate) fn assert_within_slacks_limits(view: &Value) {
         assert_eq!(view["type"], "modal");
         for key in ["title", "submit", "close"] {
             assert_eq!(view[key]["type"], "plain_text", "{key}");
@@ -842,6 +845,10 @@ mod tests {
                     assert!(options.len() <= if kind == "radio_buttons" { 10 } else { 100 });
                     for o in options {
                         assert!(chars(&o["text"]["text"]) <= 75);
+                        // An option's description: plain text, at most 75 characters.
+                        if let Some(d) = o.get("description") {
+                            assert!(chars(&d["text"]) <= 75, "{d}");
+                        }
                         assert!(chars(&o["value"]) <= 150);
                     }
                     assert!(
@@ -947,6 +954,7 @@ mod tests {
     #[test]
     fn marquees_limits_are_check_specs() {
         let spec = |title: &str, tagline: &str, credits: &str| PosterSpec {
+            picture: None,
             description: "a cat".into(),
             text: PosterText {
                 title: Some(title.into()),

@@ -308,6 +308,21 @@ impl WebClient {
         Ok(answer["permalink"].as_str().unwrap_or_default().to_owned())
     }
 
+    /// The file `file` (an id, `F…`) as Slack describes it to this bot: `files.info` (scope
+    /// `files:read`; `file_not_found` for a file it cannot see), answered as `{ok, file}`
+    /// (the method's reference), `file` in the shape of a message's files (`id`, `name`,
+    /// `mimetype`, `user`, `size`, `url_private`, `url_private_download`, …).
+    pub async fn file_info(&self, file: &str) -> Result<Value, WebError> {
+        let method = "files.info";
+        let request = self
+            .http
+            .post(format!("{}/{method}", self.base))
+            .header("content-type", "application/x-www-form-urlencoded")
+            .body(serde_urlencoded::to_string([("file", file)]).unwrap_or_default());
+        let mut answer = self.send(method, request).await?;
+        Ok(answer["file"].take())
+    }
+
     /// Who `user` is to Slack: `users.info` (scope `users:read`), read into the few fields
     /// Marquee trusts for admin-ness (java-slack-sdk `json-logs/samples/api/users.info.json`).
     pub async fn user_info(&self, user: &str) -> Result<SlackUser, WebError> {

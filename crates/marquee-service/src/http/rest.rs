@@ -105,6 +105,7 @@ impl CreatePoster {
         let style = request::choose_style(self.style, &self.prompt)?;
         let aspect = request::choose_aspect(self.aspect_ratio)?;
         let spec = PosterSpec {
+            picture: None,
             description: self.prompt.trim().to_owned(),
             text: PosterText {
                 title: self.title,

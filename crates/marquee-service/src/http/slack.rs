@@ -18,7 +18,7 @@ use marquee_core::metrics::Event;
 use marquee_core::slack::blocks;
 use marquee_core::slack::command::{self, PosterCommand, SlashCommand};
 use marquee_core::slack::interaction::{self, Click, Interaction, InteractionError, Review};
-use marquee_core::slack::modal::{self, Form, Submission};
+use marquee_core::slack::modal::{self, Form, Submission, UploadedFile};
 use marquee_core::slack::verify::{self, Sight};
 
 use super::{ApiError, AppState, BasePath, body_bytes, in_request_span};
@@ -164,6 +164,19 @@ pub(super) async fn slash_command(
                 state.pipeline.limits(),
                 &state.pipeline.review_offer(),
             );
+            // `/poster` alone opens the New poster form, which is a modal: with a bot token
+            // and the command's `trigger_id` (3 seconds). `/poster help`, or no token, is
+            // answered with help, which tells of the form where there is one.
+            let form = state.delivery.web().is_some();
+            if form && command.text.trim().is_empty() && command.trigger_id.is_some() {
+                first_sight(&state, &sight).await?;
+                return super::shortcut::open_form(&state, &command, card).await;
+            }
+            let card = if form {
+                blocks::usage_with_form(card)
+            } else {
+                card
+            };
             return Ok(Json(card).into_response());
         }
         // Slack shows a reply only on 200, so a mistake in the command is a 200 with advice.
@@ -516,8 +529,33 @@ async fn stored_picture(
             tracing::warn!(%poster, error = %marquee_core::errors::ErrorChain(&e), "could not read a poster before taking a picture for it");
         }
     }
+    let key = store_picture(
+        state,
+        file,
+        &submission.requester().user_id,
+        &modal::picture_refused,
+    )
+    .await?;
+    Ok(Some((key, file.shown_name())))
+}
+
+/// The refusal of a picture that could not be taken for a reason of Marquee's own.
+pub(super) const PICTURE_NOT_STARTED: &str = "Marquee couldn't start that just now. Nothing was changed or charged; please submit again in a moment.";
+
+/// Downloads `file` from Slack's file hosts with the bot token (`slack::files`: only the
+/// allow-listed hosts, no other redirects), checks and cleans it (`model::reference::accept`:
+/// PNG, JPEG or WebP by its bytes, at most 40 megapixels from its header, metadata stripped
+/// by re-encoding) and stores it privately under `refs/` for `requester`; its key. Every
+/// refusal is `refused(words)`, the modal's answer with the words under the picture's field;
+/// nothing refused is stored.
+pub(super) async fn store_picture(
+    state: &AppState,
+    file: &UploadedFile,
+    requester: &str,
+    refused: &(dyn Fn(&str) -> serde_json::Value + Sync),
+) -> Result<String, serde_json::Value> {
     let Some(files) = state.delivery.files() else {
-        return Err(modal::picture_refused(
+        return Err(refused(
             "Using a picture needs Marquee's bot token. Ask your Marquee admin to add one (see the install guide).",
         ));
     };
@@ -525,7 +563,7 @@ async fn stored_picture(
         Ok(bytes) => bytes,
         Err(e) => {
             tracing::warn!(file = %file.id, error = %marquee_core::errors::ErrorChain(&e), "refused an uploaded picture's download");
-            return Err(modal::picture_refused(&e.friendly()));
+            return Err(refused(&e.friendly()));
         }
     };
     let accepted = match marquee_core::cpu::background(move || {
@@ -536,11 +574,11 @@ async fn stored_picture(
         Ok(Ok(accepted)) => accepted,
         Ok(Err(reason)) => {
             tracing::info!(file = %file.id, %reason, "refused an uploaded picture");
-            return Err(modal::picture_refused(&reason.friendly()));
+            return Err(refused(&reason.friendly()));
         }
         Err(e) => {
             tracing::error!(error = %marquee_core::errors::ErrorChain(&e), "could not check an uploaded picture");
-            return Err(modal::could_not_start(submission));
+            return Err(refused(PICTURE_NOT_STARTED));
         }
     };
     let at = time::OffsetDateTime::from_unix_timestamp((state.clock)())
@@ -550,14 +588,14 @@ async fn stored_picture(
         prompt_sha256: String::new(),
         model: "reference".into(),
         seed: 0,
-        requester: submission.requester().user_id,
+        requester: requester.to_owned(),
     };
     if let Err(e) = state.store.put_png(&key, accepted.png, &meta).await {
         tracing::error!(error = %marquee_core::errors::ErrorChain(&e), "could not store an uploaded picture");
-        return Err(modal::could_not_start(submission));
+        return Err(refused(PICTURE_NOT_STARTED));
     }
     tracing::info!(file = %file.id, format = accepted.format.name(), original = ?accepted.original, "stored an uploaded picture");
-    Ok(Some((key, file.shown_name())))
+    Ok(key)
 }
 
 /// For Change a detail, the description the change would leave the poster with, checked

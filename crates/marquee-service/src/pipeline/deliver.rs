@@ -57,6 +57,9 @@ pub(super) struct Offers {
     pub(super) change_detail: bool,
     /// Formats… (the offline generator re-composes its art, or Outpaint grows it).
     pub(super) formats: bool,
+    /// Use a picture… (a model here can start from, draw in the style of, or restyle like
+    /// an uploaded picture for the take's model).
+    pub(super) use_picture: bool,
 }
 
 impl Delivery {
@@ -172,6 +175,7 @@ impl Delivery {
             change_detail: edits.change_detail,
             print: false,
             formats: edits.formats,
+            use_picture: edits.use_picture,
         };
         let message = blocks::poster_with(&result, controls);
 

@@ -383,6 +383,13 @@ impl Pipeline {
                 || self
                     .models
                     .can(spec.model, marquee_core::model::EditKind::Outpaint),
+            use_picture: [
+                marquee_core::model::EditKind::StartFrom,
+                marquee_core::model::EditKind::StyleOf,
+                marquee_core::model::EditKind::RestyleLike,
+            ]
+            .into_iter()
+            .any(|kind| self.models.can(spec.model, kind)),
         };
         let posted = self
             .delivery
@@ -771,6 +778,15 @@ impl Pipeline {
         }
     }
 
+    /// Whether someone here can make a new poster's art from a picture used so, for `model`.
+    pub(crate) fn can_use_picture(
+        &self,
+        model: ModelId,
+        usage: marquee_core::job::PictureUse,
+    ) -> bool {
+        usage != marquee_core::job::PictureUse::RestyleLike && self.models.can(model, usage.kind())
+    }
+
     /// A new poster: quota is reserved before the model is called, and a request over a
     /// limit is told so at once, with nothing generated or charged.
     async fn new_poster(
@@ -816,11 +832,29 @@ impl Pipeline {
                 .await);
         }
         let spec = &with_kit(spec, &kit);
+        // A poster from a picture is the picture edited as its use asks (Style Guide or
+        // image-to-image; offline, its palette), billed as whoever makes that edit.
+        let (take, priced, note) = match &spec.picture {
+            None => (Take::first(), Priced::Model(spec.model), None),
+            Some(picture) => match self.first_take_from(spec, picture).await {
+                Ok(planned) => planned,
+                Err(e) => return Err((e, spec.description.clone())),
+            },
+        };
+        let spec = &match priced {
+            // Art of another model than asked (an editor standing in for a retired one) is
+            // that model's, and says so, as a retake's does.
+            Priced::Model(model) if model != spec.model => PosterSpec {
+                model,
+                ..spec.clone()
+            },
+            _ => spec.clone(),
+        };
         let mut reservation = match self
             .metering
             .reserve_within(
                 &job.requester,
-                spec.model,
+                priced,
                 1,
                 kit.person_daily,
                 kit.channel_daily,
@@ -832,28 +866,67 @@ impl Pipeline {
             Ok(Reserved::Refused(refusal)) => return Ok(self.tell_over_limit(job, &refusal).await),
             Err(e) => return Err((e, spec.description.clone())),
         };
-        self.make_and_deliver(job, job.id, spec, None, deadline, reservation.as_mut())
-            .await
+        self.make_take(
+            job,
+            job.id,
+            spec,
+            take,
+            note,
+            deadline,
+            reservation.as_mut(),
+        )
+        .await
     }
 
-    /// Renders one poster and posts it. Errors carry the description for the failure message.
-    /// With a `reservation`, the poster is charged to it once the model has (or may have)
-    /// billed for it, and refunded when the model made nothing Bedrock bills.
-    async fn make_and_deliver(
+    /// The first take of a poster made from `picture`: its art is the stored picture edited
+    /// as its use asks, by whoever here makes that edit for `spec`'s model; refused (before
+    /// anything is reserved) when nobody here can, or the picture is no longer kept.
+    async fn first_take_from(
         &self,
-        job: &Job,
-        id: Uuid,
         spec: &PosterSpec,
-        note: Option<String>,
-        deadline: Option<Instant>,
-        reservation: Option<&mut Reservation>,
-    ) -> Result<Outcome, (PipelineError, String)> {
-        self.make_take(job, id, spec, Take::first(), note, deadline, reservation)
-            .await
+        picture: &marquee_core::job::PictureRef,
+    ) -> Result<(Take, Priced, Option<String>), PipelineError> {
+        let kind = picture.usage.kind();
+        // Restyling needs a take to restyle: a new poster only starts from a picture or
+        // takes its style (the forms offer nothing else).
+        let priced = self
+            .models
+            .editor(spec.model, kind)
+            .map(|(priced, _)| priced)
+            .filter(|_| picture.usage != marquee_core::job::PictureUse::RestyleLike)
+            .ok_or_else(|| {
+                PipelineError::Model(ModelError::Unsupported {
+                    what: format!(
+                        "{} cannot {} here",
+                        spec.model.display_name(),
+                        kind.describe()
+                    ),
+                })
+            })?;
+        let pixmap = self.reference(&picture.reference).await?;
+        let edit = picture.usage.edit(Arc::new(pixmap.clone()));
+        let source = Art {
+            pixmap,
+            seed: spec.seed.unwrap_or_default(),
+            model_ms: 0,
+            stored: None,
+        };
+        let take = Take {
+            art: ArtPlan::Edit { source, edit },
+            lineage: None,
+        };
+        let via = picture.via();
+        let mut note = String::from("🖼️ ");
+        let mut chars = via.chars();
+        note.extend(chars.next().map(|c| c.to_ascii_uppercase()));
+        note.push_str(chars.as_str());
+        Ok((take, priced, Some(note)))
     }
 
     /// Makes one take — its art as `take.art` says, then the words, storage and record — and
-    /// posts it. Charging works as in [`Self::make_and_deliver`].
+    /// posts it. Errors carry the description for the failure message. With a `reservation`,
+    /// the take is charged to it once the model has (or may have) billed for it, and refunded
+    /// when the model made nothing Bedrock bills.
     #[allow(clippy::too_many_arguments)]
     async fn make_take(
         &self,
@@ -1251,6 +1324,70 @@ mod tests {
         assert_eq!(recorded.of(Metric::Poster).len(), 1);
     }
 
+    /// A new poster from a picture (the New poster form, a message's picture): its first take
+    /// is the stored picture edited as asked (offline: the picture's palette), its record keeps
+    /// the picture, and its message says so; a picture no longer kept, or a use a new poster
+    /// cannot make (restyling: there is no take yet), is refused with no poster made.
+    #[tokio::test]
+    async fn a_new_poster_is_made_from_a_stored_picture_and_records_it() {
+        use marquee_core::job::{PictureRef, PictureUse};
+        let dir = tempfile::tempdir().unwrap();
+        let origin = slack_origin().await;
+        let pipeline = testing::offline_pipeline(dir.path(), &origin);
+        let mut picture = tiny_skia::Pixmap::new(96, 64).unwrap();
+        picture.fill(tiny_skia::Color::from_rgba8(20, 160, 220, 255));
+        let key = "refs/2026/12/07/brand.png";
+        let meta = ObjectMeta {
+            prompt_sha256: String::new(),
+            model: "reference".into(),
+            seed: 0,
+            requester: "U1".into(),
+        };
+        pipeline
+            .store
+            .put_png(key, picture.encode_png().unwrap(), &meta)
+            .await
+            .unwrap();
+        let job = |usage, reference: &str| {
+            let mut job = marquee_core::job::sample_job();
+            job.id = Uuid::new_v4();
+            job.reply_to = ReplyTo::response_url(format!("{origin}/commands/T1/1/secret"));
+            if let Task::Poster { spec } = &mut job.task {
+                spec.model = ModelId::Offline;
+                spec.picture = Some(PictureRef {
+                    usage,
+                    reference: reference.into(),
+                    name: "brand-2026.png".into(),
+                });
+            }
+            job
+        };
+        let styled = job(PictureUse::StyleOf, key);
+        assert_eq!(pipeline.run(styled.clone(), None).await, Outcome::Delivered);
+        let record = pipeline.records.record(styled.id).await.unwrap();
+        assert_eq!(
+            record.spec.picture.as_ref().map(|p| p.via()),
+            Some("in the style of brand-2026.png".to_owned())
+        );
+        assert_eq!(record.lineage, None, "a first take");
+        assert!(pipeline.can_use_picture(ModelId::Offline, PictureUse::StyleOf));
+        assert!(!pipeline.can_use_picture(ModelId::Offline, PictureUse::RestyleLike));
+
+        for refused in [
+            job(PictureUse::StyleOf, "refs/2026/12/07/gone.png"),
+            job(PictureUse::StyleOf, "posters/not-a-reference.png"),
+            job(PictureUse::RestyleLike, key),
+        ] {
+            let id = refused.id;
+            let outcome = pipeline.run(refused, None).await;
+            assert!(
+                matches!(outcome, Outcome::FailedAndTold { .. }),
+                "{outcome:?}"
+            );
+            assert!(pipeline.records.record(id).await.is_err(), "no poster made");
+        }
+    }
+
     /// Formats… (#26): a take's six formats and contact sheet are made once, each PNG its
     /// format's size; a second click stores nothing and keeps the recorded files; a varied
     /// take, whose art is not its seed's scene, is told so and makes nothing.
@@ -1457,6 +1594,7 @@ mod tests {
     #[test]
     fn prompts_carry_the_style_and_the_negatives() {
         let spec = PosterSpec {
+            picture: None,
             description: "a lighthouse keeper.".into(),
             text: Default::default(),
             style: marquee_core::genre::Style::Noir,
@@ -1486,6 +1624,7 @@ mod tests {
     fn a_japanese_description_gets_the_horror_look_in_english() {
         let description = "幽霊屋敷の夜";
         let spec = PosterSpec {
+            picture: None,
             description: description.into(),
             text: Default::default(),
             style: marquee_core::request::choose_style(None, description).unwrap(),

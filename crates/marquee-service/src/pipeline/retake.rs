@@ -180,7 +180,11 @@ impl Pipeline {
         record: &PosterRecord,
         change: &Change,
     ) -> Result<Vec<Planned>, PipelineError> {
-        let mut fresh = record.spec.clone();
+        // A first take made from a picture keeps it on its record; its later takes are drawn
+        // from the words or their parent's art, and record their own change in their lineage.
+        let mut base = record.spec.clone();
+        base.picture = None;
+        let mut fresh = base.clone();
         fresh.seed = None;
         let drawn = |spec: PosterSpec, note: Option<String>| Planned {
             billed: Some(Priced::Model(spec.model)),
@@ -212,7 +216,7 @@ impl Pipeline {
                 let spec = PosterSpec {
                     text: text.clone(),
                     typography: Some(typography),
-                    ..record.spec.clone()
+                    ..base.clone()
                 };
                 vec![Planned {
                     spec,
@@ -225,7 +229,7 @@ impl Pipeline {
                 let edit = Edit::Vary {
                     strength: *strength,
                 };
-                vec![self.edited(record, record.spec.clone(), edit).await?]
+                vec![self.edited(record, base.clone(), edit).await?]
             }
             Change::ChangeDetail { search, replace } => {
                 // The new take describes what it now shows, so a later Regenerate or Vary
@@ -237,7 +241,7 @@ impl Pipeline {
                     .unwrap_or_else(|| record.spec.description.clone());
                 let spec = PosterSpec {
                     description,
-                    ..record.spec.clone()
+                    ..base.clone()
                 };
                 let edit = Edit::Replace {
                     search: search.trim().to_owned(),
@@ -252,7 +256,7 @@ impl Pipeline {
                     select: search.trim().to_owned(),
                     colour: colour.trim().to_owned(),
                 };
-                vec![self.edited(record, record.spec.clone(), edit).await?]
+                vec![self.edited(record, base.clone(), edit).await?]
             }
             Change::Picture {
                 usage, reference, ..
@@ -278,7 +282,7 @@ impl Pipeline {
     }
 
     /// A picture someone uploaded, as Marquee stored it (`refs/…`, a clean PNG).
-    async fn reference(&self, key: &str) -> Result<tiny_skia::Pixmap, PipelineError> {
+    pub(super) async fn reference(&self, key: &str) -> Result<tiny_skia::Pixmap, PipelineError> {
         let missing = || {
             PipelineError::Model(ModelError::Unsupported {
                 what: "the picture for this take is no longer kept; please upload it again".into(),
