@@ -1352,46 +1352,52 @@ fn string_leak(s: &str) -> &'static str {
     Box::leak(s.to_owned().into_boxed_str())
 }
 
-/// 📐 Formats… (#26) on an offline take in its thread, with a bot token: one message in the
-/// thread with the contact sheet and a link per format, each link a PNG of its format's size;
-/// a second click posts nothing new in the thread and answers the clicker with the same files.
-#[tokio::test(flavor = "multi_thread")]
-async fn a_takes_formats_arrive_once_in_its_thread() {
-    let base = bot_base().await;
-    let s = stack();
-    let api = s.slack().api();
-    let marker = "FORMATS-BOT";
-    let url = s.slack().response_url();
-    let asked =
-        format!("{marker} a kraken attacks brooklyn --title \"Deep Water\" --model offline");
-    assert_eq!(slash_in(&base, &asked, &url, "C0001").await.status, 200);
-    let root = bot_poster_in("C0001", marker).await;
-    let root_ts = root["ts"].as_str().unwrap().to_owned();
-    assert!(
-        controls(&root).iter().any(|c| c == "poster.formats"),
-        "{:?}",
-        controls(&root)
-    );
-    let sets = || {
-        api.thread("C0001", &root_ts)
-            .into_iter()
-            .filter(|m| m.to_string().contains("Every format"))
-            .collect::<Vec<_>>()
-    };
-    let u1 = s.slack().action_response_url();
-    let at = Posted::top(&root_ts);
+/// 📐 Formats… with a bot token: the click opens the modal of the set's formats (checked by
+/// the Slack stand-in as `views.open` checks a view), every one ticked; the clicker's choice
+/// comes back in Slack's checkboxes state. Returns the modal's answer.
+async fn ask_formats(
+    base: &str,
+    root: &Value,
+    at: Posted<'_>,
+    response_url: &str,
+    ticked: Option<&[&str]>,
+) -> ViewAnswer {
+    let api = stack().slack().api();
     assert_eq!(
-        click(&base, &root, "poster.formats", None, &u1, at).await,
+        click(base, root, "poster.formats", None, response_url, at).await,
         200
     );
-    let set = support::poll(DELIVERY, || sets().into_iter().next())
-        .await
-        .unwrap_or_else(|| panic!("no formats in the thread\n{}", stack().bot_log()));
-    assert!(
-        support::client::image_url(&set).is_some(),
-        "no contact sheet: {set}"
+    let view = api.wait_for_view(response_url, DELIVERY).await;
+    assert_eq!(view.callback_id(), "marquee.formats");
+    let element = &view.input("marquee.formats")["element"];
+    assert_eq!(element["type"], "checkboxes");
+    assert_eq!(
+        element["initial_options"].as_array().map(Vec::len),
+        Some(marquee_core::poster::Format::ALL.len()),
+        "every format ticked"
     );
-    let text = set["blocks"].to_string();
+    match ticked {
+        None => submit_view(base, &view, &[]).await,
+        Some(values) => {
+            let none = submit_view(base, &view, &[("marquee.formats", Field::Tick(&[]))]).await;
+            let ViewAnswer::Errors(errors) = none else {
+                panic!("none ticked was not refused in the modal: {none:?}")
+            };
+            assert!(
+                errors["marquee.formats"]
+                    .as_str()
+                    .is_some_and(|m| m.contains("at least one format")),
+                "{errors:?}"
+            );
+            submit_view(base, &view, &[("marquee.formats", Field::Tick(values))]).await
+        }
+    }
+}
+
+/// The formats a formats message links, in order, each checked to be a PNG of its format's
+/// size.
+async fn linked_formats(message: &Value) -> Vec<marquee_core::poster::Format> {
+    let text = message["blocks"].to_string();
     let link = regex_lite::Regex::new(r"<(http[^|>]+)\|([a-z-]+) (\d+:\d+)>").unwrap();
     let client = marquee_core::net::client();
     let mut seen = Vec::new();
@@ -1409,17 +1415,77 @@ async fn a_takes_formats_arrive_once_in_its_thread() {
         assert_eq!((png.width(), png.height()), format.size(), "{name}");
         seen.push(format);
     }
-    assert_eq!(seen, marquee_core::poster::Format::ALL, "{text}");
-    // Again: nothing new in the thread; the clicker gets the same set, privately.
+    seen
+}
+
+/// 📐 Formats… (#26) on an offline take in its thread, with a bot token: the modal round
+/// through the Slack stand-in — none ticked is a field error inside the modal; two ticked make
+/// one message in the thread with their contact sheet and a link per format, each a PNG of its
+/// format's size; a second round asking every format makes only the four new ones (the two
+/// made before keep their stored files) and posts them all; a third posts nothing new in the
+/// thread and answers the clicker with the same files.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_takes_formats_arrive_once_in_its_thread() {
+    use marquee_core::poster::Format;
+    let base = bot_base().await;
+    let s = stack();
+    let api = s.slack().api();
+    let marker = "FORMATS-BOT";
+    let url = s.slack().response_url();
+    let asked =
+        format!("{marker} a kraken attacks brooklyn --title \"Deep Water\" --model offline");
+    assert_eq!(slash_in(&base, &asked, &url, "C0001").await.status, 200);
+    let root = bot_poster_in("C0001", marker).await;
+    let root_ts = root["ts"].as_str().unwrap().to_owned();
+    let id = poster_id_of(&root);
+    assert!(
+        controls(&root).iter().any(|c| c == "poster.formats"),
+        "{:?}",
+        controls(&root)
+    );
+    let sets = || {
+        api.thread("C0001", &root_ts)
+            .into_iter()
+            .filter(|m| m.to_string().contains("Formats of"))
+            .collect::<Vec<_>>()
+    };
+    let at = Posted::top(&root_ts);
+    let u1 = s.slack().action_response_url();
+    let answer = ask_formats(&base, &root, at, &u1, Some(&["story", "square"])).await;
+    assert_eq!(answer, ViewAnswer::Closed);
+    let set = support::poll(DELIVERY, || sets().into_iter().next())
+        .await
+        .unwrap_or_else(|| panic!("no formats in the thread\n{}", stack().bot_log()));
+    assert!(
+        support::client::image_url(&set).is_some(),
+        "no contact sheet: {set}"
+    );
+    assert_eq!(linked_formats(&set).await, [Format::Square, Format::Story]);
+    let square = stored(&id, "format#square").await;
+
+    // Every format: the four missing are made, the two made before are shared as they are.
     let u2 = s.slack().action_response_url();
     assert_eq!(
-        click(&base, &root, "poster.formats", None, &u2, at).await,
-        200
+        ask_formats(&base, &root, at, &u2, None).await,
+        ViewAnswer::Closed
     );
-    let told = s.slack().wait_for(&u2, 1, DELIVERY).await;
-    assert!(told[0].to_string().contains("Every format"), "{}", told[0]);
+    let all = support::poll(DELIVERY, || sets().into_iter().nth(1))
+        .await
+        .unwrap_or_else(|| panic!("no second formats message\n{}", stack().bot_log()));
+    assert_eq!(linked_formats(&all).await, Format::ALL, "{all}");
+    assert_eq!(stored(&id, "format#square").await, square, "made again");
+
+    // Again: nothing new in the thread; the clicker gets the same set, privately.
+    let u3 = s.slack().action_response_url();
+    assert_eq!(
+        ask_formats(&base, &root, at, &u3, None).await,
+        ViewAnswer::Closed
+    );
+    let told = s.slack().wait_for(&u3, 1, DELIVERY).await;
+    assert!(told[0].to_string().contains("Formats of"), "{}", told[0]);
     assert_eq!(told[0]["response_type"], "ephemeral");
-    assert_eq!(sets().len(), 1, "a second formats message in the thread");
+    assert_eq!(linked_formats(&told[0]).await, Format::ALL);
+    assert_eq!(sets().len(), 2, "a third formats message in the thread");
 }
 
 /// The pixels (RGBA, 8-bit) of a PNG.
@@ -1578,7 +1644,8 @@ async fn a_recolor_round_calls_search_and_recolor_once_with_the_takes_art() {
 /// Stability's Outpaint — one call per format whose aspect differs from the take's (its 2:3
 /// one-sheet needs none), each from the take's own art — and the type set afresh on each: one
 /// message in the thread, every file at its format's size, every line of type inside its
-/// format's safe area. A second click calls nothing and posts nothing new.
+/// format's safe area; each format's file is its own record. A second round calls nothing and
+/// posts nothing new. Both rounds go through the Formats… modal, every format ticked.
 #[tokio::test(flavor = "multi_thread")]
 async fn a_bedrock_takes_formats_are_outpainted_once_per_format() {
     use marquee_core::poster::Format;
@@ -1607,14 +1674,14 @@ async fn a_bedrock_takes_formats_are_outpainted_once_per_format() {
     let sets = || {
         api.thread("C0001", &root_ts)
             .into_iter()
-            .filter(|m| m.to_string().contains("Every format"))
+            .filter(|m| m.to_string().contains("Formats of"))
             .collect::<Vec<_>>()
     };
     let u1 = s.slack().action_response_url();
     let at = Posted::top(&root_ts);
     assert_eq!(
-        click(&base, &root, "poster.formats", None, &u1, at).await,
-        200
+        ask_formats(&base, &root, at, &u1, None).await,
+        ViewAnswer::Closed
     );
     let set = support::poll(Duration::from_secs(90), || sets().into_iter().next())
         .await
@@ -1658,25 +1725,7 @@ async fn a_bedrock_takes_formats_are_outpainted_once_per_format() {
     );
 
     // Every file at its format's size; every line of type inside its safe area.
-    let text = set["blocks"].to_string();
-    let link = regex_lite::Regex::new(r"<(http[^|>]+)\|([a-z-]+) (\d+:\d+)>").unwrap();
-    let client = marquee_core::net::client();
-    let mut seen = Vec::new();
-    for cap in link.captures_iter(&text) {
-        let (href, name) = (cap[1].replace("&amp;", "&"), cap[2].to_owned());
-        let format = Format::parse(&name).expect("a format");
-        let (mut status, mut headers, mut body) = get_link(&client, &href).await;
-        if (300..400).contains(&status) {
-            let to = headers["location"].to_str().unwrap().to_owned();
-            (status, headers, body) = get_link(&client, &to).await;
-        }
-        let _ = headers;
-        assert_eq!(status, 200, "{name}");
-        let png = marquee_core::model::image::decode_image(&body).expect("a PNG");
-        assert_eq!((png.width(), png.height()), format.size(), "{name}");
-        seen.push(format);
-    }
-    assert_eq!(seen, Format::ALL, "{text}");
+    assert_eq!(linked_formats(&set).await, Format::ALL);
     // With the bot token, each file is also uploaded into the thread, at its format's size.
     let id = poster_id_of(&root);
     let uploads = support::poll(DELIVERY, || {
@@ -1698,13 +1747,11 @@ async fn a_bedrock_takes_formats_are_outpainted_once_per_format() {
         let png = marquee_core::model::image::decode_image(&file.bytes).expect("a PNG");
         assert_eq!((png.width(), png.height()), format.size(), "{format}");
     }
-    let made = stored(&id, "formats").await;
-    let boxes = made["type_boxes"].as_array().expect("type boxes");
-    assert_eq!(boxes.len(), Format::ALL.len(), "{made}");
-    for (format, b) in Format::ALL.into_iter().zip(boxes) {
-        let b: Vec<f32> = b
+    for format in Format::ALL {
+        let made = stored(&id, &format!("format#{}", format.name())).await;
+        let b: Vec<f32> = made["type_box"]
             .as_array()
-            .unwrap()
+            .expect("a type box")
             .iter()
             .map(|v| v.as_f64().unwrap() as f32)
             .collect();
@@ -1715,17 +1762,17 @@ async fn a_bedrock_takes_formats_are_outpainted_once_per_format() {
             "{format}: type {b:?} outside the safe area {:?}",
             (x, y, w, h)
         );
+        assert_eq!(made["outpainted_with"], "Stable Image Outpaint");
     }
-    assert_eq!(made["outpainted_with"], "Stable Image Outpaint");
 
     // Again: no call, nothing new in the thread; the clicker gets the same set, privately.
     let u2 = s.slack().action_response_url();
     assert_eq!(
-        click(&base, &root, "poster.formats", None, &u2, at).await,
-        200
+        ask_formats(&base, &root, at, &u2, None).await,
+        ViewAnswer::Closed
     );
     let told = s.slack().wait_for(&u2, 1, DELIVERY).await;
-    assert!(told[0].to_string().contains("Every format"), "{}", told[0]);
+    assert!(told[0].to_string().contains("Formats of"), "{}", told[0]);
     assert_eq!(told[0]["response_type"], "ephemeral");
     assert_eq!(sets().len(), 1, "a second formats message in the thread");
     assert_eq!(outpaints().len(), 5, "a second click called Outpaint");

@@ -27,7 +27,7 @@ use uuid::Uuid;
 
 use crate::genre::Style;
 use crate::model::{Aspect, ModelId, Strength};
-use crate::poster::{PosterText, Typography};
+use crate::poster::{Format, PosterText, Typography};
 
 /// The field that marks a Lambda event as a Marquee job; its value is the schema version.
 const JOB_MARKER: &str = "marquee_job";
@@ -427,8 +427,14 @@ pub enum Task {
     History,
     /// Print-ready files of an approved take: each standard sheet as PDF and PNG.
     Print { source: Uuid },
-    /// The take at every format (one-sheet, square, feed, story, banner, wide), made once.
-    Formats { source: Uuid },
+    /// The take at each of `formats` (chosen in the Formats… modal; every format when the
+    /// click came without a form, and in jobs queued before the choice existed), each format
+    /// made once per take.
+    Formats {
+        source: Uuid,
+        #[serde(default = "every_format")]
+        formats: Vec<Format>,
+    },
     /// Tell the requester, privately, these words (help, or why a mention could not be read):
     /// for requests that came without a `response_url`, whose ack can carry no answer.
     Note { text: String },
@@ -578,6 +584,11 @@ impl Job {
     }
 }
 
+/// Every format, in the contact sheet's order: what a formats job without a choice makes.
+pub fn every_format() -> Vec<Format> {
+    Format::ALL.to_vec()
+}
+
 /// A poster job as the Slack door makes one, for other modules' unit tests.
 #[doc(hidden)]
 pub fn sample_job() -> Job {
@@ -675,6 +686,30 @@ mod tests {
             panic!("a poster job")
         };
         assert_eq!(spec.picture, None);
+    }
+
+    /// A formats job queued before the choice existed (no `formats`) still parses, as every
+    /// format; a chosen subset rides by name.
+    #[test]
+    fn a_formats_job_without_a_choice_is_every_format() {
+        let mut j = job();
+        let source = Uuid::new_v4();
+        j.task = Task::Formats {
+            source,
+            formats: vec![Format::Square, Format::Story],
+        };
+        let mut value = serde_json::to_value(&j).unwrap();
+        assert_eq!(value["formats"], serde_json::json!(["square", "story"]));
+        assert_eq!(Job::from_event(value.clone()).unwrap(), j);
+        value.as_object_mut().unwrap().remove("formats");
+        let old = Job::from_event(value).unwrap();
+        assert_eq!(
+            old.task,
+            Task::Formats {
+                source,
+                formats: Format::ALL.to_vec()
+            }
+        );
     }
 
     #[test]

@@ -903,6 +903,9 @@ pub const MAX_INPUT_LABEL: usize = 2000;
 /// Radio buttons' `options` (`.../block-elements/radio-button-group-element`; @slack/types:
 /// "A maximum of 10 options are allowed").
 pub const MAX_RADIO_OPTIONS: usize = 10;
+/// Checkboxes' `options` (`.../block-elements/checkboxes-element`: "A maximum of 10 options are
+/// allowed"; @slack/types `Checkboxes`).
+pub const MAX_CHECKBOX_OPTIONS: usize = 10;
 /// A plain-text input's `min_length`/`max_length` bound (`.../block-elements/
 /// plain-text-input-element`: "between 1 and 3000, inclusive").
 pub const MAX_TEXT_INPUT_LENGTH: u64 = 3000;
@@ -994,6 +997,16 @@ const STATIC_SELECT_KEYS: &[&str] = &[
     "placeholder",
 ];
 const OPTION_KEYS: &[&str] = &["text", "value", "description", "url"];
+/// "Checkboxes element" reference: `type`, `action_id`, `options`, `initial_options`,
+/// `confirm`, `focus_on_load`.
+const CHECKBOXES_KEYS: &[&str] = &[
+    "type",
+    "action_id",
+    "options",
+    "initial_options",
+    "confirm",
+    "focus_on_load",
+];
 /// "Radio button group element" reference.
 const RADIO_BUTTONS_KEYS: &[&str] = &[
     "type",
@@ -1318,6 +1331,49 @@ fn validate_element(v: &mut Violations, element: &Value, at: &str) {
                             v.push(
                                 "must match one of the options",
                                 &format!("{at}/initial_option"),
+                            );
+                        }
+                    }
+                }
+            }
+        }
+        Some("checkboxes") => {
+            // The "Checkboxes element" reference and @slack/types `Checkboxes`: `options` (at
+            // most 10), `initial_options` "an array of option objects that exactly matches one
+            // or more of the options within `options`".
+            v.only_keys(element, CHECKBOXES_KEYS, at);
+            match element.get("options").and_then(Value::as_array) {
+                None => v.push("missing required field: options", at),
+                Some(options) => {
+                    if options.is_empty() {
+                        v.push("must provide at least 1 items", &format!("{at}/options"));
+                    }
+                    v.max_items(
+                        Some(options),
+                        MAX_CHECKBOX_OPTIONS,
+                        &format!("{at}/options"),
+                    );
+                    for (k, option) in options.iter().enumerate() {
+                        validate_option(v, option, &format!("{at}/options/{k}"));
+                        if let Some(description) = option.get("description") {
+                            v.plain_text(
+                                description,
+                                MAX_OPTION_TEXT,
+                                &format!("{at}/options/{k}/description"),
+                            );
+                        }
+                    }
+                    for (k, initial) in element
+                        .get("initial_options")
+                        .and_then(Value::as_array)
+                        .into_iter()
+                        .flatten()
+                        .enumerate()
+                    {
+                        if !options.contains(initial) {
+                            v.push(
+                                "must match one of the options",
+                                &format!("{at}/initial_options/{k}"),
                             );
                         }
                     }

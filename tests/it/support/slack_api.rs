@@ -1651,6 +1651,9 @@ pub enum Field<'a> {
     Choose(&'a str),
     /// The files uploaded in a `file_input` ([`SlackApi::upload_by_person`]).
     Files(Vec<Value>),
+    /// Ticks exactly the options whose `value`s these are in a checkboxes group (none: all
+    /// unticked).
+    Tick(&'a [&'a str]),
 }
 
 /// Slack's stored copy of `view` as sent by the app: what `views.open` answers and what a
@@ -1992,7 +1995,7 @@ impl SlackApi {
                 "plain_text_input" => {
                     let text = match change {
                         Some(Field::Text(text)) => Some(text.to_owned()),
-                        Some(Field::Choose(_) | Field::Files(_)) => {
+                        Some(Field::Choose(_) | Field::Files(_) | Field::Tick(_)) => {
                             panic!("{block_id} is a text input")
                         }
                         None => element["initial_value"].as_str().map(str::to_owned),
@@ -2023,7 +2026,7 @@ impl SlackApi {
                                 .cloned()
                                 .unwrap_or_else(|| panic!("no option {value} in {block_id}")),
                         ),
-                        Some(Field::Text(_) | Field::Files(_)) => {
+                        Some(Field::Text(_) | Field::Files(_) | Field::Tick(_)) => {
                             panic!("{block_id} is a choice")
                         }
                         None => element.get("initial_option").cloned(),
@@ -2031,6 +2034,37 @@ impl SlackApi {
                     // The selected option as bolt-js types it: its `text` and `value`.
                     let selected = option.map(|o| json!({"text": o["text"], "value": o["value"]}));
                     json!({"type": kind, "selected_option": selected})
+                }
+                // Checkboxes as bolt-js types them (`ViewStateValue.selected_options:
+                // ViewStateSelectedOption[]`, each `{text, value}`), `[]` when none is ticked
+                // (as in captured submissions, e.g. `"selected_options": []`).
+                "checkboxes" => {
+                    let options = element["options"].as_array().cloned().unwrap_or_default();
+                    let ticked: Vec<Value> = match change {
+                        Some(Field::Tick(values)) => {
+                            for value in values {
+                                assert!(
+                                    options.iter().any(|o| o["value"] == *value),
+                                    "no option {value} in {block_id}"
+                                );
+                            }
+                            options
+                                .iter()
+                                .filter(|o| values.iter().any(|v| o["value"] == *v))
+                                .cloned()
+                                .collect()
+                        }
+                        Some(_) => panic!("{block_id} is a checkboxes group"),
+                        None => element["initial_options"]
+                            .as_array()
+                            .cloned()
+                            .unwrap_or_default(),
+                    };
+                    let selected: Vec<Value> = ticked
+                        .iter()
+                        .map(|o| json!({"text": o["text"], "value": o["value"]}))
+                        .collect();
+                    json!({"type": kind, "selected_options": selected})
                 }
                 // Block Kit reference, "File input element": `max_files` (default 10) files,
                 // each of at most 10 MB, checked by Slack's client before it submits.
@@ -2055,6 +2089,9 @@ impl SlackApi {
                 other => panic!("the stand-in does not submit {other} inputs"),
             };
             let empty = state.get("value").is_some_and(Value::is_null)
+                || state
+                    .get("selected_options")
+                    .is_some_and(|o| o.as_array().is_some_and(Vec::is_empty))
                 || state.get("selected_option").is_some_and(Value::is_null)
                 || state
                     .get("files")

@@ -59,7 +59,9 @@ pub use format::{
 pub(crate) use layout::layout;
 pub use layout::{Arrangement, TaglineAt};
 pub use placement::{Composition, Zones};
-pub use print::{MAX_PRINT_DPI, PRINT_DPI, Printed, Sheet, print};
+pub use print::{
+    FORMAT_PRINT_LONG_SIDE_IN, MAX_PRINT_DPI, PRINT_DPI, Printed, Sheet, print, print_format,
+};
 pub use resample::resample_cover;
 
 /// How the words are set: whose typography (a style's look: faces, case, colours, treatment)

@@ -18,6 +18,7 @@ use std::io::Write;
 
 use tiny_skia::Pixmap;
 
+use super::format::{Format, compose_format};
 use super::layout::Prepared;
 #[cfg(test)]
 use super::layout::{Layout, layout};
@@ -104,9 +105,40 @@ impl Sheet {
     }
 }
 
+/// What a print-ready page is cut to: a standard sheet, or a format at its print size.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Page {
+    Sheet(Sheet),
+    Format(Format),
+}
+
+/// The long side of a format's print, in inches: 24 in, the long side of the common 16×24 in
+/// (2:3) poster and of the 18×24 in, so each format prints at a size print shops stock
+/// paper for (a 24×24 in square, a 13.5×24 in story, a 24×10.3 in wide header), and the
+/// largest page (the square, 3,675 px a side with bleed at 150 dpi) stays well under the
+/// one-sheet's buffer.
+pub const FORMAT_PRINT_LONG_SIDE_IN: f64 = 24.0;
+
+/// A format's print trim size in points: its aspect at [`FORMAT_PRINT_LONG_SIDE_IN`].
+pub(crate) fn format_trim_pt(format: Format) -> (f64, f64) {
+    let (w, h) = format.ratio_parts();
+    let long = FORMAT_PRINT_LONG_SIDE_IN * 72.0;
+    let (w, h) = (f64::from(w), f64::from(h));
+    if w >= h {
+        (long, long * h / w)
+    } else {
+        (long * w / h, long)
+    }
+}
+
+/// A format's print: the one-sheet's trade convention (1/8 in of bleed, a 1/2 in slug).
+fn format_geometry(format: Format, dpi: u32) -> Geometry {
+    Geometry::of(format_trim_pt(format), 0.125 * 72.0, 0.5 * 72.0, dpi)
+}
+
 /// A print-ready poster: the same page as PDF and PNG, at `dpi`, marks included.
 pub struct Printed {
-    pub(crate) sheet: Sheet,
+    pub(crate) page: Page,
     pub png: Vec<u8>,
     pub pdf: Vec<u8>,
     /// The PNG's size in pixels: the whole page, slug included.
@@ -118,7 +150,7 @@ pub struct Printed {
 impl std::fmt::Debug for Printed {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Printed")
-            .field("sheet", &self.sheet)
+            .field("page", &self.page)
             .field("png", &format_args!("{} bytes", self.png.len()))
             .field("pdf", &format_args!("{} bytes", self.pdf.len()))
             .field("width", &self.width)
@@ -162,7 +194,6 @@ impl PtBox {
 /// Where everything is on the page, in points and in pixels.
 #[derive(Debug, Clone, Copy, PartialEq)]
 struct Geometry {
-    sheet: Sheet,
     dpi: u32,
     media: (f64, f64),
     bleed: PtBox,
@@ -179,8 +210,11 @@ struct Geometry {
 
 impl Geometry {
     fn new(sheet: Sheet, dpi: u32) -> Geometry {
-        let (tw, th) = sheet.trim_pt();
-        let (b, s) = (sheet.bleed_pt(), sheet.slug_pt());
+        Geometry::of(sheet.trim_pt(), sheet.bleed_pt(), sheet.slug_pt(), dpi)
+    }
+
+    /// A page trimmed to `(tw, th)` points with `b` points of bleed and `s` of slug.
+    fn of((tw, th): (f64, f64), b: f64, s: f64, dpi: u32) -> Geometry {
         let media = (tw + 2.0 * (b + s), th + 2.0 * (b + s));
         let px = |pt: f64| (pt * f64::from(dpi) / 72.0).round() as u32;
         // Pixel sizes are built from rounded parts so the parts tile the page exactly.
@@ -189,7 +223,6 @@ impl Geometry {
         let bleed_px = (trim_px.0 + 2 * trim_at, trim_px.1 + 2 * trim_at);
         let bleed_at = px(s);
         Geometry {
-            sheet,
             dpi,
             media,
             bleed: PtBox {
@@ -326,7 +359,17 @@ fn render(
         }
     }
     draw::render(&mut image, &laid, &look, &plans);
-    let marks = marks(&g);
+    page(&image, &g, text, Page::Sheet(sheet))
+}
+
+/// The bleed-box `image` on its page `g`: marks in the slug, written as PDF and PNG.
+fn page(
+    image: &Pixmap,
+    g: &Geometry,
+    text: &PosterText,
+    page: Page,
+) -> Result<Printed, PosterError> {
+    let marks = marks(g);
     let flip = |p: (f64, f64)| (p.0, g.media.1 - p.1);
     let pdf_marks: Vec<PdfLine> = marks
         .iter()
@@ -339,21 +382,85 @@ fn render(
         media: g.media,
         bleed: g.bleed.pdf(g.media.1),
         trim: g.trim.pdf(g.media.1),
-        image: &image,
+        image,
         marks: &pdf_marks,
         mark_width: MARK_WIDTH,
         title: text.title.as_deref(),
     })
     .map_err(PosterError::Pdf)?;
-    let png = page_png(&image, &g, &marks)?;
+    let png = page_png(image, g, &marks)?;
     Ok(Printed {
-        sheet,
+        page,
         png,
         pdf,
         width: g.page_px.0,
         height: g.page_px.1,
-        dpi,
+        dpi: g.dpi,
     })
+}
+
+/// Sets `text` over `art` (the take's art at `format`'s aspect: re-composed or outpainted, any
+/// size) as a print of `format` at `dpi` ([`PRINT_DPI`]..=[`MAX_PRINT_DPI`]): trimmed to the
+/// format's aspect at [`FORMAT_PRINT_LONG_SIDE_IN`], the art resampled (Lanczos-3) to cover
+/// the bleed box, the type laid out afresh inside the trim box's safe area by the format's own
+/// layout (`compose_format`, as the format's screen file), and trim and bleed marks in the
+/// slug. The same PDF (TrimBox, BleedBox, vector marks) and PNG as a sheet's print.
+pub fn print_format(
+    art: &Pixmap,
+    text: &PosterText,
+    typography: Typography,
+    format: Format,
+    dpi: u32,
+) -> Result<Printed, PosterError> {
+    if !(PRINT_DPI..=MAX_PRINT_DPI).contains(&dpi) {
+        return Err(PosterError::Resolution { dpi });
+    }
+    render_format(art, text, typography, format, dpi)
+}
+
+/// [`print_format`] at any resolution, so tests can check the whole page cheaply.
+fn render_format(
+    art: &Pixmap,
+    text: &PosterText,
+    typography: Typography,
+    format: Format,
+    dpi: u32,
+) -> Result<Printed, PosterError> {
+    let g = format_geometry(format, dpi);
+    let size = PosterError::Size {
+        width: g.bleed_px.0,
+        height: g.bleed_px.1,
+    };
+    let mut image = resample_cover(art, g.bleed_px.0, g.bleed_px.1).ok_or(size)?;
+    // The type is set on the trim box alone (its safe area is the trim's), then laid back
+    // into the bleed-box image: the bleed keeps the art, never the words.
+    let at = g.trim_at as i32;
+    let mut trim = Pixmap::new(g.trim_px.0, g.trim_px.1).ok_or(PosterError::Size {
+        width: g.trim_px.0,
+        height: g.trim_px.1,
+    })?;
+    trim.draw_pixmap(
+        -at,
+        -at,
+        image.as_ref(),
+        &tiny_skia::PixmapPaint::default(),
+        tiny_skia::Transform::identity(),
+        None,
+    );
+    compose_format(&mut trim, format, text, typography);
+    image.draw_pixmap(
+        at,
+        at,
+        trim.as_ref(),
+        &tiny_skia::PixmapPaint {
+            blend_mode: tiny_skia::BlendMode::Source,
+            ..tiny_skia::PixmapPaint::default()
+        },
+        tiny_skia::Transform::identity(),
+        None,
+    );
+    drop(trim);
+    page(&image, &g, text, Page::Format(format))
 }
 
 /// How much of the pixel span `[p, p + 1)` the interval `[a, b)` covers.
@@ -460,6 +567,91 @@ mod tests {
 
     fn inside(outer: &PtBox, inner: &PtBox) -> bool {
         inner.x0 >= outer.x0 && inner.y0 >= outer.y0 && inner.x1 <= outer.x1 && inner.y1 <= outer.y1
+    }
+
+    /// Each format prints at its own aspect, 24 in on the long side, with the one-sheet's
+    /// bleed and slug: the page is trim + bleed + slug; the art runs edge to edge of the bleed
+    /// box; the words are set inside the trim box (the bleed band carries art alone, so a cut
+    /// a little off never clips a letter); the slug is paper with the marks; the PDF names its
+    /// TrimBox and BleedBox.
+    #[test]
+    fn each_format_prints_at_its_aspect_with_bleed_and_marks() {
+        let dpi = 24;
+        let colour = (30, 90, 160);
+        for format in Format::ALL {
+            let (tw, th) = format_trim_pt(format);
+            let (rw, rh) = format.ratio_parts();
+            assert!(
+                (tw / th - f64::from(rw) / f64::from(rh)).abs() < 1e-9,
+                "{format}"
+            );
+            assert!((tw.max(th) / 72.0 - FORMAT_PRINT_LONG_SIDE_IN).abs() < 1e-9);
+            let printed = render_format(
+                &art(
+                    rw * 40,
+                    rh * 40,
+                    Color::from_rgba8(colour.0, colour.1, colour.2, 255),
+                ),
+                &words(),
+                Typography::of(Style::Noir),
+                format,
+                dpi,
+            )
+            .expect("prints");
+            let g = format_geometry(format, dpi);
+            assert_eq!(g.bleed.inset(0.125 * 72.0), g.trim, "{format}");
+            assert_eq!((printed.width, printed.height), g.page_px, "{format}");
+            assert_eq!(printed.page, Page::Format(format));
+            let pdf = String::from_utf8_lossy(&printed.pdf);
+            assert!(
+                pdf.contains("/TrimBox") && pdf.contains("/BleedBox"),
+                "{format}"
+            );
+            let mut reader = png::Decoder::new(std::io::Cursor::new(&printed.png[..]))
+                .read_info()
+                .expect("a PNG");
+            let mut buf = vec![0; reader.output_buffer_size().expect("fits")];
+            let info = reader.next_frame(&mut buf).expect("decodes");
+            let px = |x: u32, y: u32| {
+                let o = (y as usize * info.width as usize + x as usize) * 3;
+                (buf[o], buf[o + 1], buf[o + 2])
+            };
+            let (at, (bw, bh)) = (g.bleed_at, g.bleed_px);
+            let trim = (at + g.trim_at, at + g.trim_at, g.trim_px.0, g.trim_px.1);
+            let in_trim = |x: u32, y: u32| {
+                (trim.0..trim.0 + trim.2).contains(&x) && (trim.1..trim.1 + trim.3).contains(&y)
+            };
+            let mut words_drawn = 0;
+            for y in at..at + bh {
+                for x in at..at + bw {
+                    if in_trim(x, y) {
+                        words_drawn += usize::from(px(x, y) != colour);
+                    } else {
+                        assert_eq!(px(x, y), colour, "{format}: ({x}, {y}) in the bleed");
+                    }
+                }
+            }
+            assert!(words_drawn > 100, "{format}: no type in the trim box");
+            // Paper at the page's corners; a trim mark's ink beside the top-left corner.
+            assert_eq!(px(0, 0), (255, 255, 255), "{format}");
+            let k = g.scale();
+            let mark = marks(&g)[0];
+            let (mx, my) = (
+                (mark.from.0 * k) as u32,
+                ((mark.from.1 + mark.to.1) / 2.0 * k) as u32,
+            );
+            assert!(px(mx, my).0 < 255, "{format}: no mark at ({mx}, {my})");
+        }
+        assert!(matches!(
+            print_format(
+                &art(2, 3, Color::BLACK),
+                &words(),
+                Typography::of(Style::Noir),
+                Format::Square,
+                72
+            ),
+            Err(PosterError::Resolution { dpi: 72 })
+        ));
     }
 
     #[test]

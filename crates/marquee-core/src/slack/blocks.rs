@@ -841,8 +841,8 @@ pub struct FormatFile<'a> {
     pub height: u32,
 }
 
-/// A take at every format, shared in its thread as one message: the contact sheet of them all
-/// and a link per file, with when the links expire.
+/// A take at the formats asked for, shared in its thread as one message: the contact sheet of
+/// them and a link per file (naming each format), with when the links expire.
 pub fn formats(
     title: &str,
     take: u32,
@@ -851,8 +851,12 @@ pub fn formats(
     expires_at: i64,
 ) -> Message {
     let title = escape(&truncate(title, 200));
+    let count = match files.len() {
+        1 => "one format".to_owned(),
+        n => format!("{n} formats"),
+    };
     let mut lines = vec![format!(
-        "📐 *Every format* of *{title}* (take {take}) — the art re-composed and the type set afresh for each"
+        "📐 *Formats* of *{title}* (take {take}), {count} — the art extended, never cropped, and the type set afresh for each"
     )];
     for f in files {
         lines.push(format!(
@@ -865,11 +869,11 @@ pub fn formats(
     }
     Message {
         response_type: Visibility::InChannel,
-        text: format!("📐 Every format of “{title}”"),
+        text: format!("📐 Formats of “{title}”"),
         blocks: vec![
             section(&lines.join("\n")),
             json!({"type": "image", "image_url": sheet_url,
-                   "alt_text": truncate(&format!("Contact sheet: {title} in every format"), 2000)}),
+                   "alt_text": truncate(&format!("Contact sheet: {title} in {count}"), 2000)}),
             context(&format!("Links expire {}", date_phrase(expires_at))),
         ],
         replace_original: Some(false),

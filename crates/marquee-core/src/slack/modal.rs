@@ -1,5 +1,6 @@
 //! The review modals: ✏️ Edit words (the poster's title, tagline, billing block, the look of
-//! its type and where its title sits) and 🖌️ Change a detail (what in the art becomes what),
+//! its type and where its title sits), 🖌️ Change a detail (what in the art becomes what),
+//! 🖼️ Use a picture… and 📐 Formats… (which formats of the set to make, as checkboxes),
 //! the `view_submission` payloads Slack sends when one is submitted, and the field errors
 //! Marquee answers inside the modal.
 //!
@@ -11,10 +12,11 @@
 //! Shapes and limits are Slack's: the modal view object (`docs.slack.dev/reference/views/
 //! modal-views`: title, submit and close ≤ 24 characters, ≤ 100 blocks, `callback_id` ≤ 255,
 //! `private_metadata` ≤ 3,000), the input block (label and hint ≤ 2,000), the plain-text input
-//! (`max_length` 1..=3,000), radio buttons (≤ 10 options) and the `view_submission` payload as
+//! (`max_length` 1..=3,000), radio buttons and checkboxes (≤ 10 options each; "Checkboxes
+//! element": `initial_options` must match options) and the `view_submission` payload as
 //! typed by slackapi/bolt-js `src/types/view/index.ts` (`ViewSubmitAction`, `ViewOutput`,
 //! `ViewStateValue`: a plain-text input's `value` may be `null`, a choice's `selected_option`
-//! too) and answered with `ViewErrorsResponseAction` (`{"response_action": "errors", "errors":
+//! too, checkboxes' `selected_options` is a list of `{text, value}`) and answered with `ViewErrorsResponseAction` (`{"response_action": "errors", "errors":
 //! {block_id: message}}`). This module formats and reads; it neither sends nor decides.
 
 use serde::{Deserialize, Serialize};
@@ -24,11 +26,12 @@ use uuid::Uuid;
 use super::payload::{InteractionError, SubmissionPayload, capitalise, org_install};
 use crate::genre::{Placement, Style};
 use crate::job::PictureUse;
-use crate::poster::{PosterText, Typography};
+use crate::poster::{Format, PosterText, Typography};
 
 pub(crate) const EDIT_WORDS: &str = "marquee.edit_words";
 pub(crate) const CHANGE_DETAIL: &str = "marquee.change_detail";
 pub(crate) const USE_PICTURE: &str = "marquee.use_picture";
+pub(crate) const FORMATS: &str = "marquee.formats";
 
 // Each input's block_id (what errors are keyed by) and action_id (what state.values is keyed
 // by under it). Stable: Slack keeps what a user typed across `views.update` only when both stay
@@ -45,6 +48,12 @@ pub(crate) const DETAIL_KIND_BLOCK: &str = "marquee.detail_kind";
 /// The `file_input` of Use a picture…: refusals of the upload are keyed by it.
 pub const PICTURE_BLOCK: &str = "marquee.picture";
 pub(crate) const USE_BLOCK: &str = "marquee.use";
+/// The Formats… modal's checkboxes: one per format of the admin's set.
+pub(crate) const FORMATS_BLOCK: &str = "marquee.formats";
+const FORMATS_ACTION: &str = "formats";
+/// Slack's limit on a checkboxes element's options (Block Kit reference, "Checkboxes
+/// element": "A maximum of 10 options are allowed").
+pub(crate) const MAX_CHECKBOXES: usize = 10;
 const PICTURE: &str = "picture";
 const USE: &str = "use";
 const TITLE: &str = "title";
@@ -380,6 +389,51 @@ pub fn use_picture_view(ctx: &ModalContext) -> Value {
     )
 }
 
+/// One format as a checkbox: its name and aspect, and its pixel size beneath.
+fn format_option(format: Format) -> Value {
+    let (w, h) = format.size();
+    json!({
+        "text": plain(&format!("{} {}", capitalise(format.name()), format.ratio())),
+        "value": format.name(),
+        "description": plain(&format!("{w} × {h} px")),
+    })
+}
+
+/// The 📐 Formats… modal: the admin's set of formats (`formats`, at most
+/// [`MAX_CHECKBOXES`]) as checkboxes, every one ticked. The block is optional to Slack, so a
+/// form with none ticked reaches Marquee, which answers with a field error under it
+/// ([`validate`]) rather than Slack's generic "required".
+pub fn formats_view(ctx: &ModalContext, formats: &[Format]) -> Value {
+    let options: Vec<Value> = formats
+        .iter()
+        .take(MAX_CHECKBOXES)
+        .map(|f| format_option(*f))
+        .collect();
+    modal(
+        FORMATS,
+        "Formats",
+        "Make formats",
+        ctx,
+        vec![
+            json!({"type": "context", "elements": [plain(
+                "Each format is made once for this take, with its words set afresh; formats made before are shared again, not made again."
+            )]}),
+            input(
+                FORMATS_BLOCK,
+                "Which formats",
+                "They arrive as one message in the poster's thread, with a contact sheet.",
+                true,
+                json!({
+                    "type": "checkboxes",
+                    "action_id": FORMATS_ACTION,
+                    "options": options,
+                    "initial_options": options,
+                }),
+            ),
+        ],
+    )
+}
+
 /// A file a person uploaded in a `file_input`, as the `view_submission` carries it under
 /// `state.values.{block}.{action}.files[]` (bolt-js `ViewStateValue.files: UploadedFile[]`;
 /// `UploadedFile`: `id`, `name`, `mimetype`, `filetype`, `size`, `url_private`,
@@ -476,6 +530,12 @@ pub enum Form {
         usage: PictureUse,
         file: Option<UploadedFile>,
     },
+    /// Make (once) and share the take at these formats, in the order offered; empty when none
+    /// was ticked.
+    Formats {
+        ctx: ModalContext,
+        formats: Vec<Format>,
+    },
 }
 
 /// A submitted review modal, with who submitted it.
@@ -510,7 +570,8 @@ impl Submission {
         match &self.form {
             Form::EditWords { ctx, .. }
             | Form::ChangeDetail { ctx, .. }
-            | Form::UsePicture { ctx, .. } => ctx,
+            | Form::UsePicture { ctx, .. }
+            | Form::Formats { ctx, .. } => ctx,
         }
     }
 }
@@ -527,7 +588,7 @@ pub(crate) fn parse_submission(payload: &str) -> Result<Submission, InteractionE
     let callback_id = view
         .callback_id
         .ok_or(InteractionError::Missing("view.callback_id"))?;
-    if ![EDIT_WORDS, CHANGE_DETAIL, USE_PICTURE].contains(&callback_id.as_str()) {
+    if ![EDIT_WORDS, CHANGE_DETAIL, USE_PICTURE, FORMATS].contains(&callback_id.as_str()) {
         return Err(InteractionError::UnknownView(callback_id));
     }
     let ctx = ModalContext::from_metadata(
@@ -573,6 +634,31 @@ pub(crate) fn parse_submission(payload: &str) -> Result<Submission, InteractionE
             .and_then(|files| files.first())
             .and_then(|f| serde_json::from_value::<UploadedFile>(f.clone()).ok());
         Form::UsePicture { ctx, usage, file }
+    } else if callback_id == FORMATS {
+        // Checkboxes come back as `selected_options: [{text, value}]` (bolt-js
+        // `ViewStateValue.selected_options: ViewStateSelectedOption[]`), empty when none is
+        // ticked; only the `value`s (format names) are read.
+        let ticked = state
+            .value(FORMATS_BLOCK, FORMATS_ACTION)
+            .and_then(|v| v.get("selected_options"))
+            .and_then(Value::as_array)
+            .map(Vec::as_slice)
+            .unwrap_or_default();
+        let mut formats = Vec::new();
+        for option in ticked {
+            let name = option
+                .get("value")
+                .and_then(Value::as_str)
+                .unwrap_or_default();
+            let format = Format::parse(name)
+                .filter(|f| f.name() == name)
+                .ok_or_else(|| InteractionError::UnknownAction(name.to_owned()))?;
+            if !formats.contains(&format) {
+                formats.push(format);
+            }
+        }
+        formats.sort_by_key(|f| Format::ALL.iter().position(|g| g == f));
+        Form::Formats { ctx, formats }
     } else {
         let colour_only = match state.choice(DETAIL_KIND_BLOCK, DETAIL_KIND) {
             None | Some(KIND_REPLACE) => false,
@@ -711,6 +797,11 @@ pub fn validate(sub: &Submission) -> Result<(), Value> {
                 }
             }
         },
+        Form::Formats { formats, .. } => {
+            if formats.is_empty() {
+                flag(FORMATS_BLOCK, "Tick at least one format to make.".into());
+            }
+        }
     }
     if errors.is_empty() {
         Ok(())
@@ -743,6 +834,7 @@ pub fn could_not_start(sub: &Submission) -> Value {
         Form::EditWords { .. } => TITLE_BLOCK,
         Form::ChangeDetail { .. } => SEARCH_BLOCK,
         Form::UsePicture { .. } => PICTURE_BLOCK,
+        Form::Formats { .. } => FORMATS_BLOCK,
     };
     json!({"response_action": "errors", "errors": {
         first: "Marquee couldn't start that just now. Nothing was changed or charged; please submit again in a moment.",
@@ -855,6 +947,23 @@ pub(crate) mod tests {
                         options.contains(&e["initial_option"]),
                         "the initial option is one of the options"
                     );
+                }
+                // Block Kit reference, "Checkboxes element": at most 10 options;
+                // `initial_options` "exactly matches one or more of the options"; an option's
+                // text and description ≤ 75 characters, its value ≤ 150 ("Option object").
+                "checkboxes" => {
+                    let options = e["options"].as_array().unwrap();
+                    assert!((1..=MAX_CHECKBOXES).contains(&options.len()));
+                    for o in options {
+                        assert!(chars(&o["text"]["text"]) <= 75);
+                        assert!(chars(&o["value"]) <= 150);
+                        if o.get("description").is_some() {
+                            assert!(chars(&o["description"]["text"]) <= 75);
+                        }
+                    }
+                    for initial in e["initial_options"].as_array().into_iter().flatten() {
+                        assert!(options.contains(initial), "{initial}");
+                    }
                 }
                 // Block Kit reference, "File input element": `max_files` 1..=10, and the
                 // element needs the files:read scope the manifest asks for.
@@ -1316,6 +1425,148 @@ pub(crate) mod tests {
         };
         assert_eq!(odd.shown_name(), "ab.png");
         assert_eq!(odd.url(), Some("https://files.slack.com/x"));
+    }
+
+    const FORMATS_FIXTURES: [&str; 3] = [
+        include_str!("../../../../tests/fixtures/slack/view_submission_formats.json"),
+        include_str!("../../../../tests/fixtures/slack/view_submission_formats_slack_connect.json"),
+        include_str!("../../../../tests/fixtures/slack/view_submission_formats_org_install.json"),
+    ];
+
+    /// The Formats… modal: one checkbox per format of the set, every one ticked, each naming
+    /// the format, its aspect and its pixel size, within Slack's limits (checkboxes ≤ 10
+    /// options; title and submit ≤ 24 characters); a set larger than Slack allows is cut to
+    /// ten rather than refused by `views.open`.
+    #[test]
+    fn the_formats_modal_ticks_every_format_of_the_set_within_slacks_limits() {
+        let view = formats_view(&ctx(), &Format::ALL);
+        assert_within_slacks_limits(&view);
+        assert_eq!(view["callback_id"], FORMATS);
+        assert_eq!(view["submit"]["text"], "Make formats");
+        let input = view["blocks"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|b| b["block_id"] == FORMATS_BLOCK)
+            .unwrap();
+        assert_eq!(
+            input["optional"], true,
+            "none ticked is Marquee's to answer"
+        );
+        let e = &input["element"];
+        assert_eq!(e["type"], "checkboxes");
+        let options = e["options"].as_array().unwrap();
+        assert_eq!(options.len(), Format::ALL.len());
+        assert_eq!(e["initial_options"], e["options"], "all initially ticked");
+        for (o, f) in options.iter().zip(Format::ALL) {
+            assert_eq!(o["value"], f.name());
+            let text = o["text"]["text"].as_str().unwrap();
+            assert!(text.contains(f.ratio()), "{text}");
+            let (w, h) = f.size();
+            assert_eq!(o["description"]["text"], format!("{w} × {h} px"));
+        }
+        let many: Vec<Format> = Format::ALL.iter().chain(&Format::ALL).copied().collect();
+        assert_within_slacks_limits(&formats_view(&ctx(), &many));
+        // The fixtures answer this modal: same callback, block and action, checkboxes state.
+        for fixture in FORMATS_FIXTURES {
+            let fixture: Value = serde_json::from_str(fixture).unwrap();
+            assert_eq!(inputs(&fixture["view"]), inputs(&view));
+            assert_eq!(fixture["view"]["callback_id"], view["callback_id"]);
+            let state = &fixture["view"]["state"]["values"][FORMATS_BLOCK][FORMATS_ACTION];
+            assert_eq!(state["type"], "checkboxes");
+            assert!(state["selected_options"].is_array());
+        }
+    }
+
+    /// A formats submission is read for each kind of workspace: the ticked formats (by their
+    /// `value`, in the contact sheet's order), and who submitted — `user.id`, the submitter's
+    /// own workspace `user.team_id` and the org-wide `enterprise.id`, which the worker's
+    /// `Pipeline::outsider` judges as it judges the click — apart from the installation
+    /// (`view.app_installed_team_id`).
+    #[test]
+    fn a_formats_submission_is_read_for_each_kind_of_workspace() {
+        let want = [
+            (
+                "U07DESIGNR",
+                "T07MARQEE",
+                None,
+                vec![Format::Square, Format::Story],
+            ),
+            (
+                "W07GUESTLI",
+                "T07PARTNER",
+                Some("E07PARTNER"),
+                Format::ALL.to_vec(),
+            ),
+            (
+                "W07GRIDART",
+                "T07GRIDTWO",
+                Some("E07MARQEE"),
+                vec![Format::OneSheet, Format::Wide],
+            ),
+        ];
+        for (fixture, (user, own, org, formats)) in FORMATS_FIXTURES.into_iter().zip(want) {
+            let sub = parse_submission(fixture).expect("read");
+            assert_eq!(
+                sub.form,
+                Form::Formats {
+                    ctx: ctx(),
+                    formats
+                }
+            );
+            assert_eq!(validate(&sub), Ok(()));
+            let requester = sub.requester();
+            assert_eq!(requester.user_id, user);
+            assert_eq!(requester.team_id.as_deref(), Some("T07MARQEE"));
+            assert_eq!(requester.user_team_id.as_deref(), Some(own));
+            let org_install = fixture.contains("\"is_enterprise_install\": true");
+            assert_eq!(
+                requester.enterprise_id.as_deref(),
+                if org_install { org } else { None },
+                "{user}"
+            );
+        }
+    }
+
+    /// None ticked (Slack sends `selected_options: []`) is a field error under the
+    /// checkboxes, keeping the modal open; a value Marquee never offered is refused.
+    #[test]
+    fn a_formats_submission_with_none_ticked_is_a_field_error() {
+        let payload: Value = serde_json::from_str(FORMATS_FIXTURES[0]).unwrap();
+        let ticked = "/view/state/values/marquee.formats/formats/selected_options";
+        let mut none = payload.clone();
+        *none.pointer_mut(ticked).unwrap() = json!([]);
+        let sub = parse_submission(&none.to_string()).expect("read");
+        assert_eq!(
+            sub.form,
+            Form::Formats {
+                ctx: ctx(),
+                formats: vec![]
+            }
+        );
+        let answer = validate(&sub).expect_err("refused");
+        assert_eq!(answer["response_action"], "errors");
+        assert!(
+            answer["errors"][FORMATS_BLOCK]
+                .as_str()
+                .unwrap()
+                .contains("at least one format"),
+            "{answer}"
+        );
+        assert_eq!(
+            could_not_start(&sub)["errors"]
+                .as_object()
+                .unwrap()
+                .keys()
+                .collect::<Vec<_>>(),
+            [FORMATS_BLOCK]
+        );
+        let mut odd = payload;
+        *odd.pointer_mut(&format!("{ticked}/0/value")).unwrap() = "poster-a0".into();
+        assert_eq!(
+            parse_submission(&odd.to_string()),
+            Err(InteractionError::UnknownAction("poster-a0".into()))
+        );
     }
 
     #[test]

@@ -272,9 +272,16 @@ pub(super) async fn interaction(
                 first_sight(&state, &sight).await?;
                 open_modal(&state, &click).await
             }
+            // With a bot token the requester picks the formats in a modal; without one (no
+            // `views.open`) the click makes the whole set, as it always did.
+            Review::Formats if state.delivery.web().is_some() && click.trigger_id.is_some() => {
+                first_sight(&state, &sight).await?;
+                open_modal(&state, &click).await
+            }
             Review::Formats => {
                 let task = Task::Formats {
                     source: click.source,
+                    formats: state.pipeline.format_set(),
                 };
                 queue_click(&state, &click, task, public_url, &sight).await
             }
@@ -395,6 +402,7 @@ async fn open_modal(state: &AppState, click: &Click<Review>) -> Result<Response,
     let view = match click.action {
         Review::ChangeDetail => modal::change_detail_view(&ctx, &record.spec.description),
         Review::UsePicture => modal::use_picture_view(&ctx),
+        Review::Formats => modal::formats_view(&ctx, &state.pipeline.format_set()),
         _ => modal::edit_words_view(&ctx, &record.spec.shown_text(), record.spec.typography()),
     };
     if let Err(e) = web.open_view(trigger, &view).await {
@@ -437,6 +445,24 @@ async fn submit(
     };
     let requester = submission.requester();
     let change = match submission.form {
+        // Who may have formats made is the worker's to decide, by the same rule as the click
+        // (`Pipeline::outsider`, on the submitter's `user.team_id` and org-wide
+        // `enterprise.id`): it reads the take's record and tells an outsider privately.
+        Form::Formats { formats, .. } => {
+            return queue_submission(
+                state,
+                &ctx,
+                Task::Formats {
+                    source: ctx.poster,
+                    formats,
+                },
+                requester,
+                public_url,
+                sight,
+                not_started,
+            )
+            .await;
+        }
         Form::EditWords {
             text, typography, ..
         } => Change::EditWords { text, typography },
@@ -464,6 +490,23 @@ async fn submit(
             }
         }
     };
+    let task = Task::Retake {
+        source: ctx.poster,
+        change,
+    };
+    queue_submission(state, &ctx, task, requester, public_url, sight, not_started).await
+}
+
+/// Queues a good submission's job, answering into its modal when it could not be started.
+async fn queue_submission(
+    state: &AppState,
+    ctx: &modal::ModalContext,
+    task: Task,
+    requester: Requester,
+    public_url: Option<String>,
+    sight: &Sight,
+    not_started: serde_json::Value,
+) -> Result<Response, ApiError> {
     let thread = match (&ctx.channel_id, &ctx.thread_ts) {
         (Some(channel_id), Some(thread_ts)) => Some(SlackMessageRef {
             channel_id: channel_id.clone(),
@@ -472,10 +515,7 @@ async fn submit(
         _ => None,
     };
     let job = Job::new(
-        Task::Retake {
-            source: ctx.poster,
-            change,
-        },
+        task,
         requester,
         ReplyTo::SlackResponseUrl {
             response_url: ctx.response_url.clone(),

@@ -914,6 +914,65 @@ mod tests {
         );
     }
 
+    /// 📐 Formats… submitted from its modal is judged as the click is (`Pipeline::outsider`),
+    /// on the submitter's own workspace (`user.team_id`) and org-wide `enterprise.id`: a Slack
+    /// Connect guest is told and nothing is made; a member of the workspace or of the org-wide
+    /// install may have formats made.
+    #[tokio::test]
+    async fn a_slack_connect_guest_has_no_formats_made_and_members_may() {
+        use marquee_core::job::Task;
+        use marquee_core::poster::Format;
+        let fixture = |name: &str| {
+            std::fs::read_to_string(format!(
+                "{}/../../tests/fixtures/slack/{name}",
+                env!("CARGO_MANIFEST_DIR")
+            ))
+            .unwrap()
+        };
+        let dir = tempfile::tempdir().unwrap();
+        let (origin, seen) = response_urls(Files::Shown).await;
+        let p = told_pipeline(dir.path(), &origin, ExternalUsers::default());
+        let record = poster_in("T07MARQEE", None);
+        p.records().put_record(&record).await.unwrap();
+        let task = Task::Formats {
+            source: record.id,
+            formats: Format::ALL.to_vec(),
+        };
+        let mut guest = job_from(
+            &fixture("view_submission_formats_slack_connect.json"),
+            task.clone(),
+        );
+        assert_eq!(p.outsider(&record, &guest.requester), Some(VIEW_ONLY));
+        answering(&mut guest, &origin);
+        let outcome = p
+            .formats(&guest, record.id, &Format::ALL, None)
+            .await
+            .unwrap();
+        assert_eq!(outcome, Outcome::FailedAndTold { kind: "NotAllowed" });
+        assert_eq!(seen.lock().unwrap().len(), 1);
+        assert!(texts(&seen).contains("not make new takes, edit, approve or print"));
+        assert!(
+            p.records()
+                .made_formats(record.id, &Format::ALL)
+                .await
+                .unwrap()
+                .is_empty()
+        );
+        let full = told_pipeline(dir.path(), &origin, ExternalUsers::Full);
+        assert_eq!(full.outsider(&record, &guest.requester), None);
+        let member = job_from(&fixture("view_submission_formats.json"), task.clone());
+        assert_eq!(p.outsider(&record, &member.requester), None);
+        let org = job_from(&fixture("view_submission_formats_org_install.json"), task);
+        assert_eq!(
+            p.outsider(&poster_in("T07MARQEE", Some("E07MARQEE")), &org.requester),
+            None
+        );
+        assert_eq!(
+            p.outsider(&poster_in("T07ELSEWHR", Some("E07ELSEWHR")), &org.requester),
+            Some(VIEW_ONLY)
+        );
+    }
+
     #[test]
     fn a_slack_connect_guest_starts_no_poster_and_org_members_do() {
         use marquee_core::slack::events::{self, Event, EventsBody};

@@ -20,7 +20,7 @@ use tokio::time::Instant;
 use uuid::Uuid;
 
 use super::metering::Reserved;
-use super::records::{Formatted, Outpainted};
+use super::records::{FormatSheet, MadeFormat, Outpainted};
 use super::{Art, Outcome, Pipeline, PipelineError, undeliverable};
 use marquee_core::errors::ErrorChain;
 use marquee_core::job::{Job, PosterRecord};
@@ -40,11 +40,12 @@ const ALREADY_RUNNING: &str =
 type ArtFor = HashMap<Format, tiny_skia::Pixmap>;
 
 impl Pipeline {
-    /// Makes (once) and shares take `source` at every format.
+    /// Makes (each once) and shares take `source` at `chosen` (every format when empty).
     pub(super) async fn formats(
         &self,
         job: &Job,
         source: Uuid,
+        chosen: &[Format],
         deadline: Option<Instant>,
     ) -> Result<Outcome, (PipelineError, String)> {
         let record = self
@@ -57,28 +58,29 @@ impl Pipeline {
                 .tell_clicker(job, &blocks::note_to_clicker(why), "NotAllowed")
                 .await;
         }
+        let chosen = in_sheet_order(chosen);
+        let description = record.spec.description.clone();
+        let made = self
+            .records
+            .made_formats(source, &chosen)
+            .await
+            .map_err(|e| (e, description.clone()))?;
+        if made.len() == chosen.len() {
+            tracing::info!(poster = %source, formats = chosen.len(), "formats asked again; answered with the files made before");
+            return self
+                .share_made(job, &record, &chosen, made, HashMap::new(), true)
+                .await
+                .map_err(|e| (e, description));
+        }
         let outpainted = record.spec.model != ModelId::Offline;
         if outpainted && !self.models.can(record.spec.model, EditKind::Outpaint) {
             return self
                 .tell_clicker(job, &blocks::note_to_clicker(NO_OUTPAINT), "Unsupported")
                 .await;
         }
-        let description = record.spec.description.clone();
-        if let Some(made) = self
-            .records
-            .formatted(source)
-            .await
-            .map_err(|e| (e, description.clone()))?
-        {
-            tracing::info!(poster = %source, "formats asked again; answered with the files made before");
-            return self
-                .share_formats(job, &record, &made, true)
-                .await
-                .map_err(|e| (e, description));
-        }
         if !outpainted {
             return self
-                .make_formats(job, &record)
+                .make_formats(job, &record, &chosen, made)
                 .await
                 .map_err(|e| (e, description));
         }
@@ -97,10 +99,16 @@ impl Pipeline {
                 )
                 .await;
         }
-        // The run that held the lock before this one may have finished in between.
-        let outcome = match self.records.formatted(source).await {
-            Ok(Some(made)) => self.share_formats(job, &record, &made, true).await,
-            Ok(None) => self.make_outpainted(job, &record, deadline).await,
+        // The run that held the lock before this one may have made some in between.
+        let outcome = match self.records.made_formats(source, &chosen).await {
+            Ok(made) if made.len() == chosen.len() => {
+                self.share_made(job, &record, &chosen, made, HashMap::new(), true)
+                    .await
+            }
+            Ok(made) => {
+                self.make_outpainted(job, &record, &chosen, made, deadline)
+                    .await
+            }
             Err(e) => Err(e),
         }
         .map_err(|e| (e, description));
@@ -110,11 +118,16 @@ impl Pipeline {
         outcome
     }
 
+    /// Re-composes an offline take's art at each of `chosen` not yet `made`, sets the type on
+    /// each, and shares all of `chosen`.
     async fn make_formats(
         &self,
         job: &Job,
         record: &PosterRecord,
+        chosen: &[Format],
+        made: Vec<(Format, MadeFormat)>,
     ) -> Result<Outcome, PipelineError> {
+        let missing = missing(chosen, &made);
         let seed = record.spec.seed.unwrap_or_default();
         let request = Self::image_request(&record.spec, seed);
         let (prompt, style) = (request.prompt.clone(), record.spec.style);
@@ -147,44 +160,45 @@ impl Pipeline {
             );
         }
         let started = Instant::now();
-        let (set, sheet) = {
+        let set = {
             let _slot = self.cpu_slots.acquire().await.ok();
             let text = record.spec.shown_text();
             let typography = record.spec.typography();
             marquee_core::cpu::background(move || {
-                let set = poster::render_formats(&Format::ALL, &text, typography, |w, h| {
+                poster::render_formats(&missing, &text, typography, |w, h| {
                     offline::render_extended(&prompt, style, seed, w, h)
-                })?;
-                let posters: Vec<_> = set.iter().map(|r| (r.format, &r.pixmap)).collect();
-                let sheet = poster::encode_png(&poster::contact_sheet(&posters, 360))?;
-                Ok::<_, poster::PosterError>((set, sheet))
+                })
             })
             .await??
         };
-        tracing::info!(poster = %record.id, formats_ms = started.elapsed().as_millis() as u64, "formats made");
-        self.keep_and_share(job, record, set, sheet, None).await
+        tracing::info!(poster = %record.id, made = set.len(), formats_ms = started.elapsed().as_millis() as u64, "formats made");
+        self.keep_and_share(job, record, chosen, made, set, None)
+            .await
     }
 
-    /// Grows a Bedrock take's art to every format with Stability's Outpaint (one call per
-    /// format whose aspect differs from the art's; art from an earlier, interrupted run is
-    /// used as it is), then sets the type on each and shares them. Called under the take's
-    /// lock.
+    /// Grows a Bedrock take's art to each of `chosen` not yet `made` with Stability's Outpaint
+    /// (one call per format whose aspect differs from the art's; art from an earlier,
+    /// interrupted run is used as it is), then sets the type on each and shares all of
+    /// `chosen`. Called under the take's lock.
     async fn make_outpainted(
         &self,
         job: &Job,
         record: &PosterRecord,
+        chosen: &[Format],
+        made: Vec<(Format, MadeFormat)>,
         deadline: Option<Instant>,
     ) -> Result<Outcome, PipelineError> {
+        let missing = missing(chosen, &made);
         let art = self.stored_art(record).await?;
         let (w, h) = (art.pixmap.width(), art.pixmap.height());
         let mut plans = Vec::new();
-        for format in Format::ALL {
+        for format in &missing {
             let plan = outpaint::plan(w, h, format.ratio_parts()).map_err(|e| {
                 PipelineError::Model(ModelError::Unsupported {
                     what: e.to_string(),
                 })
             })?;
-            plans.push((format, plan));
+            plans.push((*format, plan));
         }
         // What earlier runs already paid for.
         let mut grown: ArtFor = HashMap::new();
@@ -221,10 +235,14 @@ impl Pipeline {
         };
         if calls > 0 {
             let working = format!(
-                "📐 Extending the art to {calls} format{} with {} (one call each), then setting the type for all {}…",
+                "📐 Extending the art to {calls} format{} with {} (one call each), then setting the type for {}…",
                 if calls == 1 { "" } else { "s" },
                 Service::Outpaint.display_name(),
-                Format::ALL.len(),
+                if missing.len() == 1 {
+                    "it".to_owned()
+                } else {
+                    format!("all {}", missing.len())
+                },
             );
             let _ = self
                 .delivery
@@ -277,11 +295,12 @@ impl Pipeline {
         }
         drop(own);
         let set_started = Instant::now();
-        let (set, sheet) = {
+        let set = {
             let _slot = self.cpu_slots.acquire().await.ok();
             let text = record.spec.shown_text();
             let typography = record.spec.typography();
-            marquee_core::cpu::background(move || render_over(&grown, &text, typography)).await??
+            marquee_core::cpu::background(move || render_over(&grown, &missing, &text, typography))
+                .await??
         };
         tracing::info!(
             poster = %record.id,
@@ -294,8 +313,9 @@ impl Pipeline {
         self.keep_and_share(
             job,
             record,
+            chosen,
+            made,
             set,
-            sheet,
             Some(Service::Outpaint.display_name().to_owned()),
         )
         .await
@@ -382,47 +402,139 @@ impl Pipeline {
         }
     }
 
-    /// Stores a rendered set and its contact sheet, records them as the take's formats (the
-    /// first run to record wins; later clicks get its files) and shares them.
+    /// Stores each newly rendered format and claims it as the take's file at that format (the
+    /// first run to claim a format wins; later runs share its file), then shares all of
+    /// `chosen`: those `made` before and these.
     async fn keep_and_share(
         &self,
         job: &Job,
         record: &PosterRecord,
+        chosen: &[Format],
+        mut made: Vec<(Format, MadeFormat)>,
         set: Vec<poster::Rendered>,
-        sheet: Vec<u8>,
         outpainted_with: Option<String>,
     ) -> Result<Outcome, PipelineError> {
         let meta = self.format_meta(record);
         let now = time::OffsetDateTime::now_utc();
-        let mut files = Vec::new();
-        let mut type_boxes = Vec::new();
+        let mut drawn = HashMap::new();
         for rendered in set {
             let format = rendered.format;
-            type_boxes.push(union(&rendered.composition.line_boxes()));
             let key = print_key(record.id, &format!("format-{}", format.name()), "png", now);
             self.store.put_png(&key, rendered.png, &meta).await?;
-            let (w, h) = format.size();
-            files.push((format.to_string(), key, w, h));
+            let (width, height) = format.size();
+            let ours = MadeFormat {
+                key,
+                width,
+                height,
+                type_box: union(&rendered.composition.line_boxes()),
+                outpainted_with: outpainted_with.clone(),
+                at: now.unix_timestamp(),
+            };
+            let kept = match self.records.claim_format(record.id, format, &ours).await {
+                Ok(None) => {
+                    drawn.insert(format, rendered.pixmap);
+                    ours
+                }
+                // Another run made it first: share that one, so every link names one file.
+                Ok(Some(first)) => first,
+                Err(e) => {
+                    tracing::error!(poster = %record.id, format = format.name(), error = %ErrorChain(&e), "a format made but not recorded; a later click reads it back if the write landed, else makes it again");
+                    drawn.insert(format, rendered.pixmap);
+                    ours
+                }
+            };
+            made.push((format, kept));
         }
-        let sheet_key = print_key(record.id, "formats-contact-sheet", "png", now);
-        self.store.put_png(&sheet_key, sheet, &meta).await?;
-        let made = Formatted {
-            files,
-            sheet_key,
-            at: now.unix_timestamp(),
-            type_boxes,
-            outpainted_with,
+        self.share_made(job, record, chosen, made, drawn, false)
+            .await
+    }
+
+    /// Shares take `record` at `chosen` (every one of which is in `made`) with their contact
+    /// sheet, made once per set of formats: from `drawn` (the formats just rendered) and the
+    /// stored files of the rest.
+    async fn share_made(
+        &self,
+        job: &Job,
+        record: &PosterRecord,
+        chosen: &[Format],
+        made: Vec<(Format, MadeFormat)>,
+        drawn: HashMap<Format, tiny_skia::Pixmap>,
+        again: bool,
+    ) -> Result<Outcome, PipelineError> {
+        let files: Vec<(Format, MadeFormat)> = chosen
+            .iter()
+            .filter_map(|f| made.iter().find(|(g, _)| g == f).cloned())
+            .collect();
+        let sheet = match self.records.format_sheet(record.id, chosen).await? {
+            Some(sheet) => sheet.key,
+            None => self.make_sheet(record, chosen, &files, drawn).await?,
         };
-        let made = match self.records.claim_formats(record.id, &made).await {
-            Ok(None) => made,
-            // Another click made them first: share those, so every link names one set.
-            Ok(Some(first)) => first,
-            Err(e) => {
-                tracing::error!(poster = %record.id, error = %ErrorChain(&e), "formats made but not recorded; a later click will make them again");
-                made
+        self.share_formats(job, record, &files, &sheet, again).await
+    }
+
+    /// Makes, stores and claims the contact sheet of `files`; the key of the sheet kept.
+    async fn make_sheet(
+        &self,
+        record: &PosterRecord,
+        chosen: &[Format],
+        files: &[(Format, MadeFormat)],
+        mut drawn: HashMap<Format, tiny_skia::Pixmap>,
+    ) -> Result<String, PipelineError> {
+        for (format, file) in files {
+            if drawn.contains_key(format) {
+                continue;
             }
+            let png = self.store.get(&file.key).await?.ok_or_else(|| {
+                PipelineError::Record(format!("the {format} file is gone from the store").into())
+            })?;
+            let pixmap = marquee_core::cpu::background(move || {
+                marquee_core::model::image::decode_image(&png)
+            })
+            .await?
+            .map_err(|e| PipelineError::Record(Box::new(e)))?;
+            drawn.insert(*format, pixmap);
+        }
+        let order: Vec<Format> = files.iter().map(|(f, _)| *f).collect();
+        let png = {
+            let _slot = self.cpu_slots.acquire().await.ok();
+            marquee_core::cpu::background(move || {
+                let posters: Vec<_> = order
+                    .iter()
+                    .filter_map(|f| drawn.get(f).map(|p| (*f, p)))
+                    .collect();
+                poster::encode_png(&poster::contact_sheet(&posters, 360))
+            })
+            .await??
         };
-        self.share_formats(job, record, &made, false).await
+        let now = time::OffsetDateTime::now_utc();
+        let names: Vec<&str> = chosen.iter().map(|f| f.name()).collect();
+        let key = print_key(
+            record.id,
+            &format!("formats-sheet-{}", names.join("-")),
+            "png",
+            now,
+        );
+        self.store
+            .put_png(&key, png, &self.format_meta(record))
+            .await?;
+        let ours = FormatSheet {
+            key,
+            at: now.unix_timestamp(),
+        };
+        Ok(
+            match self
+                .records
+                .claim_format_sheet(record.id, chosen, &ours)
+                .await
+            {
+                Ok(Some(first)) => first.key,
+                Ok(None) => ours.key,
+                Err(e) => {
+                    tracing::warn!(poster = %record.id, error = %ErrorChain(&e), "a formats contact sheet made but not recorded");
+                    ours.key
+                }
+            },
+        )
     }
 
     /// Posts the formats into the poster's thread (Web API), or answers through the
@@ -431,24 +543,24 @@ impl Pipeline {
         &self,
         job: &Job,
         record: &PosterRecord,
-        made: &Formatted,
+        made: &[(Format, MadeFormat)],
+        sheet_key: &str,
         again: bool,
     ) -> Result<Outcome, PipelineError> {
         let public_url = job.public_url.as_deref();
-        let sheet = self.link(&made.sheet_key, public_url)?;
+        let sheet = self.link(sheet_key, public_url)?;
         let mut links = Vec::new();
-        for (_, key, _, _) in &made.files {
-            links.push(self.link(key, public_url)?);
+        for (_, file) in made {
+            links.push(self.link(&file.key, public_url)?);
         }
         let files: Vec<FormatFile<'_>> = made
-            .files
             .iter()
             .zip(&links)
-            .map(|((name, _, w, h), link)| FormatFile {
-                format: name.clone(),
+            .map(|((format, file), link)| FormatFile {
+                format: format.to_string(),
                 url: &link.url,
-                width: *w,
-                height: *h,
+                width: file.width,
+                height: file.height,
             })
             .collect();
         let title = record.spec.title();
@@ -465,8 +577,8 @@ impl Pipeline {
                     // With a bot token each file is also uploaded into the thread, as the
                     // poster itself is, so it outlives its link.
                     let root = thread_ts.unwrap_or(&ts);
-                    for (name, key, _, _) in &made.files {
-                        let png = match self.store.get(key).await {
+                    for (format, file) in made {
+                        let png = match self.store.get(&file.key).await {
                             Ok(Some(png)) => png,
                             Ok(None) => continue,
                             Err(e) => {
@@ -474,12 +586,12 @@ impl Pipeline {
                                 continue;
                             }
                         };
-                        let format = name.split(' ').next().unwrap_or("format");
-                        let file = format!("marquee-{}-{format}.png", record.id);
+                        let name = format.to_string();
+                        let upload = format!("marquee-{}-{}.png", record.id, format.name());
                         let file_title = format!("{title} — {name}");
                         let alt = format!("Poster: {title}, {name}");
                         if let Err(e) = web
-                            .upload_file(&channel, Some(root), &file, &file_title, &alt, png)
+                            .upload_file(&channel, Some(root), &upload, &file_title, &alt, png)
                             .await
                         {
                             tracing::warn!(code = e.code(), error = %ErrorChain(&e), "formats linked, but a file could not be uploaded into slack");
@@ -508,6 +620,28 @@ impl Pipeline {
     }
 }
 
+/// `chosen` in the contact sheet's order, each once; every format when none is named.
+fn in_sheet_order(chosen: &[Format]) -> Vec<Format> {
+    let set: Vec<Format> = Format::ALL
+        .into_iter()
+        .filter(|f| chosen.contains(f))
+        .collect();
+    if set.is_empty() {
+        Format::ALL.to_vec()
+    } else {
+        set
+    }
+}
+
+/// The formats of `chosen` that are not in `made`.
+fn missing(chosen: &[Format], made: &[(Format, MadeFormat)]) -> Vec<Format> {
+    chosen
+        .iter()
+        .filter(|f| !made.iter().any(|(g, _)| g == *f))
+        .copied()
+        .collect()
+}
+
 /// The box around every box in `boxes` (`[x, y, width, height]`), in whole pixels rounded
 /// outward; zeros for none.
 fn union(boxes: &[[f32; 4]]) -> [u32; 4] {
@@ -527,31 +661,28 @@ fn union(boxes: &[[f32; 4]]) -> [u32; 4] {
     [x0, y0, x1.saturating_sub(x0), y1.saturating_sub(y0)]
 }
 
-/// Sets the take's words afresh over each format's art (fitted to the format's size on the
-/// rendering threads, cropped centred by at most the rounding of its aspect) and makes the
-/// contact sheet.
+/// Sets the take's words afresh over the art of each of `formats` (fitted to the format's
+/// size on the rendering threads, cropped centred by at most the rounding of its aspect).
 fn render_over(
     art: &ArtFor,
+    formats: &[Format],
     text: &poster::PosterText,
     typography: poster::Typography,
-) -> Result<(Vec<poster::Rendered>, Vec<u8>), poster::PosterError> {
+) -> Result<Vec<poster::Rendered>, poster::PosterError> {
     let mut by_size = HashMap::new();
-    for format in Format::ALL {
+    for format in formats {
         let (width, height) = format.size();
         let art = art
-            .get(&format)
+            .get(format)
             .ok_or(poster::PosterError::Size { width, height })?;
         by_size.insert((width, height), art);
     }
-    let set = poster::render_formats(&Format::ALL, text, typography, |w, h| {
+    poster::render_formats(formats, text, typography, |w, h| {
         by_size
             .get(&(w, h))
             .and_then(|a| poster::fit_cover(a, w, h))
             .expect("every format has its art, and no format's size is zero")
-    })?;
-    let posters: Vec<_> = set.iter().map(|r| (r.format, &r.pixmap)).collect();
-    let sheet = poster::encode_png(&poster::contact_sheet(&posters, 360))?;
-    Ok((set, sheet))
+    })
 }
 
 #[cfg(test)]
@@ -692,7 +823,10 @@ mod tests {
     fn click(id: Uuid, reply: &ReplyTo) -> Job {
         let mut job = marquee_core::job::sample_job();
         job.reply_to = reply.clone();
-        job.task = Task::Formats { source: id };
+        job.task = Task::Formats {
+            source: id,
+            formats: Format::ALL.to_vec(),
+        };
         job
     }
 
@@ -707,7 +841,8 @@ mod tests {
         let first = pipeline.run(click(id, &reply), None).await;
         assert!(matches!(first, Outcome::FailedAndTold { .. }), "{first:?}");
         assert_eq!(grower.calls.load(Ordering::SeqCst), 3);
-        assert!(pipeline.records().formatted(id).await.unwrap().is_none());
+        let made = |id| pipeline.records().made_formats(id, &Format::ALL);
+        assert!(made(id).await.unwrap().is_empty());
 
         // Two calls were paid for and kept; three remain, and exactly three are left today.
         assert_eq!(
@@ -715,12 +850,14 @@ mod tests {
             Outcome::Delivered
         );
         assert_eq!(grower.calls.load(Ordering::SeqCst), 6);
-        let made = pipeline.records().formatted(id).await.unwrap().unwrap();
-        assert_eq!(made.files.len(), Format::ALL.len());
-        assert_eq!(
-            made.outpainted_with.as_deref(),
-            Some("Stable Image Outpaint")
-        );
+        let made = made(id).await.unwrap();
+        assert_eq!(made.len(), Format::ALL.len());
+        for (_, file) in &made {
+            assert_eq!(
+                file.outpainted_with.as_deref(),
+                Some("Stable Image Outpaint")
+            );
+        }
         // Each call grew 832×1216 to its format's aspect.
         let mut sizes = grower.sizes.lock().unwrap().clone();
         sizes.sort_unstable();
@@ -734,7 +871,7 @@ mod tests {
                 (2838, 1216)
             ]
         );
-        for (format, b) in Format::ALL.into_iter().zip(&made.type_boxes) {
+        for (format, b) in made.iter().map(|(f, m)| (*f, &m.type_box)) {
             let (x, y, w, h) = format.safe_area();
             let b = b.map(|v| v as f32);
             assert!(b[2] > 0.0 && b[0] >= x && b[1] >= y, "{format}: {b:?}");
@@ -753,6 +890,38 @@ mod tests {
             6,
             "a third click called"
         );
+    }
+
+    /// A subset first, then the whole set: the second click pays only for the formats it
+    /// adds (the square's call is not made again, the one-sheet needs none), with exactly
+    /// enough quota for the take and five calls; both answers list the formats asked.
+    #[tokio::test]
+    async fn a_superset_of_a_bedrock_takes_formats_pays_only_for_the_new_ones() {
+        let dir = tempfile::tempdir().unwrap();
+        let (pipeline, grower, id, reply) = bedrock_take(dir.path(), 1 + 5).await;
+        let mut job = click(id, &reply);
+        job.task = Task::Formats {
+            source: id,
+            formats: vec![Format::Square, Format::OneSheet],
+        };
+        assert_eq!(pipeline.run(job, None).await, Outcome::Delivered);
+        assert_eq!(grower.calls.load(Ordering::SeqCst), 1, "the square's call");
+        let made = |id| pipeline.records().made_formats(id, &Format::ALL);
+        let two = made(id).await.unwrap();
+        assert_eq!(
+            two.iter().map(|(f, _)| *f).collect::<Vec<_>>(),
+            [Format::OneSheet, Format::Square]
+        );
+        assert_eq!(
+            pipeline.run(click(id, &reply), None).await,
+            Outcome::Delivered
+        );
+        assert_eq!(grower.calls.load(Ordering::SeqCst), 5, "four more calls");
+        let all = made(id).await.unwrap();
+        assert_eq!(all.len(), Format::ALL.len());
+        for kept in &two {
+            assert!(all.contains(kept), "{:?} was made again", kept.0);
+        }
     }
 
     /// Art too large for one call at some format is sent scaled down first, by one factor,
@@ -783,8 +952,12 @@ mod tests {
                 "{w}x{h}"
             );
         }
-        let made = pipeline.records().formatted(id).await.unwrap().unwrap();
-        assert_eq!(made.files.len(), Format::ALL.len());
+        let made = pipeline
+            .records()
+            .made_formats(id, &Format::ALL)
+            .await
+            .unwrap();
+        assert_eq!(made.len(), Format::ALL.len());
     }
 
     /// Art Outpaint takes at no size (2.67:1, past AWS's page's "between 1:2.5 and 2.5:1") is
@@ -842,6 +1015,7 @@ mod tests {
             "{outcome:?}"
         );
         assert_eq!(grower.calls.load(Ordering::SeqCst), 0);
-        assert!(pipeline.records().formatted(id).await.unwrap().is_none());
+        let made = pipeline.records().made_formats(id, &Format::ALL).await;
+        assert!(made.unwrap().is_empty());
     }
 }

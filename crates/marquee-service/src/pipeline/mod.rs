@@ -337,6 +337,13 @@ impl Pipeline {
         }
     }
 
+    /// The formats Formats… offers, in the contact sheet's order: every format Marquee lays
+    /// out (one-sheet, square, feed, story, banner, wide; six, within the modal's ten
+    /// checkboxes).
+    pub(crate) fn format_set(&self) -> Vec<marquee_core::poster::Format> {
+        marquee_core::job::every_format()
+    }
+
     /// The limits and prices posters are metered against, for the help card.
     pub fn limits(&self) -> &Limits {
         self.metering.limits()
@@ -769,7 +776,9 @@ impl Pipeline {
             Task::Usage => self.usage(job).await,
             Task::History => self.show_history(job).await,
             Task::Print { source } => self.print(job, *source, deadline).await,
-            Task::Formats { source } => self.formats(job, *source, deadline).await,
+            Task::Formats { source, formats } => {
+                self.formats(job, *source, formats, deadline).await
+            }
             Task::Note { text } => Ok(self
                 .delivery
                 .reply(job, &blocks::note_to_clicker(text), Outcome::Delivered)
@@ -1388,11 +1397,14 @@ mod tests {
         }
     }
 
-    /// Formats… (#26): a take's six formats and contact sheet are made once, each PNG its
-    /// format's size; a second click stores nothing and keeps the recorded files; a varied
-    /// take, whose art is not its seed's scene, is told so and makes nothing.
+    /// Formats… (#26): each format of a take is made once, each PNG its format's size. A
+    /// first click asks two formats (two files and their contact sheet); a second asks the
+    /// whole set, a superset, and makes only the four new ones (and the set's sheet), the two
+    /// files made before untouched; a third makes nothing. A varied take, whose art is not its
+    /// seed's scene, is told so and makes nothing.
     #[tokio::test]
-    async fn a_takes_formats_are_made_once_and_later_clicks_get_the_same_files() {
+    async fn a_takes_formats_are_made_once_each_and_a_superset_makes_only_the_new_ones() {
+        use marquee_core::poster::Format;
         let dir = tempfile::tempdir().unwrap();
         let origin = slack_origin().await;
         let pipeline = testing::offline_pipeline(dir.path(), &origin);
@@ -1418,20 +1430,53 @@ mod tests {
             out.sort();
             out
         };
-        let click = |id| {
+        let click = |id, formats: &[Format]| {
             let mut job = marquee_core::job::sample_job();
             job.reply_to = reply.clone();
-            job.task = Task::Formats { source: id };
+            job.task = Task::Formats {
+                source: id,
+                formats: formats.to_vec(),
+            };
             job
         };
+        let written = |files: &[std::path::PathBuf]| -> Vec<std::time::SystemTime> {
+            files
+                .iter()
+                .map(|p| std::fs::metadata(p).unwrap().modified().unwrap())
+                .collect()
+        };
+        let two = [Format::Story, Format::Square];
         assert_eq!(
-            pipeline.run(click(first.id), None).await,
+            pipeline.run(click(first.id, &two), None).await,
+            Outcome::Delivered
+        );
+        let made_two = pngs(dir.path());
+        assert_eq!(
+            made_two.len(),
+            3,
+            "two formats and their sheet: {made_two:?}"
+        );
+        let before = written(&made_two);
+        let of = |id| pipeline.records().made_formats(id, &Format::ALL);
+        let recorded_two = of(first.id).await.unwrap();
+        assert_eq!(
+            recorded_two.iter().map(|(f, _)| *f).collect::<Vec<_>>(),
+            [Format::Square, Format::Story]
+        );
+
+        assert_eq!(
+            pipeline.run(click(first.id, &Format::ALL), None).await,
             Outcome::Delivered
         );
         let made = pngs(dir.path());
-        // Six formats and their contact sheet, each a PNG of the format's size.
-        assert_eq!(made.len(), 7, "{made:?}");
-        for f in marquee_core::poster::Format::ALL {
+        // Four new formats and the whole set's sheet; the two made before are kept as they were.
+        assert_eq!(made.len(), 3 + 4 + 1, "{made:?}");
+        assert_eq!(
+            written(&made_two),
+            before,
+            "a format made before was made again"
+        );
+        for f in Format::ALL {
             let file = made
                 .iter()
                 .find(|p| {
@@ -1443,26 +1488,20 @@ mod tests {
                 marquee_core::model::image::decode_image(&std::fs::read(file).unwrap()).unwrap();
             assert_eq!((png.width(), png.height()), f.size(), "{f}");
         }
-        let recorded = pipeline.records().formatted(first.id).await.unwrap();
-        assert_eq!(recorded.as_ref().map(|r| r.files.len()), Some(6));
-        // A second click makes nothing new (no file written again) and gets the same files.
-        let written = |files: &[std::path::PathBuf]| -> Vec<std::time::SystemTime> {
-            files
-                .iter()
-                .map(|p| std::fs::metadata(p).unwrap().modified().unwrap())
-                .collect()
-        };
+        let recorded = of(first.id).await.unwrap();
+        assert_eq!(recorded.len(), 6);
+        for (format, file) in &recorded_two {
+            assert!(recorded.contains(&(*format, file.clone())), "{format}");
+        }
+        // A third click makes nothing new (no file written again) and gets the same files.
         let before = written(&made);
         assert_eq!(
-            pipeline.run(click(first.id), None).await,
+            pipeline.run(click(first.id, &Format::ALL), None).await,
             Outcome::Delivered
         );
         assert_eq!(pngs(dir.path()), made);
         assert_eq!(written(&made), before);
-        assert_eq!(
-            pipeline.records().formatted(first.id).await.unwrap(),
-            recorded
-        );
+        assert_eq!(of(first.id).await.unwrap(), recorded);
 
         // A varied take's art is not its seed's scene: told, and nothing is made.
         let mut vary = marquee_core::job::sample_job();
@@ -1482,12 +1521,12 @@ mod tests {
             .remove(0);
         assert_ne!(varied.id, first.id);
         assert_eq!(
-            pipeline.run(click(varied.id), None).await,
+            pipeline.run(click(varied.id, &Format::ALL), None).await,
             Outcome::FailedAndTold {
                 kind: "NotAPlainRender"
             }
         );
-        assert_eq!(pipeline.records().formatted(varied.id).await.unwrap(), None);
+        assert!(of(varied.id).await.unwrap().is_empty());
         assert_eq!(pngs(dir.path()), made);
     }
 

@@ -11,6 +11,10 @@
 //! | approval (one per family: the first take's id) | `poster#<root>` / `approval` | with the poster |
 //! | take counter (per family) | `poster#<root>` / `takes` | with the poster |
 //! | print files (one set per take) | `poster#<id>` / `prints` | with the files (retention from printing) |
+//! | a take's file at one format (one per format) | `poster#<id>` / `format#<format>` | with the files (retention from making) |
+//! | a contact sheet of some formats (one per set) | `poster#<id>` / `formatsheet#<format>+<format>…` | with the files |
+//! | art grown to one format by Outpaint | `poster#<id>` / `outpainted#<format>` | with the files |
+//! | every format at once (written before formats were made one by one; read only) | `poster#<id>` / `formats` | with the files |
 //! | the Slack file a take's message shows | `poster#<id>` / `file` | with the poster |
 //! | retake lock | `poster#<id>` / `lock` | after [`LOCK_SECS`] (taken over atomically) |
 //! | run marker | `job#<id>` / `run` | after [`RUN_MARKER_SECS`] |
@@ -32,6 +36,7 @@ use uuid::Uuid;
 
 use super::{PipelineError, RestStatus};
 use marquee_core::job::{Job, PosterRecord, Requester};
+use marquee_core::poster::Format;
 use marquee_core::slack::settings::{BrandKit, KitChange};
 use marquee_core::slack::verify::{SIGHT_SECS, Sight};
 use marquee_core::state::{Claim, Claimant, Key, StateStore};
@@ -87,8 +92,35 @@ pub(crate) struct Printed {
     pub(crate) at: i64,
 }
 
-/// A take's files at every format, written once by the click that made them: later clicks
-/// on Formats… answer with fresh links to these.
+/// A take's file at one format, written once, by the run that made it first: later runs
+/// asking for this format answer with fresh links to this file and make only the formats
+/// missing.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub(crate) struct MadeFormat {
+    pub(crate) key: String,
+    pub(crate) width: u32,
+    pub(crate) height: u32,
+    /// The box `[x, y, width, height]` (whole pixels, rounded outward) around every line of
+    /// type the layout engine set: where the words went, for checking they stayed in the
+    /// format's safe area. Zeros when not known (a file from a whole-set record).
+    #[serde(default)]
+    pub(crate) type_box: [u32; 4],
+    /// The image service that grew the art to this format, when it was outpainted rather than
+    /// re-composed.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub(crate) outpainted_with: Option<String>,
+    pub(crate) at: i64,
+}
+
+/// A contact sheet of one set of a take's formats, written once per set.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub(crate) struct FormatSheet {
+    pub(crate) key: String,
+    pub(crate) at: i64,
+}
+
+/// A take's files at every format as one record, as runs wrote it before formats were made
+/// one by one: read (its files count as made), never written.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub(crate) struct Formatted {
     /// `(format name, key, width, height)` per file, in the order shown.
@@ -150,6 +182,18 @@ fn takes_key(root: Uuid) -> Key {
 
 fn formats_key(id: Uuid) -> Key {
     Key::new(format!("poster#{id}"), "formats")
+}
+
+fn format_key(id: Uuid, format: Format) -> Key {
+    Key::new(format!("poster#{id}"), format!("format#{}", format.name()))
+}
+
+fn format_sheet_key(id: Uuid, formats: &[Format]) -> Key {
+    let names: Vec<&str> = formats.iter().map(|f| f.name()).collect();
+    Key::new(
+        format!("poster#{id}"),
+        format!("formatsheet#{}", names.join("+")),
+    )
 }
 
 fn outpainted_key(id: Uuid, format: &str) -> Key {
@@ -490,23 +534,85 @@ impl Records {
         }
     }
 
-    /// The files of take `id` at every format, if they were made and are still kept.
-    pub(super) async fn formatted(&self, id: Uuid) -> Result<Option<Formatted>, PipelineError> {
-        match self.state.get(&formats_key(id), now()).await? {
+    /// Which of `formats` take `id` has files at (each made once and still kept), in the
+    /// order asked: its own item per format, else the whole-set record older runs wrote.
+    pub(super) async fn made_formats(
+        &self,
+        id: Uuid,
+        formats: &[Format],
+    ) -> Result<Vec<(Format, MadeFormat)>, PipelineError> {
+        let mut made = Vec::new();
+        let mut legacy: Option<Option<Formatted>> = None;
+        for format in formats {
+            if let Some(item) = self.state.get(&format_key(id, *format), now()).await? {
+                made.push((*format, parse(&item.value)?));
+                continue;
+            }
+            if legacy.is_none() {
+                legacy = Some(match self.state.get(&formats_key(id), now()).await? {
+                    Some(item) => Some(parse(&item.value)?),
+                    None => None,
+                });
+            }
+            let Some(Some(whole)) = &legacy else { continue };
+            let shown = format.to_string();
+            if let Some(i) = whole.files.iter().position(|f| f.0 == shown) {
+                let (_, key, width, height) = whole.files[i].clone();
+                made.push((
+                    *format,
+                    MadeFormat {
+                        key,
+                        width,
+                        height,
+                        type_box: whole.type_boxes.get(i).copied().unwrap_or_default(),
+                        outpainted_with: whole.outpainted_with.clone(),
+                        at: whole.at,
+                    },
+                ));
+            }
+        }
+        Ok(made)
+    }
+
+    /// Records `file` as take `id`'s file at `format` unless it has one already: `Ok(None)`
+    /// when `file` is now the one kept, `Ok(Some(first))` with the file recorded first. One
+    /// conditional write per format, kept as long as the bucket keeps the file.
+    pub(super) async fn claim_format(
+        &self,
+        id: Uuid,
+        format: Format,
+        file: &MadeFormat,
+    ) -> Result<Option<MadeFormat>, PipelineError> {
+        let until = self.retention_end(file.at);
+        self.claim_first(&format_key(id, format), file, until).await
+    }
+
+    /// The contact sheet of take `id` at exactly `formats`, if one was made and is kept.
+    pub(super) async fn format_sheet(
+        &self,
+        id: Uuid,
+        formats: &[Format],
+    ) -> Result<Option<FormatSheet>, PipelineError> {
+        match self
+            .state
+            .get(&format_sheet_key(id, formats), now())
+            .await?
+        {
             Some(item) => Ok(Some(parse(&item.value)?)),
             None => Ok(None),
         }
     }
 
-    /// Records `formatted` as take `id`'s formats unless it has some already (as
-    /// [`Records::claim_prints`]); kept as long as the bucket keeps the files.
-    pub(super) async fn claim_formats(
+    /// Records `sheet` as the contact sheet of take `id` at `formats` unless one is recorded.
+    pub(super) async fn claim_format_sheet(
         &self,
         id: Uuid,
-        formatted: &Formatted,
-    ) -> Result<Option<Formatted>, PipelineError> {
-        let until = self.retention_end(formatted.at);
-        self.claim_first(&formats_key(id), formatted, until).await
+        formats: &[Format],
+        sheet: &FormatSheet,
+    ) -> Result<Option<FormatSheet>, PipelineError> {
+        let until = self.retention_end(sheet.at);
+        self.claim_first(&format_sheet_key(id, formats), sheet, until)
+            .await
     }
 
     /// Take `id`'s art grown to `format` by Outpaint, if a run stored it and it is still kept.
@@ -957,6 +1063,172 @@ mod tests {
         );
         assert_eq!(p.printed(take).await.unwrap(), Some(printed("first")));
         assert_eq!(p.printed(Uuid::new_v4()).await.unwrap(), None);
+    }
+
+    /// A state store whose first claim lands and whose answer is lost: with
+    /// `retried`, the caller's retry of the same write (as the DynamoDB SDK retries a 500)
+    /// answers it; without, the loss reaches the caller as an error.
+    struct AnswerLost {
+        inner: Arc<LocalState>,
+        retried: bool,
+        lost: std::sync::atomic::AtomicBool,
+    }
+
+    #[async_trait::async_trait]
+    impl StateStore for AnswerLost {
+        async fn claim(
+            &self,
+            key: &Key,
+            value: String,
+            claimant: &Claimant,
+            expires_at: Option<i64>,
+            now: i64,
+        ) -> Result<Claim, marquee_core::state::StateError> {
+            let landed = self
+                .inner
+                .claim(key, value.clone(), claimant, expires_at, now)
+                .await?;
+            if self.lost.swap(true, Ordering::SeqCst) {
+                return Ok(landed);
+            }
+            if self.retried {
+                return self
+                    .inner
+                    .claim(key, value, claimant, expires_at, now)
+                    .await;
+            }
+            Err(marquee_core::state::StateError::Backend {
+                op: "PutItem",
+                pk: key.pk.clone(),
+                source: "500 after the write".into(),
+            })
+        }
+        async fn put(
+            &self,
+            key: &Key,
+            value: String,
+            expires_at: Option<i64>,
+        ) -> Result<(), marquee_core::state::StateError> {
+            self.inner.put(key, value, expires_at).await
+        }
+        async fn get(
+            &self,
+            key: &Key,
+            now: i64,
+        ) -> Result<Option<marquee_core::state::Item>, marquee_core::state::StateError> {
+            self.inner.get(key, now).await
+        }
+        async fn delete(
+            &self,
+            key: &Key,
+            only_if: Option<&str>,
+        ) -> Result<bool, marquee_core::state::StateError> {
+            self.inner.delete(key, only_if).await
+        }
+        async fn add(
+            &self,
+            key: &Key,
+            amount: i64,
+            limit: Option<i64>,
+            adder: &Claimant,
+            expires_at: Option<i64>,
+            now: i64,
+        ) -> Result<marquee_core::state::Added, marquee_core::state::StateError> {
+            self.inner
+                .add(key, amount, limit, adder, expires_at, now)
+                .await
+        }
+        async fn query_latest(
+            &self,
+            pk: &str,
+            limit: usize,
+            now: i64,
+        ) -> Result<Vec<marquee_core::state::Item>, marquee_core::state::StateError> {
+            self.inner.query_latest(pk, limit, now).await
+        }
+    }
+
+    /// Each format of a take is one write-once claim. A claim whose write lands and whose
+    /// answer is lost is still its writer's when the write is retried, and never another's;
+    /// when the loss reaches the caller, the file it recorded is read back as made, so the
+    /// next run shares it rather than making the format again. Files of other formats, and
+    /// the whole-set record older runs wrote, are read alongside.
+    #[tokio::test]
+    async fn a_format_is_claimed_once_even_when_the_answer_to_its_write_is_lost() {
+        let file = |key: &str| MadeFormat {
+            key: format!("prints/{key}.png"),
+            width: 1080,
+            height: 1080,
+            type_box: [1, 2, 3, 4],
+            outpainted_with: None,
+            at: now(),
+        };
+        for retried in [true, false] {
+            let dir = tempfile::tempdir().unwrap();
+            let inner = Arc::new(LocalState::open(dir.path().join("state.sqlite3")).unwrap());
+            let state = Arc::new(AnswerLost {
+                inner,
+                retried,
+                lost: false.into(),
+            });
+            let p = Records::new(state, Duration::from_secs(30 * 24 * 3600));
+            let take = Uuid::new_v4();
+            let first = p.claim_format(take, Format::Square, &file("first")).await;
+            if retried {
+                assert_eq!(first.unwrap(), None, "its own write, retried, is its win");
+            } else {
+                assert!(first.is_err(), "the loss reaches the caller");
+            }
+            // The write landed: the format is made, and a second run's claim finds the first.
+            let made = p.made_formats(take, &Format::ALL).await.unwrap();
+            assert_eq!(
+                made,
+                [(Format::Square, file("first"))],
+                "retried: {retried}"
+            );
+            assert_eq!(
+                p.claim_format(take, Format::Square, &file("second"))
+                    .await
+                    .unwrap(),
+                Some(file("first"))
+            );
+            assert_eq!(
+                p.claim_format(take, Format::Story, &file("story"))
+                    .await
+                    .unwrap(),
+                None
+            );
+            let made = p.made_formats(take, &[Format::Story, Format::Square]).await;
+            assert_eq!(
+                made.unwrap(),
+                [
+                    (Format::Story, file("story")),
+                    (Format::Square, file("first"))
+                ]
+            );
+        }
+
+        // A take formatted before formats were made one by one: its whole-set record's files
+        // count as made.
+        let dir = tempfile::tempdir().unwrap();
+        let (p, state) = records(dir.path());
+        let take = Uuid::new_v4();
+        let whole = Formatted {
+            files: vec![("feed 4:5".into(), "prints/feed.png".into(), 1080, 1350)],
+            sheet_key: "prints/sheet.png".into(),
+            at: now(),
+            type_boxes: vec![[5, 6, 7, 8]],
+            outpainted_with: None,
+        };
+        state
+            .put(&formats_key(take), json(&whole).unwrap(), None)
+            .await
+            .unwrap();
+        let made = p.made_formats(take, &Format::ALL).await.unwrap();
+        assert_eq!(made.len(), 1);
+        assert_eq!(made[0].0, Format::Feed);
+        assert_eq!(made[0].1.key, "prints/feed.png");
+        assert_eq!(made[0].1.type_box, [5, 6, 7, 8]);
     }
 
     /// Two posters of the same second are listed in the order they were made, newest first,
