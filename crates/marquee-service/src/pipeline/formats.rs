@@ -990,7 +990,14 @@ mod tests {
         );
         assert_ne!(outcome, Outcome::FailedAndTold { kind: "OverLimit" });
         assert_eq!(grower.calls.load(Ordering::SeqCst), 0);
-        assert!(pipeline.records().formatted(id).await.unwrap().is_none());
+        assert!(
+            pipeline
+                .records()
+                .made_formats(id, &Format::ALL)
+                .await
+                .unwrap()
+                .is_empty()
+        );
         let told = posts.lock().unwrap()[before..].join("\n");
         for said in [
             "art of 1600x600 is outside what Outpaint takes",
