@@ -780,3 +780,27 @@ async fn a_slack_connect_guests_picture_is_refused_before_it_is_fetched() {
     assert_eq!(stored_refs().await, refs_before, "nothing stored");
     assert!(s.bedrock().calls_for_prompt("NEWFORM-GUEST").is_empty());
 }
+
+/// Without a bot token there is no form to open: `/poster` alone answers help, as before,
+/// and the help does not offer the form.
+#[tokio::test(flavor = "multi_thread")]
+async fn without_a_bot_token_poster_alone_answers_help() {
+    let base = crate::support::client::lambda_base().await;
+    let url = stack().slack().response_url();
+    let answer = slash_in(&base, "", &url, "C0001").await;
+    assert_eq!(answer.status, 200);
+    let card = answer.body.to_string();
+    assert!(card.contains("Make a movie poster"), "{card}");
+    assert!(!card.contains("New poster"), "no form to offer: {card}");
+    assert!(
+        !stack()
+            .slack()
+            .api()
+            .opened_views()
+            .iter()
+            .any(|v| v.view["private_metadata"]
+                .as_str()
+                .is_some_and(|m| m.contains(&url))),
+        "no form was opened for this command"
+    );
+}

@@ -51,7 +51,7 @@ const GUESS: &str = "guess";
 /// The shortcut's choice not to use the message's picture.
 const NO_PICTURE: &str = "none";
 /// The uses a new poster may make of a picture (restyling needs a take to restyle).
-const NEW_POSTER_USES: [PictureUse; 2] = [PictureUse::StartFrom, PictureUse::StyleOf];
+pub const NEW_POSTER_USES: [PictureUse; 2] = [PictureUse::StartFrom, PictureUse::StyleOf];
 
 /// Where a poster made from a form goes: the shortcut's or command's `response_url` (a bearer
 /// secret: `Debug` shows its length), the channel and, for a shortcut, the message's thread
@@ -295,8 +295,8 @@ pub fn description_from(text: &str) -> String {
 
 /// The modal a shortcut opens: the message's words as the description, a title guessed from
 /// them, the style `/poster` would guess and, when the message carries a picture, what to do
-/// with it (nothing, unless the person chooses).
-pub fn view(shortcut: &MessageShortcut) -> Value {
+/// with it (nothing, unless the person chooses) among `uses`, those a model here can make.
+pub fn view(shortcut: &MessageShortcut, uses: &[PictureUse]) -> Value {
     let description = description_from(&shortcut.text);
     let title: String = if description.is_empty() {
         String::new()
@@ -337,8 +337,12 @@ pub fn view(shortcut: &MessageShortcut) -> Value {
             }),
         ),
     ];
-    if let Some(file) = &shortcut.ctx.file {
-        let mut options: Vec<Value> = NEW_POSTER_USES.into_iter().map(use_option).collect();
+    if let Some(file) = shortcut.ctx.file.as_ref().filter(|_| !uses.is_empty()) {
+        let mut options: Vec<Value> = NEW_POSTER_USES
+            .into_iter()
+            .filter(|u| uses.contains(u))
+            .map(use_option)
+            .collect();
         let none = json!({"text": plain("Don't use it"), "value": NO_PICTURE});
         options.push(none.clone());
         blocks.push(input(
@@ -396,12 +400,17 @@ fn use_option(usage: PictureUse) -> Value {
 /// service that uses a picture draws from words too — Style Guide's and SD3.5
 /// image-to-image's `prompt` is required), an optional title and tagline, the style (guessed
 /// from the words unless chosen) and an optional picture (Slack's `file_input`, as in Use a
-/// picture…) with what to do with it.
-pub fn new_poster_view(ctx: &ThreadContext) -> Value {
+/// picture…) with what to do with it: `uses`, those a model here can make for the poster's
+/// model (none: no picture is offered, as 🖼️ is hidden on takes no model here can use one for).
+pub fn new_poster_view(ctx: &ThreadContext, uses: &[PictureUse]) -> Value {
     let mut looks = vec![json!({"text": plain("Guess from the words"), "value": GUESS})];
     looks.extend(Style::ALL.iter().map(|s| look_option(*s)));
-    let uses: Vec<Value> = NEW_POSTER_USES.into_iter().map(use_option).collect();
-    json!({
+    let options: Vec<Value> = NEW_POSTER_USES
+        .into_iter()
+        .filter(|u| uses.contains(u))
+        .map(use_option)
+        .collect();
+    let mut view = json!({
         "type": "modal",
         "callback_id": NEW_VIEW,
         "title": plain("New poster"),
@@ -437,32 +446,37 @@ pub fn new_poster_view(ctx: &ThreadContext) -> Value {
                     "initial_option": looks[0].clone(),
                 }),
             ),
-            input(
-                PICTURE_BLOCK,
-                "A picture to work from",
-                "Optional. A PNG, JPEG or WebP up to 10 MB, kept privately for this poster, never posted back.",
-                true,
-                json!({
-                    "type": "file_input",
-                    "action_id": PICTURE,
-                    "filetypes": ["png", "jpg", "jpeg", "webp"],
-                    "max_files": 1,
-                }),
-            ),
-            input(
-                USE_BLOCK,
-                "What to do with the picture",
-                "Only used when you add a picture.",
-                false,
-                json!({
-                    "type": "radio_buttons",
-                    "action_id": USE,
-                    "options": uses,
-                    "initial_option": uses[1].clone(),
-                }),
-            ),
         ],
-    })
+    });
+    // The last use offered (In the style of, where it is) is chosen to begin with.
+    if let (Some(initial), Some(blocks)) = (options.last().cloned(), view["blocks"].as_array_mut())
+    {
+        blocks.push(input(
+            PICTURE_BLOCK,
+            "A picture to work from",
+            "Optional. A PNG, JPEG or WebP up to 10 MB, kept privately for this poster, never posted back.",
+            true,
+            json!({
+                "type": "file_input",
+                "action_id": PICTURE,
+                "filetypes": ["png", "jpg", "jpeg", "webp"],
+                "max_files": 1,
+            }),
+        ));
+        blocks.push(input(
+            USE_BLOCK,
+            "What to do with the picture",
+            "Only used when you add a picture.",
+            false,
+            json!({
+                "type": "radio_buttons",
+                "action_id": USE,
+                "options": options,
+                "initial_option": initial,
+            }),
+        ));
+    }
+    view
 }
 
 /// Where a form's picture comes from.
@@ -716,7 +730,7 @@ mod tests {
     #[test]
     fn the_modal_is_prefilled_from_the_message_as_slash_poster_would_guess() {
         let shortcut = parse_shortcut(&fixture("message_action_thread_reply.json")).unwrap();
-        let view = view(&shortcut);
+        let view = view(&shortcut, &NEW_POSTER_USES);
         assert_eq!(view["callback_id"], VIEW);
         let description = view["blocks"][1]["element"]["initial_value"]
             .as_str()
@@ -807,7 +821,7 @@ mod tests {
             thread_ts: None,
             file: None,
         };
-        let form = new_poster_view(&ctx);
+        let form = new_poster_view(&ctx, &NEW_POSTER_USES);
         super::super::modal::tests::assert_within_slacks_limits(&form);
         assert_eq!(form["callback_id"], NEW_VIEW);
         let picture = block(&form, PICTURE_BLOCK);
@@ -829,9 +843,19 @@ mod tests {
         let back: ThreadContext =
             serde_json::from_str(form["private_metadata"].as_str().unwrap()).unwrap();
         assert_eq!(back, ctx);
+        // Where no model here can use a picture, neither form offers one.
+        let bare = new_poster_view(&ctx, &[]);
+        super::super::modal::tests::assert_within_slacks_limits(&bare);
+        assert!(!view_blocks(&bare).contains(&PICTURE_BLOCK.to_owned()));
+        assert!(!view_blocks(&bare).contains(&USE_BLOCK.to_owned()));
+        let only_start = new_poster_view(&ctx, &[PictureUse::StartFrom]);
+        assert_eq!(
+            block(&only_start, USE_BLOCK)["element"]["initial_option"]["value"],
+            "start_from"
+        );
 
         let shortcut = parse_shortcut(&fixture("message_action_with_picture.json")).unwrap();
-        let view = view(&shortcut);
+        let view = view(&shortcut, &NEW_POSTER_USES);
         super::super::modal::tests::assert_within_slacks_limits(&view);
         let offer = block(&view, USE_BLOCK);
         assert!(
@@ -841,10 +865,11 @@ mod tests {
                 .contains("key-art.jpg")
         );
         assert_eq!(offer["element"]["initial_option"]["value"], NO_PICTURE);
+        assert!(!view_blocks(&super::view(&shortcut, &[])).contains(&USE_BLOCK.to_owned()));
         // A message without a picture offers none.
         let plain = parse_shortcut(&fixture("message_action_thread_reply.json")).unwrap();
         assert!(
-            !view_blocks(&super::view(&plain)).contains(&USE_BLOCK.to_owned()),
+            !view_blocks(&super::view(&plain, &NEW_POSTER_USES)).contains(&USE_BLOCK.to_owned()),
             "no picture, no offer"
         );
     }

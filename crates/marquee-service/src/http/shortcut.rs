@@ -52,7 +52,13 @@ pub(super) async fn open(state: &AppState, used: &MessageShortcut) -> Result<Res
         .await;
         return Ok(StatusCode::OK.into_response());
     };
-    if let Err(e) = web.open_view(&used.trigger_id, &shortcut::view(used)).await {
+    if let Err(e) = web
+        .open_view(
+            &used.trigger_id,
+            &shortcut::view(used, &picture_uses(state)),
+        )
+        .await
+    {
         tracing::warn!(code = e.code(), error = %marquee_core::errors::ErrorChain(&e), "could not open the poster-from-message modal");
         tell_clicker(
             state,
@@ -62,6 +68,15 @@ pub(super) async fn open(state: &AppState, used: &MessageShortcut) -> Result<Res
         .await;
     }
     Ok(StatusCode::OK.into_response())
+}
+
+/// The uses of a picture the forms offer: those a model here can make for a new poster of
+/// the deployment's default model (what the forms' posters are drawn with).
+fn picture_uses(state: &AppState) -> Vec<marquee_core::job::PictureUse> {
+    shortcut::NEW_POSTER_USES
+        .into_iter()
+        .filter(|u| state.pipeline.can_use_picture(state.policy.default, *u))
+        .collect()
 }
 
 /// `/poster` alone, with a bot token and the command's `trigger_id`: the New poster form,
@@ -94,7 +109,10 @@ pub(super) async fn open_form(
         file: None,
     };
     match web
-        .open_view(trigger, &shortcut::new_poster_view(&ctx))
+        .open_view(
+            trigger,
+            &shortcut::new_poster_view(&ctx, &picture_uses(state)),
+        )
         .await
     {
         Ok(()) => Ok(StatusCode::OK.into_response()),

@@ -914,9 +914,13 @@ impl Pipeline {
             })?;
         let pixmap = self.reference(&picture.reference).await?;
         let edit = picture.usage.edit(Arc::new(pixmap.clone()));
+        // The take's seed (kept with it, and the scene the offline generator derives from
+        // it): the one asked for, else a fresh one, as a poster drawn from words gets.
         let source = Art {
             pixmap,
-            seed: spec.seed.unwrap_or_default(),
+            seed: spec
+                .seed
+                .unwrap_or_else(|| fastrand::u32(1..=spec.model.max_seed())),
             model_ms: 0,
             stored: None,
         };
@@ -1379,6 +1383,10 @@ mod tests {
             Some("in the style of brand-2026.png".to_owned())
         );
         assert_eq!(record.lineage, None, "a first take");
+        assert!(
+            record.spec.seed.is_some_and(|s| s > 0),
+            "a seed of its own, as a poster from words gets"
+        );
         assert!(pipeline.can_use_picture(ModelId::Offline, PictureUse::StyleOf));
         assert!(!pipeline.can_use_picture(ModelId::Offline, PictureUse::RestyleLike));
 
