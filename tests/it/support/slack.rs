@@ -87,6 +87,9 @@ pub struct Post {
     /// Broadcasts and foreign links in the message's mrkdwn (see [`broadcast_violations`]).
     /// Slack would accept and deliver them; tests assert there are none.
     pub violations: Vec<String>,
+    /// How long the post took to answer (its image downloads included), and when it arrived.
+    pub took: Duration,
+    pub arrived: Instant,
 }
 
 impl Post {
@@ -698,7 +701,23 @@ impl Outcome {
     }
 }
 
+/// A post to a `response_url`. Slack finishes what it received whether or not the sender waits
+/// for the answer, so the post is handled on a task of its own: a sender that stops waiting (a
+/// client timeout while Slack fetches a slow image) drops only its answer, never the post.
 async fn response_url_post(State(app): State<App>, uri: Uri, body: Bytes) -> Response {
+    tokio::spawn(handle_response_url_post(app, uri, body))
+        .await
+        .unwrap_or_else(|e| {
+            (
+                StatusCode::INTERNAL_SERVER_ERROR,
+                format!("the stand-in failed: {e}"),
+            )
+                .into_response()
+        })
+}
+
+async fn handle_response_url_post(app: App, uri: Uri, body: Bytes) -> Response {
+    let arrived = Instant::now();
     let path = uri.path().to_string();
     let url = format!("http://{}{path}", app.addr);
     let parsed: Value = serde_json::from_slice(&body).unwrap_or(Value::Null);
@@ -714,6 +733,8 @@ async fn response_url_post(State(app): State<App>, uri: Uri, body: Bytes) -> Res
         errors: outcome.errors,
         images: outcome.images,
         violations,
+        took: arrived.elapsed(),
+        arrived,
     });
     response
 }

@@ -78,6 +78,22 @@ impl SlackError {
         }
     }
 
+    /// Whether the post may have reached Slack although no answer said so: it timed out (ours
+    /// or the invocation's deadline), or the connection broke after it was sent. Slack answers
+    /// a post only once it has fetched the message's images, so a slow image host makes a post
+    /// that Slack takes after Marquee stopped waiting.
+    pub fn may_have_landed(&self) -> bool {
+        match self {
+            SlackError::Transport(e) => !e.is_connect(),
+            SlackError::OutOfTime => true,
+            SlackError::ForbiddenUrl
+            | SlackError::Rejected { .. }
+            | SlackError::Unavailable { .. }
+            | SlackError::NoBotToken
+            | SlackError::Web(_) => false,
+        }
+    }
+
     /// Whether Slack said it could not fetch or render the blocks (most often the image).
     pub fn is_invalid_blocks(&self) -> bool {
         matches!(self, SlackError::Rejected { reason, .. } if reason.contains("invalid_blocks") || reason.contains("downloading image failed"))
@@ -208,6 +224,50 @@ impl SlackClient {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// A post Slack never answered (a read timeout) or that broke after it was sent may have
+    /// landed; one that never connected, or that Slack refused, did not.
+    #[tokio::test]
+    async fn a_post_that_timed_out_may_have_landed_and_a_refused_one_did_not() {
+        use crate::testing::{Misbehaviour, misbehaving};
+        let http = crate::net::client();
+        let short = Duration::from_millis(200);
+        let silent = misbehaving(Misbehaviour::Silent).await;
+        let timed_out = http
+            .post(format!("http://{silent}/actions/T1/1/x"))
+            .timeout(short)
+            .send()
+            .await
+            .unwrap_err();
+        assert!(timed_out.is_timeout(), "{timed_out:?}");
+        assert!(SlackError::Transport(timed_out.without_url()).may_have_landed());
+        let hung_up = misbehaving(Misbehaviour::HangUp).await;
+        let broke = http
+            .post(format!("http://{hung_up}/actions/T1/1/x"))
+            .timeout(Duration::from_secs(5))
+            .send()
+            .await
+            .unwrap_err();
+        assert!(SlackError::Transport(broke.without_url()).may_have_landed());
+        // A port nothing listens on: the connection is refused, nothing was sent.
+        let closed = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = closed.local_addr().unwrap();
+        drop(closed);
+        let refused = http
+            .post(format!("http://{addr}/actions/T1/1/x"))
+            .timeout(short)
+            .send()
+            .await
+            .unwrap_err();
+        assert!(!SlackError::Transport(refused.without_url()).may_have_landed());
+        assert!(SlackError::OutOfTime.may_have_landed());
+        let invalid = SlackError::Rejected {
+            status: 400,
+            reason: "invalid_blocks".into(),
+        };
+        assert!(!invalid.may_have_landed());
+        assert!(!SlackError::Unavailable { status: 503 }.may_have_landed());
+    }
 
     #[test]
     fn only_allowed_response_urls_are_followed() {

@@ -73,6 +73,10 @@ fn is_group(id: &str) -> bool {
     id.starts_with('S')
 }
 
+/// Slack refused to update the approved take's message.
+const APPROVAL_NOT_SHOWN: &str = "✅ Your approval is recorded, but Slack wouldn't update the poster message to show it. The approval stands; the buttons may still show until the message is refreshed.";
+/// Slack did not answer the update in time: it may yet show it.
+const APPROVAL_SLOW_TO_SHOW: &str = "✅ Your approval is recorded. Slack was slow to update the poster message, so it may take a moment to show it; the approval stands either way.";
 const NOT_A_REVIEWER: &str = "🚫 Only the reviewers your Marquee admin named can approve posters. Ask one of them to take a look.";
 
 /// Why a click may not approve, as far as the rule and the click tell (user groups are looked
@@ -248,10 +252,15 @@ impl Pipeline {
             Ok(()) => return Ok(Outcome::Delivered),
             Err(e) => e,
         };
-        tracing::warn!(error = %ErrorChain(&refused), "approval recorded but the message could not be updated");
-        let note = blocks::note_to_clicker(
-            "✅ Your approval is recorded, but Slack wouldn't update the poster message to show it. The approval stands; the buttons may still show until the message is refreshed.",
-        );
+        // Slack answers only once it has fetched the message's image: a post it was slow to
+        // answer may still land, so the approver is not told it was refused.
+        let note = if refused.may_have_landed() {
+            tracing::warn!(error = %ErrorChain(&refused), "approval recorded; slack did not answer the message's update in time");
+            blocks::note_to_clicker(APPROVAL_SLOW_TO_SHOW)
+        } else {
+            tracing::warn!(error = %ErrorChain(&refused), "approval recorded but the message could not be updated");
+            blocks::note_to_clicker(APPROVAL_NOT_SHOWN)
+        };
         match self.delivery.respond(response_url, &note).await {
             Ok(()) => Ok(Outcome::FailedAndTold {
                 kind: "ApprovalNotShown",
