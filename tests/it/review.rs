@@ -1973,7 +1973,7 @@ async fn formats_over_the_daily_limit_are_refused_up_front_and_bill_nothing() {
     let sets = || {
         api.thread("C0001", &root_ts)
             .into_iter()
-            .filter(|m| m.to_string().contains("Every format"))
+            .filter(|m| m.to_string().contains("Formats of"))
             .count()
     };
     let at = Posted {
@@ -1984,8 +1984,8 @@ async fn formats_over_the_daily_limit_are_refused_up_front_and_bill_nothing() {
     // Five calls needed, four left: refused before any call, and told why.
     let u1 = s.slack().action_response_url();
     assert_eq!(
-        click(&base, &root, "poster.formats", None, &u1, at).await,
-        200
+        ask_formats(&base, &root, at, &u1, None).await,
+        ViewAnswer::Closed
     );
     let told = support::poll(DELIVERY, || s.slack().messages(&u1).into_iter().next())
         .await
@@ -2032,8 +2032,8 @@ async fn formats_over_the_daily_limit_are_refused_up_front_and_bill_nothing() {
     }
     let u2 = s.slack().action_response_url();
     assert_eq!(
-        click(&base, &root, "poster.formats", None, &u2, at).await,
-        200
+        ask_formats(&base, &root, at, &u2, None).await,
+        ViewAnswer::Closed
     );
     support::poll(Duration::from_secs(90), || (sets() == 1).then_some(()))
         .await
