@@ -441,8 +441,10 @@ pub fn poster_with(result: &PosterResult<'_>, controls: Controls) -> Message {
 /// An approved poster: the poster message, rebuilt from its record with a fresh link, with the
 /// controls replaced by who approved it and when. It replaces the message that was clicked.
 ///
-/// When `result` asks for controls, the approved poster offers 🖨️ Print, and only that.
-pub fn approved(result: &PosterResult<'_>, approver_id: &str, at: i64) -> Message {
+/// When `result` asks for controls, the approved poster offers 🖨️ Print and, when `formats`
+/// (its take offered them under review), 📐 Formats… — nothing that would change it: a
+/// format's print is part of Print.
+pub fn approved(result: &PosterResult<'_>, approver_id: &str, at: i64, formats: bool) -> Message {
     let mut message = poster(&PosterResult {
         controls: None,
         ..result.clone()
@@ -455,6 +457,7 @@ pub fn approved(result: &PosterResult<'_>, approver_id: &str, at: i64) -> Messag
     if let Some(id) = result.controls {
         let print = Controls {
             print: true,
+            formats,
             ..Controls::default()
         };
         message
@@ -940,7 +943,7 @@ mod tests {
             "{json}"
         );
 
-        let approved = approved(&r, "U7", 1_800_000_000);
+        let approved = approved(&r, "U7", 1_800_000_000, false);
         assert_eq!(approved.replace_original, Some(true));
         // The review controls are gone; only Print is offered on an approved poster.
         let actions: Vec<&Value> = approved
@@ -952,6 +955,16 @@ mod tests {
         assert_eq!(actions[0]["elements"].as_array().unwrap().len(), 1);
         assert_eq!(actions[0]["elements"][0]["action_id"], "poster.print");
         assert_within_limits(&approved);
+        // A take that offered Formats… still does once approved, beside Print.
+        let with_formats = super::approved(&r, "U7", 1_800_000_000, true);
+        let shown: Vec<&Value> = with_formats
+            .blocks
+            .iter()
+            .filter(|b| b["type"] == "actions")
+            .flat_map(|b| b["elements"].as_array().unwrap())
+            .map(|e| &e["action_id"])
+            .collect();
+        assert_eq!(shown, ["poster.print", "poster.formats"]);
         let unasked = super::approved(
             &PosterResult {
                 controls: None,
@@ -959,6 +972,7 @@ mod tests {
             },
             "U7",
             0,
+            true,
         );
         assert!(unasked.blocks.iter().all(|b| b["type"] != "actions"));
         assert!(all_text(&approved).contains("Approved* by <@U7>"));
@@ -1293,7 +1307,7 @@ mod tests {
                     "poster_link_only",
                     poster_link_only(&result, Controls::default()),
                 ),
-                ("approved", approved(&result, hostile, 0)),
+                ("approved", approved(&result, hostile, 0, true)),
                 ("membership_tip", membership_tip(1_800_000_000)),
                 ("note_to_clicker", note_to_clicker(hostile)),
                 ("history", {
