@@ -1630,6 +1630,54 @@ async fn an_approved_takes_formats_are_printed_with_bleed_and_marks() {
     assert_eq!(prints().len(), 2, "a third print message in the thread");
 }
 
+/// 📐 Formats… without a bot token: no `views.open` to open a form with, so the click makes
+/// every format, as it did before the form existed, and the set arrives through the click's
+/// `response_url`.
+#[tokio::test(flavor = "multi_thread")]
+async fn without_a_bot_token_a_formats_click_makes_every_format() {
+    use marquee_core::poster::Format;
+    let base = lambda_base().await;
+    let s = stack();
+    let marker = "FORMATS-URL";
+    let url = s.slack().response_url();
+    let asked =
+        format!("{marker} a kraken attacks brooklyn --title \"Deep Water\" --model offline");
+    assert_eq!(slash_in(&base, &asked, &url, "C0001").await.status, 200);
+    let original = wait_posters(&url, 1).await.remove(0);
+    assert!(
+        controls(&original).iter().any(|c| c == "poster.formats"),
+        "{:?}",
+        controls(&original)
+    );
+    let u1 = s.slack().action_response_url();
+    assert_eq!(
+        click(
+            &base,
+            &original,
+            "poster.formats",
+            None,
+            &u1,
+            Posted::top("1700000000.000400")
+        )
+        .await,
+        200
+    );
+    let set = support::poll(DELIVERY, || {
+        s.slack()
+            .messages(&u1)
+            .into_iter()
+            .find(|m| m.to_string().contains("Formats of"))
+    })
+    .await
+    .unwrap_or_else(|| {
+        panic!(
+            "no formats at the response_url\n{}",
+            s.lambda().log_tail(6000)
+        )
+    });
+    assert_eq!(linked_formats(&set).await, Format::ALL, "{set}");
+}
+
 /// The pixels (RGBA, 8-bit) of a PNG.
 fn png_pixels(bytes: &[u8]) -> (u32, u32, Vec<u8>) {
     let mut reader = png::Decoder::new(std::io::Cursor::new(bytes))
