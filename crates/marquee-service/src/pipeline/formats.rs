@@ -906,6 +906,23 @@ mod tests {
         for kept in &two {
             assert!(all.contains(kept), "{:?} was made again", kept.0);
         }
+        // Six files stored in all: none of the first two was set and stored again.
+        fn files(d: &std::path::Path, out: &mut usize) {
+            for e in std::fs::read_dir(d).into_iter().flatten().flatten() {
+                let p = e.path();
+                if p.is_dir() {
+                    files(&p, out);
+                } else if p.file_name().is_some_and(|n| {
+                    let n = n.to_string_lossy();
+                    n.starts_with("format-") && n.ends_with(".png")
+                }) {
+                    *out += 1;
+                }
+            }
+        }
+        let mut stored = 0;
+        files(&dir.path().join("prints"), &mut stored);
+        assert_eq!(stored, Format::ALL.len());
     }
 
     /// Art too large for one call at some format is sent scaled down first, by one factor,
