@@ -137,6 +137,14 @@ fn review_help(offer: &ReviewOffer) -> String {
             "• ✏️ *Edit words* and 🖌️ *Change a detail* open a form, which needs Marquee's bot token: ask your Marquee admin to add one".to_owned(),
         );
     }
+    lines.push(format!(
+        "• 📐 *Formats…* — the take as one-sheet, square, feed, story, banner and wide, the art extended and the words set afresh for each{}; each format made once per take (offline free; a Stability take one Outpaint call per new format), and printed with the approved take",
+        if offer.modals {
+            ", the formats ticked in a form"
+        } else {
+            ""
+        }
+    ));
     lines.push(
         "• ✅ *Approve* — marks one take of the poster as approved (not your own)".to_owned(),
     );
