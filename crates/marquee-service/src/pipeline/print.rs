@@ -312,6 +312,13 @@ impl Pipeline {
         let mut new = self
             .print_formats(record, &state.to_print, &meta, now)
             .await?;
+        // Nothing could be printed now (a format's grown art is no longer kept): the files
+        // made before, privately, rather than the same message in the thread again.
+        if let (Some(printed), true) = (&state.printed, new.is_empty()) {
+            return self
+                .answer_with_prints(job, record, printed, &formats)
+                .await;
+        }
         for (format, s) in &new {
             formats.push((*format, s.recorded()));
         }
