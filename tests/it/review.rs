@@ -115,6 +115,7 @@ async fn a_full_review_round_through_response_urls() {
     );
     let original = wait_posters(&url, 1).await.remove(0);
     let poster_id = poster_id_of(&original);
+    let posted_controls = controls(&original);
     let ts = "1700000000.000100";
 
     // Regenerate: a new seed, same everything else.
@@ -259,8 +260,9 @@ async fn a_full_review_round_through_response_urls() {
         "{}",
         approved[0]
     );
-    // The approved take offers Print, and nothing that would change it.
-    assert_eq!(controls(&approved[0]), ["poster.print"]);
+    // The approved take offers Print (and Formats…, as the take did), nothing that would
+    // change it.
+    assert_eq!(controls(&approved[0]), print_and_formats(&posted_controls));
     let approval = stored(&poster_id, "approval").await;
     assert_eq!(approval["by"], "U0002");
     let record = stored(&poster_id, "record").await;
@@ -1167,7 +1169,7 @@ async fn a_design_review_round_in_the_thread_with_a_bot_token() {
         approved.to_string().contains("Approved* by <@U0003>"),
         "{approved}"
     );
-    assert_eq!(controls(&approved), ["poster.print"]);
+    assert_eq!(controls(&approved), print_and_formats(&offered));
     assert!(
         approved
             .to_string()
@@ -1434,7 +1436,7 @@ async fn a_design_review_round_through_response_urls() {
         200
     );
     let approved = told_saying(&u3, "approved by <@U0003>", log).await;
-    assert_eq!(controls(&approved), ["poster.print"]);
+    assert_eq!(controls(&approved), print_and_formats(&offered));
 
     let u4 = s.slack().action_response_url();
     assert_eq!(
@@ -1451,6 +1453,16 @@ async fn a_design_review_round_through_response_urls() {
     .unwrap_or_else(|| panic!("no print message\n{}", s.lambda().log_tail(6000)));
     assert_eq!(printed["response_type"], "in_channel");
     check_print_files("url", &printed).await;
+}
+
+/// The controls an approved take offers: Print, and Formats… when the take offered it under
+/// review (`offered`).
+fn print_and_formats(offered: &[String]) -> Vec<String> {
+    let mut out = vec!["poster.print".to_owned()];
+    if offered.iter().any(|c| c == "poster.formats") {
+        out.push("poster.formats".to_owned());
+    }
+    out
 }
 
 /// A `&'static str` for a test's short-lived strings (a handful per test run).
@@ -1592,6 +1604,184 @@ async fn a_takes_formats_arrive_once_in_its_thread() {
     assert_eq!(told[0]["response_type"], "ephemeral");
     assert_eq!(linked_formats(&told[0]).await, Format::ALL);
     assert_eq!(sets().len(), 2, "a third formats message in the thread");
+}
+
+/// Print offers the formats (#26): an approved offline take whose square was made with
+/// 📐 Formats… prints it with the sheets — the square at 24×24 in, 150 dpi, with 1/8 in of
+/// bleed and the slug's marks (a 3,788 px page), a PDF with its TrimBox and BleedBox. The
+/// approved take still offers Formats…; a story made afterwards is printed by the next Print,
+/// which makes only it (the sheets' and square's files are the same), and a third Print
+/// answers privately with the same files.
+#[tokio::test(flavor = "multi_thread")]
+async fn an_approved_takes_formats_are_printed_with_bleed_and_marks() {
+    let base = bot_base().await;
+    let s = stack();
+    let api = s.slack().api();
+    let marker = "PRINT-FORMATS";
+    let url = s.slack().response_url();
+    let asked = format!("{marker} a lighthouse in a storm --title \"The Keeper\" --model offline");
+    assert_eq!(slash_in(&base, &asked, &url, "C0001").await.status, 200);
+    let root = bot_poster_in("C0001", marker).await;
+    let root_ts = root["ts"].as_str().unwrap().to_owned();
+    let at = Posted::top(&root_ts);
+    let in_thread = |needle: &'static str| {
+        let api = api.clone();
+        let root_ts = root_ts.clone();
+        move || {
+            api.thread("C0001", &root_ts)
+                .into_iter()
+                .filter(|m| m.to_string().contains(needle))
+                .collect::<Vec<_>>()
+        }
+    };
+    let sets = in_thread("Formats of");
+    let prints = in_thread("Print-ready files");
+    let u1 = s.slack().action_response_url();
+    let answer = ask_formats(&base, &root, at, &u1, Some(&["square"])).await;
+    assert_eq!(answer, ViewAnswer::Closed);
+    support::poll(DELIVERY, || sets().into_iter().next())
+        .await
+        .unwrap_or_else(|| panic!("no formats in the thread\n{}", stack().bot_log()));
+
+    let u2 = s.slack().action_response_url();
+    let by_u3 = Posted {
+        user: Some("U0003"),
+        ..at
+    };
+    assert_eq!(
+        click(&base, &root, "poster.approve", None, &u2, by_u3).await,
+        200
+    );
+    let approved = s.slack().wait_for(&u2, 1, DELIVERY).await.remove(0);
+    assert_eq!(controls(&approved), ["poster.print", "poster.formats"]);
+
+    let print = |response_url: String| {
+        let (base, approved) = (base.clone(), approved.clone());
+        async move {
+            assert_eq!(
+                click(&base, &approved, "poster.print", None, &response_url, at).await,
+                200
+            );
+        }
+    };
+    print(s.slack().action_response_url()).await;
+    let first = support::poll(PRINTING, || prints().into_iter().next())
+        .await
+        .unwrap_or_else(|| panic!("no print-ready files in the thread\n{}", stack().bot_log()));
+    let links = print_links(&first);
+    assert_eq!(links.len(), 3, "two sheets and the square: {first}");
+    let (line, pdf_url, png_url) = &links[2];
+    assert!(line.contains("Square 1:1 print, 24×24 in"), "{line}");
+    let (status, _, pdf) = get_link(&marquee_core::net::client(), pdf_url).await;
+    assert_eq!(status, 200, "{line}");
+    assert!(pdf.starts_with(b"%PDF-"), "{line}");
+    assert!(
+        pdf.windows(8).any(|w| w == b"/TrimBox") && pdf.windows(9).any(|w| w == b"/BleedBox"),
+        "{line}"
+    );
+    let (status, _, png) = get_link(&marquee_core::net::client(), png_url).await;
+    assert_eq!(status, 200, "{line}");
+    // 24 in at 150 dpi (3,600 px), 1/8 in of bleed (19 px) and a 1/2 in slug (75 px) a side.
+    assert_eq!(
+        slack_standin::image_size(&png),
+        Some((3788, 3788)),
+        "{line}"
+    );
+    let (w, h, rgba) = png_pixels(&png);
+    assert_eq!((w, h), (3788, 3788));
+    let px = |x: u32, y: u32| {
+        let o = (y as usize * w as usize + x as usize) * 4;
+        [rgba[o], rgba[o + 1], rgba[o + 2]]
+    };
+    assert_eq!(px(2, 2), [255, 255, 255], "the slug is paper");
+    keep_for_people("print-formats", "print-square.png", &png);
+
+    // The approved take still offers Formats…: a story made now is printed by the next Print.
+    let u3 = s.slack().action_response_url();
+    let answer = ask_formats(&base, &approved, at, &u3, Some(&["square", "story"])).await;
+    assert_eq!(answer, ViewAnswer::Closed);
+    support::poll(DELIVERY, || sets().into_iter().nth(1))
+        .await
+        .unwrap_or_else(|| panic!("no second formats message\n{}", stack().bot_log()));
+    print(s.slack().action_response_url()).await;
+    let second = support::poll(PRINTING, || prints().into_iter().nth(1))
+        .await
+        .unwrap_or_else(|| panic!("no second print message\n{}", stack().bot_log()));
+    let keys = |message: &Value| -> Vec<String> {
+        print_links(message)
+            .into_iter()
+            .flat_map(|(_, pdf, png)| [pdf, png])
+            .map(|url| url.split('?').next().unwrap_or_default().to_owned())
+            .collect()
+    };
+    let (was, now) = (keys(&first), keys(&second));
+    assert_eq!(now.len(), 8, "{second}");
+    assert_eq!(
+        now[..6],
+        was[..],
+        "the sheets and the square are the same files"
+    );
+    assert!(
+        print_links(&second)[3]
+            .0
+            .contains("Story 9:16 print, 13.5×24 in"),
+        "{second}"
+    );
+    // A third Print: nothing new, the same files to the clicker alone.
+    let u5 = s.slack().action_response_url();
+    print(u5.clone()).await;
+    let told = s.slack().wait_for(&u5, 1, DELIVERY).await.remove(0);
+    assert_eq!(told["response_type"], "ephemeral", "{told}");
+    assert_eq!(keys(&told), now);
+    assert_eq!(prints().len(), 2, "a third print message in the thread");
+}
+
+/// 📐 Formats… without a bot token: no `views.open` to open a form with, so the click makes
+/// every format, as it did before the form existed, and the set arrives through the click's
+/// `response_url`.
+#[tokio::test(flavor = "multi_thread")]
+async fn without_a_bot_token_a_formats_click_makes_every_format() {
+    use marquee_core::poster::Format;
+    let base = lambda_base().await;
+    let s = stack();
+    let marker = "FORMATS-URL";
+    let url = s.slack().response_url();
+    let asked =
+        format!("{marker} a kraken attacks brooklyn --title \"Deep Water\" --model offline");
+    assert_eq!(slash_in(&base, &asked, &url, "C0001").await.status, 200);
+    let original = wait_posters(&url, 1).await.remove(0);
+    assert!(
+        controls(&original).iter().any(|c| c == "poster.formats"),
+        "{:?}",
+        controls(&original)
+    );
+    let u1 = s.slack().action_response_url();
+    assert_eq!(
+        click(
+            &base,
+            &original,
+            "poster.formats",
+            None,
+            &u1,
+            Posted::top("1700000000.000400")
+        )
+        .await,
+        200
+    );
+    let set = support::poll(DELIVERY, || {
+        s.slack()
+            .messages(&u1)
+            .into_iter()
+            .find(|m| m.to_string().contains("Formats of"))
+    })
+    .await
+    .unwrap_or_else(|| {
+        panic!(
+            "no formats at the response_url\n{}",
+            s.lambda().log_tail(6000)
+        )
+    });
+    assert_eq!(linked_formats(&set).await, Format::ALL, "{set}");
 }
 
 /// The pixels (RGBA, 8-bit) of a PNG.

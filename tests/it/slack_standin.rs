@@ -1110,7 +1110,7 @@ async fn views_open_takes_a_fresh_trigger_once() {
 async fn views_open_judges_the_view_as_slack_does() {
     let slack = slack();
     type Break = fn(&mut Value);
-    let cases: [(Break, &str); 13] = [
+    let cases: [(Break, &str); 16] = [
         (
             |v| {
                 v["title"]["text"] = "A title of 25 characters"
@@ -1172,6 +1172,34 @@ async fn views_open_judges_the_view_as_slack_does() {
         (
             |v| v["blocks"][2]["element"] = json!({"type": "button", "action_id": "b", "text": {"type": "plain_text", "text": "B"}}),
             "unsupported type: button [json-pointer:/view/blocks/2/element/type]",
+        ),
+        // Checkboxes ("Checkboxes element"): at most 10 options, `initial_options` among
+        // them, and only the element's own keys.
+        (
+            |v| {
+                let option = v["blocks"][5]["element"]["options"][0].clone();
+                v["blocks"][5]["element"] =
+                    json!({"type": "checkboxes", "action_id": "c", "options": vec![option; 11]});
+            },
+            "no more than 10 items allowed [json-pointer:/view/blocks/5/element/options]",
+        ),
+        (
+            |v| {
+                let options = v["blocks"][5]["element"]["options"].clone();
+                let other =
+                    json!({"text": {"type": "plain_text", "text": "Wide"}, "value": "wide"});
+                v["blocks"][5]["element"] = json!({"type": "checkboxes", "action_id": "c",
+                    "options": options, "initial_options": [other]});
+            },
+            "must match one of the options [json-pointer:/view/blocks/5/element/initial_options/0]",
+        ),
+        (
+            |v| {
+                let options = v["blocks"][5]["element"]["options"].clone();
+                v["blocks"][5]["element"] = json!({"type": "checkboxes", "action_id": "c",
+                    "options": options, "initial_option": options[0]});
+            },
+            "invalid additional property: initial_option [json-pointer:/view/blocks/5/element/initial_option]",
         ),
     ];
     for (i, (break_it, expected)) in cases.into_iter().enumerate() {

@@ -364,6 +364,7 @@ pub async fn build(config: &Config, mode: Mode) -> Result<App, StartError> {
     .with_retention(config.retention)
     .with_limits(limits(config))
     .with_print_upscaler(config.print_upscaler)
+    .with_formats(config.formats.clone())
     .with_approvers(match &config.approvers {
         None => Approvers::AnyoneButRequester,
         Some(ids) if ids.is_empty() => Approvers::Anyone,

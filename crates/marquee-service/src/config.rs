@@ -47,6 +47,7 @@ pub const ENV_VARS: &[&str] = &[
     "MARQUEE_MODEL_PRICES",
     "MARQUEE_IMAGE_SERVICES",
     "MARQUEE_PRINT_UPSCALER",
+    "MARQUEE_FORMATS",
     "MARQUEE_PUBLIC_URL",
     "MARQUEE_LINK_TTL",
     "MARQUEE_RESPONSE_URL_HOSTS",
@@ -217,6 +218,9 @@ pub struct Config {
     /// The upscaler prints use (`MARQUEE_PRINT_UPSCALER`); `None`, the default, resamples
     /// only, so prints cost nothing beyond the poster.
     pub(crate) print_upscaler: Option<Upscaler>,
+    /// The formats Formats… offers (`MARQUEE_FORMATS`, a comma-separated list of names or
+    /// ratios); every format when unset or empty.
+    pub(crate) formats: Vec<marquee_core::poster::Format>,
     /// The region Stability's image services are called in: the Stability family's region.
     pub(crate) service_region: String,
     /// Path-style S3 addressing, for S3-compatible stores reached through a custom endpoint.
@@ -413,6 +417,17 @@ impl Config {
             }
         };
 
+        // Empty is unset, as the template passes it when the admin leaves the default.
+        let formats = match lookup("MARQUEE_FORMATS").filter(|v| !v.trim().is_empty()) {
+            None => marquee_core::job::every_format(),
+            Some(v) => marquee_core::poster::Format::parse_list(&v).map_err(|reason| {
+                ConfigError::Invalid {
+                    name: "MARQUEE_FORMATS",
+                    value: v.clone(),
+                    reason,
+                }
+            })?,
+        };
         let external_users_full = match get("MARQUEE_EXTERNAL_USERS")? {
             None => false,
             Some(v) if v.eq_ignore_ascii_case("view-only") => false,
@@ -627,6 +642,7 @@ impl Config {
             service_prices,
             image_services,
             print_upscaler,
+            formats,
             service_region,
             s3_force_path_style,
             public_url,
@@ -1090,6 +1106,22 @@ mod tests {
             assert_eq!(c.monthly_budget_micros, None);
             assert!(c.model_prices.is_empty());
         }
+    }
+
+    /// The admin's set of formats: every format by default (and when empty), else the names
+    /// or ratios listed, each once, in the order given; an unknown one is refused by name.
+    #[test]
+    fn the_formats_offered_are_the_admins_set() {
+        use marquee_core::poster::Format;
+        assert_eq!(config(&[]).unwrap().formats, Format::ALL);
+        assert_eq!(
+            config(&[("MARQUEE_FORMATS", " ")]).unwrap().formats,
+            Format::ALL
+        );
+        let c = config(&[("MARQUEE_FORMATS", "square, 9:16,square")]).unwrap();
+        assert_eq!(c.formats, [Format::Square, Format::Story]);
+        let bad = config(&[("MARQUEE_FORMATS", "square,billboard")]).unwrap_err();
+        assert!(bad.to_string().contains("MARQUEE_FORMATS"), "{bad}");
     }
 
     #[test]

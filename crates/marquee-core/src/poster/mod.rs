@@ -60,7 +60,8 @@ pub(crate) use layout::layout;
 pub use layout::{Arrangement, TaglineAt};
 pub use placement::{Composition, Zones};
 pub use print::{
-    FORMAT_PRINT_LONG_SIDE_IN, MAX_PRINT_DPI, PRINT_DPI, Printed, Sheet, print, print_format,
+    FORMAT_PRINT_LONG_SIDE_IN, MAX_PRINT_DPI, PRINT_DPI, Printed, Sheet, format_print_in, print,
+    print_format,
 };
 pub use resample::resample_cover;
 

@@ -119,6 +119,12 @@ pub(crate) enum Page {
 /// one-sheet's buffer.
 pub const FORMAT_PRINT_LONG_SIDE_IN: f64 = 24.0;
 
+/// A format's print trim size in inches (width, height).
+pub fn format_print_in(format: Format) -> (f64, f64) {
+    let (w, h) = format_trim_pt(format);
+    (w / 72.0, h / 72.0)
+}
+
 /// A format's print trim size in points: its aspect at [`FORMAT_PRINT_LONG_SIDE_IN`].
 pub(crate) fn format_trim_pt(format: Format) -> (f64, f64) {
     let (w, h) = format.ratio_parts();

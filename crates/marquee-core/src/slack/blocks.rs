@@ -145,6 +145,14 @@ fn review_help(offer: &ReviewOffer) -> String {
             "• ✏️ *Edit words* and 🖌️ *Change a detail* open a form, which needs Marquee's bot token: ask your Marquee admin to add one".to_owned(),
         );
     }
+    lines.push(format!(
+        "• 📐 *Formats…* — the take as one-sheet, square, feed, story, banner and wide, the art extended and the words set afresh for each{}; each format made once per take (offline free; a Stability take one Outpaint call per new format), and printed with the approved take",
+        if offer.modals {
+            ", the formats ticked in a form"
+        } else {
+            ""
+        }
+    ));
     lines.push(
         "• ✅ *Approve* — marks one take of the poster as approved (not your own)".to_owned(),
     );
@@ -461,8 +469,10 @@ pub fn poster_with(result: &PosterResult<'_>, controls: Controls) -> Message {
 /// An approved poster: the poster message, rebuilt from its record with a fresh link, with the
 /// controls replaced by who approved it and when. It replaces the message that was clicked.
 ///
-/// When `result` asks for controls, the approved poster offers 🖨️ Print, and only that.
-pub fn approved(result: &PosterResult<'_>, approver_id: &str, at: i64) -> Message {
+/// When `result` asks for controls, the approved poster offers 🖨️ Print and, when `formats`
+/// (its take offered them under review), 📐 Formats… — nothing that would change it: a
+/// format's print is part of Print.
+pub fn approved(result: &PosterResult<'_>, approver_id: &str, at: i64, formats: bool) -> Message {
     let mut message = poster(&PosterResult {
         controls: None,
         ..result.clone()
@@ -475,6 +485,7 @@ pub fn approved(result: &PosterResult<'_>, approver_id: &str, at: i64) -> Messag
     if let Some(id) = result.controls {
         let print = Controls {
             print: true,
+            formats,
             ..Controls::default()
         };
         message
@@ -972,7 +983,7 @@ mod tests {
             "{json}"
         );
 
-        let approved = approved(&r, "U7", 1_800_000_000);
+        let approved = approved(&r, "U7", 1_800_000_000, false);
         assert_eq!(approved.replace_original, Some(true));
         // The review controls are gone; only Print is offered on an approved poster.
         let actions: Vec<&Value> = approved
@@ -984,6 +995,16 @@ mod tests {
         assert_eq!(actions[0]["elements"].as_array().unwrap().len(), 1);
         assert_eq!(actions[0]["elements"][0]["action_id"], "poster.print");
         assert_within_limits(&approved);
+        // A take that offered Formats… still does once approved, beside Print.
+        let with_formats = super::approved(&r, "U7", 1_800_000_000, true);
+        let shown: Vec<&Value> = with_formats
+            .blocks
+            .iter()
+            .filter(|b| b["type"] == "actions")
+            .flat_map(|b| b["elements"].as_array().unwrap())
+            .map(|e| &e["action_id"])
+            .collect();
+        assert_eq!(shown, ["poster.print", "poster.formats"]);
         let unasked = super::approved(
             &PosterResult {
                 controls: None,
@@ -991,6 +1012,7 @@ mod tests {
             },
             "U7",
             0,
+            true,
         );
         assert!(unasked.blocks.iter().all(|b| b["type"] != "actions"));
         assert!(all_text(&approved).contains("Approved* by <@U7>"));
@@ -1351,7 +1373,7 @@ mod tests {
                     "poster_link_only",
                     poster_link_only(&result, Controls::default()),
                 ),
-                ("approved", approved(&result, hostile, 0)),
+                ("approved", approved(&result, hostile, 0, true)),
                 ("membership_tip", membership_tip(1_800_000_000)),
                 ("note_to_clicker", note_to_clicker(hostile)),
                 ("history", {

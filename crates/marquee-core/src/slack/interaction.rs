@@ -43,8 +43,8 @@ pub struct Controls {
     pub change_detail: bool,
     /// The poster is approved: it offers Print, and nothing that would change it.
     pub print: bool,
-    /// The take's art can be re-composed at every format (the offline generator's): it offers
-    /// Formats… while under review.
+    /// The take's art can be grown or re-composed at every format: it offers Formats… under
+    /// review and, beside Print, once approved.
     pub formats: bool,
     /// Someone here can make a take with an uploaded picture for the take's model (Style
     /// Guide, image-to-image or Style Transfer; offline, its palette): it offers Use a
@@ -59,12 +59,15 @@ fn button(action_id: &str, id: Uuid, text: &str) -> Value {
 }
 
 /// The actions block for the poster `id`, in style `current`, with the controls `controls`
-/// allows. An approved poster offers only Print: the first approval stands, and a new take is
-/// made from the poster's earlier takes.
+/// allows. An approved poster offers only Print (and Formats…, which change nothing): the first
+/// approval stands, and a new take is made from the poster's earlier takes.
 pub(crate) fn actions_block(id: Uuid, current: Style, controls: Controls) -> Value {
     let mut elements = Vec::new();
     if controls.print {
         elements.push(button(ACTION_PRINT, id, "🖨️ Print"));
+        if controls.formats {
+            elements.push(button(ACTION_FORMATS, id, "📐 Formats…"));
+        }
     } else {
         let options: Vec<Value> = Style::ALL
             .iter()

@@ -229,9 +229,10 @@ pub(super) async fn slash_command(
 
 /// Slack's interactivity endpoint: the controls on poster messages and the review modals.
 /// Clicks are acked at once with an empty 200 and queued for the worker exactly as slash
-/// commands are; the worker answers through the interaction's `response_url`. Edit words and
-/// Change a detail open a modal first (within the click's 3-second trigger); a submitted modal
-/// is checked here, so field errors show inside it, then queued like a click.
+/// commands are; the worker answers through the interaction's `response_url`. Edit words,
+/// Change a detail, Use a picture… and (with a bot token) Formats… open a modal first (within
+/// the click's 3-second trigger); a submitted modal is checked here, so field errors show
+/// inside it, then queued like a click.
 pub(super) async fn interaction(
     State(state): State<AppState>,
     headers: HeaderMap,
@@ -358,8 +359,8 @@ pub(super) async fn tell_clicker(state: &AppState, response_url: &str, text: &st
     }
 }
 
-/// Opens the Edit words or Change a detail modal for a click, pre-filled from the poster's
-/// record. Slack's trigger lives 3 seconds, so this is the one click that reads state on the
+/// Opens a review modal (Edit words, Change a detail, Use a picture…, Formats…) for a click,
+/// pre-filled from the poster's record. Slack's trigger lives 3 seconds, so this is the one click that reads state on the
 /// ack path (one item) and calls Slack before answering.
 async fn open_modal(state: &AppState, click: &Click<Review>) -> Result<Response, ApiError> {
     if !state.delivery.slack().is_allowed(&click.response_url) {

@@ -214,7 +214,7 @@ impl Pipeline {
             seed: record.spec.seed.unwrap_or_default(),
             width: record.width,
             height: record.height,
-            // The approved take offers Print, and only that.
+            // The approved take offers Print (and Formats…, whose prints are part of Print).
             controls: Some(record.id),
             // The rebuilt message still says which take it is and where it came from.
             note: record
@@ -223,7 +223,11 @@ impl Pipeline {
                 .map(|l| super::retake::take_note(l, None)),
             missing_glyphs: &record.missing_glyphs,
         };
-        let message = blocks::approved(&shown, &job.requester.user_id, now);
+        let formats = record.spec.model == marquee_core::model::ModelId::Offline
+            || self
+                .models
+                .can(record.spec.model, marquee_core::model::EditKind::Outpaint);
+        let message = blocks::approved(&shown, &job.requester.user_id, now, formats);
         // The message showed the take's uploaded PNG (a Slack file) rather than its expiring
         // link: the rebuilt one does too, falling back to the link if Slack will not show it.
         let file = match self.delivery.web() {

@@ -58,7 +58,11 @@ impl Pipeline {
                 .tell_clicker(job, &blocks::note_to_clicker(why), "NotAllowed")
                 .await;
         }
-        let chosen = in_sheet_order(chosen);
+        // Only the admin's set is made: a job queued before the set changed, or a form
+        // submitted with more than it offered, makes what the set allows of it.
+        let set = self.format_set();
+        let chosen: Vec<Format> = chosen.iter().copied().filter(|f| set.contains(f)).collect();
+        let chosen = in_sheet_order(if chosen.is_empty() { &set } else { &chosen });
         let description = record.spec.description.clone();
         let made = self
             .records
@@ -922,6 +926,54 @@ mod tests {
         for kept in &two {
             assert!(all.contains(kept), "{:?} was made again", kept.0);
         }
+        // Six files stored in all: none of the first two was set and stored again.
+        fn files(d: &std::path::Path, out: &mut usize) {
+            for e in std::fs::read_dir(d).into_iter().flatten().flatten() {
+                let p = e.path();
+                if p.is_dir() {
+                    files(&p, out);
+                } else if p.file_name().is_some_and(|n| {
+                    let n = n.to_string_lossy();
+                    n.starts_with("format-") && n.ends_with(".png")
+                }) {
+                    *out += 1;
+                }
+            }
+        }
+        let mut stored = 0;
+        files(&dir.path().join("prints"), &mut stored);
+        assert_eq!(stored, Format::ALL.len());
+    }
+
+    /// Only the admin's set is made: a job asking every format (one queued before the set
+    /// was narrowed, or a forged form) makes the set's formats alone, and a job asking none of
+    /// them makes the set.
+    #[tokio::test]
+    async fn only_the_admins_set_of_formats_is_made() {
+        let dir = tempfile::tempdir().unwrap();
+        let origin = serve(axum::Router::new().fallback(|| async { "ok" })).await;
+        let pipeline =
+            offline_pipeline(dir.path(), &origin).with_formats(vec![Format::Story, Format::Square]);
+        assert_eq!(pipeline.format_set(), [Format::Story, Format::Square]);
+        let reply = ReplyTo::response_url(format!("{origin}/commands/T1/1/secret"));
+        let mut job = marquee_core::job::sample_job();
+        job.reply_to = reply.clone();
+        assert_eq!(pipeline.run(job.clone(), None).await, Outcome::Delivered);
+        assert_eq!(
+            pipeline.run(click(job.id, &reply), None).await,
+            Outcome::Delivered
+        );
+        let made = pipeline.records().made_formats(job.id, &Format::ALL);
+        let made: Vec<Format> = made.await.unwrap().iter().map(|(f, _)| *f).collect();
+        assert_eq!(made, [Format::Square, Format::Story]);
+        let mut wide = click(job.id, &reply);
+        wide.task = Task::Formats {
+            source: job.id,
+            formats: vec![Format::Wide],
+        };
+        assert_eq!(pipeline.run(wide, None).await, Outcome::Delivered);
+        let made = pipeline.records().made_formats(job.id, &Format::ALL).await;
+        assert_eq!(made.unwrap().len(), 2, "the wide one is not in the set");
     }
 
     /// Art too large for one call at some format is sent scaled down first, by one factor,

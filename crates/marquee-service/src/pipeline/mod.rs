@@ -214,6 +214,9 @@ pub struct Pipeline {
     admins: Admins,
     /// The upscaler print-ready files use; `None`: resampling only.
     print_upscaler: Option<Upscaler>,
+    /// The admin's set of formats Formats… offers (`MARQUEE_FORMATS`), in the contact sheet's
+    /// order; every format by default.
+    formats: Vec<marquee_core::poster::Format>,
     retry: RetryPolicy,
     /// Where what happens is counted (EMF lines in Lambda, nowhere locally).
     metrics: Metrics,
@@ -242,6 +245,7 @@ impl Pipeline {
             link_ttl,
             approvers: Approvers::default(),
             external_users: ExternalUsers::default(),
+            formats: marquee_core::job::every_format(),
             admins: Admins::default(),
             print_upscaler: None,
             retry: RetryPolicy::default(),
@@ -289,6 +293,14 @@ impl Pipeline {
     }
 
     /// What people from outside the installation may do.
+    /// The formats Formats… offers (empty: every format).
+    pub(crate) fn with_formats(mut self, formats: Vec<marquee_core::poster::Format>) -> Self {
+        if !formats.is_empty() {
+            self.formats = formats;
+        }
+        self
+    }
+
     pub(crate) fn with_external_users(mut self, external_users: ExternalUsers) -> Self {
         self.external_users = external_users;
         self
@@ -337,11 +349,11 @@ impl Pipeline {
         }
     }
 
-    /// The formats Formats… offers, in the contact sheet's order: every format Marquee lays
-    /// out (one-sheet, square, feed, story, banner, wide; six, within the modal's ten
-    /// checkboxes).
+    /// The formats Formats… offers, in the contact sheet's order: the admin's set
+    /// (`MARQUEE_FORMATS`), by default every format Marquee lays out (one-sheet, square, feed,
+    /// story, banner, wide; six, within the modal's ten checkboxes).
     pub(crate) fn format_set(&self) -> Vec<marquee_core::poster::Format> {
-        marquee_core::job::every_format()
+        self.formats.clone()
     }
 
     /// The limits and prices posters are metered against, for the help card.

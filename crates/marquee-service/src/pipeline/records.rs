@@ -13,6 +13,7 @@
 //! | print files (one set per take) | `poster#<id>` / `prints` | with the files (retention from printing) |
 //! | a take's file at one format (one per format) | `poster#<id>` / `format#<format>` | with the files (retention from making) |
 //! | a contact sheet of some formats (one per set) | `poster#<id>` / `formatsheet#<format>+<format>…` | with the files |
+//! | a format's print file (one per format) | `poster#<id>` / `printformat#<format>` | with the files (retention from printing) |
 //! | art grown to one format by Outpaint | `poster#<id>` / `outpainted#<format>` | with the files |
 //! | every format at once (written before formats were made one by one; read only) | `poster#<id>` / `formats` | with the files |
 //! | the Slack file a take's message shows | `poster#<id>` / `file` | with the poster |
@@ -198,6 +199,13 @@ fn format_sheet_key(id: Uuid, formats: &[Format]) -> Key {
 
 fn outpainted_key(id: Uuid, format: &str) -> Key {
     Key::new(format!("poster#{id}"), format!("outpainted#{format}"))
+}
+
+fn print_format_key(id: Uuid, format: Format) -> Key {
+    Key::new(
+        format!("poster#{id}"),
+        format!("printformat#{}", format.name()),
+    )
 }
 
 fn prints_key(id: Uuid) -> Key {
@@ -650,6 +658,31 @@ impl Records {
     ) -> Result<Option<Printed>, PipelineError> {
         let until = self.retention_end(printed.at);
         self.claim_first(&prints_key(id), printed, until).await
+    }
+
+    /// The print file of take `id` at `format`, if it was printed and is still kept.
+    pub(super) async fn printed_format(
+        &self,
+        id: Uuid,
+        format: Format,
+    ) -> Result<Option<PrintedSheet>, PipelineError> {
+        match self.state.get(&print_format_key(id, format), now()).await? {
+            Some(item) => Ok(Some(parse(&item.value)?)),
+            None => Ok(None),
+        }
+    }
+
+    /// Records `file` as take `id`'s print of `format` unless one is recorded (as
+    /// [`Records::claim_prints`], one conditional write per format).
+    pub(super) async fn claim_printed_format(
+        &self,
+        id: Uuid,
+        format: Format,
+        file: &PrintedSheet,
+    ) -> Result<Option<PrintedSheet>, PipelineError> {
+        let until = self.retention_end(now());
+        self.claim_first(&print_format_key(id, format), file, until)
+            .await
     }
 
     /// Writes `value` under `key`, kept until `until`, unless a live document is there:
