@@ -734,7 +734,7 @@ async fn an_approval_slack_is_slow_to_show_is_told_as_slow_and_shown_late() {
         "told it was refused: {note}"
     );
     let shown = told_saying(&u, "approved by <@U0002>", log).await;
-    assert_eq!(controls(&shown), ["poster.print"]);
+    assert_eq!(controls(&shown), print_and_formats(&controls(&original)));
     let posts = s.slack().posts(&u);
     assert_eq!(posts.len(), 2, "{}", posts_at(&u));
     assert!(posts.iter().all(|p| p.accepted()), "{}", posts_at(&u));
