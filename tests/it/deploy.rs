@@ -1291,6 +1291,12 @@ fn manifest_slash_command_is_poster_on_a_real_route() {
     ] {
         assert!(hint.contains(flag), "usage_hint lacks {flag}: {hint}");
     }
+    // `/poster` alone opens the New poster form (with a bot token) and `/poster help` answers
+    // help: the hint says both, as the help card does.
+    assert!(
+        hint.contains("nothing for the form") && hint.ends_with("help"),
+        "{hint}"
+    );
     // Marquee parses the raw text itself; escaping would turn @mentions into <@U…> markup.
     assert!(!boolean(poster, &["should_escape"]));
 }
