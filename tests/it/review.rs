@@ -322,7 +322,9 @@ async fn a_second_click_while_a_take_runs_is_told_instead_of_billed() {
     );
     let told = s.slack().wait_for(&u2, 1, DELIVERY).await;
     assert!(
-        told[0].to_string().contains("already being made"),
+        told[0]
+            .to_string()
+            .contains("Your new take wasn't started and nothing was charged"),
         "{}",
         told[0]
     );
@@ -1592,6 +1594,30 @@ async fn a_takes_formats_arrive_once_in_its_thread() {
         .unwrap_or_else(|| panic!("no second formats message\n{}", stack().bot_log()));
     assert_eq!(linked_formats(&all).await, Format::ALL, "{all}");
     assert_eq!(stored(&id, "format#square").await, square, "made again");
+    // Each format's file is uploaded into the thread once: by the click that made it. The
+    // uploads go in the set's order, so once the wide one is in, a second square would be too.
+    let uploads = support::poll(DELIVERY, || {
+        let names: Vec<String> = api
+            .files()
+            .into_iter()
+            .filter(|f| f.completed && f.filename.starts_with(&format!("marquee-{id}-")))
+            .map(|f| f.filename)
+            .collect();
+        names
+            .iter()
+            .any(|n| n.ends_with("-wide.png"))
+            .then_some(names)
+    })
+    .await
+    .unwrap_or_else(|| panic!("no wide upload: {:?}", api.files().len()));
+    let mut each = uploads.clone();
+    each.sort();
+    each.dedup();
+    assert_eq!(
+        (uploads.len(), each.len()),
+        (Format::ALL.len(), Format::ALL.len()),
+        "{uploads:?}"
+    );
 
     // Again: nothing new in the thread; the clicker gets the same set, privately.
     let u3 = s.slack().action_response_url();
@@ -1700,9 +1726,18 @@ async fn an_approved_takes_formats_are_printed_with_bleed_and_marks() {
     let u3 = s.slack().action_response_url();
     let answer = ask_formats(&base, &approved, at, &u3, Some(&["square", "story"])).await;
     assert_eq!(answer, ViewAnswer::Closed);
-    support::poll(DELIVERY, || sets().into_iter().nth(1))
+    let again = support::poll(DELIVERY, || sets().into_iter().nth(1))
         .await
         .unwrap_or_else(|| panic!("no second formats message\n{}", stack().bot_log()));
+    // The square's own file is still the 1080 px one the first set linked, not its print page.
+    assert_eq!(
+        linked_formats(&again).await,
+        [
+            marquee_core::poster::Format::Square,
+            marquee_core::poster::Format::Story
+        ],
+        "{again}"
+    );
     print(s.slack().action_response_url()).await;
     let second = support::poll(PRINTING, || prints().into_iter().nth(1))
         .await

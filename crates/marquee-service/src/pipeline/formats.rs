@@ -33,8 +33,6 @@ use marquee_core::store::{ObjectMeta, print_key};
 
 const NO_OUTPAINT: &str = "📐 Formats of this take need Stability's Outpaint on Amazon Bedrock, which this Marquee is not set up to call (the image services are off, or the Stability region does not serve them). Ask your Marquee admin.";
 const NOT_A_PLAIN_RENDER: &str = "📐 This take's art was varied or changed after it was drawn, so it cannot be re-composed at other formats. Ask for formats of the take it came from, or regenerate.";
-const ALREADY_RUNNING: &str =
-    "⏳ This take's formats are already being made — they will appear here shortly.";
 
 /// A format's art, ready for its type: drawn or grown at its aspect, any size.
 type ArtFor = HashMap<Format, tiny_skia::Pixmap>;
@@ -61,7 +59,19 @@ impl Pipeline {
         // Only the admin's set is made: a job queued before the set changed, or a form
         // submitted with more than it offered, makes what the set allows of it.
         let set = self.format_set();
+        let asked = chosen.len();
         let chosen: Vec<Format> = chosen.iter().copied().filter(|f| set.contains(f)).collect();
+        if asked > 0 && chosen.is_empty() {
+            // Never the whole set in their place: that would make (and bill) what nobody chose.
+            let offered: Vec<String> = set.iter().map(ToString::to_string).collect();
+            let note = format!(
+                "📐 None of the formats you chose is offered here any more (your Marquee admin changed the set). Nothing was made or charged; click 📐 Formats… again to choose from {}.",
+                offered.join(", ")
+            );
+            return self
+                .tell_clicker(job, &blocks::note_to_clicker(&note), "NotOffered")
+                .await;
+        }
         let chosen = in_sheet_order(if chosen.is_empty() { &set } else { &chosen });
         let description = record.spec.description.clone();
         let made = self
@@ -98,7 +108,9 @@ impl Pipeline {
             return self
                 .tell_clicker(
                     job,
-                    &blocks::note_to_clicker(ALREADY_RUNNING),
+                    &blocks::note_to_clicker(&super::say::one_at_a_time(
+                        "Your formats weren't started",
+                    )),
                     "AlreadyRunning",
                 )
                 .await;
@@ -231,7 +243,8 @@ impl Pipeline {
             Reserved::Taken(r) => Some(r),
             Reserved::Refused(refusal) => {
                 let lead = format!(
-                    "📐 *Formats of this take need {calls} calls to {}*, one for each format whose shape differs from the take's, and each call counts like a poster.",
+                    "📐 *Formats of this take need {calls} call{} to {}*, one for each format whose shape differs from the take's, and each call counts like a poster.",
+                    if calls == 1 { "" } else { "s" },
                     Service::Outpaint.display_name()
                 );
                 return Ok(self.tell_over_limit_led(job, &refusal, Some(&lead)).await);
@@ -271,8 +284,16 @@ impl Pipeline {
             }
             match result {
                 Ok(pixmap) => {
-                    self.keep_outpainted(record, *format, &pixmap, &meta)
-                        .await?;
+                    if let Err(e) = self.keep_outpainted(record, *format, &pixmap, &meta).await {
+                        // This call is charged (its art is lost with the store); the calls not
+                        // made give their reservations back.
+                        if let Some(reservation) = reservation.as_mut() {
+                            self.metering
+                                .refund(reservation, calls - i as i64 - 1)
+                                .await;
+                        }
+                        return Err(e);
+                    }
                     grown.insert(*format, pixmap);
                 }
                 Err(e) => {
@@ -469,11 +490,14 @@ impl Pipeline {
             .iter()
             .filter_map(|f| made.iter().find(|(g, _)| g == f).cloned())
             .collect();
+        // Only files this click made are uploaded: the others went into the thread before.
+        let fresh: Vec<Format> = drawn.keys().copied().collect();
         let sheet = match self.records.format_sheet(record.id, chosen).await? {
             Some(sheet) => sheet.key,
             None => self.make_sheet(record, chosen, &files, drawn).await?,
         };
-        self.share_formats(job, record, &files, &sheet, again).await
+        self.share_formats(job, record, &files, &fresh, &sheet, again)
+            .await
     }
 
     /// Makes, stores and claims the contact sheet of `files`; the key of the sheet kept.
@@ -541,13 +565,15 @@ impl Pipeline {
         )
     }
 
-    /// Posts the formats into the poster's thread (Web API), or answers through the
-    /// `response_url`: to the clicker only when they were shared before.
+    /// Posts the formats into the poster's thread (Web API), uploading the `fresh` ones (made by
+    /// this click), or answers through the `response_url`: to the clicker only when they were
+    /// shared before.
     async fn share_formats(
         &self,
         job: &Job,
         record: &PosterRecord,
         made: &[(Format, MadeFormat)],
+        fresh: &[Format],
         sheet_key: &str,
         again: bool,
     ) -> Result<Outcome, PipelineError> {
@@ -581,7 +607,7 @@ impl Pipeline {
                     // With a bot token each file is also uploaded into the thread, as the
                     // poster itself is, so it outlives its link.
                     let root = thread_ts.unwrap_or(&ts);
-                    for (format, file) in made {
+                    for (format, file) in made.iter().filter(|(f, _)| fresh.contains(f)) {
                         let png = match self.store.get(&file.key).await {
                             Ok(Some(png)) => png,
                             Ok(None) => continue,
@@ -971,7 +997,11 @@ mod tests {
             source: job.id,
             formats: vec![Format::Wide],
         };
-        assert_eq!(pipeline.run(wide, None).await, Outcome::Delivered);
+        // Nothing asked is offered: told so, and never the whole set in its place.
+        assert_eq!(
+            pipeline.run(wide, None).await,
+            Outcome::FailedAndTold { kind: "NotOffered" }
+        );
         let made = pipeline.records().made_formats(job.id, &Format::ALL).await;
         assert_eq!(made.unwrap().len(), 2, "the wide one is not in the set");
     }

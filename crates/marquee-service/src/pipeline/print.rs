@@ -30,7 +30,7 @@ use marquee_core::store::{ObjectMeta, print_key};
 struct Stored {
     /// What people call it: "One-sheet 27×40 in", "Square 1:1 print, 24×24 in".
     label: String,
-    /// Its name in records and file names: the sheet's, or `format-<format>`.
+    /// Its name in records and file names: the sheet's, or `print-<format>`.
     name: String,
     pdf_key: String,
     png_key: String,
@@ -40,14 +40,15 @@ struct Stored {
     pdf: Option<Vec<u8>>,
 }
 
-/// The record name of `format`'s print.
+/// The record name of `format`'s print: never the format's own file's name (`format-<name>`,
+/// `pipeline::formats`), which lies in the same folder of the same day.
 fn format_print_name(format: Format) -> String {
-    format!("format-{}", format.name())
+    format!("print-{}", format.name())
 }
 
 /// What people call the print named `name` (a sheet's name, or a format's print name).
 fn print_label(name: &str) -> String {
-    if let Some(format) = name.strip_prefix("format-").and_then(Format::parse) {
+    if let Some(format) = name.strip_prefix("print-").and_then(Format::parse) {
         let (w, h) = poster::format_print_in(format);
         let inches = |v: f64| {
             let t = format!("{v:.1}");
@@ -239,9 +240,9 @@ impl Pipeline {
             return self
                 .tell_clicker(
                     job,
-                    &blocks::note_to_clicker(
-                        "⏳ Print-ready files for this poster are already being made — they will appear here shortly.",
-                    ),
+                    &blocks::note_to_clicker(&super::say::one_at_a_time(
+                        "Your print files weren't started",
+                    )),
                     "AlreadyRunning",
                 )
                 .await;

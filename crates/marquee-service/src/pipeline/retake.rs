@@ -50,9 +50,8 @@ impl Pipeline {
             .await
             .map_err(|e| (e, description.clone()))?;
         if !acquired {
-            let note = blocks::note_to_clicker(
-                "⏳ A new take of this poster is already being made — it will appear here shortly.",
-            );
+            let note =
+                blocks::note_to_clicker(&super::say::one_at_a_time("Your new take wasn't started"));
             let _ = self.delivery.respond(response_url, &note).await;
             tracing::info!(%source, "retake refused: one is already running");
             return Ok(Outcome::FailedAndTold {
