@@ -169,21 +169,34 @@ fn review_help(offer: &ReviewOffer) -> String {
     lines.join("\n")
 }
 
-/// The usage card for `/poster help` and an empty `/poster`: the syntax, the styles, the
-/// models with what each poster costs here, the review controls and what each costs, and the
-/// limits where the admin set any.
 /// [`usage`], telling also of the New poster form that `/poster` alone opens (offered only
 /// with a bot token: the form is a modal).
 pub fn usage_with_form(card: Message) -> Message {
-    let mut card = card;
-    let hint = section(
+    with_hint(
+        card,
         "*Or fill in a form* 📝\nType `/poster` alone for the *New poster* form: the words, the style, and a picture of your own to start from or to take the style of.",
-    );
+    )
+}
+
+/// [`usage`] for a `/poster` alone whose form Slack did not open: says so first.
+pub fn usage_when_form_failed(card: Message) -> Message {
+    with_hint(
+        card,
+        "📝 Slack didn't open the *New poster* form this time. Type `/poster` again for it, or write the poster out as below.",
+    )
+}
+
+/// `card` with `hint` just under its first block.
+fn with_hint(card: Message, hint: &str) -> Message {
+    let mut card = card;
     let at = card.blocks.len().min(1);
-    card.blocks.insert(at, hint);
+    card.blocks.insert(at, section(hint));
     card
 }
 
+/// The usage card for `/poster help` and an empty `/poster`: the syntax, the styles, the
+/// models with what each poster costs here, the review controls and what each costs, and the
+/// limits where the admin set any.
 pub fn usage(
     models: &[ModelId],
     default_model: ModelId,
@@ -941,6 +954,33 @@ mod tests {
                 assert!(!alt.is_empty() && alt.chars().count() <= MAX_ALT_TEXT);
             }
         }
+    }
+
+    /// A `/poster` alone whose form did not open says so first, and does not send the person
+    /// to the form again in the same breath.
+    #[test]
+    fn a_form_that_did_not_open_is_said_before_the_usage() {
+        let offer = ReviewOffer {
+            modals: true,
+            search_replace_micros: None,
+            upscale: None,
+        };
+        let card = || {
+            usage(
+                &[ModelId::Offline],
+                ModelId::Offline,
+                &Limits::default(),
+                &offer,
+            )
+        };
+        let failed = all_text(&usage_when_form_failed(card()));
+        assert!(
+            failed.contains("didn't open the *New poster* form"),
+            "{failed}"
+        );
+        assert!(!failed.contains("Or fill in a form"), "{failed}");
+        let offered = all_text(&usage_with_form(card()));
+        assert!(offered.contains("Or fill in a form"), "{offered}");
     }
 
     #[test]

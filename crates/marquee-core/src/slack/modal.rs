@@ -31,6 +31,9 @@ use crate::poster::{Format, PosterText, Typography};
 pub(crate) const EDIT_WORDS: &str = "marquee.edit_words";
 pub(crate) const CHANGE_DETAIL: &str = "marquee.change_detail";
 pub(crate) const USE_PICTURE: &str = "marquee.use_picture";
+/// The title field's hint in every form: what an empty title does differs by model
+/// (`PosterSpec::shown_text`), so it says both.
+pub(crate) const TITLE_HINT: &str = "Optional. Left empty, an offline poster is titled from its description and AI art is left without words.";
 pub(crate) const FORMATS: &str = "marquee.formats";
 
 // Each input's block_id (what errors are keyed by) and action_id (what state.values is keyed
@@ -224,7 +227,7 @@ pub fn edit_words_view(ctx: &ModalContext, text: &PosterText, typography: Typogr
             input(
                 TITLE_BLOCK,
                 "Title",
-                "Leave it empty to take a title from the description.",
+                TITLE_HINT,
                 true,
                 text_input(TITLE, text.title.as_deref(), MAX_TITLE, false, "The Keeper"),
             ),

@@ -319,7 +319,7 @@ pub fn view(shortcut: &MessageShortcut, uses: &[PictureUse]) -> Value {
         input(
             TITLE_BLOCK,
             "Title",
-            "Leave it empty for a poster with no words on it.",
+            super::modal::TITLE_HINT,
             true,
             text_input(TITLE, Some(&title), MAX_TITLE_CHARS, false, "The Keeper"),
         ),
@@ -422,7 +422,7 @@ pub fn new_poster_view(ctx: &ThreadContext, uses: &[PictureUse]) -> Value {
             input(
                 TITLE_BLOCK,
                 "Title",
-                "Leave it empty to take a title from the description.",
+                super::modal::TITLE_HINT,
                 true,
                 text_input(TITLE, None, MAX_TITLE_CHARS, false, "The Keeper"),
             ),

@@ -100,7 +100,7 @@ pub(super) async fn open_form(
         command.trigger_id.as_deref(),
         command.channel_id.clone(),
     ) else {
-        return Ok(Json(blocks::usage_with_form(card)).into_response());
+        return Ok(Json(blocks::usage_when_form_failed(card)).into_response());
     };
     let ctx = ThreadContext {
         response_url: command.response_url.clone(),
@@ -118,7 +118,7 @@ pub(super) async fn open_form(
         Ok(()) => Ok(StatusCode::OK.into_response()),
         Err(e) => {
             tracing::warn!(code = e.code(), error = %ErrorChain(&e), "could not open the new poster form");
-            Ok(Json(blocks::usage_with_form(card)).into_response())
+            Ok(Json(blocks::usage_when_form_failed(card)).into_response())
         }
     }
 }

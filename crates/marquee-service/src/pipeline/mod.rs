@@ -292,7 +292,6 @@ impl Pipeline {
         self
     }
 
-    /// What people from outside the installation may do.
     /// The formats Formats… offers (empty: every format).
     pub(crate) fn with_formats(mut self, formats: Vec<marquee_core::poster::Format>) -> Self {
         if !formats.is_empty() {
@@ -301,6 +300,7 @@ impl Pipeline {
         self
     }
 
+    /// What people from outside the installation may do.
     pub(crate) fn with_external_users(mut self, external_users: ExternalUsers) -> Self {
         self.external_users = external_users;
         self
@@ -385,20 +385,14 @@ impl Pipeline {
         &self.delivery
     }
 
-    /// Posts a finished poster ([`Delivery::poster`]) and remembers the Slack file its message
-    /// shows, if any.
-    async fn deliver(
-        &self,
-        job: &Job,
-        spec: &PosterSpec,
-        rendered: &Rendered,
-        note: Option<String>,
-    ) -> Outcome {
-        let offers = deliver::Offers {
+    /// The controls a poster of `spec` offers: only what a model here can make of it.
+    fn offers(&self, spec: &PosterSpec) -> deliver::Offers {
+        deliver::Offers {
             change_detail: self
                 .models
                 .can(spec.model, marquee_core::model::EditKind::Replace),
-            formats: spec.model == ModelId::Offline
+            // Offline formats re-draw the take's own scene, which a picture's take is not.
+            formats: (spec.model == ModelId::Offline && spec.picture.is_none())
                 || self
                     .models
                     .can(spec.model, marquee_core::model::EditKind::Outpaint),
@@ -409,7 +403,19 @@ impl Pipeline {
             ]
             .into_iter()
             .any(|kind| self.models.can(spec.model, kind)),
-        };
+        }
+    }
+
+    /// Posts a finished poster ([`Delivery::poster`]) and remembers the Slack file its message
+    /// shows, if any.
+    async fn deliver(
+        &self,
+        job: &Job,
+        spec: &PosterSpec,
+        rendered: &Rendered,
+        note: Option<String>,
+    ) -> Outcome {
+        let offers = self.offers(spec);
         let posted = self
             .delivery
             .poster(job, spec, rendered, note, offers)
@@ -1395,6 +1401,13 @@ mod tests {
             Some("in the style of brand-2026.png".to_owned())
         );
         assert_eq!(record.lineage, None, "a first take");
+        // Offline formats re-draw a take's own scene, which this one is not: not offered.
+        assert!(!pipeline.offers(&record.spec).formats);
+        let words_only = PosterSpec {
+            picture: None,
+            ..record.spec.clone()
+        };
+        assert!(pipeline.offers(&words_only).formats);
         assert!(
             record.spec.seed.is_some_and(|s| s > 0),
             "a seed of its own, as a poster from words gets"
