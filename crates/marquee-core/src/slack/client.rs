@@ -89,8 +89,9 @@ impl SlackError {
             SlackError::ForbiddenUrl
             | SlackError::Rejected { .. }
             | SlackError::Unavailable { .. }
-            | SlackError::NoBotToken
-            | SlackError::Web(_) => false,
+            | SlackError::NoBotToken => false,
+            // The Web API's own rule: only a definite refusal certainly posted nothing.
+            SlackError::Web(e) => !e.is_definite_refusal(),
         }
     }
 
@@ -267,6 +268,23 @@ mod tests {
         };
         assert!(!invalid.may_have_landed());
         assert!(!SlackError::Unavailable { status: 503 }.may_have_landed());
+        // The Web API's errors, by its own rule: a refusal posted nothing, a timeout may have.
+        let refused = super::super::web::WebError::Api {
+            method: "chat.update",
+            error: "message_not_found".into(),
+        };
+        assert!(!SlackError::Web(refused).may_have_landed());
+        let timed_out = http
+            .post(format!("http://{silent}/api/chat.update"))
+            .timeout(short)
+            .send()
+            .await
+            .unwrap_err();
+        let timed_out = super::super::web::WebError::Transport {
+            method: "chat.update",
+            source: timed_out.without_url(),
+        };
+        assert!(SlackError::Web(timed_out).may_have_landed());
     }
 
     #[test]

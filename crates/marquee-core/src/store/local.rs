@@ -154,12 +154,20 @@ async fn write_atomic(key: &str, path: &Path, bytes: &[u8]) -> Result<(), StoreE
         key: key.to_owned(),
         source: Box::new(e),
     };
-    if let Some(parent) = path.parent() {
-        tokio::fs::create_dir_all(parent).await.map_err(put_err)?;
-    }
     let mut tmp = path.as_os_str().to_owned();
     tmp.push(".tmp");
-    tokio::fs::write(&tmp, bytes).await.map_err(put_err)?;
+    // The retention sweep removes a directory it finds empty, which a writer's directory is
+    // between its creation and its first file: then the directory is made again, once.
+    for last in [false, true] {
+        if let Some(parent) = path.parent() {
+            tokio::fs::create_dir_all(parent).await.map_err(put_err)?;
+        }
+        match tokio::fs::write(&tmp, bytes).await {
+            Ok(()) => break,
+            Err(e) if !last && e.kind() == std::io::ErrorKind::NotFound => {}
+            Err(e) => return Err(put_err(e)),
+        }
+    }
     tokio::fs::rename(&tmp, path).await.map_err(put_err)
 }
 
