@@ -1,15 +1,25 @@
 //! Peak memory and time of one print render, the way a worker would do it: decode stored art
-//! (a 1024×1536 PNG), print one sheet, write the files. Each run is its own process, so the
-//! peak resident set (VmHWM) belongs to this one print.
+//! (a 1024×1536 PNG, or a format's art at its own size), print one sheet or one format, write
+//! the files. Each run is its own process, so the peak resident set (VmHWM) belongs to this
+//! one print.
 //!
-//! `cargo run --release --example print_peak -- [one-sheet|a1] [dpi] [out-dir]`
+//! `cargo run --release --example print_peak -- [one-sheet|a1|<format>] [dpi] [out-dir]`
+//! (a format as `marquee formats` names it, e.g. `square`, `story`, `wide`; `one-sheet` is the
+//! sheet, `format:one-sheet` the 2:3 format).
 
 use std::time::Instant;
 
 use marquee_core::genre::Style;
 use marquee_core::model::image::decode_image;
 use marquee_core::model::offline::render;
-use marquee_core::poster::{PRINT_DPI, PosterText, Sheet, Typography, print};
+use marquee_core::poster::{Format, PRINT_DPI, PosterText, Sheet, Typography, print, print_format};
+
+/// What one run prints.
+#[derive(Clone, Copy)]
+enum Page {
+    Sheet(Sheet),
+    Format(Format),
+}
 
 /// A line of /proc/self/status, in kB (Linux only).
 fn status_kb(key: &str) -> Option<u64> {
@@ -25,9 +35,22 @@ fn status_kb(key: &str) -> Option<u64> {
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
     let mut args = std::env::args().skip(1);
-    let sheet = match args.next() {
-        Some(s) => Sheet::parse(&s).ok_or("sheet: one-sheet or a1")?,
-        None => Sheet::OneSheet,
+    let page = match args.next() {
+        Some(s) if s.starts_with("format:") => {
+            Page::Format(Format::parse(&s["format:".len()..]).ok_or("format:<format>")?)
+        }
+        Some(s) => match (Sheet::parse(&s), Format::parse(&s)) {
+            (Some(sheet), _) => Page::Sheet(sheet),
+            (None, Some(format)) => Page::Format(format),
+            (None, None) => {
+                return Err("a sheet (one-sheet, a1) or a format (square, story, …)".into());
+            }
+        },
+        None => Page::Sheet(Sheet::OneSheet),
+    };
+    let (name, shown, (art_w, art_h)) = match page {
+        Page::Sheet(sheet) => (sheet.name(), sheet.display_name().to_owned(), (1024, 1536)),
+        Page::Format(format) => (format.name(), format.to_string(), format.size()),
     };
     let dpi = match args.next() {
         Some(d) => d.parse()?,
@@ -40,8 +63,8 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         "a kraken attacks brooklyn at midnight",
         Style::Thriller,
         1977,
-        1024,
-        1536,
+        art_w,
+        art_h,
     )
     .encode_png()?;
     if let Some(dir) = &out {
@@ -62,23 +85,21 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let start = Instant::now();
     let art = decode_image(&stored)?;
     drop(stored);
-    let printed = print(&art, &text, Typography::of(Style::Thriller), sheet, dpi)?;
+    let typography = Typography::of(Style::Thriller);
+    let printed = match page {
+        Page::Sheet(sheet) => print(&art, &text, typography, sheet, dpi)?,
+        Page::Format(format) => print_format(&art, &text, typography, format, dpi)?,
+    };
     let elapsed = start.elapsed();
     if let Some(dir) = &out {
-        std::fs::write(
-            dir.join(format!("kraken-{}.pdf", sheet.name())),
-            &printed.pdf,
-        )?;
-        std::fs::write(
-            dir.join(format!("kraken-{}.png", sheet.name())),
-            &printed.png,
-        )?;
+        std::fs::write(dir.join(format!("kraken-{name}.pdf")), &printed.pdf)?;
+        std::fs::write(dir.join(format!("kraken-{name}.png")), &printed.png)?;
     }
     let peak = status_kb("VmHWM:").unwrap_or(0);
     println!(
         "{} at {dpi} dpi: {}×{} px page, PDF {:.1} MB, PNG {:.1} MB, {:.0} ms, peak RSS {:.0} MB \
          (before the print {:.0} MB)",
-        sheet.display_name(),
+        shown,
         printed.width,
         printed.height,
         printed.pdf.len() as f64 / 1e6,
