@@ -99,39 +99,24 @@ impl Pipeline {
                 .map_err(|e| (e, description));
         }
         // Paid calls: one run at a time per take, so two clicks never pay twice.
-        let acquired = self
-            .records
-            .take_lock(source, job)
+        let locked = async {
+            // The run that held the lock before this one may have made some in between.
+            match self.records.made_formats(source, &chosen).await {
+                Ok(made) if made.len() == chosen.len() => {
+                    self.share_made(job, &record, &chosen, made, HashMap::new(), true)
+                        .await
+                }
+                Ok(made) => {
+                    self.make_outpainted(job, &record, &chosen, made, deadline)
+                        .await
+                }
+                Err(e) => Err(e),
+            }
+            .map_err(|e| (e, description.clone()))
+        };
+        let not_started = "Your formats weren't started";
+        self.under_poster_lock(job, source, &description, not_started, locked)
             .await
-            .map_err(|e| (e, description.clone()))?;
-        if !acquired {
-            return self
-                .tell_clicker(
-                    job,
-                    &blocks::note_to_clicker(&super::say::one_at_a_time(
-                        "Your formats weren't started",
-                    )),
-                    "AlreadyRunning",
-                )
-                .await;
-        }
-        // The run that held the lock before this one may have made some in between.
-        let outcome = match self.records.made_formats(source, &chosen).await {
-            Ok(made) if made.len() == chosen.len() => {
-                self.share_made(job, &record, &chosen, made, HashMap::new(), true)
-                    .await
-            }
-            Ok(made) => {
-                self.make_outpainted(job, &record, &chosen, made, deadline)
-                    .await
-            }
-            Err(e) => Err(e),
-        }
-        .map_err(|e| (e, description));
-        if let Err(e) = self.records.release_lock(source, job).await {
-            tracing::warn!(error = %ErrorChain(&e), "could not release the formats lock; it expires on its own");
-        }
-        outcome
     }
 
     /// Re-composes an offline take's art at each of `chosen` not yet `made`, sets the type on

@@ -107,6 +107,7 @@ pub(crate) use unfinished::{Notice, Unfinished};
 mod deliver;
 mod error;
 mod history;
+mod lock;
 mod metering;
 mod records;
 mod retake;

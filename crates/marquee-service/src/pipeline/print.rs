@@ -231,40 +231,25 @@ impl Pipeline {
                 .await
                 .map_err(|e| (e, description));
         }
-        let acquired = self
-            .records
-            .take_lock(source, job)
-            .await
-            .map_err(|e| (e, description.clone()))?;
-        if !acquired {
-            return self
-                .tell_clicker(
-                    job,
-                    &blocks::note_to_clicker(&super::say::one_at_a_time(
-                        "Your print files weren't started",
-                    )),
-                    "AlreadyRunning",
-                )
-                .await;
-        }
-        // The print that held the lock before this one may have finished in between.
-        let outcome = match self.print_state(source).await {
-            Ok(PrintState {
-                printed: Some(printed),
-                formats,
-                to_print,
-            }) if to_print.is_empty() => {
-                self.answer_with_prints(job, &record, &printed, &formats)
-                    .await
+        let locked = async {
+            // The print that held the lock before this one may have finished in between.
+            match self.print_state(source).await {
+                Ok(PrintState {
+                    printed: Some(printed),
+                    formats,
+                    to_print,
+                }) if to_print.is_empty() => {
+                    self.answer_with_prints(job, &record, &printed, &formats)
+                        .await
+                }
+                Ok(state) => self.print_locked(job, &record, state, deadline).await,
+                Err(e) => Err(e),
             }
-            Ok(state) => self.print_locked(job, &record, state, deadline).await,
-            Err(e) => Err(e),
-        }
-        .map_err(|e| (e, description));
-        if let Err(e) = self.records.release_lock(source, job).await {
-            tracing::warn!(error = %ErrorChain(&e), "could not release the print lock; it expires on its own");
-        }
-        outcome
+            .map_err(|e| (e, description.clone()))
+        };
+        let not_started = "Your print files weren't started";
+        self.under_poster_lock(job, source, &description, not_started, locked)
+            .await
     }
 
     async fn print_locked(

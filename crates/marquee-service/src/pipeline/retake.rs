@@ -7,7 +7,6 @@ use uuid::Uuid;
 
 use super::metering::Reserved;
 use super::{Art, ArtPlan, Outcome, Pipeline, PipelineError, Take};
-use marquee_core::errors::ErrorChain;
 use marquee_core::job::{Change, Job, Lineage, PictureUse, PosterRecord, PosterSpec};
 use marquee_core::model::{Edit, ModelError, Priced};
 use marquee_core::slack::{blocks, modal};
@@ -31,7 +30,6 @@ impl Pipeline {
         change: &Change,
         deadline: Option<Instant>,
     ) -> Result<Outcome, (PipelineError, String)> {
-        let response_url = job.reply_to.slack_url();
         let record = self
             .records
             .record(source)
@@ -44,23 +42,10 @@ impl Pipeline {
                 .await;
         }
         let description = record.spec.description.clone();
-        let acquired = self
-            .records
-            .take_lock(source, job)
+        let locked = self.retake_locked(job, &record, change, deadline);
+        let not_started = "Your new take wasn't started";
+        self.under_poster_lock(job, source, &description, not_started, locked)
             .await
-            .map_err(|e| (e, description.clone()))?;
-        if !acquired {
-            let note =
-                blocks::note_to_clicker(&super::say::one_at_a_time("Your new take wasn't started"));
-            let _ = self.delivery.respond(response_url, &note).await;
-            tracing::info!(%source, "retake refused: one is already running");
-            return Ok(Outcome::FailedAndTold {
-                kind: "AlreadyRunning",
-            });
-        }
-        let outcome = self.retake_locked(job, &record, change, deadline).await;
-        self.release_lock_or_log(source, job).await;
-        outcome
     }
 
     async fn retake_locked(
@@ -398,12 +383,6 @@ impl Pipeline {
             model_ms: 0,
             stored: Some(bytes),
         })
-    }
-
-    async fn release_lock_or_log(&self, source: Uuid, job: &Job) {
-        if let Err(e) = self.records.release_lock(source, job).await {
-            tracing::warn!(error = %ErrorChain(&e), "could not release the retake lock; it expires on its own");
-        }
     }
 }
 

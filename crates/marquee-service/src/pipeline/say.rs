@@ -13,16 +13,6 @@ use marquee_core::secret::Secret;
 use marquee_core::slack::SlackError;
 use marquee_core::slack::blocks::Message;
 
-/// What a click is told when another job holds its poster's lock. The lock is one per poster
-/// and shared by takes, Formats… and Print (so no two of them pay for the same art at once), so
-/// the note names all three rather than guessing which is running; `not_started` says what the
-/// click asked for, e.g. "Your formats weren't started".
-pub(super) fn one_at_a_time(not_started: &str) -> String {
-    format!(
-        "⏳ Marquee is already making something from this poster (a take, its formats or its print files), one thing at a time. {not_started} and nothing was charged: click again once that has arrived."
-    )
-}
-
 impl Pipeline {
     /// Posts `message` wherever `job` is answered (see [`Delivery::say`]).
     pub(super) async fn say(&self, job: &Job, message: &Message) -> Result<(), SlackError> {
