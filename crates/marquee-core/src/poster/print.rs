@@ -327,10 +327,17 @@ pub fn print(
     sheet: Sheet,
     dpi: u32,
 ) -> Result<Printed, PosterError> {
-    if !(PRINT_DPI..=MAX_PRINT_DPI).contains(&dpi) {
-        return Err(PosterError::Resolution { dpi });
-    }
+    at_print_resolution(dpi)?;
     render(art, text, typography, sheet, dpi)
+}
+
+/// Whether a print may be made at `dpi`: [`PRINT_DPI`]..=[`MAX_PRINT_DPI`].
+fn at_print_resolution(dpi: u32) -> Result<(), PosterError> {
+    if (PRINT_DPI..=MAX_PRINT_DPI).contains(&dpi) {
+        Ok(())
+    } else {
+        Err(PosterError::Resolution { dpi })
+    }
 }
 
 /// [`print`] at any resolution, so tests can check the whole page cheaply.
@@ -418,9 +425,7 @@ pub fn print_format(
     format: Format,
     dpi: u32,
 ) -> Result<Printed, PosterError> {
-    if !(PRINT_DPI..=MAX_PRINT_DPI).contains(&dpi) {
-        return Err(PosterError::Resolution { dpi });
-    }
+    at_print_resolution(dpi)?;
     render_format(art, text, typography, format, dpi)
 }
 

@@ -223,6 +223,15 @@ impl ObjectStore for LocalStore {
 mod tests {
     use super::*;
 
+    fn meta() -> ObjectMeta {
+        ObjectMeta {
+            prompt_sha256: "ab".into(),
+            model: "offline".into(),
+            seed: 1,
+            requester: "U1".into(),
+        }
+    }
+
     fn store() -> (tempfile::TempDir, LocalStore) {
         let dir = tempfile::tempdir().unwrap();
         let s = LocalStore::open(dir.path()).unwrap();
@@ -232,12 +241,7 @@ mod tests {
     #[tokio::test]
     async fn posters_round_trip_with_their_metadata_beside_them() {
         let (d, s) = store();
-        let meta = ObjectMeta {
-            prompt_sha256: "ab".into(),
-            model: "offline".into(),
-            seed: 1,
-            requester: "U1".into(),
-        };
+        let meta = meta();
         s.put_png("posters/2026/01/01/x.png", vec![1, 2, 3], &meta)
             .await
             .unwrap();
@@ -268,12 +272,7 @@ mod tests {
     #[tokio::test]
     async fn references_past_the_retention_are_deleted_and_posters_kept() {
         let (d, s) = store();
-        let meta = ObjectMeta {
-            prompt_sha256: "ab".into(),
-            model: "offline".into(),
-            seed: 1,
-            requester: "U1".into(),
-        };
+        let meta = meta();
         let now = SystemTime::now();
         for key in [
             "refs/2026/10/01/old.png",
@@ -311,12 +310,7 @@ mod tests {
     #[tokio::test]
     async fn a_references_write_sweeps_once_an_interval() {
         let (d, s) = store();
-        let meta = ObjectMeta {
-            prompt_sha256: "ab".into(),
-            model: "offline".into(),
-            seed: 1,
-            requester: "U1".into(),
-        };
+        let meta = meta();
         let mut s = s.with_retention(30 * DAY).unwrap();
         let now = SystemTime::now();
         let old = d.path().join("refs/2026/10/01/old.png");
