@@ -20,8 +20,6 @@ use async_trait::async_trait;
 
 use super::{ObjectMeta, ObjectStore, StoreError, check_key};
 
-/// The prefix whose objects expire here as the bucket's lifecycle rule expires them.
-const REFS: &str = "refs";
 /// How often a reference's write sweeps expired references again.
 pub const SWEEP_EVERY: Duration = Duration::from_secs(3600);
 
@@ -66,7 +64,7 @@ impl LocalStore {
             *swept = Some(now);
         }
         let cutoff = now.checked_sub(retention).unwrap_or(SystemTime::UNIX_EPOCH);
-        let root = self.dir.join(REFS);
+        let root = self.dir.join(super::REFS);
         let mut removed = 0;
         sweep_dir(&root, &root, cutoff, &mut removed)?;
         if removed > 0 {
@@ -194,7 +192,7 @@ impl ObjectStore for LocalStore {
         sidecar_path.push(".json");
         write_atomic(key, Path::new(&sidecar_path), &sidecar).await?;
         let now = SystemTime::now();
-        if key.starts_with("refs/") && self.sweep_due(now) {
+        if super::is_reference_key(key) && self.sweep_due(now) {
             // Off the writer's path: the upload is answered without waiting for the sweep.
             let store = self.clone();
             tokio::task::spawn_blocking(move || {

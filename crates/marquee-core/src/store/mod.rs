@@ -130,11 +130,21 @@ pub fn poster_key(job_id: Uuid, at: OffsetDateTime) -> String {
 /// (Regenerate) for as long as the take is kept.
 pub const KEY_PREFIXES: [&str; 4] = ["posters/", "art/", "prints/", "refs/"];
 
+/// The folder of the pictures people upload ([`reference_key`]), which expire on their own
+/// (the bucket's `expire-refs` rule; the local store's sweep).
+pub const REFS: &str = "refs";
+
+/// Whether `key` names an uploaded picture, as [`reference_key`] makes them.
+pub fn is_reference_key(key: &str) -> bool {
+    key.strip_prefix(REFS)
+        .is_some_and(|rest| rest.starts_with('/'))
+}
+
 /// The key of a picture someone uploaded ("Use a picture…"), as Marquee re-encoded it (PNG,
 /// no metadata): `refs/<date>/<id>.png`. Never served by `/files/` and never posted back.
 pub fn reference_key(id: Uuid, at: OffsetDateTime) -> String {
     format!(
-        "refs/{:04}/{:02}/{:02}/{}.png",
+        "{REFS}/{:04}/{:02}/{:02}/{}.png",
         at.year(),
         u8::from(at.month()),
         at.day(),
@@ -220,6 +230,15 @@ mod tests {
             "refs/2026/01/01/00000000-0000-0000-0000-000000000000.png"
         );
         assert!(is_valid_key(&reference));
+        assert!(is_reference_key(&reference));
+        for other in [
+            print.as_str(),
+            "art/2026/01/01/x.png",
+            "refsx/x.png",
+            "refs",
+        ] {
+            assert!(!is_reference_key(other), "{other}");
+        }
         assert!(
             KEY_PREFIXES
                 .iter()

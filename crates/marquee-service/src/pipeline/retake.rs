@@ -272,7 +272,7 @@ impl Pipeline {
                 what: "the picture for this take is no longer kept; please upload it again".into(),
             })
         };
-        if !key.starts_with("refs/") {
+        if !marquee_core::store::is_reference_key(key) {
             return Err(missing());
         }
         let bytes = self.store.get(key).await?.ok_or_else(missing)?;
