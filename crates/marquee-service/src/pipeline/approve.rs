@@ -223,10 +223,8 @@ impl Pipeline {
                 .map(|l| super::retake::take_note(l, None)),
             missing_glyphs: &record.missing_glyphs,
         };
-        let formats = record.spec.model == marquee_core::model::ModelId::Offline
-            || self
-                .models
-                .can(record.spec.model, marquee_core::model::EditKind::Outpaint);
+        // What the take offered under review: Formats… where a model here can make them.
+        let formats = self.offers(&record.spec).formats;
         let message = blocks::approved(&shown, &job.requester.user_id, now, formats);
         // The message showed the take's uploaded PNG (a Slack file) rather than its expiring
         // link: the rebuilt one does too, falling back to the link if Slack will not show it.

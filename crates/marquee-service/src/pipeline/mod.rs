@@ -931,12 +931,14 @@ impl Pipeline {
                     ),
                 })
             })?;
-        let pixmap = self.reference(&picture.reference).await?;
-        let edit = picture.usage.edit(Arc::new(pixmap.clone()));
+        let pixmap = Arc::new(self.reference(&picture.reference).await?);
+        // Only a restyle keeps the picture in its edit, and a new poster is never one: the
+        // pixels are not copied.
+        let edit = picture.usage.edit(pixmap.clone());
         // The take's seed (kept with it, and the scene the offline generator derives from
         // it): the one asked for, else a fresh one, as a poster drawn from words gets.
         let source = Art {
-            pixmap,
+            pixmap: Arc::unwrap_or_clone(pixmap),
             seed: spec
                 .seed
                 .unwrap_or_else(|| fastrand::u32(1..=spec.model.max_seed())),
