@@ -15,7 +15,6 @@
 
 use std::collections::HashMap;
 
-use sha2::Digest;
 use tokio::time::Instant;
 use uuid::Uuid;
 
@@ -251,7 +250,7 @@ impl Pipeline {
                 .respond(job.reply_to.slack_url(), &blocks::note_to_clicker(&working))
                 .await;
         }
-        let meta = self.format_meta(record);
+        let meta = super::stored_meta(record);
         let source = std::sync::Arc::new(art.pixmap);
         let started = Instant::now();
         let mut model_ms = 0;
@@ -403,15 +402,6 @@ impl Pipeline {
         Ok(())
     }
 
-    fn format_meta(&self, record: &PosterRecord) -> ObjectMeta {
-        ObjectMeta {
-            prompt_sha256: hex::encode(sha2::Sha256::digest(record.spec.description.as_bytes())),
-            model: record.spec.model.short_name().to_owned(),
-            seed: record.spec.seed.unwrap_or_default(),
-            requester: record.requester.user_id.clone(),
-        }
-    }
-
     /// Stores each newly rendered format and claims it as the take's file at that format (the
     /// first run to claim a format wins; later runs share its file), then shares all of
     /// `chosen`: those `made` before and these.
@@ -424,7 +414,7 @@ impl Pipeline {
         set: Vec<poster::Rendered>,
         outpainted_with: Option<String>,
     ) -> Result<Outcome, PipelineError> {
-        let meta = self.format_meta(record);
+        let meta = super::stored_meta(record);
         let now = time::OffsetDateTime::now_utc();
         let mut drawn = HashMap::new();
         for rendered in set {
@@ -528,7 +518,7 @@ impl Pipeline {
             now,
         );
         self.store
-            .put_png(&key, png, &self.format_meta(record))
+            .put_png(&key, png, &super::stored_meta(record))
             .await?;
         let ours = FormatSheet {
             key,

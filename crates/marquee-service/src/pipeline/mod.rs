@@ -74,6 +74,17 @@ pub(crate) const SLACK_REFUSED: &str = "SlackRejected";
 
 /// How a job ends when Slack would not take the message that tells its requester: a refusal
 /// is final, but a Slack that was down may take a later one (the on-failure path tries).
+/// The metadata stored with a file made from take `record` (its formats, its prints): the
+/// take's description hash, model, seed and requester.
+fn stored_meta(record: &PosterRecord) -> ObjectMeta {
+    ObjectMeta {
+        prompt_sha256: hex::encode(sha2::Sha256::digest(record.spec.description.as_bytes())),
+        model: record.spec.model.short_name().to_owned(),
+        seed: record.spec.seed.unwrap_or_default(),
+        requester: record.requester.user_id.clone(),
+    }
+}
+
 fn undeliverable(e: &SlackError) -> Outcome {
     let kind = if e.may_pass() {
         "SlackUnreachable"

@@ -11,7 +11,6 @@
 //! print uses the art its formats file was made from (re-composed offline, or the art Outpaint
 //! grew), resampled; it never calls a model.
 
-use sha2::Digest;
 use tokio::time::Instant;
 use uuid::Uuid;
 
@@ -260,12 +259,7 @@ impl Pipeline {
         deadline: Option<Instant>,
     ) -> Result<Outcome, PipelineError> {
         let response_url = job.reply_to.slack_url();
-        let meta = ObjectMeta {
-            prompt_sha256: hex::encode(sha2::Sha256::digest(record.spec.description.as_bytes())),
-            model: record.spec.model.short_name().to_owned(),
-            seed: record.spec.seed.unwrap_or_default(),
-            requester: record.requester.user_id.clone(),
-        };
+        let meta = super::stored_meta(record);
         let now = time::OffsetDateTime::now_utc();
         let started = Instant::now();
         let (mut stored, upscaled_with) = match &state.printed {
