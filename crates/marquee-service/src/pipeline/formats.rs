@@ -33,6 +33,10 @@ use marquee_core::store::{ObjectMeta, print_key};
 const NO_OUTPAINT: &str = "📐 Formats of this take need Stability's Outpaint on Amazon Bedrock, which this Marquee is not set up to call (the image services are off, or the Stability region does not serve them). Ask your Marquee admin.";
 const NOT_A_PLAIN_RENDER: &str = "📐 This take's art was varied or changed after it was drawn, so it cannot be re-composed at other formats. Ask for formats of the take it came from, or regenerate.";
 
+/// The formats one click made: each one's pixels (for the contact sheet) and, with a bot
+/// token, its PNG (for the upload into the thread).
+type JustMade = HashMap<Format, (tiny_skia::Pixmap, Option<Vec<u8>>)>;
+
 /// A format's art, ready for its type: drawn or grown at its aspect, any size.
 type ArtFor = HashMap<Format, tiny_skia::Pixmap>;
 
@@ -81,7 +85,7 @@ impl Pipeline {
         if made.len() == chosen.len() {
             tracing::info!(poster = %source, formats = chosen.len(), "formats asked again; answered with the files made before");
             return self
-                .share_made(job, &record, &chosen, made, HashMap::new(), true)
+                .share_made(job, &record, &chosen, made, JustMade::new(), true)
                 .await
                 .map_err(|e| (e, description));
         }
@@ -102,7 +106,7 @@ impl Pipeline {
             // The run that held the lock before this one may have made some in between.
             match self.records.made_formats(source, &chosen).await {
                 Ok(made) if made.len() == chosen.len() => {
-                    self.share_made(job, &record, &chosen, made, HashMap::new(), true)
+                    self.share_made(job, &record, &chosen, made, JustMade::new(), true)
                         .await
                 }
                 Ok(made) => {
@@ -416,10 +420,12 @@ impl Pipeline {
     ) -> Result<Outcome, PipelineError> {
         let meta = super::stored_meta(record);
         let now = time::OffsetDateTime::now_utc();
-        let mut drawn = HashMap::new();
+        let mut just_made = JustMade::new();
         for rendered in set {
             let format = rendered.format;
             let key = print_key(record.id, &format!("format-{}", format.name()), "png", now);
+            // With a bot token each new file is uploaded too: its bytes are kept for that.
+            let upload = self.delivery.web().is_some().then(|| rendered.png.clone());
             self.store.put_png(&key, rendered.png, &meta).await?;
             let (width, height) = format.size();
             let ours = MadeFormat {
@@ -430,48 +436,56 @@ impl Pipeline {
                 outpainted_with: outpainted_with.clone(),
                 at: now.unix_timestamp(),
             };
-            let kept = match self.records.claim_format(record.id, format, &ours).await {
-                Ok(None) => {
-                    drawn.insert(format, rendered.pixmap);
-                    ours
-                }
-                // Another run made it first: share that one, so every link names one file.
-                Ok(Some(first)) => first,
+            let first = match self.records.claim_format(record.id, format, &ours).await {
+                Ok(first) => first,
                 Err(e) => {
                     tracing::error!(poster = %record.id, format = format.name(), error = %ErrorChain(&e), "a format made but not recorded; a later click reads it back if the write landed, else makes it again");
-                    drawn.insert(format, rendered.pixmap);
+                    None
+                }
+            };
+            let kept = match first {
+                // Another run made it first: share that one, so every link names one file.
+                Some(first) => first,
+                None => {
+                    just_made.insert(format, (rendered.pixmap, upload));
                     ours
                 }
             };
             made.push((format, kept));
         }
-        self.share_made(job, record, chosen, made, drawn, false)
+        self.share_made(job, record, chosen, made, just_made, false)
             .await
     }
 
     /// Shares take `record` at `chosen` (every one of which is in `made`) with their contact
-    /// sheet, made once per set of formats: from `drawn` (the formats just rendered) and the
-    /// stored files of the rest.
+    /// sheet, made once per set of formats: from the formats `just_made` and the stored files
+    /// of the rest; the PNGs just made go into the thread too.
     async fn share_made(
         &self,
         job: &Job,
         record: &PosterRecord,
         chosen: &[Format],
         made: Vec<(Format, MadeFormat)>,
-        drawn: HashMap<Format, tiny_skia::Pixmap>,
+        just_made: JustMade,
         again: bool,
     ) -> Result<Outcome, PipelineError> {
         let files: Vec<(Format, MadeFormat)> = chosen
             .iter()
             .filter_map(|f| made.iter().find(|(g, _)| g == f).cloned())
             .collect();
-        // Only files this click made are uploaded: the others went into the thread before.
-        let fresh: Vec<Format> = drawn.keys().copied().collect();
+        let mut uploads = HashMap::new();
+        let drawn = just_made
+            .into_iter()
+            .map(|(format, (pixmap, png))| {
+                uploads.extend(png.map(|png| (format, png)));
+                (format, pixmap)
+            })
+            .collect();
         let sheet = match self.records.format_sheet(record.id, chosen).await? {
             Some(sheet) => sheet.key,
             None => self.make_sheet(record, chosen, &files, drawn).await?,
         };
-        self.share_formats(job, record, &files, &fresh, &sheet, again)
+        self.share_formats(job, record, &files, uploads, &sheet, again)
             .await
     }
 
@@ -540,15 +554,15 @@ impl Pipeline {
         )
     }
 
-    /// Posts the formats into the poster's thread (Web API), uploading the `fresh` ones (made by
-    /// this click), or answers through the `response_url`: to the clicker only when they were
+    /// Posts the formats into the poster's thread (Web API), uploading `uploads` (the PNGs this
+    /// click made), or answers through the `response_url`: to the clicker only when they were
     /// shared before.
     async fn share_formats(
         &self,
         job: &Job,
         record: &PosterRecord,
         made: &[(Format, MadeFormat)],
-        fresh: &[Format],
+        mut uploads: HashMap<Format, Vec<u8>>,
         sheet_key: &str,
         again: bool,
     ) -> Result<Outcome, PipelineError> {
@@ -582,14 +596,11 @@ impl Pipeline {
                     // With a bot token each file is also uploaded into the thread, as the
                     // poster itself is, so it outlives its link.
                     let root = thread_ts.unwrap_or(&ts);
-                    for (format, file) in made.iter().filter(|(f, _)| fresh.contains(f)) {
-                        let png = match self.store.get(&file.key).await {
-                            Ok(Some(png)) => png,
-                            Ok(None) => continue,
-                            Err(e) => {
-                                tracing::warn!(error = %ErrorChain(&e), "a format's file could not be read back for its upload");
-                                continue;
-                            }
+                    // In the set's order; only files this click made (the others went into
+                    // the thread before).
+                    for (format, _) in made {
+                        let Some(png) = uploads.remove(format) else {
+                            continue;
                         };
                         let name = format.to_string();
                         let upload = format!("marquee-{}-{}.png", record.id, format.name());
