@@ -209,18 +209,10 @@ impl Pipeline {
         let mut wanted = Vec::new();
         for (format, plan) in &plans {
             let Some(plan) = plan else { continue };
-            match self.records.outpainted(record.id, format.name()).await? {
-                Some(kept) => match self.store.get(&kept.art_key).await? {
-                    Some(png) => {
-                        let pixmap = marquee_core::cpu::background(move || {
-                            marquee_core::model::image::decode_image(&png)
-                        })
-                        .await?
-                        .map_err(|e| PipelineError::Record(Box::new(e)))?;
-                        grown.insert(*format, pixmap);
-                    }
-                    None => wanted.push((*format, *plan)),
-                },
+            match self.outpainted_art(record.id, *format).await? {
+                Some(pixmap) => {
+                    grown.insert(*format, pixmap);
+                }
                 None => wanted.push((*format, *plan)),
             }
         }
@@ -404,6 +396,26 @@ impl Pipeline {
             tracing::error!(poster = %record.id, format = format.name(), error = %ErrorChain(&e), "outpainted art stored but not recorded; a later run would pay for it again");
         }
         Ok(())
+    }
+
+    /// The art Outpaint grew take `id` to at `format`, as an earlier run stored and recorded it;
+    /// `None` when it was never recorded or is no longer kept.
+    pub(super) async fn outpainted_art(
+        &self,
+        id: Uuid,
+        format: Format,
+    ) -> Result<Option<tiny_skia::Pixmap>, PipelineError> {
+        let Some(kept) = self.records.outpainted(id, format.name()).await? else {
+            return Ok(None);
+        };
+        let Some(png) = self.store.get(&kept.art_key).await? else {
+            return Ok(None);
+        };
+        let art =
+            marquee_core::cpu::background(move || marquee_core::model::image::decode_image(&png))
+                .await?
+                .map_err(|e| PipelineError::Record(Box::new(e)))?;
+        Ok(Some(art))
     }
 
     /// Stores each newly rendered format and claims it as the take's file at that format (the

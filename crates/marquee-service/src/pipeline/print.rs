@@ -535,17 +535,7 @@ impl Pipeline {
         if matches!(outpaint::plan(w, h, format.ratio_parts()), Ok(None)) {
             return Ok(Some(take_art.clone()));
         }
-        let Some(kept) = self.records.outpainted(record.id, format.name()).await? else {
-            return Ok(None);
-        };
-        let Some(png) = self.store.get(&kept.art_key).await? else {
-            return Ok(None);
-        };
-        let art =
-            marquee_core::cpu::background(move || marquee_core::model::image::decode_image(&png))
-                .await?
-                .map_err(|e| PipelineError::Record(Box::new(e)))?;
-        Ok(Some(art))
+        self.outpainted_art(record.id, format).await
     }
 
     /// Posts the links to the print files into the poster's thread (Web API) or to the
