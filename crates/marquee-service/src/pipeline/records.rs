@@ -465,10 +465,7 @@ impl Records {
 
     /// The approval of the poster family whose first take is `root`, if any.
     pub(super) async fn approval(&self, root: Uuid) -> Result<Option<Approval>, PipelineError> {
-        match self.state.get(&approval_key(root), now()).await? {
-            Some(item) => Ok(Some(parse(&item.value)?)),
-            None => Ok(None),
-        }
+        self.get_parsed(&approval_key(root)).await
     }
 
     /// The next take number in the family whose first take is `root` (the first take is 1, so
@@ -536,10 +533,7 @@ impl Records {
 
     /// The print-ready files of take `id`, if it was printed and they are still kept.
     pub(super) async fn printed(&self, id: Uuid) -> Result<Option<Printed>, PipelineError> {
-        match self.state.get(&prints_key(id), now()).await? {
-            Some(item) => Ok(Some(parse(&item.value)?)),
-            None => Ok(None),
-        }
+        self.get_parsed(&prints_key(id)).await
     }
 
     /// Which of `formats` take `id` has files at (each made once and still kept), in the
@@ -552,15 +546,12 @@ impl Records {
         let mut made = Vec::new();
         let mut legacy: Option<Option<Formatted>> = None;
         for format in formats {
-            if let Some(item) = self.state.get(&format_key(id, *format), now()).await? {
-                made.push((*format, parse(&item.value)?));
+            if let Some(file) = self.get_parsed(&format_key(id, *format)).await? {
+                made.push((*format, file));
                 continue;
             }
             if legacy.is_none() {
-                legacy = Some(match self.state.get(&formats_key(id), now()).await? {
-                    Some(item) => Some(parse(&item.value)?),
-                    None => None,
-                });
+                legacy = Some(self.get_parsed(&formats_key(id)).await?);
             }
             let Some(Some(whole)) = &legacy else { continue };
             let shown = format.to_string();
@@ -601,14 +592,7 @@ impl Records {
         id: Uuid,
         formats: &[Format],
     ) -> Result<Option<FormatSheet>, PipelineError> {
-        match self
-            .state
-            .get(&format_sheet_key(id, formats), now())
-            .await?
-        {
-            Some(item) => Ok(Some(parse(&item.value)?)),
-            None => Ok(None),
-        }
+        self.get_parsed(&format_sheet_key(id, formats)).await
     }
 
     /// Records `sheet` as the contact sheet of take `id` at `formats` unless one is recorded.
@@ -629,10 +613,7 @@ impl Records {
         id: Uuid,
         format: &str,
     ) -> Result<Option<Outpainted>, PipelineError> {
-        match self.state.get(&outpainted_key(id, format), now()).await? {
-            Some(item) => Ok(Some(parse(&item.value)?)),
-            None => Ok(None),
-        }
+        self.get_parsed(&outpainted_key(id, format)).await
     }
 
     /// Records `art` as take `id`'s art at `format` unless some is recorded already (as
@@ -666,10 +647,7 @@ impl Records {
         id: Uuid,
         format: Format,
     ) -> Result<Option<PrintedSheet>, PipelineError> {
-        match self.state.get(&print_format_key(id, format), now()).await? {
-            Some(item) => Ok(Some(parse(&item.value)?)),
-            None => Ok(None),
-        }
+        self.get_parsed(&print_format_key(id, format)).await
     }
 
     /// Records `file` as take `id`'s print of `format` unless one is recorded (as
@@ -683,6 +661,18 @@ impl Records {
         let until = self.retention_end(now());
         self.claim_first(&print_format_key(id, format), file, until)
             .await
+    }
+
+    /// The record at `key`, parsed; `None` when there is none (or it is past its expiry): the
+    /// twin of [`Records::claim_first`] for reading.
+    async fn get_parsed<T>(&self, key: &Key) -> Result<Option<T>, PipelineError>
+    where
+        T: for<'de> Deserialize<'de>,
+    {
+        match self.state.get(key, now()).await? {
+            Some(item) => Ok(Some(parse(&item.value)?)),
+            None => Ok(None),
+        }
     }
 
     /// Writes `value` under `key`, kept until `until`, unless a live document is there:
