@@ -57,7 +57,7 @@ const FORMATS_ACTION: &str = "formats";
 /// Slack's limit on a checkboxes element's options (Block Kit reference, "Checkboxes
 /// element": "A maximum of 10 options are allowed").
 pub(crate) const MAX_CHECKBOXES: usize = 10;
-const PICTURE: &str = "picture";
+pub(super) const PICTURE: &str = "picture";
 const USE: &str = "use";
 const TITLE: &str = "title";
 const TAGLINE: &str = "tagline";
@@ -148,6 +148,23 @@ fn modal(
 }
 
 /// An input block holding `element`.
+/// The one-picture `file_input` of the picture forms (Use a picture…, the New poster form):
+/// PNG, JPEG or WebP, one file, under [`PICTURE_BLOCK`].
+pub(super) fn picture_input(label: &str, hint: &str, optional: bool) -> Value {
+    input(
+        PICTURE_BLOCK,
+        label,
+        hint,
+        optional,
+        json!({
+            "type": "file_input",
+            "action_id": PICTURE,
+            "filetypes": ["png", "jpg", "jpeg", "webp"],
+            "max_files": 1,
+        }),
+    )
+}
+
 pub(super) fn input(
     block_id: &str,
     label: &str,
@@ -364,17 +381,10 @@ pub fn use_picture_view(ctx: &ModalContext) -> Value {
         "Make the take",
         ctx,
         vec![
-            input(
-                PICTURE_BLOCK,
+            picture_input(
                 "Your picture",
                 "A PNG, JPEG or WebP up to 10 MB. It is kept privately for this poster's takes, never posted back.",
                 false,
-                json!({
-                    "type": "file_input",
-                    "action_id": PICTURE,
-                    "filetypes": ["png", "jpg", "jpeg", "webp"],
-                    "max_files": 1,
-                }),
             ),
             input(
                 USE_BLOCK,
@@ -631,10 +641,7 @@ pub(crate) fn parse_submission(payload: &str) -> Result<Submission, InteractionE
         let usage = PictureUse::parse(usage)
             .ok_or_else(|| InteractionError::UnknownAction(usage.to_owned()))?;
         let file = state
-            .value(PICTURE_BLOCK, PICTURE)
-            .and_then(|v| v.get("files"))
-            .and_then(|f| f.as_array())
-            .and_then(|files| files.first())
+            .first_file(PICTURE_BLOCK, PICTURE)
             .and_then(|f| serde_json::from_value::<UploadedFile>(f.clone()).ok());
         Form::UsePicture { ctx, usage, file }
     } else if callback_id == FORMATS {

@@ -90,6 +90,15 @@ impl StatePart {
         (!value.is_empty()).then(|| value.to_owned())
     }
 
+    /// The first of a `file_input`'s `files` (bolt-js `ViewStateValue.files`), as Slack sent
+    /// it; `None` when none was uploaded.
+    pub(super) fn first_file(&self, block_id: &str, action_id: &str) -> Option<&Value> {
+        self.value(block_id, action_id)?
+            .get("files")?
+            .as_array()?
+            .first()
+    }
+
     /// The `value` of a static select's or radio group's `selected_option` (`null` when none).
     pub(super) fn choice(&self, block_id: &str, action_id: &str) -> Option<&str> {
         self.value(block_id, action_id)?

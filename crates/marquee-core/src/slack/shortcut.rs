@@ -18,7 +18,9 @@ use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 
 use super::interaction::InteractionError;
-use super::modal::{PICTURE_BLOCK, UploadedFile, input, look_option, plain, text_input};
+use super::modal::{
+    PICTURE, PICTURE_BLOCK, UploadedFile, input, look_option, picture_input, plain, text_input,
+};
 use super::payload::{Id, SubmissionPayload, User, org_install};
 use crate::genre::Style;
 use crate::job::{PictureUse, PosterSpec, Requester};
@@ -44,7 +46,6 @@ const DESCRIPTION: &str = "description";
 const TITLE: &str = "title";
 const TAGLINE: &str = "tagline";
 const STYLE: &str = "style";
-const PICTURE: &str = "picture";
 const USE: &str = "use";
 /// The New poster form's style choice that leaves the style to the words, as `/poster` does.
 const GUESS: &str = "guess";
@@ -451,17 +452,10 @@ pub fn new_poster_view(ctx: &ThreadContext, uses: &[PictureUse]) -> Value {
     // The last use offered (In the style of, where it is) is chosen to begin with.
     if let (Some(initial), Some(blocks)) = (options.last().cloned(), view["blocks"].as_array_mut())
     {
-        blocks.push(input(
-            PICTURE_BLOCK,
+        blocks.push(picture_input(
             "A picture to work from",
             "Optional. A PNG, JPEG or WebP up to 10 MB, kept privately for this poster, never posted back.",
             true,
-            json!({
-                "type": "file_input",
-                "action_id": PICTURE,
-                "filetypes": ["png", "jpg", "jpeg", "webp"],
-                "max_files": 1,
-            }),
         ));
         blocks.push(input(
             USE_BLOCK,
@@ -544,10 +538,7 @@ pub fn parse_submission(payload: &str) -> Result<FromMessage, InteractionError> 
     };
     let source = if new_form {
         state
-            .value(PICTURE_BLOCK, PICTURE)
-            .and_then(|v| v.get("files"))
-            .and_then(|f| f.as_array())
-            .and_then(|files| files.first())
+            .first_file(PICTURE_BLOCK, PICTURE)
             .map(|f| {
                 serde_json::from_value::<UploadedFile>(f.clone())
                     .map(PictureSource::Upload)
