@@ -84,7 +84,8 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
             )
             .into());
         }
-        let set = render_formats(&Format::ALL, &text, typography, |w, h| {
+        let set = render_formats(&Format::ALL, &text, typography, |format| {
+            let (w, h) = format.size();
             render_extended(prompt, style, seed, w, h)
         })?;
         if let Some(dir) = &out {
@@ -127,7 +128,8 @@ fn bench(runs: usize) -> Result<(), Box<dyn std::error::Error>> {
     let mut warm = Vec::new();
     for run in 0..runs.max(2) {
         let started = std::time::Instant::now();
-        let set = render_formats(&Format::ALL, &text, typography, |w, h| {
+        let set = render_formats(&Format::ALL, &text, typography, |format| {
+            let (w, h) = format.size();
             render_extended(prompt, style, seed, w, h)
         })?;
         let ms = started.elapsed().as_secs_f64() * 1e3;

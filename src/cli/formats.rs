@@ -95,7 +95,8 @@ fn render_set(
     formats: &[Format],
 ) -> Result<Vec<marquee_core::poster::Rendered>, BoxError> {
     let typography = Typography::for_title(style, text.title.as_deref());
-    Ok(render_formats(formats, text, typography, |w, h| {
+    Ok(render_formats(formats, text, typography, |format| {
+        let (w, h) = format.size();
         render_extended(prompt, style, seed, w, h)
     })?)
 }

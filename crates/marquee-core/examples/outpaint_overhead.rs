@@ -84,10 +84,11 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         let io = started.elapsed() - model;
         let type_started = Instant::now();
         // As `pipeline::formats` does: each format's art fitted on the rendering threads.
-        let set = render_formats(&Format::ALL, &text, typography, |w, h| {
+        let set = render_formats(&Format::ALL, &text, typography, |format| {
+            let (w, h) = format.size();
             grown
                 .iter()
-                .find(|(f, _)| f.size() == (w, h))
+                .find(|(f, _)| *f == format)
                 .and_then(|(_, a)| fit_cover(a, w, h))
                 .expect("every format fitted")
         })?;

@@ -240,7 +240,7 @@ pub struct Rendered {
     pub composition: Composition,
 }
 
-/// Renders `formats`: for each, `art(width, height)` draws its art at the format's size, the
+/// Renders `formats`: for each, `art(format)` draws its art at the format's size, the
 /// words are set afresh ([`compose_format`]) and the poster is encoded as PNG. The formats are
 /// shared among the machine's cores (at most one per format); the result is in the order given
 /// and the same whatever the number of cores.
@@ -251,11 +251,10 @@ pub fn render_formats<F>(
     art: F,
 ) -> Result<Vec<Rendered>, PosterError>
 where
-    F: Fn(u32, u32) -> Pixmap + Sync,
+    F: Fn(Format) -> Pixmap + Sync,
 {
     let one = |format: Format| -> Result<Rendered, PosterError> {
-        let (w, h) = format.size();
-        let mut pixmap = art(w, h);
+        let mut pixmap = art(format);
         let composition = compose_format(&mut pixmap, format, text, typography);
         let png = encode_png(&pixmap)?;
         Ok(Rendered {
@@ -560,7 +559,8 @@ mod tests {
     #[test]
     fn a_set_is_the_same_bytes_however_many_cores_render_it() {
         // Small flat art keeps the test quick; the pipeline is the real one.
-        let art = |w: u32, h: u32| {
+        let art = |f: Format| {
+            let (w, h) = f.size();
             let mut p = Pixmap::new(w, h).expect("non-zero size");
             p.fill(tiny_skia::Color::from_rgba8(40, 60, 90, 255));
             p

@@ -169,7 +169,8 @@ impl Pipeline {
             let text = record.spec.shown_text();
             let typography = record.spec.typography();
             marquee_core::cpu::background(move || {
-                poster::render_formats(&missing, &text, typography, |w, h| {
+                poster::render_formats(&missing, &text, typography, |format| {
+                    let (w, h) = format.size();
                     offline::render_extended(&prompt, style, seed, w, h)
                 })
             })
@@ -697,17 +698,13 @@ fn render_over(
     text: &poster::PosterText,
     typography: poster::Typography,
 ) -> Result<Vec<poster::Rendered>, poster::PosterError> {
-    let mut by_size = HashMap::new();
-    for format in formats {
+    if let Some(format) = formats.iter().find(|f| !art.contains_key(f)) {
         let (width, height) = format.size();
-        let art = art
-            .get(format)
-            .ok_or(poster::PosterError::Size { width, height })?;
-        by_size.insert((width, height), art);
+        return Err(poster::PosterError::Size { width, height });
     }
-    poster::render_formats(formats, text, typography, |w, h| {
-        by_size
-            .get(&(w, h))
+    poster::render_formats(formats, text, typography, |format| {
+        let (w, h) = format.size();
+        art.get(&format)
             .and_then(|a| poster::fit_cover(a, w, h))
             .expect("every format has its art, and no format's size is zero")
     })
