@@ -125,7 +125,12 @@ pub async fn deliver(url: &str, secret: &str, event: &Value, schedule: Schedule)
             (answer, start.elapsed())
         });
         let outcome = tokio::time::timeout(schedule.timeout, &mut handle).await;
+        // Slack judges the answer by its own clock. `timeout` polls the request before its
+        // timer, so on a busy machine an answer that came after the timeout (this task was not
+        // scheduled in between) reads as in time: its arrival time decides instead.
+        let late = |answered_at: Duration| answered_at.saturating_sub(sent_at) > schedule.timeout;
         let failed = match &outcome {
+            Ok(Ok((_, answered_at))) if late(*answered_at) => Some("http_timeout"),
             Ok(Ok(((Some(status), _), _))) if (200..300).contains(status) => None,
             Ok(_) => Some("http_error"),
             Err(_) => Some("http_timeout"),
